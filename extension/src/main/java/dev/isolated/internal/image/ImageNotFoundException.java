@@ -1,0 +1,15 @@
+package dev.isolated.internal.image;
+
+/**
+ * The {@code rootfs} of {@code @Isolated} names no classpath resource and no file or directory. The
+ * message lists every place that was tried and how to make the image available.
+ */
+public final class ImageNotFoundException extends RuntimeException {
+
+    /**
+     * @param message the places tried and the fix
+     */
+    public ImageNotFoundException(String message) {
+        super(message);
+    }
+}

@@ -1,0 +1,266 @@
+package dev.isolated.internal.image;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Writes entries into a rootfs directory without ever leaving it.
+ *
+ * <ul>
+ * <li>Names are normal relative paths ({@link EntryNames}). Each parent is looked at without following
+ * links: a missing one is created (0755), a symlink or a non-directory is refused, so nothing is
+ * written through a link, wherever it points.</li>
+ * <li>An existing path of another kind is deleted, then created afresh; files are never written
+ * through an existing file or link.</li>
+ * <li>Symlink targets are stored verbatim; they are never followed while unpacking.</li>
+ * <li>A hardlink must point at a non-directory written earlier by this unpack.</li>
+ * <li>Directories stay writable until {@link #finish()}, which applies their modes deepest first, so
+ * a 0555 directory neither blocks its own contents nor a later delete.</li>
+ * <li>Ownership is kept when running as root; otherwise set-uid and set-gid bits are dropped.</li>
+ * </ul>
+ */
+final class RootfsWriter {
+
+    /** The image's mode, owner and mtime for one entry. */
+    record Metadata(int mode, long uid, long gid, FileTime mtime) {
+    }
+
+    /** Writes a regular file's content. */
+    @FunctionalInterface
+    interface Content {
+
+        /** Writes the bytes to {@code out}. */
+        void writeTo(OutputStream out) throws IOException;
+    }
+
+    /** Paths where the sandbox mounts its own file systems; an image must not make them symlinks. */
+    private static final Map<String, String> MOUNT_POINTS = Map.of(
+            "dev", "the sandbox mounts its own /dev there",
+            "proc", "the sandbox mounts its own /proc there");
+
+    private static final Set<PosixFilePermission> NEW_DIRECTORY = PosixFilePermissions.fromString("rwxr-xr-x");
+
+    private final Path root;
+    private final boolean keepOwnership;
+    private final int permittedModeBits;
+    private final Map<String, Metadata> directories = new HashMap<>();
+    private final Set<String> nonDirectories = new HashSet<>();
+
+    /**
+     * @param root the rootfs directory; it must exist
+     * @param keepOwnership whether to chown to the image's owners (only root may)
+     */
+    RootfsWriter(Path root, boolean keepOwnership) {
+        this.root = root;
+        this.keepOwnership = keepOwnership;
+        this.permittedModeBits = keepOwnership ? 07777 : 01777;
+    }
+
+    /** Creates (or keeps) a directory; its mode, owner and mtime are applied by {@link #finish()}. */
+    void directory(String relative, Metadata metadata) throws IOException {
+        if (!relative.isEmpty()) {
+            Path path = resolveForWriting(relative);
+            if (!clearFor(relative, path, true)) {
+                Files.createDirectory(path);
+                Files.setPosixFilePermissions(path, NEW_DIRECTORY);
+            }
+        }
+        directories.put(relative, metadata);
+    }
+
+    /** Creates a regular file with {@code content}. */
+    void file(String relative, Metadata metadata, Content content) throws IOException {
+        Path path = resolveForWriting(relative);
+        clearFor(relative, path, false);
+        try (OutputStream out = Files.newOutputStream(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                LinkOption.NOFOLLOW_LINKS)) {
+            content.writeTo(out);
+        }
+        applyOwnerAndMode(path, metadata);
+        setMtime(path, metadata);
+        nonDirectories.add(relative);
+    }
+
+    /** Creates a symlink whose target is stored as given. */
+    void symlink(String relative, String target, Metadata metadata) throws IOException {
+        if (target.isEmpty()) {
+            throw new EntryRejectedException("its symlink target is empty");
+        }
+        Path path = resolveForWriting(relative);
+        clearFor(relative, path, false);
+        PosixCalls.symlink(target, path);
+        if (keepOwnership) {
+            chown(path, metadata);
+        }
+        setMtime(path, metadata);
+        nonDirectories.add(relative);
+    }
+
+    /** Creates a hardlink to {@code targetRelative}, a non-directory written earlier. */
+    void hardlink(String relative, String targetRelative) throws IOException {
+        if (targetRelative.equals(relative)) {
+            throw new EntryRejectedException("it is a hardlink to itself");
+        }
+        if (!nonDirectories.contains(targetRelative)) {
+            throw new EntryRejectedException("its hardlink target '" + targetRelative
+                    + "' is not a file extracted before it (links may only point at earlier entries inside the image)");
+        }
+        Path target = resolve(targetRelative, false, "read");
+        BasicFileAttributes targetAttributes = attributes(target);
+        if (targetAttributes == null || targetAttributes.isDirectory()) {
+            throw new EntryRejectedException("its hardlink target '" + targetRelative + "' no longer exists as a file");
+        }
+        Path path = resolveForWriting(relative);
+        clearFor(relative, path, false);
+        Files.createLink(path, target);
+        nonDirectories.add(relative);
+    }
+
+    /** Creates a FIFO. Its mtime is not set: the JDK can only do that by opening it, which would block. */
+    void fifo(String relative, Metadata metadata) throws IOException {
+        Path path = resolveForWriting(relative);
+        clearFor(relative, path, false);
+        PosixCalls.mkfifo(path, 0600);
+        applyOwnerAndMode(path, metadata);
+        nonDirectories.add(relative);
+    }
+
+    /**
+     * Refuses an image whose mount points are symlinks, then applies directory modes, owners and
+     * mtimes, deepest first.
+     *
+     * @throws EntryRejectedException if {@code /dev} or {@code /proc} is a symlink
+     */
+    void finish() throws IOException {
+        for (Map.Entry<String, String> mountPoint : MOUNT_POINTS.entrySet()) {
+            Path path = root.resolve(mountPoint.getKey());
+            BasicFileAttributes attributes = attributes(path);
+            if (attributes != null && attributes.isSymbolicLink()) {
+                throw new EntryRejectedException("its /" + mountPoint.getKey() + " is a symlink (to '"
+                        + Files.readSymbolicLink(path) + "'), but " + mountPoint.getValue()
+                        + " and must not follow a link out of the image");
+            }
+        }
+        List<String> deepestFirst = directories.keySet().stream()
+                .sorted(Comparator.comparingInt(EntryNames::depth).reversed().thenComparing(Comparator.naturalOrder()))
+                .toList();
+        for (String relative : deepestFirst) {
+            Path path = relative.isEmpty() ? root : resolve(relative, false, "set the mode of");
+            Metadata metadata = directories.get(relative);
+            applyOwnerAndMode(path, metadata);
+            setMtime(path, metadata);
+        }
+    }
+
+    private Path resolveForWriting(String relative) throws IOException {
+        if (relative.isEmpty()) {
+            throw new EntryRejectedException("it names the rootfs itself, which can only be a directory");
+        }
+        return resolve(relative, true, "written");
+    }
+
+    /**
+     * Resolves {@code relative} under the root, looking at each parent without following links.
+     *
+     * @param createParents whether to create missing parents (else a missing one is refused)
+     * @param verb what would happen to the path, for messages
+     */
+    private Path resolve(String relative, boolean createParents, String verb) throws IOException {
+        Path current = root;
+        String[] components = relative.split("/");
+        StringBuilder walked = new StringBuilder();
+        for (int i = 0; i < components.length - 1; i++) {
+            current = current.resolve(components[i]);
+            walked.append(i == 0 ? "" : "/").append(components[i]);
+            BasicFileAttributes attributes = attributes(current);
+            if (attributes == null) {
+                if (!createParents) {
+                    throw new EntryRejectedException("'" + relative + "' cannot be " + verb + ": its parent '" + walked
+                            + "' does not exist");
+                }
+                Files.createDirectory(current);
+                Files.setPosixFilePermissions(current, NEW_DIRECTORY);
+            }
+            else if (attributes.isSymbolicLink()) {
+                throw new EntryRejectedException("'" + relative + "' would be " + verb + " through the symlink '" + walked
+                        + "' (-> '" + Files.readSymbolicLink(current) + "'); writes never pass through symlinks");
+            }
+            else if (!attributes.isDirectory()) {
+                throw new EntryRejectedException("'" + relative + "' cannot be " + verb + ": its parent '" + walked
+                        + "' is not a directory");
+            }
+        }
+        return current.resolve(components[components.length - 1]);
+    }
+
+    /**
+     * Makes room for a new entry at {@code path}: deletes what is there unless it is a directory and a
+     * directory is wanted.
+     *
+     * @return whether a directory was kept
+     */
+    private boolean clearFor(String relative, Path path, boolean wantDirectory) throws IOException {
+        BasicFileAttributes attributes = attributes(path);
+        if (attributes == null) {
+            return false;
+        }
+        if (attributes.isDirectory()) {
+            if (wantDirectory) {
+                return true;
+            }
+            FileTrees.deleteRecursively(path);
+            String prefix = relative + "/";
+            directories.keySet().removeIf(d -> d.equals(relative) || d.startsWith(prefix));
+            nonDirectories.removeIf(f -> f.startsWith(prefix));
+        }
+        else {
+            Files.delete(path);
+            nonDirectories.remove(relative);
+        }
+        return false;
+    }
+
+    private void applyOwnerAndMode(Path path, Metadata metadata) throws IOException {
+        if (keepOwnership) {
+            chown(path, metadata); // before chmod: chown clears set-uid and set-gid
+        }
+        // Follows links, but path was just checked or created as a non-link; chmod(2) never opens it.
+        Files.setAttribute(path, "unix:mode", metadata.mode() & permittedModeBits);
+    }
+
+    private static void chown(Path path, Metadata metadata) throws IOException {
+        Files.setAttribute(path, "unix:uid", (int) metadata.uid(), LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(path, "unix:gid", (int) metadata.gid(), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    private static void setMtime(Path path, Metadata metadata) throws IOException {
+        Files.getFileAttributeView(path, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                .setTimes(metadata.mtime(), null, null);
+    }
+
+    /** The attributes of {@code path} itself (not a link's target), or {@code null} if it does not exist. */
+    private static BasicFileAttributes attributes(Path path) throws IOException {
+        try {
+            return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        }
+        catch (NoSuchFileException e) {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package dev.isolated.internal.image;
+
+/**
+ * Bounds on what one image may unpack to, so a hostile or broken archive cannot fill the disk.
+ *
+ * @param maxTotalBytes the most bytes of regular-file content, summed over the image
+ * @param maxEntries the most archive entries
+ */
+public record UnpackLimits(long maxTotalBytes, long maxEntries) {
+
+    /** Default of {@link #maxTotalBytes()}: 4 GiB. */
+    public static final long DEFAULT_MAX_TOTAL_BYTES = 4L * 1024 * 1024 * 1024;
+
+    /** Default of {@link #maxEntries()}: one million. */
+    public static final long DEFAULT_MAX_ENTRIES = 1_000_000;
+
+    /** System property overriding {@link #maxTotalBytes()}: {@value}. */
+    public static final String MAX_TOTAL_BYTES_PROPERTY = "isolated.image.max-bytes";
+
+    /** System property overriding {@link #maxEntries()}: {@value}. */
+    public static final String MAX_ENTRIES_PROPERTY = "isolated.image.max-entries";
+
+    /** Checks that both bounds are positive. */
+    public UnpackLimits {
+        if (maxTotalBytes <= 0 || maxEntries <= 0) {
+            throw new IllegalArgumentException("Unpack limits must be positive, got " + maxTotalBytes + " bytes and "
+                    + maxEntries + " entries");
+        }
+    }
+
+    /** 4 GiB and one million entries. */
+    public static UnpackLimits defaults() {
+        return new UnpackLimits(DEFAULT_MAX_TOTAL_BYTES, DEFAULT_MAX_ENTRIES);
+    }
+
+    /**
+     * The defaults, overridden by the system properties {@value #MAX_TOTAL_BYTES_PROPERTY} and
+     * {@value #MAX_ENTRIES_PROPERTY} where set.
+     *
+     * @throws IllegalArgumentException naming the property if a value is not a positive number
+     */
+    public static UnpackLimits fromSystemProperties() {
+        return new UnpackLimits(
+                property(MAX_TOTAL_BYTES_PROPERTY, DEFAULT_MAX_TOTAL_BYTES),
+                property(MAX_ENTRIES_PROPERTY, DEFAULT_MAX_ENTRIES));
+    }
+
+    private static long property(String name, long defaultValue) {
+        String value = System.getProperty(name);
+        if (value == null || value.isBlank()) {
+            return defaultValue;
+        }
+        long parsed;
+        try {
+            parsed = Long.parseLong(value.strip());
+        }
+        catch (NumberFormatException e) {
+            throw notPositive(name, value, e);
+        }
+        if (parsed <= 0) {
+            throw notPositive(name, value, null);
+        }
+        return parsed;
+    }
+
+    private static IllegalArgumentException notPositive(String name, String value, Throwable cause) {
+        return new IllegalArgumentException("System property " + name + " must be a positive number, got '" + value + "'",
+                cause);
+    }
+}
