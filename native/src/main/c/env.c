@@ -1,0 +1,502 @@
+/*
+ * env.c - creating an environment and its init.
+ *
+ * - One clone3() creates every requested namespace at once; the child is the env's "init".
+ * - The init blocks on a pipe until the helper wrote its uid/gid maps, then builds the root
+ *   (private tmpfs, overlay or copy, /dev, pivot_root, /proc, /tmp), hostname and loopback.
+ * - Readiness is synchronous: the init writes one status message ('r' + the rootfs mode, or
+ *   'e' + a struct failure) on a CLOEXEC pipe; env_create() returns only after it.
+ * - The init then only reaps orphans, forwards SIGTERM/SIGINT/SIGHUP/SIGUSR1/SIGUSR2 to
+ *   the namespace, and exits when the helper goes away (PDEATHSIG, and EOF on a pipe).
+ *   When the init (PID 1) exits, the kernel kills everything in its PID namespace.
+ */
+#include "env.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mounts.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+const struct ns_info NAMESPACES[NS_COUNT] = {
+    [NS_USER] = { "user", "user", CLONE_NEWUSER },
+    [NS_PID] = { "pid", "pid", CLONE_NEWPID },
+    [NS_MOUNT] = { "mount", "mnt", CLONE_NEWNS },
+    [NS_UTS] = { "uts", "uts", CLONE_NEWUTS },
+    [NS_IPC] = { "ipc", "ipc", CLONE_NEWIPC },
+    [NS_NET] = { "net", "net", CLONE_NEWNET },
+    [NS_CGROUP] = { "cgroup", "cgroup", CLONE_NEWCGROUP },
+    [NS_TIME] = { "time", "time", CLONE_NEWTIME },
+};
+
+static const char INIT_NAME[] = "isolated-init";
+
+/* The helper's own argv area, overwritten by the init so that `ps` inside shows its name. */
+static char *argv_area;
+static size_t argv_area_size;
+
+void remember_argv(int argc, char **argv)
+{
+    if (argc < 1)
+        return;
+    argv_area = argv[0];
+    argv_area_size = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
+}
+
+int parse_ns_list(const char *list, unsigned *out, char *bad, size_t bad_size)
+{
+    unsigned bits = 0;
+    char *copy = xstrdup(list), *save = NULL;
+    for (char *word = strtok_r(copy, ",", &save); word; word = strtok_r(NULL, ",", &save)) {
+        int found = -1;
+        for (int i = 0; i < NS_COUNT; i++)
+            if (strcmp(word, NAMESPACES[i].name) == 0 || strcmp(word, NAMESPACES[i].proc_name) == 0)
+                found = i;
+        if (found < 0) {
+            snprintf(bad, bad_size, "%s", word);
+            free(copy);
+            return -1;
+        }
+        bits |= NS_BIT(found);
+    }
+    free(copy);
+    *out = bits;
+    return 0;
+}
+
+int parse_rootfs_mode(const char *text, enum rootfs_mode *out)
+{
+    static const char *const names[] = { "auto", "overlay", "copy" };
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(text, names[i]) == 0) {
+            *out = (enum rootfs_mode)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *rootfs_mode_name(enum rootfs_mode mode)
+{
+    return mode == ROOTFS_OVERLAY ? "overlay" : mode == ROOTFS_COPY ? "copy" : "auto";
+}
+
+int make_helper_mounts_private(struct failure *f)
+{
+    if (geteuid() != 0)
+        return 0;
+    if (unshare(CLONE_NEWNS) < 0)
+        return fail(f, "mount-private", "unshare", "CLONE_NEWNS", NULL);
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+        return fail(f, "mount-private", "mount", "/", NULL);
+    return 0;
+}
+
+/* ---- the init (child side) ---- */
+
+struct init_pipes {
+    int go;     /* read: one byte once the maps are written; EOF if the helper died */
+    int report; /* write: the status message */
+    int life;   /* read: EOF when the helper is gone */
+};
+
+static void set_process_name(void)
+{
+    prctl(PR_SET_NAME, INIT_NAME, 0, 0, 0);
+    if (argv_area && argv_area_size > sizeof INIT_NAME) {
+        memset(argv_area, 0, argv_area_size);
+        memcpy(argv_area, INIT_NAME, sizeof INIT_NAME);
+    }
+}
+
+static void become_root_in_userns(void)
+{
+    if (setresgid(0, 0, 0) < 0)
+        die("uid-map", "setresgid", "0", "the gid map was not applied");
+    if (setresuid(0, 0, 0) < 0)
+        die("uid-map", "setresuid", "0", "the uid map was not applied");
+}
+
+/* PDEATHSIG is cleared by credential changes, so it is set after them; and it is not sent if
+ * the parent died before the prctl, hence the check that the helper's pipe end is still open.
+ * (getppid() is 0 in a new PID namespace and cannot tell.) */
+static void die_with_helper(int life_fd)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    struct pollfd p = { .fd = life_fd, .events = POLLIN };
+    if (poll(&p, 1, 0) != 0)
+        _exit(1);
+}
+
+static void set_hostname(const char *name)
+{
+    if (sethostname(name, strlen(name)) < 0)
+        die("hostname", "sethostname", name, NULL);
+}
+
+/* A new network namespace has only `lo`, and it is down. */
+static void bring_up_loopback(void)
+{
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0)
+        die("loopback", "socket", "lo", NULL);
+    struct ifreq req = { 0 };
+    snprintf(req.ifr_name, sizeof req.ifr_name, "lo");
+    if (ioctl(sock, SIOCGIFFLAGS, &req) < 0)
+        die("loopback", "ioctl(SIOCGIFFLAGS)", "lo", NULL);
+    req.ifr_flags |= IFF_UP | IFF_RUNNING;
+    if (ioctl(sock, SIOCSIFFLAGS, &req) < 0)
+        die("loopback", "ioctl(SIOCSIFFLAGS)", "lo", NULL);
+    close(sock);
+}
+
+static void or_die(int rc, const struct failure *f)
+{
+    if (rc < 0)
+        die_with(f, EXIT_SETUP_FAILED);
+}
+
+static enum rootfs_mode build_pivoted_root(const struct env_spec *spec)
+{
+    struct failure f;
+    enum rootfs_mode used = ROOTFS_COPY;
+    char root[PATH_MAX];
+    snprintf(root, sizeof root, "%s/root", spec->scratch);
+    bool userns = spec->ns & NS_BIT(NS_USER);
+    or_die(make_root_private(&f), &f);
+    or_die(prepare_writable_root(spec->rootfs, spec->scratch, spec->mode, true, userns, &used, &f),
+           &f);
+    or_die(ensure_mount_point(root, "proc", "mount-proc", &f), &f);
+    or_die(ensure_mount_point(root, "tmp", "mount-tmp", &f), &f);
+    or_die(mount_dev(root, &f), &f);
+    or_die(mount_proc(root, spec->ns & NS_BIT(NS_PID), &f), &f);
+    or_die(mount_tmp(root, &f), &f);
+    or_die(pivot_into(root, &f), &f);
+    return used;
+}
+
+/* Without a mount namespace the helper prepared the tree; the init can only chroot. */
+static void enter_chroot(const char *scratch)
+{
+    char root[PATH_MAX];
+    snprintf(root, sizeof root, "%s/root", scratch);
+    if (chroot(root) < 0)
+        die("chroot", "chroot", root, NULL);
+    if (chdir("/") < 0)
+        die("chroot", "chdir", "/", NULL);
+}
+
+static void forward_signal(int sig, bool is_pid1)
+{
+    if (is_pid1)
+        kill(-1, sig); /* as PID 1, -1 means every other process of the namespace */
+    else if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
+        _exit(0);
+}
+
+/* The init's whole job after setup. Every signal is blocked and read from a signalfd. */
+static NORETURN void run_init_loop(int life_fd, int null_fd, bool is_pid1)
+{
+    for (int fd = 0; fd < 3; fd++)
+        dup2(null_fd, fd);
+    if (dup2(life_fd, 3) < 0)
+        _exit(1);
+    close_fds_above(4, -1);
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, NULL);
+    int sfd = signalfd(-1, &all, SFD_CLOEXEC);
+    if (sfd < 0)
+        _exit(1);
+    for (;;) {
+        struct pollfd p[2] = { { .fd = 3, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+        if (poll(p, 2, -1) < 0)
+            continue;
+        if (p[0].revents)
+            _exit(0); /* EOF: the helper is gone */
+        struct signalfd_siginfo si;
+        if (!(p[1].revents & POLLIN) || read(sfd, &si, sizeof si) != sizeof si)
+            continue;
+        if (si.ssi_signo == SIGCHLD)
+            while (waitpid(-1, NULL, WNOHANG) > 0)
+                ;
+        else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP ||
+                 si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2)
+            forward_signal((int)si.ssi_signo, is_pid1);
+    }
+}
+
+static NORETURN void init_main(const struct env_spec *spec, struct init_pipes pipes)
+{
+    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    set_failure_sink(pipes.report);
+    char go;
+    if (read(pipes.go, &go, 1) != 1)
+        _exit(1); /* the helper died, or failed to write the maps */
+    close(pipes.go);
+    if (spec->ns & NS_BIT(NS_USER))
+        become_root_in_userns();
+    die_with_helper(pipes.life);
+    enum rootfs_mode used;
+    if (spec->ns & NS_BIT(NS_MOUNT)) {
+        used = build_pivoted_root(spec);
+    } else {
+        used = spec->mode; /* the helper already chose, see env_create() */
+        enter_chroot(spec->scratch);
+    }
+    if (spec->hostname)
+        set_hostname(spec->hostname);
+    if (spec->ns & NS_BIT(NS_NET))
+        bring_up_loopback();
+    set_process_name(); /* last: spec's strings may live in the argv area it overwrites */
+    send_status(pipes.report, 'r', (int)used);
+    close(pipes.report);
+    run_init_loop(pipes.life, null_fd, spec->ns & NS_BIT(NS_PID));
+}
+
+/* ---- the helper (parent side) ---- */
+
+/* The kernel's struct clone_args, version 0 (64 bytes). */
+struct clone_args_v0 {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+
+/* fork()-like (no new stack), but with namespace flags; clone3 because CLONE_NEWTIME collides
+ * with the exit-signal byte of the old clone(). */
+static pid_t clone_namespaces(unsigned ns)
+{
+    struct clone_args_v0 args = { .exit_signal = SIGCHLD };
+    for (int i = 0; i < NS_COUNT; i++)
+        if (ns & NS_BIT(i))
+            args.flags |= (uint64_t)NAMESPACES[i].clone_flag;
+    pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0 && errno == ENOSYS && !(ns & NS_BIT(NS_TIME)))
+        pid = (pid_t)syscall(SYS_clone, (unsigned long)args.flags | SIGCHLD, 0, 0, 0, 0);
+    return pid;
+}
+
+/* An unprivileged writer may map exactly its own ids, and only after denying setgroups(). */
+static int write_id_maps(pid_t pid, struct failure *f)
+{
+    char path[64], map[64];
+    if (geteuid() != 0) {
+        snprintf(path, sizeof path, "/proc/%d/setgroups", pid);
+        if (write_file(path, "deny") < 0 && errno != ENOENT)
+            return fail(f, "uid-map", "write", path, NULL);
+    }
+    snprintf(path, sizeof path, "/proc/%d/uid_map", pid);
+    snprintf(map, sizeof map, "0 %u 1\n", (unsigned)geteuid());
+    if (write_file(path, map) < 0)
+        return fail(f, "uid-map", "write", path, NULL);
+    snprintf(path, sizeof path, "/proc/%d/gid_map", pid);
+    snprintf(map, sizeof map, "0 %u 1\n", (unsigned)getegid());
+    if (write_file(path, map) < 0)
+        return fail(f, "uid-map", "write", path, NULL);
+    return 0;
+}
+
+static int open_env_fds(pid_t pid, unsigned ns, bool want_root, struct env *env,
+                        struct failure *f)
+{
+    char path[64];
+    for (int i = 0; i < NS_COUNT; i++) {
+        env->ns_fd[i] = -1;
+        if (!(ns & NS_BIT(i)))
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, NAMESPACES[i].proc_name);
+        env->ns_fd[i] = open(path, O_RDONLY | O_CLOEXEC);
+        if (env->ns_fd[i] < 0)
+            return fail(f, "setns", "open", path, NULL);
+    }
+    env->root_fd = -1;
+    if (want_root) {
+        snprintf(path, sizeof path, "/proc/%d/root", pid);
+        env->root_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (env->root_fd < 0)
+            return fail(f, "setns", "open", path, NULL);
+    }
+    return 0;
+}
+
+/* Without a mount namespace: the tree the init chroots into, in the helper's mount ns. */
+static int prepare_chroot_tree(struct env_spec *spec, struct env *env, struct failure *f)
+{
+    bool root = geteuid() == 0;
+    if (!root && spec->mode == ROOTFS_OVERLAY) {
+        errno = EPERM;
+        return fail(f, "overlay", "mount", spec->scratch,
+                    "an overlay without a mount namespace needs root: add `mount` to the namespaces");
+    }
+    if (mkdir(spec->scratch, 0755) < 0 && errno != EEXIST)
+        return fail(f, "mount-rootfs", "mkdir", spec->scratch, NULL);
+    env->chroot_dir = xstrdup(spec->scratch);
+    env->chroot_mounted = root;
+    enum rootfs_mode used;
+    if (prepare_writable_root(spec->rootfs, spec->scratch, root ? spec->mode : ROOTFS_COPY, root,
+                              false, &used, f) < 0)
+        return -1;
+    spec->mode = used;
+    return 0;
+}
+
+static int reap_failed_init(pid_t pid, struct status_msg *msg, struct failure *f)
+{
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (msg) {
+        *f = msg->failure;
+        return -1;
+    }
+    errno = ECHILD;
+    return fail(f, "clone", "waitpid", "(init)", "the init died during setup (status 0x%x)", status);
+}
+
+static int await_ready(pid_t pid, struct init_pipes parent_ends, struct env *env,
+                       struct failure *f)
+{
+    struct status_msg msg;
+    int rc = read_status(parent_ends.report, &msg);
+    close(parent_ends.report);
+    if (rc == 1 && msg.tag == 'e')
+        return reap_failed_init(pid, &msg, f);
+    if (rc != 1 || msg.tag != 'r') {
+        kill(pid, SIGKILL);
+        return reap_failed_init(pid, NULL, f);
+    }
+    env->mode_used = (enum rootfs_mode)msg.value;
+    return 0;
+}
+
+static void init_env(struct env *env, unsigned ns)
+{
+    memset(env, 0, sizeof *env);
+    env->pid = -1;
+    env->ns = ns;
+    env->root_fd = env->life_fd = -1;
+    for (int i = 0; i < NS_COUNT; i++)
+        env->ns_fd[i] = -1;
+    env->pivoted = ns & NS_BIT(NS_MOUNT);
+}
+
+int env_create(const struct env_spec *given, struct env *env, struct failure *f)
+{
+    struct env_spec spec = *given;
+    int go[2], report[2], life[2];
+    init_env(env, spec.ns);
+    if (spec.hostname && !(spec.ns & NS_BIT(NS_UTS))) {
+        errno = EINVAL;
+        return fail(f, "hostname", "sethostname", spec.hostname, "a hostname needs the uts namespace");
+    }
+    if (!(spec.ns & NS_BIT(NS_MOUNT)) && prepare_chroot_tree(&spec, env, f) < 0)
+        return -1;
+    if (pipe2(go, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0 || pipe2(life, O_CLOEXEC) < 0)
+        return fail(f, "clone", "pipe2", "", NULL);
+    pid_t pid = clone_namespaces(spec.ns);
+    if (pid == 0) {
+        close(go[1]);
+        close(report[0]);
+        close(life[1]);
+        init_main(&spec, (struct init_pipes){ go[0], report[1], life[0] });
+    }
+    close(go[0]);
+    close(report[1]);
+    close(life[0]);
+    if (pid < 0) {
+        fail(f, "clone", "clone3", "", NULL);
+        close(go[1]);
+        close(report[0]);
+        close(life[1]);
+        return -1;
+    }
+    env->pid = pid;
+    env->life_fd = life[1];
+    if ((spec.ns & NS_BIT(NS_USER)) && write_id_maps(pid, f) < 0) {
+        close(go[1]);
+        close(report[0]);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    (void)write_all(go[1], "g", 1);
+    close(go[1]);
+    if (await_ready(pid, (struct init_pipes){ -1, report[0], -1 }, env, f) < 0)
+        return -1;
+    if (!(spec.ns & NS_BIT(NS_MOUNT)))
+        env->mode_used = spec.mode;
+    return open_env_fds(pid, spec.ns, true, env, f);
+}
+
+void env_kill(struct env *env)
+{
+    if (env->pid > 0)
+        kill(env->pid, SIGKILL);
+}
+
+void env_release(struct env *env)
+{
+    for (int i = 0; i < NS_COUNT; i++)
+        if (env->ns_fd[i] >= 0)
+            close(env->ns_fd[i]);
+    if (env->root_fd >= 0)
+        close(env->root_fd);
+    if (env->life_fd >= 0)
+        close(env->life_fd);
+    if (env->chroot_dir) {
+        if (env->chroot_mounted)
+            umount2(env->chroot_dir, MNT_DETACH);
+        remove_tree(env->chroot_dir);
+        free(env->chroot_dir);
+    }
+    init_env(env, 0);
+}
+
+static bool same_ns(pid_t pid, const char *name)
+{
+    char path[64];
+    struct stat theirs, ours;
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, name);
+    if (stat(path, &theirs) < 0)
+        return true; /* not supported by this kernel: nothing to join */
+    snprintf(path, sizeof path, "/proc/self/ns/%s", name);
+    if (stat(path, &ours) < 0)
+        return false;
+    return theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev;
+}
+
+int env_attach(pid_t pid, unsigned wanted, struct env *env, struct failure *f)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d", pid);
+    if (access(path, F_OK) < 0)
+        return fail(f, "setns", "access", path, "no such process");
+    if (wanted == 0) {
+        for (int i = 0; i < NS_COUNT; i++)
+            if (!same_ns(pid, NAMESPACES[i].proc_name))
+                wanted |= NS_BIT(i);
+    }
+    init_env(env, wanted);
+    env->pid = pid;
+    return open_env_fds(pid, wanted, wanted & NS_BIT(NS_MOUNT), env, f);
+}

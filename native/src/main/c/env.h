@@ -1,0 +1,70 @@
+/*
+ * env.h - creating an environment: namespaces, a writable copy of the rootfs, an init.
+ */
+#ifndef ISOLATED_ENV_H
+#define ISOLATED_ENV_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+/* In setns() order: the user namespace first, so that joining the others is permitted. */
+enum ns_index { NS_USER, NS_PID, NS_MOUNT, NS_UTS, NS_IPC, NS_NET, NS_CGROUP, NS_TIME, NS_COUNT };
+
+#define NS_BIT(i) (1u << (i))
+#define NS_DEFAULT (NS_BIT(NS_PID) | NS_BIT(NS_MOUNT) | NS_BIT(NS_UTS) | NS_BIT(NS_IPC))
+#define NS_ALL ((1u << NS_COUNT) - 1)
+
+struct ns_info {
+    const char *name;      /* as in --ns and ns= */
+    const char *proc_name; /* as in /proc/PID/ns/ */
+    int clone_flag;
+};
+extern const struct ns_info NAMESPACES[NS_COUNT];
+
+/* Parses "pid,mount,..." into NS_BIT()s; returns -1 and names the bad word in *bad. */
+int parse_ns_list(const char *list, unsigned *out, char *bad, size_t bad_size);
+
+enum rootfs_mode { ROOTFS_AUTO, ROOTFS_OVERLAY, ROOTFS_COPY };
+int parse_rootfs_mode(const char *text, enum rootfs_mode *out);
+const char *rootfs_mode_name(enum rootfs_mode mode);
+
+struct env_spec {
+    const char *rootfs;   /* the unpacked image, never written */
+    unsigned ns;          /* NS_BIT()s */
+    const char *hostname; /* NULL: keep */
+    enum rootfs_mode mode;
+    /* With mount: where the init mounts its private tmpfs (invisible outside its mount ns).
+     * Without mount: a fresh directory the helper fills and the init chroots into. */
+    const char *scratch;
+};
+
+struct env {
+    pid_t pid;            /* the init, on the host */
+    unsigned ns;
+    int ns_fd[NS_COUNT];  /* /proc/PID/ns/..., O_CLOEXEC, -1 when not unshared */
+    int root_fd;          /* /proc/PID/root */
+    int life_fd;          /* the init exits on EOF of this pipe */
+    enum rootfs_mode mode_used;
+    bool pivoted;         /* root=pivot, else chroot */
+    char *chroot_dir;     /* without mount: the helper's tree (unmount + remove at release) */
+    bool chroot_mounted;
+};
+
+/* Per-process facts captured before anything forks (the init overwrites its argv for `ps`). */
+void remember_argv(int argc, char **argv);
+
+/* Without mount ns, a root helper mounts into a private mount namespace of its own. */
+int make_helper_mounts_private(struct failure *f);
+
+int env_create(const struct env_spec *spec, struct env *env, struct failure *f);
+/* SIGKILLs the init; the kernel then kills its PID namespace. */
+void env_kill(struct env *env);
+/* After the init was reaped: closes fds, unmounts and removes a chroot tree. */
+void env_release(struct env *env);
+
+/* Opens ns fds and the root of an existing process (used by `enter`). */
+int env_attach(pid_t pid, unsigned wanted, struct env *env, struct failure *f);
+
+#endif

@@ -1,0 +1,306 @@
+/*
+ * isolated-helper - the native half of Isolated: Linux namespaces for JUnit tests.
+ *
+ * - `run`: a fresh environment (namespaces, a writable overlay of a rootfs that is never
+ *   written, pivot_root, /proc, /dev, /tmp), one command in it with our stdio, then teardown;
+ *   exits with the command's code (128+N on signal N, 125 setup failure, 126/127 exec).
+ * - `enter`: like nsenter: joins the namespaces (and root) of a running process, runs a command.
+ * - `serve`: the resident server the JVM talks to (PROTOCOL.md); environments die with it.
+ * - Single-threaded on purpose: only a single-threaded process may create or join a user
+ *   namespace, which is why the JVM cannot do any of this itself.
+ * - Options are parsed into a struct first, then executed; setup failures take one path
+ *   (util.h) and print `isolated-helper: <stage>: <syscall> <path>: <strerror>` + `hint:`.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "env.h"
+#include "serve.h"
+#include "spawn.h"
+#include "util.h"
+
+static const char USAGE[] =
+    "Usage:\n"
+    "  isolated-helper run [OPTIONS] -- CMD [ARG...]\n"
+    "      Create a fresh environment, run CMD in it with this terminal's stdio, tear it down.\n"
+    "      --rootfs DIR          the root filesystem (default /); only read, never written:\n"
+    "                            the environment sees a writable overlay (or copy) of it\n"
+    "      --ns LIST             namespaces to unshare, comma-separated, of\n"
+    "                            pid,mount,uts,ipc,net,user,cgroup,time (default pid,mount,uts,ipc;\n"
+    "                            non-root callers always get user, mapped to root inside)\n"
+    "      --hostname NAME       set the hostname (needs uts)\n"
+    "      --rootfs-mode MODE    auto (overlay, else copy), overlay or copy (default auto)\n"
+    "      --as-pid-1            CMD is PID 1 of its own nested PID namespace, with its own /proc\n"
+    "      --env K=V             environment variable (repeatable; default PATH=... and HOME=/)\n"
+    "      --cwd DIR             working directory inside (default /)\n"
+    "      --state-dir DIR       scratch directory (default $XDG_RUNTIME_DIR, else /tmp)\n"
+    "      --print-pid           print `init-pid=N` (the env's init, host pid) on stderr\n"
+    "                            once the command runs\n"
+    "  isolated-helper enter --pid HOSTPID [--ns LIST] [--env K=V]... [--cwd DIR] -- CMD [ARG...]\n"
+    "      Join the namespaces of process HOSTPID (default: every one that differs from ours;\n"
+    "      with mount also its root), run CMD there, exit with its code.\n"
+    "  isolated-helper serve --state-dir DIR\n"
+    "      The resident server of PROTOCOL.md on stdin/stdout; exits when stdin closes.\n"
+    "  isolated-helper help | --help\n"
+    "\n"
+    "With mount, the environment gets a private tmpfs holding the overlay, a minimal /dev\n"
+    "(null zero full random urandom tty, devpts, shm), a fresh /proc and a tmpfs /tmp, then\n"
+    "pivot_root. A fresh /proc is also mounted without pid: it then shows the host's PID\n"
+    "namespace (root only; unprivileged callers get an empty /proc). Without mount, the\n"
+    "command is chroot()ed into the overlay and nothing else is mounted. With net, lo is up.\n"
+    "\n"
+    "Exit codes: the command's; 128+N if killed by signal N; 125 setup failed; 126 cannot\n"
+    "execute; 127 not found.\n";
+
+struct cli_options {
+    const char *rootfs;
+    unsigned ns;
+    bool ns_given;
+    const char *hostname;
+    enum rootfs_mode mode;
+    bool as_pid1;
+    char **env;
+    size_t env_count;
+    const char *cwd;
+    const char *state_dir;
+    bool print_pid;
+    pid_t target_pid;
+    char **argv;
+};
+
+static NORETURN PRINTF_LIKE(1, 2) void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "isolated-helper: ");
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'isolated-helper --help'.\n");
+    exit(EXIT_SETUP_FAILED);
+}
+
+enum { OPT_ROOTFS = 256, OPT_NS, OPT_HOSTNAME, OPT_MODE, OPT_PID1, OPT_ENV, OPT_CWD,
+       OPT_STATE, OPT_PRINT_PID, OPT_PID };
+
+static void apply_option(struct cli_options *o, int opt, const char *arg)
+{
+    char bad[64];
+    switch (opt) {
+    case OPT_ROOTFS: o->rootfs = arg; break;
+    case OPT_HOSTNAME: o->hostname = arg; break;
+    case OPT_PID1: o->as_pid1 = true; break;
+    case OPT_CWD: o->cwd = arg; break;
+    case OPT_STATE: o->state_dir = arg; break;
+    case OPT_PRINT_PID: o->print_pid = true; break;
+    case OPT_PID: o->target_pid = (pid_t)atoi(arg); break;
+    case OPT_NS:
+        if (parse_ns_list(arg, &o->ns, bad, sizeof bad) < 0)
+            usage_error("unknown namespace '%s'", bad);
+        o->ns_given = true;
+        break;
+    case OPT_MODE:
+        if (parse_rootfs_mode(arg, &o->mode) < 0)
+            usage_error("--rootfs-mode must be auto, overlay or copy, not '%s'", arg);
+        break;
+    case OPT_ENV:
+        if (!strchr(arg, '='))
+            usage_error("--env wants K=V, not '%s'", arg);
+        o->env = xrealloc(o->env, (o->env_count + 1) * sizeof *o->env);
+        o->env[o->env_count++] = (char *)arg;
+        break;
+    default: usage_error("unknown option");
+    }
+}
+
+static struct cli_options parse_options(int argc, char **argv, bool needs_command)
+{
+    static const struct option options[] = {
+        { "rootfs", required_argument, NULL, OPT_ROOTFS },
+        { "ns", required_argument, NULL, OPT_NS },
+        { "hostname", required_argument, NULL, OPT_HOSTNAME },
+        { "rootfs-mode", required_argument, NULL, OPT_MODE },
+        { "as-pid-1", no_argument, NULL, OPT_PID1 },
+        { "env", required_argument, NULL, OPT_ENV },
+        { "cwd", required_argument, NULL, OPT_CWD },
+        { "state-dir", required_argument, NULL, OPT_STATE },
+        { "print-pid", no_argument, NULL, OPT_PRINT_PID },
+        { "pid", required_argument, NULL, OPT_PID },
+        { NULL, 0, NULL, 0 },
+    };
+    struct cli_options o = { .rootfs = "/", .ns = NS_DEFAULT, .mode = ROOTFS_AUTO, .cwd = "/" };
+    int opt;
+    opterr = 1;
+    while ((opt = getopt_long(argc, argv, "+", options, NULL)) != -1)
+        apply_option(&o, opt, optarg);
+    o.argv = argv + optind;
+    if (needs_command && !o.argv[0])
+        usage_error("missing the command (after --)");
+    return o;
+}
+
+static int exit_code_of(int status)
+{
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+/* The signals we forward to the command instead of dying from them. */
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    int forwarded[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+    for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+        sigaddset(set, forwarded[i]);
+    sigprocmask(SIG_BLOCK, set, NULL);
+}
+
+/* Waits for the command, forwarding signals to it; returns its exit code. Reaps everything
+ * else on the way; an init that died is forgotten (*init = -1) so that no stale pid is killed. */
+static int wait_for_command(pid_t cmd, pid_t *init, const sigset_t *set)
+{
+    for (;;) {
+        int status;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+            if (pid == cmd)
+                return exit_code_of(status);
+            if (init && pid == *init)
+                *init = -1;
+        }
+        siginfo_t info;
+        int sig = sigwaitinfo(set, &info);
+        if (sig > 0 && sig != SIGCHLD)
+            kill(cmd, sig);
+    }
+}
+
+static NORETURN void die_spawn_failure(const struct failure *f)
+{
+    if (strcmp(f->stage, "exec") == 0 && strcmp(f->syscall, "execve") == 0)
+        die_with(f, f->err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+    die_with(f, EXIT_SETUP_FAILED);
+}
+
+static char *make_scratch_dir(const char *state_dir)
+{
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    const char *bases[] = { state_dir ? state_dir : (xdg && *xdg ? xdg : "/tmp"), "/tmp" };
+    for (size_t i = 0; i < (state_dir ? 1u : 2u); i++) {
+        char *dir = xasprintf("%s/isolated-run-XXXXXX", bases[i]);
+        if (mkdtemp(dir))
+            return dir;
+        free(dir);
+    }
+    die("state-dir", "mkdtemp", bases[0], "the state directory must exist and be writable");
+}
+
+/* The scratch dir holds only a mount point (mount ns) or the chroot tree (removed by
+ * env_release); an empty directory is all that is left of it here. */
+static void tear_down(struct env *env, char *scratch)
+{
+    env_kill(env);
+    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+        ;
+    env_release(env);
+    rmdir(scratch);
+    free(scratch);
+}
+
+static int run_main(struct cli_options *o)
+{
+    struct failure f;
+    struct env env;
+    char rootfs[PATH_MAX];
+    sigset_t set;
+    if (geteuid() != 0)
+        o->ns |= NS_BIT(NS_USER);
+    if (!realpath(o->rootfs, rootfs))
+        die("mount-rootfs", "realpath", o->rootfs, NULL);
+    if (!(o->ns & NS_BIT(NS_MOUNT)) && make_helper_mounts_private(&f) < 0)
+        die_with(&f, EXIT_SETUP_FAILED);
+    char *scratch = make_scratch_dir(o->state_dir);
+    char *tree = xasprintf("%s/root", scratch);
+    struct env_spec spec = { .rootfs = rootfs, .ns = o->ns, .hostname = o->hostname,
+                             .mode = o->mode,
+                             .scratch = (o->ns & NS_BIT(NS_MOUNT)) ? scratch : tree };
+    block_signals(&set);
+    if (env_create(&spec, &env, &f) < 0) {
+        tear_down(&env, scratch);
+        die_with(&f, EXIT_SETUP_FAILED);
+    }
+    /* After pivot_root the env no longer has the scratch dir as a mount point (its tmpfs went
+     * with the detached old root), so it can go now: nothing is left behind even on SIGKILL. */
+    if (env.pivoted)
+        rmdir(scratch);
+    char **envp = build_envp(o->env, o->env_count);
+    struct spawn_spec run = { .env = &env, .join = env.ns, .argv = o->argv, .envp = envp,
+                              .cwd = o->cwd, .pid1 = o->as_pid1, .stdio = { 0, 1, 2 } };
+    struct spawned cmd;
+    if (spawn_in_env(&run, &cmd, &f) < 0) {
+        tear_down(&env, scratch);
+        die_spawn_failure(&f);
+    }
+    if (o->print_pid) /* once the command runs: `enter` then finds it */
+        fprintf(stderr, "init-pid=%d\n", env.pid);
+    int code = wait_for_command(cmd.pid, &env.pid, &set);
+    tear_down(&env, scratch);
+    free(tree);
+    return code;
+}
+
+static int enter_main(struct cli_options *o)
+{
+    struct failure f;
+    struct env env;
+    sigset_t set;
+    if (o->target_pid <= 0)
+        usage_error("enter needs --pid HOSTPID");
+    if (env_attach(o->target_pid, o->ns_given ? o->ns : 0, &env, &f) < 0)
+        die_with(&f, EXIT_SETUP_FAILED);
+    block_signals(&set);
+    char **envp = build_envp(o->env, o->env_count);
+    struct spawn_spec run = { .env = &env, .join = env.ns, .argv = o->argv, .envp = envp,
+                              .cwd = o->cwd, .pid1 = o->as_pid1, .stdio = { 0, 1, 2 } };
+    struct spawned cmd;
+    if (spawn_in_env(&run, &cmd, &f) < 0)
+        die_spawn_failure(&f);
+    return wait_for_command(cmd.pid, NULL, &set);
+}
+
+int main(int argc, char **argv)
+{
+    remember_argv(argc, argv);
+    reset_signal_state();
+    ensure_std_fds();
+    close_fds_above(3, -1);
+    const char *command = argc > 1 ? argv[1] : "help";
+    if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 ||
+        strcmp(command, "-h") == 0) {
+        fputs(USAGE, stdout);
+        return 0;
+    }
+    if (strcmp(command, "run") == 0) {
+        struct cli_options o = parse_options(argc - 1, argv + 1, true);
+        if (o.hostname && !(o.ns & NS_BIT(NS_UTS)))
+            usage_error("--hostname needs uts in --ns");
+        return run_main(&o);
+    }
+    if (strcmp(command, "enter") == 0) {
+        struct cli_options o = parse_options(argc - 1, argv + 1, true);
+        return enter_main(&o);
+    }
+    if (strcmp(command, "serve") == 0) {
+        struct cli_options o = parse_options(argc - 1, argv + 1, false);
+        if (!o.state_dir)
+            usage_error("serve needs --state-dir DIR");
+        return serve_main(o.state_dir);
+    }
+    usage_error("unknown subcommand '%s'", command);
+}

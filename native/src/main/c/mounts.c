@@ -1,0 +1,368 @@
+/*
+ * mounts.c - building the environment's root filesystem.
+ *
+ * - The rootfs directory is only ever a read-only lower layer or a copy source: never written.
+ * - Everything writable lives on a fresh tmpfs that exists only in the env's mount namespace
+ *   (or, without one, in the helper's private mount namespace), so it vanishes with it.
+ * - Mount targets inside the new root are checked not to be symlinks: an image shipping
+ *   `/dev -> /somewhere` must not make us mount over a host path (runc CVE-2026-41579).
+ * - Only mount(2)/pivot_root(2) syscalls: no external programs (each costs milliseconds).
+ */
+#include "mounts.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* systemd makes every mount shared; a new mount ns then stays a peer of the host's and our
+ * mounts would propagate back. Private, first thing, before any other mount. */
+int make_root_private(struct failure *f)
+{
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return fail(f, "mount-private", "mount", "/", NULL);
+    return 0;
+}
+
+/* overlayfs splits options on ',' and lowerdir on ':'; both may be escaped with '\'. */
+static void escape_overlay_path(char *out, size_t size, const char *path)
+{
+    size_t n = 0;
+    for (; *path && n + 2 < size; path++) {
+        if (*path == ',' || *path == ':' || *path == '\\')
+            out[n++] = '\\';
+        out[n++] = *path;
+    }
+    out[n] = '\0';
+}
+
+static int mount_overlay(const char *rootfs, const char *scratch, bool in_userns,
+                         struct failure *f)
+{
+    char lower[PATH_MAX * 2], opts[PATH_MAX * 4], target[PATH_MAX];
+    escape_overlay_path(lower, sizeof lower, rootfs);
+    snprintf(target, sizeof target, "%s/root", scratch);
+    /* In a user namespace overlayfs must keep its metadata in user.* xattrs (Linux 5.11+);
+     * some distro kernels allowed it earlier without the option, so retry without it. */
+    for (int attempt = in_userns ? 0 : 1; attempt < 2; attempt++) {
+        snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s/upper,workdir=%s/work%s", lower,
+                 scratch, scratch, attempt == 0 ? ",userxattr" : "");
+        if (mount("overlay", target, "overlay", MS_NOSUID, opts) == 0)
+            return 0;
+    }
+    return fail(f, "overlay", "mount", target, NULL);
+}
+
+static int copy_file_at(int src_dir, int dst_dir, const char *name, const struct stat *st)
+{
+    int in = openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (in < 0)
+        return -1;
+    int out = openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (out < 0) {
+        close(in);
+        return -1;
+    }
+    int rc = 0;
+    for (;;) {
+        ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+        if (n > 0)
+            continue;
+        if (n == 0)
+            break;
+        /* EXDEV/ENOSYS/EINVAL on older kernels or odd filesystems: plain copy. */
+        char buf[65536];
+        while ((n = read(in, buf, sizeof buf)) > 0)
+            if (write_all(out, buf, (size_t)n) < 0)
+                break;
+        rc = n == 0 ? 0 : -1;
+        break;
+    }
+    (void)fchown(out, st->st_uid, st->st_gid); /* fails for unmapped owners: keep ours */
+    if (rc == 0 && fchmod(out, st->st_mode & 07777) < 0)
+        rc = -1;
+    int saved = errno;
+    close(out);
+    close(in);
+    errno = saved;
+    return rc;
+}
+
+static int copy_tree_at(int src_dir, int dst_dir, char *failed, size_t failed_size);
+
+static int copy_dir_at(int src_dir, int dst_dir, const char *name, const struct stat *st,
+                       char *failed, size_t failed_size)
+{
+    int src = openat(src_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (src < 0)
+        return -1;
+    int dst = -1, rc = -1;
+    if (mkdirat(dst_dir, name, 0700) == 0 &&
+        (dst = openat(dst_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+        rc = copy_tree_at(src, dst, failed, failed_size);
+        (void)fchown(dst, st->st_uid, st->st_gid);
+        /* the mode last: a 0555 directory must stay writable while we fill it */
+        if (rc == 0)
+            rc = fchmod(dst, st->st_mode & 07777);
+    }
+    int saved = errno;
+    if (dst >= 0)
+        close(dst);
+    close(src);
+    errno = saved;
+    return rc;
+}
+
+static int copy_symlink_at(int src_dir, int dst_dir, const char *name, const struct stat *st)
+{
+    char target[PATH_MAX];
+    ssize_t n = readlinkat(src_dir, name, target, sizeof target - 1);
+    if (n < 0)
+        return -1;
+    target[n] = '\0';
+    if (symlinkat(target, dst_dir, name) < 0)
+        return -1;
+    (void)fchownat(dst_dir, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
+    return 0;
+}
+
+static int copy_entry(int src_dir, int dst_dir, const char *name, char *failed,
+                      size_t failed_size)
+{
+    struct stat st;
+    int rc = 0;
+    if (fstatat(src_dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        rc = -1;
+    else if (S_ISDIR(st.st_mode))
+        rc = copy_dir_at(src_dir, dst_dir, name, &st, failed, failed_size);
+    else if (S_ISREG(st.st_mode))
+        rc = copy_file_at(src_dir, dst_dir, name, &st);
+    else if (S_ISLNK(st.st_mode))
+        rc = copy_symlink_at(src_dir, dst_dir, name, &st);
+    /* device nodes, fifos and sockets are skipped: they cannot be created in a userns */
+    if (rc < 0 && !failed[0])
+        snprintf(failed, failed_size, "%s", name);
+    return rc;
+}
+
+static int copy_tree_at(int src_dir, int dst_dir, char *failed, size_t failed_size)
+{
+    int fd = dup(src_dir);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!dir) {
+        snprintf(failed, failed_size, ".");
+        return -1;
+    }
+    int rc = 0;
+    for (struct dirent *e; rc == 0 && (e = readdir(dir));) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            rc = copy_entry(src_dir, dst_dir, e->d_name, failed, failed_size);
+    }
+    int saved = errno;
+    closedir(dir);
+    errno = saved;
+    return rc;
+}
+
+/* The fallback when overlayfs is unavailable: a full copy (slow: ~15 ms for busybox). */
+static int copy_rootfs(const char *rootfs, const char *target, struct failure *f)
+{
+    char failed[256] = "";
+    int src = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (src < 0)
+        return fail(f, "copy-rootfs", "open", rootfs, NULL);
+    int dst = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = dst < 0 ? -1 : copy_tree_at(src, dst, failed, sizeof failed);
+    int saved = errno;
+    close(src);
+    if (dst >= 0)
+        close(dst);
+    errno = saved;
+    if (rc < 0) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s (at %s)", rootfs, failed);
+        return fail(f, "copy-rootfs", "copy", path, "the rootfs must be readable by the caller");
+    }
+    return 0;
+}
+
+static int make_scratch_dirs(const char *scratch, const char *rootfs, bool with_layers,
+                             struct failure *f)
+{
+    static const char *const names[] = { "root", "upper", "work" };
+    struct stat st;
+    if (stat(rootfs, &st) < 0)
+        return fail(f, "mount-rootfs", "stat", rootfs, NULL);
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return fail(f, "mount-rootfs", "stat", rootfs, "the rootfs must be a directory");
+    }
+    for (size_t i = 0; i < (with_layers ? 3u : 1u); i++) {
+        char path[PATH_MAX];
+        if (join_path(path, sizeof path, scratch, names[i]) < 0 ||
+            (mkdir(path, 0755) < 0 && errno != EEXIST))
+            return fail(f, "mount-rootfs", "mkdir", path, NULL);
+        /* The merged root takes its owner and mode from the upper dir. */
+        if (i == 1)
+            (void)chmod(path, st.st_mode & 07777);
+    }
+    return 0;
+}
+
+int prepare_writable_root(const char *rootfs, const char *scratch, enum rootfs_mode mode,
+                          bool mount_tmpfs, bool in_userns, enum rootfs_mode *used,
+                          struct failure *f)
+{
+    if (mount_tmpfs && mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+        return fail(f, "mount-rootfs", "mount", scratch, "the state directory must exist");
+    if (make_scratch_dirs(scratch, rootfs, mode != ROOTFS_COPY, f) < 0)
+        return -1;
+    if (mode != ROOTFS_COPY) {
+        if (mount_overlay(rootfs, scratch, in_userns, f) == 0) {
+            *used = ROOTFS_OVERLAY;
+            return 0;
+        }
+        if (mode == ROOTFS_OVERLAY)
+            return -1;
+    }
+    char target[PATH_MAX];
+    snprintf(target, sizeof target, "%s/root", scratch);
+    if (copy_rootfs(rootfs, target, f) < 0)
+        return -1;
+    /* pivot_root wants new_root to be a mount point; a plain directory becomes one when
+     * bind-mounted onto itself. */
+    if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) < 0 && mount_tmpfs)
+        return fail(f, "copy-rootfs", "mount", target, NULL);
+    *used = ROOTFS_COPY;
+    return 0;
+}
+
+/* Creates ROOT/NAME as a directory unless it is one; a symlink there is refused. */
+int ensure_mount_point(const char *root, const char *name, const char *stage, struct failure *f)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    if (join_path(path, sizeof path, root, name) < 0)
+        return fail(f, stage, "lstat", root, NULL);
+    if (lstat(path, &st) < 0) {
+        if (errno != ENOENT || mkdir(path, 0755) < 0)
+            return fail(f, stage, "mkdir", path, NULL);
+        return 0;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        errno = ELOOP;
+        return fail(f, stage, "lstat", path,
+                    "the rootfs has /%s as a symlink; it must be a directory (or absent)", name);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return fail(f, stage, "lstat", path, "the rootfs has /%s but not as a directory", name);
+    }
+    return 0;
+}
+
+static int bind_host_device(const char *dev, const char *name, struct failure *f)
+{
+    char source[64], target[PATH_MAX];
+    snprintf(source, sizeof source, "/dev/%s", name);
+    if (join_path(target, sizeof target, dev, name) < 0)
+        return fail(f, "mount-dev", "open", dev, NULL);
+    int fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return fail(f, "mount-dev", "open", target, NULL);
+    close(fd);
+    if (mount(source, target, NULL, MS_BIND, NULL) < 0)
+        return fail(f, "mount-dev", "mount", source, NULL);
+    return 0;
+}
+
+static int make_dev_links(const char *dev, struct failure *f)
+{
+    static const char *const links[][2] = {
+        { "ptmx", "pts/ptmx" },         { "fd", "/proc/self/fd" },
+        { "stdin", "/proc/self/fd/0" }, { "stdout", "/proc/self/fd/1" },
+        { "stderr", "/proc/self/fd/2" },
+    };
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+        char path[PATH_MAX];
+        if (join_path(path, sizeof path, dev, links[i][0]) < 0 ||
+            symlink(links[i][1], path) < 0)
+            return fail(f, "mount-dev", "symlink", path, NULL);
+    }
+    return 0;
+}
+
+/* A fresh /dev: device nodes cannot be created in a user namespace (mknod needs CAP_MKNOD in
+ * the initial one), so the host's harmless nodes are bind-mounted onto empty files. */
+int mount_dev(const char *root, struct failure *f)
+{
+    static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
+    char dev[PATH_MAX], path[PATH_MAX];
+    if (ensure_mount_point(root, "dev", "mount-dev", f) < 0)
+        return -1;
+    if (join_path(dev, sizeof dev, root, "dev") < 0 ||
+        mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755") < 0)
+        return fail(f, "mount-dev", "mount", dev, NULL);
+    for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++)
+        if (bind_host_device(dev, devices[i], f) < 0)
+            return -1;
+    if (join_path(path, sizeof path, dev, "pts") < 0 || mkdir(path, 0755) < 0 ||
+        mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC,
+              "newinstance,ptmxmode=0666,mode=620") < 0)
+        return fail(f, "mount-dev", "mount", path, NULL);
+    if (join_path(path, sizeof path, dev, "shm") < 0 || mkdir(path, 01777) < 0 ||
+        mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+        return fail(f, "mount-dev", "mount", path, NULL);
+    return make_dev_links(dev, f);
+}
+
+/* pivot_root(".", ".") stacks the old root on top of the new one, so no put_old directory is
+ * needed; it is then detached. The old root is made private first, or the detach would
+ * propagate unmount events to its peers. */
+int pivot_into(const char *root, struct failure *f)
+{
+    if (chdir(root) < 0)
+        return fail(f, "pivot-root", "chdir", root, NULL);
+    if (syscall(SYS_pivot_root, ".", ".") < 0)
+        return fail(f, "pivot-root", "pivot_root", root,
+                    "pivot_root needs a real root mount (not an initramfs, not a chroot)");
+    if (mount(NULL, ".", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return fail(f, "pivot-root", "mount", "(old root)", NULL);
+    if (umount2(".", MNT_DETACH) < 0)
+        return fail(f, "pivot-root", "umount2", "(old root)", NULL);
+    if (chdir("/") < 0)
+        return fail(f, "pivot-root", "chdir", "/", NULL);
+    return 0;
+}
+
+/* procfs shows the PID namespace of the mounter, so the init (PID 1 in it) mounts it. In a
+ * user namespace the kernel only allows it while another proc mount is fully visible in this
+ * mount namespace ("mount too revealing"), so this runs before the old root is detached.
+ * Without a PID namespace of our own an unprivileged caller may not mount proc at all:
+ * /proc then stays empty. */
+int mount_proc(const char *root, bool own_pid_ns, struct failure *f)
+{
+    char path[PATH_MAX];
+    if (join_path(path, sizeof path, root, "proc") < 0)
+        return fail(f, "mount-proc", "mount", root, NULL);
+    if (mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0)
+        return 0;
+    if (!own_pid_ns && errno == EPERM)
+        return 0;
+    return fail(f, "mount-proc", "mount", path, NULL);
+}
+
+int mount_tmp(const char *root, struct failure *f)
+{
+    char path[PATH_MAX];
+    if (join_path(path, sizeof path, root, "tmp") < 0 ||
+        mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+        return fail(f, "mount-tmp", "mount", path, NULL);
+    return 0;
+}

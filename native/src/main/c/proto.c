@@ -1,0 +1,175 @@
+/*
+ * proto.c - reading and writing frames (see PROTOCOL.md).
+ *
+ * - Input is buffered and split into whole frames; a frame over 1 MiB is a protocol error.
+ * - Output is written with blocking write()s on stdout, one frame at a time, so frames never
+ *   interleave; EPIPE marks the writer broken instead of killing the helper (SIGPIPE ignored).
+ */
+#include "proto.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+ssize_t reader_fill(struct frame_reader *r, int fd)
+{
+    if (r->cap - r->len < 65536) {
+        r->cap = r->cap ? r->cap * 2 : 131072;
+        r->buf = xrealloc(r->buf, r->cap);
+    }
+    ssize_t n;
+    do
+        n = read(fd, r->buf + r->len, r->cap - r->len);
+    while (n < 0 && errno == EINTR);
+    if (n > 0)
+        r->len += (size_t)n;
+    return n;
+}
+
+static uint32_t get_u32(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return ntohl(v);
+}
+
+int reader_next(struct frame_reader *r, struct frame *out)
+{
+    if (r->len < 4)
+        return 0;
+    uint32_t length = get_u32(r->buf);
+    if (length < 5 || length > FRAME_MAX)
+        return -1;
+    if (r->len < 4 + (size_t)length)
+        return 0;
+    out->type = (uint8_t)r->buf[4];
+    out->id = get_u32(r->buf + 5);
+    out->len = length - 5;
+    out->payload = xmalloc(out->len + 1);
+    memcpy(out->payload, r->buf + 9, out->len);
+    out->payload[out->len] = '\0';
+    memmove(r->buf, r->buf + 4 + length, r->len - 4 - length);
+    r->len -= 4 + (size_t)length;
+    return 1;
+}
+
+void record_parse(struct frame *frame, struct record *rec)
+{
+    memset(rec, 0, sizeof *rec);
+    size_t cap = 0;
+    for (size_t at = 0; at < frame->len;) {
+        char *entry = frame->payload + at;
+        size_t n = strnlen(entry, frame->len - at);
+        at += n + 1;
+        char *eq = memchr(entry, '=', n);
+        if (!eq)
+            continue;
+        *eq = '\0';
+        if (rec->count == cap) {
+            cap = cap ? cap * 2 : 8;
+            rec->keys = xrealloc(rec->keys, cap * sizeof *rec->keys);
+            rec->values = xrealloc(rec->values, cap * sizeof *rec->values);
+        }
+        rec->keys[rec->count] = entry;
+        rec->values[rec->count++] = eq + 1;
+    }
+}
+
+const char *record_get(const struct record *rec, const char *key)
+{
+    for (size_t i = 0; i < rec->count; i++)
+        if (strcmp(rec->keys[i], key) == 0)
+            return rec->values[i];
+    return NULL;
+}
+
+char **record_all(const struct record *rec, const char *key, size_t *count)
+{
+    char **all = xmalloc((rec->count + 1) * sizeof *all);
+    size_t n = 0;
+    for (size_t i = 0; i < rec->count; i++)
+        if (strcmp(rec->keys[i], key) == 0)
+            all[n++] = rec->values[i];
+    all[n] = NULL;
+    *count = n;
+    return all;
+}
+
+void record_free(struct record *rec)
+{
+    free(rec->keys);
+    free(rec->values);
+    memset(rec, 0, sizeof *rec);
+}
+
+void record_add(struct record_builder *rb, const char *key, const char *fmt, ...)
+{
+    char value[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(value, sizeof value, fmt, ap);
+    va_end(ap);
+    size_t need = strlen(key) + 1 + strlen(value) + 1;
+    if (rb->len + need > rb->cap) {
+        rb->cap = (rb->len + need) * 2;
+        rb->data = xrealloc(rb->data, rb->cap);
+    }
+    rb->len += (size_t)sprintf(rb->data + rb->len, "%s=%s", key, value) + 1;
+}
+
+void send_frame(struct writer *w, char type, uint32_t id, const void *data, size_t len)
+{
+    if (w->broken)
+        return;
+    char header[9];
+    uint32_t length = htonl((uint32_t)(len + 5)), net_id = htonl(id);
+    memcpy(header, &length, 4);
+    header[4] = type;
+    memcpy(header + 5, &net_id, 4);
+    struct iovec iov[2] = { { header, sizeof header }, { (void *)data, len } };
+    size_t total = sizeof header + len;
+    while (total > 0) {
+        ssize_t n = writev(w->fd, iov, 2);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            w->broken = true;
+            return;
+        }
+        total -= (size_t)n;
+        for (int i = 0; i < 2 && n > 0; i++) {
+            size_t used = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
+            iov[i].iov_base = (char *)iov[i].iov_base + used;
+            iov[i].iov_len -= used;
+            n -= (ssize_t)used;
+        }
+    }
+}
+
+void send_record(struct writer *w, char type, uint32_t id, struct record_builder *rb)
+{
+    send_frame(w, type, id, rb->data, rb->len);
+    free(rb->data);
+    memset(rb, 0, sizeof *rb);
+}
+
+void send_failure(struct writer *w, uint32_t id, const struct failure *f)
+{
+    struct record_builder rb = { 0 };
+    record_add(&rb, "stage", "%s", f->stage);
+    record_add(&rb, "syscall", "%s", f->syscall);
+    if (f->path[0])
+        record_add(&rb, "path", "%s", f->path);
+    record_add(&rb, "errno", "%d", f->err);
+    record_add(&rb, "errname", "%s", f->err ? errno_name(f->err) : "");
+    record_add(&rb, "message", "%s%s%s: %s", f->syscall, f->path[0] ? " " : "", f->path,
+               f->err ? strerror(f->err) : "failed");
+    if (f->hint[0])
+        record_add(&rb, "hint", "%s", f->hint);
+    send_record(w, 'E', id, &rb);
+}

@@ -1,0 +1,595 @@
+/*
+ * serve.c - the resident protocol server (`isolated-helper serve`), see PROTOCOL.md.
+ *
+ * - Single-threaded: one poll() over stdin (requests), a signalfd (SIGCHLD) and the stdout,
+ *   stderr and stdin pipes of every spawned process.
+ * - CREATE, SPAWN, UNAME and CLOSE are answered synchronously (each takes well under 10 ms);
+ *   everything else is event-driven.
+ * - A process's EXITED is sent once it was reaped and its pipes drained without blocking:
+ *   output written later by its still-running descendants is dropped.
+ * - EOF on stdin (the JVM is gone) or a broken stdout: SIGKILL every init and process, reap
+ *   them all, remove what we put in the state dir, exit 0.
+ */
+#include "serve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "env.h"
+#include "proto.h"
+#include "spawn.h"
+
+#define HELPER_VERSION "0.1.0"
+
+struct env_slot {
+    uint32_t id;
+    struct env env;
+    bool dead; /* the init died without a CLOSE (ENV-DIED was sent) */
+};
+
+struct proc {
+    uint32_t id, env_id;
+    pid_t pid;
+    int out_fd, err_fd, in_fd; /* ours; -1 once closed */
+    char *pending;             /* stdin bytes not yet accepted by the pipe */
+    size_t pending_len;
+    bool close_stdin;
+};
+
+struct server {
+    const char *state_dir;
+    char mnt_dir[PATH_MAX];
+    struct env_slot **envs;
+    size_t n_envs;
+    struct proc **procs;
+    size_t n_procs;
+    struct writer out;
+    struct frame_reader in;
+    int sig_fd;
+    int null_fd;
+};
+
+/* ---- tables ---- */
+
+static struct env_slot *find_env(struct server *s, const char *id_text)
+{
+    uint32_t id = id_text ? (uint32_t)strtoul(id_text, NULL, 10) : 0;
+    for (size_t i = 0; i < s->n_envs; i++)
+        if (s->envs[i]->id == id)
+            return s->envs[i];
+    return NULL;
+}
+
+static struct proc *find_proc_by_pid(struct server *s, pid_t pid)
+{
+    for (size_t i = 0; i < s->n_procs; i++)
+        if (s->procs[i]->pid == pid)
+            return s->procs[i];
+    return NULL;
+}
+
+static struct proc *find_proc(struct server *s, uint32_t id)
+{
+    for (size_t i = 0; i < s->n_procs; i++)
+        if (s->procs[i]->id == id)
+            return s->procs[i];
+    return NULL;
+}
+
+static void remove_env(struct server *s, struct env_slot *slot)
+{
+    for (size_t i = 0; i < s->n_envs; i++) {
+        if (s->envs[i] == slot) {
+            s->envs[i] = s->envs[--s->n_envs];
+            break;
+        }
+    }
+    free(slot);
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static void remove_proc(struct server *s, struct proc *p)
+{
+    for (size_t i = 0; i < s->n_procs; i++) {
+        if (s->procs[i] == p) {
+            s->procs[i] = s->procs[--s->n_procs];
+            break;
+        }
+    }
+    close_fd(&p->out_fd);
+    close_fd(&p->err_fd);
+    close_fd(&p->in_fd);
+    free(p->pending);
+    free(p);
+}
+
+static int request_error(struct server *s, uint32_t id, int err, const char *what)
+{
+    struct record_builder rb = { 0 };
+    record_add(&rb, "stage", "request");
+    record_add(&rb, "syscall", "request");
+    record_add(&rb, "errno", "%d", err);
+    record_add(&rb, "errname", "%s", errno_name(err));
+    record_add(&rb, "message", "%s", what);
+    record_add(&rb, "hint", "a bug in the caller: see PROTOCOL.md");
+    send_record(&s->out, 'E', id, &rb);
+    return -1;
+}
+
+/* ---- process output and exit ---- */
+
+/* Returns false once the pipe reached EOF (and was closed). */
+static bool forward_output(struct server *s, struct proc *p, int *fd, char type)
+{
+    char buf[65536];
+    ssize_t n = read(*fd, buf, sizeof buf);
+    if (n > 0) {
+        send_frame(&s->out, type, p->id, buf, (size_t)n);
+        return true;
+    }
+    if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        close_fd(fd);
+        return false;
+    }
+    return true;
+}
+
+/* Drains what is already in the pipe; a descendant may keep the pipe open, so no EOF wait. */
+static void drain_output(struct server *s, struct proc *p, int *fd, char type)
+{
+    while (*fd >= 0) {
+        char buf[65536];
+        ssize_t n = read(*fd, buf, sizeof buf);
+        if (n > 0)
+            send_frame(&s->out, type, p->id, buf, (size_t)n);
+        else if (n < 0 && errno == EINTR)
+            continue;
+        else
+            close_fd(fd);
+    }
+}
+
+static void finish_proc(struct server *s, struct proc *p, int status)
+{
+    drain_output(s, p, &p->out_fd, 'O');
+    drain_output(s, p, &p->err_fd, 'R');
+    struct record_builder rb = { 0 };
+    if (WIFSIGNALED(status))
+        record_add(&rb, "signal", "%d", WTERMSIG(status));
+    else
+        record_add(&rb, "code", "%d", WEXITSTATUS(status));
+    send_record(&s->out, 'x', p->id, &rb);
+    remove_proc(s, p);
+}
+
+static void env_died(struct server *s, struct env_slot *slot, int status)
+{
+    struct record_builder rb = { 0 };
+    if (WIFSIGNALED(status))
+        record_add(&rb, "signal", "%d", WTERMSIG(status));
+    else
+        record_add(&rb, "code", "%d", WEXITSTATUS(status));
+    send_record(&s->out, 'D', slot->id, &rb);
+    env_release(&slot->env);
+    slot->dead = true;
+}
+
+static void reap_children(struct server *s)
+{
+    struct signalfd_siginfo si;
+    while (read(s->sig_fd, &si, sizeof si) == sizeof si)
+        ;
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        struct proc *p = find_proc_by_pid(s, pid);
+        if (p) {
+            finish_proc(s, p, status);
+            continue;
+        }
+        for (size_t i = 0; i < s->n_envs; i++)
+            if (!s->envs[i]->dead && s->envs[i]->env.pid == pid)
+                env_died(s, s->envs[i], status);
+    }
+}
+
+static void flush_stdin(struct proc *p)
+{
+    while (p->in_fd >= 0 && p->pending_len > 0) {
+        ssize_t n = write(p->in_fd, p->pending, p->pending_len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n < 0) { /* EPIPE: the process closed its stdin; drop the rest */
+            p->pending_len = 0;
+            close_fd(&p->in_fd);
+            return;
+        }
+        memmove(p->pending, p->pending + n, p->pending_len - (size_t)n);
+        p->pending_len -= (size_t)n;
+    }
+    if (p->close_stdin && p->pending_len == 0)
+        close_fd(&p->in_fd);
+}
+
+/* ---- requests ---- */
+
+static void handle_create(struct server *s, uint32_t id, const struct record *rec)
+{
+    struct failure f;
+    struct env_spec spec = { .ns = NS_DEFAULT, .mode = ROOTFS_AUTO };
+    const char *rootfs = record_get(rec, "rootfs"), *ns = record_get(rec, "ns");
+    const char *mode = record_get(rec, "rootfs-mode");
+    char bad[64], real[PATH_MAX], scratch[PATH_MAX];
+    if (!rootfs)
+        return (void)request_error(s, id, EINVAL, "rootfs= is required");
+    if (ns && parse_ns_list(ns, &spec.ns, bad, sizeof bad) < 0)
+        return (void)request_error(s, id, EINVAL, "unknown namespace in ns=");
+    if (mode && parse_rootfs_mode(mode, &spec.mode) < 0)
+        return (void)request_error(s, id, EINVAL, "rootfs-mode= must be auto, overlay or copy");
+    if (geteuid() != 0)
+        spec.ns |= NS_BIT(NS_USER);
+    if (!realpath(rootfs, real)) {
+        fail(&f, "mount-rootfs", "realpath", rootfs, NULL);
+        return send_failure(&s->out, id, &f);
+    }
+    spec.rootfs = real;
+    spec.hostname = record_get(rec, "hostname");
+    if (spec.ns & NS_BIT(NS_MOUNT))
+        snprintf(scratch, sizeof scratch, "%s", s->mnt_dir);
+    else
+        snprintf(scratch, sizeof scratch, "%s/env-%u", s->state_dir, id);
+    spec.scratch = scratch;
+    struct env_slot *slot = xmalloc(sizeof *slot);
+    memset(slot, 0, sizeof *slot);
+    slot->id = id;
+    if (env_create(&spec, &slot->env, &f) < 0) {
+        env_release(&slot->env);
+        free(slot);
+        return send_failure(&s->out, id, &f);
+    }
+    s->envs = xrealloc(s->envs, (s->n_envs + 1) * sizeof *s->envs);
+    s->envs[s->n_envs++] = slot;
+    struct record_builder rb = { 0 };
+    record_add(&rb, "pid", "%d", slot->env.pid);
+    record_add(&rb, "rootfs-mode", "%s", rootfs_mode_name(slot->env.mode_used));
+    record_add(&rb, "root", "%s", slot->env.pivoted ? "pivot" : "chroot");
+    send_record(&s->out, 'c', id, &rb);
+}
+
+static int make_pipe(int fds[2], int nonblocking_end)
+{
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return -1;
+    return fcntl(fds[nonblocking_end], F_SETFL, O_NONBLOCK);
+}
+
+/* Pipes: [0] stdin, [1] stdout, [2] stderr; the child's ends in child[], ours in ours[]. */
+static int open_stdio(struct server *s, bool stdin_pipe, int child[3], int ours[3])
+{
+    int p[2];
+    ours[0] = -1;
+    child[0] = s->null_fd;
+    if (stdin_pipe) {
+        if (make_pipe(p, 1) < 0)
+            return -1;
+        child[0] = p[0];
+        ours[0] = p[1];
+    }
+    for (int i = 1; i < 3; i++) {
+        if (make_pipe(p, 0) < 0)
+            return -1;
+        child[i] = p[1];
+        ours[i] = p[0];
+    }
+    return 0;
+}
+
+static void close_child_ends(struct server *s, int child[3])
+{
+    for (int i = 0; i < 3; i++)
+        if (child[i] >= 0 && child[i] != s->null_fd)
+            close(child[i]);
+}
+
+static int parse_join(const struct env_slot *slot, const char *join, unsigned *out)
+{
+    char bad[64];
+    *out = slot->env.ns;
+    if (join && parse_ns_list(join, out, bad, sizeof bad) < 0)
+        return -1;
+    *out &= slot->env.ns;
+    return 0;
+}
+
+static void start_proc(struct server *s, uint32_t id, struct env_slot *slot,
+                       struct spawn_spec *spec, bool stdin_pipe)
+{
+    struct failure f;
+    struct spawned child;
+    int child_ends[3] = { -1, -1, -1 }, ours[3] = { -1, -1, -1 };
+    if (open_stdio(s, stdin_pipe, child_ends, ours) < 0) {
+        fail(&f, "exec", "pipe2", "", NULL);
+        close_child_ends(s, child_ends);
+        for (int i = 0; i < 3; i++)
+            close_fd(&ours[i]);
+        return send_failure(&s->out, id, &f);
+    }
+    memcpy(spec->stdio, child_ends, sizeof child_ends);
+    int rc = spawn_in_env(spec, &child, &f);
+    close_child_ends(s, child_ends);
+    if (rc < 0) {
+        for (int i = 0; i < 3; i++)
+            close_fd(&ours[i]);
+        return send_failure(&s->out, id, &f);
+    }
+    struct proc *p = xmalloc(sizeof *p);
+    *p = (struct proc){ .id = id, .env_id = slot->id, .pid = child.pid, .in_fd = ours[0],
+                        .out_fd = ours[1], .err_fd = ours[2] };
+    s->procs = xrealloc(s->procs, (s->n_procs + 1) * sizeof *s->procs);
+    s->procs[s->n_procs++] = p;
+    struct record_builder rb = { 0 };
+    record_add(&rb, "pid", "%d", child.pid);
+    record_add(&rb, "nspid", "%d", child.nspid);
+    send_record(&s->out, 'p', id, &rb);
+}
+
+static void handle_spawn(struct server *s, uint32_t id, const struct record *rec)
+{
+    struct env_slot *slot = find_env(s, record_get(rec, "env"));
+    const char *cwd = record_get(rec, "cwd"), *in = record_get(rec, "stdin");
+    const char *pid1 = record_get(rec, "pid1");
+    size_t argc, envc;
+    if (!slot || slot->dead)
+        return (void)request_error(s, id, ESRCH, "no such environment");
+    char **argv = record_all(rec, "arg", &argc), **given = record_all(rec, "envvar", &envc);
+    struct spawn_spec spec = { .env = &slot->env, .argv = argv, .cwd = cwd ? cwd : "/",
+                               .pid1 = pid1 && strcmp(pid1, "true") == 0 };
+    if (argc == 0)
+        request_error(s, id, EINVAL, "at least one arg= is required");
+    else if (parse_join(slot, record_get(rec, "join"), &spec.join) < 0)
+        request_error(s, id, EINVAL, "unknown namespace in join=");
+    else if (in && strcmp(in, "null") != 0 && strcmp(in, "pipe") != 0)
+        request_error(s, id, EINVAL, "stdin= must be null or pipe");
+    else {
+        char **envp = build_envp(given, envc);
+        spec.envp = envp;
+        start_proc(s, id, slot, &spec, in && strcmp(in, "pipe") == 0);
+        for (char **e = envp; *e; e++)
+            free(*e);
+        free(envp);
+    }
+    free(argv);
+    free(given);
+}
+
+static void handle_stdin(struct server *s, const struct frame *frame, bool close_it)
+{
+    struct proc *p = find_proc(s, frame->id);
+    if (!p || p->in_fd < 0)
+        return; /* exited already, or stdin was not a pipe: nothing to deliver to */
+    if (close_it) {
+        p->close_stdin = true;
+    } else {
+        p->pending = xrealloc(p->pending, p->pending_len + frame->len);
+        memcpy(p->pending + p->pending_len, frame->payload, frame->len);
+        p->pending_len += frame->len;
+    }
+    flush_stdin(p);
+}
+
+static void handle_signal(struct server *s, uint32_t id, const struct record *rec)
+{
+    const char *proc_id = record_get(rec, "proc"), *sig = record_get(rec, "signal");
+    struct proc *p = proc_id ? find_proc(s, (uint32_t)strtoul(proc_id, NULL, 10)) : NULL;
+    if (!p)
+        return (void)request_error(s, id, ESRCH, "no such running process");
+    if (!sig || kill(p->pid, atoi(sig)) < 0)
+        return (void)request_error(s, id, sig ? errno : EINVAL, "kill");
+    struct record_builder rb = { 0 };
+    send_record(&s->out, 'a', id, &rb);
+}
+
+static void handle_uname(struct server *s, uint32_t id, const struct record *rec)
+{
+    struct env_slot *slot = find_env(s, record_get(rec, "env"));
+    char name[256];
+    struct failure f;
+    if (!slot || slot->dead)
+        return (void)request_error(s, id, ESRCH, "no such environment");
+    if (read_env_hostname(&slot->env, name, sizeof name, &f) < 0)
+        return send_failure(&s->out, id, &f);
+    struct record_builder rb = { 0 };
+    record_add(&rb, "hostname", "%s", name);
+    send_record(&s->out, 'a', id, &rb);
+}
+
+static void wait_for(pid_t pid, int *status)
+{
+    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+        ;
+}
+
+/* Processes first: an init (PID 1) only becomes reapable once every process of its
+ * namespace was reaped, including ours that joined it with setns(). */
+static void close_env(struct server *s, struct env_slot *slot)
+{
+    env_kill(&slot->env);
+    for (size_t i = 0; i < s->n_procs; i++)
+        if (s->procs[i]->env_id == slot->id)
+            kill(s->procs[i]->pid, SIGKILL);
+    for (size_t i = 0; i < s->n_procs;) {
+        struct proc *p = s->procs[i];
+        if (p->env_id != slot->id) {
+            i++;
+            continue;
+        }
+        int status = 0;
+        wait_for(p->pid, &status);
+        finish_proc(s, p, status); /* removes p: index i now holds another one */
+    }
+    if (!slot->dead) {
+        wait_for(slot->env.pid, NULL);
+        env_release(&slot->env);
+    }
+    remove_env(s, slot);
+}
+
+static void handle_close(struct server *s, uint32_t id, const struct record *rec)
+{
+    struct env_slot *slot = find_env(s, record_get(rec, "env"));
+    if (!slot)
+        return (void)request_error(s, id, ESRCH, "no such environment");
+    close_env(s, slot);
+    struct record_builder rb = { 0 };
+    send_record(&s->out, 'a', id, &rb);
+}
+
+static void dispatch(struct server *s, struct frame *frame)
+{
+    struct record rec;
+    if (frame->type == 'I' || frame->type == 'i')
+        return handle_stdin(s, frame, frame->type == 'i');
+    record_parse(frame, &rec);
+    switch (frame->type) {
+    case 'C': handle_create(s, frame->id, &rec); break;
+    case 'S': handle_spawn(s, frame->id, &rec); break;
+    case 'K': handle_signal(s, frame->id, &rec); break;
+    case 'U': handle_uname(s, frame->id, &rec); break;
+    case 'X': handle_close(s, frame->id, &rec); break;
+    default: request_error(s, frame->id, EINVAL, "unknown frame type"); break;
+    }
+    record_free(&rec);
+}
+
+/* ---- the loop ---- */
+
+static NORETURN void shut_down(struct server *s)
+{
+    for (size_t i = 0; i < s->n_envs; i++)
+        env_kill(&s->envs[i]->env);
+    for (size_t i = 0; i < s->n_procs; i++)
+        kill(s->procs[i]->pid, SIGKILL);
+    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+        ;
+    for (size_t i = 0; i < s->n_envs; i++)
+        env_release(&s->envs[i]->env);
+    rmdir(s->mnt_dir);
+    rmdir(s->state_dir); /* the JVM created it; only if it is empty now */
+    exit(0);
+}
+
+static size_t collect_pollfds(struct server *s, struct pollfd **fds, struct proc ***owners)
+{
+    size_t cap = 2 + 3 * s->n_procs, n = 2;
+    *fds = xrealloc(*fds, cap * sizeof **fds);
+    *owners = xrealloc(*owners, cap * sizeof **owners);
+    (*fds)[0] = (struct pollfd){ .fd = 0, .events = POLLIN };
+    (*fds)[1] = (struct pollfd){ .fd = s->sig_fd, .events = POLLIN };
+    for (size_t i = 0; i < s->n_procs; i++) {
+        struct proc *p = s->procs[i];
+        int fd[3] = { p->out_fd, p->err_fd, p->pending_len ? p->in_fd : -1 };
+        for (int k = 0; k < 3; k++) {
+            if (fd[k] < 0)
+                continue;
+            (*fds)[n] = (struct pollfd){ .fd = fd[k], .events = k < 2 ? POLLIN : POLLOUT };
+            (*owners)[n++] = p;
+        }
+    }
+    return n;
+}
+
+static void serve_proc_fd(struct server *s, struct proc *p, const struct pollfd *pfd)
+{
+    if (!pfd->revents || find_proc(s, p->id) != p)
+        return;
+    if (pfd->fd == p->out_fd)
+        forward_output(s, p, &p->out_fd, 'O');
+    else if (pfd->fd == p->err_fd)
+        forward_output(s, p, &p->err_fd, 'R');
+    else if (pfd->fd == p->in_fd)
+        flush_stdin(p);
+}
+
+static void read_requests(struct server *s)
+{
+    ssize_t n = reader_fill(&s->in, 0);
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+        shut_down(s);
+    struct frame frame;
+    int rc;
+    while ((rc = reader_next(&s->in, &frame)) == 1) {
+        dispatch(s, &frame);
+        free(frame.payload);
+    }
+    if (rc < 0) {
+        fputs("isolated-helper: serve: malformed frame (over 1 MiB?): shutting down\n", stderr);
+        shut_down(s);
+    }
+}
+
+static int prepare_server(struct server *s, const char *state_dir, struct failure *f)
+{
+    memset(s, 0, sizeof *s);
+    s->state_dir = state_dir;
+    s->out.fd = 1;
+    snprintf(s->mnt_dir, sizeof s->mnt_dir, "%s/mnt", state_dir);
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    s->sig_fd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+    s->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (s->sig_fd < 0 || s->null_fd < 0)
+        return fail(f, "serve", "signalfd", "", NULL);
+    if (make_helper_mounts_private(f) < 0)
+        return -1;
+    if (mkdir(s->mnt_dir, 0700) < 0 && errno != EEXIST)
+        return fail(f, "serve", "mkdir", s->mnt_dir, "the state directory must exist and be writable");
+    return 0;
+}
+
+int serve_main(const char *state_dir)
+{
+    static struct server server;
+    struct server *s = &server;
+    struct failure f;
+    if (prepare_server(s, state_dir, &f) < 0)
+        die_with(&f, EXIT_SETUP_FAILED);
+    struct record_builder rb = { 0 };
+    record_add(&rb, "version", "%s", HELPER_VERSION);
+    record_add(&rb, "pid", "%d", getpid());
+    send_record(&s->out, 'h', 0, &rb);
+    struct pollfd *fds = NULL;
+    struct proc **owners = NULL;
+    while (!s->out.broken) {
+        size_t n = collect_pollfds(s, &fds, &owners);
+        if (poll(fds, n, -1) < 0)
+            continue;
+        for (size_t i = 2; i < n; i++)
+            serve_proc_fd(s, owners[i], &fds[i]);
+        if (fds[1].revents)
+            reap_children(s);
+        if (fds[0].revents)
+            read_requests(s);
+    }
+    shut_down(s);
+}

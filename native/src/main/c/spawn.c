@@ -1,0 +1,284 @@
+/*
+ * spawn.c - running a command in an environment.
+ *
+ * - An intermediate child setns()es into the env (user first, then the others) and, with the
+ *   mount namespace, into the env's root (fchdir + chroot), then chdir()s to the cwd.
+ * - It creates the command with clone(CLONE_PARENT), so the command is a direct child of the
+ *   helper (which reaps it and sees its real status), and exits. setns(pid) only applies to
+ *   children, hence the extra process.
+ * - The status channel is a CLOEXEC AF_UNIX SOCK_SEQPACKET pair: the command announces itself
+ *   with SCM_CREDENTIALS, so the kernel translates its pid into the helper's PID namespace.
+ * - pid1: CLONE_NEWPID is refused (EINVAL) by a process whose children's PID namespace differs
+ *   from its own, i.e. right after setns(pid). So a second CLONE_PARENT child, already in the
+ *   env's PID namespace, clones the command with CLONE_NEWPID|CLONE_NEWNS: the command is still
+ *   the helper's direct child, and PID 1 of a namespace nested in the env's.
+ * - The command resets signals, closes every fd above 2, and execs with an explicit envp,
+ *   searching argv[0] in the *env's* PATH. A failed exec writes a struct failure (stage
+ *   `exec`) on the status socket; EOF without one means the exec succeeded.
+ */
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mounts.h"
+
+/* fork() whose child is our parent's child (with optional namespace flags). */
+static pid_t clone_sibling(unsigned long ns_flags)
+{
+    return (pid_t)syscall(SYS_clone, CLONE_PARENT | ns_flags | SIGCHLD, 0, NULL, NULL, 0);
+}
+
+static void join_namespaces(const struct env *env, unsigned join)
+{
+    for (int i = 0; i < NS_COUNT; i++) {
+        if (!(join & NS_BIT(i)) || env->ns_fd[i] < 0)
+            continue;
+        if (setns(env->ns_fd[i], NAMESPACES[i].clone_flag) < 0)
+            die("setns", "setns", NAMESPACES[i].proc_name, NULL);
+    }
+}
+
+static void enter_env_root(const struct spawn_spec *spec)
+{
+    const struct env *env = spec->env;
+    bool has_mount = env->ns & NS_BIT(NS_MOUNT);
+    if (env->root_fd >= 0 && (!has_mount || (spec->join & NS_BIT(NS_MOUNT)))) {
+        if (fchdir(env->root_fd) < 0 || chroot(".") < 0)
+            die("setns", "chroot", "/proc/PID/root", NULL);
+    }
+    if (chdir(spec->cwd) < 0)
+        die("exec", "chdir", spec->cwd, "the working directory does not exist in the environment");
+    /* A cwd outside the new root (e.g. through a leaked fd) reads as "(unreachable)/..."
+     * (CVE-2024-21626); refuse to run the command there. */
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/')
+        die("exec", "getcwd", spec->cwd, "the working directory is outside the environment");
+}
+
+static const char *env_path(char *const *envp)
+{
+    for (; *envp; envp++)
+        if (strncmp(*envp, "PATH=", 5) == 0)
+            return *envp + 5;
+    return DEFAULT_PATH;
+}
+
+/* execvpe(), but with the PATH of the given envp (not ours) and without a shell fallback. */
+static void exec_in_path(char *const *argv, char *const *envp)
+{
+    if (strchr(argv[0], '/')) {
+        execve(argv[0], argv, envp);
+        return;
+    }
+    int result = ENOENT;
+    const char *path = env_path(envp);
+    while (*path) {
+        const char *end = strchrnul(path, ':');
+        char candidate[PATH_MAX];
+        if (end > path) {
+            snprintf(candidate, sizeof candidate, "%.*s/%s", (int)(end - path), path, argv[0]);
+            execve(candidate, argv, envp);
+            if (errno == EACCES)
+                result = EACCES;
+            else if (errno != ENOENT && errno != ENOTDIR)
+                return;
+        }
+        path = *end ? end + 1 : end;
+    }
+    errno = result;
+}
+
+static NORETURN void exec_command(const struct spawn_spec *spec, int status_fd)
+{
+    /* Our pid as the helper sees it: we may be in another PID namespace than the one that
+     * cloned us, and clone() returned our pid in *that* namespace. */
+    announce_self(status_fd, 'p');
+    /* The helper is this process's parent (CLONE_PARENT): die with it. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (spec->pid1) {
+        struct failure f;
+        if (make_root_private(&f) < 0 || mount_proc("/", true, &f) < 0)
+            die_with(&f, EXIT_SETUP_FAILED);
+    }
+    for (int fd = 0; fd < 3; fd++)
+        if (spec->stdio[fd] != fd && dup2(spec->stdio[fd], fd) < 0)
+            die("exec", "dup2", "", NULL);
+    reset_signal_state();
+    close_fds_above(3, status_fd);
+    exec_in_path(spec->argv, spec->envp);
+    int err = errno;
+    struct failure f;
+    fail(&f, "exec", "execve", spec->argv[0], NULL);
+    die_with(&f, err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+}
+
+static NORETURN void run_intermediate(const struct spawn_spec *spec, int status_fd)
+{
+    set_failure_sink(status_fd);
+    join_namespaces(spec->env, spec->join);
+    enter_env_root(spec);
+    if (spec->pid1) {
+        pid_t inner = clone_sibling(0);
+        if (inner == 0) {
+            announce_self(status_fd, 'h');
+            pid_t cmd = clone_sibling(CLONE_NEWPID | CLONE_NEWNS);
+            if (cmd == 0)
+                exec_command(spec, status_fd);
+            if (cmd < 0)
+                die("exec", "clone", "CLONE_NEWPID", NULL);
+            _exit(0);
+        }
+        if (inner < 0)
+            die("exec", "clone", "CLONE_PARENT", NULL);
+        _exit(0);
+    }
+    pid_t cmd = clone_sibling(0);
+    if (cmd == 0)
+        exec_command(spec, status_fd);
+    if (cmd < 0)
+        die("exec", "clone", "CLONE_PARENT", NULL);
+    _exit(0);
+}
+
+static pid_t read_nspid(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *file = fopen(path, "re");
+    pid_t nspid = pid;
+    if (!file)
+        return nspid;
+    while (fgets(line, sizeof line, file)) {
+        if (strncmp(line, "NSpid:", 6) != 0)
+            continue;
+        char *last = strrchr(line, '\t');
+        if (last)
+            nspid = (pid_t)atoi(last + 1);
+        break;
+    }
+    fclose(file);
+    return nspid;
+}
+
+static void reap(pid_t pid)
+{
+    if (pid > 0)
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+}
+
+int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct failure *f)
+{
+    int status[2], on = 1;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, status) < 0 ||
+        setsockopt(status[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on) < 0)
+        return fail(f, "exec", "socketpair", "", NULL);
+    pid_t mid = fork();
+    if (mid == 0) {
+        close(status[0]);
+        run_intermediate(spec, status[1]);
+    }
+    close(status[1]);
+    if (mid < 0) {
+        close(status[0]);
+        return fail(f, "exec", "fork", "", NULL);
+    }
+    pid_t cmd = -1, inner = -1;
+    bool failed = false;
+    struct status_msg msg;
+    pid_t sender;
+    while (recv_status(status[0], &msg, &sender) == 1) {
+        if (msg.tag == 'p')
+            cmd = sender;
+        else if (msg.tag == 'h')
+            inner = sender;
+        else if (msg.tag == 'e' && !failed) {
+            *f = msg.failure;
+            failed = true;
+        }
+    }
+    close(status[0]);
+    reap(mid);
+    reap(inner);
+    if (failed) {
+        reap(cmd); /* it exits 126/127 right after reporting */
+        return -1;
+    }
+    if (cmd <= 0) {
+        errno = ECHILD;
+        return fail(f, "exec", "clone", "", "the intermediate process died unexpectedly");
+    }
+    out->pid = cmd;
+    out->nspid = read_nspid(cmd);
+    return 0;
+}
+
+int read_env_hostname(const struct env *env, char *buf, size_t size, struct failure *f)
+{
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) < 0)
+        return fail(f, "uname", "pipe2", "", NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct utsname uts;
+        close(out[0]);
+        set_failure_sink(out[1]);
+        join_namespaces(env, NS_BIT(NS_USER) | NS_BIT(NS_UTS));
+        uname(&uts);
+        (void)write_all(out[1], uts.nodename, strlen(uts.nodename));
+        _exit(0);
+    }
+    close(out[1]);
+    if (pid < 0) {
+        close(out[0]);
+        return fail(f, "uname", "fork", "", NULL);
+    }
+    union {
+        struct status_msg msg;
+        char text[sizeof(struct status_msg)];
+    } reply;
+    ssize_t n = read_all(out[0], &reply, sizeof reply);
+    close(out[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && n >= 0) {
+        snprintf(buf, size, "%.*s", (int)n, reply.text);
+        return 0;
+    }
+    if (n == (ssize_t)sizeof reply.msg && reply.msg.tag == 'e') {
+        *f = reply.msg.failure;
+        return -1;
+    }
+    errno = ECHILD;
+    return fail(f, "uname", "fork", "", "the process reading the hostname died");
+}
+
+char **build_envp(char *const *given, size_t count)
+{
+    if (count == 0) {
+        char **envp = xmalloc(3 * sizeof *envp);
+        envp[0] = xstrdup("PATH=" DEFAULT_PATH);
+        envp[1] = xstrdup("HOME=/");
+        envp[2] = NULL;
+        return envp;
+    }
+    char **envp = xmalloc((count + 1) * sizeof *envp);
+    for (size_t i = 0; i < count; i++)
+        envp[i] = xstrdup(given[i]);
+    envp[count] = NULL;
+    return envp;
+}

@@ -1,0 +1,39 @@
+/*
+ * spawn.h - running a command inside an existing environment (setns + fork + exec).
+ */
+#ifndef ISOLATED_SPAWN_H
+#define ISOLATED_SPAWN_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "env.h"
+#include "util.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+struct spawn_spec {
+    const struct env *env;
+    unsigned join;     /* NS_BIT()s to join; only those the env has count */
+    char *const *argv; /* NULL-terminated, at least one */
+    char *const *envp; /* NULL-terminated, built by the caller */
+    const char *cwd;   /* inside the env */
+    bool pid1;         /* PID 1 of a fresh PID ns nested in the env, with its own /proc */
+    int stdio[3];      /* dup2()ed onto 0, 1, 2 */
+};
+
+struct spawned {
+    pid_t pid;   /* on the host; a direct child of the helper */
+    pid_t nspid; /* as seen in the innermost PID namespace */
+};
+
+/* Returns 0 once the command was exec'd; -1 with *f (stage `exec` when it could not be). */
+int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct failure *f);
+
+/* The nodename as seen in the env's UTS namespace. */
+int read_env_hostname(const struct env *env, char *buf, size_t size, struct failure *f);
+
+/* NULL-terminated envp: the given K=V strings, or PATH and HOME=/ when there are none. */
+char **build_envp(char *const *given, size_t count);
+
+#endif

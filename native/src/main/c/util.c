@@ -1,0 +1,373 @@
+/*
+ * util.c - the one error path, and small system helpers.
+ *
+ * - fail() records, die() stops: see util.h.
+ * - Nothing here allocates after a failure is recorded; children die with one write().
+ * - Allocation failures are fatal (x* allocators).
+ */
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int failure_sink = -1;
+
+static void copy_field(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+static const char *default_hint(const char *stage, int err)
+{
+    if (strcmp(stage, "clone") == 0 && (err == EPERM || err == ENOSPC || err == EACCES))
+        return "namespaces need root, or user namespaces must be enabled: sysctl "
+               "kernel.unprivileged_userns_clone=1 / user.max_user_namespaces > 0";
+    if (strcmp(stage, "uid-map") == 0)
+        return "the user namespace is restricted (Ubuntu: sysctl "
+               "kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile with userns)";
+    if (strcmp(stage, "mount-rootfs") == 0 && err == ENOENT)
+        return "the rootfs directory does not exist";
+    if (strcmp(stage, "mount-proc") == 0 && err == EPERM)
+        return "the outer /proc is masked (running in a container?): run it with /proc unmasked";
+    if (strcmp(stage, "overlay") == 0)
+        return "overlayfs is unavailable here: use --rootfs-mode copy (or auto)";
+    if (strcmp(stage, "exec") == 0 && err == ENOENT)
+        return "the command does not exist in the environment (the env's PATH is searched)";
+    if (err == EPERM || err == EACCES)
+        return "this needs root, or add `user` to the namespaces";
+    return "";
+}
+
+int fail(struct failure *f, const char *stage, const char *syscall, const char *path,
+         const char *hint_fmt, ...)
+{
+    int saved = errno;
+    memset(f, 0, sizeof *f);
+    copy_field(f->stage, sizeof f->stage, stage);
+    copy_field(f->syscall, sizeof f->syscall, syscall);
+    copy_field(f->path, sizeof f->path, path);
+    f->err = saved;
+    if (hint_fmt) {
+        va_list ap;
+        va_start(ap, hint_fmt);
+        vsnprintf(f->hint, sizeof f->hint, hint_fmt, ap);
+        va_end(ap);
+    } else {
+        copy_field(f->hint, sizeof f->hint, default_hint(stage, saved));
+    }
+    errno = saved;
+    return -1;
+}
+
+void set_failure_sink(int fd)
+{
+    failure_sink = fd;
+}
+
+void print_failure(const struct failure *f)
+{
+    fprintf(stderr, "isolated-helper: %s: %s%s%s: %s\n", f->stage, f->syscall,
+            f->path[0] ? " " : "", f->path, f->err ? strerror(f->err) : "failed");
+    if (f->hint[0])
+        fprintf(stderr, "hint: %s\n", f->hint);
+}
+
+NORETURN void die_with(const struct failure *f, int exit_code)
+{
+    if (failure_sink >= 0) {
+        struct status_msg msg = { .tag = 'e', .value = exit_code, .failure = *f };
+        (void)write_all(failure_sink, &msg, sizeof msg);
+        _exit(exit_code);
+    }
+    print_failure(f);
+    exit(exit_code);
+}
+
+NORETURN void die(const char *stage, const char *syscall, const char *path,
+                  const char *hint_fmt, ...)
+{
+    struct failure f;
+    int saved = errno;
+    fail(&f, stage, syscall, path, NULL);
+    if (hint_fmt) {
+        va_list ap;
+        va_start(ap, hint_fmt);
+        vsnprintf(f.hint, sizeof f.hint, hint_fmt, ap);
+        va_end(ap);
+    }
+    f.err = saved;
+    die_with(&f, EXIT_SETUP_FAILED);
+}
+
+const char *errno_name(int err)
+{
+    const char *name = strerrorname_np(err);
+    return name ? name : "EUNKNOWN";
+}
+
+void send_status(int fd, char tag, int value)
+{
+    struct status_msg msg = { .tag = tag, .value = value };
+    (void)write_all(fd, &msg, sizeof msg);
+}
+
+int read_status(int fd, struct status_msg *msg)
+{
+    ssize_t n = read_all(fd, msg, sizeof *msg);
+    if (n == 0)
+        return 0;
+    if (n != (ssize_t)sizeof *msg)
+        return -1;
+    return 1;
+}
+
+void announce_self(int fd, char tag)
+{
+    struct status_msg msg = { .tag = tag, .value = getpid() };
+    struct ucred cred = { .pid = getpid(), .uid = getuid(), .gid = getgid() };
+    union {
+        char buf[CMSG_SPACE(sizeof cred)];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = { &msg, sizeof msg };
+    struct msghdr hdr = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                          .msg_controllen = sizeof control.buf };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&hdr);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_CREDENTIALS;
+    c->cmsg_len = CMSG_LEN(sizeof cred);
+    memcpy(CMSG_DATA(c), &cred, sizeof cred);
+    while (sendmsg(fd, &hdr, MSG_NOSIGNAL) < 0 && errno == EINTR)
+        ;
+}
+
+int recv_status(int fd, struct status_msg *msg, pid_t *sender)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(struct ucred))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = { msg, sizeof *msg };
+    struct msghdr hdr = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                          .msg_controllen = sizeof control.buf };
+    ssize_t n;
+    while ((n = recvmsg(fd, &hdr, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+        ;
+    if (n <= 0)
+        return (int)n;
+    *sender = -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&hdr); c; c = CMSG_NXTHDR(&hdr, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+            struct ucred cred;
+            memcpy(&cred, CMSG_DATA(c), sizeof cred);
+            *sender = cred.pid;
+        }
+    }
+    return n == (ssize_t)sizeof *msg ? 1 : -1;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Reads until len bytes or EOF; returns the count, or -1. */
+ssize_t read_all(int fd, void *buf, size_t len)
+{
+    char *p = buf;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = read(fd, p + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        done += (size_t)n;
+    }
+    return (ssize_t)done;
+}
+
+int write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = write_all(fd, text, strlen(text));
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+int join_path(char *out, size_t size, const char *dir, const char *name)
+{
+    int n = snprintf(out, size, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= size) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
+int make_dirs(const char *path, mode_t mode)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, mode) < 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static int remove_tree_at(int parent, const char *name)
+{
+    if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
+        return 0;
+    if (errno != EISDIR && errno != EPERM)
+        return -1;
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    DIR *dir = fdopendir(fd);
+    if (!dir) {
+        close(fd);
+        return -1;
+    }
+    int rc = 0;
+    for (struct dirent *e; (e = readdir(dir));) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            rc |= remove_tree_at(dirfd(dir), e->d_name);
+    }
+    closedir(dir);
+    if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        rc = -1;
+    return rc;
+}
+
+/* rm -rf without following symlinks; the path itself must not be a mount point in use. */
+int remove_tree(const char *path)
+{
+    return remove_tree_at(AT_FDCWD, path);
+}
+
+void *xmalloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (!p) {
+        fputs("isolated-helper: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+void *xrealloc(void *ptr, size_t size)
+{
+    void *p = realloc(ptr, size ? size : 1);
+    if (!p) {
+        fputs("isolated-helper: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(xmalloc(n), s, n);
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *out = NULL;
+    int n = vasprintf(&out, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        fputs("isolated-helper: out of memory\n", stderr);
+        abort();
+    }
+    return out;
+}
+
+/* close_range() (Linux 5.9); older kernels get a walk over /proc/self/fd. keep may be -1. */
+void close_fds_above(int lowest, int keep)
+{
+    int rc = 0;
+    if (keep < lowest) {
+        rc = close_range((unsigned)lowest, ~0U, 0);
+    } else {
+        if (keep > lowest)
+            rc = close_range((unsigned)lowest, (unsigned)keep - 1, 0);
+        if (rc == 0)
+            rc = close_range((unsigned)keep + 1, ~0U, 0);
+    }
+    if (rc == 0)
+        return;
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir) {
+        for (int fd = lowest; fd < 1024; fd++)
+            if (fd != keep)
+                close(fd);
+        return;
+    }
+    for (struct dirent *e; (e = readdir(dir));) {
+        int fd = atoi(e->d_name);
+        if (fd >= lowest && fd != keep && fd != dirfd(dir))
+            close(fd);
+    }
+    closedir(dir);
+}
+
+/* The JVM (and other parents) may leave signals blocked or ignored; start from a clean slate. */
+void reset_signal_state(void)
+{
+    struct sigaction dfl = { .sa_handler = SIG_DFL };
+    for (int sig = 1; sig < NSIG; sig++)
+        (void)sigaction(sig, &dfl, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* A closed 0/1/2 would let a pipe land there and be clobbered by dup2 later. */
+void ensure_std_fds(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            int null = open("/dev/null", O_RDWR);
+            if (null >= 0 && null != fd) {
+                dup2(null, fd);
+                close(null);
+            }
+        }
+    }
+}

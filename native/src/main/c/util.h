@@ -1,0 +1,74 @@
+/*
+ * util.h - the helper's one error path and small system helpers.
+ *
+ * - Every setup failure is a `struct failure` {stage, syscall, path, errno, hint}.
+ * - Code that may continue (the resident server) records it with fail() and returns -1.
+ * - Code that must stop calls die()/die_with(): in a forked child the failure goes, as one
+ *   atomic write, to the CLOEXEC pipe set with set_failure_sink() and the child _exit()s;
+ *   in the command line it is printed as `isolated-helper: <stage>: <syscall> <path>: <strerror>`
+ *   plus a `hint:` line, and the helper exits 125.
+ */
+#ifndef ISOLATED_UTIL_H
+#define ISOLATED_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define NORETURN __attribute__((noreturn))
+#define PRINTF_LIKE(fmt, args) __attribute__((format(printf, fmt, args)))
+
+enum { EXIT_SETUP_FAILED = 125, EXIT_CANNOT_EXEC = 126, EXIT_NOT_FOUND = 127 };
+
+struct failure {
+    char stage[24];
+    char syscall[24];
+    char path[512];
+    char hint[256];
+    int err;
+};
+
+/* Saves errno, fills *f and returns -1. A NULL hint_fmt picks a default hint for (stage, errno). */
+int fail(struct failure *f, const char *stage, const char *syscall, const char *path,
+         const char *hint_fmt, ...) PRINTF_LIKE(5, 6);
+
+/* From now on die*() write the failure to fd and _exit() (used in forked children). */
+void set_failure_sink(int fd);
+NORETURN void die_with(const struct failure *f, int exit_code);
+NORETURN void die(const char *stage, const char *syscall, const char *path,
+                  const char *hint_fmt, ...) PRINTF_LIKE(4, 5);
+void print_failure(const struct failure *f);
+const char *errno_name(int err);
+
+/* Tagged messages on a status pipe: one atomic write each (sizeof < PIPE_BUF). */
+struct status_msg {
+    char tag; /* 'p' pid, 'r' ready, 'e' failure */
+    int value;
+    struct failure failure;
+};
+void send_status(int fd, char tag, int value);
+/* Reads one message; returns 1, 0 on EOF, -1 on error. */
+int read_status(int fd, struct status_msg *msg);
+/* On an AF_UNIX socket: announces the calling process, whose pid the kernel translates into
+ * the receiver's PID namespace (SCM_CREDENTIALS); recv_status() returns it in *sender. */
+void announce_self(int fd, char tag);
+int recv_status(int fd, struct status_msg *msg, pid_t *sender);
+
+int write_all(int fd, const void *buf, size_t len);
+ssize_t read_all(int fd, void *buf, size_t len);
+int write_file(const char *path, const char *text);
+/* out = dir/name; -1 with ENAMETOOLONG when it does not fit. */
+int join_path(char *out, size_t size, const char *dir, const char *name);
+int make_dirs(const char *path, mode_t mode);
+int remove_tree(const char *path);
+
+void *xmalloc(size_t size);
+void *xrealloc(void *ptr, size_t size);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
+
+void close_fds_above(int lowest, int keep);
+void reset_signal_state(void);
+void ensure_std_fds(void);
+
+#endif
