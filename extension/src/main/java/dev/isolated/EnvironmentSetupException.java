@@ -1,0 +1,106 @@
+package dev.isolated;
+
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * An environment could not be set up. The native helper reports the step that failed ({@link #stage()}),
+ * the system call, the path involved, the errno and a hint; the message shows all of them.
+ *
+ * <p>When {@link #hostCannot()} is true the failure is a property of the host (a kernel setting, a
+ * missing permission) rather than of the test, and the extension aborts the test instead of failing it.
+ */
+public class EnvironmentSetupException extends IsolatedException {
+    private static final long serialVersionUID = 1L;
+
+    private static final Set<String> HOST_ERRORS = Set.of("EPERM", "EACCES", "ENOSYS", "EINVAL", "ENOSPC", "EUSERS");
+    private static final Set<String> HOST_STAGES = Set.of("clone", "uid-map", "gid-map", "setgroups", "mount-private",
+            "overlay", "mount-rootfs", "pivot-root", "mount-proc", "mount-dev", "mount-tmp", "loopback", "hostname",
+            "unshare");
+
+    private final String stage;
+    private final String syscall;
+    private final String path;
+    private final String errname;
+    private final int errno;
+    private final String hint;
+
+    /**
+     * @param stage the setup step that failed, e.g. {@code mount-proc}
+     * @param syscall the system call that failed, e.g. {@code mount}, or empty
+     * @param path the path involved, or empty
+     * @param errno the error number, 0 when none
+     * @param errname the symbolic errno, e.g. {@code EPERM}, or empty
+     * @param detail the helper's message
+     * @param hint what to change, or empty
+     */
+    public EnvironmentSetupException(String stage, String syscall, String path, int errno, String errname,
+            String detail, String hint) {
+        super(describe(stage, syscall, path, errname, detail, hint));
+        this.stage = stage;
+        this.syscall = syscall;
+        this.path = path;
+        this.errno = errno;
+        this.errname = errname;
+        this.hint = hint;
+    }
+
+    private static String describe(String stage, String syscall, String path, String errname, String detail,
+            String hint) {
+        StringBuilder sb = new StringBuilder("Isolated environment setup failed at stage '").append(stage).append('\'');
+        if (!syscall.isEmpty()) {
+            sb.append(": ").append(syscall);
+        }
+        if (!path.isEmpty()) {
+            sb.append(' ').append(path);
+        }
+        if (!detail.isEmpty()) {
+            sb.append(": ").append(detail);
+        }
+        if (!errname.isEmpty() && !detail.contains(errname)) {
+            sb.append(" (").append(errname).append(')');
+        }
+        if (!hint.isEmpty()) {
+            sb.append("\nHint: ").append(hint);
+        }
+        return sb.toString();
+    }
+
+    /** @return the setup step that failed, e.g. {@code clone}, {@code mount-proc}, {@code pivot-root} */
+    public String stage() {
+        return stage;
+    }
+
+    /** @return the system call that failed, or empty */
+    public String syscall() {
+        return syscall;
+    }
+
+    /** @return the path involved, if any */
+    public Optional<String> path() {
+        return path.isEmpty() ? Optional.empty() : Optional.of(path);
+    }
+
+    /** @return the error number, 0 when the failure has none */
+    public int errno() {
+        return errno;
+    }
+
+    /** @return the symbolic error name, e.g. {@code EPERM}, or empty */
+    public String errname() {
+        return errname;
+    }
+
+    /** @return what to change on the host or in the test, or empty */
+    public String hint() {
+        return hint;
+    }
+
+    /**
+     * @return whether the host (kernel, its settings, the user's permissions) cannot do what was asked,
+     *     as opposed to a mistake in the test such as a bad rootfs
+     */
+    public boolean hostCannot() {
+        return HOST_STAGES.contains(stage) && HOST_ERRORS.contains(errname);
+    }
+}

@@ -1,0 +1,132 @@
+package dev.isolated;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.OptionalInt;
+
+/**
+ * What a command run in an {@link IsolatedEnvironment} did: its exit code and its complete output.
+ *
+ * <p>Exit codes follow the shell's conventions: a command killed by signal {@code N} has exit code
+ * {@code 128 + N} (and {@link #signal()} is {@code N}); a command that does not exist in the
+ * environment has exit code 127 and says so on {@link #stderr()}; one that could not be executed has
+ * 126. A command stopped at its timeout has {@link #timedOut()} set.
+ */
+public final class ExecResult {
+    private final List<String> command;
+    private final int exitCode;
+    private final OptionalInt signal;
+    private final byte[] stdout;
+    private final byte[] stderr;
+    private final boolean timedOut;
+    private final Duration duration;
+
+    /**
+     * Creates a result; normally done by the environment, public for tests of code that consumes results.
+     *
+     * @param command the command as run
+     * @param exitCode the exit code, {@code 128 + N} when killed by signal {@code N}
+     * @param signal the signal that killed the command, if any
+     * @param stdout everything the command wrote to standard output
+     * @param stderr everything the command wrote to standard error
+     * @param timedOut whether the command was stopped because it ran past its timeout
+     * @param duration how long the command ran
+     */
+    public ExecResult(List<String> command, int exitCode, OptionalInt signal, byte[] stdout, byte[] stderr,
+            boolean timedOut, Duration duration) {
+        this.command = List.copyOf(command);
+        this.exitCode = exitCode;
+        this.signal = Objects.requireNonNull(signal);
+        this.stdout = stdout.clone();
+        this.stderr = stderr.clone();
+        this.timedOut = timedOut;
+        this.duration = Objects.requireNonNull(duration);
+    }
+
+    /** @return the command as it was run, program first */
+    public List<String> command() {
+        return command;
+    }
+
+    /** @return the exit code; {@code 128 + N} when the command was killed by signal {@code N} */
+    public int exitCode() {
+        return exitCode;
+    }
+
+    /** @return the signal that killed the command, or empty when it exited by itself */
+    public OptionalInt signal() {
+        return signal;
+    }
+
+    /** @return the complete standard output, decoded as UTF-8 */
+    public String stdout() {
+        return new String(stdout, StandardCharsets.UTF_8);
+    }
+
+    /** @return the complete standard error, decoded as UTF-8 */
+    public String stderr() {
+        return new String(stderr, StandardCharsets.UTF_8);
+    }
+
+    /** @return the standard output split into lines, without line terminators */
+    public List<String> stdoutLines() {
+        return stdout().lines().toList();
+    }
+
+    /** @return the raw bytes of the standard output */
+    public byte[] stdoutBytes() {
+        return stdout.clone();
+    }
+
+    /** @return whether the command ran past its timeout and was killed */
+    public boolean timedOut() {
+        return timedOut;
+    }
+
+    /** @return how long the command ran, from start to exit */
+    public Duration duration() {
+        return duration;
+    }
+
+    /** @return whether the command exited with code 0 */
+    public boolean succeeded() {
+        return exitCode == 0 && !timedOut;
+    }
+
+    /**
+     * A description for failure messages: the command, how it ended and the tail of its output.
+     *
+     * @return a multi-line description
+     */
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("command ").append(command).append(' ');
+        if (timedOut) {
+            sb.append("timed out after ").append(duration.toMillis()).append(" ms and was killed");
+        } else if (signal.isPresent()) {
+            sb.append("was killed by signal ").append(signal.getAsInt()).append(" (exit code ").append(exitCode)
+                    .append(')');
+        } else {
+            sb.append("exited with code ").append(exitCode);
+        }
+        appendTail(sb, "stdout", stdout());
+        appendTail(sb, "stderr", stderr());
+        return sb.toString();
+    }
+
+    private static void appendTail(StringBuilder sb, String name, String text) {
+        if (text.isEmpty()) {
+            sb.append("\n  ").append(name).append(": (empty)");
+            return;
+        }
+        List<String> lines = text.lines().toList();
+        int from = Math.max(0, lines.size() - 20);
+        sb.append("\n  ").append(name).append(from > 0 ? " (last 20 lines):" : ":");
+        for (String line : lines.subList(from, lines.size())) {
+            sb.append("\n    ").append(line);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package dev.isolated;
+
+/**
+ * The Linux namespaces an {@link Isolated} environment can be given, each a fresh one made for the
+ * environment alone.
+ *
+ * <p>The default set is {@code PID, MOUNT, UTS, IPC}: commands see their own process tree with the
+ * environment's init as PID 1, only the environment's mounts (the image's rootfs as {@code /}), and
+ * their own hostname. A user namespace is added automatically when the tests do not run as root.
+ */
+public enum Namespace {
+    /** Own process ids: the environment's init (or, with {@link IsolatedEnvironment#execAsPid1}, the command) is PID 1. */
+    PID("pid"),
+    /** Own mount table: the image's rootfs is entered with {@code pivot_root}; nothing mounted inside reaches the host. */
+    MOUNT("mount"),
+    /** Own hostname and domain name. */
+    UTS("uts"),
+    /** Own System V IPC objects and POSIX message queues. */
+    IPC("ipc"),
+    /** Own network stack with only {@code lo}, brought up: tests can bind the same port in parallel. */
+    NET("net"),
+    /** Own user and group ids: the caller is mapped to root inside; needed for rootless use. */
+    USER("user"),
+    /** Own cgroup root: {@code /proc/self/cgroup} shows {@code /}. */
+    CGROUP("cgroup"),
+    /** Own monotonic and boot-time clocks (the wall clock cannot be shifted by any namespace). */
+    TIME("time");
+
+    private final String helperName;
+
+    Namespace(String helperName) {
+        this.helperName = helperName;
+    }
+
+    /**
+     * The name the native helper and {@code nsenter}-style tools use, e.g. {@code "mount"}.
+     *
+     * @return the lower-case short name of this namespace
+     */
+    public String shortName() {
+        return helperName;
+    }
+
+    /**
+     * Parses a namespace name as written in configuration ({@code "PID"}, {@code "pid"}, {@code "mnt"} and
+     * {@code "mount"} are all accepted).
+     *
+     * @param name the name to parse
+     * @return the namespace
+     * @throws IllegalArgumentException naming the allowed values when {@code name} is not one of them
+     */
+    public static Namespace parse(String name) {
+        String n = name.trim().toLowerCase(java.util.Locale.ROOT);
+        if (n.equals("mnt")) {
+            return MOUNT;
+        }
+        if (n.equals("network")) {
+            return NET;
+        }
+        for (Namespace ns : values()) {
+            if (ns.helperName.equals(n)) {
+                return ns;
+            }
+        }
+        throw new IllegalArgumentException("Unknown namespace '" + name + "': use one of "
+                + java.util.Arrays.toString(values()));
+    }
+}

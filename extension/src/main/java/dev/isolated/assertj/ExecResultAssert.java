@@ -1,0 +1,96 @@
+package dev.isolated.assertj;
+
+import dev.isolated.ExecResult;
+import org.assertj.core.api.AbstractAssert;
+import org.assertj.core.api.AbstractStringAssert;
+import org.assertj.core.api.Assertions;
+import org.assertj.core.api.ListAssert;
+
+/**
+ * Assertions on an {@link ExecResult}. Every failure message shows the command, how it ended and the
+ * tail of its stdout and stderr.
+ */
+public final class ExecResultAssert extends AbstractAssert<ExecResultAssert, ExecResult> {
+
+    /**
+     * @param actual the result under test
+     */
+    public ExecResultAssert(ExecResult actual) {
+        super(actual, ExecResultAssert.class);
+    }
+
+    /**
+     * Verifies that the command exited with code 0 (and did not time out).
+     *
+     * <pre>{@code assertThat(env.exec("true")).succeeded();  // passes
+     * assertThat(env.exec("false")).succeeded(); // fails, showing the command and its output}</pre>
+     *
+     * @return this assertion
+     */
+    public ExecResultAssert succeeded() {
+        isNotNull();
+        if (!actual.succeeded()) {
+            failWithMessage("Expected the command to succeed (exit code 0) but %s", actual);
+        }
+        return this;
+    }
+
+    /**
+     * Verifies that the command exited with the given code ({@code 128 + N} when killed by signal N).
+     *
+     * @param expected the exit code
+     * @return this assertion
+     */
+    public ExecResultAssert exitedWith(int expected) {
+        isNotNull();
+        if (actual.exitCode() != expected) {
+            throw failureWithActualExpected(actual.exitCode(), expected,
+                    "Expected the command to exit with code %d but %s", expected, actual);
+        }
+        return this;
+    }
+
+    /**
+     * Verifies that the command exited with a code other than 0.
+     *
+     * @return this assertion
+     */
+    public ExecResultAssert failed() {
+        isNotNull();
+        if (actual.exitCode() == 0) {
+            failWithMessage("Expected the command to fail (exit code other than 0) but %s", actual);
+        }
+        return this;
+    }
+
+    /**
+     * Verifies that the command was stopped at its timeout.
+     *
+     * @return this assertion
+     */
+    public ExecResultAssert timedOut() {
+        isNotNull();
+        if (!actual.timedOut()) {
+            failWithMessage("Expected the command to time out but %s", actual);
+        }
+        return this;
+    }
+
+    /** @return assertions on the complete stdout */
+    public AbstractStringAssert<?> stdout() {
+        isNotNull();
+        return Assertions.assertThat(actual.stdout()).as("stdout of %s", actual.command());
+    }
+
+    /** @return assertions on the complete stderr */
+    public AbstractStringAssert<?> stderr() {
+        isNotNull();
+        return Assertions.assertThat(actual.stderr()).as("stderr of %s", actual.command());
+    }
+
+    /** @return assertions on the lines of stdout */
+    public ListAssert<String> stdoutLines() {
+        isNotNull();
+        return Assertions.assertThat(actual.stdoutLines()).as("stdout lines of %s", actual.command());
+    }
+}

@@ -1,0 +1,59 @@
+package dev.isolated.assertj;
+
+import dev.isolated.ExecResult;
+import dev.isolated.IsolatedEnvironment;
+import dev.isolated.MountInfo;
+import dev.isolated.ProcessInfo;
+import java.util.List;
+
+/**
+ * Entry point of Isolated's AssertJ assertions. Import statically next to AssertJ's own:
+ *
+ * <pre>{@code
+ * import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+ *
+ * assertThat(env.exec("hostname")).succeeded().stdout().isEqualTo("box\n");
+ * assertThat(env).pid1().hasCommand("isolated-init");
+ * assertThat(env).mounts().containsMountPoint("/proc").doesNotContainMountPoint("/home");
+ * assertThat(env).hostname().isEqualTo("box");
+ * }</pre>
+ *
+ * Failure messages show the command, its exit code and the tail of its output, or the environment's
+ * processes and mounts.
+ */
+public final class IsolatedAssertions {
+    private IsolatedAssertions() {
+    }
+
+    /**
+     * @param actual the result of a command
+     * @return assertions on it
+     */
+    public static ExecResultAssert assertThat(ExecResult actual) {
+        return new ExecResultAssert(actual);
+    }
+
+    /**
+     * @param actual an environment
+     * @return assertions on its PID 1, processes, mounts and hostname
+     */
+    public static IsolatedEnvironmentAssert assertThat(IsolatedEnvironment actual) {
+        return new IsolatedEnvironmentAssert(actual);
+    }
+
+    /**
+     * @param actual a process as seen in an environment
+     * @return assertions on it
+     */
+    public static ProcessInfoAssert assertThat(ProcessInfo actual) {
+        return new ProcessInfoAssert(actual);
+    }
+
+    /**
+     * @param actual a mount table, e.g. {@link IsolatedEnvironment#mounts()}
+     * @return assertions on it
+     */
+    public static MountsAssert assertThatMounts(List<MountInfo> actual) {
+        return new MountsAssert(actual);
+    }
+}

@@ -1,0 +1,69 @@
+package dev.isolated.internal.helper;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+
+/**
+ * One message between the JVM and the helper: {@code u32 length, u8 type, u32 id, payload}, big-endian
+ * (see native/PROTOCOL.md).
+ *
+ * @param type the frame type, an ASCII letter
+ * @param id the request, environment or process id the frame is about
+ * @param payload the record or data bytes
+ */
+public record Frame(char type, int id, byte[] payload) {
+    static final int MAX_PAYLOAD = 1 << 20;
+
+    /**
+     * @param type the frame type
+     * @param id the id
+     * @param fields the record payload
+     * @return a frame carrying {@code fields}
+     */
+    public static Frame of(char type, int id, Fields fields) {
+        return new Frame(type, id, fields.encode());
+    }
+
+    /** @return the payload decoded as a record */
+    public Fields fields() {
+        return Fields.decode(payload);
+    }
+
+    void writeTo(DataOutputStream out) throws IOException {
+        out.writeInt(5 + payload.length);
+        out.writeByte(type);
+        out.writeInt(id);
+        out.write(payload);
+    }
+
+    /**
+     * Reads one frame.
+     *
+     * @param in the helper's stdout
+     * @return the frame, or {@code null} at a clean end of stream
+     * @throws IOException when the stream breaks off inside a frame or a frame is malformed
+     */
+    static Frame readFrom(DataInputStream in) throws IOException {
+        int length;
+        try {
+            length = in.readInt();
+        } catch (EOFException e) {
+            return null;
+        }
+        if (length < 5 || length > MAX_PAYLOAD + 5) {
+            throw new IOException("Malformed frame from the isolated helper: length " + length);
+        }
+        char type = (char) in.readUnsignedByte();
+        int id = in.readInt();
+        byte[] payload = new byte[length - 5];
+        in.readFully(payload);
+        return new Frame(type, id, payload);
+    }
+
+    @Override
+    public String toString() {
+        return "Frame[" + type + " #" + id + " " + payload.length + " bytes]";
+    }
+}

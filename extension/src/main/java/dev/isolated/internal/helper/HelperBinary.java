@@ -1,0 +1,134 @@
+package dev.isolated.internal.helper;
+
+import dev.isolated.IsolatedException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Locale;
+
+/**
+ * Finds the native helper executable: the one named by {@value #PATH_PROPERTY}, or the one shipped in
+ * this jar for the running os/arch, extracted to a content-addressed directory. Extraction is safe when
+ * several JVMs (Surefire forks) do it at once: write to a temp file, fsync, chmod, atomic rename; an
+ * existing file is used only when its digest matches.
+ */
+public final class HelperBinary {
+    /** System property naming a helper executable to use instead of the bundled one. */
+    public static final String PATH_PROPERTY = "isolated.helper.path";
+    /** System property (or env var {@code ISOLATED_HELPER_DIR}) naming the extraction directory, e.g. when the cache dir is noexec. */
+    public static final String DIR_PROPERTY = "isolated.helper.dir";
+
+    private HelperBinary() {
+    }
+
+    /**
+     * @return the path of an executable helper for this machine
+     * @throws IsolatedException saying why (unsupported os/arch, noexec extraction dir, I/O error) and what to set
+     */
+    public static Path locate() {
+        String explicit = System.getProperty(PATH_PROPERTY);
+        if (explicit != null && !explicit.isBlank()) {
+            return checkExecutable(Paths.get(explicit), "the system property " + PATH_PROPERTY);
+        }
+        String resource = resourceName();
+        byte[] bytes;
+        try (InputStream in = HelperBinary.class.getClassLoader().getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IsolatedException("The isolated helper for this platform is not in the isolated-junit jar "
+                        + "(looked for resource " + resource + "). Isolated ships helpers for Linux x86_64 and aarch64; "
+                        + "on another platform build it from the native/ module and set -D" + PATH_PROPERTY + "=...");
+            }
+            bytes = in.readAllBytes();
+        } catch (IOException e) {
+            throw new IsolatedException("Cannot read the bundled isolated helper " + resource + ": " + e, e);
+        }
+        String digest = sha256(bytes);
+        Path dir = extractionBase().resolve(digest.substring(0, 16));
+        Path target = dir.resolve("isolated-helper");
+        try {
+            if (!Files.isRegularFile(target) || !sha256(Files.readAllBytes(target)).equals(digest)) {
+                extract(bytes, dir, target);
+            }
+        } catch (IOException e) {
+            throw new IsolatedException("Cannot extract the isolated helper to " + target + ": " + e
+                    + ". Set -D" + DIR_PROPERTY + "=<a writable, exec-allowed directory>.", e);
+        }
+        return checkExecutable(target, "the extraction directory (set -D" + DIR_PROPERTY + " to change it)");
+    }
+
+    static String resourceName() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        if (!os.contains("linux")) {
+            throw new IsolatedException("Isolated needs Linux (namespaces, pivot_root); this JVM runs on "
+                    + System.getProperty("os.name") + ".");
+        }
+        String arch = switch (System.getProperty("os.arch", "")) {
+            case "amd64", "x86_64" -> "x86_64";
+            case "aarch64", "arm64" -> "aarch64";
+            default -> System.getProperty("os.arch");
+        };
+        return "dev/isolated/native/linux-" + arch + "/isolated-helper";
+    }
+
+    private static Path extractionBase() {
+        String dir = System.getProperty(DIR_PROPERTY);
+        if (dir == null || dir.isBlank()) {
+            dir = System.getenv("ISOLATED_HELPER_DIR");
+        }
+        if (dir != null && !dir.isBlank()) {
+            return Paths.get(dir);
+        }
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        Path cache = xdg != null && !xdg.isBlank() ? Paths.get(xdg) : Paths.get(System.getProperty("user.home"), ".cache");
+        return cache.resolve("isolated").resolve("helper");
+    }
+
+    private static void extract(byte[] bytes, Path dir, Path target) throws IOException {
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, ".isolated-helper-", ".tmp");
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                ch.write(java.nio.ByteBuffer.wrap(bytes));
+                ch.force(true);
+            }
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("r-xr-xr-x"));
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private static Path checkExecutable(Path path, String origin) {
+        if (!Files.isRegularFile(path)) {
+            throw new IsolatedException("The isolated helper " + path + " (from " + origin + ") does not exist.");
+        }
+        if (!Files.isExecutable(path)) {
+            throw new IsolatedException("The isolated helper " + path + " (from " + origin + ") cannot be executed; "
+                    + "is its file system mounted noexec? Set -D" + DIR_PROPERTY
+                    + "=<a directory on an exec-allowed file system>.");
+        }
+        return path;
+    }
+
+    static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every JVM", e);
+        }
+    }
+}

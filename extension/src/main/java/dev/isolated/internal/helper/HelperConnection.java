@@ -1,0 +1,278 @@
+package dev.isolated.internal.helper;
+
+import dev.isolated.IsolatedException;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.BufferedReader;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The JVM's end of one resident {@code isolated-helper serve} process: frames out on its stdin, frames
+ * in on its stdout (read by one daemon thread), free text on its stderr (kept for error messages).
+ * When the JVM dies, the helper sees EOF on its stdin and kills every environment (native/PROTOCOL.md).
+ */
+public final class HelperConnection implements AutoCloseable {
+    private static final int STDERR_TAIL_LINES = 40;
+
+    private final Process process;
+    private final DataOutputStream out;
+    private final Map<Integer, FrameListener> listeners = new ConcurrentHashMap<>();
+    private final AtomicInteger ids = new AtomicInteger(1);
+    private final Deque<String> stderrTail = new ArrayDeque<>();
+    private final CompletableFuture<Fields> ready = new CompletableFuture<>();
+    private volatile IsolatedException gone;
+
+    private HelperConnection(Process process) {
+        this.process = process;
+        this.out = new DataOutputStream(new BufferedOutputStream(process.getOutputStream(), 64 * 1024));
+    }
+
+    /**
+     * Starts a helper and waits for its READY frame.
+     *
+     * @param binary the helper executable
+     * @param stateDir an empty directory the helper may use for mount points; it removes it on exit
+     * @return the connection
+     */
+    public static HelperConnection start(Path binary, Path stateDir) {
+        ProcessBuilder pb = new ProcessBuilder(binary.toString(), "serve", "--state-dir", stateDir.toString());
+        HelperConnection conn = new HelperConnection(startRetryingTextBusy(pb, binary));
+        conn.startThreads();
+        try {
+            conn.ready.get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            conn.process.destroyForcibly();
+            throw new IsolatedException("The isolated helper " + binary + " did not start: " + e.getMessage()
+                    + conn.stderrText(), e);
+        }
+        return conn;
+    }
+
+    // A freshly extracted executable may still be open for writing in a child forked by another thread
+    // at that moment (ETXTBSY, "error=26"); it goes away as soon as that child execs.
+    private static Process startRetryingTextBusy(ProcessBuilder pb, Path binary) {
+        for (int attempt = 1;; attempt++) {
+            try {
+                return pb.start();
+            } catch (IOException e) {
+                if (attempt >= 10 || e.getMessage() == null || !e.getMessage().contains("error=26")) {
+                    throw new IsolatedException("Cannot start the isolated helper " + binary + ": " + e.getMessage(), e);
+                }
+                try {
+                    Thread.sleep(10L * attempt);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new IsolatedException("Interrupted while starting the isolated helper", ie);
+                }
+            }
+        }
+    }
+
+    private void startThreads() {
+        Thread reader = new Thread(this::readFrames, "isolated-helper-reader-" + process.pid());
+        reader.setDaemon(true);
+        reader.start();
+        Thread errors = new Thread(this::readStderr, "isolated-helper-stderr-" + process.pid());
+        errors.setDaemon(true);
+        errors.start();
+    }
+
+    /** @return the helper's pid */
+    public long pid() {
+        return process.pid();
+    }
+
+    /** @return whether the helper is still serving */
+    public boolean isAlive() {
+        return gone == null && process.isAlive();
+    }
+
+    /** @return a fresh id for a request, environment or process */
+    public int newId() {
+        return ids.getAndIncrement();
+    }
+
+    /**
+     * Registers the listener for frames with {@code id}; register before sending the request.
+     *
+     * @param id the id
+     * @param listener the listener
+     */
+    public void listen(int id, FrameListener listener) {
+        listeners.put(id, listener);
+        IsolatedException reason = gone;
+        if (reason != null && listeners.remove(id) != null) {
+            listener.onHelperGone(reason);
+        }
+    }
+
+    /**
+     * Removes the listener for {@code id}.
+     *
+     * @param id the id
+     */
+    public void unlisten(int id) {
+        listeners.remove(id);
+    }
+
+    /**
+     * Sends a frame.
+     *
+     * @param frame the frame
+     * @throws IsolatedException when the helper is gone
+     */
+    public void send(Frame frame) {
+        IsolatedException reason = gone;
+        if (reason != null) {
+            throw reason;
+        }
+        try {
+            synchronized (out) {
+                frame.writeTo(out);
+                out.flush();
+            }
+        } catch (IOException e) {
+            throw new IsolatedException("The isolated helper (pid " + process.pid() + ") stopped reading requests: "
+                    + e.getMessage() + stderrText(), e);
+        }
+    }
+
+    /**
+     * Sends a request and returns its reply: the fields of the ACK/CREATED, or an exceptionally
+     * completed future with a {@link HelperErrorException} for an ERROR frame.
+     *
+     * @param type the request type
+     * @param fields the request's record
+     * @return the reply's fields
+     */
+    public CompletableFuture<Fields> call(char type, Fields fields) {
+        int id = newId();
+        CompletableFuture<Fields> reply = new CompletableFuture<>();
+        listen(id, new FrameListener() {
+            @Override
+            public void onFrame(Frame frame) {
+                unlisten(id);
+                if (frame.type() == 'E') {
+                    reply.completeExceptionally(new HelperErrorException(frame.fields()));
+                } else {
+                    reply.complete(frame.fields());
+                }
+            }
+
+            @Override
+            public void onHelperGone(IsolatedException reason) {
+                reply.completeExceptionally(reason);
+            }
+        });
+        try {
+            send(Frame.of(type, id, fields));
+        } catch (IsolatedException e) {
+            unlisten(id);
+            reply.completeExceptionally(e);
+        }
+        return reply;
+    }
+
+    private void readFrames() {
+        IsolatedException reason;
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(process.getInputStream(), 64 * 1024))) {
+            Frame frame;
+            while ((frame = Frame.readFrom(in)) != null) {
+                dispatch(frame);
+            }
+            reason = new IsolatedException("The isolated helper (pid " + process.pid() + ") exited" + exitText()
+                    + stderrText());
+        } catch (IOException | RuntimeException e) {
+            reason = new IsolatedException("Lost the connection to the isolated helper (pid " + process.pid() + "): "
+                    + e + stderrText(), e);
+        }
+        gone = reason;
+        ready.completeExceptionally(reason);
+        List<FrameListener> orphans = new ArrayList<>(listeners.values());
+        listeners.clear();
+        for (FrameListener listener : orphans) {
+            listener.onHelperGone(reason);
+        }
+    }
+
+    private void dispatch(Frame frame) {
+        if (frame.type() == 'h') {
+            ready.complete(frame.fields());
+            return;
+        }
+        FrameListener listener = listeners.get(frame.id());
+        if (listener != null) {
+            listener.onFrame(frame);
+        }
+    }
+
+    private String exitText() {
+        try {
+            if (process.waitFor(2, TimeUnit.SECONDS)) {
+                return " with code " + process.exitValue();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return "";
+    }
+
+    private void readStderr() {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                synchronized (stderrTail) {
+                    stderrTail.addLast(line);
+                    if (stderrTail.size() > STDERR_TAIL_LINES) {
+                        stderrTail.removeFirst();
+                    }
+                }
+                System.err.println("[isolated-helper] " + line);
+            }
+        } catch (IOException e) {
+            // The helper's stderr closes when it exits; nothing more to read.
+        }
+    }
+
+    String stderrText() {
+        synchronized (stderrTail) {
+            return stderrTail.isEmpty() ? "" : "\nHelper stderr:\n  " + String.join("\n  ", stderrTail);
+        }
+    }
+
+    /**
+     * Closes the helper's stdin, which makes it kill every environment and exit; waits briefly for that.
+     */
+    @Override
+    public void close() {
+        try {
+            synchronized (out) {
+                out.close();
+            }
+        } catch (IOException e) {
+            // Already closed because the helper is gone: nothing to tell it.
+        }
+        try {
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+        }
+    }
+}

@@ -1,0 +1,38 @@
+package dev.isolated.internal.helper;
+
+import dev.isolated.EnvironmentSetupException;
+
+/** An ERROR frame from the helper, carried until the caller turns it into a user-facing exception. */
+public final class HelperErrorException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    private final transient Fields fields;
+
+    /**
+     * @param fields the ERROR frame's record
+     */
+    public HelperErrorException(Fields fields) {
+        super("isolated-helper error " + fields);
+        this.fields = fields;
+    }
+
+    /** @return the error's record: stage, syscall, path, errno, errname, message, hint */
+    public Fields fields() {
+        return fields;
+    }
+
+    /** @return the error as the public setup exception */
+    public EnvironmentSetupException toSetupException() {
+        int errno;
+        try {
+            errno = Integer.parseInt(fields.get("errno").orElse("0"));
+        } catch (NumberFormatException e) {
+            errno = 0;
+        }
+        EnvironmentSetupException ex = new EnvironmentSetupException(fields.get("stage").orElse("unknown"),
+                fields.getOrEmpty("syscall"), fields.getOrEmpty("path"), errno, fields.getOrEmpty("errname"),
+                fields.getOrEmpty("message"), fields.getOrEmpty("hint"));
+        ex.initCause(this);
+        return ex;
+    }
+}

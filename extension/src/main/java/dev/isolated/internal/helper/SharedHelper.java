@@ -1,0 +1,49 @@
+package dev.isolated.internal.helper;
+
+import dev.isolated.IsolatedException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+
+/**
+ * The one resident helper of this JVM, started on first use and restarted if it died. A shutdown hook
+ * closes it, so environments are torn down before the JVM exits; if the JVM is killed, the helper sees
+ * EOF on its stdin and tears them down itself.
+ */
+public final class SharedHelper {
+    private static HelperConnection current;
+    private static boolean hookInstalled;
+
+    private SharedHelper() {
+    }
+
+    /** @return a live connection to this JVM's helper */
+    public static synchronized HelperConnection get() {
+        if (current == null || !current.isAlive()) {
+            Path binary = HelperBinary.locate();
+            current = HelperConnection.start(binary, newStateDir());
+            if (!hookInstalled) {
+                Runtime.getRuntime().addShutdownHook(new Thread(SharedHelper::shutdown, "isolated-helper-shutdown"));
+                hookInstalled = true;
+            }
+        }
+        return current;
+    }
+
+    private static synchronized void shutdown() {
+        if (current != null) {
+            current.close();
+            current = null;
+        }
+    }
+
+    private static Path newStateDir() {
+        try {
+            return Files.createTempDirectory(Paths.get(System.getProperty("java.io.tmpdir")), "isolated-run-");
+        } catch (IOException e) {
+            throw new IsolatedException("Cannot create the helper's state directory in java.io.tmpdir ("
+                    + System.getProperty("java.io.tmpdir") + "): " + e, e);
+        }
+    }
+}
