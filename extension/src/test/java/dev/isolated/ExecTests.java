@@ -1,0 +1,119 @@
+package dev.isolated;
+
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.platform.testkit.engine.EventConditions.event;
+import static org.junit.platform.testkit.engine.EventConditions.finishedSuccessfully;
+import static org.junit.platform.testkit.engine.EventConditions.test;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("exec and start")
+@Isolated(rootfs = "busybox.tar")
+class ExecTests {
+
+    @Test
+    @DisplayName("pass the command's exit code, stdout and stderr through")
+    void exitCodeAndOutput(IsolatedEnvironment env) {
+        ExecResult r = env.exec("sh", "-c", "echo out; echo err >&2; exit 3");
+
+        assertThat(r).exitedWith(3);
+        assertThat(r.stdout()).isEqualTo("out\n");
+        assertThat(r.stderr()).isEqualTo("err\n");
+        assertThat(r.signal()).isEmpty();
+    }
+
+    @Test
+    @DisplayName("report a command killed by a signal as 128 + the signal")
+    void killedBySignal(IsolatedEnvironment env) {
+        ExecResult r = env.exec("sh", "-c", "kill -TERM $$");
+
+        assertThat(r).exitedWith(143);
+        assertThat(r.signal()).hasValue(15);
+    }
+
+    @Test
+    @DisplayName("report a missing command as exit code 127 with the reason on stderr")
+    void missingCommand(IsolatedEnvironment env) {
+        ExecResult r = env.exec("no-such-command", "x");
+
+        assertThat(r).exitedWith(127).stderr().contains("no-such-command").contains("not found");
+    }
+
+    @Test
+    @DisplayName("report a file that cannot be executed as exit code 126")
+    void notExecutable(IsolatedEnvironment env) {
+        assertThat(env.exec("sh", "-c", "echo data > /tmp/data")).succeeded();
+
+        assertThat(env.exec("/tmp/data")).exitedWith(126);
+    }
+
+    @Test
+    @DisplayName("capture large output completely")
+    void largeOutput(IsolatedEnvironment env) {
+        ExecResult r = env.exec("sh", "-c", "yes 0123456789abcdef | head -c 3000000");
+
+        assertThat(r).succeeded();
+        assertThat(r.stdout()).hasSize(3_000_000).startsWith("0123456789abcdef\n");
+    }
+
+    @Test
+    @DisplayName("run many commands in a row in one environment")
+    void manyCommands(IsolatedEnvironment env) {
+        for (int i = 0; i < 200; i++) {
+            assertThat(env.exec("echo", Integer.toString(i))).stdout().isEqualTo(i + "\n");
+        }
+    }
+
+    @Test
+    @DisplayName("start a background process with pids inside and on the host, and kill it")
+    void backgroundProcess(IsolatedEnvironment env) {
+        IsolatedProcess p = env.start("sh", "-c", "echo started; exec sleep 1000");
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> p.stdout().contains("started"));
+
+        assertThat(p.isAlive()).isTrue();
+        assertThat(p.pid()).isGreaterThan(1);
+        assertThat(java.nio.file.Paths.get("/proc", Long.toString(p.hostPid()), "comm")).content().isEqualTo("sleep\n");
+        ExecResult r = p.kill();
+        assertThat(r).exitedWith(137);
+        assertThat(r.stdout()).isEqualTo("started\n");
+        assertThat(p.isAlive()).isFalse();
+    }
+
+    @Test
+    @DisplayName("waitFor says what the process printed so far when it times out")
+    void waitForTimeout(IsolatedEnvironment env) {
+        IsolatedProcess p = env.start("sh", "-c", "echo still-going; exec sleep 1000");
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> p.stdout().contains("still"));
+
+        assertThatThrownBy(() -> p.waitFor(Duration.ofMillis(200))).isInstanceOf(CompletionException.class)
+                .cause().isInstanceOf(TimeoutException.class).hasMessageContaining("still-going")
+                .hasMessageContaining("200 ms");
+    }
+
+    @Test
+    @DisplayName("stop a command that runs past isolated.exec.timeout, even one that ignores SIGTERM")
+    void execTimeout() {
+        var results = EngineRunner.run(TimeoutTestCase.class, Map.of("isolated.exec.timeout", "500ms"));
+
+        results.testEvents().assertThatEvents().haveExactly(1, event(test("test"), finishedSuccessfully()));
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class TimeoutTestCase {
+        @Test
+        void test(IsolatedEnvironment env) {
+            ExecResult r = env.exec("sh", "-c", "trap '' TERM; echo waiting; sleep 1000");
+
+            assertThat(r).timedOut().exitedWith(137);
+            assertThat(r.stdout()).isEqualTo("waiting\n");
+            assertThat(r.duration()).isLessThan(Duration.ofSeconds(10));
+        }
+    }
+}

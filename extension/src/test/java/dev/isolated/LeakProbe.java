@@ -1,0 +1,27 @@
+package dev.isolated;
+
+import dev.isolated.internal.env.Environment;
+import dev.isolated.internal.env.EnvironmentSpec;
+import dev.isolated.internal.helper.SharedHelper;
+import java.time.Duration;
+import java.util.EnumSet;
+
+/**
+ * A child JVM for {@link LeakTests}: opens an environment running {@code sleep <marker>}, prints
+ * {@code READY <init host pid> <sleep host pid> <helper pid>} and waits to be killed.
+ */
+public final class LeakProbe {
+    private LeakProbe() {
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        String marker = args[0];
+        Environment env = Environment.create(SharedHelper.get(), new EnvironmentSpec(
+                RootfsImages.unpacked("busybox.tar", LeakProbe.class.getClassLoader()),
+                EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC), "probe", Duration.ofMinutes(1)));
+        IsolatedProcess sleeper = env.start("sleep", marker);
+        System.out.println("READY " + env.initHostPid() + " " + sleeper.hostPid() + " " + SharedHelper.get().pid());
+        System.out.flush();
+        Thread.sleep(Long.MAX_VALUE);
+    }
+}
