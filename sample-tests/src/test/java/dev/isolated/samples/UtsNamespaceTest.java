@@ -1,0 +1,40 @@
+package dev.isolated.samples;
+
+import static dev.isolated.Namespace.MOUNT;
+import static dev.isolated.Namespace.PID;
+import static dev.isolated.Namespace.UTS;
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.isolated.Isolated;
+import dev.isolated.IsolatedEnvironment;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import org.junit.jupiter.api.Test;
+
+/** Walk-through step 5: a UTS namespace gives the environment a hostname of its own. */
+@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS}, hostname = "box")
+class UtsNamespaceTest {
+
+    @Test
+    void hostnamePrintsTheAnnotationsValue(IsolatedEnvironment env) {
+        assertThat(env.exec("hostname")).succeeded().stdout().isEqualTo("box\n");
+        assertThat(env).hostname().isEqualTo("box");
+    }
+
+    @Test
+    void changingTheHostnameInsideLeavesTheHostsAlone(IsolatedEnvironment env) throws IOException {
+        String hostBefore = hostHostname();
+
+        assertThat(env.exec("hostname", "other")).succeeded();
+
+        assertThat(env.exec("hostname")).stdout().isEqualTo("other\n");
+        assertThat(env).hostname().isEqualTo("other");
+        assertThat(hostHostname()).isEqualTo(hostBefore).isNotEqualTo("other");
+    }
+
+    private static String hostHostname() throws IOException {
+        return Files.readString(Paths.get("/proc/sys/kernel/hostname")).strip();
+    }
+}
