@@ -1,0 +1,44 @@
+package dev.isolated;
+
+import static dev.isolated.Namespace.MOUNT;
+import static dev.isolated.Namespace.PID;
+import static dev.isolated.Namespace.USER;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Paths;
+import java.util.List;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("when the host cannot create what a test asks for")
+class HostCannotTests {
+
+    @Test
+    @DisplayName("the test is aborted with the failing step and the setting to change")
+    void userNamespacesForbidden() throws IOException, InterruptedException {
+        // A user namespace whose user.max_user_namespaces is 0: creating another one fails with ENOSPC,
+        // as it does on hosts where an administrator turned user namespaces off.
+        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+        String script = "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$0\" -cp \"$1\" \"$2\" \"$3\"";
+        Process child = new ProcessBuilder("unshare", "--user", "--map-root-user", "sh", "-c", script, java,
+                System.getProperty("java.class.path"), AbortProbe.class.getName(), UserNamespaceTestCase.class.getName())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+
+        assertThat(child.waitFor()).isZero();
+        assertThat(lines).singleElement().satisfies(line -> {
+            assertThat(line).startsWith("ABORTED\t");
+            assertThat(line).contains("stage 'clone'").contains("ENOSPC").contains("user.max_user_namespaces");
+        });
+    }
+
+    static class UserNamespaceTestCase {
+        @org.junit.jupiter.api.Test
+        @Isolated(rootfs = "busybox.tar", namespaces = {USER, PID, MOUNT})
+        void test(IsolatedEnvironment env) {
+            env.exec("true");
+        }
+    }
+}
