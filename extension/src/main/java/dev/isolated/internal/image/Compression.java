@@ -6,9 +6,13 @@ import java.io.InputStream;
 import java.util.Arrays;
 
 import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
+import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
+import org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStream;
 
 /**
- * The compression of an image archive, told by its first bytes rather than its name.
+ * The compression of an image archive or layer, told by its first bytes rather than its name or media
+ * type. gzip, xz and zstd are decoded (xz needs {@code org.tukaani:xz}, zstd {@code com.github.luben:zstd-jni},
+ * both dependencies of this module); bzip2 is recognised only to give a helpful error.
  */
 enum Compression {
 
@@ -16,9 +20,9 @@ enum Compression {
     NONE("uncompressed", new byte[0]),
     /** gzip ({@code .tar.gz}, {@code .tgz}). */
     GZIP("gzip", new byte[] {0x1f, (byte) 0x8b}),
-    /** xz ({@code .tar.xz}); not supported yet. */
+    /** xz ({@code .tar.xz}). */
     XZ("xz", new byte[] {(byte) 0xfd, '7', 'z', 'X', 'Z', 0}),
-    /** Zstandard ({@code .tar.zst}); not supported yet. */
+    /** Zstandard ({@code .tar.zst}, {@code tar+zstd} layers). */
     ZSTD("zstd", new byte[] {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd}),
     /** bzip2 ({@code .tar.bz2}); not supported yet. */
     BZIP2("bzip2", new byte[] {'B', 'Z', 'h'});
@@ -56,18 +60,16 @@ enum Compression {
         return switch (this) {
             case NONE -> in;
             case GZIP -> GzipCompressorInputStream.builder().setInputStream(in).setDecompressConcatenated(true).get();
-            case XZ, ZSTD, BZIP2 -> throw new ImageUnpackException("Image " + image + " is " + displayName
-                    + "-compressed; only uncompressed and gzip-compressed tars are supported so far. Decompress it first ("
-                    + decompressCommand() + ") or recompress it with gzip.");
+            case XZ -> XZCompressorInputStream.builder().setInputStream(in).setDecompressConcatenated(true).get();
+            case ZSTD -> new ZstdCompressorInputStream(in);
+            case BZIP2 -> throw new ImageUnpackException("Image " + image + " is " + displayName
+                    + "-compressed, which is not supported. Decompress it first (bunzip2) or recompress it with gzip, "
+                    + "xz or zstd.");
         };
     }
 
-    private String decompressCommand() {
-        return switch (this) {
-            case XZ -> "xz -d";
-            case ZSTD -> "zstd -d";
-            case BZIP2 -> "bunzip2";
-            default -> "";
-        };
+    /** The name for messages: {@code gzip}, {@code xz}, ... */
+    String displayName() {
+        return displayName;
     }
 }

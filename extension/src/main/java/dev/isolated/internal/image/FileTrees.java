@@ -43,6 +43,22 @@ final class FileTrees {
         }
     }
 
+    /** The summed size of the regular files under {@code root}, links not followed. */
+    static long sizeOf(Path root) throws IOException {
+        long[] total = {0};
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                if (attrs.isRegularFile()) {
+                    total[0] += attrs.size();
+                }
+                return FileVisitResult.CONTINUE;
+            }
+        });
+        return total[0];
+    }
+
     private static void deleteInto(Path root, Map<Path, IOException> failures) throws IOException {
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
 

@@ -5,48 +5,76 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.function.Consumer;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import dev.isolated.image.ImageConfig;
 
 /**
  * Unpacks each image once per content and keeps it for later runs, as
- * {@code <cacheDir>/images/<sha256>/rootfs}, where the digest is that of the archive's bytes.
+ * {@code <cacheDir>/images/<key>/rootfs}. The key is the SHA-256 of the archive's bytes (of the
+ * archive's digest and the chosen tag, when one is given; of {@code index.json} and
+ * {@code manifest.json} for an image layout directory). Next to {@code rootfs}, {@code config.json}
+ * holds the image's run defaults ({@link ImageConfig}) and {@code last-used} is touched on every use.
  *
- * <p>The rootfs is meant to be used read-only, as an overlayfs lower layer.
+ * <p>The rootfs is meant to be used read-only, as an overlayfs lower layer. A directory that is not an
+ * image layout is used as it is, without a cache entry.
  *
  * <h2>Concurrency</h2>
  * Safe with several threads and several JVMs (Surefire forks) at once. Within a JVM, one thread
- * unpacks a digest while the others wait for its result. Across JVMs, the unpacking thread holds
- * {@code FileChannel.lock()} on {@code <sha256>.lock} (never deleted, so every process locks the same
+ * unpacks a key while the others wait for its result. Across JVMs, the unpacking thread holds
+ * {@code FileChannel.lock()} on {@code <key>.lock} (never deleted, so every process locks the same
  * inode). It unpacks into a temporary directory next to {@code rootfs}, renames it into place
  * atomically, then writes the {@code complete} marker; a {@code rootfs} without the marker is stale
- * (a crash) and is rebuilt. A failed unpack deletes everything it wrote.
+ * (a crash) and is rebuilt. A failed unpack deletes everything it wrote. {@link #prune} takes the
+ * same lock and skips entries that are locked or that this JVM has handed out.
+ *
+ * <h2>Digests</h2>
+ * An archive's digest is remembered per version of its file (device, inode, size, mtime, ctime; see
+ * {@link ArchiveDigests}), in memory and in {@code <cacheDir>/image-digests.index}, so a big archive
+ * is hashed once, not on every run.
  */
 public final class ImageCache {
 
-    /** Holds only the digests being unpacked right now, keyed by lock file. */
+    /** Holds only the keys being unpacked right now, keyed by lock file. */
     private static final ConcurrentMap<Path, CompletableFuture<Path>> IN_FLIGHT = new ConcurrentHashMap<>();
+
+    /** Entries this JVM has handed out; {@link #prune} never removes them. */
+    private static final Set<Path> HANDED_OUT = ConcurrentHashMap.newKeySet();
 
     private static final String ROOTFS = "rootfs";
     private static final String MARKER = "complete";
+    private static final String CONFIG = "config.json";
+    private static final String LAST_USED = "last-used";
+    private static final Pattern KEY = Pattern.compile("[0-9a-f]{64}");
 
     private final Path imagesDirectory;
     private final SafeTarUnpacker unpacker;
     private final Consumer<String> notes;
+    private final ArchiveDigests digests;
 
     /**
      * @param cacheDirectory the cache's root; created when first needed
@@ -54,9 +82,11 @@ public final class ImageCache {
      * @param notes receives what each unpack reports (one line per unpack, plus skipped entries)
      */
     public ImageCache(Path cacheDirectory, SafeTarUnpacker unpacker, Consumer<String> notes) {
-        this.imagesDirectory = cacheDirectory.toAbsolutePath().resolve("images");
+        Path root = cacheDirectory.toAbsolutePath();
+        this.imagesDirectory = root.resolve("images");
         this.unpacker = unpacker;
         this.notes = notes;
+        this.digests = new ArchiveDigests(root.resolve("image-digests.index"));
     }
 
     /** A cache in {@link CacheDirectory#resolve()} with limits from system properties. */
@@ -65,33 +95,102 @@ public final class ImageCache {
     }
 
     /**
-     * The unpacked rootfs of {@code source}: a directory source as it is, an archive unpacked into
-     * the cache unless it is there already.
+     * The unpacked rootfs of {@code source}: a rootfs directory as it is, an archive or image layout
+     * unpacked into the cache unless it is there already.
      *
-     * @throws ImageUnpackException if the archive cannot be unpacked
-     * @throws UncheckedIOException if the archive cannot be read or the cache cannot be written
+     * @throws ImageUnpackException if the image cannot be unpacked
+     * @throws UncheckedIOException if the image cannot be read or the cache cannot be written
      */
     public Path rootfsFor(ImageSource source) {
+        Path entry = entryFor(source);
+        return entry == null ? ((ImageSource.Directory) source).path() : entry.resolve(ROOTFS);
+    }
+
+    /**
+     * The unpacked rootfs of {@code source} and its image config's run defaults
+     * ({@link ImageConfig#EMPTY} for a plain rootfs tar or directory).
+     *
+     * @throws ImageUnpackException if the image cannot be unpacked
+     * @throws UncheckedIOException if the image cannot be read or the cache cannot be written
+     */
+    public UnpackedImage unpack(ImageSource source) {
+        Path entry = entryFor(source);
+        if (entry == null) {
+            return new UnpackedImage(((ImageSource.Directory) source).path(), ImageConfig.EMPTY);
+        }
+        return new UnpackedImage(entry.resolve(ROOTFS), readConfig(entry, source));
+    }
+
+    /** The directory that holds one subdirectory per unpacked image. */
+    public Path imagesDirectory() {
+        return imagesDirectory;
+    }
+
+    /**
+     * Removes complete entries, least recently used first, that were last used more than
+     * {@code maxAge} ago or while the entries together hold more than {@code maxBytes} bytes of file
+     * content. Entries being unpacked or locked by another JVM, and entries this JVM has handed out,
+     * are kept.
+     *
+     * @param maxBytes the most bytes of file content to keep, 0 or more
+     * @param maxAge entries unused for longer are removed
+     * @return the entries removed, oldest first
+     * @throws UncheckedIOException if an entry cannot be removed
+     */
+    public List<Path> prune(long maxBytes, Duration maxAge) {
+        if (maxBytes < 0 || maxAge.isNegative()) {
+            throw new IllegalArgumentException("Prune limits must not be negative, got " + maxBytes + " bytes and "
+                    + maxAge);
+        }
+        if (!Files.isDirectory(imagesDirectory)) {
+            return List.of();
+        }
+        return new CachePruner(this).prune(maxBytes, maxAge);
+    }
+
+    /** The cache entry for {@code source}, unpacked if needed, or {@code null} for a rootfs directory. */
+    private Path entryFor(ImageSource source) {
+        String key;
+        Unpacking unpacking;
         if (source instanceof ImageSource.Directory directory) {
-            return directory.path();
+            if (!isLayoutDirectory(directory)) {
+                if (directory.reference() != null) {
+                    throw new ImageUnpackException("Image " + directory.description() + " is a rootfs directory, not "
+                            + "an image layout, so it has no tags; remove '#" + directory.reference() + "'");
+                }
+                return null;
+            }
+            key = layoutDirectoryKey(directory);
+            unpacking = (entry, temporary) -> unpackLayoutDirectory(directory, temporary);
         }
-        ImageSource.Archive archive = (ImageSource.Archive) source;
-        String digest = sha256(archive);
-        Path entry = imagesDirectory.resolve(digest);
-        if (isComplete(entry)) {
-            return entry.resolve(ROOTFS);
+        else {
+            ImageSource.Archive archive = (ImageSource.Archive) source;
+            String digest = digests.sha256(archive);
+            key = archive.reference() == null ? digest
+                    : Sha256.hex((digest + "#" + archive.reference()).getBytes(StandardCharsets.UTF_8));
+            unpacking = (entry, temporary) -> unpackArchive(archive, digest, entry, temporary);
         }
+        Path entry = imagesDirectory.resolve(key);
+        if (!isComplete(entry)) {
+            unpackOnce(source, key, entry, unpacking);
+        }
+        HANDED_OUT.add(entry);
+        touchLastUsed(entry, source);
+        return entry;
+    }
+
+    private void unpackOnce(ImageSource source, String key, Path entry, Unpacking unpacking) {
         // Keyed by real path: two locks on one file from one JVM would throw OverlappingFileLockException.
-        Path lockFile = realImagesDirectory(archive).resolve(digest + ".lock");
+        Path lockFile = lockFile(source, key);
         CompletableFuture<Path> mine = new CompletableFuture<>();
         CompletableFuture<Path> running = IN_FLIGHT.putIfAbsent(lockFile, mine);
         if (running != null) {
-            return await(running, archive);
+            await(running, source);
+            return;
         }
         try {
-            Path rootfs = unpackUnderLock(archive, digest, entry, lockFile);
-            mine.complete(rootfs);
-            return rootfs;
+            unpackUnderLock(source, entry, lockFile, unpacking);
+            mine.complete(entry);
         }
         catch (RuntimeException | Error e) {
             mine.completeExceptionally(e);
@@ -102,63 +201,86 @@ public final class ImageCache {
         }
     }
 
-    /** The directory that holds one subdirectory per unpacked image. */
-    public Path imagesDirectory() {
-        return imagesDirectory;
-    }
-
-    private Path realImagesDirectory(ImageSource.Archive archive) {
+    /** The lock file of {@code key}, by real path. */
+    Path lockFile(ImageSource source, String key) {
         try {
-            return Files.createDirectories(imagesDirectory).toRealPath();
+            return Files.createDirectories(imagesDirectory).toRealPath().resolve(key + ".lock");
         }
         catch (IOException e) {
-            throw cacheFailure(archive, imagesDirectory, e);
+            throw cacheFailure(source, imagesDirectory, e);
         }
     }
 
-    private Path unpackUnderLock(ImageSource.Archive archive, String digest, Path entry, Path lockFile) {
+    /** Whether a lock file is held by an unpack in this JVM. */
+    static boolean isUnpackingHere(Path lockFile) {
+        return IN_FLIGHT.containsKey(lockFile);
+    }
+
+    /** Forgets which entries this JVM handed out (for testing purposes). */
+    static void forgetHandedOut() {
+        HANDED_OUT.clear();
+    }
+
+    /** Whether this JVM has handed out {@code entry}. */
+    static boolean isHandedOut(Path entry) {
+        return HANDED_OUT.contains(entry);
+    }
+
+    private void unpackUnderLock(ImageSource source, Path entry, Path lockFile, Unpacking unpacking) {
         try {
             try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
                 channel.lock(); // blocks until other JVMs are done; released when the channel closes
                 if (!isComplete(entry)) {
                     FileTrees.deleteRecursively(entry); // stale: an earlier unpack died before its marker
-                    unpack(archive, digest, entry);
+                    unpack(source, entry, unpacking);
                 }
-                return entry.resolve(ROOTFS);
             }
         }
         catch (IOException e) {
-            throw cacheFailure(archive, entry, e);
+            throw cacheFailure(source, entry, e);
         }
     }
 
-    private static UncheckedIOException cacheFailure(ImageSource.Archive archive, Path where, IOException e) {
-        return new UncheckedIOException("Cannot prepare image " + archive.description() + " in the cache " + where
+    private static UncheckedIOException cacheFailure(ImageSource source, Path where, IOException e) {
+        return new UncheckedIOException("Cannot prepare image " + source.description() + " in the cache " + where
                 + ": " + e + ". Make the directory writable, or choose another one with -D" + CacheDirectory.PROPERTY
                 + "=DIR or " + CacheDirectory.ENVIRONMENT_VARIABLE + "=DIR", e);
     }
 
+    /** What unpacking writes into a temporary rootfs directory. */
+    @FunctionalInterface
+    private interface Unpacking {
+
+        /**
+         * @param entry the cache entry, for staging directories
+         * @param temporaryRootfs where the rootfs goes
+         */
+        Outcome run(Path entry, Path temporaryRootfs) throws IOException;
+    }
+
+    /**
+     * @param result counts and notes
+     * @param config the run defaults, or {@code null} for a plain rootfs
+     */
+    private record Outcome(UnpackResult result, ImageConfig config) {
+    }
+
     /** Unpacks into a temporary directory, renames it to {@code rootfs}, then writes the marker. */
-    private void unpack(ImageSource.Archive archive, String digest, Path entry) throws IOException {
+    private void unpack(ImageSource source, Path entry, Unpacking unpacking) throws IOException {
         Files.createDirectory(entry);
         try {
             Path temporary = Files.createTempDirectory(entry, ROOTFS + ".tmp-");
             Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rwxr-xr-x"));
-            UnpackResult result;
-            try (InputStream raw = archive.open(); DigestInputStream in = new DigestInputStream(raw, newSha256())) {
-                result = unpacker.unpack(in, archive.description(), temporary);
-                in.transferTo(OutputStream.nullOutputStream());
-                String unpackedDigest = HexFormat.of().formatHex(in.getMessageDigest().digest());
-                if (!unpackedDigest.equals(digest)) {
-                    throw new ImageUnpackException("Image " + archive.description() + " changed while it was unpacked "
-                            + "(sha256 " + digest + " before, " + unpackedDigest + " after); do not rewrite it during tests");
-                }
-            }
+            Outcome outcome = unpacking.run(entry, temporary);
             Files.move(temporary, entry.resolve(ROOTFS), StandardCopyOption.ATOMIC_MOVE);
-            writeMarker(entry, archive, result);
-            notes.accept("Unpacked image " + archive.description() + " (sha256 " + digest + ") into " + entry.resolve(ROOTFS)
-                    + ": " + result.entries() + " entries, " + result.bytes() + " bytes");
-            result.notes().forEach(notes);
+            if (outcome.config() != null) {
+                writeAtomically(entry, CONFIG, ImageConfigJson.write(outcome.config()));
+            }
+            writeMarker(entry, source, outcome.result());
+            notes.accept("Unpacked image " + source.description() + " (sha256 " + entry.getFileName() + ") into "
+                    + entry.resolve(ROOTFS) + ": " + outcome.result().entries() + " entries, " + outcome.result().bytes()
+                    + " bytes");
+            outcome.result().notes().forEach(notes);
         }
         catch (IOException | RuntimeException | Error e) {
             try {
@@ -171,18 +293,203 @@ public final class ImageCache {
         }
     }
 
-    private static void writeMarker(Path entry, ImageSource.Archive archive, UnpackResult result) throws IOException {
+    private Outcome unpackArchive(ImageSource.Archive archive, String digest, Path entry, Path temporary)
+            throws IOException {
+        String image = archive.description();
+        if (!ArchiveProbe.isLayout(archive)) {
+            if (archive.reference() != null) {
+                throw new ImageUnpackException("Image " + image + " is a plain rootfs tar, which holds one untagged "
+                        + "image; remove '#" + archive.reference() + "' from the rootfs name");
+            }
+            TarExtraction extraction = unpacker.startImage(image, temporary);
+            readVerified(archive, digest, extraction::extractRootfs);
+            return new Outcome(extraction.finish(), null);
+        }
+        Path staging = Files.createTempDirectory(entry, "layout.tmp-");
+        try {
+            TarExtraction layoutExtraction = unpacker.startImage(image, staging);
+            readVerified(archive, digest, layoutExtraction::extractRootfs);
+            layoutExtraction.finish();
+            TarExtraction extraction = unpacker.startImage(image, temporary);
+            ImageConfig config = LayoutUnpacker.unpack(new LayoutDirectory(staging, image), archive.reference(), image,
+                    extraction);
+            return new Outcome(extraction.finish(), config);
+        }
+        finally {
+            FileTrees.deleteRecursively(staging);
+        }
+    }
+
+    private Outcome unpackLayoutDirectory(ImageSource.Directory directory, Path temporary) {
+        String image = directory.description();
+        TarExtraction extraction = unpacker.startImage(image, temporary);
+        ImageConfig config = LayoutUnpacker.unpack(new LayoutDirectory(directory.path(), image), directory.reference(),
+                image, extraction);
+        return new Outcome(extraction.finish(), config);
+    }
+
+    /** Streams the archive into {@code reader}, then checks that its bytes still have {@code digest}. */
+    private static void readVerified(ImageSource.Archive archive, String digest, Consumer<InputStream> reader)
+            throws IOException {
+        try (InputStream raw = archive.open(); DigestInputStream in = new DigestInputStream(raw, Sha256.newDigest())) {
+            reader.accept(in);
+            in.transferTo(OutputStream.nullOutputStream());
+            String unpackedDigest = Sha256.hex(in.getMessageDigest());
+            if (!unpackedDigest.equals(digest)) {
+                throw new ImageUnpackException("Image " + archive.description() + " changed while it was unpacked "
+                        + "(sha256 " + digest + " before, " + unpackedDigest + " after); do not rewrite it during tests");
+            }
+        }
+    }
+
+    private static boolean isLayoutDirectory(ImageSource.Directory directory) {
+        try {
+            return LayoutDirectory.isLayout(directory.path());
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("Cannot list image " + directory.description() + ": " + e, e);
+        }
+    }
+
+    /** The SHA-256 of what pins a layout directory's content: its index.json and manifest.json, and the tag. */
+    private static String layoutDirectoryKey(ImageSource.Directory directory) {
+        try {
+            StringBuilder pinned = new StringBuilder("image layout directory\n");
+            for (String name : List.of("index.json", "manifest.json")) {
+                Path file = directory.path().resolve(name);
+                if (Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+                    pinned.append(name).append('\n').append(Sha256.hex(Files.readAllBytes(file))).append('\n');
+                }
+            }
+            pinned.append('#').append(directory.reference() == null ? "" : directory.reference());
+            return Sha256.hex(pinned.toString().getBytes(StandardCharsets.UTF_8));
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("Cannot read image " + directory.description() + ": " + e, e);
+        }
+    }
+
+    private static void writeMarker(Path entry, ImageSource source, UnpackResult result) throws IOException {
         StringBuilder text = new StringBuilder()
-                .append("source=").append(archive.description()).append('\n')
+                .append("source=").append(source.description()).append('\n')
                 .append("entries=").append(result.entries()).append('\n')
                 .append("bytes=").append(result.bytes()).append('\n');
         result.notes().forEach(note -> text.append("note=").append(note).append('\n'));
-        Path partial = entry.resolve(MARKER + ".tmp");
+        writeAtomically(entry, MARKER, text.toString());
+    }
+
+    private static void writeAtomically(Path entry, String name, String content) throws IOException {
+        Path partial = entry.resolve(name + ".tmp");
         try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            channel.write(StandardCharsets.UTF_8.encode(text.toString()));
+            channel.write(StandardCharsets.UTF_8.encode(content));
             channel.force(true);
         }
-        Files.move(partial, entry.resolve(MARKER), StandardCopyOption.ATOMIC_MOVE);
+        Files.move(partial, entry.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static ImageConfig readConfig(Path entry, ImageSource source) {
+        Path file = entry.resolve(CONFIG);
+        String text;
+        try {
+            text = Files.readString(file);
+        }
+        catch (NoSuchFileException e) {
+            return ImageConfig.EMPTY; // a plain rootfs tar
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("Cannot read the config of image " + source.description() + " from the cache ("
+                    + file + "): " + e, e);
+        }
+        try {
+            return ImageConfigJson.read(JsonObject.parse(text, file.toString()));
+        }
+        catch (JsonException e) {
+            throw new ImageUnpackException("The cached config of image " + source.description() + " is damaged: "
+                    + e.getMessage() + ". Delete " + entry + " to unpack it again.", e);
+        }
+    }
+
+    /** Records that {@code entry} was used now, for {@link #prune}. */
+    private void touchLastUsed(Path entry, ImageSource source) {
+        Path lastUsed = entry.resolve(LAST_USED);
+        FileTime now = FileTime.from(Instant.now());
+        try {
+            try {
+                Files.setLastModifiedTime(lastUsed, now);
+            }
+            catch (NoSuchFileException e) {
+                Files.write(lastUsed, new byte[0]);
+            }
+        }
+        catch (IOException e) {
+            notes.accept("Cannot record the use of image " + source.description() + " in " + lastUsed + " (" + e
+                    + "); pruning will take it for unused since it was unpacked");
+        }
+    }
+
+    /** The complete entries, with their last use and recorded size, least recently used first. */
+    List<CachePruner.Candidate> completeEntries() {
+        List<CachePruner.Candidate> entries = new ArrayList<>();
+        try (Stream<Path> children = Files.list(imagesDirectory)) {
+            for (Path entry : children.toList()) {
+                if (KEY.matcher(entry.getFileName().toString()).matches() && isComplete(entry)) {
+                    entries.add(new CachePruner.Candidate(entry, lastUse(entry), recordedBytes(entry)));
+                }
+            }
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("Cannot list the image cache " + imagesDirectory + ": " + e, e);
+        }
+        entries.sort(Comparator.comparing(CachePruner.Candidate::lastUsed));
+        return entries;
+    }
+
+    /**
+     * Removes {@code entry} unless another JVM holds its lock or it is no longer complete; the marker
+     * goes first, so a crash leaves a stale entry, never a complete-looking partial one.
+     *
+     * @return whether it was removed
+     */
+    boolean removeIfUnlocked(Path entry) throws IOException {
+        Path lockFile = Files.createDirectories(imagesDirectory).toRealPath().resolve(entry.getFileName() + ".lock");
+        if (isUnpackingHere(lockFile)) {
+            return false;
+        }
+        try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            FileLock lock;
+            try {
+                lock = channel.tryLock();
+            }
+            catch (OverlappingFileLockException heldInThisJvm) {
+                return false;
+            }
+            if (lock == null || !isComplete(entry)) {
+                return false;
+            }
+            Files.delete(entry.resolve(MARKER));
+            FileTrees.deleteRecursively(entry);
+            return true;
+        }
+    }
+
+    private static Instant lastUse(Path entry) throws IOException {
+        Path lastUsed = entry.resolve(LAST_USED);
+        Path stamp = Files.exists(lastUsed, LinkOption.NOFOLLOW_LINKS) ? lastUsed : entry.resolve(MARKER);
+        return Files.getLastModifiedTime(stamp, LinkOption.NOFOLLOW_LINKS).toInstant();
+    }
+
+    private static long recordedBytes(Path entry) throws IOException {
+        for (String line : Files.readAllLines(entry.resolve(MARKER))) {
+            if (line.startsWith("bytes=")) {
+                try {
+                    return Long.parseLong(line.substring("bytes=".length()));
+                }
+                catch (NumberFormatException e) {
+                    break;
+                }
+            }
+        }
+        return FileTrees.sizeOf(entry.resolve(ROOTFS));
     }
 
     private static boolean isComplete(Path entry) {
@@ -190,9 +497,9 @@ public final class ImageCache {
                 && Files.isDirectory(entry.resolve(ROOTFS), LinkOption.NOFOLLOW_LINKS);
     }
 
-    private static Path await(CompletableFuture<Path> running, ImageSource.Archive archive) {
+    private static void await(CompletableFuture<Path> running, ImageSource source) {
         try {
-            return running.join();
+            running.join();
         }
         catch (CompletionException e) {
             Throwable cause = e.getCause();
@@ -205,26 +512,7 @@ public final class ImageCache {
             if (cause instanceof Error error) {
                 throw error;
             }
-            throw new IllegalStateException("Unpacking image " + archive.description() + " failed in another thread", cause);
-        }
-    }
-
-    private static String sha256(ImageSource.Archive archive) {
-        try (InputStream raw = archive.open(); DigestInputStream in = new DigestInputStream(raw, newSha256())) {
-            in.transferTo(OutputStream.nullOutputStream());
-            return HexFormat.of().formatHex(in.getMessageDigest().digest());
-        }
-        catch (IOException e) {
-            throw new UncheckedIOException("Cannot read image " + archive.description() + ": " + e, e);
-        }
-    }
-
-    private static MessageDigest newSha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        }
-        catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("This JVM lacks SHA-256, which every Java platform must provide", e);
+            throw new IllegalStateException("Unpacking image " + source.description() + " failed in another thread", cause);
         }
     }
 }

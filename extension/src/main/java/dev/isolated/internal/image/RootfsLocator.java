@@ -11,7 +11,22 @@ import java.util.List;
 /**
  * Resolves the {@code rootfs} of {@code @Isolated(rootfs = "busybox.tar")} to an {@link ImageSource}:
  * first as a resource on the test's class loader, then as a path, absolute or relative to the working
- * directory. A path to a directory is taken as an already unpacked rootfs.
+ * directory. A path to a directory is taken as an already unpacked rootfs, or as an OCI image layout
+ * when it holds {@code oci-layout}, {@code index.json} or {@code manifest.json} and nothing else a
+ * layout would not.
+ *
+ * <h2>Choosing one image by tag</h2>
+ * An archive or layout that holds several images ({@code docker save a:1 b:2 -o app.tar}) needs a tag,
+ * given after {@code #}:
+ * <pre>{@code
+ * @Isolated(rootfs = "app.tar#myapp:1.0")        // the image tagged myapp:1.0
+ * @Isolated(rootfs = "oci-dir#docker.io/library/myapp:1.0")
+ * @Isolated(rootfs = "images/oci.tar#1.0")       // an OCI ref.name annotation
+ * }</pre>
+ * The part after the last {@code #} is the tag; Docker's short forms are equal ({@code myapp} is
+ * {@code myapp:latest} is {@code docker.io/library/myapp:latest}). A name that exists as it is,
+ * {@code #} included, is taken as it is. Without a tag, an archive with several images is refused with
+ * a message listing its tags.
  */
 public final class RootfsLocator {
 
@@ -45,6 +60,26 @@ public final class RootfsLocator {
                     + "\"busybox.tar\" or the path of a tar file or rootfs directory");
         }
         List<String> tried = new ArrayList<>();
+        ImageSource source = find(rootfs, tried);
+        if (source != null) {
+            return source;
+        }
+        int hash = rootfs.lastIndexOf('#');
+        if (hash > 0 && hash < rootfs.length() - 1) {
+            String tag = rootfs.substring(hash + 1);
+            ImageSource tagged = find(rootfs.substring(0, hash), tried);
+            if (tagged instanceof ImageSource.Archive archive) {
+                return archive.withReference(tag);
+            }
+            if (tagged instanceof ImageSource.Directory directory) {
+                return directory.withReference(tag);
+            }
+        }
+        throw new ImageNotFoundException(notFoundMessage(rootfs, tried));
+    }
+
+    /** The image named exactly {@code rootfs}, or {@code null}; adds each place looked at to {@code tried}. */
+    private ImageSource find(String rootfs, List<String> tried) {
         String resourceName = rootfs.startsWith("/") ? rootfs.substring(1) : rootfs;
         URL resource = classLoader == null ? null : classLoader.getResource(resourceName);
         tried.add("classpath resource '" + resourceName + "' (class loader " + classLoader + ")");
@@ -64,7 +99,7 @@ public final class RootfsLocator {
         catch (InvalidPathException e) {
             tried.add("path '" + rootfs + "': not a valid path (" + e.getReason() + ")");
         }
-        throw new ImageNotFoundException(notFoundMessage(rootfs, tried));
+        return null;
     }
 
     private static ImageSource fromResource(String name, URL url) {
@@ -87,8 +122,9 @@ public final class RootfsLocator {
         tried.forEach(place -> message.append("\n  - ").append(place));
         return message.append("\nTo fix: put the image on the test class path (for busybox.tar and hello.tar add the ")
                 .append("test dependency dev.isolated:isolated-images; for your own image, a resource under ")
-                .append("src/test/resources), or give the path of a tar (plain or gzip) or of an unpacked rootfs ")
-                .append("directory, absolute or relative to the working directory ")
+                .append("src/test/resources), or give the path of a tar (plain, gzip, xz or zstd; a rootfs, a docker save archive ")
+                .append("or an OCI layout), of an OCI layout directory or of an unpacked rootfs directory, absolute or ")
+                .append("relative to the working directory ")
                 .append(workingDirectory)
                 .append('.')
                 .toString();

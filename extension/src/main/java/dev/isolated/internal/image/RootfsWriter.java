@@ -17,7 +17,9 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableSet;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * Writes entries into a rootfs directory without ever leaving it.
@@ -121,7 +123,7 @@ final class RootfsWriter {
             throw new EntryRejectedException("its hardlink target '" + targetRelative
                     + "' is not a file extracted before it (links may only point at earlier entries inside the image)");
         }
-        Path target = resolve(targetRelative, false, "read");
+        Path target = resolve(targetRelative, MissingParent.REFUSE, "read");
         BasicFileAttributes targetAttributes = attributes(target);
         if (targetAttributes == null || targetAttributes.isDirectory()) {
             throw new EntryRejectedException("its hardlink target '" + targetRelative + "' no longer exists as a file");
@@ -139,6 +141,61 @@ final class RootfsWriter {
         PosixCalls.mkfifo(path, 0600);
         applyOwnerAndMode(path, metadata);
         nonDirectories.add(relative);
+    }
+
+    /**
+     * Deletes whatever is at {@code relative} (a directory with its contents), if anything: a whiteout.
+     * A missing parent means there is nothing to delete; a symlinked parent is refused, as the delete
+     * would happen through the link.
+     */
+    void remove(String relative) throws IOException {
+        Path path = resolve(relative, MissingParent.GIVE_UP, "deleted");
+        BasicFileAttributes attributes = path == null ? null : attributes(path);
+        if (attributes != null) {
+            delete(relative, path, attributes);
+        }
+    }
+
+    /**
+     * Deletes everything in the directory {@code relative} except the paths in {@code keep} (and the
+     * directories leading to them): an opaque directory, whose lower contents are hidden while what its
+     * own layer wrote stays. Nothing happens if {@code relative} is not a directory.
+     *
+     * @param keep paths written by the current layer, normalised
+     */
+    void removeAllExcept(String relative, NavigableSet<String> keep) throws IOException {
+        Path path = relative.isEmpty() ? root : resolve(relative, MissingParent.GIVE_UP, "made opaque");
+        BasicFileAttributes attributes = path == null ? null : attributes(path);
+        if (attributes != null && attributes.isDirectory()) {
+            removeChildrenExcept(relative, path, keep);
+        }
+    }
+
+    private void removeChildrenExcept(String relative, Path directory, NavigableSet<String> keep) throws IOException {
+        List<Path> children;
+        try (Stream<Path> list = Files.list(directory)) {
+            children = list.toList();
+        }
+        for (Path child : children) {
+            String childRelative = relative.isEmpty() ? child.getFileName().toString()
+                    : relative + "/" + child.getFileName();
+            BasicFileAttributes attributes = attributes(child);
+            if (attributes == null) {
+                continue;
+            }
+            if (attributes.isDirectory() && (keep.contains(childRelative) || hasDescendantIn(keep, childRelative))) {
+                removeChildrenExcept(childRelative, child, keep);
+            }
+            else if (!keep.contains(childRelative)) {
+                delete(childRelative, child, attributes);
+            }
+        }
+    }
+
+    private static boolean hasDescendantIn(NavigableSet<String> paths, String directory) {
+        String prefix = directory + "/";
+        String next = paths.ceiling(prefix);
+        return next != null && next.startsWith(prefix);
     }
 
     /**
@@ -161,7 +218,7 @@ final class RootfsWriter {
                 .sorted(Comparator.comparingInt(EntryNames::depth).reversed().thenComparing(Comparator.naturalOrder()))
                 .toList();
         for (String relative : deepestFirst) {
-            Path path = relative.isEmpty() ? root : resolve(relative, false, "set the mode of");
+            Path path = relative.isEmpty() ? root : resolve(relative, MissingParent.REFUSE, "set the mode of");
             Metadata metadata = directories.get(relative);
             applyOwnerAndMode(path, metadata);
             setMtime(path, metadata);
@@ -172,16 +229,26 @@ final class RootfsWriter {
         if (relative.isEmpty()) {
             throw new EntryRejectedException("it names the rootfs itself, which can only be a directory");
         }
-        return resolve(relative, true, "written");
+        return resolve(relative, MissingParent.CREATE, "written");
+    }
+
+    /** What {@link #resolve} does when a parent is missing. */
+    private enum MissingParent {
+        /** Create it (0755). */
+        CREATE,
+        /** Refuse the entry. */
+        REFUSE,
+        /** Return {@code null}: there is nothing at the path. */
+        GIVE_UP
     }
 
     /**
      * Resolves {@code relative} under the root, looking at each parent without following links.
      *
-     * @param createParents whether to create missing parents (else a missing one is refused)
+     * @param missingParent what to do when a parent does not exist
      * @param verb what would happen to the path, for messages
      */
-    private Path resolve(String relative, boolean createParents, String verb) throws IOException {
+    private Path resolve(String relative, MissingParent missingParent, String verb) throws IOException {
         Path current = root;
         String[] components = relative.split("/");
         StringBuilder walked = new StringBuilder();
@@ -190,7 +257,10 @@ final class RootfsWriter {
             walked.append(i == 0 ? "" : "/").append(components[i]);
             BasicFileAttributes attributes = attributes(current);
             if (attributes == null) {
-                if (!createParents) {
+                if (missingParent == MissingParent.GIVE_UP) {
+                    return null;
+                }
+                if (missingParent == MissingParent.REFUSE) {
                     throw new EntryRejectedException("'" + relative + "' cannot be " + verb + ": its parent '" + walked
                             + "' does not exist");
                 }
@@ -220,10 +290,16 @@ final class RootfsWriter {
         if (attributes == null) {
             return false;
         }
+        if (attributes.isDirectory() && wantDirectory) {
+            return true;
+        }
+        delete(relative, path, attributes);
+        return false;
+    }
+
+    /** Deletes {@code path} (recursively if a directory, never following links) and forgets its entries. */
+    private void delete(String relative, Path path, BasicFileAttributes attributes) throws IOException {
         if (attributes.isDirectory()) {
-            if (wantDirectory) {
-                return true;
-            }
             FileTrees.deleteRecursively(path);
             String prefix = relative + "/";
             directories.keySet().removeIf(d -> d.equals(relative) || d.startsWith(prefix));
@@ -233,7 +309,6 @@ final class RootfsWriter {
             Files.delete(path);
             nonDirectories.remove(relative);
         }
-        return false;
     }
 
     private void applyOwnerAndMode(Path path, Metadata metadata) throws IOException {

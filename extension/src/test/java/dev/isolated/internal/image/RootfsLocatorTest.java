@@ -140,4 +140,24 @@ class RootfsLocatorTest {
     private static ClassLoader emptyLoader() {
         return new URLClassLoader(new URL[0], null);
     }
+
+    @Test
+    @DisplayName("takes the part after the last '#' as a tag, unless the whole name exists")
+    void tag() throws IOException {
+        Files.write(dir.resolve("app.tar"), IMAGE);
+        Files.write(dir.resolve("odd#name.tar"), IMAGE);
+        RootfsLocator locator = new RootfsLocator(null, dir);
+
+        ImageSource tagged = locator.locate("app.tar#registry.example.com:5000/myapp:1.0");
+        ImageSource odd = locator.locate("odd#name.tar");
+
+        assertThat(tagged.reference()).isEqualTo("registry.example.com:5000/myapp:1.0");
+        assertThat(tagged.description()).isEqualTo("file " + dir.resolve("app.tar"));
+        assertThat(odd.reference()).isNull();
+        assertThat(locator.locate(dir.toString() + "#1.0")).isEqualTo(new ImageSource.Directory(dir, "1.0"));
+        assertThatThrownBy(() -> locator.locate("missing.tar#1.0"))
+                .isInstanceOf(ImageNotFoundException.class)
+                .hasMessageContaining("path " + dir.resolve("missing.tar#1.0"))
+                .hasMessageContaining("path " + dir.resolve("missing.tar"));
+    }
 }

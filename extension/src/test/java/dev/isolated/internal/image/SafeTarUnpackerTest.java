@@ -54,6 +54,17 @@ class SafeTarUnpackerTest {
     }
 
     @Test
+    @DisplayName("unpacks xz- and zstd-compressed tars, told by their magic bytes")
+    void xzAndZstdTars() throws IOException {
+        unpack(TestTars.xz(sampleImage().bytes()), "xz-without-suffix");
+        assertSampleImage();
+        Path second = Files.createDirectory(base.resolve("second"));
+        new SafeTarUnpacker(UnpackLimits.defaults()).unpack(new ByteArrayInputStream(TestTars.zstd(sampleImage().bytes())),
+                "zstd-without-suffix", second);
+        assertThat(second.resolve("etc/passwd")).hasContent("root:x:0:0::/root:/bin/sh");
+    }
+
+    @Test
     @DisplayName("unpacks a gzip-compressed tar, told by its magic bytes, not its name")
     void gzipTar() throws IOException {
         unpack(sampleImage().gzipped(), "image-without-suffix");
@@ -277,6 +288,18 @@ class SafeTarUnpackerTest {
         }
 
         @Test
+        @DisplayName("on a tar cut exactly after an entry, without the end-of-archive marker")
+        void truncatedAtEntryBoundary() {
+            byte[] archive = tar().file("first", "1").file("second", "2").bytes();
+            byte[] truncated = Arrays.copyOf(archive, 4 * 512); // two headers, two data records, no zero records
+
+            assertThatThrownBy(() -> unpack(truncated))
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessage("Image " + IMAGE + " is truncated: it ends after entry 'second' without the "
+                            + "end-of-archive marker");
+        }
+
+        @Test
         @DisplayName("on a corrupt header, naming the entry before it")
         void corruptHeader() {
             byte[] archive = tar().file("first", "1").file("second", "2").bytes();
@@ -300,15 +323,23 @@ class SafeTarUnpackerTest {
         }
 
         @Test
-        @DisplayName("on xz and zstd archives, naming the format")
-        void unsupportedCompression() {
+        @DisplayName("on corrupt xz and zstd archives, naming the image")
+        void corruptXzAndZstd() {
             byte[] xz = {(byte) 0xfd, '7', 'z', 'X', 'Z', 0, 1, 2, 3};
             byte[] zstd = {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd, 1, 2, 3};
 
             assertThatThrownBy(() -> unpack(xz)).isInstanceOf(ImageUnpackException.class)
-                    .hasMessageContaining("is xz-compressed").hasMessageContaining("gzip");
+                    .hasMessageStartingWith("Image " + IMAGE);
             assertThatThrownBy(() -> unpack(zstd)).isInstanceOf(ImageUnpackException.class)
-                    .hasMessageContaining("is zstd-compressed");
+                    .hasMessageStartingWith("Image " + IMAGE);
+        }
+
+        @Test
+        @DisplayName("on bzip2, naming the format and the fix")
+        void bzip2() {
+            assertThatThrownBy(() -> unpack(new byte[] {'B', 'Z', 'h', '9', 1, 2}))
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessageContaining("is bzip2-compressed, which is not supported");
         }
 
         @Test

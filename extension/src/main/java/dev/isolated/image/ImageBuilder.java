@@ -1,0 +1,396 @@
+package dev.isolated.image;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
+
+import dev.isolated.internal.image.CacheDirectory;
+import dev.isolated.internal.image.ImageCache;
+import dev.isolated.internal.image.RootfsLocator;
+
+/**
+ * Builds a rootfs tar from Java, without Docker: start from scratch or from another image, add files,
+ * directories, static binaries, text and symlinks, set modes, then write a reproducible tar.
+ *
+ * <pre>{@code
+ * Path image = ImageBuilder.scratch()
+ *         .addStaticBinary(Path.of("/bin/busybox"), "/bin/busybox")
+ *         .symlink("/bin/sh", "busybox")
+ *         .addText("/etc/motd", "hello\n")
+ *         .build();
+ * // @Isolated(rootfs = "...") accepts the path; or unpack it with the image cache
+ * }</pre>
+ *
+ * <p>The tar is reproducible: entries sorted by path (each directory before its contents), every
+ * entry owned by uid and gid 0 ({@code root}), one modification time (the epoch unless
+ * {@link #modificationTime(Instant)} says otherwise), long names as PAX headers. The same inputs give
+ * the same bytes. Files that are hardlinked in a base image stay hardlinked.
+ *
+ * <p>Paths inside the image are absolute or relative to its root; {@code ..} is refused. A later call
+ * for the same path replaces the earlier one (a directory with its contents); missing parent
+ * directories are added with mode 0755. A builder is not thread-safe.
+ */
+public final class ImageBuilder {
+
+    private final NavigableMap<String, BuildEntry> entries = new TreeMap<>();
+    private FileTime modificationTime = FileTime.from(Instant.EPOCH);
+
+    private ImageBuilder() {
+    }
+
+    /** An empty image. */
+    public static ImageBuilder scratch() {
+        return new ImageBuilder();
+    }
+
+    /**
+     * An image that starts with the contents of another: anything {@code @Isolated(rootfs = ...)}
+     * accepts (a classpath resource, a tar or a directory, with {@code #tag}), unpacked through the image
+     * cache. Owners are not kept: every entry belongs to root.
+     *
+     * @throws dev.isolated.internal.image.ImageNotFoundException if there is no such image
+     */
+    public static ImageBuilder from(String rootfsOrPath) {
+        Path rootfs = ImageCache.atDefaultLocation(note -> { })
+                .rootfsFor(RootfsLocator.forCurrentThread().locate(rootfsOrPath));
+        ImageBuilder builder = new ImageBuilder();
+        builder.addTree(rootfs, "", true);
+        return builder;
+    }
+
+    /** Adds the host file {@code hostFile} at {@code target}, with the host file's permission bits. */
+    public ImageBuilder addFile(Path hostFile, String target) {
+        requireRegularFile(hostFile);
+        put(target, new BuildEntry(BuildEntry.Kind.FILE, hostMode(hostFile), hostFile.toAbsolutePath(), null, null, null));
+        return this;
+    }
+
+    /**
+     * Adds the host directory {@code hostDir} and everything below it at {@code target}. Symlinks are
+     * added as symlinks (not followed); modes are the host's.
+     */
+    public ImageBuilder addDirectory(Path hostDir, String target) {
+        if (!Files.isDirectory(hostDir)) {
+            throw new IllegalArgumentException("Cannot add directory " + hostDir + " to the image: it is not a directory");
+        }
+        addTree(hostDir.toAbsolutePath(), normalize(target), false);
+        return this;
+    }
+
+    /** Adds a file with mode 0644 holding {@code content} in UTF-8. */
+    public ImageBuilder addText(String target, String content) {
+        put(target, new BuildEntry(BuildEntry.Kind.FILE, 0644, null, content.getBytes(StandardCharsets.UTF_8), null, null));
+        return this;
+    }
+
+    /**
+     * Adds a statically linked executable with mode 0755.
+     *
+     * @throws IllegalArgumentException naming the file if it is not an ELF executable or is dynamically
+     *     linked (it would not run in an image without its loader and libraries)
+     */
+    public ImageBuilder addStaticBinary(Path hostFile, String target) {
+        requireRegularFile(hostFile);
+        String interpreter;
+        try {
+            interpreter = ElfInterpreter.of(hostFile);
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("Cannot read " + hostFile + ": " + e, e);
+        }
+        if (interpreter != null) {
+            throw new IllegalArgumentException(hostFile + " is dynamically linked (it needs the loader " + interpreter
+                    + "), so it cannot run on its own in an image. Link it with -static, or add it with addFile() "
+                    + "together with its loader and libraries.");
+        }
+        put(target, new BuildEntry(BuildEntry.Kind.FILE, 0755, hostFile.toAbsolutePath(), null, null, null));
+        return this;
+    }
+
+    /** Adds a symlink at {@code target} pointing to {@code linkTarget}, stored as given. */
+    public ImageBuilder symlink(String target, String linkTarget) {
+        if (linkTarget.isEmpty()) {
+            throw new IllegalArgumentException("The symlink " + target + " needs a non-empty target");
+        }
+        put(target, new BuildEntry(BuildEntry.Kind.SYMLINK, 0777, null, null, linkTarget, null));
+        return this;
+    }
+
+    /**
+     * Sets the permission bits (such as {@code 0755} or {@code 04755}) of a path already added.
+     *
+     * @throws IllegalArgumentException if nothing was added at {@code path}, or it is a symlink
+     */
+    public ImageBuilder mode(String path, int mode) {
+        String name = normalize(path);
+        BuildEntry entry = entries.get(name);
+        if (entry == null) {
+            throw new IllegalArgumentException("Cannot set the mode of /" + name + ": nothing was added there yet");
+        }
+        if (entry.kind() == BuildEntry.Kind.SYMLINK) {
+            throw new IllegalArgumentException("Cannot set the mode of /" + name + ": it is a symlink");
+        }
+        entries.put(name, entry.withMode(mode & 07777));
+        return this;
+    }
+
+    /** Sets the modification time of every entry (the epoch by default). */
+    public ImageBuilder modificationTime(Instant time) {
+        this.modificationTime = FileTime.from(time);
+        return this;
+    }
+
+    /**
+     * Writes the image as a reproducible tar to {@code out}, replacing it.
+     *
+     * @throws UncheckedIOException if a host file cannot be read or {@code out} cannot be written
+     */
+    public void writeTar(Path out) {
+        try (OutputStream stream = new BufferedOutputStream(Files.newOutputStream(out))) {
+            write(stream);
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("Cannot write the image tar " + out + ": " + e, e);
+        }
+    }
+
+    /**
+     * Writes the image to {@code <cache dir>/built/<sha256>.tar} (the same image, the same file) and
+     * returns its path, which {@code @Isolated(rootfs = ...)} accepts.
+     *
+     * @throws UncheckedIOException if a host file cannot be read or the cache cannot be written
+     */
+    public Path build() {
+        Path directory = CacheDirectory.resolve().resolve("built");
+        try {
+            Files.createDirectories(directory);
+            Path temporary = Files.createTempFile(directory, "image-", ".tar.tmp");
+            try {
+                MessageDigest sha256 = sha256();
+                try (OutputStream stream = new DigestOutputStream(new BufferedOutputStream(Files.newOutputStream(temporary)),
+                        sha256)) {
+                    write(stream);
+                }
+                Path tar = directory.resolve(HexFormat.of().formatHex(sha256.digest()) + ".tar");
+                Files.move(temporary, tar, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                return tar;
+            }
+            finally {
+                Files.deleteIfExists(temporary);
+            }
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("Cannot build the image in " + directory + ": " + e + ". Make the directory "
+                    + "writable, or choose another cache with -D" + CacheDirectory.PROPERTY + "=DIR", e);
+        }
+    }
+
+    private void write(OutputStream stream) throws IOException {
+        TarArchiveOutputStream tar = new TarArchiveOutputStream(stream, StandardCharsets.UTF_8.name());
+        tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+        tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+        tar.setAddPaxHeadersForNonAsciiNames(true);
+        Map<Object, String> firstOfInode = new HashMap<>();
+        for (Map.Entry<String, BuildEntry> named : entries.entrySet()) {
+            String name = named.getKey();
+            BuildEntry entry = named.getValue();
+            String linkedTo = entry.inode() == null ? null : firstOfInode.putIfAbsent(entry.inode(), name);
+            if (linkedTo != null) {
+                putEntry(tar, header(name, TarConstants.LF_LINK, entry.mode(), linkedTo), null);
+                continue;
+            }
+            switch (entry.kind()) {
+                case DIRECTORY -> putEntry(tar, header(name + "/", TarConstants.LF_DIR, entry.mode(), null), null);
+                case SYMLINK -> putEntry(tar, header(name, TarConstants.LF_SYMLINK, 0777, entry.linkTarget()), null);
+                case FIFO -> putEntry(tar, header(name, TarConstants.LF_FIFO, entry.mode(), null), null);
+                case FILE -> putFile(tar, name, entry);
+            }
+        }
+        tar.finish();
+    }
+
+    private void putFile(TarArchiveOutputStream tar, String name, BuildEntry entry) throws IOException {
+        TarArchiveEntry header = header(name, TarConstants.LF_NORMAL, entry.mode(), null);
+        if (entry.content() != null) {
+            header.setSize(entry.content().length);
+            putEntry(tar, header, entry.content());
+            return;
+        }
+        long size = Files.size(entry.source());
+        header.setSize(size);
+        tar.putArchiveEntry(header);
+        try (InputStream in = Files.newInputStream(entry.source())) {
+            long copied = in.transferTo(tar);
+            if (copied != size) {
+                throw new IOException(entry.source() + " changed size while it was added to the image (" + size
+                        + " bytes, then " + copied + ")");
+            }
+        }
+        tar.closeArchiveEntry();
+    }
+
+    private static void putEntry(TarArchiveOutputStream tar, TarArchiveEntry header, byte[] content) throws IOException {
+        tar.putArchiveEntry(header);
+        if (content != null) {
+            tar.write(content);
+        }
+        tar.closeArchiveEntry();
+    }
+
+    private TarArchiveEntry header(String name, byte type, int mode, String linkName) {
+        TarArchiveEntry header = new TarArchiveEntry(name, type);
+        header.setMode(mode);
+        header.setModTime(modificationTime);
+        header.setUserId(0);
+        header.setGroupId(0);
+        header.setUserName("root");
+        header.setGroupName("root");
+        if (linkName != null) {
+            header.setLinkName(linkName);
+        }
+        return header;
+    }
+
+    /** Adds everything below {@code hostRoot} under {@code target} ({@code ""} for the image root). */
+    private void addTree(Path hostRoot, String target, boolean keepHardlinks) {
+        try {
+            Files.walkFileTree(hostRoot, new SimpleFileVisitor<>() {
+
+                @Override
+                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attributes) {
+                    String name = join(target, hostRoot.relativize(dir).toString());
+                    if (!name.isEmpty()) {
+                        put(name, BuildEntry.directory(hostMode(dir)));
+                    }
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) throws IOException {
+                    String name = join(target, hostRoot.relativize(file).toString());
+                    if (attributes.isSymbolicLink()) {
+                        put(name, new BuildEntry(BuildEntry.Kind.SYMLINK, 0777, null, null,
+                                Files.readSymbolicLink(file).toString(), null));
+                    }
+                    else if (attributes.isRegularFile()) {
+                        put(name, new BuildEntry(BuildEntry.Kind.FILE, hostMode(file), file, null, null,
+                                keepHardlinks ? attributes.fileKey() : null));
+                    }
+                    else if (attributes.isOther() && isFifo(file)) {
+                        put(name, new BuildEntry(BuildEntry.Kind.FIFO, hostMode(file), null, null, null, null));
+                    }
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("Cannot add " + hostRoot + " to the image: " + e, e);
+        }
+    }
+
+    private void put(String target, BuildEntry entry) {
+        String name = normalize(target);
+        if (name.isEmpty()) {
+            throw new IllegalArgumentException("Cannot add '" + target + "': it names the image root, which is always "
+                    + "a directory");
+        }
+        BuildEntry previous = entries.get(name);
+        if (previous != null && previous.kind() == BuildEntry.Kind.DIRECTORY && entry.kind() != BuildEntry.Kind.DIRECTORY) {
+            entries.subMap(name + "/", name + "0").clear(); // '0' follows '/': everything below name
+        }
+        for (int slash = name.indexOf('/'); slash >= 0; slash = name.indexOf('/', slash + 1)) {
+            String parent = name.substring(0, slash);
+            BuildEntry existing = entries.get(parent);
+            if (existing == null || existing.kind() != BuildEntry.Kind.DIRECTORY) {
+                entries.put(parent, BuildEntry.directory(0755));
+            }
+        }
+        entries.put(name, entry);
+    }
+
+    /** {@code /usr//bin/} and {@code ./usr/bin} become {@code usr/bin}; {@code ..} is refused. */
+    private static String normalize(String target) {
+        StringBuilder name = new StringBuilder();
+        for (String part : target.split("/")) {
+            if (part.isEmpty() || part.equals(".")) {
+                continue;
+            }
+            if (part.equals("..") || part.indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("Image path '" + target + "' must not contain '..' or NUL");
+            }
+            if (name.length() > 0) {
+                name.append('/');
+            }
+            name.append(part);
+        }
+        return name.toString();
+    }
+
+    private static String join(String parent, String child) {
+        if (child.isEmpty()) {
+            return parent;
+        }
+        return parent.isEmpty() ? child : parent + "/" + child;
+    }
+
+    private static void requireRegularFile(Path hostFile) {
+        if (!Files.isRegularFile(hostFile)) {
+            throw new IllegalArgumentException("Cannot add " + hostFile + " to the image: it is not a regular file");
+        }
+    }
+
+    private static int hostMode(Path path) {
+        try {
+            return ((Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS)) & 07777;
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("Cannot read the mode of " + path + ": " + e, e);
+        }
+    }
+
+    private static boolean isFifo(Path path) {
+        return (hostModeWithType(path) & 0170000) == 0010000;
+    }
+
+    private static int hostModeWithType(Path path) {
+        try {
+            return (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("Cannot read the mode of " + path + ": " + e, e);
+        }
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        }
+        catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("This JVM lacks SHA-256, which every Java platform must provide", e);
+        }
+    }
+}

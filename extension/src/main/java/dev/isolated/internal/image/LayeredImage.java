@@ -1,0 +1,29 @@
+package dev.isolated.internal.image;
+
+import java.util.List;
+
+import dev.isolated.image.ImageConfig;
+
+/**
+ * One image chosen from a layout: its run defaults and its layers, lowest first.
+ *
+ * @param config the config's run defaults
+ * @param layers the layers to apply in order
+ */
+record LayeredImage(ImageConfig config, List<Layer> layers) {
+
+    /**
+     * One layer blob.
+     *
+     * @param path its file in the layout
+     * @param digest the digest its bytes must have ({@code sha256:...})
+     * @param description names it in messages, e.g. {@code layer 2 of 3 (sha256:ab12...)}
+     */
+    record Layer(String path, String digest, String description) {
+    }
+
+    /** Copies the layers. */
+    LayeredImage {
+        layers = List.copyOf(layers);
+    }
+}
