@@ -8,14 +8,26 @@ package dev.isolated;
 public interface CommandRunner {
 
     /**
-     * Runs a command, waits for it (up to the default timeout, see {@code isolated.exec.timeout}) and
-     * returns its exit code and complete output. The program is looked up on the environment's
-     * {@code PATH}; stdin is empty.
+     * Runs a command, waits for it (up to the default timeout, {@code isolated.exec.timeout}) and returns its
+     * exit code and complete output. The program is looked up on the environment's {@code PATH}; stdin is
+     * empty.
      *
      * @param command the program and its arguments
      * @return the result; a missing program gives exit code 127
      */
-    ExecResult exec(String... command);
+    default ExecResult exec(String... command) {
+        return exec(Command.of(command));
+    }
+
+    /**
+     * Runs a command with options (stdin, environment variables, working directory, user, timeout, output
+     * streaming) and waits for it. When it runs past its timeout it gets SIGTERM, then SIGKILL two
+     * seconds later, and the result says {@link ExecResult#timedOut()}.
+     *
+     * @param command the command and its options
+     * @return the result
+     */
+    ExecResult exec(Command command);
 
     /**
      * Starts a command in the background, for daemons and anything a test talks to while it runs.
@@ -23,5 +35,16 @@ public interface CommandRunner {
      * @param command the program and its arguments
      * @return a handle on the running process
      */
-    IsolatedProcess start(String... command);
+    default IsolatedProcess start(String... command) {
+        return start(Command.of(command));
+    }
+
+    /**
+     * Starts a command with options in the background. Its timeout, if any, is ignored: use
+     * {@link IsolatedProcess#waitFor(java.time.Duration)}.
+     *
+     * @param command the command and its options
+     * @return a handle on the running process
+     */
+    IsolatedProcess start(Command command);
 }

@@ -25,11 +25,30 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * }</pre>
  *
  * <h2>Lifecycle</h2>
- * Every test method gets a fresh environment before it starts (before {@code @BeforeEach} methods
- * that take an {@link IsolatedEnvironment} parameter), and it is closed after the test: every
- * process in it is killed, its mounts vanish with its mount namespace, and nothing it wrote remains.
- * On a class the annotation applies to every test method; on a method it replaces the class's
- * annotation, except that an empty {@link #rootfs()} or {@link #hostname()} is taken from the class.
+ * By default every test method (each invocation of a {@code @ParameterizedTest} or {@code @RepeatedTest})
+ * gets a fresh environment before it starts (before {@code @BeforeEach} methods that take an
+ * {@link IsolatedEnvironment} parameter), and it is closed after the test: every process in it is
+ * killed, its mounts vanish with its mount namespace, and nothing it wrote remains. With
+ * {@link Lifecycle#PER_CLASS} on a class, one environment is shared by all its test methods (and its
+ * {@code @Nested} classes), like a static Testcontainers {@code @Container}.
+ * On a class the annotation applies to every test method and to {@code @Nested} classes; on a method
+ * (or a {@code @Nested} class) it replaces the enclosing annotation, except that an empty
+ * {@link #rootfs()} or {@link #hostname()} is taken from it.
+ *
+ * <h2>Several environments</h2>
+ * A test parameter annotated with {@code @Isolated} gets an environment of its own, configured by that
+ * annotation, e.g. {@code void talk(IsolatedEnvironment client, @Isolated(hostname = "server")
+ * IsolatedEnvironment server)}. {@link IsolatedEnvironment#builder()} makes more in code.
+ *
+ * <h2>Configuration</h2>
+ * Defaults come from configuration parameters ({@code junit-platform.properties} or system properties):
+ * {@value #DEFAULT_ROOTFS_PROPERTY}, {@code isolated.exec.timeout} (e.g. {@code 30s}),
+ * {@code isolated.await.timeout}, {@code isolated.cache.dir}, {@code isolated.helper.dir}; see the README.
+ *
+ * <h2>When a test fails</h2>
+ * The failure gets a suppressed {@code EnvironmentReport} with the environment's last commands (exit codes
+ * and output), its processes, mounts and hostname, so Surefire's report shows what the environment looked
+ * like.
  *
  * <h2>When the host cannot do it</h2>
  * When the kernel or the user cannot create what was asked (user namespaces disabled, a masked
@@ -38,7 +57,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  *
  * <p>This annotation may be used as a meta-annotation to create a composed annotation.
  */
-@Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
+@Target({ElementType.TYPE, ElementType.METHOD, ElementType.PARAMETER, ElementType.ANNOTATION_TYPE})
 @Retention(RetentionPolicy.RUNTIME)
 @Documented
 @Inherited
@@ -77,4 +96,27 @@ public @interface Isolated {
      * @return the hostname; empty to derive it
      */
     String hostname() default "";
+
+    /**
+     * Whether the rootfs is read-only, so that stray writes fail loudly with EROFS; {@code /tmp},
+     * {@code /dev}, {@link Tmpfs} mounts and writable {@link Bind}s stay writable.
+     *
+     * @return whether the rootfs is read-only
+     */
+    boolean readOnlyRootfs() default false;
+
+    /**
+     * How long one environment lives.
+     *
+     * @return {@link Lifecycle#PER_METHOD} (default) or {@link Lifecycle#PER_CLASS}
+     */
+    Lifecycle lifecycle() default Lifecycle.PER_METHOD;
+
+    /** How long an environment lives. */
+    enum Lifecycle {
+        /** A fresh environment for every test method invocation. */
+        PER_METHOD,
+        /** One environment for all test methods of the annotated class and its {@code @Nested} classes. */
+        PER_CLASS
+    }
 }

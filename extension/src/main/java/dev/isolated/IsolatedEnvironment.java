@@ -1,18 +1,35 @@
 package dev.isolated;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 
 /**
- * An environment made for one test by {@link Isolated}: fresh namespaces and a copy-on-write view of
- * an image's rootfs as {@code /}. Declare it as a parameter of a test (or {@code @BeforeEach}) method
- * to receive it. Commands run with {@link #exec(String...)} join all of its namespaces and see its
- * init as PID 1, its mounts, and its hostname.
+ * An environment made for one test by {@link Isolated} (or by {@link #builder()}): fresh namespaces and a
+ * copy-on-write view of an image's rootfs as {@code /}. Declare it as a parameter of a test (or
+ * {@code @BeforeEach}) method to receive it. Commands run with {@link #exec(String...)} join all of its
+ * namespaces and see its init as PID 1, its mounts, and its hostname.
  *
- * <p>The environment is closed by the extension after the test; {@link #close()} may also be called
- * earlier and is harmless when repeated.
+ * <p>The extension closes the environment after the test; {@link #close()} may also be called earlier and
+ * is harmless when repeated.
  */
 public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
+
+    /**
+     * Starts building an environment in code, for tests that need several or want one outside the
+     * extension's lifecycle; close it with try-with-resources:
+     *
+     * <pre>{@code
+     * try (IsolatedEnvironment server = IsolatedEnvironment.builder().rootfs("busybox.tar").hostname("server").start()) {
+     *     assertThat(server.exec("hostname")).stdout().isEqualTo("server\n");
+     * }
+     * }</pre>
+     *
+     * @return a builder with the defaults of {@link Isolated}
+     */
+    static IsolatedEnvironmentBuilder builder() {
+        return new IsolatedEnvironmentBuilder();
+    }
 
     /** @return the namespaces this environment has (including {@link Namespace#USER} when it was added for rootless use) */
     Set<Namespace> namespaces();
@@ -38,6 +55,18 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      */
     ExecResult execAsPid1(String... command);
 
+    /**
+     * A real {@link ProcessBuilder} whose process runs inside this environment (joining all its namespaces),
+     * for code under test that takes a {@code ProcessBuilder}. Its environment starts with the environment's
+     * defaults ({@code PATH}, {@code HOME}); what you put in {@link ProcessBuilder#environment()} is passed in.
+     * Redirects, {@code inheritIO} and {@code waitFor} work as usual. The process is killed when this
+     * environment closes.
+     *
+     * @param command the program and its arguments
+     * @return the process builder
+     */
+    ProcessBuilder processBuilder(String... command);
+
     /** @return the processes now running in the environment's PID namespace, ordered by pid */
     List<ProcessInfo> processes();
 
@@ -49,6 +78,56 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
 
     /** @return the host pid of the environment's init, the process that holds its namespaces */
     long initHostPid();
+
+    /**
+     * Reads a file of the environment (symlinks resolve inside the environment, never on the host).
+     *
+     * @param path an absolute path inside the environment
+     * @return its contents, decoded as UTF-8
+     * @throws java.io.UncheckedIOException naming the path when it cannot be read
+     */
+    String readString(String path);
+
+    /**
+     * Creates or replaces a file of the environment (its directory must exist), mode 0644.
+     *
+     * @param path an absolute path inside the environment
+     * @param content the text, encoded as UTF-8
+     */
+    void writeString(String path, String content);
+
+    /**
+     * Copies a host file or directory tree into the environment (the target's parent must exist).
+     *
+     * @param hostSource the host path
+     * @param target the absolute path inside the environment
+     */
+    void copyIn(Path hostSource, String target);
+
+    /**
+     * Copies a file or directory tree out of the environment to the host.
+     *
+     * @param source the absolute path inside the environment
+     * @param hostTarget the host path, which must not exist yet
+     */
+    void copyOut(String source, Path hostTarget);
+
+    /**
+     * Waits until a path exists in the environment, up to the await timeout ({@code isolated.await.timeout}).
+     *
+     * @param path an absolute path inside the environment
+     * @throws org.awaitility.core.ConditionTimeoutException when it does not appear in time
+     */
+    void awaitFile(String path);
+
+    /**
+     * Waits until a TCP port is listening in the environment's network namespace (on any address), up to
+     * the await timeout.
+     *
+     * @param port the port number
+     * @throws org.awaitility.core.ConditionTimeoutException listing the ports that do listen, when it does not
+     */
+    void awaitPort(int port);
 
     /**
      * Kills every process in the environment and removes everything it mounted and wrote. Harmless when

@@ -1,53 +1,86 @@
 package dev.isolated;
 
 import dev.isolated.internal.env.Environment;
-import dev.isolated.internal.env.EnvironmentSpec;
-import dev.isolated.internal.helper.SharedHelper;
 import java.lang.reflect.AnnotatedElement;
 import java.lang.reflect.Method;
-import java.nio.file.Path;
+import java.lang.reflect.Parameter;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ExtensionContext.Namespace;
+import org.junit.jupiter.api.extension.ExtensionContext.Store;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
 import org.junit.jupiter.api.extension.ParameterResolver;
+import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
 import org.junit.platform.commons.support.AnnotationSupport;
 import org.opentest4j.TestAbortedException;
 
 /**
- * The extension behind {@link Isolated}: creates the test's environment before each test, injects it
- * as an {@link IsolatedEnvironment} parameter, and closes it after the test. Registered by the
- * annotation; not API.
+ * The extension behind {@link Isolated}: creates environments (per test method, per class, or per
+ * annotated parameter), injects them as {@link IsolatedEnvironment} parameters, closes them when their
+ * test or class ends, and attaches an environment report to failures. Registered by the annotation;
+ * not API.
  */
-class IsolatedExtension implements BeforeEachCallback, AfterEachCallback, ParameterResolver {
+class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback,
+        ParameterResolver, TestExecutionExceptionHandler {
     private static final Namespace NAMESPACE = Namespace.create(IsolatedExtension.class);
-    private static final String ENVIRONMENT_KEY = "environment";
+    private static final String METHOD_ENVIRONMENT = "environment";
+    private static final String CLASS_ENVIRONMENT = "class-environment";
+    private static final String PARAMETER_ENVIRONMENTS = "parameter-environments";
+
+    @Override
+    public void beforeAll(ExtensionContext context) {
+        Class<?> testClass = context.getRequiredTestClass();
+        Optional<Isolated> declared = AnnotationSupport.findAnnotation(testClass, Isolated.class);
+        if (declared.isPresent() && declared.get().lifecycle() == Isolated.Lifecycle.PER_CLASS) {
+            Optional<Isolated> enclosing = nearestClassAnnotation(testClass.getEnclosingClass());
+            Environment env = create(() -> IsolatedSettings.builder(declared.get(), enclosing, classChain(testClass),
+                    testClass.getSimpleName(), context));
+            context.getStore(NAMESPACE).put(CLASS_ENVIRONMENT, env);
+        }
+    }
 
     @Override
     public void beforeEach(ExtensionContext context) {
-        Optional<IsolatedSettings> settings = IsolatedSettings.of(context);
-        if (settings.isEmpty()) {
-            return;
+        Method method = context.getRequiredTestMethod();
+        Class<?> testClass = context.getRequiredTestClass();
+        Optional<Isolated> onMethod = AnnotationSupport.findAnnotation(method, Isolated.class);
+        Optional<Isolated> onClass = nearestClassAnnotation(testClass);
+        Isolated effective;
+        Optional<Isolated> enclosing;
+        if (onMethod.isPresent()) {
+            effective = onMethod.get();
+            enclosing = onClass;
+        } else if (onClass.isPresent() && onClass.get().lifecycle() == Isolated.Lifecycle.PER_METHOD) {
+            effective = onClass.get();
+            enclosing = nearestClassAnnotation(declaringClassOf(testClass).getEnclosingClass());
+        } else {
+            return; // not isolated, or a per-class environment made in beforeAll
         }
-        Environment env = create(settings.get());
-        context.getStore(NAMESPACE).put(ENVIRONMENT_KEY, env);
+        List<AnnotatedElement> mountSources = new ArrayList<>(classChain(testClass));
+        mountSources.add(method);
+        Environment env = create(() -> IsolatedSettings.builder(effective, enclosing, mountSources, method.getName(),
+                context));
+        context.getStore(NAMESPACE).put(METHOD_ENVIRONMENT, env);
     }
 
-    private static Environment create(IsolatedSettings settings) {
-        Path rootfs = settings.rootfsDirectory();
-        EnvironmentSpec spec = new EnvironmentSpec(rootfs, settings.namespaces(), settings.hostname(),
-                settings.execTimeout());
+    private static Environment create(Supplier<IsolatedEnvironmentBuilder> settings) {
+        IsolatedEnvironmentBuilder builder = settings.get();
         try {
-            return Environment.create(SharedHelper.get(), spec);
+            return (Environment) builder.start();
         } catch (EnvironmentSetupException e) {
             if (e.hostCannot()) {
-                throw new TestAbortedException("This host cannot create the isolated environment "
-                        + settings.namespaces() + ": " + e.getMessage(), e);
+                throw new TestAbortedException("This host cannot create the isolated environment: " + e.getMessage(), e);
             }
             throw e;
         }
@@ -55,9 +88,39 @@ class IsolatedExtension implements BeforeEachCallback, AfterEachCallback, Parame
 
     @Override
     public void afterEach(ExtensionContext context) {
-        Environment env = context.getStore(NAMESPACE).remove(ENVIRONMENT_KEY, Environment.class);
-        if (env != null) {
+        Store store = context.getStore(NAMESPACE);
+        List<RuntimeException> failures = new ArrayList<>();
+        closeQuietly(store.remove(METHOD_ENVIRONMENT, Environment.class), failures);
+        for (Environment env : parameterEnvironments(store, false)) {
+            closeQuietly(env, failures);
+        }
+        store.remove(PARAMETER_ENVIRONMENTS);
+        rethrowFirst(failures);
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        List<RuntimeException> failures = new ArrayList<>();
+        closeQuietly(context.getStore(NAMESPACE).remove(CLASS_ENVIRONMENT, Environment.class), failures);
+        rethrowFirst(failures);
+    }
+
+    private static void closeQuietly(Environment env, List<RuntimeException> failures) {
+        if (env == null) {
+            return;
+        }
+        try {
             env.close();
+        } catch (RuntimeException e) {
+            failures.add(e);
+        }
+    }
+
+    private static void rethrowFirst(List<RuntimeException> failures) {
+        if (!failures.isEmpty()) {
+            RuntimeException first = failures.get(0);
+            failures.subList(1, failures.size()).forEach(first::addSuppressed);
+            throw first;
         }
     }
 
@@ -67,29 +130,63 @@ class IsolatedExtension implements BeforeEachCallback, AfterEachCallback, Parame
     }
 
     @Override
-    public Object resolveParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
-        Environment env = extensionContext.getStore(NAMESPACE).get(ENVIRONMENT_KEY, Environment.class);
+    public Object resolveParameter(ParameterContext parameterContext, ExtensionContext context) {
+        Parameter parameter = parameterContext.getParameter();
+        Optional<Isolated> own = parameterContext.findAnnotation(Isolated.class);
+        if (own.isPresent() && context.getTestMethod().isPresent()) {
+            Optional<Isolated> onMethod = AnnotationSupport.findAnnotation(context.getRequiredTestMethod(), Isolated.class);
+            Optional<Isolated> enclosing = onMethod.isPresent() ? onMethod
+                    : nearestClassAnnotation(context.getRequiredTestClass());
+            Environment env = create(() -> IsolatedSettings.builder(own.get(), enclosing, List.of(),
+                    context.getRequiredTestMethod().getName() + "-" + parameter.getName(), context));
+            parameterEnvironments(context.getStore(NAMESPACE), true).add(env);
+            return env;
+        }
+        Store store = context.getStore(NAMESPACE);
+        Environment env = store.get(METHOD_ENVIRONMENT, Environment.class);
         if (env == null) {
-            throw new ParameterResolutionException("No isolated environment for parameter "
-                    + parameterContext.getParameter() + " of " + parameterContext.getDeclaringExecutable()
-                    + ": environments are made per test method. Annotate the test method or its class with "
-                    + "@Isolated, and take IsolatedEnvironment in @Test or @BeforeEach/@AfterEach methods, "
-                    + "not in constructors or @BeforeAll methods.");
+            env = store.get(CLASS_ENVIRONMENT, Environment.class);
+        }
+        if (env == null) {
+            throw new ParameterResolutionException("No isolated environment for parameter " + parameter + " of "
+                    + parameterContext.getDeclaringExecutable() + ": environments are made per test method unless "
+                    + "@Isolated(lifecycle = PER_CLASS). Annotate the test method or its class with @Isolated, and "
+                    + "take IsolatedEnvironment in @Test or @BeforeEach/@AfterEach methods, not in constructors or "
+                    + "@BeforeAll methods.");
         }
         return env;
     }
 
-    /** Reads the effective {@code @Isolated} of a test method (the method's wins over its class's). */
-    static Optional<Isolated> findAnnotation(ExtensionContext context) {
-        Optional<Method> method = context.getTestMethod();
-        Optional<Isolated> onMethod = method.flatMap(m -> AnnotationSupport.findAnnotation(m, Isolated.class));
-        Optional<Isolated> onClass = classAnnotation(context);
-        return onMethod.isPresent() ? onMethod : onClass;
+    @SuppressWarnings("unchecked")
+    private static List<Environment> parameterEnvironments(Store store, boolean create) {
+        List<Environment> list = store.get(PARAMETER_ENVIRONMENTS, List.class);
+        if (list == null) {
+            if (!create) {
+                return List.of();
+            }
+            list = Collections.synchronizedList(new ArrayList<>());
+            store.put(PARAMETER_ENVIRONMENTS, list);
+        }
+        return list;
     }
 
-    static Optional<Isolated> classAnnotation(ExtensionContext context) {
-        for (Optional<Class<?>> c = context.getTestClass(); c.isPresent(); c = enclosing(c.get())) {
-            Optional<Isolated> found = AnnotationSupport.findAnnotation((AnnotatedElement) c.get(), Isolated.class);
+    @Override
+    public void handleTestExecutionException(ExtensionContext context, Throwable throwable) throws Throwable {
+        Store store = context.getStore(NAMESPACE);
+        List<Environment> envs = new ArrayList<>();
+        Optional.ofNullable(store.get(METHOD_ENVIRONMENT, Environment.class)).ifPresent(envs::add);
+        Optional.ofNullable(store.get(CLASS_ENVIRONMENT, Environment.class)).ifPresent(envs::add);
+        envs.addAll(parameterEnvironments(store, false));
+        for (Environment env : envs) {
+            throwable.addSuppressed(new EnvironmentReport(env.diagnostics()));
+        }
+        throw throwable;
+    }
+
+    /** The nearest {@code @Isolated} on {@code c} or its enclosing classes. */
+    static Optional<Isolated> nearestClassAnnotation(Class<?> c) {
+        for (Class<?> k = c; k != null; k = k.getEnclosingClass()) {
+            Optional<Isolated> found = AnnotationSupport.findAnnotation(k, Isolated.class);
             if (found.isPresent()) {
                 return found;
             }
@@ -97,8 +194,22 @@ class IsolatedExtension implements BeforeEachCallback, AfterEachCallback, Parame
         return Optional.empty();
     }
 
-    private static Optional<Class<?>> enclosing(Class<?> c) {
-        return Optional.ofNullable(c.getEnclosingClass());
+    private static Class<?> declaringClassOf(Class<?> c) {
+        for (Class<?> k = c; k != null; k = k.getEnclosingClass()) {
+            if (AnnotationSupport.findAnnotation(k, Isolated.class).isPresent()) {
+                return k;
+            }
+        }
+        return c;
+    }
+
+    /** The test class and its enclosing classes, outermost first. */
+    private static List<AnnotatedElement> classChain(Class<?> c) {
+        List<AnnotatedElement> chain = new ArrayList<>();
+        for (Class<?> k = c; k != null; k = k.getEnclosingClass()) {
+            chain.add(0, k);
+        }
+        return chain;
     }
 
     static Set<dev.isolated.Namespace> withUserWhenRootless(Set<dev.isolated.Namespace> requested, boolean root) {

@@ -2,6 +2,8 @@ package dev.isolated;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.regex.Pattern;
 
 /**
  * A command running in the background in an {@link IsolatedEnvironment}, started with
@@ -27,6 +29,9 @@ public interface IsolatedProcess {
     /** @return the standard error so far, decoded as UTF-8 */
     String stderr();
 
+    /** @return a future completed with the result when the process exits */
+    CompletableFuture<ExecResult> onExit();
+
     /**
      * Waits until the process exits.
      *
@@ -36,6 +41,25 @@ public interface IsolatedProcess {
      *     that says what the process printed so far, when it is still running after {@code timeout}
      */
     ExecResult waitFor(Duration timeout);
+
+    /**
+     * Waits until the process's stdout or stderr has a line matching {@code pattern} (for example a daemon's
+     * "ready" message), up to the default await timeout ({@code isolated.await.timeout}, 30 s).
+     *
+     * @param pattern a regular expression searched for in each line
+     * @return the first matching line
+     * @throws org.awaitility.core.ConditionTimeoutException with the output so far, when no line matched in time
+     *     or the process exited first
+     */
+    String awaitOutput(Pattern pattern);
+
+    /**
+     * Waits until the process exits, up to the default await timeout ({@code isolated.await.timeout}).
+     *
+     * @return the result
+     * @throws org.awaitility.core.ConditionTimeoutException with the output so far, when it is still running
+     */
+    ExecResult awaitExit();
 
     /**
      * Sends a signal to the process.

@@ -1,51 +1,46 @@
 package dev.isolated;
 
 import java.io.IOException;
+import java.lang.reflect.AnnotatedElement;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
-import java.util.Arrays;
-import java.util.EnumSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.Set;
 import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.platform.commons.support.AnnotationSupport;
 
 /**
- * The resolved settings of one test's environment: the annotations of the method and its class, then
+ * Turns annotations and configuration into an {@link IsolatedEnvironmentBuilder}: the effective
+ * {@code @Isolated} first, then the enclosing one for an empty {@code rootfs}/{@code hostname}, then
  * configuration parameters ({@code junit-platform.properties} or system properties), then defaults.
  */
 final class IsolatedSettings {
     /** Configuration parameter: how long {@code exec} waits before stopping a command, e.g. {@code 30s}, {@code 2m}. */
     static final String EXEC_TIMEOUT_PROPERTY = "isolated.exec.timeout";
+    /** Configuration parameter: how long the {@code await...} methods wait. */
+    static final String AWAIT_TIMEOUT_PROPERTY = "isolated.await.timeout";
     static final Duration DEFAULT_EXEC_TIMEOUT = Duration.ofSeconds(60);
+    static final Duration DEFAULT_AWAIT_TIMEOUT = Duration.ofSeconds(30);
 
-    private final String rootfs;
-    private final Set<Namespace> namespaces;
-    private final String hostname;
-    private final Duration execTimeout;
-    private final ClassLoader classLoader;
-
-    private IsolatedSettings(String rootfs, Set<Namespace> namespaces, String hostname, Duration execTimeout,
-            ClassLoader classLoader) {
-        this.rootfs = rootfs;
-        this.namespaces = namespaces;
-        this.hostname = hostname;
-        this.execTimeout = execTimeout;
-        this.classLoader = classLoader;
+    private IsolatedSettings() {
     }
 
-    static Optional<IsolatedSettings> of(ExtensionContext context) {
-        Optional<Isolated> effective = IsolatedExtension.findAnnotation(context);
-        if (effective.isEmpty()) {
-            return Optional.empty();
-        }
-        Isolated isolated = effective.get();
-        Optional<Isolated> onClass = IsolatedExtension.classAnnotation(context);
-        String rootfs = firstNonEmpty(isolated.rootfs(), onClass.map(Isolated::rootfs).orElse(""),
+    /**
+     * @param isolated the annotation that applies
+     * @param enclosing the annotation of the enclosing class, consulted for an empty rootfs or hostname
+     * @param mountSources the elements whose {@link Bind} and {@link Tmpfs} annotations apply, outermost first
+     * @param hostnameSeed the name a hostname is derived from when none is given
+     * @param context the extension context, for configuration parameters and the class loader
+     * @return a builder for the environment
+     */
+    static IsolatedEnvironmentBuilder builder(Isolated isolated, Optional<Isolated> enclosing,
+            List<AnnotatedElement> mountSources, String hostnameSeed, ExtensionContext context) {
+        String rootfs = firstNonEmpty(isolated.rootfs(), enclosing.map(Isolated::rootfs).orElse(""),
                 context.getConfigurationParameter(Isolated.DEFAULT_ROOTFS_PROPERTY).orElse(""));
         if (rootfs.isEmpty()) {
             throw new ExtensionConfigurationException("@Isolated on " + context.getDisplayName()
@@ -53,34 +48,36 @@ final class IsolatedSettings {
                     + "has busybox.tar and hello.tar), or set the configuration parameter "
                     + Isolated.DEFAULT_ROOTFS_PROPERTY + " in junit-platform.properties");
         }
-        Set<Namespace> requested = isolated.namespaces().length == 0 ? EnumSet.noneOf(Namespace.class)
-                : EnumSet.copyOf(Arrays.asList(isolated.namespaces()));
-        Set<Namespace> namespaces = IsolatedExtension.withUserWhenRootless(requested, isRoot());
-        String hostname = firstNonEmpty(isolated.hostname(), onClass.map(Isolated::hostname).orElse(""));
-        if (hostname.isEmpty() && namespaces.contains(Namespace.UTS)) {
-            hostname = deriveHostname(context.getTestMethod().map(m -> m.getName()).orElse(context.getDisplayName()));
+        IsolatedEnvironmentBuilder builder = IsolatedEnvironment.builder().rootfs(rootfs)
+                .namespaces(isolated.namespaces()).readOnlyRootfs(isolated.readOnlyRootfs())
+                .execTimeout(duration(context, EXEC_TIMEOUT_PROPERTY, DEFAULT_EXEC_TIMEOUT))
+                .awaitTimeout(duration(context, AWAIT_TIMEOUT_PROPERTY, DEFAULT_AWAIT_TIMEOUT))
+                .classLoader(context.getTestClass().map(Class::getClassLoader)
+                        .orElse(Thread.currentThread().getContextClassLoader()));
+        String hostname = firstNonEmpty(isolated.hostname(), enclosing.map(Isolated::hostname).orElse(""));
+        if (hostname.isEmpty() && List.of(isolated.namespaces()).contains(Namespace.UTS)) {
+            hostname = deriveHostname(hostnameSeed);
         }
-        Duration timeout = context.getConfigurationParameter(EXEC_TIMEOUT_PROPERTY)
-                .map(IsolatedSettings::parseDuration).orElse(DEFAULT_EXEC_TIMEOUT);
-        ClassLoader loader = context.getTestClass().map(Class::getClassLoader)
-                .orElse(Thread.currentThread().getContextClassLoader());
-        return Optional.of(new IsolatedSettings(rootfs, namespaces, hostname, timeout, loader));
+        builder.hostname(hostname);
+        for (AnnotatedElement element : mountSources) {
+            for (Bind bind : AnnotationSupport.findRepeatableAnnotations(element, Bind.class)) {
+                builder.bind(checkedSource(bind), bind.target(), bind.readOnly());
+            }
+            for (Tmpfs tmpfs : AnnotationSupport.findRepeatableAnnotations(element, Tmpfs.class)) {
+                builder.tmpfs(tmpfs.target(), tmpfs.sizeBytes());
+            }
+        }
+        return builder;
     }
 
-    Path rootfsDirectory() {
-        return RootfsImages.unpacked(rootfs, classLoader);
-    }
-
-    Set<Namespace> namespaces() {
-        return namespaces;
-    }
-
-    String hostname() {
-        return hostname;
-    }
-
-    Duration execTimeout() {
-        return execTimeout;
+    private static Path checkedSource(Bind bind) {
+        Path source = Paths.get(bind.source()).toAbsolutePath();
+        if (!Files.exists(source)) {
+            throw new ExtensionConfigurationException("@Bind(source = \"" + bind.source() + "\", target = \""
+                    + bind.target() + "\"): " + source + " does not exist; create it or fix the path (a relative "
+                    + "source is relative to the working directory " + Paths.get("").toAbsolutePath() + ")");
+        }
+        return source;
     }
 
     /** A hostname from a test name: lower case letters, digits and dashes, at most 63 characters. */
@@ -92,7 +89,11 @@ final class IsolatedSettings {
         return name.isEmpty() ? "isolated" : name;
     }
 
-    static Duration parseDuration(String text) {
+    private static Duration duration(ExtensionContext context, String key, Duration defaultValue) {
+        return context.getConfigurationParameter(key).map(text -> parseDuration(key, text)).orElse(defaultValue);
+    }
+
+    static Duration parseDuration(String key, String text) {
         String t = text.trim().toLowerCase(Locale.ROOT);
         try {
             if (t.endsWith("ms")) {
@@ -106,7 +107,7 @@ final class IsolatedSettings {
             }
             return Duration.ofSeconds(Long.parseLong(t));
         } catch (NumberFormatException e) {
-            throw new ExtensionConfigurationException("Cannot read " + EXEC_TIMEOUT_PROPERTY + "=" + text
+            throw new ExtensionConfigurationException("Cannot read " + key + "=" + text
                     + ": write a number with a unit, e.g. 500ms, 30s or 2m", e);
         }
     }

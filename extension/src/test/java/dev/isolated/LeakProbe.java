@@ -16,7 +16,7 @@ public final class LeakProbe {
 
     public static void main(String[] args) throws InterruptedException {
         String marker = args[0];
-        Environment env = Environment.create(SharedHelper.get(), new EnvironmentSpec(
+        Environment env = Environment.create(SharedHelper.get(), EnvironmentSpec.of(
                 RootfsImages.unpacked("busybox.tar", LeakProbe.class.getClassLoader()),
                 EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC), "probe", Duration.ofMinutes(1)));
         IsolatedProcess sleeper = env.start("sleep", marker);

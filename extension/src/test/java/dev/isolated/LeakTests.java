@@ -28,7 +28,7 @@ class LeakTests {
     @Test
     @DisplayName("after 300 environments created and closed: same host mounts, processes, JVM fds and temp dirs")
     void createAndCloseManyEnvironments() throws IOException {
-        EnvironmentSpec spec = new EnvironmentSpec(RootfsImages.unpacked("busybox.tar", getClass().getClassLoader()),
+        EnvironmentSpec spec = EnvironmentSpec.of(RootfsImages.unpacked("busybox.tar", getClass().getClassLoader()),
                 EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC, Namespace.NET), "leak",
                 Duration.ofMinutes(1));
         try (Environment warmUp = Environment.create(SharedHelper.get(), spec)) {

@@ -33,7 +33,7 @@ public final class SpawnTiming {
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 200;
         Path rootfs = ImageCache.atDefaultLocation(note -> { }).rootfsFor(
                 new RootfsLocator(SpawnTiming.class.getClassLoader(), Paths.get("")).locate("busybox.tar"));
-        EnvironmentSpec spec = new EnvironmentSpec(rootfs,
+        EnvironmentSpec spec = EnvironmentSpec.of(rootfs,
                 EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC, Namespace.NET), "bench",
                 Duration.ofMinutes(1));
         Map<String, Callable<Integer>> cases = new LinkedHashMap<>();

@@ -1,5 +1,6 @@
 package dev.isolated.internal.env;
 
+import dev.isolated.Command;
 import dev.isolated.CommandRunner;
 import dev.isolated.EnvironmentCleanupException;
 import dev.isolated.ExecResult;
@@ -14,6 +15,11 @@ import dev.isolated.internal.helper.Frame;
 import dev.isolated.internal.helper.FrameListener;
 import dev.isolated.internal.helper.HelperConnection;
 import dev.isolated.internal.helper.HelperErrorException;
+import dev.isolated.internal.os.InRootFiles;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -25,6 +31,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * An environment held by the resident helper: its init process keeps the namespaces alive, commands are
@@ -39,6 +47,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private final int id;
     private final CompletableFuture<Fields> created = new CompletableFuture<>();
     private final List<RunningProcess> processes = new CopyOnWriteArrayList<>();
+    private final CommandHistory history = new CommandHistory();
     private volatile String diedHow;
     private volatile boolean closed;
     private long initHostPid;
@@ -68,15 +77,18 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         if (!spec.hostname().isEmpty()) {
             request.add("hostname", spec.hostname());
         }
+        for (ExtraMount m : spec.mounts()) {
+            request.add(m.kind() == ExtraMount.Kind.BIND ? "bind" : "tmpfs", m.helperValue());
+        }
+        if (spec.readOnlyRootfs()) {
+            request.add("readonly-root", "true");
+        }
         helper.listen(id, this);
         helper.send(Frame.of('C', id, request));
         try {
             Fields reply = created.get(CREATE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
             initHostPid = Long.parseLong(reply.get("pid").orElseThrow());
-        } catch (ExecutionException e) {
-            helper.unlisten(id);
-            throw RunningProcess.asIsolated(e);
-        } catch (InterruptedException | TimeoutException e) {
+        } catch (ExecutionException | InterruptedException | TimeoutException e) {
             helper.unlisten(id);
             throw RunningProcess.asIsolated(e);
         }
@@ -98,24 +110,29 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         diedHow = "the helper went away: " + reason.getMessage();
     }
 
+    /** @return what was created */
+    public EnvironmentSpec spec() {
+        return spec;
+    }
+
     @Override
     public Set<Namespace> namespaces() {
         return spec.namespaces().isEmpty() ? EnumSet.noneOf(Namespace.class) : EnumSet.copyOf(spec.namespaces());
     }
 
     @Override
-    public ExecResult exec(String... command) {
+    public ExecResult exec(Command command) {
         return runner(null, false).exec(command);
     }
 
     @Override
-    public IsolatedProcess start(String... command) {
+    public IsolatedProcess start(Command command) {
         return runner(null, false).start(command);
     }
 
     @Override
     public ExecResult execAsPid1(String... command) {
-        return runner(null, true).exec(command);
+        return runner(null, false, true).exec(Command.of(command));
     }
 
     @Override
@@ -126,40 +143,61 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
                         + spec.namespaces() + ". Add it to @Isolated(namespaces = ...) to create it.");
             }
         }
-        return runner(EnumSet.copyOf(Arrays.asList(namespaces)), false);
+        return runner(namespaces.length == 0 ? EnumSet.noneOf(Namespace.class)
+                : EnumSet.copyOf(Arrays.asList(namespaces)), false);
     }
 
-    private CommandRunner runner(Set<Namespace> join, boolean asPid1) {
+    private CommandRunner runner(Set<Namespace> join, boolean unused) {
+        return runner(join, unused, false);
+    }
+
+    private CommandRunner runner(Set<Namespace> join, boolean unused, boolean asPid1) {
         return new CommandRunner() {
             @Override
-            public ExecResult exec(String... command) {
-                return spawn(join, asPid1, command).waitOrStop(spec.execTimeout());
+            public ExecResult exec(Command command) {
+                ExecResult result = spawn(join, asPid1, command)
+                        .waitOrStop(command.timeout().orElse(spec.execTimeout()));
+                history.record(result);
+                return result;
             }
 
             @Override
-            public IsolatedProcess start(String... command) {
-                return spawn(join, asPid1, command);
+            public IsolatedProcess start(Command command) {
+                RunningProcess p = spawn(join, asPid1, command);
+                p.exit().thenAccept(history::record);
+                return p;
             }
         };
     }
 
-    private RunningProcess spawn(Set<Namespace> join, boolean asPid1, String... command) {
+    private RunningProcess spawn(Set<Namespace> join, boolean asPid1, Command command) {
         ensureOpen();
         Fields request = Fields.of().add("env", Integer.toString(id));
         if (join != null) {
-            StringBuilder list = new StringBuilder();
-            for (Namespace ns : join) {
-                list.append(list.length() > 0 ? "," : "").append(ns.shortName());
-            }
-            request.add("join", list.toString());
+            request.add("join", EnvironmentSpec.namespaceList(join));
         }
         if (asPid1) {
             request.add("pid1", "true");
         }
-        RunningProcess p = RunningProcess.spawn(helper, request, List.of(command));
+        RunningProcess p = RunningProcess.spawn(helper, request, command, spec);
+        processes.removeIf(done -> !done.isAlive());
         processes.add(p);
-        processes.removeIf(done -> !done.isAlive() && done != p);
         return p;
+    }
+
+    @Override
+    public ProcessBuilder processBuilder(String... command) {
+        ensureOpen();
+        if (command.length == 0) {
+            throw new IllegalArgumentException("processBuilder needs a program and its arguments");
+        }
+        List<String> argv = new ArrayList<>(List.of(helper.binary().toString(), "enter", "--pid",
+                Long.toString(initHostPid), "--inherit-env", "--cwd", spec.workingDirectory(), "--"));
+        argv.addAll(List.of(command));
+        ProcessBuilder pb = new ProcessBuilder(argv);
+        pb.environment().clear();
+        pb.environment().putAll(spec.env());
+        return pb;
     }
 
     @Override
@@ -183,6 +221,109 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     @Override
     public long initHostPid() {
         return initHostPid;
+    }
+
+    @Override
+    public String readString(String path) {
+        return new String(files(f -> f.read(path), "read " + path), StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void writeString(String path, String content) {
+        files(f -> {
+            f.write(path, content.getBytes(StandardCharsets.UTF_8), 0644);
+            return null;
+        }, "write " + path);
+    }
+
+    @Override
+    public void copyIn(Path hostSource, String target) {
+        files(f -> {
+            f.copyIn(hostSource, target);
+            return null;
+        }, "copy " + hostSource + " into the environment at " + target);
+    }
+
+    @Override
+    public void copyOut(String source, Path hostTarget) {
+        files(f -> {
+            f.copyOut(source, hostTarget);
+            return null;
+        }, "copy " + source + " out of the environment to " + hostTarget);
+    }
+
+    private interface FileOperation<T> {
+        T apply(InRootFiles files) throws IOException;
+    }
+
+    private <T> T files(FileOperation<T> op, String what) {
+        ensureOpen();
+        try (InRootFiles files = InRootFiles.ofProcess(initHostPid)) {
+            return op.apply(files);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot " + what + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void awaitFile(String path) {
+        try {
+            Awaitility.await().atMost(spec.awaitTimeout()).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(10))
+                    .until(() -> exists(path));
+        } catch (ConditionTimeoutException e) {
+            throw new ConditionTimeoutException(path + " did not appear in " + this + " within "
+                    + spec.awaitTimeout().toMillis() + " ms");
+        }
+    }
+
+    private boolean exists(String path) {
+        ensureOpen();
+        try (InRootFiles files = InRootFiles.ofProcess(initHostPid)) {
+            return files.exists(path);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void awaitPort(int port) {
+        try {
+            Awaitility.await().atMost(spec.awaitTimeout()).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(10))
+                    .until(() -> ListeningPorts.of(initHostPid).contains(port));
+        } catch (ConditionTimeoutException e) {
+            throw new ConditionTimeoutException("Nothing listened on TCP port " + port + " in " + this + " within "
+                    + spec.awaitTimeout().toMillis() + " ms; listening ports: " + ListeningPorts.of(initHostPid));
+        }
+    }
+
+    /**
+     * @return what a failure report should show of this environment: the last commands with exit codes and
+     *     output, its processes, mounts and hostname
+     */
+    public String diagnostics() {
+        StringBuilder sb = new StringBuilder(toString()).append('\n');
+        sb.append(history.describe());
+        if (closed || diedHow != null) {
+            return sb.append(closed ? "(closed)" : "(init died: " + diedHow + ")").toString();
+        }
+        try {
+            sb.append("Processes (pid command):\n");
+            for (ProcessInfo p : processes()) {
+                sb.append("  ").append(p.pid()).append(' ').append(p.commandLine().isEmpty() ? p.command()
+                        : p.commandLine()).append('\n');
+            }
+            sb.append("Mounts:\n");
+            for (MountInfo m : mounts()) {
+                sb.append("  ").append(m.mountPoint()).append(' ').append(m.fsType()).append(' ').append(m.options())
+                        .append('\n');
+            }
+            if (spec.namespaces().contains(Namespace.UTS)) {
+                sb.append("Hostname: ").append(hostname()).append('\n');
+            }
+        } catch (RuntimeException e) {
+            sb.append("(could not read more: ").append(e.getMessage()).append(")\n");
+        }
+        return sb.toString();
     }
 
     private void ensureOpen() {
@@ -243,7 +384,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
 
     @Override
     public String toString() {
-        return "IsolatedEnvironment[" + spec.namespaces() + ", rootfs " + spec.rootfs() + ", init host pid "
-                + initHostPid + "]";
+        return "IsolatedEnvironment[" + spec.namespaces() + (spec.hostname().isEmpty() ? "" : ", " + spec.hostname())
+                + ", init host pid " + initHostPid + "]";
     }
 }

@@ -4,29 +4,65 @@ import dev.isolated.Namespace;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
- * What an environment is made of, fully resolved: the unpacked rootfs directory, the namespaces, the
- * hostname and the default timeout of its commands.
+ * What an environment is made of, fully resolved.
  *
  * @param rootfs the unpacked image, used read-only as the lower layer of the environment's root
  * @param namespaces the namespaces to create
  * @param hostname the hostname, empty for none (needs UTS)
  * @param execTimeout how long {@code exec} waits before stopping a command
+ * @param awaitTimeout how long the {@code await...} methods wait by default
+ * @param env the environment variables every command gets before its own (PATH, HOME, the image's Env)
+ * @param workingDirectory the working directory of commands that do not name one
+ * @param mounts the binds and tmpfs mounts to add
+ * @param readOnlyRootfs whether the root filesystem is read-only
  */
-public record EnvironmentSpec(Path rootfs, Set<Namespace> namespaces, String hostname, Duration execTimeout) {
+public record EnvironmentSpec(Path rootfs, Set<Namespace> namespaces, String hostname, Duration execTimeout,
+        Duration awaitTimeout, Map<String, String> env, String workingDirectory, List<ExtraMount> mounts,
+        boolean readOnlyRootfs) {
 
-    /** Validates and copies the namespaces. */
+    /** The variables every command gets unless the image or the command says otherwise. */
+    public static final Map<String, String> DEFAULT_ENV = Map.of(
+            "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME", "/");
+
+    /** Validates and copies. */
     public EnvironmentSpec {
         namespaces = namespaces.isEmpty() ? EnumSet.noneOf(Namespace.class) : EnumSet.copyOf(namespaces);
         if (!hostname.isEmpty() && !namespaces.contains(Namespace.UTS)) {
             throw new IllegalArgumentException("hostname \"" + hostname + "\" needs the UTS namespace: add Namespace.UTS "
                     + "to namespaces, or drop the hostname");
         }
+        if (!mounts.isEmpty() && !namespaces.contains(Namespace.MOUNT)) {
+            throw new IllegalArgumentException("binds and tmpfs mounts need the MOUNT namespace: add Namespace.MOUNT");
+        }
+        env = new LinkedHashMap<>(env);
+        mounts = List.copyOf(mounts);
+    }
+
+    /**
+     * A spec with the defaults for everything but the rootfs, namespaces and hostname.
+     *
+     * @param rootfs the unpacked image
+     * @param namespaces the namespaces
+     * @param hostname the hostname, or empty
+     * @param execTimeout the default exec timeout
+     * @return the spec
+     */
+    public static EnvironmentSpec of(Path rootfs, Set<Namespace> namespaces, String hostname, Duration execTimeout) {
+        return new EnvironmentSpec(rootfs, namespaces, hostname, execTimeout, Duration.ofSeconds(30), DEFAULT_ENV, "/",
+                List.of(), false);
     }
 
     String namespaceList() {
+        return namespaceList(namespaces);
+    }
+
+    static String namespaceList(Set<Namespace> namespaces) {
         StringBuilder sb = new StringBuilder();
         for (Namespace ns : namespaces) {
             if (sb.length() > 0) {

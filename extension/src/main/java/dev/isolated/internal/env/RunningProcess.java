@@ -1,5 +1,6 @@
 package dev.isolated.internal.env;
 
+import dev.isolated.Command;
 import dev.isolated.ExecResult;
 import dev.isolated.IsolatedException;
 import dev.isolated.IsolatedProcess;
@@ -11,13 +12,19 @@ import dev.isolated.internal.helper.HelperErrorException;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Pattern;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * A command spawned by the helper in an environment: collects its output frames and completes when the
@@ -26,12 +33,17 @@ import java.util.concurrent.TimeoutException;
  */
 final class RunningProcess implements IsolatedProcess, FrameListener {
     private static final Duration SPAWN_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration KILL_GRACE = Duration.ofSeconds(2);
+    private static final int STDIN_CHUNK = 256 * 1024;
 
     private final HelperConnection helper;
     private final int id;
     private final List<String> command;
+    private final Duration awaitTimeout;
     private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
     private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+    private final OutputLines stdoutLines;
+    private final OutputLines stderrLines;
     private final CompletableFuture<Fields> spawned = new CompletableFuture<>();
     private final CompletableFuture<ExecResult> exited = new CompletableFuture<>();
     private final long startNanos = System.nanoTime();
@@ -39,24 +51,39 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
     private volatile long hostPid = -1;
     private volatile long nsPid = -1;
 
-    private RunningProcess(HelperConnection helper, List<String> command) {
+    private RunningProcess(HelperConnection helper, Command command, Duration awaitTimeout) {
         this.helper = helper;
         this.id = helper.newId();
-        this.command = List.copyOf(command);
+        this.command = command.argv();
+        this.awaitTimeout = awaitTimeout;
+        this.stdoutLines = command.outputLines().map(OutputLines::new).orElse(null);
+        this.stderrLines = command.outputLines().map(OutputLines::new).orElse(null);
     }
 
-    static RunningProcess spawn(HelperConnection helper, Fields request, List<String> command) {
-        if (command.isEmpty()) {
-            throw new IllegalArgumentException("No command given: pass the program and its arguments");
-        }
-        RunningProcess p = new RunningProcess(helper, command);
-        for (String arg : command) {
+    static RunningProcess spawn(HelperConnection helper, Fields request, Command command, EnvironmentSpec spec) {
+        RunningProcess p = new RunningProcess(helper, command, spec.awaitTimeout());
+        for (String arg : command.argv()) {
             request.add("arg", arg);
         }
+        Map<String, String> env = new java.util.LinkedHashMap<>(spec.env());
+        env.putAll(command.env());
+        env.forEach((k, v) -> request.add("envvar", k + "=" + v));
+        request.add("cwd", command.workingDirectory().orElse(spec.workingDirectory()));
+        command.uid().ifPresent(uid -> request.add("uid", Integer.toString(uid)));
+        command.gid().ifPresent(gid -> request.add("gid", Integer.toString(gid)));
+        request.add("stdin", command.stdin().isPresent() ? "pipe" : "null");
         helper.listen(p.id, p);
         helper.send(Frame.of('S', p.id, request));
         p.awaitSpawned();
+        command.stdin().ifPresent(p::feedStdin);
         return p;
+    }
+
+    private void feedStdin(byte[] data) {
+        for (int off = 0; off < data.length && !exited.isDone(); off += STDIN_CHUNK) {
+            helper.send(new Frame('I', id, Arrays.copyOfRange(data, off, Math.min(data.length, off + STDIN_CHUNK))));
+        }
+        helper.send(new Frame('i', id, new byte[0]));
     }
 
     private void awaitSpawned() {
@@ -65,15 +92,11 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
             hostPid = Long.parseLong(f.get("pid").orElse("-1"));
             nsPid = Long.parseLong(f.get("nspid").orElse(Long.toString(hostPid)));
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof HelperErrorException err) {
-                throw err.toSetupException();
-            }
-            throw asIsolated(e.getCause());
+            throw asIsolated(e);
         } catch (TimeoutException e) {
             throw new IsolatedException("The isolated helper did not start " + command + " within " + SPAWN_TIMEOUT);
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IsolatedException("Interrupted while starting " + command, e);
+            throw asIsolated(e);
         }
     }
 
@@ -81,11 +104,20 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
     public void onFrame(Frame frame) {
         switch (frame.type()) {
             case 'p' -> spawned.complete(frame.fields());
-            case 'O' -> append(stdout, frame.payload());
-            case 'R' -> append(stderr, frame.payload());
+            case 'O' -> output(stdout, stdoutLines, frame.payload());
+            case 'R' -> output(stderr, stderrLines, frame.payload());
             case 'x' -> finish(frame.fields());
             case 'E' -> failSpawn(frame.fields());
             default -> { }
+        }
+    }
+
+    private static void output(ByteArrayOutputStream buffer, OutputLines lines, byte[] data) {
+        synchronized (buffer) {
+            buffer.writeBytes(data);
+        }
+        if (lines != null) {
+            lines.accept(data);
         }
     }
 
@@ -95,8 +127,8 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         if (error.getOrEmpty("stage").equals("exec")) {
             int code = errname.equals("ENOENT") ? 127 : 126;
             String why = code == 127 ? "command not found in the environment" : "cannot execute";
-            append(stderr, ("isolated: " + command.get(0) + ": " + why + " (" + error.getOrEmpty("message") + ")\n")
-                    .getBytes(StandardCharsets.UTF_8));
+            output(stderr, stderrLines, ("isolated: " + command.get(0) + ": " + why + " (" + error.getOrEmpty("message")
+                    + ")\n").getBytes(StandardCharsets.UTF_8));
             spawned.complete(Fields.of());
             complete(code, OptionalInt.empty());
         } else {
@@ -115,6 +147,10 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
     }
 
     private void complete(int exitCode, OptionalInt signal) {
+        if (stdoutLines != null) {
+            stdoutLines.flush();
+            stderrLines.flush();
+        }
         exited.complete(new ExecResult(command, exitCode, signal, bytes(stdout), bytes(stderr), timedOut,
                 Duration.ofNanos(System.nanoTime() - startNanos)));
     }
@@ -125,6 +161,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         exited.completeExceptionally(reason);
     }
 
+    /** Waits up to {@code timeout}; then SIGTERM, and SIGKILL after a grace period. */
     ExecResult waitOrStop(Duration timeout) {
         try {
             return exited.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -132,7 +169,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
             timedOut = true;
             signal(15);
             try {
-                return exited.get(2, TimeUnit.SECONDS);
+                return exited.get(KILL_GRACE.toMillis(), TimeUnit.MILLISECONDS);
             } catch (TimeoutException stillRunning) {
                 return kill();
             } catch (InterruptedException | ExecutionException other) {
@@ -174,13 +211,54 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
     }
 
     @Override
+    public CompletableFuture<ExecResult> onExit() {
+        return exited.copy();
+    }
+
+    @Override
     public ExecResult waitFor(Duration timeout) {
         try {
             return exited.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             throw new CompletionException(new TimeoutException(command + " (host pid " + hostPid
-                    + ") is still running after " + timeout.toMillis() + " ms; stdout so far: " + tail(stdout())
-                    + "; stderr so far: " + tail(stderr())));
+                    + ") is still running after " + timeout.toMillis() + " ms; " + outputSoFar()));
+        } catch (InterruptedException | ExecutionException e) {
+            throw asIsolated(e);
+        }
+    }
+
+    @Override
+    public String awaitOutput(Pattern pattern) {
+        AtomicReference<String> match = new AtomicReference<>();
+        try {
+            Awaitility.await("a line of " + command + " matching /" + pattern + "/").atMost(awaitTimeout)
+                    .pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(10)).until(() -> {
+                        for (String line : (stdout() + "\n" + stderr()).split("\n")) {
+                            if (pattern.matcher(line).find()) {
+                                match.set(line);
+                                return true;
+                            }
+                        }
+                        if (exited.isDone()) {
+                            throw new IllegalStateException(command + " exited (" + exited.join().exitCode()
+                                    + ") without printing a line matching /" + pattern + "/; " + outputSoFar());
+                        }
+                        return false;
+                    });
+        } catch (ConditionTimeoutException e) {
+            throw new ConditionTimeoutException("No line of " + command + " matched /" + pattern + "/ within "
+                    + awaitTimeout.toMillis() + " ms; " + outputSoFar());
+        }
+        return match.get();
+    }
+
+    @Override
+    public ExecResult awaitExit() {
+        try {
+            return exited.get(awaitTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new ConditionTimeoutException(command + " (host pid " + hostPid + ") did not exit within "
+                    + awaitTimeout.toMillis() + " ms; " + outputSoFar());
         } catch (InterruptedException | ExecutionException e) {
             throw asIsolated(e);
         }
@@ -213,10 +291,8 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         return exited;
     }
 
-    private static void append(ByteArrayOutputStream buffer, byte[] data) {
-        synchronized (buffer) {
-            buffer.writeBytes(data);
-        }
+    private String outputSoFar() {
+        return "stdout so far: " + tail(stdout()) + "; stderr so far: " + tail(stderr());
     }
 
     private static byte[] bytes(ByteArrayOutputStream buffer) {

@@ -29,6 +29,7 @@ public final class HelperConnection implements AutoCloseable {
     private static final int STDERR_TAIL_LINES = 40;
 
     private final Process process;
+    private final Path binary;
     private final DataOutputStream out;
     private final Map<Integer, FrameListener> listeners = new ConcurrentHashMap<>();
     private final AtomicInteger ids = new AtomicInteger(1);
@@ -36,8 +37,9 @@ public final class HelperConnection implements AutoCloseable {
     private final CompletableFuture<Fields> ready = new CompletableFuture<>();
     private volatile IsolatedException gone;
 
-    private HelperConnection(Process process) {
+    private HelperConnection(Process process, Path binary) {
         this.process = process;
+        this.binary = binary;
         this.out = new DataOutputStream(new BufferedOutputStream(process.getOutputStream(), 64 * 1024));
     }
 
@@ -50,7 +52,7 @@ public final class HelperConnection implements AutoCloseable {
      */
     public static HelperConnection start(Path binary, Path stateDir) {
         ProcessBuilder pb = new ProcessBuilder(binary.toString(), "serve", "--state-dir", stateDir.toString());
-        HelperConnection conn = new HelperConnection(startRetryingTextBusy(pb, binary));
+        HelperConnection conn = new HelperConnection(startRetryingTextBusy(pb, binary), binary);
         conn.startThreads();
         try {
             conn.ready.get(30, TimeUnit.SECONDS);
@@ -89,6 +91,11 @@ public final class HelperConnection implements AutoCloseable {
         Thread errors = new Thread(this::readStderr, "isolated-helper-stderr-" + process.pid());
         errors.setDaemon(true);
         errors.start();
+    }
+
+    /** @return the helper executable, for command lines such as {@code isolated-helper enter} */
+    public Path binary() {
+        return binary;
     }
 
     /** @return the helper's pid */

@@ -1,0 +1,46 @@
+package dev.isolated;
+
+import java.lang.annotation.Documented;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Repeatable;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+/**
+ * Mounts a host file or directory into the environments of an {@link Isolated} test class or method, for
+ * fixtures going in and results coming out:
+ *
+ * <pre>{@code
+ * @Isolated(rootfs = "busybox.tar")
+ * @Bind(source = "src/test/fixtures", target = "/fixtures")
+ * @Bind(source = "target/out", target = "/out", readOnly = false)
+ * class ReportTest { ... }
+ * }</pre>
+ *
+ * Binds of the class and of the method add up. A relative {@code source} is relative to the working
+ * directory; it must exist. Needs {@link Namespace#MOUNT}.
+ */
+@Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
+@Retention(RetentionPolicy.RUNTIME)
+@Documented
+@Repeatable(Bind.List.class)
+public @interface Bind {
+    /** @return the host path */
+    String source();
+
+    /** @return the absolute path inside the environment */
+    String target();
+
+    /** @return whether the environment may not write through it (default: read-only) */
+    boolean readOnly() default true;
+
+    /** Holds repeated {@link Bind} annotations. */
+    @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
+    @Retention(RetentionPolicy.RUNTIME)
+    @Documented
+    @interface List {
+        /** @return the binds */
+        Bind[] value();
+    }
+}

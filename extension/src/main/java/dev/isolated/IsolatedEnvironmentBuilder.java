@@ -1,0 +1,172 @@
+package dev.isolated;
+
+import dev.isolated.internal.env.Environment;
+import dev.isolated.internal.env.EnvironmentSpec;
+import dev.isolated.internal.env.ExtraMount;
+import dev.isolated.internal.helper.SharedHelper;
+import dev.isolated.internal.image.UnpackedImage;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Builds an {@link IsolatedEnvironment} in code; get one from {@link IsolatedEnvironment#builder()}. The
+ * defaults are those of {@link Isolated}. The caller closes what {@link #start()} returns.
+ */
+public final class IsolatedEnvironmentBuilder {
+    private String rootfs = "";
+    private Set<Namespace> namespaces = EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC);
+    private String hostname = "";
+    private final List<ExtraMount> mounts = new ArrayList<>();
+    private final Map<String, String> env = new LinkedHashMap<>();
+    private String workingDirectory;
+    private boolean readOnlyRootfs;
+    private Duration execTimeout = IsolatedSettings.DEFAULT_EXEC_TIMEOUT;
+    private Duration awaitTimeout = IsolatedSettings.DEFAULT_AWAIT_TIMEOUT;
+    private ClassLoader classLoader = Thread.currentThread().getContextClassLoader();
+
+    IsolatedEnvironmentBuilder() {
+    }
+
+    /**
+     * @param rootfs the image: a class path resource such as {@code "busybox.tar"}, or a path (see {@link Isolated#rootfs()})
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder rootfs(String rootfs) {
+        this.rootfs = Objects.requireNonNull(rootfs);
+        return this;
+    }
+
+    /**
+     * @param rootfs a tar or directory on the host
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder rootfs(Path rootfs) {
+        return rootfs(rootfs.toAbsolutePath().toString());
+    }
+
+    /**
+     * @param namespaces the namespaces to create; {@link Namespace#USER} is added when not running as root
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder namespaces(Namespace... namespaces) {
+        this.namespaces = namespaces.length == 0 ? EnumSet.noneOf(Namespace.class) : EnumSet.copyOf(Arrays.asList(namespaces));
+        return this;
+    }
+
+    /**
+     * @param hostname the hostname (needs {@link Namespace#UTS})
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder hostname(String hostname) {
+        this.hostname = Objects.requireNonNull(hostname);
+        return this;
+    }
+
+    /**
+     * @param hostSource a host file or directory
+     * @param target where it appears inside the environment
+     * @param readOnly whether it is mounted read-only
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder bind(Path hostSource, String target, boolean readOnly) {
+        mounts.add(new ExtraMount(ExtraMount.Kind.BIND, hostSource.toAbsolutePath().toString(), target, readOnly, 0));
+        return this;
+    }
+
+    /**
+     * @param target where a fresh tmpfs is mounted inside the environment
+     * @param sizeBytes its size limit, 0 for the kernel's default (half the RAM)
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder tmpfs(String target, long sizeBytes) {
+        mounts.add(new ExtraMount(ExtraMount.Kind.TMPFS, "", target, false, sizeBytes));
+        return this;
+    }
+
+    /**
+     * @param readOnly whether the rootfs is read-only, so that stray writes fail with EROFS ({@code /tmp},
+     *     {@code /dev}, tmpfs mounts and writable binds stay writable)
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder readOnlyRootfs(boolean readOnly) {
+        this.readOnlyRootfs = readOnly;
+        return this;
+    }
+
+    /**
+     * @param name an environment variable every command gets (a command's own override it)
+     * @param value its value
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder env(String name, String value) {
+        env.put(name, value);
+        return this;
+    }
+
+    /**
+     * @param directory the working directory of commands that name none (default: the image's
+     *     {@code WorkingDir}, else {@code /})
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder workingDirectory(String directory) {
+        this.workingDirectory = directory;
+        return this;
+    }
+
+    /**
+     * @param timeout how long {@code exec} waits before stopping a command
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder execTimeout(Duration timeout) {
+        this.execTimeout = timeout;
+        return this;
+    }
+
+    /**
+     * @param timeout how long the {@code await...} methods wait
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder awaitTimeout(Duration timeout) {
+        this.awaitTimeout = timeout;
+        return this;
+    }
+
+    IsolatedEnvironmentBuilder classLoader(ClassLoader loader) {
+        this.classLoader = loader;
+        return this;
+    }
+
+    List<ExtraMount> mounts() {
+        return mounts;
+    }
+
+    /**
+     * Creates the environment and waits until it is ready.
+     *
+     * @return the environment; close it
+     * @throws EnvironmentSetupException with the failing stage when the helper cannot set it up
+     */
+    public IsolatedEnvironment start() {
+        if (rootfs.isEmpty()) {
+            throw new IllegalStateException("No rootfs: call rootfs(\"busybox.tar\") or rootfs(path) before start()");
+        }
+        UnpackedImage image = RootfsImages.image(rootfs, classLoader);
+        Map<String, String> allEnv = new LinkedHashMap<>(EnvironmentSpec.DEFAULT_ENV);
+        allEnv.putAll(RootfsImages.configEnv(image.config()));
+        allEnv.putAll(env);
+        String cwd = workingDirectory != null ? workingDirectory
+                : image.config().workingDir().isEmpty() ? "/" : image.config().workingDir();
+        EnvironmentSpec spec = new EnvironmentSpec(image.rootfs(),
+                IsolatedExtension.withUserWhenRootless(namespaces, IsolatedSettings.isRoot()), hostname, execTimeout,
+                awaitTimeout, allEnv, cwd, mounts, readOnlyRootfs);
+        return Environment.create(SharedHelper.get(), spec);
+    }
+}

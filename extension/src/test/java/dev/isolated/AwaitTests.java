@@ -1,0 +1,85 @@
+package dev.isolated;
+
+import static dev.isolated.Namespace.MOUNT;
+import static dev.isolated.Namespace.NET;
+import static dev.isolated.Namespace.PID;
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.awaitility.core.ConditionTimeoutException;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("waiting on daemons")
+@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, NET})
+class AwaitTests {
+
+    @Test
+    @DisplayName("awaitOutput returns the first matching line")
+    void awaitOutput(IsolatedEnvironment env) {
+        IsolatedProcess daemon = env.start("sh", "-c", "sleep 0.2; echo 'listening on 7000'; exec sleep 1000");
+
+        assertThat(daemon.awaitOutput(Pattern.compile("listening on \\d+"))).isEqualTo("listening on 7000");
+    }
+
+    @Test
+    @DisplayName("awaitPort waits until a port listens in the environment's network namespace")
+    void awaitPort(IsolatedEnvironment env) {
+        env.start("sh", "-c", "sleep 0.2; exec nc -l -p 7000");
+
+        env.awaitPort(7000);
+
+        assertThat(env.exec("netstat", "-ltn")).stdout().contains(":7000");
+    }
+
+    @Test
+    @DisplayName("awaitFile waits until a path exists in the environment")
+    void awaitFile(IsolatedEnvironment env) {
+        env.start("sh", "-c", "sleep 0.2; echo ready > /tmp/ready");
+
+        env.awaitFile("/tmp/ready");
+
+        assertThat(env.readString("/tmp/ready")).isEqualTo("ready\n");
+    }
+
+    @Test
+    @DisplayName("awaitExit returns the result")
+    void awaitExit(IsolatedEnvironment env) {
+        assertThat(env.start("sh", "-c", "sleep 0.1; exit 4").awaitExit()).exitedWith(4);
+    }
+
+    @Test
+    @DisplayName("time out with messages that show the output so far, or the ports that do listen")
+    void timeoutMessages() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(TimeoutsTestCase.class, Map.of("isolated.await.timeout",
+                "300ms")), 3);
+    }
+
+    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, NET})
+    static class TimeoutsTestCase {
+        @Test
+        void output(IsolatedEnvironment env) {
+            IsolatedProcess p = env.start("sh", "-c", "echo booting; exec sleep 1000");
+            assertThatThrownBy(() -> p.awaitOutput(Pattern.compile("ready"))).isInstanceOf(ConditionTimeoutException.class)
+                    .hasMessageContaining("/ready/").hasMessageContaining("300 ms").hasMessageContaining("booting");
+        }
+
+        @Test
+        void port(IsolatedEnvironment env) {
+            env.start("nc", "-l", "-p", "6000");
+            env.awaitPort(6000);
+            assertThatThrownBy(() -> env.awaitPort(6001)).isInstanceOf(ConditionTimeoutException.class)
+                    .hasMessageContaining("TCP port 6001").hasMessageContaining("[6000]");
+        }
+
+        @Test
+        void exitedWithoutTheLine(IsolatedEnvironment env) {
+            IsolatedProcess p = env.start("sh", "-c", "echo crashed; exit 3");
+            assertThatThrownBy(() -> p.awaitOutput(Pattern.compile("ready"))).hasMessageContaining("exited (3)")
+                    .hasMessageContaining("crashed");
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package dev.isolated;
+
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@DisplayName("Command options")
+@Isolated(rootfs = "busybox.tar")
+class CommandOptionsTests {
+
+    @Test
+    @DisplayName("stdin from a string reaches the command, then EOF")
+    void stdinString(IsolatedEnvironment env) {
+        assertThat(env.exec(Command.of("sh", "-c", "cat; echo '<eof>'").withStdin("hello\nworld\n")))
+                .succeeded().stdout().isEqualTo("hello\nworld\n<eof>\n");
+    }
+
+    @Test
+    @DisplayName("stdin from a host file, larger than a pipe buffer, arrives whole")
+    void stdinFile(IsolatedEnvironment env, @TempDir Path dir) throws Exception {
+        Path input = dir.resolve("input");
+        Files.write(input, new byte[3 * 1024 * 1024 + 7]);
+
+        assertThat(env.exec(Command.of("wc", "-c").withStdin(input))).stdout().isEqualTo((3 * 1024 * 1024 + 7) + "\n");
+    }
+
+    @Test
+    @DisplayName("without stdin a command reads EOF at once")
+    void noStdin(IsolatedEnvironment env) {
+        assertThat(env.exec("cat")).succeeded().stdout().isEmpty();
+    }
+
+    @Test
+    @DisplayName("environment variables: the defaults, then the command's")
+    void environmentVariables(IsolatedEnvironment env) {
+        ExecResult r = env.exec(Command.of("env").withEnv("GREETING", "hi there").withEnv("HOME", "/root"));
+
+        assertThat(r.stdoutLines()).contains("GREETING=hi there", "HOME=/root",
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        assertThat(r.stdoutLines()).noneMatch(l -> l.startsWith("JAVA_HOME=") || l.startsWith("USER="));
+    }
+
+    @Test
+    @DisplayName("the working directory is / unless the command names one")
+    void workingDirectory(IsolatedEnvironment env) {
+        assertThat(env.exec("pwd")).stdout().isEqualTo("/\n");
+        assertThat(env.exec(Command.of("pwd").withWorkingDirectory("/etc"))).stdout().isEqualTo("/etc\n");
+        assertThat(env.exec(Command.of("pwd").withWorkingDirectory("/no/such/dir"))).failed();
+    }
+
+    @Test
+    @DisplayName("a command's own timeout stops it and says so")
+    void perCommandTimeout(IsolatedEnvironment env) {
+        ExecResult r = env.exec(Command.of("sleep", "100").withTimeout(Duration.ofMillis(300)));
+
+        assertThat(r).timedOut().exitedWith(143);
+        assertThat(r.duration()).isLessThan(Duration.ofSeconds(5));
+    }
+
+    @Test
+    @DisplayName("output lines are streamed to a consumer as they come, and captured in full")
+    void outputLines(IsolatedEnvironment env) {
+        List<String> lines = new CopyOnWriteArrayList<>();
+
+        ExecResult r = env.exec(Command.of("sh", "-c", "echo one; echo two >&2; printf three")
+                .withOutputLines(lines::add));
+
+        assertThat(lines).containsExactlyInAnyOrder("one", "two", "three");
+        assertThat(r.stdout()).isEqualTo("one\nthree");
+        assertThat(r.stderr()).isEqualTo("two\n");
+    }
+
+    @Test
+    @DisplayName("a background process can be given stdin and reports its exit through onExit")
+    void startWithStdin(IsolatedEnvironment env) throws Exception {
+        IsolatedProcess p = env.start(Command.of("sh", "-c", "read line; echo got:$line").withStdin("ping\n"));
+
+        ExecResult r = p.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(r).succeeded().stdout().isEqualTo("got:ping\n");
+    }
+}

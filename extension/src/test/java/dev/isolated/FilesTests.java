@@ -1,0 +1,62 @@
+package dev.isolated;
+
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@DisplayName("files in and out of an environment")
+@Isolated(rootfs = "busybox.tar")
+class FilesTests {
+
+    @Test
+    @DisplayName("writeString and readString work on the environment's files")
+    void readAndWrite(IsolatedEnvironment env) {
+        env.writeString("/etc/app.conf", "port=7000\n");
+
+        assertThat(env.exec("cat", "/etc/app.conf")).stdout().isEqualTo("port=7000\n");
+        assertThat(env.readString("/etc/passwd")).startsWith("root:x:0:0:");
+    }
+
+    @Test
+    @DisplayName("symlinks resolve inside the environment, never on the host")
+    void symlinksStayInside(IsolatedEnvironment env) {
+        assertThat(env.exec("sh", "-c", "ln -s / /escape && ln -s /etc/passwd /tmp/pw")).succeeded();
+
+        env.writeString("/escape/tmp/through-link", "inside");
+
+        assertThat(env.exec("cat", "/tmp/through-link")).stdout().isEqualTo("inside");
+        assertThat(Paths.get("/tmp/through-link")).doesNotExist();
+        assertThat(env.readString("/tmp/pw")).startsWith("root:x:0:0:root:/root:/bin/sh");
+    }
+
+    @Test
+    @DisplayName("copyIn and copyOut carry directory trees with files and symlinks")
+    void copyTrees(IsolatedEnvironment env, @TempDir Path dir) throws Exception {
+        Path fixtures = Files.createDirectories(dir.resolve("fixtures/sub"));
+        Files.writeString(fixtures.resolve("a.txt"), "alpha");
+        Files.createSymbolicLink(fixtures.resolve("link"), Paths.get("a.txt"));
+
+        env.copyIn(dir.resolve("fixtures"), "/data");
+        assertThat(env.exec("sh", "-c", "cat /data/sub/a.txt /data/sub/link && echo beta > /data/sub/b.txt"))
+                .stdout().isEqualTo("alphaalpha");
+
+        env.copyOut("/data", dir.resolve("back"));
+        assertThat(dir.resolve("back/sub/b.txt")).content().isEqualTo("beta\n");
+        assertThat(Files.readSymbolicLink(dir.resolve("back/sub/link"))).isEqualTo(Paths.get("a.txt"));
+    }
+
+    @Test
+    @DisplayName("reading a missing file names it")
+    void missingFile(IsolatedEnvironment env) {
+        assertThatThrownBy(() -> env.readString("/no/such/file")).isInstanceOf(UncheckedIOException.class)
+                .hasMessageContaining("/no/such/file");
+    }
+}

@@ -1,0 +1,184 @@
+package dev.isolated;
+
+import static dev.isolated.Namespace.MOUNT;
+import static dev.isolated.Namespace.PID;
+import static dev.isolated.Namespace.UTS;
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.platform.testkit.engine.EventConditions.event;
+import static org.junit.platform.testkit.engine.EventConditions.finishedWithFailure;
+import static org.junit.platform.testkit.engine.EventConditions.test;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.suppressed;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
+
+import java.nio.file.Paths;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+@DisplayName("environment lifecycles")
+class LifecycleTests {
+    static final Set<Long> inits = ConcurrentHashMap.newKeySet();
+
+    @Test
+    @DisplayName("PER_CLASS: one environment for all methods and @Nested classes, closed after the class")
+    void perClass() {
+        inits.clear();
+        EngineRunner.assertAllSucceeded(EngineRunner.run(PerClassTestCase.class), 3);
+
+        assertThat(inits).hasSize(1);
+        assertThat(Paths.get("/proc", Long.toString(inits.iterator().next()))).doesNotExist();
+    }
+
+    @Test
+    @DisplayName("@ParameterizedTest and @RepeatedTest invocations each get a fresh environment")
+    void templates() {
+        inits.clear();
+        EngineRunner.assertAllSucceeded(EngineRunner.run(TemplatesTestCase.class), 5);
+
+        assertThat(inits).hasSize(5);
+    }
+
+    @Test
+    @DisplayName("a @TestFactory's dynamic tests share the factory method's environment")
+    void testFactory() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(FactoryTestCase.class), 2);
+    }
+
+    @Test
+    @DisplayName("parameters annotated with @Isolated get environments of their own")
+    void severalEnvironments() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(TwoEnvironmentsTestCase.class), 1);
+    }
+
+    @Test
+    @DisplayName("a nested class's own annotation overrides the enclosing one")
+    void nestedOverrides() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(NestedOverrideTestCase.class), 2);
+    }
+
+    @Test
+    @DisplayName("the builder makes an environment closed by try-with-resources")
+    void builder() {
+        long init;
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").hostname("built")
+                .namespaces(PID, MOUNT, UTS).env("MODE", "test").start()) {
+            init = env.initHostPid();
+            assertThat(env.exec("sh", "-c", "echo $MODE $(hostname)")).stdout().isEqualTo("test built\n");
+        }
+        assertThat(Paths.get("/proc", Long.toString(init))).doesNotExist();
+    }
+
+    @Test
+    @DisplayName("a failing test's report carries its environment's commands, processes, mounts and hostname")
+    void failureReport() {
+        EngineRunner.run(FailingTestCase.class).testEvents().assertThatEvents().haveExactly(1, event(test("fails"),
+                finishedWithFailure(suppressed(0, message(m -> m.contains("[cat, /nope] -> exit 1")
+                        && m.contains("No such file") && m.contains("sleep 1000") && m.contains("/proc proc")
+                        && m.contains("Hostname: fails"))))));
+    }
+
+    @Isolated(rootfs = "busybox.tar", lifecycle = Isolated.Lifecycle.PER_CLASS)
+    @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+    static class PerClassTestCase {
+        @Test
+        @Order(1)
+        void first(IsolatedEnvironment env) {
+            inits.add(env.initHostPid());
+            assertThat(env.exec("touch", "/tmp/shared")).succeeded();
+        }
+
+        @Test
+        @Order(2)
+        void second(IsolatedEnvironment env) {
+            inits.add(env.initHostPid());
+            assertThat(env.exec("test", "-e", "/tmp/shared")).succeeded();
+        }
+
+        @Nested
+        class Inner {
+            @Test
+            void nested(IsolatedEnvironment env) {
+                inits.add(env.initHostPid());
+                assertThat(env.exec("test", "-e", "/tmp/shared")).succeeded();
+            }
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class TemplatesTestCase {
+        @ParameterizedTest
+        @ValueSource(strings = {"a", "b", "c"})
+        void parameterized(String name, IsolatedEnvironment env) {
+            inits.add(env.initHostPid());
+            assertThat(env.exec("ls", "/tmp")).stdout().isEmpty();
+            assertThat(env.exec("touch", "/tmp/" + name)).succeeded();
+        }
+
+        @RepeatedTest(2)
+        void repeated(IsolatedEnvironment env) {
+            inits.add(env.initHostPid());
+            assertThat(env.exec("ls", "/tmp")).stdout().isEmpty();
+            assertThat(env.exec("touch", "/tmp/x")).succeeded();
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class FactoryTestCase {
+        @TestFactory
+        Stream<DynamicTest> dynamic(IsolatedEnvironment env) {
+            return Stream.of(DynamicTest.dynamicTest("write", () -> env.writeString("/tmp/f", "x")),
+                    DynamicTest.dynamicTest("read", () -> assertThat(env.readString("/tmp/f")).isEqualTo("x")));
+        }
+    }
+
+    static class TwoEnvironmentsTestCase {
+        @Test
+        @Isolated(rootfs = "busybox.tar", hostname = "client")
+        void talk(IsolatedEnvironment client, @Isolated(hostname = "server") IsolatedEnvironment server) {
+            assertThat(client.initHostPid()).isNotEqualTo(server.initHostPid());
+            assertThat(client.exec("hostname")).stdout().isEqualTo("client\n");
+            assertThat(server.exec("hostname")).stdout().isEqualTo("server\n");
+            server.writeString("/tmp/only-on-server", "");
+            assertThat(client.exec("test", "-e", "/tmp/only-on-server")).exitedWith(1);
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar", hostname = "outer")
+    static class NestedOverrideTestCase {
+        @Test
+        void outer(IsolatedEnvironment env) {
+            assertThat(env).hostname().isEqualTo("outer");
+        }
+
+        @Nested
+        @Isolated(hostname = "inner", namespaces = {PID, MOUNT, UTS, Namespace.NET})
+        class Inner {
+            @Test
+            void inner(IsolatedEnvironment env) {
+                assertThat(env).hostname().isEqualTo("inner");
+                assertThat(env.namespaces()).contains(Namespace.NET);
+            }
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class FailingTestCase {
+        @Test
+        void fails(IsolatedEnvironment env) {
+            env.start("sleep", "1000");
+            assertThat(env.exec("cat", "/nope")).succeeded();
+        }
+    }
+}
