@@ -23,7 +23,7 @@ class HostCannotTests {
         String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
         String script = "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$0\" -cp \"$1\" \"$2\" \"$3\"";
         Process child = new ProcessBuilder("unshare", "--user", "--map-root-user", "sh", "-c", script, java,
-                System.getProperty("java.class.path"), AbortProbe.class.getName(), UserNamespaceTestCase.class.getName())
+                System.getProperty("java.class.path"), FixtureRunner.class.getName(), UserNamespaceTestCase.class.getName())
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
 

@@ -5,11 +5,11 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass
 import org.junit.platform.testkit.engine.EngineTestKit;
 
 /**
- * A child JVM for {@link HostCannotTests}: runs a fixture class through the engine and prints one line per
+ * A child JVM for {@link HostCannotTests} and {@link RootlessTests}: runs a fixture class through the engine and prints one line per
  * finished test: {@code <status>\t<message of its throwable>}.
  */
-public final class AbortProbe {
-    private AbortProbe() {
+public final class FixtureRunner {
+    private FixtureRunner() {
     }
 
     public static void main(String[] args) throws ClassNotFoundException {
