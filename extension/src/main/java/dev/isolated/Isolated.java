@@ -53,7 +53,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * <h2>When the host cannot do it</h2>
  * When the kernel or the user cannot create what was asked (user namespaces disabled, a masked
  * {@code /proc}, a namespace the kernel lacks), the test is <em>aborted</em> with a message that says
- * which step failed and which setting to change, as Testcontainers does without Docker.
+ * which step failed and which setting to change, as Testcontainers does without Docker; with
+ * {@value #FAIL_IF_UNSUPPORTED_PROPERTY}{@code =true} it fails instead.
  *
  * <p>This annotation may be used as a meta-annotation to create a composed annotation.
  */
@@ -69,6 +70,12 @@ public @interface Isolated {
      * rootfs used when neither the method's nor the class's annotation names one: {@value}.
      */
     String DEFAULT_ROOTFS_PROPERTY = "isolated.rootfs";
+
+    /**
+     * Configuration parameter: when {@code true}, a test whose environment the host cannot create fails
+     * instead of being aborted (skipped); set it in CI, where every test must really run: {@value}.
+     */
+    String FAIL_IF_UNSUPPORTED_PROPERTY = "isolated.failIfUnsupported";
 
     /**
      * The image to use as the environment's root filesystem: a tar (plain or gzip-compressed) or a

@@ -45,7 +45,7 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         if (declared.isPresent() && declared.get().lifecycle() == Isolated.Lifecycle.PER_CLASS) {
             Optional<Isolated> enclosing = nearestClassAnnotation(testClass.getEnclosingClass());
             Environment env = create(() -> IsolatedSettings.builder(declared.get(), enclosing, classChain(testClass),
-                    testClass.getSimpleName(), context));
+                    testClass.getSimpleName(), context), context);
             context.getStore(NAMESPACE).put(CLASS_ENVIRONMENT, env);
         }
     }
@@ -70,17 +70,20 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         List<AnnotatedElement> mountSources = new ArrayList<>(classChain(testClass));
         mountSources.add(method);
         Environment env = create(() -> IsolatedSettings.builder(effective, enclosing, mountSources, method.getName(),
-                context));
+                context), context);
         context.getStore(NAMESPACE).put(METHOD_ENVIRONMENT, env);
     }
 
-    private static Environment create(Supplier<IsolatedEnvironmentBuilder> settings) {
+    private static Environment create(Supplier<IsolatedEnvironmentBuilder> settings, ExtensionContext context) {
         IsolatedEnvironmentBuilder builder = settings.get();
         try {
             return (Environment) builder.start();
         } catch (EnvironmentSetupException e) {
-            if (e.hostCannot()) {
-                throw new TestAbortedException("This host cannot create the isolated environment: " + e.getMessage(), e);
+            boolean mustWork = context.getConfigurationParameter(Isolated.FAIL_IF_UNSUPPORTED_PROPERTY)
+                    .map(Boolean::parseBoolean).orElse(false);
+            if (e.hostCannot() && !mustWork) {
+                throw new TestAbortedException("This host cannot create the isolated environment (set "
+                        + Isolated.FAIL_IF_UNSUPPORTED_PROPERTY + "=true to fail instead): " + e.getMessage(), e);
             }
             throw e;
         }
@@ -138,7 +141,7 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
             Optional<Isolated> enclosing = onMethod.isPresent() ? onMethod
                     : nearestClassAnnotation(context.getRequiredTestClass());
             Environment env = create(() -> IsolatedSettings.builder(own.get(), enclosing, List.of(),
-                    context.getRequiredTestMethod().getName() + "-" + parameter.getName(), context));
+                    context.getRequiredTestMethod().getName() + "-" + parameter.getName(), context), context);
             parameterEnvironments(context.getStore(NAMESPACE), true).add(env);
             return env;
         }

@@ -2,6 +2,9 @@ package dev.isolated;
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 import org.junit.platform.testkit.engine.EngineTestKit;
 
 /**
@@ -14,11 +17,16 @@ public final class FixtureRunner {
 
     public static void main(String[] args) throws ClassNotFoundException {
         Class<?> fixture = Class.forName(args[0]);
-        EngineTestKit.engine("junit-jupiter").selectors(selectClass(fixture)).execute().testEvents().finished()
+        Map<String, String> configuration = new HashMap<>();
+        for (String kv : Arrays.asList(args).subList(1, args.length)) {
+            configuration.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+        }
+        EngineTestKit.engine("junit-jupiter").selectors(selectClass(fixture)).configurationParameters(configuration)
+                .execute().testEvents().finished()
                 .stream().forEach(e -> {
                     var result = e.getPayload(org.junit.platform.engine.TestExecutionResult.class).orElseThrow();
-                    String message = result.getThrowable().map(Throwable::getMessage).orElse("")
-                            .replace('\n', ' ');
+                    String message = result.getThrowable()
+                            .map(t -> t.getClass().getSimpleName() + ": " + t.getMessage()).orElse("").replace('\n', ' ');
                     System.out.println(result.getStatus() + "\t" + message);
                 });
     }

@@ -20,18 +20,32 @@ class HostCannotTests {
     void userNamespacesForbidden() throws IOException, InterruptedException {
         // A user namespace whose user.max_user_namespaces is 0: creating another one fails with ENOSPC,
         // as it does on hosts where an administrator turned user namespaces off.
-        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        String script = "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$0\" -cp \"$1\" \"$2\" \"$3\"";
-        Process child = new ProcessBuilder("unshare", "--user", "--map-root-user", "sh", "-c", script, java,
-                System.getProperty("java.class.path"), FixtureRunner.class.getName(), UserNamespaceTestCase.class.getName())
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        List<String> lines = runInRestrictedUserNamespace("isolated.failIfUnsupported=false");
 
-        assertThat(child.waitFor()).isZero();
         assertThat(lines).singleElement().satisfies(line -> {
             assertThat(line).startsWith("ABORTED\t");
             assertThat(line).contains("stage 'clone'").contains("ENOSPC").contains("user.max_user_namespaces");
         });
+    }
+
+    @Test
+    @DisplayName("with isolated.failIfUnsupported=true the test fails instead, as CI wants")
+    void failIfUnsupported() throws IOException, InterruptedException {
+        assertThat(runInRestrictedUserNamespace("isolated.failIfUnsupported=true")).singleElement()
+                .satisfies(line -> assertThat(line).startsWith("FAILED\t").contains("user.max_user_namespaces"));
+    }
+
+    private static List<String> runInRestrictedUserNamespace(String configuration)
+            throws IOException, InterruptedException {
+        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+        String script = "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$0\" -cp \"$1\" \"$2\" \"$3\" \"$4\"";
+        Process child = new ProcessBuilder("unshare", "--user", "--map-root-user", "sh", "-c", script, java,
+                System.getProperty("java.class.path"), FixtureRunner.class.getName(), UserNamespaceTestCase.class.getName(),
+                configuration)
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        assertThat(child.waitFor()).isZero();
+        return lines;
     }
 
     static class UserNamespaceTestCase {

@@ -44,7 +44,7 @@ class RootlessTests {
         List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
 
         assertThat(child.waitFor()).isZero();
-        assertThat(lines).hasSize(2).allSatisfy(line -> assertThat(line).isEqualTo("SUCCESSFUL\t"));
+        assertThat(lines).hasSize(2).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
     }
 
     static class RootlessTestCase {
