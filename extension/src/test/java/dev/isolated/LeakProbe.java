@@ -7,7 +7,8 @@ import java.time.Duration;
 import java.util.EnumSet;
 
 /**
- * A child JVM for {@link LeakTests}: opens an environment running {@code sleep <marker>}, prints
+ * A child JVM for {@link LeakTests}: opens an environment running {@code sleep <marker>}, and eight more
+ * from parallel threads, each running {@code sleep <marker>} too; then prints
  * {@code READY <init host pid> <sleep host pid> <helper pid>} and waits to be killed.
  */
 public final class LeakProbe {
@@ -20,6 +21,15 @@ public final class LeakProbe {
                 RootfsImages.unpacked("busybox.tar", LeakProbe.class.getClassLoader()),
                 EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC), "probe", Duration.ofMinutes(1)));
         IsolatedProcess sleeper = env.start("sleep", marker);
+        Thread[] threads = new Thread[8];
+        for (int i = 0; i < threads.length; i++) {
+            threads[i] = new Thread(() -> IsolatedEnvironment.builder().rootfs("busybox.tar").start()
+                    .start("sleep", marker));
+            threads[i].start();
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
         System.out.println("READY " + env.initHostPid() + " " + sleeper.hostPid() + " " + SharedHelper.get().pid());
         System.out.flush();
         Thread.sleep(Long.MAX_VALUE);

@@ -1,5 +1,6 @@
 package dev.isolated;
 
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.isolated.internal.env.Environment;
@@ -26,7 +27,7 @@ import org.junit.jupiter.api.Test;
 class LeakTests {
 
     @Test
-    @DisplayName("after 300 environments created and closed: same host mounts, processes, JVM fds and temp dirs")
+    @DisplayName("after 1,000 environments created and closed: same host mounts, processes, JVM fds and temp dirs")
     void createAndCloseManyEnvironments() throws IOException {
         EnvironmentSpec spec = EnvironmentSpec.of(RootfsImages.unpacked("busybox.tar", getClass().getClassLoader()),
                 EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC, Namespace.NET), "leak",
@@ -37,7 +38,7 @@ class LeakTests {
         long helperPid = SharedHelper.get().pid();
         Snapshot before = Snapshot.take(helperPid);
 
-        for (int i = 0; i < 300; i++) {
+        for (int i = 0; i < 1000; i++) {
             try (Environment env = Environment.create(SharedHelper.get(), spec)) {
                 env.start("sleep", "1000");
                 assertThat(env.exec("sh", "-c", "mkdir -p /mnt/t && mount -t tmpfs t /mnt/t && echo $$").exitCode()).isZero();
@@ -52,7 +53,7 @@ class LeakTests {
     }
 
     @Test
-    @DisplayName("a JVM killed with SIGKILL while an environment runs sleep leaves no process, mount or state dir")
+    @DisplayName("a JVM killed with SIGKILL while nine environments run sleep leaves no process, mount or helper")
     void jvmKilledWithSigkill() throws Exception {
         String marker = Long.toString(900000 + ProcessHandle.current().pid() % 99999);
         List<String> hostMountsBefore = Files.readAllLines(Paths.get("/proc/self/mountinfo"));
@@ -66,6 +67,7 @@ class LeakTests {
             ready = line.split(" ");
             long sleepPid = Long.parseLong(ready[2]);
             assertThat(cmdline(sleepPid)).isEqualTo("sleep " + marker);
+            assertThat(processesWithCmdline("sleep " + marker)).hasSize(9);
 
             Runtime.getRuntime().exec(new String[] {"kill", "-KILL", Long.toString(child.pid())}).waitFor();
             child.waitFor();
@@ -77,6 +79,19 @@ class LeakTests {
             assertThat(Paths.get("/proc", ready[3])).as("the child JVM's helper").doesNotExist();
         });
         assertThat(Files.readAllLines(Paths.get("/proc/self/mountinfo"))).hasSameSizeAs(hostMountsBefore);
+    }
+
+    @Test
+    @DisplayName("processes that daemonize or multiply are gone when their environment closes")
+    void daemonsAndForkStormsDie() throws IOException {
+        String marker = Long.toString(800000 + ProcessHandle.current().pid() % 99999);
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            assertThat(env.exec("sh", "-c", "setsid sh -c 'sleep " + marker + " &' & "
+                    + "for i in $(seq 100); do sleep " + marker + " & done")).succeeded();
+            Awaitility.await().atMost(Duration.ofSeconds(5))
+                    .until(() -> processesWithCmdline("sleep " + marker).size() == 101);
+        }
+        assertThat(processesWithCmdline("sleep " + marker)).isEmpty();
     }
 
     private static String cmdline(long pid) throws IOException {
