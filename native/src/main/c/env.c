@@ -2,6 +2,13 @@
  * env.c - creating an environment and its init.
  *
  * - One clone3() creates every requested namespace at once; the child is the env's "init".
+ *   With a cgroup it is cloned into it (CLONE_INTO_CGROUP, v2) or moved there by the helper
+ *   before it is released; a cgroup namespace is then unshared by the init itself, so that
+ *   its root is the env's cgroup.
+ * - Time offsets: a time namespace only takes offsets before any process entered it, and
+ *   clone3(CLONE_NEWTIME) would enter it at once. So the init, already root in its user
+ *   namespace, unshare()s CLONE_NEWTIME (only its future children would enter), writes
+ *   /proc/self/timens_offsets, then setns()es itself into time_for_children.
  * - The init blocks on a pipe until the helper wrote its uid/gid maps, then builds the root
  *   (private tmpfs, overlay or copy, /dev, pivot_root, /proc, /tmp), hostname and loopback.
  * - Readiness is synchronous: the init writes one status message ('r' + the rootfs mode, or
@@ -37,6 +44,9 @@
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
 #endif
 
 const struct ns_info NAMESPACES[NS_COUNT] = {
@@ -192,7 +202,10 @@ static enum rootfs_mode build_pivoted_root(const struct env_spec *spec)
     or_die(mount_dev(root, &f), &f);
     or_die(mount_proc(root, spec->ns & NS_BIT(NS_PID), &f), &f);
     or_die(mount_tmp(root, &f), &f);
+    or_die(mount_extras(root, spec->mounts, spec->n_mounts, &f), &f);
     or_die(pivot_into(root, &f), &f);
+    if (spec->readonly_root)
+        or_die(remount_root_readonly(&f), &f);
     return used;
 }
 
@@ -205,6 +218,31 @@ static void enter_chroot(const char *scratch)
         die("chroot", "chroot", root, NULL);
     if (chdir("/") < 0)
         die("chroot", "chdir", "/", NULL);
+}
+
+static void enter_time_namespace(const struct env_spec *spec)
+{
+    char offsets[128];
+    if (unshare(CLONE_NEWTIME) < 0)
+        die("time", "unshare", "CLONE_NEWTIME", "time namespaces need Linux 5.6");
+    snprintf(offsets, sizeof offsets, "monotonic %lld 0\nboottime %lld 0\n",
+             spec->monotonic_offset, spec->boottime_offset);
+    if (write_file("/proc/self/timens_offsets", offsets) < 0)
+        die("time", "write", "/proc/self/timens_offsets",
+            "offsets must keep both clocks above zero (and need CAP_SYS_TIME)");
+    int fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWTIME) < 0)
+        die("time", "setns", "/proc/self/ns/time_for_children", NULL);
+    close(fd);
+}
+
+/* The namespaces that clone3() could not create the right way (see the header). */
+static void unshare_late_namespaces(const struct env_spec *spec, bool in_cgroup)
+{
+    if ((spec->ns & NS_BIT(NS_CGROUP)) && in_cgroup && unshare(CLONE_NEWCGROUP) < 0)
+        die("clone", "unshare", "CLONE_NEWCGROUP", NULL);
+    if (spec->time_offsets)
+        enter_time_namespace(spec);
 }
 
 static void forward_signal(int sig, bool is_pid1)
@@ -247,7 +285,8 @@ static NORETURN void run_init_loop(int life_fd, int null_fd, bool is_pid1)
     }
 }
 
-static NORETURN void init_main(const struct env_spec *spec, struct init_pipes pipes)
+static NORETURN void init_main(const struct env_spec *spec, struct init_pipes pipes,
+                               bool in_cgroup)
 {
     int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     set_failure_sink(pipes.report);
@@ -258,6 +297,7 @@ static NORETURN void init_main(const struct env_spec *spec, struct init_pipes pi
     if (spec->ns & NS_BIT(NS_USER))
         become_root_in_userns();
     die_with_helper(pipes.life);
+    unshare_late_namespaces(spec, in_cgroup);
     enum rootfs_mode used;
     if (spec->ns & NS_BIT(NS_MOUNT)) {
         used = build_pivoted_root(spec);
@@ -277,20 +317,33 @@ static NORETURN void init_main(const struct env_spec *spec, struct init_pipes pi
 
 /* ---- the helper (parent side) ---- */
 
-/* The kernel's struct clone_args, version 0 (64 bytes). */
-struct clone_args_v0 {
+/* The kernel's struct clone_args, version 2 (88 bytes; version 0 is the first 64). */
+struct clone_args_v2 {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+    uint64_t set_tid, set_tid_size, cgroup;
 };
 
 /* fork()-like (no new stack), but with namespace flags; clone3 because CLONE_NEWTIME collides
- * with the exit-signal byte of the old clone(). */
-static pid_t clone_namespaces(unsigned ns)
+ * with the exit-signal byte of the old clone(). With cgroup_fd >= 0 the child starts in that
+ * cgroup (*placed); a kernel without CLONE_INTO_CGROUP gets a plain clone. */
+static pid_t clone_namespaces(unsigned ns, int cgroup_fd, bool *placed)
 {
-    struct clone_args_v0 args = { .exit_signal = SIGCHLD };
+    struct clone_args_v2 args = { .exit_signal = SIGCHLD };
     for (int i = 0; i < NS_COUNT; i++)
         if (ns & NS_BIT(i))
             args.flags |= (uint64_t)NAMESPACES[i].clone_flag;
-    pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+    pid_t pid = -1;
+    *placed = false;
+    if (cgroup_fd >= 0) {
+        struct clone_args_v2 into = args;
+        into.flags |= CLONE_INTO_CGROUP;
+        into.cgroup = (uint64_t)cgroup_fd;
+        pid = (pid_t)syscall(SYS_clone3, &into, sizeof into);
+        *placed = pid >= 0;
+        if (pid >= 0 || (errno != ENOSYS && errno != E2BIG && errno != EINVAL))
+            return pid;
+    }
+    pid = (pid_t)syscall(SYS_clone3, &args, (size_t)64);
     if (pid < 0 && errno == ENOSYS && !(ns & NS_BIT(NS_TIME)))
         pid = (pid_t)syscall(SYS_clone, (unsigned long)args.flags | SIGCHLD, 0, 0, 0, 0);
     return pid;
@@ -398,33 +451,73 @@ static void init_env(struct env *env, unsigned ns)
     for (int i = 0; i < NS_COUNT; i++)
         env->ns_fd[i] = -1;
     env->pivoted = ns & NS_BIT(NS_MOUNT);
+    cgroup_env_init(&env->cg);
+    env_policy_init(&env->policy);
+}
+
+/* Refuses what cannot work before anything is created. */
+static int check_spec(const struct env_spec *spec, struct failure *f)
+{
+    errno = EINVAL;
+    if (spec->hostname && !(spec->ns & NS_BIT(NS_UTS)))
+        return fail(f, "hostname", "sethostname", spec->hostname, "a hostname needs the uts namespace");
+    if ((spec->n_mounts || spec->readonly_root) && !(spec->ns & NS_BIT(NS_MOUNT)))
+        return fail(f, spec->n_mounts ? (spec->mounts[0].kind == 'b' ? "bind" : "tmpfs")
+                                      : "readonly-root", "mount",
+                    spec->n_mounts ? spec->mounts[0].dst : "/",
+                    "binds, tmpfs mounts and readonly-root need the mount namespace");
+    return 0;
+}
+
+/* Clones the init, in the env's cgroup when there is one. */
+static pid_t clone_init(struct env_spec *spec, struct env *env, bool *in_cgroup, struct failure *f)
+{
+    unsigned ns = spec->ns;
+    bool placed = false;
+    if (spec->limits && cgroup_limits_any(spec->limits)) {
+        if (cgroup_create(spec->limits, spec->cgroup_name, &env->cg, f) < 0)
+            return -2;
+        ns &= ~NS_BIT(NS_CGROUP); /* the init unshares it once inside (see the header) */
+    }
+    if (spec->time_offsets)
+        ns &= ~NS_BIT(NS_TIME);
+    *in_cgroup = env->cg.version != 0;
+    pid_t pid = clone_namespaces(ns, env->cg.dir_fd, &placed);
+    if (pid > 0 && *in_cgroup && !placed && cgroup_enter(&env->cg, pid, f) < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -2;
+    }
+    return pid;
 }
 
 int env_create(const struct env_spec *given, struct env *env, struct failure *f)
 {
     struct env_spec spec = *given;
     int go[2], report[2], life[2];
+    bool in_cgroup = false;
+    if (spec.time_offsets)
+        spec.ns |= NS_BIT(NS_TIME);
     init_env(env, spec.ns);
-    if (spec.hostname && !(spec.ns & NS_BIT(NS_UTS))) {
-        errno = EINVAL;
-        return fail(f, "hostname", "sethostname", spec.hostname, "a hostname needs the uts namespace");
-    }
+    if (check_spec(&spec, f) < 0)
+        return -1;
     if (!(spec.ns & NS_BIT(NS_MOUNT)) && prepare_chroot_tree(&spec, env, f) < 0)
         return -1;
     if (pipe2(go, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0 || pipe2(life, O_CLOEXEC) < 0)
         return fail(f, "clone", "pipe2", "", NULL);
-    pid_t pid = clone_namespaces(spec.ns);
+    pid_t pid = clone_init(&spec, env, &in_cgroup, f);
     if (pid == 0) {
         close(go[1]);
         close(report[0]);
         close(life[1]);
-        init_main(&spec, (struct init_pipes){ go[0], report[1], life[0] });
+        init_main(&spec, (struct init_pipes){ go[0], report[1], life[0] }, in_cgroup);
     }
     close(go[0]);
     close(report[1]);
     close(life[0]);
     if (pid < 0) {
-        fail(f, "clone", "clone3", "", NULL);
+        if (pid == -1)
+            fail(f, "clone", "clone3", "", NULL);
         close(go[1]);
         close(report[0]);
         close(life[1]);
@@ -454,8 +547,14 @@ void env_kill(struct env *env)
         kill(env->pid, SIGKILL);
 }
 
+void env_remove_cgroup(struct env *env)
+{
+    cgroup_remove(&env->cg);
+}
+
 void env_release(struct env *env)
 {
+    struct cgroup_env cg = env->cg;
     for (int i = 0; i < NS_COUNT; i++)
         if (env->ns_fd[i] >= 0)
             close(env->ns_fd[i]);
@@ -469,7 +568,9 @@ void env_release(struct env *env)
         remove_tree(env->chroot_dir);
         free(env->chroot_dir);
     }
+    env_policy_free(&env->policy);
     init_env(env, 0);
+    env->cg = cg;
 }
 
 static bool same_ns(pid_t pid, const char *name)

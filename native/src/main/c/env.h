@@ -7,6 +7,9 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "binds.h"
+#include "cgroup.h"
+#include "harden.h"
 #include "util.h"
 
 /* In setns() order: the user namespace first, so that joining the others is permitted. */
@@ -38,6 +41,13 @@ struct env_spec {
     /* With mount: where the init mounts its private tmpfs (invisible outside its mount ns).
      * Without mount: a fresh directory the helper fills and the init chroots into. */
     const char *scratch;
+    const struct extra_mount *mounts; /* binds and tmpfs, in this order (needs mount) */
+    size_t n_mounts;
+    bool readonly_root;               /* remount `/` read-only after every mount */
+    bool time_offsets;                /* adds time; the init writes timens_offsets */
+    long long monotonic_offset, boottime_offset; /* seconds */
+    const struct cgroup_limits *limits; /* NULL or nothing asked: no cgroup */
+    const char *cgroup_name;          /* the env cgroup's directory name */
 };
 
 struct env {
@@ -50,6 +60,8 @@ struct env {
     bool pivoted;         /* root=pivot, else chroot */
     char *chroot_dir;     /* without mount: the helper's tree (unmount + remove at release) */
     bool chroot_mounted;
+    struct cgroup_env cg; /* kept by env_release(); removed by env_remove_cgroup() */
+    struct env_policy policy; /* for every process of the env (the caller fills it) */
 };
 
 /* Per-process facts captured before anything forks (the init overwrites its argv for `ps`). */
@@ -63,6 +75,9 @@ int env_create(const struct env_spec *spec, struct env *env, struct failure *f);
 void env_kill(struct env *env);
 /* After the init was reaped: closes fds, unmounts and removes a chroot tree. */
 void env_release(struct env *env);
+
+/* Once every process of the env was reaped: removes its cgroup (if any). */
+void env_remove_cgroup(struct env *env);
 
 /* Opens ns fds and the root of an existing process (used by `enter`). */
 int env_attach(pid_t pid, unsigned wanted, struct env *env, struct failure *f);

@@ -6,6 +6,7 @@
  *   exits with the command's code (128+N on signal N, 125 setup failure, 126/127 exec).
  * - `enter`: like nsenter: joins the namespaces (and root) of a running process, runs a command.
  * - `serve`: the resident server the JVM talks to (PROTOCOL.md); environments die with it.
+ * - `probe`: tries every step in throwaway children and reports what works here (probe.c).
  * - Single-threaded on purpose: only a single-threaded process may create or join a user
  *   namespace, which is why the JVM cannot do any of this itself.
  * - Options are parsed into a struct first, then executed; setup failures take one path
@@ -23,6 +24,8 @@
 #include <unistd.h>
 
 #include "env.h"
+#include "options.h"
+#include "probe.h"
 #include "serve.h"
 #include "spawn.h"
 #include "util.h"
@@ -44,11 +47,42 @@ static const char USAGE[] =
     "      --state-dir DIR       scratch directory (default $XDG_RUNTIME_DIR, else /tmp)\n"
     "      --print-pid           print `init-pid=N` (the env's init, host pid) on stderr\n"
     "                            once the command runs\n"
-    "  isolated-helper enter --pid HOSTPID [--ns LIST] [--env K=V]... [--cwd DIR] -- CMD [ARG...]\n"
+    "    mounts (need mount; targets resolved inside the root, created when missing):\n"
+    "      --bind SRC:DST[:ro|rw]  bind a host file or directory at DST (default rw)\n"
+    "      --ro-bind SRC:DST     the same, read-only (submounts too)\n"
+    "      --tmpfs DST[:SIZE[:MODE]]  a tmpfs at DST (SIZE bytes, 0 = kernel default;\n"
+    "                            MODE octal, default 1777)\n"
+    "      --readonly-root       `/` read-only after all mounts (/tmp, /dev, /proc, tmpfs and\n"
+    "                            rw binds stay writable); writes elsewhere fail with EROFS\n"
+    "    limits and hardening:\n"
+    "      --memory-max BYTES    cgroup memory limit (suffix k, m, g allowed); an OOM kill is\n"
+    "                            reported on stderr\n"
+    "      --pids-max N          cgroup limit on processes + threads\n"
+    "      --cpu-max QUOTA:PERIOD  cgroup CPU bandwidth, in microseconds\n"
+    "      --rlimit NAME:SOFT[:HARD]  NAME of core nofile nproc cpu fsize as stack memlock;\n"
+    "                            `unlimited` allowed (default core:0)\n"
+    "      --caps all|default    all (default): the env's root keeps every capability in its\n"
+    "                            namespaces, like unshare; default: Docker's set\n"
+    "      --seccomp FILE        raw struct sock_filter cBPF, applied last before exec\n"
+    "      --time-offset CLOCK:SECONDS  monotonic or boottime offset (adds time to --ns)\n"
+    "      --uid N, --gid N      run CMD as N inside (must be mapped in the env's user ns)\n"
+    "      --umask OCTAL         default 022\n"
+    "  isolated-helper enter --pid HOSTPID [--ns LIST] [--env K=V]... [--inherit-env] [--cwd DIR]\n"
+    "                        [--uid N] [--gid N] [--umask OCTAL] [--caps all|default]\n"
+    "                        [--rlimit NAME:SOFT[:HARD]] -- CMD [ARG...]\n"
     "      Join the namespaces of process HOSTPID (default: every one that differs from ours;\n"
-    "      with mount also its root), run CMD there, exit with its code.\n"
+    "      with mount also its root), run CMD there, exit with its code (128+N on signal N,\n"
+    "      125 setup failed). SIGTERM, SIGINT, SIGHUP and SIGQUIT are forwarded to CMD.\n"
+    "      --inherit-env passes this process's environment unchanged (instead of PATH, HOME).\n"
+    "      If enter is SIGKILLed, CMD is SIGKILLed too (parent-death signal); processes CMD\n"
+    "      started stay in the environment until it closes.\n"
     "  isolated-helper serve --state-dir DIR\n"
     "      The resident server of PROTOCOL.md on stdin/stdout; exits when stdin closes.\n"
+    "  isolated-helper probe [--json]\n"
+    "      Try each step (user namespace, maps, mounts, overlay, pivot_root, namespaces,\n"
+    "      cgroup controllers, sysctls) in throwaway children; one line per step:\n"
+    "      `STEP ok|fail ERRNO HINT`, or with --json one object per line\n"
+    "      {\"step\",\"ok\",\"errno\",\"detail\",\"hint\"}. Exits 0.\n"
     "  isolated-helper help | --help\n"
     "\n"
     "With mount, the environment gets a private tmpfs holding the overlay, a minimal /dev\n"
@@ -73,6 +107,10 @@ struct cli_options {
     const char *state_dir;
     bool print_pid;
     pid_t target_pid;
+    bool inherit_env;
+    bool json;
+    struct env_options extra;  /* mounts, limits, caps, rlimits, seccomp, time */
+    struct exec_policy exec;   /* uid, gid, umask */
     char **argv;
 };
 
@@ -88,12 +126,25 @@ static NORETURN PRINTF_LIKE(1, 2) void usage_error(const char *fmt, ...)
 }
 
 enum { OPT_ROOTFS = 256, OPT_NS, OPT_HOSTNAME, OPT_MODE, OPT_PID1, OPT_ENV, OPT_CWD,
-       OPT_STATE, OPT_PRINT_PID, OPT_PID };
+       OPT_STATE, OPT_PRINT_PID, OPT_PID, OPT_INHERIT_ENV, OPT_JSON, OPT_READONLY_ROOT,
+       OPT_EXTRA, OPT_EXEC };
+
+static void apply_field_option(struct cli_options *o, int kind, const char *name, const char *arg)
+{
+    struct failure f;
+    int rc = kind == OPT_EXTRA ? env_options_apply(&o->extra, name, arg, ':', &f)
+                               : exec_options_apply(&o->exec, name, arg, &f);
+    if (rc < 0)
+        die_with(&f, EXIT_SETUP_FAILED);
+}
 
 static void apply_option(struct cli_options *o, int opt, const char *arg)
 {
     char bad[64];
     switch (opt) {
+    case OPT_INHERIT_ENV: o->inherit_env = true; break;
+    case OPT_JSON: o->json = true; break;
+    case OPT_READONLY_ROOT: o->extra.readonly_root = true; break;
     case OPT_ROOTFS: o->rootfs = arg; break;
     case OPT_HOSTNAME: o->hostname = arg; break;
     case OPT_PID1: o->as_pid1 = true; break;
@@ -133,13 +184,36 @@ static struct cli_options parse_options(int argc, char **argv, bool needs_comman
         { "state-dir", required_argument, NULL, OPT_STATE },
         { "print-pid", no_argument, NULL, OPT_PRINT_PID },
         { "pid", required_argument, NULL, OPT_PID },
+        { "inherit-env", no_argument, NULL, OPT_INHERIT_ENV },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "readonly-root", no_argument, NULL, OPT_READONLY_ROOT },
+        { "bind", required_argument, NULL, OPT_EXTRA },
+        { "ro-bind", required_argument, NULL, OPT_EXTRA },
+        { "tmpfs", required_argument, NULL, OPT_EXTRA },
+        { "memory-max", required_argument, NULL, OPT_EXTRA },
+        { "pids-max", required_argument, NULL, OPT_EXTRA },
+        { "cpu-max", required_argument, NULL, OPT_EXTRA },
+        { "rlimit", required_argument, NULL, OPT_EXTRA },
+        { "caps", required_argument, NULL, OPT_EXTRA },
+        { "seccomp", required_argument, NULL, OPT_EXTRA },
+        { "time-offset", required_argument, NULL, OPT_EXTRA },
+        { "uid", required_argument, NULL, OPT_EXEC },
+        { "gid", required_argument, NULL, OPT_EXEC },
+        { "umask", required_argument, NULL, OPT_EXEC },
         { NULL, 0, NULL, 0 },
     };
     struct cli_options o = { .rootfs = "/", .ns = NS_DEFAULT, .mode = ROOTFS_AUTO, .cwd = "/" };
-    int opt;
+    int opt, index = -1;
+    env_options_init(&o.extra);
+    exec_policy_init(&o.exec, NULL);
     opterr = 1;
-    while ((opt = getopt_long(argc, argv, "+", options, NULL)) != -1)
-        apply_option(&o, opt, optarg);
+    while ((opt = getopt_long(argc, argv, "+", options, &index)) != -1) {
+        if ((opt == OPT_EXTRA || opt == OPT_EXEC) && index >= 0)
+            apply_field_option(&o, opt, options[index].name, optarg);
+        else
+            apply_option(&o, opt, optarg);
+        index = -1;
+    }
     o.argv = argv + optind;
     if (needs_command && !o.argv[0])
         usage_error("missing the command (after --)");
@@ -209,6 +283,7 @@ static void tear_down(struct env *env, char *scratch)
     while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
         ;
     env_release(env);
+    env_remove_cgroup(env);
     rmdir(scratch);
     free(scratch);
 }
@@ -227,11 +302,15 @@ static int run_main(struct cli_options *o)
         die_with(&f, EXIT_SETUP_FAILED);
     char *scratch = make_scratch_dir(o->state_dir);
     char *tree = xasprintf("%s/root", scratch);
+    char *cgroup_name = xasprintf("isolated-run-%d", (int)getpid());
     struct env_spec spec = { .rootfs = rootfs, .ns = o->ns, .hostname = o->hostname,
-                             .mode = o->mode,
+                             .mode = o->mode, .cgroup_name = cgroup_name,
                              .scratch = (o->ns & NS_BIT(NS_MOUNT)) ? scratch : tree };
+    env_options_to_spec(&o->extra, &spec);
     block_signals(&set);
-    if (env_create(&spec, &env, &f) < 0) {
+    int rc = env_create(&spec, &env, &f);
+    env_options_take_policy(&o->extra, &env);
+    if (rc < 0) {
         tear_down(&env, scratch);
         die_with(&f, EXIT_SETUP_FAILED);
     }
@@ -241,8 +320,11 @@ static int run_main(struct cli_options *o)
         rmdir(scratch);
     char **envp = build_envp(o->env, o->env_count);
     struct spawn_spec run = { .env = &env, .join = env.ns, .argv = o->argv, .envp = envp,
-                              .cwd = o->cwd, .pid1 = o->as_pid1, .stdio = { 0, 1, 2 } };
+                              .cwd = o->cwd, .pid1 = o->as_pid1, .stdio = { 0, 1, 2 },
+                              .policy = o->exec };
+    run.policy.env = &env.policy;
     struct spawned cmd;
+    long long oom_before = env.cg.version ? cgroup_oom_kills(&env.cg) : -1;
     if (spawn_in_env(&run, &cmd, &f) < 0) {
         tear_down(&env, scratch);
         die_spawn_failure(&f);
@@ -250,8 +332,11 @@ static int run_main(struct cli_options *o)
     if (o->print_pid) /* once the command runs: `enter` then finds it */
         fprintf(stderr, "init-pid=%d\n", env.pid);
     int code = wait_for_command(cmd.pid, &env.pid, &set);
+    if (code == 128 + SIGKILL && oom_before >= 0 && cgroup_oom_kills(&env.cg) > oom_before)
+        fputs("isolated-helper: the command was killed by the OOM killer (--memory-max)\n", stderr);
     tear_down(&env, scratch);
     free(tree);
+    free(cgroup_name);
     return code;
 }
 
@@ -265,9 +350,12 @@ static int enter_main(struct cli_options *o)
     if (env_attach(o->target_pid, o->ns_given ? o->ns : 0, &env, &f) < 0)
         die_with(&f, EXIT_SETUP_FAILED);
     block_signals(&set);
-    char **envp = build_envp(o->env, o->env_count);
+    char **envp = o->inherit_env ? environ : build_envp(o->env, o->env_count);
+    env_options_take_policy(&o->extra, &env); /* caps, rlimits, seccomp of the options */
     struct spawn_spec run = { .env = &env, .join = env.ns, .argv = o->argv, .envp = envp,
-                              .cwd = o->cwd, .pid1 = o->as_pid1, .stdio = { 0, 1, 2 } };
+                              .cwd = o->cwd, .pid1 = o->as_pid1, .stdio = { 0, 1, 2 },
+                              .policy = o->exec };
+    run.policy.env = &env.policy;
     struct spawned cmd;
     if (spawn_in_env(&run, &cmd, &f) < 0)
         die_spawn_failure(&f);
@@ -295,6 +383,10 @@ int main(int argc, char **argv)
     if (strcmp(command, "enter") == 0) {
         struct cli_options o = parse_options(argc - 1, argv + 1, true);
         return enter_main(&o);
+    }
+    if (strcmp(command, "probe") == 0) {
+        struct cli_options o = parse_options(argc - 1, argv + 1, false);
+        return probe_main(o.json);
     }
     if (strcmp(command, "serve") == 0) {
         struct cli_options o = parse_options(argc - 1, argv + 1, false);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "env.h"
+#include "options.h"
 #include "proto.h"
 #include "spawn.h"
 
@@ -44,6 +45,7 @@ struct proc {
     char *pending;             /* stdin bytes not yet accepted by the pipe */
     size_t pending_len;
     bool close_stdin;
+    long long oom_kills; /* the env cgroup's oom_kill counter at spawn; -1: unknown */
 };
 
 struct server {
@@ -165,6 +167,18 @@ static void drain_output(struct server *s, struct proc *p, int *fd, char type)
     }
 }
 
+/* An OOM kill is a SIGKILL while the env cgroup's oom_kill counter went up. */
+static bool was_oom_killed(struct server *s, const struct proc *p, int status)
+{
+    struct env_slot *slot = NULL;
+    for (size_t i = 0; i < s->n_envs; i++)
+        if (s->envs[i]->id == p->env_id)
+            slot = s->envs[i];
+    if (!slot || p->oom_kills < 0 || !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+        return false;
+    return cgroup_oom_kills(&slot->env.cg) > p->oom_kills;
+}
+
 static void finish_proc(struct server *s, struct proc *p, int status)
 {
     drain_output(s, p, &p->out_fd, 'O');
@@ -174,6 +188,8 @@ static void finish_proc(struct server *s, struct proc *p, int status)
         record_add(&rb, "signal", "%d", WTERMSIG(status));
     else
         record_add(&rb, "code", "%d", WEXITSTATUS(status));
+    if (was_oom_killed(s, p, status))
+        record_add(&rb, "oom", "true");
     send_record(&s->out, 'x', p->id, &rb);
     remove_proc(s, p);
 }
@@ -231,10 +247,40 @@ static void flush_stdin(struct proc *p)
 
 /* ---- requests ---- */
 
+/* Every optional CREATE field (options.c); the first bad one is the answer. */
+static int parse_env_options(const struct record *rec, struct env_options *o, struct failure *f)
+{
+    for (size_t i = 0; i < rec->count; i++)
+        if (env_options_apply(o, rec->keys[i], rec->values[i], '\t', f) < 0)
+            return -1;
+    return 0;
+}
+
+static void report_created(struct server *s, uint32_t id, const struct env *env)
+{
+    struct record_builder rb = { 0 };
+    record_add(&rb, "pid", "%d", env->pid);
+    record_add(&rb, "rootfs-mode", "%s", rootfs_mode_name(env->mode_used));
+    record_add(&rb, "root", "%s", env->pivoted ? "pivot" : "chroot");
+    if (env->cg.version)
+        record_add(&rb, "cgroup-version", "%d", env->cg.version);
+    if (env->cg.version == 2)
+        record_add(&rb, "cgroup", "%s", env->cg.dir[0]);
+    for (int i = 0; env->cg.version == 1 && i < CG_COUNT; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "cgroup-%s", CG_NAMES[i]);
+        if (env->cg.dir[i])
+            record_add(&rb, key, "%s", env->cg.dir[i]);
+    }
+    send_record(&s->out, 'c', id, &rb);
+}
+
 static void handle_create(struct server *s, uint32_t id, const struct record *rec)
 {
     struct failure f;
     struct env_spec spec = { .ns = NS_DEFAULT, .mode = ROOTFS_AUTO };
+    struct env_options options;
+    char cgroup_name[64];
     const char *rootfs = record_get(rec, "rootfs"), *ns = record_get(rec, "ns");
     const char *mode = record_get(rec, "rootfs-mode");
     char bad[64], real[PATH_MAX], scratch[PATH_MAX];
@@ -250,6 +296,14 @@ static void handle_create(struct server *s, uint32_t id, const struct record *re
         fail(&f, "mount-rootfs", "realpath", rootfs, NULL);
         return send_failure(&s->out, id, &f);
     }
+    env_options_init(&options);
+    if (parse_env_options(rec, &options, &f) < 0) {
+        env_options_free(&options);
+        return send_failure(&s->out, id, &f);
+    }
+    env_options_to_spec(&options, &spec);
+    snprintf(cgroup_name, sizeof cgroup_name, "isolated-%d-%u", (int)getpid(), id);
+    spec.cgroup_name = cgroup_name;
     spec.rootfs = real;
     spec.hostname = record_get(rec, "hostname");
     if (spec.ns & NS_BIT(NS_MOUNT))
@@ -260,18 +314,18 @@ static void handle_create(struct server *s, uint32_t id, const struct record *re
     struct env_slot *slot = xmalloc(sizeof *slot);
     memset(slot, 0, sizeof *slot);
     slot->id = id;
-    if (env_create(&spec, &slot->env, &f) < 0) {
+    int rc = env_create(&spec, &slot->env, &f);
+    env_options_take_policy(&options, &slot->env);
+    env_options_free(&options);
+    if (rc < 0) {
         env_release(&slot->env);
+        env_remove_cgroup(&slot->env);
         free(slot);
         return send_failure(&s->out, id, &f);
     }
     s->envs = xrealloc(s->envs, (s->n_envs + 1) * sizeof *s->envs);
     s->envs[s->n_envs++] = slot;
-    struct record_builder rb = { 0 };
-    record_add(&rb, "pid", "%d", slot->env.pid);
-    record_add(&rb, "rootfs-mode", "%s", rootfs_mode_name(slot->env.mode_used));
-    record_add(&rb, "root", "%s", slot->env.pivoted ? "pivot" : "chroot");
-    send_record(&s->out, 'c', id, &rb);
+    report_created(s, id, &slot->env);
 }
 
 static int make_pipe(int fds[2], int nonblocking_end)
@@ -333,6 +387,7 @@ static void start_proc(struct server *s, uint32_t id, struct env_slot *slot,
         return send_failure(&s->out, id, &f);
     }
     memcpy(spec->stdio, child_ends, sizeof child_ends);
+    long long oom_before = slot->env.cg.version ? cgroup_oom_kills(&slot->env.cg) : -1;
     int rc = spawn_in_env(spec, &child, &f);
     close_child_ends(s, child_ends);
     if (rc < 0) {
@@ -342,7 +397,8 @@ static void start_proc(struct server *s, uint32_t id, struct env_slot *slot,
     }
     struct proc *p = xmalloc(sizeof *p);
     *p = (struct proc){ .id = id, .env_id = slot->id, .pid = child.pid, .in_fd = ours[0],
-                        .out_fd = ours[1], .err_fd = ours[2] };
+                        .out_fd = ours[1], .err_fd = ours[2],
+                        .oom_kills = slot->env.cg.version ? oom_before : -1 };
     s->procs = xrealloc(s->procs, (s->n_procs + 1) * sizeof *s->procs);
     s->procs[s->n_procs++] = p;
     struct record_builder rb = { 0 };
@@ -362,7 +418,14 @@ static void handle_spawn(struct server *s, uint32_t id, const struct record *rec
     char **argv = record_all(rec, "arg", &argc), **given = record_all(rec, "envvar", &envc);
     struct spawn_spec spec = { .env = &slot->env, .argv = argv, .cwd = cwd ? cwd : "/",
                                .pid1 = pid1 && strcmp(pid1, "true") == 0 };
-    if (argc == 0)
+    struct failure f;
+    int bad = 0;
+    exec_policy_init(&spec.policy, &slot->env.policy);
+    for (size_t i = 0; i < rec->count && bad >= 0; i++)
+        bad = exec_options_apply(&spec.policy, rec->keys[i], rec->values[i], &f);
+    if (bad < 0)
+        send_failure(&s->out, id, &f);
+    else if (argc == 0)
         request_error(s, id, EINVAL, "at least one arg= is required");
     else if (parse_join(slot, record_get(rec, "join"), &spec.join) < 0)
         request_error(s, id, EINVAL, "unknown namespace in join=");
@@ -449,6 +512,7 @@ static void close_env(struct server *s, struct env_slot *slot)
         wait_for(slot->env.pid, NULL);
         env_release(&slot->env);
     }
+    env_remove_cgroup(&slot->env);
     remove_env(s, slot);
 }
 
@@ -489,8 +553,10 @@ static NORETURN void shut_down(struct server *s)
         kill(s->procs[i]->pid, SIGKILL);
     while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
         ;
-    for (size_t i = 0; i < s->n_envs; i++)
+    for (size_t i = 0; i < s->n_envs; i++) {
         env_release(&s->envs[i]->env);
+        env_remove_cgroup(&s->envs[i]->env);
+    }
     rmdir(s->mnt_dir);
     rmdir(s->state_dir); /* the JVM created it; only if it is empty now */
     exit(0);

@@ -12,6 +12,10 @@
  *   from its own, i.e. right after setns(pid). So a second CLONE_PARENT child, already in the
  *   env's PID namespace, clones the command with CLONE_NEWPID|CLONE_NEWNS: the command is still
  *   the helper's direct child, and PID 1 of a namespace nested in the env's.
+ * - With a cgroup, the intermediate first writes "0" to the env's cgroup.procs fds (opened
+ *   by the helper): it and so the command start inside the env's cgroup, no handshake needed.
+ * - Right before execve the command applies its exec_policy (harden.c: ids, umask, rlimits,
+ *   caps, no_new_privs, seccomp).
  * - The command resets signals, closes every fd above 2, and execs with an explicit envp,
  *   searching argv[0] in the *env's* PATH. A failed exec writes a struct failure (stage
  *   `exec`) on the status socket; EOF without one means the exec succeeded.
@@ -118,6 +122,8 @@ static NORETURN void exec_command(const struct spawn_spec *spec, int status_fd)
             die("exec", "dup2", "", NULL);
     reset_signal_state();
     close_fds_above(3, status_fd);
+    apply_exec_policy(&spec->policy);
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* again: a uid/gid change cleared it */
     exec_in_path(spec->argv, spec->envp);
     int err = errno;
     struct failure f;
@@ -128,6 +134,9 @@ static NORETURN void exec_command(const struct spawn_spec *spec, int status_fd)
 static NORETURN void run_intermediate(const struct spawn_spec *spec, int status_fd)
 {
     set_failure_sink(status_fd);
+    struct failure f;
+    if (spec->env->cg.version && cgroup_enter(&spec->env->cg, 0, &f) < 0)
+        die_with(&f, EXIT_SETUP_FAILED);
     join_namespaces(spec->env, spec->join);
     enter_env_root(spec);
     if (spec->pid1) {

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "env.h"
+#include "harden.h"
 #include "util.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -20,6 +21,7 @@ struct spawn_spec {
     const char *cwd;   /* inside the env */
     bool pid1;         /* PID 1 of a fresh PID ns nested in the env, with its own /proc */
     int stdio[3];      /* dup2()ed onto 0, 1, 2 */
+    struct exec_policy policy; /* ids, umask, caps; .env points at env->policy */
 };
 
 struct spawned {
@@ -33,7 +35,8 @@ int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct fail
 /* The nodename as seen in the env's UTS namespace. */
 int read_env_hostname(const struct env *env, char *buf, size_t size, struct failure *f);
 
-/* NULL-terminated envp: the given K=V strings, or PATH and HOME=/ when there are none. */
+/* NULL-terminated envp: the given K=V strings, or PATH and HOME=/ when there are none
+ * (count == 0 with given == environ keeps an empty environment: see `enter --inherit-env`). */
 char **build_envp(char *const *given, size_t count);
 
 #endif

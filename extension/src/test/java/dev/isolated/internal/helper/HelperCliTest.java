@@ -45,7 +45,7 @@ class HelperCliTest {
             .normalize();
 
     private static final List<String> APPLETS = List.of("sh", "ps", "ls", "hostname", "mount", "cat", "ip", "sleep", "id",
-            "echo", "true", "kill", "mkdir");
+            "echo", "true", "kill", "mkdir", "tail", "touch", "grep", "env", "stat", "cut");
 
     @TempDir
     Path tmp;
@@ -79,7 +79,9 @@ class HelperCliTest {
 
         assertThat(result.code).isZero();
         assertThat(result.stdout).contains("isolated-helper run", "isolated-helper enter", "isolated-helper serve",
-                "--rootfs", "--ns", "--as-pid-1", "--print-pid");
+                "--rootfs", "--ns", "--as-pid-1", "--print-pid", "isolated-helper probe", "--json", "--bind", "--ro-bind",
+                "--tmpfs", "--readonly-root", "--memory-max", "--pids-max", "--cpu-max", "--rlimit", "--caps", "--seccomp",
+                "--time-offset", "--uid", "--gid", "--umask", "--inherit-env");
     }
 
     @Test
@@ -251,6 +253,482 @@ class HelperCliTest {
                 .untilAsserted(() -> assertThat(hostProcessesRunning("sleep", "1000")).isEmpty());
     }
 
+    // ---- mounts: binds, tmpfs, read-only root ----
+
+    @Nested
+    @DisplayName("mounts")
+    class Mounts {
+
+        Path hostDir;
+
+        @BeforeEach
+        void hostDirectory() throws IOException {
+            hostDir = Files.createDirectories(tmp.resolve("host-dir"));
+            Files.writeString(hostDir.resolve("data.txt"), "from the host\n");
+            Files.setPosixFilePermissions(hostDir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Files.setPosixFilePermissions(hostDir.resolve("data.txt"), PosixFilePermissions.fromString("rw-r--r--"));
+        }
+
+        @Test
+        @DisplayName("--ro-bind: the host directory is visible at a new path and writes fail with EROFS")
+        void readOnlyBind() throws Exception {
+            Result result = runWith(List.of("--ro-bind", hostDir + ":/data/in"), "sh", "-c",
+                    "cat /data/in/data.txt; echo x > /data/in/new; echo rc=$?");
+
+            assertThat(result.code).as(result.stderr).isZero();
+            assertThat(result.stdout).isEqualTo("from the host\nrc=1\n");
+            assertThat(result.stderr).contains("Read-only file system");
+            assertThat(hostDir.resolve("new")).doesNotExist();
+            assertThat(rootfs.resolve("data")).doesNotExist(); // the target was created in the overlay only
+        }
+
+        @Test
+        @DisplayName("--bind rw: writes reach the host directory; a single file can be bound too")
+        void readWriteBindAndFileBind() throws Exception {
+            Result result = runWith(List.of("--bind", hostDir + ":/data", "--bind", hostDir.resolve("data.txt") + ":/etc/bound.txt:ro"),
+                    "sh", "-c", "echo written > /data/out.txt; cat /etc/bound.txt");
+
+            assertThat(result.code).as(result.stderr).isZero();
+            assertThat(result.stdout).isEqualTo("from the host\n");
+            assertThat(hostDir.resolve("out.txt")).hasContent("written");
+        }
+
+        @Test
+        @DisplayName("--bind of a missing source: exit 125, stage bind, naming source and target")
+        void missingBindSource() throws Exception {
+            Path missing = tmp.resolve("no-such-dir");
+
+            Result result = runWith(List.of("--bind", missing + ":/data"), "true");
+
+            assertThat(result.code).isEqualTo(125);
+            assertThat(result.stderr).contains("isolated-helper: bind:", missing.toString(), "/data", "hint:");
+        }
+
+        @Test
+        @DisplayName("a bind target behind an absolute symlink in the image resolves inside the root, never on the host")
+        void bindTargetSymlinkCannotEscape() throws Exception {
+            Path outside = Files.createDirectories(tmp.resolve("outside"));
+            Files.createSymbolicLink(rootfs.resolve("to-etc"), Path.of("/etc")); // exists inside and on the host
+            Files.createSymbolicLink(rootfs.resolve("to-outside"), outside); // exists only on the host
+            for (String noOpenat2 : List.of("0", "1")) {
+                List<String> helper = List.of("env", "ISOLATED_HELPER_NO_OPENAT2=" + noOpenat2, HELPER.toString(), "run",
+                        "--rootfs", rootfs.toString());
+
+                Result inside = exec(concat(helper, List.of("--ro-bind", hostDir + ":/to-etc/bound", "--", "cat", "/etc/bound/data.txt")));
+                Result dangling = exec(concat(helper, List.of("--ro-bind", hostDir + ":/to-outside/bound", "--", "true")));
+
+                assertThat(inside.code).as(inside.stderr).isZero();
+                assertThat(inside.stdout).isEqualTo("from the host\n");
+                assertThat(Path.of("/etc/bound")).doesNotExist();
+                assertThat(rootfs.resolve("etc/bound")).doesNotExist();
+                assertThat(dangling.code).isEqualTo(125);
+                assertThat(dangling.stderr).contains("isolated-helper: bind:", "/to-outside/bound");
+                assertThat(outside.resolve("bound")).as("with ISOLATED_HELPER_NO_OPENAT2=" + noOpenat2).doesNotExist();
+            }
+        }
+
+        @Test
+        @DisplayName("--tmpfs: mounted with the given size and mode")
+        void tmpfsWithSizeAndMode() throws Exception {
+            Result result = runWith(List.of("--tmpfs", "/scratch:1048576:700"), "sh", "-c",
+                    "grep ' /scratch ' /proc/self/mountinfo; stat -c %a /scratch; echo x > /scratch/f && echo ok");
+
+            assertThat(result.code).as(result.stderr).isZero();
+            assertThat(result.stdout).contains("tmpfs", "size=1024k", "mode=700").endsWith("700\nok\n");
+        }
+
+        @Test
+        @DisplayName("--readonly-root: writes to /etc fail with EROFS, /tmp, /dev/shm, tmpfs and rw binds stay writable")
+        void readOnlyRoot() throws Exception {
+            Result result = runWith(List.of("--readonly-root", "--tmpfs", "/scratch", "--bind", hostDir + ":/data"), "sh", "-c",
+                    "touch /etc/stray; echo etc=$?; touch /tmp/a /dev/shm/a /scratch/a /data/a && echo writable");
+
+            assertThat(result.code).as(result.stderr).isZero();
+            assertThat(result.stdout).isEqualTo("etc=1\nwritable\n");
+            assertThat(result.stderr).contains("/etc/stray", "Read-only file system");
+        }
+
+        @Test
+        @DisplayName("rootless --ro-bind of a nosuid,nodev,noexec mount (locked flags in a user namespace) works")
+        void rootlessReadOnlyBindOfLockedMount() throws Exception {
+            Path helper = rootlessHelperCopy();
+            Path locked = Files.createDirectories(tmp.resolve("locked"));
+            Files.setPosixFilePermissions(locked, PosixFilePermissions.fromString("rwxr-xr-x"));
+
+            Result result = exec(List.of("unshare", "--mount", "--propagation", "private", "sh", "-c",
+                    "mount -t tmpfs -o nosuid,nodev,noexec,mode=0755 locked " + locked + " && echo hi > " + locked + "/f && "
+                            + "exec setpriv --reuid=65534 --regid=65534 --clear-groups " + helper + " run --rootfs " + rootfs
+                            + " --ro-bind " + locked + ":/data -- sh -c 'cat /data/f; touch /data/g; echo rc=$?'"));
+
+            assertThat(result.code).as(result.stderr).isZero();
+            assertThat(result.stdout).isEqualTo("hi\nrc=1\n");
+            assertThat(result.stderr).contains("Read-only file system");
+        }
+    }
+
+    // ---- hardening: no_new_privs, capabilities, rlimits, seccomp, ids, umask ----
+
+    @Nested
+    @DisplayName("hardening")
+    class Hardening {
+
+        @Test
+        @DisplayName("no_new_privs is always set; by default root keeps every capability (mount works), core size is 0")
+        void defaults() throws Exception {
+            Result result = run("sh", "-c", "grep -E '^(NoNewPrivs|CapEff)' /proc/self/status; ulimit -c; "
+                    + "mkdir /tmp/m && mount -t tmpfs x /tmp/m && echo mounted");
+
+            assertThat(result.code).as(result.stderr).isZero();
+            assertThat(result.stdout).contains("NoNewPrivs:\t1", "\n0\n", "mounted").doesNotContain("CapEff:\t0000000000000000");
+        }
+
+        @Test
+        @DisplayName("--caps default: Docker's capability set; mount is then refused")
+        void dockerCaps() throws Exception {
+            Result result = runWith(List.of("--caps", "default"), "sh", "-c",
+                    "grep -E '^Cap(Eff|Bnd|Inh|Amb)' /proc/self/status; mount -t tmpfs x /tmp; echo mount=$?");
+
+            assertThat(result.code).as(result.stderr).isZero();
+            assertThat(result.stdout).contains("CapEff:\t00000000a80425fb", "CapBnd:\t00000000a80425fb",
+                    "CapInh:\t0000000000000000", "CapAmb:\t0000000000000000").endsWith("mount=1\n");
+        }
+
+        @Test
+        @DisplayName("--rlimit: soft and hard limits as given, `unlimited` allowed")
+        void rlimits() throws Exception {
+            Result result = runWith(List.of("--rlimit", "nofile:64:128", "--rlimit", "core:unlimited:unlimited"), "sh", "-c",
+                    "ulimit -n; ulimit -Hn; ulimit -c");
+
+            assertThat(result.code).as(result.stderr).isZero();
+            assertThat(result.stdout).isEqualTo("64\n128\nunlimited\n");
+        }
+
+        @Test
+        @DisplayName("--seccomp: a raw cBPF filter denying mkdir gives EPERM for mkdir only")
+        void seccompFilter() throws Exception {
+            Path filter = tmp.resolve("no-mkdir.bpf");
+            Files.write(filter, denyMkdirFilter());
+
+            Result result = runWith(List.of("--seccomp", filter.toString()), "sh", "-c", "mkdir /tmp/x; echo rc=$?; echo alive");
+
+            assertThat(result.code).as(result.stderr).isZero();
+            assertThat(result.stdout).isEqualTo("rc=1\nalive\n");
+            assertThat(result.stderr).contains("Operation not permitted");
+        }
+
+        @Test
+        @DisplayName("--seccomp with a missing or malformed file: exit 125, stage seccomp")
+        void badSeccompFile() throws Exception {
+            Path odd = Files.write(tmp.resolve("odd.bpf"), new byte[] {1, 2, 3});
+
+            Result missing = runWith(List.of("--seccomp", tmp.resolve("none.bpf").toString()), "true");
+            Result malformed = runWith(List.of("--seccomp", odd.toString()), "true");
+
+            assertThat(missing.code).isEqualTo(125);
+            assertThat(missing.stderr).contains("isolated-helper: seccomp:", "none.bpf");
+            assertThat(malformed.code).isEqualTo(125);
+            assertThat(malformed.stderr).contains("isolated-helper: seccomp:", "sock_filter");
+        }
+
+        @Test
+        @DisplayName("--uid/--gid/--umask: the command runs as that user, without groups, with that umask")
+        void uidGidUmask() throws Exception {
+            Result result = runWith(List.of("--uid", "1000", "--gid", "1001", "--umask", "077"), "sh", "-c",
+                    "id; umask; grep -E '^(Groups|CapEff)' /proc/self/status");
+
+            assertThat(result.code).as(result.stderr).isZero();
+            assertThat(result.stdout).startsWith("uid=1000 gid=1001").contains("\n0077\n", "CapEff:\t0000000000000000")
+                    .containsPattern("Groups:\\s*\n");
+        }
+
+        @Test
+        @DisplayName("--uid not mapped in the user namespace: exit 125, stage user, naming the id")
+        void unmappedUid() throws Exception {
+            Result result = runWith(List.of("--ns", "user,pid,mount", "--uid", "1000"), "id");
+
+            assertThat(result.code).isEqualTo(125);
+            assertThat(result.stderr).contains("isolated-helper: user:", "uid 1000", "not mapped");
+        }
+    }
+
+    @Test
+    @DisplayName("--time-offset boottime: /proc/uptime inside is a day ahead, the host's is not")
+    void timeNamespaceOffsets() throws Exception {
+        double hostBefore = uptime(Files.readString(Path.of("/proc/uptime")));
+
+        Result result = runWith(List.of("--time-offset", "boottime:86400", "--time-offset", "monotonic:3600"), "cat",
+                "/proc/uptime");
+
+        double hostAfter = uptime(Files.readString(Path.of("/proc/uptime")));
+        assertThat(result.code).as(result.stderr).isZero();
+        assertThat(uptime(result.stdout)).isBetween(hostBefore + 86400, hostAfter + 86400 + 1);
+        assertThat(hostAfter).isLessThan(hostBefore + 60);
+    }
+
+    // ---- cgroups ----
+
+    @Nested
+    @DisplayName("cgroups")
+    class Cgroups {
+
+        @Test
+        @DisplayName("CREATE memory-max: CREATED names the cgroup; an OOM kill is reported as oom=true, signal 9; CLOSE removes it")
+        void oomKillIsReported() throws Exception {
+            try (Server server = new Server(tmp.resolve("state"))) {
+                Frame created = server.request('C', 1, "rootfs=" + rootfs, "memory-max=33554432");
+                assertThat(created.type).as(created.toString()).isEqualTo('c');
+                Map<String, String> fields = created.record();
+                Path memory = Path.of(fields.get("1".equals(fields.get("cgroup-version")) ? "cgroup-memory" : "cgroup"));
+                assertThat(memory).isDirectory();
+                assertThat(Files.readString(memory.resolve(fields.get("cgroup-version").equals("1") ? "memory.limit_in_bytes" : "memory.max")))
+                        .isEqualTo("33554432\n");
+
+                assertThat(server.request('S', 2, "env=1", "arg=tail", "arg=/dev/zero").type).isEqualTo('p');
+                Frame exited = server.readUntil('x', 2);
+                assertThat(exited.record()).containsEntry("signal", "9").containsEntry("oom", "true");
+
+                assertThat(server.request('S', 3, "env=1", "arg=true").type).isEqualTo('p');
+                assertThat(server.readUntil('x', 3).record()).containsEntry("code", "0").doesNotContainKey("oom");
+
+                assertThat(server.request('X', 4, "env=1").type).isEqualTo('a');
+                assertThat(memory).doesNotExist();
+            }
+        }
+
+        @Test
+        @DisplayName("CREATE pids-max=20: a loop starting 200 sleeps sees fork failures, the env holds at most 20 tasks")
+        void pidsLimitStopsAForkLoop() throws Exception {
+            try (Server server = new Server(tmp.resolve("state"))) {
+                Frame created = server.request('C', 1, "rootfs=" + rootfs, "pids-max=20");
+                assertThat(created.type).as(created.toString()).isEqualTo('c');
+                Path pids = Path.of(created.record().getOrDefault("cgroup-pids", created.record().get("cgroup")));
+
+                server.request('S', 2, "env=1", "arg=sh", "arg=-c",
+                        "arg=i=0; while [ $i -lt 200 ]; do sleep 100 & i=$((i+1)); done");
+                StringBuilder stderr = new StringBuilder();
+                Frame exited;
+                while ((exited = server.read()).type != 'x') {
+                    if (exited.type == 'R') {
+                        stderr.append(new String(exited.payload, UTF_8));
+                    }
+                }
+
+                assertThat(exited.record()).doesNotContainEntry("code", "0");
+                assertThat(stderr).contains("can't fork");
+                assertThat(Integer.parseInt(Files.readString(pids.resolve("pids.current")).strip())).isBetween(1, 20);
+                assertThat(server.request('X', 3, "env=1").type).isEqualTo('a');
+                assertThat(pids).doesNotExist();
+            }
+            assertThat(run("echo", "host survives").stdout).isEqualTo("host survives\n");
+        }
+
+        @Test
+        @DisplayName("CREATE cpu-max: the quota and period are set; spawned processes and the init are in the env's cgroup")
+        void cpuLimitAndMembership() throws Exception {
+            try (Server server = new Server(tmp.resolve("state"))) {
+                Frame created = server.request('C', 1, "rootfs=" + rootfs, "cpu-max=20000\t100000", "cgroup=true");
+                assertThat(created.type).as(created.toString()).isEqualTo('c');
+                Map<String, String> fields = created.record();
+                if ("1".equals(fields.get("cgroup-version"))) {
+                    Path cpu = Path.of(fields.get("cgroup-cpu"));
+                    assertThat(cpu.resolve("cpu.cfs_quota_us")).hasContent("20000");
+                    assertThat(cpu.resolve("cpu.cfs_period_us")).hasContent("100000");
+                    assertThat(fields).containsKeys("cgroup-memory", "cgroup-pids");
+                } else {
+                    assertThat(Path.of(fields.get("cgroup"), "cpu.max")).hasContent("20000 100000");
+                }
+                Frame spawned = server.request('S', 2, "env=1", "arg=sleep", "arg=100");
+                String dir = fields.getOrDefault("cgroup-pids", fields.get("cgroup"));
+                List<String> members = Files.readAllLines(Path.of(dir, "cgroup.procs"));
+                assertThat(members).contains(fields.get("pid"), spawned.record().get("pid"));
+            }
+        }
+
+        @Test
+        @DisplayName("run --memory-max: an OOM kill exits 137 and says so on stderr")
+        void runReportsOom() throws Exception {
+            Result result = runWith(List.of("--memory-max", "32m"), "tail", "/dev/zero");
+
+            assertThat(result.code).isEqualTo(137);
+            assertThat(result.stderr).contains("OOM killer");
+        }
+    }
+
+    // ---- SPAWN fields ----
+
+    @Test
+    @DisplayName("serve: SPAWN uid/gid/umask/caps and CREATE caps/rlimit/readonly-root/bind/tmpfs/time-offset fields")
+    void spawnAndCreateFields() throws Exception {
+        Path hostDir = Files.createDirectories(tmp.resolve("served-dir"));
+        Files.writeString(hostDir.resolve("f"), "bound\n");
+        try (Server server = new Server(tmp.resolve("state"))) {
+            Frame created = server.request('C', 1, "rootfs=" + rootfs, "caps=default", "rlimit=nofile\t50\t60",
+                    "readonly-root=true", "bind=" + hostDir + "\t/data\tro", "tmpfs=/scratch\t0\t1777",
+                    "time-offset=boottime\t86400");
+            assertThat(created.type).as(created.toString()).isEqualTo('c');
+
+            server.request('S', 2, "env=1", "arg=sh", "arg=-c",
+                    "arg=grep CapEff /proc/self/status; ulimit -n; cat /data/f; touch /etc/x 2>/dev/null || echo ro; "
+                            + "touch /scratch/y && echo scratch; cut -d. -f1 /proc/uptime");
+            String out = server.stdoutUntilExit(2);
+            assertThat(out).contains("CapEff:\t00000000a80425fb", "\n50\n", "bound\n", "ro\n", "scratch\n");
+            assertThat(Long.parseLong(out.lines().reduce((a, b) -> b).orElseThrow())).isGreaterThan(86400);
+
+            server.request('S', 3, "env=1", "caps=all", "uid=1000", "gid=1000", "umask=027", "arg=sh", "arg=-c", "arg=id; umask");
+            assertThat(server.stdoutUntilExit(3)).startsWith("uid=1000 gid=1000").endsWith("0027\n");
+
+            server.request('S', 4, "env=1", "caps=all", "arg=grep", "arg=CapEff", "arg=/proc/self/status");
+            assertThat(server.stdoutUntilExit(4)).doesNotContain("a80425fb");
+
+            Frame bad = server.request('C', 5, "rootfs=" + rootfs, "bind=" + tmp.resolve("missing") + "\t/data\tro");
+            assertThat(bad.type).isEqualTo('E');
+            assertThat(bad.record()).containsEntry("stage", "bind").containsEntry("errname", "ENOENT")
+                    .containsEntry("path", tmp.resolve("missing").toString());
+            assertThat(bad.record().get("hint")).contains("/data");
+        }
+    }
+
+    // ---- enter ----
+
+    @Nested
+    @DisplayName("enter")
+    class Enter {
+
+        Process env;
+
+        String initPid;
+
+        @BeforeEach
+        void startEnvironment() throws Exception {
+            env = start("run", "--rootfs", rootfs.toString(), "--print-pid", "--", "sleep", "1000");
+            initPid = new BufferedReader(new InputStreamReader(env.getErrorStream(), UTF_8)).readLine().substring("init-pid=".length());
+        }
+
+        @org.junit.jupiter.api.AfterEach
+        void stopEnvironment() throws Exception {
+            env.destroyForcibly().waitFor();
+        }
+
+        @Test
+        @DisplayName("--inherit-env: a ProcessBuilder's environment reaches the command unchanged")
+        void inheritEnv() throws Exception {
+            ProcessBuilder builder = new ProcessBuilder(HELPER.toString(), "enter", "--pid", initPid, "--inherit-env", "--", "env");
+            builder.environment().clear();
+            builder.environment().put("PATH", "/bin");
+            builder.environment().put("FROM_JAVA", "yes");
+            Process process = builder.start();
+            String out = new String(process.getInputStream().readAllBytes(), UTF_8);
+
+            assertThat(process.waitFor()).isZero();
+            assertThat(out.lines().sorted()).containsExactly("FROM_JAVA=yes", "PATH=/bin");
+        }
+
+        @Test
+        @DisplayName("--uid/--gid, and the command's exit code")
+        void uidGidAndExitCode() throws Exception {
+            Result result = helper("enter", "--pid", initPid, "--uid", "1000", "--gid", "1000", "--", "sh", "-c", "id -u; exit 7");
+
+            assertThat(result.code).isEqualTo(7);
+            assertThat(result.stdout).isEqualTo("1000\n");
+        }
+
+        @Test
+        @DisplayName("SIGTERM to enter is forwarded: the command dies of it and enter exits 143; 125 on setup failure")
+        void forwardsSigterm() throws Exception {
+            Process enter = start("enter", "--pid", initPid, "--", "sleep", "1001");
+            await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcessesRunning("sleep", "1001").isEmpty());
+
+            enter.destroy(); // SIGTERM
+
+            assertThat(enter.waitFor(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(enter.exitValue()).isEqualTo(128 + 15);
+            assertThat(hostProcessesRunning("sleep", "1001")).isEmpty();
+            assertThat(helper("enter", "--pid", "999999999", "--", "true").code).isEqualTo(125);
+        }
+
+        @Test
+        @DisplayName("SIGKILL of enter kills the command too (parent-death signal)")
+        void sigkillOfEnterKillsTheCommand() throws Exception {
+            Process enter = start("enter", "--pid", initPid, "--uid", "1000", "--", "sleep", "1002");
+            await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcessesRunning("sleep", "1002").isEmpty());
+
+            enter.destroyForcibly().waitFor();
+
+            await().atMost(Duration.ofSeconds(2)).untilAsserted(() -> assertThat(hostProcessesRunning("sleep", "1002")).isEmpty());
+        }
+    }
+
+    // ---- probe ----
+
+    @Nested
+    @DisplayName("probe")
+    class Probe {
+
+        private final List<String> mustPass = List.of("userns", "uid-map", "mount-ns", "tmpfs-userns", "proc", "overlay",
+                "overlay-userxattr", "pivot-root", "net", "uts", "ipc", "cgroup-ns", "time-ns");
+
+        @Test
+        @DisplayName("as root: every namespace step passes here, the cgroup controllers are found, sysctls are reported")
+        void asRoot() throws Exception {
+            Map<String, Map<String, Object>> steps = probe(List.of(HELPER.toString(), "probe", "--json"));
+
+            assertThat(steps.keySet()).containsAll(mustPass).contains("setgroups", "cgroup-memory", "cgroup-pids", "cgroup-cpu",
+                    "sysctl user.max_user_namespaces", "sysctl kernel.apparmor_restrict_unprivileged_userns",
+                    "sysctl kernel.unprivileged_userns_clone");
+            mustPass.forEach(step -> assertThat(steps.get(step)).as(step).containsEntry("ok", true));
+            assertThat(steps.get("setgroups")).containsEntry("ok", true);
+            assertThat(steps.get("cgroup-memory")).containsEntry("ok", true);
+            assertThat((String) steps.get("cgroup-memory").get("detail")).startsWith("v");
+            assertThat(steps.get("sysctl kernel.apparmor_restrict_unprivileged_userns")).containsEntry("detail", "absent");
+        }
+
+        @Test
+        @DisplayName("as uid 65534: the rootless steps pass; setgroups and the v1 cgroups are reported as not usable")
+        void asNobody() throws Exception {
+            Path helper = rootlessHelperCopy();
+
+            Map<String, Map<String, Object>> steps = probe(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                    helper.toString(), "probe", "--json"));
+
+            mustPass.forEach(step -> assertThat(steps.get(step)).as(step).containsEntry("ok", true));
+            assertThat(steps.get("setgroups")).containsEntry("ok", false).containsEntry("errno", "EPERM");
+            assertThat(steps.get("cgroup-memory")).containsEntry("ok", false);
+            assertThat((String) steps.get("cgroup-memory").get("hint")).contains("Delegate");
+        }
+
+        @Test
+        @DisplayName("with user.max_user_namespaces=0: the userns step fails with ENOSPC and names the sysctl")
+        void simulatedRestriction() throws Exception {
+            Map<String, Map<String, Object>> steps = probe(List.of("unshare", "--user", "--map-root-user", "sh", "-c",
+                    "echo 0 > /proc/sys/user/max_user_namespaces && exec " + HELPER + " probe --json"));
+
+            assertThat(steps.get("userns")).containsEntry("ok", false).containsEntry("errno", "ENOSPC");
+            assertThat((String) steps.get("userns").get("hint")).contains("user.max_user_namespaces");
+            assertThat(steps.get("sysctl user.max_user_namespaces")).containsEntry("ok", false).containsEntry("detail", "0");
+        }
+
+        @Test
+        @DisplayName("without --json: one `step ok|fail ...` line per step")
+        void textOutput() throws Exception {
+            Result result = helper("probe");
+
+            assertThat(result.code).isZero();
+            assertThat(result.stdout.lines()).contains("userns ok", "mount-ns ok").allMatch(line -> line.matches("^[^ ].* (ok|fail)( .*)?$"));
+        }
+
+        private Map<String, Map<String, Object>> probe(List<String> command) throws Exception {
+            Result result = exec(command);
+            assertThat(result.code).as(result.stderr).isZero();
+            Map<String, Map<String, Object>> steps = new LinkedHashMap<>();
+            for (String line : result.stdout.lines().toList()) {
+                Map<String, Object> step = parseFlatJson(line);
+                assertThat(step).containsKeys("step", "ok", "errno", "detail", "hint");
+                steps.put((String) step.get("step"), step);
+            }
+            return steps;
+        }
+    }
+
     // ---- the serve protocol ----
 
     @Nested
@@ -329,6 +807,64 @@ class HelperCliTest {
         List<String> args = new ArrayList<>(List.of("run", "--rootfs", rootfs.toString(), "--"));
         args.addAll(Arrays.asList(command));
         return helper(args.toArray(String[]::new));
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    private Result runWith(List<String> options, String... command) throws Exception {
+        List<String> args = new ArrayList<>(List.of("run", "--rootfs", rootfs.toString()));
+        args.addAll(options);
+        args.add("--");
+        args.addAll(Arrays.asList(command));
+        return helper(args.toArray(String[]::new));
+    }
+
+    /** A copy of the helper that uid 65534 can execute. */
+    private Path rootlessHelperCopy() throws IOException {
+        Path bin = Files.createDirectories(tmp.resolve("helper-bin"));
+        Path helper = bin.resolve("isolated-helper");
+        if (!Files.exists(helper)) {
+            Files.copy(HELPER, helper, StandardCopyOption.COPY_ATTRIBUTES);
+        }
+        Files.setPosixFilePermissions(helper, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return helper;
+    }
+
+    private static double uptime(String procUptime) {
+        return Double.parseDouble(procUptime.strip().split(" ")[0]);
+    }
+
+    /** x86_64 cBPF: mkdir (83) and mkdirat (258) fail with EPERM, everything else is allowed. */
+    private static byte[] denyMkdirFilter() {
+        int[][] program = {
+                {0x20, 0, 0, 4}, // ld [arch]
+                {0x15, 0, 3, 0xc000003e}, // jeq AUDIT_ARCH_X86_64, else allow
+                {0x20, 0, 0, 0}, // ld [nr]
+                {0x15, 2, 0, 83}, // jeq mkdir -> deny
+                {0x15, 1, 0, 258}, // jeq mkdirat -> deny
+                {0x06, 0, 0, 0x7fff0000}, // ret ALLOW
+                {0x06, 0, 0, 0x00050001}, // ret ERRNO(EPERM)
+        };
+        java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate(8 * program.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int[] insn : program) {
+            buffer.putShort((short) insn[0]).put((byte) insn[1]).put((byte) insn[2]).putInt(insn[3]);
+        }
+        return buffer.array();
+    }
+
+    /** One flat JSON object of strings and booleans, as `probe --json` prints. */
+    private static Map<String, Object> parseFlatJson(String line) {
+        Map<String, Object> fields = new LinkedHashMap<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"([^\"]+)\":(true|false|\"((?:[^\"\\\\]|\\\\.)*)\")")
+                .matcher(line);
+        while (m.find()) {
+            fields.put(m.group(1), m.group(3) != null ? m.group(3).replaceAll("\\\\(.)", "$1") : Boolean.valueOf(m.group(2)));
+        }
+        return fields;
     }
 
     private Result helper(String... args) throws Exception {
@@ -445,6 +981,31 @@ class HelperCliTest {
             out.write(payload.toByteArray());
             out.flush();
             return read();
+        }
+
+        /** Reads frames (dropping others) until the given one. */
+        Frame readUntil(char type, int id) throws IOException {
+            for (Frame frame;;) {
+                if ((frame = read()).type == type && frame.id == id) {
+                    return frame;
+                }
+            }
+        }
+
+        /** The stdout of proc id until its EXITED; fails on a non-zero exit. */
+        String stdoutUntilExit(int id) throws IOException {
+            StringBuilder out = new StringBuilder();
+            for (Frame frame;;) {
+                frame = read();
+                if (frame.type == 'O' && frame.id == id) {
+                    out.append(new String(frame.payload, UTF_8));
+                } else if (frame.type == 'E') {
+                    throw new AssertionError("spawn failed: " + frame);
+                } else if (frame.type == 'x' && frame.id == id) {
+                    assertThat(frame.record()).as(out.toString()).containsEntry("code", "0");
+                    return out.toString();
+                }
+            }
         }
 
         Frame read() throws IOException {

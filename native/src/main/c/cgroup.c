@@ -1,0 +1,392 @@
+/*
+ * cgroup.c - the environment's cgroup.
+ *
+ * - The helper's own cgroups come from /proc/self/cgroup and the cgroup mounts of
+ *   /proc/self/mountinfo (read once). v2 is used when its cgroup.controllers offers every
+ *   needed controller; else v1 when each one has a hierarchy (hybrid hosts); else the
+ *   CREATE fails with stage `cgroup` - a requested limit is never silently ignored.
+ * - v2: the env is a leaf `isolated-<helperpid>-<envid>` next to the helper's. Enabling
+ *   controllers in cgroup.subtree_control needs the parent free of processes ("no internal
+ *   processes"): on EBUSY every process of it (the helper, the JVM) is moved into the leaf
+ *   `isolated-leaf` first, as a delegated cgroup's owner is expected to do.
+ * - v1: one directory per controller (memory, pids, cpu) under the helper's own.
+ * - The init is placed by the helper (CLONE_INTO_CGROUP, else a write to cgroup.procs while
+ *   it waits on its sync pipe); a spawned command's intermediate process writes "0" to the
+ *   cgroup.procs fds itself before it joins the env, so the command starts inside.
+ * - Removal rmdir()s after the processes are reaped, retrying briefly on EBUSY.
+ */
+#include "cgroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *const CG_NAMES[CG_COUNT] = { "memory", "pids", "cpu" };
+
+#define DELEGATE_HINT_V2 \
+    "delegate the cgroup to this user, e.g. run the tests under `systemd-run --user --scope " \
+    "-p Delegate=yes ...` (memory pids cpu), or run as root"
+#define HINT_V1 \
+    "cgroup v1 cannot be delegated safely: run as root, or on a cgroup v2 host delegate the " \
+    "cgroup (systemd-run --user --scope -p Delegate=yes)"
+
+struct own_cgroups {
+    bool loaded;
+    char v2[PATH_MAX];              /* the helper's v2 cgroup dir, "" if none */
+    char v1[CG_COUNT][PATH_MAX];    /* per controller, "" if no hierarchy */
+};
+
+static struct own_cgroups own;
+
+bool cgroup_limits_any(const struct cgroup_limits *lim)
+{
+    return lim->wanted || lim->memory_max || lim->pids_max || lim->cpu_quota_us;
+}
+
+void cgroup_env_init(struct cgroup_env *cg)
+{
+    memset(cg, 0, sizeof *cg);
+    for (int i = 0; i < CG_COUNT; i++)
+        cg->procs_fd[i] = -1;
+    cg->dir_fd = -1;
+}
+
+static bool has_word(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; (p = strstr(p, word)); p += n)
+        if ((p == list || p[-1] == ',' || p[-1] == ' ') && (p[n] == ',' || p[n] == ' ' ||
+                                                            p[n] == '\0' || p[n] == '\n'))
+            return true;
+    return false;
+}
+
+/* DIR = mount point + (cgroup path below the mount's root). */
+static void join_cgroup_path(char *out, const char *mnt, const char *mnt_root, const char *cg)
+{
+    size_t n = strlen(mnt_root);
+    if (strcmp(mnt_root, "/") != 0 && strncmp(cg, mnt_root, n) == 0)
+        cg += n;
+    snprintf(out, PATH_MAX, "%s%s", mnt, strcmp(cg, "/") == 0 ? "" : cg);
+}
+
+/* Per /proc/self/cgroup line "ID:CONTROLLERS:PATH": the matching mount's directory. */
+static void match_mount(const char *root, const char *mnt, const char *fstype, const char *opts,
+                        FILE *cgroups)
+{
+    char line[PATH_MAX + 128];
+    rewind(cgroups);
+    while (fgets(line, sizeof line, cgroups)) {
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2)
+            continue;
+        *c2 = '\0';
+        c2[1 + strcspn(c2 + 1, "\n")] = '\0';
+        const char *ctrls = c1 + 1, *path = c2 + 1;
+        if (strcmp(fstype, "cgroup2") == 0 && *ctrls == '\0')
+            join_cgroup_path(own.v2, mnt, root, path);
+        for (int i = 0; strcmp(fstype, "cgroup") == 0 && i < CG_COUNT; i++)
+            if (has_word(ctrls, CG_NAMES[i]) && has_word(opts, CG_NAMES[i]) && !own.v1[i][0])
+                join_cgroup_path(own.v1[i], mnt, root, path);
+    }
+}
+
+static void load_own_cgroups(void)
+{
+    if (own.loaded)
+        return;
+    own.loaded = true;
+    FILE *info = fopen("/proc/self/mountinfo", "re"), *cgroups = fopen("/proc/self/cgroup", "re");
+    char line[4096];
+    while (info && cgroups && fgets(line, sizeof line, info)) {
+        char root[PATH_MAX], mnt[PATH_MAX], fstype[32], opts[512];
+        char *dash = strstr(line, " - ");
+        if (!dash || sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2 ||
+            sscanf(dash + 3, "%31s %*s %511s", fstype, opts) != 2)
+            continue;
+        if (strcmp(fstype, "cgroup2") == 0 || strcmp(fstype, "cgroup") == 0)
+            match_mount(root, mnt, fstype, opts, cgroups);
+    }
+    if (info)
+        fclose(info);
+    if (cgroups)
+        fclose(cgroups);
+}
+
+static int read_text(const char *dir, const char *name, char *buf, size_t size)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read_all(fd, buf, size - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    return n < 0 ? -1 : 0;
+}
+
+static int write_text(const char *dir, const char *name, const char *text, struct failure *f)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (write_file(path, text) < 0)
+        return fail(f, "cgroup", "write", path, "%s", errno == EACCES || errno == EPERM
+                    ? (own.v2[0] && strncmp(dir, own.v2, strlen(own.v2)) == 0 ? DELEGATE_HINT_V2 : HINT_V1)
+                    : "the kernel refused the value");
+    return 0;
+}
+
+static unsigned needed_controllers(const struct cgroup_limits *lim)
+{
+    unsigned need = 0;
+    if (lim->memory_max || lim->wanted)
+        need |= 1u << CG_MEMORY;
+    if (lim->pids_max || lim->wanted)
+        need |= 1u << CG_PIDS;
+    if (lim->cpu_quota_us)
+        need |= 1u << CG_CPU;
+    return need;
+}
+
+static bool v2_offers(unsigned need)
+{
+    char controllers[512];
+    if (!own.v2[0] || read_text(own.v2, "cgroup.controllers", controllers, sizeof controllers) < 0)
+        return false;
+    for (int i = 0; i < CG_COUNT; i++)
+        if ((need & (1u << i)) && !has_word(controllers, CG_NAMES[i]))
+            return false;
+    return true;
+}
+
+/* The base of our env cgroups: the parent of our leaf once we moved into one. */
+static char v2_base[PATH_MAX];
+
+/* Every process of BASE into BASE/isolated-leaf, so that BASE may enable controllers. */
+static int move_into_leaf(const char *base, struct failure *f)
+{
+    char leaf[PATH_MAX + 32], procs[65536];
+    snprintf(leaf, sizeof leaf, "%s/isolated-leaf", base);
+    if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
+        return fail(f, "cgroup", "mkdir", leaf, DELEGATE_HINT_V2);
+    if (write_text(leaf, "cgroup.procs", "0", f) < 0)
+        return -1;
+    if (read_text(base, "cgroup.procs", procs, sizeof procs) < 0)
+        return fail(f, "cgroup", "read", base, DELEGATE_HINT_V2);
+    for (char *save = NULL, *pid = strtok_r(procs, "\n", &save); pid;
+         pid = strtok_r(NULL, "\n", &save))
+        (void)write_text(leaf, "cgroup.procs", pid, f); /* may have exited meanwhile */
+    return 0;
+}
+
+static int v2_enable(unsigned need, struct failure *f)
+{
+    char enable[64] = "", current[512] = "";
+    if (!v2_base[0])
+        snprintf(v2_base, sizeof v2_base, "%s", own.v2);
+    (void)read_text(v2_base, "cgroup.subtree_control", current, sizeof current);
+    for (int i = 0; i < CG_COUNT; i++)
+        if ((need & (1u << i)) && !has_word(current, CG_NAMES[i]))
+            snprintf(enable + strlen(enable), sizeof enable - strlen(enable), "+%s ", CG_NAMES[i]);
+    if (!enable[0])
+        return 0;
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/cgroup.subtree_control", v2_base);
+    if (write_file(path, enable) == 0)
+        return 0;
+    if (errno != EBUSY)
+        return fail(f, "cgroup", "write", path, DELEGATE_HINT_V2);
+    if (move_into_leaf(v2_base, f) < 0)
+        return -1;
+    if (write_file(path, enable) < 0)
+        return fail(f, "cgroup", "write", path,
+                    "the cgroup has processes that could not be moved into a leaf: "
+                    DELEGATE_HINT_V2);
+    return 0;
+}
+
+static int make_dir(char **out, const char *base, const char *name, struct failure *f,
+                    const char *hint)
+{
+    *out = xasprintf("%s/%s", base, name);
+    if (mkdir(*out, 0755) < 0)
+        return fail(f, "cgroup", "mkdir", *out, "%s", hint);
+    return 0;
+}
+
+static int open_procs(struct cgroup_env *cg, int i, struct failure *f)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/cgroup.procs", cg->dir[i]);
+    cg->procs_fd[i] = open(path, O_WRONLY | O_CLOEXEC);
+    if (cg->procs_fd[i] < 0)
+        return fail(f, "cgroup", "open", path, NULL);
+    return 0;
+}
+
+static int apply_limits(const struct cgroup_limits *lim, const struct cgroup_env *cg,
+                        struct failure *f)
+{
+    char v[64];
+    const char *mem = cg->dir[cg->version == 2 ? 0 : CG_MEMORY];
+    const char *pids = cg->dir[cg->version == 2 ? 0 : CG_PIDS];
+    const char *cpu = cg->dir[cg->version == 2 ? 0 : CG_CPU];
+    bool v2 = cg->version == 2;
+    if (lim->memory_max) {
+        snprintf(v, sizeof v, "%llu", lim->memory_max);
+        if (write_text(mem, v2 ? "memory.max" : "memory.limit_in_bytes", v, f) < 0)
+            return -1;
+        /* without swap the limit is the limit (best effort: swap accounting may be off) */
+        struct failure ignored;
+        (void)write_text(mem, v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes",
+                         v2 ? "0" : v, &ignored);
+    }
+    if (lim->pids_max) {
+        snprintf(v, sizeof v, "%lld", lim->pids_max);
+        if (write_text(pids, "pids.max", v, f) < 0)
+            return -1;
+    }
+    if (lim->cpu_quota_us && v2) {
+        snprintf(v, sizeof v, "%lld %lld", lim->cpu_quota_us, lim->cpu_period_us);
+        return write_text(cpu, "cpu.max", v, f);
+    }
+    if (lim->cpu_quota_us) {
+        snprintf(v, sizeof v, "%lld", lim->cpu_period_us);
+        if (write_text(cpu, "cpu.cfs_period_us", v, f) < 0)
+            return -1;
+        snprintf(v, sizeof v, "%lld", lim->cpu_quota_us);
+        return write_text(cpu, "cpu.cfs_quota_us", v, f);
+    }
+    return 0;
+}
+
+static int create_v2(unsigned need, const char *name, struct cgroup_env *cg, struct failure *f)
+{
+    cg->version = 2;
+    if (v2_enable(need, f) < 0 || make_dir(&cg->dir[0], v2_base, name, f, DELEGATE_HINT_V2) < 0)
+        return -1;
+    cg->dir_fd = open(cg->dir[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cg->dir_fd < 0)
+        return fail(f, "cgroup", "open", cg->dir[0], NULL);
+    return open_procs(cg, 0, f);
+}
+
+static int create_v1(unsigned need, const char *name, struct cgroup_env *cg, struct failure *f)
+{
+    cg->version = 1;
+    for (int i = 0; i < CG_COUNT; i++) {
+        if (!(need & (1u << i)))
+            continue;
+        if (make_dir(&cg->dir[i], own.v1[i], name, f, HINT_V1) < 0 || open_procs(cg, i, f) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int missing_controller(unsigned need, struct failure *f)
+{
+    for (int i = 0; i < CG_COUNT; i++) {
+        if ((need & (1u << i)) && !own.v1[i][0]) {
+            errno = EOPNOTSUPP;
+            return fail(f, "cgroup", "open", CG_NAMES[i],
+                        "the %s controller is neither in cgroup v2 (%s/cgroup.controllers) nor "
+                        "mounted as v1: %s", CG_NAMES[i], own.v2[0] ? own.v2 : "(no cgroup2)",
+                        DELEGATE_HINT_V2);
+        }
+    }
+    return 0;
+}
+
+int cgroup_create(const struct cgroup_limits *lim, const char *name, struct cgroup_env *cg,
+                  struct failure *f)
+{
+    unsigned need = needed_controllers(lim);
+    cgroup_env_init(cg);
+    load_own_cgroups();
+    int rc;
+    if (v2_offers(need))
+        rc = create_v2(need, name, cg, f);
+    else if (missing_controller(need, f) < 0)
+        return -1;
+    else
+        rc = create_v1(need, name, cg, f);
+    if (rc == 0)
+        rc = apply_limits(lim, cg, f);
+    if (rc < 0) {
+        struct failure saved = *f;
+        cgroup_remove(cg);
+        *f = saved;
+    }
+    return rc;
+}
+
+int cgroup_enter(const struct cgroup_env *cg, pid_t pid, struct failure *f)
+{
+    char text[24];
+    snprintf(text, sizeof text, "%d", (int)pid);
+    for (int i = 0; i < CG_COUNT; i++) {
+        if (cg->procs_fd[i] >= 0 && write(cg->procs_fd[i], text, strlen(text)) < 0)
+            return fail(f, "cgroup", "write", cg->dir[i], "could not move pid %d into the cgroup",
+                        (int)pid);
+    }
+    return 0;
+}
+
+long long cgroup_oom_kills(const struct cgroup_env *cg)
+{
+    char text[2048];
+    const char *dir = cg->dir[cg->version == 2 ? 0 : CG_MEMORY];
+    if (!dir || read_text(dir, cg->version == 2 ? "memory.events" : "memory.oom_control", text,
+                          sizeof text) < 0)
+        return -1;
+    const char *p = strstr(text, "oom_kill ");
+    return p ? atoll(p + 9) : -1;
+}
+
+static void remove_dir(const char *dir)
+{
+    for (int attempt = 0; attempt < 200; attempt++) {
+        if (rmdir(dir) == 0 || errno != EBUSY)
+            return;
+        nanosleep(&(struct timespec){ 0, 1000000 }, NULL); /* only while it still empties */
+    }
+    fprintf(stderr, "isolated-helper: cgroup: rmdir %s: %s\n", dir, strerror(errno));
+}
+
+void cgroup_remove(struct cgroup_env *cg)
+{
+    for (int i = 0; i < CG_COUNT; i++) {
+        if (cg->procs_fd[i] >= 0)
+            close(cg->procs_fd[i]);
+        if (cg->dir[i])
+            remove_dir(cg->dir[i]);
+        free(cg->dir[i]);
+    }
+    if (cg->dir_fd >= 0)
+        close(cg->dir_fd);
+    cgroup_env_init(cg);
+}
+
+int cgroup_probe(enum cg_controller c, char *detail, size_t size, struct failure *f)
+{
+    load_own_cgroups();
+    const char *dir = v2_offers(1u << c) ? own.v2 : own.v1[c];
+    if (!dir[0]) {
+        errno = EOPNOTSUPP;
+        return fail(f, "cgroup", "open", CG_NAMES[c], "no %s controller in cgroup v2 or v1: "
+                    DELEGATE_HINT_V2, CG_NAMES[c]);
+    }
+    snprintf(detail, size, "v%d %s", dir == own.v2 ? 2 : 1, dir);
+    char procs[PATH_MAX + 32];
+    snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
+    if (access(dir, W_OK) < 0 || access(procs, W_OK) < 0)
+        return fail(f, "cgroup", "access", dir, "%s", dir == own.v2 ? DELEGATE_HINT_V2 : HINT_V1);
+    return 0;
+}

@@ -1,0 +1,284 @@
+/*
+ * harden.c - the last steps before execve(), in the command's own process.
+ *
+ * - Order: umask, rlimits, groups + gid, bounding/ambient caps, uid, capset, no_new_privs,
+ *   seccomp. The bounding set is dropped while we still hold CAP_SETPCAP (before setresuid);
+ *   seccomp goes last so the filter never sees the helper's own setup syscalls, and after
+ *   no_new_privs so that it needs no CAP_SYS_ADMIN.
+ * - caps=all (default) keeps what the environment's root has in its namespaces, like
+ *   unshare(1); caps=default is Docker's list. A non-zero uid loses every capability at
+ *   setresuid() anyway (no keepcaps), as with `docker run --user`.
+ * - Raw prctl/capset/seccomp syscalls: no libcap, no libseccomp.
+ * - Failures die() with stage `user`, `rlimit`, `caps` or `seccomp`.
+ */
+#include "harden.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define SECCOMP_MAX_INSNS 4096
+
+/* Docker's default capability set (moby oci/caps/defaults.go). */
+static const int DOCKER_CAPS[] = {
+    CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FSETID,  CAP_FOWNER,           CAP_MKNOD,
+    CAP_NET_RAW, CAP_SETGID,      CAP_SETUID,  CAP_SETFCAP,          CAP_SETPCAP,
+    CAP_NET_BIND_SERVICE,         CAP_SYS_CHROOT, CAP_KILL,          CAP_AUDIT_WRITE,
+};
+
+static const struct {
+    const char *name;
+    int resource;
+} RLIMIT_NAMES[] = {
+    { "core", RLIMIT_CORE },   { "nofile", RLIMIT_NOFILE }, { "nproc", RLIMIT_NPROC },
+    { "cpu", RLIMIT_CPU },     { "fsize", RLIMIT_FSIZE },   { "as", RLIMIT_AS },
+    { "stack", RLIMIT_STACK }, { "memlock", RLIMIT_MEMLOCK },
+};
+
+void env_policy_init(struct env_policy *p)
+{
+    memset(p, 0, sizeof *p);
+    p->caps = CAPS_ALL;
+    p->rlimits[0] = (struct rlimit_entry){ RLIMIT_CORE, { 0, 0 } };
+    p->n_rlimits = 1;
+}
+
+void env_policy_free(struct env_policy *p)
+{
+    free(p->seccomp);
+    p->seccomp = NULL;
+    p->seccomp_len = 0;
+}
+
+static int parse_limit(const char *text, rlim_t *out)
+{
+    char *end;
+    if (strcmp(text, "unlimited") == 0 || strcmp(text, "infinity") == 0) {
+        *out = RLIM_INFINITY;
+        return 0;
+    }
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text || *end || text[0] == '-')
+        return -1;
+    *out = (rlim_t)v;
+    return 0;
+}
+
+int env_policy_add_rlimit(struct env_policy *p, const char *text, char sep, struct failure *f)
+{
+    char name[32], soft[32], hard[32] = "";
+    const char *a = strchr(text, sep), *b = a ? strchr(a + 1, sep) : NULL;
+    errno = EINVAL;
+    if (!a || (size_t)(a - text) >= sizeof name)
+        return fail(f, "rlimit", "setrlimit", text, "want NAME%cSOFT%cHARD", sep, sep);
+    snprintf(name, sizeof name, "%.*s", (int)(a - text), text);
+    snprintf(soft, sizeof soft, "%.*s", (int)(b ? b - a - 1 : (long)strlen(a + 1)), a + 1);
+    snprintf(hard, sizeof hard, "%s", b ? b + 1 : soft);
+    int resource = -1;
+    for (size_t i = 0; i < sizeof RLIMIT_NAMES / sizeof RLIMIT_NAMES[0]; i++)
+        if (strcmp(name, RLIMIT_NAMES[i].name) == 0)
+            resource = RLIMIT_NAMES[i].resource;
+    struct rlimit lim;
+    if (resource < 0)
+        return fail(f, "rlimit", "setrlimit", name,
+                    "the rlimit names are core, nofile, nproc, cpu, fsize, as, stack, memlock");
+    if (parse_limit(soft, &lim.rlim_cur) < 0 || parse_limit(hard, &lim.rlim_max) < 0 ||
+        lim.rlim_cur > lim.rlim_max)
+        return fail(f, "rlimit", "setrlimit", text,
+                    "limits are numbers or `unlimited`, and SOFT <= HARD");
+    for (size_t i = 0; i < p->n_rlimits; i++) {
+        if (p->rlimits[i].resource == resource) {
+            p->rlimits[i].limit = lim;
+            return 0;
+        }
+    }
+    if (p->n_rlimits == MAX_RLIMITS)
+        return fail(f, "rlimit", "setrlimit", text, "too many rlimits");
+    p->rlimits[p->n_rlimits++] = (struct rlimit_entry){ resource, lim };
+    return 0;
+}
+
+/* The whole file is the program: `struct sock_filter`s in native byte order (bwrap --seccomp). */
+int env_policy_load_seccomp(struct env_policy *p, const char *path, struct failure *f)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        fail(f, "seccomp", "open", path, "the seccomp filter file must exist and be readable");
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    size_t size = (size_t)st.st_size, n = size / sizeof(struct sock_filter);
+    if (size == 0 || size % sizeof(struct sock_filter) || n > SECCOMP_MAX_INSNS) {
+        close(fd);
+        errno = EINVAL;
+        return fail(f, "seccomp", "read", path,
+                    "the file must hold 1..4096 raw 8-byte struct sock_filter instructions");
+    }
+    void *prog = xmalloc(size);
+    ssize_t got = read_all(fd, prog, size);
+    close(fd);
+    if (got != (ssize_t)size) {
+        free(prog);
+        return fail(f, "seccomp", "read", path, NULL);
+    }
+    free(p->seccomp);
+    p->seccomp = prog;
+    p->seccomp_len = n;
+    return 0;
+}
+
+int parse_caps_mode(const char *text, enum caps_mode *out)
+{
+    if (strcmp(text, "all") == 0)
+        *out = CAPS_ALL;
+    else if (strcmp(text, "default") == 0)
+        *out = CAPS_DEFAULT;
+    else
+        return -1;
+    return 0;
+}
+
+int parse_id(const char *text, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < 0 || v >= 4294967295L)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int parse_umask(const char *text, mode_t *out)
+{
+    char *end;
+    long v = strtol(text, &end, 8);
+    if (end == text || *end || v < 0 || v > 0777)
+        return -1;
+    *out = (mode_t)v;
+    return 0;
+}
+
+void exec_policy_init(struct exec_policy *p, const struct env_policy *env)
+{
+    memset(p, 0, sizeof *p);
+    p->env = env;
+    p->uid = p->gid = -1;
+    p->umask = 022;
+}
+
+static void apply_rlimits(const struct env_policy *env)
+{
+    for (size_t i = 0; env && i < env->n_rlimits; i++) {
+        if (setrlimit(env->rlimits[i].resource, &env->rlimits[i].limit) < 0) {
+            char what[32];
+            snprintf(what, sizeof what, "resource %d", env->rlimits[i].resource);
+            die("rlimit", "setrlimit", what, "raising a hard limit needs CAP_SYS_RESOURCE");
+        }
+    }
+}
+
+static void set_group(long gid)
+{
+    char text[24];
+    snprintf(text, sizeof text, "gid %ld", gid);
+    /* Denied in an unprivileged user namespace (setgroups=deny): there are no groups then. */
+    if (setgroups(0, NULL) < 0 && errno != EPERM)
+        die("user", "setgroups", text, NULL);
+    if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) < 0)
+        die("user", "setresgid", text,
+            "%s is not mapped in the environment's user namespace (a rootless env maps only 0)",
+            text);
+}
+
+static void set_user(long uid)
+{
+    char text[24];
+    snprintf(text, sizeof text, "uid %ld", uid);
+    if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0)
+        die("user", "setresuid", text,
+            "%s is not mapped in the environment's user namespace (a rootless env maps only 0)",
+            text);
+}
+
+static uint64_t docker_caps_mask(void)
+{
+    uint64_t mask = 0;
+    for (size_t i = 0; i < sizeof DOCKER_CAPS / sizeof DOCKER_CAPS[0]; i++)
+        mask |= 1ull << DOCKER_CAPS[i];
+    return mask;
+}
+
+/* EPERM means we lack CAP_SETPCAP, i.e. hold no capabilities worth dropping; no_new_privs
+ * then keeps the bounding set from mattering. EINVAL: past the kernel's last capability. */
+static void drop_bounding_set(uint64_t keep)
+{
+    for (int cap = 0; cap < 64; cap++) {
+        if (keep & (1ull << cap))
+            continue;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+            if (errno == EINVAL || errno == EPERM)
+                break;
+            die("caps", "prctl", "PR_CAPBSET_DROP", NULL);
+        }
+    }
+    (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+}
+
+static void limit_cap_sets(uint64_t keep)
+{
+    struct __user_cap_header_struct head = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &head, data) < 0)
+        die("caps", "capget", "", NULL);
+    for (int i = 0; i < 2; i++) {
+        uint32_t k = (uint32_t)(keep >> (32 * i));
+        data[i].permitted &= k;
+        data[i].effective &= k;
+        data[i].inheritable = 0;
+    }
+    if (syscall(SYS_capset, &head, data) < 0)
+        die("caps", "capset", "", NULL);
+}
+
+static void apply_seccomp(const struct env_policy *env)
+{
+    if (!env || !env->seccomp)
+        return;
+    struct sock_fprog prog = { .len = (unsigned short)env->seccomp_len, .filter = env->seccomp };
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+        die("seccomp", "seccomp", "SECCOMP_SET_MODE_FILTER",
+            "the kernel rejected the filter: check that it is valid cBPF for this architecture");
+}
+
+void apply_exec_policy(const struct exec_policy *p)
+{
+    enum caps_mode caps = p->caps_given ? p->caps : p->env ? p->env->caps : CAPS_ALL;
+    umask(p->umask);
+    apply_rlimits(p->env);
+    if (p->gid >= 0)
+        set_group(p->gid);
+    if (caps == CAPS_DEFAULT)
+        drop_bounding_set(docker_caps_mask());
+    if (p->uid >= 0)
+        set_user(p->uid);
+    if (caps == CAPS_DEFAULT)
+        limit_cap_sets(docker_caps_mask());
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        die("caps", "prctl", "PR_SET_NO_NEW_PRIVS", NULL);
+    apply_seccomp(p->env);
+}

@@ -1,0 +1,57 @@
+/*
+ * harden.h - what every command gets right before execve(): ids, umask, rlimits,
+ * capabilities, no_new_privs, an optional seccomp filter.
+ */
+#ifndef ISOLATED_HARDEN_H
+#define ISOLATED_HARDEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+#define MAX_RLIMITS 8
+
+enum caps_mode { CAPS_ALL, CAPS_DEFAULT };
+
+struct rlimit_entry {
+    int resource;
+    struct rlimit limit;
+};
+
+/* Per environment (CREATE): applied to every process of it. */
+struct env_policy {
+    enum caps_mode caps;
+    struct rlimit_entry rlimits[MAX_RLIMITS];
+    size_t n_rlimits;
+    void *seccomp;      /* raw struct sock_filter[], malloc'ed; NULL: none */
+    size_t seccomp_len; /* number of instructions */
+};
+
+/* Per process (SPAWN, run, enter). */
+struct exec_policy {
+    const struct env_policy *env;
+    bool caps_given; /* else env->caps */
+    enum caps_mode caps;
+    long uid, gid; /* -1: keep (root of the env) */
+    mode_t umask;
+};
+
+/* RLIMIT_CORE=0, caps all, no seccomp. */
+void env_policy_init(struct env_policy *p);
+void env_policy_free(struct env_policy *p);
+/* "NAME<sep>SOFT<sep>HARD" (HARD optional: = SOFT); `unlimited` allowed. */
+int env_policy_add_rlimit(struct env_policy *p, const char *text, char sep, struct failure *f);
+int env_policy_load_seccomp(struct env_policy *p, const char *path, struct failure *f);
+int parse_caps_mode(const char *text, enum caps_mode *out);
+/* "N" into *out (0..2^32-2); -1 when not a number. */
+int parse_id(const char *text, long *out);
+int parse_umask(const char *text, mode_t *out);
+
+void exec_policy_init(struct exec_policy *p, const struct env_policy *env);
+/* In the command's process, last thing before execve; die()s on failure. */
+void apply_exec_policy(const struct exec_policy *p);
+
+#endif
