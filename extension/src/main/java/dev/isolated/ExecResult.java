@@ -12,7 +12,8 @@ import java.util.OptionalInt;
  * <p>Exit codes follow the shell's conventions: a command killed by signal {@code N} has exit code
  * {@code 128 + N} (and {@link #signal()} is {@code N}); a command that does not exist in the
  * environment has exit code 127 and says so on {@link #stderr()}; one that could not be executed has
- * 126. A command stopped at its timeout has {@link #timedOut()} set.
+ * 126. A command stopped at its timeout has {@link #timedOut()} set, one killed for using more memory than
+ * its environment's limit {@link #oomKilled()}.
  */
 public final class ExecResult {
     private final List<String> command;
@@ -21,6 +22,7 @@ public final class ExecResult {
     private final byte[] stdout;
     private final byte[] stderr;
     private final boolean timedOut;
+    private final boolean oomKilled;
     private final Duration duration;
 
     /**
@@ -32,16 +34,18 @@ public final class ExecResult {
      * @param stdout everything the command wrote to standard output
      * @param stderr everything the command wrote to standard error
      * @param timedOut whether the command was stopped because it ran past its timeout
+     * @param oomKilled whether the kernel's OOM killer killed it (its environment's memory limit was reached)
      * @param duration how long the command ran
      */
     public ExecResult(List<String> command, int exitCode, OptionalInt signal, byte[] stdout, byte[] stderr,
-            boolean timedOut, Duration duration) {
+            boolean timedOut, boolean oomKilled, Duration duration) {
         this.command = List.copyOf(command);
         this.exitCode = exitCode;
         this.signal = Objects.requireNonNull(signal);
         this.stdout = stdout.clone();
         this.stderr = stderr.clone();
         this.timedOut = timedOut;
+        this.oomKilled = oomKilled;
         this.duration = Objects.requireNonNull(duration);
     }
 
@@ -85,6 +89,14 @@ public final class ExecResult {
         return timedOut;
     }
 
+    /**
+     * @return whether the kernel's OOM killer killed the command because its environment reached its memory
+     *     limit ({@link Limits#memoryBytes()}); the exit code is then 137
+     */
+    public boolean oomKilled() {
+        return oomKilled;
+    }
+
     /** @return how long the command ran, from start to exit */
     public Duration duration() {
         return duration;
@@ -106,6 +118,9 @@ public final class ExecResult {
         sb.append("command ").append(command).append(' ');
         if (timedOut) {
             sb.append("timed out after ").append(duration.toMillis()).append(" ms and was killed");
+        } else if (oomKilled) {
+            sb.append("was killed by the OOM killer (exit code ").append(exitCode)
+                    .append("): the environment reached its memory limit");
         } else if (signal.isPresent()) {
             sb.append("was killed by signal ").append(signal.getAsInt()).append(" (exit code ").append(exitCode)
                     .append(')');

@@ -113,6 +113,14 @@ public @interface Isolated {
     boolean readOnlyRootfs() default false;
 
     /**
+     * Which capabilities the environment's root keeps in its namespaces. {@code no_new_privs} is always set.
+     *
+     * @return {@link Capabilities#ALL} (default, like {@code unshare}: root inside can mount) or
+     *     {@link Capabilities#DOCKER_DEFAULT}
+     */
+    Capabilities capabilities() default Capabilities.ALL;
+
+    /**
      * How long one environment lives.
      *
      * @return {@link Lifecycle#PER_METHOD} (default) or {@link Lifecycle#PER_CLASS}

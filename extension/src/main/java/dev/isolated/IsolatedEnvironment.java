@@ -80,6 +80,20 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     long initHostPid();
 
     /**
+     * @return what the environment's cgroup counted: memory now and at peak, processes, OOM kills
+     * @throws IllegalStateException when the environment has no cgroup (give it {@link Limits}, or
+     *     {@code builder().trackResources(true)})
+     */
+    ResourceUsage resourceUsage();
+
+    /**
+     * @return the environment's address on its private network (see
+     *     {@link IsolatedEnvironmentBuilder#network(String)}); other environments on that network reach it there
+     * @throws IllegalStateException when it is on no private network
+     */
+    String address();
+
+    /**
      * Reads a file of the environment (symlinks resolve inside the environment, never on the host).
      *
      * @param path an absolute path inside the environment

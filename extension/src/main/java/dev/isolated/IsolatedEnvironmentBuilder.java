@@ -1,6 +1,7 @@
 package dev.isolated;
 
 import dev.isolated.internal.env.Environment;
+import dev.isolated.internal.env.EnvironmentOptions;
 import dev.isolated.internal.env.EnvironmentSpec;
 import dev.isolated.internal.env.ExtraMount;
 import dev.isolated.internal.helper.SharedHelper;
@@ -31,6 +32,15 @@ public final class IsolatedEnvironmentBuilder {
     private Duration execTimeout = IsolatedSettings.DEFAULT_EXEC_TIMEOUT;
     private Duration awaitTimeout = IsolatedSettings.DEFAULT_AWAIT_TIMEOUT;
     private ClassLoader classLoader = Thread.currentThread().getContextClassLoader();
+    private long memoryBytes;
+    private int pids;
+    private int cpuPercent;
+    private final Map<String, Long> rlimits = new LinkedHashMap<>();
+    private long monotonicOffset;
+    private long boottimeOffset;
+    private Capabilities capabilities = Capabilities.ALL;
+    private boolean trackResources;
+    private String network = "";
 
     IsolatedEnvironmentBuilder() {
     }
@@ -139,6 +149,91 @@ public final class IsolatedEnvironmentBuilder {
         return this;
     }
 
+    /**
+     * @param bytes the memory limit of the environment's cgroup; an OOM-killed command has
+     *     {@link ExecResult#oomKilled()} set
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder memoryLimit(long bytes) {
+        this.memoryBytes = bytes;
+        return this;
+    }
+
+    /**
+     * @param max the most processes and threads at once in the environment
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder pidsLimit(int max) {
+        this.pids = max;
+        return this;
+    }
+
+    /**
+     * @param percent the CPU share in percent of one CPU, e.g. 50
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder cpuLimit(int percent) {
+        this.cpuPercent = percent;
+        return this;
+    }
+
+    /**
+     * @param name an rlimit as the helper names it: {@code nofile}, {@code nproc}, {@code cpu}, {@code fsize},
+     *     {@code as}, {@code stack}, {@code memlock}, {@code core}
+     * @param value the soft and hard limit
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder rlimit(String name, long value) {
+        rlimits.put(name, value);
+        return this;
+    }
+
+    /**
+     * Shifts the environment's clocks through a time namespace (the wall clock cannot be shifted).
+     *
+     * @param monotonicSeconds seconds added to CLOCK_MONOTONIC
+     * @param boottimeSeconds seconds added to CLOCK_BOOTTIME
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder clockOffsets(long monotonicSeconds, long boottimeSeconds) {
+        this.monotonicOffset = monotonicSeconds;
+        this.boottimeOffset = boottimeSeconds;
+        return this;
+    }
+
+    /**
+     * @param capabilities what the environment's root keeps
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder capabilities(Capabilities capabilities) {
+        this.capabilities = Objects.requireNonNull(capabilities);
+        return this;
+    }
+
+    /**
+     * @param track whether to give the environment a cgroup even without limits, so that
+     *     {@link IsolatedEnvironment#resourceUsage()} works
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder trackResources(boolean track) {
+        this.trackResources = track;
+        return this;
+    }
+
+    /**
+     * Puts the environment on a private network shared with the other environments that name it: each gets an
+     * {@code eth0} with an address there ({@link IsolatedEnvironment#address()}), and their hostnames resolve
+     * through {@code /etc/hosts}. The network exists only between those environments; the host's interfaces
+     * are never touched. Needs {@link Namespace#NET}.
+     *
+     * @param name the network's name, lower-case letters, digits and dashes, at most 15 characters
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder network(String name) {
+        this.network = Objects.requireNonNull(name);
+        return this;
+    }
+
     IsolatedEnvironmentBuilder classLoader(ClassLoader loader) {
         this.classLoader = loader;
         return this;
@@ -166,7 +261,8 @@ public final class IsolatedEnvironmentBuilder {
                 : image.config().workingDir().isEmpty() ? "/" : image.config().workingDir();
         EnvironmentSpec spec = new EnvironmentSpec(image.rootfs(),
                 IsolatedExtension.withUserWhenRootless(namespaces, IsolatedSettings.isRoot()), hostname, execTimeout,
-                awaitTimeout, allEnv, cwd, mounts, readOnlyRootfs);
+                awaitTimeout, allEnv, cwd, mounts, readOnlyRootfs, new EnvironmentOptions(memoryBytes, pids,
+                        cpuPercent, rlimits, monotonicOffset, boottimeOffset, capabilities, trackResources, network));
         return Environment.create(SharedHelper.get(), spec);
     }
 }

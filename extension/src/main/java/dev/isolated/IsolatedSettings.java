@@ -58,7 +58,8 @@ final class IsolatedSettings {
         if (hostname.isEmpty() && List.of(isolated.namespaces()).contains(Namespace.UTS)) {
             hostname = deriveHostname(hostnameSeed);
         }
-        builder.hostname(hostname);
+        builder.hostname(hostname).capabilities(isolated.capabilities());
+        applyLimits(builder, mountSources);
         for (AnnotatedElement element : mountSources) {
             for (Bind bind : AnnotationSupport.findRepeatableAnnotations(element, Bind.class)) {
                 builder.bind(checkedSource(bind), bind.target(), bind.readOnly());
@@ -68,6 +69,32 @@ final class IsolatedSettings {
             }
         }
         return builder;
+    }
+
+    /** The innermost {@link Limits} and {@link ClockOffsets} apply (a method's replace its class's). */
+    private static void applyLimits(IsolatedEnvironmentBuilder builder, List<AnnotatedElement> sources) {
+        Limits limits = null;
+        ClockOffsets clocks = null;
+        for (AnnotatedElement element : sources) {
+            limits = AnnotationSupport.findAnnotation(element, Limits.class).orElse(limits);
+            clocks = AnnotationSupport.findAnnotation(element, ClockOffsets.class).orElse(clocks);
+        }
+        if (limits != null) {
+            builder.memoryLimit(limits.memoryBytes()).pidsLimit(limits.pids()).cpuLimit(limits.cpuPercent())
+                    .trackResources(true);
+            if (limits.openFiles() > 0) {
+                builder.rlimit("nofile", limits.openFiles());
+            }
+            if (limits.fileSizeBytes() > 0) {
+                builder.rlimit("fsize", limits.fileSizeBytes());
+            }
+            if (limits.cpuSeconds() > 0) {
+                builder.rlimit("cpu", limits.cpuSeconds());
+            }
+        }
+        if (clocks != null) {
+            builder.clockOffsets(clocks.monotonicSeconds(), clocks.boottimeSeconds());
+        }
     }
 
     private static Path checkedSource(Bind bind) {

@@ -10,6 +10,7 @@ import dev.isolated.IsolatedProcess;
 import dev.isolated.MountInfo;
 import dev.isolated.Namespace;
 import dev.isolated.ProcessInfo;
+import dev.isolated.ResourceUsage;
 import dev.isolated.internal.helper.Fields;
 import dev.isolated.internal.helper.Frame;
 import dev.isolated.internal.helper.FrameListener;
@@ -51,6 +52,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private volatile String diedHow;
     private volatile boolean closed;
     private long initHostPid;
+    private CgroupFiles cgroup;
+    private String address = "";
 
     private Environment(HelperConnection helper, EnvironmentSpec spec) {
         this.helper = helper;
@@ -83,11 +86,14 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         if (spec.readOnlyRootfs()) {
             request.add("readonly-root", "true");
         }
+        spec.options().addTo(request);
         helper.listen(id, this);
         helper.send(Frame.of('C', id, request));
         try {
             Fields reply = created.get(CREATE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
             initHostPid = Long.parseLong(reply.get("pid").orElseThrow());
+            cgroup = CgroupFiles.from(reply);
+            address = reply.getOrEmpty("ip");
         } catch (ExecutionException | InterruptedException | TimeoutException e) {
             helper.unlisten(id);
             throw RunningProcess.asIsolated(e);
@@ -221,6 +227,25 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     @Override
     public long initHostPid() {
         return initHostPid;
+    }
+
+    @Override
+    public ResourceUsage resourceUsage() {
+        ensureOpen();
+        if (cgroup == null) {
+            throw new IllegalStateException("This environment has no cgroup to count resources in: give it @Limits "
+                    + "(or builder().trackResources(true))");
+        }
+        return cgroup.usage();
+    }
+
+    @Override
+    public String address() {
+        if (address.isEmpty()) {
+            throw new IllegalStateException("This environment is on no private network: use builder().network(name) "
+                    + "with Namespace.NET");
+        }
+        return address;
     }
 
     @Override

@@ -21,10 +21,11 @@ import java.util.Set;
  * @param workingDirectory the working directory of commands that do not name one
  * @param mounts the binds and tmpfs mounts to add
  * @param readOnlyRootfs whether the root filesystem is read-only
+ * @param options limits, clock offsets, capabilities, network
  */
 public record EnvironmentSpec(Path rootfs, Set<Namespace> namespaces, String hostname, Duration execTimeout,
         Duration awaitTimeout, Map<String, String> env, String workingDirectory, List<ExtraMount> mounts,
-        boolean readOnlyRootfs) {
+        boolean readOnlyRootfs, EnvironmentOptions options) {
 
     /** The variables every command gets unless the image or the command says otherwise. */
     public static final Map<String, String> DEFAULT_ENV = Map.of(
@@ -39,6 +40,12 @@ public record EnvironmentSpec(Path rootfs, Set<Namespace> namespaces, String hos
         }
         if (!mounts.isEmpty() && !namespaces.contains(Namespace.MOUNT)) {
             throw new IllegalArgumentException("binds and tmpfs mounts need the MOUNT namespace: add Namespace.MOUNT");
+        }
+        if (options.needsTimeNamespace() && !namespaces.contains(Namespace.TIME)) {
+            namespaces.add(Namespace.TIME);
+        }
+        if (!options.network().isEmpty() && !namespaces.contains(Namespace.NET)) {
+            throw new IllegalArgumentException("a private network needs the NET namespace: add Namespace.NET");
         }
         env = new LinkedHashMap<>(env);
         mounts = List.copyOf(mounts);
@@ -55,7 +62,7 @@ public record EnvironmentSpec(Path rootfs, Set<Namespace> namespaces, String hos
      */
     public static EnvironmentSpec of(Path rootfs, Set<Namespace> namespaces, String hostname, Duration execTimeout) {
         return new EnvironmentSpec(rootfs, namespaces, hostname, execTimeout, Duration.ofSeconds(30), DEFAULT_ENV, "/",
-                List.of(), false);
+                List.of(), false, EnvironmentOptions.DEFAULTS);
     }
 
     String namespaceList() {

@@ -48,6 +48,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
     private final CompletableFuture<ExecResult> exited = new CompletableFuture<>();
     private final long startNanos = System.nanoTime();
     private volatile boolean timedOut;
+    private volatile boolean oomKilled;
     private volatile long hostPid = -1;
     private volatile long nsPid = -1;
 
@@ -138,6 +139,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
 
     private void finish(Fields status) {
         helper.unlisten(id);
+        oomKilled = status.getOrEmpty("oom").equals("true");
         if (status.get("signal").isPresent()) {
             int signal = Integer.parseInt(status.get("signal").get());
             complete(128 + signal, OptionalInt.of(signal));
@@ -151,7 +153,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
             stdoutLines.flush();
             stderrLines.flush();
         }
-        exited.complete(new ExecResult(command, exitCode, signal, bytes(stdout), bytes(stderr), timedOut,
+        exited.complete(new ExecResult(command, exitCode, signal, bytes(stdout), bytes(stderr), timedOut, oomKilled,
                 Duration.ofNanos(System.nanoTime() - startNanos)));
     }
 

@@ -1,5 +1,7 @@
 package dev.isolated.internal.image;
 
+import dev.isolated.internal.json.JsonException;
+import dev.isolated.internal.json.JsonObject;
 import java.util.List;
 
 import dev.isolated.image.ImageConfig;

@@ -1,4 +1,4 @@
-package dev.isolated.internal.image;
+package dev.isolated.internal.json;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -12,14 +12,14 @@ import java.util.Map;
  * @param source the document, for messages, e.g. {@code "index.json of image app.tar"}
  * @param path where this object sits in the document, empty for the top level
  */
-record JsonObject(Map<String, Object> members, String source, String path) {
+public record JsonObject(Map<String, Object> members, String source, String path) {
 
     /**
      * Parses {@code text}, which must be a JSON object.
      *
      * @throws JsonException if it is not valid JSON or not an object
      */
-    static JsonObject parse(String text, String source) {
+    public static JsonObject parse(String text, String source) {
         Object value = JsonReader.parse(text, source);
         if (!(value instanceof Map<?, ?>)) {
             throw new JsonException(source + " must hold a JSON object, found " + kind(value));
@@ -28,7 +28,7 @@ record JsonObject(Map<String, Object> members, String source, String path) {
     }
 
     /** Parses {@code text}, which must be a JSON array of objects. */
-    static List<JsonObject> parseArray(String text, String source) {
+    public static List<JsonObject> parseArray(String text, String source) {
         Object value = JsonReader.parse(text, source);
         if (!(value instanceof List<?> list)) {
             throw new JsonException(source + " must hold a JSON array, found " + kind(value));
@@ -37,12 +37,12 @@ record JsonObject(Map<String, Object> members, String source, String path) {
     }
 
     /** Whether the member is present (even if {@code null}). */
-    boolean has(String key) {
+    public boolean has(String key) {
         return members.containsKey(key);
     }
 
     /** A required string member. */
-    String string(String key) {
+    public String string(String key) {
         String value = optionalString(key);
         if (value == null) {
             throw missing(key, "a string");
@@ -50,8 +50,17 @@ record JsonObject(Map<String, Object> members, String source, String path) {
         return value;
     }
 
+    /** A required boolean member. */
+    public boolean bool(String key) {
+        Object value = members.get(key);
+        if (value instanceof Boolean b) {
+            return b;
+        }
+        throw value == null ? missing(key, "a boolean") : wrongType(key, "a boolean", value);
+    }
+
     /** A string member, or {@code null} when absent or {@code null}. */
-    String optionalString(String key) {
+    public String optionalString(String key) {
         Object value = members.get(key);
         if (value == null || value instanceof String) {
             return (String) value;
@@ -60,7 +69,7 @@ record JsonObject(Map<String, Object> members, String source, String path) {
     }
 
     /** A required integer member. */
-    long integer(String key) {
+    public long integer(String key) {
         Object value = members.get(key);
         if (value instanceof Long number) {
             return number;
@@ -72,7 +81,7 @@ record JsonObject(Map<String, Object> members, String source, String path) {
     }
 
     /** An object member, or {@code null} when absent or {@code null}. */
-    JsonObject optionalObject(String key) {
+    public JsonObject optionalObject(String key) {
         Object value = members.get(key);
         if (value == null) {
             return null;
@@ -84,7 +93,7 @@ record JsonObject(Map<String, Object> members, String source, String path) {
     }
 
     /** A required object member. */
-    JsonObject object(String key) {
+    public JsonObject object(String key) {
         JsonObject value = optionalObject(key);
         if (value == null) {
             throw missing(key, "an object");
@@ -93,7 +102,7 @@ record JsonObject(Map<String, Object> members, String source, String path) {
     }
 
     /** An array of objects; absent or {@code null} gives an empty list. */
-    List<JsonObject> objects(String key) {
+    public List<JsonObject> objects(String key) {
         Object value = members.get(key);
         if (value == null) {
             return List.of();
@@ -105,7 +114,7 @@ record JsonObject(Map<String, Object> members, String source, String path) {
     }
 
     /** An array of strings, or {@code null} when absent or {@code null}. */
-    List<String> optionalStrings(String key) {
+    public List<String> optionalStrings(String key) {
         Object value = members.get(key);
         if (value == null) {
             return null;
@@ -125,7 +134,7 @@ record JsonObject(Map<String, Object> members, String source, String path) {
     }
 
     /** A string-to-string map (such as {@code annotations}); absent or {@code null} gives an empty map. */
-    Map<String, String> stringMap(String key) {
+    public Map<String, String> stringMap(String key) {
         JsonObject object = optionalObject(key);
         if (object == null) {
             return Map.of();
@@ -139,7 +148,7 @@ record JsonObject(Map<String, Object> members, String source, String path) {
     }
 
     /** Where {@code key} sits, for messages. */
-    String child(String key) {
+    public String child(String key) {
         return path.isEmpty() ? key : path + "." + key;
     }
 

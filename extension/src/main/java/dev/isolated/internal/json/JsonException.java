@@ -1,15 +1,15 @@
-package dev.isolated.internal.image;
+package dev.isolated.internal.json;
 
 /**
  * A JSON document of an image (manifest, index, config) is malformed or lacks a field; the message
  * names the file, the image and the place.
  */
-final class JsonException extends RuntimeException {
+public final class JsonException extends RuntimeException {
 
     /**
      * @param message what is wrong and where
      */
-    JsonException(String message) {
+    public JsonException(String message) {
         super(message);
     }
 }

@@ -1,4 +1,4 @@
-package dev.isolated.internal.image;
+package dev.isolated.internal.json;
 
 import java.math.BigDecimal;
 import java.util.ArrayList;

@@ -1,0 +1,28 @@
+package dev.isolated;
+
+import java.lang.annotation.Documented;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+/**
+ * Shifts the environment's monotonic and boot-time clocks through a time namespace (added to the
+ * environment's namespaces automatically), to test time-dependent code such as uptime checks, timers and
+ * timeouts based on {@code CLOCK_MONOTONIC} or {@code CLOCK_BOOTTIME}:
+ *
+ * <pre>{@code @ClockOffsets(boottimeSeconds = 30 * 86400) // the machine seems up for 30 days}</pre>
+ *
+ * The wall clock ({@code CLOCK_REALTIME}, what {@code date} prints) cannot be shifted by any Linux
+ * namespace; code that reads it sees the host's time.
+ */
+@Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
+@Retention(RetentionPolicy.RUNTIME)
+@Documented
+public @interface ClockOffsets {
+    /** @return seconds added to {@code CLOCK_MONOTONIC} */
+    long monotonicSeconds() default 0;
+
+    /** @return seconds added to {@code CLOCK_BOOTTIME} ({@code /proc/uptime}) */
+    long boottimeSeconds() default 0;
+}

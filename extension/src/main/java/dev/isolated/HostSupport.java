@@ -1,0 +1,115 @@
+package dev.isolated;
+
+import dev.isolated.internal.helper.HelperBinary;
+import dev.isolated.internal.json.JsonObject;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What this host lets Isolated do, found by trying each step (user namespace, uid map, mounts, /proc,
+ * overlay, pivot_root, each namespace, cgroup controllers) in a throwaway process, never by reading the
+ * kernel version. Computed once per JVM. The same report is printed by {@code isolated-helper probe}.
+ *
+ * <pre>{@code
+ * HostSupport host = HostSupport.probe();
+ * assumeTrue(host.step("cgroup-memory").ok(), host.step("cgroup-memory").toString());
+ * }</pre>
+ */
+public final class HostSupport {
+    private static HostSupport probed;
+
+    private final List<Step> steps;
+
+    private HostSupport(List<Step> steps) {
+        this.steps = List.copyOf(steps);
+    }
+
+    /**
+     * One probed step.
+     *
+     * @param name the step, e.g. {@code userns}, {@code proc}, {@code overlay}, {@code cgroup-memory}, or a
+     *     sysctl read as a fact, e.g. {@code sysctl user.max_user_namespaces}
+     * @param ok whether it worked
+     * @param errno the error name when it did not, e.g. {@code EPERM}
+     * @param detail what was found (for sysctls, the value)
+     * @param hint what to change when it did not work
+     */
+    public record Step(String name, boolean ok, String errno, String detail, String hint) {
+        @Override
+        public String toString() {
+            return name + ": " + (ok ? "ok" : "FAILS " + errno) + (detail.isEmpty() ? "" : " (" + detail + ")")
+                    + (hint.isEmpty() ? "" : "; " + hint);
+        }
+    }
+
+    /**
+     * @return the report for this host, probed on the first call
+     * @throws IsolatedException when the helper cannot run at all
+     */
+    public static synchronized HostSupport probe() {
+        if (probed == null) {
+            probed = run();
+        }
+        return probed;
+    }
+
+    private static HostSupport run() {
+        try {
+            Process p = new ProcessBuilder(HelperBinary.locate().toString(), "probe", "--json")
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IsolatedException("isolated-helper probe did not finish within 60 s");
+            }
+            List<Step> steps = new ArrayList<>();
+            for (String line : out.lines().filter(l -> l.startsWith("{")).toList()) {
+                JsonObject o = JsonObject.parse(line, "isolated-helper probe output");
+                steps.add(new Step(o.string("step"), o.bool("ok"), o.string("errno"), o.string("detail"),
+                        o.string("hint")));
+            }
+            return new HostSupport(steps);
+        } catch (IOException e) {
+            throw new IsolatedException("Cannot run isolated-helper probe: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IsolatedException("Interrupted while probing the host", e);
+        }
+    }
+
+    /** @return every step, in the order they were tried */
+    public List<Step> steps() {
+        return steps;
+    }
+
+    /**
+     * @param name a step's name
+     * @return that step
+     * @throws IllegalArgumentException listing the step names when there is no such step
+     */
+    public Step step(String name) {
+        return find(name).orElseThrow(() -> new IllegalArgumentException("No probe step '" + name + "'; the steps are "
+                + steps.stream().map(Step::name).toList()));
+    }
+
+    /** @return whether every step worked */
+    public boolean allOk() {
+        return steps.stream().allMatch(Step::ok);
+    }
+
+    private Optional<Step> find(String name) {
+        return steps.stream().filter(s -> s.name().equals(name)).findFirst();
+    }
+
+    /** @return one line per step, failures with their errno and hint */
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("Isolated host support:\n");
+        steps.forEach(s -> sb.append("  ").append(s).append('\n'));
+        return sb.toString();
+    }
+}

@@ -1,0 +1,46 @@
+package dev.isolated;
+
+import java.lang.annotation.Documented;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+/**
+ * Resource limits for the environments of an {@link Isolated} test class or method, enforced by a cgroup
+ * made for each environment (cgroup v2, or v1 where the host has it) and by rlimits:
+ *
+ * <pre>{@code
+ * @Isolated(rootfs = "busybox.tar")
+ * @Limits(memoryBytes = 64 << 20, pids = 50, cpuPercent = 50, openFiles = 256)
+ * class GreedyTest { ... }
+ * }</pre>
+ *
+ * A command killed by the kernel's OOM killer has {@link ExecResult#oomKilled()} set (exit code 137);
+ * {@link IsolatedEnvironment#resourceUsage()} tells the peak memory and the process count. When the host
+ * cannot apply a requested limit (the cgroup controller is not there or not delegated to the user), the
+ * environment is not created and the test is aborted with the reason; a limit is never silently ignored.
+ * A method's {@code @Limits} replaces its class's.
+ */
+@Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
+@Retention(RetentionPolicy.RUNTIME)
+@Documented
+public @interface Limits {
+    /** @return the memory limit in bytes (cgroup {@code memory.max}); 0 for none */
+    long memoryBytes() default 0;
+
+    /** @return the most processes and threads at once (cgroup {@code pids.max}); 0 for none */
+    int pids() default 0;
+
+    /** @return the CPU share in percent of one CPU (cgroup {@code cpu.max}), e.g. 50 or 200; 0 for none */
+    int cpuPercent() default 0;
+
+    /** @return the open-file limit of every process (RLIMIT_NOFILE); 0 to keep the inherited one */
+    int openFiles() default 0;
+
+    /** @return the largest file a process may write, in bytes (RLIMIT_FSIZE); 0 for no limit */
+    long fileSizeBytes() default 0;
+
+    /** @return the CPU seconds a process may use (RLIMIT_CPU); 0 for no limit */
+    int cpuSeconds() default 0;
+}

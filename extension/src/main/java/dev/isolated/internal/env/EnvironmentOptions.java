@@ -1,0 +1,64 @@
+package dev.isolated.internal.env;
+
+import dev.isolated.Capabilities;
+import dev.isolated.internal.helper.Fields;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The less common settings of an environment: resource limits, rlimits, clock offsets, capabilities and a
+ * private network, as the helper's CREATE fields (see native/PROTOCOL.md).
+ *
+ * @param memoryBytes cgroup memory limit, 0 for none
+ * @param pids cgroup pids limit, 0 for none
+ * @param cpuPercent cgroup CPU limit in percent of one CPU, 0 for none
+ * @param rlimits rlimits by the helper's names ({@code nofile}, {@code fsize}, {@code cpu}, ...), soft = hard
+ * @param monotonicOffsetSeconds CLOCK_MONOTONIC offset (needs a time namespace)
+ * @param boottimeOffsetSeconds CLOCK_BOOTTIME offset (needs a time namespace)
+ * @param capabilities what the environment's root keeps
+ * @param trackResources whether to make a cgroup even without limits, to read the usage
+ * @param network the name of a private network to join, empty for none
+ */
+public record EnvironmentOptions(long memoryBytes, int pids, int cpuPercent, Map<String, Long> rlimits,
+        long monotonicOffsetSeconds, long boottimeOffsetSeconds, Capabilities capabilities, boolean trackResources,
+        String network) {
+
+    /** No limits, all capabilities, no offsets, no network. */
+    public static final EnvironmentOptions DEFAULTS = new EnvironmentOptions(0, 0, 0, Map.of(), 0, 0, Capabilities.ALL,
+            false, "");
+
+    /** Copies the map. */
+    public EnvironmentOptions {
+        rlimits = new LinkedHashMap<>(rlimits);
+    }
+
+    boolean needsTimeNamespace() {
+        return monotonicOffsetSeconds != 0 || boottimeOffsetSeconds != 0;
+    }
+
+    void addTo(Fields request) {
+        if (memoryBytes > 0) {
+            request.add("memory-max", Long.toString(memoryBytes));
+        }
+        if (pids > 0) {
+            request.add("pids-max", Integer.toString(pids));
+        }
+        if (cpuPercent > 0) {
+            request.add("cpu-max", (cpuPercent * 1000L) + "\t100000");
+        }
+        if (trackResources && memoryBytes == 0 && pids == 0 && cpuPercent == 0) {
+            request.add("cgroup", "true");
+        }
+        rlimits.forEach((name, value) -> request.add("rlimit", name + "\t" + value + "\t" + value));
+        if (monotonicOffsetSeconds != 0) {
+            request.add("time-offset", "monotonic\t" + monotonicOffsetSeconds);
+        }
+        if (boottimeOffsetSeconds != 0) {
+            request.add("time-offset", "boottime\t" + boottimeOffsetSeconds);
+        }
+        request.add("caps", capabilities == Capabilities.ALL ? "all" : "default");
+        if (!network.isEmpty()) {
+            request.add("network", network);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package dev.isolated;
+
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.platform.testkit.engine.EventConditions.event;
+import static org.junit.platform.testkit.engine.EventConditions.finishedWithFailure;
+import static org.junit.platform.testkit.engine.EventConditions.test;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@DisplayName("binds, tmpfs mounts and a read-only rootfs")
+class MountOptionsTests {
+    static final Path FIXTURES = Paths.get("target/mount-options-fixtures");
+    static final Path OUT = Paths.get("target/mount-options-out");
+
+    @Test
+    @DisplayName("@Bind: read-only by default, writable on request; @Tmpfs with a size")
+    void annotations() throws IOException {
+        Files.createDirectories(FIXTURES);
+        Files.writeString(FIXTURES.resolve("input.txt"), "fixture");
+        Files.createDirectories(OUT);
+        Files.deleteIfExists(OUT.resolve("result.txt"));
+
+        EngineRunner.assertAllSucceeded(EngineRunner.run(AnnotatedTestCase.class), 1);
+
+        assertThat(OUT.resolve("result.txt")).content().isEqualTo("fixture processed\n");
+        assertThat(FIXTURES.resolve("tampered")).doesNotExist();
+    }
+
+    @Test
+    @DisplayName("a @Bind whose source is missing fails naming the path")
+    void missingSource() {
+        EngineRunner.run(MissingSourceTestCase.class).testEvents().assertThatEvents().haveExactly(1, event(test("test"),
+                finishedWithFailure(message(m -> m.contains("no/such/dir") && m.contains("does not exist")))));
+    }
+
+    @Test
+    @DisplayName("a read-only rootfs makes stray writes fail with EROFS; /tmp stays writable")
+    void readOnlyRootfs() {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").readOnlyRootfs(true).start()) {
+            assertThat(env.exec("touch", "/etc/stray")).failed().stderr().contains("Read-only file system");
+            assertThat(env.exec("touch", "/tmp/fine")).succeeded();
+        }
+    }
+
+    @Test
+    @DisplayName("the builder's bind shares a host directory both ways")
+    void builderBind(@TempDir Path dir) throws IOException {
+        Files.writeString(dir.resolve("in"), "from host");
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar")
+                .bind(dir, "/shared", false).start()) {
+            assertThat(env.exec("sh", "-c", "cat /shared/in && echo from env > /shared/out")).stdout()
+                    .isEqualTo("from host");
+        }
+        assertThat(dir.resolve("out")).content().isEqualTo("from env\n");
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    @Bind(source = "target/mount-options-fixtures", target = "/fixtures")
+    @Bind(source = "target/mount-options-out", target = "/out", readOnly = false)
+    @Tmpfs(target = "/scratch", sizeBytes = 1 << 20)
+    static class AnnotatedTestCase {
+        @Test
+        void test(IsolatedEnvironment env) {
+            assertThat(env.exec("sh", "-c", "echo \"$(cat /fixtures/input.txt) processed\" > /out/result.txt"))
+                    .succeeded();
+            assertThat(env.exec("touch", "/fixtures/tampered")).failed().stderr().contains("Read-only file system");
+            assertThat(env).mounts().containsMount("/scratch", "tmpfs");
+            assertThat(env.exec("sh", "-c", "head -c 2000000 /dev/zero > /scratch/big")).failed();
+            assertThat(Long.parseLong(env.exec("sh", "-c", "wc -c < /scratch/big").stdout().strip()))
+                    .isLessThanOrEqualTo(1 << 20);
+        }
+    }
+
+    static class MissingSourceTestCase {
+        @Test
+        @Isolated(rootfs = "busybox.tar")
+        @Bind(source = "no/such/dir", target = "/x")
+        void test(IsolatedEnvironment env) {
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package dev.isolated;
+
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("resource limits")
+class ResourceLimitTests {
+
+    @Test
+    @DisplayName("a command past the memory limit is reported as OOM-killed, not a mysterious 137")
+    @Isolated(rootfs = "busybox.tar")
+    @Limits(memoryBytes = 32 << 20)
+    void oomKill(IsolatedEnvironment env) {
+        ExecResult r = env.exec("sh", "-c", "tail /dev/zero");
+
+        assertThat(r.oomKilled()).isTrue();
+        assertThat(r).exitedWith(137);
+        assertThat(r.toString()).contains("OOM killer");
+        ResourceUsage usage = env.resourceUsage();
+        assertThat(usage.oomKills()).isGreaterThanOrEqualTo(1);
+        assertThat(usage.memoryPeakBytes()).isGreaterThan(16 << 20).isLessThanOrEqualTo(33 << 20);
+        assertThat(env.exec("echo", "still usable")).succeeded();
+    }
+
+    @Test
+    @DisplayName("a pids limit stops a fork storm inside, and the host is unaffected")
+    @Isolated(rootfs = "busybox.tar")
+    @Limits(pids = 20)
+    void pidsLimit(IsolatedEnvironment env) {
+        ExecResult r = env.exec("sh", "-c", "for i in $(seq 100); do sleep 300 & done 2>&1; echo done");
+
+        assertThat(r.stdout() + r.stderr()).contains("can't fork");
+        assertThat(env.resourceUsage().processes()).isLessThanOrEqualTo(20);
+    }
+
+    @Test
+    @DisplayName("rlimits from @Limits apply to every command")
+    @Isolated(rootfs = "busybox.tar")
+    @Limits(openFiles = 77, fileSizeBytes = 4096)
+    void rlimits(IsolatedEnvironment env) {
+        assertThat(env.exec("sh", "-c", "ulimit -n")).stdout().isEqualTo("77\n");
+        assertThat(env.exec("sh", "-c", "head -c 10000 /dev/zero > /tmp/f")).failed();
+    }
+
+    @Test
+    @DisplayName("the boot-time clock can be shifted; the host's is not")
+    @Isolated(rootfs = "busybox.tar")
+    @ClockOffsets(boottimeSeconds = 30 * 86400)
+    void clockOffsets(IsolatedEnvironment env) throws Exception {
+        double host = Double.parseDouble(Files.readString(Paths.get("/proc/uptime")).split(" ")[0]);
+        double inside = Double.parseDouble(env.exec("cat", "/proc/uptime").stdout().split(" ")[0]);
+
+        assertThat(env.namespaces()).contains(Namespace.TIME);
+        assertThat(inside - host).isBetween(30 * 86400.0 - 5, 30 * 86400.0 + 5);
+    }
+
+    @Test
+    @DisplayName("Docker's default capabilities forbid mounting; the default (all) allows it")
+    @Isolated(rootfs = "busybox.tar", capabilities = Capabilities.DOCKER_DEFAULT)
+    void dockerCapabilities(IsolatedEnvironment env) {
+        assertThat(env.exec("sh", "-c", "mkdir -p /mnt/x && mount -t tmpfs t /mnt/x")).failed();
+        assertThat(env.exec("grep", "NoNewPrivs", "/proc/self/status")).stdout().contains("1");
+    }
+
+    @Test
+    @DisplayName("resourceUsage without a cgroup says how to get one")
+    @Isolated(rootfs = "busybox.tar")
+    void noCgroup(IsolatedEnvironment env) {
+        org.assertj.core.api.Assertions.assertThatThrownBy(env::resourceUsage)
+                .hasMessageContaining("@Limits");
+    }
+}
