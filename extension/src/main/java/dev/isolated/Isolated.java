@@ -71,6 +71,9 @@ public @interface Isolated {
      */
     String DEFAULT_ROOTFS_PROPERTY = "isolated.rootfs";
 
+    /** Configuration parameter: the namespaces of annotations that keep the default, comma-separated: {@value}. */
+    String DEFAULT_NAMESPACES_PROPERTY = "isolated.namespaces";
+
     /**
      * Configuration parameter: when {@code true}, a test whose environment the host cannot create fails
      * instead of being aborted (skipped); set it in CI, where every test must really run: {@value}.
@@ -90,7 +93,8 @@ public @interface Isolated {
 
     /**
      * The namespaces to create for the environment. {@link Namespace#USER} is added when the tests do
-     * not run as root.
+     * not run as root. An annotation that keeps the default takes the configuration parameter
+     * {@value #DEFAULT_NAMESPACES_PROPERTY} (e.g. {@code PID,MOUNT,UTS,IPC,NET}) when it is set.
      *
      * @return the namespaces, by default {@code PID, MOUNT, UTS, IPC}
      */

@@ -39,7 +39,7 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * others stay the JVM's (the host's). Without {@link Namespace#MOUNT} a command sees the host's
      * filesystem rather than the image; without {@link Namespace#NET} it sees the host's network devices.
      *
-     * @param namespaces the namespaces to join; each must be one this environment has
+     * @param namespaces the namespaces to join; each must be one this environment has; none means all of them
      * @return a runner for such commands
      * @throws IllegalArgumentException naming the namespace when the environment does not have it
      */

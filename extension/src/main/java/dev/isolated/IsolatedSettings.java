@@ -48,14 +48,15 @@ final class IsolatedSettings {
                     + "has busybox.tar and hello.tar), or set the configuration parameter "
                     + Isolated.DEFAULT_ROOTFS_PROPERTY + " in junit-platform.properties");
         }
+        Namespace[] namespaces = namespaces(isolated, context);
         IsolatedEnvironmentBuilder builder = IsolatedEnvironment.builder().rootfs(rootfs)
-                .namespaces(isolated.namespaces()).readOnlyRootfs(isolated.readOnlyRootfs())
+                .namespaces(namespaces).readOnlyRootfs(isolated.readOnlyRootfs())
                 .execTimeout(duration(context, EXEC_TIMEOUT_PROPERTY, DEFAULT_EXEC_TIMEOUT))
                 .awaitTimeout(duration(context, AWAIT_TIMEOUT_PROPERTY, DEFAULT_AWAIT_TIMEOUT))
                 .classLoader(context.getTestClass().map(Class::getClassLoader)
                         .orElse(Thread.currentThread().getContextClassLoader()));
         String hostname = firstNonEmpty(isolated.hostname(), enclosing.map(Isolated::hostname).orElse(""));
-        if (hostname.isEmpty() && List.of(isolated.namespaces()).contains(Namespace.UTS)) {
+        if (hostname.isEmpty() && List.of(namespaces).contains(Namespace.UTS)) {
             hostname = deriveHostname(hostnameSeed);
         }
         builder.hostname(hostname).capabilities(isolated.capabilities());
@@ -69,6 +70,24 @@ final class IsolatedSettings {
             }
         }
         return builder;
+    }
+
+    private static final List<Namespace> DEFAULT_NAMESPACES = List.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS,
+            Namespace.IPC);
+
+    /** The annotation's namespaces, or {@code isolated.namespaces} when the annotation keeps the default. */
+    private static Namespace[] namespaces(Isolated isolated, ExtensionContext context) {
+        Optional<String> configured = context.getConfigurationParameter(Isolated.DEFAULT_NAMESPACES_PROPERTY);
+        if (configured.isEmpty() || !List.of(isolated.namespaces()).equals(DEFAULT_NAMESPACES)) {
+            return isolated.namespaces();
+        }
+        try {
+            return java.util.Arrays.stream(configured.get().split(",")).map(String::trim).filter(s -> !s.isEmpty())
+                    .map(Namespace::parse).toArray(Namespace[]::new);
+        } catch (IllegalArgumentException e) {
+            throw new ExtensionConfigurationException(Isolated.DEFAULT_NAMESPACES_PROPERTY + "=" + configured.get()
+                    + ": " + e.getMessage(), e);
+        }
     }
 
     /** The innermost {@link Limits} and {@link ClockOffsets} apply (a method's replace its class's). */

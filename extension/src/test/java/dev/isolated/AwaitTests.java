@@ -55,7 +55,7 @@ class AwaitTests {
     @DisplayName("time out with messages that show the output so far, or the ports that do listen")
     void timeoutMessages() {
         EngineRunner.assertAllSucceeded(EngineRunner.run(TimeoutsTestCase.class, Map.of("isolated.await.timeout",
-                "300ms")), 3);
+                "300ms")), 5);
     }
 
     @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, NET})
@@ -73,6 +73,20 @@ class AwaitTests {
             env.awaitPort(6000);
             assertThatThrownBy(() -> env.awaitPort(6001)).isInstanceOf(ConditionTimeoutException.class)
                     .hasMessageContaining("TCP port 6001").hasMessageContaining("[6000]");
+        }
+
+        @Test
+        void file(IsolatedEnvironment env) {
+            assertThatThrownBy(() -> env.awaitFile("/tmp/never")).isInstanceOf(ConditionTimeoutException.class)
+                    .hasMessageContaining("/tmp/never did not appear").hasMessageContaining("300 ms");
+        }
+
+        @Test
+        void exit(IsolatedEnvironment env) {
+            IsolatedProcess p = env.start("sh", "-c", "echo forever; exec sleep 1000");
+            p.awaitOutput(Pattern.compile("forever"));
+            assertThatThrownBy(p::awaitExit).isInstanceOf(ConditionTimeoutException.class)
+                    .hasMessageContaining("did not exit within 300 ms").hasMessageContaining("forever");
         }
 
         @Test

@@ -69,6 +69,13 @@ class IsolatedExtensionTests {
                 .testEvents().assertStatistics(s -> s.started(1).succeeded(1));
     }
 
+    @Test
+    @DisplayName("takes the default namespaces from isolated.namespaces, for annotations that keep the default")
+    void namespacesFromConfiguration() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(ConfiguredNamespacesTestCase.class,
+                Map.of(Isolated.DEFAULT_NAMESPACES_PROPERTY, "pid, mount, net")), 1);
+    }
+
     @Nested
     @DisplayName("reports failure")
     class Failures {
@@ -97,6 +104,14 @@ class IsolatedExtensionTests {
             EngineRunner.run(ConstructorParameterTestCase.class).testEvents().assertThatEvents().haveExactly(1,
                     event(test("test"), finishedWithFailure(instanceOf(ParameterResolutionException.class),
                             message(m -> m.contains("environments are made per test method")))));
+        }
+
+        @Test
+        @DisplayName("when isolated.namespaces names an unknown namespace, listing the known ones")
+        void unknownNamespace() {
+            EngineRunner.run(ConfiguredNamespacesTestCase.class, Map.of(Isolated.DEFAULT_NAMESPACES_PROPERTY, "pid,wormhole"))
+                    .testEvents().assertThatEvents().haveExactly(1, event(test("test"), finishedWithFailure(
+                            message(m -> m.contains("wormhole") && m.contains("[PID, MOUNT, UTS, IPC, NET, USER")))));
         }
 
         @Test
@@ -192,6 +207,15 @@ class IsolatedExtensionTests {
 
         @Test
         void test() {
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class ConfiguredNamespacesTestCase {
+        @Test
+        void test(IsolatedEnvironment env) {
+            assertThat(env.namespaces()).containsExactlyInAnyOrder(PID, MOUNT, NET);
+            assertThat(env.exec("ip", "-o", "link").stdoutLines()).hasSize(1);
         }
     }
 

@@ -48,6 +48,7 @@ class NsenterTest {
         assertThat(hostNet).succeeded();
         assertThat(interfaces(hostNet)).containsExactlyInAnyOrderElementsOf(hostInterfaces());
         assertThat(env.enter(PID, MOUNT, UTS, IPC).exec("hostname")).stdout().isEqualTo("daemon-box\n");
+        assertThat(interfaces(env.enter().exec("ip", "-o", "link"))).as("enter() joins all").containsExactly("lo");
     }
 
     private static void awaitFile(IsolatedEnvironment env, String path) {

@@ -149,8 +149,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
                         + spec.namespaces() + ". Add it to @Isolated(namespaces = ...) to create it.");
             }
         }
-        return runner(namespaces.length == 0 ? EnumSet.noneOf(Namespace.class)
-                : EnumSet.copyOf(Arrays.asList(namespaces)), false);
+        return runner(namespaces.length == 0 ? null : EnumSet.copyOf(Arrays.asList(namespaces)), false);
     }
 
     private CommandRunner runner(Set<Namespace> join, boolean unused) {
