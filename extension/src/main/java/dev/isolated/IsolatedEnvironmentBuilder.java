@@ -41,6 +41,7 @@ public final class IsolatedEnvironmentBuilder {
     private Capabilities capabilities = Capabilities.ALL;
     private boolean trackResources;
     private String network = "";
+    private String seccompFilter = "";
 
     IsolatedEnvironmentBuilder() {
     }
@@ -234,6 +235,19 @@ public final class IsolatedEnvironmentBuilder {
         return this;
     }
 
+    /**
+     * Applies a seccomp filter to every command of the environment, last before exec (as {@code bwrap
+     * --seccomp} does): a file holding a compiled classic BPF program, an array of {@code struct sock_filter}
+     * in the host's byte order, such as libseccomp's {@code seccomp_export_bpf} writes.
+     *
+     * @param compiledFilter the filter file
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder seccompFilter(Path compiledFilter) {
+        this.seccompFilter = compiledFilter.toAbsolutePath().toString();
+        return this;
+    }
+
     IsolatedEnvironmentBuilder classLoader(ClassLoader loader) {
         this.classLoader = loader;
         return this;
@@ -262,7 +276,8 @@ public final class IsolatedEnvironmentBuilder {
         EnvironmentSpec spec = new EnvironmentSpec(image.rootfs(),
                 IsolatedExtension.withUserWhenRootless(namespaces, IsolatedSettings.isRoot()), hostname, execTimeout,
                 awaitTimeout, allEnv, cwd, mounts, readOnlyRootfs, new EnvironmentOptions(memoryBytes, pids,
-                        cpuPercent, rlimits, monotonicOffset, boottimeOffset, capabilities, trackResources, network));
+                        cpuPercent, rlimits, monotonicOffset, boottimeOffset, capabilities, trackResources, network,
+                        seccompFilter));
         return Environment.create(SharedHelper.get(), spec);
     }
 }

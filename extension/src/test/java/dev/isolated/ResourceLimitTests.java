@@ -68,6 +68,17 @@ class ResourceLimitTests {
     }
 
     @Test
+    @DisplayName("a seccomp filter applies to every command of the environment")
+    void seccomp(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path filter = Files.write(dir.resolve("no-mkdir.bpf"), SeccompFilters.denyMkdir());
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").seccompFilter(filter)
+                .start()) {
+            assertThat(env.exec("mkdir", "/tmp/d")).failed().stderr().contains("Operation not permitted");
+            assertThat(env.exec("touch", "/tmp/f")).succeeded();
+        }
+    }
+
+    @Test
     @DisplayName("resourceUsage without a cgroup says how to get one")
     @Isolated(rootfs = "busybox.tar")
     void noCgroup(IsolatedEnvironment env) {

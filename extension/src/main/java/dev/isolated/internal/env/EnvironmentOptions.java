@@ -18,14 +18,15 @@ import java.util.Map;
  * @param capabilities what the environment's root keeps
  * @param trackResources whether to make a cgroup even without limits, to read the usage
  * @param network the name of a private network to join, empty for none
+ * @param seccompFilter a file with a compiled cBPF filter applied to every command, empty for none
  */
 public record EnvironmentOptions(long memoryBytes, int pids, int cpuPercent, Map<String, Long> rlimits,
         long monotonicOffsetSeconds, long boottimeOffsetSeconds, Capabilities capabilities, boolean trackResources,
-        String network) {
+        String network, String seccompFilter) {
 
-    /** No limits, all capabilities, no offsets, no network. */
+    /** No limits, all capabilities, no offsets, no network, no seccomp filter. */
     public static final EnvironmentOptions DEFAULTS = new EnvironmentOptions(0, 0, 0, Map.of(), 0, 0, Capabilities.ALL,
-            false, "");
+            false, "", "");
 
     /** Copies the map. */
     public EnvironmentOptions {
@@ -59,6 +60,9 @@ public record EnvironmentOptions(long memoryBytes, int pids, int cpuPercent, Map
         request.add("caps", capabilities == Capabilities.ALL ? "all" : "default");
         if (!network.isEmpty()) {
             request.add("network", network);
+        }
+        if (!seccompFilter.isEmpty()) {
+            request.add("seccomp", seccompFilter);
         }
     }
 }
