@@ -14,6 +14,11 @@
  *   it waits on its sync pipe); a spawned command's intermediate process writes "0" to the
  *   cgroup.procs fds itself before it joins the env, so the command starts inside.
  * - Removal rmdir()s after the processes are reaped, retrying briefly on EBUSY.
+ * - `enter` (cgroup_attach): every line of /proc/PID/cgroup (v1 hierarchies, the v2 line)
+ *   whose path differs from ours is located through /proc/self/mountinfo and its
+ *   cgroup.procs opened; the command's intermediate writes itself there like a SPAWN's.
+ *   A hierarchy that is not mounted is skipped (the helper cannot have limited it either);
+ *   one that is mounted but refuses us is an error, never an escape from the env's limits.
  */
 #include "cgroup.h"
 
@@ -55,6 +60,7 @@ void cgroup_env_init(struct cgroup_env *cg)
     for (int i = 0; i < CG_COUNT; i++)
         cg->procs_fd[i] = -1;
     cg->dir_fd = -1;
+    cg->n_joined = 0;
 }
 
 static bool has_word(const char *list, const char *word)
@@ -327,15 +333,140 @@ int cgroup_create(const struct cgroup_limits *lim, const char *name, struct cgro
     return rc;
 }
 
-int cgroup_enter(const struct cgroup_env *cg, pid_t pid, struct failure *f)
+/* ---- `enter`: the cgroups of a running process ---- */
+
+static char *read_proc_cgroup(pid_t pid, char *buf, size_t size)
+{
+    char dir[64];
+    if (pid > 0)
+        snprintf(dir, sizeof dir, "/proc/%d", (int)pid);
+    else
+        snprintf(dir, sizeof dir, "/proc/self");
+    return read_text(dir, "cgroup", buf, size) < 0 ? NULL : buf;
+}
+
+/* The path of hierarchy KEY ("ID:CONTROLLERS:") in a /proc/PID/cgroup text, or NULL. */
+static const char *path_in(const char *text, const char *key, char *out, size_t size)
+{
+    size_t n = strlen(key);
+    for (const char *line = text; line && *line;) {
+        if (strncmp(line, key, n) == 0) {
+            snprintf(out, size, "%.*s", (int)strcspn(line + n, "\n"), line + n);
+            return out;
+        }
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* Does a mountinfo entry (fstype, super options) hold the hierarchy of CTRLS ("" = v2)? */
+static bool mount_holds(const char *fstype, const char *opts, const char *ctrls)
+{
+    if (!*ctrls)
+        return strcmp(fstype, "cgroup2") == 0;
+    if (strcmp(fstype, "cgroup") != 0)
+        return false;
+    char copy[256], *save = NULL;
+    snprintf(copy, sizeof copy, "%s", ctrls);
+    for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save))
+        if (!has_word(opts, w))
+            return false;
+    return true;
+}
+
+/* The directory of cgroup PATH in the hierarchy of CTRLS; false when it is not mounted. */
+static bool locate_cgroup(const char *ctrls, const char *path, char *out)
+{
+    FILE *info = fopen("/proc/self/mountinfo", "re");
+    char line[4096];
+    bool found = false;
+    while (info && !found && fgets(line, sizeof line, info)) {
+        char root[PATH_MAX], mnt[PATH_MAX], fstype[32], opts[512];
+        char *dash = strstr(line, " - ");
+        if (!dash || sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2 ||
+            sscanf(dash + 3, "%31s %*s %511s", fstype, opts) != 2)
+            continue;
+        size_t n = strlen(root);
+        bool below = strcmp(root, "/") == 0 ||
+                     (strncmp(path, root, n) == 0 && (path[n] == '/' || path[n] == '\0'));
+        if (below && mount_holds(fstype, opts, ctrls)) {
+            join_cgroup_path(out, mnt, root, path);
+            found = true;
+        }
+    }
+    if (info)
+        fclose(info);
+    return found;
+}
+
+static int open_joined(struct cgroup_env *cg, const char *dir, struct failure *f)
+{
+    char procs[PATH_MAX + 16];
+    snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
+    if (cg->n_joined == CG_JOIN_MAX) {
+        errno = E2BIG;
+        return fail(f, "cgroup", "open", procs, "more than %d cgroup hierarchies", CG_JOIN_MAX);
+    }
+    int fd = open(procs, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(f, "cgroup", "open", procs, "the command must join the environment's cgroup "
+                    "(its limits): run enter as the user that created the environment, or root");
+    cg->joined_fd[cg->n_joined] = fd;
+    cg->joined_dir[cg->n_joined++] = xstrdup(dir);
+    return 0;
+}
+
+/* One hierarchy LINE ("ID:CONTROLLERS:PATH") of the target: joined when it differs. */
+static int attach_line(struct cgroup_env *cg, const char *line, const char *ours,
+                       struct failure *f)
+{
+    const char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    char key[300], ctrls[256], mine[PATH_MAX], dir[PATH_MAX];
+    if (!c2 || (size_t)(c2 - line) + 2 > sizeof key)
+        return 0;
+    snprintf(key, sizeof key, "%.*s", (int)(c2 - line + 1), line);
+    snprintf(ctrls, sizeof ctrls, "%.*s", (int)(c2 - c1 - 1), c1 + 1);
+    const char *path = c2 + 1;
+    if (path_in(ours, key, mine, sizeof mine) && strcmp(mine, path) == 0)
+        return 0; /* the same cgroup: nothing to join */
+    if (!locate_cgroup(ctrls, path, dir))
+        return 0;
+    return open_joined(cg, dir, f);
+}
+
+int cgroup_attach(pid_t pid, struct cgroup_env *cg, struct failure *f)
+{
+    char theirs[8192], ours[8192], where[64];
+    snprintf(where, sizeof where, "/proc/%d/cgroup", (int)pid);
+    if (!read_proc_cgroup(pid, theirs, sizeof theirs))
+        return fail(f, "cgroup", "read", where, "the process is gone");
+    if (!read_proc_cgroup(0, ours, sizeof ours))
+        return fail(f, "cgroup", "read", "/proc/self/cgroup", NULL);
+    char *save = NULL;
+    for (char *line = strtok_r(theirs, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+        if (attach_line(cg, line, ours, f) < 0)
+            return -1;
+    return 0;
+}
+
+static int write_pid(int fd, const char *dir, pid_t pid, struct failure *f)
 {
     char text[24];
     snprintf(text, sizeof text, "%d", (int)pid);
-    for (int i = 0; i < CG_COUNT; i++) {
-        if (cg->procs_fd[i] >= 0 && write(cg->procs_fd[i], text, strlen(text)) < 0)
-            return fail(f, "cgroup", "write", cg->dir[i], "could not move pid %d into the cgroup",
-                        (int)pid);
-    }
+    if (fd >= 0 && write(fd, text, strlen(text)) < 0)
+        return fail(f, "cgroup", "write", dir, "could not move pid %d into the cgroup", (int)pid);
+    return 0;
+}
+
+int cgroup_enter(const struct cgroup_env *cg, pid_t pid, struct failure *f)
+{
+    for (int i = 0; i < CG_COUNT; i++)
+        if (write_pid(cg->procs_fd[i], cg->dir[i], pid, f) < 0)
+            return -1;
+    for (int i = 0; i < cg->n_joined; i++)
+        if (write_pid(cg->joined_fd[i], cg->joined_dir[i], pid, f) < 0)
+            return -1;
     return 0;
 }
 
@@ -371,6 +502,10 @@ void cgroup_remove(struct cgroup_env *cg)
     }
     if (cg->dir_fd >= 0)
         close(cg->dir_fd);
+    for (int i = 0; i < cg->n_joined; i++) {
+        close(cg->joined_fd[i]);
+        free(cg->joined_dir[i]);
+    }
     cgroup_env_init(cg);
 }
 

@@ -11,6 +11,8 @@
 
 enum cg_controller { CG_MEMORY, CG_PIDS, CG_CPU, CG_COUNT };
 
+#define CG_JOIN_MAX 16 /* hierarchies `enter` may join: v2 plus every v1 one */
+
 struct cgroup_limits {
     bool wanted;                   /* cgroup=true: memory + pids accounting without limits */
     unsigned long long memory_max; /* bytes; 0: none */
@@ -23,6 +25,11 @@ struct cgroup_env {
     char *dir[CG_COUNT];    /* v1: one per controller in use; v2: dir[0] only */
     int procs_fd[CG_COUNT]; /* their cgroup.procs, O_WRONLY|O_CLOEXEC; -1 when unused */
     int dir_fd;             /* v2: the directory, for CLONE_INTO_CGROUP; else -1 */
+    /* `enter`: the cgroup.procs of every hierarchy where the target's cgroup differs from
+     * ours (cgroup_attach); joined like procs_fd, never removed. */
+    int n_joined;
+    int joined_fd[CG_JOIN_MAX];
+    char *joined_dir[CG_JOIN_MAX];
 };
 
 extern const char *const CG_NAMES[CG_COUNT];
@@ -33,7 +40,10 @@ void cgroup_env_init(struct cgroup_env *cg);
  * fails (stage `cgroup`) when a requested controller cannot be used. */
 int cgroup_create(const struct cgroup_limits *lim, const char *name, struct cgroup_env *cg,
                   struct failure *f);
-/* Moves PID (0: the caller) into every cgroup of the env. */
+/* For `enter`: opens, in cg, the cgroup.procs of PID's cgroup in every mounted hierarchy
+ * (v1 lines, the v2 line) where it differs from ours; cgroup_enter() then moves there. */
+int cgroup_attach(pid_t pid, struct cgroup_env *cg, struct failure *f);
+/* Moves PID (0: the caller) into every cgroup of the env (and every joined one). */
 int cgroup_enter(const struct cgroup_env *cg, pid_t pid, struct failure *f);
 /* The env's oom_kill counter (memory.events / memory.oom_control); -1 when unknown. */
 long long cgroup_oom_kills(const struct cgroup_env *cg);

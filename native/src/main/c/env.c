@@ -599,5 +599,7 @@ int env_attach(pid_t pid, unsigned wanted, struct env *env, struct failure *f)
     }
     init_env(env, wanted);
     env->pid = pid;
+    if (cgroup_attach(pid, &env->cg, f) < 0)
+        return -1;
     return open_env_fds(pid, wanted, wanted & NS_BIT(NS_MOUNT), env, f);
 }

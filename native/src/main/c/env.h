@@ -79,7 +79,8 @@ void env_release(struct env *env);
 /* Once every process of the env was reaped: removes its cgroup (if any). */
 void env_remove_cgroup(struct env *env);
 
-/* Opens ns fds and the root of an existing process (used by `enter`). */
+/* Opens ns fds, the root and the cgroups (cgroup_attach) of an existing process (used by
+ * `enter`). */
 int env_attach(pid_t pid, unsigned wanted, struct env *env, struct failure *f);
 
 #endif

@@ -4,7 +4,8 @@
  * - `run`: a fresh environment (namespaces, a writable overlay of a rootfs that is never
  *   written, pivot_root, /proc, /dev, /tmp), one command in it with our stdio, then teardown;
  *   exits with the command's code (128+N on signal N, 125 setup failure, 126/127 exec).
- * - `enter`: like nsenter: joins the namespaces (and root) of a running process, runs a command.
+ * - `enter`: like nsenter: joins the namespaces (and root) and the cgroups of a running process,
+ *   runs a command.
  * - `serve`: the resident server the JVM talks to (PROTOCOL.md); environments die with it.
  * - `probe`: tries every step in throwaway children and reports what works here (probe.c).
  * - Single-threaded on purpose: only a single-threaded process may create or join a user
@@ -73,6 +74,8 @@ static const char USAGE[] =
     "      Join the namespaces of process HOSTPID (default: every one that differs from ours;\n"
     "      with mount also its root), run CMD there, exit with its code (128+N on signal N,\n"
     "      125 setup failed). SIGTERM, SIGINT, SIGHUP and SIGQUIT are forwarded to CMD.\n"
+    "      CMD starts in HOSTPID's cgroups (every hierarchy where they differ from ours), so\n"
+    "      the environment's memory, pids and cpu limits apply to it.\n"
     "      --inherit-env passes this process's environment unchanged (instead of PATH, HOME).\n"
     "      If enter is SIGKILLed, CMD is SIGKILLed too (parent-death signal); processes CMD\n"
     "      started stay in the environment until it closes.\n"
@@ -90,6 +93,8 @@ static const char USAGE[] =
     "pivot_root. A fresh /proc is also mounted without pid: it then shows the host's PID\n"
     "namespace (root only; unprivileged callers get an empty /proc). Without mount, the\n"
     "command is chroot()ed into the overlay and nothing else is mounted. With net, lo is up.\n"
+    "Private networks between environments (`network=` of PROTOCOL.md) exist only in serve:\n"
+    "one `run` is a single environment with no peer.\n"
     "\n"
     "Exit codes: the command's; 128+N if killed by signal N; 125 setup failed; 126 cannot\n"
     "execute; 127 not found.\n";

@@ -4,7 +4,7 @@
  * - One parser for both front ends: the protocol's fields (parts separated by TAB) and the
  *   command line's options (parts separated by `:`).
  * - Parsing only: nothing is created here; errors carry the stage of the feature (`bind`,
- *   `tmpfs`, `rlimit`, `seccomp`, `time`, `cgroup`, `caps`, `user`).
+ *   `tmpfs`, `rlimit`, `seccomp`, `time`, `cgroup`, `caps`, `user`, `network`).
  */
 #include "options.h"
 
@@ -118,9 +118,20 @@ static int set_cgroup_limit(struct env_options *o, const char *key, const char *
     return 1;
 }
 
+static int set_network(struct env_options *o, const char *value, struct failure *f)
+{
+    errno = EINVAL;
+    if (!network_name_valid(value))
+        return fail(f, "network", "network", value, "a network name is [a-z0-9-]{1,15}");
+    snprintf(o->network, sizeof o->network, "%s", value);
+    return 1;
+}
+
 int env_options_apply(struct env_options *o, const char *key, const char *value, char sep,
                       struct failure *f)
 {
+    if (strcmp(key, "network") == 0)
+        return set_network(o, value, f);
     if (strcmp(key, "bind") == 0 || strcmp(key, "ro-bind") == 0 || strcmp(key, "tmpfs") == 0)
         return add_mount(o, key, value, sep, f);
     if (strcmp(key, "readonly-root") == 0) {

@@ -12,6 +12,7 @@
 #include "cgroup.h"
 #include "env.h"
 #include "harden.h"
+#include "net.h"
 #include "util.h"
 
 struct env_options {
@@ -21,13 +22,14 @@ struct env_options {
     bool time_offsets;
     long long monotonic_offset, boottime_offset;
     struct cgroup_limits limits;
+    char network[NETWORK_NAME_MAX + 1]; /* "": on no private network (serve only) */
     struct env_policy policy; /* handed to the env by env_options_take_policy() */
 };
 
 void env_options_init(struct env_options *o);
 void env_options_free(struct env_options *o);
 /* KEY is a CREATE field name (bind, ro-bind, tmpfs, readonly-root, caps, rlimit, seccomp,
- * time-offset, memory-max, pids-max, cpu-max, cgroup); SEP separates a value's parts.
+ * time-offset, memory-max, pids-max, cpu-max, cgroup, network); SEP separates a value's parts.
  * Returns 1 when handled, 0 for another key, -1 with *f for a bad value. */
 int env_options_apply(struct env_options *o, const char *key, const char *value, char sep,
                       struct failure *f);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "env.h"
+#include "net.h"
 #include "options.h"
 #include "proto.h"
 #include "spawn.h"
@@ -35,6 +36,7 @@
 struct env_slot {
     uint32_t id;
     struct env env;
+    struct net_member net; /* network=NAME; left at CLOSE */
     bool dead; /* the init died without a CLOSE (ENV-DIED was sent) */
 };
 
@@ -256,8 +258,9 @@ static int parse_env_options(const struct record *rec, struct env_options *o, st
     return 0;
 }
 
-static void report_created(struct server *s, uint32_t id, const struct env *env)
+static void report_created(struct server *s, uint32_t id, const struct env_slot *slot)
 {
+    const struct env *env = &slot->env;
     struct record_builder rb = { 0 };
     record_add(&rb, "pid", "%d", env->pid);
     record_add(&rb, "rootfs-mode", "%s", rootfs_mode_name(env->mode_used));
@@ -272,7 +275,35 @@ static void report_created(struct server *s, uint32_t id, const struct env *env)
         if (env->cg.dir[i])
             record_add(&rb, key, "%s", env->cg.dir[i]);
     }
+    if (slot->net.network >= 0) {
+        record_add(&rb, "network", "%s", slot->net.name);
+        record_add(&rb, "ip", "%s", slot->net.ip);
+    }
     send_record(&s->out, 'c', id, &rb);
+}
+
+static int check_network(const struct env_options *o, unsigned ns, struct failure *f)
+{
+    errno = EINVAL;
+    if (o->network[0] && !(ns & NS_BIT(NS_NET)))
+        return fail(f, "network", "network", o->network,
+                    "network= needs `net` in ns (the env's own network namespace)");
+    return 0;
+}
+
+static int join_network(struct env_slot *slot, const char *name, struct failure *f)
+{
+    if (!name[0])
+        return 0;
+    return network_join(name, slot->env.ns_fd[NS_NET], slot->id, &slot->net, f);
+}
+
+/* A created env whose setup failed afterwards (nothing was spawned in it yet): its init. */
+static void kill_new_env(struct env *env)
+{
+    env_kill(env);
+    while (waitpid(env->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
 }
 
 static void handle_create(struct server *s, uint32_t id, const struct record *rec)
@@ -297,7 +328,7 @@ static void handle_create(struct server *s, uint32_t id, const struct record *re
         return send_failure(&s->out, id, &f);
     }
     env_options_init(&options);
-    if (parse_env_options(rec, &options, &f) < 0) {
+    if (parse_env_options(rec, &options, &f) < 0 || check_network(&options, spec.ns, &f) < 0) {
         env_options_free(&options);
         return send_failure(&s->out, id, &f);
     }
@@ -314,7 +345,10 @@ static void handle_create(struct server *s, uint32_t id, const struct record *re
     struct env_slot *slot = xmalloc(sizeof *slot);
     memset(slot, 0, sizeof *slot);
     slot->id = id;
+    net_member_init(&slot->net);
     int rc = env_create(&spec, &slot->env, &f);
+    if (rc == 0 && (rc = join_network(slot, options.network, &f)) < 0)
+        kill_new_env(&slot->env);
     env_options_take_policy(&options, &slot->env);
     env_options_free(&options);
     if (rc < 0) {
@@ -325,7 +359,7 @@ static void handle_create(struct server *s, uint32_t id, const struct record *re
     }
     s->envs = xrealloc(s->envs, (s->n_envs + 1) * sizeof *s->envs);
     s->envs[s->n_envs++] = slot;
-    report_created(s, id, &slot->env);
+    report_created(s, id, slot);
 }
 
 static int make_pipe(int fds[2], int nonblocking_end)
@@ -513,6 +547,7 @@ static void close_env(struct server *s, struct env_slot *slot)
         env_release(&slot->env);
     }
     env_remove_cgroup(&slot->env);
+    network_leave(&slot->net); /* the last member's leave destroys the switch namespace */
     remove_env(s, slot);
 }
 

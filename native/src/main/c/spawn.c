@@ -13,7 +13,8 @@
  *   env's PID namespace, clones the command with CLONE_NEWPID|CLONE_NEWNS: the command is still
  *   the helper's direct child, and PID 1 of a namespace nested in the env's.
  * - With a cgroup, the intermediate first writes "0" to the env's cgroup.procs fds (opened
- *   by the helper): it and so the command start inside the env's cgroup, no handshake needed.
+ *   by the helper; for `enter` those of the target's cgroups, see cgroup_attach()): it and so
+ *   the command start inside the env's cgroup, no handshake needed.
  * - Right before execve the command applies its exec_policy (harden.c: ids, umask, rlimits,
  *   caps, no_new_privs, seccomp).
  * - The command resets signals, closes every fd above 2, and execs with an explicit envp,
@@ -135,7 +136,7 @@ static NORETURN void run_intermediate(const struct spawn_spec *spec, int status_
 {
     set_failure_sink(status_fd);
     struct failure f;
-    if (spec->env->cg.version && cgroup_enter(&spec->env->cg, 0, &f) < 0)
+    if (cgroup_enter(&spec->env->cg, 0, &f) < 0) /* a no-op without a cgroup */
         die_with(&f, EXIT_SETUP_FAILED);
     join_namespaces(spec->env, spec->join);
     enter_env_root(spec);

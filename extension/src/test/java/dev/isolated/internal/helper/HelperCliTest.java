@@ -545,6 +545,38 @@ class HelperCliTest {
         }
 
         @Test
+        @DisplayName("enter --pid: the command starts in the env's cgroups (same /proc/PID/cgroup as the init), so pids-max applies to it")
+        void enterJoinsTheCgroups() throws Exception {
+            try (Server server = new Server(tmp.resolve("state"))) {
+                Frame created = server.request('C', 1, "rootfs=" + rootfs, "pids-max=10", "memory-max=67108864");
+                assertThat(created.type).as(created.toString()).isEqualTo('c');
+                String init = created.record().get("pid");
+                Path pids = Path.of(created.record().getOrDefault("cgroup-pids", created.record().get("cgroup")));
+                String initCgroups = Files.readString(Path.of("/proc", init, "cgroup"));
+                assertThat(initCgroups).isNotEqualTo(Files.readString(Path.of("/proc/self/cgroup")));
+
+                Process enter = start("enter", "--pid", init, "--", "sleep", "1004");
+                try {
+                    await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcessesRunning("sleep", "1004").isEmpty());
+                    Path command = hostProcessesRunning("sleep", "1004").get(0);
+
+                    assertThat(Files.readString(command.resolve("cgroup"))).isEqualTo(initCgroups);
+                    assertThat(Files.readAllLines(pids.resolve("cgroup.procs"))).contains(command.getFileName().toString());
+                } finally {
+                    enter.destroyForcibly().waitFor();
+                }
+
+                Result forkLoop = helper("enter", "--pid", init, "--", "sh", "-c",
+                        "i=0; while [ $i -lt 50 ]; do sleep 100 & i=$((i+1)); done");
+                assertThat(forkLoop.stderr).contains("can't fork");
+                assertThat(Integer.parseInt(Files.readString(pids.resolve("pids.current")).strip())).isBetween(1, 10);
+
+                assertThat(server.request('X', 2, "env=1").type).isEqualTo('a');
+                assertThat(pids).doesNotExist();
+            }
+        }
+
+        @Test
         @DisplayName("run --memory-max: an OOM kill exits 137 and says so on stderr")
         void runReportsOom() throws Exception {
             Result result = runWith(List.of("--memory-max", "32m"), "tail", "/dev/zero");
