@@ -94,6 +94,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             initHostPid = Long.parseLong(reply.get("pid").orElseThrow());
             cgroup = CgroupFiles.from(reply);
             address = reply.getOrEmpty("ip");
+            if (!address.isEmpty()) {
+                PrivateNetworks.join(spec.options().network(), this);
+            }
         } catch (ExecutionException | InterruptedException | TimeoutException e) {
             helper.unlisten(id);
             throw RunningProcess.asIsolated(e);
@@ -365,6 +368,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             return;
         }
         closed = true;
+        if (!address.isEmpty()) {
+            PrivateNetworks.leave(spec.options().network(), this);
+        }
         List<String> leftovers = new ArrayList<>();
         List<Throwable> causes = new ArrayList<>();
         try {

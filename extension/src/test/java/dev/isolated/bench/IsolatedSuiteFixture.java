@@ -1,0 +1,27 @@
+package dev.isolated.bench;
+
+import static dev.isolated.Namespace.IPC;
+import static dev.isolated.Namespace.MOUNT;
+import static dev.isolated.Namespace.NET;
+import static dev.isolated.Namespace.PID;
+import static dev.isolated.Namespace.UTS;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.isolated.Isolated;
+import dev.isolated.IsolatedEnvironment;
+import org.junit.jupiter.api.RepeatedTest;
+
+/**
+ * The bench's test class (run by {@link SuiteBench} through the Launcher, not by Surefire: its name matches
+ * none of Surefire's patterns): 100 tests, each with a fresh environment and two commands.
+ */
+@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, IPC, NET}, hostname = "box")
+class IsolatedSuiteFixture {
+    static final int TESTS = 100;
+
+    @RepeatedTest(TESTS)
+    void twoCommands(IsolatedEnvironment env) {
+        assertThat(env.exec("echo", "hello").stdout()).isEqualTo("hello\n");
+        assertThat(env.exec("hostname").stdout()).isEqualTo("box\n");
+    }
+}

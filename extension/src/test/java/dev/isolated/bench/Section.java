@@ -1,0 +1,21 @@
+package dev.isolated.bench;
+
+/** The parts of the report, in order; each compares its Isolated lines with its alternatives. */
+enum Section {
+    ONE_COMMAND("One `/bin/true` in isolation, spawned from this JVM (warm)"),
+    FROM_C("The same launchers timed from a C fork/exec loop (no JVM in the way)"),
+    IMAGE("The image: unpack, cached start, copy-on-write view"),
+    SUITE("100 `@Isolated` tests × 2 commands through the JUnit Platform (in-process Launcher)"),
+    MEMORY("Memory of idle environments");
+
+    private final String title;
+
+    Section(String title) {
+        this.title = title;
+    }
+
+    /** @return the heading */
+    String title() {
+        return title;
+    }
+}

@@ -1,0 +1,76 @@
+package dev.isolated.bench;
+
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.platform.launcher.Launcher;
+import org.junit.platform.launcher.LauncherDiscoveryRequest;
+import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
+import org.junit.platform.launcher.core.LauncherFactory;
+
+/**
+ * Section 5: a class of 100 {@code @Isolated} tests (fresh environment, two commands each) through the
+ * JUnit Platform Launcher in this JVM, against the same 100 tests running the two commands with plain
+ * ProcessBuilder. Each class runs several times, interleaved; the first round is a warm-up.
+ */
+final class SuiteBench {
+    static final String ISOLATED_TOTAL = "Isolated: 100 tests, total";
+    static final String PLAIN_TOTAL = "ProcessBuilder on the host: 100 tests, total";
+    static final String ISOLATED_PER_TEST = "Isolated: per test (env + 2 commands + close)";
+    static final String PLAIN_PER_TEST = "ProcessBuilder on the host: per test (2 commands)";
+    private static final int ROUNDS = 6;
+
+    private final BenchContext ctx;
+
+    SuiteBench(BenchContext ctx) {
+        this.ctx = ctx;
+    }
+
+    void run() {
+        Launcher launcher = LauncherFactory.create();
+        List<Double> isolatedTotals = new ArrayList<>();
+        List<Double> plainTotals = new ArrayList<>();
+        List<Double> isolatedTests = new ArrayList<>();
+        List<Double> plainTests = new ArrayList<>();
+        for (int round = 0; round < ROUNDS; round++) {
+            TestTimer isolated = runClass(launcher, IsolatedSuiteFixture.class, round > 0 ? isolatedTotals : null);
+            TestTimer plain = runClass(launcher, PlainSuiteFixture.class, round > 0 ? plainTotals : null);
+            if (round > 0) {
+                isolatedTests.addAll(isolated.millis());
+                plainTests.addAll(plain.millis());
+            }
+        }
+        String how = (ROUNDS - 1) + " runs of the class after one warm-up run, in-process Launcher";
+        Results results = ctx.results();
+        results.add(Measurement.millis(Section.SUITE, ISOLATED_TOTAL, Kind.ISOLATED, stats(isolatedTotals), how));
+        results.add(Measurement.millis(Section.SUITE, PLAIN_TOTAL, Kind.ALTERNATIVE, stats(plainTotals), how));
+        results.add(Measurement.millis(Section.SUITE, ISOLATED_PER_TEST, Kind.ISOLATED, stats(isolatedTests),
+                "from the Launcher's start/finish events; includes the extension's callbacks"));
+        results.add(Measurement.millis(Section.SUITE, PLAIN_PER_TEST, Kind.ALTERNATIVE, stats(plainTests),
+                "/bin/echo hello, /bin/hostname"));
+        results.add(Measurement.millis(Section.SUITE, Anchors.TC_FRESH, Kind.ANCHOR, Stats.quoted(1340),
+                "anchor, not measured here"));
+    }
+
+    private static TestTimer runClass(Launcher launcher, Class<?> testClass, List<Double> totals) {
+        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request().selectors(selectClass(testClass))
+                .build();
+        TestTimer timer = new TestTimer();
+        long start = System.nanoTime();
+        launcher.execute(request, timer);
+        long nanos = System.nanoTime() - start;
+        if (!timer.failures().isEmpty() || timer.millis().size() != IsolatedSuiteFixture.TESTS) {
+            throw new IllegalStateException(testClass.getSimpleName() + ": " + timer.millis().size() + " tests finished; "
+                    + "failures: " + timer.failures());
+        }
+        if (totals != null) {
+            totals.add(nanos / 1e6);
+        }
+        return timer;
+    }
+
+    private static Stats stats(List<Double> millis) {
+        return Stats.of(millis.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+}
