@@ -80,10 +80,10 @@ final class ImageBench {
         }
         Path scratch = Files.createTempDirectory(shm, "isolated-bench-");
         try {
-            ctx.results().add(Measurement.millis(Section.IMAGE, UNPACK_TMPFS, Kind.DETAIL, Sampler.single(
+            ctx.results().add(Measurement.millis(Section.IMAGE, UNPACK_TMPFS, Kind.ISOLATED, Sampler.single(
                     new FreshDirRun(scratch, fresh -> new ImageCache(fresh, unpacker, note -> { }).rootfsFor(source)),
                     10, runs), "as the first line, into a tmpfs"));
-            ctx.results().add(Measurement.millis(Section.IMAGE, TAR_C_TMPFS, Kind.DETAIL, ctx.timer().time(runs, 10,
+            ctx.results().add(Measurement.millis(Section.IMAGE, TAR_C_TMPFS, Kind.ALTERNATIVE, ctx.timer().time(runs, 10,
                     scratch, Processes.find("tar").toString(), "-xf", tar.toString(), "-C", NativeTimer.FRESH_DIR),
                     "as the C loop line, into a tmpfs"));
         } finally {
