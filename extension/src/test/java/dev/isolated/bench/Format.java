@@ -22,9 +22,12 @@ final class Format {
 
     /**
      * @param ratio a ratio
-     * @return it as {@code 0.83×}
+     * @return it as {@code 0.83×}; a tiny ratio as {@code 1/409×} so that it does not print as 0.00×
      */
     static String ratio(double ratio) {
+        if (ratio > 0 && ratio < 0.05) {
+            return String.format(Locale.ROOT, "1/%.0f×", 1 / ratio);
+        }
         return String.format(Locale.ROOT, ratio >= 10 ? "%.0f×" : "%.2f×", ratio);
     }
 
