@@ -12,7 +12,9 @@
  * - The init blocks on a pipe until the helper wrote its uid/gid maps, then builds the root
  *   (private tmpfs, overlay or copy, /dev, pivot_root, /proc, /tmp), hostname and loopback.
  * - Readiness is synchronous: the init writes one status message ('r' + the rootfs mode, or
- *   'e' + a struct failure) on a CLOEXEC pipe; env_create() returns only after it.
+ *   'e' + a struct failure) on a CLOEXEC pipe; env_create() returns only after it. Before 'r'
+ *   it reports ('u') the number of its O_PATH fd of the writable layer (overlay upper dir, or
+ *   the copied root), which it keeps open for its whole life (never in its namespace's view).
  * - The init then only reaps orphans, forwards SIGTERM/SIGINT/SIGHUP/SIGUSR1/SIGUSR2 to
  *   the namespace, and exits when the helper goes away (PDEATHSIG, and EOF on a pipe).
  *   When the init (PID 1) exits, the kernel kills everything in its PID namespace.
@@ -187,7 +189,7 @@ static void or_die(int rc, const struct failure *f)
         die_with(f, EXIT_SETUP_FAILED);
 }
 
-static enum rootfs_mode build_pivoted_root(const struct env_spec *spec)
+static enum rootfs_mode build_pivoted_root(const struct env_spec *spec, int *layer_fd)
 {
     struct failure f;
     enum rootfs_mode used = ROOTFS_COPY;
@@ -195,8 +197,8 @@ static enum rootfs_mode build_pivoted_root(const struct env_spec *spec)
     snprintf(root, sizeof root, "%s/root", spec->scratch);
     bool userns = spec->ns & NS_BIT(NS_USER);
     or_die(make_root_private(&f), &f);
-    or_die(prepare_writable_root(spec->rootfs, spec->scratch, spec->mode, true, userns, &used, &f),
-           &f);
+    or_die(prepare_writable_root(spec->rootfs, spec->scratch, spec->mode, true, userns, &used,
+                                 layer_fd, &f), &f);
     or_die(ensure_mount_point(root, "proc", "mount-proc", &f), &f);
     or_die(ensure_mount_point(root, "tmp", "mount-tmp", &f), &f);
     or_die(mount_dev(root, &f), &f);
@@ -210,10 +212,12 @@ static enum rootfs_mode build_pivoted_root(const struct env_spec *spec)
 }
 
 /* Without a mount namespace the helper prepared the tree; the init can only chroot. */
-static void enter_chroot(const char *scratch)
+static void enter_chroot(const char *scratch, enum rootfs_mode used, int *layer_fd)
 {
+    struct failure f;
     char root[PATH_MAX];
     snprintf(root, sizeof root, "%s/root", scratch);
+    or_die(*layer_fd = open_writable_layer(scratch, used, &f), &f);
     if (chroot(root) < 0)
         die("chroot", "chroot", root, NULL);
     if (chdir("/") < 0)
@@ -253,14 +257,27 @@ static void forward_signal(int sig, bool is_pid1)
         _exit(0);
 }
 
-/* The init's whole job after setup. Every signal is blocked and read from a signalfd. */
-static NORETURN void run_init_loop(int life_fd, int null_fd, bool is_pid1)
+/* The writable layer's fd, moved to 4 or above (run_init_loop() fills 0..3), is reported
+ * ('u') before ready: the JVM reads /proc/INIT/fd/N as long as the env lives. */
+static int report_layer_fd(int report, int layer_fd)
+{
+    int moved = fcntl(layer_fd, F_DUPFD_CLOEXEC, 4);
+    if (moved < 0)
+        die("mount-rootfs", "fcntl", "F_DUPFD (writable layer)", NULL);
+    close(layer_fd);
+    send_status(report, 'u', moved);
+    return moved;
+}
+
+/* The init's whole job after setup. Every signal is blocked and read from a signalfd. The
+ * init keeps only /dev/null (0..2), the helper's pipe (3) and the writable layer's fd. */
+static NORETURN void run_init_loop(int life_fd, int null_fd, int layer_fd, bool is_pid1)
 {
     for (int fd = 0; fd < 3; fd++)
         dup2(null_fd, fd);
     if (dup2(life_fd, 3) < 0)
         _exit(1);
-    close_fds_above(4, -1);
+    close_fds_above(4, layer_fd);
     sigset_t all;
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, NULL);
@@ -299,20 +316,22 @@ static NORETURN void init_main(const struct env_spec *spec, struct init_pipes pi
     die_with_helper(pipes.life);
     unshare_late_namespaces(spec, in_cgroup);
     enum rootfs_mode used;
+    int layer_fd = -1;
     if (spec->ns & NS_BIT(NS_MOUNT)) {
-        used = build_pivoted_root(spec);
+        used = build_pivoted_root(spec, &layer_fd);
     } else {
         used = spec->mode; /* the helper already chose, see env_create() */
-        enter_chroot(spec->scratch);
+        enter_chroot(spec->scratch, used, &layer_fd);
     }
     if (spec->hostname)
         set_hostname(spec->hostname);
     if (spec->ns & NS_BIT(NS_NET))
         bring_up_loopback();
     set_process_name(); /* last: spec's strings may live in the argv area it overwrites */
+    layer_fd = report_layer_fd(pipes.report, layer_fd);
     send_status(pipes.report, 'r', (int)used);
     close(pipes.report);
-    run_init_loop(pipes.life, null_fd, spec->ns & NS_BIT(NS_PID));
+    run_init_loop(pipes.life, null_fd, layer_fd, spec->ns & NS_BIT(NS_PID));
 }
 
 /* ---- the helper (parent side) ---- */
@@ -407,7 +426,7 @@ static int prepare_chroot_tree(struct env_spec *spec, struct env *env, struct fa
     env->chroot_mounted = root;
     enum rootfs_mode used;
     if (prepare_writable_root(spec->rootfs, spec->scratch, root ? spec->mode : ROOTFS_COPY, root,
-                              false, &used, f) < 0)
+                              false, &used, NULL, f) < 0)
         return -1;
     spec->mode = used;
     return 0;
@@ -431,6 +450,10 @@ static int await_ready(pid_t pid, struct init_pipes parent_ends, struct env *env
 {
     struct status_msg msg;
     int rc = read_status(parent_ends.report, &msg);
+    if (rc == 1 && msg.tag == 'u') {
+        env->layer_fd = msg.value;
+        rc = read_status(parent_ends.report, &msg);
+    }
     close(parent_ends.report);
     if (rc == 1 && msg.tag == 'e')
         return reap_failed_init(pid, &msg, f);
@@ -447,7 +470,7 @@ static void init_env(struct env *env, unsigned ns)
     memset(env, 0, sizeof *env);
     env->pid = -1;
     env->ns = ns;
-    env->root_fd = env->life_fd = -1;
+    env->root_fd = env->life_fd = env->layer_fd = -1;
     for (int i = 0; i < NS_COUNT; i++)
         env->ns_fd[i] = -1;
     env->pivoted = ns & NS_BIT(NS_MOUNT);

@@ -56,6 +56,7 @@ struct env {
     int ns_fd[NS_COUNT];  /* /proc/PID/ns/..., O_CLOEXEC, -1 when not unshared */
     int root_fd;          /* /proc/PID/root */
     int life_fd;          /* the init exits on EOF of this pipe */
+    int layer_fd;         /* the init's fd number of its writable layer (/proc/PID/fd/N), -1 */
     enum rootfs_mode mode_used;
     bool pivoted;         /* root=pivot, else chroot */
     char *chroot_dir;     /* without mount: the helper's tree (unmount + remove at release) */

@@ -215,9 +215,20 @@ static int make_scratch_dirs(const char *scratch, const char *rootfs, bool with_
     return 0;
 }
 
+int open_writable_layer(const char *scratch, enum rootfs_mode used, struct failure *f)
+{
+    char path[PATH_MAX];
+    if (join_path(path, sizeof path, scratch, used == ROOTFS_OVERLAY ? "upper" : "root") < 0)
+        return fail(f, "mount-rootfs", "open", scratch, NULL);
+    int fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return fail(f, "mount-rootfs", "open", path, NULL);
+    return fd;
+}
+
 int prepare_writable_root(const char *rootfs, const char *scratch, enum rootfs_mode mode,
                           bool mount_tmpfs, bool in_userns, enum rootfs_mode *used,
-                          struct failure *f)
+                          int *layer_fd, struct failure *f)
 {
     if (mount_tmpfs && mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
         return fail(f, "mount-rootfs", "mount", scratch, "the state directory must exist");
@@ -226,7 +237,7 @@ int prepare_writable_root(const char *rootfs, const char *scratch, enum rootfs_m
     if (mode != ROOTFS_COPY) {
         if (mount_overlay(rootfs, scratch, in_userns, f) == 0) {
             *used = ROOTFS_OVERLAY;
-            return 0;
+            return layer_fd && (*layer_fd = open_writable_layer(scratch, *used, f)) < 0 ? -1 : 0;
         }
         if (mode == ROOTFS_OVERLAY)
             return -1;
@@ -234,6 +245,9 @@ int prepare_writable_root(const char *rootfs, const char *scratch, enum rootfs_m
     char target[PATH_MAX];
     snprintf(target, sizeof target, "%s/root", scratch);
     if (copy_rootfs(rootfs, target, f) < 0)
+        return -1;
+    /* Opened before the bind below: through it, mounts made later on the root stay unseen. */
+    if (layer_fd && (*layer_fd = open_writable_layer(scratch, ROOTFS_COPY, f)) < 0)
         return -1;
     /* pivot_root wants new_root to be a mount point; a plain directory becomes one when
      * bind-mounted onto itself. */

@@ -1,10 +1,10 @@
 /*
  * serve.c - the resident protocol server (`isolated-helper serve`), see PROTOCOL.md.
  *
- * - Single-threaded: one poll() over stdin (requests), a signalfd (SIGCHLD) and the stdout,
- *   stderr and stdin pipes of every spawned process.
- * - CREATE, SPAWN, UNAME and CLOSE are answered synchronously (each takes well under 10 ms);
- *   everything else is event-driven.
+ * - Single-threaded: one poll() over stdin (requests), a signalfd (SIGCHLD), the stdout,
+ *   stderr and stdin pipes of every spawned process, and FORWARD's sockets (forward.c).
+ * - CREATE, SPAWN, UNAME, FORWARD and CLOSE are answered synchronously (each takes well under
+ *   10 ms); everything else is event-driven.
  * - A process's EXITED is sent once it was reaped and its pipes drained without blocking:
  *   output written later by its still-running descendants is dropped.
  * - EOF on stdin (the JVM is gone) or a broken stdout: SIGKILL every init and process, reap
@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "env.h"
+#include "forward.h"
 #include "net.h"
 #include "options.h"
 #include "proto.h"
@@ -61,6 +62,7 @@ struct server {
     struct frame_reader in;
     int sig_fd;
     int null_fd;
+    struct forwards fwd; /* FORWARD listeners and their relays */
 };
 
 /* ---- tables ---- */
@@ -265,6 +267,8 @@ static void report_created(struct server *s, uint32_t id, const struct env_slot 
     record_add(&rb, "pid", "%d", env->pid);
     record_add(&rb, "rootfs-mode", "%s", rootfs_mode_name(env->mode_used));
     record_add(&rb, "root", "%s", env->pivoted ? "pivot" : "chroot");
+    if (env->layer_fd >= 0)
+        record_add(&rb, "upper-fd", "%d", env->layer_fd);
     if (env->cg.version)
         record_add(&rb, "cgroup-version", "%d", env->cg.version);
     if (env->cg.version == 2)
@@ -518,6 +522,36 @@ static void handle_uname(struct server *s, uint32_t id, const struct record *rec
     send_record(&s->out, 'a', id, &rb);
 }
 
+static int parse_port(const char *text, struct failure *f)
+{
+    char *end = NULL;
+    long port = text ? strtol(text, &end, 10) : 0;
+    if (text && *text && !*end && port >= 1 && port <= 65535)
+        return (int)port;
+    errno = EINVAL;
+    return fail(f, "forward", "parse", text ? text : "", "port= must be a TCP port, 1..65535");
+}
+
+/* Without a network namespace the env's ports are the host's: nothing to relay. */
+static void handle_forward(struct server *s, uint32_t id, const struct record *rec)
+{
+    struct env_slot *slot = find_env(s, record_get(rec, "env"));
+    struct failure f;
+    int port, host_port;
+    if (!slot || slot->dead)
+        return (void)request_error(s, id, ESRCH, "no such environment");
+    if ((port = parse_port(record_get(rec, "port"), &f)) < 0)
+        return send_failure(&s->out, id, &f);
+    host_port = port;
+    if (slot->env.ns_fd[NS_NET] >= 0 &&
+        forward_open(&s->fwd, slot->id, slot->env.ns_fd[NS_NET], slot->env.ns_fd[NS_USER], port,
+                     &host_port, &f) < 0)
+        return send_failure(&s->out, id, &f);
+    struct record_builder rb = { 0 };
+    record_add(&rb, "host-port", "%d", host_port);
+    send_record(&s->out, 'a', id, &rb);
+}
+
 static void wait_for(pid_t pid, int *status)
 {
     while (waitpid(pid, status, 0) < 0 && errno == EINTR)
@@ -528,6 +562,7 @@ static void wait_for(pid_t pid, int *status)
  * namespace was reaped, including ours that joined it with setns(). */
 static void close_env(struct server *s, struct env_slot *slot)
 {
+    forwards_close_env(&s->fwd, slot->id);
     env_kill(&slot->env);
     for (size_t i = 0; i < s->n_procs; i++)
         if (s->procs[i]->env_id == slot->id)
@@ -572,6 +607,7 @@ static void dispatch(struct server *s, struct frame *frame)
     case 'S': handle_spawn(s, frame->id, &rec); break;
     case 'K': handle_signal(s, frame->id, &rec); break;
     case 'U': handle_uname(s, frame->id, &rec); break;
+    case 'F': handle_forward(s, frame->id, &rec); break;
     case 'X': handle_close(s, frame->id, &rec); break;
     default: request_error(s, frame->id, EINVAL, "unknown frame type"); break;
     }
@@ -597,9 +633,11 @@ static NORETURN void shut_down(struct server *s)
     exit(0);
 }
 
-static size_t collect_pollfds(struct server *s, struct pollfd **fds, struct proc ***owners)
+/* Returns the count of stdin, signalfd and process fds; forward.c's follow, up to *total. */
+static size_t collect_pollfds(struct server *s, struct pollfd **fds, struct proc ***owners,
+                              size_t *total)
 {
-    size_t cap = 2 + 3 * s->n_procs, n = 2;
+    size_t cap = 2 + 3 * s->n_procs + forwards_pollfd_count(&s->fwd), n = 2;
     *fds = xrealloc(*fds, cap * sizeof **fds);
     *owners = xrealloc(*owners, cap * sizeof **owners);
     (*fds)[0] = (struct pollfd){ .fd = 0, .events = POLLIN };
@@ -614,6 +652,7 @@ static size_t collect_pollfds(struct server *s, struct pollfd **fds, struct proc
             (*owners)[n++] = p;
         }
     }
+    *total = n + forwards_collect(&s->fwd, *fds + n);
     return n;
 }
 
@@ -661,7 +700,7 @@ static int prepare_server(struct server *s, const char *state_dir, struct failur
     s->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (s->sig_fd < 0 || s->null_fd < 0)
         return fail(f, "serve", "signalfd", "", NULL);
-    if (make_helper_mounts_private(f) < 0)
+    if (make_helper_mounts_private(f) < 0 || forwards_init(&s->fwd, f) < 0)
         return -1;
     if (mkdir(s->mnt_dir, 0700) < 0 && errno != EEXIST)
         return fail(f, "serve", "mkdir", s->mnt_dir, "the state directory must exist and be writable");
@@ -682,11 +721,12 @@ int serve_main(const char *state_dir)
     struct pollfd *fds = NULL;
     struct proc **owners = NULL;
     while (!s->out.broken) {
-        size_t n = collect_pollfds(s, &fds, &owners);
-        if (poll(fds, n, -1) < 0)
+        size_t total, n = collect_pollfds(s, &fds, &owners, &total);
+        if (poll(fds, total, -1) < 0)
             continue;
         for (size_t i = 2; i < n; i++)
             serve_proc_fd(s, owners[i], &fds[i]);
+        forwards_serve(&s->fwd, fds + n, total - n);
         if (fds[1].revents)
             reap_children(s);
         if (fds[0].revents)

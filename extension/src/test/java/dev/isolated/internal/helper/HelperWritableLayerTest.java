@@ -1,0 +1,121 @@
+package dev.isolated.internal.helper;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.isolated.internal.helper.HelperCliTest.Frame;
+import dev.isolated.internal.helper.HelperCliTest.Server;
+
+/**
+ * CREATED's {@code upper-fd=N} (PROTOCOL.md): the env's writable layer, readable from the host
+ * as {@code /proc/<init>/fd/N} while the env lives (to keep it when a test failed).
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+@DisplayName("isolated-helper serve: the writable layer (upper-fd)")
+class HelperWritableLayerTest {
+
+    private static final List<String> APPLETS = List.of("sh", "rm", "echo", "mkdir");
+
+    private static final int S_IFMT = 0170000;
+
+    private static final int S_IFCHR = 0020000;
+
+    @TempDir
+    Path tmp;
+
+    Path rootfs;
+
+    @BeforeEach
+    void buildBusyboxRootfs() throws IOException {
+        rootfs = tmp.resolve("rootfs");
+        for (String dir : List.of("bin", "proc", "dev", "tmp", "etc")) {
+            Files.createDirectories(rootfs.resolve(dir));
+        }
+        Files.copy(Path.of("/bin/busybox"), rootfs.resolve("bin/busybox"));
+        for (String applet : APPLETS) {
+            Files.createSymbolicLink(rootfs.resolve("bin").resolve(applet), Path.of("busybox"));
+        }
+        Files.writeString(rootfs.resolve("etc/group"), "root:x:0:\n");
+    }
+
+    @Test
+    @DisplayName("overlay: a written file and a deletion's whiteout (char 0:0) are in /proc/<init>/fd/<upper-fd>; the rootfs is untouched")
+    void overlayUpperLayer() throws Exception {
+        try (Server server = new Server(tmp.resolve("state"))) {
+            Map<String, String> created = create(server, "overlay");
+            Path upper = upper(created);
+            change(server);
+
+            assertThat(upper.resolve("etc/changed")).hasContent("changed inside");
+            Map<String, Object> whiteout = Files.readAttributes(upper.resolve("etc/group"), "unix:mode,rdev", LinkOption.NOFOLLOW_LINKS);
+            assertThat((int) whiteout.get("mode") & S_IFMT).isEqualTo(S_IFCHR);
+            assertThat((long) whiteout.get("rdev")).isZero();
+            assertThat(upper.resolve("bin/busybox")).as("only what changed is in the upper layer").doesNotExist();
+            assertThat(upper.resolve("proc")).as("mounts inside are not in it").doesNotExist();
+
+            assertThat(rootfs.resolve("etc/group")).hasContent("root:x:0:\n");
+            assertThat(rootfs.resolve("etc/changed")).doesNotExist();
+        }
+    }
+
+    @Test
+    @DisplayName("copy: upper-fd is the whole copied tree, without the env's mounts")
+    void copiedRoot() throws Exception {
+        try (Server server = new Server(tmp.resolve("state"))) {
+            Map<String, String> created = create(server, "copy");
+            Path tree = upper(created);
+            change(server);
+
+            assertThat(tree.resolve("etc/changed")).hasContent("changed inside");
+            assertThat(tree.resolve("etc/group")).doesNotExist();
+            assertThat(tree.resolve("bin/busybox")).isRegularFile();
+            try (var procEntries = Files.list(tree.resolve("proc"))) {
+                assertThat(procEntries).as("the env's /proc mount is not seen through it").isEmpty();
+            }
+            assertThat(rootfs.resolve("etc/group")).hasContent("root:x:0:\n");
+        }
+    }
+
+    @Test
+    @DisplayName("without mount (chroot): upper-fd is reported too")
+    void chrootEnvironment() throws Exception {
+        try (Server server = new Server(tmp.resolve("state"))) {
+            Frame created = server.request('C', 1, "rootfs=" + rootfs, "ns=pid,uts,ipc", "rootfs-mode=overlay");
+            assertThat(created.type()).as(created.toString()).isEqualTo('c');
+            Path upper = upper(created.record());
+            change(server);
+            assertThat(upper.resolve("etc/changed")).hasContent("changed inside");
+        }
+    }
+
+    private Map<String, String> create(Server server, String mode) throws IOException {
+        Frame created = server.request('C', 1, "rootfs=" + rootfs, "ns=pid,mount,uts,ipc", "rootfs-mode=" + mode);
+        assertThat(created.type()).as(created.toString()).isEqualTo('c');
+        assertThat(created.record()).containsEntry("rootfs-mode", mode).containsKey("upper-fd");
+        return created.record();
+    }
+
+    private static Path upper(Map<String, String> created) {
+        return Path.of("/proc", created.get("pid"), "fd", created.get("upper-fd"));
+    }
+
+    private static void change(Server server) throws IOException {
+        Frame spawned = server.request('S', 2, "env=1", "arg=sh", "arg=-c",
+                "arg=echo -n 'changed inside' > /etc/changed && rm /etc/group");
+        assertThat(spawned.type()).as(spawned.toString()).isEqualTo('p');
+        assertThat(server.stdoutUntilExit(2)).isEmpty();
+    }
+}
