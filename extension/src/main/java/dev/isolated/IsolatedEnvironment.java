@@ -127,6 +127,23 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     void copyOut(String source, Path hostTarget);
 
     /**
+     * Makes a TCP port of the environment reachable from the JVM, like Testcontainers' {@code getMappedPort}: the
+     * helper listens on a free port of the host's loopback interface and relays each connection into the
+     * environment's network namespace (only loopback addresses are involved on either side). Without
+     * {@link Namespace#NET} the environment shares the host's network and {@code port} is returned as it is.
+     *
+     * <pre>{@code
+     * env.start("httpd", "-f", "-p", "8080", "-h", "/www");
+     * env.awaitPort(8080);
+     * URI uri = URI.create("http://127.0.0.1:" + env.mappedPort(8080) + "/");
+     * }</pre>
+     *
+     * @param port the port inside the environment
+     * @return the port on {@code 127.0.0.1} of the host; the mapping lives as long as the environment
+     */
+    int mappedPort(int port);
+
+    /**
      * Waits until a path exists in the environment, up to the await timeout ({@code isolated.await.timeout}).
      *
      * @param path an absolute path inside the environment

@@ -1,9 +1,13 @@
 package dev.isolated;
 
 import dev.isolated.internal.env.Environment;
+import java.io.IOException;
 import java.lang.reflect.AnnotatedElement;
 import java.lang.reflect.Method;
 import java.lang.reflect.Parameter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumSet;
@@ -37,6 +41,10 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
     private static final String METHOD_ENVIRONMENT = "environment";
     private static final String CLASS_ENVIRONMENT = "class-environment";
     private static final String PARAMETER_ENVIRONMENTS = "parameter-environments";
+    /** Configuration parameter: keep the writable layer of a failed test's environment on disk. */
+    static final String KEEP_ON_FAILURE_PROPERTY = "isolated.keepOnFailure";
+    /** Configuration parameter: where kept layers go (default {@code target/isolated-failures}). */
+    static final String KEEP_DIR_PROPERTY = "isolated.keepOnFailure.dir";
 
     @Override
     public void beforeAll(ExtensionContext context) {
@@ -180,10 +188,32 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         Optional.ofNullable(store.get(METHOD_ENVIRONMENT, Environment.class)).ifPresent(envs::add);
         Optional.ofNullable(store.get(CLASS_ENVIRONMENT, Environment.class)).ifPresent(envs::add);
         envs.addAll(parameterEnvironments(store, false));
+        boolean keep = context.getConfigurationParameter(KEEP_ON_FAILURE_PROPERTY).map(Boolean::parseBoolean)
+                .orElse(false);
+        int n = 0;
         for (Environment env : envs) {
-            throwable.addSuppressed(new EnvironmentReport(env.diagnostics()));
+            String report = env.diagnostics();
+            if (keep) {
+                report += keepWritableLayer(env, context, n++);
+            }
+            throwable.addSuppressed(new EnvironmentReport(report));
         }
         throw throwable;
+    }
+
+    private static String keepWritableLayer(Environment env, ExtensionContext context, int index) {
+        Path base = Paths.get(context.getConfigurationParameter(KEEP_DIR_PROPERTY).orElse(
+                Files.isDirectory(Paths.get("target")) ? "target/isolated-failures" : System.getProperty("java.io.tmpdir")
+                        + "/isolated-failures"));
+        String name = context.getRequiredTestClass().getSimpleName() + "." + context.getRequiredTestMethod().getName()
+                + "-" + System.currentTimeMillis() + (index == 0 ? "" : "-" + index);
+        Path target = base.resolve(name).toAbsolutePath();
+        try {
+            env.copyWritableLayer(target);
+            return "Writable layer kept at " + target + " (deleted files appear as <name>.deleted)\n";
+        } catch (IOException | RuntimeException e) {
+            return "Could not keep the writable layer at " + target + ": " + e + "\n";
+        }
     }
 
     /** The nearest {@code @Isolated} on {@code c} or its enclosing classes. */

@@ -54,6 +54,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private long initHostPid;
     private CgroupFiles cgroup;
     private String address = "";
+    private int upperFd = -1;
 
     private Environment(HelperConnection helper, EnvironmentSpec spec) {
         this.helper = helper;
@@ -94,6 +95,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             initHostPid = Long.parseLong(reply.get("pid").orElseThrow());
             cgroup = CgroupFiles.from(reply);
             address = reply.getOrEmpty("ip");
+            upperFd = reply.get("upper-fd").map(Integer::parseInt).orElse(-1);
             if (!address.isEmpty()) {
                 PrivateNetworks.join(spec.options().network(), this);
             }
@@ -321,6 +323,29 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             throw new ConditionTimeoutException("Nothing listened on TCP port " + port + " in " + this + " within "
                     + spec.awaitTimeout().toMillis() + " ms; listening ports: " + ListeningPorts.of(initHostPid));
         }
+    }
+
+    /**
+     * Copies the environment's writable layer (what its commands wrote or deleted) to a host directory.
+     *
+     * @param target the host directory to create
+     * @throws IOException when it cannot be copied
+     * @throws IllegalStateException when the helper did not report the layer
+     */
+    public void copyWritableLayer(Path target) throws IOException {
+        ensureOpen();
+        if (upperFd < 0) {
+            throw new IllegalStateException("The helper did not report this environment's writable layer");
+        }
+        WritableLayer.copy(initHostPid, upperFd, target);
+    }
+
+    @Override
+    public int mappedPort(int port) {
+        ensureOpen();
+        Fields reply = await(helper.call('F', Fields.of().add("env", Integer.toString(id))
+                .add("port", Integer.toString(port))));
+        return Integer.parseInt(reply.get("host-port").orElseThrow());
     }
 
     /**

@@ -1,0 +1,45 @@
+package dev.isolated;
+
+import static dev.isolated.Namespace.MOUNT;
+import static dev.isolated.Namespace.NET;
+import static dev.isolated.Namespace.PID;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("mappedPort: the JVM reaches a server inside an environment")
+@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, NET})
+class MappedPortTests {
+
+    @Test
+    @DisplayName("an HTTP server listening inside a network namespace answers the JVM on a loopback port")
+    void httpThroughMappedPort(IsolatedEnvironment env) throws Exception {
+        env.writeString("/tmp/index.html", "served from inside\n");
+        env.start("httpd", "-f", "-p", "127.0.0.1:8080", "-h", "/tmp");
+        env.awaitPort(8080);
+
+        int port = env.mappedPort(8080);
+
+        assertThat(port).isNotEqualTo(8080);
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            OutputStream out = socket.getOutputStream();
+            out.write("GET /index.html HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = socket.getInputStream();
+            String response = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(response).startsWith("HTTP/1.").contains("200").endsWith("served from inside\n");
+        }
+    }
+
+    @Test
+    @DisplayName("without a network namespace the port is the host's own")
+    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT})
+    void hostNetwork(IsolatedEnvironment env) {
+        assertThat(env.mappedPort(8080)).isEqualTo(8080);
+    }
+}
