@@ -53,7 +53,7 @@ static int mount_overlay(const char *rootfs, const char *scratch, bool in_userns
     for (int attempt = in_userns ? 0 : 1; attempt < 2; attempt++) {
         snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s/upper,workdir=%s/work%s", lower,
                  scratch, scratch, attempt == 0 ? ",userxattr" : "");
-        if (mount("overlay", target, "overlay", MS_NOSUID, opts) == 0)
+        if (mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts) == 0)
             return 0;
     }
     return fail(f, "overlay", "mount", target, NULL);

@@ -9,8 +9,9 @@ import com.sun.jna.Library;
 import com.sun.jna.Native;
 
 /**
- * The libc calls unpacking needs and the JDK lacks: {@code mkfifo(3)}, {@code symlink(2)} with the
- * target kept byte for byte ({@code Path} would drop a trailing slash), and {@code geteuid(2)}.
+ * The libc calls unpacking needs and the JDK lacks: {@code mkfifo(3)}, {@code mknod(2)} (device nodes, as
+ * root), {@code symlink(2)} with the target kept byte for byte ({@code Path} would drop a trailing slash),
+ * and {@code geteuid(2)}.
  */
 final class PosixCalls {
 
@@ -22,6 +23,9 @@ final class PosixCalls {
 
         /** {@code int mkfifo(const char *pathname, mode_t mode)}: creates a FIFO; the mode is masked by the umask. */
         int mkfifo(String pathname, int mode) throws LastErrorException;
+
+        /** {@code int mknod(const char *pathname, mode_t mode, dev_t dev)}: mode carries S_IFCHR or S_IFBLK. */
+        int mknod(String pathname, int mode, long dev) throws LastErrorException;
 
         /** {@code int symlink(const char *target, const char *linkpath)}: the target is stored as given. */
         int symlink(String target, String linkpath) throws LastErrorException;
@@ -45,6 +49,28 @@ final class PosixCalls {
         }
         catch (LastErrorException e) {
             throw new FileSystemException(path.toString(), null, "mkfifo failed: " + e.getMessage());
+        }
+    }
+
+    static final int S_IFCHR = 0020000;
+    static final int S_IFBLK = 0060000;
+
+    /**
+     * Creates a character or block device node (needs real root: CAP_MKNOD in the initial user namespace).
+     *
+     * @param type {@link #S_IFCHR} or {@link #S_IFBLK}
+     * @throws FileSystemException naming the path and the errno if it fails
+     */
+    static void mknod(Path path, int type, int mode, long major, long minor) throws IOException {
+        // glibc's makedev(): the 64-bit dev_t layout
+        long dev = ((major & 0xfffff000L) << 32) | ((major & 0xfffL) << 8) | ((minor & 0xffffff00L) << 12)
+                | (minor & 0xffL);
+        try {
+            Holder.LIBC.mknod(path.toString(), type | (mode & 07777), dev);
+        }
+        catch (LastErrorException e) {
+            throw new FileSystemException(path.toString(), null, "mknod " + major + ":" + minor + " failed: "
+                    + e.getMessage());
         }
     }
 

@@ -143,6 +143,15 @@ final class RootfsWriter {
         nonDirectories.add(relative);
     }
 
+    /** Creates a character or block device node (only called as real root). */
+    void device(String relative, Metadata metadata, boolean character, long major, long minor) throws IOException {
+        Path path = resolveForWriting(relative);
+        clearFor(relative, path, false);
+        PosixCalls.mknod(path, character ? PosixCalls.S_IFCHR : PosixCalls.S_IFBLK, 0600, major, minor);
+        applyOwnerAndMode(path, metadata);
+        nonDirectories.add(relative);
+    }
+
     /**
      * Deletes whatever is at {@code relative} (a directory with its contents), if anything: a whiteout.
      * A missing parent means there is nothing to delete; a symlinked parent is refused, as the delete

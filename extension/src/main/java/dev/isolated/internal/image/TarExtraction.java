@@ -221,10 +221,13 @@ final class TarExtraction {
             else if (entry.isLink()) {
                 writer.hardlink(relative, EntryNames.normalize(entry.getLinkName(), "hardlink target"));
             }
+            else if ((entry.isCharacterDevice() || entry.isBlockDevice()) && PosixCalls.isRoot()) {
+                writer.device(relative, metadata, entry.isCharacterDevice(), entry.getDevMajor(), entry.getDevMinor());
+            }
             else if (entry.isCharacterDevice() || entry.isBlockDevice()) {
                 notes.add("Image " + label + ": skipped " + (entry.isCharacterDevice() ? "character" : "block")
                         + " device '" + entry.getName() + "' (" + entry.getDevMajor() + ":" + entry.getDevMinor()
-                        + "); the sandbox mounts its own /dev");
+                        + "): only real root may create device nodes; the environment mounts its own /dev");
                 return;
             }
             else if (entry.isFIFO()) {

@@ -1,0 +1,62 @@
+package dev.isolated;
+
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@DisplayName("device nodes in an image")
+class DeviceNodeTests {
+
+    @Test
+    @DisplayName("are unpacked as root but cannot be opened in the environment: its rootfs is nodev")
+    void imageDevicesAreInert(@TempDir Path dir) throws IOException {
+        Path image = dir.resolve("with-device.tar");
+        try (OutputStream file = Files.newOutputStream(image);
+                TarArchiveOutputStream tar = new TarArchiveOutputStream(file)) {
+            addBusybox(tar);
+            TarArchiveEntry device = new TarArchiveEntry("etc/disk", TarConstants.LF_BLK);
+            device.setDevMajor(1);
+            device.setDevMinor(3); // /dev/null's numbers, as a block device: harmless even if it could be opened
+            device.setMode(0660);
+            tar.putArchiveEntry(device);
+            tar.closeArchiveEntry();
+        }
+
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs(image).start()) {
+            assertThat(env.exec("sh", "-c", "ls -l /etc/disk")).succeeded().stdout().startsWith("b");
+            assertThat(env.exec("sh", "-c", "cat /etc/disk")).failed().stderr().contains("Permission denied");
+            assertThat(env.exec("sh", "-c", "echo fine > /dev/null")).succeeded();
+        }
+    }
+
+    private static void addBusybox(TarArchiveOutputStream tar) throws IOException {
+        Path busybox = Files.exists(Path.of("/bin/busybox")) ? Path.of("/bin/busybox") : Path.of("/usr/bin/busybox");
+        for (String dir : new String[] {"bin/", "etc/", "dev/", "proc/", "tmp/"}) {
+            TarArchiveEntry d = new TarArchiveEntry(dir);
+            d.setMode(040755);
+            tar.putArchiveEntry(d);
+            tar.closeArchiveEntry();
+        }
+        TarArchiveEntry bin = new TarArchiveEntry("bin/busybox");
+        bin.setMode(0100755);
+        bin.setSize(Files.size(busybox));
+        tar.putArchiveEntry(bin);
+        Files.copy(busybox, tar);
+        tar.closeArchiveEntry();
+        for (String applet : new String[] {"sh", "ls", "cat"}) {
+            TarArchiveEntry link = new TarArchiveEntry("bin/" + applet, TarConstants.LF_SYMLINK);
+            link.setLinkName("busybox");
+            tar.putArchiveEntry(link);
+            tar.closeArchiveEntry();
+        }
+    }
+}
