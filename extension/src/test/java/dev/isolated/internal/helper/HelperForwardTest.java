@@ -1,5 +1,6 @@
 package dev.isolated.internal.helper;
 
+import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -14,10 +15,8 @@ import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
@@ -29,9 +28,6 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-
-import dev.isolated.internal.helper.HelperCliTest.Frame;
-import dev.isolated.internal.helper.HelperCliTest.Server;
 
 /**
  * FORWARD (PROTOCOL.md): a TCP port inside an environment's network namespace, reached from the
@@ -57,14 +53,8 @@ class HelperForwardTest {
 
     @BeforeEach
     void buildBusyboxRootfs() throws IOException {
-        rootfs = tmp.resolve("rootfs");
-        for (String dir : List.of("bin", "proc", "dev", "tmp", "etc", "www")) {
-            Files.createDirectories(rootfs.resolve(dir));
-        }
-        Files.copy(Path.of("/bin/busybox"), rootfs.resolve("bin/busybox"));
-        for (String applet : APPLETS) {
-            Files.createSymbolicLink(rootfs.resolve("bin").resolve(applet), Path.of("busybox"));
-        }
+        rootfs = TestRootfs.busybox(tmp.resolve("rootfs"), APPLETS);
+        Files.createDirectories(rootfs.resolve("www"));
         Files.writeString(rootfs.resolve("www/index.html"), "hello from inside\n");
         big = new byte[BIG];
         new Random(42).nextBytes(big);
@@ -74,8 +64,8 @@ class HelperForwardTest {
     @Test
     @DisplayName("an HTTP GET from the JVM reaches httpd inside; two parallel connections; 5 MB arrive intact")
     void httpThroughTheForward() throws Exception {
-        try (Conversation c = new Conversation(new Server(tmp.resolve("state")))) {
-            c.create(1, NET_NS);
+        try (Conversation c = new Conversation(tmp.resolve("state"), rootfs)) {
+            c.create(1, "ns=" + NET_NS);
             c.spawn(2, 1, false, "exec httpd -f -p 7000 -h /www");
             int port = c.forward(3, 1, 7000);
             assertThat(port).isBetween(1, 65535);
@@ -103,8 +93,8 @@ class HelperForwardTest {
     @Test
     @DisplayName("bytes from the JVM reach nc inside, and the JVM's half-close (EOF) reaches it too")
     void bytesAndEofFromTheJvm() throws Exception {
-        try (Conversation c = new Conversation(new Server(tmp.resolve("state")))) {
-            c.create(1, NET_NS);
+        try (Conversation c = new Conversation(tmp.resolve("state"), rootfs)) {
+            c.create(1, "ns=" + NET_NS);
             // busybox nc -l stops at EOF of its stdin: a pipe that stays open
             c.spawn(2, 1, true, "nc -l -p 7000");
             int port = c.forward(3, 1, 7000);
@@ -134,8 +124,8 @@ class HelperForwardTest {
     @Test
     @DisplayName("nothing listening inside: the connection is closed at once (EOF), not left hanging")
     void nothingListening() throws Exception {
-        try (Conversation c = new Conversation(new Server(tmp.resolve("state")))) {
-            c.create(1, NET_NS);
+        try (Conversation c = new Conversation(tmp.resolve("state"), rootfs)) {
+            c.create(1, "ns=" + NET_NS);
             int port = c.forward(2, 1, 7999);
             try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
                 socket.setSoTimeout(10_000);
@@ -150,8 +140,8 @@ class HelperForwardTest {
     @DisplayName("after CLOSE of the env the host port refuses; the host's other listening sockets are unchanged")
     void closeEndsTheForward() throws Exception {
         Set<String> listeningBefore = hostListeningSockets();
-        try (Conversation c = new Conversation(new Server(tmp.resolve("state")))) {
-            c.create(1, NET_NS);
+        try (Conversation c = new Conversation(tmp.resolve("state"), rootfs)) {
+            c.create(1, "ns=" + NET_NS);
             c.spawn(2, 1, false, "exec httpd -f -p 7000 -h /www");
             int port = c.forward(3, 1, 7000);
             assertThat(hostListeningSockets()).contains(String.format("127.0.0.1:%d", port));
@@ -172,8 +162,8 @@ class HelperForwardTest {
     @Test
     @DisplayName("an env without net: FORWARD answers the port itself (it is already the host's)")
     void withoutNetworkNamespace() throws Exception {
-        try (Conversation c = new Conversation(new Server(tmp.resolve("state")))) {
-            c.create(1, "pid,mount,uts,ipc");
+        try (Conversation c = new Conversation(tmp.resolve("state"), rootfs)) {
+            c.create(1, "ns=pid,mount,uts,ipc");
             assertThat(c.forward(2, 1, 7123)).isEqualTo(7123);
         }
     }
@@ -181,18 +171,17 @@ class HelperForwardTest {
     @Test
     @DisplayName("a bad port is an ERROR with stage forward; an unknown env one with stage request")
     void badRequests() throws Exception {
-        try (Conversation c = new Conversation(new Server(tmp.resolve("state")))) {
-            c.create(1, NET_NS);
+        try (Conversation c = new Conversation(tmp.resolve("state"), rootfs)) {
+            c.create(1, "ns=" + NET_NS);
             for (String bad : List.of("port=0", "port=65536", "port=http", "port=")) {
-                Frame error = c.server.request('F', 2, "env=1", bad);
-                assertThat(error.type()).as(bad).isEqualTo('E');
-                assertThat(error.record()).containsEntry("stage", "forward").containsEntry("errname", "EINVAL");
+                Frame error = c.client.request('F', 2, "env=1", bad);
+                assertThat(error).as(bad).hasType('E');
+                assertThat(error.fields()).containsEntry("stage", "forward").containsEntry("errname", "EINVAL");
             }
-            Frame missing = c.server.request('F', 3, "env=1");
-            assertThat(missing.record()).containsEntry("stage", "forward");
-            Frame unknown = c.server.request('F', 4, "env=99", "port=80");
-            assertThat(unknown.type()).isEqualTo('E');
-            assertThat(unknown.record()).containsEntry("stage", "request").containsEntry("errname", "ESRCH");
+            Frame missing = c.client.request('F', 3, "env=1");
+            assertThat(missing.fields()).containsEntry("stage", "forward");
+            Frame unknown = c.client.request('F', 4, "env=99", "port=80");
+            assertThat(unknown).hasType('E').fields().containsEntry("stage", "request").containsEntry("errname", "ESRCH");
         }
     }
 
@@ -261,97 +250,5 @@ class HelperForwardTest {
         }
         long ip = Long.parseLong(parts[0], 16); // little-endian on x86
         return String.format("%d.%d.%d.%d:%d", ip & 0xff, (ip >> 8) & 0xff, (ip >> 16) & 0xff, (ip >> 24) & 0xff, port);
-    }
-
-    /** A serve conversation that keeps every process's output, whatever order frames arrive in. */
-    private final class Conversation implements AutoCloseable {
-
-        final Server server;
-
-        final Map<Integer, StringBuilder> outputs = new HashMap<>();
-
-        final Map<Integer, Map<String, String>> exits = new HashMap<>();
-
-        int nextId = 1000;
-
-        Conversation(Server server) {
-            this.server = server;
-        }
-
-        Map<String, String> create(int id, String ns) throws IOException {
-            Frame created = reply(server.request('C', id, "rootfs=" + rootfs, "ns=" + ns));
-            assertThat(created.type()).as(created.toString()).isEqualTo('c');
-            return created.record();
-        }
-
-        void spawn(int id, int env, boolean stdinPipe, String script) throws IOException {
-            Frame spawned = reply(stdinPipe
-                    ? server.request('S', id, "env=" + env, "stdin=pipe", "arg=sh", "arg=-c", "arg=" + script)
-                    : server.request('S', id, "env=" + env, "arg=sh", "arg=-c", "arg=" + script));
-            assertThat(spawned.type()).as(spawned.toString()).isEqualTo('p');
-        }
-
-        int forward(int id, int env, int port) throws IOException {
-            Frame ack = reply(server.request('F', id, "env=" + env, "port=" + port));
-            assertThat(ack.type()).as(ack.toString()).isEqualTo('a');
-            return Integer.parseInt(ack.record().get("host-port"));
-        }
-
-        /** Whether proc id exited, without waiting longer than a moment for frames. */
-        boolean exited(int id) throws IOException {
-            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(500);
-            while (!exits.containsKey(id) && System.nanoTime() < deadline) {
-                if (server.in.available() > 0) {
-                    collect(server.read());
-                } else {
-                    try {
-                        Thread.sleep(20);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return false;
-                    }
-                }
-            }
-            return exits.containsKey(id);
-        }
-
-        Map<String, String> exit(int id) throws IOException {
-            while (!exits.containsKey(id)) {
-                collect(server.read());
-            }
-            return exits.get(id);
-        }
-
-        String output(int id) throws IOException {
-            exit(id);
-            return outputs.getOrDefault(id, new StringBuilder()).toString();
-        }
-
-        void close(int env) throws IOException {
-            Frame ack = reply(server.request('X', nextId++, "env=" + env));
-            assertThat(ack.type()).as(ack.toString()).isEqualTo('a');
-        }
-
-        /** The reply to a request: events of running processes that came first are kept. */
-        private Frame reply(Frame frame) throws IOException {
-            while (frame.type() == 'O' || frame.type() == 'R' || frame.type() == 'x') {
-                collect(frame);
-                frame = server.read();
-            }
-            return frame;
-        }
-
-        private void collect(Frame frame) {
-            if (frame.type() == 'O' || frame.type() == 'R') {
-                outputs.computeIfAbsent(frame.id(), k -> new StringBuilder()).append(new String(frame.payload(), UTF_8));
-            } else if (frame.type() == 'x') {
-                exits.put(frame.id(), frame.record());
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            server.close();
-        }
     }
 }

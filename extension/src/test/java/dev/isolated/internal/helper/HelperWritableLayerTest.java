@@ -1,5 +1,7 @@
 package dev.isolated.internal.helper;
 
+import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
+import static dev.isolated.internal.helper.ProtocolClient.field;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -15,9 +17,6 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-
-import dev.isolated.internal.helper.HelperCliTest.Frame;
-import dev.isolated.internal.helper.HelperCliTest.Server;
 
 /**
  * CREATED's {@code upper-fd=N} (PROTOCOL.md): the env's writable layer, readable from the host
@@ -40,22 +39,15 @@ class HelperWritableLayerTest {
 
     @BeforeEach
     void buildBusyboxRootfs() throws IOException {
-        rootfs = tmp.resolve("rootfs");
-        for (String dir : List.of("bin", "proc", "dev", "tmp", "etc")) {
-            Files.createDirectories(rootfs.resolve(dir));
-        }
-        Files.copy(Path.of("/bin/busybox"), rootfs.resolve("bin/busybox"));
-        for (String applet : APPLETS) {
-            Files.createSymbolicLink(rootfs.resolve("bin").resolve(applet), Path.of("busybox"));
-        }
+        rootfs = TestRootfs.busybox(tmp.resolve("rootfs"), APPLETS);
         Files.writeString(rootfs.resolve("etc/group"), "root:x:0:\n");
     }
 
     @Test
     @DisplayName("overlay: a written file and a deletion's whiteout (char 0:0) are in /proc/<init>/fd/<upper-fd>; the rootfs is untouched")
     void overlayUpperLayer() throws Exception {
-        try (Server server = new Server(tmp.resolve("state"))) {
-            Map<String, String> created = create(server, "overlay");
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            Fields created = create(server, "overlay");
             Path upper = upper(created);
             change(server);
 
@@ -74,8 +66,8 @@ class HelperWritableLayerTest {
     @Test
     @DisplayName("copy: upper-fd is the whole copied tree, without the env's mounts")
     void copiedRoot() throws Exception {
-        try (Server server = new Server(tmp.resolve("state"))) {
-            Map<String, String> created = create(server, "copy");
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            Fields created = create(server, "copy");
             Path tree = upper(created);
             change(server);
 
@@ -92,30 +84,27 @@ class HelperWritableLayerTest {
     @Test
     @DisplayName("without mount (chroot): upper-fd is reported too")
     void chrootEnvironment() throws Exception {
-        try (Server server = new Server(tmp.resolve("state"))) {
-            Frame created = server.request('C', 1, "rootfs=" + rootfs, "ns=pid,uts,ipc", "rootfs-mode=overlay");
-            assertThat(created.type()).as(created.toString()).isEqualTo('c');
-            Path upper = upper(created.record());
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            Path upper = upper(server.create(1, "rootfs=" + rootfs, "ns=pid,uts,ipc", "rootfs-mode=overlay"));
             change(server);
             assertThat(upper.resolve("etc/changed")).hasContent("changed inside");
         }
     }
 
-    private Map<String, String> create(Server server, String mode) throws IOException {
-        Frame created = server.request('C', 1, "rootfs=" + rootfs, "ns=pid,mount,uts,ipc", "rootfs-mode=" + mode);
-        assertThat(created.type()).as(created.toString()).isEqualTo('c');
-        assertThat(created.record()).containsEntry("rootfs-mode", mode).containsKey("upper-fd");
-        return created.record();
+    private Fields create(ProtocolClient server, String mode) throws IOException {
+        Fields created = server.create(1, "rootfs=" + rootfs, "ns=pid,mount,uts,ipc", "rootfs-mode=" + mode);
+        assertThat(created).containsEntry("rootfs-mode", mode).containsKey("upper-fd");
+        return created;
     }
 
-    private static Path upper(Map<String, String> created) {
-        return Path.of("/proc", created.get("pid"), "fd", created.get("upper-fd"));
+    private static Path upper(Fields created) {
+        return Path.of("/proc", field(created, "pid"), "fd", field(created, "upper-fd"));
     }
 
-    private static void change(Server server) throws IOException {
+    private static void change(ProtocolClient server) throws IOException {
         Frame spawned = server.request('S', 2, "env=1", "arg=sh", "arg=-c",
                 "arg=echo -n 'changed inside' > /etc/changed && rm /etc/group");
-        assertThat(spawned.type()).as(spawned.toString()).isEqualTo('p');
+        assertThat(spawned).hasType('p');
         assertThat(server.stdoutUntilExit(2)).isEmpty();
     }
 }

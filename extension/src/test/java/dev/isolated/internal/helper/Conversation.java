@@ -1,0 +1,127 @@
+package dev.isolated.internal.helper;
+
+import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A serve conversation with several processes running at once: every process's output (stdout and
+ * stderr together) and exit are kept, whatever order their frames arrive in.
+ */
+final class Conversation implements AutoCloseable {
+
+    final ProtocolClient client;
+
+    private final Path rootfs;
+
+    private final Map<Integer, StringBuilder> outputs = new HashMap<>();
+
+    private final Map<Integer, Fields> exits = new HashMap<>();
+
+    private int nextId = 1000;
+
+    /**
+     * @param stateDir the helper's state dir
+     * @param rootfs the rootfs of every env created
+     */
+    Conversation(Path stateDir, Path rootfs) throws IOException {
+        this.client = new ProtocolClient(stateDir);
+        this.rootfs = rootfs;
+    }
+
+    /** CREATE with {@code rootfs=} and the given fields; the CREATED record. */
+    Fields create(int id, String... fields) throws IOException {
+        String[] all = Stream.concat(Stream.of("rootfs=" + rootfs), Stream.of(fields)).toArray(String[]::new);
+        Frame created = reply(client.request('C', id, all));
+        assertThat(created).hasType('c');
+        return created.fields();
+    }
+
+    /** SPAWN {@code sh -c script}, its stdin a pipe that stays open or {@code /dev/null}. */
+    void spawn(int id, int env, boolean stdinPipe, String script) throws IOException {
+        Frame spawned = reply(stdinPipe
+                ? client.request('S', id, "env=" + env, "stdin=pipe", "arg=sh", "arg=-c", "arg=" + script)
+                : client.request('S', id, "env=" + env, "arg=sh", "arg=-c", "arg=" + script));
+        assertThat(spawned).hasType('p');
+    }
+
+    /** Runs a script to its end; its stdout and stderr, which must end with code 0. */
+    String run(int id, int env, String script) throws IOException {
+        spawn(id, env, false, script);
+        assertThat(exit(id)).as(output(id)).containsEntry("code", "0");
+        return output(id);
+    }
+
+    /** FORWARD a port of env; the host port. */
+    int forward(int id, int env, int port) throws IOException {
+        Frame ack = reply(client.request('F', id, "env=" + env, "port=" + port));
+        assertThat(ack).hasType('a');
+        return Integer.parseInt(ProtocolClient.field(ack.fields(), "host-port"));
+    }
+
+    /** Whether proc id exited, without waiting longer than a moment for frames. */
+    boolean exited(int id) throws IOException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(500);
+        while (!exits.containsKey(id) && System.nanoTime() < deadline) {
+            if (client.hasFrameWaiting()) {
+                collect(client.read());
+            } else {
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        }
+        return exits.containsKey(id);
+    }
+
+    /** Waits for proc id's EXITED; its record. */
+    Fields exit(int id) throws IOException {
+        while (!exits.containsKey(id)) {
+            collect(client.read());
+        }
+        return exits.get(id);
+    }
+
+    /** Waits for proc id's EXITED; all it wrote. */
+    String output(int id) throws IOException {
+        exit(id);
+        return outputs.getOrDefault(id, new StringBuilder()).toString();
+    }
+
+    /** CLOSE env, which must be acknowledged. */
+    void close(int env) throws IOException {
+        Frame ack = reply(client.request('X', nextId++, "env=" + env));
+        assertThat(ack).hasType('a');
+    }
+
+    /** The reply to a request: events of running processes that came first are kept. */
+    private Frame reply(Frame frame) throws IOException {
+        while (frame.type() == 'O' || frame.type() == 'R' || frame.type() == 'x') {
+            collect(frame);
+            frame = client.read();
+        }
+        return frame;
+    }
+
+    private void collect(Frame frame) {
+        if (frame.type() == 'O' || frame.type() == 'R') {
+            outputs.computeIfAbsent(frame.id(), k -> new StringBuilder()).append(new String(frame.payload(), UTF_8));
+        } else if (frame.type() == 'x') {
+            exits.put(frame.id(), frame.fields());
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        client.close();
+    }
+}

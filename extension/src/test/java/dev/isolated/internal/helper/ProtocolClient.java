@@ -1,0 +1,173 @@
+package dev.isolated.internal.helper;
+
+import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The JVM side of native/PROTOCOL.md, reduced to what the tests need: an {@code isolated-helper serve}
+ * spoken to in the production {@link Frame}s and {@link Fields}. Reads are raw: each frame as it comes
+ * ({@link Conversation} sorts the frames of several running processes).
+ */
+final class ProtocolClient implements AutoCloseable {
+
+    private final Process process;
+
+    private final DataOutputStream out;
+
+    private final DataInputStream in;
+
+    /**
+     * Starts the helper on a state dir (created here) and checks its READY.
+     *
+     * @param stateDir the {@code --state-dir}
+     */
+    ProtocolClient(Path stateDir) throws IOException {
+        Files.createDirectories(stateDir);
+        process = new ProcessBuilder(HelperPaths.helper().toString(), "serve", "--state-dir", stateDir.toString())
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+        out = new DataOutputStream(process.getOutputStream());
+        in = new DataInputStream(process.getInputStream());
+        assertThat(read()).hasType('h').fields().containsKeys("version", "pid");
+    }
+
+    /** @return the helper's process */
+    Process process() {
+        return process;
+    }
+
+    /**
+     * Sends a request without waiting for anything.
+     *
+     * @param fields the record, each {@code key=value}
+     */
+    void send(char type, int id, String... fields) throws IOException {
+        Fields record = Fields.of();
+        for (String field : fields) {
+            int eq = field.indexOf('=');
+            if (eq < 0) {
+                throw new IllegalArgumentException("not key=value: " + field);
+            }
+            record.add(field.substring(0, eq), field.substring(eq + 1));
+        }
+        Frame.of(type, id, record).writeTo(out);
+        out.flush();
+    }
+
+    /**
+     * Sends a request and reads the next frame: its reply unless events of running processes come first.
+     *
+     * @param fields the record, each {@code key=value}
+     */
+    Frame request(char type, int id, String... fields) throws IOException {
+        send(type, id, fields);
+        return read();
+    }
+
+    /**
+     * CREATEs an environment, which must succeed.
+     *
+     * @param fields the record, each {@code key=value}, {@code rootfs=} among them
+     * @return the CREATED record
+     */
+    Fields create(int id, String... fields) throws IOException {
+        Frame created = request('C', id, fields);
+        assertThat(created).hasType('c');
+        return created.fields();
+    }
+
+    /** @return the next frame; at the end of the helper's stdout, an EOFException */
+    Frame read() throws IOException {
+        Frame frame = Frame.readFrom(in);
+        if (frame == null) {
+            throw new EOFException("the helper closed its stdout");
+        }
+        return frame;
+    }
+
+    /** @return whether a frame can be read without blocking (at least its first bytes arrived) */
+    boolean hasFrameWaiting() throws IOException {
+        return in.available() > 0;
+    }
+
+    /** Reads frames (dropping others) until the given one. */
+    Frame readUntil(char type, int id) throws IOException {
+        for (Frame frame;;) {
+            if ((frame = read()).type() == type && frame.id() == id) {
+                return frame;
+            }
+        }
+    }
+
+    /**
+     * How a spawned process ended.
+     *
+     * @param fields the EXITED record
+     * @param stdout its STDOUT frames, decoded
+     * @param stderr its STDERR frames, decoded
+     */
+    record Exit(Fields fields, String stdout, String stderr) {
+    }
+
+    /** Reads the output of proc id until its EXITED, dropping other frames; fails on any ERROR. */
+    Exit awaitExit(int id) throws IOException {
+        StringBuilder stdout = new StringBuilder();
+        StringBuilder stderr = new StringBuilder();
+        for (Frame frame;;) {
+            frame = read();
+            if (frame.type() == 'O' && frame.id() == id) {
+                stdout.append(new String(frame.payload(), UTF_8));
+            } else if (frame.type() == 'R' && frame.id() == id) {
+                stderr.append(new String(frame.payload(), UTF_8));
+            } else if (frame.type() == 'E') {
+                throw new AssertionError("spawn failed: " + describe(frame));
+            } else if (frame.type() == 'x' && frame.id() == id) {
+                return new Exit(frame.fields(), stdout.toString(), stderr.toString());
+            }
+        }
+    }
+
+    /** The stdout of proc id until its EXITED; fails on a non-zero exit. */
+    String stdoutUntilExit(int id) throws IOException {
+        Exit exit = awaitExit(id);
+        assertThat(exit.fields()).as(exit.stdout()).containsEntry("code", "0");
+        return exit.stdout();
+    }
+
+    /** Closes the helper's stdin, as a dying JVM would, and leaves the helper be. */
+    void closeStdin() throws IOException {
+        out.close();
+    }
+
+    /** Closes the helper's stdin and waits up to 5 s for it to exit, else kills it. */
+    @Override
+    public void close() throws IOException {
+        out.close();
+        try {
+            if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+        }
+    }
+
+    /** @return the value of {@code key}; fails the test, naming the record, when there is none */
+    static String field(Fields fields, String key) {
+        return fields.get(key).orElseThrow(() -> new AssertionError("no " + key + "= in " + fields));
+    }
+
+    /** @return a frame for a failure message: {@code type#id payload}, NULs shown as {@code |} */
+    static String describe(Frame frame) {
+        return frame.type() + "#" + frame.id() + " " + new String(frame.payload(), UTF_8).replace('\0', '|');
+    }
+}
