@@ -9,7 +9,8 @@
  *   clone3(CLONE_NEWTIME) would enter it at once. So the init, already root in its user
  *   namespace, unshare()s CLONE_NEWTIME (only its future children would enter), writes
  *   /proc/self/timens_offsets, then setns()es itself into time_for_children.
- * - The init blocks on a pipe until the helper wrote its uid/gid maps, then builds the root
+ * - The init blocks on a pipe until the helper wrote its uid/gid maps (usermap.c: itself, or
+ *   newuidmap/newgidmap for user-map=subids), then builds the root
  *   (private tmpfs, overlay or copy, /dev, pivot_root, /proc, /tmp), hostname and loopback.
  * - Readiness is synchronous: the init writes one status message ('r' + the rootfs mode, or
  *   'e' + a struct failure) on a CLOEXEC pipe; env_create() returns only after it. Before 'r'
@@ -142,8 +143,11 @@ static void set_process_name(void)
     }
 }
 
-static void become_root_in_userns(void)
+/* root and subids: 0 inside; self: already the caller's ids (the maps made them visible). */
+static void become_mapped_user(enum user_map map)
 {
+    if (map == USER_MAP_SELF)
+        return;
     if (setresgid(0, 0, 0) < 0)
         die("uid-map", "setresgid", "0", "the gid map was not applied");
     if (setresuid(0, 0, 0) < 0)
@@ -312,7 +316,7 @@ static NORETURN void init_main(const struct env_spec *spec, struct init_pipes pi
         _exit(1); /* the helper died, or failed to write the maps */
     close(pipes.go);
     if (spec->ns & NS_BIT(NS_USER))
-        become_root_in_userns();
+        become_mapped_user(spec->user_map);
     die_with_helper(pipes.life);
     unshare_late_namespaces(spec, in_cgroup);
     enum rootfs_mode used;
@@ -366,26 +370,6 @@ static pid_t clone_namespaces(unsigned ns, int cgroup_fd, bool *placed)
     if (pid < 0 && errno == ENOSYS && !(ns & NS_BIT(NS_TIME)))
         pid = (pid_t)syscall(SYS_clone, (unsigned long)args.flags | SIGCHLD, 0, 0, 0, 0);
     return pid;
-}
-
-/* An unprivileged writer may map exactly its own ids, and only after denying setgroups(). */
-static int write_id_maps(pid_t pid, struct failure *f)
-{
-    char path[64], map[64];
-    if (geteuid() != 0) {
-        snprintf(path, sizeof path, "/proc/%d/setgroups", pid);
-        if (write_file(path, "deny") < 0 && errno != ENOENT)
-            return fail(f, "uid-map", "write", path, NULL);
-    }
-    snprintf(path, sizeof path, "/proc/%d/uid_map", pid);
-    snprintf(map, sizeof map, "0 %u 1\n", (unsigned)geteuid());
-    if (write_file(path, map) < 0)
-        return fail(f, "uid-map", "write", path, NULL);
-    snprintf(path, sizeof path, "/proc/%d/gid_map", pid);
-    snprintf(map, sizeof map, "0 %u 1\n", (unsigned)getegid());
-    if (write_file(path, map) < 0)
-        return fail(f, "uid-map", "write", path, NULL);
-    return 0;
 }
 
 static int open_env_fds(pid_t pid, unsigned ns, bool want_root, struct env *env,
@@ -522,7 +506,10 @@ int env_create(const struct env_spec *given, struct env *env, struct failure *f)
     if (spec.time_offsets)
         spec.ns |= NS_BIT(NS_TIME);
     init_env(env, spec.ns);
+    struct id_map_plan maps;
     if (check_spec(&spec, f) < 0)
+        return -1;
+    if ((spec.ns & NS_BIT(NS_USER)) && plan_id_maps(spec.user_map, &maps, f) < 0)
         return -1;
     if (!(spec.ns & NS_BIT(NS_MOUNT)) && prepare_chroot_tree(&spec, env, f) < 0)
         return -1;
@@ -548,7 +535,7 @@ int env_create(const struct env_spec *given, struct env *env, struct failure *f)
     }
     env->pid = pid;
     env->life_fd = life[1];
-    if ((spec.ns & NS_BIT(NS_USER)) && write_id_maps(pid, f) < 0) {
+    if ((spec.ns & NS_BIT(NS_USER)) && write_id_maps(pid, &maps, f) < 0) {
         close(go[1]);
         close(report[0]);
         kill(pid, SIGKILL);

@@ -10,6 +10,7 @@
 #include "binds.h"
 #include "cgroup.h"
 #include "harden.h"
+#include "usermap.h"
 #include "util.h"
 
 /* In setns() order: the user namespace first, so that joining the others is permitted. */
@@ -36,6 +37,7 @@ const char *rootfs_mode_name(enum rootfs_mode mode);
 struct env_spec {
     const char *rootfs;   /* the unpacked image, never written */
     unsigned ns;          /* NS_BIT()s */
+    enum user_map user_map; /* with user: who the caller is inside (usermap.h) */
     const char *hostname; /* NULL: keep */
     enum rootfs_mode mode;
     /* With mount: where the init mounts its private tmpfs (invisible outside its mount ns).

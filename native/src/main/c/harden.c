@@ -201,7 +201,8 @@ static void set_group(long gid)
         die("user", "setgroups", text, NULL);
     if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) < 0)
         die("user", "setresgid", text,
-            "%s is not mapped in the environment's user namespace (a rootless env maps only 0)",
+            "%s is not mapped in the environment's user namespace (a rootless env maps only 0; "
+            "user-map=subids maps more)",
             text);
 }
 
@@ -211,7 +212,8 @@ static void set_user(long uid)
     snprintf(text, sizeof text, "uid %ld", uid);
     if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0)
         die("user", "setresuid", text,
-            "%s is not mapped in the environment's user namespace (a rootless env maps only 0)",
+            "%s is not mapped in the environment's user namespace (a rootless env maps only 0; "
+            "user-map=subids maps more)",
             text);
 }
 

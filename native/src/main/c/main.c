@@ -40,6 +40,11 @@ static const char USAGE[] =
     "      --ns LIST             namespaces to unshare, comma-separated, of\n"
     "                            pid,mount,uts,ipc,net,user,cgroup,time (default pid,mount,uts,ipc;\n"
     "                            non-root callers always get user, mapped to root inside)\n"
+    "      --user-map MODE       with user: root (default: the caller is 0 inside), self (the\n"
+    "                            caller's own uid/gid inside, setgroups denied) or subids (the\n"
+    "                            caller is 0, its /etc/subuid and /etc/subgid ranges are 1..N,\n"
+    "                            written by newuidmap/newgidmap: apt-get install uidmap;\n"
+    "                            real root maps 0..65535 itself)\n"
     "      --hostname NAME       set the hostname (needs uts)\n"
     "      --rootfs-mode MODE    auto (overlay, else copy), overlay or copy (default auto)\n"
     "      --as-pid-1            CMD is PID 1 of its own nested PID namespace, with its own /proc\n"
@@ -203,6 +208,7 @@ static struct cli_options parse_options(int argc, char **argv, bool needs_comman
         { "pids-max", required_argument, NULL, OPT_EXTRA },
         { "cpu-max", required_argument, NULL, OPT_EXTRA },
         { "rlimit", required_argument, NULL, OPT_EXTRA },
+        { "user-map", required_argument, NULL, OPT_EXTRA },
         { "caps", required_argument, NULL, OPT_EXTRA },
         { "seccomp", required_argument, NULL, OPT_EXTRA },
         { "time-offset", required_argument, NULL, OPT_EXTRA },

@@ -4,7 +4,7 @@
  * - One parser for both front ends: the protocol's fields (parts separated by TAB) and the
  *   command line's options (parts separated by `:`).
  * - Parsing only: nothing is created here; errors carry the stage of the feature (`bind`,
- *   `tmpfs`, `rlimit`, `seccomp`, `time`, `cgroup`, `caps`, `user`, `network`).
+ *   `tmpfs`, `rlimit`, `seccomp`, `time`, `cgroup`, `caps`, `user`, `network`, `uid-map`).
  */
 #include "options.h"
 
@@ -138,6 +138,12 @@ int env_options_apply(struct env_options *o, const char *key, const char *value,
         o->readonly_root = strcmp(value, "true") == 0;
         return 1;
     }
+    if (strcmp(key, "user-map") == 0) {
+        errno = EINVAL;
+        if (parse_user_map(value, &o->user_map) < 0)
+            return fail(f, "uid-map", "user-map", value, "user-map is root, self or subids");
+        return 1;
+    }
     if (strcmp(key, "caps") == 0) {
         errno = EINVAL;
         if (parse_caps_mode(value, &o->policy.caps) < 0)
@@ -161,6 +167,7 @@ void env_options_to_spec(const struct env_options *o, struct env_spec *spec)
     spec->mounts = o->mounts;
     spec->n_mounts = o->n_mounts;
     spec->readonly_root = o->readonly_root;
+    spec->user_map = o->user_map;
     spec->time_offsets = o->time_offsets;
     spec->monotonic_offset = o->monotonic_offset;
     spec->boottime_offset = o->boottime_offset;

@@ -19,6 +19,7 @@ struct env_options {
     struct extra_mount *mounts;
     size_t n_mounts;
     bool readonly_root;
+    enum user_map user_map; /* with user: root (default), self or subids */
     bool time_offsets;
     long long monotonic_offset, boottime_offset;
     struct cgroup_limits limits;
@@ -28,8 +29,8 @@ struct env_options {
 
 void env_options_init(struct env_options *o);
 void env_options_free(struct env_options *o);
-/* KEY is a CREATE field name (bind, ro-bind, tmpfs, readonly-root, caps, rlimit, seccomp,
- * time-offset, memory-max, pids-max, cpu-max, cgroup, network); SEP separates a value's parts.
+/* KEY is a CREATE field name (bind, ro-bind, tmpfs, readonly-root, user-map, caps, rlimit,
+ * seccomp, time-offset, memory-max, pids-max, cpu-max, cgroup, network); SEP separates a value's parts.
  * Returns 1 when handled, 0 for another key, -1 with *f for a bad value. */
 int env_options_apply(struct env_options *o, const char *key, const char *value, char sep,
                       struct failure *f);

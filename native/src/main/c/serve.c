@@ -3,7 +3,7 @@
  *
  * - Single-threaded: one poll() over stdin (requests), a signalfd (SIGCHLD), the stdout,
  *   stderr and stdin pipes of every spawned process, and FORWARD's sockets (forward.c).
- * - CREATE, SPAWN, UNAME, FORWARD and CLOSE are answered synchronously (each takes well under
+ * - CREATE, SPAWN, UNAME, SET-HOSTNAME, FORWARD and CLOSE are answered synchronously (each takes well under
  *   10 ms); everything else is event-driven.
  * - A process's EXITED is sent once it was reaped and its pipes drained without blocking:
  *   output written later by its still-running descendants is dropped.
@@ -522,6 +522,24 @@ static void handle_uname(struct server *s, uint32_t id, const struct record *rec
     send_record(&s->out, 'a', id, &rb);
 }
 
+static void handle_set_hostname(struct server *s, uint32_t id, const struct record *rec)
+{
+    struct env_slot *slot = find_env(s, record_get(rec, "env"));
+    const char *name = record_get(rec, "hostname");
+    struct failure f;
+    if (!slot || slot->dead)
+        return (void)request_error(s, id, ESRCH, "no such environment");
+    if (!name || slot->env.ns_fd[NS_UTS] < 0) {
+        errno = EINVAL;
+        fail(&f, "hostname", "sethostname", name ? name : "", "needs hostname= and an env with uts");
+        return send_failure(&s->out, id, &f);
+    }
+    if (set_env_hostname(&slot->env, name, &f) < 0)
+        return send_failure(&s->out, id, &f);
+    struct record_builder rb = { 0 };
+    send_record(&s->out, 'a', id, &rb);
+}
+
 static int parse_port(const char *text, struct failure *f)
 {
     char *end = NULL;
@@ -607,6 +625,7 @@ static void dispatch(struct server *s, struct frame *frame)
     case 'S': handle_spawn(s, frame->id, &rec); break;
     case 'K': handle_signal(s, frame->id, &rec); break;
     case 'U': handle_uname(s, frame->id, &rec); break;
+    case 'N': handle_set_hostname(s, frame->id, &rec); break;
     case 'F': handle_forward(s, frame->id, &rec); break;
     case 'X': handle_close(s, frame->id, &rec); break;
     default: request_error(s, frame->id, EINVAL, "unknown frame type"); break;

@@ -277,6 +277,41 @@ int read_env_hostname(const struct env *env, char *buf, size_t size, struct fail
     return fail(f, "uname", "fork", "", "the process reading the hostname died");
 }
 
+int set_env_hostname(const struct env *env, const char *name, struct failure *f)
+{
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) < 0)
+        return fail(f, "hostname", "pipe2", "", NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(out[0]);
+        set_failure_sink(out[1]);
+        join_namespaces(env, NS_BIT(NS_USER) | NS_BIT(NS_UTS));
+        if (sethostname(name, strlen(name)) < 0)
+            die("hostname", "sethostname", name, NULL);
+        _exit(0);
+    }
+    close(out[1]);
+    if (pid < 0) {
+        close(out[0]);
+        return fail(f, "hostname", "fork", "", NULL);
+    }
+    struct status_msg msg;
+    ssize_t n = read_all(out[0], &msg, sizeof msg);
+    close(out[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (n == (ssize_t)sizeof msg && msg.tag == 'e') {
+        *f = msg.failure;
+        return -1;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    errno = ECHILD;
+    return fail(f, "hostname", "fork", name, "the process setting the hostname died");
+}
+
 char **build_envp(char *const *given, size_t count)
 {
     if (count == 0) {

@@ -34,6 +34,8 @@ int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct fail
 
 /* The nodename as seen in the env's UTS namespace. */
 int read_env_hostname(const struct env *env, char *buf, size_t size, struct failure *f);
+/* Sets the hostname in the env's UTS namespace (from a forked child that joins it). */
+int set_env_hostname(const struct env *env, const char *name, struct failure *f);
 
 /* NULL-terminated envp: the given K=V strings, or PATH and HOME=/ when there are none
  * (count == 0 with given == environ keeps an empty environment: see `enter --inherit-env`). */

@@ -125,6 +125,13 @@ public @interface Isolated {
     Capabilities capabilities() default Capabilities.ALL;
 
     /**
+     * Who the user running the tests is inside the environment's user namespace (see {@link UserMapping}).
+     *
+     * @return {@link UserMapping#ROOT} (default), {@link UserMapping#SELF} or {@link UserMapping#SUBIDS}
+     */
+    UserMapping userMapping() default UserMapping.ROOT;
+
+    /**
      * How long one environment lives.
      *
      * @return {@link Lifecycle#PER_METHOD} (default) or {@link Lifecycle#PER_CLASS}

@@ -42,6 +42,7 @@ public final class IsolatedEnvironmentBuilder {
     private boolean trackResources;
     private String network = "";
     private String seccompFilter = "";
+    private UserMapping userMapping = UserMapping.ROOT;
 
     IsolatedEnvironmentBuilder() {
     }
@@ -248,6 +249,16 @@ public final class IsolatedEnvironmentBuilder {
         return this;
     }
 
+    /**
+     * @param mapping who the user running the tests is inside the user namespace (see {@link UserMapping};
+     *     default {@link UserMapping#ROOT})
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder userMapping(UserMapping mapping) {
+        this.userMapping = Objects.requireNonNull(mapping);
+        return this;
+    }
+
     IsolatedEnvironmentBuilder classLoader(ClassLoader loader) {
         this.classLoader = loader;
         return this;
@@ -277,7 +288,7 @@ public final class IsolatedEnvironmentBuilder {
                 IsolatedExtension.withUserWhenRootless(namespaces, IsolatedSettings.isRoot()), hostname, execTimeout,
                 awaitTimeout, allEnv, cwd, mounts, readOnlyRootfs, new EnvironmentOptions(memoryBytes, pids,
                         cpuPercent, rlimits, monotonicOffset, boottimeOffset, capabilities, trackResources, network,
-                        seccompFilter));
+                        seccompFilter, userMapping));
         return Environment.create(SharedHelper.get(), spec);
     }
 }

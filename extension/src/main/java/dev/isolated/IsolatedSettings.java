@@ -59,7 +59,7 @@ final class IsolatedSettings {
         if (hostname.isEmpty() && List.of(namespaces).contains(Namespace.UTS)) {
             hostname = deriveHostname(hostnameSeed);
         }
-        builder.hostname(hostname).capabilities(isolated.capabilities());
+        builder.hostname(hostname).capabilities(isolated.capabilities()).userMapping(isolated.userMapping());
         applyLimits(builder, mountSources);
         for (AnnotatedElement element : mountSources) {
             for (Bind bind : AnnotationSupport.findRepeatableAnnotations(element, Bind.class)) {

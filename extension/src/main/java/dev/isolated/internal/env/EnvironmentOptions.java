@@ -1,13 +1,15 @@
 package dev.isolated.internal.env;
 
 import dev.isolated.Capabilities;
+import dev.isolated.UserMapping;
 import dev.isolated.internal.helper.Fields;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
- * The less common settings of an environment: resource limits, rlimits, clock offsets, capabilities and a
- * private network, as the helper's CREATE fields (see native/PROTOCOL.md).
+ * The less common settings of an environment: resource limits, rlimits, clock offsets, capabilities, a
+ * private network and the user mapping, as the helper's CREATE fields (see native/PROTOCOL.md).
  *
  * @param memoryBytes cgroup memory limit, 0 for none
  * @param pids cgroup pids limit, 0 for none
@@ -19,14 +21,15 @@ import java.util.Map;
  * @param trackResources whether to make a cgroup even without limits, to read the usage
  * @param network the name of a private network to join, empty for none
  * @param seccompFilter a file with a compiled cBPF filter applied to every command, empty for none
+ * @param userMapping who the caller is in the user namespace (when there is one)
  */
 public record EnvironmentOptions(long memoryBytes, int pids, int cpuPercent, Map<String, Long> rlimits,
         long monotonicOffsetSeconds, long boottimeOffsetSeconds, Capabilities capabilities, boolean trackResources,
-        String network, String seccompFilter) {
+        String network, String seccompFilter, UserMapping userMapping) {
 
-    /** No limits, all capabilities, no offsets, no network, no seccomp filter. */
+    /** No limits, all capabilities, no offsets, no network, no seccomp filter, the caller is root inside. */
     public static final EnvironmentOptions DEFAULTS = new EnvironmentOptions(0, 0, 0, Map.of(), 0, 0, Capabilities.ALL,
-            false, "", "");
+            false, "", "", UserMapping.ROOT);
 
     /** Copies the map. */
     public EnvironmentOptions {
@@ -63,6 +66,9 @@ public record EnvironmentOptions(long memoryBytes, int pids, int cpuPercent, Map
         }
         if (!seccompFilter.isEmpty()) {
             request.add("seccomp", seccompFilter);
+        }
+        if (userMapping != UserMapping.ROOT) {
+            request.add("user-map", userMapping.name().toLowerCase(Locale.ROOT));
         }
     }
 }

@@ -1,0 +1,34 @@
+/*
+ * usermap.h - who the caller is inside a new user namespace (`user-map=root|self|subids`).
+ */
+#ifndef ISOLATED_USERMAP_H
+#define ISOLATED_USERMAP_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+enum user_map { USER_MAP_ROOT, USER_MAP_SELF, USER_MAP_SUBIDS };
+
+int parse_user_map(const char *text, enum user_map *out);
+
+/* What will be written, decided before the child exists (so that a missing range or program
+ * fails before anything is created). */
+struct id_map_plan {
+    enum user_map kind;
+    unsigned uid, gid;                   /* the caller's (effective) ids */
+    unsigned long sub_uid, sub_uid_count; /* subids: the subordinate ranges */
+    unsigned long sub_gid, sub_gid_count;
+    bool external;                       /* subids as non-root: newuidmap/newgidmap write */
+    char newuidmap[PATH_MAX], newgidmap[PATH_MAX];
+};
+
+/* Fills *plan for the caller; subids as non-root needs /etc/subuid, /etc/subgid ranges and the
+ * setuid programs, else -1 with stage `uid-map` naming what is missing and the fix. */
+int plan_id_maps(enum user_map kind, struct id_map_plan *plan, struct failure *f);
+/* Writes the maps of the child PID (still waiting for them). */
+int write_id_maps(pid_t pid, const struct id_map_plan *plan, struct failure *f);
+
+#endif
