@@ -76,6 +76,14 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     /** @return the environment's current hostname (what {@code hostname} prints inside) */
     String hostname();
 
+    /**
+     * Changes the environment's hostname, also for images without a {@code hostname} program.
+     *
+     * @param name the new hostname
+     * @throws IllegalStateException when the environment has no {@link Namespace#UTS} namespace
+     */
+    void setHostname(String name);
+
     /** @return the host pid of the environment's init, the process that holds its namespaces */
     long initHostPid();
 

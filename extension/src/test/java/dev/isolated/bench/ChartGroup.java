@@ -19,7 +19,6 @@ record ChartGroup(String title, List<ChartRow> rows) {
         List<ChartGroup> groups = new ArrayList<>();
         groups.add(group(results, "One isolated /bin/true, spawned from a warm JVM",
                 SpawnBench.ONE_SHOT, "Isolated: fresh environment + command",
-                SpawnBench.ONE_SHOT_PREWARMED, "Isolated: the same, prewarmed (opt-in)",
                 SpawnBench.EXEC, "Isolated: command in a running environment",
                 SpawnBench.CREATE_CLOSE, "Isolated: create + close, no command",
                 Alternatives.FLOOR, "ProcessBuilder, no isolation (floor)",

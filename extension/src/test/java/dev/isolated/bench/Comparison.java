@@ -18,8 +18,6 @@ record Comparison(String isolated, String label, String alternative) {
                 new Comparison(SpawnBench.ONE_SHOT, "one-shot", Alternatives.UNSHARE),
                 new Comparison(SpawnBench.ONE_SHOT, "one-shot", Alternatives.BWRAP),
                 new Comparison(SpawnBench.ONE_SHOT, "one-shot", Anchors.TC_ONE_SHOT),
-                new Comparison(SpawnBench.ONE_SHOT_PREWARMED, "prewarmed", Alternatives.FLOOR),
-                new Comparison(SpawnBench.ONE_SHOT_PREWARMED, "prewarmed", Alternatives.BWRAP),
                 new Comparison(SpawnBench.EXEC, "exec", Alternatives.FLOOR),
                 new Comparison(SpawnBench.EXEC, "exec", Alternatives.UNSHARE),
                 new Comparison(SpawnBench.EXEC, "exec", Alternatives.BWRAP),

@@ -82,7 +82,7 @@ final class ReportWriter {
                 .append(COMMAND).append("`; full results in `extension/bench-results/LATEST.md`.\n\n");
         sb.append("![Isolated against the alternatives](").append(chartPath).append(")\n\n");
         TextTable t = new TextTable("one isolated `/bin/true` from a test", "median ms", "Isolated one-shot ÷ this");
-        for (String name : List.of(SpawnBench.ONE_SHOT, SpawnBench.ONE_SHOT_PREWARMED, SpawnBench.EXEC, SpawnBench.CREATE_CLOSE, Alternatives.FLOOR,
+        for (String name : List.of(SpawnBench.ONE_SHOT, SpawnBench.EXEC, SpawnBench.CREATE_CLOSE, Alternatives.FLOOR,
                 Alternatives.UNSHARE, Alternatives.BWRAP, Anchors.TC_ONE_SHOT)) {
             results.find(name).ifPresent(m -> t.add(label(m), Format.number(m.stats().median()),
                     m.kind() == Kind.ISOLATED ? "" : Format.ratio(ratio(SpawnBench.ONE_SHOT, m))));

@@ -19,7 +19,6 @@ import java.util.Map;
  */
 final class SpawnBench {
     static final String ONE_SHOT = "Isolated: fresh environment + /bin/true + close (one-shot)";
-    static final String ONE_SHOT_PREWARMED = "Isolated: one-shot with -Disolated.prewarm=true (spare built ahead)";
     static final String EXEC = "Isolated: /bin/true in a running environment (exec)";
     static final String CREATE_CLOSE = "Isolated: create + close, no command";
     static final String HELPER_CLI = "C loop → isolated-helper run (the helper's CLI: its start-up included)";
@@ -49,14 +48,6 @@ final class SpawnBench {
         cases.put(ONE_SHOT, TimedRun.whole(() -> {
             try (IsolatedEnvironment env = environment().start()) {
                 check(env.exec("/bin/true"));
-            }
-        }));
-        cases.put(ONE_SHOT_PREWARMED, TimedRun.whole(() -> {
-            System.setProperty("isolated.prewarm", "true");
-            try (IsolatedEnvironment env = environment().start()) {
-                check(env.exec("/bin/true"));
-            } finally {
-                System.clearProperty("isolated.prewarm");
             }
         }));
         try (IsolatedEnvironment running = environment().start()) {
@@ -90,8 +81,6 @@ final class SpawnBench {
     private static String noteFor(String name) {
         return switch (name) {
             case ONE_SHOT -> "public API: builder().start(), exec, close; PID MOUNT UTS IPC NET, overlay root, /proc, /dev";
-            case ONE_SHOT_PREWARMED -> "the same, taking a spare environment the helper built after the previous one "
-                    + "(hostname set on taking it); the spare's build runs in the background, between runs";
             case EXEC -> "one more command in an environment that stays open";
             case CREATE_CLOSE -> "builder().start().close()";
             case Alternatives.FLOOR -> "JDK default launch mechanism (posix_spawn through jspawnhelper)";

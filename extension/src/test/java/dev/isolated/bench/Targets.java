@@ -17,10 +17,6 @@ final class Targets {
         List<Target> targets = new ArrayList<>();
         targets.add(atMostRatio("one-shot ≤ 1.0× the ProcessBuilder floor", SpawnBench.ONE_SHOT, Alternatives.FLOOR, 1.0));
         targets.add(fasterBy("one-shot ≥ 3× faster than bwrap from the JVM", SpawnBench.ONE_SHOT, Alternatives.BWRAP, 3.0));
-        targets.add(atMostRatio("one-shot with isolated.prewarm ≤ 1.0× the floor", SpawnBench.ONE_SHOT_PREWARMED,
-                Alternatives.FLOOR, 1.0));
-        targets.add(fasterBy("one-shot with isolated.prewarm ≥ 3× faster than bwrap", SpawnBench.ONE_SHOT_PREWARMED,
-                Alternatives.BWRAP, 3.0));
         targets.add(atMostRatio("exec into a running environment ≤ 1.0× the floor", SpawnBench.EXEC,
                 Alternatives.FLOOR, 1.0));
         targets.add(atMost("create + close ≤ 3 ms", SpawnBench.CREATE_CLOSE, 3.0, "ms"));

@@ -44,7 +44,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
 
     private final HelperConnection helper;
-    private volatile EnvironmentSpec spec;
+    private final EnvironmentSpec spec;
     private final int id;
     private final CompletableFuture<Fields> created = new CompletableFuture<>();
     private final List<RunningProcess> processes = new CopyOnWriteArrayList<>();
@@ -71,25 +71,6 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
      * @throws dev.isolated.EnvironmentSetupException with the failing stage when the helper could not set it up
      */
     public static Environment create(HelperConnection helper, EnvironmentSpec spec) {
-        if (!SpareEnvironments.applies(spec)) {
-            return createNow(helper, spec);
-        }
-        Environment env = SpareEnvironments.take(helper, spec);
-        if (env != null) {
-            env.adopt(spec);
-        } else {
-            env = createNow(helper, spec);
-        }
-        SpareEnvironments.refill(helper, spec);
-        return env;
-    }
-
-    /** Closes the spare environments built ahead of time ({@code isolated.prewarm}), e.g. before leak checks. */
-    public static void closeSpares() {
-        SpareEnvironments.closeAll();
-    }
-
-    static Environment createNow(HelperConnection helper, EnvironmentSpec spec) {
         Environment env = new Environment(helper, spec);
         env.start();
         return env;
@@ -122,18 +103,6 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             helper.unlisten(id);
             throw RunningProcess.asIsolated(e);
         }
-    }
-
-    boolean usableWith(HelperConnection current) {
-        return helper == current && current.isAlive() && !closed && diedHow == null;
-    }
-
-    /** Takes over a spare built for this spec but without its hostname. */
-    private void adopt(EnvironmentSpec actual) {
-        if (!actual.hostname().isEmpty()) {
-            await(helper.call('N', Fields.of().add("env", Integer.toString(id)).add("hostname", actual.hostname())));
-        }
-        this.spec = actual;
     }
 
     @Override
@@ -251,6 +220,16 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     public List<MountInfo> mounts() {
         ensureOpen();
         return ProcFs.mounts(initHostPid);
+    }
+
+    @Override
+    public void setHostname(String name) {
+        ensureOpen();
+        if (!spec.namespaces().contains(Namespace.UTS)) {
+            throw new IllegalStateException("This environment has no UTS namespace of its own: its hostname is the "
+                    + "host's. Add Namespace.UTS to change it.");
+        }
+        await(helper.call('N', Fields.of().add("env", Integer.toString(id)).add("hostname", name)));
     }
 
     @Override

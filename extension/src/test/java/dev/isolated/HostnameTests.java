@@ -1,0 +1,40 @@
+package dev.isolated;
+
+import static dev.isolated.Namespace.MOUNT;
+import static dev.isolated.Namespace.PID;
+import static dev.isolated.Namespace.UTS;
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("setHostname")
+class HostnameTests {
+
+    @Test
+    @DisplayName("renames a running environment, even one whose image has no hostname program")
+    @Isolated(rootfs = "hello.tar", namespaces = {PID, MOUNT, UTS}, hostname = "before")
+    void fromScratch(IsolatedEnvironment env) {
+        env.setHostname("after");
+
+        assertThat(env).hostname().isEqualTo("after");
+    }
+
+    @Test
+    @DisplayName("is visible to commands already running and to new ones")
+    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS}, hostname = "before")
+    void seenByCommands(IsolatedEnvironment env) {
+        env.setHostname("after");
+
+        assertThat(env.exec("hostname")).stdout().isEqualTo("after\n");
+    }
+
+    @Test
+    @DisplayName("without a UTS namespace says so instead of renaming the host")
+    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT})
+    void withoutUts(IsolatedEnvironment env) {
+        assertThatThrownBy(() -> env.setHostname("host")).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("no UTS namespace");
+    }
+}

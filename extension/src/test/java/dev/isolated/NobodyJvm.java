@@ -1,0 +1,84 @@
+package dev.isolated;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Runs a fixture test class in a child JVM as uid 65534 (with {@code setpriv}), the way a non-root user runs
+ * the tests: with a copy of this JVM's class path that uid 65534 can read and a home and cache of its own.
+ */
+final class NobodyJvm {
+    static final String NOBODY = "65534";
+
+    private NobodyJvm() {
+    }
+
+    /**
+     * @param dir an empty scratch directory
+     * @param fixture the test class to run through {@link FixtureRunner}
+     * @return the child's lines, one per finished test: {@code <status>\t<exception>: <message>}
+     */
+    static List<String> runFixture(Path dir, Class<?> fixture) throws IOException, InterruptedException {
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        String classpath = copyClasspathReadableByAll(dir.resolve("cp"));
+        Path home = Files.createDirectories(dir.resolve("home"));
+        Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwxrwxrwx"));
+        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+
+        ProcessBuilder pb = new ProcessBuilder("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups",
+                java, "-Duser.home=" + home, "-Djava.io.tmpdir=" + home, "-cp", classpath,
+                FixtureRunner.class.getName(), fixture.getName());
+        pb.environment().put("XDG_CACHE_HOME", home.resolve(".cache").toString());
+        pb.environment().put("HOME", home.toString());
+        Process child = pb.redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        assertThat(child.waitFor()).as("the child JVM's exit code").isZero();
+        return lines;
+    }
+
+    private static String copyClasspathReadableByAll(Path target) throws IOException {
+        List<String> entries = new ArrayList<>();
+        int i = 0;
+        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            Path source = Paths.get(entry);
+            if (!Files.exists(source)) {
+                continue;
+            }
+            Path copy = target.resolve(Integer.toString(i++)).resolve(source.getFileName());
+            copyTree(source, copy);
+            entries.add(copy.toString());
+        }
+        try (Stream<Path> all = Files.walk(target)) {
+            for (Path p : (Iterable<Path>) all::iterator) {
+                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(
+                        Files.isDirectory(p) || Files.isExecutable(p) ? "rwxr-xr-x" : "rw-r--r--"));
+            }
+        }
+        return String.join(File.pathSeparator, entries);
+    }
+
+    private static void copyTree(Path source, Path target) throws IOException {
+        try (Stream<Path> all = Files.walk(source)) {
+            for (Path p : (Iterable<Path>) all::iterator) {
+                Path t = target.resolve(source.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(t);
+                } else {
+                    Files.createDirectories(t.getParent());
+                    Files.copy(p, t, StandardCopyOption.COPY_ATTRIBUTES);
+                }
+            }
+        }
+    }
+}
