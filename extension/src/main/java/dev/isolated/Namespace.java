@@ -9,7 +9,11 @@ package dev.isolated;
  * their own hostname. A user namespace is added automatically when the tests do not run as root.
  */
 public enum Namespace {
-    /** Own process ids: the environment's init (or, with {@link IsolatedEnvironment#execAsPid1}, the command) is PID 1. */
+    /**
+     * Own process ids: the environment's init (or, with {@link IsolatedEnvironment#execAsPid1}, the command) is PID 1,
+     * and closing the environment kills every process in it, also those that daemonized. Without it, closing kills
+     * the processes the environment started, but a daemon that double-forked away escapes.
+     */
     PID("pid"),
     /** Own mount table: the image's rootfs is entered with {@code pivot_root}; nothing mounted inside reaches the host. */
     MOUNT("mount"),
