@@ -1,8 +1,14 @@
 package dev.isolated.internal.image;
 
 import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Library;
@@ -11,7 +17,11 @@ import com.sun.jna.Native;
 /**
  * The libc calls unpacking needs and the JDK lacks: {@code mkfifo(3)}, {@code mknod(2)} (device nodes, as
  * root), {@code symlink(2)} with the target kept byte for byte ({@code Path} would drop a trailing slash),
- * and {@code geteuid(2)}.
+ * and {@code geteuid(2)}; and, because the JDK needs two or three system calls for each, {@code lchown(2)}
+ * (owner and group at once) and {@code utimensat(2)} (the mtime alone: the JDK first reads the atime back).
+ *
+ * <p>The calls made once per entry ({@link #symlink}, {@link #lchown}, {@link #setMtime}) are bound by JNA
+ * direct mapping, which costs a fraction of a call through a {@link Library} proxy.
  */
 final class PosixCalls {
 
@@ -27,9 +37,6 @@ final class PosixCalls {
         /** {@code int mknod(const char *pathname, mode_t mode, dev_t dev)}: mode carries S_IFCHR or S_IFBLK. */
         int mknod(String pathname, int mode, long dev) throws LastErrorException;
 
-        /** {@code int symlink(const char *target, const char *linkpath)}: the target is stored as given. */
-        int symlink(String target, String linkpath) throws LastErrorException;
-
         /** {@code uid_t geteuid(void)}: the effective user id; never fails. */
         int geteuid();
     }
@@ -37,6 +44,32 @@ final class PosixCalls {
     private static final class Holder {
         static final LibC LIBC = Native.load("c", LibC.class);
     }
+
+    /** The per-entry calls, directly mapped; registered on first use. */
+    private static final class Direct {
+
+        static {
+            Native.register(Direct.class, "c");
+        }
+
+        /** {@code int symlink(const char *target, const char *linkpath)}: the target is stored as given. */
+        static native int symlink(String target, String linkpath) throws LastErrorException;
+
+        /** {@code int lchown(const char *pathname, uid_t owner, gid_t group)}: never follows a link. */
+        static native int lchown(String pathname, int owner, int group) throws LastErrorException;
+
+        /**
+         * {@code int utimensat(int dirfd, const char *pathname, const struct timespec times[2], int flags)};
+         * {@code times} is {@code {atime s, atime ns, mtime s, mtime ns}} (64-bit {@code time_t} and
+         * {@code long}).
+         */
+        static native int utimensat(int dirfd, String pathname, long[] times, int flags) throws LastErrorException;
+    }
+
+    private static final int EEXIST = 17;
+    private static final int AT_FDCWD = -100;
+    private static final int AT_SYMLINK_NOFOLLOW = 0x100;
+    private static final long UTIME_OMIT = (1L << 30) - 2;
 
     /**
      * Creates a FIFO at {@code path}.
@@ -48,7 +81,7 @@ final class PosixCalls {
             Holder.LIBC.mkfifo(path.toString(), mode);
         }
         catch (LastErrorException e) {
-            throw new FileSystemException(path.toString(), null, "mkfifo failed: " + e.getMessage());
+            throw failure(path, e, "mkfifo failed: ");
         }
     }
 
@@ -69,8 +102,7 @@ final class PosixCalls {
             Holder.LIBC.mknod(path.toString(), type | (mode & 07777), dev);
         }
         catch (LastErrorException e) {
-            throw new FileSystemException(path.toString(), null, "mknod " + major + ":" + minor + " failed: "
-                    + e.getMessage());
+            throw failure(path, e, "mknod " + major + ":" + minor + " failed: ");
         }
     }
 
@@ -81,11 +113,54 @@ final class PosixCalls {
      */
     static void symlink(String target, Path link) throws IOException {
         try {
-            Holder.LIBC.symlink(target, link.toString());
+            Direct.symlink(target, link.toString());
         }
         catch (LastErrorException e) {
-            throw new FileSystemException(link.toString(), null, "symlink to '" + target + "' failed: " + e.getMessage());
+            throw failure(link, e, "symlink to '" + target + "' failed: ");
         }
+    }
+
+    /**
+     * Sets the owner and group of {@code path} itself (a link is not followed) in one call.
+     *
+     * @throws FileSystemException naming the path and the errno if it fails
+     */
+    static void lchown(Path path, int uid, int gid) throws IOException {
+        try {
+            Direct.lchown(path.toString(), uid, gid);
+        }
+        catch (LastErrorException e) {
+            throw failure(path, e, "lchown to " + uid + ":" + gid + " failed: ");
+        }
+    }
+
+    /**
+     * Sets the mtime of {@code path} itself (a link is not followed), leaving its atime as it is.
+     *
+     * @throws FileSystemException naming the path and the errno if it fails
+     */
+    static void setMtime(Path path, FileTime mtime) throws IOException {
+        if (Native.LONG_SIZE != 8) { // the timespec layout below assumes a 64-bit time_t and long
+            Files.getFileAttributeView(path, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                    .setTimes(mtime, null, null);
+            return;
+        }
+        Instant instant = mtime.toInstant();
+        long[] times = {0, UTIME_OMIT, instant.getEpochSecond(), instant.getNano()};
+        try {
+            Direct.utimensat(AT_FDCWD, path.toString(), times, AT_SYMLINK_NOFOLLOW);
+        }
+        catch (LastErrorException e) {
+            throw failure(path, e, "setting the mtime failed: ");
+        }
+    }
+
+    /** An existing path becomes a {@link FileAlreadyExistsException}, so callers can clear it and retry. */
+    private static FileSystemException failure(Path path, LastErrorException e, String what) {
+        if (e.getErrorCode() == EEXIST) {
+            return new FileAlreadyExistsException(path.toString(), null, what + e.getMessage());
+        }
+        return new FileSystemException(path.toString(), null, what + e.getMessage());
     }
 
     /** Whether this process runs with effective uid 0, so it may chown to any owner. */

@@ -2,12 +2,12 @@ package dev.isolated.internal.image;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
@@ -63,6 +63,12 @@ final class RootfsWriter {
     private final int permittedModeBits;
     private final Map<String, Metadata> directories = new HashMap<>();
     private final Set<String> nonDirectories = new HashSet<>();
+    /**
+     * Paths below the root known to be real directories (not links): created by this writer, or looked
+     * at without following links. Only this writer changes the tree while it unpacks, and it forgets a
+     * path (and all below it) when it deletes it, so a parent found here need not be looked at again.
+     */
+    private final Set<String> verifiedDirectories = new HashSet<>();
 
     /**
      * @param root the rootfs directory; it must exist
@@ -78,9 +84,14 @@ final class RootfsWriter {
     void directory(String relative, Metadata metadata) throws IOException {
         if (!relative.isEmpty()) {
             Path path = resolveForWriting(relative);
-            if (!clearFor(relative, path, true)) {
-                Files.createDirectory(path);
-                Files.setPosixFilePermissions(path, NEW_DIRECTORY);
+            try {
+                createDirectory(relative, path);
+            }
+            catch (FileAlreadyExistsException e) {
+                if (!clearFor(relative, path, true)) {
+                    createDirectory(relative, path);
+                }
+                verifiedDirectories.add(relative);
             }
         }
         directories.put(relative, metadata);
@@ -89,9 +100,15 @@ final class RootfsWriter {
     /** Creates a regular file with {@code content}. */
     void file(String relative, Metadata metadata, Content content) throws IOException {
         Path path = resolveForWriting(relative);
-        clearFor(relative, path, false);
-        try (OutputStream out = Files.newOutputStream(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                LinkOption.NOFOLLOW_LINKS)) {
+        OutputStream opened;
+        try {
+            opened = newFile(path);
+        }
+        catch (FileAlreadyExistsException e) {
+            clearFor(relative, path, false);
+            opened = newFile(path);
+        }
+        try (OutputStream out = opened) {
             content.writeTo(out);
         }
         applyOwnerAndMode(path, metadata);
@@ -105,8 +122,7 @@ final class RootfsWriter {
             throw new EntryRejectedException("its symlink target is empty");
         }
         Path path = resolveForWriting(relative);
-        clearFor(relative, path, false);
-        PosixCalls.symlink(target, path);
+        createAfresh(relative, path, () -> PosixCalls.symlink(target, path));
         if (keepOwnership) {
             chown(path, metadata);
         }
@@ -129,16 +145,14 @@ final class RootfsWriter {
             throw new EntryRejectedException("its hardlink target '" + targetRelative + "' no longer exists as a file");
         }
         Path path = resolveForWriting(relative);
-        clearFor(relative, path, false);
-        Files.createLink(path, target);
+        createAfresh(relative, path, () -> Files.createLink(path, target));
         nonDirectories.add(relative);
     }
 
     /** Creates a FIFO. Its mtime is not set: the JDK can only do that by opening it, which would block. */
     void fifo(String relative, Metadata metadata) throws IOException {
         Path path = resolveForWriting(relative);
-        clearFor(relative, path, false);
-        PosixCalls.mkfifo(path, 0600);
+        createAfresh(relative, path, () -> PosixCalls.mkfifo(path, 0600));
         applyOwnerAndMode(path, metadata);
         nonDirectories.add(relative);
     }
@@ -146,8 +160,8 @@ final class RootfsWriter {
     /** Creates a character or block device node (only called as real root). */
     void device(String relative, Metadata metadata, boolean character, long major, long minor) throws IOException {
         Path path = resolveForWriting(relative);
-        clearFor(relative, path, false);
-        PosixCalls.mknod(path, character ? PosixCalls.S_IFCHR : PosixCalls.S_IFBLK, 0600, major, minor);
+        int type = character ? PosixCalls.S_IFCHR : PosixCalls.S_IFBLK;
+        createAfresh(relative, path, () -> PosixCalls.mknod(path, type, 0600, major, minor));
         applyOwnerAndMode(path, metadata);
         nonDirectories.add(relative);
     }
@@ -258,6 +272,10 @@ final class RootfsWriter {
      * @param verb what would happen to the path, for messages
      */
     private Path resolve(String relative, MissingParent missingParent, String verb) throws IOException {
+        int slash = relative.lastIndexOf('/');
+        if (slash < 0 || verifiedDirectories.contains(relative.substring(0, slash))) {
+            return root.resolve(relative); // the parent is the root, or every parent was looked at before
+        }
         Path current = root;
         String[] components = relative.split("/");
         StringBuilder walked = new StringBuilder();
@@ -273,8 +291,7 @@ final class RootfsWriter {
                     throw new EntryRejectedException("'" + relative + "' cannot be " + verb + ": its parent '" + walked
                             + "' does not exist");
                 }
-                Files.createDirectory(current);
-                Files.setPosixFilePermissions(current, NEW_DIRECTORY);
+                createDirectory(walked.toString(), current);
             }
             else if (attributes.isSymbolicLink()) {
                 throw new EntryRejectedException("'" + relative + "' would be " + verb + " through the symlink '" + walked
@@ -283,6 +300,9 @@ final class RootfsWriter {
             else if (!attributes.isDirectory()) {
                 throw new EntryRejectedException("'" + relative + "' cannot be " + verb + ": its parent '" + walked
                         + "' is not a directory");
+            }
+            else {
+                verifiedDirectories.add(walked.toString());
             }
         }
         return current.resolve(components[components.length - 1]);
@@ -312,6 +332,7 @@ final class RootfsWriter {
             FileTrees.deleteRecursively(path);
             String prefix = relative + "/";
             directories.keySet().removeIf(d -> d.equals(relative) || d.startsWith(prefix));
+            verifiedDirectories.removeIf(d -> d.equals(relative) || d.startsWith(prefix));
             nonDirectories.removeIf(f -> f.startsWith(prefix));
         }
         else {
@@ -328,14 +349,50 @@ final class RootfsWriter {
         Files.setAttribute(path, "unix:mode", metadata.mode() & permittedModeBits);
     }
 
+    /** One {@code lchown(2)}: owner and group at once, never through a link. */
     private static void chown(Path path, Metadata metadata) throws IOException {
-        Files.setAttribute(path, "unix:uid", (int) metadata.uid(), LinkOption.NOFOLLOW_LINKS);
-        Files.setAttribute(path, "unix:gid", (int) metadata.gid(), LinkOption.NOFOLLOW_LINKS);
+        PosixCalls.lchown(path, (int) metadata.uid(), (int) metadata.gid());
     }
 
+    /** One {@code utimensat(2)}: the mtime of the path itself; the atime is left alone. */
     private static void setMtime(Path path, Metadata metadata) throws IOException {
-        Files.getFileAttributeView(path, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
-                .setTimes(metadata.mtime(), null, null);
+        PosixCalls.setMtime(path, metadata.mtime());
+    }
+
+    /** Creates an (empty) directory, 0755, and remembers it as verified. */
+    private void createDirectory(String relative, Path path) throws IOException {
+        Files.createDirectory(path);
+        Files.setPosixFilePermissions(path, NEW_DIRECTORY);
+        verifiedDirectories.add(relative);
+    }
+
+    /** Opens a new file; {@code O_EXCL} fails on anything already there, a dangling link included. */
+    private static OutputStream newFile(Path path) throws IOException {
+        return Files.newOutputStream(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** Creates a non-directory at {@code path}. */
+    @FunctionalInterface
+    private interface Creation {
+
+        void create() throws IOException;
+    }
+
+    /**
+     * Runs {@code creation}, and if something is already at {@code path}, deletes it ({@link #clearFor})
+     * and runs it again. Every creation call ({@code open(O_CREAT|O_EXCL)}, {@code symlink}, {@code link},
+     * {@code mkfifo}, {@code mknod}) fails with {@code EEXIST} on an existing path, even a link, and never
+     * follows it; so the common case, a new path, costs no {@code lstat} and no exception.
+     */
+    private void createAfresh(String relative, Path path, Creation creation) throws IOException {
+        try {
+            creation.create();
+        }
+        catch (FileAlreadyExistsException e) {
+            clearFor(relative, path, false);
+            creation.create();
+        }
     }
 
     /** The attributes of {@code path} itself (not a link's target), or {@code null} if it does not exist. */
