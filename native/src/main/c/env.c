@@ -12,10 +12,12 @@
  * - The init blocks on a pipe until the helper wrote its uid/gid maps (usermap.c: itself, or
  *   newuidmap/newgidmap for user-map=subids), then builds the root
  *   (private tmpfs, overlay or copy, /dev, pivot_root, /proc, /tmp), hostname and loopback.
- * - Readiness is synchronous: the init writes one status message ('r' + the rootfs mode, or
- *   'e' + a struct failure) on a CLOEXEC pipe; env_create() returns only after it. Before 'r'
- *   it reports ('u') the number of its O_PATH fd of the writable layer (overlay upper dir, or
- *   the copied root), which it keeps open for its whole life (never in its namespace's view).
+ * - Readiness: the init writes one status message ('r' + the rootfs mode, or 'e' + a struct
+ *   failure) on a CLOEXEC pipe. Before 'r' it reports ('u') the number of its O_PATH fd of the
+ *   writable layer (overlay upper dir, or the copied root), which it keeps open for its whole
+ *   life (never in its namespace's view). env_start() only clones and releases the init (maps,
+ *   cgroup placement: quick); the caller polls env->report_fd and calls env_advance() for each
+ *   message (serve: asynchronous CREATE). env_create() is both, blocking (the command line).
  * - The init then only reaps orphans, forwards SIGTERM/SIGINT/SIGHUP/SIGUSR1/SIGUSR2 to
  *   the namespace, and exits when the helper goes away (PDEATHSIG, and EOF on a pipe).
  *   When the init (PID 1) exits, the kernel kills everything in its PID namespace.
@@ -416,11 +418,18 @@ static int prepare_chroot_tree(struct env_spec *spec, struct env *env, struct fa
     return 0;
 }
 
-static int reap_failed_init(pid_t pid, struct status_msg *msg, struct failure *f)
+/* The init failed (*msg, or died: its status): reaps it unless the caller did (*reaped). */
+static int reap_failed_init(struct env *env, const struct status_msg *msg, const int *reaped,
+                            struct failure *f)
 {
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    int status = reaped ? *reaped : 0;
+    if (!reaped) {
+        kill(env->pid, SIGKILL); /* a no-op after 'e': it is exiting anyway */
+        while (waitpid(env->pid, &status, 0) < 0 && errno == EINTR)
+            ;
+    }
+    close(env->report_fd);
+    env->report_fd = -1;
     if (msg) {
         *f = msg->failure;
         return -1;
@@ -429,23 +438,29 @@ static int reap_failed_init(pid_t pid, struct status_msg *msg, struct failure *f
     return fail(f, "clone", "waitpid", "(init)", "the init died during setup (status 0x%x)", status);
 }
 
-static int await_ready(pid_t pid, struct init_pipes parent_ends, struct env *env,
-                       struct failure *f)
+int env_advance(struct env *env, const int *reaped, struct failure *f)
 {
     struct status_msg msg;
-    int rc = read_status(parent_ends.report, &msg);
+    int rc = read_status(env->report_fd, &msg);
+    if (rc < 0 && errno == EAGAIN && !reaped)
+        return 1; /* spurious wake-up: the messages are atomic */
     if (rc == 1 && msg.tag == 'u') {
         env->layer_fd = msg.value;
-        rc = read_status(parent_ends.report, &msg);
+        return reaped ? env_advance(env, reaped, f) : 1;
     }
-    close(parent_ends.report);
     if (rc == 1 && msg.tag == 'e')
-        return reap_failed_init(pid, &msg, f);
-    if (rc != 1 || msg.tag != 'r') {
-        kill(pid, SIGKILL);
-        return reap_failed_init(pid, NULL, f);
-    }
+        return reap_failed_init(env, &msg, reaped, f);
+    if (rc != 1 || msg.tag != 'r' || reaped) /* EOF, garbage, or dead after all */
+        return reap_failed_init(env, NULL, reaped, f);
+    close(env->report_fd);
+    env->report_fd = -1;
     env->mode_used = (enum rootfs_mode)msg.value;
+    if (open_env_fds(env->pid, env->ns, true, env, f) < 0) {
+        kill(env->pid, SIGKILL);
+        while (waitpid(env->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        return -1;
+    }
     return 0;
 }
 
@@ -454,7 +469,7 @@ static void init_env(struct env *env, unsigned ns)
     memset(env, 0, sizeof *env);
     env->pid = -1;
     env->ns = ns;
-    env->root_fd = env->life_fd = env->layer_fd = -1;
+    env->root_fd = env->life_fd = env->layer_fd = env->report_fd = -1;
     for (int i = 0; i < NS_COUNT; i++)
         env->ns_fd[i] = -1;
     env->pivoted = ns & NS_BIT(NS_MOUNT);
@@ -498,7 +513,24 @@ static pid_t clone_init(struct env_spec *spec, struct env *env, bool *in_cgroup,
     return pid;
 }
 
-int env_create(const struct env_spec *given, struct env *env, struct failure *f)
+/* Releases the clone: the maps first (the init waits for them on `go`), then the byte. */
+static int release_init(const struct env_spec *spec, const struct id_map_plan *maps, int go,
+                        struct env *env, struct failure *f)
+{
+    int rc = 0;
+    if ((spec->ns & NS_BIT(NS_USER)) && (rc = write_id_maps(env->pid, maps, f)) < 0) {
+        kill(env->pid, SIGKILL);
+        waitpid(env->pid, NULL, 0);
+        close(env->report_fd);
+        env->report_fd = -1;
+    } else {
+        (void)write_all(go, "g", 1);
+    }
+    close(go);
+    return rc;
+}
+
+int env_start(const struct env_spec *given, struct env *env, struct failure *f)
 {
     struct env_spec spec = *given;
     int go[2], report[2], life[2];
@@ -535,20 +567,21 @@ int env_create(const struct env_spec *given, struct env *env, struct failure *f)
     }
     env->pid = pid;
     env->life_fd = life[1];
-    if ((spec.ns & NS_BIT(NS_USER)) && write_id_maps(pid, &maps, f) < 0) {
-        close(go[1]);
-        close(report[0]);
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
+    env->report_fd = report[0];
+    fcntl(report[0], F_SETFL, O_NONBLOCK);
+    return release_init(&spec, &maps, go[1], env, f);
+}
+
+int env_create(const struct env_spec *spec, struct env *env, struct failure *f)
+{
+    if (env_start(spec, env, f) < 0)
         return -1;
+    int rc;
+    while ((rc = env_advance(env, NULL, f)) == 1) {
+        struct pollfd p = { .fd = env->report_fd, .events = POLLIN };
+        (void)poll(&p, 1, -1);
     }
-    (void)write_all(go[1], "g", 1);
-    close(go[1]);
-    if (await_ready(pid, (struct init_pipes){ -1, report[0], -1 }, env, f) < 0)
-        return -1;
-    if (!(spec.ns & NS_BIT(NS_MOUNT)))
-        env->mode_used = spec.mode;
-    return open_env_fds(pid, spec.ns, true, env, f);
+    return rc;
 }
 
 void env_kill(struct env *env)
@@ -572,6 +605,8 @@ void env_release(struct env *env)
         close(env->root_fd);
     if (env->life_fd >= 0)
         close(env->life_fd);
+    if (env->report_fd >= 0)
+        close(env->report_fd);
     if (env->chroot_dir) {
         if (env->chroot_mounted)
             umount2(env->chroot_dir, MNT_DETACH);

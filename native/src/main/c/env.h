@@ -58,6 +58,7 @@ struct env {
     int ns_fd[NS_COUNT];  /* /proc/PID/ns/..., O_CLOEXEC, -1 when not unshared */
     int root_fd;          /* /proc/PID/root */
     int life_fd;          /* the init exits on EOF of this pipe */
+    int report_fd;        /* while being created: the init's status pipe (O_NONBLOCK), else -1 */
     int layer_fd;         /* the init's fd number of its writable layer (/proc/PID/fd/N), -1 */
     enum rootfs_mode mode_used;
     bool pivoted;         /* root=pivot, else chroot */
@@ -73,7 +74,16 @@ void remember_argv(int argc, char **argv);
 /* Without mount ns, a root helper mounts into a private mount namespace of its own. */
 int make_helper_mounts_private(struct failure *f);
 
+/* Blocks until the init is ready (env_start() + env_advance() until done). */
 int env_create(const struct env_spec *spec, struct env *env, struct failure *f);
+/* Clones the init and releases it (maps written, in its cgroup) without waiting for it; the
+ * spec's strings need not outlive it. Then env->report_fd is readable at each status message
+ * of the init and at its death. */
+int env_start(const struct env_spec *spec, struct env *env, struct failure *f);
+/* Reads the init's next status message: 1 not ready yet (poll report_fd again), 0 ready (fds
+ * open, report_fd closed), -1 failed (*f; the init was killed and reaped, report_fd closed).
+ * reaped: the init's wait status when the caller already reaped it (then never 1), else NULL. */
+int env_advance(struct env *env, const int *reaped, struct failure *f);
 /* SIGKILLs the init; the kernel then kills its PID namespace. */
 void env_kill(struct env *env);
 /* After the init was reaped: closes fds, unmounts and removes a chroot tree. */

@@ -3,8 +3,14 @@
  *
  * - Single-threaded: one poll() over stdin (requests), a signalfd (SIGCHLD), the stdout,
  *   stderr and stdin pipes of every spawned process, and FORWARD's sockets (forward.c).
- * - CREATE, SPAWN, UNAME, SET-HOSTNAME, FORWARD and CLOSE are answered synchronously (each takes well under
- *   10 ms); everything else is event-driven.
+ * - CREATE is asynchronous: the init is cloned and released (maps, cgroup) at once, its status
+ *   pipe joins the poll set, and CREATED (after the network wiring) or ERROR is sent when it
+ *   reports ready, fails or dies. Requests naming an env still being created (SPAWN, UNAME,
+ *   SET-HOSTNAME, FORWARD, and STDIN/STDIN-CLOSE/SIGNAL of a SPAWN so queued) wait in that env's
+ *   queue and run, in order, once it is ready (or failed: then they answer ESRCH). CLOSE does
+ *   not wait: it kills the init, answers the CREATE with an ERROR, then ACKs.
+ * - SPAWN, UNAME, SET-HOSTNAME, FORWARD and CLOSE are answered synchronously (each takes well
+ *   under 10 ms); everything else is event-driven.
  * - A process's EXITED is sent once it was reaped and its pipes drained without blocking:
  *   output written later by its still-running descendants is dropped.
  * - EOF on stdin (the JVM is gone) or a broken stdout: SIGKILL every init and process, reap
@@ -39,6 +45,10 @@ struct env_slot {
     struct env env;
     struct net_member net; /* network=NAME; left at CLOSE */
     bool dead; /* the init died without a CLOSE (ENV-DIED was sent) */
+    bool creating; /* CREATED/ERROR not sent yet: env.report_fd is polled */
+    char network[NETWORK_NAME_MAX + 1]; /* network= of the CREATE, joined once ready */
+    struct frame *queued; /* requests waiting for the env to be ready, in order */
+    size_t n_queued;
 };
 
 struct proc {
@@ -63,7 +73,11 @@ struct server {
     int sig_fd;
     int null_fd;
     struct forwards fwd; /* FORWARD listeners and their relays */
+    size_t n_creating;   /* envs whose CREATE is not answered yet */
 };
+
+static void dispatch(struct server *s, struct frame *frame);
+static void advance_create(struct server *s, struct env_slot *slot, const int *reaped);
 
 /* ---- tables ---- */
 
@@ -219,13 +233,18 @@ static void reap_children(struct server *s)
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         struct proc *p = find_proc_by_pid(s, pid);
+        struct env_slot *slot = NULL;
         if (p) {
             finish_proc(s, p, status);
             continue;
         }
         for (size_t i = 0; i < s->n_envs; i++)
             if (!s->envs[i]->dead && s->envs[i]->env.pid == pid)
-                env_died(s, s->envs[i], status);
+                slot = s->envs[i];
+        if (slot && slot->creating)
+            advance_create(s, slot, &status); /* its report says why, else the status */
+        else if (slot)
+            env_died(s, slot, status);
     }
 }
 
@@ -310,6 +329,58 @@ static void kill_new_env(struct env *env)
         ;
 }
 
+/* The requests that waited for the env, now that it is ready or gone (then: ESRCH). */
+static void replay_queued(struct server *s, struct frame *queued, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        dispatch(s, &queued[i]);
+        free(queued[i].payload);
+    }
+    free(queued);
+}
+
+/* Answers the CREATE and leaves the creating state; a failed env is dropped first. */
+static void end_create(struct server *s, struct env_slot *slot, const struct failure *f)
+{
+    struct frame *queued = slot->queued;
+    size_t n = slot->n_queued;
+    uint32_t id = slot->id;
+    slot->creating = false;
+    slot->queued = NULL;
+    s->n_creating--;
+    if (f) {
+        env_release(&slot->env);
+        env_remove_cgroup(&slot->env);
+        remove_env(s, slot);
+        send_failure(&s->out, id, f);
+    } else {
+        report_created(s, id, slot);
+    }
+    replay_queued(s, queued, n);
+}
+
+/* The init's status pipe is readable, or (reaped) the init was reaped already. */
+static void advance_create(struct server *s, struct env_slot *slot, const int *reaped)
+{
+    struct failure f;
+    int rc = env_advance(&slot->env, reaped, &f);
+    if (rc == 1)
+        return;
+    if (rc == 0 && (rc = join_network(slot, slot->network, &f)) < 0)
+        kill_new_env(&slot->env);
+    end_create(s, slot, rc < 0 ? &f : NULL);
+}
+
+/* CLOSE before CREATED: the CREATE fails (ECANCELED) once the init is dead. */
+static void cancel_create(struct server *s, struct env_slot *slot)
+{
+    struct failure f;
+    kill_new_env(&slot->env);
+    errno = ECANCELED;
+    fail(&f, "clone", "kill", "(init)", "the environment was closed before it was ready");
+    end_create(s, slot, &f);
+}
+
 static void handle_create(struct server *s, uint32_t id, const struct record *rec)
 {
     struct failure f;
@@ -350,9 +421,8 @@ static void handle_create(struct server *s, uint32_t id, const struct record *re
     memset(slot, 0, sizeof *slot);
     slot->id = id;
     net_member_init(&slot->net);
-    int rc = env_create(&spec, &slot->env, &f);
-    if (rc == 0 && (rc = join_network(slot, options.network, &f)) < 0)
-        kill_new_env(&slot->env);
+    snprintf(slot->network, sizeof slot->network, "%s", options.network);
+    int rc = env_start(&spec, &slot->env, &f);
     env_options_take_policy(&options, &slot->env);
     env_options_free(&options);
     if (rc < 0) {
@@ -361,9 +431,10 @@ static void handle_create(struct server *s, uint32_t id, const struct record *re
         free(slot);
         return send_failure(&s->out, id, &f);
     }
+    slot->creating = true;
+    s->n_creating++;
     s->envs = xrealloc(s->envs, (s->n_envs + 1) * sizeof *s->envs);
     s->envs[s->n_envs++] = slot;
-    report_created(s, id, slot);
 }
 
 static int make_pipe(int fds[2], int nonblocking_end)
@@ -609,14 +680,59 @@ static void handle_close(struct server *s, uint32_t id, const struct record *rec
     struct env_slot *slot = find_env(s, record_get(rec, "env"));
     if (!slot)
         return (void)request_error(s, id, ESRCH, "no such environment");
-    close_env(s, slot);
+    if (slot->creating)
+        cancel_create(s, slot);
+    else
+        close_env(s, slot);
     struct record_builder rb = { 0 };
     send_record(&s->out, 'a', id, &rb);
+}
+
+/* The creating env a request must wait for: named by env= (not CLOSE), or its proc (STDIN,
+ * STDIN-CLOSE, SIGNAL) is a SPAWN queued there. Parses a copy: parsing splits the payload. */
+static struct env_slot *awaited_env(struct server *s, const struct frame *frame)
+{
+    struct frame copy = *frame;
+    struct record rec;
+    if (s->n_creating == 0 || frame->type == 'C' || frame->type == 'X')
+        return NULL;
+    copy.payload = xmalloc(frame->len + 1);
+    memcpy(copy.payload, frame->payload, frame->len + 1);
+    record_parse(&copy, &rec);
+    const char *env_id = record_get(&rec, "env"), *proc_id = record_get(&rec, "proc");
+    uint32_t proc = frame->type == 'K' && proc_id ? (uint32_t)strtoul(proc_id, NULL, 10)
+                                                  : frame->id;
+    struct env_slot *found = NULL;
+    for (size_t i = 0; i < s->n_envs && !found; i++) {
+        struct env_slot *slot = s->envs[i];
+        for (size_t k = 0; slot->creating && k < slot->n_queued && !found; k++)
+            if (slot->queued[k].type == 'S' && slot->queued[k].id == proc &&
+                strchr("IiK", frame->type))
+                found = slot;
+    }
+    if (!found && env_id && frame->type != 'I' && frame->type != 'i') {
+        found = find_env(s, env_id);
+        found = found && found->creating ? found : NULL;
+    }
+    record_free(&rec);
+    free(copy.payload);
+    return found;
+}
+
+/* Takes the frame's payload (the caller's frame is left without one). */
+static void enqueue(struct env_slot *slot, struct frame *frame)
+{
+    slot->queued = xrealloc(slot->queued, (slot->n_queued + 1) * sizeof *slot->queued);
+    slot->queued[slot->n_queued++] = *frame;
+    frame->payload = NULL;
 }
 
 static void dispatch(struct server *s, struct frame *frame)
 {
     struct record rec;
+    struct env_slot *awaited = awaited_env(s, frame);
+    if (awaited)
+        return enqueue(awaited, frame);
     if (frame->type == 'I' || frame->type == 'i')
         return handle_stdin(s, frame, frame->type == 'i');
     record_parse(frame, &rec);
@@ -652,11 +768,12 @@ static NORETURN void shut_down(struct server *s)
     exit(0);
 }
 
-/* Returns the count of stdin, signalfd and process fds; forward.c's follow, up to *total. */
+/* Returns the count of stdin, signalfd, process and creating envs' status fds (owner NULL);
+ * forward.c's follow, up to *total. */
 static size_t collect_pollfds(struct server *s, struct pollfd **fds, struct proc ***owners,
                               size_t *total)
 {
-    size_t cap = 2 + 3 * s->n_procs + forwards_pollfd_count(&s->fwd), n = 2;
+    size_t cap = 2 + 3 * s->n_procs + s->n_creating + forwards_pollfd_count(&s->fwd), n = 2;
     *fds = xrealloc(*fds, cap * sizeof **fds);
     *owners = xrealloc(*owners, cap * sizeof **owners);
     (*fds)[0] = (struct pollfd){ .fd = 0, .events = POLLIN };
@@ -671,8 +788,24 @@ static size_t collect_pollfds(struct server *s, struct pollfd **fds, struct proc
             (*owners)[n++] = p;
         }
     }
+    for (size_t i = 0; i < s->n_envs; i++) {
+        if (!s->envs[i]->creating)
+            continue;
+        (*fds)[n] = (struct pollfd){ .fd = s->envs[i]->env.report_fd, .events = POLLIN };
+        (*owners)[n++] = NULL; /* serve_create_fd() finds the env by its fd */
+    }
     *total = n + forwards_collect(&s->fwd, *fds + n);
     return n;
+}
+
+/* The status pipe of an env being created (still that env's: fds are unique while open). */
+static void serve_create_fd(struct server *s, const struct pollfd *pfd)
+{
+    for (size_t i = 0; pfd->revents && i < s->n_envs; i++) {
+        struct env_slot *slot = s->envs[i];
+        if (slot->creating && slot->env.report_fd == pfd->fd)
+            return advance_create(s, slot, NULL);
+    }
 }
 
 static void serve_proc_fd(struct server *s, struct proc *p, const struct pollfd *pfd)
@@ -743,8 +876,12 @@ int serve_main(const char *state_dir)
         size_t total, n = collect_pollfds(s, &fds, &owners, &total);
         if (poll(fds, total, -1) < 0)
             continue;
-        for (size_t i = 2; i < n; i++)
-            serve_proc_fd(s, owners[i], &fds[i]);
+        for (size_t i = 2; i < n; i++) {
+            if (owners[i])
+                serve_proc_fd(s, owners[i], &fds[i]);
+            else
+                serve_create_fd(s, &fds[i]);
+        }
         forwards_serve(&s->fwd, fds + n, total - n);
         if (fds[1].revents)
             reap_children(s);

@@ -1,0 +1,223 @@
+package dev.isolated.internal.helper;
+
+import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
+import static dev.isolated.internal.helper.ProtocolClient.field;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * CREATE is asynchronous inside {@code isolated-helper serve} (native/PROTOCOL.md): the helper keeps serving other
+ * requests while an init sets its root up, answers CREATED or ERROR when the init reports, queues requests naming an
+ * env still being created, and CLOSE or stdin EOF kill such an env.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+@DisplayName("isolated-helper serve: asynchronous CREATE")
+class HelperAsyncCreateTest {
+
+    @TempDir
+    Path tmp;
+
+    Path rootfs;
+
+    @BeforeEach
+    void buildRootfs() throws IOException {
+        HelperPaths.helper();
+        rootfs = TestRootfs.busybox(tmp.resolve("rootfs"), List.of("sh", "echo", "true", "sleep", "hostname"));
+    }
+
+    @Test
+    @DisplayName("two CREATEs sent back to back are both CREATED, each under its own id")
+    void twoCreatesBackToBack() throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            server.send('C', 1, "rootfs=" + rootfs, "ns=pid,mount,uts,ipc", "hostname=one");
+            server.send('C', 2, "rootfs=" + rootfs, "ns=pid,mount,uts,ipc", "hostname=two");
+
+            Map<Integer, Frame> replies = new HashMap<>();
+            for (int i = 0; i < 2; i++) {
+                Frame frame = server.read();
+                replies.put(frame.id(), frame);
+            }
+            assertThat(replies).containsOnlyKeys(1, 2);
+            assertThat(replies.get(1)).hasType('c').fields().containsKey("pid");
+            assertThat(replies.get(2)).hasType('c').fields().containsKey("pid");
+            assertThat(field(replies.get(1).fields(), "pid")).isNotEqualTo(field(replies.get(2).fields(), "pid"));
+
+            assertThat(server.request('U', 3, "env=1").fields()).containsEntry("hostname", "one");
+            assertThat(server.request('U', 4, "env=2").fields()).containsEntry("hostname", "two");
+        }
+    }
+
+    @Test
+    @DisplayName("requests naming an env still being created are queued until it is CREATED")
+    void requestsWaitForTheEnv() throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            server.send('C', 1, "rootfs=" + rootfs, "ns=pid,mount,uts,ipc", "hostname=queued");
+            server.send('S', 2, "env=1", "arg=hostname");
+            server.send('U', 3, "env=1");
+
+            assertThat(server.read()).hasType('c').hasId(1);
+            assertThat(server.read()).hasType('p').hasId(2);
+            assertThat(server.read()).hasType('a').hasId(3).fields().containsEntry("hostname", "queued");
+            assertThat(server.stdoutUntilExit(2)).isEqualTo("queued\n");
+        }
+    }
+
+    /*
+     * Robust form of "a SPAWN in B is not held up by the CREATE of A": the SPAWN is sent right behind the CREATE,
+     * so a synchronous helper could only ever answer it after A's CREATED. Asynchronously the SPAWNED of B normally
+     * comes first (the init of A still builds its root for about a millisecond); scheduling may sometimes let A win,
+     * so 20 rounds must show it at least once rather than every time.
+     */
+    @Test
+    @DisplayName("a SPAWN in a running env is answered while another env is being created")
+    void spawnIsNotHeldUpByACreate() throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            server.create(1, "rootfs=" + rootfs);
+            int spawnedFirst = 0;
+            int id = 10;
+            for (int round = 0; round < 20; round++) {
+                int env = id++;
+                int proc = id++;
+                server.send('C', env, "rootfs=" + rootfs);
+                server.send('S', proc, "env=1", "arg=true");
+                int spawnedAt = -1;
+                int createdAt = -1;
+                boolean exited = false;
+                for (int n = 0; createdAt < 0 || !exited; n++) {
+                    Frame frame = server.read();
+                    if (frame.type() == 'p' && frame.id() == proc) {
+                        spawnedAt = n;
+                    } else if (frame.type() == 'c' && frame.id() == env) {
+                        createdAt = n;
+                    } else if (frame.type() == 'x' && frame.id() == proc) {
+                        exited = true;
+                    } else {
+                        throw new AssertionError("unexpected " + ProtocolClient.describe(frame));
+                    }
+                }
+                assertThat(spawnedAt).isNotNegative();
+                if (spawnedAt < createdAt) {
+                    spawnedFirst++;
+                }
+                assertThat(server.request('X', id++, "env=" + env)).hasType('a');
+            }
+            assertThat(spawnedFirst).as("rounds where B's SPAWNED came before A's CREATED").isPositive();
+        }
+    }
+
+    @Test
+    @DisplayName("CLOSE right after CREATE: both are answered and nothing is left")
+    void closeWhileCreating() throws Exception {
+        long initsBefore = countInits();
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            long helper = server.process().pid();
+            for (int round = 0; round < 5; round++) {
+                int env = 10 * round + 1;
+                server.send('C', env, "rootfs=" + rootfs, "cgroup=true");
+                server.send('X', env + 1, "env=" + env);
+
+                Frame created = server.read();
+                assertThat(created).hasId(env);
+                if (created.type() == 'E') {
+                    assertThat(created).fields().containsEntry("errname", "ECANCELED").containsKeys("stage", "errno");
+                } else {
+                    assertThat(created).hasType('c'); // ready before the CLOSE was read: a plain close
+                }
+                assertThat(server.read()).hasType('a').hasId(env + 1);
+                assertThat(children(helper)).as("children of the helper").isEmpty();
+                assertThat(cgroupDirs("isolated-" + helper + "-" + env)).as("the env's cgroup").isEmpty();
+            }
+            assertThat(server.request('U', 100, "env=1")).hasType('E').fields().containsEntry("stage", "request");
+        }
+        assertThat(countInits()).isEqualTo(initsBefore);
+    }
+
+    @Test
+    @DisplayName("a CREATE failing inside the init is an ERROR with stage and errno, and the helper goes on")
+    void failingCreate() throws Exception {
+        Path notADirectory = Files.writeString(tmp.resolve("file-rootfs"), "not a rootfs\n");
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            Frame bad = server.request('C', 1, "rootfs=" + notADirectory);
+            assertThat(bad).hasType('E').hasId(1).fields().containsKeys("stage", "errno", "errname", "message");
+            assertThat(field(bad.fields(), "stage")).isNotEqualTo("request");
+
+            Frame missingBind = server.request('C', 2, "rootfs=" + rootfs, "bind=" + tmp.resolve("missing") + "\t/data\tro");
+            assertThat(missingBind).hasType('E').hasId(2).fields().containsEntry("stage", "bind").containsEntry("errname", "ENOENT");
+
+            server.create(3, "rootfs=" + rootfs);
+            assertThat(children(server.process().pid())).hasSize(1); // the init of 3, no leftover of 1 or 2
+        }
+    }
+
+    @Test
+    @DisplayName("stdin EOF during a CREATE: the helper kills the init and exits 0")
+    void eofWhileCreating() throws Exception {
+        long initsBefore = countInits();
+        Path state = tmp.resolve("state");
+        try (ProtocolClient server = new ProtocolClient(state)) {
+            server.send('C', 1, "rootfs=" + rootfs, "cgroup=true");
+            server.send('C', 2, "rootfs=" + rootfs, "rootfs-mode=copy");
+            server.closeStdin();
+
+            assertThat(server.process().waitFor(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(server.process().exitValue()).isZero();
+            assertThat(cgroupDirs("isolated-" + server.process().pid() + "-1")).isEmpty();
+        }
+        assertThat(countInits()).isEqualTo(initsBefore);
+        assertThat(state).doesNotExist();
+    }
+
+    /** @return the pids in {@code /proc/PID/task/TID/children}, over every thread */
+    private static List<String> children(long pid) throws IOException {
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/" + pid + "/task"))) {
+            StringBuilder all = new StringBuilder();
+            for (Path task : tasks) {
+                all.append(Files.readString(task.resolve("children"))).append(' ');
+            }
+            return Stream.of(all.toString().trim().split("\\s+")).filter(s -> !s.isEmpty()).toList();
+        }
+    }
+
+    /** @return how many processes {@code pgrep -f isolated-init} finds, once it is stable (inits die briefly) */
+    private static long countInits() throws Exception {
+        long last = -1;
+        for (int i = 0; i < 20; i++) {
+            Process pgrep = new ProcessBuilder("pgrep", "-f", "isolated-init").redirectErrorStream(true).start();
+            long count = new String(pgrep.getInputStream().readAllBytes()).lines().count();
+            pgrep.waitFor();
+            if (count == last) {
+                return count;
+            }
+            last = count;
+            Thread.sleep(50);
+        }
+        return last;
+    }
+
+    /** @return every directory named {@code name} in the cgroup hierarchies (a few levels deep) */
+    private static List<Path> cgroupDirs(String name) throws IOException {
+        Path root = Path.of("/sys/fs/cgroup");
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        try (Stream<Path> found = Files.find(root, 6, (p, a) -> a.isDirectory() && p.getFileName() != null
+                && p.getFileName().toString().equals(name))) {
+            return found.toList();
+        }
+    }
+}
