@@ -21,9 +21,15 @@
  * - The init then only reaps orphans, forwards SIGTERM/SIGINT/SIGHUP/SIGUSR1/SIGUSR2 to
  *   the namespace, and exits when the helper goes away (PDEATHSIG, and EOF on a pipe).
  *   When the init (PID 1) exits, the kernel kills everything in its PID namespace.
+ * - Without pid nothing kills a process that double-forked away (reparented to the host's init).
+ *   So once ready, the helper pins (dup + fstat) every namespace the env unshared, and at the
+ *   end env_kill_strays() SIGKILLs every /proc entry whose /proc/P/ns/KIND is one of them
+ *   (same st_dev/st_ino), rescanning until none is left. An env without any namespace (a mere
+ *   chroot) cannot be told apart from the host: its strays survive.
  */
 #include "env.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -43,6 +49,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mounts.h"
@@ -66,6 +73,9 @@ const struct ns_info NAMESPACES[NS_COUNT] = {
 };
 
 static const char INIT_NAME[] = "isolated-init";
+
+#define STRAY_ROUNDS 50       /* scans of /proc at most, in env_kill_strays() */
+#define STRAY_PAUSE_NS 5000000L /* between two scans that found something: 5 ms */
 
 /* The helper's own argv area, overwritten by the init so that `ps` inside shows its name. */
 static char *argv_area;
@@ -438,6 +448,24 @@ static int reap_failed_init(struct env *env, const struct status_msg *msg, const
     return fail(f, "clone", "waitpid", "(init)", "the init died during setup (status 0x%x)", status);
 }
 
+/* Without pid: pins every namespace the env unshared (see the header). */
+static int pin_namespaces(struct env *env, struct failure *f)
+{
+    for (int i = 0; i < NS_COUNT && !(env->ns & NS_BIT(NS_PID)); i++) {
+        struct stat st;
+        if (env->ns_fd[i] < 0)
+            continue;
+        int fd = fcntl(env->ns_fd[i], F_DUPFD_CLOEXEC, 3);
+        if (fd < 0 || fstat(fd, &st) < 0) {
+            if (fd >= 0)
+                close(fd);
+            return fail(f, "setns", "fstat", NAMESPACES[i].proc_name, "pinning the env's namespace");
+        }
+        env->pins[i] = (struct ns_pin){ .fd = fd, .dev = st.st_dev, .ino = st.st_ino };
+    }
+    return 0;
+}
+
 int env_advance(struct env *env, const int *reaped, struct failure *f)
 {
     struct status_msg msg;
@@ -455,7 +483,7 @@ int env_advance(struct env *env, const int *reaped, struct failure *f)
     close(env->report_fd);
     env->report_fd = -1;
     env->mode_used = (enum rootfs_mode)msg.value;
-    if (open_env_fds(env->pid, env->ns, true, env, f) < 0) {
+    if (open_env_fds(env->pid, env->ns, true, env, f) < 0 || pin_namespaces(env, f) < 0) {
         kill(env->pid, SIGKILL);
         while (waitpid(env->pid, NULL, 0) < 0 && errno == EINTR)
             ;
@@ -471,7 +499,7 @@ static void init_env(struct env *env, unsigned ns)
     env->ns = ns;
     env->root_fd = env->life_fd = env->layer_fd = env->report_fd = -1;
     for (int i = 0; i < NS_COUNT; i++)
-        env->ns_fd[i] = -1;
+        env->ns_fd[i] = env->pins[i].fd = -1;
     env->pivoted = ns & NS_BIT(NS_MOUNT);
     cgroup_env_init(&env->cg);
     env_policy_init(&env->policy);
@@ -598,6 +626,8 @@ void env_remove_cgroup(struct env *env)
 void env_release(struct env *env)
 {
     struct cgroup_env cg = env->cg;
+    struct ns_pin pins[NS_COUNT];
+    memcpy(pins, env->pins, sizeof pins);
     for (int i = 0; i < NS_COUNT; i++)
         if (env->ns_fd[i] >= 0)
             close(env->ns_fd[i]);
@@ -616,6 +646,72 @@ void env_release(struct env *env)
     env_policy_free(&env->policy);
     init_env(env, 0);
     env->cg = cg;
+    memcpy(env->pins, pins, sizeof pins);
+}
+
+/* Whether the process of /proc/NAME lives in one of the env's pinned namespaces. A zombie has
+ * none any more (and an unreadable one, another user's, is not ours). */
+static bool in_pinned_namespace(const struct env *env, const char *name)
+{
+    char path[300];
+    struct stat st;
+    for (int i = 0; i < NS_COUNT; i++) {
+        if (env->pins[i].fd < 0)
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/ns/%s", name, NAMESPACES[i].proc_name);
+        if (stat(path, &st) == 0 && st.st_ino == env->pins[i].ino && st.st_dev == env->pins[i].dev)
+            return true;
+    }
+    return false;
+}
+
+/* SIGKILLs the process of /proc/NAME if it is the env's; true if it was. The pidfd is opened
+ * before the check, so that a pid recycled in between is never signalled. */
+static bool kill_if_stray(const struct env *env, const char *name)
+{
+    pid_t pid = (pid_t)atoi(name);
+    if (name[0] < '1' || name[0] > '9' || pid == getpid())
+        return false;
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0 && errno != ENOSYS)
+        return false; /* gone already */
+    bool stray = in_pinned_namespace(env, name);
+    if (stray && pidfd >= 0)
+        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+    else if (stray)
+        kill(pid, SIGKILL); /* no pidfd_open (Linux < 5.3) */
+    if (pidfd >= 0)
+        close(pidfd);
+    return stray;
+}
+
+/* One pass over /proc; returns how many strays it SIGKILLed. */
+static int kill_strays_once(const struct env *env)
+{
+    DIR *proc = opendir("/proc");
+    int killed = 0;
+    if (!proc)
+        return 0;
+    for (struct dirent *d; (d = readdir(proc));)
+        killed += kill_if_stray(env, d->d_name);
+    closedir(proc);
+    return killed;
+}
+
+void env_kill_strays(struct env *env)
+{
+    bool pinned = false;
+    for (int i = 0; i < NS_COUNT; i++)
+        pinned |= env->pins[i].fd >= 0;
+    /* Killed processes leave their namespaces at once (zombies have none); a scan that still
+     * finds some saw ones forked meanwhile, or not yet dead: pause, scan again. */
+    for (int round = 0; pinned && round < STRAY_ROUNDS && kill_strays_once(env) > 0; round++)
+        nanosleep(&(struct timespec){ .tv_nsec = STRAY_PAUSE_NS }, NULL);
+    for (int i = 0; i < NS_COUNT; i++) {
+        if (env->pins[i].fd >= 0)
+            close(env->pins[i].fd);
+        env->pins[i].fd = -1;
+    }
 }
 
 static bool same_ns(pid_t pid, const char *name)

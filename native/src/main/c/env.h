@@ -52,6 +52,14 @@ struct env_spec {
     const char *cgroup_name;          /* the env cgroup's directory name */
 };
 
+/* A namespace the env unshared, held open so that its inode cannot be reused by another one:
+ * without pid, how the env's processes are told from the host's (env_kill_strays()). */
+struct ns_pin {
+    int fd; /* -1: not pinned */
+    dev_t dev;
+    ino_t ino;
+};
+
 struct env {
     pid_t pid;            /* the init, on the host */
     unsigned ns;
@@ -65,6 +73,7 @@ struct env {
     char *chroot_dir;     /* without mount: the helper's tree (unmount + remove at release) */
     bool chroot_mounted;
     struct cgroup_env cg; /* kept by env_release(); removed by env_remove_cgroup() */
+    struct ns_pin pins[NS_COUNT]; /* without pid, once ready; kept by env_release() */
     struct env_policy policy; /* for every process of the env (the caller fills it) */
 };
 
@@ -88,6 +97,12 @@ int env_advance(struct env *env, const int *reaped, struct failure *f);
 void env_kill(struct env *env);
 /* After the init was reaped: closes fds, unmounts and removes a chroot tree. */
 void env_release(struct env *env);
+
+/* Without pid, once the init and every spawned process were reaped (before the cgroup goes):
+ * SIGKILLs every process still in one of the env's own namespaces (pinned when it became
+ * ready), e.g. a daemon that double-forked away, scanning /proc until none is left (bounded);
+ * then unpins them. With pid (the kernel's job) or no namespace at all: only unpins. */
+void env_kill_strays(struct env *env);
 
 /* Once every process of the env was reaped: removes its cgroup (if any). */
 void env_remove_cgroup(struct env *env);

@@ -298,6 +298,7 @@ static void tear_down(struct env *env, char *scratch)
     while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
         ;
     env_release(env);
+    env_kill_strays(env);
     env_remove_cgroup(env);
     rmdir(scratch);
     free(scratch);

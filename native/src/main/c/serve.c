@@ -15,6 +15,8 @@
  *   output written later by its still-running descendants is dropped.
  * - EOF on stdin (the JVM is gone) or a broken stdout: SIGKILL every init and process, reap
  *   them all, remove what we put in the state dir, exit 0.
+ * - CLOSE and EOF of an env without pid then also kill its strays (env_kill_strays(): every
+ *   process left in one of its own namespaces, e.g. a daemon that double-forked away).
  */
 #include "serve.h"
 
@@ -350,6 +352,7 @@ static void end_create(struct server *s, struct env_slot *slot, const struct fai
     s->n_creating--;
     if (f) {
         env_release(&slot->env);
+        env_kill_strays(&slot->env); /* nothing ran in it: only unpins */
         env_remove_cgroup(&slot->env);
         remove_env(s, slot);
         send_failure(&s->out, id, f);
@@ -670,6 +673,7 @@ static void close_env(struct server *s, struct env_slot *slot)
         wait_for(slot->env.pid, NULL);
         env_release(&slot->env);
     }
+    env_kill_strays(&slot->env); /* without pid: what double-forked away */
     env_remove_cgroup(&slot->env);
     network_leave(&slot->net); /* the last member's leave destroys the switch namespace */
     remove_env(s, slot);
@@ -761,6 +765,7 @@ static NORETURN void shut_down(struct server *s)
         ;
     for (size_t i = 0; i < s->n_envs; i++) {
         env_release(&s->envs[i]->env);
+        env_kill_strays(&s->envs[i]->env);
         env_remove_cgroup(&s->envs[i]->env);
     }
     rmdir(s->mnt_dir);

@@ -12,7 +12,9 @@ public enum Namespace {
     /**
      * Own process ids: the environment's init (or, with {@link IsolatedEnvironment#execAsPid1}, the command) is PID 1,
      * and closing the environment kills every process in it, also those that daemonized. Without it, closing kills
-     * the processes the environment started, but a daemon that double-forked away escapes.
+     * the processes the environment started, then every process left in one of the environment's other namespaces
+     * (so a daemon that double-forked away is killed too); with no namespace at all nothing tells the environment's
+     * processes from the host's, and such a daemon escapes.
      */
     PID("pid"),
     /** Own mount table: the image's rootfs is entered with {@code pivot_root}; nothing mounted inside reaches the host. */
