@@ -158,7 +158,16 @@ final class IsolatedSettings {
         }
     }
 
+    /** Whether the tests run as root; read once, as every environment's creation asks. */
     static boolean isRoot() {
+        return RootCheck.ROOT;
+    }
+
+    private static final class RootCheck {
+        static final boolean ROOT = readEffectiveUidIsRoot();
+    }
+
+    private static boolean readEffectiveUidIsRoot() {
         try {
             for (String line : Files.readAllLines(Paths.get("/proc/self/status"), StandardCharsets.UTF_8)) {
                 if (line.startsWith("Uid:")) {

@@ -99,7 +99,13 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             if (!address.isEmpty()) {
                 PrivateNetworks.join(spec.options().network(), this);
             }
-        } catch (ExecutionException | InterruptedException | TimeoutException e) {
+        } catch (TimeoutException e) {
+            // The init may still come up later: have the helper kill it rather than leave it to the JVM's exit.
+            helper.call('X', Fields.of().add("env", Integer.toString(id)));
+            helper.unlisten(id);
+            throw new IsolatedException("The isolated helper did not create the environment within " + CREATE_TIMEOUT
+                    + "; it was closed. The helper's stderr (printed with [isolated-helper]) may say why.", e);
+        } catch (ExecutionException | InterruptedException e) {
             helper.unlisten(id);
             throw RunningProcess.asIsolated(e);
         }
