@@ -28,13 +28,14 @@ import java.util.function.Consumer;
  *         .withOutputLines(line -> System.out.println("[box] " + line)));
  * }</pre>
  *
- * <p>Defaults: stdin empty; the environment variables are {@code PATH} and {@code HOME=/} (plus the
+ * <p>Defaults: stdin empty (EOF at once; see {@link #withStdin} and {@link #withOpenStdin}); the environment variables are {@code PATH} and {@code HOME=/} (plus the
  * image's {@code Env} when it has a config) and then those given here; the working directory {@code /};
  * the user root (inside the environment); the timeout of {@code isolated.exec.timeout}.
  */
 public final class Command {
     private final List<String> argv;
     private final byte[] stdin;
+    private final boolean openStdin;
     private final Map<String, String> env;
     private final String workingDirectory;
     private final OptionalInt uid;
@@ -42,10 +43,11 @@ public final class Command {
     private final Duration timeout;
     private final Consumer<String> outputLines;
 
-    private Command(List<String> argv, byte[] stdin, Map<String, String> env, String workingDirectory, OptionalInt uid,
-            OptionalInt gid, Duration timeout, Consumer<String> outputLines) {
+    private Command(List<String> argv, byte[] stdin, boolean openStdin, Map<String, String> env, String workingDirectory,
+            OptionalInt uid, OptionalInt gid, Duration timeout, Consumer<String> outputLines) {
         this.argv = argv;
         this.stdin = stdin;
+        this.openStdin = openStdin;
         this.env = env;
         this.workingDirectory = workingDirectory;
         this.uid = uid;
@@ -63,7 +65,7 @@ public final class Command {
         if (argv.length == 0 || argv[0].isEmpty()) {
             throw new IllegalArgumentException("A command needs a program: Command.of(\"ls\", \"-l\")");
         }
-        return new Command(List.of(argv), null, Map.of(), null, OptionalInt.empty(), OptionalInt.empty(), null, null);
+        return new Command(List.of(argv), null, false, Map.of(), null, OptionalInt.empty(), OptionalInt.empty(), null, null);
     }
 
     /**
@@ -71,7 +73,7 @@ public final class Command {
      * @return a copy with this stdin
      */
     public Command withStdin(byte[] data) {
-        return new Command(argv, data.clone(), env, workingDirectory, uid, gid, timeout, outputLines);
+        return new Command(argv, data.clone(), false, env, workingDirectory, uid, gid, timeout, outputLines);
     }
 
     /**
@@ -80,6 +82,24 @@ public final class Command {
      */
     public Command withStdin(String text) {
         return withStdin(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Keeps the command's stdin open for the test to write to while it runs, through
+     * {@link IsolatedProcess#stdin()} (for {@link CommandRunner#start(Command)}); closing that stream is the
+     * command's EOF. Replaces any stdin given with {@code withStdin}.
+     *
+     * <pre>{@code
+     * IsolatedProcess cat = env.start(Command.of("cat").withOpenStdin());
+     * cat.stdin().write("hello\n".getBytes());
+     * cat.awaitOutput(Pattern.compile("hello"));
+     * cat.stdin().close();
+     * }</pre>
+     *
+     * @return a copy whose stdin stays open until {@code stdin().close()} (or the process exits)
+     */
+    public Command withOpenStdin() {
+        return new Command(argv, null, true, env, workingDirectory, uid, gid, timeout, outputLines);
     }
 
     /**
@@ -106,7 +126,7 @@ public final class Command {
         }
         Map<String, String> copy = new LinkedHashMap<>(env);
         copy.put(name, Objects.requireNonNull(value));
-        return new Command(argv, stdin, copy, workingDirectory, uid, gid, timeout, outputLines);
+        return new Command(argv, stdin, openStdin, copy, workingDirectory, uid, gid, timeout, outputLines);
     }
 
     /**
@@ -118,7 +138,7 @@ public final class Command {
             throw new IllegalArgumentException("The working directory must be absolute (inside the environment): "
                     + directory);
         }
-        return new Command(argv, stdin, env, directory, uid, gid, timeout, outputLines);
+        return new Command(argv, stdin, openStdin, env, directory, uid, gid, timeout, outputLines);
     }
 
     /**
@@ -127,7 +147,7 @@ public final class Command {
      * @return a copy that runs as this user and group
      */
     public Command withUser(int uid, int gid) {
-        return new Command(argv, stdin, env, workingDirectory, OptionalInt.of(uid), OptionalInt.of(gid), timeout,
+        return new Command(argv, stdin, openStdin, env, workingDirectory, OptionalInt.of(uid), OptionalInt.of(gid), timeout,
                 outputLines);
     }
 
@@ -139,7 +159,7 @@ public final class Command {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("A timeout must be positive: " + timeout);
         }
-        return new Command(argv, stdin, env, workingDirectory, uid, gid, timeout, outputLines);
+        return new Command(argv, stdin, openStdin, env, workingDirectory, uid, gid, timeout, outputLines);
     }
 
     /**
@@ -148,7 +168,7 @@ public final class Command {
      * @return a copy that streams its output
      */
     public Command withOutputLines(Consumer<String> consumer) {
-        return new Command(argv, stdin, env, workingDirectory, uid, gid, timeout, Objects.requireNonNull(consumer));
+        return new Command(argv, stdin, openStdin, env, workingDirectory, uid, gid, timeout, Objects.requireNonNull(consumer));
     }
 
     /** @return the program and its arguments */
@@ -159,6 +179,11 @@ public final class Command {
     /** @return the stdin bytes, if any were given */
     public Optional<byte[]> stdin() {
         return Optional.ofNullable(stdin).map(byte[]::clone);
+    }
+
+    /** @return whether stdin stays open for {@link IsolatedProcess#stdin()} */
+    public boolean hasOpenStdin() {
+        return openStdin;
     }
 
     /** @return the environment variables given here (on top of the defaults) */

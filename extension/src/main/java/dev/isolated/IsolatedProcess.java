@@ -20,6 +20,16 @@ public interface IsolatedProcess {
     /** @return the process id on the host (in the JVM's PID namespace) */
     long hostPid();
 
+    /**
+     * The command's stdin, for a command started with {@link Command#withOpenStdin()}: bytes written reach it
+     * at once (no flush needed); {@code close()} is its EOF. Writing after it exited throws an
+     * {@link java.io.IOException}, like a broken pipe.
+     *
+     * @return the stream to write the command's input to
+     * @throws IllegalStateException when the command was not started with {@code withOpenStdin()}
+     */
+    java.io.OutputStream stdin();
+
     /** @return whether the process is still running */
     boolean isAlive();
 

@@ -2,12 +2,16 @@ package dev.isolated;
 
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -85,5 +89,48 @@ class CommandOptionsTests {
 
         ExecResult r = p.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
         assertThat(r).succeeded().stdout().isEqualTo("got:ping\n");
+    }
+
+    @Test
+    @DisplayName("an open stdin: the test talks to a running shell line by line, and closing it is EOF")
+    void openStdinConversation(IsolatedEnvironment env) throws Exception {
+        IsolatedProcess shell = env.start(Command.of("sh", "-c",
+                "while read line; do echo \"got:$line\"; done; echo '<eof>'").withOpenStdin());
+
+        shell.stdin().write("ping\n".getBytes(StandardCharsets.UTF_8));
+        shell.awaitOutput(Pattern.compile("^got:ping$"));
+        assertThat(shell.isAlive()).as("still reading after the first line").isTrue();
+        shell.stdin().write("pong\n".getBytes(StandardCharsets.UTF_8));
+        shell.awaitOutput(Pattern.compile("^got:pong$"));
+        shell.stdin().close();
+
+        assertThat(shell.awaitExit()).succeeded().stdout().isEqualTo("got:ping\ngot:pong\n<eof>\n");
+    }
+
+    @Test
+    @DisplayName("an open stdin carries more than a pipe buffer, in pieces, whole")
+    void openStdinLarge(IsolatedEnvironment env) throws Exception {
+        IsolatedProcess wc = env.start(Command.of("wc", "-c").withOpenStdin());
+        byte[] block = new byte[1024 * 1024 + 3];
+        for (int i = 0; i < 3; i++) {
+            wc.stdin().write(block);
+        }
+        wc.stdin().close();
+
+        assertThat(wc.awaitExit()).succeeded().stdout().isEqualTo(3 * block.length + "\n");
+    }
+
+    @Test
+    @DisplayName("writing to the stdin of a command that exited fails like a broken pipe; without withOpenStdin there is none")
+    void openStdinErrors(IsolatedEnvironment env) {
+        IsolatedProcess done = env.start(Command.of("true").withOpenStdin());
+        done.awaitExit();
+
+        assertThatThrownBy(() -> done.stdin().write('x')).isInstanceOf(IOException.class)
+                .hasMessageContaining("has exited");
+        assertThatThrownBy(() -> env.start("sleep", "5").stdin()).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("withOpenStdin()");
+        assertThatThrownBy(() -> env.exec(Command.of("cat").withOpenStdin()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("use start(command)");
     }
 }

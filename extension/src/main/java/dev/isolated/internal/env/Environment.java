@@ -171,6 +171,10 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         return new CommandRunner() {
             @Override
             public ExecResult exec(Command command) {
+                if (command.hasOpenStdin()) {
+                    throw new IllegalArgumentException("exec(" + command + ") waits for the exit, so nothing could "
+                            + "write to an open stdin: use start(command) and its stdin(), or withStdin(bytes)");
+                }
                 ExecResult result = spawn(join, asPid1, command)
                         .waitOrStop(command.timeout().orElse(spec.execTimeout()));
                 history.record(result);

@@ -12,7 +12,6 @@ import dev.isolated.internal.helper.HelperErrorException;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
@@ -51,6 +50,8 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
     private volatile boolean oomKilled;
     private volatile long hostPid = -1;
     private volatile long nsPid = -1;
+    private final StdinStream stdin;
+    private final boolean openStdin;
 
     private RunningProcess(HelperConnection helper, Command command, Duration awaitTimeout) {
         this.helper = helper;
@@ -59,6 +60,8 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         this.awaitTimeout = awaitTimeout;
         this.stdoutLines = command.outputLines().map(OutputLines::new).orElse(null);
         this.stderrLines = command.outputLines().map(OutputLines::new).orElse(null);
+        this.stdin = new StdinStream(helper, id, STDIN_CHUNK, exited::isDone);
+        this.openStdin = command.hasOpenStdin();
     }
 
     static RunningProcess spawn(HelperConnection helper, Fields request, Command command, EnvironmentSpec spec) {
@@ -72,19 +75,12 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         request.add("cwd", command.workingDirectory().orElse(spec.workingDirectory()));
         command.uid().ifPresent(uid -> request.add("uid", Integer.toString(uid)));
         command.gid().ifPresent(gid -> request.add("gid", Integer.toString(gid)));
-        request.add("stdin", command.stdin().isPresent() ? "pipe" : "null");
+        request.add("stdin", command.stdin().isPresent() || command.hasOpenStdin() ? "pipe" : "null");
         helper.listen(p.id, p);
         helper.send(Frame.of('S', p.id, request));
         p.awaitSpawned();
-        command.stdin().ifPresent(p::feedStdin);
+        command.stdin().ifPresent(p.stdin::writeAllAndClose);
         return p;
-    }
-
-    private void feedStdin(byte[] data) {
-        for (int off = 0; off < data.length && !exited.isDone(); off += STDIN_CHUNK) {
-            helper.send(new Frame('I', id, Arrays.copyOfRange(data, off, Math.min(data.length, off + STDIN_CHUNK))));
-        }
-        helper.send(new Frame('i', id, new byte[0]));
     }
 
     private void awaitSpawned() {
@@ -95,7 +91,9 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         } catch (ExecutionException e) {
             throw asIsolated(e);
         } catch (TimeoutException e) {
-            throw new IsolatedException("The isolated helper did not start " + command + " within " + SPAWN_TIMEOUT);
+            helper.unlisten(id);
+            throw new IsolatedException("The isolated helper did not start " + command + " within " + SPAWN_TIMEOUT
+                    + "; its stderr (the test's output) may say why");
         } catch (InterruptedException e) {
             throw asIsolated(e);
         }
@@ -195,6 +193,15 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
     @Override
     public long hostPid() {
         return hostPid;
+    }
+
+    @Override
+    public java.io.OutputStream stdin() {
+        if (!openStdin) {
+            throw new IllegalStateException("The stdin of " + command + " is not open: start it with "
+                    + "Command.of(...).withOpenStdin() to write to it while it runs");
+        }
+        return stdin;
     }
 
     @Override
