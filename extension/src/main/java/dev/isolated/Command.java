@@ -28,9 +28,10 @@ import java.util.function.Consumer;
  *         .withOutputLines(line -> System.out.println("[box] " + line)));
  * }</pre>
  *
- * <p>Defaults: stdin empty (EOF at once; see {@link #withStdin} and {@link #withOpenStdin}); the environment variables are {@code PATH} and {@code HOME=/} (plus the
- * image's {@code Env} when it has a config) and then those given here; the working directory {@code /};
- * the user root (inside the environment); the timeout of {@code isolated.exec.timeout}.
+ * <p>Defaults: stdin empty (EOF at once; see {@link #withStdin} and {@link #withOpenStdin}); the environment
+ * variables are {@code PATH} and {@code HOME=/} (plus the image's {@code Env} when it has a config) and then
+ * those given here; the working directory {@code /} (or the image's {@code WorkingDir}); the user root inside
+ * the environment (or the image's {@code User}); the timeout of {@code isolated.exec.timeout}.
  */
 public final class Command {
     private final List<String> argv;

@@ -1,5 +1,6 @@
 package dev.isolated;
 
+import dev.isolated.image.ImageConfig;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
@@ -30,6 +31,32 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     static IsolatedEnvironmentBuilder builder() {
         return new IsolatedEnvironmentBuilder();
     }
+
+    /**
+     * The run defaults of the image this environment was made from (an OCI or {@code docker save} image's
+     * config; {@link ImageConfig#EMPTY} for a plain rootfs tar). {@code Env} and {@code WorkingDir} are the
+     * defaults of every command; {@code User} is the user of every command that does not give one with
+     * {@link Command#withUser}, resolved in the environment's {@code /etc/passwd} and {@code /etc/group} at
+     * the first command, as Docker does.
+     *
+     * @return the image's config
+     */
+    ImageConfig imageConfig();
+
+    /**
+     * The image's own command, as {@code docker run IMAGE [ARGS...]} runs it: its {@code Entrypoint}
+     * followed by ARGS, or by its {@code Cmd} when no ARGS are given.
+     *
+     * <pre>{@code
+     * IsolatedProcess server = env.start(env.imageCommand());
+     * ExecResult version = env.exec(env.imageCommand("--version"));
+     * }</pre>
+     *
+     * @param args the arguments replacing the image's {@code Cmd}; none keeps it
+     * @return the command, to run with {@code exec} or {@code start} (and the {@code with...} options)
+     * @throws IllegalStateException when the image declares neither {@code Entrypoint} nor {@code Cmd}
+     */
+    Command imageCommand(String... args);
 
     /** @return the namespaces this environment has (including {@link Namespace#USER} when it was added for rootless use) */
     Set<Namespace> namespaces();

@@ -288,7 +288,7 @@ public final class IsolatedEnvironmentBuilder {
                 IsolatedExtension.withUserWhenRootless(namespaces, IsolatedSettings.isRoot()), hostname, execTimeout,
                 awaitTimeout, allEnv, cwd, mounts, readOnlyRootfs, new EnvironmentOptions(memoryBytes, pids,
                         cpuPercent, rlimits, monotonicOffset, boottimeOffset, capabilities, trackResources, network,
-                        seccompFilter, userMapping));
+                        seccompFilter, userMapping), image.config());
         return Environment.create(SharedHelper.get(), spec);
     }
 }

@@ -11,6 +11,7 @@ import dev.isolated.MountInfo;
 import dev.isolated.Namespace;
 import dev.isolated.ProcessInfo;
 import dev.isolated.ResourceUsage;
+import dev.isolated.image.ImageConfig;
 import dev.isolated.internal.helper.Fields;
 import dev.isolated.internal.helper.Frame;
 import dev.isolated.internal.helper.FrameListener;
@@ -26,6 +27,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -49,6 +51,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private final CompletableFuture<Fields> created = new CompletableFuture<>();
     private final List<RunningProcess> processes = new CopyOnWriteArrayList<>();
     private final CommandHistory history = new CommandHistory();
+    private ImageUser imageUser; // the image's User, resolved at the first command that needs it
     private volatile String diedHow;
     private volatile boolean closed;
     private long initHostPid;
@@ -199,7 +202,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         if (asPid1) {
             request.add("pid1", "true");
         }
-        RunningProcess p = RunningProcess.spawn(helper, request, command, spec);
+        RunningProcess p = RunningProcess.spawn(helper, request, asImageUser(command), spec);
         processes.removeIf(done -> !done.isAlive());
         processes.add(p);
         return p;
@@ -212,12 +215,52 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             throw new IllegalArgumentException("processBuilder needs a program and its arguments");
         }
         List<String> argv = new ArrayList<>(List.of(helper.binary().toString(), "enter", "--pid",
-                Long.toString(initHostPid), "--inherit-env", "--cwd", spec.workingDirectory(), "--"));
+                Long.toString(initHostPid), "--inherit-env", "--cwd", spec.workingDirectory()));
+        if (!spec.image().user().isEmpty()) {
+            ImageUser user = imageUser();
+            argv.addAll(List.of("--uid", Integer.toString(user.uid()), "--gid", Integer.toString(user.gid())));
+        }
+        argv.add("--");
         argv.addAll(List.of(command));
         ProcessBuilder pb = new ProcessBuilder(argv);
         pb.environment().clear();
         pb.environment().putAll(spec.env());
         return pb;
+    }
+
+    /** A command without a user of its own runs as the image's {@code User}, as in Docker. */
+    private Command asImageUser(Command command) {
+        if (command.uid().isPresent() || spec.image().user().isEmpty()) {
+            return command;
+        }
+        ImageUser user = imageUser();
+        return command.withUser(user.uid(), user.gid());
+    }
+
+    private synchronized ImageUser imageUser() {
+        if (imageUser == null) {
+            imageUser = ImageUser.resolve(spec.image().user(), path -> files(
+                    f -> f.exists(path) ? Optional.of(new String(f.read(path), StandardCharsets.UTF_8)) : Optional.empty(),
+                    "read " + path));
+        }
+        return imageUser;
+    }
+
+    @Override
+    public ImageConfig imageConfig() {
+        return spec.image();
+    }
+
+    @Override
+    public Command imageCommand(String... args) {
+        ImageConfig image = spec.image();
+        List<String> argv = new ArrayList<>(image.entrypoint());
+        argv.addAll(args.length > 0 ? List.of(args) : image.cmd());
+        if (argv.isEmpty()) {
+            throw new IllegalStateException("The image of this environment (" + spec.rootfs() + ") declares no "
+                    + "Entrypoint or Cmd: a plain rootfs tar has none. Run a command by name, e.g. exec(\"sh\", \"-c\", ...)");
+        }
+        return Command.of(argv.toArray(String[]::new));
     }
 
     @Override

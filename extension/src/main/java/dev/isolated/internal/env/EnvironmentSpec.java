@@ -1,6 +1,7 @@
 package dev.isolated.internal.env;
 
 import dev.isolated.Namespace;
+import dev.isolated.image.ImageConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumSet;
@@ -22,10 +23,12 @@ import java.util.Set;
  * @param mounts the binds and tmpfs mounts to add
  * @param readOnlyRootfs whether the root filesystem is read-only
  * @param options limits, clock offsets, capabilities, network
+ * @param image the image's run defaults ({@code User}, {@code Entrypoint}, {@code Cmd}; {@code Env} and
+ *     {@code WorkingDir} are already in {@code env} and {@code workingDirectory})
  */
 public record EnvironmentSpec(Path rootfs, Set<Namespace> namespaces, String hostname, Duration execTimeout,
         Duration awaitTimeout, Map<String, String> env, String workingDirectory, List<ExtraMount> mounts,
-        boolean readOnlyRootfs, EnvironmentOptions options) {
+        boolean readOnlyRootfs, EnvironmentOptions options, ImageConfig image) {
 
     /** The variables every command gets unless the image or the command says otherwise. */
     public static final Map<String, String> DEFAULT_ENV = Map.of(
@@ -62,7 +65,7 @@ public record EnvironmentSpec(Path rootfs, Set<Namespace> namespaces, String hos
      */
     public static EnvironmentSpec of(Path rootfs, Set<Namespace> namespaces, String hostname, Duration execTimeout) {
         return new EnvironmentSpec(rootfs, namespaces, hostname, execTimeout, Duration.ofSeconds(30), DEFAULT_ENV, "/",
-                List.of(), false, EnvironmentOptions.DEFAULTS);
+                List.of(), false, EnvironmentOptions.DEFAULTS, ImageConfig.EMPTY);
     }
 
     String namespaceList() {

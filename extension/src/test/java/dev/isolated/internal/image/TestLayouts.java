@@ -43,10 +43,15 @@ final class TestLayouts {
 
     /** A config whose diff_ids are the digests of the (uncompressed) layer tars. */
     static byte[] config(byte[]... uncompressedLayers) {
+        return config(CONFIG, uncompressedLayers);
+    }
+
+    /** A config from TEMPLATE (with one {@code %s} for the diff_ids) for the (uncompressed) layer tars. */
+    static byte[] config(String template, byte[]... uncompressedLayers) {
         String diffIds = java.util.Arrays.stream(uncompressedLayers)
                 .map(layer -> "\"sha256:" + TestTars.sha256(layer) + "\"")
                 .collect(Collectors.joining(","));
-        return CONFIG.formatted(diffIds).getBytes(StandardCharsets.UTF_8);
+        return template.formatted(diffIds).getBytes(StandardCharsets.UTF_8);
     }
 
     /** Adds config, layers and manifest as blobs; returns the manifest's bytes. */
@@ -109,7 +114,11 @@ final class TestLayouts {
 
     /** Adds one more image to a legacy {@code docker save} archive. */
     static TestLayouts legacyDockerSave(TestLayouts layout, List<String> tags, byte[]... layers) {
-        byte[] config = config(layers);
+        return legacyDockerSaveWithConfig(layout, tags, config(layers), layers);
+    }
+
+    /** Adds one more image, with its own CONFIG, to a legacy {@code docker save} archive. */
+    static TestLayouts legacyDockerSaveWithConfig(TestLayouts layout, List<String> tags, byte[] config, byte[]... layers) {
         String configName = TestTars.sha256(config) + ".json";
         List<String> layerPaths = new ArrayList<>();
         for (byte[] layer : layers) {
