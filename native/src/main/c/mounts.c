@@ -313,7 +313,10 @@ static int make_dev_links(const char *dev, struct failure *f)
 }
 
 /* A fresh /dev: device nodes cannot be created in a user namespace (mknod needs CAP_MKNOD in
- * the initial one), so the host's harmless nodes are bind-mounted onto empty files. */
+ * the initial one), so the host's harmless nodes are bind-mounted onto empty files. The tmpfs
+ * itself is nodev (each bind keeps the flags of the host's /dev, devpts is a mount of its own):
+ * a node that root inside creates with mknod - as real root it may - opens nothing, as on
+ * every other writable mount of the env. */
 int mount_dev(const char *root, struct failure *f)
 {
     static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
@@ -321,7 +324,7 @@ int mount_dev(const char *root, struct failure *f)
     if (ensure_mount_point(root, "dev", "mount-dev", f) < 0)
         return -1;
     if (join_path(dev, sizeof dev, root, "dev") < 0 ||
-        mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755") < 0)
+        mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") < 0)
         return fail(f, "mount-dev", "mount", dev, NULL);
     for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++)
         if (bind_host_device(dev, devices[i], f) < 0)

@@ -38,6 +38,20 @@ class DeviceNodeTests {
         }
     }
 
+    @Test
+    @Isolated(rootfs = "busybox.tar", capabilities = Capabilities.ALL)
+    @DisplayName("made with mknod at run time (root inside may) open nothing: /dev, /tmp and / are nodev")
+    void mknodAtRunTimeIsInert(IsolatedEnvironment env) {
+        for (String dir : new String[] {"/dev", "/tmp", "/"}) {
+            String node = dir.replaceAll("/$", "") + "/made-null";
+            assertThat(env.exec("mknod", node, "c", "1", "3")).as("mknod in " + dir).succeeded();
+            assertThat(env.exec("sh", "-c", "echo x > " + node)).as("writing to a node made in " + dir).failed()
+                    .stderr().contains("Permission denied");
+        }
+        assertThat(env.exec("sh", "-c", "echo fine > /dev/null && head -c 4 /dev/urandom | wc -c && head -c 3 /dev/zero | wc -c"))
+                .as("the environment's own nodes still work").succeeded().stdout().isEqualTo("4\n3\n");
+    }
+
     private static void addBusybox(TarArchiveOutputStream tar) throws IOException {
         Path busybox = Files.exists(Path.of("/bin/busybox")) ? Path.of("/bin/busybox") : Path.of("/usr/bin/busybox");
         for (String dir : new String[] {"bin/", "etc/", "dev/", "proc/", "tmp/"}) {
