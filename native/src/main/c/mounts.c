@@ -363,13 +363,62 @@ int pivot_into(const char *root, struct failure *f)
  * mount namespace ("mount too revealing"), so this runs before the old root is detached.
  * Without a PID namespace of our own an unprivileged caller may not mount proc at all:
  * /proc then stays empty. */
+/* The kernel-wide knobs of /proc, not namespaced: read-only, as Docker, runc and crun make them.
+ * Root inside may otherwise write them without any capability (uid 0 owns them): reboot the
+ * host through sysrq-trigger, set host-wide sysctls. */
+static const char *const PROC_READONLY[] = { "sys", "sysrq-trigger", "irq", "bus", "fs" };
+/* Files that show host internals (kernel memory, keys, timers, scheduler): masked, as Docker does. */
+static const char *const PROC_MASKED[] = { "kcore", "keys", "timer_list", "sched_debug",
+                                           "latency_stats", "acpi", "scsi" };
+#define PROC_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+static int proc_readonly(const char *proc, const char *name, struct failure *f)
+{
+    char path[PATH_MAX];
+    if (join_path(path, sizeof path, proc, name) < 0)
+        return fail(f, "mount-proc", "mount", proc, NULL);
+    if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return errno == ENOENT ? 0 : fail(f, "mount-proc", "mount", path, NULL);
+    if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | PROC_FLAGS, NULL) < 0)
+        return fail(f, "mount-proc", "mount(remount,ro)", path, NULL);
+    return 0;
+}
+
+static int proc_mask(const char *proc, const char *name, const char *null, struct failure *f)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    if (join_path(path, sizeof path, proc, name) < 0)
+        return fail(f, "mount-proc", "mount", proc, NULL);
+    if (lstat(path, &st) < 0)
+        return 0; /* not in this kernel */
+    int rc = S_ISDIR(st.st_mode)
+                 ? mount("tmpfs", path, "tmpfs", MS_RDONLY | PROC_FLAGS, "size=0,mode=0555")
+                 : mount(null, path, NULL, MS_BIND, NULL);
+    return rc < 0 ? fail(f, "mount-proc", "mount", path, "masking it") : 0;
+}
+
+static int harden_proc(const char *root, const char *proc, struct failure *f)
+{
+    char null[PATH_MAX];
+    if (join_path(null, sizeof null, root, "dev/null") < 0)
+        return fail(f, "mount-proc", "mount", root, NULL);
+    for (size_t i = 0; i < sizeof PROC_READONLY / sizeof PROC_READONLY[0]; i++)
+        if (proc_readonly(proc, PROC_READONLY[i], f) < 0)
+            return -1;
+    for (size_t i = 0; i < sizeof PROC_MASKED / sizeof PROC_MASKED[0]; i++)
+        if (proc_mask(proc, PROC_MASKED[i], null, f) < 0)
+            return -1;
+    return 0;
+}
+
 int mount_proc(const char *root, bool own_pid_ns, struct failure *f)
 {
     char path[PATH_MAX];
     if (join_path(path, sizeof path, root, "proc") < 0)
         return fail(f, "mount-proc", "mount", root, NULL);
-    if (mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0)
-        return 0;
+    if (mount("proc", path, "proc", PROC_FLAGS, NULL) == 0)
+        return harden_proc(root, path, f);
     if (!own_pid_ns && errno == EPERM)
         return 0;
     return fail(f, "mount-proc", "mount", path, NULL);

@@ -18,11 +18,11 @@ import org.junit.jupiter.api.io.TempDir;
 class RootlessTests {
 
     @Test
-    @DisplayName("tests run by uid 65534 get root inside, their own PID 1, hostname and writable rootfs")
+    @DisplayName("tests run by uid 65534 get root inside, their own PID 1, hostname, writable rootfs and a protected /proc")
     void asNobody(@TempDir Path dir) throws IOException, InterruptedException {
         List<String> lines = NobodyJvm.runFixture(dir, RootlessTestCase.class);
 
-        assertThat(lines).hasSize(2).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
+        assertThat(lines).hasSize(3).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
     }
 
     static class RootlessTestCase {
@@ -42,6 +42,13 @@ class RootlessTests {
         @Isolated(rootfs = "hello.tar", namespaces = {PID, MOUNT})
         void fromScratch(IsolatedEnvironment env) {
             assertThat(env.exec("/hello")).succeeded().stdout().isEqualTo("Hello, World\n");
+        }
+
+        @Test
+        @Isolated(rootfs = "busybox.tar")
+        void protectedProcAndANestedOne(IsolatedEnvironment env) {
+            assertThat(env.exec("sh", "-c", "cat /proc/sys/vm/swappiness > /proc/sys/vm/swappiness")).failed();
+            assertThat(env.execAsPid1("ps", "-o", "pid,comm")).succeeded().stdout().contains("    1 ps");
         }
     }
 }
