@@ -119,10 +119,10 @@ public @interface Isolated {
     /**
      * Which capabilities the environment's root keeps in its namespaces. {@code no_new_privs} is always set.
      *
-     * @return {@link Capabilities#ALL} (default, like {@code unshare}: root inside can mount) or
-     *     {@link Capabilities#DOCKER_DEFAULT}
+     * @return {@link Capabilities#DOCKER_DEFAULT} (default: as {@code docker run}; no mount, no
+     *     {@code hostname NAME}) or {@link Capabilities#ALL} (like {@code unshare}: root inside can mount)
      */
-    Capabilities capabilities() default Capabilities.ALL;
+    Capabilities capabilities() default Capabilities.DOCKER_DEFAULT;
 
     /**
      * Who the user running the tests is inside the environment's user namespace (see {@link UserMapping}).

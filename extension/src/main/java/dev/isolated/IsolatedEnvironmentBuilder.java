@@ -38,7 +38,7 @@ public final class IsolatedEnvironmentBuilder {
     private final Map<String, Long> rlimits = new LinkedHashMap<>();
     private long monotonicOffset;
     private long boottimeOffset;
-    private Capabilities capabilities = Capabilities.ALL;
+    private Capabilities capabilities = Capabilities.DOCKER_DEFAULT;
     private boolean trackResources;
     private String network = "";
     private String seccompFilter = "";
@@ -204,7 +204,7 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
-     * @param capabilities what the environment's root keeps
+     * @param capabilities what the environment's root keeps ({@link Capabilities#DOCKER_DEFAULT} unless given)
      * @return this builder
      */
     public IsolatedEnvironmentBuilder capabilities(Capabilities capabilities) {

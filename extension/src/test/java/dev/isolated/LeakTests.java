@@ -32,6 +32,7 @@ class LeakTests {
         EnvironmentSpec spec = EnvironmentSpec.of(RootfsImages.unpacked("busybox.tar", getClass().getClassLoader()),
                 EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC, Namespace.NET), "leak",
                 Duration.ofMinutes(1));
+        spec = spec.withOptions(spec.options().withCapabilities(Capabilities.ALL)); // to mount inside
         try (Environment warmUp = Environment.create(SharedHelper.get(), spec)) {
             warmUp.exec("true");
         }

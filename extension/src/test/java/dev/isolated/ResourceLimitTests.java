@@ -60,10 +60,29 @@ class ResourceLimitTests {
     }
 
     @Test
-    @DisplayName("Docker's default capabilities forbid mounting; the default (all) allows it")
-    @Isolated(rootfs = "busybox.tar", capabilities = Capabilities.DOCKER_DEFAULT)
-    void dockerCapabilities(IsolatedEnvironment env) {
-        assertThat(env.exec("sh", "-c", "mkdir -p /mnt/x && mount -t tmpfs t /mnt/x")).failed();
+    @DisplayName("by default root inside has Docker's capabilities: it owns files and binds port 80, but cannot mount or set the hostname")
+    @Isolated(rootfs = "busybox.tar", namespaces = {Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.NET})
+    void dockerCapabilities(IsolatedEnvironment env) throws Exception {
+        assertThat(env.exec("sh", "-c", "mkdir -p /mnt/x && mount -t tmpfs t /mnt/x")).failed()
+                .stderr().containsIgnoringCase("permission denied");
+        assertThat(env.exec("hostname", "renamed")).failed();
+        assertThat(env.exec("sh", "-c", "touch /f && chown 123:45 /f && stat -c %u:%g /f")).succeeded().stdout()
+                .isEqualTo("123:45\n");
+        assertThat(env.exec("sh", "-c", "nc -l -p 80 & sleep 0.2; netstat -ltn | grep -c ':80 '")).stdout().isEqualTo("1\n");
+        assertThat(env.exec("grep", "NoNewPrivs", "/proc/self/status")).stdout().contains("1");
+        Process viaBuilder = env.processBuilder("sh", "-c", "mount -t tmpfs t /mnt/x").redirectErrorStream(true).start();
+        assertThat(new String(viaBuilder.getInputStream().readAllBytes())).as("processBuilder keeps the same capabilities")
+                .containsIgnoringCase("permission denied");
+        assertThat(viaBuilder.waitFor()).isNotZero();
+    }
+
+    @Test
+    @DisplayName("capabilities = ALL: root inside can mount and set the hostname, in its own namespaces")
+    @Isolated(rootfs = "busybox.tar", namespaces = {Namespace.PID, Namespace.MOUNT, Namespace.UTS},
+            capabilities = Capabilities.ALL)
+    void allCapabilities(IsolatedEnvironment env) {
+        assertThat(env.exec("sh", "-c", "mkdir -p /mnt/x && mount -t tmpfs t /mnt/x && hostname renamed && hostname"))
+                .succeeded().stdout().isEqualTo("renamed\n");
         assertThat(env.exec("grep", "NoNewPrivs", "/proc/self/status")).stdout().contains("1");
     }
 

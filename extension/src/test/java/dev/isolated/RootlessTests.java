@@ -27,7 +27,8 @@ class RootlessTests {
 
     static class RootlessTestCase {
         @Test
-        @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS}, hostname = "rootless")
+        @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS}, hostname = "rootless",
+                capabilities = Capabilities.ALL)
         void userNamespaceIsAdded(IsolatedEnvironment env) {
             assertThat(env.namespaces()).contains(USER);
             assertThat(env.exec("id", "-u")).stdout().isEqualTo("0\n");

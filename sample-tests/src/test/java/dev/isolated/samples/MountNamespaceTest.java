@@ -5,6 +5,7 @@ import static dev.isolated.Namespace.PID;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.isolated.Capabilities;
 import dev.isolated.Isolated;
 import dev.isolated.IsolatedEnvironment;
 import dev.isolated.MountInfo;
@@ -14,8 +15,11 @@ import java.nio.file.Paths;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Walk-through step 4: a tmpfs mounted in a new mount namespace is invisible to the host. */
-@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT})
+/**
+ * Walk-through step 4: a tmpfs mounted in a new mount namespace is invisible to the host. Mounting needs
+ * {@code CAP_SYS_ADMIN}: like {@code unshare -m}, this test keeps all capabilities (the default is Docker's set).
+ */
+@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT}, capabilities = Capabilities.ALL)
 class MountNamespaceTest {
 
     @Test

@@ -8,6 +8,7 @@ import static dev.isolated.Namespace.UTS;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.isolated.Capabilities;
 import dev.isolated.ExecResult;
 import dev.isolated.Isolated;
 import dev.isolated.IsolatedEnvironment;
@@ -22,7 +23,9 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** Walk-through step 7: {@code nsenter} joins a running container's namespaces, all of them or some. */
-@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, IPC, NET}, hostname = "daemon-box")
+@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, IPC, NET}, hostname = "daemon-box",
+        capabilities = Capabilities.ALL) // the daemon mounts a tmpfs
+
 class NsenterTest {
 
     @Test

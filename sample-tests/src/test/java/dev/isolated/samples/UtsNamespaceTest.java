@@ -6,6 +6,7 @@ import static dev.isolated.Namespace.UTS;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.isolated.Capabilities;
 import dev.isolated.Isolated;
 import dev.isolated.IsolatedEnvironment;
 import java.io.IOException;
@@ -13,8 +14,12 @@ import java.nio.file.Files;
 import java.nio.file.Paths;
 import org.junit.jupiter.api.Test;
 
-/** Walk-through step 5: a UTS namespace gives the environment a hostname of its own. */
-@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS}, hostname = "box")
+/**
+ * Walk-through step 5: a UTS namespace gives the environment a hostname of its own. Running {@code hostname NAME}
+ * inside needs {@code CAP_SYS_ADMIN}, which Docker's default set lacks: like {@code unshare}, this test keeps
+ * all capabilities ({@code env.setHostname(NAME)} works with the default set).
+ */
+@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS}, hostname = "box", capabilities = Capabilities.ALL)
 class UtsNamespaceTest {
 
     @Test

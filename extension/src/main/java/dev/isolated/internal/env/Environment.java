@@ -1,5 +1,6 @@
 package dev.isolated.internal.env;
 
+import dev.isolated.Capabilities;
 import dev.isolated.Command;
 import dev.isolated.CommandRunner;
 import dev.isolated.EnvironmentCleanupException;
@@ -215,7 +216,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             throw new IllegalArgumentException("processBuilder needs a program and its arguments");
         }
         List<String> argv = new ArrayList<>(List.of(helper.binary().toString(), "enter", "--pid",
-                Long.toString(initHostPid), "--inherit-env", "--cwd", spec.workingDirectory()));
+                Long.toString(initHostPid), "--inherit-env", "--cwd", spec.workingDirectory(), "--caps",
+                spec.options().capabilities() == Capabilities.ALL ? "all" : "default"));
         if (!spec.image().user().isEmpty()) {
             ImageUser user = imageUser();
             argv.addAll(List.of("--uid", Integer.toString(user.uid()), "--gid", Integer.toString(user.gid())));

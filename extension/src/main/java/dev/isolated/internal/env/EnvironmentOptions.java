@@ -27,13 +27,23 @@ public record EnvironmentOptions(long memoryBytes, int pids, int cpuPercent, Map
         long monotonicOffsetSeconds, long boottimeOffsetSeconds, Capabilities capabilities, boolean trackResources,
         String network, String seccompFilter, UserMapping userMapping) {
 
-    /** No limits, all capabilities, no offsets, no network, no seccomp filter, the caller is root inside. */
-    public static final EnvironmentOptions DEFAULTS = new EnvironmentOptions(0, 0, 0, Map.of(), 0, 0, Capabilities.ALL,
+    /** No limits, Docker's capabilities, no offsets, no network, no seccomp filter, the caller is root inside. */
+    public static final EnvironmentOptions DEFAULTS = new EnvironmentOptions(0, 0, 0, Map.of(), 0, 0,
+            Capabilities.DOCKER_DEFAULT,
             false, "", "", UserMapping.ROOT);
 
     /** Copies the map. */
     public EnvironmentOptions {
         rlimits = new LinkedHashMap<>(rlimits);
+    }
+
+    /**
+     * @param caps what the environment's root keeps
+     * @return a copy with these capabilities
+     */
+    public EnvironmentOptions withCapabilities(Capabilities caps) {
+        return new EnvironmentOptions(memoryBytes, pids, cpuPercent, rlimits, monotonicOffsetSeconds,
+                boottimeOffsetSeconds, caps, trackResources, network, seccompFilter, userMapping);
     }
 
     boolean needsTimeNamespace() {

@@ -68,6 +68,15 @@ public record EnvironmentSpec(Path rootfs, Set<Namespace> namespaces, String hos
                 List.of(), false, EnvironmentOptions.DEFAULTS, ImageConfig.EMPTY);
     }
 
+    /**
+     * @param newOptions the limits, capabilities... to use instead
+     * @return a copy with these options
+     */
+    public EnvironmentSpec withOptions(EnvironmentOptions newOptions) {
+        return new EnvironmentSpec(rootfs, namespaces, hostname, execTimeout, awaitTimeout, env, workingDirectory, mounts,
+                readOnlyRootfs, newOptions, image);
+    }
+
     String namespaceList() {
         return namespaceList(namespaces);
     }
