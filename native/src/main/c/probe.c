@@ -3,7 +3,11 @@
  *
  * - Each step runs in its own child, created with the namespaces it needs (plus a user
  *   namespace when not root, as `run` does); a user namespace gets its maps from the parent
- *   exactly as env.c writes them. Nothing a step does outlives its child.
+ *   with usermap.c's code, as env.c writes them. Nothing a step does outlives its child.
+ * - `subids` maps a child with newuidmap/newgidmap and the caller's /etc/subuid, /etc/subgid
+ *   ranges (user-map=subids as non-root), also as root, who normally has no range (and needs
+ *   none). `userns-capabilities` sums up the AppArmor-style restriction found by trying: the
+ *   user namespace is created, then a mount and sethostname inside it are refused.
  * - The child reports {ok, failure, detail} with one write on a CLOEXEC pipe; a child that
  *   dies without a report is a failure of that step.
  * - Sysctls are read, not changed, and reported as facts (`absent` when the file is missing).
@@ -26,12 +30,15 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cgroup.h"
 #include "mounts.h"
+#include "usermap.h"
 #include "util.h"
 
 #ifndef CLONE_NEWTIME
@@ -92,21 +99,6 @@ static void report(const char *step, const struct probe_msg *m)
 
 /* ---- the throwaway child ---- */
 
-static int write_maps(pid_t pid, bool deny_setgroups)
-{
-    char path[64], map[64];
-    snprintf(path, sizeof path, "/proc/%d/setgroups", pid);
-    if (deny_setgroups && write_file(path, "deny") < 0 && errno != ENOENT)
-        return -1;
-    snprintf(path, sizeof path, "/proc/%d/uid_map", pid);
-    snprintf(map, sizeof map, "0 %u 1\n", (unsigned)geteuid());
-    if (write_file(path, map) < 0)
-        return -1;
-    snprintf(path, sizeof path, "/proc/%d/gid_map", pid);
-    snprintf(map, sizeof map, "0 %u 1\n", (unsigned)getegid());
-    return write_file(path, map);
-}
-
 static NORETURN void child_main(step_fn fn, bool in_userns, int go, int out)
 {
     struct probe_msg m = { .ok = 1 };
@@ -129,8 +121,10 @@ static NORETURN void child_main(step_fn fn, bool in_userns, int go, int out)
     _exit(0);
 }
 
-/* Clones a child with FLAGS, writes its maps (when it has a user ns), collects its report. */
-static void run_in_child(unsigned long flags, bool maps, step_fn fn, struct probe_msg *m)
+/* Clones a child with FLAGS, writes its maps by PLAN (when it has a user ns and a plan),
+ * collects its report. */
+static void run_in_child(unsigned long flags, const struct id_map_plan *plan, step_fn fn,
+                         struct probe_msg *m)
 {
     int go[2], out[2];
     memset(m, 0, sizeof *m);
@@ -148,10 +142,8 @@ static void run_in_child(unsigned long flags, bool maps, step_fn fn, struct prob
     close(out[1]);
     if (pid < 0)
         fail(&m->failure, "clone", "clone", "", NULL);
-    else if (!maps || !(flags & CLONE_NEWUSER) || write_maps(pid, geteuid() != 0) == 0)
+    else if (!plan || !(flags & CLONE_NEWUSER) || write_id_maps(pid, plan, &m->failure) == 0)
         (void)write_all(go[1], "g", 1);
-    else
-        fail(&m->failure, "uid-map", "write", "/proc/PID/uid_map", NULL);
     close(go[1]);
     struct probe_msg got;
     if (pid > 0 && read_all(out[0], &got, sizeof got) == (ssize_t)sizeof got && !m->failure.stage[0])
@@ -305,6 +297,107 @@ static int step_time(char *detail, size_t size, struct failure *f)
     return 0;
 }
 
+/* ---- user-map=subids: the programs, the ranges, a child mapped by them ---- */
+
+static struct id_map_plan subids_plan; /* the parent's plan, read by the child (a copy) */
+
+/* Whether inside id 1 is mapped in /proc/self/FILE; *outside gets its host id. */
+static bool inside_one_mapped(const char *file, unsigned long *outside)
+{
+    char path[32];
+    unsigned long inside, lower, count;
+    bool found = false;
+    snprintf(path, sizeof path, "/proc/self/%s", file);
+    FILE *maps = fopen(path, "re");
+    while (maps && !found && fscanf(maps, "%lu %lu %lu", &inside, &lower, &count) == 3)
+        found = inside <= 1 && 1 < inside + count;
+    if (maps)
+        fclose(maps);
+    *outside = found ? lower + (1 - inside) : 0;
+    return found;
+}
+
+static int step_subids(char *detail, size_t size, struct failure *f)
+{
+    const struct id_map_plan *p = &subids_plan;
+    unsigned long uid1, gid1;
+    errno = 0;
+    if (!inside_one_mapped("uid_map", &uid1))
+        return fail(f, "subids", "read", "/proc/self/uid_map", "uid 1 is not mapped after %s",
+                    p->newuidmap);
+    if (!inside_one_mapped("gid_map", &gid1))
+        return fail(f, "subids", "read", "/proc/self/gid_map", "gid 1 is not mapped after %s",
+                    p->newgidmap);
+    snprintf(detail, size, "%s: uids 1..%lu -> %lu.. (/etc/subuid %lu:%lu), gids 1..%lu -> %lu.. "
+             "(/etc/subgid %lu:%lu)%s", p->owner, p->sub_uid_count, uid1, p->sub_uid,
+             p->sub_uid_count, p->sub_gid_count, gid1, p->sub_gid, p->sub_gid_count,
+             p->uid == 0 ? "; as root user-map=subids maps 0..65535 itself" : "");
+    return 0;
+}
+
+/* As root, user-map=subids needs no range (the helper maps 0..65535 itself): without one the
+ * step is ok and says so; with one it is tried like a user's. */
+static void report_subids(void)
+{
+    struct probe_msg m = { .ok = 0 };
+    if (plan_external_subids(&subids_plan, &m.failure) == 0) {
+        run_in_child(CLONE_NEWUSER, &subids_plan, step_subids, &m);
+    } else if (geteuid() == 0 && m.failure.err == ENOENT && strcmp(m.failure.syscall, "open") == 0) {
+        memset(&m, 0, sizeof m);
+        m.ok = 1;
+        snprintf(m.detail, sizeof m.detail, "not needed as root: user-map=subids maps 0..65535 itself "
+                 "(root has no range in /etc/subuid, /etc/subgid)");
+    }
+    report("subids", &m);
+}
+
+/* newuidmap/newgidmap: where, and what lets it write maps for others (setuid root or caps). */
+static int map_program_fact(const char *name, char *detail, size_t size, struct failure *f)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    struct statvfs vfs;
+    errno = ENOENT;
+    if (!find_program(name, path, sizeof path))
+        return fail(f, "uid-map", "execve", name, "user-map=subids needs it as non-root: "
+                    "apt-get install uidmap");
+    bool setuid_root = stat(path, &st) == 0 && st.st_uid == 0 && (st.st_mode & S_ISUID);
+    bool caps = getxattr(path, "security.capability", NULL, 0) > 0;
+    errno = EPERM;
+    if (!setuid_root && !caps)
+        return fail(f, "uid-map", "stat", path, "neither setuid root nor with file capabilities: "
+                    "chmod u+s %s (or reinstall uidmap)", path);
+    if (statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_NOSUID))
+        return fail(f, "uid-map", "statvfs", path, "its file system is mounted nosuid: "
+                    "the kernel ignores its %s", setuid_root ? "setuid bit" : "capabilities");
+    snprintf(detail, size, "%.200s (%s)", path, setuid_root ? "setuid root" : "file capabilities");
+    return 0;
+}
+
+static void report_map_program(const char *name)
+{
+    struct probe_msg m = { .ok = 1 };
+    m.ok = map_program_fact(name, m.detail, sizeof m.detail, &m.failure) == 0;
+    if (!m.ok)
+        m.detail[0] = '\0';
+    report(name, &m);
+}
+
+/* ---- the AppArmor-style restriction: created, then no capability inside ---- */
+
+static int step_userns_capabilities(char *detail, size_t size, struct failure *f)
+{
+    if (make_root_private(f) < 0 || step_uts(detail, size, f) < 0) {
+        if (f->err == EPERM || f->err == EACCES)
+            snprintf(f->hint, sizeof f->hint, "user namespaces are created but get no "
+                     "capabilities: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 "
+                     "(Ubuntu 24.04), or an AppArmor profile with `userns,` for the helper's path");
+        return -1;
+    }
+    snprintf(detail, size, "mount and sethostname work in a new user namespace");
+    return 0;
+}
+
 /* ---- the steps in order ---- */
 
 static const char *userns_hint(int err)
@@ -322,10 +415,11 @@ static const char *userns_hint(int err)
 static void run_step(const char *name, unsigned long flags, bool maps, step_fn fn)
 {
     struct probe_msg m;
-    bool rootless = geteuid() != 0;
-    if (rootless)
+    struct id_map_plan plan;
+    if (geteuid() != 0)
         flags |= CLONE_NEWUSER; /* as `run` does for a non-root caller */
-    run_in_child(flags, maps, fn, &m);
+    (void)plan_id_maps(USER_MAP_ROOT, &plan, &m.failure); /* user-map=root cannot fail */
+    run_in_child(flags, maps ? &plan : NULL, fn, &m);
     if (!m.ok && strcmp(m.failure.stage, "clone") == 0 && (flags & CLONE_NEWUSER))
         snprintf(m.failure.hint, sizeof m.failure.hint, "%s", userns_hint(m.failure.err));
     report(name, &m);
@@ -378,6 +472,9 @@ int probe_main(bool json)
     run_step("userns", U, false, NULL);
     run_step("uid-map", U, true, step_uid_map);
     run_step("setgroups", U, true, step_setgroups);
+    report_map_program("newuidmap");
+    report_map_program("newgidmap");
+    report_subids();
     run_step("mount-ns", M, true, step_mount_ns);
     run_step("tmpfs-userns", U | M, true, step_tmpfs);
     run_step("proc", CLONE_NEWPID | M, true, step_proc);
@@ -390,6 +487,7 @@ int probe_main(bool json)
     run_step("ipc", CLONE_NEWIPC, true, step_nothing);
     run_step("cgroup-ns", CLONE_NEWCGROUP, true, step_nothing);
     run_step("time-ns", 0, true, step_time);
+    run_step("userns-capabilities", U | M | CLONE_NEWUTS, true, step_userns_capabilities);
     for (int c = 0; c < CG_COUNT; c++)
         report_cgroup((enum cg_controller)c);
     return 0;

@@ -10,7 +10,8 @@
  *   Real root writes `0 0 65536` itself: it may map any ids, no subordinate ranges needed.
  * - An unprivileged writer may map only its own ids, and only after denying setgroups().
  * - Everything that can be missing (ranges, programs) is checked before the child exists:
- *   stage `uid-map`, naming the file or program and the fix.
+ *   stage `uid-map`, naming the file or program and the fix. The probe's `subids` step plans
+ *   and writes with the same functions (plan_external_subids, write_id_maps).
  */
 #include "usermap.h"
 
@@ -41,7 +42,7 @@ int parse_user_map(const char *text, enum user_map *out)
 }
 
 /* The first executable NAME in $PATH, then the usual directories (PATH may be the JVM's). */
-static bool find_program(const char *name, char *out, size_t size)
+bool find_program(const char *name, char *out, size_t size)
 {
     const char *env = getenv("PATH");
     char *dirs = xasprintf("%s:/usr/bin:/bin:/usr/sbin:/sbin", env && *env ? env : "");
@@ -95,30 +96,36 @@ static int find_range(const char *path, const char *name, unsigned uid, unsigned
     return rc;
 }
 
-static int missing_range(const char *path, const char *owner, bool no_programs, struct failure *f)
+static int missing_range(const char *path, const char *owner, bool root, bool no_programs,
+                         struct failure *f)
 {
     errno = ENOENT;
     return fail(f, "uid-map", "open", path,
-                "user-map=subids: no range for %s in %s: add `%s:100000:65536` to %s and %s%s%s",
+                "user-map=subids: no range for %s in %s: add `%s:100000:65536` to %s and %s%s%s%s",
                 owner, path, owner, SUBUID, SUBGID, no_programs ? "; " : "",
-                no_programs ? UIDMAP_FIX : "");
+                no_programs ? UIDMAP_FIX : "",
+                root ? " (root needs none: as root user-map=subids maps 0..65535 itself)" : "");
 }
 
-/* subids as non-root: both ranges, then both programs. */
-static int plan_subordinate_ids(struct id_map_plan *plan, struct failure *f)
+int plan_external_subids(struct id_map_plan *plan, struct failure *f)
 {
-    char name[256], owner[256];
+    char name[256];
+    memset(plan, 0, sizeof *plan);
+    plan->kind = USER_MAP_SUBIDS;
+    plan->uid = (unsigned)geteuid();
+    plan->gid = (unsigned)getegid();
     user_name(plan->uid, name, sizeof name);
     if (name[0])
-        snprintf(owner, sizeof owner, "%s", name);
+        snprintf(plan->owner, sizeof plan->owner, "%s", name);
     else
-        snprintf(owner, sizeof owner, "%u", plan->uid); /* a uid is a valid owner too */
+        snprintf(plan->owner, sizeof plan->owner, "%u", plan->uid); /* a uid is an owner too */
     bool programs = find_program("newuidmap", plan->newuidmap, sizeof plan->newuidmap) &&
                     find_program("newgidmap", plan->newgidmap, sizeof plan->newgidmap);
+    bool root = plan->uid == 0;
     if (find_range(SUBUID, name, plan->uid, &plan->sub_uid, &plan->sub_uid_count) < 0)
-        return missing_range(SUBUID, owner, !programs, f);
+        return missing_range(SUBUID, plan->owner, root, !programs, f);
     if (find_range(SUBGID, name, plan->uid, &plan->sub_gid, &plan->sub_gid_count) < 0)
-        return missing_range(SUBGID, owner, !programs, f);
+        return missing_range(SUBGID, plan->owner, root, !programs, f);
     errno = ENOENT;
     if (!programs)
         return fail(f, "uid-map", "execve", "newuidmap",
@@ -129,27 +136,29 @@ static int plan_subordinate_ids(struct id_map_plan *plan, struct failure *f)
 
 int plan_id_maps(enum user_map kind, struct id_map_plan *plan, struct failure *f)
 {
+    if (kind == USER_MAP_SUBIDS && geteuid() != 0)
+        return plan_external_subids(plan, f);
     memset(plan, 0, sizeof *plan);
     plan->kind = kind;
     plan->uid = (unsigned)geteuid();
     plan->gid = (unsigned)getegid();
     if (kind != USER_MAP_SUBIDS)
         return 0;
-    if (plan->uid == 0) {
-        plan->sub_uid = plan->sub_gid = 1;
-        plan->sub_uid_count = plan->sub_gid_count = SUBIDS_ROOT_COUNT - 1;
-        return 0;
-    }
-    return plan_subordinate_ids(plan, f);
+    plan->sub_uid = plan->sub_gid = 1; /* root: 0 and 1.. are the host's own ids */
+    plan->sub_uid_count = plan->sub_gid_count = SUBIDS_ROOT_COUNT - 1;
+    return 0;
 }
 
 static int write_map_file(pid_t pid, const char *file, const char *map, struct failure *f)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/%s", pid, file);
-    if (write_file(path, map) < 0)
-        return fail(f, "uid-map", "write", path, NULL);
-    return 0;
+    if (write_file(path, map) == 0)
+        return 0;
+    if (errno == EROFS)
+        return fail(f, "uid-map", "write", path, "/proc is read-only here (a container?): the maps "
+                    "of a new user namespace cannot be written; mount /proc read-write");
+    return fail(f, "uid-map", "write", path, NULL);
 }
 
 /* root, self, and subids as root: the helper writes the maps itself. */

@@ -22,12 +22,19 @@ struct id_map_plan {
     unsigned long sub_uid, sub_uid_count; /* subids: the subordinate ranges */
     unsigned long sub_gid, sub_gid_count;
     bool external;                       /* subids as non-root: newuidmap/newgidmap write */
+    char owner[256];                     /* external: the owner looked up (user name or uid) */
     char newuidmap[PATH_MAX], newgidmap[PATH_MAX];
 };
 
 /* Fills *plan for the caller; subids as non-root needs /etc/subuid, /etc/subgid ranges and the
  * setuid programs, else -1 with stage `uid-map` naming what is missing and the fix. */
 int plan_id_maps(enum user_map kind, struct id_map_plan *plan, struct failure *f);
+/* The subids plan that newuidmap/newgidmap write for the caller, root included (the probe tries
+ * it): ranges of /etc/subuid and /etc/subgid by user name or uid, as shadow-utils matches them,
+ * and both programs; -1 with stage `uid-map` naming what is missing and the fix. */
+int plan_external_subids(struct id_map_plan *plan, struct failure *f);
+/* The first executable NAME in $PATH, then /usr/bin:/bin:/usr/sbin:/sbin; false if none. */
+bool find_program(const char *name, char *out, size_t size);
 /* Writes the maps of the child PID (still waiting for them). */
 int write_id_maps(pid_t pid, const struct id_map_plan *plan, struct failure *f);
 

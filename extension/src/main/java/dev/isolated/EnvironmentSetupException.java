@@ -17,12 +17,14 @@ public class EnvironmentSetupException extends IsolatedException {
     private static final Set<String> HOST_STAGES = Set.of("clone", "uid-map", "gid-map", "setgroups", "mount-private",
             "overlay", "mount-rootfs", "pivot-root", "mount-proc", "mount-dev", "mount-tmp", "loopback", "hostname",
             "unshare");
+    private static final Set<String> CGROUP_HOST_ERRORS = Set.of("EPERM", "EACCES", "EOPNOTSUPP", "EROFS");
 
     private final String stage;
     private final String syscall;
     private final String path;
     private final String errname;
     private final int errno;
+    private final String detail;
     private final String hint;
 
     /**
@@ -42,7 +44,22 @@ public class EnvironmentSetupException extends IsolatedException {
         this.path = path;
         this.errno = errno;
         this.errname = errname;
+        this.detail = detail;
         this.hint = hint;
+    }
+
+    /**
+     * @param finding a failed step of {@link HostSupport#probe()} that explains this failure
+     * @return the same failure with the finding as its hint (it says more than the failed call's generic hint)
+     */
+    EnvironmentSetupException withProbeFinding(HostSupport.Step finding) {
+        EnvironmentSetupException ex = new EnvironmentSetupException(stage, syscall, path, errno, errname, detail,
+                "the host probe says " + finding);
+        if (getCause() != null) {
+            ex.initCause(getCause());
+        }
+        ex.setStackTrace(getStackTrace());
+        return ex;
     }
 
     private static String describe(String stage, String syscall, String path, String errname, String detail,
@@ -101,6 +118,12 @@ public class EnvironmentSetupException extends IsolatedException {
      *     as opposed to a mistake in the test such as a bad rootfs
      */
     public boolean hostCannot() {
-        return HOST_STAGES.contains(stage) && HOST_ERRORS.contains(errname);
+        return switch (stage) {
+            // a controller that is missing or not delegated; a value the kernel refuses (EINVAL) is the test's
+            case "cgroup" -> CGROUP_HOST_ERRORS.contains(errname);
+            // also a missing /etc/subuid range or newuidmap program (ENOENT)
+            case "uid-map" -> HOST_ERRORS.contains(errname) || errname.equals("ENOENT");
+            default -> HOST_STAGES.contains(stage) && HOST_ERRORS.contains(errname);
+        };
     }
 }

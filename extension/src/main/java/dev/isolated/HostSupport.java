@@ -14,6 +14,13 @@ import java.util.concurrent.TimeUnit;
  * overlay, pivot_root, each namespace, cgroup controllers) in a throwaway process, never by reading the
  * kernel version. Computed once per JVM. The same report is printed by {@code isolated-helper probe}.
  *
+ * <p>{@code subids} maps a child with {@code newuidmap}/{@code newgidmap} and the caller's {@code /etc/subuid}
+ * and {@code /etc/subgid} ranges, as {@link UserMapping#SUBIDS} does for a non-root caller (as root it is ok
+ * without a range: SUBIDS as root maps 0..65535 itself); {@code newuidmap} and {@code newgidmap} say
+ * where those programs are. {@code userns-capabilities} fails when user namespaces are created but get no
+ * capabilities inside (Ubuntu 24.04's AppArmor restriction); a setup failure in a user namespace then quotes
+ * it.
+ *
  * <pre>{@code
  * HostSupport host = HostSupport.probe();
  * assumeTrue(host.step("cgroup-memory").ok(), host.step("cgroup-memory").toString());
@@ -31,7 +38,8 @@ public final class HostSupport {
     /**
      * One probed step.
      *
-     * @param name the step, e.g. {@code userns}, {@code proc}, {@code overlay}, {@code cgroup-memory}, or a
+     * @param name the step, e.g. {@code userns}, {@code proc}, {@code overlay}, {@code subids},
+     *     {@code userns-capabilities}, {@code cgroup-memory}, or a
      *     sysctl read as a fact, e.g. {@code sysctl user.max_user_namespaces}
      * @param ok whether it worked
      * @param errno the error name when it did not, e.g. {@code EPERM}

@@ -289,6 +289,10 @@ public final class IsolatedEnvironmentBuilder {
                 awaitTimeout, allEnv, cwd, mounts, readOnlyRootfs, new EnvironmentOptions(memoryBytes, pids,
                         cpuPercent, rlimits, monotonicOffset, boottimeOffset, capabilities, trackResources, network,
                         seccompFilter, userMapping), image.config());
-        return Environment.create(SharedHelper.get(), spec);
+        try {
+            return Environment.create(SharedHelper.get(), spec);
+        } catch (EnvironmentSetupException e) {
+            throw HostFindings.explain(e, spec.namespaces().contains(Namespace.USER));
+        }
     }
 }

@@ -7,10 +7,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 @DisplayName("when the host cannot create what a test asks for")
 class HostCannotTests {
@@ -33,6 +35,26 @@ class HostCannotTests {
     void failIfUnsupported() throws IOException, InterruptedException {
         assertThat(runInRestrictedUserNamespace("isolated.failIfUnsupported=true")).singleElement()
                 .satisfies(line -> assertThat(line).startsWith("FAILED\t").contains("user.max_user_namespaces"));
+    }
+
+    @Test
+    @DisplayName("where user namespaces get no capabilities (AppArmor-like, simulated with seccomp): aborted, naming the sysctl")
+    void userNamespacesWithoutCapabilities(@TempDir Path dir) throws IOException, InterruptedException {
+        List<String> lines = NobodyJvm.runFixture(dir, UserNamespaceTestCase.class, SeccompExec.restrictedUserNamespace(dir));
+
+        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("ABORTED\t")
+                .contains("EACCES", "the host probe says userns-capabilities: FAILS EACCES",
+                        "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"));
+    }
+
+    @Test
+    @DisplayName("where user namespaces get no capabilities, with isolated.failIfUnsupported=true: fails, naming the sysctl")
+    void userNamespacesWithoutCapabilitiesMustWork(@TempDir Path dir) throws IOException, InterruptedException {
+        List<String> lines = NobodyJvm.runFixture(dir, UserNamespaceTestCase.class, SeccompExec.restrictedUserNamespace(dir),
+                "isolated.failIfUnsupported=true");
+
+        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("FAILED\t")
+                .contains("kernel.apparmor_restrict_unprivileged_userns=0"));
     }
 
     private static List<String> runInRestrictedUserNamespace(String configuration)

@@ -30,21 +30,42 @@ final class NobodyJvm {
      * @return the child's lines, one per finished test: {@code <status>\t<exception>: <message>}
      */
     static List<String> runFixture(Path dir, Class<?> fixture) throws IOException, InterruptedException {
+        return runFixture(dir, fixture, List.of());
+    }
+
+    /**
+     * @param dir an empty scratch directory
+     * @param fixture the test class to run through {@link FixtureRunner}
+     * @param launcher a command prefix that starts the child, e.g. {@link SeccompExec#restrictedUserNamespace}
+     * @param configuration {@code key=value} configuration parameters of the run
+     * @return the child's lines, one per finished test: {@code <status>\t<exception>: <message>}
+     */
+    static List<String> runFixture(Path dir, Class<?> fixture, List<String> launcher, String... configuration)
+            throws IOException, InterruptedException {
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
         String classpath = copyClasspathReadableByAll(dir.resolve("cp"));
         Path home = Files.createDirectories(dir.resolve("home"));
         Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwxrwxrwx"));
         String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
 
-        ProcessBuilder pb = new ProcessBuilder("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups",
-                java, "-Duser.home=" + home, "-Djava.io.tmpdir=" + home, "-cp", classpath,
-                FixtureRunner.class.getName(), fixture.getName());
+        List<String> command = new ArrayList<>(launcher);
+        command.addAll(List.of("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups", java,
+                "-Duser.home=" + home, "-Djava.io.tmpdir=" + home, "-cp", classpath, FixtureRunner.class.getName(),
+                fixture.getName()));
+        command.addAll(List.of(configuration));
+        ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().put("XDG_CACHE_HOME", home.resolve(".cache").toString());
         pb.environment().put("HOME", home.toString());
         Process child = pb.redirectError(ProcessBuilder.Redirect.INHERIT).start();
         List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
         assertThat(child.waitFor()).as("the child JVM's exit code").isZero();
         return lines;
+    }
+
+    /** A directory NAME in TEMP_DIR for one child JVM run, both traversable by uid 65534. */
+    static Path runDirectory(Path tempDir, String name) throws IOException {
+        Files.setPosixFilePermissions(tempDir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return Files.createDirectories(tempDir.resolve(name));
     }
 
     private static String copyClasspathReadableByAll(Path target) throws IOException {

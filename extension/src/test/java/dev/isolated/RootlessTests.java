@@ -8,6 +8,7 @@ import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
@@ -23,6 +24,29 @@ class RootlessTests {
         List<String> lines = NobodyJvm.runFixture(dir, RootlessTestCase.class);
 
         assertThat(lines).hasSize(3).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
+    }
+
+    @Test
+    @DisplayName("a limit the user's cgroups cannot apply (v1 is never delegated) aborts the test with the reason; failIfUnsupported fails it")
+    void limitsWithoutDelegation(@TempDir Path dir) throws IOException, InterruptedException {
+        List<String> skipped = NobodyJvm.runFixture(NobodyJvm.runDirectory(dir, "a"), LimitsTestCase.class,
+                List.of());
+        List<String> failed = NobodyJvm.runFixture(NobodyJvm.runDirectory(dir, "b"), LimitsTestCase.class,
+                List.of(), "isolated.failIfUnsupported=true");
+
+        assertThat(skipped).singleElement().satisfies(line -> assertThat(line).startsWith("ABORTED\t")
+                .contains("stage 'cgroup'", "EACCES", "Delegate=yes", "run as root"));
+        assertThat(failed).singleElement().satisfies(line -> assertThat(line).startsWith("FAILED\t")
+                .contains("stage 'cgroup'"));
+    }
+
+    static class LimitsTestCase {
+        @Test
+        @Isolated(rootfs = "busybox.tar")
+        @Limits(memoryBytes = 64 << 20)
+        void limited(IsolatedEnvironment env) {
+            env.exec("true");
+        }
     }
 
     static class RootlessTestCase {

@@ -5,8 +5,10 @@ import static dev.isolated.Namespace.PID;
 import static dev.isolated.Namespace.USER;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
@@ -52,5 +54,29 @@ class UserMappingTests {
         }
     }
 
-    // The class path copied where uid 65534 can read it (as RootlessTests does).
+    @Test
+    @DisplayName("SUBIDS run by uid 65534 without a range: aborted at once, naming /etc/subuid and the line to add; failed with failIfUnsupported")
+    void subidsWithoutRange(@TempDir Path dir) throws IOException, InterruptedException {
+        Path subuid = Path.of("/etc/subuid");
+        assumeThat(Files.exists(subuid) ? Files.readString(subuid) : "").as("/etc/subuid has no range for nobody")
+                .doesNotContainPattern("(?m)^(nobody|65534):");
+
+        List<String> skipped = NobodyJvm.runFixture(NobodyJvm.runDirectory(dir, "a"), SubidsTestCase.class, List.of());
+        List<String> failed = NobodyJvm.runFixture(NobodyJvm.runDirectory(dir, "b"), SubidsTestCase.class, List.of(),
+                "isolated.failIfUnsupported=true");
+
+        assertThat(skipped).singleElement().satisfies(line -> assertThat(line).startsWith("ABORTED\t").contains(
+                "stage 'uid-map'", "no range for nobody in /etc/subuid",
+                "add `nobody:100000:65536` to /etc/subuid and /etc/subgid"));
+        assertThat(failed).singleElement().satisfies(line -> assertThat(line).startsWith("FAILED\t")
+                .contains("no range for nobody in /etc/subuid"));
+    }
+
+    static class SubidsTestCase {
+        @Test
+        @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT}, userMapping = UserMapping.SUBIDS)
+        void annotation(IsolatedEnvironment env) {
+            env.exec("true");
+        }
+    }
 }

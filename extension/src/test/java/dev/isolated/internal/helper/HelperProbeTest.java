@@ -2,6 +2,7 @@ package dev.isolated.internal.helper;
 
 import static dev.isolated.internal.helper.HelperPaths.HELPER;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -11,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import dev.isolated.SeccompExec;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -29,7 +31,11 @@ class HelperProbeTest extends AbstractHelperCliTest {
     class Probe {
 
         private final List<String> mustPass = List.of("userns", "uid-map", "mount-ns", "tmpfs-userns", "proc", "overlay",
-                "overlay-userxattr", "pivot-root", "net", "uts", "ipc", "cgroup-ns", "time-ns");
+                "overlay-userxattr", "pivot-root", "net", "uts", "ipc", "cgroup-ns", "time-ns", "userns-capabilities", "newuidmap", "newgidmap");
+
+        /** The steps that need a capability inside the user namespace. */
+        private final List<String> needCapabilities = List.of("mount-ns", "tmpfs-userns", "proc", "overlay", "pivot-root", "net",
+                "uts", "time-ns");
 
         @Test
         @DisplayName("as root: every namespace step passes here, the cgroup controllers are found, sysctls are reported")
@@ -44,6 +50,40 @@ class HelperProbeTest extends AbstractHelperCliTest {
             assertThat(steps.get("cgroup-memory")).containsEntry("ok", true);
             assertThat((String) steps.get("cgroup-memory").get("detail")).startsWith("v");
             assertThat(steps.get("sysctl kernel.apparmor_restrict_unprivileged_userns")).containsEntry("detail", "absent");
+            assertThat((String) steps.get("newuidmap").get("detail")).endsWith("newuidmap (setuid root)");
+        }
+
+        @Test
+        @DisplayName("as root without a range: subids is ok (root needs none) and says why")
+        void subidsAsRootWithoutRange() throws Exception {
+            assumeThat(TemporarySubIds.hasRange("root", "0")).as("root has a range in /etc/subuid or /etc/subgid").isFalse();
+
+            Map<String, Object> subids = probe(List.of(HELPER.toString(), "probe", "--json")).get("subids");
+
+            assertThat(subids).containsEntry("ok", true);
+            assertThat((String) subids.get("detail")).contains("not needed as root", "root has no range in /etc/subuid");
+        }
+
+        @Test
+        @DisplayName("subids with ranges (nobody by uid, root by name): a child mapped by newuidmap/newgidmap sees uid 1 mapped")
+        void subidsWithRanges() throws Exception {
+            assumeThat(TemporarySubIds.hasRange("root", "0", "nobody", "65534")).as("a range for root or nobody exists").isFalse();
+            Path helper = HelperPaths.rootlessCopy(tmp);
+            Map<String, Map<String, Object>> asNobody;
+            Map<String, Map<String, Object>> asRoot;
+            TemporarySubIds added = TemporarySubIds.add("65534:200000:65536", "root:300000:1000");
+            try {
+                asNobody = probe(concat(NOBODY, List.of(helper.toString(), "probe", "--json")));
+                asRoot = probe(List.of(HELPER.toString(), "probe", "--json"));
+            } finally {
+                added.close();
+            }
+
+            assertThat(asNobody.get("subids")).as("as nobody").containsEntry("ok", true).containsEntry("detail",
+                    "nobody: uids 1..65536 -> 200000.. (/etc/subuid 200000:65536), gids 1..65536 -> 200000.. (/etc/subgid 200000:65536)");
+            assertThat(asRoot.get("subids")).as("as root").containsEntry("ok", true).containsEntry("detail",
+                    "root: uids 1..1000 -> 300000.. (/etc/subuid 300000:1000), gids 1..1000 -> 300000.. (/etc/subgid 300000:1000);"
+                    + " as root user-map=subids maps 0..65535 itself");
         }
 
         @Test
@@ -51,13 +91,64 @@ class HelperProbeTest extends AbstractHelperCliTest {
         void asNobody() throws Exception {
             Path helper = HelperPaths.rootlessCopy(tmp);
 
-            Map<String, Map<String, Object>> steps = probe(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                    helper.toString(), "probe", "--json"));
+            Map<String, Map<String, Object>> steps = probe(concat(NOBODY, List.of(helper.toString(), "probe", "--json")));
 
             mustPass.forEach(step -> assertThat(steps.get(step)).as(step).containsEntry("ok", true));
             assertThat(steps.get("setgroups")).containsEntry("ok", false).containsEntry("errno", "EPERM");
             assertThat(steps.get("cgroup-memory")).containsEntry("ok", false);
             assertThat((String) steps.get("cgroup-memory").get("hint")).contains("Delegate");
+        }
+
+        @Test
+        @DisplayName("as uid 65534 without a range: subids fails naming /etc/subuid and the line to add")
+        void subidsWithoutRange() throws Exception {
+            assumeThat(TemporarySubIds.hasRange("nobody", "65534")).as("nobody has a range in /etc/subuid or /etc/subgid").isFalse();
+            Path helper = HelperPaths.rootlessCopy(tmp);
+
+            Map<String, Object> subids = probe(concat(NOBODY, List.of(helper.toString(), "probe", "--json"))).get("subids");
+
+            assertThat(subids).containsEntry("ok", false).containsEntry("errno", "ENOENT");
+            assertThat((String) subids.get("hint")).contains("no range for nobody in /etc/subuid",
+                    "add `nobody:100000:65536` to /etc/subuid and /etc/subgid").doesNotContain("root needs none");
+        }
+
+        @Test
+        @DisplayName("as uid 65534 where user namespaces get no capabilities (AppArmor-like, simulated with seccomp): userns ok, "
+                + "the steps inside fail, userns-capabilities names the sysctl")
+        void restrictedUserNamespaces() throws Exception {
+            Path helper = HelperPaths.rootlessCopy(tmp);
+            List<String> restricted = SeccompExec.restrictedUserNamespace(tmp);
+
+            Map<String, Map<String, Object>> steps = probe(concat(restricted, concat(NOBODY,
+                    List.of(helper.toString(), "probe", "--json"))));
+
+            assertThat(steps.get("userns")).containsEntry("ok", true);
+            assertThat(steps.get("uid-map")).containsEntry("ok", true);
+            needCapabilities.forEach(step -> assertThat(steps.get(step)).as(step).containsEntry("ok", false));
+            assertThat(steps.get("mount-ns")).containsEntry("errno", "EACCES");
+            assertThat(steps.get("uts")).containsEntry("errno", "EPERM");
+            assertThat(steps.get("userns-capabilities")).containsEntry("ok", false).containsEntry("errno", "EACCES");
+            assertThat((String) steps.get("userns-capabilities").get("hint")).isEqualTo("user namespaces are created but get no "
+                    + "capabilities: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (Ubuntu 24.04), or an AppArmor "
+                    + "profile with `userns,` for the helper's path");
+            assertThat(steps.get("sysctl kernel.apparmor_restrict_unprivileged_userns")).as("found by trying, not from the sysctl")
+                    .containsEntry("detail", "absent");
+        }
+
+        @Test
+        @DisplayName("as uid 65534 where /proc is read-only: the user namespace is created, its maps cannot be written (EROFS)")
+        void mapsCannotBeWritten() throws Exception {
+            Path helper = HelperPaths.rootlessCopy(tmp);
+            String asNobody = String.join(" ", NOBODY);
+
+            Map<String, Map<String, Object>> steps = probe(List.of("unshare", "--mount", "--propagation", "private", "sh", "-c",
+                    "mount -o remount,bind,ro /proc && exec " + asNobody + " " + helper + " probe --json"));
+
+            assertThat(steps.get("userns")).containsEntry("ok", true);
+            assertThat(steps.get("uid-map")).containsEntry("ok", false).containsEntry("errno", "EROFS");
+            assertThat((String) steps.get("uid-map").get("detail")).matches("write /proc/\\d+/(setgroups|uid_map): .*");
+            assertThat((String) steps.get("uid-map").get("hint")).contains("/proc is read-only", "maps of a new user namespace");
+            assertThat(steps.get("mount-ns")).as("every step that needs maps").containsEntry("ok", false).containsEntry("errno", "EROFS");
         }
 
         @Test
@@ -94,6 +185,8 @@ class HelperProbeTest extends AbstractHelperCliTest {
     }
 
     // ---- plumbing ----
+
+    private static final List<String> NOBODY = List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups");
 
     /** One flat JSON object of strings and booleans, as `probe --json` prints. */
     private static Map<String, Object> parseFlatJson(String line) {
