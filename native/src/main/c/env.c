@@ -12,6 +12,12 @@
  * - The init blocks on a pipe until the helper wrote its uid/gid maps (usermap.c: itself, or
  *   newuidmap/newgidmap for user-map=subids), then builds the root
  *   (private tmpfs, overlay or copy, /dev, pivot_root, /proc, /tmp), hostname and loopback.
+ * - An env of a rootless private network is created inside the network's user namespace
+ *   (parent_userns_fd, see net.c): an intermediate setns()es into it and clones the init from
+ *   there with the same flags plus CLONE_PARENT (so the init is still the helper's child, reaped
+ *   and killed as any other), moves it into its cgroup unless CLONE_INTO_CGROUP did, writes its
+ *   maps (usermap.c, nested: only a process in the parent user namespace may), reports the pid
+ *   and exits. The env's user namespace is thus a child of the network's; nothing else differs.
  * - Readiness: the init writes one status message ('r' + the rootfs mode, or 'e' + a struct
  *   failure) on a CLOEXEC pipe. Before 'r' it reports ('u') the number of its O_PATH fd of the
  *   writable layer (overlay upper dir, or the copied root), which it keeps open for its whole
@@ -358,12 +364,15 @@ struct clone_args_v2 {
     uint64_t set_tid, set_tid_size, cgroup;
 };
 
-/* fork()-like (no new stack), but with namespace flags; clone3 because CLONE_NEWTIME collides
- * with the exit-signal byte of the old clone(). With cgroup_fd >= 0 the child starts in that
- * cgroup (*placed); a kernel without CLONE_INTO_CGROUP gets a plain clone. */
-static pid_t clone_namespaces(unsigned ns, int cgroup_fd, bool *placed)
+/* fork()-like (no new stack), but with namespace flags and EXTRA clone flags (CLONE_PARENT);
+ * clone3 because CLONE_NEWTIME collides with the exit-signal byte of the old clone(). With
+ * cgroup_fd >= 0 the child starts in that cgroup (*placed); a kernel without
+ * CLONE_INTO_CGROUP gets a plain clone. */
+static pid_t clone_namespaces(unsigned ns, uint64_t extra, int cgroup_fd, bool *placed)
 {
-    struct clone_args_v2 args = { .exit_signal = SIGCHLD };
+    /* clone3 refuses an exit signal with CLONE_PARENT: the child gets our parent's (SIGCHLD) */
+    struct clone_args_v2 args = { .flags = extra,
+                                  .exit_signal = extra & CLONE_PARENT ? 0 : SIGCHLD };
     for (int i = 0; i < NS_COUNT; i++)
         if (ns & NS_BIT(i))
             args.flags |= (uint64_t)NAMESPACES[i].clone_flag;
@@ -519,8 +528,85 @@ static int check_spec(const struct env_spec *spec, struct failure *f)
     return 0;
 }
 
-/* Clones the init, in the env's cgroup when there is one. */
-static pid_t clone_init(struct env_spec *spec, struct env *env, bool *in_cgroup, struct failure *f)
+/* The intermediate of clone_in_userns(): returns only in the init; reports on REPORT 'p' (the
+ * init's pid) then 'm' (in its cgroup, mapped), or 'e'. */
+static void clone_from_userns(int userns_fd, unsigned ns, const struct env *env,
+                              const struct id_map_plan *maps, int report)
+{
+    struct failure f;
+    bool placed = false;
+    set_failure_sink(report);
+    if (setns(userns_fd, CLONE_NEWUSER) < 0)
+        die("clone", "setns", "user (the network's)",
+            "the helper must own the network's user namespace");
+    pid_t pid = clone_namespaces(ns, CLONE_PARENT, env->cg.dir_fd, &placed);
+    if (pid == 0)
+        return;
+    if (pid < 0)
+        die("clone", "clone3", "", NULL);
+    send_status(report, 'p', pid);
+    if ((env->cg.version && !placed && cgroup_enter(&env->cg, pid, &f) < 0) ||
+        write_nested_id_maps(pid, maps, &f) < 0) {
+        kill(pid, SIGKILL);
+        die_with(&f, EXIT_SETUP_FAILED);
+    }
+    send_status(report, 'm', 0);
+    _exit(0);
+}
+
+/* Clones the init inside the user namespace USERNS_FD (see the header): 0 in the init, its pid
+ * in the helper once it is in its cgroup and mapped, or -2 with *f (nothing left over). */
+static pid_t clone_in_userns(int userns_fd, unsigned ns, const struct env *env,
+                             const struct id_map_plan *maps, struct failure *f)
+{
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) < 0) {
+        fail(f, "clone", "pipe2", "", NULL);
+        return -2;
+    }
+    pid_t mid = fork();
+    if (mid == 0) {
+        close(report[0]);
+        clone_from_userns(userns_fd, ns, env, maps, report[1]);
+        close(report[1]); /* the init: the intermediate's channel is not its own */
+        return 0;
+    }
+    close(report[1]);
+    if (mid < 0) {
+        close(report[0]);
+        fail(f, "clone", "fork", "(intermediate)", NULL);
+        return -2;
+    }
+    struct status_msg msg;
+    pid_t pid = -1;
+    int rc = read_status(report[0], &msg);
+    if (rc == 1 && msg.tag == 'p') {
+        pid = (pid_t)msg.value;
+        rc = read_status(report[0], &msg);
+    }
+    close(report[0]);
+    while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    if (rc == 1 && msg.tag == 'm')
+        return pid;
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    if (rc == 1 && msg.tag == 'e') {
+        *f = msg.failure;
+        return -2;
+    }
+    errno = ECHILD;
+    fail(f, "clone", "fork", "(intermediate)", "the process cloning the init died");
+    return -2;
+}
+
+/* Clones the init, in the env's cgroup when there is one: its pid, 0 in the init, -1 (clone
+ * failed: errno) or -2 (*f filled). */
+static pid_t clone_init(struct env_spec *spec, struct env *env, const struct id_map_plan *maps,
+                        bool *in_cgroup, struct failure *f)
 {
     unsigned ns = spec->ns;
     bool placed = false;
@@ -532,7 +618,9 @@ static pid_t clone_init(struct env_spec *spec, struct env *env, bool *in_cgroup,
     if (spec->time_offsets)
         ns &= ~NS_BIT(NS_TIME);
     *in_cgroup = env->cg.version != 0;
-    pid_t pid = clone_namespaces(ns, env->cg.dir_fd, &placed);
+    if (spec->parent_userns_fd > 0)
+        return clone_in_userns(spec->parent_userns_fd, ns, env, maps, f);
+    pid_t pid = clone_namespaces(ns, 0, env->cg.dir_fd, &placed);
     if (pid > 0 && *in_cgroup && !placed && cgroup_enter(&env->cg, pid, f) < 0) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
@@ -541,12 +629,14 @@ static pid_t clone_init(struct env_spec *spec, struct env *env, bool *in_cgroup,
     return pid;
 }
 
-/* Releases the clone: the maps first (the init waits for them on `go`), then the byte. */
+/* Releases the clone: the maps first (the init waits for them on `go`; nested ones are written
+ * already), then the byte. */
 static int release_init(const struct env_spec *spec, const struct id_map_plan *maps, int go,
                         struct env *env, struct failure *f)
 {
     int rc = 0;
-    if ((spec->ns & NS_BIT(NS_USER)) && (rc = write_id_maps(env->pid, maps, f)) < 0) {
+    if ((spec->ns & NS_BIT(NS_USER)) && spec->parent_userns_fd <= 0 &&
+        (rc = write_id_maps(env->pid, maps, f)) < 0) {
         kill(env->pid, SIGKILL);
         waitpid(env->pid, NULL, 0);
         close(env->report_fd);
@@ -575,7 +665,7 @@ int env_start(const struct env_spec *given, struct env *env, struct failure *f)
         return -1;
     if (pipe2(go, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0 || pipe2(life, O_CLOEXEC) < 0)
         return fail(f, "clone", "pipe2", "", NULL);
-    pid_t pid = clone_init(&spec, env, &in_cgroup, f);
+    pid_t pid = clone_init(&spec, env, &maps, &in_cgroup, f);
     if (pid == 0) {
         close(go[1]);
         close(report[0]);

@@ -50,6 +50,9 @@ struct env_spec {
     long long monotonic_offset, boottime_offset; /* seconds */
     const struct cgroup_limits *limits; /* NULL or nothing asked: no cgroup */
     const char *cgroup_name;          /* the env cgroup's directory name */
+    /* > 0: the user namespace (an fd) the env is created in, its own user ns nested there: a
+     * rootless private network's (net.c); 0: none (fd 0 is stdin, never a namespace). */
+    int parent_userns_fd;
 };
 
 /* A namespace the env unshared, held open so that its inode cannot be reused by another one:

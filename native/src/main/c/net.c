@@ -10,6 +10,21 @@
  *   enslaves `veth<envid>` to br0 and sets it up; then it setns()es into the env and gives
  *   eth0 10.213.k.n/24 and sets it up. No interface ever exists in the helper's (the host's)
  *   network namespace, and no route leads out: the subnet's connected route only.
+ * - Rootless (a non-root helper): creating a veth end in a namespace needs CAP_NET_ADMIN over
+ *   the user namespace owning it, for the netlink message's sender and the socket's opener
+ *   alike, and a process in the initial user namespace without CAP_SYS_ADMIN there cannot
+ *   setns() into any network namespace. So each rootless network gets a user namespace of its
+ *   own, U_S: the switch child unshare()s it first (the helper writes its maps: the caller is
+ *   0, plus its subordinate ids with user-map=subids), then the switch's network namespace in
+ *   it; the helper keeps fds of both. Every env of the network is cloned from inside U_S
+ *   (env.c: an intermediate setns()es there, which the owner of U_S may do) with a user
+ *   namespace of its own nested in U_S. A child that joins U_S is root there and therefore
+ *   holds every capability over the switch and over each member's namespaces (their user
+ *   namespaces are U_S's children, owned by the same uid): it does the wiring above.
+ *   Chosen over one user namespace for the whole helper (podman's pause process) because it
+ *   changes nothing for envs on no network, for `enter`, FORWARD or the maps of user-map=self
+ *   and subids; the price: members of one rootless network share how U_S maps ids, so
+ *   user-map=subids and root/self cannot be mixed on one network (root and self can).
  * - Addresses: each network gets a subnet 10.213.k.0/24, k counting up per network within
  *   this helper (0..255, skipping those in use); hosts 2..254 counting up likewise. They exist
  *   only inside these private namespaces: never routed to or from the host, and two helpers
@@ -17,7 +32,6 @@
  * - Errors: stage `network`, the netlink operation as the syscall (e.g. `RTM_NEWLINK veth`),
  *   the interface or network as the path, the kernel's errno and a hint. The children die()
  *   with them through the failure pipe.
- * - Needs CAP_NET_ADMIN and CAP_SYS_ADMIN over every namespace involved: a root helper.
  */
 #include "net.h"
 
@@ -30,6 +44,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -41,13 +56,15 @@
 #define LAST_HOST 254
 #define BRIDGE "br0"
 #define ENV_IFNAME "eth0"
-#define ROOT_HINT "private networks need a helper running as root (rootless networks are not " \
-                  "supported yet)"
+#define SETNS_HINT "the helper must be root, or own the network's user namespace"
+#define USERNS_HINT "a rootless network needs user namespaces (see `isolated-helper probe`)"
 
 struct network {
     char name[NETWORK_NAME_MAX + 1];
     int switch_fd; /* the switch namespace; -1: this slot is free */
-    int members;
+    int userns_fd; /* rootless: U_S, owning the switch and every member (see above); else -1 */
+    bool subids;   /* rootless: U_S maps the caller's subordinate ids too (user-map=subids) */
+    int members;   /* envs that opened it: joined, or still being created */
     int next_host;
     unsigned char used[32]; /* bitmap of hosts 0..255 */
 };
@@ -222,78 +239,147 @@ static void add_address(int sock, const char *ifname, const char *ip)
 static void enter_netns(int fd, const char *what)
 {
     if (setns(fd, CLONE_NEWNET) < 0)
-        die("network", "setns", what, ROOT_HINT);
+        die("network", "setns", what, SETNS_HINT);
+}
+
+/* Rootless: into the network's user namespace, where we are root (a no-op for a root helper). */
+static void enter_network_userns(int userns_fd)
+{
+    if (userns_fd >= 0 && setns(userns_fd, CLONE_NEWUSER) < 0)
+        die("network", "setns", "user (the network's)", SETNS_HINT);
 }
 
 /* ---- children ---- */
 
-/* Reads the child's report ('r', or 'e' + failure; EOF = it died) and, unless HOLD, reaps it. */
-static int await_child(pid_t pid, int report, bool hold, struct failure *f)
+static void reap(pid_t pid)
+{
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+/* The child's next report, 'u' (unshared its user namespace) or 'r' (ready), in *tag; else
+ * (its failure, or EOF: it died) -1 with *f, the child killed and reaped. */
+static int next_report(pid_t pid, int report, char *tag, struct failure *f)
 {
     struct status_msg msg;
     int rc = read_status(report, &msg);
-    close(report);
-    if (rc == 1 && msg.tag == 'r' && hold)
+    if (rc == 1 && (msg.tag == 'u' || msg.tag == 'r')) {
+        *tag = msg.tag;
         return 0;
+    }
     int status = 0;
+    kill(pid, SIGKILL); /* a no-op after 'e': it is exiting anyway */
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     if (rc == 1 && msg.tag == 'e') {
         *f = msg.failure;
         return -1;
     }
-    if (rc == 1 && msg.tag == 'r')
-        return 0;
     errno = ECHILD;
     return fail(f, "network", "fork", "", "the network setup process died (status 0x%x)", status);
 }
 
-static NORETURN void switch_main(int report, int hold)
+struct switch_pipes {
+    int report; /* write: 'u', 'r' or 'e' */
+    int go;     /* read: a byte once U_S's maps are written (rootless) */
+    int hold;   /* read: EOF once the helper holds the namespaces */
+};
+
+static NORETURN void switch_main(struct switch_pipes p, bool own_userns)
 {
-    set_failure_sink(report);
+    char byte;
+    set_failure_sink(p.report);
+    if (own_userns) {
+        if (unshare(CLONE_NEWUSER) < 0)
+            die("network", "unshare", "CLONE_NEWUSER", USERNS_HINT);
+        send_status(p.report, 'u', 0);
+        if (read(p.go, &byte, 1) != 1)
+            _exit(1); /* the helper could not write the maps */
+    }
     if (unshare(CLONE_NEWNET) < 0)
-        die("network", "unshare", "CLONE_NEWNET", ROOT_HINT);
+        die("network", "unshare", "CLONE_NEWNET", SETNS_HINT);
     int sock = open_rtnetlink("switch");
     create_bridge(sock);
     set_link_up(sock, BRIDGE, 0);
-    send_status(report, 'r', 0);
-    char byte;
-    (void)read(hold, &byte, 1); /* EOF: the helper holds the namespace now */
+    send_status(p.report, 'r', 0);
+    (void)read(p.hold, &byte, 1); /* EOF: the helper holds the namespaces now */
     _exit(0);
 }
 
-/* A fresh switch namespace with br0 up; its fd in net->switch_fd. */
-static int create_switch(struct network *net, struct failure *f)
+static int open_ns(pid_t pid, const char *kind, int *out, struct failure *f)
 {
-    int report[2], hold[2];
-    if (pipe2(report, O_CLOEXEC) < 0 || pipe2(hold, O_CLOEXEC) < 0)
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, kind);
+    if ((*out = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return fail(f, "network", "open", path, NULL);
+    return 0;
+}
+
+/* Drives the switch child PID to ready: (rootless) writes U_S's maps on its 'u', then opens
+ * its namespaces. -1: the child was reaped already (*reaped) or still waits for EOF on hold. */
+static int take_switch(struct network *net, pid_t pid, int report, int go,
+                       const struct id_map_plan *maps, bool *reaped, struct failure *f)
+{
+    char tag = 0;
+    *reaped = true;
+    if (next_report(pid, report, &tag, f) < 0)
+        return -1;
+    if (tag == 'u') {
+        if (write_id_maps(pid, maps, f) < 0) {
+            kill(pid, SIGKILL);
+            reap(pid);
+            return -1;
+        }
+        (void)write_all(go, "g", 1);
+        if (next_report(pid, report, &tag, f) < 0)
+            return -1;
+    }
+    *reaped = false;
+    if (open_ns(pid, "net", &net->switch_fd, f) < 0)
+        return -1;
+    if (maps && open_ns(pid, "user", &net->userns_fd, f) < 0) {
+        close(net->switch_fd);
+        net->switch_fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+/* A fresh switch namespace with br0 up, in net->switch_fd; with MAPS (rootless) inside a new
+ * user namespace mapped so, in net->userns_fd. */
+static int create_switch(struct network *net, const struct id_map_plan *maps, struct failure *f)
+{
+    int report[2], go[2], hold[2];
+    if (pipe2(report, O_CLOEXEC) < 0)
         return fail(f, "network", "pipe2", "", NULL);
+    if (pipe2(go, O_CLOEXEC) < 0 || pipe2(hold, O_CLOEXEC) < 0) {
+        close(report[0]);
+        close(report[1]);
+        return fail(f, "network", "pipe2", "", NULL);
+    }
     pid_t pid = fork();
     if (pid == 0) {
         close(report[0]);
+        close(go[1]);
         close(hold[1]);
-        switch_main(report[1], hold[0]);
+        switch_main((struct switch_pipes){ report[1], go[0], hold[0] }, maps != NULL);
     }
     close(report[1]);
+    close(go[0]);
     close(hold[0]);
-    if (pid < 0) {
-        close(report[0]);
-        close(hold[1]);
-        return fail(f, "network", "fork", "", NULL);
-    }
-    int rc = await_child(pid, report[0], true, f);
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/ns/net", (int)pid);
-    if (rc == 0 && (net->switch_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        rc = fail(f, "network", "open", path, NULL);
+    bool reaped = true;
+    int rc = pid < 0 ? fail(f, "network", "fork", "", NULL)
+                     : take_switch(net, pid, report[0], go[1], maps, &reaped, f);
+    close(report[0]);
+    close(go[1]);
     close(hold[1]);
-    while (rc == 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-        ;
+    if (!reaped)
+        reap(pid);
     return rc;
 }
 
 struct wiring {
-    int switch_fd, env_netns_fd;
+    int userns_fd, switch_fd, env_netns_fd;
     uint32_t env_id;
     const char *ip;
 };
@@ -303,6 +389,7 @@ static NORETURN void wire_main(const struct wiring *w, int report)
     char port[IFNAMSIZ];
     set_failure_sink(report);
     snprintf(port, sizeof port, "veth%u", w->env_id);
+    enter_network_userns(w->userns_fd);
     enter_netns(w->switch_fd, "switch");
     int sw = open_rtnetlink("switch");
     create_veth(sw, port, w->env_netns_fd);
@@ -330,7 +417,12 @@ static int wire_member(const struct wiring *w, struct failure *f)
         close(report[0]);
         return fail(f, "network", "fork", "", NULL);
     }
-    return await_child(pid, report[0], false, f);
+    char tag;
+    int rc = next_report(pid, report[0], &tag, f);
+    close(report[0]);
+    if (rc == 0)
+        reap(pid);
+    return rc;
 }
 
 /* ---- the helper's table ---- */
@@ -341,7 +433,7 @@ static void init_table(void)
         return;
     table_ready = true;
     for (int k = 0; k < SUBNETS; k++)
-        networks[k].switch_fd = -1;
+        networks[k].switch_fd = networks[k].userns_fd = -1;
 }
 
 static int find_network(const char *name)
@@ -352,12 +444,10 @@ static int find_network(const char *name)
     return -1;
 }
 
-/* The network NAME, created (subnet and switch) when it does not exist yet. */
-static int open_network(const char *name, struct failure *f)
+/* A new network NAME: a free subnet and a switch (rootless: MAPS for its user namespace). */
+static int create_network(const char *name, const struct id_map_plan *maps, struct failure *f)
 {
-    int k = find_network(name);
-    if (k >= 0)
-        return k;
+    int k = -1;
     for (int i = 0; i < SUBNETS && k < 0; i++)
         if (networks[(next_subnet + i) % SUBNETS].switch_fd < 0)
             k = (next_subnet + i) % SUBNETS;
@@ -367,13 +457,26 @@ static int open_network(const char *name, struct failure *f)
     }
     struct network *net = &networks[k];
     memset(net, 0, sizeof *net);
-    net->switch_fd = -1;
-    if (create_switch(net, f) < 0)
+    net->switch_fd = net->userns_fd = -1;
+    if (create_switch(net, maps, f) < 0)
         return -1;
     snprintf(net->name, sizeof net->name, "%s", name);
+    net->subids = maps && maps->kind == USER_MAP_SUBIDS;
     net->next_host = FIRST_HOST;
     next_subnet = (k + 1) % SUBNETS;
     return k;
+}
+
+/* Rootless: every member lives in U_S, mapped once for all (see the header). */
+static int check_user_map(const struct network *net, enum user_map map, struct failure *f)
+{
+    if (net->subids == (map == USER_MAP_SUBIDS))
+        return 0;
+    errno = EINVAL;
+    return fail(f, "network", "user-map", net->name,
+                "the members of a rootless network share its user namespace, created for the "
+                "first one: `%s` needs user-map=%s", net->name,
+                net->subids ? "subids" : "root or self");
 }
 
 static int allocate_host(struct network *net, struct failure *f)
@@ -398,33 +501,50 @@ static void release_network(int k)
         return;
     close(net->switch_fd); /* the kernel removes the namespace, its bridge and ports */
     net->switch_fd = -1;
+    if (net->userns_fd >= 0)
+        close(net->userns_fd);
+    net->userns_fd = -1;
 }
 
-int network_join(const char *name, int env_netns_fd, uint32_t env_id, struct net_member *m,
+int network_open(const char *name, bool rootless, enum user_map map, struct net_member *m,
                  struct failure *f)
 {
+    struct id_map_plan plan;
     init_table();
     net_member_init(m);
-    int k = open_network(name, f);
-    if (k < 0)
+    int k = find_network(name);
+    if (k >= 0 && rootless && check_user_map(&networks[k], map, f) < 0)
         return -1;
-    struct network *net = &networks[k];
+    if (k < 0 && rootless &&
+        plan_id_maps(map == USER_MAP_SUBIDS ? USER_MAP_SUBIDS : USER_MAP_ROOT, &plan, f) < 0)
+        return -1;
+    if (k < 0 && (k = create_network(name, rootless ? &plan : NULL, f)) < 0)
+        return -1;
+    networks[k].members++;
+    m->network = k;
+    snprintf(m->name, sizeof m->name, "%s", name);
+    return 0;
+}
+
+int network_userns_fd(const struct net_member *m)
+{
+    return m->network < 0 ? -1 : networks[m->network].userns_fd;
+}
+
+int network_join(int env_netns_fd, uint32_t env_id, struct net_member *m, struct failure *f)
+{
+    struct network *net = &networks[m->network];
     int host = allocate_host(net, f);
-    if (host < 0) {
-        release_network(k);
+    if (host < 0)
         return -1;
-    }
-    snprintf(m->ip, sizeof m->ip, "10.213.%d.%d", k, host);
-    struct wiring w = { net->switch_fd, env_netns_fd, env_id, m->ip };
+    snprintf(m->ip, sizeof m->ip, "10.213.%d.%d", m->network, host);
+    struct wiring w = { net->userns_fd, net->switch_fd, env_netns_fd, env_id, m->ip };
     if (wire_member(&w, f) < 0) {
         net->used[host / 8] &= (unsigned char)~(1u << (host % 8));
-        release_network(k);
+        m->ip[0] = '\0';
         return -1;
     }
-    net->members++;
-    m->network = k;
     m->host = host;
-    snprintf(m->name, sizeof m->name, "%s", name);
     return 0;
 }
 
@@ -433,7 +553,8 @@ void network_leave(struct net_member *m)
     if (m->network < 0)
         return;
     struct network *net = &networks[m->network];
-    net->used[m->host / 8] &= (unsigned char)~(1u << (m->host % 8));
+    if (m->host > 0)
+        net->used[m->host / 8] &= (unsigned char)~(1u << (m->host % 8));
     net->members--;
     release_network(m->network);
     net_member_init(m);

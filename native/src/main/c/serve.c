@@ -45,10 +45,9 @@
 struct env_slot {
     uint32_t id;
     struct env env;
-    struct net_member net; /* network=NAME; left at CLOSE */
+    struct net_member net; /* network=NAME: opened at CREATE, joined once ready, left at CLOSE */
     bool dead; /* the init died without a CLOSE (ENV-DIED was sent) */
     bool creating; /* CREATED/ERROR not sent yet: env.report_fd is polled */
-    char network[NETWORK_NAME_MAX + 1]; /* network= of the CREATE, joined once ready */
     struct frame *queued; /* requests waiting for the env to be ready, in order */
     size_t n_queued;
 };
@@ -316,11 +315,25 @@ static int check_network(const struct env_options *o, unsigned ns, struct failur
     return 0;
 }
 
-static int join_network(struct env_slot *slot, const char *name, struct failure *f)
+static int join_network(struct env_slot *slot, struct failure *f)
 {
-    if (!name[0])
+    if (slot->net.network < 0)
         return 0;
-    return network_join(name, slot->env.ns_fd[NS_NET], slot->id, &slot->net, f);
+    return network_join(slot->env.ns_fd[NS_NET], slot->id, &slot->net, f);
+}
+
+/* network=: a place on it before the init exists; rootless, the init is then created inside
+ * the network's user namespace (net.c). */
+static int open_network(struct env_slot *slot, const struct env_options *o, struct env_spec *spec,
+                        struct failure *f)
+{
+    if (!o->network[0])
+        return 0;
+    if (network_open(o->network, geteuid() != 0, spec->user_map, &slot->net, f) < 0)
+        return -1;
+    int userns_fd = network_userns_fd(&slot->net);
+    spec->parent_userns_fd = userns_fd > 0 ? userns_fd : 0;
+    return 0;
 }
 
 /* A created env whose setup failed afterwards (nothing was spawned in it yet): its init. */
@@ -354,6 +367,7 @@ static void end_create(struct server *s, struct env_slot *slot, const struct fai
         env_release(&slot->env);
         env_kill_strays(&slot->env); /* nothing ran in it: only unpins */
         env_remove_cgroup(&slot->env);
+        network_leave(&slot->net);
         remove_env(s, slot);
         send_failure(&s->out, id, f);
     } else {
@@ -369,7 +383,7 @@ static void advance_create(struct server *s, struct env_slot *slot, const int *r
     int rc = env_advance(&slot->env, reaped, &f);
     if (rc == 1)
         return;
-    if (rc == 0 && (rc = join_network(slot, slot->network, &f)) < 0)
+    if (rc == 0 && (rc = join_network(slot, &f)) < 0)
         kill_new_env(&slot->env);
     end_create(s, slot, rc < 0 ? &f : NULL);
 }
@@ -424,13 +438,18 @@ static void handle_create(struct server *s, uint32_t id, const struct record *re
     memset(slot, 0, sizeof *slot);
     slot->id = id;
     net_member_init(&slot->net);
-    snprintf(slot->network, sizeof slot->network, "%s", options.network);
+    if (open_network(slot, &options, &spec, &f) < 0) {
+        env_options_free(&options);
+        free(slot);
+        return send_failure(&s->out, id, &f);
+    }
     int rc = env_start(&spec, &slot->env, &f);
     env_options_take_policy(&options, &slot->env);
     env_options_free(&options);
     if (rc < 0) {
         env_release(&slot->env);
         env_remove_cgroup(&slot->env);
+        network_leave(&slot->net);
         free(slot);
         return send_failure(&s->out, id, &f);
     }

@@ -12,6 +12,10 @@
  * - Everything that can be missing (ranges, programs) is checked before the child exists:
  *   stage `uid-map`, naming the file or program and the fix. The probe's `subids` step plans
  *   and writes with the same functions (plan_external_subids, write_id_maps).
+ * - Nested (an env of a rootless private network, see net.c): the env's user namespace is a
+ *   child of the network's, where the caller is 0 and (subids) its ranges are 1..N. A process
+ *   in there, root over it, writes the env's maps relative to it: root `0 0 1`, self
+ *   `UID 0 1`, subids `0 0 1` + `1 1 N`; the host sees the same ids as without the nesting.
  */
 #include "usermap.h"
 
@@ -225,6 +229,27 @@ static int run_map_program(const char *name, const char *program, pid_t pid, uns
     errno = EPERM;
     return fail(f, "uid-map", name, program, "it failed (status 0x%x): %s (check %s and %s)",
                 status, message[0] ? message : "no message", SUBUID, SUBGID);
+}
+
+int write_nested_id_maps(pid_t pid, const struct id_map_plan *plan, struct failure *f)
+{
+    char uid_map[64], gid_map[64];
+    if (plan->kind != USER_MAP_SUBIDS && write_map_file(pid, "setgroups", "deny", f) < 0 &&
+        f->err != ENOENT)
+        return -1;
+    if (plan->kind == USER_MAP_SUBIDS) {
+        /* two lines, as the parent's: one extent must not span two of the parent's */
+        snprintf(uid_map, sizeof uid_map, "0 0 1\n1 1 %lu\n", plan->sub_uid_count);
+        snprintf(gid_map, sizeof gid_map, "0 0 1\n1 1 %lu\n", plan->sub_gid_count);
+    } else {
+        bool self = plan->kind == USER_MAP_SELF;
+        snprintf(uid_map, sizeof uid_map, "%u 0 1\n", self ? plan->uid : 0);
+        snprintf(gid_map, sizeof gid_map, "%u 0 1\n", self ? plan->gid : 0);
+    }
+    if (write_map_file(pid, "uid_map", uid_map, f) < 0 ||
+        write_map_file(pid, "gid_map", gid_map, f) < 0)
+        return -1;
+    return 0;
 }
 
 int write_id_maps(pid_t pid, const struct id_map_plan *plan, struct failure *f)

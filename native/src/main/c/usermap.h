@@ -37,5 +37,8 @@ int plan_external_subids(struct id_map_plan *plan, struct failure *f);
 bool find_program(const char *name, char *out, size_t size);
 /* Writes the maps of the child PID (still waiting for them). */
 int write_id_maps(pid_t pid, const struct id_map_plan *plan, struct failure *f);
+/* The same maps for a child PID whose user namespace is nested in a rootless network's (see
+ * usermap.c); called from inside that network's user namespace. */
+int write_nested_id_maps(pid_t pid, const struct id_map_plan *plan, struct failure *f);
 
 #endif

@@ -226,7 +226,10 @@ public final class IsolatedEnvironmentBuilder {
      * Puts the environment on a private network shared with the other environments that name it: each gets an
      * {@code eth0} with an address there ({@link IsolatedEnvironment#address()}), and their hostnames resolve
      * through {@code /etc/hosts}. The network exists only between those environments; the host's interfaces
-     * are never touched. Needs {@link Namespace#NET}.
+     * are never touched. Needs {@link Namespace#NET}. Works as root and rootless; rootless, the environments of
+     * one network must agree on {@link UserMapping#SUBIDS} versus {@link UserMapping#ROOT}/{@link UserMapping#SELF}
+     * (those two mix), else {@link #start()} fails with an {@link EnvironmentSetupException} at stage
+     * {@code network}.
      *
      * @param name the network's name, lower-case letters, digits and dashes, at most 15 characters
      * @return this builder

@@ -3,21 +3,26 @@ package dev.isolated;
 import static dev.isolated.Namespace.MOUNT;
 import static dev.isolated.Namespace.NET;
 import static dev.isolated.Namespace.PID;
+import static dev.isolated.Namespace.USER;
 import static dev.isolated.Namespace.UTS;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 @DisplayName("private networks between environments")
 class PrivateNetworkTests {
@@ -52,14 +57,114 @@ class PrivateNetworkTests {
         }
     }
 
+    @Test
+    @DisplayName("rootless (uid 65534, a child JVM): the same network by name, no host interface, nothing left behind")
+    void asNobody(@TempDir Path dir) throws IOException, InterruptedException {
+        List<String> hostLinks = ipLinkNames();
+        Set<Long> nobodyBefore = RootlessLeftovers.processesOfNobody();
+
+        List<String> lines = NobodyJvm.runFixture(dir, RootlessNetworkCase.class);
+
+        assertThat(lines).hasSize(3).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
+        assertThat(ipLinkNames()).as("the host's interfaces (ip -o link)").isEqualTo(hostLinks);
+        Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+                RootlessLeftovers.find(nobodyBefore, dir, RootlessNetworkCase.MARKER)).isEmpty());
+    }
+
+    /** Run by uid 65534: each env gets a user namespace, nested in its network's. */
+    static class RootlessNetworkCase {
+        /** In the server's command line, so that a leftover of it can be told from others' processes. */
+        static final String MARKER = "4713";
+
+        @Test
+        void serverReachedByNameOtherNetworkKeptOut() throws IOException {
+            try (IsolatedEnvironment server = onNetwork("orders", "server", UserMapping.ROOT);
+                    IsolatedEnvironment client = onNetwork("orders", "client", UserMapping.SELF);
+                    IsolatedEnvironment outsider = onNetwork("other", "outsider", UserMapping.ROOT)) {
+                assertThat(server.namespaces()).contains(USER);
+                server.start("sh", "-c", "sleep " + MARKER + " | nc -l -p 7000 > /tmp/received");
+                server.awaitPort(7000);
+
+                assertThat(client.exec("sh", "-c", "id -u; echo order-42 | nc server 7000")).succeeded().stdout()
+                        .isEqualTo(NobodyJvm.NOBODY + "\n");
+                Awaitility.await().atMost(Duration.ofSeconds(10))
+                        .until(() -> server.readString("/tmp/received").equals("order-42\n"));
+                assertThat(outsider.exec("sh", "-c", "echo x | nc -w 1 " + server.address() + " 7000")).failed()
+                        .stderr().contains("unreachable");
+                assertThat(helperNamespaces("net")).as("3 envs' and 2 switches' netns").hasSize(5);
+                assertThat(helperNamespaces("user")).as("3 envs' and 2 networks' user ns").hasSize(5);
+            }
+            assertThat(helperNamespaces("net")).isEmpty();
+            assertThat(helperNamespaces("user")).isEmpty();
+        }
+
+        @Test
+        void mappedPortAndProcessBuilderReachAMember() throws Exception {
+            try (IsolatedEnvironment web = onNetwork("ports", "web", UserMapping.ROOT)) {
+                web.writeString("/tmp/index.html", "served from a network member\n");
+                web.start("httpd", "-f", "-p", "127.0.0.1:8080", "-h", "/tmp");
+                web.awaitPort(8080);
+                try (Socket socket = new Socket("127.0.0.1", web.mappedPort(8080))) {
+                    socket.getOutputStream()
+                            .write("GET /index.html HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                            .contains("200").endsWith("served from a network member\n");
+                }
+                Process hostname = web.processBuilder("hostname").start();
+                assertThat(new String(hostname.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                        .isEqualTo("web\n");
+                assertThat(hostname.waitFor()).isZero();
+            }
+        }
+
+        @Test
+        void membersMustAgreeOnSubordinateIds() {
+            try (IsolatedEnvironment first = onNetwork("mixed", "first", UserMapping.ROOT)) {
+                assertThat(first.address()).startsWith("10.213.");
+                assertThatThrownBy(() -> onNetwork("mixed", "second", UserMapping.SUBIDS))
+                        .isInstanceOf(EnvironmentSetupException.class).hasMessageContaining("stage 'network'")
+                        .hasMessageContaining("`mixed` needs user-map=root or self");
+            }
+        }
+
+        /** The helper's open fds of KIND namespaces ({@code net:[...]}), without its own. */
+        private static List<String> helperNamespaces(String kind) throws IOException {
+            ProcessHandle helper = ProcessHandle.current().children()
+                    .filter(p -> p.info().command().orElse("").endsWith("isolated-helper")).findFirst().orElseThrow();
+            Path proc = Paths.get("/proc", Long.toString(helper.pid()));
+            String own = Files.readSymbolicLink(proc.resolve("ns").resolve(kind)).toString();
+            try (Stream<Path> fds = Files.list(proc.resolve("fd"))) {
+                return fds.map(fd -> {
+                    try {
+                        return Files.readSymbolicLink(fd).toString();
+                    } catch (IOException closedMeanwhile) {
+                        return "";
+                    }
+                }).filter(link -> link.startsWith(kind + ":[") && !link.equals(own)).toList();
+            }
+        }
+    }
+
     private static IsolatedEnvironment onNetwork(String network, String hostname) {
+        return onNetwork(network, hostname, UserMapping.ROOT);
+    }
+
+    private static IsolatedEnvironment onNetwork(String network, String hostname, UserMapping mapping) {
         return IsolatedEnvironment.builder().rootfs("busybox.tar").namespaces(PID, MOUNT, UTS, NET).hostname(hostname)
-                .network(network).start();
+                .userMapping(mapping).network(network).start();
     }
 
     private static List<String> hostInterfaces() throws IOException {
         try (Stream<Path> devs = Files.list(Paths.get("/sys/class/net"))) {
             return devs.map(p -> p.getFileName().toString()).sorted().toList();
         }
+    }
+
+    /** The interface names of {@code ip -o link} on the host, sorted. */
+    private static List<String> ipLinkNames() throws IOException, InterruptedException {
+        Process ip = new ProcessBuilder("ip", "-o", "link").redirectErrorStream(true).start();
+        String out = new String(ip.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(ip.waitFor()).as(out).isZero();
+        return out.lines().map(line -> line.split(":")[1].trim().replaceAll("@.*", "")).sorted().toList();
     }
 }

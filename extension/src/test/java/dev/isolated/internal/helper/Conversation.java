@@ -31,7 +31,15 @@ final class Conversation implements AutoCloseable {
      * @param rootfs the rootfs of every env created
      */
     Conversation(Path stateDir, Path rootfs) throws IOException {
-        this.client = new ProtocolClient(stateDir);
+        this(new ProtocolClient(stateDir), rootfs);
+    }
+
+    /**
+     * @param client a helper started already (e.g. as another user)
+     * @param rootfs the rootfs of every env created
+     */
+    Conversation(ProtocolClient client, Path rootfs) {
+        this.client = client;
         this.rootfs = rootfs;
     }
 

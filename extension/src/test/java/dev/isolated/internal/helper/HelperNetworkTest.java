@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -23,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * CREATE {@code network=NAME} (PROTOCOL.md): private networks between environments, on
  * 10.213.k.0/24 addresses that exist only inside the helper's namespaces. Every address used
- * here is one the helper reported; the host's interfaces are checked to be left alone.
+ * here is one the helper reported; the host's interfaces are checked to be left alone. As root
+ * and, through setpriv, as uid 65534 (each network then has a user namespace of its own).
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 @DisplayName("isolated-helper serve: private networks")
@@ -32,6 +35,8 @@ class HelperNetworkTest {
     private static final List<String> APPLETS = List.of("sh", "ip", "nc", "echo", "sleep", "cat");
 
     private static final String NET_NS = "pid,mount,uts,ipc,net";
+
+    private static final int NOBODY = 65534;
 
     @TempDir
     Path tmp;
@@ -119,7 +124,60 @@ class HelperNetworkTest {
         }
     }
 
+    @Test
+    @DisplayName("as uid 65534: envs of t1 (user-map root and self) talk over eth0, t2 is kept out, subids is "
+            + "refused on t1; CLOSE releases every namespace")
+    void rootlessPrivateNetwork() throws Exception {
+        Set<String> hostInterfacesBefore = hostInterfaces();
+        try (Conversation c = new Conversation(asNobody(), rootfs)) {
+            String ipA = field(c.create(1, "ns=" + NET_NS, "network=t1"), "ip");
+            String ipB = field(c.create(2, "ns=" + NET_NS, "network=t1", "user-map=self"), "ip");
+            String ipOther = field(c.create(3, "ns=" + NET_NS, "network=t2"), "ip");
+            assertThat(subnet(ipB)).isEqualTo(subnet(ipA)).isNotEqualTo(subnet(ipOther));
+            Frame mixed = c.client.request('C', 4, "rootfs=" + rootfs, "ns=" + NET_NS, "network=t1",
+                    "user-map=subids");
+            assertThat(mixed).hasType('E').fields().containsEntry("stage", "network").containsEntry("path", "t1")
+                    .containsEntry("errname", "EINVAL");
+            assertThat(field(mixed.fields(), "hint")).contains("needs user-map=root or self");
+            // three envs' and two switches' namespaces: a user ns per env, nested in one per network
+            assertThat(helperNamespaceFds(c, "net")).hasSize(5);
+            assertThat(helperNamespaceFds(c, "user")).hasSize(5);
+
+            assertThat(c.run(10, 1, "id -u; ip -o addr show eth0")).startsWith("0\n").contains("inet " + ipA + "/24");
+            assertThat(c.run(11, 2, "id -u")).isEqualTo(NOBODY + "\n");
+            c.spawn(12, 1, true, "nc -l -p 7000");
+            c.run(13, 2, "i=0; until echo hi | nc " + ipA + " 7000; do i=$((i+1)); "
+                    + "[ $i -gt 50 ] && exit 1; sleep 0.1; done");
+            assertThat(c.output(12)).isEqualTo("hi\n");
+            assertThat(c.run(14, 3, "echo x | nc -w 2 " + ipA + " 7000; echo rc=$?"))
+                    .contains("rc=1", "unreachable");
+            assertThat(hostInterfaces()).isEqualTo(hostInterfacesBefore);
+
+            c.close(1);
+            c.close(2);
+            assertThat(helperNamespaceFds(c, "user")).as("env 3 and network t2").hasSize(2);
+            c.close(3);
+            assertThat(helperNamespaceFds(c, "net")).isEmpty();
+            assertThat(helperNamespaceFds(c, "user")).isEmpty();
+        }
+        assertThat(hostInterfaces()).isEqualTo(hostInterfacesBefore);
+    }
+
     // ---- plumbing ----
+
+    /** A helper run by uid 65534 (setpriv), on a rootfs and state dir of its own. */
+    private ProtocolClient asNobody() throws IOException {
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path state = Files.createDirectories(tmp.resolve("nobody-state"));
+        try (Stream<Path> all = Stream.concat(Files.walk(rootfs), Stream.of(state))) {
+            for (Path p : (Iterable<Path>) all::iterator) {
+                Files.setAttribute(p, "unix:uid", NOBODY, LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(p, "unix:gid", NOBODY, LinkOption.NOFOLLOW_LINKS);
+            }
+        }
+        return new ProtocolClient(state, List.of("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY,
+                "--clear-groups", HelperPaths.rootlessCopy(tmp).toString()));
+    }
 
     private static String subnet(String ip) {
         return ip.substring(0, ip.lastIndexOf('.'));
@@ -133,8 +191,13 @@ class HelperNetworkTest {
 
     /** The helper's open fds that are network namespaces ("net:[...]"), but its own (kept for FORWARD). */
     private static List<String> helperNetnsFds(Conversation c) throws IOException {
+        return helperNamespaceFds(c, "net");
+    }
+
+    /** The helper's open fds that are namespaces of KIND ("user:[...]"), but its own. */
+    private static List<String> helperNamespaceFds(Conversation c, String kind) throws IOException {
         String helperPid = Long.toString(c.client.process().pid());
-        String own = Files.readSymbolicLink(Path.of("/proc", helperPid, "ns", "net")).toString();
+        String own = Files.readSymbolicLink(Path.of("/proc", helperPid, "ns", kind)).toString();
         try (Stream<Path> fds = Files.list(Path.of("/proc", helperPid, "fd"))) {
             return fds.map(fd -> {
                 try {
@@ -142,7 +205,7 @@ class HelperNetworkTest {
                 } catch (IOException closedMeanwhile) {
                     return "";
                 }
-            }).filter(link -> link.startsWith("net:[") && !link.equals(own)).toList();
+            }).filter(link -> link.startsWith(kind + ":[") && !link.equals(own)).toList();
         }
     }
 }

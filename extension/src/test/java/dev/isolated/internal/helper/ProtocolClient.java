@@ -9,6 +9,8 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -30,8 +32,21 @@ final class ProtocolClient implements AutoCloseable {
      * @param stateDir the {@code --state-dir}
      */
     ProtocolClient(Path stateDir) throws IOException {
+        this(stateDir, List.of(HelperPaths.helper().toString()));
+    }
+
+    /**
+     * Starts the helper through a command of its own, e.g. as another user, and checks its READY.
+     *
+     * @param stateDir the {@code --state-dir} (created here when missing)
+     * @param helperCommand the helper's path, maybe after a prefix such as {@code setpriv ...}; {@code serve
+     *     --state-dir DIR} is appended
+     */
+    ProtocolClient(Path stateDir, List<String> helperCommand) throws IOException {
         Files.createDirectories(stateDir);
-        process = new ProcessBuilder(HelperPaths.helper().toString(), "serve", "--state-dir", stateDir.toString())
+        List<String> command = new ArrayList<>(helperCommand);
+        command.addAll(List.of("serve", "--state-dir", stateDir.toString()));
+        process = new ProcessBuilder(command)
                 .redirectError(ProcessBuilder.Redirect.INHERIT)
                 .start();
         out = new DataOutputStream(process.getOutputStream());
