@@ -385,7 +385,7 @@ static int enter_main(struct cli_options *o)
 int main(int argc, char **argv)
 {
     remember_argv(argc, argv);
-    reset_signal_state();
+    reset_all_signals();
     ensure_std_fds();
     close_fds_above(3, -1);
     const char *command = argc > 1 ? argv[1] : "help";

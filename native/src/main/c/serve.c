@@ -867,7 +867,7 @@ static int prepare_server(struct server *s, const char *state_dir, struct failur
     s->state_dir = state_dir;
     s->out.fd = 1;
     snprintf(s->mnt_dir, sizeof s->mnt_dir, "%s/mnt", state_dir);
-    signal(SIGPIPE, SIG_IGN);
+    ignore_signal(SIGPIPE);
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);

@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static int failure_sink = -1;
@@ -347,12 +349,37 @@ void close_fds_above(int lowest, int keep)
     closedir(dir);
 }
 
-/* The JVM (and other parents) may leave signals blocked or ignored; start from a clean slate. */
+/* Signals this process set to SIG_IGN after reset_all_signals(): the only dispositions an
+ * exec keeps (handlers are reset by exec itself), so the only ones a child must undo. */
+static sigset_t ignored_since_start;
+
+/* The JVM (and other parents) may leave signals blocked or ignored; start from a clean slate.
+ * The raw syscall, because glibc's sigaction() refuses its own two real-time signals (32, 33),
+ * which the JVM leaves ignored. */
+void reset_all_signals(void)
+{
+    struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } dfl = { SIG_DFL, 0, NULL, 0 };
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            (void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+    sigemptyset(&ignored_since_start);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+void ignore_signal(int sig)
+{
+    signal(sig, SIG_IGN);
+    sigaddset(&ignored_since_start, sig);
+}
+
+/* Before an exec: a few syscalls instead of one per signal (this runs for every command). */
 void reset_signal_state(void)
 {
-    struct sigaction dfl = { .sa_handler = SIG_DFL };
     for (int sig = 1; sig < NSIG; sig++)
-        (void)sigaction(sig, &dfl, NULL);
+        if (sigismember(&ignored_since_start, sig) == 1)
+            signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

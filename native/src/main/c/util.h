@@ -68,6 +68,11 @@ char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
 void close_fds_above(int lowest, int keep);
+/* At start-up: every disposition SIG_DFL, nothing blocked. */
+void reset_all_signals(void);
+/* SIG_IGN, remembered so that reset_signal_state() undoes it. */
+void ignore_signal(int sig);
+/* In a child about to exec: undoes ignore_signal()s, unblocks everything. */
 void reset_signal_state(void);
 void ensure_std_fds(void);
 

@@ -116,4 +116,17 @@ class ExecTests {
             assertThat(r.duration()).isLessThan(Duration.ofSeconds(10));
         }
     }
+
+    @Test
+    @DisplayName("commands start with no signal ignored or blocked (the helper ignores SIGPIPE itself), so `yes | head` ends")
+    void cleanSignalState(IsolatedEnvironment env) throws Exception {
+        assertThat(env.exec("grep", "-E", "^Sig(Ign|Blk):", "/proc/self/status")).succeeded().stdout()
+                .isEqualTo("SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+        assertThat(env.exec("sh", "-c", "yes | head -n 2; echo \"${PIPESTATUS:-done}\"")).succeeded().stdout()
+                .startsWith("y\ny\n");
+        Process viaBuilder = env.processBuilder("grep", "-E", "^SigIgn:", "/proc/self/status").start();
+        assertThat(new String(viaBuilder.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
+                .as("processBuilder, started from this JVM, which ignores signals 32 and 33")
+                .isEqualTo("SigIgn:\t0000000000000000\n");
+    }
 }
