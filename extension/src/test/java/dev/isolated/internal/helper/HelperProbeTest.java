@@ -152,6 +152,22 @@ class HelperProbeTest extends AbstractHelperCliTest {
         }
 
         @Test
+        @DisplayName("as uid 65534 where /proc is masked as Docker masks it: proc fails with EPERM and says so; the rest works")
+        void maskedProc() throws Exception {
+            Path helper = HelperPaths.rootlessCopy(tmp);
+            String asNobody = String.join(" ", NOBODY);
+
+            Map<String, Map<String, Object>> steps = probe(List.of("unshare", "--mount", "--propagation", "private", "sh", "-c",
+                    "mount -t tmpfs -o ro masked /proc/acpi && mount --bind /dev/null /proc/timer_list && exec " + asNobody
+                            + " " + helper + " probe --json"));
+
+            assertThat(steps.get("proc")).containsEntry("ok", false).containsEntry("errno", "EPERM");
+            assertThat((String) steps.get("proc").get("hint")).contains("the outer /proc is masked", "unmask=/proc/*");
+            assertThat(steps.get("userns")).containsEntry("ok", true);
+            assertThat(steps.get("mount-ns")).containsEntry("ok", true);
+        }
+
+        @Test
         @DisplayName("with user.max_user_namespaces=0: the userns step fails with ENOSPC and names the sysctl")
         void simulatedRestriction() throws Exception {
             Map<String, Map<String, Object>> steps = probe(List.of("unshare", "--user", "--map-root-user", "sh", "-c",
