@@ -8,7 +8,9 @@
  * - v2: the env is a leaf `isolated-<helperpid>-<envid>` next to the helper's. Enabling
  *   controllers in cgroup.subtree_control needs the parent free of processes ("no internal
  *   processes"): on EBUSY every process of it (the helper, the JVM) is moved into the leaf
- *   `isolated-leaf` first, as a delegated cgroup's owner is expected to do.
+ *   `isolated-leaf` first, as a delegated cgroup's owner is expected to do. A helper started
+ *   in such a leaf (by a JVM moved there earlier) uses the leaf's parent as its base: envs
+ *   and leaf stay siblings, never nested deeper with every helper.
  * - v1: one directory per controller (memory, pids, cpu) under the helper's own.
  * - The init is placed by the helper (CLONE_INTO_CGROUP, else a write to cgroup.procs while
  *   it waits on its sync pipe); a spawned command's intermediate process writes "0" to the
@@ -44,6 +46,7 @@ const char *const CG_NAMES[CG_COUNT] = { "memory", "pids", "cpu" };
 struct own_cgroups {
     bool loaded;
     char v2[PATH_MAX];              /* the helper's v2 cgroup dir, "" if none */
+    char v2_base[PATH_MAX];         /* where env cgroups go: v2, or its parent if v2 is our leaf */
     char v1[CG_COUNT][PATH_MAX];    /* per controller, "" if no hierarchy */
 };
 
@@ -103,6 +106,15 @@ static void match_mount(const char *root, const char *mnt, const char *fstype, c
     }
 }
 
+#define LEAF_NAME "isolated-leaf"
+
+static void set_v2_base(void)
+{
+    const char *slash = strrchr(own.v2, '/');
+    size_t n = slash && strcmp(slash + 1, LEAF_NAME) == 0 ? (size_t)(slash - own.v2) : strlen(own.v2);
+    snprintf(own.v2_base, sizeof own.v2_base, "%.*s", (int)n, own.v2);
+}
+
 static void load_own_cgroups(void)
 {
     if (own.loaded)
@@ -123,6 +135,7 @@ static void load_own_cgroups(void)
         fclose(info);
     if (cgroups)
         fclose(cgroups);
+    set_v2_base();
 }
 
 static int read_text(const char *dir, const char *name, char *buf, size_t size)
@@ -144,7 +157,8 @@ static int write_text(const char *dir, const char *name, const char *text, struc
     snprintf(path, sizeof path, "%s/%s", dir, name);
     if (write_file(path, text) < 0)
         return fail(f, "cgroup", "write", path, "%s", errno == EACCES || errno == EPERM
-                    ? (own.v2[0] && strncmp(dir, own.v2, strlen(own.v2)) == 0 ? DELEGATE_HINT_V2 : HINT_V1)
+                    ? (own.v2[0] && strncmp(dir, own.v2_base, strlen(own.v2_base)) == 0
+                       ? DELEGATE_HINT_V2 : HINT_V1)
                     : "the kernel refused the value");
     return 0;
 }
@@ -164,7 +178,8 @@ static unsigned needed_controllers(const struct cgroup_limits *lim)
 static bool v2_offers(unsigned need)
 {
     char controllers[512];
-    if (!own.v2[0] || read_text(own.v2, "cgroup.controllers", controllers, sizeof controllers) < 0)
+    if (!own.v2[0] ||
+        read_text(own.v2_base, "cgroup.controllers", controllers, sizeof controllers) < 0)
         return false;
     for (int i = 0; i < CG_COUNT; i++)
         if ((need & (1u << i)) && !has_word(controllers, CG_NAMES[i]))
@@ -172,14 +187,11 @@ static bool v2_offers(unsigned need)
     return true;
 }
 
-/* The base of our env cgroups: the parent of our leaf once we moved into one. */
-static char v2_base[PATH_MAX];
-
 /* Every process of BASE into BASE/isolated-leaf, so that BASE may enable controllers. */
 static int move_into_leaf(const char *base, struct failure *f)
 {
     char leaf[PATH_MAX + 32], procs[65536];
-    snprintf(leaf, sizeof leaf, "%s/isolated-leaf", base);
+    snprintf(leaf, sizeof leaf, "%s/" LEAF_NAME, base);
     if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
         return fail(f, "cgroup", "mkdir", leaf, DELEGATE_HINT_V2);
     if (write_text(leaf, "cgroup.procs", "0", f) < 0)
@@ -195,8 +207,7 @@ static int move_into_leaf(const char *base, struct failure *f)
 static int v2_enable(unsigned need, struct failure *f)
 {
     char enable[64] = "", current[512] = "";
-    if (!v2_base[0])
-        snprintf(v2_base, sizeof v2_base, "%s", own.v2);
+    const char *v2_base = own.v2_base;
     (void)read_text(v2_base, "cgroup.subtree_control", current, sizeof current);
     for (int i = 0; i < CG_COUNT; i++)
         if ((need & (1u << i)) && !has_word(current, CG_NAMES[i]))
@@ -276,7 +287,7 @@ static int apply_limits(const struct cgroup_limits *lim, const struct cgroup_env
 static int create_v2(unsigned need, const char *name, struct cgroup_env *cg, struct failure *f)
 {
     cg->version = 2;
-    if (v2_enable(need, f) < 0 || make_dir(&cg->dir[0], v2_base, name, f, DELEGATE_HINT_V2) < 0)
+    if (v2_enable(need, f) < 0 || make_dir(&cg->dir[0], own.v2_base, name, f, DELEGATE_HINT_V2) < 0)
         return -1;
     cg->dir_fd = open(cg->dir[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (cg->dir_fd < 0)
@@ -303,7 +314,7 @@ static int missing_controller(unsigned need, struct failure *f)
             errno = EOPNOTSUPP;
             return fail(f, "cgroup", "open", CG_NAMES[i],
                         "the %s controller is neither in cgroup v2 (%s/cgroup.controllers) nor "
-                        "mounted as v1: %s", CG_NAMES[i], own.v2[0] ? own.v2 : "(no cgroup2)",
+                        "mounted as v1: %s", CG_NAMES[i], own.v2[0] ? own.v2_base : "(no cgroup2)",
                         DELEGATE_HINT_V2);
         }
     }
@@ -512,16 +523,16 @@ void cgroup_remove(struct cgroup_env *cg)
 int cgroup_probe(enum cg_controller c, char *detail, size_t size, struct failure *f)
 {
     load_own_cgroups();
-    const char *dir = v2_offers(1u << c) ? own.v2 : own.v1[c];
+    const char *dir = v2_offers(1u << c) ? own.v2_base : own.v1[c];
     if (!dir[0]) {
         errno = EOPNOTSUPP;
         return fail(f, "cgroup", "open", CG_NAMES[c], "no %s controller in cgroup v2 or v1: "
                     DELEGATE_HINT_V2, CG_NAMES[c]);
     }
-    snprintf(detail, size, "v%d %s", dir == own.v2 ? 2 : 1, dir);
+    snprintf(detail, size, "v%d %s", dir == own.v2_base ? 2 : 1, dir);
     char procs[PATH_MAX + 32];
     snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
     if (access(dir, W_OK) < 0 || access(procs, W_OK) < 0)
-        return fail(f, "cgroup", "access", dir, "%s", dir == own.v2 ? DELEGATE_HINT_V2 : HINT_V1);
+        return fail(f, "cgroup", "access", dir, "%s", dir == own.v2_base ? DELEGATE_HINT_V2 : HINT_V1);
     return 0;
 }

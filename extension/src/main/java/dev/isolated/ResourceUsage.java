@@ -1,7 +1,9 @@
 package dev.isolated;
 
 /**
- * What an environment's cgroup has counted, see {@link IsolatedEnvironment#resourceUsage()}.
+ * What an environment's cgroup has counted, see {@link IsolatedEnvironment#resourceUsage()}. A count is -1 when
+ * the cgroup does not keep it (its controller is not enabled for the environment, e.g. memory with only a pids
+ * limit).
  *
  * @param memoryCurrentBytes the memory its processes use now
  * @param memoryPeakBytes the most memory they used at once

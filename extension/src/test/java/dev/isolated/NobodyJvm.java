@@ -68,7 +68,8 @@ final class NobodyJvm {
         return Files.createDirectories(tempDir.resolve(name));
     }
 
-    private static String copyClasspathReadableByAll(Path target) throws IOException {
+    /** Copies this JVM's class path under {@code target}, readable by all; @return the copy as a class path */
+    static String copyClasspathReadableByAll(Path target) throws IOException {
         List<String> entries = new ArrayList<>();
         int i = 0;
         for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {

@@ -35,17 +35,19 @@ final class CgroupFiles {
         return null;
     }
 
+    /** @return the counters; -1 for those whose controller the env's cgroup lacks (v2: not enabled for it) */
     ResourceUsage usage() {
-        long current = memory == null ? -1 : number(memory, v2 ? "memory.current" : "memory.usage_in_bytes");
-        long peak = memory == null ? -1 : v2 && !Files.exists(memory.resolve("memory.peak")) ? current
-                : number(memory, v2 ? "memory.peak" : "memory.max_usage_in_bytes");
-        long processes = pids == null ? -1 : number(pids, "pids.current");
-        long oomKills = memory == null ? -1 : keyed(memory, v2 ? "memory.events" : "memory.oom_control", "oom_kill");
+        long current = counter(memory, v2 ? "memory.current" : "memory.usage_in_bytes");
+        long peak = v2 && current >= 0 && !Files.exists(memory.resolve("memory.peak")) ? current
+                : counter(memory, v2 ? "memory.peak" : "memory.max_usage_in_bytes");
+        long processes = counter(pids, "pids.current");
+        String events = v2 ? "memory.events" : "memory.oom_control";
+        long oomKills = memory == null || !Files.exists(memory.resolve(events)) ? -1 : keyed(memory, events, "oom_kill");
         return new ResourceUsage(current, peak, processes, oomKills);
     }
 
-    private static long number(Path dir, String file) {
-        return Long.parseLong(read(dir.resolve(file)).strip());
+    private static long counter(Path dir, String file) {
+        return dir == null || !Files.exists(dir.resolve(file)) ? -1 : Long.parseLong(read(dir.resolve(file)).strip());
     }
 
     private static long keyed(Path dir, String file, String key) {

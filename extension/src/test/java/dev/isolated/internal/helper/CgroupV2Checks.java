@@ -1,0 +1,88 @@
+package dev.isolated.internal.helper;
+
+import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
+import static dev.isolated.internal.helper.ProtocolClient.field;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What only a cgroup v2 host shows (run in the test VM by {@code CgroupV2HostTests}, not by Surefire): the env's
+ * cgroup is one v2 leaf next to the helper's, with the v2 limit files; the JVM and helper moved into
+ * {@code isolated-leaf} once, however many helpers started; {@code cpu.max} throttles; the probe reports v2. {@code -Disolated.vm.cgroup.base} is the cgroup the
+ * JVM was started in.
+ */
+class CgroupV2Checks extends AbstractHelperCliTest {
+    private static final Path ROOT = Path.of("/sys/fs/cgroup");
+    private final Path base = Path.of(System.getProperty("isolated.vm.cgroup.base"));
+
+    @Test
+    void theEnvIsAV2LeafWithTheLimitsNextToTheHelpersLeaf() throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            Fields created = server.create(1, "rootfs=" + rootfs, "memory-max=33554432", "pids-max=50",
+                    "cpu-max=20000\t100000");
+            Path dir = Path.of(field(created, "cgroup"));
+
+            assertThat(field(created, "cgroup-version")).isEqualTo("2");
+            assertThat(dir.getParent()).isEqualTo(base);
+            assertThat(dir.resolve("memory.max")).hasContent("33554432");
+            assertThat(dir.resolve("memory.swap.max")).hasContent("0");
+            assertThat(dir.resolve("pids.max")).hasContent("50");
+            assertThat(dir.resolve("cpu.max")).hasContent("20000 100000");
+            assertThat(Path.of("/proc", field(created, "pid"), "cgroup")).hasContent("0::/" + ROOT.relativize(dir));
+            String leaf = "0::/" + ROOT.relativize(base.resolve("isolated-leaf"));
+            assertThat(Path.of("/proc", Long.toString(server.process().pid()), "cgroup")).hasContent(leaf);
+            assertThat(Path.of("/proc/self/cgroup")).hasContent(leaf);
+            try (Stream<Path> nested = Files.walk(base)) {
+                assertThat(nested.filter(p -> p.endsWith("isolated-leaf/isolated-leaf"))).isEmpty();
+            }
+
+            assertThat(server.request('X', 2, "env=1")).hasType('a');
+            assertThat(dir).doesNotExist();
+        }
+    }
+
+    @Test
+    void aCpuLimitThrottlesABusyLoop() throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            Path dir = Path.of(field(server.create(1, "rootfs=" + rootfs, "cpu-max=10000\t100000"), "cgroup"));
+            assertThat(server.request('S', 2, "env=1", "arg=sh", "arg=-c", "arg=while :; do :; done")).hasType('p');
+            long start = System.nanoTime();
+            Thread.sleep(1500);
+            String stat = Files.readString(dir.resolve("cpu.stat"));
+            long elapsedUsec = (System.nanoTime() - start) / 1000;
+
+            assertThat(stat).containsPattern("nr_throttled [1-9]");
+            assertThat(value(stat, "usage_usec")).as(stat).isLessThan(elapsedUsec / 10 + 200_000);
+            server.send('X', 3, "env=1");
+            assertThat(server.readUntil('a', 3)).hasType('a');
+        }
+    }
+
+    private static long value(String stat, String key) {
+        return stat.lines().filter(l -> l.startsWith(key + " ")).mapToLong(l -> Long.parseLong(l.split(" ")[1]))
+                .findFirst().orElseThrow();
+    }
+
+    @Test
+    void theProbeFindsEachControllerInV2() throws Exception {
+        String probe = helper("probe").stdout();
+
+        for (String controller : List.of("memory", "pids", "cpu")) {
+            assertThat(probe).contains("cgroup-" + controller + " ok v2 " + base + "\n");
+        }
+    }
+
+    @Test
+    void aCgroupNamespaceHasTheEnvsCgroupAsItsRoot() throws Exception {
+        Result inNamespace = runWith(List.of("--memory-max", "32m", "--ns", "pid,mount,cgroup"), "cat", "/proc/self/cgroup");
+        Result outside = runWith(List.of("--memory-max", "32m"), "cat", "/proc/self/cgroup");
+
+        assertThat(inNamespace.stdout()).as(inNamespace.stderr()).isEqualTo("0::/\n");
+        assertThat(outside.stdout()).as(outside.stderr()).matches("0::/" + ROOT.relativize(base) + "/isolated-run-\\d+\n");
+    }
+}
