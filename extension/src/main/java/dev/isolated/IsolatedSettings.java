@@ -99,8 +99,10 @@ final class IsolatedSettings {
             clocks = AnnotationSupport.findAnnotation(element, ClockOffsets.class).orElse(clocks);
         }
         if (limits != null) {
+            boolean onlyRlimits = limits.memoryBytes() == 0 && limits.pids() == 0 && limits.cpuPercent() == 0
+                    && (limits.openFiles() > 0 || limits.fileSizeBytes() > 0 || limits.cpuSeconds() > 0);
             builder.memoryLimit(limits.memoryBytes()).pidsLimit(limits.pids()).cpuLimit(limits.cpuPercent())
-                    .trackResources(true);
+                    .trackResources(!onlyRlimits); // rlimits need no cgroup, so no cgroup delegation either
             if (limits.openFiles() > 0) {
                 builder.rlimit("nofile", limits.openFiles());
             }

@@ -20,7 +20,9 @@ import java.lang.annotation.Target;
  * {@link IsolatedEnvironment#resourceUsage()} tells the peak memory and the process count. When the host
  * cannot apply a requested limit (the cgroup controller is not there or not delegated to the user), the
  * environment is not created and the test is aborted with the reason; a limit is never silently ignored.
- * A method's {@code @Limits} replaces its class's.
+ * {@code @Limits} with no value (nothing limited) still makes the cgroup, to count; one with only rlimits
+ * ({@code openFiles}, {@code fileSizeBytes}, {@code cpuSeconds}) makes none, so it works where cgroups are not
+ * delegated (and {@code resourceUsage()} is not available). A method's {@code @Limits} replaces its class's.
  */
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
 @Retention(RetentionPolicy.RUNTIME)

@@ -39,12 +39,13 @@ class ResourceLimitTests {
     }
 
     @Test
-    @DisplayName("rlimits from @Limits apply to every command")
+    @DisplayName("rlimits from @Limits apply to every command, and need no cgroup")
     @Isolated(rootfs = "busybox.tar")
     @Limits(openFiles = 77, fileSizeBytes = 4096)
     void rlimits(IsolatedEnvironment env) {
         assertThat(env.exec("sh", "-c", "ulimit -n")).stdout().isEqualTo("77\n");
         assertThat(env.exec("sh", "-c", "head -c 10000 /dev/zero > /tmp/f")).failed();
+        org.assertj.core.api.Assertions.assertThatThrownBy(env::resourceUsage).hasMessageContaining("@Limits");
     }
 
     @Test

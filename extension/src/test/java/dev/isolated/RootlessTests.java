@@ -23,7 +23,7 @@ class RootlessTests {
     void asNobody(@TempDir Path dir) throws IOException, InterruptedException {
         List<String> lines = NobodyJvm.runFixture(dir, RootlessTestCase.class);
 
-        assertThat(lines).hasSize(3).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
+        assertThat(lines).hasSize(4).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
     }
 
     @Test
@@ -67,6 +67,13 @@ class RootlessTests {
         @Isolated(rootfs = "hello.tar", namespaces = {PID, MOUNT})
         void fromScratch(IsolatedEnvironment env) {
             assertThat(env.exec("/hello")).succeeded().stdout().isEqualTo("Hello, World\n");
+        }
+
+        @Test
+        @Isolated(rootfs = "busybox.tar")
+        @Limits(openFiles = 99)
+        void rlimitsNeedNoDelegatedCgroup(IsolatedEnvironment env) {
+            assertThat(env.exec("sh", "-c", "ulimit -n")).stdout().isEqualTo("99\n");
         }
 
         @Test

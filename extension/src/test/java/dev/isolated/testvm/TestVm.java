@@ -32,21 +32,25 @@ public final class TestVm {
 
     /**
      * @param share a host directory holding {@code vm-run.sh} (and whatever else the script needs)
+     * @param project the project's directory, shared read-only at the same path (it may be under {@code /tmp},
+     *     which the VM has a fresh tmpfs on, as a CI's clean clone is)
      * @param work a host directory for the initramfs and the serial log
      * @param timeout after which qemu is killed
      * @return the serial log (console output), without {@code \r} and terminal escapes
      */
-    public static String run(Path share, Path work, Duration timeout) throws IOException, InterruptedException {
+    public static String run(Path share, Path project, Path work, Duration timeout)
+            throws IOException, InterruptedException {
         VmKernel kernel = VmKernel.find();
         String qemu = executable("qemu-system-x86_64");
-        Path initramfs = initramfs(kernel, share, work.resolve("initramfs.cpio.gz"));
+        Path initramfs = initramfs(kernel, share, project, work.resolve("initramfs.cpio.gz"));
         Path log = work.resolve("serial.log");
         List<String> command = List.of(qemu, "-accel", "tcg", "-m", "1536", "-smp", "2", "-nodefaults", "-nographic",
                 "-no-reboot", "-nic", "none", "-serial", "file:" + log, "-monitor", "none",
                 "-kernel", kernel.vmlinuz().toString(), "-initrd", initramfs.toString(),
                 "-append", "console=ttyS0 quiet loglevel=1 panic=-1",
                 "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
-                "-virtfs", "local,path=" + share + ",mount_tag=share,security_model=none,readonly=on");
+                "-virtfs", "local,path=" + share + ",mount_tag=share,security_model=none,readonly=on",
+                "-virtfs", "local,path=" + project + ",mount_tag=project,security_model=none,readonly=on,multidevs=remap");
         Process vm = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(work.resolve("qemu.out").toFile()).start();
         boolean ended = vm.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -69,7 +73,7 @@ public final class TestVm {
         return lines.subList(Math.max(0, lines.size() - n), lines.size()).stream().collect(Collectors.joining("\n"));
     }
 
-    private static Path initramfs(VmKernel kernel, Path share, Path target) throws IOException {
+    private static Path initramfs(VmKernel kernel, Path share, Path project, Path target) throws IOException {
         List<String> insmods = new ArrayList<>();
         try (Initramfs cpio = new Initramfs(target)) {
             for (String dir : List.of("bin", "dev", "proc", "sys", "host", "modules")) {
@@ -80,12 +84,12 @@ public final class TestVm {
                 cpio.copy("modules/" + ko.getFileName(), ko, 0644);
                 insmods.add("insmod /modules/" + ko.getFileName());
             }
-            cpio.text("init", init(insmods, share), 0755);
+            cpio.text("init", init(insmods, share, project), 0755);
         }
         return target;
     }
 
-    private static String init(List<String> insmods, Path share) {
+    private static String init(List<String> insmods, Path share, Path project) {
         return """
                 #!/bin/busybox sh
                 /bin/busybox --install -s /bin
@@ -99,10 +103,11 @@ public final class TestVm {
                 mount -t devpts devpts /host/dev/pts && mount -t tmpfs shm /host/dev/shm
                 mount -t tmpfs -o mode=1777 tmpfs /host/tmp
                 mkdir -p /host%3$s && %2$s share /host%3$s
+                mkdir -p /host%5$s && %2$s project /host%5$s
                 cd /host && mount --move . / && chroot . /bin/sh %3$s/vm-run.sh
                 echo "%4$s$?"
                 poweroff -f
-                """.formatted(String.join(" && ", insmods), MOUNT_9P, share, SCRIPT_EXIT);
+                """.formatted(String.join(" && ", insmods), MOUNT_9P, share, SCRIPT_EXIT, project);
     }
 
     /** @return the program's path on PATH (or /sbin, /usr/sbin); fails, naming .ci/install-deps, without it */
