@@ -16,6 +16,9 @@ final class Format {
             return "";
         }
         double abs = Math.abs(value);
+        if (value == Math.rint(value) && abs < 1e15) {
+            return String.format(Locale.ROOT, "%.0f", value); // counts: "0 failures", not "0.000"
+        }
         String pattern = abs >= 100 ? "%.0f" : abs >= 10 ? "%.1f" : abs >= 1 ? "%.2f" : "%.3f";
         return String.format(Locale.ROOT, pattern, value);
     }
