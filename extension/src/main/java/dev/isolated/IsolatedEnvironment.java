@@ -138,7 +138,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     String readString(String path);
 
     /**
-     * Creates or replaces a file of the environment (its directory must exist), mode 0644.
+     * Creates or replaces a file of the environment, mode 0644; missing parent directories are created (0755),
+     * as with {@code mkdir -p}.
      *
      * @param path an absolute path inside the environment
      * @param content the text, encoded as UTF-8
@@ -146,7 +147,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     void writeString(String path, String content);
 
     /**
-     * Copies a host file or directory tree into the environment (the target's parent must exist).
+     * Copies a host file or directory tree into the environment; missing parent directories of the target are
+     * created (0755).
      *
      * @param hostSource the host path
      * @param target the absolute path inside the environment

@@ -38,6 +38,23 @@ class FilesTests {
     }
 
     @Test
+    @DisplayName("writeString and copyIn create missing parent directories, inside the environment even through a symlink")
+    void parentsAreCreated(IsolatedEnvironment env, @TempDir Path dir) throws Exception {
+        String unique = "isolated-parents-" + ProcessHandle.current().pid();
+        assertThat(env.exec("ln", "-s", "/", "/escape")).succeeded();
+
+        env.writeString("/srv/www/site/index.html", "hi\n");
+        env.writeString("/escape/tmp/" + unique + "/deep/f", "inside\n");
+        env.copyIn(Files.writeString(dir.resolve("conf"), "k=v\n"), "/opt/app/etc/app.conf");
+
+        assertThat(env.exec("sh", "-c", "cat /srv/www/site/index.html /tmp/" + unique + "/deep/f /opt/app/etc/app.conf; "
+                + "stat -c %a /srv/www /srv/www/site")).stdout().isEqualTo("hi\ninside\nk=v\n755\n755\n");
+        assertThat(Paths.get("/tmp/" + unique)).doesNotExist();
+        assertThatThrownBy(() -> env.writeString("/etc/passwd/under-a-file", "x")).isInstanceOf(UncheckedIOException.class)
+                .hasMessageContaining("/etc/passwd");
+    }
+
+    @Test
     @DisplayName("copyIn and copyOut carry directory trees with files and symlinks")
     void copyTrees(IsolatedEnvironment env, @TempDir Path dir) throws Exception {
         Path fixtures = Files.createDirectories(dir.resolve("fixtures/sub"));

@@ -325,6 +325,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     @Override
     public void writeString(String path, String content) {
         files(f -> {
+            f.createDirectories(parentOf(path));
             f.write(path, content.getBytes(StandardCharsets.UTF_8), 0644);
             return null;
         }, "write " + path);
@@ -333,9 +334,16 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     @Override
     public void copyIn(Path hostSource, String target) {
         files(f -> {
+            f.createDirectories(parentOf(target));
             f.copyIn(hostSource, target);
             return null;
         }, "copy " + hostSource + " into the environment at " + target);
+    }
+
+    private static String parentOf(String path) {
+        String trimmed = path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+        int slash = trimmed.lastIndexOf('/');
+        return slash <= 0 ? "/" : trimmed.substring(0, slash);
     }
 
     @Override

@@ -73,6 +73,29 @@ public final class InRootFiles implements AutoCloseable {
     }
 
     /**
+     * Creates the directory and its missing parents, mode 0755, like {@code mkdir -p}; each one is made in its
+     * parent resolved inside the root, so a symlinked component still cannot lead out.
+     *
+     * @param path an absolute path inside the environment
+     * @throws IOException naming the path when a component cannot be made (or is not a directory)
+     */
+    public void createDirectories(String path) throws IOException {
+        String normal = normalise(path);
+        for (int slash = normal.indexOf('/', 1); ; slash = normal.indexOf('/', slash + 1)) {
+            String prefix = slash < 0 ? normal : normal.substring(0, slash);
+            if (!prefix.equals("/") && !exists(prefix)) {
+                inParent(prefix, (dirFd, name) -> {
+                    int rc = LibC.INSTANCE.mkdirat(dirFd, name, 0755);
+                    return rc != 0 && Native.getLastError() == 17 ? 0 : rc; // EEXIST: made meanwhile
+                }, "mkdirat");
+            }
+            if (slash < 0) {
+                return;
+            }
+        }
+    }
+
+    /**
      * Creates or replaces a file (its parent directory must exist).
      *
      * @param path an absolute path inside the environment
