@@ -23,7 +23,7 @@ class RootlessTests {
     void asNobody(@TempDir Path dir) throws IOException, InterruptedException {
         List<String> lines = NobodyJvm.runFixture(dir, RootlessTestCase.class);
 
-        assertThat(lines).hasSize(4).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
+        assertThat(lines).hasSize(5).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
     }
 
     @Test
@@ -67,6 +67,25 @@ class RootlessTests {
         @Isolated(rootfs = "hello.tar", namespaces = {PID, MOUNT})
         void fromScratch(IsolatedEnvironment env) {
             assertThat(env.exec("/hello")).succeeded().stdout().isEqualTo("Hello, World\n");
+        }
+
+        @Test
+        @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, Namespace.IPC, Namespace.NET, Namespace.CGROUP})
+        @ClockOffsets(boottimeSeconds = 86400)
+        void everyOtherNamespace(IsolatedEnvironment env) throws Exception {
+            assertThat(env.namespaces()).contains(USER, Namespace.TIME);
+            assertThat(env.exec("ip", "-o", "link").stdout()).as("NET: lo only, up").startsWith("1: lo:").contains("UP")
+                    .doesNotContain("2:");
+            env.start(Command.of("nc", "-l", "-p", "80").withOpenStdin());
+            env.awaitPort(80);
+            String hostIpc = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/ns/ipc")).toString();
+            assertThat(env.exec("readlink", "/proc/self/ns/ipc").stdout()).as("IPC: a namespace of its own")
+                    .startsWith("ipc:[").isNotEqualTo(hostIpc + "\n");
+            assertThat(env.exec("cat", "/proc/self/cgroup").stdoutLines()).as("CGROUP: / is its own cgroup")
+                    .isNotEmpty().allSatisfy(line -> assertThat(line).endsWith(":/"));
+            double host = Double.parseDouble(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/uptime")).split(" ")[0]);
+            double inside = Double.parseDouble(env.exec("cat", "/proc/uptime").stdout().split(" ")[0]);
+            assertThat(inside - host).as("TIME: boottime a day ahead").isBetween(86400.0 - 5, 86400.0 + 5);
         }
 
         @Test
