@@ -18,17 +18,13 @@ import dev.isolated.internal.helper.Frame;
 import dev.isolated.internal.helper.FrameListener;
 import dev.isolated.internal.helper.HelperConnection;
 import dev.isolated.internal.helper.HelperErrorException;
-import dev.isolated.internal.os.InRootFiles;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -241,9 +237,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
 
     private synchronized ImageUser imageUser() {
         if (imageUser == null) {
-            imageUser = ImageUser.resolve(spec.image().user(), path -> files(
-                    f -> f.exists(path) ? Optional.of(new String(f.read(path), StandardCharsets.UTF_8)) : Optional.empty(),
-                    "read " + path));
+            imageUser = ImageUser.resolve(spec.image().user(), files()::readIfExists);
         }
         return imageUser;
     }
@@ -319,71 +313,36 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
 
     @Override
     public String readString(String path) {
-        return new String(files(f -> f.read(path), "read " + path), StandardCharsets.UTF_8);
+        return files().readString(path);
     }
 
     @Override
     public void writeString(String path, String content) {
-        files(f -> {
-            f.createDirectories(parentOf(path));
-            f.write(path, content.getBytes(StandardCharsets.UTF_8), 0644);
-            return null;
-        }, "write " + path);
+        files().writeString(path, content);
     }
 
     @Override
     public void copyIn(Path hostSource, String target) {
-        files(f -> {
-            f.createDirectories(parentOf(target));
-            f.copyIn(hostSource, target);
-            return null;
-        }, "copy " + hostSource + " into the environment at " + target);
-    }
-
-    private static String parentOf(String path) {
-        String trimmed = path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
-        int slash = trimmed.lastIndexOf('/');
-        return slash <= 0 ? "/" : trimmed.substring(0, slash);
+        files().copyIn(hostSource, target);
     }
 
     @Override
     public void copyOut(String source, Path hostTarget) {
-        files(f -> {
-            f.copyOut(source, hostTarget);
-            return null;
-        }, "copy " + source + " out of the environment to " + hostTarget);
+        files().copyOut(source, hostTarget);
     }
 
-    private interface FileOperation<T> {
-        T apply(InRootFiles files) throws IOException;
-    }
-
-    private <T> T files(FileOperation<T> op, String what) {
-        ensureOpen();
-        try (InRootFiles files = InRootFiles.ofProcess(initHostPid)) {
-            return op.apply(files);
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot " + what + ": " + e.getMessage(), e);
-        }
+    private EnvironmentFiles files() {
+        return new EnvironmentFiles(initHostPid, this::ensureOpen);
     }
 
     @Override
     public void awaitFile(String path) {
         try {
             Awaitility.await().atMost(spec.awaitTimeout()).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(10))
-                    .until(() -> exists(path));
+                    .until(() -> files().exists(path));
         } catch (ConditionTimeoutException e) {
             throw new ConditionTimeoutException(path + " did not appear in " + this + " within "
                     + spec.awaitTimeout().toMillis() + " ms");
-        }
-    }
-
-    private boolean exists(String path) {
-        ensureOpen();
-        try (InRootFiles files = InRootFiles.ofProcess(initHostPid)) {
-            return files.exists(path);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 
