@@ -131,17 +131,7 @@ class PrivateNetworkTests {
         private static List<String> helperNamespaces(String kind) throws IOException {
             ProcessHandle helper = ProcessHandle.current().children()
                     .filter(p -> p.info().command().orElse("").endsWith("isolated-helper")).findFirst().orElseThrow();
-            Path proc = Paths.get("/proc", Long.toString(helper.pid()));
-            String own = Files.readSymbolicLink(proc.resolve("ns").resolve(kind)).toString();
-            try (Stream<Path> fds = Files.list(proc.resolve("fd"))) {
-                return fds.map(fd -> {
-                    try {
-                        return Files.readSymbolicLink(fd).toString();
-                    } catch (IOException closedMeanwhile) {
-                        return "";
-                    }
-                }).filter(link -> link.startsWith(kind + ":[") && !link.equals(own)).toList();
-            }
+            return dev.isolated.internal.helper.NamespaceFds.of(helper.pid(), kind);
         }
     }
 

@@ -196,16 +196,6 @@ class HelperNetworkTest {
 
     /** The helper's open fds that are namespaces of KIND ("user:[...]"), but its own. */
     private static List<String> helperNamespaceFds(Conversation c, String kind) throws IOException {
-        String helperPid = Long.toString(c.client.process().pid());
-        String own = Files.readSymbolicLink(Path.of("/proc", helperPid, "ns", kind)).toString();
-        try (Stream<Path> fds = Files.list(Path.of("/proc", helperPid, "fd"))) {
-            return fds.map(fd -> {
-                try {
-                    return Files.readSymbolicLink(fd).toString();
-                } catch (IOException closedMeanwhile) {
-                    return "";
-                }
-            }).filter(link -> link.startsWith(kind + ":[") && !link.equals(own)).toList();
-        }
+        return NamespaceFds.of(c.client.process().pid(), kind);
     }
 }
