@@ -2,10 +2,16 @@ package dev.isolated;
 
 import dev.isolated.image.ImageConfig;
 import dev.isolated.internal.image.ImageCache;
+import dev.isolated.internal.image.ImageSource;
 import dev.isolated.internal.image.RootfsLocator;
 import dev.isolated.internal.image.UnpackedImage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,7 +21,7 @@ import java.util.logging.Logger;
 /**
  * Turns the {@code rootfs} of an {@link Isolated} annotation into an unpacked image: found on the class path
  * or the file system, unpacked once per content digest into the shared image cache, and remembered for the
- * rest of the run (images do not change during a test run).
+ * rest of the run (a tar file rewritten meanwhile, as by a test that builds its image, is resolved again).
  */
 final class RootfsImages {
     private static final Logger LOG = Logger.getLogger(RootfsImages.class.getName());
@@ -27,8 +33,25 @@ final class RootfsImages {
 
     static UnpackedImage image(String rootfs, ClassLoader classLoader) {
         Path workingDirectory = Paths.get("").toAbsolutePath();
-        return RESOLVED.computeIfAbsent(List.of(rootfs, classLoader, workingDirectory),
-                key -> cache().unpack(new RootfsLocator(classLoader, workingDirectory).locate(rootfs)));
+        ImageSource source = new RootfsLocator(classLoader, workingDirectory).locate(rootfs);
+        return RESOLVED.computeIfAbsent(List.of(rootfs, classLoader, workingDirectory, version(source)),
+                key -> cache().unpack(source));
+    }
+
+    /**
+     * What changes when a tar file is rewritten (a test may build an image to the same path twice): its size,
+     * modification time and inode; nothing for class path resources, which do not change during a run.
+     */
+    private static List<Object> version(ImageSource source) {
+        if (source instanceof ImageSource.Archive archive && archive.backingFile() != null) {
+            try {
+                BasicFileAttributes attributes = Files.readAttributes(archive.backingFile(), BasicFileAttributes.class);
+                return Arrays.asList(attributes.size(), attributes.lastModifiedTime(), attributes.fileKey());
+            } catch (IOException e) {
+                throw new UncheckedIOException("Cannot read the attributes of " + archive.backingFile(), e);
+            }
+        }
+        return List.of();
     }
 
     static Path unpacked(String rootfs, ClassLoader classLoader) {

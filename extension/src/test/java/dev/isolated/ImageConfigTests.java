@@ -31,7 +31,6 @@ class ImageConfigTests {
             busybox = in.readAllBytes();
         }
         byte[] app = TestImages.layer(List.of("app"), ACCOUNTS);
-        // one file per config: an image path is resolved once per test run (images do not change meanwhile)
         Path image = Files.write(dir.resolve("app-" + Integer.toHexString(runConfig.hashCode()) + ".tar"),
                 TestImages.dockerSave(runConfig, busybox, app));
         return IsolatedEnvironment.builder().rootfs(image.toString()).start();
