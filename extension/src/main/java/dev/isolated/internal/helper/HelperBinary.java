@@ -6,15 +6,19 @@ import java.io.InputStream;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Locale;
+import java.util.Set;
 
 /**
  * Finds the native helper executable: the one named by {@value #PATH_PROPERTY}, or the one shipped in
@@ -28,6 +32,8 @@ public final class HelperBinary {
     /** System property (or env var {@code ISOLATED_HELPER_DIR}) naming the extraction directory, e.g. when the cache dir is noexec. */
     public static final String DIR_PROPERTY = "isolated.helper.dir";
 
+    private static Path extracted; // the bundled helper, once checked in this JVM
+
     private HelperBinary() {
     }
 
@@ -40,22 +46,36 @@ public final class HelperBinary {
         if (explicit != null && !explicit.isBlank()) {
             return checkExecutable(Paths.get(explicit), "the system property " + PATH_PROPERTY);
         }
+        synchronized (HelperBinary.class) {
+            if (extracted == null || !Files.isExecutable(extracted)) {
+                extracted = extractBundled(extractionBase());
+            }
+            return extracted;
+        }
+    }
+
+    /** Extracts (or finds, checked by digest) the bundled helper under BASE/DIGEST16/. */
+    static Path extractBundled(Path base) {
         String resource = resourceName();
         byte[] bytes;
         try (InputStream in = HelperBinary.class.getClassLoader().getResourceAsStream(resource)) {
             if (in == null) {
                 throw new IsolatedException("The isolated helper for this platform is not in the isolated-junit jar "
-                        + "(looked for resource " + resource + "). Isolated ships helpers for Linux x86_64 and aarch64; "
-                        + "on another platform build it from the native/ module and set -D" + PATH_PROPERTY + "=...");
+                        + "(looked for resource " + resource + "): the jar holds the helpers of the machines it was "
+                        + "built on. Build the native/ module on this platform (mvn -pl native package) and set -D"
+                        + PATH_PROPERTY + "=native/target/classes/" + resource + ", or build the whole project here.");
             }
             bytes = in.readAllBytes();
         } catch (IOException e) {
             throw new IsolatedException("Cannot read the bundled isolated helper " + resource + ": " + e, e);
         }
         String digest = sha256(bytes);
-        Path dir = extractionBase().resolve(digest.substring(0, 16));
+        Path dir = base.resolve(digest.substring(0, 16));
         Path target = dir.resolve("isolated-helper");
         try {
+            Files.createDirectories(dir);
+            requirePrivate(base);
+            requirePrivate(dir);
             if (!Files.isRegularFile(target) || !sha256(Files.readAllBytes(target)).equals(digest)) {
                 extract(bytes, dir, target);
             }
@@ -93,8 +113,27 @@ public final class HelperBinary {
         return cache.resolve("isolated").resolve("helper");
     }
 
+    /**
+     * The helper runs with the tests' privileges (often root): nobody else may be able to swap it between the
+     * digest check and its exec, so its directories must be ours and writable by us only (as ssh wants ~/.ssh).
+     */
+    private static void requirePrivate(Path dir) throws IOException {
+        PosixFileAttributes attributes = Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        Set<PosixFilePermission> perms = attributes.permissions();
+        int owner = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        int me = (Integer) Files.getAttribute(Paths.get("/proc/self"), "unix:uid"); // our effective uid
+        boolean othersWrite = perms.contains(PosixFilePermission.GROUP_WRITE)
+                || perms.contains(PosixFilePermission.OTHERS_WRITE);
+        if (!attributes.isDirectory() || othersWrite || owner != me) {
+            throw new IsolatedException("The isolated helper's directory " + dir + " is "
+                    + (attributes.isDirectory() ? "owned by uid " + owner + " with mode " + PosixFilePermissions.toString(perms)
+                            : "not a directory")
+                    + ": another user could replace the helper before it runs. Make it owned by uid " + me
+                    + " and not group/other-writable (chmod go-w), or set -D" + DIR_PROPERTY + "=<a private directory>.");
+        }
+    }
+
     private static void extract(byte[] bytes, Path dir, Path target) throws IOException {
-        Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, ".isolated-helper-", ".tmp");
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {

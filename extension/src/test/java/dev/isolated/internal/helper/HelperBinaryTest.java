@@ -1,0 +1,96 @@
+package dev.isolated.internal.helper;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.isolated.IsolatedException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@DisplayName("the bundled helper, extracted at run time")
+class HelperBinaryTest {
+    @TempDir
+    Path base;
+
+    @Test
+    @DisplayName("lands read-only and executable in a directory named by its digest, with the jar's bytes")
+    void extracts() throws Exception {
+        Path helper = HelperBinary.extractBundled(base);
+
+        assertThat(helper.getParent().getParent()).isEqualTo(base);
+        assertThat(helper.getParent().getFileName().toString()).isEqualTo(bundledDigest().substring(0, 16));
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(helper))).isEqualTo("r-xr-xr-x");
+        assertThat(HelperBinary.sha256(Files.readAllBytes(helper))).isEqualTo(bundledDigest());
+        Process help = new ProcessBuilder(helper.toString(), "--help").redirectErrorStream(true).start();
+        assertThat(new String(help.getInputStream().readAllBytes())).contains("isolated-helper run");
+        assertThat(help.waitFor()).isZero();
+    }
+
+    @Test
+    @DisplayName("a file at its place with other bytes (tampered or truncated) is replaced, not run")
+    void replacesATamperedFile() throws Exception {
+        Path helper = HelperBinary.extractBundled(base);
+        Files.setPosixFilePermissions(helper, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.writeString(helper, "#!/bin/sh\necho pwned\n");
+
+        Path again = HelperBinary.extractBundled(base);
+
+        assertThat(again).isEqualTo(helper);
+        assertThat(HelperBinary.sha256(Files.readAllBytes(again))).isEqualTo(bundledDigest());
+    }
+
+    @Test
+    @DisplayName("eight threads extracting at once all get the same whole file, and no temp file stays behind")
+    void concurrentExtraction() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Callable<Path>> jobs = IntStream.range(0, 8).<Callable<Path>>mapToObj(i -> () -> HelperBinary.extractBundled(base))
+                    .toList();
+            List<Path> paths = pool.invokeAll(jobs).stream().map(HelperBinaryTest::get).distinct().toList();
+
+            assertThat(paths).hasSize(1);
+            assertThat(HelperBinary.sha256(Files.readAllBytes(paths.get(0)))).isEqualTo(bundledDigest());
+            try (Stream<Path> files = Files.list(paths.get(0).getParent())) {
+                assertThat(files.map(p -> p.getFileName().toString())).containsExactly("isolated-helper");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    @DisplayName("a directory other users may write to is refused, naming it and isolated.helper.dir")
+    void refusesAWorldWritableDirectory() throws Exception {
+        Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxrwxrwx"));
+
+        assertThatThrownBy(() -> HelperBinary.extractBundled(base)).isInstanceOf(IsolatedException.class)
+                .hasMessageContaining(base.toString()).hasMessageContaining("rwxrwxrwx")
+                .hasMessageContaining("another user could replace the helper").hasMessageContaining("isolated.helper.dir");
+    }
+
+    private static String bundledDigest() throws Exception {
+        try (InputStream in = HelperBinary.class.getClassLoader().getResourceAsStream(HelperBinary.resourceName())) {
+            return HelperBinary.sha256(in.readAllBytes());
+        }
+    }
+
+    private static Path get(Future<Path> future) {
+        try {
+            return future.get();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+}
