@@ -16,6 +16,7 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.EnumSet;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Set;
@@ -115,21 +116,22 @@ public final class HelperBinary {
 
     /**
      * The helper runs with the tests' privileges (often root): nobody else may be able to swap it between the
-     * digest check and its exec, so its directories must be ours and writable by us only (as ssh wants ~/.ssh).
+     * digest check and its exec. So its directories must be ours; group/other write permission (a umask of 002)
+     * is taken away, as we own them.
      */
     private static void requirePrivate(Path dir) throws IOException {
         PosixFileAttributes attributes = Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        Set<PosixFilePermission> perms = attributes.permissions();
         int owner = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
         int me = (Integer) Files.getAttribute(Paths.get("/proc/self"), "unix:uid"); // our effective uid
-        boolean othersWrite = perms.contains(PosixFilePermission.GROUP_WRITE)
-                || perms.contains(PosixFilePermission.OTHERS_WRITE);
-        if (!attributes.isDirectory() || othersWrite || owner != me) {
+        if (!attributes.isDirectory() || owner != me) {
             throw new IsolatedException("The isolated helper's directory " + dir + " is "
-                    + (attributes.isDirectory() ? "owned by uid " + owner + " with mode " + PosixFilePermissions.toString(perms)
-                            : "not a directory")
-                    + ": another user could replace the helper before it runs. Make it owned by uid " + me
-                    + " and not group/other-writable (chmod go-w), or set -D" + DIR_PROPERTY + "=<a private directory>.");
+                    + (attributes.isDirectory() ? "owned by uid " + owner : "not a directory")
+                    + ": another user could replace the helper before it runs. Use a directory of uid " + me
+                    + ": set -D" + DIR_PROPERTY + "=<a private directory>.");
+        }
+        Set<PosixFilePermission> perms = EnumSet.copyOf(attributes.permissions());
+        if (perms.removeAll(EnumSet.of(PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_WRITE))) {
+            Files.setPosixFilePermissions(dir, perms);
         }
     }
 

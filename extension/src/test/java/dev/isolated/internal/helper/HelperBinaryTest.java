@@ -71,12 +71,17 @@ class HelperBinaryTest {
     }
 
     @Test
-    @DisplayName("a directory other users may write to is refused, naming it and isolated.helper.dir")
-    void refusesAWorldWritableDirectory() throws Exception {
+    @DisplayName("its directory loses group/other write permission (a umask of 002); one of another user is refused")
+    void privateDirectories() throws Exception {
         Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path helper = HelperBinary.extractBundled(base);
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(base))).isEqualTo("rwxr-xr-x");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(helper.getParent()))).isEqualTo("rwxr-xr-x");
 
-        assertThatThrownBy(() -> HelperBinary.extractBundled(base)).isInstanceOf(IsolatedException.class)
-                .hasMessageContaining(base.toString()).hasMessageContaining("rwxrwxrwx")
+        Path foreign = Files.createDirectory(base.resolve("foreign"));
+        Files.setAttribute(foreign, "unix:uid", 65534);
+        assertThatThrownBy(() -> HelperBinary.extractBundled(foreign)).isInstanceOf(IsolatedException.class)
+                .hasMessageContaining(foreign + " is owned by uid 65534")
                 .hasMessageContaining("another user could replace the helper").hasMessageContaining("isolated.helper.dir");
     }
 
