@@ -1,25 +1,21 @@
 package dev.isolated.internal.helper;
 
 import dev.isolated.IsolatedException;
+import dev.isolated.internal.os.OwnDirectory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFileAttributes;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.EnumSet;
 import java.util.HexFormat;
 import java.util.Locale;
-import java.util.Set;
 
 /**
  * Finds the native helper executable: the one named by {@value #PATH_PROPERTY}, or the one shipped in
@@ -75,8 +71,8 @@ public final class HelperBinary {
         Path target = dir.resolve("isolated-helper");
         try {
             Files.createDirectories(dir);
-            requirePrivate(base);
-            requirePrivate(dir);
+            OwnDirectory.require(base, "the isolated helper", "-D" + DIR_PROPERTY);
+            OwnDirectory.require(dir, "the isolated helper", "-D" + DIR_PROPERTY);
             if (!Files.isRegularFile(target) || !sha256(Files.readAllBytes(target)).equals(digest)) {
                 extract(bytes, dir, target);
             }
@@ -112,27 +108,6 @@ public final class HelperBinary {
         String xdg = System.getenv("XDG_CACHE_HOME");
         Path cache = xdg != null && !xdg.isBlank() ? Paths.get(xdg) : Paths.get(System.getProperty("user.home"), ".cache");
         return cache.resolve("isolated").resolve("helper");
-    }
-
-    /**
-     * The helper runs with the tests' privileges (often root): nobody else may be able to swap it between the
-     * digest check and its exec. So its directories must be ours; group/other write permission (a umask of 002)
-     * is taken away, as we own them.
-     */
-    private static void requirePrivate(Path dir) throws IOException {
-        PosixFileAttributes attributes = Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        int owner = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-        int me = (Integer) Files.getAttribute(Paths.get("/proc/self"), "unix:uid"); // our effective uid
-        if (!attributes.isDirectory() || owner != me) {
-            throw new IsolatedException("The isolated helper's directory " + dir + " is "
-                    + (attributes.isDirectory() ? "owned by uid " + owner : "not a directory")
-                    + ": another user could replace the helper before it runs. Use a directory of uid " + me
-                    + ": set -D" + DIR_PROPERTY + "=<a private directory>.");
-        }
-        Set<PosixFilePermission> perms = EnumSet.copyOf(attributes.permissions());
-        if (perms.removeAll(EnumSet.of(PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_WRITE))) {
-            Files.setPosixFilePermissions(dir, perms);
-        }
     }
 
     private static void extract(byte[] bytes, Path dir, Path target) throws IOException {

@@ -2,6 +2,7 @@ package dev.isolated.internal.image;
 
 import dev.isolated.internal.json.JsonException;
 import dev.isolated.internal.json.JsonObject;
+import dev.isolated.internal.os.OwnDirectory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -73,7 +74,9 @@ public final class ImageCache {
     private static final String LAST_USED = "last-used";
     private static final Pattern KEY = Pattern.compile("[0-9a-f]{64}");
 
+    private final Path root;
     private final Path imagesDirectory;
+    private volatile boolean ownershipChecked; // root and images/ are this user's (OwnDirectory)
     private final SafeTarUnpacker unpacker;
     private final Consumer<String> notes;
     private final ArchiveDigests digests;
@@ -85,6 +88,7 @@ public final class ImageCache {
      */
     public ImageCache(Path cacheDirectory, SafeTarUnpacker unpacker, Consumer<String> notes) {
         Path root = cacheDirectory.toAbsolutePath();
+        this.root = root;
         this.imagesDirectory = root.resolve("images");
         this.unpacker = unpacker;
         this.notes = notes;
@@ -206,7 +210,13 @@ public final class ImageCache {
     /** The lock file of {@code key}, by real path. */
     Path lockFile(ImageSource source, String key) {
         try {
-            return Files.createDirectories(imagesDirectory).toRealPath().resolve(key + ".lock");
+            Path images = Files.createDirectories(imagesDirectory).toRealPath();
+            if (!ownershipChecked) {
+                OwnDirectory.require(root, "the image cache", "-D" + CacheDirectory.PROPERTY);
+                OwnDirectory.require(images, "the image cache", "-D" + CacheDirectory.PROPERTY);
+                ownershipChecked = true;
+            }
+            return images.resolve(key + ".lock");
         }
         catch (IOException e) {
             throw cacheFailure(source, imagesDirectory, e);

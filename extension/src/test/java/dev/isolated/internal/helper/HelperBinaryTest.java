@@ -81,8 +81,8 @@ class HelperBinaryTest {
         Path foreign = Files.createDirectory(base.resolve("foreign"));
         Files.setAttribute(foreign, "unix:uid", 65534);
         assertThatThrownBy(() -> HelperBinary.extractBundled(foreign)).isInstanceOf(IsolatedException.class)
-                .hasMessageContaining(foreign + " is owned by uid 65534")
-                .hasMessageContaining("another user could replace the helper").hasMessageContaining("isolated.helper.dir");
+                .hasMessageContaining(foreign + ", is owned by uid 65534")
+                .hasMessageContaining("another user could replace what is in it").hasMessageContaining("isolated.helper.dir");
     }
 
     private static String bundledDigest() throws Exception {

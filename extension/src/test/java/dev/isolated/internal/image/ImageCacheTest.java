@@ -54,6 +54,23 @@ class ImageCacheTest {
     }
 
     @Test
+    @DisplayName("a cache directory of another user is refused, naming isolated.cache.dir; our own loses group/other write")
+    void ownership() throws IOException {
+        Files.setPosixFilePermissions(cacheDirectory, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxr-x"));
+        cache().rootfsFor(archive("image.tar", IMAGE));
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(cacheDirectory)))
+                .isEqualTo("rwxr-xr-x");
+
+        Path foreign = Files.createDirectory(cacheDirectory.resolve("foreign"));
+        Files.setAttribute(foreign, "unix:uid", 65534);
+        ImageCache theirs = new ImageCache(foreign, new SafeTarUnpacker(UnpackLimits.defaults()), notes::add);
+        assertThatThrownBy(() -> theirs.rootfsFor(archive("image.tar", IMAGE)))
+                .isInstanceOf(dev.isolated.IsolatedException.class)
+                .hasMessageContaining("The directory of the image cache, " + foreign + ", is owned by uid 65534")
+                .hasMessageContaining("-Disolated.cache.dir");
+    }
+
+    @Test
     @DisplayName("unpacks once: a second call returns the same directory without unpacking again")
     void unpacksOnce() throws IOException {
         Path first = cache().rootfsFor(archive("image.tar", IMAGE));
