@@ -2,11 +2,7 @@ package dev.isolated;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assumptions.assumeThat;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -25,19 +21,6 @@ class HostSupportTests {
         assertThat(host.allOk()).isTrue();
         assertThat(host.step("sysctl user.max_user_namespaces").detail()).matches("\\d+");
         assertThat(HostSupport.probe()).isSameAs(host);
-    }
-
-    @Test
-    @DisplayName("as root without a range in /etc/subuid: subids is ok, saying root needs none")
-    void subidsAsRoot() throws IOException {
-        Path subuid = Path.of("/etc/subuid");
-        assumeThat(Files.exists(subuid) ? Files.readString(subuid) : "").as("/etc/subuid has no range for root")
-                .doesNotContainPattern("(?m)^(root|0):");
-
-        HostSupport.Step subids = HostSupport.probe().step("subids");
-
-        assertThat(subids.ok()).as(subids.toString()).isTrue();
-        assertThat(subids.detail()).startsWith("not needed as root: user-map=subids maps 0..65535 itself");
     }
 
     @Test

@@ -5,10 +5,9 @@ import static dev.isolated.Namespace.PID;
 import static dev.isolated.Namespace.USER;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assumptions.assumeThat;
 
+import dev.isolated.internal.helper.TemporarySubIds;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
@@ -56,14 +55,13 @@ class UserMappingTests {
 
     @Test
     @DisplayName("SUBIDS run by uid 65534 without a range: aborted at once, naming /etc/subuid and the line to add; failed with failIfUnsupported")
-    void subidsWithoutRange(@TempDir Path dir) throws IOException, InterruptedException {
-        Path subuid = Path.of("/etc/subuid");
-        assumeThat(Files.exists(subuid) ? Files.readString(subuid) : "").as("/etc/subuid has no range for nobody")
-                .doesNotContainPattern("(?m)^(nobody|65534):");
-
-        List<String> skipped = NobodyJvm.runFixture(NobodyJvm.runDirectory(dir, "a"), SubidsTestCase.class, List.of());
-        List<String> failed = NobodyJvm.runFixture(NobodyJvm.runDirectory(dir, "b"), SubidsTestCase.class, List.of(),
-                "isolated.failIfUnsupported=true");
+    void subidsWithoutRange(@TempDir Path dir) throws Exception {
+        List<List<String>> runs = TemporarySubIds.during(TemporarySubIds.without("nobody", "65534"), () -> List.of(
+                NobodyJvm.runFixture(NobodyJvm.runDirectory(dir, "a"), SubidsTestCase.class, List.of()),
+                NobodyJvm.runFixture(NobodyJvm.runDirectory(dir, "b"), SubidsTestCase.class, List.of(),
+                        "isolated.failIfUnsupported=true")));
+        List<String> skipped = runs.get(0);
+        List<String> failed = runs.get(1);
 
         assertThat(skipped).singleElement().satisfies(line -> assertThat(line).startsWith("ABORTED\t").contains(
                 "stage 'uid-map'", "no range for nobody in /etc/subuid",

@@ -2,7 +2,6 @@ package dev.isolated.internal.helper;
 
 import static dev.isolated.internal.helper.HelperPaths.HELPER;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assumptions.assumeThat;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -56,9 +55,8 @@ class HelperProbeTest extends AbstractHelperCliTest {
         @Test
         @DisplayName("as root without a range: subids is ok (root needs none) and says why")
         void subidsAsRootWithoutRange() throws Exception {
-            assumeThat(TemporarySubIds.hasRange("root", "0")).as("root has a range in /etc/subuid or /etc/subgid").isFalse();
-
-            Map<String, Object> subids = probe(List.of(HELPER.toString(), "probe", "--json")).get("subids");
+            Map<String, Object> subids = TemporarySubIds.during(TemporarySubIds.without("root", "0"),
+                    () -> probe(List.of(HELPER.toString(), "probe", "--json")).get("subids"));
 
             assertThat(subids).containsEntry("ok", true);
             assertThat((String) subids.get("detail")).contains("not needed as root", "root has no range in /etc/subuid");
@@ -67,17 +65,13 @@ class HelperProbeTest extends AbstractHelperCliTest {
         @Test
         @DisplayName("subids with ranges (nobody by uid, root by name): a child mapped by newuidmap/newgidmap sees uid 1 mapped")
         void subidsWithRanges() throws Exception {
-            assumeThat(TemporarySubIds.hasRange("root", "0", "nobody", "65534")).as("a range for root or nobody exists").isFalse();
             Path helper = HelperPaths.rootlessCopy(tmp);
-            Map<String, Map<String, Object>> asNobody;
-            Map<String, Map<String, Object>> asRoot;
-            TemporarySubIds added = TemporarySubIds.add("65534:200000:65536", "root:300000:1000");
-            try {
-                asNobody = probe(concat(NOBODY, List.of(helper.toString(), "probe", "--json")));
-                asRoot = probe(List.of(HELPER.toString(), "probe", "--json"));
-            } finally {
-                added.close();
-            }
+            List<Map<String, Map<String, Object>>> probes = TemporarySubIds.during(TemporarySubIds.replacing(
+                    List.of("root", "0", "nobody", "65534"), "65534:200000:65536", "root:300000:1000"),
+                    () -> List.of(probe(concat(NOBODY, List.of(helper.toString(), "probe", "--json"))),
+                            probe(List.of(HELPER.toString(), "probe", "--json"))));
+            Map<String, Map<String, Object>> asNobody = probes.get(0);
+            Map<String, Map<String, Object>> asRoot = probes.get(1);
 
             assertThat(asNobody.get("subids")).as("as nobody").containsEntry("ok", true).containsEntry("detail",
                     "nobody: uids 1..65536 -> 200000.. (/etc/subuid 200000:65536), gids 1..65536 -> 200000.. (/etc/subgid 200000:65536)");
@@ -102,10 +96,10 @@ class HelperProbeTest extends AbstractHelperCliTest {
         @Test
         @DisplayName("as uid 65534 without a range: subids fails naming /etc/subuid and the line to add")
         void subidsWithoutRange() throws Exception {
-            assumeThat(TemporarySubIds.hasRange("nobody", "65534")).as("nobody has a range in /etc/subuid or /etc/subgid").isFalse();
             Path helper = HelperPaths.rootlessCopy(tmp);
 
-            Map<String, Object> subids = probe(concat(NOBODY, List.of(helper.toString(), "probe", "--json"))).get("subids");
+            Map<String, Object> subids = TemporarySubIds.during(TemporarySubIds.without("nobody", "65534"),
+                    () -> probe(concat(NOBODY, List.of(helper.toString(), "probe", "--json"))).get("subids"));
 
             assertThat(subids).containsEntry("ok", false).containsEntry("errno", "ENOENT");
             assertThat((String) subids.get("hint")).contains("no range for nobody in /etc/subuid",

@@ -71,9 +71,8 @@ class HelperUserMappingTest {
     @Test
     @DisplayName("as uid 65534: subids without a range in /etc/subuid fails (125, stage uid-map) naming the file and the line to add")
     void subidsWithoutRanges() throws Exception {
-        assertThat(hasRangeForNobody()).as("this test needs /etc/subuid without a range for uid 65534").isFalse();
-
-        Result result = asNobody("subids", "true");
+        Result result = TemporarySubIds.during(TemporarySubIds.without("nobody", Integer.toString(NOBODY)),
+                () -> asNobody("subids", "true"));
 
         assertThat(result.code).isEqualTo(125);
         assertThat(result.stderr).contains("isolated-helper: uid-map: open /etc/subuid", "hint:", ":100000:65536",
@@ -85,24 +84,21 @@ class HelperUserMappingTest {
     void subidsWithRanges() throws Exception {
         assertThat(exec(List.of("sh", "-c", "command -v newuidmap && command -v newgidmap")).code)
                 .as("newuidmap/newgidmap are missing: apt-get install uidmap (.ci/install-deps does)").isZero();
-        String line = NOBODY + ":" + SUB_START + ":65536\n";
-        Process run;
-        String inside;
-        String initPid;
-        byte[] subuid = readOrNull(Path.of("/etc/subuid"));
-        byte[] subgid = readOrNull(Path.of("/etc/subgid"));
-        try {
-            append(Path.of("/etc/subuid"), subuid, line);
-            append(Path.of("/etc/subgid"), subgid, line);
-            run = new ProcessBuilder(concat(setpriv(), List.of(helper.toString(), "run", "--print-pid", "--rootfs",
-                    rootfs.toString(), "--user-map", "subids", "--", "sh", "-c",
-                    "touch /tmp/f /etc/f && chown 1000:1000 /tmp/f /etc/f && ls -ln /tmp/f && exec sleep 60"))).start();
-            initPid = new BufferedReader(new InputStreamReader(run.getErrorStream(), UTF_8)).readLine();
-            inside = new BufferedReader(new InputStreamReader(run.getInputStream(), UTF_8)).readLine();
-        } finally {
-            restore(Path.of("/etc/subuid"), subuid);
-            restore(Path.of("/etc/subgid"), subgid);
+        record Started(Process run, String initPid, String inside) {
         }
+        // the ranges go back once the command printed, i.e. after newuidmap/newgidmap read them
+        Started started = TemporarySubIds.during(TemporarySubIds.replacing(List.of("nobody", Integer.toString(NOBODY)),
+                NOBODY + ":" + SUB_START + ":65536"), () -> {
+                    Process p = new ProcessBuilder(concat(setpriv(), List.of(helper.toString(), "run", "--print-pid",
+                            "--rootfs", rootfs.toString(), "--user-map", "subids", "--", "sh", "-c",
+                            "touch /tmp/f /etc/f && chown 1000:1000 /tmp/f /etc/f && ls -ln /tmp/f && exec sleep 60")))
+                            .start();
+                    return new Started(p, new BufferedReader(new InputStreamReader(p.getErrorStream(), UTF_8)).readLine(),
+                            new BufferedReader(new InputStreamReader(p.getInputStream(), UTF_8)).readLine());
+                });
+        Process run = started.run();
+        String initPid = started.initPid();
+        String inside = started.inside();
         try {
             assertThat(initPid).startsWith("init-pid=");
             assertThat(inside).as("ls -ln /tmp/f inside").matches("-\\S+\\s+1\\s+1000\\s+1000\\s.*/tmp/f");
@@ -155,39 +151,11 @@ class HelperUserMappingTest {
         return all;
     }
 
-    private static boolean hasRangeForNobody() throws IOException {
-        for (Path file : List.of(Path.of("/etc/subuid"), Path.of("/etc/subgid"))) {
-            if (Files.exists(file) && Files.readAllLines(file).stream()
-                    .anyMatch(l -> l.startsWith("nobody:") || l.startsWith(NOBODY + ":"))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /** The env's writable layer is one of its init's fds (PROTOCOL.md, "The writable layer"). */
     private static Path fileInWritableLayer(String initPid, String relative) throws IOException {
         try (Stream<Path> fds = Files.list(Path.of("/proc", initPid, "fd"))) {
             return fds.map(fd -> fd.resolve(relative)).filter(p -> Files.exists(p, LinkOption.NOFOLLOW_LINKS))
                     .findFirst().orElseThrow(() -> new AssertionError(relative + " is in no fd of the init " + initPid));
-        }
-    }
-
-    private static byte[] readOrNull(Path file) throws IOException {
-        return Files.exists(file) ? Files.readAllBytes(file) : null;
-    }
-
-    private static void append(Path file, byte[] before, String line) throws IOException {
-        String text = before == null ? "" : new String(before, UTF_8);
-        Files.writeString(file, text.isEmpty() || text.endsWith("\n") ? text + line : text + "\n" + line);
-    }
-
-    /** Byte for byte as it was (or absent again). */
-    private static void restore(Path file, byte[] before) throws IOException {
-        if (before == null) {
-            Files.deleteIfExists(file);
-        } else {
-            Files.write(file, before);
         }
     }
 }

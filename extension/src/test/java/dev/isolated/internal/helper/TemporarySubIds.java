@@ -5,12 +5,19 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
+import java.util.stream.Collectors;
 
-/** Lines added to /etc/subuid and /etc/subgid for one test; close() puts both back byte for byte (or absent). */
-final class TemporarySubIds implements AutoCloseable {
+/**
+ * /etc/subuid and /etc/subgid changed for one test (lines added, or an owner's lines removed); close() puts both
+ * back byte for byte (or absent), so a test controls the ranges instead of depending on the machine's.
+ */
+public final class TemporarySubIds implements AutoCloseable {
     private static final List<Path> FILES = List.of(Path.of("/etc/subuid"), Path.of("/etc/subgid"));
 
     private final Map<Path, byte[]> before = new LinkedHashMap<>();
@@ -18,33 +25,43 @@ final class TemporarySubIds implements AutoCloseable {
     private TemporarySubIds() {
     }
 
-    /** @return whether either file has a line for one of {@code owners} (a user name or uid) */
-    static boolean hasRange(String... owners) throws IOException {
-        for (Path file : FILES) {
-            for (String owner : owners) {
-                if (Files.exists(file) && Files.readAllLines(file).stream().anyMatch(l -> l.startsWith(owner + ":"))) {
-                    return true;
-                }
-            }
-        }
-        return false;
+    /** @param owners user names or uids whose lines are removed from both files for the test */
+    public static TemporarySubIds without(String... owners) throws IOException {
+        return replacing(List.of(owners));
     }
 
-    /** @param lines e.g. {@code nobody:200000:65536}, added to both files */
-    static TemporarySubIds add(String... lines) throws IOException {
-        TemporarySubIds added = new TemporarySubIds();
+    /**
+     * @param owners user names or uids whose lines are removed from both files for the test
+     * @param lines lines then added to both, e.g. {@code nobody:200000:65536}
+     */
+    public static TemporarySubIds replacing(List<String> owners, String... lines) throws IOException {
+        return rewrite(text -> text.lines().filter(line -> owners.stream().noneMatch(o -> line.startsWith(o + ":")))
+                .map(line -> line + "\n").collect(Collectors.joining()) + Arrays.stream(lines)
+                .map(line -> line + "\n").collect(Collectors.joining()));
+    }
+
+    /** Runs BODY with the files changed as CHANGE says, then puts them back. */
+    public static <T> T during(TemporarySubIds change, Callable<T> body) throws Exception {
+        try {
+            return body.call();
+        } finally {
+            change.close();
+        }
+    }
+
+    private static TemporarySubIds rewrite(UnaryOperator<String> change) throws IOException {
+        TemporarySubIds changed = new TemporarySubIds();
         try {
             for (Path file : FILES) {
                 byte[] old = Files.exists(file) ? Files.readAllBytes(file) : null;
-                added.before.put(file, old);
-                String text = old == null ? "" : new String(old, UTF_8);
-                Files.writeString(file, (text.isEmpty() || text.endsWith("\n") ? text : text + "\n") + String.join("\n", lines) + "\n");
+                changed.before.put(file, old);
+                Files.writeString(file, change.apply(old == null ? "" : new String(old, UTF_8)));
             }
         } catch (IOException | RuntimeException e) {
-            added.close();
+            changed.close();
             throw e;
         }
-        return added;
+        return changed;
     }
 
     @Override
