@@ -81,11 +81,15 @@ public @interface Isolated {
     String FAIL_IF_UNSUPPORTED_PROPERTY = "isolated.failIfUnsupported";
 
     /**
-     * The image to use as the environment's root filesystem: a tar (plain or gzip-compressed) or a
-     * directory. It is looked up as a resource on the test class path first (for example
-     * {@code "busybox.tar"} from the {@code isolated-images} artifact), then as a path relative to the
-     * working directory. The image is unpacked once per run and never written; each environment gets
-     * its own writable copy-on-write view of it.
+     * The image to use as the environment's root filesystem: a rootfs tar (plain, gzip, xz or zstd), a
+     * {@code docker save} archive, a {@code podman save} / {@code skopeo} docker-archive, an OCI image
+     * layout (tar or directory), or a rootfs directory. An archive or directory with
+     * {@code manifest.json}, {@code index.json} or {@code oci-layout} at its top is read as an image,
+     * never as a rootfs; one that cannot be read fails naming the file. It is looked up as a resource on
+     * the test class path first (for example {@code "busybox.tar"} from the {@code isolated-images}
+     * artifact), then as a path relative to the working directory; {@code "app.tar#myapp:1.0"} picks one
+     * image by tag. The image is unpacked once per content into the image cache and never written;
+     * each environment gets its own writable copy-on-write view of it.
      *
      * @return the image's resource name or path; empty to inherit
      */
