@@ -75,7 +75,13 @@ class DockerArchiveTests {
     }
 
     private static List<String> run(Path directory, String... command) throws Exception {
-        Process process = new ProcessBuilder(command).directory(directory.toFile()).redirectErrorStream(true).start();
+        Process process;
+        try {
+            process = new ProcessBuilder(command).directory(directory.toFile()).redirectErrorStream(true).start();
+        }
+        catch (IOException e) {
+            throw new AssertionError("Cannot run " + command[0] + " (.ci/install-deps installs skopeo): " + e, e);
+        }
         List<String> lines = new ArrayList<>();
         try (var reader = process.inputReader(StandardCharsets.UTF_8)) {
             reader.lines().forEach(lines::add);
