@@ -2,6 +2,7 @@ package dev.isolated;
 
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.isolated.internal.image.TestImages;
 import java.io.IOException;
@@ -11,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -56,6 +58,19 @@ class DockerArchiveTests {
                 .anyMatch(line -> line.endsWith(" manifest.json"));
 
         assertIsTheImage(archive);
+    }
+
+    @Test
+    @DisplayName("a rootfs tar with a manifest.json at its top that is not an image's fails naming it, not exit 127 later")
+    void notAnImageManifest() throws Exception {
+        byte[] rootfs = TestImages.layer(List.of("etc"), Map.of("manifest.json", "{\"name\":\"app\"}",
+                "etc/hostname", "box\n"));
+        Path archive = Files.write(dir.resolve("rootfs.tar"), rootfs);
+
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().rootfs(archive.toString()).start())
+                .hasMessage("Image file " + archive + ": malformed image layout: manifest.json of image file " + archive
+                        + " must hold a JSON array, found an object. An archive or directory with manifest.json, index.json"
+                        + " or oci-layout at its top is read as an image, never as a rootfs.");
     }
 
     private void assertIsTheImage(Path archive) throws Exception {
