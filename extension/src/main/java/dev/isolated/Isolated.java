@@ -106,7 +106,9 @@ public @interface Isolated {
 
     /**
      * The environment's hostname (needs {@link Namespace#UTS}). When empty it is derived from the test
-     * method's name, e.g. {@code psSeesOnlyTheEnvironment} becomes {@code psseesonlytheenvironment}.
+     * method's name, e.g. {@code psSeesOnlyTheEnvironment} becomes {@code psseesonlytheenvironment}. One that
+     * is not a valid hostname (the rule of {@link IsolatedEnvironmentBuilder#hostname(String)}) fails the test
+     * with an {@link org.junit.jupiter.api.extension.ExtensionConfigurationException} naming it.
      *
      * @return the hostname; empty to derive it
      */

@@ -107,6 +107,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * Changes the environment's hostname, also for images without a {@code hostname} program.
      *
      * @param name the new hostname
+     * @throws IllegalArgumentException when it is not a valid hostname (the rule of
+     *     {@link IsolatedEnvironmentBuilder#hostname(String)}), before anything is changed
      * @throws IllegalStateException when the environment has no {@link Namespace#UTS} namespace
      */
     void setHostname(String name);

@@ -4,6 +4,7 @@ import dev.isolated.internal.env.Environment;
 import dev.isolated.internal.env.EnvironmentOptions;
 import dev.isolated.internal.env.EnvironmentSpec;
 import dev.isolated.internal.env.ExtraMount;
+import dev.isolated.internal.env.Hostnames;
 import dev.isolated.internal.helper.SharedHelper;
 import dev.isolated.internal.image.UnpackedImage;
 import java.nio.file.Path;
@@ -74,11 +75,14 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
-     * @param hostname the hostname (needs {@link Namespace#UTS})
+     * @param hostname the hostname (needs {@link Namespace#UTS}); empty for none
      * @return this builder
+     * @throws IllegalArgumentException when it is not a valid hostname: at most 64 bytes (the kernel's
+     *     {@code HOST_NAME_MAX}) of letters, digits, hyphens and dots, in labels of 1 to 63 characters that
+     *     neither start nor end with a hyphen (RFC 1123); the message names the hostname and this rule
      */
     public IsolatedEnvironmentBuilder hostname(String hostname) {
-        this.hostname = Objects.requireNonNull(hostname);
+        this.hostname = Objects.requireNonNull(hostname).isEmpty() ? hostname : Hostnames.check(hostname);
         return this;
     }
 

@@ -59,7 +59,12 @@ final class IsolatedSettings {
         if (hostname.isEmpty() && List.of(namespaces).contains(Namespace.UTS)) {
             hostname = deriveHostname(hostnameSeed);
         }
-        builder.hostname(hostname).capabilities(isolated.capabilities()).userMapping(isolated.userMapping());
+        try {
+            builder.hostname(hostname);
+        } catch (IllegalArgumentException e) {
+            throw new ExtensionConfigurationException("@Isolated(hostname = ...): " + e.getMessage(), e);
+        }
+        builder.capabilities(isolated.capabilities()).userMapping(isolated.userMapping());
         applyLimits(builder, mountSources);
         for (AnnotatedElement element : mountSources) {
             for (Bind bind : AnnotationSupport.findRepeatableAnnotations(element, Bind.class)) {

@@ -273,6 +273,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
 
     @Override
     public void setHostname(String name) {
+        Hostnames.check(name);
         ensureOpen();
         if (!spec.namespaces().contains(Namespace.UTS)) {
             throw new IllegalStateException("This environment has no UTS namespace of its own: its hostname is the "

@@ -9,10 +9,10 @@ import dev.isolated.internal.helper.Frame;
 import dev.isolated.internal.helper.FrameListener;
 import dev.isolated.internal.helper.HelperConnection;
 import dev.isolated.internal.helper.HelperErrorException;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
@@ -39,8 +39,8 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
     private final int id;
     private final List<String> command;
     private final Duration awaitTimeout;
-    private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+    private final BoundedOutput stdout;
+    private final BoundedOutput stderr;
     private final OutputLines stdoutLines;
     private final OutputLines stderrLines;
     private final CompletableFuture<Fields> spawned = new CompletableFuture<>();
@@ -58,8 +58,11 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         this.id = helper.newId();
         this.command = command.argv();
         this.awaitTimeout = awaitTimeout;
-        this.stdoutLines = command.outputLines().map(OutputLines::new).orElse(null);
-        this.stderrLines = command.outputLines().map(OutputLines::new).orElse(null);
+        this.stdout = new BoundedOutput(command.maxOutputBytes());
+        this.stderr = new BoundedOutput(command.maxOutputBytes());
+        int longestLine = Math.max(1, command.maxOutputBytes());
+        this.stdoutLines = command.outputLines().map(c -> new OutputLines(c, longestLine)).orElse(null);
+        this.stderrLines = command.outputLines().map(c -> new OutputLines(c, longestLine)).orElse(null);
         this.stdin = new StdinStream(helper, id, STDIN_CHUNK, exited::isDone);
         this.openStdin = command.hasOpenStdin();
     }
@@ -76,8 +79,15 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         command.uid().ifPresent(uid -> request.add("uid", Integer.toString(uid)));
         command.gid().ifPresent(gid -> request.add("gid", Integer.toString(gid)));
         request.add("stdin", command.stdin().isPresent() || command.hasOpenStdin() ? "pipe" : "null");
+        Frame frame = Frame.of('S', p.id, request);
+        if (frame.length() > Frame.MAX_LENGTH) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "The command line of %s makes a request of "
+                    + "%,d bytes, over the isolated helper's limit of %,d bytes (arguments and environment variables "
+                    + "together); pass large data on stdin (Command.withStdin) or in a file", abbreviated(command.argv()),
+                    frame.length(), Frame.MAX_LENGTH));
+        }
         helper.listen(p.id, p);
-        helper.send(Frame.of('S', p.id, request));
+        helper.send(frame);
         p.awaitSpawned();
         command.stdin().ifPresent(p.stdin::writeAllAndClose);
         return p;
@@ -111,10 +121,8 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         }
     }
 
-    private static void output(ByteArrayOutputStream buffer, OutputLines lines, byte[] data) {
-        synchronized (buffer) {
-            buffer.writeBytes(data);
-        }
+    private static void output(BoundedOutput buffer, OutputLines lines, byte[] data) {
+        buffer.write(data);
         if (lines != null) {
             lines.accept(data);
         }
@@ -151,7 +159,8 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
             stdoutLines.flush();
             stderrLines.flush();
         }
-        exited.complete(new ExecResult(command, exitCode, signal, bytes(stdout), bytes(stderr), timedOut, oomKilled,
+        exited.complete(new ExecResult(command, exitCode, signal, stdout.bytes(), stdout.dropped(), stderr.bytes(),
+                stderr.dropped(), timedOut, oomKilled,
                 Duration.ofNanos(System.nanoTime() - startNanos)));
     }
 
@@ -304,18 +313,17 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         return "stdout so far: " + tail(stdout()) + "; stderr so far: " + tail(stderr());
     }
 
-    private static byte[] bytes(ByteArrayOutputStream buffer) {
-        synchronized (buffer) {
-            return buffer.toByteArray();
-        }
-    }
-
-    private static String text(ByteArrayOutputStream buffer) {
-        return new String(bytes(buffer), StandardCharsets.UTF_8);
+    private static String text(BoundedOutput buffer) {
+        return new String(buffer.bytes(), StandardCharsets.UTF_8);
     }
 
     private static String tail(String s) {
         return s.isEmpty() ? "(empty)" : "\"" + (s.length() > 500 ? "..." + s.substring(s.length() - 500) : s) + "\"";
+    }
+
+    private static String abbreviated(List<String> argv) {
+        String text = argv.toString();
+        return text.length() <= 80 ? text : text.substring(0, 80) + "...]";
     }
 
     static IsolatedException asIsolated(Throwable t) {

@@ -14,6 +14,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -141,8 +142,13 @@ public final class HelperConnection implements AutoCloseable {
      *
      * @param frame the frame
      * @throws IsolatedException when the helper is gone
+     * @throws IllegalArgumentException when the frame is larger than the helper accepts (nothing is sent)
      */
     public void send(Frame frame) {
+        if (frame.length() > Frame.MAX_LENGTH) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "A request of %,d bytes exceeds the isolated "
+                    + "helper's limit of %,d bytes per request", frame.length(), Frame.MAX_LENGTH));
+        }
         IsolatedException reason = gone;
         if (reason != null) {
             throw reason;
