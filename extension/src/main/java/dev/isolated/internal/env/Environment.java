@@ -50,6 +50,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private final CommandHistory history = new CommandHistory();
     private ImageUser imageUser; // the image's User, resolved at the first command that needs it
     private volatile String diedHow;
+    private volatile IsolatedException helperGone;
     private volatile boolean closed;
     private long initHostPid;
     private CgroupFiles cgroup;
@@ -124,7 +125,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     @Override
     public void onHelperGone(IsolatedException reason) {
         created.completeExceptionally(reason);
-        diedHow = "the helper went away: " + reason.getMessage();
+        helperGone = reason;
     }
 
     /** @return what was created */
@@ -388,8 +389,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     public String diagnostics() {
         StringBuilder sb = new StringBuilder(toString()).append('\n');
         sb.append(history.describe());
-        if (closed || diedHow != null) {
-            return sb.append(closed ? "(closed)" : "(init died: " + diedHow + ")").toString();
+        if (closed || diedHow != null || helperGone != null) {
+            return sb.append(closed ? "(closed)" : helperGone != null ? "(closed: " + helperGone.getMessage() + ")"
+                    : "(init died: " + diedHow + ")").toString();
         }
         try {
             sb.append("Processes (pid command):\n");
@@ -414,6 +416,10 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private void ensureOpen() {
         if (closed) {
             throw new IllegalStateException("This isolated environment is closed (it lives as long as its test)");
+        }
+        IsolatedException gone = helperGone;
+        if (gone != null) {
+            throw new IsolatedException("This isolated environment is closed: " + gone.getMessage(), gone);
         }
         if (diedHow != null) {
             throw new IsolatedException("This isolated environment's init (host pid " + initHostPid + ") died: " + diedHow);

@@ -21,6 +21,9 @@ public final class SharedHelper {
     /** @return a live connection to this JVM's helper */
     public static synchronized HelperConnection get() {
         if (current == null || !current.isAlive()) {
+            if (current != null) {
+                current.close(); // the dead one's pipes; its environments already failed with the reason
+            }
             Path binary = HelperBinary.locate();
             current = HelperConnection.start(binary, newStateDir());
             if (!hookInstalled) {
