@@ -90,7 +90,12 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         }
         spec.options().addTo(request);
         helper.listen(id, this);
-        helper.send(Frame.of('C', id, request));
+        try {
+            helper.send(Frame.of('C', id, request));
+        } catch (RuntimeException e) {
+            helper.unlisten(id);
+            throw e;
+        }
         try {
             Fields reply = created.get(CREATE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
             initHostPid = Long.parseLong(reply.get("pid").orElseThrow());

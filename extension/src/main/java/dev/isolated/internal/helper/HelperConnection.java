@@ -207,6 +207,9 @@ public final class HelperConnection implements AutoCloseable {
         } catch (IsolatedException e) {
             unlisten(id);
             reply.completeExceptionally(e);
+        } catch (IllegalArgumentException tooLarge) {
+            unlisten(id);
+            throw tooLarge;
         }
         return reply;
     }
