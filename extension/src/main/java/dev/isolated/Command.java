@@ -175,8 +175,8 @@ public final class Command {
     /**
      * @param consumer receives each line of stdout and stderr as soon as it is complete, e.g. to log it;
      *     the output is captured all the same (up to its bound, {@link #withMaxOutputBytes(int)}), and the
-     *     consumer sees every line, also beyond the bound; a line longer than the bound is passed in pieces
-     *     of the bound's size
+     *     consumer sees every line, also beyond the bound; a line longer than the bound (or than 64 KiB,
+     *     when the bound is smaller) is passed in pieces of that size
      * @return a copy that streams its output
      */
     public Command withOutputLines(Consumer<String> consumer) {

@@ -60,7 +60,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         this.awaitTimeout = awaitTimeout;
         this.stdout = new BoundedOutput(command.maxOutputBytes());
         this.stderr = new BoundedOutput(command.maxOutputBytes());
-        int longestLine = Math.max(1, command.maxOutputBytes());
+        int longestLine = Math.max(64 * 1024, command.maxOutputBytes());
         this.stdoutLines = command.outputLines().map(c -> new OutputLines(c, longestLine)).orElse(null);
         this.stderrLines = command.outputLines().map(c -> new OutputLines(c, longestLine)).orElse(null);
         this.stdin = new StdinStream(helper, id, STDIN_CHUNK, exited::isDone);
