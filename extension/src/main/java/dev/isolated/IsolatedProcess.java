@@ -50,7 +50,7 @@ public interface IsolatedProcess {
      * Waits until the process exits.
      *
      * @param timeout how long to wait at most
-     * @return the result, with the complete output
+     * @return the result, with the output (complete up to its bound, see {@link ExecResult})
      * @throws java.util.concurrent.CompletionException wrapping a {@link java.util.concurrent.TimeoutException}
      *     that says what the process printed so far, when it is still running after {@code timeout}
      */
