@@ -16,7 +16,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Builds an {@link IsolatedEnvironment} in code; get one from {@link IsolatedEnvironment#builder()}. The
@@ -44,6 +46,7 @@ public final class IsolatedEnvironmentBuilder {
     private String network = "";
     private String seccompFilter = "";
     private UserMapping userMapping = UserMapping.ROOT;
+    private Function<String, Optional<String>> configuration = key -> Optional.ofNullable(System.getProperty(key));
 
     IsolatedEnvironmentBuilder() {
     }
@@ -271,6 +274,12 @@ public final class IsolatedEnvironmentBuilder {
         return this;
     }
 
+    /** Where the per-JVM keys of {@link IsolatedConfiguration} come from: the extension's configuration parameters. */
+    IsolatedEnvironmentBuilder configuration(Function<String, Optional<String>> lookup) {
+        this.configuration = lookup;
+        return this;
+    }
+
     List<ExtraMount> mounts() {
         return mounts;
     }
@@ -285,7 +294,7 @@ public final class IsolatedEnvironmentBuilder {
         if (rootfs.isEmpty()) {
             throw new IllegalStateException("No rootfs: call rootfs(\"busybox.tar\") or rootfs(path) before start()");
         }
-        UnpackedImage image = RootfsImages.image(rootfs, classLoader);
+        UnpackedImage image = RootfsImages.image(rootfs, classLoader, configuration);
         Map<String, String> allEnv = new LinkedHashMap<>(EnvironmentSpec.DEFAULT_ENV);
         allEnv.putAll(RootfsImages.configEnv(image.config()));
         allEnv.putAll(env);
@@ -297,7 +306,7 @@ public final class IsolatedEnvironmentBuilder {
                         cpuPercent, rlimits, monotonicOffset, boottimeOffset, capabilities, trackResources, network,
                         seccompFilter, userMapping), image.config());
         try {
-            return Environment.create(SharedHelper.get(), spec);
+            return Environment.create(SharedHelper.get(configuration), spec);
         } catch (EnvironmentSetupException e) {
             throw HostFindings.explain(e, spec.namespaces().contains(Namespace.USER));
         }
