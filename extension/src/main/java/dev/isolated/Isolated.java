@@ -30,7 +30,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * {@link IsolatedEnvironment} parameter), and it is closed after the test: every process in it is
  * killed, its mounts vanish with its mount namespace, and nothing it wrote remains. With
  * {@link Lifecycle#PER_CLASS} on a class, one environment is shared by all its test methods (and its
- * {@code @Nested} classes), like a static Testcontainers {@code @Container}.
+ * {@code @Nested} classes), like a static Testcontainers {@code @Container}. It is made before them, so a
+ * {@link Bind}, {@link Tmpfs}, {@link Limits} or {@link ClockOffsets} on one of its methods (or on a
+ * {@code @Nested} class without {@code @Isolated}) cannot apply and fails that test, unless the method has an
+ * {@code @Isolated} of its own and so its own environment.
  * On a class the annotation applies to every test method and to {@code @Nested} classes. An annotation on a
  * method, a {@code @Nested} class or a parameter combines with the enclosing ones attribute by attribute:
  * every attribute it leaves at its default value is taken from the enclosing annotation (the class's, then
@@ -38,7 +41,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * method of a class with {@code namespaces = {PID, MOUNT, NET}} gets a read-only rootfs <em>and</em> those
  * namespaces. Java cannot tell an attribute written with its default value from one left out, so a method
  * cannot set an attribute back to its default when its class changed it; such a test needs a class of its
- * own. {@link #lifecycle()} is read from classes only.
+ * own. {@link #lifecycle()} is read from classes only; on a method or parameter it fails the test.
  *
  * <h2>Several environments</h2>
  * A test parameter annotated with {@code @Isolated} gets an environment of its own, configured by that
@@ -152,7 +155,8 @@ public @interface Isolated {
     boolean skipIfUnsupported() default false;
 
     /**
-     * How long one environment lives. Read from classes only (on a method or parameter it has no effect).
+     * How long one environment lives. Read from classes only: {@code PER_CLASS} on a method or parameter fails
+     * the test.
      *
      * @return {@link Lifecycle#PER_METHOD} (default) or {@link Lifecycle#PER_CLASS}
      */

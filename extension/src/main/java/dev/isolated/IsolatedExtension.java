@@ -20,6 +20,7 @@ import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ExtensionContext.Namespace;
 import org.junit.jupiter.api.extension.ExtensionContext.Store;
@@ -61,7 +62,11 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         Class<?> testClass = context.getRequiredTestClass();
         Optional<Isolated> onMethod = AnnotationSupport.findAnnotation(method, Isolated.class);
         Optional<Isolated> onClass = nearestClassAnnotation(testClass);
+        onMethod.ifPresent(a -> rejectLifecycle(a, "method " + method.getName()));
         if (onMethod.isEmpty() && (onClass.isEmpty() || onClass.get().lifecycle() == Isolated.Lifecycle.PER_CLASS)) {
+            if (onClass.isPresent()) {
+                rejectUnusedEnvironmentAnnotations(method, testClass);
+            }
             return; // not isolated, or a per-class environment made in beforeAll
         }
         List<Isolated> annotations = new ArrayList<>();
@@ -73,6 +78,44 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         Environment env = create(merged, () -> IsolatedSettings.builder(merged, mountSources, method.getName(),
                 context), context);
         context.getStore(NAMESPACE).put(METHOD_ENVIRONMENT, env);
+    }
+
+    private static void rejectLifecycle(Isolated isolated, String where) {
+        if (isolated.lifecycle() != Isolated.Lifecycle.PER_METHOD) {
+            throw new ExtensionConfigurationException("@Isolated(lifecycle = " + isolated.lifecycle() + ") on " + where
+                    + ": lifecycle is read from classes only; put it on the class");
+        }
+    }
+
+    /**
+     * A test of a PER_CLASS environment runs in it as it is: mounts, limits and clock offsets declared on the
+     * method (or on a class between it and the class that declares the environment) cannot apply; say so.
+     */
+    private static void rejectUnusedEnvironmentAnnotations(Method method, Class<?> testClass) {
+        List<AnnotatedElement> elements = new ArrayList<>(List.of(method));
+        Class<?> declaring = testClass;
+        while (AnnotationSupport.findAnnotation(declaring, Isolated.class).isEmpty()) {
+            elements.add(declaring);
+            declaring = declaring.getEnclosingClass();
+        }
+        for (AnnotatedElement element : elements) {
+            for (Class<? extends java.lang.annotation.Annotation> type : List.of(Bind.class, Tmpfs.class, Limits.class,
+                    ClockOffsets.class)) {
+                boolean present = type == Bind.class || type == Tmpfs.class
+                        ? !AnnotationSupport.findRepeatableAnnotations(element, type).isEmpty()
+                        : AnnotationSupport.isAnnotated(element, type);
+                if (present) {
+                    throw new ExtensionConfigurationException("@" + type.getSimpleName() + " on " + describe(element)
+                            + " cannot apply: its tests run in the PER_CLASS environment of " + declaring.getSimpleName()
+                            + ", made before them. Put it on " + declaring.getSimpleName() + ", or give the method an "
+                            + "environment of its own with @Isolated.");
+                }
+            }
+        }
+    }
+
+    private static String describe(AnnotatedElement element) {
+        return element instanceof Method m ? "method " + m.getName() : "class " + ((Class<?>) element).getSimpleName();
     }
 
     private static Environment create(IsolatedSettings.Merged merged, Supplier<IsolatedEnvironmentBuilder> settings,
@@ -145,6 +188,7 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         Optional<Isolated> own = parameterContext.findAnnotation(Isolated.class);
         if (own.isPresent() && context.getTestMethod().isPresent()) {
             Method method = context.getRequiredTestMethod();
+            rejectLifecycle(own.get(), "parameter " + parameter.getName() + " of " + method.getName());
             List<Isolated> annotations = new ArrayList<>(List.of(own.get()));
             AnnotationSupport.findAnnotation(method, Isolated.class).ifPresent(annotations::add);
             annotations.addAll(classAnnotations(context.getRequiredTestClass()));

@@ -7,10 +7,16 @@ import static dev.isolated.Namespace.PID;
 import static dev.isolated.Namespace.UTS;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.platform.testkit.engine.EventConditions.event;
+import static org.junit.platform.testkit.engine.EventConditions.finishedWithFailure;
+import static org.junit.platform.testkit.engine.EventConditions.test;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.instanceOf;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
 
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 
 /** An {@code @Isolated} on a method, a {@code @Nested} class or a parameter adds to the enclosing ones. */
 @DisplayName("@Isolated on a method, nested class or parameter")
@@ -32,6 +38,25 @@ class AnnotationMergeTests {
     @DisplayName("a parameter's annotation keeps the method's and class's attributes it does not set")
     void parameterAddsToTheMethod() {
         EngineRunner.assertAllSucceeded(EngineRunner.run(ParameterTestCase.class), 1);
+    }
+
+    @Test
+    @DisplayName("lifecycle on a method or parameter is refused: it is read from classes only")
+    void lifecycleOnAMethod() {
+        EngineRunner.run(LifecycleOnMethodTestCase.class).testEvents().assertThatEvents().haveExactly(1,
+                event(test("test"), finishedWithFailure(instanceOf(ExtensionConfigurationException.class), message(
+                        "@Isolated(lifecycle = PER_CLASS) on method test: lifecycle is read from classes only; put it "
+                                + "on the class"))));
+    }
+
+    @Test
+    @DisplayName("@Bind, @Tmpfs, @Limits or @ClockOffsets on a method of a PER_CLASS class are refused, not ignored")
+    void mountsOnAMethodOfAPerClassEnvironment() {
+        EngineRunner.run(PerClassTestCase.class).testEvents().assertThatEvents().haveExactly(1,
+                event(test("test"), finishedWithFailure(instanceOf(ExtensionConfigurationException.class), message(
+                        "@Tmpfs on method test cannot apply: its tests run in the PER_CLASS environment of "
+                                + "PerClassTestCase, made before them. Put it on PerClassTestCase, or give the method an "
+                                + "environment of its own with @Isolated."))));
     }
 
     static void assertPrivateNetworkAndReadOnly(IsolatedEnvironment env) {
@@ -70,6 +95,21 @@ class AnnotationMergeTests {
                 assertPrivateNetworkAndReadOnly(env);
                 assertThat(env).hostname().isEqualTo("outer");
             }
+        }
+    }
+
+    static class LifecycleOnMethodTestCase {
+        @Test
+        @Isolated(rootfs = "busybox.tar", lifecycle = Isolated.Lifecycle.PER_CLASS)
+        void test(IsolatedEnvironment env) {
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar", lifecycle = Isolated.Lifecycle.PER_CLASS)
+    static class PerClassTestCase {
+        @Test
+        @Tmpfs(target = "/scratch")
+        void test(IsolatedEnvironment env) {
         }
     }
 
