@@ -109,7 +109,8 @@ static const char USAGE[] =
     "Private networks between environments (`network=` of PROTOCOL.md) exist only in serve:\n"
     "one `run` is a single environment with no peer.\n"
     "\n"
-    "Exit codes: the command's; 128+N if killed by signal N; 125 setup failed; 126 cannot\n"
+    "Exit codes: the command's; 128+N if killed by signal N; 125 setup failed or --cwd cannot be\n"
+    "entered (`hint: working directory DIR does not exist in the environment`); 126 cannot\n"
     "execute; 127 not found.\n";
 
 struct cli_options {

@@ -56,6 +56,25 @@ static void join_namespaces(const struct env *env, unsigned join)
     }
 }
 
+/* A cwd that cannot be entered is stage `cwd` (exit 125), never `exec`: a missing directory
+ * must not read as a missing program (127). */
+static void enter_cwd(const char *dir)
+{
+    if (chdir(dir) < 0) {
+        int err = errno;
+        const char *why = err == ENOENT ? " does not exist in the environment"
+                        : err == ENOTDIR ? " is not a directory" : ": ";
+        errno = err;
+        die("cwd", "chdir", dir, "working directory %s%s%s", dir, why,
+            err == ENOENT || err == ENOTDIR ? "" : strerror(err));
+    }
+    /* A cwd outside the new root (e.g. through a leaked fd) reads as "(unreachable)/..."
+     * (CVE-2024-21626); refuse to run the command there. */
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/')
+        die("cwd", "getcwd", dir, "working directory %s is outside the environment", dir);
+}
+
 static void enter_env_root(const struct spawn_spec *spec)
 {
     const struct env *env = spec->env;
@@ -64,13 +83,7 @@ static void enter_env_root(const struct spawn_spec *spec)
         if (fchdir(env->root_fd) < 0 || chroot(".") < 0)
             die("setns", "chroot", "/proc/PID/root", NULL);
     }
-    if (chdir(spec->cwd) < 0)
-        die("exec", "chdir", spec->cwd, "the working directory does not exist in the environment");
-    /* A cwd outside the new root (e.g. through a leaked fd) reads as "(unreachable)/..."
-     * (CVE-2024-21626); refuse to run the command there. */
-    char cwd[PATH_MAX];
-    if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/')
-        die("exec", "getcwd", spec->cwd, "the working directory is outside the environment");
+    enter_cwd(spec->cwd);
 }
 
 static const char *env_path(char *const *envp)

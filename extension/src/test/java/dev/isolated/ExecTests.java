@@ -43,7 +43,28 @@ class ExecTests {
     void missingCommand(IsolatedEnvironment env) {
         ExecResult r = env.exec("no-such-command", "x");
 
-        assertThat(r).exitedWith(127).stderr().contains("no-such-command").contains("not found");
+        assertThat(r).exitedWith(127);
+        assertThat(r.stderr()).isEqualTo("isolated: no-such-command: command not found in the environment "
+                + "(execve no-such-command: No such file or directory)\n");
+    }
+
+    @Test
+    @DisplayName("report a missing working directory as exit code 125, not as a missing program")
+    void missingWorkingDirectory(IsolatedEnvironment env) {
+        ExecResult r = env.exec(Command.of("true").withWorkingDirectory("/does/not/exist"));
+
+        assertThat(r).exitedWith(125);
+        assertThat(r.stderr()).isEqualTo("isolated: working directory /does/not/exist does not exist in the environment\n");
+        assertThat(env.exec(Command.of("no-such-command").withWorkingDirectory("/tmp"))).exitedWith(127);
+    }
+
+    @Test
+    @DisplayName("report a file as working directory as exit code 125: not a directory")
+    void fileAsWorkingDirectory(IsolatedEnvironment env) {
+        ExecResult r = env.exec(Command.of("true").withWorkingDirectory("/etc/passwd"));
+
+        assertThat(r).exitedWith(125);
+        assertThat(r.stderr()).isEqualTo("isolated: working directory /etc/passwd is not a directory\n");
     }
 
     @Test
@@ -51,7 +72,10 @@ class ExecTests {
     void notExecutable(IsolatedEnvironment env) {
         assertThat(env.exec("sh", "-c", "echo data > /tmp/data")).succeeded();
 
-        assertThat(env.exec("/tmp/data")).exitedWith(126);
+        ExecResult r = env.exec("/tmp/data");
+
+        assertThat(r).exitedWith(126);
+        assertThat(r.stderr()).startsWith("isolated: /tmp/data: cannot execute (execve /tmp/data: ");
     }
 
     @Test

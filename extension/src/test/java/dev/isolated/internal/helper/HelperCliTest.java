@@ -143,6 +143,19 @@ class HelperCliTest extends AbstractHelperCliTest {
         }
 
         @Test
+        @DisplayName("125 and `working directory ... does not exist` when --cwd cannot be entered, not 127")
+        void missingCwd() throws Exception {
+            Result result = helper("run", "--rootfs", rootfs.toString(), "--cwd", "/does/not/exist", "--", "true");
+
+            assertThat(result.code()).isEqualTo(125);
+            assertThat(result.stderr()).isEqualTo("isolated-helper: cwd: chdir /does/not/exist: No such file or directory\n"
+                    + "hint: working directory /does/not/exist does not exist in the environment\n");
+            Result file = helper("run", "--rootfs", rootfs.toString(), "--cwd", "/bin/sh", "--", "true");
+            assertThat(file.code()).isEqualTo(125);
+            assertThat(file.stderr()).contains("hint: working directory /bin/sh is not a directory\n");
+        }
+
+        @Test
         @DisplayName("125 and a message naming the path when the rootfs does not exist")
         void badRootfs() throws Exception {
             Path missing = tmp.resolve("no-such-rootfs");
