@@ -299,14 +299,32 @@ class HelperCliTest extends AbstractHelperCliTest {
         }
 
         @Test
-        @DisplayName("SIGKILL of enter kills the command too (parent-death signal)")
+        @DisplayName("SIGKILL of enter kills the command and what it started (its supervisor inside does)")
         void sigkillOfEnterKillsTheCommand() throws Exception {
-            Process enter = start("enter", "--pid", initPid, "--uid", "1000", "--", "sleep", "1002");
-            await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcessesRunning("sleep", "1002").isEmpty());
+            Process enter = start("enter", "--pid", initPid, "--uid", "1000", "--", "sh", "-c", "sleep 1002 & exec sleep 1003");
+            await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcessesRunning("sleep", "1002").isEmpty()
+                    && !hostProcessesRunning("sleep", "1003").isEmpty());
 
             enter.destroyForcibly().waitFor();
 
-            await().atMost(Duration.ofSeconds(2)).untilAsserted(() -> assertThat(hostProcessesRunning("sleep", "1002")).isEmpty());
+            await().atMost(Duration.ofSeconds(1)).untilAsserted(() -> {
+                assertThat(hostProcessesRunning("sleep", "1002")).isEmpty();
+                assertThat(hostProcessesRunning("sleep", "1003")).isEmpty();
+            });
+        }
+
+        @Test
+        @DisplayName("SIGTERM to enter stops the command's process group; enter exits once all of it is gone")
+        void sigtermStopsWhatTheCommandStarted() throws Exception {
+            Process enter = start("enter", "--pid", initPid, "--", "sh", "-c", "exec 2>/dev/null; trap : TERM; sleep 1004 & sleep 1005; exit 3");
+            await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcessesRunning("sleep", "1005").isEmpty());
+
+            enter.destroy(); // the shell handles it and exits 3, its sleeps die of it
+
+            assertThat(enter.waitFor(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(enter.exitValue()).isEqualTo(3);
+            assertThat(hostProcessesRunning("sleep", "1004")).isEmpty();
+            assertThat(hostProcessesRunning("sleep", "1005")).isEmpty();
         }
     }
 
