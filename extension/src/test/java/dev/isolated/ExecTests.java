@@ -68,6 +68,18 @@ class ExecTests {
     }
 
     @Test
+    @DisplayName("run every command as a session of its own, without a controlling terminal")
+    void ownSessionWithoutTerminal(IsolatedEnvironment env) {
+        ExecResult r = env.exec("sh", "-c", "read -r stat < /proc/$$/stat; set -- $stat; echo \"pid=$1 session=$6 tty_nr=$7\"; (exec 3</dev/tty) 2>/dev/null && echo tty-opened || echo no-tty");
+
+        assertThat(r).succeeded();
+        String pid = r.stdout().replaceAll("(?s)pid=(\\d+) .*", "$1");
+        assertThat(r.stdout()).isEqualTo("pid=" + pid + " session=" + pid + " tty_nr=0\nno-tty\n");
+        ExecResult asPid1 = env.execAsPid1("sh", "-c", "read -r stat < /proc/$$/stat; set -- $stat; echo \"pid=$1 session=$6 tty_nr=$7\"; (exec 3</dev/tty) 2>/dev/null && echo tty-opened || echo no-tty");
+        assertThat(asPid1.stdout()).isEqualTo("pid=1 session=1 tty_nr=0\nno-tty\n");
+    }
+
+    @Test
     @DisplayName("report a file that cannot be executed as exit code 126")
     void notExecutable(IsolatedEnvironment env) {
         assertThat(env.exec("sh", "-c", "echo data > /tmp/data")).succeeded();

@@ -100,6 +100,18 @@ class ProcessBuilderTests {
         assertThat(sleeper.waitFor()).isEqualTo(128 + 15);
     }
 
+    @Test
+    @DisplayName("the process inside is a session of its own, without a controlling terminal")
+    void ownSession(IsolatedEnvironment env) throws Exception {
+        Process p = env.processBuilder("sh", "-c", "read -r stat < /proc/$$/stat; set -- $stat; "
+                + "echo \"pid=$1 session=$6 tty_nr=$7\"; (exec 3</dev/tty) 2>/dev/null && echo tty-opened || echo no-tty").start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+
+        assertThat(p.waitFor()).isZero();
+        String pid = out.replaceAll("(?s)pid=(\\d+) .*", "$1");
+        assertThat(out).isEqualTo("pid=" + pid + " session=" + pid + " tty_nr=0\nno-tty\n");
+    }
+
     private static List<ProcessInfo> commandsLike(IsolatedEnvironment env, String command) {
         return env.processes().stream().filter(p -> p.command().equals(command)).toList();
     }

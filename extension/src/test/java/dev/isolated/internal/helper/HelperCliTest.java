@@ -117,6 +117,31 @@ class HelperCliTest extends AbstractHelperCliTest {
         assertThat(interfaces).singleElement().satisfies(lo -> assertThat(lo).startsWith("1: lo:").contains("UP"));
     }
 
+    /** Prints the shell's pid, session and tty_nr (/proc/PID/stat) and whether /dev/tty opens. */
+    static final String SESSION_PROBE = "read -r stat < /proc/$$/stat; set -- $stat; echo \"pid=$1 session=$6 tty_nr=$7\"; (exec 3</dev/tty) 2>/dev/null && echo tty-opened || echo no-tty";
+
+    /** Runs the shell script {@code script} under util-linux script(1), i.e. with a terminal (a pty) of its own. */
+    Result underTerminal(String script) throws Exception {
+        Path file = Files.writeString(tmp.resolve("under-terminal.sh"), "exec 3</dev/tty && echo host-tty-opened\nexec 3<&-\n" + script + "\n");
+        Result result = exec(List.of("script", "-qec", "sh " + file, "/dev/null"));
+        return new Result(result.code(), result.stdout().replace("\r", ""), result.stderr());
+    }
+
+    static void assertOwnSessionWithoutTerminal(Result result) {
+        assertThat(result.stdout()).startsWith("host-tty-opened\n").contains("tty_nr=0\n").endsWith("no-tty\n");
+        String pid = result.stdout().replaceAll("(?s).*pid=(\\d+) .*", "$1");
+        assertThat(result.stdout()).contains("pid=" + pid + " session=" + pid + " ");
+    }
+
+    @Test
+    @DisplayName("run: the command is a session of its own without the caller's terminal (no TIOCSTI into the developer's shell)")
+    void runCommandHasNoControllingTerminal() throws Exception {
+        Result result = underTerminal(HELPER + " run --rootfs " + rootfs + " -- sh -c '" + SESSION_PROBE + "'");
+
+        assertThat(result.code()).as(result.stderr()).isZero();
+        assertOwnSessionWithoutTerminal(result);
+    }
+
     @Nested
     @DisplayName("run exits with")
     class ExitCodes {
@@ -259,6 +284,15 @@ class HelperCliTest extends AbstractHelperCliTest {
         @AfterEach
         void stopEnvironment() throws Exception {
             env.destroyForcibly().waitFor();
+        }
+
+        @Test
+        @DisplayName("the command is a session of its own without the caller's terminal")
+        void noControllingTerminal() throws Exception {
+            Result result = underTerminal(HELPER + " enter --pid " + initPid + " -- sh -c '" + SESSION_PROBE + "'");
+
+            assertThat(result.code()).as(result.stderr()).isZero();
+            assertOwnSessionWithoutTerminal(result);
         }
 
         @Test
