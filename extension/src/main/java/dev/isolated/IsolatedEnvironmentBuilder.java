@@ -92,7 +92,7 @@ public final class IsolatedEnvironmentBuilder {
     /**
      * @param hostSource a host file or directory
      * @param target where it appears inside the environment
-     * @param readOnly whether it is mounted read-only
+     * @param readOnly whether it is mounted read-only; either way it is {@code nosuid,nodev}, as {@link Bind}
      * @return this builder
      */
     public IsolatedEnvironmentBuilder bind(Path hostSource, String target, boolean readOnly) {
