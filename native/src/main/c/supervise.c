@@ -78,9 +78,11 @@ static void note_exit(struct command_state *c, pid_t pid, int status)
 static void kill_everything(struct command_state *c)
 {
     struct timespec tick = { 0, 2 * 1000 * 1000 };
+    bool group_gone = false; /* an empty group's number may be reused: never signal it again */
     for (int round = 0; round < 5000; round++) {
-        kill(-c->pid, SIGKILL);
-        if (!c->exited)
+        if (!group_gone && kill(-c->pid, SIGKILL) < 0 && errno == ESRCH)
+            group_gone = true;
+        if (!c->exited) /* not reaped: the pid is still the command's */
             kill(c->pid, SIGKILL);
         kill_children();
         int status;
