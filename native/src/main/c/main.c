@@ -74,12 +74,24 @@ static const char USAGE[] =
     "                            `unlimited` allowed (default core:0)\n"
     "      --caps all|default    all (default): the env's root keeps every capability in its\n"
     "                            namespaces, like unshare; default: Docker's set\n"
-    "      --seccomp FILE        raw struct sock_filter cBPF, applied last before exec\n"
+    "      --seccomp FILE        raw struct sock_filter cBPF, applied last before exec (on top\n"
+    "                            of the default filter when that is on)\n"
+    "      --seccomp-profile default|unconfined  unconfined (the default here, as unshare):\n"
+    "                            no built-in filter; default: the built-in filter refusing\n"
+    "                            keyctl, add_key, request_key, bpf, perf_event_open,\n"
+    "                            userfaultfd, io_uring, kexec, modules, ioperm/iopl, swap,\n"
+    "                            reboot, acct, clock setting, syslog, quotactl,\n"
+    "                            open_by_handle_at, TIOCSTI/TIOCLINUX, AF_ALG/AF_VSOCK\n"
+    "                            sockets, personality flags (EPERM); foreign ABIs (i386,\n"
+    "                            x32) and syscalls above 469 (ENOSYS); with --caps default\n"
+    "                            also mount, pivot_root, setns, unshare/clone of namespaces\n"
+    "                            (clone3: ENOSYS), sethostname, fanotify_init\n"
     "      --time-offset CLOCK:SECONDS  monotonic or boottime offset (adds time to --ns)\n"
     "      --uid N, --gid N      run CMD as N inside (must be mapped in the env's user ns)\n"
     "      --umask OCTAL         default 022\n"
     "  isolated-helper enter --pid HOSTPID [--ns LIST] [--env K=V]... [--inherit-env] [--cwd DIR]\n"
     "                        [--uid N] [--gid N] [--umask OCTAL] [--caps all|default]\n"
+    "                        [--seccomp-profile default|unconfined]\n"
     "                        [--rlimit NAME:SOFT[:HARD]] -- CMD [ARG...]\n"
     "      Join the namespaces of process HOSTPID (default: every one that differs from ours;\n"
     "      with mount also its root), run CMD there, exit with its code (128+N on signal N,\n"
@@ -110,6 +122,10 @@ static const char USAGE[] =
     "      `STEP ok|fail ERRNO HINT`, or with --json one object per line\n"
     "      {\"step\",\"ok\",\"errno\",\"detail\",\"hint\"}. Exits 0.\n"
     "  isolated-helper help | --help\n"
+    "\n"
+    "Every command gets a new, empty session keyring of its own. Capabilities that a left-out\n"
+    "namespace would expose are removed whatever --caps says: without mount SYS_CHROOT (the\n"
+    "chroot escape), without net NET_RAW and NET_ADMIN (the host's network).\n"
     "\n"
     "With mount, the environment gets a private tmpfs holding the overlay, a minimal /dev\n"
     "(null zero full random urandom tty, devpts, shm), a fresh /proc and a tmpfs /tmp, then\n"
@@ -226,6 +242,7 @@ static struct cli_options parse_options(int argc, char **argv, bool needs_comman
         { "user-map", required_argument, NULL, OPT_EXTRA },
         { "caps", required_argument, NULL, OPT_EXTRA },
         { "seccomp", required_argument, NULL, OPT_EXTRA },
+        { "seccomp-profile", required_argument, NULL, OPT_EXTRA },
         { "time-offset", required_argument, NULL, OPT_EXTRA },
         { "uid", required_argument, NULL, OPT_EXEC },
         { "gid", required_argument, NULL, OPT_EXEC },
@@ -401,6 +418,9 @@ int main(int argc, char **argv)
     reset_all_signals();
     ensure_std_fds();
     close_fds_above(3, -1);
+    /* Built once here, only read by the forked commands (seccomp.c). */
+    (void)default_seccomp_program(true);
+    (void)default_seccomp_program(false);
     const char *command = argc > 1 ? argv[1] : "help";
     if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 ||
         strcmp(command, "-h") == 0) {

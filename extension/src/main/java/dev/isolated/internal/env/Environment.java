@@ -219,7 +219,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         }
         List<String> argv = new ArrayList<>(List.of(helper.binary().toString(), "enter", "--pid",
                 Long.toString(initHostPid), "--inherit-env", "--cwd", spec.workingDirectory(), "--caps",
-                spec.options().capabilities() == Capabilities.ALL ? "all" : "default"));
+                spec.options().capabilities() == Capabilities.ALL ? "all" : "default", "--seccomp-profile",
+                spec.options().seccompProfile()));
         if (!spec.image().user().isEmpty()) {
             ImageUser user = imageUser();
             argv.addAll(List.of("--uid", Integer.toString(user.uid()), "--gid", Integer.toString(user.gid())));
