@@ -84,8 +84,13 @@ static const int ALWAYS_DENIED[] = {
     __NR_finit_module, __NR_delete_module, __NR_swapon, __NR_swapoff, __NR_reboot, __NR_acct,
     __NR_settimeofday, __NR_clock_settime, __NR_adjtimex, __NR_clock_adjtime, __NR_syslog,
     __NR_vhangup, __NR_quotactl, __NR_quotactl_fd, __NR_open_by_handle_at,
-    __NR_io_uring_setup, __NR_io_uring_enter, __NR_io_uring_register, __NR_nfsservctl,
+    __NR_io_uring_setup, __NR_io_uring_enter, __NR_io_uring_register,
+#ifdef __NR_nfsservctl
+    __NR_nfsservctl,
+#endif
+#ifdef __NR_lookup_dcookie
     __NR_lookup_dcookie,
+#endif
 #ifdef __NR_iopl
     __NR_iopl, __NR_ioperm,
 #endif

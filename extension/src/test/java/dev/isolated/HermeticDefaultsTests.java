@@ -165,6 +165,31 @@ class HermeticDefaultsTests {
         assertThat(confined.exec("grep", "^Seccomp:", "/proc/self/status")).stdout().isEqualTo("Seccomp:\t2\n");
     }
 
+    @Test
+    @DisplayName("rootless (uid 65534): the filter and the capability drop apply; with ALL root still mounts and unshares")
+    void rootless(@TempDir Path scratch) throws Exception {
+        List<String> lines = NobodyJvm.runFixture(scratch, RootlessCase.class);
+
+        assertThat(lines).hasSize(2).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
+    }
+
+    static class RootlessCase {
+        @Test
+        @Isolated(rootfs = "busybox.tar")
+        void dockerDefault(IsolatedEnvironment env) {
+            assertThat(env.exec("grep", "-E", "^(CapBnd|Seccomp):", "/proc/self/status")).stdout()
+                    .isEqualTo("CapBnd:\t00000000a80405fb\nSeccomp:\t2\n");
+            assertThat(env.exec("unshare", "-U", "true")).failed().stderr().contains("Operation not permitted");
+        }
+
+        @Test
+        @Isolated(rootfs = "busybox.tar", capabilities = Capabilities.ALL)
+        void all(IsolatedEnvironment env) {
+            assertThat(env.exec("sh", "-c", "mkdir /m && mount -t tmpfs t /m && unshare -m true && echo ok"))
+                    .succeeded().stdout().isEqualTo("ok\n");
+        }
+    }
+
     @Nested
     @DisplayName("a namespace left out takes its capability along")
     class LeftOutNamespaces {
