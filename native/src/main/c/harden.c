@@ -9,8 +9,8 @@
  * - Session keyring: every command joins a new anonymous one (after setresuid, so it is the
  *   command's user's), as the env's init does: a command forked by the helper would otherwise
  *   possess the JVM's session keyring (Kerberos, NFS, fscrypt keys of a login or CI runner).
- * - Capabilities a namespace left out would expose (env_policy_set_ns) are removed from every
- *   set, in both caps modes.
+ * - Capabilities that a namespace the process is not in would expose (caps_removed, see
+ *   caps_exposed_without()) are removed from every set, in both caps modes.
  * - caps=all (default) keeps what the environment's root has in its namespaces, like
  *   unshare(1); caps=default is Docker's list. A non-zero uid loses every capability at
  *   setresuid() anyway (no keepcaps), as with `docker run --user`.
@@ -61,13 +61,14 @@ void env_policy_init(struct env_policy *p)
     p->n_rlimits = 1;
 }
 
-void env_policy_set_ns(struct env_policy *p, unsigned ns, unsigned mount_bit, unsigned net_bit)
+uint64_t caps_exposed_without(bool in_mount_ns, bool in_net_ns)
 {
-    p->caps_removed = 0;
-    if (!(ns & mount_bit))
-        p->caps_removed |= 1ull << CAP_SYS_CHROOT;
-    if (!(ns & net_bit))
-        p->caps_removed |= (1ull << CAP_NET_RAW) | (1ull << CAP_NET_ADMIN);
+    uint64_t exposed = 0;
+    if (!in_mount_ns)
+        exposed |= 1ull << CAP_SYS_CHROOT;
+    if (!in_net_ns)
+        exposed |= (1ull << CAP_NET_RAW) | (1ull << CAP_NET_ADMIN);
+    return exposed;
 }
 
 void env_policy_free(struct env_policy *p)
@@ -301,8 +302,7 @@ static void apply_seccomp(const struct env_policy *env, enum caps_mode caps)
 void apply_exec_policy(const struct exec_policy *p)
 {
     enum caps_mode caps = p->caps_given ? p->caps : p->env ? p->env->caps : CAPS_ALL;
-    uint64_t keep = (caps == CAPS_DEFAULT ? docker_caps_mask() : ~0ull) &
-                    ~(p->env ? p->env->caps_removed : 0);
+    uint64_t keep = (caps == CAPS_DEFAULT ? docker_caps_mask() : ~0ull) & ~p->caps_removed;
     umask(p->umask);
     apply_rlimits(p->env);
     if (p->gid >= 0)

@@ -26,7 +26,6 @@ struct rlimit_entry {
 /* Per environment (CREATE): applied to every process of it. */
 struct env_policy {
     enum caps_mode caps;
-    uint64_t caps_removed; /* 1 << CAP_*: never kept, whatever caps says (env_policy_set_ns) */
     enum seccomp_profile profile;
     struct rlimit_entry rlimits[MAX_RLIMITS];
     size_t n_rlimits;
@@ -39,16 +38,17 @@ struct exec_policy {
     const struct env_policy *env;
     bool caps_given; /* else env->caps */
     enum caps_mode caps;
+    uint64_t caps_removed; /* never kept, whatever caps says: caps_exposed_without() */
     long uid, gid; /* -1: keep (root of the env) */
     mode_t umask;
 };
 
 /* RLIMIT_CORE=0, caps all, no seccomp (unconfined). */
 void env_policy_init(struct env_policy *p);
-/* What leaving a namespace out exposes is taken away: without mount CAP_SYS_CHROOT (the chroot
- * escape), without net CAP_NET_RAW and CAP_NET_ADMIN (the host's network). NS: env.h's bits
- * of the env's namespaces (mount_bit, net_bit: which bits those are). */
-void env_policy_set_ns(struct env_policy *p, unsigned ns, unsigned mount_bit, unsigned net_bit);
+/* What a process outside the env's own mount / network namespace would gain from capabilities
+ * (1 << CAP_*): without mount CAP_SYS_CHROOT (the chroot escape), without net CAP_NET_RAW and
+ * CAP_NET_ADMIN (the host's network, its loopback traffic). */
+uint64_t caps_exposed_without(bool in_mount_ns, bool in_net_ns);
 void env_policy_free(struct env_policy *p);
 /* "NAME<sep>SOFT<sep>HARD" (HARD optional: = SOFT); `unlimited` allowed. */
 int env_policy_add_rlimit(struct env_policy *p, const char *text, char sep, struct failure *f);

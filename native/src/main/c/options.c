@@ -186,7 +186,6 @@ void env_options_take_policy(struct env_options *o, struct env *env)
 {
     env_policy_free(&env->policy);
     env->policy = o->policy;
-    env_policy_set_ns(&env->policy, env->ns, NS_BIT(NS_MOUNT), NS_BIT(NS_NET));
     env_policy_init(&o->policy);
 }
 

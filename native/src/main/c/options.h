@@ -36,8 +36,7 @@ int env_options_apply(struct env_options *o, const char *key, const char *value,
                       struct failure *f);
 /* Points the spec's fields at o's (o must outlive env_create()). */
 void env_options_to_spec(const struct env_options *o, struct env_spec *spec);
-/* Moves the policy (caps, rlimits, seccomp) into the created env, removing the capabilities its
- * left-out namespaces would expose (env_policy_set_ns). */
+/* Moves the policy (caps, rlimits, seccomp) into the created env. */
 void env_options_take_policy(struct env_options *o, struct env *env);
 
 /* KEY is a SPAWN field (uid, gid, umask, caps); same return values. */

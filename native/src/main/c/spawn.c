@@ -22,7 +22,8 @@
  * - The command calls setsid(): a session and process group of its own, no controlling
  *   terminal (the host's cannot be reached through /dev/tty or TIOCSTI).
  * - Right before execve the command applies its exec_policy (harden.c: ids, umask, rlimits,
- *   caps, no_new_privs, seccomp).
+ *   keyring, caps, no_new_privs, seccomp), without the capabilities that the env's mount or
+ *   network namespace, when it has none or the command does not join it, would leave exposed.
  * - The command resets signals, closes every fd above 2, and execs with an explicit envp,
  *   searching argv[0] in the *env's* PATH. A failed exec writes a struct failure (stage
  *   `exec`) on the status socket; EOF without one means the exec succeeded.
@@ -147,7 +148,10 @@ static NORETURN void exec_command(const struct spawn_spec *spec, int status_fd, 
             die("exec", "dup2", "", NULL);
     reset_signal_state();
     close_fds_above(3, status_fd);
-    apply_exec_policy(&spec->policy);
+    struct exec_policy policy = spec->policy;
+    unsigned joined = spec->join & spec->env->ns;
+    policy.caps_removed |= caps_exposed_without(joined & NS_BIT(NS_MOUNT), joined & NS_BIT(NS_NET));
+    apply_exec_policy(&policy);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* again: a uid/gid change cleared it */
     exec_in_path(spec->argv, spec->envp);
     int err = errno;

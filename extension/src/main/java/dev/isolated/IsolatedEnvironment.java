@@ -65,6 +65,9 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * Runs commands joining only the given namespaces of this environment, as {@code nsenter} does; the
      * others stay the JVM's (the host's). Without {@link Namespace#MOUNT} a command sees the host's
      * filesystem rather than the image; without {@link Namespace#NET} it sees the host's network devices.
+     * What that would expose is taken away as for an environment without those namespaces (see
+     * {@link Capabilities}): without {@code MOUNT} root has no {@code SYS_CHROOT}, without {@code NET} no
+     * {@code NET_RAW} and no {@code NET_ADMIN}, so it cannot sniff or reconfigure the host's network.
      *
      * @param namespaces the namespaces to join; each must be one this environment has; none means all of them
      * @return a runner for such commands

@@ -237,6 +237,17 @@ class HermeticDefaultsTests {
         }
 
         @Test
+        @DisplayName("a command entering an environment with NET but not joining NET (so in the host's network) has no NET_RAW either")
+        void enterWithoutNet() {
+            try (IsolatedEnvironment env = builder().namespaces(Namespace.PID, Namespace.MOUNT, Namespace.NET).start()) {
+                assertThat(probe(env.enter(Namespace.PID, Namespace.MOUNT), "packet-socket", "raw-socket"))
+                        .contains("packet-socket=EPERM", "raw-socket=EPERM");
+                assertThat(probe(env.enter(Namespace.PID, Namespace.MOUNT, Namespace.NET), "packet-socket"))
+                        .contains("packet-socket=ok");
+            }
+        }
+
+        @Test
         @DisplayName("Docker's set with the default namespaces is Docker's 14 minus NET_RAW")
         void defaultSet() {
             try (IsolatedEnvironment env = builder().start()) {
