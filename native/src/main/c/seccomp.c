@@ -15,9 +15,14 @@
  *   ENOSYS, its flags are behind a pointer; libc falls back to clone), fanotify_init,
  *   sethostname/setdomainname. So no new user namespace hands the payload fresh capabilities.
  *   With all capabilities these stay allowed: the env's root may mount and unshare.
+ * - Shape: arch check, x32 and ceiling checks, then a binary search over the rules sorted by
+ *   number (a few jumps per syscall: the kernel runs the filter for every syscall number when it
+ *   loads it, to cache constant answers, so a linear list made each load cost ~0.2 ms), then
+ *   one block per argument check, then the three returns. All jumps go forward.
  * - Both programs are built once per helper (main() asks for them at start), so a forked
- *   command only reads them. A jump that does not fit cBPF's 8 bits empties the program, and
- *   default_seccomp_program() then fails rather than load a wrong filter.
+ *   command only reads them. A jump that does not fit cBPF's 8 bits (or too many rules)
+ *   empties the program, and default_seccomp_program() then fails rather than load a wrong
+ *   filter.
  */
 #include "seccomp.h"
 
@@ -25,6 +30,7 @@
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 
@@ -114,22 +120,45 @@ static const int SYS_ADMIN_ONLY[] = {
 /* personality() values Docker allows: PER_LINUX, PER_LINUX32, UNAME26, both, and the query. */
 static const unsigned PERSONALITIES[] = { 0x0, 0x8, 0x20000, 0x20008, 0xffffffffu };
 
-enum label { NONE, ALLOW, DENY_EPERM, DENY_ENOSYS, N_LABELS };
+/* What a rule does with its syscall: refuse it, or check an argument in a block of its own. */
+enum action { ACT_EPERM, ACT_ENOSYS, ACT_IOCTL, ACT_SOCKET, ACT_PERSONALITY, ACT_CLONE, ACT_UNSHARE };
 
-#define MAX_INSNS 200
+struct rule {
+    unsigned nr;
+    enum action action;
+};
+
+/* Jump targets: the three returns, one block per argument check, then the tree's nodes. */
+enum { NONE, ALLOW, DENY_EPERM, DENY_ENOSYS, FIRST_BLOCK, FIRST_NODE = FIRST_BLOCK + ACT_UNSHARE + 1 };
+
+#define MAX_INSNS 256
+#define MAX_LABELS 128
+#define MAX_RULES 96
 
 struct builder {
     struct sock_filter insn[MAX_INSNS];
     unsigned char jt_label[MAX_INSNS], jf_label[MAX_INSNS];
     size_t n;
+    size_t at[MAX_LABELS]; /* where each label was placed */
+    unsigned next_label;
+    bool overflow;
 };
 
-static void emit(struct builder *b, unsigned short code, enum label jt, enum label jf, unsigned k)
+static void emit(struct builder *b, unsigned short code, unsigned jt, unsigned jf, unsigned k)
 {
+    if (b->n == MAX_INSNS) {
+        b->overflow = true;
+        return;
+    }
     b->insn[b->n] = (struct sock_filter){ code, 0, 0, k };
     b->jt_label[b->n] = (unsigned char)jt;
     b->jf_label[b->n] = (unsigned char)jf;
     b->n++;
+}
+
+static void place(struct builder *b, unsigned label)
+{
+    b->at[label] = b->n;
 }
 
 static void load(struct builder *b, unsigned offset)
@@ -137,16 +166,9 @@ static void load(struct builder *b, unsigned offset)
     emit(b, BPF_LD | BPF_W | BPF_ABS, NONE, NONE, offset);
 }
 
-static void jump_if(struct builder *b, unsigned short op, unsigned k, enum label target)
+static void jump_if(struct builder *b, unsigned short op, unsigned k, unsigned target)
 {
     emit(b, BPF_JMP | op | BPF_K, target, NONE, k);
-}
-
-/* A == nr, else skip the next `block` instructions (the syscall's argument check). */
-static void when_syscall(struct builder *b, int nr, unsigned char block)
-{
-    emit(b, BPF_JMP | BPF_JEQ | BPF_K, NONE, NONE, (unsigned)nr);
-    b->insn[b->n - 1].jf = block;
 }
 
 static void ret(struct builder *b, unsigned value)
@@ -154,64 +176,120 @@ static void ret(struct builder *b, unsigned value)
     emit(b, BPF_RET | BPF_K, NONE, NONE, value);
 }
 
-/* Appends the three return instructions and turns labels into relative jumps. */
-static void finish(struct builder *b)
+static unsigned target_of(enum action action)
 {
-    size_t at[N_LABELS];
-    at[ALLOW] = b->n;
-    ret(b, SECCOMP_RET_ALLOW);
-    at[DENY_EPERM] = b->n;
-    ret(b, SECCOMP_RET_ERRNO | EPERM);
-    at[DENY_ENOSYS] = b->n;
-    ret(b, SECCOMP_RET_ERRNO | ENOSYS);
-    for (size_t i = 0; i < b->n; i++) {
-        size_t jt = b->jt_label[i] != NONE ? at[b->jt_label[i]] - i - 1 : b->insn[i].jt;
-        size_t jf = b->jf_label[i] != NONE ? at[b->jf_label[i]] - i - 1 : b->insn[i].jf;
-        if (jt > 255 || jf > 255) {
-            b->n = 0;
-            return;
-        }
-        b->insn[i].jt = (unsigned char)jt;
-        b->insn[i].jf = (unsigned char)jf;
-    }
+    return action == ACT_EPERM ? DENY_EPERM : action == ACT_ENOSYS ? DENY_ENOSYS
+                                                                   : FIRST_BLOCK + (unsigned)action;
 }
 
-/* Arguments: ioctl's request, socket's family, personality's value, clone/unshare's flags.
- * Each block ends in a return, so A (the syscall number) is only reloaded by none. */
-static void check_arguments(struct builder *b, bool all_caps)
+/* A binary search over the rules (sorted by nr) with A = the syscall number: a few jumps per
+ * syscall instead of one per rule, which also keeps the kernel's per-syscall action cache
+ * (built when the filter is loaded, by running it for every number) cheap. */
+static void emit_tree(struct builder *b, const struct rule *rules, size_t count)
 {
-    when_syscall(b, __NR_ioctl, 4);
+    if (count <= 3) {
+        for (size_t i = 0; i < count; i++)
+            jump_if(b, BPF_JEQ, rules[i].nr, target_of(rules[i].action));
+        ret(b, SECCOMP_RET_ALLOW);
+        return;
+    }
+    size_t half = count / 2;
+    unsigned right = b->next_label < MAX_LABELS ? b->next_label++ : (b->overflow = true, NONE);
+    jump_if(b, BPF_JGE, rules[half].nr, right);
+    emit_tree(b, rules, half);
+    place(b, right);
+    emit_tree(b, rules + half, count - half);
+}
+
+/* The argument checks (on the low 32 bits); each ends in a return. */
+static void emit_blocks(struct builder *b, bool all_caps)
+{
+    place(b, FIRST_BLOCK + ACT_IOCTL);
     load(b, ARG_LOW(1));
     jump_if(b, BPF_JEQ, TIOCSTI_NR, DENY_EPERM);
     jump_if(b, BPF_JEQ, TIOCLINUX_NR, DENY_EPERM);
     ret(b, SECCOMP_RET_ALLOW);
-    when_syscall(b, __NR_socket, 4);
+    place(b, FIRST_BLOCK + ACT_SOCKET);
     load(b, ARG_LOW(0));
     jump_if(b, BPF_JEQ, AF_ALG_NR, DENY_EPERM);
     jump_if(b, BPF_JEQ, AF_VSOCK_NR, DENY_EPERM);
     ret(b, SECCOMP_RET_ALLOW);
-    size_t n = sizeof PERSONALITIES / sizeof PERSONALITIES[0];
-    when_syscall(b, __NR_personality, (unsigned char)(n + 2));
+    place(b, FIRST_BLOCK + ACT_PERSONALITY);
     load(b, ARG_LOW(0));
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < sizeof PERSONALITIES / sizeof PERSONALITIES[0]; i++)
         jump_if(b, BPF_JEQ, PERSONALITIES[i], ALLOW);
     ret(b, SECCOMP_RET_ERRNO | EPERM);
     if (all_caps)
         return;
-    when_syscall(b, __NR_clone, 3);
+    place(b, FIRST_BLOCK + ACT_CLONE);
     load(b, ARG_LOW(0));
     jump_if(b, BPF_JSET, CLONE_NS_FLAGS, DENY_EPERM);
     ret(b, SECCOMP_RET_ALLOW);
-    when_syscall(b, __NR_unshare, 3);
+    place(b, FIRST_BLOCK + ACT_UNSHARE);
     load(b, ARG_LOW(0));
     jump_if(b, BPF_JSET, UNSHARE_NS_FLAGS, DENY_EPERM);
     ret(b, SECCOMP_RET_ALLOW);
 }
 
+/* Appends the three returns and turns labels into relative jumps (forward only, 8 bits). */
+static void finish(struct builder *b)
+{
+    place(b, ALLOW);
+    ret(b, SECCOMP_RET_ALLOW);
+    place(b, DENY_EPERM);
+    ret(b, SECCOMP_RET_ERRNO | EPERM);
+    place(b, DENY_ENOSYS);
+    ret(b, SECCOMP_RET_ERRNO | ENOSYS);
+    for (size_t i = 0; i < b->n && !b->overflow; i++) {
+        size_t jt = b->jt_label[i] != NONE ? b->at[b->jt_label[i]] - i - 1 : b->insn[i].jt;
+        size_t jf = b->jf_label[i] != NONE ? b->at[b->jf_label[i]] - i - 1 : b->insn[i].jf;
+        if (jt > 255 || jf > 255)
+            b->overflow = true;
+        b->insn[i].jt = (unsigned char)jt;
+        b->insn[i].jf = (unsigned char)jf;
+    }
+    if (b->overflow)
+        b->n = 0;
+}
+
+static void add_rules(struct rule *rules, size_t *n, const int *nrs, size_t count, enum action a)
+{
+    for (size_t i = 0; i < count && *n < MAX_RULES; i++)
+        rules[(*n)++] = (struct rule){ (unsigned)nrs[i], a };
+}
+
+static int by_nr(const void *a, const void *b)
+{
+    unsigned x = ((const struct rule *)a)->nr, y = ((const struct rule *)b)->nr;
+    return x < y ? -1 : x > y;
+}
+
+static size_t collect_rules(struct rule *rules, bool all_caps)
+{
+    size_t n = 0;
+    add_rules(rules, &n, ALWAYS_DENIED, sizeof ALWAYS_DENIED / sizeof ALWAYS_DENIED[0], ACT_EPERM);
+    const int checked[] = { __NR_ioctl, __NR_socket, __NR_personality };
+    for (size_t i = 0; i < 3; i++)
+        add_rules(rules, &n, &checked[i], 1, (enum action)(ACT_IOCTL + i));
+    if (!all_caps) {
+        add_rules(rules, &n, SYS_ADMIN_ONLY, sizeof SYS_ADMIN_ONLY / sizeof SYS_ADMIN_ONLY[0],
+                  ACT_EPERM);
+        const int clones[] = { __NR_clone3, __NR_clone, __NR_unshare };
+        add_rules(rules, &n, &clones[0], 1, ACT_ENOSYS);
+        add_rules(rules, &n, &clones[1], 1, ACT_CLONE);
+        add_rules(rules, &n, &clones[2], 1, ACT_UNSHARE);
+    }
+    qsort(rules, n, sizeof *rules, by_nr);
+    return n;
+}
+
 static void build(struct builder *b, bool all_caps)
 {
-    b->n = 0;
+    memset(b, 0, sizeof *b);
+    b->next_label = FIRST_NODE;
 #ifdef NATIVE_ARCH
+    struct rule rules[MAX_RULES];
+    size_t n = collect_rules(rules, all_caps);
     load(b, offsetof(struct seccomp_data, arch));
     emit(b, BPF_JMP | BPF_JEQ | BPF_K, NONE, DENY_ENOSYS, NATIVE_ARCH);
     load(b, offsetof(struct seccomp_data, nr));
@@ -219,14 +297,8 @@ static void build(struct builder *b, bool all_caps)
     jump_if(b, BPF_JGE, X32_BIT, DENY_ENOSYS);
 #endif
     jump_if(b, BPF_JGT, LAST_REVIEWED_NR, DENY_ENOSYS);
-    for (size_t i = 0; i < sizeof ALWAYS_DENIED / sizeof ALWAYS_DENIED[0]; i++)
-        jump_if(b, BPF_JEQ, (unsigned)ALWAYS_DENIED[i], DENY_EPERM);
-    for (size_t i = 0; !all_caps && i < sizeof SYS_ADMIN_ONLY / sizeof SYS_ADMIN_ONLY[0]; i++)
-        jump_if(b, BPF_JEQ, (unsigned)SYS_ADMIN_ONLY[i], DENY_EPERM);
-    if (!all_caps)
-        jump_if(b, BPF_JEQ, __NR_clone3, DENY_ENOSYS);
-    check_arguments(b, all_caps);
-    ret(b, SECCOMP_RET_ALLOW);
+    emit_tree(b, rules, n);
+    emit_blocks(b, all_caps);
     finish(b);
 #else
     (void)all_caps;
