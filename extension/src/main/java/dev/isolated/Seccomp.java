@@ -23,8 +23,8 @@ public enum Seccomp {
      *
      * <p>With {@link Capabilities#DOCKER_DEFAULT} it also refuses, as Docker does without {@code CAP_SYS_ADMIN}:
      * {@code mount}, {@code umount2}, {@code pivot_root}, {@code setns}, the new mount API ({@code open_tree},
-     * {@code move_mount}, {@code fsopen}, {@code fsconfig}, {@code fsmount}, {@code fspick},
-     * {@code mount_setattr}), {@code fanotify_init}, {@code sethostname}, {@code setdomainname}, and
+     * {@code open_tree_attr}, {@code move_mount}, {@code fsopen}, {@code fsconfig}, {@code fsmount},
+     * {@code fspick}, {@code mount_setattr}), {@code fanotify_init}, {@code sethostname}, {@code setdomainname}, and
      * {@code clone}/{@code unshare} with a namespace flag ({@code EPERM}; {@code clone3} gets {@code ENOSYS} and
      * glibc falls back to {@code clone}), so no command can make itself a user namespace with a fresh set of
      * capabilities. With {@link Capabilities#ALL} those stay allowed: root inside can mount and unshare.
