@@ -157,10 +157,10 @@ class HermeticDefaultsTests {
         }
     }
 
-    @Isolated(rootfs = "busybox.tar", seccomp = Seccomp.UNCONFINED)
+    @Isolated(rootfs = "busybox.tar")
     @Test
     @DisplayName("@Isolated(seccomp = UNCONFINED) opts out; the annotation's default is the filter")
-    void annotation(IsolatedEnvironment unconfined, @Isolated(rootfs = "busybox.tar") IsolatedEnvironment confined) {
+    void annotation(IsolatedEnvironment confined, @Isolated(seccomp = Seccomp.UNCONFINED) IsolatedEnvironment unconfined) {
         assertThat(unconfined.exec("grep", "^Seccomp:", "/proc/self/status")).stdout().isEqualTo("Seccomp:\t0\n");
         assertThat(confined.exec("grep", "^Seccomp:", "/proc/self/status")).stdout().isEqualTo("Seccomp:\t2\n");
     }
