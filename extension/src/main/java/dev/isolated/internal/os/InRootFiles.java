@@ -3,16 +3,17 @@ package dev.isolated.internal.os;
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * Reads and writes files inside an environment from the JVM, through the environment's root as seen by its
@@ -43,17 +44,40 @@ public final class InRootFiles implements AutoCloseable {
     }
 
     /**
+     * Reads a regular file. The path is opened with {@code O_PATH} (symlinks resolve inside the root) and looked
+     * at through that descriptor before anything is read, so a FIFO, socket, device or directory is refused
+     * without ever being opened for reading (a FIFO would block, {@code /dev/zero} never ends).
+     *
      * @param path an absolute path inside the environment
      * @return the file's bytes
-     * @throws IOException naming the path when it cannot be read
+     * @throws NoSuchFileException when there is no such file
+     * @throws IOException naming the path when it cannot be read, is not a regular file or is larger than
+     *     {@link TreeCopy#READ_LIMIT}
      */
     public byte[] read(String path) throws IOException {
-        int fd = openInRoot(path, LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
+        int fd = openInRoot(path, LibC.O_PATH | LibC.O_CLOEXEC, 0);
         try {
-            return Files.readAllBytes(viaFd(fd));
+            Fds.Stat st = Fds.stat(fd);
+            if (!st.isRegular()) {
+                throw new IOException(inRoot(path) + " is " + st.typeName()
+                        + ", not a regular file; only regular files are read");
+            }
+            if (st.size() > TreeCopy.READ_LIMIT) {
+                throw tooLarge(path);
+            }
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream((int) st.size());
+            if (Fds.copy(fd, bytes, TreeCopy.READ_LIMIT) > TreeCopy.READ_LIMIT) {
+                throw tooLarge(path); // it grew, or its size said 0 (/proc)
+            }
+            return bytes.toByteArray();
         } finally {
             LibC.INSTANCE.close(fd);
         }
+    }
+
+    private IOException tooLarge(String path) {
+        return new IOException(inRoot(path) + " is larger than 64 MiB, the most readString reads; copy it to the "
+                + "host with copyOut instead");
     }
 
     /**
@@ -65,7 +89,7 @@ public final class InRootFiles implements AutoCloseable {
         try {
             LibC.INSTANCE.close(openInRoot(path, LibC.O_PATH | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, 0));
             return true;
-        } catch (java.nio.file.NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             return false;
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
@@ -96,7 +120,8 @@ public final class InRootFiles implements AutoCloseable {
     }
 
     /**
-     * Creates or replaces a file (its parent directory must exist).
+     * Creates or replaces a regular file (its parent directory must exist); anything else at the path (a FIFO,
+     * socket, device or directory) is refused, and a FIFO is never opened in a way that could block.
      *
      * @param path an absolute path inside the environment
      * @param data the contents
@@ -104,11 +129,35 @@ public final class InRootFiles implements AutoCloseable {
      * @throws IOException naming the path when it cannot be written
      */
     public void write(String path, byte[] data, int mode) throws IOException {
-        int fd = openInRoot(path, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_TRUNC | LibC.O_CLOEXEC, mode);
         try {
-            Files.write(viaFd(fd), data);
+            int existing = openInRoot(path, LibC.O_PATH | LibC.O_CLOEXEC, 0);
+            try {
+                refuseUnlessRegular(path, existing);
+            } finally {
+                LibC.INSTANCE.close(existing);
+            }
+        } catch (NoSuchFileException e) {
+            // made below
+        }
+        // O_NONBLOCK: should a FIFO be swapped in since, opening it neither blocks nor truncates anything
+        int fd = openInRoot(path, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_NONBLOCK | LibC.O_CLOEXEC, mode);
+        try {
+            refuseUnlessRegular(path, fd);
+            if (LibC.INSTANCE.ftruncate(fd, 0) != 0) {
+                throw failure("ftruncate", path, Native.getLastError());
+            }
+            try (OutputStream out = Fds.output(fd)) {
+                out.write(data);
+            }
         } finally {
             LibC.INSTANCE.close(fd);
+        }
+    }
+
+    private void refuseUnlessRegular(String path, int fd) throws IOException {
+        Fds.Stat st = Fds.stat(fd);
+        if (!st.isRegular()) {
+            throw new IOException(inRoot(path) + " is " + st.typeName() + ", not a regular file");
         }
     }
 
@@ -139,47 +188,56 @@ public final class InRootFiles implements AutoCloseable {
     }
 
     /**
-     * Copies a file, directory tree or symlink out of the environment to the host.
+     * Copies a file, directory tree or symlink out of the environment to the host (see {@link TreeCopy}): the
+     * source's last component is not followed (a symlink is copied as a symlink), and nothing below it is
+     * looked up by path; the host target is created with {@code O_CREAT|O_EXCL|O_NOFOLLOW} (or
+     * {@code mkdirat}/{@code symlinkat}) in its parent directory, so nothing on the host is ever replaced and no
+     * symlink there is followed. FIFOs, sockets and devices inside a directory are left out; as the source
+     * itself they are refused.
      *
      * @param source an absolute path inside the environment
-     * @param target a host path that does not exist yet
+     * @param target a host path that does not exist yet, in an existing directory
+     * @throws java.nio.file.FileAlreadyExistsException when the target exists
      * @throws IOException naming the path that failed
      */
     public void copyOut(String source, Path target) throws IOException {
+        Path absolute = target.toAbsolutePath().normalize();
+        if (absolute.getParent() == null) {
+            throw exists(absolute);
+        }
         int fd = openInRoot(source, LibC.O_PATH | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, 0);
-        try {
-            String linkTarget = symlinkTarget(fd);
-            if (linkTarget != null) {
-                Files.createSymbolicLink(target, Paths.get(linkTarget));
-            } else if (Files.isDirectory(viaFd(fd))) { // the fd is not a symlink, so following it is safe
-                Files.createDirectory(target);
-                for (String name : list(viaFd(fd))) {
-                    copyOut(join(source, name), target.resolve(name));
+        try (HostDirectory parent = HostDirectory.open(absolute.getParent())) {
+            String name = absolute.getFileName().toString();
+            if (parent.has(name)) {
+                throw exists(absolute);
+            }
+            Fds.Stat st = Fds.stat(fd);
+            if (!st.isRegular() && !st.isDirectory() && !st.isSymlink()) {
+                throw new IOException(inRoot(source) + " is " + st.typeName()
+                        + "; copyOut copies regular files, directories and symlinks only");
+            }
+            try {
+                new TreeCopy(TreeCopy.COPY_OUT).copy(fd, source, parent, name);
+            } catch (FileAlreadyExistsException e) {
+                if (absolute.toString().equals(e.getFile())) {
+                    throw exists(absolute); // made meanwhile
                 }
-            } else {
-                Files.write(target, read(source));
+                throw e;
             }
         } finally {
             LibC.INSTANCE.close(fd);
         }
     }
 
-    /** The target when {@code fd} (opened with O_PATH|O_NOFOLLOW) is a symlink, else null. */
-    private static String symlinkTarget(int fd) {
-        byte[] buf = new byte[4096];
-        long n = LibC.INSTANCE.readlinkat(fd, "", buf, buf.length);
-        return n < 0 ? null : new String(buf, 0, (int) n, java.nio.charset.StandardCharsets.UTF_8);
-    }
-
-    private static List<String> list(Path dir) throws IOException {
-        List<String> names = new ArrayList<>();
-        try (DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
-            for (Path child : children) {
-                names.add(child.getFileName().toString());
+    private static FileAlreadyExistsException exists(Path target) {
+        return new FileAlreadyExistsException(target.toString(), null,
+                "it already exists on the host; copyOut never replaces anything there: delete it first or choose a "
+                        + "path that does not exist") {
+            @Override
+            public String getMessage() { // the caller's message names the target already
+                return getReason();
             }
-        }
-        names.sort(null);
-        return names;
+        };
     }
 
     private interface AtCall {
@@ -232,17 +290,17 @@ public final class InRootFiles implements AutoCloseable {
         return dir.endsWith("/") ? dir + name : dir + "/" + name;
     }
 
-    private static Path viaFd(int fd) {
-        return Paths.get("/proc/self/fd/" + fd);
+    private IOException failure(String syscall, String path, int errno) {
+        return error(syscall, inRoot(path), errno);
     }
 
-    private IOException failure(String syscall, String path, int errno) {
-        return error(syscall, path + " in " + description, errno);
+    private String inRoot(String path) {
+        return path + " in " + description;
     }
 
     private static IOException error(String syscall, String path, int errno) {
         String message = syscall + " " + path + ": " + LibC.INSTANCE.strerror(errno) + " (errno " + errno + ")";
-        return errno == 2 ? new java.nio.file.NoSuchFileException(path, null, message) : new IOException(message);
+        return errno == 2 ? new NoSuchFileException(path, null, message) : new IOException(message);
     }
 
     @Override
