@@ -94,11 +94,17 @@ final class Fds {
         return new String(buf, 0, (int) n, StandardCharsets.UTF_8);
     }
 
-    /** @return the names in a directory (without . and ..), sorted */
-    static List<String> list(int dirFd) throws IOException {
+    /**
+     * @param max the most names to read (a directory of millions of entries is not read whole)
+     * @return the names in a directory (without . and ..), sorted
+     */
+    static List<String> list(int dirFd, int max) throws IOException {
         List<String> names = new ArrayList<>();
         try (DirectoryStream<Path> children = Files.newDirectoryStream(viaFd(dirFd))) {
             for (Path child : children) {
+                if (names.size() >= max) {
+                    break;
+                }
                 names.add(child.getFileName().toString());
             }
         }

@@ -163,7 +163,8 @@ public final class TreeCopy {
     }
 
     private void copyChildren(int dirFd, String path, HostDirectory to, int depth) throws IOException {
-        for (String name : Fds.list(dirFd)) {
+        int room = limits.maxEntries() - entries;
+        for (String name : Fds.list(dirFd, room == Integer.MAX_VALUE ? room : room + 1)) {
             if (entries >= limits.maxEntries()) {
                 stoppedEarly = true;
                 return;
@@ -204,6 +205,9 @@ public final class TreeCopy {
     }
 
     private static String mib(long bytes) {
+        if (bytes < 1L << 20) {
+            return bytes + " bytes";
+        }
         return bytes >= 1L << 30 && bytes % (1L << 30) == 0 ? (bytes >> 30) + " GiB" : (bytes >> 20) + " MiB";
     }
 }
