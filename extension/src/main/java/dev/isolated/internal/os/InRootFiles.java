@@ -14,19 +14,47 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
 
 /**
  * Reads and writes files inside an environment from the JVM, through the environment's root as seen by its
  * init ({@code /proc/<pid>/root}). Every path is resolved with {@code openat2(RESOLVE_IN_ROOT)}, so
- * symlinks in the environment (even {@code /etc -> /}) resolve inside it and never reach the host's files.
+ * symlinks in the environment (even {@code /etc -> /}) resolve inside it and never reach the host's files;
+ * where openat2 is missing, by a walk that does the same with {@code O_NOFOLLOW} one component at a time.
  */
 public final class InRootFiles implements AutoCloseable {
+    private static final int ENOTDIR = 20;
+    private static final int ENOSYS = 38;
+    private static final int ELOOP = 40;
+    private static final int MAX_SYMLINKS = 40;
+
+    /** Set once openat2 fails with ENOSYS (kernels before 5.6, seccomp profiles that lack it): then paths are walked. */
+    private static volatile boolean openat2Missing;
+
     private final int rootFd;
     private final String description;
+    private final boolean walk;
 
-    private InRootFiles(int rootFd, String description) {
+    private InRootFiles(int rootFd, String description, boolean walk) {
         this.rootFd = rootFd;
         this.description = description;
+        this.walk = walk;
+    }
+
+    /**
+     * For tests: a directory as the root.
+     *
+     * @param walk whether to resolve paths with the component walk that stands in for openat2 where it is missing
+     */
+    static InRootFiles ofDirectory(Path root, boolean walk) throws IOException {
+        int fd = LibC.INSTANCE.open(root.toString(), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC);
+        if (fd < 0) {
+            throw error("open", root.toString(), Native.getLastError());
+        }
+        return new InRootFiles(fd, root.toString(), walk);
     }
 
     /**
@@ -40,7 +68,7 @@ public final class InRootFiles implements AutoCloseable {
         if (fd < 0) {
             throw error("open", root, Native.getLastError());
         }
-        return new InRootFiles(fd, "the environment of host pid " + initHostPid);
+        return new InRootFiles(fd, "the environment of host pid " + initHostPid, false);
     }
 
     /**
@@ -261,22 +289,147 @@ public final class InRootFiles implements AutoCloseable {
 
     private int openInRoot(String path, int flags, int mode) throws IOException {
         String normal = normalise(path);
+        if (walk || openat2Missing) {
+            return walkInRoot(path, flags, mode);
+        }
         try (Memory how = new Memory(24)) {
             how.setLong(0, flags & 0xffffffffL);
             how.setLong(8, mode);
             how.setLong(16, LibC.RESOLVE_IN_ROOT | LibC.RESOLVE_NO_MAGICLINKS);
             String relative = normal.equals("/") ? "." : normal.substring(1);
             long fd;
+            int errno;
             try {
                 fd = LibC.INSTANCE.syscall(LibC.SYS_OPENAT2, (long) rootFd, relative, how, 24L);
+                errno = fd < 0 ? Native.getLastError() : 0;
             } catch (LastErrorException e) {
-                throw failure("openat2", path, e.getErrorCode());
+                fd = -1;
+                errno = e.getErrorCode();
             }
-            if (fd < 0) {
-                throw failure("openat2", path, Native.getLastError());
+            if (fd >= 0) {
+                return (int) fd;
             }
-            return (int) fd;
+            if (errno == ENOSYS) {
+                openat2Missing = true;
+                return walkInRoot(path, flags, mode);
+            }
+            throw failure("openat2", path, errno);
         }
+    }
+
+    /**
+     * What {@code openat2(RESOLVE_IN_ROOT)} does, where it is missing: the path is walked one component at a
+     * time, each opened with {@code O_PATH|O_NOFOLLOW} relative to the directory before it, held open; a symlink
+     * is read and its target walked in its place (an absolute one from the root); {@code ..} goes back to the
+     * directory held before, never above the root, never through the kernel's {@code ..}. So a component
+     * swapped for a symlink meanwhile is followed inside the root or not at all. The last component is opened
+     * with the caller's flags plus {@code O_NOFOLLOW} (a symlink there is resolved the same way unless the
+     * caller asked for {@code O_NOFOLLOW}). Symlinks are read as text, so a magic link of {@code /proc} leads
+     * to the path it shows, inside the root, not to what it refers to.
+     */
+    private int walkInRoot(String path, int flags, int mode) throws IOException {
+        Deque<String> todo = new ArrayDeque<>(components(normalise(path)));
+        Deque<Integer> dirs = new ArrayDeque<>(); // opened below the root, innermost first
+        boolean follow = (flags & LibC.O_NOFOLLOW) == 0;
+        int symlinks = 0;
+        try {
+            while (true) {
+                int current = dirs.isEmpty() ? rootFd : dirs.peek();
+                String name = todo.isEmpty() ? "." : todo.poll();
+                if (name.equals("..")) {
+                    if (!dirs.isEmpty()) {
+                        LibC.INSTANCE.close(dirs.pop());
+                    }
+                    continue;
+                }
+                boolean last = todo.isEmpty();
+                int fd = LibC.INSTANCE.openat(current, name, LibC.O_PATH | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, 0);
+                if (fd < 0) {
+                    int errno = Native.getLastError();
+                    if (!(last && errno == 2 && (flags & LibC.O_CREAT) != 0)) {
+                        throw failure("openat", path, errno);
+                    }
+                } else {
+                    Fds.Stat st;
+                    String target = null;
+                    try {
+                        st = Fds.stat(fd);
+                        if (st.isSymlink() && (!last || follow)) {
+                            target = Fds.readlink(fd);
+                        }
+                    } catch (IOException e) {
+                        LibC.INSTANCE.close(fd);
+                        throw e;
+                    }
+                    if (target != null) {
+                        LibC.INSTANCE.close(fd);
+                        if (++symlinks > MAX_SYMLINKS || target.isEmpty()) {
+                            throw failure("openat", path, target.isEmpty() ? 2 : ELOOP);
+                        }
+                        if (target.startsWith("/")) {
+                            while (!dirs.isEmpty()) {
+                                LibC.INSTANCE.close(dirs.pop());
+                            }
+                        }
+                        List<String> parts = components(target);
+                        for (int i = parts.size() - 1; i >= 0; i--) {
+                            todo.push(parts.get(i));
+                        }
+                        continue;
+                    }
+                    if (!last) {
+                        if (!st.isDirectory()) {
+                            LibC.INSTANCE.close(fd);
+                            throw failure("openat", path, ENOTDIR);
+                        }
+                        dirs.push(fd);
+                        continue;
+                    }
+                    LibC.INSTANCE.close(fd);
+                }
+                // The last component, with the caller's flags; O_NOFOLLOW in case it became a symlink meanwhile
+                int opened = LibC.INSTANCE.openat(current, name, flags | LibC.O_NOFOLLOW, mode);
+                if (opened >= 0) {
+                    boolean becameSymlink;
+                    try {
+                        becameSymlink = follow && (flags & LibC.O_PATH) != 0 && Fds.stat(opened).isSymlink();
+                    } catch (IOException e) {
+                        LibC.INSTANCE.close(opened);
+                        throw e;
+                    }
+                    if (becameSymlink && ++symlinks <= MAX_SYMLINKS) {
+                        LibC.INSTANCE.close(opened); // became a symlink meanwhile: resolve it
+                        todo.push(name);
+                        continue;
+                    }
+                    if (becameSymlink) {
+                        LibC.INSTANCE.close(opened);
+                        throw failure("openat", path, ELOOP);
+                    }
+                    return opened;
+                }
+                int errno = Native.getLastError();
+                if (follow && errno == ELOOP && ++symlinks <= MAX_SYMLINKS) {
+                    todo.push(name); // became a symlink meanwhile: resolve it
+                    continue;
+                }
+                throw failure("openat", path, errno);
+            }
+        } finally {
+            for (int fd : dirs) {
+                LibC.INSTANCE.close(fd);
+            }
+        }
+    }
+
+    private static List<String> components(String path) {
+        List<String> parts = new ArrayList<>();
+        for (String part : path.split("/")) {
+            if (!part.isEmpty() && !part.equals(".")) {
+                parts.add(part);
+            }
+        }
+        return parts;
     }
 
     private static String normalise(String path) {
