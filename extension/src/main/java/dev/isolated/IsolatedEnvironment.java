@@ -130,7 +130,7 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
 
     /**
      * Reads a regular file of the environment. Symlinks resolve inside the environment, never on the host
-     * ({@code openat2(RESOLVE_IN_ROOT)}; magic links such as {@code /proc/<pid>/root} are refused). Anything but a
+     * ({@code openat2(RESOLVE_IN_ROOT)}; magic links such as {@code /proc/<pid>/root} never lead out). Anything but a
      * regular file (a FIFO, socket, device or directory, or a symlink to one such as {@code /dev/zero}) is
      * refused without being opened for reading, so a FIFO the test made cannot block the JVM. At most 64 MiB are
      * read: a larger file, or a {@code /proc}-like file (whose size says 0) that yields more, is refused; copy it

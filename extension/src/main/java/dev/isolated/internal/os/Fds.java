@@ -73,8 +73,15 @@ final class Fds {
     static Stat stat(int fd) throws IOException {
         try (Memory buf = new Memory(256)) {
             buf.clear();
-            if (LibC.INSTANCE.statx(fd, "", LibC.AT_EMPTY_PATH | LibC.AT_SYMLINK_NOFOLLOW, LibC.STATX_BASIC_STATS,
-                    buf) != 0) {
+            int flags = LibC.AT_EMPTY_PATH | LibC.AT_SYMLINK_NOFOLLOW;
+            long rc;
+            try {
+                rc = LibC.INSTANCE.statx(fd, "", flags, LibC.STATX_BASIC_STATS, buf);
+            } catch (UnsatisfiedLinkError e) { // glibc before 2.28 has no wrapper
+                rc = LibC.INSTANCE.syscall(System.getProperty("os.arch").equals("aarch64") ? 291L : 332L, (long) fd, "",
+                        (long) flags, (long) LibC.STATX_BASIC_STATS, buf);
+            }
+            if (rc != 0) {
                 throw new IOException("statx of fd " + fd + ": " + strerror(Native.getLastError()));
             }
             return new Stat(buf.getShort(0x1c) & 0xffff, buf.getLong(0x28), buf.getInt(0x80), buf.getInt(0x84));
