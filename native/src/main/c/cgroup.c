@@ -15,7 +15,10 @@
  * - The init is placed by the helper (CLONE_INTO_CGROUP, else a write to cgroup.procs while
  *   it waits on its sync pipe); a spawned command's intermediate process writes "0" to the
  *   cgroup.procs fds itself before it joins the env, so the command starts inside.
- * - Removal rmdir()s after the processes are reaped, retrying briefly on EBUSY.
+ * - Removal rmdir()s after the processes are reaped, retrying briefly on EBUSY. A helper
+ *   killed by SIGKILL cannot: the next serving helper rmdir()s every `isolated-<pid>-<id>`
+ *   next to its own whose <pid> no longer runs (cgroup_sweep_dead; rmdir fails on a cgroup
+ *   that still holds a process, so nothing running is touched).
  * - `enter` (cgroup_attach): every line of /proc/PID/cgroup (v1 hierarchies, the v2 line)
  *   whose path differs from ours is located through /proc/self/mountinfo and its
  *   cgroup.procs opened; the command's intermediate writes itself there like a SPAWN's.
@@ -24,7 +27,9 @@
  */
 #include "cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -500,6 +505,33 @@ static void remove_dir(const char *dir)
         nanosleep(&(struct timespec){ 0, 1000000 }, NULL); /* only while it still empties */
     }
     fprintf(stderr, "isolated-helper: cgroup: rmdir %s: %s\n", dir, strerror(errno));
+}
+
+static void sweep_dead_in(const char *base)
+{
+    DIR *d = base[0] ? opendir(base) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        int pid;
+        unsigned id;
+        char extra, path[PATH_MAX];
+        if (sscanf(e->d_name, "isolated-%d-%u%c", &pid, &id, &extra) != 2 || pid <= 0 ||
+            pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+            continue;
+        if (snprintf(path, sizeof path, "%s/%s", base, e->d_name) < (int)sizeof path &&
+            rmdir(path) == 0)
+            fprintf(stderr, "isolated-helper: removed cgroup %s of a helper that died\n", path);
+    }
+    if (d)
+        closedir(d);
+}
+
+void cgroup_sweep_dead(void)
+{
+    load_own_cgroups();
+    sweep_dead_in(own.v2_base);
+    for (int i = 0; i < CG_COUNT; i++)
+        sweep_dead_in(own.v1[i]);
 }
 
 void cgroup_remove(struct cgroup_env *cg)

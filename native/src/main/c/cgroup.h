@@ -50,6 +50,10 @@ long long cgroup_oom_kills(const struct cgroup_env *cg);
 /* Once every process of the env is reaped: closes fds and removes the directories. */
 void cgroup_remove(struct cgroup_env *cg);
 
+/* At a serving helper's start: rmdir()s the env cgroups (`isolated-<pid>-<id>` next to ours)
+ * of helpers no longer running; one that still holds a process stays. */
+void cgroup_sweep_dead(void);
+
 /* For `probe`: "v2 DIR" / "v1 DIR" when CONTROLLER can be limited by this user, else -1
  * with *f. */
 int cgroup_probe(enum cg_controller c, char *detail, size_t size, struct failure *f);

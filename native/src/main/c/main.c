@@ -29,12 +29,17 @@
 #include "probe.h"
 #include "serve.h"
 #include "spawn.h"
+#include "supervise.h"
 #include "util.h"
 
 static const char USAGE[] =
     "Usage:\n"
     "  isolated-helper run [OPTIONS] -- CMD [ARG...]\n"
     "      Create a fresh environment, run CMD in it with this terminal's stdio, tear it down.\n"
+    "      CMD is a session of its own without a controlling terminal (as every command: no\n"
+    "      /dev/tty, no job control; only its stdio fds reach this terminal). SIGINT, SIGTERM,\n"
+    "      SIGHUP, SIGQUIT, SIGUSR1/2 sent to the helper (Ctrl-C: it is in the foreground) go\n"
+    "      to CMD.\n"
     "      --rootfs DIR          the root filesystem (default /); only read, never written:\n"
     "                            the environment sees a writable overlay (or copy) of it\n"
     "      --ns LIST             namespaces to unshare, comma-separated, of\n"
@@ -78,12 +83,17 @@ static const char USAGE[] =
     "                        [--rlimit NAME:SOFT[:HARD]] -- CMD [ARG...]\n"
     "      Join the namespaces of process HOSTPID (default: every one that differs from ours;\n"
     "      with mount also its root), run CMD there, exit with its code (128+N on signal N,\n"
-    "      125 setup failed). SIGTERM, SIGINT, SIGHUP and SIGQUIT are forwarded to CMD.\n"
+    "      125 setup failed, 126/127 cannot execute / not found). CMD runs under a supervisor\n"
+    "      inside (a subreaper, enter's child), in a session and process group of its own.\n"
+    "      SIGTERM, SIGINT, SIGHUP and SIGQUIT to enter go to CMD's process group and ask it to\n"
+    "      stop: once CMD exited, what it started is SIGKILLed, and enter exits when all of it\n"
+    "      is gone. SIGUSR1/SIGUSR2 go to CMD alone.\n"
     "      CMD starts in HOSTPID's cgroups (every hierarchy where they differ from ours), so\n"
     "      the environment's memory, pids and cpu limits apply to it.\n"
     "      --inherit-env passes this process's environment unchanged (instead of PATH, HOME).\n"
-    "      If enter is SIGKILLed, CMD is SIGKILLed too (parent-death signal); processes CMD\n"
-    "      started stay in the environment until it closes.\n"
+    "      If enter is SIGKILLed, the supervisor SIGKILLs CMD and everything it started right\n"
+    "      after (enter's exit cannot wait for that). When CMD exits by itself, what it started\n"
+    "      stays in the environment until it closes.\n"
     "  isolated-helper serve --state-dir DIR\n"
     "      The resident server of PROTOCOL.md on stdin/stdout; exits when stdin closes.\n"
     "      FORWARD (env=ID, port=N) listens on 127.0.0.1:<ephemeral> of the host and relays\n"
@@ -109,7 +119,8 @@ static const char USAGE[] =
     "Private networks between environments (`network=` of PROTOCOL.md) exist only in serve:\n"
     "one `run` is a single environment with no peer.\n"
     "\n"
-    "Exit codes: the command's; 128+N if killed by signal N; 125 setup failed; 126 cannot\n"
+    "Exit codes: the command's; 128+N if killed by signal N; 125 setup failed or --cwd cannot be\n"
+    "entered (`hint: working directory DIR does not exist in the environment`); 126 cannot\n"
     "execute; 127 not found.\n";
 
 struct cli_options {
@@ -373,12 +384,14 @@ static int enter_main(struct cli_options *o)
     char **envp = o->inherit_env ? environ : build_envp(o->env, o->env_count);
     env_options_take_policy(&o->extra, &env); /* caps, rlimits, seccomp of the options */
     struct spawn_spec run = { .env = &env, .join = env.ns, .argv = o->argv, .envp = envp,
-                              .cwd = o->cwd, .pid1 = o->as_pid1, .stdio = { 0, 1, 2 },
-                              .policy = o->exec };
+                              .cwd = o->cwd, .pid1 = o->as_pid1, .supervised = true,
+                              .stdio = { 0, 1, 2 }, .policy = o->exec };
     run.policy.env = &env.policy;
     struct spawned cmd;
     if (spawn_in_env(&run, &cmd, &f) < 0)
         die_spawn_failure(&f);
+    if (cmd.result_fd >= 0)
+        return wait_for_supervisor(cmd.pid, cmd.result_fd, &set);
     return wait_for_command(cmd.pid, NULL, &set);
 }
 

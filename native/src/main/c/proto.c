@@ -1,7 +1,9 @@
 /*
  * proto.c - reading and writing frames (see PROTOCOL.md).
  *
- * - Input is buffered and split into whole frames; a frame over 1 MiB is a protocol error.
+ * - Input is buffered and split into whole frames. A frame over 1 MiB is skipped (its bytes are
+ *   discarded as they come, never buffered) and reported to the caller by type and id, so that
+ *   request alone fails; a length under 5 loses the framing and is a protocol error.
  * - Output is written with blocking write()s on stdout, one frame at a time, so frames never
  *   interleave; EPIPE marks the writer broken instead of killing the helper (SIGPIPE ignored).
  */
@@ -38,13 +40,31 @@ static uint32_t get_u32(const char *p)
     return ntohl(v);
 }
 
+static void discard_skipped(struct frame_reader *r)
+{
+    size_t n = r->skip < r->len ? r->skip : r->len;
+    memmove(r->buf, r->buf + n, r->len - n);
+    r->len -= n;
+    r->skip -= n;
+}
+
 int reader_next(struct frame_reader *r, struct frame *out)
 {
-    if (r->len < 4)
+    discard_skipped(r);
+    if (r->skip > 0 || r->len < 4)
         return 0;
     uint32_t length = get_u32(r->buf);
-    if (length < 5 || length > FRAME_MAX)
+    if (length < 5)
         return -1;
+    if (length > FRAME_MAX) {
+        if (r->len < 9)
+            return 0;
+        *out = (struct frame){ .type = (uint8_t)r->buf[4], .id = get_u32(r->buf + 5),
+                               .len = length - 5 };
+        r->skip = 4 + (size_t)length;
+        discard_skipped(r);
+        return 2;
+    }
     if (r->len < 4 + (size_t)length)
         return 0;
     out->type = (uint8_t)r->buf[4];

@@ -23,11 +23,14 @@ struct frame {
 struct frame_reader {
     char *buf;
     size_t len, cap;
+    size_t skip; /* bytes of an oversized frame still to discard */
 };
 
 /* One read() of what is available; returns bytes read, 0 on EOF, -1 on error. */
 ssize_t reader_fill(struct frame_reader *r, int fd);
-/* 1: *out is the next whole frame; 0: need more bytes; -1: malformed (too large). */
+/* 1: *out is the next whole frame; 0: need more bytes; 2: the next frame is over FRAME_MAX:
+ * *out has its type, id and len but no payload (NULL), its bytes are being discarded;
+ * -1: malformed (length < 5: the framing is lost). */
 int reader_next(struct frame_reader *r, struct frame *out);
 
 /* A record payload: NUL-terminated `key=value` strings; keys may repeat. */

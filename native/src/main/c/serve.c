@@ -15,6 +15,10 @@
  *   output written later by its still-running descendants is dropped.
  * - EOF on stdin (the JVM is gone) or a broken stdout: SIGKILL every init and process, reap
  *   them all, remove what we put in the state dir, exit 0.
+ * - The state dir is locked while we live; at start, state dirs of dead helpers next to it are
+ *   removed (statedir.c), and so are their env cgroups (cgroup_sweep_dead()).
+ * - A request frame over FRAME_MAX is answered with an ERROR for its id (stage=request, E2BIG)
+ *   and skipped; only a frame whose length field is under 5 (framing lost) shuts the server down.
  * - CLOSE and EOF of an env without pid then also kill its strays (env_kill_strays(): every
  *   process left in one of its own namespaces, e.g. a daemon that double-forked away).
  */
@@ -39,6 +43,7 @@
 #include "options.h"
 #include "proto.h"
 #include "spawn.h"
+#include "statedir.h"
 
 #define HELPER_VERSION "0.1.0"
 
@@ -788,7 +793,7 @@ static NORETURN void shut_down(struct server *s)
         env_remove_cgroup(&s->envs[i]->env);
     }
     rmdir(s->mnt_dir);
-    rmdir(s->state_dir); /* the JVM created it; only if it is empty now */
+    state_dir_remove(s->state_dir); /* the JVM created it; only if it is empty now */
     exit(0);
 }
 
@@ -844,6 +849,17 @@ static void serve_proc_fd(struct server *s, struct proc *p, const struct pollfd 
         flush_stdin(p);
 }
 
+/* A frame over FRAME_MAX (its bytes are skipped): that request alone fails; STDIN data is dropped. */
+static void refuse_oversized(struct server *s, const struct frame *frame)
+{
+    char what[160];
+    if (frame->type == 'I')
+        return;
+    snprintf(what, sizeof what, "a frame of %zu bytes exceeds the limit of %u bytes (FRAME_MAX)",
+             frame->len + 5, FRAME_MAX);
+    request_error(s, frame->id, E2BIG, what);
+}
+
 static void read_requests(struct server *s)
 {
     ssize_t n = reader_fill(&s->in, 0);
@@ -851,12 +867,15 @@ static void read_requests(struct server *s)
         shut_down(s);
     struct frame frame;
     int rc;
-    while ((rc = reader_next(&s->in, &frame)) == 1) {
-        dispatch(s, &frame);
+    while ((rc = reader_next(&s->in, &frame)) > 0) {
+        if (rc == 2)
+            refuse_oversized(s, &frame);
+        else
+            dispatch(s, &frame);
         free(frame.payload);
     }
     if (rc < 0) {
-        fputs("isolated-helper: serve: malformed frame (over 1 MiB?): shutting down\n", stderr);
+        fputs("isolated-helper: serve: malformed frame (length under 5): shutting down\n", stderr);
         shut_down(s);
     }
 }
@@ -880,6 +899,10 @@ static int prepare_server(struct server *s, const char *state_dir, struct failur
         return -1;
     if (mkdir(s->mnt_dir, 0700) < 0 && errno != EEXIST)
         return fail(f, "serve", "mkdir", s->mnt_dir, "the state directory must exist and be writable");
+    if (state_dir_lock(state_dir, f) < 0)
+        return -1;
+    state_dir_sweep(state_dir);
+    cgroup_sweep_dead();
     return 0;
 }
 

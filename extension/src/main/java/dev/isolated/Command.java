@@ -31,7 +31,8 @@ import java.util.function.Consumer;
  * <p>Defaults: stdin empty (EOF at once; see {@link #withStdin} and {@link #withOpenStdin}); the environment
  * variables are {@code PATH} and {@code HOME=/} (plus the image's {@code Env} when it has a config) and then
  * those given here; the working directory {@code /} (or the image's {@code WorkingDir}); the user root inside
- * the environment (or the image's {@code User}); the timeout of {@code isolated.exec.timeout}.
+ * the environment (or the image's {@code User}); the timeout of {@code isolated.exec.timeout}; at most
+ * {@link ExecResult#DEFAULT_MAX_OUTPUT_BYTES} (16 MiB) of each output stream kept.
  */
 public final class Command {
     private final List<String> argv;
@@ -43,9 +44,10 @@ public final class Command {
     private final OptionalInt gid;
     private final Duration timeout;
     private final Consumer<String> outputLines;
+    private final int maxOutputBytes;
 
     private Command(List<String> argv, byte[] stdin, boolean openStdin, Map<String, String> env, String workingDirectory,
-            OptionalInt uid, OptionalInt gid, Duration timeout, Consumer<String> outputLines) {
+            OptionalInt uid, OptionalInt gid, Duration timeout, Consumer<String> outputLines, int maxOutputBytes) {
         this.argv = argv;
         this.stdin = stdin;
         this.openStdin = openStdin;
@@ -55,6 +57,7 @@ public final class Command {
         this.gid = gid;
         this.timeout = timeout;
         this.outputLines = outputLines;
+        this.maxOutputBytes = maxOutputBytes;
     }
 
     /**
@@ -66,7 +69,8 @@ public final class Command {
         if (argv.length == 0 || argv[0].isEmpty()) {
             throw new IllegalArgumentException("A command needs a program: Command.of(\"ls\", \"-l\")");
         }
-        return new Command(List.of(argv), null, false, Map.of(), null, OptionalInt.empty(), OptionalInt.empty(), null, null);
+        return new Command(List.of(argv), null, false, Map.of(), null, OptionalInt.empty(), OptionalInt.empty(), null, null,
+                ExecResult.DEFAULT_MAX_OUTPUT_BYTES);
     }
 
     /**
@@ -74,7 +78,8 @@ public final class Command {
      * @return a copy with this stdin
      */
     public Command withStdin(byte[] data) {
-        return new Command(argv, data.clone(), false, env, workingDirectory, uid, gid, timeout, outputLines);
+        return new Command(argv, data.clone(), false, env, workingDirectory, uid, gid, timeout, outputLines,
+                maxOutputBytes);
     }
 
     /**
@@ -100,7 +105,8 @@ public final class Command {
      * @return a copy whose stdin stays open until {@code stdin().close()} (or the process exits)
      */
     public Command withOpenStdin() {
-        return new Command(argv, null, true, env, workingDirectory, uid, gid, timeout, outputLines);
+        return new Command(argv, null, true, env, workingDirectory, uid, gid, timeout, outputLines,
+                maxOutputBytes);
     }
 
     /**
@@ -127,11 +133,13 @@ public final class Command {
         }
         Map<String, String> copy = new LinkedHashMap<>(env);
         copy.put(name, Objects.requireNonNull(value));
-        return new Command(argv, stdin, openStdin, copy, workingDirectory, uid, gid, timeout, outputLines);
+        return new Command(argv, stdin, openStdin, copy, workingDirectory, uid, gid, timeout, outputLines,
+                maxOutputBytes);
     }
 
     /**
-     * @param directory an absolute path inside the environment
+     * @param directory an absolute path inside the environment; when it does not exist there (or is not a
+     *     directory) the command does not run: its result has exit code 125 and says so on stderr
      * @return a copy that starts in this directory
      */
     public Command withWorkingDirectory(String directory) {
@@ -139,7 +147,8 @@ public final class Command {
             throw new IllegalArgumentException("The working directory must be absolute (inside the environment): "
                     + directory);
         }
-        return new Command(argv, stdin, openStdin, env, directory, uid, gid, timeout, outputLines);
+        return new Command(argv, stdin, openStdin, env, directory, uid, gid, timeout, outputLines,
+                maxOutputBytes);
     }
 
     /**
@@ -149,7 +158,7 @@ public final class Command {
      */
     public Command withUser(int uid, int gid) {
         return new Command(argv, stdin, openStdin, env, workingDirectory, OptionalInt.of(uid), OptionalInt.of(gid), timeout,
-                outputLines);
+                outputLines, maxOutputBytes);
     }
 
     /**
@@ -160,16 +169,42 @@ public final class Command {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("A timeout must be positive: " + timeout);
         }
-        return new Command(argv, stdin, openStdin, env, workingDirectory, uid, gid, timeout, outputLines);
+        return new Command(argv, stdin, openStdin, env, workingDirectory, uid, gid, timeout, outputLines,
+                maxOutputBytes);
     }
 
     /**
      * @param consumer receives each line of stdout and stderr as soon as it is complete, e.g. to log it;
-     *     the output is captured in full all the same
+     *     the output is captured all the same (up to its bound, {@link #withMaxOutputBytes(int)}), and the
+     *     consumer sees every line, also beyond the bound; a line longer than the bound (or than 64 KiB,
+     *     when the bound is smaller) is passed in pieces of that size
      * @return a copy that streams its output
      */
     public Command withOutputLines(Consumer<String> consumer) {
-        return new Command(argv, stdin, openStdin, env, workingDirectory, uid, gid, timeout, Objects.requireNonNull(consumer));
+        return new Command(argv, stdin, openStdin, env, workingDirectory, uid, gid, timeout, Objects.requireNonNull(consumer),
+                maxOutputBytes);
+    }
+
+    /**
+     * Sets how much of each output stream (stdout, stderr) the result keeps; the default is
+     * {@link ExecResult#DEFAULT_MAX_OUTPUT_BYTES} (16 MiB). Of a stream that prints more, the first half and
+     * the last half of the bound are kept and the result says how many bytes were dropped between them
+     * ({@link ExecResult#stdoutDroppedBytes()}); the command runs on unhindered.
+     *
+     * @param maxBytes the bound per stream, in bytes; 0 keeps nothing
+     * @return a copy with this bound
+     * @throws IllegalArgumentException when {@code maxBytes} is negative
+     */
+    public Command withMaxOutputBytes(int maxBytes) {
+        if (maxBytes < 0) {
+            throw new IllegalArgumentException("The output bound cannot be negative: " + maxBytes);
+        }
+        return new Command(argv, stdin, openStdin, env, workingDirectory, uid, gid, timeout, outputLines, maxBytes);
+    }
+
+    /** @return how many bytes of each output stream the result keeps at most */
+    public int maxOutputBytes() {
+        return maxOutputBytes;
     }
 
     /** @return the program and its arguments */

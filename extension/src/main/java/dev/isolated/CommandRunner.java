@@ -9,11 +9,12 @@ public interface CommandRunner {
 
     /**
      * Runs a command, waits for it (up to the default timeout, {@code isolated.exec.timeout}) and returns its
-     * exit code and complete output. The program is looked up on the environment's {@code PATH}; stdin is
+     * exit code and output (complete up to {@link ExecResult#DEFAULT_MAX_OUTPUT_BYTES} per stream, see
+     * {@link ExecResult}). The program is looked up on the environment's {@code PATH}; stdin is
      * empty.
      *
      * @param command the program and its arguments
-     * @return the result; a missing program gives exit code 127
+     * @return the result; a missing program gives exit code 127 (see {@link ExecResult} for 125 and 126)
      */
     default ExecResult exec(String... command) {
         return exec(Command.of(command));

@@ -8,7 +8,9 @@ import java.util.Set;
  * the system call, the path involved, the errno and a hint; the message shows all of them.
  *
  * <p>When {@link #hostCannot()} is true the failure is a property of the host (a kernel setting, a
- * missing permission) rather than of the test, and the extension aborts the test instead of failing it.
+ * missing permission) rather than of the test: the extension fails the test with a message that says so
+ * and how to skip such tests instead ({@link Isolated#skipIfUnsupported()},
+ * {@value IsolatedConfiguration#SKIP_IF_UNSUPPORTED}), and aborts it when skipping was asked for.
  */
 public class EnvironmentSetupException extends IsolatedException {
     private static final long serialVersionUID = 1L;
@@ -46,6 +48,28 @@ public class EnvironmentSetupException extends IsolatedException {
         this.errname = errname;
         this.detail = detail;
         this.hint = hint;
+    }
+
+    /** A copy of {@code from} whose message is {@code message} (the fields and cause stay). */
+    private EnvironmentSetupException(String message, EnvironmentSetupException from) {
+        super(message, from.getCause());
+        this.stage = from.stage;
+        this.syscall = from.syscall;
+        this.path = from.path;
+        this.errno = from.errno;
+        this.errname = from.errname;
+        this.detail = from.detail;
+        this.hint = from.hint;
+        setStackTrace(from.getStackTrace());
+    }
+
+    /**
+     * @param prefix put before the message
+     * @param suffix put after the message
+     * @return the same failure with a message that says more, e.g. how to skip such tests
+     */
+    EnvironmentSetupException withMessage(String prefix, String suffix) {
+        return new EnvironmentSetupException(prefix + getMessage() + suffix, this);
     }
 
     /**

@@ -3,24 +3,41 @@ package dev.isolated;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.OptionalInt;
 
 /**
- * What a command run in an {@link IsolatedEnvironment} did: its exit code and its complete output.
+ * What a command run in an {@link IsolatedEnvironment} did: its exit code and its output.
+ *
+ * <p>Each stream's output is kept up to a bound, {@link #DEFAULT_MAX_OUTPUT_BYTES} (16 MiB) per stream
+ * unless {@link Command#withMaxOutputBytes(int)} says otherwise: of a stream that printed more, the first
+ * half of the bound and the last half are kept, joined, and {@link #stdoutDroppedBytes()} /
+ * {@link #stderrDroppedBytes()} say how many bytes were dropped between them ({@link #toString()} says so
+ * too, as {@code [... 1,234,567 bytes dropped ...]}). The command itself is not slowed or stopped, and
+ * {@link Command#withOutputLines} still sees every line.
  *
  * <p>Exit codes follow the shell's conventions: a command killed by signal {@code N} has exit code
- * {@code 128 + N} (and {@link #signal()} is {@code N}); a command that does not exist in the
- * environment has exit code 127 and says so on {@link #stderr()}; one that could not be executed has
- * 126. A command stopped at its timeout has {@link #timedOut()} set, one killed for using more memory than
+ * {@code 128 + N} (and {@link #signal()} is {@code N}). A command that never ran has the exit code
+ * {@code env} and {@code chroot} use, and says why on {@link #stderr()}: 127 when the program does not
+ * exist in the environment ({@code isolated: PROGRAM: command not found in the environment (...)}), 126
+ * when it could not be executed ({@code isolated: PROGRAM: cannot execute (...)}), 125 when its working
+ * directory could not be entered ({@code isolated: working directory DIR does not exist in the
+ * environment}, {@code ... is not a directory}). A command stopped at its timeout has {@link #timedOut()} set, one killed for using more memory than
  * its environment's limit {@link #oomKilled()}.
  */
 public final class ExecResult {
+    /** How many bytes of each stream (stdout, stderr) a result keeps by default: 16 MiB. */
+    public static final int DEFAULT_MAX_OUTPUT_BYTES = 16 << 20;
+    private static final int MAX_SHOWN_LINE = 2000;
+
     private final List<String> command;
     private final int exitCode;
     private final OptionalInt signal;
     private final byte[] stdout;
     private final byte[] stderr;
+    private final long stdoutDropped;
+    private final long stderrDropped;
     private final boolean timedOut;
     private final boolean oomKilled;
     private final Duration duration;
@@ -39,6 +56,30 @@ public final class ExecResult {
      */
     public ExecResult(List<String> command, int exitCode, OptionalInt signal, byte[] stdout, byte[] stderr,
             boolean timedOut, boolean oomKilled, Duration duration) {
+        this(command, exitCode, signal, stdout, 0, stderr, 0, timedOut, oomKilled, duration);
+    }
+
+    /**
+     * Creates a result whose output was cut to its bound; normally done by the environment.
+     *
+     * @param command the command as run
+     * @param exitCode the exit code, {@code 128 + N} when killed by signal {@code N}
+     * @param signal the signal that killed the command, if any
+     * @param stdout the kept standard output: its head and its tail, joined
+     * @param stdoutDroppedBytes how many bytes of standard output were dropped between head and tail
+     * @param stderr the kept standard error: its head and its tail, joined
+     * @param stderrDroppedBytes how many bytes of standard error were dropped between head and tail
+     * @param timedOut whether the command was stopped because it ran past its timeout
+     * @param oomKilled whether the kernel's OOM killer killed it (its environment's memory limit was reached)
+     * @param duration how long the command ran
+     */
+    public ExecResult(List<String> command, int exitCode, OptionalInt signal, byte[] stdout, long stdoutDroppedBytes,
+            byte[] stderr, long stderrDroppedBytes, boolean timedOut, boolean oomKilled, Duration duration) {
+        if (stdoutDroppedBytes < 0 || stderrDroppedBytes < 0) {
+            throw new IllegalArgumentException("A count of dropped bytes cannot be negative");
+        }
+        this.stdoutDropped = stdoutDroppedBytes;
+        this.stderrDropped = stderrDroppedBytes;
         this.command = List.copyOf(command);
         this.exitCode = exitCode;
         this.signal = Objects.requireNonNull(signal);
@@ -64,12 +105,18 @@ public final class ExecResult {
         return signal;
     }
 
-    /** @return the complete standard output, decoded as UTF-8 */
+    /**
+     * @return the standard output, decoded as UTF-8: complete, unless more than the bound was printed (then
+     *     its first and last part, see {@link #stdoutDroppedBytes()})
+     */
     public String stdout() {
         return new String(stdout, StandardCharsets.UTF_8);
     }
 
-    /** @return the complete standard error, decoded as UTF-8 */
+    /**
+     * @return the standard error, decoded as UTF-8: complete, unless more than the bound was printed (then
+     *     its first and last part, see {@link #stderrDroppedBytes()})
+     */
     public String stderr() {
         return new String(stderr, StandardCharsets.UTF_8);
     }
@@ -79,9 +126,23 @@ public final class ExecResult {
         return stdout().lines().toList();
     }
 
-    /** @return the raw bytes of the standard output */
+    /** @return the raw bytes of the standard output (as kept: see {@link #stdoutDroppedBytes()}) */
     public byte[] stdoutBytes() {
         return stdout.clone();
+    }
+
+    /**
+     * @return how many bytes of standard output were dropped because the command printed more than the
+     *     bound ({@link #DEFAULT_MAX_OUTPUT_BYTES}, or {@link Command#withMaxOutputBytes(int)}): they were
+     *     between the kept first half and the kept last half; 0 when {@link #stdout()} is complete
+     */
+    public long stdoutDroppedBytes() {
+        return stdoutDropped;
+    }
+
+    /** @return like {@link #stdoutDroppedBytes()}, for standard error */
+    public long stderrDroppedBytes() {
+        return stderrDropped;
     }
 
     /** @return whether the command ran past its timeout and was killed */
@@ -127,12 +188,16 @@ public final class ExecResult {
         } else {
             sb.append("exited with code ").append(exitCode);
         }
-        appendTail(sb, "stdout", stdout());
-        appendTail(sb, "stderr", stderr());
+        appendTail(sb, "stdout", stdout(), stdoutDropped);
+        appendTail(sb, "stderr", stderr(), stderrDropped);
         return sb.toString();
     }
 
-    private static void appendTail(StringBuilder sb, String name, String text) {
+    private static void appendTail(StringBuilder sb, String name, String text, long dropped) {
+        if (dropped > 0) {
+            sb.append("\n  ").append(name).append(": [... ").append(String.format(Locale.ROOT, "%,d", dropped))
+                    .append(" bytes dropped ...] (the output exceeded its bound; the first and last parts are kept)");
+        }
         if (text.isEmpty()) {
             sb.append("\n  ").append(name).append(": (empty)");
             return;
@@ -141,7 +206,8 @@ public final class ExecResult {
         int from = Math.max(0, lines.size() - 20);
         sb.append("\n  ").append(name).append(from > 0 ? " (last 20 lines):" : ":");
         for (String line : lines.subList(from, lines.size())) {
-            sb.append("\n    ").append(line);
+            sb.append("\n    ").append(line.length() <= MAX_SHOWN_LINE ? line
+                    : line.substring(0, MAX_SHOWN_LINE) + "... (" + (line.length() - MAX_SHOWN_LINE) + " more characters)");
         }
     }
 }

@@ -30,20 +30,32 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * {@link IsolatedEnvironment} parameter), and it is closed after the test: every process in it is
  * killed, its mounts vanish with its mount namespace, and nothing it wrote remains. With
  * {@link Lifecycle#PER_CLASS} on a class, one environment is shared by all its test methods (and its
- * {@code @Nested} classes), like a static Testcontainers {@code @Container}.
- * On a class the annotation applies to every test method and to {@code @Nested} classes; on a method
- * (or a {@code @Nested} class) it replaces the enclosing annotation, except that an empty
- * {@link #rootfs()} or {@link #hostname()} is taken from it.
+ * {@code @Nested} classes), like a static Testcontainers {@code @Container}. It is made before them, so a
+ * {@link Bind}, {@link Tmpfs}, {@link Limits} or {@link ClockOffsets} on one of its methods (or on a
+ * {@code @Nested} class without {@code @Isolated}) cannot apply and fails that test, unless the method has an
+ * {@code @Isolated} of its own and so its own environment.
+ * On a class the annotation applies to every test method and to {@code @Nested} classes. An annotation on a
+ * method, a {@code @Nested} class or a parameter combines with the enclosing ones attribute by attribute:
+ * every attribute it leaves at its default value is taken from the enclosing annotation (the class's, then
+ * the enclosing classes'), {@link #namespaces()} included, so {@code @Isolated(readOnlyRootfs = true)} on a
+ * method of a class with {@code namespaces = {PID, MOUNT, NET}} gets a read-only rootfs <em>and</em> those
+ * namespaces. Java cannot tell an attribute written with its default value from one left out, so a method
+ * cannot set an attribute back to its default when its class changed it; such a test needs a class of its
+ * own. {@link #lifecycle()} is read from classes only; on a method or parameter it fails the test.
  *
  * <h2>Several environments</h2>
  * A test parameter annotated with {@code @Isolated} gets an environment of its own, configured by that
- * annotation, e.g. {@code void talk(IsolatedEnvironment client, @Isolated(hostname = "server")
- * IsolatedEnvironment server)}. {@link IsolatedEnvironment#builder()} makes more in code.
+ * annotation combined with the method's and the class's (as above), e.g. {@code void talk(IsolatedEnvironment
+ * client, @Isolated(hostname = "server") IsolatedEnvironment server)}; the {@link Bind}, {@link Tmpfs},
+ * {@link Limits} and {@link ClockOffsets} of its method and class apply to it as well.
+ * {@link IsolatedEnvironment#builder()} makes more in code.
  *
  * <h2>Configuration</h2>
- * Defaults come from configuration parameters ({@code junit-platform.properties} or system properties):
- * {@value #DEFAULT_ROOTFS_PROPERTY}, {@code isolated.exec.timeout} (e.g. {@code 30s}),
- * {@code isolated.await.timeout}, {@code isolated.cache.dir}, {@code isolated.helper.dir}; see the README.
+ * Defaults come from JUnit configuration parameters (given to the launcher, system properties or
+ * {@code junit-platform.properties}, with JUnit's precedence), whose keys are listed in
+ * {@link IsolatedConfiguration}: e.g. {@value IsolatedConfiguration#ROOTFS}, {@value IsolatedConfiguration#EXEC_TIMEOUT}
+ * (e.g. {@code 30s}), {@value IsolatedConfiguration#CACHE_DIR}, {@value IsolatedConfiguration#HELPER_DIR}; see the
+ * README.
  *
  * <h2>When a test fails</h2>
  * The failure gets a suppressed {@code EnvironmentReport} with the environment's last commands (exit codes
@@ -52,9 +64,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
  *
  * <h2>When the host cannot do it</h2>
  * When the kernel or the user cannot create what was asked (user namespaces disabled, a masked
- * {@code /proc}, a namespace the kernel lacks), the test is <em>aborted</em> with a message that says
- * which step failed and which setting to change, as Testcontainers does without Docker; with
- * {@value #FAIL_IF_UNSUPPORTED_PROPERTY}{@code =true} it fails instead.
+ * {@code /proc}, a namespace the kernel lacks, a cgroup controller not delegated), the test <em>fails</em>
+ * with a message that says which step failed and which setting to change, as Testcontainers fails without
+ * Docker. With {@link #skipIfUnsupported()} or {@value IsolatedConfiguration#SKIP_IF_UNSUPPORTED}{@code =true}
+ * it is aborted (reported as skipped) instead.
  *
  * <p>This annotation may be used as a meta-annotation to create a composed annotation.
  */
@@ -65,44 +78,44 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(IsolatedExtension.class)
 public @interface Isolated {
 
-    /**
-     * Configuration parameter (in {@code junit-platform.properties} or as a system property) giving the
-     * rootfs used when neither the method's nor the class's annotation names one: {@value}.
-     */
-    String DEFAULT_ROOTFS_PROPERTY = "isolated.rootfs";
+    /** The configuration parameter {@value}: the same as {@link IsolatedConfiguration#ROOTFS}. */
+    String DEFAULT_ROOTFS_PROPERTY = IsolatedConfiguration.ROOTFS;
 
-    /** Configuration parameter: the namespaces of annotations that keep the default, comma-separated: {@value}. */
-    String DEFAULT_NAMESPACES_PROPERTY = "isolated.namespaces";
+    /** The configuration parameter {@value}: the same as {@link IsolatedConfiguration#NAMESPACES}. */
+    String DEFAULT_NAMESPACES_PROPERTY = IsolatedConfiguration.NAMESPACES;
 
     /**
-     * Configuration parameter: when {@code true}, a test whose environment the host cannot create fails
-     * instead of being aborted (skipped); set it in CI, where every test must really run: {@value}.
-     */
-    String FAIL_IF_UNSUPPORTED_PROPERTY = "isolated.failIfUnsupported";
-
-    /**
-     * The image to use as the environment's root filesystem: a tar (plain or gzip-compressed) or a
-     * directory. It is looked up as a resource on the test class path first (for example
-     * {@code "busybox.tar"} from the {@code isolated-images} artifact), then as a path relative to the
-     * working directory. The image is unpacked once per run and never written; each environment gets
-     * its own writable copy-on-write view of it.
+     * The image to use as the environment's root filesystem: a rootfs tar (plain, gzip, xz or zstd), a
+     * {@code docker save} archive, a {@code podman save} / {@code skopeo} docker-archive, an OCI image
+     * layout (tar or directory), or a rootfs directory. An archive or directory with
+     * {@code manifest.json}, {@code index.json} or {@code oci-layout} at its top is read as an image,
+     * never as a rootfs; one that cannot be read fails naming the file. It is looked up as a resource on
+     * the test class path first (for example {@code "busybox.tar"} from the {@code isolated-images}
+     * artifact), then as a path relative to the working directory; {@code "app.tar#myapp:1.0"} picks one
+     * image by tag. The image is unpacked once per content into the image cache and never written;
+     * each environment gets its own writable copy-on-write view of it.
      *
-     * @return the image's resource name or path; empty to inherit
+     * @return the image's resource name or path; empty to take the enclosing annotation's, else
+     *     {@value IsolatedConfiguration#ROOTFS}
      */
     String rootfs() default "";
 
     /**
      * The namespaces to create for the environment. {@link Namespace#USER} is added when the tests do
-     * not run as root. An annotation that keeps the default takes the configuration parameter
-     * {@value #DEFAULT_NAMESPACES_PROPERTY} (e.g. {@code PID,MOUNT,UTS,IPC,NET}) when it is set.
+     * not run as root. An annotation that keeps the default takes its enclosing annotation's, and when all of
+     * them keep it, the configuration parameter {@value IsolatedConfiguration#NAMESPACES} (e.g.
+     * {@code PID,MOUNT,UTS,IPC,NET}) applies when it is set.
      *
      * @return the namespaces, by default {@code PID, MOUNT, UTS, IPC}
      */
     Namespace[] namespaces() default {Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC};
 
     /**
-     * The environment's hostname (needs {@link Namespace#UTS}). When empty it is derived from the test
-     * method's name, e.g. {@code psSeesOnlyTheEnvironment} becomes {@code psseesonlytheenvironment}.
+     * The environment's hostname (needs {@link Namespace#UTS}). When empty it is the enclosing annotation's, and
+     * when that is empty too it is derived from the test method's name, e.g. {@code psSeesOnlyTheEnvironment}
+     * becomes {@code psseesonlytheenvironment}. One that is not a valid hostname (the rule of
+     * {@link IsolatedEnvironmentBuilder#hostname(String)}) fails the test with an
+     * {@link org.junit.jupiter.api.extension.ExtensionConfigurationException} naming it.
      *
      * @return the hostname; empty to derive it
      */
@@ -132,7 +145,18 @@ public @interface Isolated {
     UserMapping userMapping() default UserMapping.ROOT;
 
     /**
-     * How long one environment lives.
+     * Whether a test whose environment this host cannot create (see {@link EnvironmentSetupException#hostCannot()})
+     * is aborted, which JUnit reports as skipped, instead of failing. By default it fails, so that a
+     * misconfigured CI runner is red; the configuration parameter {@value IsolatedConfiguration#SKIP_IF_UNSUPPORTED}
+     * {@code =true} skips for every test.
+     *
+     * @return whether to skip instead of failing on a host that cannot create the environment
+     */
+    boolean skipIfUnsupported() default false;
+
+    /**
+     * How long one environment lives. Read from classes only: {@code PER_CLASS} on a method or parameter fails
+     * the test.
      *
      * @return {@link Lifecycle#PER_METHOD} (default) or {@link Lifecycle#PER_CLASS}
      */

@@ -86,8 +86,31 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * A real {@link ProcessBuilder} whose process runs inside this environment (joining all its namespaces),
      * for code under test that takes a {@code ProcessBuilder}. Its environment starts with the environment's
      * defaults ({@code PATH}, {@code HOME}); what you put in {@link ProcessBuilder#environment()} is passed in.
-     * Redirects, {@code inheritIO} and {@code waitFor} work as usual. The process is killed when this
-     * environment closes.
+     * Redirects, {@code inheritIO} and {@code waitFor} work as usual; the {@link Process}'s exit value is the
+     * command's exit code ({@code 128 + N} when signal {@code N} killed it; 125, 126 and 127 as in
+     * {@link ExecResult}). The process is killed when this environment closes.
+     *
+     * <p>The {@link Process} is the Isolated helper on the host that joined the environment ({@code
+     * isolated-helper enter}): {@link Process#pid()} and {@link Process#toHandle()} are that helper's host
+     * pid, not a pid inside, and the command is not among its {@code descendants()}: inside, a small
+     * supervisor ({@code isolated-helper} in {@link #processes()} while the command runs; with
+     * {@link Namespace#PID} a child of the environment's init) is the parent of the command, which runs in
+     * a session and process group of its own; {@link #processes()} shows both, with their pids inside and
+     * on the host. The process lives as long as the command:
+     * <ul>
+     *   <li>{@link Process#destroy()} (SIGTERM) is a request: SIGTERM goes to the command's process group
+     *       (the command and what it started, unless that left the group). Once the command has exited,
+     *       whatever it started that still runs is SIGKILLed, and only when all of it is gone does the
+     *       process exit, so {@code waitFor()} and {@code onExit()} complete after it. A command that
+     *       ignores SIGTERM keeps running.</li>
+     *   <li>{@link Process#destroyForcibly()} (SIGKILL) kills the helper at once (exit value 137), which
+     *       cannot be caught: the supervisor inside sees it die and SIGKILLs the command and everything it
+     *       started right after. {@code waitFor()} can therefore return a few milliseconds before they are
+     *       gone; to be sure nothing runs any more, {@code destroy()} first, or wait until
+     *       {@link #processes()} no longer lists them.</li>
+     *   <li>When the command exits by itself, what it started and left running stays in the environment
+     *       (until it closes), as after any {@link Process}.</li>
+     * </ul>
      *
      * @param command the program and its arguments
      * @return the process builder
@@ -107,6 +130,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * Changes the environment's hostname, also for images without a {@code hostname} program.
      *
      * @param name the new hostname
+     * @throws IllegalArgumentException when it is not a valid hostname (the rule of
+     *     {@link IsolatedEnvironmentBuilder#hostname(String)}), before anything is changed
      * @throws IllegalStateException when the environment has no {@link Namespace#UTS} namespace
      */
     void setHostname(String name);

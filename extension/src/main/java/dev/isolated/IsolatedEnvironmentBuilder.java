@@ -4,6 +4,7 @@ import dev.isolated.internal.env.Environment;
 import dev.isolated.internal.env.EnvironmentOptions;
 import dev.isolated.internal.env.EnvironmentSpec;
 import dev.isolated.internal.env.ExtraMount;
+import dev.isolated.internal.env.Hostnames;
 import dev.isolated.internal.helper.SharedHelper;
 import dev.isolated.internal.image.UnpackedImage;
 import java.nio.file.Path;
@@ -15,7 +16,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Builds an {@link IsolatedEnvironment} in code; get one from {@link IsolatedEnvironment#builder()}. The
@@ -43,6 +46,7 @@ public final class IsolatedEnvironmentBuilder {
     private String network = "";
     private String seccompFilter = "";
     private UserMapping userMapping = UserMapping.ROOT;
+    private Function<String, Optional<String>> configuration = key -> Optional.ofNullable(System.getProperty(key));
 
     IsolatedEnvironmentBuilder() {
     }
@@ -74,18 +78,21 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
-     * @param hostname the hostname (needs {@link Namespace#UTS})
+     * @param hostname the hostname (needs {@link Namespace#UTS}); empty for none
      * @return this builder
+     * @throws IllegalArgumentException when it is not a valid hostname: at most 64 bytes (the kernel's
+     *     {@code HOST_NAME_MAX}) of letters, digits, hyphens and dots, in labels of 1 to 63 characters that
+     *     neither start nor end with a hyphen (RFC 1123); the message names the hostname and this rule
      */
     public IsolatedEnvironmentBuilder hostname(String hostname) {
-        this.hostname = Objects.requireNonNull(hostname);
+        this.hostname = Objects.requireNonNull(hostname).isEmpty() ? hostname : Hostnames.check(hostname);
         return this;
     }
 
     /**
      * @param hostSource a host file or directory
      * @param target where it appears inside the environment
-     * @param readOnly whether it is mounted read-only
+     * @param readOnly whether it is mounted read-only; either way it is {@code nosuid,nodev}, as {@link Bind}
      * @return this builder
      */
     public IsolatedEnvironmentBuilder bind(Path hostSource, String target, boolean readOnly) {
@@ -267,6 +274,12 @@ public final class IsolatedEnvironmentBuilder {
         return this;
     }
 
+    /** Where the per-JVM keys of {@link IsolatedConfiguration} come from: the extension's configuration parameters. */
+    IsolatedEnvironmentBuilder configuration(Function<String, Optional<String>> lookup) {
+        this.configuration = lookup;
+        return this;
+    }
+
     List<ExtraMount> mounts() {
         return mounts;
     }
@@ -281,7 +294,7 @@ public final class IsolatedEnvironmentBuilder {
         if (rootfs.isEmpty()) {
             throw new IllegalStateException("No rootfs: call rootfs(\"busybox.tar\") or rootfs(path) before start()");
         }
-        UnpackedImage image = RootfsImages.image(rootfs, classLoader);
+        UnpackedImage image = RootfsImages.image(rootfs, classLoader, configuration);
         Map<String, String> allEnv = new LinkedHashMap<>(EnvironmentSpec.DEFAULT_ENV);
         allEnv.putAll(RootfsImages.configEnv(image.config()));
         allEnv.putAll(env);
@@ -293,7 +306,7 @@ public final class IsolatedEnvironmentBuilder {
                         cpuPercent, rlimits, monotonicOffset, boottimeOffset, capabilities, trackResources, network,
                         seccompFilter, userMapping), image.config());
         try {
-            return Environment.create(SharedHelper.get(), spec);
+            return Environment.create(SharedHelper.get(configuration), spec);
         } catch (EnvironmentSetupException e) {
             throw HostFindings.explain(e, spec.namespaces().contains(Namespace.USER));
         }

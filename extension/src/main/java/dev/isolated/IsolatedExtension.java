@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumSet;
 import java.util.List;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ExtensionContext.Namespace;
 import org.junit.jupiter.api.extension.ExtensionContext.Store;
@@ -41,18 +43,14 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
     private static final String METHOD_ENVIRONMENT = "environment";
     private static final String CLASS_ENVIRONMENT = "class-environment";
     private static final String PARAMETER_ENVIRONMENTS = "parameter-environments";
-    /** Configuration parameter: keep the writable layer of a failed test's environment on disk. */
-    static final String KEEP_ON_FAILURE_PROPERTY = "isolated.keepOnFailure";
-    /** Configuration parameter: where kept layers go (default {@code target/isolated-failures}). */
-    static final String KEEP_DIR_PROPERTY = "isolated.keepOnFailure.dir";
 
     @Override
     public void beforeAll(ExtensionContext context) {
         Class<?> testClass = context.getRequiredTestClass();
         Optional<Isolated> declared = AnnotationSupport.findAnnotation(testClass, Isolated.class);
         if (declared.isPresent() && declared.get().lifecycle() == Isolated.Lifecycle.PER_CLASS) {
-            Optional<Isolated> enclosing = nearestClassAnnotation(testClass.getEnclosingClass());
-            Environment env = create(() -> IsolatedSettings.builder(declared.get(), enclosing, classChain(testClass),
+            IsolatedSettings.Merged merged = IsolatedSettings.merge(classAnnotations(testClass));
+            Environment env = create(merged, () -> IsolatedSettings.builder(merged, classChain(testClass),
                     testClass.getSimpleName(), context), context);
             context.getStore(NAMESPACE).put(CLASS_ENVIRONMENT, env);
         }
@@ -64,36 +62,80 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         Class<?> testClass = context.getRequiredTestClass();
         Optional<Isolated> onMethod = AnnotationSupport.findAnnotation(method, Isolated.class);
         Optional<Isolated> onClass = nearestClassAnnotation(testClass);
-        Isolated effective;
-        Optional<Isolated> enclosing;
-        if (onMethod.isPresent()) {
-            effective = onMethod.get();
-            enclosing = onClass;
-        } else if (onClass.isPresent() && onClass.get().lifecycle() == Isolated.Lifecycle.PER_METHOD) {
-            effective = onClass.get();
-            enclosing = nearestClassAnnotation(declaringClassOf(testClass).getEnclosingClass());
-        } else {
+        onMethod.ifPresent(a -> rejectLifecycle(a, "method " + method.getName()));
+        if (onMethod.isEmpty() && (onClass.isEmpty() || onClass.get().lifecycle() == Isolated.Lifecycle.PER_CLASS)) {
+            if (onClass.isPresent()) {
+                rejectUnusedEnvironmentAnnotations(method, testClass);
+            }
             return; // not isolated, or a per-class environment made in beforeAll
         }
+        List<Isolated> annotations = new ArrayList<>();
+        onMethod.ifPresent(annotations::add);
+        annotations.addAll(classAnnotations(testClass));
+        IsolatedSettings.Merged merged = IsolatedSettings.merge(annotations);
         List<AnnotatedElement> mountSources = new ArrayList<>(classChain(testClass));
         mountSources.add(method);
-        Environment env = create(() -> IsolatedSettings.builder(effective, enclosing, mountSources, method.getName(),
+        Environment env = create(merged, () -> IsolatedSettings.builder(merged, mountSources, method.getName(),
                 context), context);
         context.getStore(NAMESPACE).put(METHOD_ENVIRONMENT, env);
     }
 
-    private static Environment create(Supplier<IsolatedEnvironmentBuilder> settings, ExtensionContext context) {
+    private static void rejectLifecycle(Isolated isolated, String where) {
+        if (isolated.lifecycle() != Isolated.Lifecycle.PER_METHOD) {
+            throw new ExtensionConfigurationException("@Isolated(lifecycle = " + isolated.lifecycle() + ") on " + where
+                    + ": lifecycle is read from classes only; put it on the class");
+        }
+    }
+
+    /**
+     * A test of a PER_CLASS environment runs in it as it is: mounts, limits and clock offsets declared on the
+     * method (or on a class between it and the class that declares the environment) cannot apply; say so.
+     */
+    private static void rejectUnusedEnvironmentAnnotations(Method method, Class<?> testClass) {
+        List<AnnotatedElement> elements = new ArrayList<>(List.of(method));
+        Class<?> declaring = testClass;
+        while (AnnotationSupport.findAnnotation(declaring, Isolated.class).isEmpty()) {
+            elements.add(declaring);
+            declaring = declaring.getEnclosingClass();
+        }
+        for (AnnotatedElement element : elements) {
+            for (Class<? extends java.lang.annotation.Annotation> type : List.of(Bind.class, Tmpfs.class, Limits.class,
+                    ClockOffsets.class)) {
+                boolean present = type == Bind.class || type == Tmpfs.class
+                        ? !AnnotationSupport.findRepeatableAnnotations(element, type).isEmpty()
+                        : AnnotationSupport.isAnnotated(element, type);
+                if (present) {
+                    throw new ExtensionConfigurationException("@" + type.getSimpleName() + " on " + describe(element)
+                            + " cannot apply: its tests run in the PER_CLASS environment of " + declaring.getSimpleName()
+                            + ", made before them. Put it on " + declaring.getSimpleName() + ", or give the method an "
+                            + "environment of its own with @Isolated.");
+                }
+            }
+        }
+    }
+
+    private static String describe(AnnotatedElement element) {
+        return element instanceof Method m ? "method " + m.getName() : "class " + ((Class<?>) element).getSimpleName();
+    }
+
+    private static Environment create(IsolatedSettings.Merged merged, Supplier<IsolatedEnvironmentBuilder> settings,
+            ExtensionContext context) {
         IsolatedEnvironmentBuilder builder = settings.get();
         try {
             return (Environment) builder.start();
         } catch (EnvironmentSetupException e) {
-            boolean mustWork = context.getConfigurationParameter(Isolated.FAIL_IF_UNSUPPORTED_PROPERTY)
-                    .map(Boolean::parseBoolean).orElse(false);
-            if (e.hostCannot() && !mustWork) {
-                throw new TestAbortedException("This host cannot create the isolated environment (set "
-                        + Isolated.FAIL_IF_UNSUPPORTED_PROPERTY + "=true to fail instead): " + e.getMessage(), e);
+            if (!e.hostCannot()) {
+                throw e;
             }
-            throw e;
+            boolean skip = merged.skipIfUnsupported() || context.getConfigurationParameter(
+                    IsolatedConfiguration.SKIP_IF_UNSUPPORTED).map(Boolean::parseBoolean).orElse(false);
+            if (skip) {
+                throw new TestAbortedException("This host cannot create the isolated environment (skipped, as "
+                        + "skipIfUnsupported asks): " + e.getMessage(), e);
+            }
+            throw e.withMessage("This host cannot create the isolated environment: ", "\n(To skip such tests "
+                    + "instead of failing them, set " + IsolatedConfiguration.SKIP_IF_UNSUPPORTED + "=true or write "
+                    + "@Isolated(skipIfUnsupported = true).)");
         }
     }
 
@@ -145,11 +187,16 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         Parameter parameter = parameterContext.getParameter();
         Optional<Isolated> own = parameterContext.findAnnotation(Isolated.class);
         if (own.isPresent() && context.getTestMethod().isPresent()) {
-            Optional<Isolated> onMethod = AnnotationSupport.findAnnotation(context.getRequiredTestMethod(), Isolated.class);
-            Optional<Isolated> enclosing = onMethod.isPresent() ? onMethod
-                    : nearestClassAnnotation(context.getRequiredTestClass());
-            Environment env = create(() -> IsolatedSettings.builder(own.get(), enclosing, List.of(),
-                    context.getRequiredTestMethod().getName() + "-" + parameter.getName(), context), context);
+            Method method = context.getRequiredTestMethod();
+            rejectLifecycle(own.get(), "parameter " + parameter.getName() + " of " + method.getName());
+            List<Isolated> annotations = new ArrayList<>(List.of(own.get()));
+            AnnotationSupport.findAnnotation(method, Isolated.class).ifPresent(annotations::add);
+            annotations.addAll(classAnnotations(context.getRequiredTestClass()));
+            IsolatedSettings.Merged merged = IsolatedSettings.merge(annotations);
+            List<AnnotatedElement> mountSources = new ArrayList<>(classChain(context.getRequiredTestClass()));
+            mountSources.add(method);
+            Environment env = create(merged, () -> IsolatedSettings.builder(merged, mountSources,
+                    method.getName() + "-" + parameter.getName(), context), context);
             parameterEnvironments(context.getStore(NAMESPACE), true).add(env);
             return env;
         }
@@ -159,13 +206,31 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
             env = store.get(CLASS_ENVIRONMENT, Environment.class);
         }
         if (env == null) {
-            throw new ParameterResolutionException("No isolated environment for parameter " + parameter + " of "
-                    + parameterContext.getDeclaringExecutable() + ": environments are made per test method unless "
-                    + "@Isolated(lifecycle = PER_CLASS). Annotate the test method or its class with @Isolated, and "
-                    + "take IsolatedEnvironment in @Test or @BeforeEach/@AfterEach methods, not in constructors or "
-                    + "@BeforeAll methods.");
+            throw new ParameterResolutionException(noEnvironmentMessage(parameterContext, context));
         }
         return env;
+    }
+
+    /** JUnit's own annotation of the same simple name, which an IDE's auto-import may pick instead of ours. */
+    private static final String JUNIT_ISOLATED = "org.junit.jupiter.api.parallel.Isolated";
+
+    private static String noEnvironmentMessage(ParameterContext parameterContext, ExtensionContext context) {
+        String message = "No isolated environment for parameter " + parameterContext.getParameter() + " of "
+                + parameterContext.getDeclaringExecutable() + ": environments are made per test method unless "
+                + "@Isolated(lifecycle = PER_CLASS). Annotate the test method or its class with @Isolated, and "
+                + "take IsolatedEnvironment in @Test or @BeforeEach/@AfterEach methods, not in constructors or "
+                + "@BeforeAll methods.";
+        List<AnnotatedElement> elements = new ArrayList<>(context.getTestClass().map(IsolatedExtension::classChain)
+                .orElse(List.of()));
+        context.getTestMethod().ifPresent(elements::add);
+        boolean junitIsolated = elements.stream().anyMatch(e -> Arrays.stream(e.getAnnotations())
+                .anyMatch(a -> a.annotationType().getName().equals(JUNIT_ISOLATED)));
+        if (junitIsolated) {
+            message += " The test carries JUnit's own @" + JUNIT_ISOLATED + " (which only stops tests from running in "
+                    + "parallel), probably imported by an IDE instead of @" + Isolated.class.getName()
+                    + ": change the import.";
+        }
+        return message;
     }
 
     @SuppressWarnings("unchecked")
@@ -188,7 +253,7 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         Optional.ofNullable(store.get(METHOD_ENVIRONMENT, Environment.class)).ifPresent(envs::add);
         Optional.ofNullable(store.get(CLASS_ENVIRONMENT, Environment.class)).ifPresent(envs::add);
         envs.addAll(parameterEnvironments(store, false));
-        boolean keep = context.getConfigurationParameter(KEEP_ON_FAILURE_PROPERTY).map(Boolean::parseBoolean)
+        boolean keep = context.getConfigurationParameter(IsolatedConfiguration.KEEP_ON_FAILURE).map(Boolean::parseBoolean)
                 .orElse(false);
         int n = 0;
         for (Environment env : envs) {
@@ -202,7 +267,7 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
     }
 
     private static String keepWritableLayer(Environment env, ExtensionContext context, int index) {
-        Path base = Paths.get(context.getConfigurationParameter(KEEP_DIR_PROPERTY).orElse(
+        Path base = Paths.get(context.getConfigurationParameter(IsolatedConfiguration.KEEP_ON_FAILURE_DIR).orElse(
                 Files.isDirectory(Paths.get("target")) ? "target/isolated-failures" : System.getProperty("java.io.tmpdir")
                         + "/isolated-failures"));
         String name = context.getRequiredTestClass().getSimpleName() + "." + context.getRequiredTestMethod().getName()
@@ -228,13 +293,13 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         return Optional.empty();
     }
 
-    private static Class<?> declaringClassOf(Class<?> c) {
+    /** The {@code @Isolated} annotations of {@code c} and its enclosing classes, innermost first. */
+    private static List<Isolated> classAnnotations(Class<?> c) {
+        List<Isolated> found = new ArrayList<>();
         for (Class<?> k = c; k != null; k = k.getEnclosingClass()) {
-            if (AnnotationSupport.findAnnotation(k, Isolated.class).isPresent()) {
-                return k;
-            }
+            AnnotationSupport.findAnnotation(k, Isolated.class).ifPresent(found::add);
         }
-        return c;
+        return found;
     }
 
     /** The test class and its enclosing classes, outermost first. */

@@ -33,10 +33,14 @@ public interface IsolatedProcess {
     /** @return whether the process is still running */
     boolean isAlive();
 
-    /** @return the standard output so far, decoded as UTF-8 */
+    /**
+     * @return the standard output so far, decoded as UTF-8; kept up to the command's bound
+     *     ({@link Command#withMaxOutputBytes(int)}, by default {@link ExecResult#DEFAULT_MAX_OUTPUT_BYTES}):
+     *     beyond it the first and the latest half of the bound
+     */
     String stdout();
 
-    /** @return the standard error so far, decoded as UTF-8 */
+    /** @return the standard error so far, decoded as UTF-8; bounded like {@link #stdout()} */
     String stderr();
 
     /** @return a future completed with the result when the process exits */
@@ -46,7 +50,7 @@ public interface IsolatedProcess {
      * Waits until the process exits.
      *
      * @param timeout how long to wait at most
-     * @return the result, with the complete output
+     * @return the result, with the output (complete up to its bound, see {@link ExecResult})
      * @throws java.util.concurrent.CompletionException wrapping a {@link java.util.concurrent.TimeoutException}
      *     that says what the process printed so far, when it is still running after {@code timeout}
      */

@@ -15,51 +15,90 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.platform.commons.support.AnnotationSupport;
 
 /**
- * Turns annotations and configuration into an {@link IsolatedEnvironmentBuilder}: the effective
- * {@code @Isolated} first, then the enclosing one for an empty {@code rootfs}/{@code hostname}, then
- * configuration parameters ({@code junit-platform.properties} or system properties), then defaults.
+ * Turns annotations and configuration into an {@link IsolatedEnvironmentBuilder}: the {@code @Isolated}
+ * annotations that apply, combined attribute by attribute ({@link #merge}), then configuration parameters
+ * ({@link IsolatedConfiguration}), then defaults.
  */
 final class IsolatedSettings {
-    /** Configuration parameter: how long {@code exec} waits before stopping a command, e.g. {@code 30s}, {@code 2m}. */
-    static final String EXEC_TIMEOUT_PROPERTY = "isolated.exec.timeout";
-    /** Configuration parameter: how long the {@code await...} methods wait. */
-    static final String AWAIT_TIMEOUT_PROPERTY = "isolated.await.timeout";
     static final Duration DEFAULT_EXEC_TIMEOUT = Duration.ofSeconds(60);
     static final Duration DEFAULT_AWAIT_TIMEOUT = Duration.ofSeconds(30);
+    private static final List<Namespace> DEFAULT_NAMESPACES = List.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS,
+            Namespace.IPC);
 
     private IsolatedSettings() {
     }
 
     /**
-     * @param isolated the annotation that applies
-     * @param enclosing the annotation of the enclosing class, consulted for an empty rootfs or hostname
-     * @param mountSources the elements whose {@link Bind} and {@link Tmpfs} annotations apply, outermost first
+     * What a list of {@code @Isolated} annotations say together: for each attribute, the value of the innermost
+     * annotation that does not leave it at its default ({@code null} for namespaces all leave at the default).
+     */
+    record Merged(String rootfs, Namespace[] namespaces, String hostname, boolean readOnlyRootfs,
+            Capabilities capabilities, UserMapping userMapping, boolean skipIfUnsupported) {
+    }
+
+    /**
+     * @param innermostFirst the annotations that apply, the most specific first (parameter, method, class,
+     *     enclosing classes)
+     * @return the attributes they give together
+     */
+    static Merged merge(List<Isolated> innermostFirst) {
+        String rootfs = "";
+        Namespace[] namespaces = null;
+        String hostname = "";
+        boolean readOnly = false;
+        Capabilities capabilities = Capabilities.DOCKER_DEFAULT;
+        UserMapping userMapping = UserMapping.ROOT;
+        boolean skip = false;
+        for (Isolated a : innermostFirst) {
+            rootfs = rootfs.isEmpty() ? a.rootfs() : rootfs;
+            if (namespaces == null && !List.of(a.namespaces()).equals(DEFAULT_NAMESPACES)) {
+                namespaces = a.namespaces();
+            }
+            hostname = hostname.isEmpty() ? a.hostname() : hostname;
+            readOnly |= a.readOnlyRootfs();
+            capabilities = capabilities == Capabilities.DOCKER_DEFAULT ? a.capabilities() : capabilities;
+            userMapping = userMapping == UserMapping.ROOT ? a.userMapping() : userMapping;
+            skip |= a.skipIfUnsupported();
+        }
+        return new Merged(rootfs, namespaces, hostname, readOnly, capabilities, userMapping, skip);
+    }
+
+    /**
+     * @param isolated the annotations that apply, combined
+     * @param mountSources the elements whose {@link Bind}, {@link Tmpfs}, {@link Limits} and {@link ClockOffsets}
+     *     annotations apply, outermost first
      * @param hostnameSeed the name a hostname is derived from when none is given
      * @param context the extension context, for configuration parameters and the class loader
      * @return a builder for the environment
      */
-    static IsolatedEnvironmentBuilder builder(Isolated isolated, Optional<Isolated> enclosing,
-            List<AnnotatedElement> mountSources, String hostnameSeed, ExtensionContext context) {
-        String rootfs = firstNonEmpty(isolated.rootfs(), enclosing.map(Isolated::rootfs).orElse(""),
-                context.getConfigurationParameter(Isolated.DEFAULT_ROOTFS_PROPERTY).orElse(""));
+    static IsolatedEnvironmentBuilder builder(Merged isolated, List<AnnotatedElement> mountSources,
+            String hostnameSeed, ExtensionContext context) {
+        String rootfs = firstNonEmpty(isolated.rootfs(),
+                context.getConfigurationParameter(IsolatedConfiguration.ROOTFS).orElse(""));
         if (rootfs.isEmpty()) {
             throw new ExtensionConfigurationException("@Isolated on " + context.getDisplayName()
                     + " names no rootfs: write @Isolated(rootfs = \"busybox.tar\") (the isolated-images artifact "
                     + "has busybox.tar and hello.tar), or set the configuration parameter "
-                    + Isolated.DEFAULT_ROOTFS_PROPERTY + " in junit-platform.properties");
+                    + IsolatedConfiguration.ROOTFS + " in junit-platform.properties");
         }
         Namespace[] namespaces = namespaces(isolated, context);
         IsolatedEnvironmentBuilder builder = IsolatedEnvironment.builder().rootfs(rootfs)
                 .namespaces(namespaces).readOnlyRootfs(isolated.readOnlyRootfs())
-                .execTimeout(duration(context, EXEC_TIMEOUT_PROPERTY, DEFAULT_EXEC_TIMEOUT))
-                .awaitTimeout(duration(context, AWAIT_TIMEOUT_PROPERTY, DEFAULT_AWAIT_TIMEOUT))
+                .execTimeout(duration(context, IsolatedConfiguration.EXEC_TIMEOUT, DEFAULT_EXEC_TIMEOUT))
+                .awaitTimeout(duration(context, IsolatedConfiguration.AWAIT_TIMEOUT, DEFAULT_AWAIT_TIMEOUT))
                 .classLoader(context.getTestClass().map(Class::getClassLoader)
-                        .orElse(Thread.currentThread().getContextClassLoader()));
-        String hostname = firstNonEmpty(isolated.hostname(), enclosing.map(Isolated::hostname).orElse(""));
+                        .orElse(Thread.currentThread().getContextClassLoader()))
+                .configuration(context::getConfigurationParameter);
+        String hostname = isolated.hostname();
         if (hostname.isEmpty() && List.of(namespaces).contains(Namespace.UTS)) {
             hostname = deriveHostname(hostnameSeed);
         }
-        builder.hostname(hostname).capabilities(isolated.capabilities()).userMapping(isolated.userMapping());
+        try {
+            builder.hostname(hostname);
+        } catch (IllegalArgumentException e) {
+            throw new ExtensionConfigurationException("@Isolated(hostname = ...): " + e.getMessage(), e);
+        }
+        builder.capabilities(isolated.capabilities()).userMapping(isolated.userMapping());
         applyLimits(builder, mountSources);
         for (AnnotatedElement element : mountSources) {
             for (Bind bind : AnnotationSupport.findRepeatableAnnotations(element, Bind.class)) {
@@ -72,20 +111,20 @@ final class IsolatedSettings {
         return builder;
     }
 
-    private static final List<Namespace> DEFAULT_NAMESPACES = List.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS,
-            Namespace.IPC);
-
-    /** The annotation's namespaces, or {@code isolated.namespaces} when the annotation keeps the default. */
-    private static Namespace[] namespaces(Isolated isolated, ExtensionContext context) {
-        Optional<String> configured = context.getConfigurationParameter(Isolated.DEFAULT_NAMESPACES_PROPERTY);
-        if (configured.isEmpty() || !List.of(isolated.namespaces()).equals(DEFAULT_NAMESPACES)) {
+    /** The annotations' namespaces, or {@code isolated.namespaces} when all of them keep the default. */
+    private static Namespace[] namespaces(Merged isolated, ExtensionContext context) {
+        if (isolated.namespaces() != null) {
             return isolated.namespaces();
+        }
+        Optional<String> configured = context.getConfigurationParameter(IsolatedConfiguration.NAMESPACES);
+        if (configured.isEmpty()) {
+            return DEFAULT_NAMESPACES.toArray(Namespace[]::new);
         }
         try {
             return java.util.Arrays.stream(configured.get().split(",")).map(String::trim).filter(s -> !s.isEmpty())
                     .map(Namespace::parse).toArray(Namespace[]::new);
         } catch (IllegalArgumentException e) {
-            throw new ExtensionConfigurationException(Isolated.DEFAULT_NAMESPACES_PROPERTY + "=" + configured.get()
+            throw new ExtensionConfigurationException(IsolatedConfiguration.NAMESPACES + "=" + configured.get()
                     + ": " + e.getMessage(), e);
         }
     }

@@ -19,7 +19,8 @@ import java.lang.annotation.Target;
  * A command killed by the kernel's OOM killer has {@link ExecResult#oomKilled()} set (exit code 137);
  * {@link IsolatedEnvironment#resourceUsage()} tells the peak memory and the process count. When the host
  * cannot apply a requested limit (the cgroup controller is not there or not delegated to the user), the
- * environment is not created and the test is aborted with the reason; a limit is never silently ignored.
+ * environment is not created and the test fails with the reason (it is aborted instead with
+ * {@link Isolated#skipIfUnsupported()}); a limit is never silently ignored.
  * {@code @Limits} with no value (nothing limited) still makes the cgroup, to count; one with only rlimits
  * ({@code openFiles}, {@code fileSizeBytes}, {@code cpuSeconds}) makes none, so it works where cgroups are not
  * delegated (and {@code resourceUsage()} is not available). A method's {@code @Limits} replaces its class's.

@@ -1,9 +1,12 @@
 package dev.isolated;
 
 import dev.isolated.image.ImageConfig;
+import dev.isolated.internal.image.CacheDirectory;
 import dev.isolated.internal.image.ImageCache;
 import dev.isolated.internal.image.ImageSource;
 import dev.isolated.internal.image.RootfsLocator;
+import dev.isolated.internal.image.SafeTarUnpacker;
+import dev.isolated.internal.image.UnpackLimits;
 import dev.isolated.internal.image.UnpackedImage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -15,7 +18,9 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.logging.Logger;
 
 /**
@@ -31,11 +36,15 @@ final class RootfsImages {
     private RootfsImages() {
     }
 
-    static UnpackedImage image(String rootfs, ClassLoader classLoader) {
+    /**
+     * @param configuration looks up configuration parameters; the cache directory and unpack limits are read
+     *     when the cache is first used in this JVM
+     */
+    static UnpackedImage image(String rootfs, ClassLoader classLoader, Function<String, Optional<String>> configuration) {
         Path workingDirectory = Paths.get("").toAbsolutePath();
         ImageSource source = new RootfsLocator(classLoader, workingDirectory).locate(rootfs);
         return RESOLVED.computeIfAbsent(List.of(rootfs, classLoader, workingDirectory, version(source)),
-                key -> cache().unpack(source));
+                key -> cache(configuration).unpack(source));
     }
 
     /**
@@ -55,7 +64,7 @@ final class RootfsImages {
     }
 
     static Path unpacked(String rootfs, ClassLoader classLoader) {
-        return image(rootfs, classLoader).rootfs();
+        return image(rootfs, classLoader, key -> Optional.ofNullable(System.getProperty(key))).rootfs();
     }
 
     /** The image config's {@code Env} as a map (later entries win). */
@@ -70,9 +79,10 @@ final class RootfsImages {
         return env;
     }
 
-    private static synchronized ImageCache cache() {
+    private static synchronized ImageCache cache(Function<String, Optional<String>> configuration) {
         if (cache == null) {
-            cache = ImageCache.atDefaultLocation(LOG::fine);
+            cache = new ImageCache(CacheDirectory.resolve(configuration),
+                    new SafeTarUnpacker(UnpackLimits.fromConfiguration(configuration)), LOG::fine);
         }
         return cache;
     }

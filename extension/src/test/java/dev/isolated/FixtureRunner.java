@@ -9,7 +9,8 @@ import org.junit.platform.testkit.engine.EngineTestKit;
 
 /**
  * A child JVM for {@link HostCannotTests} and {@link RootlessTests}: runs a fixture class through the engine and prints one line per
- * finished test: {@code <status>\t<message of its throwable>}.
+ * finished test: {@code <status>\t<message of its throwable>}. Like a build tool's launcher, it reads configuration
+ * parameters from its arguments ({@code key=value}), system properties and {@code junit-platform.properties}.
  */
 public final class FixtureRunner {
     private FixtureRunner() {
@@ -22,7 +23,7 @@ public final class FixtureRunner {
             configuration.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
         }
         EngineTestKit.engine("junit-jupiter").selectors(selectClass(fixture)).configurationParameters(configuration)
-                .execute().testEvents().finished()
+                .enableImplicitConfigurationParameters(true).execute().testEvents().finished()
                 .stream().forEach(e -> {
                     var result = e.getPayload(org.junit.platform.engine.TestExecutionResult.class).orElseThrow();
                     String message = result.getThrowable()

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -18,56 +19,74 @@ import org.junit.jupiter.api.io.TempDir;
 class HostCannotTests {
 
     @Test
-    @DisplayName("the test is aborted with the failing step and the setting to change")
+    @DisplayName("the test fails (a misconfigured runner is red), naming the failing step, the setting to change and how to skip")
     void userNamespacesForbidden() throws IOException, InterruptedException {
         // A user namespace whose user.max_user_namespaces is 0: creating another one fails with ENOSPC,
         // as it does on hosts where an administrator turned user namespaces off.
-        List<String> lines = runInRestrictedUserNamespace("isolated.failIfUnsupported=false");
+        List<String> lines = runInRestrictedUserNamespace(UserNamespaceTestCase.class);
 
         assertThat(lines).singleElement().satisfies(line -> {
-            assertThat(line).startsWith("ABORTED\t");
-            assertThat(line).contains("stage 'clone'").contains("ENOSPC").contains("user.max_user_namespaces");
+            assertThat(line).startsWith("FAILED\tEnvironmentSetupException: This host cannot create the isolated environment: ");
+            assertThat(line).contains("stage 'clone'").contains("ENOSPC").contains("user.max_user_namespaces")
+                    .contains("set isolated.skipIfUnsupported=true or write @Isolated(skipIfUnsupported = true)");
         });
     }
 
     @Test
-    @DisplayName("with isolated.failIfUnsupported=true the test fails instead, as CI wants")
-    void failIfUnsupported() throws IOException, InterruptedException {
-        assertThat(runInRestrictedUserNamespace("isolated.failIfUnsupported=true")).singleElement()
-                .satisfies(line -> assertThat(line).startsWith("FAILED\t").contains("user.max_user_namespaces"));
+    @DisplayName("with isolated.skipIfUnsupported=true the test is aborted (skipped) instead, with the same finding")
+    void skipIfUnsupportedKey() throws IOException, InterruptedException {
+        assertThat(runInRestrictedUserNamespace(UserNamespaceTestCase.class, "isolated.skipIfUnsupported=true"))
+                .singleElement().satisfies(line -> assertThat(line).startsWith("ABORTED\t")
+                        .contains("This host cannot create the isolated environment", "stage 'clone'",
+                                "user.max_user_namespaces"));
     }
 
     @Test
-    @DisplayName("where user namespaces get no capabilities (AppArmor-like, simulated with seccomp): aborted, naming the sysctl")
+    @DisplayName("with @Isolated(skipIfUnsupported = true) the test is aborted (skipped) instead")
+    void skipIfUnsupportedAttribute() throws IOException, InterruptedException {
+        assertThat(runInRestrictedUserNamespace(SkippingTestCase.class)).singleElement().satisfies(line ->
+                assertThat(line).startsWith("ABORTED\t").contains("stage 'clone'", "user.max_user_namespaces"));
+    }
+
+    @Test
+    @DisplayName("where user namespaces get no capabilities (AppArmor-like, simulated with seccomp): fails, naming the sysctl")
     void userNamespacesWithoutCapabilities(@TempDir Path dir) throws IOException, InterruptedException {
         List<String> lines = NobodyJvm.runFixture(dir, UserNamespaceTestCase.class, SeccompExec.restrictedUserNamespace(dir));
 
-        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("ABORTED\t")
+        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("FAILED\t")
                 .contains("EACCES", "the host probe says userns-capabilities: FAILS EACCES",
-                        "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"));
+                        "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0", "isolated.skipIfUnsupported=true"));
     }
 
     @Test
-    @DisplayName("where user namespaces get no capabilities, with isolated.failIfUnsupported=true: fails, naming the sysctl")
-    void userNamespacesWithoutCapabilitiesMustWork(@TempDir Path dir) throws IOException, InterruptedException {
+    @DisplayName("where user namespaces get no capabilities, with isolated.skipIfUnsupported=true: aborted, naming the sysctl")
+    void userNamespacesWithoutCapabilitiesSkipped(@TempDir Path dir) throws IOException, InterruptedException {
         List<String> lines = NobodyJvm.runFixture(dir, UserNamespaceTestCase.class, SeccompExec.restrictedUserNamespace(dir),
-                "isolated.failIfUnsupported=true");
+                "isolated.skipIfUnsupported=true");
 
-        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("FAILED\t")
+        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("ABORTED\t")
                 .contains("kernel.apparmor_restrict_unprivileged_userns=0"));
     }
 
-    private static List<String> runInRestrictedUserNamespace(String configuration)
+    private static List<String> runInRestrictedUserNamespace(Class<?> fixture, String... configuration)
             throws IOException, InterruptedException {
         String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        String script = "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$0\" -cp \"$1\" \"$2\" \"$3\" \"$4\"";
-        Process child = new ProcessBuilder("unshare", "--user", "--map-root-user", "sh", "-c", script, java,
-                System.getProperty("java.class.path"), FixtureRunner.class.getName(), UserNamespaceTestCase.class.getName(),
-                configuration)
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String script = "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"";
+        List<String> command = new ArrayList<>(List.of("unshare", "--user", "--map-root-user", "sh", "-c", script, "sh",
+                java, "-cp", System.getProperty("java.class.path"), FixtureRunner.class.getName(), fixture.getName()));
+        command.addAll(List.of(configuration));
+        Process child = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
         assertThat(child.waitFor()).isZero();
         return lines;
+    }
+
+    static class SkippingTestCase {
+        @org.junit.jupiter.api.Test
+        @Isolated(rootfs = "busybox.tar", namespaces = {USER, PID, MOUNT}, skipIfUnsupported = true)
+        void test(IsolatedEnvironment env) {
+            env.exec("true");
+        }
     }
 
     static class UserNamespaceTestCase {

@@ -45,7 +45,7 @@ class IsolatedExtensionTests {
     }
 
     @Test
-    @DisplayName("lets a method's annotation replace its class's, keeping the class's rootfs")
+    @DisplayName("lets a method's annotation set the namespaces, keeping the class's rootfs")
     void methodAnnotationWins() {
         EngineRunner.run(MethodWinsTestCase.class).testEvents().assertStatistics(s -> s.started(2).succeeded(2));
     }

@@ -54,19 +54,19 @@ class UserMappingTests {
     }
 
     @Test
-    @DisplayName("SUBIDS run by uid 65534 without a range: aborted at once, naming /etc/subuid and the line to add; failed with failIfUnsupported")
+    @DisplayName("SUBIDS run by uid 65534 without a range: fails at once, naming /etc/subuid and the line to add; aborted with skipIfUnsupported")
     void subidsWithoutRange(@TempDir Path dir) throws Exception {
         List<List<String>> runs = TemporarySubIds.during(TemporarySubIds.without("nobody", "65534"), () -> List.of(
                 NobodyJvm.runFixture(NobodyJvm.runDirectory(dir, "a"), SubidsTestCase.class, List.of()),
                 NobodyJvm.runFixture(NobodyJvm.runDirectory(dir, "b"), SubidsTestCase.class, List.of(),
-                        "isolated.failIfUnsupported=true")));
-        List<String> skipped = runs.get(0);
-        List<String> failed = runs.get(1);
+                        "isolated.skipIfUnsupported=true")));
+        List<String> failed = runs.get(0);
+        List<String> skipped = runs.get(1);
 
-        assertThat(skipped).singleElement().satisfies(line -> assertThat(line).startsWith("ABORTED\t").contains(
+        assertThat(failed).singleElement().satisfies(line -> assertThat(line).startsWith("FAILED\t").contains(
                 "stage 'uid-map'", "no range for nobody in /etc/subuid",
                 "add `nobody:100000:65536` to /etc/subuid and /etc/subgid"));
-        assertThat(failed).singleElement().satisfies(line -> assertThat(line).startsWith("FAILED\t")
+        assertThat(skipped).singleElement().satisfies(line -> assertThat(line).startsWith("ABORTED\t")
                 .contains("no range for nobody in /etc/subuid"));
     }
 

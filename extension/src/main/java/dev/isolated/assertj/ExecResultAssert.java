@@ -76,13 +76,13 @@ public final class ExecResultAssert extends AbstractAssert<ExecResultAssert, Exe
         return this;
     }
 
-    /** @return assertions on the complete stdout */
+    /** @return assertions on the stdout (complete up to its bound, see {@link ExecResult#stdoutDroppedBytes()}) */
     public AbstractStringAssert<?> stdout() {
         isNotNull();
         return Assertions.assertThat(actual.stdout()).as("stdout of %s", actual.command());
     }
 
-    /** @return assertions on the complete stderr */
+    /** @return assertions on the stderr (complete up to its bound, see {@link ExecResult#stderrDroppedBytes()}) */
     public AbstractStringAssert<?> stderr() {
         isNotNull();
         return Assertions.assertThat(actual.stderr()).as("stderr of %s", actual.command());

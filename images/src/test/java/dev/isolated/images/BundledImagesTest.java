@@ -49,6 +49,27 @@ class BundledImagesTest {
     }
 
     @Test
+    @DisplayName("busybox.tar holds what the README's 'The shipped images' says, and nothing else")
+    void busyboxImageIsWhatTheReadmeSays() throws IOException {
+        Map<String, TarArchiveEntry> entries = byName(entries("busybox.tar"));
+        Map<Boolean, List<String>> appletOrNot = entries.values().stream().collect(Collectors.partitioningBy(
+                entry -> entry.isSymbolicLink() && entry.getLinkName().endsWith("bin/busybox")
+                        || entry.isSymbolicLink() && entry.getLinkName().equals("busybox"),
+                Collectors.mapping(TarArchiveEntry::getName, Collectors.toList())));
+
+        assertThat(appletOrNot.get(false)).containsExactlyInAnyOrder("bin/", "bin/busybox", "dev/", "etc/", "etc/group",
+                "etc/hostname", "etc/passwd", "proc/", "root/", "sbin/", "sys/", "tmp/", "usr/", "usr/bin/", "usr/sbin/");
+        List<String> applets = appletOrNot.get(true).stream().map(name -> name.substring(name.lastIndexOf('/') + 1)).toList();
+        assertThat(applets).hasSizeGreaterThan(200).contains("sh", "ls", "ps", "ip", "wget", "nc", "httpd", "vi")
+                .doesNotContain("adduser", "addgroup", "useradd", "groupadd", "apt", "apt-get");
+        assertThat(new String(content("busybox.tar", "etc/passwd"), StandardCharsets.US_ASCII).lines()
+                .map(line -> line.substring(0, line.indexOf(':')))).containsExactly("root", "nobody");
+        assertThat(new String(content("busybox.tar", "etc/group"), StandardCharsets.US_ASCII).lines()
+                .map(line -> line.substring(0, line.indexOf(':')))).containsExactly("root", "nogroup");
+        assertThat(entries.get("sys/").getMode()).isEqualTo(0755);
+    }
+
+    @Test
     @DisplayName("every parent of an entry has its own directory entry")
     void parentsHaveEntries() throws IOException {
         Map<String, TarArchiveEntry> entries = byName(entries("busybox.tar"));

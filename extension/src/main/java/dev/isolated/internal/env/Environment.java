@@ -50,6 +50,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private final CommandHistory history = new CommandHistory();
     private ImageUser imageUser; // the image's User, resolved at the first command that needs it
     private volatile String diedHow;
+    private volatile IsolatedException helperGone;
     private volatile boolean closed;
     private long initHostPid;
     private CgroupFiles cgroup;
@@ -89,7 +90,12 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         }
         spec.options().addTo(request);
         helper.listen(id, this);
-        helper.send(Frame.of('C', id, request));
+        try {
+            helper.send(Frame.of('C', id, request));
+        } catch (RuntimeException e) {
+            helper.unlisten(id);
+            throw e;
+        }
         try {
             Fields reply = created.get(CREATE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
             initHostPid = Long.parseLong(reply.get("pid").orElseThrow());
@@ -124,7 +130,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     @Override
     public void onHelperGone(IsolatedException reason) {
         created.completeExceptionally(reason);
-        diedHow = "the helper went away: " + reason.getMessage();
+        helperGone = reason;
     }
 
     /** @return what was created */
@@ -273,6 +279,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
 
     @Override
     public void setHostname(String name) {
+        Hostnames.check(name);
         ensureOpen();
         if (!spec.namespaces().contains(Namespace.UTS)) {
             throw new IllegalStateException("This environment has no UTS namespace of its own: its hostname is the "
@@ -388,8 +395,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     public String diagnostics() {
         StringBuilder sb = new StringBuilder(toString()).append('\n');
         sb.append(history.describe());
-        if (closed || diedHow != null) {
-            return sb.append(closed ? "(closed)" : "(init died: " + diedHow + ")").toString();
+        if (closed || diedHow != null || helperGone != null) {
+            return sb.append(closed ? "(closed)" : helperGone != null ? "(closed: " + helperGone.getMessage() + ")"
+                    : "(init died: " + diedHow + ")").toString();
         }
         try {
             sb.append("Processes (pid command):\n");
@@ -414,6 +422,10 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private void ensureOpen() {
         if (closed) {
             throw new IllegalStateException("This isolated environment is closed (it lives as long as its test)");
+        }
+        IsolatedException gone = helperGone;
+        if (gone != null) {
+            throw new IsolatedException("This isolated environment is closed: " + gone.getMessage(), gone);
         }
         if (diedHow != null) {
             throw new IsolatedException("This isolated environment's init (host pid " + initHostPid + ") died: " + diedHow);

@@ -4,13 +4,18 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
 
-/** Splits one output stream's chunks into lines for a consumer; the last, unterminated line is flushed at exit. */
+/**
+ * Splits one output stream's chunks into lines for a consumer; the last, unterminated line is flushed at exit.
+ * A line longer than {@code longestLine} bytes is passed in pieces of that size, so memory stays bounded.
+ */
 final class OutputLines {
     private final Consumer<String> consumer;
     private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
+    private final int longestLine;
 
-    OutputLines(Consumer<String> consumer) {
+    OutputLines(Consumer<String> consumer, int longestLine) {
         this.consumer = consumer;
+        this.longestLine = longestLine;
     }
 
     synchronized void accept(byte[] chunk) {
@@ -20,6 +25,10 @@ final class OutputLines {
                 pending.write(chunk, start, i - start);
                 emit();
                 start = i + 1;
+            } else if (pending.size() + i - start >= longestLine) {
+                pending.write(chunk, start, i - start);
+                emit();
+                start = i;
             }
         }
         pending.write(chunk, start, chunk.length - start);

@@ -9,10 +9,10 @@ import dev.isolated.internal.helper.Frame;
 import dev.isolated.internal.helper.FrameListener;
 import dev.isolated.internal.helper.HelperConnection;
 import dev.isolated.internal.helper.HelperErrorException;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
@@ -28,7 +28,8 @@ import org.awaitility.core.ConditionTimeoutException;
 /**
  * A command spawned by the helper in an environment: collects its output frames and completes when the
  * helper reports its exit. A command that does not exist or cannot be executed completes at once with
- * exit code 127 or 126 and an explanation on stderr, as a shell would.
+ * exit code 127 or 126 and an explanation on stderr, as a shell would; one whose working directory cannot
+ * be entered with 125, as {@code env} and {@code chroot} do when they fail before running the command.
  */
 final class RunningProcess implements IsolatedProcess, FrameListener {
     private static final Duration SPAWN_TIMEOUT = Duration.ofSeconds(60);
@@ -39,8 +40,8 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
     private final int id;
     private final List<String> command;
     private final Duration awaitTimeout;
-    private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+    private final BoundedOutput stdout;
+    private final BoundedOutput stderr;
     private final OutputLines stdoutLines;
     private final OutputLines stderrLines;
     private final CompletableFuture<Fields> spawned = new CompletableFuture<>();
@@ -58,8 +59,11 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         this.id = helper.newId();
         this.command = command.argv();
         this.awaitTimeout = awaitTimeout;
-        this.stdoutLines = command.outputLines().map(OutputLines::new).orElse(null);
-        this.stderrLines = command.outputLines().map(OutputLines::new).orElse(null);
+        this.stdout = new BoundedOutput(command.maxOutputBytes());
+        this.stderr = new BoundedOutput(command.maxOutputBytes());
+        int longestLine = Math.max(64 * 1024, command.maxOutputBytes());
+        this.stdoutLines = command.outputLines().map(c -> new OutputLines(c, longestLine)).orElse(null);
+        this.stderrLines = command.outputLines().map(c -> new OutputLines(c, longestLine)).orElse(null);
         this.stdin = new StdinStream(helper, id, STDIN_CHUNK, exited::isDone);
         this.openStdin = command.hasOpenStdin();
     }
@@ -76,8 +80,15 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         command.uid().ifPresent(uid -> request.add("uid", Integer.toString(uid)));
         command.gid().ifPresent(gid -> request.add("gid", Integer.toString(gid)));
         request.add("stdin", command.stdin().isPresent() || command.hasOpenStdin() ? "pipe" : "null");
+        Frame frame = Frame.of('S', p.id, request);
+        if (frame.length() > Frame.MAX_LENGTH) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "The command line of %s makes a request of "
+                    + "%,d bytes, over the isolated helper's limit of %,d bytes (arguments and environment variables "
+                    + "together); pass large data on stdin (Command.withStdin) or in a file", abbreviated(command.argv()),
+                    frame.length(), Frame.MAX_LENGTH));
+        }
         helper.listen(p.id, p);
-        helper.send(Frame.of('S', p.id, request));
+        helper.send(frame);
         p.awaitSpawned();
         command.stdin().ifPresent(p.stdin::writeAllAndClose);
         return p;
@@ -111,10 +122,8 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         }
     }
 
-    private static void output(ByteArrayOutputStream buffer, OutputLines lines, byte[] data) {
-        synchronized (buffer) {
-            buffer.writeBytes(data);
-        }
+    private static void output(BoundedOutput buffer, OutputLines lines, byte[] data) {
+        buffer.write(data);
         if (lines != null) {
             lines.accept(data);
         }
@@ -123,16 +132,33 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
     private void failSpawn(Fields error) {
         helper.unlisten(id);
         String errname = error.getOrEmpty("errname");
-        if (error.getOrEmpty("stage").equals("exec")) {
+        String stage = error.getOrEmpty("stage");
+        if (stage.equals("exec")) {
             int code = errname.equals("ENOENT") ? 127 : 126;
             String why = code == 127 ? "command not found in the environment" : "cannot execute";
-            output(stderr, stderrLines, ("isolated: " + command.get(0) + ": " + why + " (" + error.getOrEmpty("message")
-                    + ")\n").getBytes(StandardCharsets.UTF_8));
-            spawned.complete(Fields.of());
-            complete(code, OptionalInt.empty());
+            completeAtOnce(code, command.get(0) + ": " + why + " (" + error.getOrEmpty("message") + ")");
+        } else if (stage.equals("cwd")) {
+            completeAtOnce(125, workingDirectoryProblem(error));
         } else {
             spawned.completeExceptionally(new HelperErrorException(error));
         }
+    }
+
+    /** A command that never ran: its exit code at once, and why on stderr, as a shell (or env, chroot) says. */
+    private void completeAtOnce(int code, String why) {
+        output(stderr, stderrLines, ("isolated: " + why + "\n").getBytes(StandardCharsets.UTF_8));
+        spawned.complete(Fields.of());
+        complete(code, OptionalInt.empty());
+    }
+
+    private static String workingDirectoryProblem(Fields error) {
+        String dir = "working directory " + error.getOrEmpty("path");
+        String errname = error.getOrEmpty("syscall").equals("chdir") ? error.getOrEmpty("errname") : "";
+        return switch (errname) {
+            case "ENOENT" -> dir + " does not exist in the environment";
+            case "ENOTDIR" -> dir + " is not a directory";
+            default -> error.get("hint").orElse(dir + ": " + error.getOrEmpty("message"));
+        };
     }
 
     private void finish(Fields status) {
@@ -151,7 +177,8 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
             stdoutLines.flush();
             stderrLines.flush();
         }
-        exited.complete(new ExecResult(command, exitCode, signal, bytes(stdout), bytes(stderr), timedOut, oomKilled,
+        exited.complete(new ExecResult(command, exitCode, signal, stdout.bytes(), stdout.dropped(), stderr.bytes(),
+                stderr.dropped(), timedOut, oomKilled,
                 Duration.ofNanos(System.nanoTime() - startNanos)));
     }
 
@@ -304,18 +331,17 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         return "stdout so far: " + tail(stdout()) + "; stderr so far: " + tail(stderr());
     }
 
-    private static byte[] bytes(ByteArrayOutputStream buffer) {
-        synchronized (buffer) {
-            return buffer.toByteArray();
-        }
-    }
-
-    private static String text(ByteArrayOutputStream buffer) {
-        return new String(bytes(buffer), StandardCharsets.UTF_8);
+    private static String text(BoundedOutput buffer) {
+        return new String(buffer.bytes(), StandardCharsets.UTF_8);
     }
 
     private static String tail(String s) {
         return s.isEmpty() ? "(empty)" : "\"" + (s.length() > 500 ? "..." + s.substring(s.length() - 500) : s) + "\"";
+    }
+
+    private static String abbreviated(List<String> argv) {
+        String text = argv.toString();
+        return text.length() <= 80 ? text : text.substring(0, 80) + "...]";
     }
 
     static IsolatedException asIsolated(Throwable t) {

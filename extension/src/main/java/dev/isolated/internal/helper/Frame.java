@@ -14,7 +14,9 @@ import java.io.IOException;
  * @param payload the record or data bytes
  */
 public record Frame(char type, int id, byte[] payload) {
-    static final int MAX_PAYLOAD = 1 << 20;
+    /** The largest frame the helper accepts: its {@code length} field (1 + 4 + payload) at most 1 MiB. */
+    public static final int MAX_LENGTH = 1 << 20;
+    static final int MAX_PAYLOAD = MAX_LENGTH - 5;
 
     /**
      * @param type the frame type
@@ -24,6 +26,11 @@ public record Frame(char type, int id, byte[] payload) {
      */
     public static Frame of(char type, int id, Fields fields) {
         return new Frame(type, id, fields.encode());
+    }
+
+    /** @return the frame's {@code length} field: type, id and payload, in bytes */
+    public int length() {
+        return 5 + payload.length;
     }
 
     /** @return the payload decoded as a record */

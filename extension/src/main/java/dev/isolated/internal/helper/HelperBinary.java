@@ -1,5 +1,6 @@
 package dev.isolated.internal.helper;
 
+import dev.isolated.IsolatedConfiguration;
 import dev.isolated.IsolatedException;
 import dev.isolated.internal.os.OwnDirectory;
 import java.io.IOException;
@@ -16,6 +17,8 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * Finds the native helper executable: the one named by {@value #PATH_PROPERTY}, or the one shipped in
@@ -24,10 +27,12 @@ import java.util.Locale;
  * existing file is used only when its digest matches.
  */
 public final class HelperBinary {
-    /** System property naming a helper executable to use instead of the bundled one. */
-    public static final String PATH_PROPERTY = "isolated.helper.path";
-    /** System property (or env var {@code ISOLATED_HELPER_DIR}) naming the extraction directory, e.g. when the cache dir is noexec. */
-    public static final String DIR_PROPERTY = "isolated.helper.dir";
+    /** Configuration parameter naming a helper executable to use instead of the bundled one. */
+    public static final String PATH_PROPERTY = IsolatedConfiguration.HELPER_PATH;
+    /** Configuration parameter (or env var {@code ISOLATED_HELPER_DIR}) naming the extraction directory, e.g. when the cache dir is noexec. */
+    public static final String DIR_PROPERTY = IsolatedConfiguration.HELPER_DIR;
+    /** Environment variable naming the extraction directory when {@link #DIR_PROPERTY} is not set. */
+    public static final String DIR_ENVIRONMENT_VARIABLE = "ISOLATED_HELPER_DIR";
 
     private static Path extracted; // the bundled helper, once checked in this JVM
 
@@ -35,17 +40,26 @@ public final class HelperBinary {
     }
 
     /**
-     * @return the path of an executable helper for this machine
+     * @return the path of an executable helper for this machine, configured by system properties
      * @throws IsolatedException saying why (unsupported os/arch, noexec extraction dir, I/O error) and what to set
      */
     public static Path locate() {
-        String explicit = System.getProperty(PATH_PROPERTY);
+        return locate(key -> Optional.ofNullable(System.getProperty(key)));
+    }
+
+    /**
+     * @param configuration looks up configuration parameters ({@link #PATH_PROPERTY}, {@link #DIR_PROPERTY})
+     * @return the path of an executable helper for this machine
+     * @throws IsolatedException saying why (unsupported os/arch, noexec extraction dir, I/O error) and what to set
+     */
+    public static Path locate(Function<String, Optional<String>> configuration) {
+        String explicit = configuration.apply(PATH_PROPERTY).orElse(null);
         if (explicit != null && !explicit.isBlank()) {
-            return checkExecutable(Paths.get(explicit), "the system property " + PATH_PROPERTY);
+            return checkExecutable(Paths.get(explicit), "the configuration parameter " + PATH_PROPERTY);
         }
         synchronized (HelperBinary.class) {
             if (extracted == null || !Files.isExecutable(extracted)) {
-                extracted = extractBundled(extractionBase());
+                extracted = extractBundled(extractionBase(configuration));
             }
             return extracted;
         }
@@ -97,10 +111,10 @@ public final class HelperBinary {
         return "dev/isolated/native/linux-" + arch + "/isolated-helper";
     }
 
-    private static Path extractionBase() {
-        String dir = System.getProperty(DIR_PROPERTY);
+    private static Path extractionBase(Function<String, Optional<String>> configuration) {
+        String dir = configuration.apply(DIR_PROPERTY).orElse(null);
         if (dir == null || dir.isBlank()) {
-            dir = System.getenv("ISOLATED_HELPER_DIR");
+            dir = System.getenv(DIR_ENVIRONMENT_VARIABLE);
         }
         if (dir != null && !dir.isBlank()) {
             return Paths.get(dir);

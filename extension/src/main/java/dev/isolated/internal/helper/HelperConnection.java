@@ -14,10 +14,13 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -36,6 +39,7 @@ public final class HelperConnection implements AutoCloseable {
     private final Deque<String> stderrTail = new ArrayDeque<>();
     private final CompletableFuture<Fields> ready = new CompletableFuture<>();
     private volatile IsolatedException gone;
+    private final CompletableFuture<IsolatedException> goneReason = new CompletableFuture<>();
 
     private HelperConnection(Process process, Path binary) {
         this.process = process;
@@ -141,8 +145,13 @@ public final class HelperConnection implements AutoCloseable {
      *
      * @param frame the frame
      * @throws IsolatedException when the helper is gone
+     * @throws IllegalArgumentException when the frame is larger than the helper accepts (nothing is sent)
      */
     public void send(Frame frame) {
+        if (frame.length() > Frame.MAX_LENGTH) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "A request of %,d bytes exceeds the isolated "
+                    + "helper's limit of %,d bytes per request", frame.length(), Frame.MAX_LENGTH));
+        }
         IsolatedException reason = gone;
         if (reason != null) {
             throw reason;
@@ -153,6 +162,14 @@ public final class HelperConnection implements AutoCloseable {
                 out.flush();
             }
         } catch (IOException e) {
+            try { // it died: the reader thread is about to say how
+                IsolatedException why = goneReason.get(5, TimeUnit.SECONDS);
+                throw new IsolatedException(why.getMessage(), e);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException notYet) {
+                // still running, yet not reading: say that
+            }
             throw new IsolatedException("The isolated helper (pid " + process.pid() + ") stopped reading requests: "
                     + e.getMessage() + stderrText(), e);
         }
@@ -190,6 +207,9 @@ public final class HelperConnection implements AutoCloseable {
         } catch (IsolatedException e) {
             unlisten(id);
             reply.completeExceptionally(e);
+        } catch (IllegalArgumentException tooLarge) {
+            unlisten(id);
+            throw tooLarge;
         }
         return reply;
     }
@@ -201,13 +221,14 @@ public final class HelperConnection implements AutoCloseable {
             while ((frame = Frame.readFrom(in)) != null) {
                 dispatch(frame);
             }
-            reason = new IsolatedException("The isolated helper (pid " + process.pid() + ") exited" + exitText()
-                    + stderrText());
+            reason = new IsolatedException("The isolated helper (pid " + process.pid() + ") " + exitText()
+                    + "; every environment it ran is gone (the next environment starts a new helper)" + stderrText());
         } catch (IOException | RuntimeException e) {
             reason = new IsolatedException("Lost the connection to the isolated helper (pid " + process.pid() + "): "
                     + e + stderrText(), e);
         }
         gone = reason;
+        goneReason.complete(reason);
         ready.completeExceptionally(reason);
         List<FrameListener> orphans = new ArrayList<>(listeners.values());
         listeners.clear();
@@ -227,15 +248,29 @@ public final class HelperConnection implements AutoCloseable {
         }
     }
 
+    // The helper exits only with 0 (stdin EOF) or 125 (setup failed), so a status over 128 is 128 + a signal,
+    // as java.lang.Process reports a death by signal.
     private String exitText() {
         try {
             if (process.waitFor(2, TimeUnit.SECONDS)) {
-                return " with code " + process.exitValue();
+                int status = process.exitValue();
+                return status > 128 && status < 128 + 65 ? "died: killed by signal " + (status - 128) + signalName(status - 128)
+                        : "exited with code " + status;
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return "";
+        return "closed its stdout";
+    }
+
+    private static String signalName(int signal) {
+        return switch (signal) {
+            case 6 -> " (SIGABRT)";
+            case 9 -> " (SIGKILL: killed from outside, e.g. kill -9 or the OOM killer)";
+            case 11 -> " (SIGSEGV: a crash)";
+            case 15 -> " (SIGTERM)";
+            default -> "";
+        };
     }
 
     private void readStderr() {

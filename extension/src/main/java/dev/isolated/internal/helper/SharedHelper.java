@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * The one resident helper of this JVM, started on first use and restarted if it died. A shutdown hook
@@ -18,10 +20,21 @@ public final class SharedHelper {
     private SharedHelper() {
     }
 
-    /** @return a live connection to this JVM's helper */
-    public static synchronized HelperConnection get() {
+    /** @return a live connection to this JVM's helper, started as system properties configure it */
+    public static HelperConnection get() {
+        return get(key -> Optional.ofNullable(System.getProperty(key)));
+    }
+
+    /**
+     * @param configuration looks up configuration parameters; consulted only when the helper is (re)started
+     * @return a live connection to this JVM's helper
+     */
+    public static synchronized HelperConnection get(Function<String, Optional<String>> configuration) {
         if (current == null || !current.isAlive()) {
-            Path binary = HelperBinary.locate();
+            if (current != null) {
+                current.close(); // the dead one's pipes; its environments already failed with the reason
+            }
+            Path binary = HelperBinary.locate(configuration);
             current = HelperConnection.start(binary, newStateDir());
             if (!hookInstalled) {
                 Runtime.getRuntime().addShutdownHook(new Thread(SharedHelper::shutdown, "isolated-helper-shutdown"));

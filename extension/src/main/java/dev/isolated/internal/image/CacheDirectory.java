@@ -1,12 +1,15 @@
 package dev.isolated.internal.image;
 
+import dev.isolated.IsolatedConfiguration;
 import java.nio.file.Path;
+import java.util.Optional;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
 /**
  * Where unpacked images are kept between runs. The first that is set wins:
  * <ol>
- * <li>the system property {@value #PROPERTY};</li>
+ * <li>the configuration parameter (or, outside an extension context, system property) {@value #PROPERTY};</li>
  * <li>the environment variable {@value #ENVIRONMENT_VARIABLE};</li>
  * <li>{@code $XDG_CACHE_HOME/isolated} (when absolute, as the XDG spec asks);</li>
  * <li>{@code $HOME/.cache/isolated} (falling back to the {@code user.home} property).</li>
@@ -14,8 +17,8 @@ import java.util.function.UnaryOperator;
  */
 public final class CacheDirectory {
 
-    /** System property naming the cache directory: {@value}. */
-    public static final String PROPERTY = "isolated.cache.dir";
+    /** Configuration parameter naming the cache directory: {@value}. */
+    public static final String PROPERTY = IsolatedConfiguration.CACHE_DIR;
 
     /** Environment variable naming the cache directory: {@value}. */
     public static final String ENVIRONMENT_VARIABLE = "ISOLATED_CACHE_DIR";
@@ -29,9 +32,18 @@ public final class CacheDirectory {
     }
 
     /**
+     * @param configuration looks up configuration parameters (which fall back to system properties)
+     * @return the cache directory for that configuration and this JVM's environment
+     */
+    public static Path resolve(Function<String, Optional<String>> configuration) {
+        return resolve(key -> configuration.apply(key).or(() -> Optional.ofNullable(System.getProperty(key)))
+                .orElse(null), System::getenv);
+    }
+
+    /**
      * The cache directory for the given lookups (for testing purposes).
      *
-     * @param systemProperties looks up a system property, {@code null} when unset
+     * @param systemProperties looks up a configuration parameter or system property, {@code null} when unset
      * @param environment looks up an environment variable, {@code null} when unset
      */
     static Path resolve(UnaryOperator<String> systemProperties, UnaryOperator<String> environment) {

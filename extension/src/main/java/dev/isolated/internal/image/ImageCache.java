@@ -44,7 +44,9 @@ import dev.isolated.image.ImageConfig;
  * holds the image's run defaults ({@link ImageConfig}) and {@code last-used} is touched on every use.
  *
  * <p>The rootfs is meant to be used read-only, as an overlayfs lower layer. A directory that is not an
- * image layout is used as it is, without a cache entry.
+ * image layout is used as it is, without a cache entry. An archive or directory is an image layout when
+ * it holds {@code manifest.json}, {@code index.json} or {@code oci-layout} at its top (see
+ * {@link LayoutDirectory#isLayout(Path)}); an archive is unpacked once, and what lands at its top decides.
  *
  * <h2>Concurrency</h2>
  * Safe with several threads and several JVMs (Surefire forks) at once. Within a JVM, one thread
@@ -308,24 +310,27 @@ public final class ImageCache {
     private Outcome unpackArchive(ImageSource.Archive archive, String digest, Path entry, Path temporary)
             throws IOException {
         String image = archive.description();
-        if (!ArchiveProbe.isLayout(archive)) {
+        // One pass: the archive is unpacked as a rootfs tar, then what landed at its top tells whether it was
+        // an image layout after all (docker save, podman/skopeo docker-archive, OCI layout), whatever else it holds.
+        TarExtraction extraction = unpacker.startImage(image, temporary);
+        readVerified(archive, digest, extraction::extractRootfs);
+        UnpackResult result = extraction.finish();
+        if (!LayoutDirectory.isLayout(temporary)) {
             if (archive.reference() != null) {
                 throw new ImageUnpackException("Image " + image + " is a plain rootfs tar, which holds one untagged "
                         + "image; remove '#" + archive.reference() + "' from the rootfs name");
             }
-            TarExtraction extraction = unpacker.startImage(image, temporary);
-            readVerified(archive, digest, extraction::extractRootfs);
-            return new Outcome(extraction.finish(), null);
+            return new Outcome(result, null);
         }
-        Path staging = Files.createTempDirectory(entry, "layout.tmp-");
+        Path staging = entry.resolve("layout.tmp-" + temporary.getFileName());
+        Files.move(temporary, staging, StandardCopyOption.ATOMIC_MOVE);
         try {
-            TarExtraction layoutExtraction = unpacker.startImage(image, staging);
-            readVerified(archive, digest, layoutExtraction::extractRootfs);
-            layoutExtraction.finish();
-            TarExtraction extraction = unpacker.startImage(image, temporary);
+            Files.createDirectory(temporary);
+            Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rwxr-xr-x"));
+            TarExtraction layers = unpacker.startImage(image, temporary);
             ImageConfig config = LayoutUnpacker.unpack(new LayoutDirectory(staging, image), archive.reference(), image,
-                    extraction);
-            return new Outcome(extraction.finish(), config);
+                    layers);
+            return new Outcome(layers.finish(), config);
         }
         finally {
             FileTrees.deleteRecursively(staging);
@@ -355,12 +360,7 @@ public final class ImageCache {
     }
 
     private static boolean isLayoutDirectory(ImageSource.Directory directory) {
-        try {
-            return LayoutDirectory.isLayout(directory.path());
-        }
-        catch (IOException e) {
-            throw new UncheckedIOException("Cannot list image " + directory.description() + ": " + e, e);
-        }
+        return LayoutDirectory.isLayout(directory.path());
     }
 
     /** The SHA-256 of what pins a layout directory's content: its index.json and manifest.json, and the tag. */

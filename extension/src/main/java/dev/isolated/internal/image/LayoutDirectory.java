@@ -5,13 +5,13 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * An image layout on disk (an OCI layout, or a {@code docker save} archive unpacked into a staging
@@ -24,9 +24,11 @@ final class LayoutDirectory {
     /** The most bytes a manifest, index or config may have; they are read into memory. */
     static final int MAX_JSON_BYTES = 16 * 1024 * 1024;
 
-    private static final Pattern HEX_NAME = Pattern.compile("[0-9a-f]{64}(\\.json)?");
-    private static final List<String> MARKERS = List.of("oci-layout", "index.json", "manifest.json");
-    private static final List<String> OTHER_NAMES = List.of("repositories", "blobs", "ingest");
+    /** The most symlinks followed to reach one file, as the kernel's limit for a path. */
+    static final int MAX_SYMLINKS = 40;
+
+    /** The names whose presence at the top makes a directory or archive an image layout. */
+    static final List<String> MARKERS = List.of("manifest.json", "index.json", "oci-layout");
 
     private final Path root;
     private final String image;
@@ -41,31 +43,27 @@ final class LayoutDirectory {
     }
 
     /**
-     * Whether a directory (or tar) whose top-level names are {@code names} is an image layout rather
-     * than a rootfs: it holds {@code oci-layout}, {@code index.json} or {@code manifest.json}, and
-     * nothing a layout would not ({@code blobs/}, {@code repositories}, {@code <64 hex>/},
-     * {@code <64 hex>.json}).
+     * The {@link #MARKERS} at the top of {@code directory}, of any file type: a directory (or tar,
+     * unpacked) holding one of them is an image layout, never a rootfs, so that a layout that cannot be
+     * read fails naming the file instead of becoming a {@code /} that holds {@code manifest.json}.
      */
-    static boolean isLayout(List<String> names) {
-        return names.stream().anyMatch(MARKERS::contains) && names.stream().allMatch(LayoutDirectory::isLayoutName);
+    static List<String> markers(Path directory) {
+        return MARKERS.stream().filter(name -> Files.exists(directory.resolve(name), LinkOption.NOFOLLOW_LINKS)).toList();
     }
 
-    /** Whether {@code topLevelName} may appear at the top of an image layout. */
-    static boolean isLayoutName(String topLevelName) {
-        return MARKERS.contains(topLevelName) || OTHER_NAMES.contains(topLevelName)
-                || HEX_NAME.matcher(topLevelName).matches();
+    /** Whether {@code directory} is an image layout: it has one of the {@link #MARKERS} at its top. */
+    static boolean isLayout(Path directory) {
+        return !markers(directory).isEmpty();
     }
 
-    /** Whether the directory {@code directory} is an image layout (see {@link #isLayout(List)}). */
-    static boolean isLayout(Path directory) throws IOException {
-        try (Stream<Path> children = Files.list(directory)) {
-            return isLayout(children.map(child -> child.getFileName().toString()).toList());
-        }
+    /** The markers this layout holds, for messages. */
+    List<String> markers() {
+        return markers(root);
     }
 
-    /** Whether the layout holds a regular file {@code name} at its top. */
-    boolean has(String name) {
-        return Files.isRegularFile(root.resolve(name), LinkOption.NOFOLLOW_LINKS);
+    /** Whether the layout holds an entry {@code name} (a file, or anything else) at its top. */
+    boolean holds(String name) {
+        return Files.exists(root.resolve(name), LinkOption.NOFOLLOW_LINKS);
     }
 
     /**
@@ -128,7 +126,13 @@ final class LayoutDirectory {
         }
     }
 
-    /** The real path of {@code name}, which must be a regular file inside the layout. */
+    /**
+     * The path of {@code name}, which must be a regular file inside the layout. Symlinks are followed
+     * by hand, one component at a time, inside the layout only: a link may lead to another entry of the
+     * layout ({@code docker save} and podman link {@code <id>/layer.tar} to a layer stored once), never
+     * to an absolute path or above the layout's top, and at most {@value #MAX_SYMLINKS} links are
+     * followed. Nothing outside the layout is looked at.
+     */
     private Path resolve(String name, String what) {
         String relative;
         try {
@@ -138,21 +142,55 @@ final class LayoutDirectory {
             throw new ImageUnpackException("Image " + image + ": its " + what + " '" + name + "' is refused: "
                     + e.getMessage(), e);
         }
+        Deque<String> pending = new ArrayDeque<>(List.of(relative.split("/")));
+        List<String> resolved = new ArrayList<>();
+        String lastLink = null;
+        int links = 0;
         try {
-            Path real = root.resolve(relative).toRealPath();
-            if (!real.startsWith(root.toRealPath())) {
-                throw new ImageUnpackException("Image " + image + ": its " + what + " '" + name
-                        + "' is a symlink that leads out of the image (to " + real + ")");
+            while (!pending.isEmpty()) {
+                String component = pending.removeFirst();
+                if (component.isEmpty() || component.equals(".")) {
+                    continue;
+                }
+                if (component.equals("..")) {
+                    if (resolved.isEmpty()) {
+                        throw new ImageUnpackException("Image " + image + ": its " + what + " '" + name + "' is a symlink"
+                                + " that leads out of the image (" + lastLink + ")");
+                    }
+                    resolved.remove(resolved.size() - 1);
+                    continue;
+                }
+                resolved.add(component);
+                Path current = root.resolve(String.join("/", resolved));
+                if (!Files.isSymbolicLink(current)) {
+                    continue;
+                }
+                String target = Files.readSymbolicLink(current).toString();
+                lastLink = "'" + String.join("/", resolved) + "' -> '" + target + "'";
+                if (++links > MAX_SYMLINKS) {
+                    throw new ImageUnpackException("Image " + image + ": its " + what + " '" + name + "' is a symlink "
+                            + "that loops: more than " + MAX_SYMLINKS + " symlinks followed, the last " + lastLink);
+                }
+                if (target.startsWith("/") || target.isEmpty()) {
+                    throw new ImageUnpackException("Image " + image + ": its " + what + " '" + name + "' is a symlink"
+                            + " that leads out of the image (" + lastLink + "); a link in an image layout must be relative");
+                }
+                resolved.remove(resolved.size() - 1);
+                List<String> targetComponents = List.of(target.split("/"));
+                for (int i = targetComponents.size() - 1; i >= 0; i--) {
+                    pending.addFirst(targetComponents.get(i));
+                }
             }
-            if (!Files.isRegularFile(real)) {
+            Path path = root.resolve(String.join("/", resolved));
+            if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+                throw new ImageUnpackException("Image " + image + ": its " + what + " '" + name + "' is missing from "
+                        + "the archive" + (lastLink == null ? "" : " (it is a symlink, " + lastLink + ", to nothing)")
+                        + "; it is incomplete (a foreign or non-distributable layer, or a partial export?)");
+            }
+            if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) {
                 throw new ImageUnpackException("Image " + image + ": its " + what + " '" + name + "' is not a file");
             }
-            return real;
-        }
-        catch (NoSuchFileException e) {
-            throw new ImageUnpackException("Image " + image + ": its " + what + " '" + name
-                    + "' is missing from the archive; it is incomplete (a foreign or non-distributable layer, or a "
-                    + "partial export?)", e);
+            return path;
         }
         catch (IOException e) {
             throw new ImageUnpackException("Image " + image + ": cannot open its " + what + " '" + name + "': " + e, e);

@@ -16,6 +16,11 @@ import dev.isolated.image.ImageConfig;
  */
 final class LayoutUnpacker {
 
+    private static final String MANIFEST = "manifest.json";
+    private static final String INDEX = "index.json";
+    private static final String TAKEN_AS_IMAGE = " An archive or directory with manifest.json, index.json or oci-layout "
+            + "at its top is read as an image, never as a rootfs.";
+
     private LayoutUnpacker() {
     }
 
@@ -28,14 +33,23 @@ final class LayoutUnpacker {
      *     digest, or a layer is unsafe or corrupt
      */
     static ImageConfig unpack(LayoutDirectory layout, String reference, String image, TarExtraction extraction) {
+        boolean dockerSave = layout.holds(MANIFEST);
+        if (!dockerSave && !layout.holds(INDEX)) {
+            throw new ImageUnpackException("Image " + image + ": it holds " + String.join(" and ", layout.markers())
+                    + " but no " + INDEX + " (nor a docker save " + MANIFEST + "), so it is an incomplete OCI image layout."
+                    + TAKEN_AS_IMAGE);
+        }
         LayeredImage chosen;
         try {
-            chosen = layout.has("manifest.json")
+            chosen = dockerSave
                     ? DockerSaveReader.read(layout, reference, image)
                     : OciLayoutReader.read(layout, reference, image);
         }
         catch (JsonException e) {
-            throw new ImageUnpackException("Image " + image + " has a malformed layout: " + e.getMessage(), e);
+            String top = dockerSave ? MANIFEST : INDEX;
+            boolean aboutTop = e.getMessage().startsWith(top + " of image ");
+            throw new ImageUnpackException("Image " + image + ": malformed image layout: " + e.getMessage()
+                    + (aboutTop ? "." + TAKEN_AS_IMAGE : ""), e);
         }
         for (LayeredImage.Layer layer : chosen.layers()) {
             apply(layout, layer, image, extraction);

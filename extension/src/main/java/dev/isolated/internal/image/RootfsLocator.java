@@ -11,9 +11,9 @@ import java.util.List;
 /**
  * Resolves the {@code rootfs} of {@code @Isolated(rootfs = "busybox.tar")} to an {@link ImageSource}:
  * first as a resource on the test's class loader, then as a path, absolute or relative to the working
- * directory. A path to a directory is taken as an already unpacked rootfs, or as an OCI image layout
- * when it holds {@code oci-layout}, {@code index.json} or {@code manifest.json} and nothing else a
- * layout would not.
+ * directory. A path to a directory is taken as an image layout (OCI, or an unpacked {@code docker save}
+ * or docker-archive) when it holds {@code oci-layout}, {@code index.json} or {@code manifest.json} at
+ * its top, whatever else it holds, and otherwise as an already unpacked rootfs.
  *
  * <h2>Choosing one image by tag</h2>
  * An archive or layout that holds several images ({@code docker save a:1 b:2 -o app.tar}) needs a tag,

@@ -1,5 +1,9 @@
 package dev.isolated.internal.image;
 
+import dev.isolated.IsolatedConfiguration;
+import java.util.Optional;
+import java.util.function.Function;
+
 /**
  * Bounds on what one image may unpack to, so a hostile or broken archive cannot fill the disk.
  *
@@ -14,11 +18,11 @@ public record UnpackLimits(long maxTotalBytes, long maxEntries) {
     /** Default of {@link #maxEntries()}: one million. */
     public static final long DEFAULT_MAX_ENTRIES = 1_000_000;
 
-    /** System property overriding {@link #maxTotalBytes()}: {@value}. */
-    public static final String MAX_TOTAL_BYTES_PROPERTY = "isolated.image.max-bytes";
+    /** Configuration parameter overriding {@link #maxTotalBytes()}: {@value}. */
+    public static final String MAX_TOTAL_BYTES_PROPERTY = IsolatedConfiguration.IMAGE_MAX_BYTES;
 
-    /** System property overriding {@link #maxEntries()}: {@value}. */
-    public static final String MAX_ENTRIES_PROPERTY = "isolated.image.max-entries";
+    /** Configuration parameter overriding {@link #maxEntries()}: {@value}. */
+    public static final String MAX_ENTRIES_PROPERTY = IsolatedConfiguration.IMAGE_MAX_ENTRIES;
 
     /** Checks that both bounds are positive. */
     public UnpackLimits {
@@ -40,13 +44,24 @@ public record UnpackLimits(long maxTotalBytes, long maxEntries) {
      * @throws IllegalArgumentException naming the property if a value is not a positive number
      */
     public static UnpackLimits fromSystemProperties() {
-        return new UnpackLimits(
-                property(MAX_TOTAL_BYTES_PROPERTY, DEFAULT_MAX_TOTAL_BYTES),
-                property(MAX_ENTRIES_PROPERTY, DEFAULT_MAX_ENTRIES));
+        return fromConfiguration(key -> Optional.ofNullable(System.getProperty(key)));
     }
 
-    private static long property(String name, long defaultValue) {
-        String value = System.getProperty(name);
+    /**
+     * The defaults, overridden by the configuration parameters {@value #MAX_TOTAL_BYTES_PROPERTY} and
+     * {@value #MAX_ENTRIES_PROPERTY} where set.
+     *
+     * @param configuration looks up configuration parameters
+     * @throws IllegalArgumentException naming the key if a value is not a positive number
+     */
+    public static UnpackLimits fromConfiguration(Function<String, Optional<String>> configuration) {
+        return new UnpackLimits(
+                property(configuration, MAX_TOTAL_BYTES_PROPERTY, DEFAULT_MAX_TOTAL_BYTES),
+                property(configuration, MAX_ENTRIES_PROPERTY, DEFAULT_MAX_ENTRIES));
+    }
+
+    private static long property(Function<String, Optional<String>> configuration, String name, long defaultValue) {
+        String value = configuration.apply(name).orElse(null);
         if (value == null || value.isBlank()) {
             return defaultValue;
         }
@@ -64,7 +79,7 @@ public record UnpackLimits(long maxTotalBytes, long maxEntries) {
     }
 
     private static IllegalArgumentException notPositive(String name, String value, Throwable cause) {
-        return new IllegalArgumentException("System property " + name + " must be a positive number, got '" + value + "'",
+        return new IllegalArgumentException("Configuration parameter " + name + " must be a positive number, got '" + value + "'",
                 cause);
     }
 }

@@ -136,6 +136,187 @@ class LayeredImageTest {
                         + "Its tags: 1.0, 2.0");
     }
 
+    @Test
+    @DisplayName("podman / skopeo docker-archive: <sha256>.tar layers at the top, <id>/layer.tar symlinks beside them")
+    void podmanDockerArchive() throws IOException {
+        byte[] archive = TestLayouts.podmanDockerArchive("localhost/myapp:1.0", LOWER, UPPER).tar();
+
+        UnpackedImage image = unpack(archive("podman.tar", archive));
+
+        assertLayersApplied(image.rootfs());
+        assertConfig(image.config());
+        assertThat(image.rootfs().resolve("manifest.json")).doesNotExist();
+        assertThat(cache().rootfsFor(archive("podman.tar", archive).withReference("localhost/myapp:1.0"))
+                .resolve("etc/keep")).hasContent("kept");
+    }
+
+    @Test
+    @DisplayName("podman / skopeo docker-archive as a directory (tar -x of it)")
+    void podmanDockerArchiveDirectory() throws IOException {
+        Path directory = TestLayouts.podmanDockerArchive("localhost/myapp:1.0", LOWER, UPPER)
+                .writeTo(Files.createDirectory(base.resolve("podman")));
+
+        UnpackedImage image = cache().unpack(ImageSource.ofDirectory(directory));
+
+        assertLayersApplied(image.rootfs());
+        assertConfig(image.config());
+    }
+
+    @Test
+    @DisplayName("docker save whose Layers entry is a symlink to another layer in the archive (a repeated layer)")
+    void layersThroughSymlinks() throws IOException {
+        byte[] x = tar().file("x", "1").bytes();
+        byte[] y = tar().file("y", "2").bytes();
+        TestLayouts layout = new TestLayouts().file("a".repeat(64) + "/layer.tar", x).file("b".repeat(64) + "/layer.tar", y)
+                .symlink("c".repeat(64) + "/layer.tar", "../" + "a".repeat(64) + "/layer.tar");
+        layout.file(TestTars.sha256(TestLayouts.config(x, y, x)) + ".json", TestLayouts.config(x, y, x));
+        layout.text("manifest.json", "[{\"Config\":\"" + TestTars.sha256(TestLayouts.config(x, y, x)) + ".json\","
+                + "\"RepoTags\":[\"dup:1\"],\"Layers\":[\"" + "a".repeat(64) + "/layer.tar\",\"" + "b".repeat(64)
+                + "/layer.tar\",\"" + "c".repeat(64) + "/layer.tar\"]}]");
+
+        Path rootfs = cache().rootfsFor(archive("dup.tar", layout.tar()));
+
+        assertThat(rootfs.resolve("x")).hasContent("1");
+        assertThat(rootfs.resolve("y")).hasContent("2");
+    }
+
+    @Nested
+    @DisplayName("refuses, naming the entry, a Layers symlink")
+    class LayerSymlinks {
+
+        @Test
+        @DisplayName("that climbs above the archive's top")
+        void climbsOut() {
+            assertRefused(List.of("../../../../etc/passwd"), "is a symlink that leads out of the image ('"
+                    + ID + "/layer.tar' -> '../../../../etc/passwd')");
+        }
+
+        @Test
+        @DisplayName("to an absolute path")
+        void absolute() {
+            assertRefused(List.of("/etc/passwd"), "is a symlink that leads out of the image ('" + ID
+                    + "/layer.tar' -> '/etc/passwd'); a link in an image layout must be relative");
+        }
+
+        @Test
+        @DisplayName("that loops")
+        void loops() {
+            assertRefused(List.of("../loop/a", "loop/a -> ../loop/b", "loop/b -> a"), "is a symlink that loops: more than 40 "
+                    + "symlinks followed");
+        }
+
+        @Test
+        @DisplayName("to nothing")
+        void dangling() {
+            assertRefused(List.of("../nothing.tar"), "is missing from the archive (it is a symlink, '" + ID
+                    + "/layer.tar' -> '../nothing.tar', to nothing)");
+        }
+
+        static final String ID = "d".repeat(64);
+
+        /** TARGETS: the layer symlink's target, then further links as "name -> target". */
+        private void assertRefused(List<String> targets, String reason) {
+            byte[] config = TestLayouts.config(LOWER);
+            TestLayouts layout = new TestLayouts().file(TestTars.sha256(config) + ".json", config)
+                    .symlink(ID + "/layer.tar", targets.get(0));
+            targets.stream().skip(1).map(link -> link.split(" -> ")).forEach(link -> layout.symlink(link[0], link[1]));
+            layout.text("manifest.json", "[{\"Config\":\"" + TestTars.sha256(config) + ".json\",\"RepoTags\":[\"x:1\"],"
+                    + "\"Layers\":[\"" + ID + "/layer.tar\"]}]");
+
+            assertThatThrownBy(() -> cache().rootfsFor(archive("links.tar", layout.tar())))
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessageStartingWith("Image archive links.tar: its layer 1 of 1 (" + ID + "/layer.tar) '" + ID
+                            + "/layer.tar' ")
+                    .hasMessageContaining(reason);
+            assertNoCompleteEntry();
+        }
+    }
+
+    @Nested
+    @DisplayName("takes an archive or directory with manifest.json, index.json or oci-layout at its top for an image, "
+            + "and fails naming the file when it is not one")
+    class LooksLikeAnImage {
+
+        static final String TAKEN = " An archive or directory with manifest.json, index.json or oci-layout at its top is "
+                + "read as an image, never as a rootfs.";
+
+        @Test
+        @DisplayName("a manifest.json that is not JSON, in a tar and in a directory")
+        void garbageManifest() throws IOException {
+            TestTars tar = tar().directory("bin", 0755).file("bin/sh", "#!").file("manifest.json", "<html>");
+            assertFails(tar.bytes(), "Image archive x.tar: malformed image layout: manifest.json of image archive x.tar "
+                    + "is not valid JSON: ");
+            assertFails(tar().file("./manifest.json", "<html>").bytes(), "manifest.json of image archive x.tar is not valid JSON");
+        }
+
+        @Test
+        @DisplayName("a rootfs whose manifest.json at the top is some other JSON (an app's)")
+        void otherJson() {
+            byte[] rootfs = tar().directory("./bin", 0755).file("./bin/sh", "#!").file("./manifest.json", "{\"name\":\"app\"}")
+                    .bytes();
+            assertFails(rootfs, "Image archive x.tar: malformed image layout: manifest.json of image archive x.tar must hold "
+                    + "a JSON array, found an object." + TAKEN);
+        }
+
+        @Test
+        @DisplayName("a manifest.json that lists a layer the archive lacks")
+        void missingLayer() throws IOException {
+            TestLayouts layout = TestLayouts.legacyDockerSave(List.of("x:1"), LOWER);
+            String layer = layout.files.keySet().stream().filter(name -> name.endsWith("/layer.tar")).findFirst().orElseThrow();
+            layout.files.remove(layer);
+            String expected = "Image archive x.tar: its layer 1 of 1 (" + layer + ") '" + layer + "' is missing from the archive";
+            assertFails(layout.tar(), expected);
+            assertFailsAsDirectory(layout, expected.replace("archive x.tar", "directory " + base.resolve("layout")));
+        }
+
+        @Test
+        @DisplayName("an oci-layout without index.json")
+        void ociLayoutWithoutIndex() throws IOException {
+            TestLayouts layout = new TestLayouts().text("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}")
+                    .file("blobs/sha256/" + TestTars.sha256(LOWER), LOWER);
+            String expected = "Image archive x.tar: it holds oci-layout but no index.json (nor a docker save manifest.json), "
+                    + "so it is an incomplete OCI image layout." + TAKEN;
+            assertFails(layout.tar(), expected);
+            assertFailsAsDirectory(layout, expected.replace("archive x.tar", "directory " + base.resolve("layout")));
+        }
+
+        @Test
+        @DisplayName("an index.json that is not an OCI index, in a directory")
+        void badIndexDirectory() throws IOException {
+            TestLayouts layout = new TestLayouts().text("index.json", "[]").text("etc/hostname", "box");
+            assertFailsAsDirectory(layout, "Image directory " + base.resolve("layout") + ": malformed image layout: index.json"
+                    + " of image directory " + base.resolve("layout") + " must hold a JSON object, found an array." + TAKEN);
+        }
+
+        @Test
+        @DisplayName("but not a rootfs with manifest.json or index.json deeper down")
+        void deeperIsFine() throws IOException {
+            byte[] rootfs = tar().directory("etc", 0755).file("etc/manifest.json", "{}").file("etc/index.json", "x")
+                    .directory("srv", 0755).file("srv/oci-layout", "x").bytes();
+            Path unpacked = cache().rootfsFor(archive("deep.tar", rootfs));
+            assertThat(unpacked.resolve("etc/manifest.json")).hasContent("{}");
+
+            Path directory = Files.createDirectories(base.resolve("rootfs/etc"));
+            Files.writeString(directory.resolve("index.json"), "x");
+            assertThat(cache().rootfsFor(ImageSource.ofDirectory(base.resolve("rootfs")))).isEqualTo(base.resolve("rootfs"));
+        }
+
+        private void assertFails(byte[] archive, String message) {
+            assertThatThrownBy(() -> cache().rootfsFor(archive("x.tar", archive)))
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessageContaining(message);
+            assertNoCompleteEntry();
+        }
+
+        private void assertFailsAsDirectory(TestLayouts layout, String message) throws IOException {
+            Path directory = layout.writeTo(Files.createDirectory(base.resolve("layout")));
+            assertThatThrownBy(() -> cache().rootfsFor(ImageSource.ofDirectory(directory)))
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessageContaining(message);
+            assertNoCompleteEntry();
+        }
+    }
+
     @Nested
     @DisplayName("chooses by tag")
     class Tags {

@@ -28,6 +28,12 @@ final class TestLayouts {
     /** The files of the layout, by path, in the order they go into a tar. */
     final Map<String, byte[]> files = new LinkedHashMap<>();
 
+    /** Symlinks of the layout (name to target), written after the files. */
+    final Map<String, String> symlinks = new LinkedHashMap<>();
+
+    /** The mode of every file in {@link #tar()}. */
+    int fileMode = 0644;
+
     /** Adds a blob under {@code blobs/sha256/} and returns its digest. */
     String blob(byte[] content) {
         String digest = "sha256:" + TestTars.sha256(content);
@@ -85,10 +91,17 @@ final class TestLayouts {
         return file(path, content.getBytes(StandardCharsets.UTF_8));
     }
 
-    /** The layout as an uncompressed tar, with the files in insertion order. */
+    /** Adds a symlink. */
+    TestLayouts symlink(String path, String target) {
+        symlinks.put(path, target);
+        return this;
+    }
+
+    /** The layout as an uncompressed tar, with the files in insertion order, then the symlinks. */
     byte[] tar() {
         TestTars tar = TestTars.tar();
-        files.forEach((path, content) -> tar.file(path, 0644, content));
+        files.forEach((path, content) -> tar.file(path, fileMode, content));
+        symlinks.forEach(tar::symlink);
         return tar.bytes();
     }
 
@@ -99,6 +112,11 @@ final class TestLayouts {
                 Path path = directory.resolve(file.getKey());
                 Files.createDirectories(path.getParent());
                 Files.write(path, file.getValue());
+            }
+            for (Map.Entry<String, String> link : symlinks.entrySet()) {
+                Path path = directory.resolve(link.getKey());
+                Files.createDirectories(path.getParent());
+                Files.createSymbolicLink(path, Path.of(link.getValue()));
             }
         }
         catch (IOException e) {
@@ -143,5 +161,45 @@ final class TestLayouts {
 
     static String quoted(List<String> values) {
         return values.stream().map(value -> "\"" + value + "\"").collect(Collectors.joining(","));
+    }
+
+    /**
+     * A {@code docker-archive} as podman ({@code podman save}) and skopeo ({@code skopeo copy ...
+     * docker-archive:x.tar:name:tag}) write it, through containers/image: each layer once at the top as
+     * {@code <sha256 of the layer>.tar}, the config as {@code <sha256>.json}, a directory per layer with
+     * {@code layer.tar} a symlink to {@code ../<sha256>.tar} beside {@code VERSION} and {@code json};
+     * manifest.json's {@code Layers} name the top-level files. Files are read-only (0444), as skopeo
+     * writes them, and there are no directory entries. (Compared with skopeo 1.9's output of a busybox
+     * image in DockerArchiveTests.)
+     */
+    static TestLayouts podmanDockerArchive(String tag, byte[]... layers) {
+        return podmanDockerArchiveWithConfig(tag, config(layers), layers);
+    }
+
+    /** {@link #podmanDockerArchive} with its own CONFIG. */
+    static TestLayouts podmanDockerArchiveWithConfig(String tag, byte[] config, byte[]... layers) {
+        TestLayouts layout = new TestLayouts();
+        layout.fileMode = 0444;
+        String configName = TestTars.sha256(config) + ".json";
+        List<String> layerPaths = new ArrayList<>();
+        for (byte[] layer : layers) {
+            String name = TestTars.sha256(layer) + ".tar";
+            layout.file(name, layer);
+            layerPaths.add(name);
+        }
+        layout.file(configName, config);
+        String id = null;
+        for (byte[] layer : layers) {
+            id = TestTars.sha256(("podman layer id " + TestTars.sha256(layer)).getBytes(StandardCharsets.UTF_8));
+            layout.symlink(id + "/layer.tar", "../" + TestTars.sha256(layer) + ".tar");
+            layout.text(id + "/VERSION", "1.0");
+            layout.text(id + "/json", "{\"id\":\"" + id + "\"}");
+        }
+        int colon = tag.lastIndexOf(':');
+        layout.text("manifest.json", "[{\"Config\":\"" + configName + "\",\"RepoTags\":[\"" + tag + "\"],\"Layers\":["
+                + quoted(layerPaths) + "]}]");
+        layout.text("repositories", "{\"" + tag.substring(0, colon) + "\":{\"" + tag.substring(colon + 1) + "\":\"" + id
+                + "\"}}");
+        return layout;
     }
 }

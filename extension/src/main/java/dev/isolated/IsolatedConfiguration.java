@@ -1,0 +1,72 @@
+package dev.isolated;
+
+/**
+ * The configuration parameters of Isolated, all in one place. Each is read as a JUnit configuration
+ * parameter, so with JUnit's precedence: a parameter given to the launcher (e.g. by a build tool's
+ * {@code configurationParameters}), then a JVM system property ({@code -Dkey=value}), then
+ * {@code junit-platform.properties} on the test class path.
+ *
+ * <p>The per-JVM keys ({@link #HELPER_PATH}, {@link #HELPER_DIR}, {@link #CACHE_DIR},
+ * {@link #IMAGE_MAX_BYTES}, {@link #IMAGE_MAX_ENTRIES}) are read when the helper is started or the image cache
+ * is first used, which is once per JVM: the configuration of the first environment made decides for the
+ * JVM. Code that runs without a JUnit extension context ({@link IsolatedEnvironment#builder()} before any
+ * {@code @Isolated} environment, {@link HostSupport#probe()}, {@code dev.isolated.image.ImageBuilder}) reads
+ * them from system properties. Where an environment variable is named, it applies when the key is not set.
+ */
+public final class IsolatedConfiguration {
+
+    /** The rootfs of {@link Isolated} annotations that name none: {@value}. */
+    public static final String ROOTFS = "isolated.rootfs";
+
+    /**
+     * The namespaces of {@link Isolated} annotations (and their enclosing ones) that keep the default,
+     * comma-separated, e.g. {@code PID,MOUNT,UTS,IPC,NET}: {@value}.
+     */
+    public static final String NAMESPACES = "isolated.namespaces";
+
+    /**
+     * {@code true}: a test whose environment the host cannot create is aborted (reported as skipped) instead
+     * of failing, as {@link Isolated#skipIfUnsupported()} does for one annotation; default {@code false}:
+     * {@value}.
+     */
+    public static final String SKIP_IF_UNSUPPORTED = "isolated.skipIfUnsupported";
+
+    /**
+     * {@code true}: a failed test's writable layer is copied to disk (see {@link #KEEP_ON_FAILURE_DIR}), and the
+     * failure's report says where: {@value}.
+     */
+    public static final String KEEP_ON_FAILURE = "isolated.keepOnFailure";
+
+    /** Where kept layers go, by default {@code target/isolated-failures}: {@value}. */
+    public static final String KEEP_ON_FAILURE_DIR = "isolated.keepOnFailure.dir";
+
+    /** How long {@code exec} waits before stopping a command, e.g. {@code 500ms}, {@code 30s}, {@code 2m}; default 60 s: {@value}. */
+    public static final String EXEC_TIMEOUT = "isolated.exec.timeout";
+
+    /** How long the {@code await...} methods wait, e.g. {@code 30s}; default 30 s: {@value}. */
+    public static final String AWAIT_TIMEOUT = "isolated.await.timeout";
+
+    /** The most bytes of file content that unpacking one image may write; default 4 GiB (per JVM): {@value}. */
+    public static final String IMAGE_MAX_BYTES = "isolated.image.maxBytes";
+
+    /** The most archive entries of one image; default 1,000,000 (per JVM): {@value}. */
+    public static final String IMAGE_MAX_ENTRIES = "isolated.image.maxEntries";
+
+    /**
+     * Where the bundled native helper is extracted (environment variable {@code ISOLATED_HELPER_DIR} when
+     * unset); default {@code ~/.cache/isolated/helper} (per JVM): {@value}.
+     */
+    public static final String HELPER_DIR = "isolated.helper.dir";
+
+    /** A helper executable to use instead of the bundled one (per JVM): {@value}. */
+    public static final String HELPER_PATH = "isolated.helper.path";
+
+    /**
+     * Where images are unpacked (environment variable {@code ISOLATED_CACHE_DIR} when unset); default
+     * {@code ~/.cache/isolated} (per JVM): {@value}.
+     */
+    public static final String CACHE_DIR = "isolated.cache.dir";
+
+    private IsolatedConfiguration() {
+    }
+}

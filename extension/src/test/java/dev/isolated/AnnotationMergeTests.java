@@ -1,0 +1,126 @@
+package dev.isolated;
+
+import static dev.isolated.Namespace.IPC;
+import static dev.isolated.Namespace.MOUNT;
+import static dev.isolated.Namespace.NET;
+import static dev.isolated.Namespace.PID;
+import static dev.isolated.Namespace.UTS;
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.platform.testkit.engine.EventConditions.event;
+import static org.junit.platform.testkit.engine.EventConditions.finishedWithFailure;
+import static org.junit.platform.testkit.engine.EventConditions.test;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.instanceOf;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtensionConfigurationException;
+
+/** An {@code @Isolated} on a method, a {@code @Nested} class or a parameter adds to the enclosing ones. */
+@DisplayName("@Isolated on a method, nested class or parameter")
+class AnnotationMergeTests {
+
+    @Test
+    @DisplayName("a method that only asks for a read-only rootfs keeps the class's namespaces (NET) and rootfs")
+    void methodAddsToTheClass() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(MethodTestCase.class), 1);
+    }
+
+    @Test
+    @DisplayName("a @Nested class's annotation keeps the outer class's namespaces and hostname, per method and per class")
+    void nestedAddsToTheOuterClass() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(NestedTestCase.class), 2);
+    }
+
+    @Test
+    @DisplayName("a parameter's annotation keeps the method's and class's attributes it does not set")
+    void parameterAddsToTheMethod() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(ParameterTestCase.class), 1);
+    }
+
+    @Test
+    @DisplayName("lifecycle on a method or parameter is refused: it is read from classes only")
+    void lifecycleOnAMethod() {
+        EngineRunner.run(LifecycleOnMethodTestCase.class).testEvents().assertThatEvents().haveExactly(1,
+                event(test("test"), finishedWithFailure(instanceOf(ExtensionConfigurationException.class), message(
+                        "@Isolated(lifecycle = PER_CLASS) on method test: lifecycle is read from classes only; put it "
+                                + "on the class"))));
+    }
+
+    @Test
+    @DisplayName("@Bind, @Tmpfs, @Limits or @ClockOffsets on a method of a PER_CLASS class are refused, not ignored")
+    void mountsOnAMethodOfAPerClassEnvironment() {
+        EngineRunner.run(PerClassTestCase.class).testEvents().assertThatEvents().haveExactly(1,
+                event(test("test"), finishedWithFailure(instanceOf(ExtensionConfigurationException.class), message(
+                        "@Tmpfs on method test cannot apply: its tests run in the PER_CLASS environment of "
+                                + "PerClassTestCase, made before them. Put it on PerClassTestCase, or give the method an "
+                                + "environment of its own with @Isolated."))));
+    }
+
+    static void assertPrivateNetworkAndReadOnly(IsolatedEnvironment env) {
+        assertThat(env.namespaces()).contains(PID, MOUNT, UTS, IPC, NET);
+        assertThat(env.exec("ip", "-o", "link").stdoutLines()).as("NET: only lo").singleElement()
+                .satisfies(line -> assertThat(line).startsWith("1: lo:"));
+        assertThat(env.exec("touch", "/written")).failed().stderr().contains("Read-only file system");
+    }
+
+    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, IPC, NET})
+    static class MethodTestCase {
+        @Test
+        @Isolated(readOnlyRootfs = true)
+        void test(IsolatedEnvironment env) {
+            assertPrivateNetworkAndReadOnly(env);
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, IPC, NET}, hostname = "outer")
+    static class NestedTestCase {
+        @Nested
+        @Isolated(readOnlyRootfs = true)
+        class PerMethod {
+            @Test
+            void test(IsolatedEnvironment env) {
+                assertPrivateNetworkAndReadOnly(env);
+                assertThat(env).hostname().isEqualTo("outer");
+            }
+        }
+
+        @Nested
+        @Isolated(readOnlyRootfs = true, lifecycle = Isolated.Lifecycle.PER_CLASS)
+        class PerClass {
+            @Test
+            void test(IsolatedEnvironment env) {
+                assertPrivateNetworkAndReadOnly(env);
+                assertThat(env).hostname().isEqualTo("outer");
+            }
+        }
+    }
+
+    static class LifecycleOnMethodTestCase {
+        @Test
+        @Isolated(rootfs = "busybox.tar", lifecycle = Isolated.Lifecycle.PER_CLASS)
+        void test(IsolatedEnvironment env) {
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar", lifecycle = Isolated.Lifecycle.PER_CLASS)
+    static class PerClassTestCase {
+        @Test
+        @Tmpfs(target = "/scratch")
+        void test(IsolatedEnvironment env) {
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, IPC, NET})
+    static class ParameterTestCase {
+        @Test
+        @Isolated(readOnlyRootfs = true)
+        void test(IsolatedEnvironment env, @Isolated(hostname = "server") IsolatedEnvironment server) {
+            assertPrivateNetworkAndReadOnly(server);
+            assertThat(server).hostname().isEqualTo("server");
+            assertThat(server.initHostPid()).isNotEqualTo(env.initHostPid());
+        }
+    }
+}

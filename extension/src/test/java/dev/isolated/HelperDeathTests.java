@@ -1,0 +1,73 @@
+package dev.isolated;
+
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.isolated.internal.helper.SharedHelper;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Issue 11: if the helper dies anyway, the JVM reports why and the next environment works. */
+@DisplayName("when the helper dies")
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+@org.junit.jupiter.api.parallel.Isolated("kills this JVM's shared helper")
+class HelperDeathTests {
+
+    @Test
+    @DisplayName("every call in flight fails naming the death, nothing of its environments survives, the next works")
+    void killedHelper() throws Exception {
+        IsolatedEnvironment first = IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+        IsolatedEnvironment second = IsolatedEnvironment.builder().rootfs("busybox.tar")
+                .namespaces(Namespace.PID, Namespace.UTS).start(); // no MOUNT: its tree is in the state dir
+        long helperPid = SharedHelper.get().pid();
+        Path stateDir = stateDirOf(helperPid);
+        assertThat(stateDir).isDirectory();
+        IsolatedProcess sleeper = second.start("sleep", "1000");
+        CompletableFuture<ExecResult> inFlight = CompletableFuture.supplyAsync(() -> first.exec("sleep", "1000"));
+        Awaitility.await().atMost(Duration.ofSeconds(10))
+                .until(() -> first.processes().stream().anyMatch(p -> p.command().equals("sleep")));
+        List<Long> doomed = List.of(first.initHostPid(), second.initHostPid(), sleeper.hostPid());
+
+        ProcessHandle.of(helperPid).orElseThrow().destroyForcibly(); // SIGKILL
+
+        String died = "The isolated helper (pid " + helperPid + ") died: killed by signal 9";
+        assertThatThrownBy(() -> inFlight.get(30, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                .cause().isInstanceOf(IsolatedException.class).hasMessageStartingWith(died)
+                .hasMessageContaining("every environment it ran is gone (the next environment starts a new helper)");
+        assertThat(sleeper.onExit()).failsWithin(Duration.ofSeconds(10));
+        Awaitility.await().atMost(Duration.ofSeconds(10))
+                .until(() -> doomed.stream().noneMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)));
+        assertThatThrownBy(() -> second.exec("echo")).isInstanceOf(IsolatedException.class)
+                .hasMessageStartingWith("This isolated environment is closed: " + died);
+        first.close();
+        second.close();
+        assertThat(stateDir).as("the killed helper's state dir, until the next helper starts").isDirectory();
+
+        try (IsolatedEnvironment next = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            assertThat(next.exec("echo", "fresh")).stdout().isEqualTo("fresh\n");
+            assertThat(SharedHelper.get().pid()).isNotEqualTo(helperPid);
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> !Files.exists(stateDir));
+        }
+    }
+
+    private static Path stateDirOf(long pid) throws Exception {
+        String[] argv = Files.readString(Path.of("/proc/" + pid + "/cmdline"), StandardCharsets.UTF_8).split("\0");
+        for (int i = 0; i + 1 < argv.length; i++) {
+            if (argv[i].equals("--state-dir")) {
+                return Path.of(argv[i + 1]);
+            }
+        }
+        throw new AssertionError("no --state-dir in " + String.join(" ", argv));
+    }
+}

@@ -1,0 +1,86 @@
+package dev.isolated.internal.helper;
+
+import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** One bad request fails alone; a new helper removes what a killed one left behind (native/PROTOCOL.md). */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+@DisplayName("isolated-helper serve, robustness")
+class HelperRobustnessTest extends AbstractHelperCliTest {
+
+    @Test
+    @DisplayName("an oversized frame gets an E2BIG error for its id alone; the helper keeps serving")
+    void oversizedFrameFailsAlone() throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            server.create(1, "rootfs=" + rootfs);
+
+            Frame refused = server.request('S', 2, "env=1", "arg=echo", "arg=" + "x".repeat(2 << 20));
+            assertThat(refused).hasType('E').fields().containsEntry("stage", "request")
+                    .containsEntry("errname", "E2BIG");
+            assertThat(refused.id()).isEqualTo(2);
+            assertThat(ProtocolClient.field(refused.fields(), "message")).contains("exceeds the limit of 1048576 bytes");
+
+            server.send('I', 3, "data=" + "y".repeat(3 << 20)); // oversized STDIN: dropped without a reply
+            server.request('S', 4, "env=1", "arg=echo", "arg=still serving");
+            assertThat(server.stdoutUntilExit(4)).isEqualTo("still serving\n");
+        }
+    }
+
+    @Test
+    @DisplayName("an argument over the kernel's 128 KiB per-string limit fails that SPAWN at stage exec with E2BIG")
+    void argumentTooLongForExecve() throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            server.create(1, "rootfs=" + rootfs);
+
+            Frame refused = server.request('S', 2, "env=1", "arg=echo", "arg=" + "x".repeat(200 << 10));
+            assertThat(refused).hasType('E').fields().containsEntry("stage", "exec").containsEntry("errname", "E2BIG");
+
+            server.request('S', 3, "env=1", "arg=sh", "arg=-c", "arg=echo ${#1} ${#2}", "arg=sh",
+                    "arg=" + "a".repeat(100 << 10), "arg=" + "b".repeat(100 << 10));
+            assertThat(server.stdoutUntilExit(3)).isEqualTo("102400 102400\n");
+        }
+    }
+
+    @Test
+    @DisplayName("a new helper removes the state dir and cgroups of a killed one, not a live one's nor a foreign dir")
+    void sweepsDeadHelpersStateDirs() throws Exception {
+        Path states = Files.createDirectories(tmp.resolve("states"));
+        Path foreign = Files.createDirectories(states.resolve("not-a-helper"));
+        Path killedDir = states.resolve("killed");
+        ProtocolClient killed = new ProtocolClient(killedDir);
+        Fields chrooted = killed.create(1, "rootfs=" + rootfs, "ns=pid,uts"); // no mount ns: its chroot tree is in the state dir
+        assertThat(killedDir.resolve("env-1")).isDirectory();
+        Fields limited = killed.create(2, "rootfs=" + rootfs, "cgroup=true");
+        Path cgroup = Path.of(limited.get("cgroup").or(() -> limited.get("cgroup-memory")).orElseThrow());
+        assertThat(cgroup).isDirectory();
+        try (ProtocolClient live = new ProtocolClient(states.resolve("live"))) {
+            killed.process().destroyForcibly(); // SIGKILL: no clean-up of its own
+            killed.process().waitFor();
+            for (Fields env : List.of(chrooted, limited)) { // the inits die with it (PDEATHSIG)
+                long init = Long.parseLong(env.get("pid").orElseThrow());
+                Awaitility.await().atMost(Duration.ofSeconds(10))
+                        .until(() -> ProcessHandle.of(init).map(p -> !p.isAlive()).orElse(true));
+            }
+            assertThat(killedDir.resolve("isolated-helper.lock")).exists();
+
+            try (ProtocolClient next = new ProtocolClient(states.resolve("next"))) {
+                Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(killedDir));
+                assertThat(cgroup).doesNotExist();
+                assertThat(live.process().isAlive()).isTrue();
+                assertThat(next.process().isAlive()).isTrue();
+                assertThat(states.resolve("live")).isDirectory();
+                assertThat(foreign).isDirectory();
+            }
+        }
+    }
+}

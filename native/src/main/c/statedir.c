@@ -1,0 +1,102 @@
+/*
+ * statedir.c - the serve state directory's lock, and removing what dead helpers left behind.
+ *
+ * - A serving helper holds an flock() on STATE_DIR/isolated-helper.lock while it lives; the
+ *   kernel drops it when the helper dies, however it dies (the envs' inits share the open file
+ *   until they die with it through PDEATHSIG). The lock is taken on a temporary name and then
+ *   renamed into place, so a lock file that can be seen is always held by its starting helper.
+ * - At start a helper removes every sibling directory of its own state dir (same parent) that
+ *   holds such a lock file nobody holds: the state dir of a helper that was killed (SIGKILL)
+ *   before it could clean up (mount points, chroot trees of envs without `mount`). Only
+ *   directories owned by our euid; never across a mount point, never through a symlink.
+ */
+#include "statedir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int state_dir_lock(const char *state_dir, struct failure *f)
+{
+    char tmp[PATH_MAX], path[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s/%s.new", state_dir, STATE_LOCK_NAME);
+    snprintf(path, sizeof path, "%s/%s", state_dir, STATE_LOCK_NAME);
+    int fd = open(tmp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return fail(f, "serve", "open", tmp, "the state directory must exist and be writable");
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0 || rename(tmp, path) < 0) {
+        fail(f, "serve", "flock", tmp, "another helper uses this state directory");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (type == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+/* DIR's lock file, opened and locked when it is ours and its helper is dead; else -1. */
+static int take_dead_lock(const char *dir)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    if (snprintf(path, sizeof path, "%s/%s", dir, STATE_LOCK_NAME) >= (int)sizeof path)
+        return -1;
+    if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+        return -1;
+    int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+void state_dir_sweep(const char *state_dir)
+{
+    char parent[PATH_MAX], dir[PATH_MAX];
+    const char *slash = strrchr(state_dir, '/'), *own = slash ? slash + 1 : state_dir;
+    int parent_len = !slash ? 1 : slash == state_dir ? 1 : (int)(slash - state_dir);
+    snprintf(parent, sizeof parent, "%.*s", parent_len, slash ? state_dir : ".");
+    DIR *d = opendir(parent);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.' || strcmp(e->d_name, own) == 0)
+            continue;
+        if (snprintf(dir, sizeof dir, "%s/%s", parent, e->d_name) >= (int)sizeof dir)
+            continue;
+        int fd = take_dead_lock(dir);
+        if (fd < 0)
+            continue;
+        fprintf(stderr, "isolated-helper: removing %s, left behind by a helper that died\n", dir);
+        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+        close(fd);
+    }
+    if (d)
+        closedir(d);
+}
+
+void state_dir_remove(const char *state_dir)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", state_dir, STATE_LOCK_NAME);
+    unlink(path);
+    rmdir(state_dir);
+}
