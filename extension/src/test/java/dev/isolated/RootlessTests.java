@@ -41,7 +41,7 @@ class RootlessTests {
     }
 
     @Test
-    @DisplayName("as uid 65534, readString refuses a FIFO at once, copyOut copies through descriptors and never replaces a host file, keepOnFailure keeps symlinks as symlinks")
+    @DisplayName("as uid 65534, readString refuses a FIFO at once, copyOut copies through descriptors and never replaces a host file, keepOnFailure keeps symlinks as symlinks and marks what it cannot read")
     void filesAsNobody(@TempDir Path dir) throws IOException, InterruptedException {
         Path kept = dir.resolve("home/kept");
         List<String> lines = NobodyJvm.runFixture(dir, RootlessFilesTestCase.class, List.of(),
@@ -57,6 +57,8 @@ class RootlessTests {
         assertThat(Files.readSymbolicLink(layer.resolve("etc/shadow-link"))).isEqualTo(Path.of("/etc/shadow"));
         assertThat(layer.resolve("etc/pipe.skipped")).content().isEqualTo("a FIFO, not opened\n");
         assertThat(layer.resolve("etc/kept")).content().isEqualTo("k\n");
+        assertThat(layer.resolve("etc/unreadable.skipped")).content().startsWith("not readable: ")
+                .contains("Permission denied");
     }
 
     static class RootlessFilesTestCase {
@@ -81,8 +83,8 @@ class RootlessTests {
         @Test
         @Isolated(rootfs = "busybox.tar")
         void fails(IsolatedEnvironment env) {
-            assertThat(env.exec("sh", "-c", "ln -s /etc/shadow /etc/shadow-link && mkfifo /etc/pipe && echo k > /etc/kept"))
-                    .succeeded();
+            assertThat(env.exec("sh", "-c", "ln -s /etc/shadow /etc/shadow-link && mkfifo /etc/pipe && echo k > /etc/kept"
+                    + " && echo s > /etc/unreadable && chmod 000 /etc/unreadable")).succeeded();
             assertThat(env.exec("false")).succeeded();
         }
     }

@@ -14,7 +14,8 @@ import java.nio.file.Paths;
  * the upper directory is opened once, everything below it relative to its parent with {@code O_NOFOLLOW};
  * symlinks are kept as symlinks, never followed. Files the test deleted from the image (overlay whiteouts)
  * become empty {@code <name>.deleted} files; what is not copied (FIFOs, sockets, devices, files over 64 MiB,
- * anything past 1 GiB or 100,000 entries or 128 levels) a {@code <name>.skipped} file saying why.
+ * files the JVM cannot read, anything past 1 GiB or 128 levels) a {@code <name>.skipped} file saying why; the
+ * copy stops after 100,000 entries.
  */
 final class WritableLayer {
     static final String DELETED_SUFFIX = TreeCopy.DELETED_SUFFIX;

@@ -6,7 +6,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -130,7 +132,15 @@ final class Fds {
     static long copy(int regularFd, OutputStream out, long max) throws IOException {
         long copied = 0;
         byte[] buf = new byte[65536];
-        try (InputStream in = Files.newInputStream(viaFd(regularFd), StandardOpenOption.READ)) {
+        InputStream opened;
+        try {
+            opened = Files.newInputStream(viaFd(regularFd), StandardOpenOption.READ);
+        } catch (AccessDeniedException e) { // its message would be the /proc/self/fd path alone
+            throw new IOException("Permission denied (it cannot be opened for reading)", e);
+        } catch (FileSystemException e) {
+            throw new IOException(e.getReason() != null ? e.getReason() : e.toString(), e);
+        }
+        try (InputStream in = opened) {
             while (copied <= max) {
                 int n = in.read(buf, 0, (int) Math.min(buf.length, max + 1 - copied));
                 if (n < 0) {

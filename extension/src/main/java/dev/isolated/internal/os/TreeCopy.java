@@ -30,9 +30,10 @@ public final class TreeCopy {
      * @param maxTotalBytes once the copy holds this much, no more files are copied
      * @param maxEntries after so many entries, the copy stops
      * @param maxDepth directories deeper than this are not copied
-     * @param markers whether what is left out gets a {@code <name>.skipped} file saying why, and overlayfs
-     *     whiteouts a {@code <name>.deleted} file (for kept writable layers); without markers, FIFOs, sockets
-     *     and devices are left out silently and a too deep tree fails the copy
+     * @param markers whether what is left out (or cannot be read) gets a {@code <name>.skipped} file saying
+     *     why, and overlayfs whiteouts a {@code <name>.deleted} file (for kept writable layers); without markers,
+     *     FIFOs, sockets and devices are left out silently, and a too deep tree or an unreadable file fails the
+     *     copy
      */
     public record Limits(long maxFileBytes, long maxTotalBytes, int maxEntries, int maxDepth, boolean markers) {
     }
@@ -138,6 +139,13 @@ public final class TreeCopy {
             }
             // a marker of an earlier entry took the name (x.deleted next to x): what the layer holds is left out
             leftOut.add(path + " (its name was taken by a marker)");
+        } catch (IOException e) {
+            if (!limits.markers()) {
+                throw e;
+            }
+            // e.g. a file the test made unreadable (chmod 000, as the JVM's own user when rootless): the rest is
+            // still worth keeping; a failure on the host's side fails the marker too, and so the copy
+            leaveOut(to, name, path, "not readable: " + e.getMessage());
         }
     }
 
