@@ -229,7 +229,7 @@ public final class InRootFiles implements AutoCloseable {
      * @throws IOException naming the path that failed
      */
     public void copyOut(String source, Path target) throws IOException {
-        Path absolute = target.toAbsolutePath().normalize();
+        Path absolute = target.toAbsolutePath(); // not normalised: "link/.." means what the kernel says
         if (absolute.getParent() == null) {
             throw exists(absolute);
         }
