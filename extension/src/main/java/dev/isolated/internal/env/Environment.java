@@ -368,16 +368,17 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     /**
      * Copies the environment's writable layer (what its commands wrote or deleted) to a host directory.
      *
-     * @param target the host directory to create
+     * @param target the host directory to create (it must not exist; its parents are created)
+     * @return what a failure report should add: empty, or what was left out (see {@link WritableLayer})
      * @throws IOException when it cannot be copied
      * @throws IllegalStateException when the helper did not report the layer
      */
-    public void copyWritableLayer(Path target) throws IOException {
+    public String copyWritableLayer(Path target) throws IOException {
         ensureOpen();
         if (upperFd < 0) {
             throw new IllegalStateException("The helper did not report this environment's writable layer");
         }
-        WritableLayer.copy(initHostPid, upperFd, target);
+        return WritableLayer.copy(initHostPid, upperFd, target);
     }
 
     @Override
