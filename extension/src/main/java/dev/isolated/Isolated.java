@@ -93,12 +93,30 @@ public @interface Isolated {
      * the test class path first (for example {@code "busybox.tar"} from the {@code isolated-images}
      * artifact), then as a path relative to the working directory; {@code "app.tar#myapp:1.0"} picks one
      * image by tag. The image is unpacked once per content into the image cache and never written;
-     * each environment gets its own writable copy-on-write view of it.
+     * each environment gets its own writable copy-on-write view of it. For an image from a registry
+     * ({@code "postgres:16"}), use {@link #image()} instead: {@code rootfs} is never looked up in a registry.
      *
      * @return the image's resource name or path; empty to take the enclosing annotation's, else
      *     {@value IsolatedConfiguration#ROOTFS}
      */
     String rootfs() default "";
+
+    /**
+     * An image from a registry to use as the environment's root filesystem, named as Docker names it:
+     * {@code "postgres:16"} is {@code docker.io/library/postgres:16} and {@code "postgres"} is
+     * {@code docker.io/library/postgres:latest}; {@code "ghcr.io/org/app:1.4"};
+     * {@code "127.0.0.1:5000/team/app@sha256:<hex>"} is pinned to one manifest. The first part is a registry
+     * only when it holds a {@code .} or {@code :} or is {@code localhost}. A multi-platform image resolves to
+     * the entry for linux and this JVM's architecture. The image is pulled into the image store when
+     * {@value IsolatedConfiguration#PULL} says so (by default only when it is not there yet; a tag is resolved to
+     * a digest at most once per run), every blob checked against its digest, and unpacked once like an OCI
+     * layout: its {@code Env}, {@code WorkingDir}, {@code User}, {@code Entrypoint} and {@code Cmd} apply as for an
+     * archive. An annotation gives {@code rootfs} or {@code image}, not both; the innermost annotation that gives
+     * either decides.
+     *
+     * @return the image name; empty to take the enclosing annotation's (or {@code rootfs})
+     */
+    String image() default "";
 
     /**
      * The namespaces to create for the environment. {@link Namespace#USER} is added when the tests do

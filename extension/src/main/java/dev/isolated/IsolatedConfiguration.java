@@ -67,6 +67,38 @@ public final class IsolatedConfiguration {
      */
     public static final String CACHE_DIR = "isolated.cache.dir";
 
+    /**
+     * When an image named by {@link Isolated#image()} is fetched from its registry: {@code missing} (default) only
+     * when the store has no image for the name yet, {@code always} once per run for a tag (a digest never
+     * changes, so its blobs are never fetched twice), {@code never} only from the store, offline: {@value}.
+     */
+    public static final String PULL = "isolated.pull";
+
+    /**
+     * The registries, comma-separated {@code host[:port]}, that may be reached over plain HTTP instead of HTTPS,
+     * e.g. {@code 127.0.0.1:5000,localhost:5001}; default none: {@value}.
+     */
+    public static final String REGISTRY_INSECURE = "isolated.registry.insecure";
+
+    /**
+     * A registry to pull {@code docker.io} images from instead of Docker Hub, as {@code https://host[:port]} (or
+     * {@code http://} for a registry listed in {@link #REGISTRY_INSECURE}); {@code docker.io} itself is then
+     * never contacted: {@value}.
+     */
+    public static final String REGISTRY_MIRROR = "isolated.registry.mirror";
+
+    /**
+     * The user name sent to registries that ask for credentials (environment variable
+     * {@code ISOLATED_REGISTRY_USERNAME} when unset); used before any Docker credentials: {@value}.
+     */
+    public static final String REGISTRY_USERNAME = "isolated.registry.username";
+
+    /**
+     * The password or token for {@link #REGISTRY_USERNAME} (environment variable {@code ISOLATED_REGISTRY_PASSWORD}
+     * when unset): {@value}.
+     */
+    public static final String REGISTRY_PASSWORD = "isolated.registry.password";
+
     private IsolatedConfiguration() {
     }
 }

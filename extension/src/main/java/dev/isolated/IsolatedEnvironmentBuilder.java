@@ -26,6 +26,7 @@ import java.util.function.Function;
  */
 public final class IsolatedEnvironmentBuilder {
     private String rootfs = "";
+    private String image = "";
     private Set<Namespace> namespaces = EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC);
     private String hostname = "";
     private final List<ExtraMount> mounts = new ArrayList<>();
@@ -58,6 +59,26 @@ public final class IsolatedEnvironmentBuilder {
      */
     public IsolatedEnvironmentBuilder rootfs(String rootfs) {
         this.rootfs = Objects.requireNonNull(rootfs);
+        return this;
+    }
+
+    /**
+     * The environment's root filesystem is the image {@code name} from a registry, named as Docker names it:
+     * {@code "postgres:16"} is {@code docker.io/library/postgres:16}, {@code "ghcr.io/org/app:1.4"},
+     * {@code "127.0.0.1:5000/team/app@sha256:<hex>"} (pinned by digest). It is pulled into the image store
+     * as {@value IsolatedConfiguration#PULL} says and unpacked once; its config applies as an archive's does
+     * (see {@link Isolated#image()}). Give either this or {@link #rootfs(String)}, not both.
+     *
+     * @param name the image name
+     * @return this builder
+     * @throws IllegalArgumentException if {@code name} is not an image name
+     */
+    public IsolatedEnvironmentBuilder image(String name) {
+        Objects.requireNonNull(name);
+        if (!name.isEmpty()) {
+            dev.isolated.internal.registry.ImageName.parse(name);
+        }
+        this.image = name;
         return this;
     }
 
@@ -305,10 +326,16 @@ public final class IsolatedEnvironmentBuilder {
      * @throws EnvironmentSetupException with the failing stage when the helper cannot set it up
      */
     public IsolatedEnvironment start() {
-        if (rootfs.isEmpty()) {
-            throw new IllegalStateException("No rootfs: call rootfs(\"busybox.tar\") or rootfs(path) before start()");
+        if (!rootfs.isEmpty() && !image.isEmpty()) {
+            throw new IllegalStateException("Both rootfs(\"" + rootfs + "\") and image(\"" + image + "\") are set; give one: "
+                    + "rootfs names a file, directory or resource, image names an image in a registry");
         }
-        UnpackedImage image = RootfsImages.image(rootfs, classLoader, configuration);
+        if (rootfs.isEmpty() && image.isEmpty()) {
+            throw new IllegalStateException("No rootfs: call rootfs(\"busybox.tar\"), rootfs(path) or image(\"name:tag\") "
+                    + "before start()");
+        }
+        UnpackedImage image = this.image.isEmpty() ? RootfsImages.image(rootfs, classLoader, configuration)
+                : RootfsImages.pulled(this.image, configuration);
         Map<String, String> allEnv = new LinkedHashMap<>(EnvironmentSpec.DEFAULT_ENV);
         allEnv.putAll(RootfsImages.configEnv(image.config()));
         allEnv.putAll(env);

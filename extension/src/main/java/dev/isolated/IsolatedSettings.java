@@ -31,8 +31,9 @@ final class IsolatedSettings {
     /**
      * What a list of {@code @Isolated} annotations say together: for each attribute, the value of the innermost
      * annotation that does not leave it at its default ({@code null} for namespaces all leave at the default).
+     * {@code rootfs} and {@code image} are one attribute: the innermost annotation that gives either decides.
      */
-    record Merged(String rootfs, Namespace[] namespaces, String hostname, boolean readOnlyRootfs,
+    record Merged(String rootfs, String image, Namespace[] namespaces, String hostname, boolean readOnlyRootfs,
             Capabilities capabilities, UserMapping userMapping, Seccomp seccomp, boolean skipIfUnsupported) {
     }
 
@@ -43,6 +44,7 @@ final class IsolatedSettings {
      */
     static Merged merge(List<Isolated> innermostFirst) {
         String rootfs = "";
+        String image = "";
         Namespace[] namespaces = null;
         String hostname = "";
         boolean readOnly = false;
@@ -51,7 +53,15 @@ final class IsolatedSettings {
         Seccomp seccomp = Seccomp.DEFAULT;
         boolean skip = false;
         for (Isolated a : innermostFirst) {
-            rootfs = rootfs.isEmpty() ? a.rootfs() : rootfs;
+            if (!a.rootfs().isEmpty() && !a.image().isEmpty()) {
+                throw new ExtensionConfigurationException("@Isolated(rootfs = \"" + a.rootfs() + "\", image = \""
+                        + a.image() + "\") gives both rootfs and image; give one: rootfs names a file, directory or "
+                        + "resource, image names an image in a registry");
+            }
+            if (rootfs.isEmpty() && image.isEmpty()) {
+                rootfs = a.rootfs();
+                image = a.image();
+            }
             if (namespaces == null && !List.of(a.namespaces()).equals(DEFAULT_NAMESPACES)) {
                 namespaces = a.namespaces();
             }
@@ -62,7 +72,7 @@ final class IsolatedSettings {
             seccomp = seccomp == Seccomp.DEFAULT ? a.seccomp() : seccomp;
             skip |= a.skipIfUnsupported();
         }
-        return new Merged(rootfs, namespaces, hostname, readOnly, capabilities, userMapping, seccomp, skip);
+        return new Merged(rootfs, image, namespaces, hostname, readOnly, capabilities, userMapping, seccomp, skip);
     }
 
     /**
@@ -75,16 +85,22 @@ final class IsolatedSettings {
      */
     static IsolatedEnvironmentBuilder builder(Merged isolated, List<AnnotatedElement> mountSources,
             String hostnameSeed, ExtensionContext context) {
-        String rootfs = firstNonEmpty(isolated.rootfs(),
-                context.getConfigurationParameter(IsolatedConfiguration.ROOTFS).orElse(""));
-        if (rootfs.isEmpty()) {
+        String rootfs = isolated.image().isEmpty() ? firstNonEmpty(isolated.rootfs(),
+                context.getConfigurationParameter(IsolatedConfiguration.ROOTFS).orElse("")) : "";
+        if (rootfs.isEmpty() && isolated.image().isEmpty()) {
             throw new ExtensionConfigurationException("@Isolated on " + context.getDisplayName()
                     + " names no rootfs: write @Isolated(rootfs = \"busybox.tar\") (the isolated-images artifact "
                     + "has busybox.tar and hello.tar), or set the configuration parameter "
                     + IsolatedConfiguration.ROOTFS + " in junit-platform.properties");
         }
         Namespace[] namespaces = namespaces(isolated, context);
-        IsolatedEnvironmentBuilder builder = IsolatedEnvironment.builder().rootfs(rootfs)
+        IsolatedEnvironmentBuilder builder = IsolatedEnvironment.builder().rootfs(rootfs);
+        try {
+            builder.image(isolated.image());
+        } catch (IllegalArgumentException e) {
+            throw new ExtensionConfigurationException("@Isolated(image = \"" + isolated.image() + "\"): " + e.getMessage(), e);
+        }
+        builder
                 .namespaces(namespaces).readOnlyRootfs(isolated.readOnlyRootfs())
                 .execTimeout(duration(context, IsolatedConfiguration.EXEC_TIMEOUT, DEFAULT_EXEC_TIMEOUT))
                 .awaitTimeout(duration(context, IsolatedConfiguration.AWAIT_TIMEOUT, DEFAULT_AWAIT_TIMEOUT))

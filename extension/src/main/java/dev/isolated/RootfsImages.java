@@ -8,6 +8,8 @@ import dev.isolated.internal.image.RootfsLocator;
 import dev.isolated.internal.image.SafeTarUnpacker;
 import dev.isolated.internal.image.UnpackLimits;
 import dev.isolated.internal.image.UnpackedImage;
+import dev.isolated.internal.registry.ImagePuller;
+import dev.isolated.internal.registry.PullSettings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -31,7 +33,9 @@ import java.util.logging.Logger;
 final class RootfsImages {
     private static final Logger LOG = Logger.getLogger(RootfsImages.class.getName());
     private static final Map<List<Object>, UnpackedImage> RESOLVED = new ConcurrentHashMap<>();
+    private static final Map<List<Object>, UnpackedImage> PULLED = new ConcurrentHashMap<>();
     private static ImageCache cache;
+    private static Path cacheDirectory;
 
     private RootfsImages() {
     }
@@ -63,6 +67,25 @@ final class RootfsImages {
         return List.of();
     }
 
+    /**
+     * The image named {@code name} ({@code postgres:16}, {@code ghcr.io/org/app@sha256:...}), pulled into the image
+     * store as {@code isolated.pull} says and unpacked like an OCI layout. Resolved once per run and name.
+     */
+    static UnpackedImage pulled(String name, Function<String, Optional<String>> configuration) {
+        ImageCache imageCache = cache(configuration);
+        PullSettings settings;
+        try {
+            settings = PullSettings.from(configuration, System::getenv);
+        } catch (IllegalArgumentException e) {
+            throw new IsolatedException(e.getMessage(), e);
+        }
+        List<Object> key = Arrays.asList(name, settings.policy(), settings.insecure(), settings.mirror(), settings.username());
+        return PULLED.computeIfAbsent(key, k -> {
+            Path layout = new ImagePuller(cacheDirectory, settings).pull(name);
+            return imageCache.unpack(ImageSource.ofDirectory(layout));
+        });
+    }
+
     static Path unpacked(String rootfs, ClassLoader classLoader) {
         return image(rootfs, classLoader, key -> Optional.ofNullable(System.getProperty(key))).rootfs();
     }
@@ -81,7 +104,8 @@ final class RootfsImages {
 
     private static synchronized ImageCache cache(Function<String, Optional<String>> configuration) {
         if (cache == null) {
-            cache = new ImageCache(CacheDirectory.resolve(configuration),
+            cacheDirectory = CacheDirectory.resolve(configuration);
+            cache = new ImageCache(cacheDirectory,
                     new SafeTarUnpacker(UnpackLimits.fromConfiguration(configuration)), LOG::fine);
         }
         return cache;

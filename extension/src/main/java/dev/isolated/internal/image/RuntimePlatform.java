@@ -1,13 +1,13 @@
 package dev.isolated.internal.image;
 
 /** This JVM's architecture in OCI terms ({@code amd64}, {@code arm64}, ...). */
-final class RuntimePlatform {
+public final class RuntimePlatform {
 
     private RuntimePlatform() {
     }
 
     /** The OCI {@code architecture} of this JVM. */
-    static String architecture() {
+    public static String architecture() {
         String arch = System.getProperty("os.arch");
         return switch (arch) {
             case "amd64", "x86_64" -> "amd64";

@@ -1,0 +1,232 @@
+package dev.isolated.internal.registry;
+
+import dev.isolated.internal.json.JsonException;
+import dev.isolated.internal.json.JsonObject;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * The credentials for one registry host, looked up in this order (the first that has any wins):
+ * <ol>
+ * <li>{@code isolated.registry.username}/{@code password} (or {@code ISOLATED_REGISTRY_USERNAME}/{@code _PASSWORD});</li>
+ * <li>the {@code DOCKER_AUTH_CONFIG} environment variable's {@code auths} (JSON, as in {@code config.json});</li>
+ * <li>{@code $DOCKER_CONFIG/config.json}, else {@code ~/.docker/config.json}: {@code credHelpers[host]}, else
+ *     {@code credsStore}, through the {@code docker-credential-<name> get} program, then {@code auths[host]};</li>
+ * <li>none (anonymous).</li>
+ * </ol>
+ *
+ * @param username the user, or {@code null} for anonymous
+ * @param secret the password or token
+ * @param source where they came from, for messages and the log; never the secret
+ */
+record Credentials(String username, String secret, String source) {
+
+    private static final Logger LOG = Logger.getLogger(Credentials.class.getName());
+    private static final long HELPER_TIMEOUT_SECONDS = 30;
+    private static final int MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+    static Credentials anonymous(String why) {
+        return new Credentials(null, null, why);
+    }
+
+    boolean isAnonymous() {
+        return username == null;
+    }
+
+    /** {@code Basic <base64(user:secret)>}. */
+    String basicHeader() {
+        return "Basic " + Base64.getEncoder().encodeToString((username + ":" + secret).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The credentials for {@code host} (a registry's {@code host[:port]}; {@code docker.io} for Docker Hub). */
+    static Credentials lookup(String host, PullSettings settings) {
+        if (settings.username() != null) {
+            return new Credentials(settings.username(), settings.password(),
+                    settings.usernameSource() + " (user '" + settings.username() + "')");
+        }
+        String authConfig = settings.environment().apply("DOCKER_AUTH_CONFIG");
+        if (authConfig != null && !authConfig.isBlank()) {
+            Credentials fromVariable = fromAuths(parse(authConfig, "DOCKER_AUTH_CONFIG"), host, "DOCKER_AUTH_CONFIG");
+            if (fromVariable != null) {
+                return fromVariable;
+            }
+        }
+        Path file = dockerConfig(settings);
+        String text;
+        try {
+            if (Files.size(file) > MAX_CONFIG_BYTES) {
+                throw new ImagePullException("Docker's " + file + " has more than " + MAX_CONFIG_BYTES + " bytes");
+            }
+            text = Files.readString(file);
+        }
+        catch (NoSuchFileException e) {
+            return anonymous("anonymous (no " + file + ", no DOCKER_AUTH_CONFIG, no " + PullSettings.USERNAME_VARIABLE + ")");
+        }
+        catch (IOException e) {
+            throw new ImagePullException("Cannot read Docker's credentials file " + file + ": " + e, e);
+        }
+        JsonObject config = parse(text, file.toString());
+        String helper = config.stringMap("credHelpers").get(host);
+        String helperSource = "credHelpers";
+        if (helper == null && config.optionalString("credsStore") != null && !config.optionalString("credsStore").isEmpty()) {
+            helper = config.optionalString("credsStore");
+            helperSource = "credsStore";
+        }
+        if (helper != null) {
+            Credentials fromHelper = fromHelper(helper, host, helperSource + " in " + file);
+            if (fromHelper != null) {
+                return fromHelper;
+            }
+        }
+        Credentials fromFile = fromAuths(config, host, file.toString());
+        return fromFile != null ? fromFile
+                : anonymous("anonymous (" + file + " has no credentials for " + host + ")");
+    }
+
+    private static Path dockerConfig(PullSettings settings) {
+        String directory = settings.environment().apply("DOCKER_CONFIG");
+        if (directory != null && !directory.isBlank()) {
+            return Path.of(directory, "config.json");
+        }
+        String home = settings.environment().apply("HOME");
+        return Path.of(home == null || home.isBlank() ? System.getProperty("user.home") : home, ".docker", "config.json");
+    }
+
+    private static JsonObject parse(String text, String source) {
+        try {
+            return JsonObject.parse(text, source);
+        }
+        catch (JsonException e) {
+            throw new ImagePullException("Cannot read the Docker credentials in " + source + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The {@code auths} entry for {@code host}; keys with a scheme or path ({@code https://index.docker.io/v1/}) match by host. */
+    private static Credentials fromAuths(JsonObject config, String host, String where) {
+        JsonObject auths = config.optionalObject("auths");
+        if (auths == null) {
+            return null;
+        }
+        for (String key : auths.members().keySet()) {
+            if (!hostOf(key).equals(host)) {
+                continue;
+            }
+            JsonObject entry = auths.object(key);
+            String auth = entry.optionalString("auth");
+            if (auth == null || auth.isEmpty()) {
+                continue;
+            }
+            String decoded;
+            try {
+                decoded = new String(Base64.getDecoder().decode(auth), StandardCharsets.UTF_8);
+            }
+            catch (IllegalArgumentException e) {
+                throw new ImagePullException("The auths entry '" + key + "' in " + where + " has an 'auth' that is not base64");
+            }
+            int colon = decoded.indexOf(':');
+            if (colon <= 0) {
+                throw new ImagePullException("The auths entry '" + key + "' in " + where + " has an 'auth' that is not user:password");
+            }
+            String user = decoded.substring(0, colon);
+            return new Credentials(user, decoded.substring(colon + 1), "auths entry '" + key + "' in " + where
+                    + " (user '" + user + "')");
+        }
+        return null;
+    }
+
+    /** {@code https://index.docker.io/v1/} → {@code docker.io}; {@code ghcr.io/} → {@code ghcr.io}. */
+    static String hostOf(String key) {
+        String host = key;
+        int scheme = host.indexOf("://");
+        if (scheme >= 0) {
+            host = host.substring(scheme + 3);
+        }
+        int slash = host.indexOf('/');
+        if (slash >= 0) {
+            host = host.substring(0, slash);
+        }
+        return switch (host) {
+            case "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com" -> ImageName.DOCKER_HUB;
+            default -> host;
+        };
+    }
+
+    /** Runs {@code docker-credential-<helper> get}; {@code null} when it has none for {@code host}. */
+    private static Credentials fromHelper(String helper, String host, String where) {
+        if (!helper.matches("[A-Za-z0-9._-]+")) {
+            throw new ImagePullException("The credential helper '" + helper + "' (" + where + ") is not a valid name");
+        }
+        String program = "docker-credential-" + helper;
+        String serverUrl = host.equals(ImageName.DOCKER_HUB) ? "https://index.docker.io/v1/" : host;
+        Process process;
+        try {
+            process = new ProcessBuilder(program, "get").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        }
+        catch (IOException e) {
+            LOG.warning(() -> "Cannot run the credential helper " + program + " (" + where + "): " + e
+                    + "; continuing without it");
+            return null;
+        }
+        try (OutputStream in = process.getOutputStream()) {
+            in.write(serverUrl.getBytes(StandardCharsets.UTF_8));
+        }
+        catch (IOException e) {
+            // it may exit without reading; its answer says
+        }
+        try (InputStream out = process.getInputStream()) {
+            byte[] answer = out.readNBytes(MAX_CONFIG_BYTES);
+            if (!process.waitFor(HELPER_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                throw new ImagePullException("The credential helper " + program + " (" + where + ") did not answer within "
+                        + HELPER_TIMEOUT_SECONDS + " s");
+            }
+            String text = new String(answer, StandardCharsets.UTF_8).trim();
+            if (process.exitValue() != 0) {
+                if (text.toLowerCase(java.util.Locale.ROOT).contains("credentials not found")) {
+                    return null;
+                }
+                throw new ImagePullException("The credential helper " + program + " (" + where + ") failed for " + host
+                        + " with exit " + process.exitValue() + ": " + text);
+            }
+            JsonObject json = parse(text, program + " get");
+            Map<String, String> fields = Map.of("Username", nullToEmpty(json.optionalString("Username")),
+                    "Secret", nullToEmpty(json.optionalString("Secret")));
+            if (fields.get("Username").isEmpty()) {
+                return null;
+            }
+            if (fields.get("Username").equals("<token>")) {
+                LOG.warning(() -> program + " gave an identity token for " + host + "; Isolated does not use identity "
+                        + "tokens, so it pulls anonymously");
+                return null;
+            }
+            return new Credentials(fields.get("Username"), fields.get("Secret"), program + " (" + where + ", user '"
+                    + fields.get("Username") + "')");
+        }
+        catch (IOException e) {
+            throw new ImagePullException("Cannot read the answer of the credential helper " + program + ": " + e, e);
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+            throw new ImagePullException("Interrupted while waiting for the credential helper " + program, e);
+        }
+    }
+
+    private static String nullToEmpty(String value) {
+        return value == null ? "" : value;
+    }
+
+    @Override
+    public String toString() {
+        return source; // never the secret
+    }
+}

@@ -1,0 +1,417 @@
+package dev.isolated;
+
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.isolated.internal.image.TestImages;
+import dev.isolated.internal.registry.ImagePullException;
+import dev.isolated.internal.registry.ImagePuller;
+import dev.isolated.internal.registry.LocalRegistry;
+import dev.isolated.internal.registry.PullSettings;
+import dev.isolated.internal.registry.TestOci;
+import dev.isolated.internal.registry.TokenServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Images by name (issue 12), pulled from Debian's docker-registry started on 127.0.0.1 by the test
+ * (.ci/install-deps installs it, skopeo and htpasswd). No other registry is ever contacted: docker.io names
+ * go to the test's registry through {@code isolated.registry.mirror}.
+ */
+@DisplayName("Images by name from a registry")
+class RegistryPullTests {
+
+    private static final String RUN_CONFIG = "{\"Env\":[\"PATH=/usr/sbin:/usr/bin:/sbin:/bin\",\"GREETING=from-config\"]}";
+    private static final String INDEX = "application/vnd.oci.image.index.v1+json";
+
+    private static Path work;
+    private static LocalRegistry registry;
+    private static String host;
+    private static byte[] busybox;
+    private static Path busyboxLayout;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void startRegistry() throws Exception {
+        work = Files.createTempDirectory("isolated-registry-tests-");
+        registry = LocalRegistry.start(work, work.resolve("storage"));
+        host = registry.host();
+        try (InputStream in = RegistryPullTests.class.getResourceAsStream("/busybox.tar")) {
+            busybox = in.readAllBytes();
+        }
+        busyboxLayout = TestImages.ociLayout(Files.createDirectory(work.resolve("busybox")), RUN_CONFIG, busybox);
+        registry.push(busyboxLayout, "1.0", "library/busybox:1");
+        registry.push(busyboxLayout, "1.0", "library/busybox:v2s2", "--format", "v2s2");
+        registry.push(busyboxLayout, "1.0", "isolated-test/busybox:1");
+
+        // A multi-platform index: arm64 first, an attestation entry, then this host's amd64.
+        Path arm = TestOci.layout(work.resolve("arm64"), "arm64", "{}",
+                TestImages.layer(List.of("etc"), Map.of("etc/arch", "arm64\n")));
+        registry.push(arm, "1.0", "library/multi:arm64");
+        registry.push(busyboxLayout, "1.0", "library/multi:amd64");
+        String[] armManifest = registry.head("library/multi", "arm64");
+        String[] amdManifest = registry.head("library/multi", "amd64");
+        registry.putManifest("library/multi", "1", INDEX, index(
+                entry(armManifest, "\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\"}"),
+                entry(armManifest, "\"platform\":{\"architecture\":\"unknown\",\"os\":\"unknown\"},"
+                        + "\"annotations\":{\"vnd.docker.reference.type\":\"attestation-manifest\"}"),
+                entry(amdManifest, "\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}")));
+        registry.push(arm, "1.0", "library/noplatform:arm64");
+        registry.putManifest("library/noplatform", "1", INDEX, index(
+                entry(armManifest, "\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\"}"),
+                entry(armManifest, "\"platform\":{\"architecture\":\"s390x\",\"os\":\"linux\"}")));
+
+        // docker.io names in annotations reach this registry only, as the docker.io mirror.
+        System.setProperty(IsolatedConfiguration.REGISTRY_MIRROR, "http://" + host);
+        System.setProperty(IsolatedConfiguration.REGISTRY_INSECURE, host);
+    }
+
+    @AfterAll
+    static void stopRegistry() throws Exception {
+        System.clearProperty(IsolatedConfiguration.REGISTRY_MIRROR);
+        System.clearProperty(IsolatedConfiguration.REGISTRY_INSECURE);
+        if (registry != null) {
+            registry.close();
+        }
+    }
+
+    private static String entry(String[] manifest, String platform) {
+        return "{\"mediaType\":\"" + manifest[2] + "\",\"digest\":\"" + manifest[0] + "\",\"size\":" + manifest[1] + ","
+                + platform + "}";
+    }
+
+    private static byte[] index(String... entries) {
+        return ("{\"schemaVersion\":2,\"mediaType\":\"" + INDEX + "\",\"manifests\":[" + String.join(",", entries) + "]}")
+                .getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static Function<String, Optional<String>> configuration(String... keysAndValues) {
+        Map<String, String> map = new HashMap<>();
+        map.put(IsolatedConfiguration.REGISTRY_INSECURE, host);
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            map.put(keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return key -> Optional.ofNullable(map.get(key));
+    }
+
+    /** A puller over its own store, with no environment (no Docker config, no ISOLATED_REGISTRY_*). */
+    private ImagePuller puller(Path cache, String... keysAndValues) throws IOException {
+        Path dockerConfig = Files.createDirectories(dir.resolve("docker-config"));
+        ImagePuller.forgetResolvedTags();
+        return new ImagePuller(cache, PullSettings.from(configuration(keysAndValues),
+                name -> name.equals("DOCKER_CONFIG") ? dockerConfig.toString() : null));
+    }
+
+    private String noCredentials() {
+        return "anonymous (no " + dir.resolve("docker-config/config.json") + ", no DOCKER_AUTH_CONFIG, no "
+                + "ISOLATED_REGISTRY_USERNAME)";
+    }
+
+    private static void assertIsBusybox(IsolatedEnvironment env) {
+        assertThat(env.exec("ls", "/")).succeeded().stdout().contains("bin").doesNotContain("index.json");
+        assertThat(env.exec("sh", "-c", "echo $GREETING")).succeeded().stdout().isEqualTo("from-config\n");
+    }
+
+    @Test
+    @DisplayName("@Isolated(image = ...) pulls by tag (a docker.io name, through the mirror); the config's Env applies")
+    void annotation(@Isolated(image = "isolated-test/busybox:1") IsolatedEnvironment env) {
+        assertIsBusybox(env);
+    }
+
+    @Test
+    @DisplayName("builder().image(\"127.0.0.1:PORT/library/busybox:1\") pulls by tag")
+    void builderByTag() {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().image(host + "/library/busybox:1")
+                .configuration(configuration()).start()) {
+            assertIsBusybox(env);
+        }
+    }
+
+    @Test
+    @DisplayName("a Docker schema 2 manifest (skopeo --format v2s2) pulls as well")
+    void dockerManifest() {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().image(host + "/library/busybox:v2s2")
+                .configuration(configuration()).start()) {
+            assertIsBusybox(env);
+        }
+    }
+
+    @Test
+    @DisplayName("pulls by digest")
+    void byDigest() throws Exception {
+        String digest = registry.head("library/busybox", "1")[0];
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().image(host + "/library/busybox@" + digest)
+                .configuration(configuration()).start()) {
+            assertIsBusybox(env);
+        }
+    }
+
+    @Test
+    @DisplayName("a multi-platform index resolves to linux/amd64 (this host), past arm64 and an attestation entry")
+    void multiPlatform() throws Exception {
+        Path layout = puller(dir.resolve("cache")).pull(host + "/library/multi:1");
+        assertThat(Files.readString(layout.resolve("index.json"))).contains(registry.head("library/multi", "amd64")[0]);
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().image(host + "/library/multi:1")
+                .configuration(configuration()).start()) {
+            assertIsBusybox(env);
+            assertThat(env.exec("cat", "/etc/arch")).failed();
+        }
+    }
+
+    @Test
+    @DisplayName("an index without this platform fails naming the platforms it has")
+    void noPlatform() throws Exception {
+        String index = registry.head("library/noplatform", "1")[0];
+        assertThatThrownBy(() -> puller(dir.resolve("cache")).pull(host + "/library/noplatform:1"))
+                .isInstanceOf(ImagePullException.class)
+                .hasMessage("Image " + host + "/library/noplatform:1: no manifest for linux/amd64 in its image index " + index
+                        + "; it has: linux/arm64, linux/s390x");
+    }
+
+    @Test
+    @DisplayName("an unknown tag fails naming the image and the registry's answer")
+    void unknownTag() {
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().image(host + "/library/busybox:nope")
+                .configuration(configuration()).start())
+                .isInstanceOf(ImagePullException.class)
+                .hasMessage("Image " + host + "/library/busybox:nope: " + host + " has no manifest library/busybox:nope "
+                        + "(HTTP 404 MANIFEST_UNKNOWN: manifest unknown); check the repository name and the tag or digest");
+    }
+
+    @Test
+    @DisplayName("rootfs and image together are refused, naming both")
+    void bothRootfsAndImage() {
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().rootfs("busybox.tar").image("busybox:1").start())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("Both rootfs(\"busybox.tar\") and image(\"busybox:1\") are set; give one: rootfs names a file, "
+                        + "directory or resource, image names an image in a registry");
+    }
+
+    @Test
+    @DisplayName("a blob altered in the registry fails as a digest mismatch, and nothing of it is stored")
+    void tamperedBlob() throws Exception {
+        byte[] layer = TestImages.layer(List.of("etc"), Map.of("etc/tampered", "original " + System.nanoTime() + "\n"));
+        registry.push(TestOci.layout(dir.resolve("tampered"), "amd64", "{}", layer), "1.0", "library/tampered:1");
+        String digest = TestOci.digest(TestOci.gzip(layer));
+        Path data = registry.blobData(digest);
+        byte[] altered = Files.readAllBytes(data);
+        altered[altered.length / 2] ^= 1;
+        Files.write(data, altered);
+        Path cache = dir.resolve("cache");
+
+        assertThatThrownBy(() -> puller(cache).pull(host + "/library/tampered:1"))
+                .isInstanceOf(ImagePullException.class)
+                .hasMessage("Image " + host + "/library/tampered:1: blob " + digest + " (layer 1 of 1) from " + host
+                        + " does not match its digest: its content hashes to " + TestOci.digest(altered) + "; it was not stored");
+        String hex = digest.substring(7);
+        assertThat(cache.resolve("blobs/sha256/" + hex)).doesNotExist();
+        assertThat(cache.resolve("blobs/sha256/" + hex + ".partial")).doesNotExist();
+        assertThat(cache.resolve("layouts")).doesNotExist();
+    }
+
+    @Test
+    @DisplayName("isolated.pull=never with nothing stored fails saying so")
+    void neverWithNothingStored() {
+        Path cache = dir.resolve("cache");
+        assertThatThrownBy(() -> puller(cache, IsolatedConfiguration.PULL, "never").pull(host + "/library/busybox:1"))
+                .isInstanceOf(ImagePullException.class)
+                .hasMessage("Image " + host + "/library/busybox:1: it is not in the image store (no "
+                        + cache.resolve("refs").resolve(host).resolve("library/busybox/1") + ") and isolated.pull=never "
+                        + "forbids fetching it; pull it once with isolated.pull=missing (the default)");
+    }
+
+    @Test
+    @DisplayName("isolated.pull=never after a pull works with the registry stopped")
+    void neverAfterPullOffline() throws Exception {
+        Path cache = dir.resolve("cache");
+        String name;
+        Path pulled;
+        try (LocalRegistry own = LocalRegistry.start(dir, dir.resolve("own-storage"))) {
+            own.push(busyboxLayout, "1.0", "library/offline:1");
+            name = own.host() + "/library/offline:1";
+            pulled = puller(cache, IsolatedConfiguration.REGISTRY_INSECURE, own.host()).pull(name);
+        }
+        Path offline = puller(cache, IsolatedConfiguration.PULL, "never").pull(name);
+        assertThat(offline).isEqualTo(pulled);
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs(offline).start()) {
+            assertIsBusybox(env);
+        }
+    }
+
+    @Test
+    @DisplayName("two JVMs pulling the same image at once download each blob once")
+    void twoJvms() throws Exception {
+        byte[] unique = TestImages.layer(List.of("etc"), Map.of("etc/twice", "jvm " + System.nanoTime() + "\n"));
+        Path layout = TestOci.layout(dir.resolve("twice"), "amd64", RUN_CONFIG, busybox, unique);
+        registry.push(layout, "1.0", "library/twice:1");
+        Path cache = dir.resolve("shared-cache");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<Process> jvms = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            jvms.add(new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                    "dev.isolated.internal.registry.PullMain", cache.toString(), host + "/library/twice:1", host)
+                    .redirectErrorStream(true).start());
+        }
+        List<String> outputs = new ArrayList<>();
+        for (Process jvm : jvms) {
+            String output = new String(jvm.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(jvm.waitFor(120, TimeUnit.SECONDS)).isTrue();
+            assertThat(jvm.exitValue()).as(output).isZero();
+            outputs.add(output.strip().lines().reduce((first, second) -> second).orElse(""));
+        }
+        assertThat(outputs.get(0)).isEqualTo(outputs.get(1));
+        List<String> blobs = new ArrayList<>(List.of(TestOci.digest(TestOci.gzip(busybox)), TestOci.digest(TestOci.gzip(unique))));
+        String manifest = Files.readString(layout.resolve("index.json")).replaceAll(".*\"(sha256:[0-9a-f]{64})\".*", "$1");
+        String configDigest = Files.readString(layout.resolve("blobs/sha256/" + manifest.substring(7)))
+                .replaceAll(".*\"config\":\\{[^}]*\"digest\":\"(sha256:[0-9a-f]{64})\".*", "$1");
+        blobs.add(configDigest);
+        for (String blob : blobs) {
+            assertThat(registry.requests("GET", "/v2/library/twice/blobs/" + blob, 200)).as(blob).isEqualTo(1);
+        }
+    }
+
+    @Test
+    @DisplayName("a partial blob left by a killed download is resumed with a Range request, and verified")
+    void resumesPartialBlob() throws Exception {
+        byte[] unique = TestImages.layer(List.of("etc"), Map.of("etc/resume", "resume " + System.nanoTime() + "\n"));
+        registry.push(TestOci.layout(dir.resolve("resume"), "amd64", RUN_CONFIG, busybox, unique), "1.0", "library/resume:1");
+        Path cache = dir.resolve("cache");
+        byte[] layer = TestOci.gzip(busybox);
+        String digest = TestOci.digest(layer);
+        Path partial = Files.createDirectories(cache.resolve("blobs/sha256")).resolve(digest.substring(7) + ".partial");
+        Files.write(partial, java.util.Arrays.copyOf(layer, layer.length / 2));
+        String blobPath = "/v2/library/resume/blobs/" + digest;
+        long wholeBefore = registry.requests("GET", blobPath, 200);
+
+        puller(cache).pull(host + "/library/resume:1");
+
+        assertThat(registry.requests("GET", blobPath, 206)).isEqualTo(1);
+        assertThat(registry.requests("GET", blobPath, 200)).isEqualTo(wholeBefore);
+        assertThat(cache.resolve("blobs/sha256/" + digest.substring(7))).hasBinaryContent(layer);
+        assertThat(partial).doesNotExist();
+    }
+
+    @Test
+    @DisplayName("a partial blob that is not the blob's beginning is thrown away and the blob downloaded whole")
+    void restartsBadPartialBlob() throws Exception {
+        byte[] unique = TestImages.layer(List.of("etc"), Map.of("etc/restart", "restart " + System.nanoTime() + "\n"));
+        registry.push(TestOci.layout(dir.resolve("restart"), "amd64", "{}", unique), "1.0", "library/restart:1");
+        Path cache = dir.resolve("cache");
+        byte[] layer = TestOci.gzip(unique);
+        String digest = TestOci.digest(layer);
+        Path partial = Files.createDirectories(cache.resolve("blobs/sha256")).resolve(digest.substring(7) + ".partial");
+        Files.write(partial, new byte[layer.length / 2]);
+
+        puller(cache).pull(host + "/library/restart:1");
+
+        assertThat(registry.requests("GET", "/v2/library/restart/blobs/" + digest, 200)).isEqualTo(1);
+        assertThat(cache.resolve("blobs/sha256/" + digest.substring(7))).hasBinaryContent(layer);
+    }
+
+    @Test
+    @DisplayName("basic auth (htpasswd): the right credentials pull, wrong ones fail naming which were tried")
+    void basicAuth() throws Exception {
+        try (LocalRegistry basic = LocalRegistry.startWithBasicAuth(dir.resolve("basic"), registry.storage(), "alice", "s3cret")) {
+            String name = basic.host() + "/library/busybox:1";
+            puller(dir.resolve("cache"), IsolatedConfiguration.REGISTRY_INSECURE, basic.host(),
+                    IsolatedConfiguration.REGISTRY_USERNAME, "alice", IsolatedConfiguration.REGISTRY_PASSWORD, "s3cret").pull(name);
+
+            assertThatThrownBy(() -> puller(dir.resolve("cache2"), IsolatedConfiguration.REGISTRY_INSECURE, basic.host(),
+                    IsolatedConfiguration.REGISTRY_USERNAME, "alice", IsolatedConfiguration.REGISTRY_PASSWORD, "wrong").pull(name))
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessage("Image " + name + ": " + basic.host() + " refused access (HTTP 401 UNAUTHORIZED: "
+                            + "authentication required); credentials tried: isolated.registry.username (user 'alice'). Check the "
+                            + "name, then set isolated.registry.username and isolated.registry.password (or "
+                            + "ISOLATED_REGISTRY_USERNAME and ISOLATED_REGISTRY_PASSWORD), DOCKER_AUTH_CONFIG, or log in with "
+                            + "docker login");
+            assertThatThrownBy(() -> puller(dir.resolve("cache3"), IsolatedConfiguration.REGISTRY_INSECURE, basic.host()).pull(name))
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessageStartingWith("Image " + name + ": " + basic.host() + " refused access (HTTP 401 UNAUTHORIZED: "
+                            + "authentication required): it asks for a user and password (Basic auth); credentials tried: "
+                            + noCredentials() + ". ");
+        }
+    }
+
+    @Test
+    @DisplayName("basic auth with the auths entry of $DOCKER_CONFIG/config.json")
+    void dockerConfigAuths() throws Exception {
+        try (LocalRegistry basic = LocalRegistry.startWithBasicAuth(dir.resolve("basic"), registry.storage(), "bob", "pw")) {
+            Path dockerConfig = Files.createDirectories(dir.resolve("docker-config"));
+            Files.writeString(dockerConfig.resolve("config.json"), "{\"auths\":{\"http://" + basic.host() + "/v1/\":{\"auth\":\""
+                    + Base64.getEncoder().encodeToString("bob:pw".getBytes(StandardCharsets.UTF_8)) + "\"}}}");
+            puller(dir.resolve("cache"), IsolatedConfiguration.REGISTRY_INSECURE, basic.host()).pull(basic.host() + "/library/busybox:1");
+        }
+    }
+
+    @Test
+    @DisplayName("bearer tokens (WWW-Authenticate: Bearer, a token endpoint): the right credentials pull, wrong ones fail")
+    void bearerToken() throws Exception {
+        try (TokenServer tokens = new TokenServer(dir.resolve("token"), "carol", "t0ken");
+                LocalRegistry bearer = LocalRegistry.startWithTokens(dir.resolve("token"), registry.storage(), tokens)) {
+            String name = bearer.host() + "/library/busybox:1";
+            String insecure = bearer.host() + "," + tokens.host();
+            puller(dir.resolve("cache"), IsolatedConfiguration.REGISTRY_INSECURE, insecure,
+                    IsolatedConfiguration.REGISTRY_USERNAME, "carol", IsolatedConfiguration.REGISTRY_PASSWORD, "t0ken").pull(name);
+            assertThat(tokens.authorizations()).isNotEmpty().allMatch(auth -> auth.startsWith("Basic "));
+
+            assertThatThrownBy(() -> puller(dir.resolve("cache2"), IsolatedConfiguration.REGISTRY_INSECURE, insecure,
+                    IsolatedConfiguration.REGISTRY_USERNAME, "carol", IsolatedConfiguration.REGISTRY_PASSWORD, "nope").pull(name))
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessageStartingWith("Image " + name + ": the token server " + tokens.realm() + " of " + bearer.host()
+                            + " refused the credentials (HTTP 401 UNAUTHORIZED: wrong user or password); credentials tried: "
+                            + "isolated.registry.username (user 'carol'). ");
+        }
+    }
+
+    @Test
+    @DisplayName("HTTP 429 fails naming the rate limit and the mirror key, after retrying as Retry-After says")
+    void rateLimited() throws Exception {
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", exchange -> {
+            byte[] body = "{\"errors\":[{\"code\":\"TOOMANYREQUESTS\",\"message\":\"You have reached your pull rate limit\"}]}"
+                    .getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().add("Retry-After", "0");
+            exchange.getResponseHeaders().add("ratelimit-remaining", "0;w=21600");
+            exchange.sendResponseHeaders(429, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        server.start();
+        try {
+            String fake = "127.0.0.1:" + server.getAddress().getPort();
+            String name = fake + "/library/busybox:1";
+            assertThatThrownBy(() -> puller(dir.resolve("cache"), IsolatedConfiguration.REGISTRY_INSECURE, fake).pull(name))
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessage("Image " + name + ": " + fake + " limits the rate of pulls (HTTP 429 TOOMANYREQUESTS: You have "
+                            + "reached your pull rate limit; ratelimit-remaining: 0;w=21600; retry-after: 0), still after 3 "
+                            + "attempts. Log in for a higher limit (credentials tried: " + noCredentials() + "), or pull "
+                            + "docker.io images through a mirror: set isolated.registry.mirror (e.g. https://mirror.gcr.io)");
+        }
+        finally {
+            server.stop(0);
+        }
+    }
+}
