@@ -50,6 +50,21 @@ class AnnotationMergeTests {
     }
 
     @Test
+    @DisplayName("rootfs and image on one annotation are refused, naming both")
+    void rootfsAndImage() {
+        EngineRunner.run(RootfsAndImageTestCase.class).testEvents().assertThatEvents().haveExactly(1,
+                event(test("test"), finishedWithFailure(instanceOf(ExtensionConfigurationException.class), message(
+                        "@Isolated(rootfs = \"busybox.tar\", image = \"busybox:1\") gives both rootfs and image; give one: "
+                                + "rootfs names a file, directory or resource, image names an image in a registry"))));
+    }
+
+    @Test
+    @DisplayName("a method's rootfs replaces its class's image: rootfs and image are one attribute, the innermost decides")
+    void rootfsReplacesImage() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(RootfsReplacesImageTestCase.class), 1);
+    }
+
+    @Test
     @DisplayName("@Bind, @Tmpfs, @Limits or @ClockOffsets on a method of a PER_CLASS class are refused, not ignored")
     void mountsOnAMethodOfAPerClassEnvironment() {
         EngineRunner.run(PerClassTestCase.class).testEvents().assertThatEvents().haveExactly(1,
@@ -102,6 +117,23 @@ class AnnotationMergeTests {
         @Test
         @Isolated(rootfs = "busybox.tar", lifecycle = Isolated.Lifecycle.PER_CLASS)
         void test(IsolatedEnvironment env) {
+        }
+    }
+
+    static class RootfsAndImageTestCase {
+        @Test
+        @Isolated(rootfs = "busybox.tar", image = "busybox:1")
+        void test(IsolatedEnvironment env) {
+        }
+    }
+
+    /** The class's image is never pulled: nothing contacts a registry. */
+    @Isolated(image = "isolated-test/never-pulled:1")
+    static class RootfsReplacesImageTestCase {
+        @Test
+        @Isolated(rootfs = "busybox.tar")
+        void test(IsolatedEnvironment env) {
+            assertThat(env.exec("ls", "/bin/busybox")).succeeded();
         }
     }
 

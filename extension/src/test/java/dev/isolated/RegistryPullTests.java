@@ -386,6 +386,89 @@ class RegistryPullTests {
     }
 
     @Test
+    @DisplayName("a redirect to another host is followed without the Authorization header")
+    void redirectDropsAuthorization() throws Exception {
+        Path layout = TestOci.layout(dir.resolve("redirect"), "amd64", "{}",
+                TestImages.layer(List.of("etc"), Map.of("etc/redirect", "yes\n")));
+        String manifestDigest = Files.readString(layout.resolve("index.json")).replaceAll(".*\"(sha256:[0-9a-f]{64})\".*", "$1");
+        String expected = "Basic " + Base64.getEncoder().encodeToString("dave:pw".getBytes(StandardCharsets.UTF_8));
+        List<String> storageAuthorizations = new ArrayList<>();
+        List<String> registryAuthorizations = new ArrayList<>();
+        HttpServer storage = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        storage.createContext("/", exchange -> {
+            synchronized (storageAuthorizations) {
+                storageAuthorizations.add(String.valueOf(exchange.getRequestHeaders().getFirst("Authorization")));
+            }
+            String digest = exchange.getRequestURI().getPath().substring("/blob/".length());
+            byte[] blob = Files.readAllBytes(layout.resolve("blobs/sha256/" + digest.substring(7)));
+            exchange.sendResponseHeaders(200, blob.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(blob);
+            }
+        });
+        storage.start();
+        HttpServer fake = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        String storageHost = "127.0.0.1:" + storage.getAddress().getPort();
+        fake.createContext("/", exchange -> {
+            String auth = exchange.getRequestHeaders().getFirst("Authorization");
+            synchronized (registryAuthorizations) {
+                registryAuthorizations.add(String.valueOf(auth));
+            }
+            String path = exchange.getRequestURI().getPath();
+            if (!expected.equals(auth)) {
+                exchange.getResponseHeaders().add("WWW-Authenticate", "Basic realm=\"fake\"");
+                exchange.sendResponseHeaders(401, -1);
+            }
+            else if (path.contains("/manifests/")) {
+                byte[] manifest = Files.readAllBytes(layout.resolve("blobs/sha256/" + manifestDigest.substring(7)));
+                exchange.getResponseHeaders().add("Content-Type", "application/vnd.oci.image.manifest.v1+json");
+                exchange.sendResponseHeaders(200, manifest.length);
+                try (OutputStream out = exchange.getResponseBody()) {
+                    out.write(manifest);
+                }
+            }
+            else {
+                exchange.getResponseHeaders().add("Location", "http://" + storageHost + "/blob/"
+                        + path.substring(path.lastIndexOf('/') + 1));
+                exchange.sendResponseHeaders(307, -1);
+            }
+            exchange.close();
+        });
+        fake.start();
+        try {
+            String fakeHost = "127.0.0.1:" + fake.getAddress().getPort();
+            puller(dir.resolve("cache"), IsolatedConfiguration.REGISTRY_INSECURE, fakeHost + "," + storageHost,
+                    IsolatedConfiguration.REGISTRY_USERNAME, "dave", IsolatedConfiguration.REGISTRY_PASSWORD, "pw")
+                    .pull(fakeHost + "/library/redirected:1");
+            assertThat(registryAuthorizations).contains(expected);
+            assertThat(storageAuthorizations).hasSize(2).containsOnly("null");
+
+            assertThatThrownBy(() -> puller(dir.resolve("cache2"), IsolatedConfiguration.REGISTRY_INSECURE, fakeHost,
+                    IsolatedConfiguration.REGISTRY_USERNAME, "dave", IsolatedConfiguration.REGISTRY_PASSWORD, "pw")
+                    .pull(fakeHost + "/library/redirected:1"))
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessageStartingWith("Image " + fakeHost + "/library/redirected:1: refused a redirect from " + fakeHost
+                            + " to http://" + storageHost + "/blob/sha256:")
+                    .hasMessageEndingWith(": only https is used, and plain http only for the registries listed in "
+                            + "isolated.registry.insecure (" + storageHost + " is not)");
+        }
+        finally {
+            fake.stop(0);
+            storage.stop(0);
+        }
+    }
+
+    @Test
+    @DisplayName("an http mirror not listed in isolated.registry.insecure is refused before any request")
+    void httpMirrorNotListed() {
+        assertThatThrownBy(() -> puller(dir.resolve("cache"), IsolatedConfiguration.REGISTRY_INSECURE, "",
+                IsolatedConfiguration.REGISTRY_MIRROR, "http://127.0.0.1:9").pull("busybox:1"))
+                .isInstanceOf(ImagePullException.class)
+                .hasMessage("Image busybox:1: refused the mirror http://127.0.0.1:9 (isolated.registry.mirror): only https is "
+                        + "used, and plain http only for the registries listed in isolated.registry.insecure (127.0.0.1:9 is not)");
+    }
+
+    @Test
     @DisplayName("HTTP 429 fails naming the rate limit and the mirror key, after retrying as Retry-After says")
     void rateLimited() throws Exception {
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);

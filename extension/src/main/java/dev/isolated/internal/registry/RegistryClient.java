@@ -42,6 +42,7 @@ final class RegistryClient {
     private static final int MAX_ERROR_BYTES = 64 * 1024;
     private static final int ATTEMPTS = 3;
     private static final long MAX_RETRY_WAIT_SECONDS = 10;
+    private static final Duration RESPONSE_TIMEOUT = Duration.ofSeconds(60);
 
     static final List<String> MANIFEST_TYPES = List.of(
             "application/vnd.oci.image.index.v1+json",
@@ -187,7 +188,8 @@ final class RegistryClient {
     private HttpResponse<InputStream> sendFollowingRedirects(URI start, Map<String, String> headers) {
         URI uri = start;
         for (int hop = 0; ; hop++) {
-            HttpRequest.Builder request = HttpRequest.newBuilder(uri).GET().header("User-Agent", "isolated");
+            HttpRequest.Builder request = HttpRequest.newBuilder(uri).GET().header("User-Agent", "isolated")
+                    .timeout(RESPONSE_TIMEOUT); // until the headers arrive; a body that stalls is not timed
             headers.forEach(request::header);
             String auth = authorization;
             if (auth != null && sameOrigin(uri, base)) {
