@@ -69,8 +69,8 @@ public final class IsolatedConfiguration {
 
     /**
      * When an image named by {@link Isolated#image()} is fetched from its registry: {@code missing} (default) only
-     * when the store has no image for the name yet, {@code always} once per run for a tag (a digest never
-     * changes, so its blobs are never fetched twice), {@code never} only from the store, offline: {@value}.
+     * when the store has no image for the name yet, {@code always} once per run for a tag (with {@code HEAD}
+     * when the tag is stored; a digest never changes, so stored blobs are never fetched again), {@code never} only from the store, offline: {@value}.
      */
     public static final String PULL = "isolated.pull";
 

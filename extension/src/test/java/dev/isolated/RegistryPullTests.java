@@ -261,6 +261,32 @@ class RegistryPullTests {
     }
 
     @Test
+    @DisplayName("isolated.pull=always looks a stored tag up with HEAD (no manifest GET), and fetches a moved tag")
+    void alwaysRevalidates() throws Exception {
+        Path first = TestOci.layout(dir.resolve("first"), "amd64", "{}", TestImages.layer(List.of("etc"),
+                Map.of("etc/version", "1 " + System.nanoTime() + "\n")));
+        Path second = TestOci.layout(dir.resolve("second"), "amd64", "{}", TestImages.layer(List.of("etc"),
+                Map.of("etc/version", "2 " + System.nanoTime() + "\n")));
+        registry.push(first, "1.0", "library/moving:1");
+        Path cache = dir.resolve("cache");
+        String name = host + "/library/moving:1";
+        String manifestPath = "/v2/library/moving/manifests/1";
+        Path pulled = puller(cache, IsolatedConfiguration.PULL, "always").pull(name);
+        assertThat(registry.requests("GET", manifestPath, 200)).isEqualTo(1);
+
+        assertThat(puller(cache, IsolatedConfiguration.PULL, "always").pull(name)).isEqualTo(pulled);
+        assertThat(registry.requests("GET", manifestPath, 200)).isEqualTo(1);
+        assertThat(registry.requests("HEAD", manifestPath, 200)).isEqualTo(1);
+
+        registry.push(second, "1.0", "library/moving:1");
+        assertThat(puller(cache, IsolatedConfiguration.PULL, "missing").pull(name)).as("missing keeps the stored tag")
+                .isEqualTo(pulled);
+        Path moved = puller(cache, IsolatedConfiguration.PULL, "always").pull(name);
+        assertThat(moved).isNotEqualTo(pulled);
+        assertThat(Files.readString(moved.resolve("index.json"))).contains(registry.head("library/moving", "1")[0]);
+    }
+
+    @Test
     @DisplayName("two JVMs pulling the same image at once download each blob once")
     void twoJvms() throws Exception {
         byte[] unique = TestImages.layer(List.of("etc"), Map.of("etc/twice", "jvm " + System.nanoTime() + "\n"));

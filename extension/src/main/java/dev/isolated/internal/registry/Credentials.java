@@ -75,7 +75,8 @@ record Credentials(String username, String secret, String source) {
             throw new ImagePullException("Cannot read Docker's credentials file " + file + ": " + e, e);
         }
         JsonObject config = parse(text, file.toString());
-        String helper = config.stringMap("credHelpers").get(host);
+        String helper = config.stringMap("credHelpers").entrySet().stream().filter(e -> hostOf(e.getKey()).equals(host))
+                .map(Map.Entry::getValue).findFirst().orElse(null);
         String helperSource = "credHelpers";
         if (helper == null && config.optionalString("credsStore") != null && !config.optionalString("credsStore").isEmpty()) {
             helper = config.optionalString("credsStore");

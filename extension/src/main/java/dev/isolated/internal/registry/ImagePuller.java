@@ -186,7 +186,8 @@ public final class ImagePuller {
                         digest = stored;
                     }
                     case MISSING -> digest = stored != null && store.has(stored) ? stored : fetchTag(ref);
-                    default -> digest = fetchTag(ref);
+                    default -> digest = stored != null && store.has(stored) && stored.equals(client().headDigest(image.tag()))
+                            ? stored : fetchTag(ref);
                 }
                 RESOLVED.put(key, digest);
                 return digest;

@@ -139,6 +139,20 @@ final class RegistryClient {
     }
 
     /**
+     * The digest the registry gives for a tag without downloading the manifest ({@code HEAD}, which Docker Hub
+     * does not count as a pull), or {@code null} when it gives none.
+     */
+    String headDigest(String tag) {
+        HttpResponse<InputStream> response = get("HEAD", "/v2/" + repository + "/manifests/" + tag,
+                Map.of("Accept", String.join(", ", MANIFEST_TYPES)));
+        drain(response);
+        if (response.statusCode() != 200) {
+            return null; // the GET that follows says why
+        }
+        return response.headers().firstValue("Docker-Content-Digest").filter(d -> d.matches("sha256:[0-9a-f]{64}")).orElse(null);
+    }
+
+    /**
      * Starts a blob's download at {@code offset}; the caller reads and closes the body.
      *
      * @return the response: 200 (whole blob) or 206 (from {@code offset})
@@ -155,19 +169,23 @@ final class RegistryClient {
 
     /** GETs {@code path} of the registry, answering an auth challenge once. */
     private HttpResponse<InputStream> get(String path, Map<String, String> headers) {
+        return get("GET", path, headers);
+    }
+
+    private HttpResponse<InputStream> get(String method, String path, Map<String, String> headers) {
         URI uri = base.resolve(path);
-        HttpResponse<InputStream> response = sendWithRetries(uri, headers);
+        HttpResponse<InputStream> response = sendWithRetries(method, uri, headers);
         if (response.statusCode() == 401) {
             String challenge = response.headers().firstValue("WWW-Authenticate").orElse("");
             authorize(challenge, new Refusal(response.statusCode(), readError(response)));
-            response = sendWithRetries(uri, headers);
+            response = sendWithRetries(method, uri, headers);
         }
         return response;
     }
 
-    private HttpResponse<InputStream> sendWithRetries(URI uri, Map<String, String> headers) {
+    private HttpResponse<InputStream> sendWithRetries(String method, URI uri, Map<String, String> headers) {
         for (int attempt = 1; ; attempt++) {
-            HttpResponse<InputStream> response = sendFollowingRedirects(uri, headers);
+            HttpResponse<InputStream> response = sendFollowingRedirects(method, uri, headers);
             int status = response.statusCode();
             boolean retriable = status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
             if (!retriable || attempt == ATTEMPTS) {
@@ -179,16 +197,17 @@ final class RegistryClient {
             drain(response);
             long seconds = wait;
             int tried = attempt;
-            LOG.info(() -> "Image " + image + ": " + registry + " answered HTTP " + status + " to GET " + uri.getPath()
+            LOG.info(() -> "Image " + image + ": " + registry + " answered HTTP " + status + " to " + method + " " + uri.getPath()
                     + "; trying again in " + seconds + " s (attempt " + (tried + 1) + " of " + ATTEMPTS + ")");
             sleep(wait);
         }
     }
 
-    private HttpResponse<InputStream> sendFollowingRedirects(URI start, Map<String, String> headers) {
+    private HttpResponse<InputStream> sendFollowingRedirects(String method, URI start, Map<String, String> headers) {
         URI uri = start;
         for (int hop = 0; ; hop++) {
-            HttpRequest.Builder request = HttpRequest.newBuilder(uri).GET().header("User-Agent", "isolated")
+            HttpRequest.Builder request = HttpRequest.newBuilder(uri).method(method, HttpRequest.BodyPublishers.noBody())
+                    .header("User-Agent", "isolated")
                     .timeout(RESPONSE_TIMEOUT); // until the headers arrive; a body that stalls is not timed
             headers.forEach(request::header);
             String auth = authorization;
@@ -208,7 +227,7 @@ final class RegistryClient {
                         + " more than " + MAX_REDIRECTS + " times");
             }
             String location = response.headers().firstValue("Location").orElseThrow(() -> new ImagePullException(
-                    "Image " + image + ": " + registry + " answered HTTP " + status + " without a Location to GET "
+                    "Image " + image + ": " + registry + " answered HTTP " + status + " without a Location to " + method + " "
                             + start.getPath()));
             URI next;
             try {
