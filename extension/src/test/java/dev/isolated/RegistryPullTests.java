@@ -228,7 +228,7 @@ class RegistryPullTests {
         String hex = digest.substring(7);
         assertThat(cache.resolve("blobs/sha256/" + hex)).doesNotExist();
         assertThat(cache.resolve("blobs/sha256/" + hex + ".partial")).doesNotExist();
-        assertThat(cache.resolve("layouts")).doesNotExist();
+        assertThat(cache.resolve("layouts")).isEmptyDirectory();
     }
 
     @Test

@@ -4,6 +4,7 @@ import dev.isolated.IsolatedConfiguration;
 import dev.isolated.internal.image.RuntimePlatform;
 import dev.isolated.internal.json.JsonException;
 import dev.isolated.internal.json.JsonObject;
+import dev.isolated.internal.os.OwnDirectory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -47,10 +48,12 @@ public final class ImagePuller {
     static final int MAX_CONFIG_BYTES = 16 * 1024 * 1024;
     private static final int MAX_NESTING = 4;
     private static final long PROGRESS_AFTER_NANOS = 1_000_000_000L;
+    private static final java.util.regex.Pattern MEDIA_TYPE = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9.+_/-]{0,254}");
 
     private final Path root;
     private final BlobStore store;
     private final PullSettings settings;
+    private volatile boolean ownershipChecked;
 
     /**
      * @param cacheRoot the image cache's directory ({@code isolated.cache.dir})
@@ -78,6 +81,7 @@ public final class ImagePuller {
         ImageName image = ImageName.parse(name);
         Session session = new Session(image);
         try {
+            requireOwnStore();
             return session.run();
         }
         catch (RegistryClient.RegistryIoException e) {
@@ -88,6 +92,23 @@ public final class ImagePuller {
         catch (IOException e) {
             throw new UncheckedIOException("Image " + name + ": cannot write the image store " + root + ": " + e, e);
         }
+    }
+
+    /**
+     * The store's directories must be this user's, as the image cache's are: blobs found there are used without
+     * downloading them again.
+     */
+    private void requireOwnStore() throws IOException {
+        if (ownershipChecked) {
+            return;
+        }
+        Files.createDirectories(root);
+        OwnDirectory.require(root, "the image cache", "-D" + IsolatedConfiguration.CACHE_DIR);
+        for (String directory : List.of("blobs", "blobs/sha256", "blobs/locks", "refs", "layouts")) {
+            OwnDirectory.require(Files.createDirectories(root.resolve(directory)), "the image cache",
+                    "-D" + IsolatedConfiguration.CACHE_DIR);
+        }
+        ownershipChecked = true;
     }
 
     /** One pull of one image. */
@@ -121,9 +142,17 @@ public final class ImagePuller {
                 manifest = manifest(chosen.digest(), chosen.size(), "manifest for " + platform);
             }
             JsonObject json = manifest.json();
-            Entry config = Entry.read(json.object("config"), label);
+            Entry config;
+            List<JsonObject> layerObjects;
+            try {
+                config = Entry.read(json.object("config"), label);
+                layerObjects = json.objects("layers");
+            }
+            catch (JsonException e) {
+                throw fail("its manifest " + manifest.digest() + " is not valid: " + e.getMessage());
+            }
             List<Entry> layers = new ArrayList<>();
-            for (JsonObject layer : json.objects("layers")) {
+            for (JsonObject layer : layerObjects) {
                 Entry entry = Entry.read(layer, label);
                 if (entry.foreign()) {
                     throw fail("layer " + entry.digest() + " is a foreign (non-distributable) layer with 'urls'; "
@@ -247,20 +276,37 @@ public final class ImagePuller {
             catch (JsonException e) {
                 throw fail("its " + what + " " + digest + " is not valid: " + e.getMessage());
             }
-            String bodyType = json.optionalString("mediaType");
+            String bodyType;
+            try {
+                bodyType = json.optionalString("mediaType");
+            }
+            catch (JsonException e) {
+                throw fail("its " + what + " " + digest + " is not valid: " + e.getMessage());
+            }
+            if (bodyType != null && !MEDIA_TYPE.matcher(bodyType).matches()) {
+                throw fail("its " + what + " " + digest + " has the media type '" + bodyType + "', which is not one");
+            }
             if (type != null && !type.isEmpty() && bodyType != null && !bodyType.equals(type)) {
                 throw fail("its " + what + " " + digest + " says it is " + bodyType + " but was served as " + type);
             }
-            if (json.has("schemaVersion") && json.integer("schemaVersion") == 1) {
+            if (json.has("schemaVersion") && json.members().get("schemaVersion") instanceof Number version
+                    && version.intValue() == 1) {
                 throw fail("it is a Docker schema 1 manifest, a format deprecated since 2017 that Isolated does not read");
             }
-            return new Manifest(digest, bytes, bodyType != null ? bodyType : type == null ? "" : type, json);
+            String mediaType = bodyType != null ? bodyType : type == null || !MEDIA_TYPE.matcher(type).matches() ? "" : type;
+            return new Manifest(digest, bytes, mediaType, json);
         }
 
         /** The index entry for this platform: linux and this JVM's architecture, the first in index order. */
         private Entry choose(Manifest index) {
-            List<Entry> entries = index.json().objects("manifests").stream().map(m -> Entry.read(m, label))
-                    .filter(e -> !e.attestation()).toList();
+            List<Entry> entries;
+            try {
+                entries = index.json().objects("manifests").stream().map(m -> Entry.read(m, label))
+                        .filter(e -> !e.attestation()).toList();
+            }
+            catch (JsonException e) {
+                throw fail("its image index " + index.digest() + " is not valid: " + e.getMessage());
+            }
             String architecture = RuntimePlatform.architecture();
             List<Entry> matching = entries.stream().filter(e -> e.os().equals("linux") && e.architecture().equals(architecture))
                     .toList();
