@@ -191,6 +191,15 @@ class RegistryPullTests {
     }
 
     @Test
+    @DisplayName("a single-platform image for another architecture fails naming both platforms")
+    void otherArchitecture() {
+        assertThatThrownBy(() -> puller(dir.resolve("cache")).pull(host + "/library/multi:arm64"))
+                .isInstanceOf(ImagePullException.class)
+                .hasMessage("Image " + host + "/library/multi:arm64: it is an image for linux/arm64, and this is linux/amd64; "
+                        + "no manifest for linux/amd64");
+    }
+
+    @Test
     @DisplayName("an unknown tag fails naming the image and the registry's answer")
     void unknownTag() {
         assertThatThrownBy(() -> IsolatedEnvironment.builder().image(host + "/library/busybox:nope")
@@ -255,6 +264,11 @@ class RegistryPullTests {
         }
         Path offline = puller(cache, IsolatedConfiguration.PULL, "never").pull(name);
         assertThat(offline).isEqualTo(pulled);
+        assertThat(puller(cache).pull(name)).as("missing: the stored image, no registry needed").isEqualTo(pulled);
+        String stopped = name.substring(0, name.indexOf('/'));
+        assertThatThrownBy(() -> puller(dir.resolve("empty-cache"), IsolatedConfiguration.REGISTRY_INSECURE, stopped).pull(name))
+                .isInstanceOf(ImagePullException.class)
+                .hasMessageStartingWith("Image " + name + ": cannot reach http://" + stopped + ": java.net.ConnectException");
         try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs(offline).start()) {
             assertIsBusybox(env);
         }
