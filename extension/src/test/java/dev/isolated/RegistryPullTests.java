@@ -422,6 +422,11 @@ class RegistryPullTests {
                     .hasMessageStartingWith("Image " + name + ": the token server " + tokens.realm() + " of " + bearer.host()
                             + " refused the credentials (HTTP 401 UNAUTHORIZED: wrong user or password); credentials tried: "
                             + "isolated.registry.username (user 'carol'). ");
+            assertThatThrownBy(() -> puller(dir.resolve("cache3"), IsolatedConfiguration.REGISTRY_INSECURE, insecure).pull(name))
+                    .as("an anonymous token grants nothing here: the registry answers insufficient_scope")
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessageStartingWith("Image " + name + ": " + bearer.host() + " refused access (HTTP 401 UNAUTHORIZED: "
+                            + "authentication required); credentials tried: " + noCredentials() + ". ");
         }
     }
 
