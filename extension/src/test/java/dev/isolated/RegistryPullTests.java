@@ -95,6 +95,13 @@ class RegistryPullTests {
         if (registry != null) {
             registry.close();
         }
+        if (work != null) {
+            try (var paths = Files.walk(work)) {
+                for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(path);
+                }
+            }
+        }
     }
 
     private static String entry(String[] manifest, String platform) {
