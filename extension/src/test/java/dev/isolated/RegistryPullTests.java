@@ -226,10 +226,10 @@ class RegistryPullTests {
     }
 
     @Test
-    @DisplayName("a blob altered in the registry fails as a digest mismatch, and nothing of it is stored")
+    @DisplayName("a blob altered in the registry fails as a digest mismatch (layers downloaded in parallel), and nothing of it is stored")
     void tamperedBlob() throws Exception {
         byte[] layer = TestImages.layer(List.of("etc"), Map.of("etc/tampered", "original " + System.nanoTime() + "\n"));
-        registry.push(TestOci.layout(dir.resolve("tampered"), "amd64", "{}", layer), "1.0", "library/tampered:1");
+        registry.push(TestOci.layout(dir.resolve("tampered"), "amd64", "{}", busybox, layer), "1.0", "library/tampered:1");
         String digest = TestOci.digest(TestOci.gzip(layer));
         Path data = registry.blobData(digest);
         byte[] altered = Files.readAllBytes(data);
@@ -239,7 +239,7 @@ class RegistryPullTests {
 
         assertThatThrownBy(() -> puller(cache).pull(host + "/library/tampered:1"))
                 .isInstanceOf(ImagePullException.class)
-                .hasMessage("Image " + host + "/library/tampered:1: blob " + digest + " (layer 1 of 1) from " + host
+                .hasMessage("Image " + host + "/library/tampered:1: blob " + digest + " (layer 2 of 2) from " + host
                         + " does not match its digest: its content hashes to " + TestOci.digest(altered) + "; it was not stored");
         String hex = digest.substring(7);
         assertThat(cache.resolve("blobs/sha256/" + hex)).doesNotExist();

@@ -22,6 +22,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Collectors;
@@ -48,6 +52,8 @@ public final class ImagePuller {
     static final int MAX_CONFIG_BYTES = 16 * 1024 * 1024;
     private static final int MAX_NESTING = 4;
     private static final long PROGRESS_AFTER_NANOS = 1_000_000_000L;
+    /** The most blobs of one image downloaded at once. */
+    static final int PARALLEL_DOWNLOADS = 3;
     private static final java.util.regex.Pattern MEDIA_TYPE = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9.+_/-]{0,254}");
 
     private final Path root;
@@ -177,9 +183,7 @@ public final class ImagePuller {
             }
             fetch(config, "config");
             checkConfig(config, layers.size());
-            for (int i = 0; i < layers.size(); i++) {
-                fetch(layers.get(i), "layer " + (i + 1) + " of " + layers.size());
-            }
+            fetchLayers(layers);
             Manifest pulled = manifest;
             if (fetched) {
                 long millis = (System.nanoTime() - started) / 1_000_000;
@@ -341,6 +345,54 @@ public final class ImagePuller {
             }
         }
 
+        /** Downloads the layers the store lacks, up to {@value #PARALLEL_DOWNLOADS} at once. */
+        private void fetchLayers(List<Entry> layers) {
+            List<Integer> missing = new ArrayList<>();
+            for (int i = 0; i < layers.size(); i++) {
+                if (!store.has(layers.get(i).digest())) {
+                    missing.add(i);
+                }
+            }
+            if (missing.size() <= 1) {
+                missing.forEach(i -> fetch(layers.get(i), "layer " + (i + 1) + " of " + layers.size()));
+                return;
+            }
+            registryLabel(); // the client, made once before the threads share it
+            ExecutorService pool = Executors.newFixedThreadPool(Math.min(PARALLEL_DOWNLOADS, missing.size()), runnable -> {
+                Thread thread = new Thread(runnable, "isolated-pull " + label);
+                thread.setDaemon(true);
+                return thread;
+            });
+            try {
+                List<Future<?>> downloads = new ArrayList<>();
+                for (int i : missing) {
+                    downloads.add(pool.submit(() -> fetch(layers.get(i), "layer " + (i + 1) + " of " + layers.size())));
+                }
+                for (Future<?> download : downloads) {
+                    try {
+                        download.get();
+                    }
+                    catch (ExecutionException e) {
+                        downloads.forEach(other -> other.cancel(true));
+                        if (e.getCause() instanceof RuntimeException runtime) {
+                            throw runtime;
+                        }
+                        if (e.getCause() instanceof Error error) {
+                            throw error;
+                        }
+                        throw new ImagePullException("Image " + label + ": a download failed: " + e.getCause(), e.getCause());
+                    }
+                    catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new ImagePullException("Image " + label + ": interrupted while pulling", e);
+                    }
+                }
+            }
+            finally {
+                pool.shutdownNow();
+            }
+        }
+
         private void fetch(Entry blob, String what) {
             if (store.has(blob.digest())) {
                 return;
@@ -350,11 +402,13 @@ public final class ImagePuller {
             }
             String blobLabel = "Image " + label + ": blob " + blob.digest() + " (" + what + ") from " + registryLabel();
             store.fetch(blob.digest(), blob.size(), blobLabel, offset -> client().blob(blob.digest(), offset, what), this::progress);
-            fetched = true;
-            blobsDone++;
+            synchronized (this) {
+                fetched = true;
+                blobsDone++;
+            }
         }
 
-        private void progress(long bytes) {
+        private synchronized void progress(long bytes) {
             bytesDone += bytes;
             long now = System.nanoTime();
             if (now - started >= PROGRESS_AFTER_NANOS && now - lastReport >= PROGRESS_AFTER_NANOS) {
