@@ -294,6 +294,8 @@ static void report_created(struct server *s, uint32_t id, const struct env_slot 
     record_add(&rb, "root", "%s", env->pivoted ? "pivot" : "chroot");
     if (env->layer_fd >= 0)
         record_add(&rb, "upper-fd", "%d", env->layer_fd);
+    if (env->range.base)
+        record_add(&rb, "id-range", "%u\t%u", env->range.base, ID_RANGE_SIZE);
     if (env->cg.version)
         record_add(&rb, "cgroup-version", "%d", env->cg.version);
     if (env->cg.version == 2)
@@ -418,8 +420,7 @@ static void handle_create(struct server *s, uint32_t id, const struct record *re
         return (void)request_error(s, id, EINVAL, "unknown namespace in ns=");
     if (mode && parse_rootfs_mode(mode, &spec.mode) < 0)
         return (void)request_error(s, id, EINVAL, "rootfs-mode= must be auto, overlay or copy");
-    if (geteuid() != 0)
-        spec.ns |= NS_BIT(NS_USER);
+    spec.ns |= NS_BIT(NS_USER); /* always: as root with a host id range of its own (env.c) */
     if (!realpath(rootfs, real)) {
         fail(&f, "mount-rootfs", "realpath", rootfs, NULL);
         return send_failure(&s->out, id, &f);
@@ -792,7 +793,8 @@ static NORETURN void shut_down(struct server *s)
         env_kill_strays(&s->envs[i]->env);
         env_remove_cgroup(&s->envs[i]->env);
     }
-    rmdir(s->mnt_dir);
+    if (!real_root())
+        rmdir(s->mnt_dir); /* never the shared ROOT_MNT_DIR: a mount point in others' namespaces */
     state_dir_remove(s->state_dir); /* the JVM created it; only if it is empty now */
     exit(0);
 }
@@ -885,7 +887,12 @@ static int prepare_server(struct server *s, const char *state_dir, struct failur
     memset(s, 0, sizeof *s);
     s->state_dir = state_dir;
     s->out.fd = 1;
-    snprintf(s->mnt_dir, sizeof s->mnt_dir, "%s/mnt", state_dir);
+    /* The inits mount their private tmpfs there, already as their range's root (env.c): as root
+     * on a path everyone may search, as the state dir (0700) is not; it stays empty on the host. */
+    if (real_root())
+        snprintf(s->mnt_dir, sizeof s->mnt_dir, "%s", ROOT_MNT_DIR);
+    else
+        snprintf(s->mnt_dir, sizeof s->mnt_dir, "%s/mnt", state_dir);
     ignore_signal(SIGPIPE);
     sigset_t chld;
     sigemptyset(&chld);
@@ -897,7 +904,8 @@ static int prepare_server(struct server *s, const char *state_dir, struct failur
         return fail(f, "serve", "signalfd", "", NULL);
     if (make_helper_mounts_private(f) < 0 || forwards_init(&s->fwd, f) < 0)
         return -1;
-    if (mkdir(s->mnt_dir, 0700) < 0 && errno != EEXIST)
+    if ((real_root() && (make_dirs(ISOLATED_RUN_DIR, 0755) < 0 || chmod(ISOLATED_RUN_DIR, 0755) < 0)) ||
+        (mkdir(s->mnt_dir, real_root() ? 0755 : 0700) < 0 && errno != EEXIST))
         return fail(f, "serve", "mkdir", s->mnt_dir, "the state directory must exist and be writable");
     if (state_dir_lock(state_dir, f) < 0)
         return -1;

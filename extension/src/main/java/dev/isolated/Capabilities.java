@@ -16,10 +16,10 @@ public enum Capabilities {
     DOCKER_DEFAULT,
     /**
      * All of them, as with {@code unshare}: root inside can also mount, run {@code hostname NAME}, configure
-     * its network namespace. With a user namespace (always when the tests do not run as root) they act on the
-     * environment's own namespaces only. When the tests run as real root without {@link Namespace#USER},
-     * this is the host's root minus {@code /proc}'s protections: it could load kernel modules or set the
-     * host's clock. Add {@code Namespace.USER} to such environments when the code under test is not trusted.
+     * its network namespace. They act on the environment's own namespaces only, also when the tests run as real
+     * root: every environment has a user namespace (see {@link Namespace#USER}), so root inside cannot load
+     * kernel modules, set the clock, mount a cgroup v1 hierarchy or a sysfs of the host, open files by handle, or
+     * signal or trace processes of the host or of another environment.
      */
     ALL
 }

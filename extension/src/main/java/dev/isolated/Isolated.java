@@ -101,8 +101,8 @@ public @interface Isolated {
     String rootfs() default "";
 
     /**
-     * The namespaces to create for the environment. {@link Namespace#USER} is added when the tests do
-     * not run as root. An annotation that keeps the default takes its enclosing annotation's, and when all of
+     * The namespaces to create for the environment. {@link Namespace#USER} is always added, also as root (see
+     * {@link Namespace#USER}). An annotation that keeps the default takes its enclosing annotation's, and when all of
      * them keep it, the configuration parameter {@value IsolatedConfiguration#NAMESPACES} (e.g.
      * {@code PID,MOUNT,UTS,IPC,NET}) applies when it is set.
      *

@@ -58,13 +58,15 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      */
     Command imageCommand(String... args);
 
-    /** @return the namespaces this environment has (including {@link Namespace#USER} when it was added for rootless use) */
+    /** @return the namespaces this environment has, always including {@link Namespace#USER} */
     Set<Namespace> namespaces();
 
     /**
      * Runs commands joining only the given namespaces of this environment, as {@code nsenter} does; the
      * others stay the JVM's (the host's). Without {@link Namespace#MOUNT} a command sees the host's
      * filesystem rather than the image; without {@link Namespace#NET} it sees the host's network devices.
+     * The environment's user namespace is always joined, named or not: such a command is the environment's
+     * root (for the host, an id of the environment's range, see {@link Namespace#USER}), never the host's.
      *
      * @param namespaces the namespaces to join; each must be one this environment has; none means all of them
      * @return a runner for such commands

@@ -69,7 +69,7 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
-     * @param namespaces the namespaces to create; {@link Namespace#USER} is added when not running as root
+     * @param namespaces the namespaces to create; {@link Namespace#USER} is always added (see {@link Namespace#USER})
      * @return this builder
      */
     public IsolatedEnvironmentBuilder namespaces(Namespace... namespaces) {
@@ -301,7 +301,7 @@ public final class IsolatedEnvironmentBuilder {
         String cwd = workingDirectory != null ? workingDirectory
                 : image.config().workingDir().isEmpty() ? "/" : image.config().workingDir();
         EnvironmentSpec spec = new EnvironmentSpec(image.rootfs(),
-                IsolatedExtension.withUserWhenRootless(namespaces, IsolatedSettings.isRoot()), hostname, execTimeout,
+                IsolatedExtension.withUser(namespaces), hostname, execTimeout,
                 awaitTimeout, allEnv, cwd, mounts, readOnlyRootfs, new EnvironmentOptions(memoryBytes, pids,
                         cpuPercent, rlimits, monotonicOffset, boottimeOffset, capabilities, trackResources, network,
                         seccompFilter, userMapping), image.config());

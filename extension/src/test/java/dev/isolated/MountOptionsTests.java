@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,6 +27,9 @@ class MountOptionsTests {
         Files.createDirectories(FIXTURES);
         Files.writeString(FIXTURES.resolve("input.txt"), "fixture");
         Files.createDirectories(OUT);
+        // as root the environment's root is a host id of its range, a stranger to the host's root: a writable
+        // bind must let others write (README, "User namespaces as root")
+        Files.setPosixFilePermissions(OUT, PosixFilePermissions.fromString("rwxrwxrwx"));
         Files.deleteIfExists(OUT.resolve("result.txt"));
 
         EngineRunner.assertAllSucceeded(EngineRunner.run(AnnotatedTestCase.class), 1);
@@ -54,6 +58,7 @@ class MountOptionsTests {
     @DisplayName("the builder's bind shares a host directory both ways")
     void builderBind(@TempDir Path dir) throws IOException {
         Files.writeString(dir.resolve("in"), "from host");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx")); // see annotations()
         try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar")
                 .bind(dir, "/shared", false).start()) {
             assertThat(env.exec("sh", "-c", "cat /shared/in && echo from env > /shared/out")).stdout()
