@@ -1,6 +1,7 @@
 package dev.isolated;
 
 import static dev.isolated.Namespace.MOUNT;
+import static dev.isolated.Namespace.NET;
 import static dev.isolated.Namespace.PID;
 import static dev.isolated.Namespace.USER;
 import static dev.isolated.Namespace.UTS;
@@ -61,9 +62,9 @@ class RootNeverRootOutsideTests {
     }
 
     @Test
-    @DisplayName("capabilities = ALL: a tmpfs mounts inside, but the clock, a cgroup v1 hierarchy (release_agent) and a fresh sysfs are refused")
+    @DisplayName("capabilities = ALL: a tmpfs mounts inside, but the clock, a cgroup v1 hierarchy (release_agent) and a fresh sysfs (even with its own NET) are refused")
     void allCapabilitiesHoldNothingOverTheHost() {
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar")
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").namespaces(PID, MOUNT, UTS, NET)
                 .capabilities(Capabilities.ALL).start()) {
             ExecResult result = env.exec("sh", "-c", "grep CapEff /proc/self/status; mkdir -p /tmp/t /tmp/c /tmp/s; "
                     + "mount -t tmpfs t /tmp/t && echo tmpfs=ok; "
