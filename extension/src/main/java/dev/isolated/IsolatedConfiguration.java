@@ -20,7 +20,8 @@ public final class IsolatedConfiguration {
 
     /**
      * The namespaces of {@link Isolated} annotations (and their enclosing ones) that keep the default,
-     * comma-separated, e.g. {@code PID,MOUNT,UTS,IPC,NET}: {@value}.
+     * comma-separated, e.g. {@code PID,MOUNT,UTS,IPC} (the default leaves out none of
+     * {@code PID,MOUNT,UTS,IPC,NET,CGROUP}): {@value}.
      */
     public static final String NAMESPACES = "isolated.namespaces";
 

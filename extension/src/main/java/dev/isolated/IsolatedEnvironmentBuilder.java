@@ -26,7 +26,8 @@ import java.util.function.Function;
  */
 public final class IsolatedEnvironmentBuilder {
     private String rootfs = "";
-    private Set<Namespace> namespaces = EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC);
+    private Set<Namespace> namespaces = EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC,
+            Namespace.NET, Namespace.CGROUP);
     private String hostname = "";
     private final List<ExtraMount> mounts = new ArrayList<>();
     private final Map<String, String> env = new LinkedHashMap<>();
@@ -69,7 +70,8 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
-     * @param namespaces the namespaces to create; {@link Namespace#USER} is added when not running as root
+     * @param namespaces the namespaces to create (default {@code PID, MOUNT, UTS, IPC, NET, CGROUP}, see
+     *     {@link Isolated#namespaces()}); {@link Namespace#USER} is added when not running as root
      * @return this builder
      */
     public IsolatedEnvironmentBuilder namespaces(Namespace... namespaces) {

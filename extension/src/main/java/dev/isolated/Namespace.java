@@ -4,9 +4,12 @@ package dev.isolated;
  * The Linux namespaces an {@link Isolated} environment can be given, each a fresh one made for the
  * environment alone.
  *
- * <p>The default set is {@code PID, MOUNT, UTS, IPC}: commands see their own process tree with the
- * environment's init as PID 1, only the environment's mounts (the image's rootfs as {@code /}), and
- * their own hostname. A user namespace is added automatically when the tests do not run as root.
+ * <p>The default set is {@code PID, MOUNT, UTS, IPC, NET, CGROUP}: commands see their own process tree with the
+ * environment's init as PID 1, only the environment's mounts (the image's rootfs as {@code /}), their own
+ * hostname, a network of their own with only {@code lo} (none of the host's {@code 127.0.0.1} services, abstract
+ * unix sockets or loopback traffic), and their own cgroup as {@code /}. Leaving one out is a visible choice in
+ * {@link Isolated#namespaces()}. A user namespace is added automatically when the tests do not run as root;
+ * {@link #TIME} only matters with clock offsets.
  */
 public enum Namespace {
     /**
