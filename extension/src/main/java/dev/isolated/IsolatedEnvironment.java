@@ -118,8 +118,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
 
     /**
      * @return what the environment's cgroup counted: memory now and at peak, processes, OOM kills
-     * @throws IllegalStateException when the environment has no cgroup (give it {@link Limits}, or
-     *     {@code builder().trackResources(true)})
+     * @throws IllegalStateException when the environment's cgroup counts nothing: it has no {@link Limits} with a
+     *     cgroup limit (or an empty one), nor {@code builder().trackResources(true)}
      */
     ResourceUsage resourceUsage();
 

@@ -222,8 +222,8 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
-     * @param track whether to give the environment a cgroup even without limits, so that
-     *     {@link IsolatedEnvironment#resourceUsage()} works
+     * @param track whether the environment's cgroup counts memory and processes even without limits, so that
+     *     {@link IsolatedEnvironment#resourceUsage()} works (it needs those controllers, as limits do)
      * @return this builder
      */
     public IsolatedEnvironmentBuilder trackResources(boolean track) {

@@ -15,9 +15,12 @@ public enum Namespace {
     /**
      * Own process ids: the environment's init (or, with {@link IsolatedEnvironment#execAsPid1}, the command) is PID 1,
      * and closing the environment kills every process in it, also those that daemonized. Without it, closing kills
-     * the processes the environment started, then every process left in one of the environment's other namespaces
-     * (so a daemon that double-forked away is killed too); with no namespace at all nothing tells the environment's
-     * processes from the host's, and such a daemon escapes.
+     * every process in the environment's cgroup (each environment has one where the helper can make it: as root,
+     * or rootless in a delegated cgroup v2), also a daemon that double-forked away and left every namespace.
+     * Without a cgroup it kills the processes the environment started, then every process left in one of the
+     * environment's other namespaces (so a daemon that double-forked away is killed too, unless it left all of
+     * them); with no namespace at all nothing tells the environment's processes from the host's, and such a daemon
+     * escapes.
      */
     PID("pid"),
     /** Own mount table: the image's rootfs is entered with {@code pivot_root}; nothing mounted inside reaches the host. */
@@ -30,7 +33,10 @@ public enum Namespace {
     NET("net"),
     /** Own user and group ids: the caller is mapped to root inside; needed for rootless use. */
     USER("user"),
-    /** Own cgroup root: {@code /proc/self/cgroup} shows {@code /}. */
+    /**
+     * Own cgroup root: {@code /proc/self/cgroup} shows {@code /} (the environment's own cgroup, when it has one), and
+     * no process inside can name a cgroup outside it, so none can leave it.
+     */
     CGROUP("cgroup"),
     /** Own monotonic and boot-time clocks (the wall clock cannot be shifted by any namespace). */
     TIME("time");
