@@ -330,6 +330,12 @@ static int create_v1(unsigned need, const char *name, struct cgroup_env *cg, str
     }
     if (!own.v1_freezer[0] && need)
         return 0;
+    for (int i = 0; i < CG_COUNT; i++) {
+        if (cg->dir[i] && strcmp(own.v1[i], own.v1_freezer) == 0) { /* co-mounted */
+            cg->freezer_dir = xstrdup(cg->dir[i]);
+            return 0;
+        }
+    }
     errno = EOPNOTSUPP;
     if (!own.v1_freezer[0])
         return fail(f, "cgroup", "open", "freezer", "no cgroup v2 and no v1 freezer hierarchy");
@@ -611,7 +617,7 @@ static bool set_frozen(const char *dir, int version, bool frozen)
 }
 
 /* Kills every process in DIR and below (see the header); VERSION 2 or 1 (a freezer dir) or 0
- * (a v1 dir without freezer: killed in rounds, a fork in between is caught by the next). */
+ * (a v1 dir without freezer: killed in rounds only). */
 static void kill_cgroup_dir(const char *dir, int version)
 {
     char path[PATH_MAX + 32];
@@ -621,11 +627,10 @@ static void kill_cgroup_dir(const char *dir, int version)
     } else if (version && set_frozen(dir, version, true)) {
         count_procs(dir, true); /* frozen: nothing forks, nothing exits, no pid is reused */
         set_frozen(dir, version, false);
-    } else {
-        for (int round = 0; round < 50 && count_procs(dir, true) > 0; round++)
-            pause_1ms(); /* a fork in between is caught by the next round */
     }
-    for (int round = 0; round < SETTLE_ROUNDS && count_procs(dir, false) > 0; round++)
+    /* Until it is empty: without a kill switch (or with more pids than one read shows) each
+     * round kills what is listed, a fork in between is caught by the next. */
+    for (int round = 0; round < SETTLE_ROUNDS && count_procs(dir, true) > 0; round++)
         pause_1ms();
 }
 
