@@ -2,10 +2,10 @@
  * cgroup.c - the environment's cgroup.
  *
  * - Every env gets one, limits or not: it is what tracks the env's processes. A process leaves
- *   its cgroup only by writing its pid into another cgroup's cgroup.procs, which a process in
- *   the env's own cgroup namespace (the default) cannot name: v2 refuses a target outside the
- *   writer's cgroup namespace (ENOENT), and a cgroupfs mounted inside shows only the env's
- *   subtree. cgroup_kill() kills the cgroup and everything below it: v2 writes "1" to
+ *   its cgroup only by writing its pid into another cgroup's cgroup.procs: an env has no /sys,
+ *   and in its own cgroup namespace a cgroupfs mounted inside shows only the env's subtree;
+ *   but without pid and user (host root) the host's cgroupfs is reachable through
+ *   /proc/P/root of a host process (PROTOCOL.md). cgroup_kill() kills the cgroup and everything below it: v2 writes "1" to
  *   cgroup.kill (Linux 5.14), else it freezes (v2 cgroup.freeze, v1 the freezer controller's
  *   freezer.state: no fork in between), SIGKILLs every pid in cgroup.procs, thaws; then it
  *   waits until no process is left. Without limits a cgroup that cannot be made (rootless and

@@ -34,8 +34,8 @@ public enum Namespace {
     /** Own user and group ids: the caller is mapped to root inside; needed for rootless use. */
     USER("user"),
     /**
-     * Own cgroup root: {@code /proc/self/cgroup} shows {@code /} (the environment's own cgroup, when it has one), and
-     * no process inside can name a cgroup outside it, so none can leave it.
+     * Own cgroup root: {@code /proc/self/cgroup} shows {@code /} (the environment's own cgroup, when it has one), and a
+     * cgroupfs mounted inside shows only that cgroup's subtree.
      */
     CGROUP("cgroup"),
     /** Own monotonic and boot-time clocks (the wall clock cannot be shifted by any namespace). */
