@@ -5,10 +5,11 @@
  *   its cgroup only by writing its pid into another cgroup's cgroup.procs: an env has no /sys,
  *   and in its own cgroup namespace a cgroupfs mounted inside shows only the env's subtree;
  *   but without pid and user (host root) the host's cgroupfs is reachable through
- *   /proc/P/root of a host process (PROTOCOL.md). cgroup_kill() kills the cgroup and everything below it: v2 writes "1" to
- *   cgroup.kill (Linux 5.14), else it freezes (v2 cgroup.freeze, v1 the freezer controller's
+ *   /proc/P/root of a host process (PROTOCOL.md).
+ * - cgroup_kill() kills the cgroup and everything below it: v2 writes "1" to cgroup.kill
+ *   (Linux 5.14), else it freezes (v2 cgroup.freeze, v1 the freezer controller's
  *   freezer.state: no fork in between), SIGKILLs every pid in cgroup.procs, thaws; then it
- *   waits until no process is left. Without limits a cgroup that cannot be made (rootless and
+ *   kills what is listed, in rounds, until no process is left (2 s at most). Without limits a cgroup that cannot be made (rootless and
  *   not delegated, v1 without a freezer hierarchy) is no error: the env is tracked by its
  *   namespaces only (env_kill_strays()); cgroup_untracked() says why.
  * - The helper's own cgroups come from /proc/self/cgroup and the cgroup mounts of
@@ -201,8 +202,9 @@ static unsigned needed_controllers(const struct cgroup_limits *lim)
 static bool v2_offers(unsigned need)
 {
     char controllers[512];
-    if (!own.v2[0] ||
-        read_text(own.v2_base, "cgroup.controllers", controllers, sizeof controllers) < 0)
+    if (!own.v2[0] || need == 0)
+        return own.v2[0] != '\0'; /* tracking only: no controller to ask for */
+    if (read_text(own.v2_base, "cgroup.controllers", controllers, sizeof controllers) < 0)
         return false;
     for (int i = 0; i < CG_COUNT; i++)
         if ((need & (1u << i)) && !has_word(controllers, CG_NAMES[i]))
@@ -231,6 +233,8 @@ static int v2_enable(unsigned need, struct failure *f)
 {
     char enable[64] = "", current[512] = "";
     const char *v2_base = own.v2_base;
+    if (need == 0)
+        return 0;
     (void)read_text(v2_base, "cgroup.subtree_control", current, sizeof current);
     for (int i = 0; i < CG_COUNT; i++)
         if ((need & (1u << i)) && !has_word(current, CG_NAMES[i]))
@@ -542,7 +546,7 @@ long long cgroup_oom_kills(const struct cgroup_env *cg)
 {
     char text[2048];
     const char *dir = cg->dir[cg->version == 2 ? 0 : CG_MEMORY];
-    if (!dir || read_text(dir, cg->version == 2 ? "memory.events" : "memory.oom_control", text,
+    if (!cg->accounting || !dir || read_text(dir, cg->version == 2 ? "memory.events" : "memory.oom_control", text,
                           sizeof text) < 0)
         return -1;
     const char *p = strstr(text, "oom_kill ");
@@ -646,11 +650,12 @@ const char *cgroup_kill_dir(const struct cgroup_env *cg)
     return NULL;
 }
 
-void cgroup_kill(const struct cgroup_env *cg)
+void cgroup_kill(struct cgroup_env *cg)
 {
     const char *dir = cgroup_kill_dir(cg);
     if (dir)
         kill_cgroup_dir(dir, cg->version == 2 ? 2 : dir == cg->freezer_dir ? 1 : 0);
+    cg->killed = true;
 }
 
 static void remove_one(const char *dir, void *unused)
@@ -706,7 +711,8 @@ void cgroup_sweep_dead(void)
 
 void cgroup_remove(struct cgroup_env *cg)
 {
-    cgroup_kill(cg);
+    if (!cg->killed)
+        cgroup_kill(cg);
     for (int i = 0; i < CG_COUNT; i++) {
         if (cg->procs_fd[i] >= 0)
             close(cg->procs_fd[i]);

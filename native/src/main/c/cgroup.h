@@ -24,6 +24,7 @@ struct cgroup_limits {
 struct cgroup_env {
     int version;            /* 0: none, 1 or 2 */
     bool accounting;        /* limits or cgroup=true were asked: CREATED reports the dirs */
+    bool killed;            /* cgroup_kill() ran (at CLOSE: nothing is spawned into it after) */
     char *dir[CG_COUNT];    /* v1: one per controller in use; v2: dir[0] only */
     int procs_fd[CG_COUNT]; /* their cgroup.procs, O_WRONLY|O_CLOEXEC; -1 when unused */
     int dir_fd;             /* v2: the directory, for CLONE_INTO_CGROUP; else -1 */
@@ -61,9 +62,9 @@ const char *cgroup_kill_dir(const struct cgroup_env *cg);
 /* SIGKILLs every process in the env's cgroup and below, wherever in the namespaces it went
  * (v2: cgroup.kill; else frozen, each pid of cgroup.procs killed, thawed), then waits (bounded)
  * until none is left. A no-op without a cgroup. */
-void cgroup_kill(const struct cgroup_env *cg);
-/* Kills what is left (cgroup_kill()), closes fds and removes the directories (and any a
- * process inside made below them). */
+void cgroup_kill(struct cgroup_env *cg);
+/* Kills what is left (cgroup_kill(), unless it ran), closes fds and removes the directories
+ * (and any a process inside made below them). */
 void cgroup_remove(struct cgroup_env *cg);
 
 /* At a serving helper's start: kills every process in the env cgroups (`isolated-<pid>-<id>`,
