@@ -226,13 +226,13 @@ public final class ImageCache {
     }
 
     /**
-     * Creates the cache's root and {@code images/} 0700 if missing; once per instance, checks that both are
-     * this user's and makes them exactly 0700 (an older version made them 0755), so no other user can reach
-     * the unpacked images and their set-uid files.
+     * Creates the cache's root and {@code images/} 0700 if missing; once per instance (again if they were
+     * deleted), checks that both are this user's and makes them exactly 0700 (an older version made them
+     * 0755), so no other user can reach the unpacked images and their set-uid files.
      */
     private void prepareDirectories(ImageSource source) {
-        if (ownershipChecked) {
-            return;
+        if (ownershipChecked && Files.isDirectory(imagesDirectory, LinkOption.NOFOLLOW_LINKS)) {
+            return; // checked, and not deleted since
         }
         try {
             OwnDirectory.createPrivate(root);

@@ -141,6 +141,20 @@ class PrivateStoreTest {
         assertThat(mode(rootfs) & 07777).as("the rootfs keeps the image's mode").isEqualTo(0755);
     }
 
+    @org.junit.jupiter.api.Test
+    @DisplayName("a cache deleted while its ImageCache lives is made again, 0700")
+    void recreatedAfterDeletion() throws IOException {
+        byte[] image = tar().file("etc/hostname", "box\n").bytes();
+        Path cacheDirectory = base.resolve("cache");
+        ImageCache cache = new ImageCache(cacheDirectory, new SafeTarUnpacker(UnpackLimits.defaults()), notes::add);
+        cache.rootfsFor(ImageCacheTest.archive("image.tar", image));
+        FileTrees.deleteRecursively(cacheDirectory);
+
+        assertThat(cache.rootfsFor(ImageCacheTest.archive("image.tar", image)).resolve("etc/hostname")).hasContent("box");
+        assertThat(mode(cacheDirectory) & 07777).isEqualTo(0700);
+        assertThat(mode(cacheDirectory.resolve("images")) & 07777).isEqualTo(0700);
+    }
+
     @ParameterizedTest(name = "umask {0}")
     @ValueSource(ints = {0})
     @DisplayName("OwnDirectory.createPrivate makes 0700 whatever the umask; requirePrivate refuses a symlink")
