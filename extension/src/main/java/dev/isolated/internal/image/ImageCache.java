@@ -50,7 +50,8 @@ import dev.isolated.image.ImageConfig;
  * and must belong to the user; on first use in an instance the root and {@code images/} are checked
  * ({@link OwnDirectory#requirePrivate}) and, like each entry handed out, made exactly 0700 if they are not
  * (as an older version left them). So no other local user can reach an unpacked image, whose files keep
- * their set-uid and set-gid bits when unpacked as root, wherever the cache is ({@code /tmp} too).
+ * their set-uid and set-gid bits when unpacked as root, wherever the cache is ({@code /tmp} too), as long
+ * as no other user may rename entries of the directories above it (not checked).
  *
  * <p>The rootfs is meant to be used read-only, as an overlayfs lower layer. A directory that is not an
  * image layout is used as it is, without a cache entry. An archive or directory is an image layout when
