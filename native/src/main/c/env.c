@@ -338,6 +338,7 @@ static NORETURN void init_main(const struct env_spec *spec, struct init_pipes pi
     if (spec->ns & NS_BIT(NS_USER))
         become_mapped_user(spec->user_map);
     die_with_helper(pipes.life);
+    join_new_session_keyring(); /* not the helper's (the JVM's): see harden.c */
     unshare_late_namespaces(spec, in_cgroup);
     enum rootfs_mode used;
     int layer_fd = -1;

@@ -141,6 +141,15 @@ public @interface Isolated {
     Capabilities capabilities() default Capabilities.DOCKER_DEFAULT;
 
     /**
+     * Whether commands run under the built-in seccomp filter, which refuses kernel keyrings, {@code bpf}, perf
+     * events, {@code userfaultfd}, {@code io_uring}, kexec, module loading, {@code TIOCSTI} and the like (see
+     * {@link Seccomp#DEFAULT}). {@link Seccomp#UNCONFINED} is the explicit opt-out.
+     *
+     * @return {@link Seccomp#DEFAULT} (default) or {@link Seccomp#UNCONFINED}
+     */
+    Seccomp seccomp() default Seccomp.DEFAULT;
+
+    /**
      * Who the user running the tests is inside the environment's user namespace (see {@link UserMapping}).
      *
      * @return {@link UserMapping#ROOT} (default), {@link UserMapping#SELF} or {@link UserMapping#SUBIDS}

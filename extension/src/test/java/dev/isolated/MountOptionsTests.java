@@ -51,6 +51,22 @@ class MountOptionsTests {
     }
 
     @Test
+    @DisplayName("every bind is nosuid,nodev: a device node made in a writable bind opens nothing")
+    void bindsAreNosuidNodev(@TempDir Path dir) {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").capabilities(Capabilities.ALL)
+                .bind(dir, "/bind", false).bind(dir, "/ro-bind", true).start()) {
+            assertThat(env.mounts()).filteredOn(m -> m.mountPoint().equals("/bind")).singleElement()
+                    .satisfies(m -> assertThat(m.options().split(",")).contains("rw", "nosuid", "nodev"));
+            assertThat(env.mounts()).filteredOn(m -> m.mountPoint().equals("/ro-bind")).singleElement()
+                    .satisfies(m -> assertThat(m.options().split(",")).contains("ro", "nosuid", "nodev"));
+
+            assertThat(env.exec("mknod", "/bind/null", "c", "1", "3")).succeeded();
+            assertThat(env.exec("sh", "-c", "echo x > /bind/null")).failed().stderr().contains("Permission denied");
+            assertThat(env.exec("sh", "-c", "echo x > /ro-bind/null")).failed();
+        }
+    }
+
+    @Test
     @DisplayName("the builder's bind shares a host directory both ways")
     void builderBind(@TempDir Path dir) throws IOException {
         Files.writeString(dir.resolve("in"), "from host");
