@@ -7,9 +7,11 @@
  *   ISOLATED_HELPER_NO_OPENAT2=1 forces the walk (for tests).
  * - Mounts go onto `/proc/self/fd/N` of the resolved target, so the path is not looked up
  *   again. Missing targets are created (in the overlay's upper layer).
- * - A read-only bind is MS_BIND, then MS_REMOUNT|MS_BIND|MS_RDONLY with the source's flags
- *   (nosuid/nodev/noexec/atime are locked in a user namespace, B10) OR-ed in, then
- *   mount_setattr(AT_RECURSIVE) for its submounts when the kernel has it (5.12).
+ * - Every bind is MS_BIND|MS_REC, then MS_REMOUNT|MS_BIND|MS_NOSUID|MS_NODEV (and MS_RDONLY
+ *   when read-only) with the source's flags (nosuid/nodev/noexec/atime are locked in a user
+ *   namespace, B10) OR-ed in, then mount_setattr(AT_RECURSIVE) with the same for its submounts
+ *   when the kernel has it (5.12): a device node in a bind opens nothing, a setuid file there
+ *   gains nothing, read-only or not.
  * - As real root the source is a detached clone the helper made (tree_fd, see env.c): the init,
  *   already its range's root, may not search the host directories leading to it. It is attached
  *   with move_mount onto the target's fd instead of a bind by path.
@@ -259,16 +261,20 @@ static unsigned long locked_flags(int fd)
     return flags;
 }
 
-static int make_bind_readonly(int root_fd, const struct extra_mount *m, struct failure *f)
+/* nosuid, nodev (and read-only for `ro`) on the bind and, where the kernel can, its submounts. */
+static int harden_bind(int root_fd, const struct extra_mount *m, struct failure *f)
 {
     char target[64];
     int fd = open_in_root(root_fd, m->dst, 0, "bind", f); /* now the bind's own root */
     if (fd < 0)
         return -1;
     snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
-    int rc = mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(fd), NULL);
+    unsigned long ro = m->ro ? MS_RDONLY : 0;
+    int rc = mount(NULL, target, NULL,
+                   MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | ro | locked_flags(fd), NULL);
     if (rc == 0) {
-        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                               (m->ro ? MOUNT_ATTR_RDONLY : 0) };
         if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
                     sizeof attr) < 0 && errno != ENOSYS)
             rc = -1;
@@ -277,7 +283,8 @@ static int make_bind_readonly(int root_fd, const struct extra_mount *m, struct f
     close(fd);
     errno = saved;
     if (rc < 0)
-        return fail(f, "bind", "mount", m->dst, "could not make the bind of %s read-only", m->src);
+        return fail(f, "bind", "mount", m->dst, "could not make the bind of %s nosuid,nodev%s",
+                    m->src, m->ro ? ",ro" : "");
     return 0;
 }
 
@@ -300,7 +307,7 @@ static int bind_one(int root_fd, const struct extra_mount *m, struct failure *f)
     errno = saved;
     if (rc < 0)
         return fail(f, "bind", "mount", m->src, "could not bind %s onto %s", m->src, m->dst);
-    return m->ro ? make_bind_readonly(root_fd, m, f) : 0;
+    return harden_bind(root_fd, m, f);
 }
 
 static int tmpfs_one(int root_fd, const struct extra_mount *m, struct failure *f)

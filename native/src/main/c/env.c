@@ -2,7 +2,8 @@
  * env.c - creating an environment and its init.
  *
  * - One clone3() creates every requested namespace at once; the child is the env's "init".
- *   With a cgroup it is cloned into it (CLONE_INTO_CGROUP, v2) or moved there by the helper
+ *   Every env has a cgroup where one can be made (cgroup.c: it tracks the env's processes, and
+ *   holds its limits). It is cloned into it (CLONE_INTO_CGROUP, v2) or moved there by the helper
  *   before it is released; a cgroup namespace is then unshared by the init itself, so that
  *   its root is the env's cgroup.
  * - Time offsets: a time namespace only takes offsets before any process entered it, and
@@ -33,9 +34,10 @@
  * - The init then only reaps orphans, forwards SIGTERM/SIGINT/SIGHUP/SIGUSR1/SIGUSR2 to
  *   the namespace, and exits when the helper goes away (PDEATHSIG, and EOF on a pipe).
  *   When the init (PID 1) exits, the kernel kills everything in its PID namespace.
- * - Without pid nothing kills a process that double-forked away (reparented to the host's init).
- *   So once ready, the helper pins (dup + fstat) every namespace the env unshared, and at the
- *   end env_kill_strays() SIGKILLs every /proc entry whose /proc/P/ns/KIND is one of them
+ * - Without pid nothing kills a process that double-forked away (reparented to the host's init)
+ *   but its cgroup (cgroup_kill(), where there is one). For an env without one, once ready,
+ *   the helper pins (dup + fstat) every namespace the env unshared, and at the end
+ *   env_kill_strays() SIGKILLs every /proc entry whose /proc/P/ns/KIND is one of them
  *   (same st_dev/st_ino), rescanning until none is left. An env without any namespace (a mere
  *   chroot) cannot be told apart from the host: its strays survive.
  */
@@ -398,6 +400,7 @@ static NORETURN void init_main(const struct env_spec *spec, struct init_pipes pi
     if (spec->ns & NS_BIT(NS_USER))
         become_mapped_user(spec->user_map);
     die_with_helper(pipes.life);
+    join_new_session_keyring(); /* not the helper's (the JVM's): see harden.c */
     unshare_late_namespaces(spec, in_cgroup);
     enum rootfs_mode used;
     int layer_fd = -1;
@@ -479,7 +482,7 @@ static int open_env_fds(pid_t pid, unsigned ns, bool want_root, struct env *env,
 }
 
 /* Without a mount namespace: the tree the init chroots into, in the helper's mount ns. As root
- * (after the clone) from the idmapped LOWER_FD, its writable top owned by the range's root. */
+ * (after the clone) from the idmapped LOWER_FD: its top then belongs to the range's root too. */
 static int prepare_chroot_tree(struct env_spec *spec, struct env *env, int lower_fd,
                                struct failure *f)
 {
@@ -498,10 +501,6 @@ static int prepare_chroot_tree(struct env_spec *spec, struct env *env, int lower
                               root ? spec->mode : ROOTFS_COPY, root, false, &used, NULL, f) < 0)
         return -1;
     spec->mode = used;
-    char top[PATH_MAX];
-    snprintf(top, sizeof top, "%s/%s", spec->scratch, used == ROOTFS_OVERLAY ? "upper" : "root");
-    if (env->range.base && chown(top, env->range.base, env->range.base) < 0)
-        return fail(f, "mount-rootfs", "chown", top, NULL);
     return 0;
 }
 
@@ -677,13 +676,14 @@ static pid_t clone_in_userns(int userns_fd, unsigned ns, const struct env *env,
 static pid_t clone_init(struct env_spec *spec, struct env *env, const struct id_map_plan *maps,
                         bool *in_cgroup, struct failure *f)
 {
+    static const struct cgroup_limits track_only = { 0 };
     unsigned ns = spec->ns;
     bool placed = false;
-    if (spec->limits && cgroup_limits_any(spec->limits)) {
-        if (cgroup_create(spec->limits, spec->cgroup_name, &env->cg, f) < 0)
-            return -2;
+    if (spec->cgroup_name && cgroup_create(spec->limits ? spec->limits : &track_only,
+                                           spec->cgroup_name, &env->cg, f) < 0)
+        return -2;
+    if (env->cg.version)
         ns &= ~NS_BIT(NS_CGROUP); /* the init unshares it once inside (see the header) */
-    }
     if (spec->time_offsets)
         ns &= ~NS_BIT(NS_TIME);
     *in_cgroup = env->cg.version != 0;

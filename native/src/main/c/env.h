@@ -49,8 +49,8 @@ struct env_spec {
     bool readonly_root;               /* remount `/` read-only after every mount */
     bool time_offsets;                /* adds time; the init writes timens_offsets */
     long long monotonic_offset, boottime_offset; /* seconds */
-    const struct cgroup_limits *limits; /* NULL or nothing asked: no cgroup */
-    const char *cgroup_name;          /* the env cgroup's directory name */
+    const struct cgroup_limits *limits; /* NULL or nothing asked: a cgroup that only tracks */
+    const char *cgroup_name;          /* the env cgroup's directory name; NULL: no cgroup */
     /* > 0: the user namespace (an fd) the env is created in, its own user ns nested there: a
      * rootless private network's (net.c); 0: none (fd 0 is stdin, never a namespace). */
     int parent_userns_fd;

@@ -1,10 +1,16 @@
 /*
  * harden.c - the last steps before execve(), in the command's own process.
  *
- * - Order: umask, rlimits, groups + gid, bounding/ambient caps, uid, capset, no_new_privs,
- *   seccomp. The bounding set is dropped while we still hold CAP_SETPCAP (before setresuid);
- *   seccomp goes last so the filter never sees the helper's own setup syscalls, and after
- *   no_new_privs so that it needs no CAP_SYS_ADMIN.
+ * - Order: umask, rlimits, groups + gid, bounding/ambient caps, uid, session keyring, capset,
+ *   no_new_privs, seccomp (the default filter, then the caller's). The bounding set is dropped
+ *   while we still hold CAP_SETPCAP (before setresuid); seccomp goes last so the filter never
+ *   sees the helper's own setup syscalls, and after no_new_privs so that it needs no
+ *   CAP_SYS_ADMIN. Stacked filters: the kernel applies the strictest answer of both.
+ * - Session keyring: every command joins a new anonymous one (after setresuid, so it is the
+ *   command's user's), as the env's init does: a command forked by the helper would otherwise
+ *   possess the JVM's session keyring (Kerberos, NFS, fscrypt keys of a login or CI runner).
+ * - Capabilities that a namespace the process is not in would expose (caps_removed, see
+ *   caps_exposed_without()) are removed from every set, in both caps modes.
  * - caps=all (default) keeps what the environment's root has in its namespaces, like
  *   unshare(1); caps=default is Docker's list. A non-zero uid loses every capability at
  *   setresuid() anyway (no keepcaps), as with `docker run --user`.
@@ -18,6 +24,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/keyctl.h>
 #include <linux/seccomp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,6 +59,16 @@ void env_policy_init(struct env_policy *p)
     p->caps = CAPS_ALL;
     p->rlimits[0] = (struct rlimit_entry){ RLIMIT_CORE, { 0, 0 } };
     p->n_rlimits = 1;
+}
+
+uint64_t caps_exposed_without(bool in_mount_ns, bool in_net_ns)
+{
+    uint64_t exposed = 0;
+    if (!in_mount_ns)
+        exposed |= 1ull << CAP_SYS_CHROOT;
+    if (!in_net_ns)
+        exposed |= (1ull << CAP_NET_RAW) | (1ull << CAP_NET_ADMIN);
+    return exposed;
 }
 
 void env_policy_free(struct env_policy *p)
@@ -257,8 +274,23 @@ static void limit_cap_sets(uint64_t keep)
         die("caps", "capset", "", NULL);
 }
 
-static void apply_seccomp(const struct env_policy *env)
+void join_new_session_keyring(void)
 {
+    if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL, 0, 0, 0) < 0 && errno != ENOSYS &&
+        errno != EPERM)
+        die("keyring", "keyctl", "KEYCTL_JOIN_SESSION_KEYRING",
+            "EDQUOT: the user's key quota is used up (sysctl kernel.keys.maxkeys, maxbytes)");
+}
+
+static void apply_seccomp(const struct env_policy *env, enum caps_mode caps)
+{
+    if (env && env->profile == SECCOMP_DEFAULT) {
+        const struct sock_fprog *prog = default_seccomp_program(caps == CAPS_ALL);
+        if (!prog || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) < 0)
+            die("seccomp", "seccomp", "default filter",
+                "the default filter exists for x86_64 and aarch64; elsewhere use seccomp "
+                "unconfined");
+    }
     if (!env || !env->seccomp)
         return;
     struct sock_fprog prog = { .len = (unsigned short)env->seccomp_len, .filter = env->seccomp };
@@ -270,17 +302,19 @@ static void apply_seccomp(const struct env_policy *env)
 void apply_exec_policy(const struct exec_policy *p)
 {
     enum caps_mode caps = p->caps_given ? p->caps : p->env ? p->env->caps : CAPS_ALL;
+    uint64_t keep = (caps == CAPS_DEFAULT ? docker_caps_mask() : ~0ull) & ~p->caps_removed;
     umask(p->umask);
     apply_rlimits(p->env);
     if (p->gid >= 0)
         set_group(p->gid);
-    if (caps == CAPS_DEFAULT)
-        drop_bounding_set(docker_caps_mask());
+    if (keep != ~0ull)
+        drop_bounding_set(keep);
     if (p->uid >= 0)
         set_user(p->uid);
-    if (caps == CAPS_DEFAULT)
-        limit_cap_sets(docker_caps_mask());
+    join_new_session_keyring();
+    if (keep != ~0ull)
+        limit_cap_sets(keep);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         die("caps", "prctl", "PR_SET_NO_NEW_PRIVS", NULL);
-    apply_seccomp(p->env);
+    apply_seccomp(p->env, caps);
 }

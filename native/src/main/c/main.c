@@ -29,12 +29,17 @@
 #include "probe.h"
 #include "serve.h"
 #include "spawn.h"
+#include "supervise.h"
 #include "util.h"
 
 static const char USAGE[] =
     "Usage:\n"
     "  isolated-helper run [OPTIONS] -- CMD [ARG...]\n"
     "      Create a fresh environment, run CMD in it with this terminal's stdio, tear it down.\n"
+    "      CMD is a session of its own without a controlling terminal (as every command: no\n"
+    "      /dev/tty, no job control; only its stdio fds reach this terminal). SIGINT, SIGTERM,\n"
+    "      SIGHUP, SIGQUIT, SIGUSR1/2 sent to the helper (Ctrl-C: it is in the foreground) go\n"
+    "      to CMD.\n"
     "      --rootfs DIR          the root filesystem (default /); only read, never written:\n"
     "                            the environment sees a writable overlay (or copy) of it\n"
     "      --ns LIST             namespaces to unshare, comma-separated, of\n"
@@ -71,23 +76,39 @@ static const char USAGE[] =
     "                            `unlimited` allowed (default core:0)\n"
     "      --caps all|default    all (default): the env's root keeps every capability in its\n"
     "                            namespaces, like unshare; default: Docker's set\n"
-    "      --seccomp FILE        raw struct sock_filter cBPF, applied last before exec\n"
+    "      --seccomp FILE        raw struct sock_filter cBPF, applied last before exec (on top\n"
+    "                            of the default filter when that is on)\n"
+    "      --seccomp-profile default|unconfined  unconfined (the default here, as unshare):\n"
+    "                            no built-in filter; default: the built-in filter refusing\n"
+    "                            keyctl, add_key, request_key, bpf, perf_event_open,\n"
+    "                            userfaultfd, io_uring, kexec, modules, ioperm/iopl, swap,\n"
+    "                            reboot, acct, clock setting, syslog, quotactl,\n"
+    "                            open_by_handle_at, TIOCSTI/TIOCLINUX, AF_ALG/AF_VSOCK\n"
+    "                            sockets, personality flags (EPERM); foreign ABIs (i386,\n"
+    "                            x32) and syscalls above 469 (ENOSYS); with --caps default\n"
+    "                            also mount, pivot_root, setns, unshare/clone of namespaces\n"
+    "                            (clone3: ENOSYS), sethostname, fanotify_init\n"
     "      --time-offset CLOCK:SECONDS  monotonic or boottime offset (adds time to --ns)\n"
     "      --uid N, --gid N      run CMD as N inside (must be mapped in the env's user ns)\n"
     "      --umask OCTAL         default 022\n"
     "  isolated-helper enter --pid HOSTPID [--ns LIST] [--env K=V]... [--inherit-env] [--cwd DIR]\n"
     "                        [--uid N] [--gid N] [--umask OCTAL] [--caps all|default]\n"
+    "                        [--seccomp-profile default|unconfined]\n"
     "                        [--rlimit NAME:SOFT[:HARD]] -- CMD [ARG...]\n"
     "      Join the namespaces of process HOSTPID (default: every one that differs from ours;\n"
     "      its user namespace always, when it differs: as root CMD is then 0 in the env's\n"
     "      range, never host root; with mount also its root), run CMD there, exit with its\n"
-    "      code (128+N on signal N, 125 setup failed). SIGTERM, SIGINT, SIGHUP and SIGQUIT\n"
-    "      are forwarded to CMD.\n"
+    "      code (128+N on signal N, 125 setup failed, 126/127 cannot execute / not found).\n"
+    "      CMD runs under a supervisor inside (a subreaper, enter's child), in a session and\n"
+    "      process group of its own. SIGTERM, SIGINT, SIGHUP and SIGQUIT to enter go to CMD's\n"
+    "      process group and ask it to stop: once CMD exited, what it started is SIGKILLed,\n"
+    "      and enter exits when all of it is gone. SIGUSR1/SIGUSR2 go to CMD alone.\n"
     "      CMD starts in HOSTPID's cgroups (every hierarchy where they differ from ours), so\n"
     "      the environment's memory, pids and cpu limits apply to it.\n"
     "      --inherit-env passes this process's environment unchanged (instead of PATH, HOME).\n"
-    "      If enter is SIGKILLed, CMD is SIGKILLed too (parent-death signal); processes CMD\n"
-    "      started stay in the environment until it closes.\n"
+    "      If enter is SIGKILLed, the supervisor SIGKILLs CMD and everything it started right\n"
+    "      after (enter's exit cannot wait for that). When CMD exits by itself, what it started\n"
+    "      stays in the environment until it closes.\n"
     "  isolated-helper serve --state-dir DIR\n"
     "      The resident server of PROTOCOL.md on stdin/stdout; exits when stdin closes.\n"
     "      FORWARD (env=ID, port=N) listens on 127.0.0.1:<ephemeral> of the host and relays\n"
@@ -105,6 +126,10 @@ static const char USAGE[] =
     "      {\"step\",\"ok\",\"errno\",\"detail\",\"hint\"}. Exits 0.\n"
     "  isolated-helper help | --help\n"
     "\n"
+    "Every command gets a new, empty session keyring of its own. Capabilities that a left-out\n"
+    "namespace would expose are removed whatever --caps says: without mount SYS_CHROOT (the\n"
+    "chroot escape), without net NET_RAW and NET_ADMIN (the host's network).\n"
+    "\n"
     "With mount, the environment gets a private tmpfs holding the overlay, a minimal /dev\n"
     "(null zero full random urandom tty, devpts, shm), a fresh /proc and a tmpfs /tmp, then\n"
     "pivot_root. A fresh /proc is also mounted without pid: it then shows the host's PID\n"
@@ -113,7 +138,8 @@ static const char USAGE[] =
     "Private networks between environments (`network=` of PROTOCOL.md) exist only in serve:\n"
     "one `run` is a single environment with no peer.\n"
     "\n"
-    "Exit codes: the command's; 128+N if killed by signal N; 125 setup failed; 126 cannot\n"
+    "Exit codes: the command's; 128+N if killed by signal N; 125 setup failed or --cwd cannot be\n"
+    "entered (`hint: working directory DIR does not exist in the environment`); 126 cannot\n"
     "execute; 127 not found.\n";
 
 struct cli_options {
@@ -219,6 +245,7 @@ static struct cli_options parse_options(int argc, char **argv, bool needs_comman
         { "user-map", required_argument, NULL, OPT_EXTRA },
         { "caps", required_argument, NULL, OPT_EXTRA },
         { "seccomp", required_argument, NULL, OPT_EXTRA },
+        { "seccomp-profile", required_argument, NULL, OPT_EXTRA },
         { "time-offset", required_argument, NULL, OPT_EXTRA },
         { "uid", required_argument, NULL, OPT_EXEC },
         { "gid", required_argument, NULL, OPT_EXEC },
@@ -376,12 +403,14 @@ static int enter_main(struct cli_options *o)
     char **envp = o->inherit_env ? environ : build_envp(o->env, o->env_count);
     env_options_take_policy(&o->extra, &env); /* caps, rlimits, seccomp of the options */
     struct spawn_spec run = { .env = &env, .join = env.ns, .argv = o->argv, .envp = envp,
-                              .cwd = o->cwd, .pid1 = o->as_pid1, .stdio = { 0, 1, 2 },
-                              .policy = o->exec };
+                              .cwd = o->cwd, .pid1 = o->as_pid1, .supervised = true,
+                              .stdio = { 0, 1, 2 }, .policy = o->exec };
     run.policy.env = &env.policy;
     struct spawned cmd;
     if (spawn_in_env(&run, &cmd, &f) < 0)
         die_spawn_failure(&f);
+    if (cmd.result_fd >= 0)
+        return wait_for_supervisor(cmd.pid, cmd.result_fd, &set);
     return wait_for_command(cmd.pid, NULL, &set);
 }
 
@@ -391,6 +420,9 @@ int main(int argc, char **argv)
     reset_all_signals();
     ensure_std_fds();
     close_fds_above(3, -1);
+    /* Built once here, only read by the forked commands (seccomp.c). */
+    (void)default_seccomp_program(true);
+    (void)default_seccomp_program(false);
     const char *command = argc > 1 ? argv[1] : "help";
     if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 ||
         strcmp(command, "-h") == 0) {

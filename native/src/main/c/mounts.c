@@ -242,7 +242,11 @@ static int make_scratch_dirs(const char *scratch, const char *rootfs, bool with_
         if (join_path(path, sizeof path, scratch, names[i]) < 0 ||
             (mkdir(path, 0755) < 0 && errno != EEXIST))
             return fail(f, "mount-rootfs", "mkdir", path, NULL);
-        /* The merged root takes its owner and mode from the upper dir. */
+        /* The merged root takes its owner and mode from the upper dir, when overlayfs makes its
+         * root inode: so both are the rootfs's (as the lower shows it: idmapped as root) before
+         * the mount; a copy's root too. An owner the caller cannot give (rootless) stays ours. */
+        if (i < 2)
+            (void)chown(path, st.st_uid, st.st_gid);
         if (i == 1)
             (void)chmod(path, st.st_mode & 07777);
     }

@@ -4,7 +4,8 @@
  * - One parser for both front ends: the protocol's fields (parts separated by TAB) and the
  *   command line's options (parts separated by `:`).
  * - Parsing only: nothing is created here; errors carry the stage of the feature (`bind`,
- *   `tmpfs`, `rlimit`, `seccomp`, `time`, `cgroup`, `caps`, `user`, `network`, `uid-map`).
+ *   `tmpfs`, `rlimit`, `seccomp` (also seccomp-profile), `time`, `cgroup`, `caps`, `user`,
+ *   `network`, `uid-map`).
  */
 #include "options.h"
 
@@ -154,6 +155,13 @@ int env_options_apply(struct env_options *o, const char *key, const char *value,
         return env_policy_add_rlimit(&o->policy, value, sep, f) < 0 ? -1 : 1;
     if (strcmp(key, "seccomp") == 0)
         return env_policy_load_seccomp(&o->policy, value, f) < 0 ? -1 : 1;
+    if (strcmp(key, "seccomp-profile") == 0) {
+        errno = EINVAL;
+        if (parse_seccomp_profile(value, &o->policy.profile) < 0)
+            return fail(f, "seccomp", "seccomp", value,
+                        "seccomp-profile is `default` or `unconfined`");
+        return 1;
+    }
     if (strcmp(key, "time-offset") == 0)
         return add_time_offset(o, value, sep, f);
     if (strcmp(key, "memory-max") == 0 || strcmp(key, "pids-max") == 0 ||

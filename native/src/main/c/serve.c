@@ -16,11 +16,13 @@
  * - EOF on stdin (the JVM is gone) or a broken stdout: SIGKILL every init and process, reap
  *   them all, remove what we put in the state dir, exit 0.
  * - The state dir is locked while we live; at start, state dirs of dead helpers next to it are
- *   removed (statedir.c), and so are their env cgroups (cgroup_sweep_dead()).
+ *   removed (statedir.c), and their env cgroups are killed and removed (cgroup_sweep_dead()).
  * - A request frame over FRAME_MAX is answered with an ERROR for its id (stage=request, E2BIG)
  *   and skipped; only a frame whose length field is under 5 (framing lost) shuts the server down.
- * - CLOSE and EOF of an env without pid then also kill its strays (env_kill_strays(): every
- *   process left in one of its own namespaces, e.g. a daemon that double-forked away).
+ * - CLOSE and EOF also kill everything in the env's cgroup (cgroup_kill(): wherever it went,
+ *   e.g. a daemon that double-forked away and unshared every namespace); an env without pid and
+ *   without a cgroup (rootless, not delegated) then has its strays killed (env_kill_strays():
+ *   every process left in one of its own namespaces).
  */
 #include "serve.h"
 
@@ -285,10 +287,23 @@ static int parse_env_options(const struct record *rec, struct env_options *o, st
     return 0;
 }
 
+/* Once per helper: an env without a cgroup is tracked by its namespaces only (cgroup.c). */
+static void tell_untracked(const struct env *env)
+{
+    static bool told;
+    if (told || cgroup_kill_dir(&env->cg))
+        return;
+    told = true;
+    fprintf(stderr, "isolated-helper: environments get no cgroup of their own (%s); without a pid "
+            "namespace, a process that leaves all of an environment's namespaces outlives it\n",
+            cgroup_untracked());
+}
+
 static void report_created(struct server *s, uint32_t id, const struct env_slot *slot)
 {
     const struct env *env = &slot->env;
     struct record_builder rb = { 0 };
+    tell_untracked(env);
     record_add(&rb, "pid", "%d", env->pid);
     record_add(&rb, "rootfs-mode", "%s", rootfs_mode_name(env->mode_used));
     record_add(&rb, "root", "%s", env->pivoted ? "pivot" : "chroot");
@@ -296,11 +311,13 @@ static void report_created(struct server *s, uint32_t id, const struct env_slot 
         record_add(&rb, "upper-fd", "%d", env->layer_fd);
     if (env->range.base)
         record_add(&rb, "id-range", "%u\t%u", env->range.base, ID_RANGE_SIZE);
-    if (env->cg.version)
+    if (cgroup_kill_dir(&env->cg))
+        record_add(&rb, "kill-cgroup", "%s", cgroup_kill_dir(&env->cg));
+    if (env->cg.accounting)
         record_add(&rb, "cgroup-version", "%d", env->cg.version);
-    if (env->cg.version == 2)
+    if (env->cg.accounting && env->cg.version == 2)
         record_add(&rb, "cgroup", "%s", env->cg.dir[0]);
-    for (int i = 0; env->cg.version == 1 && i < CG_COUNT; i++) {
+    for (int i = 0; env->cg.accounting && env->cg.version == 1 && i < CG_COUNT; i++) {
         char key[32];
         snprintf(key, sizeof key, "cgroup-%s", CG_NAMES[i]);
         if (env->cg.dir[i])
@@ -698,7 +715,8 @@ static void close_env(struct server *s, struct env_slot *slot)
         wait_for(slot->env.pid, NULL);
         env_release(&slot->env);
     }
-    env_kill_strays(&slot->env); /* without pid: what double-forked away */
+    cgroup_kill(&slot->env.cg);  /* what left the namespaces' reach: the cgroup holds it */
+    env_kill_strays(&slot->env); /* without pid: what double-forked away (none with a cgroup) */
     env_remove_cgroup(&slot->env);
     network_leave(&slot->net); /* the last member's leave destroys the switch namespace */
     remove_env(s, slot);
@@ -782,8 +800,10 @@ static void dispatch(struct server *s, struct frame *frame)
 
 static NORETURN void shut_down(struct server *s)
 {
-    for (size_t i = 0; i < s->n_envs; i++)
+    for (size_t i = 0; i < s->n_envs; i++) {
         env_kill(&s->envs[i]->env);
+        cgroup_kill(&s->envs[i]->env.cg);
+    }
     for (size_t i = 0; i < s->n_procs; i++)
         kill(s->procs[i]->pid, SIGKILL);
     while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)

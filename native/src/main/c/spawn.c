@@ -16,8 +16,15 @@
  * - With a cgroup, the intermediate first writes "0" to the env's cgroup.procs fds (opened
  *   by the helper; for `enter` those of the target's cgroups, see cgroup_attach()): it and so
  *   the command start inside the env's cgroup, no handshake needed.
+ * - supervised (`enter`): that child is instead a supervisor (supervise.c), a subreaper that
+ *   forks the command and exits only once it (and, when asked to stop or when `enter` is gone,
+ *   everything it started) is gone. It holds the read end of a pipe whose write end only the
+ *   caller has: its EOF is the caller's death, even by SIGKILL.
+ * - The command calls setsid(): a session and process group of its own, no controlling
+ *   terminal (the host's cannot be reached through /dev/tty or TIOCSTI).
  * - Right before execve the command applies its exec_policy (harden.c: ids, umask, rlimits,
- *   caps, no_new_privs, seccomp).
+ *   keyring, caps, no_new_privs, seccomp), without the capabilities that the env's mount or
+ *   network namespace, when it has none or the command does not join it, would leave exposed.
  * - The command resets signals, closes every fd above 2, and execs with an explicit envp,
  *   searching argv[0] in the *env's* PATH. A failed exec writes a struct failure (stage
  *   `exec`) on the status socket; EOF without one means the exec succeeded.
@@ -40,6 +47,7 @@
 #include <unistd.h>
 
 #include "mounts.h"
+#include "supervise.h"
 
 /* fork() whose child is our parent's child (with optional namespace flags). */
 static pid_t clone_sibling(unsigned long ns_flags)
@@ -57,6 +65,25 @@ static void join_namespaces(const struct env *env, unsigned join)
     }
 }
 
+/* A cwd that cannot be entered is stage `cwd` (exit 125), never `exec`: a missing directory
+ * must not read as a missing program (127). */
+static void enter_cwd(const char *dir)
+{
+    if (chdir(dir) < 0) {
+        int err = errno;
+        const char *why = err == ENOENT ? " does not exist in the environment"
+                        : err == ENOTDIR ? " is not a directory" : ": ";
+        errno = err;
+        die("cwd", "chdir", dir, "working directory %s%s%s", dir, why,
+            err == ENOENT || err == ENOTDIR ? "" : strerror(err));
+    }
+    /* A cwd outside the new root (e.g. through a leaked fd) reads as "(unreachable)/..."
+     * (CVE-2024-21626); refuse to run the command there. */
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/')
+        die("cwd", "getcwd", dir, "working directory %s is outside the environment", dir);
+}
+
 static void enter_env_root(const struct spawn_spec *spec)
 {
     const struct env *env = spec->env;
@@ -65,13 +92,7 @@ static void enter_env_root(const struct spawn_spec *spec)
         if (fchdir(env->root_fd) < 0 || chroot(".") < 0)
             die("setns", "chroot", "/proc/PID/root", NULL);
     }
-    if (chdir(spec->cwd) < 0)
-        die("exec", "chdir", spec->cwd, "the working directory does not exist in the environment");
-    /* A cwd outside the new root (e.g. through a leaked fd) reads as "(unreachable)/..."
-     * (CVE-2024-21626); refuse to run the command there. */
-    char cwd[PATH_MAX];
-    if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/')
-        die("exec", "getcwd", spec->cwd, "the working directory is outside the environment");
+    enter_cwd(spec->cwd);
 }
 
 static const char *env_path(char *const *envp)
@@ -107,13 +128,17 @@ static void exec_in_path(char *const *argv, char *const *envp)
     errno = result;
 }
 
-static NORETURN void exec_command(const struct spawn_spec *spec, int status_fd)
+static NORETURN void exec_command(const struct spawn_spec *spec, int status_fd, bool announce)
 {
     /* Our pid as the helper sees it: we may be in another PID namespace than the one that
      * cloned us, and clone() returned our pid in *that* namespace. */
-    announce_self(status_fd, 'p');
-    /* The helper is this process's parent (CLONE_PARENT): die with it. */
+    if (announce)
+        announce_self(status_fd, 'p');
+    /* The helper (or the supervisor) is this process's parent: die with it. */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    /* A session of its own: no controlling terminal, so nothing inside can reach the host's
+     * (TIOCSTI, /dev/tty); and one process group that the supervisor can signal. */
+    setsid();
     if (spec->pid1) {
         struct failure f;
         if (make_root_private(&f) < 0 || mount_proc("/", true, &f) < 0)
@@ -124,7 +149,10 @@ static NORETURN void exec_command(const struct spawn_spec *spec, int status_fd)
             die("exec", "dup2", "", NULL);
     reset_signal_state();
     close_fds_above(3, status_fd);
-    apply_exec_policy(&spec->policy);
+    struct exec_policy policy = spec->policy;
+    unsigned joined = spec->join & spec->env->ns;
+    policy.caps_removed |= caps_exposed_without(joined & NS_BIT(NS_MOUNT), joined & NS_BIT(NS_NET));
+    apply_exec_policy(&policy);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* again: a uid/gid change cleared it */
     exec_in_path(spec->argv, spec->envp);
     int err = errno;
@@ -133,7 +161,52 @@ static NORETURN void exec_command(const struct spawn_spec *spec, int status_fd)
     die_with(&f, err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 
-static NORETURN void run_intermediate(const struct spawn_spec *spec, int status_fd)
+/* The supervisor: a subreaper before the command exists, so nothing the command starts can get
+ * past it; it keeps only pipes[0] (alive, read end) and pipes[1] (result, write end). */
+static NORETURN void run_supervisor(const struct spawn_spec *spec, int status_fd, const int pipes[2])
+{
+    announce_self(status_fd, 'p');
+    setsid(); /* out of the caller's session too: no terminal of the host in the env at all */
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+        die("exec", "prctl", "PR_SET_CHILD_SUBREAPER", NULL);
+    pid_t cmd = fork();
+    if (cmd == 0)
+        exec_command(spec, status_fd, false);
+    if (cmd < 0)
+        die("exec", "fork", "", NULL);
+    if (dup2(pipes[0], 0) < 0 || dup2(pipes[1], 1) < 0) /* both above 2: nothing clobbered */
+        _exit(EXIT_SETUP_FAILED);
+    close_fds_above(2, -1); /* stdio, the status socket, the env's fds */
+    supervise(cmd, 0, 1);
+}
+
+/* With the env's PID namespace the supervisor is a grandchild whose parent exits at once: it is
+ * the env init's child then, reaped there even when `enter` died (see supervise.c). */
+static NORETURN void start_supervisor(const struct spawn_spec *spec, int status_fd, const int pipes[2])
+{
+    bool own_pid_ns = (spec->join & NS_BIT(NS_PID)) && spec->env->ns_fd[NS_PID] >= 0;
+    pid_t child = own_pid_ns ? fork() : clone_sibling(0);
+    if (child == 0 && own_pid_ns) {
+        pid_t supervisor = fork();
+        if (supervisor == 0)
+            run_supervisor(spec, status_fd, pipes);
+        _exit(supervisor < 0 ? EXIT_SETUP_FAILED : 0);
+    }
+    if (child == 0)
+        run_supervisor(spec, status_fd, pipes);
+    if (child < 0)
+        die("exec", "fork", "", NULL);
+    int status = 0;
+    while (own_pid_ns && waitpid(child, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (status != 0) {
+        errno = EAGAIN;
+        die("exec", "fork", "", "the supervisor could not be started");
+    }
+    _exit(0);
+}
+
+static NORETURN void run_intermediate(const struct spawn_spec *spec, int status_fd, const int pipes[2])
 {
     set_failure_sink(status_fd);
     struct failure f;
@@ -152,7 +225,7 @@ static NORETURN void run_intermediate(const struct spawn_spec *spec, int status_
             announce_self(status_fd, 'h');
             pid_t cmd = clone_sibling(CLONE_NEWPID | CLONE_NEWNS);
             if (cmd == 0)
-                exec_command(spec, status_fd);
+                exec_command(spec, status_fd, true);
             if (cmd < 0)
                 die("exec", "clone", "CLONE_NEWPID", NULL);
             _exit(0);
@@ -161,9 +234,11 @@ static NORETURN void run_intermediate(const struct spawn_spec *spec, int status_
             die("exec", "clone", "CLONE_PARENT", NULL);
         _exit(0);
     }
+    if (pipes[0] >= 0)
+        start_supervisor(spec, status_fd, pipes);
     pid_t cmd = clone_sibling(0);
     if (cmd == 0)
-        exec_command(spec, status_fd);
+        exec_command(spec, status_fd, true);
     if (cmd < 0)
         die("exec", "clone", "CLONE_PARENT", NULL);
     _exit(0);
@@ -198,16 +273,33 @@ static void reap(pid_t pid)
 
 int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct failure *f)
 {
-    int status[2], on = 1;
+    int status[2], on = 1, alive[2] = { -1, -1 }, result[2] = { -1, -1 };
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, status) < 0 ||
         setsockopt(status[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on) < 0)
         return fail(f, "exec", "socketpair", "", NULL);
+    if (spec->supervised && !spec->pid1 &&
+        (pipe2(alive, O_CLOEXEC) < 0 || pipe2(result, O_CLOEXEC) < 0)) {
+        fail(f, "exec", "pipe2", "", NULL);
+        close(status[0]);
+        close(status[1]);
+        return -1;
+    }
     pid_t mid = fork();
     if (mid == 0) {
         close(status[0]);
-        run_intermediate(spec, status[1]);
+        if (alive[1] >= 0) {
+            close(alive[1]);
+            close(result[0]);
+        }
+        int pipes[2] = { alive[0], result[1] };
+        run_intermediate(spec, status[1], pipes);
     }
     close(status[1]);
+    if (alive[0] >= 0) {
+        close(alive[0]); /* alive[1] stays open until we exit: see spawn.h */
+        close(result[1]);
+    }
+    out->result_fd = result[0];
     if (mid < 0) {
         close(status[0]);
         return fail(f, "exec", "fork", "", NULL);
@@ -230,7 +322,9 @@ int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct fail
     reap(mid);
     reap(inner);
     if (failed) {
-        reap(cmd); /* it exits 126/127 right after reporting */
+        reap(cmd); /* it exits 126/127 right after reporting (a supervisor: after it) */
+        if (out->result_fd >= 0)
+            close(out->result_fd);
         return -1;
     }
     if (cmd <= 0) {

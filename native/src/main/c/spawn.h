@@ -20,16 +20,22 @@ struct spawn_spec {
     char *const *envp; /* NULL-terminated, built by the caller */
     const char *cwd;   /* inside the env */
     bool pid1;         /* PID 1 of a fresh PID ns nested in the env, with its own /proc */
+    bool supervised;   /* `enter`: a supervisor inside is our child and the command's parent
+                          (supervise.h); not with pid1 */
     int stdio[3];      /* dup2()ed onto 0, 1, 2 */
     struct exec_policy policy; /* ids, umask, caps; .env points at env->policy */
 };
 
 struct spawned {
-    pid_t pid;   /* on the host; a direct child of the helper */
+    pid_t pid;   /* on the host; a direct child of the helper, but supervised: the supervisor,
+                    our child only without a PID namespace (see supervise.h) */
     pid_t nspid; /* as seen in the innermost PID namespace */
+    int result_fd; /* supervised: the supervisor's result pipe (see supervise.h), else -1 */
 };
 
-/* Returns 0 once the command was exec'd; -1 with *f (stage `exec` when it could not be). */
+/* Returns 0 once the command was exec'd; -1 with *f (stage `exec` when it could not be).
+ * Supervised, the caller keeps a pipe's write end open until it exits (on purpose: its closing
+ * tells the supervisor that we are gone); then wait_for_supervisor(). */
 int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct failure *f);
 
 /* The nodename as seen in the env's UTS namespace. */

@@ -138,7 +138,8 @@ public final class Command {
     }
 
     /**
-     * @param directory an absolute path inside the environment
+     * @param directory an absolute path inside the environment; when it does not exist there (or is not a
+     *     directory) the command does not run: its result has exit code 125 and says so on stderr
      * @return a copy that starts in this directory
      */
     public Command withWorkingDirectory(String directory) {

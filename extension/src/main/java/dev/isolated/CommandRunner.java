@@ -14,7 +14,7 @@ public interface CommandRunner {
      * empty.
      *
      * @param command the program and its arguments
-     * @return the result; a missing program gives exit code 127
+     * @return the result; a missing program gives exit code 127 (see {@link ExecResult} for 125 and 126)
      */
     default ExecResult exec(String... command) {
         return exec(Command.of(command));

@@ -18,9 +18,12 @@ import java.util.OptionalInt;
  * {@link Command#withOutputLines} still sees every line.
  *
  * <p>Exit codes follow the shell's conventions: a command killed by signal {@code N} has exit code
- * {@code 128 + N} (and {@link #signal()} is {@code N}); a command that does not exist in the
- * environment has exit code 127 and says so on {@link #stderr()}; one that could not be executed has
- * 126. A command stopped at its timeout has {@link #timedOut()} set, one killed for using more memory than
+ * {@code 128 + N} (and {@link #signal()} is {@code N}). A command that never ran has the exit code
+ * {@code env} and {@code chroot} use, and says why on {@link #stderr()}: 127 when the program does not
+ * exist in the environment ({@code isolated: PROGRAM: command not found in the environment (...)}), 126
+ * when it could not be executed ({@code isolated: PROGRAM: cannot execute (...)}), 125 when its working
+ * directory could not be entered ({@code isolated: working directory DIR does not exist in the
+ * environment}, {@code ... is not a directory}). A command stopped at its timeout has {@link #timedOut()} set, one killed for using more memory than
  * its environment's limit {@link #oomKilled()}.
  */
 public final class ExecResult {

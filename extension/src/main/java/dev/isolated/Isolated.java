@@ -104,11 +104,14 @@ public @interface Isolated {
      * The namespaces to create for the environment. {@link Namespace#USER} is always added, also as root (see
      * {@link Namespace#USER}). An annotation that keeps the default takes its enclosing annotation's, and when all of
      * them keep it, the configuration parameter {@value IsolatedConfiguration#NAMESPACES} (e.g.
-     * {@code PID,MOUNT,UTS,IPC,NET}) applies when it is set.
+     * {@code PID,MOUNT,UTS,IPC}) applies when it is set. The default is every namespace that makes sense for a
+     * test; {@link Namespace#NET} among them, so commands reach none of the host's network (its {@code 127.0.0.1}
+     * services, its abstract unix sockets, its loopback traffic) unless a test leaves {@code NET} out.
      *
-     * @return the namespaces, by default {@code PID, MOUNT, UTS, IPC}
+     * @return the namespaces, by default {@code PID, MOUNT, UTS, IPC, NET, CGROUP}
      */
-    Namespace[] namespaces() default {Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC};
+    Namespace[] namespaces() default {Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC, Namespace.NET,
+        Namespace.CGROUP};
 
     /**
      * The environment's hostname (needs {@link Namespace#UTS}). When empty it is the enclosing annotation's, and
@@ -136,6 +139,15 @@ public @interface Isolated {
      *     {@code hostname NAME}) or {@link Capabilities#ALL} (like {@code unshare}: root inside can mount)
      */
     Capabilities capabilities() default Capabilities.DOCKER_DEFAULT;
+
+    /**
+     * Whether commands run under the built-in seccomp filter, which refuses kernel keyrings, {@code bpf}, perf
+     * events, {@code userfaultfd}, {@code io_uring}, kexec, module loading, {@code TIOCSTI} and the like (see
+     * {@link Seccomp#DEFAULT}). {@link Seccomp#UNCONFINED} is the explicit opt-out.
+     *
+     * @return {@link Seccomp#DEFAULT} (default) or {@link Seccomp#UNCONFINED}
+     */
+    Seccomp seccomp() default Seccomp.DEFAULT;
 
     /**
      * Who the user running the tests is inside the environment's user namespace (see {@link UserMapping}).

@@ -65,6 +65,9 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * Runs commands joining only the given namespaces of this environment, as {@code nsenter} does; the
      * others stay the JVM's (the host's). Without {@link Namespace#MOUNT} a command sees the host's
      * filesystem rather than the image; without {@link Namespace#NET} it sees the host's network devices.
+     * What that would expose is taken away as for an environment without those namespaces (see
+     * {@link Capabilities}): without {@code MOUNT} root has no {@code SYS_CHROOT}, without {@code NET} no
+     * {@code NET_RAW} and no {@code NET_ADMIN}, so it cannot sniff or reconfigure the host's network.
      * The environment's user namespace is always joined, named or not: such a command is the environment's
      * root (for the host, an id of the environment's range, see {@link Namespace#USER}), never the host's.
      *
@@ -88,8 +91,31 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * A real {@link ProcessBuilder} whose process runs inside this environment (joining all its namespaces),
      * for code under test that takes a {@code ProcessBuilder}. Its environment starts with the environment's
      * defaults ({@code PATH}, {@code HOME}); what you put in {@link ProcessBuilder#environment()} is passed in.
-     * Redirects, {@code inheritIO} and {@code waitFor} work as usual. The process is killed when this
-     * environment closes.
+     * Redirects, {@code inheritIO} and {@code waitFor} work as usual; the {@link Process}'s exit value is the
+     * command's exit code ({@code 128 + N} when signal {@code N} killed it; 125, 126 and 127 as in
+     * {@link ExecResult}). The process is killed when this environment closes.
+     *
+     * <p>The {@link Process} is the Isolated helper on the host that joined the environment ({@code
+     * isolated-helper enter}): {@link Process#pid()} and {@link Process#toHandle()} are that helper's host
+     * pid, not a pid inside, and the command is not among its {@code descendants()}: inside, a small
+     * supervisor ({@code isolated-helper} in {@link #processes()} while the command runs; with
+     * {@link Namespace#PID} a child of the environment's init) is the parent of the command, which runs in
+     * a session and process group of its own; {@link #processes()} shows both, with their pids inside and
+     * on the host. The process lives as long as the command:
+     * <ul>
+     *   <li>{@link Process#destroy()} (SIGTERM) is a request: SIGTERM goes to the command's process group
+     *       (the command and what it started, unless that left the group). Once the command has exited,
+     *       whatever it started that still runs is SIGKILLed, and only when all of it is gone does the
+     *       process exit, so {@code waitFor()} and {@code onExit()} complete after it. A command that
+     *       ignores SIGTERM keeps running.</li>
+     *   <li>{@link Process#destroyForcibly()} (SIGKILL) kills the helper at once (exit value 137), which
+     *       cannot be caught: the supervisor inside sees it die and SIGKILLs the command and everything it
+     *       started right after. {@code waitFor()} can therefore return a few milliseconds before they are
+     *       gone; to be sure nothing runs any more, {@code destroy()} first, or wait until
+     *       {@link #processes()} no longer lists them.</li>
+     *   <li>When the command exits by itself, what it started and left running stays in the environment
+     *       (until it closes), as after any {@link Process}.</li>
+     * </ul>
      *
      * @param command the program and its arguments
      * @return the process builder
@@ -120,8 +146,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
 
     /**
      * @return what the environment's cgroup counted: memory now and at peak, processes, OOM kills
-     * @throws IllegalStateException when the environment has no cgroup (give it {@link Limits}, or
-     *     {@code builder().trackResources(true)})
+     * @throws IllegalStateException when the environment's cgroup counts nothing: it has no {@link Limits} with a
+     *     cgroup limit (or an empty one), nor {@code builder().trackResources(true)}
      */
     ResourceUsage resourceUsage();
 
@@ -133,37 +159,68 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     String address();
 
     /**
-     * Reads a file of the environment (symlinks resolve inside the environment, never on the host).
+     * Reads a regular file of the environment. Symlinks resolve inside the environment, never on the host
+     * ({@code openat2(RESOLVE_IN_ROOT)}; magic links such as {@code /proc/<pid>/root} never lead out). Anything but a
+     * regular file (a FIFO, socket, device or directory, or a symlink to one such as {@code /dev/zero}) is
+     * refused without being opened for reading, so a FIFO the test made cannot block the JVM. At most 64 MiB are
+     * read: a larger file, or a {@code /proc}-like file (whose size says 0) that yields more, is refused; copy it
+     * to the host with {@link #copyOut(String, Path)} instead.
      *
      * @param path an absolute path inside the environment
      * @return its contents, decoded as UTF-8
-     * @throws java.io.UncheckedIOException naming the path when it cannot be read
+     * @throws java.io.UncheckedIOException naming the path when it is missing or cannot be read, when it is not
+     *     a regular file ({@code Cannot read /tmp/pipe: /tmp/pipe in the environment of host pid 4242 is a FIFO,
+     *     not a regular file; only regular files are read}) or when it is larger than 64 MiB ({@code Cannot read
+     *     /big: /big in the environment of host pid 4242 is larger than 64 MiB, the most readString reads; copy it
+     *     to the host with copyOut instead})
      */
     String readString(String path);
 
     /**
-     * Creates or replaces a file of the environment, mode 0644; missing parent directories are created (0755),
-     * as with {@code mkdir -p}.
+     * Creates or replaces a regular file of the environment, mode 0644; missing parent directories are created
+     * (0755), as with {@code mkdir -p}. Symlinks resolve inside the environment, never on the host. Anything at
+     * the path that is not a regular file (a FIFO, socket, device or directory) is refused, and a FIFO is never
+     * opened in a way that could block.
      *
      * @param path an absolute path inside the environment
      * @param content the text, encoded as UTF-8
+     * @throws java.io.UncheckedIOException naming the path when it cannot be written or is not a regular file
      */
     void writeString(String path, String content);
 
     /**
      * Copies a host file or directory tree into the environment; missing parent directories of the target are
-     * created (0755).
+     * created (0755). Symlinks in the tree are copied as symlinks; symlinks on the way to the target resolve
+     * inside the environment. A regular file already at the target (or one that a symlink there leads to, inside
+     * the environment) is replaced; anything else there (a directory, FIFO, socket or device) is refused.
      *
      * @param hostSource the host path
      * @param target the absolute path inside the environment
+     * @throws java.io.UncheckedIOException naming the path that could not be copied
      */
     void copyIn(Path hostSource, String target);
 
     /**
-     * Copies a file or directory tree out of the environment to the host.
+     * Copies a file, directory tree or symlink out of the environment to the host. Symlinks on the way to
+     * {@code source} resolve inside the environment; {@code source} itself and everything below it are not
+     * followed: symlinks are copied as symlinks (their targets as they are, never read), and every file is read
+     * through descriptors opened inside the environment, so nothing the test swaps meanwhile can lead the copy to
+     * host files. FIFOs, sockets and devices inside a directory are left out; as {@code source} itself they are
+     * refused. Each file is copied as large as it was when opened (a {@code /proc}-like file, whose size says 0,
+     * up to 64 MiB); files are created with mode 0755 when executable by anyone in the environment, else 0644,
+     * directories with 0755 (less the umask). A copy that fails midway leaves what it copied so far.
+     *
+     * <p>Nothing on the host is ever replaced: {@code hostTarget} must not exist, and whatever is there (a file,
+     * directory, symlink, even a dangling one, or FIFO) is refused and left byte for byte as it was; each file is
+     * created with {@code O_CREAT|O_EXCL|O_NOFOLLOW}, so a symlink at the target is never followed, not even one
+     * planted after the check. The parent directory of {@code hostTarget} must exist.
      *
      * @param source the absolute path inside the environment
      * @param hostTarget the host path, which must not exist yet
+     * @throws java.io.UncheckedIOException naming the path that could not be copied; when {@code hostTarget}
+     *     exists, with a {@link java.nio.file.FileAlreadyExistsException} as cause and the message {@code Cannot
+     *     copy /out out of the environment to /host/out: it already exists on the host; copyOut never replaces
+     *     anything there: delete it first or choose a path that does not exist}
      */
     void copyOut(String source, Path hostTarget);
 

@@ -26,7 +26,8 @@ import java.util.function.Function;
  */
 public final class IsolatedEnvironmentBuilder {
     private String rootfs = "";
-    private Set<Namespace> namespaces = EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC);
+    private Set<Namespace> namespaces = EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC,
+            Namespace.NET, Namespace.CGROUP);
     private String hostname = "";
     private final List<ExtraMount> mounts = new ArrayList<>();
     private final Map<String, String> env = new LinkedHashMap<>();
@@ -45,6 +46,7 @@ public final class IsolatedEnvironmentBuilder {
     private boolean trackResources;
     private String network = "";
     private String seccompFilter = "";
+    private Seccomp seccomp = Seccomp.DEFAULT;
     private UserMapping userMapping = UserMapping.ROOT;
     private Function<String, Optional<String>> configuration = key -> Optional.ofNullable(System.getProperty(key));
 
@@ -69,7 +71,8 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
-     * @param namespaces the namespaces to create; {@link Namespace#USER} is always added (see {@link Namespace#USER})
+     * @param namespaces the namespaces to create (default {@code PID, MOUNT, UTS, IPC, NET, CGROUP}, see
+     *     {@link Isolated#namespaces()}); {@link Namespace#USER} is always added (see {@link Namespace#USER})
      * @return this builder
      */
     public IsolatedEnvironmentBuilder namespaces(Namespace... namespaces) {
@@ -92,7 +95,7 @@ public final class IsolatedEnvironmentBuilder {
     /**
      * @param hostSource a host file or directory
      * @param target where it appears inside the environment
-     * @param readOnly whether it is mounted read-only
+     * @param readOnly whether it is mounted read-only; either way it is {@code nosuid,nodev}, as {@link Bind}
      * @return this builder
      */
     public IsolatedEnvironmentBuilder bind(Path hostSource, String target, boolean readOnly) {
@@ -220,8 +223,8 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
-     * @param track whether to give the environment a cgroup even without limits, so that
-     *     {@link IsolatedEnvironment#resourceUsage()} works
+     * @param track whether the environment's cgroup counts memory and processes even without limits, so that
+     *     {@link IsolatedEnvironment#resourceUsage()} works (it needs those controllers, as limits do)
      * @return this builder
      */
     public IsolatedEnvironmentBuilder trackResources(boolean track) {
@@ -249,13 +252,26 @@ public final class IsolatedEnvironmentBuilder {
     /**
      * Applies a seccomp filter to every command of the environment, last before exec (as {@code bwrap
      * --seccomp} does): a file holding a compiled classic BPF program, an array of {@code struct sock_filter}
-     * in the host's byte order, such as libseccomp's {@code seccomp_export_bpf} writes.
+     * in the host's byte order, such as libseccomp's {@code seccomp_export_bpf} writes. It is stacked on the
+     * built-in filter (unless {@link #seccomp(Seccomp)} opted out of it): a call either refuses is refused.
      *
      * @param compiledFilter the filter file
      * @return this builder
      */
     public IsolatedEnvironmentBuilder seccompFilter(Path compiledFilter) {
         this.seccompFilter = compiledFilter.toAbsolutePath().toString();
+        return this;
+    }
+
+    /**
+     * Whether every command runs under the built-in seccomp filter (see {@link Seccomp#DEFAULT}). A filter given
+     * with {@link #seccompFilter(Path)} applies in both cases, on top of it.
+     *
+     * @param seccomp {@link Seccomp#DEFAULT} (unless given) or {@link Seccomp#UNCONFINED}, the opt-out
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder seccomp(Seccomp seccomp) {
+        this.seccomp = Objects.requireNonNull(seccomp);
         return this;
     }
 
@@ -304,7 +320,7 @@ public final class IsolatedEnvironmentBuilder {
                 IsolatedExtension.withUser(namespaces), hostname, execTimeout,
                 awaitTimeout, allEnv, cwd, mounts, readOnlyRootfs, new EnvironmentOptions(memoryBytes, pids,
                         cpuPercent, rlimits, monotonicOffset, boottimeOffset, capabilities, trackResources, network,
-                        seccompFilter, userMapping), image.config());
+                        seccompFilter, userMapping, seccomp), image.config());
         try {
             return Environment.create(SharedHelper.get(configuration), spec);
         } catch (EnvironmentSetupException e) {

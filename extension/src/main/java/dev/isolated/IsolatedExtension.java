@@ -274,8 +274,9 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
                 + "-" + System.currentTimeMillis() + (index == 0 ? "" : "-" + index);
         Path target = base.resolve(name).toAbsolutePath();
         try {
-            env.copyWritableLayer(target);
-            return "Writable layer kept at " + target + " (deleted files appear as <name>.deleted)\n";
+            String leftOut = env.copyWritableLayer(target);
+            return "Writable layer kept at " + target + " (deleted files appear as <name>.deleted, what was not "
+                    + "copied as <name>.skipped saying why)" + (leftOut.isEmpty() ? "" : "; " + leftOut) + "\n";
         } catch (IOException | RuntimeException e) {
             return "Could not keep the writable layer at " + target + ": " + e + "\n";
         }

@@ -23,7 +23,7 @@ final class IsolatedSettings {
     static final Duration DEFAULT_EXEC_TIMEOUT = Duration.ofSeconds(60);
     static final Duration DEFAULT_AWAIT_TIMEOUT = Duration.ofSeconds(30);
     private static final List<Namespace> DEFAULT_NAMESPACES = List.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS,
-            Namespace.IPC);
+            Namespace.IPC, Namespace.NET, Namespace.CGROUP); // as Isolated.namespaces(), in its order
 
     private IsolatedSettings() {
     }
@@ -33,7 +33,7 @@ final class IsolatedSettings {
      * annotation that does not leave it at its default ({@code null} for namespaces all leave at the default).
      */
     record Merged(String rootfs, Namespace[] namespaces, String hostname, boolean readOnlyRootfs,
-            Capabilities capabilities, UserMapping userMapping, boolean skipIfUnsupported) {
+            Capabilities capabilities, UserMapping userMapping, Seccomp seccomp, boolean skipIfUnsupported) {
     }
 
     /**
@@ -48,6 +48,7 @@ final class IsolatedSettings {
         boolean readOnly = false;
         Capabilities capabilities = Capabilities.DOCKER_DEFAULT;
         UserMapping userMapping = UserMapping.ROOT;
+        Seccomp seccomp = Seccomp.DEFAULT;
         boolean skip = false;
         for (Isolated a : innermostFirst) {
             rootfs = rootfs.isEmpty() ? a.rootfs() : rootfs;
@@ -58,9 +59,10 @@ final class IsolatedSettings {
             readOnly |= a.readOnlyRootfs();
             capabilities = capabilities == Capabilities.DOCKER_DEFAULT ? a.capabilities() : capabilities;
             userMapping = userMapping == UserMapping.ROOT ? a.userMapping() : userMapping;
+            seccomp = seccomp == Seccomp.DEFAULT ? a.seccomp() : seccomp;
             skip |= a.skipIfUnsupported();
         }
-        return new Merged(rootfs, namespaces, hostname, readOnly, capabilities, userMapping, skip);
+        return new Merged(rootfs, namespaces, hostname, readOnly, capabilities, userMapping, seccomp, skip);
     }
 
     /**
@@ -99,6 +101,7 @@ final class IsolatedSettings {
             throw new ExtensionConfigurationException("@Isolated(hostname = ...): " + e.getMessage(), e);
         }
         builder.capabilities(isolated.capabilities()).userMapping(isolated.userMapping());
+        builder.seccomp(isolated.seccomp());
         applyLimits(builder, mountSources);
         for (AnnotatedElement element : mountSources) {
             for (Bind bind : AnnotationSupport.findRepeatableAnnotations(element, Bind.class)) {

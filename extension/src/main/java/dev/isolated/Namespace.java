@@ -4,18 +4,23 @@ package dev.isolated;
  * The Linux namespaces an {@link Isolated} environment can be given, each a fresh one made for the
  * environment alone.
  *
- * <p>The default set is {@code PID, MOUNT, UTS, IPC}: commands see their own process tree with the
- * environment's init as PID 1, only the environment's mounts (the image's rootfs as {@code /}), and
- * their own hostname. A user namespace ({@link #USER}) is always added, whether asked for or not.
+ * <p>The default set is {@code PID, MOUNT, UTS, IPC, NET, CGROUP}: commands see their own process tree with the
+ * environment's init as PID 1, only the environment's mounts (the image's rootfs as {@code /}), their own
+ * hostname, a network of their own with only {@code lo} (none of the host's {@code 127.0.0.1} services, abstract
+ * unix sockets or loopback traffic), and their own cgroup as {@code /}. Leaving one out is a visible choice in
+ * {@link Isolated#namespaces()}. A user namespace ({@link #USER}) is always added, whether asked for or not;
+ * {@link #TIME} only matters with clock offsets.
  */
 public enum Namespace {
     /**
      * Own process ids: the environment's init (or, with {@link IsolatedEnvironment#execAsPid1}, the command) is PID 1,
      * and closing the environment kills every process in it, also those that daemonized. Without it, closing kills
-     * the processes the environment started, then every process left in one of the environment's other namespaces
-     * (so a daemon that double-forked away is killed too; the environment always has its own {@link #USER}), and
-     * the environment's {@code /proc} is empty, as a {@code /proc} can only be mounted for a PID namespace that
-     * the environment's user namespace owns.
+     * every process in the environment's cgroup (each environment has one where the helper can make it: as root,
+     * or rootless in a delegated cgroup v2), also a daemon that double-forked away and left every namespace.
+     * Without a cgroup it kills the processes the environment started, then every process left in one of the
+     * environment's other namespaces (so a daemon that double-forked away is killed too, unless it left all of
+     * them; the environment always has its own {@link #USER}). Without it the environment's {@code /proc} is
+     * empty: a {@code /proc} can only be mounted for a PID namespace that the environment's user namespace owns.
      */
     PID("pid"),
     /** Own mount table: the image's rootfs is entered with {@code pivot_root}; nothing mounted inside reaches the host. */
@@ -40,7 +45,10 @@ public enum Namespace {
      * (see {@link Bind}).
      */
     USER("user"),
-    /** Own cgroup root: {@code /proc/self/cgroup} shows {@code /}. */
+    /**
+     * Own cgroup root: {@code /proc/self/cgroup} shows {@code /} (the environment's own cgroup, when it has one), and a
+     * cgroupfs mounted inside shows only that cgroup's subtree.
+     */
     CGROUP("cgroup"),
     /** Own monotonic and boot-time clocks (the wall clock cannot be shifted by any namespace). */
     TIME("time");

@@ -43,7 +43,40 @@ class ExecTests {
     void missingCommand(IsolatedEnvironment env) {
         ExecResult r = env.exec("no-such-command", "x");
 
-        assertThat(r).exitedWith(127).stderr().contains("no-such-command").contains("not found");
+        assertThat(r).exitedWith(127);
+        assertThat(r.stderr()).isEqualTo("isolated: no-such-command: command not found in the environment "
+                + "(execve no-such-command: No such file or directory)\n");
+    }
+
+    @Test
+    @DisplayName("report a missing working directory as exit code 125, not as a missing program")
+    void missingWorkingDirectory(IsolatedEnvironment env) {
+        ExecResult r = env.exec(Command.of("true").withWorkingDirectory("/does/not/exist"));
+
+        assertThat(r).exitedWith(125);
+        assertThat(r.stderr()).isEqualTo("isolated: working directory /does/not/exist does not exist in the environment\n");
+        assertThat(env.exec(Command.of("no-such-command").withWorkingDirectory("/tmp"))).exitedWith(127);
+    }
+
+    @Test
+    @DisplayName("report a file as working directory as exit code 125: not a directory")
+    void fileAsWorkingDirectory(IsolatedEnvironment env) {
+        ExecResult r = env.exec(Command.of("true").withWorkingDirectory("/etc/passwd"));
+
+        assertThat(r).exitedWith(125);
+        assertThat(r.stderr()).isEqualTo("isolated: working directory /etc/passwd is not a directory\n");
+    }
+
+    @Test
+    @DisplayName("run every command as a session of its own, without a controlling terminal")
+    void ownSessionWithoutTerminal(IsolatedEnvironment env) {
+        ExecResult r = env.exec("sh", "-c", "read -r stat < /proc/$$/stat; set -- $stat; echo \"pid=$1 session=$6 tty_nr=$7\"; (exec 3</dev/tty) 2>/dev/null && echo tty-opened || echo no-tty");
+
+        assertThat(r).succeeded();
+        String pid = r.stdout().replaceAll("(?s)pid=(\\d+) .*", "$1");
+        assertThat(r.stdout()).isEqualTo("pid=" + pid + " session=" + pid + " tty_nr=0\nno-tty\n");
+        ExecResult asPid1 = env.execAsPid1("sh", "-c", "read -r stat < /proc/$$/stat; set -- $stat; echo \"pid=$1 session=$6 tty_nr=$7\"; (exec 3</dev/tty) 2>/dev/null && echo tty-opened || echo no-tty");
+        assertThat(asPid1.stdout()).isEqualTo("pid=1 session=1 tty_nr=0\nno-tty\n");
     }
 
     @Test
@@ -51,7 +84,10 @@ class ExecTests {
     void notExecutable(IsolatedEnvironment env) {
         assertThat(env.exec("sh", "-c", "echo data > /tmp/data")).succeeded();
 
-        assertThat(env.exec("/tmp/data")).exitedWith(126);
+        ExecResult r = env.exec("/tmp/data");
+
+        assertThat(r).exitedWith(126);
+        assertThat(r.stderr()).startsWith("isolated: /tmp/data: cannot execute (execve /tmp/data: ");
     }
 
     @Test

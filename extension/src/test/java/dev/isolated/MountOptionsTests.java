@@ -55,6 +55,27 @@ class MountOptionsTests {
     }
 
     @Test
+    @DisplayName("every bind is nosuid,nodev: a device node in a writable bind opens nothing (and root inside cannot make one)")
+    void bindsAreNosuidNodev(@TempDir Path dir) throws Exception {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").capabilities(Capabilities.ALL)
+                .bind(dir, "/bind", false).bind(dir, "/ro-bind", true).start()) {
+            assertThat(env.mounts()).filteredOn(m -> m.mountPoint().equals("/bind")).singleElement()
+                    .satisfies(m -> assertThat(m.options().split(",")).contains("rw", "nosuid", "nodev"));
+            assertThat(env.mounts()).filteredOn(m -> m.mountPoint().equals("/ro-bind")).singleElement()
+                    .satisfies(m -> assertThat(m.options().split(",")).contains("ro", "nosuid", "nodev"));
+
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx")); // only nodev may refuse
+            // root inside cannot mknod (its user namespace), so the node is made on the host, by the test (root)
+            assertThat(env.exec("mknod", "/bind/inside", "c", "1", "3")).failed().stderr()
+                    .contains("Operation not permitted");
+            assertThat(new ProcessBuilder("mknod", "-m", "666", dir.resolve("null").toString(), "c", "1", "3").start()
+                    .waitFor()).isZero();
+            assertThat(env.exec("sh", "-c", "echo x > /bind/null")).failed().stderr().contains("Permission denied");
+            assertThat(env.exec("sh", "-c", "echo x > /ro-bind/null")).failed();
+        }
+    }
+
+    @Test
     @DisplayName("the builder's bind shares a host directory both ways")
     void builderBind(@TempDir Path dir) throws IOException {
         Files.writeString(dir.resolve("in"), "from host");

@@ -40,6 +40,55 @@ class RootlessTests {
                 .contains("stage 'cgroup'"));
     }
 
+    @Test
+    @DisplayName("as uid 65534, readString refuses a FIFO at once, copyOut copies through descriptors and never replaces a host file, keepOnFailure keeps symlinks as symlinks and marks what it cannot read")
+    void filesAsNobody(@TempDir Path dir) throws IOException, InterruptedException {
+        Path kept = dir.resolve("home/kept");
+        List<String> lines = NobodyJvm.runFixture(dir, RootlessFilesTestCase.class, List.of(),
+                "isolated.keepOnFailure=true", "isolated.keepOnFailure.dir=" + kept);
+
+        assertThat(lines).hasSize(2).anySatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"))
+                .anySatisfy(line -> assertThat(line).startsWith("FAILED"));
+        Path layer;
+        try (var layers = Files.list(kept)) {
+            layer = layers.filter(p -> p.getFileName().toString().startsWith("RootlessFilesTestCase.fails"))
+                    .findFirst().orElseThrow();
+        }
+        assertThat(Files.readSymbolicLink(layer.resolve("etc/shadow-link"))).isEqualTo(Path.of("/etc/shadow"));
+        assertThat(layer.resolve("etc/pipe.skipped")).content().isEqualTo("a FIFO, not opened\n");
+        assertThat(layer.resolve("etc/kept")).content().isEqualTo("k\n");
+        assertThat(layer.resolve("etc/unreadable.skipped")).content().startsWith("not readable: ")
+                .contains("Permission denied");
+    }
+
+    static class RootlessFilesTestCase {
+        @Test
+        @Isolated(rootfs = "busybox.tar")
+        void files(IsolatedEnvironment env, @TempDir Path dir) throws Exception {
+            assertThat(env.exec("sh", "-c", "mkfifo /tmp/pipe && mkdir -p /t/s && echo a > /t/s/a && chmod 600 /t/s/a"
+                    + " && ln -s /etc/shadow /t/l")).succeeded();
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(5),
+                    () -> org.assertj.core.api.Assertions.assertThatThrownBy(() -> env.readString("/tmp/pipe"))
+                            .hasMessageContaining("is a FIFO, not a regular file"));
+            assertThat(env.readString("/t/s/a")).isEqualTo("a\n");
+            env.copyOut("/t", dir.resolve("t"));
+            assertThat(dir.resolve("t/s/a")).content().isEqualTo("a\n");
+            assertThat(Files.readSymbolicLink(dir.resolve("t/l"))).isEqualTo(Path.of("/etc/shadow"));
+            Path existing = Files.writeString(dir.resolve("existing"), "mine");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> env.copyOut("/t/s/a", existing))
+                    .hasMessageContaining("it already exists on the host");
+            assertThat(existing).content().isEqualTo("mine");
+        }
+
+        @Test
+        @Isolated(rootfs = "busybox.tar")
+        void fails(IsolatedEnvironment env) {
+            assertThat(env.exec("sh", "-c", "ln -s /etc/shadow /etc/shadow-link && mkfifo /etc/pipe && echo k > /etc/kept"
+                    + " && echo s > /etc/unreadable && chmod 000 /etc/unreadable")).succeeded();
+            assertThat(env.exec("false")).succeeded();
+        }
+    }
+
     static class LimitsTestCase {
         @Test
         @Isolated(rootfs = "busybox.tar")

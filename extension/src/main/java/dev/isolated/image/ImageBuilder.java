@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -31,6 +32,7 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
 import dev.isolated.internal.image.CacheDirectory;
 import dev.isolated.internal.image.ImageCache;
 import dev.isolated.internal.image.RootfsLocator;
+import dev.isolated.internal.os.OwnDirectory;
 
 /**
  * Builds a rootfs tar from Java, without Docker: start from scratch or from another image, add files,
@@ -165,13 +167,37 @@ public final class ImageBuilder {
     }
 
     /**
-     * Writes the image as a reproducible tar to {@code out}, replacing it.
+     * Writes the image as a reproducible tar to {@code out}, which must not exist yet: like
+     * {@code IsolatedEnvironment.copyOut}, it never replaces anything on the host. Whatever is at {@code out} (a
+     * file, directory, symlink, even a dangling one) is refused and left as it was, and a symlink there is never
+     * followed. The tar is written to a new temporary file next to {@code out} and linked into place only when
+     * complete, so {@code out} never holds half an image.
      *
-     * @throws UncheckedIOException if a host file cannot be read or {@code out} cannot be written
+     * @throws UncheckedIOException if a host file cannot be read or {@code out} cannot be written; when
+     *     {@code out} exists, with a {@link java.nio.file.FileAlreadyExistsException} as cause and the message
+     *     {@code Cannot write the image tar <out>: it already exists; writeTar never replaces anything: delete it
+     *     first or choose a path that does not exist}
      */
     public void writeTar(Path out) {
-        try (OutputStream stream = new BufferedOutputStream(Files.newOutputStream(out))) {
-            write(stream);
+        Path target = out.toAbsolutePath();
+        try {
+            if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+                throw new FileAlreadyExistsException(target.toString());
+            }
+            Path temporary = Files.createTempFile(target.getParent(), "." + target.getFileName() + "-", ".tmp");
+            try {
+                try (OutputStream stream = new BufferedOutputStream(Files.newOutputStream(temporary))) {
+                    write(stream);
+                }
+                Files.createLink(target, temporary); // link(2): never replaces, never follows a symlink at target
+            }
+            finally {
+                Files.deleteIfExists(temporary);
+            }
+        }
+        catch (FileAlreadyExistsException e) {
+            throw new UncheckedIOException("Cannot write the image tar " + out + ": it already exists; writeTar never "
+                    + "replaces anything: delete it first or choose a path that does not exist", e);
         }
         catch (IOException e) {
             throw new UncheckedIOException("Cannot write the image tar " + out + ": " + e, e);
@@ -180,13 +206,20 @@ public final class ImageBuilder {
 
     /**
      * Writes the image to {@code <cache dir>/built/<sha256>.tar} (the same image, the same file) and
-     * returns its path, which {@code @Isolated(rootfs = ...)} accepts.
+     * returns its path, which {@code @Isolated(rootfs = ...)} accepts. The cache is Isolated's own: it is created
+     * 0700 if missing, and made 0700 if it is not, as for unpacked images; the tar is written to a new temporary
+     * file there and renamed into place, replacing the file of the same name (which holds these very bytes, as
+     * the name is their digest; a symlink there is replaced, not followed).
      *
      * @throws UncheckedIOException if a host file cannot be read or the cache cannot be written
+     * @throws dev.isolated.IsolatedException if the cache directory belongs to another user
      */
     public Path build() {
-        Path directory = CacheDirectory.resolve().resolve("built");
+        Path cache = CacheDirectory.resolve();
+        Path directory = cache.resolve("built");
         try {
+            OwnDirectory.createPrivate(cache);
+            OwnDirectory.requirePrivate(cache, "the image cache", "-D" + CacheDirectory.PROPERTY);
             Files.createDirectories(directory);
             Path temporary = Files.createTempFile(directory, "image-", ".tar.tmp");
             try {

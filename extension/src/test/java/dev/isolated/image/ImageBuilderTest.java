@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -67,6 +69,30 @@ class ImageBuilderTest {
         Process echo = new ProcessBuilder(rootfs.resolve("bin/busybox").toString(), "echo", "ran").start();
         assertThat(new String(echo.getInputStream().readAllBytes())).isEqualTo("ran\n");
         assertThat(echo.waitFor()).isZero();
+    }
+
+    @Test
+    @DisplayName("writeTar never replaces a host file: an existing file, or a symlink there, is refused and left as it was")
+    void writeTarRefusesAnExistingTarget() throws IOException {
+        Path existing = Files.writeString(dir.resolve("existing.tar"), "mine");
+        Path canary = Files.writeString(dir.resolve("canary"), "canary");
+        Path link = Files.createSymbolicLink(dir.resolve("link.tar"), canary);
+        Path dangling = Files.createSymbolicLink(dir.resolve("dangling.tar"), dir.resolve("nowhere"));
+
+        for (Path target : List.of(existing, link, dangling)) {
+            assertThatThrownBy(() -> ImageBuilder.scratch().addText("/a", "a").writeTar(target))
+                    .isInstanceOf(UncheckedIOException.class).hasCauseInstanceOf(FileAlreadyExistsException.class)
+                    .hasMessage("Cannot write the image tar " + target + ": it already exists; writeTar never "
+                            + "replaces anything: delete it first or choose a path that does not exist");
+        }
+        assertThat(existing).hasContent("mine");
+        assertThat(canary).hasContent("canary");
+        assertThat(Files.readSymbolicLink(link)).isEqualTo(canary);
+        assertThat(dir.resolve("nowhere")).doesNotExist();
+        try (var names = Files.list(dir)) {
+            assertThat(names.map(p -> p.getFileName().toString()))
+                    .containsExactlyInAnyOrder("existing.tar", "canary", "link.tar", "dangling.tar");
+        }
     }
 
     @Test

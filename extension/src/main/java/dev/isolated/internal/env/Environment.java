@@ -219,7 +219,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         }
         List<String> argv = new ArrayList<>(List.of(helper.binary().toString(), "enter", "--pid",
                 Long.toString(initHostPid), "--inherit-env", "--cwd", spec.workingDirectory(), "--caps",
-                spec.options().capabilities() == Capabilities.ALL ? "all" : "default"));
+                spec.options().capabilities() == Capabilities.ALL ? "all" : "default", "--seccomp-profile",
+                spec.options().seccompProfile()));
         if (!spec.image().user().isEmpty()) {
             ImageUser user = imageUser();
             argv.addAll(List.of("--uid", Integer.toString(user.uid()), "--gid", Integer.toString(user.gid())));
@@ -303,7 +304,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     public ResourceUsage resourceUsage() {
         ensureOpen();
         if (cgroup == null) {
-            throw new IllegalStateException("This environment has no cgroup to count resources in: give it @Limits "
+            throw new IllegalStateException("This environment's cgroup counts no resources: give it @Limits "
                     + "(or builder().trackResources(true))");
         }
         return cgroup.usage();
@@ -367,16 +368,17 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     /**
      * Copies the environment's writable layer (what its commands wrote or deleted) to a host directory.
      *
-     * @param target the host directory to create
+     * @param target the host directory to create (it must not exist; its parents are created)
+     * @return what a failure report should add: empty, or what was left out (see {@link WritableLayer})
      * @throws IOException when it cannot be copied
      * @throws IllegalStateException when the helper did not report the layer
      */
-    public void copyWritableLayer(Path target) throws IOException {
+    public String copyWritableLayer(Path target) throws IOException {
         ensureOpen();
         if (upperFd < 0) {
             throw new IllegalStateException("The helper did not report this environment's writable layer");
         }
-        WritableLayer.copy(initHostPid, upperFd, target);
+        return WritableLayer.copy(initHostPid, upperFd, target);
     }
 
     @Override

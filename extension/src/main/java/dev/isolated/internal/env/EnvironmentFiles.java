@@ -4,6 +4,7 @@ import dev.isolated.internal.os.InRootFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -30,8 +31,13 @@ final class EnvironmentFiles {
     }
 
     Optional<String> readIfExists(String path) {
-        return apply(f -> f.exists(path) ? Optional.of(new String(f.read(path), StandardCharsets.UTF_8))
-                : Optional.<String>empty(), "read " + path);
+        return apply(f -> {
+            try {
+                return Optional.of(new String(f.read(path), StandardCharsets.UTF_8));
+            } catch (NoSuchFileException e) {
+                return Optional.<String>empty();
+            }
+        }, "read " + path);
     }
 
     /** Creates missing parent directories, then the file (mode 0644). */

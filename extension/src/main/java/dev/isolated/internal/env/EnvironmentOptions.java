@@ -1,6 +1,7 @@
 package dev.isolated.internal.env;
 
 import dev.isolated.Capabilities;
+import dev.isolated.Seccomp;
 import dev.isolated.UserMapping;
 import dev.isolated.internal.helper.Fields;
 import java.util.LinkedHashMap;
@@ -22,15 +23,19 @@ import java.util.Map;
  * @param network the name of a private network to join, empty for none
  * @param seccompFilter a file with a compiled cBPF filter applied to every command, empty for none
  * @param userMapping who the caller is in the user namespace (when there is one)
+ * @param seccomp whether commands run under the helper's built-in seccomp filter
  */
 public record EnvironmentOptions(long memoryBytes, int pids, int cpuPercent, Map<String, Long> rlimits,
         long monotonicOffsetSeconds, long boottimeOffsetSeconds, Capabilities capabilities, boolean trackResources,
-        String network, String seccompFilter, UserMapping userMapping) {
+        String network, String seccompFilter, UserMapping userMapping, Seccomp seccomp) {
 
-    /** No limits, Docker's capabilities, no offsets, no network, no seccomp filter, the caller is root inside. */
+    /**
+     * No limits, Docker's capabilities, no offsets, no network, the built-in seccomp filter and no other, the
+     * caller is root inside.
+     */
     public static final EnvironmentOptions DEFAULTS = new EnvironmentOptions(0, 0, 0, Map.of(), 0, 0,
             Capabilities.DOCKER_DEFAULT,
-            false, "", "", UserMapping.ROOT);
+            false, "", "", UserMapping.ROOT, Seccomp.DEFAULT);
 
     /** Copies the map. */
     public EnvironmentOptions {
@@ -43,7 +48,12 @@ public record EnvironmentOptions(long memoryBytes, int pids, int cpuPercent, Map
      */
     public EnvironmentOptions withCapabilities(Capabilities caps) {
         return new EnvironmentOptions(memoryBytes, pids, cpuPercent, rlimits, monotonicOffsetSeconds,
-                boottimeOffsetSeconds, caps, trackResources, network, seccompFilter, userMapping);
+                boottimeOffsetSeconds, caps, trackResources, network, seccompFilter, userMapping, seccomp);
+    }
+
+    /** @return the helper's {@code seccomp-profile} value: {@code default} or {@code unconfined} */
+    public String seccompProfile() {
+        return seccomp == Seccomp.DEFAULT ? "default" : "unconfined";
     }
 
     boolean needsTimeNamespace() {
@@ -74,6 +84,7 @@ public record EnvironmentOptions(long memoryBytes, int pids, int cpuPercent, Map
         if (!network.isEmpty()) {
             request.add("network", network);
         }
+        request.add("seccomp-profile", seccompProfile());
         if (!seccompFilter.isEmpty()) {
             request.add("seccomp", seccompFilter);
         }

@@ -28,7 +28,8 @@ import org.awaitility.core.ConditionTimeoutException;
 /**
  * A command spawned by the helper in an environment: collects its output frames and completes when the
  * helper reports its exit. A command that does not exist or cannot be executed completes at once with
- * exit code 127 or 126 and an explanation on stderr, as a shell would.
+ * exit code 127 or 126 and an explanation on stderr, as a shell would; one whose working directory cannot
+ * be entered with 125, as {@code env} and {@code chroot} do when they fail before running the command.
  */
 final class RunningProcess implements IsolatedProcess, FrameListener {
     private static final Duration SPAWN_TIMEOUT = Duration.ofSeconds(60);
@@ -131,16 +132,33 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
     private void failSpawn(Fields error) {
         helper.unlisten(id);
         String errname = error.getOrEmpty("errname");
-        if (error.getOrEmpty("stage").equals("exec")) {
+        String stage = error.getOrEmpty("stage");
+        if (stage.equals("exec")) {
             int code = errname.equals("ENOENT") ? 127 : 126;
             String why = code == 127 ? "command not found in the environment" : "cannot execute";
-            output(stderr, stderrLines, ("isolated: " + command.get(0) + ": " + why + " (" + error.getOrEmpty("message")
-                    + ")\n").getBytes(StandardCharsets.UTF_8));
-            spawned.complete(Fields.of());
-            complete(code, OptionalInt.empty());
+            completeAtOnce(code, command.get(0) + ": " + why + " (" + error.getOrEmpty("message") + ")");
+        } else if (stage.equals("cwd")) {
+            completeAtOnce(125, workingDirectoryProblem(error));
         } else {
             spawned.completeExceptionally(new HelperErrorException(error));
         }
+    }
+
+    /** A command that never ran: its exit code at once, and why on stderr, as a shell (or env, chroot) says. */
+    private void completeAtOnce(int code, String why) {
+        output(stderr, stderrLines, ("isolated: " + why + "\n").getBytes(StandardCharsets.UTF_8));
+        spawned.complete(Fields.of());
+        complete(code, OptionalInt.empty());
+    }
+
+    private static String workingDirectoryProblem(Fields error) {
+        String dir = "working directory " + error.getOrEmpty("path");
+        String errname = error.getOrEmpty("syscall").equals("chdir") ? error.getOrEmpty("errname") : "";
+        return switch (errname) {
+            case "ENOENT" -> dir + " does not exist in the environment";
+            case "ENOTDIR" -> dir + " is not a directory";
+            default -> error.get("hint").orElse(dir + ": " + error.getOrEmpty("message"));
+        };
     }
 
     private void finish(Fields status) {

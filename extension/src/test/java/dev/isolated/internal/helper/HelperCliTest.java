@@ -117,6 +117,31 @@ class HelperCliTest extends AbstractHelperCliTest {
         assertThat(interfaces).singleElement().satisfies(lo -> assertThat(lo).startsWith("1: lo:").contains("UP"));
     }
 
+    /** Prints the shell's pid, session and tty_nr (/proc/PID/stat) and whether /dev/tty opens. */
+    static final String SESSION_PROBE = "read -r stat < /proc/$$/stat; set -- $stat; echo \"pid=$1 session=$6 tty_nr=$7\"; (exec 3</dev/tty) 2>/dev/null && echo tty-opened || echo no-tty";
+
+    /** Runs the shell script {@code script} under util-linux script(1), i.e. with a terminal (a pty) of its own. */
+    Result underTerminal(String script) throws Exception {
+        Path file = Files.writeString(tmp.resolve("under-terminal.sh"), "exec 3</dev/tty && echo host-tty-opened\nexec 3<&-\n" + script + "\n");
+        Result result = exec(List.of("script", "-qec", "sh " + file, "/dev/null"));
+        return new Result(result.code(), result.stdout().replace("\r", ""), result.stderr());
+    }
+
+    static void assertOwnSessionWithoutTerminal(Result result) {
+        assertThat(result.stdout()).startsWith("host-tty-opened\n").contains("tty_nr=0\n").endsWith("no-tty\n");
+        String pid = result.stdout().replaceAll("(?s).*pid=(\\d+) .*", "$1");
+        assertThat(result.stdout()).contains("pid=" + pid + " session=" + pid + " ");
+    }
+
+    @Test
+    @DisplayName("run: the command is a session of its own without the caller's terminal (no TIOCSTI into the developer's shell)")
+    void runCommandHasNoControllingTerminal() throws Exception {
+        Result result = underTerminal(HELPER + " run --rootfs " + rootfs + " -- sh -c '" + SESSION_PROBE + "'");
+
+        assertThat(result.code()).as(result.stderr()).isZero();
+        assertOwnSessionWithoutTerminal(result);
+    }
+
     @Nested
     @DisplayName("run exits with")
     class ExitCodes {
@@ -140,6 +165,19 @@ class HelperCliTest extends AbstractHelperCliTest {
 
             assertThat(result.code()).isEqualTo(127);
             assertThat(result.stderr()).contains("exec", "no-such-command", "No such file or directory");
+        }
+
+        @Test
+        @DisplayName("125 and `working directory ... does not exist` when --cwd cannot be entered, not 127")
+        void missingCwd() throws Exception {
+            Result result = helper("run", "--rootfs", rootfs.toString(), "--cwd", "/does/not/exist", "--", "true");
+
+            assertThat(result.code()).isEqualTo(125);
+            assertThat(result.stderr()).isEqualTo("isolated-helper: cwd: chdir /does/not/exist: No such file or directory\n"
+                    + "hint: working directory /does/not/exist does not exist in the environment\n");
+            Result file = helper("run", "--rootfs", rootfs.toString(), "--cwd", "/bin/sh", "--", "true");
+            assertThat(file.code()).isEqualTo(125);
+            assertThat(file.stderr()).contains("hint: working directory /bin/sh is not a directory\n");
         }
 
         @Test
@@ -249,6 +287,15 @@ class HelperCliTest extends AbstractHelperCliTest {
         }
 
         @Test
+        @DisplayName("the command is a session of its own without the caller's terminal")
+        void noControllingTerminal() throws Exception {
+            Result result = underTerminal(HELPER + " enter --pid " + initPid + " -- sh -c '" + SESSION_PROBE + "'");
+
+            assertThat(result.code()).as(result.stderr()).isZero();
+            assertOwnSessionWithoutTerminal(result);
+        }
+
+        @Test
         @DisplayName("--inherit-env: a ProcessBuilder's environment reaches the command unchanged")
         void inheritEnv() throws Exception {
             ProcessBuilder builder = new ProcessBuilder(HELPER.toString(), "enter", "--pid", initPid, "--inherit-env", "--", "env");
@@ -286,14 +333,32 @@ class HelperCliTest extends AbstractHelperCliTest {
         }
 
         @Test
-        @DisplayName("SIGKILL of enter kills the command too (parent-death signal)")
+        @DisplayName("SIGKILL of enter kills the command and what it started (its supervisor inside does)")
         void sigkillOfEnterKillsTheCommand() throws Exception {
-            Process enter = start("enter", "--pid", initPid, "--uid", "1000", "--", "sleep", "1002");
-            await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcessesRunning("sleep", "1002").isEmpty());
+            Process enter = start("enter", "--pid", initPid, "--uid", "1000", "--", "sh", "-c", "sleep 1002 & exec sleep 1003");
+            await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcessesRunning("sleep", "1002").isEmpty()
+                    && !hostProcessesRunning("sleep", "1003").isEmpty());
 
             enter.destroyForcibly().waitFor();
 
-            await().atMost(Duration.ofSeconds(2)).untilAsserted(() -> assertThat(hostProcessesRunning("sleep", "1002")).isEmpty());
+            await().atMost(Duration.ofSeconds(1)).untilAsserted(() -> {
+                assertThat(hostProcessesRunning("sleep", "1002")).isEmpty();
+                assertThat(hostProcessesRunning("sleep", "1003")).isEmpty();
+            });
+        }
+
+        @Test
+        @DisplayName("SIGTERM to enter stops the command's process group; enter exits once all of it is gone")
+        void sigtermStopsWhatTheCommandStarted() throws Exception {
+            Process enter = start("enter", "--pid", initPid, "--", "sh", "-c", "exec 2>/dev/null; trap : TERM; sleep 1004 & sleep 1005; exit 3");
+            await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcessesRunning("sleep", "1005").isEmpty());
+
+            enter.destroy(); // the shell handles it and exits 3, its sleeps die of it
+
+            assertThat(enter.waitFor(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(enter.exitValue()).isEqualTo(3);
+            assertThat(hostProcessesRunning("sleep", "1004")).isEmpty();
+            assertThat(hostProcessesRunning("sleep", "1005")).isEmpty();
         }
     }
 

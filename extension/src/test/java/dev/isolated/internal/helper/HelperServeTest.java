@@ -34,14 +34,14 @@ class HelperServeTest extends AbstractHelperCliTest {
                     "arg=grep CapEff /proc/self/status; ulimit -n; cat /data/f; touch /etc/x 2>/dev/null || echo ro; "
                             + "touch /scratch/y && echo scratch; cut -d. -f1 /proc/uptime");
             String out = server.stdoutUntilExit(2);
-            assertThat(out).contains("CapEff:\t00000000a80425fb", "\n50\n", "bound\n", "ro\n", "scratch\n");
+            assertThat(out).contains("CapEff:\t00000000a80405fb", "\n50\n", "bound\n", "ro\n", "scratch\n");
             assertThat(Long.parseLong(out.lines().reduce((a, b) -> b).orElseThrow())).isGreaterThan(86400);
 
             server.request('S', 3, "env=1", "caps=all", "uid=1000", "gid=1000", "umask=027", "arg=sh", "arg=-c", "arg=id; umask");
             assertThat(server.stdoutUntilExit(3)).startsWith("uid=1000 gid=1000").endsWith("0027\n");
 
             server.request('S', 4, "env=1", "caps=all", "arg=grep", "arg=CapEff", "arg=/proc/self/status");
-            assertThat(server.stdoutUntilExit(4)).doesNotContain("a80425fb");
+            assertThat(server.stdoutUntilExit(4)).doesNotContain("a80405fb");
 
             Frame bad = server.request('C', 5, "rootfs=" + rootfs, "bind=" + tmp.resolve("missing") + "\t/data\tro");
             assertThat(bad).hasType('E').fields().containsEntry("stage", "bind").containsEntry("errname", "ENOENT")

@@ -1,0 +1,20 @@
+/*
+ * seccomp.h - the built-in default seccomp filter (`seccomp-profile=default`).
+ */
+#ifndef ISOLATED_SECCOMP_H
+#define ISOLATED_SECCOMP_H
+
+#include <linux/filter.h>
+#include <stdbool.h>
+
+enum seccomp_profile { SECCOMP_UNCONFINED, SECCOMP_DEFAULT };
+
+/* "default" or "unconfined"; -1 otherwise. */
+int parse_seccomp_profile(const char *text, enum seccomp_profile *out);
+
+/* The default filter for a command that keeps all capabilities (all_caps) or Docker's set.
+ * Built on first use and kept (the helper builds both at start, so forked commands only
+ * read them); NULL on an architecture it was not written for (errno ENOSYS). */
+const struct sock_fprog *default_seccomp_program(bool all_caps);
+
+#endif
