@@ -12,6 +12,9 @@
  *   namespace, B10) OR-ed in, then mount_setattr(AT_RECURSIVE) with the same for its submounts
  *   when the kernel has it (5.12): a device node in a bind opens nothing, a setuid file there
  *   gains nothing, read-only or not.
+ * - As real root the source is a detached clone the helper made (tree_fd, see env.c): the init,
+ *   already its range's root, may not search the host directories leading to it. It is attached
+ *   with move_mount onto the target's fd instead of a bind by path.
  * - Only syscalls; failures carry stage `bind`, `tmpfs` or `readonly-root`.
  */
 #include "binds.h"
@@ -19,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,14 +292,16 @@ static int bind_one(int root_fd, const struct extra_mount *m, struct failure *f)
 {
     struct stat st;
     char target[64];
-    if (stat(m->src, &st) < 0)
+    if ((m->tree_fd > 0 ? fstat(m->tree_fd, &st) : stat(m->src, &st)) < 0)
         return fail(f, "bind", "stat", m->src,
                     "the bind source %s (for %s) does not exist on the host", m->src, m->dst);
     int fd = open_in_root(root_fd, m->dst, S_ISDIR(st.st_mode) ? S_IFDIR : S_IFREG, "bind", f);
     if (fd < 0)
         return -1;
     snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
-    int rc = mount(m->src, target, NULL, MS_BIND | MS_REC, NULL);
+    int rc = m->tree_fd > 0 ? (int)syscall(SYS_move_mount, m->tree_fd, "", fd, "",
+                                           MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+                            : mount(m->src, target, NULL, MS_BIND | MS_REC, NULL);
     int saved = errno;
     close(fd);
     errno = saved;

@@ -17,6 +17,8 @@ struct extra_mount {
     bool ro;         /* bind */
     unsigned long long size; /* tmpfs, bytes; 0: the kernel's default */
     mode_t mode;     /* tmpfs */
+    int tree_fd;     /* bind, > 0: a detached clone of src made by a root helper (env.c), attached
+                      * instead of looking src up; 0: none (fd 0 is stdin, never a tree) */
 };
 
 /* "SRC<sep>DST<sep>ro|rw" and "DST<sep>SIZE<sep>MODE" (the last fields optional on the

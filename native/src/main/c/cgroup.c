@@ -1,6 +1,17 @@
 /*
  * cgroup.c - the environment's cgroup.
  *
+ * - Every env gets one, limits or not: it is what tracks the env's processes. A process leaves
+ *   its cgroup only by writing its pid into another cgroup's cgroup.procs: an env has no /sys,
+ *   and in its own cgroup namespace a cgroupfs mounted inside shows only the env's subtree;
+ *   but without pid and user (host root) the host's cgroupfs is reachable through
+ *   /proc/P/root of a host process (PROTOCOL.md).
+ * - cgroup_kill() kills the cgroup and everything below it: v2 writes "1" to cgroup.kill
+ *   (Linux 5.14), else it freezes (v2 cgroup.freeze, v1 the freezer controller's
+ *   freezer.state: no fork in between), SIGKILLs every pid in cgroup.procs, thaws; then it
+ *   kills what is listed, in rounds, until no process is left (2 s at most). Without limits a cgroup that cannot be made (rootless and
+ *   not delegated, v1 without a freezer hierarchy) is no error: the env is tracked by its
+ *   namespaces only (env_kill_strays()); cgroup_untracked() says why.
  * - The helper's own cgroups come from /proc/self/cgroup and the cgroup mounts of
  *   /proc/self/mountinfo (read once). v2 is used when its cgroup.controllers offers every
  *   needed controller; else v1 when each one has a hierarchy (hybrid hosts); else the
@@ -11,14 +22,16 @@
  *   `isolated-leaf` first, as a delegated cgroup's owner is expected to do. A helper started
  *   in such a leaf (by a JVM moved there earlier) uses the leaf's parent as its base: envs
  *   and leaf stay siblings, never nested deeper with every helper.
- * - v1: one directory per controller (memory, pids, cpu) under the helper's own.
+ * - v1: one directory per controller in use (memory, pids, cpu) under the helper's own, and
+ *   one in the freezer hierarchy when it is mounted (the kill switch).
  * - The init is placed by the helper (CLONE_INTO_CGROUP, else a write to cgroup.procs while
  *   it waits on its sync pipe); a spawned command's intermediate process writes "0" to the
  *   cgroup.procs fds itself before it joins the env, so the command starts inside.
- * - Removal rmdir()s after the processes are reaped, retrying briefly on EBUSY. A helper
- *   killed by SIGKILL cannot: the next serving helper rmdir()s every `isolated-<pid>-<id>`
- *   next to its own whose <pid> no longer runs (cgroup_sweep_dead; rmdir fails on a cgroup
- *   that still holds a process, so nothing running is touched).
+ * - Removal kills what is left, then rmdir()s bottom-up (a root inside may have made cgroups
+ *   below), retrying briefly on EBUSY. A helper killed by SIGKILL cannot: the next serving
+ *   helper kills what is in every `isolated-<pid>-<id>` next to its own whose <pid> no longer
+ *   runs, then removes it (cgroup_sweep_dead). A daemon of such an env (without pid, nothing
+ *   else kills it) dies there.
  * - `enter` (cgroup_attach): every line of /proc/PID/cgroup (v1 hierarchies, the v2 line)
  *   whose path differs from ours is located through /proc/self/mountinfo and its
  *   cgroup.procs opened; the command's intermediate writes itself there like a SPAWN's.
@@ -53,6 +66,8 @@ struct own_cgroups {
     char v2[PATH_MAX];              /* the helper's v2 cgroup dir, "" if none */
     char v2_base[PATH_MAX];         /* where env cgroups go: v2, or its parent if v2 is our leaf */
     char v1[CG_COUNT][PATH_MAX];    /* per controller, "" if no hierarchy */
+    char v1_freezer[PATH_MAX];      /* the freezer hierarchy's, "" if none */
+    char untracked[PATH_MAX + 64];  /* why the last env without limits got no cgroup, "" */
 };
 
 static struct own_cgroups own;
@@ -68,6 +83,7 @@ void cgroup_env_init(struct cgroup_env *cg)
     for (int i = 0; i < CG_COUNT; i++)
         cg->procs_fd[i] = -1;
     cg->dir_fd = -1;
+    cg->freezer_fd = -1;
     cg->n_joined = 0;
 }
 
@@ -108,6 +124,9 @@ static void match_mount(const char *root, const char *mnt, const char *fstype, c
         for (int i = 0; strcmp(fstype, "cgroup") == 0 && i < CG_COUNT; i++)
             if (has_word(ctrls, CG_NAMES[i]) && has_word(opts, CG_NAMES[i]) && !own.v1[i][0])
                 join_cgroup_path(own.v1[i], mnt, root, path);
+        if (strcmp(fstype, "cgroup") == 0 && has_word(ctrls, "freezer") &&
+            has_word(opts, "freezer") && !own.v1_freezer[0])
+            join_cgroup_path(own.v1_freezer, mnt, root, path);
     }
 }
 
@@ -183,8 +202,9 @@ static unsigned needed_controllers(const struct cgroup_limits *lim)
 static bool v2_offers(unsigned need)
 {
     char controllers[512];
-    if (!own.v2[0] ||
-        read_text(own.v2_base, "cgroup.controllers", controllers, sizeof controllers) < 0)
+    if (!own.v2[0] || need == 0)
+        return own.v2[0] != '\0'; /* tracking only: no controller to ask for */
+    if (read_text(own.v2_base, "cgroup.controllers", controllers, sizeof controllers) < 0)
         return false;
     for (int i = 0; i < CG_COUNT; i++)
         if ((need & (1u << i)) && !has_word(controllers, CG_NAMES[i]))
@@ -213,6 +233,8 @@ static int v2_enable(unsigned need, struct failure *f)
 {
     char enable[64] = "", current[512] = "";
     const char *v2_base = own.v2_base;
+    if (need == 0)
+        return 0;
     (void)read_text(v2_base, "cgroup.subtree_control", current, sizeof current);
     for (int i = 0; i < CG_COUNT; i++)
         if ((need & (1u << i)) && !has_word(current, CG_NAMES[i]))
@@ -302,14 +324,45 @@ static int create_v2(unsigned need, const char *name, struct cgroup_env *cg, str
 
 static int create_v1(unsigned need, const char *name, struct cgroup_env *cg, struct failure *f)
 {
-    cg->version = 1;
+    char procs[PATH_MAX + 16];
+    cg->version = need || own.v1_freezer[0] ? 1 : 0;
     for (int i = 0; i < CG_COUNT; i++) {
         if (!(need & (1u << i)))
             continue;
         if (make_dir(&cg->dir[i], own.v1[i], name, f, HINT_V1) < 0 || open_procs(cg, i, f) < 0)
             return -1;
     }
+    if (!own.v1_freezer[0] && need)
+        return 0;
+    for (int i = 0; i < CG_COUNT; i++) {
+        if (cg->dir[i] && strcmp(own.v1[i], own.v1_freezer) == 0) { /* co-mounted */
+            cg->freezer_dir = xstrdup(cg->dir[i]);
+            return 0;
+        }
+    }
+    errno = EOPNOTSUPP;
+    if (!own.v1_freezer[0])
+        return fail(f, "cgroup", "open", "freezer", "no cgroup v2 and no v1 freezer hierarchy");
+    if (make_dir(&cg->freezer_dir, own.v1_freezer, name, f, HINT_V1) < 0)
+        return -1;
+    snprintf(procs, sizeof procs, "%s/cgroup.procs", cg->freezer_dir);
+    if ((cg->freezer_fd = open(procs, O_WRONLY | O_CLOEXEC)) < 0)
+        return fail(f, "cgroup", "open", procs, NULL);
     return 0;
+}
+
+/* Tracking only, and no cgroup could be made: the env goes without (cgroup_untracked()). */
+static int track_without(struct cgroup_env *cg, const struct failure *f)
+{
+    cgroup_env_init(cg);
+    snprintf(own.untracked, sizeof own.untracked, "%s %s: %s", f->syscall, f->path,
+             strerror(f->err));
+    return 0;
+}
+
+const char *cgroup_untracked(void)
+{
+    return own.untracked;
 }
 
 static int missing_controller(unsigned need, struct failure *f)
@@ -330,6 +383,7 @@ int cgroup_create(const struct cgroup_limits *lim, const char *name, struct cgro
                   struct failure *f)
 {
     unsigned need = needed_controllers(lim);
+    bool accounting = cgroup_limits_any(lim);
     cgroup_env_init(cg);
     load_own_cgroups();
     int rc;
@@ -345,8 +399,10 @@ int cgroup_create(const struct cgroup_limits *lim, const char *name, struct cgro
         struct failure saved = *f;
         cgroup_remove(cg);
         *f = saved;
+        return accounting ? -1 : track_without(cg, f);
     }
-    return rc;
+    cg->accounting = accounting;
+    return 0;
 }
 
 /* ---- `enter`: the cgroups of a running process ---- */
@@ -483,31 +539,144 @@ int cgroup_enter(const struct cgroup_env *cg, pid_t pid, struct failure *f)
     for (int i = 0; i < cg->n_joined; i++)
         if (write_pid(cg->joined_fd[i], cg->joined_dir[i], pid, f) < 0)
             return -1;
-    return 0;
+    return write_pid(cg->freezer_fd, cg->freezer_dir, pid, f);
 }
 
 long long cgroup_oom_kills(const struct cgroup_env *cg)
 {
     char text[2048];
     const char *dir = cg->dir[cg->version == 2 ? 0 : CG_MEMORY];
-    if (!dir || read_text(dir, cg->version == 2 ? "memory.events" : "memory.oom_control", text,
+    if (!cg->accounting || !dir || read_text(dir, cg->version == 2 ? "memory.events" : "memory.oom_control", text,
                           sizeof text) < 0)
         return -1;
     const char *p = strstr(text, "oom_kill ");
     return p ? atoll(p + 9) : -1;
 }
 
-static void remove_dir(const char *dir)
+#define KILL_DEPTH 16          /* cgroups below the env's that kill and removal walk */
+#define SETTLE_ROUNDS 2000     /* 1 ms pauses while a cgroup freezes or empties: 2 s at most */
+
+static void pause_1ms(void)
 {
+    nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+}
+
+/* Calls FN(path) for every cgroup directory below DIR, deepest first, then for DIR. */
+static void each_cgroup(const char *dir, int depth, void (*fn)(const char *, void *), void *arg)
+{
+    DIR *d = depth < KILL_DEPTH ? opendir(dir) : NULL;
+    struct dirent *e;
+    char sub[PATH_MAX];
+    while (d && (e = readdir(d)))
+        if (e->d_type == DT_DIR && e->d_name[0] != '.' &&
+            snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name) < (int)sizeof sub)
+            each_cgroup(sub, depth + 1, fn, arg);
+    if (d)
+        closedir(d);
+    fn(dir, arg);
+}
+
+/* Counts the pids in a cgroup.procs (walk_procs()), SIGKILLing them if asked. */
+struct procs_walk {
+    bool kill;
+    int count;
+};
+
+static void walk_procs(const char *dir, void *arg)
+{
+    struct procs_walk *w = arg;
+    char text[65536];
+    if (read_text(dir, "cgroup.procs", text, sizeof text) < 0)
+        return;
+    for (char *save = NULL, *pid = strtok_r(text, "\n", &save); pid;
+         pid = strtok_r(NULL, "\n", &save)) {
+        w->count++;
+        if (w->kill && atoi(pid) > 0 && atoi(pid) != getpid())
+            kill(atoi(pid), SIGKILL); /* frozen (when freezing works): it cannot exit meanwhile */
+    }
+}
+
+static int count_procs(const char *dir, bool kill_them)
+{
+    struct procs_walk w = { kill_them, 0 };
+    each_cgroup(dir, 0, walk_procs, &w);
+    return w.count;
+}
+
+/* Freezes (FROZEN) or thaws DIR: v2 cgroup.freeze, v1 freezer.state; false when it cannot. */
+static bool set_frozen(const char *dir, int version, bool frozen)
+{
+    char path[PATH_MAX + 32], state[256];
+    const char *file = version == 2 ? "cgroup.freeze" : "freezer.state";
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    if (write_file(path, version == 2 ? (frozen ? "1" : "0") : (frozen ? "FROZEN" : "THAWED")) < 0)
+        return false;
+    for (int round = 0; frozen && round < SETTLE_ROUNDS; round++, pause_1ms()) {
+        const char *done = version == 2 ? "frozen 1" : "FROZEN";
+        if (read_text(dir, version == 2 ? "cgroup.events" : "freezer.state", state,
+                      sizeof state) < 0 || strstr(state, done))
+            break;
+    }
+    return true;
+}
+
+/* Kills every process in DIR and below (see the header); VERSION 2 or 1 (a freezer dir) or 0
+ * (a v1 dir without freezer: killed in rounds only). */
+static void kill_cgroup_dir(const char *dir, int version)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/cgroup.kill", dir);
+    if (version == 2 && write_file(path, "1") == 0) {
+        /* the kernel killed the subtree, and what forks meanwhile */
+    } else if (version && set_frozen(dir, version, true)) {
+        count_procs(dir, true); /* frozen: nothing forks, nothing exits, no pid is reused */
+        set_frozen(dir, version, false);
+    }
+    /* Until it is empty: without a kill switch (or with more pids than one read shows) each
+     * round kills what is listed, a fork in between is caught by the next. */
+    for (int round = 0; round < SETTLE_ROUNDS && count_procs(dir, true) > 0; round++)
+        pause_1ms();
+}
+
+const char *cgroup_kill_dir(const struct cgroup_env *cg)
+{
+    if (cg->version == 2)
+        return cg->dir[0];
+    if (cg->freezer_dir)
+        return cg->freezer_dir;
+    for (int i = 0; cg->version == 1 && i < CG_COUNT; i++)
+        if (cg->dir[i])
+            return cg->dir[i];
+    return NULL;
+}
+
+void cgroup_kill(struct cgroup_env *cg)
+{
+    const char *dir = cgroup_kill_dir(cg);
+    if (dir)
+        kill_cgroup_dir(dir, cg->version == 2 ? 2 : dir == cg->freezer_dir ? 1 : 0);
+    cg->killed = true;
+}
+
+static void remove_one(const char *dir, void *unused)
+{
+    (void)unused;
     for (int attempt = 0; attempt < 200; attempt++) {
         if (rmdir(dir) == 0 || errno != EBUSY)
             return;
-        nanosleep(&(struct timespec){ 0, 1000000 }, NULL); /* only while it still empties */
+        pause_1ms(); /* only while it still empties */
     }
     fprintf(stderr, "isolated-helper: cgroup: rmdir %s: %s\n", dir, strerror(errno));
 }
 
-static void sweep_dead_in(const char *base)
+static void remove_dir(const char *dir)
+{
+    each_cgroup(dir, 0, remove_one, NULL);
+}
+
+/* The env cgroups of dead helpers in BASE (serve's `isolated-<pid>-<id>`, run's
+ * `isolated-run-<pid>`): killed (VERSION as kill_cgroup_dir()), removed. */
+static void sweep_dead_in(const char *base, int version)
 {
     DIR *d = base[0] ? opendir(base) : NULL;
     struct dirent *e;
@@ -515,12 +684,17 @@ static void sweep_dead_in(const char *base)
         int pid;
         unsigned id;
         char extra, path[PATH_MAX];
-        if (sscanf(e->d_name, "isolated-%d-%u%c", &pid, &id, &extra) != 2 || pid <= 0 ||
-            pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+        if ((sscanf(e->d_name, "isolated-%d-%u%c", &pid, &id, &extra) != 2 &&
+             sscanf(e->d_name, "isolated-run-%d%c", &pid, &extra) != 1) || pid <= 0 ||
+            pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH ||
+            snprintf(path, sizeof path, "%s/%s", base, e->d_name) >= (int)sizeof path)
             continue;
-        if (snprintf(path, sizeof path, "%s/%s", base, e->d_name) < (int)sizeof path &&
-            rmdir(path) == 0)
-            fprintf(stderr, "isolated-helper: removed cgroup %s of a helper that died\n", path);
+        int left = count_procs(path, false);
+        kill_cgroup_dir(path, version);
+        remove_dir(path);
+        if (access(path, F_OK) < 0)
+            fprintf(stderr, "isolated-helper: removed cgroup %s of a helper that died%s\n", path,
+                    left ? " (and killed what was left in it)" : "");
     }
     if (d)
         closedir(d);
@@ -529,13 +703,16 @@ static void sweep_dead_in(const char *base)
 void cgroup_sweep_dead(void)
 {
     load_own_cgroups();
-    sweep_dead_in(own.v2_base);
+    sweep_dead_in(own.v2_base, 2);
+    sweep_dead_in(own.v1_freezer, 1); /* first: then the other hierarchies' are empty */
     for (int i = 0; i < CG_COUNT; i++)
-        sweep_dead_in(own.v1[i]);
+        sweep_dead_in(own.v1[i], 0);
 }
 
 void cgroup_remove(struct cgroup_env *cg)
 {
+    if (!cg->killed)
+        cgroup_kill(cg);
     for (int i = 0; i < CG_COUNT; i++) {
         if (cg->procs_fd[i] >= 0)
             close(cg->procs_fd[i]);
@@ -543,6 +720,11 @@ void cgroup_remove(struct cgroup_env *cg)
             remove_dir(cg->dir[i]);
         free(cg->dir[i]);
     }
+    if (cg->freezer_fd >= 0)
+        close(cg->freezer_fd);
+    if (cg->freezer_dir)
+        remove_dir(cg->freezer_dir);
+    free(cg->freezer_dir);
     if (cg->dir_fd >= 0)
         close(cg->dir_fd);
     for (int i = 0; i < cg->n_joined; i++) {

@@ -1,5 +1,6 @@
 /*
- * cgroup.h - one cgroup per environment (v2, else v1), with memory/pids/cpu limits.
+ * cgroup.h - one cgroup per environment (v2, else v1): what tracks and kills its processes,
+ * and where its memory/pids/cpu limits apply.
  */
 #ifndef ISOLATED_CGROUP_H
 #define ISOLATED_CGROUP_H
@@ -22,9 +23,13 @@ struct cgroup_limits {
 
 struct cgroup_env {
     int version;            /* 0: none, 1 or 2 */
+    bool accounting;        /* limits or cgroup=true were asked: CREATED reports the dirs */
+    bool killed;            /* cgroup_kill() ran (at CLOSE: nothing is spawned into it after) */
     char *dir[CG_COUNT];    /* v1: one per controller in use; v2: dir[0] only */
     int procs_fd[CG_COUNT]; /* their cgroup.procs, O_WRONLY|O_CLOEXEC; -1 when unused */
     int dir_fd;             /* v2: the directory, for CLONE_INTO_CGROUP; else -1 */
+    char *freezer_dir;      /* v1: the env's freezer cgroup, where cgroup_kill() freezes; NULL */
+    int freezer_fd;         /* its cgroup.procs, like procs_fd; -1 when unused */
     /* `enter`: the cgroup.procs of every hierarchy where the target's cgroup differs from
      * ours (cgroup_attach); joined like procs_fd, never removed. */
     int n_joined;
@@ -37,7 +42,9 @@ extern const char *const CG_NAMES[CG_COUNT];
 bool cgroup_limits_any(const struct cgroup_limits *lim);
 void cgroup_env_init(struct cgroup_env *cg);
 /* Creates the env's cgroup(s) named NAME under the helper's own and applies the limits;
- * fails (stage `cgroup`) when a requested controller cannot be used. */
+ * fails (stage `cgroup`) when a requested controller cannot be used. Without limits it only
+ * tracks: where no cgroup can be made (rootless without delegation, v1 without freezer) it
+ * returns 0 with cg->version 0, and cgroup_untracked() says why. */
 int cgroup_create(const struct cgroup_limits *lim, const char *name, struct cgroup_env *cg,
                   struct failure *f);
 /* For `enter`: opens, in cg, the cgroup.procs of PID's cgroup in every mounted hierarchy
@@ -47,11 +54,21 @@ int cgroup_attach(pid_t pid, struct cgroup_env *cg, struct failure *f);
 int cgroup_enter(const struct cgroup_env *cg, pid_t pid, struct failure *f);
 /* The env's oom_kill counter (memory.events / memory.oom_control); -1 when unknown. */
 long long cgroup_oom_kills(const struct cgroup_env *cg);
-/* Once every process of the env is reaped: closes fds and removes the directories. */
+/* Why the last env without limits got no cgroup ("mkdir DIR: Permission denied"), else "". */
+const char *cgroup_untracked(void);
+/* The directory whose kill switch cgroup_kill() uses (v2: the env's; v1: its freezer cgroup,
+ * else its first one); NULL without a cgroup. */
+const char *cgroup_kill_dir(const struct cgroup_env *cg);
+/* SIGKILLs every process in the env's cgroup and below, wherever in the namespaces it went
+ * (v2: cgroup.kill; else frozen, each pid of cgroup.procs killed, thawed), then waits (bounded)
+ * until none is left. A no-op without a cgroup. */
+void cgroup_kill(struct cgroup_env *cg);
+/* Kills what is left (cgroup_kill(), unless it ran), closes fds and removes the directories
+ * (and any a process inside made below them). */
 void cgroup_remove(struct cgroup_env *cg);
 
-/* At a serving helper's start: rmdir()s the env cgroups (`isolated-<pid>-<id>` next to ours)
- * of helpers no longer running; one that still holds a process stays. */
+/* At a serving helper's start: kills every process in the env cgroups (`isolated-<pid>-<id>`,
+ * `isolated-run-<pid>`, next to ours) of helpers no longer running, then rmdir()s them. */
 void cgroup_sweep_dead(void);
 
 /* For `probe`: "v2 DIR" / "v1 DIR" when CONTROLLER can be limited by this user, else -1

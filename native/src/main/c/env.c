@@ -2,15 +2,22 @@
  * env.c - creating an environment and its init.
  *
  * - One clone3() creates every requested namespace at once; the child is the env's "init".
- *   With a cgroup it is cloned into it (CLONE_INTO_CGROUP, v2) or moved there by the helper
+ *   Every env has a cgroup where one can be made (cgroup.c: it tracks the env's processes, and
+ *   holds its limits). It is cloned into it (CLONE_INTO_CGROUP, v2) or moved there by the helper
  *   before it is released; a cgroup namespace is then unshared by the init itself, so that
  *   its root is the env's cgroup.
  * - Time offsets: a time namespace only takes offsets before any process entered it, and
  *   clone3(CLONE_NEWTIME) would enter it at once. So the init, already root in its user
  *   namespace, unshare()s CLONE_NEWTIME (only its future children would enter), writes
  *   /proc/self/timens_offsets, then setns()es itself into time_for_children.
- * - The init blocks on a pipe until the helper wrote its uid/gid maps (usermap.c: itself, or
- *   newuidmap/newgidmap for user-map=subids), then builds the root
+ * - Every env has a user namespace. As real root it maps 0..65535 to a host range of the env's
+ *   own (idrange.c), taken before the clone and freed after the env's cgroup; the init drops
+ *   the JVM's groups and becomes 0 inside before opening any path (usermap.c take_root_ids()).
+ * - The init blocks on a socket until the helper wrote its uid/gid maps (usermap.c: itself, or
+ *   newuidmap/newgidmap for user-map=subids); as root the helper then idmaps the rootfs to the
+ *   init's user namespace (mounts.c) and passes that mount's fd along with the go byte
+ *   (SCM_RIGHTS). Without mount it builds the chroot tree from it itself, before the go byte,
+ *   which then names the rootfs mode used ('o' overlay, 'c' copy). The init then builds the root
  *   (private tmpfs, overlay or copy, /dev, pivot_root, /proc, /tmp), hostname and loopback.
  * - An env of a rootless private network is created inside the network's user namespace
  *   (parent_userns_fd, see net.c): an intermediate setns()es into it and clones the init from
@@ -27,9 +34,10 @@
  * - The init then only reaps orphans, forwards SIGTERM/SIGINT/SIGHUP/SIGUSR1/SIGUSR2 to
  *   the namespace, and exits when the helper goes away (PDEATHSIG, and EOF on a pipe).
  *   When the init (PID 1) exits, the kernel kills everything in its PID namespace.
- * - Without pid nothing kills a process that double-forked away (reparented to the host's init).
- *   So once ready, the helper pins (dup + fstat) every namespace the env unshared, and at the
- *   end env_kill_strays() SIGKILLs every /proc entry whose /proc/P/ns/KIND is one of them
+ * - Without pid nothing kills a process that double-forked away (reparented to the host's init)
+ *   but its cgroup (cgroup_kill(), where there is one). For an env without one, once ready,
+ *   the helper pins (dup + fstat) every namespace the env unshared, and at the end
+ *   env_kill_strays() SIGKILLs every /proc entry whose /proc/P/ns/KIND is one of them
  *   (same st_dev/st_ino), rescanning until none is left. An env without any namespace (a mere
  *   chroot) cannot be told apart from the host: its strays survive.
  */
@@ -49,6 +57,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <linux/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -161,15 +170,50 @@ static void set_process_name(void)
     }
 }
 
-/* root and subids: 0 inside; self: already the caller's ids (the maps made them visible). */
+/* root and subids (and every mode as real root): 0 inside; self: already the caller's ids
+ * (the maps made them visible). */
 static void become_mapped_user(enum user_map map)
 {
     if (map == USER_MAP_SELF)
         return;
-    if (setresgid(0, 0, 0) < 0)
-        die("uid-map", "setresgid", "0", "the gid map was not applied");
-    if (setresuid(0, 0, 0) < 0)
-        die("uid-map", "setresuid", "0", "the uid map was not applied");
+    if (take_root_ids() < 0)
+        die("uid-map", "setresuid", "0", "the uid or gid map was not applied");
+}
+
+/* The go byte and, as root, up to two fds with it (fds[i], else -1): with mount the idmapped
+ * rootfs; without, the writable layer and the root dir the helper built. 1 if read. */
+static int receive_go(int sock, char *go, int fds[2])
+{
+    char control[CMSG_SPACE(2 * sizeof(int))];
+    struct iovec iov = { .iov_base = go, .iov_len = 1 };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+                          .msg_controllen = sizeof control };
+    fds[0] = fds[1] = -1;
+    ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    struct cmsghdr *c = n == 1 ? CMSG_FIRSTHDR(&msg) : NULL;
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+        memcpy(fds, CMSG_DATA(c), c->cmsg_len - CMSG_LEN(0));
+    return n == 1 ? 1 : 0;
+}
+
+/* Releases the init: the go byte, with the fds[] >= 0 attached. */
+static int send_go(int sock, char go, const int fds[2])
+{
+    char control[CMSG_SPACE(2 * sizeof(int))];
+    int n = (fds[0] >= 0) + (fds[1] >= 0);
+    memset(control, 0, sizeof control);
+    struct iovec iov = { .iov_base = &go, .iov_len = 1 };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    if (n > 0) {
+        msg.msg_control = control;
+        msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(n * sizeof(int));
+        memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+    }
+    return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
 /* PDEATHSIG is cleared by credential changes, so it is set after them; and it is not sent if
@@ -211,7 +255,8 @@ static void or_die(int rc, const struct failure *f)
         die_with(f, EXIT_SETUP_FAILED);
 }
 
-static enum rootfs_mode build_pivoted_root(const struct env_spec *spec, int *layer_fd)
+static enum rootfs_mode build_pivoted_root(const struct env_spec *spec, int lower_fd,
+                                           int *layer_fd)
 {
     struct failure f;
     enum rootfs_mode used = ROOTFS_COPY;
@@ -219,8 +264,10 @@ static enum rootfs_mode build_pivoted_root(const struct env_spec *spec, int *lay
     snprintf(root, sizeof root, "%s/root", spec->scratch);
     bool userns = spec->ns & NS_BIT(NS_USER);
     or_die(make_root_private(&f), &f);
-    or_die(prepare_writable_root(spec->rootfs, spec->scratch, spec->mode, true, userns, &used,
-                                 layer_fd, &f), &f);
+    or_die(prepare_writable_root(spec->rootfs, lower_fd, spec->scratch, spec->mode, true, userns,
+                                 &used, layer_fd, &f), &f);
+    if (lower_fd >= 0)
+        close(lower_fd);
     or_die(ensure_mount_point(root, "proc", "mount-proc", &f), &f);
     or_die(ensure_mount_point(root, "tmp", "mount-tmp", &f), &f);
     or_die(mount_dev(root, &f), &f);
@@ -233,15 +280,25 @@ static enum rootfs_mode build_pivoted_root(const struct env_spec *spec, int *lay
     return used;
 }
 
-/* Without a mount namespace the helper prepared the tree; the init can only chroot. */
-static void enter_chroot(const char *scratch, enum rootfs_mode used, int *layer_fd)
+/* Without a mount namespace the helper prepared the tree; the init can only chroot. As root
+ * the helper opened the layer and the root (FDS): the init, already 0 in its range, may not
+ * search the helper's state directory. */
+static void enter_chroot(const char *scratch, enum rootfs_mode used, const int fds[2],
+                         int *layer_fd)
 {
     struct failure f;
     char root[PATH_MAX];
     snprintf(root, sizeof root, "%s/root", scratch);
-    or_die(*layer_fd = open_writable_layer(scratch, used, &f), &f);
-    if (chroot(root) < 0)
-        die("chroot", "chroot", root, NULL);
+    if (fds[1] >= 0) {
+        *layer_fd = fds[0];
+        if (fchdir(fds[1]) < 0 || chroot(".") < 0)
+            die("chroot", "chroot", root, NULL);
+        close(fds[1]);
+    } else {
+        or_die(*layer_fd = open_writable_layer(scratch, used, &f), &f);
+        if (chroot(root) < 0)
+            die("chroot", "chroot", root, NULL);
+    }
     if (chdir("/") < 0)
         die("chroot", "chdir", "/", NULL);
 }
@@ -253,7 +310,13 @@ static void enter_time_namespace(const struct env_spec *spec)
         die("time", "unshare", "CLONE_NEWTIME", "time namespaces need Linux 5.6");
     snprintf(offsets, sizeof offsets, "monotonic %lld 0\nboottime %lld 0\n",
              spec->monotonic_offset, spec->boottime_offset);
-    if (write_file("/proc/self/timens_offsets", offsets) < 0)
+    /* As root the init changed its euid to the range's: no longer dumpable, its /proc files belong
+     * to host root; dumpable for the write only (mm->user_ns is the host's). */
+    int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    int rc = write_file("/proc/self/timens_offsets", offsets);
+    prctl(PR_SET_DUMPABLE, dumpable > 0 ? dumpable : 0, 0, 0, 0);
+    if (rc < 0)
         die("time", "write", "/proc/self/timens_offsets",
             "offsets must keep both clocks above zero (and need CAP_SYS_TIME)");
     int fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
@@ -330,7 +393,8 @@ static NORETURN void init_main(const struct env_spec *spec, struct init_pipes pi
     int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     set_failure_sink(pipes.report);
     char go;
-    if (read(pipes.go, &go, 1) != 1)
+    int fds[2];
+    if (receive_go(pipes.go, &go, fds) != 1)
         _exit(1); /* the helper died, or failed to write the maps */
     close(pipes.go);
     if (spec->ns & NS_BIT(NS_USER))
@@ -341,10 +405,10 @@ static NORETURN void init_main(const struct env_spec *spec, struct init_pipes pi
     enum rootfs_mode used;
     int layer_fd = -1;
     if (spec->ns & NS_BIT(NS_MOUNT)) {
-        used = build_pivoted_root(spec, &layer_fd);
-    } else {
-        used = spec->mode; /* the helper already chose, see env_create() */
-        enter_chroot(spec->scratch, used, &layer_fd);
+        used = build_pivoted_root(spec, fds[0], &layer_fd);
+    } else { /* the helper already chose, see env_create() (as root: after the clone) */
+        used = go == 'o' ? ROOTFS_OVERLAY : go == 'c' ? ROOTFS_COPY : spec->mode;
+        enter_chroot(spec->scratch, used, fds, &layer_fd);
     }
     if (spec->hostname)
         set_hostname(spec->hostname);
@@ -417,8 +481,10 @@ static int open_env_fds(pid_t pid, unsigned ns, bool want_root, struct env *env,
     return 0;
 }
 
-/* Without a mount namespace: the tree the init chroots into, in the helper's mount ns. */
-static int prepare_chroot_tree(struct env_spec *spec, struct env *env, struct failure *f)
+/* Without a mount namespace: the tree the init chroots into, in the helper's mount ns. As root
+ * (after the clone) from the idmapped LOWER_FD: its top then belongs to the range's root too. */
+static int prepare_chroot_tree(struct env_spec *spec, struct env *env, int lower_fd,
+                               struct failure *f)
 {
     bool root = geteuid() == 0;
     if (!root && spec->mode == ROOTFS_OVERLAY) {
@@ -431,8 +497,8 @@ static int prepare_chroot_tree(struct env_spec *spec, struct env *env, struct fa
     env->chroot_dir = xstrdup(spec->scratch);
     env->chroot_mounted = root;
     enum rootfs_mode used;
-    if (prepare_writable_root(spec->rootfs, spec->scratch, root ? spec->mode : ROOTFS_COPY, root,
-                              false, &used, NULL, f) < 0)
+    if (prepare_writable_root(spec->rootfs, lower_fd, spec->scratch,
+                              root ? spec->mode : ROOTFS_COPY, root, false, &used, NULL, f) < 0)
         return -1;
     spec->mode = used;
     return 0;
@@ -512,6 +578,7 @@ static void init_env(struct env *env, unsigned ns)
         env->ns_fd[i] = env->pins[i].fd = -1;
     env->pivoted = ns & NS_BIT(NS_MOUNT);
     cgroup_env_init(&env->cg);
+    id_range_init(&env->range);
     env_policy_init(&env->policy);
 }
 
@@ -609,13 +676,14 @@ static pid_t clone_in_userns(int userns_fd, unsigned ns, const struct env *env,
 static pid_t clone_init(struct env_spec *spec, struct env *env, const struct id_map_plan *maps,
                         bool *in_cgroup, struct failure *f)
 {
+    static const struct cgroup_limits track_only = { 0 };
     unsigned ns = spec->ns;
     bool placed = false;
-    if (spec->limits && cgroup_limits_any(spec->limits)) {
-        if (cgroup_create(spec->limits, spec->cgroup_name, &env->cg, f) < 0)
-            return -2;
+    if (spec->cgroup_name && cgroup_create(spec->limits ? spec->limits : &track_only,
+                                           spec->cgroup_name, &env->cg, f) < 0)
+        return -2;
+    if (env->cg.version)
         ns &= ~NS_BIT(NS_CGROUP); /* the init unshares it once inside (see the header) */
-    }
     if (spec->time_offsets)
         ns &= ~NS_BIT(NS_TIME);
     *in_cgroup = env->cg.version != 0;
@@ -630,23 +698,92 @@ static pid_t clone_init(struct env_spec *spec, struct env *env, const struct id_
     return pid;
 }
 
+/* As root, once the maps are written: the rootfs idmapped to the init's user namespace in
+ * fds[0] (for the init); without mount the helper builds the chroot tree from it instead, fds
+ * are then the writable layer and the root (the init cannot reach them by path), and *go names
+ * the rootfs mode used. */
+static int prepare_idmapped_root(struct env_spec *spec, struct env *env, int fds[2], char *go,
+                                 struct failure *f)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "/proc/%d/ns/user", env->pid);
+    int userns_fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (userns_fd < 0)
+        return fail(f, "uid-map", "open", path, NULL);
+    fds[0] = open_idmapped_tree(spec->rootfs, userns_fd, env->range.base, f);
+    close(userns_fd);
+    if (fds[0] < 0 || (spec->ns & NS_BIT(NS_MOUNT)))
+        return fds[0] < 0 ? -1 : 0;
+    int rc = prepare_chroot_tree(spec, env, fds[0], f);
+    close(fds[0]);
+    fds[0] = rc < 0 ? -1 : open_writable_layer(spec->scratch, spec->mode, f);
+    snprintf(path, sizeof path, "%s/root", spec->scratch);
+    if (fds[0] >= 0 && (fds[1] = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        fail(f, "chroot", "open", path, NULL);
+    *go = spec->mode == ROOTFS_OVERLAY ? 'o' : 'c';
+    return fds[0] < 0 || fds[1] < 0 ? -1 : 0;
+}
+
 /* Releases the clone: the maps first (the init waits for them on `go`; nested ones are written
- * already), then the byte. */
-static int release_init(const struct env_spec *spec, const struct id_map_plan *maps, int go,
+ * already), as root the idmapped rootfs, then the byte. */
+static int release_init(struct env_spec *spec, const struct id_map_plan *maps, int go,
                         struct env *env, struct failure *f)
 {
-    int rc = 0;
-    if ((spec->ns & NS_BIT(NS_USER)) && spec->parent_userns_fd <= 0 &&
-        (rc = write_id_maps(env->pid, maps, f)) < 0) {
+    int rc = 0, fds[2] = { -1, -1 };
+    char byte = 'g';
+    if ((spec->ns & NS_BIT(NS_USER)) && spec->parent_userns_fd <= 0)
+        rc = write_id_maps(env->pid, maps, f);
+    if (rc == 0 && env->range.base)
+        rc = prepare_idmapped_root(spec, env, fds, &byte, f);
+    if (rc < 0) {
         kill(env->pid, SIGKILL);
         waitpid(env->pid, NULL, 0);
         close(env->report_fd);
         env->report_fd = -1;
     } else {
-        (void)write_all(go, "g", 1);
+        (void)send_go(go, byte, fds);
     }
+    for (int i = 0; i < 2; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
     close(go);
     return rc;
+}
+
+/* As real root, before the clone: each bind's source cloned (open_tree, recursive) by the helper
+ * into a copy of the spec's mounts, for the init to attach (binds.c); the init, already its
+ * range's root, may not search the host's directories leading to a source. */
+static int clone_bind_sources(struct env_spec *spec, struct extra_mount **copy, struct failure *f)
+{
+    *copy = NULL;
+    if (spec->n_mounts == 0)
+        return 0;
+    *copy = xmalloc(spec->n_mounts * sizeof **copy);
+    memcpy(*copy, spec->mounts, spec->n_mounts * sizeof **copy);
+    for (size_t i = 0; i < spec->n_mounts; i++)
+        (*copy)[i].tree_fd = 0;
+    spec->mounts = *copy;
+    for (size_t i = 0; i < spec->n_mounts; i++) {
+        struct extra_mount *m = &(*copy)[i];
+        if (m->kind != 'b')
+            continue;
+        m->tree_fd = (int)syscall(SYS_open_tree, AT_FDCWD, m->src,
+                                  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (m->tree_fd < 0) {
+            m->tree_fd = 0;
+            return fail(f, "bind", errno == ENOENT ? "stat" : "open_tree", m->src,
+                        "the bind source %s (for %s) does not exist on the host", m->src, m->dst);
+        }
+    }
+    return 0;
+}
+
+static void close_bind_sources(struct extra_mount *copy, size_t n)
+{
+    for (size_t i = 0; copy && i < n; i++)
+        if (copy[i].tree_fd > 0)
+            close(copy[i].tree_fd);
+    free(copy);
 }
 
 int env_start(const struct env_spec *given, struct env *env, struct failure *f)
@@ -658,14 +795,29 @@ int env_start(const struct env_spec *given, struct env *env, struct failure *f)
         spec.ns |= NS_BIT(NS_TIME);
     init_env(env, spec.ns);
     struct id_map_plan maps;
+    struct extra_mount *trees = NULL; /* as root: the binds with their sources cloned */
     if (check_spec(&spec, f) < 0)
         return -1;
-    if ((spec.ns & NS_BIT(NS_USER)) && plan_id_maps(spec.user_map, &maps, f) < 0)
+    if ((spec.ns & NS_BIT(NS_USER)) && real_root()) { /* every user-map: the range */
+        if (id_range_take(&env->range, f) < 0)
+            return -1;
+        plan_range_maps(env->range.base, &maps);
+        spec.user_map = USER_MAP_ROOT;
+        if (clone_bind_sources(&spec, &trees, f) < 0) {
+            close_bind_sources(trees, spec.n_mounts);
+            return -1;
+        }
+    } else if ((spec.ns & NS_BIT(NS_USER)) && plan_id_maps(spec.user_map, &maps, f) < 0) {
         return -1;
-    if (!(spec.ns & NS_BIT(NS_MOUNT)) && prepare_chroot_tree(&spec, env, f) < 0)
+    }
+    if (!(spec.ns & NS_BIT(NS_MOUNT)) && !env->range.base &&
+        prepare_chroot_tree(&spec, env, -1, f) < 0)
         return -1;
-    if (pipe2(go, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0 || pipe2(life, O_CLOEXEC) < 0)
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) < 0 ||
+        pipe2(report, O_CLOEXEC) < 0 || pipe2(life, O_CLOEXEC) < 0) {
+        close_bind_sources(trees, spec.n_mounts);
         return fail(f, "clone", "pipe2", "", NULL);
+    }
     pid_t pid = clone_init(&spec, env, &maps, &in_cgroup, f);
     if (pid == 0) {
         close(go[1]);
@@ -673,6 +825,8 @@ int env_start(const struct env_spec *given, struct env *env, struct failure *f)
         close(life[1]);
         init_main(&spec, (struct init_pipes){ go[0], report[1], life[0] }, in_cgroup);
     }
+    close_bind_sources(trees, spec.n_mounts); /* the init has its copies */
+    spec.mounts = given->mounts;
     close(go[0]);
     close(report[1]);
     close(life[0]);
@@ -712,11 +866,13 @@ void env_kill(struct env *env)
 void env_remove_cgroup(struct env *env)
 {
     cgroup_remove(&env->cg);
+    id_range_free(&env->range);
 }
 
 void env_release(struct env *env)
 {
     struct cgroup_env cg = env->cg;
+    struct id_range range = env->range;
     struct ns_pin pins[NS_COUNT];
     memcpy(pins, env->pins, sizeof pins);
     for (int i = 0; i < NS_COUNT; i++)
@@ -737,6 +893,7 @@ void env_release(struct env *env)
     env_policy_free(&env->policy);
     init_env(env, 0);
     env->cg = cg;
+    env->range = range;
     memcpy(env->pins, pins, sizeof pins);
 }
 
@@ -829,6 +986,8 @@ int env_attach(pid_t pid, unsigned wanted, struct env *env, struct failure *f)
             if (!same_ns(pid, NAMESPACES[i].proc_name))
                 wanted |= NS_BIT(i);
     }
+    if (!same_ns(pid, NAMESPACES[NS_USER].proc_name)) /* always: as root, never host root there */
+        wanted |= NS_BIT(NS_USER);
     init_env(env, wanted);
     env->pid = pid;
     if (cgroup_attach(pid, &env->cg, f) < 0)

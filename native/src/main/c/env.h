@@ -10,6 +10,7 @@
 #include "binds.h"
 #include "cgroup.h"
 #include "harden.h"
+#include "idrange.h"
 #include "usermap.h"
 #include "util.h"
 
@@ -48,8 +49,8 @@ struct env_spec {
     bool readonly_root;               /* remount `/` read-only after every mount */
     bool time_offsets;                /* adds time; the init writes timens_offsets */
     long long monotonic_offset, boottime_offset; /* seconds */
-    const struct cgroup_limits *limits; /* NULL or nothing asked: no cgroup */
-    const char *cgroup_name;          /* the env cgroup's directory name */
+    const struct cgroup_limits *limits; /* NULL or nothing asked: a cgroup that only tracks */
+    const char *cgroup_name;          /* the env cgroup's directory name; NULL: no cgroup */
     /* > 0: the user namespace (an fd) the env is created in, its own user ns nested there: a
      * rootless private network's (net.c); 0: none (fd 0 is stdin, never a namespace). */
     int parent_userns_fd;
@@ -76,6 +77,8 @@ struct env {
     char *chroot_dir;     /* without mount: the helper's tree (unmount + remove at release) */
     bool chroot_mounted;
     struct cgroup_env cg; /* kept by env_release(); removed by env_remove_cgroup() */
+    struct id_range range; /* root: the user namespace's host ids; kept by env_release(), freed
+                            * by env_remove_cgroup() */
     struct ns_pin pins[NS_COUNT]; /* without pid, once ready; kept by env_release() */
     struct env_policy policy; /* for every process of the env (the caller fills it) */
 };
@@ -107,11 +110,12 @@ void env_release(struct env *env);
  * then unpins them. With pid (the kernel's job) or no namespace at all: only unpins. */
 void env_kill_strays(struct env *env);
 
-/* Once every process of the env was reaped: removes its cgroup (if any). */
+/* Once every process of the env was reaped: removes its cgroup (if any), then frees its id
+ * range (root: the next env may have it). */
 void env_remove_cgroup(struct env *env);
 
 /* Opens ns fds, the root and the cgroups (cgroup_attach) of an existing process (used by
- * `enter`). */
+ * `enter`); its user namespace is always among them when it differs from ours. */
 int env_attach(pid_t pid, unsigned wanted, struct env *env, struct failure *f);
 
 #endif

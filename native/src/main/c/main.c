@@ -43,13 +43,15 @@ static const char USAGE[] =
     "      --rootfs DIR          the root filesystem (default /); only read, never written:\n"
     "                            the environment sees a writable overlay (or copy) of it\n"
     "      --ns LIST             namespaces to unshare, comma-separated, of\n"
-    "                            pid,mount,uts,ipc,net,user,cgroup,time (default pid,mount,uts,ipc;\n"
-    "                            non-root callers always get user, mapped to root inside)\n"
-    "      --user-map MODE       with user: root (default: the caller is 0 inside), self (the\n"
+    "                            pid,mount,uts,ipc,net,user,cgroup,time (default pid,mount,uts,ipc);\n"
+    "                            user is always added: as real root 0..65535 inside are a host\n"
+    "                            range of the environment's own (from 1073741824, 65536-aligned,\n"
+    "                            locked in /run/isolated/userns), the image idmapped onto it\n"
+    "      --user-map MODE       not root: root (default: the caller is 0 inside), self (the\n"
     "                            caller's own uid/gid inside, setgroups denied) or subids (the\n"
     "                            caller is 0, its /etc/subuid and /etc/subgid ranges are 1..N,\n"
-    "                            written by newuidmap/newgidmap: apt-get install uidmap;\n"
-    "                            real root maps 0..65535 itself)\n"
+    "                            written by newuidmap/newgidmap: apt-get install uidmap);\n"
+    "                            as real root every mode maps the range\n"
     "      --hostname NAME       set the hostname (needs uts)\n"
     "      --rootfs-mode MODE    auto (overlay, else copy), overlay or copy (default auto)\n"
     "      --as-pid-1            CMD is PID 1 of its own nested PID namespace, with its own /proc\n"
@@ -94,12 +96,13 @@ static const char USAGE[] =
     "                        [--seccomp-profile default|unconfined]\n"
     "                        [--rlimit NAME:SOFT[:HARD]] -- CMD [ARG...]\n"
     "      Join the namespaces of process HOSTPID (default: every one that differs from ours;\n"
-    "      with mount also its root), run CMD there, exit with its code (128+N on signal N,\n"
-    "      125 setup failed, 126/127 cannot execute / not found). CMD runs under a supervisor\n"
-    "      inside (a subreaper, enter's child), in a session and process group of its own.\n"
-    "      SIGTERM, SIGINT, SIGHUP and SIGQUIT to enter go to CMD's process group and ask it to\n"
-    "      stop: once CMD exited, what it started is SIGKILLed, and enter exits when all of it\n"
-    "      is gone. SIGUSR1/SIGUSR2 go to CMD alone.\n"
+    "      its user namespace always, when it differs: as root CMD is then 0 in the env's\n"
+    "      range, never host root; with mount also its root), run CMD there, exit with its\n"
+    "      code (128+N on signal N, 125 setup failed, 126/127 cannot execute / not found).\n"
+    "      CMD runs under a supervisor inside (a subreaper, enter's child), in a session and\n"
+    "      process group of its own. SIGTERM, SIGINT, SIGHUP and SIGQUIT to enter go to CMD's\n"
+    "      process group and ask it to stop: once CMD exited, what it started is SIGKILLed,\n"
+    "      and enter exits when all of it is gone. SIGUSR1/SIGUSR2 go to CMD alone.\n"
     "      CMD starts in HOSTPID's cgroups (every hierarchy where they differ from ours), so\n"
     "      the environment's memory, pids and cpu limits apply to it.\n"
     "      --inherit-env passes this process's environment unchanged (instead of PATH, HOME).\n"
@@ -342,8 +345,7 @@ static int run_main(struct cli_options *o)
     struct env env;
     char rootfs[PATH_MAX];
     sigset_t set;
-    if (geteuid() != 0)
-        o->ns |= NS_BIT(NS_USER);
+    o->ns |= NS_BIT(NS_USER); /* always: as root with a host id range of its own (env.c) */
     if (!realpath(o->rootfs, rootfs))
         die("mount-rootfs", "realpath", o->rootfs, NULL);
     if (!(o->ns & NS_BIT(NS_MOUNT)) && make_helper_mounts_private(&f) < 0)

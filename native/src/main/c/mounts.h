@@ -10,11 +10,17 @@
 #include "util.h"
 
 int make_root_private(struct failure *f);
+/* As real root: a detached clone of ROOTFS idmapped to the user namespace USERNS_FD (read-only,
+ * nosuid, nodev), an O_CLOEXEC fd for prepare_writable_root(); where the filesystem has no
+ * idmapped mounts, a detached read-only tmpfs with a copy whose owners are shifted to BASE + id
+ * (said once on stderr); -1 with *f. */
+int open_idmapped_tree(const char *rootfs, int userns_fd, unsigned base, struct failure *f);
 /* Fills SCRATCH/root with a writable view of rootfs (overlay, else a copy); *used says which.
+ * LOWER_FD >= 0 (open_idmapped_tree): attached at SCRATCH/lower and used instead of ROOTFS.
  * With layer_fd, *layer_fd is an O_PATH fd of the writable layer (see open_writable_layer). */
-int prepare_writable_root(const char *rootfs, const char *scratch, enum rootfs_mode mode,
-                          bool mount_tmpfs, bool in_userns, enum rootfs_mode *used,
-                          int *layer_fd, struct failure *f);
+int prepare_writable_root(const char *rootfs, int lower_fd, const char *scratch,
+                          enum rootfs_mode mode, bool mount_tmpfs, bool in_userns,
+                          enum rootfs_mode *used, int *layer_fd, struct failure *f);
 /* O_PATH|O_DIRECTORY fd of what the env writes into: SCRATCH/upper (overlay), or the whole
  * copied tree SCRATCH/root (copy). Outlives pivot_root: the JVM reads it as /proc/INIT/fd/N. */
 int open_writable_layer(const char *scratch, enum rootfs_mode used, struct failure *f);

@@ -331,11 +331,11 @@ static int step_subids(char *detail, size_t size, struct failure *f)
     snprintf(detail, size, "%s: uids 1..%lu -> %lu.. (/etc/subuid %lu:%lu), gids 1..%lu -> %lu.. "
              "(/etc/subgid %lu:%lu)%s", p->owner, p->sub_uid_count, uid1, p->sub_uid,
              p->sub_uid_count, p->sub_gid_count, gid1, p->sub_gid, p->sub_gid_count,
-             p->uid == 0 ? "; as root user-map=subids maps 0..65535 itself" : "");
+             p->uid == 0 ? "; as root every user-map maps the env's own range" : "");
     return 0;
 }
 
-/* As root, user-map=subids needs no range (the helper maps 0..65535 itself): without one the
+/* As root, user-map=subids needs no range (every env gets a range of its own, idrange.c): without one the
  * step is ok and says so; with one it is tried like a user's. */
 static void report_subids(void)
 {
@@ -345,7 +345,7 @@ static void report_subids(void)
     } else if (geteuid() == 0 && m.failure.err == ENOENT && strcmp(m.failure.syscall, "open") == 0) {
         memset(&m, 0, sizeof m);
         m.ok = 1;
-        snprintf(m.detail, sizeof m.detail, "not needed as root: user-map=subids maps 0..65535 itself "
+        snprintf(m.detail, sizeof m.detail, "not needed as root: every user-map maps the env's own range "
                  "(root has no range in /etc/subuid, /etc/subgid)");
     }
     report("subids", &m);

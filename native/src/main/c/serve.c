@@ -16,11 +16,13 @@
  * - EOF on stdin (the JVM is gone) or a broken stdout: SIGKILL every init and process, reap
  *   them all, remove what we put in the state dir, exit 0.
  * - The state dir is locked while we live; at start, state dirs of dead helpers next to it are
- *   removed (statedir.c), and so are their env cgroups (cgroup_sweep_dead()).
+ *   removed (statedir.c), and their env cgroups are killed and removed (cgroup_sweep_dead()).
  * - A request frame over FRAME_MAX is answered with an ERROR for its id (stage=request, E2BIG)
  *   and skipped; only a frame whose length field is under 5 (framing lost) shuts the server down.
- * - CLOSE and EOF of an env without pid then also kill its strays (env_kill_strays(): every
- *   process left in one of its own namespaces, e.g. a daemon that double-forked away).
+ * - CLOSE and EOF also kill everything in the env's cgroup (cgroup_kill(): wherever it went,
+ *   e.g. a daemon that double-forked away and unshared every namespace); an env without pid and
+ *   without a cgroup (rootless, not delegated) then has its strays killed (env_kill_strays():
+ *   every process left in one of its own namespaces).
  */
 #include "serve.h"
 
@@ -285,20 +287,37 @@ static int parse_env_options(const struct record *rec, struct env_options *o, st
     return 0;
 }
 
+/* Once per helper: an env without a cgroup is tracked by its namespaces only (cgroup.c). */
+static void tell_untracked(const struct env *env)
+{
+    static bool told;
+    if (told || cgroup_kill_dir(&env->cg))
+        return;
+    told = true;
+    fprintf(stderr, "isolated-helper: environments get no cgroup of their own (%s); without a pid "
+            "namespace, a process that leaves all of an environment's namespaces outlives it\n",
+            cgroup_untracked());
+}
+
 static void report_created(struct server *s, uint32_t id, const struct env_slot *slot)
 {
     const struct env *env = &slot->env;
     struct record_builder rb = { 0 };
+    tell_untracked(env);
     record_add(&rb, "pid", "%d", env->pid);
     record_add(&rb, "rootfs-mode", "%s", rootfs_mode_name(env->mode_used));
     record_add(&rb, "root", "%s", env->pivoted ? "pivot" : "chroot");
     if (env->layer_fd >= 0)
         record_add(&rb, "upper-fd", "%d", env->layer_fd);
-    if (env->cg.version)
+    if (env->range.base)
+        record_add(&rb, "id-range", "%u\t%u", env->range.base, ID_RANGE_SIZE);
+    if (cgroup_kill_dir(&env->cg))
+        record_add(&rb, "kill-cgroup", "%s", cgroup_kill_dir(&env->cg));
+    if (env->cg.accounting)
         record_add(&rb, "cgroup-version", "%d", env->cg.version);
-    if (env->cg.version == 2)
+    if (env->cg.accounting && env->cg.version == 2)
         record_add(&rb, "cgroup", "%s", env->cg.dir[0]);
-    for (int i = 0; env->cg.version == 1 && i < CG_COUNT; i++) {
+    for (int i = 0; env->cg.accounting && env->cg.version == 1 && i < CG_COUNT; i++) {
         char key[32];
         snprintf(key, sizeof key, "cgroup-%s", CG_NAMES[i]);
         if (env->cg.dir[i])
@@ -418,8 +437,7 @@ static void handle_create(struct server *s, uint32_t id, const struct record *re
         return (void)request_error(s, id, EINVAL, "unknown namespace in ns=");
     if (mode && parse_rootfs_mode(mode, &spec.mode) < 0)
         return (void)request_error(s, id, EINVAL, "rootfs-mode= must be auto, overlay or copy");
-    if (geteuid() != 0)
-        spec.ns |= NS_BIT(NS_USER);
+    spec.ns |= NS_BIT(NS_USER); /* always: as root with a host id range of its own (env.c) */
     if (!realpath(rootfs, real)) {
         fail(&f, "mount-rootfs", "realpath", rootfs, NULL);
         return send_failure(&s->out, id, &f);
@@ -697,7 +715,8 @@ static void close_env(struct server *s, struct env_slot *slot)
         wait_for(slot->env.pid, NULL);
         env_release(&slot->env);
     }
-    env_kill_strays(&slot->env); /* without pid: what double-forked away */
+    cgroup_kill(&slot->env.cg);  /* what left the namespaces' reach: the cgroup holds it */
+    env_kill_strays(&slot->env); /* without pid: what double-forked away (none with a cgroup) */
     env_remove_cgroup(&slot->env);
     network_leave(&slot->net); /* the last member's leave destroys the switch namespace */
     remove_env(s, slot);
@@ -781,8 +800,10 @@ static void dispatch(struct server *s, struct frame *frame)
 
 static NORETURN void shut_down(struct server *s)
 {
-    for (size_t i = 0; i < s->n_envs; i++)
+    for (size_t i = 0; i < s->n_envs; i++) {
         env_kill(&s->envs[i]->env);
+        cgroup_kill(&s->envs[i]->env.cg);
+    }
     for (size_t i = 0; i < s->n_procs; i++)
         kill(s->procs[i]->pid, SIGKILL);
     while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
@@ -792,7 +813,8 @@ static NORETURN void shut_down(struct server *s)
         env_kill_strays(&s->envs[i]->env);
         env_remove_cgroup(&s->envs[i]->env);
     }
-    rmdir(s->mnt_dir);
+    if (!real_root())
+        rmdir(s->mnt_dir); /* never the shared ROOT_MNT_DIR: a mount point in others' namespaces */
     state_dir_remove(s->state_dir); /* the JVM created it; only if it is empty now */
     exit(0);
 }
@@ -885,7 +907,12 @@ static int prepare_server(struct server *s, const char *state_dir, struct failur
     memset(s, 0, sizeof *s);
     s->state_dir = state_dir;
     s->out.fd = 1;
-    snprintf(s->mnt_dir, sizeof s->mnt_dir, "%s/mnt", state_dir);
+    /* The inits mount their private tmpfs there, already as their range's root (env.c): as root
+     * on a path everyone may search, as the state dir (0700) is not; it stays empty on the host. */
+    if (real_root())
+        snprintf(s->mnt_dir, sizeof s->mnt_dir, "%s", ROOT_MNT_DIR);
+    else
+        snprintf(s->mnt_dir, sizeof s->mnt_dir, "%s/mnt", state_dir);
     ignore_signal(SIGPIPE);
     sigset_t chld;
     sigemptyset(&chld);
@@ -897,7 +924,8 @@ static int prepare_server(struct server *s, const char *state_dir, struct failur
         return fail(f, "serve", "signalfd", "", NULL);
     if (make_helper_mounts_private(f) < 0 || forwards_init(&s->fwd, f) < 0)
         return -1;
-    if (mkdir(s->mnt_dir, 0700) < 0 && errno != EEXIST)
+    if ((real_root() && (make_dirs(ISOLATED_RUN_DIR, 0755) < 0 || chmod(ISOLATED_RUN_DIR, 0755) < 0)) ||
+        (mkdir(s->mnt_dir, real_root() ? 0755 : 0700) < 0 && errno != EEXIST))
         return fail(f, "serve", "mkdir", s->mnt_dir, "the state directory must exist and be writable");
     if (state_dir_lock(state_dir, f) < 0)
         return -1;

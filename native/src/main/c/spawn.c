@@ -1,7 +1,8 @@
 /*
  * spawn.c - running a command in an environment.
  *
- * - An intermediate child setns()es into the env (user first, then the others) and, with the
+ * - An intermediate child setns()es into the env (user first, always, then the others; a root
+ *   helper's child then becomes 0 inside, the env's range, see usermap.c) and, with the
  *   mount namespace, into the env's root (fchdir + chroot), then chdir()s to the cwd.
  * - It creates the command with clone(CLONE_PARENT), so the command is a direct child of the
  *   helper (which reaps it and sees its real status), and exits. setns(pid) only applies to
@@ -211,7 +212,12 @@ static NORETURN void run_intermediate(const struct spawn_spec *spec, int status_
     struct failure f;
     if (cgroup_enter(&spec->env->cg, 0, &f) < 0) /* a no-op without a cgroup */
         die_with(&f, EXIT_SETUP_FAILED);
-    join_namespaces(spec->env, spec->join);
+    bool root = real_root();
+    /* Always the user namespace: as root the command then takes the env's root (its range),
+     * never staying host root in the env's other namespaces. */
+    join_namespaces(spec->env, spec->join | NS_BIT(NS_USER));
+    if (root && spec->env->ns_fd[NS_USER] >= 0 && take_root_ids() < 0)
+        die("user", "setresuid", "uid 0", "the environment's user namespace maps no root");
     enter_env_root(spec);
     if (spec->pid1) {
         pid_t inner = clone_sibling(0);

@@ -1,13 +1,18 @@
 /*
  * usermap.c - the uid/gid maps of a new user namespace (`user-map=root|self|subids`).
  *
- * - root (default): the caller's uid and gid are 0 inside, one id each.
- * - self: the caller's uid and gid are the same numbers inside, one id each.
- * - subids: the caller is 0 inside and the caller's ranges of /etc/subuid and /etc/subgid
- *   (owner = user name or uid) are 1, 2, ... inside. Only the setuid newuidmap/newgidmap
- *   (package uidmap) may write such maps for a non-root caller; the helper runs them while
- *   the child waits on its sync pipe (like `unshare --map-auto`, `bwrap --userns-block-fd`).
- *   Real root writes `0 0 65536` itself: it may map any ids, no subordinate ranges needed.
+ * - As real root every mode is the same: 0..65535 inside are the env's own host range
+ *   BASE..BASE+65535 (idrange.c), written by the helper itself (`0 BASE 65536`); setgroups stays
+ *   allowed, so the init and every command drop the JVM's groups (take_root_ids()). Root inside
+ *   is thus never root outside; `self` as root would otherwise map host root.
+ * - Without a range (a non-root caller; as root only the probe's throwaway children, where
+ *   root and self map 0 to 0 and subids 0..65535 as they are):
+ *   - root (default): the caller's uid and gid are 0 inside, one id each.
+ *   - self: the caller's uid and gid are the same numbers inside, one id each.
+ *   - subids: the caller is 0 inside and the caller's ranges of /etc/subuid and /etc/subgid
+ *     (owner = user name or uid) are 1, 2, ... inside. Only the setuid newuidmap/newgidmap
+ *     (package uidmap) may write such maps for a non-root caller; the helper runs them while
+ *     the child waits on its sync pipe (like `unshare --map-auto`, `bwrap --userns-block-fd`).
  * - An unprivileged writer may map only its own ids, and only after denying setgroups().
  * - Everything that can be missing (ranges, programs) is checked before the child exists:
  *   stage `uid-map`, naming the file or program and the fix. The probe's `subids` step plans
@@ -21,6 +26,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +114,7 @@ static int missing_range(const char *path, const char *owner, bool root, bool no
                 "user-map=subids: no range for %s in %s: add `%s:100000:65536` to %s and %s%s%s%s",
                 owner, path, owner, SUBUID, SUBGID, no_programs ? "; " : "",
                 no_programs ? UIDMAP_FIX : "",
-                root ? " (root needs none: as root user-map=subids maps 0..65535 itself)" : "");
+                root ? " (root needs none: as root every user-map maps the env's own range)" : "");
 }
 
 int plan_external_subids(struct id_map_plan *plan, struct failure *f)
@@ -153,6 +159,20 @@ int plan_id_maps(enum user_map kind, struct id_map_plan *plan, struct failure *f
     return 0;
 }
 
+void plan_range_maps(unsigned base, struct id_map_plan *plan)
+{
+    memset(plan, 0, sizeof *plan);
+    plan->kind = USER_MAP_ROOT;
+    plan->range_base = base;
+}
+
+int take_root_ids(void)
+{
+    if (setgroups(0, NULL) < 0 && errno != EPERM)
+        return -1;
+    return setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 ? -1 : 0;
+}
+
 static int write_map_file(pid_t pid, const char *file, const char *map, struct failure *f)
 {
     char path[64];
@@ -172,7 +192,10 @@ static int write_maps_directly(pid_t pid, const struct id_map_plan *plan, struct
     bool self = plan->kind == USER_MAP_SELF;
     if (plan->uid != 0 && write_map_file(pid, "setgroups", "deny", f) < 0 && f->err != ENOENT)
         return -1;
-    if (plan->kind == USER_MAP_SUBIDS) { /* as root: 0 and 1.. are the host's own ids */
+    if (plan->range_base) {
+        snprintf(uid_map, sizeof uid_map, "0 %u %u\n", plan->range_base, 65536u);
+        snprintf(gid_map, sizeof gid_map, "0 %u %u\n", plan->range_base, 65536u);
+    } else if (plan->kind == USER_MAP_SUBIDS) { /* root without a range: the probe */
         snprintf(uid_map, sizeof uid_map, "0 0 %lu\n", plan->sub_uid_count + 1);
         snprintf(gid_map, sizeof gid_map, "0 0 %lu\n", plan->sub_gid_count + 1);
     } else {

@@ -22,6 +22,7 @@ struct id_map_plan {
     unsigned long sub_uid, sub_uid_count; /* subids: the subordinate ranges */
     unsigned long sub_gid, sub_gid_count;
     bool external;                       /* subids as non-root: newuidmap/newgidmap write */
+    unsigned range_base;                 /* root: 0..65535 inside are this.. on the host */
     char owner[256];                     /* external: the owner looked up (user name or uid) */
     char newuidmap[PATH_MAX], newgidmap[PATH_MAX];
 };
@@ -35,6 +36,12 @@ int plan_id_maps(enum user_map kind, struct id_map_plan *plan, struct failure *f
 int plan_external_subids(struct id_map_plan *plan, struct failure *f);
 /* The first executable NAME in $PATH, then /usr/bin:/bin:/usr/sbin:/sbin; false if none. */
 bool find_program(const char *name, char *out, size_t size);
+/* As real root, whatever KIND: 0..65535 inside are BASE..BASE+65535 on the host (idrange.c). */
+void plan_range_maps(unsigned base, struct id_map_plan *plan);
+/* In a user namespace the caller just made or joined: uid and gid 0 inside and no supplementary
+ * groups (the JVM's survive CLONE_NEWUSER and setns, still effective on host files; where
+ * setgroups is denied - one id each - there are none to drop). -1 with errno. */
+int take_root_ids(void);
 /* Writes the maps of the child PID (still waiting for them). */
 int write_id_maps(pid_t pid, const struct id_map_plan *plan, struct failure *f);
 /* The same maps for a child PID whose user namespace is nested in a rootless network's (see

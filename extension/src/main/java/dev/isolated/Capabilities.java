@@ -12,8 +12,9 @@ package dev.isolated;
  * interface or route of the host can be changed. So the environment's root gets:
  * <ul>
  *   <li>{@link #DOCKER_DEFAULT}: Docker's 14; minus {@code SYS_CHROOT} without {@code MOUNT}; minus
- *       {@code NET_RAW} without {@code NET}. With the default namespaces ({@code PID, MOUNT, UTS, IPC}) that is
- *       13: Docker's without {@code NET_RAW} ({@code CapEff} {@code 00000000a80405fb}).</li>
+ *       {@code NET_RAW} without {@code NET}. With the default namespaces ({@code PID, MOUNT, UTS, IPC, NET,
+ *       CGROUP}) that is Docker's 14 ({@code CapEff} {@code 00000000a80425fb}); without {@code NET}, 13: Docker's
+ *       without {@code NET_RAW} ({@code CapEff} {@code 00000000a80405fb}).</li>
  *   <li>{@link #ALL}: every capability; minus {@code SYS_CHROOT} without {@code MOUNT}; minus {@code NET_RAW}
  *       and {@code NET_ADMIN} without {@code NET}.</li>
  * </ul>
@@ -35,10 +36,10 @@ public enum Capabilities {
     /**
      * All of them (but {@code SYS_CHROOT} without {@link Namespace#MOUNT}, {@code NET_RAW} and {@code NET_ADMIN}
      * without {@link Namespace#NET}), as with {@code unshare}: root inside can also mount, run
-     * {@code hostname NAME}, configure its network namespace. With a user namespace (always when the tests do not run as root) they act on the
-     * environment's own namespaces only. When the tests run as real root without {@link Namespace#USER},
-     * this is the host's root minus {@code /proc}'s protections: it could load kernel modules or set the
-     * host's clock. Add {@code Namespace.USER} to such environments when the code under test is not trusted.
+     * {@code hostname NAME}, configure its network namespace. They act on the environment's own namespaces only,
+     * also when the tests run as real root: every environment has a user namespace (see {@link Namespace#USER}),
+     * so root inside cannot load kernel modules, set the clock, mount a cgroup v1 hierarchy or a sysfs of the
+     * host, open files by handle, or signal or trace processes of the host or of another environment.
      */
     ALL
 }

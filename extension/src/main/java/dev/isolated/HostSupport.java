@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>{@code subids} maps a child with {@code newuidmap}/{@code newgidmap} and the caller's {@code /etc/subuid}
  * and {@code /etc/subgid} ranges, as {@link UserMapping#SUBIDS} does for a non-root caller (as root it is ok
- * without a range: SUBIDS as root maps 0..65535 itself); {@code newuidmap} and {@code newgidmap} say
+ * without a range: as root every mapping maps the environment's own range); {@code newuidmap} and {@code newgidmap} say
  * where those programs are. {@code userns-capabilities} fails when user namespaces are created but get no
  * capabilities inside (Ubuntu 24.04's AppArmor restriction); a setup failure in a user namespace then quotes
  * it.

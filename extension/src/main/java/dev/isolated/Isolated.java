@@ -119,14 +119,17 @@ public @interface Isolated {
     String image() default "";
 
     /**
-     * The namespaces to create for the environment. {@link Namespace#USER} is added when the tests do
-     * not run as root. An annotation that keeps the default takes its enclosing annotation's, and when all of
+     * The namespaces to create for the environment. {@link Namespace#USER} is always added, also as root (see
+     * {@link Namespace#USER}). An annotation that keeps the default takes its enclosing annotation's, and when all of
      * them keep it, the configuration parameter {@value IsolatedConfiguration#NAMESPACES} (e.g.
-     * {@code PID,MOUNT,UTS,IPC,NET}) applies when it is set.
+     * {@code PID,MOUNT,UTS,IPC}) applies when it is set. The default is every namespace that makes sense for a
+     * test; {@link Namespace#NET} among them, so commands reach none of the host's network (its {@code 127.0.0.1}
+     * services, its abstract unix sockets, its loopback traffic) unless a test leaves {@code NET} out.
      *
-     * @return the namespaces, by default {@code PID, MOUNT, UTS, IPC}
+     * @return the namespaces, by default {@code PID, MOUNT, UTS, IPC, NET, CGROUP}
      */
-    Namespace[] namespaces() default {Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC};
+    Namespace[] namespaces() default {Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC, Namespace.NET,
+        Namespace.CGROUP};
 
     /**
      * The environment's hostname (needs {@link Namespace#UTS}). When empty it is the enclosing annotation's, and

@@ -20,7 +20,8 @@ public final class IsolatedConfiguration {
 
     /**
      * The namespaces of {@link Isolated} annotations (and their enclosing ones) that keep the default,
-     * comma-separated, e.g. {@code PID,MOUNT,UTS,IPC,NET}: {@value}.
+     * comma-separated, e.g. {@code PID,MOUNT,UTS,IPC} (the default leaves out none of
+     * {@code PID,MOUNT,UTS,IPC,NET,CGROUP}): {@value}.
      */
     public static final String NAMESPACES = "isolated.namespaces";
 
@@ -63,7 +64,8 @@ public final class IsolatedConfiguration {
 
     /**
      * Where images are unpacked (environment variable {@code ISOLATED_CACHE_DIR} when unset); default
-     * {@code ~/.cache/isolated} (per JVM): {@value}.
+     * {@code ~/.cache/isolated} (per JVM): {@value}. It must belong to the user running the tests; it is
+     * created, or made, 0700, so no other user can reach the unpacked images.
      */
     public static final String CACHE_DIR = "isolated.cache.dir";
 

@@ -58,7 +58,7 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      */
     Command imageCommand(String... args);
 
-    /** @return the namespaces this environment has (including {@link Namespace#USER} when it was added for rootless use) */
+    /** @return the namespaces this environment has, always including {@link Namespace#USER} */
     Set<Namespace> namespaces();
 
     /**
@@ -68,6 +68,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * What that would expose is taken away as for an environment without those namespaces (see
      * {@link Capabilities}): without {@code MOUNT} root has no {@code SYS_CHROOT}, without {@code NET} no
      * {@code NET_RAW} and no {@code NET_ADMIN}, so it cannot sniff or reconfigure the host's network.
+     * The environment's user namespace is always joined, named or not: such a command is the environment's
+     * root (for the host, an id of the environment's range, see {@link Namespace#USER}), never the host's.
      *
      * @param namespaces the namespaces to join; each must be one this environment has; none means all of them
      * @return a runner for such commands
@@ -144,8 +146,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
 
     /**
      * @return what the environment's cgroup counted: memory now and at peak, processes, OOM kills
-     * @throws IllegalStateException when the environment has no cgroup (give it {@link Limits}, or
-     *     {@code builder().trackResources(true)})
+     * @throws IllegalStateException when the environment's cgroup counts nothing: it has no {@link Limits} with a
+     *     cgroup limit (or an empty one), nor {@code builder().trackResources(true)}
      */
     ResourceUsage resourceUsage();
 

@@ -27,7 +27,8 @@ import java.util.function.Function;
 public final class IsolatedEnvironmentBuilder {
     private String rootfs = "";
     private String image = "";
-    private Set<Namespace> namespaces = EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC);
+    private Set<Namespace> namespaces = EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC,
+            Namespace.NET, Namespace.CGROUP);
     private String hostname = "";
     private final List<ExtraMount> mounts = new ArrayList<>();
     private final Map<String, String> env = new LinkedHashMap<>();
@@ -91,7 +92,8 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
-     * @param namespaces the namespaces to create; {@link Namespace#USER} is added when not running as root
+     * @param namespaces the namespaces to create (default {@code PID, MOUNT, UTS, IPC, NET, CGROUP}, see
+     *     {@link Isolated#namespaces()}); {@link Namespace#USER} is always added (see {@link Namespace#USER})
      * @return this builder
      */
     public IsolatedEnvironmentBuilder namespaces(Namespace... namespaces) {
@@ -242,8 +244,8 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
-     * @param track whether to give the environment a cgroup even without limits, so that
-     *     {@link IsolatedEnvironment#resourceUsage()} works
+     * @param track whether the environment's cgroup counts memory and processes even without limits, so that
+     *     {@link IsolatedEnvironment#resourceUsage()} works (it needs those controllers, as limits do)
      * @return this builder
      */
     public IsolatedEnvironmentBuilder trackResources(boolean track) {
@@ -342,7 +344,7 @@ public final class IsolatedEnvironmentBuilder {
         String cwd = workingDirectory != null ? workingDirectory
                 : image.config().workingDir().isEmpty() ? "/" : image.config().workingDir();
         EnvironmentSpec spec = new EnvironmentSpec(image.rootfs(),
-                IsolatedExtension.withUserWhenRootless(namespaces, IsolatedSettings.isRoot()), hostname, execTimeout,
+                IsolatedExtension.withUser(namespaces), hostname, execTimeout,
                 awaitTimeout, allEnv, cwd, mounts, readOnlyRootfs, new EnvironmentOptions(memoryBytes, pids,
                         cpuPercent, rlimits, monotonicOffset, boottimeOffset, capabilities, trackResources, network,
                         seccompFilter, userMapping, seccomp), image.config());

@@ -311,12 +311,11 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         return chain;
     }
 
-    static Set<dev.isolated.Namespace> withUserWhenRootless(Set<dev.isolated.Namespace> requested, boolean root) {
+    /** The requested namespaces plus {@link dev.isolated.Namespace#USER}, which every environment has. */
+    static Set<dev.isolated.Namespace> withUser(Set<dev.isolated.Namespace> requested) {
         Set<dev.isolated.Namespace> ns = requested.isEmpty() ? EnumSet.noneOf(dev.isolated.Namespace.class)
                 : EnumSet.copyOf(requested);
-        if (!root) {
-            ns.add(dev.isolated.Namespace.USER);
-        }
+        ns.add(dev.isolated.Namespace.USER);
         return ns;
     }
 }

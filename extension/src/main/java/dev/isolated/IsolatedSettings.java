@@ -23,7 +23,7 @@ final class IsolatedSettings {
     static final Duration DEFAULT_EXEC_TIMEOUT = Duration.ofSeconds(60);
     static final Duration DEFAULT_AWAIT_TIMEOUT = Duration.ofSeconds(30);
     private static final List<Namespace> DEFAULT_NAMESPACES = List.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS,
-            Namespace.IPC);
+            Namespace.IPC, Namespace.NET, Namespace.CGROUP); // as Isolated.namespaces(), in its order
 
     private IsolatedSettings() {
     }

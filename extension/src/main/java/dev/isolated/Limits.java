@@ -21,9 +21,11 @@ import java.lang.annotation.Target;
  * cannot apply a requested limit (the cgroup controller is not there or not delegated to the user), the
  * environment is not created and the test fails with the reason (it is aborted instead with
  * {@link Isolated#skipIfUnsupported()}); a limit is never silently ignored.
- * {@code @Limits} with no value (nothing limited) still makes the cgroup, to count; one with only rlimits
- * ({@code openFiles}, {@code fileSizeBytes}, {@code cpuSeconds}) makes none, so it works where cgroups are not
- * delegated (and {@code resourceUsage()} is not available). A method's {@code @Limits} replaces its class's.
+ * {@code @Limits} with no value (nothing limited) still enables the cgroup's memory and pids accounting, to
+ * count; one with only rlimits ({@code openFiles}, {@code fileSizeBytes}, {@code cpuSeconds}) needs no cgroup
+ * controller, so it works where cgroups are not delegated (and {@code resourceUsage()} is not available). Every
+ * environment has a cgroup of its own where one can be made, limits or not: it is what kills its processes (see
+ * {@link Namespace#PID}). A method's {@code @Limits} replaces its class's.
  */
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
 @Retention(RetentionPolicy.RUNTIME)

@@ -33,6 +33,8 @@ class FallbackTests {
     void noOpenat2() throws Exception {
         Path rootfs = RootfsImages.unpacked("busybox.tar", getClass().getClassLoader());
         Path host = Files.createTempDirectory("isolated-fallback-");
+        // as root, root inside is an id of the env's range: it writes a bind only where others may
+        Files.setPosixFilePermissions(host, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
         try {
             String[] out = runWithEnv("ISOLATED_HELPER_NO_OPENAT2", "1", "--rootfs", rootfs.toString(),
                     "--bind", host + ":/mnt/host", "--", "sh", "-c", "echo walked > /mnt/host/f");

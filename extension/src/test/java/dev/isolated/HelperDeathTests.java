@@ -61,6 +61,40 @@ class HelperDeathTests {
         }
     }
 
+    @Test
+    @DisplayName("the next helper kills a daemon that left every namespace of a dead helper's environment, and its cgroup")
+    void nextHelperKillsWhatADeadOneLeft() throws Exception {
+        IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar")
+                .namespaces(Namespace.MOUNT, Namespace.UTS, Namespace.IPC, Namespace.NET)
+                .capabilities(Capabilities.ALL).start();
+        DaemonCgroupTests.startEscapingDaemon(env, "4712");
+        long helperPid = SharedHelper.get().pid();
+        List<Path> cgroups = envCgroups(helperPid);
+        assertThat(cgroups).as("the environment's cgroup").isNotEmpty();
+
+        ProcessHandle.of(helperPid).orElseThrow().destroyForcibly(); // SIGKILL
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !ProcessHandle.of(helperPid).map(ProcessHandle::isAlive)
+                .orElse(false));
+        env.close();
+        Thread.sleep(200);
+        assertThat(DaemonCgroupTests.sleepers("4712")).as("nothing but a helper kills it").hasSize(1);
+
+        try (IsolatedEnvironment next = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            assertThat(next.exec("echo", "fresh")).stdout().isEqualTo("fresh\n");
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> DaemonCgroupTests.sleepers("4712").isEmpty());
+            assertThat(cgroups).allSatisfy(dir -> assertThat(dir).doesNotExist());
+        }
+    }
+
+    /** @return the cgroup directories {@code isolated-<helperPid>-<env>} of a helper, in every hierarchy */
+    private static List<Path> envCgroups(long helperPid) throws Exception {
+        try (java.util.stream.Stream<Path> dirs = Files.find(Path.of("/sys/fs/cgroup"), 8,
+                (p, a) -> a.isDirectory() && p.getFileName() != null
+                        && p.getFileName().toString().startsWith("isolated-" + helperPid + "-"))) {
+            return dirs.toList();
+        }
+    }
+
     private static Path stateDirOf(long pid) throws Exception {
         String[] argv = Files.readString(Path.of("/proc/" + pid + "/cmdline"), StandardCharsets.UTF_8).split("\0");
         for (int i = 0; i + 1 < argv.length; i++) {

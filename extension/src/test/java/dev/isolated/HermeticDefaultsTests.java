@@ -178,7 +178,7 @@ class HermeticDefaultsTests {
         @Isolated(rootfs = "busybox.tar")
         void dockerDefault(IsolatedEnvironment env) {
             assertThat(env.exec("grep", "-E", "^(CapBnd|Seccomp):", "/proc/self/status")).stdout()
-                    .isEqualTo("CapBnd:\t00000000a80405fb\nSeccomp:\t2\n");
+                    .isEqualTo("CapBnd:\t00000000a80425fb\nSeccomp:\t2\n"); // the default namespaces include NET
             assertThat(env.exec("unshare", "-U", "true")).failed().stderr().contains("Operation not permitted");
         }
 
@@ -221,7 +221,8 @@ class HermeticDefaultsTests {
         @DisplayName("without NET no raw or packet socket (no sniffing the host's loopback), with either capability set; with NET they work")
         void noRawSocketsWithoutNet() {
             for (Capabilities caps : Capabilities.values()) {
-                try (IsolatedEnvironment env = builder().capabilities(caps).start()) {
+                try (IsolatedEnvironment env = builder().namespaces(Namespace.PID, Namespace.MOUNT, Namespace.UTS,
+                        Namespace.IPC).capabilities(caps).start()) {
                     assertThat(probe(env, "packet-socket", "raw-socket")).as(caps.name())
                             .contains("packet-socket=EPERM", "raw-socket=EPERM");
                     String bounding = probe(env, "capbnd").get(0);
@@ -248,9 +249,14 @@ class HermeticDefaultsTests {
         }
 
         @Test
-        @DisplayName("Docker's set with the default namespaces is Docker's 14 minus NET_RAW")
+        @DisplayName("Docker's set with the default namespaces (NET among them) is Docker's 14; without NET minus NET_RAW")
         void defaultSet() {
             try (IsolatedEnvironment env = builder().start()) {
+                assertThat(env.exec("grep", "-E", "^Cap(Eff|Bnd):", "/proc/self/status")).stdout()
+                        .isEqualTo("CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\n");
+            }
+            try (IsolatedEnvironment env = builder().namespaces(Namespace.PID, Namespace.MOUNT, Namespace.UTS,
+                    Namespace.IPC).start()) {
                 assertThat(env.exec("grep", "-E", "^Cap(Eff|Bnd):", "/proc/self/status")).stdout()
                         .isEqualTo("CapEff:\t00000000a80405fb\nCapBnd:\t00000000a80405fb\n");
             }

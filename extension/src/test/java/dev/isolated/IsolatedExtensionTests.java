@@ -4,6 +4,7 @@ import static dev.isolated.Namespace.MOUNT;
 import static dev.isolated.Namespace.NET;
 import static dev.isolated.Namespace.PID;
 import static dev.isolated.Namespace.UTS;
+import static dev.isolated.Namespace.USER;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.platform.testkit.engine.EventConditions.event;
@@ -146,13 +147,13 @@ class IsolatedExtensionTests {
     static class MethodWinsTestCase {
         @Test
         void classNamespaces(IsolatedEnvironment env) {
-            assertThat(env.namespaces()).containsExactlyInAnyOrder(PID, MOUNT, UTS);
+            assertThat(env.namespaces()).containsExactlyInAnyOrder(PID, MOUNT, UTS, USER);
         }
 
         @Test
         @Isolated(namespaces = {PID, MOUNT, NET})
         void methodNamespaces(IsolatedEnvironment env) {
-            assertThat(env.namespaces()).containsExactlyInAnyOrder(PID, MOUNT, NET);
+            assertThat(env.namespaces()).containsExactlyInAnyOrder(PID, MOUNT, NET, USER);
             assertThat(env.exec("ip", "-o", "link").stdoutLines()).hasSize(1);
         }
     }
@@ -214,7 +215,7 @@ class IsolatedExtensionTests {
     static class ConfiguredNamespacesTestCase {
         @Test
         void test(IsolatedEnvironment env) {
-            assertThat(env.namespaces()).containsExactlyInAnyOrder(PID, MOUNT, NET);
+            assertThat(env.namespaces()).containsExactlyInAnyOrder(PID, MOUNT, NET, USER);
             assertThat(env.exec("ip", "-o", "link").stdoutLines()).hasSize(1);
         }
     }

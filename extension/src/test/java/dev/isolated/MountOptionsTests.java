@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,6 +27,9 @@ class MountOptionsTests {
         Files.createDirectories(FIXTURES);
         Files.writeString(FIXTURES.resolve("input.txt"), "fixture");
         Files.createDirectories(OUT);
+        // as root the environment's root is a host id of its range, a stranger to the host's root: a writable
+        // bind must let others write (README, "User namespaces as root")
+        Files.setPosixFilePermissions(OUT, PosixFilePermissions.fromString("rwxrwxrwx"));
         Files.deleteIfExists(OUT.resolve("result.txt"));
 
         EngineRunner.assertAllSucceeded(EngineRunner.run(AnnotatedTestCase.class), 1);
@@ -51,8 +55,8 @@ class MountOptionsTests {
     }
 
     @Test
-    @DisplayName("every bind is nosuid,nodev: a device node made in a writable bind opens nothing")
-    void bindsAreNosuidNodev(@TempDir Path dir) {
+    @DisplayName("every bind is nosuid,nodev: a device node in a writable bind opens nothing (and root inside cannot make one)")
+    void bindsAreNosuidNodev(@TempDir Path dir) throws Exception {
         try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").capabilities(Capabilities.ALL)
                 .bind(dir, "/bind", false).bind(dir, "/ro-bind", true).start()) {
             assertThat(env.mounts()).filteredOn(m -> m.mountPoint().equals("/bind")).singleElement()
@@ -60,7 +64,12 @@ class MountOptionsTests {
             assertThat(env.mounts()).filteredOn(m -> m.mountPoint().equals("/ro-bind")).singleElement()
                     .satisfies(m -> assertThat(m.options().split(",")).contains("ro", "nosuid", "nodev"));
 
-            assertThat(env.exec("mknod", "/bind/null", "c", "1", "3")).succeeded();
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx")); // only nodev may refuse
+            // root inside cannot mknod (its user namespace), so the node is made on the host, by the test (root)
+            assertThat(env.exec("mknod", "/bind/inside", "c", "1", "3")).failed().stderr()
+                    .contains("Operation not permitted");
+            assertThat(new ProcessBuilder("mknod", "-m", "666", dir.resolve("null").toString(), "c", "1", "3").start()
+                    .waitFor()).isZero();
             assertThat(env.exec("sh", "-c", "echo x > /bind/null")).failed().stderr().contains("Permission denied");
             assertThat(env.exec("sh", "-c", "echo x > /ro-bind/null")).failed();
         }
@@ -70,6 +79,7 @@ class MountOptionsTests {
     @DisplayName("the builder's bind shares a host directory both ways")
     void builderBind(@TempDir Path dir) throws IOException {
         Files.writeString(dir.resolve("in"), "from host");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx")); // see annotations()
         try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar")
                 .bind(dir, "/shared", false).start()) {
             assertThat(env.exec("sh", "-c", "cat /shared/in && echo from env > /shared/out")).stdout()

@@ -19,12 +19,13 @@ class UserMappingTests {
     static final String NOBODY = NobodyJvm.NOBODY;
 
     @Test
-    @DisplayName("SELF as root: root keeps uid 0 inside its user namespace")
+    @DisplayName("SELF as root: uid 0 inside, as ROOT, which is the environment's range on the host, never host root")
     void selfAsRoot() {
         assertThat(IsolatedSettings.isRoot()).as("this test runs as root, as CI does").isTrue();
         try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").namespaces(USER, PID, MOUNT)
                 .userMapping(UserMapping.SELF).start()) {
             assertThat(env.exec("id", "-u")).succeeded().stdout().isEqualTo("0\n");
+            assertThat(env.exec("cat", "/proc/self/uid_map")).succeeded().stdout().doesNotMatch("\\s*0\\s+0\\s.*\n");
         }
     }
 

@@ -32,6 +32,7 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
 import dev.isolated.internal.image.CacheDirectory;
 import dev.isolated.internal.image.ImageCache;
 import dev.isolated.internal.image.RootfsLocator;
+import dev.isolated.internal.os.OwnDirectory;
 
 /**
  * Builds a rootfs tar from Java, without Docker: start from scratch or from another image, add files,
@@ -205,15 +206,20 @@ public final class ImageBuilder {
 
     /**
      * Writes the image to {@code <cache dir>/built/<sha256>.tar} (the same image, the same file) and
-     * returns its path, which {@code @Isolated(rootfs = ...)} accepts. The cache is Isolated's own: the tar
-     * is written to a new temporary file there and renamed into place, replacing the file of the same name
-     * (which holds these very bytes, as the name is their digest; a symlink there is replaced, not followed).
+     * returns its path, which {@code @Isolated(rootfs = ...)} accepts. The cache is Isolated's own: it is created
+     * 0700 if missing, and made 0700 if it is not, as for unpacked images; the tar is written to a new temporary
+     * file there and renamed into place, replacing the file of the same name (which holds these very bytes, as
+     * the name is their digest; a symlink there is replaced, not followed).
      *
      * @throws UncheckedIOException if a host file cannot be read or the cache cannot be written
+     * @throws dev.isolated.IsolatedException if the cache directory belongs to another user
      */
     public Path build() {
-        Path directory = CacheDirectory.resolve().resolve("built");
+        Path cache = CacheDirectory.resolve();
+        Path directory = cache.resolve("built");
         try {
+            OwnDirectory.createPrivate(cache);
+            OwnDirectory.requirePrivate(cache, "the image cache", "-D" + CacheDirectory.PROPERTY);
             Files.createDirectories(directory);
             Path temporary = Files.createTempFile(directory, "image-", ".tar.tmp");
             try {

@@ -15,7 +15,8 @@ import java.util.stream.Collectors;
 /**
  * Boots the Linux of {@link VmKernel} under qemu (TCG: no KVM needed) with a busybox initramfs that mounts the
  * host's {@code /} read-only over 9p, gives it fresh {@code /proc}, {@code /sys}, {@code /dev}, a tmpfs
- * {@code /tmp} and a cgroup2-only {@code /sys/fs/cgroup} (mounted as systemd does), moves it onto {@code /} and
+ * {@code /tmp}, a tmpfs {@code /run} (as every systemd host has; the helper keeps its id range locks there) and
+ * a cgroup2-only {@code /sys/fs/cgroup} (mounted as systemd does), moves it onto {@code /} and
  * chroots into it (as {@code switch_root} does: a mere chroot would forbid user namespaces), and runs
  * {@code sh <share>/vm-run.sh} as root. {@code share} is a host directory shared read-only at the same path.
  * Whatever the script prints comes back as the serial log.
@@ -102,6 +103,7 @@ public final class TestVm {
                 mount -t devtmpfs devtmpfs /host/dev && mkdir -p /host/dev/pts /host/dev/shm
                 mount -t devpts devpts /host/dev/pts && mount -t tmpfs shm /host/dev/shm
                 mount -t tmpfs -o mode=1777 tmpfs /host/tmp
+                mount -t tmpfs -o mode=0755 run /host/run
                 mkdir -p /host%3$s && %2$s share /host%3$s
                 mkdir -p /host%5$s && %2$s project /host%5$s
                 cd /host && mount --move . / && chroot . /bin/sh %3$s/vm-run.sh

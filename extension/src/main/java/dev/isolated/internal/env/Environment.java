@@ -304,7 +304,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     public ResourceUsage resourceUsage() {
         ensureOpen();
         if (cgroup == null) {
-            throw new IllegalStateException("This environment has no cgroup to count resources in: give it @Limits "
+            throw new IllegalStateException("This environment's cgroup counts no resources: give it @Limits "
                     + "(or builder().trackResources(true))");
         }
         return cgroup.usage();

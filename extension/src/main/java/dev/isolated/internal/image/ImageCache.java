@@ -17,7 +17,9 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.DigestInputStream;
 import java.time.Duration;
@@ -42,6 +44,14 @@ import dev.isolated.image.ImageConfig;
  * archive's digest and the chosen tag, when one is given; of {@code index.json} and
  * {@code manifest.json} for an image layout directory). Next to {@code rootfs}, {@code config.json}
  * holds the image's run defaults ({@link ImageConfig}) and {@code last-used} is touched on every use.
+ *
+ * <h2>Privacy</h2>
+ * The cache's root, {@code images/} and each {@code <key>} directory are created 0700 (whatever the umask)
+ * and must belong to the user; on first use in an instance the root and {@code images/} are checked
+ * ({@link OwnDirectory#requirePrivate}) and, like each entry handed out, made exactly 0700 if they are not
+ * (as an older version left them). So no other local user can reach an unpacked image, whose files keep
+ * their set-uid and set-gid bits when unpacked as root, wherever the cache is ({@code /tmp} too), as long
+ * as no other user may rename entries of the directories above it (not checked).
  *
  * <p>The rootfs is meant to be used read-only, as an overlayfs lower layer. A directory that is not an
  * image layout is used as it is, without a cache entry. An archive or directory is an image layout when
@@ -75,10 +85,13 @@ public final class ImageCache {
     private static final String CONFIG = "config.json";
     private static final String LAST_USED = "last-used";
     private static final Pattern KEY = Pattern.compile("[0-9a-f]{64}");
+    /** Entry directories are created 0700 (the umask can only narrow it): never open to others, not for a moment. */
+    private static final FileAttribute<Set<PosixFilePermission>> PRIVATE =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
 
     private final Path root;
     private final Path imagesDirectory;
-    private volatile boolean ownershipChecked; // root and images/ are this user's (OwnDirectory)
+    private volatile boolean ownershipChecked; // root and images/ are this user's and 0700 (OwnDirectory)
     private final SafeTarUnpacker unpacker;
     private final Consumer<String> notes;
     private final ArchiveDigests digests;
@@ -168,11 +181,13 @@ public final class ImageCache {
                 }
                 return null;
             }
+            prepareDirectories(source);
             key = layoutDirectoryKey(directory);
             unpacking = (entry, temporary) -> unpackLayoutDirectory(directory, temporary);
         }
         else {
             ImageSource.Archive archive = (ImageSource.Archive) source;
+            prepareDirectories(source); // before the digest index is written into the root
             String digest = digests.sha256(archive);
             key = archive.reference() == null ? digest
                     : Sha256.hex((digest + "#" + archive.reference()).getBytes(StandardCharsets.UTF_8));
@@ -182,7 +197,9 @@ public final class ImageCache {
         if (!isComplete(entry)) {
             unpackOnce(source, key, entry, unpacking);
         }
-        HANDED_OUT.add(entry);
+        if (HANDED_OUT.add(entry)) {
+            makePrivate(entry, source); // once per JVM: an entry of an older version may be 0755
+        }
         touchLastUsed(entry, source);
         return entry;
     }
@@ -209,16 +226,44 @@ public final class ImageCache {
         }
     }
 
+    /**
+     * Creates the cache's root and {@code images/} 0700 if missing; once per instance (again if they were
+     * deleted), checks that both are this user's and makes them exactly 0700 (an older version made them
+     * 0755), so no other user can reach the unpacked images and their set-uid files.
+     */
+    private void prepareDirectories(ImageSource source) {
+        if (ownershipChecked && Files.isDirectory(imagesDirectory, LinkOption.NOFOLLOW_LINKS)) {
+            return; // checked, and not deleted since
+        }
+        try {
+            OwnDirectory.createPrivate(root);
+            OwnDirectory.requirePrivate(root, "the image cache", "-D" + CacheDirectory.PROPERTY);
+            OwnDirectory.createPrivate(imagesDirectory);
+            OwnDirectory.requirePrivate(imagesDirectory, "the image cache", "-D" + CacheDirectory.PROPERTY);
+            ownershipChecked = true;
+        }
+        catch (IOException e) {
+            throw cacheFailure(source, imagesDirectory, e);
+        }
+    }
+
+    /** Makes an existing entry directory 0700 if it is not. */
+    private static void makePrivate(Path entry, ImageSource source) {
+        try {
+            if (((Integer) Files.getAttribute(entry, "unix:mode", LinkOption.NOFOLLOW_LINKS) & 07777)
+                    != OwnDirectory.PRIVATE_MODE) {
+                Files.setAttribute(entry, "unix:mode", OwnDirectory.PRIVATE_MODE, LinkOption.NOFOLLOW_LINKS);
+            }
+        }
+        catch (IOException e) {
+            throw cacheFailure(source, entry, e);
+        }
+    }
+
     /** The lock file of {@code key}, by real path. */
     Path lockFile(ImageSource source, String key) {
         try {
-            Path images = Files.createDirectories(imagesDirectory).toRealPath();
-            if (!ownershipChecked) {
-                OwnDirectory.require(root, "the image cache", "-D" + CacheDirectory.PROPERTY);
-                OwnDirectory.require(images, "the image cache", "-D" + CacheDirectory.PROPERTY);
-                ownershipChecked = true;
-            }
-            return images.resolve(key + ".lock");
+            return imagesDirectory.toRealPath().resolve(key + ".lock");
         }
         catch (IOException e) {
             throw cacheFailure(source, imagesDirectory, e);
@@ -281,7 +326,8 @@ public final class ImageCache {
 
     /** Unpacks into a temporary directory, renames it to {@code rootfs}, then writes the marker. */
     private void unpack(ImageSource source, Path entry, Unpacking unpacking) throws IOException {
-        Files.createDirectory(entry);
+        Files.createDirectory(entry, PRIVATE);
+        Files.setAttribute(entry, "unix:mode", OwnDirectory.PRIVATE_MODE, LinkOption.NOFOLLOW_LINKS); // whatever the umask
         try {
             Path temporary = Files.createTempDirectory(entry, ROOTFS + ".tmp-");
             Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rwxr-xr-x"));

@@ -15,8 +15,7 @@ import com.sun.jna.Library;
 import com.sun.jna.Native;
 
 /**
- * The libc calls unpacking needs and the JDK lacks: {@code mkfifo(3)}, {@code mknod(2)} (device nodes, as
- * root), {@code symlink(2)} with the target kept byte for byte ({@code Path} would drop a trailing slash),
+ * The libc calls unpacking needs and the JDK lacks: {@code mkfifo(3)}, {@code symlink(2)} with the target kept byte for byte ({@code Path} would drop a trailing slash),
  * and {@code geteuid(2)}; and, because the JDK needs two or three system calls for each, {@code lchown(2)}
  * (owner and group at once) and {@code utimensat(2)} (the mtime alone: the JDK first reads the atime back).
  *
@@ -33,9 +32,6 @@ final class PosixCalls {
 
         /** {@code int mkfifo(const char *pathname, mode_t mode)}: creates a FIFO; the mode is masked by the umask. */
         int mkfifo(String pathname, int mode) throws LastErrorException;
-
-        /** {@code int mknod(const char *pathname, mode_t mode, dev_t dev)}: mode carries S_IFCHR or S_IFBLK. */
-        int mknod(String pathname, int mode, long dev) throws LastErrorException;
 
         /** {@code uid_t geteuid(void)}: the effective user id; never fails. */
         int geteuid();
@@ -82,27 +78,6 @@ final class PosixCalls {
         }
         catch (LastErrorException e) {
             throw failure(path, e, "mkfifo failed: ");
-        }
-    }
-
-    static final int S_IFCHR = 0020000;
-    static final int S_IFBLK = 0060000;
-
-    /**
-     * Creates a character or block device node (needs real root: CAP_MKNOD in the initial user namespace).
-     *
-     * @param type {@link #S_IFCHR} or {@link #S_IFBLK}
-     * @throws FileSystemException naming the path and the errno if it fails
-     */
-    static void mknod(Path path, int type, int mode, long major, long minor) throws IOException {
-        // glibc's makedev(): the 64-bit dev_t layout
-        long dev = ((major & 0xfffff000L) << 32) | ((major & 0xfffL) << 8) | ((minor & 0xffffff00L) << 12)
-                | (minor & 0xffL);
-        try {
-            Holder.LIBC.mknod(path.toString(), type | (mode & 07777), dev);
-        }
-        catch (LastErrorException e) {
-            throw failure(path, e, "mknod " + major + ":" + minor + " failed: ");
         }
     }
 

@@ -157,15 +157,6 @@ final class RootfsWriter {
         nonDirectories.add(relative);
     }
 
-    /** Creates a character or block device node (only called as real root). */
-    void device(String relative, Metadata metadata, boolean character, long major, long minor) throws IOException {
-        Path path = resolveForWriting(relative);
-        int type = character ? PosixCalls.S_IFCHR : PosixCalls.S_IFBLK;
-        createAfresh(relative, path, () -> PosixCalls.mknod(path, type, 0600, major, minor));
-        applyOwnerAndMode(path, metadata);
-        nonDirectories.add(relative);
-    }
-
     /**
      * Deletes whatever is at {@code relative} (a directory with its contents), if anything: a whiteout.
      * A missing parent means there is nothing to delete; a symlinked parent is refused, as the delete
@@ -382,7 +373,7 @@ final class RootfsWriter {
     /**
      * Runs {@code creation}, and if something is already at {@code path}, deletes it ({@link #clearFor})
      * and runs it again. Every creation call ({@code open(O_CREAT|O_EXCL)}, {@code symlink}, {@code link},
-     * {@code mkfifo}, {@code mknod}) fails with {@code EEXIST} on an existing path, even a link, and never
+     * {@code mkfifo}) fails with {@code EEXIST} on an existing path, even a link, and never
      * follows it; so the common case, a new path, costs no {@code lstat} and no exception.
      */
     private void createAfresh(String relative, Path path, Creation creation) throws IOException {

@@ -12,8 +12,9 @@ import java.nio.file.Path;
  * following links); hardlinks to anything but a file written earlier; an image whose {@code /dev} or
  * {@code /proc} is a symlink; more entries or file bytes than the {@link UnpackLimits}. A truncated or
  * corrupt archive fails naming the entry where it broke. Symlinks are stored verbatim, whatever they
- * point at. Device nodes are skipped (the sandbox mounts its own {@code /dev}) and reported in
- * {@link UnpackResult#notes()}, as are extended attributes, which are not applied.
+ * point at. Device nodes are never created, not even as root (the sandbox mounts its own {@code /dev}):
+ * each is skipped, whatever it replaces is removed, and it is reported in {@link UnpackResult#notes()}, as
+ * are extended attributes, which are not applied.
  *
  * <p>The same rules hold for every layer of a layered image ({@link #startImage}).
  *

@@ -221,13 +221,16 @@ final class TarExtraction {
             else if (entry.isLink()) {
                 writer.hardlink(relative, EntryNames.normalize(entry.getLinkName(), "hardlink target"));
             }
-            else if ((entry.isCharacterDevice() || entry.isBlockDevice()) && PosixCalls.isRoot()) {
-                writer.device(relative, metadata, entry.isCharacterDevice(), entry.getDevMajor(), entry.getDevMinor());
-            }
             else if (entry.isCharacterDevice() || entry.isBlockDevice()) {
+                // Never created, not even as root: a device node in the cache would open the host's device for
+                // whoever reaches it. What the entry replaces (an earlier entry, a lower layer's file) is gone.
+                if (relative.isEmpty()) {
+                    throw new EntryRejectedException("it names the rootfs itself, which can only be a directory");
+                }
+                writer.remove(relative);
                 notes.add("Image " + label + ": skipped " + (entry.isCharacterDevice() ? "character" : "block")
                         + " device '" + entry.getName() + "' (" + entry.getDevMajor() + ":" + entry.getDevMinor()
-                        + "): only real root may create device nodes; the environment mounts its own /dev");
+                        + "): the image cache never holds device nodes; the environment mounts its own /dev");
                 return;
             }
             else if (entry.isFIFO()) {

@@ -24,6 +24,9 @@ import java.util.List;
  * init ({@code /proc/<pid>/root}). Every path is resolved with {@code openat2(RESOLVE_IN_ROOT)}, so
  * symlinks in the environment (even {@code /etc -> /}) resolve inside it and never reach the host's files;
  * where openat2 is missing, by a walk that does the same with {@code O_NOFOLLOW} one component at a time.
+ * As real root, whose uid the environment's user namespace does not map (its root is a host id of its own
+ * range), files and directories are created with the calling thread's fsuid and fsgid set to that id for
+ * the call, so they belong to root inside (the kernel refuses owners the namespace cannot map: EOVERFLOW).
  */
 public final class InRootFiles implements AutoCloseable {
     private static final int ENOTDIR = 20;
@@ -37,11 +40,14 @@ public final class InRootFiles implements AutoCloseable {
     private final int rootFd;
     private final String description;
     private final boolean walk;
+    /** As real root: the host id of root inside the environment, else -1. */
+    private final int envRootHostId;
 
-    private InRootFiles(int rootFd, String description, boolean walk) {
+    private InRootFiles(int rootFd, String description, boolean walk, int envRootHostId) {
         this.rootFd = rootFd;
         this.description = description;
         this.walk = walk;
+        this.envRootHostId = envRootHostId;
     }
 
     /**
@@ -54,7 +60,40 @@ public final class InRootFiles implements AutoCloseable {
         if (fd < 0) {
             throw error("open", root.toString(), Native.getLastError());
         }
-        return new InRootFiles(fd, root.toString(), walk);
+        return new InRootFiles(fd, root.toString(), walk, -1);
+    }
+
+    /** The host uid of 0 in the user namespace of {@code pid} when we are real root and it is not 0, else -1. */
+    private static int envRootHostId(long pid) {
+        try {
+            if (!Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"))) {
+                return -1;
+            }
+            String[] map = Files.readString(Path.of("/proc", Long.toString(pid), "uid_map")).trim().split("\\s+");
+            long outside = map.length >= 3 && map[0].equals("0") ? Long.parseLong(map[1]) : 0;
+            return outside > 0 && outside < Integer.MAX_VALUE ? (int) outside : -1;
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    private interface Creation<T> {
+        T run() throws IOException;
+    }
+
+    /** Runs a creating call as root inside (see the class comment); errno is read inside {@code call}. */
+    private <T> T asEnvRoot(Creation<T> call) throws IOException {
+        if (envRootHostId < 0) {
+            return call.run();
+        }
+        LibC.INSTANCE.setfsgid(envRootHostId);
+        LibC.INSTANCE.setfsuid(envRootHostId);
+        try {
+            return call.run();
+        } finally {
+            LibC.INSTANCE.setfsuid(0);
+            LibC.INSTANCE.setfsgid(0);
+        }
     }
 
     /**
@@ -68,7 +107,7 @@ public final class InRootFiles implements AutoCloseable {
         if (fd < 0) {
             throw error("open", root, Native.getLastError());
         }
-        return new InRootFiles(fd, "the environment of host pid " + initHostPid, false);
+        return new InRootFiles(fd, "the environment of host pid " + initHostPid, false, envRootHostId(initHostPid));
     }
 
     /**
@@ -168,7 +207,8 @@ public final class InRootFiles implements AutoCloseable {
             // made below
         }
         // O_NONBLOCK: should a FIFO be swapped in since, opening it neither blocks nor truncates anything
-        int fd = openInRoot(path, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_NONBLOCK | LibC.O_CLOEXEC, mode);
+        int fd = asEnvRoot(() -> openInRoot(path, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_NONBLOCK | LibC.O_CLOEXEC,
+                mode));
         try {
             refuseUnlessRegular(path, fd);
             if (LibC.INSTANCE.ftruncate(fd, 0) != 0) {
@@ -199,8 +239,8 @@ public final class InRootFiles implements AutoCloseable {
     public void copyIn(Path source, String target) throws IOException {
         BasicFileAttributes attrs = Files.readAttributes(source, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         if (attrs.isSymbolicLink()) {
-            inParent(target, (dirFd, name) -> LibC.INSTANCE.symlinkat(Files.readSymbolicLink(source).toString(), dirFd,
-                    name), "symlinkat");
+            String link = Files.readSymbolicLink(source).toString(); // as the JVM: not as root inside (asEnvRoot)
+            inParent(target, (dirFd, name) -> LibC.INSTANCE.symlinkat(link, dirFd, name), "symlinkat");
         } else if (attrs.isDirectory()) {
             inParent(target, (dirFd, name) -> LibC.INSTANCE.mkdirat(dirFd, name, 0755), "mkdirat");
             try (DirectoryStream<Path> children = Files.newDirectoryStream(source)) {
@@ -279,8 +319,9 @@ public final class InRootFiles implements AutoCloseable {
         String name = normal.substring(slash + 1);
         int dirFd = openInRoot(parent, LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
         try {
-            if (call.call(dirFd, name) != 0) {
-                throw failure(syscall, path, Native.getLastError());
+            int err = asEnvRoot(() -> call.call(dirFd, name) != 0 ? Math.max(1, Native.getLastError()) : 0);
+            if (err != 0) {
+                throw failure(syscall, path, err);
             }
         } finally {
             LibC.INSTANCE.close(dirFd);

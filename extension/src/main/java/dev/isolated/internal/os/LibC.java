@@ -52,4 +52,10 @@ interface LibC extends Library {
     int close(int fd);
 
     String strerror(int errnum);
+
+    /** Per thread (the raw syscall); returns the previous fsuid. */
+    int setfsuid(int fsuid);
+
+    /** Per thread (the raw syscall); returns the previous fsgid. */
+    int setfsgid(int fsgid);
 }

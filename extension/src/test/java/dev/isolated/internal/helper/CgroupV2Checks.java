@@ -13,8 +13,9 @@ import org.junit.jupiter.api.Test;
 /**
  * What only a cgroup v2 host shows (run in the test VM by {@code CgroupV2HostTests}, not by Surefire): the env's
  * cgroup is one v2 leaf next to the helper's, with the v2 limit files; the JVM and helper moved into
- * {@code isolated-leaf} once, however many helpers started; {@code cpu.max} throttles; the probe reports v2. {@code -Disolated.vm.cgroup.base} is the cgroup the
- * JVM was started in.
+ * {@code isolated-leaf} once, however many helpers started; {@code cpu.max} throttles; the probe reports v2; an env
+ * without limits has a v2 cgroup too, whose {@code cgroup.kill} ends a daemon that left all its namespaces.
+ * {@code -Disolated.vm.cgroup.base} is the cgroup the JVM was started in.
  */
 class CgroupV2Checks extends AbstractHelperCliTest {
     private static final Path ROOT = Path.of("/sys/fs/cgroup");
@@ -43,6 +44,30 @@ class CgroupV2Checks extends AbstractHelperCliTest {
 
             assertThat(server.request('X', 2, "env=1")).hasType('a');
             assertThat(dir).doesNotExist();
+        }
+    }
+
+    @Test
+    void everyEnvHasAV2CgroupWhoseKillEndsADaemonThatLeftItsNamespaces() throws Exception {
+        for (String applet : List.of("unshare", "setsid")) {
+            Files.createSymbolicLink(rootfs.resolve("bin").resolve(applet), Path.of("busybox"));
+        }
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            Fields created = server.create(1, "rootfs=" + rootfs, "ns=mount,uts", "caps=all");
+            Path dir = Path.of(field(created, "kill-cgroup"));
+            assertThat(dir.getParent()).isEqualTo(base);
+            assertThat(created.get("cgroup-version")).as("no limits: nothing to report for accounting").isEmpty();
+            assertThat(server.request('S', 2, "env=1", "arg=sh", "arg=-c",
+                    "arg=unshare -m -u setsid sleep 7775 & echo started")).hasType('p');
+            assertThat(server.stdoutUntilExit(2)).isEqualTo("started\n");
+            Thread.sleep(200); // the background unshare execs setsid, which forks the sleep
+            List<String> inside = Files.readString(dir.resolve("cgroup.procs")).lines().toList();
+            assertThat(inside).as("the init and the daemon, in the env's cgroup").hasSize(2);
+
+            assertThat(server.request('X', 3, "env=1")).hasType('a');
+
+            assertThat(dir).doesNotExist();
+            assertThat(inside).allSatisfy(pid -> assertThat(Path.of("/proc", pid)).doesNotExist());
         }
     }
 

@@ -116,10 +116,11 @@ class HelperHardeningTest extends AbstractHelperCliTest {
         @Test
         @DisplayName("--uid not mapped in the user namespace: exit 125, stage user, naming the id")
         void unmappedUid() throws Exception {
-            Result result = runWith(List.of("--ns", "user,pid,mount", "--uid", "1000"), "id");
+            // as root the env maps 0..65535 (its range): 70000 is outside it
+            Result result = runWith(List.of("--ns", "user,pid,mount", "--uid", "70000"), "id");
 
             assertThat(result.code()).isEqualTo(125);
-            assertThat(result.stderr()).contains("isolated-helper: user:", "uid 1000", "not mapped");
+            assertThat(result.stderr()).contains("isolated-helper: user:", "uid 70000", "not mapped");
         }
     }
 }

@@ -30,6 +30,11 @@ class HelperMountsTest extends AbstractHelperCliTest {
 
         Path hostDir;
 
+        /** As root, root inside is a host id of the env's own range: it writes a bind only where others may. */
+        void writableForTheRange(Path dir) throws IOException {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
+        }
+
         @BeforeEach
         void hostDirectory() throws IOException {
             hostDir = Files.createDirectories(tmp.resolve("host-dir"));
@@ -54,6 +59,7 @@ class HelperMountsTest extends AbstractHelperCliTest {
         @Test
         @DisplayName("--bind rw: writes reach the host directory; a single file can be bound too")
         void readWriteBindAndFileBind() throws Exception {
+            writableForTheRange(hostDir);
             Result result = runWith(List.of("--bind", hostDir + ":/data", "--bind", hostDir.resolve("data.txt") + ":/etc/bound.txt:ro"),
                     "sh", "-c", "echo written > /data/out.txt; cat /etc/bound.txt");
 
@@ -109,6 +115,7 @@ class HelperMountsTest extends AbstractHelperCliTest {
         @Test
         @DisplayName("--readonly-root: writes to /etc fail with EROFS, /tmp, /dev/shm, tmpfs and rw binds stay writable")
         void readOnlyRoot() throws Exception {
+            writableForTheRange(hostDir);
             Result result = runWith(List.of("--readonly-root", "--tmpfs", "/scratch", "--bind", hostDir + ":/data"), "sh", "-c",
                     "touch /etc/stray; echo etc=$?; touch /tmp/a /dev/shm/a /scratch/a /data/a && echo writable");
 

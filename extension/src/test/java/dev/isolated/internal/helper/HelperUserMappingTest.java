@@ -111,16 +111,24 @@ class HelperUserMappingTest {
     }
 
     @Test
-    @DisplayName("as root with user: subids maps 0..65535 as they are, without newuidmap or ranges")
-    void subidsAsRoot() throws Exception {
-        Result result = exec(List.of(HelperPaths.helper().toString(), "run", "--rootfs", rootfs.toString(), "--ns", "user,pid,mount",
-                "--user-map", "subids", "--", "sh", "-c",
-                "cat /proc/self/uid_map /proc/self/gid_map; touch /tmp/f && chown 1000:1000 /tmp/f && ls -ln /tmp/f"));
+    @DisplayName("as root: root, self and subids all map 0..65535 to a 64K-aligned range of the env's own from 2^30 (chown 1000 works), never host 0")
+    void everyMappingAsRootIsARange() throws Exception {
+        for (String mapping : List.of("root", "self", "subids")) {
+            Result result = exec(List.of(HelperPaths.helper().toString(), "run", "--rootfs", rootfs.toString(), "--ns",
+                    "pid,mount", "--user-map", mapping, "--", "sh", "-c",
+                    "cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /tmp/f && chown 1000:1000 /tmp/f && ls -ln /tmp/f"));
 
-        assertThat(result.code).as(result.stderr).isZero();
-        List<String> lines = result.stdout.lines().map(l -> l.trim().replaceAll("\\s+", " ")).toList();
-        assertThat(lines).startsWith("0 0 65536", "0 0 65536");
-        assertThat(lines.get(2)).matches("-\\S+ 1 1000 1000 .*/tmp/f");
+            assertThat(result.code).as(mapping + ": " + result.stderr).isZero();
+            List<String> lines = result.stdout.lines().map(l -> l.trim().replaceAll("\\s+", " ")).toList();
+            String[] uidMap = lines.get(0).split(" ");
+            long base = Long.parseLong(uidMap[1]);
+            assertThat(uidMap[0]).as(mapping).isEqualTo("0");
+            assertThat(uidMap[2]).as(mapping).isEqualTo("65536");
+            assertThat(base).as(mapping).isBetween(1L << 30, (1L << 31) - 65536).matches(b -> b % 65536 == 0);
+            assertThat(lines.get(1)).as(mapping + ": gid map = uid map").isEqualTo(lines.get(0));
+            assertThat(lines.get(2)).as(mapping).isEqualTo("0");
+            assertThat(lines.get(3)).as(mapping).matches("-\\S+ 1 1000 1000 .*/tmp/f");
+        }
     }
 
     // ---- helpers ----

@@ -54,12 +54,12 @@ class ImageCacheTest {
     }
 
     @Test
-    @DisplayName("a cache directory of another user is refused, naming isolated.cache.dir; our own loses group/other write")
+    @DisplayName("a cache directory of another user is refused, naming isolated.cache.dir; our own becomes 0700")
     void ownership() throws IOException {
         Files.setPosixFilePermissions(cacheDirectory, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxr-x"));
         cache().rootfsFor(archive("image.tar", IMAGE));
         assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(cacheDirectory)))
-                .isEqualTo("rwxr-xr-x");
+                .isEqualTo("rwx------");
 
         Path foreign = Files.createDirectory(cacheDirectory.resolve("foreign"));
         Files.setAttribute(foreign, "unix:uid", 65534);

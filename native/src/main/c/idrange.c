@@ -1,0 +1,151 @@
+/*
+ * idrange.c - a root helper's host id range per environment.
+ *
+ * - As real root (euid 0 in the initial user namespace) every env gets a user namespace whose ids 0..65535 are host ids
+ *   BASE..BASE+65535 (uid and gid alike), a range of its own, so that root inside, even with
+ *   every capability, is an unprivileged stranger to the host and to every other env (as
+ *   `podman --userns=auto`, `systemd-nspawn --private-users=pick`).
+ * - The pool: 16383 ranges of 65536 ids, 64K-aligned, from 2^30 (1073741824) up to below 2^31
+ *   (devpts and setfsuid() mishandle ids above). 65536 ids keep 65534 (nobody) mapped.
+ * - Taken: an flock(LOCK_EX) on ID_RANGE_DIR/<BASE>.lock (a root-only directory), held by the
+ *   helper until the env is gone (every process reaped, its cgroup removed): it locks across
+ *   helpers, so parallel JVMs never share a range, and the kernel drops it when a helper dies
+ *   (the env's processes die with it). Bases overlapping an /etc/subuid or /etc/subgid range,
+ *   or holding a uid or gid of /etc/passwd or /etc/group, are skipped (no NSS: a static binary).
+ * - Each helper starts looking at a slot derived from its pid and then goes round-robin, so
+ *   helpers rarely try the same locks and a freed range is not the next one handed out.
+ */
+#include "idrange.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static unsigned next_slot;
+static bool next_slot_set;
+
+bool real_root(void)
+{
+    static int known = -1;
+    char line[128];
+    unsigned long inside = 1, outside = 1, count = 0;
+    if (known >= 0)
+        return known;
+    FILE *file = fopen("/proc/self/uid_map", "re");
+    if (file && fgets(line, sizeof line, file))
+        (void)sscanf(line, "%lu %lu %lu", &inside, &outside, &count);
+    if (file)
+        fclose(file);
+    known = geteuid() == 0 && inside == 0 && outside == 0 && count == 4294967295ul;
+    return known;
+}
+
+void id_range_init(struct id_range *r)
+{
+    r->base = 0;
+    r->lock_fd = -1;
+}
+
+/* Whether [start, start+count) meets [base, base+ID_RANGE_SIZE). */
+static bool overlaps(unsigned long start, unsigned long count, unsigned base)
+{
+    return start < (unsigned long)base + ID_RANGE_SIZE && start + count > base;
+}
+
+/* Whether a line of PATH claims ids of BASE's range: `owner:start:count` (id_field 1, with a
+ * count) or `name:x:id:...` (id_field 2, one id). A missing file claims nothing. */
+static bool claimed_in(const char *path, int id_field, unsigned base)
+{
+    char line[1024];
+    bool claimed = false;
+    FILE *file = fopen(path, "re");
+    if (!file)
+        return false;
+    while (!claimed && fgets(line, sizeof line, file)) {
+        char *save = NULL, *field = strtok_r(line, ":", &save);
+        for (int i = 0; field && i < id_field; i++)
+            field = strtok_r(NULL, ":", &save);
+        char *count = id_field == 1 ? strtok_r(NULL, ":\n", &save) : NULL;
+        if (field && (id_field != 1 || count))
+            claimed = overlaps(strtoul(field, NULL, 10), count ? strtoul(count, NULL, 10) : 1, base);
+    }
+    fclose(file);
+    return claimed;
+}
+
+static bool claimed(unsigned base)
+{
+    return claimed_in("/etc/subuid", 1, base) || claimed_in("/etc/subgid", 1, base) ||
+           claimed_in("/etc/passwd", 2, base) || claimed_in("/etc/group", 2, base);
+}
+
+/* ID_RANGE_DIR, made 0700 if absent; refused unless a root-owned directory. */
+static int open_lock_dir(struct failure *f)
+{
+    struct stat st;
+    if (make_dirs(ISOLATED_RUN_DIR, 0755) < 0 || (mkdir(ID_RANGE_DIR, 0700) < 0 && errno != EEXIST))
+        return fail(f, "uid-map", "mkdir", ID_RANGE_DIR, "the id range locks need /run writable by root");
+    int fd = open(ID_RANGE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return fail(f, "uid-map", "open", ID_RANGE_DIR, NULL);
+    if (fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022)) {
+        close(fd);
+        errno = EPERM;
+        return fail(f, "uid-map", "stat", ID_RANGE_DIR, "must be a directory owned by root, "
+                    "writable by root only: remove it, the helper makes it again");
+    }
+    return fd;
+}
+
+/* The lock of BASE, taken: its fd, or -1 (someone holds it, or it cannot be opened). */
+static int try_lock(int dir_fd, unsigned base)
+{
+    char name[32];
+    snprintf(name, sizeof name, "%u.lock", base);
+    int fd = openat(dir_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+int id_range_take(struct id_range *r, struct failure *f)
+{
+    id_range_init(r);
+    int dir_fd = open_lock_dir(f);
+    if (dir_fd < 0)
+        return -1;
+    if (!next_slot_set) {
+        next_slot = (unsigned)getpid() * 2654435761u % ID_POOL_RANGES;
+        next_slot_set = true;
+    }
+    for (unsigned i = 0; i < ID_POOL_RANGES && r->lock_fd < 0; i++) {
+        unsigned slot = (next_slot + i) % ID_POOL_RANGES;
+        unsigned base = ID_POOL_START + slot * ID_RANGE_SIZE;
+        if (claimed(base) || (r->lock_fd = try_lock(dir_fd, base)) < 0)
+            continue;
+        r->base = base;
+        next_slot = slot + 1;
+    }
+    close(dir_fd);
+    if (r->lock_fd >= 0)
+        return 0;
+    errno = EAGAIN;
+    return fail(f, "uid-map", "flock", ID_RANGE_DIR, "every id range of the pool (%u from %u) is "
+                "taken or claimed by /etc/subuid, /etc/subgid, /etc/passwd or /etc/group",
+                ID_POOL_RANGES, ID_POOL_START);
+}
+
+void id_range_free(struct id_range *r)
+{
+    if (r->lock_fd >= 0)
+        close(r->lock_fd);
+    id_range_init(r);
+}
