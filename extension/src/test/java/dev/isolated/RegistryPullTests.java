@@ -176,10 +176,14 @@ class RegistryPullTests {
     }
 
     @Test
-    @DisplayName("a multi-platform index resolves to linux/amd64 (this host), past arm64 and an attestation entry")
+    @DisplayName("a multi-platform index resolves to linux/amd64 (this host), past arm64 and an attestation entry; the store is 0700")
     void multiPlatform() throws Exception {
         Path layout = puller(dir.resolve("cache")).pull(host + "/library/multi:1");
         assertThat(Files.readString(layout.resolve("index.json"))).contains(registry.head("library/multi", "amd64")[0]);
+        for (String store : List.of("", "blobs", "blobs/sha256", "blobs/locks", "refs", "layouts")) {
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(
+                    dir.resolve("cache").resolve(store)))).as(store).isEqualTo("rwx------");
+        }
         try (IsolatedEnvironment env = IsolatedEnvironment.builder().image(host + "/library/multi:1")
                 .configuration(configuration()).start()) {
             assertIsBusybox(env);

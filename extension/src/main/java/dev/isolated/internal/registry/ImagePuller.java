@@ -101,17 +101,16 @@ public final class ImagePuller {
     }
 
     /**
-     * The store's directories must be this user's, as the image cache's are: blobs found there are used without
-     * downloading them again.
+     * The store's directories must be this user's and private (0700), as the image cache's are: blobs found there
+     * are used without downloading them again, and a private image's blobs are nobody else's business.
      */
     private void requireOwnStore() throws IOException {
         if (ownershipChecked) {
             return;
         }
-        Files.createDirectories(root);
-        OwnDirectory.require(root, "the image cache", "-D" + IsolatedConfiguration.CACHE_DIR);
+        OwnDirectory.requirePrivate(OwnDirectory.createPrivate(root), "the image cache", "-D" + IsolatedConfiguration.CACHE_DIR);
         for (String directory : List.of("blobs", "blobs/sha256", "blobs/locks", "refs", "layouts")) {
-            OwnDirectory.require(Files.createDirectories(root.resolve(directory)), "the image cache",
+            OwnDirectory.requirePrivate(OwnDirectory.createPrivate(root.resolve(directory)), "the image cache",
                     "-D" + IsolatedConfiguration.CACHE_DIR);
         }
         ownershipChecked = true;
