@@ -39,6 +39,8 @@ public final class BenchMain {
                     SharedHelper.get().binary(), results);
             section("1-3. one command, exec, create + close; unshare, bwrap; from the JVM and from C");
             new SpawnBench(ctx).run();
+            section("1b. what the hardened defaults cost (issue 11)");
+            new HardeningBench(ctx).run();
             section("4. the image");
             new ImageBench(ctx).run();
             new CowViewBench(ctx).run();

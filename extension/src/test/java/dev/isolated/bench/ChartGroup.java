@@ -26,6 +26,13 @@ record ChartGroup(String title, List<ChartRow> rows) {
                 Alternatives.BWRAP, "bubblewrap --unshare-all",
                 Anchors.TC_EXEC, "Testcontainers exec (anchor, not measured)",
                 Anchors.TC_ONE_SHOT, "Testcontainers start+exec+stop (anchor)"));
+        groups.add(group(results, "What the hardened defaults cost (issue 11), measured side by side",
+                HardeningBench.ONE_SHOT_A, "(a) one-shot, today's defaults",
+                HardeningBench.ONE_SHOT_B, "(b) one-shot, seccomp UNCONFINED",
+                HardeningBench.ONE_SHOT_C, "(c) one-shot, without NET and CGROUP",
+                HardeningBench.ONE_SHOT_D, "(d) one-shot, previous defaults (+USER)",
+                HardeningBench.EXEC_DEFAULT, "exec, seccomp DEFAULT",
+                HardeningBench.EXEC_UNCONFINED, "exec, seccomp UNCONFINED"));
         groups.add(group(results, "One test: fresh environment + 2 commands, through the JUnit Platform",
                 SuiteBench.ISOLATED_PER_TEST, "Isolated @Isolated test",
                 SuiteBench.PLAIN_PER_TEST, "plain ProcessBuilder test, no isolation",

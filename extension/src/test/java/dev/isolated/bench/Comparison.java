@@ -13,7 +13,7 @@ record Comparison(String isolated, String label, String alternative) {
 
     /** @return every comparison of the report, in order */
     static List<Comparison> all() {
-        return List.of(
+        List<Comparison> all = new java.util.ArrayList<>(List.of(
                 new Comparison(SpawnBench.ONE_SHOT, "one-shot", Alternatives.FLOOR),
                 new Comparison(SpawnBench.ONE_SHOT, "one-shot", Alternatives.UNSHARE),
                 new Comparison(SpawnBench.ONE_SHOT, "one-shot", Alternatives.BWRAP),
@@ -31,6 +31,8 @@ record Comparison(String isolated, String label, String alternative) {
                 new Comparison(ImageBench.UNPACK_TMPFS, "unpack on tmpfs", ImageBench.TAR_C_TMPFS),
                 new Comparison(SuiteBench.ISOLATED_TOTAL, "total", SuiteBench.PLAIN_TOTAL),
                 new Comparison(SuiteBench.ISOLATED_PER_TEST, "per test", SuiteBench.PLAIN_PER_TEST),
-                new Comparison(SuiteBench.ISOLATED_PER_TEST, "per test", Anchors.TC_FRESH));
+                new Comparison(SuiteBench.ISOLATED_PER_TEST, "per test", Anchors.TC_FRESH)));
+        all.addAll(HardeningBench.COMPARISONS);
+        return List.copyOf(all);
     }
 }

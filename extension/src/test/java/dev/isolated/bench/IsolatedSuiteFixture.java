@@ -1,10 +1,5 @@
 package dev.isolated.bench;
 
-import static dev.isolated.Namespace.IPC;
-import static dev.isolated.Namespace.MOUNT;
-import static dev.isolated.Namespace.NET;
-import static dev.isolated.Namespace.PID;
-import static dev.isolated.Namespace.UTS;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.isolated.Isolated;
@@ -13,9 +8,10 @@ import org.junit.jupiter.api.RepeatedTest;
 
 /**
  * The bench's test class (run by {@link SuiteBench} through the Launcher, not by Surefire: its name matches
- * none of Surefire's patterns): 100 tests, each with a fresh environment and two commands.
+ * none of Surefire's patterns): 100 tests, each with a fresh environment (today's default namespaces and seccomp
+ * filter) and two commands.
  */
-@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, IPC, NET}, hostname = "box")
+@Isolated(rootfs = "busybox.tar", hostname = "box")
 class IsolatedSuiteFixture {
     static final int TESTS = 100;
 

@@ -88,6 +88,14 @@ final class ReportWriter {
                     m.kind() == Kind.ISOLATED ? "" : Format.ratio(ratio(SpawnBench.ONE_SHOT, m))));
         }
         sb.append(t.toMarkdown()).append('\n');
+        List<Measurement> hardened = results.in(Section.HARDENED);
+        if (!hardened.isEmpty()) {
+            sb.append("What the hardened defaults of issue 11 cost, measured side by side in the same run "
+                    + "(\"(a) ÷ this\": today's defaults divided by the configuration of the row):\n\n");
+            TextTable h = new TextTable("configuration", "median ms", "(a) ÷ this");
+            hardened.forEach(m -> h.add(label(m), Format.number(m.stats().median()), RatioColumn.cell(results, m)));
+            sb.append(h.toMarkdown()).append('\n');
+        }
         sb.append("Targets (issue 6):\n\n").append(targetTable().toMarkdown());
         return sb.toString();
     }

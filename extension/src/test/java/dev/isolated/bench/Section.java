@@ -4,6 +4,7 @@ package dev.isolated.bench;
 enum Section {
     ONE_COMMAND("One `/bin/true` in isolation, spawned from this JVM (warm)"),
     FROM_C("The same launchers timed from a C fork/exec loop (no JVM in the way)"),
+    HARDENED("What the hardened defaults cost (issue 11): today's defaults against the opt-outs, in one sampler"),
     IMAGE("The image: unpack, cached start, copy-on-write view"),
     SUITE("100 `@Isolated` tests × 2 commands through the JUnit Platform (in-process Launcher)"),
     MEMORY("Memory of idle environments");

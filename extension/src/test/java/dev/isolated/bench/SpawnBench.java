@@ -1,11 +1,5 @@
 package dev.isolated.bench;
 
-import static dev.isolated.Namespace.IPC;
-import static dev.isolated.Namespace.MOUNT;
-import static dev.isolated.Namespace.NET;
-import static dev.isolated.Namespace.PID;
-import static dev.isolated.Namespace.UTS;
-
 import dev.isolated.ExecResult;
 import dev.isolated.IsolatedEnvironment;
 import dev.isolated.IsolatedEnvironmentBuilder;
@@ -32,9 +26,12 @@ final class SpawnBench {
         this.ctx = ctx;
     }
 
-    /** @return a builder for the environment of the one-shot case: PID, MOUNT, UTS, IPC, NET, busybox */
+    /**
+     * @return a builder for the environment of the one-shot case: busybox with today's defaults (PID, MOUNT, UTS,
+     *     IPC, NET, CGROUP, the user namespace, the built-in seccomp filter), which is what users get
+     */
     static IsolatedEnvironmentBuilder environment() {
-        return IsolatedEnvironment.builder().rootfs("busybox.tar").namespaces(PID, MOUNT, UTS, IPC, NET).hostname("bench");
+        return HardeningBench.defaults();
     }
 
     void run() throws Exception {
@@ -80,9 +77,10 @@ final class SpawnBench {
 
     private static String noteFor(String name) {
         return switch (name) {
-            case ONE_SHOT -> "public API: builder().start(), exec, close; PID MOUNT UTS IPC NET, overlay root, /proc, /dev";
-            case EXEC -> "one more command in an environment that stays open";
-            case CREATE_CLOSE -> "builder().start().close()";
+            case ONE_SHOT -> "public API with today's defaults: builder().rootfs(\"busybox.tar\").start(), exec, close; "
+                    + "PID MOUNT UTS IPC NET CGROUP + USER, seccomp DEFAULT, own cgroup, overlay root, /proc, /dev";
+            case EXEC -> "one more command in an environment (today's defaults) that stays open";
+            case CREATE_CLOSE -> "builder().rootfs(\"busybox.tar\").start().close(), today's defaults";
             case Alternatives.FLOOR -> "JDK default launch mechanism (posix_spawn through jspawnhelper)";
             case Alternatives.UNSHARE -> "no /dev, lo down, chroot (not pivot_root), no copy-on-write";
             case Alternatives.BWRAP -> "read-only bind of the rootfs (no copy-on-write), /proc, /dev, tmpfs /tmp, +USER";
