@@ -18,8 +18,8 @@ import java.util.stream.Stream;
  * Runs a fixture test class in a child JVM as uid 65534 (with {@code setpriv}), the way a non-root user runs
  * the tests: with a copy of this JVM's class path that uid 65534 can read and a home and cache of its own.
  */
-final class NobodyJvm {
-    static final String NOBODY = "65534";
+public final class NobodyJvm {
+    public static final String NOBODY = "65534";
 
     private NobodyJvm() {
     }
@@ -63,13 +63,13 @@ final class NobodyJvm {
     }
 
     /** A directory NAME in TEMP_DIR for one child JVM run, both traversable by uid 65534. */
-    static Path runDirectory(Path tempDir, String name) throws IOException {
+    public static Path runDirectory(Path tempDir, String name) throws IOException {
         Files.setPosixFilePermissions(tempDir, PosixFilePermissions.fromString("rwxr-xr-x"));
         return Files.createDirectories(tempDir.resolve(name));
     }
 
     /** Copies this JVM's class path under {@code target}, readable by all; @return the copy as a class path */
-    static String copyClasspathReadableByAll(Path target) throws IOException {
+    public static String copyClasspathReadableByAll(Path target) throws IOException {
         List<String> entries = new ArrayList<>();
         int i = 0;
         for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
