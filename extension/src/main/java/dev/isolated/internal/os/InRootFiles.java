@@ -474,6 +474,11 @@ public final class InRootFiles implements AutoCloseable {
     }
 
     private static String normalise(String path) {
+        if (path.indexOf('\0') >= 0) {
+            // the kernel would read the path only up to the NUL: another file than the one named
+            throw new IllegalArgumentException("A path inside an environment cannot hold a NUL byte: \""
+                    + path.replace("\0", "\\0") + "\"");
+        }
         if (!path.startsWith("/")) {
             throw new IllegalArgumentException("Paths inside an environment are absolute: \"" + path + "\"");
         }
