@@ -5,6 +5,7 @@ import static dev.isolated.security.Attacks.probe;
 import static dev.isolated.security.Attacks.sh;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
 import dev.isolated.Capabilities;
 import dev.isolated.ExecResult;
@@ -12,7 +13,14 @@ import dev.isolated.IsolatedEnvironment;
 import dev.isolated.Namespace;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.LinkOption;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import dev.isolated.Isolated;
+import org.junit.platform.engine.TestExecutionResult;
+import org.junit.platform.testkit.engine.EngineExecutionResults;
+import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -246,6 +254,48 @@ class FilesystemEscapeAttacks {
                 // refused: nothing copied
             }
             assertThat(!Files.exists(out) || !Files.readString(out).contains(Attacks.secretOf(secret))).isTrue();
+        }
+    }
+
+    @Test
+    @DisplayName("isolated.keepOnFailure: symlinks to host files, and directories swapped for symlinks to the host while the layer is kept, never copy a host file")
+    void keepOnFailureSymlinkSwap(@TempDir Path dir) throws Exception {
+        Path secret = Attacks.hostSecret();
+        KeepFixture.hostDir = secret.getParent();
+        EngineExecutionResults results = EngineTestKit.engine("junit-jupiter").selectors(selectClass(KeepFixture.class))
+                .configurationParameter("isolated.keepOnFailure", "true")
+                .configurationParameter("isolated.keepOnFailure.dir", dir.resolve("kept").toString()).execute();
+        Throwable failure = results.testEvents().failed().stream()
+                .map(e -> e.getPayload(TestExecutionResult.class).orElseThrow().getThrowable().orElseThrow())
+                .findFirst().orElseThrow(() -> new AssertionError("the planting test did not run and fail"));
+        String report = failure.getSuppressed()[0].getMessage();
+        Matcher kept = Pattern.compile("Writable layer kept at (\\S+)").matcher(report);
+        assertThat(kept.find()).as(report).isTrue();
+        Path layer = Path.of(kept.group(1));
+        assertThat(layer.resolve("r")).as("the attack ran: its directories were kept").isDirectory();
+        assertThat(Files.isSymbolicLink(layer.resolve("etc/secret-link"))).isTrue();
+        try (var all = Files.walk(layer)) { // does not follow symlinks
+            for (Path p : (Iterable<Path>) all::iterator) {
+                if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    assertThat(Files.readString(p)).as(p.toString()).doesNotContain(Attacks.secretOf(secret));
+                }
+            }
+        }
+    }
+
+    /** Run by {@link #keepOnFailureSymlinkSwap}: plants symlinks to the host and swaps directories, then fails. */
+    @Isolated(rootfs = "busybox.tar")
+    static class KeepFixture {
+        static volatile Path hostDir;
+
+        @Test
+        void fails(IsolatedEnvironment env) {
+            ExecResult planted = env.exec("sh", "-c", "ln -s " + hostDir.resolve("secret") + " /etc/secret-link && ln -s "
+                    + hostDir + " /etc/host-dir && for i in $(seq 25); do mkdir -p /r/d$i/sub; echo in > /r/d$i/sub/f; done; "
+                    + "(while :; do for i in $(seq 25); do mv /r/d$i /r/x$i; ln -s " + hostDir + " /r/d$i; rm /r/d$i; "
+                    + "mv /r/x$i /r/d$i; done; done) </dev/null >/dev/null 2>&1 & sleep 0.2");
+            assertThat(planted.exitCode()).isZero();
+            assertThat(env.exec("false").exitCode()).as("fails on purpose, so that the layer is kept").isZero();
         }
     }
 }

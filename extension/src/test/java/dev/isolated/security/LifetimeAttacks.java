@@ -14,6 +14,9 @@ import dev.isolated.IsolatedEnvironmentBuilder;
 import dev.isolated.IsolatedProcess;
 import dev.isolated.Namespace;
 import dev.isolated.internal.helper.SharedHelper;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.DisplayName;
@@ -117,10 +120,11 @@ class LifetimeAttacks {
     }
 
     @Test
-    @DisplayName("a daemon survives no SIGKILL of the helper: it dies with its environment, and the next environment works")
+    @DisplayName("after a SIGKILL of the helper no daemon survives and no state directory stays; the next environment works")
     void helperKilled() {
         String marker = Attacks.marker();
         long helper = SharedHelper.get().pid();
+        Path stateDir = stateDirOf(helper);
         IsolatedEnvironment env = env().start();
         sh(env, "(setsid sleep " + marker + " </dev/null >/dev/null 2>&1 &)");
         Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcesses("sleep " + marker).isEmpty());
@@ -130,6 +134,22 @@ class LifetimeAttacks {
         env.close();
         try (IsolatedEnvironment next = env().start()) {
             assertThat(next.exec("true").exitCode()).isZero();
+        }
+        assertThat(stateDir).as("the dead helper's state directory (its mount points), removed by the next helper")
+                .doesNotExist();
+    }
+
+    private static Path stateDirOf(long pid) {
+        try {
+            String[] argv = Files.readString(Path.of("/proc/" + pid + "/cmdline"), StandardCharsets.UTF_8).split("\0");
+            for (int i = 0; i + 1 < argv.length; i++) {
+                if (argv[i].equals("--state-dir")) {
+                    return Path.of(argv[i + 1]);
+                }
+            }
+            throw new AssertionError("no --state-dir in " + String.join(" ", argv));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 }
