@@ -63,6 +63,44 @@ class CrossTalkAttacks {
     }
 
     @Test
+    @DisplayName("a host service listening on every address is reached on none of the host's addresses, by a default environment or a private network's member")
+    void hostAddresses() throws Exception {
+        List<String> addresses = new java.util.ArrayList<>();
+        for (var nic : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+            for (var a : java.util.Collections.list(nic.getInetAddresses())) {
+                if (a instanceof java.net.Inet4Address) {
+                    addresses.add(a.getHostAddress());
+                }
+            }
+        }
+        assertThat(addresses).as("the host's IPv4 addresses").contains("127.0.0.1");
+        try (ServerSocket host = new ServerSocket(0, 50, InetAddress.getByName("0.0.0.0"));
+                IsolatedEnvironment alone = env().start();
+                IsolatedEnvironment member = env().network("sec-" + UUID.randomUUID().toString().substring(0, 8)).start()) {
+            Process control = new ProcessBuilder(Attacks.tools().resolve("net-probe").toString(), "tcp", addresses.get(0),
+                    Integer.toString(host.getLocalPort())).start();
+            assertThat(control.waitFor()).as("control: the host reaches its own service").isZero();
+            host.accept().close();
+            StringBuilder script = new StringBuilder("ip -4 addr | grep -c inet; ");
+            for (String a : addresses) {
+                script.append("/net-probe tcp ").append(a).append(' ').append(host.getLocalPort()).append("; echo ")
+                        .append(a).append("=$?; ");
+            }
+            for (IsolatedEnvironment env : List.of(alone, member)) {
+                ExecResult r = sh(env, script.toString());
+                assertThat(r.stdoutLines()).as(r.toString()).containsAll(addresses.stream().map(a -> a + "=1").toList());
+            }
+            host.setSoTimeout(200);
+            try {
+                host.accept().close();
+                throw new AssertionError("the host's service accepted a connection from an environment");
+            } catch (SocketTimeoutException expected) {
+                // nobody came
+            }
+        }
+    }
+
+    @Test
     @DisplayName("an abstract unix socket of the host is not reachable (a host client reaches it)")
     void hostAbstractSocket() throws Exception {
         String name = "isolated-attack-" + UUID.randomUUID();

@@ -290,6 +290,9 @@ class FilesystemEscapeAttacks {
 
         @Test
         void fails(IsolatedEnvironment env) {
+            if (hostDir == null) {
+                return; // run on its own (a -Dtest pattern selects nested classes too), not by the attack: nothing to plant
+            }
             ExecResult planted = env.exec("sh", "-c", "ln -s " + hostDir.resolve("secret") + " /etc/secret-link && ln -s "
                     + hostDir + " /etc/host-dir && for i in $(seq 25); do mkdir -p /r/d$i/sub; echo in > /r/d$i/sub/f; done; "
                     + "(while :; do for i in $(seq 25); do mv /r/d$i /r/x$i; ln -s " + hostDir + " /r/d$i; rm /r/d$i; "

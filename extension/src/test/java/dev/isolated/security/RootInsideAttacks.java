@@ -128,4 +128,25 @@ class RootInsideAttacks {
         }
     }
 
+
+    @Test
+    @DisplayName("without PID, capabilities = ALL: no way to the host's cgroupfs to leave the environment's cgroup (no /proc/<pid>/root, a cgroup2 mount shows its own subtree)")
+    void cgroupEscape() {
+        try (IsolatedEnvironment env = env().namespaces(MOUNT, UTS, dev.isolated.Namespace.CGROUP)
+                .capabilities(Capabilities.ALL).start()) {
+            ExecResult r = sh(env, "echo procs=$(ls /proc | grep -c '^[0-9]'); cat /proc/1/root/sys/fs/cgroup/cgroup.procs; "
+                    + "echo hostroot=$?; mkdir -p /tmp/cg && mount -t cgroup2 none /tmp/cg; echo mount=$?; "
+                    + "echo others=$(ls /tmp/cg | grep -c '^isolated-'); echo $$ > /tmp/cg/cgroup.procs; echo move=$?");
+            // no /proc of the host's processes, so no /proc/<pid>/root to the host's cgroupfs
+            assertThat(r.stdoutLines()).as(r.toString()).contains("procs=0", "hostroot=1");
+            if (Attacks.root()) {
+                // a cgroup2 mounted inside is the environment's own subtree: no other environment's cgroup in it
+                assertThat(r.stdoutLines()).as(r.toString()).contains("mount=0", "others=0");
+            } else {
+                // rootless without a delegated cgroup the environment has none of its own; what a cgroup2 mount
+                // shows belongs to host root, and the process cannot move itself within it
+                assertThat(r.stdoutLines()).as(r.toString()).contains("move=1");
+            }
+        }
+    }
 }
