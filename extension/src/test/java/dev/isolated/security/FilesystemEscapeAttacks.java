@@ -262,9 +262,14 @@ class FilesystemEscapeAttacks {
     void keepOnFailureSymlinkSwap(@TempDir Path dir) throws Exception {
         Path secret = Attacks.hostSecret();
         KeepFixture.hostDir = secret.getParent();
-        EngineExecutionResults results = EngineTestKit.engine("junit-jupiter").selectors(selectClass(KeepFixture.class))
-                .configurationParameter("isolated.keepOnFailure", "true")
-                .configurationParameter("isolated.keepOnFailure.dir", dir.resolve("kept").toString()).execute();
+        EngineExecutionResults results;
+        try {
+            results = EngineTestKit.engine("junit-jupiter").selectors(selectClass(KeepFixture.class))
+                    .configurationParameter("isolated.keepOnFailure", "true")
+                    .configurationParameter("isolated.keepOnFailure.dir", dir.resolve("kept").toString()).execute();
+        } finally {
+            KeepFixture.hostDir = null;
+        }
         Throwable failure = results.testEvents().failed().stream()
                 .map(e -> e.getPayload(TestExecutionResult.class).orElseThrow().getThrowable().orElseThrow())
                 .findFirst().orElseThrow(() -> new AssertionError("the planting test did not run and fail"));
