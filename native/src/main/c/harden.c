@@ -12,7 +12,8 @@
  * - Capabilities that a namespace the process is not in would expose (caps_removed, see
  *   caps_exposed_without()) are removed from every set, in both caps modes.
  * - caps=all (default) keeps what the environment's root has in its namespaces, like
- *   unshare(1); caps=default is Docker's list. A non-zero uid loses every capability at
+ *   unshare(1), but for CAP_SYS_PTRACE: init runs with all of them and no seccomp filter, and
+ *   a command holding a superset of init's could trace it; caps=default is Docker's list. A non-zero uid loses every capability at
  *   setresuid() anyway (no keepcaps), as with `docker run --user`.
  * - Raw prctl/capset/seccomp syscalls: no libcap, no libseccomp.
  * - Failures die() with stage `user`, `rlimit`, `caps` or `seccomp`.
@@ -302,7 +303,10 @@ static void apply_seccomp(const struct env_policy *env, enum caps_mode caps)
 void apply_exec_policy(const struct exec_policy *p)
 {
     enum caps_mode caps = p->caps_given ? p->caps : p->env ? p->env->caps : CAPS_ALL;
-    uint64_t keep = (caps == CAPS_DEFAULT ? docker_caps_mask() : ~0ull) & ~p->caps_removed;
+    /* Never SYS_PTRACE: the env's init (and enter's supervisor) hold every capability of the
+     * namespace, without the seccomp filter; a command that could trace them could leave its own. */
+    uint64_t keep = (caps == CAPS_DEFAULT ? docker_caps_mask() : ~(1ull << CAP_SYS_PTRACE)) &
+                    ~p->caps_removed;
     umask(p->umask);
     apply_rlimits(p->env);
     if (p->gid >= 0)

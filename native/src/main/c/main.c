@@ -75,7 +75,7 @@ static const char USAGE[] =
     "      --rlimit NAME:SOFT[:HARD]  NAME of core nofile nproc cpu fsize as stack memlock;\n"
     "                            `unlimited` allowed (default core:0)\n"
     "      --caps all|default    all (default): the env's root keeps every capability in its\n"
-    "                            namespaces, like unshare; default: Docker's set\n"
+    "                            namespaces but SYS_PTRACE, like unshare; default: Docker's set\n"
     "      --seccomp FILE        raw struct sock_filter cBPF, applied last before exec (on top\n"
     "                            of the default filter when that is on)\n"
     "      --seccomp-profile default|unconfined  unconfined (the default here, as unshare):\n"

@@ -15,8 +15,8 @@ package dev.isolated;
  *       {@code NET_RAW} without {@code NET}. With the default namespaces ({@code PID, MOUNT, UTS, IPC, NET,
  *       CGROUP}) that is Docker's 14 ({@code CapEff} {@code 00000000a80425fb}); without {@code NET}, 13: Docker's
  *       without {@code NET_RAW} ({@code CapEff} {@code 00000000a80405fb}).</li>
- *   <li>{@link #ALL}: every capability; minus {@code SYS_CHROOT} without {@code MOUNT}; minus {@code NET_RAW}
- *       and {@code NET_ADMIN} without {@code NET}.</li>
+ *   <li>{@link #ALL}: every capability but {@code SYS_PTRACE}; minus {@code SYS_CHROOT} without {@code MOUNT};
+ *       minus {@code NET_RAW} and {@code NET_ADMIN} without {@code NET}.</li>
  * </ul>
  * A command run as another user than root has none. Without {@code NET}, {@code ping} works only where the
  * host's {@code net.ipv4.ping_group_range} lets the environment's group open ICMP sockets; with {@code NET} it
@@ -34,8 +34,10 @@ public enum Capabilities {
      */
     DOCKER_DEFAULT,
     /**
-     * All of them (but {@code SYS_CHROOT} without {@link Namespace#MOUNT}, {@code NET_RAW} and {@code NET_ADMIN}
-     * without {@link Namespace#NET}), as with {@code unshare}: root inside can also mount, run
+     * All of them but {@code SYS_PTRACE} (and but {@code SYS_CHROOT} without {@link Namespace#MOUNT},
+     * {@code NET_RAW} and {@code NET_ADMIN} without {@link Namespace#NET}), as with {@code unshare}; without
+     * {@code SYS_PTRACE} no command can trace the environment's init, which holds every capability and runs
+     * without the seccomp filter (a command still traces its own processes, e.g. with {@code strace}): root inside can also mount, run
      * {@code hostname NAME}, configure its network namespace. They act on the environment's own namespaces only,
      * also when the tests run as real root: every environment has a user namespace (see {@link Namespace#USER}),
      * so root inside cannot load kernel modules, set the clock, mount a cgroup v1 hierarchy or a sysfs of the

@@ -96,20 +96,13 @@ class PrivilegeAttacks {
     }
 
     @Test
-    @DisplayName("capabilities = ALL: as real root init is out of reach all the same; rootless (a known gap, see the README's Security section) root inside may trace it and read its environment")
+    @DisplayName("capabilities = ALL: the environment's init stays out of reach (no SYS_PTRACE), as real root and rootless")
     void initWithAllCapabilities() {
         try (IsolatedEnvironment env = env().capabilities(Capabilities.ALL).start()) {
             List<String> lines = probe(env, "ptrace=1", "cat=/proc/1/environ", "open=/proc/1/root");
-            if (Attacks.root()) {
-                assertThat(lines).containsExactly("ptrace=EPERM", "cat=EACCES", "open=EACCES", "probe-done");
-            } else {
-                // init is dumpable rootless, and root inside with every capability of the namespace holds a superset
-                // of init's: the kernel lets it trace init (which has no seccomp filter and no no_new_privs) and read
-                // /proc/1/environ, the helper's environment inherited from the JVM. Fix in native/: PR_SET_DUMPABLE 0
-                // in init (and an empty environment for it). When that lands, this branch asserts the root one's.
-                assertThat(lines).as("the documented rootless gap").startsWith("ptrace=ok").contains("open=ok");
-                assertThat(lines.get(1)).startsWith("cat=ok:");
-            }
+            // init holds every capability of the namespace and no seccomp filter; ALL leaves out SYS_PTRACE, so
+            // root inside holds no superset of init's (rootless, init is dumpable: the capability check decides)
+            assertThat(lines).containsExactly("ptrace=EPERM", "cat=EACCES", "open=EACCES", "probe-done");
         }
     }
 }
