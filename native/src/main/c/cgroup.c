@@ -16,7 +16,8 @@
  *   /proc/self/mountinfo (read once). v2 is used when its cgroup.controllers offers every
  *   needed controller; else v1 when each one has a hierarchy (hybrid hosts); else the
  *   CREATE fails with stage `cgroup` - a requested limit is never silently ignored.
- * - v2: the env is a leaf `isolated-<helperpid>-<envid>` next to the helper's. Enabling
+ * - v2: the env is a leaf `isolated-<helperpid>-<token>-<envid>` next to the helper's (<pid>-<token>:
+ *   the helper's identity, statedir.c). Enabling
  *   controllers in cgroup.subtree_control needs the parent free of processes ("no internal
  *   processes"): on EBUSY every process of it (the helper, the JVM) is moved into the leaf
  *   `isolated-leaf` first, as a delegated cgroup's owner is expected to do. A helper started
@@ -29,9 +30,12 @@
  *   cgroup.procs fds itself before it joins the env, so the command starts inside.
  * - Removal kills what is left, then rmdir()s bottom-up (a root inside may have made cgroups
  *   below), retrying briefly on EBUSY. A helper killed by SIGKILL cannot: the next serving
- *   helper kills what is in every `isolated-<pid>-<id>` next to its own whose <pid> no longer
- *   runs, then removes it (cgroup_sweep_dead). A daemon of such an env (without pid, nothing
- *   else kills it) dies there.
+ *   helper kills what is in every `isolated-<pid>-<token>-<id>` (`isolated-run-<pid>-<token>`)
+ *   next to its own whose helper is dead - its lock file (statedir.c) exists and nobody holds
+ *   it - then removes it (cgroup_sweep_dead). Never by <pid> alone: a helper of another pid
+ *   namespace sharing the cgroup parent (containers, a JVM in a pid namespace) has no lock file
+ *   in our lock directory, or a held one, so it is never taken for dead. A daemon of such an
+ *   env (without pid, nothing else kills it) dies there.
  * - `enter` (cgroup_attach): every line of /proc/PID/cgroup (v1 hierarchies, the v2 line)
  *   whose path differs from ours is located through /proc/self/mountinfo and its
  *   cgroup.procs opened; the command's intermediate writes itself there like a SPAWN's.
@@ -39,6 +43,7 @@
  *   one that is mounted but refuses us is an error, never an escape from the env's limits.
  */
 #include "cgroup.h"
+#include "statedir.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -674,19 +679,30 @@ static void remove_dir(const char *dir)
     each_cgroup(dir, 0, remove_one, NULL);
 }
 
-/* The env cgroups of dead helpers in BASE (serve's `isolated-<pid>-<id>`, run's
- * `isolated-run-<pid>`): killed (VERSION as kill_cgroup_dir()), removed. */
+/* The helper identity (statedir.c) in NAME, an env cgroup's name (serve's
+ * `isolated-<pid>-<token>-<id>`, run's `isolated-run-<pid>-<token>`), into IDENTITY; false
+ * when NAME is none of ours. */
+static bool env_cgroup_identity(const char *name, char *identity, size_t size)
+{
+    int pid, n = 0;
+    unsigned id;
+    char token[17];
+    if (!(sscanf(name, "isolated-run-%d-%16[0-9a-f]%n", &pid, token, &n) == 2 && !name[n]) &&
+        !(sscanf(name, "isolated-%d-%16[0-9a-f]-%u%n", &pid, token, &id, &n) == 3 && !name[n]))
+        return false;
+    return pid > 0 && strlen(token) == 16 && snprintf(identity, size, "%d-%s", pid, token) < (int)size;
+}
+
+/* The env cgroups in BASE of dead helpers (helper_identity_dead()): killed (VERSION as
+ * kill_cgroup_dir()), removed. */
 static void sweep_dead_in(const char *base, int version)
 {
     DIR *d = base[0] ? opendir(base) : NULL;
     struct dirent *e;
     while (d && (e = readdir(d))) {
-        int pid;
-        unsigned id;
-        char extra, path[PATH_MAX];
-        if ((sscanf(e->d_name, "isolated-%d-%u%c", &pid, &id, &extra) != 2 &&
-             sscanf(e->d_name, "isolated-run-%d%c", &pid, &extra) != 1) || pid <= 0 ||
-            pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH ||
+        char identity[64], path[PATH_MAX];
+        if (!env_cgroup_identity(e->d_name, identity, sizeof identity) ||
+            !helper_identity_dead(identity) ||
             snprintf(path, sizeof path, "%s/%s", base, e->d_name) >= (int)sizeof path)
             continue;
         int left = count_procs(path, false);
@@ -707,6 +723,7 @@ void cgroup_sweep_dead(void)
     sweep_dead_in(own.v1_freezer, 1); /* first: then the other hierarchies' are empty */
     for (int i = 0; i < CG_COUNT; i++)
         sweep_dead_in(own.v1[i], 0);
+    helper_identities_sweep();
 }
 
 void cgroup_remove(struct cgroup_env *cg)

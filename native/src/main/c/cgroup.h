@@ -67,8 +67,9 @@ void cgroup_kill(struct cgroup_env *cg);
  * (and any a process inside made below them). */
 void cgroup_remove(struct cgroup_env *cg);
 
-/* At a serving helper's start: kills every process in the env cgroups (`isolated-<pid>-<id>`,
- * `isolated-run-<pid>`, next to ours) of helpers no longer running, then rmdir()s them. */
+/* At a serving helper's start: kills every process in the env cgroups next to ours
+ * (`isolated-<pid>-<token>-<id>`, `isolated-run-<pid>-<token>`) of dead helpers (their lock
+ * file exists and is not held, statedir.c), rmdir()s them, then unlinks dead lock files. */
 void cgroup_sweep_dead(void);
 
 /* For `probe`: "v2 DIR" / "v1 DIR" when CONTROLLER can be limited by this user, else -1

@@ -29,6 +29,7 @@
 #include "probe.h"
 #include "serve.h"
 #include "spawn.h"
+#include "statedir.h"
 #include "supervise.h"
 #include "util.h"
 
@@ -337,6 +338,7 @@ static void tear_down(struct env *env, char *scratch)
     env_remove_cgroup(env);
     rmdir(scratch);
     free(scratch);
+    helper_identity_release(); /* its cgroup is gone: nothing left to sweep */
 }
 
 static int run_main(struct cli_options *o)
@@ -352,7 +354,7 @@ static int run_main(struct cli_options *o)
         die_with(&f, EXIT_SETUP_FAILED);
     char *scratch = make_scratch_dir(o->state_dir);
     char *tree = xasprintf("%s/root", scratch);
-    char *cgroup_name = xasprintf("isolated-run-%d", (int)getpid());
+    char *cgroup_name = xasprintf("isolated-run-%s", helper_identity());
     struct env_spec spec = { .rootfs = rootfs, .ns = o->ns, .hostname = o->hostname,
                              .mode = o->mode, .cgroup_name = cgroup_name,
                              .scratch = (o->ns & NS_BIT(NS_MOUNT)) ? scratch : tree };

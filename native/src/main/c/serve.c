@@ -448,7 +448,7 @@ static void handle_create(struct server *s, uint32_t id, const struct record *re
         return send_failure(&s->out, id, &f);
     }
     env_options_to_spec(&options, &spec);
-    snprintf(cgroup_name, sizeof cgroup_name, "isolated-%d-%u", (int)getpid(), id);
+    snprintf(cgroup_name, sizeof cgroup_name, "isolated-%s-%u", helper_identity(), id);
     spec.cgroup_name = cgroup_name;
     spec.rootfs = real;
     spec.hostname = record_get(rec, "hostname");
@@ -816,6 +816,7 @@ static NORETURN void shut_down(struct server *s)
     if (!real_root())
         rmdir(s->mnt_dir); /* never the shared ROOT_MNT_DIR: a mount point in others' namespaces */
     state_dir_remove(s->state_dir); /* the JVM created it; only if it is empty now */
+    helper_identity_release();
     exit(0);
 }
 
@@ -930,6 +931,7 @@ static int prepare_server(struct server *s, const char *state_dir, struct failur
     if (state_dir_lock(state_dir, f) < 0)
         return -1;
     state_dir_sweep(state_dir);
+    helper_identity(); /* our lock, before the sweep and before any env cgroup is named */
     cgroup_sweep_dead();
     return 0;
 }

@@ -9,6 +9,12 @@
  *   holds such a lock file nobody holds: the state dir of a helper that was killed (SIGKILL)
  *   before it could clean up (mount points, chroot trees of envs without `mount`). Only
  *   directories owned by our euid; never across a mount point, never through a symlink.
+ * - A helper's identity `<pid>-<16 hex random>` names its env cgroups (cgroup.c); it holds an
+ *   flock() on HELPERS_DIR/<identity>.lock (root: /run/isolated/helpers, else
+ *   $XDG_RUNTIME_DIR/isolated-helpers; none without one) while it lives, taken on a `.new` name
+ *   and renamed, like the state dir's. An identity is dead only when its lock file exists and
+ *   nobody holds it: a helper of another pid namespace or container (no lock file here) is never
+ *   judged dead, and a pid number reused in another pid namespace names another identity.
  */
 #include "statedir.h"
 
@@ -18,8 +24,10 @@
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -99,4 +107,97 @@ void state_dir_remove(const char *state_dir)
     snprintf(path, sizeof path, "%s/%s", state_dir, STATE_LOCK_NAME);
     unlink(path);
     rmdir(state_dir);
+}
+
+/* HELPERS_DIR into BUF (made when MAKE); false when there is none. */
+static bool helpers_dir(char *buf, size_t size, bool make)
+{
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    if (geteuid() == 0)
+        snprintf(buf, size, "%s", HELPERS_DIR_ROOT);
+    else if (!xdg || xdg[0] != '/' || snprintf(buf, size, "%s/isolated-helpers", xdg) >= (int)size)
+        return false;
+    if (make && make_dirs(buf, 0755) < 0) /* 0755: /run/isolated must stay searchable */
+        return false;
+    struct stat st;
+    return lstat(buf, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid();
+}
+
+const char *helper_identity(void)
+{
+    static char identity[64];
+    if (identity[0])
+        return identity;
+    unsigned char r[8];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        die("serve", "getrandom", "", NULL);
+    snprintf(identity, sizeof identity, "%d-%02x%02x%02x%02x%02x%02x%02x%02x", (int)getpid(),
+             r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+    char dir[PATH_MAX], tmp[PATH_MAX + 96], path[PATH_MAX + 96];
+    if (!helpers_dir(dir, sizeof dir, true))
+        return identity; /* no lock: nobody ever judges this helper dead */
+    snprintf(tmp, sizeof tmp, "%s/%s.lock.new", dir, identity);
+    snprintf(path, sizeof path, "%s/%s.lock", dir, identity);
+    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0 && (flock(fd, LOCK_EX | LOCK_NB) < 0 || rename(tmp, path) < 0)) {
+        unlink(tmp);
+        close(fd); /* the fd stays open otherwise, for the helper's life */
+    }
+    return identity;
+}
+
+/* IDENTITY's lock file, opened and locked when it exists and its helper is dead; else -1. */
+static int take_dead_identity(const char *dir, const char *identity)
+{
+    char path[PATH_MAX + 96];
+    struct stat st;
+    if (strcmp(identity, helper_identity()) == 0 ||
+        snprintf(path, sizeof path, "%s/%s.lock", dir, identity) >= (int)sizeof path)
+        return -1;
+    int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_uid != geteuid() || flock(fd, LOCK_EX | LOCK_NB) < 0)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+bool helper_identity_dead(const char *identity)
+{
+    char dir[PATH_MAX];
+    int fd = helpers_dir(dir, sizeof dir, false) ? take_dead_identity(dir, identity) : -1;
+    if (fd >= 0)
+        close(fd);
+    return fd >= 0;
+}
+
+void helper_identities_sweep(void)
+{
+    char dir[PATH_MAX], identity[64], path[PATH_MAX + 96];
+    if (!helpers_dir(dir, sizeof dir, false))
+        return;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 6 || n - 5 >= sizeof identity || strcmp(e->d_name + n - 5, ".lock") != 0)
+            continue;
+        snprintf(identity, sizeof identity, "%.*s", (int)(n - 5), e->d_name);
+        int fd = take_dead_identity(dir, identity);
+        if (fd < 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+        close(fd);
+    }
+    if (d)
+        closedir(d);
+}
+
+void helper_identity_release(void)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 96];
+    if (helpers_dir(dir, sizeof dir, false) &&
+        snprintf(path, sizeof path, "%s/%s.lock", dir, helper_identity()) < (int)sizeof path)
+        unlink(path);
 }

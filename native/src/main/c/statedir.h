@@ -4,6 +4,8 @@
 #ifndef ISOLATED_STATEDIR_H
 #define ISOLATED_STATEDIR_H
 
+#include <stdbool.h>
+
 #include "util.h"
 
 #define STATE_LOCK_NAME "isolated-helper.lock"
@@ -14,5 +16,16 @@ int state_dir_lock(const char *state_dir, struct failure *f);
 void state_dir_sweep(const char *state_dir);
 /* At a clean exit: the lock file, then the directory if it is empty. */
 void state_dir_remove(const char *state_dir);
+
+#define HELPERS_DIR_ROOT "/run/isolated/helpers"
+/* `<pid>-<16 hex random>`, made (and its lock file taken, held for the helper's life) at the
+ * first call: the name of this helper in its env cgroups' names. */
+const char *helper_identity(void);
+/* True only when IDENTITY's lock file exists and nobody holds it: its helper died. */
+bool helper_identity_dead(const char *identity);
+/* Unlinks every lock file of a dead helper (after cgroup_sweep_dead()). */
+void helper_identities_sweep(void);
+/* At a clean exit: unlinks our lock file. */
+void helper_identity_release(void);
 
 #endif

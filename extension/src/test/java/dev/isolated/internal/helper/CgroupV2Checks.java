@@ -108,6 +108,6 @@ class CgroupV2Checks extends AbstractHelperCliTest {
         Result outside = runWith(List.of("--memory-max", "32m"), "cat", "/proc/self/cgroup");
 
         assertThat(inNamespace.stdout()).as(inNamespace.stderr()).isEqualTo("0::/\n");
-        assertThat(outside.stdout()).as(outside.stderr()).matches("0::/" + ROOT.relativize(base) + "/isolated-run-\\d+\n");
+        assertThat(outside.stdout()).as(outside.stderr()).matches("0::/" + ROOT.relativize(base) + "/isolated-run-\\d+-[0-9a-f]{16}\n");
     }
 }

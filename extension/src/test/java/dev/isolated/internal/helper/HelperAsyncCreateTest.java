@@ -140,7 +140,7 @@ class HelperAsyncCreateTest {
                 }
                 assertThat(server.read()).hasType('a').hasId(env + 1);
                 assertThat(children(helper)).as("children of the helper").isEmpty();
-                assertThat(cgroupDirs("isolated-" + helper + "-" + env)).as("the env's cgroup").isEmpty();
+                assertThat(cgroupDirs("isolated-" + helper + "-", "-" + env)).as("the env's cgroup").isEmpty();
             }
             assertThat(server.request('U', 100, "env=1")).hasType('E').fields().containsEntry("stage", "request");
         }
@@ -176,7 +176,7 @@ class HelperAsyncCreateTest {
 
             assertThat(server.process().waitFor(5, TimeUnit.SECONDS)).isTrue();
             assertThat(server.process().exitValue()).isZero();
-            assertThat(cgroupDirs("isolated-" + server.process().pid() + "-1")).isEmpty();
+            assertThat(cgroupDirs("isolated-" + server.process().pid() + "-", "-1")).isEmpty();
         }
         assertThat(countInits()).isEqualTo(initsBefore);
         assertThat(state).doesNotExist();
@@ -210,13 +210,15 @@ class HelperAsyncCreateTest {
     }
 
     /** @return every directory named {@code name} in the cgroup hierarchies (a few levels deep) */
-    private static List<Path> cgroupDirs(String name) throws IOException {
+    /** @return the cgroups named {@code PREFIX<token>SUFFIX} (token: the helper's 16 hex digits) */
+    private static List<Path> cgroupDirs(String prefix, String suffix) throws IOException {
         Path root = Path.of("/sys/fs/cgroup");
         if (!Files.isDirectory(root)) {
             return List.of();
         }
         try (Stream<Path> found = Files.find(root, 6, (p, a) -> a.isDirectory() && p.getFileName() != null
-                && p.getFileName().toString().equals(name))) {
+                && p.getFileName().toString().matches(java.util.regex.Pattern.quote(prefix) + "[0-9a-f]{16}"
+                        + java.util.regex.Pattern.quote(suffix)))) {
             return found.toList();
         }
     }

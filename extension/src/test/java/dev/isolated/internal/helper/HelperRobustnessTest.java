@@ -6,9 +6,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -81,6 +83,51 @@ class HelperRobustnessTest extends AbstractHelperCliTest {
                 assertThat(states.resolve("live")).isDirectory();
                 assertThat(foreign).isDirectory();
             }
+        }
+    }
+
+    @Test
+    @DisplayName("a new helper leaves alone the env cgroups of helpers it cannot judge dead: no lock file, or one held from another pid namespace")
+    void sweepSparesHelpersItCannotJudge() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "the helpers' lock dir as root");
+        List<Process> started = new ArrayList<>();
+        List<Path> fakes = new ArrayList<>();
+        Path held = Path.of("/run/isolated/helpers/999999-00000000000000aa.lock");
+        try (ProtocolClient first = new ProtocolClient(tmp.resolve("first"))) {
+            Fields env = first.create(1, "rootfs=" + rootfs);
+            Path base = Path.of(env.get("kill-cgroup").orElseThrow(() -> new org.opentest4j.TestAbortedException("no env cgroup"))).getParent();
+            // pid 999999 runs in no pid namespace of ours: the old rule (kill(pid, 0) is ESRCH) took both for dead
+            Process holder = new ProcessBuilder("unshare", "--pid", "--fork", "--kill-child", "flock", held.toString(), "sleep", "1000").start();
+            started.add(holder);
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(held)
+                    && new ProcessBuilder("flock", "-n", held.toString(), "true").start().waitFor() != 0);
+            List<Process> sleepers = new ArrayList<>();
+            for (String name : List.of("isolated-999999-00000000000000aa-1", "isolated-999998-00000000000000bb-1")) {
+                Path fake = Files.createDirectory(base.resolve(name)); // the second: no lock file at all
+                fakes.add(fake);
+                Process sleeper = new ProcessBuilder("sleep", "1000").start();
+                started.add(sleeper);
+                sleepers.add(sleeper);
+                Files.writeString(fake.resolve("cgroup.procs"), Long.toString(sleeper.pid()));
+            }
+            try (ProtocolClient next = new ProtocolClient(tmp.resolve("next"))) {
+                next.create(1, "rootfs=" + rootfs); // its sweep has run
+                Thread.sleep(300);
+                assertThat(sleepers).allSatisfy(p -> assertThat(p.isAlive()).isTrue());
+                assertThat(fakes).allSatisfy(dir -> assertThat(dir).isDirectory());
+            }
+        } finally {
+            started.forEach(Process::destroyForcibly);
+            for (Process p : started) {
+                p.waitFor();
+            }
+            for (Path fake : fakes) {
+                Awaitility.await().atMost(Duration.ofSeconds(5)).ignoreExceptions().until(() -> {
+                    Files.deleteIfExists(fake);
+                    return true;
+                });
+            }
+            Files.deleteIfExists(held);
         }
     }
 }
