@@ -38,6 +38,10 @@ class HelperDeathTests {
         Awaitility.await().atMost(Duration.ofSeconds(10))
                 .until(() -> first.processes().stream().anyMatch(p -> p.command().equals("sleep")));
         List<Long> doomed = List.of(first.initHostPid(), second.initHostPid(), sleeper.hostPid());
+        // Waits for the killed helper's lock and holds it: a helper of another Isolated run on this machine (same
+        // java.io.tmpdir) would otherwise sweep the state dir before this JVM's next helper does.
+        Process lockWaiter = new ProcessBuilder("flock", stateDir.resolve("isolated-helper.lock").toString(),
+                "sh", "-c", "echo locked; exec cat").redirectError(ProcessBuilder.Redirect.INHERIT).start();
 
         ProcessHandle.of(helperPid).orElseThrow().destroyForcibly(); // SIGKILL
 
@@ -52,7 +56,10 @@ class HelperDeathTests {
                 .hasMessageStartingWith("This isolated environment is closed: " + died);
         first.close();
         second.close();
+        assertThat(new String(lockWaiter.getInputStream().readNBytes(7), StandardCharsets.UTF_8)).isEqualTo("locked\n");
         assertThat(stateDir).as("the killed helper's state dir, until the next helper starts").isDirectory();
+        lockWaiter.getOutputStream().close(); // the lock goes: the next helper may sweep it
+        assertThat(lockWaiter.waitFor(10, TimeUnit.SECONDS)).isTrue();
 
         try (IsolatedEnvironment next = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
             assertThat(next.exec("echo", "fresh")).stdout().isEqualTo("fresh\n");

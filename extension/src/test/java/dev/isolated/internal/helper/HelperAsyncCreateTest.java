@@ -123,9 +123,9 @@ class HelperAsyncCreateTest {
     @Test
     @DisplayName("CLOSE right after CREATE: both are answered and nothing is left")
     void closeWhileCreating() throws Exception {
-        long initsBefore = countInits();
+        long helper;
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
-            long helper = server.process().pid();
+            helper = server.process().pid();
             for (int round = 0; round < 5; round++) {
                 int env = 10 * round + 1;
                 server.send('C', env, "rootfs=" + rootfs, "cgroup=true");
@@ -144,7 +144,7 @@ class HelperAsyncCreateTest {
             }
             assertThat(server.request('U', 100, "env=1")).hasType('E').fields().containsEntry("stage", "request");
         }
-        assertThat(countInits()).isEqualTo(initsBefore);
+        assertThat(initsOf(helper)).isEmpty();
     }
 
     @Test
@@ -167,9 +167,10 @@ class HelperAsyncCreateTest {
     @Test
     @DisplayName("stdin EOF during a CREATE: the helper kills the init and exits 0")
     void eofWhileCreating() throws Exception {
-        long initsBefore = countInits();
         Path state = tmp.resolve("state");
+        long helper;
         try (ProtocolClient server = new ProtocolClient(state)) {
+            helper = server.process().pid();
             server.send('C', 1, "rootfs=" + rootfs, "cgroup=true");
             server.send('C', 2, "rootfs=" + rootfs, "rootfs-mode=copy");
             server.closeStdin();
@@ -178,7 +179,8 @@ class HelperAsyncCreateTest {
             assertThat(server.process().exitValue()).isZero();
             assertThat(cgroupDirs("isolated-" + server.process().pid() + "-", "-1")).isEmpty();
         }
-        assertThat(countInits()).isEqualTo(initsBefore);
+        assertThat(initsOf(helper)).isEmpty();
+        assertThat(cgroupDirs("isolated-" + helper + "-", "-2")).isEmpty();
         assertThat(state).doesNotExist();
     }
 
@@ -193,23 +195,39 @@ class HelperAsyncCreateTest {
         }
     }
 
-    /** @return how many processes {@code pgrep -f isolated-init} finds, once it is stable (inits die briefly) */
-    private static long countInits() throws Exception {
-        long last = -1;
-        for (int i = 0; i < 20; i++) {
-            Process pgrep = new ProcessBuilder("pgrep", "-f", "isolated-init").redirectErrorStream(true).start();
-            long count = new String(pgrep.getInputStream().readAllBytes()).lines().count();
-            pgrep.waitFor();
-            if (count == last) {
-                return count;
+    /**
+     * @return the {@code isolated-init} processes of HELPER, once none is left or after 2 s (inits die briefly): its
+     *     children, or in one of its env cgroups ({@code isolated-<helper>-...}, where an init reparented after the
+     *     helper's exit still is: a cgroup holding a process cannot be removed); never another helper's, of another
+     *     test run on the machine
+     */
+    private static List<Long> initsOf(long helper) throws Exception {
+        List<Long> found = List.of();
+        for (int i = 0; i < 40; i++) {
+            try (Stream<ProcessHandle> all = ProcessHandle.allProcesses()) {
+                found = all.filter(p -> isInitOf(p.pid(), helper)).map(ProcessHandle::pid).toList();
             }
-            last = count;
+            if (found.isEmpty()) {
+                return found;
+            }
             Thread.sleep(50);
         }
-        return last;
+        return found;
     }
 
-    /** @return every directory named {@code name} in the cgroup hierarchies (a few levels deep) */
+    private static boolean isInitOf(long pid, long helper) {
+        try {
+            Path proc = Path.of("/proc/" + pid);
+            if (!Files.readString(proc.resolve("cmdline")).contains("isolated-init")) {
+                return false;
+            }
+            return Files.readString(proc.resolve("status")).contains("\nPPid:\t" + helper + "\n")
+                    || Files.readString(proc.resolve("cgroup")).contains("/isolated-" + helper + "-");
+        } catch (IOException gone) {
+            return false;
+        }
+    }
+
     /** @return the cgroups named {@code PREFIX<token>SUFFIX} (token: the helper's 16 hex digits) */
     private static List<Path> cgroupDirs(String prefix, String suffix) throws IOException {
         Path root = Path.of("/sys/fs/cgroup");
