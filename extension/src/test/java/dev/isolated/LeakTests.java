@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 class LeakTests {
 
     @Test
-    @DisplayName("after 1,000 environments created and closed: same host mounts, processes, JVM fds and temp dirs")
+    @DisplayName("after 1,000 environments created and closed: same host mounts, processes, JVM fds and state dir entries")
     void createAndCloseManyEnvironments() throws IOException {
         EnvironmentSpec spec = EnvironmentSpec.of(RootfsImages.unpacked("busybox.tar", getClass().getClassLoader()),
                 EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC, Namespace.NET), "leak",
@@ -125,11 +125,25 @@ class LeakTests {
             try (Stream<Path> s = Files.list(Paths.get("/proc/self/fd"))) {
                 fds = s.count();
             }
+            // Only what this JVM's helper owns: java.io.tmpdir also holds other runs' state dirs and test dirs on a
+            // shared machine, made and removed while this test runs. The helper puts nothing outside its state dir.
             List<String> tmp = new ArrayList<>();
-            try (Stream<Path> s = Files.list(Paths.get(System.getProperty("java.io.tmpdir")))) {
-                s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("isolated")).sorted().forEach(tmp::add);
+            Path stateDir = stateDir(helperPid);
+            try (Stream<Path> s = Files.walk(stateDir)) {
+                s.map(p -> stateDir.relativize(p).toString()).sorted().forEach(tmp::add);
             }
             return new Snapshot(Files.readAllLines(Paths.get("/proc/self/mountinfo")).size(), children, fds, tmp);
+        }
+
+        /** @return the helper's {@code --state-dir} */
+        private static Path stateDir(long helperPid) throws IOException {
+            String[] argv = cmdline(helperPid).split(" ");
+            for (int i = 0; i + 1 < argv.length; i++) {
+                if (argv[i].equals("--state-dir")) {
+                    return Paths.get(argv[i + 1]);
+                }
+            }
+            throw new AssertionError("no --state-dir in " + String.join(" ", argv));
         }
     }
 }
