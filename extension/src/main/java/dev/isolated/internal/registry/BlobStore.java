@@ -177,6 +177,9 @@ final class BlobStore {
         try {
             return in.read(buffer);
         }
+        catch (StallTimeoutInputStream.Stalled e) {
+            throw brokenOff(label, partial, total, size, e.getMessage());
+        }
         catch (IOException e) {
             throw brokenOff(label, partial, total, size, e.toString());
         }

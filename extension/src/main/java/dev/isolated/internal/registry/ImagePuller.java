@@ -15,6 +15,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -59,6 +60,7 @@ public final class ImagePuller {
     private final Path root;
     private final BlobStore store;
     private final PullSettings settings;
+    private final Duration stallTimeout;
     private volatile boolean ownershipChecked;
 
     /**
@@ -66,9 +68,15 @@ public final class ImagePuller {
      * @param settings the pull configuration
      */
     public ImagePuller(Path cacheRoot, PullSettings settings) {
+        this(cacheRoot, settings, RegistryClient.STALL_TIMEOUT);
+    }
+
+    /** With a response body's stall timeout other than {@link RegistryClient#STALL_TIMEOUT} (for testing purposes). */
+    ImagePuller(Path cacheRoot, PullSettings settings, Duration stallTimeout) {
         this.root = cacheRoot.toAbsolutePath();
         this.store = new BlobStore(root);
         this.settings = settings;
+        this.stallTimeout = stallTimeout;
     }
 
     /** Forgets this run's tag resolutions (for testing purposes). */
@@ -473,7 +481,7 @@ public final class ImagePuller {
                     credentialsHost = image.registry();
                 }
                 RegistryClient created = new RegistryClient(label, registryLabel, base, image.repository(), settings,
-                        Credentials.lookup(credentialsHost, settings));
+                        Credentials.lookup(credentialsHost, settings), stallTimeout);
                 created.checkAllowed(base, registryLabel);
                 client = created;
             }

@@ -28,7 +28,9 @@ import java.util.regex.Pattern;
  * (the {@code WWW-Authenticate} challenge of the first 401), retries of 429 and 5xx honouring
  * {@code Retry-After}, and redirects followed by hand: at most {@value #MAX_REDIRECTS}, over https, or over
  * http only to a registry listed in {@code isolated.registry.insecure}; {@code Authorization} is sent only
- * to the registry's own scheme, host and port, never to where it redirects.
+ * to the registry's own scheme, host and port, never to where it redirects. Every response body (a blob's,
+ * a manifest's, a token's) fails a read that waits longer than the stall timeout for a byte, by default
+ * {@link #STALL_TIMEOUT}: the request timeout covers only the time until the headers arrive.
  */
 final class RegistryClient {
 
@@ -43,6 +45,8 @@ final class RegistryClient {
     private static final int ATTEMPTS = 3;
     private static final long MAX_RETRY_WAIT_SECONDS = 10;
     private static final Duration RESPONSE_TIMEOUT = Duration.ofSeconds(60);
+    /** How long a response body may send no byte before its read fails. */
+    static final Duration STALL_TIMEOUT = Duration.ofSeconds(60);
 
     static final List<String> MANIFEST_TYPES = List.of(
             "application/vnd.oci.image.index.v1+json",
@@ -64,6 +68,7 @@ final class RegistryClient {
     private final String repository;
     private final PullSettings settings;
     private final Credentials credentials;
+    private final Duration stallTimeout;
     private volatile String authorization;
 
     /**
@@ -71,14 +76,17 @@ final class RegistryClient {
      * @param registry the registry's name for messages ({@code docker.io}, or the mirror's URL)
      * @param base {@code scheme://host[:port]} of the registry's API
      * @param credentials what to answer a challenge with
+     * @param stallTimeout how long a response body may send no byte
      */
-    RegistryClient(String image, String registry, URI base, String repository, PullSettings settings, Credentials credentials) {
+    RegistryClient(String image, String registry, URI base, String repository, PullSettings settings, Credentials credentials,
+            Duration stallTimeout) {
         this.image = image;
         this.registry = registry;
         this.base = base;
         this.repository = repository;
         this.settings = settings;
         this.credentials = credentials;
+        this.stallTimeout = stallTimeout;
     }
 
     /**
@@ -112,7 +120,7 @@ final class RegistryClient {
             bytes = in.readNBytes(MAX_MANIFEST_BYTES + 1);
         }
         catch (IOException e) {
-            throw new ImagePullException("Image " + image + ": cannot read its " + what + " from " + registry + ": " + e, e);
+            throw new ImagePullException("Image " + image + ": cannot read its " + what + " from " + registry + ": " + why(e), e);
         }
         if (bytes.length > MAX_MANIFEST_BYTES) {
             throw new ImagePullException("Image " + image + ": its " + what + " from " + registry + " has more than the "
@@ -208,7 +216,7 @@ final class RegistryClient {
         for (int hop = 0; ; hop++) {
             HttpRequest.Builder request = HttpRequest.newBuilder(uri).method(method, HttpRequest.BodyPublishers.noBody())
                     .header("User-Agent", "isolated")
-                    .timeout(RESPONSE_TIMEOUT); // until the headers arrive; a body that stalls is not timed
+                    .timeout(RESPONSE_TIMEOUT); // until the headers arrive; the body's reads have the stall timeout
             headers.forEach(request::header);
             String auth = authorization;
             if (auth != null && sameOrigin(uri, base)) {
@@ -256,9 +264,9 @@ final class RegistryClient {
                 + " is not)");
     }
 
-    private static HttpResponse<InputStream> send(HttpRequest request) {
+    private HttpResponse<InputStream> send(HttpRequest request) {
         try {
-            return HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            return new StallTimed(HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream()), stallTimeout);
         }
         catch (IOException e) {
             throw new RegistryIoException(request.uri(), e);
@@ -267,6 +275,53 @@ final class RegistryClient {
             Thread.currentThread().interrupt();
             throw new ImagePullException("Interrupted while pulling from " + request.uri(), e);
         }
+    }
+
+    /** A response whose body fails a read that waits longer than the stall timeout. */
+    private record StallTimed(HttpResponse<InputStream> response, InputStream body) implements HttpResponse<InputStream> {
+        StallTimed(HttpResponse<InputStream> response, Duration stallTimeout) {
+            this(response, new StallTimeoutInputStream(response.body(), stallTimeout));
+        }
+
+        @Override
+        public int statusCode() {
+            return response.statusCode();
+        }
+
+        @Override
+        public HttpRequest request() {
+            return response.request();
+        }
+
+        @Override
+        public Optional<HttpResponse<InputStream>> previousResponse() {
+            return response.previousResponse();
+        }
+
+        @Override
+        public java.net.http.HttpHeaders headers() {
+            return response.headers();
+        }
+
+        @Override
+        public Optional<javax.net.ssl.SSLSession> sslSession() {
+            return response.sslSession();
+        }
+
+        @Override
+        public URI uri() {
+            return response.uri();
+        }
+
+        @Override
+        public HttpClient.Version version() {
+            return response.version();
+        }
+    }
+
+    /** {@code no byte arrived for 60 s} for a stall, else the exception. */
+    private static String why(IOException e) {
+        return e instanceof StallTimeoutInputStream.Stalled ? e.getMessage() : e.toString();
     }
 
     /** A connection failure; the puller names the image. */
@@ -331,7 +386,7 @@ final class RegistryClient {
             body = new String(in.readNBytes(MAX_TOKEN_BYTES), StandardCharsets.UTF_8);
         }
         catch (IOException e) {
-            throw new ImagePullException("Image " + image + ": cannot read the token from " + realm + ": " + e, e);
+            throw new ImagePullException("Image " + image + ": cannot read the token from " + realm + ": " + why(e), e);
         }
         if (response.statusCode() == 401 || response.statusCode() == 403) {
             throw new ImagePullException("Image " + image + ": the token server " + realm + " of " + registry

@@ -6,12 +6,15 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 
 /**
  * A registry played by the test (com.sun.net.httpserver on 127.0.0.1) serving the one image of an OCI
  * layout under any name, for misbehaviours the real registry does not show: a wrong
- * {@code Docker-Content-Digest}, a huge manifest, a slow blob.
+ * {@code Docker-Content-Digest}, a huge manifest, a slow or stalled blob, a blob longer than its descriptor says.
  */
 public final class FakeRegistry implements AutoCloseable {
 
@@ -22,8 +25,15 @@ public final class FakeRegistry implements AutoCloseable {
     public volatile UnaryOperator<String> digestHeader = UnaryOperator.identity();
     /** The manifest's bytes as served. */
     public volatile UnaryOperator<byte[]> manifestBody = UnaryOperator.identity();
-    /** How long to pause in the middle of each blob. */
+    /** How long to pause in the middle of each blob (cut short by {@link #endPauses()} and {@link #close()}). */
     public volatile long blobPauseMillis;
+    /** A blob's bytes as served. */
+    public volatile UnaryOperator<byte[]> blobBody = UnaryOperator.identity();
+    /** Whether blobs are sent chunked, without a {@code Content-Length}. */
+    public volatile boolean chunkedBlobs;
+    /** How many blob requests arrived. */
+    public final AtomicInteger blobRequests = new AtomicInteger();
+    private final CountDownLatch pausesEnded = new CountDownLatch(1);
 
     public FakeRegistry(Path layout) throws IOException {
         this.layout = layout;
@@ -40,8 +50,9 @@ public final class FakeRegistry implements AutoCloseable {
                     exchange.getResponseBody().write(manifest);
                 }
                 else if (path.contains("/blobs/sha256:")) {
-                    byte[] blob = blob(path.substring(path.lastIndexOf('/') + 1));
-                    exchange.sendResponseHeaders(200, blob.length);
+                    blobRequests.incrementAndGet();
+                    byte[] blob = blobBody.apply(blob(path.substring(path.lastIndexOf('/') + 1)));
+                    exchange.sendResponseHeaders(200, chunkedBlobs ? 0 : blob.length);
                     OutputStream out = exchange.getResponseBody();
                     out.write(blob, 0, blob.length / 2);
                     out.flush();
@@ -62,7 +73,7 @@ public final class FakeRegistry implements AutoCloseable {
 
     private void pause() {
         try {
-            Thread.sleep(blobPauseMillis);
+            pausesEnded.await(blobPauseMillis, TimeUnit.MILLISECONDS);
         }
         catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -79,8 +90,14 @@ public final class FakeRegistry implements AutoCloseable {
         return manifestDigest;
     }
 
+    /** Ends the pauses under way and any later one. */
+    public void endPauses() {
+        pausesEnded.countDown();
+    }
+
     @Override
     public void close() {
+        endPauses();
         server.stop(0);
     }
 }

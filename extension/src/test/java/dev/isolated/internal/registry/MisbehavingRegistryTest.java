@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.isolated.internal.image.TestImages;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -14,6 +16,7 @@ import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,10 +29,25 @@ class MisbehavingRegistryTest {
     Path dir;
 
     private ImagePuller puller(FakeRegistry registry) {
+        return puller(registry, RegistryClient.STALL_TIMEOUT);
+    }
+
+    private ImagePuller puller(FakeRegistry registry, Duration stallTimeout) {
         ImagePuller.forgetResolvedTags();
         Map<String, String> keys = Map.of("isolated.registry.insecure", registry.host());
         return new ImagePuller(dir.resolve("cache"), PullSettings.from(key -> Optional.ofNullable(keys.get(key)),
-                name -> name.equals("DOCKER_CONFIG") ? dir.toString() : null));
+                name -> name.equals("DOCKER_CONFIG") ? dir.toString() : null), stallTimeout);
+    }
+
+    /** The names in the store's {@code blobs/sha256}. */
+    private List<String> stored() throws Exception {
+        try (Stream<Path> files = Files.list(dir.resolve("cache/blobs/sha256"))) {
+            return files.map(f -> f.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    private static String hex(String digest) {
+        return digest.substring("sha256:".length());
     }
 
     private FakeRegistry registry() throws Exception {
@@ -69,6 +87,39 @@ class MisbehavingRegistryTest {
                     .hasMessage("Image " + name + ": its manifest from " + registry.host() + " has 5242880 bytes, more than the "
                             + "4194304 a manifest may have");
         }
+    }
+
+    @Test
+    @DisplayName("a blob that sends its headers, then half its bytes, then nothing: the pull fails after the stall "
+            + "timeout, naming the image, the blob and the registry; the bytes are kept only as a .partial")
+    void stalledBlob() throws Exception {
+        try (FakeRegistry registry = registry()) {
+            registry.blobPauseMillis = 600_000;
+            String name = registry.host() + "/app:1";
+            String config = configDigest(registry);
+            long size = Files.size(dir.resolve("oci/blobs/sha256/" + hex(config)));
+            Path partial = dir.resolve("cache/blobs/sha256/" + hex(config) + ".partial").toAbsolutePath();
+            long started = System.nanoTime();
+            assertThatThrownBy(() -> puller(registry, Duration.ofMillis(500)).pull(name))
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessage("Image " + name + ": blob " + config + " (config) from " + registry.host()
+                            + ": the download broke off after " + size / 2 + " of " + size + " bytes (no byte arrived for "
+                            + "500 ms); they are kept in " + partial + " and the next pull resumes from there");
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(10));
+            assertThat(Thread.currentThread().isInterrupted()).isFalse();
+            assertThat(stored()).containsExactlyInAnyOrder(hex(registry.manifestDigest()), hex(config) + ".partial");
+
+            registry.endPauses();
+            Path layout = puller(registry, Duration.ofMillis(500)).pull(name);
+            assertThat(layout.resolve("blobs/sha256/" + hex(config))).hasSameBinaryContentAs(
+                    dir.resolve("oci/blobs/sha256/" + hex(config)));
+            assertThat(partial).doesNotExist();
+        }
+    }
+
+    private String configDigest(FakeRegistry registry) throws Exception {
+        String manifest = Files.readString(dir.resolve("oci/blobs/sha256/" + hex(registry.manifestDigest())));
+        return manifest.replaceAll(".*\"config\":\\{[^}]*\"digest\":\"(sha256:[0-9a-f]{64})\".*", "$1");
     }
 
     @Test
