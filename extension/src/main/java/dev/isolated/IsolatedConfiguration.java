@@ -47,7 +47,10 @@ public final class IsolatedConfiguration {
     /** How long the {@code await...} methods wait, e.g. {@code 30s}; default 30 s: {@value}. */
     public static final String AWAIT_TIMEOUT = "isolated.await.timeout";
 
-    /** The most bytes of file content that unpacking one image may write; default 4 GiB (per JVM): {@value}. */
+    /**
+     * The most bytes of file content that unpacking one image may write, and the most bytes a pulled image's
+     * layers may declare in all; default 4 GiB (per JVM): {@value}.
+     */
     public static final String IMAGE_MAX_BYTES = "isolated.image.maxBytes";
 
     /** The most archive entries of one image; default 1,000,000 (per JVM): {@value}. */

@@ -36,6 +36,7 @@ final class RootfsImages {
     private static final Map<List<Object>, UnpackedImage> PULLED = new ConcurrentHashMap<>();
     private static ImageCache cache;
     private static Path cacheDirectory;
+    private static UnpackLimits limits;
 
     private RootfsImages() {
     }
@@ -81,7 +82,7 @@ final class RootfsImages {
         }
         List<Object> key = Arrays.asList(name, settings.policy(), settings.insecure(), settings.mirror(), settings.username());
         return PULLED.computeIfAbsent(key, k -> {
-            Path layout = new ImagePuller(cacheDirectory, settings).pull(name);
+            Path layout = new ImagePuller(cacheDirectory, settings, maxImageBytes()).pull(name);
             return imageCache.unpack(ImageSource.ofDirectory(layout));
         });
     }
@@ -105,9 +106,14 @@ final class RootfsImages {
     private static synchronized ImageCache cache(Function<String, Optional<String>> configuration) {
         if (cache == null) {
             cacheDirectory = CacheDirectory.resolve(configuration);
-            cache = new ImageCache(cacheDirectory,
-                    new SafeTarUnpacker(UnpackLimits.fromConfiguration(configuration)), LOG::fine);
+            limits = UnpackLimits.fromConfiguration(configuration);
+            cache = new ImageCache(cacheDirectory, new SafeTarUnpacker(limits), LOG::fine);
         }
         return cache;
+    }
+
+    /** The image cache's {@code isolated.image.maxBytes}, which also bounds what a pull may download. */
+    private static synchronized long maxImageBytes() {
+        return limits.maxTotalBytes();
     }
 }

@@ -24,7 +24,9 @@ import java.util.regex.Pattern;
  * place. One download per blob at a time across threads (a lock object per digest) and JVMs
  * ({@code FileChannel.lock()} on {@code <cache>/blobs/locks/<hex>.lock}, never deleted); whoever comes
  * second finds the blob stored. A {@code .partial} left by a JVM that died is re-hashed and resumed with an
- * HTTP {@code Range} request, or restarted when the registry sends the whole blob.
+ * HTTP {@code Range} request, or restarted when the registry sends the whole blob. A blob that has more bytes
+ * than its descriptor gives is refused by its {@code Content-Length}, or else after at most one byte too many,
+ * and nothing of it is kept.
  */
 final class BlobStore {
 
@@ -126,6 +128,13 @@ final class BlobStore {
                     sha = Digests.sha256();
                 }
             }
+            long length = response.headers().firstValue("Content-Length").map(BlobStore::number).orElse(-1L);
+            if (length > size - have) {
+                response.body().close(); // the connection is dropped, not read to its end
+                Files.deleteIfExists(partial);
+                throw new ImagePullException(label + " has more bytes than the " + size
+                        + " its descriptor gives; it was not stored");
+            }
             boolean resumed = have > 0;
             progress.add(have);
             try (InputStream in = response.body();
@@ -135,7 +144,8 @@ final class BlobStore {
                 byte[] buffer = new byte[BUFFER];
                 long total = have;
                 int n;
-                while ((n = read(in, buffer, label, partial, total, size)) > 0) {
+                while ((n = read(in, buffer, (int) Math.min(buffer.length, size - total + 1), label, partial, total,
+                        size)) > 0) {
                     total += n;
                     if (total > size) {
                         out.truncate(0);
@@ -173,9 +183,10 @@ final class BlobStore {
         });
     }
 
-    private static int read(InputStream in, byte[] buffer, String label, Path partial, long total, long size) {
+    /** Reads at most {@code length} bytes: at most one more than the descriptor's size arrives before it is refused. */
+    private static int read(InputStream in, byte[] buffer, int length, String label, Path partial, long total, long size) {
         try {
-            return in.read(buffer);
+            return in.read(buffer, 0, length);
         }
         catch (StallTimeoutInputStream.Stalled e) {
             throw brokenOff(label, partial, total, size, e.getMessage());
@@ -188,6 +199,15 @@ final class BlobStore {
     private static ImagePullException brokenOff(String label, Path partial, long total, long size, String why) {
         return new ImagePullException(label + ": the download broke off after " + total + " of " + size + " bytes ("
                 + why + "); they are kept in " + partial + " and the next pull resumes from there");
+    }
+
+    private static long number(String text) {
+        try {
+            return Long.parseLong(text.trim());
+        }
+        catch (NumberFormatException e) {
+            return -1; // the body's length decides
+        }
     }
 
     /** Hashes the first bytes of a partial download (at most {@code size}); returns how many there are. */

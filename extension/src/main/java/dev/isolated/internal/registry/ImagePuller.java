@@ -2,6 +2,7 @@ package dev.isolated.internal.registry;
 
 import dev.isolated.IsolatedConfiguration;
 import dev.isolated.internal.image.RuntimePlatform;
+import dev.isolated.internal.image.UnpackLimits;
 import dev.isolated.internal.json.JsonException;
 import dev.isolated.internal.json.JsonObject;
 import dev.isolated.internal.os.OwnDirectory;
@@ -37,7 +38,8 @@ import java.util.stream.Stream;
  * unpacking path. Steps: the tag is resolved to a manifest digest (once per run; with
  * {@code isolated.pull=missing} or {@code never} from {@code <cache>/refs/<registry>/<repository>/<tag>} when
  * recorded), an image index is followed to the entry for linux and this JVM's architecture, and the
- * manifest, config and layers are fetched by digest into {@link BlobStore} unless stored. The result is
+ * manifest, config and layers are fetched by digest into {@link BlobStore} unless stored (an image whose layers
+ * declare more bytes in all than {@code isolated.image.maxBytes} is refused before any is). The result is
  * {@code <cache>/layouts/<manifest hex>/}: {@code oci-layout}, an {@code index.json} naming that one manifest,
  * and {@code blobs/sha256/} hard links to the stored blobs.
  */
@@ -60,22 +62,36 @@ public final class ImagePuller {
     private final Path root;
     private final BlobStore store;
     private final PullSettings settings;
+    private final long maxImageBytes;
     private final Duration stallTimeout;
     private volatile boolean ownershipChecked;
 
     /**
+     * With the default {@code isolated.image.maxBytes}, {@link UnpackLimits#DEFAULT_MAX_TOTAL_BYTES}.
+     *
      * @param cacheRoot the image cache's directory ({@code isolated.cache.dir})
      * @param settings the pull configuration
      */
     public ImagePuller(Path cacheRoot, PullSettings settings) {
-        this(cacheRoot, settings, RegistryClient.STALL_TIMEOUT);
+        this(cacheRoot, settings, UnpackLimits.DEFAULT_MAX_TOTAL_BYTES);
+    }
+
+    /**
+     * @param cacheRoot the image cache's directory ({@code isolated.cache.dir})
+     * @param settings the pull configuration
+     * @param maxImageBytes {@code isolated.image.maxBytes}: an image whose layers' declared sizes add up to more is
+     *     refused before any layer is downloaded
+     */
+    public ImagePuller(Path cacheRoot, PullSettings settings, long maxImageBytes) {
+        this(cacheRoot, settings, maxImageBytes, RegistryClient.STALL_TIMEOUT);
     }
 
     /** With a response body's stall timeout other than {@link RegistryClient#STALL_TIMEOUT} (for testing purposes). */
-    ImagePuller(Path cacheRoot, PullSettings settings, Duration stallTimeout) {
+    ImagePuller(Path cacheRoot, PullSettings settings, long maxImageBytes, Duration stallTimeout) {
         this.root = cacheRoot.toAbsolutePath();
         this.store = new BlobStore(root);
         this.settings = settings;
+        this.maxImageBytes = maxImageBytes;
         this.stallTimeout = stallTimeout;
     }
 
@@ -172,6 +188,20 @@ public final class ImagePuller {
                             + "Isolated fetches only from the registry and refuses it");
                 }
                 layers.add(entry);
+            }
+            long declared = 0;
+            for (Entry layer : layers) {
+                try {
+                    declared = Math.addExact(declared, Math.max(layer.size(), 0));
+                }
+                catch (ArithmeticException e) {
+                    declared = Long.MAX_VALUE;
+                }
+            }
+            if (declared > maxImageBytes) {
+                throw fail("its layers declare " + declared + " bytes in all, more than the " + maxImageBytes + " bytes "
+                        + IsolatedConfiguration.IMAGE_MAX_BYTES + " allows an image; no layer was downloaded. If the image "
+                        + "is trusted, raise the limit with -D" + IsolatedConfiguration.IMAGE_MAX_BYTES + "=BYTES");
             }
             List<Entry> missing = new ArrayList<>();
             if (!store.has(config.digest())) {

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.isolated.internal.image.TestImages;
+import dev.isolated.internal.image.UnpackLimits;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,6 +14,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -33,10 +36,14 @@ class MisbehavingRegistryTest {
     }
 
     private ImagePuller puller(FakeRegistry registry, Duration stallTimeout) {
+        return puller(registry, UnpackLimits.DEFAULT_MAX_TOTAL_BYTES, stallTimeout);
+    }
+
+    private ImagePuller puller(FakeRegistry registry, long maxImageBytes, Duration stallTimeout) {
         ImagePuller.forgetResolvedTags();
         Map<String, String> keys = Map.of("isolated.registry.insecure", registry.host());
         return new ImagePuller(dir.resolve("cache"), PullSettings.from(key -> Optional.ofNullable(keys.get(key)),
-                name -> name.equals("DOCKER_CONFIG") ? dir.toString() : null), stallTimeout);
+                name -> name.equals("DOCKER_CONFIG") ? dir.toString() : null), maxImageBytes, stallTimeout);
     }
 
     /** The names in the store's {@code blobs/sha256}. */
@@ -114,6 +121,63 @@ class MisbehavingRegistryTest {
             assertThat(layout.resolve("blobs/sha256/" + hex(config))).hasSameBinaryContentAs(
                     dir.resolve("oci/blobs/sha256/" + hex(config)));
             assertThat(partial).doesNotExist();
+        }
+    }
+
+    @Test
+    @DisplayName("a manifest whose layer declares 5 TiB: refused before any blob is requested, naming the size and "
+            + "isolated.image.maxBytes")
+    void hugeLayer() throws Exception {
+        try (FakeRegistry registry = registry()) {
+            AtomicReference<byte[]> served = new AtomicReference<>();
+            registry.manifestBody = manifest -> {
+                byte[] bytes = new String(manifest, StandardCharsets.UTF_8)
+                        .replaceFirst("(\"layers\":\\[\\{[^}]*\"size\":)[0-9]+", "$15497558138880")
+                        .getBytes(StandardCharsets.UTF_8);
+                served.set(bytes);
+                return bytes;
+            };
+            registry.digestHeader = digest -> "";
+            String name = registry.host() + "/app:1";
+            assertThatThrownBy(() -> puller(registry).pull(name))
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessage("Image " + name + ": its layers declare 5497558138880 bytes in all, more than the 4294967296 "
+                            + "bytes isolated.image.maxBytes allows an image; no layer was downloaded. If the image is "
+                            + "trusted, raise the limit with -Disolated.image.maxBytes=BYTES");
+            assertThat(registry.blobRequests).hasValue(0);
+            assertThat(stored()).containsExactly(hex(TestOci.digest(served.get())));
+        }
+    }
+
+    @Test
+    @DisplayName("a blob longer than its descriptor says, by its Content-Length: refused at once, nothing of it stored")
+    void longerBlobByContentLength() throws Exception {
+        longerBlob(false);
+    }
+
+    @Test
+    @DisplayName("a blob longer than its descriptor says, sent chunked: refused after one byte too many, nothing of it "
+            + "stored")
+    void longerBlobChunked() throws Exception {
+        longerBlob(true);
+    }
+
+    private void longerBlob(boolean chunked) throws Exception {
+        try (FakeRegistry registry = registry()) {
+            registry.chunkedBlobs = chunked;
+            registry.blobBody = blob -> {
+                byte[] longer = Arrays.copyOf(blob, blob.length + 1024 * 1024);
+                Arrays.fill(longer, blob.length, longer.length, (byte) 'x');
+                return longer;
+            };
+            String name = registry.host() + "/app:1";
+            String config = configDigest(registry);
+            long size = Files.size(dir.resolve("oci/blobs/sha256/" + hex(config)));
+            assertThatThrownBy(() -> puller(registry).pull(name))
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessage("Image " + name + ": blob " + config + " (config) from " + registry.host()
+                            + " has more bytes than the " + size + " its descriptor gives; it was not stored");
+            assertThat(stored()).containsExactly(hex(registry.manifestDigest()));
         }
     }
 
