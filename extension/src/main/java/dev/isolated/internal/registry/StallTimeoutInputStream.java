@@ -60,8 +60,14 @@ final class StallTimeoutInputStream extends FilterInputStream {
         }
         Thread reader = Thread.currentThread();
         ScheduledFuture<?> alarm = WATCHDOG.schedule(() -> {
-            if (state.compareAndSet(READING, FIRED)) {
-                reader.interrupt();
+            boolean fired;
+            synchronized (state) { // the reader clears this interrupt, so it must not come after
+                fired = state.compareAndSet(READING, FIRED);
+                if (fired) {
+                    reader.interrupt();
+                }
+            }
+            if (fired) {
                 try {
                     in.close();
                 }
@@ -82,9 +88,11 @@ final class StallTimeoutInputStream extends FilterInputStream {
         finally {
             alarm.cancel(false);
         }
-        if (!state.compareAndSet(READING, IDLE)) {
-            Thread.interrupted(); // the watchdog's interrupt, not the caller's
-            throw new Stalled(timeout, failure);
+        synchronized (state) {
+            if (!state.compareAndSet(READING, IDLE)) {
+                Thread.interrupted(); // the watchdog's interrupt, not the caller's
+                throw new Stalled(timeout, failure);
+            }
         }
         if (failure != null) {
             throw failure;
