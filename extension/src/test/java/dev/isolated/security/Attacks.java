@@ -44,7 +44,7 @@ final class Attacks {
     static synchronized Path tools() {
         if (tools == null) {
             try {
-                Path dir = Files.createTempDirectory("isolated-attacks");
+                Path dir = scratchDirectory("isolated-attacks");
                 gcc("src/test/c/hermetic-probe.c", dir.resolve("probe"));
                 gcc("src/test/c/net-probe.c", dir.resolve("net-probe"));
                 tools = dir;
@@ -53,6 +53,28 @@ final class Attacks {
             }
         }
         return tools;
+    }
+
+    private static final List<Path> SCRATCH = new ArrayList<>();
+
+    /** A fresh host directory that is deleted, with what is in it, when this JVM exits. */
+    private static synchronized Path scratchDirectory(String prefix) throws IOException {
+        if (SCRATCH.isEmpty()) {
+            Runtime.getRuntime().addShutdownHook(new Thread(Attacks::deleteScratch, "isolated-attacks-cleanup"));
+        }
+        Path dir = Files.createTempDirectory(prefix);
+        SCRATCH.add(dir);
+        return dir;
+    }
+
+    private static synchronized void deleteScratch() {
+        for (Path dir : SCRATCH) {
+            try (var tree = Files.walk(dir)) {
+                tree.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (IOException | UncheckedIOException e) {
+                System.err.println("Could not delete " + dir + ": " + e);
+            }
+        }
     }
 
     private static void gcc(String source, Path out) {
@@ -111,7 +133,7 @@ final class Attacks {
     /** A host file with a random secret in a fresh host directory; @return the file (its content is the secret) */
     static Path hostSecret() {
         try {
-            Path dir = Files.createTempDirectory("isolated-secret");
+            Path dir = scratchDirectory("isolated-secret");
             return Files.writeString(dir.resolve("secret"), "host-secret-" + UUID.randomUUID() + "\n");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
