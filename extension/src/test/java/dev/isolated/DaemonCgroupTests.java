@@ -7,14 +7,12 @@ import static dev.isolated.Namespace.UTS;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -34,41 +32,18 @@ class DaemonCgroupTests {
         try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar")
                 .namespaces(MOUNT, UTS, IPC, NET).capabilities(Capabilities.ALL).start()) {
             startEscapingDaemon(env, "4711");
-            assertThat(sleepers("4711")).as("it runs on the host, in none of the environment's namespaces")
+            assertThat(HostSleepers.of("4711")).as("it runs on the host, in none of the environment's namespaces")
                     .singleElement().satisfies(pid -> assertThat(namespaces(pid)).doesNotContainAnyElementsOf(
                             namespaces(env.initHostPid())));
         }
-        assertThat(sleepers("4711")).as("sleep 4711 outlived its environment").isEmpty();
+        assertThat(HostSleepers.of("4711")).as("sleep 4711 outlived its environment").isEmpty();
     }
 
     /** Runs {@code unshare -m -u -i -n sh -c 'setsid sleep SECONDS &'} and waits until that sleep runs. */
     static void startEscapingDaemon(IsolatedEnvironment env, String seconds) throws IOException {
         ExecResult started = env.exec("unshare", "-m", "-u", "-i", "-n", "sh", "-c", "setsid sleep " + seconds + " &");
         assertThat(started.exitCode()).as("%s", started).isZero();
-        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> sleepers(seconds).size() == 1);
-    }
-
-    /** @return the host pids of {@code sleep SECONDS} */
-    static List<Long> sleepers(String seconds) throws IOException {
-        List<Long> found = new ArrayList<>();
-        try (Stream<Path> entries = Files.list(Path.of("/proc"))) {
-            for (Path entry : (Iterable<Path>) entries::iterator) {
-                String name = entry.getFileName().toString();
-                if (!name.chars().allMatch(Character::isDigit)) {
-                    continue;
-                }
-                String[] argv;
-                try {
-                    argv = new String(Files.readAllBytes(entry.resolve("cmdline")), StandardCharsets.UTF_8).split("\0");
-                } catch (IOException gone) {
-                    continue;
-                }
-                if (argv.length == 2 && argv[0].endsWith("sleep") && argv[1].equals(seconds)) {
-                    found.add(Long.parseLong(name));
-                }
-            }
-        }
-        return found;
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> HostSleepers.of(seconds).size() == 1);
     }
 
     /** @return the mount, UTS, IPC and network namespaces of a process, e.g. {@code mnt:[4026531841]} */

@@ -84,11 +84,11 @@ class HelperDeathTests {
                 .orElse(false));
         env.close();
         Thread.sleep(200);
-        assertThat(DaemonCgroupTests.sleepers("4712")).as("nothing but a helper kills it").hasSize(1);
+        assertThat(HostSleepers.of("4712")).as("nothing but a helper kills it").hasSize(1);
 
         try (IsolatedEnvironment next = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
             assertThat(next.exec("echo", "fresh")).stdout().isEqualTo("fresh\n");
-            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> DaemonCgroupTests.sleepers("4712").isEmpty());
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> HostSleepers.of("4712").isEmpty());
             assertThat(cgroups).allSatisfy(dir -> assertThat(dir).doesNotExist());
         }
     }

@@ -2,16 +2,15 @@ package dev.isolated.internal.helper;
 
 import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
 import static dev.isolated.internal.helper.ProtocolClient.field;
-import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.isolated.HostSleepers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -51,7 +50,7 @@ class HelperCloseWithoutPidNsTest {
 
             assertGoneWithin1s("7771");
             assertThat(host.isAlive()).isTrue();
-            assertThat(sleepers("7778")).containsExactly(host.pid());
+            assertThat(HostSleepers.of("7778")).containsExactly(host.pid());
         } finally {
             host.destroyForcibly().waitFor();
         }
@@ -83,7 +82,7 @@ class HelperCloseWithoutPidNsTest {
             Path cgroup = Path.of(field(startDaemon(server, "ns=mount,uts", "caps=all", "unshare -m -u setsid sleep 7773"),
                     "kill-cgroup"));
             assertThat(cgroup).isDirectory();
-            assertThat(sleepers("7773")).as("left the env's namespaces: the namespace scan cannot find it")
+            assertThat(HostSleepers.of("7773")).as("left the env's namespaces: the namespace scan cannot find it")
                     .allSatisfy(pid -> assertThat(namespacesOf(pid)).doesNotContainAnyElementsOf(namespacesOf(initPid)));
 
             assertThat(server.request('X', 3, "env=1")).hasType('a').hasId(3);
@@ -102,7 +101,7 @@ class HelperCloseWithoutPidNsTest {
 
         killed.process().destroyForcibly().waitFor(); // SIGKILL: no CLOSE, no EOF handling
         Thread.sleep(200);
-        assertThat(sleepers("7774")).as("nothing but a helper kills it").hasSize(1);
+        assertThat(HostSleepers.of("7774")).as("nothing but a helper kills it").hasSize(1);
         assertThat(cgroup).isDirectory();
 
         try (ProtocolClient next = new ProtocolClient(tmp.resolve("state-next"))) {
@@ -134,10 +133,10 @@ class HelperCloseWithoutPidNsTest {
         assertThat(server.stdoutUntilExit(2)).isEqualTo("started\n");
         // sh may exit before its background child exec()ed sleep.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (sleepers(seconds).isEmpty() && System.nanoTime() < deadline) {
+        while (HostSleepers.of(seconds).isEmpty() && System.nanoTime() < deadline) {
             Thread.sleep(20);
         }
-        assertThat(sleepers(seconds)).as("the daemon runs on the host").hasSize(1);
+        assertThat(HostSleepers.of(seconds)).as("the daemon runs on the host").hasSize(1);
         return created;
     }
 
@@ -152,32 +151,10 @@ class HelperCloseWithoutPidNsTest {
 
     private static void assertGoneWithin1s(String seconds) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
-        while (!sleepers(seconds).isEmpty() && System.nanoTime() < deadline) {
+        while (!HostSleepers.of(seconds).isEmpty() && System.nanoTime() < deadline) {
             Thread.sleep(20);
         }
-        assertThat(sleepers(seconds)).as("sleep %s left on the host", seconds).isEmpty();
+        assertThat(HostSleepers.of(seconds)).as("sleep %s left on the host", seconds).isEmpty();
     }
 
-    /** @return the pids of the host's processes whose command line is {@code sleep SECONDS} */
-    private static List<Long> sleepers(String seconds) throws IOException {
-        List<Long> found = new ArrayList<>();
-        try (Stream<Path> entries = Files.list(Path.of("/proc"))) {
-            for (Path entry : (Iterable<Path>) entries::iterator) {
-                String name = entry.getFileName().toString();
-                if (!name.chars().allMatch(Character::isDigit)) {
-                    continue;
-                }
-                String[] argv;
-                try {
-                    argv = new String(Files.readAllBytes(entry.resolve("cmdline")), UTF_8).split("\0");
-                } catch (IOException gone) {
-                    continue;
-                }
-                if (argv.length == 2 && argv[0].endsWith("sleep") && argv[1].equals(seconds)) {
-                    found.add(Long.parseLong(name));
-                }
-            }
-        }
-        return found;
-    }
 }

@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -89,13 +88,13 @@ class HelperRobustnessTest extends AbstractHelperCliTest {
     @Test
     @DisplayName("a new helper leaves alone the env cgroups of helpers it cannot judge dead: no lock file, or one held from another pid namespace")
     void sweepSparesHelpersItCannotJudge() throws Exception {
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "the helpers' lock dir as root");
+        assertThat(System.getProperty("user.name")).as("this test writes /run/isolated/helpers: run it as root").isEqualTo("root");
         List<Process> started = new ArrayList<>();
         List<Path> fakes = new ArrayList<>();
         Path held = Path.of("/run/isolated/helpers/999999-00000000000000aa.lock");
         try (ProtocolClient first = new ProtocolClient(tmp.resolve("first"))) {
             Fields env = first.create(1, "rootfs=" + rootfs);
-            Path base = Path.of(env.get("kill-cgroup").orElseThrow(() -> new org.opentest4j.TestAbortedException("no env cgroup"))).getParent();
+            Path base = Path.of(env.get("kill-cgroup").orElseThrow(() -> new AssertionError("CREATED names no kill-cgroup: " + env))).getParent();
             // pid 999999 runs in no pid namespace of ours: the old rule (kill(pid, 0) is ESRCH) took both for dead
             Process holder = new ProcessBuilder("unshare", "--pid", "--fork", "--kill-child", "flock", held.toString(), "sleep", "1000").start();
             started.add(holder);
