@@ -1,13 +1,32 @@
 #!/bin/sh
-# Builds the static isolated-helper: build.sh SOURCE_DIR OUTPUT_FILE
-# Called by Maven (exec-maven-plugin, compile phase); runnable by hand as well.
+# Builds the static isolated-helper for one architecture: build.sh ARCH SOURCE_DIR OUTPUT_FILE
+# ARCH is x86_64 or aarch64. Called by Maven (exec-maven-plugin, compile phase, once per architecture);
+# runnable by hand as well. The compiler is ARCH-linux-gnu-gcc (Debian's cross compilers, and on Debian the
+# native gcc under that name too), else plain gcc when ARCH is this machine's.
 set -eu
-src=$1
-out=$2
-if ! command -v gcc >/dev/null 2>&1; then
-    echo "isolated-native: gcc not found: install the Debian package 'gcc' (apt-get install gcc)" >&2
+arch=$1
+src=$2
+out=$3
+case "$arch" in
+    x86_64) packages="gcc-x86-64-linux-gnu libc6-dev-amd64-cross" ;;
+    aarch64) packages="gcc-aarch64-linux-gnu libc6-dev-arm64-cross" ;;
+    *) echo "isolated-native: no helper for architecture '$arch' (x86_64 and aarch64 are built)" >&2; exit 1 ;;
+esac
+if [ "$arch" = "$(uname -m)" ]; then
+    packages="gcc libc6-dev"
+fi
+cc=
+for candidate in "$arch-linux-gnu-gcc" gcc; do
+    if command -v "$candidate" >/dev/null 2>&1 && [ "$("$candidate" -dumpmachine 2>/dev/null)" = "$arch-linux-gnu" ]; then
+        cc=$candidate
+        break
+    fi
+done
+if [ -z "$cc" ]; then
+    echo "isolated-native: no C compiler for $arch found ($arch-linux-gnu-gcc, or gcc on an $arch machine):" \
+         "install the Debian packages '$packages' (apt-get install $packages)" >&2
     exit 1
 fi
 mkdir -p "$(dirname "$out")"
-exec gcc -std=gnu11 -O2 -Wall -Wextra -Werror -Wformat=2 -D_GNU_SOURCE -static \
+exec "$cc" -std=gnu11 -O2 -Wall -Wextra -Werror -Wformat=2 -D_GNU_SOURCE -static \
     -o "$out" "$src"/*.c

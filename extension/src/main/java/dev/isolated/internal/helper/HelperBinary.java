@@ -22,7 +22,8 @@ import java.util.function.Function;
 
 /**
  * Finds the native helper executable: the one named by {@value #PATH_PROPERTY}, or the one shipped in
- * this jar for the running os/arch, extracted to a content-addressed directory. Extraction is safe when
+ * this jar for the running architecture ({@code os.arch}: the jar holds one for x86_64 and one for aarch64),
+ * extracted to a content-addressed directory. Extraction is safe when
  * several JVMs (Surefire forks) do it at once: write to a temp file, fsync, chmod, atomic rename; an
  * existing file is used only when its digest matches.
  */
@@ -71,10 +72,10 @@ public final class HelperBinary {
         byte[] bytes;
         try (InputStream in = HelperBinary.class.getClassLoader().getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IsolatedException("The isolated helper for this platform is not in the isolated-junit jar "
-                        + "(looked for resource " + resource + "): the jar holds the helpers of the machines it was "
-                        + "built on. Build the native/ module on this platform (mvn -pl native package) and set -D"
-                        + PATH_PROPERTY + "=native/target/classes/" + resource + ", or build the whole project here.");
+                throw new IsolatedException("The isolated helper for " + System.getProperty("os.arch")
+                        + " is not in this isolated-junit jar (looked for resource " + resource + "): the native "
+                        + "module was left out of its build. Build the whole project (mvn install), or set -D"
+                        + PATH_PROPERTY + "=<a helper built from native/>.");
             }
             bytes = in.readAllBytes();
         } catch (IOException e) {
@@ -98,17 +99,34 @@ public final class HelperBinary {
     }
 
     static String resourceName() {
-        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
-        if (!os.contains("linux")) {
+        return resourceName(System.getProperty("os.name", ""), System.getProperty("os.arch", ""));
+    }
+
+    /**
+     * @param osName the JVM's {@code os.name}
+     * @param osArch the JVM's {@code os.arch}
+     * @return the resource of the bundled helper for that platform
+     * @throws IsolatedException off Linux, or on an architecture the jar has no helper for, naming it and the fix
+     */
+    static String resourceName(String osName, String osArch) {
+        if (!osName.toLowerCase(Locale.ROOT).contains("linux")) {
             throw new IsolatedException("Isolated needs Linux (namespaces, pivot_root); this JVM runs on "
-                    + System.getProperty("os.name") + ".");
+                    + osName + ".");
         }
-        String arch = switch (System.getProperty("os.arch", "")) {
+        String arch = switch (osArch) {
             case "amd64", "x86_64" -> "x86_64";
             case "aarch64", "arm64" -> "aarch64";
-            default -> System.getProperty("os.arch");
+            default -> throw new IsolatedException(unsupportedArchitecture(osArch));
         };
         return "dev/isolated/native/linux-" + arch + "/isolated-helper";
+    }
+
+    /** The message for a host whose architecture the jar has no helper for. */
+    static String unsupportedArchitecture(String osArch) {
+        return "Isolated's jar holds its native helper for x86_64 (amd64) and aarch64 (arm64) Linux only; this JVM "
+                + "runs on " + osArch + " (os.arch). Build the helper for " + osArch + " from the project's native/ "
+                + "directory (gcc -static -D_GNU_SOURCE -o isolated-helper native/src/main/c/*.c) and set -D"
+                + PATH_PROPERTY + "=<its path>.";
     }
 
     private static Path extractionBase(Function<String, Optional<String>> configuration) {

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.isolated.IsolatedException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -83,6 +85,52 @@ class HelperBinaryTest {
         assertThatThrownBy(() -> HelperBinary.extractBundled(foreign)).isInstanceOf(IsolatedException.class)
                 .hasMessageContaining(foreign + ", is owned by uid 65534")
                 .hasMessageContaining("another user could replace what is in it").hasMessageContaining("isolated.helper.dir");
+    }
+
+    @Test
+    @DisplayName("the jar holds a static helper for x86_64 and one for aarch64, each an ELF of its machine")
+    void bothArchitecturesBundled() throws Exception {
+        assertThat(elfMachineOfStatic(HelperBinary.resourceName("Linux", "amd64"))).isEqualTo(EM_X86_64);
+        assertThat(elfMachineOfStatic(HelperBinary.resourceName("Linux", "aarch64"))).isEqualTo(EM_AARCH64);
+        assertThat(HelperBinary.resourceName("Linux", "x86_64")).isEqualTo(HelperBinary.resourceName("Linux", "amd64"));
+        assertThat(HelperBinary.resourceName("Linux", "arm64")).isEqualTo(HelperBinary.resourceName("Linux", "aarch64"));
+    }
+
+    @Test
+    @DisplayName("a host of another architecture gets a message naming it and how to build and name a helper")
+    void unsupportedArchitecture() {
+        assertThatThrownBy(() -> HelperBinary.resourceName("Linux", "riscv64")).isInstanceOf(IsolatedException.class)
+                .hasMessage("Isolated's jar holds its native helper for x86_64 (amd64) and aarch64 (arm64) Linux only; "
+                        + "this JVM runs on riscv64 (os.arch). Build the helper for riscv64 from the project's native/ "
+                        + "directory (gcc -static -D_GNU_SOURCE -o isolated-helper native/src/main/c/*.c) and set "
+                        + "-Disolated.helper.path=<its path>.");
+        assertThatThrownBy(() -> HelperBinary.resourceName("Mac OS X", "aarch64")).isInstanceOf(IsolatedException.class)
+                .hasMessage("Isolated needs Linux (namespaces, pivot_root); this JVM runs on Mac OS X.");
+    }
+
+    private static final int EM_X86_64 = 62;
+    private static final int EM_AARCH64 = 183;
+    private static final int PT_INTERP = 3;
+
+    /** @return the ELF e_machine of the bundled resource, after checking it is a 64-bit executable without PT_INTERP */
+    private static int elfMachineOfStatic(String resource) throws Exception {
+        byte[] elf;
+        try (InputStream in = HelperBinary.class.getClassLoader().getResourceAsStream(resource)) {
+            assertThat(in).as("resource " + resource).isNotNull();
+            elf = in.readAllBytes();
+        }
+        ByteBuffer b = ByteBuffer.wrap(elf).order(ByteOrder.LITTLE_ENDIAN);
+        assertThat(b.getInt(0)).as(resource + ": ELF magic").isEqualTo(0x464c457f);
+        assertThat(elf[4]).as(resource + ": ELFCLASS64").isEqualTo((byte) 2);
+        long phoff = b.getLong(0x20);
+        int phentsize = b.getShort(0x36) & 0xffff;
+        int phnum = b.getShort(0x38) & 0xffff;
+        assertThat(phnum).as(resource + ": program headers").isPositive();
+        for (int i = 0; i < phnum; i++) {
+            assertThat(b.getInt((int) phoff + i * phentsize)).as(resource + ": statically linked (no PT_INTERP)")
+                    .isNotEqualTo(PT_INTERP);
+        }
+        return b.getShort(0x12) & 0xffff;
     }
 
     private static String bundledDigest() throws Exception {

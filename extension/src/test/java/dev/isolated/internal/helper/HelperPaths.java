@@ -11,8 +11,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 /** Where the tests find the {@code isolated-helper} that the native module built. */
 final class HelperPaths {
 
-    /** The helper as {@code mvn -pl native install} leaves it, seen from the extension module. */
-    static final Path HELPER = Path.of("../native/target/classes/dev/isolated/native/linux-x86_64/isolated-helper")
+    /** The helper for this machine as {@code mvn -pl native install} leaves it, seen from the extension module. */
+    static final Path HELPER = Path.of("../native/target/classes/" + HelperBinary.resourceName())
             .toAbsolutePath()
             .normalize();
 
