@@ -27,6 +27,11 @@ if [ -z "$cc" ]; then
          "install the Debian packages '$packages' (apt-get install $packages)" >&2
     exit 1
 fi
+if [ "$("$cc" -print-file-name=libc.a)" = libc.a ]; then
+    echo "isolated-native: $cc has no static C library (libc.a) for $arch:" \
+         "install the Debian packages '$packages' (apt-get install $packages)" >&2
+    exit 1
+fi
 mkdir -p "$(dirname "$out")"
 exec "$cc" -std=gnu11 -O2 -Wall -Wextra -Werror -Wformat=2 -D_GNU_SOURCE -static \
     -o "$out" "$src"/*.c

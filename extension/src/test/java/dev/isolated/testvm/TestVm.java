@@ -114,6 +114,14 @@ public final class TestVm {
 
     /** @return the program's path on PATH (or /sbin, /usr/sbin); fails, naming .ci/install-deps, without it */
     private static String executable(String name) {
+        return executable(name, "qemu-system-x86, busybox-static and the test VM's kernel");
+    }
+
+    /**
+     * @param installs what .ci/install-deps installs that provides it, for the failure message
+     * @return the program's path on PATH (or /sbin, /usr/sbin); fails, naming .ci/install-deps, without it
+     */
+    static String executable(String name, String installs) {
         String path = System.getenv().getOrDefault("PATH", "") + File.pathSeparator + "/usr/sbin:/sbin";
         for (String dir : path.split(File.pathSeparator)) {
             Path candidate = Path.of(dir.isEmpty() ? "." : dir, name);
@@ -121,7 +129,6 @@ public final class TestVm {
                 return candidate.toString();
             }
         }
-        throw new AssertionError(name + " not found on PATH: run .ci/install-deps as root (it installs qemu-system-x86, "
-                + "busybox-static and the test VM's kernel)");
+        throw new AssertionError(name + " not found on PATH: run .ci/install-deps as root (it installs " + installs + ")");
     }
 }

@@ -19,7 +19,9 @@ import java.util.stream.Stream;
 
 /**
  * The test VM's kernel: a Debian {@code linux-image} package unpacked by {@code .ci/install-deps} into
- * {@code <cache>/<version>/} ({@code boot/vmlinuz-*}, {@code lib/modules/<version>/kernel/**.ko}, uncompressed).
+ * {@code <cache>/<version>/} ({@code boot/vmlinuz-*}, {@code lib/modules/<version>/kernel/**.ko}, uncompressed):
+ * the host's architecture's in {@value #DEFAULT_DIR}, arm64's (with {@code bin/busybox}) in
+ * {@value #ARM64_DEFAULT_DIR}.
  */
 public final class VmKernel {
     /** The system property naming the cache directory (set by extension/pom.xml). */
@@ -27,6 +29,11 @@ public final class VmKernel {
     /** The environment variable that overrides {@link #DIR_PROPERTY}. */
     public static final String DIR_ENV = "ISOLATED_TEST_VM_DIR";
     static final String DEFAULT_DIR = "/var/cache/isolated-test-vm";
+    /** The system property naming the arm64 cache directory (set by extension/pom.xml). */
+    public static final String ARM64_DIR_PROPERTY = "isolated.testvm.arm64.dir";
+    /** The environment variable that overrides {@link #ARM64_DIR_PROPERTY}. */
+    public static final String ARM64_DIR_ENV = "ISOLATED_TEST_VM_ARM64_DIR";
+    static final String ARM64_DEFAULT_DIR = "/var/cache/isolated-test-vm-arm64";
 
     private static final Pattern DEPENDS = Pattern.compile("depends=([A-Za-z0-9_,-]*)\0");
 
@@ -40,8 +47,20 @@ public final class VmKernel {
 
     /** @return the kernel of the newest version in the cache; fails, naming {@code .ci/install-deps}, without one */
     public static VmKernel find() {
-        String env = System.getenv(DIR_ENV);
-        Path cache = Path.of(env != null && !env.isBlank() ? env : System.getProperty(DIR_PROPERTY, DEFAULT_DIR));
+        return find(DIR_PROPERTY, DIR_ENV, DEFAULT_DIR);
+    }
+
+    /**
+     * @return the newest arm64 kernel in the arm64 cache ({@link #ARM64_DIR_PROPERTY}, {@link #ARM64_DIR_ENV}), whose
+     *     version directory also holds {@code bin/busybox} of {@code busybox-static:arm64} ({@link #directory()})
+     */
+    public static VmKernel arm64() {
+        return find(ARM64_DIR_PROPERTY, ARM64_DIR_ENV, ARM64_DEFAULT_DIR);
+    }
+
+    private static VmKernel find(String property, String envName, String defaultDir) {
+        String env = System.getenv(envName);
+        Path cache = Path.of(env != null && !env.isBlank() ? env : System.getProperty(property, defaultDir));
         try (Stream<Path> versions = Files.list(cache)) {
             for (Path version : versions.sorted(Comparator.reverseOrder()).toList()) {
                 Path vmlinuz = vmlinuz(version);
@@ -54,7 +73,12 @@ public final class VmKernel {
             // reported below, like an empty cache
         }
         throw new AssertionError("No test VM kernel in " + cache + " (boot/vmlinuz-* and lib/modules/): run "
-                + ".ci/install-deps as root, or point -D" + DIR_PROPERTY + " / " + DIR_ENV + " at such a cache");
+                + ".ci/install-deps as root, or point -D" + property + " / " + envName + " at such a cache");
+    }
+
+    /** @return the version's directory in the cache ({@code boot/}, {@code lib/modules/}, ...) */
+    public Path directory() {
+        return vmlinuz.getParent().getParent();
     }
 
     /** @return the compressed kernel image qemu boots */
