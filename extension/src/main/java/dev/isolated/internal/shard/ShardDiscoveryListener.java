@@ -13,7 +13,7 @@ import org.junit.platform.launcher.LauncherDiscoveryRequest;
  * so the parameters are kept per thread, for the length of the discovery.
  */
 public final class ShardDiscoveryListener implements LauncherDiscoveryListener {
-    private static final ThreadLocal<Deque<Discovery>> DISCOVERIES = ThreadLocal.withInitial(ArrayDeque::new);
+    private static final ThreadLocal<Deque<Discovery>> DISCOVERIES = new ThreadLocal<>();
 
     /** Public for {@link java.util.ServiceLoader}. */
     public ShardDiscoveryListener() {
@@ -21,12 +21,20 @@ public final class ShardDiscoveryListener implements LauncherDiscoveryListener {
 
     @Override
     public void launcherDiscoveryStarted(LauncherDiscoveryRequest request) {
-        DISCOVERIES.get().push(new Discovery(request.getConfigurationParameters()::get));
+        Deque<Discovery> discoveries = DISCOVERIES.get();
+        if (discoveries == null) {
+            discoveries = new ArrayDeque<>();
+            DISCOVERIES.set(discoveries);
+        }
+        discoveries.push(new Discovery(request.getConfigurationParameters()::get));
     }
 
     @Override
     public void launcherDiscoveryFinished(LauncherDiscoveryRequest request) {
         Deque<Discovery> discoveries = DISCOVERIES.get();
+        if (discoveries == null) {
+            return;
+        }
         discoveries.poll();
         if (discoveries.isEmpty()) {
             DISCOVERIES.remove();
@@ -35,7 +43,8 @@ public final class ShardDiscoveryListener implements LauncherDiscoveryListener {
 
     /** The discovery under way on this thread, if this listener saw it start. */
     static Optional<Discovery> current() {
-        return Optional.ofNullable(DISCOVERIES.get().peek());
+        Deque<Discovery> discoveries = DISCOVERIES.get();
+        return discoveries == null ? Optional.empty() : Optional.ofNullable(discoveries.peek());
     }
 
     /** One discovery's configuration and, once asked for, its plan. */

@@ -101,6 +101,12 @@ class ShardFilterTests {
     }
 
     @Test
+    @DisplayName("a filter used without the launcher's discovery listener reads isolated.shard from system properties")
+    void withoutLauncher() throws Exception {
+        assertThat(childJvm(Map.of(), "-D" + SHARD + "=2/3", "--engine-test-kit")).isEqualTo(tests(Map.of(SHARD, "2/3")));
+    }
+
+    @Test
     @DisplayName("with nothing configured (no key, no CI variable) the whole suite runs")
     void nothingConfigured() throws Exception {
         assertThat(childJvm(Map.of())).isEqualTo(WHOLE_SUITE);
