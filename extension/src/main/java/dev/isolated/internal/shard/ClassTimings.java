@@ -5,6 +5,7 @@ import static dev.isolated.IsolatedConfiguration.SHARD_TIMINGS;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,9 +31,18 @@ final class ClassTimings {
     private ClassTimings() {
     }
 
+    /** The configured path, or an error naming the key when it is no path. */
+    static Path path(String configured) {
+        try {
+            return Path.of(configured);
+        } catch (InvalidPathException e) {
+            throw invalid(configured, "not a path (" + e.getMessage() + ")", e);
+        }
+    }
+
     /** Seconds by top-level class name; empty for a directory that has no report yet. */
     static Map<String, Double> read(String configured) {
-        Path path = Path.of(configured);
+        Path path = path(configured);
         List<Path> reports = new ArrayList<>();
         try {
             if (Files.isDirectory(path)) {

@@ -34,9 +34,8 @@ final class ShardPlan {
             return Optional.empty();
         }
         Optional<String> timings = configuration.apply(SHARD_TIMINGS).filter(t -> !t.isBlank()).map(String::strip);
-        Map<String, Double> seconds = timings
-                .map(t -> TIMINGS.computeIfAbsent(Path.of(t).toAbsolutePath().normalize(), p -> ClassTimings.read(t)))
-                .orElse(Map.of());
+        Map<String, Double> seconds = timings.map(t -> TIMINGS.computeIfAbsent(
+                ClassTimings.path(t).toAbsolutePath().normalize(), p -> ClassTimings.read(t))).orElse(Map.of());
         return Optional.of(new ShardPlan(shard.get(), timings, seconds));
     }
 

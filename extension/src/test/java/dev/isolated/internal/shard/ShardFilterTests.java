@@ -197,6 +197,10 @@ class ShardFilterTests {
                 .hasMessage("isolated.shard.timings '" + badTime + "' is not valid: " + badTime
                         + ": testsuite 'x.Y' has time 'soon', not a number of seconds");
 
+        assertThatThrownBy(() -> tests(Map.of(SHARD, "1/2", SHARD_TIMINGS, "reports\0")))
+                .isInstanceOf(InvalidShardException.class)
+                .hasMessageStartingWith("isolated.shard.timings 'reports\0' is not valid: not a path (");
+
         Path entity = Files.createDirectories(temp.resolve("entity")).resolve("TEST-e.xml");
         Files.writeString(entity, "<!DOCTYPE t [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><testsuite name=\"&x;\" time=\"1\"/>");
         assertThatThrownBy(() -> tests(Map.of(SHARD, "1/2", SHARD_TIMINGS, entity.toString())))
