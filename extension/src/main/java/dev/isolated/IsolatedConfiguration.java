@@ -106,8 +106,9 @@ public final class IsolatedConfiguration {
 
     /**
      * The share of the test classes this run keeps, as {@code INDEX/TOTAL} with shards numbered from 1, e.g.
-     * {@code 2/8}; {@code 1/1} keeps everything even where CI variables would split the suite. When unset, GitLab's
-     * {@code CI_NODE_INDEX} and {@code CI_NODE_TOTAL} of a {@code parallel: N} job apply: {@value}.
+     * {@code 2/8}; {@code 1/1} keeps everything even where CI variables would split the suite. When unset: with
+     * {@link #SHARD_TOTAL}, a Kubernetes indexed Job's {@code JOB_COMPLETION_INDEX}; else GitLab's
+     * {@code CI_NODE_INDEX} and {@code CI_NODE_TOTAL} of a {@code parallel: N} job; else no sharding: {@value}.
      */
     public static final String SHARD = "isolated.shard";
 
