@@ -104,6 +104,26 @@ public final class IsolatedConfiguration {
      */
     public static final String REGISTRY_PASSWORD = "isolated.registry.password";
 
+    /**
+     * The share of the test classes this run keeps, as {@code INDEX/TOTAL} with shards numbered from 1, e.g.
+     * {@code 2/8}; {@code 1/1} keeps everything even where CI variables would split the suite. When unset: with
+     * {@link #SHARD_TOTAL}, a Kubernetes indexed Job's {@code JOB_COMPLETION_INDEX}; else GitLab's
+     * {@code CI_NODE_INDEX} and {@code CI_NODE_TOTAL} of a {@code parallel: N} job; else no sharding: {@value}.
+     */
+    public static final String SHARD = "isolated.shard";
+
+    /**
+     * The number of shards in a Kubernetes indexed Job (its {@code completions}): the run keeps shard
+     * {@code JOB_COMPLETION_INDEX + 1} of this many: {@value}.
+     */
+    public static final String SHARD_TOTAL = "isolated.shard.total";
+
+    /**
+     * Surefire XML reports of an earlier run (a directory searched for {@code TEST-*.xml}, or one report) whose
+     * classes' times balance the shards; without it, classes are assigned by a hash of their name: {@value}.
+     */
+    public static final String SHARD_TIMINGS = "isolated.shard.timings";
+
     private IsolatedConfiguration() {
     }
 }
