@@ -175,6 +175,42 @@ public @interface Isolated {
     UserMapping userMapping() default UserMapping.ROOT;
 
     /**
+     * Environment variables for every command of the environment ({@code exec}, {@code start},
+     * {@code execAsPid1}, {@code enter(...)}, {@code processBuilder}, the image's command), each
+     * {@code "NAME=value"} (the value may hold {@code =}), e.g. {@code env = {"LANG=C.UTF-8", "PGDATA=/data"}}.
+     * They override {@code PATH}, {@code HOME} and the image's {@code Env} of the same name;
+     * {@link Command#withEnv} overrides them. Annotations combine by name: an inner annotation's variable
+     * replaces the enclosing annotation's of the same name, and the enclosing annotation's others are kept. An
+     * entry without {@code =} (or with an empty name) fails the test with an
+     * {@link org.junit.jupiter.api.extension.ExtensionConfigurationException} naming it.
+     *
+     * @return the variables; empty for the enclosing annotation's only
+     */
+    String[] env() default {};
+
+    /**
+     * The working directory of every command that names none with {@link Command#withWorkingDirectory},
+     * instead of the image's {@code WorkingDir} (or {@code /}): an absolute path inside the environment. A
+     * command whose working directory does not exist there exits with 125 and says so on stderr.
+     *
+     * @return the directory; empty for the enclosing annotation's, else the image's {@code WorkingDir}, else
+     *     {@code /}
+     */
+    String workingDirectory() default "";
+
+    /**
+     * The user every command runs as that names none with {@link Command#withUser}, instead of the image's
+     * {@code User} (or root), as {@code docker run --user} takes it: {@code "postgres"}, {@code "1000"},
+     * {@code "postgres:postgres"}, {@code "1000:1000"}. Names are looked up in the environment's own
+     * {@code /etc/passwd} and {@code /etc/group} at the first command (see
+     * {@link IsolatedEnvironmentBuilder#user(String)}). Rootless, a non-zero id needs
+     * {@link UserMapping#SUBIDS}.
+     *
+     * @return the user; empty for the enclosing annotation's, else the image's {@code User}, else root
+     */
+    String user() default "";
+
+    /**
      * Whether a test whose environment this host cannot create (see {@link EnvironmentSetupException#hostCannot()})
      * is aborted, which JUnit reports as skipped, instead of failing. By default it fails, so that a
      * misconfigured CI runner is red; the configuration parameter {@value IsolatedConfiguration#SKIP_IF_UNSUPPORTED}

@@ -68,7 +68,11 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         this.openStdin = command.hasOpenStdin();
     }
 
-    static RunningProcess spawn(HelperConnection helper, Fields request, Command command, EnvironmentSpec spec) {
+    /**
+     * @param user who the command runs as; {@code null}: root, the helper's default
+     */
+    static RunningProcess spawn(HelperConnection helper, Fields request, Command command, ResolvedUser user,
+            EnvironmentSpec spec) {
         RunningProcess p = new RunningProcess(helper, command, spec.awaitTimeout());
         for (String arg : command.argv()) {
             request.add("arg", arg);
@@ -77,8 +81,12 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         env.putAll(command.env());
         env.forEach((k, v) -> request.add("envvar", k + "=" + v));
         request.add("cwd", command.workingDirectory().orElse(spec.workingDirectory()));
-        command.uid().ifPresent(uid -> request.add("uid", Integer.toString(uid)));
-        command.gid().ifPresent(gid -> request.add("gid", Integer.toString(gid)));
+        if (user != null) {
+            request.add("uid", Integer.toString(user.uid())).add("gid", Integer.toString(user.gid()));
+            if (!user.groups().isEmpty()) {
+                request.add("groups", groupList(user));
+            }
+        }
         request.add("stdin", command.stdin().isPresent() || command.hasOpenStdin() ? "pipe" : "null");
         Frame frame = Frame.of('S', p.id, request);
         if (frame.length() > Frame.MAX_LENGTH) {
@@ -92,6 +100,13 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         p.awaitSpawned();
         command.stdin().ifPresent(p.stdin::writeAllAndClose);
         return p;
+    }
+
+    /** @return the user's supplementary groups as the helper takes them: {@code 4,27} */
+    static String groupList(ResolvedUser user) {
+        StringBuilder sb = new StringBuilder();
+        user.groups().forEach(g -> sb.append(sb.length() == 0 ? "" : ",").append(g));
+        return sb.toString();
     }
 
     private void awaitSpawned() {
