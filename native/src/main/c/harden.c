@@ -236,17 +236,13 @@ static void set_group(long gid, const gid_t *groups, size_t n_groups)
 {
     char text[32];
     snprintf(text, sizeof text, "gid %ld", gid);
-    if (n_groups > 0) {
-        if (setgroups(n_groups, groups) < 0)
-            die("user", "setgroups", "supplementary groups",
-                errno == EPERM ? "supplementary groups need setgroups(), which the user namespace denies "
-                                 "(a rootless user-map=root or self); user-map=subids allows it"
-                               : "a supplementary group is not mapped in the environment's user namespace "
-                                 "(a rootless env maps only 0; user-map=subids maps more)");
-    } else if (setgroups(0, NULL) < 0 && errno != EPERM) {
-        /* Denied in an unprivileged user namespace (setgroups=deny): there are no groups then. */
-        die("user", "setgroups", text, NULL);
-    }
+    /* Denied in an unprivileged user namespace (setgroups=deny, a rootless user-map=root or self):
+     * there are no groups then, and none of the others could be mapped there anyway. */
+    if (setgroups(n_groups, groups) < 0 && errno != EPERM)
+        die("user", "setgroups", n_groups > 0 ? "supplementary groups" : text,
+            n_groups > 0 ? "a supplementary group is not mapped in the environment's user namespace "
+                           "(a rootless env maps only 0; user-map=subids maps more)"
+                         : NULL);
     if (gid < 0)
         return;
     if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) < 0)

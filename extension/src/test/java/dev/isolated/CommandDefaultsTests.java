@@ -26,7 +26,7 @@ class CommandDefaultsTests {
     static final String PASSWD = "root:x:0:0:root:/root:/bin/sh\n"
             + "postgres:x:999:999:PostgreSQL:/var/lib/postgresql:/bin/sh\n"
             + "app:x:1000:1000::/app:/bin/sh\n";
-    static final String GROUP = "root:x:0:\nadm:x:4:postgres\npostgres:x:999:\nstaff:x:50:app,postgres\n";
+    static final String GROUP = "root:x:0:\nadm:x:4:postgres,root\npostgres:x:999:\nstaff:x:50:app,postgres\n";
     /** Prints who, where and what a command is: {@code uid:gid:groups cwd $GREETING $OTHER}. */
     static final String WHO = "echo $(id -u):$(id -g):$(id -G | tr ' ' ,) $(pwd) $GREETING $OTHER";
 
@@ -72,6 +72,7 @@ class CommandDefaultsTests {
             assertThat(env.exec(who.withUser("1000:1000"))).stdout().isEqualTo("1000:1000:1000 /srv hello kept\n");
             assertThat(env.exec(who.withUser("postgres:staff"))).stdout().isEqualTo("999:50:50 /srv hello kept\n");
             assertThat(env.exec(who.withUser("4242"))).stdout().isEqualTo("4242:0:0 /srv hello kept\n");
+            assertThat(env.exec(who.withUser("root"))).stdout().isEqualTo("0:0:0,4 /srv hello kept\n");
             assertThat(env.exec(who.withUser("app").withUser(7, 7))).stdout().isEqualTo("7:7:7 /srv hello kept\n");
         }
     }
@@ -184,9 +185,9 @@ class CommandDefaultsTests {
         String report = results.testEvents().failed().stream()
                 .map(e -> e.getPayload(TestExecutionResult.class).orElseThrow().getThrowable().orElseThrow())
                 .findFirst().orElseThrow().getSuppressed()[0].getMessage();
-        assertThat(report).contains("  [id, -u] as 999:999 (postgres, groups 4,50) -> exit 0\n",
-                "  [id, -u] as 1000:50 (app) -> exit 0\n", "  [id, -u] as 7:8 -> exit 0\n",
-                "  [true] as 0:0 -> exit 0\n", "  [false] as 999:999 (postgres, groups 4,50) -> exit 1\n");
+        assertThat(report).contains("  [id, -u] -> exit 0, as 999:999 (postgres, groups 4,50)\n",
+                "  [id, -u] -> exit 0, as 1000:50 (app)\n", "  [id, -u] -> exit 0, as 7:8\n",
+                "  [true] -> exit 0, as 0:0\n", "  [false] -> exit 1, as 999:999 (postgres, groups 4,50)\n");
     }
 
     @Isolated(env = {"A=class", "B=class"}, workingDirectory = "/srv", user = "postgres")

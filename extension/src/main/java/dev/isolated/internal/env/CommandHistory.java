@@ -35,9 +35,9 @@ final class CommandHistory {
         StringBuilder sb = new StringBuilder("Commands (last ").append(results.size()).append("):\n");
         for (Entry e : results) {
             ExecResult r = e.result();
-            sb.append("  ").append(r.command()).append(" as ").append(e.user() == null ? "0:0" : e.user().describe())
-                    .append(" -> exit ").append(r.exitCode())
-                    .append(r.timedOut() ? " (timed out)" : "").append('\n');
+            sb.append("  ").append(r.command()).append(" -> exit ").append(r.exitCode())
+                    .append(r.timedOut() ? " (timed out)" : "")
+                    .append(", as ").append(e.user() == null ? "0:0" : e.user().describe()).append('\n');
             appendTail(sb, "stdout", r.stdout());
             appendTail(sb, "stderr", r.stderr());
         }
