@@ -58,8 +58,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * README.
  *
  * <h2>When a test fails</h2>
- * The failure gets a suppressed {@code EnvironmentReport} with the environment's last commands (exit codes
- * and output), its processes, mounts and hostname, so Surefire's report shows what the environment looked
+ * The failure gets a suppressed {@code EnvironmentReport} with the environment's last commands (exit codes,
+ * the user each ran as, and output), its processes, mounts and hostname, so Surefire's report shows what the environment looked
  * like.
  *
  * <h2>When the host cannot do it</h2>
