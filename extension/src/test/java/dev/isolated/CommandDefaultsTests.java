@@ -78,7 +78,7 @@ class CommandDefaultsTests {
     }
 
     @Test
-    @DisplayName("the image config's Env, WorkingDir and User are the lowest: the environment's override them, a command's override both")
+    @DisplayName("the image config's Env, WorkingDir and User are the lowest: the environment's override them (for imageCommand() too), a command's override both")
     void imageConfigIsLowest(@TempDir Path dir) throws Exception {
         byte[] busybox;
         try (InputStream in = getClass().getResourceAsStream("/busybox.tar")) {
@@ -86,13 +86,15 @@ class CommandDefaultsTests {
         }
         byte[] accounts = TestImages.layer(List.of("app", "srv"), Map.of("etc/passwd", PASSWD, "etc/group", GROUP));
         Path withConfig = Files.write(dir.resolve("configured.tar"), TestImages.dockerSave(
-                "{\"User\":\"app\",\"WorkingDir\":\"/app\",\"Env\":[\"GREETING=image\",\"OTHER=image\"]}", busybox,
-                accounts));
+                "{\"User\":\"app\",\"WorkingDir\":\"/app\",\"Env\":[\"GREETING=image\",\"OTHER=image\"],"
+                        + "\"Entrypoint\":[\"/bin/sh\",\"-c\"],\"Cmd\":[\"" + WHO + "\"]}", busybox, accounts));
         try (IsolatedEnvironment plain = IsolatedEnvironment.builder().rootfs(withConfig).start();
                 IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs(withConfig).env("GREETING", "env")
                         .workingDirectory("/srv").user("postgres").start()) {
             assertThat(plain.exec("sh", "-c", WHO)).stdout().isEqualTo("1000:1000:1000,50 /app image image\n");
             assertThat(env.exec("sh", "-c", WHO)).stdout().isEqualTo("999:999:999,4,50 /srv env image\n");
+            assertThat(env.exec(env.imageCommand())).succeeded().stdout().isEqualTo("999:999:999,4,50 /srv env image\n");
+            assertThat(env.start(env.imageCommand()).awaitExit().stdout()).isEqualTo("999:999:999,4,50 /srv env image\n");
             assertThat(env.exec(Command.of("sh", "-c", WHO).withEnv("GREETING", "command").withUser("app")))
                     .stdout().isEqualTo("1000:1000:1000,50 /srv command image\n");
         }
@@ -128,7 +130,7 @@ class CommandDefaultsTests {
     }
 
     @Test
-    @DisplayName("names resolve in the environment's own /etc/passwd: a symlink to a host file finds nothing, a FIFO or a directory is refused at once")
+    @DisplayName("names resolve in the environment's own /etc/passwd: a symlink to a host file finds nothing; a FIFO, a directory, a device or a file over 64 MiB is refused at once")
     void hostilePasswd(@TempDir Path dir) throws Exception {
         Path hostPasswd = Files.writeString(dir.resolve("passwd"), "hostonly:x:4242:4242::/:/bin/sh\n");
         Path linked = ImageBuilder.from("busybox.tar").symlink("/etc/passwd", hostPasswd.toString()).build();
@@ -150,6 +152,16 @@ class CommandDefaultsTests {
                     .hasMessageStartingWith("Command.withUser(\"postgres\"): Cannot read /etc/passwd")
                     .hasMessageContaining("directory");
             assertThat(env.exec(Command.of("id", "-u").withUser(1000, 1000))).stdout().isEqualTo("1000\n");
+            assertThat(env.exec("sh", "-c", "rmdir /etc/passwd && ln -s /dev/zero /etc/passwd")).succeeded();
+            assertThatThrownBy(() -> env.exec(Command.of("id").withUser("postgres")))
+                    .isInstanceOf(IsolatedException.class)
+                    .hasMessageStartingWith("Command.withUser(\"postgres\"): Cannot read /etc/passwd")
+                    .hasMessageContaining("character device");
+            assertThat(env.exec("sh", "-c", "rm /etc/passwd && head -c 68157440 /dev/zero > /etc/passwd")).succeeded();
+            assertThatThrownBy(() -> env.exec(Command.of("id").withUser("postgres")))
+                    .isInstanceOf(IsolatedException.class)
+                    .hasMessageStartingWith("Command.withUser(\"postgres\"): Cannot read /etc/passwd")
+                    .hasMessageContaining("larger than 64 MiB");
         }
     }
 
