@@ -37,7 +37,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * On a class the annotation applies to every test method and to {@code @Nested} classes. An annotation on a
  * method, a {@code @Nested} class or a parameter combines with the enclosing ones attribute by attribute:
  * every attribute it leaves at its default value is taken from the enclosing annotation (the class's, then
- * the enclosing classes'), {@link #namespaces()} included, so {@code @Isolated(readOnlyRootfs = true)} on a
+ * the enclosing classes'), {@link #namespaces()} included ({@link #env()} merges by name instead: see there),
+ * so {@code @Isolated(readOnlyRootfs = true)} on a
  * method of a class with {@code namespaces = {PID, MOUNT, NET}} gets a read-only rootfs <em>and</em> those
  * namespaces. Java cannot tell an attribute written with its default value from one left out, so a method
  * cannot set an attribute back to its default when its class changed it; such a test needs a class of its
