@@ -191,6 +191,28 @@ int parse_umask(const char *text, mode_t *out)
     return 0;
 }
 
+int parse_groups(const char *text, struct exec_policy *p)
+{
+    p->n_groups = 0;
+    while (*text) {
+        const char *comma = strchr(text, ',');
+        size_t len = comma ? (size_t)(comma - text) : strlen(text);
+        char id[16];
+        long gid;
+        if (len == 0 || len >= sizeof id || p->n_groups == MAX_SUPPLEMENTARY_GROUPS)
+            return -1;
+        memcpy(id, text, len);
+        id[len] = '\0';
+        if (parse_id(id, &gid) < 0)
+            return -1;
+        p->groups[p->n_groups++] = (gid_t)gid;
+        text += len + (comma ? 1 : 0);
+        if (comma && !*text)
+            return -1;
+    }
+    return 0;
+}
+
 void exec_policy_init(struct exec_policy *p, const struct env_policy *env)
 {
     memset(p, 0, sizeof *p);
@@ -210,13 +232,19 @@ static void apply_rlimits(const struct env_policy *env)
     }
 }
 
-static void set_group(long gid)
+static void set_group(long gid, const gid_t *groups, size_t n_groups)
 {
-    char text[24];
+    char text[32];
     snprintf(text, sizeof text, "gid %ld", gid);
-    /* Denied in an unprivileged user namespace (setgroups=deny): there are no groups then. */
-    if (setgroups(0, NULL) < 0 && errno != EPERM)
-        die("user", "setgroups", text, NULL);
+    /* Denied in an unprivileged user namespace (setgroups=deny, a rootless user-map=root or self):
+     * there are no groups then, and none of the others could be mapped there anyway. */
+    if (setgroups(n_groups, groups) < 0 && errno != EPERM)
+        die("user", "setgroups", n_groups > 0 ? "supplementary groups" : text,
+            n_groups > 0 ? "a supplementary group is not mapped in the environment's user namespace "
+                           "(a rootless env maps only 0; user-map=subids maps more)"
+                         : NULL);
+    if (gid < 0)
+        return;
     if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) < 0)
         die("user", "setresgid", text,
             "%s is not mapped in the environment's user namespace (a rootless env maps only 0; "
@@ -309,8 +337,8 @@ void apply_exec_policy(const struct exec_policy *p)
                     ~p->caps_removed;
     umask(p->umask);
     apply_rlimits(p->env);
-    if (p->gid >= 0)
-        set_group(p->gid);
+    if (p->gid >= 0 || p->n_groups > 0)
+        set_group(p->gid, p->groups, p->n_groups);
     if (keep != ~0ull)
         drop_bounding_set(keep);
     if (p->uid >= 0)

@@ -33,6 +33,8 @@ struct env_policy {
     size_t seccomp_len; /* number of instructions */
 };
 
+#define MAX_SUPPLEMENTARY_GROUPS 256
+
 /* Per process (SPAWN, run, enter). */
 struct exec_policy {
     const struct env_policy *env;
@@ -40,6 +42,8 @@ struct exec_policy {
     enum caps_mode caps;
     uint64_t caps_removed; /* never kept, whatever caps says: caps_exposed_without() */
     long uid, gid; /* -1: keep (root of the env) */
+    gid_t groups[MAX_SUPPLEMENTARY_GROUPS]; /* supplementary groups; none: setgroups([]) with gid */
+    size_t n_groups;
     mode_t umask;
 };
 
@@ -57,6 +61,8 @@ int parse_caps_mode(const char *text, enum caps_mode *out);
 /* "N" into *out (0..2^32-2); -1 when not a number. */
 int parse_id(const char *text, long *out);
 int parse_umask(const char *text, mode_t *out);
+/* "N,N,..." (at most MAX_SUPPLEMENTARY_GROUPS ids; empty: none) into p->groups; -1 when malformed. */
+int parse_groups(const char *text, struct exec_policy *p);
 
 void exec_policy_init(struct exec_policy *p, const struct env_policy *env);
 /* A new anonymous session keyring for the calling process (KEYCTL_JOIN_SESSION_KEYRING):

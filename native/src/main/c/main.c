@@ -91,9 +91,11 @@ static const char USAGE[] =
     "                            (clone3: ENOSYS), sethostname, fanotify_init\n"
     "      --time-offset CLOCK:SECONDS  monotonic or boottime offset (adds time to --ns)\n"
     "      --uid N, --gid N      run CMD as N inside (must be mapped in the env's user ns)\n"
+    "      --groups N,N,...      its supplementary groups (default none; needs setgroups)\n"
     "      --umask OCTAL         default 022\n"
     "  isolated-helper enter --pid HOSTPID [--ns LIST] [--env K=V]... [--inherit-env] [--cwd DIR]\n"
-    "                        [--uid N] [--gid N] [--umask OCTAL] [--caps all|default]\n"
+    "                        [--uid N] [--gid N] [--groups N,...] [--umask OCTAL]\n"
+    "                        [--caps all|default]\n"
     "                        [--seccomp-profile default|unconfined]\n"
     "                        [--rlimit NAME:SOFT[:HARD]] -- CMD [ARG...]\n"
     "      Join the namespaces of process HOSTPID (default: every one that differs from ours;\n"
@@ -250,6 +252,7 @@ static struct cli_options parse_options(int argc, char **argv, bool needs_comman
         { "time-offset", required_argument, NULL, OPT_EXTRA },
         { "uid", required_argument, NULL, OPT_EXEC },
         { "gid", required_argument, NULL, OPT_EXEC },
+        { "groups", required_argument, NULL, OPT_EXEC },
         { "umask", required_argument, NULL, OPT_EXEC },
         { NULL, 0, NULL, 0 },
     };

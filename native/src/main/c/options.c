@@ -198,6 +198,13 @@ int exec_options_apply(struct exec_policy *p, const char *key, const char *value
             return fail(f, "user", key, value, "%s is a number", key);
         return 1;
     }
+    if (strcmp(key, "groups") == 0) {
+        if (parse_groups(value, p) < 0)
+            return fail(f, "user", "setgroups", value,
+                        "groups is a comma-separated list of at most %d numeric gids",
+                        MAX_SUPPLEMENTARY_GROUPS);
+        return 1;
+    }
     if (strcmp(key, "umask") == 0) {
         if (parse_umask(value, &p->umask) < 0)
             return fail(f, "user", "umask", value, "the umask is octal, e.g. 022");

@@ -29,10 +29,13 @@ import java.util.function.Consumer;
  * }</pre>
  *
  * <p>Defaults: stdin empty (EOF at once; see {@link #withStdin} and {@link #withOpenStdin}); the environment
- * variables are {@code PATH} and {@code HOME=/} (plus the image's {@code Env} when it has a config) and then
- * those given here; the working directory {@code /} (or the image's {@code WorkingDir}); the user root inside
- * the environment (or the image's {@code User}); the timeout of {@code isolated.exec.timeout}; at most
- * {@link ExecResult#DEFAULT_MAX_OUTPUT_BYTES} (16 MiB) of each output stream kept.
+ * variables are {@code PATH} and {@code HOME=/}, then the image's {@code Env} (when it has a config), then the
+ * environment's ({@link Isolated#env()}, {@link IsolatedEnvironmentBuilder#env(String, String)}), then those
+ * given here, each overriding the one before for the same name; the working directory is the one given here,
+ * else the environment's ({@link Isolated#workingDirectory()}), else the image's {@code WorkingDir}, else
+ * {@code /}; the user likewise: the one given here, else the environment's ({@link Isolated#user()}), else the
+ * image's {@code User}, else root inside the environment; the timeout of {@code isolated.exec.timeout}; at
+ * most {@link ExecResult#DEFAULT_MAX_OUTPUT_BYTES} (16 MiB) of each output stream kept.
  */
 public final class Command {
     private final List<String> argv;
@@ -42,12 +45,14 @@ public final class Command {
     private final String workingDirectory;
     private final OptionalInt uid;
     private final OptionalInt gid;
+    private final String user;
     private final Duration timeout;
     private final Consumer<String> outputLines;
     private final int maxOutputBytes;
 
     private Command(List<String> argv, byte[] stdin, boolean openStdin, Map<String, String> env, String workingDirectory,
-            OptionalInt uid, OptionalInt gid, Duration timeout, Consumer<String> outputLines, int maxOutputBytes) {
+            OptionalInt uid, OptionalInt gid, String user, Duration timeout, Consumer<String> outputLines,
+            int maxOutputBytes) {
         this.argv = argv;
         this.stdin = stdin;
         this.openStdin = openStdin;
@@ -55,6 +60,7 @@ public final class Command {
         this.workingDirectory = workingDirectory;
         this.uid = uid;
         this.gid = gid;
+        this.user = user;
         this.timeout = timeout;
         this.outputLines = outputLines;
         this.maxOutputBytes = maxOutputBytes;
@@ -69,8 +75,8 @@ public final class Command {
         if (argv.length == 0 || argv[0].isEmpty()) {
             throw new IllegalArgumentException("A command needs a program: Command.of(\"ls\", \"-l\")");
         }
-        return new Command(List.of(argv), null, false, Map.of(), null, OptionalInt.empty(), OptionalInt.empty(), null, null,
-                ExecResult.DEFAULT_MAX_OUTPUT_BYTES);
+        return new Command(List.of(argv), null, false, Map.of(), null, OptionalInt.empty(), OptionalInt.empty(), null,
+                null, null, ExecResult.DEFAULT_MAX_OUTPUT_BYTES);
     }
 
     /**
@@ -78,7 +84,7 @@ public final class Command {
      * @return a copy with this stdin
      */
     public Command withStdin(byte[] data) {
-        return new Command(argv, data.clone(), false, env, workingDirectory, uid, gid, timeout, outputLines,
+        return new Command(argv, data.clone(), false, env, workingDirectory, uid, gid, user, timeout, outputLines,
                 maxOutputBytes);
     }
 
@@ -105,7 +111,7 @@ public final class Command {
      * @return a copy whose stdin stays open until {@code stdin().close()} (or the process exits)
      */
     public Command withOpenStdin() {
-        return new Command(argv, null, true, env, workingDirectory, uid, gid, timeout, outputLines,
+        return new Command(argv, null, true, env, workingDirectory, uid, gid, user, timeout, outputLines,
                 maxOutputBytes);
     }
 
@@ -133,7 +139,7 @@ public final class Command {
         }
         Map<String, String> copy = new LinkedHashMap<>(env);
         copy.put(name, Objects.requireNonNull(value));
-        return new Command(argv, stdin, openStdin, copy, workingDirectory, uid, gid, timeout, outputLines,
+        return new Command(argv, stdin, openStdin, copy, workingDirectory, uid, gid, user, timeout, outputLines,
                 maxOutputBytes);
     }
 
@@ -147,18 +153,40 @@ public final class Command {
             throw new IllegalArgumentException("The working directory must be absolute (inside the environment): "
                     + directory);
         }
-        return new Command(argv, stdin, openStdin, env, directory, uid, gid, timeout, outputLines,
+        return new Command(argv, stdin, openStdin, env, directory, uid, gid, user, timeout, outputLines,
                 maxOutputBytes);
     }
 
     /**
      * @param uid the user id inside the environment
      * @param gid the group id inside the environment
-     * @return a copy that runs as this user and group
+     * @return a copy that runs as this user and group, without supplementary groups (replacing a
+     *     {@link #withUser(String)})
      */
     public Command withUser(int uid, int gid) {
-        return new Command(argv, stdin, openStdin, env, workingDirectory, OptionalInt.of(uid), OptionalInt.of(gid), timeout,
+        return new Command(argv, stdin, openStdin, env, workingDirectory, OptionalInt.of(uid), OptionalInt.of(gid), null, timeout,
                 outputLines, maxOutputBytes);
+    }
+
+    /**
+     * Runs the command as a user of the environment, given as {@code docker run --user} takes it:
+     * {@code "postgres"}, {@code "1000"}, {@code "postgres:postgres"}, {@code "1000:1000"}. Names are looked up
+     * in the environment's own {@code /etc/passwd} and {@code /etc/group} (never the host's) each time the
+     * command runs, as Docker does: a name must be there; a numeric uid need not be (its group is then 0);
+     * without a group, the user's primary group applies, and the groups of {@code /etc/group} that list the
+     * user's name become its supplementary groups. An unknown name fails {@code exec}/{@code start} with an
+     * {@link IsolatedException} such as {@code Command.withUser("postgres"): no user "postgres" in the
+     * environment's /etc/passwd; add the user to the image, or give numeric ids such as "1000:1000"}. Run
+     * rootless, a non-zero id needs {@link UserMapping#SUBIDS}.
+     *
+     * @param user a name or uid, optionally followed by {@code :} and a group name or gid
+     * @return a copy that runs as this user (replacing a {@link #withUser(int, int)})
+     * @throws IllegalArgumentException when {@code user} is not of that form (empty, blanks, several colons)
+     */
+    public Command withUser(String user) {
+        String checked = dev.isolated.internal.env.ResolvedUser.checkForm(user, "Command.withUser");
+        return new Command(argv, stdin, openStdin, env, workingDirectory, OptionalInt.empty(), OptionalInt.empty(),
+                checked, timeout, outputLines, maxOutputBytes);
     }
 
     /**
@@ -169,7 +197,7 @@ public final class Command {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("A timeout must be positive: " + timeout);
         }
-        return new Command(argv, stdin, openStdin, env, workingDirectory, uid, gid, timeout, outputLines,
+        return new Command(argv, stdin, openStdin, env, workingDirectory, uid, gid, user, timeout, outputLines,
                 maxOutputBytes);
     }
 
@@ -181,7 +209,7 @@ public final class Command {
      * @return a copy that streams its output
      */
     public Command withOutputLines(Consumer<String> consumer) {
-        return new Command(argv, stdin, openStdin, env, workingDirectory, uid, gid, timeout, Objects.requireNonNull(consumer),
+        return new Command(argv, stdin, openStdin, env, workingDirectory, uid, gid, user, timeout, Objects.requireNonNull(consumer),
                 maxOutputBytes);
     }
 
@@ -199,7 +227,7 @@ public final class Command {
         if (maxBytes < 0) {
             throw new IllegalArgumentException("The output bound cannot be negative: " + maxBytes);
         }
-        return new Command(argv, stdin, openStdin, env, workingDirectory, uid, gid, timeout, outputLines, maxBytes);
+        return new Command(argv, stdin, openStdin, env, workingDirectory, uid, gid, user, timeout, outputLines, maxBytes);
     }
 
     /** @return how many bytes of each output stream the result keeps at most */
@@ -232,12 +260,17 @@ public final class Command {
         return Optional.ofNullable(workingDirectory);
     }
 
-    /** @return the user id, if given */
+    /** @return the user given with {@link #withUser(String)}, if any (resolved when the command runs) */
+    public Optional<String> user() {
+        return Optional.ofNullable(user);
+    }
+
+    /** @return the user id, if given with {@link #withUser(int, int)} */
     public OptionalInt uid() {
         return uid;
     }
 
-    /** @return the group id, if given */
+    /** @return the group id, if given with {@link #withUser(int, int)} */
     public OptionalInt gid() {
         return gid;
     }
@@ -256,6 +289,7 @@ public final class Command {
     public String toString() {
         return argv.toString() + (env.isEmpty() ? "" : " env " + env)
                 + (workingDirectory == null ? "" : " in " + workingDirectory)
-                + (uid.isPresent() ? " as " + uid.getAsInt() + ":" + gid.getAsInt() : "");
+                + (uid.isPresent() ? " as " + uid.getAsInt() + ":" + gid.getAsInt() : "")
+                + (user == null ? "" : " as " + user);
     }
 }

@@ -37,7 +37,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * On a class the annotation applies to every test method and to {@code @Nested} classes. An annotation on a
  * method, a {@code @Nested} class or a parameter combines with the enclosing ones attribute by attribute:
  * every attribute it leaves at its default value is taken from the enclosing annotation (the class's, then
- * the enclosing classes'), {@link #namespaces()} included, so {@code @Isolated(readOnlyRootfs = true)} on a
+ * the enclosing classes'), {@link #namespaces()} included ({@link #env()} merges by name instead: see there),
+ * so {@code @Isolated(readOnlyRootfs = true)} on a
  * method of a class with {@code namespaces = {PID, MOUNT, NET}} gets a read-only rootfs <em>and</em> those
  * namespaces. Java cannot tell an attribute written with its default value from one left out, so a method
  * cannot set an attribute back to its default when its class changed it; such a test needs a class of its
@@ -58,8 +59,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * README.
  *
  * <h2>When a test fails</h2>
- * The failure gets a suppressed {@code EnvironmentReport} with the environment's last commands (exit codes
- * and output), its processes, mounts and hostname, so Surefire's report shows what the environment looked
+ * The failure gets a suppressed {@code EnvironmentReport} with the environment's last commands (exit codes,
+ * the user each ran as, and output), its processes, mounts and hostname, so Surefire's report shows what the environment looked
  * like.
  *
  * <h2>When the host cannot do it</h2>
@@ -173,6 +174,42 @@ public @interface Isolated {
      * @return {@link UserMapping#ROOT} (default), {@link UserMapping#SELF} or {@link UserMapping#SUBIDS}
      */
     UserMapping userMapping() default UserMapping.ROOT;
+
+    /**
+     * Environment variables for every command of the environment ({@code exec}, {@code start},
+     * {@code execAsPid1}, {@code enter(...)}, {@code processBuilder}, the image's command), each
+     * {@code "NAME=value"} (the value may hold {@code =}), e.g. {@code env = {"LANG=C.UTF-8", "PGDATA=/data"}}.
+     * They override {@code PATH}, {@code HOME} and the image's {@code Env} of the same name;
+     * {@link Command#withEnv} overrides them. Annotations combine by name: an inner annotation's variable
+     * replaces the enclosing annotation's of the same name, and the enclosing annotation's others are kept. An
+     * entry without {@code =} (or with an empty name) fails the test with an
+     * {@link org.junit.jupiter.api.extension.ExtensionConfigurationException} naming it.
+     *
+     * @return the variables; empty for the enclosing annotation's only
+     */
+    String[] env() default {};
+
+    /**
+     * The working directory of every command that names none with {@link Command#withWorkingDirectory},
+     * instead of the image's {@code WorkingDir} (or {@code /}): an absolute path inside the environment. A
+     * command whose working directory does not exist there exits with 125 and says so on stderr.
+     *
+     * @return the directory; empty for the enclosing annotation's, else the image's {@code WorkingDir}, else
+     *     {@code /}
+     */
+    String workingDirectory() default "";
+
+    /**
+     * The user every command runs as that names none with {@link Command#withUser}, instead of the image's
+     * {@code User} (or root), as {@code docker run --user} takes it: {@code "postgres"}, {@code "1000"},
+     * {@code "postgres:postgres"}, {@code "1000:1000"}. Names are looked up in the environment's own
+     * {@code /etc/passwd} and {@code /etc/group} at the first command (see
+     * {@link IsolatedEnvironmentBuilder#user(String)}). Rootless, a non-zero id needs
+     * {@link UserMapping#SUBIDS}.
+     *
+     * @return the user; empty for the enclosing annotation's, else the image's {@code User}, else root
+     */
+    String user() default "";
 
     /**
      * Whether a test whose environment this host cannot create (see {@link EnvironmentSetupException#hostCannot()})

@@ -37,7 +37,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * config; {@link ImageConfig#EMPTY} for a plain rootfs tar). {@code Env} and {@code WorkingDir} are the
      * defaults of every command; {@code User} is the user of every command that does not give one with
      * {@link Command#withUser}, resolved in the environment's {@code /etc/passwd} and {@code /etc/group} at
-     * the first command, as Docker does.
+     * the first command, as Docker does. The environment's own {@link Isolated#env()},
+     * {@link Isolated#workingDirectory()} and {@link Isolated#user()} override them.
      *
      * @return the image's config
      */
@@ -90,7 +91,11 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     /**
      * A real {@link ProcessBuilder} whose process runs inside this environment (joining all its namespaces),
      * for code under test that takes a {@code ProcessBuilder}. Its environment starts with the environment's
-     * defaults ({@code PATH}, {@code HOME}); what you put in {@link ProcessBuilder#environment()} is passed in.
+     * defaults ({@code PATH}, {@code HOME}, the image's {@code Env}, {@link Isolated#env()}); what you put in
+     * {@link ProcessBuilder#environment()} is passed in. It starts in the environment's working directory and
+     * runs as its user ({@link Isolated#workingDirectory()}, {@link Isolated#user()}, else the image's
+     * {@code WorkingDir} and {@code User}), as every command that names none; a user that cannot be resolved
+     * makes this method throw the {@link IsolatedException} {@link Command#withUser(String)} describes.
      * Redirects, {@code inheritIO} and {@code waitFor} work as usual; the {@link Process}'s exit value is the
      * command's exit code ({@code 128 + N} when signal {@code N} killed it; 125, 126 and 127 as in
      * {@link ExecResult}). The process is killed when this environment closes.

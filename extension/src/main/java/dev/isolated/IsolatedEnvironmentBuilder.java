@@ -33,6 +33,7 @@ public final class IsolatedEnvironmentBuilder {
     private final List<ExtraMount> mounts = new ArrayList<>();
     private final Map<String, String> env = new LinkedHashMap<>();
     private String workingDirectory;
+    private String user = "";
     private boolean readOnlyRootfs;
     private Duration execTimeout = IsolatedSettings.DEFAULT_EXEC_TIMEOUT;
     private Duration awaitTimeout = IsolatedSettings.DEFAULT_AWAIT_TIMEOUT;
@@ -145,22 +146,59 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
-     * @param name an environment variable every command gets (a command's own override it)
+     * Sets an environment variable for every command of the environment ({@code exec}, {@code start},
+     * {@code execAsPid1}, {@code enter(...)}, {@code processBuilder}): it overrides {@code PATH}, {@code HOME} and
+     * the image's {@code Env} of the same name, and {@link Command#withEnv} overrides it. A later call for the same
+     * name replaces the earlier value.
+     *
+     * @param name the variable's name (not empty, without {@code =})
      * @param value its value
      * @return this builder
+     * @throws IllegalArgumentException when the name is empty or holds {@code =}
      */
     public IsolatedEnvironmentBuilder env(String name, String value) {
-        env.put(name, value);
+        if (name.isEmpty() || name.indexOf('=') >= 0) {
+            throw new IllegalArgumentException("Not an environment variable name: \"" + name + "\"");
+        }
+        env.put(name, Objects.requireNonNull(value));
         return this;
     }
 
     /**
-     * @param directory the working directory of commands that name none (default: the image's
-     *     {@code WorkingDir}, else {@code /})
+     * @param directory the working directory of every command that names none with
+     *     {@link Command#withWorkingDirectory} (default: the image's {@code WorkingDir}, else {@code /}); an
+     *     absolute path inside the environment; when it does not exist there, commands exit with 125 and say so
+     *     on stderr
      * @return this builder
+     * @throws IllegalArgumentException when it is not absolute
      */
     public IsolatedEnvironmentBuilder workingDirectory(String directory) {
+        if (!directory.startsWith("/")) {
+            throw new IllegalArgumentException("The working directory must be absolute (inside the environment): "
+                    + directory);
+        }
         this.workingDirectory = directory;
+        return this;
+    }
+
+    /**
+     * Runs every command that names no user with {@link Command#withUser} as this user, instead of the image's
+     * {@code User} (or root): {@code "postgres"}, {@code "1000"}, {@code "postgres:postgres"},
+     * {@code "1000:1000"}, as {@code docker run --user} takes it. It is looked up in the environment's own
+     * {@code /etc/passwd} and {@code /etc/group} at the first command, as {@link Command#withUser(String)}
+     * describes; an unknown name fails each command that would run as it with an {@link IsolatedException}
+     * such as {@code The environment's user "postgres" (@Isolated(user), builder().user): no user "postgres" in
+     * the environment's /etc/passwd; add the user to the image, or give numeric ids such as "1000:1000"}.
+     * Rootless, a non-zero id needs {@link UserMapping#SUBIDS}.
+     *
+     * @param user a name or uid, optionally followed by {@code :} and a group name or gid; empty for the
+     *     image's {@code User}
+     * @return this builder
+     * @throws IllegalArgumentException when it is not of that form
+     */
+    public IsolatedEnvironmentBuilder user(String user) {
+        this.user = user.isEmpty() ? user : dev.isolated.internal.env.ResolvedUser.checkForm(user,
+                "IsolatedEnvironmentBuilder.user");
         return this;
     }
 
@@ -347,7 +385,7 @@ public final class IsolatedEnvironmentBuilder {
                 IsolatedExtension.withUser(namespaces), hostname, execTimeout,
                 awaitTimeout, allEnv, cwd, mounts, readOnlyRootfs, new EnvironmentOptions(memoryBytes, pids,
                         cpuPercent, rlimits, monotonicOffset, boottimeOffset, capabilities, trackResources, network,
-                        seccompFilter, userMapping, seccomp), image.config());
+                        seccompFilter, userMapping, seccomp), image.config(), user);
         try {
             return Environment.create(SharedHelper.get(configuration), spec);
         } catch (EnvironmentSetupException e) {

@@ -34,7 +34,8 @@ final class IsolatedSettings {
      * {@code rootfs} and {@code image} are one attribute: the innermost annotation that gives either decides.
      */
     record Merged(String rootfs, String image, Namespace[] namespaces, String hostname, boolean readOnlyRootfs,
-            Capabilities capabilities, UserMapping userMapping, Seccomp seccomp, boolean skipIfUnsupported) {
+            Capabilities capabilities, UserMapping userMapping, Seccomp seccomp, boolean skipIfUnsupported,
+            CommandDefaults commandDefaults) {
     }
 
     /**
@@ -72,7 +73,8 @@ final class IsolatedSettings {
             seccomp = seccomp == Seccomp.DEFAULT ? a.seccomp() : seccomp;
             skip |= a.skipIfUnsupported();
         }
-        return new Merged(rootfs, image, namespaces, hostname, readOnly, capabilities, userMapping, seccomp, skip);
+        return new Merged(rootfs, image, namespaces, hostname, readOnly, capabilities, userMapping, seccomp, skip,
+                CommandDefaults.merge(innermostFirst));
     }
 
     /**
@@ -118,6 +120,7 @@ final class IsolatedSettings {
         }
         builder.capabilities(isolated.capabilities()).userMapping(isolated.userMapping());
         builder.seccomp(isolated.seccomp());
+        isolated.commandDefaults().applyTo(builder);
         applyLimits(builder, mountSources);
         for (AnnotatedElement element : mountSources) {
             for (Bind bind : AnnotationSupport.findRepeatableAnnotations(element, Bind.class)) {

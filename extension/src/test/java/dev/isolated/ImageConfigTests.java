@@ -77,7 +77,7 @@ class ImageConfigTests {
         try (IsolatedEnvironment env = start("{\"User\":\"ghost\"}")) {
             assertThatThrownBy(() -> env.exec("id")).isInstanceOf(IsolatedException.class)
                     .hasMessageContaining("no user \"ghost\" in the environment's /etc/passwd")
-                    .hasMessageContaining("numeric uid");
+                    .hasMessageContaining("numeric ids");
         }
     }
 

@@ -4,15 +4,25 @@ import dev.isolated.ExecResult;
 import java.util.ArrayDeque;
 import java.util.Deque;
 
-/** The last commands an environment ran, with their exit codes and output tails, for failure reports. */
+/**
+ * The last commands an environment ran, with the user each ran as, their exit codes and output tails, for
+ * failure reports.
+ */
 final class CommandHistory {
     private static final int KEEP = 20;
     private static final int TAIL_CHARS = 400;
 
-    private final Deque<ExecResult> results = new ArrayDeque<>();
+    private record Entry(ExecResult result, ResolvedUser user) {
+    }
 
-    synchronized void record(ExecResult result) {
-        results.addLast(result);
+    private final Deque<Entry> results = new ArrayDeque<>();
+
+    /**
+     * @param result what the command did
+     * @param user who it ran as; {@code null} for root (no user given anywhere)
+     */
+    synchronized void record(ExecResult result, ResolvedUser user) {
+        results.addLast(new Entry(result, user));
         if (results.size() > KEEP) {
             results.removeFirst();
         }
@@ -23,9 +33,11 @@ final class CommandHistory {
             return "Commands: none ran\n";
         }
         StringBuilder sb = new StringBuilder("Commands (last ").append(results.size()).append("):\n");
-        for (ExecResult r : results) {
+        for (Entry e : results) {
+            ExecResult r = e.result();
             sb.append("  ").append(r.command()).append(" -> exit ").append(r.exitCode())
-                    .append(r.timedOut() ? " (timed out)" : "").append('\n');
+                    .append(r.timedOut() ? " (timed out)" : "")
+                    .append(", as ").append(e.user() == null ? "0:0" : e.user().describe()).append('\n');
             appendTail(sb, "stdout", r.stdout());
             appendTail(sb, "stderr", r.stderr());
         }

@@ -48,7 +48,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private final CompletableFuture<Fields> created = new CompletableFuture<>();
     private final List<RunningProcess> processes = new CopyOnWriteArrayList<>();
     private final CommandHistory history = new CommandHistory();
-    private ImageUser imageUser; // the image's User, resolved at the first command that needs it
+    private ResolvedUser defaultUser; // the environment's user or the image's User, resolved at the first command
     private volatile String diedHow;
     private volatile IsolatedException helperGone;
     private volatile boolean closed;
@@ -181,23 +181,24 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
                     throw new IllegalArgumentException("exec(" + command + ") waits for the exit, so nothing could "
                             + "write to an open stdin: use start(command) and its stdin(), or withStdin(bytes)");
                 }
-                ExecResult result = spawn(join, asPid1, command)
+                ResolvedUser user = runAs(command);
+                ExecResult result = spawn(join, asPid1, command, user)
                         .waitOrStop(command.timeout().orElse(spec.execTimeout()));
-                history.record(result);
+                history.record(result, user);
                 return result;
             }
 
             @Override
             public IsolatedProcess start(Command command) {
-                RunningProcess p = spawn(join, asPid1, command);
-                p.exit().thenAccept(history::record);
+                ResolvedUser user = runAs(command);
+                RunningProcess p = spawn(join, asPid1, command, user);
+                p.exit().thenAccept(result -> history.record(result, user));
                 return p;
             }
         };
     }
 
-    private RunningProcess spawn(Set<Namespace> join, boolean asPid1, Command command) {
-        ensureOpen();
+    private RunningProcess spawn(Set<Namespace> join, boolean asPid1, Command command, ResolvedUser user) {
         Fields request = Fields.of().add("env", Integer.toString(id));
         if (join != null) {
             request.add("join", EnvironmentSpec.namespaceList(join));
@@ -205,7 +206,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         if (asPid1) {
             request.add("pid1", "true");
         }
-        RunningProcess p = RunningProcess.spawn(helper, request, asImageUser(command), spec);
+        RunningProcess p = RunningProcess.spawn(helper, request, command, user, spec);
         processes.removeIf(done -> !done.isAlive());
         processes.add(p);
         return p;
@@ -221,9 +222,12 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
                 Long.toString(initHostPid), "--inherit-env", "--cwd", spec.workingDirectory(), "--caps",
                 spec.options().capabilities() == Capabilities.ALL ? "all" : "default", "--seccomp-profile",
                 spec.options().seccompProfile()));
-        if (!spec.image().user().isEmpty()) {
-            ImageUser user = imageUser();
+        ResolvedUser user = defaultUser();
+        if (user != null) {
             argv.addAll(List.of("--uid", Integer.toString(user.uid()), "--gid", Integer.toString(user.gid())));
+            if (!user.groups().isEmpty()) {
+                argv.addAll(List.of("--groups", RunningProcess.groupList(user)));
+            }
         }
         argv.add("--");
         argv.addAll(List.of(command));
@@ -233,20 +237,32 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         return pb;
     }
 
-    /** A command without a user of its own runs as the image's {@code User}, as in Docker. */
-    private Command asImageUser(Command command) {
-        if (command.uid().isPresent() || spec.image().user().isEmpty()) {
-            return command;
+    /**
+     * Who a command runs as: its own user (a name is looked up now, in the environment's files), else the
+     * environment's, else the image's {@code User}, as in Docker; {@code null} for root, the helper's default.
+     */
+    private ResolvedUser runAs(Command command) {
+        ensureOpen();
+        if (command.user().isPresent()) {
+            String user = command.user().get();
+            return ResolvedUser.resolve(user, "Command.withUser(\"" + user + "\")", files()::readIfExists);
         }
-        ImageUser user = imageUser();
-        return command.withUser(user.uid(), user.gid());
+        if (command.uid().isPresent()) {
+            return ResolvedUser.ids(command.uid().getAsInt(), command.gid().getAsInt());
+        }
+        return defaultUser();
     }
 
-    private synchronized ImageUser imageUser() {
-        if (imageUser == null) {
-            imageUser = ImageUser.resolve(spec.image().user(), files()::readIfExists);
+    /** The environment's user, else the image's {@code User}, resolved once; {@code null} when neither is set. */
+    private synchronized ResolvedUser defaultUser() {
+        if (defaultUser == null && !spec.user().isEmpty()) {
+            defaultUser = ResolvedUser.resolve(spec.user(), "The environment's user \"" + spec.user()
+                    + "\" (@Isolated(user), builder().user)", files()::readIfExists);
+        } else if (defaultUser == null && !spec.image().user().isEmpty()) {
+            defaultUser = ResolvedUser.resolve(spec.image().user(), "The image's User \"" + spec.image().user() + "\"",
+                    files()::readIfExists);
         }
-        return imageUser;
+        return defaultUser;
     }
 
     @Override

@@ -25,10 +25,12 @@ import java.util.Set;
  * @param options limits, clock offsets, capabilities, network
  * @param image the image's run defaults ({@code User}, {@code Entrypoint}, {@code Cmd}; {@code Env} and
  *     {@code WorkingDir} are already in {@code env} and {@code workingDirectory})
+ * @param user the user of commands that name none ({@code name}, {@code uid}, {@code name:group}...), looked up
+ *     in the environment's {@code /etc/passwd} at the first command; empty for the image's {@code User}
  */
 public record EnvironmentSpec(Path rootfs, Set<Namespace> namespaces, String hostname, Duration execTimeout,
         Duration awaitTimeout, Map<String, String> env, String workingDirectory, List<ExtraMount> mounts,
-        boolean readOnlyRootfs, EnvironmentOptions options, ImageConfig image) {
+        boolean readOnlyRootfs, EnvironmentOptions options, ImageConfig image, String user) {
 
     /** The variables every command gets unless the image or the command says otherwise. */
     public static final Map<String, String> DEFAULT_ENV = Map.of(
@@ -65,7 +67,7 @@ public record EnvironmentSpec(Path rootfs, Set<Namespace> namespaces, String hos
      */
     public static EnvironmentSpec of(Path rootfs, Set<Namespace> namespaces, String hostname, Duration execTimeout) {
         return new EnvironmentSpec(rootfs, namespaces, hostname, execTimeout, Duration.ofSeconds(30), DEFAULT_ENV, "/",
-                List.of(), false, EnvironmentOptions.DEFAULTS, ImageConfig.EMPTY);
+                List.of(), false, EnvironmentOptions.DEFAULTS, ImageConfig.EMPTY, "");
     }
 
     /**
@@ -74,7 +76,7 @@ public record EnvironmentSpec(Path rootfs, Set<Namespace> namespaces, String hos
      */
     public EnvironmentSpec withOptions(EnvironmentOptions newOptions) {
         return new EnvironmentSpec(rootfs, namespaces, hostname, execTimeout, awaitTimeout, env, workingDirectory, mounts,
-                readOnlyRootfs, newOptions, image);
+                readOnlyRootfs, newOptions, image, user);
     }
 
     String namespaceList() {

@@ -53,9 +53,11 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
     private volatile long nsPid = -1;
     private final StdinStream stdin;
     private final boolean openStdin;
+    private final ResolvedUser user;
 
-    private RunningProcess(HelperConnection helper, Command command, Duration awaitTimeout) {
+    private RunningProcess(HelperConnection helper, Command command, ResolvedUser user, Duration awaitTimeout) {
         this.helper = helper;
+        this.user = user;
         this.id = helper.newId();
         this.command = command.argv();
         this.awaitTimeout = awaitTimeout;
@@ -68,8 +70,12 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         this.openStdin = command.hasOpenStdin();
     }
 
-    static RunningProcess spawn(HelperConnection helper, Fields request, Command command, EnvironmentSpec spec) {
-        RunningProcess p = new RunningProcess(helper, command, spec.awaitTimeout());
+    /**
+     * @param user who the command runs as; {@code null}: root, the helper's default
+     */
+    static RunningProcess spawn(HelperConnection helper, Fields request, Command command, ResolvedUser user,
+            EnvironmentSpec spec) {
+        RunningProcess p = new RunningProcess(helper, command, user, spec.awaitTimeout());
         for (String arg : command.argv()) {
             request.add("arg", arg);
         }
@@ -77,8 +83,12 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         env.putAll(command.env());
         env.forEach((k, v) -> request.add("envvar", k + "=" + v));
         request.add("cwd", command.workingDirectory().orElse(spec.workingDirectory()));
-        command.uid().ifPresent(uid -> request.add("uid", Integer.toString(uid)));
-        command.gid().ifPresent(gid -> request.add("gid", Integer.toString(gid)));
+        if (user != null) {
+            request.add("uid", Integer.toString(user.uid())).add("gid", Integer.toString(user.gid()));
+            if (!user.groups().isEmpty()) {
+                request.add("groups", groupList(user));
+            }
+        }
         request.add("stdin", command.stdin().isPresent() || command.hasOpenStdin() ? "pipe" : "null");
         Frame frame = Frame.of('S', p.id, request);
         if (frame.length() > Frame.MAX_LENGTH) {
@@ -92,6 +102,13 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         p.awaitSpawned();
         command.stdin().ifPresent(p.stdin::writeAllAndClose);
         return p;
+    }
+
+    /** @return the user's supplementary groups as the helper takes them: {@code 4,27} */
+    static String groupList(ResolvedUser user) {
+        StringBuilder sb = new StringBuilder();
+        user.groups().forEach(g -> sb.append(sb.length() == 0 ? "" : ",").append(g));
+        return sb.toString();
     }
 
     private void awaitSpawned() {
@@ -139,6 +156,8 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
             completeAtOnce(code, command.get(0) + ": " + why + " (" + error.getOrEmpty("message") + ")");
         } else if (stage.equals("cwd")) {
             completeAtOnce(125, workingDirectoryProblem(error));
+        } else if (stage.equals("user") && user != null) {
+            spawned.completeExceptionally(userProblem(error));
         } else {
             spawned.completeExceptionally(new HelperErrorException(error));
         }
@@ -149,6 +168,18 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         output(stderr, stderrLines, ("isolated: " + why + "\n").getBytes(StandardCharsets.UTF_8));
         spawned.complete(Fields.of());
         complete(code, OptionalInt.empty());
+    }
+
+    /** The command's user cannot be switched to: most often an id the user namespace does not map, rootless. */
+    private IsolatedException userProblem(Fields error) {
+        String why = error.getOrEmpty("errname").equals("EINVAL") && !error.getOrEmpty("path").isEmpty()
+                ? error.getOrEmpty("path") + " is not mapped in the environment's user namespace"
+                : error.getOrEmpty("message");
+        return new IsolatedException("Command " + command + " cannot run as " + user.describe() + ": " + why + " ("
+                + error.getOrEmpty("syscall") + ": " + error.getOrEmpty("errname") + "). Run rootless, userMapping ROOT "
+                + "and SELF map one id only (0, or the tests' own uid); other users need userMapping = SUBIDS "
+                + "(@Isolated(userMapping = SUBIDS), builder().userMapping(UserMapping.SUBIDS)) and a range in "
+                + "/etc/subuid and /etc/subgid", new HelperErrorException(error));
     }
 
     private static String workingDirectoryProblem(Fields error) {

@@ -43,7 +43,7 @@ class HelperCliTest extends AbstractHelperCliTest {
         assertThat(result.stdout()).contains("isolated-helper run", "isolated-helper enter", "isolated-helper serve",
                 "--rootfs", "--ns", "--as-pid-1", "--print-pid", "isolated-helper probe", "--json", "--bind", "--ro-bind",
                 "--tmpfs", "--readonly-root", "--memory-max", "--pids-max", "--cpu-max", "--rlimit", "--caps", "--seccomp",
-                "--time-offset", "--uid", "--gid", "--umask", "--inherit-env");
+                "--time-offset", "--uid", "--gid", "--groups", "--umask", "--inherit-env");
     }
 
     @Test

@@ -114,6 +114,23 @@ class HelperHardeningTest extends AbstractHelperCliTest {
         }
 
         @Test
+        @DisplayName("--groups: the command's supplementary groups; a malformed list or a group not mapped: exit 125, stage user")
+        void supplementaryGroups() throws Exception {
+            Result result = runWith(List.of("--uid", "1000", "--gid", "1001", "--groups", "4,27"), "sh", "-c",
+                    "id -G; grep ^Groups /proc/self/status");
+            Result malformed = runWith(List.of("--uid", "1000", "--gid", "1001", "--groups", "4,,27"), "id");
+            Result unmapped = runWith(List.of("--ns", "user,pid,mount", "--uid", "1000", "--gid", "1001", "--groups",
+                    "70000"), "id");
+
+            assertThat(result.code()).as(result.stderr()).isZero();
+            assertThat(result.stdout()).startsWith("1001 4 27\n").containsPattern("Groups:\\s*4 27\\s*\n");
+            assertThat(malformed.code()).isEqualTo(125);
+            assertThat(malformed.stderr()).contains("isolated-helper: user:", "comma-separated list");
+            assertThat(unmapped.code()).isEqualTo(125);
+            assertThat(unmapped.stderr()).contains("isolated-helper: user:", "supplementary group is not mapped");
+        }
+
+        @Test
         @DisplayName("--uid not mapped in the user namespace: exit 125, stage user, naming the id")
         void unmappedUid() throws Exception {
             // as root the env maps 0..65535 (its range): 70000 is outside it
