@@ -22,11 +22,12 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * Ready when an HTTP(S) endpoint of the service answers {@code GET} with an expected status; made by
  * {@link Wait#forHttp(int, String)}. The request goes from the JVM to {@code 127.0.0.1:}{@link
  * IsolatedEnvironment#mappedPort(int) mappedPort(port)}, over HTTP/1.1, without following redirects; each attempt
- * may take up to 2 s to connect and 5 s to answer (less when the startup timeout is nearer). Immutable: each
+ * may take up to 5 s to connect (the TLS handshake included) and 5 s more to answer (less when the
+ * startup timeout is nearer). Immutable: each
  * method returns a new wait.
  */
 public final class HttpWait extends Wait {
-    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(5);
 
     private final int port;

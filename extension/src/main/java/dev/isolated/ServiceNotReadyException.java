@@ -34,9 +34,10 @@ public class ServiceNotReadyException extends IsolatedException {
         return exitCode < 0 ? OptionalInt.empty() : OptionalInt.of(exitCode);
     }
 
-    static ServiceNotReadyException timedOut(IsolatedProcess service, Duration timeout, String state) {
+    static ServiceNotReadyException timedOut(IsolatedProcess service, Duration timeout, String whichTimeout,
+            String state) {
         return new ServiceNotReadyException(name(service) + " was not ready within " + timeout.toMillis()
-                + " ms (the startup timeout): still waiting for " + state + tail(service.stdout(), service.stderr()), -1);
+                + " ms (" + whichTimeout + "): still waiting for " + state + tail(service.stdout(), service.stderr()), -1);
     }
 
     static ServiceNotReadyException exited(IsolatedProcess service, ExecResult result, long afterMillis, String state) {

@@ -133,7 +133,7 @@ public abstract class Wait {
      *     the last lines of its output
      */
     public final void waitUntilReady(IsolatedEnvironment env, IsolatedProcess service) {
-        waitUntilReady(env, service, env.startupTimeout());
+        await(env, service, env.startupTimeout(), "the startup timeout");
     }
 
     /**
@@ -142,9 +142,14 @@ public abstract class Wait {
      * @param env the environment the service runs in
      * @param service the service
      * @param timeout how long to wait at most
-     * @throws ServiceNotReadyException when it is not ready in time, exits first, or is unhealthy
+     * @throws ServiceNotReadyException when it is not ready in time ({@code ... was not ready within T ms (the
+     *     timeout given): ...}), exits first, or is unhealthy
      */
     public final void waitUntilReady(IsolatedEnvironment env, IsolatedProcess service, Duration timeout) {
+        await(env, service, timeout, "the timeout given");
+    }
+
+    private void await(IsolatedEnvironment env, IsolatedProcess service, Duration timeout, String whichTimeout) {
         Objects.requireNonNull(env, "env");
         Objects.requireNonNull(service, "service");
         long start = System.nanoTime();
@@ -165,7 +170,7 @@ public abstract class Wait {
             }
             long left = deadline - System.nanoTime();
             if (left <= 0) {
-                throw ServiceNotReadyException.timedOut(service, timeout, probe.state());
+                throw ServiceNotReadyException.timedOut(service, timeout, whichTimeout, probe.state());
             }
             try {
                 service.onExit().get(Math.min(left, POLL.toNanos()), TimeUnit.NANOSECONDS);

@@ -5,13 +5,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.isolated.internal.image.TestImages;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyStore;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +24,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -124,6 +131,56 @@ class ServiceWaitTests {
                     .hasMessageContaining("/missing (port 8080 in the environment) to answer status 200 (last ")
                     .hasMessageMatching("(?s).*\\(last (answer: status 404|attempt: .*)\\).*");
         }
+    }
+
+    @Test
+    @DisplayName("usingTls asks over HTTPS trusting the JVM's trust store; allowInsecure accepts a self-signed certificate")
+    void https() throws Exception {
+        HttpsServer server = selfSignedHttpsServer();
+        int port = server.getAddress().getPort();
+        // without NET the environment shares the host's network, and mappedPort(port) is port: the JVM's server
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs(image(dir, config("exec sleep 1000", "")))
+                .namespaces(Namespace.PID, Namespace.MOUNT).start()) {
+            IsolatedProcess service = env.startImageCommand();
+
+            Wait.forHttp(port, "/").allowInsecure().forStatus(204).waitUntilReady(env, service);
+            assertThatThrownBy(() -> Wait.forHttp(port, "/").usingTls().forStatus(204).waitUntilReady(env, service,
+                    Duration.ofSeconds(2)))
+                    .isInstanceOf(ServiceNotReadyException.class)
+                    .hasMessageContaining(" was not ready within 2000 ms (the timeout given): still waiting for GET "
+                            + "https://127.0.0.1:" + port + "/ (port " + port
+                            + " in the environment) to answer status 204 (last attempt: javax.net.ssl.SSL");
+        } finally {
+            server.stop(0);
+        }
+    }
+
+    /** An HTTPS server on the JVM's 127.0.0.1 that answers 204, with a self-signed certificate for another name. */
+    private HttpsServer selfSignedHttpsServer() throws Exception {
+        Path keystore = dir.resolve("server.p12");
+        char[] password = "changeit".toCharArray();
+        Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair", "-keyalg", "RSA", "-keysize", "2048", "-alias", "server", "-dname", "CN=not-this-host",
+                "-validity", "2", "-storetype", "PKCS12", "-keystore", keystore.toString(), "-storepass", "changeit")
+                .redirectErrorStream(true).start();
+        String keytoolOutput = new String(keytool.getInputStream().readAllBytes());
+        assertThat(keytool.waitFor()).as(keytoolOutput).isZero();
+        KeyStore store = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(keystore)) {
+            store.load(in, password);
+        }
+        KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        keys.init(store, password);
+        SSLContext tls = SSLContext.getInstance("TLS");
+        tls.init(keys.getKeyManagers(), null, null);
+        HttpsServer server = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.setHttpsConfigurator(new HttpsConfigurator(tls));
+        server.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        server.start();
+        return server;
     }
 
     @Test
@@ -309,6 +366,45 @@ class ServiceWaitTests {
                 .contains(") exited with code 7 after ", "stdout:\n  bye\n")
                 .contains(" was not ready within 700 ms (the startup timeout): still waiting for a line of its output "
                         + "matching /never/");
+    }
+
+    @Test
+    @DisplayName("@StartImageCommand on a PER_CLASS class starts one service for its tests; on one of its methods it is refused")
+    void perClass() throws Exception {
+        Map<String, String> configuration = Map.of("isolated.rootfs", image(dir, config(SERVICE, "")).toString());
+        EngineRunner.assertAllSucceeded(EngineRunner.run(PerClassServiceTestCase.class, configuration), 2);
+
+        EngineRunner.run(PerClassMethodServiceTestCase.class, configuration).testEvents().assertThatEvents()
+                .haveExactly(1, org.junit.platform.testkit.engine.EventConditions.finishedWithFailure(
+                        org.junit.platform.testkit.engine.TestExecutionResultConditions.message(m -> m.contains(
+                                "@StartImageCommand on method t cannot apply: its tests run in the PER_CLASS environment"))));
+    }
+
+    @Isolated(lifecycle = Isolated.Lifecycle.PER_CLASS)
+    @StartImageCommand(logLine = "^ready$", logLineTimes = 2)
+    @org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.MethodName.class)
+    static class PerClassServiceTestCase {
+        static long firstPid;
+
+        @Test
+        void a(IsolatedEnvironment env) {
+            assertThat(lines(env.service().stdout(), "ready")).isEqualTo(2);
+            firstPid = env.service().hostPid();
+        }
+
+        @Test
+        void b(IsolatedEnvironment env) {
+            assertThat(env.service().hostPid()).isEqualTo(firstPid);
+            assertThat(env.service().isAlive()).isTrue();
+        }
+    }
+
+    @Isolated(lifecycle = Isolated.Lifecycle.PER_CLASS)
+    static class PerClassMethodServiceTestCase {
+        @Test
+        @StartImageCommand
+        void t(IsolatedEnvironment env) {
+        }
     }
 
     @Isolated
