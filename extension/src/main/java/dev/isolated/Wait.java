@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
 /**
  * When a service started in an environment is ready, as Testcontainers' {@code WaitStrategy} says: a line of its
  * output (seen N times), a listening port, an HTTP(S) endpoint answering with a status, the image's
- * {@code HEALTHCHECK}, or several of these together. The common case is one line:
+ * {@code HEALTHCHECK}, a check of the test's own, or several of these together. The common case is one line:
  *
  * <pre>{@code
  * IsolatedProcess postgres = env.startImageCommand(
@@ -109,6 +109,28 @@ public abstract class Wait {
     }
 
     /**
+     * Ready when a check of the test's own returns {@code true}, e.g. a JDBC connection that opens:
+     *
+     * <pre>{@code
+     * Wait.until("a JDBC connection", env -> {
+     *     try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + env.mappedPort(5432) + "/postgres", "postgres", "pw")) {
+     *         return c.isValid(1);
+     *     }
+     * })
+     * }</pre>
+     *
+     * A check that throws is not ready yet; the message of a wait that is not met names the last exception
+     * ({@code <description> (the last check threw <exception>)}), or says {@code (the last check returned false)}.
+     *
+     * @param description what the check waits for, for messages
+     * @param check the check, called about every 50 ms until it returns {@code true}
+     * @return the wait
+     */
+    public static Wait until(String description, Check check) {
+        return new ConditionWait(description, check);
+    }
+
+    /**
      * Ready when every one of {@code waits} is, checked in the given order: each is checked only once those before
      * it are met, and a met wait is not checked again.
      *
@@ -195,6 +217,17 @@ public abstract class Wait {
     /** What the wait waits for, without its progress, e.g. {@code a line matching /ready/ 2 times}. */
     @Override
     public abstract String toString();
+
+    /** A check of the test's own, for {@link #until(String, Check)}. */
+    @FunctionalInterface
+    public interface Check {
+        /**
+         * @param env the environment the service runs in
+         * @return whether the service is ready
+         * @throws Exception counts as not ready yet
+         */
+        boolean ready(IsolatedEnvironment env) throws Exception;
+    }
 
     /** One run of a wait. */
     interface Probe {

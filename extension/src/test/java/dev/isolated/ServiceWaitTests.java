@@ -240,6 +240,24 @@ class ServiceWaitTests {
     }
 
     @Test
+    @DisplayName("until(description, check) waits for a check of the test's own; one that throws is not ready yet")
+    void until() throws Exception {
+        try (IsolatedEnvironment env = env("sleep 0.2; echo go > /tmp/state; exec sleep 1000", "", Duration.ofMillis(1500))) {
+            env.startImageCommand(Wait.until("/tmp/state to say go", e -> e.readString("/tmp/state").equals("go\n")));
+
+            assertThatThrownBy(() -> Wait.until("/tmp/state to say stop", e -> e.readString("/tmp/state").equals("stop"))
+                    .waitUntilReady(env, env.service()))
+                    .isInstanceOf(ServiceNotReadyException.class)
+                    .hasMessageContaining("still waiting for /tmp/state to say stop (the last check returned false)\n");
+            assertThatThrownBy(() -> Wait.until("/tmp/never to exist", e -> !e.readString("/tmp/never").isEmpty())
+                    .waitUntilReady(env, env.service()))
+                    .isInstanceOf(ServiceNotReadyException.class)
+                    .hasMessageContaining("still waiting for /tmp/never to exist (the last check threw "
+                            + "java.io.UncheckedIOException: Cannot read /tmp/never");
+        }
+    }
+
+    @Test
     @DisplayName("allOf waits for each in turn: the log line twice, the port, then HTTP")
     void combined() throws Exception {
         try (IsolatedEnvironment env = env(SERVICE)) {
