@@ -23,8 +23,9 @@ import java.lang.annotation.Target;
  * }
  * }</pre>
  *
- * <p>On a class it applies to the environments of all its tests (with {@code lifecycle = PER_CLASS}, to the one
- * they share); on a method or an {@code @Isolated} parameter it replaces the class's. A service that is not ready
+ * <p>On a class it applies to the environments of all its tests, those of {@code @Isolated} parameters included
+ * (with {@code lifecycle = PER_CLASS}, to the one they share); on a method or an {@code @Isolated} parameter it
+ * replaces the class's, and on a method of a {@code PER_CLASS} class it fails the test, as {@link Bind} does. A service that is not ready
  * fails the test (or, on a {@code PER_CLASS} class, its tests) with the {@link ServiceNotReadyException}; its
  * environment is closed.
  */

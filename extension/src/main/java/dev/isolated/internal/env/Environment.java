@@ -278,7 +278,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
                     + "starting it again");
         }
         Command command = imageCommand(args);
-        String label = "[" + (spec.hostname().isEmpty() ? Path.of(command.argv().get(0)).getFileName().toString()
+        String program = command.argv().get(0);
+        String label = "[" + (spec.hostname().isEmpty() ? program.substring(program.lastIndexOf('/') + 1)
                 : spec.hostname()) + "] ";
         service = start(command.withOutputLines(line -> SERVICE_LOG.info(() -> label + line)));
         return service;
@@ -286,6 +287,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
 
     @Override
     public IsolatedProcess startImageCommand(Wait wait, String... args) {
+        java.util.Objects.requireNonNull(wait, "wait");
         IsolatedProcess started = startImageCommand(args);
         wait.waitUntilReady(this, started);
         return started;
