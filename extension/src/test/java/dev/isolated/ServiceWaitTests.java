@@ -387,6 +387,30 @@ class ServiceWaitTests {
     }
 
     @Test
+    @DisplayName("as uid 65534 too: the service starts and its waits (log line twice, port, HTTP through mappedPort) are met")
+    void asNobody() throws Exception {
+        Path run = NobodyJvm.runDirectory(dir, "nobody");
+        Path image = image(run, config(SERVICE, ""));
+
+        List<String> lines = NobodyJvm.runFixture(run, ReadyServiceTestCase.class, List.of(), "isolated.rootfs=" + image);
+
+        assertThat(lines).hasSize(2).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
+    }
+
+    @Test
+    @DisplayName("a service killed by a signal before it is ready fails at once, naming the signal and exit code")
+    void killedBeforeReady() throws Exception {
+        try (IsolatedEnvironment env = env("echo dying; kill -9 $$")) {
+            assertThatThrownBy(() -> env.startImageCommand(Wait.forPort(8080)))
+                    .isInstanceOf(ServiceNotReadyException.class)
+                    .hasMessageContaining(") was killed by signal 9 (exit code 137) after ")
+                    .hasMessageContaining(" ms, before it was ready: still waiting for TCP port 8080 to listen in the "
+                            + "environment (listening now: [])\nstdout:\n  dying\n")
+                    .satisfies(e -> assertThat(((ServiceNotReadyException) e).exitCode()).hasValue(137));
+        }
+    }
+
+    @Test
     @DisplayName("@StartImageCommand on a PER_CLASS class starts one service for its tests; on one of its methods it is refused")
     void perClass() throws Exception {
         Map<String, String> configuration = Map.of("isolated.rootfs", image(dir, config(SERVICE, "")).toString());
