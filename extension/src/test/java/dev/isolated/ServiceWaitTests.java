@@ -39,6 +39,9 @@ class ServiceWaitTests {
     static final String SERVICE = "mkdir -p /www && echo ok > /www/index.html && sleep 0.2 && echo ready && sleep 0.3"
             + " && echo ready && exec httpd -f -p 8080 -h /www";
     private static final String WGET = "wget -q -O /dev/null http://127.0.0.1:8080/";
+    /** A HEALTHCHECK that passes once the service serves HTTP; failures in its first 10 s do not count. */
+    private static final String HEALTHCHECK = "{\"Test\":[\"CMD-SHELL\",\"" + WGET + "\"],\"Interval\":100000000,"
+            + "\"StartPeriod\":10000000000}";
 
     @TempDir
     Path dir;
@@ -186,9 +189,7 @@ class ServiceWaitTests {
     @Test
     @DisplayName("forHealthcheck runs the image's HEALTHCHECK (CMD-SHELL) inside until it passes; failures in StartPeriod do not count")
     void healthcheckPasses() throws Exception {
-        try (IsolatedEnvironment env = env(SERVICE, "{\"Test\":[\"CMD-SHELL\",\"" + WGET + "\"],\"Interval\":100000000,"
-                + "\"StartPeriod\":10000000000}",
-                Duration.ofSeconds(60))) {
+        try (IsolatedEnvironment env = env(SERVICE, HEALTHCHECK, Duration.ofSeconds(60))) {
             assertThat(env.imageConfig().healthcheck().interval()).isEqualTo(Duration.ofMillis(100));
 
             env.startImageCommand(Wait.forHealthcheck());
@@ -368,9 +369,9 @@ class ServiceWaitTests {
     }
 
     @Test
-    @DisplayName("@StartImageCommand starts the service and waits before the test; a failing one fails the test")
+    @DisplayName("@StartImageCommand starts the service and waits (log line, port, HTTP, HEALTHCHECK) before the test; a failing one fails the test")
     void annotation() throws Exception {
-        Map<String, String> configuration = Map.of("isolated.rootfs", image(dir, config(SERVICE, "")).toString());
+        Map<String, String> configuration = Map.of("isolated.rootfs", image(dir, config(SERVICE, HEALTHCHECK)).toString());
         EngineRunner.assertAllSucceeded(EngineRunner.run(ReadyServiceTestCase.class, configuration), 2);
 
         Map<String, String> failing = Map.of("isolated.rootfs", image(dir, config("echo bye; exit 7", "")).toString(),
@@ -390,7 +391,7 @@ class ServiceWaitTests {
     @DisplayName("as uid 65534 too: the service starts and its waits (log line twice, port, HTTP through mappedPort) are met")
     void asNobody() throws Exception {
         Path run = NobodyJvm.runDirectory(dir, "nobody");
-        Path image = image(run, config(SERVICE, ""));
+        Path image = image(run, config(SERVICE, HEALTHCHECK));
 
         List<String> lines = NobodyJvm.runFixture(run, ReadyServiceTestCase.class, List.of(), "isolated.rootfs=" + image);
 
@@ -450,12 +451,15 @@ class ServiceWaitTests {
     }
 
     @Isolated
-    @StartImageCommand(logLine = "^ready$", logLineTimes = 2, ports = 8080, httpPort = 8080, httpPath = "/")
+    @StartImageCommand(logLine = "^ready$", logLineTimes = 2, ports = 8080, httpPort = 8080, httpPath = "/",
+            healthcheck = true)
     static class ReadyServiceTestCase {
         @Test
         void serviceIsReady(IsolatedEnvironment env) throws Exception {
             assertThat(lines(env.service().stdout(), "ready")).isEqualTo(2);
             assertThat(get(env, "/")).isEqualTo("200 ok\n");
+            assertThat(env.imageConfig().healthcheck().isDeclared()).isTrue();
+            assertThat(env.exec("sh", "-c", WGET)).succeeded();
         }
 
         @Test
