@@ -48,6 +48,13 @@ public final class IsolatedConfiguration {
     public static final String AWAIT_TIMEOUT = "isolated.await.timeout";
 
     /**
+     * How long a service started with {@link IsolatedEnvironment#startImageCommand(Wait, String...)} (or
+     * {@link StartImageCommand}, or checked with {@link Wait#waitUntilReady(IsolatedEnvironment, IsolatedProcess)})
+     * may take to be ready, e.g. {@code 2m}; default 60 s: {@value}.
+     */
+    public static final String STARTUP_TIMEOUT = "isolated.startup.timeout";
+
+    /**
      * The most bytes of file content that unpacking one image may write, and the most bytes a pulled image's
      * layers may declare in all; default 4 GiB (per JVM): {@value}.
      */

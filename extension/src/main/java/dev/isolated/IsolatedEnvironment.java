@@ -59,6 +59,57 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      */
     Command imageCommand(String... args);
 
+    /**
+     * Starts the image's own command ({@link #imageCommand(String...)}: {@code Entrypoint} + {@code Cmd}, or
+     * {@code Entrypoint} + {@code args}) as the environment's service, as {@code docker run IMAGE [ARGS...]} does,
+     * without waiting for it to be ready. It runs as the image's {@code User}, in its {@code WorkingDir}, with its
+     * {@code Env}. Its output is kept as any started command's (see {@link IsolatedProcess#stdout()}) and streamed
+     * line by line, stdout and stderr, to the {@code java.util.logging} logger {@value #SERVICE_LOGGER} at level
+     * {@code INFO}, each line as {@code [<hostname>] <line>} (the program's name when the environment has no
+     * hostname). It is killed when the environment closes, like every command.
+     *
+     * @param args the arguments replacing the image's {@code Cmd}; none keeps it
+     * @return the service, also returned by {@link #service()} from now on
+     * @throws IllegalStateException when the image declares neither {@code Entrypoint} nor {@code Cmd}, or when a
+     *     service started earlier still runs
+     */
+    IsolatedProcess startImageCommand(String... args);
+
+    /**
+     * Starts the image's own command as the environment's service, as {@link #startImageCommand(String...)} does,
+     * and waits until {@code wait} finds it ready, up to {@link #startupTimeout()}:
+     *
+     * <pre>{@code
+     * env.startImageCommand(Wait.forLogLine("database system is ready to accept connections", 2));
+     * }</pre>
+     *
+     * @param wait when the service is ready
+     * @param args the arguments replacing the image's {@code Cmd}; none keeps it
+     * @return the service, ready
+     * @throws ServiceNotReadyException when it is not ready within the startup timeout, exits first (naming its exit
+     *     code) or is unhealthy; the message ends with the last lines of its output. The service is left running
+     *     (until the environment closes) for a look at it.
+     */
+    IsolatedProcess startImageCommand(Wait wait, String... args);
+
+    /**
+     * @return the service started last by {@link #startImageCommand(String...)} (or by {@link StartImageCommand}),
+     *     running or not
+     * @throws IllegalStateException when none was started in this environment
+     */
+    IsolatedProcess service();
+
+    /**
+     * @return how long {@link Wait#waitUntilReady(IsolatedEnvironment, IsolatedProcess)} and
+     *     {@link #startImageCommand(Wait, String...)} wait for a service of this environment: the builder's
+     *     {@link IsolatedEnvironmentBuilder#startupTimeout(java.time.Duration)}, {@link StartImageCommand#startupTimeout()}, or
+     *     {@value IsolatedConfiguration#STARTUP_TIMEOUT}; by default 60 s
+     */
+    java.time.Duration startupTimeout();
+
+    /** The {@code java.util.logging} logger a service's output goes to, line by line: {@value}. */
+    String SERVICE_LOGGER = "dev.isolated.service";
+
     /** @return the namespaces this environment has, always including {@link Namespace#USER} */
     Set<Namespace> namespaces();
 

@@ -51,6 +51,9 @@ public final class IsolatedEnvironmentBuilder {
     private Seccomp seccomp = Seccomp.DEFAULT;
     private UserMapping userMapping = UserMapping.ROOT;
     private Function<String, Optional<String>> configuration = key -> Optional.ofNullable(System.getProperty(key));
+    private Wait serviceWait; // startImageCommand: null for no wait
+    private String[] serviceArgs; // startImageCommand: null for no service
+    private Duration startupTimeout; // null: configured or default
 
     IsolatedEnvironmentBuilder() {
     }
@@ -344,6 +347,78 @@ public final class IsolatedEnvironmentBuilder {
         return this;
     }
 
+    /**
+     * Has {@link #start()} also start the image's own command as the environment's service and wait until it is
+     * ready, as {@link IsolatedEnvironment#startImageCommand(Wait, String...)} does; when it is not,
+     * {@link #start()} closes the environment and throws the {@link ServiceNotReadyException}.
+     *
+     * @param wait when the service is ready
+     * @param args the arguments replacing the image's {@code Cmd}; none keeps it
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder startImageCommand(Wait wait, String... args) {
+        this.serviceWait = Objects.requireNonNull(wait);
+        this.serviceArgs = args.clone();
+        return this;
+    }
+
+    /**
+     * Has {@link #start()} also start the image's own command as the environment's service, without waiting
+     * (see {@link IsolatedEnvironment#startImageCommand(String...)}).
+     *
+     * @param args the arguments replacing the image's {@code Cmd}; none keeps it
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder startImageCommand(String... args) {
+        this.serviceWait = null;
+        this.serviceArgs = args.clone();
+        return this;
+    }
+
+    /**
+     * @param timeout how long a service of the environment may take to be ready (see
+     *     {@link IsolatedEnvironment#startupTimeout()}); unless given, {@value IsolatedConfiguration#STARTUP_TIMEOUT}
+     *     or 60 s
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder startupTimeout(Duration timeout) {
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("startupTimeout(" + timeout + "): it must be positive");
+        }
+        this.startupTimeout = timeout;
+        return this;
+    }
+
+    /** The startup timeout given, else the configured one, else the default. */
+    private Duration effectiveStartupTimeout() {
+        return startupTimeout != null ? startupTimeout : configuration.apply(IsolatedConfiguration.STARTUP_TIMEOUT)
+                .map(text -> IsolatedSettings.parseDuration(IsolatedConfiguration.STARTUP_TIMEOUT, text))
+                .orElse(IsolatedSettings.DEFAULT_STARTUP_TIMEOUT);
+    }
+
+    /** Starts the service {@link #startImageCommand} asked for, if any; closes the environment when it fails. */
+    private IsolatedEnvironment withService(Environment env, Duration startup) {
+        env.startupTimeout(startup);
+        if (serviceArgs == null) {
+            return env;
+        }
+        try {
+            if (serviceWait == null) {
+                env.startImageCommand(serviceArgs);
+            } else {
+                env.startImageCommand(serviceWait, serviceArgs);
+            }
+        } catch (RuntimeException e) {
+            try {
+                env.close();
+            } catch (RuntimeException closing) {
+                e.addSuppressed(closing);
+            }
+            throw e;
+        }
+        return env;
+    }
+
     IsolatedEnvironmentBuilder classLoader(ClassLoader loader) {
         this.classLoader = loader;
         return this;
@@ -374,6 +449,7 @@ public final class IsolatedEnvironmentBuilder {
             throw new IllegalStateException("No rootfs: call rootfs(\"busybox.tar\"), rootfs(path) or image(\"name:tag\") "
                     + "before start()");
         }
+        Duration startup = effectiveStartupTimeout();
         UnpackedImage image = this.image.isEmpty() ? RootfsImages.image(rootfs, classLoader, configuration)
                 : RootfsImages.pulled(this.image, configuration);
         Map<String, String> allEnv = new LinkedHashMap<>(EnvironmentSpec.DEFAULT_ENV);
@@ -387,7 +463,7 @@ public final class IsolatedEnvironmentBuilder {
                         cpuPercent, rlimits, monotonicOffset, boottimeOffset, capabilities, trackResources, network,
                         seccompFilter, userMapping, seccomp), image.config(), user);
         try {
-            return Environment.create(SharedHelper.get(configuration), spec);
+            return withService(Environment.create(SharedHelper.get(configuration), spec), startup);
         } catch (EnvironmentSetupException e) {
             throw HostFindings.explain(e, spec.namespaces().contains(Namespace.USER));
         }

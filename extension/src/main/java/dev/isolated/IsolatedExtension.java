@@ -100,7 +100,7 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         }
         for (AnnotatedElement element : elements) {
             for (Class<? extends java.lang.annotation.Annotation> type : List.of(Bind.class, Tmpfs.class, Limits.class,
-                    ClockOffsets.class)) {
+                    ClockOffsets.class, StartImageCommand.class)) {
                 boolean present = type == Bind.class || type == Tmpfs.class
                         ? !AnnotationSupport.findRepeatableAnnotations(element, type).isEmpty()
                         : AnnotationSupport.isAnnotated(element, type);
@@ -195,6 +195,7 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
             IsolatedSettings.Merged merged = IsolatedSettings.merge(annotations);
             List<AnnotatedElement> mountSources = new ArrayList<>(classChain(context.getRequiredTestClass()));
             mountSources.add(method);
+            mountSources.add(parameter); // only @StartImageCommand may be on a parameter
             Environment env = create(merged, () -> IsolatedSettings.builder(merged, mountSources,
                     method.getName() + "-" + parameter.getName(), context), context);
             parameterEnvironments(context.getStore(NAMESPACE), true).add(env);

@@ -22,6 +22,7 @@ import org.junit.platform.commons.support.AnnotationSupport;
 final class IsolatedSettings {
     static final Duration DEFAULT_EXEC_TIMEOUT = Duration.ofSeconds(60);
     static final Duration DEFAULT_AWAIT_TIMEOUT = Duration.ofSeconds(30);
+    static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(60);
     private static final List<Namespace> DEFAULT_NAMESPACES = List.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS,
             Namespace.IPC, Namespace.NET, Namespace.CGROUP); // as Isolated.namespaces(), in its order
 
@@ -122,6 +123,7 @@ final class IsolatedSettings {
         builder.seccomp(isolated.seccomp());
         isolated.commandDefaults().applyTo(builder);
         applyLimits(builder, mountSources);
+        ServiceAnnotation.apply(builder, mountSources);
         for (AnnotatedElement element : mountSources) {
             for (Bind bind : AnnotationSupport.findRepeatableAnnotations(element, Bind.class)) {
                 builder.bind(checkedSource(bind), bind.target(), bind.readOnly());

@@ -12,6 +12,7 @@ import dev.isolated.MountInfo;
 import dev.isolated.Namespace;
 import dev.isolated.ProcessInfo;
 import dev.isolated.ResourceUsage;
+import dev.isolated.Wait;
 import dev.isolated.image.ImageConfig;
 import dev.isolated.internal.helper.Fields;
 import dev.isolated.internal.helper.Frame;
@@ -56,6 +57,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private CgroupFiles cgroup;
     private String address = "";
     private int upperFd = -1;
+    private static final java.util.logging.Logger SERVICE_LOG = java.util.logging.Logger.getLogger(SERVICE_LOGGER);
+    private IsolatedProcess service; // started by startImageCommand
+    private volatile Duration startupTimeout = Duration.ofSeconds(60);
 
     private Environment(HelperConnection helper, EnvironmentSpec spec) {
         this.helper = helper;
@@ -280,6 +284,48 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
                     + "Entrypoint or Cmd: a plain rootfs tar has none. Run a command by name, e.g. exec(\"sh\", \"-c\", ...)");
         }
         return Command.of(argv.toArray(String[]::new));
+    }
+
+    @Override
+    public synchronized IsolatedProcess startImageCommand(String... args) {
+        if (service != null && service.isAlive()) {
+            throw new IllegalStateException("The image's command already runs in this environment as its service "
+                    + service.command() + " (host pid " + service.hostPid() + "); stop it (service().kill()) before "
+                    + "starting it again");
+        }
+        Command command = imageCommand(args);
+        String program = command.argv().get(0);
+        String label = "[" + (spec.hostname().isEmpty() ? program.substring(program.lastIndexOf('/') + 1)
+                : spec.hostname()) + "] ";
+        service = start(command.withOutputLines(line -> SERVICE_LOG.info(() -> label + line)));
+        return service;
+    }
+
+    @Override
+    public IsolatedProcess startImageCommand(Wait wait, String... args) {
+        java.util.Objects.requireNonNull(wait, "wait");
+        IsolatedProcess started = startImageCommand(args);
+        wait.waitUntilReady(this, started);
+        return started;
+    }
+
+    @Override
+    public synchronized IsolatedProcess service() {
+        if (service == null) {
+            throw new IllegalStateException("No service was started in this environment: call startImageCommand(...) "
+                    + "or annotate the test with @StartImageCommand");
+        }
+        return service;
+    }
+
+    @Override
+    public Duration startupTimeout() {
+        return startupTimeout;
+    }
+
+    /** @param timeout how long a service of this environment may take to be ready */
+    public void startupTimeout(Duration timeout) {
+        this.startupTimeout = timeout;
     }
 
     @Override

@@ -11,13 +11,17 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /** The TCP ports listening in a process's network namespace, from its {@code /proc/<pid>/net/tcp{,6}}. */
-final class ListeningPorts {
+public final class ListeningPorts {
     private static final String LISTEN = "0A";
 
     private ListeningPorts() {
     }
 
-    static Set<Integer> of(long hostPid) {
+    /**
+     * @param hostPid a host pid in the network namespace to look at
+     * @return the TCP ports (IPv4 and IPv6) listening there, sorted
+     */
+    public static Set<Integer> of(long hostPid) {
         Set<Integer> ports = new TreeSet<>();
         for (String table : new String[] {"tcp", "tcp6"}) {
             Path file = Paths.get("/proc", Long.toString(hostPid), "net", table);

@@ -2,9 +2,9 @@ package dev.isolated.internal.image;
 
 import dev.isolated.internal.json.JsonException;
 import dev.isolated.internal.json.JsonObject;
-import java.util.List;
-
 import dev.isolated.image.ImageConfig;
+import java.time.Duration;
+import java.util.List;
 
 /**
  * Reads the run defaults from an image config (the {@code config} object of an OCI or Docker image
@@ -27,7 +27,26 @@ final class ImageConfigJson {
             return ImageConfig.EMPTY;
         }
         return new ImageConfig(config.optionalStrings("Env"), config.optionalString("WorkingDir"),
-                config.optionalString("User"), config.optionalStrings("Entrypoint"), config.optionalStrings("Cmd"));
+                config.optionalString("User"), config.optionalStrings("Entrypoint"), config.optionalStrings("Cmd"),
+                healthcheck(config.optionalObject("Healthcheck")));
+    }
+
+    /** Docker's {@code Healthcheck} object: {@code Test}, and durations in nanoseconds (0 or missing: the default). */
+    private static ImageConfig.Healthcheck healthcheck(JsonObject check) {
+        if (check == null) {
+            return ImageConfig.Healthcheck.NONE;
+        }
+        return new ImageConfig.Healthcheck(check.optionalStrings("Test"), nanos(check, "Interval"),
+                nanos(check, "Timeout"), nanos(check, "StartPeriod"), (int) Math.min(Integer.MAX_VALUE,
+                        optionalInteger(check, "Retries")));
+    }
+
+    private static Duration nanos(JsonObject check, String key) {
+        return Duration.ofNanos(optionalInteger(check, key));
+    }
+
+    private static long optionalInteger(JsonObject object, String key) {
+        return object.has(key) && object.members().get(key) != null ? object.integer(key) : 0;
     }
 
     /** The layer digests of the uncompressed layers ({@code rootfs.diff_ids}), or an empty list. */
@@ -50,6 +69,14 @@ final class ImageConfigJson {
         strings(json, config.entrypoint());
         json.append(",\"Cmd\":");
         strings(json, config.cmd());
+        ImageConfig.Healthcheck check = config.healthcheck();
+        if (!check.test().isEmpty()) {
+            json.append(",\"Healthcheck\":{\"Test\":");
+            strings(json, check.test());
+            json.append(",\"Interval\":").append(check.interval().toNanos()).append(",\"Timeout\":")
+                    .append(check.timeout().toNanos()).append(",\"StartPeriod\":").append(check.startPeriod().toNanos())
+                    .append(",\"Retries\":").append(check.retries()).append('}');
+        }
         return json.append("}}\n").toString();
     }
 

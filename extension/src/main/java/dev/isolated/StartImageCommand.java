@@ -1,0 +1,67 @@
+package dev.isolated;
+
+import java.lang.annotation.Documented;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Inherited;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+/**
+ * The environment's service: the image's own command ({@code Entrypoint} + {@code Cmd}) is started when the
+ * environment is made, and the test gets the environment only once the service is ready, as
+ * {@link IsolatedEnvironment#startImageCommand(Wait, String...)} does. {@link IsolatedEnvironment#service()} returns
+ * it. Every wait given is met, in the order of the attributes ({@link Wait#allOf}); none means the service is
+ * started without waiting.
+ *
+ * <pre>{@code
+ * @Isolated(image = "postgres:16")
+ * @StartImageCommand(logLine = "database system is ready to accept connections", logLineTimes = 2, ports = 5432)
+ * class PostgresTest {
+ *     @Test
+ *     void answers(IsolatedEnvironment env) { ... env.mappedPort(5432) ... }
+ * }
+ * }</pre>
+ *
+ * <p>On a class it applies to the environments of all its tests, those of {@code @Isolated} parameters included
+ * (with {@code lifecycle = PER_CLASS}, to the one they share); on a method or an {@code @Isolated} parameter it
+ * replaces the class's, and on a method of a {@code PER_CLASS} class it fails the test, as {@link Bind} does. A service that is not ready
+ * fails the test (or, on a {@code PER_CLASS} class, its tests) with the {@link ServiceNotReadyException}; its
+ * environment is closed.
+ */
+@Target({ElementType.TYPE, ElementType.METHOD, ElementType.PARAMETER, ElementType.ANNOTATION_TYPE})
+@Retention(RetentionPolicy.RUNTIME)
+@Documented
+@Inherited
+public @interface StartImageCommand {
+
+    /** @return the arguments replacing the image's {@code Cmd}, as {@code docker run IMAGE ARGS...}; none keeps it */
+    String[] args() default {};
+
+    /** @return a regular expression a line of the service's output must match ({@link Wait#forLogLine}); none by default */
+    String logLine() default "";
+
+    /** @return how many lines must match {@link #logLine()}; default 1 */
+    int logLineTimes() default 1;
+
+    /** @return TCP ports that must listen in the environment ({@link Wait#forPort}) */
+    int[] ports() default {};
+
+    /** @return a port whose HTTP endpoint {@link #httpPath()} must answer with {@link #httpStatus()} ({@link Wait#forHttp}); 0 for none */
+    int httpPort() default 0;
+
+    /** @return the path of the HTTP request; default {@code /} */
+    String httpPath() default "/";
+
+    /** @return the statuses that make the HTTP endpoint ready; default 200 */
+    int[] httpStatus() default {200};
+
+    /** @return whether the image's {@code HEALTHCHECK} must pass ({@link Wait#forHealthcheck()}) */
+    boolean healthcheck() default false;
+
+    /**
+     * @return the environment's startup timeout, e.g. {@code 500ms}, {@code 30s}, {@code 2m}; empty for
+     *     {@value IsolatedConfiguration#STARTUP_TIMEOUT}, by default 60 s
+     */
+    String startupTimeout() default "";
+}
