@@ -75,7 +75,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @Retention(RetentionPolicy.RUNTIME)
 @Documented
 @Inherited
-@ExtendWith(IsolatedExtension.class)
+@ExtendWith({IsolatedExtension.class, IsolatedNetworkExtension.class})
 public @interface Isolated {
 
     /** The configuration parameter {@value}: the same as {@link IsolatedConfiguration#ROOTFS}. */

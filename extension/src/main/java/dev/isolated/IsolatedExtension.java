@@ -195,10 +195,15 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
             IsolatedSettings.Merged merged = IsolatedSettings.merge(annotations);
             List<AnnotatedElement> mountSources = new ArrayList<>(classChain(context.getRequiredTestClass()));
             mountSources.add(method);
-            Environment env = create(merged, () -> IsolatedSettings.builder(merged, mountSources,
-                    method.getName() + "-" + parameter.getName(), context), context);
+            Environment env = create(merged, () -> IsolatedNetworkExtension.join(IsolatedSettings.builder(merged,
+                    mountSources, method.getName() + "-" + parameter.getName(), context), parameterContext, context),
+                    context);
             parameterEnvironments(context.getStore(NAMESPACE), true).add(env);
             return env;
+        }
+        if (parameterContext.isAnnotated(OnNetwork.class)) {
+            throw new ParameterResolutionException("@OnNetwork on parameter " + parameter.getName() + " needs @Isolated "
+                    + "on that parameter too: only an environment made for the parameter can join a network");
         }
         Store store = context.getStore(NAMESPACE);
         Environment env = store.get(METHOD_ENVIRONMENT, Environment.class);
