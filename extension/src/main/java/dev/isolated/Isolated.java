@@ -185,6 +185,15 @@ public @interface Isolated {
     boolean skipIfUnsupported() default false;
 
     /**
+     * Ports of the host's {@code 127.0.0.1} that the environment reaches as {@code host.isolated.internal:PORT}
+     * from the start (see {@link IsolatedEnvironment#exposeHostPort(int)}; for a port known only at run time,
+     * such as a server's on port 0, call that). An annotation that gives none takes its enclosing one's.
+     *
+     * @return the ports, 1..65535; none by default
+     */
+    int[] exposeHostPorts() default {};
+
+    /**
      * How long one environment lives. Read from classes only: {@code PER_CLASS} on a method or parameter fails
      * the test.
      *

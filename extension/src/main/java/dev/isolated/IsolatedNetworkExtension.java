@@ -20,8 +20,8 @@ import org.junit.platform.commons.support.ReflectionSupport;
 
 /**
  * The {@link IsolatedNetwork}s of a test, registered by {@link Isolated}: resolves {@code IsolatedNetwork}
- * parameters (one new network per parameter name and test, closed after it; per class for constructor and
- * {@code @BeforeAll} parameters), closes {@code IsolatedNetwork} fields with their owner (instance fields after
+ * parameters (one new network per parameter name and test, closed after it; per class for {@code @BeforeAll}
+ * parameters), closes {@code IsolatedNetwork} fields with their owner (instance fields after
  * the test, or after the class with a per-class test instance; static fields after the class), and finds the
  * network an {@link OnNetwork} names. Networks are kept in JUnit's store, which closes them (as
  * {@link AutoCloseable}) when their test or class ends, after the extension closed the environments. Not API.

@@ -34,7 +34,8 @@ final class IsolatedSettings {
      * {@code rootfs} and {@code image} are one attribute: the innermost annotation that gives either decides.
      */
     record Merged(String rootfs, String image, Namespace[] namespaces, String hostname, boolean readOnlyRootfs,
-            Capabilities capabilities, UserMapping userMapping, Seccomp seccomp, boolean skipIfUnsupported) {
+            Capabilities capabilities, UserMapping userMapping, Seccomp seccomp, boolean skipIfUnsupported,
+            int[] exposeHostPorts) {
     }
 
     /**
@@ -52,6 +53,7 @@ final class IsolatedSettings {
         UserMapping userMapping = UserMapping.ROOT;
         Seccomp seccomp = Seccomp.DEFAULT;
         boolean skip = false;
+        int[] hostPorts = {};
         for (Isolated a : innermostFirst) {
             if (!a.rootfs().isEmpty() && !a.image().isEmpty()) {
                 throw new ExtensionConfigurationException("@Isolated(rootfs = \"" + a.rootfs() + "\", image = \""
@@ -71,8 +73,10 @@ final class IsolatedSettings {
             userMapping = userMapping == UserMapping.ROOT ? a.userMapping() : userMapping;
             seccomp = seccomp == Seccomp.DEFAULT ? a.seccomp() : seccomp;
             skip |= a.skipIfUnsupported();
+            hostPorts = hostPorts.length == 0 ? a.exposeHostPorts() : hostPorts;
         }
-        return new Merged(rootfs, image, namespaces, hostname, readOnly, capabilities, userMapping, seccomp, skip);
+        return new Merged(rootfs, image, namespaces, hostname, readOnly, capabilities, userMapping, seccomp, skip,
+                hostPorts);
     }
 
     /**
@@ -118,6 +122,11 @@ final class IsolatedSettings {
         }
         builder.capabilities(isolated.capabilities()).userMapping(isolated.userMapping());
         builder.seccomp(isolated.seccomp());
+        try {
+            builder.exposeHostPorts(isolated.exposeHostPorts());
+        } catch (IllegalArgumentException e) {
+            throw new ExtensionConfigurationException("@Isolated(exposeHostPorts = ...): " + e.getMessage(), e);
+        }
         applyLimits(builder, mountSources);
         for (AnnotatedElement element : mountSources) {
             for (Bind bind : AnnotationSupport.findRepeatableAnnotations(element, Bind.class)) {

@@ -94,6 +94,30 @@ class HostPortTests {
                 .hasMessage("exposeHostPort(0): a TCP port is 1..65535");
     }
 
+    /** A fixed port for the annotation; the test's server takes it once the environment exists. */
+    static final int FIXED_PORT = 47321;
+
+    @Test
+    @DisplayName("@Isolated(exposeHostPorts = PORT): the host's server on that port is reached from the start")
+    @Isolated(rootfs = "busybox.tar", exposeHostPorts = FIXED_PORT)
+    void fromTheAnnotation(IsolatedEnvironment env) throws IOException {
+        HttpServer fixed = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), FIXED_PORT), 0);
+        fixed.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(200, 6);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write("fixed\n".getBytes(StandardCharsets.UTF_8));
+            }
+        });
+        fixed.start();
+        try {
+            assertThat(env.exec("wget", "-qO-", "http://host.isolated.internal:" + FIXED_PORT + "/")).succeeded()
+                    .stdout().isEqualTo("fixed\n");
+            assertThat(env.exec(connect("host.isolated.internal", port(mock)))).failed();
+        } finally {
+            fixed.stop(0);
+        }
+    }
+
     @Test
     @DisplayName("without NET the environment is on the host's network: host.isolated.internal is 127.0.0.1")
     @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT})
