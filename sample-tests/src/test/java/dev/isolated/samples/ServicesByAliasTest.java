@@ -1,6 +1,7 @@
 package dev.isolated.samples;
 
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.isolated.Isolated;
 import dev.isolated.IsolatedEnvironment;
