@@ -42,6 +42,10 @@
 
 #define RELAY_BUF 65536
 #define ACCEPTS_PER_WAKEUP 16
+/* HOST-PORT: connections the env opens are untrusted; past this many open relays of one env its
+ * listeners are not polled (the kernel's backlog holds, then refuses, further connections), so an
+ * env cannot use up the helper's fds. */
+#define MAX_RELAYS_PER_ENV 256
 
 struct forward_listener {
     uint32_t env_id;
@@ -305,9 +309,19 @@ static void start_relay(struct forwards *t, const struct forward_listener *l, in
     t->relays[t->n_relays++] = r;
 }
 
+static size_t env_relays(const struct forwards *t, uint32_t env_id)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->n_relays; i++)
+        n += t->relays[i]->env_id == env_id;
+    return n;
+}
+
 static void accept_connections(struct forwards *t, const struct forward_listener *l)
 {
     for (int k = 0; k < ACCEPTS_PER_WAKEUP; k++) {
+        if (l->reverse && env_relays(t, l->env_id) >= MAX_RELAYS_PER_ENV)
+            return;
         int client = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (client < 0)
             return; /* EAGAIN: all taken; ECONNABORTED and the like: the client gave up */
@@ -412,8 +426,12 @@ size_t forwards_pollfd_count(const struct forwards *t)
 size_t forwards_collect(struct forwards *t, struct pollfd *fds)
 {
     size_t n = 0;
-    for (size_t i = 0; i < t->n_listeners; i++)
-        fds[n++] = (struct pollfd){ .fd = t->listeners[i]->fd, .events = POLLIN };
+    for (size_t i = 0; i < t->n_listeners; i++) {
+        const struct forward_listener *l = t->listeners[i];
+        /* an env's connections to the host wait in the backlog while it has too many relays */
+        bool full = l->reverse && env_relays(t, l->env_id) >= MAX_RELAYS_PER_ENV;
+        fds[n++] = (struct pollfd){ .fd = full ? -1 : l->fd, .events = POLLIN };
+    }
     t->polled = xrealloc(t->polled, (t->n_relays + 1) * sizeof *t->polled);
     for (size_t i = 0; i < t->n_relays; i++) {
         struct relay *r = t->relays[i];

@@ -94,6 +94,54 @@ class HostPortTests {
                 .hasMessage("exposeHostPort(0): a TCP port is 1..65535");
     }
 
+    @Test
+    @DisplayName("an environment flooding an exposed port holds at most 256 relays at once; the others wait in the "
+            + "backlog and go through as relays end")
+    @Isolated(rootfs = "busybox.tar")
+    void floodIsBounded(IsolatedEnvironment env) throws Exception {
+        try (java.net.ServerSocket holder = new java.net.ServerSocket(0, 1000, InetAddress.getLoopbackAddress())) {
+            java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
+            Thread acceptor = new Thread(() -> {
+                while (!holder.isClosed()) {
+                    try {
+                        java.net.Socket s = holder.accept();
+                        accepted.incrementAndGet();
+                        Thread holding = new Thread(() -> {
+                            try (s) {
+                                s.getInputStream().readAllBytes(); // until the client inside is gone
+                            } catch (IOException ignored) {
+                                // the test is over
+                            }
+                        });
+                        holding.setDaemon(true);
+                        holding.start();
+                    } catch (IOException closed) {
+                        return;
+                    }
+                }
+            });
+            acceptor.setDaemon(true);
+            acceptor.start();
+            int port = holder.getLocalPort();
+            env.exposeHostPort(port);
+
+            // 300 clients whose stdin (a FIFO held open) never ends
+            env.start("sh", "-c", "mkfifo /tmp/in; exec 3<>/tmp/in; for i in $(seq 300); do nc host.isolated.internal "
+                    + port + " <&3 & done; wait");
+            String remote = String.format("0100D57F:%04X", port); // 127.213.0.1:port in /proc/net/tcp
+            Awaitility.await().atMost(java.time.Duration.ofSeconds(120)).pollInterval(java.time.Duration.ofSeconds(1))
+                    .until(() -> env.exec("cat", "/proc/net/tcp").stdout()
+                    .lines().filter(l -> l.contains(" " + remote + " 01 ")).count() == 300);
+            Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+                    .untilAsserted(() -> assertThat(accepted.get()).isGreaterThanOrEqualTo(256));
+            assertThat(accepted.get()).as("all 300 connected inside, 256 relayed").isEqualTo(256);
+
+            assertThat(env.exec("sh", "-c", "kill $(pidof nc)")).succeeded(); // every relay ends, the backlog moves
+            Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+                    .untilAsserted(() -> assertThat(accepted.get()).isEqualTo(300));
+        }
+    }
+
     /** A fixed port for the annotation; the test's server takes it once the environment exists. */
     static final int FIXED_PORT = 47321;
 
