@@ -142,6 +142,20 @@ class HostPortTests {
         }
     }
 
+    @Test
+    @DisplayName("a read-only rootfs: /etc/hosts cannot name host.isolated.internal, the error says to connect to "
+            + "127.213.0.1, which works")
+    @Isolated(rootfs = "busybox.tar", readOnlyRootfs = true)
+    void readOnlyRootfs(IsolatedEnvironment env) {
+        int port = port(mock);
+        assertThatThrownBy(() -> env.exposeHostPort(port)).isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("exposeHostPort(" + port + "): the port is reached on 127.213.0.1:" + port
+                        + " inside, but /etc/hosts could not name host.isolated.internal (")
+                .hasMessageEndingWith("); connect to 127.213.0.1 instead");
+        assertThat(env.exec("wget", "-qO-", "http://127.213.0.1:" + port + "/")).succeeded().stdout()
+                .isEqualTo("from the JVM's mock\n");
+    }
+
     /** A fixed port for the annotation; the test's server takes it once the environment exists. */
     static final int FIXED_PORT = 47321;
 

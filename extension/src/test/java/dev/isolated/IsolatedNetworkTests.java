@@ -103,6 +103,23 @@ class IsolatedNetworkTests {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("Invalid hostname \"bad_alias\"");
     }
 
+    @Test
+    @DisplayName("a member with a read-only rootfs cannot have its /etc/hosts written: start() fails saying so and "
+            + "leaves nothing in the helper")
+    void readOnlyMember() throws java.io.IOException {
+        IsolatedEnvironment.builder().rootfs("busybox.tar").start().close(); // the helper runs
+        int before = NetworkDeclarationTests.helperNetNamespaces();
+        try (IsolatedNetwork net = IsolatedNetwork.newNetwork()) {
+            assertThatThrownBy(() -> IsolatedEnvironment.builder().rootfs("busybox.tar").readOnlyRootfs(true)
+                    .network(net, "db").start()).isInstanceOf(IllegalStateException.class)
+                    .hasMessageStartingWith("The environment could not join the private network " + net.name()
+                            + " (it was closed): the members' names go into its /etc/hosts, which a read-only rootfs "
+                            + "does not let write: ");
+            assertThat(net.members()).isEmpty();
+        }
+        assertThat(NetworkDeclarationTests.helperNetNamespaces()).isEqualTo(before);
+    }
+
     static IsolatedEnvironment member(IsolatedNetwork net, String hostname, String... aliases) {
         return IsolatedEnvironment.builder().rootfs("busybox.tar").namespaces(PID, MOUNT, UTS, NET).hostname(hostname)
                 .network(net, aliases).start();

@@ -82,6 +82,24 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         return env;
     }
 
+    /** Its members' names in {@code /etc/hosts}; when that cannot be written the environment is closed. */
+    private void joinNetwork() {
+        try {
+            PrivateNetworks.join(spec.options().network(), this);
+        } catch (RuntimeException e) {
+            IllegalStateException failure = new IllegalStateException("The environment could not join the private "
+                    + "network " + spec.options().network() + " (it was closed): the members' names go into its "
+                    + "/etc/hosts, " + (spec.readOnlyRootfs() ? "which a read-only rootfs does not let write: "
+                    : "which failed: ") + e.getMessage(), e);
+            try {
+                close();
+            } catch (RuntimeException suppressed) {
+                failure.addSuppressed(suppressed);
+            }
+            throw failure;
+        }
+    }
+
     /** @return the names of this environment on its private network: its hostname (if any), then its aliases */
     List<String> networkNames() {
         List<String> names = new ArrayList<>();
@@ -120,7 +138,14 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         synchronized (this) {
             if (hostAccessAddress.isEmpty()) {
                 hostAccessAddress = reply.getOrEmpty("address");
-                writeHosts();
+                try {
+                    writeHosts();
+                } catch (RuntimeException e) {
+                    throw new IllegalStateException("exposeHostPort(" + port + "): the port is reached on "
+                            + hostAccessAddress + ":" + port + " inside, but /etc/hosts could not name "
+                            + HOST_ALIAS + " (" + e.getMessage() + "); connect to " + hostAccessAddress
+                            + " instead", e);
+                }
             }
         }
     }
@@ -170,7 +195,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             address = reply.getOrEmpty("ip");
             upperFd = reply.get("upper-fd").map(Integer::parseInt).orElse(-1);
             if (!address.isEmpty()) {
-                PrivateNetworks.join(spec.options().network(), this);
+                joinNetwork();
             }
         } catch (TimeoutException e) {
             // The init may still come up later: have the helper kill it rather than leave it to the JVM's exit.
