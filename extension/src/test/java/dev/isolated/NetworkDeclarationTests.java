@@ -146,6 +146,35 @@ class NetworkDeclarationTests {
     }
 
     @Test
+    @DisplayName("an IsolatedNetwork parameter of a @BeforeAll method is the class's, closed after it")
+    void beforeAllParameter() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(BeforeAllCase.class), 2);
+        assertThat(BeforeAllCase.network.isClosed()).isTrue();
+    }
+
+    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, NET})
+    static class BeforeAllCase {
+        static IsolatedNetwork network;
+
+        @org.junit.jupiter.api.BeforeAll
+        static void keep(IsolatedNetwork classNetwork) {
+            network = classNetwork;
+        }
+
+        @Test
+        void one(@Isolated(hostname = "one") @OnNetwork("network") IsolatedEnvironment env) {
+            assertThat(network.isClosed()).isFalse();
+            assertThat(network.members()).containsExactly(env);
+        }
+
+        @Test
+        void two(@Isolated(hostname = "two") @OnNetwork("network") IsolatedEnvironment env) {
+            assertThat(network.isClosed()).isFalse();
+            assertThat(network.members()).containsExactly(env);
+        }
+    }
+
+    @Test
     @DisplayName("@OnNetwork naming nothing, or without @Isolated on its parameter, fails the test saying why")
     void mistakes() {
         EngineExecutionResults results = EngineRunner.run(MistakeCase.class);
