@@ -1,6 +1,8 @@
 package dev.isolated;
 
+import java.lang.reflect.AnnotatedElement;
 import java.lang.reflect.Executable;
+import java.lang.reflect.Method;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.lang.reflect.Parameter;
@@ -15,6 +17,7 @@ import org.junit.jupiter.api.extension.ExtensionContext.Namespace;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
 import org.junit.jupiter.api.extension.ParameterResolver;
+import org.junit.platform.commons.support.AnnotationSupport;
 import org.junit.platform.commons.support.HierarchyTraversalMode;
 import org.junit.platform.commons.support.ReflectionSupport;
 
@@ -95,13 +98,37 @@ class IsolatedNetworkExtension implements BeforeAllCallback, BeforeEachCallback,
         if (on.isEmpty()) {
             return builder;
         }
-        return builder.network(network(on.get(), parameter, context), on.get().aliases());
+        String where = "parameter " + parameter.getParameter().getName() + " of "
+                + parameter.getDeclaringExecutable().getName();
+        return builder.network(network(on.get(), where, parameter.getDeclaringExecutable(), context), on.get().aliases());
     }
 
-    private static IsolatedNetwork network(OnNetwork on, ParameterContext parameter, ExtensionContext context) {
+    /**
+     * Puts the environment made for a test method or class on the network the innermost {@link OnNetwork} of
+     * {@code elements} names, if one has it.
+     *
+     * @param elements the method (if any), then the test class and its enclosing classes
+     * @return {@code builder}
+     */
+    static IsolatedEnvironmentBuilder join(IsolatedEnvironmentBuilder builder, List<? extends AnnotatedElement> elements,
+            ExtensionContext context) {
+        for (AnnotatedElement element : elements) {
+            Optional<OnNetwork> on = AnnotationSupport.findAnnotation(element, OnNetwork.class);
+            if (on.isPresent()) {
+                String where = element instanceof Method m ? "method " + m.getName()
+                        : "class " + ((Class<?>) element).getSimpleName();
+                Executable method = context.getTestMethod().orElse(null);
+                return builder.network(network(on.get(), where, method, context), on.get().aliases());
+            }
+        }
+        return builder;
+    }
+
+    private static IsolatedNetwork network(OnNetwork on, String where, Executable executable,
+            ExtensionContext context) {
         String name = on.value();
-        Executable executable = parameter.getDeclaringExecutable();
-        for (Parameter p : executable.getParameters()) {
+        String at = "@OnNetwork(\"" + name + "\") on " + where;
+        for (Parameter p : executable == null ? new Parameter[0] : executable.getParameters()) {
             if (p.getType() == IsolatedNetwork.class && p.getName().equals(name)) {
                 return parameterNetwork(context, name);
             }
@@ -109,38 +136,31 @@ class IsolatedNetworkExtension implements BeforeAllCallback, BeforeEachCallback,
         List<Object> instances = new ArrayList<>(context.getTestInstances()
                 .map(i -> i.getAllInstances()).orElse(List.of()));
         java.util.Collections.reverse(instances); // innermost first
-        List<Class<?>> classes = new ArrayList<>();
         for (Class<?> c = context.getRequiredTestClass(); c != null; c = c.getEnclosingClass()) {
-            classes.add(c);
-        }
-        for (Class<?> c : classes) {
             List<Field> fields = ReflectionSupport.findFields(c, f -> f.getType() == IsolatedNetwork.class
                     && f.getName().equals(name), HierarchyTraversalMode.BOTTOM_UP);
             if (fields.isEmpty()) {
                 continue;
             }
             Field field = fields.get(0);
-            Object instance = Modifier.isStatic(field.getModifiers()) ? null
-                    : instances.stream().filter(c::isInstance).findFirst().orElse(null);
-            if (instance == null && !Modifier.isStatic(field.getModifiers())) {
-                throw new ParameterResolutionException(where(on, parameter) + ": the field " + field.getName() + " of "
-                        + c.getSimpleName() + " belongs to a test instance, and none exists yet here");
+            boolean isStatic = Modifier.isStatic(field.getModifiers());
+            Class<?> owner = c;
+            Object instance = isStatic ? null : instances.stream().filter(owner::isInstance).findFirst().orElse(null);
+            if (instance == null && !isStatic) {
+                throw new ParameterResolutionException(at + ": the field " + field.getName() + " of "
+                        + c.getSimpleName() + " belongs to a test instance, and none exists yet here; make it static");
             }
             IsolatedNetwork network = read(field, instance);
             if (network == null) {
-                throw new ParameterResolutionException(where(on, parameter) + ": the field " + field.getName() + " of "
+                throw new ParameterResolutionException(at + ": the field " + field.getName() + " of "
                         + c.getSimpleName() + " is null; initialize it, e.g. IsolatedNetwork " + field.getName()
                         + " = IsolatedNetwork.newNetwork();");
             }
             return network;
         }
-        throw new ParameterResolutionException(where(on, parameter) + ": no IsolatedNetwork parameter of "
-                + executable.getName() + " nor IsolatedNetwork field of " + context.getRequiredTestClass().getSimpleName()
-                + " is named " + name + " (parameter names need javac -parameters)");
-    }
-
-    private static String where(OnNetwork on, ParameterContext parameter) {
-        return "@OnNetwork(\"" + on.value() + "\") on parameter " + parameter.getParameter().getName() + " of "
-                + parameter.getDeclaringExecutable().getName();
+        throw new ParameterResolutionException(at + ": no IsolatedNetwork parameter of "
+                + (executable == null ? "it" : executable.getName()) + " nor IsolatedNetwork field of "
+                + context.getRequiredTestClass().getSimpleName() + " is named " + name
+                + " (parameter names need javac -parameters)");
     }
 }

@@ -7,8 +7,11 @@ import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
 
 /**
- * Puts the environment of an {@code @Isolated} parameter on an {@link IsolatedNetwork} of the test, under its
- * hostname and {@link #aliases()} (see {@link IsolatedEnvironmentBuilder#network(IsolatedNetwork, String...)}).
+ * Puts an environment the extension makes on an {@link IsolatedNetwork} of the test, under its hostname and
+ * {@link #aliases()} (see {@link IsolatedEnvironmentBuilder#network(IsolatedNetwork, String...)}): on an
+ * {@code @Isolated} parameter, that parameter's environment; on a test method, the method's environment; on a
+ * test class, the environments made from the class's {@code @Isolated} (per method or per class) unless the
+ * method has an {@code @OnNetwork} of its own. A per-class environment can only join a static field's network.
  *
  * <pre>{@code
  * @Isolated(rootfs = "busybox.tar")
@@ -25,7 +28,7 @@ import java.lang.annotation.Target;
  */
 @Documented
 @Retention(RetentionPolicy.RUNTIME)
-@Target(ElementType.PARAMETER)
+@Target({ElementType.PARAMETER, ElementType.METHOD, ElementType.TYPE})
 public @interface OnNetwork {
     /**
      * @return the network: the name of an {@link IsolatedNetwork} parameter of the same method (its name as

@@ -175,6 +175,36 @@ class NetworkDeclarationTests {
     }
 
     @Test
+    @DisplayName("@OnNetwork on a test method puts the method's environment on a network, on the class every test's "
+            + "that has none of its own")
+    void onMethodsAndClasses() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(MethodCase.class), 2);
+        assertThat(MethodCase.shared.isClosed()).isTrue();
+    }
+
+    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, NET}, hostname = "main")
+    @OnNetwork(value = "shared", aliases = "svc")
+    static class MethodCase {
+        static final IsolatedNetwork shared = IsolatedNetwork.newNetwork();
+
+        @Test
+        @OnNetwork(value = "net", aliases = "api")
+        void methodNetwork(IsolatedEnvironment env, IsolatedNetwork net,
+                @Isolated(hostname = "peer") @OnNetwork("net") IsolatedEnvironment peer) {
+            assertThat(net.members()).containsExactly(env, peer);
+            env.start("nc", "-l", "-p", "7000");
+            env.awaitPort(7000);
+            assertThat(peer.exec(IsolatedNetworkTests.connect("api", 7000))).succeeded();
+        }
+
+        @Test
+        void classNetwork(IsolatedEnvironment env) {
+            assertThat(shared.members()).containsExactly(env);
+            assertThat(env.readString("/etc/hosts")).contains(env.address() + "\tmain svc\n");
+        }
+    }
+
+    @Test
     @DisplayName("@OnNetwork naming nothing, or without @Isolated on its parameter, fails the test saying why")
     void mistakes() {
         EngineExecutionResults results = EngineRunner.run(MistakeCase.class);
