@@ -31,8 +31,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * killed, its mounts vanish with its mount namespace, and nothing it wrote remains. With
  * {@link Lifecycle#PER_CLASS} on a class, one environment is shared by all its test methods (and its
  * {@code @Nested} classes), like a static Testcontainers {@code @Container}. It is made before them, so a
- * {@link Bind}, {@link Tmpfs}, {@link Limits} or {@link ClockOffsets} on one of its methods (or on a
- * {@code @Nested} class without {@code @Isolated}) cannot apply and fails that test, unless the method has an
+ * {@link Bind}, {@link Tmpfs}, {@link Limits}, {@link ClockOffsets} or {@link OnNetwork} on one of its methods
+ * (or on a {@code @Nested} class without {@code @Isolated}) cannot apply and fails that test, unless the method has an
  * {@code @Isolated} of its own and so its own environment.
  * On a class the annotation applies to every test method and to {@code @Nested} classes. An annotation on a
  * method, a {@code @Nested} class or a parameter combines with the enclosing ones attribute by attribute:
