@@ -266,6 +266,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * @throws IllegalArgumentException when {@code port} is not 1..65535
      * @throws EnvironmentSetupException at stage {@code forward} when the helper cannot listen inside, e.g. a
      *     server of the environment holds that port on {@code 0.0.0.0} already
+     * @throws IllegalStateException when the environment is closed, or when {@code /etc/hosts} cannot be written
+     *     (a read-only rootfs): the port is relayed all the same, on {@code 127.213.0.1}, as the message says
      */
     void exposeHostPort(int port);
 
