@@ -18,6 +18,12 @@
  *   refused connect inside closes the accepted connection at once. Unread input of the JVM's
  *   side is dropped before its close, so that the JVM sees EOF rather than a reset.
  * - Loopback only, on both ends: nothing is ever bound or connected to another address.
+ * - HOST-PORT is the reverse (a server of the host reached from inside): the listening socket
+ *   is created inside the env's network namespace (as above: setns() and back, or a child
+ *   passing it) and bound there to HOST_ALIAS_ADDR:<port>, an address of the env's own `lo`
+ *   (127.0.0.0/8 is local on lo) that only /etc/hosts names; each accepted connection gets a
+ *   partner socket in the helper's own namespace connected to the host's 127.0.0.1:<port>.
+ *   Only the ports so exposed are relayed; the env keeps no route to the host.
  */
 #include "forward.h"
 
@@ -36,12 +42,17 @@
 
 #define RELAY_BUF 65536
 #define ACCEPTS_PER_WAKEUP 16
+/* HOST-PORT: connections the env opens are untrusted; past this many open relays of one env its
+ * listeners are not polled (the kernel's backlog holds, then refuses, further connections), so an
+ * env cannot use up the helper's fds. */
+#define MAX_RELAYS_PER_ENV 256
 
 struct forward_listener {
     uint32_t env_id;
-    int fd;                  /* listening, 127.0.0.1 of the host */
-    int netns_fd, userns_fd; /* the env's (dup()ed; userns -1 unless rootless) */
-    int port;                /* inside the env */
+    int fd;                  /* listening, 127.0.0.1 of the host (reverse: HOST_ALIAS_ADDR in the env) */
+    int netns_fd, userns_fd; /* the env's (dup()ed; userns -1 unless rootless; both -1 if reverse) */
+    int port;                /* inside the env (reverse: on the host, and inside alike) */
+    bool reverse;            /* HOST-PORT: accepted inside, connected to the host's 127.0.0.1 */
 };
 
 struct relay {
@@ -68,6 +79,13 @@ static struct sockaddr_in loopback(int port)
 {
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return addr;
+}
+
+static struct sockaddr_in host_alias(int port)
+{
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    inet_pton(AF_INET, HOST_ALIAS_ADDR, &addr.sin_addr);
     return addr;
 }
 
@@ -112,6 +130,35 @@ int forward_open(struct forwards *t, uint32_t env_id, int env_netns_fd, int env_
     return 0;
 }
 
+static int socket_in_netns(const struct forwards *t, int userns_fd, int netns_fd, int listen_port);
+
+int host_port_open(struct forwards *t, uint32_t env_id, int env_netns_fd, int env_userns_fd,
+                   int port, struct failure *f)
+{
+    for (size_t i = 0; i < t->n_listeners; i++) {
+        const struct forward_listener *l = t->listeners[i];
+        if (l->reverse && l->env_id == env_id && l->port == port)
+            return 0; /* exposed already */
+    }
+    int userns_fd = env_userns_fd >= 0 && geteuid() != 0 ? env_userns_fd : -1;
+    int fd = socket_in_netns(t, userns_fd, env_netns_fd, port);
+    if (fd < 0) {
+        char where[64];
+        snprintf(where, sizeof where, HOST_ALIAS_ADDR ":%d", port);
+        return fail(f, "forward", "bind", where, "%s",
+                    errno == EADDRINUSE
+                        ? "a server in the environment already listens on this port (on 0.0.0.0 or "
+                          HOST_ALIAS_ADDR "): expose the host's port before starting it, or use another"
+                        : "the helper could not listen inside the environment's network namespace");
+    }
+    struct forward_listener *l = xmalloc(sizeof *l);
+    *l = (struct forward_listener){ .env_id = env_id, .fd = fd, .port = port, .netns_fd = -1,
+                                    .userns_fd = -1, .reverse = true };
+    t->listeners = xrealloc(t->listeners, (t->n_listeners + 1) * sizeof *t->listeners);
+    t->listeners[t->n_listeners++] = l;
+    return 0;
+}
+
 /* ---- a socket inside the env ---- */
 
 static int send_fd(int sock, int fd)
@@ -147,7 +194,8 @@ static int receive_fd(int sock)
         ;
     struct cmsghdr *c = n == 1 ? CMSG_FIRSTHDR(&hdr) : NULL;
     if (!c || c->cmsg_type != SCM_RIGHTS) {
-        errno = EPERM; /* the child could not join the env */
+        /* the child could not join the env (EPERM) or make the socket (its errno as the byte) */
+        errno = n == 1 && byte > 0 ? byte : EPERM;
         return -1;
     }
     int fd;
@@ -155,8 +203,27 @@ static int receive_fd(int sock)
     return fd;
 }
 
-/* Rootless: a child joins the env's user and network namespaces and hands the socket over. */
-static int socket_from_child(const struct forward_listener *l)
+/* A TCP socket in the current network namespace; with LISTEN_PORT > 0 bound to
+ * HOST_ALIAS_ADDR:LISTEN_PORT and listening (for a rootless helper this runs in a child that is
+ * root in the env's user namespace, which a port below 1024 needs). */
+static int new_socket(int listen_port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || listen_port <= 0)
+        return fd;
+    struct sockaddr_in addr = host_alias(listen_port);
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, SOMAXCONN) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+/* Rootless: a child joins the env's user and network namespaces and hands the socket over
+ * (or its errno, as the one byte, when it could not make it). */
+static int socket_from_child(int userns_fd, int netns_fd, int listen_port)
 {
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) < 0)
@@ -164,9 +231,13 @@ static int socket_from_child(const struct forward_listener *l)
     pid_t pid = fork();
     if (pid == 0) {
         int fd = -1;
-        if (setns(l->userns_fd, CLONE_NEWUSER) == 0 && setns(l->netns_fd, CLONE_NEWNET) == 0)
-            fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        _exit(fd >= 0 && send_fd(pair[1], fd) == 0 ? 0 : 1);
+        if (setns(userns_fd, CLONE_NEWUSER) == 0 && setns(netns_fd, CLONE_NEWNET) == 0)
+            fd = new_socket(listen_port);
+        if (fd < 0) {
+            char err = (char)(errno > 0 && errno < 128 ? errno : EPERM);
+            _exit(send(pair[1], &err, 1, MSG_NOSIGNAL) == 1 ? 1 : 2);
+        }
+        _exit(send_fd(pair[1], fd) == 0 ? 0 : 1);
     }
     close(pair[1]);
     int fd = pid < 0 ? -1 : receive_fd(pair[0]);
@@ -178,19 +249,24 @@ static int socket_from_child(const struct forward_listener *l)
     return fd;
 }
 
-static int socket_in_env(const struct forwards *t, const struct forward_listener *l)
+static int socket_in_netns(const struct forwards *t, int userns_fd, int netns_fd, int listen_port)
 {
-    if (l->userns_fd >= 0)
-        return socket_from_child(l);
-    if (setns(l->netns_fd, CLONE_NEWNET) < 0)
+    if (userns_fd >= 0)
+        return socket_from_child(userns_fd, netns_fd, listen_port);
+    if (setns(netns_fd, CLONE_NEWNET) < 0)
         return -1;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = new_socket(listen_port);
     int saved = errno;
     if (setns(t->own_netns_fd, CLONE_NEWNET) < 0)
         die("forward", "setns", "(the helper's own network namespace)",
             "the helper cannot return to the host's network namespace");
     errno = saved;
     return fd;
+}
+
+static int socket_in_env(const struct forwards *t, const struct forward_listener *l)
+{
+    return socket_in_netns(t, l->userns_fd, l->netns_fd, 0);
 }
 
 /* ---- relays ---- */
@@ -219,7 +295,9 @@ static void refuse(const struct forward_listener *l, int client, int inside)
 static void start_relay(struct forwards *t, const struct forward_listener *l, int client)
 {
     struct sockaddr_in to = loopback(l->port);
-    int inside = socket_in_env(t, l);
+    /* reverse: the helper is in its own (the host's) namespace between requests */
+    int inside = l->reverse ? socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
+                            : socket_in_env(t, l);
     int rc = inside < 0 ? -1 : connect(inside, (struct sockaddr *)&to, sizeof to);
     if (rc < 0 && (inside < 0 || errno != EINPROGRESS))
         return refuse(l, client, inside);
@@ -231,9 +309,19 @@ static void start_relay(struct forwards *t, const struct forward_listener *l, in
     t->relays[t->n_relays++] = r;
 }
 
+static size_t env_relays(const struct forwards *t, uint32_t env_id)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->n_relays; i++)
+        n += t->relays[i]->env_id == env_id;
+    return n;
+}
+
 static void accept_connections(struct forwards *t, const struct forward_listener *l)
 {
     for (int k = 0; k < ACCEPTS_PER_WAKEUP; k++) {
+        if (l->reverse && env_relays(t, l->env_id) >= MAX_RELAYS_PER_ENV)
+            return;
         int client = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (client < 0)
             return; /* EAGAIN: all taken; ECONNABORTED and the like: the client gave up */
@@ -338,8 +426,12 @@ size_t forwards_pollfd_count(const struct forwards *t)
 size_t forwards_collect(struct forwards *t, struct pollfd *fds)
 {
     size_t n = 0;
-    for (size_t i = 0; i < t->n_listeners; i++)
-        fds[n++] = (struct pollfd){ .fd = t->listeners[i]->fd, .events = POLLIN };
+    for (size_t i = 0; i < t->n_listeners; i++) {
+        const struct forward_listener *l = t->listeners[i];
+        /* an env's connections to the host wait in the backlog while it has too many relays */
+        bool full = l->reverse && env_relays(t, l->env_id) >= MAX_RELAYS_PER_ENV;
+        fds[n++] = (struct pollfd){ .fd = full ? -1 : l->fd, .events = POLLIN };
+    }
     t->polled = xrealloc(t->polled, (t->n_relays + 1) * sizeof *t->polled);
     for (size_t i = 0; i < t->n_relays; i++) {
         struct relay *r = t->relays[i];
@@ -388,7 +480,8 @@ void forwards_close_env(struct forwards *t, uint32_t env_id)
             continue;
         }
         close(l->fd);
-        close(l->netns_fd);
+        if (l->netns_fd >= 0)
+            close(l->netns_fd);
         if (l->userns_fd >= 0)
             close(l->userns_fd);
         free(l);

@@ -33,6 +33,15 @@ int forwards_init(struct forwards *t, struct failure *f);
 int forward_open(struct forwards *t, uint32_t env_id, int env_netns_fd, int env_userns_fd,
                  int port, int *host_port, struct failure *f);
 
+/* The address of the env's `lo` on which HOST-PORT listens (the env's /etc/hosts names it). */
+#define HOST_ALIAS_ADDR "127.213.0.1"
+
+/* HOST-PORT: listens on HOST_ALIAS_ADDR:PORT inside the network namespace ENV_NETNS_FD (joined
+ * with ENV_USERNS_FD, or -1, by a non-root helper); every connection is relayed to the host's
+ * 127.0.0.1:PORT. A port exposed already for ENV_ID is a no-op. Stage `forward`. */
+int host_port_open(struct forwards *t, uint32_t env_id, int env_netns_fd, int env_userns_fd,
+                   int port, struct failure *f);
+
 /* Closes every listener and relay of ENV_ID (CLOSE). */
 void forwards_close_env(struct forwards *t, uint32_t env_id);
 

@@ -686,6 +686,25 @@ static void handle_forward(struct server *s, uint32_t id, const struct record *r
     send_record(&s->out, 'a', id, &rb);
 }
 
+/* Without a network namespace the host's ports are the env's already: nothing to relay. */
+static void handle_host_port(struct server *s, uint32_t id, const struct record *rec)
+{
+    struct env_slot *slot = find_env(s, record_get(rec, "env"));
+    struct failure f;
+    int port;
+    if (!slot || slot->dead)
+        return (void)request_error(s, id, ESRCH, "no such environment");
+    if ((port = parse_port(record_get(rec, "port"), &f)) < 0)
+        return send_failure(&s->out, id, &f);
+    bool own_net = slot->env.ns_fd[NS_NET] >= 0;
+    if (own_net && host_port_open(&s->fwd, slot->id, slot->env.ns_fd[NS_NET],
+                                  slot->env.ns_fd[NS_USER], port, &f) < 0)
+        return send_failure(&s->out, id, &f);
+    struct record_builder rb = { 0 };
+    record_add(&rb, "address", "%s", own_net ? HOST_ALIAS_ADDR : "127.0.0.1");
+    send_record(&s->out, 'a', id, &rb);
+}
+
 static void wait_for(pid_t pid, int *status)
 {
     while (waitpid(pid, status, 0) < 0 && errno == EINTR)
@@ -790,6 +809,7 @@ static void dispatch(struct server *s, struct frame *frame)
     case 'U': handle_uname(s, frame->id, &rec); break;
     case 'N': handle_set_hostname(s, frame->id, &rec); break;
     case 'F': handle_forward(s, frame->id, &rec); break;
+    case 'H': handle_host_port(s, frame->id, &rec); break;
     case 'X': handle_close(s, frame->id, &rec); break;
     default: request_error(s, frame->id, EINVAL, "unknown frame type"); break;
     }

@@ -31,8 +31,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * killed, its mounts vanish with its mount namespace, and nothing it wrote remains. With
  * {@link Lifecycle#PER_CLASS} on a class, one environment is shared by all its test methods (and its
  * {@code @Nested} classes), like a static Testcontainers {@code @Container}. It is made before them, so a
- * {@link Bind}, {@link Tmpfs}, {@link Limits} or {@link ClockOffsets} on one of its methods (or on a
- * {@code @Nested} class without {@code @Isolated}) cannot apply and fails that test, unless the method has an
+ * {@link Bind}, {@link Tmpfs}, {@link Limits}, {@link ClockOffsets} or {@link OnNetwork} on one of its methods
+ * (or on a {@code @Nested} class without {@code @Isolated}) cannot apply and fails that test, unless the method has an
  * {@code @Isolated} of its own and so its own environment.
  * On a class the annotation applies to every test method and to {@code @Nested} classes. An annotation on a
  * method, a {@code @Nested} class or a parameter combines with the enclosing ones attribute by attribute:
@@ -76,7 +76,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @Retention(RetentionPolicy.RUNTIME)
 @Documented
 @Inherited
-@ExtendWith(IsolatedExtension.class)
+@ExtendWith({IsolatedExtension.class, IsolatedNetworkExtension.class})
 public @interface Isolated {
 
     /** The configuration parameter {@value}: the same as {@link IsolatedConfiguration#ROOTFS}. */
@@ -220,6 +220,15 @@ public @interface Isolated {
      * @return whether to skip instead of failing on a host that cannot create the environment
      */
     boolean skipIfUnsupported() default false;
+
+    /**
+     * Ports of the host's {@code 127.0.0.1} that the environment reaches as {@code host.isolated.internal:PORT}
+     * from the start (see {@link IsolatedEnvironment#exposeHostPort(int)}; for a port known only at run time,
+     * such as a server's on port 0, call that). An annotation that gives none takes its enclosing one's.
+     *
+     * @return the ports, 1..65535; none by default
+     */
+    int[] exposeHostPorts() default {};
 
     /**
      * How long one environment lives. Read from classes only: {@code PER_CLASS} on a method or parameter fails

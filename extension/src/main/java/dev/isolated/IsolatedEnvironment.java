@@ -297,6 +297,36 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      */
     int mappedPort(int port);
 
+    /** The name under which an environment reaches the host's ports exposed by {@link #exposeHostPort(int)}. */
+    String HOST_ALIAS = "host.isolated.internal";
+
+    /**
+     * Makes a TCP server of the host's loopback reachable from inside the environment, the reverse of
+     * {@link #mappedPort(int)} (like Testcontainers' {@code exposeHostPorts}): {@code host.isolated.internal:port}
+     * inside reaches {@code 127.0.0.1:port} of the host, e.g. a mock server the test runs in the JVM. The helper
+     * listens inside the environment's network namespace on {@code 127.213.0.1:port} (an address of its own
+     * {@code lo}, which {@code /etc/hosts} names {@value #HOST_ALIAS}) and relays each connection to the host's
+     * {@code 127.0.0.1:port}. Only ports so exposed are reached: the environment keeps {@link Namespace#NET} and no
+     * route to the host. Without {@link Namespace#NET} the environment already shares the host's network, and
+     * {@value #HOST_ALIAS} names {@code 127.0.0.1}. Exposing a port twice is a no-op; the relay lives as long as the
+     * environment.
+     *
+     * <pre>{@code
+     * HttpServer mock = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+     * ...
+     * env.exposeHostPort(mock.getAddress().getPort());
+     * env.exec("wget", "-qO-", "http://host.isolated.internal:" + mock.getAddress().getPort() + "/");
+     * }</pre>
+     *
+     * @param port the port on the host's {@code 127.0.0.1}, the same port inside
+     * @throws IllegalArgumentException when {@code port} is not 1..65535
+     * @throws EnvironmentSetupException at stage {@code forward} when the helper cannot listen inside, e.g. a
+     *     server of the environment holds that port on {@code 0.0.0.0} already
+     * @throws IllegalStateException when the environment is closed, or when {@code /etc/hosts} cannot be written
+     *     (a read-only rootfs): the port is relayed all the same, on {@code 127.213.0.1}, as the message says
+     */
+    void exposeHostPort(int port);
+
     /**
      * Waits until a path exists in the environment, up to the await timeout ({@code isolated.await.timeout}).
      *

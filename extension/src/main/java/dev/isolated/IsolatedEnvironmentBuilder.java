@@ -47,6 +47,10 @@ public final class IsolatedEnvironmentBuilder {
     private Capabilities capabilities = Capabilities.DOCKER_DEFAULT;
     private boolean trackResources;
     private String network = "";
+    // networks as objects and host access (IsolatedNetwork, exposeHostPort)
+    private IsolatedNetwork networkObject;
+    private List<String> networkAliases = List.of();
+    private final Set<Integer> hostPorts = new java.util.LinkedHashSet<>();
     private String seccompFilter = "";
     private Seccomp seccomp = Seccomp.DEFAULT;
     private UserMapping userMapping = UserMapping.ROOT;
@@ -303,12 +307,80 @@ public final class IsolatedEnvironmentBuilder {
      * (those two mix), else {@link #start()} fails with an {@link EnvironmentSetupException} at stage
      * {@code network}.
      *
-     * @param name the network's name, lower-case letters, digits and dashes, at most 15 characters
+     * <p>Every environment of the JVM that names it joins the same network; for a network of its own that no
+     * other test can join by accident, use {@link IsolatedNetwork#newNetwork()} and
+     * {@link #network(IsolatedNetwork, String...)}.
+     *
+     * @param name the network's name, lower-case letters, digits and dashes, at most 15 characters, not starting
+     *     with {@value IsolatedNetwork#GENERATED_PREFIX} (see {@link IsolatedNetwork#named(String)}); empty for none
      * @return this builder
+     * @throws IllegalArgumentException when the name breaks these rules, naming it and the rule
      */
     public IsolatedEnvironmentBuilder network(String name) {
-        this.network = Objects.requireNonNull(name);
+        this.network = Objects.requireNonNull(name).isEmpty() ? name : IsolatedNetwork.checkName(name);
+        this.networkObject = null;
+        this.networkAliases = List.of();
         return this;
+    }
+
+    /**
+     * Puts the environment on {@code network} (as {@link #network(String)} does) under its hostname and
+     * {@code aliases}: every member's {@code /etc/hosts} lists them, so {@code wget http://db:8080/} from another
+     * member works. A name two members have resolves to the one that joined first. The environment is closed
+     * with the network ({@link IsolatedNetwork#close()}) if it is still open then.
+     *
+     * @param network the network; {@link #start()} fails with an {@link IllegalStateException} when it is closed
+     * @param aliases further names of this environment on the network, valid hostnames
+     * @return this builder
+     * @throws IllegalArgumentException when an alias is not a valid hostname (see {@link #hostname(String)})
+     */
+    public IsolatedEnvironmentBuilder network(IsolatedNetwork network, String... aliases) {
+        for (String alias : aliases) {
+            Hostnames.check(alias);
+        }
+        this.networkObject = Objects.requireNonNull(network);
+        this.network = network.name();
+        this.networkAliases = List.of(aliases);
+        return this;
+    }
+
+    /**
+     * Makes the host's {@code 127.0.0.1:port} reachable inside as {@code host.isolated.internal:port} from the
+     * start (see {@link IsolatedEnvironment#exposeHostPort(int)}, which also works later, e.g. for a port
+     * chosen by the kernel).
+     *
+     * @param ports ports of the host's loopback interface, 1..65535
+     * @return this builder
+     * @throws IllegalArgumentException when a port is not 1..65535
+     */
+    public IsolatedEnvironmentBuilder exposeHostPorts(int... ports) {
+        for (int port : ports) {
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException("exposeHostPorts(" + port + "): a TCP port is 1..65535");
+            }
+            hostPorts.add(port);
+        }
+        return this;
+    }
+
+    /** After {@link #start()} created it: the host's ports, then the network object's membership. */
+    private <E extends IsolatedEnvironment> E joined(E env) {
+        try {
+            for (int port : hostPorts) {
+                env.exposeHostPort(port);
+            }
+        } catch (RuntimeException e) {
+            try {
+                env.close();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+        if (networkObject != null) {
+            networkObject.add(env);
+        }
+        return env;
     }
 
     /**
@@ -462,8 +534,12 @@ public final class IsolatedEnvironmentBuilder {
                 awaitTimeout, allEnv, cwd, mounts, readOnlyRootfs, new EnvironmentOptions(memoryBytes, pids,
                         cpuPercent, rlimits, monotonicOffset, boottimeOffset, capabilities, trackResources, network,
                         seccompFilter, userMapping, seccomp), image.config(), user);
+        if (networkObject != null) {
+            networkObject.checkOpen();
+        }
         try {
-            return withService(Environment.create(SharedHelper.get(configuration), spec), startup);
+            return withService(joined(Environment.create(SharedHelper.get(configuration), spec, networkAliases)),
+                    startup);
         } catch (EnvironmentSetupException e) {
             throw HostFindings.explain(e, spec.namespaces().contains(Namespace.USER));
         }

@@ -50,8 +50,9 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         Optional<Isolated> declared = AnnotationSupport.findAnnotation(testClass, Isolated.class);
         if (declared.isPresent() && declared.get().lifecycle() == Isolated.Lifecycle.PER_CLASS) {
             IsolatedSettings.Merged merged = IsolatedSettings.merge(classAnnotations(testClass));
-            Environment env = create(merged, () -> IsolatedSettings.builder(merged, classChain(testClass),
-                    testClass.getSimpleName(), context), context);
+            Environment env = create(merged, () -> IsolatedNetworkExtension.join(IsolatedSettings.builder(merged,
+                    classChain(testClass), testClass.getSimpleName(), context), innermostFirst(testClass, null), context),
+                    context);
             context.getStore(NAMESPACE).put(CLASS_ENVIRONMENT, env);
         }
     }
@@ -75,8 +76,8 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         IsolatedSettings.Merged merged = IsolatedSettings.merge(annotations);
         List<AnnotatedElement> mountSources = new ArrayList<>(classChain(testClass));
         mountSources.add(method);
-        Environment env = create(merged, () -> IsolatedSettings.builder(merged, mountSources, method.getName(),
-                context), context);
+        Environment env = create(merged, () -> IsolatedNetworkExtension.join(IsolatedSettings.builder(merged,
+                mountSources, method.getName(), context), innermostFirst(testClass, method), context), context);
         context.getStore(NAMESPACE).put(METHOD_ENVIRONMENT, env);
     }
 
@@ -100,7 +101,7 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         }
         for (AnnotatedElement element : elements) {
             for (Class<? extends java.lang.annotation.Annotation> type : List.of(Bind.class, Tmpfs.class, Limits.class,
-                    ClockOffsets.class, StartImageCommand.class)) {
+                    ClockOffsets.class, StartImageCommand.class, OnNetwork.class)) {
                 boolean present = type == Bind.class || type == Tmpfs.class
                         ? !AnnotationSupport.findRepeatableAnnotations(element, type).isEmpty()
                         : AnnotationSupport.isAnnotated(element, type);
@@ -196,10 +197,15 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
             List<AnnotatedElement> mountSources = new ArrayList<>(classChain(context.getRequiredTestClass()));
             mountSources.add(method);
             mountSources.add(parameter); // only @StartImageCommand may be on a parameter
-            Environment env = create(merged, () -> IsolatedSettings.builder(merged, mountSources,
-                    method.getName() + "-" + parameter.getName(), context), context);
+            Environment env = create(merged, () -> IsolatedNetworkExtension.join(IsolatedSettings.builder(merged,
+                    mountSources, method.getName() + "-" + parameter.getName(), context), parameterContext, context),
+                    context);
             parameterEnvironments(context.getStore(NAMESPACE), true).add(env);
             return env;
+        }
+        if (parameterContext.isAnnotated(OnNetwork.class)) {
+            throw new ParameterResolutionException("@OnNetwork on parameter " + parameter.getName() + " needs @Isolated "
+                    + "on that parameter too: only an environment made for the parameter can join a network");
         }
         Store store = context.getStore(NAMESPACE);
         Environment env = store.get(METHOD_ENVIRONMENT, Environment.class);
@@ -301,6 +307,16 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
             AnnotationSupport.findAnnotation(k, Isolated.class).ifPresent(found::add);
         }
         return found;
+    }
+
+    /** The method (if not null), then the class and its enclosing classes: where an {@link OnNetwork} applies from. */
+    private static List<AnnotatedElement> innermostFirst(Class<?> c, Method method) {
+        List<AnnotatedElement> elements = new ArrayList<>(classChain(c));
+        Collections.reverse(elements);
+        if (method != null) {
+            elements.add(0, method);
+        }
+        return elements;
     }
 
     /** The test class and its enclosing classes, outermost first. */

@@ -36,7 +36,7 @@ final class IsolatedSettings {
      */
     record Merged(String rootfs, String image, Namespace[] namespaces, String hostname, boolean readOnlyRootfs,
             Capabilities capabilities, UserMapping userMapping, Seccomp seccomp, boolean skipIfUnsupported,
-            CommandDefaults commandDefaults) {
+            CommandDefaults commandDefaults, int[] exposeHostPorts) {
     }
 
     /**
@@ -54,6 +54,7 @@ final class IsolatedSettings {
         UserMapping userMapping = UserMapping.ROOT;
         Seccomp seccomp = Seccomp.DEFAULT;
         boolean skip = false;
+        int[] hostPorts = {};
         for (Isolated a : innermostFirst) {
             if (!a.rootfs().isEmpty() && !a.image().isEmpty()) {
                 throw new ExtensionConfigurationException("@Isolated(rootfs = \"" + a.rootfs() + "\", image = \""
@@ -73,9 +74,10 @@ final class IsolatedSettings {
             userMapping = userMapping == UserMapping.ROOT ? a.userMapping() : userMapping;
             seccomp = seccomp == Seccomp.DEFAULT ? a.seccomp() : seccomp;
             skip |= a.skipIfUnsupported();
+            hostPorts = hostPorts.length == 0 ? a.exposeHostPorts() : hostPorts;
         }
         return new Merged(rootfs, image, namespaces, hostname, readOnly, capabilities, userMapping, seccomp, skip,
-                CommandDefaults.merge(innermostFirst));
+                CommandDefaults.merge(innermostFirst), hostPorts);
     }
 
     /**
@@ -122,6 +124,11 @@ final class IsolatedSettings {
         builder.capabilities(isolated.capabilities()).userMapping(isolated.userMapping());
         builder.seccomp(isolated.seccomp());
         isolated.commandDefaults().applyTo(builder);
+        try {
+            builder.exposeHostPorts(isolated.exposeHostPorts());
+        } catch (IllegalArgumentException e) {
+            throw new ExtensionConfigurationException("@Isolated(exposeHostPorts = ...): " + e.getMessage(), e);
+        }
         applyLimits(builder, mountSources);
         ServiceAnnotation.apply(builder, mountSources);
         for (AnnotatedElement element : mountSources) {

@@ -60,11 +60,103 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private static final java.util.logging.Logger SERVICE_LOG = java.util.logging.Logger.getLogger(SERVICE_LOGGER);
     private IsolatedProcess service; // started by startImageCommand
     private volatile Duration startupTimeout = Duration.ofSeconds(60);
+    private List<String> networkAliases = List.of();
+    private String networkHosts; // the members' lines of /etc/hosts, null when on no network
+    private volatile String hostAccessAddress = ""; // where host.isolated.internal points, once a port is exposed
 
     private Environment(HelperConnection helper, EnvironmentSpec spec) {
         this.helper = helper;
         this.spec = spec;
         this.id = helper.newId();
+    }
+
+    /**
+     * Creates an environment on its private network with aliases besides its hostname, and waits until its
+     * init is ready.
+     *
+     * @param helper the resident helper
+     * @param spec what to create
+     * @param networkAliases further names of it in the other members' {@code /etc/hosts}
+     * @return the environment
+     */
+    public static Environment create(HelperConnection helper, EnvironmentSpec spec, List<String> networkAliases) {
+        Environment env = new Environment(helper, spec);
+        env.networkAliases = List.copyOf(networkAliases);
+        env.start();
+        return env;
+    }
+
+    /** Its members' names in {@code /etc/hosts}; when that cannot be written the environment is closed. */
+    private void joinNetwork() {
+        try {
+            PrivateNetworks.join(spec.options().network(), this);
+        } catch (RuntimeException e) {
+            IllegalStateException failure = new IllegalStateException("The environment could not join the private "
+                    + "network " + spec.options().network() + " (it was closed): the members' names go into its "
+                    + "/etc/hosts, " + (spec.readOnlyRootfs() ? "which a read-only rootfs does not let write: "
+                    : "which failed: ") + e.getMessage(), e);
+            try {
+                close();
+            } catch (RuntimeException suppressed) {
+                failure.addSuppressed(suppressed);
+            }
+            throw failure;
+        }
+    }
+
+    /** @return the names of this environment on its private network: its hostname (if any), then its aliases */
+    List<String> networkNames() {
+        List<String> names = new ArrayList<>();
+        if (!spec.hostname().isEmpty()) {
+            names.add(spec.hostname());
+        }
+        names.addAll(networkAliases);
+        return names;
+    }
+
+    /** Called by {@link PrivateNetworks}: the members' lines of {@code /etc/hosts} changed. */
+    synchronized void networkHostsChanged(String memberLines) {
+        networkHosts = memberLines;
+        writeHosts();
+    }
+
+    /** {@code /etc/hosts}: the network's members and {@value IsolatedEnvironment#HOST_ALIAS} when a port is exposed. */
+    private synchronized void writeHosts() {
+        String hostLine = hostAccessAddress.isEmpty() ? "" : hostAccessAddress + "\t" + HOST_ALIAS + "\n";
+        if (networkHosts != null) {
+            writeString("/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost\n" + hostLine + networkHosts);
+        } else if (!hostLine.isEmpty()) {
+            String hosts = files().readIfExists("/etc/hosts").orElse("127.0.0.1\tlocalhost\n::1\tlocalhost\n");
+            writeString("/etc/hosts", (hosts.isEmpty() || hosts.endsWith("\n") ? hosts : hosts + "\n") + hostLine);
+        }
+    }
+
+    @Override
+    public void exposeHostPort(int port) {
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("exposeHostPort(" + port + "): a TCP port is 1..65535");
+        }
+        ensureOpen();
+        Fields reply = await(helper.call('H', Fields.of().add("env", Integer.toString(id))
+                .add("port", Integer.toString(port))));
+        synchronized (this) {
+            if (hostAccessAddress.isEmpty()) {
+                hostAccessAddress = reply.getOrEmpty("address");
+                try {
+                    writeHosts();
+                } catch (RuntimeException e) {
+                    throw new IllegalStateException("exposeHostPort(" + port + "): the port is reached on "
+                            + hostAccessAddress + ":" + port + " inside, but /etc/hosts could not name "
+                            + HOST_ALIAS + " (" + e.getMessage() + "); connect to " + hostAccessAddress
+                            + " instead", e);
+                }
+            }
+        }
+    }
+
+    /** @return whether {@link #close()} was called */
+    public boolean isClosed() {
+        return closed;
     }
 
     /**
@@ -107,7 +199,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             address = reply.getOrEmpty("ip");
             upperFd = reply.get("upper-fd").map(Integer::parseInt).orElse(-1);
             if (!address.isEmpty()) {
-                PrivateNetworks.join(spec.options().network(), this);
+                joinNetwork();
             }
         } catch (TimeoutException e) {
             // The init may still come up later: have the helper kill it rather than leave it to the JVM's exit.

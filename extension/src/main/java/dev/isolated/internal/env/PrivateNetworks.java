@@ -28,13 +28,17 @@ final class PrivateNetworks {
         }
     }
 
+    /** Each member's names (hostname, aliases) in every member's {@code /etc/hosts}; a name two members have resolves to the first. */
     private static void rewriteHosts(List<Environment> members) {
-        StringBuilder hosts = new StringBuilder("127.0.0.1\tlocalhost\n::1\tlocalhost\n");
+        StringBuilder hosts = new StringBuilder();
         for (Environment m : members) {
-            hosts.append(m.address()).append('\t').append(m.spec().hostname()).append('\n');
+            List<String> names = m.networkNames();
+            if (!names.isEmpty()) {
+                hosts.append(m.address()).append('\t').append(String.join(" ", names)).append('\n');
+            }
         }
         for (Environment m : members) {
-            m.writeString("/etc/hosts", hosts.toString());
+            m.networkHostsChanged(hosts.toString());
         }
     }
 }

@@ -1,0 +1,131 @@
+package dev.isolated;
+
+import static dev.isolated.Namespace.MOUNT;
+import static dev.isolated.Namespace.NET;
+import static dev.isolated.Namespace.PID;
+import static dev.isolated.Namespace.UTS;
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("IsolatedNetwork: networks as objects, unique by default, with aliases")
+class IsolatedNetworkTests {
+
+    @Test
+    @DisplayName("newNetwork() names are unique, also made from many threads at once; members of two networks do not "
+            + "reach each other")
+    void uniqueNetworks() {
+        Set<String> names = ConcurrentHashMap.newKeySet();
+        IntStream.range(0, 1000).parallel().forEach(i -> names.add(IsolatedNetwork.newNetwork().name()));
+        assertThat(names).hasSize(1000).allSatisfy(n -> assertThat(n).startsWith("isolated-").hasSizeLessThan(16));
+
+        try (IsolatedNetwork one = IsolatedNetwork.newNetwork();
+                IsolatedNetwork two = IsolatedNetwork.newNetwork();
+                IsolatedEnvironment a = member(one, "a");
+                IsolatedEnvironment b = member(two, "b")) {
+            assertThat(one.name()).isNotEqualTo(two.name());
+            a.start("nc", "-l", "-p", "7000");
+            a.awaitPort(7000);
+            assertThat(b.exec(connect(a.address(), 7000))).failed();
+            assertThat(b.readString("/etc/hosts")).doesNotContain("\ta");
+        }
+    }
+
+    @Test
+    @DisplayName("aliases resolve from another member: wget http://db:8080 and nc postgres 8080")
+    void aliases() {
+        try (IsolatedNetwork net = IsolatedNetwork.newNetwork();
+                IsolatedEnvironment db = member(net, "server", "db", "postgres");
+                IsolatedEnvironment app = member(net, "app")) {
+            db.writeString("/tmp/index.html", "served to db's alias\n");
+            db.start("httpd", "-f", "-p", "8080", "-h", "/tmp");
+            db.awaitPort(8080);
+
+            assertThat(app.exec("wget", "-qO-", "http://db:8080/")).succeeded().stdout()
+                    .isEqualTo("served to db's alias\n");
+            assertThat(app.exec("wget", "-qO-", "http://server:8080/")).succeeded();
+            assertThat(app.exec(connect("postgres", 8080))).succeeded();
+            assertThat(app.readString("/etc/hosts")).contains(db.address() + "\tserver db postgres\n");
+            assertThat(net.members()).containsExactly(db, app);
+        }
+    }
+
+    @Test
+    @DisplayName("close() closes the members still open; a closed network takes no new member")
+    void closeClosesMembers() {
+        IsolatedNetwork net = IsolatedNetwork.newNetwork();
+        IsolatedEnvironment first = member(net, "first");
+        IsolatedEnvironment second = member(net, "second");
+        second.close();
+        assertThat(net.members()).containsExactly(first);
+
+        net.close();
+
+        assertThat(net.isClosed()).isTrue();
+        assertThat(net.members()).isEmpty();
+        assertThatThrownBy(first::processes).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("is closed");
+        assertThatThrownBy(() -> member(net, "late")).isInstanceOf(IllegalStateException.class)
+                .hasMessage("The network " + net.name() + " is closed: it closed with its test or class (or by "
+                        + "close()); make a new one, e.g. IsolatedNetwork.newNetwork()");
+        net.close(); // idempotent
+    }
+
+    @Test
+    @DisplayName("named(\"orders\") shares by name with builder.network(\"orders\"); names are checked")
+    void namedNetworks() {
+        try (IsolatedNetwork orders = IsolatedNetwork.named("orders");
+                IsolatedEnvironment viaObject = member(orders, "obj", "svc");
+                IsolatedEnvironment viaName = IsolatedEnvironment.builder().rootfs("busybox.tar")
+                        .namespaces(PID, MOUNT, UTS, NET).hostname("byname").network("orders").start()) {
+            viaObject.start("nc", "-l", "-p", "7000");
+            viaObject.awaitPort(7000);
+            assertThat(viaName.exec(connect("svc", 7000))).succeeded();
+            assertThat(viaName.readString("/etc/hosts")).contains(viaObject.address() + "\tobj svc\n");
+            assertThat(orders.members()).containsExactly(viaObject);
+        }
+        assertThatThrownBy(() -> IsolatedNetwork.named("Orders")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Invalid network name \"Orders\": a network name is 1 to 15 lower-case letters, digits "
+                        + "and dashes");
+        assertThatThrownBy(() -> IsolatedNetwork.named("isolated-1")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Invalid network name \"isolated-1\": names starting with \"isolated-\" are those of "
+                        + "IsolatedNetwork.newNetwork(); join such a network with builder.network(IsolatedNetwork), "
+                        + "or choose another name");
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().network("isolated-1"))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().network(IsolatedNetwork.newNetwork(), "bad_alias"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("Invalid hostname \"bad_alias\"");
+    }
+
+    @Test
+    @DisplayName("a member with a read-only rootfs cannot have its /etc/hosts written: start() fails saying so and "
+            + "leaves nothing in the helper")
+    void readOnlyMember() throws java.io.IOException {
+        IsolatedEnvironment.builder().rootfs("busybox.tar").start().close(); // the helper runs
+        int before = NetworkDeclarationTests.helperNetNamespaces();
+        try (IsolatedNetwork net = IsolatedNetwork.newNetwork()) {
+            assertThatThrownBy(() -> IsolatedEnvironment.builder().rootfs("busybox.tar").readOnlyRootfs(true)
+                    .network(net, "db").start()).isInstanceOf(IllegalStateException.class)
+                    .hasMessageStartingWith("The environment could not join the private network " + net.name()
+                            + " (it was closed): the members' names go into its /etc/hosts, which a read-only rootfs "
+                            + "does not let write: ");
+            assertThat(net.members()).isEmpty();
+        }
+        assertThat(NetworkDeclarationTests.helperNetNamespaces()).isEqualTo(before);
+    }
+
+    static IsolatedEnvironment member(IsolatedNetwork net, String hostname, String... aliases) {
+        return IsolatedEnvironment.builder().rootfs("busybox.tar").namespaces(PID, MOUNT, UTS, NET).hostname(hostname)
+                .network(net, aliases).start();
+    }
+
+    static Command connect(String host, int port) {
+        return Command.of("nc", "-w", "2", host, Integer.toString(port)).withStdin("");
+    }
+}
