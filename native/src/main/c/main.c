@@ -21,10 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "env.h"
+#include "mounts.h"
 #include "options.h"
 #include "probe.h"
 #include "serve.h"
@@ -116,6 +118,11 @@ static const char USAGE[] =
     "      each connection to 127.0.0.1:N inside the env's network namespace (loopback only;\n"
     "      an env without net gets host-port=N). CREATED's upper-fd=N: the env's writable\n"
     "      layer (overlay upper dir, or the copied root) is /proc/<init pid>/fd/N on the host.\n"
+    "  isolated-helper copy-layer FROM TO [UNSHIFT]\n"
+    "      Copies an env's writable layer FROM (e.g. /proc/<init pid>/fd/N) into the new\n"
+    "      directory TO (0700) without following symlinks, keeping modes, owners, times,\n"
+    "      whiteouts, FIFOs and overlay opaque marks, for use as a layer= of later envs.\n"
+    "      UNSHIFT (root: the env's id range base) maps owners BASE+id back to id.\n"
     "  isolated-helper probe [--json]\n"
     "      Try each step (user namespace, maps, mounts, overlay, pivot_root, namespaces,\n"
     "      cgroup controllers, sysctls) in throwaway children; newuidmap/newgidmap (where,\n"
@@ -248,6 +255,9 @@ static struct cli_options parse_options(int argc, char **argv, bool needs_comman
         { "seccomp", required_argument, NULL, OPT_EXTRA },
         { "seccomp-profile", required_argument, NULL, OPT_EXTRA },
         { "time-offset", required_argument, NULL, OPT_EXTRA },
+        { "layer", required_argument, NULL, OPT_EXTRA },
+        { "upper-dir", required_argument, NULL, OPT_EXTRA },
+        { "upper-size", required_argument, NULL, OPT_EXTRA },
         { "uid", required_argument, NULL, OPT_EXEC },
         { "gid", required_argument, NULL, OPT_EXEC },
         { "umask", required_argument, NULL, OPT_EXEC },
@@ -440,6 +450,17 @@ int main(int argc, char **argv)
     if (strcmp(command, "enter") == 0) {
         struct cli_options o = parse_options(argc - 1, argv + 1, true);
         return enter_main(&o);
+    }
+    if (strcmp(command, "copy-layer") == 0) {
+        struct failure f;
+        char *end = NULL;
+        unsigned long unshift = argc > 4 ? strtoul(argv[4], &end, 10) : 0;
+        if (argc < 4 || argc > 5 || (end && *end) || unshift > 0xffffffffUL)
+            usage_error("copy-layer FROM TO [UNSHIFT]");
+        umask(0);
+        if (copy_layer(argv[2], argv[3], (unsigned)unshift, &f) < 0)
+            die_with(&f, EXIT_SETUP_FAILED);
+        return 0;
     }
     if (strcmp(command, "probe") == 0) {
         struct cli_options o = parse_options(argc - 1, argv + 1, false);
