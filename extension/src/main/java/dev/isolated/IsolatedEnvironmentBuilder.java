@@ -4,6 +4,7 @@ import dev.isolated.internal.env.Environment;
 import dev.isolated.internal.env.EnvironmentOptions;
 import dev.isolated.internal.env.EnvironmentSpec;
 import dev.isolated.internal.env.ExtraMount;
+import dev.isolated.internal.env.FrozenLayer;
 import dev.isolated.internal.env.Hostnames;
 import dev.isolated.internal.helper.SharedHelper;
 import dev.isolated.internal.image.UnpackedImage;
@@ -50,6 +51,9 @@ public final class IsolatedEnvironmentBuilder {
     private Seccomp seccomp = Seccomp.DEFAULT;
     private UserMapping userMapping = UserMapping.ROOT;
     private Function<String, Optional<String>> configuration = key -> Optional.ofNullable(System.getProperty(key));
+    private LayerStorage layerStorage = LayerStorage.DEFAULT;
+    private String tmpfsSize = "";
+    private FrozenState frozen;
 
     IsolatedEnvironmentBuilder() {
     }
@@ -306,6 +310,45 @@ public final class IsolatedEnvironmentBuilder {
         return this;
     }
 
+    /**
+     * Where the environment's writable layer lives (see {@link LayerStorage}).
+     *
+     * @param storage {@link LayerStorage#DEFAULT} (unless given: {@value IsolatedConfiguration#LAYER_STORAGE},
+     *     tmpfs when not set), {@link LayerStorage#TMPFS} or {@link LayerStorage#DISK}
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder writableLayer(LayerStorage storage) {
+        this.layerStorage = Objects.requireNonNull(storage);
+        return this;
+    }
+
+    /**
+     * The size of a tmpfs writable layer; writes beyond it fail with ENOSPC ("No space left on device").
+     *
+     * @param size bytes with an optional {@code k}, {@code m} or {@code g} suffix ({@code 512m}), or a
+     *     percentage of RAM ({@code 25%}); empty (unless given): {@value IsolatedConfiguration#LAYER_TMPFS_SIZE},
+     *     {@code 50%} when not set
+     * @return this builder
+     * @throws IllegalArgumentException when {@code size} is neither
+     */
+    public IsolatedEnvironmentBuilder tmpfsSize(String size) {
+        this.tmpfsSize = Objects.requireNonNull(size).isEmpty() ? size : LayerSettings.checkedSize(size, "tmpfsSize");
+        return this;
+    }
+
+    /**
+     * The environment starts from a frozen state (see {@link FrozenState}): its image is the state's, under the
+     * state's read-only layers, with a writable layer of its own. {@link #rootfs(String)} and {@link #image(String)}
+     * are then ignored.
+     *
+     * @param frozen the state, not {@linkplain FrozenState#isStale() stale}
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder from(FrozenState frozen) {
+        this.frozen = Objects.requireNonNull(frozen);
+        return this;
+    }
+
     IsolatedEnvironmentBuilder classLoader(ClassLoader loader) {
         this.classLoader = loader;
         return this;
@@ -328,15 +371,17 @@ public final class IsolatedEnvironmentBuilder {
      * @throws EnvironmentSetupException with the failing stage when the helper cannot set it up
      */
     public IsolatedEnvironment start() {
-        if (!rootfs.isEmpty() && !image.isEmpty()) {
+        FrozenLayer from = frozen == null ? null : frozen.layerForUse();
+        if (from == null && !rootfs.isEmpty() && !image.isEmpty()) {
             throw new IllegalStateException("Both rootfs(\"" + rootfs + "\") and image(\"" + image + "\") are set; give one: "
                     + "rootfs names a file, directory or resource, image names an image in a registry");
         }
-        if (rootfs.isEmpty() && image.isEmpty()) {
+        if (from == null && rootfs.isEmpty() && image.isEmpty()) {
             throw new IllegalStateException("No rootfs: call rootfs(\"busybox.tar\"), rootfs(path) or image(\"name:tag\") "
                     + "before start()");
         }
-        UnpackedImage image = this.image.isEmpty() ? RootfsImages.image(rootfs, classLoader, configuration)
+        UnpackedImage image = from != null ? new UnpackedImage(from.rootfs(), from.image())
+                : this.image.isEmpty() ? RootfsImages.image(rootfs, classLoader, configuration)
                 : RootfsImages.pulled(this.image, configuration);
         Map<String, String> allEnv = new LinkedHashMap<>(EnvironmentSpec.DEFAULT_ENV);
         allEnv.putAll(RootfsImages.configEnv(image.config()));
@@ -349,7 +394,8 @@ public final class IsolatedEnvironmentBuilder {
                         cpuPercent, rlimits, monotonicOffset, boottimeOffset, capabilities, trackResources, network,
                         seccompFilter, userMapping, seccomp), image.config());
         try {
-            return Environment.create(SharedHelper.get(configuration), spec);
+            return Environment.create(SharedHelper.get(configuration), spec,
+                    LayerSettings.resolve(layerStorage, tmpfsSize, from, configuration));
         } catch (EnvironmentSetupException e) {
             throw HostFindings.explain(e, spec.namespaces().contains(Namespace.USER));
         }

@@ -99,7 +99,7 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
             declaring = declaring.getEnclosingClass();
         }
         for (AnnotatedElement element : elements) {
-            for (Class<? extends java.lang.annotation.Annotation> type : List.of(Bind.class, Tmpfs.class, Limits.class,
+            for (Class<? extends java.lang.annotation.Annotation> type : List.of(Bind.class, Tmpfs.class, Limits.class, WritableLayer.class,
                     ClockOffsets.class)) {
                 boolean present = type == Bind.class || type == Tmpfs.class
                         ? !AnnotationSupport.findRepeatableAnnotations(element, type).isEmpty()

@@ -119,6 +119,7 @@ final class IsolatedSettings {
         builder.capabilities(isolated.capabilities()).userMapping(isolated.userMapping());
         builder.seccomp(isolated.seccomp());
         applyLimits(builder, mountSources);
+        applyWritableLayer(builder, mountSources);
         for (AnnotatedElement element : mountSources) {
             for (Bind bind : AnnotationSupport.findRepeatableAnnotations(element, Bind.class)) {
                 builder.bind(checkedSource(bind), bind.target(), bind.readOnly());
@@ -173,6 +174,29 @@ final class IsolatedSettings {
         }
         if (clocks != null) {
             builder.clockOffsets(clocks.monotonicSeconds(), clocks.boottimeSeconds());
+        }
+    }
+
+    /** The innermost {@link WritableLayer} applies (a method's replaces its class's). */
+    private static void applyWritableLayer(IsolatedEnvironmentBuilder builder, List<AnnotatedElement> sources) {
+        WritableLayer layer = null;
+        for (AnnotatedElement element : sources) {
+            layer = AnnotationSupport.findAnnotation(element, WritableLayer.class).orElse(layer);
+        }
+        if (layer == null) {
+            return;
+        }
+        try {
+            builder.writableLayer(layer.storage()).tmpfsSize(layer.tmpfsSize());
+        } catch (IllegalArgumentException e) {
+            throw new ExtensionConfigurationException("@WritableLayer(tmpfsSize = ...): " + e.getMessage(), e);
+        }
+        if (!layer.frozen().isEmpty()) {
+            String name = layer.frozen();
+            builder.from(FrozenState.named(name).orElseThrow(() -> new ExtensionConfigurationException(
+                    "@WritableLayer(frozen = \"" + name + "\"): no frozen state of that name in this JVM yet; make it "
+                    + "with FrozenState.cached(\"" + name + "\", key, setup) before the test runs (in a static field "
+                    + "or a @BeforeAll method)")));
         }
     }
 
