@@ -263,7 +263,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * (SIGTERM, then SIGKILL to what is still running 10 s later: stop a service cleanly first, e.g.
      * {@code pg_ctl stop}, for its files to be consistent), then its writable layer is copied to a host directory
      * that environments started with {@link IsolatedEnvironmentBuilder#from(FrozenState)} use, read-only, under
-     * a writable layer of their own. This environment stays open, its processes stopped. Needs
+     * a writable layer of their own (commands of {@link #execAsPid1}, in PID namespaces of their own, are not
+     * found and keep running). This environment stays open, its processes stopped. Needs
      * {@link Namespace#PID} (to find every process) and an overlay root (the default).
      *
      * @param key what the state was made from, e.g. a hash of the migration files (see {@link FrozenState#cached})

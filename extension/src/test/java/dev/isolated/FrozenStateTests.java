@@ -72,6 +72,26 @@ class FrozenStateTests {
     }
 
     @Test
+    @DisplayName("hostile: symlinks in the frozen layer are copied as symlinks, never followed to the host")
+    void symlinksAreNotFollowed(@TempDir Path dir) throws IOException {
+        Path canary = Files.writeString(dir.resolve("canary"), "host canary\n");
+        FrozenState state;
+        try (IsolatedEnvironment a = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            assertThat(a.exec("sh", "-c", "mkdir /data && ln -s " + canary + " /data/canary-link && ln -s " + dir
+                    + " /data/host-dir && ln -s / /data/root && ln -s ../../../../../etc/shadow /data/up")).succeeded();
+            state = a.freeze();
+        }
+        try (IsolatedEnvironment b = IsolatedEnvironment.builder().from(state).start()) {
+            assertThat(b.exec("readlink", "/data/canary-link")).stdout().isEqualTo(canary + "\n");
+            assertThat(b.exec("readlink", "/data/host-dir")).stdout().isEqualTo(dir + "\n");
+            assertThat(b.exec("cat", "/data/canary-link")).failed();
+            assertThat(b.exec("ls", "/data/host-dir/")).failed();
+            assertThat(b.exec("readlink", "/data/up")).stdout().isEqualTo("../../../../../etc/shadow\n");
+        }
+        assertThat(canary).content().isEqualTo("host canary\n");
+    }
+
+    @Test
     @DisplayName("freeze needs a PID namespace of the environment's own, and says so")
     void needsPidNamespace() {
         try (IsolatedEnvironment a = IsolatedEnvironment.builder().rootfs("busybox.tar")
