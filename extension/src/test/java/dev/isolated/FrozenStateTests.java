@@ -183,11 +183,11 @@ class FrozenStateTests {
     }
 
     @Test
-    @DisplayName("rootless (uid 65534): freeze and environments from the state work as for root")
+    @DisplayName("rootless (uid 65534): freeze, environments from the state and a disk layer work as for root")
     void rootless(@TempDir Path dir) throws IOException, InterruptedException {
         List<String> lines = NobodyJvm.runFixture(dir, RootlessFrozenTestCase.class);
 
-        assertThat(lines).hasSize(1).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
+        assertThat(lines).hasSize(2).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
     }
 
     /** A child JVM: freezes an environment, shows the copy exists and works, and exits normally. */
@@ -256,6 +256,17 @@ class FrozenStateTests {
                 assertThat(b.exec("sh", "-c", "echo b > /data/b")).succeeded();
                 assertThat(c.exec("ls", "/data")).stdout().isEqualTo("a\nwho\n");
             }
+        }
+
+        @Test
+        @WritableLayer(storage = LayerStorage.DISK)
+        void diskLayer(IsolatedEnvironment env) throws IOException {
+            ExecResult df = env.exec("sh", "-c", "dd if=/dev/zero of=/big bs=1M count=8 2>/dev/null && df -k / | tail -1");
+            assertThat(df).succeeded();
+            long hostKb = Files.getFileStore(Path.of(System.getProperty("user.home"))).getTotalSpace() / 1024;
+            assertThat(df.stdout().trim().split("\\s+")[1]).as("the root's size is the disk's").isEqualTo(
+                    Long.toString(hostKb));
+            assertThat(env.exec("stat", "-c", "%s", "/big")).stdout().isEqualTo("8388608\n");
         }
     }
 }
