@@ -29,6 +29,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -656,8 +657,14 @@ int copy_layer(const char *from, const char *to, unsigned unshift, struct failur
     if (src < 0 || fstat(src, &st) < 0)
         return fail(f, "copy-layer", "open", from, NULL);
     int dst = -1, rc = -1;
+    struct statfs fs;
     if (mkdir(to, 0700) < 0) {
         fail(f, "copy-layer", "mkdir", to, "the target must not exist");
+    } else if (statfs(to, &fs) == 0 && fs.f_type == 0x794c7630 /* OVERLAYFS_SUPER_MAGIC */) {
+        rmdir(to);
+        errno = EXDEV;
+        fail(f, "copy-layer", "statfs", to, "the target is on overlayfs, where a whiteout (a deleted file) "
+             "would hide itself: use a directory on another filesystem (ext4, xfs, btrfs, tmpfs)");
     } else if ((dst = open(to, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
         fail(f, "copy-layer", "open", to, NULL);
     } else if (copy_tree_at(src, dst, &ctx) < 0) {

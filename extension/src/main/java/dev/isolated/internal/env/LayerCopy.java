@@ -31,7 +31,7 @@ final class LayerCopy {
             int code = p.waitFor();
             if (code != 0) {
                 throw new IsolatedException("freeze(): copying the writable layer to " + target + " failed (exit "
-                        + code + "): " + output);
+                        + code + "): " + output + " (frozen states are kept in isolated.layer.dir)");
             }
         } catch (IOException e) {
             throw new IsolatedException("freeze(): cannot run " + helperBinary + " copy-layer: " + e, e);

@@ -112,6 +112,29 @@ class HelperLayersTest {
     }
 
     @Test
+    @DisplayName("copy-layer refuses a target on overlayfs, where a whiteout would hide itself")
+    void copyLayerRefusesOverlayfs() throws Exception {
+        Path ovl = tmp.resolve("ovl");
+        for (String d : List.of("l", "u", "w", "m")) {
+            Files.createDirectories(ovl.resolve(d));
+        }
+        Process mount = new ProcessBuilder("mount", "-t", "overlay", "overlay", "-o", "lowerdir=" + ovl.resolve("l")
+                + ",upperdir=" + ovl.resolve("u") + ",workdir=" + ovl.resolve("w"), ovl.resolve("m").toString())
+                .inheritIO().start();
+        assertThat(mount.waitFor()).as("mount -t overlay (the tests run as root)").isZero();
+        try {
+            Process copy = new ProcessBuilder(HelperPaths.helper().toString(), "copy-layer", rootfs.toString(),
+                    ovl.resolve("m/frozen").toString()).redirectErrorStream(true).start();
+            String out = new String(copy.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(copy.waitFor()).isEqualTo(125);
+            assertThat(out).contains("copy-layer: statfs " + ovl.resolve("m/frozen"), "on overlayfs");
+            assertThat(ovl.resolve("m/frozen")).doesNotExist();
+        } finally {
+            new ProcessBuilder("umount", ovl.resolve("m").toString()).inheritIO().start().waitFor();
+        }
+    }
+
+    @Test
     @DisplayName("bad values and a missing upper dir are errors with their stage; layers need the mount namespace")
     void errors() throws Exception {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
