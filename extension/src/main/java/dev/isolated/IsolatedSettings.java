@@ -87,7 +87,8 @@ final class IsolatedSettings {
             String hostnameSeed, ExtensionContext context) {
         String rootfs = isolated.image().isEmpty() ? firstNonEmpty(isolated.rootfs(),
                 context.getConfigurationParameter(IsolatedConfiguration.ROOTFS).orElse("")) : "";
-        if (rootfs.isEmpty() && isolated.image().isEmpty()) {
+        if (rootfs.isEmpty() && isolated.image().isEmpty() && innermostWritableLayer(mountSources)
+                .map(layer -> layer.frozen().isEmpty()).orElse(true)) {
             throw new ExtensionConfigurationException("@Isolated on " + context.getDisplayName()
                     + " names no rootfs: write @Isolated(rootfs = \"busybox.tar\") (the isolated-images artifact "
                     + "has busybox.tar and hello.tar), or set the configuration parameter "
@@ -179,10 +180,7 @@ final class IsolatedSettings {
 
     /** The innermost {@link WritableLayer} applies (a method's replaces its class's). */
     private static void applyWritableLayer(IsolatedEnvironmentBuilder builder, List<AnnotatedElement> sources) {
-        WritableLayer layer = null;
-        for (AnnotatedElement element : sources) {
-            layer = AnnotationSupport.findAnnotation(element, WritableLayer.class).orElse(layer);
-        }
+        WritableLayer layer = innermostWritableLayer(sources).orElse(null);
         if (layer == null) {
             return;
         }
@@ -198,6 +196,14 @@ final class IsolatedSettings {
                     + "with FrozenState.cached(\"" + name + "\", key, setup) before the test runs (in a static field "
                     + "or a @BeforeAll method)")));
         }
+    }
+
+    private static Optional<WritableLayer> innermostWritableLayer(List<AnnotatedElement> sources) {
+        WritableLayer layer = null;
+        for (AnnotatedElement element : sources) {
+            layer = AnnotationSupport.findAnnotation(element, WritableLayer.class).orElse(layer);
+        }
+        return Optional.ofNullable(layer);
     }
 
     private static Path checkedSource(Bind bind) {

@@ -40,7 +40,8 @@ public @interface WritableLayer {
     /**
      * @return the name of a {@link FrozenState} made in this JVM with {@link FrozenState#cached} (e.g. in a static
      *     field or a {@code @BeforeAll} method): the environments start from that state instead of the bare image
-     *     (its image is theirs; {@code rootfs} and {@code image} of {@link Isolated} are then ignored). Empty: none
+     *     (its image is theirs; {@code rootfs} and {@code image} of {@link Isolated} may be left out and are
+     *     ignored). Empty: none
      */
     String frozen() default "";
 }

@@ -208,7 +208,7 @@ class FrozenStateTests {
         }
     }
 
-    @Isolated(rootfs = "busybox.tar")
+    @Isolated
     @WritableLayer(frozen = "frozen-annotation-tests")
     static class FrozenAnnotationTestCase {
         static final FrozenState STATE = FrozenState.cached("frozen-annotation-tests", "k", () -> {
