@@ -343,9 +343,11 @@ public final class IsolatedEnvironmentBuilder {
      *
      * @param frozen the state, not {@linkplain FrozenState#isStale() stale}
      * @return this builder
+     * @throws IllegalStateException when the state is stale (so does {@link #start()} when it became stale since)
      */
     public IsolatedEnvironmentBuilder from(FrozenState frozen) {
-        this.frozen = Objects.requireNonNull(frozen);
+        Objects.requireNonNull(frozen).layerForUse();
+        this.frozen = frozen;
         return this;
     }
 

@@ -135,7 +135,7 @@ class FrozenStateTests {
         assertThat(setups).hasValue(2);
         assertThat(v1.isStale()).isTrue();
         assertThat(v2.isStale()).isFalse();
-        assertThatThrownBy(() -> IsolatedEnvironment.builder().from(v1).start()).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().from(v1)).isInstanceOf(IllegalStateException.class)
                 .hasMessage("The frozen state frozen-state-tests is stale: it was made for key v1, and "
                         + "FrozenState.cached(\"frozen-state-tests\", ...) made it anew for key v2; use the state that "
                         + "call returned (or FrozenState.named(\"frozen-state-tests\"))");

@@ -41,6 +41,8 @@ import org.awaitility.core.ConditionTimeoutException;
 public final class Environment implements IsolatedEnvironment, FrameListener {
     private static final Duration CREATE_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
+    /** How long {@link #freezeLayer()} waits for the processes it sent SIGTERM to before it SIGKILLs them. */
+    public static final Duration FREEZE_STOP = Duration.ofSeconds(10);
 
     private final HelperConnection helper;
     private final EnvironmentSpec spec;
@@ -432,9 +434,6 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         all.addAll(own.layers());
         return new FrozenLayer(spec.rootfs(), spec.image(), all);
     }
-
-    /** How long {@link #freezeLayer()} waits for the processes it sent SIGTERM to before it SIGKILLs them. */
-    public static final Duration FREEZE_STOP = Duration.ofSeconds(10);
 
     private void removeDiskLayer(Throwable failure) {
         if (diskLayer == null) {
