@@ -61,7 +61,7 @@ public final class LayerDirectories {
             OwnDirectory.requirePrivate(absolute, "disk-backed writable layers and frozen states", setting);
             sweep(absolute);
             Path dir = OwnDirectory.createPrivate(absolute.resolve(PREFIX + ProcessHandle.current().pid() + "-"
-                    + HexFormat.of().formatHex(SecureRandom.getSeed(8))));
+                    + HexFormat.of().formatHex(randomBytes())));
             Path pending = dir.resolve(LOCK + ".new");
             FileChannel channel = FileChannel.open(pending, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                     LinkOption.NOFOLLOW_LINKS);
@@ -75,6 +75,12 @@ public final class LayerDirectories {
             throw new IsolatedException("Cannot make this JVM's directory for writable layers in " + absolute + ": "
                     + e + ". Set " + setting + "=<a directory of yours> to move it.", e);
         }
+    }
+
+    private static byte[] randomBytes() {
+        byte[] bytes = new byte[8];
+        new SecureRandom().nextBytes(bytes);
+        return bytes;
     }
 
     /** @return a new, empty {@code 0700} directory for one environment's upper and work directories */
