@@ -167,6 +167,44 @@ class FrozenStateTests {
     }
 
     @Test
+    @DisplayName("across classes of one JVM: a second class asking for the same name and key gets the state made for the first, set up once")
+    void acrossClasses() {
+        EngineRunner.run(FirstSharingTestCase.class, Map.of()).testEvents().assertStatistics(stats -> stats.succeeded(1));
+        EngineRunner.run(SecondSharingTestCase.class, Map.of()).testEvents().assertStatistics(stats -> stats.succeeded(1));
+
+        assertThat(SHARED_SETUPS).hasValue(1);
+        assertThat(FirstSharingTestCase.STATE).isSameAs(SecondSharingTestCase.STATE);
+    }
+
+    static final AtomicInteger SHARED_SETUPS = new AtomicInteger();
+
+    static FrozenState sharedState() {
+        return FrozenState.cached("frozen-sharing-tests", "k", () -> setup(SHARED_SETUPS, "shared"));
+    }
+
+    @Isolated
+    @WritableLayer(frozen = "frozen-sharing-tests")
+    static class FirstSharingTestCase {
+        static final FrozenState STATE = sharedState();
+
+        @Test
+        void test(IsolatedEnvironment env) {
+            assertThat(env.exec("cat", "/made")).stdout().isEqualTo("shared\n");
+        }
+    }
+
+    @Isolated
+    @WritableLayer(frozen = "frozen-sharing-tests")
+    static class SecondSharingTestCase {
+        static final FrozenState STATE = sharedState();
+
+        @Test
+        void test(IsolatedEnvironment env) {
+            assertThat(env.exec("cat", "/made")).stdout().isEqualTo("shared\n");
+        }
+    }
+
+    @Test
     @DisplayName("the frozen copies are gone once the JVM that made them exits")
     void goneAfterJvmExit(@TempDir Path dir) throws IOException, InterruptedException {
         Path root = dir.resolve("layers");
