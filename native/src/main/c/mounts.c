@@ -79,8 +79,8 @@ static int mount_overlay(const char *const *lowers, size_t n, const char *upper_
             return 0;
     }
     return fail(f, "overlay", "mount", target, n > 1 || strcmp(upper_base, scratch) != 0
-                ? "layers and a disk-backed upper need overlayfs (and an upper filesystem with "
-                  "xattrs, e.g. ext4, xfs, btrfs)" : NULL);
+                ? "layers and a disk-backed upper need overlayfs, and an upper dir on a filesystem "
+                  "with xattrs that is not overlayfs itself (ext4, xfs, btrfs, tmpfs)" : NULL);
 }
 
 static int copy_file_at(int src_dir, int dst_dir, const char *name, const struct stat *st)
