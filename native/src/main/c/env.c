@@ -180,15 +180,21 @@ static void become_mapped_user(enum user_map map)
         die("uid-map", "setresuid", "0", "the uid or gid map was not applied");
 }
 
-/* The go byte and, as root, up to two fds with it (fds[i], else -1): with mount the idmapped
- * rootfs; without, the writable layer and the root dir the helper built. 1 if read. */
-static int receive_go(int sock, char *go, int fds[2])
+/* The fds that may come with the go byte: the rootfs (or, without mount, the writable layer and
+ * the root), each layer= and the upper-dir=. */
+#define GO_FDS (2 + MAX_LAYERS + 1)
+
+/* The go byte and, as root, fds with it (fds[i], else -1), in order: with mount the idmapped
+ * rootfs, each layer's, the upper dir's clone; without, the writable layer and the root dir
+ * the helper built. 1 if read. */
+static int receive_go(int sock, char *go, int fds[GO_FDS])
 {
-    char control[CMSG_SPACE(2 * sizeof(int))];
+    char control[CMSG_SPACE(GO_FDS * sizeof(int))];
     struct iovec iov = { .iov_base = go, .iov_len = 1 };
     struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
                           .msg_controllen = sizeof control };
-    fds[0] = fds[1] = -1;
+    for (int i = 0; i < GO_FDS; i++)
+        fds[i] = -1;
     ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
     struct cmsghdr *c = n == 1 ? CMSG_FIRSTHDR(&msg) : NULL;
     if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
@@ -196,11 +202,13 @@ static int receive_go(int sock, char *go, int fds[2])
     return n == 1 ? 1 : 0;
 }
 
-/* Releases the init: the go byte, with the fds[] >= 0 attached. */
-static int send_go(int sock, char go, const int fds[2])
+/* Releases the init: the go byte, with the fds[] >= 0 attached (in order, the first -1 ends them). */
+static int send_go(int sock, char go, const int fds[GO_FDS])
 {
-    char control[CMSG_SPACE(2 * sizeof(int))];
-    int n = (fds[0] >= 0) + (fds[1] >= 0);
+    char control[CMSG_SPACE(GO_FDS * sizeof(int))];
+    int n = 0;
+    while (n < GO_FDS && fds[n] >= 0)
+        n++;
     memset(control, 0, sizeof control);
     struct iovec iov = { .iov_base = &go, .iov_len = 1 };
     struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
@@ -255,19 +263,25 @@ static void or_die(int rc, const struct failure *f)
         die_with(f, EXIT_SETUP_FAILED);
 }
 
-static enum rootfs_mode build_pivoted_root(const struct env_spec *spec, int lower_fd,
+/* FDS (as root, else all -1): the idmapped rootfs, each layer's, the upper dir's clone. */
+static enum rootfs_mode build_pivoted_root(const struct env_spec *spec, const int fds[GO_FDS],
                                            int *layer_fd)
 {
     struct failure f;
     enum rootfs_mode used = ROOTFS_COPY;
     char root[PATH_MAX];
     snprintf(root, sizeof root, "%s/root", spec->scratch);
-    bool userns = spec->ns & NS_BIT(NS_USER);
+    bool userns = spec->ns & NS_BIT(NS_USER), as_root = fds[0] >= 0;
+    struct layer_plan plan = { .paths = spec->layers, .fds = as_root ? fds + 1 : NULL,
+                               .n = spec->n_layers, .upper_dir = spec->upper_dir,
+                               .upper_fd = as_root && spec->upper_dir ? fds[1 + spec->n_layers] : -1,
+                               .tmpfs_size = spec->tmpfs_size };
     or_die(make_root_private(&f), &f);
-    or_die(prepare_writable_root(spec->rootfs, lower_fd, spec->scratch, spec->mode, true, userns,
-                                 &used, layer_fd, &f), &f);
-    if (lower_fd >= 0)
-        close(lower_fd);
+    or_die(prepare_writable_root(spec->rootfs, fds[0], spec->scratch, spec->mode, true, userns,
+                                 &plan, &used, layer_fd, &f), &f);
+    for (int i = 0; i < GO_FDS; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
     or_die(ensure_mount_point(root, "proc", "mount-proc", &f), &f);
     or_die(ensure_mount_point(root, "tmp", "mount-tmp", &f), &f);
     or_die(mount_dev(root, &f), &f);
@@ -393,7 +407,7 @@ static NORETURN void init_main(const struct env_spec *spec, struct init_pipes pi
     int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     set_failure_sink(pipes.report);
     char go;
-    int fds[2];
+    int fds[GO_FDS];
     if (receive_go(pipes.go, &go, fds) != 1)
         _exit(1); /* the helper died, or failed to write the maps */
     close(pipes.go);
@@ -405,7 +419,7 @@ static NORETURN void init_main(const struct env_spec *spec, struct init_pipes pi
     enum rootfs_mode used;
     int layer_fd = -1;
     if (spec->ns & NS_BIT(NS_MOUNT)) {
-        used = build_pivoted_root(spec, fds[0], &layer_fd);
+        used = build_pivoted_root(spec, fds, &layer_fd);
     } else { /* the helper already chose, see env_create() (as root: after the clone) */
         used = go == 'o' ? ROOTFS_OVERLAY : go == 'c' ? ROOTFS_COPY : spec->mode;
         enter_chroot(spec->scratch, used, fds, &layer_fd);
@@ -498,7 +512,7 @@ static int prepare_chroot_tree(struct env_spec *spec, struct env *env, int lower
     env->chroot_mounted = root;
     enum rootfs_mode used;
     if (prepare_writable_root(spec->rootfs, lower_fd, spec->scratch,
-                              root ? spec->mode : ROOTFS_COPY, root, false, &used, NULL, f) < 0)
+                              root ? spec->mode : ROOTFS_COPY, root, false, NULL, &used, NULL, f) < 0)
         return -1;
     spec->mode = used;
     return 0;
@@ -588,6 +602,11 @@ static int check_spec(const struct env_spec *spec, struct failure *f)
     errno = EINVAL;
     if (spec->hostname && !(spec->ns & NS_BIT(NS_UTS)))
         return fail(f, "hostname", "sethostname", spec->hostname, "a hostname needs the uts namespace");
+    if ((spec->n_layers || spec->upper_dir || spec->tmpfs_size) && !(spec->ns & NS_BIT(NS_MOUNT)))
+        return fail(f, "mount-rootfs", "mount", spec->n_layers ? spec->layers[0] : "/",
+                    "layers, upper-dir and upper-size need the mount namespace");
+    if (spec->n_layers > MAX_LAYERS)
+        return fail(f, "mount-rootfs", "mount", spec->layers[0], "at most %d layers", MAX_LAYERS);
     if ((spec->n_mounts || spec->readonly_root) && !(spec->ns & NS_BIT(NS_MOUNT)))
         return fail(f, spec->n_mounts ? (spec->mounts[0].kind == 'b' ? "bind" : "tmpfs")
                                       : "readonly-root", "mount",
@@ -702,7 +721,7 @@ static pid_t clone_init(struct env_spec *spec, struct env *env, const struct id_
  * fds[0] (for the init); without mount the helper builds the chroot tree from it instead, fds
  * are then the writable layer and the root (the init cannot reach them by path), and *go names
  * the rootfs mode used. */
-static int prepare_idmapped_root(struct env_spec *spec, struct env *env, int fds[2], char *go,
+static int prepare_idmapped_root(struct env_spec *spec, struct env *env, int fds[GO_FDS], char *go,
                                  struct failure *f)
 {
     char path[PATH_MAX];
@@ -711,7 +730,18 @@ static int prepare_idmapped_root(struct env_spec *spec, struct env *env, int fds
     if (userns_fd < 0)
         return fail(f, "uid-map", "open", path, NULL);
     fds[0] = open_idmapped_tree(spec->rootfs, userns_fd, env->range.base, f);
+    /* the layers as the rootfs (their owners are image ids too), after it in fds; on failure
+     * the caller closes what was opened */
+    for (size_t i = 0; fds[0] >= 0 && i < spec->n_layers; i++) {
+        if ((fds[1 + i] = open_idmapped_tree(spec->layers[i], userns_fd, env->range.base, f)) < 0) {
+            close(userns_fd);
+            return -1;
+        }
+    }
     close(userns_fd);
+    if (fds[0] >= 0 && spec->upper_dir &&
+        (fds[1 + spec->n_layers] = open_upper_dir(spec->upper_dir, env->range.base, f)) < 0)
+        return -1;
     if (fds[0] < 0 || (spec->ns & NS_BIT(NS_MOUNT)))
         return fds[0] < 0 ? -1 : 0;
     int rc = prepare_chroot_tree(spec, env, fds[0], f);
@@ -729,8 +759,10 @@ static int prepare_idmapped_root(struct env_spec *spec, struct env *env, int fds
 static int release_init(struct env_spec *spec, const struct id_map_plan *maps, int go,
                         struct env *env, struct failure *f)
 {
-    int rc = 0, fds[2] = { -1, -1 };
+    int rc = 0, fds[GO_FDS];
     char byte = 'g';
+    for (int i = 0; i < GO_FDS; i++)
+        fds[i] = -1;
     if ((spec->ns & NS_BIT(NS_USER)) && spec->parent_userns_fd <= 0)
         rc = write_id_maps(env->pid, maps, f);
     if (rc == 0 && env->range.base)
@@ -743,7 +775,7 @@ static int release_init(struct env_spec *spec, const struct id_map_plan *maps, i
     } else {
         (void)send_go(go, byte, fds);
     }
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < GO_FDS; i++)
         if (fds[i] >= 0)
             close(fds[i]);
     close(go);

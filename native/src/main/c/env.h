@@ -54,7 +54,13 @@ struct env_spec {
     /* > 0: the user namespace (an fd) the env is created in, its own user ns nested there: a
      * rootless private network's (net.c); 0: none (fd 0 is stdin, never a namespace). */
     int parent_userns_fd;
+    const char *const *layers;        /* read-only layers above the rootfs, topmost first */
+    size_t n_layers;                  /* at most MAX_LAYERS (needs mount) */
+    const char *upper_dir;            /* NULL: the writable layer on the tmpfs (needs mount) */
+    const char *tmpfs_size;           /* NULL: the kernel's default size of that tmpfs */
 };
+
+#define MAX_LAYERS 8
 
 /* A namespace the env unshared, held open so that its inode cannot be reused by another one:
  * without pid, how the env's processes are told from the host's (env_kill_strays()). */

@@ -21,10 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "env.h"
+#include "mounts.h"
 #include "options.h"
 #include "probe.h"
 #include "serve.h"
@@ -68,6 +70,12 @@ static const char USAGE[] =
     "                            MODE octal, default 1777)\n"
     "      --readonly-root       `/` read-only after all mounts (/tmp, /dev, /proc, tmpfs and\n"
     "                            rw binds stay writable); writes elsewhere fail with EROFS\n"
+    "      --upper-size SIZE     the writable layer's tmpfs size (bytes, suffix k, m, g, or N%\n"
+    "                            of RAM; default the kernel's, half the RAM)\n"
+    "      --upper-dir DIR       the writable layer in DIR/upper on the host (an existing empty\n"
+    "                            directory; as root given to the env's id range) instead\n"
+    "      --layer DIR           a read-only layer over the rootfs, e.g. from copy-layer\n"
+    "                            (repeatable, topmost first, at most 8)\n"
     "    limits and hardening:\n"
     "      --memory-max BYTES    cgroup memory limit (suffix k, m, g allowed); an OOM kill is\n"
     "                            reported on stderr\n"
@@ -118,6 +126,11 @@ static const char USAGE[] =
     "      each connection to 127.0.0.1:N inside the env's network namespace (loopback only;\n"
     "      an env without net gets host-port=N). CREATED's upper-fd=N: the env's writable\n"
     "      layer (overlay upper dir, or the copied root) is /proc/<init pid>/fd/N on the host.\n"
+    "  isolated-helper copy-layer FROM TO [UNSHIFT]\n"
+    "      Copies an env's writable layer FROM (e.g. /proc/<init pid>/fd/N) into the new\n"
+    "      directory TO (0700) without following symlinks, keeping modes, owners, times,\n"
+    "      whiteouts, FIFOs and overlay opaque marks, for use as a layer= of later envs.\n"
+    "      UNSHIFT (root: the env's id range base) maps owners BASE+id back to id.\n"
     "  isolated-helper probe [--json]\n"
     "      Try each step (user namespace, maps, mounts, overlay, pivot_root, namespaces,\n"
     "      cgroup controllers, sysctls) in throwaway children; newuidmap/newgidmap (where,\n"
@@ -250,6 +263,9 @@ static struct cli_options parse_options(int argc, char **argv, bool needs_comman
         { "seccomp", required_argument, NULL, OPT_EXTRA },
         { "seccomp-profile", required_argument, NULL, OPT_EXTRA },
         { "time-offset", required_argument, NULL, OPT_EXTRA },
+        { "layer", required_argument, NULL, OPT_EXTRA },
+        { "upper-dir", required_argument, NULL, OPT_EXTRA },
+        { "upper-size", required_argument, NULL, OPT_EXTRA },
         { "uid", required_argument, NULL, OPT_EXEC },
         { "gid", required_argument, NULL, OPT_EXEC },
         { "groups", required_argument, NULL, OPT_EXEC },
@@ -443,6 +459,17 @@ int main(int argc, char **argv)
     if (strcmp(command, "enter") == 0) {
         struct cli_options o = parse_options(argc - 1, argv + 1, true);
         return enter_main(&o);
+    }
+    if (strcmp(command, "copy-layer") == 0) {
+        struct failure f;
+        char *end = NULL;
+        unsigned long unshift = argc > 4 ? strtoul(argv[4], &end, 10) : 0;
+        if (argc < 4 || argc > 5 || (end && *end) || unshift > 0xffffffffUL)
+            usage_error("copy-layer FROM TO [UNSHIFT]");
+        umask(0);
+        if (copy_layer(argv[2], argv[3], (unsigned)unshift, &f) < 0)
+            die_with(&f, EXIT_SETUP_FAILED);
+        return 0;
     }
     if (strcmp(command, "probe") == 0) {
         struct cli_options o = parse_options(argc - 1, argv + 1, false);

@@ -29,6 +29,9 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 /* systemd makes every mount shared; a new mount ns then stays a peer of the host's and our
@@ -52,28 +55,46 @@ static void escape_overlay_path(char *out, size_t size, const char *path)
     out[n] = '\0';
 }
 
-static int mount_overlay(const char *rootfs, const char *scratch, bool in_userns,
-                         struct failure *f)
+/* LOWERS: the lower layers, topmost first; upper and work in UPPER_BASE. */
+static int mount_overlay(const char *const *lowers, size_t n, const char *upper_base,
+                         const char *scratch, bool in_userns, struct failure *f)
 {
-    char lower[PATH_MAX * 2], opts[PATH_MAX * 4], target[PATH_MAX];
-    escape_overlay_path(lower, sizeof lower, rootfs);
+    char lower[PATH_MAX * 4], up[PATH_MAX * 2], opts[PATH_MAX * 8], target[PATH_MAX];
+    size_t used = 0;
+    lower[0] = '\0';
+    for (size_t i = 0; i < n && used + 2 < sizeof lower; i++) {
+        if (i > 0)
+            lower[used++] = ':';
+        escape_overlay_path(lower + used, sizeof lower - used, lowers[i]);
+        used += strlen(lower + used);
+    }
+    escape_overlay_path(up, sizeof up, upper_base);
     snprintf(target, sizeof target, "%s/root", scratch);
     /* In a user namespace overlayfs must keep its metadata in user.* xattrs (Linux 5.11+);
      * some distro kernels allowed it earlier without the option, so retry without it. */
     for (int attempt = in_userns ? 0 : 1; attempt < 2; attempt++) {
         snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s/upper,workdir=%s/work%s", lower,
-                 scratch, scratch, attempt == 0 ? ",userxattr" : "");
+                 up, up, attempt == 0 ? ",userxattr" : "");
         if (mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts) == 0)
             return 0;
     }
-    return fail(f, "overlay", "mount", target, NULL);
+    return fail(f, "overlay", "mount", target, n > 1 || strcmp(upper_base, scratch) != 0
+                ? "layers and a disk-backed upper need overlayfs, and an upper dir on a filesystem "
+                  "with xattrs that is not overlayfs itself (ext4, xfs, btrfs, tmpfs)" : NULL);
 }
 
 static int copy_file_at(int src_dir, int dst_dir, const char *name, const struct stat *st)
 {
-    int in = openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK and the check: a FIFO swapped in since the fstatat is never waited on */
+    int in = openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (in < 0)
         return -1;
+    struct stat now;
+    if (fstat(in, &now) < 0 || !S_ISREG(now.st_mode)) {
+        close(in);
+        errno = EINVAL;
+        return -1;
+    }
     int out = openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (out < 0) {
         close(in);
@@ -104,11 +125,26 @@ static int copy_file_at(int src_dir, int dst_dir, const char *name, const struct
     return rc;
 }
 
-/* A copy in progress: the first entry that failed; id_base > 0 shifts owners into a range. */
+/* A copy in progress: the first entry that failed; id_base > 0 shifts owners into a range,
+ * unshift > 0 back out of one (copy_layer). */
 struct copy_ctx {
     char failed[256];
     unsigned id_base;
+    unsigned unshift;
 };
+
+/* overlayfs's mark of a directory that hides what the layers below hold under its name */
+static const char *const OPAQUE_XATTRS[] = { "user.overlay.opaque", "trusted.overlay.opaque" };
+
+static void copy_opaque_xattrs(int src, int dst)
+{
+    char value[16];
+    for (size_t i = 0; i < sizeof OPAQUE_XATTRS / sizeof OPAQUE_XATTRS[0]; i++) {
+        ssize_t n = fgetxattr(src, OPAQUE_XATTRS[i], value, sizeof value);
+        if (n > 0)
+            (void)fsetxattr(dst, OPAQUE_XATTRS[i], value, (size_t)n, 0);
+    }
+}
 
 static int copy_tree_at(int src_dir, int dst_dir, struct copy_ctx *ctx);
 
@@ -122,6 +158,7 @@ static int copy_dir_at(int src_dir, int dst_dir, const char *name, const struct 
     if (mkdirat(dst_dir, name, 0700) == 0 &&
         (dst = openat(dst_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
         rc = copy_tree_at(src, dst, ctx);
+        copy_opaque_xattrs(src, dst);
         (void)fchown(dst, st->st_uid, st->st_gid);
         /* the mode last: a 0555 directory must stay writable while we fill it */
         if (rc == 0)
@@ -148,10 +185,22 @@ static int copy_symlink_at(int src_dir, int dst_dir, const char *name, const str
     return 0;
 }
 
-/* Into a range: id < 65536 becomes base + id, any other nobody's (base + 65534). */
-static unsigned shifted(unsigned id, unsigned base)
+/* Into a range: id < 65536 becomes base + id, any other nobody's (base + 65534). Out of one
+ * (unshift): base + id becomes id, any other 65534. */
+static unsigned shifted(unsigned id, const struct copy_ctx *ctx)
 {
-    return base == 0 ? id : base + (id < 65536 ? id : 65534);
+    if (ctx->unshift)
+        return id >= ctx->unshift && id - ctx->unshift < 65536 ? id - ctx->unshift : 65534;
+    return ctx->id_base == 0 ? id : ctx->id_base + (id < 65536 ? id : 65534);
+}
+
+/* A whiteout (character device 0:0) or a FIFO: made anew (mknod of these needs no CAP_MKNOD). */
+static int copy_node_at(int dst_dir, const char *name, const struct stat *st)
+{
+    if (mknodat(dst_dir, name, S_ISFIFO(st->st_mode) ? S_IFIFO | 0600 : S_IFCHR, 0) < 0)
+        return -1;
+    (void)fchownat(dst_dir, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
+    return S_ISFIFO(st->st_mode) ? fchmodat(dst_dir, name, st->st_mode & 07777, 0) : 0;
 }
 
 static int copy_entry(int src_dir, int dst_dir, const char *name, struct copy_ctx *ctx)
@@ -161,8 +210,8 @@ static int copy_entry(int src_dir, int dst_dir, const char *name, struct copy_ct
     if (fstatat(src_dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
         rc = -1;
     } else {
-        st.st_uid = shifted(st.st_uid, ctx->id_base);
-        st.st_gid = shifted(st.st_gid, ctx->id_base);
+        st.st_uid = shifted(st.st_uid, ctx);
+        st.st_gid = shifted(st.st_gid, ctx);
     }
     if (rc < 0)
         ;
@@ -172,7 +221,13 @@ static int copy_entry(int src_dir, int dst_dir, const char *name, struct copy_ct
         rc = copy_file_at(src_dir, dst_dir, name, &st);
     else if (S_ISLNK(st.st_mode))
         rc = copy_symlink_at(src_dir, dst_dir, name, &st);
-    /* device nodes, fifos and sockets are skipped: they cannot be created in a userns */
+    else if (S_ISFIFO(st.st_mode) || (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)))
+        rc = copy_node_at(dst_dir, name, &st);
+    /* other device nodes and sockets are skipped: they cannot be created in a userns */
+    if (rc == 0 && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
+        struct timespec times[2] = { st.st_atim, st.st_mtim };
+        (void)utimensat(dst_dir, name, times, AT_SYMLINK_NOFOLLOW);
+    }
     if (rc < 0 && !ctx->failed[0])
         snprintf(ctx->failed, sizeof ctx->failed, "%s", name);
     return rc;
@@ -226,8 +281,8 @@ static int copy_rootfs(const char *rootfs, const char *target, struct failure *f
     return rc;
 }
 
-static int make_scratch_dirs(const char *scratch, const char *rootfs, bool with_layers,
-                             struct failure *f)
+static int make_scratch_dirs(const char *scratch, const char *upper_base, const char *rootfs,
+                             bool with_layers, struct failure *f)
 {
     static const char *const names[] = { "root", "upper", "work" };
     struct stat st;
@@ -239,7 +294,7 @@ static int make_scratch_dirs(const char *scratch, const char *rootfs, bool with_
     }
     for (size_t i = 0; i < (with_layers ? 3u : 1u); i++) {
         char path[PATH_MAX];
-        if (join_path(path, sizeof path, scratch, names[i]) < 0 ||
+        if (join_path(path, sizeof path, i == 0 ? scratch : upper_base, names[i]) < 0 ||
             (mkdir(path, 0755) < 0 && errno != EEXIST))
             return fail(f, "mount-rootfs", "mkdir", path, NULL);
         /* The merged root takes its owner and mode from the upper dir, when overlayfs makes its
@@ -278,9 +333,10 @@ static int open_shifted_copy(const char *rootfs, unsigned base, struct failure *
         return fail(f, "mount-rootfs", "fsmount", "tmpfs", "a shifted copy of the image needs Linux 5.2+");
     int top = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+    struct copy_ctx ids = { .id_base = base };
     int rc = top < 0 || stat(rootfs, &st) < 0 ? fail(f, "copy-rootfs", "stat", rootfs, NULL)
                                                : copy_rootfs_into(rootfs, top, base, f);
-    if (rc == 0 && (fchown(top, shifted(st.st_uid, base), shifted(st.st_gid, base)) < 0 ||
+    if (rc == 0 && (fchown(top, shifted(st.st_uid, &ids), shifted(st.st_gid, &ids)) < 0 ||
                     fchmod(top, st.st_mode & 07777) < 0 ||
                     syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0))
         rc = fail(f, "copy-rootfs", "chown", rootfs, NULL);
@@ -316,6 +372,34 @@ int open_idmapped_tree(const char *rootfs, int userns_fd, unsigned base, struct 
     return open_shifted_copy(rootfs, base, f);
 }
 
+int open_upper_dir(const char *dir, unsigned base, struct failure *f)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return fail(f, "upper-dir", "open", dir, "the upper dir must be an existing directory");
+    int tree = -1;
+    if (fchown(fd, base, base) < 0 || fchmod(fd, 0700) < 0)
+        fail(f, "upper-dir", "fchown", dir, NULL);
+    else if ((tree = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+                                                              AT_EMPTY_PATH)) < 0)
+        fail(f, "upper-dir", "open_tree", dir, NULL);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return tree;
+}
+
+/* Attaches the detached mount FD at SCRATCH/NAME; OUT: its path. */
+static int attach_tree(int fd, const char *scratch, const char *name, char *out, size_t size,
+                       struct failure *f)
+{
+    if (join_path(out, size, scratch, name) < 0 || (mkdir(out, 0755) < 0 && errno != EEXIST))
+        return fail(f, "mount-rootfs", "mkdir", scratch, NULL);
+    if (syscall(SYS_move_mount, fd, "", AT_FDCWD, out, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        return fail(f, "mount-rootfs", "move_mount", out, NULL);
+    return 0;
+}
+
 /* Attaches the idmapped clone LOWER_FD at SCRATCH/lower; the path to use as the rootfs. */
 static int attach_lower(int lower_fd, const char *scratch, char *out, size_t size,
                         struct failure *f)
@@ -327,23 +411,49 @@ static int attach_lower(int lower_fd, const char *scratch, char *out, size_t siz
     return 0;
 }
 
+#define MAX_LAYER_PLAN 16
+
 int prepare_writable_root(const char *rootfs, int lower_fd, const char *scratch,
                           enum rootfs_mode mode, bool mount_tmpfs, bool in_userns,
-                          enum rootfs_mode *used, int *layer_fd, struct failure *f)
+                          const struct layer_plan *plan, enum rootfs_mode *used, int *layer_fd,
+                          struct failure *f)
 {
-    char lower[PATH_MAX];
-    if (mount_tmpfs && mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+    static const struct layer_plan none = { .upper_fd = -1 };
+    char lower[PATH_MAX], opts[96], upper_base[PATH_MAX];
+    char attached[MAX_LAYER_PLAN][PATH_MAX];
+    const char *lowers[MAX_LAYER_PLAN + 1];
+    if (!plan)
+        plan = &none;
+    snprintf(opts, sizeof opts, "mode=0755%s%s", plan->tmpfs_size ? ",size=" : "",
+             plan->tmpfs_size ? plan->tmpfs_size : "");
+    if (mount_tmpfs && mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
         return fail(f, "mount-rootfs", "mount", scratch, "the state directory must exist");
     if (lower_fd >= 0 && attach_lower(lower_fd, scratch, lower, sizeof lower, f) < 0)
         return -1;
     if (lower_fd >= 0)
         rootfs = lower;
-    if (make_scratch_dirs(scratch, rootfs, mode != ROOTFS_COPY, f) < 0)
+    size_t n = 0;
+    for (; n < plan->n && n < MAX_LAYER_PLAN; n++) {
+        char name[32];
+        snprintf(name, sizeof name, "layer%zu", n);
+        if (plan->fds && attach_tree(plan->fds[n], scratch, name, attached[n], PATH_MAX, f) < 0)
+            return -1;
+        lowers[n] = plan->fds ? attached[n] : plan->paths[n];
+    }
+    lowers[n] = rootfs;
+    snprintf(upper_base, sizeof upper_base, "%s", plan->upper_dir ? plan->upper_dir : scratch);
+    if (plan->upper_fd >= 0 && attach_tree(plan->upper_fd, scratch, "disk", upper_base,
+                                           sizeof upper_base, f) < 0)
+        return -1;
+    bool layered = n > 0 || plan->upper_dir;
+    if (layered)
+        mode = ROOTFS_OVERLAY; /* a copy would leave the layers out */
+    if (make_scratch_dirs(scratch, upper_base, lowers[0], mode != ROOTFS_COPY, f) < 0)
         return -1;
     if (mode != ROOTFS_COPY) {
-        if (mount_overlay(rootfs, scratch, in_userns, f) == 0) {
+        if (mount_overlay(lowers, n + 1, upper_base, scratch, in_userns, f) == 0) {
             *used = ROOTFS_OVERLAY;
-            return layer_fd && (*layer_fd = open_writable_layer(scratch, *used, f)) < 0 ? -1 : 0;
+            return layer_fd && (*layer_fd = open_writable_layer(upper_base, *used, f)) < 0 ? -1 : 0;
         }
         if (mode == ROOTFS_OVERLAY)
             return -1;
@@ -537,4 +647,37 @@ int mount_tmp(const char *root, struct failure *f)
         mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
         return fail(f, "mount-tmp", "mount", path, NULL);
     return 0;
+}
+
+int copy_layer(const char *from, const char *to, unsigned unshift, struct failure *f)
+{
+    struct copy_ctx ctx = { .failed = "", .unshift = unshift };
+    struct stat st;
+    int src = open(from, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (src < 0 || fstat(src, &st) < 0)
+        return fail(f, "copy-layer", "open", from, NULL);
+    int dst = -1, rc = -1;
+    struct statfs fs;
+    if (mkdir(to, 0700) < 0) {
+        fail(f, "copy-layer", "mkdir", to, "the target must not exist");
+    } else if (statfs(to, &fs) == 0 && fs.f_type == 0x794c7630 /* OVERLAYFS_SUPER_MAGIC */) {
+        rmdir(to);
+        errno = EXDEV;
+        fail(f, "copy-layer", "statfs", to, "the target is on overlayfs, where a whiteout (a deleted file) "
+             "would hide itself: use a directory on another filesystem (ext4, xfs, btrfs, tmpfs)");
+    } else if ((dst = open(to, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+        fail(f, "copy-layer", "open", to, NULL);
+    } else if (copy_tree_at(src, dst, &ctx) < 0) {
+        char path[PATH_MAX + 300];
+        snprintf(path, sizeof path, "%s (at %s)", from, ctx.failed);
+        fail(f, "copy-layer", "copy", path, "every file of the layer must be readable");
+    } else {
+        copy_opaque_xattrs(src, dst);
+        (void)fchown(dst, shifted(st.st_uid, &ctx), shifted(st.st_gid, &ctx));
+        rc = fchmod(dst, st.st_mode & 07777) < 0 ? fail(f, "copy-layer", "fchmod", to, NULL) : 0;
+    }
+    if (dst >= 0)
+        close(dst);
+    close(src);
+    return rc;
 }

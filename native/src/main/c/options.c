@@ -26,6 +26,9 @@ void env_options_free(struct env_options *o)
         extra_mount_free(&o->mounts[i]);
     free(o->mounts);
     env_policy_free(&o->policy);
+    for (size_t i = 0; i < o->n_layers; i++)
+        free(o->layers[i]);
+    free(o->upper_dir);
     env_options_init(o);
 }
 
@@ -128,9 +131,43 @@ static int set_network(struct env_options *o, const char *value, struct failure 
     return 1;
 }
 
+/* layer=DIR, upper-dir=DIR (absolute paths), upper-size=BYTES[kmg] or PERCENT% */
+static int set_layer_option(struct env_options *o, const char *key, const char *value,
+                            struct failure *f)
+{
+    errno = EINVAL;
+    if (strcmp(key, "upper-size") == 0) {
+        long long v;
+        size_t n = strlen(value);
+        char pct[32];
+        snprintf(pct, sizeof pct, "%.*s", n > 0 && n < sizeof pct ? (int)n - 1 : 0, value);
+        bool ok = n > 0 && value[n - 1] == '%' ? parse_number(pct, 1, &v) == 0 && v <= 100
+                                                 : parse_bytes(value, &v) == 0;
+        if (!ok || n >= sizeof o->upper_size)
+            return fail(f, "mount-rootfs", "upper-size", value,
+                        "upper-size is a number of bytes (suffix k, m or g) or a percentage of RAM (1%% to 100%%)");
+        snprintf(o->upper_size, sizeof o->upper_size, "%s", value);
+        return 1;
+    }
+    if (value[0] != '/')
+        return fail(f, "mount-rootfs", key, value, "%s= must be an absolute path", key);
+    if (strcmp(key, "upper-dir") == 0) {
+        free(o->upper_dir);
+        o->upper_dir = xstrdup(value);
+    } else if (o->n_layers >= MAX_LAYERS) {
+        return fail(f, "mount-rootfs", "layer", value, "at most %d layers", MAX_LAYERS);
+    } else {
+        o->layers[o->n_layers++] = xstrdup(value);
+    }
+    return 1;
+}
+
 int env_options_apply(struct env_options *o, const char *key, const char *value, char sep,
                       struct failure *f)
 {
+    if (strcmp(key, "layer") == 0 || strcmp(key, "upper-dir") == 0 ||
+        strcmp(key, "upper-size") == 0)
+        return set_layer_option(o, key, value, f);
     if (strcmp(key, "network") == 0)
         return set_network(o, value, f);
     if (strcmp(key, "bind") == 0 || strcmp(key, "ro-bind") == 0 || strcmp(key, "tmpfs") == 0)
@@ -180,6 +217,10 @@ void env_options_to_spec(const struct env_options *o, struct env_spec *spec)
     spec->monotonic_offset = o->monotonic_offset;
     spec->boottime_offset = o->boottime_offset;
     spec->limits = &o->limits;
+    spec->layers = (const char *const *)o->layers;
+    spec->n_layers = o->n_layers;
+    spec->upper_dir = o->upper_dir;
+    spec->tmpfs_size = o->upper_size[0] ? o->upper_size : NULL;
 }
 
 void env_options_take_policy(struct env_options *o, struct env *env)

@@ -25,6 +25,10 @@ struct env_options {
     struct cgroup_limits limits;
     char network[NETWORK_NAME_MAX + 1]; /* "": on no private network (serve only) */
     struct env_policy policy; /* handed to the env by env_options_take_policy() */
+    char *layers[MAX_LAYERS + 1]; /* layer=, topmost first (one more: refused by env_start) */
+    size_t n_layers;
+    char *upper_dir;              /* upper-dir= */
+    char upper_size[32];          /* upper-size=: "" the kernel's default */
 };
 
 void env_options_init(struct env_options *o);

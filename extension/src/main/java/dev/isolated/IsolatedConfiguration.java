@@ -131,6 +131,26 @@ public final class IsolatedConfiguration {
      */
     public static final String SHARD_TIMINGS = "isolated.shard.timings";
 
+    /**
+     * Where an environment's writable layer lives unless its {@link WritableLayer} or builder says:
+     * {@code tmpfs} (default) or {@code disk} (see {@link LayerStorage}): {@value}.
+     */
+    public static final String LAYER_STORAGE = "isolated.layer.storage";
+
+    /**
+     * The size of an environment's tmpfs writable layer unless its {@link WritableLayer} or builder says: bytes
+     * with an optional {@code k}, {@code m} or {@code g} suffix, or a percentage of RAM; default {@code 50%}
+     * (the kernel's own default for a tmpfs): {@value}.
+     */
+    public static final String LAYER_TMPFS_SIZE = "isolated.layer.tmpfsSize";
+
+    /**
+     * Where disk-backed writable layers and frozen states are kept, in a directory per JVM; default {@code layers} in the image
+     * cache directory ({@link #CACHE_DIR}). It must belong to the user running the tests; it is created, or made,
+     * 0700: {@value}.
+     */
+    public static final String LAYER_DIR = "isolated.layer.dir";
+
     private IsolatedConfiguration() {
     }
 }

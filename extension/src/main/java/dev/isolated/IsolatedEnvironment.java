@@ -345,6 +345,28 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     void awaitPort(int port);
 
     /**
+     * Freezes this environment's root filesystem as it is now: every process in it but its init is stopped
+     * (SIGTERM, then SIGKILL to what is still running 10 s later: stop a service cleanly first, e.g.
+     * {@code pg_ctl stop}, for its files to be consistent), then its writable layer is copied to a host directory
+     * that environments started with {@link IsolatedEnvironmentBuilder#from(FrozenState)} use, read-only, under
+     * a writable layer of their own (commands of {@link #execAsPid1}, in PID namespaces of their own, are not
+     * found and keep running). This environment stays open, its processes stopped. Needs
+     * {@link Namespace#PID} (to find every process) and an overlay root (the default).
+     *
+     * @param key what the state was made from, e.g. a hash of the migration files (see {@link FrozenState#cached})
+     * @return the frozen state; its copy lives until the JVM exits
+     * @throws IllegalStateException when the environment has no PID namespace or no overlay root
+     */
+    default FrozenState freeze(String key) {
+        return FrozenState.freeze(this, key);
+    }
+
+    /** @return {@link #freeze(String)} with an empty key */
+    default FrozenState freeze() {
+        return freeze("");
+    }
+
+    /**
      * Kills every process in the environment and removes everything it mounted and wrote. Harmless when
      * called again.
      *

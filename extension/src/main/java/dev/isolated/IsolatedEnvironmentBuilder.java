@@ -4,6 +4,7 @@ import dev.isolated.internal.env.Environment;
 import dev.isolated.internal.env.EnvironmentOptions;
 import dev.isolated.internal.env.EnvironmentSpec;
 import dev.isolated.internal.env.ExtraMount;
+import dev.isolated.internal.env.FrozenLayer;
 import dev.isolated.internal.env.Hostnames;
 import dev.isolated.internal.helper.SharedHelper;
 import dev.isolated.internal.image.UnpackedImage;
@@ -58,6 +59,9 @@ public final class IsolatedEnvironmentBuilder {
     private Wait serviceWait; // startImageCommand: null for no wait
     private String[] serviceArgs; // startImageCommand: null for no service
     private Duration startupTimeout; // null: configured or default
+    private LayerStorage layerStorage = LayerStorage.DEFAULT;
+    private String tmpfsSize = "";
+    private FrozenState frozen;
 
     IsolatedEnvironmentBuilder() {
     }
@@ -435,6 +439,18 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
+     * Where the environment's writable layer lives (see {@link LayerStorage}).
+     *
+     * @param storage {@link LayerStorage#DEFAULT} (unless given: {@value IsolatedConfiguration#LAYER_STORAGE},
+     *     tmpfs when not set), {@link LayerStorage#TMPFS} or {@link LayerStorage#DISK}
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder writableLayer(LayerStorage storage) {
+        this.layerStorage = Objects.requireNonNull(storage);
+        return this;
+    }
+
+    /**
      * Has {@link #start()} also start the image's own command as the environment's service, without waiting
      * (see {@link IsolatedEnvironment#startImageCommand(String...)}).
      *
@@ -444,6 +460,20 @@ public final class IsolatedEnvironmentBuilder {
     public IsolatedEnvironmentBuilder startImageCommand(String... args) {
         this.serviceWait = null;
         this.serviceArgs = args.clone();
+        return this;
+    }
+
+    /**
+     * The size of a tmpfs writable layer; writes beyond it fail with ENOSPC ("No space left on device").
+     *
+     * @param size bytes with an optional {@code k}, {@code m} or {@code g} suffix ({@code 512m}), or a
+     *     percentage of RAM ({@code 25%}); empty (unless given): {@value IsolatedConfiguration#LAYER_TMPFS_SIZE},
+     *     {@code 50%} when not set
+     * @return this builder
+     * @throws IllegalArgumentException when {@code size} is neither
+     */
+    public IsolatedEnvironmentBuilder tmpfsSize(String size) {
+        this.tmpfsSize = Objects.requireNonNull(size).isEmpty() ? size : LayerSettings.checkedSize(size, "tmpfsSize");
         return this;
     }
 
@@ -491,6 +521,21 @@ public final class IsolatedEnvironmentBuilder {
         return env;
     }
 
+    /**
+     * The environment starts from a frozen state (see {@link FrozenState}): its image is the state's, under the
+     * state's read-only layers, with a writable layer of its own. {@link #rootfs(String)} and {@link #image(String)}
+     * are then ignored.
+     *
+     * @param frozen the state, not {@linkplain FrozenState#isStale() stale}
+     * @return this builder
+     * @throws IllegalStateException when the state is stale (so does {@link #start()} when it became stale since)
+     */
+    public IsolatedEnvironmentBuilder from(FrozenState frozen) {
+        Objects.requireNonNull(frozen).layerForUse();
+        this.frozen = frozen;
+        return this;
+    }
+
     IsolatedEnvironmentBuilder classLoader(ClassLoader loader) {
         this.classLoader = loader;
         return this;
@@ -513,16 +558,18 @@ public final class IsolatedEnvironmentBuilder {
      * @throws EnvironmentSetupException with the failing stage when the helper cannot set it up
      */
     public IsolatedEnvironment start() {
-        if (!rootfs.isEmpty() && !image.isEmpty()) {
+        FrozenLayer from = frozen == null ? null : frozen.layerForUse();
+        if (from == null && !rootfs.isEmpty() && !image.isEmpty()) {
             throw new IllegalStateException("Both rootfs(\"" + rootfs + "\") and image(\"" + image + "\") are set; give one: "
                     + "rootfs names a file, directory or resource, image names an image in a registry");
         }
-        if (rootfs.isEmpty() && image.isEmpty()) {
+        if (from == null && rootfs.isEmpty() && image.isEmpty()) {
             throw new IllegalStateException("No rootfs: call rootfs(\"busybox.tar\"), rootfs(path) or image(\"name:tag\") "
                     + "before start()");
         }
         Duration startup = effectiveStartupTimeout();
-        UnpackedImage image = this.image.isEmpty() ? RootfsImages.image(rootfs, classLoader, configuration)
+        UnpackedImage image = from != null ? new UnpackedImage(from.rootfs(), from.image())
+                : this.image.isEmpty() ? RootfsImages.image(rootfs, classLoader, configuration)
                 : RootfsImages.pulled(this.image, configuration);
         Map<String, String> allEnv = new LinkedHashMap<>(EnvironmentSpec.DEFAULT_ENV);
         allEnv.putAll(RootfsImages.configEnv(image.config()));
@@ -538,8 +585,8 @@ public final class IsolatedEnvironmentBuilder {
             networkObject.checkOpen();
         }
         try {
-            return withService(joined(Environment.create(SharedHelper.get(configuration), spec, networkAliases)),
-                    startup);
+            return withService(joined(Environment.create(SharedHelper.get(configuration), spec, networkAliases,
+                    LayerSettings.resolve(layerStorage, tmpfsSize, from, configuration))), startup);
         } catch (EnvironmentSetupException e) {
             throw HostFindings.explain(e, spec.namespaces().contains(Namespace.USER));
         }

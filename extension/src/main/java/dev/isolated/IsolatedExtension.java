@@ -101,7 +101,7 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         }
         for (AnnotatedElement element : elements) {
             for (Class<? extends java.lang.annotation.Annotation> type : List.of(Bind.class, Tmpfs.class, Limits.class,
-                    ClockOffsets.class, StartImageCommand.class, OnNetwork.class)) {
+                    WritableLayer.class, ClockOffsets.class, StartImageCommand.class, OnNetwork.class)) {
                 boolean present = type == Bind.class || type == Tmpfs.class
                         ? !AnnotationSupport.findRepeatableAnnotations(element, type).isEmpty()
                         : AnnotationSupport.isAnnotated(element, type);

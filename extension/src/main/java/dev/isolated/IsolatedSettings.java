@@ -92,7 +92,8 @@ final class IsolatedSettings {
             String hostnameSeed, ExtensionContext context) {
         String rootfs = isolated.image().isEmpty() ? firstNonEmpty(isolated.rootfs(),
                 context.getConfigurationParameter(IsolatedConfiguration.ROOTFS).orElse("")) : "";
-        if (rootfs.isEmpty() && isolated.image().isEmpty()) {
+        if (rootfs.isEmpty() && isolated.image().isEmpty() && innermostWritableLayer(mountSources)
+                .map(layer -> layer.frozen().isEmpty()).orElse(true)) {
             throw new ExtensionConfigurationException("@Isolated on " + context.getDisplayName()
                     + " names no rootfs: write @Isolated(rootfs = \"busybox.tar\") (the isolated-images artifact "
                     + "has busybox.tar and hello.tar), or set the configuration parameter "
@@ -131,6 +132,7 @@ final class IsolatedSettings {
         }
         applyLimits(builder, mountSources);
         ServiceAnnotation.apply(builder, mountSources);
+        applyWritableLayer(builder, mountSources);
         for (AnnotatedElement element : mountSources) {
             for (Bind bind : AnnotationSupport.findRepeatableAnnotations(element, Bind.class)) {
                 builder.bind(checkedSource(bind), bind.target(), bind.readOnly());
@@ -186,6 +188,34 @@ final class IsolatedSettings {
         if (clocks != null) {
             builder.clockOffsets(clocks.monotonicSeconds(), clocks.boottimeSeconds());
         }
+    }
+
+    /** The innermost {@link WritableLayer} applies (a method's replaces its class's). */
+    private static void applyWritableLayer(IsolatedEnvironmentBuilder builder, List<AnnotatedElement> sources) {
+        WritableLayer layer = innermostWritableLayer(sources).orElse(null);
+        if (layer == null) {
+            return;
+        }
+        try {
+            builder.writableLayer(layer.storage()).tmpfsSize(layer.tmpfsSize());
+        } catch (IllegalArgumentException e) {
+            throw new ExtensionConfigurationException("@WritableLayer(tmpfsSize = ...): " + e.getMessage(), e);
+        }
+        if (!layer.frozen().isEmpty()) {
+            String name = layer.frozen();
+            builder.from(FrozenState.named(name).orElseThrow(() -> new ExtensionConfigurationException(
+                    "@WritableLayer(frozen = \"" + name + "\"): no frozen state of that name in this JVM yet; make it "
+                    + "with FrozenState.cached(\"" + name + "\", key, setup) before the test runs (in a static field "
+                    + "or a @BeforeAll method)")));
+        }
+    }
+
+    private static Optional<WritableLayer> innermostWritableLayer(List<AnnotatedElement> sources) {
+        WritableLayer layer = null;
+        for (AnnotatedElement element : sources) {
+            layer = AnnotationSupport.findAnnotation(element, WritableLayer.class).orElse(layer);
+        }
+        return Optional.ofNullable(layer);
     }
 
     private static Path checkedSource(Bind bind) {

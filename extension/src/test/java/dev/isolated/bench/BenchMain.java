@@ -48,6 +48,8 @@ public final class BenchMain {
             new SuiteBench(ctx).run();
             section("6. memory, 200 environments");
             new MemoryBench(ctx).run();
+            section("7. frozen states against the same state set up per test");
+            new FrozenBench(ctx).run();
         } finally {
             Trees.delete(work);
         }

@@ -33,6 +33,7 @@ record Comparison(String isolated, String label, String alternative) {
                 new Comparison(SuiteBench.ISOLATED_PER_TEST, "per test", SuiteBench.PLAIN_PER_TEST),
                 new Comparison(SuiteBench.ISOLATED_PER_TEST, "per test", Anchors.TC_FRESH)));
         all.addAll(HardeningBench.COMPARISONS);
+        all.addAll(FrozenBench.COMPARISONS);
         return List.copyOf(all);
     }
 }

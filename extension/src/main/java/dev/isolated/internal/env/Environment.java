@@ -42,6 +42,8 @@ import org.awaitility.core.ConditionTimeoutException;
 public final class Environment implements IsolatedEnvironment, FrameListener {
     private static final Duration CREATE_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
+    /** How long {@link #freezeLayer()} waits for the processes it sent SIGTERM to before it SIGKILLs them. */
+    public static final Duration FREEZE_STOP = Duration.ofSeconds(10);
 
     private final HelperConnection helper;
     private final EnvironmentSpec spec;
@@ -63,10 +65,15 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private List<String> networkAliases = List.of();
     private String networkHosts; // the members' lines of /etc/hosts, null when on no network
     private volatile String hostAccessAddress = ""; // where host.isolated.internal points, once a port is exposed
+    private final LayerSpec layers;
+    private Path diskLayer; // the upper-dir= of a disk-backed writable layer, removed at close
+    private String rootfsMode = "";
+    private long idRangeBase; // as root: the host id of 0 inside
 
-    private Environment(HelperConnection helper, EnvironmentSpec spec) {
+    private Environment(HelperConnection helper, EnvironmentSpec spec, LayerSpec layers) {
         this.helper = helper;
         this.spec = spec;
+        this.layers = layers;
         this.id = helper.newId();
     }
 
@@ -80,10 +87,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
      * @return the environment
      */
     public static Environment create(HelperConnection helper, EnvironmentSpec spec, List<String> networkAliases) {
-        Environment env = new Environment(helper, spec);
-        env.networkAliases = List.copyOf(networkAliases);
-        env.start();
-        return env;
+        return create(helper, spec, networkAliases, null);
     }
 
     /** Its members' names in {@code /etc/hosts}; when that cannot be written the environment is closed. */
@@ -168,8 +172,26 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
      * @throws dev.isolated.EnvironmentSetupException with the failing stage when the helper could not set it up
      */
     public static Environment create(HelperConnection helper, EnvironmentSpec spec) {
-        Environment env = new Environment(helper, spec);
-        env.start();
+        return create(helper, spec, List.of(), null);
+    }
+
+    /**
+     * Creates an environment with its writable layer as {@code layers} says, and waits until its init is ready.
+     *
+     * @param networkAliases further names of it in the other members' {@code /etc/hosts}
+     * @param layers where the writable layer lives and the frozen layers under it; {@code null}: the helper's
+     *     defaults (a tmpfs of the kernel's default size, no layer)
+     */
+    public static Environment create(HelperConnection helper, EnvironmentSpec spec, List<String> networkAliases,
+            LayerSpec layers) {
+        Environment env = new Environment(helper, spec, layers);
+        env.networkAliases = List.copyOf(networkAliases);
+        try {
+            env.start();
+        } catch (RuntimeException e) {
+            env.removeDiskLayer(e);
+            throw e;
+        }
         return env;
     }
 
@@ -185,6 +207,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             request.add("readonly-root", "true");
         }
         spec.options().addTo(request);
+        if (layers != null) {
+            diskLayer = layers.addTo(request);
+        }
         helper.listen(id, this);
         try {
             helper.send(Frame.of('C', id, request));
@@ -198,6 +223,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             cgroup = CgroupFiles.from(reply);
             address = reply.getOrEmpty("ip");
             upperFd = reply.get("upper-fd").map(Integer::parseInt).orElse(-1);
+            rootfsMode = reply.getOrEmpty("rootfs-mode");
+            idRangeBase = reply.get("id-range").map(range -> Long.parseLong(range.split("\t")[0])).orElse(0L);
             if (!address.isEmpty()) {
                 joinNetwork();
             }
@@ -535,6 +562,44 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         return WritableLayer.copy(initHostPid, upperFd, target);
     }
 
+    /**
+     * Stops every process of the environment but its init (SIGTERM, then SIGKILL after {@link #FREEZE_STOP}) and
+     * copies its writable layer to a new host directory that later environments use as a read-only layer.
+     *
+     * @return the image and layers an environment of this state is made of
+     * @throws IllegalStateException when the environment has no PID namespace or no overlay
+     */
+    public FrozenLayer freezeLayer() {
+        ensureOpen();
+        if (!spec.namespaces().contains(Namespace.PID)) {
+            throw new IllegalStateException("freeze() needs Namespace.PID: it stops every process of the environment, "
+                    + "and only a PID namespace of its own tells them from the host's");
+        }
+        if (!"overlay".equals(rootfsMode) || upperFd < 0) {
+            throw new IllegalStateException("freeze() needs an overlay root (this environment's root is a "
+                    + (rootfsMode.isEmpty() ? "tree the helper did not name" : rootfsMode) + "): its writable layer "
+                    + "becomes a layer of the environments made from it");
+        }
+        ProcessStopper.stopAllButInit(initHostPid, FREEZE_STOP);
+        LayerSpec own = layers != null ? layers : LayerSpec.defaults();
+        Path target = LayerDirectories.in(own.root(), own.rootSetting()).newFrozenPath();
+        LayerCopy.run(helper.binary(), initHostPid, upperFd, idRangeBase, target);
+        List<Path> all = new ArrayList<>(List.of(target));
+        all.addAll(own.layers());
+        return new FrozenLayer(spec.rootfs(), spec.image(), all);
+    }
+
+    private void removeDiskLayer(Throwable failure) {
+        if (diskLayer == null) {
+            return;
+        }
+        try {
+            LayerDirectories.remove(diskLayer);
+        } catch (IOException e) {
+            failure.addSuppressed(e);
+        }
+    }
+
     @Override
     public int mappedPort(int port) {
         ensureOpen();
@@ -607,6 +672,14 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             causes.add(e);
         } finally {
             helper.unlisten(id);
+        }
+        if (diskLayer != null && leftovers.isEmpty()) {
+            try {
+                LayerDirectories.remove(diskLayer);
+            } catch (IOException e) {
+                leftovers.add("the disk-backed writable layer " + diskLayer + ": " + e.getMessage());
+                causes.add(e);
+            }
         }
         for (RunningProcess p : processes) {
             try {

@@ -34,6 +34,10 @@ public final class HostDirectory implements AutoCloseable {
         return new HostDirectory(fd, absolute);
     }
 
+    int fd() {
+        return fd;
+    }
+
     Path path() {
         return path;
     }

@@ -49,6 +49,8 @@ interface LibC extends Library {
 
     long readlinkat(int dirfd, String path, byte[] buf, long bufsiz);
 
+    int unlinkat(int dirfd, String path, int flags);
+
     int close(int fd);
 
     String strerror(int errnum);

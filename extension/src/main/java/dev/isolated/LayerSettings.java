@@ -1,0 +1,52 @@
+package dev.isolated;
+
+import dev.isolated.internal.env.FrozenLayer;
+import dev.isolated.internal.env.LayerSpec;
+import dev.isolated.internal.image.CacheDirectory;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/** The writable layer settings of one environment, resolved against the configuration. */
+final class LayerSettings {
+    private static final Pattern SIZE = Pattern.compile("[1-9][0-9]{0,17}[kKmMgG]?|([1-9][0-9]?|100)%");
+
+    private LayerSettings() {
+    }
+
+    static LayerSpec resolve(LayerStorage storage, String tmpfsSize, FrozenLayer from,
+            Function<String, Optional<String>> configuration) {
+        LayerStorage chosen = storage != LayerStorage.DEFAULT ? storage
+                : configuration.apply(IsolatedConfiguration.LAYER_STORAGE).map(LayerSettings::parseStorage)
+                        .orElse(LayerStorage.TMPFS);
+        String size = !tmpfsSize.isEmpty() ? tmpfsSize
+                : configuration.apply(IsolatedConfiguration.LAYER_TMPFS_SIZE)
+                        .map(s -> checkedSize(s.trim(), IsolatedConfiguration.LAYER_TMPFS_SIZE))
+                        .orElse(LayerSpec.DEFAULT_TMPFS_SIZE);
+        Path root = configuration.apply(IsolatedConfiguration.LAYER_DIR).filter(s -> !s.isBlank())
+                .map(s -> Path.of(s).toAbsolutePath())
+                .orElseGet(() -> CacheDirectory.resolve(configuration).resolve(LayerSpec.DEFAULT_DIR_NAME));
+        return new LayerSpec(chosen == LayerStorage.DISK, size, root, "-D" + IsolatedConfiguration.LAYER_DIR,
+                from == null ? List.of() : from.layers());
+    }
+
+    static String checkedSize(String size, String what) {
+        if (!SIZE.matcher(size).matches()) {
+            throw new IllegalArgumentException(what + " \"" + size + "\" is not a size: write bytes with an optional "
+                    + "k, m or g suffix (512m) or a percentage of RAM from 1% to 100% (25%)");
+        }
+        return size;
+    }
+
+    private static LayerStorage parseStorage(String text) {
+        return switch (text.trim().toLowerCase(Locale.ROOT)) {
+            case "tmpfs" -> LayerStorage.TMPFS;
+            case "disk" -> LayerStorage.DISK;
+            default -> throw new IllegalArgumentException(IsolatedConfiguration.LAYER_STORAGE + "=" + text
+                    + " is not a layer storage: write tmpfs or disk");
+        };
+    }
+}

@@ -1,0 +1,47 @@
+package dev.isolated;
+
+import java.lang.annotation.Documented;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+/**
+ * The writable layer of the environments of an {@link Isolated} test class or method: where what they write
+ * lives, and what they start from.
+ *
+ * <pre>{@code
+ * @Isolated(rootfs = "busybox.tar")
+ * @WritableLayer(storage = LayerStorage.DISK)
+ * class BigDataTest { ... }
+ *
+ * @Isolated(rootfs = "db.tar")
+ * @WritableLayer(frozen = "migrated-db")   // made by FrozenState.cached("migrated-db", ...) before the test
+ * class RepositoryTest { ... }
+ * }</pre>
+ *
+ * A method's {@code @WritableLayer} replaces its class's. See {@link IsolatedEnvironmentBuilder#writableLayer},
+ * {@link IsolatedEnvironmentBuilder#tmpfsSize} and {@link IsolatedEnvironmentBuilder#from}.
+ */
+@Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
+@Retention(RetentionPolicy.RUNTIME)
+@Documented
+public @interface WritableLayer {
+    /** @return where the writable layer lives; {@link LayerStorage#DEFAULT}: as configured (tmpfs unless set) */
+    LayerStorage storage() default LayerStorage.DEFAULT;
+
+    /**
+     * @return the size of a tmpfs writable layer: bytes with an optional {@code k}, {@code m} or {@code g}
+     *     suffix, or a percentage of RAM such as {@code 25%}; empty: {@value IsolatedConfiguration#LAYER_TMPFS_SIZE}
+     *     (default {@code 50%})
+     */
+    String tmpfsSize() default "";
+
+    /**
+     * @return the name of a {@link FrozenState} made in this JVM with {@link FrozenState#cached} (e.g. in a static
+     *     field or a {@code @BeforeAll} method): the environments start from that state instead of the bare image
+     *     (its image is theirs; {@code rootfs} and {@code image} of {@link Isolated} may be left out and are
+     *     ignored). Empty: none
+     */
+    String frozen() default "";
+}

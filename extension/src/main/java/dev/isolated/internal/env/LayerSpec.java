@@ -1,0 +1,54 @@
+package dev.isolated.internal.env;
+
+import dev.isolated.internal.helper.Fields;
+import dev.isolated.internal.image.CacheDirectory;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Where an environment's writable layer lives and which read-only layers lie under it, as the helper's CREATE
+ * fields {@code upper-size=}, {@code upper-dir=} and {@code layer=} (see native/PROTOCOL.md).
+ *
+ * @param onDisk whether the writable layer is a host directory instead of a tmpfs
+ * @param tmpfsSize the tmpfs's size ({@code 50%}, {@code 512m}...), when not on disk
+ * @param root the configured directory disk layers (and frozen states) live in
+ * @param rootSetting the setting that moves {@code root}, for messages
+ * @param layers frozen layers between the image and the writable layer, topmost first
+ */
+public record LayerSpec(boolean onDisk, String tmpfsSize, Path root, String rootSetting, List<Path> layers) {
+
+    /** The default of {@code isolated.layer.dir}: {@code layers} in the image cache directory. */
+    public static final String DEFAULT_DIR_NAME = "layers";
+
+    /** The kernel's own default size of a tmpfs, the default of {@code isolated.layer.tmpfsSize}. */
+    public static final String DEFAULT_TMPFS_SIZE = "50%";
+
+    /** @return a tmpfs layer of the default size, in the default directory, with no frozen layer */
+    static LayerSpec defaults() {
+        return new LayerSpec(false, DEFAULT_TMPFS_SIZE, CacheDirectory.resolve().resolve(DEFAULT_DIR_NAME),
+                "-Disolated.layer.dir", List.of());
+    }
+
+    /** Copies the list. */
+    public LayerSpec {
+        layers = List.copyOf(layers);
+    }
+
+    /**
+     * Adds the fields to a CREATE.
+     *
+     * @return the disk layer's directory, made here, or {@code null} on a tmpfs
+     */
+    Path addTo(Fields request) {
+        for (Path layer : layers) {
+            request.add("layer", layer.toString());
+        }
+        if (!onDisk) {
+            request.add("upper-size", tmpfsSize);
+            return null;
+        }
+        Path dir = LayerDirectories.in(root, rootSetting).newDiskLayer();
+        request.add("upper-dir", dir.toString());
+        return dir;
+    }
+}

@@ -1,0 +1,310 @@
+package dev.isolated;
+
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.platform.engine.TestExecutionResult;
+
+@DisplayName("freeze(): an initialised environment as a read-only layer, a fresh copy-on-write copy per environment")
+class FrozenStateTests {
+
+    @Test
+    @DisplayName("B and C from A's frozen state see A's files and deletions; B's writes reach neither C nor the state")
+    void copyOnWritePerEnvironment() {
+        FrozenState state;
+        try (IsolatedEnvironment a = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            assertThat(a.exec("sh", "-c", "mkdir -p /data && echo from-a > /data/a && rm /etc/group "
+                    + "&& rm -rf /usr/share && mkdir -p /usr/share && echo only > /usr/share/only "
+                    + "&& chmod 0700 /data && mkfifo /data/fifo && ln -s /data/a /data/link")).succeeded();
+            state = a.freeze("v1");
+            assertThat(a.exec("cat", "/data/a")).stdout().isEqualTo("from-a\n");
+        }
+        assertThat(state.key()).isEqualTo("v1");
+        assertThat(state.isStale()).isFalse();
+        try (IsolatedEnvironment b = IsolatedEnvironment.builder().from(state).start();
+                IsolatedEnvironment c = IsolatedEnvironment.builder().from(state).start()) {
+            for (IsolatedEnvironment env : List.of(b, c)) {
+                assertThat(env.exec("cat", "/data/a")).stdout().isEqualTo("from-a\n");
+                assertThat(env.exec("ls", "/etc/group")).failed();
+                assertThat(env.exec("ls", "/usr/share")).stdout().isEqualTo("only\n");
+                assertThat(env.exec("stat", "-c", "%a %u", "/data")).stdout().isEqualTo("700 0\n");
+                assertThat(env.exec("stat", "-c", "%F", "/data/fifo")).stdout().isEqualTo("fifo\n");
+                assertThat(env.exec("readlink", "/data/link")).stdout().isEqualTo("/data/a\n");
+            }
+            assertThat(b.exec("sh", "-c", "echo from-b > /data/b && rm /data/a && echo back > /etc/group")).succeeded();
+            assertThat(c.exec("ls", "/data")).stdout().isEqualTo("a\nfifo\nlink\n");
+            assertThat(c.exec("ls", "/etc/group")).failed();
+        }
+        try (IsolatedEnvironment d = IsolatedEnvironment.builder().from(state).start()) {
+            assertThat(d.exec("ls", "/data")).stdout().isEqualTo("a\nfifo\nlink\n");
+        }
+    }
+
+    @Test
+    @DisplayName("freeze stops what still runs: SIGTERM first (a handler's last write is in the state), SIGKILL for what ignores it")
+    void freezeStopsProcesses() {
+        FrozenState state;
+        try (IsolatedEnvironment a = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            IsolatedProcess graceful = a.start("sh", "-c", "trap 'echo clean > /stopped; exit 0' TERM; "
+                    + "echo up > /up; while true; do sleep 0.05; done");
+            a.exec("sh", "-c", "setsid sh -c 'trap \"\" TERM; while true; do sleep 0.05; done' > /dev/null 2>&1 &");
+            a.awaitFile("/up");
+            state = a.freeze();
+            assertThat(graceful.awaitExit().exitCode()).isZero();
+            assertThat(a.processes()).extracting(ProcessInfo::hostPid).containsExactly(a.initHostPid());
+        }
+        try (IsolatedEnvironment b = IsolatedEnvironment.builder().from(state).start()) {
+            assertThat(b.exec("cat", "/stopped")).stdout().isEqualTo("clean\n");
+        }
+    }
+
+    @Test
+    @DisplayName("hostile: symlinks in the frozen layer are copied as symlinks, never followed to the host")
+    void symlinksAreNotFollowed(@TempDir Path dir) throws IOException {
+        Path canary = Files.writeString(dir.resolve("canary"), "host canary\n");
+        FrozenState state;
+        try (IsolatedEnvironment a = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            assertThat(a.exec("sh", "-c", "mkdir /data && ln -s " + canary + " /data/canary-link && ln -s " + dir
+                    + " /data/host-dir && ln -s / /data/root && ln -s ../../../../../etc/shadow /data/up")).succeeded();
+            state = a.freeze();
+        }
+        try (IsolatedEnvironment b = IsolatedEnvironment.builder().from(state).start()) {
+            assertThat(b.exec("readlink", "/data/canary-link")).stdout().isEqualTo(canary + "\n");
+            assertThat(b.exec("readlink", "/data/host-dir")).stdout().isEqualTo(dir + "\n");
+            assertThat(b.exec("cat", "/data/canary-link")).failed();
+            assertThat(b.exec("ls", "/data/host-dir/")).failed();
+            assertThat(b.exec("readlink", "/data/up")).stdout().isEqualTo("../../../../../etc/shadow\n");
+        }
+        assertThat(canary).content().isEqualTo("host canary\n");
+    }
+
+    @Test
+    @DisplayName("freeze needs a PID namespace of the environment's own, and says so")
+    void needsPidNamespace() {
+        try (IsolatedEnvironment a = IsolatedEnvironment.builder().rootfs("busybox.tar")
+                .namespaces(Namespace.MOUNT, Namespace.UTS).start()) {
+            assertThatThrownBy(a::freeze).isInstanceOf(IllegalStateException.class)
+                    .hasMessage("freeze() needs Namespace.PID: it stops every process of the environment, and only a "
+                            + "PID namespace of its own tells them from the host's");
+        }
+    }
+
+    @Test
+    @DisplayName("a state frozen from an environment made from a state has both layers")
+    void freezeAgain() {
+        FrozenState first;
+        try (IsolatedEnvironment a = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            a.writeString("/one", "1\n");
+            first = a.freeze();
+        }
+        FrozenState second;
+        try (IsolatedEnvironment b = IsolatedEnvironment.builder().from(first).start()) {
+            assertThat(b.exec("sh", "-c", "echo 2 > /two && rm /one")).succeeded();
+            second = b.freeze();
+        }
+        try (IsolatedEnvironment c = IsolatedEnvironment.builder().from(second).start()) {
+            assertThat(c.exec("cat", "/two")).stdout().isEqualTo("2\n");
+            assertThat(c.exec("ls", "/one")).failed();
+        }
+    }
+
+    @Test
+    @DisplayName("cached(): one state per name and key across callers; a new key makes it anew and the old one is refused as stale")
+    void cachedAndStale() {
+        AtomicInteger setups = new AtomicInteger();
+        FrozenState v1 = FrozenState.cached("frozen-state-tests", "v1", () -> setup(setups, "one"));
+        FrozenState again = FrozenState.cached("frozen-state-tests", "v1", () -> setup(setups, "other"));
+        assertThat(again).isSameAs(v1);
+        assertThat(setups).hasValue(1);
+        assertThat(FrozenState.named("frozen-state-tests")).containsSame(v1);
+
+        FrozenState v2 = FrozenState.cached("frozen-state-tests", "v2", () -> setup(setups, "two"));
+        assertThat(setups).hasValue(2);
+        assertThat(v1.isStale()).isTrue();
+        assertThat(v2.isStale()).isFalse();
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().from(v1)).isInstanceOf(IllegalStateException.class)
+                .hasMessage("The frozen state frozen-state-tests is stale: it was made for key v1, and "
+                        + "FrozenState.cached(\"frozen-state-tests\", ...) made it anew for key v2; use the state that "
+                        + "call returned (or FrozenState.named(\"frozen-state-tests\"))");
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().from(v2).start()) {
+            assertThat(env.exec("cat", "/made")).stdout().isEqualTo("two\n");
+        }
+    }
+
+    private static IsolatedEnvironment setup(AtomicInteger setups, String content) {
+        setups.incrementAndGet();
+        IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+        env.writeString("/made", content + "\n");
+        return env;
+    }
+
+    @Test
+    @DisplayName("@WritableLayer(frozen = name) gives each test a fresh copy of the state cached under that name; an unknown name fails the test")
+    void annotation() {
+        var results = EngineRunner.run(FrozenAnnotationTestCase.class, Map.of());
+        results.testEvents().assertStatistics(stats -> stats.succeeded(2).failed(0));
+
+        var unknown = EngineRunner.run(UnknownFrozenTestCase.class, Map.of());
+        Throwable failure = unknown.testEvents().failed().stream()
+                .map(e -> e.getPayload(TestExecutionResult.class).orElseThrow().getThrowable().orElseThrow())
+                .findFirst().orElseThrow();
+        assertThat(failure).hasMessage("@WritableLayer(frozen = \"no-such-state\"): no frozen state of that name in this "
+                + "JVM yet; make it with FrozenState.cached(\"no-such-state\", key, setup) before the test runs (in a "
+                + "static field or a @BeforeAll method)");
+    }
+
+    @Test
+    @DisplayName("across classes of one JVM: a second class asking for the same name and key gets the state made for the first, set up once")
+    void acrossClasses() {
+        EngineRunner.run(FirstSharingTestCase.class, Map.of()).testEvents().assertStatistics(stats -> stats.succeeded(1));
+        EngineRunner.run(SecondSharingTestCase.class, Map.of()).testEvents().assertStatistics(stats -> stats.succeeded(1));
+
+        assertThat(SHARED_SETUPS).hasValue(1);
+        assertThat(FirstSharingTestCase.STATE).isSameAs(SecondSharingTestCase.STATE);
+    }
+
+    static final AtomicInteger SHARED_SETUPS = new AtomicInteger();
+
+    static FrozenState sharedState() {
+        return FrozenState.cached("frozen-sharing-tests", "k", () -> setup(SHARED_SETUPS, "shared"));
+    }
+
+    @Isolated
+    @WritableLayer(frozen = "frozen-sharing-tests")
+    static class FirstSharingTestCase {
+        static final FrozenState STATE = sharedState();
+
+        @Test
+        void test(IsolatedEnvironment env) {
+            assertThat(env.exec("cat", "/made")).stdout().isEqualTo("shared\n");
+        }
+    }
+
+    @Isolated
+    @WritableLayer(frozen = "frozen-sharing-tests")
+    static class SecondSharingTestCase {
+        static final FrozenState STATE = sharedState();
+
+        @Test
+        void test(IsolatedEnvironment env) {
+            assertThat(env.exec("cat", "/made")).stdout().isEqualTo("shared\n");
+        }
+    }
+
+    @Test
+    @DisplayName("the frozen copies are gone once the JVM that made them exits")
+    void goneAfterJvmExit(@TempDir Path dir) throws IOException, InterruptedException {
+        Path root = dir.resolve("layers");
+        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(java, "-D" + IsolatedConfiguration.LAYER_DIR + "=" + root, "-cp",
+                System.getProperty("java.class.path"), FreezeThenExit.class.getName())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(child.waitFor()).as(out).isZero();
+        assertThat(out).contains("frozen-").contains("seen from b: a\n");
+        try (Stream<Path> left = Files.list(root)) {
+            assertThat(left).isEmpty();
+        }
+    }
+
+    @Test
+    @DisplayName("rootless (uid 65534): freeze, environments from the state and a disk layer work as for root")
+    void rootless(@TempDir Path dir) throws IOException, InterruptedException {
+        List<String> lines = NobodyJvm.runFixture(dir, RootlessFrozenTestCase.class);
+
+        assertThat(lines).hasSize(2).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
+    }
+
+    /** A child JVM: freezes an environment, shows the copy exists and works, and exits normally. */
+    public static final class FreezeThenExit {
+        public static void main(String[] args) throws IOException {
+            Path root = Path.of(System.getProperty(IsolatedConfiguration.LAYER_DIR));
+            FrozenState state;
+            try (IsolatedEnvironment a = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+                a.writeString("/a", "a\n");
+                state = a.freeze();
+            }
+            try (Stream<Path> jvms = Files.list(root); Stream<Path> inside = Files.list(jvms.findFirst().orElseThrow())) {
+                inside.filter(p -> p.getFileName().toString().startsWith("frozen-")).forEach(System.out::println);
+            }
+            try (IsolatedEnvironment b = IsolatedEnvironment.builder().from(state).start()) {
+                System.out.print("seen from b: " + b.readString("/a"));
+            }
+        }
+    }
+
+    @Isolated
+    @WritableLayer(frozen = "frozen-annotation-tests")
+    static class FrozenAnnotationTestCase {
+        static final FrozenState STATE = FrozenState.cached("frozen-annotation-tests", "k", () -> {
+            IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+            env.writeString("/seed", "seeded\n");
+            return env;
+        });
+
+        @Test
+        void first(IsolatedEnvironment env) {
+            check(env);
+        }
+
+        @Test
+        void second(IsolatedEnvironment env) {
+            check(env);
+        }
+
+        private static void check(IsolatedEnvironment env) {
+            assertThat(env.exec("cat", "/seed")).stdout().isEqualTo("seeded\n");
+            assertThat(env.exec("ls", "/mine")).failed(); // the other test's write is not here
+            env.writeString("/mine", "x\n");
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    @WritableLayer(frozen = "no-such-state")
+    static class UnknownFrozenTestCase {
+        @Test
+        void test(IsolatedEnvironment env) {
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class RootlessFrozenTestCase {
+        @Test
+        void freezeAndUse(IsolatedEnvironment a) {
+            assertThat(a.exec("sh", "-c", "mkdir /data && echo a > /data/a && rm /etc/group && id -u > /data/who"))
+                    .succeeded();
+            FrozenState state = a.freeze();
+            try (IsolatedEnvironment b = IsolatedEnvironment.builder().from(state).start();
+                    IsolatedEnvironment c = IsolatedEnvironment.builder().from(state).start()) {
+                assertThat(b.exec("cat", "/data/a")).stdout().isEqualTo("a\n");
+                assertThat(b.exec("ls", "/etc/group")).failed();
+                assertThat(b.exec("sh", "-c", "echo b > /data/b")).succeeded();
+                assertThat(c.exec("ls", "/data")).stdout().isEqualTo("a\nwho\n");
+            }
+        }
+
+        @Test
+        @WritableLayer(storage = LayerStorage.DISK)
+        void diskLayer(IsolatedEnvironment env) throws IOException {
+            ExecResult df = env.exec("sh", "-c", "dd if=/dev/zero of=/big bs=1M count=8 2>/dev/null && df -k / | tail -1");
+            assertThat(df).succeeded();
+            long hostKb = Files.getFileStore(Path.of(System.getProperty("user.home"))).getTotalSpace() / 1024;
+            assertThat(df.stdout().trim().split("\\s+")[1]).as("the root's size is the disk's").isEqualTo(
+                    Long.toString(hostKb));
+            assertThat(env.exec("stat", "-c", "%s", "/big")).stdout().isEqualTo("8388608\n");
+        }
+    }
+}
