@@ -6,6 +6,7 @@ import dev.isolated.internal.image.ImageCache;
 import dev.isolated.internal.image.ImageSource;
 import dev.isolated.internal.image.RootfsLocator;
 import dev.isolated.internal.image.SafeTarUnpacker;
+import dev.isolated.internal.image.StoreLock;
 import dev.isolated.internal.image.UnpackLimits;
 import dev.isolated.internal.image.UnpackedImage;
 import dev.isolated.internal.registry.ImagePuller;
@@ -82,8 +83,11 @@ final class RootfsImages {
         }
         List<Object> key = Arrays.asList(name, settings.policy(), settings.insecure(), settings.mirror(), settings.username());
         return PULLED.computeIfAbsent(key, k -> {
-            Path layout = new ImagePuller(cacheDirectory, settings, maxImageBytes()).pull(name);
-            return imageCache.unpack(ImageSource.ofDirectory(layout));
+            // The pulled blobs and layout belong to no image until it is unpacked: pruning leaves them alone meanwhile.
+            return StoreLock.whilePulling(cacheDirectory, () -> {
+                Path layout = new ImagePuller(cacheDirectory, settings, maxImageBytes()).pull(name);
+                return imageCache.unpack(ImageSource.ofDirectory(layout));
+            });
         });
     }
 

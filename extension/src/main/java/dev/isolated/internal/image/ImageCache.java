@@ -27,7 +27,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.LinkedHashSet;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -77,13 +81,25 @@ public final class ImageCache {
     /** Holds only the keys being unpacked right now, keyed by lock file. */
     private static final ConcurrentMap<Path, CompletableFuture<Path>> IN_FLIGHT = new ConcurrentHashMap<>();
 
-    /** Entries this JVM has handed out; {@link #prune} never removes them. */
-    private static final Set<Path> HANDED_OUT = ConcurrentHashMap.newKeySet();
+    /**
+     * Entries this JVM has handed out, each with one shared hold of its {@link CacheLock} for the rest of the
+     * JVM's life; {@link #prune} in any JVM skips them.
+     */
+    private static final ConcurrentMap<Path, CacheLock> HANDED_OUT = new ConcurrentHashMap<>();
+
+    /** Whether this JVM has started its automatic prune ({@link #pruneAutomatically}). */
+    private static final AtomicBoolean AUTOMATIC_PRUNE_STARTED = new AtomicBoolean();
+    private static final Logger LOG = Logger.getLogger(ImageCache.class.getName());
 
     private static final String ROOTFS = "rootfs";
     private static final String MARKER = "complete";
     private static final String CONFIG = "config.json";
     private static final String LAST_USED = "last-used";
+    /** A line of the marker naming a stored layer the rootfs was merged from. */
+    static final String LAYER_LINE = "layer=";
+    /** A line of the marker naming the pulled layout the image came from. */
+    static final String LAYOUT_LINE = "layout=";
+    private static final Duration FOREVER = Duration.ofDays(365L * 1000);
     private static final Pattern KEY = Pattern.compile("[0-9a-f]{64}");
     /** Entry directories are created 0700 (the umask can only narrow it): never open to others, not for a moment. */
     private static final FileAttribute<Set<PosixFilePermission>> PRIVATE =
@@ -95,6 +111,8 @@ public final class ImageCache {
     private final SafeTarUnpacker unpacker;
     private final Consumer<String> notes;
     private final ArchiveDigests digests;
+    private final LayerStore layers;
+    private volatile long automaticPruneBytes;
 
     /**
      * @param cacheDirectory the cache's root; created when first needed
@@ -108,6 +126,26 @@ public final class ImageCache {
         this.unpacker = unpacker;
         this.notes = notes;
         this.digests = new ArchiveDigests(root.resolve("image-digests.index"));
+        this.layers = new LayerStore(root);
+    }
+
+    /**
+     * Prunes the cache down to {@code maxBytes} ({@code isolated.cache.maxBytes}) once per JVM, in a
+     * background thread, after this cache first hands out an image; 0 never prunes.
+     *
+     * @return this cache
+     */
+    public ImageCache pruneAutomatically(long maxBytes) {
+        if (maxBytes < 0) {
+            throw new IllegalArgumentException("The cache size cap must not be negative, got " + maxBytes);
+        }
+        this.automaticPruneBytes = maxBytes;
+        return this;
+    }
+
+    /** The cache's root directory. */
+    public Path root() {
+        return root;
     }
 
     /** A cache in {@link CacheDirectory#resolve()} with limits from system properties. */
@@ -183,7 +221,7 @@ public final class ImageCache {
             }
             prepareDirectories(source);
             key = layoutDirectoryKey(directory);
-            unpacking = (entry, temporary) -> unpackLayoutDirectory(directory, temporary);
+            unpacking = (entry, temporary, progress) -> unpackLayoutDirectory(directory, temporary, progress);
         }
         else {
             ImageSource.Archive archive = (ImageSource.Archive) source;
@@ -191,17 +229,62 @@ public final class ImageCache {
             String digest = digests.sha256(archive);
             key = archive.reference() == null ? digest
                     : Sha256.hex((digest + "#" + archive.reference()).getBytes(StandardCharsets.UTF_8));
-            unpacking = (entry, temporary) -> unpackArchive(archive, digest, entry, temporary);
+            unpacking = (entry, temporary, progress) -> unpackArchive(archive, digest, entry, temporary, progress);
         }
         Path entry = imagesDirectory.resolve(key);
-        if (!isComplete(entry)) {
+        if (HANDED_OUT.containsKey(entry) && isComplete(entry)) {
+            touchLastUsed(entry, source);
+            return entry;
+        }
+        CacheLock lock = CacheLock.of(lockFile(source, key));
+        for (int attempt = 1; ; attempt++) {
+            try {
+                lock.acquireShared();
+                if (isComplete(entry)) {
+                    if (HANDED_OUT.putIfAbsent(entry, lock) == null) {
+                        makePrivate(entry, source); // once per JVM: an entry of an older version may be 0755
+                    }
+                    else {
+                        lock.releaseShared(); // this JVM holds it once already
+                    }
+                    break;
+                }
+                lock.releaseShared();
+            }
+            catch (IOException e) {
+                throw cacheFailure(source, entry, e);
+            }
+            if (attempt > 3) {
+                throw new IllegalStateException("Image " + source.description() + " was pruned from the cache " + entry
+                        + " by another JVM each time it was unpacked; raise " + "isolated.cache.maxBytes");
+            }
             unpackOnce(source, key, entry, unpacking);
         }
-        if (HANDED_OUT.add(entry)) {
-            makePrivate(entry, source); // once per JVM: an entry of an older version may be 0755
-        }
         touchLastUsed(entry, source);
+        startAutomaticPrune();
         return entry;
+    }
+
+    /** Starts this JVM's one automatic prune, in the background, if a cap is set. */
+    private void startAutomaticPrune() {
+        long cap = automaticPruneBytes;
+        if (cap <= 0 || !AUTOMATIC_PRUNE_STARTED.compareAndSet(false, true)) {
+            return;
+        }
+        Thread pruner = new Thread(() -> {
+            try {
+                List<Path> removed = prune(cap, FOREVER);
+                if (!removed.isEmpty()) {
+                    LOG.info(() -> "Pruned " + removed.size() + " image(s) from the cache " + root + " to keep it under "
+                            + cap + " bytes (isolated.cache.maxBytes), least recently used first: " + removed);
+                }
+            }
+            catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "Cannot prune the image cache " + root + ": " + e, e);
+            }
+        }, "isolated-cache-prune");
+        pruner.setDaemon(true);
+        pruner.start();
     }
 
     private void unpackOnce(ImageSource source, String key, Path entry, Unpacking unpacking) {
@@ -275,24 +358,38 @@ public final class ImageCache {
         return IN_FLIGHT.containsKey(lockFile);
     }
 
-    /** Forgets which entries this JVM handed out (for testing purposes). */
+    /** Forgets which entries this JVM handed out and releases their shared locks (for testing purposes). */
     static void forgetHandedOut() {
-        HANDED_OUT.clear();
+        for (Path entry : List.copyOf(HANDED_OUT.keySet())) {
+            CacheLock lock = HANDED_OUT.remove(entry);
+            if (lock != null) {
+                try {
+                    lock.releaseShared();
+                }
+                catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        }
     }
 
     /** Whether this JVM has handed out {@code entry}. */
     static boolean isHandedOut(Path entry) {
-        return HANDED_OUT.contains(entry);
+        return HANDED_OUT.containsKey(entry);
     }
 
     private void unpackUnderLock(ImageSource source, Path entry, Path lockFile, Unpacking unpacking) {
+        CacheLock lock = CacheLock.of(lockFile);
         try {
-            try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-                channel.lock(); // blocks until other JVMs are done; released when the channel closes
+            lock.acquireExclusive(); // blocks until other JVMs are done unpacking or pruning it
+            try {
                 if (!isComplete(entry)) {
                     FileTrees.deleteRecursively(entry); // stale: an earlier unpack died before its marker
                     unpack(source, entry, unpacking);
                 }
+            }
+            finally {
+                lock.releaseExclusive();
             }
         }
         catch (IOException e) {
@@ -313,15 +410,18 @@ public final class ImageCache {
         /**
          * @param entry the cache entry, for staging directories
          * @param temporaryRootfs where the rootfs goes
+         * @param progress reports a long unpack
          */
-        Outcome run(Path entry, Path temporaryRootfs) throws IOException;
+        Outcome run(Path entry, Path temporaryRootfs, UnpackProgress progress) throws IOException;
     }
 
     /**
      * @param result counts and notes
      * @param config the run defaults, or {@code null} for a plain rootfs
+     * @param layers the stored layers it was merged from, lowest first (none for a plain rootfs)
+     * @param layout the pulled layout ({@code <cache>/layouts/<hex>}) it came from, or {@code null}
      */
-    private record Outcome(UnpackResult result, ImageConfig config) {
+    private record Outcome(UnpackResult result, ImageConfig config, List<StoredLayer> layers, String layout) {
     }
 
     /** Unpacks into a temporary directory, renames it to {@code rootfs}, then writes the marker. */
@@ -331,12 +431,12 @@ public final class ImageCache {
         try {
             Path temporary = Files.createTempDirectory(entry, ROOTFS + ".tmp-");
             Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rwxr-xr-x"));
-            Outcome outcome = unpacking.run(entry, temporary);
+            Outcome outcome = unpacking.run(entry, temporary, new UnpackProgress(source.description()));
             Files.move(temporary, entry.resolve(ROOTFS), StandardCopyOption.ATOMIC_MOVE);
             if (outcome.config() != null) {
                 writeAtomically(entry, CONFIG, ImageConfigJson.write(outcome.config()));
             }
-            writeMarker(entry, source, outcome.result());
+            writeMarker(entry, source, outcome);
             notes.accept("Unpacked image " + source.description() + " (sha256 " + entry.getFileName() + ") into "
                     + entry.resolve(ROOTFS) + ": " + outcome.result().entries() + " entries, " + outcome.result().bytes()
                     + " bytes");
@@ -353,42 +453,137 @@ public final class ImageCache {
         }
     }
 
-    private Outcome unpackArchive(ImageSource.Archive archive, String digest, Path entry, Path temporary)
-            throws IOException {
+    private Outcome unpackArchive(ImageSource.Archive archive, String digest, Path entry, Path temporary,
+            UnpackProgress progress) throws IOException {
         String image = archive.description();
         // One pass: the archive is unpacked as a rootfs tar, then what landed at its top tells whether it was
         // an image layout after all (docker save, podman/skopeo docker-archive, OCI layout), whatever else it holds.
+        progress.archive(archive.backingFile() == null ? 0 : Files.size(archive.backingFile()));
         TarExtraction extraction = unpacker.startImage(image, temporary);
-        readVerified(archive, digest, extraction::extractRootfs);
+        readVerified(archive, digest, in -> extraction.extractRootfs(new CountingInputStream(in, progress)));
         UnpackResult result = extraction.finish();
         if (!LayoutDirectory.isLayout(temporary)) {
             if (archive.reference() != null) {
                 throw new ImageUnpackException("Image " + image + " is a plain rootfs tar, which holds one untagged "
                         + "image; remove '#" + archive.reference() + "' from the rootfs name");
             }
-            return new Outcome(result, null);
+            return new Outcome(result, null, List.of(), null);
         }
         Path staging = entry.resolve("layout.tmp-" + temporary.getFileName());
         Files.move(temporary, staging, StandardCopyOption.ATOMIC_MOVE);
         try {
             Files.createDirectory(temporary);
             Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rwxr-xr-x"));
-            TarExtraction layers = unpacker.startImage(image, temporary);
-            ImageConfig config = LayoutUnpacker.unpack(new LayoutDirectory(staging, image), archive.reference(), image,
-                    layers);
-            return new Outcome(layers.finish(), config);
+            return unpackLayers(new LayoutDirectory(staging, image), archive.reference(), image, temporary, null, progress);
         }
         finally {
             FileTrees.deleteRecursively(staging);
         }
     }
 
-    private Outcome unpackLayoutDirectory(ImageSource.Directory directory, Path temporary) {
+    private Outcome unpackLayoutDirectory(ImageSource.Directory directory, Path temporary, UnpackProgress progress)
+            throws IOException {
         String image = directory.description();
-        TarExtraction extraction = unpacker.startImage(image, temporary);
-        ImageConfig config = LayoutUnpacker.unpack(new LayoutDirectory(directory.path(), image), directory.reference(),
-                image, extraction);
-        return new Outcome(extraction.finish(), config);
+        return unpackLayers(new LayoutDirectory(directory.path(), image), directory.reference(), image, temporary,
+                pulledLayout(directory.path()), progress);
+    }
+
+    /** The hex name of {@code directory} if it is a pulled image's layout, {@code <cache>/layouts/<hex>}, else null. */
+    private String pulledLayout(Path directory) throws IOException {
+        Path layouts = root.resolve("layouts");
+        if (!Files.isDirectory(layouts)) {
+            return null;
+        }
+        Path real = directory.toRealPath();
+        String name = real.getFileName() == null ? "" : real.getFileName().toString();
+        return KEY.matcher(name).matches() && layouts.toRealPath().equals(real.getParent()) ? name : null;
+    }
+
+    /**
+     * Stores each layer of the chosen image unless the store has it, then merges them into {@code temporary}
+     * with hard links ({@link LayerMerger}). The image's limits count every layer, stored before or not.
+     */
+    private Outcome unpackLayers(LayoutDirectory layout, String reference, String image, Path temporary,
+            String pulledLayout, UnpackProgress progress) throws IOException {
+        LayeredImage chosen = LayoutUnpacker.choose(layout, reference, image);
+        long total = 0;
+        for (LayeredImage.Layer layer : chosen.layers()) {
+            total += LayoutUnpacker.size(layout, layer);
+        }
+        progress.layers(chosen.layers().size(), total);
+        List<StoredLayer> stored = new ArrayList<>();
+        List<CacheLock> held = new ArrayList<>();
+        Set<String> notes = new LinkedHashSet<>();
+        List<String> reused = new ArrayList<>();
+        List<String> unpacked = new ArrayList<>();
+        long entries = 0;
+        long bytes = 0;
+        try {
+            for (LayeredImage.Layer layer : chosen.layers()) {
+                StoredLayer found = null;
+                boolean unpackedNow = false;
+                String key = layer.diffId();
+                for (int attempt = 1; found == null; attempt++) {
+                    if (key != null) {
+                        CacheLock lock = layers.lock(key.substring("sha256:".length()));
+                        lock.acquireShared(); // pruning skips it until the image is merged
+                        found = layers.find(key);
+                        if (found != null) {
+                            held.add(lock);
+                            break;
+                        }
+                        lock.releaseShared();
+                    }
+                    if (attempt > 3) {
+                        throw new IllegalStateException("Image " + image + ": " + layer.description() + " was pruned "
+                                + "from the layer store by another JVM each time it was unpacked; raise isolated.cache.maxBytes");
+                    }
+                    long entriesBefore = entries;
+                    long bytesBefore = bytes;
+                    key = layers.store(layer.diffId(), image, layer.description(),
+                            tree -> TarExtraction.forStoredLayer(unpacker.limits(), image, tree, entriesBefore, bytesBefore,
+                                    progress),
+                            extraction -> LayoutUnpacker.apply(layout, layer, image, extraction)).diffId();
+                    unpackedNow = true;
+                }
+                if (!unpackedNow) {
+                    progress.add(LayoutUnpacker.size(layout, layer));
+                }
+                checkLimits(image, layer, entries + found.entries(), bytes + found.bytes());
+                entries += found.entries();
+                bytes += found.bytes();
+                notes.addAll(found.notes());
+                (unpackedNow ? unpacked : reused).add(found.diffId());
+                stored.add(found);
+                progress.layerDone();
+            }
+            LayerMerger.merge(stored, chosen.layers().stream().map(LayeredImage.Layer::description).toList(), temporary,
+                    image);
+        }
+        finally {
+            for (CacheLock lock : held) {
+                lock.releaseShared();
+            }
+        }
+        notes.add("Image " + image + ": " + chosen.layers().size() + " layer(s), " + unpacked.size() + " unpacked now"
+                + (unpacked.isEmpty() ? "" : " " + unpacked) + ", " + reused.size() + " reused from the layer store "
+                + layers.directory() + (reused.isEmpty() ? "" : " " + reused));
+        return new Outcome(new UnpackResult(entries, bytes, List.copyOf(notes)), chosen.config(), stored, pulledLayout);
+    }
+
+    /** Refuses an image whose layers, stored before or not, hold more than the limits allow. */
+    private void checkLimits(String image, LayeredImage.Layer layer, long entries, long bytes) {
+        UnpackLimits limits = unpacker.limits();
+        if (entries > limits.maxEntries()) {
+            throw new ImageUnpackException("Image " + image + " has more than " + limits.maxEntries() + " entries (at "
+                    + layer.description() + "); if it is trusted, raise the limit with -D"
+                    + UnpackLimits.MAX_ENTRIES_PROPERTY + "=N");
+        }
+        if (bytes > limits.maxTotalBytes()) {
+            throw new ImageUnpackException("Image " + image + " holds more than " + limits.maxTotalBytes()
+                    + " bytes of file content (reached at " + layer.description() + "); if it is trusted, raise the "
+                    + "limit with -D" + UnpackLimits.MAX_TOTAL_BYTES_PROPERTY + "=BYTES");
+        }
     }
 
     /** Streams the archive into {@code reader}, then checks that its bytes still have {@code digest}. */
@@ -427,12 +622,17 @@ public final class ImageCache {
         }
     }
 
-    private static void writeMarker(Path entry, ImageSource source, UnpackResult result) throws IOException {
+    private static void writeMarker(Path entry, ImageSource source, Outcome outcome) throws IOException {
+        UnpackResult result = outcome.result();
         StringBuilder text = new StringBuilder()
-                .append("source=").append(source.description()).append('\n')
+                .append("source=").append(source.description().replace('\n', ' ')).append('\n')
                 .append("entries=").append(result.entries()).append('\n')
                 .append("bytes=").append(result.bytes()).append('\n');
-        result.notes().forEach(note -> text.append("note=").append(note).append('\n'));
+        outcome.layers().forEach(layer -> text.append(LAYER_LINE).append(layer.hex()).append('\n'));
+        if (outcome.layout() != null) {
+            text.append(LAYOUT_LINE).append(outcome.layout()).append('\n');
+        }
+        result.notes().forEach(note -> text.append("note=").append(note.replace('\n', ' ')).append('\n'));
         writeAtomically(entry, MARKER, text.toString());
     }
 
@@ -485,13 +685,13 @@ public final class ImageCache {
         }
     }
 
-    /** The complete entries, with their last use and recorded size, least recently used first. */
+    /** The complete entries, with their last use, own size, layers and layout, least recently used first. */
     List<CachePruner.Candidate> completeEntries() {
         List<CachePruner.Candidate> entries = new ArrayList<>();
         try (Stream<Path> children = Files.list(imagesDirectory)) {
             for (Path entry : children.toList()) {
                 if (KEY.matcher(entry.getFileName().toString()).matches() && isComplete(entry)) {
-                    entries.add(new CachePruner.Candidate(entry, lastUse(entry), recordedBytes(entry)));
+                    entries.add(candidate(entry));
                 }
             }
         }
@@ -502,8 +702,42 @@ public final class ImageCache {
         return entries;
     }
 
+    private static CachePruner.Candidate candidate(Path entry) throws IOException {
+        long bytes = -1;
+        Set<String> layerKeys = new LinkedHashSet<>();
+        String layout = null;
+        for (String line : Files.readAllLines(entry.resolve(MARKER))) {
+            if (line.startsWith("bytes=")) {
+                try {
+                    bytes = Long.parseLong(line.substring("bytes=".length()));
+                }
+                catch (NumberFormatException e) {
+                    bytes = -1;
+                }
+            }
+            else if (line.startsWith(LAYER_LINE)) {
+                layerKeys.add(line.substring(LAYER_LINE.length()));
+            }
+            else if (line.startsWith(LAYOUT_LINE)) {
+                layout = line.substring(LAYOUT_LINE.length());
+            }
+        }
+        if (!layerKeys.isEmpty()) {
+            bytes = 0; // its files are hard links to the layers'
+        }
+        else if (bytes < 0) {
+            bytes = FileTrees.sizeOf(entry.resolve(ROOTFS));
+        }
+        return new CachePruner.Candidate(entry, lastUse(entry), bytes, layerKeys, layout);
+    }
+
+    /** The layer store. */
+    LayerStore layerStore() {
+        return layers;
+    }
+
     /**
-     * Removes {@code entry} unless another JVM holds its lock or it is no longer complete; the marker
+     * Removes {@code entry} unless a JVM (this one too) holds its lock or it is no longer complete; the marker
      * goes first, so a crash leaves a stale entry, never a complete-looking partial one.
      *
      * @return whether it was removed
@@ -513,20 +747,20 @@ public final class ImageCache {
         if (isUnpackingHere(lockFile)) {
             return false;
         }
-        try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-            FileLock lock;
-            try {
-                lock = channel.tryLock();
-            }
-            catch (OverlappingFileLockException heldInThisJvm) {
-                return false;
-            }
-            if (lock == null || !isComplete(entry)) {
+        CacheLock lock = CacheLock.of(lockFile);
+        if (!lock.tryExclusive()) {
+            return false;
+        }
+        try {
+            if (!isComplete(entry)) {
                 return false;
             }
             Files.delete(entry.resolve(MARKER));
             FileTrees.deleteRecursively(entry);
             return true;
+        }
+        finally {
+            lock.releaseExclusive();
         }
     }
 
@@ -534,20 +768,6 @@ public final class ImageCache {
         Path lastUsed = entry.resolve(LAST_USED);
         Path stamp = Files.exists(lastUsed, LinkOption.NOFOLLOW_LINKS) ? lastUsed : entry.resolve(MARKER);
         return Files.getLastModifiedTime(stamp, LinkOption.NOFOLLOW_LINKS).toInstant();
-    }
-
-    private static long recordedBytes(Path entry) throws IOException {
-        for (String line : Files.readAllLines(entry.resolve(MARKER))) {
-            if (line.startsWith("bytes=")) {
-                try {
-                    return Long.parseLong(line.substring("bytes=".length()));
-                }
-                catch (NumberFormatException e) {
-                    break;
-                }
-            }
-        }
-        return FileTrees.sizeOf(entry.resolve(ROOTFS));
     }
 
     private static boolean isComplete(Path entry) {
