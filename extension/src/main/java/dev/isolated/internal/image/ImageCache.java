@@ -47,7 +47,16 @@ import dev.isolated.image.ImageConfig;
  * {@code <cacheDir>/images/<key>/rootfs}. The key is the SHA-256 of the archive's bytes (of the
  * archive's digest and the chosen tag, when one is given; of {@code index.json} and
  * {@code manifest.json} for an image layout directory). Next to {@code rootfs}, {@code config.json}
- * holds the image's run defaults ({@link ImageConfig}) and {@code last-used} is touched on every use.
+ * holds the image's run defaults ({@link ImageConfig}), {@code last-used} is touched on every use, and the
+ * {@code complete} marker, written last, names the layers ({@code layer=}) and pulled layout
+ * ({@code layout=}) the image was made from.
+ *
+ * <h2>Layers</h2>
+ * A plain rootfs tar is unpacked straight into {@code rootfs}. A layered image (docker save, docker-archive,
+ * OCI archive or layout, pulled image) has each layer stored once in the {@link LayerStore},
+ * {@code <cacheDir>/layers/<diff_id hex>/}, whatever format brought it; its {@code rootfs} is then merged from
+ * the stored layers with hard links ({@link LayerMerger}), so file content is stored once however many images
+ * share a layer, and the rootfs is one directory, as cheap to start from as a plain one.
  *
  * <h2>Privacy</h2>
  * The cache's root, {@code images/} and each {@code <key>} directory are created 0700 (whatever the umask)
@@ -55,21 +64,33 @@ import dev.isolated.image.ImageConfig;
  * ({@link OwnDirectory#requirePrivate}) and, like each entry handed out, made exactly 0700 if they are not
  * (as an older version left them). So no other local user can reach an unpacked image, whose files keep
  * their set-uid and set-gid bits when unpacked as root, wherever the cache is ({@code /tmp} too), as long
- * as no other user may rename entries of the directories above it (not checked).
+ * as no other user may rename entries of the directories above it (not checked). {@code layers/} and each
+ * layer are created 0700 too.
  *
- * <p>The rootfs is meant to be used read-only, as an overlayfs lower layer. A directory that is not an
- * image layout is used as it is, without a cache entry. An archive or directory is an image layout when
- * it holds {@code manifest.json}, {@code index.json} or {@code oci-layout} at its top (see
- * {@link LayoutDirectory#isLayout(Path)}); an archive is unpacked once, and what lands at its top decides.
+ * <p>The rootfs is meant to be used read-only, as an overlayfs lower layer: its files are shared with the
+ * layer store and other images. A directory that is not an image layout is used as it is, without a cache
+ * entry. An archive or directory is an image layout when it holds {@code manifest.json}, {@code index.json}
+ * or {@code oci-layout} at its top (see {@link LayoutDirectory#isLayout(Path)}); an archive is unpacked once,
+ * and what lands at its top decides.
  *
  * <h2>Concurrency</h2>
  * Safe with several threads and several JVMs (Surefire forks) at once. Within a JVM, one thread
- * unpacks a key while the others wait for its result. Across JVMs, the unpacking thread holds
- * {@code FileChannel.lock()} on {@code <key>.lock} (never deleted, so every process locks the same
- * inode). It unpacks into a temporary directory next to {@code rootfs}, renames it into place
+ * unpacks a key while the others wait for its result. Across JVMs, the unpacking thread holds the
+ * {@link CacheLock} of {@code <key>.lock} (never deleted, so every process locks the same inode) exclusive.
+ * It unpacks into a temporary directory next to {@code rootfs}, renames it into place
  * atomically, then writes the {@code complete} marker; a {@code rootfs} without the marker is stale
- * (a crash) and is rebuilt. A failed unpack deletes everything it wrote. {@link #prune} takes the
- * same lock and skips entries that are locked or that this JVM has handed out.
+ * (a crash) and is rebuilt. A failed unpack deletes everything it wrote. A JVM that hands out an entry
+ * holds its lock shared for the rest of its life; {@link #prune} takes it exclusive with a try-lock and
+ * skips entries that are held, in this JVM or another.
+ *
+ * <h2>Pruning</h2>
+ * {@link #prune} removes least recently used entries beyond a size or an age, then the layers, pulled layouts,
+ * blobs and tags no remaining entry uses ({@link CachePruner}); {@link #pruneAutomatically} does it once per
+ * JVM in the background ({@code isolated.cache.maxBytes}).
+ *
+ * <h2>Progress</h2>
+ * An unpack longer than a second reports bytes and layers at {@code INFO} about once a second
+ * ({@link UnpackProgress}).
  *
  * <h2>Digests</h2>
  * An archive's digest is remembered per version of its file (device, inode, size, mtime, ctime; see
@@ -188,8 +209,8 @@ public final class ImageCache {
     /**
      * Removes complete entries, least recently used first, that were last used more than
      * {@code maxAge} ago or while the entries together hold more than {@code maxBytes} bytes of file
-     * content. Entries being unpacked or locked by another JVM, and entries this JVM has handed out,
-     * are kept.
+     * content (each stored layer and pulled blob counted once), then the layers, pulled layouts, blobs and
+     * tags no remaining entry uses. Entries being unpacked or held by any JVM (this one too) are kept.
      *
      * @param maxBytes the most bytes of file content to keep, 0 or more
      * @param maxAge entries unused for longer are removed
