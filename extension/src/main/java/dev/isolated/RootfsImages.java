@@ -38,7 +38,7 @@ final class RootfsImages {
     private static ImageCache cache;
     private static Path cacheDirectory;
     private static UnpackLimits limits;
-    /** {@code isolated.cache.maxBytes} when unset: 20 GiB. */
+    /** {@link IsolatedConfiguration#CACHE_MAX_BYTES} when unset: 20 GiB. */
     static final long DEFAULT_CACHE_MAX_BYTES = 20L * 1024 * 1024 * 1024;
 
     private RootfsImages() {
@@ -119,7 +119,7 @@ final class RootfsImages {
         return cache;
     }
 
-    /** {@code isolated.cache.maxBytes}: 20 GiB unless set; 0 never prunes. */
+    /** {@link IsolatedConfiguration#CACHE_MAX_BYTES}: 20 GiB unless set; 0 never prunes. */
     private static long cacheMaxBytes(Function<String, Optional<String>> configuration) {
         String value = configuration.apply(IsolatedConfiguration.CACHE_MAX_BYTES).map(String::strip).orElse("");
         if (value.isEmpty()) {

@@ -1,5 +1,6 @@
 package dev.isolated.internal.image;
 
+import dev.isolated.IsolatedConfiguration;
 import dev.isolated.internal.json.JsonException;
 import dev.isolated.internal.json.JsonObject;
 import dev.isolated.internal.os.OwnDirectory;
@@ -86,7 +87,7 @@ import dev.isolated.image.ImageConfig;
  * <h2>Pruning</h2>
  * {@link #prune} removes least recently used entries beyond a size or an age, then the layers, pulled layouts,
  * blobs and tags no remaining entry uses ({@link CachePruner}); {@link #pruneAutomatically} does it once per
- * JVM in the background ({@code isolated.cache.maxBytes}).
+ * JVM in the background ({@link IsolatedConfiguration#CACHE_MAX_BYTES}).
  *
  * <h2>Progress</h2>
  * An unpack longer than a second reports bytes and layers at {@code INFO} about once a second
@@ -151,7 +152,7 @@ public final class ImageCache {
     }
 
     /**
-     * Prunes the cache down to {@code maxBytes} ({@code isolated.cache.maxBytes}) once per JVM, in a
+     * Prunes the cache down to {@code maxBytes} ({@link IsolatedConfiguration#CACHE_MAX_BYTES}) once per JVM, in a
      * background thread, after this cache first hands out an image; 0 never prunes.
      *
      * @return this cache
@@ -277,7 +278,7 @@ public final class ImageCache {
             }
             if (attempt > 3) {
                 throw new IllegalStateException("Image " + source.description() + " was pruned from the cache " + entry
-                        + " by another JVM each time it was unpacked; raise " + "isolated.cache.maxBytes");
+                        + " by another JVM each time it was unpacked; raise " + IsolatedConfiguration.CACHE_MAX_BYTES);
             }
             unpackOnce(source, key, entry, unpacking);
         }
@@ -297,7 +298,7 @@ public final class ImageCache {
                 List<Path> removed = prune(cap, FOREVER);
                 if (!removed.isEmpty()) {
                     LOG.info(() -> "Pruned " + removed.size() + " image(s) from the cache " + root + " to keep it under "
-                            + cap + " bytes (isolated.cache.maxBytes), least recently used first: " + removed);
+                            + cap + " bytes (" + IsolatedConfiguration.CACHE_MAX_BYTES + "), least recently used first: " + removed);
                 }
             }
             catch (RuntimeException e) {
@@ -557,7 +558,8 @@ public final class ImageCache {
                     }
                     if (attempt > 3) {
                         throw new IllegalStateException("Image " + image + ": " + layer.description() + " was pruned "
-                                + "from the layer store by another JVM each time it was unpacked; raise isolated.cache.maxBytes");
+                                + "from the layer store by another JVM each time it was unpacked; raise "
+                                + IsolatedConfiguration.CACHE_MAX_BYTES);
                     }
                     long entriesBefore = entries;
                     long bytesBefore = bytes;
