@@ -533,65 +533,111 @@ public final class ImageCache {
             total += LayoutUnpacker.size(layout, layer);
         }
         progress.layers(chosen.layers().size(), total);
-        List<StoredLayer> stored = new ArrayList<>();
+        // First each layer is stored, under its own exclusive lock only; then all are held shared, taken in one
+        // order, while the image is merged. No thread ever waits for a lock while holding another, so images
+        // whose layers come in different orders never deadlock across JVMs.
+        List<String> keys = new ArrayList<>();
+        Set<String> unpacked = new LinkedHashSet<>();
+        for (LayeredImage.Layer layer : chosen.layers()) {
+            keys.add(storeLayer(layout, layer, image, keys, progress, unpacked));
+        }
         List<CacheLock> held = new ArrayList<>();
-        Set<String> notes = new LinkedHashSet<>();
-        List<String> reused = new ArrayList<>();
-        List<String> unpacked = new ArrayList<>();
-        long entries = 0;
-        long bytes = 0;
         try {
-            for (LayeredImage.Layer layer : chosen.layers()) {
-                StoredLayer found = null;
-                boolean unpackedNow = false;
-                String key = layer.diffId();
-                for (int attempt = 1; found == null; attempt++) {
-                    if (key != null) {
-                        CacheLock lock = layers.lock(key.substring("sha256:".length()));
-                        lock.acquireShared(); // pruning skips it until the image is merged
-                        found = layers.find(key);
-                        if (found != null) {
-                            held.add(lock);
-                            break;
-                        }
-                        lock.releaseShared();
-                    }
-                    if (attempt > 3) {
-                        throw new IllegalStateException("Image " + image + ": " + layer.description() + " was pruned "
-                                + "from the layer store by another JVM each time it was unpacked; raise "
-                                + IsolatedConfiguration.CACHE_MAX_BYTES);
-                    }
-                    long entriesBefore = entries;
-                    long bytesBefore = bytes;
-                    key = layers.store(layer.diffId(), image, layer.description(),
-                            tree -> TarExtraction.forStoredLayer(unpacker.limits(), image, tree, entriesBefore, bytesBefore,
-                                    progress),
-                            extraction -> LayoutUnpacker.apply(layout, layer, image, extraction)).diffId();
-                    unpackedNow = true;
+            List<StoredLayer> stored = holdAll(keys, held);
+            for (int attempt = 1; stored == null; attempt++) {
+                if (attempt > 3) {
+                    throw new IllegalStateException("Image " + image + ": its layers were pruned from the layer store "
+                            + "by another JVM each time they were unpacked; raise " + IsolatedConfiguration.CACHE_MAX_BYTES);
                 }
-                if (!unpackedNow) {
-                    progress.add(LayoutUnpacker.size(layout, layer));
+                releaseAll(held);
+                for (int i = 0; i < keys.size(); i++) { // pruned meanwhile: stored again
+                    storeLayer(layout, chosen.layers().get(i), image, keys.subList(0, i), progress, unpacked);
                 }
-                checkLimits(image, layer, entries + found.entries(), bytes + found.bytes());
-                entries += found.entries();
-                bytes += found.bytes();
-                notes.addAll(found.notes());
-                (unpackedNow ? unpacked : reused).add(found.diffId());
-                stored.add(found);
-                progress.layerDone();
+                stored = holdAll(keys, held);
+            }
+            long entries = 0;
+            long bytes = 0;
+            Set<String> notes = new LinkedHashSet<>();
+            for (int i = 0; i < stored.size(); i++) {
+                entries += stored.get(i).entries();
+                bytes += stored.get(i).bytes();
+                checkLimits(image, chosen.layers().get(i), entries, bytes);
+                notes.addAll(stored.get(i).notes());
             }
             LayerMerger.merge(stored, chosen.layers().stream().map(LayeredImage.Layer::description).toList(), temporary,
                     image);
+            List<String> reused = keys.stream().filter(key -> !unpacked.contains(key)).toList();
+            notes.add("Image " + image + ": " + keys.size() + " layer(s), " + unpacked.size() + " unpacked now"
+                    + (unpacked.isEmpty() ? "" : " " + unpacked) + ", " + reused.size() + " reused from the layer store "
+                    + layers.directory() + (reused.isEmpty() ? "" : " " + reused));
+            return new Outcome(new UnpackResult(entries, bytes, List.copyOf(notes)), chosen.config(), stored, pulledLayout);
         }
         finally {
-            for (CacheLock lock : held) {
-                lock.releaseShared();
+            releaseAll(held);
+        }
+    }
+
+    /**
+     * Stores {@code layer} unless the store has it; returns its diff_id.
+     *
+     * @param lower the diff_ids of the layers below it, whose recorded counts the limits start from
+     * @param unpacked collects the diff_ids unpacked now
+     */
+    private String storeLayer(LayoutDirectory layout, LayeredImage.Layer layer, String image, List<String> lower,
+            UnpackProgress progress, Set<String> unpacked) throws IOException {
+        if (layer.diffId() != null && layers.find(layer.diffId()) != null) {
+            progress.add(LayoutUnpacker.size(layout, layer));
+            progress.layerDone();
+            return layer.diffId();
+        }
+        long entriesBefore = 0;
+        long bytesBefore = 0;
+        for (String key : lower) {
+            StoredLayer below = layers.find(key);
+            if (below != null) {
+                entriesBefore += below.entries();
+                bytesBefore += below.bytes();
             }
         }
-        notes.add("Image " + image + ": " + chosen.layers().size() + " layer(s), " + unpacked.size() + " unpacked now"
-                + (unpacked.isEmpty() ? "" : " " + unpacked) + ", " + reused.size() + " reused from the layer store "
-                + layers.directory() + (reused.isEmpty() ? "" : " " + reused));
-        return new Outcome(new UnpackResult(entries, bytes, List.copyOf(notes)), chosen.config(), stored, pulledLayout);
+        long entries = entriesBefore;
+        long bytes = bytesBefore;
+        StoredLayer stored = layers.store(layer.diffId(), image, layer.description(),
+                tree -> TarExtraction.forStoredLayer(unpacker.limits(), image, tree, entries, bytes, progress),
+                extraction -> LayoutUnpacker.apply(layout, layer, image, extraction));
+        if (!stored.reused()) {
+            unpacked.add(stored.diffId());
+        }
+        progress.layerDone();
+        return stored.diffId();
+    }
+
+    /**
+     * Holds every layer of {@code keys} shared, in sorted order, into {@code held}.
+     *
+     * @return the stored layers in the order of {@code keys}, or {@code null} if one is gone (pruned meanwhile)
+     */
+    private List<StoredLayer> holdAll(List<String> keys, List<CacheLock> held) throws IOException {
+        for (String key : new java.util.TreeSet<>(keys)) {
+            CacheLock lock = layers.lock(key.substring("sha256:".length()));
+            lock.acquireShared();
+            held.add(lock);
+        }
+        List<StoredLayer> stored = new ArrayList<>();
+        for (String key : keys) {
+            StoredLayer layer = layers.find(key);
+            if (layer == null) {
+                return null;
+            }
+            stored.add(layer);
+        }
+        return stored;
+    }
+
+    private static void releaseAll(List<CacheLock> held) throws IOException {
+        for (CacheLock lock : held) {
+            lock.releaseShared();
+        }
+        held.clear();
     }
 
     /** Refuses an image whose layers, stored before or not, hold more than the limits allow. */

@@ -1,6 +1,8 @@
 package dev.isolated.internal.image;
 
 import java.util.Locale;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import java.util.logging.Logger;
 
 /**
@@ -15,15 +17,29 @@ final class UnpackProgress implements TarExtraction.ByteCounter {
     private static final long REPORT_EVERY_NANOS = 1_000_000_000L;
 
     private final String image;
-    private final long started = System.nanoTime();
-    private long lastReport = started;
+    private final LongSupplier clock;
+    private final Consumer<String> log;
+    private final long started;
+    private long lastReport;
     private long bytesDone;
     private long bytesTotal;
     private int layersDone;
     private int layersTotal = -1;
 
     UnpackProgress(String image) {
+        this(image, System::nanoTime, LOG::info);
+    }
+
+    /**
+     * @param clock the time in nanoseconds
+     * @param log receives each report
+     */
+    UnpackProgress(String image, LongSupplier clock, Consumer<String> log) {
         this.image = image;
+        this.clock = clock;
+        this.log = log;
+        this.started = clock.getAsLong();
+        this.lastReport = started;
     }
 
     /** Starts reading an archive of {@code total} bytes whole. */
@@ -54,7 +70,7 @@ final class UnpackProgress implements TarExtraction.ByteCounter {
     }
 
     private void report() {
-        long now = System.nanoTime();
+        long now = clock.getAsLong();
         if (now - started < REPORT_EVERY_NANOS || now - lastReport < REPORT_EVERY_NANOS) {
             return;
         }
@@ -63,7 +79,7 @@ final class UnpackProgress implements TarExtraction.ByteCounter {
                 ? "Unpacking " + image + ": " + mib(bytesDone) + " of " + mib(bytesTotal) + " MiB of the archive read"
                 : "Unpacking " + image + ": " + mib(bytesDone) + " of " + mib(bytesTotal) + " MiB, " + layersDone + " of "
                         + layersTotal + " layers done";
-        LOG.info(message);
+        log.accept(message);
     }
 
     private static String mib(long bytes) {
