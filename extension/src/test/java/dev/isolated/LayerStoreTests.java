@@ -159,6 +159,43 @@ class LayerStoreTests {
         }
     }
 
+    @Test
+    @DisplayName("as a non-root user too: layers stored once, files the user's, the merged images run")
+    void rootless() throws Exception {
+        Path run = NobodyJvm.runDirectory(dir, "nobody");
+        Path home = Files.createDirectories(run.resolve("home"));
+        Files.write(home.resolve("first.tar"), TestImages.dockerSave(RUN_CONFIG, busybox, app));
+        Files.write(home.resolve("second.tar"), TestImages.podmanDockerArchive(RUN_CONFIG, busybox, other));
+        for (String name : List.of("first.tar", "second.tar")) {
+            Files.setPosixFilePermissions(home.resolve(name), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        }
+
+        List<String> lines = NobodyJvm.runFixture(run, StartBothFromHome.class);
+
+        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("SUCCESSFUL"));
+        Path cache = home.resolve(".cache/isolated");
+        assertThat(children(cache.resolve("layers"))).extracting(p -> "sha256:" + p.getFileName())
+                .containsExactlyInAnyOrder(TestOci.digest(busybox), TestOci.digest(app), TestOci.digest(other));
+        Path data = children(cache.resolve("layers")).stream().map(p -> p.resolve("tree/opt/app/data"))
+                .filter(Files::exists).findFirst().orElseThrow();
+        assertThat(Files.getAttribute(data, "unix:uid")).as("owner of a stored file").isEqualTo(Integer.parseInt(NobodyJvm.NOBODY));
+        assertThat(Files.getAttribute(data, "unix:nlink")).as("links: the layer's and the image's").isEqualTo(2);
+    }
+
+    /** Starts {@code ~/first.tar} and {@code ~/second.tar}, each with a file of its own layer and the shared base. */
+    static class StartBothFromHome {
+        @Test
+        void test() {
+            String home = System.getProperty("user.home");
+            for (String[] image : List.of(new String[] {"first.tar", "/opt/app/data"},
+                    new String[] {"second.tar", "/opt/other/data"})) {
+                try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs(home + "/" + image[0]).start()) {
+                    assertThat(env.exec("sh", "-c", "test -s " + image[1] + " && /bin/busybox true")).succeeded();
+                }
+            }
+        }
+    }
+
     /** Starts each image of {@code test.rootfs} and {@code test.image} and checks one file's sha256 in it. */
     static class StartEach {
         @Test
