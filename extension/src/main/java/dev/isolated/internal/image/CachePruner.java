@@ -18,7 +18,9 @@ import java.util.stream.Stream;
 
 /**
  * Removes least recently used {@link ImageCache} entries beyond a size and an age, then what no remaining
- * image uses: stored layers, and pulled layouts, blobs and refs.
+ * image uses: stored layers, and pulled layouts, blobs and refs; and what a JVM that died left half-written:
+ * incomplete entries nobody holds, layer directories being unpacked for more than a day, and pulled layouts
+ * being laid out.
  *
  * <p>The size counted is what the remaining images would hold once that sweep is done: the file bytes of each
  * plain rootfs image, of each layer some layered image uses (once, however many do) and of each pulled blob
@@ -127,6 +129,14 @@ final class CachePruner {
      * complete image came from, the blobs no remaining layout holds and the refs whose manifest is gone.
      */
     private void sweep() throws IOException {
+        cache.removeStaleEntries();
+        Instant dayAgo = Instant.now().minus(Duration.ofDays(1));
+        for (Path temporary : list(cache.layerStore().directory())) { // left by a JVM that died unpacking a layer
+            if (temporary.getFileName().toString().startsWith("layer.tmp-")
+                    && Files.getLastModifiedTime(temporary, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(dayAgo)) {
+                FileTrees.deleteRecursively(temporary);
+            }
+        }
         List<Candidate> kept = cache.completeEntries();
         Set<String> usedLayers = new HashSet<>();
         Set<String> usedLayouts = new HashSet<>();
@@ -165,7 +175,10 @@ final class CachePruner {
             Set<String> keptBlobs = new HashSet<>();
             for (Path layout : list(layouts)) {
                 String hex = layout.getFileName().toString();
-                if (LayerStore.KEY.matcher(hex).matches() && !usedLayouts.contains(hex)) {
+                if (hex.contains(".tmp-")) { // left by a JVM that died laying out a pull; nobody pulls now
+                    FileTrees.deleteRecursively(layout);
+                }
+                else if (LayerStore.KEY.matcher(hex).matches() && !usedLayouts.contains(hex)) {
                     Files.deleteIfExists(layout.resolve("index.json")); // no longer taken for a complete layout
                     FileTrees.deleteRecursively(layout);
                 }

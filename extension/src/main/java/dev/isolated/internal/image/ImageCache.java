@@ -833,6 +833,33 @@ public final class ImageCache {
         }
     }
 
+    /**
+     * Removes the entries left incomplete by a JVM that died while unpacking them, unless a JVM (this one too)
+     * holds their lock, as one that is unpacking does.
+     */
+    void removeStaleEntries() throws IOException {
+        try (Stream<Path> children = Files.list(imagesDirectory)) {
+            for (Path entry : children.toList()) {
+                if (!KEY.matcher(entry.getFileName().toString()).matches() || isComplete(entry)
+                        || !Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                Path lockFile = imagesDirectory.toRealPath().resolve(entry.getFileName() + ".lock");
+                CacheLock lock = CacheLock.of(lockFile);
+                if (!isUnpackingHere(lockFile) && lock.tryExclusive()) {
+                    try {
+                        if (!isComplete(entry)) {
+                            FileTrees.deleteRecursively(entry);
+                        }
+                    }
+                    finally {
+                        lock.releaseExclusive();
+                    }
+                }
+            }
+        }
+    }
+
     private static Instant lastUse(Path entry) throws IOException {
         Path lastUsed = entry.resolve(LAST_USED);
         Path stamp = Files.exists(lastUsed, LinkOption.NOFOLLOW_LINKS) ? lastUsed : entry.resolve(MARKER);
