@@ -49,6 +49,9 @@ final class TarExtraction {
     private final List<String> recordedWhiteouts;
     private String uncompressedDigest;
     private final ByteCounter progress;
+    /** What the image's lower layers hold, counted against the limits but not in {@link #finish()}'s result. */
+    private final long entriesBefore;
+    private final long bytesBefore;
 
     /** Told how many (compressed) bytes each read consumed, for progress reports. */
     @FunctionalInterface
@@ -78,6 +81,8 @@ final class TarExtraction {
         this.recordedWhiteouts = storedLayer ? new ArrayList<>() : null;
         this.entries = entriesBefore;
         this.bytes = bytesBefore;
+        this.entriesBefore = entriesBefore;
+        this.bytesBefore = bytesBefore;
         this.progress = progress;
         if (!root) {
             notes.add("Image " + image + ": not running as root, so files belong to the current user and "
@@ -164,7 +169,7 @@ final class TarExtraction {
         if (skippedWhiteoutMetadata > 0) {
             notes.add("Image " + image + ": skipped " + skippedWhiteoutMetadata + " aufs metadata entries (.wh..wh.*)");
         }
-        return new UnpackResult(entries, bytes, notes);
+        return new UnpackResult(entries - entriesBefore, bytes - bytesBefore, notes);
     }
 
     /** One tar read through. */

@@ -68,6 +68,8 @@ class LayerStoreTest {
         assertThat(Files.readString(stored.resolve("whiteouts")).split("\0"))
                 .containsExactlyInAnyOrder("whiteout etc/gone", "opaque opt");
         assertThat(stored.resolve("tree/opt/new")).hasContent("n");
+        assertThat(Files.readAllLines(stored.resolve("complete"))).as("the layer's own counts, not its image's")
+                .contains("entries=4", "bytes=1");
         assertThat(Files.isSameFile(stored.resolve("tree/opt/new"), rootfs.resolve("opt/new"))).as("hard link").isTrue();
     }
 
