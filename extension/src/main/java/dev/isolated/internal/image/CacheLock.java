@@ -58,7 +58,7 @@ final class CacheLock {
         if (shared == 0) {
             return;
         }
-        if (--shared == 0 && !exclusive) {
+        if (--shared == 0) {
             FileLock held = lock;
             lock = null;
             held.release();
@@ -72,20 +72,15 @@ final class CacheLock {
     }
 
     /**
-     * Takes the lock exclusive, blocking until other JVMs let go. A shared hold of this JVM is given up
-     * meanwhile and taken again by {@link #releaseExclusive()}.
+     * Takes the lock exclusive, blocking until the other threads of this JVM and other JVMs let go. A thread
+     * must not call it while it holds the lock shared (it would wait for itself).
      */
     synchronized void acquireExclusive() throws IOException {
-        while (exclusive) {
+        while (exclusive || shared > 0) {
             waitHere();
         }
         exclusive = true;
         try {
-            if (lock != null) {
-                FileLock held = lock;
-                lock = null;
-                held.release();
-            }
             lock = channel().lock();
         }
         catch (IOException | RuntimeException | Error e) {
@@ -95,16 +90,13 @@ final class CacheLock {
         }
     }
 
-    /** Releases the exclusive lock, keeping this JVM's shared holds. */
+    /** Releases the exclusive lock. */
     synchronized void releaseExclusive() throws IOException {
         try {
             FileLock held = lock;
             lock = null;
             if (held != null) {
                 held.release();
-            }
-            if (shared > 0) {
-                lock = channel().lock(0, Long.MAX_VALUE, true);
             }
         }
         finally {

@@ -254,9 +254,12 @@ public final class ImageCache {
             unpacking = (entry, temporary, progress) -> unpackArchive(archive, digest, entry, temporary, progress);
         }
         Path entry = imagesDirectory.resolve(key);
-        if (HANDED_OUT.containsKey(entry) && isComplete(entry)) {
-            touchLastUsed(entry, source);
-            return entry;
+        if (HANDED_OUT.containsKey(entry)) {
+            if (isComplete(entry)) {
+                touchLastUsed(entry, source);
+                return entry;
+            }
+            forget(entry); // deleted by hand: unpacked again, which takes the lock exclusive
         }
         CacheLock lock = CacheLock.of(lockFile(source, key));
         for (int attempt = 1; ; attempt++) {
@@ -383,14 +386,19 @@ public final class ImageCache {
     /** Forgets which entries this JVM handed out and releases their shared locks (for testing purposes). */
     static void forgetHandedOut() {
         for (Path entry : List.copyOf(HANDED_OUT.keySet())) {
-            CacheLock lock = HANDED_OUT.remove(entry);
-            if (lock != null) {
-                try {
-                    lock.releaseShared();
-                }
-                catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
+            forget(entry);
+        }
+    }
+
+    /** Forgets that this JVM handed out {@code entry} and gives back its shared hold. */
+    private static void forget(Path entry) {
+        CacheLock lock = HANDED_OUT.remove(entry);
+        if (lock != null) {
+            try {
+                lock.releaseShared();
+            }
+            catch (IOException e) {
+                throw new UncheckedIOException("Cannot unlock the image cache entry " + entry + ": " + e, e);
             }
         }
     }
