@@ -411,7 +411,10 @@ public final class ImageCache {
     private void unpackUnderLock(ImageSource source, Path entry, Path lockFile, Unpacking unpacking) {
         CacheLock lock = CacheLock.of(lockFile);
         try {
-            lock.acquireExclusive(); // blocks until other JVMs are done unpacking or pruning it
+            // Waits until other JVMs are done unpacking or pruning it, or one of them made it complete.
+            if (!lock.acquireExclusive(() -> isComplete(entry))) {
+                return;
+            }
             try {
                 if (!isComplete(entry)) {
                     FileTrees.deleteRecursively(entry); // stale: an earlier unpack died before its marker

@@ -107,13 +107,20 @@ final class LayerStore {
         prepare();
         if (diffId != null) {
             CacheLock lock = lock(diffId.substring("sha256:".length()));
-            lock.acquireExclusive();
-            try {
-                StoredLayer stored = find(diffId);
-                return stored != null ? stored : unpack(diffId, image, layerName, extraction, fill);
-            }
-            finally {
-                lock.releaseExclusive();
+            while (true) {
+                if (lock.acquireExclusive(() -> isStored(diffId))) {
+                    try {
+                        StoredLayer stored = find(diffId);
+                        return stored != null ? stored : unpack(diffId, image, layerName, extraction, fill);
+                    }
+                    finally {
+                        lock.releaseExclusive();
+                    }
+                }
+                StoredLayer stored = find(diffId); // another JVM stored it meanwhile
+                if (stored != null) {
+                    return stored;
+                }
             }
         }
         return unpack(null, image, layerName, extraction, fill);
@@ -147,16 +154,20 @@ final class LayerStore {
             String hex = actual.substring("sha256:".length());
             if (diffId == null) { // keyed only now: another image may have stored it meanwhile
                 CacheLock lock = lock(hex);
-                lock.acquireExclusive();
-                try {
+                while (true) {
+                    if (lock.acquireExclusive(() -> isStored(actual))) {
+                        try {
+                            StoredLayer stored = find(actual);
+                            return stored != null ? stored : moveIntoPlace(temporary, actual, result);
+                        }
+                        finally {
+                            lock.releaseExclusive();
+                        }
+                    }
                     StoredLayer stored = find(actual);
                     if (stored != null) {
                         return stored;
                     }
-                    return moveIntoPlace(temporary, actual, result);
-                }
-                finally {
-                    lock.releaseExclusive();
                 }
             }
             return moveIntoPlace(temporary, actual, result);
@@ -176,6 +187,13 @@ final class LayerStore {
         }
         Files.move(temporary, layer, StandardCopyOption.ATOMIC_MOVE);
         return new StoredLayer(diffId, layer, result.entries(), result.bytes(), result.notes(), false);
+    }
+
+    /** Whether the layer {@code diffId} is completely stored. */
+    private boolean isStored(String diffId) {
+        Path layer = directory.resolve(diffId.substring("sha256:".length()));
+        return Files.isRegularFile(layer.resolve(MARKER), LinkOption.NOFOLLOW_LINKS)
+                && Files.isDirectory(layer.resolve(TREE), LinkOption.NOFOLLOW_LINKS);
     }
 
     /**

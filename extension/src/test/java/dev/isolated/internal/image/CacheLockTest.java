@@ -34,13 +34,28 @@ class CacheLockTest {
     }
 
     @Test
+    @DisplayName("a wait for exclusive ends without the lock once the work it guards is found done")
+    void exclusiveUnnecessary() throws IOException {
+        CacheLock lock = CacheLock.of(dir.toRealPath().resolve("c.lock"));
+        lock.acquireShared();
+        try {
+            assertThat(lock.acquireExclusive(() -> true)).isFalse();
+        }
+        finally {
+            lock.releaseShared();
+        }
+        assertThat(lock.acquireExclusive(() -> false)).isTrue();
+        lock.releaseExclusive();
+    }
+
+    @Test
     @DisplayName("exclusive waits for this JVM's shared holds, and shared waits for exclusive")
     void exclusiveWaitsForShared() throws Exception {
         CacheLock lock = CacheLock.of(dir.toRealPath().resolve("b.lock"));
         lock.acquireShared();
         CompletableFuture<Void> exclusive = CompletableFuture.runAsync(() -> {
             try {
-                lock.acquireExclusive();
+                lock.acquireExclusive(() -> false);
             }
             catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
