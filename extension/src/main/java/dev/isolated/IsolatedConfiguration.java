@@ -6,7 +6,7 @@ package dev.isolated;
  * {@code configurationParameters}), then a JVM system property ({@code -Dkey=value}), then
  * {@code junit-platform.properties} on the test class path.
  *
- * <p>The per-JVM keys ({@link #HELPER_PATH}, {@link #HELPER_DIR}, {@link #CACHE_DIR},
+ * <p>The per-JVM keys ({@link #HELPER_PATH}, {@link #HELPER_DIR}, {@link #CACHE_DIR}, {@link #CACHE_MAX_BYTES},
  * {@link #IMAGE_MAX_BYTES}, {@link #IMAGE_MAX_ENTRIES}) are read when the helper is started or the image cache
  * is first used, which is once per JVM: the configuration of the first environment made decides for the
  * JVM. Code that runs without a JUnit extension context ({@link IsolatedEnvironment#builder()} before any
@@ -80,6 +80,14 @@ public final class IsolatedConfiguration {
     public static final String CACHE_DIR = "isolated.cache.dir";
 
     /**
+     * The most bytes the image cache keeps, unpacked images, their layers and pulled blobs counted once each;
+     * default 20 GiB, {@code 0} never prunes (per JVM): {@value}. Once per JVM, after the first image is ready,
+     * a background thread removes least recently used images that no JVM is using until the rest fit, then
+     * the layers and pulled blobs, layouts and tags no remaining image uses.
+     */
+    public static final String CACHE_MAX_BYTES = "isolated.cache.maxBytes";
+
+    /**
      * When an image named by {@link Isolated#image()} is fetched from its registry: {@code missing} (default) only
      * when the store has no image for the name yet, {@code always} once per run for a tag (with {@code HEAD}
      * when the tag is stored; a digest never changes, so stored blobs are never fetched again), {@code never} only from the store, offline: {@value}.
@@ -145,7 +153,7 @@ public final class IsolatedConfiguration {
     public static final String LAYER_TMPFS_SIZE = "isolated.layer.tmpfsSize";
 
     /**
-     * Where disk-backed writable layers and frozen states are kept, in a directory per JVM; default {@code layers} in the image
+     * Where disk-backed writable layers and frozen states are kept, in a directory per JVM; default {@code writable} in the image
      * cache directory ({@link #CACHE_DIR}). It must belong to the user running the tests; it is created, or made,
      * 0700: {@value}.
      */

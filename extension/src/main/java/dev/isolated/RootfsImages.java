@@ -6,6 +6,7 @@ import dev.isolated.internal.image.ImageCache;
 import dev.isolated.internal.image.ImageSource;
 import dev.isolated.internal.image.RootfsLocator;
 import dev.isolated.internal.image.SafeTarUnpacker;
+import dev.isolated.internal.image.StoreLock;
 import dev.isolated.internal.image.UnpackLimits;
 import dev.isolated.internal.image.UnpackedImage;
 import dev.isolated.internal.registry.ImagePuller;
@@ -37,6 +38,8 @@ final class RootfsImages {
     private static ImageCache cache;
     private static Path cacheDirectory;
     private static UnpackLimits limits;
+    /** {@link IsolatedConfiguration#CACHE_MAX_BYTES} when unset: 20 GiB. */
+    static final long DEFAULT_CACHE_MAX_BYTES = 20L * 1024 * 1024 * 1024;
 
     private RootfsImages() {
     }
@@ -82,8 +85,11 @@ final class RootfsImages {
         }
         List<Object> key = Arrays.asList(name, settings.policy(), settings.insecure(), settings.mirror(), settings.username());
         return PULLED.computeIfAbsent(key, k -> {
-            Path layout = new ImagePuller(cacheDirectory, settings, maxImageBytes()).pull(name);
-            return imageCache.unpack(ImageSource.ofDirectory(layout));
+            // The pulled blobs and layout belong to no image until it is unpacked: pruning leaves them alone meanwhile.
+            return StoreLock.whilePulling(cacheDirectory, () -> {
+                Path layout = new ImagePuller(cacheDirectory, settings, maxImageBytes()).pull(name);
+                return imageCache.unpack(ImageSource.ofDirectory(layout));
+            });
         });
     }
 
@@ -107,9 +113,29 @@ final class RootfsImages {
         if (cache == null) {
             cacheDirectory = CacheDirectory.resolve(configuration);
             limits = UnpackLimits.fromConfiguration(configuration);
-            cache = new ImageCache(cacheDirectory, new SafeTarUnpacker(limits), LOG::fine);
+            cache = new ImageCache(cacheDirectory, new SafeTarUnpacker(limits), LOG::fine)
+                    .pruneAutomatically(cacheMaxBytes(configuration));
         }
         return cache;
+    }
+
+    /** {@link IsolatedConfiguration#CACHE_MAX_BYTES}: 20 GiB unless set; 0 never prunes. */
+    private static long cacheMaxBytes(Function<String, Optional<String>> configuration) {
+        String value = configuration.apply(IsolatedConfiguration.CACHE_MAX_BYTES).map(String::strip).orElse("");
+        if (value.isEmpty()) {
+            return DEFAULT_CACHE_MAX_BYTES;
+        }
+        try {
+            long parsed = Long.parseLong(value);
+            if (parsed >= 0) {
+                return parsed;
+            }
+        }
+        catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IsolatedException("Configuration parameter " + IsolatedConfiguration.CACHE_MAX_BYTES
+                + " must be a number of bytes, 0 (never prune) or more, got '" + value + "'");
     }
 
     /** The image cache's {@code isolated.image.maxBytes}, which also bounds what a pull may download. */

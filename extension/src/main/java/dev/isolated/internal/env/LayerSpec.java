@@ -17,8 +17,8 @@ import java.util.List;
  */
 public record LayerSpec(boolean onDisk, String tmpfsSize, Path root, String rootSetting, List<Path> layers) {
 
-    /** The default of {@code isolated.layer.dir}: {@code layers} in the image cache directory. */
-    public static final String DEFAULT_DIR_NAME = "layers";
+    /** The default of {@code isolated.layer.dir}: {@code writable} in the image cache directory (not {@code layers}, the image layer store). */
+    public static final String DEFAULT_DIR_NAME = "writable";
 
     /** The kernel's own default size of a tmpfs, the default of {@code isolated.layer.tmpfsSize}. */
     public static final String DEFAULT_TMPFS_SIZE = "50%";

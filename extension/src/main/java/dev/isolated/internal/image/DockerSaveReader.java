@@ -60,7 +60,8 @@ final class DockerSaveReader {
                         + " layers");
             }
             layers.add(new LayeredImage.Layer(path, digest,
-                    "layer " + (i + 1) + " of " + layerPaths.size() + " (" + path + ")"));
+                    "layer " + (i + 1) + " of " + layerPaths.size() + " (" + path + ")",
+                    DiffIds.at(diffIds, i, layerPaths.size())));
         }
         return new LayeredImage(runDefaults, layers);
     }

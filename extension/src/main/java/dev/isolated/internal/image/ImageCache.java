@@ -1,5 +1,6 @@
 package dev.isolated.internal.image;
 
+import dev.isolated.IsolatedConfiguration;
 import dev.isolated.internal.json.JsonException;
 import dev.isolated.internal.json.JsonObject;
 import dev.isolated.internal.os.OwnDirectory;
@@ -27,7 +28,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.LinkedHashSet;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -43,7 +48,16 @@ import dev.isolated.image.ImageConfig;
  * {@code <cacheDir>/images/<key>/rootfs}. The key is the SHA-256 of the archive's bytes (of the
  * archive's digest and the chosen tag, when one is given; of {@code index.json} and
  * {@code manifest.json} for an image layout directory). Next to {@code rootfs}, {@code config.json}
- * holds the image's run defaults ({@link ImageConfig}) and {@code last-used} is touched on every use.
+ * holds the image's run defaults ({@link ImageConfig}), {@code last-used} is touched on every use, and the
+ * {@code complete} marker, written last, names the layers ({@code layer=}) and pulled layout
+ * ({@code layout=}) the image was made from.
+ *
+ * <h2>Layers</h2>
+ * A plain rootfs tar is unpacked straight into {@code rootfs}. A layered image (docker save, docker-archive,
+ * OCI archive or layout, pulled image) has each layer stored once in the {@link LayerStore},
+ * {@code <cacheDir>/layers/<diff_id hex>/}, whatever format brought it; its {@code rootfs} is then merged from
+ * the stored layers with hard links ({@link LayerMerger}), so file content is stored once however many images
+ * share a layer, and the rootfs is one directory, as cheap to start from as a plain one.
  *
  * <h2>Privacy</h2>
  * The cache's root, {@code images/} and each {@code <key>} directory are created 0700 (whatever the umask)
@@ -51,21 +65,33 @@ import dev.isolated.image.ImageConfig;
  * ({@link OwnDirectory#requirePrivate}) and, like each entry handed out, made exactly 0700 if they are not
  * (as an older version left them). So no other local user can reach an unpacked image, whose files keep
  * their set-uid and set-gid bits when unpacked as root, wherever the cache is ({@code /tmp} too), as long
- * as no other user may rename entries of the directories above it (not checked).
+ * as no other user may rename entries of the directories above it (not checked). {@code layers/} and each
+ * layer are created 0700 too.
  *
- * <p>The rootfs is meant to be used read-only, as an overlayfs lower layer. A directory that is not an
- * image layout is used as it is, without a cache entry. An archive or directory is an image layout when
- * it holds {@code manifest.json}, {@code index.json} or {@code oci-layout} at its top (see
- * {@link LayoutDirectory#isLayout(Path)}); an archive is unpacked once, and what lands at its top decides.
+ * <p>The rootfs is meant to be used read-only, as an overlayfs lower layer: its files are shared with the
+ * layer store and other images. A directory that is not an image layout is used as it is, without a cache
+ * entry. An archive or directory is an image layout when it holds {@code manifest.json}, {@code index.json}
+ * or {@code oci-layout} at its top (see {@link LayoutDirectory#isLayout(Path)}); an archive is unpacked once,
+ * and what lands at its top decides.
  *
  * <h2>Concurrency</h2>
  * Safe with several threads and several JVMs (Surefire forks) at once. Within a JVM, one thread
- * unpacks a key while the others wait for its result. Across JVMs, the unpacking thread holds
- * {@code FileChannel.lock()} on {@code <key>.lock} (never deleted, so every process locks the same
- * inode). It unpacks into a temporary directory next to {@code rootfs}, renames it into place
+ * unpacks a key while the others wait for its result. Across JVMs, the unpacking thread holds the
+ * {@link CacheLock} of {@code <key>.lock} (never deleted, so every process locks the same inode) exclusive.
+ * It unpacks into a temporary directory next to {@code rootfs}, renames it into place
  * atomically, then writes the {@code complete} marker; a {@code rootfs} without the marker is stale
- * (a crash) and is rebuilt. A failed unpack deletes everything it wrote. {@link #prune} takes the
- * same lock and skips entries that are locked or that this JVM has handed out.
+ * (a crash) and is rebuilt. A failed unpack deletes everything it wrote. A JVM that hands out an entry
+ * holds its lock shared for the rest of its life; {@link #prune} takes it exclusive with a try-lock and
+ * skips entries that are held, in this JVM or another.
+ *
+ * <h2>Pruning</h2>
+ * {@link #prune} removes least recently used entries beyond a size or an age, then the layers, pulled layouts,
+ * blobs and tags no remaining entry uses ({@link CachePruner}); {@link #pruneAutomatically} does it once per
+ * JVM in the background ({@link IsolatedConfiguration#CACHE_MAX_BYTES}).
+ *
+ * <h2>Progress</h2>
+ * An unpack longer than a second reports bytes and layers at {@code INFO} about once a second
+ * ({@link UnpackProgress}).
  *
  * <h2>Digests</h2>
  * An archive's digest is remembered per version of its file (device, inode, size, mtime, ctime; see
@@ -77,13 +103,25 @@ public final class ImageCache {
     /** Holds only the keys being unpacked right now, keyed by lock file. */
     private static final ConcurrentMap<Path, CompletableFuture<Path>> IN_FLIGHT = new ConcurrentHashMap<>();
 
-    /** Entries this JVM has handed out; {@link #prune} never removes them. */
-    private static final Set<Path> HANDED_OUT = ConcurrentHashMap.newKeySet();
+    /**
+     * Entries this JVM has handed out, each with one shared hold of its {@link CacheLock} for the rest of the
+     * JVM's life; {@link #prune} in any JVM skips them.
+     */
+    private static final ConcurrentMap<Path, CacheLock> HANDED_OUT = new ConcurrentHashMap<>();
+
+    /** Whether this JVM has started its automatic prune ({@link #pruneAutomatically}). */
+    private static final AtomicBoolean AUTOMATIC_PRUNE_STARTED = new AtomicBoolean();
+    private static final Logger LOG = Logger.getLogger(ImageCache.class.getName());
 
     private static final String ROOTFS = "rootfs";
     private static final String MARKER = "complete";
     private static final String CONFIG = "config.json";
     private static final String LAST_USED = "last-used";
+    /** A line of the marker naming a stored layer the rootfs was merged from. */
+    static final String LAYER_LINE = "layer=";
+    /** A line of the marker naming the pulled layout the image came from. */
+    static final String LAYOUT_LINE = "layout=";
+    private static final Duration FOREVER = Duration.ofDays(365L * 1000);
     private static final Pattern KEY = Pattern.compile("[0-9a-f]{64}");
     /** Entry directories are created 0700 (the umask can only narrow it): never open to others, not for a moment. */
     private static final FileAttribute<Set<PosixFilePermission>> PRIVATE =
@@ -95,6 +133,8 @@ public final class ImageCache {
     private final SafeTarUnpacker unpacker;
     private final Consumer<String> notes;
     private final ArchiveDigests digests;
+    private final LayerStore layers;
+    private volatile long automaticPruneBytes;
 
     /**
      * @param cacheDirectory the cache's root; created when first needed
@@ -108,6 +148,26 @@ public final class ImageCache {
         this.unpacker = unpacker;
         this.notes = notes;
         this.digests = new ArchiveDigests(root.resolve("image-digests.index"));
+        this.layers = new LayerStore(root);
+    }
+
+    /**
+     * Prunes the cache down to {@code maxBytes} ({@link IsolatedConfiguration#CACHE_MAX_BYTES}) once per JVM, in a
+     * background thread, after this cache first hands out an image; 0 never prunes.
+     *
+     * @return this cache
+     */
+    public ImageCache pruneAutomatically(long maxBytes) {
+        if (maxBytes < 0) {
+            throw new IllegalArgumentException("The cache size cap must not be negative, got " + maxBytes);
+        }
+        this.automaticPruneBytes = maxBytes;
+        return this;
+    }
+
+    /** The cache's root directory. */
+    public Path root() {
+        return root;
     }
 
     /** A cache in {@link CacheDirectory#resolve()} with limits from system properties. */
@@ -150,8 +210,8 @@ public final class ImageCache {
     /**
      * Removes complete entries, least recently used first, that were last used more than
      * {@code maxAge} ago or while the entries together hold more than {@code maxBytes} bytes of file
-     * content. Entries being unpacked or locked by another JVM, and entries this JVM has handed out,
-     * are kept.
+     * content (each stored layer and pulled blob counted once), then the layers, pulled layouts, blobs and
+     * tags no remaining entry uses. Entries being unpacked or held by any JVM (this one too) are kept.
      *
      * @param maxBytes the most bytes of file content to keep, 0 or more
      * @param maxAge entries unused for longer are removed
@@ -183,7 +243,7 @@ public final class ImageCache {
             }
             prepareDirectories(source);
             key = layoutDirectoryKey(directory);
-            unpacking = (entry, temporary) -> unpackLayoutDirectory(directory, temporary);
+            unpacking = (entry, temporary, progress) -> unpackLayoutDirectory(directory, temporary, progress);
         }
         else {
             ImageSource.Archive archive = (ImageSource.Archive) source;
@@ -191,17 +251,65 @@ public final class ImageCache {
             String digest = digests.sha256(archive);
             key = archive.reference() == null ? digest
                     : Sha256.hex((digest + "#" + archive.reference()).getBytes(StandardCharsets.UTF_8));
-            unpacking = (entry, temporary) -> unpackArchive(archive, digest, entry, temporary);
+            unpacking = (entry, temporary, progress) -> unpackArchive(archive, digest, entry, temporary, progress);
         }
         Path entry = imagesDirectory.resolve(key);
-        if (!isComplete(entry)) {
+        if (HANDED_OUT.containsKey(entry)) {
+            if (isComplete(entry)) {
+                touchLastUsed(entry, source);
+                return entry;
+            }
+            forget(entry); // deleted by hand: unpacked again, which takes the lock exclusive
+        }
+        CacheLock lock = CacheLock.of(lockFile(source, key));
+        for (int attempt = 1; ; attempt++) {
+            try {
+                lock.acquireShared();
+                if (isComplete(entry)) {
+                    if (HANDED_OUT.putIfAbsent(entry, lock) == null) {
+                        makePrivate(entry, source); // once per JVM: an entry of an older version may be 0755
+                    }
+                    else {
+                        lock.releaseShared(); // this JVM holds it once already
+                    }
+                    break;
+                }
+                lock.releaseShared();
+            }
+            catch (IOException e) {
+                throw cacheFailure(source, entry, e);
+            }
+            if (attempt > 3) {
+                throw new IllegalStateException("Image " + source.description() + " was pruned from the cache " + entry
+                        + " by another JVM each time it was unpacked; raise " + IsolatedConfiguration.CACHE_MAX_BYTES);
+            }
             unpackOnce(source, key, entry, unpacking);
         }
-        if (HANDED_OUT.add(entry)) {
-            makePrivate(entry, source); // once per JVM: an entry of an older version may be 0755
-        }
         touchLastUsed(entry, source);
+        startAutomaticPrune();
         return entry;
+    }
+
+    /** Starts this JVM's one automatic prune, in the background, if a cap is set. */
+    private void startAutomaticPrune() {
+        long cap = automaticPruneBytes;
+        if (cap <= 0 || !AUTOMATIC_PRUNE_STARTED.compareAndSet(false, true)) {
+            return;
+        }
+        Thread pruner = new Thread(() -> {
+            try {
+                List<Path> removed = prune(cap, FOREVER);
+                if (!removed.isEmpty()) {
+                    LOG.info(() -> "Pruned " + removed.size() + " image(s) from the cache " + root + " to keep it under "
+                            + cap + " bytes (" + IsolatedConfiguration.CACHE_MAX_BYTES + "), least recently used first: " + removed);
+                }
+            }
+            catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "Cannot prune the image cache " + root + ": " + e, e);
+            }
+        }, "isolated-cache-prune");
+        pruner.setDaemon(true);
+        pruner.start();
     }
 
     private void unpackOnce(ImageSource source, String key, Path entry, Unpacking unpacking) {
@@ -275,24 +383,46 @@ public final class ImageCache {
         return IN_FLIGHT.containsKey(lockFile);
     }
 
-    /** Forgets which entries this JVM handed out (for testing purposes). */
+    /** Forgets which entries this JVM handed out and releases their shared locks (for testing purposes). */
     static void forgetHandedOut() {
-        HANDED_OUT.clear();
+        for (Path entry : List.copyOf(HANDED_OUT.keySet())) {
+            forget(entry);
+        }
+    }
+
+    /** Forgets that this JVM handed out {@code entry} and gives back its shared hold. */
+    private static void forget(Path entry) {
+        CacheLock lock = HANDED_OUT.remove(entry);
+        if (lock != null) {
+            try {
+                lock.releaseShared();
+            }
+            catch (IOException e) {
+                throw new UncheckedIOException("Cannot unlock the image cache entry " + entry + ": " + e, e);
+            }
+        }
     }
 
     /** Whether this JVM has handed out {@code entry}. */
     static boolean isHandedOut(Path entry) {
-        return HANDED_OUT.contains(entry);
+        return HANDED_OUT.containsKey(entry);
     }
 
     private void unpackUnderLock(ImageSource source, Path entry, Path lockFile, Unpacking unpacking) {
+        CacheLock lock = CacheLock.of(lockFile);
         try {
-            try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-                channel.lock(); // blocks until other JVMs are done; released when the channel closes
+            // Waits until other JVMs are done unpacking or pruning it, or one of them made it complete.
+            if (!lock.acquireExclusive(() -> isComplete(entry))) {
+                return;
+            }
+            try {
                 if (!isComplete(entry)) {
                     FileTrees.deleteRecursively(entry); // stale: an earlier unpack died before its marker
                     unpack(source, entry, unpacking);
                 }
+            }
+            finally {
+                lock.releaseExclusive();
             }
         }
         catch (IOException e) {
@@ -313,15 +443,18 @@ public final class ImageCache {
         /**
          * @param entry the cache entry, for staging directories
          * @param temporaryRootfs where the rootfs goes
+         * @param progress reports a long unpack
          */
-        Outcome run(Path entry, Path temporaryRootfs) throws IOException;
+        Outcome run(Path entry, Path temporaryRootfs, UnpackProgress progress) throws IOException;
     }
 
     /**
      * @param result counts and notes
      * @param config the run defaults, or {@code null} for a plain rootfs
+     * @param layers the stored layers it was merged from, lowest first (none for a plain rootfs)
+     * @param layout the pulled layout ({@code <cache>/layouts/<hex>}) it came from, or {@code null}
      */
-    private record Outcome(UnpackResult result, ImageConfig config) {
+    private record Outcome(UnpackResult result, ImageConfig config, List<StoredLayer> layers, String layout) {
     }
 
     /** Unpacks into a temporary directory, renames it to {@code rootfs}, then writes the marker. */
@@ -331,12 +464,12 @@ public final class ImageCache {
         try {
             Path temporary = Files.createTempDirectory(entry, ROOTFS + ".tmp-");
             Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rwxr-xr-x"));
-            Outcome outcome = unpacking.run(entry, temporary);
+            Outcome outcome = unpacking.run(entry, temporary, new UnpackProgress(source.description()));
             Files.move(temporary, entry.resolve(ROOTFS), StandardCopyOption.ATOMIC_MOVE);
             if (outcome.config() != null) {
                 writeAtomically(entry, CONFIG, ImageConfigJson.write(outcome.config()));
             }
-            writeMarker(entry, source, outcome.result());
+            writeMarker(entry, source, outcome);
             notes.accept("Unpacked image " + source.description() + " (sha256 " + entry.getFileName() + ") into "
                     + entry.resolve(ROOTFS) + ": " + outcome.result().entries() + " entries, " + outcome.result().bytes()
                     + " bytes");
@@ -353,42 +486,184 @@ public final class ImageCache {
         }
     }
 
-    private Outcome unpackArchive(ImageSource.Archive archive, String digest, Path entry, Path temporary)
-            throws IOException {
+    private Outcome unpackArchive(ImageSource.Archive archive, String digest, Path entry, Path temporary,
+            UnpackProgress progress) throws IOException {
         String image = archive.description();
         // One pass: the archive is unpacked as a rootfs tar, then what landed at its top tells whether it was
         // an image layout after all (docker save, podman/skopeo docker-archive, OCI layout), whatever else it holds.
+        progress.archive(archive.backingFile() == null ? 0 : Files.size(archive.backingFile()));
         TarExtraction extraction = unpacker.startImage(image, temporary);
-        readVerified(archive, digest, extraction::extractRootfs);
+        readVerified(archive, digest, in -> extraction.extractRootfs(new CountingInputStream(in, progress)));
         UnpackResult result = extraction.finish();
         if (!LayoutDirectory.isLayout(temporary)) {
             if (archive.reference() != null) {
                 throw new ImageUnpackException("Image " + image + " is a plain rootfs tar, which holds one untagged "
                         + "image; remove '#" + archive.reference() + "' from the rootfs name");
             }
-            return new Outcome(result, null);
+            return new Outcome(result, null, List.of(), null);
         }
         Path staging = entry.resolve("layout.tmp-" + temporary.getFileName());
         Files.move(temporary, staging, StandardCopyOption.ATOMIC_MOVE);
         try {
             Files.createDirectory(temporary);
             Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rwxr-xr-x"));
-            TarExtraction layers = unpacker.startImage(image, temporary);
-            ImageConfig config = LayoutUnpacker.unpack(new LayoutDirectory(staging, image), archive.reference(), image,
-                    layers);
-            return new Outcome(layers.finish(), config);
+            return unpackLayers(new LayoutDirectory(staging, image), archive.reference(), image, temporary, null, progress);
         }
         finally {
             FileTrees.deleteRecursively(staging);
         }
     }
 
-    private Outcome unpackLayoutDirectory(ImageSource.Directory directory, Path temporary) {
+    private Outcome unpackLayoutDirectory(ImageSource.Directory directory, Path temporary, UnpackProgress progress)
+            throws IOException {
         String image = directory.description();
-        TarExtraction extraction = unpacker.startImage(image, temporary);
-        ImageConfig config = LayoutUnpacker.unpack(new LayoutDirectory(directory.path(), image), directory.reference(),
-                image, extraction);
-        return new Outcome(extraction.finish(), config);
+        return unpackLayers(new LayoutDirectory(directory.path(), image), directory.reference(), image, temporary,
+                pulledLayout(directory.path()), progress);
+    }
+
+    /** The hex name of {@code directory} if it is a pulled image's layout, {@code <cache>/layouts/<hex>}, else null. */
+    private String pulledLayout(Path directory) throws IOException {
+        Path layouts = root.resolve("layouts");
+        if (!Files.isDirectory(layouts)) {
+            return null;
+        }
+        Path real = directory.toRealPath();
+        String name = real.getFileName() == null ? "" : real.getFileName().toString();
+        return KEY.matcher(name).matches() && layouts.toRealPath().equals(real.getParent()) ? name : null;
+    }
+
+    /**
+     * Stores each layer of the chosen image unless the store has it, then merges them into {@code temporary}
+     * with hard links ({@link LayerMerger}). The image's limits count every layer, stored before or not.
+     */
+    private Outcome unpackLayers(LayoutDirectory layout, String reference, String image, Path temporary,
+            String pulledLayout, UnpackProgress progress) throws IOException {
+        LayeredImage chosen = LayoutUnpacker.choose(layout, reference, image);
+        long total = 0;
+        for (LayeredImage.Layer layer : chosen.layers()) {
+            total += LayoutUnpacker.size(layout, layer);
+        }
+        progress.layers(chosen.layers().size(), total);
+        // First each layer is stored, under its own exclusive lock only; then all are held shared, taken in one
+        // order, while the image is merged. No thread ever waits for a lock while holding another, so images
+        // whose layers come in different orders never deadlock across JVMs.
+        List<String> keys = new ArrayList<>();
+        Set<String> unpacked = new LinkedHashSet<>();
+        for (LayeredImage.Layer layer : chosen.layers()) {
+            keys.add(storeLayer(layout, layer, image, keys, progress, unpacked));
+        }
+        List<CacheLock> held = new ArrayList<>();
+        try {
+            List<StoredLayer> stored = holdAll(keys, held);
+            for (int attempt = 1; stored == null; attempt++) {
+                if (attempt > 3) {
+                    throw new IllegalStateException("Image " + image + ": its layers were pruned from the layer store "
+                            + "by another JVM each time they were unpacked; raise " + IsolatedConfiguration.CACHE_MAX_BYTES);
+                }
+                releaseAll(held);
+                for (int i = 0; i < keys.size(); i++) { // pruned meanwhile: stored again
+                    storeLayer(layout, chosen.layers().get(i), image, keys.subList(0, i), progress, unpacked);
+                }
+                stored = holdAll(keys, held);
+            }
+            long entries = 0;
+            long bytes = 0;
+            Set<String> notes = new LinkedHashSet<>();
+            for (int i = 0; i < stored.size(); i++) {
+                entries += stored.get(i).entries();
+                bytes += stored.get(i).bytes();
+                checkLimits(image, chosen.layers().get(i), entries, bytes);
+                notes.addAll(stored.get(i).notes());
+            }
+            LayerMerger.merge(stored, chosen.layers().stream().map(LayeredImage.Layer::description).toList(), temporary,
+                    image);
+            List<String> reused = keys.stream().filter(key -> !unpacked.contains(key)).toList();
+            notes.add("Image " + image + ": " + keys.size() + " layer(s), " + unpacked.size() + " unpacked now"
+                    + (unpacked.isEmpty() ? "" : " " + unpacked) + ", " + reused.size() + " reused from the layer store "
+                    + layers.directory() + (reused.isEmpty() ? "" : " " + reused));
+            return new Outcome(new UnpackResult(entries, bytes, List.copyOf(notes)), chosen.config(), stored, pulledLayout);
+        }
+        finally {
+            releaseAll(held);
+        }
+    }
+
+    /**
+     * Stores {@code layer} unless the store has it; returns its diff_id.
+     *
+     * @param lower the diff_ids of the layers below it, whose recorded counts the limits start from
+     * @param unpacked collects the diff_ids unpacked now
+     */
+    private String storeLayer(LayoutDirectory layout, LayeredImage.Layer layer, String image, List<String> lower,
+            UnpackProgress progress, Set<String> unpacked) throws IOException {
+        if (layer.diffId() != null && layers.find(layer.diffId()) != null) {
+            progress.add(LayoutUnpacker.size(layout, layer));
+            progress.layerDone();
+            return layer.diffId();
+        }
+        long entriesBefore = 0;
+        long bytesBefore = 0;
+        for (String key : lower) {
+            StoredLayer below = layers.find(key);
+            if (below != null) {
+                entriesBefore += below.entries();
+                bytesBefore += below.bytes();
+            }
+        }
+        long entries = entriesBefore;
+        long bytes = bytesBefore;
+        StoredLayer stored = layers.store(layer.diffId(), image, layer.description(),
+                tree -> TarExtraction.forStoredLayer(unpacker.limits(), image, tree, entries, bytes, progress),
+                extraction -> LayoutUnpacker.apply(layout, layer, image, extraction));
+        if (!stored.reused()) {
+            unpacked.add(stored.diffId());
+        }
+        progress.layerDone();
+        return stored.diffId();
+    }
+
+    /**
+     * Holds every layer of {@code keys} shared, in sorted order, into {@code held}.
+     *
+     * @return the stored layers in the order of {@code keys}, or {@code null} if one is gone (pruned meanwhile)
+     */
+    private List<StoredLayer> holdAll(List<String> keys, List<CacheLock> held) throws IOException {
+        for (String key : new java.util.TreeSet<>(keys)) {
+            CacheLock lock = layers.lock(key.substring("sha256:".length()));
+            lock.acquireShared();
+            held.add(lock);
+        }
+        List<StoredLayer> stored = new ArrayList<>();
+        for (String key : keys) {
+            StoredLayer layer = layers.find(key);
+            if (layer == null) {
+                return null;
+            }
+            stored.add(layer);
+        }
+        return stored;
+    }
+
+    private static void releaseAll(List<CacheLock> held) throws IOException {
+        for (CacheLock lock : held) {
+            lock.releaseShared();
+        }
+        held.clear();
+    }
+
+    /** Refuses an image whose layers, stored before or not, hold more than the limits allow. */
+    private void checkLimits(String image, LayeredImage.Layer layer, long entries, long bytes) {
+        UnpackLimits limits = unpacker.limits();
+        if (entries > limits.maxEntries()) {
+            throw new ImageUnpackException("Image " + image + " has more than " + limits.maxEntries() + " entries (at "
+                    + layer.description() + "); if it is trusted, raise the limit with -D"
+                    + UnpackLimits.MAX_ENTRIES_PROPERTY + "=N");
+        }
+        if (bytes > limits.maxTotalBytes()) {
+            throw new ImageUnpackException("Image " + image + " holds more than " + limits.maxTotalBytes()
+                    + " bytes of file content (reached at " + layer.description() + "); if it is trusted, raise the "
+                    + "limit with -D" + UnpackLimits.MAX_TOTAL_BYTES_PROPERTY + "=BYTES");
+        }
     }
 
     /** Streams the archive into {@code reader}, then checks that its bytes still have {@code digest}. */
@@ -427,12 +702,17 @@ public final class ImageCache {
         }
     }
 
-    private static void writeMarker(Path entry, ImageSource source, UnpackResult result) throws IOException {
+    private static void writeMarker(Path entry, ImageSource source, Outcome outcome) throws IOException {
+        UnpackResult result = outcome.result();
         StringBuilder text = new StringBuilder()
-                .append("source=").append(source.description()).append('\n')
+                .append("source=").append(source.description().replace('\n', ' ')).append('\n')
                 .append("entries=").append(result.entries()).append('\n')
                 .append("bytes=").append(result.bytes()).append('\n');
-        result.notes().forEach(note -> text.append("note=").append(note).append('\n'));
+        outcome.layers().forEach(layer -> text.append(LAYER_LINE).append(layer.hex()).append('\n'));
+        if (outcome.layout() != null) {
+            text.append(LAYOUT_LINE).append(outcome.layout()).append('\n');
+        }
+        result.notes().forEach(note -> text.append("note=").append(note.replace('\n', ' ')).append('\n'));
         writeAtomically(entry, MARKER, text.toString());
     }
 
@@ -485,13 +765,13 @@ public final class ImageCache {
         }
     }
 
-    /** The complete entries, with their last use and recorded size, least recently used first. */
+    /** The complete entries, with their last use, own size, layers and layout, least recently used first. */
     List<CachePruner.Candidate> completeEntries() {
         List<CachePruner.Candidate> entries = new ArrayList<>();
         try (Stream<Path> children = Files.list(imagesDirectory)) {
             for (Path entry : children.toList()) {
                 if (KEY.matcher(entry.getFileName().toString()).matches() && isComplete(entry)) {
-                    entries.add(new CachePruner.Candidate(entry, lastUse(entry), recordedBytes(entry)));
+                    entries.add(candidate(entry));
                 }
             }
         }
@@ -502,8 +782,42 @@ public final class ImageCache {
         return entries;
     }
 
+    private static CachePruner.Candidate candidate(Path entry) throws IOException {
+        long bytes = -1;
+        Set<String> layerKeys = new LinkedHashSet<>();
+        String layout = null;
+        for (String line : Files.readAllLines(entry.resolve(MARKER))) {
+            if (line.startsWith("bytes=")) {
+                try {
+                    bytes = Long.parseLong(line.substring("bytes=".length()));
+                }
+                catch (NumberFormatException e) {
+                    bytes = -1;
+                }
+            }
+            else if (line.startsWith(LAYER_LINE)) {
+                layerKeys.add(line.substring(LAYER_LINE.length()));
+            }
+            else if (line.startsWith(LAYOUT_LINE)) {
+                layout = line.substring(LAYOUT_LINE.length());
+            }
+        }
+        if (!layerKeys.isEmpty()) {
+            bytes = 0; // its files are hard links to the layers'
+        }
+        else if (bytes < 0) {
+            bytes = FileTrees.sizeOf(entry.resolve(ROOTFS));
+        }
+        return new CachePruner.Candidate(entry, lastUse(entry), bytes, layerKeys, layout);
+    }
+
+    /** The layer store. */
+    LayerStore layerStore() {
+        return layers;
+    }
+
     /**
-     * Removes {@code entry} unless another JVM holds its lock or it is no longer complete; the marker
+     * Removes {@code entry} unless a JVM (this one too) holds its lock or it is no longer complete; the marker
      * goes first, so a crash leaves a stale entry, never a complete-looking partial one.
      *
      * @return whether it was removed
@@ -513,20 +827,47 @@ public final class ImageCache {
         if (isUnpackingHere(lockFile)) {
             return false;
         }
-        try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-            FileLock lock;
-            try {
-                lock = channel.tryLock();
-            }
-            catch (OverlappingFileLockException heldInThisJvm) {
-                return false;
-            }
-            if (lock == null || !isComplete(entry)) {
+        CacheLock lock = CacheLock.of(lockFile);
+        if (!lock.tryExclusive()) {
+            return false;
+        }
+        try {
+            if (!isComplete(entry)) {
                 return false;
             }
             Files.delete(entry.resolve(MARKER));
             FileTrees.deleteRecursively(entry);
             return true;
+        }
+        finally {
+            lock.releaseExclusive();
+        }
+    }
+
+    /**
+     * Removes the entries left incomplete by a JVM that died while unpacking them, unless a JVM (this one too)
+     * holds their lock, as one that is unpacking does.
+     */
+    void removeStaleEntries() throws IOException {
+        try (Stream<Path> children = Files.list(imagesDirectory)) {
+            for (Path entry : children.toList()) {
+                if (!KEY.matcher(entry.getFileName().toString()).matches() || isComplete(entry)
+                        || !Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                Path lockFile = imagesDirectory.toRealPath().resolve(entry.getFileName() + ".lock");
+                CacheLock lock = CacheLock.of(lockFile);
+                if (!isUnpackingHere(lockFile) && lock.tryExclusive()) {
+                    try {
+                        if (!isComplete(entry)) {
+                            FileTrees.deleteRecursively(entry);
+                        }
+                    }
+                    finally {
+                        lock.releaseExclusive();
+                    }
+                }
+            }
         }
     }
 
@@ -534,20 +875,6 @@ public final class ImageCache {
         Path lastUsed = entry.resolve(LAST_USED);
         Path stamp = Files.exists(lastUsed, LinkOption.NOFOLLOW_LINKS) ? lastUsed : entry.resolve(MARKER);
         return Files.getLastModifiedTime(stamp, LinkOption.NOFOLLOW_LINKS).toInstant();
-    }
-
-    private static long recordedBytes(Path entry) throws IOException {
-        for (String line : Files.readAllLines(entry.resolve(MARKER))) {
-            if (line.startsWith("bytes=")) {
-                try {
-                    return Long.parseLong(line.substring("bytes=".length()));
-                }
-                catch (NumberFormatException e) {
-                    break;
-                }
-            }
-        }
-        return FileTrees.sizeOf(entry.resolve(ROOTFS));
     }
 
     private static boolean isComplete(Path entry) {

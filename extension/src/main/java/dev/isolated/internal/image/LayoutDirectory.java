@@ -102,6 +102,16 @@ final class LayoutDirectory {
         return new DigestInputStream(in, digest == null ? Sha256.newDigest() : newDigest(digest, name, what));
     }
 
+    /** The size of the blob {@code name}, 0 if it cannot be told (then reading it fails, naming it). */
+    long size(String name, String what) {
+        try {
+            return Files.size(resolve(name, what));
+        }
+        catch (IOException | ImageUnpackException e) {
+            return 0;
+        }
+    }
+
     /**
      * Compares a blob's digest with the one the image promised.
      *

@@ -9,7 +9,7 @@ import java.security.DigestInputStream;
 import dev.isolated.image.ImageConfig;
 
 /**
- * Applies the layers of one image from a layout, lowest first, checking each blob's digest. A
+ * Chooses one image from a layout and reads its layers, checking each blob's digest. A
  * {@code docker save} archive is read through its {@code manifest.json} (as {@code docker load} does,
  * also for Docker 25+ archives that carry an OCI {@code index.json} too); any other layout through
  * {@code index.json}.
@@ -25,23 +25,20 @@ final class LayoutUnpacker {
     }
 
     /**
-     * Chooses the image, applies its layers through {@code extraction} and returns its run defaults.
-     * The caller calls {@link TarExtraction#finish()}.
+     * Chooses the image of the layout: its run defaults and layers.
      *
      * @param reference the wanted tag, or {@code null} when the layout holds one image
-     * @throws ImageUnpackException if the layout is malformed, a blob is missing or does not match its
-     *     digest, or a layer is unsafe or corrupt
+     * @throws ImageUnpackException if the layout is malformed
      */
-    static ImageConfig unpack(LayoutDirectory layout, String reference, String image, TarExtraction extraction) {
+    static LayeredImage choose(LayoutDirectory layout, String reference, String image) {
         boolean dockerSave = layout.holds(MANIFEST);
         if (!dockerSave && !layout.holds(INDEX)) {
             throw new ImageUnpackException("Image " + image + ": it holds " + String.join(" and ", layout.markers())
                     + " but no " + INDEX + " (nor a docker save " + MANIFEST + "), so it is an incomplete OCI image layout."
                     + TAKEN_AS_IMAGE);
         }
-        LayeredImage chosen;
         try {
-            chosen = dockerSave
+            return dockerSave
                     ? DockerSaveReader.read(layout, reference, image)
                     : OciLayoutReader.read(layout, reference, image);
         }
@@ -51,13 +48,24 @@ final class LayoutUnpacker {
             throw new ImageUnpackException("Image " + image + ": malformed image layout: " + e.getMessage()
                     + (aboutTop ? "." + TAKEN_AS_IMAGE : ""), e);
         }
-        for (LayeredImage.Layer layer : chosen.layers()) {
-            apply(layout, layer, image, extraction);
-        }
-        return chosen.config();
     }
 
-    private static void apply(LayoutDirectory layout, LayeredImage.Layer layer, String image, TarExtraction extraction) {
+    /** The size of a layer's blob in the layout, for progress reports. */
+    static long size(LayoutDirectory layout, LayeredImage.Layer layer) {
+        return layout.size(layer.path(), layer.description());
+    }
+
+    /**
+     * Reads one layer's blob through {@code extraction} ({@link TarExtraction#extractLayer}), checking the
+     * blob's digest.
+     *
+     * @throws ImageUnpackException if the blob is missing, does not match its digest, or is unsafe or corrupt
+     */
+    static void apply(LayoutDirectory layout, LayeredImage.Layer layer, String image, TarExtraction extraction) {
+        applyChecked(layout, layer, image, extraction);
+    }
+
+    private static void applyChecked(LayoutDirectory layout, LayeredImage.Layer layer, String image, TarExtraction extraction) {
         try (DigestInputStream in = layout.openDigesting(layer.path(), layer.digest(), layer.description())) {
             try {
                 extraction.extractLayer(in, layer.description());

@@ -106,11 +106,13 @@ final class OciLayoutReader {
         String configText = layout.readJson(configDescriptor.blobPath(), configDescriptor.digest(), "config");
         JsonObject config = JsonObject.parse(configText, "config " + configDescriptor.digest() + " of image " + image);
         List<JsonObject> layerObjects = json.objects("layers");
+        List<String> diffIds = ImageConfigJson.diffIds(config);
         List<LayeredImage.Layer> layers = new ArrayList<>();
         for (int i = 0; i < layerObjects.size(); i++) {
             Descriptor layer = Descriptor.read(layerObjects.get(i));
             layers.add(new LayeredImage.Layer(layer.blobPath(), layer.digest(),
-                    "layer " + (i + 1) + " of " + layerObjects.size() + " (" + layer.digest() + ")"));
+                    "layer " + (i + 1) + " of " + layerObjects.size() + " (" + layer.digest() + ")",
+                    DiffIds.at(diffIds, i, layerObjects.size())));
         }
         return new LayeredImage(ImageConfigJson.read(config), layers);
     }

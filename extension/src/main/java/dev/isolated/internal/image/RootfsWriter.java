@@ -3,6 +3,8 @@ package dev.isolated.internal.image;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -60,6 +62,7 @@ final class RootfsWriter {
 
     private final Path root;
     private final boolean keepOwnership;
+    private final boolean checkMountPoints;
     private final int permittedModeBits;
     private final Map<String, Metadata> directories = new HashMap<>();
     private final Set<String> nonDirectories = new HashSet<>();
@@ -69,14 +72,27 @@ final class RootfsWriter {
      * path (and all below it) when it deletes it, so a parent found here need not be looked at again.
      */
     private final Set<String> verifiedDirectories = new HashSet<>();
+    /** Directories created only as the missing parents of entries, never named by an entry of their own. */
+    private final Set<String> implicitDirectories = new HashSet<>();
 
     /**
      * @param root the rootfs directory; it must exist
      * @param keepOwnership whether to chown to the image's owners (only root may)
      */
     RootfsWriter(Path root, boolean keepOwnership) {
+        this(root, keepOwnership, true);
+    }
+
+    /**
+     * @param root the rootfs directory; it must exist
+     * @param keepOwnership whether to chown to the image's owners (only root may)
+     * @param checkMountPoints whether {@link #finish()} refuses symlinked {@code /dev} and {@code /proc}
+     *     (not for one stored layer, which a later layer may fix; always for the merged image)
+     */
+    RootfsWriter(Path root, boolean keepOwnership, boolean checkMountPoints) {
         this.root = root;
         this.keepOwnership = keepOwnership;
+        this.checkMountPoints = checkMountPoints;
         this.permittedModeBits = keepOwnership ? 07777 : 01777;
     }
 
@@ -95,6 +111,16 @@ final class RootfsWriter {
             }
         }
         directories.put(relative, metadata);
+        implicitDirectories.remove(relative);
+    }
+
+    /**
+     * The directories that exist only as the parents of entries (no entry names them), so a stored layer
+     * gives them no mode or owner of its own: merged, they keep a lower layer's, and a lower symlink or
+     * file in their place is refused as a write through it.
+     */
+    Set<String> implicitDirectories() {
+        return Set.copyOf(implicitDirectories);
     }
 
     /** Creates a regular file with {@code content}. */
@@ -146,6 +172,31 @@ final class RootfsWriter {
         }
         Path path = resolveForWriting(relative);
         createAfresh(relative, path, () -> Files.createLink(path, target));
+        nonDirectories.add(relative);
+    }
+
+    /** Whether an entry described the root directory itself ({@code ./}), so its mode and owner apply. */
+    boolean describesRoot() {
+        return directories.containsKey("");
+    }
+
+    /**
+     * Puts the non-directory {@code source} (a stored layer's file, symlink or FIFO) at {@code relative}
+     * as a hard link, so its content, owner and mode are shared, never copied; where a hard link cannot
+     * be made (another file system, too many links), a copy with the same owner, mode and mtime.
+     * Nothing is ever written through the link: the merged rootfs is read-only.
+     */
+    void link(String relative, Path source) throws IOException {
+        Path path = resolveForWriting(relative);
+        try {
+            createAfresh(relative, path, () -> Files.createLink(path, source));
+        }
+        catch (FileSystemException e) {
+            if (e instanceof FileAlreadyExistsException || e instanceof NoSuchFileException) {
+                throw e;
+            }
+            Files.copy(source, path, StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+        }
         nonDirectories.add(relative);
     }
 
@@ -219,7 +270,8 @@ final class RootfsWriter {
      * @throws EntryRejectedException if {@code /dev} or {@code /proc} is a symlink
      */
     void finish() throws IOException {
-        for (Map.Entry<String, String> mountPoint : MOUNT_POINTS.entrySet()) {
+        for (Map.Entry<String, String> mountPoint : checkMountPoints ? MOUNT_POINTS.entrySet()
+                : Set.<Map.Entry<String, String>>of()) {
             Path path = root.resolve(mountPoint.getKey());
             BasicFileAttributes attributes = attributes(path);
             if (attributes != null && attributes.isSymbolicLink()) {
@@ -283,6 +335,7 @@ final class RootfsWriter {
                             + "' does not exist");
                 }
                 createDirectory(walked.toString(), current);
+                implicitDirectories.add(walked.toString());
             }
             else if (attributes.isSymbolicLink()) {
                 throw new EntryRejectedException("'" + relative + "' would be " + verb + " through the symlink '" + walked
@@ -324,6 +377,7 @@ final class RootfsWriter {
             String prefix = relative + "/";
             directories.keySet().removeIf(d -> d.equals(relative) || d.startsWith(prefix));
             verifiedDirectories.removeIf(d -> d.equals(relative) || d.startsWith(prefix));
+            implicitDirectories.removeIf(d -> d.equals(relative) || d.startsWith(prefix));
             nonDirectories.removeIf(f -> f.startsWith(prefix));
         }
         else {

@@ -8,6 +8,7 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.security.DigestInputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.NavigableSet;
@@ -44,23 +45,87 @@ final class TarExtraction {
     private long bytes;
     private long extendedAttributes;
     private long skippedWhiteoutMetadata;
+    /** For a stored layer ({@link #forStoredLayer}): its whiteouts and opaque directories, else {@code null}. */
+    private final List<String> recordedWhiteouts;
+    private String uncompressedDigest;
+    private final ByteCounter progress;
+    /** What the image's lower layers hold, counted against the limits but not in {@link #finish()}'s result. */
+    private final long entriesBefore;
+    private final long bytesBefore;
+
+    /** Told how many (compressed) bytes each read consumed, for progress reports. */
+    @FunctionalInterface
+    interface ByteCounter {
+
+        /** {@code bytes} more were read. */
+        void add(long bytes);
+    }
 
     /**
      * @param image the image's name for messages
      * @param target an existing directory, normally empty
      */
     TarExtraction(UnpackLimits limits, String image, Path target) {
+        this(limits, image, target, false, 0, 0, bytes -> { });
+    }
+
+    private TarExtraction(UnpackLimits limits, String image, Path target, boolean storedLayer, long entriesBefore,
+            long bytesBefore, ByteCounter progress) {
         if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
             throw new IllegalArgumentException("Unpack target " + target + " is not an existing directory");
         }
         boolean root = PosixCalls.isRoot();
         this.limits = limits;
         this.image = image;
-        this.writer = new RootfsWriter(target, root);
+        this.writer = new RootfsWriter(target, root, !storedLayer);
+        this.recordedWhiteouts = storedLayer ? new ArrayList<>() : null;
+        this.entries = entriesBefore;
+        this.bytes = bytesBefore;
+        this.entriesBefore = entriesBefore;
+        this.bytesBefore = bytesBefore;
+        this.progress = progress;
         if (!root) {
             notes.add("Image " + image + ": not running as root, so files belong to the current user and "
                     + "set-uid/set-gid bits are dropped");
         }
+    }
+
+    /**
+     * One layer unpacked on its own into {@code target}, to be stored and merged later
+     * ({@link LayerMerger}): its whiteouts and opaque markers are recorded ({@link #whiteouts()}), not
+     * applied, device nodes are recorded as whiteouts, and {@code /dev} and {@code /proc} are checked in
+     * the merged image only. The limits count from what the image's lower layers already hold.
+     *
+     * @param entriesBefore the entries of the image's lower layers
+     * @param bytesBefore the file bytes of the image's lower layers
+     * @param progress told of the bytes read
+     */
+    static TarExtraction forStoredLayer(UnpackLimits limits, String image, Path target, long entriesBefore,
+            long bytesBefore, ByteCounter progress) {
+        return new TarExtraction(limits, image, target, true, entriesBefore, bytesBefore, progress);
+    }
+
+    /**
+     * What a stored layer hides below it, one line each: {@code whiteout <path>} or {@code opaque <dir>}
+     * ({@code opaque } alone for the root).
+     */
+    List<String> whiteouts() {
+        return List.copyOf(recordedWhiteouts);
+    }
+
+    /** The directories no entry named, created as parents ({@link RootfsWriter#implicitDirectories()}). */
+    java.util.Set<String> implicitDirectories() {
+        return writer.implicitDirectories();
+    }
+
+    /** Whether the tar described the root directory ({@code ./}). */
+    boolean rootDescribed() {
+        return writer.describesRoot();
+    }
+
+    /** The {@code sha256:} digest of the last tar's uncompressed bytes (its diff_id), once read to its end. */
+    String uncompressedDigest() {
+        return uncompressedDigest;
     }
 
     /**
@@ -104,7 +169,7 @@ final class TarExtraction {
         if (skippedWhiteoutMetadata > 0) {
             notes.add("Image " + image + ": skipped " + skippedWhiteoutMetadata + " aufs metadata entries (.wh..wh.*)");
         }
-        return new UnpackResult(entries, bytes, notes);
+        return new UnpackResult(entries - entriesBefore, bytes - bytesBefore, notes);
     }
 
     /** One tar read through. */
@@ -123,12 +188,14 @@ final class TarExtraction {
         }
 
         void run(InputStream archive) {
-            BufferedInputStream buffered = new BufferedInputStream(new CloseShield(archive), BUFFER_SIZE);
-            try (InputStream decompressed = Compression.detect(buffered).decompress(buffered, label);
+            BufferedInputStream buffered = new BufferedInputStream(new CloseShield(archive, progress), BUFFER_SIZE);
+            try (InputStream raw = Compression.detect(buffered).decompress(buffered, label);
+                    DigestInputStream decompressed = new DigestInputStream(raw, Sha256.newDigest());
                     PositionInputStream counted = new PositionInputStream(decompressed);
                     TarArchiveInputStream tar = new TarArchiveInputStream(counted)) {
                 readEntries(tar, counted);
                 verifyTrailer(decompressed);
+                uncompressedDigest = "sha256:" + Sha256.hex(decompressed.getMessageDigest());
             }
             catch (IOException e) {
                 throw new ImageUnpackException("Image " + label + " cannot be read: " + e.getMessage(), e);
@@ -228,6 +295,10 @@ final class TarExtraction {
                     throw new EntryRejectedException("it names the rootfs itself, which can only be a directory");
                 }
                 writer.remove(relative);
+                if (recordedWhiteouts != null) {
+                    recordedWhiteouts.add("whiteout " + relative); // it replaces what lower layers have there
+                    written.remove(relative);
+                }
                 notes.add("Image " + label + ": skipped " + (entry.isCharacterDevice() ? "character" : "block")
                         + " device '" + entry.getName() + "' (" + entry.getDevMajor() + ":" + entry.getDevMinor()
                         + "): the image cache never holds device nodes; the environment mounts its own /dev");
@@ -263,7 +334,12 @@ final class TarExtraction {
                 return false;
             }
             if (base.equals(OPAQUE_MARKER)) {
-                writer.removeAllExcept(parent, written);
+                if (recordedWhiteouts != null) {
+                    recordedWhiteouts.add("opaque " + parent);
+                }
+                else {
+                    writer.removeAllExcept(parent, written);
+                }
             }
             else if (base.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX)) {
                 skippedWhiteoutMetadata++;
@@ -274,7 +350,10 @@ final class TarExtraction {
                     throw new EntryRejectedException("it is a whiteout for '" + name + "', which names no file");
                 }
                 String hidden = parent.isEmpty() ? name : parent + "/" + name;
-                if (!written.contains(hidden)) { // whiteouts hide lower layers only
+                if (recordedWhiteouts != null) {
+                    recordedWhiteouts.add("whiteout " + hidden); // applied to the lower layers when merged
+                }
+                else if (!written.contains(hidden)) { // whiteouts hide lower layers only
                     writer.remove(hidden);
                 }
             }
@@ -381,8 +460,29 @@ final class TarExtraction {
     /** Keeps the caller's stream open when the decompressor and tar reader are closed. */
     private static final class CloseShield extends FilterInputStream {
 
-        CloseShield(InputStream in) {
+        private final ByteCounter progress;
+
+        CloseShield(InputStream in, ByteCounter progress) {
             super(in);
+            this.progress = progress;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                progress.add(1);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) throws IOException {
+            int read = super.read(buffer, offset, length);
+            if (read > 0) {
+                progress.add(read);
+            }
+            return read;
         }
 
         @Override

@@ -99,6 +99,30 @@ class ImageCachePruneTest {
         assertThat(cache().rootfsFor(archive).resolve("file")).hasContent("two");
     }
 
+    @Test
+    @DisplayName("prune removes the layers only removed images used, keeps shared ones, and removes an entry a dead JVM left incomplete")
+    void layersAndStaleEntries() throws IOException {
+        byte[] base = tar().directory("etc", 0755).file("etc/base", 0644, new byte[1000]).bytes();
+        byte[] oldTop = tar().file("old", 0644, new byte[1000]).bytes();
+        byte[] newTop = tar().file("new", 0644, new byte[1000]).bytes();
+        Path old = entryOf(cache().rootfsFor(LayeredImageTest.archive("old.tar", TestImages.dockerSave("{}", base, oldTop))));
+        Path kept = entryOf(cache().rootfsFor(LayeredImageTest.archive("new.tar", TestImages.dockerSave("{}", base, newTop))));
+        Files.setLastModifiedTime(old.resolve("last-used"), FileTime.from(Instant.now().minus(Duration.ofDays(10))));
+        Path stale = Files.createDirectories(cacheDirectory.resolve("images").resolve("a".repeat(64)).resolve("rootfs.tmp-1"))
+                .getParent();
+        ImageCache.forgetHandedOut();
+
+        assertThat(cache().prune(Long.MAX_VALUE, Duration.ofDays(7))).containsExactly(old);
+
+        assertThat(stale).doesNotExist();
+        try (var layers = Files.list(cacheDirectory.resolve("layers"))) {
+            assertThat(layers.filter(Files::isDirectory).map(p -> "sha256:" + p.getFileName()))
+                    .containsExactlyInAnyOrder("sha256:" + TestTars.sha256(base), "sha256:" + TestTars.sha256(newTop));
+        }
+        assertThat(kept.resolve("rootfs/etc/base")).isRegularFile();
+        assertThat(kept.resolve("rootfs/new")).isRegularFile();
+    }
+
     private ImageCache cache() {
         return new ImageCache(cacheDirectory, new SafeTarUnpacker(UnpackLimits.defaults()), note -> { });
     }
