@@ -11,9 +11,10 @@
  * - The child reports {ok, failure, detail} with one write on a CLOEXEC pipe; a child that
  *   dies without a report is a failure of that step.
  * - Sysctls are read, not changed, and reported as facts (`absent` when the file is missing).
- * - `container`, `seccomp` and `proc-unmasked` name where the probe runs (a Docker, Podman or
+ * - `container`, `seccomp`, `proc-unmasked` and `root-capabilities` name where the probe runs (a Docker, Podman or
  *   Kubernetes container, a user namespace, an AppArmor profile), a seccomp filter that refuses
- *   new namespaces (as Docker's default profile does) and a /proc that a container masked; their
+ *   new namespaces (as Docker's default profile does), a /proc that a container masked and root
+ *   without CAP_SYS_ADMIN (a container's root); their
  *   hints give the setting to change on each platform (docker run, a GitLab runner's config.toml,
  *   a Kubernetes securityContext).
  * - Output: `STEP ok DETAIL` / `STEP fail ERRNAME SYSCALL PATH: HINT`, or with --json one
@@ -43,6 +44,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "idrange.h"
 #include "mounts.h"
 #include "usermap.h"
 #include "util.h"
@@ -554,6 +556,40 @@ static void report_proc_masks(void)
     report("proc-unmasked", &m);
 }
 
+#define ROOT_CAPS_FIX "root without CAP_SYS_ADMIN (a container's default) can neither give the helper a mount " \
+    "namespace of its own nor idmap images: docker run --cap-add SYS_ADMIN; a GitLab runner in Docker: cap_add = " \
+    "[\"SYS_ADMIN\"] in [runners.docker] of its config.toml; Kubernetes: securityContext.capabilities.add: " \
+    "[\"SYS_ADMIN\"] (with hostUsers: false it holds in the pod's user namespace only); or run the tests as a " \
+    "user other than root (Kubernetes: runAsUser)"
+
+/* Root needs CAP_SYS_ADMIN for what the helper does outside the environments' user namespaces (its own mount
+ * namespace, idmapped images); any other user gets its capabilities from user namespaces of its own. */
+static void report_root_capabilities(void)
+{
+    struct probe_msg m = { .ok = 1 };
+    char line[128];
+    unsigned long long effective = 0;
+    FILE *status = fopen("/proc/self/status", "re");
+    while (status && fgets(line, sizeof line, status))
+        if (sscanf(line, "CapEff: %llx", &effective) == 1)
+            break;
+    if (status)
+        fclose(status);
+    if (geteuid() != 0) {
+        snprintf(m.detail, sizeof m.detail, "not root: environments get their capabilities from user namespaces "
+                 "of their own");
+    } else if (effective & (1ULL << 21)) {
+        snprintf(m.detail, sizeof m.detail, "root with CAP_SYS_ADMIN%s", real_root() ? "" : " in its user namespace");
+    } else {
+        m.ok = 0;
+        errno = EPERM;
+        fail(&m.failure, "mount-private", "read", "/proc/self/status", NULL);
+        snprintf(m.detail, sizeof m.detail, "root without CAP_SYS_ADMIN (CapEff: %016llx)", effective);
+        snprintf(m.fix, sizeof m.fix, "%s", ROOT_CAPS_FIX);
+    }
+    report("root-capabilities", &m);
+}
+
 /* The hint of a userns-capabilities failure: a container's AppArmor profile, or the host's restriction. */
 static void apparmor_fix(struct probe_msg *m)
 {
@@ -645,6 +681,7 @@ int probe_main(bool json)
     report_container();
     report_seccomp();
     report_proc_masks();
+    report_root_capabilities();
     run_step("userns", U, false, NULL);
     run_step("uid-map", U, true, step_uid_map);
     run_step("setgroups", U, true, step_setgroups);

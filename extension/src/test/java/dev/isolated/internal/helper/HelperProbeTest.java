@@ -192,6 +192,21 @@ class HelperProbeTest extends AbstractHelperCliTest {
         }
 
         @Test
+        @DisplayName("as root without CAP_SYS_ADMIN (a container's root): root-capabilities fails and names --cap-add SYS_ADMIN")
+        void rootWithoutSysAdmin() throws Exception {
+            Map<String, Map<String, Object>> steps = probe(List.of("setpriv", "--bounding-set=-sys_admin", HELPER.toString(),
+                    "probe", "--json"));
+
+            assertThat(steps.get("root-capabilities")).containsEntry("ok", false).containsEntry("errno", "EPERM");
+            assertThat((String) steps.get("root-capabilities").get("detail")).startsWith("root without CAP_SYS_ADMIN (CapEff: ");
+            assertThat((String) steps.get("root-capabilities").get("hint")).contains("docker run --cap-add SYS_ADMIN",
+                    "cap_add = [\"SYS_ADMIN\"] in [runners.docker]", "securityContext.capabilities.add: [\"SYS_ADMIN\"]",
+                    "or run the tests as a user other than root (Kubernetes: runAsUser)");
+            assertThat(probe(List.of(HELPER.toString(), "probe", "--json")).get("root-capabilities"))
+                    .as("with every capability").containsEntry("ok", true).containsEntry("detail", "root with CAP_SYS_ADMIN");
+        }
+
+        @Test
         @DisplayName("under Docker's default seccomp profile (simulated), as root: the seccomp step still names it")
         void dockerDefaultSeccompAsRoot() throws Exception {
             Map<String, Map<String, Object>> steps = probe(concat(SeccompExec.dockerDefault(tmp),
