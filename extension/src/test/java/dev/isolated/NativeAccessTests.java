@@ -70,7 +70,7 @@ class NativeAccessTests {
         List<String> command = new ArrayList<>(List.of(javaHome.resolve("bin/java").toString()));
         command.addAll(jvmArguments);
         // Two tests without the flag: Isolated's line must still appear once only.
-        Class<?> fixture = jvmArguments.isEmpty() ? TwoTests.class : OneTest.class;
+        Class<?> fixture = jvmArguments.isEmpty() ? TwoEnvironments.class : OneEnvironment.class;
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), FixtureRunner.class.getName(),
                 fixture.getName()));
         Process child = new ProcessBuilder(command).start();
@@ -116,7 +116,7 @@ class NativeAccessTests {
         }
     }
 
-    static class OneTest {
+    static class OneEnvironment {
         @org.junit.jupiter.api.Test
         @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT})
         void test(IsolatedEnvironment env) {
@@ -124,7 +124,7 @@ class NativeAccessTests {
         }
     }
 
-    static class TwoTests extends OneTest {
+    static class TwoEnvironments extends OneEnvironment {
         @org.junit.jupiter.api.Test
         @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT})
         void another(IsolatedEnvironment env) {

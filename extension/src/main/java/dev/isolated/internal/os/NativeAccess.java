@@ -31,22 +31,22 @@ public final class NativeAccess {
             }
             checked = true;
         }
-        missingFlagMessage(Runtime.version().feature(), com.sun.jna.Native.class.getModule(), inputArguments())
+        Module jna = com.sun.jna.Native.class.getModule(); // a class literal: JNA is not loaded by this
+        missingFlagMessage(Runtime.version().feature(), nativeAccessEnabled(jna), flag(jna), inputArguments())
                 .ifPresent(System.err::println);
     }
 
     /**
      * @param feature the running Java release, e.g. 25
-     * @param jna the module of JNA's classes (the unnamed module on a class path)
+     * @param enabled whether JNA's module has native access ({@code Module.isNativeAccessEnabled()})
+     * @param flag the flag that grants it, see {@link #flag(Module)}
      * @param inputArguments the JVM's arguments, to see an explicit {@code --illegal-native-access=allow}
      * @return the line naming the missing flag, or empty when this JVM does not warn about JNA's native access
      */
-    static Optional<String> missingFlagMessage(int feature, Module jna, List<String> inputArguments) {
-        if (feature < FIRST_WARNING_RELEASE || nativeAccessEnabled(jna)
-                || inputArguments.contains("--illegal-native-access=allow")) {
+    static Optional<String> missingFlagMessage(int feature, boolean enabled, String flag, List<String> inputArguments) {
+        if (feature < FIRST_WARNING_RELEASE || enabled || inputArguments.contains("--illegal-native-access=allow")) {
             return Optional.empty();
         }
-        String flag = flag(jna);
         return Optional.of("[isolated] Java " + feature + " warns (\"A restricted method in java.lang.System has been "
                 + "called\") because JNA, which Isolated uses for libc calls, loads native code and this JVM was started "
                 + "without " + flag + ". Add " + flag + " to the test JVM's arguments (Maven: Surefire's <argLine>; "
