@@ -106,9 +106,10 @@ class HostCannotTests {
 
         assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("FAILED\t")
                 .contains("did not start", "isolated-helper: mount-private: unshare CLONE_NEWNS: Operation not permitted",
-                        "hint: root without CAP_SYS_ADMIN (a container's default): docker run --cap-add SYS_ADMIN, GitLab "
+                        "hint: root without CAP_SYS_ADMIN, or a seccomp filter refusing unshare (a container's defaults): "
+                        + "docker run --cap-add SYS_ADMIN, GitLab "
                         + "cap_add = [\"SYS_ADMIN\"], Kubernetes capabilities.add: [SYS_ADMIN]; or run the tests as "
-                        + "another user (see isolated-helper probe)"));
+                        + "another user (isolated-helper probe)"));
     }
 
     private static List<String> runInRestrictedUserNamespace(Class<?> fixture, String... configuration)
