@@ -239,6 +239,8 @@ class HelperProbeTest extends AbstractHelperCliTest {
             assertThat(steps.get("proc")).containsEntry("ok", false).containsEntry("errno", "EPERM");
             assertThat((String) steps.get("proc").get("hint")).contains("securityContext.procMount: Unmasked, which needs "
                     + "hostUsers: false");
+            assertThat(steps.get("root-capabilities")).as("the pod's root, here with every capability in its user namespace")
+                    .containsEntry("ok", true).containsEntry("detail", "root with CAP_SYS_ADMIN in its user namespace");
             assertThat(steps.get("userns")).containsEntry("ok", true);
             assertThat(steps.get("mount-ns")).containsEntry("ok", true);
         }
