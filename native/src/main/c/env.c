@@ -147,7 +147,11 @@ int make_helper_mounts_private(struct failure *f)
     if (geteuid() != 0)
         return 0;
     if (unshare(CLONE_NEWNS) < 0)
-        return fail(f, "mount-private", "unshare", "CLONE_NEWNS", NULL);
+        return fail(f, "mount-private", "unshare", "CLONE_NEWNS", errno != EPERM ? NULL :
+                    "root without CAP_SYS_ADMIN, or a seccomp filter refusing unshare (a container's defaults): "
+                    "docker run --cap-add SYS_ADMIN, GitLab "
+                    "cap_add = [\"SYS_ADMIN\"], Kubernetes capabilities.add: [SYS_ADMIN]; or run the tests as "
+                    "another user (isolated-helper probe)");
     if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
         return fail(f, "mount-private", "mount", "/", NULL);
     return 0;

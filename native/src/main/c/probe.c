@@ -11,6 +11,12 @@
  * - The child reports {ok, failure, detail} with one write on a CLOEXEC pipe; a child that
  *   dies without a report is a failure of that step.
  * - Sysctls are read, not changed, and reported as facts (`absent` when the file is missing).
+ * - `container`, `seccomp`, `proc-unmasked` and `root-capabilities` name where the probe runs (a Docker, Podman or
+ *   Kubernetes container, a user namespace, an AppArmor profile), a seccomp filter that refuses
+ *   new namespaces (as Docker's default profile does), a /proc that a container masked and root
+ *   without CAP_SYS_ADMIN (a container's root); their
+ *   hints give the setting to change on each platform (docker run, a GitLab runner's config.toml,
+ *   a Kubernetes securityContext).
  * - Output: `STEP ok DETAIL` / `STEP fail ERRNAME SYSCALL PATH: HINT`, or with --json one
  *   object per line {"step","ok","errno","detail","hint"}. Exit code 0 either way.
  */
@@ -25,6 +31,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -37,6 +44,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "idrange.h"
 #include "mounts.h"
 #include "usermap.h"
 #include "util.h"
@@ -49,7 +57,27 @@ struct probe_msg {
     int ok;
     struct failure failure;
     char detail[256];
+    char fix[640]; /* a hint too long for failure.hint (the per-platform settings); wins over it */
 };
+
+/* The settings that lift each container restriction, per platform. */
+#define SECCOMP_FIX "a seccomp filter (Seccomp: 2 in /proc/self/status) refuses new namespaces, as Docker's " \
+    "default profile refuses clone and unshare with namespace flags, mount, pivot_root and setns: docker run " \
+    "--security-opt seccomp=unconfined; a GitLab runner in Docker: security_opt = [\"seccomp=unconfined\"] in " \
+    "[runners.docker] of its config.toml; Kubernetes: securityContext.seccompProfile.type: Unconfined"
+#define PROC_FIX "the outer /proc is masked (files and directories of it are mounted over), as containers " \
+    "mask it, so no fresh /proc can be mounted (EPERM): docker run --security-opt systempaths=unconfined; a " \
+    "GitLab runner in Docker: security_opt = [\"systempaths=unconfined\"] in [runners.docker] of its " \
+    "config.toml; Podman: --security-opt unmask=ALL; Kubernetes: securityContext.procMount: Unmasked, which " \
+    "needs hostUsers: false"
+#define APPARMOR_CONTAINER_FIX "this process is confined by the AppArmor profile %s, which denies mount (as " \
+    "Docker's docker-default and containerd's cri-containerd.apparmor.d do): docker run --security-opt " \
+    "apparmor=unconfined; a GitLab runner in Docker: security_opt = [\"apparmor=unconfined\"] in " \
+    "[runners.docker]; Kubernetes: securityContext.appArmorProfile.type: Unconfined"
+#define APPARMOR_HOST_FIX "user namespaces are created but get no capabilities: sysctl -w " \
+    "kernel.apparmor_restrict_unprivileged_userns=0 (Ubuntu 24.04), or an AppArmor profile with `userns,` for " \
+    "the helper's path (Isolated ships one: native/apparmor/isolated-helper, see the README's GitHub Actions " \
+    "section)"
 
 typedef int (*step_fn)(char *detail, size_t size, struct failure *f);
 
@@ -73,6 +101,7 @@ static void print_json_string(const char *key, const char *value, bool last)
 static void report(const char *step, const struct probe_msg *m)
 {
     const struct failure *f = &m->failure;
+    const char *hint = m->fix[0] ? m->fix : f->hint;
     char detail[sizeof m->detail + 600];
     if (m->ok || m->detail[0])
         snprintf(detail, sizeof detail, "%s", m->detail);
@@ -84,7 +113,7 @@ static void report(const char *step, const struct probe_msg *m)
             printf("%s ok%s%s\n", step, detail[0] ? " " : "", detail);
         else
             printf("%s fail %s %s%s%s\n", step, f->err ? errno_name(f->err) : "-", detail,
-                   f->hint[0] ? ": " : "", f->hint);
+                   hint[0] ? ": " : "", hint);
         fflush(stdout);
         return;
     }
@@ -93,7 +122,7 @@ static void report(const char *step, const struct probe_msg *m)
     printf("\"ok\":%s,", m->ok ? "true" : "false");
     print_json_string("errno", m->ok || !f->err ? "" : errno_name(f->err), false);
     print_json_string("detail", detail, false);
-    print_json_string("hint", m->ok ? "" : f->hint, true);
+    print_json_string("hint", m->ok ? "" : hint, true);
     fflush(stdout);
 }
 
@@ -388,14 +417,188 @@ static void report_map_program(const char *name)
 static int step_userns_capabilities(char *detail, size_t size, struct failure *f)
 {
     if (make_root_private(f) < 0 || step_uts(detail, size, f) < 0) {
-        if (f->err == EPERM || f->err == EACCES)
-            snprintf(f->hint, sizeof f->hint, "user namespaces are created but get no "
-                     "capabilities: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 "
-                     "(Ubuntu 24.04), or an AppArmor profile with `userns,` for the helper's path");
-        return -1;
+        return -1; /* the parent gives the hint: apparmor_fix() */
     }
     snprintf(detail, size, "mount and sethostname work in a new user namespace");
     return 0;
+}
+
+
+/* ---- where the probe runs: containers, seccomp, a masked /proc, AppArmor ---- */
+
+static int seccomp_mode(void) /* the Seccomp: field of /proc/self/status; 0 when unknown */
+{
+    char line[128];
+    int mode = 0;
+    FILE *status = fopen("/proc/self/status", "re");
+    while (status && fgets(line, sizeof line, status))
+        if (sscanf(line, "Seccomp: %d", &mode) == 1)
+            break;
+    if (status)
+        fclose(status);
+    return mode;
+}
+
+/* The AppArmor label of this process ("docker-default (enforce)"), or "" when none or unconfined. */
+static void apparmor_label(char *label, size_t size)
+{
+    static const char *const files[] = { "/proc/self/attr/apparmor/current", "/proc/self/attr/current" };
+    label[0] = '\0';
+    for (int i = 0; i < 2 && !label[0]; i++) {
+        int fd = open(files[i], O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, label, size - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        label[n > 0 ? n : 0] = '\0';
+        label[strcspn(label, "\n")] = '\0';
+    }
+    /* "unconfined", or another LSM's label (SELinux: user:role:type:level) */
+    if (strcmp(label, "unconfined") == 0 || strchr(label, ':') || !strchr(label, '('))
+        label[0] = '\0';
+}
+
+/* Mount points below /proc (other than binfmt_misc, which the kernel allows), space-separated. */
+static void proc_masks(char *list, size_t size)
+{
+    char line[1024], point[512], type[64];
+    size_t used = 0;
+    list[0] = '\0';
+    FILE *info = fopen("/proc/self/mountinfo", "re");
+    while (info && fgets(line, sizeof line, info)) {
+        const char *dash = strstr(line, " - ");
+        if (sscanf(line, "%*s %*s %*s %*s %511s", point) != 1 || !dash || sscanf(dash, " - %63s", type) != 1)
+            continue;
+        if (strncmp(point, "/proc/", 6) != 0 || strcmp(type, "binfmt_misc") == 0 || strcmp(type, "autofs") == 0)
+            continue;
+        int n = snprintf(list + used, size - used, "%s%s", used ? " " : "", point);
+        if (n < 0 || (size_t)n >= size - used) {
+            snprintf(list + (size > 4 ? size - 4 : 0), size > 4 ? 4 : size, "...");
+            break;
+        }
+        used += (size_t)n;
+    }
+    if (info)
+        fclose(info);
+}
+
+/* Names the container (if any), the user namespace and the AppArmor profile the probe runs in. */
+static void report_container(void)
+{
+    struct probe_msg m = { .ok = 1 };
+    char label[128], where[96] = "no container found", userns[96] = "the initial user namespace";
+    const char *k8s = getenv("KUBERNETES_SERVICE_HOST");
+    if (k8s && *k8s)
+        snprintf(where, sizeof where, "a Kubernetes pod (KUBERNETES_SERVICE_HOST is set)");
+    else if (access("/.dockerenv", F_OK) == 0)
+        snprintf(where, sizeof where, "a Docker container (/.dockerenv)");
+    else if (access("/run/.containerenv", F_OK) == 0)
+        snprintf(where, sizeof where, "a Podman container (/run/.containerenv)");
+    unsigned long inside, outside, count;
+    FILE *map = fopen("/proc/self/uid_map", "re");
+    if (map && fscanf(map, "%lu %lu %lu", &inside, &outside, &count) == 3 && !(outside == 0 && count == 4294967295UL))
+        snprintf(userns, sizeof userns, "a user namespace (uid %lu is host uid %lu, %lu ids)", inside, outside, count);
+    if (map)
+        fclose(map);
+    apparmor_label(label, sizeof label);
+    const char *ci = getenv("GITLAB_CI") ? "; GitLab CI" : getenv("GITHUB_ACTIONS") ? "; GitHub Actions" : "";
+    snprintf(m.detail, sizeof m.detail, "%s, in %s; AppArmor: %s%s", where, userns,
+             label[0] ? label : "none", ci);
+    report("container", &m);
+}
+
+static int step_userns_only(char *detail, size_t size, struct failure *f)
+{
+    (void)detail, (void)size, (void)f;
+    return 0;
+}
+
+/* Whether a seccomp filter refuses new namespaces: a user namespace is tried under it. */
+static void report_seccomp(void)
+{
+    struct probe_msg m = { .ok = 1 };
+    int mode = seccomp_mode();
+    if (mode != 2) {
+        snprintf(m.detail, sizeof m.detail, "no seccomp filter (Seccomp: %d)", mode);
+    } else {
+        struct id_map_plan plan;
+        (void)plan_id_maps(USER_MAP_ROOT, &plan, &m.failure);
+        run_in_child(CLONE_NEWUSER, &plan, step_userns_only, &m);
+        if (m.ok) {
+            snprintf(m.detail, sizeof m.detail, "a seccomp filter is on (Seccomp: 2); it lets user namespaces be "
+                     "created");
+        } else if (strcmp(m.failure.stage, "clone") == 0 && m.failure.err == EPERM) {
+            snprintf(m.detail, sizeof m.detail, "clone CLONE_NEWUSER: %s", strerror(m.failure.err));
+            snprintf(m.fix, sizeof m.fix, "%s", SECCOMP_FIX);
+        } else {
+            m.ok = 1; /* not the filter's doing: the userns and uid-map steps say why */
+            snprintf(m.detail, sizeof m.detail, "a seccomp filter is on (Seccomp: 2); a user namespace fails "
+                     "for another reason (see the userns and uid-map steps)");
+        }
+    }
+    report("seccomp", &m);
+}
+
+/* Whether /proc is whole: a masked one (mounts over its files) cannot be mounted again. */
+static void report_proc_masks(void)
+{
+    struct probe_msg m = { .ok = 1 };
+    char masks[200];
+    proc_masks(masks, sizeof masks);
+    if (!masks[0]) {
+        snprintf(m.detail, sizeof m.detail, "nothing is mounted over /proc's files");
+    } else {
+        m.ok = 0;
+        errno = 0; /* a fact, not a failed call */
+        fail(&m.failure, "mount-proc", "read", "/proc/self/mountinfo", NULL);
+        snprintf(m.detail, sizeof m.detail, "masked: %s", masks);
+        snprintf(m.fix, sizeof m.fix, "%s", PROC_FIX);
+    }
+    report("proc-unmasked", &m);
+}
+
+#define ROOT_CAPS_FIX "root without CAP_SYS_ADMIN (a container's default) can neither give the helper a mount " \
+    "namespace of its own nor idmap images: docker run --cap-add SYS_ADMIN; a GitLab runner in Docker: cap_add = " \
+    "[\"SYS_ADMIN\"] in [runners.docker] of its config.toml; Kubernetes: securityContext.capabilities.add: " \
+    "[\"SYS_ADMIN\"] (with hostUsers: false it holds in the pod's user namespace only); or run the tests as a " \
+    "user other than root (Kubernetes: runAsUser)"
+
+/* Root needs CAP_SYS_ADMIN for what the helper does outside the environments' user namespaces (its own mount
+ * namespace, idmapped images); any other user gets its capabilities from user namespaces of its own. */
+static void report_root_capabilities(void)
+{
+    struct probe_msg m = { .ok = 1 };
+    char line[128];
+    unsigned long long effective = 0;
+    FILE *status = fopen("/proc/self/status", "re");
+    while (status && fgets(line, sizeof line, status))
+        if (sscanf(line, "CapEff: %llx", &effective) == 1)
+            break;
+    if (status)
+        fclose(status);
+    if (geteuid() != 0) {
+        snprintf(m.detail, sizeof m.detail, "not root: environments get their capabilities from user namespaces "
+                 "of their own");
+    } else if (effective & (1ULL << 21)) {
+        snprintf(m.detail, sizeof m.detail, "root with CAP_SYS_ADMIN%s", real_root() ? "" : " in its user namespace");
+    } else {
+        m.ok = 0;
+        errno = EPERM;
+        fail(&m.failure, "mount-private", "read", "/proc/self/status", NULL);
+        snprintf(m.detail, sizeof m.detail, "root without CAP_SYS_ADMIN (CapEff: %016llx)", effective);
+        snprintf(m.fix, sizeof m.fix, "%s", ROOT_CAPS_FIX);
+    }
+    report("root-capabilities", &m);
+}
+
+/* The hint of a userns-capabilities failure: a container's AppArmor profile, or the host's restriction. */
+static void apparmor_fix(struct probe_msg *m)
+{
+    char label[128];
+    apparmor_label(label, sizeof label);
+    if (label[0])
+        snprintf(m->fix, sizeof m->fix, APPARMOR_CONTAINER_FIX, label);
+    else
+        snprintf(m->fix, sizeof m->fix, "%s", APPARMOR_HOST_FIX);
 }
 
 /* ---- the steps in order ---- */
@@ -422,6 +625,12 @@ static void run_step(const char *name, unsigned long flags, bool maps, step_fn f
     run_in_child(flags, maps ? &plan : NULL, fn, &m);
     if (!m.ok && strcmp(m.failure.stage, "clone") == 0 && (flags & CLONE_NEWUSER))
         snprintf(m.failure.hint, sizeof m.failure.hint, "%s", userns_hint(m.failure.err));
+    if (!m.ok && strcmp(m.failure.stage, "clone") == 0 && m.failure.err == EPERM && seccomp_mode() == 2)
+        snprintf(m.fix, sizeof m.fix, "%s", SECCOMP_FIX);
+    if (!m.ok && strcmp(m.failure.stage, "mount-proc") == 0 && m.failure.err == EPERM)
+        snprintf(m.fix, sizeof m.fix, "%s", PROC_FIX);
+    if (!m.ok && fn == step_userns_capabilities && (m.failure.err == EPERM || m.failure.err == EACCES))
+        apparmor_fix(&m);
     report(name, &m);
 }
 
@@ -469,6 +678,10 @@ int probe_main(bool json)
                   "user namespaces are created but get no capabilities: sysctl -w "
                   "kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile with "
                   "`userns,` for the helper's path");
+    report_container();
+    report_seccomp();
+    report_proc_masks();
+    report_root_capabilities();
     run_step("userns", U, false, NULL);
     run_step("uid-map", U, true, step_uid_map);
     run_step("setgroups", U, true, step_setgroups);

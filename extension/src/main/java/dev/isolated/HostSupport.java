@@ -18,8 +18,15 @@ import java.util.concurrent.TimeUnit;
  * and {@code /etc/subgid} ranges, as {@link UserMapping#SUBIDS} does for a non-root caller (as root it is ok
  * without a range: as root every mapping maps the environment's own range); {@code newuidmap} and {@code newgidmap} say
  * where those programs are. {@code userns-capabilities} fails when user namespaces are created but get no
- * capabilities inside (Ubuntu 24.04's AppArmor restriction); a setup failure in a user namespace then quotes
- * it.
+ * capabilities inside (Ubuntu 24.04's AppArmor restriction, or a container's AppArmor profile). {@code container}
+ * names where the probe runs (a Docker, Podman or Kubernetes container, a user namespace, an AppArmor profile);
+ * {@code seccomp} fails where a seccomp filter refuses new namespaces (Docker's default profile), and
+ * {@code proc-unmasked} where a container masked {@code /proc}, {@code root-capabilities} where root lacks
+ * {@code CAP_SYS_ADMIN} (a container's root: the helper then does not start); their hints give the setting for {@code docker run},
+ * a GitLab runner and a Kubernetes pod. A setup failure in a user namespace quotes the failed step that explains
+ * it ({@code seccomp} for {@code clone}, {@code proc-unmasked} for {@code mount-proc}, {@code root-capabilities} for
+ * {@code mount-rootfs}, else
+ * {@code userns-capabilities}).
  *
  * <pre>{@code
  * HostSupport host = HostSupport.probe();
@@ -38,18 +45,19 @@ public final class HostSupport {
     /**
      * One probed step.
      *
-     * @param name the step, e.g. {@code userns}, {@code proc}, {@code overlay}, {@code subids},
-     *     {@code userns-capabilities}, {@code cgroup-memory}, or a
+     * @param name the step, e.g. {@code container}, {@code seccomp}, {@code proc-unmasked}, {@code userns},
+     *     {@code proc}, {@code overlay}, {@code subids}, {@code userns-capabilities}, {@code cgroup-memory}, or a
      *     sysctl read as a fact, e.g. {@code sysctl user.max_user_namespaces}
      * @param ok whether it worked
-     * @param errno the error name when it did not, e.g. {@code EPERM}
+     * @param errno the error name when it did not, e.g. {@code EPERM}; empty for a fact (a sysctl's value, a
+     *     masked {@code /proc})
      * @param detail what was found (for sysctls, the value)
      * @param hint what to change when it did not work
      */
     public record Step(String name, boolean ok, String errno, String detail, String hint) {
         @Override
         public String toString() {
-            return name + ": " + (ok ? "ok" : "FAILS " + errno) + (detail.isEmpty() ? "" : " (" + detail + ")")
+            return name + ": " + (ok ? "ok" : errno.isEmpty() ? "FAILS" : "FAILS " + errno) + (detail.isEmpty() ? "" : " (" + detail + ")")
                     + (hint.isEmpty() ? "" : "; " + hint);
         }
     }

@@ -1,6 +1,7 @@
 package dev.isolated;
 
 import dev.isolated.internal.env.Environment;
+import dev.isolated.internal.os.NativeAccess;
 import java.io.IOException;
 import java.lang.reflect.AnnotatedElement;
 import java.lang.reflect.Method;
@@ -121,6 +122,7 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
 
     private static Environment create(IsolatedSettings.Merged merged, Supplier<IsolatedEnvironmentBuilder> settings,
             ExtensionContext context) {
+        NativeAccess.warnOnceIfMissing(); // once per JVM, before the JDK's own warning (when JNA first loads)
         IsolatedEnvironmentBuilder builder = settings.get();
         try {
             return (Environment) builder.start();

@@ -68,6 +68,50 @@ class HostCannotTests {
                 .contains("kernel.apparmor_restrict_unprivileged_userns=0"));
     }
 
+    @Test
+    @DisplayName("under Docker's default seccomp profile (simulated): fails at clone, quoting the probe's seccomp finding and its settings")
+    void dockerDefaultSeccomp(@TempDir Path dir) throws IOException, InterruptedException {
+        List<String> lines = NobodyJvm.runFixture(dir, UserNamespaceTestCase.class, SeccompExec.dockerDefault(dir));
+
+        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("FAILED\t")
+                .contains("This host cannot create the isolated environment", "stage 'clone'", "EPERM",
+                        "the host probe says seccomp: FAILS EPERM", "docker run --security-opt seccomp=unconfined",
+                        "security_opt = [\"seccomp=unconfined\"] in [runners.docker]",
+                        "securityContext.seccompProfile.type: Unconfined", "isolated.skipIfUnsupported=true"));
+    }
+
+    @Test
+    @DisplayName("where /proc is masked as Docker masks it: fails at mount-proc, quoting the probe's proc-unmasked finding and its settings")
+    void maskedProc(@TempDir Path dir) throws IOException, InterruptedException {
+        List<String> masked = List.of("unshare", "--mount", "--propagation", "private", "sh", "-c",
+                "mount -t tmpfs -o ro masked /proc/acpi && mount --bind /dev/null /proc/timer_list && exec \"$@\"", "sh");
+
+        List<String> lines = NobodyJvm.runFixture(dir, UserNamespaceTestCase.class, masked);
+
+        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("FAILED\t")
+                .contains("stage 'mount-proc'", "EPERM",
+                        "the host probe says proc-unmasked: FAILS (masked: /proc/acpi /proc/timer_list)",
+                        "docker run --security-opt systempaths=unconfined", "securityContext.procMount: Unmasked"));
+    }
+
+    @Test
+    @DisplayName("as root without CAP_SYS_ADMIN (a container's root): the helper does not start, and says which capability to add")
+    void rootWithoutSysAdmin() throws IOException, InterruptedException {
+        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder("setpriv", "--bounding-set=-sys_admin", java, "-cp",
+                System.getProperty("java.class.path"), FixtureRunner.class.getName(), UserNamespaceTestCase.class.getName())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        assertThat(child.waitFor()).isZero();
+
+        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("FAILED\t")
+                .contains("did not start", "isolated-helper: mount-private: unshare CLONE_NEWNS: Operation not permitted",
+                        "hint: root without CAP_SYS_ADMIN, or a seccomp filter refusing unshare (a container's defaults): "
+                        + "docker run --cap-add SYS_ADMIN, GitLab "
+                        + "cap_add = [\"SYS_ADMIN\"], Kubernetes capabilities.add: [SYS_ADMIN]; or run the tests as "
+                        + "another user (isolated-helper probe)"));
+    }
+
     private static List<String> runInRestrictedUserNamespace(Class<?> fixture, String... configuration)
             throws IOException, InterruptedException {
         String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();

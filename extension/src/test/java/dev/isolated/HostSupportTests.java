@@ -15,7 +15,7 @@ class HostSupportTests {
         HostSupport host = HostSupport.probe();
 
         assertThat(host.steps()).extracting(HostSupport.Step::name).contains("userns", "uid-map", "proc", "overlay",
-                "pivot-root", "net", "time-ns", "newuidmap", "newgidmap", "subids", "userns-capabilities",
+                "pivot-root", "net", "time-ns", "newuidmap", "newgidmap", "subids", "userns-capabilities", "container", "seccomp", "proc-unmasked", "root-capabilities",
                 "sysctl user.max_user_namespaces");
         assertThat(host.steps()).allSatisfy(step -> assertThat(step.ok()).as(step.toString()).isTrue());
         assertThat(host.allOk()).isTrue();

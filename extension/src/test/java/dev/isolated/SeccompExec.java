@@ -24,12 +24,25 @@ public final class SeccompExec {
      *     {@code kernel.apparmor_restrict_unprivileged_userns=1}, see {@link SeccompFilters#restrictedUserNamespace()}
      */
     public static List<String> restrictedUserNamespace(Path dir) throws IOException, InterruptedException {
+        return withFilter(dir, "restricted-userns.bpf", SeccompFilters.restrictedUserNamespace());
+    }
+
+    /**
+     * @param dir a scratch directory
+     * @return {@code [seccomp-exec, FILTER]}: what follows runs as in a Docker container with Docker's default seccomp
+     *     profile, see {@link SeccompFilters#dockerDefault()}
+     */
+    public static List<String> dockerDefault(Path dir) throws IOException, InterruptedException {
+        return withFilter(dir, "docker-default.bpf", SeccompFilters.dockerDefault());
+    }
+
+    private static List<String> withFilter(Path dir, String name, byte[] program) throws IOException, InterruptedException {
         Path launcher = dir.resolve("seccomp-exec");
         Process gcc = new ProcessBuilder("gcc", "-O2", "-Wall", "-Werror", "-o", launcher.toString(), SOURCE.toString())
                 .redirectErrorStream(true).start();
         String output = new String(gcc.getInputStream().readAllBytes());
         assertThat(gcc.waitFor()).as("gcc %s: %s", SOURCE, output).isZero();
-        Path filter = Files.write(dir.resolve("restricted-userns.bpf"), SeccompFilters.restrictedUserNamespace());
+        Path filter = Files.write(dir.resolve(name), program);
         Files.setPosixFilePermissions(filter, PosixFilePermissions.fromString("rw-r--r--"));
         return List.of(launcher.toString(), filter.toString());
     }

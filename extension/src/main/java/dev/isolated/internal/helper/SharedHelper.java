@@ -1,6 +1,7 @@
 package dev.isolated.internal.helper;
 
 import dev.isolated.IsolatedException;
+import dev.isolated.internal.os.NativeAccess;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,6 +32,7 @@ public final class SharedHelper {
      */
     public static synchronized HelperConnection get(Function<String, Optional<String>> configuration) {
         if (current == null || !current.isAlive()) {
+            NativeAccess.warnOnceIfMissing();
             if (current != null) {
                 current.close(); // the dead one's pipes; its environments already failed with the reason
             }

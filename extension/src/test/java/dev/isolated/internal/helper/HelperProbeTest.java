@@ -124,7 +124,10 @@ class HelperProbeTest extends AbstractHelperCliTest {
             assertThat(steps.get("userns-capabilities")).containsEntry("ok", false).containsEntry("errno", "EACCES");
             assertThat((String) steps.get("userns-capabilities").get("hint")).isEqualTo("user namespaces are created but get no "
                     + "capabilities: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (Ubuntu 24.04), or an AppArmor "
-                    + "profile with `userns,` for the helper's path");
+                    + "profile with `userns,` for the helper's path (Isolated ships one: native/apparmor/isolated-helper, see "
+                    + "the README's GitHub Actions section)");
+            assertThat(steps.get("seccomp")).as("a filter that lets user namespaces be created").containsEntry("ok", true)
+                    .containsEntry("detail", "a seccomp filter is on (Seccomp: 2); it lets user namespaces be created");
             assertThat(steps.get("sysctl kernel.apparmor_restrict_unprivileged_userns")).as("found by trying, not from the sysctl")
                     .containsEntry("detail", "absent");
         }
@@ -156,7 +159,88 @@ class HelperProbeTest extends AbstractHelperCliTest {
                             + " " + helper + " probe --json"));
 
             assertThat(steps.get("proc")).containsEntry("ok", false).containsEntry("errno", "EPERM");
-            assertThat((String) steps.get("proc").get("hint")).contains("the outer /proc is masked", "unmask=/proc/*");
+            assertThat(steps.get("proc-unmasked")).containsEntry("ok", false).containsEntry("errno", "")
+                    .containsEntry("detail", "masked: /proc/acpi /proc/timer_list");
+            assertThat(steps.get("proc").get("hint")).as("the same fix").isEqualTo(steps.get("proc-unmasked").get("hint"));
+            assertThat((String) steps.get("proc").get("hint")).contains("the outer /proc is masked",
+                    "docker run --security-opt systempaths=unconfined",
+                    "security_opt = [\"systempaths=unconfined\"] in [runners.docker] of its config.toml",
+                    "Podman: --security-opt unmask=ALL", "securityContext.procMount: Unmasked, which needs hostUsers: false");
+            assertThat(steps.get("userns")).containsEntry("ok", true);
+            assertThat(steps.get("mount-ns")).containsEntry("ok", true);
+        }
+
+        @Test
+        @DisplayName("under Docker's default seccomp profile (simulated), as uid 65534 in a GitLab job: seccomp and userns "
+                + "fail with EPERM and name the setting for docker run, a GitLab runner and Kubernetes")
+        void dockerDefaultSeccomp() throws Exception {
+            Path helper = HelperPaths.rootlessCopy(tmp);
+            List<String> docker = SeccompExec.dockerDefault(tmp);
+
+            Map<String, Map<String, Object>> steps = probe(concat(docker, concat(List.of("env", "GITLAB_CI=true"),
+                    concat(NOBODY, List.of(helper.toString(), "probe", "--json")))));
+
+            String fix = "a seccomp filter (Seccomp: 2 in /proc/self/status) refuses new namespaces, as Docker's default "
+                    + "profile refuses clone and unshare with namespace flags, mount, pivot_root and setns: docker run "
+                    + "--security-opt seccomp=unconfined; a GitLab runner in Docker: security_opt = [\"seccomp=unconfined\"] "
+                    + "in [runners.docker] of its config.toml; Kubernetes: securityContext.seccompProfile.type: Unconfined";
+            assertThat(steps.get("seccomp")).containsEntry("ok", false).containsEntry("errno", "EPERM")
+                    .containsEntry("detail", "clone CLONE_NEWUSER: Operation not permitted").containsEntry("hint", fix);
+            assertThat(steps.get("userns")).containsEntry("ok", false).containsEntry("errno", "EPERM").containsEntry("hint", fix);
+            assertThat((String) steps.get("container").get("detail")).endsWith("; GitLab CI");
+            assertThat(steps.get("proc-unmasked")).containsEntry("ok", true);
+        }
+
+        @Test
+        @DisplayName("as root without CAP_SYS_ADMIN (a container's root): root-capabilities fails and names --cap-add SYS_ADMIN")
+        void rootWithoutSysAdmin() throws Exception {
+            Map<String, Map<String, Object>> steps = probe(List.of("setpriv", "--bounding-set=-sys_admin", HELPER.toString(),
+                    "probe", "--json"));
+
+            assertThat(steps.get("root-capabilities")).containsEntry("ok", false).containsEntry("errno", "EPERM");
+            assertThat((String) steps.get("root-capabilities").get("detail")).startsWith("root without CAP_SYS_ADMIN (CapEff: ");
+            assertThat((String) steps.get("root-capabilities").get("hint")).contains("docker run --cap-add SYS_ADMIN",
+                    "cap_add = [\"SYS_ADMIN\"] in [runners.docker]", "securityContext.capabilities.add: [\"SYS_ADMIN\"]",
+                    "or run the tests as a user other than root (Kubernetes: runAsUser)");
+            assertThat(probe(List.of(HELPER.toString(), "probe", "--json")).get("root-capabilities"))
+                    .as("with every capability").containsEntry("ok", true).containsEntry("detail", "root with CAP_SYS_ADMIN");
+        }
+
+        @Test
+        @DisplayName("under Docker's default seccomp profile (simulated), as root: the seccomp step still names it")
+        void dockerDefaultSeccompAsRoot() throws Exception {
+            Map<String, Map<String, Object>> steps = probe(concat(SeccompExec.dockerDefault(tmp),
+                    List.of(HELPER.toString(), "probe", "--json")));
+
+            assertThat(steps.get("seccomp")).containsEntry("ok", false).containsEntry("errno", "EPERM");
+            assertThat((String) steps.get("seccomp").get("hint")).contains("docker run --security-opt seccomp=unconfined");
+            assertThat(steps.get("mount-ns")).containsEntry("ok", false).containsEntry("errno", "EPERM");
+        }
+
+        @Test
+        @DisplayName("in a simulated Kubernetes pod with hostUsers: false and the default procMount (a user namespace of "
+                + "65536 ids, /proc masked): the probe names the pod, its user namespace and procMount: Unmasked")
+        void kubernetesPod() throws Exception {
+            Path helper = HelperPaths.rootlessCopy(tmp);
+
+            // The container runtime masks /proc, then the pod's root is uid 0 of a user namespace of 65536 ids (unshare
+            // maps them with newuidmap/newgidmap, which want root's range in /etc/subuid, /etc/subgid); the masks, made
+            // outside that user namespace, are locked in its mount namespace, as in a real pod.
+            String pod = "env KUBERNETES_SERVICE_HOST=10.96.0.1 unshare --user --map-users=200000,0,65536 "
+                    + "--map-groups=200000,0,65536 --setuid 0 --setgid 0 --mount " + helper + " probe --json";
+            Map<String, Map<String, Object>> steps = TemporarySubIds.during(TemporarySubIds.replacing(List.of("root", "0"),
+                    "root:200000:65536"), () -> probe(List.of("unshare", "--mount", "--propagation", "private", "sh", "-c",
+                    "mount -t tmpfs -o ro masked /proc/acpi && mount --bind /dev/null /proc/timer_list && exec " + pod)));
+
+            assertThat((String) steps.get("container").get("detail")).startsWith("a Kubernetes pod (KUBERNETES_SERVICE_HOST "
+                    + "is set), in a user namespace (uid 0 is host uid 200000, 65536 ids); AppArmor: none");
+            assertThat(steps.get("proc-unmasked")).containsEntry("ok", false).containsEntry("detail",
+                    "masked: /proc/acpi /proc/timer_list");
+            assertThat(steps.get("proc")).containsEntry("ok", false).containsEntry("errno", "EPERM");
+            assertThat((String) steps.get("proc").get("hint")).contains("securityContext.procMount: Unmasked, which needs "
+                    + "hostUsers: false");
+            assertThat(steps.get("root-capabilities")).as("the pod's root, here with every capability in its user namespace")
+                    .containsEntry("ok", true).containsEntry("detail", "root with CAP_SYS_ADMIN in its user namespace");
             assertThat(steps.get("userns")).containsEntry("ok", true);
             assertThat(steps.get("mount-ns")).containsEntry("ok", true);
         }
