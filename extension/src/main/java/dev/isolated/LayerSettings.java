@@ -25,7 +25,7 @@ final class LayerSettings {
         String size = !tmpfsSize.isEmpty() ? tmpfsSize
                 : configuration.apply(IsolatedConfiguration.LAYER_TMPFS_SIZE)
                         .map(s -> checkedSize(s.trim(), IsolatedConfiguration.LAYER_TMPFS_SIZE))
-                        .orElse(LayerSpec.DEFAULT_TMPFS_SIZE);
+                        .orElse(""); // not chosen: the helper's tmpfs keeps the kernel's default, 50%
         Path root = configuration.apply(IsolatedConfiguration.LAYER_DIR).filter(s -> !s.isBlank())
                 .map(s -> Path.of(s).toAbsolutePath())
                 .orElseGet(() -> CacheDirectory.resolve(configuration).resolve(LayerSpec.DEFAULT_DIR_NAME));

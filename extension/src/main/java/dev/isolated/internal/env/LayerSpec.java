@@ -10,7 +10,9 @@ import java.util.List;
  * fields {@code upper-size=}, {@code upper-dir=} and {@code layer=} (see native/PROTOCOL.md).
  *
  * @param onDisk whether the writable layer is a host directory instead of a tmpfs
- * @param tmpfsSize the tmpfs's size ({@code 50%}, {@code 512m}...), when not on disk
+ * @param tmpfsSize the tmpfs's size ({@code 50%}, {@code 512m}...), when not on disk; empty when none was chosen,
+ *     so the tmpfs gets the kernel's default ({@value #DEFAULT_TMPFS_SIZE}) and an environment without a mount
+ *     namespace (no overlay, no tmpfs) can be made
  * @param root the configured directory disk layers (and frozen states) live in
  * @param rootSetting the setting that moves {@code root}, for messages
  * @param layers frozen layers between the image and the writable layer, topmost first
@@ -25,7 +27,7 @@ public record LayerSpec(boolean onDisk, String tmpfsSize, Path root, String root
 
     /** @return a tmpfs layer of the default size, in the default directory, with no frozen layer */
     static LayerSpec defaults() {
-        return new LayerSpec(false, DEFAULT_TMPFS_SIZE, CacheDirectory.resolve().resolve(DEFAULT_DIR_NAME),
+        return new LayerSpec(false, "", CacheDirectory.resolve().resolve(DEFAULT_DIR_NAME),
                 "-Disolated.layer.dir", List.of());
     }
 
@@ -44,7 +46,9 @@ public record LayerSpec(boolean onDisk, String tmpfsSize, Path root, String root
             request.add("layer", layer.toString());
         }
         if (!onDisk) {
-            request.add("upper-size", tmpfsSize);
+            if (!tmpfsSize.isEmpty()) {
+                request.add("upper-size", tmpfsSize);
+            }
             return null;
         }
         Path dir = LayerDirectories.in(root, rootSetting).newDiskLayer();
