@@ -20,7 +20,7 @@ import java.util.stream.Stream;
  * <ul>
  *   <li>{@link #MINBASE}: one layer, the minbase rootfs.</li>
  *   <li>{@link #REDIS}: that same layer, then a layer with what installing {@code redis-server} changed
- *       (whiteouts for what it removed); runs as {@code redis} in {@code /var/lib/redis}, {@code Cmd} starts
+ *       (whiteouts for what it removed, of which there are none); runs as {@code redis} in {@code /var/lib/redis}, {@code Cmd} starts
  *       redis-server on port 6379 without persistence and without protected mode.</li>
  *   <li>{@link #POSTGRES}: the same base layer, then what installing {@code postgresql-15} changed; runs as
  *       {@code postgres}, {@code Cmd} starts the cluster {@code 15/main} the package made.</li>
