@@ -7,7 +7,8 @@ enum Section {
     HARDENED("What the hardened defaults cost (issue 11): today's defaults against the opt-outs, in one sampler"),
     IMAGE("The image: unpack, cached start, copy-on-write view"),
     SUITE("100 `@Isolated` tests × 2 commands through the JUnit Platform (in-process Launcher)"),
-    MEMORY("Memory of idle environments");
+    MEMORY("Memory of idle environments"),
+    PULL("Images by name (issue 12): a Debian image with redis from a registry on 127.0.0.1, Isolated against podman");
 
     private final String title;
 

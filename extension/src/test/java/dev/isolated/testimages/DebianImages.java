@@ -27,7 +27,8 @@ import java.util.stream.Stream;
  * </ul>
  *
  * Layers are written reproducibly (sorted entries, gzip without a timestamp), so the same rootfs directories
- * always give the same digests, and the base layer has one digest in every image.
+ * always give the same digests, and the base layer has one digest in every image. They are written once and kept
+ * in {@code ROOTFS_CACHE/layers/} for later runs when that directory can be written (see {@link LayerCache}).
  */
 public final class DebianImages implements AutoCloseable {
 
@@ -42,6 +43,9 @@ public final class DebianImages implements AutoCloseable {
 
     /** Debian bookworm minbase + {@code postgresql-15}: two layers. */
     public static final String POSTGRES = "postgres:15-bookworm";
+
+    /** The layers, written once ({@link LayerCache}); the rootfs directories never change. */
+    private static final LayerCache LAYERS = new LayerCache(ROOTFS_CACHE.resolve("layers"));
 
     private static final String PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -106,12 +110,13 @@ public final class DebianImages implements AutoCloseable {
             throw new IllegalArgumentException("No Debian test image " + image + "; there are " + IMAGES.keySet());
         }
         if (!pushed.containsKey(image)) {
+            Path minbase = ROOTFS_CACHE.resolve("minbase");
             if (base == null) {
-                base = layout.store(RootfsLayer.of(ROOTFS_CACHE.resolve("minbase"), work.resolve("minbase.tar.gz")));
+                base = layout.store(LAYERS.get("minbase", work.resolve("minbase.tar.gz"), file -> RootfsLayer.of(minbase, file)));
             }
-            List<RootfsLayer.Written> layers = image.equals(MINBASE) ? List.of(base) : List.of(base,
-                    layout.store(RootfsLayer.diff(ROOTFS_CACHE.resolve("minbase"), ROOTFS_CACHE.resolve(what[0]),
-                            work.resolve(what[0] + ".tar.gz"))));
+            List<RootfsLayer.Written> layers = image.equals(MINBASE) ? List.of(base) : List.of(base, layout.store(
+                    LAYERS.get(what[0], work.resolve(what[0] + ".tar.gz"),
+                            file -> RootfsLayer.diff(minbase, ROOTFS_CACHE.resolve(what[0]), file))));
             manifests.put(image, layout.add(what[0], what[1], layers));
             registry.push(layout.directory(), what[0], image);
             pushed.put(image, layers);

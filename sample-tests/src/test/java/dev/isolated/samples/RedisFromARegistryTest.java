@@ -57,6 +57,7 @@ class RedisFromARegistryTest {
             env.awaitPort(6379);
 
             try (Socket socket = new Socket("127.0.0.1", env.mappedPort(6379))) {
+                socket.setSoTimeout(10_000); // a reply that never comes fails the test instead of hanging it
                 Resp resp = new Resp(socket);
                 assertThat(resp.call("PING")).isEqualTo("+PONG");
                 assertThat(resp.call("SET", "greeting", "hello from Debian")).isEqualTo("+OK");
