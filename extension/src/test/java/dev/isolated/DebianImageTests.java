@@ -27,7 +27,7 @@ class DebianImageTests {
 
     @BeforeAll
     static void push() throws Exception {
-        images = DebianImages.start(DebianImages.MINBASE, DebianImages.REDIS);
+        images = DebianImages.start(DebianImages.MINBASE, DebianImages.REDIS, DebianImages.POSTGRES);
         System.setProperty(IsolatedConfiguration.REGISTRY_INSECURE, images.host());
     }
 
@@ -52,6 +52,22 @@ class DebianImageTests {
             assertThat(env.exec("redis-server", "--version")).succeeded().stdout().startsWith("Redis server v=7.");
             assertThat(env.exec("sh", "-c", ". /etc/os-release && echo $VERSION_CODENAME")).succeeded().stdout()
                     .isEqualTo("bookworm\n");
+        }
+    }
+
+    @Test
+    @DisplayName("the postgresql image's command starts the cluster its package made, as postgres, on port 5432")
+    void postgresStarts() {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().image(images.name(DebianImages.POSTGRES)).start()) {
+            IsolatedProcess postgres = env.start(env.imageCommand());
+            try {
+                env.awaitPort(5432);
+            } catch (RuntimeException e) {
+                throw new AssertionError("postgres did not listen; its output: " + postgres.stdout() + postgres.stderr(), e);
+            }
+            assertThat(env.exec("psql", "-At", "-c", "select current_user || ' ' || version()")).succeeded().stdout()
+                    .startsWith("postgres PostgreSQL 15.");
+            assertThat(postgres.isAlive()).isTrue();
         }
     }
 

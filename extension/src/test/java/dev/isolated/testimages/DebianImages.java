@@ -23,7 +23,9 @@ import java.util.stream.Stream;
  *       (whiteouts for what it removed, of which there are none); runs as {@code redis} in {@code /var/lib/redis}, {@code Cmd} starts
  *       redis-server on port 6379 without persistence and without protected mode.</li>
  *   <li>{@link #POSTGRES}: the same base layer, then what installing {@code postgresql-15} changed; runs as
- *       {@code postgres}, {@code Cmd} starts the cluster {@code 15/main} the package made.</li>
+ *       {@code postgres}, {@code Cmd} starts the cluster {@code 15/main} the package made (listening on 127.0.0.1:5432
+ *       and in {@code /run/postgresql}; SSL off: the package's snakeoil key is readable only by the group
+ *       {@code ssl-cert}, which {@code postgres} has only as a supplementary group).</li>
  * </ul>
  *
  * Layers are written reproducibly (sorted entries, gzip without a timestamp), so the same rootfs directories
@@ -58,7 +60,7 @@ public final class DebianImages implements AutoCloseable {
             POSTGRES, new String[] {"postgresql", "{\"Env\":[\"PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:"
                     + "/usr/sbin:/usr/bin:/sbin:/bin\",\"PGDATA=/var/lib/postgresql/15/main\"],\"User\":\"postgres\","
                     + "\"WorkingDir\":\"/var/lib/postgresql\",\"ExposedPorts\":{\"5432/tcp\":{}},\"Cmd\":[\"postgres\","
-                    + "\"-c\",\"config_file=/etc/postgresql/15/main/postgresql.conf\"]}"});
+                    + "\"-c\",\"config_file=/etc/postgresql/15/main/postgresql.conf\",\"-c\",\"ssl=off\"]}"});
 
     private final Path work;
     private final LocalRegistry registry;
