@@ -53,8 +53,10 @@ final class PullBench {
 
     void run() throws Exception {
         Results results = ctx.results();
-        if (Processes.find("podman") == null || Processes.find("docker-registry") == null) {
-            results.note("Section 7 (pulls) skipped: podman or docker-registry is missing (.ci/install-deps installs both)");
+        if (Processes.find("podman") == null || Processes.find("docker-registry") == null || Processes.find("skopeo") == null
+                || !Files.isDirectory(DebianImages.ROOTFS_CACHE)) {
+            results.note("Section 7 (pulls) skipped: it needs podman, docker-registry, skopeo and the Debian test images in "
+                    + DebianImages.ROOTFS_CACHE + ", which .ci/install-deps installs and builds");
             return;
         }
         Path scratch = Files.createDirectories(ctx.workDir().resolve("pull"));
