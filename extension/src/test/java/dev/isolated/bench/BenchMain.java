@@ -50,6 +50,8 @@ public final class BenchMain {
             new MemoryBench(ctx).run();
             section("7. frozen states against the same state set up per test");
             new FrozenBench(ctx).run();
+            section("8. images by name: a Debian image from a local registry, Isolated and podman");
+            new PullBench(ctx).run();
         } finally {
             Trees.delete(work);
         }
@@ -88,7 +90,7 @@ public final class BenchMain {
                 .append(LogAxis.milliseconds(m.stats().median())).append(" to open, "));
         results.find(MemoryBench.FAILURES).ifPresent(m -> sb.append(Format.number(m.stats().median()).replace(".000", ""))
                 .append(" failures. "));
-        return sb.append("Targets of issue 6 met: ").append(met).append(" of ").append(targets).append('.').toString();
+        return sb.append("Targets of issues 6 and 12 met: ").append(met).append(" of ").append(targets).append('.').toString();
     }
 
     private static Path unpackedBusybox() {

@@ -45,6 +45,11 @@ record ChartGroup(String title, List<ChartRow> rows) {
                 ImageBench.TAR_C_TMPFS, "tar -xf from a C loop, to tmpfs",
                 ImageBench.CACHED, "Isolated: cached start",
                 CowViewBench.COW_VIEW, "Isolated: copy-on-write view per env"));
+        groups.add(group(results, "Images by name: Debian + redis from a registry on 127.0.0.1",
+                PullBench.ISOLATED_FIRST, "Isolated: first pull + unpack",
+                PullBench.PODMAN_FIRST, "podman pull, empty storage",
+                PullBench.ISOLATED_SECOND, "Isolated: + postgresql image, base stored",
+                PullBench.PODMAN_SECOND, "podman pull of it, base stored"));
         return groups;
     }
 

@@ -31,7 +31,9 @@ record Comparison(String isolated, String label, String alternative) {
                 new Comparison(ImageBench.UNPACK_TMPFS, "unpack on tmpfs", ImageBench.TAR_C_TMPFS),
                 new Comparison(SuiteBench.ISOLATED_TOTAL, "total", SuiteBench.PLAIN_TOTAL),
                 new Comparison(SuiteBench.ISOLATED_PER_TEST, "per test", SuiteBench.PLAIN_PER_TEST),
-                new Comparison(SuiteBench.ISOLATED_PER_TEST, "per test", Anchors.TC_FRESH)));
+                new Comparison(SuiteBench.ISOLATED_PER_TEST, "per test", Anchors.TC_FRESH),
+                new Comparison(PullBench.ISOLATED_FIRST, "first pull", PullBench.PODMAN_FIRST),
+                new Comparison(PullBench.ISOLATED_SECOND, "second image", PullBench.PODMAN_SECOND)));
         all.addAll(HardeningBench.COMPARISONS);
         all.addAll(FrozenBench.COMPARISONS);
         return List.copyOf(all);

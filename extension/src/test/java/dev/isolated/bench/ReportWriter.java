@@ -36,7 +36,7 @@ final class ReportWriter {
                     Format.number(m.stats().p90()), runs(m), m.unit(), RatioColumn.cell(results, m)));
             sb.append(t.toText());
         }
-        sb.append("\n-- Targets of issue 6\n").append(targetTable().toText());
+        sb.append("\n-- Targets of issues 6 and 12\n").append(targetTable().toText());
         sb.append("\n-- Notes\n");
         results.notes().forEach(n -> sb.append("* ").append(n).append('\n'));
         return sb.toString();
@@ -52,7 +52,7 @@ final class ReportWriter {
                 .append(machine.cpuModel()).append(String.format(Locale.ROOT, ", %.1f GiB", machine.memoryGib()))
                 .append(".  \nReproduce: `").append(COMMAND).append("` (results in `extension/target/bench/`).\n\n");
         sb.append("![Isolated against the alternatives](").append(chartName).append(")\n\n");
-        sb.append("## Targets of issue 6\n\n").append(targetTable().toMarkdown());
+        sb.append("## Targets of issues 6 and 12\n\n").append(targetTable().toMarkdown());
         for (Section section : Section.values()) {
             List<Measurement> rows = results.in(section);
             if (rows.isEmpty()) {
@@ -96,7 +96,17 @@ final class ReportWriter {
             hardened.forEach(m -> h.add(label(m), Format.number(m.stats().median()), RatioColumn.cell(results, m)));
             sb.append(h.toMarkdown()).append('\n');
         }
-        sb.append("Targets (issue 6):\n\n").append(targetTable().toMarkdown());
+        List<Measurement> pulls = results.in(Section.PULL);
+        if (!pulls.isEmpty()) {
+            sb.append("Images by name (issue 12): Debian bookworm + redis-server, two layers, pushed to a docker-registry "
+                    + "on 127.0.0.1, pulled into an empty store by Isolated and by `podman pull`, side by side in the same "
+                    + "run; then Debian + postgresql-15, which shares the base layer, into a store that holds the first:\n\n");
+            TextTable p = new TextTable("pull", "median", "Isolated ÷ this");
+            pulls.forEach(m -> p.add(label(m), Format.number(m.stats().median()) + " " + m.unit(),
+                    RatioColumn.cell(results, m)));
+            sb.append(p.toMarkdown()).append('\n');
+        }
+        sb.append("Targets (issues 6 and 12):\n\n").append(targetTable().toMarkdown());
         return sb.toString();
     }
 

@@ -8,7 +8,8 @@ enum Section {
     IMAGE("The image: unpack, cached start, copy-on-write view"),
     SUITE("100 `@Isolated` tests × 2 commands through the JUnit Platform (in-process Launcher)"),
     MEMORY("Memory of idle environments"),
-    FROZEN("A fresh environment from a frozen state against the same state set up in every test");
+    FROZEN("A fresh environment from a frozen state against the same state set up in every test"),
+    PULL("Images by name (issue 12): a Debian image with redis from a registry on 127.0.0.1, Isolated against podman");
 
     private final String title;
 

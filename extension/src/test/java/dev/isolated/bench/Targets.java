@@ -32,6 +32,13 @@ final class Targets {
         targets.add(atMost("idle environment ≤ 512 KiB of host RSS (Pss growth per env)", MemoryBench.IDLE_PSS,
                 512, "KiB"));
         targets.add(atMost("200 concurrent environments without failures", MemoryBench.FAILURES, 0, "failures"));
+        if (results.find(PullBench.ISOLATED_FIRST).isPresent()) {
+            targets.add(atMostRatio("first pull + unpack of Debian + redis ≤ 1.0× podman pull (issue 12)",
+                    PullBench.ISOLATED_FIRST, PullBench.PODMAN_FIRST, 1.0));
+            targets.add(atMost("an image sharing the base layer downloads only its config and new layer (issue 12)",
+                    PullBench.ISOLATED_SECOND_BLOBS, 2, "blobs"));
+            targets.add(atMost("... and never the base layer (issue 12)", PullBench.ISOLATED_SECOND_BASE, 0, "downloads"));
+        }
         return targets;
     }
 
