@@ -442,6 +442,37 @@ class RegistryPullTests {
     }
 
     @Test
+    @DisplayName("an identity token (config.json's identitytoken) is exchanged for a Bearer token with an OAuth2 POST "
+            + "(grant_type=refresh_token); a wrong one fails naming the source")
+    void identityToken() throws Exception {
+        try (TokenServer tokens = new TokenServer(dir.resolve("token"), "erin", "unused");
+                LocalRegistry bearer = LocalRegistry.startWithTokens(dir.resolve("token"), registry.storage(), tokens)) {
+            tokens.refreshToken("refresh-erin-1");
+            String name = bearer.host() + "/library/busybox:1";
+            String insecure = bearer.host() + "," + tokens.host();
+            Path dockerConfig = Files.createDirectories(dir.resolve("docker-config"));
+            Path configFile = dockerConfig.resolve("config.json");
+            Files.writeString(configFile, "{\"auths\":{\"" + bearer.host() + "\":{\"auth\":\"\","
+                    + "\"identitytoken\":\"refresh-erin-1\"}}}");
+
+            Path layout = puller(dir.resolve("cache"), IsolatedConfiguration.REGISTRY_INSECURE, insecure).pull(name);
+
+            assertThat(Files.readString(layout.resolve("index.json"))).contains(registry.head("library/busybox", "1")[0]);
+            assertThat(tokens.authorizations()).as("no GET with Basic credentials").isEmpty();
+            assertThat(tokens.oauthForms()).isNotEmpty().allSatisfy(form -> assertThat(form).containsExactlyInAnyOrderEntriesOf(
+                    Map.of("grant_type", "refresh_token", "refresh_token", "refresh-erin-1", "service", "isolated-test-registry",
+                            "scope", "repository:library/busybox:pull", "client_id", "isolated")));
+
+            Files.writeString(configFile, "{\"auths\":{\"" + bearer.host() + "\":{\"identitytoken\":\"revoked\"}}}");
+            assertThatThrownBy(() -> puller(dir.resolve("cache2"), IsolatedConfiguration.REGISTRY_INSECURE, insecure).pull(name))
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessageStartingWith("Image " + name + ": the token server " + tokens.realm() + " of " + bearer.host()
+                            + " refused the credentials (HTTP 400 invalid_grant); credentials tried: auths entry '"
+                            + bearer.host() + "' in " + configFile + " (identity token). ");
+        }
+    }
+
+    @Test
     @DisplayName("a redirect to another host is followed without the Authorization header")
     void redirectDropsAuthorization() throws Exception {
         Path layout = TestOci.layout(dir.resolve("redirect"), "amd64", "{}",
