@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.isolated.internal.image.TestImages;
+import dev.isolated.internal.registry.ForwardProxy;
 import dev.isolated.internal.registry.ImagePullException;
 import dev.isolated.internal.registry.ImagePuller;
 import dev.isolated.internal.registry.LocalRegistry;
@@ -469,6 +470,31 @@ class RegistryPullTests {
                     .hasMessageStartingWith("Image " + name + ": the token server " + tokens.realm() + " of " + bearer.host()
                             + " refused the credentials (HTTP 400 invalid_grant); credentials tried: auths entry '"
                             + bearer.host() + "' in " + configFile + " (identity token). ");
+        }
+    }
+
+    @Test
+    @DisplayName("HTTP_PROXY from the environment: a registry that is not loopback is reached through the proxy; "
+            + "a loopback registry is reached directly")
+    void proxyFromEnvironment() throws Exception {
+        int registryPort = Integer.parseInt(host.substring(host.lastIndexOf(':') + 1));
+        String proxied = "proxied.invalid:5000"; // never resolved: only the proxy is connected to
+        Path dockerConfig = Files.createDirectories(dir.resolve("docker-config"));
+        try (ForwardProxy proxy = new ForwardProxy(registryPort)) {
+            Map<String, String> environment = Map.of("HTTP_PROXY", "http://127.0.0.1:" + proxy.port(),
+                    "DOCKER_CONFIG", dockerConfig.toString());
+            ImagePuller.forgetResolvedTags();
+            Path layout = new ImagePuller(dir.resolve("cache"), PullSettings.from(configuration(
+                    IsolatedConfiguration.REGISTRY_INSECURE, proxied), environment::get)).pull(proxied + "/library/busybox:1");
+
+            assertThat(Files.readString(layout.resolve("index.json"))).contains(registry.head("library/busybox", "1")[0]);
+            assertThat(proxy.requestLines()).isNotEmpty()
+                    .allMatch(line -> line.matches("(GET|HEAD) http://" + proxied + "/v2/library/busybox/\\S+ HTTP/1.1"));
+
+            int before = proxy.requestLines().size();
+            ImagePuller.forgetResolvedTags();
+            new ImagePuller(dir.resolve("cache2"), PullSettings.from(configuration(), environment::get)).pull(host + "/library/busybox:1");
+            assertThat(proxy.requestLines()).as("loopback is never proxied").hasSize(before);
         }
     }
 

@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.logging.Logger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -57,11 +59,10 @@ final class RegistryClient {
             "application/vnd.docker.distribution.manifest.list.v2+json",
             "application/vnd.docker.distribution.manifest.v2+json");
 
-    private static final HttpClient HTTP = HttpClient.newBuilder()
-            .followRedirects(HttpClient.Redirect.NEVER)
-            .connectTimeout(Duration.ofSeconds(30))
-            .version(HttpClient.Version.HTTP_1_1)
-            .build();
+    /** The JVM's proxy configuration's client. */
+    private static final HttpClient HTTP = builder().build();
+    /** A client per configuration of the proxy environment variables. */
+    private static final ConcurrentMap<EnvironmentProxySelector, HttpClient> PROXIED = new ConcurrentHashMap<>();
 
     private static final Pattern CHALLENGE_PARAMETER = Pattern.compile("([A-Za-z_]+)=(?:\"((?:[^\"\\\\]|\\\\.)*)\"|([^,\\s]*))");
 
@@ -73,6 +74,7 @@ final class RegistryClient {
     private final Credentials credentials;
     private final Duration stallTimeout;
     private volatile String authorization;
+    private final HttpClient http;
 
     /**
      * @param image the image as the user named it, for messages
@@ -90,6 +92,29 @@ final class RegistryClient {
         this.settings = settings;
         this.credentials = credentials;
         this.stallTimeout = stallTimeout;
+        this.http = client(image, settings);
+    }
+
+    private static HttpClient.Builder builder() {
+        return HttpClient.newBuilder()
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .connectTimeout(Duration.ofSeconds(30))
+                .version(HttpClient.Version.HTTP_1_1);
+    }
+
+    /** The client with the proxies of the environment's variables, unless a JVM proxy property is set. */
+    private static HttpClient client(String image, PullSettings settings) {
+        Optional<EnvironmentProxySelector> proxies;
+        try {
+            proxies = EnvironmentProxySelector.from(settings.environment(), System::getProperty);
+        }
+        catch (IllegalArgumentException e) {
+            throw new ImagePullException("Image " + image + ": " + e.getMessage(), e);
+        }
+        return proxies.map(selector -> PROXIED.computeIfAbsent(selector, key -> {
+            LOG.fine(() -> "Registries are reached through the proxies of the environment: " + key);
+            return builder().proxy(key).build();
+        })).orElse(HTTP);
     }
 
     /**
@@ -269,7 +294,7 @@ final class RegistryClient {
 
     private HttpResponse<InputStream> send(HttpRequest request) {
         try {
-            return new StallTimed(HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream()), stallTimeout);
+            return new StallTimed(http.send(request, HttpResponse.BodyHandlers.ofInputStream()), stallTimeout);
         }
         catch (IOException e) {
             throw new RegistryIoException(request.uri(), e);
