@@ -193,6 +193,38 @@ class RegistryPullTests {
     }
 
     @Test
+    @DisplayName("isolated.image.platform picks another platform's manifest of an index (linux/arm64 and linux/arm64/v8 alike), "
+            + "lets a single-platform image for it through, and names itself when the index lacks it")
+    void platformOverride() throws Exception {
+        String arm = registry.head("library/multi", "arm64")[0];
+        String index = registry.head("library/multi", "1")[0];
+        for (String platform : List.of("linux/arm64", "linux/arm64/v8", "LINUX/aarch64")) {
+            Path layout = puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, platform).pull(host + "/library/multi:1");
+            assertThat(layout.getFileName().toString()).as(platform).isEqualTo(arm.substring(7));
+            assertThat(Files.readString(layout.resolve("index.json"))).as(platform).contains(arm);
+        }
+        assertThat(puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, "linux/arm64")
+                .pull(host + "/library/multi:arm64").getFileName().toString()).isEqualTo(arm.substring(7));
+        assertThat(Files.readString(puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, "linux/amd64")
+                .pull(host + "/library/multi:1").resolve("index.json"))).contains(registry.head("library/multi", "amd64")[0]);
+
+        assertThatThrownBy(() -> puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, "linux/s390x")
+                .pull(host + "/library/multi:1"))
+                .isInstanceOf(ImagePullException.class)
+                .hasMessage("Image " + host + "/library/multi:1: no manifest for linux/s390x in its image index " + index
+                        + "; it has: linux/arm64, linux/amd64");
+        assertThatThrownBy(() -> puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, "linux/arm/v7")
+                .pull(host + "/library/multi:arm64"))
+                .isInstanceOf(ImagePullException.class)
+                .hasMessage("Image " + host + "/library/multi:arm64: it is an image for linux/arm64, and this is linux/arm/v7; "
+                        + "no manifest for linux/arm/v7");
+        assertThatThrownBy(() -> puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, "arm64"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("isolated.image.platform=arm64 is not valid: write linux/<architecture>[/<variant>], e.g. "
+                        + "linux/arm64 or linux/arm/v7 (the environments run Linux only)");
+    }
+
+    @Test
     @DisplayName("an index without this platform fails naming the platforms it has")
     void noPlatform() throws Exception {
         String index = registry.head("library/noplatform", "1")[0];
