@@ -28,8 +28,9 @@ import java.util.regex.Pattern;
  * Talks the OCI distribution protocol to one repository of one registry with the JDK's {@link HttpClient}:
  * manifests by tag or digest, blobs (with {@code Range} to resume), anonymous, Basic and Bearer-token auth
  * (the {@code WWW-Authenticate} challenge of the first 401; a Bearer token is asked for with a {@code GET} and
- * Basic credentials, or, for an identity token, with an OAuth2 {@code POST} of {@code grant_type=refresh_token}), retries of 429 and 5xx honouring
- * {@code Retry-After}, and redirects followed by hand: at most {@value #MAX_REDIRECTS}, over https, or over
+ * Basic credentials, or, for an identity token, with an OAuth2 {@code POST} of {@code grant_type=refresh_token}),
+ * proxies as the JVM's properties or else {@link EnvironmentProxySelector the environment's variables} say,
+ * retries of 429 and 5xx honouring {@code Retry-After}, and redirects followed by hand: at most {@value #MAX_REDIRECTS}, over https, or over
  * http only to a registry listed in {@code isolated.registry.insecure}; {@code Authorization} is sent only
  * to the registry's own scheme, host and port, never to where it redirects. Every response body (a blob's,
  * a manifest's, a token's) fails a read that waits longer than the stall timeout for a byte, by default
