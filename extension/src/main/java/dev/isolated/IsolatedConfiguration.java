@@ -60,6 +60,13 @@ public final class IsolatedConfiguration {
      */
     public static final String IMAGE_MAX_BYTES = "isolated.image.maxBytes";
 
+    /**
+     * The platform an image pulled by name is for, as {@code linux/<architecture>[/<variant>]}, e.g.
+     * {@code linux/arm64} or {@code linux/arm/v7}: a multi-platform image index resolves to its manifest, and a
+     * single-platform image must be for it; default {@code linux} and this JVM's {@code os.arch}: {@value}.
+     */
+    public static final String IMAGE_PLATFORM = "isolated.image.platform";
+
     /** The most archive entries of one image; default 1,000,000 (per JVM): {@value}. */
     public static final String IMAGE_MAX_ENTRIES = "isolated.image.maxEntries";
 

@@ -83,7 +83,8 @@ final class RootfsImages {
         } catch (IllegalArgumentException e) {
             throw new IsolatedException(e.getMessage(), e);
         }
-        List<Object> key = Arrays.asList(name, settings.policy(), settings.insecure(), settings.mirror(), settings.username());
+        List<Object> key = Arrays.asList(name, settings.policy(), settings.insecure(), settings.mirror(), settings.username(),
+                settings.platform());
         return PULLED.computeIfAbsent(key, k -> {
             // The pulled blobs and layout belong to no image until it is unpacked: pruning leaves them alone meanwhile.
             return StoreLock.whilePulling(cacheDirectory, () -> {

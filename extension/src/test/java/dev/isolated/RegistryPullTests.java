@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.isolated.internal.image.TestImages;
+import dev.isolated.internal.registry.ForwardProxy;
 import dev.isolated.internal.registry.ImagePullException;
 import dev.isolated.internal.registry.ImagePuller;
 import dev.isolated.internal.registry.LocalRegistry;
@@ -189,6 +190,38 @@ class RegistryPullTests {
             assertIsBusybox(env);
             assertThat(env.exec("cat", "/etc/arch")).failed();
         }
+    }
+
+    @Test
+    @DisplayName("isolated.image.platform picks another platform's manifest of an index (linux/arm64 and linux/arm64/v8 alike), "
+            + "lets a single-platform image for it through, and names itself when the index lacks it")
+    void platformOverride() throws Exception {
+        String arm = registry.head("library/multi", "arm64")[0];
+        String index = registry.head("library/multi", "1")[0];
+        for (String platform : List.of("linux/arm64", "linux/arm64/v8", "LINUX/aarch64")) {
+            Path layout = puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, platform).pull(host + "/library/multi:1");
+            assertThat(layout.getFileName().toString()).as(platform).isEqualTo(arm.substring(7));
+            assertThat(Files.readString(layout.resolve("index.json"))).as(platform).contains(arm);
+        }
+        assertThat(puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, "linux/arm64")
+                .pull(host + "/library/multi:arm64").getFileName().toString()).isEqualTo(arm.substring(7));
+        assertThat(Files.readString(puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, "linux/amd64")
+                .pull(host + "/library/multi:1").resolve("index.json"))).contains(registry.head("library/multi", "amd64")[0]);
+
+        assertThatThrownBy(() -> puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, "linux/s390x")
+                .pull(host + "/library/multi:1"))
+                .isInstanceOf(ImagePullException.class)
+                .hasMessage("Image " + host + "/library/multi:1: no manifest for linux/s390x in its image index " + index
+                        + "; it has: linux/arm64, linux/amd64");
+        assertThatThrownBy(() -> puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, "linux/arm/v7")
+                .pull(host + "/library/multi:arm64"))
+                .isInstanceOf(ImagePullException.class)
+                .hasMessage("Image " + host + "/library/multi:arm64: it is an image for linux/arm64, and this is linux/arm/v7; "
+                        + "no manifest for linux/arm/v7");
+        assertThatThrownBy(() -> puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, "arm64"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("isolated.image.platform=arm64 is not valid: write linux/<architecture>[/<variant>], e.g. "
+                        + "linux/arm64 or linux/arm/v7 (the environments run Linux only)");
     }
 
     @Test
@@ -438,6 +471,62 @@ class RegistryPullTests {
                     .isInstanceOf(ImagePullException.class)
                     .hasMessageStartingWith("Image " + name + ": " + bearer.host() + " refused access (HTTP 401 UNAUTHORIZED: "
                             + "authentication required); credentials tried: " + noCredentials() + ". ");
+        }
+    }
+
+    @Test
+    @DisplayName("an identity token (config.json's identitytoken) is exchanged for a Bearer token with an OAuth2 POST "
+            + "(grant_type=refresh_token); a wrong one fails naming the source")
+    void identityToken() throws Exception {
+        try (TokenServer tokens = new TokenServer(dir.resolve("token"), "erin", "unused");
+                LocalRegistry bearer = LocalRegistry.startWithTokens(dir.resolve("token"), registry.storage(), tokens)) {
+            tokens.refreshToken("refresh-erin-1");
+            String name = bearer.host() + "/library/busybox:1";
+            String insecure = bearer.host() + "," + tokens.host();
+            Path dockerConfig = Files.createDirectories(dir.resolve("docker-config"));
+            Path configFile = dockerConfig.resolve("config.json");
+            Files.writeString(configFile, "{\"auths\":{\"" + bearer.host() + "\":{\"auth\":\"\","
+                    + "\"identitytoken\":\"refresh-erin-1\"}}}");
+
+            Path layout = puller(dir.resolve("cache"), IsolatedConfiguration.REGISTRY_INSECURE, insecure).pull(name);
+
+            assertThat(Files.readString(layout.resolve("index.json"))).contains(registry.head("library/busybox", "1")[0]);
+            assertThat(tokens.authorizations()).as("no GET with Basic credentials").isEmpty();
+            assertThat(tokens.oauthForms()).isNotEmpty().allSatisfy(form -> assertThat(form).containsExactlyInAnyOrderEntriesOf(
+                    Map.of("grant_type", "refresh_token", "refresh_token", "refresh-erin-1", "service", "isolated-test-registry",
+                            "scope", "repository:library/busybox:pull", "client_id", "isolated")));
+
+            Files.writeString(configFile, "{\"auths\":{\"" + bearer.host() + "\":{\"identitytoken\":\"revoked\"}}}");
+            assertThatThrownBy(() -> puller(dir.resolve("cache2"), IsolatedConfiguration.REGISTRY_INSECURE, insecure).pull(name))
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessageStartingWith("Image " + name + ": the token server " + tokens.realm() + " of " + bearer.host()
+                            + " refused the credentials (HTTP 400 invalid_grant); credentials tried: auths entry '"
+                            + bearer.host() + "' in " + configFile + " (identity token). ");
+        }
+    }
+
+    @Test
+    @DisplayName("HTTP_PROXY from the environment: a registry that is not loopback is reached through the proxy; "
+            + "a loopback registry is reached directly")
+    void proxyFromEnvironment() throws Exception {
+        int registryPort = Integer.parseInt(host.substring(host.lastIndexOf(':') + 1));
+        String proxied = "proxied.invalid:5000"; // never resolved: only the proxy is connected to
+        Path dockerConfig = Files.createDirectories(dir.resolve("docker-config"));
+        try (ForwardProxy proxy = new ForwardProxy(registryPort)) {
+            Map<String, String> environment = Map.of("HTTP_PROXY", "http://127.0.0.1:" + proxy.port(),
+                    "DOCKER_CONFIG", dockerConfig.toString());
+            ImagePuller.forgetResolvedTags();
+            Path layout = new ImagePuller(dir.resolve("cache"), PullSettings.from(configuration(
+                    IsolatedConfiguration.REGISTRY_INSECURE, proxied), environment::get)).pull(proxied + "/library/busybox:1");
+
+            assertThat(Files.readString(layout.resolve("index.json"))).contains(registry.head("library/busybox", "1")[0]);
+            assertThat(proxy.requestLines()).isNotEmpty()
+                    .allMatch(line -> line.matches("(GET|HEAD) http://" + proxied + "/v2/library/busybox/\\S+ HTTP/1.1"));
+
+            int before = proxy.requestLines().size();
+            ImagePuller.forgetResolvedTags();
+            new ImagePuller(dir.resolve("cache2"), PullSettings.from(configuration(), environment::get)).pull(host + "/library/busybox:1");
+            assertThat(proxy.requestLines()).as("loopback is never proxied").hasSize(before);
         }
     }
 

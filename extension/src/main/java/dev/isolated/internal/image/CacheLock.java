@@ -17,15 +17,17 @@ import java.util.function.BooleanSupplier;
  * writers (unpacking) and pruning exclusive.
  *
  * <p>Java's locks are per process and {@code fcntl}'s are dropped when <em>any</em> descriptor of the file
- * is closed, so there is exactly one channel per lock file per JVM, never closed, and the threads of this
- * JVM count their shared holds here: the file lock is taken by the first and released by the last.
+ * is closed, so there is at most one channel per lock file per JVM, closed only while this JVM holds no lock
+ * on the file (so a JVM that locks many files does not keep a descriptor for each), and the threads of this
+ * JVM count their shared holds here: the file lock is taken by the first and released by the last. The
+ * pulled blobs' store ({@code dev.isolated.internal.registry}) takes these locks exclusive too.
  *
  * <p>Waiting is done by polling ({@code tryLock} every 10 to 200 ms), never by blocking in {@code fcntl}: the
  * kernel detects deadlocks per process, not per thread, so two JVMs whose threads wait for each other's
  * unrelated locks would get a spurious {@code EDEADLK}; and a waiting writer would not be starved by JVMs
  * that keep taking the lock shared, as it re-checks whether its work is still needed.
  */
-final class CacheLock {
+public final class CacheLock {
 
     private static final ConcurrentMap<Path, CacheLock> LOCKS = new ConcurrentHashMap<>();
     private static final long FIRST_PAUSE_MILLIS = 10;
@@ -42,7 +44,7 @@ final class CacheLock {
     }
 
     /** The lock of {@code lockFile}, which must be given by its real path; created when first locked. */
-    static CacheLock of(Path lockFile) {
+    public static CacheLock of(Path lockFile) {
         return LOCKS.computeIfAbsent(lockFile, CacheLock::new);
     }
 
@@ -82,6 +84,9 @@ final class CacheLock {
             FileLock held = lock;
             lock = null;
             held.release();
+            notifyAll();
+            closeChannel();
+            return;
         }
         notifyAll();
     }
@@ -98,7 +103,7 @@ final class CacheLock {
      *
      * @return whether the lock was taken ({@link #releaseExclusive()} then releases it)
      */
-    boolean acquireExclusive(BooleanSupplier unnecessary) throws IOException {
+    public boolean acquireExclusive(BooleanSupplier unnecessary) throws IOException {
         long pause = FIRST_PAUSE_MILLIS;
         while (true) {
             synchronized (this) {
@@ -109,6 +114,7 @@ final class CacheLock {
                     waitHere(MAX_PAUSE_MILLIS);
                 }
                 if (unnecessary.getAsBoolean()) {
+                    closeChannel();
                     return false;
                 }
                 FileLock taken = tryLock(false);
@@ -123,7 +129,7 @@ final class CacheLock {
     }
 
     /** Releases the exclusive lock. */
-    synchronized void releaseExclusive() throws IOException {
+    public synchronized void releaseExclusive() throws IOException {
         try {
             FileLock held = lock;
             lock = null;
@@ -135,6 +141,7 @@ final class CacheLock {
             exclusive = false;
             notifyAll();
         }
+        closeChannel();
     }
 
     /**
@@ -183,6 +190,15 @@ final class CacheLock {
             channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         }
         return channel;
+    }
+
+    /** Closes the channel; only while this JVM holds no lock on the file (closing drops every fcntl lock on it). */
+    private void closeChannel() throws IOException {
+        if (channel != null && !exclusive && shared == 0) {
+            FileChannel open = channel;
+            channel = null;
+            open.close();
+        }
     }
 
     private void waitHere(long millis) throws IOException {

@@ -1,5 +1,6 @@
 package dev.isolated.internal.registry;
 
+import dev.isolated.internal.image.CacheLock;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -12,8 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentMap;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -21,16 +21,17 @@ import java.util.regex.Pattern;
  * Pulled blobs by digest, {@code <cache>/blobs/sha256/<hex>}: manifests, indexes, configs and compressed
  * layers exactly as received, each stored only after its size and sha256 matched. A download goes to
  * {@code <hex>.partial} in the same directory, is hashed while it streams, forced to disk and renamed into
- * place. One download per blob at a time across threads (a lock object per digest) and JVMs
- * ({@code FileChannel.lock()} on {@code <cache>/blobs/locks/<hex>.lock}, never deleted); whoever comes
- * second finds the blob stored. A {@code .partial} left by a JVM that died is re-hashed and resumed with an
+ * place. One download per blob at a time across threads and JVMs: the {@link CacheLock} of
+ * {@code <cache>/blobs/locks/<hex>.lock} (never deleted) is taken exclusive, one lock object and channel per
+ * file in this JVM, waiting by polling {@code tryLock} rather than blocking in {@code fcntl} (whose deadlock
+ * detection is per process, so two JVMs each downloading several blobs could get a spurious {@code EDEADLK});
+ * whoever comes second finds the blob stored and stops waiting. A {@code .partial} left by a JVM that died is re-hashed and resumed with an
  * HTTP {@code Range} request, or restarted when the registry sends the whole blob. A blob that has more bytes
  * than its descriptor gives is refused by its {@code Content-Length}, or else after at most one byte too many,
  * and nothing of it is kept.
  */
 final class BlobStore {
 
-    private static final ConcurrentMap<String, Object> IN_JVM = new ConcurrentHashMap<>();
     private static final Pattern CONTENT_RANGE = Pattern.compile("bytes (\\d+)-(\\d+)/(\\d+|\\*)");
     private static final int BUFFER = 128 * 1024;
 
@@ -70,7 +71,7 @@ final class BlobStore {
                 Files.move(partial, path(digest), StandardCopyOption.ATOMIC_MOVE);
             }
             return null;
-        });
+        }, () -> null);
     }
 
     /** Opens a blob's download at an offset. */
@@ -180,7 +181,7 @@ final class BlobStore {
             }
             Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
             return target;
-        });
+        }, () -> path(digest));
     }
 
     /** Reads at most {@code length} bytes: at most one more than the descriptor's size arrives before it is refused. */
@@ -229,21 +230,28 @@ final class BlobStore {
         T run() throws IOException;
     }
 
-    private <T> T withLock(String digest, Locked<T> action) {
+    /**
+     * Runs {@code action} holding the blob's lock exclusive, or returns {@code whenStored} once another thread or
+     * JVM has stored the blob while this one waited.
+     */
+    private <T> T withLock(String digest, Locked<T> action, Supplier<T> whenStored) {
         String hex = hex(digest);
-        synchronized (IN_JVM.computeIfAbsent(hex, k -> new Object())) {
+        try {
+            Files.createDirectories(blobs);
+            Files.createDirectories(locks);
+            CacheLock lock = CacheLock.of(locks.toRealPath().resolve(hex + ".lock"));
+            if (!lock.acquireExclusive(() -> has(digest))) {
+                return whenStored.get();
+            }
             try {
-                Files.createDirectories(blobs);
-                Files.createDirectories(locks);
-                try (FileChannel lock = FileChannel.open(locks.resolve(hex + ".lock"), StandardOpenOption.CREATE,
-                        StandardOpenOption.WRITE)) {
-                    lock.lock(); // released when the channel closes
-                    return action.run();
-                }
+                return action.run();
             }
-            catch (IOException e) {
-                throw new UncheckedIOException("Cannot write blob " + digest + " to the image store " + blobs + ": " + e, e);
+            finally {
+                lock.releaseExclusive();
             }
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("Cannot write blob " + digest + " to the image store " + blobs + ": " + e, e);
         }
     }
 

@@ -23,9 +23,12 @@ import java.util.logging.Logger;
  *     {@code credsStore}, through the {@code docker-credential-<name> get} program, then {@code auths[host]};</li>
  * <li>none (anonymous).</li>
  * </ol>
+ * An identity token (a refresh token: a helper's answer with the user {@code <token>}, or an {@code auths}
+ * entry's {@code identitytoken}) has the user {@value #IDENTITY_TOKEN_USER}; it is exchanged for a Bearer token
+ * with an OAuth2 {@code POST} to the realm, never sent as Basic credentials.
  *
- * @param username the user, or {@code null} for anonymous
- * @param secret the password or token
+ * @param username the user, {@value #IDENTITY_TOKEN_USER} for an identity token, or {@code null} for anonymous
+ * @param secret the password or the identity token
  * @param source where they came from, for messages and the log; never the secret
  */
 record Credentials(String username, String secret, String source) {
@@ -34,12 +37,20 @@ record Credentials(String username, String secret, String source) {
     private static final long HELPER_TIMEOUT_SECONDS = 30;
     private static final int MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
+    /** The user Docker gives an identity token. */
+    static final String IDENTITY_TOKEN_USER = "<token>";
+
     static Credentials anonymous(String why) {
         return new Credentials(null, null, why);
     }
 
     boolean isAnonymous() {
         return username == null;
+    }
+
+    /** Whether these are an identity token, to be exchanged for a Bearer token with {@code grant_type=refresh_token}. */
+    boolean isIdentityToken() {
+        return IDENTITY_TOKEN_USER.equals(username);
     }
 
     /** {@code Basic <base64(user:secret)>}. */
@@ -122,6 +133,11 @@ record Credentials(String username, String secret, String source) {
                 continue;
             }
             JsonObject entry = auths.object(key);
+            String identityToken = entry.optionalString("identitytoken");
+            if (identityToken != null && !identityToken.isEmpty()) {
+                return new Credentials(IDENTITY_TOKEN_USER, identityToken, "auths entry '" + key + "' in " + where
+                        + " (identity token)");
+            }
             String auth = entry.optionalString("auth");
             if (auth == null || auth.isEmpty()) {
                 continue;
@@ -204,10 +220,8 @@ record Credentials(String username, String secret, String source) {
             if (fields.get("Username").isEmpty()) {
                 return null;
             }
-            if (fields.get("Username").equals("<token>")) {
-                LOG.warning(() -> program + " gave an identity token for " + host + "; Isolated does not use identity "
-                        + "tokens, so it pulls anonymously");
-                return null;
+            if (fields.get("Username").equals(IDENTITY_TOKEN_USER)) {
+                return new Credentials(IDENTITY_TOKEN_USER, fields.get("Secret"), program + " (" + where + ", identity token)");
             }
             return new Credentials(fields.get("Username"), fields.get("Secret"), program + " (" + where + ", user '"
                     + fields.get("Username") + "')");

@@ -1,7 +1,6 @@
 package dev.isolated.internal.registry;
 
 import dev.isolated.IsolatedConfiguration;
-import dev.isolated.internal.image.RuntimePlatform;
 import dev.isolated.internal.image.UnpackLimits;
 import dev.isolated.internal.json.JsonException;
 import dev.isolated.internal.json.JsonObject;
@@ -37,7 +36,8 @@ import java.util.stream.Stream;
  * Pulls an image by name into the image store and lays it out as an OCI image layout for the existing
  * unpacking path. Steps: the tag is resolved to a manifest digest (once per run; with
  * {@code isolated.pull=missing} or {@code never} from {@code <cache>/refs/<registry>/<repository>/<tag>} when
- * recorded), an image index is followed to the entry for linux and this JVM's architecture, and the
+ * recorded), an image index is followed to the entry for linux and this JVM's architecture (or the platform of
+ * {@code isolated.image.platform}), and the
  * manifest, config and layers are fetched by digest into {@link BlobStore} unless stored (an image whose layers
  * declare more bytes in all than {@code isolated.image.maxBytes} is refused before any is). The result is
  * {@code <cache>/layouts/<manifest hex>/}: {@code oci-layout}, an {@code index.json} naming that one manifest,
@@ -146,7 +146,8 @@ public final class ImagePuller {
         private final String label;
         private RegistryClient client;
         private String registryLabel;
-        private final String platform = "linux/" + RuntimePlatform.architecture();
+        private final ImagePlatform wanted = settings.platform();
+        private final String platform = wanted.toString();
         private final long started = System.nanoTime();
         private long bytesDone;
         private long bytesTotal;
@@ -338,7 +339,10 @@ public final class ImagePuller {
             return new Manifest(digest, bytes, mediaType, json);
         }
 
-        /** The index entry for this platform: linux and this JVM's architecture, the first in index order. */
+        /**
+         * The index entry for the platform (linux and this JVM's architecture, or {@code isolated.image.platform}'s):
+         * with a variant asked for, the first entry of that variant; else the first without a variant, else the first.
+         */
         private Entry choose(Manifest index) {
             List<Entry> entries;
             try {
@@ -348,9 +352,9 @@ public final class ImagePuller {
             catch (JsonException e) {
                 throw fail("its image index " + index.digest() + " is not valid: " + e.getMessage());
             }
-            String architecture = RuntimePlatform.architecture();
-            List<Entry> matching = entries.stream().filter(e -> e.os().equals("linux") && e.architecture().equals(architecture))
-                    .toList();
+            List<Entry> matching = entries.stream().filter(e -> e.os().equals("linux")
+                    && e.architecture().equals(wanted.architecture())
+                    && (wanted.variant().isEmpty() || e.variant().equals(wanted.variant()))).toList();
             if (matching.isEmpty()) {
                 throw fail("no manifest for " + platform + " in its image index " + index.digest() + "; it has: "
                         + (entries.isEmpty() ? "none" : entries.stream().map(Entry::platform).collect(Collectors.joining(", "))));
@@ -376,7 +380,7 @@ public final class ImagePuller {
             String os = config.optionalString("os");
             String architecture = config.optionalString("architecture");
             if (architecture != null && !architecture.isEmpty()
-                    && (!normalize(architecture).equals(RuntimePlatform.architecture()) || (os != null && !os.equals("linux")))) {
+                    && (!normalize(architecture).equals(wanted.architecture()) || (os != null && !os.equals("linux")))) {
                 throw fail("it is an image for " + (os == null ? "?" : os) + "/" + architecture + ", and this is " + platform
                         + "; no manifest for " + platform);
             }

@@ -19,10 +19,12 @@ import java.util.stream.Collectors;
  * @param username explicit credentials' user, or {@code null}
  * @param password explicit credentials' secret, or {@code null}
  * @param usernameSource where {@code username} came from, for messages
- * @param environment looks up environment variables ({@code DOCKER_CONFIG}, {@code DOCKER_AUTH_CONFIG}, {@code HOME})
+ * @param environment looks up environment variables ({@code DOCKER_CONFIG}, {@code DOCKER_AUTH_CONFIG}, {@code HOME},
+ *     the proxy variables)
+ * @param platform the platform an image is pulled for ({@code isolated.image.platform})
  */
 public record PullSettings(Policy policy, Set<String> insecure, String mirror, String username, String password,
-        String usernameSource, UnaryOperator<String> environment) {
+        String usernameSource, UnaryOperator<String> environment, ImagePlatform platform) {
 
     /** Environment variable for the user name when {@link IsolatedConfiguration#REGISTRY_USERNAME} is unset. */
     public static final String USERNAME_VARIABLE = "ISOLATED_REGISTRY_USERNAME";
@@ -68,7 +70,10 @@ public record PullSettings(Policy policy, Set<String> insecure, String mirror, S
             password = environment.apply(PASSWORD_VARIABLE);
             source = USERNAME_VARIABLE;
         }
-        return new PullSettings(policy, insecure, mirror, username, password == null ? "" : password, source, environment);
+        ImagePlatform platform = configuration.apply(IsolatedConfiguration.IMAGE_PLATFORM).filter(s -> !s.isBlank())
+                .map(ImagePlatform::parse).orElseGet(ImagePlatform::current);
+        return new PullSettings(policy, insecure, mirror, username, password == null ? "" : password, source, environment,
+                platform);
     }
 
     private static String checkMirror(String mirror) {

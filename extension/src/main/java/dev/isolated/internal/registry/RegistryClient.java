@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.logging.Logger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -25,8 +27,10 @@ import java.util.regex.Pattern;
 /**
  * Talks the OCI distribution protocol to one repository of one registry with the JDK's {@link HttpClient}:
  * manifests by tag or digest, blobs (with {@code Range} to resume), anonymous, Basic and Bearer-token auth
- * (the {@code WWW-Authenticate} challenge of the first 401), retries of 429 and 5xx honouring
- * {@code Retry-After}, and redirects followed by hand: at most {@value #MAX_REDIRECTS}, over https, or over
+ * (the {@code WWW-Authenticate} challenge of the first 401; a Bearer token is asked for with a {@code GET} and
+ * Basic credentials, or, for an identity token, with an OAuth2 {@code POST} of {@code grant_type=refresh_token}),
+ * proxies as the JVM's properties or else {@link EnvironmentProxySelector the environment's variables} say,
+ * retries of 429 and 5xx honouring {@code Retry-After}, and redirects followed by hand: at most {@value #MAX_REDIRECTS}, over https, or over
  * http only to a registry listed in {@code isolated.registry.insecure}; {@code Authorization} is sent only
  * to the registry's own scheme, host and port, never to where it redirects. Every response body (a blob's,
  * a manifest's, a token's) fails a read that waits longer than the stall timeout for a byte, by default
@@ -41,6 +45,8 @@ final class RegistryClient {
 
     static final int MAX_REDIRECTS = 10;
     private static final int MAX_TOKEN_BYTES = 1024 * 1024;
+    /** The {@code client_id} of an OAuth2 token request. */
+    static final String OAUTH_CLIENT_ID = "isolated";
     private static final int MAX_ERROR_BYTES = 64 * 1024;
     private static final int ATTEMPTS = 3;
     private static final long MAX_RETRY_WAIT_SECONDS = 10;
@@ -54,11 +60,10 @@ final class RegistryClient {
             "application/vnd.docker.distribution.manifest.list.v2+json",
             "application/vnd.docker.distribution.manifest.v2+json");
 
-    private static final HttpClient HTTP = HttpClient.newBuilder()
-            .followRedirects(HttpClient.Redirect.NEVER)
-            .connectTimeout(Duration.ofSeconds(30))
-            .version(HttpClient.Version.HTTP_1_1)
-            .build();
+    /** The JVM's proxy configuration's client. */
+    private static final HttpClient HTTP = builder().build();
+    /** A client per configuration of the proxy environment variables. */
+    private static final ConcurrentMap<EnvironmentProxySelector, HttpClient> PROXIED = new ConcurrentHashMap<>();
 
     private static final Pattern CHALLENGE_PARAMETER = Pattern.compile("([A-Za-z_]+)=(?:\"((?:[^\"\\\\]|\\\\.)*)\"|([^,\\s]*))");
 
@@ -70,6 +75,7 @@ final class RegistryClient {
     private final Credentials credentials;
     private final Duration stallTimeout;
     private volatile String authorization;
+    private final HttpClient http;
 
     /**
      * @param image the image as the user named it, for messages
@@ -87,6 +93,29 @@ final class RegistryClient {
         this.settings = settings;
         this.credentials = credentials;
         this.stallTimeout = stallTimeout;
+        this.http = client(image, settings);
+    }
+
+    private static HttpClient.Builder builder() {
+        return HttpClient.newBuilder()
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .connectTimeout(Duration.ofSeconds(30))
+                .version(HttpClient.Version.HTTP_1_1);
+    }
+
+    /** The client with the proxies of the environment's variables, unless a JVM proxy property is set. */
+    private static HttpClient client(String image, PullSettings settings) {
+        Optional<EnvironmentProxySelector> proxies;
+        try {
+            proxies = EnvironmentProxySelector.from(settings.environment(), System::getProperty);
+        }
+        catch (IllegalArgumentException e) {
+            throw new ImagePullException("Image " + image + ": " + e.getMessage(), e);
+        }
+        return proxies.map(selector -> PROXIED.computeIfAbsent(selector, key -> {
+            LOG.fine(() -> "Registries are reached through the proxies of the environment: " + key);
+            return builder().proxy(key).build();
+        })).orElse(HTTP);
     }
 
     /**
@@ -266,7 +295,7 @@ final class RegistryClient {
 
     private HttpResponse<InputStream> send(HttpRequest request) {
         try {
-            return new StallTimed(HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream()), stallTimeout);
+            return new StallTimed(http.send(request, HttpResponse.BodyHandlers.ofInputStream()), stallTimeout);
         }
         catch (IOException e) {
             throw new RegistryIoException(request.uri(), e);
@@ -346,6 +375,10 @@ final class RegistryClient {
                 if (credentials.isAnonymous()) {
                     throw unauthorized(refused, "it asks for a user and password (Basic auth)");
                 }
+                if (credentials.isIdentityToken()) {
+                    throw unauthorized(refused, "it asks for a user and password (Basic auth), and an identity token is "
+                            + "only exchanged with a Bearer token server");
+                }
                 authorization = credentials.basicHeader();
             }
             case "bearer" -> authorization = "Bearer " + token(parameters(challenge), refused);
@@ -366,19 +399,31 @@ final class RegistryClient {
         }
         String scope = "repository:" + repository + ":pull";
         query.append(query.length() == 0 ? "" : "&").append("scope=").append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
+        boolean oauth = credentials.isIdentityToken();
         URI uri;
         try {
             URI realmUri = new URI(realm);
-            uri = new URI(realmUri.toString() + (realmUri.getRawQuery() == null ? "?" : "&") + query);
+            uri = oauth ? realmUri : new URI(realmUri.toString() + (realmUri.getRawQuery() == null ? "?" : "&") + query);
         }
         catch (URISyntaxException e) {
             throw unauthorized(refused, "its token realm '" + realm + "' is not a URL");
         }
         checkAllowed(uri, "the token realm " + uri.getScheme() + "://" + hostAndPort(uri));
-        HttpRequest.Builder request = HttpRequest.newBuilder(uri).GET().header("User-Agent", "isolated")
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri).header("User-Agent", "isolated")
                 .timeout(Duration.ofSeconds(60));
-        if (!credentials.isAnonymous()) {
-            request.header("Authorization", credentials.basicHeader());
+        if (oauth) {
+            // The distribution spec's OAuth2 token request: the identity token is a refresh token.
+            String form = "grant_type=refresh_token&refresh_token="
+                    + URLEncoder.encode(credentials.secret(), StandardCharsets.UTF_8) + "&" + query + "&client_id="
+                    + OAUTH_CLIENT_ID;
+            request.POST(HttpRequest.BodyPublishers.ofString(form))
+                    .header("Content-Type", "application/x-www-form-urlencoded");
+        }
+        else {
+            request.GET();
+            if (!credentials.isAnonymous()) {
+                request.header("Authorization", credentials.basicHeader());
+            }
         }
         HttpResponse<InputStream> response = send(request.build());
         String body;
@@ -388,10 +433,15 @@ final class RegistryClient {
         catch (IOException e) {
             throw new ImagePullException("Image " + image + ": cannot read the token from " + realm + ": " + why(e), e);
         }
-        if (response.statusCode() == 401 || response.statusCode() == 403) {
+        if (response.statusCode() == 401 || response.statusCode() == 403 || (oauth && response.statusCode() == 400)) {
             throw new ImagePullException("Image " + image + ": the token server " + realm + " of " + registry
-                    + " refused the credentials (HTTP " + response.statusCode() + errorSummary(body) + "); credentials tried: "
-                    + credentials.source() + ". " + credentialsHint());
+                    + " refused the credentials (HTTP " + response.statusCode() + errorSummary(body) + oauthError(body)
+                    + "); credentials tried: " + credentials.source() + ". " + credentialsHint());
+        }
+        if (oauth && (response.statusCode() == 404 || response.statusCode() == 405)) {
+            throw new ImagePullException("Image " + image + ": the token server " + realm + " of " + registry
+                    + " answered HTTP " + response.statusCode() + " to the OAuth2 POST an identity token needs, so it takes "
+                    + "none; credentials tried: " + credentials.source() + ". Log in with a user and password instead");
         }
         if (response.statusCode() != 200) {
             throw new ImagePullException("Image " + image + ": the token server " + realm + " of " + registry
@@ -411,6 +461,17 @@ final class RegistryClient {
         catch (JsonException e) {
             throw new ImagePullException("Image " + image + ": the token server " + realm + " sent no JSON: "
                     + e.getMessage(), e);
+        }
+    }
+
+    /** {@code " invalid_grant"} from an OAuth2 error body ({@code {"error": ...}}), or {@code ""}. */
+    private static String oauthError(String body) {
+        try {
+            String error = JsonObject.parse(body, "error").optionalString("error");
+            return error == null || error.isEmpty() ? "" : " " + clip(error);
+        }
+        catch (JsonException | ClassCastException e) {
+            return "";
         }
     }
 

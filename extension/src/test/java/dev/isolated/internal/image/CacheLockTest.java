@@ -79,4 +79,35 @@ class CacheLockTest {
         assertThat(lock.sharedHolds()).isEqualTo(1);
         lock.releaseShared();
     }
+
+    @Test
+    @DisplayName("the lock file's descriptor is closed while this JVM holds no lock on it, and opened again for the next")
+    void descriptorClosedWhileIdle() throws IOException {
+        Path file = dir.toRealPath().resolve("d.lock");
+        CacheLock lock = CacheLock.of(file);
+        assertThat(lock.acquireExclusive(() -> false)).isTrue();
+        assertThat(openDescriptors(file)).isEqualTo(1);
+        lock.releaseExclusive();
+        assertThat(openDescriptors(file)).isZero();
+        lock.acquireShared();
+        lock.acquireShared();
+        assertThat(openDescriptors(file)).isEqualTo(1);
+        lock.releaseShared();
+        assertThat(openDescriptors(file)).as("one hold left").isEqualTo(1);
+        lock.releaseShared();
+        assertThat(openDescriptors(file)).isZero();
+    }
+
+    private static long openDescriptors(Path file) throws IOException {
+        try (var fds = java.nio.file.Files.list(Path.of("/proc/self/fd"))) {
+            return fds.filter(fd -> {
+                try {
+                    return java.nio.file.Files.readSymbolicLink(fd).equals(file);
+                }
+                catch (IOException e) {
+                    return false; // closed meanwhile (the listing's own descriptor)
+                }
+            }).count();
+        }
+    }
 }

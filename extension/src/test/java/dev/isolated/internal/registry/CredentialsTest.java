@@ -67,12 +67,14 @@ class CredentialsTest {
     }
 
     @Test
-    @DisplayName("credHelpers and credsStore run docker-credential-<name> get; 'credentials not found' means none")
+    @DisplayName("credHelpers and credsStore run docker-credential-<name> get; 'credentials not found' means none; "
+            + "the user <token> gives an identity token")
     void helpers() throws Exception {
         Path bin = Files.createDirectories(dir.resolve("bin"));
         Path helper = bin.resolve("docker-credential-isolatedtest");
         Files.writeString(helper, "#!/bin/sh\n[ \"$1\" = get ] || exit 2\nread -r server\ncase \"$server\" in\n"
                 + "  helped.example) echo '{\"ServerURL\":\"helped.example\",\"Username\":\"helper-user\",\"Secret\":\"hs\"}' ;;\n"
+                + "  tokened.example) echo '{\"ServerURL\":\"tokened.example\",\"Username\":\"<token>\",\"Secret\":\"rt-1\"}' ;;\n"
                 + "  https://index.docker.io/v1/) echo '{\"ServerURL\":\"x\",\"Username\":\"hub-user\",\"Secret\":\"hub\"}' ;;\n"
                 + "  *) echo 'credentials not found in native keychain'; exit 1 ;;\nesac\n");
         Files.setPosixFilePermissions(helper, PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -83,6 +85,9 @@ class CredentialsTest {
         assertThat(lookupInJvm("helped.example", bin, config)).containsExactly(
                 "docker-credential-isolatedtest (credsStore in " + config.resolve("config.json") + ", user 'helper-user')",
                 "helper-user:hs");
+        assertThat(lookupInJvm("tokened.example", bin, config)).as("an identity token, for an OAuth2 refresh_token grant")
+                .containsExactly("docker-credential-isolatedtest (credsStore in " + config.resolve("config.json")
+                        + ", identity token)", "<token>:rt-1");
         assertThat(lookupInJvm("docker.io", bin, config)).last().isEqualTo("hub-user:hub");
         assertThat(lookupInJvm("fallback.example", bin, config)).last().isEqualTo("fallback:fb");
         assertThat(lookupInJvm("nothing.example", bin, config)).last().isEqualTo("null:null");

@@ -1,5 +1,6 @@
 package dev.isolated.internal.registry;
 
+import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -16,14 +17,17 @@ import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /**
  * The token endpoint of the bearer-token flow, served from the test's JVM: it checks Basic credentials
  * and answers {@code {"token": <RS256 JWT>}} granting pull (and push) on the repositories asked for,
  * signed by a key whose self-signed certificate ({@code openssl req -x509}) is the registry's
- * {@code rootcertbundle}. It counts the requests and records their Authorization headers.
+ * {@code rootcertbundle}; an OAuth2 POST with {@code grant_type=refresh_token} and the refresh token set gets
+ * {@code {"access_token": <JWT>}} the same way. It records the GETs' Authorization headers and the POSTs' forms.
  */
 public final class TokenServer implements AutoCloseable {
 
@@ -37,6 +41,8 @@ public final class TokenServer implements AutoCloseable {
     private final String user;
     private final String password;
     private final List<String> authorizations = new ArrayList<>();
+    private final List<Map<String, String>> oauthForms = new ArrayList<>();
+    private volatile String refreshToken;
 
     public TokenServer(Path work, String user, String password) throws Exception {
         this.user = user;
@@ -55,6 +61,10 @@ public final class TokenServer implements AutoCloseable {
         certificateBase64 = Base64.getEncoder().encodeToString(cert.getEncoded());
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/token", exchange -> {
+            if (exchange.getRequestMethod().equals("POST")) {
+                answerOAuth(exchange);
+                return;
+            }
             String auth = exchange.getRequestHeaders().getFirst("Authorization");
             synchronized (authorizations) {
                 authorizations.add(String.valueOf(auth));
@@ -86,6 +96,55 @@ public final class TokenServer implements AutoCloseable {
             }
         });
         server.start();
+    }
+
+    /**
+     * The OAuth2 token request of the distribution spec: a form with {@code grant_type=refresh_token} and the
+     * {@link #refreshToken(String) refresh token}; anything else gets 400 {@code invalid_grant}.
+     */
+    private void answerOAuth(HttpExchange exchange) throws IOException {
+        String form = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+        Map<String, String> fields = new LinkedHashMap<>();
+        List<String> scopes = new ArrayList<>();
+        for (String parameter : form.split("&")) {
+            String[] pair = parameter.split("=", 2);
+            String value = pair.length < 2 ? "" : URLDecoder.decode(pair[1], StandardCharsets.UTF_8);
+            fields.putIfAbsent(pair[0], value);
+            if (pair[0].equals("scope")) {
+                scopes.add(value);
+            }
+        }
+        synchronized (authorizations) {
+            oauthForms.add(fields);
+        }
+        byte[] body;
+        int status;
+        String expected = refreshToken;
+        if (expected != null && "refresh_token".equals(fields.get("grant_type")) && expected.equals(fields.get("refresh_token"))) {
+            status = 200;
+            body = ("{\"access_token\":\"" + token(scopes) + "\",\"expires_in\":300}").getBytes(StandardCharsets.UTF_8);
+        }
+        else {
+            status = 400;
+            body = "{\"error\":\"invalid_grant\"}".getBytes(StandardCharsets.UTF_8);
+        }
+        exchange.getResponseHeaders().add("Content-Type", "application/json");
+        exchange.sendResponseHeaders(status, body.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+        }
+    }
+
+    /** The refresh token (identity token) an OAuth2 POST must bring; none is accepted until it is set. */
+    public void refreshToken(String token) {
+        refreshToken = token;
+    }
+
+    /** The forms of the OAuth2 POSTs so far, field by field (the first of each name). */
+    public List<Map<String, String>> oauthForms() {
+        synchronized (authorizations) {
+            return new ArrayList<>(oauthForms);
+        }
     }
 
     private String token(List<String> scopes) {
