@@ -59,12 +59,8 @@ class DebianImageTests {
     @DisplayName("the postgresql image's command starts the cluster its package made, as postgres, on port 5432")
     void postgresStarts() {
         try (IsolatedEnvironment env = IsolatedEnvironment.builder().image(images.name(DebianImages.POSTGRES)).start()) {
-            IsolatedProcess postgres = env.start(env.imageCommand());
-            try {
-                env.awaitPort(5432);
-            } catch (RuntimeException e) {
-                throw new AssertionError("postgres did not listen; its output: " + postgres.stdout() + postgres.stderr(), e);
-            }
+            // It listens on 5432 before it accepts connections ("the database system is starting up"): wait for the line.
+            IsolatedProcess postgres = env.startImageCommand(Wait.forLogLine("database system is ready to accept connections"));
             assertThat(env.exec("psql", "-At", "-c", "select current_user || ' ' || version()")).succeeded().stdout()
                     .startsWith("postgres PostgreSQL 15.");
             assertThat(postgres.isAlive()).isTrue();
