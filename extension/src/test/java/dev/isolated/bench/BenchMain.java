@@ -50,6 +50,8 @@ public final class BenchMain {
             new MemoryBench(ctx).run();
             section("7. frozen states against the same state set up per test");
             new FrozenBench(ctx).run();
+            section("8. the first test in a fresh JVM");
+            new FirstTestBench(ctx).run();
         } finally {
             Trees.delete(work);
         }

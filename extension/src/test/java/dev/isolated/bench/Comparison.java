@@ -31,7 +31,8 @@ record Comparison(String isolated, String label, String alternative) {
                 new Comparison(ImageBench.UNPACK_TMPFS, "unpack on tmpfs", ImageBench.TAR_C_TMPFS),
                 new Comparison(SuiteBench.ISOLATED_TOTAL, "total", SuiteBench.PLAIN_TOTAL),
                 new Comparison(SuiteBench.ISOLATED_PER_TEST, "per test", SuiteBench.PLAIN_PER_TEST),
-                new Comparison(SuiteBench.ISOLATED_PER_TEST, "per test", Anchors.TC_FRESH)));
+                new Comparison(SuiteBench.ISOLATED_PER_TEST, "per test", Anchors.TC_FRESH),
+                new Comparison(FirstTestBench.ISOLATED, "first test", FirstTestBench.PLAIN)));
         all.addAll(HardeningBench.COMPARISONS);
         all.addAll(FrozenBench.COMPARISONS);
         return List.copyOf(all);

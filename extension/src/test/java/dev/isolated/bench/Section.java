@@ -8,7 +8,8 @@ enum Section {
     IMAGE("The image: unpack, cached start, copy-on-write view"),
     SUITE("100 `@Isolated` tests × 2 commands through the JUnit Platform (in-process Launcher)"),
     MEMORY("Memory of idle environments"),
-    FROZEN("A fresh environment from a frozen state against the same state set up in every test");
+    FROZEN("A fresh environment from a frozen state against the same state set up in every test"),
+    FIRST_TEST("The first test in a fresh JVM: one trivial test class through the Launcher, JVM start to exit");
 
     private final String title;
 
