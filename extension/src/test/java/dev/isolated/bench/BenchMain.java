@@ -52,6 +52,8 @@ public final class BenchMain {
             new FrozenBench(ctx).run();
             section("8. images by name: a Debian image from a local registry, Isolated and podman");
             new PullBench(ctx).run();
+            section("9. the first test in a fresh JVM");
+            new FirstTestBench(ctx).run();
         } finally {
             Trees.delete(work);
         }

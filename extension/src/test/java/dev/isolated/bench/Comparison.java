@@ -33,7 +33,8 @@ record Comparison(String isolated, String label, String alternative) {
                 new Comparison(SuiteBench.ISOLATED_PER_TEST, "per test", SuiteBench.PLAIN_PER_TEST),
                 new Comparison(SuiteBench.ISOLATED_PER_TEST, "per test", Anchors.TC_FRESH),
                 new Comparison(PullBench.ISOLATED_FIRST, "first pull", PullBench.PODMAN_FIRST),
-                new Comparison(PullBench.ISOLATED_SECOND, "second image", PullBench.PODMAN_SECOND)));
+                new Comparison(PullBench.ISOLATED_SECOND, "second image", PullBench.PODMAN_SECOND),
+                new Comparison(FirstTestBench.ISOLATED, "first test", FirstTestBench.PLAIN)));
         all.addAll(HardeningBench.COMPARISONS);
         all.addAll(FrozenBench.COMPARISONS);
         return List.copyOf(all);

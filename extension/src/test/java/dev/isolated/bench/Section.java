@@ -9,7 +9,8 @@ enum Section {
     SUITE("100 `@Isolated` tests × 2 commands through the JUnit Platform (in-process Launcher)"),
     MEMORY("Memory of idle environments"),
     FROZEN("A fresh environment from a frozen state against the same state set up in every test"),
-    PULL("Images by name (issue 12): a Debian image with redis from a registry on 127.0.0.1, Isolated against podman");
+    PULL("Images by name (issue 12): a Debian image with redis from a registry on 127.0.0.1, Isolated against podman"),
+    FIRST_TEST("The first test in a fresh JVM: one trivial test class through the Launcher, JVM start to exit");
 
     private final String title;
 

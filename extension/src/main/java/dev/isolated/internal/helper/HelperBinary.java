@@ -8,16 +8,20 @@ import java.io.InputStream;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
@@ -25,7 +29,7 @@ import java.util.function.Function;
  * this jar for the running architecture ({@code os.arch}: the jar holds one for x86_64 and one for aarch64),
  * extracted to a content-addressed directory. Extraction is safe when
  * several JVMs (Surefire forks) do it at once: write to a temp file, fsync, chmod, atomic rename; an
- * existing file is used only when its digest matches.
+ * existing file is used only when its digest matches (hashed once, then known by its file identity).
  */
 public final class HelperBinary {
     /** Configuration parameter naming a helper executable to use instead of the bundled one. */
@@ -66,10 +70,46 @@ public final class HelperBinary {
         }
     }
 
-    /** Extracts (or finds, checked by digest) the bundled helper under BASE/DIGEST16/. */
+    /**
+     * Extracts (or finds, checked by digest) the bundled helper under BASE/DIGEST16/. The digest comes from the
+     * jar ({@code isolated-helper.sha256}, written by the native build), else it is computed. A file found there is
+     * hashed once and then recognized by its identity (device, inode, size, modification and change time, recorded
+     * in {@value #VERIFIED}): a fresh JVM neither reads nor hashes the bundled bytes, which costs a few hundred
+     * milliseconds before the JIT compiles SHA-256. Any write to the file changes its change time, so it is hashed
+     * again, and replaced when it differs.
+     */
     static Path extractBundled(Path base) {
         String resource = resourceName();
-        byte[] bytes;
+        String digest = bundledDigest(resource);
+        byte[] bytes = digest == null ? readBundled(resource) : null;
+        if (digest == null) {
+            digest = sha256(bytes);
+        }
+        Path dir = base.resolve(digest.substring(0, 16));
+        Path target = dir.resolve("isolated-helper");
+        try {
+            Files.createDirectories(dir);
+            OwnDirectory.require(base, "the isolated helper", "-D" + DIR_PROPERTY);
+            OwnDirectory.require(dir, "the isolated helper", "-D" + DIR_PROPERTY);
+            String record = digest + " " + identity(target);
+            if (!Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS) || !record.equals(readRecord(dir))) {
+                if (!Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)
+                        || !sha256(Files.readAllBytes(target)).equals(digest)) {
+                    extract(bytes != null ? bytes : readBundled(resource), dir, target);
+                }
+                writeRecord(dir, digest + " " + identity(target));
+            }
+        } catch (IOException e) {
+            throw new IsolatedException("Cannot extract the isolated helper to " + target + ": " + e
+                    + ". Set -D" + DIR_PROPERTY + "=<a writable, exec-allowed directory>.", e);
+        }
+        return checkExecutable(target, "the extraction directory (set -D" + DIR_PROPERTY + " to change it)");
+    }
+
+    /** The file in the extraction directory that records the identity of the helper last found whole. */
+    static final String VERIFIED = "isolated-helper.verified";
+
+    private static byte[] readBundled(String resource) {
         try (InputStream in = HelperBinary.class.getClassLoader().getResourceAsStream(resource)) {
             if (in == null) {
                 throw new IsolatedException("The isolated helper for " + System.getProperty("os.arch")
@@ -77,25 +117,53 @@ public final class HelperBinary {
                         + "module was left out of its build. Build the whole project (mvn install), or set -D"
                         + PATH_PROPERTY + "=<a helper built from native/>.");
             }
-            bytes = in.readAllBytes();
+            return in.readAllBytes();
         } catch (IOException e) {
             throw new IsolatedException("Cannot read the bundled isolated helper " + resource + ": " + e, e);
         }
-        String digest = sha256(bytes);
-        Path dir = base.resolve(digest.substring(0, 16));
-        Path target = dir.resolve("isolated-helper");
-        try {
-            Files.createDirectories(dir);
-            OwnDirectory.require(base, "the isolated helper", "-D" + DIR_PROPERTY);
-            OwnDirectory.require(dir, "the isolated helper", "-D" + DIR_PROPERTY);
-            if (!Files.isRegularFile(target) || !sha256(Files.readAllBytes(target)).equals(digest)) {
-                extract(bytes, dir, target);
+    }
+
+    /** @return the SHA-256 the native build wrote next to the helper in the jar, or {@code null} */
+    private static String bundledDigest(String resource) {
+        try (InputStream in = HelperBinary.class.getClassLoader().getResourceAsStream(resource + ".sha256")) {
+            if (in == null) {
+                return null;
             }
+            String text = new String(in.readNBytes(128), java.nio.charset.StandardCharsets.US_ASCII).trim();
+            return text.matches("[0-9a-f]{64}") ? text : null;
         } catch (IOException e) {
-            throw new IsolatedException("Cannot extract the isolated helper to " + target + ": " + e
-                    + ". Set -D" + DIR_PROPERTY + "=<a writable, exec-allowed directory>.", e);
+            return null;
         }
-        return checkExecutable(target, "the extraction directory (set -D" + DIR_PROPERTY + " to change it)");
+    }
+
+    private static String identity(Path file) throws IOException {
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+            return "none";
+        }
+        Map<String, Object> a = Files.readAttributes(file, "unix:dev,ino,size,lastModifiedTime,ctime",
+                LinkOption.NOFOLLOW_LINKS);
+        return a.get("dev") + " " + a.get("ino") + " " + a.get("size") + " "
+                + ((FileTime) a.get("lastModifiedTime")).to(TimeUnit.NANOSECONDS) + " "
+                + ((FileTime) a.get("ctime")).to(TimeUnit.NANOSECONDS);
+    }
+
+    private static String readRecord(Path dir) {
+        try {
+            return Files.readString(dir.resolve(VERIFIED)).trim();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /** Written to a temporary name and renamed, so that JVMs checking at once read a whole record or none. */
+    private static void writeRecord(Path dir, String record) throws IOException {
+        Path tmp = Files.createTempFile(dir, ".isolated-helper-verified-", ".tmp");
+        try {
+            Files.writeString(tmp, record + "\n");
+            Files.move(tmp, dir.resolve(VERIFIED), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
     }
 
     static String resourceName() {

@@ -54,6 +54,25 @@ class HelperBinaryTest {
     }
 
     @Test
+    @DisplayName("a file found whole once and then changed in place, same size, is hashed again and replaced")
+    void replacesAFileChangedInPlaceAfterItWasVerified() throws Exception {
+        Path helper = HelperBinary.extractBundled(base);
+        HelperBinary.extractBundled(base); // found whole: now known by its identity
+        Files.setPosixFilePermissions(helper, PosixFilePermissions.fromString("rwxr-xr-x"));
+        byte[] bytes = Files.readAllBytes(helper);
+        bytes[bytes.length / 2] ^= 0x55;
+        try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(helper.toFile(), "rw")) {
+            file.seek(bytes.length / 2);
+            file.write(bytes[bytes.length / 2]);
+        }
+
+        Path again = HelperBinary.extractBundled(base);
+
+        assertThat(HelperBinary.sha256(Files.readAllBytes(again))).isEqualTo(bundledDigest());
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(again))).isEqualTo("r-xr-xr-x");
+    }
+
+    @Test
     @DisplayName("eight threads extracting at once all get the same whole file, and no temp file stays behind")
     void concurrentExtraction() throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(8);
@@ -65,7 +84,8 @@ class HelperBinaryTest {
             assertThat(paths).hasSize(1);
             assertThat(HelperBinary.sha256(Files.readAllBytes(paths.get(0)))).isEqualTo(bundledDigest());
             try (Stream<Path> files = Files.list(paths.get(0).getParent())) {
-                assertThat(files.map(p -> p.getFileName().toString())).containsExactly("isolated-helper");
+                assertThat(files.map(p -> p.getFileName().toString()))
+                        .containsExactlyInAnyOrder("isolated-helper", HelperBinary.VERIFIED);
             }
         } finally {
             pool.shutdownNow();
