@@ -404,7 +404,9 @@ int cgroup_create(const struct cgroup_limits *lim, const char *name, struct cgro
         struct failure saved = *f;
         cgroup_remove(cg);
         *f = saved;
-        return accounting ? -1 : track_without(cg, f);
+        /* out of fds is the helper's state, not the host's lack of cgroups: fail */
+        bool no_fds = f->err == EMFILE || f->err == ENFILE;
+        return accounting || no_fds ? -1 : track_without(cg, f);
     }
     cg->accounting = accounting;
     return 0;

@@ -9,17 +9,20 @@
  *   Commands get the limits the helper started with back right before exec (fd_limit_restore):
  *   the JVM's, as a ProcessBuilder's child would have them (HotSpot itself raises its soft limit
  *   to the hard one), never the helper's raised ones.
- * - A CREATE is refused while the lowest free descriptor is within FD_RESERVE of the soft limit
- *   (fds are handed out lowest first, so this is how full the table is), with a message naming
- *   the limit and the fix; the reserve keeps the envs already open working.
+ * - A CREATE is refused while the helper's open fds are within FD_RESERVE of the soft limit,
+ *   with a message naming the limit and the fix; the reserve keeps the envs already open
+ *   working. They are counted (a scan of /proc/self/fd) only when the fd table (FDSize) is
+ *   that close to the limit: below, no fd can be open above it.
  */
 #include "fdlimit.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -66,21 +69,53 @@ void fd_limit_restore(void)
         (void)setrlimit(RLIMIT_NOFILE, &original);
 }
 
-int fd_limit_check(int probe_fd, struct failure *f)
+/* The size of our fd table (FDSize in /proc/self/status): above every open fd; 0 unknown. */
+static unsigned long fd_table_size(void)
+{
+    char text[4096];
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    text[n > 0 ? n : 0] = 0;
+    const char *p = strstr(text, "\nFDSize:");
+    return p ? strtoul(p + 8, NULL, 10) : 0;
+}
+
+/* How many fds we have open (a scan of /proc/self/fd, less the scan's own); -1 unknown. */
+static long count_open_fds(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    long n = 0;
+    if (!dir)
+        return -1;
+    for (struct dirent *d; (d = readdir(dir));)
+        n += d->d_name[0] != '.';
+    closedir(dir);
+    return n - 1;
+}
+
+int fd_limit_check(struct failure *f)
 {
     struct rlimit lim;
-    int lowest = fcntl(probe_fd, F_DUPFD_CLOEXEC, 0);
-    if (lowest >= 0)
-        close(lowest);
     if (getrlimit(RLIMIT_NOFILE, &lim) < 0 || lim.rlim_cur == RLIM_INFINITY)
         return 0;
-    if (lowest >= 0 && (rlim_t)lowest + FD_RESERVE < lim.rlim_cur)
+    /* Every open fd is below the table's size: when that is far enough from the limit there is
+     * nothing to count (the common case, no scan); else count exactly. */
+    unsigned long table = fd_table_size();
+    if (table && table + FD_RESERVE < lim.rlim_cur)
+        return 0;
+    long open_fds = count_open_fds();
+    if (open_fds < 0 && errno == EMFILE) /* not even one left for the scan */
+        open_fds = (long)lim.rlim_cur;
+    if (open_fds < 0 || (rlim_t)open_fds + FD_RESERVE < lim.rlim_cur)
         return 0;
     errno = EMFILE;
     return fail(f, "clone", "open", "RLIMIT_NOFILE",
                 "the helper's %llu open files reach its limit of %llu (ulimit -n) less %d kept for "
                 "the environments already open: close some, or raise the JVM's limit (ulimit -n, "
                 "LimitNOFILE= in a systemd unit)",
-                (unsigned long long)(lowest >= 0 ? (rlim_t)lowest : lim.rlim_cur),
+                (unsigned long long)open_fds,
                 (unsigned long long)lim.rlim_cur, FD_RESERVE);
 }

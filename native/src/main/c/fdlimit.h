@@ -17,7 +17,7 @@ void fd_limit_raise(void);
  * fd_limit_raise() changed them), so commands see the JVM's, not the helper's. */
 void fd_limit_restore(void);
 /* Before a CREATE: -1 with *f (stage `clone`, EMFILE, naming the limit and the fix) when the
- * helper's lowest free descriptor is within FD_RESERVE of its soft limit. PROBE_FD: any open fd. */
-int fd_limit_check(int probe_fd, struct failure *f);
+ * helper's open fds are within FD_RESERVE of its soft limit. */
+int fd_limit_check(struct failure *f);
 
 #endif

@@ -445,7 +445,7 @@ static void handle_create(struct server *s, uint32_t id, const struct record *re
     char bad[64], real[PATH_MAX], scratch[PATH_MAX];
     if (!rootfs)
         return (void)request_error(s, id, EINVAL, "rootfs= is required");
-    if (fd_limit_check(s->null_fd, &f) < 0) /* the envs already open keep a reserve */
+    if (fd_limit_check(&f) < 0) /* the envs already open keep a reserve */
         return send_failure(&s->out, id, &f);
     if (ns && parse_ns_list(ns, &spec.ns, bad, sizeof bad) < 0)
         return (void)request_error(s, id, EINVAL, "unknown namespace in ns=");
