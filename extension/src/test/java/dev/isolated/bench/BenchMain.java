@@ -37,19 +37,26 @@ public final class BenchMain {
         try {
             BenchContext ctx = new BenchContext(unpackedBusybox(), copyTar(work), work, runs, NativeTimer.build(work),
                     SharedHelper.get().binary(), results);
-            section("1-3. one command, exec, create + close; unshare, bwrap; from the JVM and from C");
-            new SpawnBench(ctx).run();
-            section("1b. what the hardened defaults cost (issue 11)");
-            new HardeningBench(ctx).run();
-            section("4. the image");
-            new ImageBench(ctx).run();
-            new CowViewBench(ctx).run();
-            section("5. 100 tests through the JUnit Platform");
-            new SuiteBench(ctx).run();
-            section("6. memory, 200 environments");
-            new MemoryBench(ctx).run();
-            section("7. frozen states against the same state set up per test");
-            new FrozenBench(ctx).run();
+            boolean all = !"scale".equals(System.getProperty("bench.only")); // -Dbench.only=scale: section 6b alone
+            if (all) {
+                section("1-3. one command, exec, create + close; unshare, bwrap; from the JVM and from C");
+                new SpawnBench(ctx).run();
+                section("1b. what the hardened defaults cost (issue 11)");
+                new HardeningBench(ctx).run();
+                section("4. the image");
+                new ImageBench(ctx).run();
+                new CowViewBench(ctx).run();
+                section("5. 100 tests through the JUnit Platform");
+                new SuiteBench(ctx).run();
+                section("6. memory, 200 environments");
+                new MemoryBench(ctx).run();
+            }
+            section("6b. " + ScaleBench.ENVIRONMENTS + " environments at once (issue 14)");
+            new ScaleBench(ctx).run();
+            if (all) {
+                section("7. frozen states against the same state set up per test");
+                new FrozenBench(ctx).run();
+            }
         } finally {
             Trees.delete(work);
         }

@@ -32,6 +32,8 @@ final class Targets {
         targets.add(atMost("idle environment ≤ 512 KiB of host RSS (Pss growth per env)", MemoryBench.IDLE_PSS,
                 512, "KiB"));
         targets.add(atMost("200 concurrent environments without failures", MemoryBench.FAILURES, 0, "failures"));
+        targets.add(atMost(ScaleBench.ENVIRONMENTS + " concurrent environments (own NET + user namespace), a command in each,"
+                + " without failures", ScaleBench.FAILURES, 0, "failures"));
         return targets;
     }
 
