@@ -151,6 +151,9 @@ final class ScaleBench {
             workers.add(pool.submit(() -> {
                 for (int i; (i = next.getAndIncrement()) < ENVIRONMENTS;) {
                     task.apply(i);
+                    if ((i + 1) % 1000 == 0) { // progress: the phases take minutes on a loaded 2-core machine
+                        System.out.printf(Locale.ROOT, "    %d at %.1f s%n", i + 1, (System.nanoTime() - start) / 1e9);
+                    }
                 }
             }));
         }
