@@ -404,7 +404,9 @@ int cgroup_create(const struct cgroup_limits *lim, const char *name, struct cgro
         struct failure saved = *f;
         cgroup_remove(cg);
         *f = saved;
-        return accounting ? -1 : track_without(cg, f);
+        /* out of fds is the helper's state, not the host's lack of cgroups: fail */
+        bool no_fds = f->err == EMFILE || f->err == ENFILE;
+        return accounting || no_fds ? -1 : track_without(cg, f);
     }
     cg->accounting = accounting;
     return 0;
@@ -527,13 +529,38 @@ int cgroup_attach(pid_t pid, struct cgroup_env *cg, struct failure *f)
     return 0;
 }
 
+/* Into FD (cgroup.procs), or with FD -1 into DIR/cgroup.procs opened for this write (an env
+ * that is ready keeps no fd of its cgroup, see cgroup_close_fds()); nothing when both lack. */
 static int write_pid(int fd, const char *dir, pid_t pid, struct failure *f)
 {
-    char text[24];
+    char text[24], path[PATH_MAX];
+    int own = -1;
+    if (fd < 0 && dir) {
+        snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+        if ((fd = own = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+            return fail(f, "cgroup", "open", path, NULL);
+    }
     snprintf(text, sizeof text, "%d", (int)pid);
-    if (fd >= 0 && write(fd, text, strlen(text)) < 0)
-        return fail(f, "cgroup", "write", dir, "could not move pid %d into the cgroup", (int)pid);
-    return 0;
+    int rc = fd >= 0 && write(fd, text, strlen(text)) < 0
+                 ? fail(f, "cgroup", "write", dir, "could not move pid %d into the cgroup", (int)pid)
+                 : 0;
+    if (own >= 0)
+        close(own);
+    return rc;
+}
+
+void cgroup_close_fds(struct cgroup_env *cg)
+{
+    for (int i = 0; i < CG_COUNT; i++) {
+        if (cg->procs_fd[i] >= 0)
+            close(cg->procs_fd[i]);
+        cg->procs_fd[i] = -1;
+    }
+    if (cg->freezer_fd >= 0)
+        close(cg->freezer_fd);
+    if (cg->dir_fd >= 0)
+        close(cg->dir_fd);
+    cg->freezer_fd = cg->dir_fd = -1;
 }
 
 int cgroup_enter(const struct cgroup_env *cg, pid_t pid, struct failure *f)

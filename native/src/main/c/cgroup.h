@@ -52,6 +52,10 @@ int cgroup_create(const struct cgroup_limits *lim, const char *name, struct cgro
 int cgroup_attach(pid_t pid, struct cgroup_env *cg, struct failure *f);
 /* Moves PID (0: the caller) into every cgroup of the env (and every joined one). */
 int cgroup_enter(const struct cgroup_env *cg, pid_t pid, struct failure *f);
+/* Closes the fds cgroup_create() opened (the directory for CLONE_INTO_CGROUP, cgroup.procs):
+ * once the init is in, cgroup_enter() opens cgroup.procs by path for each write, so that an
+ * open env costs the helper no fd here. */
+void cgroup_close_fds(struct cgroup_env *cg);
 /* The env's oom_kill counter (memory.events / memory.oom_control); -1 when unknown. */
 long long cgroup_oom_kills(const struct cgroup_env *cg);
 /* Why the last env without limits got no cgroup ("mkdir DIR: Permission denied"), else "". */

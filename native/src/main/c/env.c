@@ -542,14 +542,73 @@ static int reap_failed_init(struct env *env, const struct status_msg *msg, const
     return fail(f, "clone", "waitpid", "(init)", "the init died during setup (status 0x%x)", status);
 }
 
+/* A ready env keeps no fd of its namespaces (see env.h); without mount only its root, which
+ * the chroot of every command needs (no mount namespace sets it). */
+static int open_env_root(struct env *env, struct failure *f)
+{
+    char path[64];
+    env->by_pid = true;
+    if (env->ns & NS_BIT(NS_MOUNT))
+        return 0;
+    snprintf(path, sizeof path, "/proc/%d/root", env->pid);
+    env->root_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return env->root_fd < 0 ? fail(f, "setns", "open", path, NULL) : 0;
+}
+
+bool env_has_ns(const struct env *env, int i)
+{
+    return env->ns_fd[i] >= 0 || (env->by_pid && (env->ns & NS_BIT(i)));
+}
+
+int env_open_ns(const struct env *env, int i)
+{
+    char path[64];
+    if (env->ns_fd[i] >= 0)
+        return fcntl(env->ns_fd[i], F_DUPFD_CLOEXEC, 3);
+    if (!env_has_ns(env, i)) {
+        errno = EINVAL;
+        return -1;
+    }
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", env->pid, NAMESPACES[i].proc_name);
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+int env_join(const struct env *env, unsigned join, const char **what)
+{
+    if (env->by_pid) {
+        int flags = 0;
+        for (int i = 0; i < NS_COUNT; i++)
+            if ((join & NS_BIT(i)) && (env->ns & NS_BIT(i)))
+                flags |= NAMESPACES[i].clone_flag;
+        if (!flags)
+            return 0;
+        *what = "pidfd";
+        int pidfd = (int)syscall(SYS_pidfd_open, env->pid, 0);
+        int rc = pidfd < 0 ? -1 : setns(pidfd, flags);
+        int err = errno;
+        if (pidfd >= 0)
+            close(pidfd);
+        errno = err;
+        return rc;
+    }
+    for (int i = 0; i < NS_COUNT; i++) {
+        if (!(join & NS_BIT(i)) || env->ns_fd[i] < 0)
+            continue;
+        *what = NAMESPACES[i].proc_name;
+        if (setns(env->ns_fd[i], NAMESPACES[i].clone_flag) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Without pid: pins every namespace the env unshared (see the header). */
 static int pin_namespaces(struct env *env, struct failure *f)
 {
     for (int i = 0; i < NS_COUNT && !(env->ns & NS_BIT(NS_PID)); i++) {
         struct stat st;
-        if (env->ns_fd[i] < 0)
+        if (!env_has_ns(env, i))
             continue;
-        int fd = fcntl(env->ns_fd[i], F_DUPFD_CLOEXEC, 3);
+        int fd = env_open_ns(env, i);
         if (fd < 0 || fstat(fd, &st) < 0) {
             if (fd >= 0)
                 close(fd);
@@ -577,7 +636,8 @@ int env_advance(struct env *env, const int *reaped, struct failure *f)
     close(env->report_fd);
     env->report_fd = -1;
     env->mode_used = (enum rootfs_mode)msg.value;
-    if (open_env_fds(env->pid, env->ns, true, env, f) < 0 || pin_namespaces(env, f) < 0) {
+    cgroup_close_fds(&env->cg); /* the init is in: spawns open cgroup.procs by path */
+    if (open_env_root(env, f) < 0 || pin_namespaces(env, f) < 0) {
         kill(env->pid, SIGKILL);
         while (waitpid(env->pid, NULL, 0) < 0 && errno == EINTR)
             ;
@@ -822,10 +882,19 @@ static void close_bind_sources(struct extra_mount *copy, size_t n)
     free(copy);
 }
 
+/* One pipe for every init (not one per env): the helper keeps the write end for its whole life,
+ * each init holds the read end (fd 3) and exits at its EOF, i.e. when the helper is gone. */
+static int life_pipe[2] = { -1, -1 };
+
+static int open_life_pipe(void)
+{
+    return life_pipe[0] >= 0 ? 0 : pipe2(life_pipe, O_CLOEXEC);
+}
+
 int env_start(const struct env_spec *given, struct env *env, struct failure *f)
 {
     struct env_spec spec = *given;
-    int go[2], report[2], life[2];
+    int go[2], report[2];
     bool in_cgroup = false;
     if (spec.time_offsets)
         spec.ns |= NS_BIT(NS_TIME);
@@ -849,33 +918,38 @@ int env_start(const struct env_spec *given, struct env *env, struct failure *f)
     if (!(spec.ns & NS_BIT(NS_MOUNT)) && !env->range.base &&
         prepare_chroot_tree(&spec, env, -1, f) < 0)
         return -1;
+    go[0] = go[1] = report[0] = report[1] = -1;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) < 0 ||
-        pipe2(report, O_CLOEXEC) < 0 || pipe2(life, O_CLOEXEC) < 0) {
+        pipe2(report, O_CLOEXEC) < 0 || open_life_pipe() < 0) {
+        fail(f, "clone", "pipe2", "", NULL);
+        for (int i = 0; i < 2; i++) { /* EMFILE may strike after some were opened */
+            if (go[i] >= 0)
+                close(go[i]);
+            if (report[i] >= 0)
+                close(report[i]);
+        }
         close_bind_sources(trees, spec.n_mounts);
-        return fail(f, "clone", "pipe2", "", NULL);
+        return -1;
     }
     pid_t pid = clone_init(&spec, env, &maps, &in_cgroup, f);
     if (pid == 0) {
         close(go[1]);
         close(report[0]);
-        close(life[1]);
-        init_main(&spec, (struct init_pipes){ go[0], report[1], life[0] }, in_cgroup);
+        close(life_pipe[1]); /* the helper's alone: its EOF is the helper's death */
+        init_main(&spec, (struct init_pipes){ go[0], report[1], life_pipe[0] }, in_cgroup);
     }
     close_bind_sources(trees, spec.n_mounts); /* the init has its copies */
     spec.mounts = given->mounts;
     close(go[0]);
     close(report[1]);
-    close(life[0]);
     if (pid < 0) {
         if (pid == -1)
             fail(f, "clone", "clone3", "", NULL);
         close(go[1]);
         close(report[0]);
-        close(life[1]);
         return -1;
     }
     env->pid = pid;
-    env->life_fd = life[1];
     env->report_fd = report[0];
     fcntl(report[0], F_SETFL, O_NONBLOCK);
     return release_init(&spec, &maps, go[1], env, f);

@@ -73,9 +73,15 @@ struct ns_pin {
 struct env {
     pid_t pid;            /* the init, on the host */
     unsigned ns;
-    int ns_fd[NS_COUNT];  /* /proc/PID/ns/..., O_CLOEXEC, -1 when not unshared */
-    int root_fd;          /* /proc/PID/root */
-    int life_fd;          /* the init exits on EOF of this pipe */
+    /* A ready env of serve or run keeps no fd of its namespaces: its init is our child, not
+     * reaped before the env is released, so its pid (and /proc/PID) stays its own; a command
+     * joins every namespace at once through a pidfd it opens (setns(pidfd, flags)), and the
+     * helper opens /proc/PID/ns/KIND only for the moment it needs one (env_open_ns()). `enter`
+     * (env_attach(), a process not ours) keeps the ns fds and the root instead. */
+    bool by_pid;          /* ready: namespaces reached through pid (no ns_fd) */
+    int ns_fd[NS_COUNT];  /* env_attach: /proc/PID/ns/..., O_CLOEXEC, -1 when not unshared */
+    int root_fd;          /* /proc/PID/root: env_attach, and an env without mount (chroot) */
+    int life_fd;          /* the init exits on EOF of this pipe (one for every env: -1 here) */
     int report_fd;        /* while being created: the init's status pipe (O_NONBLOCK), else -1 */
     int layer_fd;         /* the init's fd number of its writable layer (/proc/PID/fd/N), -1 */
     enum rootfs_mode mode_used;
@@ -119,6 +125,14 @@ void env_kill_strays(struct env *env);
 /* Once every process of the env was reaped: removes its cgroup (if any), then frees its id
  * range (root: the next env may have it). */
 void env_remove_cgroup(struct env *env);
+
+/* Whether the env (ready, not released) has namespace I of its own. */
+bool env_has_ns(const struct env *env, int i);
+/* A new O_CLOEXEC fd of the env's namespace I (the caller closes it), or -1 (errno). */
+int env_open_ns(const struct env *env, int i);
+/* setns() into the env's namespaces of JOIN (those it has): one call through a pidfd of the
+ * init (opened and closed here), else the ns fds in enum order; what failed in *what. */
+int env_join(const struct env *env, unsigned join, const char **what);
 
 /* Opens ns fds, the root and the cgroups (cgroup_attach) of an existing process (used by
  * `enter`); its user namespace is always among them when it differs from ours. */

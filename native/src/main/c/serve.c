@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "env.h"
+#include "fdlimit.h"
 #include "forward.h"
 #include "net.h"
 #include "options.h"
@@ -130,6 +131,12 @@ static void close_fd(int *fd)
     if (*fd >= 0)
         close(*fd);
     *fd = -1;
+}
+
+static void close_net_fds(int fds[2])
+{
+    close_fd(&fds[0]);
+    close_fd(&fds[1]);
 }
 
 static void remove_proc(struct server *s, struct proc *p)
@@ -343,7 +350,12 @@ static int join_network(struct env_slot *slot, struct failure *f)
 {
     if (slot->net.network < 0)
         return 0;
-    return network_join(slot->env.ns_fd[NS_NET], slot->id, &slot->net, f);
+    int netns = env_open_ns(&slot->env, NS_NET);
+    if (netns < 0)
+        return fail(f, "network", "open", "/proc/PID/ns/net", NULL);
+    int rc = network_join(netns, slot->id, &slot->net, f);
+    close(netns);
+    return rc;
 }
 
 /* network=: a place on it before the init exists; rootless, the init is then created inside
@@ -433,6 +445,8 @@ static void handle_create(struct server *s, uint32_t id, const struct record *re
     char bad[64], real[PATH_MAX], scratch[PATH_MAX];
     if (!rootfs)
         return (void)request_error(s, id, EINVAL, "rootfs= is required");
+    if (fd_limit_check(&f) < 0) /* the envs already open keep a reserve */
+        return send_failure(&s->out, id, &f);
     if (ns && parse_ns_list(ns, &spec.ns, bad, sizeof bad) < 0)
         return (void)request_error(s, id, EINVAL, "unknown namespace in ns=");
     if (mode && parse_rootfs_mode(mode, &spec.mode) < 0)
@@ -645,7 +659,7 @@ static void handle_set_hostname(struct server *s, uint32_t id, const struct reco
     struct failure f;
     if (!slot || slot->dead)
         return (void)request_error(s, id, ESRCH, "no such environment");
-    if (!name || slot->env.ns_fd[NS_UTS] < 0) {
+    if (!name || !env_has_ns(&slot->env, NS_UTS)) {
         errno = EINVAL;
         fail(&f, "hostname", "sethostname", name ? name : "", "needs hostname= and an env with uts");
         return send_failure(&s->out, id, &f);
@@ -666,21 +680,38 @@ static int parse_port(const char *text, struct failure *f)
     return fail(f, "forward", "parse", text ? text : "", "port= must be a TCP port, 1..65535");
 }
 
+/* The env's network and user namespaces, opened for one FORWARD or HOST-PORT (which dup()s
+ * what it keeps): the env holds only its init's pidfd. */
+static int with_net_fds(const struct env_slot *slot, struct failure *f, int out[2])
+{
+    out[0] = env_open_ns(&slot->env, NS_NET);
+    out[1] = env_open_ns(&slot->env, NS_USER);
+    if (out[0] >= 0 && out[1] >= 0)
+        return 0;
+    fail(f, "forward", "open", out[0] < 0 ? "/proc/PID/ns/net" : "/proc/PID/ns/user", NULL);
+    close_net_fds(out);
+    return -1;
+}
+
 /* Without a network namespace the env's ports are the host's: nothing to relay. */
 static void handle_forward(struct server *s, uint32_t id, const struct record *rec)
 {
     struct env_slot *slot = find_env(s, record_get(rec, "env"));
     struct failure f;
-    int port, host_port;
+    int port, host_port, fd_pair[2] = { -1, -1 };
     if (!slot || slot->dead)
         return (void)request_error(s, id, ESRCH, "no such environment");
     if ((port = parse_port(record_get(rec, "port"), &f)) < 0)
         return send_failure(&s->out, id, &f);
     host_port = port;
-    if (slot->env.ns_fd[NS_NET] >= 0 &&
-        forward_open(&s->fwd, slot->id, slot->env.ns_fd[NS_NET], slot->env.ns_fd[NS_USER], port,
-                     &host_port, &f) < 0)
+    if (env_has_ns(&slot->env, NS_NET) && with_net_fds(slot, &f, fd_pair) < 0)
         return send_failure(&s->out, id, &f);
+    if (env_has_ns(&slot->env, NS_NET) &&
+        forward_open(&s->fwd, slot->id, fd_pair[0], fd_pair[1], port, &host_port, &f) < 0) {
+        close_net_fds(fd_pair);
+        return send_failure(&s->out, id, &f);
+    }
+    close_net_fds(fd_pair);
     struct record_builder rb = { 0 };
     record_add(&rb, "host-port", "%d", host_port);
     send_record(&s->out, 'a', id, &rb);
@@ -696,9 +727,13 @@ static void handle_host_port(struct server *s, uint32_t id, const struct record 
         return (void)request_error(s, id, ESRCH, "no such environment");
     if ((port = parse_port(record_get(rec, "port"), &f)) < 0)
         return send_failure(&s->out, id, &f);
-    bool own_net = slot->env.ns_fd[NS_NET] >= 0;
-    if (own_net && host_port_open(&s->fwd, slot->id, slot->env.ns_fd[NS_NET],
-                                  slot->env.ns_fd[NS_USER], port, &f) < 0)
+    bool own_net = env_has_ns(&slot->env, NS_NET);
+    int fd_pair[2] = { -1, -1 };
+    if (own_net && with_net_fds(slot, &f, fd_pair) < 0)
+        return send_failure(&s->out, id, &f);
+    int rc = own_net ? host_port_open(&s->fwd, slot->id, fd_pair[0], fd_pair[1], port, &f) : 0;
+    close_net_fds(fd_pair);
+    if (rc < 0)
         return send_failure(&s->out, id, &f);
     struct record_builder rb = { 0 };
     record_add(&rb, "address", "%s", own_net ? HOST_ALIAS_ADDR : "127.0.0.1");
@@ -934,6 +969,7 @@ static int prepare_server(struct server *s, const char *state_dir, struct failur
         snprintf(s->mnt_dir, sizeof s->mnt_dir, "%s", ROOT_MNT_DIR);
     else
         snprintf(s->mnt_dir, sizeof s->mnt_dir, "%s/mnt", state_dir);
+    fd_limit_raise(); /* commands get the original limits back (fdlimit.c) */
     ignore_signal(SIGPIPE);
     sigset_t chld;
     sigemptyset(&chld);

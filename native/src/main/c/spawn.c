@@ -46,6 +46,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fdlimit.h"
 #include "mounts.h"
 #include "supervise.h"
 
@@ -57,12 +58,9 @@ static pid_t clone_sibling(unsigned long ns_flags)
 
 static void join_namespaces(const struct env *env, unsigned join)
 {
-    for (int i = 0; i < NS_COUNT; i++) {
-        if (!(join & NS_BIT(i)) || env->ns_fd[i] < 0)
-            continue;
-        if (setns(env->ns_fd[i], NAMESPACES[i].clone_flag) < 0)
-            die("setns", "setns", NAMESPACES[i].proc_name, NULL);
-    }
+    const char *what = "";
+    if (env_join(env, join, &what) < 0)
+        die("setns", "setns", what, NULL);
 }
 
 /* A cwd that cannot be entered is stage `cwd` (exit 125), never `exec`: a missing directory
@@ -149,6 +147,7 @@ static NORETURN void exec_command(const struct spawn_spec *spec, int status_fd, 
             die("exec", "dup2", "", NULL);
     reset_signal_state();
     close_fds_above(3, status_fd);
+    fd_limit_restore(); /* the JVM's limits, then the env's rlimits (apply_exec_policy) */
     struct exec_policy policy = spec->policy;
     unsigned joined = spec->join & spec->env->ns;
     policy.caps_removed |= caps_exposed_without(joined & NS_BIT(NS_MOUNT), joined & NS_BIT(NS_NET));
@@ -184,7 +183,7 @@ static NORETURN void run_supervisor(const struct spawn_spec *spec, int status_fd
  * the env init's child then, reaped there even when `enter` died (see supervise.c). */
 static NORETURN void start_supervisor(const struct spawn_spec *spec, int status_fd, const int pipes[2])
 {
-    bool own_pid_ns = (spec->join & NS_BIT(NS_PID)) && spec->env->ns_fd[NS_PID] >= 0;
+    bool own_pid_ns = (spec->join & NS_BIT(NS_PID)) && env_has_ns(spec->env, NS_PID);
     pid_t child = own_pid_ns ? fork() : clone_sibling(0);
     if (child == 0 && own_pid_ns) {
         pid_t supervisor = fork();
@@ -216,7 +215,7 @@ static NORETURN void run_intermediate(const struct spawn_spec *spec, int status_
     /* Always the user namespace: as root the command then takes the env's root (its range),
      * never staying host root in the env's other namespaces. */
     join_namespaces(spec->env, spec->join | NS_BIT(NS_USER));
-    if (root && spec->env->ns_fd[NS_USER] >= 0 && take_root_ids() < 0)
+    if (root && env_has_ns(spec->env, NS_USER) && take_root_ids() < 0)
         die("user", "setresuid", "uid 0", "the environment's user namespace maps no root");
     enter_env_root(spec);
     if (spec->pid1) {

@@ -44,6 +44,11 @@ static const char *default_hint(const char *stage, int err)
         return "overlayfs is unavailable here: use --rootfs-mode copy (or auto)";
     if (strcmp(stage, "exec") == 0 && err == ENOENT)
         return "the command does not exist in the environment (the env's PATH is searched)";
+    if (err == EMFILE)
+        return "the helper reached its limit of open files: close environments, or raise the "
+               "JVM's limit (ulimit -n, LimitNOFILE= in a systemd unit)";
+    if (err == ENFILE)
+        return "the system's limit of open files is reached (sysctl fs.file-max)";
     if (err == EPERM || err == EACCES)
         return "this needs root, or add `user` to the namespaces";
     return "";

@@ -37,23 +37,30 @@ public final class BenchMain {
         try {
             BenchContext ctx = new BenchContext(unpackedBusybox(), copyTar(work), work, runs, NativeTimer.build(work),
                     SharedHelper.get().binary(), results);
-            section("1-3. one command, exec, create + close; unshare, bwrap; from the JVM and from C");
-            new SpawnBench(ctx).run();
-            section("1b. what the hardened defaults cost (issue 11)");
-            new HardeningBench(ctx).run();
-            section("4. the image");
-            new ImageBench(ctx).run();
-            new CowViewBench(ctx).run();
-            section("5. 100 tests through the JUnit Platform");
-            new SuiteBench(ctx).run();
-            section("6. memory, 200 environments");
-            new MemoryBench(ctx).run();
-            section("7. frozen states against the same state set up per test");
-            new FrozenBench(ctx).run();
-            section("8. images by name: a Debian image from a local registry, Isolated and podman");
-            new PullBench(ctx).run();
-            section("9. the first test in a fresh JVM");
-            new FirstTestBench(ctx).run();
+            // -Dbench.only=scale: section 6b alone (10,000 environments take far longer than the rest together)
+            boolean scaleOnly = "scale".equals(System.getProperty("bench.only"));
+            if (!scaleOnly) {
+                section("1-3. one command, exec, create + close; unshare, bwrap; from the JVM and from C");
+                new SpawnBench(ctx).run();
+                section("1b. what the hardened defaults cost (issue 11)");
+                new HardeningBench(ctx).run();
+                section("4. the image");
+                new ImageBench(ctx).run();
+                new CowViewBench(ctx).run();
+                section("5. 100 tests through the JUnit Platform");
+                new SuiteBench(ctx).run();
+                section("6. memory, 200 environments");
+                new MemoryBench(ctx).run();
+                section("7. frozen states against the same state set up per test");
+                new FrozenBench(ctx).run();
+                section("8. images by name: a Debian image from a local registry, Isolated and podman");
+                new PullBench(ctx).run();
+                section("9. the first test in a fresh JVM");
+                new FirstTestBench(ctx).run();
+            } else {
+                section("6b. " + ScaleBench.ENVIRONMENTS + " environments at once (issue 14)");
+                new ScaleBench(ctx).run();
+            }
         } finally {
             Trees.delete(work);
         }

@@ -39,6 +39,10 @@ final class Targets {
                     PullBench.ISOLATED_SECOND_BLOBS, 2, "blobs"));
             targets.add(atMost("... and never the base layer (issue 12)", PullBench.ISOLATED_SECOND_BASE, 0, "downloads"));
         }
+        if (results.find(ScaleBench.FAILURES).isPresent()) {
+            targets.add(atMost(ScaleBench.ENVIRONMENTS + " concurrent environments (own NET + user namespace), a command in each,"
+                    + " without failures", ScaleBench.FAILURES, 0, "failures"));
+        }
         return targets;
     }
 

@@ -1,0 +1,141 @@
+package dev.isolated;
+
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.isolated.internal.helper.SharedHelper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Issue 14: an open environment costs the shared helper a bounded number of file descriptors (at most one, its id
+ * range's lock as root), the helper runs with its soft limit of open files raised, and when the limit is reached a
+ * new environment fails naming the limit and the fix while the open ones keep working.
+ */
+@DisplayName("the helper's open files")
+@Timeout(value = 300, unit = TimeUnit.SECONDS)
+@org.junit.jupiter.api.parallel.Isolated("counts and lowers the limit of this JVM's shared helper")
+class FileLimitTests {
+    private static final int ENVIRONMENTS = 300;
+    /** Open fds an environment may add to the helper: its id range's lock (as root), nothing else. */
+    private static final int FDS_PER_ENVIRONMENT = 1;
+
+    @Test
+    @DisplayName("300 open environments (own NET and user namespace each) add at most one fd each to the helper")
+    void boundedPerEnvironment() throws Exception {
+        List<IsolatedEnvironment> open = new ArrayList<>();
+        try (IsolatedEnvironment first = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            assertThat(first.exec("true")).succeeded();
+            long helper = SharedHelper.get().pid();
+            int before = openFds(helper);
+            for (int i = 0; i < ENVIRONMENTS; i++) {
+                IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+                open.add(env);
+                assertThat(env.exec("true")).succeeded();
+            }
+            int grown = openFds(helper) - before;
+            assertThat(grown).as("fds the helper gained for %d open environments", ENVIRONMENTS)
+                    .isLessThanOrEqualTo(ENVIRONMENTS * FDS_PER_ENVIRONMENT);
+            assertThat(open.get(ENVIRONMENTS - 1).exec("readlink", "/proc/self/ns/net")).succeeded().stdout()
+                    .isNotEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/net")) + "\n");
+            closeAll(open);
+            assertThat(openFds(helper)).as("fds once they are closed").isLessThanOrEqualTo(before);
+        } finally {
+            closeAll(open);
+        }
+    }
+
+    @Test
+    @DisplayName("the helper's soft limit is its hard limit; commands inside get the JVM's limits back")
+    void softLimitRaised() throws Exception {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            long[] helper = nofile(SharedHelper.get().pid());
+            assertThat(helper[0]).as("the helper's soft limit").isEqualTo(helper[1]);
+            assertThat(helper[1]).as("the helper's hard limit").isGreaterThanOrEqualTo(nofile(ProcessHandle.current().pid())[1]);
+            long[] jvm = nofile(ProcessHandle.current().pid());
+            assertThat(env.exec("sh", "-c", "ulimit -n; ulimit -Hn")).succeeded().stdout()
+                    .isEqualTo(jvm[0] + "\n" + jvm[1] + "\n");
+        }
+    }
+
+    @Test
+    @DisplayName("at the limit a new environment fails naming it and the fix; open ones work, and closing some helps")
+    void limitReached() throws Exception {
+        List<IsolatedEnvironment> open = new ArrayList<>();
+        IsolatedEnvironment first = IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+        open.add(first);
+        long helper = SharedHelper.get().pid();
+        long hard = nofile(helper)[1];
+        // Room for about 20 more environments above the helper's reserve of 64 fds.
+        long lowered = openFds(helper) + 64 + 20;
+        prlimitSoft(helper, lowered);
+        try {
+            EnvironmentSetupException refused = null;
+            for (int i = 0; i < 200 && refused == null; i++) {
+                try {
+                    open.add(IsolatedEnvironment.builder().rootfs("busybox.tar").start());
+                } catch (EnvironmentSetupException e) {
+                    refused = e;
+                }
+            }
+            assertThat(refused).as("a refused environment within 200").isNotNull();
+            assertThat(refused.stage()).isEqualTo("clone");
+            assertThat(refused.errname()).isEqualTo("EMFILE");
+            assertThat(refused).hasMessageStartingWith("Isolated environment setup failed at stage 'clone': open "
+                    + "RLIMIT_NOFILE: open RLIMIT_NOFILE: Too many open files (EMFILE)\nHint: the helper's ")
+                    .hasMessageContaining(" open files reach its limit of " + lowered + " (ulimit -n) less 64 kept for "
+                            + "the environments already open: close some, or raise the JVM's limit (ulimit -n, "
+                            + "LimitNOFILE= in a systemd unit)");
+            for (IsolatedEnvironment env : List.of(first, open.get(open.size() - 1))) {
+                assertThat(env.exec("echo", "still here")).succeeded().stdout().isEqualTo("still here\n");
+            }
+            closeAll(open.subList(1, 6));
+            try (IsolatedEnvironment again = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+                assertThat(again.exec("echo", "again")).succeeded().stdout().isEqualTo("again\n");
+            }
+        } finally {
+            prlimitSoft(helper, hard);
+            closeAll(open);
+        }
+    }
+
+    private static void closeAll(List<IsolatedEnvironment> envs) {
+        for (IsolatedEnvironment env : envs) {
+            env.close();
+        }
+    }
+
+    static int openFds(long pid) throws IOException {
+        try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            return (int) fds.count();
+        }
+    }
+
+    /** {soft, hard} of {@code Max open files} in /proc/PID/limits. */
+    static long[] nofile(long pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/limits"))) {
+            if (line.startsWith("Max open files")) {
+                String[] words = line.substring("Max open files".length()).trim().split("\\s+");
+                return new long[] {Long.parseLong(words[0]), Long.parseLong(words[1])};
+            }
+        }
+        throw new IllegalStateException("no Max open files in /proc/" + pid + "/limits");
+    }
+
+    private static void prlimitSoft(long pid, long soft) throws Exception {
+        Process p = new ProcessBuilder("prlimit", "--pid", Long.toString(pid), "--nofile=" + soft + ":")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as("prlimit: %s", out).isZero();
+        assertThat(nofile(pid)[0]).isEqualTo(soft);
+    }
+}
