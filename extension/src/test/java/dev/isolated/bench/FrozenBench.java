@@ -31,7 +31,7 @@ final class FrozenBench {
     static final String FILES_FROZEN = "from a frozen state of " + FILES + " files: start + check + close";
     static final String FILES_SETUP = "the same state set up per test: start + write " + FILES + " files + check + close";
     static final String PG_FROZEN = "PostgreSQL from a frozen state (initdb done): start + postgres + connection + close";
-    static final String PG_FROZEN_FAST = "the same with fsync, full_page_writes, synchronous_commit off";
+    static final String PG_FROZEN_FAST = "the same, fsync, full_page_writes, synchronous_commit off, shared_buffers=16MB";
     static final String PG_INITDB = "PostgreSQL per test: start + initdb + postgres + connection + close";
     static final String PG_INITDB_QUOTED = "Isolated, PostgreSQL per test with initdb, to a JDBC connection [measured before]";
     static final String PG_TC = "Testcontainers: PostgreSQL per test, to a JDBC connection [anchor]";
@@ -50,7 +50,7 @@ final class FrozenBench {
     private static final String PG_DATA = "/var/lib/postgresql/bench";
     private static final Pattern PG_READY = Pattern.compile("database system is ready to accept connections");
     private static final String[] PG_TEST_SETTINGS = {"-c", "fsync=off", "-c", "full_page_writes=off", "-c",
-            "synchronous_commit=off"};
+            "synchronous_commit=off", "-c", "shared_buffers=16MB"};
 
     private final BenchContext ctx;
 
