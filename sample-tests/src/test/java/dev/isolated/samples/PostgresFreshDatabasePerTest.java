@@ -29,19 +29,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
- * A fresh, migrated PostgreSQL database for every test, without {@code initdb} or the migration per test: both run
- * once per JVM, into a {@link FrozenState}; each test's environment starts from a copy-on-write copy of it, with
- * the server started by the image's own command and ready to accept connections, and the test talks to it by JDBC
- * (the PostgreSQL driver is a test dependency of this module).
+ * A fresh, migrated PostgreSQL database for every test, without running the migration (or {@code initdb}) per
+ * test: the cluster is made and migrated once per JVM, into a {@link FrozenState}; each test's environment starts
+ * from a copy-on-write copy of it, with the server started by the image's own command and ready to accept
+ * connections, and the test talks to it by JDBC (the PostgreSQL driver is a test dependency of this module).
  *
- * <p>The two tests below insert the same customer into a table whose emails are unique, and both pass in any
- * order, also in parallel: each has a database of its own.
+ * <p>The two tests below insert the same customer into a table whose emails are unique, and both pass in either
+ * order: each has a database of its own.
  *
- * <p>In your project the image is in your registry ({@code builder().image("postgres:15")}) and
- * {@link #migrateOnce()} is four lines. Here it first starts a registry of its own on 127.0.0.1 holding Debian
- * bookworm + {@code postgresql-15} (see {@link RedisFromARegistryTest} and {@link DebianImages}); the image runs
- * as {@code postgres} and its command starts the cluster {@code 15/main} the package made, listening on
- * 127.0.0.1:5432, where password logins are asked for.
+ * <p>In your project the image is in your registry ({@code builder().image("postgres:15")}), and
+ * {@link #migrateOnce()} is only the {@code FrozenState.cached} call. Here it first starts a registry of its own
+ * on 127.0.0.1 holding Debian bookworm + {@code postgresql-15} (see {@link RedisFromARegistryTest} and
+ * {@link DebianImages}); the image runs as {@code postgres} and its command starts the cluster {@code 15/main} the
+ * package made, listening on 127.0.0.1:5432, where password logins are asked for.
  */
 @Isolated
 @WritableLayer(frozen = "migrated-postgres")
