@@ -20,20 +20,28 @@ import java.util.regex.Pattern;
  * Section 7: a fresh environment from a frozen state against setting the same state up in every test. With
  * busybox, a state of {@value #FILES} files written by a shell loop; with a Debian + PostgreSQL rootfs (as
  * {@code .ci/install-deps} builds in {@value #TEST_IMAGES}), a cluster made by {@code initdb}: per test
- * {@code initdb} + start against a frozen state + start, each to a server that accepts connections.
+ * {@code initdb} + start against a frozen state + start, each to a connection from the JVM through
+ * {@code mappedPort(5432)} (the protocol's startup handshake up to ReadyForQuery, as a JDBC driver's
+ * {@code getConnection} makes it: {@link PgHandshake}, so the extension's tests need no driver); then where a
+ * frozen start's time goes (phases timed one by one).
  */
 final class FrozenBench {
     static final int FILES = 1000;
     static final String TEST_IMAGES = "/var/cache/isolated-test-images";
     static final String FILES_FROZEN = "from a frozen state of " + FILES + " files: start + check + close";
     static final String FILES_SETUP = "the same state set up per test: start + write " + FILES + " files + check + close";
-    static final String PG_FROZEN = "PostgreSQL from a frozen state (initdb done): start + postgres ready + close";
-    static final String PG_INITDB = "PostgreSQL per test: start + initdb + postgres ready + close";
+    static final String PG_FROZEN = "PostgreSQL from a frozen state (initdb done): start + postgres + connection + close";
+    static final String PG_FROZEN_FAST = "the same, fsync, full_page_writes, synchronous_commit off, shared_buffers=16MB";
+    static final String PG_INITDB = "PostgreSQL per test: start + initdb + postgres + connection + close";
+    static final String PG_INITDB_QUOTED = "Isolated, PostgreSQL per test with initdb, to a JDBC connection [measured before]";
+    static final String PG_TC = "Testcontainers: PostgreSQL per test, to a JDBC connection [anchor]";
 
     /** The comparisons of the section: the frozen way ÷ the per-test setup. */
     static final List<Comparison> COMPARISONS = List.of(
             new Comparison(FILES_FROZEN, "frozen files", FILES_SETUP),
-            new Comparison(PG_FROZEN, "frozen PostgreSQL", PG_INITDB));
+            new Comparison(PG_FROZEN, "frozen PostgreSQL", PG_INITDB),
+            new Comparison(PG_FROZEN, "frozen PostgreSQL", PG_INITDB_QUOTED),
+            new Comparison(PG_FROZEN, "frozen PostgreSQL", PG_TC));
 
     private static final String WRITE_FILES = "mkdir -p /data && i=0; while [ $i -lt " + FILES + " ]; do "
             + "echo $i > /data/f$i; i=$((i+1)); done";
@@ -41,6 +49,8 @@ final class FrozenBench {
     private static final String PG_BIN = "/usr/lib/postgresql/15/bin/";
     private static final String PG_DATA = "/var/lib/postgresql/bench";
     private static final Pattern PG_READY = Pattern.compile("database system is ready to accept connections");
+    private static final String[] PG_TEST_SETTINGS = {"-c", "fsync=off", "-c", "full_page_writes=off", "-c",
+            "synchronous_commit=off", "-c", "shared_buffers=16MB"};
 
     private final BenchContext ctx;
 
@@ -90,6 +100,11 @@ final class FrozenBench {
                 startPostgres(env);
             }
         }));
+        pg.put(PG_FROZEN_FAST, TimedRun.whole(() -> {
+            try (IsolatedEnvironment env = IsolatedEnvironment.builder().from(cluster).start()) {
+                startPostgres(env, PG_TEST_SETTINGS);
+            }
+        }));
         pg.put(PG_INITDB, TimedRun.whole(() -> {
             try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs(rootfs).start()) {
                 initdb(env);
@@ -98,10 +113,72 @@ final class FrozenBench {
         }));
         int pgRuns = Math.max(10, ctx.runs() / 15);
         Sampler.interleaved(pg, Math.max(3, pgRuns / 5), pgRuns).forEach((name, s) -> results.add(Measurement.millis(
-                Section.FROZEN, name, name.equals(PG_FROZEN) ? Kind.ISOLATED : Kind.ALTERNATIVE, s,
-                postgres.get() + ": initdb -N -A trust as postgres; postgres -D " + PG_DATA + " -k /tmp -h '' "
-                        + "to its \"ready to accept connections\" line")));
+                Section.FROZEN, name, !name.equals(PG_INITDB) ? Kind.ISOLATED : Kind.ALTERNATIVE, s,
+                postgres.get() + ": initdb -N -A trust as postgres; postgres -D " + PG_DATA + " -k /tmp -h 127.0.0.1 "
+                        + "to its \"ready to accept connections\" line, then a connection through mappedPort(5432)")));
+        results.add(Measurement.millis(Section.FROZEN, PG_INITDB_QUOTED, Kind.ANCHOR, Stats.quoted(545),
+                "issue 13: PostgreSQL 15 from a Debian rootfs, initdb + start + JDBC connection per test, on this machine"));
+        results.add(Measurement.millis(Section.FROZEN, PG_TC, Kind.ANCHOR, Stats.quoted(1360),
+                "issue 13: Testcontainers with the same image, start to a JDBC connection, on this machine with Docker"));
+        phases(cluster, pgRuns);
     }
+
+    /** Where a frozen start's time goes: each phase of {@link #PG_FROZEN} timed on its own; medians as a note. */
+    private void phases(FrozenState cluster, int runs) throws Exception {
+        String[] names = {"environment from the state", "postgres spawned to its ready line",
+                "connection", "close"};
+        long[][] nanos = new long[names.length][runs];
+        long[] logged = new long[runs];
+        for (int i = 0; i < runs; i++) {
+            long t0 = System.nanoTime();
+            IsolatedEnvironment env = IsolatedEnvironment.builder().from(cluster).start();
+            long t1 = System.nanoTime();
+            IsolatedProcess server = env.start(Command.of(PG_BIN + "postgres", "-D", PG_DATA, "-k", "/tmp", "-h",
+                    "127.0.0.1").withUser(100, 102));
+            server.awaitOutput(PG_READY);
+            long t2 = System.nanoTime();
+            PgHandshake.connect(env.mappedPort(5432));
+            long t3 = System.nanoTime();
+            logged[i] = loggedStartupMillis(server.stderr() + server.stdout());
+            env.close();
+            long t4 = System.nanoTime();
+            long[] at = {t0, t1, t2, t3, t4};
+            for (int p = 0; p < names.length; p++) {
+                nanos[p][i] = at[p + 1] - at[p];
+            }
+        }
+        StringBuilder note = new StringBuilder("Where a PostgreSQL start from a frozen state goes (medians of " + runs
+                + " runs, each phase timed on its own):");
+        for (int p = 0; p < names.length; p++) {
+            note.append(' ').append(names[p]).append(' ').append(Format.number(Stats.ofNanos(nanos[p]).median()))
+                    .append(" ms;");
+        }
+        double[] loggedMillis = java.util.Arrays.stream(logged).asDoubleStream().toArray();
+        note.append(" PostgreSQL's own log from \"starting PostgreSQL\" to \"ready to accept connections\": ")
+                .append(Format.number(Stats.of(loggedMillis).median())).append(" ms.");
+        ctx.results().note(note.toString());
+    }
+
+    /** @return the milliseconds between the log lines "starting PostgreSQL" and "ready to accept connections" */
+    private static long loggedStartupMillis(String log) {
+        java.util.regex.Matcher start = LOG_TIME.matcher(lineOf(log, "starting PostgreSQL"));
+        java.util.regex.Matcher ready = LOG_TIME.matcher(lineOf(log, "ready to accept connections"));
+        if (!start.find() || !ready.find()) {
+            throw new IllegalStateException("no log times in " + log);
+        }
+        return java.time.Duration.between(java.time.LocalTime.parse(start.group(1)),
+                java.time.LocalTime.parse(ready.group(1))).toMillis();
+    }
+
+    private static String lineOf(String log, String text) {
+        int at = log.indexOf(text);
+        if (at < 0) {
+            throw new IllegalStateException("no line with \"" + text + "\" in " + log);
+        }
+        return log.substring(log.lastIndexOf('\n', at) + 1, at);
+    }
+
+    private static final Pattern LOG_TIME = Pattern.compile("(\\d\\d:\\d\\d:\\d\\d\\.\\d{3}) ");
 
     private static void initdb(IsolatedEnvironment env) {
         check(env.exec("sh", "-c", "mkdir -p " + PG_DATA + " && chown postgres:postgres " + PG_DATA));
@@ -109,10 +186,13 @@ final class FrozenBench {
                 .withUser(100, 102)));
     }
 
-    private static void startPostgres(IsolatedEnvironment env) {
-        IsolatedProcess server = env.start(Command.of(PG_BIN + "postgres", "-D", PG_DATA, "-k", "/tmp", "-h", "")
-                .withUser(100, 102));
+    private static void startPostgres(IsolatedEnvironment env, String... settings) throws IOException {
+        List<String> command = new java.util.ArrayList<>(List.of(PG_BIN + "postgres", "-D", PG_DATA, "-k", "/tmp",
+                "-h", "127.0.0.1"));
+        command.addAll(List.of(settings));
+        IsolatedProcess server = env.start(Command.of(command.toArray(String[]::new)).withUser(100, 102));
         server.awaitOutput(PG_READY);
+        PgHandshake.connect(env.mappedPort(5432));
     }
 
     /** @return the first {@code TEST_IMAGES/<name>/postgresql} rootfs with PostgreSQL 15 in it */

@@ -24,8 +24,8 @@ import java.util.stream.Stream;
  *       redis-server on port 6379 without persistence and without protected mode.</li>
  *   <li>{@link #POSTGRES}: the same base layer, then what installing {@code postgresql-15} changed; runs as
  *       {@code postgres}, {@code Cmd} starts the cluster {@code 15/main} the package made (listening on 127.0.0.1:5432
- *       and in {@code /run/postgresql}; SSL off: the package's snakeoil key is readable only by the group
- *       {@code ssl-cert}, which {@code postgres} has only as a supplementary group).</li>
+ *       and in {@code /run/postgresql}; SSL on, with the package's snakeoil key, which {@code postgres} reads
+ *       through its supplementary group {@code ssl-cert} from {@code /etc/group}).</li>
  * </ul>
  *
  * Layers are written reproducibly (sorted entries, gzip without a timestamp), so the same rootfs directories
@@ -60,7 +60,7 @@ public final class DebianImages implements AutoCloseable {
             POSTGRES, new String[] {"postgresql", "{\"Env\":[\"PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:"
                     + "/usr/sbin:/usr/bin:/sbin:/bin\",\"PGDATA=/var/lib/postgresql/15/main\"],\"User\":\"postgres\","
                     + "\"WorkingDir\":\"/var/lib/postgresql\",\"ExposedPorts\":{\"5432/tcp\":{}},\"Cmd\":[\"postgres\","
-                    + "\"-c\",\"config_file=/etc/postgresql/15/main/postgresql.conf\",\"-c\",\"ssl=off\"]}"});
+                    + "\"-c\",\"config_file=/etc/postgresql/15/main/postgresql.conf\"]}"});
 
     private final Path work;
     private final LocalRegistry registry;

@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * A real service from a registry, as a Testcontainers user starts one with {@code new GenericContainer("redis:7")}:
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.Test;
  * (in a build with a fixed registry: {@code -Disolated.registry.insecure=127.0.0.1:5000}, or a line in
  * {@code src/test/resources/junit-platform.properties}).
  */
+@ResourceLock(IsolatedConfiguration.REGISTRY_INSECURE) // the registry's address is a system property while it is used
 class RedisFromARegistryTest {
 
     private static DebianImages registry;
