@@ -3,6 +3,7 @@ package dev.isolated.internal.helper;
 import dev.isolated.IsolatedException;
 import dev.isolated.internal.os.NativeAccess;
 import java.io.IOException;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -37,7 +38,19 @@ public final class SharedHelper {
                 current.close(); // the dead one's pipes; its environments already failed with the reason
             }
             Path binary = HelperBinary.locate(configuration);
-            current = HelperConnection.start(binary, newStateDir());
+            Path stateDir = newStateDir();
+            try {
+                current = HelperConnection.start(binary, stateDir);
+            } catch (RuntimeException | Error e) {
+                try {
+                    Files.deleteIfExists(stateDir); // a helper that did not start left it empty
+                } catch (DirectoryNotEmptyException locked) {
+                    // it got as far as locking it: the next helper sweeps it, as it sweeps a killed helper's
+                } catch (IOException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+                throw e;
+            }
             if (!hookInstalled) {
                 Runtime.getRuntime().addShutdownHook(new Thread(SharedHelper::shutdown, "isolated-helper-shutdown"));
                 hookInstalled = true;
