@@ -189,13 +189,16 @@ final class TarExtraction {
 
         void run(InputStream archive) {
             BufferedInputStream buffered = new BufferedInputStream(new CloseShield(archive, progress), BUFFER_SIZE);
+            // Decompressed and digested 64 KiB at a time (not one 512-byte tar record per native call), on a
+            // thread of its own while the entries are written; closed (and its thread ended) before the rest.
             try (InputStream raw = Compression.detect(buffered).decompress(buffered, label);
-                    DigestInputStream decompressed = new DigestInputStream(raw, Sha256.newDigest());
+                    DigestInputStream digesting = new DigestInputStream(raw, Sha256.newDigest());
+                    ReadAheadInputStream decompressed = new ReadAheadInputStream(digesting, "isolated-unpack " + label);
                     PositionInputStream counted = new PositionInputStream(decompressed);
                     TarArchiveInputStream tar = new TarArchiveInputStream(counted)) {
                 readEntries(tar, counted);
                 verifyTrailer(decompressed);
-                uncompressedDigest = "sha256:" + Sha256.hex(decompressed.getMessageDigest());
+                uncompressedDigest = "sha256:" + Sha256.hex(digesting.getMessageDigest());
             }
             catch (IOException e) {
                 throw new ImageUnpackException("Image " + label + " cannot be read: " + e.getMessage(), e);
