@@ -38,8 +38,10 @@ public final class BenchMain {
             BenchContext ctx = new BenchContext(unpackedBusybox(), copyTar(work), work, runs, NativeTimer.build(work),
                     SharedHelper.get().binary(), results);
             // -Dbench.only=scale: section 6b alone (10,000 environments take far longer than the rest together)
+            // -Dbench.only=pull: section 8 alone (images by name against podman)
             boolean scaleOnly = "scale".equals(System.getProperty("bench.only"));
-            if (!scaleOnly) {
+            boolean pullOnly = "pull".equals(System.getProperty("bench.only"));
+            if (!scaleOnly && !pullOnly) {
                 section("1-3. one command, exec, create + close; unshare, bwrap; from the JVM and from C");
                 new SpawnBench(ctx).run();
                 section("1b. what the hardened defaults cost (issue 11)");
@@ -57,6 +59,9 @@ public final class BenchMain {
                 new PullBench(ctx).run();
                 section("9. the first test in a fresh JVM");
                 new FirstTestBench(ctx).run();
+            } else if (pullOnly) {
+                section("8. images by name: a Debian image from a local registry, Isolated and podman");
+                new PullBench(ctx).run();
             } else {
                 section("6b. " + ScaleBench.ENVIRONMENTS + " environments at once (issue 14)");
                 new ScaleBench(ctx).run();
