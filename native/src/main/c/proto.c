@@ -142,14 +142,14 @@ void record_add(struct record_builder *rb, const char *key, const char *fmt, ...
     rb->len += (size_t)sprintf(rb->data + rb->len, "%s=%s", key, value) + 1;
 }
 
-void send_frame(struct writer *w, char type, uint32_t id, const void *data, size_t len)
+void send_frame(struct writer *w, enum reply_type type, uint32_t id, const void *data, size_t len)
 {
     if (w->broken)
         return;
     char header[9];
     uint32_t length = htonl((uint32_t)(len + 5)), net_id = htonl(id);
     memcpy(header, &length, 4);
-    header[4] = type;
+    header[4] = (char)type;
     memcpy(header + 5, &net_id, 4);
     struct iovec iov[2] = { { header, sizeof header }, { (void *)data, len } };
     size_t total = sizeof header + len;
@@ -171,11 +171,41 @@ void send_frame(struct writer *w, char type, uint32_t id, const void *data, size
     }
 }
 
-void send_record(struct writer *w, char type, uint32_t id, struct record_builder *rb)
+void send_record(struct writer *w, enum reply_type type, uint32_t id, struct record_builder *rb)
 {
     send_frame(w, type, id, rb->data, rb->len);
     free(rb->data);
     memset(rb, 0, sizeof *rb);
+}
+
+/* The stages that need a kernel feature, a setting or a permission of the host; their failure with one of
+ * these errnos is the host's (KIND_HOST). cgroup and uid-map have errnos of their own (failure_kind()). */
+static const char *const HOST_STAGES[] = { "clone", "mount-private", "overlay", "mount-rootfs", "pivot-root",
+                                           "mount-proc", "mount-dev", "mount-tmp", "loopback", "hostname" };
+
+static bool host_errno(int err)
+{
+    return err == EPERM || err == EACCES || err == ENOSYS || err == EINVAL || err == ENOSPC || err == EUSERS;
+}
+
+enum failure_kind failure_kind(const struct failure *f)
+{
+    /* cgroup: a controller missing or not delegated; a value the kernel refuses (EINVAL) is the test's */
+    if (strcmp(f->stage, "cgroup") == 0)
+        return f->err == EPERM || f->err == EACCES || f->err == EOPNOTSUPP || f->err == EROFS ? KIND_HOST
+                                                                                             : KIND_TEST;
+    if (strcmp(f->stage, "uid-map") == 0) /* also a missing /etc/subuid range or newuidmap program */
+        return host_errno(f->err) || f->err == ENOENT ? KIND_HOST : KIND_TEST;
+    for (size_t i = 0; i < sizeof HOST_STAGES / sizeof *HOST_STAGES; i++)
+        if (strcmp(f->stage, HOST_STAGES[i]) == 0)
+            return host_errno(f->err) ? KIND_HOST : KIND_TEST;
+    return KIND_TEST;
+}
+
+const char *failure_kind_name(enum failure_kind kind)
+{
+    static const char *const names[] = FAILURE_KIND_NAMES;
+    return names[kind];
 }
 
 void send_failure(struct writer *w, uint32_t id, const struct failure *f)
@@ -191,5 +221,19 @@ void send_failure(struct writer *w, uint32_t id, const struct failure *f)
                f->err ? strerror(f->err) : "failed");
     if (f->hint[0])
         record_add(&rb, "hint", "%s", f->hint);
-    send_record(w, 'E', id, &rb);
+    record_add(&rb, "kind", "%s", failure_kind_name(failure_kind(f)));
+    send_record(w, FRAME_ERROR, id, &rb);
+}
+
+void send_request_error(struct writer *w, uint32_t id, int err, const char *what)
+{
+    struct record_builder rb = { 0 };
+    record_add(&rb, "stage", "request");
+    record_add(&rb, "syscall", "request");
+    record_add(&rb, "errno", "%d", err);
+    record_add(&rb, "errname", "%s", errno_name(err));
+    record_add(&rb, "message", "%s", what);
+    record_add(&rb, "hint", "a bug in the caller: see PROTOCOL.md");
+    record_add(&rb, "kind", "%s", failure_kind_name(KIND_REQUEST));
+    send_record(w, FRAME_ERROR, id, &rb);
 }

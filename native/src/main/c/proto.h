@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "protocol.h"
 #include "util.h"
 
 #define FRAME_MAX (1u << 20)
@@ -56,8 +57,15 @@ struct writer {
     int fd;
     bool broken;
 };
-void send_frame(struct writer *w, char type, uint32_t id, const void *data, size_t len);
-void send_record(struct writer *w, char type, uint32_t id, struct record_builder *rb);
+void send_frame(struct writer *w, enum reply_type type, uint32_t id, const void *data, size_t len);
+void send_record(struct writer *w, enum reply_type type, uint32_t id, struct record_builder *rb);
+/* An ERROR for request ID: the failure's fields and its kind (failure_kind()). */
 void send_failure(struct writer *w, uint32_t id, const struct failure *f);
+/* An ERROR with stage=request, kind=request: the request could not be parsed or names an unknown id. */
+void send_request_error(struct writer *w, uint32_t id, int err, const char *what);
+/* Whether the host cannot do what failed (KIND_HOST) or it is the test's request (KIND_TEST),
+ * from the stage and errno: the stages that need a kernel feature or a permission of the host. */
+enum failure_kind failure_kind(const struct failure *f);
+const char *failure_kind_name(enum failure_kind kind);
 
 #endif

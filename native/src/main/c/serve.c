@@ -156,21 +156,14 @@ static void remove_proc(struct server *s, struct proc *p)
 
 static int request_error(struct server *s, uint32_t id, int err, const char *what)
 {
-    struct record_builder rb = { 0 };
-    record_add(&rb, "stage", "request");
-    record_add(&rb, "syscall", "request");
-    record_add(&rb, "errno", "%d", err);
-    record_add(&rb, "errname", "%s", errno_name(err));
-    record_add(&rb, "message", "%s", what);
-    record_add(&rb, "hint", "a bug in the caller: see PROTOCOL.md");
-    send_record(&s->out, 'E', id, &rb);
+    send_request_error(&s->out, id, err, what);
     return -1;
 }
 
 /* ---- process output and exit ---- */
 
 /* Returns false once the pipe reached EOF (and was closed). */
-static bool forward_output(struct server *s, struct proc *p, int *fd, char type)
+static bool forward_output(struct server *s, struct proc *p, int *fd, enum reply_type type)
 {
     char buf[65536];
     ssize_t n = read(*fd, buf, sizeof buf);
@@ -186,7 +179,7 @@ static bool forward_output(struct server *s, struct proc *p, int *fd, char type)
 }
 
 /* Drains what is already in the pipe; a descendant may keep the pipe open, so no EOF wait. */
-static void drain_output(struct server *s, struct proc *p, int *fd, char type)
+static void drain_output(struct server *s, struct proc *p, int *fd, enum reply_type type)
 {
     while (*fd >= 0) {
         char buf[65536];
@@ -214,8 +207,8 @@ static bool was_oom_killed(struct server *s, const struct proc *p, int status)
 
 static void finish_proc(struct server *s, struct proc *p, int status)
 {
-    drain_output(s, p, &p->out_fd, 'O');
-    drain_output(s, p, &p->err_fd, 'R');
+    drain_output(s, p, &p->out_fd, FRAME_STDOUT);
+    drain_output(s, p, &p->err_fd, FRAME_STDERR);
     struct record_builder rb = { 0 };
     if (WIFSIGNALED(status))
         record_add(&rb, "signal", "%d", WTERMSIG(status));
@@ -223,7 +216,7 @@ static void finish_proc(struct server *s, struct proc *p, int status)
         record_add(&rb, "code", "%d", WEXITSTATUS(status));
     if (was_oom_killed(s, p, status))
         record_add(&rb, "oom", "true");
-    send_record(&s->out, 'x', p->id, &rb);
+    send_record(&s->out, FRAME_EXITED, p->id, &rb);
     remove_proc(s, p);
 }
 
@@ -234,7 +227,7 @@ static void env_died(struct server *s, struct env_slot *slot, int status)
         record_add(&rb, "signal", "%d", WTERMSIG(status));
     else
         record_add(&rb, "code", "%d", WEXITSTATUS(status));
-    send_record(&s->out, 'D', slot->id, &rb);
+    send_record(&s->out, FRAME_ENV_DIED, slot->id, &rb);
     env_release(&slot->env);
     slot->dead = true;
 }
@@ -334,7 +327,7 @@ static void report_created(struct server *s, uint32_t id, const struct env_slot 
         record_add(&rb, "network", "%s", slot->net.name);
         record_add(&rb, "ip", "%s", slot->net.ip);
     }
-    send_record(&s->out, 'c', id, &rb);
+    send_record(&s->out, FRAME_CREATED, id, &rb);
 }
 
 static int check_network(const struct env_options *o, unsigned ns, struct failure *f)
@@ -572,7 +565,7 @@ static void start_proc(struct server *s, uint32_t id, struct env_slot *slot,
     struct record_builder rb = { 0 };
     record_add(&rb, "pid", "%d", child.pid);
     record_add(&rb, "nspid", "%d", child.nspid);
-    send_record(&s->out, 'p', id, &rb);
+    send_record(&s->out, FRAME_SPAWNED, id, &rb);
 }
 
 static void handle_spawn(struct server *s, uint32_t id, const struct record *rec)
@@ -635,7 +628,7 @@ static void handle_signal(struct server *s, uint32_t id, const struct record *re
     if (!sig || kill(p->pid, atoi(sig)) < 0)
         return (void)request_error(s, id, sig ? errno : EINVAL, "kill");
     struct record_builder rb = { 0 };
-    send_record(&s->out, 'a', id, &rb);
+    send_record(&s->out, FRAME_ACK, id, &rb);
 }
 
 static void handle_uname(struct server *s, uint32_t id, const struct record *rec)
@@ -649,7 +642,7 @@ static void handle_uname(struct server *s, uint32_t id, const struct record *rec
         return send_failure(&s->out, id, &f);
     struct record_builder rb = { 0 };
     record_add(&rb, "hostname", "%s", name);
-    send_record(&s->out, 'a', id, &rb);
+    send_record(&s->out, FRAME_ACK, id, &rb);
 }
 
 static void handle_set_hostname(struct server *s, uint32_t id, const struct record *rec)
@@ -667,7 +660,7 @@ static void handle_set_hostname(struct server *s, uint32_t id, const struct reco
     if (set_env_hostname(&slot->env, name, &f) < 0)
         return send_failure(&s->out, id, &f);
     struct record_builder rb = { 0 };
-    send_record(&s->out, 'a', id, &rb);
+    send_record(&s->out, FRAME_ACK, id, &rb);
 }
 
 static int parse_port(const char *text, struct failure *f)
@@ -714,7 +707,7 @@ static void handle_forward(struct server *s, uint32_t id, const struct record *r
     close_net_fds(fd_pair);
     struct record_builder rb = { 0 };
     record_add(&rb, "host-port", "%d", host_port);
-    send_record(&s->out, 'a', id, &rb);
+    send_record(&s->out, FRAME_ACK, id, &rb);
 }
 
 /* Without a network namespace the host's ports are the env's already: nothing to relay. */
@@ -737,7 +730,7 @@ static void handle_host_port(struct server *s, uint32_t id, const struct record 
         return send_failure(&s->out, id, &f);
     struct record_builder rb = { 0 };
     record_add(&rb, "address", "%s", own_net ? HOST_ALIAS_ADDR : "127.0.0.1");
-    send_record(&s->out, 'a', id, &rb);
+    send_record(&s->out, FRAME_ACK, id, &rb);
 }
 
 static void wait_for(pid_t pid, int *status)
@@ -786,7 +779,7 @@ static void handle_close(struct server *s, uint32_t id, const struct record *rec
     else
         close_env(s, slot);
     struct record_builder rb = { 0 };
-    send_record(&s->out, 'a', id, &rb);
+    send_record(&s->out, FRAME_ACK, id, &rb);
 }
 
 /* The creating env a request must wait for: named by env= (not CLOSE), or its proc (STDIN,
@@ -795,23 +788,24 @@ static struct env_slot *awaited_env(struct server *s, const struct frame *frame)
 {
     struct frame copy = *frame;
     struct record rec;
-    if (s->n_creating == 0 || frame->type == 'C' || frame->type == 'X')
+    if (s->n_creating == 0 || frame->type == FRAME_CREATE || frame->type == FRAME_CLOSE)
         return NULL;
     copy.payload = xmalloc(frame->len + 1);
     memcpy(copy.payload, frame->payload, frame->len + 1);
     record_parse(&copy, &rec);
     const char *env_id = record_get(&rec, "env"), *proc_id = record_get(&rec, "proc");
-    uint32_t proc = frame->type == 'K' && proc_id ? (uint32_t)strtoul(proc_id, NULL, 10)
-                                                  : frame->id;
+    uint32_t proc = frame->type == FRAME_SIGNAL && proc_id ? (uint32_t)strtoul(proc_id, NULL, 10)
+                                                           : frame->id;
     struct env_slot *found = NULL;
     for (size_t i = 0; i < s->n_envs && !found; i++) {
         struct env_slot *slot = s->envs[i];
         for (size_t k = 0; slot->creating && k < slot->n_queued && !found; k++)
-            if (slot->queued[k].type == 'S' && slot->queued[k].id == proc &&
-                strchr("IiK", frame->type))
+            if (slot->queued[k].type == FRAME_SPAWN && slot->queued[k].id == proc &&
+                (frame->type == FRAME_STDIN || frame->type == FRAME_STDIN_CLOSE ||
+                 frame->type == FRAME_SIGNAL))
                 found = slot;
     }
-    if (!found && env_id && frame->type != 'I' && frame->type != 'i') {
+    if (!found && env_id && frame->type != FRAME_STDIN && frame->type != FRAME_STDIN_CLOSE) {
         found = find_env(s, env_id);
         found = found && found->creating ? found : NULL;
     }
@@ -834,18 +828,18 @@ static void dispatch(struct server *s, struct frame *frame)
     struct env_slot *awaited = awaited_env(s, frame);
     if (awaited)
         return enqueue(awaited, frame);
-    if (frame->type == 'I' || frame->type == 'i')
-        return handle_stdin(s, frame, frame->type == 'i');
+    if (frame->type == FRAME_STDIN || frame->type == FRAME_STDIN_CLOSE)
+        return handle_stdin(s, frame, frame->type == FRAME_STDIN_CLOSE);
     record_parse(frame, &rec);
     switch (frame->type) {
-    case 'C': handle_create(s, frame->id, &rec); break;
-    case 'S': handle_spawn(s, frame->id, &rec); break;
-    case 'K': handle_signal(s, frame->id, &rec); break;
-    case 'U': handle_uname(s, frame->id, &rec); break;
-    case 'N': handle_set_hostname(s, frame->id, &rec); break;
-    case 'F': handle_forward(s, frame->id, &rec); break;
-    case 'H': handle_host_port(s, frame->id, &rec); break;
-    case 'X': handle_close(s, frame->id, &rec); break;
+    case FRAME_CREATE: handle_create(s, frame->id, &rec); break;
+    case FRAME_SPAWN: handle_spawn(s, frame->id, &rec); break;
+    case FRAME_SIGNAL: handle_signal(s, frame->id, &rec); break;
+    case FRAME_UNAME: handle_uname(s, frame->id, &rec); break;
+    case FRAME_SET_HOSTNAME: handle_set_hostname(s, frame->id, &rec); break;
+    case FRAME_FORWARD: handle_forward(s, frame->id, &rec); break;
+    case FRAME_HOST_PORT: handle_host_port(s, frame->id, &rec); break;
+    case FRAME_CLOSE: handle_close(s, frame->id, &rec); break;
     default: request_error(s, frame->id, EINVAL, "unknown frame type"); break;
     }
     record_free(&rec);
@@ -920,9 +914,9 @@ static void serve_proc_fd(struct server *s, struct proc *p, const struct pollfd 
     if (!pfd->revents || find_proc(s, p->id) != p)
         return;
     if (pfd->fd == p->out_fd)
-        forward_output(s, p, &p->out_fd, 'O');
+        forward_output(s, p, &p->out_fd, FRAME_STDOUT);
     else if (pfd->fd == p->err_fd)
-        forward_output(s, p, &p->err_fd, 'R');
+        forward_output(s, p, &p->err_fd, FRAME_STDERR);
     else if (pfd->fd == p->in_fd)
         flush_stdin(p);
 }
@@ -931,7 +925,7 @@ static void serve_proc_fd(struct server *s, struct proc *p, const struct pollfd 
 static void refuse_oversized(struct server *s, const struct frame *frame)
 {
     char what[160];
-    if (frame->type == 'I')
+    if (frame->type == FRAME_STDIN)
         return;
     snprintf(what, sizeof what, "a frame of %zu bytes exceeds the limit of %u bytes (FRAME_MAX)",
              frame->len + 5, FRAME_MAX);
@@ -1002,7 +996,7 @@ int serve_main(const char *state_dir)
     struct record_builder rb = { 0 };
     record_add(&rb, "version", "%s", HELPER_VERSION);
     record_add(&rb, "pid", "%d", getpid());
-    send_record(&s->out, 'h', 0, &rb);
+    send_record(&s->out, FRAME_READY, 0, &rb);
     struct pollfd *fds = NULL;
     struct proc **owners = NULL;
     while (!s->out.broken) {
