@@ -1,25 +1,18 @@
 package dev.isolated;
 
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * An environment could not be set up. The native helper reports the step that failed ({@link #stage()}),
  * the system call, the path involved, the errno and a hint; the message shows all of them.
  *
  * <p>When {@link #hostCannot()} is true the failure is a property of the host (a kernel setting, a
- * missing permission) rather than of the test: the extension fails the test with a message that says so
- * and how to skip such tests instead ({@link Isolated#skipIfUnsupported()},
+ * missing permission) rather than of the test, as the helper says of it: the extension fails the test with
+ * a message that says so and how to skip such tests instead ({@link Isolated#skipIfUnsupported()},
  * {@value IsolatedConfiguration#SKIP_IF_UNSUPPORTED}), and aborts it when skipping was asked for.
  */
 public class EnvironmentSetupException extends IsolatedException {
     private static final long serialVersionUID = 1L;
-
-    private static final Set<String> HOST_ERRORS = Set.of("EPERM", "EACCES", "ENOSYS", "EINVAL", "ENOSPC", "EUSERS");
-    private static final Set<String> HOST_STAGES = Set.of("clone", "uid-map", "gid-map", "setgroups", "mount-private",
-            "overlay", "mount-rootfs", "pivot-root", "mount-proc", "mount-dev", "mount-tmp", "loopback", "hostname",
-            "unshare");
-    private static final Set<String> CGROUP_HOST_ERRORS = Set.of("EPERM", "EACCES", "EOPNOTSUPP", "EROFS");
 
     private final String stage;
     private final String syscall;
@@ -28,8 +21,11 @@ public class EnvironmentSetupException extends IsolatedException {
     private final int errno;
     private final String detail;
     private final String hint;
+    private final boolean hostCannot;
 
     /**
+     * A failure that is not the host's ({@link #hostCannot()} is false).
+     *
      * @param stage the setup step that failed, e.g. {@code mount-proc}
      * @param syscall the system call that failed, e.g. {@code mount}, or empty
      * @param path the path involved, or empty
@@ -40,6 +36,21 @@ public class EnvironmentSetupException extends IsolatedException {
      */
     public EnvironmentSetupException(String stage, String syscall, String path, int errno, String errname,
             String detail, String hint) {
+        this(stage, syscall, path, errno, errname, detail, hint, false);
+    }
+
+    /**
+     * @param stage the setup step that failed, e.g. {@code mount-proc}
+     * @param syscall the system call that failed, e.g. {@code mount}, or empty
+     * @param path the path involved, or empty
+     * @param errno the error number, 0 when none
+     * @param errname the symbolic errno, e.g. {@code EPERM}, or empty
+     * @param detail the helper's message
+     * @param hint what to change, or empty
+     * @param hostCannot whether the host cannot do it (see {@link #hostCannot()})
+     */
+    public EnvironmentSetupException(String stage, String syscall, String path, int errno, String errname,
+            String detail, String hint, boolean hostCannot) {
         super(describe(stage, syscall, path, errname, detail, hint));
         this.stage = stage;
         this.syscall = syscall;
@@ -48,6 +59,7 @@ public class EnvironmentSetupException extends IsolatedException {
         this.errname = errname;
         this.detail = detail;
         this.hint = hint;
+        this.hostCannot = hostCannot;
     }
 
     /** A copy of {@code from} whose message is {@code message} (the fields and cause stay). */
@@ -60,6 +72,7 @@ public class EnvironmentSetupException extends IsolatedException {
         this.errname = from.errname;
         this.detail = from.detail;
         this.hint = from.hint;
+        this.hostCannot = from.hostCannot;
         setStackTrace(from.getStackTrace());
     }
 
@@ -78,7 +91,7 @@ public class EnvironmentSetupException extends IsolatedException {
      */
     EnvironmentSetupException withProbeFinding(HostSupport.Step finding) {
         EnvironmentSetupException ex = new EnvironmentSetupException(stage, syscall, path, errno, errname, detail,
-                "the host probe says " + finding);
+                "the host probe says " + finding, hostCannot);
         if (getCause() != null) {
             ex.initCause(getCause());
         }
@@ -139,15 +152,9 @@ public class EnvironmentSetupException extends IsolatedException {
 
     /**
      * @return whether the host (kernel, its settings, the user's permissions) cannot do what was asked,
-     *     as opposed to a mistake in the test such as a bad rootfs
+     *     as opposed to a mistake in the test such as a bad rootfs: the helper's verdict on its failure
      */
     public boolean hostCannot() {
-        return switch (stage) {
-            // a controller that is missing or not delegated; a value the kernel refuses (EINVAL) is the test's
-            case "cgroup" -> CGROUP_HOST_ERRORS.contains(errname);
-            // also a missing /etc/subuid range or newuidmap program (ENOENT)
-            case "uid-map" -> HOST_ERRORS.contains(errname) || errname.equals("ENOENT");
-            default -> HOST_STAGES.contains(stage) && HOST_ERRORS.contains(errname);
-        };
+        return hostCannot;
     }
 }

@@ -90,6 +90,7 @@ class FileLimitTests {
             assertThat(refused).as("a refused environment within 200").isNotNull();
             assertThat(refused.stage()).isEqualTo("clone");
             assertThat(refused.errname()).isEqualTo("EMFILE");
+            assertThat(refused.hostCannot()).as("the helper's own limit, not the host's: kind=test").isFalse();
             assertThat(refused).hasMessageStartingWith("Isolated environment setup failed at stage 'clone': open "
                     + "RLIMIT_NOFILE: open RLIMIT_NOFILE: Too many open files (EMFILE)\nHint: the helper's ")
                     .hasMessageContaining(" open files reach its limit of " + lowered + " (ulimit -n) less 64 kept for "

@@ -4,6 +4,7 @@ import dev.isolated.IsolatedException;
 import dev.isolated.internal.helper.Fields;
 import dev.isolated.internal.helper.Frame;
 import dev.isolated.internal.helper.FrameListener;
+import dev.isolated.internal.helper.FrameType;
 import dev.isolated.internal.helper.HelperConnection;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
@@ -32,9 +33,9 @@ final class RawEnvironment {
         helper.listen(id, new FrameListener() {
             @Override
             public void onFrame(Frame frame) {
-                if (frame.type() == 'c') {
+                if (frame.type() == FrameType.CREATED) {
                     created.complete(frame.fields());
-                } else if (frame.type() == 'E') {
+                } else if (frame.type() == FrameType.ERROR) {
                     created.completeExceptionally(new IllegalStateException("CREATE failed: " + frame.fields()));
                 }
             }
@@ -45,13 +46,13 @@ final class RawEnvironment {
             }
         });
         try {
-            helper.send(Frame.of('C', id, Fields.of().add("rootfs", rootfs.toString()).add("ns", "pid,mount,uts,ipc,net")
-                    .add("hostname", "bench").add("rootfs-mode", mode)));
+            helper.send(Frame.of(FrameType.CREATE, id, Fields.of().add("rootfs", rootfs.toString())
+                    .add("ns", "pid,mount,uts,ipc,net").add("hostname", "bench").add("rootfs-mode", mode)));
             Fields reply = created.get(30, TimeUnit.SECONDS);
             if (!mode.equals(reply.getOrEmpty("rootfs-mode"))) {
                 throw new IllegalStateException("asked for rootfs-mode " + mode + ", got " + reply);
             }
-            helper.call('X', Fields.of().add("env", Integer.toString(id))).get(30, TimeUnit.SECONDS);
+            helper.call(FrameType.CLOSE, Fields.of().add("env", Integer.toString(id))).get(30, TimeUnit.SECONDS);
         } finally {
             helper.unlisten(id);
         }

@@ -17,6 +17,7 @@ import dev.isolated.image.ImageConfig;
 import dev.isolated.internal.helper.Fields;
 import dev.isolated.internal.helper.Frame;
 import dev.isolated.internal.helper.FrameListener;
+import dev.isolated.internal.helper.FrameType;
 import dev.isolated.internal.helper.HelperConnection;
 import dev.isolated.internal.helper.HelperErrorException;
 import java.io.IOException;
@@ -141,7 +142,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             throw new IllegalArgumentException("exposeHostPort(" + port + "): a TCP port is 1..65535");
         }
         ensureOpen();
-        Fields reply = await(helper.call('H', Fields.of().add("env", Integer.toString(id))
+        Fields reply = await(helper.call(FrameType.HOST_PORT, Fields.of().add("env", Integer.toString(id))
                 .add("port", Integer.toString(port))));
         synchronized (this) {
             if (hostAccessAddress.isEmpty()) {
@@ -212,7 +213,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         }
         helper.listen(id, this);
         try {
-            helper.send(Frame.of('C', id, request));
+            helper.send(Frame.of(FrameType.CREATE, id, request));
         } catch (RuntimeException e) {
             helper.unlisten(id);
             throw e;
@@ -230,7 +231,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             }
         } catch (TimeoutException e) {
             // The init may still come up later: have the helper kill it rather than leave it to the JVM's exit.
-            helper.call('X', Fields.of().add("env", Integer.toString(id)));
+            helper.call(FrameType.CLOSE, Fields.of().add("env", Integer.toString(id)));
             helper.unlisten(id);
             throw new IsolatedException("The isolated helper did not create the environment within " + CREATE_TIMEOUT
                     + "; it was closed. The helper's stderr (printed with [isolated-helper]) may say why.", e);
@@ -243,9 +244,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     @Override
     public void onFrame(Frame frame) {
         switch (frame.type()) {
-            case 'c' -> created.complete(frame.fields());
-            case 'E' -> created.completeExceptionally(new HelperErrorException(frame.fields()));
-            case 'D' -> diedHow = frame.fields().toString();
+            case CREATED -> created.complete(frame.fields());
+            case ERROR -> created.completeExceptionally(new HelperErrorException(frame.fields()));
+            case ENV_DIED -> diedHow = frame.fields().toString();
             default -> { }
         }
     }
@@ -467,13 +468,13 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             throw new IllegalStateException("This environment has no UTS namespace of its own: its hostname is the "
                     + "host's. Add Namespace.UTS to change it.");
         }
-        await(helper.call('N', Fields.of().add("env", Integer.toString(id)).add("hostname", name)));
+        await(helper.call(FrameType.SET_HOSTNAME, Fields.of().add("env", Integer.toString(id)).add("hostname", name)));
     }
 
     @Override
     public String hostname() {
         ensureOpen();
-        return await(helper.call('U', Fields.of().add("env", Integer.toString(id)))).getOrEmpty("hostname");
+        return await(helper.call(FrameType.UNAME, Fields.of().add("env", Integer.toString(id)))).getOrEmpty("hostname");
     }
 
     @Override
@@ -603,7 +604,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     @Override
     public int mappedPort(int port) {
         ensureOpen();
-        Fields reply = await(helper.call('F', Fields.of().add("env", Integer.toString(id))
+        Fields reply = await(helper.call(FrameType.FORWARD, Fields.of().add("env", Integer.toString(id))
                 .add("port", Integer.toString(port))));
         return Integer.parseInt(reply.get("host-port").orElseThrow());
     }
@@ -665,7 +666,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         List<Throwable> causes = new ArrayList<>();
         try {
             if (helper.isAlive()) {
-                await(helper.call('X', Fields.of().add("env", Integer.toString(id))));
+                await(helper.call(FrameType.CLOSE, Fields.of().add("env", Integer.toString(id))));
             }
         } catch (RuntimeException e) {
             leftovers.add("the environment itself (init host pid " + initHostPid + "): " + e.getMessage());

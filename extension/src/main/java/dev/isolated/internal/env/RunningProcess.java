@@ -7,6 +7,7 @@ import dev.isolated.IsolatedProcess;
 import dev.isolated.internal.helper.Fields;
 import dev.isolated.internal.helper.Frame;
 import dev.isolated.internal.helper.FrameListener;
+import dev.isolated.internal.helper.FrameType;
 import dev.isolated.internal.helper.HelperConnection;
 import dev.isolated.internal.helper.HelperErrorException;
 import java.nio.charset.StandardCharsets;
@@ -90,7 +91,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
             }
         }
         request.add("stdin", command.stdin().isPresent() || command.hasOpenStdin() ? "pipe" : "null");
-        Frame frame = Frame.of('S', p.id, request);
+        Frame frame = Frame.of(FrameType.SPAWN, p.id, request);
         if (frame.length() > Frame.MAX_LENGTH) {
             throw new IllegalArgumentException(String.format(Locale.ROOT, "The command line of %s makes a request of "
                     + "%,d bytes, over the isolated helper's limit of %,d bytes (arguments and environment variables "
@@ -130,11 +131,11 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
     @Override
     public void onFrame(Frame frame) {
         switch (frame.type()) {
-            case 'p' -> spawned.complete(frame.fields());
-            case 'O' -> output(stdout, stdoutLines, frame.payload());
-            case 'R' -> output(stderr, stderrLines, frame.payload());
-            case 'x' -> finish(frame.fields());
-            case 'E' -> failSpawn(frame.fields());
+            case SPAWNED -> spawned.complete(frame.fields());
+            case STDOUT -> output(stdout, stdoutLines, frame.payload());
+            case STDERR -> output(stderr, stderrLines, frame.payload());
+            case EXITED -> finish(frame.fields());
+            case ERROR -> failSpawn(frame.fields());
             default -> { }
         }
     }
@@ -337,8 +338,8 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
             return;
         }
         try {
-            helper.call('K', Fields.of().add("proc", Integer.toString(id)).add("signal", Integer.toString(signal)))
-                    .get(30, TimeUnit.SECONDS);
+            helper.call(FrameType.SIGNAL, Fields.of().add("proc", Integer.toString(id))
+                    .add("signal", Integer.toString(signal))).get(30, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
             if (!exited.isDone()) {
                 throw asIsolated(e);

@@ -1,6 +1,7 @@
 package dev.isolated.internal.env;
 
 import dev.isolated.internal.helper.Frame;
+import dev.isolated.internal.helper.FrameType;
 import dev.isolated.internal.helper.HelperConnection;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -42,14 +43,16 @@ final class StdinStream extends OutputStream {
             throw new IOException("The process has exited: nothing reads its stdin any more (broken pipe)");
         }
         for (int at = off; at < off + len; at += chunk) {
-            helper.send(new Frame('I', id, Arrays.copyOfRange(data, at, Math.min(off + len, at + chunk))));
+            helper.send(new Frame(FrameType.STDIN, id, Arrays.copyOfRange(data, at, Math.min(off + len,
+                    at + chunk))));
         }
     }
 
     /** Sends all of DATA, then EOF; stops early (silently) when the command exits meanwhile. */
     synchronized void writeAllAndClose(byte[] data) {
         for (int at = 0; at < data.length && !exited.getAsBoolean(); at += chunk) {
-            helper.send(new Frame('I', id, Arrays.copyOfRange(data, at, Math.min(data.length, at + chunk))));
+            helper.send(new Frame(FrameType.STDIN, id, Arrays.copyOfRange(data, at, Math.min(data.length,
+                    at + chunk))));
         }
         close();
     }
@@ -58,7 +61,7 @@ final class StdinStream extends OutputStream {
     public synchronized void close() {
         if (!closed) {
             closed = true;
-            helper.send(new Frame('i', id, new byte[0]));
+            helper.send(new Frame(FrameType.STDIN_CLOSE, id, new byte[0]));
         }
     }
 }

@@ -179,18 +179,21 @@ public final class HelperConnection implements AutoCloseable {
      * Sends a request and returns its reply: the fields of the ACK/CREATED, or an exceptionally
      * completed future with a {@link HelperErrorException} for an ERROR frame.
      *
-     * @param type the request type
+     * @param type the request type, one answered by an ACK or an ERROR
      * @param fields the request's record
      * @return the reply's fields
      */
-    public CompletableFuture<Fields> call(char type, Fields fields) {
+    public CompletableFuture<Fields> call(FrameType type, Fields fields) {
+        if (type.direction() != FrameType.Direction.REQUEST) {
+            throw new IllegalArgumentException(type + " is not a request");
+        }
         int id = newId();
         CompletableFuture<Fields> reply = new CompletableFuture<>();
         listen(id, new FrameListener() {
             @Override
             public void onFrame(Frame frame) {
                 unlisten(id);
-                if (frame.type() == 'E') {
+                if (frame.type() == FrameType.ERROR) {
                     reply.completeExceptionally(new HelperErrorException(frame.fields()));
                 } else {
                     reply.complete(frame.fields());
@@ -238,7 +241,7 @@ public final class HelperConnection implements AutoCloseable {
     }
 
     private void dispatch(Frame frame) {
-        if (frame.type() == 'h') {
+        if (frame.type() == FrameType.READY) {
             ready.complete(frame.fields());
             return;
         }

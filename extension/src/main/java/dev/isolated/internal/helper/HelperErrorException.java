@@ -16,9 +16,17 @@ public final class HelperErrorException extends RuntimeException {
         this.fields = fields;
     }
 
-    /** @return the error's record: stage, syscall, path, errno, errname, message, hint */
+    /** @return the error's record: stage, syscall, path, errno, errname, message, hint, kind */
     public Fields fields() {
         return fields;
+    }
+
+    /**
+     * @return what kind of failure the helper says it is ({@code kind=}); {@link FailureKind#TEST} when it says
+     *     none it knows
+     */
+    public FailureKind kind() {
+        return fields.get("kind").flatMap(FailureKind::ofWireName).orElse(FailureKind.TEST);
     }
 
     /** @return the error as the public setup exception */
@@ -31,7 +39,7 @@ public final class HelperErrorException extends RuntimeException {
         }
         EnvironmentSetupException ex = new EnvironmentSetupException(fields.get("stage").orElse("unknown"),
                 fields.getOrEmpty("syscall"), fields.getOrEmpty("path"), errno, fields.getOrEmpty("errname"),
-                fields.getOrEmpty("message"), fields.getOrEmpty("hint"));
+                fields.getOrEmpty("message"), fields.getOrEmpty("hint"), kind() == FailureKind.HOST);
         ex.initCause(this);
         return ex;
     }

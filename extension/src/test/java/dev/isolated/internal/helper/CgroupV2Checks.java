@@ -1,5 +1,9 @@
 package dev.isolated.internal.helper;
 
+import static dev.isolated.internal.helper.FrameType.ACK;
+import static dev.isolated.internal.helper.FrameType.CLOSE;
+import static dev.isolated.internal.helper.FrameType.SPAWN;
+import static dev.isolated.internal.helper.FrameType.SPAWNED;
 import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
 import static dev.isolated.internal.helper.ProtocolClient.field;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -42,7 +46,7 @@ class CgroupV2Checks extends AbstractHelperCliTest {
                 assertThat(nested.filter(p -> p.endsWith("isolated-leaf/isolated-leaf"))).isEmpty();
             }
 
-            assertThat(server.request('X', 2, "env=1")).hasType('a');
+            assertThat(server.request(CLOSE, 2, "env=1")).hasType(ACK);
             assertThat(dir).doesNotExist();
         }
     }
@@ -57,14 +61,14 @@ class CgroupV2Checks extends AbstractHelperCliTest {
             Path dir = Path.of(field(created, "kill-cgroup"));
             assertThat(dir.getParent()).isEqualTo(base);
             assertThat(created.get("cgroup-version")).as("no limits: nothing to report for accounting").isEmpty();
-            assertThat(server.request('S', 2, "env=1", "arg=sh", "arg=-c",
-                    "arg=unshare -m -u setsid sleep 7775 & echo started")).hasType('p');
+            assertThat(server.request(SPAWN, 2, "env=1", "arg=sh", "arg=-c",
+                    "arg=unshare -m -u setsid sleep 7775 & echo started")).hasType(SPAWNED);
             assertThat(server.stdoutUntilExit(2)).isEqualTo("started\n");
             Thread.sleep(200); // the background unshare execs setsid, which forks the sleep
             List<String> inside = Files.readString(dir.resolve("cgroup.procs")).lines().toList();
             assertThat(inside).as("the init and the daemon, in the env's cgroup").hasSize(2);
 
-            assertThat(server.request('X', 3, "env=1")).hasType('a');
+            assertThat(server.request(CLOSE, 3, "env=1")).hasType(ACK);
 
             assertThat(dir).doesNotExist();
             assertThat(inside).allSatisfy(pid -> assertThat(Path.of("/proc", pid)).doesNotExist());
@@ -75,7 +79,7 @@ class CgroupV2Checks extends AbstractHelperCliTest {
     void aCpuLimitThrottlesABusyLoop() throws Exception {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
             Path dir = Path.of(field(server.create(1, "rootfs=" + rootfs, "cpu-max=10000\t100000"), "cgroup"));
-            assertThat(server.request('S', 2, "env=1", "arg=sh", "arg=-c", "arg=while :; do :; done")).hasType('p');
+            assertThat(server.request(SPAWN, 2, "env=1", "arg=sh", "arg=-c", "arg=while :; do :; done")).hasType(SPAWNED);
             long start = System.nanoTime();
             Thread.sleep(1500);
             String stat = Files.readString(dir.resolve("cpu.stat"));
@@ -83,8 +87,8 @@ class CgroupV2Checks extends AbstractHelperCliTest {
 
             assertThat(stat).containsPattern("nr_throttled [1-9]");
             assertThat(value(stat, "usage_usec")).as(stat).isLessThan(elapsedUsec / 10 + 200_000);
-            server.send('X', 3, "env=1");
-            assertThat(server.readUntil('a', 3)).hasType('a');
+            server.send(CLOSE, 3, "env=1");
+            assertThat(server.readUntil(ACK, 3)).hasType(ACK);
         }
     }
 

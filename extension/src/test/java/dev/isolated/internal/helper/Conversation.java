@@ -1,5 +1,15 @@
 package dev.isolated.internal.helper;
 
+import static dev.isolated.internal.helper.FrameType.ACK;
+import static dev.isolated.internal.helper.FrameType.CLOSE;
+import static dev.isolated.internal.helper.FrameType.CREATE;
+import static dev.isolated.internal.helper.FrameType.CREATED;
+import static dev.isolated.internal.helper.FrameType.EXITED;
+import static dev.isolated.internal.helper.FrameType.FORWARD;
+import static dev.isolated.internal.helper.FrameType.SPAWN;
+import static dev.isolated.internal.helper.FrameType.SPAWNED;
+import static dev.isolated.internal.helper.FrameType.STDERR;
+import static dev.isolated.internal.helper.FrameType.STDOUT;
 import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
@@ -46,17 +56,17 @@ final class Conversation implements AutoCloseable {
     /** CREATE with {@code rootfs=} and the given fields; the CREATED record. */
     Fields create(int id, String... fields) throws IOException {
         String[] all = Stream.concat(Stream.of("rootfs=" + rootfs), Stream.of(fields)).toArray(String[]::new);
-        Frame created = reply(client.request('C', id, all));
-        assertThat(created).hasType('c');
+        Frame created = reply(client.request(CREATE, id, all));
+        assertThat(created).hasType(CREATED);
         return created.fields();
     }
 
     /** SPAWN {@code sh -c script}, its stdin a pipe that stays open or {@code /dev/null}. */
     void spawn(int id, int env, boolean stdinPipe, String script) throws IOException {
         Frame spawned = reply(stdinPipe
-                ? client.request('S', id, "env=" + env, "stdin=pipe", "arg=sh", "arg=-c", "arg=" + script)
-                : client.request('S', id, "env=" + env, "arg=sh", "arg=-c", "arg=" + script));
-        assertThat(spawned).hasType('p');
+                ? client.request(SPAWN, id, "env=" + env, "stdin=pipe", "arg=sh", "arg=-c", "arg=" + script)
+                : client.request(SPAWN, id, "env=" + env, "arg=sh", "arg=-c", "arg=" + script));
+        assertThat(spawned).hasType(SPAWNED);
     }
 
     /** Runs a script to its end; its stdout and stderr, which must end with code 0. */
@@ -68,8 +78,8 @@ final class Conversation implements AutoCloseable {
 
     /** FORWARD a port of env; the host port. */
     int forward(int id, int env, int port) throws IOException {
-        Frame ack = reply(client.request('F', id, "env=" + env, "port=" + port));
-        assertThat(ack).hasType('a');
+        Frame ack = reply(client.request(FORWARD, id, "env=" + env, "port=" + port));
+        assertThat(ack).hasType(ACK);
         return Integer.parseInt(ProtocolClient.field(ack.fields(), "host-port"));
     }
 
@@ -107,13 +117,13 @@ final class Conversation implements AutoCloseable {
 
     /** CLOSE env, which must be acknowledged. */
     void close(int env) throws IOException {
-        Frame ack = reply(client.request('X', nextId++, "env=" + env));
-        assertThat(ack).hasType('a');
+        Frame ack = reply(client.request(CLOSE, nextId++, "env=" + env));
+        assertThat(ack).hasType(ACK);
     }
 
     /** The reply to a request: events of running processes that came first are kept. */
     private Frame reply(Frame frame) throws IOException {
-        while (frame.type() == 'O' || frame.type() == 'R' || frame.type() == 'x') {
+        while (frame.type() == STDOUT || frame.type() == STDERR || frame.type() == EXITED) {
             collect(frame);
             frame = client.read();
         }
@@ -121,9 +131,9 @@ final class Conversation implements AutoCloseable {
     }
 
     private void collect(Frame frame) {
-        if (frame.type() == 'O' || frame.type() == 'R') {
+        if (frame.type() == STDOUT || frame.type() == STDERR) {
             outputs.computeIfAbsent(frame.id(), k -> new StringBuilder()).append(new String(frame.payload(), UTF_8));
-        } else if (frame.type() == 'x') {
+        } else if (frame.type() == EXITED) {
             exits.put(frame.id(), frame.fields());
         }
     }

@@ -1,5 +1,14 @@
 package dev.isolated.internal.helper;
 
+import static dev.isolated.internal.helper.FrameType.ACK;
+import static dev.isolated.internal.helper.FrameType.CLOSE;
+import static dev.isolated.internal.helper.FrameType.CREATE;
+import static dev.isolated.internal.helper.FrameType.CREATED;
+import static dev.isolated.internal.helper.FrameType.ERROR;
+import static dev.isolated.internal.helper.FrameType.EXITED;
+import static dev.isolated.internal.helper.FrameType.SPAWN;
+import static dev.isolated.internal.helper.FrameType.SPAWNED;
+import static dev.isolated.internal.helper.FrameType.UNAME;
 import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
 import static dev.isolated.internal.helper.ProtocolClient.field;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -44,8 +53,8 @@ class HelperAsyncCreateTest {
     @DisplayName("two CREATEs sent back to back are both CREATED, each under its own id")
     void twoCreatesBackToBack() throws Exception {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
-            server.send('C', 1, "rootfs=" + rootfs, "ns=pid,mount,uts,ipc", "hostname=one");
-            server.send('C', 2, "rootfs=" + rootfs, "ns=pid,mount,uts,ipc", "hostname=two");
+            server.send(CREATE, 1, "rootfs=" + rootfs, "ns=pid,mount,uts,ipc", "hostname=one");
+            server.send(CREATE, 2, "rootfs=" + rootfs, "ns=pid,mount,uts,ipc", "hostname=two");
 
             Map<Integer, Frame> replies = new HashMap<>();
             for (int i = 0; i < 2; i++) {
@@ -53,12 +62,12 @@ class HelperAsyncCreateTest {
                 replies.put(frame.id(), frame);
             }
             assertThat(replies).containsOnlyKeys(1, 2);
-            assertThat(replies.get(1)).hasType('c').fields().containsKey("pid");
-            assertThat(replies.get(2)).hasType('c').fields().containsKey("pid");
+            assertThat(replies.get(1)).hasType(CREATED).fields().containsKey("pid");
+            assertThat(replies.get(2)).hasType(CREATED).fields().containsKey("pid");
             assertThat(field(replies.get(1).fields(), "pid")).isNotEqualTo(field(replies.get(2).fields(), "pid"));
 
-            assertThat(server.request('U', 3, "env=1").fields()).containsEntry("hostname", "one");
-            assertThat(server.request('U', 4, "env=2").fields()).containsEntry("hostname", "two");
+            assertThat(server.request(UNAME, 3, "env=1").fields()).containsEntry("hostname", "one");
+            assertThat(server.request(UNAME, 4, "env=2").fields()).containsEntry("hostname", "two");
         }
     }
 
@@ -66,13 +75,13 @@ class HelperAsyncCreateTest {
     @DisplayName("requests naming an env still being created are queued until it is CREATED")
     void requestsWaitForTheEnv() throws Exception {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
-            server.send('C', 1, "rootfs=" + rootfs, "ns=pid,mount,uts,ipc", "hostname=queued");
-            server.send('S', 2, "env=1", "arg=hostname");
-            server.send('U', 3, "env=1");
+            server.send(CREATE, 1, "rootfs=" + rootfs, "ns=pid,mount,uts,ipc", "hostname=queued");
+            server.send(SPAWN, 2, "env=1", "arg=hostname");
+            server.send(UNAME, 3, "env=1");
 
-            assertThat(server.read()).hasType('c').hasId(1);
-            assertThat(server.read()).hasType('p').hasId(2);
-            assertThat(server.read()).hasType('a').hasId(3).fields().containsEntry("hostname", "queued");
+            assertThat(server.read()).hasType(CREATED).hasId(1);
+            assertThat(server.read()).hasType(SPAWNED).hasId(2);
+            assertThat(server.read()).hasType(ACK).hasId(3).fields().containsEntry("hostname", "queued");
             assertThat(server.stdoutUntilExit(2)).isEqualTo("queued\n");
         }
     }
@@ -93,18 +102,18 @@ class HelperAsyncCreateTest {
             for (int round = 0; round < 20; round++) {
                 int env = id++;
                 int proc = id++;
-                server.send('C', env, "rootfs=" + rootfs);
-                server.send('S', proc, "env=1", "arg=true");
+                server.send(CREATE, env, "rootfs=" + rootfs);
+                server.send(SPAWN, proc, "env=1", "arg=true");
                 int spawnedAt = -1;
                 int createdAt = -1;
                 boolean exited = false;
                 for (int n = 0; createdAt < 0 || !exited; n++) {
                     Frame frame = server.read();
-                    if (frame.type() == 'p' && frame.id() == proc) {
+                    if (frame.type() == SPAWNED && frame.id() == proc) {
                         spawnedAt = n;
-                    } else if (frame.type() == 'c' && frame.id() == env) {
+                    } else if (frame.type() == CREATED && frame.id() == env) {
                         createdAt = n;
-                    } else if (frame.type() == 'x' && frame.id() == proc) {
+                    } else if (frame.type() == EXITED && frame.id() == proc) {
                         exited = true;
                     } else {
                         throw new AssertionError("unexpected " + ProtocolClient.describe(frame));
@@ -114,7 +123,7 @@ class HelperAsyncCreateTest {
                 if (spawnedAt < createdAt) {
                     spawnedFirst++;
                 }
-                assertThat(server.request('X', id++, "env=" + env)).hasType('a');
+                assertThat(server.request(CLOSE, id++, "env=" + env)).hasType(ACK);
             }
             assertThat(spawnedFirst).as("rounds where B's SPAWNED came before A's CREATED").isPositive();
         }
@@ -128,21 +137,21 @@ class HelperAsyncCreateTest {
             helper = server.process().pid();
             for (int round = 0; round < 5; round++) {
                 int env = 10 * round + 1;
-                server.send('C', env, "rootfs=" + rootfs, "cgroup=true");
-                server.send('X', env + 1, "env=" + env);
+                server.send(CREATE, env, "rootfs=" + rootfs, "cgroup=true");
+                server.send(CLOSE, env + 1, "env=" + env);
 
                 Frame created = server.read();
                 assertThat(created).hasId(env);
-                if (created.type() == 'E') {
+                if (created.type() == ERROR) {
                     assertThat(created).fields().containsEntry("errname", "ECANCELED").containsKeys("stage", "errno");
                 } else {
-                    assertThat(created).hasType('c'); // ready before the CLOSE was read: a plain close
+                    assertThat(created).hasType(CREATED); // ready before the CLOSE was read: a plain close
                 }
-                assertThat(server.read()).hasType('a').hasId(env + 1);
+                assertThat(server.read()).hasType(ACK).hasId(env + 1);
                 assertThat(children(helper)).as("children of the helper").isEmpty();
                 assertThat(cgroupDirs("isolated-" + helper + "-", "-" + env)).as("the env's cgroup").isEmpty();
             }
-            assertThat(server.request('U', 100, "env=1")).hasType('E').fields().containsEntry("stage", "request");
+            assertThat(server.request(UNAME, 100, "env=1")).hasType(ERROR).fields().containsEntry("stage", "request");
         }
         assertThat(initsOf(helper)).isEmpty();
     }
@@ -152,12 +161,12 @@ class HelperAsyncCreateTest {
     void failingCreate() throws Exception {
         Path notADirectory = Files.writeString(tmp.resolve("file-rootfs"), "not a rootfs\n");
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
-            Frame bad = server.request('C', 1, "rootfs=" + notADirectory);
-            assertThat(bad).hasType('E').hasId(1).fields().containsKeys("stage", "errno", "errname", "message");
+            Frame bad = server.request(CREATE, 1, "rootfs=" + notADirectory);
+            assertThat(bad).hasType(ERROR).hasId(1).fields().containsKeys("stage", "errno", "errname", "message");
             assertThat(field(bad.fields(), "stage")).isNotEqualTo("request");
 
-            Frame missingBind = server.request('C', 2, "rootfs=" + rootfs, "bind=" + tmp.resolve("missing") + "\t/data\tro");
-            assertThat(missingBind).hasType('E').hasId(2).fields().containsEntry("stage", "bind").containsEntry("errname", "ENOENT");
+            Frame missingBind = server.request(CREATE, 2, "rootfs=" + rootfs, "bind=" + tmp.resolve("missing") + "\t/data\tro");
+            assertThat(missingBind).hasType(ERROR).hasId(2).fields().containsEntry("stage", "bind").containsEntry("errname", "ENOENT");
 
             server.create(3, "rootfs=" + rootfs);
             assertThat(children(server.process().pid())).hasSize(1); // the init of 3, no leftover of 1 or 2
@@ -171,8 +180,8 @@ class HelperAsyncCreateTest {
         long helper;
         try (ProtocolClient server = new ProtocolClient(state)) {
             helper = server.process().pid();
-            server.send('C', 1, "rootfs=" + rootfs, "cgroup=true");
-            server.send('C', 2, "rootfs=" + rootfs, "rootfs-mode=copy");
+            server.send(CREATE, 1, "rootfs=" + rootfs, "cgroup=true");
+            server.send(CREATE, 2, "rootfs=" + rootfs, "rootfs-mode=copy");
             server.closeStdin();
 
             assertThat(server.process().waitFor(5, TimeUnit.SECONDS)).isTrue();

@@ -1,5 +1,10 @@
 package dev.isolated.internal.helper;
 
+import static dev.isolated.internal.helper.FrameType.ACK;
+import static dev.isolated.internal.helper.FrameType.CLOSE;
+import static dev.isolated.internal.helper.FrameType.EXITED;
+import static dev.isolated.internal.helper.FrameType.SPAWN;
+import static dev.isolated.internal.helper.FrameType.SPAWNED;
 import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
 import static dev.isolated.internal.helper.ProtocolClient.field;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -38,14 +43,14 @@ class HelperCgroupsTest extends AbstractHelperCliTest {
                 assertThat(Files.readString(memory.resolve(field(fields, "cgroup-version").equals("1") ? "memory.limit_in_bytes" : "memory.max")))
                         .isEqualTo("33554432\n");
 
-                assertThat(server.request('S', 2, "env=1", "arg=tail", "arg=/dev/zero")).hasType('p');
-                Frame exited = server.readUntil('x', 2);
+                assertThat(server.request(SPAWN, 2, "env=1", "arg=tail", "arg=/dev/zero")).hasType(SPAWNED);
+                Frame exited = server.readUntil(EXITED, 2);
                 assertThat(exited.fields()).containsEntry("signal", "9").containsEntry("oom", "true");
 
-                assertThat(server.request('S', 3, "env=1", "arg=true")).hasType('p');
-                assertThat(server.readUntil('x', 3).fields()).containsEntry("code", "0").doesNotContainKey("oom");
+                assertThat(server.request(SPAWN, 3, "env=1", "arg=true")).hasType(SPAWNED);
+                assertThat(server.readUntil(EXITED, 3).fields()).containsEntry("code", "0").doesNotContainKey("oom");
 
-                assertThat(server.request('X', 4, "env=1")).hasType('a');
+                assertThat(server.request(CLOSE, 4, "env=1")).hasType(ACK);
                 assertThat(memory).doesNotExist();
             }
         }
@@ -56,14 +61,14 @@ class HelperCgroupsTest extends AbstractHelperCliTest {
             try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
                 Path pids = pidsCgroup(server.create(1, "rootfs=" + rootfs, "pids-max=20"));
 
-                assertThat(server.request('S', 2, "env=1", "arg=sh", "arg=-c",
-                        "arg=i=0; while [ $i -lt 200 ]; do sleep 100 & i=$((i+1)); done")).hasType('p');
+                assertThat(server.request(SPAWN, 2, "env=1", "arg=sh", "arg=-c",
+                        "arg=i=0; while [ $i -lt 200 ]; do sleep 100 & i=$((i+1)); done")).hasType(SPAWNED);
                 ProtocolClient.Exit exited = server.awaitExit(2);
 
                 assertThat(exited.fields()).doesNotContainEntry("code", "0");
                 assertThat(exited.stderr()).contains("can't fork");
                 assertThat(Integer.parseInt(Files.readString(pids.resolve("pids.current")).strip())).isBetween(1, 20);
-                assertThat(server.request('X', 3, "env=1")).hasType('a');
+                assertThat(server.request(CLOSE, 3, "env=1")).hasType(ACK);
                 assertThat(pids).doesNotExist();
             }
             assertThat(run("echo", "host survives").stdout()).isEqualTo("host survives\n");
@@ -82,7 +87,7 @@ class HelperCgroupsTest extends AbstractHelperCliTest {
                 } else {
                     assertThat(Path.of(field(fields, "cgroup"), "cpu.max")).hasContent("20000 100000");
                 }
-                Frame spawned = server.request('S', 2, "env=1", "arg=sleep", "arg=100");
+                Frame spawned = server.request(SPAWN, 2, "env=1", "arg=sleep", "arg=100");
                 List<String> members = Files.readAllLines(pidsCgroup(fields).resolve("cgroup.procs"));
                 assertThat(members).contains(field(fields, "pid"), field(spawned.fields(), "pid"));
             }
@@ -114,7 +119,7 @@ class HelperCgroupsTest extends AbstractHelperCliTest {
                 assertThat(forkLoop.stderr()).contains("can't fork");
                 assertThat(Integer.parseInt(Files.readString(pids.resolve("pids.current")).strip())).isBetween(1, 10);
 
-                assertThat(server.request('X', 2, "env=1")).hasType('a');
+                assertThat(server.request(CLOSE, 2, "env=1")).hasType(ACK);
                 assertThat(pids).doesNotExist();
             }
         }

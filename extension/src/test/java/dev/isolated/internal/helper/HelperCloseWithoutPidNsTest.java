@@ -1,5 +1,9 @@
 package dev.isolated.internal.helper;
 
+import static dev.isolated.internal.helper.FrameType.ACK;
+import static dev.isolated.internal.helper.FrameType.CLOSE;
+import static dev.isolated.internal.helper.FrameType.SPAWN;
+import static dev.isolated.internal.helper.FrameType.SPAWNED;
 import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
 import static dev.isolated.internal.helper.ProtocolClient.field;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -46,7 +50,7 @@ class HelperCloseWithoutPidNsTest {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
             startDaemon(server, "ns=mount,uts", "7771");
 
-            assertThat(server.request('X', 3, "env=1")).hasType('a').hasId(3);
+            assertThat(server.request(CLOSE, 3, "env=1")).hasType(ACK).hasId(3);
 
             assertGoneWithin1s("7771");
             assertThat(host.isAlive()).isTrue();
@@ -85,7 +89,7 @@ class HelperCloseWithoutPidNsTest {
             assertThat(HostSleepers.of("7773")).as("left the env's namespaces: the namespace scan cannot find it")
                     .allSatisfy(pid -> assertThat(namespacesOf(pid)).doesNotContainAnyElementsOf(namespacesOf(initPid)));
 
-            assertThat(server.request('X', 3, "env=1")).hasType('a').hasId(3);
+            assertThat(server.request(CLOSE, 3, "env=1")).hasType(ACK).hasId(3);
 
             assertGoneWithin1s("7773");
             assertThat(cgroup).doesNotExist();
@@ -128,8 +132,8 @@ class HelperCloseWithoutPidNsTest {
         String seconds = daemon.substring(daemon.lastIndexOf(' ') + 1);
         Fields created = server.create(1, "rootfs=" + rootfs, ns, caps);
         initPid = Long.parseLong(field(created, "pid"));
-        assertThat(server.request('S', 2, "env=1", "arg=sh", "arg=-c", "arg=" + daemon + " & echo started"))
-                .hasType('p');
+        assertThat(server.request(SPAWN, 2, "env=1", "arg=sh", "arg=-c", "arg=" + daemon + " & echo started"))
+                .hasType(SPAWNED);
         assertThat(server.stdoutUntilExit(2)).isEqualTo("started\n");
         // sh may exit before its background child exec()ed sleep.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);

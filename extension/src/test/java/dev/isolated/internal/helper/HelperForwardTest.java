@@ -1,5 +1,7 @@
 package dev.isolated.internal.helper;
 
+import static dev.isolated.internal.helper.FrameType.ERROR;
+import static dev.isolated.internal.helper.FrameType.FORWARD;
 import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -174,14 +176,15 @@ class HelperForwardTest {
         try (Conversation c = new Conversation(tmp.resolve("state"), rootfs)) {
             c.create(1, "ns=" + NET_NS);
             for (String bad : List.of("port=0", "port=65536", "port=http", "port=")) {
-                Frame error = c.client.request('F', 2, "env=1", bad);
-                assertThat(error).as(bad).hasType('E');
+                Frame error = c.client.request(FORWARD, 2, "env=1", bad);
+                assertThat(error).as(bad).hasType(ERROR);
                 assertThat(error.fields()).containsEntry("stage", "forward").containsEntry("errname", "EINVAL");
             }
-            Frame missing = c.client.request('F', 3, "env=1");
+            Frame missing = c.client.request(FORWARD, 3, "env=1");
             assertThat(missing.fields()).containsEntry("stage", "forward");
-            Frame unknown = c.client.request('F', 4, "env=99", "port=80");
-            assertThat(unknown).hasType('E').fields().containsEntry("stage", "request").containsEntry("errname", "ESRCH");
+            Frame unknown = c.client.request(FORWARD, 4, "env=99", "port=80");
+            assertThat(unknown).hasType(ERROR).fields().containsEntry("stage", "request").containsEntry("errname", "ESRCH")
+                    .containsEntry("kind", "request");
         }
     }
 

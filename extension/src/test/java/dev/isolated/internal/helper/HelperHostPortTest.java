@@ -1,5 +1,8 @@
 package dev.isolated.internal.helper;
 
+import static dev.isolated.internal.helper.FrameType.ACK;
+import static dev.isolated.internal.helper.FrameType.ERROR;
+import static dev.isolated.internal.helper.FrameType.HOST_PORT;
 import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -58,10 +61,10 @@ class HelperHostPortTest {
     void reachedFromInside() throws Exception {
         try (Conversation c = new Conversation(tmp.resolve("state"), rootfs)) {
             c.create(1, "ns=" + NET_NS);
-            Frame ack = c.client.request('H', 2, "env=1", "port=" + port);
-            assertThat(ack).hasType('a');
+            Frame ack = c.client.request(HOST_PORT, 2, "env=1", "port=" + port);
+            assertThat(ack).hasType(ACK);
             assertThat(ack.fields()).containsEntry("address", "127.213.0.1");
-            assertThat(c.client.request('H', 3, "env=1", "port=" + port)).hasType('a');
+            assertThat(c.client.request(HOST_PORT, 3, "env=1", "port=" + port)).hasType(ACK);
 
             assertThat(c.run(4, 1, "wget -qO- http://127.213.0.1:" + port + "/")).isEqualTo("hello from the host\n");
             assertThat(c.run(5, 1, "if nc -w 2 127.0.0.1 " + port + " </dev/null 2>&1; then echo reached; "
@@ -75,8 +78,8 @@ class HelperHostPortTest {
     void hostNetwork() throws Exception {
         try (Conversation c = new Conversation(tmp.resolve("state"), rootfs)) {
             c.create(1, "ns=pid,mount,uts,ipc");
-            Frame ack = c.client.request('H', 2, "env=1", "port=" + port);
-            assertThat(ack).hasType('a');
+            Frame ack = c.client.request(HOST_PORT, 2, "env=1", "port=" + port);
+            assertThat(ack).hasType(ACK);
             assertThat(ack.fields()).containsEntry("address", "127.0.0.1");
         }
     }
@@ -87,12 +90,12 @@ class HelperHostPortTest {
         try (Conversation c = new Conversation(tmp.resolve("state"), rootfs)) {
             c.create(1, "ns=" + NET_NS);
             for (String bad : List.of("port=0", "port=65536", "port=http", "port=")) {
-                Frame error = c.client.request('H', 2, "env=1", bad);
-                assertThat(error).as(bad).hasType('E');
+                Frame error = c.client.request(HOST_PORT, 2, "env=1", bad);
+                assertThat(error).as(bad).hasType(ERROR);
                 assertThat(error.fields()).containsEntry("stage", "forward").containsEntry("errname", "EINVAL");
             }
-            Frame unknown = c.client.request('H', 4, "env=99", "port=80");
-            assertThat(unknown).hasType('E').fields().containsEntry("stage", "request").containsEntry("errname", "ESRCH");
+            Frame unknown = c.client.request(HOST_PORT, 4, "env=99", "port=80");
+            assertThat(unknown).hasType(ERROR).fields().containsEntry("stage", "request").containsEntry("errname", "ESRCH");
         }
     }
 }

@@ -1,5 +1,9 @@
 package dev.isolated.internal.helper;
 
+import static dev.isolated.internal.helper.FrameType.CREATE;
+import static dev.isolated.internal.helper.FrameType.ERROR;
+import static dev.isolated.internal.helper.FrameType.SPAWN;
+import static dev.isolated.internal.helper.FrameType.SPAWNED;
 import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
 import static dev.isolated.internal.helper.ProtocolClient.field;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -138,19 +142,19 @@ class HelperLayersTest {
     @DisplayName("bad values and a missing upper dir are errors with their stage; layers need the mount namespace")
     void errors() throws Exception {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
-            assertThat(server.request('C', 1, "rootfs=" + rootfs, "ns=pid,mount", "upper-size=lots")).hasType('E')
+            assertThat(server.request(CREATE, 1, "rootfs=" + rootfs, "ns=pid,mount", "upper-size=lots")).hasType(ERROR)
                     .fields().containsEntry("stage", "mount-rootfs");
-            assertThat(server.request('C', 2, "rootfs=" + rootfs, "ns=pid,mount", "upper-dir=" + tmp.resolve("nope")))
-                    .hasType('E').fields().containsEntry("stage", "upper-dir");
-            assertThat(server.request('C', 3, "rootfs=" + rootfs, "ns=pid", "layer=" + rootfs)).hasType('E')
+            assertThat(server.request(CREATE, 2, "rootfs=" + rootfs, "ns=pid,mount", "upper-dir=" + tmp.resolve("nope")))
+                    .hasType(ERROR).fields().containsEntry("stage", "upper-dir");
+            assertThat(server.request(CREATE, 3, "rootfs=" + rootfs, "ns=pid", "layer=" + rootfs)).hasType(ERROR)
                     .fields().containsEntry("stage", "mount-rootfs");
-            assertThat(server.request('C', 4, "rootfs=" + rootfs, "ns=pid,mount", "layer=relative")).hasType('E')
+            assertThat(server.request(CREATE, 4, "rootfs=" + rootfs, "ns=pid,mount", "layer=relative")).hasType(ERROR)
                     .fields().containsEntry("stage", "mount-rootfs");
         }
     }
 
     private static String run(ProtocolClient server, int id, String script) throws IOException {
-        assertThat(server.request('S', id, "env=1", "arg=sh", "arg=-c", "arg=" + script)).hasType('p');
+        assertThat(server.request(SPAWN, id, "env=1", "arg=sh", "arg=-c", "arg=" + script)).hasType(SPAWNED);
         return server.stdoutUntilExit(id);
     }
 }

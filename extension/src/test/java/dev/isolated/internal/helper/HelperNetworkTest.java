@@ -1,5 +1,7 @@
 package dev.isolated.internal.helper;
 
+import static dev.isolated.internal.helper.FrameType.CREATE;
+import static dev.isolated.internal.helper.FrameType.ERROR;
 import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
 import static dev.isolated.internal.helper.ProtocolClient.field;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -112,15 +114,15 @@ class HelperNetworkTest {
     @DisplayName("network= without net in ns, or with a bad name, is an ERROR with stage network")
     void badNetworkRequests() throws Exception {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
-            Frame withoutNet = server.request('C', 1, "rootfs=" + rootfs, "ns=pid,mount", "network=t1");
-            assertThat(withoutNet).hasType('E').fields().containsEntry("stage", "network").containsEntry("errname", "EINVAL");
+            Frame withoutNet = server.request(CREATE, 1, "rootfs=" + rootfs, "ns=pid,mount", "network=t1");
+            assertThat(withoutNet).hasType(ERROR).fields().containsEntry("stage", "network").containsEntry("errname", "EINVAL");
             assertThat(field(withoutNet.fields(), "hint")).contains("net");
 
-            Frame badName = server.request('C', 2, "rootfs=" + rootfs, "ns=" + NET_NS, "network=Not_Valid");
-            assertThat(badName).hasType('E').fields().containsEntry("stage", "network").containsEntry("path", "Not_Valid");
+            Frame badName = server.request(CREATE, 2, "rootfs=" + rootfs, "ns=" + NET_NS, "network=Not_Valid");
+            assertThat(badName).hasType(ERROR).fields().containsEntry("stage", "network").containsEntry("path", "Not_Valid");
 
-            Frame tooLong = server.request('C', 3, "rootfs=" + rootfs, "ns=" + NET_NS, "network=a-name-of-16-char");
-            assertThat(tooLong).hasType('E');
+            Frame tooLong = server.request(CREATE, 3, "rootfs=" + rootfs, "ns=" + NET_NS, "network=a-name-of-16-char");
+            assertThat(tooLong).hasType(ERROR);
         }
     }
 
@@ -134,9 +136,9 @@ class HelperNetworkTest {
             String ipB = field(c.create(2, "ns=" + NET_NS, "network=t1", "user-map=self"), "ip");
             String ipOther = field(c.create(3, "ns=" + NET_NS, "network=t2"), "ip");
             assertThat(subnet(ipB)).isEqualTo(subnet(ipA)).isNotEqualTo(subnet(ipOther));
-            Frame mixed = c.client.request('C', 4, "rootfs=" + rootfs, "ns=" + NET_NS, "network=t1",
+            Frame mixed = c.client.request(CREATE, 4, "rootfs=" + rootfs, "ns=" + NET_NS, "network=t1",
                     "user-map=subids");
-            assertThat(mixed).hasType('E').fields().containsEntry("stage", "network").containsEntry("path", "t1")
+            assertThat(mixed).hasType(ERROR).fields().containsEntry("stage", "network").containsEntry("path", "t1")
                     .containsEntry("errname", "EINVAL");
             assertThat(field(mixed.fields(), "hint")).contains("needs user-map=root or self");
             // two switches' namespaces and a user ns per network (where the envs' user ns are nested); the helper

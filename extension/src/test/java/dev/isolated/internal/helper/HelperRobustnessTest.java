@@ -1,8 +1,14 @@
 package dev.isolated.internal.helper;
 
+import static dev.isolated.internal.helper.FrameType.CREATE;
+import static dev.isolated.internal.helper.FrameType.CREATED;
+import static dev.isolated.internal.helper.FrameType.ERROR;
+import static dev.isolated.internal.helper.FrameType.SPAWN;
+import static dev.isolated.internal.helper.FrameType.STDIN;
 import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,19 +26,33 @@ import org.junit.jupiter.api.Timeout;
 class HelperRobustnessTest extends AbstractHelperCliTest {
 
     @Test
+    @DisplayName("a frame type PROTOCOL.md lacks gets an ERROR of kind request for its id; the helper keeps serving")
+    void unknownFrameType() throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            server.sendRaw('Q', 7, "env=1\0".getBytes(StandardCharsets.UTF_8));
+
+            Frame refused = server.read();
+            assertThat(refused).hasType(ERROR).hasId(7).fields().containsEntry("stage", "request")
+                    .containsEntry("errname", "EINVAL").containsEntry("message", "unknown frame type")
+                    .containsEntry("kind", "request");
+            assertThat(server.request(CREATE, 8, "rootfs=" + rootfs)).hasType(CREATED);
+        }
+    }
+
+    @Test
     @DisplayName("an oversized frame gets an E2BIG error for its id alone; the helper keeps serving")
     void oversizedFrameFailsAlone() throws Exception {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
             server.create(1, "rootfs=" + rootfs);
 
-            Frame refused = server.request('S', 2, "env=1", "arg=echo", "arg=" + "x".repeat(2 << 20));
-            assertThat(refused).hasType('E').fields().containsEntry("stage", "request")
-                    .containsEntry("errname", "E2BIG");
+            Frame refused = server.request(SPAWN, 2, "env=1", "arg=echo", "arg=" + "x".repeat(2 << 20));
+            assertThat(refused).hasType(ERROR).fields().containsEntry("stage", "request")
+                    .containsEntry("errname", "E2BIG").containsEntry("kind", "request");
             assertThat(refused.id()).isEqualTo(2);
             assertThat(ProtocolClient.field(refused.fields(), "message")).contains("exceeds the limit of 1048576 bytes");
 
-            server.send('I', 3, "data=" + "y".repeat(3 << 20)); // oversized STDIN: dropped without a reply
-            server.request('S', 4, "env=1", "arg=echo", "arg=still serving");
+            server.send(STDIN, 3, "data=" + "y".repeat(3 << 20)); // oversized STDIN: dropped without a reply
+            server.request(SPAWN, 4, "env=1", "arg=echo", "arg=still serving");
             assertThat(server.stdoutUntilExit(4)).isEqualTo("still serving\n");
         }
     }
@@ -43,10 +63,10 @@ class HelperRobustnessTest extends AbstractHelperCliTest {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
             server.create(1, "rootfs=" + rootfs);
 
-            Frame refused = server.request('S', 2, "env=1", "arg=echo", "arg=" + "x".repeat(200 << 10));
-            assertThat(refused).hasType('E').fields().containsEntry("stage", "exec").containsEntry("errname", "E2BIG");
+            Frame refused = server.request(SPAWN, 2, "env=1", "arg=echo", "arg=" + "x".repeat(200 << 10));
+            assertThat(refused).hasType(ERROR).fields().containsEntry("stage", "exec").containsEntry("errname", "E2BIG");
 
-            server.request('S', 3, "env=1", "arg=sh", "arg=-c", "arg=echo ${#1} ${#2}", "arg=sh",
+            server.request(SPAWN, 3, "env=1", "arg=sh", "arg=-c", "arg=echo ${#1} ${#2}", "arg=sh",
                     "arg=" + "a".repeat(100 << 10), "arg=" + "b".repeat(100 << 10));
             assertThat(server.stdoutUntilExit(3)).isEqualTo("102400 102400\n");
         }

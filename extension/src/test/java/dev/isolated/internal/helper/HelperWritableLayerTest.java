@@ -1,5 +1,7 @@
 package dev.isolated.internal.helper;
 
+import static dev.isolated.internal.helper.FrameType.SPAWN;
+import static dev.isolated.internal.helper.FrameType.SPAWNED;
 import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
 import static dev.isolated.internal.helper.ProtocolClient.field;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -102,9 +104,9 @@ class HelperWritableLayerTest {
     }
 
     private static void change(ProtocolClient server) throws IOException {
-        Frame spawned = server.request('S', 2, "env=1", "arg=sh", "arg=-c",
+        Frame spawned = server.request(SPAWN, 2, "env=1", "arg=sh", "arg=-c",
                 "arg=echo -n 'changed inside' > /etc/changed && rm /etc/group");
-        assertThat(spawned).hasType('p');
+        assertThat(spawned).hasType(SPAWNED);
         assertThat(server.stdoutUntilExit(2)).isEmpty();
     }
 }

@@ -30,7 +30,7 @@ final class ProtocolAssertions {
             super(actual, FrameAssert.class);
         }
 
-        FrameAssert hasType(char type) {
+        FrameAssert hasType(FrameType type) {
             isNotNull();
             if (actual.type() != type) {
                 failWithMessage("Expecting a frame of type <%s> but got:%n  <%s>", type, ProtocolClient.describe(actual));

@@ -1,5 +1,12 @@
 package dev.isolated.internal.helper;
 
+import static dev.isolated.internal.helper.FrameType.CREATE;
+import static dev.isolated.internal.helper.FrameType.CREATED;
+import static dev.isolated.internal.helper.FrameType.ERROR;
+import static dev.isolated.internal.helper.FrameType.EXITED;
+import static dev.isolated.internal.helper.FrameType.READY;
+import static dev.isolated.internal.helper.FrameType.STDERR;
+import static dev.isolated.internal.helper.FrameType.STDOUT;
 import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
@@ -51,7 +58,7 @@ final class ProtocolClient implements AutoCloseable {
                 .start();
         out = new DataOutputStream(process.getOutputStream());
         in = new DataInputStream(process.getInputStream());
-        assertThat(read()).hasType('h').fields().containsKeys("version", "pid");
+        assertThat(read()).hasType(READY).fields().containsKeys("version", "pid");
     }
 
     /** @return the helper's process */
@@ -64,7 +71,7 @@ final class ProtocolClient implements AutoCloseable {
      *
      * @param fields the record, each {@code key=value}
      */
-    void send(char type, int id, String... fields) throws IOException {
+    void send(FrameType type, int id, String... fields) throws IOException {
         Fields record = Fields.of();
         for (String field : fields) {
             int eq = field.indexOf('=');
@@ -77,12 +84,21 @@ final class ProtocolClient implements AutoCloseable {
         out.flush();
     }
 
+    /** Sends a frame with any type byte, also one PROTOCOL.md does not have. */
+    void sendRaw(char letter, int id, byte[] payload) throws IOException {
+        out.writeInt(5 + payload.length);
+        out.writeByte(letter);
+        out.writeInt(id);
+        out.write(payload);
+        out.flush();
+    }
+
     /**
      * Sends a request and reads the next frame: its reply unless events of running processes come first.
      *
      * @param fields the record, each {@code key=value}
      */
-    Frame request(char type, int id, String... fields) throws IOException {
+    Frame request(FrameType type, int id, String... fields) throws IOException {
         send(type, id, fields);
         return read();
     }
@@ -94,8 +110,8 @@ final class ProtocolClient implements AutoCloseable {
      * @return the CREATED record
      */
     Fields create(int id, String... fields) throws IOException {
-        Frame created = request('C', id, fields);
-        assertThat(created).hasType('c');
+        Frame created = request(CREATE, id, fields);
+        assertThat(created).hasType(CREATED);
         return created.fields();
     }
 
@@ -114,7 +130,7 @@ final class ProtocolClient implements AutoCloseable {
     }
 
     /** Reads frames (dropping others) until the given one. */
-    Frame readUntil(char type, int id) throws IOException {
+    Frame readUntil(FrameType type, int id) throws IOException {
         for (Frame frame;;) {
             if ((frame = read()).type() == type && frame.id() == id) {
                 return frame;
@@ -138,13 +154,13 @@ final class ProtocolClient implements AutoCloseable {
         StringBuilder stderr = new StringBuilder();
         for (Frame frame;;) {
             frame = read();
-            if (frame.type() == 'O' && frame.id() == id) {
+            if (frame.type() == STDOUT && frame.id() == id) {
                 stdout.append(new String(frame.payload(), UTF_8));
-            } else if (frame.type() == 'R' && frame.id() == id) {
+            } else if (frame.type() == STDERR && frame.id() == id) {
                 stderr.append(new String(frame.payload(), UTF_8));
-            } else if (frame.type() == 'E') {
+            } else if (frame.type() == ERROR) {
                 throw new AssertionError("spawn failed: " + describe(frame));
-            } else if (frame.type() == 'x' && frame.id() == id) {
+            } else if (frame.type() == EXITED && frame.id() == id) {
                 return new Exit(frame.fields(), stdout.toString(), stderr.toString());
             }
         }
