@@ -1,5 +1,9 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
+import org.apiguardian.api.API;
+
 /**
  * Which Linux capabilities the environment's root keeps. No process can gain more through set-uid files:
  * {@code no_new_privs} is always set.
@@ -21,7 +25,10 @@ package dev.isolated;
  * A command run as another user than root has none. Without {@code NET}, {@code ping} works only where the
  * host's {@code net.ipv4.ping_group_range} lets the environment's group open ICMP sockets; with {@code NET} it
  * works as root, which keeps {@code NET_RAW} there.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public enum Capabilities {
     /**
      * Docker's default set (the default): {@code CHOWN}, {@code DAC_OVERRIDE}, {@code FOWNER}, {@code FSETID},

@@ -1,7 +1,10 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import java.util.Optional;
 import java.util.Set;
+import org.apiguardian.api.API;
 
 /**
  * An environment could not be set up. The native helper reports the step that failed ({@link #stage()}),
@@ -11,7 +14,10 @@ import java.util.Set;
  * missing permission) rather than of the test: the extension fails the test with a message that says so
  * and how to skip such tests instead ({@link Isolated#skipIfUnsupported()},
  * {@value IsolatedConfiguration#SKIP_IF_UNSUPPORTED}), and aborts it when skipping was asked for.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public class EnvironmentSetupException extends IsolatedException {
     private static final long serialVersionUID = 1L;
 

@@ -1,11 +1,14 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.OptionalInt;
+import org.apiguardian.api.API;
 
 /**
  * What a command run in an {@link IsolatedEnvironment} did: its exit code and its output.
@@ -25,7 +28,10 @@ import java.util.OptionalInt;
  * directory could not be entered ({@code isolated: working directory DIR does not exist in the
  * environment}, {@code ... is not a directory}). A command stopped at its timeout has {@link #timedOut()} set, one killed for using more memory than
  * its environment's limit {@link #oomKilled()}.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public final class ExecResult {
     /** How many bytes of each stream (stdout, stderr) a result keeps by default: 16 MiB. */
     public static final int DEFAULT_MAX_OUTPUT_BYTES = 16 << 20;

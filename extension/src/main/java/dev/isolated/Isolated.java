@@ -1,11 +1,14 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import java.lang.annotation.Documented;
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Inherited;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
+import org.apiguardian.api.API;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
@@ -71,12 +74,15 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * it is aborted (reported as skipped) instead.
  *
  * <p>This annotation may be used as a meta-annotation to create a composed annotation.
+ *
+ * @since 0.1
  */
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.PARAMETER, ElementType.ANNOTATION_TYPE})
 @Retention(RetentionPolicy.RUNTIME)
 @Documented
 @Inherited
 @ExtendWith({IsolatedExtension.class, IsolatedNetworkExtension.class})
+@API(status = STABLE, since = "0.1")
 public @interface Isolated {
 
     /** The configuration parameter {@value}: the same as {@link IsolatedConfiguration#ROOTFS}. */
@@ -238,7 +244,12 @@ public @interface Isolated {
      */
     Lifecycle lifecycle() default Lifecycle.PER_METHOD;
 
-    /** How long an environment lives. */
+    /**
+     * How long an environment lives.
+     *
+     * @since 0.1
+     */
+    @API(status = STABLE, since = "0.1")
     enum Lifecycle {
         /** A fresh environment for every test method invocation. */
         PER_METHOD,

@@ -1,9 +1,12 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import dev.isolated.image.ImageConfig;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
+import org.apiguardian.api.API;
 
 /**
  * An environment made for one test by {@link Isolated} (or by {@link #builder()}): fresh namespaces and a
@@ -13,7 +16,10 @@ import java.util.Set;
  *
  * <p>The extension closes the environment after the test; {@link #close()} may also be called earlier and
  * is harmless when repeated.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
 
     /**

@@ -1,5 +1,7 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import dev.isolated.internal.env.Environment;
 import dev.isolated.internal.env.EnvironmentOptions;
 import dev.isolated.internal.env.EnvironmentSpec;
@@ -20,11 +22,15 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
+import org.apiguardian.api.API;
 
 /**
  * Builds an {@link IsolatedEnvironment} in code; get one from {@link IsolatedEnvironment#builder()}. The
  * defaults are those of {@link Isolated}. The caller closes what {@link #start()} returns.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public final class IsolatedEnvironmentBuilder {
     private String rootfs = "";
     private String image = "";

@@ -1,14 +1,20 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.regex.Pattern;
+import org.apiguardian.api.API;
 
 /**
  * A command running in the background in an {@link IsolatedEnvironment}, started with
  * {@link CommandRunner#start(String...)}. It is killed, at the latest, when its environment closes.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public interface IsolatedProcess {
 
     /** @return the command, program first */

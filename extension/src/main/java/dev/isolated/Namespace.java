@@ -1,5 +1,9 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
+import org.apiguardian.api.API;
+
 /**
  * The Linux namespaces an {@link Isolated} environment can be given, each a fresh one made for the
  * environment alone.
@@ -10,7 +14,10 @@ package dev.isolated;
  * unix sockets or loopback traffic), and their own cgroup as {@code /}. Leaving one out is a visible choice in
  * {@link Isolated#namespaces()}. A user namespace ({@link #USER}) is always added, whether asked for or not;
  * {@link #TIME} only matters with clock offsets.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public enum Namespace {
     /**
      * Own process ids: the environment's init (or, with {@link IsolatedEnvironment#execAsPid1}, the command) is PID 1,

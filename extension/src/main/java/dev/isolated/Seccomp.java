@@ -1,10 +1,17 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
+import org.apiguardian.api.API;
+
 /**
  * Whether every command of an environment runs under Isolated's built-in seccomp filter, named as Docker names
  * the choice ({@code --security-opt seccomp=unconfined}). A filter of your own
  * ({@link IsolatedEnvironmentBuilder#seccompFilter}) applies in both cases, on top of the built-in one.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public enum Seccomp {
     /**
      * The built-in filter (the default), a deny list in the spirit of Docker's default profile. These system calls
