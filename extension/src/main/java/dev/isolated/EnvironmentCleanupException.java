@@ -16,7 +16,7 @@ public class EnvironmentCleanupException extends IsolatedException {
     /**
      * @param message the leftovers
      */
-    public EnvironmentCleanupException(String message) {
+    EnvironmentCleanupException(String message) {
         super(message);
     }
 }

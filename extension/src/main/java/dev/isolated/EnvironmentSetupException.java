@@ -44,7 +44,7 @@ public class EnvironmentSetupException extends IsolatedException {
      * @param detail the helper's message
      * @param hint what to change, or empty
      */
-    public EnvironmentSetupException(String stage, String syscall, String path, int errno, String errname,
+    EnvironmentSetupException(String stage, String syscall, String path, int errno, String errname,
             String detail, String hint) {
         super(describe(stage, syscall, path, errname, detail, hint));
         this.stage = stage;

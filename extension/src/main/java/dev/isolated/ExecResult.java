@@ -49,7 +49,7 @@ public final class ExecResult {
     private final Duration duration;
 
     /**
-     * Creates a result; normally done by the environment, public for tests of code that consumes results.
+     * Creates a result; done by the environment only (tests of code that consumes results run a command).
      *
      * @param command the command as run
      * @param exitCode the exit code, {@code 128 + N} when killed by signal {@code N}
@@ -60,13 +60,13 @@ public final class ExecResult {
      * @param oomKilled whether the kernel's OOM killer killed it (its environment's memory limit was reached)
      * @param duration how long the command ran
      */
-    public ExecResult(List<String> command, int exitCode, OptionalInt signal, byte[] stdout, byte[] stderr,
+    ExecResult(List<String> command, int exitCode, OptionalInt signal, byte[] stdout, byte[] stderr,
             boolean timedOut, boolean oomKilled, Duration duration) {
         this(command, exitCode, signal, stdout, 0, stderr, 0, timedOut, oomKilled, duration);
     }
 
     /**
-     * Creates a result whose output was cut to its bound; normally done by the environment.
+     * Creates a result whose output was cut to its bound; done by the environment only.
      *
      * @param command the command as run
      * @param exitCode the exit code, {@code 128 + N} when killed by signal {@code N}
@@ -79,7 +79,7 @@ public final class ExecResult {
      * @param oomKilled whether the kernel's OOM killer killed it (its environment's memory limit was reached)
      * @param duration how long the command ran
      */
-    public ExecResult(List<String> command, int exitCode, OptionalInt signal, byte[] stdout, long stdoutDroppedBytes,
+    ExecResult(List<String> command, int exitCode, OptionalInt signal, byte[] stdout, long stdoutDroppedBytes,
             byte[] stderr, long stderrDroppedBytes, boolean timedOut, boolean oomKilled, Duration duration) {
         if (stdoutDroppedBytes < 0 || stderrDroppedBytes < 0) {
             throw new IllegalArgumentException("A count of dropped bytes cannot be negative");

@@ -337,7 +337,7 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * Waits until a path exists in the environment, up to the await timeout ({@code isolated.await.timeout}).
      *
      * @param path an absolute path inside the environment
-     * @throws org.awaitility.core.ConditionTimeoutException when it does not appear in time
+     * @throws AwaitTimeoutException when it does not appear in time
      */
     void awaitFile(String path);
 
@@ -346,7 +346,7 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * the await timeout.
      *
      * @param port the port number
-     * @throws org.awaitility.core.ConditionTimeoutException listing the ports that do listen, when it does not
+     * @throws AwaitTimeoutException listing the ports that do listen, when it does not
      */
     void awaitPort(int port);
 

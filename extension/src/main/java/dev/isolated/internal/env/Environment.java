@@ -14,6 +14,7 @@ import dev.isolated.ProcessInfo;
 import dev.isolated.ResourceUsage;
 import dev.isolated.Wait;
 import dev.isolated.image.ImageConfig;
+import dev.isolated.internal.api.PublicObjects;
 import dev.isolated.internal.helper.Fields;
 import dev.isolated.internal.helper.Frame;
 import dev.isolated.internal.helper.FrameListener;
@@ -530,7 +531,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             Awaitility.await().atMost(spec.awaitTimeout()).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(10))
                     .until(() -> files().exists(path));
         } catch (ConditionTimeoutException e) {
-            throw new ConditionTimeoutException(path + " did not appear in " + this + " within "
+            throw PublicObjects.awaitTimeout(path + " did not appear in " + this + " within "
                     + spec.awaitTimeout().toMillis() + " ms");
         }
     }
@@ -541,7 +542,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             Awaitility.await().atMost(spec.awaitTimeout()).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(10))
                     .until(() -> ListeningPorts.of(initHostPid).contains(port));
         } catch (ConditionTimeoutException e) {
-            throw new ConditionTimeoutException("Nothing listened on TCP port " + port + " in " + this + " within "
+            throw PublicObjects.awaitTimeout("Nothing listened on TCP port " + port + " in " + this + " within "
                     + spec.awaitTimeout().toMillis() + " ms; listening ports: " + ListeningPorts.of(initHostPid));
         }
     }
@@ -695,7 +696,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             }
         }
         if (!leftovers.isEmpty()) {
-            EnvironmentCleanupException ex = new EnvironmentCleanupException(
+            EnvironmentCleanupException ex = PublicObjects.cleanupException(
                     "Closing the isolated environment left behind:\n  " + String.join("\n  ", leftovers));
             causes.forEach(ex::addSuppressed);
             throw ex;
