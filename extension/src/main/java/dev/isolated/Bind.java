@@ -22,7 +22,7 @@ import org.apiguardian.api.API;
  * }</pre>
  *
  * Binds of the class and of the method add up. A relative {@code source} is relative to the working
- * directory; it must exist. Needs {@link Namespace#MOUNT}. Every bind, read-only or not, is mounted
+ * directory; it must exist. Needs {@link LinuxNamespace#MOUNT}. Every bind, read-only or not, is mounted
  * {@code nosuid,nodev} (with its submounts): a device node in it, bound from the host or made inside with
  * {@code mknod}, opens nothing ({@code Permission denied}), and setuid/setgid bits there give no privileges.
  *

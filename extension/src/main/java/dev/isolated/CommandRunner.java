@@ -6,7 +6,7 @@ import org.apiguardian.api.API;
 
 /**
  * Runs commands in an environment. {@link IsolatedEnvironment} joins all of the environment's
- * namespaces; {@link IsolatedEnvironment#enter(Namespace...)} gives a runner that joins only some, as
+ * namespaces; {@link IsolatedEnvironment#enter(LinuxNamespace...)} gives a runner that joins only some, as
  * {@code nsenter} does.
  *
  * @since 0.1

@@ -126,20 +126,20 @@ public @interface Isolated {
     String image() default "";
 
     /**
-     * The namespaces to create for the environment. {@link Namespace#USER} is always added, also as root (see
-     * {@link Namespace#USER}). An annotation that keeps the default takes its enclosing annotation's, and when all of
+     * The namespaces to create for the environment. {@link LinuxNamespace#USER} is always added, also as root (see
+     * {@link LinuxNamespace#USER}). An annotation that keeps the default takes its enclosing annotation's, and when all of
      * them keep it, the configuration parameter {@value IsolatedConfiguration#NAMESPACES} (e.g.
      * {@code PID,MOUNT,UTS,IPC}) applies when it is set. The default is every namespace that makes sense for a
-     * test; {@link Namespace#NET} among them, so commands reach none of the host's network (its {@code 127.0.0.1}
+     * test; {@link LinuxNamespace#NET} among them, so commands reach none of the host's network (its {@code 127.0.0.1}
      * services, its abstract unix sockets, its loopback traffic) unless a test leaves {@code NET} out.
      *
      * @return the namespaces, by default {@code PID, MOUNT, UTS, IPC, NET, CGROUP}
      */
-    Namespace[] namespaces() default {Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC, Namespace.NET,
-        Namespace.CGROUP};
+    LinuxNamespace[] namespaces() default {LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC, LinuxNamespace.NET,
+        LinuxNamespace.CGROUP};
 
     /**
-     * The environment's hostname (needs {@link Namespace#UTS}). When empty it is the enclosing annotation's, and
+     * The environment's hostname (needs {@link LinuxNamespace#UTS}). When empty it is the enclosing annotation's, and
      * when that is empty too it is derived from the test method's name, e.g. {@code psSeesOnlyTheEnvironment}
      * becomes {@code psseesonlytheenvironment}. One that is not a valid hostname (the rule of
      * {@link IsolatedEnvironmentBuilder#hostname(String)}) fails the test with an

@@ -28,7 +28,7 @@ import org.apiguardian.api.API;
  * count; one with only rlimits ({@code openFiles}, {@code fileSizeBytes}, {@code cpuSeconds}) needs no cgroup
  * controller, so it works where cgroups are not delegated (and {@code resourceUsage()} is not available). Every
  * environment has a cgroup of its own where one can be made, limits or not: it is what kills its processes (see
- * {@link Namespace#PID}). A method's {@code @Limits} replaces its class's.
+ * {@link LinuxNamespace#PID}). A method's {@code @Limits} replaces its class's.
  *
  * @since 0.1
  */

@@ -9,7 +9,7 @@ import dev.isolated.IsolatedEnvironment;
 import dev.isolated.IsolatedException;
 import dev.isolated.IsolatedProcess;
 import dev.isolated.MountInfo;
-import dev.isolated.Namespace;
+import dev.isolated.LinuxNamespace;
 import dev.isolated.ProcessInfo;
 import dev.isolated.ResourceUsage;
 import dev.isolated.Wait;
@@ -263,8 +263,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     }
 
     @Override
-    public Set<Namespace> namespaces() {
-        return spec.namespaces().isEmpty() ? EnumSet.noneOf(Namespace.class) : EnumSet.copyOf(spec.namespaces());
+    public Set<LinuxNamespace> namespaces() {
+        return spec.namespaces().isEmpty() ? EnumSet.noneOf(LinuxNamespace.class) : EnumSet.copyOf(spec.namespaces());
     }
 
     @Override
@@ -283,8 +283,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     }
 
     @Override
-    public CommandRunner enter(Namespace... namespaces) {
-        for (Namespace ns : namespaces) {
+    public CommandRunner enter(LinuxNamespace... namespaces) {
+        for (LinuxNamespace ns : namespaces) {
             if (!spec.namespaces().contains(ns)) {
                 throw new IllegalArgumentException("Cannot enter namespace " + ns + ": this environment has only "
                         + spec.namespaces() + ". Add it to @Isolated(namespaces = ...) to create it.");
@@ -293,11 +293,11 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         return runner(namespaces.length == 0 ? null : EnumSet.copyOf(Arrays.asList(namespaces)), false);
     }
 
-    private CommandRunner runner(Set<Namespace> join, boolean unused) {
+    private CommandRunner runner(Set<LinuxNamespace> join, boolean unused) {
         return runner(join, unused, false);
     }
 
-    private CommandRunner runner(Set<Namespace> join, boolean unused, boolean asPid1) {
+    private CommandRunner runner(Set<LinuxNamespace> join, boolean unused, boolean asPid1) {
         return new CommandRunner() {
             @Override
             public ExecResult exec(Command command) {
@@ -322,7 +322,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         };
     }
 
-    private RunningProcess spawn(Set<Namespace> join, boolean asPid1, Command command, ResolvedUser user) {
+    private RunningProcess spawn(Set<LinuxNamespace> join, boolean asPid1, Command command, ResolvedUser user) {
         Fields request = Fields.of().add("env", Integer.toString(id));
         if (join != null) {
             request.add("join", EnvironmentSpec.namespaceList(join));
@@ -464,9 +464,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     public void setHostname(String name) {
         Hostnames.check(name);
         ensureOpen();
-        if (!spec.namespaces().contains(Namespace.UTS)) {
+        if (!spec.namespaces().contains(LinuxNamespace.UTS)) {
             throw new IllegalStateException("This environment has no UTS namespace of its own: its hostname is the "
-                    + "host's. Add Namespace.UTS to change it.");
+                    + "host's. Add LinuxNamespace.UTS to change it.");
         }
         await(helper.call('N', Fields.of().add("env", Integer.toString(id)).add("hostname", name)));
     }
@@ -496,7 +496,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     public String address() {
         if (address.isEmpty()) {
             throw new IllegalStateException("This environment is on no private network: use builder().network(name) "
-                    + "with Namespace.NET");
+                    + "with LinuxNamespace.NET");
         }
         return address;
     }
@@ -572,8 +572,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
      */
     public FrozenLayer freezeLayer() {
         ensureOpen();
-        if (!spec.namespaces().contains(Namespace.PID)) {
-            throw new IllegalStateException("freeze() needs Namespace.PID: it stops every process of the environment, "
+        if (!spec.namespaces().contains(LinuxNamespace.PID)) {
+            throw new IllegalStateException("freeze() needs LinuxNamespace.PID: it stops every process of the environment, "
                     + "and only a PID namespace of its own tells them from the host's");
         }
         if (!"overlay".equals(rootfsMode) || upperFd < 0) {
@@ -631,7 +631,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
                 sb.append("  ").append(m.mountPoint()).append(' ').append(m.fsType()).append(' ').append(m.options())
                         .append('\n');
             }
-            if (spec.namespaces().contains(Namespace.UTS)) {
+            if (spec.namespaces().contains(LinuxNamespace.UTS)) {
                 sb.append("Hostname: ").append(hostname()).append('\n');
             }
         } catch (RuntimeException e) {

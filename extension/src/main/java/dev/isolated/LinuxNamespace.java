@@ -18,7 +18,7 @@ import org.apiguardian.api.API;
  * @since 0.1
  */
 @API(status = STABLE, since = "0.1")
-public enum Namespace {
+public enum LinuxNamespace {
     /**
      * Own process ids: the environment's init (or, with {@link IsolatedEnvironment#execAsPid1}, the command) is PID 1,
      * and closing the environment kills every process in it, also those that daemonized. Without it, closing kills
@@ -62,7 +62,7 @@ public enum Namespace {
 
     private final String helperName;
 
-    Namespace(String helperName) {
+    LinuxNamespace(String helperName) {
         this.helperName = helperName;
     }
 
@@ -83,7 +83,7 @@ public enum Namespace {
      * @return the namespace
      * @throws IllegalArgumentException naming the allowed values when {@code name} is not one of them
      */
-    public static Namespace parse(String name) {
+    public static LinuxNamespace parse(String name) {
         String n = name.trim().toLowerCase(java.util.Locale.ROOT);
         if (n.equals("mnt")) {
             return MOUNT;
@@ -91,7 +91,7 @@ public enum Namespace {
         if (n.equals("network")) {
             return NET;
         }
-        for (Namespace ns : values()) {
+        for (LinuxNamespace ns : values()) {
             if (ns.helperName.equals(n)) {
                 return ns;
             }
