@@ -136,6 +136,18 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     CommandRunner enter(LinuxNamespace... namespaces);
 
     /**
+     * @param first a namespace to join
+     * @param more more of them
+     * @return a runner, as {@link #enter(LinuxNamespace...)} with the namespaces of the same names
+     * @deprecated {@link Namespace} is renamed {@link LinuxNamespace}: use {@link #enter(LinuxNamespace...)}
+     */
+    @Deprecated(since = "0.1", forRemoval = true)
+    @SuppressWarnings("removal")
+    default CommandRunner enter(Namespace first, Namespace... more) {
+        return enter(Namespace.linuxNamespaces(first, more));
+    }
+
+    /**
      * Runs a command as PID 1 of a new PID namespace of its own inside this environment, with a fresh
      * {@code /proc}, as {@code unshare -p -f --mount-proc} does: {@code ps} run this way lists only
      * itself, as PID 1.

@@ -120,6 +120,18 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
+     * @param first a namespace to create
+     * @param more more of them
+     * @return this builder, as {@link #namespaces(LinuxNamespace...)} with the namespaces of the same names
+     * @deprecated {@link Namespace} is renamed {@link LinuxNamespace}: use {@link #namespaces(LinuxNamespace...)}
+     */
+    @Deprecated(since = "0.1", forRemoval = true)
+    @SuppressWarnings("removal")
+    public IsolatedEnvironmentBuilder namespaces(Namespace first, Namespace... more) {
+        return namespaces(Namespace.linuxNamespaces(first, more));
+    }
+
+    /**
      * @param hostname the hostname (needs {@link LinuxNamespace#UTS}); empty for none
      * @return this builder
      * @throws IllegalArgumentException when it is not a valid hostname: at most 64 bytes (the kernel's
