@@ -1,10 +1,13 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.EXPERIMENTAL;
+
 import java.lang.annotation.Documented;
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
+import org.apiguardian.api.API;
 
 /**
  * Shifts the environment's monotonic and boot-time clocks through a time namespace (added to the
@@ -15,10 +18,13 @@ import java.lang.annotation.Target;
  *
  * The wall clock ({@code CLOCK_REALTIME}, what {@code date} prints) cannot be shifted by any Linux
  * namespace; code that reads it sees the host's time.
+ *
+ * @since 0.1
  */
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
 @Retention(RetentionPolicy.RUNTIME)
 @Documented
+@API(status = EXPERIMENTAL, since = "0.1")
 public @interface ClockOffsets {
     /** @return seconds added to {@code CLOCK_MONOTONIC} */
     long monotonicSeconds() default 0;

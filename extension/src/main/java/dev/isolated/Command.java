@@ -1,5 +1,7 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +15,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.function.Consumer;
+import org.apiguardian.api.API;
 
 /**
  * A command to run in an environment, with its options. Immutable: each {@code with...} method returns a
@@ -36,7 +39,10 @@ import java.util.function.Consumer;
  * {@code /}; the user likewise: the one given here, else the environment's ({@link Isolated#user()}), else the
  * image's {@code User}, else root inside the environment; the timeout of {@code isolated.exec.timeout}; at
  * most {@link ExecResult#DEFAULT_MAX_OUTPUT_BYTES} (16 MiB) of each output stream kept.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public final class Command {
     private final List<String> argv;
     private final byte[] stdin;

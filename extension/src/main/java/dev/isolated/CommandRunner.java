@@ -1,10 +1,17 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
+import org.apiguardian.api.API;
+
 /**
  * Runs commands in an environment. {@link IsolatedEnvironment} joins all of the environment's
- * namespaces; {@link IsolatedEnvironment#enter(Namespace...)} gives a runner that joins only some, as
+ * namespaces; {@link IsolatedEnvironment#enter(LinuxNamespace...)} gives a runner that joins only some, as
  * {@code nsenter} does.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public interface CommandRunner {
 
     /**

@@ -1,6 +1,9 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import java.util.Optional;
+import org.apiguardian.api.API;
 
 /**
  * An environment could not be set up. The native helper reports the step that failed ({@link #stage()}),
@@ -10,7 +13,10 @@ import java.util.Optional;
  * missing permission) rather than of the test, as the helper says of it: the extension fails the test with
  * a message that says so and how to skip such tests instead ({@link Isolated#skipIfUnsupported()},
  * {@value IsolatedConfiguration#SKIP_IF_UNSUPPORTED}), and aborts it when skipping was asked for.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public class EnvironmentSetupException extends IsolatedException {
     private static final long serialVersionUID = 1L;
 
@@ -24,22 +30,6 @@ public class EnvironmentSetupException extends IsolatedException {
     private final boolean hostCannot;
 
     /**
-     * A failure that is not the host's ({@link #hostCannot()} is false).
-     *
-     * @param stage the setup step that failed, e.g. {@code mount-proc}
-     * @param syscall the system call that failed, e.g. {@code mount}, or empty
-     * @param path the path involved, or empty
-     * @param errno the error number, 0 when none
-     * @param errname the symbolic errno, e.g. {@code EPERM}, or empty
-     * @param detail the helper's message
-     * @param hint what to change, or empty
-     */
-    public EnvironmentSetupException(String stage, String syscall, String path, int errno, String errname,
-            String detail, String hint) {
-        this(stage, syscall, path, errno, errname, detail, hint, false);
-    }
-
-    /**
      * @param stage the setup step that failed, e.g. {@code mount-proc}
      * @param syscall the system call that failed, e.g. {@code mount}, or empty
      * @param path the path involved, or empty
@@ -49,7 +39,7 @@ public class EnvironmentSetupException extends IsolatedException {
      * @param hint what to change, or empty
      * @param hostCannot whether the host cannot do it (see {@link #hostCannot()})
      */
-    public EnvironmentSetupException(String stage, String syscall, String path, int errno, String errname,
+    EnvironmentSetupException(String stage, String syscall, String path, int errno, String errname,
             String detail, String hint, boolean hostCannot) {
         super(describe(stage, syscall, path, errname, detail, hint));
         this.stage = stage;

@@ -1,11 +1,14 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.OptionalInt;
+import org.apiguardian.api.API;
 
 /**
  * What a command run in an {@link IsolatedEnvironment} did: its exit code and its output.
@@ -25,7 +28,10 @@ import java.util.OptionalInt;
  * directory could not be entered ({@code isolated: working directory DIR does not exist in the
  * environment}, {@code ... is not a directory}). A command stopped at its timeout has {@link #timedOut()} set, one killed for using more memory than
  * its environment's limit {@link #oomKilled()}.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public final class ExecResult {
     /** How many bytes of each stream (stdout, stderr) a result keeps by default: 16 MiB. */
     public static final int DEFAULT_MAX_OUTPUT_BYTES = 16 << 20;
@@ -43,7 +49,7 @@ public final class ExecResult {
     private final Duration duration;
 
     /**
-     * Creates a result; normally done by the environment, public for tests of code that consumes results.
+     * Creates a result; done by the environment only (tests of code that consumes results run a command).
      *
      * @param command the command as run
      * @param exitCode the exit code, {@code 128 + N} when killed by signal {@code N}
@@ -54,13 +60,13 @@ public final class ExecResult {
      * @param oomKilled whether the kernel's OOM killer killed it (its environment's memory limit was reached)
      * @param duration how long the command ran
      */
-    public ExecResult(List<String> command, int exitCode, OptionalInt signal, byte[] stdout, byte[] stderr,
+    ExecResult(List<String> command, int exitCode, OptionalInt signal, byte[] stdout, byte[] stderr,
             boolean timedOut, boolean oomKilled, Duration duration) {
         this(command, exitCode, signal, stdout, 0, stderr, 0, timedOut, oomKilled, duration);
     }
 
     /**
-     * Creates a result whose output was cut to its bound; normally done by the environment.
+     * Creates a result whose output was cut to its bound; done by the environment only.
      *
      * @param command the command as run
      * @param exitCode the exit code, {@code 128 + N} when killed by signal {@code N}
@@ -73,7 +79,7 @@ public final class ExecResult {
      * @param oomKilled whether the kernel's OOM killer killed it (its environment's memory limit was reached)
      * @param duration how long the command ran
      */
-    public ExecResult(List<String> command, int exitCode, OptionalInt signal, byte[] stdout, long stdoutDroppedBytes,
+    ExecResult(List<String> command, int exitCode, OptionalInt signal, byte[] stdout, long stdoutDroppedBytes,
             byte[] stderr, long stderrDroppedBytes, boolean timedOut, boolean oomKilled, Duration duration) {
         if (stdoutDroppedBytes < 0 || stderrDroppedBytes < 0) {
             throw new IllegalArgumentException("A count of dropped bytes cannot be negative");

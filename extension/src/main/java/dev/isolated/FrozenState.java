@@ -1,5 +1,7 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.EXPERIMENTAL;
+
 import dev.isolated.internal.env.Environment;
 import dev.isolated.internal.env.FrozenLayer;
 import java.nio.file.Path;
@@ -9,6 +11,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
+import org.apiguardian.api.API;
 
 /**
  * The root filesystem of an environment at the moment it was frozen ({@link IsolatedEnvironment#freeze(String)}):
@@ -35,7 +38,10 @@ import java.util.logging.Logger;
  * <p>The copy is made in {@value IsolatedConfiguration#LAYER_DIR} and lives until the JVM exits (a JVM killed
  * by SIGKILL leaves it behind; the next JVM that uses that directory removes it). A state made by
  * {@link #cached} is shared by every class of the JVM that asks for the same name and key.
+ *
+ * @since 0.1
  */
+@API(status = EXPERIMENTAL, since = "0.1")
 public final class FrozenState {
     private static final Logger LOG = Logger.getLogger(FrozenState.class.getName());
     private static final Map<String, FrozenState> BY_NAME = new HashMap<>();

@@ -1,5 +1,7 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.EXPERIMENTAL;
+
 import dev.isolated.internal.helper.HelperBinary;
 import dev.isolated.internal.json.JsonObject;
 import java.io.IOException;
@@ -8,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import org.apiguardian.api.API;
 
 /**
  * What this host lets Isolated do, found by trying each step (user namespace, uid map, mounts, /proc,
@@ -32,7 +35,10 @@ import java.util.concurrent.TimeUnit;
  * HostSupport host = HostSupport.probe();
  * assumeTrue(host.step("cgroup-memory").ok(), host.step("cgroup-memory").toString());
  * }</pre>
+ *
+ * @since 0.1
  */
+@API(status = EXPERIMENTAL, since = "0.1")
 public final class HostSupport {
     private static HostSupport probed;
 
@@ -53,7 +59,10 @@ public final class HostSupport {
      *     masked {@code /proc})
      * @param detail what was found (for sysctls, the value)
      * @param hint what to change when it did not work
+     *
+     * @since 0.1
      */
+    @API(status = EXPERIMENTAL, since = "0.1")
     public record Step(String name, boolean ok, String errno, String detail, String hint) {
         @Override
         public String toString() {

@@ -1,5 +1,7 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.EXPERIMENTAL;
+
 import java.io.IOException;
 import java.net.Socket;
 import java.net.URI;
@@ -17,6 +19,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509ExtendedTrustManager;
+import org.apiguardian.api.API;
 
 /**
  * Ready when an HTTP(S) endpoint of the service answers {@code GET} with an expected status; made by
@@ -25,7 +28,10 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * may take up to 5 s to connect (the TLS handshake included) and 5 s more to answer (less when the
  * startup timeout is nearer). Immutable: each
  * method returns a new wait.
+ *
+ * @since 0.1
  */
+@API(status = EXPERIMENTAL, since = "0.1")
 public final class HttpWait extends Wait {
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(5);

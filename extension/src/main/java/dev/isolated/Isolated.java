@@ -1,11 +1,14 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import java.lang.annotation.Documented;
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Inherited;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
+import org.apiguardian.api.API;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
@@ -71,12 +74,15 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * it is aborted (reported as skipped) instead.
  *
  * <p>This annotation may be used as a meta-annotation to create a composed annotation.
+ *
+ * @since 0.1
  */
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.PARAMETER, ElementType.ANNOTATION_TYPE})
 @Retention(RetentionPolicy.RUNTIME)
 @Documented
 @Inherited
 @ExtendWith({IsolatedExtension.class, IsolatedNetworkExtension.class})
+@API(status = STABLE, since = "0.1")
 public @interface Isolated {
 
     /** The configuration parameter {@value}: the same as {@link IsolatedConfiguration#ROOTFS}. */
@@ -120,20 +126,20 @@ public @interface Isolated {
     String image() default "";
 
     /**
-     * The namespaces to create for the environment. {@link Namespace#USER} is always added, also as root (see
-     * {@link Namespace#USER}). An annotation that keeps the default takes its enclosing annotation's, and when all of
+     * The namespaces to create for the environment. {@link LinuxNamespace#USER} is always added, also as root (see
+     * {@link LinuxNamespace#USER}). An annotation that keeps the default takes its enclosing annotation's, and when all of
      * them keep it, the configuration parameter {@value IsolatedConfiguration#NAMESPACES} (e.g.
      * {@code PID,MOUNT,UTS,IPC}) applies when it is set. The default is every namespace that makes sense for a
-     * test; {@link Namespace#NET} among them, so commands reach none of the host's network (its {@code 127.0.0.1}
+     * test; {@link LinuxNamespace#NET} among them, so commands reach none of the host's network (its {@code 127.0.0.1}
      * services, its abstract unix sockets, its loopback traffic) unless a test leaves {@code NET} out.
      *
      * @return the namespaces, by default {@code PID, MOUNT, UTS, IPC, NET, CGROUP}
      */
-    Namespace[] namespaces() default {Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC, Namespace.NET,
-        Namespace.CGROUP};
+    LinuxNamespace[] namespaces() default {LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC, LinuxNamespace.NET,
+        LinuxNamespace.CGROUP};
 
     /**
-     * The environment's hostname (needs {@link Namespace#UTS}). When empty it is the enclosing annotation's, and
+     * The environment's hostname (needs {@link LinuxNamespace#UTS}). When empty it is the enclosing annotation's, and
      * when that is empty too it is derived from the test method's name, e.g. {@code psSeesOnlyTheEnvironment}
      * becomes {@code psseesonlytheenvironment}. One that is not a valid hostname (the rule of
      * {@link IsolatedEnvironmentBuilder#hostname(String)}) fails the test with an
@@ -238,7 +244,12 @@ public @interface Isolated {
      */
     Lifecycle lifecycle() default Lifecycle.PER_METHOD;
 
-    /** How long an environment lives. */
+    /**
+     * How long an environment lives.
+     *
+     * @since 0.1
+     */
+    @API(status = STABLE, since = "0.1")
     enum Lifecycle {
         /** A fresh environment for every test method invocation. */
         PER_METHOD,

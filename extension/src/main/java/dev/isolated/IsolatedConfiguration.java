@@ -1,5 +1,9 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
+import org.apiguardian.api.API;
+
 /**
  * The configuration parameters of Isolated, all in one place. Each is read as a JUnit configuration
  * parameter, so with JUnit's precedence: a parameter given to the launcher (e.g. by a build tool's
@@ -12,7 +16,10 @@ package dev.isolated;
  * JVM. Code that runs without a JUnit extension context ({@link IsolatedEnvironment#builder()} before any
  * {@code @Isolated} environment, {@link HostSupport#probe()}, {@code dev.isolated.image.ImageBuilder}) reads
  * them from system properties. Where an environment variable is named, it applies when the key is not set.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public final class IsolatedConfiguration {
 
     /** The rootfs of {@link Isolated} annotations that name none: {@value}. */

@@ -1,9 +1,12 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import dev.isolated.image.ImageConfig;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
+import org.apiguardian.api.API;
 
 /**
  * An environment made for one test by {@link Isolated} (or by {@link #builder()}): fresh namespaces and a
@@ -13,7 +16,10 @@ import java.util.Set;
  *
  * <p>The extension closes the environment after the test; {@link #close()} may also be called earlier and
  * is harmless when repeated.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
 
     /**
@@ -110,24 +116,36 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     /** The {@code java.util.logging} logger a service's output goes to, line by line: {@value}. */
     String SERVICE_LOGGER = "dev.isolated.service";
 
-    /** @return the namespaces this environment has, always including {@link Namespace#USER} */
-    Set<Namespace> namespaces();
+    /** @return the namespaces this environment has, always including {@link LinuxNamespace#USER} */
+    Set<LinuxNamespace> namespaces();
 
     /**
      * Runs commands joining only the given namespaces of this environment, as {@code nsenter} does; the
-     * others stay the JVM's (the host's). Without {@link Namespace#MOUNT} a command sees the host's
-     * filesystem rather than the image; without {@link Namespace#NET} it sees the host's network devices.
+     * others stay the JVM's (the host's). Without {@link LinuxNamespace#MOUNT} a command sees the host's
+     * filesystem rather than the image; without {@link LinuxNamespace#NET} it sees the host's network devices.
      * What that would expose is taken away as for an environment without those namespaces (see
      * {@link Capabilities}): without {@code MOUNT} root has no {@code SYS_CHROOT}, without {@code NET} no
      * {@code NET_RAW} and no {@code NET_ADMIN}, so it cannot sniff or reconfigure the host's network.
      * The environment's user namespace is always joined, named or not: such a command is the environment's
-     * root (for the host, an id of the environment's range, see {@link Namespace#USER}), never the host's.
+     * root (for the host, an id of the environment's range, see {@link LinuxNamespace#USER}), never the host's.
      *
      * @param namespaces the namespaces to join; each must be one this environment has; none means all of them
      * @return a runner for such commands
      * @throws IllegalArgumentException naming the namespace when the environment does not have it
      */
-    CommandRunner enter(Namespace... namespaces);
+    CommandRunner enter(LinuxNamespace... namespaces);
+
+    /**
+     * @param first a namespace to join
+     * @param more more of them
+     * @return a runner, as {@link #enter(LinuxNamespace...)} with the namespaces of the same names
+     * @deprecated {@link Namespace} is renamed {@link LinuxNamespace}: use {@link #enter(LinuxNamespace...)}
+     */
+    @Deprecated(since = "0.1", forRemoval = true)
+    @SuppressWarnings("removal")
+    default CommandRunner enter(Namespace first, Namespace... more) {
+        return enter(Namespace.linuxNamespaces(first, more));
+    }
 
     /**
      * Runs a command as PID 1 of a new PID namespace of its own inside this environment, with a fresh
@@ -155,7 +173,7 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * isolated-helper enter}): {@link Process#pid()} and {@link Process#toHandle()} are that helper's host
      * pid, not a pid inside, and the command is not among its {@code descendants()}: inside, a small
      * supervisor ({@code isolated-helper} in {@link #processes()} while the command runs; with
-     * {@link Namespace#PID} a child of the environment's init) is the parent of the command, which runs in
+     * {@link LinuxNamespace#PID} a child of the environment's init) is the parent of the command, which runs in
      * a session and process group of its own; {@link #processes()} shows both, with their pids inside and
      * on the host. The process lives as long as the command:
      * <ul>
@@ -193,7 +211,7 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * @param name the new hostname
      * @throws IllegalArgumentException when it is not a valid hostname (the rule of
      *     {@link IsolatedEnvironmentBuilder#hostname(String)}), before anything is changed
-     * @throws IllegalStateException when the environment has no {@link Namespace#UTS} namespace
+     * @throws IllegalStateException when the environment has no {@link LinuxNamespace#UTS} namespace
      */
     void setHostname(String name);
 
@@ -284,7 +302,7 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * Makes a TCP port of the environment reachable from the JVM, like Testcontainers' {@code getMappedPort}: the
      * helper listens on a free port of the host's loopback interface and relays each connection into the
      * environment's network namespace (only loopback addresses are involved on either side). Without
-     * {@link Namespace#NET} the environment shares the host's network and {@code port} is returned as it is.
+     * {@link LinuxNamespace#NET} the environment shares the host's network and {@code port} is returned as it is.
      *
      * <pre>{@code
      * env.start("httpd", "-f", "-p", "8080", "-h", "/www");
@@ -306,8 +324,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * inside reaches {@code 127.0.0.1:port} of the host, e.g. a mock server the test runs in the JVM. The helper
      * listens inside the environment's network namespace on {@code 127.213.0.1:port} (an address of its own
      * {@code lo}, which {@code /etc/hosts} names {@value #HOST_ALIAS}) and relays each connection to the host's
-     * {@code 127.0.0.1:port}. Only ports so exposed are reached: the environment keeps {@link Namespace#NET} and no
-     * route to the host. Without {@link Namespace#NET} the environment already shares the host's network, and
+     * {@code 127.0.0.1:port}. Only ports so exposed are reached: the environment keeps {@link LinuxNamespace#NET} and no
+     * route to the host. Without {@link LinuxNamespace#NET} the environment already shares the host's network, and
      * {@value #HOST_ALIAS} names {@code 127.0.0.1}. Exposing a port twice is a no-op; the relay lives as long as the
      * environment.
      *
@@ -331,7 +349,7 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * Waits until a path exists in the environment, up to the await timeout ({@code isolated.await.timeout}).
      *
      * @param path an absolute path inside the environment
-     * @throws org.awaitility.core.ConditionTimeoutException when it does not appear in time
+     * @throws AwaitTimeoutException when it does not appear in time
      */
     void awaitFile(String path);
 
@@ -340,7 +358,7 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * the await timeout.
      *
      * @param port the port number
-     * @throws org.awaitility.core.ConditionTimeoutException listing the ports that do listen, when it does not
+     * @throws AwaitTimeoutException listing the ports that do listen, when it does not
      */
     void awaitPort(int port);
 
@@ -351,7 +369,7 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * that environments started with {@link IsolatedEnvironmentBuilder#from(FrozenState)} use, read-only, under
      * a writable layer of their own (commands of {@link #execAsPid1}, in PID namespaces of their own, are not
      * found and keep running). This environment stays open, its processes stopped. Needs
-     * {@link Namespace#PID} (to find every process) and an overlay root (the default).
+     * {@link LinuxNamespace#PID} (to find every process) and an overlay root (the default).
      *
      * @param key what the state was made from, e.g. a hash of the migration files (see {@link FrozenState#cached})
      * @return the frozen state; its copy lives until the JVM exits

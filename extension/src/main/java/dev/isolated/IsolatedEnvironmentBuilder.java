@@ -1,5 +1,7 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import dev.isolated.internal.env.Environment;
 import dev.isolated.internal.env.EnvironmentOptions;
 import dev.isolated.internal.env.EnvironmentSpec;
@@ -20,16 +22,20 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
+import org.apiguardian.api.API;
 
 /**
  * Builds an {@link IsolatedEnvironment} in code; get one from {@link IsolatedEnvironment#builder()}. The
  * defaults are those of {@link Isolated}. The caller closes what {@link #start()} returns.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public final class IsolatedEnvironmentBuilder {
     private String rootfs = "";
     private String image = "";
-    private Set<Namespace> namespaces = EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC,
-            Namespace.NET, Namespace.CGROUP);
+    private Set<LinuxNamespace> namespaces = EnumSet.of(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC,
+            LinuxNamespace.NET, LinuxNamespace.CGROUP);
     private String hostname = "";
     private final List<ExtraMount> mounts = new ArrayList<>();
     private final Map<String, String> env = new LinkedHashMap<>();
@@ -105,16 +111,28 @@ public final class IsolatedEnvironmentBuilder {
 
     /**
      * @param namespaces the namespaces to create (default {@code PID, MOUNT, UTS, IPC, NET, CGROUP}, see
-     *     {@link Isolated#namespaces()}); {@link Namespace#USER} is always added (see {@link Namespace#USER})
+     *     {@link Isolated#namespaces()}); {@link LinuxNamespace#USER} is always added (see {@link LinuxNamespace#USER})
      * @return this builder
      */
-    public IsolatedEnvironmentBuilder namespaces(Namespace... namespaces) {
-        this.namespaces = namespaces.length == 0 ? EnumSet.noneOf(Namespace.class) : EnumSet.copyOf(Arrays.asList(namespaces));
+    public IsolatedEnvironmentBuilder namespaces(LinuxNamespace... namespaces) {
+        this.namespaces = namespaces.length == 0 ? EnumSet.noneOf(LinuxNamespace.class) : EnumSet.copyOf(Arrays.asList(namespaces));
         return this;
     }
 
     /**
-     * @param hostname the hostname (needs {@link Namespace#UTS}); empty for none
+     * @param first a namespace to create
+     * @param more more of them
+     * @return this builder, as {@link #namespaces(LinuxNamespace...)} with the namespaces of the same names
+     * @deprecated {@link Namespace} is renamed {@link LinuxNamespace}: use {@link #namespaces(LinuxNamespace...)}
+     */
+    @Deprecated(since = "0.1", forRemoval = true)
+    @SuppressWarnings("removal")
+    public IsolatedEnvironmentBuilder namespaces(Namespace first, Namespace... more) {
+        return namespaces(Namespace.linuxNamespaces(first, more));
+    }
+
+    /**
+     * @param hostname the hostname (needs {@link LinuxNamespace#UTS}); empty for none
      * @return this builder
      * @throws IllegalArgumentException when it is not a valid hostname: at most 64 bytes (the kernel's
      *     {@code HOST_NAME_MAX}) of letters, digits, hyphens and dots, in labels of 1 to 63 characters that
@@ -306,7 +324,7 @@ public final class IsolatedEnvironmentBuilder {
      * Puts the environment on a private network shared with the other environments that name it: each gets an
      * {@code eth0} with an address there ({@link IsolatedEnvironment#address()}), and their hostnames resolve
      * through {@code /etc/hosts}. The network exists only between those environments; the host's interfaces
-     * are never touched. Needs {@link Namespace#NET}. Works as root and rootless; rootless, the environments of
+     * are never touched. Needs {@link LinuxNamespace#NET}. Works as root and rootless; rootless, the environments of
      * one network must agree on {@link UserMapping#SUBIDS} versus {@link UserMapping#ROOT}/{@link UserMapping#SELF}
      * (those two mix), else {@link #start()} fails with an {@link EnvironmentSetupException} at stage
      * {@code network}.
@@ -588,7 +606,7 @@ public final class IsolatedEnvironmentBuilder {
             return withService(joined(Environment.create(SharedHelper.get(configuration), spec, networkAliases,
                     LayerSettings.resolve(layerStorage, tmpfsSize, from, configuration))), startup);
         } catch (EnvironmentSetupException e) {
-            throw HostFindings.explain(e, spec.namespaces().contains(Namespace.USER));
+            throw HostFindings.explain(e, spec.namespaces().contains(LinuxNamespace.USER));
         }
     }
 }

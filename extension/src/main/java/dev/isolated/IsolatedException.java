@@ -1,6 +1,15 @@
 package dev.isolated;
 
-/** The base of the exceptions Isolated throws; the message says what failed and what to change. */
+import static org.apiguardian.api.API.Status.STABLE;
+
+import org.apiguardian.api.API;
+
+/**
+ * The base of the exceptions Isolated throws; the message says what failed and what to change.
+ *
+ * @since 0.1
+ */
+@API(status = STABLE, since = "0.1")
 public class IsolatedException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 

@@ -330,11 +330,11 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         return chain;
     }
 
-    /** The requested namespaces plus {@link dev.isolated.Namespace#USER}, which every environment has. */
-    static Set<dev.isolated.Namespace> withUser(Set<dev.isolated.Namespace> requested) {
-        Set<dev.isolated.Namespace> ns = requested.isEmpty() ? EnumSet.noneOf(dev.isolated.Namespace.class)
+    /** The requested namespaces plus {@link dev.isolated.LinuxNamespace#USER}, which every environment has. */
+    static Set<dev.isolated.LinuxNamespace> withUser(Set<dev.isolated.LinuxNamespace> requested) {
+        Set<dev.isolated.LinuxNamespace> ns = requested.isEmpty() ? EnumSet.noneOf(dev.isolated.LinuxNamespace.class)
                 : EnumSet.copyOf(requested);
-        ns.add(dev.isolated.Namespace.USER);
+        ns.add(dev.isolated.LinuxNamespace.USER);
         return ns;
     }
 }

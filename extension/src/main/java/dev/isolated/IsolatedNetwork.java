@@ -1,11 +1,14 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.EXPERIMENTAL;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
+import org.apiguardian.api.API;
 
 /**
  * A private network between environments, as an object: environments join it with
@@ -31,7 +34,10 @@ import java.util.regex.Pattern;
  *     app.exec("wget", "-qO-", "http://db:8080/");
  * }
  * }</pre>
+ *
+ * @since 0.1
  */
+@API(status = EXPERIMENTAL, since = "0.1")
 public final class IsolatedNetwork implements AutoCloseable {
     /** How generated names start; explicit names may not, so that they never meet a generated one. */
     public static final String GENERATED_PREFIX = "isolated-";

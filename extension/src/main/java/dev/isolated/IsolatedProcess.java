@@ -1,14 +1,20 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.regex.Pattern;
+import org.apiguardian.api.API;
 
 /**
  * A command running in the background in an {@link IsolatedEnvironment}, started with
  * {@link CommandRunner#start(String...)}. It is killed, at the latest, when its environment closes.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public interface IsolatedProcess {
 
     /** @return the command, program first */
@@ -62,8 +68,8 @@ public interface IsolatedProcess {
      *
      * @param pattern a regular expression searched for in each line
      * @return the first matching line
-     * @throws org.awaitility.core.ConditionTimeoutException with the output so far, when no line matched in time
-     *     or the process exited first
+     * @throws AwaitTimeoutException with the output so far, when no line matched in time
+     * @throws IllegalStateException with the exit code and the output, when the process exited first
      */
     String awaitOutput(Pattern pattern);
 
@@ -71,7 +77,7 @@ public interface IsolatedProcess {
      * Waits until the process exits, up to the default await timeout ({@code isolated.await.timeout}).
      *
      * @return the result
-     * @throws org.awaitility.core.ConditionTimeoutException with the output so far, when it is still running
+     * @throws AwaitTimeoutException with the output so far, when it is still running
      */
     ExecResult awaitExit();
 

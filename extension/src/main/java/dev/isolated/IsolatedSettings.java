@@ -23,8 +23,8 @@ final class IsolatedSettings {
     static final Duration DEFAULT_EXEC_TIMEOUT = Duration.ofSeconds(60);
     static final Duration DEFAULT_AWAIT_TIMEOUT = Duration.ofSeconds(30);
     static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(60);
-    private static final List<Namespace> DEFAULT_NAMESPACES = List.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS,
-            Namespace.IPC, Namespace.NET, Namespace.CGROUP); // as Isolated.namespaces(), in its order
+    private static final List<LinuxNamespace> DEFAULT_NAMESPACES = List.of(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS,
+            LinuxNamespace.IPC, LinuxNamespace.NET, LinuxNamespace.CGROUP); // as Isolated.namespaces(), in its order
 
     private IsolatedSettings() {
     }
@@ -34,7 +34,7 @@ final class IsolatedSettings {
      * annotation that does not leave it at its default ({@code null} for namespaces all leave at the default).
      * {@code rootfs} and {@code image} are one attribute: the innermost annotation that gives either decides.
      */
-    record Merged(String rootfs, String image, Namespace[] namespaces, String hostname, boolean readOnlyRootfs,
+    record Merged(String rootfs, String image, LinuxNamespace[] namespaces, String hostname, boolean readOnlyRootfs,
             Capabilities capabilities, UserMapping userMapping, Seccomp seccomp, boolean skipIfUnsupported,
             CommandDefaults commandDefaults, int[] exposeHostPorts) {
     }
@@ -47,7 +47,7 @@ final class IsolatedSettings {
     static Merged merge(List<Isolated> innermostFirst) {
         String rootfs = "";
         String image = "";
-        Namespace[] namespaces = null;
+        LinuxNamespace[] namespaces = null;
         String hostname = "";
         boolean readOnly = false;
         Capabilities capabilities = Capabilities.DOCKER_DEFAULT;
@@ -99,7 +99,7 @@ final class IsolatedSettings {
                     + "has busybox.tar and hello.tar), or set the configuration parameter "
                     + IsolatedConfiguration.ROOTFS + " in junit-platform.properties");
         }
-        Namespace[] namespaces = namespaces(isolated, context);
+        LinuxNamespace[] namespaces = namespaces(isolated, context);
         IsolatedEnvironmentBuilder builder = IsolatedEnvironment.builder().rootfs(rootfs);
         try {
             builder.image(isolated.image());
@@ -114,7 +114,7 @@ final class IsolatedSettings {
                         .orElse(Thread.currentThread().getContextClassLoader()))
                 .configuration(context::getConfigurationParameter);
         String hostname = isolated.hostname();
-        if (hostname.isEmpty() && List.of(namespaces).contains(Namespace.UTS)) {
+        if (hostname.isEmpty() && List.of(namespaces).contains(LinuxNamespace.UTS)) {
             hostname = deriveHostname(hostnameSeed);
         }
         try {
@@ -145,17 +145,17 @@ final class IsolatedSettings {
     }
 
     /** The annotations' namespaces, or {@code isolated.namespaces} when all of them keep the default. */
-    private static Namespace[] namespaces(Merged isolated, ExtensionContext context) {
+    private static LinuxNamespace[] namespaces(Merged isolated, ExtensionContext context) {
         if (isolated.namespaces() != null) {
             return isolated.namespaces();
         }
         Optional<String> configured = context.getConfigurationParameter(IsolatedConfiguration.NAMESPACES);
         if (configured.isEmpty()) {
-            return DEFAULT_NAMESPACES.toArray(Namespace[]::new);
+            return DEFAULT_NAMESPACES.toArray(LinuxNamespace[]::new);
         }
         try {
             return java.util.Arrays.stream(configured.get().split(",")).map(String::trim).filter(s -> !s.isEmpty())
-                    .map(Namespace::parse).toArray(Namespace[]::new);
+                    .map(LinuxNamespace::parse).toArray(LinuxNamespace[]::new);
         } catch (IllegalArgumentException e) {
             throw new ExtensionConfigurationException(IsolatedConfiguration.NAMESPACES + "=" + configured.get()
                     + ": " + e.getMessage(), e);

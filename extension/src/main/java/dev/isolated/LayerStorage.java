@@ -1,9 +1,16 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.EXPERIMENTAL;
+
+import org.apiguardian.api.API;
+
 /**
  * Where an environment's writable layer (everything its commands write to the root filesystem, the overlay's
  * upper directory) lives. See {@link WritableLayer}.
+ *
+ * @since 0.1
  */
+@API(status = EXPERIMENTAL, since = "0.1")
 public enum LayerStorage {
     /** What {@value IsolatedConfiguration#LAYER_STORAGE} says; {@link #TMPFS} when it is not set. */
     DEFAULT,

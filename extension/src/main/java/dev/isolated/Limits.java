@@ -1,10 +1,13 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import java.lang.annotation.Documented;
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
+import org.apiguardian.api.API;
 
 /**
  * Resource limits for the environments of an {@link Isolated} test class or method, enforced by a cgroup
@@ -25,11 +28,14 @@ import java.lang.annotation.Target;
  * count; one with only rlimits ({@code openFiles}, {@code fileSizeBytes}, {@code cpuSeconds}) needs no cgroup
  * controller, so it works where cgroups are not delegated (and {@code resourceUsage()} is not available). Every
  * environment has a cgroup of its own where one can be made, limits or not: it is what kills its processes (see
- * {@link Namespace#PID}). A method's {@code @Limits} replaces its class's.
+ * {@link LinuxNamespace#PID}). A method's {@code @Limits} replaces its class's.
+ *
+ * @since 0.1
  */
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
 @Retention(RetentionPolicy.RUNTIME)
 @Documented
+@API(status = STABLE, since = "0.1")
 public @interface Limits {
     /** @return the memory limit in bytes (cgroup {@code memory.max}); 0 for none */
     long memoryBytes() default 0;

@@ -1,5 +1,9 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
+import org.apiguardian.api.API;
+
 /**
  * One line of an environment's {@code /proc/<pid>/mountinfo}: a mount as the environment sees it.
  *
@@ -11,7 +15,10 @@ package dev.isolated;
  * @param fsType the filesystem type, e.g. {@code tmpfs}, {@code proc}, {@code overlay}
  * @param source the mount source, e.g. {@code tmpfs} or a device
  * @param superOptions the per-superblock options
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public record MountInfo(int mountId, int parentId, String root, String mountPoint, String options, String fsType,
         String source, String superOptions) {
 

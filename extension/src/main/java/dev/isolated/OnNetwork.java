@@ -1,10 +1,13 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.EXPERIMENTAL;
+
 import java.lang.annotation.Documented;
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
+import org.apiguardian.api.API;
 
 /**
  * Puts an environment the extension makes on an {@link IsolatedNetwork} of the test, under its hostname and
@@ -25,10 +28,13 @@ import java.lang.annotation.Target;
  *     }
  * }
  * }</pre>
+ *
+ * @since 0.1
  */
 @Documented
 @Retention(RetentionPolicy.RUNTIME)
 @Target({ElementType.PARAMETER, ElementType.METHOD, ElementType.TYPE})
+@API(status = EXPERIMENTAL, since = "0.1")
 public @interface OnNetwork {
     /**
      * @return the network: the name of an {@link IsolatedNetwork} parameter of the same method (its name as

@@ -1,10 +1,17 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
+import org.apiguardian.api.API;
+
 /**
  * Whether every command of an environment runs under Isolated's built-in seccomp filter, named as Docker names
  * the choice ({@code --security-opt seccomp=unconfined}). A filter of your own
  * ({@link IsolatedEnvironmentBuilder#seccompFilter}) applies in both cases, on top of the built-in one.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public enum Seccomp {
     /**
      * The built-in filter (the default), a deny list in the spirit of Docker's default profile. These system calls
@@ -34,7 +41,7 @@ public enum Seccomp {
     /**
      * No built-in filter, as {@code docker run --security-opt seccomp=unconfined}: the code under test can use
      * kernel keyrings (each command still gets a new, empty session keyring of its own, but without
-     * {@link Namespace#USER} a root command reaches the host root's user keyring), {@code bpf},
+     * {@link LinuxNamespace#USER} a root command reaches the host root's user keyring), {@code bpf},
      * {@code perf_event_open}, {@code io_uring}, and {@code TIOCSTI} on a terminal it holds, and with
      * {@link Capabilities#DOCKER_DEFAULT} it can create user namespaces (where the host allows unprivileged
      * ones) and so use kernel code that needs capabilities there. Capabilities, {@code no_new_privs} and the

@@ -1,15 +1,21 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.EXPERIMENTAL;
+
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.OptionalInt;
+import org.apiguardian.api.API;
 
 /**
  * A service did not become ready (see {@link Wait}): it timed out, exited first, or is unhealthy. The message
  * names the service, what was awaited and how far it got, and ends with the last {@value #TAIL_LINES} lines of the
  * service's stdout and of its stderr (each line cut at {@value #TAIL_LINE_CHARS} characters).
+ *
+ * @since 0.1
  */
+@API(status = EXPERIMENTAL, since = "0.1")
 public class ServiceNotReadyException extends IsolatedException {
     private static final long serialVersionUID = 1L;
 

@@ -1,11 +1,14 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.EXPERIMENTAL;
+
 import java.lang.annotation.Documented;
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Inherited;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
+import org.apiguardian.api.API;
 
 /**
  * The environment's service: the image's own command ({@code Entrypoint} + {@code Cmd}) is started when the
@@ -28,11 +31,14 @@ import java.lang.annotation.Target;
  * replaces the class's, and on a method of a {@code PER_CLASS} class it fails the test, as {@link Bind} does. A service that is not ready
  * fails the test (or, on a {@code PER_CLASS} class, its tests) with the {@link ServiceNotReadyException}; its
  * environment is closed.
+ *
+ * @since 0.1
  */
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.PARAMETER, ElementType.ANNOTATION_TYPE})
 @Retention(RetentionPolicy.RUNTIME)
 @Documented
 @Inherited
+@API(status = EXPERIMENTAL, since = "0.1")
 public @interface StartImageCommand {
 
     /** @return the arguments replacing the image's {@code Cmd}, as {@code docker run IMAGE ARGS...}; none keeps it */

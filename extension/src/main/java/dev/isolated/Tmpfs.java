@@ -1,21 +1,27 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import java.lang.annotation.Documented;
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Repeatable;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
+import org.apiguardian.api.API;
 
 /**
  * Mounts a fresh tmpfs in the environments of an {@link Isolated} test class or method, optionally with a
  * size limit, e.g. {@code @Tmpfs(target = "/var/cache", sizeBytes = 16 << 20)}. Writing past the limit
- * fails with ENOSPC inside. Needs {@link Namespace#MOUNT}.
+ * fails with ENOSPC inside. Needs {@link LinuxNamespace#MOUNT}.
+ *
+ * @since 0.1
  */
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
 @Retention(RetentionPolicy.RUNTIME)
 @Documented
 @Repeatable(Tmpfs.List.class)
+@API(status = STABLE, since = "0.1")
 public @interface Tmpfs {
     /** @return the absolute path inside the environment */
     String target();
@@ -23,10 +29,15 @@ public @interface Tmpfs {
     /** @return the size limit in bytes; 0 for the kernel's default */
     long sizeBytes() default 0;
 
-    /** Holds repeated {@link Tmpfs} annotations. */
+    /**
+     * Holds repeated {@link Tmpfs} annotations.
+     *
+     * @since 0.1
+     */
     @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
     @Retention(RetentionPolicy.RUNTIME)
     @Documented
+    @API(status = STABLE, since = "0.1")
     @interface List {
         /** @return the mounts */
         Tmpfs[] value();

@@ -1,11 +1,18 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
+import org.apiguardian.api.API;
+
 /**
- * Who the user running the tests is inside the environment's user namespace ({@link Namespace#USER}, which
+ * Who the user running the tests is inside the environment's user namespace ({@link LinuxNamespace#USER}, which
  * every environment has), when the tests do not run as root. As real root every mapping is the same: ids 0 to
- * 65535 inside are the environment's own host range (see {@link Namespace#USER}), and commands run as 0 inside;
+ * 65535 inside are the environment's own host range (see {@link LinuxNamespace#USER}), and commands run as 0 inside;
  * no mapping makes anything inside the host's root.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public enum UserMapping {
     /** The caller is root (0) inside, its only id (default): root inside can mount, chown to 0, and so on. */
     ROOT,

@@ -1,5 +1,7 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.EXPERIMENTAL;
+
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -7,6 +9,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
+import org.apiguardian.api.API;
 
 /**
  * When a service started in an environment is ready, as Testcontainers' {@code WaitStrategy} says: a line of its
@@ -31,7 +34,10 @@ import java.util.regex.Pattern;
  *   <li>at once when the image's {@code HEALTHCHECK} finds it unhealthy (see {@link #forHealthcheck()}).</li>
  * </ul>
  * Waits are immutable and may be shared between tests.
+ *
+ * @since 0.1
  */
+@API(status = EXPERIMENTAL, since = "0.1")
 public abstract class Wait {
     private static final Duration POLL = Duration.ofMillis(50);
 
@@ -218,8 +224,13 @@ public abstract class Wait {
     @Override
     public abstract String toString();
 
-    /** A check of the test's own, for {@link #until(String, Check)}. */
+    /**
+     * A check of the test's own, for {@link #until(String, Check)}.
+     *
+     * @since 0.1
+     */
     @FunctionalInterface
+    @API(status = EXPERIMENTAL, since = "0.1")
     public interface Check {
         /**
          * @param env the environment the service runs in

@@ -1,10 +1,13 @@
 package dev.isolated;
 
+import static org.apiguardian.api.API.Status.EXPERIMENTAL;
+
 import java.lang.annotation.Documented;
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
+import org.apiguardian.api.API;
 
 /**
  * The writable layer of the environments of an {@link Isolated} test class or method: where what they write
@@ -22,10 +25,13 @@ import java.lang.annotation.Target;
  *
  * A method's {@code @WritableLayer} replaces its class's. See {@link IsolatedEnvironmentBuilder#writableLayer},
  * {@link IsolatedEnvironmentBuilder#tmpfsSize} and {@link IsolatedEnvironmentBuilder#from}.
+ *
+ * @since 0.1
  */
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
 @Retention(RetentionPolicy.RUNTIME)
 @Documented
+@API(status = EXPERIMENTAL, since = "0.1")
 public @interface WritableLayer {
     /** @return where the writable layer lives; {@link LayerStorage#DEFAULT}: as configured (tmpfs unless set) */
     LayerStorage storage() default LayerStorage.DEFAULT;

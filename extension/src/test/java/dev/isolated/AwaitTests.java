@@ -1,15 +1,14 @@
 package dev.isolated;
 
-import static dev.isolated.Namespace.MOUNT;
-import static dev.isolated.Namespace.NET;
-import static dev.isolated.Namespace.PID;
+import static dev.isolated.LinuxNamespace.MOUNT;
+import static dev.isolated.LinuxNamespace.NET;
+import static dev.isolated.LinuxNamespace.PID;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Map;
 import java.util.regex.Pattern;
-import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -63,7 +62,7 @@ class AwaitTests {
         @Test
         void output(IsolatedEnvironment env) {
             IsolatedProcess p = env.start("sh", "-c", "echo booting; exec sleep 1000");
-            assertThatThrownBy(() -> p.awaitOutput(Pattern.compile("ready"))).isInstanceOf(ConditionTimeoutException.class)
+            assertThatThrownBy(() -> p.awaitOutput(Pattern.compile("ready"))).isInstanceOf(AwaitTimeoutException.class)
                     .hasMessageContaining("/ready/").hasMessageContaining("300 ms").hasMessageContaining("booting");
         }
 
@@ -71,13 +70,13 @@ class AwaitTests {
         void port(IsolatedEnvironment env) {
             env.start("nc", "-l", "-p", "6000");
             env.awaitPort(6000);
-            assertThatThrownBy(() -> env.awaitPort(6001)).isInstanceOf(ConditionTimeoutException.class)
+            assertThatThrownBy(() -> env.awaitPort(6001)).isInstanceOf(AwaitTimeoutException.class)
                     .hasMessageContaining("TCP port 6001").hasMessageContaining("[6000]");
         }
 
         @Test
         void file(IsolatedEnvironment env) {
-            assertThatThrownBy(() -> env.awaitFile("/tmp/never")).isInstanceOf(ConditionTimeoutException.class)
+            assertThatThrownBy(() -> env.awaitFile("/tmp/never")).isInstanceOf(AwaitTimeoutException.class)
                     .hasMessageContaining("/tmp/never did not appear").hasMessageContaining("300 ms");
         }
 
@@ -85,14 +84,15 @@ class AwaitTests {
         void exit(IsolatedEnvironment env) {
             IsolatedProcess p = env.start("sh", "-c", "echo forever; exec sleep 1000");
             p.awaitOutput(Pattern.compile("forever"));
-            assertThatThrownBy(p::awaitExit).isInstanceOf(ConditionTimeoutException.class)
+            assertThatThrownBy(p::awaitExit).isInstanceOf(AwaitTimeoutException.class)
                     .hasMessageContaining("did not exit within 300 ms").hasMessageContaining("forever");
         }
 
         @Test
         void exitedWithoutTheLine(IsolatedEnvironment env) {
             IsolatedProcess p = env.start("sh", "-c", "echo crashed; exit 3");
-            assertThatThrownBy(() -> p.awaitOutput(Pattern.compile("ready"))).hasMessageContaining("exited (3)")
+            assertThatThrownBy(() -> p.awaitOutput(Pattern.compile("ready"))).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("exited (3)")
                     .hasMessageContaining("crashed");
         }
     }

@@ -95,9 +95,9 @@ class FrozenStateTests {
     @DisplayName("freeze needs a PID namespace of the environment's own, and says so")
     void needsPidNamespace() {
         try (IsolatedEnvironment a = IsolatedEnvironment.builder().rootfs("busybox.tar")
-                .namespaces(Namespace.MOUNT, Namespace.UTS).start()) {
+                .namespaces(LinuxNamespace.MOUNT, LinuxNamespace.UTS).start()) {
             assertThatThrownBy(a::freeze).isInstanceOf(IllegalStateException.class)
-                    .hasMessage("freeze() needs Namespace.PID: it stops every process of the environment, and only a "
+                    .hasMessage("freeze() needs LinuxNamespace.PID: it stops every process of the environment, and only a "
                             + "PID namespace of its own tells them from the host's");
         }
     }

@@ -29,7 +29,7 @@ class HelperDeathTests {
     void killedHelper() throws Exception {
         IsolatedEnvironment first = IsolatedEnvironment.builder().rootfs("busybox.tar").start();
         IsolatedEnvironment second = IsolatedEnvironment.builder().rootfs("busybox.tar")
-                .namespaces(Namespace.PID, Namespace.UTS).start(); // no MOUNT: its tree is in the state dir
+                .namespaces(LinuxNamespace.PID, LinuxNamespace.UTS).start(); // no MOUNT: its tree is in the state dir
         long helperPid = SharedHelper.get().pid();
         Path stateDir = stateDirOf(helperPid);
         assertThat(stateDir).isDirectory();
@@ -72,7 +72,7 @@ class HelperDeathTests {
     @DisplayName("the next helper kills a daemon that left every namespace of a dead helper's environment, and its cgroup")
     void nextHelperKillsWhatADeadOneLeft() throws Exception {
         IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar")
-                .namespaces(Namespace.MOUNT, Namespace.UTS, Namespace.IPC, Namespace.NET)
+                .namespaces(LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC, LinuxNamespace.NET)
                 .capabilities(Capabilities.ALL).start();
         DaemonCgroupTests.startEscapingDaemon(env, "4712");
         long helperPid = SharedHelper.get().pid();

@@ -23,7 +23,7 @@ class HelperStateDirectoryTests {
     @DisplayName("is 0700: another user cannot reach the mount points of environments (here one without a mount namespace)")
     void privateStateDirectory() throws IOException, InterruptedException {
         try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar")
-                .namespaces(Namespace.PID).start()) {
+                .namespaces(LinuxNamespace.PID).start()) {
             assertThat(env.exec("sh", "-c", "echo secret > /root/planted")).succeeded();
             Path stateDir = stateDirectoryOfOurHelper();
             assertThat((Integer) Files.getAttribute(stateDir, "unix:mode", LinkOption.NOFOLLOW_LINKS) & 07777)

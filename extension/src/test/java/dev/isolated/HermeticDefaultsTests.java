@@ -198,7 +198,7 @@ class HermeticDefaultsTests {
         @DisplayName("without MOUNT (a plain chroot) root cannot chroot: the classic escape fails, with either capability set")
         void noChrootWithoutMount() {
             for (Capabilities caps : Capabilities.values()) {
-                try (IsolatedEnvironment env = builder().namespaces(Namespace.PID, Namespace.UTS, Namespace.IPC)
+                try (IsolatedEnvironment env = builder().namespaces(LinuxNamespace.PID, LinuxNamespace.UTS, LinuxNamespace.IPC)
                         .capabilities(caps).start()) {
                     List<String> lines = probe(env, "capbnd", "chroot-escape");
                     assertThat(lines.get(1)).as(caps.name()).isEqualTo("chroot=EPERM");
@@ -221,8 +221,8 @@ class HermeticDefaultsTests {
         @DisplayName("without NET no raw or packet socket (no sniffing the host's loopback), with either capability set; with NET they work")
         void noRawSocketsWithoutNet() {
             for (Capabilities caps : Capabilities.values()) {
-                try (IsolatedEnvironment env = builder().namespaces(Namespace.PID, Namespace.MOUNT, Namespace.UTS,
-                        Namespace.IPC).capabilities(caps).start()) {
+                try (IsolatedEnvironment env = builder().namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS,
+                        LinuxNamespace.IPC).capabilities(caps).start()) {
                     assertThat(probe(env, "packet-socket", "raw-socket")).as(caps.name())
                             .contains("packet-socket=EPERM", "raw-socket=EPERM");
                     String bounding = probe(env, "capbnd").get(0);
@@ -230,7 +230,7 @@ class HermeticDefaultsTests {
                             .isZero();
                 }
             }
-            try (IsolatedEnvironment env = builder().namespaces(Namespace.PID, Namespace.MOUNT, Namespace.NET).start()) {
+            try (IsolatedEnvironment env = builder().namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.NET).start()) {
                 assertThat(probe(env, "packet-socket", "raw-socket")).contains("packet-socket=ok", "raw-socket=ok");
                 assertThat(env.exec("grep", "^CapEff:", "/proc/self/status")).stdout()
                         .isEqualTo("CapEff:\t00000000a80425fb\n");
@@ -240,10 +240,10 @@ class HermeticDefaultsTests {
         @Test
         @DisplayName("a command entering an environment with NET but not joining NET (so in the host's network) has no NET_RAW either")
         void enterWithoutNet() {
-            try (IsolatedEnvironment env = builder().namespaces(Namespace.PID, Namespace.MOUNT, Namespace.NET).start()) {
-                assertThat(probe(env.enter(Namespace.PID, Namespace.MOUNT), "packet-socket", "raw-socket"))
+            try (IsolatedEnvironment env = builder().namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.NET).start()) {
+                assertThat(probe(env.enter(LinuxNamespace.PID, LinuxNamespace.MOUNT), "packet-socket", "raw-socket"))
                         .contains("packet-socket=EPERM", "raw-socket=EPERM");
-                assertThat(probe(env.enter(Namespace.PID, Namespace.MOUNT, Namespace.NET), "packet-socket"))
+                assertThat(probe(env.enter(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.NET), "packet-socket"))
                         .contains("packet-socket=ok");
             }
         }
@@ -255,8 +255,8 @@ class HermeticDefaultsTests {
                 assertThat(env.exec("grep", "-E", "^Cap(Eff|Bnd):", "/proc/self/status")).stdout()
                         .isEqualTo("CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\n");
             }
-            try (IsolatedEnvironment env = builder().namespaces(Namespace.PID, Namespace.MOUNT, Namespace.UTS,
-                    Namespace.IPC).start()) {
+            try (IsolatedEnvironment env = builder().namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS,
+                    LinuxNamespace.IPC).start()) {
                 assertThat(env.exec("grep", "-E", "^Cap(Eff|Bnd):", "/proc/self/status")).stdout()
                         .isEqualTo("CapEff:\t00000000a80405fb\nCapBnd:\t00000000a80405fb\n");
             }

@@ -1,9 +1,9 @@
 package dev.isolated;
 
-import static dev.isolated.Namespace.MOUNT;
-import static dev.isolated.Namespace.NET;
-import static dev.isolated.Namespace.PID;
-import static dev.isolated.Namespace.UTS;
+import static dev.isolated.LinuxNamespace.MOUNT;
+import static dev.isolated.LinuxNamespace.NET;
+import static dev.isolated.LinuxNamespace.PID;
+import static dev.isolated.LinuxNamespace.UTS;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

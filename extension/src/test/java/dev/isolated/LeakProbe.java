@@ -19,7 +19,7 @@ public final class LeakProbe {
         String marker = args[0];
         Environment env = Environment.create(SharedHelper.get(), EnvironmentSpec.of(
                 RootfsImages.unpacked("busybox.tar", LeakProbe.class.getClassLoader()),
-                EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC), "probe", Duration.ofMinutes(1)));
+                EnumSet.of(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC), "probe", Duration.ofMinutes(1)));
         IsolatedProcess sleeper = env.start("sleep", marker);
         Thread[] threads = new Thread[8];
         for (int i = 0; i < threads.length; i++) {

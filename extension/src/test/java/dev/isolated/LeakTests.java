@@ -30,7 +30,7 @@ class LeakTests {
     @DisplayName("after 1,000 environments created and closed: same host mounts, processes, JVM fds and state dir entries")
     void createAndCloseManyEnvironments() throws IOException {
         EnvironmentSpec spec = EnvironmentSpec.of(RootfsImages.unpacked("busybox.tar", getClass().getClassLoader()),
-                EnumSet.of(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.IPC, Namespace.NET), "leak",
+                EnumSet.of(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC, LinuxNamespace.NET), "leak",
                 Duration.ofMinutes(1));
         spec = spec.withOptions(spec.options().withCapabilities(Capabilities.ALL)); // to mount inside
         try (Environment warmUp = Environment.create(SharedHelper.get(), spec)) {

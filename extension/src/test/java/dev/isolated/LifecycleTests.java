@@ -1,8 +1,8 @@
 package dev.isolated;
 
-import static dev.isolated.Namespace.MOUNT;
-import static dev.isolated.Namespace.PID;
-import static dev.isolated.Namespace.UTS;
+import static dev.isolated.LinuxNamespace.MOUNT;
+import static dev.isolated.LinuxNamespace.PID;
+import static dev.isolated.LinuxNamespace.UTS;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.platform.testkit.engine.EventConditions.event;
@@ -163,12 +163,12 @@ class LifecycleTests {
         }
 
         @Nested
-        @Isolated(hostname = "inner", namespaces = {PID, MOUNT, UTS, Namespace.NET})
+        @Isolated(hostname = "inner", namespaces = {PID, MOUNT, UTS, LinuxNamespace.NET})
         class Inner {
             @Test
             void inner(IsolatedEnvironment env) {
                 assertThat(env).hostname().isEqualTo("inner");
-                assertThat(env.namespaces()).contains(Namespace.NET);
+                assertThat(env.namespaces()).contains(LinuxNamespace.NET);
             }
         }
     }

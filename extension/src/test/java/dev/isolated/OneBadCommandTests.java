@@ -96,7 +96,7 @@ class OneBadCommandTests {
         }
         IsolatedEnvironment.builder().hostname("box-1.example").hostname("a".repeat(63)).hostname("");
         try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar")
-                .namespaces(Namespace.PID, Namespace.MOUNT, Namespace.UTS).hostname("box").start()) {
+                .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS).hostname("box").start()) {
             assertThatThrownBy(() -> env.setHostname(LONG_HOSTNAME)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageStartingWith("Invalid hostname \"" + LONG_HOSTNAME + "\"");
             assertThat(env.hostname()).isEqualTo("box");

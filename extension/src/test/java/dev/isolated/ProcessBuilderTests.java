@@ -1,8 +1,8 @@
 package dev.isolated;
 
-import static dev.isolated.Namespace.MOUNT;
-import static dev.isolated.Namespace.PID;
-import static dev.isolated.Namespace.UTS;
+import static dev.isolated.LinuxNamespace.MOUNT;
+import static dev.isolated.LinuxNamespace.PID;
+import static dev.isolated.LinuxNamespace.UTS;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -56,13 +56,13 @@ class ResourceLimitTests {
         double host = Double.parseDouble(Files.readString(Paths.get("/proc/uptime")).split(" ")[0]);
         double inside = Double.parseDouble(env.exec("cat", "/proc/uptime").stdout().split(" ")[0]);
 
-        assertThat(env.namespaces()).contains(Namespace.TIME);
+        assertThat(env.namespaces()).contains(LinuxNamespace.TIME);
         assertThat(inside - host).isBetween(30 * 86400.0 - 5, 30 * 86400.0 + 5);
     }
 
     @Test
     @DisplayName("by default root inside has Docker's capabilities: it binds port 80, but cannot mount or set the hostname")
-    @Isolated(rootfs = "busybox.tar", namespaces = {Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.NET})
+    @Isolated(rootfs = "busybox.tar", namespaces = {LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.NET})
     void dockerCapabilities(IsolatedEnvironment env) throws Exception {
         assertThat(env.exec("sh", "-c", "mkdir -p /mnt/x && mount -t tmpfs t /mnt/x")).failed()
                 .stderr().containsIgnoringCase("permission denied");
@@ -81,7 +81,7 @@ class ResourceLimitTests {
 
     @Test
     @DisplayName("capabilities = ALL: root inside can mount and set the hostname, in its own namespaces")
-    @Isolated(rootfs = "busybox.tar", namespaces = {Namespace.PID, Namespace.MOUNT, Namespace.UTS},
+    @Isolated(rootfs = "busybox.tar", namespaces = {LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS},
             capabilities = Capabilities.ALL)
     void allCapabilities(IsolatedEnvironment env) {
         assertThat(env.exec("sh", "-c", "mkdir -p /mnt/x && mount -t tmpfs t /mnt/x && hostname renamed && hostname"))

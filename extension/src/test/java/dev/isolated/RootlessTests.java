@@ -1,9 +1,9 @@
 package dev.isolated;
 
-import static dev.isolated.Namespace.MOUNT;
-import static dev.isolated.Namespace.PID;
-import static dev.isolated.Namespace.USER;
-import static dev.isolated.Namespace.UTS;
+import static dev.isolated.LinuxNamespace.MOUNT;
+import static dev.isolated.LinuxNamespace.PID;
+import static dev.isolated.LinuxNamespace.USER;
+import static dev.isolated.LinuxNamespace.UTS;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -119,10 +119,10 @@ class RootlessTests {
         }
 
         @Test
-        @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, Namespace.IPC, Namespace.NET, Namespace.CGROUP})
+        @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, LinuxNamespace.IPC, LinuxNamespace.NET, LinuxNamespace.CGROUP})
         @ClockOffsets(boottimeSeconds = 86400)
         void everyOtherNamespace(IsolatedEnvironment env) throws Exception {
-            assertThat(env.namespaces()).contains(USER, Namespace.TIME);
+            assertThat(env.namespaces()).contains(USER, LinuxNamespace.TIME);
             assertThat(env.exec("ip", "-o", "link").stdout()).as("NET: lo only, up").startsWith("1: lo:").contains("UP")
                     .doesNotContain("2:");
             env.start(Command.of("nc", "-l", "-p", "80").withOpenStdin());

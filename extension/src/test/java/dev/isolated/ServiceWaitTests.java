@@ -143,7 +143,7 @@ class ServiceWaitTests {
         int port = server.getAddress().getPort();
         // without NET the environment shares the host's network, and mappedPort(port) is port: the JVM's server
         try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs(image(dir, config("exec sleep 1000", "")))
-                .namespaces(Namespace.PID, Namespace.MOUNT).start()) {
+                .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT).start()) {
             IsolatedProcess service = env.startImageCommand();
 
             Wait.forHttp(port, "/").allowInsecure().forStatus(204).waitUntilReady(env, service);

@@ -1,6 +1,9 @@
 package dev.isolated.assertj;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import dev.isolated.ExecResult;
+import org.apiguardian.api.API;
 import org.assertj.core.api.AbstractAssert;
 import org.assertj.core.api.AbstractStringAssert;
 import org.assertj.core.api.Assertions;
@@ -9,7 +12,10 @@ import org.assertj.core.api.ListAssert;
 /**
  * Assertions on an {@link ExecResult}. Every failure message shows the command, how it ended and the
  * tail of its stdout and stderr.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public final class ExecResultAssert extends AbstractAssert<ExecResultAssert, ExecResult> {
 
     /**

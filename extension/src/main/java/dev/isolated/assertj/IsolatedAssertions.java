@@ -1,10 +1,13 @@
 package dev.isolated.assertj;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import dev.isolated.ExecResult;
 import dev.isolated.IsolatedEnvironment;
 import dev.isolated.MountInfo;
 import dev.isolated.ProcessInfo;
 import java.util.List;
+import org.apiguardian.api.API;
 
 /**
  * Entry point of Isolated's AssertJ assertions. Import statically next to AssertJ's own:
@@ -20,7 +23,10 @@ import java.util.List;
  *
  * Failure messages show the command, its exit code and the tail of its output, or the environment's
  * processes and mounts.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public final class IsolatedAssertions {
     private IsolatedAssertions() {
     }

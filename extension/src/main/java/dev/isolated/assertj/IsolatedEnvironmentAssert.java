@@ -1,9 +1,12 @@
 package dev.isolated.assertj;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import dev.isolated.IsolatedEnvironment;
 import dev.isolated.ProcessInfo;
 import java.util.List;
 import java.util.stream.Collectors;
+import org.apiguardian.api.API;
 import org.assertj.core.api.AbstractAssert;
 import org.assertj.core.api.AbstractStringAssert;
 import org.assertj.core.api.Assertions;
@@ -12,7 +15,10 @@ import org.assertj.core.api.ListAssert;
 /**
  * Assertions on an {@link IsolatedEnvironment}: its PID 1, its processes, its mounts and its hostname,
  * each read at the moment of the assertion.
+ *
+ * @since 0.1
  */
+@API(status = STABLE, since = "0.1")
 public final class IsolatedEnvironmentAssert extends AbstractAssert<IsolatedEnvironmentAssert, IsolatedEnvironment> {
 
     /**

@@ -1,14 +1,22 @@
 package dev.isolated.assertj;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import dev.isolated.MountInfo;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
+import org.apiguardian.api.API;
 import org.assertj.core.api.AbstractAssert;
 import org.assertj.core.api.Assertions;
 import org.assertj.core.api.ListAssert;
 
-/** Assertions on a mount table, as {@code /proc/self/mountinfo} lists it. Failure messages list every mount. */
+/**
+ * Assertions on a mount table, as {@code /proc/self/mountinfo} lists it. Failure messages list every mount.
+ *
+ * @since 0.1
+ */
+@API(status = STABLE, since = "0.1")
 public final class MountsAssert extends AbstractAssert<MountsAssert, List<MountInfo>> {
 
     /**

@@ -1,11 +1,19 @@
 package dev.isolated.assertj;
 
+import static org.apiguardian.api.API.Status.STABLE;
+
 import dev.isolated.ProcessInfo;
+import org.apiguardian.api.API;
 import org.assertj.core.api.AbstractAssert;
 import org.assertj.core.api.AbstractStringAssert;
 import org.assertj.core.api.Assertions;
 
-/** Assertions on a process as an environment sees it. */
+/**
+ * Assertions on a process as an environment sees it.
+ *
+ * @since 0.1
+ */
+@API(status = STABLE, since = "0.1")
 public final class ProcessInfoAssert extends AbstractAssert<ProcessInfoAssert, ProcessInfo> {
 
     /**

@@ -1,5 +1,7 @@
 package dev.isolated.image;
 
+import static org.apiguardian.api.API.Status.EXPERIMENTAL;
+
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -33,6 +35,7 @@ import dev.isolated.internal.image.CacheDirectory;
 import dev.isolated.internal.image.ImageCache;
 import dev.isolated.internal.image.RootfsLocator;
 import dev.isolated.internal.os.OwnDirectory;
+import org.apiguardian.api.API;
 
 /**
  * Builds a rootfs tar from Java, without Docker: start from scratch or from another image, add files,
@@ -55,7 +58,10 @@ import dev.isolated.internal.os.OwnDirectory;
  * <p>Paths inside the image are absolute or relative to its root; {@code ..} is refused. A later call
  * for the same path replaces the earlier one (a directory with its contents); missing parent
  * directories are added with mode 0755. A builder is not thread-safe.
+ *
+ * @since 0.1
  */
+@API(status = EXPERIMENTAL, since = "0.1")
 public final class ImageBuilder {
 
     private final NavigableMap<String, BuildEntry> entries = new TreeMap<>();

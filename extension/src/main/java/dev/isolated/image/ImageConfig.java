@@ -1,9 +1,12 @@
 package dev.isolated.image;
 
+import static org.apiguardian.api.API.Status.EXPERIMENTAL;
+
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.stream.Stream;
+import org.apiguardian.api.API;
 
 /**
  * The run defaults an image's config declares: what an OCI or {@code docker save} image sets with
@@ -16,7 +19,10 @@ import java.util.stream.Stream;
  * @param entrypoint the entrypoint; empty when unset
  * @param cmd the default arguments (or command, without an entrypoint); empty when unset
  * @param healthcheck the image's {@code HEALTHCHECK}; {@link Healthcheck#NONE} when unset
+ *
+ * @since 0.1
  */
+@API(status = EXPERIMENTAL, since = "0.1")
 public record ImageConfig(List<String> env, String workingDir, String user, List<String> entrypoint, List<String> cmd,
         Healthcheck healthcheck) {
 
@@ -62,7 +68,10 @@ public record ImageConfig(List<String> env, String workingDir, String user, List
      * @param timeout how long one check may run before it counts as failed (default 30 s)
      * @param startPeriod how long after the start failures do not count towards {@code retries} (default 0)
      * @param retries how many failures in a row make the service unhealthy (default 3)
+     *
+     * @since 0.1
      */
+    @API(status = EXPERIMENTAL, since = "0.1")
     public record Healthcheck(List<String> test, Duration interval, Duration timeout, Duration startPeriod,
             int retries) {
 

@@ -4,10 +4,8 @@ import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.isolated.ExecResult;
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
+import dev.isolated.ExecResults;
 import java.util.List;
-import java.util.OptionalInt;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -15,9 +13,7 @@ import org.junit.jupiter.api.Test;
 class ExecResultAssertTests {
 
     private static ExecResult result(int code, String out, String err) {
-        return new ExecResult(List.of("sh", "-c", "work"), code, OptionalInt.empty(),
-                out.getBytes(StandardCharsets.UTF_8), err.getBytes(StandardCharsets.UTF_8), false, false,
-                Duration.ofMillis(5));
+        return ExecResults.exited(List.of("sh", "-c", "work"), code, out, err);
     }
 
     @Test

@@ -1,9 +1,9 @@
 package dev.isolated.bench;
 
-import static dev.isolated.Namespace.IPC;
-import static dev.isolated.Namespace.MOUNT;
-import static dev.isolated.Namespace.PID;
-import static dev.isolated.Namespace.UTS;
+import static dev.isolated.LinuxNamespace.IPC;
+import static dev.isolated.LinuxNamespace.MOUNT;
+import static dev.isolated.LinuxNamespace.PID;
+import static dev.isolated.LinuxNamespace.UTS;
 
 import dev.isolated.ExecResult;
 import dev.isolated.IsolatedEnvironment;

@@ -10,7 +10,7 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass
 import dev.isolated.Capabilities;
 import dev.isolated.ExecResult;
 import dev.isolated.IsolatedEnvironment;
-import dev.isolated.Namespace;
+import dev.isolated.LinuxNamespace;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.LinkOption;
@@ -65,7 +65,7 @@ class FilesystemEscapeAttacks {
     @DisplayName("without MOUNT (a plain chroot) the chroot escape fails with EPERM, also with capabilities = ALL")
     void chrootEscapeWithoutMount() {
         Path secret = Attacks.hostSecret();
-        try (IsolatedEnvironment env = env().namespaces(Namespace.PID, Namespace.UTS).capabilities(Capabilities.ALL)
+        try (IsolatedEnvironment env = env().namespaces(LinuxNamespace.PID, LinuxNamespace.UTS).capabilities(Capabilities.ALL)
                 .start()) {
             List<String> lines = probe(env, "chroot-escape", "cat=" + secret);
             assertThat(lines).contains("chroot=EPERM", "cat=ENOENT");

@@ -12,7 +12,7 @@ import dev.isolated.ExecResult;
 import dev.isolated.IsolatedEnvironment;
 import dev.isolated.IsolatedEnvironmentBuilder;
 import dev.isolated.IsolatedProcess;
-import dev.isolated.Namespace;
+import dev.isolated.LinuxNamespace;
 import dev.isolated.internal.helper.SharedHelper;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -61,7 +61,7 @@ class LifetimeAttacks {
     @Test
     @DisplayName("without PID, with capabilities = ALL, a daemon that unshares mount, UTS, IPC and network namespaces dies with its environment")
     void unsharedDaemonWithoutPid() {
-        daemonDiesOnClose(env().namespaces(Namespace.MOUNT, Namespace.UTS, Namespace.IPC, Namespace.NET)
+        daemonDiesOnClose(env().namespaces(LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC, LinuxNamespace.NET)
                 .capabilities(Capabilities.ALL), "(unshare -m -u -i -n setsid sleep MARKER </dev/null >/dev/null 2>&1 &) ");
     }
 

@@ -1,9 +1,9 @@
 package dev.isolated.security;
 
-import static dev.isolated.Namespace.MOUNT;
-import static dev.isolated.Namespace.NET;
-import static dev.isolated.Namespace.PID;
-import static dev.isolated.Namespace.UTS;
+import static dev.isolated.LinuxNamespace.MOUNT;
+import static dev.isolated.LinuxNamespace.NET;
+import static dev.isolated.LinuxNamespace.PID;
+import static dev.isolated.LinuxNamespace.UTS;
 import static dev.isolated.security.Attacks.env;
 import static dev.isolated.security.Attacks.probe;
 import static dev.isolated.security.Attacks.sh;
@@ -132,7 +132,7 @@ class RootInsideAttacks {
     @Test
     @DisplayName("without PID, capabilities = ALL: no way to the host's cgroupfs to leave the environment's cgroup (no /proc/<pid>/root, a cgroup2 mount shows its own subtree)")
     void cgroupEscape() {
-        try (IsolatedEnvironment env = env().namespaces(MOUNT, UTS, dev.isolated.Namespace.CGROUP)
+        try (IsolatedEnvironment env = env().namespaces(MOUNT, UTS, dev.isolated.LinuxNamespace.CGROUP)
                 .capabilities(Capabilities.ALL).start()) {
             ExecResult r = sh(env, "echo procs=$(ls /proc | grep -c '^[0-9]'); cat /proc/1/root/sys/fs/cgroup/cgroup.procs; "
                     + "echo hostroot=$?; mkdir -p /tmp/cg && mount -t cgroup2 none /tmp/cg; echo mount=$?; "

@@ -1,9 +1,9 @@
 package dev.isolated.samples;
 
-import static dev.isolated.Namespace.CGROUP;
-import static dev.isolated.Namespace.IPC;
-import static dev.isolated.Namespace.MOUNT;
-import static dev.isolated.Namespace.PID;
+import static dev.isolated.LinuxNamespace.CGROUP;
+import static dev.isolated.LinuxNamespace.IPC;
+import static dev.isolated.LinuxNamespace.MOUNT;
+import static dev.isolated.LinuxNamespace.PID;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,6 +1,6 @@
 package dev.isolated.samples;
 
-import static dev.isolated.Namespace.PID;
+import static dev.isolated.LinuxNamespace.PID;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 
 import dev.isolated.Isolated;

@@ -1,10 +1,10 @@
 package dev.isolated.samples;
 
-import static dev.isolated.Namespace.IPC;
-import static dev.isolated.Namespace.MOUNT;
-import static dev.isolated.Namespace.NET;
-import static dev.isolated.Namespace.PID;
-import static dev.isolated.Namespace.UTS;
+import static dev.isolated.LinuxNamespace.IPC;
+import static dev.isolated.LinuxNamespace.MOUNT;
+import static dev.isolated.LinuxNamespace.NET;
+import static dev.isolated.LinuxNamespace.PID;
+import static dev.isolated.LinuxNamespace.UTS;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.isolated.Isolated;

@@ -1,7 +1,7 @@
 package dev.isolated.samples;
 
-import static dev.isolated.Namespace.MOUNT;
-import static dev.isolated.Namespace.PID;
+import static dev.isolated.LinuxNamespace.MOUNT;
+import static dev.isolated.LinuxNamespace.PID;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.isolated.Command;
 import dev.isolated.IsolatedEnvironment;
 import dev.isolated.IsolatedProcess;
-import dev.isolated.Namespace;
+import dev.isolated.LinuxNamespace;
 import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -19,9 +19,9 @@ class PrivateNetworkTest {
     @Test
     void aClientTalksToAServerByName() throws Exception {
         try (IsolatedEnvironment server = IsolatedEnvironment.builder().rootfs("busybox.tar").hostname("server")
-                        .namespaces(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.NET).network("shop").start();
+                        .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.NET).network("shop").start();
                 IsolatedEnvironment client = IsolatedEnvironment.builder().rootfs("busybox.tar").hostname("client")
-                        .namespaces(Namespace.PID, Namespace.MOUNT, Namespace.UTS, Namespace.NET).network("shop").start()) {
+                        .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.NET).network("shop").start()) {
             IsolatedProcess listener = server.start(Command.of("nc", "-l", "-p", "7000").withOpenStdin());
             server.awaitPort(7000);
             IsolatedProcess caller = client.start(Command.of("nc", "server", "7000").withOpenStdin());

@@ -9,11 +9,12 @@ import dev.isolated.IsolatedEnvironment;
 import dev.isolated.IsolatedException;
 import dev.isolated.IsolatedProcess;
 import dev.isolated.MountInfo;
-import dev.isolated.Namespace;
+import dev.isolated.LinuxNamespace;
 import dev.isolated.ProcessInfo;
 import dev.isolated.ResourceUsage;
 import dev.isolated.Wait;
 import dev.isolated.image.ImageConfig;
+import dev.isolated.internal.api.PublicObjects;
 import dev.isolated.internal.helper.Fields;
 import dev.isolated.internal.helper.Frame;
 import dev.isolated.internal.helper.FrameListener;
@@ -263,8 +264,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     }
 
     @Override
-    public Set<Namespace> namespaces() {
-        return spec.namespaces().isEmpty() ? EnumSet.noneOf(Namespace.class) : EnumSet.copyOf(spec.namespaces());
+    public Set<LinuxNamespace> namespaces() {
+        return spec.namespaces().isEmpty() ? EnumSet.noneOf(LinuxNamespace.class) : EnumSet.copyOf(spec.namespaces());
     }
 
     @Override
@@ -283,8 +284,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     }
 
     @Override
-    public CommandRunner enter(Namespace... namespaces) {
-        for (Namespace ns : namespaces) {
+    public CommandRunner enter(LinuxNamespace... namespaces) {
+        for (LinuxNamespace ns : namespaces) {
             if (!spec.namespaces().contains(ns)) {
                 throw new IllegalArgumentException("Cannot enter namespace " + ns + ": this environment has only "
                         + spec.namespaces() + ". Add it to @Isolated(namespaces = ...) to create it.");
@@ -293,11 +294,11 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         return runner(namespaces.length == 0 ? null : EnumSet.copyOf(Arrays.asList(namespaces)), false);
     }
 
-    private CommandRunner runner(Set<Namespace> join, boolean unused) {
+    private CommandRunner runner(Set<LinuxNamespace> join, boolean unused) {
         return runner(join, unused, false);
     }
 
-    private CommandRunner runner(Set<Namespace> join, boolean unused, boolean asPid1) {
+    private CommandRunner runner(Set<LinuxNamespace> join, boolean unused, boolean asPid1) {
         return new CommandRunner() {
             @Override
             public ExecResult exec(Command command) {
@@ -322,7 +323,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         };
     }
 
-    private RunningProcess spawn(Set<Namespace> join, boolean asPid1, Command command, ResolvedUser user) {
+    private RunningProcess spawn(Set<LinuxNamespace> join, boolean asPid1, Command command, ResolvedUser user) {
         Fields request = Fields.of().add("env", Integer.toString(id));
         if (join != null) {
             request.add("join", EnvironmentSpec.namespaceList(join));
@@ -464,9 +465,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     public void setHostname(String name) {
         Hostnames.check(name);
         ensureOpen();
-        if (!spec.namespaces().contains(Namespace.UTS)) {
+        if (!spec.namespaces().contains(LinuxNamespace.UTS)) {
             throw new IllegalStateException("This environment has no UTS namespace of its own: its hostname is the "
-                    + "host's. Add Namespace.UTS to change it.");
+                    + "host's. Add LinuxNamespace.UTS to change it.");
         }
         await(helper.call(FrameType.SET_HOSTNAME, Fields.of().add("env", Integer.toString(id)).add("hostname", name)));
     }
@@ -496,7 +497,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     public String address() {
         if (address.isEmpty()) {
             throw new IllegalStateException("This environment is on no private network: use builder().network(name) "
-                    + "with Namespace.NET");
+                    + "with LinuxNamespace.NET");
         }
         return address;
     }
@@ -531,7 +532,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             Awaitility.await().atMost(spec.awaitTimeout()).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(10))
                     .until(() -> files().exists(path));
         } catch (ConditionTimeoutException e) {
-            throw new ConditionTimeoutException(path + " did not appear in " + this + " within "
+            throw PublicObjects.awaitTimeout(path + " did not appear in " + this + " within "
                     + spec.awaitTimeout().toMillis() + " ms");
         }
     }
@@ -542,7 +543,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             Awaitility.await().atMost(spec.awaitTimeout()).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(10))
                     .until(() -> ListeningPorts.of(initHostPid).contains(port));
         } catch (ConditionTimeoutException e) {
-            throw new ConditionTimeoutException("Nothing listened on TCP port " + port + " in " + this + " within "
+            throw PublicObjects.awaitTimeout("Nothing listened on TCP port " + port + " in " + this + " within "
                     + spec.awaitTimeout().toMillis() + " ms; listening ports: " + ListeningPorts.of(initHostPid));
         }
     }
@@ -572,8 +573,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
      */
     public FrozenLayer freezeLayer() {
         ensureOpen();
-        if (!spec.namespaces().contains(Namespace.PID)) {
-            throw new IllegalStateException("freeze() needs Namespace.PID: it stops every process of the environment, "
+        if (!spec.namespaces().contains(LinuxNamespace.PID)) {
+            throw new IllegalStateException("freeze() needs LinuxNamespace.PID: it stops every process of the environment, "
                     + "and only a PID namespace of its own tells them from the host's");
         }
         if (!"overlay".equals(rootfsMode) || upperFd < 0) {
@@ -631,7 +632,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
                 sb.append("  ").append(m.mountPoint()).append(' ').append(m.fsType()).append(' ').append(m.options())
                         .append('\n');
             }
-            if (spec.namespaces().contains(Namespace.UTS)) {
+            if (spec.namespaces().contains(LinuxNamespace.UTS)) {
                 sb.append("Hostname: ").append(hostname()).append('\n');
             }
         } catch (RuntimeException e) {
@@ -696,7 +697,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             }
         }
         if (!leftovers.isEmpty()) {
-            EnvironmentCleanupException ex = new EnvironmentCleanupException(
+            EnvironmentCleanupException ex = PublicObjects.cleanupException(
                     "Closing the isolated environment left behind:\n  " + String.join("\n  ", leftovers));
             causes.forEach(ex::addSuppressed);
             throw ex;

@@ -1,6 +1,6 @@
 package dev.isolated.internal.env;
 
-import dev.isolated.Namespace;
+import dev.isolated.LinuxNamespace;
 import dev.isolated.image.ImageConfig;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,7 +28,7 @@ import java.util.Set;
  * @param user the user of commands that name none ({@code name}, {@code uid}, {@code name:group}...), looked up
  *     in the environment's {@code /etc/passwd} at the first command; empty for the image's {@code User}
  */
-public record EnvironmentSpec(Path rootfs, Set<Namespace> namespaces, String hostname, Duration execTimeout,
+public record EnvironmentSpec(Path rootfs, Set<LinuxNamespace> namespaces, String hostname, Duration execTimeout,
         Duration awaitTimeout, Map<String, String> env, String workingDirectory, List<ExtraMount> mounts,
         boolean readOnlyRootfs, EnvironmentOptions options, ImageConfig image, String user) {
 
@@ -38,19 +38,19 @@ public record EnvironmentSpec(Path rootfs, Set<Namespace> namespaces, String hos
 
     /** Validates and copies. */
     public EnvironmentSpec {
-        namespaces = namespaces.isEmpty() ? EnumSet.noneOf(Namespace.class) : EnumSet.copyOf(namespaces);
-        if (!hostname.isEmpty() && !namespaces.contains(Namespace.UTS)) {
-            throw new IllegalArgumentException("hostname \"" + hostname + "\" needs the UTS namespace: add Namespace.UTS "
+        namespaces = namespaces.isEmpty() ? EnumSet.noneOf(LinuxNamespace.class) : EnumSet.copyOf(namespaces);
+        if (!hostname.isEmpty() && !namespaces.contains(LinuxNamespace.UTS)) {
+            throw new IllegalArgumentException("hostname \"" + hostname + "\" needs the UTS namespace: add LinuxNamespace.UTS "
                     + "to namespaces, or drop the hostname");
         }
-        if (!mounts.isEmpty() && !namespaces.contains(Namespace.MOUNT)) {
-            throw new IllegalArgumentException("binds and tmpfs mounts need the MOUNT namespace: add Namespace.MOUNT");
+        if (!mounts.isEmpty() && !namespaces.contains(LinuxNamespace.MOUNT)) {
+            throw new IllegalArgumentException("binds and tmpfs mounts need the MOUNT namespace: add LinuxNamespace.MOUNT");
         }
-        if (options.needsTimeNamespace() && !namespaces.contains(Namespace.TIME)) {
-            namespaces.add(Namespace.TIME);
+        if (options.needsTimeNamespace() && !namespaces.contains(LinuxNamespace.TIME)) {
+            namespaces.add(LinuxNamespace.TIME);
         }
-        if (!options.network().isEmpty() && !namespaces.contains(Namespace.NET)) {
-            throw new IllegalArgumentException("a private network needs the NET namespace: add Namespace.NET");
+        if (!options.network().isEmpty() && !namespaces.contains(LinuxNamespace.NET)) {
+            throw new IllegalArgumentException("a private network needs the NET namespace: add LinuxNamespace.NET");
         }
         env = new LinkedHashMap<>(env);
         mounts = List.copyOf(mounts);
@@ -65,7 +65,7 @@ public record EnvironmentSpec(Path rootfs, Set<Namespace> namespaces, String hos
      * @param execTimeout the default exec timeout
      * @return the spec
      */
-    public static EnvironmentSpec of(Path rootfs, Set<Namespace> namespaces, String hostname, Duration execTimeout) {
+    public static EnvironmentSpec of(Path rootfs, Set<LinuxNamespace> namespaces, String hostname, Duration execTimeout) {
         return new EnvironmentSpec(rootfs, namespaces, hostname, execTimeout, Duration.ofSeconds(30), DEFAULT_ENV, "/",
                 List.of(), false, EnvironmentOptions.DEFAULTS, ImageConfig.EMPTY, "");
     }
@@ -83,9 +83,9 @@ public record EnvironmentSpec(Path rootfs, Set<Namespace> namespaces, String hos
         return namespaceList(namespaces);
     }
 
-    static String namespaceList(Set<Namespace> namespaces) {
+    static String namespaceList(Set<LinuxNamespace> namespaces) {
         StringBuilder sb = new StringBuilder();
-        for (Namespace ns : namespaces) {
+        for (LinuxNamespace ns : namespaces) {
             if (sb.length() > 0) {
                 sb.append(',');
             }

@@ -4,6 +4,7 @@ import dev.isolated.Command;
 import dev.isolated.ExecResult;
 import dev.isolated.IsolatedException;
 import dev.isolated.IsolatedProcess;
+import dev.isolated.internal.api.PublicObjects;
 import dev.isolated.internal.helper.Fields;
 import dev.isolated.internal.helper.Frame;
 import dev.isolated.internal.helper.FrameListener;
@@ -209,7 +210,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
             stdoutLines.flush();
             stderrLines.flush();
         }
-        exited.complete(new ExecResult(command, exitCode, signal, stdout.bytes(), stdout.dropped(), stderr.bytes(),
+        exited.complete(PublicObjects.execResult(command, exitCode, signal, stdout.bytes(), stdout.dropped(), stderr.bytes(),
                 stderr.dropped(), timedOut, oomKilled,
                 Duration.ofNanos(System.nanoTime() - startNanos)));
     }
@@ -314,7 +315,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
                         return false;
                     });
         } catch (ConditionTimeoutException e) {
-            throw new ConditionTimeoutException("No line of " + command + " matched /" + pattern + "/ within "
+            throw PublicObjects.awaitTimeout("No line of " + command + " matched /" + pattern + "/ within "
                     + awaitTimeout.toMillis() + " ms; " + outputSoFar());
         }
         return match.get();
@@ -325,7 +326,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         try {
             return exited.get(awaitTimeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-            throw new ConditionTimeoutException(command + " (host pid " + hostPid + ") did not exit within "
+            throw PublicObjects.awaitTimeout(command + " (host pid " + hostPid + ") did not exit within "
                     + awaitTimeout.toMillis() + " ms; " + outputSoFar());
         } catch (InterruptedException | ExecutionException e) {
             throw asIsolated(e);

@@ -1,6 +1,7 @@
 package dev.isolated.internal.helper;
 
 import dev.isolated.EnvironmentSetupException;
+import dev.isolated.internal.api.PublicObjects;
 
 /** An ERROR frame from the helper, carried until the caller turns it into a user-facing exception. */
 public final class HelperErrorException extends RuntimeException {
@@ -37,7 +38,7 @@ public final class HelperErrorException extends RuntimeException {
         } catch (NumberFormatException e) {
             errno = 0;
         }
-        EnvironmentSetupException ex = new EnvironmentSetupException(fields.get("stage").orElse("unknown"),
+        EnvironmentSetupException ex = PublicObjects.setupException(fields.get("stage").orElse("unknown"),
                 fields.getOrEmpty("syscall"), fields.getOrEmpty("path"), errno, fields.getOrEmpty("errname"),
                 fields.getOrEmpty("message"), fields.getOrEmpty("hint"), kind() == FailureKind.HOST);
         ex.initCause(this);

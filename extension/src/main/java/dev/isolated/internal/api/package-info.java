@@ -1,0 +1,12 @@
+/**
+ * How Isolated's internals make the public result and exception types whose constructors are not public.
+ *
+ * <p>Not API: anything here may change or go in any release, whatever its Java visibility (it is public only
+ * for Isolated's own packages).
+ */
+@API(status = INTERNAL, since = "0.1")
+package dev.isolated.internal.api;
+
+import static org.apiguardian.api.API.Status.INTERNAL;
+
+import org.apiguardian.api.API;

@@ -1,0 +1,12 @@
+/**
+ * The environments behind {@link dev.isolated.IsolatedEnvironment}: specs, running processes, layers, files.
+ *
+ * <p>Not API: anything here may change or go in any release, whatever its Java visibility (it is public only
+ * for Isolated's own packages).
+ */
+@API(status = INTERNAL, since = "0.1")
+package dev.isolated.internal.env;
+
+import static org.apiguardian.api.API.Status.INTERNAL;
+
+import org.apiguardian.api.API;

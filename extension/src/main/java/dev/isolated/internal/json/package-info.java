@@ -1,0 +1,12 @@
+/**
+ * The small JSON reader the image and registry code use.
+ *
+ * <p>Not API: anything here may change or go in any release, whatever its Java visibility (it is public only
+ * for Isolated's own packages).
+ */
+@API(status = INTERNAL, since = "0.1")
+package dev.isolated.internal.json;
+
+import static org.apiguardian.api.API.Status.INTERNAL;
+
+import org.apiguardian.api.API;
