@@ -168,6 +168,9 @@ public final class EnvironmentPool implements AutoCloseable {
     }
 
     private void startOne() {
+        if (isClosed()) {
+            return; // queued before the pool closed: start nothing
+        }
         Started made;
         try {
             made = new Started(Objects.requireNonNull(start.get(), "the start of " + name + " returned null"), null);
