@@ -78,6 +78,39 @@ class EnvironmentPoolTests {
     }
 
     @Test
+    @DisplayName("JUnit tests of a class sharing a pool: none sees what another wrote, in any order; closed in @AfterAll")
+    void testsOfAClass() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(PooledTestCase.class), 3);
+        assertThat(PooledTestCase.pool.toString()).endsWith(", closed]");
+        assertThat(PooledTestCase.inits).hasSize(3).doesNotHaveDuplicates().noneMatch(EnvironmentPoolTests::running);
+    }
+
+    static class PooledTestCase {
+        static EnvironmentPool pool;
+        static final List<Long> inits = new CopyOnWriteArrayList<>();
+
+        @BeforeAll
+        static void startPool() {
+            pool = state.pool(2, b -> b.startImageCommand(Wait.forPort(8080)));
+        }
+
+        @org.junit.jupiter.api.AfterAll
+        static void closePool() {
+            pool.close();
+        }
+
+        @org.junit.jupiter.api.RepeatedTest(3)
+        void writesItsOwnFile(org.junit.jupiter.api.RepetitionInfo repetition) {
+            try (IsolatedEnvironment env = pool.take()) {
+                inits.add(env.initHostPid());
+                assertThat(env.exec("ls", "/www")).stdout().isEqualTo("index.html\n"); // no earlier test's file
+                assertThat(env.exec("sh", "-c", "echo " + repetition.getCurrentRepetition() + " > /www/test-"
+                        + repetition.getCurrentRepetition())).succeeded();
+            }
+        }
+    }
+
+    @Test
     @DisplayName("environments taken at the same time are distinct: a write in one is not seen in the other")
     void takenTogetherAreDistinct() {
         try (EnvironmentPool pool = state.pool(1, b -> b.startImageCommand(Wait.forPort(8080)));
