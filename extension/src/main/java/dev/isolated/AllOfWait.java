@@ -29,6 +29,16 @@ final class AllOfWait extends Wait {
             }
 
             @Override
+            public java.util.concurrent.CompletableFuture<?> progress() {
+                return met < probes.size() ? probes.get(met).progress() : null;
+            }
+
+            @Override
+            public void close() {
+                probes.forEach(Probe::close);
+            }
+
+            @Override
             public String state() {
                 StringBuilder sb = new StringBuilder("all of: ");
                 for (int i = 0; i < probes.size(); i++) {

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import java.util.logging.Logger;
 import org.apiguardian.api.API;
 
@@ -145,6 +146,30 @@ public final class FrozenState {
     /** @return the unpacked image the frozen environment ran on, which environments made from it use */
     public Path rootfs() {
         return layer.rootfs();
+    }
+
+    /**
+     * A pool of environments started from this state, {@code ready} of them kept started before the tests ask
+     * (see {@link EnvironmentPool}): each is {@code IsolatedEnvironment.builder().from(this)}, configured by
+     * {@code configure} (typically to start the service and wait until it is ready), then started.
+     *
+     * <pre>{@code
+     * static final EnvironmentPool DATABASES = DB.pool(2, db -> db.startImageCommand(Wait.forLogLine(READY)));
+     *
+     * try (IsolatedEnvironment db = DATABASES.take()) { ... }   // in each test: its own fresh, ready copy
+     * }</pre>
+     *
+     * @param ready how many started environments to keep waiting, at least 1
+     * @param configure sets up the builder (already {@code from(this)}) and returns it
+     * @return the pool, starting its environments at once; close it (or let the JVM's exit close them)
+     * @throws IllegalArgumentException when {@code ready} is below 1
+     * @throws IllegalStateException when the state is stale
+     */
+    public EnvironmentPool pool(int ready, UnaryOperator<IsolatedEnvironmentBuilder> configure) {
+        Objects.requireNonNull(configure, "configure");
+        layerForUse();
+        return EnvironmentPool.of(ready, () -> Objects.requireNonNull(configure.apply(IsolatedEnvironment.builder()
+                .from(this)), "pool(..., configure): configure returned null").start());
     }
 
     /**

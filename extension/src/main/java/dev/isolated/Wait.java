@@ -5,6 +5,7 @@ import static org.apiguardian.api.API.Status.EXPERIMENTAL;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -22,7 +23,7 @@ import org.apiguardian.api.API;
  * }</pre>
  *
  * <p>{@link #waitUntilReady(IsolatedEnvironment, IsolatedProcess)} checks about every 50 ms until the wait is
- * met, up to the environment's startup timeout ({@link IsolatedEnvironment#startupTimeout()}, by default
+ * met (a log-line wait also the moment a matching line arrives), up to the environment's startup timeout ({@link IsolatedEnvironment#startupTimeout()}, by default
  * {@value IsolatedConfiguration#STARTUP_TIMEOUT} or 60 s). It fails with a {@link ServiceNotReadyException}
  * whose message names the service, the wait and how far it got, how long it waited, and the last lines of the
  * service's stdout and stderr:
@@ -57,8 +58,10 @@ public abstract class Wait {
     /**
      * Ready when {@code times} lines of the service's output (stdout and stderr together) match {@code regex}: the
      * official PostgreSQL image prints "database system is ready to accept connections" twice, once for the
-     * temporary server of its init scripts and once for the real one. Lines are counted in the output the process
-     * keeps (see {@link IsolatedProcess#stdout()}: complete up to 16 MiB per stream by default).
+     * temporary server of its init scripts and once for the real one. Each line is matched once, as it arrives,
+     * and the wait returns as soon as the {@code times}-th matching line has; what the service printed before the
+     * wait began is matched in the output it keeps (see {@link IsolatedProcess#stdout()}: complete up to 16 MiB
+     * per stream by default). An unterminated last line counts too (checked every 50 ms).
      *
      * @param regex a regular expression searched for in each line
      * @param times how many matching lines make the service ready, at least 1
@@ -182,34 +185,43 @@ public abstract class Wait {
         Objects.requireNonNull(service, "service");
         long start = System.nanoTime();
         long deadline = start + timeout.toNanos();
-        Probe probe = probe(env, service);
-        while (true) {
-            boolean alive = service.isAlive();
-            try {
-                if (probe.ready(deadline)) {
-                    return;
+        try (Probe probe = probe(env, service)) {
+            while (true) {
+                boolean alive = service.isAlive();
+                try {
+                    if (probe.ready(deadline)) {
+                        return;
+                    }
+                } catch (Unready e) {
+                    throw ServiceNotReadyException.unready(service, e.getMessage(), elapsedMillis(start));
                 }
-            } catch (Unready e) {
-                throw ServiceNotReadyException.unready(service, e.getMessage(), elapsedMillis(start));
+                if (!alive) {
+                    throw ServiceNotReadyException.exited(service, service.onExit().join(), elapsedMillis(start),
+                            probe.state());
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw ServiceNotReadyException.timedOut(service, timeout, whichTimeout, probe.state());
+                }
+                pause(service, probe.progress(), Math.min(left, POLL.toNanos()));
             }
-            if (!alive) {
-                throw ServiceNotReadyException.exited(service, service.onExit().join(), elapsedMillis(start),
-                        probe.state());
-            }
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
-                throw ServiceNotReadyException.timedOut(service, timeout, whichTimeout, probe.state());
-            }
-            try {
-                service.onExit().get(Math.min(left, POLL.toNanos()), TimeUnit.NANOSECONDS);
-            } catch (TimeoutException e) {
-                // still running: check again
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IsolatedException("Interrupted while waiting for " + service.command() + " to be ready", e);
-            } catch (ExecutionException e) {
+        }
+    }
+
+    /** Until the service exits, the probe's progress completes, or {@code nanos} pass. */
+    private static void pause(IsolatedProcess service, CompletableFuture<?> progress, long nanos) {
+        CompletableFuture<ExecResult> exit = service.onExit();
+        try {
+            (progress == null ? exit : CompletableFuture.anyOf(exit, progress)).get(nanos, TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            // still running: check again
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IsolatedException("Interrupted while waiting for " + service.command() + " to be ready", e);
+        } catch (ExecutionException e) {
+            if (exit.isCompletedExceptionally()) {
                 throw e.getCause() instanceof IsolatedException ie ? ie : new IsolatedException(e.getCause().toString(), e);
-            }
+            } // the probe's progress failed: its next check says why
         }
     }
 
@@ -240,8 +252,8 @@ public abstract class Wait {
         boolean ready(IsolatedEnvironment env) throws Exception;
     }
 
-    /** One run of a wait. */
-    interface Probe {
+    /** One run of a wait; closed when the wait ends. */
+    interface Probe extends AutoCloseable {
         /**
          * @param deadline {@link System#nanoTime()} after which the wait times out, to bound a single check
          * @return whether the service is ready now
@@ -251,6 +263,19 @@ public abstract class Wait {
 
         /** @return what is awaited and how far it got, e.g. {@code a line matching /ready/ 2 times (seen 1)} */
         String state();
+
+        /**
+         * @return completed when the probe may be ready now (e.g. the awaited log line arrived), to check at once
+         *     rather than at the next poll; {@code null} when it can only be polled
+         */
+        default CompletableFuture<?> progress() {
+            return null;
+        }
+
+        /** Releases what the probe holds (e.g. its watch of the output). */
+        @Override
+        default void close() {
+        }
     }
 
     /** Thrown by a probe that knows the service will not become ready; the message says why. */

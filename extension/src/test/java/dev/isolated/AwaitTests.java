@@ -25,6 +25,15 @@ class AwaitTests {
     }
 
     @Test
+    @DisplayName("awaitOutput finds a line printed before it was called, on stderr, and an unterminated one")
+    void awaitOutputEarlierAndUnterminated(IsolatedEnvironment env) {
+        IsolatedProcess daemon = env.start("sh", "-c", "echo 'on stderr' >&2; printf 'no newline'; exec sleep 1000");
+        assertThat(daemon.awaitOutput(Pattern.compile("newline"))).isEqualTo("no newline");
+
+        assertThat(daemon.awaitOutput(Pattern.compile("stderr"))).isEqualTo("on stderr");
+    }
+
+    @Test
     @DisplayName("awaitPort waits until a port listens in the environment's network namespace")
     void awaitPort(IsolatedEnvironment env) {
         env.start("sh", "-c", "sleep 0.2; exec nc -l -p 7000");

@@ -104,6 +104,35 @@ class ServiceWaitTests {
     }
 
     @Test
+    @DisplayName("forLogLine counts the lines printed before the wait began, on stdout and stderr, and an unterminated last line")
+    void logLineAcrossStreamsAndUnterminated() throws Exception {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            IsolatedProcess service = env.start("sh", "-c", "echo ready; echo ready >&2; echo go > /tmp/printed; "
+                    + "sleep 0.3; printf 'and ready'; exec sleep 1000");
+            env.awaitFile("/tmp/printed"); // the first two lines are out before the wait begins
+
+            Wait.forLogLine("ready", 3).waitUntilReady(env, service);
+
+            assertThat(service.stdout()).isEqualTo("ready\nand ready");
+            assertThat(service.stderr()).isEqualTo("ready\n");
+        }
+    }
+
+    @Test
+    @DisplayName("forLogLine is met by lines that arrive in pieces, and not by a line split across stdout and stderr")
+    void logLineInPieces() throws Exception {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").startupTimeout(
+                Duration.ofSeconds(2)).start()) {
+            IsolatedProcess service = env.start("sh", "-c", "printf 'rea' >&2; printf 'dy\n'; printf 're'; sleep 0.2; "
+                    + "printf 'ady\n'; exec sleep 1000");
+
+            Wait.forLogLine("^ready$").waitUntilReady(env, service);
+            assertThatThrownBy(() -> Wait.forLogLine("^ready$", 2).waitUntilReady(env, service))
+                    .isInstanceOf(ServiceNotReadyException.class).hasMessageContaining("(seen 1)");
+        }
+    }
+
+    @Test
     @DisplayName("forPort waits until the service listens in the environment's network namespace")
     void port() throws Exception {
         try (IsolatedEnvironment env = env(SERVICE)) {

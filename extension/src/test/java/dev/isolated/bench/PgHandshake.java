@@ -22,6 +22,20 @@ final class PgHandshake {
      * @throws IOException when the server refuses, asks for a password or answers with an error
      */
     static void connect(int port) throws IOException {
+        session(port, null);
+    }
+
+    /**
+     * Connects as {@link #connect} does, runs {@code sql} as a simple query (its rows are read, not kept), and
+     * closes.
+     *
+     * @throws IOException when the server refuses the connection or the query fails
+     */
+    static void query(int port, String sql) throws IOException {
+        session(port, sql);
+    }
+
+    private static void session(int port, String sql) throws IOException {
         try (Socket socket = new Socket("127.0.0.1", port)) {
             socket.setSoTimeout(10_000);
             byte[] params = "user\0postgres\0database\0postgres\0\0".getBytes(StandardCharsets.US_ASCII);
@@ -30,19 +44,30 @@ final class PgHandshake {
             out.write(startup.array());
             out.flush();
             DataInputStream in = new DataInputStream(socket.getInputStream());
-            while (true) {
-                int type = in.readUnsignedByte();
-                byte[] body = new byte[in.readInt() - 4];
-                in.readFully(body);
-                if (type == 'Z') {
-                    out.write(new byte[] {'X', 0, 0, 0, 4}); // Terminate
-                    out.flush();
-                    return;
-                }
-                if (type == 'E' || (type == 'R' && ByteBuffer.wrap(body).getInt() != 0)) {
-                    throw new IOException("PostgreSQL refused the connection: " + (char) type + " "
-                            + new String(body, StandardCharsets.UTF_8).replace('\0', ' '));
-                }
+            untilReady(in);
+            if (sql != null) {
+                byte[] text = (sql + "\0").getBytes(StandardCharsets.UTF_8);
+                out.write(ByteBuffer.allocate(5 + text.length).put((byte) 'Q').putInt(4 + text.length).put(text).array());
+                out.flush();
+                untilReady(in);
+            }
+            out.write(new byte[] {'X', 0, 0, 0, 4}); // Terminate
+            out.flush();
+        }
+    }
+
+    /** Reads the server's messages up to ReadyForQuery; an error or a request for a password fails. */
+    private static void untilReady(DataInputStream in) throws IOException {
+        while (true) {
+            int type = in.readUnsignedByte();
+            byte[] body = new byte[in.readInt() - 4];
+            in.readFully(body);
+            if (type == 'Z') {
+                return;
+            }
+            if (type == 'E' || (type == 'R' && ByteBuffer.wrap(body).getInt() != 0)) {
+                throw new IOException("PostgreSQL refused: " + (char) type + " "
+                        + new String(body, StandardCharsets.UTF_8).replace('\0', ' '));
             }
         }
     }

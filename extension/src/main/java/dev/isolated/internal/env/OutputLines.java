@@ -40,6 +40,15 @@ final class OutputLines {
         }
     }
 
+    /** @return the unterminated last line so far, decoded (empty when the last byte was a newline) */
+    synchronized String pending() {
+        if (pending.size() == 0) {
+            return "";
+        }
+        String line = pending.toString(StandardCharsets.UTF_8);
+        return line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
+    }
+
     private void emit() {
         String line = pending.toString(StandardCharsets.UTF_8);
         pending.reset();

@@ -16,16 +16,14 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
-import org.awaitility.Awaitility;
-import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * A command spawned by the helper in an environment: collects its output frames and completes when the
@@ -33,10 +31,11 @@ import org.awaitility.core.ConditionTimeoutException;
  * exit code 127 or 126 and an explanation on stderr, as a shell would; one whose working directory cannot
  * be entered with 125, as {@code env} and {@code chroot} do when they fail before running the command.
  */
-final class RunningProcess implements IsolatedProcess, FrameListener {
+final class RunningProcess implements IsolatedProcess, FrameListener, WatchableOutput {
     private static final Duration SPAWN_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration KILL_GRACE = Duration.ofSeconds(2);
     private static final int STDIN_CHUNK = 256 * 1024;
+    private static final long UNTERMINATED_LINE_CHECK = TimeUnit.MILLISECONDS.toNanos(10);
 
     private final HelperConnection helper;
     private final int id;
@@ -56,6 +55,10 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
     private final StdinStream stdin;
     private final boolean openStdin;
     private final ResolvedUser user;
+    private final int longestLine;
+    private final Object outputLock = new Object();
+    private final List<LineWatch> watches = new java.util.ArrayList<>(); // guarded by outputLock
+    private boolean outputEnded; // guarded by outputLock: the command exited, its last lines are flushed
 
     private RunningProcess(HelperConnection helper, Command command, ResolvedUser user, Duration awaitTimeout) {
         this.helper = helper;
@@ -65,7 +68,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         this.awaitTimeout = awaitTimeout;
         this.stdout = new BoundedOutput(command.maxOutputBytes());
         this.stderr = new BoundedOutput(command.maxOutputBytes());
-        int longestLine = Math.max(64 * 1024, command.maxOutputBytes());
+        this.longestLine = Math.max(64 * 1024, command.maxOutputBytes());
         this.stdoutLines = command.outputLines().map(c -> new OutputLines(c, longestLine)).orElse(null);
         this.stderrLines = command.outputLines().map(c -> new OutputLines(c, longestLine)).orElse(null);
         this.stdin = new StdinStream(helper, id, STDIN_CHUNK, exited::isDone);
@@ -133,18 +136,44 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
     public void onFrame(Frame frame) {
         switch (frame.type()) {
             case SPAWNED -> spawned.complete(frame.fields());
-            case STDOUT -> output(stdout, stdoutLines, frame.payload());
-            case STDERR -> output(stderr, stderrLines, frame.payload());
+            case STDOUT -> output(false, frame.payload());
+            case STDERR -> output(true, frame.payload());
             case EXITED -> finish(frame.fields());
             case ERROR -> failSpawn(frame.fields());
             default -> { }
         }
     }
 
-    private static void output(BoundedOutput buffer, OutputLines lines, byte[] data) {
-        buffer.write(data);
+    private void output(boolean isStderr, byte[] data) {
+        synchronized (outputLock) { // a watch starting sees each chunk once: in the kept output or as it arrives
+            (isStderr ? stderr : stdout).write(data);
+            for (LineWatch watch : watches) {
+                watch.accept(isStderr, data);
+            }
+        }
+        OutputLines lines = isStderr ? stderrLines : stdoutLines;
         if (lines != null) {
             lines.accept(data);
+        }
+    }
+
+    @Override
+    public LineWatch watchLines(Pattern pattern, int times) {
+        synchronized (outputLock) {
+            LineWatch[] made = new LineWatch[1];
+            made[0] = new LineWatch(pattern, times, longestLine, () -> {
+                synchronized (outputLock) {
+                    watches.remove(made[0]);
+                }
+            });
+            made[0].accept(false, stdout.bytes());
+            made[0].accept(true, stderr.bytes());
+            if (outputEnded) {
+                made[0].exited();
+            } else {
+                watches.add(made[0]);
+            }
+            return made[0];
         }
     }
 
@@ -167,7 +196,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
 
     /** A command that never ran: its exit code at once, and why on stderr, as a shell (or env, chroot) says. */
     private void completeAtOnce(int code, String why) {
-        output(stderr, stderrLines, ("isolated: " + why + "\n").getBytes(StandardCharsets.UTF_8));
+        output(true, ("isolated: " + why + "\n").getBytes(StandardCharsets.UTF_8));
         spawned.complete(Fields.of());
         complete(code, OptionalInt.empty());
     }
@@ -209,6 +238,13 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
         if (stdoutLines != null) {
             stdoutLines.flush();
             stderrLines.flush();
+        }
+        synchronized (outputLock) { // every watch has every line before the exit is seen
+            outputEnded = true;
+            for (LineWatch watch : watches) {
+                watch.exited();
+            }
+            watches.clear();
         }
         exited.complete(PublicObjects.execResult(command, exitCode, signal, stdout.bytes(), stdout.dropped(), stderr.bytes(),
                 stderr.dropped(), timedOut, oomKilled,
@@ -298,27 +334,34 @@ final class RunningProcess implements IsolatedProcess, FrameListener {
 
     @Override
     public String awaitOutput(Pattern pattern) {
-        AtomicReference<String> match = new AtomicReference<>();
-        try {
-            Awaitility.await("a line of " + command + " matching /" + pattern + "/").atMost(awaitTimeout)
-                    .pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(10)).until(() -> {
-                        for (String line : (stdout() + "\n" + stderr()).split("\n")) {
-                            if (pattern.matcher(line).find()) {
-                                match.set(line);
-                                return true;
-                            }
-                        }
-                        if (exited.isDone()) {
-                            throw new IllegalStateException(command + " exited (" + exited.join().exitCode()
-                                    + ") without printing a line matching /" + pattern + "/; " + outputSoFar());
-                        }
-                        return false;
-                    });
-        } catch (ConditionTimeoutException e) {
-            throw PublicObjects.awaitTimeout("No line of " + command + " matched /" + pattern + "/ within "
-                    + awaitTimeout.toMillis() + " ms; " + outputSoFar());
+        long deadline = System.nanoTime() + awaitTimeout.toNanos();
+        try (LineWatch watch = watchLines(pattern, 1)) {
+            while (true) {
+                boolean done = exited.isDone(); // read first: once exited, the watch has had every line
+                Optional<String> match = watch.firstMatch();
+                if (match.isPresent()) {
+                    return match.get();
+                }
+                if (done) {
+                    throw new IllegalStateException(command + " exited (" + exited.join().exitCode()
+                            + ") without printing a line matching /" + pattern + "/; " + outputSoFar());
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw PublicObjects.awaitTimeout("No line of " + command + " matched /" + pattern + "/ within "
+                            + awaitTimeout.toMillis() + " ms; " + outputSoFar());
+                }
+                // woken by a matching line or the exit; an unterminated last line is looked at every 10 ms
+                try {
+                    CompletableFuture.anyOf(watch.met(), exited).get(Math.min(left, UNTERMINATED_LINE_CHECK),
+                            TimeUnit.NANOSECONDS);
+                } catch (TimeoutException | ExecutionException e) {
+                    // check again
+                } catch (InterruptedException e) {
+                    throw asIsolated(e);
+                }
+            }
         }
-        return match.get();
     }
 
     @Override
