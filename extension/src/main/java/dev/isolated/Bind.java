@@ -22,6 +22,8 @@ import java.lang.annotation.Target;
  * directory; it must exist. Needs {@link Namespace#MOUNT}. Every bind, read-only or not, is mounted
  * {@code nosuid,nodev} (with its submounts): a device node in it, bound from the host or made inside with
  * {@code mknod}, opens nothing ({@code Permission denied}), and setuid/setgid bits there give no privileges.
+ * In code: {@link IsolatedEnvironmentBuilder#bind(java.nio.file.Path, String)} and
+ * {@link IsolatedEnvironmentBuilder#bindWritable(java.nio.file.Path, String)}.
  */
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
 @Retention(RetentionPolicy.RUNTIME)

@@ -12,10 +12,8 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
@@ -330,11 +328,4 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         return chain;
     }
 
-    /** The requested namespaces plus {@link dev.isolated.Namespace#USER}, which every environment has. */
-    static Set<dev.isolated.Namespace> withUser(Set<dev.isolated.Namespace> requested) {
-        Set<dev.isolated.Namespace> ns = requested.isEmpty() ? EnumSet.noneOf(dev.isolated.Namespace.class)
-                : EnumSet.copyOf(requested);
-        ns.add(dev.isolated.Namespace.USER);
-        return ns;
-    }
 }

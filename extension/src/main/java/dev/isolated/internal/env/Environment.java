@@ -69,6 +69,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private Path diskLayer; // the upper-dir= of a disk-backed writable layer, removed at close
     private String rootfsMode = "";
     private long idRangeBase; // as root: the host id of 0 inside
+    private volatile Set<Namespace> namespaces = Set.of(); // as the helper created them (it adds USER to every environment)
 
     private Environment(HelperConnection helper, EnvironmentSpec spec, LayerSpec layers) {
         this.helper = helper;
@@ -196,17 +197,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     }
 
     private void start() {
-        Fields request = Fields.of().add("rootfs", spec.rootfs().toString()).add("ns", spec.namespaceList());
-        if (!spec.hostname().isEmpty()) {
-            request.add("hostname", spec.hostname());
-        }
-        for (ExtraMount m : spec.mounts()) {
-            request.add(m.kind() == ExtraMount.Kind.BIND ? "bind" : "tmpfs", m.helperValue());
-        }
-        if (spec.readOnlyRootfs()) {
-            request.add("readonly-root", "true");
-        }
-        spec.options().addTo(request);
+        Fields request = CreateRequest.of(spec);
         if (layers != null) {
             diskLayer = layers.addTo(request);
         }
@@ -220,6 +211,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         try {
             Fields reply = created.get(CREATE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
             initHostPid = Long.parseLong(reply.get("pid").orElseThrow());
+            namespaces = reply.get("ns").map(Environment::namespaces).orElse(spec.namespaces());
             cgroup = CgroupFiles.from(reply);
             address = reply.getOrEmpty("ip");
             upperFd = reply.get("upper-fd").map(Integer::parseInt).orElse(-1);
@@ -263,7 +255,18 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
 
     @Override
     public Set<Namespace> namespaces() {
-        return spec.namespaces().isEmpty() ? EnumSet.noneOf(Namespace.class) : EnumSet.copyOf(spec.namespaces());
+        return namespaces.isEmpty() ? EnumSet.noneOf(Namespace.class) : EnumSet.copyOf(namespaces);
+    }
+
+    /** The {@code ns=} of the helper's CREATED reply: the namespaces the environment has. */
+    private static Set<Namespace> namespaces(String list) {
+        Set<Namespace> created = EnumSet.noneOf(Namespace.class);
+        for (String name : list.split(",")) {
+            if (!name.isEmpty()) {
+                created.add(Namespace.parse(name));
+            }
+        }
+        return created;
     }
 
     @Override
@@ -284,9 +287,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     @Override
     public CommandRunner enter(Namespace... namespaces) {
         for (Namespace ns : namespaces) {
-            if (!spec.namespaces().contains(ns)) {
+            if (!this.namespaces.contains(ns)) {
                 throw new IllegalArgumentException("Cannot enter namespace " + ns + ": this environment has only "
-                        + spec.namespaces() + ". Add it to @Isolated(namespaces = ...) to create it.");
+                        + this.namespaces + ". Add it to @Isolated(namespaces = ...) to create it.");
             }
         }
         return runner(namespaces.length == 0 ? null : EnumSet.copyOf(Arrays.asList(namespaces)), false);
@@ -463,7 +466,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     public void setHostname(String name) {
         Hostnames.check(name);
         ensureOpen();
-        if (!spec.namespaces().contains(Namespace.UTS)) {
+        if (!namespaces.contains(Namespace.UTS)) {
             throw new IllegalStateException("This environment has no UTS namespace of its own: its hostname is the "
                     + "host's. Add Namespace.UTS to change it.");
         }
@@ -571,7 +574,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
      */
     public FrozenLayer freezeLayer() {
         ensureOpen();
-        if (!spec.namespaces().contains(Namespace.PID)) {
+        if (!namespaces.contains(Namespace.PID)) {
             throw new IllegalStateException("freeze() needs Namespace.PID: it stops every process of the environment, "
                     + "and only a PID namespace of its own tells them from the host's");
         }
@@ -630,7 +633,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
                 sb.append("  ").append(m.mountPoint()).append(' ').append(m.fsType()).append(' ').append(m.options())
                         .append('\n');
             }
-            if (spec.namespaces().contains(Namespace.UTS)) {
+            if (namespaces.contains(Namespace.UTS)) {
                 sb.append("Hostname: ").append(hostname()).append('\n');
             }
         } catch (RuntimeException e) {
@@ -712,7 +715,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
 
     @Override
     public String toString() {
-        return "IsolatedEnvironment[" + spec.namespaces() + (spec.hostname().isEmpty() ? "" : ", " + spec.hostname())
+        return "IsolatedEnvironment[" + namespaces + (spec.hostname().isEmpty() ? "" : ", " + spec.hostname())
                 + ", init host pid " + initHostPid + "]";
     }
 }
