@@ -316,7 +316,7 @@ public final class IsolatedEnvironmentBuilder {
 
     /**
      * An rlimit of every process of the environment, soft and hard alike; a later call for the same limit
-     * replaces the earlier value. Raising a hard limit above the JVM's needs {@code CAP_SYS_RESOURCE}.
+     * replaces the earlier value.
      *
      * @param limit the limit
      * @param value its value (bytes, seconds or a count, as {@link Rlimit} says)

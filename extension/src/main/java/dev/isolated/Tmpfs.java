@@ -10,7 +10,8 @@ import java.lang.annotation.Target;
 /**
  * Mounts a fresh tmpfs in the environments of an {@link Isolated} test class or method, optionally with a
  * size limit, e.g. {@code @Tmpfs(target = "/var/cache", sizeBytes = 16 << 20)}. Writing past the limit
- * fails with ENOSPC inside. Needs {@link Namespace#MOUNT}.
+ * fails with ENOSPC inside. Needs {@link Namespace#MOUNT}. In code:
+ * {@link IsolatedEnvironmentBuilder#tmpfs(String, long)}.
  */
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
 @Retention(RetentionPolicy.RUNTIME)

@@ -267,16 +267,6 @@ public record EnvironmentSpec(Path rootfs, Set<Namespace> namespaces, String hos
             return this;
         }
 
-        /** @return the namespaces asked for so far */
-        public Set<Namespace> namespaces() {
-            return Collections.unmodifiableSet(namespaces);
-        }
-
-        /** @return the mounts added so far, in order */
-        public List<ExtraMount> mounts() {
-            return List.copyOf(mounts);
-        }
-
         /**
          * The spec for an image: the environment's variables over the image's {@code Env} over {@link #DEFAULT_ENV},
          * the working directory given, else the image's {@code WorkingDir}, else {@code /}.
