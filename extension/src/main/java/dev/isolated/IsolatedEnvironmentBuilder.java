@@ -131,8 +131,8 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
-     * The name before {@link #bind(Path, String)} and {@link #bindWritable(Path, String)}; it does what the one
-     * {@code readOnly} chooses does. Deprecated in 0.1.0, removed in the release after it.
+     * The form before {@link #bind(Path, String)} and {@link #bindWritable(Path, String)}: it calls the one that
+     * {@code readOnly} chooses. Deprecated in 0.1.0, removed in the release after it.
      *
      * @param hostSource a host file or directory
      * @param target where it appears inside the environment
