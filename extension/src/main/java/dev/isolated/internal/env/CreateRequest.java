@@ -3,12 +3,12 @@ package dev.isolated.internal.env;
 import dev.isolated.Capabilities;
 import dev.isolated.UserMapping;
 import dev.isolated.internal.helper.Fields;
+import java.nio.file.Path;
 import java.util.Locale;
 
 /**
- * The helper's CREATE request for an {@link EnvironmentSpec}: the one place that writes its keys (see
- * native/PROTOCOL.md, CREATE fields). The writable layer's keys ({@code upper-dir}, {@code upper-size},
- * {@code layer}) are {@link LayerSpec}'s, which are not part of the spec.
+ * The helper's CREATE request for an {@link EnvironmentSpec} and its writable layer ({@link LayerSpec}): the one
+ * place that writes its keys (see native/PROTOCOL.md, CREATE fields).
  */
 final class CreateRequest {
     private CreateRequest() {
@@ -16,9 +16,19 @@ final class CreateRequest {
 
     /**
      * @param spec the environment
-     * @return its CREATE fields, in the order the helper documents them
+     * @return its CREATE fields with the helper's default writable layer (a tmpfs of the kernel's default size)
      */
     static Fields of(EnvironmentSpec spec) {
+        return of(spec, null, null);
+    }
+
+    /**
+     * @param spec the environment
+     * @param layers its writable layer and the frozen layers under it; {@code null}: the helper's defaults
+     * @param diskLayer the directory {@link LayerSpec#newDiskLayer()} made for it, {@code null} on a tmpfs
+     * @return its CREATE fields
+     */
+    static Fields of(EnvironmentSpec spec, LayerSpec layers, Path diskLayer) {
         Fields request = Fields.of().add("rootfs", spec.rootfs().toString())
                 .add("ns", EnvironmentSpec.namespaceList(spec.namespaces()));
         if (!spec.hostname().isEmpty()) {
@@ -35,6 +45,16 @@ final class CreateRequest {
             request.add("readonly-root", "true");
         }
         addOptions(spec.options(), request);
+        if (layers != null) {
+            for (Path layer : layers.layers()) {
+                request.add("layer", layer.toString());
+            }
+            if (diskLayer != null) {
+                request.add("upper-dir", diskLayer.toString());
+            } else if (!layers.tmpfsSize().isEmpty()) {
+                request.add("upper-size", layers.tmpfsSize());
+            }
+        }
         return request;
     }
 

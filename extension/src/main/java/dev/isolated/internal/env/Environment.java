@@ -197,10 +197,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     }
 
     private void start() {
-        Fields request = CreateRequest.of(spec);
-        if (layers != null) {
-            diskLayer = layers.addTo(request);
-        }
+        diskLayer = layers == null ? null : layers.newDiskLayer();
+        Fields request = CreateRequest.of(spec, layers, diskLayer);
         helper.listen(id, this);
         try {
             helper.send(Frame.of('C', id, request));

@@ -58,6 +58,22 @@ class CreateRequestTest {
     }
 
     @Test
+    @DisplayName("the writable layer comes last: frozen layers topmost first, then the tmpfs's size or the disk directory")
+    void layers() {
+        EnvironmentSpec spec = EnvironmentSpec.builder().build(ROOTFS, ImageConfig.EMPTY);
+        LayerSpec tmpfs = new LayerSpec(false, "512m", Path.of("/w"), "-Dx", List.of(Path.of("/f/2"), Path.of("/f/1")));
+        assertThat(CreateRequest.of(spec, tmpfs, null)).hasToString("{rootfs=/cache/images/abc/rootfs, "
+                + "ns=pid,mount,uts,ipc,net,cgroup, caps=default, seccomp-profile=default, layer=/f/2, layer=/f/1, "
+                + "upper-size=512m}");
+        LayerSpec disk = new LayerSpec(true, "512m", Path.of("/w"), "-Dx", List.of());
+        assertThat(CreateRequest.of(spec, disk, Path.of("/w/jvm/layer-1")).getAll("upper-dir"))
+                .containsExactly("/w/jvm/layer-1");
+        assertThat(CreateRequest.of(spec, disk, Path.of("/w/jvm/layer-1")).getAll("upper-size")).isEmpty();
+        assertThat(CreateRequest.of(spec, new LayerSpec(false, "", Path.of("/w"), "-Dx", List.of()), null))
+                .hasToString(CreateRequest.of(spec).toString());
+    }
+
+    @Test
     @DisplayName("resource tracking without limits asks for a cgroup; with a limit the limit makes it")
     void trackResources() {
         assertThat(CreateRequest.of(EnvironmentSpec.builder().trackResources(true).build(ROOTFS, ImageConfig.EMPTY))
