@@ -286,32 +286,41 @@ public final class IsolatedEnvironmentBuilder {
     /**
      * The open-file limit of every process ({@link Rlimit#NOFILE}), as {@code @Limits(openFiles)}; needs no cgroup.
      *
-     * @param max the limit
+     * @param max the limit; 0 keeps the inherited one, as in {@code @Limits}
      * @return this builder
      */
     public IsolatedEnvironmentBuilder openFiles(int max) {
-        return rlimit(Rlimit.NOFILE, max);
+        return limitUnlessZero(Rlimit.NOFILE, max);
     }
 
     /**
      * The largest file a process may write ({@link Rlimit#FSIZE}), as {@code @Limits(fileSizeBytes)}; needs no
      * cgroup.
      *
-     * @param bytes the limit in bytes
+     * @param bytes the limit in bytes; 0 for no limit, as in {@code @Limits}
      * @return this builder
      */
     public IsolatedEnvironmentBuilder fileSizeBytes(long bytes) {
-        return rlimit(Rlimit.FSIZE, bytes);
+        return limitUnlessZero(Rlimit.FSIZE, bytes);
     }
 
     /**
      * The CPU seconds a process may use ({@link Rlimit#CPU}), as {@code @Limits(cpuSeconds)}; needs no cgroup.
      *
-     * @param seconds the limit in seconds
+     * @param seconds the limit in seconds; 0 for no limit, as in {@code @Limits}
      * @return this builder
      */
     public IsolatedEnvironmentBuilder cpuSeconds(int seconds) {
-        return rlimit(Rlimit.CPU, seconds);
+        return limitUnlessZero(Rlimit.CPU, seconds);
+    }
+
+    /** {@code @Limits}' rlimits: 0 sets none (and drops one set before). */
+    private IsolatedEnvironmentBuilder limitUnlessZero(Rlimit limit, long value) {
+        if (value == 0) {
+            spec.clearRlimit(limit.helperName());
+            return this;
+        }
+        return rlimit(limit, value);
     }
 
     /**

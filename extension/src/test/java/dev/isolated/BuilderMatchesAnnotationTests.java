@@ -40,6 +40,18 @@ class BuilderMatchesAnnotationTests {
         assertThat(old).isEqualTo(current);
     }
 
+    @Test
+    @DisplayName("0 sets no rlimit, as in @Limits (openFiles = 0 keeps the inherited limit)")
+    void zeroSetsNoRlimit() {
+        EnvironmentSpec spec = IsolatedEnvironment.builder().openFiles(256).openFiles(0).fileSizeBytes(0).cpuSeconds(0)
+                .spec(Path.of("/rootfs"), dev.isolated.image.ImageConfig.EMPTY);
+        assertThat(spec.options().rlimits()).isEmpty();
+        assertThat(IsolatedEnvironment.builder().openFiles(256).cpuSeconds(5)
+                .spec(Path.of("/rootfs"), dev.isolated.image.ImageConfig.EMPTY).options().rlimits())
+                .containsExactly(org.assertj.core.api.Assertions.entry("nofile", 256L),
+                        org.assertj.core.api.Assertions.entry("cpu", 5L));
+    }
+
     @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, NET}, hostname = "spec", readOnlyRootfs = true,
             capabilities = Capabilities.ALL, env = "LANG=C.UTF-8", workingDirectory = "/tmp", user = "0:0")
     @Limits(memoryBytes = 64 << 20, pids = 50, cpuPercent = 50, openFiles = 256, fileSizeBytes = 1 << 20,

@@ -224,6 +224,12 @@ public record EnvironmentSpec(Path rootfs, Set<Namespace> namespaces, String hos
             return this;
         }
 
+        /** Drops an rlimit set before, by the helper's name (returns this builder). */
+        public Builder clearRlimit(String helperName) {
+            rlimits.remove(helperName);
+            return this;
+        }
+
         /** Sets the seconds added to CLOCK_MONOTONIC and CLOCK_BOOTTIME (returns this builder). */
         public Builder clockOffsets(long monotonic, long boottime) {
             monotonicOffsetSeconds = monotonic;
