@@ -304,7 +304,12 @@ static void report_created(struct server *s, uint32_t id, const struct env_slot 
     const struct env *env = &slot->env;
     struct record_builder rb = { 0 };
     tell_untracked(env);
+    char ns[96] = "";
+    for (int i = 0; i < NS_COUNT; i++) /* what it has: ns= plus user, which every env gets */
+        if (env->ns & NS_BIT(i))
+            snprintf(ns + strlen(ns), sizeof ns - strlen(ns), "%s%s", ns[0] ? "," : "", NAMESPACES[i].name);
     record_add(&rb, "pid", "%d", env->pid);
+    record_add(&rb, "ns", "%s", ns);
     record_add(&rb, "rootfs-mode", "%s", rootfs_mode_name(env->mode_used));
     record_add(&rb, "root", "%s", env->pivoted ? "pivot" : "chroot");
     if (env->layer_fd >= 0)

@@ -25,6 +25,8 @@ import org.apiguardian.api.API;
  * directory; it must exist. Needs {@link LinuxNamespace#MOUNT}. Every bind, read-only or not, is mounted
  * {@code nosuid,nodev} (with its submounts): a device node in it, bound from the host or made inside with
  * {@code mknod}, opens nothing ({@code Permission denied}), and setuid/setgid bits there give no privileges.
+ * In code: {@link IsolatedEnvironmentBuilder#bind(java.nio.file.Path, String)} and
+ * {@link IsolatedEnvironmentBuilder#bindWritable(java.nio.file.Path, String)}.
  *
  * @since 0.1
  */

@@ -26,12 +26,11 @@ final class HostFindings {
     }
 
     /**
-     * @param e the setup failure
-     * @param userNamespace whether the environment had a user namespace
+     * @param e the setup failure of an environment (every one has a user namespace: the helper adds it)
      * @return {@code e} with the probe's failed finding as its hint, or {@code e} as it is
      */
-    static EnvironmentSetupException explain(EnvironmentSetupException e, boolean userNamespace) {
-        if (!e.hostCannot() || !userNamespace) {
+    static EnvironmentSetupException explain(EnvironmentSetupException e) {
+        if (!e.hostCannot()) {
             return e;
         }
         return finding(e.stage()).map(e::withProbeFinding).orElse(e);

@@ -2,22 +2,20 @@ package dev.isolated;
 
 import static org.apiguardian.api.API.Status.STABLE;
 
+import dev.isolated.image.ImageConfig;
 import dev.isolated.internal.env.Environment;
-import dev.isolated.internal.env.EnvironmentOptions;
 import dev.isolated.internal.env.EnvironmentSpec;
 import dev.isolated.internal.env.ExtraMount;
 import dev.isolated.internal.env.FrozenLayer;
 import dev.isolated.internal.env.Hostnames;
 import dev.isolated.internal.helper.SharedHelper;
+import dev.isolated.internal.image.RootfsImages;
 import dev.isolated.internal.image.UnpackedImage;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -34,33 +32,13 @@ import org.apiguardian.api.API;
 public final class IsolatedEnvironmentBuilder {
     private String rootfs = "";
     private String image = "";
-    private Set<LinuxNamespace> namespaces = EnumSet.of(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC,
-            LinuxNamespace.NET, LinuxNamespace.CGROUP);
-    private String hostname = "";
-    private final List<ExtraMount> mounts = new ArrayList<>();
-    private final Map<String, String> env = new LinkedHashMap<>();
-    private String workingDirectory;
-    private String user = "";
-    private boolean readOnlyRootfs;
-    private Duration execTimeout = IsolatedSettings.DEFAULT_EXEC_TIMEOUT;
-    private Duration awaitTimeout = IsolatedSettings.DEFAULT_AWAIT_TIMEOUT;
+    /** What the helper is asked for, with its defaults; the image completes it in {@link #start()}. */
+    private final EnvironmentSpec.Builder spec = EnvironmentSpec.builder();
     private ClassLoader classLoader = Thread.currentThread().getContextClassLoader();
-    private long memoryBytes;
-    private int pids;
-    private int cpuPercent;
-    private final Map<String, Long> rlimits = new LinkedHashMap<>();
-    private long monotonicOffset;
-    private long boottimeOffset;
-    private Capabilities capabilities = Capabilities.DOCKER_DEFAULT;
-    private boolean trackResources;
-    private String network = "";
     // networks as objects and host access (IsolatedNetwork, exposeHostPort)
     private IsolatedNetwork networkObject;
     private List<String> networkAliases = List.of();
     private final Set<Integer> hostPorts = new java.util.LinkedHashSet<>();
-    private String seccompFilter = "";
-    private Seccomp seccomp = Seccomp.DEFAULT;
-    private UserMapping userMapping = UserMapping.ROOT;
     private Function<String, Optional<String>> configuration = key -> Optional.ofNullable(System.getProperty(key));
     private Wait serviceWait; // startImageCommand: null for no wait
     private String[] serviceArgs; // startImageCommand: null for no service
@@ -115,7 +93,7 @@ public final class IsolatedEnvironmentBuilder {
      * @return this builder
      */
     public IsolatedEnvironmentBuilder namespaces(LinuxNamespace... namespaces) {
-        this.namespaces = namespaces.length == 0 ? EnumSet.noneOf(LinuxNamespace.class) : EnumSet.copyOf(Arrays.asList(namespaces));
+        spec.namespaces(namespaces.length == 0 ? EnumSet.noneOf(LinuxNamespace.class) : EnumSet.copyOf(Arrays.asList(namespaces)));
         return this;
     }
 
@@ -139,28 +117,67 @@ public final class IsolatedEnvironmentBuilder {
      *     neither start nor end with a hyphen (RFC 1123); the message names the hostname and this rule
      */
     public IsolatedEnvironmentBuilder hostname(String hostname) {
-        this.hostname = Objects.requireNonNull(hostname).isEmpty() ? hostname : Hostnames.check(hostname);
+        spec.hostname(Objects.requireNonNull(hostname).isEmpty() ? hostname : Hostnames.check(hostname));
         return this;
     }
 
     /**
+     * Mounts a host file or directory read-only, as {@code @Bind(source, target)} does: {@code nosuid,nodev},
+     * with its submounts (see {@link Bind}). Binds add up, in the order given.
+     *
+     * @param source a host file or directory
+     * @param target the absolute path inside the environment
+     * @return this builder
+     * @throws IllegalArgumentException when {@code target} is not absolute
+     */
+    public IsolatedEnvironmentBuilder bind(Path source, String target) {
+        return addBind(source, target, true);
+    }
+
+    /**
+     * Mounts a host file or directory that the environment may write through, as
+     * {@code @Bind(source, target, readOnly = false)} does: {@code nosuid,nodev}, with its submounts (see
+     * {@link Bind}).
+     *
+     * @param source a host file or directory
+     * @param target the absolute path inside the environment
+     * @return this builder
+     * @throws IllegalArgumentException when {@code target} is not absolute
+     */
+    public IsolatedEnvironmentBuilder bindWritable(Path source, String target) {
+        return addBind(source, target, false);
+    }
+
+    /**
+     * The form before {@link #bind(Path, String)} and {@link #bindWritable(Path, String)}: it calls the one that
+     * {@code readOnly} chooses. Deprecated in 0.1.0, removed in the release after it.
+     *
      * @param hostSource a host file or directory
      * @param target where it appears inside the environment
      * @param readOnly whether it is mounted read-only; either way it is {@code nosuid,nodev}, as {@link Bind}
      * @return this builder
+     * @deprecated use {@link #bind(Path, String)} (read-only) or {@link #bindWritable(Path, String)}
      */
+    @Deprecated(since = "0.1.0", forRemoval = true)
     public IsolatedEnvironmentBuilder bind(Path hostSource, String target, boolean readOnly) {
-        mounts.add(new ExtraMount(ExtraMount.Kind.BIND, hostSource.toAbsolutePath().toString(), target, readOnly, 0));
+        return readOnly ? bind(hostSource, target) : bindWritable(hostSource, target);
+    }
+
+    /** A bind of {@code @Bind} or of the builder: {@code readOnly} as the annotation says it. */
+    IsolatedEnvironmentBuilder addBind(Path source, String target, boolean readOnly) {
+        spec.mount(new ExtraMount(ExtraMount.Kind.BIND, source.toAbsolutePath().toString(), target, readOnly, 0));
         return this;
     }
 
     /**
+     * Mounts a fresh tmpfs, as {@code @Tmpfs(target, sizeBytes)} does.
+     *
      * @param target where a fresh tmpfs is mounted inside the environment
      * @param sizeBytes its size limit, 0 for the kernel's default (half the RAM)
      * @return this builder
      */
     public IsolatedEnvironmentBuilder tmpfs(String target, long sizeBytes) {
-        mounts.add(new ExtraMount(ExtraMount.Kind.TMPFS, "", target, false, sizeBytes));
+        spec.mount(new ExtraMount(ExtraMount.Kind.TMPFS, "", target, false, sizeBytes));
         return this;
     }
 
@@ -170,7 +187,7 @@ public final class IsolatedEnvironmentBuilder {
      * @return this builder
      */
     public IsolatedEnvironmentBuilder readOnlyRootfs(boolean readOnly) {
-        this.readOnlyRootfs = readOnly;
+        spec.readOnlyRootfs(readOnly);
         return this;
     }
 
@@ -189,7 +206,7 @@ public final class IsolatedEnvironmentBuilder {
         if (name.isEmpty() || name.indexOf('=') >= 0) {
             throw new IllegalArgumentException("Not an environment variable name: \"" + name + "\"");
         }
-        env.put(name, Objects.requireNonNull(value));
+        spec.env(name, value);
         return this;
     }
 
@@ -206,7 +223,7 @@ public final class IsolatedEnvironmentBuilder {
             throw new IllegalArgumentException("The working directory must be absolute (inside the environment): "
                     + directory);
         }
-        this.workingDirectory = directory;
+        spec.workingDirectory(directory);
         return this;
     }
 
@@ -226,8 +243,8 @@ public final class IsolatedEnvironmentBuilder {
      * @throws IllegalArgumentException when it is not of that form
      */
     public IsolatedEnvironmentBuilder user(String user) {
-        this.user = user.isEmpty() ? user : dev.isolated.internal.env.ResolvedUser.checkForm(user,
-                "IsolatedEnvironmentBuilder.user");
+        spec.user(user.isEmpty() ? user : dev.isolated.internal.env.ResolvedUser.checkForm(user,
+                "IsolatedEnvironmentBuilder.user"));
         return this;
     }
 
@@ -236,7 +253,7 @@ public final class IsolatedEnvironmentBuilder {
      * @return this builder
      */
     public IsolatedEnvironmentBuilder execTimeout(Duration timeout) {
-        this.execTimeout = timeout;
+        spec.execTimeout(timeout);
         return this;
     }
 
@@ -245,46 +262,151 @@ public final class IsolatedEnvironmentBuilder {
      * @return this builder
      */
     public IsolatedEnvironmentBuilder awaitTimeout(Duration timeout) {
-        this.awaitTimeout = timeout;
+        spec.awaitTimeout(timeout);
         return this;
     }
 
     /**
-     * @param bytes the memory limit of the environment's cgroup; an OOM-killed command has
-     *     {@link ExecResult#oomKilled()} set
+     * The memory limit of the environment's cgroup ({@code memory.max}), as {@code @Limits(memoryBytes)}; an
+     * OOM-killed command has {@link ExecResult#oomKilled()} set. See {@link Limits} for what the host must allow.
+     *
+     * @param bytes the limit in bytes; 0 for none
      * @return this builder
      */
-    public IsolatedEnvironmentBuilder memoryLimit(long bytes) {
-        this.memoryBytes = bytes;
+    public IsolatedEnvironmentBuilder memoryBytes(long bytes) {
+        spec.memoryBytes(bytes);
         return this;
     }
 
     /**
+     * The most processes and threads at once in the environment's cgroup ({@code pids.max}), as
+     * {@code @Limits(pids)}.
+     *
+     * @param max the limit; 0 for none
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder pids(int max) {
+        spec.pids(max);
+        return this;
+    }
+
+    /**
+     * The CPU share of the environment's cgroup ({@code cpu.max}), as {@code @Limits(cpuPercent)}.
+     *
+     * @param percent percent of one CPU, e.g. 50 or 200; 0 for none
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder cpuPercent(int percent) {
+        spec.cpuPercent(percent);
+        return this;
+    }
+
+    /**
+     * The open-file limit of every process ({@link Rlimit#NOFILE}), as {@code @Limits(openFiles)}; needs no cgroup.
+     *
+     * @param max the limit; 0 keeps the inherited one, as in {@code @Limits}
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder openFiles(int max) {
+        return limitUnlessZero(Rlimit.NOFILE, max);
+    }
+
+    /**
+     * The largest file a process may write ({@link Rlimit#FSIZE}), as {@code @Limits(fileSizeBytes)}; needs no
+     * cgroup.
+     *
+     * @param bytes the limit in bytes; 0 for no limit, as in {@code @Limits}
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder fileSizeBytes(long bytes) {
+        return limitUnlessZero(Rlimit.FSIZE, bytes);
+    }
+
+    /**
+     * The CPU seconds a process may use ({@link Rlimit#CPU}), as {@code @Limits(cpuSeconds)}; needs no cgroup.
+     *
+     * @param seconds the limit in seconds; 0 for no limit, as in {@code @Limits}
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder cpuSeconds(int seconds) {
+        return limitUnlessZero(Rlimit.CPU, seconds);
+    }
+
+    /** {@code @Limits}' rlimits: 0 sets none (and drops one set before). */
+    private IsolatedEnvironmentBuilder limitUnlessZero(Rlimit limit, long value) {
+        if (value == 0) {
+            spec.clearRlimit(limit.helperName());
+            return this;
+        }
+        return rlimit(limit, value);
+    }
+
+    /**
+     * An rlimit of every process of the environment, soft and hard alike; a later call for the same limit
+     * replaces the earlier value.
+     *
+     * @param limit the limit
+     * @param value its value (bytes, seconds or a count, as {@link Rlimit} says)
+     * @return this builder
+     */
+    public IsolatedEnvironmentBuilder rlimit(Rlimit limit, long value) {
+        spec.rlimit(limit.helperName(), value);
+        return this;
+    }
+
+    /**
+     * The name before {@link #memoryBytes(long)}, which it calls. Deprecated in 0.1.0, removed in the release
+     * after it.
+     *
+     * @param bytes the memory limit of the environment's cgroup
+     * @return this builder
+     * @deprecated use {@link #memoryBytes(long)}, the name of {@link Limits#memoryBytes()}
+     */
+    @Deprecated(since = "0.1.0", forRemoval = true)
+    public IsolatedEnvironmentBuilder memoryLimit(long bytes) {
+        return memoryBytes(bytes);
+    }
+
+    /**
+     * The name before {@link #pids(int)}, which it calls. Deprecated in 0.1.0, removed in the release after it.
+     *
      * @param max the most processes and threads at once in the environment
      * @return this builder
+     * @deprecated use {@link #pids(int)}, the name of {@link Limits#pids()}
      */
+    @Deprecated(since = "0.1.0", forRemoval = true)
     public IsolatedEnvironmentBuilder pidsLimit(int max) {
-        this.pids = max;
-        return this;
+        return pids(max);
     }
 
     /**
+     * The name before {@link #cpuPercent(int)}, which it calls. Deprecated in 0.1.0, removed in the release
+     * after it.
+     *
      * @param percent the CPU share in percent of one CPU, e.g. 50
      * @return this builder
+     * @deprecated use {@link #cpuPercent(int)}, the name of {@link Limits#cpuPercent()}
      */
+    @Deprecated(since = "0.1.0", forRemoval = true)
     public IsolatedEnvironmentBuilder cpuLimit(int percent) {
-        this.cpuPercent = percent;
-        return this;
+        return cpuPercent(percent);
     }
 
     /**
+     * The form before {@link #rlimit(Rlimit, long)}: the limit by the helper's name, passed on as it is (an
+     * unknown name fails {@link #start()} at stage {@code rlimit}). Deprecated in 0.1.0, removed in the
+     * release after it.
+     *
      * @param name an rlimit as the helper names it: {@code nofile}, {@code nproc}, {@code cpu}, {@code fsize},
      *     {@code as}, {@code stack}, {@code memlock}, {@code core}
      * @param value the soft and hard limit
      * @return this builder
+     * @deprecated use {@link #rlimit(Rlimit, long)}, or {@link #openFiles(int)}, {@link #fileSizeBytes(long)},
+     *     {@link #cpuSeconds(int)}
      */
+    @Deprecated(since = "0.1.0", forRemoval = true)
     public IsolatedEnvironmentBuilder rlimit(String name, long value) {
-        rlimits.put(name, value);
+        spec.rlimit(name, value);
         return this;
     }
 
@@ -296,8 +418,7 @@ public final class IsolatedEnvironmentBuilder {
      * @return this builder
      */
     public IsolatedEnvironmentBuilder clockOffsets(long monotonicSeconds, long boottimeSeconds) {
-        this.monotonicOffset = monotonicSeconds;
-        this.boottimeOffset = boottimeSeconds;
+        spec.clockOffsets(monotonicSeconds, boottimeSeconds);
         return this;
     }
 
@@ -306,7 +427,7 @@ public final class IsolatedEnvironmentBuilder {
      * @return this builder
      */
     public IsolatedEnvironmentBuilder capabilities(Capabilities capabilities) {
-        this.capabilities = Objects.requireNonNull(capabilities);
+        spec.capabilities(capabilities);
         return this;
     }
 
@@ -316,7 +437,7 @@ public final class IsolatedEnvironmentBuilder {
      * @return this builder
      */
     public IsolatedEnvironmentBuilder trackResources(boolean track) {
-        this.trackResources = track;
+        spec.trackResources(track);
         return this;
     }
 
@@ -339,7 +460,7 @@ public final class IsolatedEnvironmentBuilder {
      * @throws IllegalArgumentException when the name breaks these rules, naming it and the rule
      */
     public IsolatedEnvironmentBuilder network(String name) {
-        this.network = Objects.requireNonNull(name).isEmpty() ? name : IsolatedNetwork.checkName(name);
+        spec.network(Objects.requireNonNull(name).isEmpty() ? name : IsolatedNetwork.checkName(name));
         this.networkObject = null;
         this.networkAliases = List.of();
         return this;
@@ -361,7 +482,7 @@ public final class IsolatedEnvironmentBuilder {
             Hostnames.check(alias);
         }
         this.networkObject = Objects.requireNonNull(network);
-        this.network = network.name();
+        spec.network(network.name());
         this.networkAliases = List.of(aliases);
         return this;
     }
@@ -415,7 +536,7 @@ public final class IsolatedEnvironmentBuilder {
      * @return this builder
      */
     public IsolatedEnvironmentBuilder seccompFilter(Path compiledFilter) {
-        this.seccompFilter = compiledFilter.toAbsolutePath().toString();
+        spec.seccompFilter(compiledFilter.toAbsolutePath().toString());
         return this;
     }
 
@@ -427,7 +548,7 @@ public final class IsolatedEnvironmentBuilder {
      * @return this builder
      */
     public IsolatedEnvironmentBuilder seccomp(Seccomp seccomp) {
-        this.seccomp = Objects.requireNonNull(seccomp);
+        spec.seccomp(seccomp);
         return this;
     }
 
@@ -437,7 +558,7 @@ public final class IsolatedEnvironmentBuilder {
      * @return this builder
      */
     public IsolatedEnvironmentBuilder userMapping(UserMapping mapping) {
-        this.userMapping = Objects.requireNonNull(mapping);
+        spec.userMapping(mapping);
         return this;
     }
 
@@ -565,8 +686,13 @@ public final class IsolatedEnvironmentBuilder {
         return this;
     }
 
-    List<ExtraMount> mounts() {
-        return mounts;
+    /**
+     * @param rootfs the unpacked image
+     * @param config its config
+     * @return what {@link #start()} asks the helper for with that image
+     */
+    EnvironmentSpec spec(Path rootfs, ImageConfig config) {
+        return spec.build(rootfs, config);
     }
 
     /**
@@ -589,16 +715,7 @@ public final class IsolatedEnvironmentBuilder {
         UnpackedImage image = from != null ? new UnpackedImage(from.rootfs(), from.image())
                 : this.image.isEmpty() ? RootfsImages.image(rootfs, classLoader, configuration)
                 : RootfsImages.pulled(this.image, configuration);
-        Map<String, String> allEnv = new LinkedHashMap<>(EnvironmentSpec.DEFAULT_ENV);
-        allEnv.putAll(RootfsImages.configEnv(image.config()));
-        allEnv.putAll(env);
-        String cwd = workingDirectory != null ? workingDirectory
-                : image.config().workingDir().isEmpty() ? "/" : image.config().workingDir();
-        EnvironmentSpec spec = new EnvironmentSpec(image.rootfs(),
-                IsolatedExtension.withUser(namespaces), hostname, execTimeout,
-                awaitTimeout, allEnv, cwd, mounts, readOnlyRootfs, new EnvironmentOptions(memoryBytes, pids,
-                        cpuPercent, rlimits, monotonicOffset, boottimeOffset, capabilities, trackResources, network,
-                        seccompFilter, userMapping, seccomp), image.config(), user);
+        EnvironmentSpec spec = spec(image.rootfs(), image.config());
         if (networkObject != null) {
             networkObject.checkOpen();
         }
@@ -606,7 +723,7 @@ public final class IsolatedEnvironmentBuilder {
             return withService(joined(Environment.create(SharedHelper.get(configuration), spec, networkAliases,
                     LayerSettings.resolve(layerStorage, tmpfsSize, from, configuration))), startup);
         } catch (EnvironmentSetupException e) {
-            throw HostFindings.explain(e, spec.namespaces().contains(LinuxNamespace.USER));
+            throw HostFindings.explain(e);
         }
     }
 }

@@ -12,10 +12,8 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
@@ -330,11 +328,4 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         return chain;
     }
 
-    /** The requested namespaces plus {@link dev.isolated.LinuxNamespace#USER}, which every environment has. */
-    static Set<dev.isolated.LinuxNamespace> withUser(Set<dev.isolated.LinuxNamespace> requested) {
-        Set<dev.isolated.LinuxNamespace> ns = requested.isEmpty() ? EnumSet.noneOf(dev.isolated.LinuxNamespace.class)
-                : EnumSet.copyOf(requested);
-        ns.add(dev.isolated.LinuxNamespace.USER);
-        return ns;
-    }
 }

@@ -1,8 +1,7 @@
 package dev.isolated;
 
-import java.io.IOException;
+import dev.isolated.internal.env.EnvironmentSpec;
 import java.lang.reflect.AnnotatedElement;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -20,11 +19,9 @@ import org.junit.platform.commons.support.AnnotationSupport;
  * ({@link IsolatedConfiguration}), then defaults.
  */
 final class IsolatedSettings {
-    static final Duration DEFAULT_EXEC_TIMEOUT = Duration.ofSeconds(60);
-    static final Duration DEFAULT_AWAIT_TIMEOUT = Duration.ofSeconds(30);
     static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(60);
-    private static final List<LinuxNamespace> DEFAULT_NAMESPACES = List.of(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS,
-            LinuxNamespace.IPC, LinuxNamespace.NET, LinuxNamespace.CGROUP); // as Isolated.namespaces(), in its order
+    /** As {@link Isolated#namespaces()}, in its order: a list of annotations equal to it left them at the default. */
+    private static final List<LinuxNamespace> DEFAULT_NAMESPACES = EnvironmentSpec.DEFAULT_NAMESPACES;
 
     private IsolatedSettings() {
     }
@@ -108,8 +105,8 @@ final class IsolatedSettings {
         }
         builder
                 .namespaces(namespaces).readOnlyRootfs(isolated.readOnlyRootfs())
-                .execTimeout(duration(context, IsolatedConfiguration.EXEC_TIMEOUT, DEFAULT_EXEC_TIMEOUT))
-                .awaitTimeout(duration(context, IsolatedConfiguration.AWAIT_TIMEOUT, DEFAULT_AWAIT_TIMEOUT))
+                .execTimeout(duration(context, IsolatedConfiguration.EXEC_TIMEOUT, EnvironmentSpec.DEFAULT_EXEC_TIMEOUT))
+                .awaitTimeout(duration(context, IsolatedConfiguration.AWAIT_TIMEOUT, EnvironmentSpec.DEFAULT_AWAIT_TIMEOUT))
                 .classLoader(context.getTestClass().map(Class::getClassLoader)
                         .orElse(Thread.currentThread().getContextClassLoader()))
                 .configuration(context::getConfigurationParameter);
@@ -135,7 +132,7 @@ final class IsolatedSettings {
         applyWritableLayer(builder, mountSources);
         for (AnnotatedElement element : mountSources) {
             for (Bind bind : AnnotationSupport.findRepeatableAnnotations(element, Bind.class)) {
-                builder.bind(checkedSource(bind), bind.target(), bind.readOnly());
+                builder.addBind(checkedSource(bind), bind.target(), bind.readOnly());
             }
             for (Tmpfs tmpfs : AnnotationSupport.findRepeatableAnnotations(element, Tmpfs.class)) {
                 builder.tmpfs(tmpfs.target(), tmpfs.sizeBytes());
@@ -173,16 +170,16 @@ final class IsolatedSettings {
         if (limits != null) {
             boolean onlyRlimits = limits.memoryBytes() == 0 && limits.pids() == 0 && limits.cpuPercent() == 0
                     && (limits.openFiles() > 0 || limits.fileSizeBytes() > 0 || limits.cpuSeconds() > 0);
-            builder.memoryLimit(limits.memoryBytes()).pidsLimit(limits.pids()).cpuLimit(limits.cpuPercent())
+            builder.memoryBytes(limits.memoryBytes()).pids(limits.pids()).cpuPercent(limits.cpuPercent())
                     .trackResources(!onlyRlimits); // rlimits need no cgroup, so no cgroup delegation either
             if (limits.openFiles() > 0) {
-                builder.rlimit("nofile", limits.openFiles());
+                builder.openFiles(limits.openFiles());
             }
             if (limits.fileSizeBytes() > 0) {
-                builder.rlimit("fsize", limits.fileSizeBytes());
+                builder.fileSizeBytes(limits.fileSizeBytes());
             }
             if (limits.cpuSeconds() > 0) {
-                builder.rlimit("cpu", limits.cpuSeconds());
+                builder.cpuSeconds(limits.cpuSeconds());
             }
         }
         if (clocks != null) {
@@ -258,28 +255,6 @@ final class IsolatedSettings {
             throw new ExtensionConfigurationException("Cannot read " + key + "=" + text
                     + ": write a number with a unit, e.g. 500ms, 30s or 2m", e);
         }
-    }
-
-    /** Whether the tests run as root; read once, as every environment's creation asks. */
-    static boolean isRoot() {
-        return RootCheck.ROOT;
-    }
-
-    private static final class RootCheck {
-        static final boolean ROOT = readEffectiveUidIsRoot();
-    }
-
-    private static boolean readEffectiveUidIsRoot() {
-        try {
-            for (String line : Files.readAllLines(Paths.get("/proc/self/status"), StandardCharsets.UTF_8)) {
-                if (line.startsWith("Uid:")) {
-                    return line.substring(4).trim().split("\\s+")[1].equals("0");
-                }
-            }
-        } catch (IOException e) {
-            throw new IsolatedException("Cannot read /proc/self/status to tell whether the tests run as root: " + e, e);
-        }
-        return false;
     }
 
     private static String firstNonEmpty(String... values) {

@@ -28,7 +28,10 @@ import org.apiguardian.api.API;
  * count; one with only rlimits ({@code openFiles}, {@code fileSizeBytes}, {@code cpuSeconds}) needs no cgroup
  * controller, so it works where cgroups are not delegated (and {@code resourceUsage()} is not available). Every
  * environment has a cgroup of its own where one can be made, limits or not: it is what kills its processes (see
- * {@link LinuxNamespace#PID}). A method's {@code @Limits} replaces its class's.
+ * {@link LinuxNamespace#PID}). A method's {@code @Limits} replaces its class's. In code, the builder's methods have
+ * these names: {@link IsolatedEnvironmentBuilder#memoryBytes(long)}, {@link IsolatedEnvironmentBuilder#pids(int)},
+ * {@link IsolatedEnvironmentBuilder#cpuPercent(int)}, {@link IsolatedEnvironmentBuilder#openFiles(int)},
+ * {@link IsolatedEnvironmentBuilder#fileSizeBytes(long)}, {@link IsolatedEnvironmentBuilder#cpuSeconds(int)}.
  *
  * @since 0.1
  */

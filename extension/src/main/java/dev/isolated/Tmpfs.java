@@ -13,7 +13,8 @@ import org.apiguardian.api.API;
 /**
  * Mounts a fresh tmpfs in the environments of an {@link Isolated} test class or method, optionally with a
  * size limit, e.g. {@code @Tmpfs(target = "/var/cache", sizeBytes = 16 << 20)}. Writing past the limit
- * fails with ENOSPC inside. Needs {@link LinuxNamespace#MOUNT}.
+ * fails with ENOSPC inside. Needs {@link LinuxNamespace#MOUNT}. In code:
+ * {@link IsolatedEnvironmentBuilder#tmpfs(String, long)}.
  *
  * @since 0.1
  */

@@ -3,6 +3,7 @@ package dev.isolated;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.isolated.internal.helper.HelperBinary;
+import dev.isolated.internal.image.RootfsImages;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

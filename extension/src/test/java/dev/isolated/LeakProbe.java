@@ -3,6 +3,7 @@ package dev.isolated;
 import dev.isolated.internal.env.Environment;
 import dev.isolated.internal.env.EnvironmentSpec;
 import dev.isolated.internal.helper.SharedHelper;
+import dev.isolated.internal.image.RootfsImages;
 import java.time.Duration;
 import java.util.EnumSet;
 

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.isolated.internal.env.Environment;
 import dev.isolated.internal.env.EnvironmentSpec;
 import dev.isolated.internal.helper.SharedHelper;
+import dev.isolated.internal.image.RootfsImages;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;

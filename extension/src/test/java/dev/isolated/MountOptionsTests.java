@@ -58,7 +58,7 @@ class MountOptionsTests {
     @DisplayName("every bind is nosuid,nodev: a device node in a writable bind opens nothing (and root inside cannot make one)")
     void bindsAreNosuidNodev(@TempDir Path dir) throws Exception {
         try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").capabilities(Capabilities.ALL)
-                .bind(dir, "/bind", false).bind(dir, "/ro-bind", true).start()) {
+                .bindWritable(dir, "/bind").bind(dir, "/ro-bind").start()) {
             assertThat(env.mounts()).filteredOn(m -> m.mountPoint().equals("/bind")).singleElement()
                     .satisfies(m -> assertThat(m.options().split(",")).contains("rw", "nosuid", "nodev"));
             assertThat(env.mounts()).filteredOn(m -> m.mountPoint().equals("/ro-bind")).singleElement()
@@ -81,7 +81,7 @@ class MountOptionsTests {
         Files.writeString(dir.resolve("in"), "from host");
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx")); // see annotations()
         try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar")
-                .bind(dir, "/shared", false).start()) {
+                .bindWritable(dir, "/shared").start()) {
             assertThat(env.exec("sh", "-c", "cat /shared/in && echo from env > /shared/out")).stdout()
                     .isEqualTo("from host");
         }

@@ -21,7 +21,7 @@ class UserMappingTests {
     @Test
     @DisplayName("SELF as root: uid 0 inside, as ROOT, which is the environment's range on the host, never host root")
     void selfAsRoot() {
-        assertThat(IsolatedSettings.isRoot()).as("this test runs as root, as CI does").isTrue();
+        assertThat(new com.sun.security.auth.module.UnixSystem().getUid() == 0).as("this test runs as root, as CI does").isTrue();
         try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").namespaces(USER, PID, MOUNT)
                 .userMapping(UserMapping.SELF).start()) {
             assertThat(env.exec("id", "-u")).succeeded().stdout().isEqualTo("0\n");

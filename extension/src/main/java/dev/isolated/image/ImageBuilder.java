@@ -25,6 +25,7 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.NavigableMap;
+import java.util.Optional;
 import java.util.TreeMap;
 
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -32,8 +33,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
 
 import dev.isolated.internal.image.CacheDirectory;
-import dev.isolated.internal.image.ImageCache;
-import dev.isolated.internal.image.RootfsLocator;
+import dev.isolated.internal.image.RootfsImages;
 import dev.isolated.internal.os.OwnDirectory;
 import org.apiguardian.api.API;
 
@@ -77,14 +77,16 @@ public final class ImageBuilder {
 
     /**
      * An image that starts with the contents of another: anything {@code @Isolated(rootfs = ...)}
-     * accepts (a classpath resource, a tar or a directory, with {@code #tag}), unpacked through the image
-     * cache. Owners are not kept: every entry belongs to root.
+     * accepts (a classpath resource, a tar or a directory, with {@code #tag}), found and unpacked as
+     * {@code @Isolated} finds and unpacks it: through the JVM's one image cache, with its configured directory
+     * and limits (see {@link dev.isolated.IsolatedConfiguration}; outside a test, system properties), once per
+     * image and run. Owners are not kept: every entry belongs to root.
      *
      * @throws dev.isolated.internal.image.ImageNotFoundException if there is no such image
      */
     public static ImageBuilder from(String rootfsOrPath) {
-        Path rootfs = ImageCache.atDefaultLocation(note -> { })
-                .rootfsFor(RootfsLocator.forCurrentThread().locate(rootfsOrPath));
+        Path rootfs = RootfsImages.image(rootfsOrPath, Thread.currentThread().getContextClassLoader(),
+                key -> Optional.ofNullable(System.getProperty(key))).rootfs();
         ImageBuilder builder = new ImageBuilder();
         builder.addTree(rootfs, "", true);
         return builder;

@@ -18,12 +18,14 @@ import java.util.List;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.isolated.internal.image.CacheDirectory;
+import dev.isolated.internal.image.RootfsImages;
 import dev.isolated.internal.image.SafeTarUnpacker;
 import dev.isolated.internal.image.UnpackLimits;
 
@@ -36,6 +38,16 @@ class ImageBuilderTest {
     Path dir;
 
     private String previousCacheProperty;
+
+    /**
+     * {@code from()} unpacks through the JVM's one image cache, whose directory is read once, at its first use:
+     * that use comes first here, before the tests point {@code isolated.cache.dir} at a directory of their own
+     * (for {@code build()}'s tars), which is deleted after each.
+     */
+    @BeforeAll
+    static void useTheImageCacheFirst() {
+        RootfsImages.unpacked("busybox.tar", ImageBuilderTest.class.getClassLoader());
+    }
 
     @BeforeEach
     void useTemporaryCache() {
@@ -140,6 +152,24 @@ class ImageBuilderTest {
         assertThat(rootfs.resolve("etc/app/conf.d/a.conf")).hasContent("a=1");
         assertThat(Files.readSymbolicLink(rootfs.resolve("etc/app/conf.d/link"))).hasToString("a.conf");
         assertThat(rootfs.resolve("opt/a.conf")).hasContent("a=1");
+    }
+
+    @Test
+    @DisplayName("finds and unpacks its base as @Isolated does: in the JVM's one image cache, remembered for the run")
+    void fromThroughTheImageCache() throws IOException {
+        Path base = dir.resolve("base.tar");
+        busyboxImage().addText("/etc/motd", "base").writeTar(base);
+
+        ImageBuilder.from(base.toString());
+
+        ClassLoader loader = Thread.currentThread().getContextClassLoader();
+        Path unpacked = RootfsImages.unpacked(base.toString(), loader);
+        assertThat(unpacked.resolve("etc/motd")).hasContent("base");
+        assertThat(unpacked.getParent().getParent()).as("the images directory of the JVM's cache, as busybox.tar's")
+                .isEqualTo(RootfsImages.unpacked("busybox.tar", ImageBuilderTest.class.getClassLoader())
+                        .getParent().getParent());
+        assertThat(dir.resolve("cache/images")).as("no second cache where isolated.cache.dir points now")
+                .doesNotExist();
     }
 
     @Test

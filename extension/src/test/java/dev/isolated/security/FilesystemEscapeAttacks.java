@@ -163,7 +163,7 @@ class FilesystemEscapeAttacks {
             Process mknod = new ProcessBuilder("mknod", shared.resolve("mem").toString(), "c", "1", "1").start();
             assertThat(mknod.waitFor()).as("host root makes /dev/mem's twin in the bound directory").isZero();
         }
-        try (IsolatedEnvironment env = env().bind(shared, "/shared", false).start()) {
+        try (IsolatedEnvironment env = env().bindWritable(shared, "/shared").start()) {
             List<String> lines = probe(env, "open=/shared/mem");
             if (Attacks.root()) {
                 assertThat(lines.get(0)).isEqualTo("open=EACCES");

@@ -13,6 +13,7 @@ import dev.isolated.IsolatedEnvironment;
 import dev.isolated.IsolatedEnvironmentBuilder;
 import dev.isolated.IsolatedProcess;
 import dev.isolated.LinuxNamespace;
+import dev.isolated.Rlimit;
 import dev.isolated.internal.helper.SharedHelper;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -104,7 +105,7 @@ class LifetimeAttacks {
     @Test
     @DisplayName("a fork bomb is bounded by the environment's limit (pids cgroup as root, RLIMIT_NPROC rootless) and leaves the JVM working")
     void forkBomb() {
-        IsolatedEnvironmentBuilder builder = Attacks.root() ? env().pidsLimit(40) : env().rlimit("nproc", 40);
+        IsolatedEnvironmentBuilder builder = Attacks.root() ? env().pids(40) : env().rlimit(Rlimit.NPROC, 40);
         try (IsolatedEnvironment env = builder.start()) {
             // every fork counts, so the bomb counts its children with builtins only; the subshell dies at its first
             // refused fork

@@ -71,6 +71,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private Path diskLayer; // the upper-dir= of a disk-backed writable layer, removed at close
     private String rootfsMode = "";
     private long idRangeBase; // as root: the host id of 0 inside
+    private volatile Set<LinuxNamespace> namespaces = Set.of(); // as the helper created them (it adds USER to every environment)
 
     private Environment(HelperConnection helper, EnvironmentSpec spec, LayerSpec layers) {
         this.helper = helper;
@@ -198,20 +199,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     }
 
     private void start() {
-        Fields request = Fields.of().add("rootfs", spec.rootfs().toString()).add("ns", spec.namespaceList());
-        if (!spec.hostname().isEmpty()) {
-            request.add("hostname", spec.hostname());
-        }
-        for (ExtraMount m : spec.mounts()) {
-            request.add(m.kind() == ExtraMount.Kind.BIND ? "bind" : "tmpfs", m.helperValue());
-        }
-        if (spec.readOnlyRootfs()) {
-            request.add("readonly-root", "true");
-        }
-        spec.options().addTo(request);
-        if (layers != null) {
-            diskLayer = layers.addTo(request);
-        }
+        diskLayer = layers == null ? null : layers.newDiskLayer();
+        Fields request = CreateRequest.of(spec, layers, diskLayer);
         helper.listen(id, this);
         try {
             helper.send(Frame.of(FrameType.CREATE, id, request));
@@ -222,6 +211,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         try {
             Fields reply = created.get(CREATE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
             initHostPid = Long.parseLong(reply.get("pid").orElseThrow());
+            namespaces = reply.get("ns").map(Environment::namespaces).orElse(spec.namespaces());
             cgroup = CgroupFiles.from(reply);
             address = reply.getOrEmpty("ip");
             upperFd = reply.get("upper-fd").map(Integer::parseInt).orElse(-1);
@@ -265,7 +255,18 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
 
     @Override
     public Set<LinuxNamespace> namespaces() {
-        return spec.namespaces().isEmpty() ? EnumSet.noneOf(LinuxNamespace.class) : EnumSet.copyOf(spec.namespaces());
+        return namespaces.isEmpty() ? EnumSet.noneOf(LinuxNamespace.class) : EnumSet.copyOf(namespaces);
+    }
+
+    /** The {@code ns=} of the helper's CREATED reply: the namespaces the environment has. */
+    private static Set<LinuxNamespace> namespaces(String list) {
+        Set<LinuxNamespace> created = EnumSet.noneOf(LinuxNamespace.class);
+        for (String name : list.split(",")) {
+            if (!name.isEmpty()) {
+                created.add(LinuxNamespace.parse(name));
+            }
+        }
+        return created;
     }
 
     @Override
@@ -286,9 +287,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     @Override
     public CommandRunner enter(LinuxNamespace... namespaces) {
         for (LinuxNamespace ns : namespaces) {
-            if (!spec.namespaces().contains(ns)) {
+            if (!this.namespaces.contains(ns)) {
                 throw new IllegalArgumentException("Cannot enter namespace " + ns + ": this environment has only "
-                        + spec.namespaces() + ". Add it to @Isolated(namespaces = ...) to create it.");
+                        + this.namespaces + ". Add it to @Isolated(namespaces = ...) to create it.");
             }
         }
         return runner(namespaces.length == 0 ? null : EnumSet.copyOf(Arrays.asList(namespaces)), false);
@@ -465,7 +466,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     public void setHostname(String name) {
         Hostnames.check(name);
         ensureOpen();
-        if (!spec.namespaces().contains(LinuxNamespace.UTS)) {
+        if (!namespaces.contains(LinuxNamespace.UTS)) {
             throw new IllegalStateException("This environment has no UTS namespace of its own: its hostname is the "
                     + "host's. Add LinuxNamespace.UTS to change it.");
         }
@@ -573,7 +574,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
      */
     public FrozenLayer freezeLayer() {
         ensureOpen();
-        if (!spec.namespaces().contains(LinuxNamespace.PID)) {
+        if (!namespaces.contains(LinuxNamespace.PID)) {
             throw new IllegalStateException("freeze() needs LinuxNamespace.PID: it stops every process of the environment, "
                     + "and only a PID namespace of its own tells them from the host's");
         }
@@ -632,7 +633,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
                 sb.append("  ").append(m.mountPoint()).append(' ').append(m.fsType()).append(' ').append(m.options())
                         .append('\n');
             }
-            if (spec.namespaces().contains(LinuxNamespace.UTS)) {
+            if (namespaces.contains(LinuxNamespace.UTS)) {
                 sb.append("Hostname: ").append(hostname()).append('\n');
             }
         } catch (RuntimeException e) {
@@ -714,7 +715,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
 
     @Override
     public String toString() {
-        return "IsolatedEnvironment[" + spec.namespaces() + (spec.hostname().isEmpty() ? "" : ", " + spec.hostname())
+        return "IsolatedEnvironment[" + namespaces + (spec.hostname().isEmpty() ? "" : ", " + spec.hostname())
                 + ", init host pid " + initHostPid + "]";
     }
 }

@@ -3,14 +3,14 @@ package dev.isolated.internal.env;
 import dev.isolated.Capabilities;
 import dev.isolated.Seccomp;
 import dev.isolated.UserMapping;
-import dev.isolated.internal.helper.Fields;
+import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 
 /**
  * The less common settings of an environment: resource limits, rlimits, clock offsets, capabilities, a
- * private network and the user mapping, as the helper's CREATE fields (see native/PROTOCOL.md).
+ * private network and the user mapping; {@link CreateRequest} writes them as the helper's CREATE fields (see
+ * native/PROTOCOL.md). Their defaults are {@link EnvironmentSpec.Builder}'s.
  *
  * @param memoryBytes cgroup memory limit, 0 for none
  * @param pids cgroup pids limit, 0 for none
@@ -29,17 +29,9 @@ public record EnvironmentOptions(long memoryBytes, int pids, int cpuPercent, Map
         long monotonicOffsetSeconds, long boottimeOffsetSeconds, Capabilities capabilities, boolean trackResources,
         String network, String seccompFilter, UserMapping userMapping, Seccomp seccomp) {
 
-    /**
-     * No limits, Docker's capabilities, no offsets, no network, the built-in seccomp filter and no other, the
-     * caller is root inside.
-     */
-    public static final EnvironmentOptions DEFAULTS = new EnvironmentOptions(0, 0, 0, Map.of(), 0, 0,
-            Capabilities.DOCKER_DEFAULT,
-            false, "", "", UserMapping.ROOT, Seccomp.DEFAULT);
-
-    /** Copies the map. */
+    /** Copies the map, unmodifiable. */
     public EnvironmentOptions {
-        rlimits = new LinkedHashMap<>(rlimits);
+        rlimits = Collections.unmodifiableMap(new LinkedHashMap<>(rlimits));
     }
 
     /**
@@ -58,38 +50,5 @@ public record EnvironmentOptions(long memoryBytes, int pids, int cpuPercent, Map
 
     boolean needsTimeNamespace() {
         return monotonicOffsetSeconds != 0 || boottimeOffsetSeconds != 0;
-    }
-
-    void addTo(Fields request) {
-        if (memoryBytes > 0) {
-            request.add("memory-max", Long.toString(memoryBytes));
-        }
-        if (pids > 0) {
-            request.add("pids-max", Integer.toString(pids));
-        }
-        if (cpuPercent > 0) {
-            request.add("cpu-max", (cpuPercent * 1000L) + "\t100000");
-        }
-        if (trackResources && memoryBytes == 0 && pids == 0 && cpuPercent == 0) {
-            request.add("cgroup", "true");
-        }
-        rlimits.forEach((name, value) -> request.add("rlimit", name + "\t" + value + "\t" + value));
-        if (monotonicOffsetSeconds != 0) {
-            request.add("time-offset", "monotonic\t" + monotonicOffsetSeconds);
-        }
-        if (boottimeOffsetSeconds != 0) {
-            request.add("time-offset", "boottime\t" + boottimeOffsetSeconds);
-        }
-        request.add("caps", capabilities == Capabilities.ALL ? "all" : "default");
-        if (!network.isEmpty()) {
-            request.add("network", network);
-        }
-        request.add("seccomp-profile", seccompProfile());
-        if (!seccompFilter.isEmpty()) {
-            request.add("seccomp", seccompFilter);
-        }
-        if (userMapping != UserMapping.ROOT) {
-            request.add("user-map", userMapping.name().toLowerCase(Locale.ROOT));
-        }
     }
 }

@@ -26,9 +26,4 @@ public record ExtraMount(Kind kind, String source, String target, boolean readOn
                     + target);
         }
     }
-
-    String helperValue() {
-        return kind == Kind.BIND ? source + "\t" + target + "\t" + (readOnly ? "ro" : "rw")
-                : target + "\t" + sizeBytes + "\t1777";
-    }
 }

@@ -1,13 +1,13 @@
 package dev.isolated.internal.env;
 
-import dev.isolated.internal.helper.Fields;
 import dev.isolated.internal.image.CacheDirectory;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Where an environment's writable layer lives and which read-only layers lie under it, as the helper's CREATE
- * fields {@code upper-size=}, {@code upper-dir=} and {@code layer=} (see native/PROTOCOL.md).
+ * Where an environment's writable layer lives and which read-only layers lie under it; {@link CreateRequest}
+ * writes them as the helper's CREATE fields {@code upper-size=}, {@code upper-dir=} and {@code layer=} (see
+ * native/PROTOCOL.md).
  *
  * @param onDisk whether the writable layer is a host directory instead of a tmpfs
  * @param tmpfsSize the tmpfs's size ({@code 50%}, {@code 512m}...), when not on disk; empty when none was chosen,
@@ -37,22 +37,11 @@ public record LayerSpec(boolean onDisk, String tmpfsSize, Path root, String root
     }
 
     /**
-     * Adds the fields to a CREATE.
+     * Makes the directory of a disk layer, for one environment's CREATE ({@link CreateRequest} names it).
      *
      * @return the disk layer's directory, made here, or {@code null} on a tmpfs
      */
-    Path addTo(Fields request) {
-        for (Path layer : layers) {
-            request.add("layer", layer.toString());
-        }
-        if (!onDisk) {
-            if (!tmpfsSize.isEmpty()) {
-                request.add("upper-size", tmpfsSize);
-            }
-            return null;
-        }
-        Path dir = LayerDirectories.in(root, rootSetting).newDiskLayer();
-        request.add("upper-dir", dir.toString());
-        return dir;
+    Path newDiskLayer() {
+        return onDisk ? LayerDirectories.in(root, rootSetting).newDiskLayer() : null;
     }
 }

@@ -1,14 +1,7 @@
-package dev.isolated;
+package dev.isolated.internal.image;
 
-import dev.isolated.image.ImageConfig;
-import dev.isolated.internal.image.CacheDirectory;
-import dev.isolated.internal.image.ImageCache;
-import dev.isolated.internal.image.ImageSource;
-import dev.isolated.internal.image.RootfsLocator;
-import dev.isolated.internal.image.SafeTarUnpacker;
-import dev.isolated.internal.image.StoreLock;
-import dev.isolated.internal.image.UnpackLimits;
-import dev.isolated.internal.image.UnpackedImage;
+import dev.isolated.IsolatedConfiguration;
+import dev.isolated.IsolatedException;
 import dev.isolated.internal.registry.ImagePuller;
 import dev.isolated.internal.registry.PullSettings;
 import java.io.IOException;
@@ -18,7 +11,6 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -27,11 +19,13 @@ import java.util.function.Function;
 import java.util.logging.Logger;
 
 /**
- * Turns the {@code rootfs} of an {@link Isolated} annotation into an unpacked image: found on the class path
- * or the file system, unpacked once per content digest into the shared image cache, and remembered for the
- * rest of the run (a tar file rewritten meanwhile, as by a test that builds its image, is resolved again).
+ * The one route from a {@code rootfs} or image name to an unpacked image, for {@code @Isolated},
+ * {@code IsolatedEnvironment.builder()} and {@code ImageBuilder.from} alike: found on the class path or the file
+ * system (or pulled), unpacked once per content digest into the JVM's one image cache (its directory, unpack
+ * limits and size cap read from the configuration when it is first used), and remembered for the rest of the
+ * run (a tar file rewritten meanwhile, as by a test that builds its image, is resolved again).
  */
-final class RootfsImages {
+public final class RootfsImages {
     private static final Logger LOG = Logger.getLogger(RootfsImages.class.getName());
     private static final Map<List<Object>, UnpackedImage> RESOLVED = new ConcurrentHashMap<>();
     private static final Map<List<Object>, UnpackedImage> PULLED = new ConcurrentHashMap<>();
@@ -39,16 +33,20 @@ final class RootfsImages {
     private static Path cacheDirectory;
     private static UnpackLimits limits;
     /** {@link IsolatedConfiguration#CACHE_MAX_BYTES} when unset: 20 GiB. */
-    static final long DEFAULT_CACHE_MAX_BYTES = 20L * 1024 * 1024 * 1024;
+    private static final long DEFAULT_CACHE_MAX_BYTES = 20L * 1024 * 1024 * 1024;
 
     private RootfsImages() {
     }
 
     /**
+     * @param rootfs a class path resource, a tar or a directory (see {@code Isolated.rootfs()})
+     * @param classLoader where resources are looked up
      * @param configuration looks up configuration parameters; the cache directory and unpack limits are read
      *     when the cache is first used in this JVM
+     * @return the unpacked image
+     * @throws ImageNotFoundException if there is no such image
      */
-    static UnpackedImage image(String rootfs, ClassLoader classLoader, Function<String, Optional<String>> configuration) {
+    public static UnpackedImage image(String rootfs, ClassLoader classLoader, Function<String, Optional<String>> configuration) {
         Path workingDirectory = Paths.get("").toAbsolutePath();
         ImageSource source = new RootfsLocator(classLoader, workingDirectory).locate(rootfs);
         return RESOLVED.computeIfAbsent(List.of(rootfs, classLoader, workingDirectory, version(source)),
@@ -74,8 +72,12 @@ final class RootfsImages {
     /**
      * The image named {@code name} ({@code postgres:16}, {@code ghcr.io/org/app@sha256:...}), pulled into the image
      * store as {@code isolated.pull} says and unpacked like an OCI layout. Resolved once per run and name.
+     *
+     * @param name the image name
+     * @param configuration looks up configuration parameters
+     * @return the unpacked image
      */
-    static UnpackedImage pulled(String name, Function<String, Optional<String>> configuration) {
+    public static UnpackedImage pulled(String name, Function<String, Optional<String>> configuration) {
         ImageCache imageCache = cache(configuration);
         PullSettings settings;
         try {
@@ -94,20 +96,13 @@ final class RootfsImages {
         });
     }
 
-    static Path unpacked(String rootfs, ClassLoader classLoader) {
+    /**
+     * @param rootfs a class path resource, a tar or a directory
+     * @param classLoader where resources are looked up
+     * @return the unpacked rootfs, with the configuration of system properties
+     */
+    public static Path unpacked(String rootfs, ClassLoader classLoader) {
         return image(rootfs, classLoader, key -> Optional.ofNullable(System.getProperty(key))).rootfs();
-    }
-
-    /** The image config's {@code Env} as a map (later entries win). */
-    static Map<String, String> configEnv(ImageConfig config) {
-        Map<String, String> env = new LinkedHashMap<>();
-        for (String kv : config.env()) {
-            int eq = kv.indexOf('=');
-            if (eq > 0) {
-                env.put(kv.substring(0, eq), kv.substring(eq + 1));
-            }
-        }
-        return env;
     }
 
     private static synchronized ImageCache cache(Function<String, Optional<String>> configuration) {
