@@ -109,6 +109,7 @@ class CgroupV2HostTests {
                         -Djava.io.tmpdir=$home/tmp -Disolated.vm.cgroup.base=$cg -cp '%3$s' %4$s $name "$@"
                     rc=$?
                     printf 'VMPHASE\\t%%s\\t%%s\\t%%s s\\n' $name $rc "$(cut -d' ' -f1 /proc/uptime)"
+                    printf 'VMFACT\\t%%s\\tmemory\\t%%s\\n' $name "$(grep -E '^(MemAvailable|Shmem):' /proc/meminfo | tr -s ' \\n' ' ')"
                     [ $rc -ne %8$s ] || exit $rc  # a test hung (VMHUNG): the host fails now, naming it
                 }
                 phase root session.scope 0 %5$s

@@ -28,14 +28,14 @@ import org.junit.platform.launcher.core.LauncherFactory;
  * <STATUS> <seconds>s <exception: message>}, tab-separated; a failure's stack trace follows as {@code VMTRACE}
  * lines), the JVM's cgroup before and after and each class's time ({@code VMFACT}).
  *
- * <p>A test still running after {@link #HUNG} is hung, not slow (the slowest takes under 10 s on a quiet host):
- * then {@code VMHUNG <phase> <Class#method> <seconds>s} is printed, with the threads' stacks and the processes
+ * <p>A test still running after {@link #HUNG} is hung, not slow (the slowest takes under 10 s on a quiet host, 25 s
+ * on one loaded eightfold): then {@code VMHUNG <phase> <Class#method> <seconds>s} is printed, with the threads' stacks and the processes
  * below this JVM ({@code VMHUNGINFO}), and the JVM exits with {@link #HUNG_EXIT}, so that the VM's script stops
  * and the host fails at once instead of at its time limit.
  */
 public final class VmTestMain {
     /** How long one test may run before it counts as hung. */
-    public static final Duration HUNG = Duration.ofSeconds(45);
+    public static final Duration HUNG = Duration.ofSeconds(60);
 
     /** The JVM's exit code after a hung test. */
     public static final int HUNG_EXIT = 3;
@@ -129,6 +129,8 @@ public final class VmTestMain {
             print("VMHUNGINFO\t" + phase + "\tthread " + thread.getThreadName() + " " + thread.getThreadState());
             Stream.of(thread.getStackTrace()).limit(25).forEach(f -> print("VMHUNGINFO\t" + phase + "\t    at " + f));
         }
+        print("VMHUNGINFO\t" + phase + "\tmemory " + read("/proc/meminfo").replaceAll(
+                ".*(MemTotal: *\\d+ kB).*(MemAvailable: *\\d+ kB).*(Shmem: *\\d+ kB).*", "$1 $2 $3"));
         ProcessHandle.current().descendants().forEach(p -> print("VMHUNGINFO\t" + phase + "\tprocess " + p.pid()
                 + " " + read("/proc/" + p.pid() + "/stat").replaceFirst("^\\d+ \\((.*)\\) (\\S).*", "$1 $2")
                 + " wchan=" + read("/proc/" + p.pid() + "/wchan") + " " + read("/proc/" + p.pid() + "/cgroup")
