@@ -28,10 +28,11 @@ public final class TestVm {
     private static final List<String> MODULES = List.of("virtio_pci", "9pnet_virtio", "9p", "overlay");
     /**
      * The kernel's lines the init copies from /dev/kmsg to the serial log as {@code VMKERNEL} lines, as they come: errors
-     * and worse (an OOM kill, hung tasks, RCU stalls, soft lockups; not their register dumps and call traces) and
-     * the lines saying who invoked the OOM killer, in which cgroup, and its usage.
+     * and worse (an OOM kill, hung tasks, RCU stalls, soft lockups; not their register dumps and call traces), the
+     * lines saying who invoked the OOM killer, in which cgroup, and its usage, and failed page allocations.
      */
-    private static final String KERNEL_LINES = "*'-; '*) ;; [0-3],*|*'invoked oom-killer'*|*oom-kill:*|*'memory: usage'*";
+    private static final String KERNEL_LINES = "*'-; '*) ;; [0-3],*|*'invoked oom-killer'*|*oom-kill:*|*'memory: usage'*"
+            + "|*'allocation failure'*";
     private static final String MOUNT_9P = "mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000";
 
     private TestVm() {

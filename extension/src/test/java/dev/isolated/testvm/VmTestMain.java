@@ -134,7 +134,21 @@ public final class VmTestMain {
         ProcessHandle.current().descendants().forEach(p -> print("VMHUNGINFO\t" + phase + "\tprocess " + p.pid()
                 + " " + read("/proc/" + p.pid() + "/stat").replaceFirst("^\\d+ \\((.*)\\) (\\S).*", "$1 $2")
                 + " wchan=" + read("/proc/" + p.pid() + "/wchan") + " " + read("/proc/" + p.pid() + "/cgroup")
-                + " " + p.info().commandLine().orElse("")));
+                + " " + p.info().commandLine().orElse("") + kernelStack("/proc/" + p.pid())));
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            tasks.forEach(task -> print("VMHUNGINFO\t" + phase + "\tjvm task " + task.getFileName() + " "
+                    + read(task + "/comm") + " " + read(task + "/stat").replaceFirst("^\\d+ \\(.*\\) (\\S).*", "$1")
+                    + " wchan=" + read(task + "/wchan") + kernelStack(task.toString())));
+        } catch (IOException e) {
+            print("VMHUNGINFO\t" + phase + "\tno /proc/self/task: " + e);
+        }
+    }
+
+    /** @return where the task waits in the kernel ({@code stack}: root only), innermost first, or "" */
+    private static String kernelStack(String task) {
+        String stack = read(task + "/stack");
+        return stack.equals("?") || stack.isEmpty() ? "" : " kernel: " + stack.replaceAll("\\[<[0-9a-f]+>\\] ", "")
+                .replaceAll("\\+0x[0-9a-f]+/0x[0-9a-f]+", "");
     }
 
     private static String read(String path) {
