@@ -11,9 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -30,11 +29,16 @@ final class ProtocolClient implements AutoCloseable {
      */
     static final long READ_TIMEOUT_SECONDS = 30;
 
-    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(task -> {
+    /** Kills a helper whose answer is lost; a read's timer is dropped as soon as its frame came. */
+    private static final ScheduledThreadPoolExecutor WATCHDOG = new ScheduledThreadPoolExecutor(1, task -> {
         Thread thread = new Thread(task, "protocol-client-read-timeout");
         thread.setDaemon(true);
         return thread;
     });
+
+    static {
+        WATCHDOG.setRemoveOnCancelPolicy(true);
+    }
 
     private final Process process;
 
