@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
@@ -29,7 +30,8 @@ import org.junit.platform.launcher.core.LauncherFactory;
  * lines), the JVM's cgroup before and after and each class's time ({@code VMFACT}).
  *
  * <p>A test still running after {@link #HUNG} is hung, not slow (the slowest takes under 10 s on a quiet host, 25 s
- * on one loaded eightfold): then {@code VMHUNG <phase> <Class#method> <seconds>s} is printed, with the threads' stacks and the processes
+ * on one loaded eightfold), and so is a class whose set-up or tear-down runs that long: then {@code VMHUNG <phase>
+ * <Class#method> <seconds>s} is printed (for a class: {@code (no test running, since the start of <Class>)}), with the threads' stacks and the processes
  * below this JVM ({@code VMHUNGINFO}), and the JVM exits with {@link #HUNG_EXIT}, so that the VM's script stops
  * and the host fails at once instead of at its time limit.
  */
@@ -41,6 +43,10 @@ public final class VmTestMain {
     public static final int HUNG_EXIT = 3;
 
     private static final Map<String, Long> RUNNING = new ConcurrentHashMap<>();
+
+    /** When a test or class last started or finished, and which: a class's set-up or tear-down can hang too. */
+    private static volatile long lastEvent = System.nanoTime();
+    private static volatile String lastEventName = "the JVM's start";
 
     private VmTestMain() {
     }
@@ -72,6 +78,7 @@ public final class VmTestMain {
 
         @Override
         public void executionStarted(TestIdentifier test) {
+            event("the start of " + name(test));
             if (test.isTest()) {
                 RUNNING.put(name(test), System.nanoTime());
                 print(String.join("\t", "VMSTART", phase, name(test)));
@@ -80,6 +87,7 @@ public final class VmTestMain {
 
         @Override
         public void executionFinished(TestIdentifier test, TestExecutionResult result) {
+            event("the end of " + name(test));
             if (!test.isTest()) {
                 return;
             }
@@ -96,6 +104,11 @@ public final class VmTestMain {
         }
     }
 
+    private static void event(String name) {
+        lastEventName = name;
+        lastEvent = System.nanoTime();
+    }
+
     private static String name(TestIdentifier test) {
         return test.getSource().filter(MethodSource.class::isInstance).map(MethodSource.class::cast)
                 .map(s -> s.getJavaClass().getSimpleName() + "#" + s.getMethodName()).orElse(test.getDisplayName());
@@ -110,13 +123,13 @@ public final class VmTestMain {
                 return;
             }
             long now = System.nanoTime();
-            RUNNING.forEach((test, started) -> {
-                if (now - started > HUNG.toNanos()) {
-                    print(String.join("\t", "VMHUNG", phase, test, String.format("%.0fs", (now - started) / 1e9)));
-                    hungInfo(phase);
-                    Runtime.getRuntime().halt(HUNG_EXIT);
-                }
-            });
+            if (now - lastEvent > HUNG.toNanos()) {
+                String what = RUNNING.isEmpty() ? "(no test running, since " + lastEventName + ")"
+                        : String.join(", ", RUNNING.keySet());
+                print(String.join("\t", "VMHUNG", phase, what, String.format("%.0fs", (now - lastEvent) / 1e9)));
+                hungInfo(phase);
+                Runtime.getRuntime().halt(HUNG_EXIT);
+            }
         }
     }
 
@@ -161,8 +174,8 @@ public final class VmTestMain {
 
     /**
      * @param serial the serial log of a VM that ran this class
-     * @return for a failure message: the tests that started and did not finish, what {@code VMHUNG} said, and the
-     *     kernel's OOM lines ({@code VMKERNEL}, see {@link TestVm}); "" when there is none of these
+     * @return for a failure message: the tests that started and did not finish (or, when none, the guest's last
+     *     progress line), what {@code VMHUNG} said, and the kernel's OOM lines ({@code VMKERNEL}, see {@link TestVm})
      */
     public static String diagnosis(String serial) {
         Map<String, String> unfinished = new java.util.LinkedHashMap<>();
@@ -177,8 +190,11 @@ public final class VmTestMain {
                 found.append(line).append('\n');
             }
         }
-        String running = unfinished.isEmpty() ? "" : "started and never finished (in phase, test): "
-                + String.join(", ", unfinished.keySet()) + "\n";
+        List<String> progress = serial.lines().filter(l -> l.matches("VM(START|TEST|FACT|PHASE)\t.*")).toList();
+        String running = unfinished.isEmpty()
+                ? "no test was running; the guest's last progress line: "
+                        + (progress.isEmpty() ? "none" : progress.get(progress.size() - 1)) + "\n"
+                : "started and never finished (in phase, test): " + String.join(", ", unfinished.keySet()) + "\n";
         return running + found;
     }
 
