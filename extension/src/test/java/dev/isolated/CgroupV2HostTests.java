@@ -25,6 +25,10 @@ import org.junit.jupiter.api.io.TempDir;
  * cgroup delegated to it (owned by it, as systemd's {@code Delegate=yes} makes it), and as uid 65534 without
  * delegation, where a limit must fail the test with the hint to delegate. Needs what {@code .ci/install-deps}
  * installs (qemu-system-x86, the test VM's kernel).
+ *
+ * <p>A test in the VM still running after {@link VmTestMain#HUNG} ends the VM at once: this test then fails naming
+ * it, with the guest's thread stacks and processes and the kernel's OOM lines ({@link VmTestMain#diagnosis}); a VM
+ * that goes silent until {@link #TIMEOUT} fails with the same diagnosis of its serial log.
  */
 @DisplayName("cgroup v2 (in a VM)")
 class CgroupV2HostTests {
@@ -58,6 +62,8 @@ class CgroupV2HostTests {
         serial.lines().filter(l -> l.matches("(VMFACT|VMPHASE|VMTEST)\t.*")).forEach(System.out::println);
 
         String log = "\n--- serial log, last 80 lines ---\n" + TestVm.tail(serial, 80);
+        assertThat(serial).as("a test in the VM hung (no end after %s); where it stopped:%n%s%s",
+                VmTestMain.HUNG, VmTestMain.diagnosis(serial), log).doesNotContain("VMHUNG\t");
         assertThat(serial).as("the VM's cgroup2 root" + log).contains("VMFACT\tvm\tcontrollers\t").containsPattern(
                 "VMFACT\tvm\tcontrollers\t.*\\bmemory\\b").contains(TestVm.SCRIPT_EXIT + "0");
         for (String phase : List.of("root", "delegated")) {
@@ -103,13 +109,15 @@ class CgroupV2HostTests {
                         -Djava.io.tmpdir=$home/tmp -Disolated.vm.cgroup.base=$cg -cp '%3$s' %4$s $name "$@"
                     rc=$?
                     printf 'VMPHASE\\t%%s\\t%%s\\t%%s s\\n' $name $rc "$(cut -d' ' -f1 /proc/uptime)"
+                    printf 'VMFACT\\t%%s\\tmemory\\t%%s\\n' $name "$(grep -E '^(MemAvailable|Shmem):' /proc/meminfo | tr -s ' \\n' ' ')"
+                    [ $rc -ne %8$s ] || exit $rc  # a test hung (VMHUNG): the host fails now, naming it
                 }
                 phase root session.scope 0 %5$s
                 mkdir $G/deleg && chown %6$s:%6$s $G/deleg $G/deleg/cgroup.procs $G/deleg/cgroup.subtree_control $G/deleg/cgroup.threads
                 phase delegated deleg %6$s %5$s
                 phase undelegated nodeleg %6$s %7$s
                 """.formatted(System.getProperty("user.dir"), java, classpath, VmTestMain.class.getName(), classes,
-                NOBODY, ResourceLimitTests.class.getName());
+                NOBODY, ResourceLimitTests.class.getName(), VmTestMain.HUNG_EXIT);
     }
 
     /** @return per test of the phase, its status and message */

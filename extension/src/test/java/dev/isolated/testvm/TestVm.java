@@ -26,6 +26,13 @@ public final class TestVm {
     public static final String SCRIPT_EXIT = "VM-SCRIPT-EXIT ";
 
     private static final List<String> MODULES = List.of("virtio_pci", "9pnet_virtio", "9p", "overlay");
+    /**
+     * The kernel's lines the init copies from /dev/kmsg to the serial log as {@code VMKERNEL} lines, as they come: errors
+     * and worse (an OOM kill, hung tasks, RCU stalls, soft lockups; not their register dumps and call traces), the
+     * lines saying who invoked the OOM killer, in which cgroup, and its usage, and failed page allocations.
+     */
+    private static final String KERNEL_LINES = "*'-; '*) ;; [0-3],*|*'invoked oom-killer'*|*oom-kill:*|*'memory: usage'*"
+            + "|*'allocation failure'*";
     private static final String MOUNT_9P = "mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000";
 
     private TestVm() {
@@ -63,6 +70,7 @@ public final class TestVm {
         if (!ended || vm.exitValue() != 0 || !serial.contains(SCRIPT_EXIT)) {
             throw new AssertionError((ended ? "qemu exited with " + vm.exitValue() : "the VM timed out after " + timeout)
                     + "; qemu said: " + Files.readString(work.resolve("qemu.out")).strip()
+                    + "\n--- where it stopped ---\n" + VmTestMain.diagnosis(serial)
                     + "\n--- serial log, last 60 lines ---\n" + tail(serial, 60));
         }
         return serial;
@@ -96,6 +104,7 @@ public final class TestVm {
                 /bin/busybox --install -s /bin
                 export PATH=/bin
                 mount -t proc proc /proc && mount -t sysfs sysfs /sys && mount -t devtmpfs devtmpfs /dev
+                (cat /dev/kmsg | while IFS= read -r l; do case "$l" in %6$s) printf 'VMKERNEL\\t%%s\\n' "$l";; esac; done) &
                 %s
                 %s hostroot /host
                 mount -t proc proc /host/proc && mount -t sysfs sysfs /host/sys
@@ -109,7 +118,7 @@ public final class TestVm {
                 cd /host && mount --move . / && chroot . /bin/sh %3$s/vm-run.sh
                 echo "%4$s$?"
                 poweroff -f
-                """.formatted(String.join(" && ", insmods), MOUNT_9P, share, SCRIPT_EXIT, project);
+                """.formatted(String.join(" && ", insmods), MOUNT_9P, share, SCRIPT_EXIT, project, KERNEL_LINES);
     }
 
     /** @return the program's path on PATH (or /sbin, /usr/sbin); fails, naming .ci/install-deps, without it */

@@ -111,7 +111,7 @@ class HelperCgroupsTest extends AbstractHelperCliTest {
                     assertThat(Files.readString(command.resolve("cgroup"))).isEqualTo(initCgroups);
                     assertThat(Files.readAllLines(pids.resolve("cgroup.procs"))).contains(command.getFileName().toString());
                 } finally {
-                    enter.destroyForcibly().waitFor();
+                    assertThat(enter.destroyForcibly().waitFor(10, TimeUnit.SECONDS)).as("enter ends on SIGKILL").isTrue();
                 }
 
                 Result forkLoop = helper("enter", "--pid", init, "--", "sh", "-c",

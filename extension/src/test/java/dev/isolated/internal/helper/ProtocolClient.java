@@ -18,7 +18,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The JVM side of native/PROTOCOL.md, reduced to what the tests need: an {@code isolated-helper serve}
@@ -27,7 +30,27 @@ import java.util.concurrent.TimeUnit;
  */
 final class ProtocolClient implements AutoCloseable {
 
+    /**
+     * How long a read waits for the helper's next frame (each takes well under a second): past it the answer is lost,
+     * the helper is killed and the read fails naming what was asked, instead of blocking the test forever.
+     */
+    static final long READ_TIMEOUT_SECONDS = 30;
+
+    /** Kills a helper whose answer is lost; a read's timer is dropped as soon as its frame came. */
+    private static final ScheduledThreadPoolExecutor WATCHDOG = new ScheduledThreadPoolExecutor(1, task -> {
+        Thread thread = new Thread(task, "protocol-client-read-timeout");
+        thread.setDaemon(true);
+        return thread;
+    });
+
+    static {
+        WATCHDOG.setRemoveOnCancelPolicy(true);
+    }
+
     private final Process process;
+
+    /** The last request sent, for a read that times out: {@code type#id}. */
+    private String lastRequest = "(none yet: READY)";
 
     private final DataOutputStream out;
 
@@ -80,6 +103,7 @@ final class ProtocolClient implements AutoCloseable {
             }
             record.add(field.substring(0, eq), field.substring(eq + 1));
         }
+        lastRequest = type + "#" + id;
         Frame.of(type, id, record).writeTo(out);
         out.flush();
     }
@@ -117,11 +141,34 @@ final class ProtocolClient implements AutoCloseable {
 
     /** @return the next frame; at the end of the helper's stdout, an EOFException */
     Frame read() throws IOException {
-        Frame frame = Frame.readFrom(in);
+        AtomicBoolean timedOut = new AtomicBoolean();
+        ScheduledFuture<?> kill = WATCHDOG.schedule(() -> {
+            timedOut.set(true);
+            process.destroyForcibly(); // ends the blocked read with EOF
+        }, READ_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        Frame frame;
+        try {
+            frame = Frame.readFrom(in);
+        } catch (IOException e) {
+            if (timedOut.get()) {
+                throw noAnswer(e);
+            }
+            throw e;
+        } finally {
+            kill.cancel(false);
+        }
+        if (frame == null && timedOut.get()) {
+            throw noAnswer(null);
+        }
         if (frame == null) {
             throw new EOFException("the helper closed its stdout");
         }
         return frame;
+    }
+
+    private AssertionError noAnswer(IOException cause) {
+        return new AssertionError("the helper (pid " + process.pid() + ") sent no frame for " + READ_TIMEOUT_SECONDS
+                + " s after the request " + lastRequest + ": killed it, so that the test fails instead of hanging", cause);
     }
 
     /** @return whether a frame can be read without blocking (at least its first bytes arrived) */
