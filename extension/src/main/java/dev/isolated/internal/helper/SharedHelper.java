@@ -4,10 +4,15 @@ import dev.isolated.IsolatedException;
 import dev.isolated.internal.os.NativeAccess;
 import java.io.IOException;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 
 /**
@@ -16,6 +21,7 @@ import java.util.function.Function;
  * EOF on its stdin and tears them down itself.
  */
 public final class SharedHelper {
+    private static final Set<PosixFilePermission> PRIVATE = PosixFilePermissions.fromString("rwx------");
     private static HelperConnection current;
     private static boolean hookInstalled;
 
@@ -66,12 +72,31 @@ public final class SharedHelper {
         }
     }
 
+    /**
+     * A new {@code 0700} directory {@code isolated-run-<random>} in {@code java.io.tmpdir}, made as
+     * {@link Files#createTempDirectory} makes one: {@code mkdir(2)}, which fails on anything already there (a link
+     * too), with another name then. Its name comes from {@link ThreadLocalRandom}, not the {@code SecureRandom}
+     * of {@code createTempDirectory}, whose first use in a JVM (the security providers, {@code /dev/random}, SHA-1)
+     * cost the first test tens of milliseconds: the name only has to be hard to take first, never secret.
+     */
     private static Path newStateDir() {
-        try {
-            return Files.createTempDirectory(Paths.get(System.getProperty("java.io.tmpdir")), "isolated-run-");
-        } catch (IOException e) {
-            throw new IsolatedException("Cannot create the helper's state directory in java.io.tmpdir ("
-                    + System.getProperty("java.io.tmpdir") + "): " + e, e);
+        Path tmpdir = Paths.get(System.getProperty("java.io.tmpdir"));
+        for (int attempt = 1;; attempt++) {
+            Path dir = tmpdir.resolve("isolated-run-" + Long.toUnsignedString(ThreadLocalRandom.current().nextLong()));
+            try {
+                return Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PRIVATE));
+            } catch (FileAlreadyExistsException taken) {
+                if (attempt == 100) {
+                    throw stateDirFailure(taken);
+                }
+            } catch (IOException e) {
+                throw stateDirFailure(e);
+            }
         }
+    }
+
+    private static IsolatedException stateDirFailure(IOException e) {
+        return new IsolatedException("Cannot create the helper's state directory in java.io.tmpdir ("
+                + System.getProperty("java.io.tmpdir") + "): " + e, e);
     }
 }

@@ -10,10 +10,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.DigestInputStream;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.regex.Pattern;
 
 /**
  * The SHA-256 of image archives, computed once per version of the file that holds them (the tar, or
@@ -27,12 +25,10 @@ final class ArchiveDigests {
     /** Shared by every cache in this JVM: identities do not depend on the cache directory. */
     private static final Map<String, String> MEMORY = new ConcurrentHashMap<>();
 
-    private static final Pattern LINE = Pattern.compile("v1 (-?\\d+ \\d+ \\d+ -?\\d+ -?\\d+) ([0-9a-f]{64}) (.+)");
     /** Beyond this the index is started afresh, so it stays small. */
     private static final long MAX_INDEX_BYTES = 1024 * 1024;
 
     private final Path indexFile;
-    private volatile boolean indexLoaded;
 
     /**
      * @param indexFile where digests are remembered between runs
@@ -54,11 +50,11 @@ final class ArchiveDigests {
             throw new UncheckedIOException("Cannot read image " + archive.description() + ": " + e, e);
         }
         String known = MEMORY.get(key);
-        if (known == null && !indexLoaded) {
-            loadIndex();
-            known = MEMORY.get(key);
+        if (known == null) {
+            known = lookUpIndex(key);
         }
         if (known != null) {
+            MEMORY.put(key, known);
             return known;
         }
         String digest = hash(archive);
@@ -67,27 +63,70 @@ final class ArchiveDigests {
         return digest;
     }
 
-    private synchronized void loadIndex() {
-        if (indexLoaded) {
-            return;
-        }
+    /**
+     * Looks for the key's line in the index file, without a regular expression or a line split: the index holds a
+     * line per version of every archive ever hashed (up to {@link #MAX_INDEX_BYTES}), and matching each in a JVM
+     * that has not compiled its regex code yet took longer than the rest of a first test's image lookup.
+     *
+     * @return the digest the index remembers for {@code key}, or {@code null}
+     */
+    private String lookUpIndex(String key) {
+        byte[] bytes;
         try {
-            List<String> lines = Files.readAllLines(indexFile, StandardCharsets.UTF_8);
-            for (String line : lines) {
-                var match = LINE.matcher(line);
-                if (match.matches()) { // a torn last line (a crash while appending) is just not remembered
-                    MEMORY.putIfAbsent(match.group(1) + " " + match.group(3), match.group(2));
-                }
-            }
+            bytes = Files.readAllBytes(indexFile);
         }
         catch (NoSuchFileException e) {
-            // Nothing remembered yet.
+            return null; // nothing remembered yet
         }
         catch (IOException e) {
             throw new UncheckedIOException("Cannot read the image digest index " + indexFile + ": " + e
                     + "; delete it, it is only a cache", e);
         }
-        indexLoaded = true;
+        return find(new String(bytes, StandardCharsets.ISO_8859_1), key);
+    }
+
+    /**
+     * @param index the index's bytes, one char per byte
+     * @param key {@code <dev> <inode> <size> <mtime ns> <ctime ns> <description>}
+     * @return the digest of the first whole line {@code v1 <identity> <sha256> <description>} for that key, or
+     *     {@code null}; a torn last line (a crash while appending) is just not remembered
+     */
+    static String find(String index, String key) {
+        int identityEnd = nthSpace(key, 5);
+        if (identityEnd < 0) {
+            return null;
+        }
+        String prefix = "v1 " + key.substring(0, identityEnd + 1);
+        String description = new String(key.substring(identityEnd + 1).replace('\n', ' ')
+                .getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+        for (int at = index.indexOf(prefix); at >= 0; at = index.indexOf(prefix, at + 1)) {
+            if (at > 0 && index.charAt(at - 1) != '\n') {
+                continue;
+            }
+            int digestStart = at + prefix.length();
+            int descriptionStart = digestStart + 65;
+            int lineEnd = index.indexOf('\n', digestStart);
+            if (lineEnd < 0 || lineEnd != descriptionStart + description.length()
+                    || index.charAt(descriptionStart - 1) != ' '
+                    || !index.startsWith(description, descriptionStart)) {
+                continue;
+            }
+            String digest = index.substring(digestStart, descriptionStart - 1);
+            if (isLowerHex(digest)) {
+                return digest;
+            }
+        }
+        return null;
+    }
+
+    private static boolean isLowerHex(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if ((c < '0' || c > '9') && (c < 'a' || c > 'f')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void remember(String key, String digest) {

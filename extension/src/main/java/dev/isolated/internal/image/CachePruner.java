@@ -59,12 +59,14 @@ final class CachePruner {
             readSizes();
             Instant oldestKept = Instant.now().minus(maxAge);
             List<Path> removed = new ArrayList<>();
+            long size = size(remaining); // changes only when an entry goes: not summed again for every entry
             for (Candidate candidate : List.copyOf(remaining)) {
                 boolean tooOld = candidate.lastUsed().isBefore(oldestKept);
-                if ((tooOld || size(remaining) > maxBytes) && !ImageCache.isHandedOut(candidate.entry())
+                if ((tooOld || size > maxBytes) && !ImageCache.isHandedOut(candidate.entry())
                         && cache.removeIfUnlocked(candidate.entry())) {
                     removed.add(candidate.entry());
                     remaining.remove(candidate);
+                    size = size(remaining);
                 }
             }
             sweep();

@@ -31,8 +31,14 @@ public final class NativeAccess {
             }
             checked = true;
         }
-        Module jna = com.sun.jna.Native.class.getModule(); // a class literal: JNA is not loaded by this
-        missingFlagMessage(Runtime.version().feature(), nativeAccessEnabled(jna), flag(jna), inputArguments())
+        int feature = Runtime.version().feature();
+        if (feature < FIRST_WARNING_RELEASE) {
+            return; // nothing to warn about, so nothing to look up: a fresh JVM's first test need not load JNA's
+                    // Native class or java.management's MXBeans (about 50 classes) for this
+        }
+        Module jna = com.sun.jna.Native.class.getModule(); // a class literal: JNA is not initialized by this
+        boolean enabled = nativeAccessEnabled(jna);
+        missingFlagMessage(feature, enabled, flag(jna), enabled ? List.of() : inputArguments())
                 .ifPresent(System.err::println);
     }
 
