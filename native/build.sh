@@ -4,6 +4,13 @@
 # runnable by hand as well. The compiler is ARCH-linux-gnu-gcc (Debian's cross compilers, and on Debian the
 # native gcc under that name too), else plain gcc when ARCH is this machine's.
 set -eu
+# The warnings bubblewrap builds with (its meson.build: warning level 2, i.e. -Wall -Wextra, and the set it
+# shares with ostree), each an error.
+warnings="-Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wformat-nonliteral -Wshadow -Wempty-body
+    -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations -Wimplicit-function-declaration
+    -Wpointer-arith -Winit-self -Wreturn-type -Woverflow -Wint-conversion -Wparentheses
+    -Wincompatible-pointer-types -Wmisleading-indentation -Wmissing-include-dirs -Waggregate-return
+    -Wswitch-default -Wswitch-enum -Wno-missing-field-initializers"
 arch=$1
 src=$2
 out=$3
@@ -33,8 +40,8 @@ if [ "$("$cc" -print-file-name=libc.a)" = libc.a ]; then
     exit 1
 fi
 mkdir -p "$(dirname "$out")"
-"$cc" -std=gnu11 -O2 -Wall -Wextra -Werror -Wformat=2 -D_GNU_SOURCE -static \
-    -o "$out" "$src"/*.c
+# shellcheck disable=SC2086 # the list is split on purpose
+"$cc" -std=gnu11 -O2 $warnings -D_GNU_SOURCE -static -o "$out" "$src"/*.c
 # Its SHA-256 goes into the jar next to it: the JVM names the extraction directory by it without hashing the
 # helper itself (which costs a fresh JVM a few hundred milliseconds).
 sha256sum "$out" | cut -d' ' -f1 > "$out.sha256"
