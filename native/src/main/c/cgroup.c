@@ -534,18 +534,18 @@ int cgroup_attach(pid_t pid, struct cgroup_env *cg, struct failure *f)
 static int write_pid(int fd, const char *dir, pid_t pid, struct failure *f)
 {
     char text[24], path[PATH_MAX];
-    int own = -1;
+    int opened = -1;
     if (fd < 0 && dir) {
         snprintf(path, sizeof path, "%s/cgroup.procs", dir);
-        if ((fd = own = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+        if ((fd = opened = open(path, O_WRONLY | O_CLOEXEC)) < 0)
             return fail(f, "cgroup", "open", path, NULL);
     }
     snprintf(text, sizeof text, "%d", (int)pid);
     int rc = fd >= 0 && write(fd, text, strlen(text)) < 0
                  ? fail(f, "cgroup", "write", dir, "could not move pid %d into the cgroup", (int)pid)
                  : 0;
-    if (own >= 0)
-        close(own);
+    if (opened >= 0)
+        close(opened);
     return rc;
 }
 

@@ -19,7 +19,6 @@ enum ns_index { NS_USER, NS_PID, NS_MOUNT, NS_UTS, NS_IPC, NS_NET, NS_CGROUP, NS
 
 #define NS_BIT(i) (1u << (i))
 #define NS_DEFAULT (NS_BIT(NS_PID) | NS_BIT(NS_MOUNT) | NS_BIT(NS_UTS) | NS_BIT(NS_IPC))
-#define NS_ALL ((1u << NS_COUNT) - 1)
 
 struct ns_info {
     const char *name;      /* as in --ns and ns= */

@@ -40,6 +40,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+int parse_port(const char *text, struct failure *f)
+{
+    char *end = NULL;
+    long port = text ? strtol(text, &end, 10) : 0;
+    if (text && *text && !*end && port >= 1 && port <= 65535)
+        return (int)port;
+    errno = EINVAL;
+    return fail(f, "forward", "parse", text ? text : "", "port= must be a TCP port, 1..65535");
+}
+
 #define RELAY_BUF 65536
 #define ACCEPTS_PER_WAKEUP 16
 /* HOST-PORT: connections the env opens are untrusted; past this many open relays of one env its

@@ -235,7 +235,7 @@ static void apply_option(struct cli_options *o, int opt, const char *arg)
     }
 }
 
-static struct cli_options parse_options(int argc, char **argv, bool needs_command)
+static void parse_options(int argc, char **argv, bool needs_command, struct cli_options *out)
 {
     static const struct option options[] = {
         { "rootfs", required_argument, NULL, OPT_ROOTFS },
@@ -287,7 +287,7 @@ static struct cli_options parse_options(int argc, char **argv, bool needs_comman
     o.argv = argv + optind;
     if (needs_command && !o.argv[0])
         usage_error("missing the command (after --)");
-    return o;
+    *out = o;
 }
 
 static int exit_code_of(int status)
@@ -451,13 +451,15 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(command, "run") == 0) {
-        struct cli_options o = parse_options(argc - 1, argv + 1, true);
+        struct cli_options o;
+        parse_options(argc - 1, argv + 1, true, &o);
         if (o.hostname && !(o.ns & NS_BIT(NS_UTS)))
             usage_error("--hostname needs uts in --ns");
         return run_main(&o);
     }
     if (strcmp(command, "enter") == 0) {
-        struct cli_options o = parse_options(argc - 1, argv + 1, true);
+        struct cli_options o;
+        parse_options(argc - 1, argv + 1, true, &o);
         return enter_main(&o);
     }
     if (strcmp(command, "copy-layer") == 0) {
@@ -472,11 +474,13 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(command, "probe") == 0) {
-        struct cli_options o = parse_options(argc - 1, argv + 1, false);
+        struct cli_options o;
+        parse_options(argc - 1, argv + 1, false, &o);
         return probe_main(o.json);
     }
     if (strcmp(command, "serve") == 0) {
-        struct cli_options o = parse_options(argc - 1, argv + 1, false);
+        struct cli_options o;
+        parse_options(argc - 1, argv + 1, false, &o);
         if (!o.state_dir)
             usage_error("serve needs --state-dir DIR");
         return serve_main(o.state_dir);

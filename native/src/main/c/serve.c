@@ -668,16 +668,6 @@ static void handle_set_hostname(struct server *s, uint32_t id, const struct reco
     send_record(&s->out, FRAME_ACK, id, &rb);
 }
 
-static int parse_port(const char *text, struct failure *f)
-{
-    char *end = NULL;
-    long port = text ? strtol(text, &end, 10) : 0;
-    if (text && *text && !*end && port >= 1 && port <= 65535)
-        return (int)port;
-    errno = EINVAL;
-    return fail(f, "forward", "parse", text ? text : "", "port= must be a TCP port, 1..65535");
-}
-
 /* The env's network and user namespaces, opened for one FORWARD or HOST-PORT (which dup()s
  * what it keeps): the env holds only its init's pidfd. */
 static int with_net_fds(const struct env_slot *slot, struct failure *f, int out[2])

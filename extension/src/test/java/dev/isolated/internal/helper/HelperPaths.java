@@ -2,6 +2,7 @@ package dev.isolated.internal.helper;
 
 import static org.assertj.core.api.Assertions.fail;
 
+import dev.isolated.IsolatedConfiguration;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,8 +12,14 @@ import java.nio.file.attribute.PosixFilePermissions;
 /** Where the tests find the {@code isolated-helper} that the native module built. */
 final class HelperPaths {
 
-    /** The helper for this machine as {@code mvn -pl native install} leaves it, seen from the extension module. */
-    static final Path HELPER = Path.of("../native/target/classes/" + HelperBinary.resourceName())
+    /**
+     * The helper the tests run: the one {@code -Disolated.helper.path} names when set (.ci/run runs these tests
+     * against the sanitized build, {@code native/build.sh sanitized}), else the one for this machine as
+     * {@code mvn -pl native install} leaves it, seen from the extension module.
+     */
+    static final Path HELPER = Path.of(System.getProperty(IsolatedConfiguration.HELPER_PATH, "").isBlank()
+                    ? "../native/target/classes/" + HelperBinary.resourceName()
+                    : System.getProperty(IsolatedConfiguration.HELPER_PATH))
             .toAbsolutePath()
             .normalize();
 

@@ -1,0 +1,415 @@
+/*
+ * parsers_test.c - unit tests of the helper's parsers: namespace lists (--ns, ns=, join=), bind and tmpfs
+ * specs (--bind/--ro-bind/--tmpfs, bind=/ro-bind=/tmpfs=), protocol frames and records, ports (port=).
+ *
+ * Built with both sanitizers and run by `build.sh unit-tests` (Maven's test phase); prints each failed
+ * check and exits 1 when any failed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "binds.h"
+#include "env.h"
+#include "forward.h"
+#include "proto.h"
+#include "util.h"
+
+static int checks, failed;
+
+#define CHECK(cond)                                                                         \
+    do {                                                                                    \
+        checks++;                                                                           \
+        if (!(cond)) {                                                                      \
+            failed++;                                                                       \
+            fprintf(stderr, "%s:%d: %s: failed: %s\n", __FILE__, __LINE__, __func__, #cond); \
+        }                                                                                   \
+    } while (0)
+
+#define CHECK_STR(actual, expected) CHECK((actual) != NULL && strcmp((actual), (expected)) == 0)
+
+/* ---- namespace lists ---- */
+
+static void ns_list_names_every_namespace(void)
+{
+    unsigned bits = 0;
+    char bad[32] = "";
+    CHECK(parse_ns_list("user,pid,mount,uts,ipc,net,cgroup,time", &bits, bad, sizeof bad) == 0);
+    CHECK(bits == (NS_BIT(NS_USER) | NS_BIT(NS_PID) | NS_BIT(NS_MOUNT) | NS_BIT(NS_UTS) | NS_BIT(NS_IPC) |
+                   NS_BIT(NS_NET) | NS_BIT(NS_CGROUP) | NS_BIT(NS_TIME)));
+    CHECK(parse_ns_list("pid", &bits, bad, sizeof bad) == 0);
+    CHECK(bits == NS_BIT(NS_PID));
+    CHECK(parse_ns_list("net,uts", &bits, bad, sizeof bad) == 0);
+    CHECK(bits == (NS_BIT(NS_NET) | NS_BIT(NS_UTS)));
+}
+
+static void ns_list_takes_proc_names_repeats_and_empty_words(void)
+{
+    unsigned bits = 0;
+    char bad[32] = "";
+    CHECK(parse_ns_list("mnt", &bits, bad, sizeof bad) == 0); /* /proc/PID/ns/mnt */
+    CHECK(bits == NS_BIT(NS_MOUNT));
+    CHECK(parse_ns_list("pid,,pid,", &bits, bad, sizeof bad) == 0);
+    CHECK(bits == NS_BIT(NS_PID));
+    bits = 123;
+    CHECK(parse_ns_list("", &bits, bad, sizeof bad) == 0);
+    CHECK(bits == 0);
+}
+
+static void ns_list_names_the_bad_word(void)
+{
+    unsigned bits = 77;
+    char bad[32] = "";
+    CHECK(parse_ns_list("pid,network,mount", &bits, bad, sizeof bad) == -1);
+    CHECK_STR(bad, "network");
+    CHECK(bits == 77); /* untouched */
+    CHECK(parse_ns_list("PID", &bits, bad, sizeof bad) == -1); /* names are lower case */
+    CHECK_STR(bad, "PID");
+    char small[4];
+    CHECK(parse_ns_list("user,namespace", &bits, small, sizeof small) == -1);
+    CHECK_STR(small, "nam"); /* cut to the buffer, still terminated */
+}
+
+/* ---- bind and tmpfs specs ---- */
+
+static void bind_takes_source_target_and_mode(void)
+{
+    struct extra_mount m;
+    struct failure f;
+    CHECK(parse_bind("/host/dir:/in/env", ':', false, &m, &f) == 0);
+    CHECK(m.kind == 'b');
+    CHECK_STR(m.src, "/host/dir");
+    CHECK_STR(m.dst, "/in/env");
+    CHECK(!m.ro);
+    CHECK(m.tree_fd == 0);
+    extra_mount_free(&m);
+    CHECK(m.src == NULL && m.dst == NULL);
+
+    CHECK(parse_bind("/a:/b", ':', true, &m, &f) == 0); /* ro-bind */
+    CHECK(m.ro);
+    extra_mount_free(&m);
+    CHECK(parse_bind("/a:/b:rw", ':', true, &m, &f) == 0);
+    CHECK(!m.ro);
+    extra_mount_free(&m);
+    CHECK(parse_bind("/a:/b:ro", ':', false, &m, &f) == 0);
+    CHECK(m.ro);
+    CHECK_STR(m.dst, "/b");
+    extra_mount_free(&m);
+
+    /* the protocol's separator is TAB: a ':' is then part of a path */
+    CHECK(parse_bind("/with:colon\t/dst:x\tro", '\t', false, &m, &f) == 0);
+    CHECK_STR(m.src, "/with:colon");
+    CHECK_STR(m.dst, "/dst:x");
+    CHECK(m.ro);
+    extra_mount_free(&m);
+}
+
+static void bind_refuses_missing_parts_and_bad_modes(void)
+{
+    static const char *const malformed[] = { "/only-source", ":/dst", "/src:", "/src::ro", "" };
+    struct extra_mount m;
+    struct failure f;
+    for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
+        errno = 0;
+        CHECK(parse_bind(malformed[i], ':', false, &m, &f) == -1);
+        CHECK(f.err == EINVAL);
+        CHECK_STR(f.stage, "bind");
+        CHECK_STR(f.path, malformed[i]);
+        CHECK_STR(f.hint, "want SRC:DST:ro|rw");
+    }
+    CHECK(parse_bind("/a\t/b", '\t', false, &m, &f) == 0);
+    extra_mount_free(&m);
+    CHECK(parse_bind("/a:/b", '\t', false, &m, &f) == -1); /* no TAB */
+    CHECK_STR(f.hint, "want SRC\tDST\tro|rw");
+
+    static const char *const bad_modes[] = { "/a:/b:", "/a:/b:RO", "/a:/b:ro:", "/a:/b:rwx", "/a:/b:ro:rw" };
+    for (size_t i = 0; i < sizeof bad_modes / sizeof *bad_modes; i++) {
+        CHECK(parse_bind(bad_modes[i], ':', false, &m, &f) == -1);
+        CHECK(f.err == EINVAL);
+        CHECK_STR(f.hint, "the bind mode must be ro or rw");
+    }
+}
+
+static void tmpfs_takes_target_size_and_mode(void)
+{
+    struct extra_mount m;
+    struct failure f;
+    CHECK(parse_tmpfs("/scratch", ':', &m, &f) == 0);
+    CHECK(m.kind == 't');
+    CHECK_STR(m.dst, "/scratch");
+    CHECK(m.src == NULL);
+    CHECK(m.size == 0);     /* the kernel's default */
+    CHECK(m.mode == 01777); /* like /tmp */
+    extra_mount_free(&m);
+
+    CHECK(parse_tmpfs("/scratch:1048576", ':', &m, &f) == 0);
+    CHECK(m.size == 1048576);
+    CHECK(m.mode == 01777);
+    extra_mount_free(&m);
+
+    CHECK(parse_tmpfs("/s\t4096\t0700", '\t', &m, &f) == 0);
+    CHECK_STR(m.dst, "/s");
+    CHECK(m.size == 4096);
+    CHECK(m.mode == 0700);
+    extra_mount_free(&m);
+
+    CHECK(parse_tmpfs("/s:0:7777", ':', &m, &f) == 0);
+    CHECK(m.mode == 07777);
+    extra_mount_free(&m);
+}
+
+static void tmpfs_refuses_bad_sizes_modes_and_targets(void)
+{
+    struct extra_mount m;
+    struct failure f;
+    static const char *const bad_sizes[] = { "/s:", "/s::700", "/s:lots", "/s:10x", "/s:10x:700" };
+    for (size_t i = 0; i < sizeof bad_sizes / sizeof *bad_sizes; i++) {
+        CHECK(parse_tmpfs(bad_sizes[i], ':', &m, &f) == -1);
+        CHECK(f.err == EINVAL);
+        CHECK_STR(f.stage, "tmpfs");
+        CHECK_STR(f.path, bad_sizes[i]);
+        CHECK_STR(f.hint, "the tmpfs size is a number of bytes");
+    }
+    static const char *const bad_modes[] = { "/s:10:", "/s:10:800", "/s:10:17777", "/s:10:-1", "/s:10:7x" };
+    for (size_t i = 0; i < sizeof bad_modes / sizeof *bad_modes; i++) {
+        CHECK(parse_tmpfs(bad_modes[i], ':', &m, &f) == -1);
+        CHECK_STR(f.hint, "the tmpfs mode is octal, e.g. 1777");
+    }
+    CHECK(parse_tmpfs("", ':', &m, &f) == -1);
+    CHECK_STR(f.hint, "want DST:SIZE_BYTES:MODE_OCTAL");
+    CHECK(parse_tmpfs(":4096", ':', &m, &f) == -1);
+    CHECK_STR(f.hint, "want DST:SIZE_BYTES:MODE_OCTAL");
+}
+
+/* ---- frames and records ---- */
+
+static size_t put_frame(char *out, uint32_t length, char type, uint32_t id, const char *payload, size_t len)
+{
+    out[0] = (char)(length >> 24), out[1] = (char)(length >> 16), out[2] = (char)(length >> 8);
+    out[3] = (char)length, out[4] = type;
+    out[5] = (char)(id >> 24), out[6] = (char)(id >> 16), out[7] = (char)(id >> 8), out[8] = (char)id;
+    memcpy(out + 9, payload, len);
+    return 9 + len;
+}
+
+/* Writes BYTES into a pipe and reads them into R (one reader_fill()). */
+static void feed(struct frame_reader *r, const char *bytes, size_t len)
+{
+    int p[2];
+    CHECK(pipe(p) == 0);
+    CHECK(write_all(p[1], bytes, len) == 0);
+    close(p[1]);
+    CHECK(reader_fill(r, p[0]) == (ssize_t)len);
+    CHECK(reader_fill(r, p[0]) == 0); /* EOF */
+    close(p[0]);
+}
+
+static void frames_are_split_from_the_stream(void)
+{
+    struct frame_reader r = { 0 };
+    struct frame fr = { 0 };
+    char bytes[64];
+    size_t n = put_frame(bytes, 5 + 3, 'C', 0x01020304, "a=1", 3);
+    n += put_frame(bytes + n, 5, 'L', 7, "", 0);
+    feed(&r, bytes, n);
+    CHECK(reader_next(&r, &fr) == 1);
+    CHECK(fr.type == 'C');
+    CHECK(fr.id == 0x01020304);
+    CHECK(fr.len == 3);
+    CHECK(fr.payload != NULL && memcmp(fr.payload, "a=1", 4) == 0); /* NUL-terminated */
+    free(fr.payload);
+    CHECK(reader_next(&r, &fr) == 1);
+    CHECK(fr.type == 'L' && fr.id == 7 && fr.len == 0 && fr.payload[0] == '\0');
+    free(fr.payload);
+    CHECK(reader_next(&r, &fr) == 0); /* nothing left */
+    free(r.buf);
+}
+
+static void a_frame_waits_for_all_its_bytes(void)
+{
+    struct frame_reader r = { 0 };
+    struct frame fr = { 0 };
+    char bytes[64];
+    size_t n = put_frame(bytes, 5 + 10, 'S', 2, "proc=1\0x=2", 10);
+    feed(&r, bytes, 3); /* not even the length */
+    CHECK(reader_next(&r, &fr) == 0);
+    feed(&r, bytes + 3, 8); /* the header, part of the payload */
+    CHECK(reader_next(&r, &fr) == 0);
+    feed(&r, bytes + 11, n - 11);
+    CHECK(reader_next(&r, &fr) == 1);
+    CHECK(fr.type == 'S' && fr.id == 2 && fr.len == 10 && memcmp(fr.payload, "proc=1\0x=2", 11) == 0);
+    free(fr.payload);
+    CHECK(r.len == 0);
+    free(r.buf);
+}
+
+static void a_length_under_five_loses_the_framing(void)
+{
+    for (uint32_t length = 0; length < 5; length++) {
+        struct frame_reader r = { 0 };
+        struct frame fr = { 0 };
+        char bytes[16] = { 0 };
+        bytes[3] = (char)length;
+        feed(&r, bytes, sizeof bytes);
+        CHECK(reader_next(&r, &fr) == -1);
+        free(r.buf);
+    }
+}
+
+static void an_oversized_frame_is_named_and_skipped(void)
+{
+    struct frame_reader r = { 0 };
+    struct frame fr = { 0 };
+    size_t big = FRAME_MAX + 1; /* payload bytes: the frame's length is FRAME_MAX + 6 */
+    char *bytes = xmalloc(9 + big + 9 + 3);
+    memset(bytes, 'x', 9 + big);
+    size_t n = put_frame(bytes, (uint32_t)(5 + big), 'E', 42, "", 0) + big;
+    n += put_frame(bytes + n, 5 + 3, 'P', 43, "a=b", 3);
+
+    feed(&r, bytes, 8); /* the header is incomplete: not known yet */
+    CHECK(reader_next(&r, &fr) == 0);
+    feed(&r, bytes + 8, 60000);
+    CHECK(reader_next(&r, &fr) == 2);
+    CHECK(fr.type == 'E' && fr.id == 42 && fr.len == big && fr.payload == NULL);
+    CHECK(r.len == 0); /* what came is discarded, never buffered */
+    size_t at = 8 + 60000;
+    int rc = 0;
+    while (at < n) { /* the rest comes in pieces (a pipe holds 64 KiB), the next frame with the last */
+        size_t piece = n - at < 65536 ? n - at : 65536;
+        feed(&r, bytes + at, piece);
+        at += piece;
+        rc = reader_next(&r, &fr);
+        CHECK(rc == (at == n ? 1 : 0));
+        CHECK(r.len <= 9 + 3);
+    }
+    CHECK(rc == 1);
+    CHECK(fr.type == 'P' && fr.id == 43 && strcmp(fr.payload, "a=b") == 0);
+    free(fr.payload);
+    free(bytes);
+    free(r.buf);
+}
+
+static void records_are_key_value_strings(void)
+{
+    static const char payload[] = "env=3\0bind=/a\t/b\0no-equals-sign\0bind=/c\t/d\0cmd=x=y\0empty=";
+    struct frame fr = { .type = 'C', .id = 1, .len = sizeof payload - 1 };
+    fr.payload = xmalloc(fr.len + 1);
+    memcpy(fr.payload, payload, fr.len + 1);
+    struct record rec;
+    record_parse(&fr, &rec);
+    CHECK(rec.count == 5); /* the entry without '=' is skipped */
+    CHECK_STR(record_get(&rec, "env"), "3");
+    CHECK_STR(record_get(&rec, "bind"), "/a\t/b"); /* the first */
+    CHECK_STR(record_get(&rec, "cmd"), "x=y");      /* split at the first '=' */
+    CHECK_STR(record_get(&rec, "empty"), "");
+    CHECK(record_get(&rec, "missing") == NULL);
+    CHECK(record_get(&rec, "no-equals-sign") == NULL);
+    size_t count = 0;
+    char **binds = record_all(&rec, "bind", &count);
+    CHECK(count == 2);
+    CHECK_STR(binds[0], "/a\t/b");
+    CHECK_STR(binds[1], "/c\t/d");
+    CHECK(binds[2] == NULL);
+    free(binds);
+    char **none = record_all(&rec, "missing", &count);
+    CHECK(count == 0 && none[0] == NULL);
+    free(none);
+    record_free(&rec);
+    CHECK(rec.count == 0 && rec.keys == NULL);
+    free(fr.payload);
+}
+
+static void sent_records_read_back(void)
+{
+    int p[2];
+    CHECK(pipe(p) == 0);
+    struct writer w = { .fd = p[1] };
+    struct record_builder rb = { 0 };
+    record_add(&rb, "pid", "%d", 1234);
+    record_add(&rb, "path", "%s", "/a b/c");
+    send_record(&w, 'c', 9, &rb);
+    CHECK(rb.data == NULL && rb.len == 0);
+    struct failure f;
+    errno = ENOENT;
+    fail(&f, "bind", "open", "/missing", "no such file");
+    send_failure(&w, 10, &f);
+    close(p[1]);
+
+    struct frame_reader r = { 0 };
+    struct frame fr = { 0 };
+    while (reader_fill(&r, p[0]) > 0)
+        continue;
+    close(p[0]);
+    CHECK(reader_next(&r, &fr) == 1);
+    CHECK(fr.type == 'c' && fr.id == 9);
+    struct record rec;
+    record_parse(&fr, &rec);
+    CHECK(rec.count == 2);
+    CHECK_STR(record_get(&rec, "pid"), "1234");
+    CHECK_STR(record_get(&rec, "path"), "/a b/c");
+    record_free(&rec);
+    free(fr.payload);
+
+    CHECK(reader_next(&r, &fr) == 1);
+    CHECK(fr.type == 'E' && fr.id == 10);
+    record_parse(&fr, &rec);
+    CHECK_STR(record_get(&rec, "stage"), "bind");
+    CHECK_STR(record_get(&rec, "syscall"), "open");
+    CHECK_STR(record_get(&rec, "path"), "/missing");
+    CHECK_STR(record_get(&rec, "errno"), "2");
+    CHECK_STR(record_get(&rec, "errname"), "ENOENT");
+    CHECK_STR(record_get(&rec, "message"), "open /missing: No such file or directory");
+    CHECK_STR(record_get(&rec, "hint"), "no such file");
+    record_free(&rec);
+    free(fr.payload);
+    CHECK(reader_next(&r, &fr) == 0);
+    free(r.buf);
+}
+
+/* ---- ports ---- */
+
+static void ports_are_1_to_65535(void)
+{
+    struct failure f;
+    CHECK(parse_port("1", &f) == 1);
+    CHECK(parse_port("8080", &f) == 8080);
+    CHECK(parse_port("65535", &f) == 65535);
+    static const char *const bad[] = { "0", "65536", "-1", "", "80x", "x80", "4294967377", "99999999999999999999" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        errno = 0;
+        CHECK(parse_port(bad[i], &f) == -1);
+        CHECK(f.err == EINVAL);
+        CHECK_STR(f.stage, "forward");
+        CHECK_STR(f.path, bad[i]);
+        CHECK_STR(f.hint, "port= must be a TCP port, 1..65535");
+    }
+    CHECK(parse_port(NULL, &f) == -1); /* port= missing */
+    CHECK_STR(f.path, "");
+    CHECK_STR(f.hint, "port= must be a TCP port, 1..65535");
+}
+
+int main(void)
+{
+    ns_list_names_every_namespace();
+    ns_list_takes_proc_names_repeats_and_empty_words();
+    ns_list_names_the_bad_word();
+    bind_takes_source_target_and_mode();
+    bind_refuses_missing_parts_and_bad_modes();
+    tmpfs_takes_target_size_and_mode();
+    tmpfs_refuses_bad_sizes_modes_and_targets();
+    frames_are_split_from_the_stream();
+    a_frame_waits_for_all_its_bytes();
+    a_length_under_five_loses_the_framing();
+    an_oversized_frame_is_named_and_skipped();
+    records_are_key_value_strings();
+    sent_records_read_back();
+    ports_are_1_to_65535();
+    if (failed) {
+        fprintf(stderr, "parsers_test: %d of %d checks failed\n", failed, checks);
+        return 1;
+    }
+    printf("parsers_test: %d checks passed\n", checks);
+    return 0;
+}
