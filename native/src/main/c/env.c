@@ -575,6 +575,11 @@ int env_open_ns(const struct env *env, int i)
 
 int env_join(const struct env *env, unsigned join, const char **what)
 {
+    return env_join_pidfd(env, -1, join, what);
+}
+
+int env_join_pidfd(const struct env *env, int init_pidfd, unsigned join, const char **what)
+{
     if (env->by_pid) {
         int flags = 0;
         for (int i = 0; i < NS_COUNT; i++)
@@ -583,10 +588,10 @@ int env_join(const struct env *env, unsigned join, const char **what)
         if (!flags)
             return 0;
         *what = "pidfd";
-        int pidfd = (int)syscall(SYS_pidfd_open, env->pid, 0);
+        int pidfd = init_pidfd >= 0 ? init_pidfd : (int)syscall(SYS_pidfd_open, env->pid, 0);
         int rc = pidfd < 0 ? -1 : setns(pidfd, flags);
         int err = errno;
-        if (pidfd >= 0)
+        if (pidfd >= 0 && pidfd != init_pidfd)
             close(pidfd);
         errno = err;
         return rc;

@@ -42,6 +42,7 @@
 #include "env.h"
 #include "fdlimit.h"
 #include "forward.h"
+#include "lockkeeper.h"
 #include "net.h"
 #include "options.h"
 #include "proto.h"
@@ -855,8 +856,15 @@ static NORETURN void shut_down(struct server *s)
     }
     for (size_t i = 0; i < s->n_procs; i++)
         kill(s->procs[i]->pid, SIGKILL);
-    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
-        ;
+    /* By pid, processes before inits: the lock keeper, also our child, lives until we exit. */
+    for (size_t i = 0; i < s->n_procs; i++)
+        wait_for(s->procs[i]->pid, NULL);
+    for (size_t i = 0; i < s->n_envs; i++)
+        if (!s->envs[i]->dead)
+            wait_for(s->envs[i]->env.pid, NULL);
+    pid_t left;
+    while ((left = waitpid(-1, NULL, __WALL | WNOHANG)) > 0 || (left < 0 && errno == EINTR))
+        ; /* whatever else already exited */
     for (size_t i = 0; i < s->n_envs; i++) {
         env_release(&s->envs[i]->env);
         env_kill_strays(&s->envs[i]->env);
@@ -983,6 +991,8 @@ static int prepare_server(struct server *s, const char *state_dir, struct failur
     state_dir_sweep(state_dir);
     helper_identity(); /* our lock, before the sweep and before any env cgroup is named */
     cgroup_sweep_dead();
+    if (real_root())
+        lock_keeper_start(); /* the envs' id range locks, out of our fd table (lockkeeper.c) */
     return 0;
 }
 
