@@ -233,11 +233,22 @@ static void env_died(struct server *s, struct env_slot *slot, int status)
     slot->dead = true;
 }
 
+/* The child a SIGCHLD names, when it is a command of ours: reaped by pid. A waitpid(-1) walks every
+ * child of ours, every env's init among them, so with thousands open each walk costs; SIGCHLDs
+ * coalesce, so one walk (finding what else ended) still follows, but not one per command. */
+static void reap_named(struct server *s, pid_t pid)
+{
+    struct proc *p = pid > 0 ? find_proc_by_pid(s, pid) : NULL;
+    int status;
+    if (p && waitpid(pid, &status, WNOHANG) == pid)
+        finish_proc(s, p, status);
+}
+
 static void reap_children(struct server *s)
 {
     struct signalfd_siginfo si;
     while (read(s->sig_fd, &si, sizeof si) == sizeof si)
-        ;
+        reap_named(s, (pid_t)si.ssi_pid);
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
