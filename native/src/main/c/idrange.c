@@ -11,9 +11,10 @@
  *   helper until the env is gone (every process reaped, its cgroup removed): it locks across
  *   helpers, so parallel JVMs never share a range, and the kernel drops it when a helper dies
  *   (the env's processes die with it). A serving helper hands the locked fd to its lock keeper
- *   (lockkeeper.c), which holds it until the env is gone: the helper's fd table does not grow with
- *   the envs open (each fork copies it, each child closes it). Bases overlapping an /etc/subuid or /etc/subgid range,
- *   or holding a uid or gid of /etc/passwd or /etc/group, are skipped (no NSS: a static binary).
+ *   (lockkeeper.c), which holds it until the env is gone: the helper's fd table does not grow
+ *   with the envs open (each fork copies it, each child closes it). Bases overlapping an
+ *   /etc/subuid or /etc/subgid range, or holding a uid or gid of /etc/passwd or /etc/group, are
+ *   skipped (no NSS: a static binary).
  * - Each helper starts looking at a slot derived from its pid and then goes round-robin, so
  *   helpers rarely try the same locks and a freed range is not the next one handed out.
  */

@@ -2,11 +2,11 @@
  * spawn.c - running a command in an environment.
  *
  * - Direct (a ready env of serve or run, no pid1, not supervised): no intermediate. We set our
- *   PID namespace *for children* to the env's (setns(/proc/INIT/ns/pid, CLONE_NEWPID): it
+ *   PID namespace *for children* to the env's (setns(pidfd of the init, CLONE_NEWPID): it
  *   changes only where our next child is born, never our own), fork the command, and set it back
  *   to our own at once: the command is our direct child and already in the env's PID namespace,
- *   and joins the others itself (setns(pidfd, flags) applies to the caller for all but pid) as the
- *   intermediate below does. One process created per command instead of two. A helper without
+ *   and joins the others itself through that pidfd (setns(pidfd, flags) moves the caller for all
+ *   but pid; the init's host pid means nothing in the env's PID ns) as the intermediate does. One process created per command instead of two. A helper without
  *   CAP_SYS_ADMIN in its own user namespace (rootless: EPERM) takes the intermediate's way; failing
  *   to set our PID namespace back is fatal (every later env's init would be born in that env).
  * - Otherwise an intermediate child setns()es into the env (user first, always, then the others; a root
