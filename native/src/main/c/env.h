@@ -97,6 +97,8 @@ struct env {
 
 /* Per-process facts captured before anything forks (the init overwrites its argv for `ps`). */
 void remember_argv(int argc, char **argv);
+/* A child's name for `ps` (comm and the argv area remember_argv() kept), e.g. isolated-init. */
+void set_process_name(const char *name);
 
 /* Without mount ns, a root helper mounts into a private mount namespace of its own. */
 int make_helper_mounts_private(struct failure *f);

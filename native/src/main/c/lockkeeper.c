@@ -24,12 +24,15 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "env.h"
 #include "idrange.h"
 #include "util.h"
 
 static int keeper_fd = -1;
+static pid_t keeper_pid = -1;
 
 static NORETURN void keep_locks(int sock)
 {
@@ -79,7 +82,7 @@ bool lock_keeper_start(void)
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         if (getppid() != parent)
             _exit(0);
-        prctl(PR_SET_NAME, "isolated-locks", 0, 0, 0);
+        set_process_name("isolated-locks"); /* not mistaken for a helper in `ps` */
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         int null_fd = open("/dev/null", O_RDWR);
         if (null_fd < 0 || dup2(pair[1], 3) != 3)
@@ -97,6 +100,7 @@ bool lock_keeper_start(void)
         return false;
     }
     keeper_fd = pair[0];
+    keeper_pid = pid;
     return true;
 }
 
@@ -131,4 +135,14 @@ void lock_keeper_release(unsigned base)
 {
     while (keeper_fd >= 0 && send(keeper_fd, &base, sizeof base, MSG_NOSIGNAL) < 0 && errno == EINTR)
         ;
+}
+
+void lock_keeper_stop(void)
+{
+    if (keeper_fd >= 0)
+        close(keeper_fd); /* EOF: it closes what it holds and exits */
+    keeper_fd = -1;
+    while (keeper_pid > 0 && waitpid(keeper_pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    keeper_pid = -1;
 }

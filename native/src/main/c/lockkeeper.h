@@ -15,5 +15,8 @@ bool lock_keeper_start(void);
 bool lock_keeper_take(int lock_fd, unsigned base);
 /* Tells the keeper to close BASE's lock (best effort: a dead keeper holds nothing). */
 void lock_keeper_release(unsigned base);
+/* At the helper's exit: the keeper drops every lock it still holds, exits and is reaped (not
+ * left to whoever adopts orphans). */
+void lock_keeper_stop(void);
 
 #endif

@@ -884,6 +884,7 @@ static NORETURN void shut_down(struct server *s)
     if (!real_root())
         rmdir(s->mnt_dir); /* never the shared ROOT_MNT_DIR: a mount point in others' namespaces */
     state_dir_remove(s->state_dir); /* the JVM created it; only if it is empty now */
+    lock_keeper_stop(); /* after env_remove_cgroup(): the ranges are free only now */
     helper_identity_release();
     exit(0);
 }
