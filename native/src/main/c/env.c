@@ -165,12 +165,13 @@ struct init_pipes {
     int life;   /* read: EOF when the helper is gone */
 };
 
-static void set_process_name(void)
+void set_process_name(const char *name)
 {
-    prctl(PR_SET_NAME, INIT_NAME, 0, 0, 0);
-    if (argv_area && argv_area_size > sizeof INIT_NAME) {
+    size_t size = strlen(name) + 1;
+    prctl(PR_SET_NAME, name, 0, 0, 0);
+    if (argv_area && argv_area_size > size) {
         memset(argv_area, 0, argv_area_size);
-        memcpy(argv_area, INIT_NAME, sizeof INIT_NAME);
+        memcpy(argv_area, name, size);
     }
 }
 
@@ -432,7 +433,7 @@ static NORETURN void init_main(const struct env_spec *spec, struct init_pipes pi
         set_hostname(spec->hostname);
     if (spec->ns & NS_BIT(NS_NET))
         bring_up_loopback();
-    set_process_name(); /* last: spec's strings may live in the argv area it overwrites */
+    set_process_name(INIT_NAME); /* last: spec's strings may live in the argv area it overwrites */
     layer_fd = report_layer_fd(pipes.report, layer_fd);
     send_status(pipes.report, 'r', (int)used);
     close(pipes.report);
@@ -575,6 +576,11 @@ int env_open_ns(const struct env *env, int i)
 
 int env_join(const struct env *env, unsigned join, const char **what)
 {
+    return env_join_pidfd(env, -1, join, what);
+}
+
+int env_join_pidfd(const struct env *env, int init_pidfd, unsigned join, const char **what)
+{
     if (env->by_pid) {
         int flags = 0;
         for (int i = 0; i < NS_COUNT; i++)
@@ -583,10 +589,10 @@ int env_join(const struct env *env, unsigned join, const char **what)
         if (!flags)
             return 0;
         *what = "pidfd";
-        int pidfd = (int)syscall(SYS_pidfd_open, env->pid, 0);
+        int pidfd = init_pidfd >= 0 ? init_pidfd : (int)syscall(SYS_pidfd_open, env->pid, 0);
         int rc = pidfd < 0 ? -1 : setns(pidfd, flags);
         int err = errno;
-        if (pidfd >= 0)
+        if (pidfd >= 0 && pidfd != init_pidfd)
             close(pidfd);
         errno = err;
         return rc;

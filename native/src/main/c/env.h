@@ -96,6 +96,8 @@ struct env {
 
 /* Per-process facts captured before anything forks (the init overwrites its argv for `ps`). */
 void remember_argv(int argc, char **argv);
+/* A child's name for `ps` (comm and the argv area remember_argv() kept), e.g. isolated-init. */
+void set_process_name(const char *name);
 
 /* Without mount ns, a root helper mounts into a private mount namespace of its own. */
 int make_helper_mounts_private(struct failure *f);
@@ -132,6 +134,9 @@ int env_open_ns(const struct env *env, int i);
 /* setns() into the env's namespaces of JOIN (those it has): one call through a pidfd of the
  * init (opened and closed here), else the ns fds in enum order; what failed in *what. */
 int env_join(const struct env *env, unsigned join, const char **what);
+/* env_join() through INIT_PIDFD (a pidfd of the init the caller opened, e.g. before a fork into
+ * the env's PID namespace, where the init's host pid means nothing); -1: opens one itself. */
+int env_join_pidfd(const struct env *env, int init_pidfd, unsigned join, const char **what);
 
 /* Opens ns fds, the root and the cgroups (cgroup_attach) of an existing process (used by
  * `enter`); its user namespace is always among them when it differs from ours. */

@@ -2,8 +2,9 @@
  * fdlimit.c - the serving helper's limit of open files (RLIMIT_NOFILE).
  *
  * - One helper serves every env of a JVM, so its descriptors bound how many envs can be open at
- *   once. An open env keeps one (its init's pidfd; as root also its id range's lock, idrange.c);
- *   a running command three more (its stdout, stderr and stdin pipes).
+ *   once. An open env keeps none (as root its id range's lock is held by the lock keeper,
+ *   lockkeeper.c, which inherits the raised limit); a running command three more (its stdout,
+ *   stderr and stdin pipes).
  * - At start the soft limit goes up to the hard one (as systemd and podman do); as real root,
  *   with CAP_SYS_RESOURCE, both go up to fs.nr_open (podman gives root's containers 1048576).
  *   Commands get the limits the helper started with back right before exec (fd_limit_restore):

@@ -10,8 +10,11 @@
  * - Taken: an flock(LOCK_EX) on ID_RANGE_DIR/<BASE>.lock (a root-only directory), held by the
  *   helper until the env is gone (every process reaped, its cgroup removed): it locks across
  *   helpers, so parallel JVMs never share a range, and the kernel drops it when a helper dies
- *   (the env's processes die with it). Bases overlapping an /etc/subuid or /etc/subgid range,
- *   or holding a uid or gid of /etc/passwd or /etc/group, are skipped (no NSS: a static binary).
+ *   (the env's processes die with it). A serving helper hands the locked fd to its lock keeper
+ *   (lockkeeper.c), which holds it until the env is gone: the helper's fd table does not grow
+ *   with the envs open (each fork copies it, each child closes it). Bases overlapping an
+ *   /etc/subuid or /etc/subgid range, or holding a uid or gid of /etc/passwd or /etc/group, are
+ *   skipped (no NSS: a static binary).
  * - Each helper starts looking at a slot derived from its pid and then goes round-robin, so
  *   helpers rarely try the same locks and a freed range is not the next one handed out.
  */
@@ -26,6 +29,8 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "lockkeeper.h"
 
 static unsigned next_slot;
 static bool next_slot_set;
@@ -50,6 +55,7 @@ void id_range_init(struct id_range *r)
 {
     r->base = 0;
     r->lock_fd = -1;
+    r->kept = false;
 }
 
 /* Whether [start, start+count) meets [base, base+ID_RANGE_SIZE). */
@@ -126,16 +132,21 @@ int id_range_take(struct id_range *r, struct failure *f)
         next_slot = (unsigned)getpid() * 2654435761u % ID_POOL_RANGES;
         next_slot_set = true;
     }
-    for (unsigned i = 0; i < ID_POOL_RANGES && r->lock_fd < 0; i++) {
+    for (unsigned i = 0; i < ID_POOL_RANGES && r->base == 0; i++) {
         unsigned slot = (next_slot + i) % ID_POOL_RANGES;
         unsigned base = ID_POOL_START + slot * ID_RANGE_SIZE;
         if (claimed(base) || (r->lock_fd = try_lock(dir_fd, base)) < 0)
             continue;
         r->base = base;
         next_slot = slot + 1;
+        if (lock_keeper_take(r->lock_fd, base)) {
+            close(r->lock_fd);
+            r->lock_fd = -1;
+            r->kept = true;
+        }
     }
     close(dir_fd);
-    if (r->lock_fd >= 0)
+    if (r->base)
         return 0;
     errno = EAGAIN;
     return fail(f, "uid-map", "flock", ID_RANGE_DIR, "every id range of the pool (%u from %u) is "
@@ -147,5 +158,7 @@ void id_range_free(struct id_range *r)
 {
     if (r->lock_fd >= 0)
         close(r->lock_fd);
+    if (r->kept)
+        lock_keeper_release(r->base);
     id_range_init(r);
 }

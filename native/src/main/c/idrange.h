@@ -18,7 +18,8 @@
 
 struct id_range {
     unsigned base; /* host uid and gid of 0 inside; 0: none allocated */
-    int lock_fd;   /* holds ID_RANGE_DIR/<base>.lock (flock LOCK_EX); -1: none */
+    int lock_fd;   /* holds ID_RANGE_DIR/<base>.lock (flock LOCK_EX); -1: none, or kept */
+    bool kept;     /* the lock keeper (lockkeeper.h) holds it for us */
 };
 
 /* euid 0 in the initial user namespace (uid_map `0 0 4294967295`): who gets ranges. Root of another

@@ -42,6 +42,7 @@
 #include "env.h"
 #include "fdlimit.h"
 #include "forward.h"
+#include "lockkeeper.h"
 #include "net.h"
 #include "options.h"
 #include "proto.h"
@@ -232,11 +233,22 @@ static void env_died(struct server *s, struct env_slot *slot, int status)
     slot->dead = true;
 }
 
+/* The child a SIGCHLD names, when it is a command of ours: reaped by pid. A waitpid(-1) walks every
+ * child of ours, every env's init among them, so with thousands open each walk costs; SIGCHLDs
+ * coalesce, so one walk (finding what else ended) still follows, but not one per command. */
+static void reap_named(struct server *s, pid_t pid)
+{
+    struct proc *p = pid > 0 ? find_proc_by_pid(s, pid) : NULL;
+    int status;
+    if (p && waitpid(pid, &status, WNOHANG) == pid)
+        finish_proc(s, p, status);
+}
+
 static void reap_children(struct server *s)
 {
     struct signalfd_siginfo si;
     while (read(s->sig_fd, &si, sizeof si) == sizeof si)
-        ;
+        reap_named(s, (pid_t)si.ssi_pid);
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -850,8 +862,15 @@ static NORETURN void shut_down(struct server *s)
     }
     for (size_t i = 0; i < s->n_procs; i++)
         kill(s->procs[i]->pid, SIGKILL);
-    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
-        ;
+    /* By pid, processes before inits: the lock keeper, also our child, lives until we exit. */
+    for (size_t i = 0; i < s->n_procs; i++)
+        wait_for(s->procs[i]->pid, NULL);
+    for (size_t i = 0; i < s->n_envs; i++)
+        if (!s->envs[i]->dead)
+            wait_for(s->envs[i]->env.pid, NULL);
+    pid_t left;
+    while ((left = waitpid(-1, NULL, __WALL | WNOHANG)) > 0 || (left < 0 && errno == EINTR))
+        ; /* whatever else already exited */
     for (size_t i = 0; i < s->n_envs; i++) {
         env_release(&s->envs[i]->env);
         env_kill_strays(&s->envs[i]->env);
@@ -860,6 +879,7 @@ static NORETURN void shut_down(struct server *s)
     if (!real_root())
         rmdir(s->mnt_dir); /* never the shared ROOT_MNT_DIR: a mount point in others' namespaces */
     state_dir_remove(s->state_dir); /* the JVM created it; only if it is empty now */
+    lock_keeper_stop(); /* after env_remove_cgroup(): the ranges are free only now */
     helper_identity_release();
     exit(0);
 }
@@ -978,6 +998,8 @@ static int prepare_server(struct server *s, const char *state_dir, struct failur
     state_dir_sweep(state_dir);
     helper_identity(); /* our lock, before the sweep and before any env cgroup is named */
     cgroup_sweep_dead();
+    if (real_root())
+        lock_keeper_start(); /* the envs' id range locks, out of our fd table (lockkeeper.c) */
     return 0;
 }
 

@@ -1,7 +1,15 @@
 /*
  * spawn.c - running a command in an environment.
  *
- * - An intermediate child setns()es into the env (user first, always, then the others; a root
+ * - Direct (a ready env of serve or run, no pid1, not supervised): no intermediate. We set our
+ *   PID namespace *for children* to the env's (setns(pidfd of the init, CLONE_NEWPID): it
+ *   changes only where our next child is born, never our own), fork the command, and set it back
+ *   to our own at once: the command is our direct child and already in the env's PID namespace,
+ *   and joins the others itself through that pidfd (setns(pidfd, flags) moves the caller for all
+ *   but pid; the init's host pid means nothing in the env's PID ns) as the intermediate does. One process created per command instead of two. A helper without
+ *   CAP_SYS_ADMIN in its own user namespace (rootless: EPERM) takes the intermediate's way; failing
+ *   to set our PID namespace back is fatal (every later env's init would be born in that env).
+ * - Otherwise an intermediate child setns()es into the env (user first, always, then the others; a root
  *   helper's child then becomes 0 inside, the env's range, see usermap.c) and, with the
  *   mount namespace, into the env's root (fchdir + chroot), then chdir()s to the cwd.
  * - It creates the command with clone(CLONE_PARENT), so the command is a direct child of the
@@ -205,6 +213,60 @@ static NORETURN void start_supervisor(const struct spawn_spec *spec, int status_
     _exit(0);
 }
 
+/* The direct way's command: what run_intermediate() does before it clones, then exec. */
+static NORETURN void run_direct(const struct spawn_spec *spec, int status_fd, int init_pidfd)
+{
+    set_failure_sink(status_fd);
+    struct failure f;
+    if (cgroup_enter(&spec->env->cg, 0, &f) < 0) /* a no-op without a cgroup */
+        die_with(&f, EXIT_SETUP_FAILED);
+    bool root = real_root();
+    const char *what = "";
+    /* The pidfd was opened before the fork: the init's host pid means nothing in its PID ns. */
+    if (env_join_pidfd(spec->env, init_pidfd, (spec->join | NS_BIT(NS_USER)) & ~NS_BIT(NS_PID), &what) < 0)
+        die("setns", "setns", what, NULL); /* pid: joined by the fork */
+    if (root && env_has_ns(spec->env, NS_USER) && take_root_ids() < 0)
+        die("user", "setresuid", "uid 0", "the environment's user namespace maps no root");
+    enter_env_root(spec);
+    exec_command(spec, status_fd, true);
+}
+
+/* Our own PID namespace (opened once, O_CLOEXEC; every command closes it with the rest). */
+static int own_pid_ns(void)
+{
+    static int fd = -1;
+    if (fd < 0)
+        fd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+    return fd;
+}
+
+/* Forks the direct way's command: 0 in it, its pid here, -1 with errno when fork() failed, -2
+ * when our PID namespace for children could not be set (rootless: EPERM): nothing was forked,
+ * the intermediate's way remains. *init_pidfd: a pidfd of the env's init (O_CLOEXEC) for both. */
+static pid_t fork_direct(const struct spawn_spec *spec, int *init_pidfd)
+{
+    bool join_pid = (spec->join & NS_BIT(NS_PID)) && env_has_ns(spec->env, NS_PID);
+    if ((*init_pidfd = (int)syscall(SYS_pidfd_open, spec->env->pid, 0)) < 0)
+        return -2;
+    if (join_pid && (own_pid_ns() < 0 || setns(*init_pidfd, CLONE_NEWPID) < 0)) {
+        close(*init_pidfd);
+        *init_pidfd = -1;
+        return -2;
+    }
+    pid_t pid = fork();
+    int err = errno;
+    if (pid != 0 && join_pid && setns(own_pid_ns(), CLONE_NEWPID) < 0) {
+        /* Never serve on with our children born in an env: the inits die with us. */
+        fprintf(stderr, "isolated-helper: cannot return to our own PID namespace (%s): exiting\n",
+                strerror(errno));
+        if (pid > 0)
+            kill(pid, SIGKILL);
+        _exit(EXIT_SETUP_FAILED);
+    }
+    errno = err;
+    return pid;
+}
+
 static NORETURN void run_intermediate(const struct spawn_spec *spec, int status_fd, const int pipes[2])
 {
     set_failure_sink(status_fd);
@@ -283,7 +345,18 @@ int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct fail
         close(status[1]);
         return -1;
     }
-    pid_t mid = fork();
+    bool direct = spec->env->by_pid && !spec->pid1 && !spec->supervised;
+    int init_pidfd = -1;
+    pid_t mid = direct ? fork_direct(spec, &init_pidfd) : -2;
+    if (mid == 0) {
+        close(status[0]);
+        run_direct(spec, status[1], init_pidfd);
+    }
+    if (init_pidfd >= 0)
+        close(init_pidfd);
+    direct = mid != -2;
+    if (!direct)
+        mid = fork();
     if (mid == 0) {
         close(status[0]);
         if (alive[1] >= 0) {
@@ -318,7 +391,10 @@ int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct fail
         }
     }
     close(status[0]);
-    reap(mid);
+    if (!direct || failed || cmd <= 0)
+        reap(mid); /* direct: the command itself, which exits 125/126/127 right after reporting */
+    if (direct && failed)
+        cmd = -1;
     reap(inner);
     if (failed) {
         reap(cmd); /* it exits 126/127 right after reporting (a supervisor: after it) */

@@ -17,16 +17,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Issue 14: an open environment costs the shared helper a bounded number of file descriptors (at most one, its id
- * range's lock as root), the helper runs with its soft limit of open files raised, and when the limit is reached a
- * new environment fails naming the limit and the fix while the open ones keep working.
+ * Issue 14: an open environment costs the shared helper a bounded number of file descriptors (none of its own: as
+ * root its id range's lock is held by the helper's lock keeper), the helper runs with its soft limit of open files
+ * raised, and when the limit is reached (here by running commands' pipes) a new environment fails naming the limit
+ * and the fix while the open ones keep working.
  */
 @DisplayName("the helper's open files")
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 @org.junit.jupiter.api.parallel.Isolated("counts and lowers the limit of this JVM's shared helper")
 class FileLimitTests {
     private static final int ENVIRONMENTS = 300;
-    /** Open fds an environment may add to the helper: its id range's lock (as root), nothing else. */
+    /** Open fds an environment may add to the helper (it adds none: its id range's lock is the keeper's). */
     private static final int FDS_PER_ENVIRONMENT = 1;
 
     @Test
@@ -68,7 +69,7 @@ class FileLimitTests {
     }
 
     @Test
-    @DisplayName("at the limit a new environment fails naming it and the fix; open ones work, and closing some helps")
+    @DisplayName("at the limit a new environment fails naming it and the fix; open ones work, and freeing some helps")
     void limitReached() throws Exception {
         List<IsolatedEnvironment> open = new ArrayList<>();
         IsolatedEnvironment first = IsolatedEnvironment.builder().rootfs("busybox.tar").start();
@@ -78,7 +79,13 @@ class FileLimitTests {
         // Room for about 20 more environments above the helper's reserve of 64 fds.
         long lowered = openFds(helper) + 64 + 20;
         prlimitSoft(helper, lowered);
+        List<IsolatedProcess> running = new ArrayList<>();
         try {
+            // An open environment holds no fd in the helper; a running command holds its pipes (2 or 3): 15 of
+            // them take more than the 20 left above the reserve.
+            for (int i = 0; i < 15; i++) {
+                running.add(first.start("sleep", "600"));
+            }
             EnvironmentSetupException refused = null;
             for (int i = 0; i < 200 && refused == null; i++) {
                 try {
@@ -99,12 +106,13 @@ class FileLimitTests {
             for (IsolatedEnvironment env : List.of(first, open.get(open.size() - 1))) {
                 assertThat(env.exec("echo", "still here")).succeeded().stdout().isEqualTo("still here\n");
             }
-            closeAll(open.subList(1, 6));
+            running.forEach(IsolatedProcess::kill);
             try (IsolatedEnvironment again = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
                 assertThat(again.exec("echo", "again")).succeeded().stdout().isEqualTo("again\n");
             }
         } finally {
             prlimitSoft(helper, hard);
+            running.forEach(IsolatedProcess::kill);
             closeAll(open);
         }
     }

@@ -117,7 +117,7 @@ final class ScaleBench {
                     : failures.size() + ", first: " + failures.get(0)));
             results.add(new Measurement(Section.MEMORY, FDS, Kind.DETAIL,
                     Stats.of(new double[] {(double) perEnvFds / Math.max(1, opened)}), "fds",
-                    perEnvFds + " more in /proc/<helper>/fd with " + opened + " open (as root: each one's id range lock)"));
+                    perEnvFds + " more in /proc/<helper>/fd with " + opened + " open (as root the id range locks are the lock keeper's, not the helper's)"));
             results.add(new Measurement(Section.MEMORY, MEM_AVAILABLE, Kind.DETAIL,
                     Stats.of(new double[] {(double) availableDrop / Math.max(1, opened)}), "KiB",
                     "everything the host spent, kernel included; other work on the host moves it"));
