@@ -32,6 +32,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
 
+import dev.isolated.internal.elf.ElfInterpreter;
 import dev.isolated.internal.image.CacheDirectory;
 import dev.isolated.internal.image.RootfsImages;
 import dev.isolated.internal.os.OwnDirectory;

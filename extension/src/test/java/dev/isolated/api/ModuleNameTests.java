@@ -35,7 +35,8 @@ class ModuleNameTests {
             "org.apache.commons.lang3.StringUtils", "org.apache.commons.codec.binary.Hex", "org.tukaani.xz.XZInputStream",
             "com.github.luben.zstd.ZstdInputStream", "org.junit.jupiter.api.Test", "org.junit.platform.commons.util.ReflectionUtils",
             "org.opentest4j.AssertionFailedError", "org.apiguardian.api.API", "org.assertj.core.api.Assertions",
-            "net.bytebuddy.ByteBuddy", "org.awaitility.Awaitility", "org.hamcrest.Matcher");
+            "net.bytebuddy.ByteBuddy", "org.awaitility.Awaitility", "org.hamcrest.Matcher",
+            "dev.isolated.internal.json.JsonReader");
 
     @Test
     @DisplayName("the manifest the jar is built with names the module dev.isolated")
@@ -44,13 +45,19 @@ class ModuleNameTests {
     }
 
     @Test
-    @DisplayName("a jar of these classes with that manifest resolves as module dev.isolated, together with JNA, Commons Compress and the other jars it needs at run time")
+    @DisplayName("a jar of these classes with that manifest resolves as module dev.isolated, together with isolated-image (dev.isolated.imagecode), JNA, Commons Compress and the other jars it needs at run time")
     void resolvesOnTheModulePath(@TempDir Path dir) throws IOException {
         Path jar = dir.resolve("isolated-junit.jar");
-        writeJar(jar);
+        writeJar(PublicApi.location(), jar);
         List<Path> path = new ArrayList<>(List.of(jar));
         for (String name : RUNTIME_CLASSES) {
-            path.add(jarOf(name));
+            Path location = jarOf(name);
+            if (Files.isDirectory(location)) { // a module of this build, not packaged yet (isolated-image)
+                Path packaged = dir.resolve(path.size() + ".jar");
+                writeJar(location, packaged);
+                location = packaged;
+            }
+            path.add(location);
         }
 
         ModuleFinder finder = ModuleFinder.of(path.toArray(Path[]::new));
@@ -62,10 +69,15 @@ class ModuleNameTests {
         assertThat(isolated.packages()).contains("dev.isolated", "dev.isolated.image", "dev.isolated.assertj");
         assertThat(config.modules().stream().map(ResolvedModule::name))
                 .contains("com.sun.jna", "org.apache.commons.compress");
+        assertThat(config.findModule("dev.isolated.imagecode").orElseThrow().reference().descriptor().packages())
+                .contains("dev.isolated.internal.json");
     }
 
     private static Manifest manifest() throws IOException {
-        Path location = PublicApi.location();
+        return manifest(PublicApi.location());
+    }
+
+    private static Manifest manifest(Path location) throws IOException {
         if (Files.isDirectory(location)) {
             try (InputStream in = Files.newInputStream(location.resolve("META-INF/MANIFEST.MF"))) {
                 return new Manifest(in);
@@ -77,14 +89,13 @@ class ModuleNameTests {
         }
     }
 
-    /** The classes Isolated is loaded from, as a jar with its manifest, as maven-jar-plugin writes it. */
-    private static void writeJar(Path jar) throws IOException {
-        Path location = PublicApi.location();
+    /** The classes at {@code location} (a jar or a directory) as a jar with their manifest, as maven-jar-plugin writes. */
+    private static void writeJar(Path location, Path jar) throws IOException {
         if (!Files.isDirectory(location)) {
             Files.copy(location, jar);
             return;
         }
-        try (OutputStream out = Files.newOutputStream(jar); JarOutputStream zip = new JarOutputStream(out, manifest());
+        try (OutputStream out = Files.newOutputStream(jar); JarOutputStream zip = new JarOutputStream(out, manifest(location));
                 Stream<Path> files = Files.walk(location)) {
             for (Path file : files.filter(Files::isRegularFile).sorted().toList()) {
                 String name = location.relativize(file).toString();

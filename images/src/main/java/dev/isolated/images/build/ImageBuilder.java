@@ -11,6 +11,9 @@ import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.List;
 
+import dev.isolated.internal.tar.ImageEntry;
+import dev.isolated.internal.tar.ReproducibleTarWriter;
+
 /**
  * Builds the module's images, {@code busybox.tar} and {@code hello.tar}, reproducibly.
  *

@@ -4,6 +4,8 @@ import java.util.List;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
+import dev.isolated.internal.tar.ImageEntry;
+
 /**
  * The entries of one image, kept sorted by tar name, with a directory entry for every parent.
  *

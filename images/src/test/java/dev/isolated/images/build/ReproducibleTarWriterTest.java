@@ -15,6 +15,8 @@ import org.junit.jupiter.api.Test;
 
 import dev.isolated.images.TarListing;
 
+import dev.isolated.internal.tar.ReproducibleTarWriter;
+
 class ReproducibleTarWriterTest {
 
     private static final Instant MTIME = Instant.parse("2026-01-01T00:00:00Z");

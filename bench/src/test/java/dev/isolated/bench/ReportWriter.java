@@ -10,7 +10,7 @@ import java.util.Locale;
 
 /** Writes the results as console text, Markdown and CSV. */
 final class ReportWriter {
-    static final String COMMAND = "mvn -pl extension -am -Pbench verify -DskipTests";
+    static final String COMMAND = "mvn -pl bench -am -Pbench verify -DskipTests";
 
     private final Results results;
     private final List<Target> targets;
@@ -50,7 +50,7 @@ final class ReportWriter {
         StringBuilder sb = new StringBuilder("# Isolated bench results\n\n");
         sb.append("Taken ").append(LocalDate.now()).append(" on ").append(machine.oneLine()).append(", ")
                 .append(machine.cpuModel()).append(String.format(Locale.ROOT, ", %.1f GiB", machine.memoryGib()))
-                .append(".  \nReproduce: `").append(COMMAND).append("` (results in `extension/target/bench/`).\n\n");
+                .append(".  \nReproduce: `").append(COMMAND).append("` (results in `bench/target/bench/`).\n\n");
         sb.append("![Isolated against the alternatives](").append(chartName).append(")\n\n");
         sb.append("## Targets of issues 6 and 12\n\n").append(targetTable().toMarkdown());
         for (Section section : Section.values()) {
@@ -79,7 +79,7 @@ final class ReportWriter {
         StringBuilder sb = new StringBuilder("## Speed\n\n");
         sb.append("Measured ").append(LocalDate.now()).append(" on ").append(machine.oneLine())
                 .append(" (medians, warm JVM; every command spawned from the same JVM). Reproduce with `")
-                .append(COMMAND).append("`; full results in `extension/bench-results/LATEST.md`.\n\n");
+                .append(COMMAND).append("`; full results in `bench/bench-results/LATEST.md`.\n\n");
         sb.append("![Isolated against the alternatives](").append(chartPath).append(")\n\n");
         TextTable t = new TextTable("one isolated `/bin/true` from a test", "median ms", "Isolated one-shot ÷ this");
         for (String name : List.of(SpawnBench.ONE_SHOT, SpawnBench.EXEC, SpawnBench.CREATE_CLOSE, Alternatives.FLOOR,

@@ -1,4 +1,4 @@
-package dev.isolated.images.build;
+package dev.isolated.internal.tar;
 
 /**
  * One entry of an image tar. Owner, group and mtime are the same for every entry and are set by the

@@ -75,7 +75,7 @@ public final class BenchMain {
         System.out.println(report.console());
         report.writeCsv(out);
         Files.writeString(out.resolve("LATEST.md"), report.markdown("bench.png"), StandardCharsets.UTF_8);
-        Files.writeString(out.resolve("README-section.md"), report.readmeSection("extension/bench-results/bench.png"),
+        Files.writeString(out.resolve("README-section.md"), report.readmeSection("bench/bench-results/bench.png"),
                 StandardCharsets.UTF_8);
         long met = targets.stream().filter(t -> Boolean.TRUE.equals(t.met())).count();
         new BarChart(ChartGroup.of(results), "Isolated vs. the other ways to run an isolated command from a test",

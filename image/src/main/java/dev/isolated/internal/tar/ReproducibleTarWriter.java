@@ -1,4 +1,4 @@
-package dev.isolated.images.build;
+package dev.isolated.internal.tar;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -13,7 +13,7 @@ import java.util.Map;
 /**
  * Writes image entries as a POSIX tar whose bytes depend only on the entries and the mtime: every
  * entry is owned by {@code root:root} (0:0), has the same mtime and the mode it was given, and the
- * entries are written in the order given ({@link ImageContents} sorts them).
+ * entries are written in the order given (the images build sorts them).
  *
  * <p>Headers are ustar; a name or link target that is longer than 100 bytes or not ASCII goes in a
  * PAX extended header ({@code path}, {@code linkpath}) before the entry. The archive ends with two
@@ -22,7 +22,8 @@ import java.util.Map;
 public final class ReproducibleTarWriter {
 
     static final int BLOCK = 512;
-    static final int RECORD = 20 * BLOCK;
+    /** A written tar is a whole number of these: 10240 bytes. */
+    public static final int RECORD = 20 * BLOCK;
 
     private static final int NAME_LENGTH = 100;
 

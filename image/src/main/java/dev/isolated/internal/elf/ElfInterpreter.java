@@ -1,4 +1,4 @@
-package dev.isolated.image;
+package dev.isolated.internal.elf;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -12,7 +12,7 @@ import java.nio.file.StandardOpenOption;
  * Reads the {@code PT_INTERP} program header of an ELF executable: the dynamic loader it needs, if
  * any. A program without one is statically linked and runs in an image that holds nothing else.
  */
-final class ElfInterpreter {
+public final class ElfInterpreter {
 
     private static final int PT_INTERP = 3;
     private static final int MAX_INTERPRETER_LENGTH = 4096;
@@ -26,7 +26,7 @@ final class ElfInterpreter {
      *
      * @throws IllegalArgumentException if the file is not an ELF executable or its headers are cut short
      */
-    static String of(Path file) throws IOException {
+    public static String of(Path file) throws IOException {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             if (channel.size() < 4 || read(channel, 0, 4, file).getInt(0) != 0x7f454c46) { // "\177ELF", big-endian
                 throw new IllegalArgumentException(file + " is not an ELF executable (no \\177ELF magic)");
