@@ -10,8 +10,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Predicate;
 
 /**
  * The bench of issue 6 (not a test): Isolated side by side with the other ways to run an isolated command
@@ -37,34 +42,53 @@ public final class BenchMain {
         try {
             BenchContext ctx = new BenchContext(unpackedBusybox(), copyTar(work), work, runs, NativeTimer.build(work),
                     SharedHelper.get().binary(), results);
-            // -Dbench.only=scale: section 6b alone (10,000 environments take far longer than the rest together)
-            // -Dbench.only=pull: section 8 alone (images by name against podman)
-            boolean scaleOnly = "scale".equals(System.getProperty("bench.only"));
-            boolean pullOnly = "pull".equals(System.getProperty("bench.only"));
-            if (!scaleOnly && !pullOnly) {
+            // -Dbench.only=KEY[,KEY...]: only those sections (spawn, hardening, image, suite, memory, frozen, pull,
+            // first, scale); empty: every section but scale (10,000 environments take far longer than the rest)
+            Set<String> only = new HashSet<>(Arrays.asList(System.getProperty("bench.only", "").split(",")));
+            only.remove("");
+            Set<String> known = Set.of("spawn", "hardening", "image", "suite", "memory", "frozen", "pull", "first",
+                    "scale");
+            if (!known.containsAll(only)) {
+                throw new IllegalArgumentException("bench.only=" + System.getProperty("bench.only")
+                        + ": use a comma-separated list of " + new TreeSet<>(known));
+            }
+            Predicate<String> wanted = key -> only.isEmpty() ? !"scale".equals(key) : only.contains(key);
+            if (wanted.test("spawn")) {
                 section("1-3. one command, exec, create + close; unshare, bwrap; from the JVM and from C");
                 new SpawnBench(ctx).run();
+            }
+            if (wanted.test("hardening")) {
                 section("1b. what the hardened defaults cost (issue 11)");
                 new HardeningBench(ctx).run();
+            }
+            if (wanted.test("image")) {
                 section("4. the image");
                 new ImageBench(ctx).run();
                 new CowViewBench(ctx).run();
+            }
+            if (wanted.test("suite")) {
                 section("5. 100 tests through the JUnit Platform");
                 new SuiteBench(ctx).run();
+            }
+            if (wanted.test("memory")) {
                 section("6. memory, 200 environments");
                 new MemoryBench(ctx).run();
-                section("7. frozen states against the same state set up per test");
-                new FrozenBench(ctx).run();
-                section("8. images by name: a Debian image from a local registry, Isolated and podman");
-                new PullBench(ctx).run();
-                section("9. the first test in a fresh JVM");
-                new FirstTestBench(ctx).run();
-            } else if (pullOnly) {
-                section("8. images by name: a Debian image from a local registry, Isolated and podman");
-                new PullBench(ctx).run();
-            } else {
+            }
+            if (wanted.test("scale")) {
                 section("6b. " + ScaleBench.ENVIRONMENTS + " environments at once (issue 14)");
                 new ScaleBench(ctx).run();
+            }
+            if (wanted.test("frozen")) {
+                section("7. frozen states against the same state set up per test");
+                new FrozenBench(ctx).run();
+            }
+            if (wanted.test("pull")) {
+                section("8. images by name: a Debian image from a local registry, Isolated and podman");
+                new PullBench(ctx).run();
+            }
+            if (wanted.test("first")) {
+                section("9. the first test in a fresh JVM");
+                new FirstTestBench(ctx).run();
             }
         } finally {
             Trees.delete(work);
