@@ -36,13 +36,13 @@ import org.apiguardian.api.API;
 @Repeatable(Bind.List.class)
 @API(status = STABLE, since = "0.1")
 public @interface Bind {
-    /** @return the host path */
+    /** {@return the host path} */
     String source();
 
-    /** @return the absolute path inside the environment */
+    /** {@return the absolute path inside the environment} */
     String target();
 
-    /** @return whether the environment may not write through it (default: read-only) */
+    /** {@return whether the environment may not write through it (default: read-only)} */
     boolean readOnly() default true;
 
     /**
@@ -55,7 +55,7 @@ public @interface Bind {
     @Documented
     @API(status = STABLE, since = "0.1")
     @interface List {
-        /** @return the binds */
+        /** {@return the binds} */
         Bind[] value();
     }
 }

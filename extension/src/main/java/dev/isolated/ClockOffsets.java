@@ -26,9 +26,9 @@ import org.apiguardian.api.API;
 @Documented
 @API(status = EXPERIMENTAL, since = "0.1")
 public @interface ClockOffsets {
-    /** @return seconds added to {@code CLOCK_MONOTONIC} */
+    /** {@return seconds added to {@code CLOCK_MONOTONIC}} */
     long monotonicSeconds() default 0;
 
-    /** @return seconds added to {@code CLOCK_BOOTTIME} ({@code /proc/uptime}) */
+    /** {@return seconds added to {@code CLOCK_BOOTTIME} ({@code /proc/uptime})} */
     long boottimeSeconds() default 0;
 }

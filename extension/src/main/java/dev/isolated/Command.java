@@ -73,6 +73,8 @@ public final class Command {
     }
 
     /**
+     * Creates a command from a program and its arguments.
+     *
      * @param argv the program (looked up on the environment's {@code PATH}) and its arguments
      * @return a command with default options
      * @throws IllegalArgumentException when no program is given
@@ -86,6 +88,8 @@ public final class Command {
     }
 
     /**
+     * A copy that reads these bytes on stdin.
+     *
      * @param data the bytes the command reads on stdin (then EOF)
      * @return a copy with this stdin
      */
@@ -95,6 +99,8 @@ public final class Command {
     }
 
     /**
+     * A copy that reads this text on stdin.
+     *
      * @param text the text the command reads on stdin, UTF-8 encoded (then EOF)
      * @return a copy with this stdin
      */
@@ -122,6 +128,8 @@ public final class Command {
     }
 
     /**
+     * A copy that reads a host file's contents on stdin.
+     *
      * @param hostFile a file on the host whose contents the command reads on stdin
      * @return a copy with this stdin
      * @throws UncheckedIOException when the file cannot be read
@@ -135,6 +143,8 @@ public final class Command {
     }
 
     /**
+     * A copy that also sets an environment variable.
+     *
      * @param name an environment variable's name
      * @param value its value
      * @return a copy that also sets this variable (overriding the image's and the defaults)
@@ -150,6 +160,8 @@ public final class Command {
     }
 
     /**
+     * A copy that starts in another directory.
+     *
      * @param directory an absolute path inside the environment; when it does not exist there (or is not a
      *     directory) the command does not run: its result has exit code 125 and says so on stderr
      * @return a copy that starts in this directory
@@ -164,6 +176,8 @@ public final class Command {
     }
 
     /**
+     * A copy that runs as a user and group given by id.
+     *
      * @param uid the user id inside the environment
      * @param gid the group id inside the environment
      * @return a copy that runs as this user and group, without supplementary groups (replacing a
@@ -196,6 +210,8 @@ public final class Command {
     }
 
     /**
+     * A copy with another timeout.
+     *
      * @param timeout how long {@code exec} waits before sending SIGTERM, then SIGKILL two seconds later
      * @return a copy with this timeout
      */
@@ -208,6 +224,8 @@ public final class Command {
     }
 
     /**
+     * A copy that also passes its output lines to a consumer as they come.
+     *
      * @param consumer receives each line of stdout and stderr as soon as it is complete, e.g. to log it;
      *     the output is captured all the same (up to its bound, {@link #withMaxOutputBytes(int)}), and the
      *     consumer sees every line, also beyond the bound; a line longer than the bound (or than 64 KiB,
@@ -236,57 +254,57 @@ public final class Command {
         return new Command(argv, stdin, openStdin, env, workingDirectory, uid, gid, user, timeout, outputLines, maxBytes);
     }
 
-    /** @return how many bytes of each output stream the result keeps at most */
+    /** {@return how many bytes of each output stream the result keeps at most} */
     public int maxOutputBytes() {
         return maxOutputBytes;
     }
 
-    /** @return the program and its arguments */
+    /** {@return the program and its arguments} */
     public List<String> argv() {
         return argv;
     }
 
-    /** @return the stdin bytes, if any were given */
+    /** {@return the stdin bytes, if any were given} */
     public Optional<byte[]> stdin() {
         return Optional.ofNullable(stdin).map(byte[]::clone);
     }
 
-    /** @return whether stdin stays open for {@link IsolatedProcess#stdin()} */
+    /** {@return whether stdin stays open for {@link IsolatedProcess#stdin()}} */
     public boolean hasOpenStdin() {
         return openStdin;
     }
 
-    /** @return the environment variables given here (on top of the defaults) */
+    /** {@return the environment variables given here (on top of the defaults)} */
     public Map<String, String> env() {
         return env;
     }
 
-    /** @return the working directory, if given */
+    /** {@return the working directory, if given} */
     public Optional<String> workingDirectory() {
         return Optional.ofNullable(workingDirectory);
     }
 
-    /** @return the user given with {@link #withUser(String)}, if any (resolved when the command runs) */
+    /** {@return the user given with {@link #withUser(String)}, if any (resolved when the command runs)} */
     public Optional<String> user() {
         return Optional.ofNullable(user);
     }
 
-    /** @return the user id, if given with {@link #withUser(int, int)} */
+    /** {@return the user id, if given with {@link #withUser(int, int)}} */
     public OptionalInt uid() {
         return uid;
     }
 
-    /** @return the group id, if given with {@link #withUser(int, int)} */
+    /** {@return the group id, if given with {@link #withUser(int, int)}} */
     public OptionalInt gid() {
         return gid;
     }
 
-    /** @return the timeout, if given */
+    /** {@return the timeout, if given} */
     public Optional<Duration> timeout() {
         return Optional.ofNullable(timeout);
     }
 
-    /** @return the output line consumer, if given */
+    /** {@return the output line consumer, if given} */
     public Optional<Consumer<String>> outputLines() {
         return Optional.ofNullable(outputLines);
     }

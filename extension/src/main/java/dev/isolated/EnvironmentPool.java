@@ -121,7 +121,7 @@ public final class EnvironmentPool implements AutoCloseable {
         return next.env;
     }
 
-    /** @return how many started environments the pool keeps waiting */
+    /** {@return how many started environments the pool keeps waiting} */
     public int ready() {
         return ready;
     }

@@ -110,39 +110,39 @@ public class EnvironmentSetupException extends IsolatedException {
         return sb.toString();
     }
 
-    /** @return the setup step that failed, e.g. {@code clone}, {@code mount-proc}, {@code pivot-root} */
+    /** {@return the setup step that failed, e.g. {@code clone}, {@code mount-proc}, {@code pivot-root}} */
     public String stage() {
         return stage;
     }
 
-    /** @return the system call that failed, or empty */
+    /** {@return the system call that failed, or empty} */
     public String syscall() {
         return syscall;
     }
 
-    /** @return the path involved, if any */
+    /** {@return the path involved, if any} */
     public Optional<String> path() {
         return path.isEmpty() ? Optional.empty() : Optional.of(path);
     }
 
-    /** @return the error number, 0 when the failure has none */
+    /** {@return the error number, 0 when the failure has none} */
     public int errno() {
         return errno;
     }
 
-    /** @return the symbolic error name, e.g. {@code EPERM}, or empty */
+    /** {@return the symbolic error name, e.g. {@code EPERM}, or empty} */
     public String errname() {
         return errname;
     }
 
-    /** @return what to change on the host or in the test, or empty */
+    /** {@return what to change on the host or in the test, or empty} */
     public String hint() {
         return hint;
     }
 
     /**
-     * @return whether the host (kernel, its settings, the user's permissions) cannot do what was asked,
-     *     as opposed to a mistake in the test such as a bad rootfs: the helper's verdict on its failure
+     * {@return whether the host (kernel, its settings, the user's permissions) cannot do what was asked,
+     *     as opposed to a mistake in the test such as a bad rootfs: the helper's verdict on its failure}
      */
     public boolean hostCannot() {
         return hostCannot;

@@ -96,80 +96,80 @@ public final class ExecResult {
         this.duration = Objects.requireNonNull(duration);
     }
 
-    /** @return the command as it was run, program first */
+    /** {@return the command as it was run, program first} */
     public List<String> command() {
         return command;
     }
 
-    /** @return the exit code; {@code 128 + N} when the command was killed by signal {@code N} */
+    /** {@return the exit code; {@code 128 + N} when the command was killed by signal {@code N}} */
     public int exitCode() {
         return exitCode;
     }
 
-    /** @return the signal that killed the command, or empty when it exited by itself */
+    /** {@return the signal that killed the command, or empty when it exited by itself} */
     public OptionalInt signal() {
         return signal;
     }
 
     /**
-     * @return the standard output, decoded as UTF-8: complete, unless more than the bound was printed (then
-     *     its first and last part, see {@link #stdoutDroppedBytes()})
+     * {@return the standard output, decoded as UTF-8: complete, unless more than the bound was printed (then
+     *     its first and last part, see {@link #stdoutDroppedBytes()})}
      */
     public String stdout() {
         return new String(stdout, StandardCharsets.UTF_8);
     }
 
     /**
-     * @return the standard error, decoded as UTF-8: complete, unless more than the bound was printed (then
-     *     its first and last part, see {@link #stderrDroppedBytes()})
+     * {@return the standard error, decoded as UTF-8: complete, unless more than the bound was printed (then
+     *     its first and last part, see {@link #stderrDroppedBytes()})}
      */
     public String stderr() {
         return new String(stderr, StandardCharsets.UTF_8);
     }
 
-    /** @return the standard output split into lines, without line terminators */
+    /** {@return the standard output split into lines, without line terminators} */
     public List<String> stdoutLines() {
         return stdout().lines().toList();
     }
 
-    /** @return the raw bytes of the standard output (as kept: see {@link #stdoutDroppedBytes()}) */
+    /** {@return the raw bytes of the standard output (as kept: see {@link #stdoutDroppedBytes()})} */
     public byte[] stdoutBytes() {
         return stdout.clone();
     }
 
     /**
-     * @return how many bytes of standard output were dropped because the command printed more than the
+     * {@return how many bytes of standard output were dropped because the command printed more than the
      *     bound ({@link #DEFAULT_MAX_OUTPUT_BYTES}, or {@link Command#withMaxOutputBytes(int)}): they were
-     *     between the kept first half and the kept last half; 0 when {@link #stdout()} is complete
+     *     between the kept first half and the kept last half; 0 when {@link #stdout()} is complete}
      */
     public long stdoutDroppedBytes() {
         return stdoutDropped;
     }
 
-    /** @return like {@link #stdoutDroppedBytes()}, for standard error */
+    /** {@return like {@link #stdoutDroppedBytes()}, for standard error} */
     public long stderrDroppedBytes() {
         return stderrDropped;
     }
 
-    /** @return whether the command ran past its timeout and was killed */
+    /** {@return whether the command ran past its timeout and was killed} */
     public boolean timedOut() {
         return timedOut;
     }
 
     /**
-     * @return whether the kernel's OOM killer killed the command because its environment reached its memory
-     *     limit ({@link Limits#memoryBytes()}); the exit code is then 137
+     * {@return whether the kernel's OOM killer killed the command because its environment reached its memory
+     *     limit ({@link Limits#memoryBytes()}); the exit code is then 137}
      */
     public boolean oomKilled() {
         return oomKilled;
     }
 
-    /** @return how long the command ran, from start to exit */
+    /** {@return how long the command ran, from start to exit} */
     public Duration duration() {
         return duration;
     }
 
-    /** @return whether the command exited with code 0 */
+    /** {@return whether the command exited with code 0} */
     public boolean succeeded() {
         return exitCode == 0 && !timedOut;
     }

@@ -124,6 +124,8 @@ public final class FrozenState {
     }
 
     /**
+     * Looks up a state made by {@link #cached} by its name.
+     *
      * @param name a name given to {@link #cached}
      * @return the current state of that name in this JVM, if one was made
      */
@@ -133,17 +135,17 @@ public final class FrozenState {
         }
     }
 
-    /** @return the name given to {@link #cached}; empty for a state of {@link IsolatedEnvironment#freeze(String)} */
+    /** {@return the name given to {@link #cached}; empty for a state of {@link IsolatedEnvironment#freeze(String)}} */
     public String name() {
         return name;
     }
 
-    /** @return the key the state was made with */
+    /** {@return the key the state was made with} */
     public String key() {
         return key;
     }
 
-    /** @return the unpacked image the frozen environment ran on, which environments made from it use */
+    /** {@return the unpacked image the frozen environment ran on, which environments made from it use} */
     public Path rootfs() {
         return layer.rootfs();
     }
@@ -173,7 +175,7 @@ public final class FrozenState {
     }
 
     /**
-     * @return whether {@link #cached} made the state of this name anew for another key since this one was made
+     * {@return whether {@link #cached} made the state of this name anew for another key since this one was made}
      */
     public boolean isStale() {
         return replacedBy != null;

@@ -72,7 +72,7 @@ public final class HostSupport {
     }
 
     /**
-     * @return the report for this host, probed on the first call
+     * {@return the report for this host, probed on the first call}
      * @throws IsolatedException when the helper cannot run at all
      */
     public static synchronized HostSupport probe() {
@@ -106,12 +106,14 @@ public final class HostSupport {
         }
     }
 
-    /** @return every step, in the order they were tried */
+    /** {@return every step, in the order they were tried} */
     public List<Step> steps() {
         return steps;
     }
 
     /**
+     * Looks up one step of the report by its name.
+     *
      * @param name a step's name
      * @return that step
      * @throws IllegalArgumentException listing the step names when there is no such step
@@ -121,7 +123,7 @@ public final class HostSupport {
                 + steps.stream().map(Step::name).toList()));
     }
 
-    /** @return whether every step worked */
+    /** {@return whether every step worked} */
     public boolean allOk() {
         return steps.stream().allMatch(Step::ok);
     }

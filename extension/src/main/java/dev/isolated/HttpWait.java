@@ -61,6 +61,8 @@ public final class HttpWait extends Wait {
     }
 
     /**
+     * A copy of this wait that accepts other statuses as ready.
+     *
      * @param codes the statuses that make the service ready (instead of 200 alone), e.g. {@code 200, 401}
      * @return a wait for one of these statuses
      */
@@ -74,16 +76,16 @@ public final class HttpWait extends Wait {
     }
 
     /**
-     * @return a wait that asks over HTTPS, trusting what the JVM's default trust store trusts (see
-     *     {@link #allowInsecure()} for a service's self-signed certificate)
+     * {@return a wait that asks over HTTPS, trusting what the JVM's default trust store trusts (see
+     *     {@link #allowInsecure()} for a service's self-signed certificate)}
      */
     public HttpWait usingTls() {
         return new HttpWait(port, path, statuses, true, insecure);
     }
 
     /**
-     * @return a wait that asks over HTTPS and accepts any certificate for any name, as a test's own service with a
-     *     self-signed certificate needs (the connection goes to {@code 127.0.0.1} only)
+     * {@return a wait that asks over HTTPS and accepts any certificate for any name, as a test's own service with a
+     *     self-signed certificate needs (the connection goes to {@code 127.0.0.1} only)}
      */
     public HttpWait allowInsecure() {
         return new HttpWait(port, path, statuses, true, true);

@@ -99,24 +99,24 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     IsolatedProcess startImageCommand(Wait wait, String... args);
 
     /**
-     * @return the service started last by {@link #startImageCommand(String...)} (or by {@link StartImageCommand}),
-     *     running or not
+     * {@return the service started last by {@link #startImageCommand(String...)} (or by {@link StartImageCommand}),
+     *     running or not}
      * @throws IllegalStateException when none was started in this environment
      */
     IsolatedProcess service();
 
     /**
-     * @return how long {@link Wait#waitUntilReady(IsolatedEnvironment, IsolatedProcess)} and
+     * {@return how long {@link Wait#waitUntilReady(IsolatedEnvironment, IsolatedProcess)} and
      *     {@link #startImageCommand(Wait, String...)} wait for a service of this environment: the builder's
      *     {@link IsolatedEnvironmentBuilder#startupTimeout(java.time.Duration)}, {@link StartImageCommand#startupTimeout()}, or
-     *     {@value IsolatedConfiguration#STARTUP_TIMEOUT}; by default 60 s
+     *     {@value IsolatedConfiguration#STARTUP_TIMEOUT}; by default 60 s}
      */
     java.time.Duration startupTimeout();
 
     /** The {@code java.util.logging} logger a service's output goes to, line by line: {@value}. */
     String SERVICE_LOGGER = "dev.isolated.service";
 
-    /** @return the namespaces this environment has, always including {@link LinuxNamespace#USER} */
+    /** {@return the namespaces this environment has, always including {@link LinuxNamespace#USER}} */
     Set<LinuxNamespace> namespaces();
 
     /**
@@ -196,13 +196,13 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      */
     ProcessBuilder processBuilder(String... command);
 
-    /** @return the processes now running in the environment's PID namespace, ordered by pid */
+    /** {@return the processes now running in the environment's PID namespace, ordered by pid} */
     List<ProcessInfo> processes();
 
-    /** @return the environment's mounts, as its {@code /proc/self/mountinfo} lists them */
+    /** {@return the environment's mounts, as its {@code /proc/self/mountinfo} lists them} */
     List<MountInfo> mounts();
 
-    /** @return the environment's current hostname (what {@code hostname} prints inside) */
+    /** {@return the environment's current hostname (what {@code hostname} prints inside)} */
     String hostname();
 
     /**
@@ -215,19 +215,19 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      */
     void setHostname(String name);
 
-    /** @return the host pid of the environment's init, the process that holds its namespaces */
+    /** {@return the host pid of the environment's init, the process that holds its namespaces} */
     long initHostPid();
 
     /**
-     * @return what the environment's cgroup counted: memory now and at peak, processes, OOM kills
+     * {@return what the environment's cgroup counted: memory now and at peak, processes, OOM kills}
      * @throws IllegalStateException when the environment's cgroup counts nothing: it has no {@link Limits} with a
      *     cgroup limit (or an empty one), nor {@code builder().trackResources(true)}
      */
     ResourceUsage resourceUsage();
 
     /**
-     * @return the environment's address on its private network (see
-     *     {@link IsolatedEnvironmentBuilder#network(String)}); other environments on that network reach it there
+     * {@return the environment's address on its private network (see
+     *     {@link IsolatedEnvironmentBuilder#network(String)}); other environments on that network reach it there}
      * @throws IllegalStateException when it is on no private network
      */
     String address();
@@ -379,7 +379,7 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
         return FrozenState.freeze(this, key);
     }
 
-    /** @return {@link #freeze(String)} with an empty key */
+    /** {@return {@link #freeze(String)} with an empty key} */
     default FrozenState freeze() {
         return freeze("");
     }

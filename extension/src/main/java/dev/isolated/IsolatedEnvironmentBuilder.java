@@ -51,6 +51,8 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
+     * Sets the image, by resource name or path.
+     *
      * @param rootfs the image: a class path resource such as {@code "busybox.tar"}, or a path (see {@link Isolated#rootfs()})
      * @return this builder
      */
@@ -80,6 +82,8 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
+     * Sets the image, by path.
+     *
      * @param rootfs a tar or directory on the host
      * @return this builder
      */
@@ -88,6 +92,8 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
+     * Sets the namespaces the environment gets.
+     *
      * @param namespaces the namespaces to create (default {@code PID, MOUNT, UTS, IPC, NET, CGROUP}, see
      *     {@link Isolated#namespaces()}); {@link LinuxNamespace#USER} is always added (see {@link LinuxNamespace#USER})
      * @return this builder
@@ -110,6 +116,8 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
+     * Sets the environment's hostname.
+     *
      * @param hostname the hostname (needs {@link LinuxNamespace#UTS}); empty for none
      * @return this builder
      * @throws IllegalArgumentException when it is not a valid hostname: at most 64 bytes (the kernel's
@@ -182,6 +190,8 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
+     * Sets whether the rootfs is read-only.
+     *
      * @param readOnly whether the rootfs is read-only, so that stray writes fail with EROFS ({@code /tmp},
      *     {@code /dev}, tmpfs mounts and writable binds stay writable)
      * @return this builder
@@ -211,6 +221,8 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
+     * Sets the default working directory of commands.
+     *
      * @param directory the working directory of every command that names none with
      *     {@link Command#withWorkingDirectory} (default: the image's {@code WorkingDir}, else {@code /}); an
      *     absolute path inside the environment; when it does not exist there, commands exit with 125 and say so
@@ -249,6 +261,8 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
+     * Sets the default timeout of {@code exec}.
+     *
      * @param timeout how long {@code exec} waits before stopping a command
      * @return this builder
      */
@@ -258,6 +272,8 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
+     * Sets how long the {@code await...} methods wait.
+     *
      * @param timeout how long the {@code await...} methods wait
      * @return this builder
      */
@@ -423,6 +439,8 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
+     * Sets the capabilities the environment's root keeps.
+     *
      * @param capabilities what the environment's root keeps ({@link Capabilities#DOCKER_DEFAULT} unless given)
      * @return this builder
      */
@@ -432,6 +450,8 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
+     * Sets whether the environment's cgroup counts resources even without limits.
+     *
      * @param track whether the environment's cgroup counts memory and processes even without limits, so that
      *     {@link IsolatedEnvironment#resourceUsage()} works (it needs those controllers, as limits do)
      * @return this builder
@@ -553,6 +573,8 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
+     * Sets who the user running the tests is inside the user namespace.
+     *
      * @param mapping who the user running the tests is inside the user namespace (see {@link UserMapping};
      *     default {@link UserMapping#ROOT})
      * @return this builder
@@ -617,6 +639,8 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
+     * Sets how long a service of the environment may take to be ready.
+     *
      * @param timeout how long a service of the environment may take to be ready (see
      *     {@link IsolatedEnvironment#startupTimeout()}); unless given, {@value IsolatedConfiguration#STARTUP_TIMEOUT}
      *     or 60 s

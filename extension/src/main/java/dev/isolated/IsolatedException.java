@@ -14,6 +14,8 @@ public class IsolatedException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     /**
+     * Creates an exception with a message.
+     *
      * @param message what failed and what to change
      */
     public IsolatedException(String message) {
@@ -21,6 +23,8 @@ public class IsolatedException extends RuntimeException {
     }
 
     /**
+     * Creates an exception with a message and its cause.
+     *
      * @param message what failed and what to change
      * @param cause the underlying failure
      */

@@ -55,7 +55,7 @@ public final class IsolatedNetwork implements AutoCloseable {
     }
 
     /**
-     * @return a new network with a generated name ({@value #GENERATED_PREFIX} and a counter), unique in this JVM
+     * {@return a new network with a generated name ({@value #GENERATED_PREFIX} and a counter), unique in this JVM}
      */
     public static IsolatedNetwork newNetwork() {
         return new IsolatedNetwork(GENERATED_PREFIX + Long.toString(NEXT.getAndIncrement(), 36));
@@ -88,17 +88,17 @@ public final class IsolatedNetwork implements AutoCloseable {
         return name;
     }
 
-    /** @return the network's name, also what {@link IsolatedEnvironmentBuilder#network(String)} takes */
+    /** {@return the network's name, also what {@link IsolatedEnvironmentBuilder#network(String)} takes} */
     public String name() {
         return name;
     }
 
-    /** @return whether {@link #close()} was called */
+    /** {@return whether {@link #close()} was called} */
     public synchronized boolean isClosed() {
         return closed;
     }
 
-    /** @return the environments that joined through this object and are not closed yet, in joining order */
+    /** {@return the environments that joined through this object and are not closed yet, in joining order} */
     public List<IsolatedEnvironment> members() {
         members.removeIf(IsolatedNetwork::isClosedEnvironment);
         return List.copyOf(members);

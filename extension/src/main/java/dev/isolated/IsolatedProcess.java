@@ -17,13 +17,13 @@ import org.apiguardian.api.API;
 @API(status = STABLE, since = "0.1")
 public interface IsolatedProcess {
 
-    /** @return the command, program first */
+    /** {@return the command, program first} */
     List<String> command();
 
-    /** @return the process id as seen inside the environment's PID namespace */
+    /** {@return the process id as seen inside the environment's PID namespace} */
     long pid();
 
-    /** @return the process id on the host (in the JVM's PID namespace) */
+    /** {@return the process id on the host (in the JVM's PID namespace)} */
     long hostPid();
 
     /**
@@ -36,20 +36,20 @@ public interface IsolatedProcess {
      */
     java.io.OutputStream stdin();
 
-    /** @return whether the process is still running */
+    /** {@return whether the process is still running} */
     boolean isAlive();
 
     /**
-     * @return the standard output so far, decoded as UTF-8; kept up to the command's bound
+     * {@return the standard output so far, decoded as UTF-8; kept up to the command's bound
      *     ({@link Command#withMaxOutputBytes(int)}, by default {@link ExecResult#DEFAULT_MAX_OUTPUT_BYTES}):
-     *     beyond it the first and the latest half of the bound
+     *     beyond it the first and the latest half of the bound}
      */
     String stdout();
 
-    /** @return the standard error so far, decoded as UTF-8; bounded like {@link #stdout()} */
+    /** {@return the standard error so far, decoded as UTF-8; bounded like {@link #stdout()}} */
     String stderr();
 
-    /** @return a future completed with the result when the process exits */
+    /** {@return a future completed with the result when the process exits} */
     CompletableFuture<ExecResult> onExit();
 
     /**

@@ -40,21 +40,21 @@ import org.apiguardian.api.API;
 @Documented
 @API(status = STABLE, since = "0.1")
 public @interface Limits {
-    /** @return the memory limit in bytes (cgroup {@code memory.max}); 0 for none */
+    /** {@return the memory limit in bytes (cgroup {@code memory.max}); 0 for none} */
     long memoryBytes() default 0;
 
-    /** @return the most processes and threads at once (cgroup {@code pids.max}); 0 for none */
+    /** {@return the most processes and threads at once (cgroup {@code pids.max}); 0 for none} */
     int pids() default 0;
 
-    /** @return the CPU share in percent of one CPU (cgroup {@code cpu.max}), e.g. 50 or 200; 0 for none */
+    /** {@return the CPU share in percent of one CPU (cgroup {@code cpu.max}), e.g. 50 or 200; 0 for none} */
     int cpuPercent() default 0;
 
-    /** @return the open-file limit of every process (RLIMIT_NOFILE); 0 to keep the inherited one */
+    /** {@return the open-file limit of every process (RLIMIT_NOFILE); 0 to keep the inherited one} */
     int openFiles() default 0;
 
-    /** @return the largest file a process may write, in bytes (RLIMIT_FSIZE); 0 for no limit */
+    /** {@return the largest file a process may write, in bytes (RLIMIT_FSIZE); 0 for no limit} */
     long fileSizeBytes() default 0;
 
-    /** @return the CPU seconds a process may use (RLIMIT_CPU); 0 for no limit */
+    /** {@return the CPU seconds a process may use (RLIMIT_CPU); 0 for no limit} */
     int cpuSeconds() default 0;
 }

@@ -23,30 +23,30 @@ import org.apiguardian.api.API;
 @Deprecated(since = "0.1", forRemoval = true)
 @API(status = DEPRECATED, since = "0.1")
 public enum Namespace {
-    /** @see LinuxNamespace#PID */
+    /** The same as {@link LinuxNamespace#PID}. */
     PID,
-    /** @see LinuxNamespace#MOUNT */
+    /** The same as {@link LinuxNamespace#MOUNT}. */
     MOUNT,
-    /** @see LinuxNamespace#UTS */
+    /** The same as {@link LinuxNamespace#UTS}. */
     UTS,
-    /** @see LinuxNamespace#IPC */
+    /** The same as {@link LinuxNamespace#IPC}. */
     IPC,
-    /** @see LinuxNamespace#NET */
+    /** The same as {@link LinuxNamespace#NET}. */
     NET,
-    /** @see LinuxNamespace#USER */
+    /** The same as {@link LinuxNamespace#USER}. */
     USER,
-    /** @see LinuxNamespace#CGROUP */
+    /** The same as {@link LinuxNamespace#CGROUP}. */
     CGROUP,
-    /** @see LinuxNamespace#TIME */
+    /** The same as {@link LinuxNamespace#TIME}. */
     TIME;
 
-    /** @return the {@link LinuxNamespace} of the same name */
+    /** {@return the {@link LinuxNamespace} of the same name} */
     public LinuxNamespace linuxNamespace() {
         return LinuxNamespace.valueOf(name());
     }
 
     /**
-     * @return the lower-case short name of this namespace, as {@link LinuxNamespace#shortName()}
+     * {@return the lower-case short name of this namespace, as {@link LinuxNamespace#shortName()}}
      */
     public String shortName() {
         return linuxNamespace().shortName();

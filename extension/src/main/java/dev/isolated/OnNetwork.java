@@ -37,12 +37,12 @@ import org.apiguardian.api.API;
 @API(status = EXPERIMENTAL, since = "0.1")
 public @interface OnNetwork {
     /**
-     * @return the network: the name of an {@link IsolatedNetwork} parameter of the same method (its name as
+     * {@return the network: the name of an {@link IsolatedNetwork} parameter of the same method (its name as
      *     compiled, which needs {@code javac -parameters}), else of an {@link IsolatedNetwork} field of the test
-     *     class (or a superclass or enclosing class), static or not, which must not be null
+     *     class (or a superclass or enclosing class), static or not, which must not be null}
      */
     String value();
 
-    /** @return further names of the environment on the network, valid hostnames (none by default) */
+    /** {@return further names of the environment on the network, valid hostnames (none by default)} */
     String[] aliases() default {};
 }

@@ -35,7 +35,7 @@ public class ServiceNotReadyException extends IsolatedException {
         this.exitCode = exitCode;
     }
 
-    /** @return the service's exit code when it exited before it was ready ({@code 128 + N} for signal N) */
+    /** {@return the service's exit code when it exited before it was ready ({@code 128 + N} for signal N)} */
     public OptionalInt exitCode() {
         return exitCode < 0 ? OptionalInt.empty() : OptionalInt.of(exitCode);
     }

@@ -41,33 +41,33 @@ import org.apiguardian.api.API;
 @API(status = EXPERIMENTAL, since = "0.1")
 public @interface StartImageCommand {
 
-    /** @return the arguments replacing the image's {@code Cmd}, as {@code docker run IMAGE ARGS...}; none keeps it */
+    /** {@return the arguments replacing the image's {@code Cmd}, as {@code docker run IMAGE ARGS...}; none keeps it} */
     String[] args() default {};
 
-    /** @return a regular expression a line of the service's output must match ({@link Wait#forLogLine}); none by default */
+    /** {@return a regular expression a line of the service's output must match ({@link Wait#forLogLine}); none by default} */
     String logLine() default "";
 
-    /** @return how many lines must match {@link #logLine()}; default 1 */
+    /** {@return how many lines must match {@link #logLine()}; default 1} */
     int logLineTimes() default 1;
 
-    /** @return TCP ports that must listen in the environment ({@link Wait#forPort}) */
+    /** {@return TCP ports that must listen in the environment ({@link Wait#forPort})} */
     int[] ports() default {};
 
-    /** @return a port whose HTTP endpoint {@link #httpPath()} must answer with {@link #httpStatus()} ({@link Wait#forHttp}); 0 for none */
+    /** {@return a port whose HTTP endpoint {@link #httpPath()} must answer with {@link #httpStatus()} ({@link Wait#forHttp}); 0 for none} */
     int httpPort() default 0;
 
-    /** @return the path of the HTTP request; default {@code /} */
+    /** {@return the path of the HTTP request; default {@code /}} */
     String httpPath() default "/";
 
-    /** @return the statuses that make the HTTP endpoint ready; default 200 */
+    /** {@return the statuses that make the HTTP endpoint ready; default 200} */
     int[] httpStatus() default {200};
 
-    /** @return whether the image's {@code HEALTHCHECK} must pass ({@link Wait#forHealthcheck()}) */
+    /** {@return whether the image's {@code HEALTHCHECK} must pass ({@link Wait#forHealthcheck()})} */
     boolean healthcheck() default false;
 
     /**
-     * @return the environment's startup timeout, e.g. {@code 500ms}, {@code 30s}, {@code 2m}; empty for
-     *     {@value IsolatedConfiguration#STARTUP_TIMEOUT}, by default 60 s
+     * {@return the environment's startup timeout, e.g. {@code 500ms}, {@code 30s}, {@code 2m}; empty for
+     *     {@value IsolatedConfiguration#STARTUP_TIMEOUT}, by default 60 s}
      */
     String startupTimeout() default "";
 }

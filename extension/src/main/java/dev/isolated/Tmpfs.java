@@ -24,10 +24,10 @@ import org.apiguardian.api.API;
 @Repeatable(Tmpfs.List.class)
 @API(status = STABLE, since = "0.1")
 public @interface Tmpfs {
-    /** @return the absolute path inside the environment */
+    /** {@return the absolute path inside the environment} */
     String target();
 
-    /** @return the size limit in bytes; 0 for the kernel's default */
+    /** {@return the size limit in bytes; 0 for the kernel's default} */
     long sizeBytes() default 0;
 
     /**
@@ -40,7 +40,7 @@ public @interface Tmpfs {
     @Documented
     @API(status = STABLE, since = "0.1")
     @interface List {
-        /** @return the mounts */
+        /** {@return the mounts} */
         Tmpfs[] value();
     }
 }

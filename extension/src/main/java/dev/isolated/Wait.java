@@ -245,6 +245,8 @@ public abstract class Wait {
     @API(status = EXPERIMENTAL, since = "0.1")
     public interface Check {
         /**
+         * Checks once whether the service is ready.
+         *
          * @param env the environment the service runs in
          * @return whether the service is ready
          * @throws Exception counts as not ready yet

@@ -33,21 +33,21 @@ import org.apiguardian.api.API;
 @Documented
 @API(status = EXPERIMENTAL, since = "0.1")
 public @interface WritableLayer {
-    /** @return where the writable layer lives; {@link LayerStorage#DEFAULT}: as configured (tmpfs unless set) */
+    /** {@return where the writable layer lives; {@link LayerStorage#DEFAULT}: as configured (tmpfs unless set)} */
     LayerStorage storage() default LayerStorage.DEFAULT;
 
     /**
-     * @return the size of a tmpfs writable layer: bytes with an optional {@code k}, {@code m} or {@code g}
+     * {@return the size of a tmpfs writable layer: bytes with an optional {@code k}, {@code m} or {@code g}
      *     suffix, or a percentage of RAM such as {@code 25%}; empty: {@value IsolatedConfiguration#LAYER_TMPFS_SIZE}
-     *     (default {@code 50%})
+     *     (default {@code 50%})}
      */
     String tmpfsSize() default "";
 
     /**
-     * @return the name of a {@link FrozenState} made in this JVM with {@link FrozenState#cached} (e.g. in a static
+     * {@return the name of a {@link FrozenState} made in this JVM with {@link FrozenState#cached} (e.g. in a static
      *     field or a {@code @BeforeAll} method): the environments start from that state instead of the bare image
      *     (its image is theirs; {@code rootfs} and {@code image} of {@link Isolated} may be left out and are
-     *     ignored). Empty: none
+     *     ignored). Empty: none}
      */
     String frozen() default "";
 }

@@ -83,8 +83,8 @@ class HelperDeathTests {
         Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !ProcessHandle.of(helperPid).map(ProcessHandle::isAlive)
                 .orElse(false));
         env.close();
-        Thread.sleep(200);
-        assertThat(HostSleepers.of("4712")).as("nothing but a helper kills it").hasSize(1);
+        Awaitility.await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(HostSleepers.of("4712")).as("nothing but a helper kills it").hasSize(1));
 
         try (IsolatedEnvironment next = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
             assertThat(next.exec("echo", "fresh")).stdout().isEqualTo("fresh\n");

@@ -1,5 +1,6 @@
 package dev.isolated;
 
+import dev.isolated.image.ImageConfig;
 import dev.isolated.internal.env.Environment;
 import dev.isolated.internal.env.EnvironmentSpec;
 import dev.isolated.internal.helper.SharedHelper;
@@ -18,9 +19,10 @@ public final class LeakProbe {
 
     public static void main(String[] args) throws InterruptedException {
         String marker = args[0];
-        Environment env = Environment.create(SharedHelper.get(), EnvironmentSpec.of(
-                RootfsImages.unpacked("busybox.tar", LeakProbe.class.getClassLoader()),
-                EnumSet.of(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC), "probe", Duration.ofMinutes(1)));
+        Environment env = Environment.create(SharedHelper.get(), EnvironmentSpec.builder()
+                .namespaces(EnumSet.of(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC))
+                .hostname("probe").execTimeout(Duration.ofMinutes(1))
+                .build(RootfsImages.unpacked("busybox.tar", LeakProbe.class.getClassLoader()), ImageConfig.EMPTY));
         IsolatedProcess sleeper = env.start("sleep", marker);
         Thread[] threads = new Thread[8];
         for (int i = 0; i < threads.length; i++) {

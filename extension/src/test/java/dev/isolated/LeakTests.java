@@ -3,6 +3,7 @@ package dev.isolated;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.isolated.image.ImageConfig;
 import dev.isolated.internal.env.Environment;
 import dev.isolated.internal.env.EnvironmentSpec;
 import dev.isolated.internal.helper.SharedHelper;
@@ -30,10 +31,11 @@ class LeakTests {
     @Test
     @DisplayName("after 1,000 environments created and closed: same host mounts, processes, JVM fds and state dir entries")
     void createAndCloseManyEnvironments() throws IOException {
-        EnvironmentSpec spec = EnvironmentSpec.of(RootfsImages.unpacked("busybox.tar", getClass().getClassLoader()),
-                EnumSet.of(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC, LinuxNamespace.NET), "leak",
-                Duration.ofMinutes(1));
-        spec = spec.withOptions(spec.options().withCapabilities(Capabilities.ALL)); // to mount inside
+        EnvironmentSpec spec = EnvironmentSpec.builder()
+                .namespaces(EnumSet.of(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC, LinuxNamespace.NET))
+                .hostname("leak").execTimeout(Duration.ofMinutes(1))
+                .capabilities(Capabilities.ALL) // to mount inside
+                .build(RootfsImages.unpacked("busybox.tar", getClass().getClassLoader()), ImageConfig.EMPTY);
         try (Environment warmUp = Environment.create(SharedHelper.get(), spec)) {
             warmUp.exec("true");
         }

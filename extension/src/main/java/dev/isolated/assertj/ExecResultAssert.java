@@ -19,6 +19,8 @@ import org.assertj.core.api.ListAssert;
 public final class ExecResultAssert extends AbstractAssert<ExecResultAssert, ExecResult> {
 
     /**
+     * Creates assertions on a command's result.
+     *
      * @param actual the result under test
      */
     public ExecResultAssert(ExecResult actual) {
@@ -82,19 +84,19 @@ public final class ExecResultAssert extends AbstractAssert<ExecResultAssert, Exe
         return this;
     }
 
-    /** @return assertions on the stdout (complete up to its bound, see {@link ExecResult#stdoutDroppedBytes()}) */
+    /** {@return assertions on the stdout (complete up to its bound, see {@link ExecResult#stdoutDroppedBytes()})} */
     public AbstractStringAssert<?> stdout() {
         isNotNull();
         return Assertions.assertThat(actual.stdout()).as("stdout of %s", actual.command());
     }
 
-    /** @return assertions on the stderr (complete up to its bound, see {@link ExecResult#stderrDroppedBytes()}) */
+    /** {@return assertions on the stderr (complete up to its bound, see {@link ExecResult#stderrDroppedBytes()})} */
     public AbstractStringAssert<?> stderr() {
         isNotNull();
         return Assertions.assertThat(actual.stderr()).as("stderr of %s", actual.command());
     }
 
-    /** @return assertions on the lines of stdout */
+    /** {@return assertions on the lines of stdout} */
     public ListAssert<String> stdoutLines() {
         isNotNull();
         return Assertions.assertThat(actual.stdoutLines()).as("stdout lines of %s", actual.command());

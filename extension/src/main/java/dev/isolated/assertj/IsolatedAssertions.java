@@ -32,6 +32,8 @@ public final class IsolatedAssertions {
     }
 
     /**
+     * Starts assertions on a command's result.
+     *
      * @param actual the result of a command
      * @return assertions on it
      */
@@ -40,6 +42,8 @@ public final class IsolatedAssertions {
     }
 
     /**
+     * Starts assertions on an environment.
+     *
      * @param actual an environment
      * @return assertions on its PID 1, processes, mounts and hostname
      */
@@ -48,6 +52,8 @@ public final class IsolatedAssertions {
     }
 
     /**
+     * Starts assertions on a process.
+     *
      * @param actual a process as seen in an environment
      * @return assertions on it
      */
@@ -56,6 +62,8 @@ public final class IsolatedAssertions {
     }
 
     /**
+     * Starts assertions on a mount table.
+     *
      * @param actual a mount table, e.g. {@link IsolatedEnvironment#mounts()}
      * @return assertions on it
      */

@@ -22,6 +22,8 @@ import org.assertj.core.api.ListAssert;
 public final class IsolatedEnvironmentAssert extends AbstractAssert<IsolatedEnvironmentAssert, IsolatedEnvironment> {
 
     /**
+     * Creates assertions on an environment.
+     *
      * @param actual the environment under test
      */
     public IsolatedEnvironmentAssert(IsolatedEnvironment actual) {
@@ -45,19 +47,19 @@ public final class IsolatedEnvironmentAssert extends AbstractAssert<IsolatedEnvi
         return new ProcessInfoAssert(pid1);
     }
 
-    /** @return assertions on the environment's processes, ordered by pid */
+    /** {@return assertions on the environment's processes, ordered by pid} */
     public ListAssert<ProcessInfo> processes() {
         isNotNull();
         return Assertions.assertThat(actual.processes()).as("processes of %s", actual);
     }
 
-    /** @return assertions on the environment's mount table */
+    /** {@return assertions on the environment's mount table} */
     public MountsAssert mounts() {
         isNotNull();
         return new MountsAssert(actual.mounts());
     }
 
-    /** @return assertions on the environment's current hostname */
+    /** {@return assertions on the environment's current hostname} */
     public AbstractStringAssert<?> hostname() {
         isNotNull();
         return Assertions.assertThat(actual.hostname()).as("hostname of %s", actual);

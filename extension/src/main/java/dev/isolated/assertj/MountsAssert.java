@@ -20,6 +20,8 @@ import org.assertj.core.api.ListAssert;
 public final class MountsAssert extends AbstractAssert<MountsAssert, List<MountInfo>> {
 
     /**
+     * Creates assertions on a mount table.
+     *
      * @param actual the mount table under test
      */
     public MountsAssert(List<MountInfo> actual) {
@@ -73,7 +75,7 @@ public final class MountsAssert extends AbstractAssert<MountsAssert, List<MountI
         return this;
     }
 
-    /** @return assertions on the list of mount points, in mount order */
+    /** {@return assertions on the list of mount points, in mount order} */
     public ListAssert<String> mountPoints() {
         isNotNull();
         return Assertions.assertThat(actual.stream().map(MountInfo::mountPoint).collect(Collectors.toList()))

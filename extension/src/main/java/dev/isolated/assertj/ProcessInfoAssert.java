@@ -17,6 +17,8 @@ import org.assertj.core.api.Assertions;
 public final class ProcessInfoAssert extends AbstractAssert<ProcessInfoAssert, ProcessInfo> {
 
     /**
+     * Creates assertions on a process.
+     *
      * @param actual the process under test
      */
     public ProcessInfoAssert(ProcessInfo actual) {
@@ -55,7 +57,7 @@ public final class ProcessInfoAssert extends AbstractAssert<ProcessInfoAssert, P
         return this;
     }
 
-    /** @return assertions on the full command line */
+    /** {@return assertions on the full command line} */
     public AbstractStringAssert<?> commandLine() {
         isNotNull();
         return Assertions.assertThat(actual.commandLine()).as("command line of pid %d", actual.pid());

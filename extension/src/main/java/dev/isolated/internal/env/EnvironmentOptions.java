@@ -34,14 +34,6 @@ public record EnvironmentOptions(long memoryBytes, int pids, int cpuPercent, Map
         rlimits = Collections.unmodifiableMap(new LinkedHashMap<>(rlimits));
     }
 
-    /**
-     * @param caps what the environment's root keeps
-     * @return a copy with these capabilities
-     */
-    public EnvironmentOptions withCapabilities(Capabilities caps) {
-        return new EnvironmentOptions(memoryBytes, pids, cpuPercent, rlimits, monotonicOffsetSeconds,
-                boottimeOffsetSeconds, caps, trackResources, network, seccompFilter, userMapping, seccomp);
-    }
 
     /** @return the helper's {@code seccomp-profile} value: {@code default} or {@code unconfined} */
     public String seccompProfile() {

@@ -78,28 +78,7 @@ public record EnvironmentSpec(Path rootfs, Set<LinuxNamespace> namespaces, Strin
         return new Builder();
     }
 
-    /**
-     * A spec with the defaults for everything but the rootfs, namespaces and hostname.
-     *
-     * @param rootfs the unpacked image
-     * @param namespaces the namespaces
-     * @param hostname the hostname, or empty
-     * @param execTimeout the default exec timeout
-     * @return the spec
-     */
-    public static EnvironmentSpec of(Path rootfs, Set<LinuxNamespace> namespaces, String hostname, Duration execTimeout) {
-        return builder().namespaces(namespaces).hostname(hostname).execTimeout(execTimeout)
-                .build(rootfs, ImageConfig.EMPTY);
-    }
 
-    /**
-     * @param newOptions the limits, capabilities... to use instead
-     * @return a copy with these options
-     */
-    public EnvironmentSpec withOptions(EnvironmentOptions newOptions) {
-        return new EnvironmentSpec(rootfs, namespaces, hostname, execTimeout, awaitTimeout, env, workingDirectory, mounts,
-                readOnlyRootfs, newOptions, image, user);
-    }
 
     static String namespaceList(Set<LinuxNamespace> namespaces) {
         StringBuilder sb = new StringBuilder();

@@ -53,6 +53,8 @@ final class ProcessStopper {
         return ProcFs.processesInPidNamespaceOf(initHostPid).stream().filter(p -> p.hostPid() != initHostPid).toList();
     }
 
+    // Polling is the mechanism here: the processes are not the JVM's children and new ones may appear at any
+    // time, so there is no exit to block on (ProcessHandle.onExit of a non-child polls too); /proc is re-read.
     private static void pause() {
         try {
             Thread.sleep(10);

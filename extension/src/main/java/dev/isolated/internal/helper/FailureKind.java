@@ -20,11 +20,6 @@ public enum FailureKind {
         this.wireName = wireName;
     }
 
-    /** @return the value of {@code kind=} on the wire */
-    public String wireName() {
-        return wireName;
-    }
-
     /**
      * @param wireName a {@code kind=} value
      * @return the kind it names, empty when PROTOCOL.md has none of that name

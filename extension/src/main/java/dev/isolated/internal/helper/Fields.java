@@ -54,20 +54,6 @@ public final class Fields {
         return get(key).orElse("");
     }
 
-    /**
-     * @param key the key
-     * @return every value of {@code key}, in order
-     */
-    public List<String> getAll(String key) {
-        List<String> values = new ArrayList<>();
-        for (String[] e : entries) {
-            if (e[0].equals(key)) {
-                values.add(e[1]);
-            }
-        }
-        return values;
-    }
-
     byte[] encode() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (String[] e : entries) {

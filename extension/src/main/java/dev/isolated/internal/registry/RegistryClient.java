@@ -360,11 +360,11 @@ final class RegistryClient {
         }
     }
 
-    /** Answers a 401's challenge: Basic with the credentials, or a Bearer token from the realm. */
     /** A 401 or 403: its status and error body. */
     private record Refusal(int status, String body) {
     }
 
+    /** Answers a 401's challenge: Basic with the credentials, or a Bearer token from the realm. */
     private void authorize(String challenge, Refusal refused) {
         String scheme = challenge.trim().split("\\s+", 2)[0].toLowerCase(Locale.ROOT);
         if (authorization != null && !scheme.equals("bearer")) {

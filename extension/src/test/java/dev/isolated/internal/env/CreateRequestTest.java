@@ -66,9 +66,8 @@ class CreateRequestTest {
                 + "ns=pid,mount,uts,ipc,net,cgroup, caps=default, seccomp-profile=default, layer=/f/2, layer=/f/1, "
                 + "upper-size=512m}");
         LayerSpec disk = new LayerSpec(true, "512m", Path.of("/w"), "-Dx", List.of());
-        assertThat(CreateRequest.of(spec, disk, Path.of("/w/jvm/layer-1")).getAll("upper-dir"))
-                .containsExactly("/w/jvm/layer-1");
-        assertThat(CreateRequest.of(spec, disk, Path.of("/w/jvm/layer-1")).getAll("upper-size")).isEmpty();
+        assertThat(CreateRequest.of(spec, disk, Path.of("/w/jvm/layer-1"))).hasToString("{rootfs=/cache/images/abc/rootfs, "
+                + "ns=pid,mount,uts,ipc,net,cgroup, caps=default, seccomp-profile=default, upper-dir=/w/jvm/layer-1}");
         assertThat(CreateRequest.of(spec, new LayerSpec(false, "", Path.of("/w"), "-Dx", List.of()), null))
                 .hasToString(CreateRequest.of(spec).toString());
     }
@@ -76,10 +75,12 @@ class CreateRequestTest {
     @Test
     @DisplayName("resource tracking without limits asks for a cgroup; with a limit the limit makes it")
     void trackResources() {
-        assertThat(CreateRequest.of(EnvironmentSpec.builder().trackResources(true).build(ROOTFS, ImageConfig.EMPTY))
-                .getAll("cgroup")).containsExactly("true");
+        assertThat(CreateRequest.of(EnvironmentSpec.builder().trackResources(true).build(ROOTFS, ImageConfig.EMPTY)))
+                .hasToString("{rootfs=/cache/images/abc/rootfs, ns=pid,mount,uts,ipc,net,cgroup, cgroup=true, caps=default, "
+                        + "seccomp-profile=default}");
         assertThat(CreateRequest.of(EnvironmentSpec.builder().trackResources(true).pids(10)
-                .build(ROOTFS, ImageConfig.EMPTY)).getAll("cgroup")).isEmpty();
+                .build(ROOTFS, ImageConfig.EMPTY))).hasToString("{rootfs=/cache/images/abc/rootfs, ns=pid,mount,uts,ipc,net,cgroup, pids-max=10, "
+                        + "caps=default, seccomp-profile=default}");
     }
 
     @Test

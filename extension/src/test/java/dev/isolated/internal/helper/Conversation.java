@@ -15,10 +15,12 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * A serve conversation with several processes running at once: every process's output (stdout and
@@ -85,20 +87,18 @@ final class Conversation implements AutoCloseable {
 
     /** Whether proc id exited, without waiting longer than a moment for frames. */
     boolean exited(int id) throws IOException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(500);
-        while (!exits.containsKey(id) && System.nanoTime() < deadline) {
-            if (client.hasFrameWaiting()) {
-                collect(client.read());
-            } else {
-                try {
-                    Thread.sleep(20);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return false;
-                }
-            }
+        try {
+            Awaitility.await().atMost(Duration.ofMillis(500)).pollInSameThread().pollDelay(Duration.ZERO)
+                    .pollInterval(Duration.ofMillis(20)).until(() -> {
+                        while (!exits.containsKey(id) && client.hasFrameWaiting()) {
+                            collect(client.read());
+                        }
+                        return exits.containsKey(id);
+                    });
+            return true;
+        } catch (ConditionTimeoutException notYet) {
+            return false;
         }
-        return exits.containsKey(id);
     }
 
     /** Waits for proc id's EXITED; its record. */

@@ -17,12 +17,15 @@ import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -210,18 +213,19 @@ class HelperAsyncCreateTest {
      *     helper's exit still is: a cgroup holding a process cannot be removed); never another helper's, of another
      *     test run on the machine
      */
-    private static List<Long> initsOf(long helper) throws Exception {
-        List<Long> found = List.of();
-        for (int i = 0; i < 40; i++) {
-            try (Stream<ProcessHandle> all = ProcessHandle.allProcesses()) {
-                found = all.filter(p -> isInitOf(p.pid(), helper)).map(ProcessHandle::pid).toList();
-            }
-            if (found.isEmpty()) {
-                return found;
-            }
-            Thread.sleep(50);
+    private static List<Long> initsOf(long helper) {
+        try {
+            return Awaitility.await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> initsNow(helper), List::isEmpty);
+        } catch (ConditionTimeoutException stillThere) {
+            return initsNow(helper);
         }
-        return found;
+    }
+
+    private static List<Long> initsNow(long helper) {
+        try (Stream<ProcessHandle> all = ProcessHandle.allProcesses()) {
+            return all.filter(p -> isInitOf(p.pid(), helper)).map(ProcessHandle::pid).toList();
+        }
     }
 
     private static boolean isInitOf(long pid, long helper) {

@@ -12,10 +12,12 @@ import dev.isolated.HostSleepers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -104,8 +106,8 @@ class HelperCloseWithoutPidNsTest {
                 "kill-cgroup"));
 
         killed.process().destroyForcibly().waitFor(); // SIGKILL: no CLOSE, no EOF handling
-        Thread.sleep(200);
-        assertThat(HostSleepers.of("7774")).as("nothing but a helper kills it").hasSize(1);
+        Awaitility.await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(HostSleepers.of("7774")).as("nothing but a helper kills it").hasSize(1));
         assertThat(cgroup).isDirectory();
 
         try (ProtocolClient next = new ProtocolClient(tmp.resolve("state-next"))) {
@@ -136,10 +138,8 @@ class HelperCloseWithoutPidNsTest {
                 .hasType(SPAWNED);
         assertThat(server.stdoutUntilExit(2)).isEqualTo("started\n");
         // sh may exit before its background child exec()ed sleep.
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (HostSleepers.of(seconds).isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+                .untilAsserted(() -> assertThat(HostSleepers.of(seconds)).as("the daemon runs on the host").isNotEmpty());
         assertThat(HostSleepers.of(seconds)).as("the daemon runs on the host").hasSize(1);
         return created;
     }
@@ -154,11 +154,8 @@ class HelperCloseWithoutPidNsTest {
     }
 
     private static void assertGoneWithin1s(String seconds) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
-        while (!HostSleepers.of(seconds).isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-        assertThat(HostSleepers.of(seconds)).as("sleep %s left on the host", seconds).isEmpty();
+        Awaitility.await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(20))
+                .untilAsserted(() -> assertThat(HostSleepers.of(seconds)).as("sleep %s left on the host", seconds).isEmpty());
     }
 
 }

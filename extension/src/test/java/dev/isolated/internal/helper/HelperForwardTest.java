@@ -17,6 +17,7 @@ import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
@@ -25,6 +26,7 @@ import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -100,24 +102,20 @@ class HelperForwardTest {
             // busybox nc -l stops at EOF of its stdin: a pipe that stays open
             c.spawn(2, 1, true, "nc -l -p 7000");
             int port = c.forward(3, 1, 7000);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            for (;;) {
-                try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
-                    socket.getOutputStream().write("ping\n".getBytes(UTF_8));
-                    socket.shutdownOutput();
-                    socket.setSoTimeout(10_000);
-                    // nothing listened yet: the relay closes at once (-1, or a reset since our bytes
-                    // were unread); else nc exits on our EOF
-                    socket.getInputStream().read();
-                } catch (SocketException notYetListening) {
-                    // retried below
-                }
-                if (c.exited(2)) {
-                    break;
-                }
-                assertThat(System.nanoTime()).as("nc never accepted").isLessThan(deadline);
-                Thread.sleep(100);
-            }
+            Awaitility.await("nc accepts").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> {
+                        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                            socket.getOutputStream().write("ping\n".getBytes(UTF_8));
+                            socket.shutdownOutput();
+                            socket.setSoTimeout(10_000);
+                            // nothing listened yet: the relay closes at once (-1, or a reset since our bytes
+                            // were unread); else nc exits on our EOF
+                            socket.getInputStream().read();
+                        } catch (SocketException notYetListening) {
+                            // retried
+                        }
+                        return c.exited(2);
+                    });
             assertThat(c.output(2)).isEqualTo("ping\n");
             assertThat(c.exit(2)).containsEntry("code", "0");
         }
@@ -191,15 +189,9 @@ class HelperForwardTest {
     // ---- plumbing ----
 
     /** GETs until httpd inside listens (before, the relay closes each connection at once). */
-    private static byte[] awaitGet(int port, String path) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        for (;;) {
-            byte[] response = get(port, path);
-            if (response.length > 0 || System.nanoTime() > deadline) {
-                return response;
-            }
-            Thread.sleep(50);
-        }
+    private static byte[] awaitGet(int port, String path) {
+        return Awaitility.await("httpd answers " + path).atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+                .until(() -> get(port, path), response -> response.length > 0);
     }
 
     private static byte[] get(int port, String path) throws IOException {

@@ -131,8 +131,8 @@ class HelperRobustnessTest extends AbstractHelperCliTest {
             }
             try (ProtocolClient next = new ProtocolClient(tmp.resolve("next"))) {
                 next.create(1, "rootfs=" + rootfs); // its sweep has run
-                Thread.sleep(300);
-                assertThat(sleepers).allSatisfy(p -> assertThat(p.isAlive()).isTrue());
+                Awaitility.await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5))
+                        .untilAsserted(() -> assertThat(sleepers).allSatisfy(p -> assertThat(p.isAlive()).isTrue()));
                 assertThat(fakes).allSatisfy(dir -> assertThat(dir).isDirectory());
             }
         } finally {
