@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CgroupV2HostTests {
     private static final Duration TIMEOUT = Duration.ofSeconds(150);
     private static final List<String> LIMIT_TESTS = List.of(ResourceLimitTests.class.getName(),
-            "dev.isolated.internal.helper.HelperCgroupsTest", "dev.isolated.internal.helper.CgroupV2Checks");
+            "dev.isolated.internal.helper.HelperCgroupsTests", "dev.isolated.internal.helper.CgroupV2Checks");
     private static final String NOBODY = NobodyJvm.NOBODY;
     /** The tests of ResourceLimitTests whose @Limits makes a cgroup: any but one with only rlimits. */
     private static final List<String> WITH_LIMITS = Arrays.stream(ResourceLimitTests.class.getDeclaredMethods())

@@ -174,7 +174,7 @@ final class FrozenBench {
         List<Long> poolConnected = new java.util.concurrent.CopyOnWriteArrayList<>();
         Map<String, TimedRun> seq = new LinkedHashMap<>();
         // the pool's environments are ready when a connection works, as Testcontainers' JDBC containers wait (and
-        // the sample PostgresFreshDatabasePerTest): that first connection, which rebuilds the relation cache's
+        // the sample PostgresFreshDatabasePerTests): that first connection, which rebuilds the relation cache's
         // init file, is made off the tests' path
         Wait connects = Wait.allOf(Wait.forLogLine(PG_READY.pattern()), Wait.until("a connection", env -> {
             PgHandshake.connect(env.mappedPort(5432));

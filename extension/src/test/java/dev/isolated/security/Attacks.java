@@ -116,7 +116,7 @@ final class Attacks {
         return result;
     }
 
-    /** Whether this JVM runs as root (the suite also runs as uid 65534, see SecuritySuiteAsNobodyTest). */
+    /** Whether this JVM runs as root (the suite also runs as uid 65534, see SecuritySuiteAsNobodyTests). */
     static boolean root() {
         return uid() == 0;
     }

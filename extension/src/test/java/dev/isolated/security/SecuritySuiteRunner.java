@@ -13,7 +13,7 @@ import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.platform.testkit.engine.Events;
 
 /**
- * The child JVM of {@link SecuritySuiteAsNobodyTest}: runs every attack class ({@code *Attacks}) of
+ * The child JVM of {@link SecuritySuiteAsNobodyTests}: runs every attack class ({@code *Attacks}) of
  * {@code dev.isolated.security} and prints one line per finished test, {@code <status>\t<name>\t<message>},
  * then {@code started=N skipped=N}.
  */

@@ -4,7 +4,7 @@ import java.util.Optional;
 
 /**
  * Every frame type of native/PROTOCOL.md: its letter on the wire, its name there and its direction. The
- * helper's {@code protocol.h} has the same list; {@code ProtocolVocabularyTest} checks both against the
+ * helper's {@code protocol.h} has the same list; {@code ProtocolVocabularyTests} checks both against the
  * document's tables.
  */
 public enum FrameType {

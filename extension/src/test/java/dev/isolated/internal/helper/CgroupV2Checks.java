@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
  * without limits has a v2 cgroup too, whose {@code cgroup.kill} ends a daemon that left all its namespaces.
  * {@code -Disolated.vm.cgroup.base} is the cgroup the JVM was started in.
  */
-class CgroupV2Checks extends AbstractHelperCliTest {
+class CgroupV2Checks extends AbstractHelperCliTests {
     private static final Path ROOT = Path.of("/sys/fs/cgroup");
     private final Path base = Path.of(System.getProperty("isolated.vm.cgroup.base"));
 

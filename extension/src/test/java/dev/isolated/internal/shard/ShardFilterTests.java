@@ -117,7 +117,7 @@ class ShardFilterTests {
     void gitlabParallel() throws Exception {
         Map<String, String> gitlab = Map.of("CI_NODE_INDEX", "2", "CI_NODE_TOTAL", "3", "CI_JOB_NAME", "test 2/3");
         assertThat(childJvm(gitlab)).isEqualTo(tests(Map.of(SHARD, "2/3")));
-        // matrix jobs and isolated.shard=1/1: ShardResolverTest
+        // matrix jobs and isolated.shard=1/1: ShardResolverTests
     }
 
     @Test
@@ -125,7 +125,7 @@ class ShardFilterTests {
     void kubernetesIndexedJob() throws Exception {
         assertThat(childJvm(Map.of("JOB_COMPLETION_INDEX", "1"), SHARD_TOTAL + "=3"))
                 .isEqualTo(tests(Map.of(SHARD, "2/3")));
-        // out of range, without a total: ShardResolverTest
+        // out of range, without a total: ShardResolverTests
     }
 
     @ParameterizedTest(name = "isolated.shard=''{0}''")

@@ -1,0 +1,252 @@
+package dev.isolated.image;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.isolated.internal.image.CacheDirectory;
+import dev.isolated.internal.image.RootfsImages;
+import dev.isolated.internal.image.SafeTarUnpacker;
+import dev.isolated.internal.image.UnpackLimits;
+
+class ImageBuilderTests {
+
+    private static final Path BUSYBOX = Path.of("/bin/busybox");
+    private static final String LONG_NAME = "usr/share/" + "a-rather-long-directory-name/".repeat(4) + "file.txt";
+
+    @TempDir
+    Path dir;
+
+    private String previousCacheProperty;
+
+    /**
+     * {@code from()} unpacks through the JVM's one image cache, whose directory is read once, at its first use:
+     * that use comes first here, before the tests point {@code isolated.cache.dir} at a directory of their own
+     * (for {@code build()}'s tars), which is deleted after each.
+     */
+    @BeforeAll
+    static void useTheImageCacheFirst() {
+        RootfsImages.unpacked("busybox.tar", ImageBuilderTests.class.getClassLoader());
+    }
+
+    @BeforeEach
+    void useTemporaryCache() {
+        previousCacheProperty = System.setProperty(CacheDirectory.PROPERTY, dir.resolve("cache").toString());
+    }
+
+    @AfterEach
+    void restoreCache() {
+        if (previousCacheProperty == null) {
+            System.clearProperty(CacheDirectory.PROPERTY);
+        }
+        else {
+            System.setProperty(CacheDirectory.PROPERTY, previousCacheProperty);
+        }
+    }
+
+    @Test
+    @DisplayName("builds a FROM-scratch image with the host's static busybox that unpacks and runs")
+    void scratchWithBusybox() throws Exception {
+        Path tar = busyboxImage().build();
+
+        assertThat(tar).startsWith(dir.resolve("cache/built")).hasFileName(sha256(Files.readAllBytes(tar)) + ".tar");
+        Path rootfs = unpack(tar);
+        assertThat(rootfs.resolve("bin/busybox")).hasSameBinaryContentAs(BUSYBOX);
+        assertThat(Files.getAttribute(rootfs.resolve("bin/busybox"), "unix:mode")).isEqualTo(0100755);
+        assertThat(Files.readSymbolicLink(rootfs.resolve("bin/sh"))).hasToString("busybox");
+        assertThat(rootfs.resolve("etc/motd")).hasContent("hello");
+        assertThat(Files.getAttribute(rootfs.resolve("etc/secret"), "unix:mode")).isEqualTo(0100600);
+        assertThat(Files.getAttribute(rootfs.resolve("etc"), "unix:mode")).isEqualTo(040755);
+        assertThat(rootfs.resolve(LONG_NAME)).hasContent("long");
+        Process echo = new ProcessBuilder(rootfs.resolve("bin/busybox").toString(), "echo", "ran").start();
+        assertThat(new String(echo.getInputStream().readAllBytes())).isEqualTo("ran\n");
+        assertThat(echo.waitFor()).isZero();
+    }
+
+    @Test
+    @DisplayName("writeTar never replaces a host file: an existing file, or a symlink there, is refused and left as it was")
+    void writeTarRefusesAnExistingTarget() throws IOException {
+        Path existing = Files.writeString(dir.resolve("existing.tar"), "mine");
+        Path canary = Files.writeString(dir.resolve("canary"), "canary");
+        Path link = Files.createSymbolicLink(dir.resolve("link.tar"), canary);
+        Path dangling = Files.createSymbolicLink(dir.resolve("dangling.tar"), dir.resolve("nowhere"));
+
+        for (Path target : List.of(existing, link, dangling)) {
+            assertThatThrownBy(() -> ImageBuilder.scratch().addText("/a", "a").writeTar(target))
+                    .isInstanceOf(UncheckedIOException.class).hasCauseInstanceOf(FileAlreadyExistsException.class)
+                    .hasMessage("Cannot write the image tar " + target + ": it already exists; writeTar never "
+                            + "replaces anything: delete it first or choose a path that does not exist");
+        }
+        assertThat(existing).hasContent("mine");
+        assertThat(canary).hasContent("canary");
+        assertThat(Files.readSymbolicLink(link)).isEqualTo(canary);
+        assertThat(dir.resolve("nowhere")).doesNotExist();
+        try (var names = Files.list(dir)) {
+            assertThat(names.map(p -> p.getFileName().toString()))
+                    .containsExactlyInAnyOrder("existing.tar", "canary", "link.tar", "dangling.tar");
+        }
+    }
+
+    @Test
+    @DisplayName("is reproducible: the same inputs give the same bytes, sorted, owned by root, with one mtime")
+    void reproducible() throws IOException {
+        Path first = dir.resolve("first.tar");
+        Path second = dir.resolve("second.tar");
+        busyboxImage().writeTar(first);
+        busyboxImage().writeTar(second);
+
+        assertThat(first).hasSameBinaryContentAs(second);
+        List<String> names = new ArrayList<>();
+        for (TarArchiveEntry entry : entries(first)) {
+            names.add(entry.getName());
+            assertThat(entry.getLongUserId()).isZero();
+            assertThat(entry.getLongGroupId()).isZero();
+            assertThat(entry.getLastModifiedDate().getTime()).isZero();
+        }
+        assertThat(names).isSorted().contains("bin/", "bin/busybox", "etc/motd", LONG_NAME);
+
+        Path later = dir.resolve("later.tar");
+        busyboxImage().modificationTime(Instant.parse("2024-01-01T00:00:00Z")).writeTar(later);
+        assertThat(Files.readAllBytes(later)).isNotEqualTo(Files.readAllBytes(first));
+    }
+
+    @Test
+    @DisplayName("starts from another image, keeping its files and hardlinks, and adds to it")
+    void fromAnotherImage() throws IOException {
+        Path base = dir.resolve("base.tar");
+        Path hostDirectory = Files.createDirectories(dir.resolve("host/conf.d"));
+        Files.writeString(hostDirectory.resolve("a.conf"), "a=1");
+        Files.createSymbolicLink(hostDirectory.resolve("link"), Path.of("a.conf"));
+        busyboxImage().writeTar(base);
+
+        Path tar = dir.resolve("derived.tar");
+        ImageBuilder.from(base.toString())
+                .addText("/etc/motd", "replaced")
+                .addDirectory(dir.resolve("host"), "/etc/app")
+                .addFile(hostDirectory.resolve("a.conf"), "/opt/a.conf")
+                .writeTar(tar);
+
+        Path rootfs = unpack(tar);
+        assertThat(rootfs.resolve("bin/busybox")).hasSameBinaryContentAs(BUSYBOX);
+        assertThat(rootfs.resolve("etc/motd")).hasContent("replaced");
+        assertThat(rootfs.resolve("etc/app/conf.d/a.conf")).hasContent("a=1");
+        assertThat(Files.readSymbolicLink(rootfs.resolve("etc/app/conf.d/link"))).hasToString("a.conf");
+        assertThat(rootfs.resolve("opt/a.conf")).hasContent("a=1");
+    }
+
+    @Test
+    @DisplayName("finds and unpacks its base as @Isolated does: in the JVM's one image cache, remembered for the run")
+    void fromThroughTheImageCache() throws IOException {
+        Path base = dir.resolve("base.tar");
+        busyboxImage().addText("/etc/motd", "base").writeTar(base);
+
+        ImageBuilder.from(base.toString());
+
+        ClassLoader loader = Thread.currentThread().getContextClassLoader();
+        Path unpacked = RootfsImages.unpacked(base.toString(), loader);
+        assertThat(unpacked.resolve("etc/motd")).hasContent("base");
+        assertThat(unpacked.getParent().getParent()).as("the images directory of the JVM's cache, as busybox.tar's")
+                .isEqualTo(RootfsImages.unpacked("busybox.tar", ImageBuilderTests.class.getClassLoader())
+                        .getParent().getParent());
+        assertThat(dir.resolve("cache/images")).as("no second cache where isolated.cache.dir points now")
+                .doesNotExist();
+    }
+
+    @Test
+    @DisplayName("keeps files that are hardlinked in the base image hardlinked")
+    void hardlinks() throws IOException {
+        Path base = dir.resolve("base-dir");
+        Files.createDirectories(base.resolve("bin"));
+        Files.writeString(base.resolve("bin/tool"), "tool");
+        Files.createLink(base.resolve("bin/alias"), base.resolve("bin/tool"));
+        Path tar = dir.resolve("linked.tar");
+
+        ImageBuilder.from(base.toString()).writeTar(tar);
+
+        // Entries are sorted, so the first name holds the content and the later one links to it.
+        TarArchiveEntry tool = entries(tar).stream().filter(e -> e.getName().equals("bin/tool")).findFirst().orElseThrow();
+        assertThat(tool.isLink()).isTrue();
+        assertThat(tool.getLinkName()).isEqualTo("bin/alias");
+        Path rootfs = unpack(tar);
+        assertThat(Files.getAttribute(rootfs.resolve("bin/tool"), "unix:ino"))
+                .isEqualTo(Files.getAttribute(rootfs.resolve("bin/alias"), "unix:ino"));
+    }
+
+    @Test
+    @DisplayName("refuses a dynamically linked binary, naming the file and its loader")
+    void dynamicBinaryRefused() {
+        Path dynamic = Path.of("/bin/ls");
+
+        assertThatThrownBy(() -> ImageBuilder.scratch().addStaticBinary(dynamic, "/bin/ls"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith(dynamic + " is dynamically linked (it needs the loader /lib")
+                .hasMessageContaining("Link it with -static");
+    }
+
+    @Test
+    @DisplayName("refuses '..' in image paths, a mode for nothing, and non-ELF static binaries")
+    void misuse() throws IOException {
+        Path text = Files.writeString(dir.resolve("script"), "#!/bin/sh\n");
+
+        assertThatThrownBy(() -> ImageBuilder.scratch().addText("../etc/passwd", "x"))
+                .hasMessage("Image path '../etc/passwd' must not contain '..' or NUL");
+        assertThatThrownBy(() -> ImageBuilder.scratch().mode("/bin/sh", 0755))
+                .hasMessage("Cannot set the mode of /bin/sh: nothing was added there yet");
+        assertThatThrownBy(() -> ImageBuilder.scratch().addStaticBinary(text, "/bin/script"))
+                .hasMessage(text + " is not an ELF executable (no \\177ELF magic)");
+    }
+
+    private static ImageBuilder busyboxImage() {
+        return ImageBuilder.scratch()
+                .addText("/etc/secret", "s")
+                .addStaticBinary(BUSYBOX, "/bin/busybox")
+                .symlink("/bin/sh", "busybox")
+                .addText("etc/motd", "hello")
+                .mode("/etc/secret", 0600)
+                .addText(LONG_NAME, "long");
+    }
+
+    private Path unpack(Path tar) throws IOException {
+        Path rootfs = Files.createTempDirectory(dir, "rootfs");
+        try (InputStream in = Files.newInputStream(tar)) {
+            new SafeTarUnpacker(UnpackLimits.defaults()).unpack(in, tar.toString(), rootfs);
+        }
+        assertThat(rootfs.resolve("bin")).satisfies(bin -> assertThat(Files.isDirectory(bin, LinkOption.NOFOLLOW_LINKS)).isTrue());
+        return rootfs;
+    }
+
+    private static List<TarArchiveEntry> entries(Path tar) throws IOException {
+        List<TarArchiveEntry> entries = new ArrayList<>();
+        try (TarArchiveInputStream in = new TarArchiveInputStream(Files.newInputStream(tar))) {
+            for (TarArchiveEntry entry = in.getNextEntry(); entry != null; entry = in.getNextEntry()) {
+                entries.add(entry);
+                in.transferTo(new ByteArrayOutputStream());
+            }
+        }
+        return entries;
+    }
+
+    private static String sha256(byte[] bytes) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+}

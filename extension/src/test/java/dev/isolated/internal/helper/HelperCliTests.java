@@ -1,0 +1,374 @@
+package dev.isolated.internal.helper;
+
+import static dev.isolated.internal.helper.HelperPaths.HELPER;
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Runs the built {@code isolated-helper} as a user would, and checks what a user would check:
+ * from inside ({@code ps}, {@code hostname}, {@code ip link}, mountinfo) and from the host. The other
+ * {@code Helper*Test}s of this display name go on with mounts, hardening, cgroups, serve and probe.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+@DisplayName("isolated-helper")
+class HelperCliTests extends AbstractHelperCliTests {
+
+    // ---- the command line ----
+
+    @Test
+    @DisplayName("--help describes every subcommand")
+    void helpDescribesEverySubcommand() throws Exception {
+        Result result = helper("--help");
+
+        assertThat(result.code()).isZero();
+        assertThat(result.stdout()).contains("isolated-helper run", "isolated-helper enter", "isolated-helper serve",
+                "--rootfs", "--ns", "--as-pid-1", "--print-pid", "isolated-helper probe", "--json", "--bind", "--ro-bind",
+                "--tmpfs", "--readonly-root", "--memory-max", "--pids-max", "--cpu-max", "--rlimit", "--caps", "--seccomp",
+                "--time-offset", "--uid", "--gid", "--groups", "--umask", "--inherit-env");
+    }
+
+    @Test
+    @DisplayName("run: in a PID namespace the init is PID 1, the command is next, no host process is visible")
+    void pidNamespaceShowsOnlyTheEnvironment() throws Exception {
+        Result result = run("ps", "-o", "pid,comm");
+
+        assertThat(result.code()).as(result.stderr()).isZero();
+        assertThat(processLines(result.stdout())).containsExactly("1 isolated-init", "2 ps");
+    }
+
+    @Test
+    @DisplayName("run --as-pid-1: the command itself is PID 1")
+    void asPid1MakesTheCommandPid1() throws Exception {
+        Result result = helper("run", "--rootfs", rootfs.toString(), "--as-pid-1", "--", "ps", "-o", "pid,comm");
+
+        assertThat(result.code()).as(result.stderr()).isZero();
+        assertThat(processLines(result.stdout())).containsExactly("1 ps");
+    }
+
+    @Test
+    @DisplayName("run --hostname: set inside, and changing it inside leaves the host's alone")
+    void hostnameIsPrivate() throws Exception {
+        String hostBefore = hostHostname();
+
+        Result result = helper("run", "--rootfs", rootfs.toString(), "--hostname", "box", "--", "sh", "-c",
+                "hostname; hostname other; hostname");
+
+        assertThat(result.code()).as(result.stderr()).isZero();
+        assertThat(result.stdout()).isEqualTo("box\nother\n");
+        assertThat(hostHostname()).isEqualTo(hostBefore).isNotEqualTo("other");
+    }
+
+    @Test
+    @DisplayName("run: a tmpfs mounted inside shows in the env's mountinfo, never in the host's")
+    void mountsDoNotLeakToTheHost() throws Exception {
+        String source = "isolated-marker-" + UUID.randomUUID();
+        Process process = start("run", "--rootfs", rootfs.toString(), "--", "sh", "-c",
+                "mkdir -p /tmp/m && mount -t tmpfs " + source + " /tmp/m && cat /proc/self/mountinfo && echo mounted && sleep 100");
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), UTF_8))) {
+            List<String> inside = new ArrayList<>();
+            for (String line; (line = out.readLine()) != null && !line.equals("mounted");) {
+                inside.add(line);
+            }
+
+            assertThat(inside).anySatisfy(line -> assertThat(line).contains(source));
+            assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(source);
+        } finally {
+            process.destroyForcibly().waitFor();
+        }
+        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(source);
+    }
+
+    @Test
+    @DisplayName("run: / is the rootfs, not the host's root")
+    void rootIsTheRootfs() throws Exception {
+        Result result = run("sh", "-c", "ls /; cat /etc/rootfs-marker");
+
+        assertThat(result.code()).as(result.stderr()).isZero();
+        assertThat(result.stdout().lines()).containsExactly("bin", "dev", "etc", "proc", "tmp", "from the image");
+        assertThat(Path.of("/usr/lib")).exists(); // on the host, that is
+    }
+
+    @Test
+    @DisplayName("run --ns ...,net: only lo, and it is up")
+    void networkNamespaceHasOnlyLoopbackUp() throws Exception {
+        Result result = helper("run", "--rootfs", rootfs.toString(), "--ns", "pid,mount,net", "--", "ip", "link");
+
+        assertThat(result.code()).as(result.stderr()).isZero();
+        List<String> interfaces = result.stdout().lines().filter(line -> line.matches("^\\d+: .*")).toList();
+        assertThat(interfaces).singleElement().satisfies(lo -> assertThat(lo).startsWith("1: lo:").contains("UP"));
+    }
+
+    /** Prints the shell's pid, session and tty_nr (/proc/PID/stat) and whether /dev/tty opens. */
+    static final String SESSION_PROBE = "read -r stat < /proc/$$/stat; set -- $stat; echo \"pid=$1 session=$6 tty_nr=$7\"; (exec 3</dev/tty) 2>/dev/null && echo tty-opened || echo no-tty";
+
+    /** Runs the shell script {@code script} under util-linux script(1), i.e. with a terminal (a pty) of its own. */
+    Result underTerminal(String script) throws Exception {
+        Path file = Files.writeString(tmp.resolve("under-terminal.sh"), "exec 3</dev/tty && echo host-tty-opened\nexec 3<&-\n" + script + "\n");
+        Result result = exec(List.of("script", "-qec", "sh " + file, "/dev/null"));
+        return new Result(result.code(), result.stdout().replace("\r", ""), result.stderr());
+    }
+
+    static void assertOwnSessionWithoutTerminal(Result result) {
+        assertThat(result.stdout()).startsWith("host-tty-opened\n").contains("tty_nr=0\n").endsWith("no-tty\n");
+        String pid = result.stdout().replaceAll("(?s).*pid=(\\d+) .*", "$1");
+        assertThat(result.stdout()).contains("pid=" + pid + " session=" + pid + " ");
+    }
+
+    @Test
+    @DisplayName("run: the command is a session of its own without the caller's terminal (no TIOCSTI into the developer's shell)")
+    void runCommandHasNoControllingTerminal() throws Exception {
+        Result result = underTerminal(HELPER + " run --rootfs " + rootfs + " -- sh -c '" + SESSION_PROBE + "'");
+
+        assertThat(result.code()).as(result.stderr()).isZero();
+        assertOwnSessionWithoutTerminal(result);
+    }
+
+    @Nested
+    @DisplayName("run exits with")
+    class ExitCodes {
+
+        @Test
+        @DisplayName("the command's own code")
+        void theCommandsCode() throws Exception {
+            assertThat(run("sh", "-c", "exit 42").code()).isEqualTo(42);
+        }
+
+        @Test
+        @DisplayName("128+N when the command is killed by signal N")
+        void signalPlus128() throws Exception {
+            assertThat(run("sh", "-c", "kill -TERM $$").code()).isEqualTo(128 + 15);
+        }
+
+        @Test
+        @DisplayName("127 when the command does not exist in the environment")
+        void notFound() throws Exception {
+            Result result = run("no-such-command");
+
+            assertThat(result.code()).isEqualTo(127);
+            assertThat(result.stderr()).contains("exec", "no-such-command", "No such file or directory");
+        }
+
+        @Test
+        @DisplayName("125 and `working directory ... does not exist` when --cwd cannot be entered, not 127")
+        void missingCwd() throws Exception {
+            Result result = helper("run", "--rootfs", rootfs.toString(), "--cwd", "/does/not/exist", "--", "true");
+
+            assertThat(result.code()).isEqualTo(125);
+            assertThat(result.stderr()).isEqualTo("isolated-helper: cwd: chdir /does/not/exist: No such file or directory\n"
+                    + "hint: working directory /does/not/exist does not exist in the environment\n");
+            Result file = helper("run", "--rootfs", rootfs.toString(), "--cwd", "/bin/sh", "--", "true");
+            assertThat(file.code()).isEqualTo(125);
+            assertThat(file.stderr()).contains("hint: working directory /bin/sh is not a directory\n");
+        }
+
+        @Test
+        @DisplayName("125 and a message naming the path when the rootfs does not exist")
+        void badRootfs() throws Exception {
+            Path missing = tmp.resolve("no-such-rootfs");
+
+            Result result = helper("run", "--rootfs", missing.toString(), "--", "true");
+
+            assertThat(result.code()).isEqualTo(125);
+            assertThat(result.stderr()).contains("isolated-helper: mount-rootfs:", missing.toString(),
+                    "hint: the rootfs directory does not exist");
+        }
+    }
+
+    @Test
+    @DisplayName("run: the overlay is writable, but writes reach neither the rootfs nor the next run")
+    void overlayWritesAreThrownAway() throws Exception {
+        Result first = run("sh", "-c", "echo data > /written && cat /written");
+        Result second = run("ls", "/");
+
+        assertThat(first.code()).as(first.stderr()).isZero();
+        assertThat(first.stdout()).isEqualTo("data\n");
+        assertThat(rootfs.resolve("written")).doesNotExist();
+        assertThat(second.stdout().lines()).doesNotContain("written");
+    }
+
+    @Test
+    @DisplayName("run as an unprivileged user: a user namespace maps it to root, and PID 1 is the init")
+    void rootlessRun() throws Exception {
+        Path helper = HelperPaths.rootlessCopy(tmp);
+
+        Result result = exec(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", helper.toString(), "run",
+                "--rootfs", rootfs.toString(), "--ns", "user,pid,mount,uts", "--", "sh", "-c", "id -u; ps -o pid,comm"));
+
+        assertThat(result.code()).as(result.stderr()).isZero();
+        assertThat(result.stdout().lines().findFirst()).contains("0");
+        assertThat(processLines(result.stdout())).startsWith("1 isolated-init");
+    }
+
+    @Test
+    @DisplayName("enter --pid joins a running environment")
+    void enterJoinsARunningEnvironment() throws Exception {
+        Process env = start("run", "--rootfs", rootfs.toString(), "--hostname", "envhost", "--print-pid", "--", "sleep",
+                "100");
+        try {
+            String initPid = new BufferedReader(new InputStreamReader(env.getErrorStream(), UTF_8)).readLine();
+            assertThat(initPid).startsWith("init-pid=");
+
+            Result result = helper("enter", "--pid", initPid.substring("init-pid=".length()), "--", "sh", "-c",
+                    "hostname; ps -o pid,comm");
+
+            assertThat(result.code()).as(result.stderr()).isZero();
+            assertThat(result.stdout().lines().findFirst()).contains("envhost");
+            assertThat(processLines(result.stdout())).contains("1 isolated-init", "2 sleep");
+        } finally {
+            env.destroyForcibly().waitFor();
+        }
+    }
+
+    @Test
+    @DisplayName("SIGKILL of run leaves no process of the environment behind")
+    void sigkillLeavesNothingBehind() throws Exception {
+        Process env = start("run", "--rootfs", rootfs.toString(), "--", "sleep", "1000");
+        await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcessesRunning("sleep", "1000").isEmpty());
+
+        env.destroyForcibly().waitFor();
+
+        await().atMost(Duration.ofSeconds(2))
+                .pollInterval(Duration.ofMillis(20))
+                .untilAsserted(() -> assertThat(hostProcessesRunning("sleep", "1000")).isEmpty());
+    }
+
+    @Test
+    @DisplayName("--time-offset boottime: /proc/uptime inside is a day ahead, the host's is not")
+    void timeNamespaceOffsets() throws Exception {
+        double hostBefore = uptime(Files.readString(Path.of("/proc/uptime")));
+
+        Result result = runWith(List.of("--time-offset", "boottime:86400", "--time-offset", "monotonic:3600"), "cat",
+                "/proc/uptime");
+
+        double hostAfter = uptime(Files.readString(Path.of("/proc/uptime")));
+        assertThat(result.code()).as(result.stderr()).isZero();
+        assertThat(uptime(result.stdout())).isBetween(hostBefore + 86400, hostAfter + 86400 + 1);
+        assertThat(hostAfter).isLessThan(hostBefore + 60);
+    }
+
+    // ---- enter ----
+
+    @Nested
+    @DisplayName("enter")
+    class Enter {
+
+        Process env;
+
+        String initPid;
+
+        @BeforeEach
+        void startEnvironment() throws Exception {
+            env = start("run", "--rootfs", rootfs.toString(), "--print-pid", "--", "sleep", "1000");
+            initPid = new BufferedReader(new InputStreamReader(env.getErrorStream(), UTF_8)).readLine().substring("init-pid=".length());
+        }
+
+        @AfterEach
+        void stopEnvironment() throws Exception {
+            env.destroyForcibly().waitFor();
+        }
+
+        @Test
+        @DisplayName("the command is a session of its own without the caller's terminal")
+        void noControllingTerminal() throws Exception {
+            Result result = underTerminal(HELPER + " enter --pid " + initPid + " -- sh -c '" + SESSION_PROBE + "'");
+
+            assertThat(result.code()).as(result.stderr()).isZero();
+            assertOwnSessionWithoutTerminal(result);
+        }
+
+        @Test
+        @DisplayName("--inherit-env: a ProcessBuilder's environment reaches the command unchanged")
+        void inheritEnv() throws Exception {
+            ProcessBuilder builder = new ProcessBuilder(HELPER.toString(), "enter", "--pid", initPid, "--inherit-env", "--", "env");
+            builder.environment().clear();
+            builder.environment().put("PATH", "/bin");
+            builder.environment().put("FROM_JAVA", "yes");
+            Process process = builder.start();
+            String out = new String(process.getInputStream().readAllBytes(), UTF_8);
+
+            assertThat(process.waitFor()).isZero();
+            assertThat(out.lines().sorted()).containsExactly("FROM_JAVA=yes", "PATH=/bin");
+        }
+
+        @Test
+        @DisplayName("--uid/--gid, and the command's exit code")
+        void uidGidAndExitCode() throws Exception {
+            Result result = helper("enter", "--pid", initPid, "--uid", "1000", "--gid", "1000", "--", "sh", "-c", "id -u; exit 7");
+
+            assertThat(result.code()).isEqualTo(7);
+            assertThat(result.stdout()).isEqualTo("1000\n");
+        }
+
+        @Test
+        @DisplayName("SIGTERM to enter is forwarded: the command dies of it and enter exits 143; 125 on setup failure")
+        void forwardsSigterm() throws Exception {
+            Process enter = start("enter", "--pid", initPid, "--", "sleep", "1001");
+            await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcessesRunning("sleep", "1001").isEmpty());
+
+            enter.destroy(); // SIGTERM
+
+            assertThat(enter.waitFor(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(enter.exitValue()).isEqualTo(128 + 15);
+            assertThat(hostProcessesRunning("sleep", "1001")).isEmpty();
+            assertThat(helper("enter", "--pid", "999999999", "--", "true").code()).isEqualTo(125);
+        }
+
+        @Test
+        @DisplayName("SIGKILL of enter kills the command and what it started (its supervisor inside does)")
+        void sigkillOfEnterKillsTheCommand() throws Exception {
+            Process enter = start("enter", "--pid", initPid, "--uid", "1000", "--", "sh", "-c", "sleep 1002 & exec sleep 1003");
+            await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcessesRunning("sleep", "1002").isEmpty()
+                    && !hostProcessesRunning("sleep", "1003").isEmpty());
+
+            enter.destroyForcibly().waitFor();
+
+            await().atMost(Duration.ofSeconds(1)).untilAsserted(() -> {
+                assertThat(hostProcessesRunning("sleep", "1002")).isEmpty();
+                assertThat(hostProcessesRunning("sleep", "1003")).isEmpty();
+            });
+        }
+
+        @Test
+        @DisplayName("SIGTERM to enter stops the command's process group; enter exits once all of it is gone")
+        void sigtermStopsWhatTheCommandStarted() throws Exception {
+            Process enter = start("enter", "--pid", initPid, "--", "sh", "-c", "exec 2>/dev/null; trap : TERM; sleep 1004 & sleep 1005; exit 3");
+            await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcessesRunning("sleep", "1005").isEmpty());
+
+            enter.destroy(); // the shell handles it and exits 3, its sleeps die of it
+
+            assertThat(enter.waitFor(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(enter.exitValue()).isEqualTo(3);
+            assertThat(hostProcessesRunning("sleep", "1004")).isEmpty();
+            assertThat(hostProcessesRunning("sleep", "1005")).isEmpty();
+        }
+    }
+
+    // ---- plumbing ----
+
+    private static double uptime(String procUptime) {
+        return Double.parseDouble(procUptime.strip().split(" ")[0]);
+    }
+
+    private static String hostHostname() throws IOException {
+        return Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+    }
+}
