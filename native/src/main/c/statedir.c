@@ -12,11 +12,15 @@
  * - A helper's identity `<pid>-<16 hex random>` names its env cgroups (cgroup.c); it holds an
  *   flock() on HELPERS_DIR/<identity>.lock (root: /run/isolated/helpers, else
  *   $XDG_RUNTIME_DIR/isolated-helpers; none without one) while it lives, taken on a `.new` name
- *   and renamed, like the state dir's. An identity is dead only when its lock file exists and
- *   nobody holds it: a helper of another pid namespace or container (no lock file here) is never
- *   judged dead, and a pid number reused in another pid namespace names another identity.
+ *   and renamed, like the state dir's; it holds, written before the rename, the bases where the
+ *   helper makes env cgroups (cgroup_bases_record()). An identity is dead only when its lock file
+ *   exists and nobody holds it: a helper of another pid namespace or container (no lock file
+ *   here) is never judged dead, and a pid number reused in another pid namespace names another
+ *   identity. A sweeper unlinks a dead lock file only once every env cgroup of that helper is
+ *   gone (cgroup_sweep_dead()): the file is what proves them dead to the next one.
  */
 #include "statedir.h"
+#include "cgroup.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -138,8 +142,11 @@ const char *helper_identity(void)
         return identity; /* no lock: nobody ever judges this helper dead */
     snprintf(tmp, sizeof tmp, "%s/%s.lock.new", dir, identity);
     snprintf(path, sizeof path, "%s/%s.lock", dir, identity);
+    char record[CG_RECORD_MAX];
+    cgroup_bases_record(record, sizeof record); /* before it can be seen: before any env cgroup */
     int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd >= 0 && (flock(fd, LOCK_EX | LOCK_NB) < 0 || rename(tmp, path) < 0)) {
+    if (fd >= 0 && (flock(fd, LOCK_EX | LOCK_NB) < 0 || write_all(fd, record, strlen(record)) < 0 ||
+                    rename(tmp, path) < 0)) {
         unlink(tmp);
         close(fd); /* the fd stays open otherwise, for the helper's life */
     }
@@ -162,18 +169,9 @@ static int take_dead_identity(const char *dir, const char *identity)
     return fd;
 }
 
-bool helper_identity_dead(const char *identity)
+void helper_identities_sweep(bool (*sweep)(const char *identity, const char *record))
 {
-    char dir[PATH_MAX];
-    int fd = helpers_dir(dir, sizeof dir, false) ? take_dead_identity(dir, identity) : -1;
-    if (fd >= 0)
-        close(fd);
-    return fd >= 0;
-}
-
-void helper_identities_sweep(void)
-{
-    char dir[PATH_MAX], identity[64], path[PATH_MAX + 96];
+    char dir[PATH_MAX], identity[64], path[PATH_MAX + 96], record[CG_RECORD_MAX];
     if (!helpers_dir(dir, sizeof dir, false))
         return;
     DIR *d = opendir(dir);
@@ -186,8 +184,11 @@ void helper_identities_sweep(void)
         int fd = take_dead_identity(dir, identity);
         if (fd < 0)
             continue;
+        ssize_t got = pread(fd, record, sizeof record - 1, 0);
+        record[got > 0 ? got : 0] = '\0';
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
+        if (sweep(identity, record)) /* else it stays: a later helper finishes */
+            unlink(path);
         close(fd);
     }
     if (d)
@@ -197,7 +198,7 @@ void helper_identities_sweep(void)
 void helper_identity_release(void)
 {
     char dir[PATH_MAX], path[PATH_MAX + 96];
-    if (helpers_dir(dir, sizeof dir, false) &&
+    if (!cgroup_left_behind() && helpers_dir(dir, sizeof dir, false) &&
         snprintf(path, sizeof path, "%s/%s.lock", dir, helper_identity()) < (int)sizeof path)
         unlink(path);
 }

@@ -82,8 +82,8 @@ class HelperRobustnessTest extends AbstractHelperCliTest {
         Fields chrooted = killed.create(1, "rootfs=" + rootfs, "ns=pid,uts"); // no mount ns: its chroot tree is in the state dir
         assertThat(killedDir.resolve("env-1")).isDirectory();
         Fields limited = killed.create(2, "rootfs=" + rootfs, "cgroup=true");
-        Path cgroup = Path.of(limited.get("cgroup").or(() -> limited.get("cgroup-memory")).orElseThrow());
-        assertThat(cgroup).isDirectory();
+        List<Path> cgroups = envCgroups(chrooted, limited);
+        assertThat(cgroups).allSatisfy(dir -> assertThat(dir).isDirectory());
         try (ProtocolClient live = new ProtocolClient(states.resolve("live"))) {
             killed.process().destroyForcibly(); // SIGKILL: no clean-up of its own
             killed.process().waitFor();
@@ -96,13 +96,72 @@ class HelperRobustnessTest extends AbstractHelperCliTest {
 
             try (ProtocolClient next = new ProtocolClient(states.resolve("next"))) {
                 Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(killedDir));
-                assertThat(cgroup).doesNotExist();
+                assertThat(cgroups).allSatisfy(dir -> assertThat(dir).doesNotExist());
                 assertThat(live.process().isAlive()).isTrue();
                 assertThat(next.process().isAlive()).isTrue();
                 assertThat(states.resolve("live")).isDirectory();
                 assertThat(foreign).isDirectory();
             }
         }
+    }
+
+    @Test
+    @DisplayName("a helper of another JVM, in cgroups of its own, removes every env cgroup of a killed helper (where its lock file says), then that lock file")
+    void sweepsDeadHelpersCgroupsFromAnotherJvm() throws Exception {
+        assertThat(System.getProperty("user.name")).as("this test moves a helper into cgroups of its own: run it as root").isEqualTo("root");
+        ProtocolClient killed = new ProtocolClient(tmp.resolve("killed"));
+        Fields tracked = killed.create(1, "rootfs=" + rootfs, "ns=pid,uts");
+        Fields limited = killed.create(2, "rootfs=" + rootfs, "cgroup=true");
+        List<Path> cgroups = envCgroups(tracked, limited);
+        String name = cgroups.get(0).getFileName().toString(); // isolated-<pid>-<token>-<id>
+        Path lock = Path.of("/run/isolated/helpers", name.substring("isolated-".length(), name.lastIndexOf('-')) + ".lock");
+        assertThat(lock).exists();
+        // Another JVM (e.g. of another build on the machine) runs in cgroups of its own, here children of the bases
+        // where the killed helper made its env cgroups: so its helper reaches none of them from its own cgroups.
+        List<Path> otherJvm = cgroups.stream().map(Path::getParent).distinct()
+                .map(base -> base.resolve("other-jvm-" + ProcessHandle.current().pid())).toList();
+        StringBuilder join = new StringBuilder();
+        for (Path dir : otherJvm) {
+            Files.createDirectories(dir);
+            join.append("echo $$ > '").append(dir).append("/cgroup.procs' && ");
+        }
+        try {
+            killed.process().destroyForcibly(); // SIGKILL: no clean-up of its own
+            killed.process().waitFor();
+            for (Fields env : List.of(tracked, limited)) { // the inits die with it (PDEATHSIG)
+                long init = Long.parseLong(env.get("pid").orElseThrow());
+                Awaitility.await().atMost(Duration.ofSeconds(10))
+                        .until(() -> ProcessHandle.of(init).map(p -> !p.isAlive()).orElse(true));
+            }
+            List<String> command = List.of("sh", "-c", join + "exec \"$0\" \"$@\"", HelperPaths.helper().toString());
+            try (ProtocolClient other = new ProtocolClient(tmp.resolve("other-jvm"), command)) { // READY: its sweep is done
+                String own = "/" + otherJvm.get(0).getFileName();
+                assertThat(Files.readAllLines(Path.of("/proc/" + other.process().pid() + "/cgroup")))
+                        .as("the other helper's cgroups").filteredOn(line -> line.endsWith(own)).hasSize(otherJvm.size());
+                assertThat(cgroups).allSatisfy(dir -> assertThat(dir).doesNotExist());
+                assertThat(lock).doesNotExist();
+            }
+        } finally {
+            killed.process().destroyForcibly();
+            for (Path dir : otherJvm) { // empty once the other helper exited
+                Awaitility.await().atMost(Duration.ofSeconds(5)).ignoreExceptions().until(() -> {
+                    Files.deleteIfExists(dir);
+                    return true;
+                });
+            }
+        }
+    }
+
+    /** The cgroup directories CREATED named for these envs (kill-cgroup, cgroup, cgroup-memory, ...), each once. */
+    private static List<Path> envCgroups(Fields... envs) {
+        List<Path> dirs = new ArrayList<>();
+        for (Fields env : envs) {
+            for (String key : List.of("kill-cgroup", "cgroup", "cgroup-memory", "cgroup-pids", "cgroup-cpu")) {
+                env.get(key).map(Path::of).filter(dir -> !dirs.contains(dir)).ifPresent(dirs::add);
+            }
+        }
+        assertThat(dirs).as("the envs' cgroups").isNotEmpty();
+        return dirs;
     }
 
     @Test
