@@ -57,7 +57,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -741,7 +743,7 @@ struct sweep_base {
     char dir[PATH_MAX];
 };
 
-#define SWEEP_BASES_MAX 32
+#define SWEEP_BASES_MAX 16
 
 static void add_base(struct sweep_base *b, int *n, int version, const char *dir)
 {
@@ -753,6 +755,13 @@ static void add_base(struct sweep_base *b, int *n, int version, const char *dir)
     b[*n].version = version;
     snprintf(b[*n].dir, sizeof b[*n].dir, "%s", dir);
     (*n)++;
+}
+
+static bool on_cgroupfs(const char *dir)
+{
+    struct statfs st;
+    return statfs(dir, &st) == 0 &&
+           (st.f_type == CGROUP_SUPER_MAGIC || st.f_type == CGROUP2_SUPER_MAGIC);
 }
 
 /* Our bases, then those of RECORD (a dead helper's lock file, cgroup_bases_record()). */
@@ -767,7 +776,8 @@ static int sweep_bases(const char *record, struct sweep_base *b)
     snprintf(copy, sizeof copy, "%s", record);
     for (char *save = NULL, *line = strtok_r(copy, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save))
-        if ((line[0] == '0' || line[0] == '1' || line[0] == '2') && line[1] == ' ')
+        if ((line[0] == '0' || line[0] == '1' || line[0] == '2') && line[1] == ' ' &&
+            on_cgroupfs(line + 2)) /* else gone (nothing left there), or none of ours */
             add_base(b, &n, line[0] - '0', line + 2);
     return n;
 }

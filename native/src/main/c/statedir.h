@@ -18,6 +18,9 @@ void state_dir_sweep(const char *state_dir);
 void state_dir_remove(const char *state_dir);
 
 #define HELPERS_DIR_ROOT "/run/isolated/helpers"
+/* HELPERS_DIR/<identity>.helper-lock: not `.lock`, which older helpers unlinked once they had
+ * swept what they could reach of a dead helper's cgroups (a sweeper still reads those). */
+#define HELPER_LOCK_SUFFIX ".helper-lock"
 /* `<pid>-<16 hex random>`, made (and its lock file taken, held for the helper's life) at the
  * first call: the name of this helper in its env cgroups' names. */
 const char *helper_identity(void);

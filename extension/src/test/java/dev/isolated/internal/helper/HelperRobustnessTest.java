@@ -115,7 +115,7 @@ class HelperRobustnessTest extends AbstractHelperCliTest {
         Fields limited = killed.create(2, "rootfs=" + rootfs, "cgroup=true");
         List<Path> cgroups = envCgroups(tracked, limited);
         String name = cgroups.get(0).getFileName().toString(); // isolated-<pid>-<token>-<id>
-        Path lock = Path.of("/run/isolated/helpers", name.substring("isolated-".length(), name.lastIndexOf('-')) + ".lock");
+        Path lock = Path.of("/run/isolated/helpers", name.substring("isolated-".length(), name.lastIndexOf('-')) + ".helper-lock");
         assertThat(lock).exists();
         // Another JVM (e.g. of another build on the machine) runs in cgroups of its own, here children of the bases
         // where the killed helper made its env cgroups: so its helper reaches none of them from its own cgroups.
@@ -161,7 +161,7 @@ class HelperRobustnessTest extends AbstractHelperCliTest {
         Fields env = killed.create(1, "rootfs=" + rootfs, "ns=pid,uts");
         Path cgroup = Path.of(field(env, "kill-cgroup"));
         String name = cgroup.getFileName().toString(); // isolated-<pid>-<token>-<id>
-        Path lock = Path.of("/run/isolated/helpers", name.substring("isolated-".length(), name.lastIndexOf('-')) + ".lock");
+        Path lock = Path.of("/run/isolated/helpers", name.substring("isolated-".length(), name.lastIndexOf('-')) + ".helper-lock");
         // cgroups nested deeper than a sweep goes (16 levels below the env's): the env's cannot be removed while they stay
         Path deepest = cgroup;
         for (int level = 1; level <= 17; level++) {
@@ -219,7 +219,7 @@ class HelperRobustnessTest extends AbstractHelperCliTest {
         assertThat(System.getProperty("user.name")).as("this test writes /run/isolated/helpers: run it as root").isEqualTo("root");
         List<Process> started = new ArrayList<>();
         List<Path> fakes = new ArrayList<>();
-        Path held = Path.of("/run/isolated/helpers/999999-00000000000000aa.lock");
+        Path held = Path.of("/run/isolated/helpers/999999-00000000000000aa.helper-lock");
         try (ProtocolClient first = new ProtocolClient(tmp.resolve("first"))) {
             Fields env = first.create(1, "rootfs=" + rootfs);
             Path base = Path.of(env.get("kill-cgroup").orElseThrow(() -> new AssertionError("CREATED names no kill-cgroup: " + env))).getParent();
