@@ -30,12 +30,16 @@
  *   cgroup.procs fds itself before it joins the env, so the command starts inside.
  * - Removal kills what is left, then rmdir()s bottom-up (a root inside may have made cgroups
  *   below), retrying briefly on EBUSY. A helper killed by SIGKILL cannot: the next serving
- *   helper kills what is in every `isolated-<pid>-<token>-<id>` (`isolated-run-<pid>-<token>`)
- *   next to its own whose helper is dead - its lock file (statedir.c) exists and nobody holds
- *   it - then removes it (cgroup_sweep_dead). Never by <pid> alone: a helper of another pid
- *   namespace sharing the cgroup parent (containers, a JVM in a pid namespace) has no lock file
- *   in our lock directory, or a held one, so it is never taken for dead. A daemon of such an
- *   env (without pid, nothing else kills it) dies there.
+ *   helper, for every helper that is dead - its lock file (statedir.c) exists and nobody holds
+ *   it - kills what is in each of its `isolated-<pid>-<token>-<id>` (`isolated-run-<pid>-<token>`)
+ *   next to our own cgroups and in the bases its lock file records (cgroup_bases_record(): a
+ *   helper of another JVM may sit in other cgroups, e.g. a v1 memory cgroup per JVM, and could
+ *   not reach them otherwise), removes them, and unlinks the lock file only when none is left:
+ *   else a later helper finishes. Never by <pid> alone: a helper of another pid namespace sharing
+ *   the cgroup parent (containers, a JVM in a pid namespace) has no lock file in our lock
+ *   directory, or a held one, so it is never taken for dead. A daemon of such an env (without
+ *   pid, nothing else kills it) dies there. A helper exiting cleanly keeps its lock file as well
+ *   when one of its cgroups could not be removed (cgroup_left_behind()).
  * - `enter` (cgroup_attach): every line of /proc/PID/cgroup (v1 hierarchies, the v2 line)
  *   whose path differs from ours is located through /proc/self/mountinfo and its
  *   cgroup.procs opened; the command's intermediate writes itself there like a SPAWN's.
@@ -53,7 +57,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -706,6 +712,16 @@ static void remove_dir(const char *dir)
     each_cgroup(dir, 0, remove_one, NULL);
 }
 
+static bool left_behind; /* cgroup_left_behind() */
+
+/* remove_dir() for one of our env's cgroups: notes when it stays (cgroup_left_behind()). */
+static void remove_own(const char *dir)
+{
+    remove_dir(dir);
+    if (access(dir, F_OK) == 0)
+        left_behind = true;
+}
+
 /* The helper identity (statedir.c) in NAME, an env cgroup's name (serve's
  * `isolated-<pid>-<token>-<id>`, run's `isolated-run-<pid>-<token>`), into IDENTITY; false
  * when NAME is none of ours. */
@@ -720,37 +736,119 @@ static bool env_cgroup_identity(const char *name, char *identity, size_t size)
     return pid > 0 && strlen(token) == 16 && snprintf(identity, size, "%d-%s", pid, token) < (int)size;
 }
 
-/* The env cgroups in BASE of dead helpers (helper_identity_dead()): killed (VERSION as
- * kill_cgroup_dir()), removed. */
-static void sweep_dead_in(const char *base, int version)
+/* A hierarchy where a helper makes env cgroups: VERSION as kill_cgroup_dir() (2: v2, 1: the v1
+ * freezer, 0: another v1 one). */
+struct sweep_base {
+    int version;
+    char dir[PATH_MAX];
+};
+
+#define SWEEP_BASES_MAX 16
+
+static void add_base(struct sweep_base *b, int *n, int version, const char *dir)
 {
-    DIR *d = base[0] ? opendir(base) : NULL;
+    if (!dir[0] || dir[0] != '/' || *n == SWEEP_BASES_MAX)
+        return;
+    for (int i = 0; i < *n; i++)
+        if (strcmp(b[i].dir, dir) == 0)
+            return;
+    b[*n].version = version;
+    snprintf(b[*n].dir, sizeof b[*n].dir, "%s", dir);
+    (*n)++;
+}
+
+static bool on_cgroupfs(const char *dir)
+{
+    struct statfs st;
+    return statfs(dir, &st) == 0 &&
+           (st.f_type == CGROUP_SUPER_MAGIC || st.f_type == CGROUP2_SUPER_MAGIC);
+}
+
+/* Our bases, then those of RECORD (a dead helper's lock file, cgroup_bases_record()). */
+static int sweep_bases(const char *record, struct sweep_base *b)
+{
+    int n = 0;
+    add_base(b, &n, 2, own.v2_base);
+    add_base(b, &n, 1, own.v1_freezer);
+    for (int i = 0; i < CG_COUNT; i++)
+        add_base(b, &n, 0, own.v1[i]);
+    char copy[CG_RECORD_MAX];
+    snprintf(copy, sizeof copy, "%s", record);
+    for (char *save = NULL, *line = strtok_r(copy, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save))
+        if ((line[0] == '0' || line[0] == '1' || line[0] == '2') && line[1] == ' ' &&
+            on_cgroupfs(line + 2)) /* else gone (nothing left there), or none of ours */
+            add_base(b, &n, line[0] - '0', line + 2);
+    return n;
+}
+
+/* IDENTITY's env cgroups in BASE: killed, removed; false when one is left (or BASE cannot be
+ * read: a later sweeper may). A BASE that is gone holds none. */
+static bool sweep_identity_in(const struct sweep_base *base, const char *identity)
+{
+    DIR *d = opendir(base->dir);
+    if (!d)
+        return errno == ENOENT || errno == ENOTDIR;
+    bool clean = true;
     struct dirent *e;
-    while (d && (e = readdir(d))) {
-        char identity[64], path[PATH_MAX];
-        if (!env_cgroup_identity(e->d_name, identity, sizeof identity) ||
-            !helper_identity_dead(identity) ||
-            snprintf(path, sizeof path, "%s/%s", base, e->d_name) >= (int)sizeof path)
+    while ((e = readdir(d))) {
+        char theirs[64], path[PATH_MAX];
+        if (!env_cgroup_identity(e->d_name, theirs, sizeof theirs) || strcmp(theirs, identity) != 0 ||
+            snprintf(path, sizeof path, "%s/%s", base->dir, e->d_name) >= (int)sizeof path)
             continue;
         int left = count_procs(path, false);
-        kill_cgroup_dir(path, version);
+        kill_cgroup_dir(path, base->version);
         remove_dir(path);
         if (access(path, F_OK) < 0)
             fprintf(stderr, "isolated-helper: removed cgroup %s of a helper that died%s\n", path,
                     left ? " (and killed what was left in it)" : "");
+        else
+            clean = false;
     }
-    if (d)
-        closedir(d);
+    closedir(d);
+    return clean;
+}
+
+/* helper_identities_sweep()'s callback: every env cgroup of the dead IDENTITY in our bases and
+ * the ones its RECORD names; true (its lock file may go) when none is left. */
+static bool sweep_identity(const char *identity, const char *record)
+{
+    struct sweep_base bases[SWEEP_BASES_MAX];
+    int n = sweep_bases(record, bases);
+    bool clean = true;
+    for (int version = 2; version >= 0; version--) /* the freezer before the other v1 ones */
+        for (int i = 0; i < n; i++)
+            if (bases[i].version == version && !sweep_identity_in(&bases[i], identity))
+                clean = false;
+    return clean;
 }
 
 void cgroup_sweep_dead(void)
 {
     load_own_cgroups();
-    sweep_dead_in(own.v2_base, 2);
-    sweep_dead_in(own.v1_freezer, 1); /* first: then the other hierarchies' are empty */
-    for (int i = 0; i < CG_COUNT; i++)
-        sweep_dead_in(own.v1[i], 0);
-    helper_identities_sweep();
+    helper_identities_sweep(sweep_identity);
+}
+
+void cgroup_bases_record(char *buf, size_t size)
+{
+    load_own_cgroups();
+    struct sweep_base bases[SWEEP_BASES_MAX];
+    int n = sweep_bases("", bases);
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        int w = snprintf(buf + len, size - len, "%d %s\n", bases[i].version, bases[i].dir);
+        if (w < 0 || (size_t)w >= size - len) {
+            buf[len] = '\0'; /* whole lines only */
+            return;
+        }
+        len += (size_t)w;
+    }
+}
+
+bool cgroup_left_behind(void)
+{
+    return left_behind;
 }
 
 void cgroup_remove(struct cgroup_env *cg)
@@ -761,13 +859,13 @@ void cgroup_remove(struct cgroup_env *cg)
         if (cg->procs_fd[i] >= 0)
             close(cg->procs_fd[i]);
         if (cg->dir[i])
-            remove_dir(cg->dir[i]);
+            remove_own(cg->dir[i]);
         free(cg->dir[i]);
     }
     if (cg->freezer_fd >= 0)
         close(cg->freezer_fd);
     if (cg->freezer_dir)
-        remove_dir(cg->freezer_dir);
+        remove_own(cg->freezer_dir);
     free(cg->freezer_dir);
     if (cg->dir_fd >= 0)
         close(cg->dir_fd);

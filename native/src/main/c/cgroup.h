@@ -6,6 +6,7 @@
 #define ISOLATED_CGROUP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "util.h"
@@ -71,10 +72,20 @@ void cgroup_kill(struct cgroup_env *cg);
  * (and any a process inside made below them). */
 void cgroup_remove(struct cgroup_env *cg);
 
-/* At a serving helper's start: kills every process in the env cgroups next to ours
- * (`isolated-<pid>-<token>-<id>`, `isolated-run-<pid>-<token>`) of dead helpers (their lock
- * file exists and is not held, statedir.c), rmdir()s them, then unlinks dead lock files. */
+/* At a serving helper's start: for every dead helper (its lock file exists and nobody holds it,
+ * statedir.c), kills every process in its env cgroups (`isolated-<pid>-<token>-<id>`,
+ * `isolated-run-<pid>-<token>`) next to ours and in the bases its lock file records
+ * (cgroup_bases_record()), rmdir()s them, then unlinks its lock file - only when none is left. */
 void cgroup_sweep_dead(void);
+
+#define CG_RECORD_MAX 8192
+/* Where this helper makes env cgroups, one "VERSION DIR" line per hierarchy (2: v2, 1: the v1
+ * freezer, 0: another v1 one): what its lock file records for the sweepers of other helpers
+ * (of other JVMs, whose cgroups differ from ours). */
+void cgroup_bases_record(char *buf, size_t size);
+/* True when one of our envs' cgroups could not be removed: our lock file then stays at exit,
+ * so that the next helper finishes. */
+bool cgroup_left_behind(void);
 
 /* For `probe`: "v2 DIR" / "v1 DIR" when CONTROLLER can be limited by this user, else -1
  * with *f. */

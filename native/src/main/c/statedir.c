@@ -10,13 +10,17 @@
  *   before it could clean up (mount points, chroot trees of envs without `mount`). Only
  *   directories owned by our euid; never across a mount point, never through a symlink.
  * - A helper's identity `<pid>-<16 hex random>` names its env cgroups (cgroup.c); it holds an
- *   flock() on HELPERS_DIR/<identity>.lock (root: /run/isolated/helpers, else
+ *   flock() on HELPERS_DIR/<identity>.helper-lock (root: /run/isolated/helpers, else
  *   $XDG_RUNTIME_DIR/isolated-helpers; none without one) while it lives, taken on a `.new` name
- *   and renamed, like the state dir's. An identity is dead only when its lock file exists and
- *   nobody holds it: a helper of another pid namespace or container (no lock file here) is never
- *   judged dead, and a pid number reused in another pid namespace names another identity.
+ *   and renamed, like the state dir's; it holds, written before the rename, the bases where the
+ *   helper makes env cgroups (cgroup_bases_record()). An identity is dead only when its lock file
+ *   exists and nobody holds it: a helper of another pid namespace or container (no lock file
+ *   here) is never judged dead, and a pid number reused in another pid namespace names another
+ *   identity. A sweeper unlinks a dead lock file only once every env cgroup of that helper is
+ *   gone (cgroup_sweep_dead()): the file is what proves them dead to the next one.
  */
 #include "statedir.h"
+#include "cgroup.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -136,23 +140,26 @@ const char *helper_identity(void)
     char dir[PATH_MAX], tmp[PATH_MAX + 96], path[PATH_MAX + 96];
     if (!helpers_dir(dir, sizeof dir, true))
         return identity; /* no lock: nobody ever judges this helper dead */
-    snprintf(tmp, sizeof tmp, "%s/%s.lock.new", dir, identity);
-    snprintf(path, sizeof path, "%s/%s.lock", dir, identity);
+    snprintf(tmp, sizeof tmp, "%s/%s" HELPER_LOCK_SUFFIX ".new", dir, identity);
+    snprintf(path, sizeof path, "%s/%s" HELPER_LOCK_SUFFIX, dir, identity);
+    char record[CG_RECORD_MAX];
+    cgroup_bases_record(record, sizeof record); /* before it can be seen: before any env cgroup */
     int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd >= 0 && (flock(fd, LOCK_EX | LOCK_NB) < 0 || rename(tmp, path) < 0)) {
+    if (fd >= 0 && (flock(fd, LOCK_EX | LOCK_NB) < 0 || write_all(fd, record, strlen(record)) < 0 ||
+                    rename(tmp, path) < 0)) {
         unlink(tmp);
         close(fd); /* the fd stays open otherwise, for the helper's life */
     }
     return identity;
 }
 
-/* IDENTITY's lock file, opened and locked when it exists and its helper is dead; else -1. */
-static int take_dead_identity(const char *dir, const char *identity)
+/* The lock file NAME in DIR, opened and locked when its helper is dead (not us); else -1. */
+static int take_dead_identity(const char *dir, const char *name, const char *identity)
 {
     char path[PATH_MAX + 96];
     struct stat st;
     if (strcmp(identity, helper_identity()) == 0 ||
-        snprintf(path, sizeof path, "%s/%s.lock", dir, identity) >= (int)sizeof path)
+        snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
         return -1;
     int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_uid != geteuid() || flock(fd, LOCK_EX | LOCK_NB) < 0)) {
@@ -162,32 +169,40 @@ static int take_dead_identity(const char *dir, const char *identity)
     return fd;
 }
 
-bool helper_identity_dead(const char *identity)
+/* The identity in NAME, a lock file's name (ours, or `<identity>.lock` of an older helper, which
+ * records nothing and unlinks any dead one it sees: ours are named so that it never does). */
+static bool lock_identity(const char *name, char *identity, size_t size)
 {
-    char dir[PATH_MAX];
-    int fd = helpers_dir(dir, sizeof dir, false) ? take_dead_identity(dir, identity) : -1;
-    if (fd >= 0)
-        close(fd);
-    return fd >= 0;
+    static const char *const suffixes[] = { HELPER_LOCK_SUFFIX, ".lock" };
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
+        size_t k = strlen(suffixes[i]);
+        if (n > k && n - k < size && strcmp(name + n - k, suffixes[i]) == 0) {
+            snprintf(identity, size, "%.*s", (int)(n - k), name);
+            return true;
+        }
+    }
+    return false;
 }
 
-void helper_identities_sweep(void)
+void helper_identities_sweep(bool (*sweep)(const char *identity, const char *record))
 {
-    char dir[PATH_MAX], identity[64], path[PATH_MAX + 96];
+    char dir[PATH_MAX], identity[64], path[PATH_MAX + 96], record[CG_RECORD_MAX];
     if (!helpers_dir(dir, sizeof dir, false))
         return;
     DIR *d = opendir(dir);
     struct dirent *e;
     while (d && (e = readdir(d))) {
-        size_t n = strlen(e->d_name);
-        if (n < 6 || n - 5 >= sizeof identity || strcmp(e->d_name + n - 5, ".lock") != 0)
+        if (!lock_identity(e->d_name, identity, sizeof identity))
             continue;
-        snprintf(identity, sizeof identity, "%.*s", (int)(n - 5), e->d_name);
-        int fd = take_dead_identity(dir, identity);
+        int fd = take_dead_identity(dir, e->d_name, identity);
         if (fd < 0)
             continue;
+        ssize_t got = pread(fd, record, sizeof record - 1, 0);
+        record[got > 0 ? got : 0] = '\0';
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
+        if (sweep(identity, record)) /* else it stays: a later helper finishes */
+            unlink(path);
         close(fd);
     }
     if (d)
@@ -197,7 +212,7 @@ void helper_identities_sweep(void)
 void helper_identity_release(void)
 {
     char dir[PATH_MAX], path[PATH_MAX + 96];
-    if (helpers_dir(dir, sizeof dir, false) &&
-        snprintf(path, sizeof path, "%s/%s.lock", dir, helper_identity()) < (int)sizeof path)
+    if (!cgroup_left_behind() && helpers_dir(dir, sizeof dir, false) &&
+        snprintf(path, sizeof path, "%s/%s" HELPER_LOCK_SUFFIX, dir, helper_identity()) < (int)sizeof path)
         unlink(path);
 }
