@@ -2,11 +2,11 @@ package dev.isolated;
 
 import static org.apiguardian.api.API.Status.STABLE;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -56,8 +56,17 @@ public final class Command {
     private final Consumer<String> outputLines;
     private final int maxOutputBytes;
 
-    private Command(List<String> argv, byte[] stdin, boolean openStdin, Map<String, String> env, String workingDirectory,
-            OptionalInt uid, OptionalInt gid, String user, Duration timeout, Consumer<String> outputLines,
+    private Command(
+            List<String> argv,
+            byte[] stdin,
+            boolean openStdin,
+            Map<String, String> env,
+            String workingDirectory,
+            OptionalInt uid,
+            OptionalInt gid,
+            String user,
+            Duration timeout,
+            Consumer<String> outputLines,
             int maxOutputBytes) {
         this.argv = argv;
         this.stdin = stdin;
@@ -83,8 +92,18 @@ public final class Command {
         if (argv.length == 0 || argv[0].isEmpty()) {
             throw new IllegalArgumentException("A command needs a program: Command.of(\"ls\", \"-l\")");
         }
-        return new Command(List.of(argv), null, false, Map.of(), null, OptionalInt.empty(), OptionalInt.empty(), null,
-                null, null, ExecResult.DEFAULT_MAX_OUTPUT_BYTES);
+        return new Command(
+                List.of(argv),
+                null,
+                false,
+                Map.of(),
+                null,
+                OptionalInt.empty(),
+                OptionalInt.empty(),
+                null,
+                null,
+                null,
+                ExecResult.DEFAULT_MAX_OUTPUT_BYTES);
     }
 
     /**
@@ -94,8 +113,8 @@ public final class Command {
      * @return a copy with this stdin
      */
     public Command withStdin(byte[] data) {
-        return new Command(argv, data.clone(), false, env, workingDirectory, uid, gid, user, timeout, outputLines,
-                maxOutputBytes);
+        return new Command(
+                argv, data.clone(), false, env, workingDirectory, uid, gid, user, timeout, outputLines, maxOutputBytes);
     }
 
     /**
@@ -123,8 +142,8 @@ public final class Command {
      * @return a copy whose stdin stays open until {@code stdin().close()} (or the process exits)
      */
     public Command withOpenStdin() {
-        return new Command(argv, null, true, env, workingDirectory, uid, gid, user, timeout, outputLines,
-                maxOutputBytes);
+        return new Command(
+                argv, null, true, env, workingDirectory, uid, gid, user, timeout, outputLines, maxOutputBytes);
     }
 
     /**
@@ -155,8 +174,8 @@ public final class Command {
         }
         Map<String, String> copy = new LinkedHashMap<>(env);
         copy.put(name, Objects.requireNonNull(value));
-        return new Command(argv, stdin, openStdin, copy, workingDirectory, uid, gid, user, timeout, outputLines,
-                maxOutputBytes);
+        return new Command(
+                argv, stdin, openStdin, copy, workingDirectory, uid, gid, user, timeout, outputLines, maxOutputBytes);
     }
 
     /**
@@ -168,11 +187,11 @@ public final class Command {
      */
     public Command withWorkingDirectory(String directory) {
         if (!directory.startsWith("/")) {
-            throw new IllegalArgumentException("The working directory must be absolute (inside the environment): "
-                    + directory);
+            throw new IllegalArgumentException(
+                    "The working directory must be absolute (inside the environment): " + directory);
         }
-        return new Command(argv, stdin, openStdin, env, directory, uid, gid, user, timeout, outputLines,
-                maxOutputBytes);
+        return new Command(
+                argv, stdin, openStdin, env, directory, uid, gid, user, timeout, outputLines, maxOutputBytes);
     }
 
     /**
@@ -184,8 +203,18 @@ public final class Command {
      *     {@link #withUser(String)})
      */
     public Command withUser(int uid, int gid) {
-        return new Command(argv, stdin, openStdin, env, workingDirectory, OptionalInt.of(uid), OptionalInt.of(gid), null, timeout,
-                outputLines, maxOutputBytes);
+        return new Command(
+                argv,
+                stdin,
+                openStdin,
+                env,
+                workingDirectory,
+                OptionalInt.of(uid),
+                OptionalInt.of(gid),
+                null,
+                timeout,
+                outputLines,
+                maxOutputBytes);
     }
 
     /**
@@ -205,8 +234,18 @@ public final class Command {
      */
     public Command withUser(String user) {
         String checked = dev.isolated.internal.env.ResolvedUser.checkForm(user, "Command.withUser");
-        return new Command(argv, stdin, openStdin, env, workingDirectory, OptionalInt.empty(), OptionalInt.empty(),
-                checked, timeout, outputLines, maxOutputBytes);
+        return new Command(
+                argv,
+                stdin,
+                openStdin,
+                env,
+                workingDirectory,
+                OptionalInt.empty(),
+                OptionalInt.empty(),
+                checked,
+                timeout,
+                outputLines,
+                maxOutputBytes);
     }
 
     /**
@@ -219,8 +258,8 @@ public final class Command {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("A timeout must be positive: " + timeout);
         }
-        return new Command(argv, stdin, openStdin, env, workingDirectory, uid, gid, user, timeout, outputLines,
-                maxOutputBytes);
+        return new Command(
+                argv, stdin, openStdin, env, workingDirectory, uid, gid, user, timeout, outputLines, maxOutputBytes);
     }
 
     /**
@@ -233,7 +272,17 @@ public final class Command {
      * @return a copy that streams its output
      */
     public Command withOutputLines(Consumer<String> consumer) {
-        return new Command(argv, stdin, openStdin, env, workingDirectory, uid, gid, user, timeout, Objects.requireNonNull(consumer),
+        return new Command(
+                argv,
+                stdin,
+                openStdin,
+                env,
+                workingDirectory,
+                uid,
+                gid,
+                user,
+                timeout,
+                Objects.requireNonNull(consumer),
                 maxOutputBytes);
     }
 
@@ -251,7 +300,8 @@ public final class Command {
         if (maxBytes < 0) {
             throw new IllegalArgumentException("The output bound cannot be negative: " + maxBytes);
         }
-        return new Command(argv, stdin, openStdin, env, workingDirectory, uid, gid, user, timeout, outputLines, maxBytes);
+        return new Command(
+                argv, stdin, openStdin, env, workingDirectory, uid, gid, user, timeout, outputLines, maxBytes);
     }
 
     /** {@return how many bytes of each output stream the result keeps at most} */
@@ -311,7 +361,8 @@ public final class Command {
 
     @Override
     public String toString() {
-        return argv.toString() + (env.isEmpty() ? "" : " env " + env)
+        return argv.toString()
+                + (env.isEmpty() ? "" : " env " + env)
                 + (workingDirectory == null ? "" : " in " + workingDirectory)
                 + (uid.isPresent() ? " as " + uid.getAsInt() + ":" + gid.getAsInt() : "")
                 + (user == null ? "" : " as " + user);

@@ -54,8 +54,8 @@ record CommandDefaults(Map<String, String> env, String workingDirectory, String 
                 builder.workingDirectory(workingDirectory);
             }
         } catch (IllegalArgumentException e) {
-            throw new ExtensionConfigurationException("@Isolated(workingDirectory = \"" + workingDirectory + "\"): "
-                    + e.getMessage(), e);
+            throw new ExtensionConfigurationException(
+                    "@Isolated(workingDirectory = \"" + workingDirectory + "\"): " + e.getMessage(), e);
         }
         try {
             builder.user(user);

@@ -62,12 +62,13 @@ public final class EnvironmentPool implements AutoCloseable {
         this.name = "isolated-pool-" + POOLS.incrementAndGet();
         ClassLoader loader = Thread.currentThread().getContextClassLoader();
         AtomicInteger threads = new AtomicInteger();
-        this.starter = new ThreadPoolExecutor(ready, ready, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), r -> {
-            Thread t = new Thread(r, name + "-starter-" + threads.incrementAndGet());
-            t.setDaemon(true);
-            t.setContextClassLoader(loader); // builders find class path images as on the creating thread
-            return t;
-        });
+        this.starter =
+                new ThreadPoolExecutor(ready, ready, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, name + "-starter-" + threads.incrementAndGet());
+                    t.setDaemon(true);
+                    t.setContextClassLoader(loader); // builders find class path images as on the creating thread
+                    return t;
+                });
         for (int i = 0; i < ready; i++) {
             refill();
         }
@@ -212,8 +213,8 @@ public final class EnvironmentPool implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "EnvironmentPool[" + name + ", ready " + ready + ", waiting " + waiting.stream()
-                .filter(s -> s != CLOSED).count() + (isClosed() ? ", closed" : "") + "]";
+        return "EnvironmentPool[" + name + ", ready " + ready + ", waiting "
+                + waiting.stream().filter(s -> s != CLOSED).count() + (isClosed() ? ", closed" : "") + "]";
     }
 
     private boolean isClosed() {
@@ -223,8 +224,7 @@ public final class EnvironmentPool implements AutoCloseable {
     }
 
     /** A started environment or why it did not start. */
-    private record Started(IsolatedEnvironment env, RuntimeException failure) {
-    }
+    private record Started(IsolatedEnvironment env, RuntimeException failure) {}
 
     private static final Started CLOSED = new Started(null, null);
 }

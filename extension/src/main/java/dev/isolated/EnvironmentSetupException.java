@@ -39,8 +39,15 @@ public class EnvironmentSetupException extends IsolatedException {
      * @param hint what to change, or empty
      * @param hostCannot whether the host cannot do it (see {@link #hostCannot()})
      */
-    EnvironmentSetupException(String stage, String syscall, String path, int errno, String errname,
-            String detail, String hint, boolean hostCannot) {
+    EnvironmentSetupException(
+            String stage,
+            String syscall,
+            String path,
+            int errno,
+            String errname,
+            String detail,
+            String hint,
+            boolean hostCannot) {
         super(describe(stage, syscall, path, errname, detail, hint));
         this.stage = stage;
         this.syscall = syscall;
@@ -80,8 +87,8 @@ public class EnvironmentSetupException extends IsolatedException {
      * @return the same failure with the finding as its hint (it says more than the failed call's generic hint)
      */
     EnvironmentSetupException withProbeFinding(HostSupport.Step finding) {
-        EnvironmentSetupException ex = new EnvironmentSetupException(stage, syscall, path, errno, errname, detail,
-                "the host probe says " + finding, hostCannot);
+        EnvironmentSetupException ex = new EnvironmentSetupException(
+                stage, syscall, path, errno, errname, detail, "the host probe says " + finding, hostCannot);
         if (getCause() != null) {
             ex.initCause(getCause());
         }
@@ -89,9 +96,11 @@ public class EnvironmentSetupException extends IsolatedException {
         return ex;
     }
 
-    private static String describe(String stage, String syscall, String path, String errname, String detail,
-            String hint) {
-        StringBuilder sb = new StringBuilder("Isolated environment setup failed at stage '").append(stage).append('\'');
+    private static String describe(
+            String stage, String syscall, String path, String errname, String detail, String hint) {
+        StringBuilder sb = new StringBuilder("Isolated environment setup failed at stage '")
+                .append(stage)
+                .append('\'');
         if (!syscall.isEmpty()) {
             sb.append(": ").append(syscall);
         }

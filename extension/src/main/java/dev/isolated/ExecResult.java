@@ -35,6 +35,7 @@ import org.apiguardian.api.API;
 public final class ExecResult {
     /** How many bytes of each stream (stdout, stderr) a result keeps by default: 16 MiB. */
     public static final int DEFAULT_MAX_OUTPUT_BYTES = 16 << 20;
+
     private static final int MAX_SHOWN_LINE = 2000;
 
     private final List<String> command;
@@ -60,8 +61,15 @@ public final class ExecResult {
      * @param oomKilled whether the kernel's OOM killer killed it (its environment's memory limit was reached)
      * @param duration how long the command ran
      */
-    ExecResult(List<String> command, int exitCode, OptionalInt signal, byte[] stdout, byte[] stderr,
-            boolean timedOut, boolean oomKilled, Duration duration) {
+    ExecResult(
+            List<String> command,
+            int exitCode,
+            OptionalInt signal,
+            byte[] stdout,
+            byte[] stderr,
+            boolean timedOut,
+            boolean oomKilled,
+            Duration duration) {
         this(command, exitCode, signal, stdout, 0, stderr, 0, timedOut, oomKilled, duration);
     }
 
@@ -79,8 +87,17 @@ public final class ExecResult {
      * @param oomKilled whether the kernel's OOM killer killed it (its environment's memory limit was reached)
      * @param duration how long the command ran
      */
-    ExecResult(List<String> command, int exitCode, OptionalInt signal, byte[] stdout, long stdoutDroppedBytes,
-            byte[] stderr, long stderrDroppedBytes, boolean timedOut, boolean oomKilled, Duration duration) {
+    ExecResult(
+            List<String> command,
+            int exitCode,
+            OptionalInt signal,
+            byte[] stdout,
+            long stdoutDroppedBytes,
+            byte[] stderr,
+            long stderrDroppedBytes,
+            boolean timedOut,
+            boolean oomKilled,
+            Duration duration) {
         if (stdoutDroppedBytes < 0 || stderrDroppedBytes < 0) {
             throw new IllegalArgumentException("A count of dropped bytes cannot be negative");
         }
@@ -186,10 +203,14 @@ public final class ExecResult {
         if (timedOut) {
             sb.append("timed out after ").append(duration.toMillis()).append(" ms and was killed");
         } else if (oomKilled) {
-            sb.append("was killed by the OOM killer (exit code ").append(exitCode)
+            sb.append("was killed by the OOM killer (exit code ")
+                    .append(exitCode)
                     .append("): the environment reached its memory limit");
         } else if (signal.isPresent()) {
-            sb.append("was killed by signal ").append(signal.getAsInt()).append(" (exit code ").append(exitCode)
+            sb.append("was killed by signal ")
+                    .append(signal.getAsInt())
+                    .append(" (exit code ")
+                    .append(exitCode)
                     .append(')');
         } else {
             sb.append("exited with code ").append(exitCode);
@@ -201,7 +222,10 @@ public final class ExecResult {
 
     private static void appendTail(StringBuilder sb, String name, String text, long dropped) {
         if (dropped > 0) {
-            sb.append("\n  ").append(name).append(": [... ").append(String.format(Locale.ROOT, "%,d", dropped))
+            sb.append("\n  ")
+                    .append(name)
+                    .append(": [... ")
+                    .append(String.format(Locale.ROOT, "%,d", dropped))
                     .append(" bytes dropped ...] (the output exceeded its bound; the first and last parts are kept)");
         }
         if (text.isEmpty()) {
@@ -212,8 +236,12 @@ public final class ExecResult {
         int from = Math.max(0, lines.size() - 20);
         sb.append("\n  ").append(name).append(from > 0 ? " (last 20 lines):" : ":");
         for (String line : lines.subList(from, lines.size())) {
-            sb.append("\n    ").append(line.length() <= MAX_SHOWN_LINE ? line
-                    : line.substring(0, MAX_SHOWN_LINE) + "... (" + (line.length() - MAX_SHOWN_LINE) + " more characters)");
+            sb.append("\n    ")
+                    .append(
+                            line.length() <= MAX_SHOWN_LINE
+                                    ? line
+                                    : line.substring(0, MAX_SHOWN_LINE) + "... (" + (line.length() - MAX_SHOWN_LINE)
+                                            + " more characters)");
         }
     }
 }

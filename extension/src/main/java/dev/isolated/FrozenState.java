@@ -109,8 +109,8 @@ public final class FrozenState {
                         + key + "; making it anew");
             }
             FrozenState made;
-            try (IsolatedEnvironment env = Objects.requireNonNull(setup.get(), "the setup of frozen state " + name
-                    + " returned null")) {
+            try (IsolatedEnvironment env =
+                    Objects.requireNonNull(setup.get(), "the setup of frozen state " + name + " returned null")) {
                 made = new FrozenState(name, key, freeze(env, key).layer);
             }
             synchronized (BY_NAME) {
@@ -170,8 +170,12 @@ public final class FrozenState {
     public EnvironmentPool pool(int ready, UnaryOperator<IsolatedEnvironmentBuilder> configure) {
         Objects.requireNonNull(configure, "configure");
         layerForUse();
-        return EnvironmentPool.of(ready, () -> Objects.requireNonNull(configure.apply(IsolatedEnvironment.builder()
-                .from(this)), "pool(..., configure): configure returned null").start());
+        return EnvironmentPool.of(
+                ready,
+                () -> Objects.requireNonNull(
+                                configure.apply(IsolatedEnvironment.builder().from(this)),
+                                "pool(..., configure): configure returned null")
+                        .start());
     }
 
     /**

@@ -10,6 +10,7 @@ final class HealthcheckWait extends Wait {
     private static final Duration LONGEST_PAUSE = Duration.ofSeconds(1);
     /** Docker keeps 4096 bytes of a check's output. */
     private static final int OUTPUT_BYTES = 4096;
+
     private static final int OUTPUT_CHARS = 300;
 
     @Override
@@ -17,8 +18,10 @@ final class HealthcheckWait extends Wait {
         ImageConfig.Healthcheck check = env.imageConfig().healthcheck();
         if (!check.isDeclared()) {
             throw new IllegalStateException("Wait.forHealthcheck(): the image of this environment "
-                    + (check.test().isEmpty() ? "declares no HEALTHCHECK" : "switches its HEALTHCHECK off (Test "
-                    + check.test() + ")") + "; wait for a log line, a port or an HTTP endpoint instead");
+                    + (check.test().isEmpty()
+                            ? "declares no HEALTHCHECK"
+                            : "switches its HEALTHCHECK off (Test " + check.test() + ")")
+                    + "; wait for a log line, a port or an HTTP endpoint instead");
         }
         List<String> command = check.command();
         Duration pause = check.interval().compareTo(LONGEST_PAUSE) < 0 ? check.interval() : LONGEST_PAUSE;
@@ -37,8 +40,10 @@ final class HealthcheckWait extends Wait {
                 }
                 lastCheck = now;
                 long left = Math.max(deadline - now, Duration.ofMillis(100).toNanos());
-                Duration timeout = Duration.ofNanos(Math.min(left, check.timeout().toNanos()));
-                ExecResult result = env.exec(Command.of(command.toArray(String[]::new)).withTimeout(timeout)
+                Duration timeout =
+                        Duration.ofNanos(Math.min(left, check.timeout().toNanos()));
+                ExecResult result = env.exec(Command.of(command.toArray(String[]::new))
+                        .withTimeout(timeout)
                         .withMaxOutputBytes(OUTPUT_BYTES));
                 checks++;
                 if (result.exitCode() == 0 && !result.timedOut()) {
@@ -47,10 +52,12 @@ final class HealthcheckWait extends Wait {
                 lastFailure = result;
                 boolean counts = now - start >= check.startPeriod().toNanos();
                 failuresInARow = counts ? failuresInARow + 1 : 0;
-                long earliestUnhealthy = check.startPeriod().plus(check.interval().multipliedBy(check.retries())).toNanos();
+                long earliestUnhealthy = check.startPeriod()
+                        .plus(check.interval().multipliedBy(check.retries()))
+                        .toNanos();
                 if (failuresInARow >= check.retries() && System.nanoTime() - start >= earliestUnhealthy) {
-                    throw new Unready("its HEALTHCHECK " + check.test() + " failed " + failuresInARow + " times in a row ("
-                            + settings() + "); the last check " + outcome(lastFailure));
+                    throw new Unready("its HEALTHCHECK " + check.test() + " failed " + failuresInARow
+                            + " times in a row (" + settings() + "); the last check " + outcome(lastFailure));
                 }
                 return false;
             }
@@ -58,13 +65,18 @@ final class HealthcheckWait extends Wait {
             @Override
             public String state() {
                 return HealthcheckWait.this + " " + check.test() + " (" + settings() + ") to pass ("
-                        + (checks == 0 ? "no check finished yet" : checks + (checks == 1 ? " check" : " checks")
-                        + " failed; the last " + outcome(lastFailure)) + ")";
+                        + (checks == 0
+                                ? "no check finished yet"
+                                : checks + (checks == 1 ? " check" : " checks") + " failed; the last "
+                                        + outcome(lastFailure))
+                        + ")";
             }
 
             private String settings() {
-                return "Retries " + check.retries() + ", StartPeriod " + check.startPeriod().toMillis() + " ms, Interval "
-                        + check.interval().toMillis() + " ms, Timeout " + check.timeout().toMillis() + " ms";
+                return "Retries " + check.retries() + ", StartPeriod "
+                        + check.startPeriod().toMillis() + " ms, Interval "
+                        + check.interval().toMillis() + " ms, Timeout "
+                        + check.timeout().toMillis() + " ms";
             }
         };
     }

@@ -22,8 +22,7 @@ final class HostFindings {
     /** The probe step that names a masked /proc. */
     private static final String MASKED_PROC = "proc-unmasked";
 
-    private HostFindings() {
-    }
+    private HostFindings() {}
 
     /**
      * @param e the setup failure of an environment (every one has a user namespace: the helper adds it)
@@ -46,7 +45,8 @@ final class HostFindings {
         };
         try {
             List<HostSupport.Step> steps = HostSupport.probe().steps();
-            return explaining.stream().flatMap(name -> steps.stream().filter(s -> s.name().equals(name) && !s.ok()))
+            return explaining.stream()
+                    .flatMap(name -> steps.stream().filter(s -> s.name().equals(name) && !s.ok()))
                     .findFirst();
         } catch (IsolatedException probeFailed) {
             return Optional.empty(); // the original failure stands on its own

@@ -66,8 +66,8 @@ public final class HostSupport {
     public record Step(String name, boolean ok, String errno, String detail, String hint) {
         @Override
         public String toString() {
-            return name + ": " + (ok ? "ok" : errno.isEmpty() ? "FAILS" : "FAILS " + errno) + (detail.isEmpty() ? "" : " (" + detail + ")")
-                    + (hint.isEmpty() ? "" : "; " + hint);
+            return name + ": " + (ok ? "ok" : errno.isEmpty() ? "FAILS" : "FAILS " + errno)
+                    + (detail.isEmpty() ? "" : " (" + detail + ")") + (hint.isEmpty() ? "" : "; " + hint);
         }
     }
 
@@ -85,7 +85,8 @@ public final class HostSupport {
     private static HostSupport run() {
         try {
             Process p = new ProcessBuilder(HelperBinary.locate().toString(), "probe", "--json")
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                    .redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!p.waitFor(60, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
@@ -94,8 +95,8 @@ public final class HostSupport {
             List<Step> steps = new ArrayList<>();
             for (String line : out.lines().filter(l -> l.startsWith("{")).toList()) {
                 JsonObject o = JsonObject.parse(line, "isolated-helper probe output");
-                steps.add(new Step(o.string("step"), o.bool("ok"), o.string("errno"), o.string("detail"),
-                        o.string("hint")));
+                steps.add(new Step(
+                        o.string("step"), o.bool("ok"), o.string("errno"), o.string("detail"), o.string("hint")));
             }
             return new HostSupport(steps);
         } catch (IOException e) {
@@ -119,8 +120,9 @@ public final class HostSupport {
      * @throws IllegalArgumentException listing the step names when there is no such step
      */
     public Step step(String name) {
-        return find(name).orElseThrow(() -> new IllegalArgumentException("No probe step '" + name + "'; the steps are "
-                + steps.stream().map(Step::name).toList()));
+        return find(name)
+                .orElseThrow(() -> new IllegalArgumentException("No probe step '" + name + "'; the steps are "
+                        + steps.stream().map(Step::name).toList()));
     }
 
     /** {@return whether every step worked} */

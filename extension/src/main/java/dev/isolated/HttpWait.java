@@ -101,11 +101,14 @@ public final class HttpWait extends Wait {
             @Override
             public boolean ready(long deadline) {
                 long left = deadline - System.nanoTime();
-                Duration timeout = Duration.ofNanos(Math.max(Math.min(left, REQUEST_TIMEOUT.toNanos()),
+                Duration timeout = Duration.ofNanos(Math.max(
+                        Math.min(left, REQUEST_TIMEOUT.toNanos()),
                         Duration.ofMillis(100).toNanos()));
-                HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout).GET().build();
+                HttpRequest request =
+                        HttpRequest.newBuilder(uri).timeout(timeout).GET().build();
                 try {
-                    int status = client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+                    int status = client.send(request, HttpResponse.BodyHandlers.discarding())
+                            .statusCode();
                     last = "last answer: status " + status;
                     return statuses.contains(status);
                 } catch (IOException e) {
@@ -119,8 +122,8 @@ public final class HttpWait extends Wait {
 
             @Override
             public String state() {
-                return "GET " + uri + " (port " + port + " in the environment) to answer " + statusText() + " ("
-                        + last + ")";
+                return "GET " + uri + " (port " + port + " in the environment) to answer " + statusText() + " (" + last
+                        + ")";
             }
         };
     }
@@ -138,38 +141,36 @@ public final class HttpWait extends Wait {
     /** Shared clients: each {@link HttpClient} keeps a selector thread, so a wait does not make one of its own. */
     private static final class Clients {
         static final HttpClient DEFAULT = builder().build();
-        static final HttpClient INSECURE = builder().sslContext(trustingEverything()).build();
+        static final HttpClient INSECURE =
+                builder().sslContext(trustingEverything()).build();
 
         private static HttpClient.Builder builder() {
-            return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(CONNECT_TIMEOUT)
-                    .followRedirects(HttpClient.Redirect.NEVER).proxy(HttpClient.Builder.NO_PROXY);
+            return HttpClient.newBuilder()
+                    .version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(CONNECT_TIMEOUT)
+                    .followRedirects(HttpClient.Redirect.NEVER)
+                    .proxy(HttpClient.Builder.NO_PROXY);
         }
 
         private static SSLContext trustingEverything() {
             TrustManager trustAll = new X509ExtendedTrustManager() {
                 @Override
-                public void checkClientTrusted(X509Certificate[] chain, String authType) {
-                }
+                public void checkClientTrusted(X509Certificate[] chain, String authType) {}
 
                 @Override
-                public void checkServerTrusted(X509Certificate[] chain, String authType) {
-                }
+                public void checkServerTrusted(X509Certificate[] chain, String authType) {}
 
                 @Override
-                public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {
-                }
+                public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {}
 
                 @Override
-                public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {
-                }
+                public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {}
 
                 @Override
-                public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
-                }
+                public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
 
                 @Override
-                public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
-                }
+                public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
 
                 @Override
                 public X509Certificate[] getAcceptedIssuers() {

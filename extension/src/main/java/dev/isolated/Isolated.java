@@ -135,8 +135,14 @@ public @interface Isolated {
      *
      * @return the namespaces, by default {@code PID, MOUNT, UTS, IPC, NET, CGROUP}
      */
-    LinuxNamespace[] namespaces() default {LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC, LinuxNamespace.NET,
-        LinuxNamespace.CGROUP};
+    LinuxNamespace[] namespaces() default {
+        LinuxNamespace.PID,
+        LinuxNamespace.MOUNT,
+        LinuxNamespace.UTS,
+        LinuxNamespace.IPC,
+        LinuxNamespace.NET,
+        LinuxNamespace.CGROUP
+    };
 
     /**
      * The environment's hostname (needs {@link LinuxNamespace#UTS}). When empty it is the enclosing annotation's, and

@@ -173,6 +173,5 @@ public final class IsolatedConfiguration {
      */
     public static final String LAYER_DIR = "isolated.layer.dir";
 
-    private IsolatedConfiguration() {
-    }
+    private IsolatedConfiguration() {}
 }

@@ -34,6 +34,7 @@ public final class IsolatedEnvironmentBuilder {
     private String image = "";
     /** What the helper is asked for, with its defaults; the image completes it in {@link #start()}. */
     private final EnvironmentSpec.Builder spec = EnvironmentSpec.builder();
+
     private ClassLoader classLoader = Thread.currentThread().getContextClassLoader();
     // networks as objects and host access (IsolatedNetwork, exposeHostPort)
     private IsolatedNetwork networkObject;
@@ -47,8 +48,7 @@ public final class IsolatedEnvironmentBuilder {
     private String tmpfsSize = "";
     private FrozenState frozen;
 
-    IsolatedEnvironmentBuilder() {
-    }
+    IsolatedEnvironmentBuilder() {}
 
     /**
      * Sets the image, by resource name or path.
@@ -99,7 +99,10 @@ public final class IsolatedEnvironmentBuilder {
      * @return this builder
      */
     public IsolatedEnvironmentBuilder namespaces(LinuxNamespace... namespaces) {
-        spec.namespaces(namespaces.length == 0 ? EnumSet.noneOf(LinuxNamespace.class) : EnumSet.copyOf(Arrays.asList(namespaces)));
+        spec.namespaces(
+                namespaces.length == 0
+                        ? EnumSet.noneOf(LinuxNamespace.class)
+                        : EnumSet.copyOf(Arrays.asList(namespaces)));
         return this;
     }
 
@@ -232,8 +235,8 @@ public final class IsolatedEnvironmentBuilder {
      */
     public IsolatedEnvironmentBuilder workingDirectory(String directory) {
         if (!directory.startsWith("/")) {
-            throw new IllegalArgumentException("The working directory must be absolute (inside the environment): "
-                    + directory);
+            throw new IllegalArgumentException(
+                    "The working directory must be absolute (inside the environment): " + directory);
         }
         spec.workingDirectory(directory);
         return this;
@@ -255,8 +258,10 @@ public final class IsolatedEnvironmentBuilder {
      * @throws IllegalArgumentException when it is not of that form
      */
     public IsolatedEnvironmentBuilder user(String user) {
-        spec.user(user.isEmpty() ? user : dev.isolated.internal.env.ResolvedUser.checkForm(user,
-                "IsolatedEnvironmentBuilder.user"));
+        spec.user(
+                user.isEmpty()
+                        ? user
+                        : dev.isolated.internal.env.ResolvedUser.checkForm(user, "IsolatedEnvironmentBuilder.user"));
         return this;
     }
 
@@ -656,9 +661,12 @@ public final class IsolatedEnvironmentBuilder {
 
     /** The startup timeout given, else the configured one, else the default. */
     private Duration effectiveStartupTimeout() {
-        return startupTimeout != null ? startupTimeout : configuration.apply(IsolatedConfiguration.STARTUP_TIMEOUT)
-                .map(text -> IsolatedSettings.parseDuration(IsolatedConfiguration.STARTUP_TIMEOUT, text))
-                .orElse(IsolatedSettings.DEFAULT_STARTUP_TIMEOUT);
+        return startupTimeout != null
+                ? startupTimeout
+                : configuration
+                        .apply(IsolatedConfiguration.STARTUP_TIMEOUT)
+                        .map(text -> IsolatedSettings.parseDuration(IsolatedConfiguration.STARTUP_TIMEOUT, text))
+                        .orElse(IsolatedSettings.DEFAULT_STARTUP_TIMEOUT);
     }
 
     /** Starts the service {@link #startImageCommand} asked for, if any; closes the environment when it fails. */
@@ -728,24 +736,32 @@ public final class IsolatedEnvironmentBuilder {
     public IsolatedEnvironment start() {
         FrozenLayer from = frozen == null ? null : frozen.layerForUse();
         if (from == null && !rootfs.isEmpty() && !image.isEmpty()) {
-            throw new IllegalStateException("Both rootfs(\"" + rootfs + "\") and image(\"" + image + "\") are set; give one: "
-                    + "rootfs names a file, directory or resource, image names an image in a registry");
+            throw new IllegalStateException(
+                    "Both rootfs(\"" + rootfs + "\") and image(\"" + image + "\") are set; give one: "
+                            + "rootfs names a file, directory or resource, image names an image in a registry");
         }
         if (from == null && rootfs.isEmpty() && image.isEmpty()) {
-            throw new IllegalStateException("No rootfs: call rootfs(\"busybox.tar\"), rootfs(path) or image(\"name:tag\") "
-                    + "before start()");
+            throw new IllegalStateException(
+                    "No rootfs: call rootfs(\"busybox.tar\"), rootfs(path) or image(\"name:tag\") " + "before start()");
         }
         Duration startup = effectiveStartupTimeout();
-        UnpackedImage image = from != null ? new UnpackedImage(from.rootfs(), from.image())
-                : this.image.isEmpty() ? RootfsImages.image(rootfs, classLoader, configuration)
-                : RootfsImages.pulled(this.image, configuration);
+        UnpackedImage image = from != null
+                ? new UnpackedImage(from.rootfs(), from.image())
+                : this.image.isEmpty()
+                        ? RootfsImages.image(rootfs, classLoader, configuration)
+                        : RootfsImages.pulled(this.image, configuration);
         EnvironmentSpec spec = spec(image.rootfs(), image.config());
         if (networkObject != null) {
             networkObject.checkOpen();
         }
         try {
-            return withService(joined(Environment.create(SharedHelper.get(configuration), spec, networkAliases,
-                    LayerSettings.resolve(layerStorage, tmpfsSize, from, configuration))), startup);
+            return withService(
+                    joined(Environment.create(
+                            SharedHelper.get(configuration),
+                            spec,
+                            networkAliases,
+                            LayerSettings.resolve(layerStorage, tmpfsSize, from, configuration))),
+                    startup);
         } catch (EnvironmentSetupException e) {
             throw HostFindings.explain(e);
         }

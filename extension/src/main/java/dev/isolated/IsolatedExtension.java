@@ -36,8 +36,13 @@ import org.opentest4j.TestAbortedException;
  * test or class ends, and attaches an environment report to failures. Registered by the annotation;
  * not API.
  */
-class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback,
-        ParameterResolver, TestExecutionExceptionHandler {
+class IsolatedExtension
+        implements BeforeAllCallback,
+                AfterAllCallback,
+                BeforeEachCallback,
+                AfterEachCallback,
+                ParameterResolver,
+                TestExecutionExceptionHandler {
     private static final Namespace NAMESPACE = Namespace.create(IsolatedExtension.class);
     private static final String METHOD_ENVIRONMENT = "environment";
     private static final String CLASS_ENVIRONMENT = "class-environment";
@@ -49,8 +54,12 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         Optional<Isolated> declared = AnnotationSupport.findAnnotation(testClass, Isolated.class);
         if (declared.isPresent() && declared.get().lifecycle() == Isolated.Lifecycle.PER_CLASS) {
             IsolatedSettings.Merged merged = IsolatedSettings.merge(classAnnotations(testClass));
-            Environment env = create(merged, () -> IsolatedNetworkExtension.join(IsolatedSettings.builder(merged,
-                    classChain(testClass), testClass.getSimpleName(), context), innermostFirst(testClass, null), context),
+            Environment env = create(
+                    merged,
+                    () -> IsolatedNetworkExtension.join(
+                            IsolatedSettings.builder(merged, classChain(testClass), testClass.getSimpleName(), context),
+                            innermostFirst(testClass, null),
+                            context),
                     context);
             context.getStore(NAMESPACE).put(CLASS_ENVIRONMENT, env);
         }
@@ -75,8 +84,13 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         IsolatedSettings.Merged merged = IsolatedSettings.merge(annotations);
         List<AnnotatedElement> mountSources = new ArrayList<>(classChain(testClass));
         mountSources.add(method);
-        Environment env = create(merged, () -> IsolatedNetworkExtension.join(IsolatedSettings.builder(merged,
-                mountSources, method.getName(), context), innermostFirst(testClass, method), context), context);
+        Environment env = create(
+                merged,
+                () -> IsolatedNetworkExtension.join(
+                        IsolatedSettings.builder(merged, mountSources, method.getName(), context),
+                        innermostFirst(testClass, method),
+                        context),
+                context);
         context.getStore(NAMESPACE).put(METHOD_ENVIRONMENT, env);
     }
 
@@ -99,14 +113,22 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
             declaring = declaring.getEnclosingClass();
         }
         for (AnnotatedElement element : elements) {
-            for (Class<? extends java.lang.annotation.Annotation> type : List.of(Bind.class, Tmpfs.class, Limits.class,
-                    WritableLayer.class, ClockOffsets.class, StartImageCommand.class, OnNetwork.class)) {
+            for (Class<? extends java.lang.annotation.Annotation> type : List.of(
+                    Bind.class,
+                    Tmpfs.class,
+                    Limits.class,
+                    WritableLayer.class,
+                    ClockOffsets.class,
+                    StartImageCommand.class,
+                    OnNetwork.class)) {
                 boolean present = type == Bind.class || type == Tmpfs.class
-                        ? !AnnotationSupport.findRepeatableAnnotations(element, type).isEmpty()
+                        ? !AnnotationSupport.findRepeatableAnnotations(element, type)
+                                .isEmpty()
                         : AnnotationSupport.isAnnotated(element, type);
                 if (present) {
                     throw new ExtensionConfigurationException("@" + type.getSimpleName() + " on " + describe(element)
-                            + " cannot apply: its tests run in the PER_CLASS environment of " + declaring.getSimpleName()
+                            + " cannot apply: its tests run in the PER_CLASS environment of "
+                            + declaring.getSimpleName()
                             + ", made before them. Put it on " + declaring.getSimpleName() + ", or give the method an "
                             + "environment of its own with @Isolated.");
                 }
@@ -118,8 +140,8 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         return element instanceof Method m ? "method " + m.getName() : "class " + ((Class<?>) element).getSimpleName();
     }
 
-    private static Environment create(IsolatedSettings.Merged merged, Supplier<IsolatedEnvironmentBuilder> settings,
-            ExtensionContext context) {
+    private static Environment create(
+            IsolatedSettings.Merged merged, Supplier<IsolatedEnvironmentBuilder> settings, ExtensionContext context) {
         NativeAccess.warnOnceIfMissing(); // once per JVM, before the JDK's own warning (when JNA first loads)
         IsolatedEnvironmentBuilder builder = settings.get();
         try {
@@ -128,15 +150,22 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
             if (!e.hostCannot()) {
                 throw e;
             }
-            boolean skip = merged.skipIfUnsupported() || context.getConfigurationParameter(
-                    IsolatedConfiguration.SKIP_IF_UNSUPPORTED).map(Boolean::parseBoolean).orElse(false);
+            boolean skip = merged.skipIfUnsupported()
+                    || context.getConfigurationParameter(IsolatedConfiguration.SKIP_IF_UNSUPPORTED)
+                            .map(Boolean::parseBoolean)
+                            .orElse(false);
             if (skip) {
-                throw new TestAbortedException("This host cannot create the isolated environment (skipped, as "
-                        + "skipIfUnsupported asks): " + e.getMessage(), e);
+                throw new TestAbortedException(
+                        "This host cannot create the isolated environment (skipped, as " + "skipIfUnsupported asks): "
+                                + e.getMessage(),
+                        e);
             }
-            throw e.withMessage("This host cannot create the isolated environment: ", "\n(To skip such tests "
-                    + "instead of failing them, set " + IsolatedConfiguration.SKIP_IF_UNSUPPORTED + "=true or write "
-                    + "@Isolated(skipIfUnsupported = true).)");
+            throw e.withMessage(
+                    "This host cannot create the isolated environment: ",
+                    "\n(To skip such tests "
+                            + "instead of failing them, set " + IsolatedConfiguration.SKIP_IF_UNSUPPORTED
+                            + "=true or write "
+                            + "@Isolated(skipIfUnsupported = true).)");
         }
     }
 
@@ -197,15 +226,21 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
             List<AnnotatedElement> mountSources = new ArrayList<>(classChain(context.getRequiredTestClass()));
             mountSources.add(method);
             mountSources.add(parameter); // only @StartImageCommand may be on a parameter
-            Environment env = create(merged, () -> IsolatedNetworkExtension.join(IsolatedSettings.builder(merged,
-                    mountSources, method.getName() + "-" + parameter.getName(), context), parameterContext, context),
+            Environment env = create(
+                    merged,
+                    () -> IsolatedNetworkExtension.join(
+                            IsolatedSettings.builder(
+                                    merged, mountSources, method.getName() + "-" + parameter.getName(), context),
+                            parameterContext,
+                            context),
                     context);
             parameterEnvironments(context.getStore(NAMESPACE), true).add(env);
             return env;
         }
         if (parameterContext.isAnnotated(OnNetwork.class)) {
-            throw new ParameterResolutionException("@OnNetwork on parameter " + parameter.getName() + " needs @Isolated "
-                    + "on that parameter too: only an environment made for the parameter can join a network");
+            throw new ParameterResolutionException(
+                    "@OnNetwork on parameter " + parameter.getName() + " needs @Isolated "
+                            + "on that parameter too: only an environment made for the parameter can join a network");
         }
         Store store = context.getStore(NAMESPACE);
         Environment env = store.get(METHOD_ENVIRONMENT, Environment.class);
@@ -227,11 +262,12 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
                 + "@Isolated(lifecycle = PER_CLASS). Annotate the test method or its class with @Isolated, and "
                 + "take IsolatedEnvironment in @Test or @BeforeEach/@AfterEach methods, not in constructors or "
                 + "@BeforeAll methods.";
-        List<AnnotatedElement> elements = new ArrayList<>(context.getTestClass().map(IsolatedExtension::classChain)
-                .orElse(List.of()));
+        List<AnnotatedElement> elements = new ArrayList<>(
+                context.getTestClass().map(IsolatedExtension::classChain).orElse(List.of()));
         context.getTestMethod().ifPresent(elements::add);
-        boolean junitIsolated = elements.stream().anyMatch(e -> Arrays.stream(e.getAnnotations())
-                .anyMatch(a -> a.annotationType().getName().equals(JUNIT_ISOLATED)));
+        boolean junitIsolated = elements.stream()
+                .anyMatch(e -> Arrays.stream(e.getAnnotations())
+                        .anyMatch(a -> a.annotationType().getName().equals(JUNIT_ISOLATED)));
         if (junitIsolated) {
             message += " The test carries JUnit's own @" + JUNIT_ISOLATED + " (which only stops tests from running in "
                     + "parallel), probably imported by an IDE instead of @" + Isolated.class.getName()
@@ -260,7 +296,8 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         Optional.ofNullable(store.get(METHOD_ENVIRONMENT, Environment.class)).ifPresent(envs::add);
         Optional.ofNullable(store.get(CLASS_ENVIRONMENT, Environment.class)).ifPresent(envs::add);
         envs.addAll(parameterEnvironments(store, false));
-        boolean keep = context.getConfigurationParameter(IsolatedConfiguration.KEEP_ON_FAILURE).map(Boolean::parseBoolean)
+        boolean keep = context.getConfigurationParameter(IsolatedConfiguration.KEEP_ON_FAILURE)
+                .map(Boolean::parseBoolean)
                 .orElse(false);
         int n = 0;
         for (Environment env : envs) {
@@ -274,11 +311,14 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
     }
 
     private static String keepWritableLayer(Environment env, ExtensionContext context, int index) {
-        Path base = Paths.get(context.getConfigurationParameter(IsolatedConfiguration.KEEP_ON_FAILURE_DIR).orElse(
-                Files.isDirectory(Paths.get("target")) ? "target/isolated-failures" : System.getProperty("java.io.tmpdir")
-                        + "/isolated-failures"));
-        String name = context.getRequiredTestClass().getSimpleName() + "." + context.getRequiredTestMethod().getName()
-                + "-" + System.currentTimeMillis() + (index == 0 ? "" : "-" + index);
+        Path base = Paths.get(context.getConfigurationParameter(IsolatedConfiguration.KEEP_ON_FAILURE_DIR)
+                .orElse(
+                        Files.isDirectory(Paths.get("target"))
+                                ? "target/isolated-failures"
+                                : System.getProperty("java.io.tmpdir") + "/isolated-failures"));
+        String name = context.getRequiredTestClass().getSimpleName() + "."
+                + context.getRequiredTestMethod().getName() + "-" + System.currentTimeMillis()
+                + (index == 0 ? "" : "-" + index);
         Path target = base.resolve(name).toAbsolutePath();
         try {
             String leftOut = env.copyWritableLayer(target);
@@ -327,5 +367,4 @@ class IsolatedExtension implements BeforeAllCallback, AfterAllCallback, BeforeEa
         }
         return chain;
     }
-
 }

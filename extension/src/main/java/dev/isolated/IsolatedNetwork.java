@@ -43,6 +43,7 @@ public final class IsolatedNetwork implements AutoCloseable {
     public static final String GENERATED_PREFIX = "isolated-";
     /** The longest network name, as the helper's interface names allow. */
     public static final int MAX_NAME_LENGTH = 15;
+
     private static final Pattern NAME = Pattern.compile("[a-z0-9-]{1," + MAX_NAME_LENGTH + "}");
     private static final AtomicLong NEXT = new AtomicLong();
 

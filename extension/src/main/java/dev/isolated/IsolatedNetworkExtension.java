@@ -2,8 +2,8 @@ package dev.isolated;
 
 import java.lang.reflect.AnnotatedElement;
 import java.lang.reflect.Executable;
-import java.lang.reflect.Method;
 import java.lang.reflect.Field;
+import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.lang.reflect.Parameter;
 import java.util.ArrayList;
@@ -43,15 +43,19 @@ class IsolatedNetworkExtension implements BeforeAllCallback, BeforeEachCallback,
     public void beforeEach(ExtensionContext context) {
         Object instance = context.getRequiredTestInstance();
         ExtensionContext owner = context.getTestInstanceLifecycle().orElse(TestInstance.Lifecycle.PER_METHOD)
-                == TestInstance.Lifecycle.PER_CLASS ? context.getParent().orElse(context) : context;
+                        == TestInstance.Lifecycle.PER_CLASS
+                ? context.getParent().orElse(context)
+                : context;
         for (Field field : networkFields(instance.getClass(), false)) {
             closeWith(owner, field, instance);
         }
     }
 
     private static List<Field> networkFields(Class<?> type, boolean isStatic) {
-        return ReflectionSupport.findFields(type, f -> f.getType() == IsolatedNetwork.class
-                && Modifier.isStatic(f.getModifiers()) == isStatic, HierarchyTraversalMode.TOP_DOWN);
+        return ReflectionSupport.findFields(
+                type,
+                f -> f.getType() == IsolatedNetwork.class && Modifier.isStatic(f.getModifiers()) == isStatic,
+                HierarchyTraversalMode.TOP_DOWN);
     }
 
     /** The network in FIELD (of INSTANCE, null for a static one), if any, is closed with OWNER. */
@@ -83,8 +87,9 @@ class IsolatedNetworkExtension implements BeforeAllCallback, BeforeEachCallback,
 
     /** The network of the IsolatedNetwork parameter NAME: one per name and context (test or class). */
     private static IsolatedNetwork parameterNetwork(ExtensionContext context, String name) {
-        return context.getStore(NAMESPACE).getOrComputeIfAbsent(List.of("parameter", name),
-                k -> IsolatedNetwork.newNetwork(), IsolatedNetwork.class);
+        return context.getStore(NAMESPACE)
+                .getOrComputeIfAbsent(
+                        List.of("parameter", name), k -> IsolatedNetwork.newNetwork(), IsolatedNetwork.class);
     }
 
     /**
@@ -92,15 +97,17 @@ class IsolatedNetworkExtension implements BeforeAllCallback, BeforeEachCallback,
      *
      * @return {@code builder}
      */
-    static IsolatedEnvironmentBuilder join(IsolatedEnvironmentBuilder builder, ParameterContext parameter,
-            ExtensionContext context) {
+    static IsolatedEnvironmentBuilder join(
+            IsolatedEnvironmentBuilder builder, ParameterContext parameter, ExtensionContext context) {
         Optional<OnNetwork> on = parameter.findAnnotation(OnNetwork.class);
         if (on.isEmpty()) {
             return builder;
         }
         String where = "parameter " + parameter.getParameter().getName() + " of "
                 + parameter.getDeclaringExecutable().getName();
-        return builder.network(network(on.get(), where, parameter.getDeclaringExecutable(), context), on.get().aliases());
+        return builder.network(
+                network(on.get(), where, parameter.getDeclaringExecutable(), context),
+                on.get().aliases());
     }
 
     /**
@@ -110,22 +117,24 @@ class IsolatedNetworkExtension implements BeforeAllCallback, BeforeEachCallback,
      * @param elements the method (if any), then the test class and its enclosing classes
      * @return {@code builder}
      */
-    static IsolatedEnvironmentBuilder join(IsolatedEnvironmentBuilder builder, List<? extends AnnotatedElement> elements,
-            ExtensionContext context) {
+    static IsolatedEnvironmentBuilder join(
+            IsolatedEnvironmentBuilder builder, List<? extends AnnotatedElement> elements, ExtensionContext context) {
         for (AnnotatedElement element : elements) {
             Optional<OnNetwork> on = AnnotationSupport.findAnnotation(element, OnNetwork.class);
             if (on.isPresent()) {
-                String where = element instanceof Method m ? "method " + m.getName()
+                String where = element instanceof Method m
+                        ? "method " + m.getName()
                         : "class " + ((Class<?>) element).getSimpleName();
                 Executable method = context.getTestMethod().orElse(null);
-                return builder.network(network(on.get(), where, method, context), on.get().aliases());
+                return builder.network(
+                        network(on.get(), where, method, context), on.get().aliases());
             }
         }
         return builder;
     }
 
-    private static IsolatedNetwork network(OnNetwork on, String where, Executable executable,
-            ExtensionContext context) {
+    private static IsolatedNetwork network(
+            OnNetwork on, String where, Executable executable, ExtensionContext context) {
         String name = on.value();
         String at = "@OnNetwork(\"" + name + "\") on " + where;
         for (Parameter p : executable == null ? new Parameter[0] : executable.getParameters()) {
@@ -133,19 +142,23 @@ class IsolatedNetworkExtension implements BeforeAllCallback, BeforeEachCallback,
                 return parameterNetwork(context, name);
             }
         }
-        List<Object> instances = new ArrayList<>(context.getTestInstances()
-                .map(i -> i.getAllInstances()).orElse(List.of()));
+        List<Object> instances = new ArrayList<>(
+                context.getTestInstances().map(i -> i.getAllInstances()).orElse(List.of()));
         java.util.Collections.reverse(instances); // innermost first
         for (Class<?> c = context.getRequiredTestClass(); c != null; c = c.getEnclosingClass()) {
-            List<Field> fields = ReflectionSupport.findFields(c, f -> f.getType() == IsolatedNetwork.class
-                    && f.getName().equals(name), HierarchyTraversalMode.BOTTOM_UP);
+            List<Field> fields = ReflectionSupport.findFields(
+                    c,
+                    f -> f.getType() == IsolatedNetwork.class && f.getName().equals(name),
+                    HierarchyTraversalMode.BOTTOM_UP);
             if (fields.isEmpty()) {
                 continue;
             }
             Field field = fields.get(0);
             boolean isStatic = Modifier.isStatic(field.getModifiers());
             Class<?> owner = c;
-            Object instance = isStatic ? null : instances.stream().filter(owner::isInstance).findFirst().orElse(null);
+            Object instance = isStatic
+                    ? null
+                    : instances.stream().filter(owner::isInstance).findFirst().orElse(null);
             if (instance == null && !isStatic) {
                 throw new ParameterResolutionException(at + ": the field " + field.getName() + " of "
                         + c.getSimpleName() + " belongs to a test instance, and none exists yet here; make it static");

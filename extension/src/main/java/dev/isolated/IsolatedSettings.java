@@ -23,18 +23,25 @@ final class IsolatedSettings {
     /** As {@link Isolated#namespaces()}, in its order: a list of annotations equal to it left them at the default. */
     private static final List<LinuxNamespace> DEFAULT_NAMESPACES = EnvironmentSpec.DEFAULT_NAMESPACES;
 
-    private IsolatedSettings() {
-    }
+    private IsolatedSettings() {}
 
     /**
      * What a list of {@code @Isolated} annotations say together: for each attribute, the value of the innermost
      * annotation that does not leave it at its default ({@code null} for namespaces all leave at the default).
      * {@code rootfs} and {@code image} are one attribute: the innermost annotation that gives either decides.
      */
-    record Merged(String rootfs, String image, LinuxNamespace[] namespaces, String hostname, boolean readOnlyRootfs,
-            Capabilities capabilities, UserMapping userMapping, Seccomp seccomp, boolean skipIfUnsupported,
-            CommandDefaults commandDefaults, int[] exposeHostPorts) {
-    }
+    record Merged(
+            String rootfs,
+            String image,
+            LinuxNamespace[] namespaces,
+            String hostname,
+            boolean readOnlyRootfs,
+            Capabilities capabilities,
+            UserMapping userMapping,
+            Seccomp seccomp,
+            boolean skipIfUnsupported,
+            CommandDefaults commandDefaults,
+            int[] exposeHostPorts) {}
 
     /**
      * @param innermostFirst the annotations that apply, the most specific first (parameter, method, class,
@@ -73,8 +80,18 @@ final class IsolatedSettings {
             skip |= a.skipIfUnsupported();
             hostPorts = hostPorts.length == 0 ? a.exposeHostPorts() : hostPorts;
         }
-        return new Merged(rootfs, image, namespaces, hostname, readOnly, capabilities, userMapping, seccomp, skip,
-                CommandDefaults.merge(innermostFirst), hostPorts);
+        return new Merged(
+                rootfs,
+                image,
+                namespaces,
+                hostname,
+                readOnly,
+                capabilities,
+                userMapping,
+                seccomp,
+                skip,
+                CommandDefaults.merge(innermostFirst),
+                hostPorts);
     }
 
     /**
@@ -85,12 +102,19 @@ final class IsolatedSettings {
      * @param context the extension context, for configuration parameters and the class loader
      * @return a builder for the environment
      */
-    static IsolatedEnvironmentBuilder builder(Merged isolated, List<AnnotatedElement> mountSources,
-            String hostnameSeed, ExtensionContext context) {
-        String rootfs = isolated.image().isEmpty() ? firstNonEmpty(isolated.rootfs(),
-                context.getConfigurationParameter(IsolatedConfiguration.ROOTFS).orElse("")) : "";
-        if (rootfs.isEmpty() && isolated.image().isEmpty() && innermostWritableLayer(mountSources)
-                .map(layer -> layer.frozen().isEmpty()).orElse(true)) {
+    static IsolatedEnvironmentBuilder builder(
+            Merged isolated, List<AnnotatedElement> mountSources, String hostnameSeed, ExtensionContext context) {
+        String rootfs = isolated.image().isEmpty()
+                ? firstNonEmpty(
+                        isolated.rootfs(),
+                        context.getConfigurationParameter(IsolatedConfiguration.ROOTFS)
+                                .orElse(""))
+                : "";
+        if (rootfs.isEmpty()
+                && isolated.image().isEmpty()
+                && innermostWritableLayer(mountSources)
+                        .map(layer -> layer.frozen().isEmpty())
+                        .orElse(true)) {
             throw new ExtensionConfigurationException("@Isolated on " + context.getDisplayName()
                     + " names no rootfs: write @Isolated(rootfs = \"busybox.tar\") (the isolated-images artifact "
                     + "has busybox.tar and hello.tar), or set the configuration parameter "
@@ -101,13 +125,17 @@ final class IsolatedSettings {
         try {
             builder.image(isolated.image());
         } catch (IllegalArgumentException e) {
-            throw new ExtensionConfigurationException("@Isolated(image = \"" + isolated.image() + "\"): " + e.getMessage(), e);
+            throw new ExtensionConfigurationException(
+                    "@Isolated(image = \"" + isolated.image() + "\"): " + e.getMessage(), e);
         }
-        builder
-                .namespaces(namespaces).readOnlyRootfs(isolated.readOnlyRootfs())
-                .execTimeout(duration(context, IsolatedConfiguration.EXEC_TIMEOUT, EnvironmentSpec.DEFAULT_EXEC_TIMEOUT))
-                .awaitTimeout(duration(context, IsolatedConfiguration.AWAIT_TIMEOUT, EnvironmentSpec.DEFAULT_AWAIT_TIMEOUT))
-                .classLoader(context.getTestClass().map(Class::getClassLoader)
+        builder.namespaces(namespaces)
+                .readOnlyRootfs(isolated.readOnlyRootfs())
+                .execTimeout(
+                        duration(context, IsolatedConfiguration.EXEC_TIMEOUT, EnvironmentSpec.DEFAULT_EXEC_TIMEOUT))
+                .awaitTimeout(
+                        duration(context, IsolatedConfiguration.AWAIT_TIMEOUT, EnvironmentSpec.DEFAULT_AWAIT_TIMEOUT))
+                .classLoader(context.getTestClass()
+                        .map(Class::getClassLoader)
                         .orElse(Thread.currentThread().getContextClassLoader()))
                 .configuration(context::getConfigurationParameter);
         String hostname = isolated.hostname();
@@ -151,11 +179,14 @@ final class IsolatedSettings {
             return DEFAULT_NAMESPACES.toArray(LinuxNamespace[]::new);
         }
         try {
-            return java.util.Arrays.stream(configured.get().split(",")).map(String::trim).filter(s -> !s.isEmpty())
-                    .map(LinuxNamespace::parse).toArray(LinuxNamespace[]::new);
+            return java.util.Arrays.stream(configured.get().split(","))
+                    .map(String::trim)
+                    .filter(s -> !s.isEmpty())
+                    .map(LinuxNamespace::parse)
+                    .toArray(LinuxNamespace[]::new);
         } catch (IllegalArgumentException e) {
-            throw new ExtensionConfigurationException(IsolatedConfiguration.NAMESPACES + "=" + configured.get()
-                    + ": " + e.getMessage(), e);
+            throw new ExtensionConfigurationException(
+                    IsolatedConfiguration.NAMESPACES + "=" + configured.get() + ": " + e.getMessage(), e);
         }
     }
 
@@ -165,12 +196,17 @@ final class IsolatedSettings {
         ClockOffsets clocks = null;
         for (AnnotatedElement element : sources) {
             limits = AnnotationSupport.findAnnotation(element, Limits.class).orElse(limits);
-            clocks = AnnotationSupport.findAnnotation(element, ClockOffsets.class).orElse(clocks);
+            clocks = AnnotationSupport.findAnnotation(element, ClockOffsets.class)
+                    .orElse(clocks);
         }
         if (limits != null) {
-            boolean onlyRlimits = limits.memoryBytes() == 0 && limits.pids() == 0 && limits.cpuPercent() == 0
+            boolean onlyRlimits = limits.memoryBytes() == 0
+                    && limits.pids() == 0
+                    && limits.cpuPercent() == 0
                     && (limits.openFiles() > 0 || limits.fileSizeBytes() > 0 || limits.cpuSeconds() > 0);
-            builder.memoryBytes(limits.memoryBytes()).pids(limits.pids()).cpuPercent(limits.cpuPercent())
+            builder.memoryBytes(limits.memoryBytes())
+                    .pids(limits.pids())
+                    .cpuPercent(limits.cpuPercent())
                     .trackResources(!onlyRlimits); // rlimits need no cgroup, so no cgroup delegation either
             if (limits.openFiles() > 0) {
                 builder.openFiles(limits.openFiles());
@@ -200,17 +236,20 @@ final class IsolatedSettings {
         }
         if (!layer.frozen().isEmpty()) {
             String name = layer.frozen();
-            builder.from(FrozenState.named(name).orElseThrow(() -> new ExtensionConfigurationException(
-                    "@WritableLayer(frozen = \"" + name + "\"): no frozen state of that name in this JVM yet; make it "
-                    + "with FrozenState.cached(\"" + name + "\", key, setup) before the test runs (in a static field "
-                    + "or a @BeforeAll method)")));
+            builder.from(FrozenState.named(name)
+                    .orElseThrow(() -> new ExtensionConfigurationException("@WritableLayer(frozen = \"" + name
+                            + "\"): no frozen state of that name in this JVM yet; make it "
+                            + "with FrozenState.cached(\"" + name
+                            + "\", key, setup) before the test runs (in a static field "
+                            + "or a @BeforeAll method)")));
         }
     }
 
     private static Optional<WritableLayer> innermostWritableLayer(List<AnnotatedElement> sources) {
         WritableLayer layer = null;
         for (AnnotatedElement element : sources) {
-            layer = AnnotationSupport.findAnnotation(element, WritableLayer.class).orElse(layer);
+            layer = AnnotationSupport.findAnnotation(element, WritableLayer.class)
+                    .orElse(layer);
         }
         return Optional.ofNullable(layer);
     }
@@ -220,14 +259,16 @@ final class IsolatedSettings {
         if (!Files.exists(source)) {
             throw new ExtensionConfigurationException("@Bind(source = \"" + bind.source() + "\", target = \""
                     + bind.target() + "\"): " + source + " does not exist; create it or fix the path (a relative "
-                    + "source is relative to the working directory " + Paths.get("").toAbsolutePath() + ")");
+                    + "source is relative to the working directory "
+                    + Paths.get("").toAbsolutePath() + ")");
         }
         return source;
     }
 
     /** A hostname from a test name: lower case letters, digits and dashes, at most 63 characters. */
     static String deriveHostname(String testName) {
-        String name = testName.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-+|-+$", "");
+        String name =
+                testName.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-+|-+$", "");
         if (name.length() > 63) {
             name = name.substring(0, 63).replaceAll("-+$", "");
         }
@@ -235,25 +276,30 @@ final class IsolatedSettings {
     }
 
     private static Duration duration(ExtensionContext context, String key, Duration defaultValue) {
-        return context.getConfigurationParameter(key).map(text -> parseDuration(key, text)).orElse(defaultValue);
+        return context.getConfigurationParameter(key)
+                .map(text -> parseDuration(key, text))
+                .orElse(defaultValue);
     }
 
     static Duration parseDuration(String key, String text) {
         String t = text.trim().toLowerCase(Locale.ROOT);
         try {
             if (t.endsWith("ms")) {
-                return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2).trim()));
+                return Duration.ofMillis(
+                        Long.parseLong(t.substring(0, t.length() - 2).trim()));
             }
             if (t.endsWith("s")) {
-                return Duration.ofSeconds(Long.parseLong(t.substring(0, t.length() - 1).trim()));
+                return Duration.ofSeconds(
+                        Long.parseLong(t.substring(0, t.length() - 1).trim()));
             }
             if (t.endsWith("m")) {
-                return Duration.ofMinutes(Long.parseLong(t.substring(0, t.length() - 1).trim()));
+                return Duration.ofMinutes(
+                        Long.parseLong(t.substring(0, t.length() - 1).trim()));
             }
             return Duration.ofSeconds(Long.parseLong(t));
         } catch (NumberFormatException e) {
-            throw new ExtensionConfigurationException("Cannot read " + key + "=" + text
-                    + ": write a number with a unit, e.g. 500ms, 30s or 2m", e);
+            throw new ExtensionConfigurationException(
+                    "Cannot read " + key + "=" + text + ": write a number with a unit, e.g. 500ms, 30s or 2m", e);
         }
     }
 

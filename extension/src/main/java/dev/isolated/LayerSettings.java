@@ -14,22 +14,35 @@ import java.util.regex.Pattern;
 final class LayerSettings {
     private static final Pattern SIZE = Pattern.compile("[1-9][0-9]{0,17}[kKmMgG]?|([1-9][0-9]?|100)%");
 
-    private LayerSettings() {
-    }
+    private LayerSettings() {}
 
-    static LayerSpec resolve(LayerStorage storage, String tmpfsSize, FrozenLayer from,
+    static LayerSpec resolve(
+            LayerStorage storage,
+            String tmpfsSize,
+            FrozenLayer from,
             Function<String, Optional<String>> configuration) {
-        LayerStorage chosen = storage != LayerStorage.DEFAULT ? storage
-                : configuration.apply(IsolatedConfiguration.LAYER_STORAGE).map(LayerSettings::parseStorage)
+        LayerStorage chosen = storage != LayerStorage.DEFAULT
+                ? storage
+                : configuration
+                        .apply(IsolatedConfiguration.LAYER_STORAGE)
+                        .map(LayerSettings::parseStorage)
                         .orElse(LayerStorage.TMPFS);
-        String size = !tmpfsSize.isEmpty() ? tmpfsSize
-                : configuration.apply(IsolatedConfiguration.LAYER_TMPFS_SIZE)
+        String size = !tmpfsSize.isEmpty()
+                ? tmpfsSize
+                : configuration
+                        .apply(IsolatedConfiguration.LAYER_TMPFS_SIZE)
                         .map(s -> checkedSize(s.trim(), IsolatedConfiguration.LAYER_TMPFS_SIZE))
                         .orElse(""); // not chosen: the helper's tmpfs keeps the kernel's default, 50%
-        Path root = configuration.apply(IsolatedConfiguration.LAYER_DIR).filter(s -> !s.isBlank())
+        Path root = configuration
+                .apply(IsolatedConfiguration.LAYER_DIR)
+                .filter(s -> !s.isBlank())
                 .map(s -> Path.of(s).toAbsolutePath())
                 .orElseGet(() -> CacheDirectory.resolve(configuration).resolve(LayerSpec.DEFAULT_DIR_NAME));
-        return new LayerSpec(chosen == LayerStorage.DISK, size, root, "-D" + IsolatedConfiguration.LAYER_DIR,
+        return new LayerSpec(
+                chosen == LayerStorage.DISK,
+                size,
+                root,
+                "-D" + IsolatedConfiguration.LAYER_DIR,
                 from == null ? List.of() : from.layers());
     }
 
@@ -45,8 +58,9 @@ final class LayerSettings {
         return switch (text.trim().toLowerCase(Locale.ROOT)) {
             case "tmpfs" -> LayerStorage.TMPFS;
             case "disk" -> LayerStorage.DISK;
-            default -> throw new IllegalArgumentException(IsolatedConfiguration.LAYER_STORAGE + "=" + text
-                    + " is not a layer storage: write tmpfs or disk");
+            default ->
+                throw new IllegalArgumentException(IsolatedConfiguration.LAYER_STORAGE + "=" + text
+                        + " is not a layer storage: write tmpfs or disk");
         };
     }
 }

@@ -96,7 +96,7 @@ public enum LinuxNamespace {
                 return ns;
             }
         }
-        throw new IllegalArgumentException("Unknown namespace '" + name + "': use one of "
-                + java.util.Arrays.toString(values()));
+        throw new IllegalArgumentException(
+                "Unknown namespace '" + name + "': use one of " + java.util.Arrays.toString(values()));
     }
 }

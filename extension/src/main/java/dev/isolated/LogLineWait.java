@@ -16,7 +16,8 @@ final class LogLineWait extends Wait {
 
     LogLineWait(Pattern pattern, int times) {
         if (times < 1) {
-            throw new IllegalArgumentException("forLogLine(\"" + pattern + "\", " + times + "): times must be at least 1");
+            throw new IllegalArgumentException(
+                    "forLogLine(\"" + pattern + "\", " + times + "): times must be at least 1");
         }
         this.pattern = pattern;
         this.times = times;

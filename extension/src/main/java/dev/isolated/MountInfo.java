@@ -19,8 +19,15 @@ import org.apiguardian.api.API;
  * @since 0.1
  */
 @API(status = STABLE, since = "0.1")
-public record MountInfo(int mountId, int parentId, String root, String mountPoint, String options, String fsType,
-        String source, String superOptions) {
+public record MountInfo(
+        int mountId,
+        int parentId,
+        String root,
+        String mountPoint,
+        String options,
+        String fsType,
+        String source,
+        String superOptions) {
 
     /**
      * Parses one line of a mountinfo file (see proc(5)).
@@ -35,8 +42,15 @@ public record MountInfo(int mountId, int parentId, String root, String mountPoin
         if (fields.length < 10 || dash < 6 || fields.length < dash + 4) {
             throw new IllegalArgumentException("Not a mountinfo line: " + line);
         }
-        return new MountInfo(Integer.parseInt(fields[0]), Integer.parseInt(fields[1]), unescape(fields[3]),
-                unescape(fields[4]), fields[5], fields[dash + 1], unescape(fields[dash + 2]), fields[dash + 3]);
+        return new MountInfo(
+                Integer.parseInt(fields[0]),
+                Integer.parseInt(fields[1]),
+                unescape(fields[3]),
+                unescape(fields[4]),
+                fields[5],
+                fields[dash + 1],
+                unescape(fields[dash + 2]),
+                fields[dash + 3]);
     }
 
     private static String unescape(String s) {

@@ -15,5 +15,4 @@ import org.apiguardian.api.API;
  * @since 0.1
  */
 @API(status = STABLE, since = "0.1")
-public record ProcessInfo(long pid, long hostPid, String command, String commandLine) {
-}
+public record ProcessInfo(long pid, long hostPid, String command, String commandLine) {}

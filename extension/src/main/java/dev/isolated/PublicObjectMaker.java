@@ -11,20 +11,43 @@ final class PublicObjectMaker implements PublicObjects.Maker {
         PublicObjects.register(new PublicObjectMaker());
     }
 
-    private PublicObjectMaker() {
-    }
+    private PublicObjectMaker() {}
 
     @Override
-    public ExecResult execResult(List<String> command, int exitCode, OptionalInt signal, byte[] stdout,
-            long stdoutDroppedBytes, byte[] stderr, long stderrDroppedBytes, boolean timedOut, boolean oomKilled,
+    public ExecResult execResult(
+            List<String> command,
+            int exitCode,
+            OptionalInt signal,
+            byte[] stdout,
+            long stdoutDroppedBytes,
+            byte[] stderr,
+            long stderrDroppedBytes,
+            boolean timedOut,
+            boolean oomKilled,
             Duration duration) {
-        return new ExecResult(command, exitCode, signal, stdout, stdoutDroppedBytes, stderr, stderrDroppedBytes,
-                timedOut, oomKilled, duration);
+        return new ExecResult(
+                command,
+                exitCode,
+                signal,
+                stdout,
+                stdoutDroppedBytes,
+                stderr,
+                stderrDroppedBytes,
+                timedOut,
+                oomKilled,
+                duration);
     }
 
     @Override
-    public EnvironmentSetupException setupException(String stage, String syscall, String path, int errno,
-            String errname, String detail, String hint, boolean hostCannot) {
+    public EnvironmentSetupException setupException(
+            String stage,
+            String syscall,
+            String path,
+            int errno,
+            String errname,
+            String detail,
+            String hint,
+            boolean hostCannot) {
         return new EnvironmentSetupException(stage, syscall, path, errno, errname, detail, hint, hostCannot);
     }
 

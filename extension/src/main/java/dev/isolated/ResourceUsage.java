@@ -17,5 +17,4 @@ import org.apiguardian.api.API;
  * @since 0.1
  */
 @API(status = EXPERIMENTAL, since = "0.1")
-public record ResourceUsage(long memoryCurrentBytes, long memoryPeakBytes, long processes, long oomKills) {
-}
+public record ResourceUsage(long memoryCurrentBytes, long memoryPeakBytes, long processes, long oomKills) {}

@@ -10,8 +10,7 @@ import org.junit.platform.commons.support.AnnotationSupport;
 /** Turns the innermost {@link StartImageCommand} into the builder's service and startup timeout. */
 final class ServiceAnnotation {
 
-    private ServiceAnnotation() {
-    }
+    private ServiceAnnotation() {}
 
     /**
      * @param builder the environment's builder
@@ -20,7 +19,8 @@ final class ServiceAnnotation {
     static void apply(IsolatedEnvironmentBuilder builder, List<AnnotatedElement> sources) {
         StartImageCommand found = null;
         for (AnnotatedElement element : sources) {
-            found = AnnotationSupport.findAnnotation(element, StartImageCommand.class).orElse(found);
+            found = AnnotationSupport.findAnnotation(element, StartImageCommand.class)
+                    .orElse(found);
         }
         if (found == null) {
             return;
@@ -28,8 +28,8 @@ final class ServiceAnnotation {
         StartImageCommand service = found;
         try {
             if (!service.startupTimeout().isEmpty()) {
-                builder.startupTimeout(IsolatedSettings.parseDuration("@StartImageCommand(startupTimeout)",
-                        service.startupTimeout()));
+                builder.startupTimeout(
+                        IsolatedSettings.parseDuration("@StartImageCommand(startupTimeout)", service.startupTimeout()));
             }
             Optional<Wait> wait = wait(service);
             if (wait.isPresent()) {
@@ -57,7 +57,8 @@ final class ServiceAnnotation {
         if (service.healthcheck()) {
             waits.add(Wait.forHealthcheck());
         }
-        return waits.isEmpty() ? Optional.empty()
+        return waits.isEmpty()
+                ? Optional.empty()
                 : Optional.of(waits.size() == 1 ? waits.get(0) : Wait.allOf(waits.toArray(Wait[]::new)));
     }
 }

@@ -40,23 +40,29 @@ public class ServiceNotReadyException extends IsolatedException {
         return exitCode < 0 ? OptionalInt.empty() : OptionalInt.of(exitCode);
     }
 
-    static ServiceNotReadyException timedOut(IsolatedProcess service, Duration timeout, String whichTimeout,
-            String state) {
-        return new ServiceNotReadyException(name(service) + " was not ready within " + timeout.toMillis()
-                + " ms (" + whichTimeout + "): still waiting for " + state + tail(service.stdout(), service.stderr()), -1);
+    static ServiceNotReadyException timedOut(
+            IsolatedProcess service, Duration timeout, String whichTimeout, String state) {
+        return new ServiceNotReadyException(
+                name(service) + " was not ready within " + timeout.toMillis() + " ms (" + whichTimeout
+                        + "): still waiting for " + state + tail(service.stdout(), service.stderr()),
+                -1);
     }
 
     static ServiceNotReadyException exited(IsolatedProcess service, ExecResult result, long afterMillis, String state) {
-        String how = result.signal().isPresent() ? "was killed by signal " + result.signal().getAsInt() + " (exit code "
-                + result.exitCode() + ")" : "exited with code " + result.exitCode();
-        return new ServiceNotReadyException(name(service) + " " + how + " after " + afterMillis
-                + " ms, before it was ready: still waiting for " + state + tail(result.stdout(), result.stderr()),
+        String how = result.signal().isPresent()
+                ? "was killed by signal " + result.signal().getAsInt() + " (exit code " + result.exitCode() + ")"
+                : "exited with code " + result.exitCode();
+        return new ServiceNotReadyException(
+                name(service) + " " + how + " after " + afterMillis + " ms, before it was ready: still waiting for "
+                        + state + tail(result.stdout(), result.stderr()),
                 result.exitCode());
     }
 
     static ServiceNotReadyException unready(IsolatedProcess service, String why, long afterMillis) {
-        return new ServiceNotReadyException(name(service) + " is unhealthy after " + afterMillis + " ms: " + why
-                + tail(service.stdout(), service.stderr()), -1);
+        return new ServiceNotReadyException(
+                name(service) + " is unhealthy after " + afterMillis + " ms: " + why
+                        + tail(service.stdout(), service.stderr()),
+                -1);
     }
 
     private static String name(IsolatedProcess service) {
@@ -80,10 +86,11 @@ public class ServiceNotReadyException extends IsolatedException {
             lines = lines.subList(0, lines.size() - 1);
         }
         int from = Math.max(0, lines.size() - TAIL_LINES);
-        StringBuilder sb = new StringBuilder(name).append(from == 0 ? ":\n" : " (last " + TAIL_LINES + " of "
-                + lines.size() + " lines):\n");
+        StringBuilder sb = new StringBuilder(name)
+                .append(from == 0 ? ":\n" : " (last " + TAIL_LINES + " of " + lines.size() + " lines):\n");
         for (String line : lines.subList(from, lines.size())) {
-            sb.append("  ").append(line.length() > TAIL_LINE_CHARS ? line.substring(0, TAIL_LINE_CHARS) + "..." : line)
+            sb.append("  ")
+                    .append(line.length() > TAIL_LINE_CHARS ? line.substring(0, TAIL_LINE_CHARS) + "..." : line)
                     .append('\n');
         }
         return sb.toString();

@@ -42,8 +42,7 @@ import org.apiguardian.api.API;
 public abstract class Wait {
     private static final Duration POLL = Duration.ofMillis(50);
 
-    Wait() {
-    }
+    Wait() {}
 
     /**
      * Ready when a line of the service's output (stdout or stderr) matches {@code regex}.
@@ -196,8 +195,8 @@ public abstract class Wait {
                     throw ServiceNotReadyException.unready(service, e.getMessage(), elapsedMillis(start));
                 }
                 if (!alive) {
-                    throw ServiceNotReadyException.exited(service, service.onExit().join(), elapsedMillis(start),
-                            probe.state());
+                    throw ServiceNotReadyException.exited(
+                            service, service.onExit().join(), elapsedMillis(start), probe.state());
                 }
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
@@ -220,7 +219,9 @@ public abstract class Wait {
             throw new IsolatedException("Interrupted while waiting for " + service.command() + " to be ready", e);
         } catch (ExecutionException e) {
             if (exit.isCompletedExceptionally()) {
-                throw e.getCause() instanceof IsolatedException ie ? ie : new IsolatedException(e.getCause().toString(), e);
+                throw e.getCause() instanceof IsolatedException ie
+                        ? ie
+                        : new IsolatedException(e.getCause().toString(), e);
             } // the probe's progress failed: its next check says why
         }
     }
@@ -276,8 +277,7 @@ public abstract class Wait {
 
         /** Releases what the probe holds (e.g. its watch of the output). */
         @Override
-        default void close() {
-        }
+        default void close() {}
     }
 
     /** Thrown by a probe that knows the service will not become ready; the message says why. */

@@ -29,7 +29,8 @@ class AnnotationMergeTests {
     }
 
     @Test
-    @DisplayName("a @Nested class's annotation keeps the outer class's namespaces and hostname, per method and per class")
+    @DisplayName(
+            "a @Nested class's annotation keeps the outer class's namespaces and hostname, per method and per class")
     void nestedAddsToTheOuterClass() {
         EngineRunner.assertAllSucceeded(EngineRunner.run(NestedTestCase.class), 2);
     }
@@ -43,23 +44,40 @@ class AnnotationMergeTests {
     @Test
     @DisplayName("lifecycle on a method or parameter is refused: it is read from classes only")
     void lifecycleOnAMethod() {
-        EngineRunner.run(LifecycleOnMethodTestCase.class).testEvents().assertThatEvents().haveExactly(1,
-                event(test("test"), finishedWithFailure(instanceOf(ExtensionConfigurationException.class), message(
-                        "@Isolated(lifecycle = PER_CLASS) on method test: lifecycle is read from classes only; put it "
-                                + "on the class"))));
+        EngineRunner.run(LifecycleOnMethodTestCase.class)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                test("test"),
+                                finishedWithFailure(
+                                        instanceOf(ExtensionConfigurationException.class),
+                                        message(
+                                                "@Isolated(lifecycle = PER_CLASS) on method test: lifecycle is read from classes only; put it "
+                                                        + "on the class"))));
     }
 
     @Test
     @DisplayName("rootfs and image on one annotation are refused, naming both")
     void rootfsAndImage() {
-        EngineRunner.run(RootfsAndImageTestCase.class).testEvents().assertThatEvents().haveExactly(1,
-                event(test("test"), finishedWithFailure(instanceOf(ExtensionConfigurationException.class), message(
-                        "@Isolated(rootfs = \"busybox.tar\", image = \"busybox:1\") gives both rootfs and image; give one: "
-                                + "rootfs names a file, directory or resource, image names an image in a registry"))));
+        EngineRunner.run(RootfsAndImageTestCase.class)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                test("test"),
+                                finishedWithFailure(
+                                        instanceOf(ExtensionConfigurationException.class),
+                                        message(
+                                                "@Isolated(rootfs = \"busybox.tar\", image = \"busybox:1\") gives both rootfs and image; give one: "
+                                                        + "rootfs names a file, directory or resource, image names an image in a registry"))));
     }
 
     @Test
-    @DisplayName("a method's rootfs replaces its class's image: rootfs and image are one attribute, the innermost decides")
+    @DisplayName(
+            "a method's rootfs replaces its class's image: rootfs and image are one attribute, the innermost decides")
     void rootfsReplacesImage() {
         EngineRunner.assertAllSucceeded(EngineRunner.run(RootfsReplacesImageTestCase.class), 1);
     }
@@ -67,21 +85,33 @@ class AnnotationMergeTests {
     @Test
     @DisplayName("@Bind, @Tmpfs, @Limits or @ClockOffsets on a method of a PER_CLASS class are refused, not ignored")
     void mountsOnAMethodOfAPerClassEnvironment() {
-        EngineRunner.run(PerClassTestCase.class).testEvents().assertThatEvents().haveExactly(1,
-                event(test("test"), finishedWithFailure(instanceOf(ExtensionConfigurationException.class), message(
-                        "@Tmpfs on method test cannot apply: its tests run in the PER_CLASS environment of "
-                                + "PerClassTestCase, made before them. Put it on PerClassTestCase, or give the method an "
-                                + "environment of its own with @Isolated."))));
+        EngineRunner.run(PerClassTestCase.class)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                test("test"),
+                                finishedWithFailure(
+                                        instanceOf(ExtensionConfigurationException.class),
+                                        message(
+                                                "@Tmpfs on method test cannot apply: its tests run in the PER_CLASS environment of "
+                                                        + "PerClassTestCase, made before them. Put it on PerClassTestCase, or give the method an "
+                                                        + "environment of its own with @Isolated."))));
     }
 
     static void assertPrivateNetworkAndReadOnly(IsolatedEnvironment env) {
         assertThat(env.namespaces()).contains(PID, MOUNT, UTS, IPC, NET);
-        assertThat(env.exec("ip", "-o", "link").stdoutLines()).as("NET: only lo").singleElement()
+        assertThat(env.exec("ip", "-o", "link").stdoutLines())
+                .as("NET: only lo")
+                .singleElement()
                 .satisfies(line -> assertThat(line).startsWith("1: lo:"));
         assertThat(env.exec("touch", "/written")).failed().stderr().contains("Read-only file system");
     }
 
-    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, IPC, NET})
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT, UTS, IPC, NET})
     static class MethodTestCase {
         @Test
         @Isolated(readOnlyRootfs = true)
@@ -90,7 +120,10 @@ class AnnotationMergeTests {
         }
     }
 
-    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, IPC, NET}, hostname = "outer")
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT, UTS, IPC, NET},
+            hostname = "outer")
     static class NestedTestCase {
         @Nested
         @Isolated(readOnlyRootfs = true)
@@ -116,15 +149,13 @@ class AnnotationMergeTests {
     static class LifecycleOnMethodTestCase {
         @Test
         @Isolated(rootfs = "busybox.tar", lifecycle = Isolated.Lifecycle.PER_CLASS)
-        void test(IsolatedEnvironment env) {
-        }
+        void test(IsolatedEnvironment env) {}
     }
 
     static class RootfsAndImageTestCase {
         @Test
         @Isolated(rootfs = "busybox.tar", image = "busybox:1")
-        void test(IsolatedEnvironment env) {
-        }
+        void test(IsolatedEnvironment env) {}
     }
 
     /** The class's image is never pulled: nothing contacts a registry. */
@@ -141,11 +172,12 @@ class AnnotationMergeTests {
     static class PerClassTestCase {
         @Test
         @Tmpfs(target = "/scratch")
-        void test(IsolatedEnvironment env) {
-        }
+        void test(IsolatedEnvironment env) {}
     }
 
-    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, IPC, NET})
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT, UTS, IPC, NET})
     static class ParameterTestCase {
         @Test
         @Isolated(readOnlyRootfs = true)

@@ -31,8 +31,12 @@ class AppArmorProfileReadmeTests {
     void grantsUsernsForTheHelpersPaths() throws IOException {
         String profile = Files.readString(PROJECT.resolve("native/apparmor/isolated-helper"));
 
-        assertThat(profile).contains("abi <abi/4.0>,", "\n  userns,\n", "flags=(unconfined)",
-                "profile isolated-helper /{home/*/.cache/isolated/helper/*,root/.cache/isolated/helper/*,"
-                        + "usr/local/libexec/isolated}/isolated-helper ");
+        assertThat(profile)
+                .contains(
+                        "abi <abi/4.0>,",
+                        "\n  userns,\n",
+                        "flags=(unconfined)",
+                        "profile isolated-helper /{home/*/.cache/isolated/helper/*,root/.cache/isolated/helper/*,"
+                                + "usr/local/libexec/isolated}/isolated-helper ");
     }
 }

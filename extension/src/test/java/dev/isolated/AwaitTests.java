@@ -13,7 +13,9 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @DisplayName("waiting on daemons")
-@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, NET})
+@Isolated(
+        rootfs = "busybox.tar",
+        namespaces = {PID, MOUNT, NET})
 class AwaitTests {
 
     @Test
@@ -62,45 +64,57 @@ class AwaitTests {
     @Test
     @DisplayName("time out with messages that show the output so far, or the ports that do listen")
     void timeoutMessages() {
-        EngineRunner.assertAllSucceeded(EngineRunner.run(TimeoutsTestCase.class, Map.of("isolated.await.timeout",
-                "300ms")), 5);
+        EngineRunner.assertAllSucceeded(
+                EngineRunner.run(TimeoutsTestCase.class, Map.of("isolated.await.timeout", "300ms")), 5);
     }
 
-    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, NET})
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT, NET})
     static class TimeoutsTestCase {
         @Test
         void output(IsolatedEnvironment env) {
             IsolatedProcess p = env.start("sh", "-c", "echo booting; exec sleep 1000");
-            assertThatThrownBy(() -> p.awaitOutput(Pattern.compile("ready"))).isInstanceOf(AwaitTimeoutException.class)
-                    .hasMessageContaining("/ready/").hasMessageContaining("300 ms").hasMessageContaining("booting");
+            assertThatThrownBy(() -> p.awaitOutput(Pattern.compile("ready")))
+                    .isInstanceOf(AwaitTimeoutException.class)
+                    .hasMessageContaining("/ready/")
+                    .hasMessageContaining("300 ms")
+                    .hasMessageContaining("booting");
         }
 
         @Test
         void port(IsolatedEnvironment env) {
             env.start("nc", "-l", "-p", "6000");
             env.awaitPort(6000);
-            assertThatThrownBy(() -> env.awaitPort(6001)).isInstanceOf(AwaitTimeoutException.class)
-                    .hasMessageContaining("TCP port 6001").hasMessageContaining("[6000]");
+            assertThatThrownBy(() -> env.awaitPort(6001))
+                    .isInstanceOf(AwaitTimeoutException.class)
+                    .hasMessageContaining("TCP port 6001")
+                    .hasMessageContaining("[6000]");
         }
 
         @Test
         void file(IsolatedEnvironment env) {
-            assertThatThrownBy(() -> env.awaitFile("/tmp/never")).isInstanceOf(AwaitTimeoutException.class)
-                    .hasMessageContaining("/tmp/never did not appear").hasMessageContaining("300 ms");
+            assertThatThrownBy(() -> env.awaitFile("/tmp/never"))
+                    .isInstanceOf(AwaitTimeoutException.class)
+                    .hasMessageContaining("/tmp/never did not appear")
+                    .hasMessageContaining("300 ms");
         }
 
         @Test
         void exit(IsolatedEnvironment env) {
             IsolatedProcess p = env.start("sh", "-c", "echo forever; exec sleep 1000");
             p.awaitOutput(Pattern.compile("forever"));
-            assertThatThrownBy(p::awaitExit).isInstanceOf(AwaitTimeoutException.class)
-                    .hasMessageContaining("did not exit within 300 ms").hasMessageContaining("forever");
+            assertThatThrownBy(p::awaitExit)
+                    .isInstanceOf(AwaitTimeoutException.class)
+                    .hasMessageContaining("did not exit within 300 ms")
+                    .hasMessageContaining("forever");
         }
 
         @Test
         void exitedWithoutTheLine(IsolatedEnvironment env) {
             IsolatedProcess p = env.start("sh", "-c", "echo crashed; exit 3");
-            assertThatThrownBy(() -> p.awaitOutput(Pattern.compile("ready"))).isInstanceOf(IllegalStateException.class)
+            assertThatThrownBy(() -> p.awaitOutput(Pattern.compile("ready")))
+                    .isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("exited (3)")
                     .hasMessageContaining("crashed");
         }

@@ -31,11 +31,23 @@ class BuilderMatchesAnnotationTests {
     void deprecatedNames() {
         Path source = Path.of("src/test");
         @SuppressWarnings("removal")
-        EnvironmentSpec old = IsolatedEnvironment.builder().memoryLimit(1 << 20).pidsLimit(9).cpuLimit(20)
-                .rlimit("nofile", 64).rlimit("nproc", 100).bind(source, "/ro", true).bind(source, "/rw", false)
+        EnvironmentSpec old = IsolatedEnvironment.builder()
+                .memoryLimit(1 << 20)
+                .pidsLimit(9)
+                .cpuLimit(20)
+                .rlimit("nofile", 64)
+                .rlimit("nproc", 100)
+                .bind(source, "/ro", true)
+                .bind(source, "/rw", false)
                 .spec(Path.of("/rootfs"), dev.isolated.image.ImageConfig.EMPTY);
-        EnvironmentSpec current = IsolatedEnvironment.builder().memoryBytes(1 << 20).pids(9).cpuPercent(20)
-                .openFiles(64).rlimit(Rlimit.NPROC, 100).bind(source, "/ro").bindWritable(source, "/rw")
+        EnvironmentSpec current = IsolatedEnvironment.builder()
+                .memoryBytes(1 << 20)
+                .pids(9)
+                .cpuPercent(20)
+                .openFiles(64)
+                .rlimit(Rlimit.NPROC, 100)
+                .bind(source, "/ro")
+                .bindWritable(source, "/rw")
                 .spec(Path.of("/rootfs"), dev.isolated.image.ImageConfig.EMPTY);
         assertThat(old).isEqualTo(current);
     }
@@ -43,18 +55,39 @@ class BuilderMatchesAnnotationTests {
     @Test
     @DisplayName("0 sets no rlimit, as in @Limits (openFiles = 0 keeps the inherited limit)")
     void zeroSetsNoRlimit() {
-        EnvironmentSpec spec = IsolatedEnvironment.builder().openFiles(256).openFiles(0).fileSizeBytes(0).cpuSeconds(0)
+        EnvironmentSpec spec = IsolatedEnvironment.builder()
+                .openFiles(256)
+                .openFiles(0)
+                .fileSizeBytes(0)
+                .cpuSeconds(0)
                 .spec(Path.of("/rootfs"), dev.isolated.image.ImageConfig.EMPTY);
         assertThat(spec.options().rlimits()).isEmpty();
-        assertThat(IsolatedEnvironment.builder().openFiles(256).cpuSeconds(5)
-                .spec(Path.of("/rootfs"), dev.isolated.image.ImageConfig.EMPTY).options().rlimits())
-                .containsExactly(org.assertj.core.api.Assertions.entry("nofile", 256L),
+        assertThat(IsolatedEnvironment.builder()
+                        .openFiles(256)
+                        .cpuSeconds(5)
+                        .spec(Path.of("/rootfs"), dev.isolated.image.ImageConfig.EMPTY)
+                        .options()
+                        .rlimits())
+                .containsExactly(
+                        org.assertj.core.api.Assertions.entry("nofile", 256L),
                         org.assertj.core.api.Assertions.entry("cpu", 5L));
     }
 
-    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, NET}, hostname = "spec", readOnlyRootfs = true,
-            capabilities = Capabilities.ALL, env = "LANG=C.UTF-8", workingDirectory = "/tmp", user = "0:0")
-    @Limits(memoryBytes = 64 << 20, pids = 50, cpuPercent = 50, openFiles = 256, fileSizeBytes = 1 << 20,
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT, UTS, NET},
+            hostname = "spec",
+            readOnlyRootfs = true,
+            capabilities = Capabilities.ALL,
+            env = "LANG=C.UTF-8",
+            workingDirectory = "/tmp",
+            user = "0:0")
+    @Limits(
+            memoryBytes = 64 << 20,
+            pids = 50,
+            cpuPercent = 50,
+            openFiles = 256,
+            fileSizeBytes = 1 << 20,
             cpuSeconds = 30)
     @Bind(source = "src/test", target = "/fixtures")
     @Bind(source = "target", target = "/out", readOnly = false)
@@ -64,17 +97,30 @@ class BuilderMatchesAnnotationTests {
         @Test
         void test(IsolatedEnvironment env) {
             EnvironmentSpec fromAnnotations = ((Environment) env).spec();
-            EnvironmentSpec fromBuilder = IsolatedEnvironment.builder().rootfs("busybox.tar")
-                    .namespaces(PID, MOUNT, UTS, NET).hostname("spec").readOnlyRootfs(true)
-                    .capabilities(Capabilities.ALL).env("LANG", "C.UTF-8").workingDirectory("/tmp").user("0:0")
-                    .memoryBytes(64 << 20).pids(50).cpuPercent(50).openFiles(256).fileSizeBytes(1 << 20).cpuSeconds(30)
+            EnvironmentSpec fromBuilder = IsolatedEnvironment.builder()
+                    .rootfs("busybox.tar")
+                    .namespaces(PID, MOUNT, UTS, NET)
+                    .hostname("spec")
+                    .readOnlyRootfs(true)
+                    .capabilities(Capabilities.ALL)
+                    .env("LANG", "C.UTF-8")
+                    .workingDirectory("/tmp")
+                    .user("0:0")
+                    .memoryBytes(64 << 20)
+                    .pids(50)
+                    .cpuPercent(50)
+                    .openFiles(256)
+                    .fileSizeBytes(1 << 20)
+                    .cpuSeconds(30)
                     .trackResources(true) // as @Limits with a cgroup limit does
-                    .bind(Path.of("src/test"), "/fixtures").bindWritable(Path.of("target"), "/out")
+                    .bind(Path.of("src/test"), "/fixtures")
+                    .bindWritable(Path.of("target"), "/out")
                     .tmpfs("/scratch", 1 << 20)
                     .clockOffsets(0, 86400)
                     .spec(fromAnnotations.rootfs(), fromAnnotations.image());
             assertThat(fromAnnotations).isEqualTo(fromBuilder);
-            assertThat(env.namespaces()).as("as the helper reports them: USER added, TIME for the offset")
+            assertThat(env.namespaces())
+                    .as("as the helper reports them: USER added, TIME for the offset")
                     .containsExactlyInAnyOrder(PID, MOUNT, UTS, NET, USER, LinuxNamespace.TIME);
         }
     }

@@ -33,16 +33,21 @@ import org.junit.jupiter.api.io.TempDir;
 @DisplayName("cgroup v2 (in a VM)")
 class CgroupV2HostTests {
     private static final Duration TIMEOUT = Duration.ofSeconds(150);
-    private static final List<String> LIMIT_TESTS = List.of(ResourceLimitTests.class.getName(),
-            "dev.isolated.internal.helper.HelperCgroupsTests", "dev.isolated.internal.helper.CgroupV2Checks");
+    private static final List<String> LIMIT_TESTS = List.of(
+            ResourceLimitTests.class.getName(),
+            "dev.isolated.internal.helper.HelperCgroupsTests",
+            "dev.isolated.internal.helper.CgroupV2Checks");
     private static final String NOBODY = NobodyJvm.NOBODY;
     /** The tests of ResourceLimitTests whose @Limits makes a cgroup: any but one with only rlimits. */
     private static final List<String> WITH_LIMITS = Arrays.stream(ResourceLimitTests.class.getDeclaredMethods())
             .filter(m -> m.isAnnotationPresent(Limits.class) && needsCgroup(m.getAnnotation(Limits.class)))
-            .map(m -> "ResourceLimitTests#" + m.getName()).toList();
+            .map(m -> "ResourceLimitTests#" + m.getName())
+            .toList();
 
     private static boolean needsCgroup(Limits l) {
-        return l.memoryBytes() > 0 || l.pids() > 0 || l.cpuPercent() > 0
+        return l.memoryBytes() > 0
+                || l.pids() > 0
+                || l.cpuPercent() > 0
                 || l.openFiles() == 0 && l.fileSizeBytes() == 0 && l.cpuSeconds() == 0;
     }
 
@@ -62,25 +67,38 @@ class CgroupV2HostTests {
         serial.lines().filter(l -> l.matches("(VMFACT|VMPHASE|VMTEST)\t.*")).forEach(System.out::println);
 
         String log = "\n--- serial log, last 80 lines ---\n" + TestVm.tail(serial, 80);
-        assertThat(serial).as("a test in the VM hung (no end after %s); where it stopped:%n%s%s",
-                VmTestMain.HUNG, VmTestMain.diagnosis(serial), log).doesNotContain("VMHUNG\t");
-        assertThat(serial).as("the VM's cgroup2 root" + log).contains("VMFACT\tvm\tcontrollers\t").containsPattern(
-                "VMFACT\tvm\tcontrollers\t.*\\bmemory\\b").contains(TestVm.SCRIPT_EXIT + "0");
+        assertThat(serial)
+                .as(
+                        "a test in the VM hung (no end after %s); where it stopped:%n%s%s",
+                        VmTestMain.HUNG, VmTestMain.diagnosis(serial), log)
+                .doesNotContain("VMHUNG\t");
+        assertThat(serial)
+                .as("the VM's cgroup2 root" + log)
+                .contains("VMFACT\tvm\tcontrollers\t")
+                .containsPattern("VMFACT\tvm\tcontrollers\t.*\\bmemory\\b")
+                .contains(TestVm.SCRIPT_EXIT + "0");
         for (String phase : List.of("root", "delegated")) {
             Map<String, String> results = results(serial, phase);
-            assertThat(results).as(phase + ": every limits test, run by VmTestMain" + traces(serial, phase) + log)
-                    .hasSize(expectedTests()).allSatisfy((test, status) -> assertThat(status).startsWith("SUCCESSFUL"));
+            assertThat(results)
+                    .as(phase + ": every limits test, run by VmTestMain" + traces(serial, phase) + log)
+                    .hasSize(expectedTests())
+                    .allSatisfy((test, status) -> assertThat(status).startsWith("SUCCESSFUL"));
             assertThat(serial).as(phase + log).contains("VMPHASE\t" + phase + "\t0\t");
         }
-        assertThat(serial).as("the JVMs moved into the leaf that let the helper enable controllers" + log)
+        assertThat(serial)
+                .as("the JVMs moved into the leaf that let the helper enable controllers" + log)
                 .contains("VMFACT\troot\tafter\tuid=0\tcgroup=0::/session.scope/isolated-leaf\n")
                 .contains("VMFACT\tdelegated\tafter\tuid=" + NOBODY + "\tcgroup=0::/deleg/isolated-leaf\n");
         Map<String, String> undelegated = results(serial, "undelegated");
-        assertThat(undelegated).as("undelegated" + traces(serial, "undelegated") + log)
+        assertThat(undelegated)
+                .as("undelegated" + traces(serial, "undelegated") + log)
                 .hasSize(tests(ResourceLimitTests.class))
                 .allSatisfy((test, status) -> {
                     if (WITH_LIMITS.contains(test)) {
-                        assertThat(status).startsWith("FAILED").contains("stage 'cgroup'").contains("Delegate=yes")
+                        assertThat(status)
+                                .startsWith("FAILED")
+                                .contains("stage 'cgroup'")
+                                .contains("Delegate=yes")
                                 .contains("isolated.skipIfUnsupported=true");
                     } else {
                         assertThat(status).startsWith("SUCCESSFUL");
@@ -116,18 +134,30 @@ class CgroupV2HostTests {
                 mkdir $G/deleg && chown %6$s:%6$s $G/deleg $G/deleg/cgroup.procs $G/deleg/cgroup.subtree_control $G/deleg/cgroup.threads
                 phase delegated deleg %6$s %5$s
                 phase undelegated nodeleg %6$s %7$s
-                """.formatted(System.getProperty("user.dir"), java, classpath, VmTestMain.class.getName(), classes,
-                NOBODY, ResourceLimitTests.class.getName(), VmTestMain.HUNG_EXIT);
+                """.formatted(
+                        System.getProperty("user.dir"),
+                        java,
+                        classpath,
+                        VmTestMain.class.getName(),
+                        classes,
+                        NOBODY,
+                        ResourceLimitTests.class.getName(),
+                        VmTestMain.HUNG_EXIT);
     }
 
     /** @return per test of the phase, its status and message */
     private static Map<String, String> results(String serial, String phase) {
-        return serial.lines().map(line -> line.split("\t", 6)).filter(f -> f.length == 6 && f[0].equals("VMTEST")
-                && f[1].equals(phase)).collect(Collectors.toMap(f -> f[2], f -> f[3] + " " + f[5], (a, b) -> a + " | " + b));
+        return serial.lines()
+                .map(line -> line.split("\t", 6))
+                .filter(f -> f.length == 6 && f[0].equals("VMTEST") && f[1].equals(phase))
+                .collect(Collectors.toMap(f -> f[2], f -> f[3] + " " + f[5], (a, b) -> a + " | " + b));
     }
 
     private static String traces(String serial, String phase) {
-        return "\n" + serial.lines().filter(l -> l.startsWith("VMTRACE\t" + phase + "\t")).collect(Collectors.joining("\n"));
+        return "\n"
+                + serial.lines()
+                        .filter(l -> l.startsWith("VMTRACE\t" + phase + "\t"))
+                        .collect(Collectors.joining("\n"));
     }
 
     /** The @Test methods of {@link #LIMIT_TESTS} and their @Nested classes. */
@@ -140,8 +170,13 @@ class CgroupV2HostTests {
     }
 
     private static int tests(Class<?> type) {
-        long own = Arrays.stream(type.getDeclaredMethods()).filter(m -> m.isAnnotationPresent(Test.class)).count();
-        return (int) own + Stream.of(type.getDeclaredClasses()).filter(c -> c.isAnnotationPresent(Nested.class))
-                .mapToInt(CgroupV2HostTests::tests).sum();
+        long own = Arrays.stream(type.getDeclaredMethods())
+                .filter(m -> m.isAnnotationPresent(Test.class))
+                .count();
+        return (int) own
+                + Stream.of(type.getDeclaredClasses())
+                        .filter(c -> c.isAnnotationPresent(Nested.class))
+                        .mapToInt(CgroupV2HostTests::tests)
+                        .sum();
     }
 }

@@ -24,7 +24,9 @@ class CommandOptionsTests {
     @DisplayName("stdin from a string reaches the command, then EOF")
     void stdinString(IsolatedEnvironment env) {
         assertThat(env.exec(Command.of("sh", "-c", "cat; echo '<eof>'").withStdin("hello\nworld\n")))
-                .succeeded().stdout().isEqualTo("hello\nworld\n<eof>\n");
+                .succeeded()
+                .stdout()
+                .isEqualTo("hello\nworld\n<eof>\n");
     }
 
     @Test
@@ -45,10 +47,14 @@ class CommandOptionsTests {
     @Test
     @DisplayName("environment variables: the defaults, then the command's")
     void environmentVariables(IsolatedEnvironment env) {
-        ExecResult r = env.exec(Command.of("env").withEnv("GREETING", "hi there").withEnv("HOME", "/root"));
+        ExecResult r =
+                env.exec(Command.of("env").withEnv("GREETING", "hi there").withEnv("HOME", "/root"));
 
-        assertThat(r.stdoutLines()).contains("GREETING=hi there", "HOME=/root",
-                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        assertThat(r.stdoutLines())
+                .contains(
+                        "GREETING=hi there",
+                        "HOME=/root",
+                        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         assertThat(r.stdoutLines()).noneMatch(l -> l.startsWith("JAVA_HOME=") || l.startsWith("USER="));
     }
 
@@ -56,8 +62,11 @@ class CommandOptionsTests {
     @DisplayName("the working directory is / unless the command names one")
     void workingDirectory(IsolatedEnvironment env) {
         assertThat(env.exec("pwd")).stdout().isEqualTo("/\n");
-        assertThat(env.exec(Command.of("pwd").withWorkingDirectory("/etc"))).stdout().isEqualTo("/etc\n");
-        assertThat(env.exec(Command.of("pwd").withWorkingDirectory("/no/such/dir"))).failed();
+        assertThat(env.exec(Command.of("pwd").withWorkingDirectory("/etc")))
+                .stdout()
+                .isEqualTo("/etc\n");
+        assertThat(env.exec(Command.of("pwd").withWorkingDirectory("/no/such/dir")))
+                .failed();
     }
 
     @Test
@@ -74,8 +83,8 @@ class CommandOptionsTests {
     void outputLines(IsolatedEnvironment env) {
         List<String> lines = new CopyOnWriteArrayList<>();
 
-        ExecResult r = env.exec(Command.of("sh", "-c", "echo one; echo two >&2; printf three")
-                .withOutputLines(lines::add));
+        ExecResult r = env.exec(
+                Command.of("sh", "-c", "echo one; echo two >&2; printf three").withOutputLines(lines::add));
 
         assertThat(lines).containsExactlyInAnyOrder("one", "two", "three");
         assertThat(r.stdout()).isEqualTo("one\nthree");
@@ -85,7 +94,8 @@ class CommandOptionsTests {
     @Test
     @DisplayName("a background process can be given stdin and reports its exit through onExit")
     void startWithStdin(IsolatedEnvironment env) throws Exception {
-        IsolatedProcess p = env.start(Command.of("sh", "-c", "read line; echo got:$line").withStdin("ping\n"));
+        IsolatedProcess p =
+                env.start(Command.of("sh", "-c", "read line; echo got:$line").withStdin("ping\n"));
 
         ExecResult r = p.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
         assertThat(r).succeeded().stdout().isEqualTo("got:ping\n");
@@ -94,8 +104,9 @@ class CommandOptionsTests {
     @Test
     @DisplayName("an open stdin: the test talks to a running shell line by line, and closing it is EOF")
     void openStdinConversation(IsolatedEnvironment env) throws Exception {
-        IsolatedProcess shell = env.start(Command.of("sh", "-c",
-                "while read line; do echo \"got:$line\"; done; echo '<eof>'").withOpenStdin());
+        IsolatedProcess shell =
+                env.start(Command.of("sh", "-c", "while read line; do echo \"got:$line\"; done; echo '<eof>'")
+                        .withOpenStdin());
 
         shell.stdin().write("ping\n".getBytes(StandardCharsets.UTF_8));
         shell.awaitOutput(Pattern.compile("^got:ping$"));
@@ -121,16 +132,20 @@ class CommandOptionsTests {
     }
 
     @Test
-    @DisplayName("writing to the stdin of a command that exited fails like a broken pipe; without withOpenStdin there is none")
+    @DisplayName(
+            "writing to the stdin of a command that exited fails like a broken pipe; without withOpenStdin there is none")
     void openStdinErrors(IsolatedEnvironment env) {
         IsolatedProcess done = env.start(Command.of("true").withOpenStdin());
         done.awaitExit();
 
-        assertThatThrownBy(() -> done.stdin().write('x')).isInstanceOf(IOException.class)
+        assertThatThrownBy(() -> done.stdin().write('x'))
+                .isInstanceOf(IOException.class)
                 .hasMessageContaining("has exited");
-        assertThatThrownBy(() -> env.start("sleep", "5").stdin()).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> env.start("sleep", "5").stdin())
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("withOpenStdin()");
         assertThatThrownBy(() -> env.exec(Command.of("cat").withOpenStdin()))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("use start(command)");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("use start(command)");
     }
 }

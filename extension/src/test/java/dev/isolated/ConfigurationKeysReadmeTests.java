@@ -53,7 +53,9 @@ class ConfigurationKeysReadmeTests {
                 }
             }
         }
-        assertThat(offenders).as("sources with a literal \"isolated.… key; declare it in IsolatedConfiguration").isEmpty();
+        assertThat(offenders)
+                .as("sources with a literal \"isolated.… key; declare it in IsolatedConfiguration")
+                .isEmpty();
     }
 
     private static Set<String> declaredKeys() throws IllegalAccessException {

@@ -29,28 +29,38 @@ class DaemonCgroupTests {
     @Test
     @DisplayName("dies when its environment (without PID, capabilities = ALL) closes")
     void diesWithItsEnvironment() throws Exception {
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar")
-                .namespaces(MOUNT, UTS, IPC, NET).capabilities(Capabilities.ALL).start()) {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .namespaces(MOUNT, UTS, IPC, NET)
+                .capabilities(Capabilities.ALL)
+                .start()) {
             startEscapingDaemon(env, "4711");
-            assertThat(HostSleepers.of("4711")).as("it runs on the host, in none of the environment's namespaces")
-                    .singleElement().satisfies(pid -> assertThat(namespaces(pid)).doesNotContainAnyElementsOf(
-                            namespaces(env.initHostPid())));
+            assertThat(HostSleepers.of("4711"))
+                    .as("it runs on the host, in none of the environment's namespaces")
+                    .singleElement()
+                    .satisfies(pid ->
+                            assertThat(namespaces(pid)).doesNotContainAnyElementsOf(namespaces(env.initHostPid())));
         }
-        assertThat(HostSleepers.of("4711")).as("sleep 4711 outlived its environment").isEmpty();
+        assertThat(HostSleepers.of("4711"))
+                .as("sleep 4711 outlived its environment")
+                .isEmpty();
     }
 
     /** Runs {@code unshare -m -u -i -n sh -c 'setsid sleep SECONDS &'} and waits until that sleep runs. */
     static void startEscapingDaemon(IsolatedEnvironment env, String seconds) throws IOException {
         ExecResult started = env.exec("unshare", "-m", "-u", "-i", "-n", "sh", "-c", "setsid sleep " + seconds + " &");
         assertThat(started.exitCode()).as("%s", started).isZero();
-        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> HostSleepers.of(seconds).size() == 1);
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(5))
+                .until(() -> HostSleepers.of(seconds).size() == 1);
     }
 
     /** @return the mount, UTS, IPC and network namespaces of a process, e.g. {@code mnt:[4026531841]} */
     private static List<String> namespaces(long pid) throws IOException {
         List<String> links = new ArrayList<>();
         for (String kind : List.of("mnt", "uts", "ipc", "net")) {
-            links.add(Files.readSymbolicLink(Path.of("/proc/" + pid + "/ns/" + kind)).toString());
+            links.add(Files.readSymbolicLink(Path.of("/proc/" + pid + "/ns/" + kind))
+                    .toString());
         }
         return links;
     }

@@ -42,15 +42,24 @@ class DebianImageTests {
     @Test
     @DisplayName("the redis image's Env, WorkingDir and User apply to its commands; Cmd is env.imageCommand()")
     void configApplies() {
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().image(images.name(DebianImages.REDIS)).start()) {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .image(images.name(DebianImages.REDIS))
+                .start()) {
             assertThat(env.exec("id", "-un")).succeeded().stdout().isEqualTo("redis\n");
             assertThat(env.exec("pwd")).succeeded().stdout().isEqualTo("/var/lib/redis\n");
-            assertThat(env.exec("sh", "-c", "echo $PATH")).succeeded().stdout()
+            assertThat(env.exec("sh", "-c", "echo $PATH"))
+                    .succeeded()
+                    .stdout()
                     .isEqualTo("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
             assertThat(env.imageConfig().user()).isEqualTo("redis");
             assertThat(env.imageCommand().argv()).startsWith("redis-server", "--port", "6379");
-            assertThat(env.exec("redis-server", "--version")).succeeded().stdout().startsWith("Redis server v=7.");
-            assertThat(env.exec("sh", "-c", ". /etc/os-release && echo $VERSION_CODENAME")).succeeded().stdout()
+            assertThat(env.exec("redis-server", "--version"))
+                    .succeeded()
+                    .stdout()
+                    .startsWith("Redis server v=7.");
+            assertThat(env.exec("sh", "-c", ". /etc/os-release && echo $VERSION_CODENAME"))
+                    .succeeded()
+                    .stdout()
                     .isEqualTo("bookworm\n");
         }
     }
@@ -58,10 +67,16 @@ class DebianImageTests {
     @Test
     @DisplayName("the postgresql image's command starts the cluster its package made, as postgres, on port 5432")
     void postgresStarts() {
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().image(images.name(DebianImages.POSTGRES)).start()) {
-            // It listens on 5432 before it accepts connections ("the database system is starting up"): wait for the line.
-            IsolatedProcess postgres = env.startImageCommand(Wait.forLogLine("database system is ready to accept connections"));
-            assertThat(env.exec("psql", "-At", "-c", "select current_user || ' ' || version()")).succeeded().stdout()
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .image(images.name(DebianImages.POSTGRES))
+                .start()) {
+            // It listens on 5432 before it accepts connections ("the database system is starting up"): wait for the
+            // line.
+            IsolatedProcess postgres =
+                    env.startImageCommand(Wait.forLogLine("database system is ready to accept connections"));
+            assertThat(env.exec("psql", "-At", "-c", "select current_user || ' ' || version()"))
+                    .succeeded()
+                    .stdout()
                     .startsWith("postgres PostgreSQL 15.");
             assertThat(postgres.isAlive()).isTrue();
         }
@@ -78,18 +93,29 @@ class DebianImageTests {
         assertThat(redis.get(1).size()).isLessThan(minbase.get(0).size() / 2);
 
         // What the registry serves for the tag: the same two layers.
-        String manifest = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://" + images.host()
-                        + "/v2/redis/manifests/7-bookworm")).header("Accept", "application/vnd.oci.image.manifest.v1+json")
-                .build(), HttpResponse.BodyHandlers.ofString()).body();
-        assertThat(manifest).containsSubsequence(redis.get(0).digest(), redis.get(1).digest());
+        String manifest = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://" + images.host() + "/v2/redis/manifests/7-bookworm"))
+                                .header("Accept", "application/vnd.oci.image.manifest.v1+json")
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .body();
+        assertThat(manifest)
+                .containsSubsequence(redis.get(0).digest(), redis.get(1).digest());
 
-        try (IsolatedEnvironment base = IsolatedEnvironment.builder().image(images.name(DebianImages.MINBASE)).start();
-                IsolatedEnvironment service = IsolatedEnvironment.builder().image(images.name(DebianImages.REDIS)).start()) {
+        try (IsolatedEnvironment base = IsolatedEnvironment.builder()
+                        .image(images.name(DebianImages.MINBASE))
+                        .start();
+                IsolatedEnvironment service = IsolatedEnvironment.builder()
+                        .image(images.name(DebianImages.REDIS))
+                        .start()) {
             assertThat(base.exec("sh", "-c", "test -e /usr/bin/redis-server")).exitedWith(1);
             assertThat(service.exec("ls", "-ln", "/usr/bin/redis-server")).succeeded();
             // Both have the base's files, and redis' account is only in the service layer's /etc/passwd.
-            assertThat(base.exec("sh", "-c", "test -x /usr/bin/apt-get && ! grep -q ^redis: /etc/passwd")).succeeded();
-            assertThat(service.exec("sh", "-c", "test -x /usr/bin/apt-get && grep -q ^redis: /etc/passwd")).succeeded();
+            assertThat(base.exec("sh", "-c", "test -x /usr/bin/apt-get && ! grep -q ^redis: /etc/passwd"))
+                    .succeeded();
+            assertThat(service.exec("sh", "-c", "test -x /usr/bin/apt-get && grep -q ^redis: /etc/passwd"))
+                    .succeeded();
         }
     }
 }

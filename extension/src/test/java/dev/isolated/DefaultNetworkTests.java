@@ -46,28 +46,33 @@ class DefaultNetworkTests {
     @BeforeAll
     static void hostServices() throws Exception {
         probe = tmp.resolve("net-probe");
-        Process gcc = new ProcessBuilder("gcc", "-static", "-O2", "-Wall", "-Werror", "-o", probe.toString(),
-                SOURCE.toString()).redirectErrorStream(true).start();
+        Process gcc = new ProcessBuilder(
+                        "gcc", "-static", "-O2", "-Wall", "-Werror", "-o", probe.toString(), SOURCE.toString())
+                .redirectErrorStream(true)
+                .start();
         String output = new String(gcc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(gcc.waitFor()).as("gcc %s: %s", SOURCE, output).isZero();
 
         server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        Thread acceptor = new Thread(() -> {
-            while (!server.isClosed()) {
-                try {
-                    server.accept().close(); // connected: that is all a probe checks
-                } catch (IOException closed) {
-                    return;
-                }
-            }
-        }, "loopback-acceptor");
+        Thread acceptor = new Thread(
+                () -> {
+                    while (!server.isClosed()) {
+                        try {
+                            server.accept().close(); // connected: that is all a probe checks
+                        } catch (IOException closed) {
+                            return;
+                        }
+                    }
+                },
+                "loopback-acceptor");
         acceptor.setDaemon(true);
         acceptor.start();
 
         abstractName = "isolated-test-" + UUID.randomUUID();
         abstractListener = new ProcessBuilder(probe.toString(), "listen-abstract", abstractName).start();
-        String ready = new BufferedReader(new InputStreamReader(abstractListener.getInputStream(),
-                StandardCharsets.US_ASCII)).readLine();
+        String ready = new BufferedReader(
+                        new InputStreamReader(abstractListener.getInputStream(), StandardCharsets.US_ASCII))
+                .readLine();
         assertThat(ready).as("the host's abstract socket listener").isEqualTo("ready");
     }
 
@@ -85,7 +90,9 @@ class DefaultNetworkTests {
     @DisplayName("by default the namespaces are PID, MOUNT, UTS, IPC, NET and CGROUP")
     void defaultNamespaces(IsolatedEnvironment env) {
         assertThat(env.namespaces()).contains(PID, MOUNT, UTS, IPC, NET, CGROUP);
-        assertThat(env.exec("cat", "/proc/self/cgroup").stdout()).as("its own cgroup is its root").contains("::/\n");
+        assertThat(env.exec("cat", "/proc/self/cgroup").stdout())
+                .as("its own cgroup is its root")
+                .contains("::/\n");
     }
 
     @Test
@@ -97,20 +104,27 @@ class DefaultNetworkTests {
         ExecResult unix = env.exec("/net-probe", "abstract", abstractName);
         ExecResult dev = env.exec("cat", "/proc/net/dev");
 
-        assertThat(tcp.exitCode()).as("connecting to the host's 127.0.0.1:%d: %s", server.getLocalPort(), tcp)
+        assertThat(tcp.exitCode())
+                .as("connecting to the host's 127.0.0.1:%d: %s", server.getLocalPort(), tcp)
                 .isEqualTo(1);
         assertThat(tcp.stderr()).contains("Connection refused");
-        assertThat(unix.exitCode()).as("connecting to the host's abstract socket: %s", unix).isEqualTo(1);
+        assertThat(unix.exitCode())
+                .as("connecting to the host's abstract socket: %s", unix)
+                .isEqualTo(1);
         assertThat(unix.stderr()).contains("Connection refused");
         assertThat(interfaces(dev.stdout())).containsExactly("lo");
-        assertThat(env.exec("ip", "-o", "link", "show", "lo").stdout()).as("lo is up").contains(",UP");
+        assertThat(env.exec("ip", "-o", "link", "show", "lo").stdout())
+                .as("lo is up")
+                .contains(",UP");
     }
 
     @Test
     @DisplayName("without NET the same probes reach the host's 127.0.0.1 server and abstract unix socket")
     void withoutNetTheHostNetworkIsReachable() {
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar")
-                .namespaces(PID, MOUNT, UTS, IPC).start()) {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .namespaces(PID, MOUNT, UTS, IPC)
+                .start()) {
             env.copyIn(probe, "/net-probe");
 
             ExecResult tcp = env.exec("/net-probe", "tcp", "127.0.0.1", String.valueOf(server.getLocalPort()));
@@ -118,12 +132,18 @@ class DefaultNetworkTests {
 
             assertThat(tcp.exitCode()).as("%s", tcp).isZero();
             assertThat(unix.exitCode()).as("%s", unix).isZero();
-            assertThat(interfaces(env.exec("cat", "/proc/net/dev").stdout())).contains("lo").hasSizeGreaterThan(1);
+            assertThat(interfaces(env.exec("cat", "/proc/net/dev").stdout()))
+                    .contains("lo")
+                    .hasSizeGreaterThan(1);
         }
     }
 
     /** @return the interface names of a {@code /proc/net/dev} text */
     private static java.util.List<String> interfaces(String procNetDev) {
-        return procNetDev.lines().skip(2).map(line -> line.substring(0, line.indexOf(':')).trim()).toList();
+        return procNetDev
+                .lines()
+                .skip(2)
+                .map(line -> line.substring(0, line.indexOf(':')).trim())
+                .toList();
     }
 }

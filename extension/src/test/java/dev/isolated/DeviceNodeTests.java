@@ -31,8 +31,12 @@ class DeviceNodeTests {
             tar.closeArchiveEntry();
         }
 
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs(image).start()) {
-            assertThat(env.exec("sh", "-c", "ls -l /etc/disk")).failed().stderr().contains("No such file or directory");
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs(image).start()) {
+            assertThat(env.exec("sh", "-c", "ls -l /etc/disk"))
+                    .failed()
+                    .stderr()
+                    .contains("No such file or directory");
             assertThat(env.exec("sh", "-c", "ls /etc")).succeeded();
             assertThat(env.exec("sh", "-c", "echo fine > /dev/null")).succeeded();
         }
@@ -40,15 +44,25 @@ class DeviceNodeTests {
 
     @Test
     @Isolated(rootfs = "busybox.tar", capabilities = Capabilities.ALL)
-    @DisplayName("mknod at run time is refused, also with every capability (no CAP_MKNOD over the host: a user namespace), in /dev, /tmp and /")
+    @DisplayName(
+            "mknod at run time is refused, also with every capability (no CAP_MKNOD over the host: a user namespace), in /dev, /tmp and /")
     void mknodAtRunTimeIsRefused(IsolatedEnvironment env) {
         for (String dir : new String[] {"/dev", "/tmp", "/"}) {
             String node = dir.replaceAll("/$", "") + "/made-null";
-            assertThat(env.exec("mknod", node, "c", "1", "3")).as("mknod in " + dir).failed().stderr()
+            assertThat(env.exec("mknod", node, "c", "1", "3"))
+                    .as("mknod in " + dir)
+                    .failed()
+                    .stderr()
                     .contains("Operation not permitted");
         }
-        assertThat(env.exec("sh", "-c", "echo fine > /dev/null && head -c 4 /dev/urandom | wc -c && head -c 3 /dev/zero | wc -c"))
-                .as("the environment's own nodes still work").succeeded().stdout().isEqualTo("4\n3\n");
+        assertThat(env.exec(
+                        "sh",
+                        "-c",
+                        "echo fine > /dev/null && head -c 4 /dev/urandom | wc -c && head -c 3 /dev/zero | wc -c"))
+                .as("the environment's own nodes still work")
+                .succeeded()
+                .stdout()
+                .isEqualTo("4\n3\n");
     }
 
     private static void addBusybox(TarArchiveOutputStream tar) throws IOException {

@@ -13,16 +13,17 @@ import org.junit.platform.testkit.engine.EngineTestKit;
 
 /** Runs fixture test classes through the Jupiter engine, as JUnit's own extension tests do. */
 final class EngineRunner {
-    private EngineRunner() {
-    }
+    private EngineRunner() {}
 
     static EngineExecutionResults run(Class<?> testClass) {
         return run(testClass, Map.of());
     }
 
     static EngineExecutionResults run(Class<?> testClass, Map<String, String> configuration) {
-        return EngineTestKit.engine("junit-jupiter").selectors(selectClass(testClass))
-                .configurationParameters(configuration).execute();
+        return EngineTestKit.engine("junit-jupiter")
+                .selectors(selectClass(testClass))
+                .configurationParameters(configuration)
+                .execute();
     }
 
     /** Asserts that {@code count} tests ran and all succeeded, showing every failure's stack trace otherwise. */
@@ -30,7 +31,8 @@ final class EngineRunner {
         String failures = results.allEvents().finished().stream()
                 .map(e -> e.getPayload(TestExecutionResult.class).orElseThrow())
                 .filter(r -> r.getStatus() != TestExecutionResult.Status.SUCCESSFUL)
-                .map(r -> r.getStatus() + ": " + r.getThrowable().map(EngineRunner::stackTrace).orElse(""))
+                .map(r -> r.getStatus() + ": "
+                        + r.getThrowable().map(EngineRunner::stackTrace).orElse(""))
                 .collect(Collectors.joining("\n"));
         assertThat(failures).as("failures of the fixture's tests").isEmpty();
         results.testEvents().assertStatistics(s -> s.started(count).succeeded(count));

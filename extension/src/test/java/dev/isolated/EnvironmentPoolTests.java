@@ -19,20 +19,24 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-@DisplayName("EnvironmentPool: environments from a frozen state started before the test asks, each fresh and the test's alone")
+@DisplayName(
+        "EnvironmentPool: environments from a frozen state started before the test asks, each fresh and the test's alone")
 class EnvironmentPoolTests {
     /** The service: serves /www on 8080 once it has said so; the state has /www/index.html. */
     private static final String SERVICE = "sleep 0.2; echo serving; exec httpd -f -p 8080 -h /www";
 
     @TempDir
     static Path dir;
+
     static FrozenState state;
 
     @BeforeAll
     static void freeze() throws Exception {
         Path image = ServiceWaitTests.image(dir, "{\"Entrypoint\":[\"/bin/sh\",\"-c\"],\"Cmd\":[\"" + SERVICE + "\"]}");
-        try (IsolatedEnvironment setup = IsolatedEnvironment.builder().rootfs(image).start()) {
-            assertThat(setup.exec("sh", "-c", "mkdir /www && echo frozen > /www/index.html")).succeeded();
+        try (IsolatedEnvironment setup =
+                IsolatedEnvironment.builder().rootfs(image).start()) {
+            assertThat(setup.exec("sh", "-c", "mkdir /www && echo frozen > /www/index.html"))
+                    .succeeded();
             state = setup.freeze("v1");
         }
     }
@@ -44,7 +48,8 @@ class EnvironmentPoolTests {
             out.flush();
             InputStream in = socket.getInputStream();
             String response = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            return response.substring(0, response.indexOf("\r\n")) + " " + response.substring(response.indexOf("\r\n\r\n") + 4);
+            return response.substring(0, response.indexOf("\r\n")) + " "
+                    + response.substring(response.indexOf("\r\n\r\n") + 4);
         }
     }
 
@@ -53,7 +58,8 @@ class EnvironmentPoolTests {
     }
 
     @Test
-    @DisplayName("a taken environment's service is ready at once; what one test writes, the next test's environment does not see")
+    @DisplayName(
+            "a taken environment's service is ready at once; what one test writes, the next test's environment does not see")
     void readyAndFresh() throws Exception {
         try (EnvironmentPool pool = state.pool(2, b -> b.startImageCommand(Wait.forLogLine("serving")))) {
             assertThat(pool.ready()).isEqualTo(2);
@@ -61,9 +67,11 @@ class EnvironmentPoolTests {
                 try (IsolatedEnvironment env = pool.take()) {
                     assertThat(env.service().stdout()).isEqualTo("serving\n");
                     assertThat(env.service().isAlive()).isTrue();
-                    assertThat(env.exec("sh", "-c", "ls /www; cat /www/index.html")).stdout()
+                    assertThat(env.exec("sh", "-c", "ls /www; cat /www/index.html"))
+                            .stdout()
                             .isEqualTo("index.html\nfrozen\n");
-                    assertThat(env.exec("sh", "-c", "echo " + test + " > /www/written && echo changed > /www/index.html"))
+                    assertThat(env.exec(
+                                    "sh", "-c", "echo " + test + " > /www/written && echo changed > /www/index.html"))
                             .succeeded();
                     assertThat(awaitGet(env, "/index.html")).contains(" 200 ").endsWith(" changed\n");
                 }
@@ -78,7 +86,8 @@ class EnvironmentPoolTests {
     }
 
     @Test
-    @DisplayName("JUnit tests of a class sharing a pool: none sees what another wrote, in any order; closed in @AfterAll")
+    @DisplayName(
+            "JUnit tests of a class sharing a pool: none sees what another wrote, in any order; closed in @AfterAll")
     void testsOfAClass() {
         EngineRunner.assertAllSucceeded(EngineRunner.run(PooledTestCase.class), 3);
         assertThat(PooledTestCase.pool.toString()).endsWith(", closed]");
@@ -104,8 +113,12 @@ class EnvironmentPoolTests {
             try (IsolatedEnvironment env = pool.take()) {
                 inits.add(env.initHostPid());
                 assertThat(env.exec("ls", "/www")).stdout().isEqualTo("index.html\n"); // no earlier test's file
-                assertThat(env.exec("sh", "-c", "echo " + repetition.getCurrentRepetition() + " > /www/test-"
-                        + repetition.getCurrentRepetition())).succeeded();
+                assertThat(env.exec(
+                                "sh",
+                                "-c",
+                                "echo " + repetition.getCurrentRepetition() + " > /www/test-"
+                                        + repetition.getCurrentRepetition()))
+                        .succeeded();
             }
         }
     }
@@ -123,11 +136,14 @@ class EnvironmentPoolTests {
     }
 
     @Test
-    @DisplayName("close() closes the environments waiting and those still starting; one taken stays the caller's until it closes it")
+    @DisplayName(
+            "close() closes the environments waiting and those still starting; one taken stays the caller's until it closes it")
     void closeLeavesNothing() {
         List<IsolatedEnvironment> started = new CopyOnWriteArrayList<>();
         EnvironmentPool pool = EnvironmentPool.of(3, () -> {
-            IsolatedEnvironment env = IsolatedEnvironment.builder().from(state).startImageCommand(Wait.forPort(8080))
+            IsolatedEnvironment env = IsolatedEnvironment.builder()
+                    .from(state)
+                    .startImageCommand(Wait.forPort(8080))
                     .start();
             started.add(env);
             return env;
@@ -136,7 +152,9 @@ class EnvironmentPoolTests {
         pool.close();
         pool.close(); // again: nothing
 
-        assertThat(started).hasSizeBetween(3, 4).contains(taken); // 3 at first, perhaps the replacement of the taken one
+        assertThat(started)
+                .hasSizeBetween(3, 4)
+                .contains(taken); // 3 at first, perhaps the replacement of the taken one
         List<Long> inits = new ArrayList<>();
         for (IsolatedEnvironment env : started) {
             if (env != taken) {
@@ -148,16 +166,19 @@ class EnvironmentPoolTests {
         assertThat(taken.exec("cat", "/www/index.html")).stdout().isEqualTo("frozen\n");
         taken.close();
         assertThat(running(taken.initHostPid())).isFalse();
-        assertThatThrownBy(pool::take).isInstanceOf(IllegalStateException.class).hasMessageMatching(
-                "The environment pool isolated-pool-\\d+ is closed");
+        assertThatThrownBy(pool::take)
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageMatching("The environment pool isolated-pool-\\d+ is closed");
     }
 
     @Test
-    @DisplayName("a start that fails is what take() throws, with the service's message; the next take gets the next start")
+    @DisplayName(
+            "a start that fails is what take() throws, with the service's message; the next take gets the next start")
     void failedStart() {
-        try (EnvironmentPool pool = state.pool(1, b -> b.startupTimeout(Duration.ofMillis(300))
-                .startImageCommand(Wait.forLogLine("never printed")))) {
-            assertThatThrownBy(pool::take).isInstanceOf(ServiceNotReadyException.class)
+        try (EnvironmentPool pool = state.pool(
+                1, b -> b.startupTimeout(Duration.ofMillis(300)).startImageCommand(Wait.forLogLine("never printed")))) {
+            assertThatThrownBy(pool::take)
+                    .isInstanceOf(ServiceNotReadyException.class)
                     .hasMessageContaining("was not ready within 300 ms (the startup timeout)")
                     .hasMessageContaining("serving");
             assertThatThrownBy(pool::take).isInstanceOf(ServiceNotReadyException.class);
@@ -167,11 +188,19 @@ class EnvironmentPoolTests {
     @Test
     @DisplayName("ready must be at least 1; a stale state makes no pool")
     void badArguments() throws Exception {
-        assertThatThrownBy(() -> EnvironmentPool.of(0, () -> null)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> EnvironmentPool.of(0, () -> null))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("EnvironmentPool.of(0, ...): ready must be at least 1");
-        FrozenState old = FrozenState.cached("pool-stale", "1", () -> IsolatedEnvironment.builder().from(state).start());
-        FrozenState.cached("pool-stale", "2", () -> IsolatedEnvironment.builder().from(state).start());
-        assertThatThrownBy(() -> old.pool(1, b -> b)).isInstanceOf(IllegalStateException.class)
+        FrozenState old = FrozenState.cached(
+                "pool-stale",
+                "1",
+                () -> IsolatedEnvironment.builder().from(state).start());
+        FrozenState.cached(
+                "pool-stale",
+                "2",
+                () -> IsolatedEnvironment.builder().from(state).start());
+        assertThatThrownBy(() -> old.pool(1, b -> b))
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("The frozen state pool-stale is stale");
     }
 }

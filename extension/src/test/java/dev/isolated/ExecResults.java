@@ -10,8 +10,7 @@ import java.util.OptionalInt;
  * package-private, so that outside Isolated only a command that ran makes one.
  */
 public final class ExecResults {
-    private ExecResults() {
-    }
+    private ExecResults() {}
 
     /**
      * @param command the command as run
@@ -21,7 +20,14 @@ public final class ExecResults {
      * @return a result of a command that exited by itself after 5 ms, its output complete
      */
     public static ExecResult exited(List<String> command, int exitCode, String stdout, String stderr) {
-        return new ExecResult(command, exitCode, OptionalInt.empty(), stdout.getBytes(StandardCharsets.UTF_8),
-                stderr.getBytes(StandardCharsets.UTF_8), false, false, Duration.ofMillis(5));
+        return new ExecResult(
+                command,
+                exitCode,
+                OptionalInt.empty(),
+                stdout.getBytes(StandardCharsets.UTF_8),
+                stderr.getBytes(StandardCharsets.UTF_8),
+                false,
+                false,
+                Duration.ofMillis(5));
     }
 }

@@ -44,8 +44,9 @@ class ExecTests {
         ExecResult r = env.exec("no-such-command", "x");
 
         assertThat(r).exitedWith(127);
-        assertThat(r.stderr()).isEqualTo("isolated: no-such-command: command not found in the environment "
-                + "(execve no-such-command: No such file or directory)\n");
+        assertThat(r.stderr())
+                .isEqualTo("isolated: no-such-command: command not found in the environment "
+                        + "(execve no-such-command: No such file or directory)\n");
     }
 
     @Test
@@ -54,8 +55,10 @@ class ExecTests {
         ExecResult r = env.exec(Command.of("true").withWorkingDirectory("/does/not/exist"));
 
         assertThat(r).exitedWith(125);
-        assertThat(r.stderr()).isEqualTo("isolated: working directory /does/not/exist does not exist in the environment\n");
-        assertThat(env.exec(Command.of("no-such-command").withWorkingDirectory("/tmp"))).exitedWith(127);
+        assertThat(r.stderr())
+                .isEqualTo("isolated: working directory /does/not/exist does not exist in the environment\n");
+        assertThat(env.exec(Command.of("no-such-command").withWorkingDirectory("/tmp")))
+                .exitedWith(127);
     }
 
     @Test
@@ -70,12 +73,18 @@ class ExecTests {
     @Test
     @DisplayName("run every command as a session of its own, without a controlling terminal")
     void ownSessionWithoutTerminal(IsolatedEnvironment env) {
-        ExecResult r = env.exec("sh", "-c", "read -r stat < /proc/$$/stat; set -- $stat; echo \"pid=$1 session=$6 tty_nr=$7\"; (exec 3</dev/tty) 2>/dev/null && echo tty-opened || echo no-tty");
+        ExecResult r = env.exec(
+                "sh",
+                "-c",
+                "read -r stat < /proc/$$/stat; set -- $stat; echo \"pid=$1 session=$6 tty_nr=$7\"; (exec 3</dev/tty) 2>/dev/null && echo tty-opened || echo no-tty");
 
         assertThat(r).succeeded();
         String pid = r.stdout().replaceAll("(?s)pid=(\\d+) .*", "$1");
         assertThat(r.stdout()).isEqualTo("pid=" + pid + " session=" + pid + " tty_nr=0\nno-tty\n");
-        ExecResult asPid1 = env.execAsPid1("sh", "-c", "read -r stat < /proc/$$/stat; set -- $stat; echo \"pid=$1 session=$6 tty_nr=$7\"; (exec 3</dev/tty) 2>/dev/null && echo tty-opened || echo no-tty");
+        ExecResult asPid1 = env.execAsPid1(
+                "sh",
+                "-c",
+                "read -r stat < /proc/$$/stat; set -- $stat; echo \"pid=$1 session=$6 tty_nr=$7\"; (exec 3</dev/tty) 2>/dev/null && echo tty-opened || echo no-tty");
         assertThat(asPid1.stdout()).isEqualTo("pid=1 session=1 tty_nr=0\nno-tty\n");
     }
 
@@ -111,11 +120,15 @@ class ExecTests {
     @DisplayName("start a background process with pids inside and on the host, and kill it")
     void backgroundProcess(IsolatedEnvironment env) {
         IsolatedProcess p = env.start("sh", "-c", "echo started; exec sleep 1000");
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> p.stdout().contains("started"));
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> p.stdout().contains("started"));
 
         assertThat(p.isAlive()).isTrue();
         assertThat(p.pid()).isGreaterThan(1);
-        assertThat(java.nio.file.Paths.get("/proc", Long.toString(p.hostPid()), "comm")).content().isEqualTo("sleep\n");
+        assertThat(java.nio.file.Paths.get("/proc", Long.toString(p.hostPid()), "comm"))
+                .content()
+                .isEqualTo("sleep\n");
         ExecResult r = p.kill();
         assertThat(r).exitedWith(137);
         assertThat(r.stdout()).isEqualTo("started\n");
@@ -126,10 +139,15 @@ class ExecTests {
     @DisplayName("waitFor says what the process printed so far when it times out")
     void waitForTimeout(IsolatedEnvironment env) {
         IsolatedProcess p = env.start("sh", "-c", "echo still-going; exec sleep 1000");
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> p.stdout().contains("still"));
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> p.stdout().contains("still"));
 
-        assertThatThrownBy(() -> p.waitFor(Duration.ofMillis(200))).isInstanceOf(CompletionException.class)
-                .cause().isInstanceOf(TimeoutException.class).hasMessageContaining("still-going")
+        assertThatThrownBy(() -> p.waitFor(Duration.ofMillis(200)))
+                .isInstanceOf(CompletionException.class)
+                .cause()
+                .isInstanceOf(TimeoutException.class)
+                .hasMessageContaining("still-going")
                 .hasMessageContaining("200 ms");
     }
 
@@ -154,13 +172,19 @@ class ExecTests {
     }
 
     @Test
-    @DisplayName("commands start with no signal ignored or blocked (the helper ignores SIGPIPE itself), so `yes | head` ends")
+    @DisplayName(
+            "commands start with no signal ignored or blocked (the helper ignores SIGPIPE itself), so `yes | head` ends")
     void cleanSignalState(IsolatedEnvironment env) throws Exception {
-        assertThat(env.exec("grep", "-E", "^Sig(Ign|Blk):", "/proc/self/status")).succeeded().stdout()
+        assertThat(env.exec("grep", "-E", "^Sig(Ign|Blk):", "/proc/self/status"))
+                .succeeded()
+                .stdout()
                 .isEqualTo("SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
-        assertThat(env.exec("sh", "-c", "yes | head -n 2; echo \"${PIPESTATUS:-done}\"")).succeeded().stdout()
+        assertThat(env.exec("sh", "-c", "yes | head -n 2; echo \"${PIPESTATUS:-done}\""))
+                .succeeded()
+                .stdout()
                 .startsWith("y\ny\n");
-        Process viaBuilder = env.processBuilder("grep", "-E", "^SigIgn:", "/proc/self/status").start();
+        Process viaBuilder = env.processBuilder("grep", "-E", "^SigIgn:", "/proc/self/status")
+                .start();
         assertThat(new String(viaBuilder.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
                 .as("processBuilder, started from this JVM, which ignores signals 32 and 33")
                 .isEqualTo("SigIgn:\t0000000000000000\n");

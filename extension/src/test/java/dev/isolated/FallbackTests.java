@@ -21,8 +21,15 @@ class FallbackTests {
     void copyInsteadOfOverlay() throws Exception {
         Path rootfs = RootfsImages.unpacked("busybox.tar", getClass().getClassLoader());
 
-        String[] out = run("--rootfs-mode", "copy", "--rootfs", rootfs.toString(), "--",
-                "sh", "-c", "echo copied > /etc/fallback && cat /etc/fallback && awk '$5 == \"/\"' /proc/self/mountinfo");
+        String[] out = run(
+                "--rootfs-mode",
+                "copy",
+                "--rootfs",
+                rootfs.toString(),
+                "--",
+                "sh",
+                "-c",
+                "echo copied > /etc/fallback && cat /etc/fallback && awk '$5 == \"/\"' /proc/self/mountinfo");
 
         assertThat(out[0]).as(out[1]).isEqualTo("0");
         assertThat(out[1]).startsWith("copied\n").contains(" - tmpfs ").doesNotContain("overlay");
@@ -37,8 +44,17 @@ class FallbackTests {
         // as root, root inside is an id of the env's range: it writes a bind only where others may
         Files.setPosixFilePermissions(host, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
         try {
-            String[] out = runWithEnv("ISOLATED_HELPER_NO_OPENAT2", "1", "--rootfs", rootfs.toString(),
-                    "--bind", host + ":/mnt/host", "--", "sh", "-c", "echo walked > /mnt/host/f");
+            String[] out = runWithEnv(
+                    "ISOLATED_HELPER_NO_OPENAT2",
+                    "1",
+                    "--rootfs",
+                    rootfs.toString(),
+                    "--bind",
+                    host + ":/mnt/host",
+                    "--",
+                    "sh",
+                    "-c",
+                    "echo walked > /mnt/host/f");
             assertThat(out[0]).as(out[1]).isEqualTo("0");
             assertThat(host.resolve("f")).content().isEqualTo("walked\n");
         } finally {
@@ -51,7 +67,8 @@ class FallbackTests {
         return runWithEnv(null, null, args);
     }
 
-    private static String[] runWithEnv(String key, String value, String... args) throws IOException, InterruptedException {
+    private static String[] runWithEnv(String key, String value, String... args)
+            throws IOException, InterruptedException {
         List<String> argv = new ArrayList<>(List.of(HelperBinary.locate().toString(), "run"));
         argv.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true);

@@ -2,7 +2,6 @@ package dev.isolated;
 
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.isolated.internal.helper.SharedHelper;
 import java.io.IOException;
@@ -34,19 +33,24 @@ class FileLimitTests {
     @DisplayName("300 open environments (own NET and user namespace each) add at most one fd each to the helper")
     void boundedPerEnvironment() throws Exception {
         List<IsolatedEnvironment> open = new ArrayList<>();
-        try (IsolatedEnvironment first = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+        try (IsolatedEnvironment first =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
             assertThat(first.exec("true")).succeeded();
             long helper = SharedHelper.get().pid();
             int before = openFds(helper);
             for (int i = 0; i < ENVIRONMENTS; i++) {
-                IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+                IsolatedEnvironment env =
+                        IsolatedEnvironment.builder().rootfs("busybox.tar").start();
                 open.add(env);
                 assertThat(env.exec("true")).succeeded();
             }
             int grown = openFds(helper) - before;
-            assertThat(grown).as("fds the helper gained for %d open environments", ENVIRONMENTS)
+            assertThat(grown)
+                    .as("fds the helper gained for %d open environments", ENVIRONMENTS)
                     .isLessThanOrEqualTo(ENVIRONMENTS * FDS_PER_ENVIRONMENT);
-            assertThat(open.get(ENVIRONMENTS - 1).exec("readlink", "/proc/self/ns/net")).succeeded().stdout()
+            assertThat(open.get(ENVIRONMENTS - 1).exec("readlink", "/proc/self/ns/net"))
+                    .succeeded()
+                    .stdout()
                     .isNotEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/net")) + "\n");
             closeAll(open);
             assertThat(openFds(helper)).as("fds once they are closed").isLessThanOrEqualTo(before);
@@ -58,12 +62,17 @@ class FileLimitTests {
     @Test
     @DisplayName("the helper's soft limit is its hard limit; commands inside get the JVM's limits back")
     void softLimitRaised() throws Exception {
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
             long[] helper = nofile(SharedHelper.get().pid());
             assertThat(helper[0]).as("the helper's soft limit").isEqualTo(helper[1]);
-            assertThat(helper[1]).as("the helper's hard limit").isGreaterThanOrEqualTo(nofile(ProcessHandle.current().pid())[1]);
+            assertThat(helper[1])
+                    .as("the helper's hard limit")
+                    .isGreaterThanOrEqualTo(nofile(ProcessHandle.current().pid())[1]);
             long[] jvm = nofile(ProcessHandle.current().pid());
-            assertThat(env.exec("sh", "-c", "ulimit -n; ulimit -Hn")).succeeded().stdout()
+            assertThat(env.exec("sh", "-c", "ulimit -n; ulimit -Hn"))
+                    .succeeded()
+                    .stdout()
                     .isEqualTo(jvm[0] + "\n" + jvm[1] + "\n");
         }
     }
@@ -72,7 +81,8 @@ class FileLimitTests {
     @DisplayName("at the limit a new environment fails naming it and the fix; open ones work, and freeing some helps")
     void limitReached() throws Exception {
         List<IsolatedEnvironment> open = new ArrayList<>();
-        IsolatedEnvironment first = IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+        IsolatedEnvironment first =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start();
         open.add(first);
         long helper = SharedHelper.get().pid();
         long hard = nofile(helper)[1];
@@ -97,9 +107,12 @@ class FileLimitTests {
             assertThat(refused).as("a refused environment within 200").isNotNull();
             assertThat(refused.stage()).isEqualTo("clone");
             assertThat(refused.errname()).isEqualTo("EMFILE");
-            assertThat(refused.hostCannot()).as("the helper's own limit, not the host's: kind=test").isFalse();
-            assertThat(refused).hasMessageStartingWith("Isolated environment setup failed at stage 'clone': open "
-                    + "RLIMIT_NOFILE: open RLIMIT_NOFILE: Too many open files (EMFILE)\nHint: the helper's ")
+            assertThat(refused.hostCannot())
+                    .as("the helper's own limit, not the host's: kind=test")
+                    .isFalse();
+            assertThat(refused)
+                    .hasMessageStartingWith("Isolated environment setup failed at stage 'clone': open "
+                            + "RLIMIT_NOFILE: open RLIMIT_NOFILE: Too many open files (EMFILE)\nHint: the helper's ")
                     .hasMessageContaining(" open files reach its limit of " + lowered + " (ulimit -n) less 64 kept for "
                             + "the environments already open: close some, or raise the JVM's limit (ulimit -n, "
                             + "LimitNOFILE= in a systemd unit)");
@@ -107,7 +120,8 @@ class FileLimitTests {
                 assertThat(env.exec("echo", "still here")).succeeded().stdout().isEqualTo("still here\n");
             }
             running.forEach(IsolatedProcess::kill);
-            try (IsolatedEnvironment again = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            try (IsolatedEnvironment again =
+                    IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
                 assertThat(again.exec("echo", "again")).succeeded().stdout().isEqualTo("again\n");
             }
         } finally {
@@ -133,7 +147,8 @@ class FileLimitTests {
     static long[] nofile(long pid) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/limits"))) {
             if (line.startsWith("Max open files")) {
-                String[] words = line.substring("Max open files".length()).trim().split("\\s+");
+                String[] words =
+                        line.substring("Max open files".length()).trim().split("\\s+");
                 return new long[] {Long.parseLong(words[0]), Long.parseLong(words[1])};
             }
         }
@@ -142,7 +157,8 @@ class FileLimitTests {
 
     private static void prlimitSoft(long pid, long soft) throws Exception {
         Process p = new ProcessBuilder("prlimit", "--pid", Long.toString(pid), "--nofile=" + soft + ":")
-                .redirectErrorStream(true).start();
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor()).as("prlimit: %s", out).isZero();
         assertThat(nofile(pid)[0]).isEqualTo(soft);

@@ -28,7 +28,8 @@ class FilesTests {
     @Test
     @DisplayName("symlinks resolve inside the environment, never on the host")
     void symlinksStayInside(IsolatedEnvironment env) {
-        assertThat(env.exec("sh", "-c", "ln -s / /escape && ln -s /etc/passwd /tmp/pw")).succeeded();
+        assertThat(env.exec("sh", "-c", "ln -s / /escape && ln -s /etc/passwd /tmp/pw"))
+                .succeeded();
 
         env.writeString("/escape/tmp/through-link", "inside");
 
@@ -38,7 +39,8 @@ class FilesTests {
     }
 
     @Test
-    @DisplayName("writeString and copyIn create missing parent directories, inside the environment even through a symlink")
+    @DisplayName(
+            "writeString and copyIn create missing parent directories, inside the environment even through a symlink")
     void parentsAreCreated(IsolatedEnvironment env, @TempDir Path dir) throws Exception {
         String unique = "isolated-parents-" + ProcessHandle.current().pid();
         assertThat(env.exec("ln", "-s", "/", "/escape")).succeeded();
@@ -47,10 +49,16 @@ class FilesTests {
         env.writeString("/escape/tmp/" + unique + "/deep/f", "inside\n");
         env.copyIn(Files.writeString(dir.resolve("conf"), "k=v\n"), "/opt/app/etc/app.conf");
 
-        assertThat(env.exec("sh", "-c", "cat /srv/www/site/index.html /tmp/" + unique + "/deep/f /opt/app/etc/app.conf; "
-                + "stat -c %a /srv/www /srv/www/site")).stdout().isEqualTo("hi\ninside\nk=v\n755\n755\n");
+        assertThat(env.exec(
+                        "sh",
+                        "-c",
+                        "cat /srv/www/site/index.html /tmp/" + unique + "/deep/f /opt/app/etc/app.conf; "
+                                + "stat -c %a /srv/www /srv/www/site"))
+                .stdout()
+                .isEqualTo("hi\ninside\nk=v\n755\n755\n");
         assertThat(Paths.get("/tmp/" + unique)).doesNotExist();
-        assertThatThrownBy(() -> env.writeString("/etc/passwd/under-a-file", "x")).isInstanceOf(UncheckedIOException.class)
+        assertThatThrownBy(() -> env.writeString("/etc/passwd/under-a-file", "x"))
+                .isInstanceOf(UncheckedIOException.class)
                 .hasMessageContaining("/etc/passwd");
     }
 
@@ -63,7 +71,8 @@ class FilesTests {
 
         env.copyIn(dir.resolve("fixtures"), "/data");
         assertThat(env.exec("sh", "-c", "cat /data/sub/a.txt /data/sub/link && echo beta > /data/sub/b.txt"))
-                .stdout().isEqualTo("alphaalpha");
+                .stdout()
+                .isEqualTo("alphaalpha");
 
         env.copyOut("/data", dir.resolve("back"));
         assertThat(dir.resolve("back/sub/b.txt")).content().isEqualTo("beta\n");
@@ -73,7 +82,8 @@ class FilesTests {
     @Test
     @DisplayName("reading a missing file names it")
     void missingFile(IsolatedEnvironment env) {
-        assertThatThrownBy(() -> env.readString("/no/such/file")).isInstanceOf(UncheckedIOException.class)
+        assertThatThrownBy(() -> env.readString("/no/such/file"))
+                .isInstanceOf(UncheckedIOException.class)
                 .hasMessageContaining("/no/such/file");
     }
 }

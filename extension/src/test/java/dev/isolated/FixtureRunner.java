@@ -13,8 +13,7 @@ import org.junit.platform.testkit.engine.EngineTestKit;
  * parameters from its arguments ({@code key=value}), system properties and {@code junit-platform.properties}.
  */
 public final class FixtureRunner {
-    private FixtureRunner() {
-    }
+    private FixtureRunner() {}
 
     public static void main(String[] args) throws ClassNotFoundException {
         Class<?> fixture = Class.forName(args[0]);
@@ -22,12 +21,21 @@ public final class FixtureRunner {
         for (String kv : Arrays.asList(args).subList(1, args.length)) {
             configuration.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
         }
-        EngineTestKit.engine("junit-jupiter").selectors(selectClass(fixture)).configurationParameters(configuration)
-                .enableImplicitConfigurationParameters(true).execute().testEvents().finished()
-                .stream().forEach(e -> {
-                    var result = e.getPayload(org.junit.platform.engine.TestExecutionResult.class).orElseThrow();
+        EngineTestKit.engine("junit-jupiter")
+                .selectors(selectClass(fixture))
+                .configurationParameters(configuration)
+                .enableImplicitConfigurationParameters(true)
+                .execute()
+                .testEvents()
+                .finished()
+                .stream()
+                .forEach(e -> {
+                    var result = e.getPayload(org.junit.platform.engine.TestExecutionResult.class)
+                            .orElseThrow();
                     String message = result.getThrowable()
-                            .map(t -> t.getClass().getSimpleName() + ": " + t.getMessage()).orElse("").replace('\n', ' ');
+                            .map(t -> t.getClass().getSimpleName() + ": " + t.getMessage())
+                            .orElse("")
+                            .replace('\n', ' ');
                     System.out.println(result.getStatus() + "\t" + message);
                 });
     }

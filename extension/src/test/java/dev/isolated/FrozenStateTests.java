@@ -25,17 +25,23 @@ class FrozenStateTests {
     @DisplayName("B and C from A's frozen state see A's files and deletions; B's writes reach neither C nor the state")
     void copyOnWritePerEnvironment() {
         FrozenState state;
-        try (IsolatedEnvironment a = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
-            assertThat(a.exec("sh", "-c", "mkdir -p /data && echo from-a > /data/a && rm /etc/group "
-                    + "&& rm -rf /usr/share && mkdir -p /usr/share && echo only > /usr/share/only "
-                    + "&& chmod 0700 /data && mkfifo /data/fifo && ln -s /data/a /data/link")).succeeded();
+        try (IsolatedEnvironment a =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            assertThat(a.exec(
+                            "sh",
+                            "-c",
+                            "mkdir -p /data && echo from-a > /data/a && rm /etc/group "
+                                    + "&& rm -rf /usr/share && mkdir -p /usr/share && echo only > /usr/share/only "
+                                    + "&& chmod 0700 /data && mkfifo /data/fifo && ln -s /data/a /data/link"))
+                    .succeeded();
             state = a.freeze("v1");
             assertThat(a.exec("cat", "/data/a")).stdout().isEqualTo("from-a\n");
         }
         assertThat(state.key()).isEqualTo("v1");
         assertThat(state.isStale()).isFalse();
         try (IsolatedEnvironment b = IsolatedEnvironment.builder().from(state).start();
-                IsolatedEnvironment c = IsolatedEnvironment.builder().from(state).start()) {
+                IsolatedEnvironment c =
+                        IsolatedEnvironment.builder().from(state).start()) {
             for (IsolatedEnvironment env : List.of(b, c)) {
                 assertThat(env.exec("cat", "/data/a")).stdout().isEqualTo("from-a\n");
                 assertThat(env.exec("ls", "/etc/group")).failed();
@@ -44,7 +50,8 @@ class FrozenStateTests {
                 assertThat(env.exec("stat", "-c", "%F", "/data/fifo")).stdout().isEqualTo("fifo\n");
                 assertThat(env.exec("readlink", "/data/link")).stdout().isEqualTo("/data/a\n");
             }
-            assertThat(b.exec("sh", "-c", "echo from-b > /data/b && rm /data/a && echo back > /etc/group")).succeeded();
+            assertThat(b.exec("sh", "-c", "echo from-b > /data/b && rm /data/a && echo back > /etc/group"))
+                    .succeeded();
             assertThat(c.exec("ls", "/data")).stdout().isEqualTo("a\nfifo\nlink\n");
             assertThat(c.exec("ls", "/etc/group")).failed();
         }
@@ -54,12 +61,16 @@ class FrozenStateTests {
     }
 
     @Test
-    @DisplayName("freeze stops what still runs: SIGTERM first (a handler's last write is in the state), SIGKILL for what ignores it")
+    @DisplayName(
+            "freeze stops what still runs: SIGTERM first (a handler's last write is in the state), SIGKILL for what ignores it")
     void freezeStopsProcesses() {
         FrozenState state;
-        try (IsolatedEnvironment a = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
-            IsolatedProcess graceful = a.start("sh", "-c", "trap 'echo clean > /stopped; exit 0' TERM; "
-                    + "echo up > /up; while true; do sleep 0.05; done");
+        try (IsolatedEnvironment a =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            IsolatedProcess graceful = a.start(
+                    "sh",
+                    "-c",
+                    "trap 'echo clean > /stopped; exit 0' TERM; " + "echo up > /up; while true; do sleep 0.05; done");
             a.exec("sh", "-c", "setsid sh -c 'trap \"\" TERM; while true; do sleep 0.05; done' > /dev/null 2>&1 &");
             a.awaitFile("/up");
             state = a.freeze();
@@ -76,9 +87,15 @@ class FrozenStateTests {
     void symlinksAreNotFollowed(@TempDir Path dir) throws IOException {
         Path canary = Files.writeString(dir.resolve("canary"), "host canary\n");
         FrozenState state;
-        try (IsolatedEnvironment a = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
-            assertThat(a.exec("sh", "-c", "mkdir /data && ln -s " + canary + " /data/canary-link && ln -s " + dir
-                    + " /data/host-dir && ln -s / /data/root && ln -s ../../../../../etc/shadow /data/up")).succeeded();
+        try (IsolatedEnvironment a =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            assertThat(
+                            a.exec(
+                                    "sh",
+                                    "-c",
+                                    "mkdir /data && ln -s " + canary + " /data/canary-link && ln -s " + dir
+                                            + " /data/host-dir && ln -s / /data/root && ln -s ../../../../../etc/shadow /data/up"))
+                    .succeeded();
             state = a.freeze();
         }
         try (IsolatedEnvironment b = IsolatedEnvironment.builder().from(state).start()) {
@@ -94,11 +111,15 @@ class FrozenStateTests {
     @Test
     @DisplayName("freeze needs a PID namespace of the environment's own, and says so")
     void needsPidNamespace() {
-        try (IsolatedEnvironment a = IsolatedEnvironment.builder().rootfs("busybox.tar")
-                .namespaces(LinuxNamespace.MOUNT, LinuxNamespace.UTS).start()) {
-            assertThatThrownBy(a::freeze).isInstanceOf(IllegalStateException.class)
-                    .hasMessage("freeze() needs LinuxNamespace.PID: it stops every process of the environment, and only a "
-                            + "PID namespace of its own tells them from the host's");
+        try (IsolatedEnvironment a = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .namespaces(LinuxNamespace.MOUNT, LinuxNamespace.UTS)
+                .start()) {
+            assertThatThrownBy(a::freeze)
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessage(
+                            "freeze() needs LinuxNamespace.PID: it stops every process of the environment, and only a "
+                                    + "PID namespace of its own tells them from the host's");
         }
     }
 
@@ -106,7 +127,8 @@ class FrozenStateTests {
     @DisplayName("a state frozen from an environment made from a state has both layers")
     void freezeAgain() {
         FrozenState first;
-        try (IsolatedEnvironment a = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+        try (IsolatedEnvironment a =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
             a.writeString("/one", "1\n");
             first = a.freeze();
         }
@@ -122,7 +144,8 @@ class FrozenStateTests {
     }
 
     @Test
-    @DisplayName("cached(): one state per name and key across callers; a new key makes it anew and the old one is refused as stale")
+    @DisplayName(
+            "cached(): one state per name and key across callers; a new key makes it anew and the old one is refused as stale")
     void cachedAndStale() {
         AtomicInteger setups = new AtomicInteger();
         FrozenState v1 = FrozenState.cached("frozen-state-tests", "v1", () -> setup(setups, "one"));
@@ -135,7 +158,8 @@ class FrozenStateTests {
         assertThat(setups).hasValue(2);
         assertThat(v1.isStale()).isTrue();
         assertThat(v2.isStale()).isFalse();
-        assertThatThrownBy(() -> IsolatedEnvironment.builder().from(v1)).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().from(v1))
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessage("The frozen state frozen-state-tests is stale: it was made for key v1, and "
                         + "FrozenState.cached(\"frozen-state-tests\", ...) made it anew for key v2; use the state that "
                         + "call returned (or FrozenState.named(\"frozen-state-tests\"))");
@@ -146,31 +170,43 @@ class FrozenStateTests {
 
     private static IsolatedEnvironment setup(AtomicInteger setups, String content) {
         setups.incrementAndGet();
-        IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+        IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start();
         env.writeString("/made", content + "\n");
         return env;
     }
 
     @Test
-    @DisplayName("@WritableLayer(frozen = name) gives each test a fresh copy of the state cached under that name; an unknown name fails the test")
+    @DisplayName(
+            "@WritableLayer(frozen = name) gives each test a fresh copy of the state cached under that name; an unknown name fails the test")
     void annotation() {
         var results = EngineRunner.run(FrozenAnnotationTestCase.class, Map.of());
         results.testEvents().assertStatistics(stats -> stats.succeeded(2).failed(0));
 
         var unknown = EngineRunner.run(UnknownFrozenTestCase.class, Map.of());
         Throwable failure = unknown.testEvents().failed().stream()
-                .map(e -> e.getPayload(TestExecutionResult.class).orElseThrow().getThrowable().orElseThrow())
-                .findFirst().orElseThrow();
-        assertThat(failure).hasMessage("@WritableLayer(frozen = \"no-such-state\"): no frozen state of that name in this "
-                + "JVM yet; make it with FrozenState.cached(\"no-such-state\", key, setup) before the test runs (in a "
-                + "static field or a @BeforeAll method)");
+                .map(e -> e.getPayload(TestExecutionResult.class)
+                        .orElseThrow()
+                        .getThrowable()
+                        .orElseThrow())
+                .findFirst()
+                .orElseThrow();
+        assertThat(failure)
+                .hasMessage("@WritableLayer(frozen = \"no-such-state\"): no frozen state of that name in this "
+                        + "JVM yet; make it with FrozenState.cached(\"no-such-state\", key, setup) before the test runs (in a "
+                        + "static field or a @BeforeAll method)");
     }
 
     @Test
-    @DisplayName("across classes of one JVM: a second class asking for the same name and key gets the state made for the first, set up once")
+    @DisplayName(
+            "across classes of one JVM: a second class asking for the same name and key gets the state made for the first, set up once")
     void acrossClasses() {
-        EngineRunner.run(FirstSharingTestCase.class, Map.of()).testEvents().assertStatistics(stats -> stats.succeeded(1));
-        EngineRunner.run(SecondSharingTestCase.class, Map.of()).testEvents().assertStatistics(stats -> stats.succeeded(1));
+        EngineRunner.run(FirstSharingTestCase.class, Map.of())
+                .testEvents()
+                .assertStatistics(stats -> stats.succeeded(1));
+        EngineRunner.run(SecondSharingTestCase.class, Map.of())
+                .testEvents()
+                .assertStatistics(stats -> stats.succeeded(1));
 
         assertThat(SHARED_SETUPS).hasValue(1);
         assertThat(FirstSharingTestCase.STATE).isSameAs(SecondSharingTestCase.STATE);
@@ -209,9 +245,14 @@ class FrozenStateTests {
     void goneAfterJvmExit(@TempDir Path dir) throws IOException, InterruptedException {
         Path root = dir.resolve("layers");
         String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(java, "-D" + IsolatedConfiguration.LAYER_DIR + "=" + root, "-cp",
-                System.getProperty("java.class.path"), FreezeThenExit.class.getName())
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process child = new ProcessBuilder(
+                        java,
+                        "-D" + IsolatedConfiguration.LAYER_DIR + "=" + root,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        FreezeThenExit.class.getName())
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
         String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(child.waitFor()).as(out).isZero();
         assertThat(out).contains("frozen-").contains("seen from b: a\n");
@@ -233,14 +274,18 @@ class FrozenStateTests {
         public static void main(String[] args) throws IOException {
             Path root = Path.of(System.getProperty(IsolatedConfiguration.LAYER_DIR));
             FrozenState state;
-            try (IsolatedEnvironment a = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            try (IsolatedEnvironment a =
+                    IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
                 a.writeString("/a", "a\n");
                 state = a.freeze();
             }
-            try (Stream<Path> jvms = Files.list(root); Stream<Path> inside = Files.list(jvms.findFirst().orElseThrow())) {
-                inside.filter(p -> p.getFileName().toString().startsWith("frozen-")).forEach(System.out::println);
+            try (Stream<Path> jvms = Files.list(root);
+                    Stream<Path> inside = Files.list(jvms.findFirst().orElseThrow())) {
+                inside.filter(p -> p.getFileName().toString().startsWith("frozen-"))
+                        .forEach(System.out::println);
             }
-            try (IsolatedEnvironment b = IsolatedEnvironment.builder().from(state).start()) {
+            try (IsolatedEnvironment b =
+                    IsolatedEnvironment.builder().from(state).start()) {
                 System.out.print("seen from b: " + b.readString("/a"));
             }
         }
@@ -250,7 +295,8 @@ class FrozenStateTests {
     @WritableLayer(frozen = "frozen-annotation-tests")
     static class FrozenAnnotationTestCase {
         static final FrozenState STATE = FrozenState.cached("frozen-annotation-tests", "k", () -> {
-            IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+            IsolatedEnvironment env =
+                    IsolatedEnvironment.builder().rootfs("busybox.tar").start();
             env.writeString("/seed", "seeded\n");
             return env;
         });
@@ -276,8 +322,7 @@ class FrozenStateTests {
     @WritableLayer(frozen = "no-such-state")
     static class UnknownFrozenTestCase {
         @Test
-        void test(IsolatedEnvironment env) {
-        }
+        void test(IsolatedEnvironment env) {}
     }
 
     @Isolated(rootfs = "busybox.tar")
@@ -287,8 +332,10 @@ class FrozenStateTests {
             assertThat(a.exec("sh", "-c", "mkdir /data && echo a > /data/a && rm /etc/group && id -u > /data/who"))
                     .succeeded();
             FrozenState state = a.freeze();
-            try (IsolatedEnvironment b = IsolatedEnvironment.builder().from(state).start();
-                    IsolatedEnvironment c = IsolatedEnvironment.builder().from(state).start()) {
+            try (IsolatedEnvironment b =
+                            IsolatedEnvironment.builder().from(state).start();
+                    IsolatedEnvironment c =
+                            IsolatedEnvironment.builder().from(state).start()) {
                 assertThat(b.exec("cat", "/data/a")).stdout().isEqualTo("a\n");
                 assertThat(b.exec("ls", "/etc/group")).failed();
                 assertThat(b.exec("sh", "-c", "echo b > /data/b")).succeeded();
@@ -299,11 +346,14 @@ class FrozenStateTests {
         @Test
         @WritableLayer(storage = LayerStorage.DISK)
         void diskLayer(IsolatedEnvironment env) throws IOException {
-            ExecResult df = env.exec("sh", "-c", "dd if=/dev/zero of=/big bs=1M count=8 2>/dev/null && df -k / | tail -1");
+            ExecResult df =
+                    env.exec("sh", "-c", "dd if=/dev/zero of=/big bs=1M count=8 2>/dev/null && df -k / | tail -1");
             assertThat(df).succeeded();
-            long hostKb = Files.getFileStore(Path.of(System.getProperty("user.home"))).getTotalSpace() / 1024;
-            assertThat(df.stdout().trim().split("\\s+")[1]).as("the root's size is the disk's").isEqualTo(
-                    Long.toString(hostKb));
+            long hostKb =
+                    Files.getFileStore(Path.of(System.getProperty("user.home"))).getTotalSpace() / 1024;
+            assertThat(df.stdout().trim().split("\\s+")[1])
+                    .as("the root's size is the disk's")
+                    .isEqualTo(Long.toString(hostKb));
             assertThat(env.exec("stat", "-c", "%s", "/big")).stdout().isEqualTo("8388608\n");
         }
     }

@@ -27,41 +27,64 @@ class HelperDeathTests {
     @Test
     @DisplayName("every call in flight fails naming the death, nothing of its environments survives, the next works")
     void killedHelper() throws Exception {
-        IsolatedEnvironment first = IsolatedEnvironment.builder().rootfs("busybox.tar").start();
-        IsolatedEnvironment second = IsolatedEnvironment.builder().rootfs("busybox.tar")
-                .namespaces(LinuxNamespace.PID, LinuxNamespace.UTS).start(); // no MOUNT: its tree is in the state dir
+        IsolatedEnvironment first =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+        IsolatedEnvironment second = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .namespaces(LinuxNamespace.PID, LinuxNamespace.UTS)
+                .start(); // no MOUNT: its tree is in the state dir
         long helperPid = SharedHelper.get().pid();
         Path stateDir = stateDirOf(helperPid);
         assertThat(stateDir).isDirectory();
         IsolatedProcess sleeper = second.start("sleep", "1000");
         CompletableFuture<ExecResult> inFlight = CompletableFuture.supplyAsync(() -> first.exec("sleep", "1000"));
-        Awaitility.await().atMost(Duration.ofSeconds(10))
-                .until(() -> first.processes().stream().anyMatch(p -> p.command().equals("sleep")));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .until(() ->
+                        first.processes().stream().anyMatch(p -> p.command().equals("sleep")));
         List<Long> doomed = List.of(first.initHostPid(), second.initHostPid(), sleeper.hostPid());
         // Waits for the killed helper's lock and holds it: a helper of another Isolated run on this machine (same
         // java.io.tmpdir) would otherwise sweep the state dir before this JVM's next helper does.
-        Process lockWaiter = new ProcessBuilder("flock", stateDir.resolve("isolated-helper.lock").toString(),
-                "sh", "-c", "echo locked; exec cat").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process lockWaiter = new ProcessBuilder(
+                        "flock",
+                        stateDir.resolve("isolated-helper.lock").toString(),
+                        "sh",
+                        "-c",
+                        "echo locked; exec cat")
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
 
         ProcessHandle.of(helperPid).orElseThrow().destroyForcibly(); // SIGKILL
 
         String died = "The isolated helper (pid " + helperPid + ") died: killed by signal 9";
-        assertThatThrownBy(() -> inFlight.get(30, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
-                .cause().isInstanceOf(IsolatedException.class).hasMessageStartingWith(died)
+        assertThatThrownBy(() -> inFlight.get(30, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class)
+                .cause()
+                .isInstanceOf(IsolatedException.class)
+                .hasMessageStartingWith(died)
                 .hasMessageContaining("every environment it ran is gone (the next environment starts a new helper)");
         assertThat(sleeper.onExit()).failsWithin(Duration.ofSeconds(10));
-        Awaitility.await().atMost(Duration.ofSeconds(10))
-                .until(() -> doomed.stream().noneMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)));
-        assertThatThrownBy(() -> second.exec("echo")).isInstanceOf(IsolatedException.class)
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> doomed.stream()
+                        .noneMatch(pid -> ProcessHandle.of(pid)
+                                .map(ProcessHandle::isAlive)
+                                .orElse(false)));
+        assertThatThrownBy(() -> second.exec("echo"))
+                .isInstanceOf(IsolatedException.class)
                 .hasMessageStartingWith("This isolated environment is closed: " + died);
         first.close();
         second.close();
-        assertThat(new String(lockWaiter.getInputStream().readNBytes(7), StandardCharsets.UTF_8)).isEqualTo("locked\n");
-        assertThat(stateDir).as("the killed helper's state dir, until the next helper starts").isDirectory();
+        assertThat(new String(lockWaiter.getInputStream().readNBytes(7), StandardCharsets.UTF_8))
+                .isEqualTo("locked\n");
+        assertThat(stateDir)
+                .as("the killed helper's state dir, until the next helper starts")
+                .isDirectory();
         lockWaiter.getOutputStream().close(); // the lock goes: the next helper may sweep it
         assertThat(lockWaiter.waitFor(10, TimeUnit.SECONDS)).isTrue();
 
-        try (IsolatedEnvironment next = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+        try (IsolatedEnvironment next =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
             assertThat(next.exec("echo", "fresh")).stdout().isEqualTo("fresh\n");
             assertThat(SharedHelper.get().pid()).isNotEqualTo(helperPid);
             Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> !Files.exists(stateDir));
@@ -69,41 +92,57 @@ class HelperDeathTests {
     }
 
     @Test
-    @DisplayName("the next helper kills a daemon that left every namespace of a dead helper's environment, and its cgroup")
+    @DisplayName(
+            "the next helper kills a daemon that left every namespace of a dead helper's environment, and its cgroup")
     void nextHelperKillsWhatADeadOneLeft() throws Exception {
-        IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar")
+        IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
                 .namespaces(LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC, LinuxNamespace.NET)
-                .capabilities(Capabilities.ALL).start();
+                .capabilities(Capabilities.ALL)
+                .start();
         DaemonCgroupTests.startEscapingDaemon(env, "4712");
         long helperPid = SharedHelper.get().pid();
         List<Path> cgroups = envCgroups(helperPid);
         assertThat(cgroups).as("the environment's cgroup").isNotEmpty();
 
         ProcessHandle.of(helperPid).orElseThrow().destroyForcibly(); // SIGKILL
-        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !ProcessHandle.of(helperPid).map(ProcessHandle::isAlive)
-                .orElse(false));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .until(() ->
+                        !ProcessHandle.of(helperPid).map(ProcessHandle::isAlive).orElse(false));
         env.close();
-        Awaitility.await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5))
-                .untilAsserted(() -> assertThat(HostSleepers.of("4712")).as("nothing but a helper kills it").hasSize(1));
+        Awaitility.await()
+                .during(Duration.ofMillis(200))
+                .atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(HostSleepers.of("4712"))
+                        .as("nothing but a helper kills it")
+                        .hasSize(1));
 
-        try (IsolatedEnvironment next = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+        try (IsolatedEnvironment next =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
             assertThat(next.exec("echo", "fresh")).stdout().isEqualTo("fresh\n");
-            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> HostSleepers.of("4712").isEmpty());
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(5))
+                    .until(() -> HostSleepers.of("4712").isEmpty());
             assertThat(cgroups).allSatisfy(dir -> assertThat(dir).doesNotExist());
         }
     }
 
     /** @return the cgroup directories {@code isolated-<helperPid>-<env>} of a helper, in every hierarchy */
     private static List<Path> envCgroups(long helperPid) throws Exception {
-        try (java.util.stream.Stream<Path> dirs = Files.find(Path.of("/sys/fs/cgroup"), 8,
-                (p, a) -> a.isDirectory() && p.getFileName() != null
+        try (java.util.stream.Stream<Path> dirs = Files.find(
+                Path.of("/sys/fs/cgroup"),
+                8,
+                (p, a) -> a.isDirectory()
+                        && p.getFileName() != null
                         && p.getFileName().toString().startsWith("isolated-" + helperPid + "-"))) {
             return dirs.toList();
         }
     }
 
     private static Path stateDirOf(long pid) throws Exception {
-        String[] argv = Files.readString(Path.of("/proc/" + pid + "/cmdline"), StandardCharsets.UTF_8).split("\0");
+        String[] argv = Files.readString(Path.of("/proc/" + pid + "/cmdline"), StandardCharsets.UTF_8)
+                .split("\0");
         for (int i = 0; i + 1 < argv.length; i++) {
             if (argv[i].equals("--state-dir")) {
                 return Path.of(argv[i + 1]);

@@ -28,17 +28,25 @@ class HermeticDefaultsTests {
 
     @TempDir
     static Path dir;
+
     static String image;
     static Path hostProbe;
 
     @BeforeAll
     static void buildProbeImage() throws Exception {
         hostProbe = dir.resolve("probe");
-        Process gcc = new ProcessBuilder("gcc", "-static", "-O2", "-Wall", "-Werror", "-o", hostProbe.toString(),
-                SOURCE.toString()).redirectErrorStream(true).start();
+        Process gcc = new ProcessBuilder(
+                        "gcc", "-static", "-O2", "-Wall", "-Werror", "-o", hostProbe.toString(), SOURCE.toString())
+                .redirectErrorStream(true)
+                .start();
         String output = new String(gcc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(gcc.waitFor()).as("gcc -static %s (needs libc6-dev): %s", SOURCE, output).isZero();
-        image = ImageBuilder.from("busybox.tar").addStaticBinary(hostProbe, "/probe").build().toString();
+        assertThat(gcc.waitFor())
+                .as("gcc -static %s (needs libc6-dev): %s", SOURCE, output)
+                .isZero();
+        image = ImageBuilder.from("busybox.tar")
+                .addStaticBinary(hostProbe, "/probe")
+                .build()
+                .toString();
     }
 
     private static IsolatedEnvironmentBuilder builder() {
@@ -55,36 +63,55 @@ class HermeticDefaultsTests {
         return result.stdoutLines();
     }
 
-    private static final String[] KERNEL_INTERFACES = {"add_key", "keyctl", "request_key", "bpf", "perf_event_open",
-        "userfaultfd", "init_module", "kexec_load", "open_by_handle_at", "io_uring_setup", "reboot", "tiocsti",
-        "alg-socket"};
+    private static final String[] KERNEL_INTERFACES = {
+        "add_key",
+        "keyctl",
+        "request_key",
+        "bpf",
+        "perf_event_open",
+        "userfaultfd",
+        "init_module",
+        "kexec_load",
+        "open_by_handle_at",
+        "io_uring_setup",
+        "reboot",
+        "tiocsti",
+        "alg-socket"
+    };
 
     @Nested
     @DisplayName("the default seccomp filter")
     class DefaultFilter {
 
         @Test
-        @DisplayName("refuses keyrings, bpf, perf events, userfaultfd, modules, kexec, open_by_handle_at, io_uring, reboot, TIOCSTI, AF_ALG with EPERM")
+        @DisplayName(
+                "refuses keyrings, bpf, perf events, userfaultfd, modules, kexec, open_by_handle_at, io_uring, reboot, TIOCSTI, AF_ALG with EPERM")
         void refusesKernelInterfaces() {
             try (IsolatedEnvironment env = builder().start()) {
                 List<String> lines = probe(env, KERNEL_INTERFACES);
                 for (String attempt : KERNEL_INTERFACES) {
                     assertThat(lines).contains(attempt + "=EPERM");
                 }
-                assertThat(env.exec("grep", "^Seccomp:", "/proc/self/status")).stdout().isEqualTo("Seccomp:\t2\n");
+                assertThat(env.exec("grep", "^Seccomp:", "/proc/self/status"))
+                        .stdout()
+                        .isEqualTo("Seccomp:\t2\n");
             }
         }
 
         @Test
-        @DisplayName("with Docker's capabilities refuses a new user namespace (unshare, clone); with ALL root can still mount and unshare")
+        @DisplayName(
+                "with Docker's capabilities refuses a new user namespace (unshare, clone); with ALL root can still mount and unshare")
         void namespacesFollowCapabilities() {
             try (IsolatedEnvironment docker = builder().start();
-                    IsolatedEnvironment all = builder().capabilities(Capabilities.ALL).start()) {
+                    IsolatedEnvironment all =
+                            builder().capabilities(Capabilities.ALL).start()) {
                 assertThat(probe(docker, "unshare-user")).contains("unshare-user=EPERM");
                 assertThat(docker.exec("unshare", "-U", "true")).failed();
 
                 assertThat(all.exec("sh", "-c", "mkdir /m && mount -t tmpfs t /m && unshare -m -U true && echo ok"))
-                        .succeeded().stdout().isEqualTo("ok\n");
+                        .succeeded()
+                        .stdout()
+                        .isEqualTo("ok\n");
                 assertThat(probe(all, "bpf", "keyctl")).contains("bpf=EPERM", "keyctl=EPERM");
             }
         }
@@ -93,7 +120,9 @@ class HermeticDefaultsTests {
         @DisplayName("applies to a ProcessBuilder's process too")
         void processBuilder() throws Exception {
             try (IsolatedEnvironment env = builder().start()) {
-                Process p = env.processBuilder("/probe", "keyctl", "bpf").redirectErrorStream(true).start();
+                Process p = env.processBuilder("/probe", "keyctl", "bpf")
+                        .redirectErrorStream(true)
+                        .start();
                 String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
                 assertThat(p.waitFor()).as(out).isZero();
                 assertThat(out).isEqualTo("keyctl=EPERM\nbpf=EPERM\nprobe-done\n");
@@ -107,7 +136,8 @@ class HermeticDefaultsTests {
             try (IsolatedEnvironment env = builder().seccompFilter(filter).start()) {
                 assertThat(env.exec("mkdir", "/tmp/x")).failed().stderr().contains("Operation not permitted");
                 assertThat(probe(env, "keyctl")).contains("keyctl=EPERM");
-                assertThat(env.exec("grep", "^Seccomp_filters:", "/proc/self/status")).stdout()
+                assertThat(env.exec("grep", "^Seccomp_filters:", "/proc/self/status"))
+                        .stdout()
                         .isEqualTo("Seccomp_filters:\t2\n");
             }
         }
@@ -117,7 +147,9 @@ class HermeticDefaultsTests {
         void normalWorkload() {
             try (IsolatedEnvironment env = builder().start()) {
                 assertThat(env.exec("sh", "-c", "ps -o pid,comm | grep -c init; echo a | tr a b; sleep 0.01 & wait"))
-                        .succeeded().stdout().isEqualTo("1\nb\n");
+                        .succeeded()
+                        .stdout()
+                        .isEqualTo("1\nb\n");
             }
         }
     }
@@ -127,31 +159,40 @@ class HermeticDefaultsTests {
     class Unconfined {
 
         @Test
-        @DisplayName("opts out: keyctl, add_key work and TIOCSTI reaches the kernel (ENOTTY on a pipe), no filter is set")
+        @DisplayName(
+                "opts out: keyctl, add_key work and TIOCSTI reaches the kernel (ENOTTY on a pipe), no filter is set")
         void optsOut() {
             try (IsolatedEnvironment env = builder().seccomp(Seccomp.UNCONFINED).start()) {
-                assertThat(probe(env, "keyctl", "add_key", "tiocsti")).contains("keyctl=ok", "add_key=ok",
-                        "tiocsti=ENOTTY");
-                assertThat(env.exec("grep", "^Seccomp:", "/proc/self/status")).stdout().isEqualTo("Seccomp:\t0\n");
+                assertThat(probe(env, "keyctl", "add_key", "tiocsti"))
+                        .contains("keyctl=ok", "add_key=ok", "tiocsti=ENOTTY");
+                assertThat(env.exec("grep", "^Seccomp:", "/proc/self/status"))
+                        .stdout()
+                        .isEqualTo("Seccomp:\t0\n");
             }
         }
 
         @Test
-        @DisplayName("each command still has a session keyring of its own: not the host's (the JVM's), not another command's or environment's")
+        @DisplayName(
+                "each command still has a session keyring of its own: not the host's (the JVM's), not another command's or environment's")
         void freshSessionKeyrings() throws Exception {
             Process host = new ProcessBuilder(hostProbe.toString(), "keyring").start();
-            String hostLine = new String(host.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines()
-                    .findFirst().orElseThrow();
+            String hostLine = new String(host.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+                    .lines()
+                    .findFirst()
+                    .orElseThrow();
             assertThat(host.waitFor()).isZero();
             assertThat(hostLine).as("the host's session keyring").matches("keyring=\\d+");
 
             Set<String> seen = new HashSet<>(Set.of(hostLine));
             try (IsolatedEnvironment a = builder().seccomp(Seccomp.UNCONFINED).start();
-                    IsolatedEnvironment b = builder().seccomp(Seccomp.UNCONFINED).start()) {
+                    IsolatedEnvironment b =
+                            builder().seccomp(Seccomp.UNCONFINED).start()) {
                 for (CommandRunner env : List.of(a, a, b)) {
                     String line = probe(env, "keyring").get(0);
                     assertThat(line).matches("keyring=\\d+");
-                    assertThat(seen.add(line)).as("%s is new (seen: %s)", line, seen).isTrue();
+                    assertThat(seen.add(line))
+                            .as("%s is new (seen: %s)", line, seen)
+                            .isTrue();
                 }
             }
         }
@@ -160,13 +201,19 @@ class HermeticDefaultsTests {
     @Isolated(rootfs = "busybox.tar")
     @Test
     @DisplayName("@Isolated(seccomp = UNCONFINED) opts out; the annotation's default is the filter")
-    void annotation(IsolatedEnvironment confined, @Isolated(seccomp = Seccomp.UNCONFINED) IsolatedEnvironment unconfined) {
-        assertThat(unconfined.exec("grep", "^Seccomp:", "/proc/self/status")).stdout().isEqualTo("Seccomp:\t0\n");
-        assertThat(confined.exec("grep", "^Seccomp:", "/proc/self/status")).stdout().isEqualTo("Seccomp:\t2\n");
+    void annotation(
+            IsolatedEnvironment confined, @Isolated(seccomp = Seccomp.UNCONFINED) IsolatedEnvironment unconfined) {
+        assertThat(unconfined.exec("grep", "^Seccomp:", "/proc/self/status"))
+                .stdout()
+                .isEqualTo("Seccomp:\t0\n");
+        assertThat(confined.exec("grep", "^Seccomp:", "/proc/self/status"))
+                .stdout()
+                .isEqualTo("Seccomp:\t2\n");
     }
 
     @Test
-    @DisplayName("rootless (uid 65534): the filter and the capability drop apply; with ALL root still mounts and unshares")
+    @DisplayName(
+            "rootless (uid 65534): the filter and the capability drop apply; with ALL root still mounts and unshares")
     void rootless(@TempDir Path scratch) throws Exception {
         List<String> lines = NobodyJvm.runFixture(scratch, RootlessCase.class);
 
@@ -177,7 +224,8 @@ class HermeticDefaultsTests {
         @Test
         @Isolated(rootfs = "busybox.tar")
         void dockerDefault(IsolatedEnvironment env) {
-            assertThat(env.exec("grep", "-E", "^(CapBnd|Seccomp):", "/proc/self/status")).stdout()
+            assertThat(env.exec("grep", "-E", "^(CapBnd|Seccomp):", "/proc/self/status"))
+                    .stdout()
                     .isEqualTo("CapBnd:\t00000000a80425fb\nSeccomp:\t2\n"); // the default namespaces include NET
             assertThat(env.exec("unshare", "-U", "true")).failed().stderr().contains("Operation not permitted");
         }
@@ -186,7 +234,9 @@ class HermeticDefaultsTests {
         @Isolated(rootfs = "busybox.tar", capabilities = Capabilities.ALL)
         void all(IsolatedEnvironment env) {
             assertThat(env.exec("sh", "-c", "mkdir /m && mount -t tmpfs t /m && unshare -m true && echo ok"))
-                    .succeeded().stdout().isEqualTo("ok\n");
+                    .succeeded()
+                    .stdout()
+                    .isEqualTo("ok\n");
         }
     }
 
@@ -195,16 +245,22 @@ class HermeticDefaultsTests {
     class LeftOutNamespaces {
 
         @Test
-        @DisplayName("without MOUNT (a plain chroot) root cannot chroot: the classic escape fails, with either capability set")
+        @DisplayName(
+                "without MOUNT (a plain chroot) root cannot chroot: the classic escape fails, with either capability set")
         void noChrootWithoutMount() {
             for (Capabilities caps : Capabilities.values()) {
-                try (IsolatedEnvironment env = builder().namespaces(LinuxNamespace.PID, LinuxNamespace.UTS, LinuxNamespace.IPC)
-                        .capabilities(caps).start()) {
+                try (IsolatedEnvironment env = builder()
+                        .namespaces(LinuxNamespace.PID, LinuxNamespace.UTS, LinuxNamespace.IPC)
+                        .capabilities(caps)
+                        .start()) {
                     List<String> lines = probe(env, "capbnd", "chroot-escape");
                     assertThat(lines.get(1)).as(caps.name()).isEqualTo("chroot=EPERM");
-                    assertThat(capabilityMask(lines.get(0)) & (1L << 18)).as("CAP_SYS_CHROOT (18) in %s", lines.get(0))
+                    assertThat(capabilityMask(lines.get(0)) & (1L << 18))
+                            .as("CAP_SYS_CHROOT (18) in %s", lines.get(0))
                             .isZero();
-                    assertThat(capabilityMask(lines.get(0)) & (1L << 0)).as("CAP_CHOWN stays").isNotZero();
+                    assertThat(capabilityMask(lines.get(0)) & (1L << 0))
+                            .as("CAP_CHOWN stays")
+                            .isNotZero();
                 }
             }
         }
@@ -218,52 +274,70 @@ class HermeticDefaultsTests {
         }
 
         @Test
-        @DisplayName("without NET no raw or packet socket (no sniffing the host's loopback), with either capability set; with NET they work")
+        @DisplayName(
+                "without NET no raw or packet socket (no sniffing the host's loopback), with either capability set; with NET they work")
         void noRawSocketsWithoutNet() {
             for (Capabilities caps : Capabilities.values()) {
-                try (IsolatedEnvironment env = builder().namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS,
-                        LinuxNamespace.IPC).capabilities(caps).start()) {
-                    assertThat(probe(env, "packet-socket", "raw-socket")).as(caps.name())
+                try (IsolatedEnvironment env = builder()
+                        .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC)
+                        .capabilities(caps)
+                        .start()) {
+                    assertThat(probe(env, "packet-socket", "raw-socket"))
+                            .as(caps.name())
                             .contains("packet-socket=EPERM", "raw-socket=EPERM");
                     String bounding = probe(env, "capbnd").get(0);
-                    assertThat(capabilityMask(bounding) & (3L << 12)).as("NET_ADMIN (12), NET_RAW (13) in %s", bounding)
+                    assertThat(capabilityMask(bounding) & (3L << 12))
+                            .as("NET_ADMIN (12), NET_RAW (13) in %s", bounding)
                             .isZero();
                 }
             }
-            try (IsolatedEnvironment env = builder().namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.NET).start()) {
+            try (IsolatedEnvironment env = builder()
+                    .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.NET)
+                    .start()) {
                 assertThat(probe(env, "packet-socket", "raw-socket")).contains("packet-socket=ok", "raw-socket=ok");
-                assertThat(env.exec("grep", "^CapEff:", "/proc/self/status")).stdout()
+                assertThat(env.exec("grep", "^CapEff:", "/proc/self/status"))
+                        .stdout()
                         .isEqualTo("CapEff:\t00000000a80425fb\n");
             }
         }
 
         @Test
-        @DisplayName("a command entering an environment with NET but not joining NET (so in the host's network) has no NET_RAW either")
+        @DisplayName(
+                "a command entering an environment with NET but not joining NET (so in the host's network) has no NET_RAW either")
         void enterWithoutNet() {
-            try (IsolatedEnvironment env = builder().namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.NET).start()) {
+            try (IsolatedEnvironment env = builder()
+                    .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.NET)
+                    .start()) {
                 assertThat(probe(env.enter(LinuxNamespace.PID, LinuxNamespace.MOUNT), "packet-socket", "raw-socket"))
                         .contains("packet-socket=EPERM", "raw-socket=EPERM");
-                assertThat(probe(env.enter(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.NET), "packet-socket"))
+                assertThat(probe(
+                                env.enter(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.NET),
+                                "packet-socket"))
                         .contains("packet-socket=ok");
             }
         }
 
         @Test
-        @DisplayName("Docker's set with the default namespaces (NET among them) is Docker's 14; without NET minus NET_RAW")
+        @DisplayName(
+                "Docker's set with the default namespaces (NET among them) is Docker's 14; without NET minus NET_RAW")
         void defaultSet() {
             try (IsolatedEnvironment env = builder().start()) {
-                assertThat(env.exec("grep", "-E", "^Cap(Eff|Bnd):", "/proc/self/status")).stdout()
+                assertThat(env.exec("grep", "-E", "^Cap(Eff|Bnd):", "/proc/self/status"))
+                        .stdout()
                         .isEqualTo("CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\n");
             }
-            try (IsolatedEnvironment env = builder().namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS,
-                    LinuxNamespace.IPC).start()) {
-                assertThat(env.exec("grep", "-E", "^Cap(Eff|Bnd):", "/proc/self/status")).stdout()
+            try (IsolatedEnvironment env = builder()
+                    .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC)
+                    .start()) {
+                assertThat(env.exec("grep", "-E", "^Cap(Eff|Bnd):", "/proc/self/status"))
+                        .stdout()
                         .isEqualTo("CapEff:\t00000000a80405fb\nCapBnd:\t00000000a80405fb\n");
             }
         }
     }
 
     private static long capabilityMask(String probeLine) {
-        return Long.parseUnsignedLong(probeLine.substring(probeLine.indexOf('=') + 1).trim(), 16);
+        return Long.parseUnsignedLong(
+                probeLine.substring(probeLine.indexOf('=') + 1).trim(), 16);
     }
 }

@@ -19,15 +19,21 @@ import org.junit.jupiter.api.io.TempDir;
 class HostCannotTests {
 
     @Test
-    @DisplayName("the test fails (a misconfigured runner is red), naming the failing step, the setting to change and how to skip")
+    @DisplayName(
+            "the test fails (a misconfigured runner is red), naming the failing step, the setting to change and how to skip")
     void userNamespacesForbidden() throws IOException, InterruptedException {
         // A user namespace whose user.max_user_namespaces is 0: creating another one fails with ENOSPC,
         // as it does on hosts where an administrator turned user namespaces off.
         List<String> lines = runInRestrictedUserNamespace(UserNamespaceTestCase.class);
 
         assertThat(lines).singleElement().satisfies(line -> {
-            assertThat(line).startsWith("FAILED\tEnvironmentSetupException: This host cannot create the isolated environment: ");
-            assertThat(line).contains("stage 'clone'").contains("ENOSPC").contains("user.max_user_namespaces")
+            assertThat(line)
+                    .startsWith(
+                            "FAILED\tEnvironmentSetupException: This host cannot create the isolated environment: ");
+            assertThat(line)
+                    .contains("stage 'clone'")
+                    .contains("ENOSPC")
+                    .contains("user.max_user_namespaces")
                     .contains("set isolated.skipIfUnsupported=true or write @Isolated(skipIfUnsupported = true)");
         });
     }
@@ -36,98 +42,175 @@ class HostCannotTests {
     @DisplayName("with isolated.skipIfUnsupported=true the test is aborted (skipped) instead, with the same finding")
     void skipIfUnsupportedKey() throws IOException, InterruptedException {
         assertThat(runInRestrictedUserNamespace(UserNamespaceTestCase.class, "isolated.skipIfUnsupported=true"))
-                .singleElement().satisfies(line -> assertThat(line).startsWith("ABORTED\t")
-                        .contains("This host cannot create the isolated environment", "stage 'clone'",
+                .singleElement()
+                .satisfies(line -> assertThat(line)
+                        .startsWith("ABORTED\t")
+                        .contains(
+                                "This host cannot create the isolated environment",
+                                "stage 'clone'",
                                 "user.max_user_namespaces"));
     }
 
     @Test
     @DisplayName("with @Isolated(skipIfUnsupported = true) the test is aborted (skipped) instead")
     void skipIfUnsupportedAttribute() throws IOException, InterruptedException {
-        assertThat(runInRestrictedUserNamespace(SkippingTestCase.class)).singleElement().satisfies(line ->
-                assertThat(line).startsWith("ABORTED\t").contains("stage 'clone'", "user.max_user_namespaces"));
+        assertThat(runInRestrictedUserNamespace(SkippingTestCase.class))
+                .singleElement()
+                .satisfies(line ->
+                        assertThat(line).startsWith("ABORTED\t").contains("stage 'clone'", "user.max_user_namespaces"));
     }
 
     @Test
-    @DisplayName("where user namespaces get no capabilities (AppArmor-like, simulated with seccomp): fails, naming the sysctl")
+    @DisplayName(
+            "where user namespaces get no capabilities (AppArmor-like, simulated with seccomp): fails, naming the sysctl")
     void userNamespacesWithoutCapabilities(@TempDir Path dir) throws IOException, InterruptedException {
-        List<String> lines = NobodyJvm.runFixture(dir, UserNamespaceTestCase.class, SeccompExec.restrictedUserNamespace(dir));
+        List<String> lines =
+                NobodyJvm.runFixture(dir, UserNamespaceTestCase.class, SeccompExec.restrictedUserNamespace(dir));
 
-        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("FAILED\t")
-                .contains("EACCES", "the host probe says userns-capabilities: FAILS EACCES",
-                        "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0", "isolated.skipIfUnsupported=true"));
+        assertThat(lines)
+                .singleElement()
+                .satisfies(line -> assertThat(line)
+                        .startsWith("FAILED\t")
+                        .contains(
+                                "EACCES",
+                                "the host probe says userns-capabilities: FAILS EACCES",
+                                "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0",
+                                "isolated.skipIfUnsupported=true"));
     }
 
     @Test
-    @DisplayName("where user namespaces get no capabilities, with isolated.skipIfUnsupported=true: aborted, naming the sysctl")
+    @DisplayName(
+            "where user namespaces get no capabilities, with isolated.skipIfUnsupported=true: aborted, naming the sysctl")
     void userNamespacesWithoutCapabilitiesSkipped(@TempDir Path dir) throws IOException, InterruptedException {
-        List<String> lines = NobodyJvm.runFixture(dir, UserNamespaceTestCase.class, SeccompExec.restrictedUserNamespace(dir),
+        List<String> lines = NobodyJvm.runFixture(
+                dir,
+                UserNamespaceTestCase.class,
+                SeccompExec.restrictedUserNamespace(dir),
                 "isolated.skipIfUnsupported=true");
 
-        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("ABORTED\t")
-                .contains("kernel.apparmor_restrict_unprivileged_userns=0"));
+        assertThat(lines)
+                .singleElement()
+                .satisfies(line -> assertThat(line)
+                        .startsWith("ABORTED\t")
+                        .contains("kernel.apparmor_restrict_unprivileged_userns=0"));
     }
 
     @Test
-    @DisplayName("under Docker's default seccomp profile (simulated): fails at clone, quoting the probe's seccomp finding and its settings")
+    @DisplayName(
+            "under Docker's default seccomp profile (simulated): fails at clone, quoting the probe's seccomp finding and its settings")
     void dockerDefaultSeccomp(@TempDir Path dir) throws IOException, InterruptedException {
         List<String> lines = NobodyJvm.runFixture(dir, UserNamespaceTestCase.class, SeccompExec.dockerDefault(dir));
 
-        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("FAILED\t")
-                .contains("This host cannot create the isolated environment", "stage 'clone'", "EPERM",
-                        "the host probe says seccomp: FAILS EPERM", "docker run --security-opt seccomp=unconfined",
-                        "security_opt = [\"seccomp=unconfined\"] in [runners.docker]",
-                        "securityContext.seccompProfile.type: Unconfined", "isolated.skipIfUnsupported=true"));
+        assertThat(lines)
+                .singleElement()
+                .satisfies(line -> assertThat(line)
+                        .startsWith("FAILED\t")
+                        .contains(
+                                "This host cannot create the isolated environment",
+                                "stage 'clone'",
+                                "EPERM",
+                                "the host probe says seccomp: FAILS EPERM",
+                                "docker run --security-opt seccomp=unconfined",
+                                "security_opt = [\"seccomp=unconfined\"] in [runners.docker]",
+                                "securityContext.seccompProfile.type: Unconfined",
+                                "isolated.skipIfUnsupported=true"));
     }
 
     @Test
-    @DisplayName("where /proc is masked as Docker masks it: fails at mount-proc, quoting the probe's proc-unmasked finding and its settings")
+    @DisplayName(
+            "where /proc is masked as Docker masks it: fails at mount-proc, quoting the probe's proc-unmasked finding and its settings")
     void maskedProc(@TempDir Path dir) throws IOException, InterruptedException {
-        List<String> masked = List.of("unshare", "--mount", "--propagation", "private", "sh", "-c",
-                "mount -t tmpfs -o ro masked /proc/acpi && mount --bind /dev/null /proc/timer_list && exec \"$@\"", "sh");
+        List<String> masked = List.of(
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                "mount -t tmpfs -o ro masked /proc/acpi && mount --bind /dev/null /proc/timer_list && exec \"$@\"",
+                "sh");
 
         List<String> lines = NobodyJvm.runFixture(dir, UserNamespaceTestCase.class, masked);
 
-        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("FAILED\t")
-                .contains("stage 'mount-proc'", "EPERM",
-                        "the host probe says proc-unmasked: FAILS (masked: /proc/acpi /proc/timer_list)",
-                        "docker run --security-opt systempaths=unconfined", "securityContext.procMount: Unmasked"));
+        assertThat(lines)
+                .singleElement()
+                .satisfies(line -> assertThat(line)
+                        .startsWith("FAILED\t")
+                        .contains(
+                                "stage 'mount-proc'",
+                                "EPERM",
+                                "the host probe says proc-unmasked: FAILS (masked: /proc/acpi /proc/timer_list)",
+                                "docker run --security-opt systempaths=unconfined",
+                                "securityContext.procMount: Unmasked"));
     }
 
     @Test
-    @DisplayName("as root without CAP_SYS_ADMIN (a container's root): the helper does not start, and says which capability to add")
+    @DisplayName(
+            "as root without CAP_SYS_ADMIN (a container's root): the helper does not start, and says which capability to add")
     void rootWithoutSysAdmin() throws IOException, InterruptedException {
         String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder("setpriv", "--bounding-set=-sys_admin", java, "-cp",
-                System.getProperty("java.class.path"), FixtureRunner.class.getName(), UserNamespaceTestCase.class.getName())
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        Process child = new ProcessBuilder(
+                        "setpriv",
+                        "--bounding-set=-sys_admin",
+                        java,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        FixtureRunner.class.getName(),
+                        UserNamespaceTestCase.class.getName())
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+                .lines()
+                .toList();
         assertThat(child.waitFor()).isZero();
 
-        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("FAILED\t")
-                .contains("did not start", "isolated-helper: mount-private: unshare CLONE_NEWNS: Operation not permitted",
-                        "hint: root without CAP_SYS_ADMIN, or a seccomp filter refusing unshare (a container's defaults): "
-                        + "docker run --cap-add SYS_ADMIN, GitLab "
-                        + "cap_add = [\"SYS_ADMIN\"], Kubernetes capabilities.add: [SYS_ADMIN]; or run the tests as "
-                        + "another user (isolated-helper probe)"));
+        assertThat(lines)
+                .singleElement()
+                .satisfies(line -> assertThat(line)
+                        .startsWith("FAILED\t")
+                        .contains(
+                                "did not start",
+                                "isolated-helper: mount-private: unshare CLONE_NEWNS: Operation not permitted",
+                                "hint: root without CAP_SYS_ADMIN, or a seccomp filter refusing unshare (a container's defaults): "
+                                        + "docker run --cap-add SYS_ADMIN, GitLab "
+                                        + "cap_add = [\"SYS_ADMIN\"], Kubernetes capabilities.add: [SYS_ADMIN]; or run the tests as "
+                                        + "another user (isolated-helper probe)"));
     }
 
     private static List<String> runInRestrictedUserNamespace(Class<?> fixture, String... configuration)
             throws IOException, InterruptedException {
         String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
         String script = "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"";
-        List<String> command = new ArrayList<>(List.of("unshare", "--user", "--map-root-user", "sh", "-c", script, "sh",
-                java, "-cp", System.getProperty("java.class.path"), FixtureRunner.class.getName(), fixture.getName()));
+        List<String> command = new ArrayList<>(List.of(
+                "unshare",
+                "--user",
+                "--map-root-user",
+                "sh",
+                "-c",
+                script,
+                "sh",
+                java,
+                "-cp",
+                System.getProperty("java.class.path"),
+                FixtureRunner.class.getName(),
+                fixture.getName()));
         command.addAll(List.of(configuration));
-        Process child = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        Process child = new ProcessBuilder(command)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+                .lines()
+                .toList();
         assertThat(child.waitFor()).isZero();
         return lines;
     }
 
     static class SkippingTestCase {
         @org.junit.jupiter.api.Test
-        @Isolated(rootfs = "busybox.tar", namespaces = {USER, PID, MOUNT}, skipIfUnsupported = true)
+        @Isolated(
+                rootfs = "busybox.tar",
+                namespaces = {USER, PID, MOUNT},
+                skipIfUnsupported = true)
         void test(IsolatedEnvironment env) {
             env.exec("true");
         }
@@ -135,7 +218,9 @@ class HostCannotTests {
 
     static class UserNamespaceTestCase {
         @org.junit.jupiter.api.Test
-        @Isolated(rootfs = "busybox.tar", namespaces = {USER, PID, MOUNT})
+        @Isolated(
+                rootfs = "busybox.tar",
+                namespaces = {USER, PID, MOUNT})
         void test(IsolatedEnvironment env) {
             env.exec("true");
         }

@@ -42,22 +42,29 @@ class HostPortTests {
     }
 
     @Test
-    @DisplayName("host.isolated.internal:PORT reaches the exposed port; another host port, the env's own 127.0.0.1 and a "
-            + "route to the host stay out")
+    @DisplayName(
+            "host.isolated.internal:PORT reaches the exposed port; another host port, the env's own 127.0.0.1 and a "
+                    + "route to the host stay out")
     @Isolated(rootfs = "busybox.tar")
     void onlyTheExposedPort(IsolatedEnvironment env) {
         int port = port(mock);
         env.exposeHostPort(port);
         env.exposeHostPort(port); // a no-op
 
-        assertThat(env.exec("wget", "-qO-", "http://host.isolated.internal:" + port + "/")).succeeded().stdout()
+        assertThat(env.exec("wget", "-qO-", "http://host.isolated.internal:" + port + "/"))
+                .succeeded()
+                .stdout()
                 .isEqualTo("from the JVM's mock\n");
         assertThat(env.readString("/etc/hosts")).contains("127.213.0.1\thost.isolated.internal\n");
         // the same connect (nc exits 0 once connected), to the exposed port and to others
         assertThat(env.exec(connect("host.isolated.internal", port))).succeeded();
         assertThat(env.exec(connect("host.isolated.internal", port(other)))).failed();
-        assertThat(env.exec(connect("127.0.0.1", port))).as("the env's own loopback").failed();
-        assertThat(env.exec("cat", "/proc/net/route").stdout().lines().skip(1).toList()).as("routes").isEmpty();
+        assertThat(env.exec(connect("127.0.0.1", port)))
+                .as("the env's own loopback")
+                .failed();
+        assertThat(env.exec("cat", "/proc/net/route").stdout().lines().skip(1).toList())
+                .as("routes")
+                .isEmpty();
     }
 
     @Test
@@ -66,11 +73,22 @@ class HostPortTests {
     void onAPrivateNetwork() {
         int port = port(mock);
         try (IsolatedNetwork net = IsolatedNetwork.newNetwork();
-                IsolatedEnvironment app = IsolatedEnvironment.builder().rootfs("busybox.tar")
-                        .namespaces(PID, MOUNT, UTS, NET).hostname("app").network(net).exposeHostPorts(port).start();
-                IsolatedEnvironment peer = IsolatedEnvironment.builder().rootfs("busybox.tar")
-                        .namespaces(PID, MOUNT, UTS, NET).hostname("peer").network(net).start()) {
-            assertThat(app.exec("wget", "-qO-", "http://host.isolated.internal:" + port + "/")).succeeded().stdout()
+                IsolatedEnvironment app = IsolatedEnvironment.builder()
+                        .rootfs("busybox.tar")
+                        .namespaces(PID, MOUNT, UTS, NET)
+                        .hostname("app")
+                        .network(net)
+                        .exposeHostPorts(port)
+                        .start();
+                IsolatedEnvironment peer = IsolatedEnvironment.builder()
+                        .rootfs("busybox.tar")
+                        .namespaces(PID, MOUNT, UTS, NET)
+                        .hostname("peer")
+                        .network(net)
+                        .start()) {
+            assertThat(app.exec("wget", "-qO-", "http://host.isolated.internal:" + port + "/"))
+                    .succeeded()
+                    .stdout()
                     .isEqualTo("from the JVM's mock\n");
             assertThat(app.readString("/etc/hosts")).contains("\tpeer\n").contains("\thost.isolated.internal\n");
             assertThat(peer.readString("/etc/hosts")).doesNotContain("host.isolated.internal");
@@ -87,10 +105,13 @@ class HostPortTests {
         env.start("nc", "-l", "-p", Integer.toString(port));
         env.awaitPort(port);
 
-        assertThatThrownBy(() -> env.exposeHostPort(port)).isInstanceOf(EnvironmentSetupException.class)
-                .hasMessageContaining("stage 'forward'").hasMessageContaining("127.213.0.1:" + port)
+        assertThatThrownBy(() -> env.exposeHostPort(port))
+                .isInstanceOf(EnvironmentSetupException.class)
+                .hasMessageContaining("stage 'forward'")
+                .hasMessageContaining("127.213.0.1:" + port)
                 .hasMessageContaining("already listens on this port");
-        assertThatThrownBy(() -> env.exposeHostPort(0)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> env.exposeHostPort(0))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("exposeHostPort(0): a TCP port is 1..65535");
     }
 
@@ -126,18 +147,31 @@ class HostPortTests {
             env.exposeHostPort(port);
 
             // 300 clients whose stdin (a FIFO held open) never ends
-            env.start("sh", "-c", "mkfifo /tmp/in; exec 3<>/tmp/in; for i in $(seq 300); do nc host.isolated.internal "
-                    + port + " <&3 & done; wait");
+            env.start(
+                    "sh",
+                    "-c",
+                    "mkfifo /tmp/in; exec 3<>/tmp/in; for i in $(seq 300); do nc host.isolated.internal " + port
+                            + " <&3 & done; wait");
             String remote = String.format("0100D57F:%04X", port); // 127.213.0.1:port in /proc/net/tcp
-            Awaitility.await().atMost(java.time.Duration.ofSeconds(120)).pollInterval(java.time.Duration.ofSeconds(1))
-                    .until(() -> env.exec("cat", "/proc/net/tcp").stdout()
-                    .lines().filter(l -> l.contains(" " + remote + " 01 ")).count() == 300);
-            Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+            Awaitility.await()
+                    .atMost(java.time.Duration.ofSeconds(120))
+                    .pollInterval(java.time.Duration.ofSeconds(1))
+                    .until(() -> env.exec("cat", "/proc/net/tcp")
+                                    .stdout()
+                                    .lines()
+                                    .filter(l -> l.contains(" " + remote + " 01 "))
+                                    .count()
+                            == 300);
+            Awaitility.await()
+                    .atMost(java.time.Duration.ofSeconds(60))
                     .untilAsserted(() -> assertThat(accepted.get()).isGreaterThanOrEqualTo(256));
-            assertThat(accepted.get()).as("all 300 connected inside, 256 relayed").isEqualTo(256);
+            assertThat(accepted.get())
+                    .as("all 300 connected inside, 256 relayed")
+                    .isEqualTo(256);
 
             assertThat(env.exec("sh", "-c", "kill $(pidof nc)")).succeeded(); // every relay ends, the backlog moves
-            Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+            Awaitility.await()
+                    .atMost(java.time.Duration.ofSeconds(60))
                     .untilAsserted(() -> assertThat(accepted.get()).isEqualTo(300));
         }
     }
@@ -148,11 +182,14 @@ class HostPortTests {
     @Isolated(rootfs = "busybox.tar", readOnlyRootfs = true)
     void readOnlyRootfs(IsolatedEnvironment env) {
         int port = port(mock);
-        assertThatThrownBy(() -> env.exposeHostPort(port)).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> env.exposeHostPort(port))
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessageStartingWith("exposeHostPort(" + port + "): the port is reached on 127.213.0.1:" + port
                         + " inside, but /etc/hosts could not name host.isolated.internal (")
                 .hasMessageEndingWith("); connect to 127.213.0.1 instead");
-        assertThat(env.exec("wget", "-qO-", "http://127.213.0.1:" + port + "/")).succeeded().stdout()
+        assertThat(env.exec("wget", "-qO-", "http://127.213.0.1:" + port + "/"))
+                .succeeded()
+                .stdout()
                 .isEqualTo("from the JVM's mock\n");
     }
 
@@ -172,8 +209,10 @@ class HostPortTests {
         });
         fixed.start();
         try {
-            assertThat(env.exec("wget", "-qO-", "http://host.isolated.internal:" + FIXED_PORT + "/")).succeeded()
-                    .stdout().isEqualTo("fixed\n");
+            assertThat(env.exec("wget", "-qO-", "http://host.isolated.internal:" + FIXED_PORT + "/"))
+                    .succeeded()
+                    .stdout()
+                    .isEqualTo("fixed\n");
             assertThat(env.exec(connect("host.isolated.internal", port(mock)))).failed();
         } finally {
             fixed.stop(0);
@@ -182,12 +221,16 @@ class HostPortTests {
 
     @Test
     @DisplayName("without NET the environment is on the host's network: host.isolated.internal is 127.0.0.1")
-    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT})
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT})
     void hostNetwork(IsolatedEnvironment env) {
         env.exposeHostPort(port(mock));
         assertThat(env.readString("/etc/hosts")).contains("127.0.0.1\thost.isolated.internal\n");
-        assertThat(env.exec("wget", "-qO-", "http://host.isolated.internal:" + port(mock) + "/")).succeeded()
-                .stdout().isEqualTo("from the JVM's mock\n");
+        assertThat(env.exec("wget", "-qO-", "http://host.isolated.internal:" + port(mock) + "/"))
+                .succeeded()
+                .stdout()
+                .isEqualTo("from the JVM's mock\n");
     }
 
     @Test
@@ -198,8 +241,10 @@ class HostPortTests {
         List<String> lines = NobodyJvm.runFixture(dir, RootlessHostPortCase.class);
 
         assertThat(lines).hasSize(2).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
-        Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
-                RootlessLeftovers.find(nobodyBefore, dir, RootlessHostPortCase.MARKER)).isEmpty());
+        Awaitility.await()
+                .atMost(java.time.Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(RootlessLeftovers.find(nobodyBefore, dir, RootlessHostPortCase.MARKER))
+                        .isEmpty());
     }
 
     /** Run by uid 65534. */
@@ -210,13 +255,18 @@ class HostPortTests {
         void exposedPortOnly() throws IOException {
             HttpServer mock = server("from the JVM's mock\n");
             HttpServer other = server("never\n");
-            try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            try (IsolatedEnvironment env =
+                    IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
                 env.start("sleep", MARKER);
                 env.exposeHostPort(port(mock));
-                assertThat(env.exec("wget", "-qO-", "http://host.isolated.internal:" + port(mock) + "/")).succeeded()
-                        .stdout().isEqualTo("from the JVM's mock\n");
-                assertThat(env.exec(connect("host.isolated.internal", port(mock)))).succeeded();
-                assertThat(env.exec(connect("host.isolated.internal", port(other)))).failed();
+                assertThat(env.exec("wget", "-qO-", "http://host.isolated.internal:" + port(mock) + "/"))
+                        .succeeded()
+                        .stdout()
+                        .isEqualTo("from the JVM's mock\n");
+                assertThat(env.exec(connect("host.isolated.internal", port(mock))))
+                        .succeeded();
+                assertThat(env.exec(connect("host.isolated.internal", port(other))))
+                        .failed();
             } finally {
                 mock.stop(0);
                 other.stop(0);
@@ -227,10 +277,15 @@ class HostPortTests {
         void onAPrivateNetwork() throws IOException {
             HttpServer mock = server("mock\n");
             try (IsolatedNetwork net = IsolatedNetwork.newNetwork();
-                    IsolatedEnvironment app = IsolatedEnvironment.builder().rootfs("busybox.tar")
-                            .network(net, "app").exposeHostPorts(port(mock)).start()) {
+                    IsolatedEnvironment app = IsolatedEnvironment.builder()
+                            .rootfs("busybox.tar")
+                            .network(net, "app")
+                            .exposeHostPorts(port(mock))
+                            .start()) {
                 assertThat(app.exec("wget", "-qO-", "http://host.isolated.internal:" + port(mock) + "/"))
-                        .succeeded().stdout().isEqualTo("mock\n");
+                        .succeeded()
+                        .stdout()
+                        .isEqualTo("mock\n");
             } finally {
                 mock.stop(0);
             }

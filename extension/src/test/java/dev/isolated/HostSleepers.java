@@ -10,8 +10,7 @@ import java.util.stream.Stream;
 
 /** Finds a test's marker processes on the host: {@code sleep SECONDS}, whatever namespace they hide in. */
 public final class HostSleepers {
-    private HostSleepers() {
-    }
+    private HostSleepers() {}
 
     /** @return the host pids of the processes whose command line is {@code sleep SECONDS} */
     public static List<Long> of(String seconds) throws IOException {

@@ -14,10 +14,27 @@ class HostSupportTests {
     void probe() {
         HostSupport host = HostSupport.probe();
 
-        assertThat(host.steps()).extracting(HostSupport.Step::name).contains("userns", "uid-map", "proc", "overlay",
-                "pivot-root", "net", "time-ns", "newuidmap", "newgidmap", "subids", "userns-capabilities", "container", "seccomp", "proc-unmasked", "root-capabilities",
-                "sysctl user.max_user_namespaces");
-        assertThat(host.steps()).allSatisfy(step -> assertThat(step.ok()).as(step.toString()).isTrue());
+        assertThat(host.steps())
+                .extracting(HostSupport.Step::name)
+                .contains(
+                        "userns",
+                        "uid-map",
+                        "proc",
+                        "overlay",
+                        "pivot-root",
+                        "net",
+                        "time-ns",
+                        "newuidmap",
+                        "newgidmap",
+                        "subids",
+                        "userns-capabilities",
+                        "container",
+                        "seccomp",
+                        "proc-unmasked",
+                        "root-capabilities",
+                        "sysctl user.max_user_namespaces");
+        assertThat(host.steps())
+                .allSatisfy(step -> assertThat(step.ok()).as(step.toString()).isTrue());
         assertThat(host.allOk()).isTrue();
         assertThat(host.step("sysctl user.max_user_namespaces").detail()).matches("\\d+");
         assertThat(HostSupport.probe()).isSameAs(host);

@@ -30,7 +30,8 @@ class HostileFilesTests {
         byte[] before = {0, 1, 2, (byte) 0xff, 'h', 'o', 's', 't'};
         Files.write(target, before);
 
-        assertThatThrownBy(() -> env.copyOut("/out.txt", target)).isInstanceOf(UncheckedIOException.class)
+        assertThatThrownBy(() -> env.copyOut("/out.txt", target))
+                .isInstanceOf(UncheckedIOException.class)
                 .hasCauseInstanceOf(FileAlreadyExistsException.class)
                 .hasMessage("Cannot copy /out.txt out of the environment to " + target + ": it already exists on the "
                         + "host; copyOut never replaces anything there: delete it first or choose a path that does "
@@ -39,21 +40,28 @@ class HostileFilesTests {
     }
 
     @Test
-    @DisplayName("copyOut onto a directory, a symlink, a dangling symlink or a FIFO on the host is refused; none is followed")
+    @DisplayName(
+            "copyOut onto a directory, a symlink, a dangling symlink or a FIFO on the host is refused; none is followed")
     void copyOutOntoOtherHostFiles(IsolatedEnvironment env, @TempDir Path dir) throws Exception {
-        assertThat(env.exec("sh", "-c", "mkdir -p /tree/sub && echo t > /tree/sub/f && echo x > /file")).succeeded();
+        assertThat(env.exec("sh", "-c", "mkdir -p /tree/sub && echo t > /tree/sub/f && echo x > /file"))
+                .succeeded();
         Path canary = Files.writeString(dir.resolve("canary"), "host canary\n");
         Path directory = Files.createDirectory(dir.resolve("directory"));
         Path link = Files.createSymbolicLink(dir.resolve("link"), canary);
         Path dangling = Files.createSymbolicLink(dir.resolve("dangling"), dir.resolve("not-there"));
         Path fifo = dir.resolve("fifo");
-        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor())
+                .isZero();
 
         for (Path target : new Path[] {directory, link, dangling, fifo}) {
             for (String source : new String[] {"/file", "/tree"}) {
-                assertTimeoutPreemptively(FAST, () -> assertThatThrownBy(() -> env.copyOut(source, target))
-                        .as("copyOut %s to %s", source, target).isInstanceOf(UncheckedIOException.class)
-                        .hasMessageContaining(target.toString()).hasMessageContaining("already exists on the host"));
+                assertTimeoutPreemptively(
+                        FAST,
+                        () -> assertThatThrownBy(() -> env.copyOut(source, target))
+                                .as("copyOut %s to %s", source, target)
+                                .isInstanceOf(UncheckedIOException.class)
+                                .hasMessageContaining(target.toString())
+                                .hasMessageContaining("already exists on the host"));
             }
         }
         assertThat(canary).content().isEqualTo("host canary\n");
@@ -61,8 +69,10 @@ class HostileFilesTests {
         assertThat(Files.readSymbolicLink(link)).isEqualTo(canary);
         assertThat(Files.readSymbolicLink(dangling)).isEqualTo(dir.resolve("not-there"));
         assertThat(dir.resolve("not-there")).doesNotExist();
-        assertThat(Files.isSymbolicLink(fifo) || Files.isRegularFile(fifo, LinkOption.NOFOLLOW_LINKS)
-                || Files.isDirectory(fifo, LinkOption.NOFOLLOW_LINKS)).isFalse();
+        assertThat(Files.isSymbolicLink(fifo)
+                        || Files.isRegularFile(fifo, LinkOption.NOFOLLOW_LINKS)
+                        || Files.isDirectory(fifo, LinkOption.NOFOLLOW_LINKS))
+                .isFalse();
     }
 
     @Test
@@ -70,13 +80,18 @@ class HostileFilesTests {
     void readStringOfAFifo(IsolatedEnvironment env) {
         assertThat(env.exec("mkfifo", "/tmp/pipe")).succeeded();
 
-        assertTimeoutPreemptively(FAST, () -> assertThatThrownBy(() -> env.readString("/tmp/pipe"))
-                .isInstanceOf(UncheckedIOException.class)
-                .hasMessageStartingWith("Cannot read /tmp/pipe: /tmp/pipe in the environment of host pid ")
-                .hasMessageEndingWith(" is a FIFO, not a regular file; only regular files are read"));
-        assertTimeoutPreemptively(FAST, () -> assertThatThrownBy(() -> env.writeString("/tmp/pipe", "x"))
-                .isInstanceOf(UncheckedIOException.class).hasMessageContaining("/tmp/pipe")
-                .hasMessageContaining("is a FIFO, not a regular file"));
+        assertTimeoutPreemptively(
+                FAST,
+                () -> assertThatThrownBy(() -> env.readString("/tmp/pipe"))
+                        .isInstanceOf(UncheckedIOException.class)
+                        .hasMessageStartingWith("Cannot read /tmp/pipe: /tmp/pipe in the environment of host pid ")
+                        .hasMessageEndingWith(" is a FIFO, not a regular file; only regular files are read"));
+        assertTimeoutPreemptively(
+                FAST,
+                () -> assertThatThrownBy(() -> env.writeString("/tmp/pipe", "x"))
+                        .isInstanceOf(UncheckedIOException.class)
+                        .hasMessageContaining("/tmp/pipe")
+                        .hasMessageContaining("is a FIFO, not a regular file"));
     }
 
     @Test
@@ -84,24 +99,33 @@ class HostileFilesTests {
     void readStringOfADevice(IsolatedEnvironment env) {
         assertThat(env.exec("ln", "-s", "/dev/zero", "/tmp/zero")).succeeded();
 
-        assertTimeoutPreemptively(FAST, () -> assertThatThrownBy(() -> env.readString("/tmp/zero"))
-                .isInstanceOf(UncheckedIOException.class).hasMessageContaining("/tmp/zero")
-                .hasMessageContaining("is a character device, not a regular file"));
-        assertThatThrownBy(() -> env.readString("/etc")).isInstanceOf(UncheckedIOException.class)
-                .hasMessageContaining("/etc in the environment").hasMessageContaining("is a directory, not a regular file");
+        assertTimeoutPreemptively(
+                FAST,
+                () -> assertThatThrownBy(() -> env.readString("/tmp/zero"))
+                        .isInstanceOf(UncheckedIOException.class)
+                        .hasMessageContaining("/tmp/zero")
+                        .hasMessageContaining("is a character device, not a regular file"));
+        assertThatThrownBy(() -> env.readString("/etc"))
+                .isInstanceOf(UncheckedIOException.class)
+                .hasMessageContaining("/etc in the environment")
+                .hasMessageContaining("is a directory, not a regular file");
     }
 
     @Test
     @DisplayName("readString of a file over 64 MiB is refused with a pointer to copyOut, which copies it")
     void readStringIsBounded(IsolatedEnvironment env, @TempDir Path dir) throws Exception {
         assertThat(env.exec("truncate", "-s", "100M", "/tmp/huge")).succeeded();
-        assertThat(env.exec("sh", "-c", "head -c 67108864 /dev/zero > /tmp/exactly-64m")).succeeded();
+        assertThat(env.exec("sh", "-c", "head -c 67108864 /dev/zero > /tmp/exactly-64m"))
+                .succeeded();
 
-        assertTimeoutPreemptively(FAST, () -> assertThatThrownBy(() -> env.readString("/tmp/huge"))
-                .isInstanceOf(UncheckedIOException.class)
-                .hasMessageStartingWith("Cannot read /tmp/huge: /tmp/huge in the environment of host pid ")
-                .hasMessageEndingWith(" is larger than 64 MiB, the most readString reads; copy it to the host with "
-                        + "copyOut instead"));
+        assertTimeoutPreemptively(
+                FAST,
+                () -> assertThatThrownBy(() -> env.readString("/tmp/huge"))
+                        .isInstanceOf(UncheckedIOException.class)
+                        .hasMessageStartingWith("Cannot read /tmp/huge: /tmp/huge in the environment of host pid ")
+                        .hasMessageEndingWith(
+                                " is larger than 64 MiB, the most readString reads; copy it to the host with "
+                                        + "copyOut instead"));
         assertThat(env.readString("/tmp/exactly-64m")).hasSize(64 << 20);
 
         env.copyOut("/tmp/huge", dir.resolve("huge"));
@@ -115,11 +139,16 @@ class HostileFilesTests {
     }
 
     @Test
-    @DisplayName("copyOut of a tree keeps symlinks as symlinks and leaves FIFOs, sockets and devices out; of a FIFO it refuses")
+    @DisplayName(
+            "copyOut of a tree keeps symlinks as symlinks and leaves FIFOs, sockets and devices out; of a FIFO it refuses")
     void copyOutOfATree(IsolatedEnvironment env, @TempDir Path dir) throws Exception {
         Path canary = Files.writeString(dir.resolve("canary"), "host canary\n");
-        assertThat(env.exec("sh", "-c", "mkdir -p /t/sub && echo a > /t/sub/a && ln -s " + canary + " /t/to-host"
-                + " && ln -s /etc/shadow /t/shadow && mkfifo /t/sub/pipe && chmod 755 /t/sub/a && ln -s /t/sub /t/dir-link"))
+        assertThat(
+                        env.exec(
+                                "sh",
+                                "-c",
+                                "mkdir -p /t/sub && echo a > /t/sub/a && ln -s " + canary + " /t/to-host"
+                                        + " && ln -s /etc/shadow /t/shadow && mkfifo /t/sub/pipe && chmod 755 /t/sub/a && ln -s /t/sub /t/dir-link"))
                 .succeeded();
 
         assertTimeoutPreemptively(FAST, () -> env.copyOut("/t", dir.resolve("t")));
@@ -135,10 +164,13 @@ class HostileFilesTests {
         }
         assertThat(canary).content().isEqualTo("host canary\n");
 
-        assertTimeoutPreemptively(FAST, () -> assertThatThrownBy(() -> env.copyOut("/t/sub/pipe", dir.resolve("p")))
-                .isInstanceOf(UncheckedIOException.class)
-                .hasMessageContaining("/t/sub/pipe in the environment of host pid ")
-                .hasMessageEndingWith(" is a FIFO; copyOut copies regular files, directories and symlinks only"));
+        assertTimeoutPreemptively(
+                FAST,
+                () -> assertThatThrownBy(() -> env.copyOut("/t/sub/pipe", dir.resolve("p")))
+                        .isInstanceOf(UncheckedIOException.class)
+                        .hasMessageContaining("/t/sub/pipe in the environment of host pid ")
+                        .hasMessageEndingWith(
+                                " is a FIFO; copyOut copies regular files, directories and symlinks only"));
         assertThat(dir.resolve("p")).doesNotExist();
     }
 }

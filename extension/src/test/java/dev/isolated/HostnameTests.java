@@ -14,7 +14,10 @@ class HostnameTests {
 
     @Test
     @DisplayName("renames a running environment, even one whose image has no hostname program")
-    @Isolated(rootfs = "hello.tar", namespaces = {PID, MOUNT, UTS}, hostname = "before")
+    @Isolated(
+            rootfs = "hello.tar",
+            namespaces = {PID, MOUNT, UTS},
+            hostname = "before")
     void fromScratch(IsolatedEnvironment env) {
         env.setHostname("after");
 
@@ -23,7 +26,10 @@ class HostnameTests {
 
     @Test
     @DisplayName("is visible to commands already running and to new ones")
-    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS}, hostname = "before")
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT, UTS},
+            hostname = "before")
     void seenByCommands(IsolatedEnvironment env) {
         env.setHostname("after");
 
@@ -32,9 +38,12 @@ class HostnameTests {
 
     @Test
     @DisplayName("without a UTS namespace says so instead of renaming the host")
-    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT})
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT})
     void withoutUts(IsolatedEnvironment env) {
-        assertThatThrownBy(() -> env.setHostname("host")).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> env.setHostname("host"))
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("no UTS namespace");
     }
 }

@@ -31,7 +31,8 @@ class ImageConfigTests {
             busybox = in.readAllBytes();
         }
         byte[] app = TestImages.layer(List.of("app"), ACCOUNTS);
-        Path image = Files.write(dir.resolve("app-" + Integer.toHexString(runConfig.hashCode()) + ".tar"),
+        Path image = Files.write(
+                dir.resolve("app-" + Integer.toHexString(runConfig.hashCode()) + ".tar"),
                 TestImages.dockerSave(runConfig, busybox, app));
         return IsolatedEnvironment.builder().rootfs(image.toString()).start();
     }
@@ -39,31 +40,41 @@ class ImageConfigTests {
     @Test
     @DisplayName("commands run as the image's User, in its WorkingDir, with its Env; a command's own user wins")
     void defaults() throws Exception {
-        try (IsolatedEnvironment env = start("{\"User\":\"app\",\"WorkingDir\":\"/app\",\"Env\":[\"GREETING=hello\"]}")) {
-            assertThat(env.exec("sh", "-c", "echo $(id -u):$(id -g) $(pwd) $GREETING")).succeeded().stdout()
+        try (IsolatedEnvironment env =
+                start("{\"User\":\"app\",\"WorkingDir\":\"/app\",\"Env\":[\"GREETING=hello\"]}")) {
+            assertThat(env.exec("sh", "-c", "echo $(id -u):$(id -g) $(pwd) $GREETING"))
+                    .succeeded()
+                    .stdout()
                     .isEqualTo("1000:1000 /app hello\n");
             assertThat(env.exec(Command.of("id", "-u").withUser(0, 0))).stdout().isEqualTo("0\n");
             Process viaBuilder = env.processBuilder("id", "-u").start();
-            assertThat(new String(viaBuilder.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("1000\n");
+            assertThat(new String(viaBuilder.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                    .isEqualTo("1000\n");
             assertThat(viaBuilder.waitFor()).isZero();
         }
     }
 
     @Test
-    @DisplayName("User \"name:group\" and \"uid:gid\" resolve like Docker's, in the environment's /etc/passwd and /etc/group")
+    @DisplayName(
+            "User \"name:group\" and \"uid:gid\" resolve like Docker's, in the environment's /etc/passwd and /etc/group")
     void userAndGroup() throws Exception {
         try (IsolatedEnvironment named = start("{\"User\":\"app:staff\"}");
                 IsolatedEnvironment numeric = start("{\"User\":\"4242:4343\"}")) {
-            assertThat(named.exec("sh", "-c", "echo $(id -u):$(id -g)")).stdout().isEqualTo("1000:50\n");
-            assertThat(numeric.exec("sh", "-c", "echo $(id -u):$(id -g)")).stdout().isEqualTo("4242:4343\n");
+            assertThat(named.exec("sh", "-c", "echo $(id -u):$(id -g)"))
+                    .stdout()
+                    .isEqualTo("1000:50\n");
+            assertThat(numeric.exec("sh", "-c", "echo $(id -u):$(id -g)"))
+                    .stdout()
+                    .isEqualTo("4242:4343\n");
         }
     }
 
     @Test
     @DisplayName("imageCommand() is the Entrypoint plus Cmd, and arguments replace Cmd, as docker run does")
     void imageCommand() throws Exception {
-        try (IsolatedEnvironment env = start("{\"User\":\"app\",\"WorkingDir\":\"/app\",\"Entrypoint\":[\"/bin/sh\",\"-c\"],"
-                + "\"Cmd\":[\"echo hi from $(id -un) in $(pwd)\"]}")) {
+        try (IsolatedEnvironment env =
+                start("{\"User\":\"app\",\"WorkingDir\":\"/app\",\"Entrypoint\":[\"/bin/sh\",\"-c\"],"
+                        + "\"Cmd\":[\"echo hi from $(id -un) in $(pwd)\"]}")) {
             assertThat(env.imageConfig().entrypoint()).containsExactly("/bin/sh", "-c");
             assertThat(env.exec(env.imageCommand())).succeeded().stdout().isEqualTo("hi from app in /app\n");
             assertThat(env.exec(env.imageCommand("echo replaced"))).stdout().isEqualTo("replaced\n");
@@ -75,7 +86,8 @@ class ImageConfigTests {
     @DisplayName("a User the image does not have fails the command with the name and the fix")
     void unknownUser() throws Exception {
         try (IsolatedEnvironment env = start("{\"User\":\"ghost\"}")) {
-            assertThatThrownBy(() -> env.exec("id")).isInstanceOf(IsolatedException.class)
+            assertThatThrownBy(() -> env.exec("id"))
+                    .isInstanceOf(IsolatedException.class)
                     .hasMessageContaining("no user \"ghost\" in the environment's /etc/passwd")
                     .hasMessageContaining("numeric ids");
         }
@@ -87,7 +99,8 @@ class ImageConfigTests {
     void plainRootfs(IsolatedEnvironment env) {
         assertThat(env.imageConfig()).isEqualTo(ImageConfig.EMPTY);
         assertThat(env.exec("sh", "-c", "echo $(id -u) $(pwd)")).stdout().isEqualTo("0 /\n");
-        assertThatThrownBy(env::imageCommand).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(env::imageCommand)
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("declares no Entrypoint or Cmd");
     }
 }

@@ -3,8 +3,8 @@ package dev.isolated;
 import static dev.isolated.LinuxNamespace.MOUNT;
 import static dev.isolated.LinuxNamespace.NET;
 import static dev.isolated.LinuxNamespace.PID;
-import static dev.isolated.LinuxNamespace.UTS;
 import static dev.isolated.LinuxNamespace.USER;
+import static dev.isolated.LinuxNamespace.UTS;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.platform.testkit.engine.EventConditions.event;
@@ -41,40 +41,52 @@ class IsolatedExtensionTests {
         results.testEvents().assertStatistics(s -> s.started(2).succeeded(2));
         assertThat(FreshPerMethodTestCase.initPids).hasSize(2).doesNotHaveDuplicates();
         for (long pid : FreshPerMethodTestCase.initPids) {
-            assertThat(Paths.get("/proc", Long.toString(pid))).as("init of a closed environment").doesNotExist();
+            assertThat(Paths.get("/proc", Long.toString(pid)))
+                    .as("init of a closed environment")
+                    .doesNotExist();
         }
     }
 
     @Test
     @DisplayName("lets a method's annotation set the namespaces, keeping the class's rootfs")
     void methodAnnotationWins() {
-        EngineRunner.run(MethodWinsTestCase.class).testEvents().assertStatistics(s -> s.started(2).succeeded(2));
+        EngineRunner.run(MethodWinsTestCase.class)
+                .testEvents()
+                .assertStatistics(s -> s.started(2).succeeded(2));
     }
 
     @Test
     @DisplayName("applies an enclosing class's annotation to @Nested tests")
     void nestedInherits() {
-        EngineRunner.run(NestedTestCase.class).testEvents().assertStatistics(s -> s.started(1).succeeded(1));
+        EngineRunner.run(NestedTestCase.class)
+                .testEvents()
+                .assertStatistics(s -> s.started(1).succeeded(1));
     }
 
     @Test
     @DisplayName("injects the same environment into @BeforeEach and the test")
     void beforeEachSeesTheTestsEnvironment() {
-        EngineRunner.run(BeforeEachTestCase.class).testEvents().assertStatistics(s -> s.started(1).succeeded(1));
+        EngineRunner.run(BeforeEachTestCase.class)
+                .testEvents()
+                .assertStatistics(s -> s.started(1).succeeded(1));
     }
 
     @Test
     @DisplayName("takes the rootfs from the isolated.rootfs configuration parameter when no annotation names one")
     void rootfsFromConfiguration() {
         EngineRunner.run(NoRootfsTestCase.class, Map.of(Isolated.DEFAULT_ROOTFS_PROPERTY, "busybox.tar"))
-                .testEvents().assertStatistics(s -> s.started(1).succeeded(1));
+                .testEvents()
+                .assertStatistics(s -> s.started(1).succeeded(1));
     }
 
     @Test
     @DisplayName("takes the default namespaces from isolated.namespaces, for annotations that keep the default")
     void namespacesFromConfiguration() {
-        EngineRunner.assertAllSucceeded(EngineRunner.run(ConfiguredNamespacesTestCase.class,
-                Map.of(Isolated.DEFAULT_NAMESPACES_PROPERTY, "pid, mount, net")), 1);
+        EngineRunner.assertAllSucceeded(
+                EngineRunner.run(
+                        ConfiguredNamespacesTestCase.class,
+                        Map.of(Isolated.DEFAULT_NAMESPACES_PROPERTY, "pid, mount, net")),
+                1);
     }
 
     @Nested
@@ -84,42 +96,78 @@ class IsolatedExtensionTests {
         @Test
         @DisplayName("when the rootfs cannot be found, listing the places it looked")
         void missingRootfs() {
-            EngineRunner.run(MissingRootfsTestCase.class).testEvents().assertThatEvents().haveExactly(1,
-                    event(test("test"), finishedWithFailure(message(m -> m.contains("no-such-image.tar")
-                            && m.contains("class path") && m.contains(Paths.get("no-such-image.tar").toAbsolutePath()
-                                    .toString())))));
+            EngineRunner.run(MissingRootfsTestCase.class)
+                    .testEvents()
+                    .assertThatEvents()
+                    .haveExactly(
+                            1,
+                            event(
+                                    test("test"),
+                                    finishedWithFailure(message(m -> m.contains("no-such-image.tar")
+                                            && m.contains("class path")
+                                            && m.contains(Paths.get("no-such-image.tar")
+                                                    .toAbsolutePath()
+                                                    .toString())))));
         }
 
         @Test
         @DisplayName("when no rootfs is named anywhere, saying how to name one")
         void noRootfs() {
-            EngineRunner.run(NoRootfsTestCase.class).testEvents().assertThatEvents().haveExactly(1,
-                    event(test("test"), finishedWithFailure(instanceOf(ExtensionConfigurationException.class),
-                            message(m -> m.contains("rootfs = \"busybox.tar\"")
-                                    && m.contains(Isolated.DEFAULT_ROOTFS_PROPERTY)))));
+            EngineRunner.run(NoRootfsTestCase.class)
+                    .testEvents()
+                    .assertThatEvents()
+                    .haveExactly(
+                            1,
+                            event(
+                                    test("test"),
+                                    finishedWithFailure(
+                                            instanceOf(ExtensionConfigurationException.class),
+                                            message(m -> m.contains("rootfs = \"busybox.tar\"")
+                                                    && m.contains(Isolated.DEFAULT_ROOTFS_PROPERTY)))));
         }
 
         @Test
         @DisplayName("when an environment is asked for where there is none, such as a constructor")
         void parameterOutsideATestMethod() {
-            EngineRunner.run(ConstructorParameterTestCase.class).testEvents().assertThatEvents().haveExactly(1,
-                    event(test("test"), finishedWithFailure(instanceOf(ParameterResolutionException.class),
-                            message(m -> m.contains("environments are made per test method")))));
+            EngineRunner.run(ConstructorParameterTestCase.class)
+                    .testEvents()
+                    .assertThatEvents()
+                    .haveExactly(
+                            1,
+                            event(
+                                    test("test"),
+                                    finishedWithFailure(
+                                            instanceOf(ParameterResolutionException.class),
+                                            message(m -> m.contains("environments are made per test method")))));
         }
 
         @Test
         @DisplayName("when isolated.namespaces names an unknown namespace, listing the known ones")
         void unknownNamespace() {
-            EngineRunner.run(ConfiguredNamespacesTestCase.class, Map.of(Isolated.DEFAULT_NAMESPACES_PROPERTY, "pid,wormhole"))
-                    .testEvents().assertThatEvents().haveExactly(1, event(test("test"), finishedWithFailure(
-                            message(m -> m.contains("wormhole") && m.contains("[PID, MOUNT, UTS, IPC, NET, USER")))));
+            EngineRunner.run(
+                            ConfiguredNamespacesTestCase.class,
+                            Map.of(Isolated.DEFAULT_NAMESPACES_PROPERTY, "pid,wormhole"))
+                    .testEvents()
+                    .assertThatEvents()
+                    .haveExactly(
+                            1,
+                            event(
+                                    test("test"),
+                                    finishedWithFailure(message(m -> m.contains("wormhole")
+                                            && m.contains("[PID, MOUNT, UTS, IPC, NET, USER")))));
         }
 
         @Test
         @DisplayName("when a hostname is asked for without a UTS namespace")
         void hostnameWithoutUts() {
-            EngineRunner.run(HostnameWithoutUtsTestCase.class).testEvents().assertThatEvents().haveExactly(1,
-                    event(test("test"), finishedWithFailure(message(m -> m.contains("needs the UTS namespace")))));
+            EngineRunner.run(HostnameWithoutUtsTestCase.class)
+                    .testEvents()
+                    .assertThatEvents()
+                    .haveExactly(
+                            1,
+                            event(
+                                    test("test"),
+                                    finishedWithFailure(message(m -> m.contains("needs the UTS namespace")))));
         }
     }
 
@@ -143,7 +191,9 @@ class IsolatedExtensionTests {
         }
     }
 
-    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS})
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT, UTS})
     static class MethodWinsTestCase {
         @Test
         void classNamespaces(IsolatedEnvironment env) {
@@ -189,8 +239,7 @@ class IsolatedExtensionTests {
     static class MissingRootfsTestCase {
         @Test
         @Isolated(rootfs = "no-such-image.tar")
-        void test(IsolatedEnvironment env) {
-        }
+        void test(IsolatedEnvironment env) {}
     }
 
     static class NoRootfsTestCase {
@@ -203,12 +252,10 @@ class IsolatedExtensionTests {
 
     @Isolated(rootfs = "busybox.tar")
     static class ConstructorParameterTestCase {
-        ConstructorParameterTestCase(IsolatedEnvironment env) {
-        }
+        ConstructorParameterTestCase(IsolatedEnvironment env) {}
 
         @Test
-        void test() {
-        }
+        void test() {}
     }
 
     @Isolated(rootfs = "busybox.tar")
@@ -222,8 +269,10 @@ class IsolatedExtensionTests {
 
     static class HostnameWithoutUtsTestCase {
         @Test
-        @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT}, hostname = "nope")
-        void test(IsolatedEnvironment env) {
-        }
+        @Isolated(
+                rootfs = "busybox.tar",
+                namespaces = {PID, MOUNT},
+                hostname = "nope")
+        void test(IsolatedEnvironment env) {}
     }
 }

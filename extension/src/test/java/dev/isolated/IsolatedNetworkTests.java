@@ -22,8 +22,12 @@ class IsolatedNetworkTests {
             + "reach each other")
     void uniqueNetworks() {
         Set<String> names = ConcurrentHashMap.newKeySet();
-        IntStream.range(0, 1000).parallel().forEach(i -> names.add(IsolatedNetwork.newNetwork().name()));
-        assertThat(names).hasSize(1000).allSatisfy(n -> assertThat(n).startsWith("isolated-").hasSizeLessThan(16));
+        IntStream.range(0, 1000)
+                .parallel()
+                .forEach(i -> names.add(IsolatedNetwork.newNetwork().name()));
+        assertThat(names)
+                .hasSize(1000)
+                .allSatisfy(n -> assertThat(n).startsWith("isolated-").hasSizeLessThan(16));
 
         try (IsolatedNetwork one = IsolatedNetwork.newNetwork();
                 IsolatedNetwork two = IsolatedNetwork.newNetwork();
@@ -47,7 +51,9 @@ class IsolatedNetworkTests {
             db.start("httpd", "-f", "-p", "8080", "-h", "/tmp");
             db.awaitPort(8080);
 
-            assertThat(app.exec("wget", "-qO-", "http://db:8080/")).succeeded().stdout()
+            assertThat(app.exec("wget", "-qO-", "http://db:8080/"))
+                    .succeeded()
+                    .stdout()
                     .isEqualTo("served to db's alias\n");
             assertThat(app.exec("wget", "-qO-", "http://server:8080/")).succeeded();
             assertThat(app.exec(connect("postgres", 8080))).succeeded();
@@ -69,9 +75,11 @@ class IsolatedNetworkTests {
 
         assertThat(net.isClosed()).isTrue();
         assertThat(net.members()).isEmpty();
-        assertThatThrownBy(first::processes).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(first::processes)
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("is closed");
-        assertThatThrownBy(() -> member(net, "late")).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> member(net, "late"))
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessage("The network " + net.name() + " is closed: it closed with its test or class (or by "
                         + "close()); make a new one, e.g. IsolatedNetwork.newNetwork()");
         net.close(); // idempotent
@@ -82,25 +90,32 @@ class IsolatedNetworkTests {
     void namedNetworks() {
         try (IsolatedNetwork orders = IsolatedNetwork.named("orders");
                 IsolatedEnvironment viaObject = member(orders, "obj", "svc");
-                IsolatedEnvironment viaName = IsolatedEnvironment.builder().rootfs("busybox.tar")
-                        .namespaces(PID, MOUNT, UTS, NET).hostname("byname").network("orders").start()) {
+                IsolatedEnvironment viaName = IsolatedEnvironment.builder()
+                        .rootfs("busybox.tar")
+                        .namespaces(PID, MOUNT, UTS, NET)
+                        .hostname("byname")
+                        .network("orders")
+                        .start()) {
             viaObject.start("nc", "-l", "-p", "7000");
             viaObject.awaitPort(7000);
             assertThat(viaName.exec(connect("svc", 7000))).succeeded();
             assertThat(viaName.readString("/etc/hosts")).contains(viaObject.address() + "\tobj svc\n");
             assertThat(orders.members()).containsExactly(viaObject);
         }
-        assertThatThrownBy(() -> IsolatedNetwork.named("Orders")).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> IsolatedNetwork.named("Orders"))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("Invalid network name \"Orders\": a network name is 1 to 15 lower-case letters, digits "
                         + "and dashes");
-        assertThatThrownBy(() -> IsolatedNetwork.named("isolated-1")).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> IsolatedNetwork.named("isolated-1"))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("Invalid network name \"isolated-1\": names starting with \"isolated-\" are those of "
                         + "IsolatedNetwork.newNetwork(); join such a network with builder.network(IsolatedNetwork), "
                         + "or choose another name");
         assertThatThrownBy(() -> IsolatedEnvironment.builder().network("isolated-1"))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> IsolatedEnvironment.builder().network(IsolatedNetwork.newNetwork(), "bad_alias"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("Invalid hostname \"bad_alias\"");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("Invalid hostname \"bad_alias\"");
     }
 
     @Test
@@ -110,8 +125,12 @@ class IsolatedNetworkTests {
         IsolatedEnvironment.builder().rootfs("busybox.tar").start().close(); // the helper runs
         int before = NetworkDeclarationTests.helperNetNamespaces();
         try (IsolatedNetwork net = IsolatedNetwork.newNetwork()) {
-            assertThatThrownBy(() -> IsolatedEnvironment.builder().rootfs("busybox.tar").readOnlyRootfs(true)
-                    .network(net, "db").start()).isInstanceOf(IllegalStateException.class)
+            assertThatThrownBy(() -> IsolatedEnvironment.builder()
+                            .rootfs("busybox.tar")
+                            .readOnlyRootfs(true)
+                            .network(net, "db")
+                            .start())
+                    .isInstanceOf(IllegalStateException.class)
                     .hasMessageStartingWith("The environment could not join the private network " + net.name()
                             + " (it was closed): the members' names go into its /etc/hosts, which a read-only rootfs "
                             + "does not let write: ");
@@ -121,8 +140,12 @@ class IsolatedNetworkTests {
     }
 
     static IsolatedEnvironment member(IsolatedNetwork net, String hostname, String... aliases) {
-        return IsolatedEnvironment.builder().rootfs("busybox.tar").namespaces(PID, MOUNT, UTS, NET).hostname(hostname)
-                .network(net, aliases).start();
+        return IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .namespaces(PID, MOUNT, UTS, NET)
+                .hostname(hostname)
+                .network(net, aliases)
+                .start();
     }
 
     static Command connect(String host, int port) {

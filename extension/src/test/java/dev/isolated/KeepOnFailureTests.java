@@ -19,12 +19,17 @@ class KeepOnFailureTests {
     @Test
     @DisplayName("keeps a failed test's writable layer on disk and says where, deleted files marked")
     void keepsTheWritableLayer(@TempDir Path dir) throws Exception {
-        var results = EngineRunner.run(FailingTestCase.class, Map.of("isolated.keepOnFailure", "true",
-                "isolated.keepOnFailure.dir", dir.toString()));
+        var results = EngineRunner.run(
+                FailingTestCase.class,
+                Map.of("isolated.keepOnFailure", "true", "isolated.keepOnFailure.dir", dir.toString()));
 
         Throwable failure = results.testEvents().failed().stream()
-                .map(e -> e.getPayload(TestExecutionResult.class).orElseThrow().getThrowable().orElseThrow())
-                .findFirst().orElseThrow();
+                .map(e -> e.getPayload(TestExecutionResult.class)
+                        .orElseThrow()
+                        .getThrowable()
+                        .orElseThrow())
+                .findFirst()
+                .orElseThrow();
         String report = failure.getSuppressed()[0].getMessage();
         Matcher kept = Pattern.compile("Writable layer kept at (\\S+)").matcher(report);
         assertThat(kept.find()).as(report).isTrue();
@@ -46,12 +51,19 @@ class KeepOnFailureTests {
     }
 
     @Test
-    @DisplayName("keeps symlinks as symlinks (never their host targets), and FIFOs and files over 64 MiB as <name>.skipped")
+    @DisplayName(
+            "keeps symlinks as symlinks (never their host targets), and FIFOs and files over 64 MiB as <name>.skipped")
     void keepsNoHostFile(@TempDir Path dir) throws Exception {
-        Path canary = Files.writeString(Files.createDirectory(dir.resolve("host")).resolve("canary"), "host canary\n");
+        Path canary =
+                Files.writeString(Files.createDirectory(dir.resolve("host")).resolve("canary"), "host canary\n");
         PlantingTestCase.hostDir = canary.getParent();
-        Path layer = keptLayer(EngineRunner.run(PlantingTestCase.class, Map.of("isolated.keepOnFailure", "true",
-                "isolated.keepOnFailure.dir", dir.resolve("kept").toString())));
+        Path layer = keptLayer(EngineRunner.run(
+                PlantingTestCase.class,
+                Map.of(
+                        "isolated.keepOnFailure",
+                        "true",
+                        "isolated.keepOnFailure.dir",
+                        dir.resolve("kept").toString())));
 
         assertThat(Files.readSymbolicLink(layer.resolve("etc/canary-link"))).isEqualTo(canary);
         assertThat(Files.readSymbolicLink(layer.resolve("etc/host-dir"))).isEqualTo(canary.getParent());
@@ -59,21 +71,27 @@ class KeepOnFailureTests {
         assertThat(layer.resolve("etc/pipe")).doesNotExist();
         assertThat(layer.resolve("etc/pipe.skipped")).content().isEqualTo("a FIFO, not opened\n");
         assertThat(layer.resolve("etc/big")).doesNotExist();
-        assertThat(layer.resolve("etc/big.skipped")).content()
-                .isEqualTo("larger than 64 MiB (68157440 bytes)\n");
+        assertThat(layer.resolve("etc/big.skipped")).content().isEqualTo("larger than 64 MiB (68157440 bytes)\n");
         assertThat(layer.resolve("etc/small")).content().isEqualTo("kept\n");
         assertNoCanaryUnder(layer);
         assertThat(canary).content().isEqualTo("host canary\n");
     }
 
     @Test
-    @DisplayName("a layer whose directories are swapped for symlinks to the host while it is kept never yields host files")
+    @DisplayName(
+            "a layer whose directories are swapped for symlinks to the host while it is kept never yields host files")
     void swappedDirectoriesLeadNowhere(@TempDir Path dir) throws Exception {
-        Path canary = Files.writeString(Files.createDirectory(dir.resolve("host")).resolve("canary"), "host canary\n");
+        Path canary =
+                Files.writeString(Files.createDirectory(dir.resolve("host")).resolve("canary"), "host canary\n");
         SwappingTestCase.hostDir = canary.getParent();
         for (int run = 0; run < 3; run++) {
-            Path layer = keptLayer(EngineRunner.run(SwappingTestCase.class, Map.of("isolated.keepOnFailure", "true",
-                    "isolated.keepOnFailure.dir", dir.resolve("kept").toString())));
+            Path layer = keptLayer(EngineRunner.run(
+                    SwappingTestCase.class,
+                    Map.of(
+                            "isolated.keepOnFailure",
+                            "true",
+                            "isolated.keepOnFailure.dir",
+                            dir.resolve("kept").toString())));
             assertThat(layer.resolve("r")).isDirectory();
             assertNoCanaryUnder(layer);
         }
@@ -82,8 +100,12 @@ class KeepOnFailureTests {
 
     private static Path keptLayer(org.junit.platform.testkit.engine.EngineExecutionResults results) {
         Throwable failure = results.testEvents().failed().stream()
-                .map(e -> e.getPayload(TestExecutionResult.class).orElseThrow().getThrowable().orElseThrow())
-                .findFirst().orElseThrow();
+                .map(e -> e.getPayload(TestExecutionResult.class)
+                        .orElseThrow()
+                        .getThrowable()
+                        .orElseThrow())
+                .findFirst()
+                .orElseThrow();
         String report = failure.getSuppressed()[0].getMessage();
         Matcher kept = Pattern.compile("Writable layer kept at (\\S+)").matcher(report);
         assertThat(kept.find()).as(report).isTrue();
@@ -92,7 +114,8 @@ class KeepOnFailureTests {
 
     private static void assertNoCanaryUnder(Path layer) throws Exception {
         try (var all = Files.walk(layer)) { // does not follow symlinks
-            assertThat(all.filter(p -> p.getFileName().toString().equals("canary"))).isEmpty();
+            assertThat(all.filter(p -> p.getFileName().toString().equals("canary")))
+                    .isEmpty();
         }
     }
 
@@ -102,9 +125,14 @@ class KeepOnFailureTests {
 
         @Test
         void fails(IsolatedEnvironment env) {
-            assertThat(env.exec("sh", "-c", "ln -s " + hostDir.resolve("canary") + " /etc/canary-link && ln -s "
-                    + hostDir + " /etc/host-dir && ln -s /etc/shadow /etc/shadow-link && mkfifo /etc/pipe"
-                    + " && truncate -s 65M /etc/big && echo kept > /etc/small")).succeeded();
+            assertThat(env.exec(
+                            "sh",
+                            "-c",
+                            "ln -s " + hostDir.resolve("canary") + " /etc/canary-link && ln -s "
+                                    + hostDir
+                                    + " /etc/host-dir && ln -s /etc/shadow /etc/shadow-link && mkfifo /etc/pipe"
+                                    + " && truncate -s 65M /etc/big && echo kept > /etc/small"))
+                    .succeeded();
             assertThat(env.exec("false")).succeeded();
         }
     }
@@ -117,10 +145,15 @@ class KeepOnFailureTests {
         void fails(IsolatedEnvironment env) {
             // 2 loops, each swapping 25 directories back and forth with a symlink to the host's directory of
             // the canary, while the layer is copied
-            assertThat(env.exec("sh", "-c", "for l in 1 2; do for i in $(seq 25); do mkdir -p /r/d$l-$i/sub; "
-                    + "echo in > /r/d$l-$i/sub/f; done; (while :; do for i in $(seq 25); do mv /r/d$l-$i /r/x$l-$i; "
-                    + "ln -s " + hostDir + " /r/d$l-$i; rm /r/d$l-$i; mv /r/x$l-$i /r/d$l-$i; done; done) "
-                    + "</dev/null >/dev/null 2>&1 & done; sleep 0.2")).succeeded();
+            assertThat(env.exec(
+                            "sh",
+                            "-c",
+                            "for l in 1 2; do for i in $(seq 25); do mkdir -p /r/d$l-$i/sub; "
+                                    + "echo in > /r/d$l-$i/sub/f; done; (while :; do for i in $(seq 25); do mv /r/d$l-$i /r/x$l-$i; "
+                                    + "ln -s " + hostDir
+                                    + " /r/d$l-$i; rm /r/d$l-$i; mv /r/x$l-$i /r/d$l-$i; done; done) "
+                                    + "</dev/null >/dev/null 2>&1 & done; sleep 0.2"))
+                    .succeeded();
             assertThat(env.exec("false")).succeeded();
         }
     }
@@ -129,7 +162,8 @@ class KeepOnFailureTests {
     static class FailingTestCase {
         @Test
         void fails(IsolatedEnvironment env) {
-            assertThat(env.exec("sh", "-c", "echo half-done > /etc/result.log && rm /etc/group")).succeeded();
+            assertThat(env.exec("sh", "-c", "echo half-done > /etc/result.log && rm /etc/group"))
+                    .succeeded();
             assertThat(env.exec("false")).succeeded();
         }
     }

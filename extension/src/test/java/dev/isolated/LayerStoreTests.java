@@ -76,7 +76,8 @@ class LayerStoreTests {
     }
 
     @Test
-    @DisplayName("the same image from docker save, a docker-archive, an OCI layout, an OCI archive and a pull occupies its layers' size once")
+    @DisplayName(
+            "the same image from docker save, a docker-archive, an OCI layout, an OCI archive and a pull occupies its layers' size once")
     void oneImageFiveFormats() throws Exception {
         Path oci = TestOci.layout(dir.resolve("app-oci"), RuntimePlatform.architecture(), RUN_CONFIG, busybox, app);
         registry.push(oci, "1.0", "team/app:1");
@@ -87,8 +88,12 @@ class LayerStoreTests {
                 tar(oci, dir.resolve("app-oci.tar")));
         Path cache = dir.resolve("cache");
 
-        List<String> lines = runFixture(cache, StartEach.class, "-Dtest.rootfs=" + String.join(",", sources),
-                "-Dtest.image=" + registry.host() + "/team/app:1", "-Dtest.file=/opt/app/data",
+        List<String> lines = runFixture(
+                cache,
+                StartEach.class,
+                "-Dtest.rootfs=" + String.join(",", sources),
+                "-Dtest.image=" + registry.host() + "/team/app:1",
+                "-Dtest.file=/opt/app/data",
                 "-Dtest.sha256=" + sha256(fileOf(app)));
 
         assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("SUCCESSFUL"));
@@ -97,7 +102,8 @@ class LayerStoreTests {
         long oneImage = uniqueBytes(anyRootfs(cache));
         assertThat(oneImage).as("one image's file content").isGreaterThan(1024 * 1024);
         long unpacked = uniqueBytes(cache.resolve("images"), cache.resolve("layers"));
-        assertThat(unpacked).as("bytes of images/ and layers/, each inode once (du)")
+        assertThat(unpacked)
+                .as("bytes of images/ and layers/, each inode once (du)")
                 .isBetween(oneImage, oneImage + 64 * 1024);
     }
 
@@ -105,55 +111,83 @@ class LayerStoreTests {
     @DisplayName("a second image sharing the base layer unpacks only its own layer and stores only its bytes more")
     void sharedBaseLayer() throws Exception {
         String first = write("first.tar", TestImages.dockerSave(RUN_CONFIG, busybox, app));
-        Path second = TestOci.layout(dir.resolve("second-oci"), RuntimePlatform.architecture(), RUN_CONFIG, busybox, other);
+        Path second =
+                TestOci.layout(dir.resolve("second-oci"), RuntimePlatform.architecture(), RUN_CONFIG, busybox, other);
         Path cache = dir.resolve("cache");
 
-        List<String> lines = runFixture(cache, StartEach.class, "-Dtest.rootfs=" + first + "," + second,
-                "-Dtest.file=/bin/busybox", "-Dtest.sha256=" + sha256(busyboxBinary()));
+        List<String> lines = runFixture(
+                cache,
+                StartEach.class,
+                "-Dtest.rootfs=" + first + "," + second,
+                "-Dtest.file=/bin/busybox",
+                "-Dtest.sha256=" + sha256(busyboxBinary()));
 
         assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("SUCCESSFUL"));
-        assertThat(children(cache.resolve("layers"))).as("stored layers: the base once").hasSize(3);
+        assertThat(children(cache.resolve("layers")))
+                .as("stored layers: the base once")
+                .hasSize(3);
         Path secondEntry = entryFrom(cache, second.toString());
-        assertThat(secondEntry.resolve("complete")).content()
+        assertThat(secondEntry.resolve("complete"))
+                .content()
                 .contains("2 layer(s), 1 unpacked now [" + TestOci.digest(other) + "], 1 reused from the layer store")
                 .contains(TestOci.digest(busybox));
         long firstImage = uniqueBytes(entryFrom(cache, first).resolve("rootfs"));
         long all = uniqueBytes(cache.resolve("images"), cache.resolve("layers"));
-        assertThat(all).as("both images, each inode once").isBetween(firstImage + 512 * 1024,
-                firstImage + 512 * 1024 + 64 * 1024);
+        assertThat(all)
+                .as("both images, each inode once")
+                .isBetween(firstImage + 512 * 1024, firstImage + 512 * 1024 + 64 * 1024);
     }
 
     @Test
-    @DisplayName("isolated.cache.maxBytes prunes least recently used images in the background, never one another JVM uses, then the layers, blobs, layouts and tags nothing uses")
+    @DisplayName(
+            "isolated.cache.maxBytes prunes least recently used images in the background, never one another JVM uses, then the layers, blobs, layouts and tags nothing uses")
     void pruning() throws Exception {
         Path cache = dir.resolve("cache");
-        Path pulledLayout = TestOci.layout(dir.resolve("other-oci"), RuntimePlatform.architecture(), RUN_CONFIG, busybox,
-                other);
+        Path pulledLayout =
+                TestOci.layout(dir.resolve("other-oci"), RuntimePlatform.architecture(), RUN_CONFIG, busybox, other);
         registry.push(pulledLayout, "1.0", "team/other:1");
         String pulled = registry.host() + "/team/other:1";
-        assertThat(runFixture(cache, StartEach.class, "-Dtest.image=" + pulled, "-Dtest.file=/opt/other/data",
-                "-Dtest.sha256=" + sha256(fileOf(other)))).singleElement()
+        assertThat(runFixture(
+                        cache,
+                        StartEach.class,
+                        "-Dtest.image=" + pulled,
+                        "-Dtest.file=/opt/other/data",
+                        "-Dtest.sha256=" + sha256(fileOf(other))))
+                .singleElement()
                 .satisfies(line -> assertThat(line).startsWith("SUCCESSFUL"));
         Path pulledEntry = children(cache.resolve("images")).get(0);
         // This JVM uses another image from the same cache, as a JVM running tests does: it holds its lock shared.
         String held = write("held.tar", TestImages.dockerSave(RUN_CONFIG, busybox, app));
-        Path heldRootfs = new ImageCache(cache, new SafeTarUnpacker(), note -> { })
+        Path heldRootfs = new ImageCache(cache, new SafeTarUnpacker(), note -> {})
                 .rootfsFor(RootfsLocator.forCurrentThread().locate(held));
         assertThat(children(cache.resolve("layers"))).hasSize(3);
         assertThat(children(cache.resolve("layouts"))).hasSize(1);
 
         // A JVM capped at 1 byte starts a plain rootfs, then prunes in the background.
-        List<String> lines = runFixture(cache, StartThenAwaitPrune.class, "-D" + IsolatedConfiguration.CACHE_MAX_BYTES + "=1",
+        List<String> lines = runFixture(
+                cache,
+                StartThenAwaitPrune.class,
+                "-D" + IsolatedConfiguration.CACHE_MAX_BYTES + "=1",
                 "-Dtest.gone=" + pulledEntry + "," + cache.resolve("blobs/sha256"));
 
         assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("SUCCESSFUL"));
-        assertThat(pulledEntry).as("the least recently used image, which no JVM holds").doesNotExist();
-        assertThat(heldRootfs.resolve("opt/app/data")).as("the image this JVM holds").isRegularFile();
-        assertThat(children(cache.resolve("images"))).as("the held image and the capped JVM's own").hasSize(2);
-        assertThat(children(cache.resolve("layers"))).extracting(p -> "sha256:" + p.getFileName())
-                .as("the layers the held image uses").containsExactlyInAnyOrder(TestOci.digest(busybox), TestOci.digest(app));
+        assertThat(pulledEntry)
+                .as("the least recently used image, which no JVM holds")
+                .doesNotExist();
+        assertThat(heldRootfs.resolve("opt/app/data"))
+                .as("the image this JVM holds")
+                .isRegularFile();
+        assertThat(children(cache.resolve("images")))
+                .as("the held image and the capped JVM's own")
+                .hasSize(2);
+        assertThat(children(cache.resolve("layers")))
+                .extracting(p -> "sha256:" + p.getFileName())
+                .as("the layers the held image uses")
+                .containsExactlyInAnyOrder(TestOci.digest(busybox), TestOci.digest(app));
         assertThat(children(cache.resolve("layouts"))).as("the pulled layout").isEmpty();
-        assertThat(children(cache.resolve("blobs/sha256"))).as("the pulled blobs").isEmpty();
+        assertThat(children(cache.resolve("blobs/sha256")))
+                .as("the pulled blobs")
+                .isEmpty();
         try (Stream<Path> refs = Files.walk(cache.resolve("refs"))) {
             assertThat(refs.filter(Files::isRegularFile)).as("the pulled tag").isEmpty();
         }
@@ -167,19 +201,28 @@ class LayerStoreTests {
         Files.write(home.resolve("first.tar"), TestImages.dockerSave(RUN_CONFIG, busybox, app));
         Files.write(home.resolve("second.tar"), TestImages.podmanDockerArchive(RUN_CONFIG, busybox, other));
         for (String name : List.of("first.tar", "second.tar")) {
-            Files.setPosixFilePermissions(home.resolve(name), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            Files.setPosixFilePermissions(
+                    home.resolve(name), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
         }
 
         List<String> lines = NobodyJvm.runFixture(run, StartBothFromHome.class);
 
         assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("SUCCESSFUL"));
         Path cache = home.resolve(".cache/isolated");
-        assertThat(children(cache.resolve("layers"))).extracting(p -> "sha256:" + p.getFileName())
+        assertThat(children(cache.resolve("layers")))
+                .extracting(p -> "sha256:" + p.getFileName())
                 .containsExactlyInAnyOrder(TestOci.digest(busybox), TestOci.digest(app), TestOci.digest(other));
-        Path data = children(cache.resolve("layers")).stream().map(p -> p.resolve("tree/opt/app/data"))
-                .filter(Files::exists).findFirst().orElseThrow();
-        assertThat(Files.getAttribute(data, "unix:uid")).as("owner of a stored file").isEqualTo(Integer.parseInt(NobodyJvm.NOBODY));
-        assertThat(Files.getAttribute(data, "unix:nlink")).as("links: the layer's and the image's").isEqualTo(2);
+        Path data = children(cache.resolve("layers")).stream()
+                .map(p -> p.resolve("tree/opt/app/data"))
+                .filter(Files::exists)
+                .findFirst()
+                .orElseThrow();
+        assertThat(Files.getAttribute(data, "unix:uid"))
+                .as("owner of a stored file")
+                .isEqualTo(Integer.parseInt(NobodyJvm.NOBODY));
+        assertThat(Files.getAttribute(data, "unix:nlink"))
+                .as("links: the layer's and the image's")
+                .isEqualTo(2);
     }
 
     /** Starts {@code ~/first.tar} and {@code ~/second.tar}, each with a file of its own layer and the shared base. */
@@ -187,10 +230,13 @@ class LayerStoreTests {
         @Test
         void test() {
             String home = System.getProperty("user.home");
-            for (String[] image : List.of(new String[] {"first.tar", "/opt/app/data"},
-                    new String[] {"second.tar", "/opt/other/data"})) {
-                try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs(home + "/" + image[0]).start()) {
-                    assertThat(env.exec("sh", "-c", "test -s " + image[1] + " && /bin/busybox true")).succeeded();
+            for (String[] image : List.of(
+                    new String[] {"first.tar", "/opt/app/data"}, new String[] {"second.tar", "/opt/other/data"})) {
+                try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                        .rootfs(home + "/" + image[0])
+                        .start()) {
+                    assertThat(env.exec("sh", "-c", "test -s " + image[1] + " && /bin/busybox true"))
+                            .succeeded();
                 }
             }
         }
@@ -211,7 +257,9 @@ class LayerStoreTests {
             }
             for (IsolatedEnvironmentBuilder builder : builders) {
                 try (IsolatedEnvironment env = builder.start()) {
-                    assertThat(env.exec("sha256sum", System.getProperty("test.file"))).succeeded().stdout()
+                    assertThat(env.exec("sha256sum", System.getProperty("test.file")))
+                            .succeeded()
+                            .stdout()
                             .startsWith(System.getProperty("test.sha256"));
                 }
             }
@@ -225,6 +273,7 @@ class LayerStoreTests {
     static class StartThenAwaitPrune {
         /** Held here: the logging framework keeps loggers only weakly. */
         static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(ImageCache.class.getName());
+
         static final java.util.concurrent.atomic.AtomicBoolean PRUNED = new java.util.concurrent.atomic.AtomicBoolean();
 
         @BeforeAll
@@ -238,12 +287,10 @@ class LayerStoreTests {
                 }
 
                 @Override
-                public void flush() {
-                }
+                public void flush() {}
 
                 @Override
-                public void close() {
-                }
+                public void close() {}
             });
         }
 
@@ -261,14 +308,19 @@ class LayerStoreTests {
     /** Runs {@code fixture} in a child JVM whose image cache is {@code cache}. */
     private static List<String> runFixture(Path cache, Class<?> fixture, String... jvmArguments)
             throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+        List<String> command = new ArrayList<>(List.of(
+                Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
                 "-D" + IsolatedConfiguration.CACHE_DIR + "=" + cache,
                 "-D" + IsolatedConfiguration.REGISTRY_INSECURE + "=" + registry.host()));
         command.addAll(List.of(jvmArguments));
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), FixtureRunner.class.getName(),
-                fixture.getName()));
-        Process child = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        command.addAll(List.of(
+                "-cp", System.getProperty("java.class.path"), FixtureRunner.class.getName(), fixture.getName()));
+        Process child = new ProcessBuilder(command)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+                .lines()
+                .toList();
         assertThat(child.waitFor()).as("the child JVM's exit code").isZero();
         return lines;
     }
@@ -278,7 +330,8 @@ class LayerStoreTests {
         Map<Object, Long> inodes = new HashMap<>();
         for (Path root : roots) {
             try (Stream<Path> paths = Files.walk(root)) {
-                for (Path path : paths.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).toList()) {
+                for (Path path : paths.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
+                        .toList()) {
                     inodes.put(Files.getAttribute(path, "unix:ino", LinkOption.NOFOLLOW_LINKS), Files.size(path));
                 }
             }
@@ -290,7 +343,9 @@ class LayerStoreTests {
     private static List<Path> children(Path directory) throws IOException {
         try (Stream<Path> children = Files.list(directory)) {
             return children.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)
-                    || p.getParent().getFileName().toString().equals("sha256")).sorted().toList();
+                            || p.getParent().getFileName().toString().equals("sha256"))
+                    .sorted()
+                    .toList();
         }
     }
 
@@ -301,7 +356,9 @@ class LayerStoreTests {
     /** The image entry whose marker names {@code source}. */
     private static Path entryFrom(Path cache, String source) throws IOException {
         for (Path entry : children(cache.resolve("images"))) {
-            if (Files.readString(entry.resolve("complete")).lines().anyMatch(l -> l.startsWith("source=") && l.contains(source))) {
+            if (Files.readString(entry.resolve("complete"))
+                    .lines()
+                    .anyMatch(l -> l.startsWith("source=") && l.contains(source))) {
                 return entry;
             }
         }
@@ -315,8 +372,11 @@ class LayerStoreTests {
     /** An OCI archive: the layout directory as a tar. */
     private static String tar(Path directory, Path archive) throws Exception {
         Process tar = new ProcessBuilder("tar", "-C", directory.toString(), "-cf", archive.toString(), ".")
-                .redirectErrorStream(true).start();
-        assertThat(tar.waitFor()).as(new String(tar.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isZero();
+                .redirectErrorStream(true)
+                .start();
+        assertThat(tar.waitFor())
+                .as(new String(tar.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                .isZero();
         return archive.toString();
     }
 

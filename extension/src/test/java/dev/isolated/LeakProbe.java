@@ -14,26 +14,32 @@ import java.util.EnumSet;
  * {@code READY <init host pid> <sleep host pid> <helper pid>} and waits to be killed.
  */
 public final class LeakProbe {
-    private LeakProbe() {
-    }
+    private LeakProbe() {}
 
     public static void main(String[] args) throws InterruptedException {
         String marker = args[0];
-        Environment env = Environment.create(SharedHelper.get(), EnvironmentSpec.builder()
-                .namespaces(EnumSet.of(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC))
-                .hostname("probe").execTimeout(Duration.ofMinutes(1))
-                .build(RootfsImages.unpacked("busybox.tar", LeakProbe.class.getClassLoader()), ImageConfig.EMPTY));
+        Environment env = Environment.create(
+                SharedHelper.get(),
+                EnvironmentSpec.builder()
+                        .namespaces(EnumSet.of(
+                                LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC))
+                        .hostname("probe")
+                        .execTimeout(Duration.ofMinutes(1))
+                        .build(
+                                RootfsImages.unpacked("busybox.tar", LeakProbe.class.getClassLoader()),
+                                ImageConfig.EMPTY));
         IsolatedProcess sleeper = env.start("sleep", marker);
         Thread[] threads = new Thread[8];
         for (int i = 0; i < threads.length; i++) {
-            threads[i] = new Thread(() -> IsolatedEnvironment.builder().rootfs("busybox.tar").start()
-                    .start("sleep", marker));
+            threads[i] = new Thread(() ->
+                    IsolatedEnvironment.builder().rootfs("busybox.tar").start().start("sleep", marker));
             threads[i].start();
         }
         for (Thread t : threads) {
             t.join();
         }
-        System.out.println("READY " + env.initHostPid() + " " + sleeper.hostPid() + " " + SharedHelper.get().pid());
+        System.out.println("READY " + env.initHostPid() + " " + sleeper.hostPid() + " "
+                + SharedHelper.get().pid());
         System.out.flush();
         Thread.sleep(Long.MAX_VALUE);
     }

@@ -29,11 +29,18 @@ import org.junit.jupiter.api.Test;
 class LeakTests {
 
     @Test
-    @DisplayName("after 1,000 environments created and closed: same host mounts, processes, JVM fds and state dir entries")
+    @DisplayName(
+            "after 1,000 environments created and closed: same host mounts, processes, JVM fds and state dir entries")
     void createAndCloseManyEnvironments() throws IOException {
         EnvironmentSpec spec = EnvironmentSpec.builder()
-                .namespaces(EnumSet.of(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC, LinuxNamespace.NET))
-                .hostname("leak").execTimeout(Duration.ofMinutes(1))
+                .namespaces(EnumSet.of(
+                        LinuxNamespace.PID,
+                        LinuxNamespace.MOUNT,
+                        LinuxNamespace.UTS,
+                        LinuxNamespace.IPC,
+                        LinuxNamespace.NET))
+                .hostname("leak")
+                .execTimeout(Duration.ofMinutes(1))
                 .capabilities(Capabilities.ALL) // to mount inside
                 .build(RootfsImages.unpacked("busybox.tar", getClass().getClassLoader()), ImageConfig.EMPTY);
         try (Environment warmUp = Environment.create(SharedHelper.get(), spec)) {
@@ -45,7 +52,9 @@ class LeakTests {
         for (int i = 0; i < 1000; i++) {
             try (Environment env = Environment.create(SharedHelper.get(), spec)) {
                 env.start("sleep", "1000");
-                assertThat(env.exec("sh", "-c", "mkdir -p /mnt/t && mount -t tmpfs t /mnt/t && echo $$").exitCode()).isZero();
+                assertThat(env.exec("sh", "-c", "mkdir -p /mnt/t && mount -t tmpfs t /mnt/t && echo $$")
+                                .exitCode())
+                        .isZero();
             }
         }
 
@@ -62,10 +71,17 @@ class LeakTests {
         String marker = Long.toString(900000 + ProcessHandle.current().pid() % 99999);
         List<String> hostMountsBefore = Files.readAllLines(Paths.get("/proc/self/mountinfo"));
         Path java = Paths.get(System.getProperty("java.home"), "bin", "java");
-        Process child = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
-                LeakProbe.class.getName(), marker).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process child = new ProcessBuilder(
+                        java.toString(),
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        LeakProbe.class.getName(),
+                        marker)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
         String[] ready;
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+        try (BufferedReader out =
+                new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
             String line = out.readLine();
             assertThat(line).as("the child JVM's first line").startsWith("READY ");
             ready = line.split(" ");
@@ -73,15 +89,24 @@ class LeakTests {
             assertThat(cmdline(sleepPid)).isEqualTo("sleep " + marker);
             assertThat(processesWithCmdline("sleep " + marker)).hasSize(9);
 
-            Runtime.getRuntime().exec(new String[] {"kill", "-KILL", Long.toString(child.pid())}).waitFor();
+            Runtime.getRuntime()
+                    .exec(new String[] {"kill", "-KILL", Long.toString(child.pid())})
+                    .waitFor();
             child.waitFor();
         }
 
-        Awaitility.await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
-            assertThat(processesWithCmdline("sleep " + marker)).isEmpty();
-            assertThat(Paths.get("/proc", ready[1])).as("the environment's init").doesNotExist();
-            assertThat(Paths.get("/proc", ready[3])).as("the child JVM's helper").doesNotExist();
-        });
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(3))
+                .pollInterval(Duration.ofMillis(50))
+                .untilAsserted(() -> {
+                    assertThat(processesWithCmdline("sleep " + marker)).isEmpty();
+                    assertThat(Paths.get("/proc", ready[1]))
+                            .as("the environment's init")
+                            .doesNotExist();
+                    assertThat(Paths.get("/proc", ready[3]))
+                            .as("the child JVM's helper")
+                            .doesNotExist();
+                });
         assertThat(Files.readAllLines(Paths.get("/proc/self/mountinfo"))).hasSameSizeAs(hostMountsBefore);
     }
 
@@ -89,10 +114,16 @@ class LeakTests {
     @DisplayName("processes that daemonize or multiply are gone when their environment closes")
     void daemonsAndForkStormsDie() throws IOException {
         String marker = Long.toString(800000 + ProcessHandle.current().pid() % 99999);
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
-            assertThat(env.exec("sh", "-c", "setsid sh -c 'sleep " + marker + " &' & "
-                    + "for i in $(seq 100); do sleep " + marker + " & done")).succeeded();
-            Awaitility.await().atMost(Duration.ofSeconds(5))
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            assertThat(env.exec(
+                            "sh",
+                            "-c",
+                            "setsid sh -c 'sleep " + marker + " &' & " + "for i in $(seq 100); do sleep " + marker
+                                    + " & done"))
+                    .succeeded();
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(5))
                     .until(() -> processesWithCmdline("sleep " + marker).size() == 101);
         }
         assertThat(processesWithCmdline("sleep " + marker)).isEmpty();
@@ -100,7 +131,8 @@ class LeakTests {
 
     private static String cmdline(long pid) throws IOException {
         return new String(Files.readAllBytes(Paths.get("/proc", Long.toString(pid), "cmdline")), StandardCharsets.UTF_8)
-                .replace('\0', ' ').strip();
+                .replace('\0', ' ')
+                .strip();
     }
 
     private static List<Long> processesWithCmdline(String wanted) throws IOException {
@@ -135,7 +167,8 @@ class LeakTests {
             try (Stream<Path> s = Files.walk(stateDir)) {
                 s.map(p -> stateDir.relativize(p).toString()).sorted().forEach(tmp::add);
             }
-            return new Snapshot(Files.readAllLines(Paths.get("/proc/self/mountinfo")).size(), children, fds, tmp);
+            return new Snapshot(
+                    Files.readAllLines(Paths.get("/proc/self/mountinfo")).size(), children, fds, tmp);
         }
 
         /** @return the helper's {@code --state-dir} */

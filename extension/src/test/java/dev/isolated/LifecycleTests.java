@@ -8,8 +8,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.platform.testkit.engine.EventConditions.event;
 import static org.junit.platform.testkit.engine.EventConditions.finishedWithFailure;
 import static org.junit.platform.testkit.engine.EventConditions.test;
-import static org.junit.platform.testkit.engine.TestExecutionResultConditions.suppressed;
 import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.suppressed;
 
 import java.nio.file.Paths;
 import java.util.Set;
@@ -72,8 +72,12 @@ class LifecycleTests {
     @DisplayName("the builder makes an environment closed by try-with-resources")
     void builder() {
         long init;
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").hostname("built")
-                .namespaces(PID, MOUNT, UTS).env("MODE", "test").start()) {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .hostname("built")
+                .namespaces(PID, MOUNT, UTS)
+                .env("MODE", "test")
+                .start()) {
             init = env.initHostPid();
             assertThat(env.exec("sh", "-c", "echo $MODE $(hostname)")).stdout().isEqualTo("test built\n");
         }
@@ -83,10 +87,20 @@ class LifecycleTests {
     @Test
     @DisplayName("a failing test's report carries its environment's commands, processes, mounts and hostname")
     void failureReport() {
-        EngineRunner.run(FailingTestCase.class).testEvents().assertThatEvents().haveExactly(1, event(test("fails"),
-                finishedWithFailure(suppressed(0, message(m -> m.contains("[cat, /nope] -> exit 1")
-                        && m.contains("No such file") && m.contains("sleep 1000") && m.contains("/proc proc")
-                        && m.contains("Hostname: fails"))))));
+        EngineRunner.run(FailingTestCase.class)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                test("fails"),
+                                finishedWithFailure(suppressed(
+                                        0,
+                                        message(m -> m.contains("[cat, /nope] -> exit 1")
+                                                && m.contains("No such file")
+                                                && m.contains("sleep 1000")
+                                                && m.contains("/proc proc")
+                                                && m.contains("Hostname: fails"))))));
     }
 
     @Isolated(rootfs = "busybox.tar", lifecycle = Isolated.Lifecycle.PER_CLASS)
@@ -138,8 +152,10 @@ class LifecycleTests {
     static class FactoryTestCase {
         @TestFactory
         Stream<DynamicTest> dynamic(IsolatedEnvironment env) {
-            return Stream.of(DynamicTest.dynamicTest("write", () -> env.writeString("/tmp/f", "x")),
-                    DynamicTest.dynamicTest("read", () -> assertThat(env.readString("/tmp/f")).isEqualTo("x")));
+            return Stream.of(
+                    DynamicTest.dynamicTest("write", () -> env.writeString("/tmp/f", "x")),
+                    DynamicTest.dynamicTest(
+                            "read", () -> assertThat(env.readString("/tmp/f")).isEqualTo("x")));
         }
     }
 
@@ -163,7 +179,9 @@ class LifecycleTests {
         }
 
         @Nested
-        @Isolated(hostname = "inner", namespaces = {PID, MOUNT, UTS, LinuxNamespace.NET})
+        @Isolated(
+                hostname = "inner",
+                namespaces = {PID, MOUNT, UTS, LinuxNamespace.NET})
         class Inner {
             @Test
             void inner(IsolatedEnvironment env) {

@@ -13,7 +13,9 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @DisplayName("mappedPort: the JVM reaches a server inside an environment")
-@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, NET})
+@Isolated(
+        rootfs = "busybox.tar",
+        namespaces = {PID, MOUNT, NET})
 class MappedPortTests {
 
     @Test
@@ -38,7 +40,9 @@ class MappedPortTests {
 
     @Test
     @DisplayName("without a network namespace the port is the host's own")
-    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT})
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT})
     void hostNetwork(IsolatedEnvironment env) {
         assertThat(env.mappedPort(8080)).isEqualTo(8080);
     }

@@ -41,36 +41,63 @@ class MountOptionsTests {
     @Test
     @DisplayName("a @Bind whose source is missing fails naming the path")
     void missingSource() {
-        EngineRunner.run(MissingSourceTestCase.class).testEvents().assertThatEvents().haveExactly(1, event(test("test"),
-                finishedWithFailure(message(m -> m.contains("no/such/dir") && m.contains("does not exist")))));
+        EngineRunner.run(MissingSourceTestCase.class)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                test("test"),
+                                finishedWithFailure(
+                                        message(m -> m.contains("no/such/dir") && m.contains("does not exist")))));
     }
 
     @Test
     @DisplayName("a read-only rootfs makes stray writes fail with EROFS; /tmp stays writable")
     void readOnlyRootfs() {
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").readOnlyRootfs(true).start()) {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .readOnlyRootfs(true)
+                .start()) {
             assertThat(env.exec("touch", "/etc/stray")).failed().stderr().contains("Read-only file system");
             assertThat(env.exec("touch", "/tmp/fine")).succeeded();
         }
     }
 
     @Test
-    @DisplayName("every bind is nosuid,nodev: a device node in a writable bind opens nothing (and root inside cannot make one)")
+    @DisplayName(
+            "every bind is nosuid,nodev: a device node in a writable bind opens nothing (and root inside cannot make one)")
     void bindsAreNosuidNodev(@TempDir Path dir) throws Exception {
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").capabilities(Capabilities.ALL)
-                .bindWritable(dir, "/bind").bind(dir, "/ro-bind").start()) {
-            assertThat(env.mounts()).filteredOn(m -> m.mountPoint().equals("/bind")).singleElement()
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .capabilities(Capabilities.ALL)
+                .bindWritable(dir, "/bind")
+                .bind(dir, "/ro-bind")
+                .start()) {
+            assertThat(env.mounts())
+                    .filteredOn(m -> m.mountPoint().equals("/bind"))
+                    .singleElement()
                     .satisfies(m -> assertThat(m.options().split(",")).contains("rw", "nosuid", "nodev"));
-            assertThat(env.mounts()).filteredOn(m -> m.mountPoint().equals("/ro-bind")).singleElement()
+            assertThat(env.mounts())
+                    .filteredOn(m -> m.mountPoint().equals("/ro-bind"))
+                    .singleElement()
                     .satisfies(m -> assertThat(m.options().split(",")).contains("ro", "nosuid", "nodev"));
 
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx")); // only nodev may refuse
             // root inside cannot mknod (its user namespace), so the node is made on the host, by the test (root)
-            assertThat(env.exec("mknod", "/bind/inside", "c", "1", "3")).failed().stderr()
+            assertThat(env.exec("mknod", "/bind/inside", "c", "1", "3"))
+                    .failed()
+                    .stderr()
                     .contains("Operation not permitted");
-            assertThat(new ProcessBuilder("mknod", "-m", "666", dir.resolve("null").toString(), "c", "1", "3").start()
-                    .waitFor()).isZero();
-            assertThat(env.exec("sh", "-c", "echo x > /bind/null")).failed().stderr().contains("Permission denied");
+            assertThat(new ProcessBuilder(
+                                    "mknod", "-m", "666", dir.resolve("null").toString(), "c", "1", "3")
+                            .start()
+                            .waitFor())
+                    .isZero();
+            assertThat(env.exec("sh", "-c", "echo x > /bind/null"))
+                    .failed()
+                    .stderr()
+                    .contains("Permission denied");
             assertThat(env.exec("sh", "-c", "echo x > /ro-bind/null")).failed();
         }
     }
@@ -80,9 +107,12 @@ class MountOptionsTests {
     void builderBind(@TempDir Path dir) throws IOException {
         Files.writeString(dir.resolve("in"), "from host");
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx")); // see annotations()
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar")
-                .bindWritable(dir, "/shared").start()) {
-            assertThat(env.exec("sh", "-c", "cat /shared/in && echo from env > /shared/out")).stdout()
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .bindWritable(dir, "/shared")
+                .start()) {
+            assertThat(env.exec("sh", "-c", "cat /shared/in && echo from env > /shared/out"))
+                    .stdout()
                     .isEqualTo("from host");
         }
         assertThat(dir.resolve("out")).content().isEqualTo("from env\n");
@@ -97,10 +127,16 @@ class MountOptionsTests {
         void test(IsolatedEnvironment env) {
             assertThat(env.exec("sh", "-c", "echo \"$(cat /fixtures/input.txt) processed\" > /out/result.txt"))
                     .succeeded();
-            assertThat(env.exec("touch", "/fixtures/tampered")).failed().stderr().contains("Read-only file system");
+            assertThat(env.exec("touch", "/fixtures/tampered"))
+                    .failed()
+                    .stderr()
+                    .contains("Read-only file system");
             assertThat(env).mounts().containsMount("/scratch", "tmpfs");
-            assertThat(env.exec("sh", "-c", "head -c 2000000 /dev/zero > /scratch/big")).failed();
-            assertThat(Long.parseLong(env.exec("sh", "-c", "wc -c < /scratch/big").stdout().strip()))
+            assertThat(env.exec("sh", "-c", "head -c 2000000 /dev/zero > /scratch/big"))
+                    .failed();
+            assertThat(Long.parseLong(env.exec("sh", "-c", "wc -c < /scratch/big")
+                            .stdout()
+                            .strip()))
                     .isLessThanOrEqualTo(1 << 20);
         }
     }
@@ -109,7 +145,6 @@ class MountOptionsTests {
         @Test
         @Isolated(rootfs = "busybox.tar")
         @Bind(source = "no/such/dir", target = "/x")
-        void test(IsolatedEnvironment env) {
-        }
+        void test(IsolatedEnvironment env) {}
     }
 }

@@ -32,7 +32,8 @@ class NativeAccessTests {
     private static final String JDK_WARNING = "A restricted method in java.lang.System has been called";
 
     @Test
-    @DisplayName("with --enable-native-access=ALL-UNNAMED an @Isolated test passes and the JVM prints no warning at all")
+    @DisplayName(
+            "with --enable-native-access=ALL-UNNAMED an @Isolated test passes and the JVM prints no warning at all")
     void withTheFlag() throws IOException, InterruptedException {
         Run run = runFixture(List.of(FLAG));
 
@@ -41,16 +42,23 @@ class NativeAccessTests {
     }
 
     @Test
-    @DisplayName("without it the test still passes and Isolated says once which flag to add and where the README explains it")
+    @DisplayName(
+            "without it the test still passes and Isolated says once which flag to add and where the README explains it")
     void withoutTheFlag() throws IOException, InterruptedException {
         Run run = runFixture(List.of());
 
         assertThat(run.stdout()).hasSize(2).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
         assertThat(run.stderr()).contains(JDK_WARNING);
-        List<String> ours = run.stderr().lines().filter(l -> l.startsWith("[isolated]")).toList();
-        assertThat(ours).as("one line per JVM, for two tests").singleElement().asString()
-                .contains("without " + FLAG + ". Add " + FLAG + " to the test JVM's arguments",
-                        "Surefire's <argLine>", "README section \"Java 24 and later: --enable-native-access\"");
+        List<String> ours =
+                run.stderr().lines().filter(l -> l.startsWith("[isolated]")).toList();
+        assertThat(ours)
+                .as("one line per JVM, for two tests")
+                .singleElement()
+                .asString()
+                .contains(
+                        "without " + FLAG + ". Add " + FLAG + " to the test JVM's arguments",
+                        "Surefire's <argLine>",
+                        "README section \"Java 24 and later: --enable-native-access\"");
     }
 
     @Test
@@ -62,21 +70,23 @@ class NativeAccessTests {
         assertThat(run.stderr()).doesNotContain("[isolated]");
     }
 
-    private record Run(List<String> stdout, String stderr) {
-    }
+    private record Run(List<String> stdout, String stderr) {}
 
     private static Run runFixture(List<String> jvmArguments) throws IOException, InterruptedException {
         Path javaHome = newJdk();
-        List<String> command = new ArrayList<>(List.of(javaHome.resolve("bin/java").toString()));
+        List<String> command =
+                new ArrayList<>(List.of(javaHome.resolve("bin/java").toString()));
         command.addAll(jvmArguments);
         // Two tests without the flag: Isolated's line must still appear once only.
         Class<?> fixture = jvmArguments.isEmpty() ? TwoEnvironments.class : OneEnvironment.class;
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), FixtureRunner.class.getName(),
-                fixture.getName()));
+        command.addAll(List.of(
+                "-cp", System.getProperty("java.class.path"), FixtureRunner.class.getName(), fixture.getName()));
         Process child = new ProcessBuilder(command).start();
         CompletableFuture<String> stderr = CompletableFuture.supplyAsync(() -> read(child.getErrorStream()));
         List<String> stdout = read(child.getInputStream()).lines().toList();
-        assertThat(child.waitFor()).as("the child JVM (%s) exited: %s", javaHome, stderr.join()).isZero();
+        assertThat(child.waitFor())
+                .as("the child JVM (%s) exited: %s", javaHome, stderr.join())
+                .isZero();
         return new Run(stdout, stderr.join());
     }
 
@@ -103,8 +113,10 @@ class NativeAccessTests {
         try (Stream<Path> homes = Files.isDirectory(jvms) ? Files.list(jvms) : Stream.empty()) {
             newest = homes.filter(h -> release(h) >= 24).max((a, b) -> Integer.compare(release(a), release(b)));
         }
-        return newest.orElseGet(() -> fail("This test needs a JDK 24 or later: none in /usr/lib/jvm (Temurin 25 is "
-                + "at /usr/lib/jvm/temurin-25-jdk-amd64 on the project's machines); set -Disolated.test.newJdk=<its home>"));
+        return newest.orElseGet(
+                () -> fail(
+                        "This test needs a JDK 24 or later: none in /usr/lib/jvm (Temurin 25 is "
+                                + "at /usr/lib/jvm/temurin-25-jdk-amd64 on the project's machines); set -Disolated.test.newJdk=<its home>"));
     }
 
     private static int release(Path javaHome) {
@@ -118,7 +130,9 @@ class NativeAccessTests {
 
     static class OneEnvironment {
         @org.junit.jupiter.api.Test
-        @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT})
+        @Isolated(
+                rootfs = "busybox.tar",
+                namespaces = {PID, MOUNT})
         void test(IsolatedEnvironment env) {
             assertThat(env.exec("true").exitCode()).isZero();
         }
@@ -126,7 +140,9 @@ class NativeAccessTests {
 
     static class TwoEnvironments extends OneEnvironment {
         @org.junit.jupiter.api.Test
-        @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT})
+        @Isolated(
+                rootfs = "busybox.tar",
+                namespaces = {PID, MOUNT})
         void another(IsolatedEnvironment env) {
             env.writeString("/tmp/x", "x"); // goes through JNA (openat2) in this JVM
             assertThat(env.readString("/tmp/x")).isEqualTo("x");

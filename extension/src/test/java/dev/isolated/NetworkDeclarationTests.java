@@ -38,27 +38,35 @@ class NetworkDeclarationTests {
         assertThat(backend.members()).isEmpty();
         assertThatThrownBy(((IsolatedEnvironment) ParameterCase.seen.get(1))::processes)
                 .isInstanceOf(IllegalStateException.class);
-        assertThat(ParameterCase.switchesDuring).as("1 switch's netns (the helper holds none of its environments')")
+        assertThat(ParameterCase.switchesDuring)
+                .as("1 switch's netns (the helper holds none of its environments')")
                 .isEqualTo(switchesBefore + 1);
         assertThat(helperNetNamespaces()).isEqualTo(switchesBefore);
     }
 
-    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, NET})
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT, UTS, NET})
     static class ParameterCase {
         static final List<Object> seen = new CopyOnWriteArrayList<>();
         static int switchesDuring;
 
         @Test
-        void dbByAlias(@Isolated(hostname = "server") @OnNetwork(value = "backend", aliases = "db") IsolatedEnvironment db,
+        void dbByAlias(
+                @Isolated(hostname = "server") @OnNetwork(value = "backend", aliases = "db") IsolatedEnvironment db,
                 IsolatedNetwork backend,
-                @Isolated(hostname = "client") @OnNetwork("backend") IsolatedEnvironment app) throws IOException {
+                @Isolated(hostname = "client") @OnNetwork("backend") IsolatedEnvironment app)
+                throws IOException {
             seen.addAll(List.of(backend, db));
             assertThat(backend.name()).startsWith("isolated-");
             assertThat(backend.members()).containsExactly(db, app);
             db.writeString("/tmp/index.html", "db answers\n");
             db.start("httpd", "-f", "-p", "8080", "-h", "/tmp");
             db.awaitPort(8080);
-            assertThat(app.exec("wget", "-qO-", "http://db:8080/")).succeeded().stdout().isEqualTo("db answers\n");
+            assertThat(app.exec("wget", "-qO-", "http://db:8080/"))
+                    .succeeded()
+                    .stdout()
+                    .isEqualTo("db answers\n");
             switchesDuring = helperNetNamespaces();
         }
     }
@@ -68,41 +76,56 @@ class NetworkDeclarationTests {
             + "aliases, never share a network")
     void parallelTestsNeverShare() {
         ParallelCase.names.clear();
-        EngineExecutionResults results = EngineRunner.run(ParallelCase.class, Map.of(
-                "junit.jupiter.execution.parallel.enabled", "true",
-                "junit.jupiter.execution.parallel.mode.default", "concurrent"));
+        EngineExecutionResults results = EngineRunner.run(
+                ParallelCase.class,
+                Map.of(
+                        "junit.jupiter.execution.parallel.enabled", "true",
+                        "junit.jupiter.execution.parallel.mode.default", "concurrent"));
         EngineRunner.assertAllSucceeded(results, 2);
         assertThat(ParallelCase.names).hasSize(2).doesNotHaveDuplicates();
     }
 
-    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, NET})
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT, UTS, NET})
     static class ParallelCase {
         static final List<String> names = new CopyOnWriteArrayList<>();
         static final CyclicBarrier bothRunning = new CyclicBarrier(2);
 
         @Test
-        void first(IsolatedNetwork net, @Isolated(hostname = "server") @OnNetwork(value = "net", aliases = "db")
-                IsolatedEnvironment db, @Isolated(hostname = "client") @OnNetwork("net") IsolatedEnvironment app)
+        void first(
+                IsolatedNetwork net,
+                @Isolated(hostname = "server") @OnNetwork(value = "net", aliases = "db") IsolatedEnvironment db,
+                @Isolated(hostname = "client") @OnNetwork("net") IsolatedEnvironment app)
                 throws Exception {
             servesItsOwn(net, db, app, "first");
         }
 
         @Test
-        void second(IsolatedNetwork net, @Isolated(hostname = "server") @OnNetwork(value = "net", aliases = "db")
-                IsolatedEnvironment db, @Isolated(hostname = "client") @OnNetwork("net") IsolatedEnvironment app)
+        void second(
+                IsolatedNetwork net,
+                @Isolated(hostname = "server") @OnNetwork(value = "net", aliases = "db") IsolatedEnvironment db,
+                @Isolated(hostname = "client") @OnNetwork("net") IsolatedEnvironment app)
                 throws Exception {
             servesItsOwn(net, db, app, "second");
         }
 
-        private static void servesItsOwn(IsolatedNetwork net, IsolatedEnvironment db, IsolatedEnvironment app,
-                String test) throws Exception {
+        private static void servesItsOwn(
+                IsolatedNetwork net, IsolatedEnvironment db, IsolatedEnvironment app, String test) throws Exception {
             names.add(net.name());
             db.writeString("/tmp/index.html", test + "\n");
             db.start("httpd", "-f", "-p", "8080", "-h", "/tmp");
             db.awaitPort(8080);
             bothRunning.await(60, TimeUnit.SECONDS); // the other test's members exist now too
-            assertThat(app.readString("/etc/hosts").lines().filter(l -> l.contains("\tserver")).count()).isEqualTo(1);
-            assertThat(app.exec("wget", "-qO-", "http://db:8080/")).succeeded().stdout().isEqualTo(test + "\n");
+            assertThat(app.readString("/etc/hosts")
+                            .lines()
+                            .filter(l -> l.contains("\tserver"))
+                            .count())
+                    .isEqualTo(1);
+            assertThat(app.exec("wget", "-qO-", "http://db:8080/"))
+                    .succeeded()
+                    .stdout()
+                    .isEqualTo(test + "\n");
         }
     }
 
@@ -113,31 +136,38 @@ class NetworkDeclarationTests {
         EngineRunner.assertAllSucceeded(EngineRunner.run(FieldCase.class), 2);
 
         assertThat(FieldCase.shared.isClosed()).isTrue();
-        assertThat(FieldCase.perTestSeen).hasSize(2).doesNotHaveDuplicates()
+        assertThat(FieldCase.perTestSeen)
+                .hasSize(2)
+                .doesNotHaveDuplicates()
                 .allSatisfy(n -> assertThat(n.isClosed()).isTrue());
     }
 
-    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, NET})
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT, UTS, NET})
     static class FieldCase {
         static final IsolatedNetwork shared = IsolatedNetwork.newNetwork();
         static final List<IsolatedNetwork> perTestSeen = new CopyOnWriteArrayList<>();
         final IsolatedNetwork perTest = IsolatedNetwork.newNetwork();
 
         @Test
-        void one(@Isolated(hostname = "a") @OnNetwork(value = "shared", aliases = "svc") IsolatedEnvironment a,
+        void one(
+                @Isolated(hostname = "a") @OnNetwork(value = "shared", aliases = "svc") IsolatedEnvironment a,
                 @Isolated(hostname = "b") @OnNetwork("perTest") IsolatedEnvironment b) {
             check(a, b);
         }
 
         @Test
-        void two(@Isolated(hostname = "a") @OnNetwork(value = "shared", aliases = "svc") IsolatedEnvironment a,
+        void two(
+                @Isolated(hostname = "a") @OnNetwork(value = "shared", aliases = "svc") IsolatedEnvironment a,
                 @Isolated(hostname = "b") @OnNetwork("perTest") IsolatedEnvironment b) {
             check(a, b);
         }
 
         private void check(IsolatedEnvironment a, IsolatedEnvironment b) {
             assertThat(shared.isClosed()).isFalse();
-            assertThat(perTestSeen).allSatisfy(earlier -> assertThat(earlier.isClosed()).isTrue());
+            assertThat(perTestSeen)
+                    .allSatisfy(earlier -> assertThat(earlier.isClosed()).isTrue());
             perTestSeen.add(perTest);
             assertThat(shared.members()).containsExactly(a);
             assertThat(perTest.members()).containsExactly(b);
@@ -152,7 +182,9 @@ class NetworkDeclarationTests {
         assertThat(BeforeAllCase.network.isClosed()).isTrue();
     }
 
-    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, NET})
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT, UTS, NET})
     static class BeforeAllCase {
         static IsolatedNetwork network;
 
@@ -182,14 +214,19 @@ class NetworkDeclarationTests {
         assertThat(MethodCase.shared.isClosed()).isTrue();
     }
 
-    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, NET}, hostname = "main")
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT, UTS, NET},
+            hostname = "main")
     @OnNetwork(value = "shared", aliases = "svc")
     static class MethodCase {
         static final IsolatedNetwork shared = IsolatedNetwork.newNetwork();
 
         @Test
         @OnNetwork(value = "net", aliases = "api")
-        void methodNetwork(IsolatedEnvironment env, IsolatedNetwork net,
+        void methodNetwork(
+                IsolatedEnvironment env,
+                IsolatedNetwork net,
                 @Isolated(hostname = "peer") @OnNetwork("net") IsolatedEnvironment peer) {
             assertThat(net.members()).containsExactly(env, peer);
             env.start("nc", "-l", "-p", "7000");
@@ -209,38 +246,46 @@ class NetworkDeclarationTests {
     void mistakes() {
         EngineExecutionResults results = EngineRunner.run(MistakeCase.class);
         List<String> messages = results.testEvents().finished().stream()
-                .map(e -> e.getPayload(TestExecutionResult.class).orElseThrow().getThrowable().map(Throwable::getMessage)
-                        .orElse("")).sorted().toList();
-        assertThat(messages).containsExactly(
-                "@OnNetwork on parameter env needs @Isolated on that parameter too: only an environment made for the "
-                        + "parameter can join a network",
-                "@OnNetwork(\"missing\") on parameter env of missing: no IsolatedNetwork parameter of missing nor "
-                        + "IsolatedNetwork field of MistakeCase is named missing (parameter names need javac -parameters)",
-                "@OnNetwork(\"unset\") on parameter env of nullField: the field unset of MistakeCase is null; initialize "
-                        + "it, e.g. IsolatedNetwork unset = IsolatedNetwork.newNetwork();");
+                .map(e -> e.getPayload(TestExecutionResult.class)
+                        .orElseThrow()
+                        .getThrowable()
+                        .map(Throwable::getMessage)
+                        .orElse(""))
+                .sorted()
+                .toList();
+        assertThat(messages)
+                .containsExactly(
+                        "@OnNetwork on parameter env needs @Isolated on that parameter too: only an environment made for the "
+                                + "parameter can join a network",
+                        "@OnNetwork(\"missing\") on parameter env of missing: no IsolatedNetwork parameter of missing nor "
+                                + "IsolatedNetwork field of MistakeCase is named missing (parameter names need javac -parameters)",
+                        "@OnNetwork(\"unset\") on parameter env of nullField: the field unset of MistakeCase is null; initialize "
+                                + "it, e.g. IsolatedNetwork unset = IsolatedNetwork.newNetwork();");
     }
 
-    @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, NET})
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT, UTS, NET})
     static class MistakeCase {
         IsolatedNetwork unset;
 
         @Test
-        void missing(@Isolated @OnNetwork("missing") IsolatedEnvironment env) {
-        }
+        void missing(@Isolated @OnNetwork("missing") IsolatedEnvironment env) {}
 
         @Test
-        void nullField(@Isolated @OnNetwork("unset") IsolatedEnvironment env) {
-        }
+        void nullField(@Isolated @OnNetwork("unset") IsolatedEnvironment env) {}
 
         @Test
-        void notIsolated(@OnNetwork("unset") IsolatedEnvironment env) {
-        }
+        void notIsolated(@OnNetwork("unset") IsolatedEnvironment env) {}
     }
 
     /** The network namespaces the helper holds by fd: its networks' switches (none of its environments'). */
     static int helperNetNamespaces() throws IOException {
-        ProcessHandle helper = ProcessHandle.current().children()
-                .filter(p -> p.info().command().orElse("").endsWith("isolated-helper")).findFirst().orElseThrow();
+        ProcessHandle helper = ProcessHandle.current()
+                .children()
+                .filter(p -> p.info().command().orElse("").endsWith("isolated-helper"))
+                .findFirst()
+                .orElseThrow();
         return NamespaceFds.of(helper.pid(), "net").size();
     }
 }

@@ -17,32 +17,48 @@ class NoEnvironmentTests {
     @Test
     @DisplayName("with JUnit's own @Isolated beside ours: our message, naming the wrong import")
     void junitsIsolatedBesideOurs() {
-        EngineRunner.run(JunitIsolatedBesideOursTestCase.class).testEvents().assertThatEvents().haveExactly(1,
-                event(test("test"), finishedWithFailure(instanceOf(ParameterResolutionException.class), message(m ->
-                        m.startsWith("No isolated environment for parameter dev.isolated.IsolatedEnvironment ")
-                                && m.contains("carries JUnit's own @org.junit.jupiter.api.parallel.Isolated")
-                                && m.contains("instead of @dev.isolated.Isolated")))));
+        EngineRunner.run(JunitIsolatedBesideOursTestCase.class)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                test("test"),
+                                finishedWithFailure(
+                                        instanceOf(ParameterResolutionException.class),
+                                        message(m -> m.startsWith(
+                                                        "No isolated environment for parameter dev.isolated.IsolatedEnvironment ")
+                                                && m.contains(
+                                                        "carries JUnit's own @org.junit.jupiter.api.parallel.Isolated")
+                                                && m.contains("instead of @dev.isolated.Isolated")))));
     }
 
     @Test
     @DisplayName("with only JUnit's own @Isolated: JUnit's message, as the README quotes it")
     void onlyJunitsIsolated() {
-        EngineRunner.run(OnlyJunitIsolatedTestCase.class).testEvents().assertThatEvents().haveExactly(1,
-                event(test("test"), finishedWithFailure(instanceOf(ParameterResolutionException.class), message(m ->
-                        m.startsWith("No ParameterResolver registered for parameter [dev.isolated.IsolatedEnvironment env]")))));
+        EngineRunner.run(OnlyJunitIsolatedTestCase.class)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                test("test"),
+                                finishedWithFailure(
+                                        instanceOf(ParameterResolutionException.class),
+                                        message(
+                                                m -> m.startsWith(
+                                                        "No ParameterResolver registered for parameter [dev.isolated.IsolatedEnvironment env]")))));
     }
 
     @org.junit.jupiter.api.parallel.Isolated
     static class JunitIsolatedBesideOursTestCase {
         @Test
-        void test(IsolatedEnvironment env, @Isolated(rootfs = "busybox.tar") IsolatedEnvironment other) {
-        }
+        void test(IsolatedEnvironment env, @Isolated(rootfs = "busybox.tar") IsolatedEnvironment other) {}
     }
 
     @org.junit.jupiter.api.parallel.Isolated
     static class OnlyJunitIsolatedTestCase {
         @Test
-        void test(IsolatedEnvironment env) {
-        }
+        void test(IsolatedEnvironment env) {}
     }
 }

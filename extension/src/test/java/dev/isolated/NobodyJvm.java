@@ -21,8 +21,7 @@ import java.util.stream.Stream;
 public final class NobodyJvm {
     public static final String NOBODY = "65534";
 
-    private NobodyJvm() {
-    }
+    private NobodyJvm() {}
 
     /**
      * @param dir an empty scratch directory
@@ -49,15 +48,26 @@ public final class NobodyJvm {
         String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
 
         List<String> command = new ArrayList<>(launcher);
-        command.addAll(List.of("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups", java,
-                "-Duser.home=" + home, "-Djava.io.tmpdir=" + home, "-cp", classpath, FixtureRunner.class.getName(),
+        command.addAll(List.of(
+                "setpriv",
+                "--reuid=" + NOBODY,
+                "--regid=" + NOBODY,
+                "--clear-groups",
+                java,
+                "-Duser.home=" + home,
+                "-Djava.io.tmpdir=" + home,
+                "-cp",
+                classpath,
+                FixtureRunner.class.getName(),
                 fixture.getName()));
         command.addAll(List.of(configuration));
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().put("XDG_CACHE_HOME", home.resolve(".cache").toString());
         pb.environment().put("HOME", home.toString());
         Process child = pb.redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+                .lines()
+                .toList();
         assertThat(child.waitFor()).as("the child JVM's exit code").isZero();
         return lines;
     }
@@ -83,8 +93,10 @@ public final class NobodyJvm {
         }
         try (Stream<Path> all = Files.walk(target)) {
             for (Path p : (Iterable<Path>) all::iterator) {
-                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(
-                        Files.isDirectory(p) || Files.isExecutable(p) ? "rwxr-xr-x" : "rw-r--r--"));
+                Files.setPosixFilePermissions(
+                        p,
+                        PosixFilePermissions.fromString(
+                                Files.isDirectory(p) || Files.isExecutable(p) ? "rwxr-xr-x" : "rw-r--r--"));
             }
         }
         return String.join(File.pathSeparator, entries);

@@ -25,8 +25,10 @@ class OneBadCommandTests {
     @Test
     @DisplayName("300 MB on stdout: exit 0, the first and last 8 MiB kept, the rest counted as dropped")
     void floodIsBounded() {
-        try (IsolatedEnvironment bystander = IsolatedEnvironment.builder().rootfs("busybox.tar").start();
-                IsolatedEnvironment flooder = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+        try (IsolatedEnvironment bystander =
+                        IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+                IsolatedEnvironment flooder =
+                        IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
             ExecResult r = flooder.exec("sh", "-c", "echo first; head -c 300000000 /dev/zero; echo; echo last");
 
             assertThat(r).succeeded();
@@ -44,16 +46,18 @@ class OneBadCommandTests {
     @Test
     @DisplayName("withMaxOutputBytes keeps the head and the tail; withOutputLines still sees every line")
     void customBoundAndLines() {
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
             AtomicLong lines = new AtomicLong();
             List<String> last = new ArrayList<>();
-            ExecResult r = env.exec(Command.of("seq", "1", "100000").withMaxOutputBytes(10).withOutputLines(line -> {
-                lines.incrementAndGet();
-                synchronized (last) {
-                    last.clear();
-                    last.add(line);
-                }
-            }));
+            ExecResult r = env.exec(
+                    Command.of("seq", "1", "100000").withMaxOutputBytes(10).withOutputLines(line -> {
+                        lines.incrementAndGet();
+                        synchronized (last) {
+                            last.clear();
+                            last.add(line);
+                        }
+                    }));
 
             assertThat(r.stdout()).isEqualTo("1\n2\n3" + "0000\n"); // the first 5 bytes and the last 5
             assertThat(lines.get()).isEqualTo(100_000);
@@ -65,8 +69,10 @@ class OneBadCommandTests {
     @Test
     @DisplayName("a command line over the helper's limit is an IllegalArgumentException; the environments go on")
     void oversizedCommandLine() {
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").start();
-                IsolatedEnvironment other = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+        try (IsolatedEnvironment env =
+                        IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+                IsolatedEnvironment other =
+                        IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
             assertThatThrownBy(() -> env.exec("echo", "x".repeat(2 << 20)))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageStartingWith("The command line of [echo, xxxx")
@@ -74,10 +80,13 @@ class OneBadCommandTests {
                     .hasMessageContaining("over the isolated helper's limit of 1,048,576 bytes");
 
             ExecResult tooLong = env.exec("echo", "x".repeat(200 << 10));
-            assertThat(tooLong).exitedWith(126).stderr()
+            assertThat(tooLong)
+                    .exitedWith(126)
+                    .stderr()
                     .isEqualTo("isolated: echo: cannot execute (execve echo: Argument list too long)\n");
             assertThat(env.exec("sh", "-c", "echo ${#1} ${#2}", "sh", "a".repeat(100 << 10), "b".repeat(100 << 10)))
-                    .stdout().isEqualTo("102400 102400\n");
+                    .stdout()
+                    .isEqualTo("102400 102400\n");
             assertThat(other.exec("echo", "fine")).stdout().isEqualTo("fine\n");
         }
     }
@@ -92,12 +101,20 @@ class OneBadCommandTests {
                         + "characters that neither start nor end with a hyphen (RFC 1123)");
         for (String bad : List.of("-box", "box-", "a..b", "under_score", "sp ace", "a".repeat(64) + ".b")) {
             assertThatThrownBy(() -> IsolatedEnvironment.builder().hostname(bad))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("\"" + bad + "\"");
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("\"" + bad + "\"");
         }
-        IsolatedEnvironment.builder().hostname("box-1.example").hostname("a".repeat(63)).hostname("");
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar")
-                .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS).hostname("box").start()) {
-            assertThatThrownBy(() -> env.setHostname(LONG_HOSTNAME)).isInstanceOf(IllegalArgumentException.class)
+        IsolatedEnvironment.builder()
+                .hostname("box-1.example")
+                .hostname("a".repeat(63))
+                .hostname("");
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS)
+                .hostname("box")
+                .start()) {
+            assertThatThrownBy(() -> env.setHostname(LONG_HOSTNAME))
+                    .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageStartingWith("Invalid hostname \"" + LONG_HOSTNAME + "\"");
             assertThat(env.hostname()).isEqualTo("box");
         }
@@ -106,16 +123,23 @@ class OneBadCommandTests {
     @Test
     @DisplayName("@Isolated(hostname = <300 characters>) fails the test (it is not skipped)")
     void invalidHostnameInTheAnnotationFails() {
-        EngineRunner.run(LongHostnameFixture.class).testEvents().assertStatistics(s -> s.failed(1).aborted(0))
-                .assertThatEvents().haveExactly(1, event(test("named"), finishedWithFailure(
-                        instanceOf(ExtensionConfigurationException.class),
-                        message(m -> m.startsWith("@Isolated(hostname = ...): Invalid hostname \"" + LONG_HOSTNAME)))));
+        EngineRunner.run(LongHostnameFixture.class)
+                .testEvents()
+                .assertStatistics(s -> s.failed(1).aborted(0))
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                test("named"),
+                                finishedWithFailure(
+                                        instanceOf(ExtensionConfigurationException.class),
+                                        message(m -> m.startsWith(
+                                                "@Isolated(hostname = ...): Invalid hostname \"" + LONG_HOSTNAME)))));
     }
 
     static class LongHostnameFixture {
         @Test
         @Isolated(rootfs = "busybox.tar", hostname = LONG_HOSTNAME)
-        void named(IsolatedEnvironment env) {
-        }
+        void named(IsolatedEnvironment env) {}
     }
 }

@@ -27,11 +27,15 @@ class ParallelTests {
         threads.clear();
         allStarted = new CountDownLatch(8);
 
-        EngineRunner.assertAllSucceeded(EngineRunner.run(ConcurrentTestCase.class, Map.of(
-                "junit.jupiter.execution.parallel.enabled", "true",
-                "junit.jupiter.execution.parallel.mode.default", "concurrent",
-                "junit.jupiter.execution.parallel.config.strategy", "fixed",
-                "junit.jupiter.execution.parallel.config.fixed.parallelism", "8")), TESTS);
+        EngineRunner.assertAllSucceeded(
+                EngineRunner.run(
+                        ConcurrentTestCase.class,
+                        Map.of(
+                                "junit.jupiter.execution.parallel.enabled", "true",
+                                "junit.jupiter.execution.parallel.mode.default", "concurrent",
+                                "junit.jupiter.execution.parallel.config.strategy", "fixed",
+                                "junit.jupiter.execution.parallel.config.fixed.parallelism", "8")),
+                TESTS);
 
         assertThat(inits).hasSize(TESTS);
         assertThat(threads).as("tests really ran on several threads").hasSizeGreaterThan(1);
@@ -46,11 +50,14 @@ class ParallelTests {
             String mine = "test-" + info.getCurrentRepetition();
             env.setHostname(mine);
             assertThat(env.exec("sh", "-c", "echo " + mine + " > /tmp/owner && ls /tmp"))
-                    .succeeded().stdout().isEqualTo("owner\n");
+                    .succeeded()
+                    .stdout()
+                    .isEqualTo("owner\n");
             allStarted.countDown();
             allStarted.await(10, TimeUnit.SECONDS); // make several environments exist at once
             assertThat(env.exec("sh", "-c", "hostname; cat /tmp/owner; ls /tmp"))
-                    .stdout().isEqualTo(mine + "\n" + mine + "\nowner\n");
+                    .stdout()
+                    .isEqualTo(mine + "\n" + mine + "\nowner\n");
             assertThat(env.processes()).extracting(ProcessInfo::command).containsExactly("isolated-init");
         }
     }

@@ -31,11 +31,16 @@ class ParameterEnvironmentTests {
         @ClockOffsets(boottimeSeconds = 30 * 86400)
         void test(@Isolated(hostname = "other") IsolatedEnvironment env) throws Exception {
             assertThat(env).hostname().isEqualTo("other");
-            assertThat(env.exec("cat", "/fixtures/input.txt")).succeeded().stdout().isEqualTo("from the host\n");
+            assertThat(env.exec("cat", "/fixtures/input.txt"))
+                    .succeeded()
+                    .stdout()
+                    .isEqualTo("from the host\n");
             assertThat(env).mounts().containsMount("/scratch", "tmpfs");
 
-            double host = Double.parseDouble(Files.readString(Paths.get("/proc/uptime")).split(" ")[0]);
-            double inside = Double.parseDouble(env.exec("cat", "/proc/uptime").stdout().split(" ")[0]);
+            double host = Double.parseDouble(
+                    Files.readString(Paths.get("/proc/uptime")).split(" ")[0]);
+            double inside =
+                    Double.parseDouble(env.exec("cat", "/proc/uptime").stdout().split(" ")[0]);
             assertThat(inside - host).as("boottime 30 days ahead").isBetween(30 * 86400.0 - 5, 30 * 86400.0 + 5);
 
             ExecResult storm = env.exec("sh", "-c", "for i in $(seq 100); do sleep 300 & done 2>&1; echo done");

@@ -28,16 +28,19 @@ class PerJvmConfigurationTests {
         Path properties = Files.createDirectories(dir.resolve("properties"));
         Path cache = dir.resolve("cache");
         Path helper = dir.resolve("helper");
-        Files.writeString(properties.resolve("junit-platform.properties"), IsolatedConfiguration.CACHE_DIR + "=" + cache
-                + "\n" + IsolatedConfiguration.HELPER_DIR + "=" + helper + "\n");
+        Files.writeString(
+                properties.resolve("junit-platform.properties"),
+                IsolatedConfiguration.CACHE_DIR + "=" + cache + "\n" + IsolatedConfiguration.HELPER_DIR + "=" + helper
+                        + "\n");
 
-        List<String> lines = runFixture(List.of("-cp", properties + File.pathSeparator
-                + System.getProperty("java.class.path")));
+        List<String> lines =
+                runFixture(List.of("-cp", properties + File.pathSeparator + System.getProperty("java.class.path")));
 
         assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("SUCCESSFUL"));
         assertThat(cache.resolve("images")).as("the image cache").isDirectoryContaining(p -> true);
         try (Stream<Path> files = Files.walk(helper)) {
-            assertThat(files.filter(p -> p.getFileName().toString().equals("isolated-helper"))).as("the extracted helper")
+            assertThat(files.filter(p -> p.getFileName().toString().equals("isolated-helper")))
+                    .as("the extracted helper")
                     .hasSize(1);
         }
     }
@@ -47,35 +50,47 @@ class PerJvmConfigurationTests {
     void helperPathFromTheLauncher(@TempDir Path dir) throws IOException, InterruptedException {
         Path missing = dir.resolve("no-such-helper");
 
-        List<String> lines = runFixture(List.of("-cp", System.getProperty("java.class.path")),
+        List<String> lines = runFixture(
+                List.of("-cp", System.getProperty("java.class.path")),
                 IsolatedConfiguration.HELPER_PATH + "=" + missing);
 
-        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("FAILED")
-                .contains("The isolated helper " + missing + " (from the configuration parameter isolated.helper.path) "
-                        + "does not exist."));
+        assertThat(lines)
+                .singleElement()
+                .satisfies(line -> assertThat(line)
+                        .startsWith("FAILED")
+                        .contains("The isolated helper " + missing
+                                + " (from the configuration parameter isolated.helper.path) " + "does not exist."));
     }
 
     @Test
     @DisplayName("isolated.image.maxEntries is read from system properties as well, and named when an image exceeds it")
     void imageLimitFromSystemProperties(@TempDir Path dir) throws IOException, InterruptedException {
-        List<String> lines = runFixture(List.of("-D" + IsolatedConfiguration.IMAGE_MAX_ENTRIES + "=3",
+        List<String> lines = runFixture(List.of(
+                "-D" + IsolatedConfiguration.IMAGE_MAX_ENTRIES + "=3",
                 "-D" + IsolatedConfiguration.CACHE_DIR + "=" + dir.resolve("cache"),
-                "-cp", System.getProperty("java.class.path")));
+                "-cp",
+                System.getProperty("java.class.path")));
 
-        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("FAILED")
-                .contains(IsolatedConfiguration.IMAGE_MAX_ENTRIES));
+        assertThat(lines)
+                .singleElement()
+                .satisfies(line ->
+                        assertThat(line).startsWith("FAILED").contains(IsolatedConfiguration.IMAGE_MAX_ENTRIES));
     }
 
     /** Runs {@link TestCase} in a child JVM with {@code jvmArguments} and launcher configuration parameters. */
     private static List<String> runFixture(List<String> jvmArguments, String... configuration)
             throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(Paths.get(System.getProperty("java.home"), "bin", "java")
-                .toString()));
+        List<String> command = new ArrayList<>(List.of(
+                Paths.get(System.getProperty("java.home"), "bin", "java").toString()));
         command.addAll(jvmArguments);
         command.addAll(List.of(FixtureRunner.class.getName(), TestCase.class.getName()));
         command.addAll(List.of(configuration));
-        Process child = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        Process child = new ProcessBuilder(command)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+                .lines()
+                .toList();
         assertThat(child.waitFor()).as("the child JVM's exit code").isZero();
         return lines;
     }

@@ -38,12 +38,17 @@ class PrivateNetworkTests {
             server.start("sh", "-c", "sleep 60 | nc -l -p 7000 > /tmp/received");
             server.awaitPort(7000);
 
-            assertThat(client.exec("sh", "-c", "echo order-42 | nc server 7000")).succeeded();
-            Awaitility.await().atMost(Duration.ofSeconds(10))
+            assertThat(client.exec("sh", "-c", "echo order-42 | nc server 7000"))
+                    .succeeded();
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(10))
                     .until(() -> server.readString("/tmp/received").equals("order-42\n"));
-            assertThat(client.readString("/etc/hosts")).contains(server.address() + "\tserver")
-                    .contains(client.address() + "\tclient").doesNotContain("outsider");
-            assertThat(outsider.exec("sh", "-c", "echo x | nc -w 1 " + server.address() + " 7000")).failed();
+            assertThat(client.readString("/etc/hosts"))
+                    .contains(server.address() + "\tserver")
+                    .contains(client.address() + "\tclient")
+                    .doesNotContain("outsider");
+            assertThat(outsider.exec("sh", "-c", "echo x | nc -w 1 " + server.address() + " 7000"))
+                    .failed();
             assertThat(hostInterfaces()).isEqualTo(hostInterfaces);
         }
         assertThat(hostInterfaces()).isEqualTo(hostInterfaces);
@@ -52,7 +57,8 @@ class PrivateNetworkTests {
     @Test
     @DisplayName("address() of an environment on no network says how to put it on one")
     void noNetwork() {
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
             assertThatThrownBy(env::address).hasMessageContaining("network(name)");
         }
     }
@@ -67,8 +73,10 @@ class PrivateNetworkTests {
 
         assertThat(lines).hasSize(3).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
         assertThat(ipLinkNames()).as("the host's interfaces (ip -o link)").isEqualTo(hostLinks);
-        Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
-                RootlessLeftovers.find(nobodyBefore, dir, RootlessNetworkCase.MARKER)).isEmpty());
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(RootlessLeftovers.find(nobodyBefore, dir, RootlessNetworkCase.MARKER))
+                        .isEmpty());
     }
 
     /** Run by uid 65534: each env gets a user namespace, nested in its network's. */
@@ -85,12 +93,17 @@ class PrivateNetworkTests {
                 server.start("sh", "-c", "sleep " + MARKER + " | nc -l -p 7000 > /tmp/received");
                 server.awaitPort(7000);
 
-                assertThat(client.exec("sh", "-c", "id -u; echo order-42 | nc server 7000")).succeeded().stdout()
+                assertThat(client.exec("sh", "-c", "id -u; echo order-42 | nc server 7000"))
+                        .succeeded()
+                        .stdout()
                         .isEqualTo(NobodyJvm.NOBODY + "\n");
-                Awaitility.await().atMost(Duration.ofSeconds(10))
+                Awaitility.await()
+                        .atMost(Duration.ofSeconds(10))
                         .until(() -> server.readString("/tmp/received").equals("order-42\n"));
-                assertThat(outsider.exec("sh", "-c", "echo x | nc -w 1 " + server.address() + " 7000")).failed()
-                        .stderr().contains("unreachable");
+                assertThat(outsider.exec("sh", "-c", "echo x | nc -w 1 " + server.address() + " 7000"))
+                        .failed()
+                        .stderr()
+                        .contains("unreachable");
                 // the helper holds no namespace of an env (it reaches them through the init's pid): only the networks'
                 assertThat(helperNamespaces("net")).as("2 switches' netns").hasSize(2);
                 assertThat(helperNamespaces("user")).as("2 networks' user ns").hasSize(2);
@@ -109,7 +122,8 @@ class PrivateNetworkTests {
                     socket.getOutputStream()
                             .write("GET /index.html HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                     assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
-                            .contains("200").endsWith("served from a network member\n");
+                            .contains("200")
+                            .endsWith("served from a network member\n");
                 }
                 Process hostname = web.processBuilder("hostname").start();
                 assertThat(new String(hostname.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
@@ -123,15 +137,19 @@ class PrivateNetworkTests {
             try (IsolatedEnvironment first = onNetwork("mixed", "first", UserMapping.ROOT)) {
                 assertThat(first.address()).startsWith("10.213.");
                 assertThatThrownBy(() -> onNetwork("mixed", "second", UserMapping.SUBIDS))
-                        .isInstanceOf(EnvironmentSetupException.class).hasMessageContaining("stage 'network'")
+                        .isInstanceOf(EnvironmentSetupException.class)
+                        .hasMessageContaining("stage 'network'")
                         .hasMessageContaining("`mixed` needs user-map=root or self");
             }
         }
 
         /** The helper's open fds of KIND namespaces ({@code net:[...]}), without its own. */
         private static List<String> helperNamespaces(String kind) throws IOException {
-            ProcessHandle helper = ProcessHandle.current().children()
-                    .filter(p -> p.info().command().orElse("").endsWith("isolated-helper")).findFirst().orElseThrow();
+            ProcessHandle helper = ProcessHandle.current()
+                    .children()
+                    .filter(p -> p.info().command().orElse("").endsWith("isolated-helper"))
+                    .findFirst()
+                    .orElseThrow();
             return dev.isolated.internal.helper.NamespaceFds.of(helper.pid(), kind);
         }
     }
@@ -141,8 +159,13 @@ class PrivateNetworkTests {
     }
 
     private static IsolatedEnvironment onNetwork(String network, String hostname, UserMapping mapping) {
-        return IsolatedEnvironment.builder().rootfs("busybox.tar").namespaces(PID, MOUNT, UTS, NET).hostname(hostname)
-                .userMapping(mapping).network(network).start();
+        return IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .namespaces(PID, MOUNT, UTS, NET)
+                .hostname(hostname)
+                .userMapping(mapping)
+                .network(network)
+                .start();
     }
 
     private static List<String> hostInterfaces() throws IOException {
@@ -153,9 +176,13 @@ class PrivateNetworkTests {
 
     /** The interface names of {@code ip -o link} on the host, sorted. */
     private static List<String> ipLinkNames() throws IOException, InterruptedException {
-        Process ip = new ProcessBuilder("ip", "-o", "link").redirectErrorStream(true).start();
+        Process ip =
+                new ProcessBuilder("ip", "-o", "link").redirectErrorStream(true).start();
         String out = new String(ip.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(ip.waitFor()).as(out).isZero();
-        return out.lines().map(line -> line.split(":")[1].trim().replaceAll("@.*", "")).sorted().toList();
+        return out.lines()
+                .map(line -> line.split(":")[1].trim().replaceAll("@.*", ""))
+                .sorted()
+                .toList();
     }
 }

@@ -17,15 +17,21 @@ class ProcProtectionTests {
     @Test
     @DisplayName("host-wide sysctls cannot be written by root inside (even writing back the same value)")
     void sysctlsAreReadOnly(IsolatedEnvironment env) {
-        assertThat(env.exec("sh", "-c", "cat /proc/sys/vm/swappiness > /proc/sys/vm/swappiness")).failed()
-                .stderr().contains("Read-only file system");
-        assertThat(env.exec("cat", "/proc/sys/kernel/ostype")).succeeded().stdout().isEqualTo("Linux\n");
+        assertThat(env.exec("sh", "-c", "cat /proc/sys/vm/swappiness > /proc/sys/vm/swappiness"))
+                .failed()
+                .stderr()
+                .contains("Read-only file system");
+        assertThat(env.exec("cat", "/proc/sys/kernel/ostype"))
+                .succeeded()
+                .stdout()
+                .isEqualTo("Linux\n");
     }
 
     @Test
     @DisplayName("sys, sysrq-trigger, irq, bus and fs are read-only mounts; kcore, keys, timer_list... read as empty")
     void mountsAsMountinfoShowsThem(IsolatedEnvironment env) {
-        List<String> readOnly = existingOnHost("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs");
+        List<String> readOnly =
+                existingOnHost("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs");
         List<String> masked = existingOnHost("/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug");
         assertThat(readOnly).as("this kernel has them").contains("/proc/sys");
         assertThat(masked).as("this kernel has them").contains("/proc/keys");
@@ -36,7 +42,11 @@ class ProcProtectionTests {
             });
         }
         for (String path : masked) {
-            assertThat(env.exec("sh", "-c", "wc -c < " + path)).as(path).succeeded().stdout().isEqualTo("0\n");
+            assertThat(env.exec("sh", "-c", "wc -c < " + path))
+                    .as(path)
+                    .succeeded()
+                    .stdout()
+                    .isEqualTo("0\n");
         }
     }
 
@@ -47,8 +57,10 @@ class ProcProtectionTests {
     @Test
     @DisplayName("ps, /proc/self and a nested PID namespace's own /proc still work")
     void procStillWorks(IsolatedEnvironment env) {
-        assertThat(env.exec("sh", "-c", "readlink /proc/self/exe; ps -o pid,comm | grep -c ps")).succeeded()
-                .stdout().isEqualTo("/bin/busybox\n1\n");
+        assertThat(env.exec("sh", "-c", "readlink /proc/self/exe; ps -o pid,comm | grep -c ps"))
+                .succeeded()
+                .stdout()
+                .isEqualTo("/bin/busybox\n1\n");
         assertThat(env.execAsPid1("ps", "-o", "pid,comm")).succeeded().stdout().contains("    1 ps");
     }
 }

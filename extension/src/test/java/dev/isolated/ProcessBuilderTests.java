@@ -5,7 +5,6 @@ import static dev.isolated.LinuxNamespace.PID;
 import static dev.isolated.LinuxNamespace.UTS;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
-
 import static org.awaitility.Awaitility.await;
 
 import java.nio.charset.StandardCharsets;
@@ -16,7 +15,10 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @DisplayName("code under test that takes a ProcessBuilder, and commands as another user")
-@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS}, hostname = "pb-box")
+@Isolated(
+        rootfs = "busybox.tar",
+        namespaces = {PID, MOUNT, UTS},
+        hostname = "pb-box")
 class ProcessBuilderTests {
 
     @Test
@@ -37,7 +39,8 @@ class ProcessBuilderTests {
     @DisplayName("destroy() stops the command and what it started: once waitFor() returns, none of it runs")
     void destroyStopsTheWholeCommand(IsolatedEnvironment env) throws Exception {
         Process p = env.processBuilder("sh", "-c", "sleep 300 & exec sleep 301").start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> commandsLike(env, "sleep").size() == 2);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> commandsLike(env, "sleep").size() == 2);
 
         p.destroy();
 
@@ -50,8 +53,10 @@ class ProcessBuilderTests {
     @Test
     @DisplayName("destroy() is a request a command may ignore; destroyForcibly() is not")
     void destroyIsARequest(IsolatedEnvironment env) throws Exception {
-        Process p = env.processBuilder("sh", "-c", "trap '' TERM; sleep 300 & exec sleep 301").start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> commandsLike(env, "sleep").size() == 2);
+        Process p = env.processBuilder("sh", "-c", "trap '' TERM; sleep 300 & exec sleep 301")
+                .start();
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> commandsLike(env, "sleep").size() == 2);
 
         p.destroy();
 
@@ -59,14 +64,17 @@ class ProcessBuilderTests {
         assertThat(commandsLike(env, "sleep")).hasSize(2);
         p.destroyForcibly();
         assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
-        await().atMost(Duration.ofSeconds(1)).untilAsserted(() -> assertThat(commandsLike(env, "sleep")).isEmpty());
+        await().atMost(Duration.ofSeconds(1))
+                .untilAsserted(() -> assertThat(commandsLike(env, "sleep")).isEmpty());
     }
 
     @Test
     @DisplayName("destroyForcibly() kills the command and what it started, also children that outlive their parent")
     void destroyForciblyKillsTheWholeCommand(IsolatedEnvironment env) throws Exception {
-        Process p = env.processBuilder("sh", "-c", "(sleep 299 &); sleep 300 & exec sleep 301").start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> commandsLike(env, "sleep").size() == 3);
+        Process p = env.processBuilder("sh", "-c", "(sleep 299 &); sleep 300 & exec sleep 301")
+                .start();
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> commandsLike(env, "sleep").size() == 3);
 
         p.destroyForcibly();
 
@@ -80,19 +88,22 @@ class ProcessBuilderTests {
     }
 
     @Test
-    @DisplayName("the command's exit code and signal, stdin and stdout stream as with any Process; pid() is the helper's on the host")
+    @DisplayName(
+            "the command's exit code and signal, stdin and stdout stream as with any Process; pid() is the helper's on the host")
     void exitCodesAndStreams(IsolatedEnvironment env) throws Exception {
         Process cat = env.processBuilder("sh", "-c", "cat; exit 5").start();
         cat.getOutputStream().write("through\n".getBytes(StandardCharsets.UTF_8));
         cat.getOutputStream().close();
-        assertThat(new String(cat.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("through\n");
+        assertThat(new String(cat.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                .isEqualTo("through\n");
         assertThat(cat.waitFor()).isEqualTo(5);
 
         Process killed = env.processBuilder("sh", "-c", "kill -KILL $$").start();
         assertThat(killed.waitFor()).isEqualTo(128 + 9);
 
         Process sleeper = env.processBuilder("sleep", "302").start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> commandsLike(env, "sleep").size() == 1);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> commandsLike(env, "sleep").size() == 1);
         assertThat(env.processes()).extracting(ProcessInfo::hostPid).doesNotContain(sleeper.pid());
         assertThat(commandsLike(env, "isolated-helper")).hasSize(1); // the supervisor
         assertThat(sleeper.toHandle().isAlive()).isTrue();
@@ -103,8 +114,12 @@ class ProcessBuilderTests {
     @Test
     @DisplayName("the process inside is a session of its own, without a controlling terminal")
     void ownSession(IsolatedEnvironment env) throws Exception {
-        Process p = env.processBuilder("sh", "-c", "read -r stat < /proc/$$/stat; set -- $stat; "
-                + "echo \"pid=$1 session=$6 tty_nr=$7\"; (exec 3</dev/tty) 2>/dev/null && echo tty-opened || echo no-tty").start();
+        Process p = env.processBuilder(
+                        "sh",
+                        "-c",
+                        "read -r stat < /proc/$$/stat; set -- $stat; "
+                                + "echo \"pid=$1 session=$6 tty_nr=$7\"; (exec 3</dev/tty) 2>/dev/null && echo tty-opened || echo no-tty")
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
 
         assertThat(p.waitFor()).isZero();
@@ -119,9 +134,13 @@ class ProcessBuilderTests {
     @Test
     @DisplayName("withUser runs a command as another uid and gid inside")
     void asAnotherUser(IsolatedEnvironment env) {
-        assertThat(env.exec(Command.of("id").withUser(1000, 1000))).succeeded().stdout()
+        assertThat(env.exec(Command.of("id").withUser(1000, 1000)))
+                .succeeded()
+                .stdout()
                 .startsWith("uid=1000 gid=1000");
-        assertThat(env.exec(Command.of("touch", "/etc/by-user").withUser(1000, 1000))).failed().stderr()
+        assertThat(env.exec(Command.of("touch", "/etc/by-user").withUser(1000, 1000)))
+                .failed()
+                .stderr()
                 .contains("Permission denied");
     }
 }

@@ -18,11 +18,16 @@ class RebuiltImageTests {
     void rewrittenTarIsResolvedAgain(@TempDir Path dir) throws Exception {
         Path image = dir.resolve("app.tar");
         for (String version : new String[] {"1", "2"}) {
-            Path built = ImageBuilder.from("busybox.tar").addText("/etc/app-version", version + "\n").build();
+            Path built = ImageBuilder.from("busybox.tar")
+                    .addText("/etc/app-version", version + "\n")
+                    .build();
             Files.copy(built, image, StandardCopyOption.REPLACE_EXISTING);
 
-            try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs(image.toString()).start()) {
-                assertThat(env.exec("cat", "/etc/app-version")).as("built as version " + version).stdout()
+            try (IsolatedEnvironment env =
+                    IsolatedEnvironment.builder().rootfs(image.toString()).start()) {
+                assertThat(env.exec("cat", "/etc/app-version"))
+                        .as("built as version " + version)
+                        .stdout()
                         .isEqualTo(version + "\n");
             }
         }

@@ -42,7 +42,8 @@ import org.junit.jupiter.api.io.TempDir;
 @DisplayName("Images by name from a registry")
 class RegistryPullTests {
 
-    private static final String RUN_CONFIG = "{\"Env\":[\"PATH=/usr/sbin:/usr/bin:/sbin:/bin\",\"GREETING=from-config\"]}";
+    private static final String RUN_CONFIG =
+            "{\"Env\":[\"PATH=/usr/sbin:/usr/bin:/sbin:/bin\",\"GREETING=from-config\"]}";
     private static final String INDEX = "application/vnd.oci.image.index.v1+json";
 
     private static Path work;
@@ -68,21 +69,35 @@ class RegistryPullTests {
         registry.push(busyboxLayout, "1.0", "isolated-test/busybox:1");
 
         // A multi-platform index: arm64 first, an attestation entry, then this host's amd64.
-        Path arm = TestOci.layout(work.resolve("arm64"), "arm64", "{}",
-                TestImages.layer(List.of("etc"), Map.of("etc/arch", "arm64\n")));
+        Path arm = TestOci.layout(
+                work.resolve("arm64"), "arm64", "{}", TestImages.layer(List.of("etc"), Map.of("etc/arch", "arm64\n")));
         registry.push(arm, "1.0", "library/multi:arm64");
         registry.push(busyboxLayout, "1.0", "library/multi:amd64");
         String[] armManifest = registry.head("library/multi", "arm64");
         String[] amdManifest = registry.head("library/multi", "amd64");
-        registry.putManifest("library/multi", "1", INDEX, index(
-                entry(armManifest, "\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\"}"),
-                entry(armManifest, "\"platform\":{\"architecture\":\"unknown\",\"os\":\"unknown\"},"
-                        + "\"annotations\":{\"vnd.docker.reference.type\":\"attestation-manifest\"}"),
-                entry(amdManifest, "\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}")));
+        registry.putManifest(
+                "library/multi",
+                "1",
+                INDEX,
+                index(
+                        entry(
+                                armManifest,
+                                "\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\"}"),
+                        entry(
+                                armManifest,
+                                "\"platform\":{\"architecture\":\"unknown\",\"os\":\"unknown\"},"
+                                        + "\"annotations\":{\"vnd.docker.reference.type\":\"attestation-manifest\"}"),
+                        entry(amdManifest, "\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}")));
         registry.push(arm, "1.0", "library/noplatform:arm64");
-        registry.putManifest("library/noplatform", "1", INDEX, index(
-                entry(armManifest, "\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\"}"),
-                entry(armManifest, "\"platform\":{\"architecture\":\"s390x\",\"os\":\"linux\"}")));
+        registry.putManifest(
+                "library/noplatform",
+                "1",
+                INDEX,
+                index(
+                        entry(
+                                armManifest,
+                                "\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\"}"),
+                        entry(armManifest, "\"platform\":{\"architecture\":\"s390x\",\"os\":\"linux\"}")));
 
         // docker.io names in annotations reach this registry only, as the docker.io mirror.
         System.setProperty(IsolatedConfiguration.REGISTRY_MIRROR, "http://" + host);
@@ -98,7 +113,8 @@ class RegistryPullTests {
         }
         if (work != null) {
             try (var paths = Files.walk(work)) {
-                for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                for (Path path :
+                        paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
                     Files.deleteIfExists(path);
                 }
             }
@@ -111,7 +127,8 @@ class RegistryPullTests {
     }
 
     private static byte[] index(String... entries) {
-        return ("{\"schemaVersion\":2,\"mediaType\":\"" + INDEX + "\",\"manifests\":[" + String.join(",", entries) + "]}")
+        return ("{\"schemaVersion\":2,\"mediaType\":\"" + INDEX + "\",\"manifests\":[" + String.join(",", entries)
+                        + "]}")
                 .getBytes(StandardCharsets.UTF_8);
     }
 
@@ -128,8 +145,11 @@ class RegistryPullTests {
     private ImagePuller puller(Path cache, String... keysAndValues) throws IOException {
         Path dockerConfig = Files.createDirectories(dir.resolve("docker-config"));
         ImagePuller.forgetResolvedTags();
-        return new ImagePuller(cache, PullSettings.from(configuration(keysAndValues),
-                name -> name.equals("DOCKER_CONFIG") ? dockerConfig.toString() : null));
+        return new ImagePuller(
+                cache,
+                PullSettings.from(
+                        configuration(keysAndValues),
+                        name -> name.equals("DOCKER_CONFIG") ? dockerConfig.toString() : null));
     }
 
     private String noCredentials() {
@@ -151,8 +171,10 @@ class RegistryPullTests {
     @Test
     @DisplayName("builder().image(\"127.0.0.1:PORT/library/busybox:1\") pulls by tag")
     void builderByTag() {
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().image(host + "/library/busybox:1")
-                .configuration(configuration()).start()) {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .image(host + "/library/busybox:1")
+                .configuration(configuration())
+                .start()) {
             assertIsBusybox(env);
         }
     }
@@ -160,8 +182,10 @@ class RegistryPullTests {
     @Test
     @DisplayName("a Docker schema 2 manifest (skopeo --format v2s2) pulls as well")
     void dockerManifest() {
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().image(host + "/library/busybox:v2s2")
-                .configuration(configuration()).start()) {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .image(host + "/library/busybox:v2s2")
+                .configuration(configuration())
+                .start()) {
             assertIsBusybox(env);
         }
     }
@@ -170,53 +194,70 @@ class RegistryPullTests {
     @DisplayName("pulls by digest")
     void byDigest() throws Exception {
         String digest = registry.head("library/busybox", "1")[0];
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().image(host + "/library/busybox@" + digest)
-                .configuration(configuration()).start()) {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .image(host + "/library/busybox@" + digest)
+                .configuration(configuration())
+                .start()) {
             assertIsBusybox(env);
         }
     }
 
     @Test
-    @DisplayName("a multi-platform index resolves to linux/amd64 (this host), past arm64 and an attestation entry; the store is 0700")
+    @DisplayName(
+            "a multi-platform index resolves to linux/amd64 (this host), past arm64 and an attestation entry; the store is 0700")
     void multiPlatform() throws Exception {
         Path layout = puller(dir.resolve("cache")).pull(host + "/library/multi:1");
         assertThat(Files.readString(layout.resolve("index.json"))).contains(registry.head("library/multi", "amd64")[0]);
         for (String store : List.of("", "blobs", "blobs/sha256", "blobs/locks", "refs", "layouts")) {
-            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(
-                    dir.resolve("cache").resolve(store)))).as(store).isEqualTo("rwx------");
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(
+                            Files.getPosixFilePermissions(dir.resolve("cache").resolve(store))))
+                    .as(store)
+                    .isEqualTo("rwx------");
         }
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().image(host + "/library/multi:1")
-                .configuration(configuration()).start()) {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .image(host + "/library/multi:1")
+                .configuration(configuration())
+                .start()) {
             assertIsBusybox(env);
             assertThat(env.exec("cat", "/etc/arch")).failed();
         }
     }
 
     @Test
-    @DisplayName("isolated.image.platform picks another platform's manifest of an index (linux/arm64 and linux/arm64/v8 alike), "
-            + "lets a single-platform image for it through, and names itself when the index lacks it")
+    @DisplayName(
+            "isolated.image.platform picks another platform's manifest of an index (linux/arm64 and linux/arm64/v8 alike), "
+                    + "lets a single-platform image for it through, and names itself when the index lacks it")
     void platformOverride() throws Exception {
         String arm = registry.head("library/multi", "arm64")[0];
         String index = registry.head("library/multi", "1")[0];
         for (String platform : List.of("linux/arm64", "linux/arm64/v8", "LINUX/aarch64")) {
-            Path layout = puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, platform).pull(host + "/library/multi:1");
+            Path layout = puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, platform)
+                    .pull(host + "/library/multi:1");
             assertThat(layout.getFileName().toString()).as(platform).isEqualTo(arm.substring(7));
-            assertThat(Files.readString(layout.resolve("index.json"))).as(platform).contains(arm);
+            assertThat(Files.readString(layout.resolve("index.json")))
+                    .as(platform)
+                    .contains(arm);
         }
         assertThat(puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, "linux/arm64")
-                .pull(host + "/library/multi:arm64").getFileName().toString()).isEqualTo(arm.substring(7));
+                        .pull(host + "/library/multi:arm64")
+                        .getFileName()
+                        .toString())
+                .isEqualTo(arm.substring(7));
         assertThat(Files.readString(puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, "linux/amd64")
-                .pull(host + "/library/multi:1").resolve("index.json"))).contains(registry.head("library/multi", "amd64")[0]);
+                        .pull(host + "/library/multi:1")
+                        .resolve("index.json")))
+                .contains(registry.head("library/multi", "amd64")[0]);
 
         assertThatThrownBy(() -> puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, "linux/s390x")
-                .pull(host + "/library/multi:1"))
+                        .pull(host + "/library/multi:1"))
                 .isInstanceOf(ImagePullException.class)
-                .hasMessage("Image " + host + "/library/multi:1: no manifest for linux/s390x in its image index " + index
-                        + "; it has: linux/arm64, linux/amd64");
+                .hasMessage("Image " + host + "/library/multi:1: no manifest for linux/s390x in its image index "
+                        + index + "; it has: linux/arm64, linux/amd64");
         assertThatThrownBy(() -> puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, "linux/arm/v7")
-                .pull(host + "/library/multi:arm64"))
+                        .pull(host + "/library/multi:arm64"))
                 .isInstanceOf(ImagePullException.class)
-                .hasMessage("Image " + host + "/library/multi:arm64: it is an image for linux/arm64, and this is linux/arm/v7; "
+                .hasMessage("Image " + host
+                        + "/library/multi:arm64: it is an image for linux/arm64, and this is linux/arm/v7; "
                         + "no manifest for linux/arm/v7");
         assertThatThrownBy(() -> puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, "arm64"))
                 .isInstanceOf(IllegalArgumentException.class)
@@ -230,8 +271,8 @@ class RegistryPullTests {
         String index = registry.head("library/noplatform", "1")[0];
         assertThatThrownBy(() -> puller(dir.resolve("cache")).pull(host + "/library/noplatform:1"))
                 .isInstanceOf(ImagePullException.class)
-                .hasMessage("Image " + host + "/library/noplatform:1: no manifest for linux/amd64 in its image index " + index
-                        + "; it has: linux/arm64, linux/s390x");
+                .hasMessage("Image " + host + "/library/noplatform:1: no manifest for linux/amd64 in its image index "
+                        + index + "; it has: linux/arm64, linux/s390x");
     }
 
     @Test
@@ -239,34 +280,44 @@ class RegistryPullTests {
     void otherArchitecture() {
         assertThatThrownBy(() -> puller(dir.resolve("cache")).pull(host + "/library/multi:arm64"))
                 .isInstanceOf(ImagePullException.class)
-                .hasMessage("Image " + host + "/library/multi:arm64: it is an image for linux/arm64, and this is linux/amd64; "
+                .hasMessage("Image " + host
+                        + "/library/multi:arm64: it is an image for linux/arm64, and this is linux/amd64; "
                         + "no manifest for linux/amd64");
     }
 
     @Test
     @DisplayName("an unknown tag fails naming the image and the registry's answer")
     void unknownTag() {
-        assertThatThrownBy(() -> IsolatedEnvironment.builder().image(host + "/library/busybox:nope")
-                .configuration(configuration()).start())
+        assertThatThrownBy(() -> IsolatedEnvironment.builder()
+                        .image(host + "/library/busybox:nope")
+                        .configuration(configuration())
+                        .start())
                 .isInstanceOf(ImagePullException.class)
-                .hasMessage("Image " + host + "/library/busybox:nope: " + host + " has no manifest library/busybox:nope "
-                        + "(HTTP 404 MANIFEST_UNKNOWN: manifest unknown); check the repository name and the tag or digest");
+                .hasMessage(
+                        "Image " + host + "/library/busybox:nope: " + host + " has no manifest library/busybox:nope "
+                                + "(HTTP 404 MANIFEST_UNKNOWN: manifest unknown); check the repository name and the tag or digest");
     }
 
     @Test
     @DisplayName("rootfs and image together are refused, naming both")
     void bothRootfsAndImage() {
-        assertThatThrownBy(() -> IsolatedEnvironment.builder().rootfs("busybox.tar").image("busybox:1").start())
+        assertThatThrownBy(() -> IsolatedEnvironment.builder()
+                        .rootfs("busybox.tar")
+                        .image("busybox:1")
+                        .start())
                 .isInstanceOf(IllegalStateException.class)
-                .hasMessage("Both rootfs(\"busybox.tar\") and image(\"busybox:1\") are set; give one: rootfs names a file, "
-                        + "directory or resource, image names an image in a registry");
+                .hasMessage(
+                        "Both rootfs(\"busybox.tar\") and image(\"busybox:1\") are set; give one: rootfs names a file, "
+                                + "directory or resource, image names an image in a registry");
     }
 
     @Test
-    @DisplayName("a blob altered in the registry fails as a digest mismatch (layers downloaded in parallel), and nothing of it is stored")
+    @DisplayName(
+            "a blob altered in the registry fails as a digest mismatch (layers downloaded in parallel), and nothing of it is stored")
     void tamperedBlob() throws Exception {
         byte[] layer = TestImages.layer(List.of("etc"), Map.of("etc/tampered", "original " + System.nanoTime() + "\n"));
-        registry.push(TestOci.layout(dir.resolve("tampered"), "amd64", "{}", busybox, layer), "1.0", "library/tampered:1");
+        registry.push(
+                TestOci.layout(dir.resolve("tampered"), "amd64", "{}", busybox, layer), "1.0", "library/tampered:1");
         String digest = TestOci.digest(TestOci.gzip(layer));
         Path data = registry.blobData(digest);
         byte[] altered = Files.readAllBytes(data);
@@ -277,7 +328,8 @@ class RegistryPullTests {
         assertThatThrownBy(() -> puller(cache).pull(host + "/library/tampered:1"))
                 .isInstanceOf(ImagePullException.class)
                 .hasMessage("Image " + host + "/library/tampered:1: blob " + digest + " (layer 2 of 2) from " + host
-                        + " does not match its digest: its content hashes to " + TestOci.digest(altered) + "; it was not stored");
+                        + " does not match its digest: its content hashes to " + TestOci.digest(altered)
+                        + "; it was not stored");
         String hex = digest.substring(7);
         assertThat(cache.resolve("blobs/sha256/" + hex)).doesNotExist();
         assertThat(cache.resolve("blobs/sha256/" + hex + ".partial")).doesNotExist();
@@ -288,10 +340,12 @@ class RegistryPullTests {
     @DisplayName("isolated.pull=never with nothing stored fails saying so")
     void neverWithNothingStored() {
         Path cache = dir.resolve("cache");
-        assertThatThrownBy(() -> puller(cache, IsolatedConfiguration.PULL, "never").pull(host + "/library/busybox:1"))
+        assertThatThrownBy(
+                        () -> puller(cache, IsolatedConfiguration.PULL, "never").pull(host + "/library/busybox:1"))
                 .isInstanceOf(ImagePullException.class)
                 .hasMessage("Image " + host + "/library/busybox:1: it is not in the image store (no "
-                        + cache.resolve("refs").resolve(host).resolve("library/busybox/1") + ") and isolated.pull=never "
+                        + cache.resolve("refs").resolve(host).resolve("library/busybox/1")
+                        + ") and isolated.pull=never "
                         + "forbids fetching it; pull it once with isolated.pull=missing (the default)");
     }
 
@@ -304,16 +358,22 @@ class RegistryPullTests {
         try (LocalRegistry own = LocalRegistry.start(dir, dir.resolve("own-storage"))) {
             own.push(busyboxLayout, "1.0", "library/offline:1");
             name = own.host() + "/library/offline:1";
-            pulled = puller(cache, IsolatedConfiguration.REGISTRY_INSECURE, own.host()).pull(name);
+            pulled = puller(cache, IsolatedConfiguration.REGISTRY_INSECURE, own.host())
+                    .pull(name);
         }
         Path offline = puller(cache, IsolatedConfiguration.PULL, "never").pull(name);
         assertThat(offline).isEqualTo(pulled);
-        assertThat(puller(cache).pull(name)).as("missing: the stored image, no registry needed").isEqualTo(pulled);
+        assertThat(puller(cache).pull(name))
+                .as("missing: the stored image, no registry needed")
+                .isEqualTo(pulled);
         String stopped = name.substring(0, name.indexOf('/'));
-        assertThatThrownBy(() -> puller(dir.resolve("empty-cache"), IsolatedConfiguration.REGISTRY_INSECURE, stopped).pull(name))
+        assertThatThrownBy(() -> puller(dir.resolve("empty-cache"), IsolatedConfiguration.REGISTRY_INSECURE, stopped)
+                        .pull(name))
                 .isInstanceOf(ImagePullException.class)
-                .hasMessageStartingWith("Image " + name + ": cannot reach http://" + stopped + ": java.net.ConnectException");
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs(offline).start()) {
+                .hasMessageStartingWith(
+                        "Image " + name + ": cannot reach http://" + stopped + ": java.net.ConnectException");
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs(offline).start()) {
             assertIsBusybox(env);
         }
     }
@@ -321,10 +381,16 @@ class RegistryPullTests {
     @Test
     @DisplayName("isolated.pull=always looks a stored tag up with HEAD (no manifest GET), and fetches a moved tag")
     void alwaysRevalidates() throws Exception {
-        Path first = TestOci.layout(dir.resolve("first"), "amd64", "{}", TestImages.layer(List.of("etc"),
-                Map.of("etc/version", "1 " + System.nanoTime() + "\n")));
-        Path second = TestOci.layout(dir.resolve("second"), "amd64", "{}", TestImages.layer(List.of("etc"),
-                Map.of("etc/version", "2 " + System.nanoTime() + "\n")));
+        Path first = TestOci.layout(
+                dir.resolve("first"),
+                "amd64",
+                "{}",
+                TestImages.layer(List.of("etc"), Map.of("etc/version", "1 " + System.nanoTime() + "\n")));
+        Path second = TestOci.layout(
+                dir.resolve("second"),
+                "amd64",
+                "{}",
+                TestImages.layer(List.of("etc"), Map.of("etc/version", "2 " + System.nanoTime() + "\n")));
         registry.push(first, "1.0", "library/moving:1");
         Path cache = dir.resolve("cache");
         String name = host + "/library/moving:1";
@@ -332,12 +398,14 @@ class RegistryPullTests {
         Path pulled = puller(cache, IsolatedConfiguration.PULL, "always").pull(name);
         assertThat(registry.requests("GET", manifestPath, 200)).isEqualTo(1);
 
-        assertThat(puller(cache, IsolatedConfiguration.PULL, "always").pull(name)).isEqualTo(pulled);
+        assertThat(puller(cache, IsolatedConfiguration.PULL, "always").pull(name))
+                .isEqualTo(pulled);
         assertThat(registry.requests("GET", manifestPath, 200)).isEqualTo(1);
         assertThat(registry.requests("HEAD", manifestPath, 200)).isEqualTo(1);
 
         registry.push(second, "1.0", "library/moving:1");
-        assertThat(puller(cache, IsolatedConfiguration.PULL, "missing").pull(name)).as("missing keeps the stored tag")
+        assertThat(puller(cache, IsolatedConfiguration.PULL, "missing").pull(name))
+                .as("missing keeps the stored tag")
                 .isEqualTo(pulled);
         Path moved = puller(cache, IsolatedConfiguration.PULL, "always").pull(name);
         assertThat(moved).isNotEqualTo(pulled);
@@ -354,9 +422,16 @@ class RegistryPullTests {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<Process> jvms = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
-            jvms.add(new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                    "dev.isolated.internal.registry.PullMain", cache.toString(), host + "/library/twice:1", host)
-                    .redirectErrorStream(true).start());
+            jvms.add(new ProcessBuilder(
+                            java,
+                            "-cp",
+                            System.getProperty("java.class.path"),
+                            "dev.isolated.internal.registry.PullMain",
+                            cache.toString(),
+                            host + "/library/twice:1",
+                            host)
+                    .redirectErrorStream(true)
+                    .start());
         }
         List<String> outputs = new ArrayList<>();
         for (Process jvm : jvms) {
@@ -366,13 +441,17 @@ class RegistryPullTests {
             outputs.add(output.strip().lines().reduce((first, second) -> second).orElse(""));
         }
         assertThat(outputs.get(0)).isEqualTo(outputs.get(1));
-        List<String> blobs = new ArrayList<>(List.of(TestOci.digest(TestOci.gzip(busybox)), TestOci.digest(TestOci.gzip(unique))));
-        String manifest = Files.readString(layout.resolve("index.json")).replaceAll(".*\"(sha256:[0-9a-f]{64})\".*", "$1");
+        List<String> blobs =
+                new ArrayList<>(List.of(TestOci.digest(TestOci.gzip(busybox)), TestOci.digest(TestOci.gzip(unique))));
+        String manifest =
+                Files.readString(layout.resolve("index.json")).replaceAll(".*\"(sha256:[0-9a-f]{64})\".*", "$1");
         String configDigest = Files.readString(layout.resolve("blobs/sha256/" + manifest.substring(7)))
                 .replaceAll(".*\"config\":\\{[^}]*\"digest\":\"(sha256:[0-9a-f]{64})\".*", "$1");
         blobs.add(configDigest);
         for (String blob : blobs) {
-            assertThat(registry.requests("GET", "/v2/library/twice/blobs/" + blob, 200)).as(blob).isEqualTo(1);
+            assertThat(registry.requests("GET", "/v2/library/twice/blobs/" + blob, 200))
+                    .as(blob)
+                    .isEqualTo(1);
         }
     }
 
@@ -380,7 +459,8 @@ class RegistryPullTests {
     @DisplayName("a partial blob left by a killed download is resumed with a Range request, and verified")
     void resumesPartialBlob() throws Exception {
         byte[] unique = TestImages.layer(List.of("etc"), Map.of("etc/resume", "resume " + System.nanoTime() + "\n"));
-        registry.push(TestOci.layout(dir.resolve("resume"), "amd64", RUN_CONFIG, busybox, unique), "1.0", "library/resume:1");
+        registry.push(
+                TestOci.layout(dir.resolve("resume"), "amd64", RUN_CONFIG, busybox, unique), "1.0", "library/resume:1");
         Path cache = dir.resolve("cache");
         byte[] layer = TestOci.gzip(busybox);
         String digest = TestOci.digest(layer);
@@ -410,67 +490,109 @@ class RegistryPullTests {
 
         puller(cache).pull(host + "/library/restart:1");
 
-        assertThat(registry.requests("GET", "/v2/library/restart/blobs/" + digest, 200)).isEqualTo(1);
+        assertThat(registry.requests("GET", "/v2/library/restart/blobs/" + digest, 200))
+                .isEqualTo(1);
         assertThat(cache.resolve("blobs/sha256/" + digest.substring(7))).hasBinaryContent(layer);
     }
 
     @Test
     @DisplayName("basic auth (htpasswd): the right credentials pull, wrong ones fail naming which were tried")
     void basicAuth() throws Exception {
-        try (LocalRegistry basic = LocalRegistry.startWithBasicAuth(dir.resolve("basic"), registry.storage(), "alice", "s3cret")) {
+        try (LocalRegistry basic =
+                LocalRegistry.startWithBasicAuth(dir.resolve("basic"), registry.storage(), "alice", "s3cret")) {
             String name = basic.host() + "/library/busybox:1";
-            puller(dir.resolve("cache"), IsolatedConfiguration.REGISTRY_INSECURE, basic.host(),
-                    IsolatedConfiguration.REGISTRY_USERNAME, "alice", IsolatedConfiguration.REGISTRY_PASSWORD, "s3cret").pull(name);
+            puller(
+                            dir.resolve("cache"),
+                            IsolatedConfiguration.REGISTRY_INSECURE,
+                            basic.host(),
+                            IsolatedConfiguration.REGISTRY_USERNAME,
+                            "alice",
+                            IsolatedConfiguration.REGISTRY_PASSWORD,
+                            "s3cret")
+                    .pull(name);
 
-            assertThatThrownBy(() -> puller(dir.resolve("cache2"), IsolatedConfiguration.REGISTRY_INSECURE, basic.host(),
-                    IsolatedConfiguration.REGISTRY_USERNAME, "alice", IsolatedConfiguration.REGISTRY_PASSWORD, "wrong").pull(name))
+            assertThatThrownBy(() -> puller(
+                                    dir.resolve("cache2"),
+                                    IsolatedConfiguration.REGISTRY_INSECURE,
+                                    basic.host(),
+                                    IsolatedConfiguration.REGISTRY_USERNAME,
+                                    "alice",
+                                    IsolatedConfiguration.REGISTRY_PASSWORD,
+                                    "wrong")
+                            .pull(name))
                     .isInstanceOf(ImagePullException.class)
                     .hasMessage("Image " + name + ": " + basic.host() + " refused access (HTTP 401 UNAUTHORIZED: "
                             + "authentication required); credentials tried: isolated.registry.username (user 'alice'). Check the "
                             + "name, then set isolated.registry.username and isolated.registry.password (or "
                             + "ISOLATED_REGISTRY_USERNAME and ISOLATED_REGISTRY_PASSWORD), DOCKER_AUTH_CONFIG, or log in with "
                             + "docker login");
-            assertThatThrownBy(() -> puller(dir.resolve("cache3"), IsolatedConfiguration.REGISTRY_INSECURE, basic.host()).pull(name))
+            assertThatThrownBy(
+                            () -> puller(dir.resolve("cache3"), IsolatedConfiguration.REGISTRY_INSECURE, basic.host())
+                                    .pull(name))
                     .isInstanceOf(ImagePullException.class)
-                    .hasMessageStartingWith("Image " + name + ": " + basic.host() + " refused access (HTTP 401 UNAUTHORIZED: "
-                            + "authentication required): it asks for a user and password (Basic auth); credentials tried: "
-                            + noCredentials() + ". ");
+                    .hasMessageStartingWith(
+                            "Image " + name + ": " + basic.host() + " refused access (HTTP 401 UNAUTHORIZED: "
+                                    + "authentication required): it asks for a user and password (Basic auth); credentials tried: "
+                                    + noCredentials() + ". ");
         }
     }
 
     @Test
     @DisplayName("basic auth with the auths entry of $DOCKER_CONFIG/config.json")
     void dockerConfigAuths() throws Exception {
-        try (LocalRegistry basic = LocalRegistry.startWithBasicAuth(dir.resolve("basic"), registry.storage(), "bob", "pw")) {
+        try (LocalRegistry basic =
+                LocalRegistry.startWithBasicAuth(dir.resolve("basic"), registry.storage(), "bob", "pw")) {
             Path dockerConfig = Files.createDirectories(dir.resolve("docker-config"));
-            Files.writeString(dockerConfig.resolve("config.json"), "{\"auths\":{\"http://" + basic.host() + "/v1/\":{\"auth\":\""
-                    + Base64.getEncoder().encodeToString("bob:pw".getBytes(StandardCharsets.UTF_8)) + "\"}}}");
-            puller(dir.resolve("cache"), IsolatedConfiguration.REGISTRY_INSECURE, basic.host()).pull(basic.host() + "/library/busybox:1");
+            Files.writeString(
+                    dockerConfig.resolve("config.json"),
+                    "{\"auths\":{\"http://" + basic.host() + "/v1/\":{\"auth\":\""
+                            + Base64.getEncoder().encodeToString("bob:pw".getBytes(StandardCharsets.UTF_8)) + "\"}}}");
+            puller(dir.resolve("cache"), IsolatedConfiguration.REGISTRY_INSECURE, basic.host())
+                    .pull(basic.host() + "/library/busybox:1");
         }
     }
 
     @Test
-    @DisplayName("bearer tokens (WWW-Authenticate: Bearer, a token endpoint): the right credentials pull, wrong ones fail")
+    @DisplayName(
+            "bearer tokens (WWW-Authenticate: Bearer, a token endpoint): the right credentials pull, wrong ones fail")
     void bearerToken() throws Exception {
         try (TokenServer tokens = new TokenServer(dir.resolve("token"), "carol", "t0ken");
-                LocalRegistry bearer = LocalRegistry.startWithTokens(dir.resolve("token"), registry.storage(), tokens)) {
+                LocalRegistry bearer =
+                        LocalRegistry.startWithTokens(dir.resolve("token"), registry.storage(), tokens)) {
             String name = bearer.host() + "/library/busybox:1";
             String insecure = bearer.host() + "," + tokens.host();
-            puller(dir.resolve("cache"), IsolatedConfiguration.REGISTRY_INSECURE, insecure,
-                    IsolatedConfiguration.REGISTRY_USERNAME, "carol", IsolatedConfiguration.REGISTRY_PASSWORD, "t0ken").pull(name);
+            puller(
+                            dir.resolve("cache"),
+                            IsolatedConfiguration.REGISTRY_INSECURE,
+                            insecure,
+                            IsolatedConfiguration.REGISTRY_USERNAME,
+                            "carol",
+                            IsolatedConfiguration.REGISTRY_PASSWORD,
+                            "t0ken")
+                    .pull(name);
             assertThat(tokens.authorizations()).isNotEmpty().allMatch(auth -> auth.startsWith("Basic "));
 
-            assertThatThrownBy(() -> puller(dir.resolve("cache2"), IsolatedConfiguration.REGISTRY_INSECURE, insecure,
-                    IsolatedConfiguration.REGISTRY_USERNAME, "carol", IsolatedConfiguration.REGISTRY_PASSWORD, "nope").pull(name))
+            assertThatThrownBy(() -> puller(
+                                    dir.resolve("cache2"),
+                                    IsolatedConfiguration.REGISTRY_INSECURE,
+                                    insecure,
+                                    IsolatedConfiguration.REGISTRY_USERNAME,
+                                    "carol",
+                                    IsolatedConfiguration.REGISTRY_PASSWORD,
+                                    "nope")
+                            .pull(name))
                     .isInstanceOf(ImagePullException.class)
-                    .hasMessageStartingWith("Image " + name + ": the token server " + tokens.realm() + " of " + bearer.host()
-                            + " refused the credentials (HTTP 401 UNAUTHORIZED: wrong user or password); credentials tried: "
-                            + "isolated.registry.username (user 'carol'). ");
-            assertThatThrownBy(() -> puller(dir.resolve("cache3"), IsolatedConfiguration.REGISTRY_INSECURE, insecure).pull(name))
+                    .hasMessageStartingWith(
+                            "Image " + name + ": the token server " + tokens.realm() + " of " + bearer.host()
+                                    + " refused the credentials (HTTP 401 UNAUTHORIZED: wrong user or password); credentials tried: "
+                                    + "isolated.registry.username (user 'carol'). ");
+            assertThatThrownBy(() -> puller(dir.resolve("cache3"), IsolatedConfiguration.REGISTRY_INSECURE, insecure)
+                            .pull(name))
                     .as("an anonymous token grants nothing here: the registry answers insufficient_scope")
                     .isInstanceOf(ImagePullException.class)
-                    .hasMessageStartingWith("Image " + name + ": " + bearer.host() + " refused access (HTTP 401 UNAUTHORIZED: "
-                            + "authentication required); credentials tried: " + noCredentials() + ". ");
+                    .hasMessageStartingWith(
+                            "Image " + name + ": " + bearer.host() + " refused access (HTTP 401 UNAUTHORIZED: "
+                                    + "authentication required); credentials tried: " + noCredentials() + ". ");
         }
     }
 
@@ -479,29 +601,49 @@ class RegistryPullTests {
             + "(grant_type=refresh_token); a wrong one fails naming the source")
     void identityToken() throws Exception {
         try (TokenServer tokens = new TokenServer(dir.resolve("token"), "erin", "unused");
-                LocalRegistry bearer = LocalRegistry.startWithTokens(dir.resolve("token"), registry.storage(), tokens)) {
+                LocalRegistry bearer =
+                        LocalRegistry.startWithTokens(dir.resolve("token"), registry.storage(), tokens)) {
             tokens.refreshToken("refresh-erin-1");
             String name = bearer.host() + "/library/busybox:1";
             String insecure = bearer.host() + "," + tokens.host();
             Path dockerConfig = Files.createDirectories(dir.resolve("docker-config"));
             Path configFile = dockerConfig.resolve("config.json");
-            Files.writeString(configFile, "{\"auths\":{\"" + bearer.host() + "\":{\"auth\":\"\","
-                    + "\"identitytoken\":\"refresh-erin-1\"}}}");
+            Files.writeString(
+                    configFile,
+                    "{\"auths\":{\"" + bearer.host() + "\":{\"auth\":\"\","
+                            + "\"identitytoken\":\"refresh-erin-1\"}}}");
 
-            Path layout = puller(dir.resolve("cache"), IsolatedConfiguration.REGISTRY_INSECURE, insecure).pull(name);
+            Path layout = puller(dir.resolve("cache"), IsolatedConfiguration.REGISTRY_INSECURE, insecure)
+                    .pull(name);
 
-            assertThat(Files.readString(layout.resolve("index.json"))).contains(registry.head("library/busybox", "1")[0]);
-            assertThat(tokens.authorizations()).as("no GET with Basic credentials").isEmpty();
-            assertThat(tokens.oauthForms()).isNotEmpty().allSatisfy(form -> assertThat(form).containsExactlyInAnyOrderEntriesOf(
-                    Map.of("grant_type", "refresh_token", "refresh_token", "refresh-erin-1", "service", "isolated-test-registry",
-                            "scope", "repository:library/busybox:pull", "client_id", "isolated")));
+            assertThat(Files.readString(layout.resolve("index.json")))
+                    .contains(registry.head("library/busybox", "1")[0]);
+            assertThat(tokens.authorizations())
+                    .as("no GET with Basic credentials")
+                    .isEmpty();
+            assertThat(tokens.oauthForms())
+                    .isNotEmpty()
+                    .allSatisfy(form -> assertThat(form)
+                            .containsExactlyInAnyOrderEntriesOf(Map.of(
+                                    "grant_type",
+                                    "refresh_token",
+                                    "refresh_token",
+                                    "refresh-erin-1",
+                                    "service",
+                                    "isolated-test-registry",
+                                    "scope",
+                                    "repository:library/busybox:pull",
+                                    "client_id",
+                                    "isolated")));
 
             Files.writeString(configFile, "{\"auths\":{\"" + bearer.host() + "\":{\"identitytoken\":\"revoked\"}}}");
-            assertThatThrownBy(() -> puller(dir.resolve("cache2"), IsolatedConfiguration.REGISTRY_INSECURE, insecure).pull(name))
+            assertThatThrownBy(() -> puller(dir.resolve("cache2"), IsolatedConfiguration.REGISTRY_INSECURE, insecure)
+                            .pull(name))
                     .isInstanceOf(ImagePullException.class)
-                    .hasMessageStartingWith("Image " + name + ": the token server " + tokens.realm() + " of " + bearer.host()
-                            + " refused the credentials (HTTP 400 invalid_grant); credentials tried: auths entry '"
-                            + bearer.host() + "' in " + configFile + " (identity token). ");
+                    .hasMessageStartingWith(
+                            "Image " + name + ": the token server " + tokens.realm() + " of " + bearer.host()
+                                    + " refused the credentials (HTTP 400 invalid_grant); credentials tried: auths entry '"
+                                    + bearer.host() + "' in " + configFile + " (identity token). ");
         }
     }
 
@@ -513,19 +655,26 @@ class RegistryPullTests {
         String proxied = "proxied.invalid:5000"; // never resolved: only the proxy is connected to
         Path dockerConfig = Files.createDirectories(dir.resolve("docker-config"));
         try (ForwardProxy proxy = new ForwardProxy(registryPort)) {
-            Map<String, String> environment = Map.of("HTTP_PROXY", "http://127.0.0.1:" + proxy.port(),
-                    "DOCKER_CONFIG", dockerConfig.toString());
+            Map<String, String> environment =
+                    Map.of("HTTP_PROXY", "http://127.0.0.1:" + proxy.port(), "DOCKER_CONFIG", dockerConfig.toString());
             ImagePuller.forgetResolvedTags();
-            Path layout = new ImagePuller(dir.resolve("cache"), PullSettings.from(configuration(
-                    IsolatedConfiguration.REGISTRY_INSECURE, proxied), environment::get)).pull(proxied + "/library/busybox:1");
+            Path layout = new ImagePuller(
+                            dir.resolve("cache"),
+                            PullSettings.from(
+                                    configuration(IsolatedConfiguration.REGISTRY_INSECURE, proxied), environment::get))
+                    .pull(proxied + "/library/busybox:1");
 
-            assertThat(Files.readString(layout.resolve("index.json"))).contains(registry.head("library/busybox", "1")[0]);
-            assertThat(proxy.requestLines()).isNotEmpty()
-                    .allMatch(line -> line.matches("(GET|HEAD) http://" + proxied + "/v2/library/busybox/\\S+ HTTP/1.1"));
+            assertThat(Files.readString(layout.resolve("index.json")))
+                    .contains(registry.head("library/busybox", "1")[0]);
+            assertThat(proxy.requestLines())
+                    .isNotEmpty()
+                    .allMatch(
+                            line -> line.matches("(GET|HEAD) http://" + proxied + "/v2/library/busybox/\\S+ HTTP/1.1"));
 
             int before = proxy.requestLines().size();
             ImagePuller.forgetResolvedTags();
-            new ImagePuller(dir.resolve("cache2"), PullSettings.from(configuration(), environment::get)).pull(host + "/library/busybox:1");
+            new ImagePuller(dir.resolve("cache2"), PullSettings.from(configuration(), environment::get))
+                    .pull(host + "/library/busybox:1");
             assertThat(proxy.requestLines()).as("loopback is never proxied").hasSize(before);
         }
     }
@@ -533,16 +682,21 @@ class RegistryPullTests {
     @Test
     @DisplayName("a redirect to another host is followed without the Authorization header")
     void redirectDropsAuthorization() throws Exception {
-        Path layout = TestOci.layout(dir.resolve("redirect"), "amd64", "{}",
+        Path layout = TestOci.layout(
+                dir.resolve("redirect"),
+                "amd64",
+                "{}",
                 TestImages.layer(List.of("etc"), Map.of("etc/redirect", "yes\n")));
-        String manifestDigest = Files.readString(layout.resolve("index.json")).replaceAll(".*\"(sha256:[0-9a-f]{64})\".*", "$1");
+        String manifestDigest =
+                Files.readString(layout.resolve("index.json")).replaceAll(".*\"(sha256:[0-9a-f]{64})\".*", "$1");
         String expected = "Basic " + Base64.getEncoder().encodeToString("dave:pw".getBytes(StandardCharsets.UTF_8));
         List<String> storageAuthorizations = new ArrayList<>();
         List<String> registryAuthorizations = new ArrayList<>();
         HttpServer storage = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         storage.createContext("/", exchange -> {
             synchronized (storageAuthorizations) {
-                storageAuthorizations.add(String.valueOf(exchange.getRequestHeaders().getFirst("Authorization")));
+                storageAuthorizations.add(
+                        String.valueOf(exchange.getRequestHeaders().getFirst("Authorization")));
             }
             String digest = exchange.getRequestURI().getPath().substring("/blob/".length());
             byte[] blob = Files.readAllBytes(layout.resolve("blobs/sha256/" + digest.substring(7)));
@@ -563,18 +717,18 @@ class RegistryPullTests {
             if (!expected.equals(auth)) {
                 exchange.getResponseHeaders().add("WWW-Authenticate", "Basic realm=\"fake\"");
                 exchange.sendResponseHeaders(401, -1);
-            }
-            else if (path.contains("/manifests/")) {
+            } else if (path.contains("/manifests/")) {
                 byte[] manifest = Files.readAllBytes(layout.resolve("blobs/sha256/" + manifestDigest.substring(7)));
                 exchange.getResponseHeaders().add("Content-Type", "application/vnd.oci.image.manifest.v1+json");
                 exchange.sendResponseHeaders(200, manifest.length);
                 try (OutputStream out = exchange.getResponseBody()) {
                     out.write(manifest);
                 }
-            }
-            else {
-                exchange.getResponseHeaders().add("Location", "http://" + storageHost + "/blob/"
-                        + path.substring(path.lastIndexOf('/') + 1));
+            } else {
+                exchange.getResponseHeaders()
+                        .add(
+                                "Location",
+                                "http://" + storageHost + "/blob/" + path.substring(path.lastIndexOf('/') + 1));
                 exchange.sendResponseHeaders(307, -1);
             }
             exchange.close();
@@ -582,22 +736,33 @@ class RegistryPullTests {
         fake.start();
         try {
             String fakeHost = "127.0.0.1:" + fake.getAddress().getPort();
-            puller(dir.resolve("cache"), IsolatedConfiguration.REGISTRY_INSECURE, fakeHost + "," + storageHost,
-                    IsolatedConfiguration.REGISTRY_USERNAME, "dave", IsolatedConfiguration.REGISTRY_PASSWORD, "pw")
+            puller(
+                            dir.resolve("cache"),
+                            IsolatedConfiguration.REGISTRY_INSECURE,
+                            fakeHost + "," + storageHost,
+                            IsolatedConfiguration.REGISTRY_USERNAME,
+                            "dave",
+                            IsolatedConfiguration.REGISTRY_PASSWORD,
+                            "pw")
                     .pull(fakeHost + "/library/redirected:1");
             assertThat(registryAuthorizations).contains(expected);
             assertThat(storageAuthorizations).hasSize(2).containsOnly("null");
 
-            assertThatThrownBy(() -> puller(dir.resolve("cache2"), IsolatedConfiguration.REGISTRY_INSECURE, fakeHost,
-                    IsolatedConfiguration.REGISTRY_USERNAME, "dave", IsolatedConfiguration.REGISTRY_PASSWORD, "pw")
-                    .pull(fakeHost + "/library/redirected:1"))
+            assertThatThrownBy(() -> puller(
+                                    dir.resolve("cache2"),
+                                    IsolatedConfiguration.REGISTRY_INSECURE,
+                                    fakeHost,
+                                    IsolatedConfiguration.REGISTRY_USERNAME,
+                                    "dave",
+                                    IsolatedConfiguration.REGISTRY_PASSWORD,
+                                    "pw")
+                            .pull(fakeHost + "/library/redirected:1"))
                     .isInstanceOf(ImagePullException.class)
-                    .hasMessageStartingWith("Image " + fakeHost + "/library/redirected:1: refused a redirect from " + fakeHost
-                            + " to http://" + storageHost + "/blob/sha256:")
+                    .hasMessageStartingWith("Image " + fakeHost + "/library/redirected:1: refused a redirect from "
+                            + fakeHost + " to http://" + storageHost + "/blob/sha256:")
                     .hasMessageEndingWith(": only https is used, and plain http only for the registries listed in "
                             + "isolated.registry.insecure (" + storageHost + " is not)");
-        }
-        finally {
+        } finally {
             fake.stop(0);
             storage.stop(0);
         }
@@ -606,11 +771,17 @@ class RegistryPullTests {
     @Test
     @DisplayName("an http mirror not listed in isolated.registry.insecure is refused before any request")
     void httpMirrorNotListed() {
-        assertThatThrownBy(() -> puller(dir.resolve("cache"), IsolatedConfiguration.REGISTRY_INSECURE, "",
-                IsolatedConfiguration.REGISTRY_MIRROR, "http://127.0.0.1:9").pull("busybox:1"))
+        assertThatThrownBy(() -> puller(
+                                dir.resolve("cache"),
+                                IsolatedConfiguration.REGISTRY_INSECURE,
+                                "",
+                                IsolatedConfiguration.REGISTRY_MIRROR,
+                                "http://127.0.0.1:9")
+                        .pull("busybox:1"))
                 .isInstanceOf(ImagePullException.class)
-                .hasMessage("Image busybox:1: refused the mirror http://127.0.0.1:9 (isolated.registry.mirror): only https is "
-                        + "used, and plain http only for the registries listed in isolated.registry.insecure (127.0.0.1:9 is not)");
+                .hasMessage(
+                        "Image busybox:1: refused the mirror http://127.0.0.1:9 (isolated.registry.mirror): only https is "
+                                + "used, and plain http only for the registries listed in isolated.registry.insecure (127.0.0.1:9 is not)");
     }
 
     @Test
@@ -618,8 +789,9 @@ class RegistryPullTests {
     void rateLimited() throws Exception {
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", exchange -> {
-            byte[] body = "{\"errors\":[{\"code\":\"TOOMANYREQUESTS\",\"message\":\"You have reached your pull rate limit\"}]}"
-                    .getBytes(StandardCharsets.UTF_8);
+            byte[] body =
+                    "{\"errors\":[{\"code\":\"TOOMANYREQUESTS\",\"message\":\"You have reached your pull rate limit\"}]}"
+                            .getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().add("Retry-After", "0");
             exchange.getResponseHeaders().add("ratelimit-remaining", "0;w=21600");
             exchange.sendResponseHeaders(429, body.length);
@@ -631,14 +803,17 @@ class RegistryPullTests {
         try {
             String fake = "127.0.0.1:" + server.getAddress().getPort();
             String name = fake + "/library/busybox:1";
-            assertThatThrownBy(() -> puller(dir.resolve("cache"), IsolatedConfiguration.REGISTRY_INSECURE, fake).pull(name))
+            assertThatThrownBy(() -> puller(dir.resolve("cache"), IsolatedConfiguration.REGISTRY_INSECURE, fake)
+                            .pull(name))
                     .isInstanceOf(ImagePullException.class)
-                    .hasMessage("Image " + name + ": " + fake + " limits the rate of pulls (HTTP 429 TOOMANYREQUESTS: You have "
-                            + "reached your pull rate limit; ratelimit-remaining: 0;w=21600; retry-after: 0), still after 3 "
-                            + "attempts. Log in for a higher limit (credentials tried: " + noCredentials() + "), or pull "
-                            + "docker.io images through a mirror: set isolated.registry.mirror (e.g. https://mirror.gcr.io)");
-        }
-        finally {
+                    .hasMessage(
+                            "Image " + name + ": " + fake
+                                    + " limits the rate of pulls (HTTP 429 TOOMANYREQUESTS: You have "
+                                    + "reached your pull rate limit; ratelimit-remaining: 0;w=21600; retry-after: 0), still after 3 "
+                                    + "attempts. Log in for a higher limit (credentials tried: " + noCredentials()
+                                    + "), or pull "
+                                    + "docker.io images through a mirror: set isolated.registry.mirror (e.g. https://mirror.gcr.io)");
+        } finally {
             server.stop(0);
         }
     }

@@ -53,39 +53,56 @@ class ResourceLimitTests {
     @Isolated(rootfs = "busybox.tar")
     @ClockOffsets(boottimeSeconds = 30 * 86400)
     void clockOffsets(IsolatedEnvironment env) throws Exception {
-        double host = Double.parseDouble(Files.readString(Paths.get("/proc/uptime")).split(" ")[0]);
-        double inside = Double.parseDouble(env.exec("cat", "/proc/uptime").stdout().split(" ")[0]);
+        double host =
+                Double.parseDouble(Files.readString(Paths.get("/proc/uptime")).split(" ")[0]);
+        double inside =
+                Double.parseDouble(env.exec("cat", "/proc/uptime").stdout().split(" ")[0]);
 
         assertThat(env.namespaces()).contains(LinuxNamespace.TIME);
         assertThat(inside - host).isBetween(30 * 86400.0 - 5, 30 * 86400.0 + 5);
     }
 
     @Test
-    @DisplayName("by default root inside has Docker's capabilities: it binds port 80, but cannot mount or set the hostname")
-    @Isolated(rootfs = "busybox.tar", namespaces = {LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.NET})
+    @DisplayName(
+            "by default root inside has Docker's capabilities: it binds port 80, but cannot mount or set the hostname")
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.NET})
     void dockerCapabilities(IsolatedEnvironment env) throws Exception {
-        assertThat(env.exec("sh", "-c", "mkdir -p /mnt/x && mount -t tmpfs t /mnt/x")).failed()
-                .stderr().containsIgnoringCase("permission denied");
+        assertThat(env.exec("sh", "-c", "mkdir -p /mnt/x && mount -t tmpfs t /mnt/x"))
+                .failed()
+                .stderr()
+                .containsIgnoringCase("permission denied");
         assertThat(env.exec("hostname", "renamed")).failed();
-        assertThat(env.exec("grep", "-E", "^Cap(Eff|Bnd):", "/proc/self/status")).succeeded().stdout()
-                .as("Docker's 14 capabilities, CHOWN..AUDIT_WRITE").isEqualTo("CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\n");
+        assertThat(env.exec("grep", "-E", "^Cap(Eff|Bnd):", "/proc/self/status"))
+                .succeeded()
+                .stdout()
+                .as("Docker's 14 capabilities, CHOWN..AUDIT_WRITE")
+                .isEqualTo("CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\n");
         IsolatedProcess server = env.start(Command.of("nc", "-l", "-p", "80").withOpenStdin());
         env.awaitPort(80); // NET_BIND_SERVICE
         assertThat(server.isAlive()).isTrue();
         assertThat(env.exec("grep", "NoNewPrivs", "/proc/self/status")).stdout().contains("1");
-        Process viaBuilder = env.processBuilder("sh", "-c", "mount -t tmpfs t /mnt/x").redirectErrorStream(true).start();
-        assertThat(new String(viaBuilder.getInputStream().readAllBytes())).as("processBuilder keeps the same capabilities")
+        Process viaBuilder = env.processBuilder("sh", "-c", "mount -t tmpfs t /mnt/x")
+                .redirectErrorStream(true)
+                .start();
+        assertThat(new String(viaBuilder.getInputStream().readAllBytes()))
+                .as("processBuilder keeps the same capabilities")
                 .containsIgnoringCase("permission denied");
         assertThat(viaBuilder.waitFor()).isNotZero();
     }
 
     @Test
     @DisplayName("capabilities = ALL: root inside can mount and set the hostname, in its own namespaces")
-    @Isolated(rootfs = "busybox.tar", namespaces = {LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS},
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS},
             capabilities = Capabilities.ALL)
     void allCapabilities(IsolatedEnvironment env) {
         assertThat(env.exec("sh", "-c", "mkdir -p /mnt/x && mount -t tmpfs t /mnt/x && hostname renamed && hostname"))
-                .succeeded().stdout().isEqualTo("renamed\n");
+                .succeeded()
+                .stdout()
+                .isEqualTo("renamed\n");
         assertThat(env.exec("grep", "NoNewPrivs", "/proc/self/status")).stdout().contains("1");
     }
 
@@ -93,7 +110,9 @@ class ResourceLimitTests {
     @DisplayName("a seccomp filter applies to every command of the environment")
     void seccomp(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
         java.nio.file.Path filter = Files.write(dir.resolve("no-mkdir.bpf"), SeccompFilters.denyMkdir());
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").seccompFilter(filter)
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .seccompFilter(filter)
                 .start()) {
             assertThat(env.exec("mkdir", "/tmp/d")).failed().stderr().contains("Operation not permitted");
             assertThat(env.exec("touch", "/tmp/f")).succeeded();
@@ -104,7 +123,6 @@ class ResourceLimitTests {
     @DisplayName("resourceUsage without a cgroup says how to get one")
     @Isolated(rootfs = "busybox.tar")
     void noCgroup(IsolatedEnvironment env) {
-        org.assertj.core.api.Assertions.assertThatThrownBy(env::resourceUsage)
-                .hasMessageContaining("@Limits");
+        org.assertj.core.api.Assertions.assertThatThrownBy(env::resourceUsage).hasMessageContaining("@Limits");
     }
 }

@@ -16,14 +16,15 @@ import java.util.stream.Stream;
  * directory (its helper, the inits), or with a marker in their command line (a command it started).
  */
 final class RootlessLeftovers {
-    private RootlessLeftovers() {
-    }
+    private RootlessLeftovers() {}
 
     /** @return the pids of uid 65534's processes now */
     static Set<Long> processesOfNobody() throws IOException {
         try (Stream<Path> entries = Files.list(Paths.get("/proc"))) {
-            return entries.filter(p -> p.getFileName().toString().matches("\\d+")).filter(RootlessLeftovers::ofNobody)
-                    .map(p -> Long.parseLong(p.getFileName().toString())).collect(Collectors.toSet());
+            return entries.filter(p -> p.getFileName().toString().matches("\\d+"))
+                    .filter(RootlessLeftovers::ofNobody)
+                    .map(p -> Long.parseLong(p.getFileName().toString()))
+                    .collect(Collectors.toSet());
         }
     }
 
@@ -34,8 +35,11 @@ final class RootlessLeftovers {
      * @return the leftovers, as {@code pid exe cmdline}
      */
     static List<String> find(Set<Long> before, Path dir, String marker) throws IOException {
-        return processesOfNobody().stream().filter(pid -> !before.contains(pid)).map(RootlessLeftovers::describe)
-                .filter(line -> line.contains(dir.toString()) || line.contains(marker)).toList();
+        return processesOfNobody().stream()
+                .filter(pid -> !before.contains(pid))
+                .map(RootlessLeftovers::describe)
+                .filter(line -> line.contains(dir.toString()) || line.contains(marker))
+                .toList();
     }
 
     private static boolean ofNobody(Path proc) {
@@ -50,8 +54,8 @@ final class RootlessLeftovers {
     private static String describe(long pid) {
         Path proc = Paths.get("/proc", Long.toString(pid));
         try {
-            String cmdline = new String(Files.readAllBytes(proc.resolve("cmdline")), StandardCharsets.UTF_8)
-                    .replace('\0', ' ');
+            String cmdline =
+                    new String(Files.readAllBytes(proc.resolve("cmdline")), StandardCharsets.UTF_8).replace('\0', ' ');
             return pid + " " + Files.readSymbolicLink(proc.resolve("exe")) + " " + cmdline;
         } catch (IOException gone) {
             return "";

@@ -15,8 +15,7 @@ import java.util.List;
 public final class SeccompExec {
     private static final Path SOURCE = Path.of("src/test/c/seccomp-exec.c").toAbsolutePath();
 
-    private SeccompExec() {
-    }
+    private SeccompExec() {}
 
     /**
      * @param dir a scratch directory
@@ -36,10 +35,12 @@ public final class SeccompExec {
         return withFilter(dir, "docker-default.bpf", SeccompFilters.dockerDefault());
     }
 
-    private static List<String> withFilter(Path dir, String name, byte[] program) throws IOException, InterruptedException {
+    private static List<String> withFilter(Path dir, String name, byte[] program)
+            throws IOException, InterruptedException {
         Path launcher = dir.resolve("seccomp-exec");
         Process gcc = new ProcessBuilder("gcc", "-O2", "-Wall", "-Werror", "-o", launcher.toString(), SOURCE.toString())
-                .redirectErrorStream(true).start();
+                .redirectErrorStream(true)
+                .start();
         String output = new String(gcc.getInputStream().readAllBytes());
         assertThat(gcc.waitFor()).as("gcc %s: %s", SOURCE, output).isZero();
         Path filter = Files.write(dir.resolve(name), program);

@@ -5,8 +5,7 @@ import java.nio.ByteOrder;
 
 /** Compiled classic-BPF seccomp filters for tests (what libseccomp's {@code seccomp_export_bpf} would write). */
 public final class SeccompFilters {
-    private SeccompFilters() {
-    }
+    private SeccompFilters() {}
 
     /** @return an x86_64 filter under which mkdir (83) and mkdirat (258) fail with EPERM; all else is allowed */
     public static byte[] denyMkdir() {
@@ -32,7 +31,7 @@ public final class SeccompFilters {
      */
     public static byte[] restrictedUserNamespace() {
         int[] eacces = {165, 166, 155, 428, 429, 430, 431, 432, 442}; // mount umount2 pivot_root open_tree
-                                                                        // move_mount fsopen fsconfig fsmount mount_setattr
+        // move_mount fsopen fsconfig fsmount mount_setattr
         int[] eperm = {170, 171, 272, 308}; // sethostname setdomainname unshare setns
         int n = eacces.length + eperm.length;
         int allow = 3 + n + 3;
@@ -43,7 +42,8 @@ public final class SeccompFilters {
         for (int i = 0; i < n; i++) {
             int at = 3 + i;
             int target = i < eacces.length ? allow + 1 : allow + 2;
-            program[at] = new int[] {0x15, target - at - 1, 0, i < eacces.length ? eacces[i] : eperm[i - eacces.length]};
+            program[at] =
+                    new int[] {0x15, target - at - 1, 0, i < eacces.length ? eacces[i] : eperm[i - eacces.length]};
         }
         program[3 + n] = new int[] {0x15, 0, allow - (3 + n) - 1, 16}; // jeq ioctl, else allow
         program[4 + n] = new int[] {0x20, 0, 0, 24}; // ld [args[1]] (low half)
@@ -80,7 +80,8 @@ public final class SeccompFilters {
         program[3 + eperm.length] = new int[] {0x15, allow + 2 - (3 + eperm.length) - 1, 0, clone3}; // -> ENOSYS
         program[cloneCheck] = new int[] {0x15, 0, allow - cloneCheck - 1, clone}; // jeq clone, else allow
         program[cloneCheck + 1] = new int[] {0x20, 0, 0, 16}; // ld [args[0]] (low half: the flags)
-        program[cloneCheck + 2] = new int[] {0x45, allow + 1 - (cloneCheck + 2) - 1, 0, 0x7E020000}; // jset ns flags -> EPERM
+        program[cloneCheck + 2] =
+                new int[] {0x45, allow + 1 - (cloneCheck + 2) - 1, 0, 0x7E020000}; // jset ns flags -> EPERM
         program[allow] = new int[] {0x06, 0, 0, 0x7fff0000}; // ret ALLOW
         program[allow + 1] = new int[] {0x06, 0, 0, 0x00050000 | 1}; // ret ERRNO(EPERM)
         program[allow + 2] = new int[] {0x06, 0, 0, 0x00050000 | 38}; // ret ERRNO(ENOSYS)
@@ -90,7 +91,10 @@ public final class SeccompFilters {
     private static byte[] encode(int[][] program) {
         ByteBuffer buffer = ByteBuffer.allocate(8 * program.length).order(ByteOrder.nativeOrder());
         for (int[] insn : program) {
-            buffer.putShort((short) insn[0]).put((byte) insn[1]).put((byte) insn[2]).putInt(insn[3]);
+            buffer.putShort((short) insn[0])
+                    .put((byte) insn[1])
+                    .put((byte) insn[2])
+                    .putInt(insn[3]);
         }
         return buffer.array();
     }

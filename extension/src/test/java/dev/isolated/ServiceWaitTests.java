@@ -4,9 +4,9 @@ import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.isolated.internal.image.TestImages;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
+import dev.isolated.internal.image.TestImages;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -38,10 +38,11 @@ class ServiceWaitTests {
     /** A fake service: says "ready" twice, 0.3 s apart, then serves HTTP on 8080 (index.html says "ok"). */
     static final String SERVICE = "mkdir -p /www && echo ok > /www/index.html && sleep 0.2 && echo ready && sleep 0.3"
             + " && echo ready && exec httpd -f -p 8080 -h /www";
+
     private static final String WGET = "wget -q -O /dev/null http://127.0.0.1:8080/";
     /** A HEALTHCHECK that passes once the service serves HTTP; failures in its first 10 s do not count. */
-    private static final String HEALTHCHECK = "{\"Test\":[\"CMD-SHELL\",\"" + WGET + "\"],\"Interval\":100000000,"
-            + "\"StartPeriod\":10000000000}";
+    private static final String HEALTHCHECK =
+            "{\"Test\":[\"CMD-SHELL\",\"" + WGET + "\"],\"Interval\":100000000," + "\"StartPeriod\":10000000000}";
 
     @TempDir
     Path dir;
@@ -52,7 +53,8 @@ class ServiceWaitTests {
         try (InputStream in = ServiceWaitTests.class.getResourceAsStream("/busybox.tar")) {
             busybox = in.readAllBytes();
         }
-        return Files.write(dir.resolve("service-" + Integer.toHexString(runConfig.hashCode()) + ".tar"),
+        return Files.write(
+                dir.resolve("service-" + Integer.toHexString(runConfig.hashCode()) + ".tar"),
                 TestImages.dockerSave(runConfig, busybox));
     }
 
@@ -66,13 +68,19 @@ class ServiceWaitTests {
     }
 
     private IsolatedEnvironment env(String script, String healthcheck, Duration startupTimeout) throws Exception {
-        return IsolatedEnvironment.builder().rootfs(image(dir, config(script, healthcheck))).hostname("svc")
-                .startupTimeout(startupTimeout).start();
+        return IsolatedEnvironment.builder()
+                .rootfs(image(dir, config(script, healthcheck)))
+                .hostname("svc")
+                .startupTimeout(startupTimeout)
+                .start();
     }
 
     private static String get(IsolatedEnvironment env, String path) throws Exception {
-        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + env.mappedPort(8080) + path)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + env.mappedPort(8080) + path))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         return response.statusCode() + " " + response.body();
     }
 
@@ -104,11 +112,16 @@ class ServiceWaitTests {
     }
 
     @Test
-    @DisplayName("forLogLine counts the lines printed before the wait began, on stdout and stderr, and an unterminated last line")
+    @DisplayName(
+            "forLogLine counts the lines printed before the wait began, on stdout and stderr, and an unterminated last line")
     void logLineAcrossStreamsAndUnterminated() throws Exception {
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
-            IsolatedProcess service = env.start("sh", "-c", "echo ready; echo ready >&2; echo go > /tmp/printed; "
-                    + "sleep 0.3; printf 'and ready'; exec sleep 1000");
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            IsolatedProcess service = env.start(
+                    "sh",
+                    "-c",
+                    "echo ready; echo ready >&2; echo go > /tmp/printed; "
+                            + "sleep 0.3; printf 'and ready'; exec sleep 1000");
             env.awaitFile("/tmp/printed"); // the first two lines are out before the wait begins
 
             Wait.forLogLine("ready", 3).waitUntilReady(env, service);
@@ -121,14 +134,19 @@ class ServiceWaitTests {
     @Test
     @DisplayName("forLogLine is met by lines that arrive in pieces, and not by a line split across stdout and stderr")
     void logLineInPieces() throws Exception {
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").startupTimeout(
-                Duration.ofSeconds(2)).start()) {
-            IsolatedProcess service = env.start("sh", "-c", "printf 'rea' >&2; printf 'dy\n'; printf 're'; sleep 0.2; "
-                    + "printf 'ady\n'; exec sleep 1000");
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .startupTimeout(Duration.ofSeconds(2))
+                .start()) {
+            IsolatedProcess service = env.start(
+                    "sh",
+                    "-c",
+                    "printf 'rea' >&2; printf 'dy\n'; printf 're'; sleep 0.2; " + "printf 'ady\n'; exec sleep 1000");
 
             Wait.forLogLine("^ready$").waitUntilReady(env, service);
             assertThatThrownBy(() -> Wait.forLogLine("^ready$", 2).waitUntilReady(env, service))
-                    .isInstanceOf(ServiceNotReadyException.class).hasMessageContaining("(seen 1)");
+                    .isInstanceOf(ServiceNotReadyException.class)
+                    .hasMessageContaining("(seen 1)");
         }
     }
 
@@ -159,25 +177,31 @@ class ServiceWaitTests {
         try (IsolatedEnvironment env = env(SERVICE, "", Duration.ofMillis(1500))) {
             assertThatThrownBy(() -> env.startImageCommand(Wait.forHttp(8080, "/missing")))
                     .isInstanceOf(ServiceNotReadyException.class)
-                    .hasMessageContaining("was not ready within 1500 ms (the startup timeout): still waiting for GET http://127.0.0.1:")
+                    .hasMessageContaining(
+                            "was not ready within 1500 ms (the startup timeout): still waiting for GET http://127.0.0.1:")
                     .hasMessageContaining("/missing (port 8080 in the environment) to answer status 200 (last ")
                     .hasMessageMatching("(?s).*\\(last (answer: status 404|attempt: .*)\\).*");
         }
     }
 
     @Test
-    @DisplayName("usingTls asks over HTTPS trusting the JVM's trust store; allowInsecure accepts a self-signed certificate")
+    @DisplayName(
+            "usingTls asks over HTTPS trusting the JVM's trust store; allowInsecure accepts a self-signed certificate")
     void https() throws Exception {
         HttpsServer server = selfSignedHttpsServer();
         int port = server.getAddress().getPort();
         // without NET the environment shares the host's network, and mappedPort(port) is port: the JVM's server
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs(image(dir, config("exec sleep 1000", "")))
-                .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT).start()) {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs(image(dir, config("exec sleep 1000", "")))
+                .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT)
+                .start()) {
             IsolatedProcess service = env.startImageCommand();
 
             Wait.forHttp(port, "/").allowInsecure().forStatus(204).waitUntilReady(env, service);
-            assertThatThrownBy(() -> Wait.forHttp(port, "/").usingTls().forStatus(204).waitUntilReady(env, service,
-                    Duration.ofSeconds(2)))
+            assertThatThrownBy(() -> Wait.forHttp(port, "/")
+                            .usingTls()
+                            .forStatus(204)
+                            .waitUntilReady(env, service, Duration.ofSeconds(2)))
                     .isInstanceOf(ServiceNotReadyException.class)
                     .hasMessageContaining(" was not ready within 2000 ms (the timeout given): still waiting for GET "
                             + "https://127.0.0.1:" + port + "/ (port " + port
@@ -191,10 +215,28 @@ class ServiceWaitTests {
     private HttpsServer selfSignedHttpsServer() throws Exception {
         Path keystore = dir.resolve("server.p12");
         char[] password = "changeit".toCharArray();
-        Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-                "-genkeypair", "-keyalg", "RSA", "-keysize", "2048", "-alias", "server", "-dname", "CN=not-this-host",
-                "-validity", "2", "-storetype", "PKCS12", "-keystore", keystore.toString(), "-storepass", "changeit")
-                .redirectErrorStream(true).start();
+        Process keytool = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "keytool")
+                                .toString(),
+                        "-genkeypair",
+                        "-keyalg",
+                        "RSA",
+                        "-keysize",
+                        "2048",
+                        "-alias",
+                        "server",
+                        "-dname",
+                        "CN=not-this-host",
+                        "-validity",
+                        "2",
+                        "-storetype",
+                        "PKCS12",
+                        "-keystore",
+                        keystore.toString(),
+                        "-storepass",
+                        "changeit")
+                .redirectErrorStream(true)
+                .start();
         String keytoolOutput = new String(keytool.getInputStream().readAllBytes());
         assertThat(keytool.waitFor()).as(keytoolOutput).isZero();
         KeyStore store = KeyStore.getInstance("PKCS12");
@@ -216,7 +258,8 @@ class ServiceWaitTests {
     }
 
     @Test
-    @DisplayName("forHealthcheck runs the image's HEALTHCHECK (CMD-SHELL) inside until it passes; failures in StartPeriod do not count")
+    @DisplayName(
+            "forHealthcheck runs the image's HEALTHCHECK (CMD-SHELL) inside until it passes; failures in StartPeriod do not count")
     void healthcheckPasses() throws Exception {
         try (IsolatedEnvironment env = env(SERVICE, HEALTHCHECK, Duration.ofSeconds(60))) {
             assertThat(env.imageConfig().healthcheck().interval()).isEqualTo(Duration.ofMillis(100));
@@ -230,29 +273,37 @@ class ServiceWaitTests {
     @Test
     @DisplayName("a HEALTHCHECK that keeps failing makes the service unhealthy after Retries failures, at once")
     void healthcheckUnhealthy() throws Exception {
-        try (IsolatedEnvironment env = env("exec sleep 1000", "{\"Test\":[\"CMD\",\"sh\",\"-c\",\"echo not yet; exit 1\"],"
-                + "\"Interval\":100000000,\"Retries\":2}", Duration.ofSeconds(60))) {
+        try (IsolatedEnvironment env = env(
+                "exec sleep 1000",
+                "{\"Test\":[\"CMD\",\"sh\",\"-c\",\"echo not yet; exit 1\"]," + "\"Interval\":100000000,\"Retries\":2}",
+                Duration.ofSeconds(60))) {
             assertThatThrownBy(() -> env.startImageCommand(Wait.forHealthcheck()))
                     .isInstanceOf(ServiceNotReadyException.class)
                     .hasMessageContaining("(host pid " + env.service().hostPid() + ") is unhealthy after ")
-                    .hasMessageMatching("(?s).* ms: its HEALTHCHECK \\[CMD, sh, -c, echo not yet; exit 1\\] failed [2-9] times in a "
-                            + "row \\(Retries 2, StartPeriod 0 ms, Interval 100 ms, Timeout 30000 ms\\); the last check exited "
-                            + "with 1: \"not yet\"\nstdout: \\(empty\\)\nstderr: \\(empty\\)\n");
-            assertThat(env.service().isAlive()).as("the service is left running").isTrue();
+                    .hasMessageMatching(
+                            "(?s).* ms: its HEALTHCHECK \\[CMD, sh, -c, echo not yet; exit 1\\] failed [2-9] times in a "
+                                    + "row \\(Retries 2, StartPeriod 0 ms, Interval 100 ms, Timeout 30000 ms\\); the last check exited "
+                                    + "with 1: \"not yet\"\nstdout: \\(empty\\)\nstderr: \\(empty\\)\n");
+            assertThat(env.service().isAlive())
+                    .as("the service is left running")
+                    .isTrue();
         }
     }
 
     @Test
     @DisplayName("with Docker's 30 s Interval a failing HEALTHCHECK runs every second until the startup timeout")
     void healthcheckTimesOut() throws Exception {
-        try (IsolatedEnvironment env = env("echo up; exec sleep 1000", "{\"Test\":[\"CMD-SHELL\",\"echo not yet; exit 1\"]}",
+        try (IsolatedEnvironment env = env(
+                "echo up; exec sleep 1000",
+                "{\"Test\":[\"CMD-SHELL\",\"echo not yet; exit 1\"]}",
                 Duration.ofMillis(1500))) {
             assertThatThrownBy(() -> env.startImageCommand(Wait.forHealthcheck()))
                     .isInstanceOf(ServiceNotReadyException.class)
                     .hasMessageContaining("was not ready within 1500 ms (the startup timeout): still waiting for the "
                             + "image's HEALTHCHECK [CMD-SHELL, echo not yet; exit 1] (Retries 3, StartPeriod 0 ms, Interval "
                             + "30000 ms, Timeout 30000 ms) to pass (")
-                    .hasMessageMatching("(?s).* to pass \\([2-9] checks failed; the last exited with 1: \"not yet\"\\)\n.*")
+                    .hasMessageMatching(
+                            "(?s).* to pass \\([2-9] checks failed; the last exited with 1: \"not yet\"\\)\n.*")
                     .hasMessageEndingWith("stdout:\n  up\nstderr: (empty)\n");
         }
     }
@@ -264,23 +315,30 @@ class ServiceWaitTests {
             IsolatedProcess service = env.startImageCommand();
             assertThatThrownBy(() -> Wait.forHealthcheck().waitUntilReady(env, service))
                     .isInstanceOf(IllegalStateException.class)
-                    .hasMessage("Wait.forHealthcheck(): the image of this environment declares no HEALTHCHECK; wait for "
-                            + "a log line, a port or an HTTP endpoint instead");
+                    .hasMessage(
+                            "Wait.forHealthcheck(): the image of this environment declares no HEALTHCHECK; wait for "
+                                    + "a log line, a port or an HTTP endpoint instead");
         }
     }
 
     @Test
     @DisplayName("until(description, check) waits for a check of the test's own; one that throws is not ready yet")
     void until() throws Exception {
-        try (IsolatedEnvironment env = env("sleep 0.2; echo go > /tmp/state; exec sleep 1000", "", Duration.ofMillis(1500))) {
-            env.startImageCommand(Wait.until("/tmp/state to say go", e -> e.readString("/tmp/state").equals("go\n")));
+        try (IsolatedEnvironment env =
+                env("sleep 0.2; echo go > /tmp/state; exec sleep 1000", "", Duration.ofMillis(1500))) {
+            env.startImageCommand(Wait.until(
+                    "/tmp/state to say go", e -> e.readString("/tmp/state").equals("go\n")));
 
-            assertThatThrownBy(() -> Wait.until("/tmp/state to say stop", e -> e.readString("/tmp/state").equals("stop"))
-                    .waitUntilReady(env, env.service()))
+            assertThatThrownBy(() -> Wait.until(
+                                    "/tmp/state to say stop",
+                                    e -> e.readString("/tmp/state").equals("stop"))
+                            .waitUntilReady(env, env.service()))
                     .isInstanceOf(ServiceNotReadyException.class)
                     .hasMessageContaining("still waiting for /tmp/state to say stop (the last check returned false)\n");
-            assertThatThrownBy(() -> Wait.until("/tmp/never to exist", e -> !e.readString("/tmp/never").isEmpty())
-                    .waitUntilReady(env, env.service()))
+            assertThatThrownBy(() -> Wait.until(
+                                    "/tmp/never to exist",
+                                    e -> !e.readString("/tmp/never").isEmpty())
+                            .waitUntilReady(env, env.service()))
                     .isInstanceOf(ServiceNotReadyException.class)
                     .hasMessageContaining("still waiting for /tmp/never to exist (the last check threw "
                             + "java.io.UncheckedIOException: Cannot read /tmp/never");
@@ -291,8 +349,8 @@ class ServiceWaitTests {
     @DisplayName("allOf waits for each in turn: the log line twice, the port, then HTTP")
     void combined() throws Exception {
         try (IsolatedEnvironment env = env(SERVICE)) {
-            IsolatedProcess service = env.startImageCommand(Wait.allOf(Wait.forLogLine("ready", 2), Wait.forPort(8080),
-                    Wait.forHttp(8080, "/")));
+            IsolatedProcess service = env.startImageCommand(
+                    Wait.allOf(Wait.forLogLine("ready", 2), Wait.forPort(8080), Wait.forHttp(8080, "/")));
 
             assertThat(lines(service.stdout(), "ready")).isEqualTo(2);
             assertThat(get(env, "/")).isEqualTo("200 ok\n");
@@ -303,13 +361,14 @@ class ServiceWaitTests {
     @DisplayName("allOf's timeout says which waits were met and which one was not")
     void combinedTimeout() throws Exception {
         try (IsolatedEnvironment env = env("echo ready; exec sleep 1000", "", Duration.ofMillis(800))) {
-            assertThatThrownBy(() -> env.startImageCommand(Wait.allOf(Wait.forLogLine("ready"), Wait.forPort(8080),
-                    Wait.forHttp(8080, "/"))))
+            assertThatThrownBy(() -> env.startImageCommand(
+                            Wait.allOf(Wait.forLogLine("ready"), Wait.forPort(8080), Wait.forHttp(8080, "/"))))
                     .isInstanceOf(ServiceNotReadyException.class)
-                    .hasMessageContaining("was not ready within 800 ms (the startup timeout): still waiting for all of: "
-                            + "1. a line of its output matching /ready/: met; 2. TCP port 8080 to listen in the environment "
-                            + "(listening now: []): not yet; 3. GET http://127.0.0.1:<mappedPort(8080)>/ to answer status "
-                            + "200: not checked yet\n");
+                    .hasMessageContaining(
+                            "was not ready within 800 ms (the startup timeout): still waiting for all of: "
+                                    + "1. a line of its output matching /ready/: met; 2. TCP port 8080 to listen in the environment "
+                                    + "(listening now: []): not yet; 3. GET http://127.0.0.1:<mappedPort(8080)>/ to answer status "
+                                    + "200: not checked yet\n");
         }
     }
 
@@ -319,27 +378,31 @@ class ServiceWaitTests {
         try (IsolatedEnvironment env = env("echo starting; echo 'FATAL: no config' >&2; exit 3")) {
             assertThatThrownBy(() -> env.startImageCommand(Wait.forLogLine("ready")))
                     .isInstanceOf(ServiceNotReadyException.class)
-                    .hasMessageStartingWith("Service [/bin/sh, -c, echo starting; echo 'FATAL: no config' >&2; exit 3] "
-                            + "(host pid ")
+                    .hasMessageStartingWith(
+                            "Service [/bin/sh, -c, echo starting; echo 'FATAL: no config' >&2; exit 3] " + "(host pid ")
                     .hasMessageContaining(") exited with code 3 after ")
-                    .hasMessageContaining(" ms, before it was ready: still waiting for a line of its output matching /ready/ "
-                            + "(seen 0)\nstdout:\n  starting\nstderr:\n  FATAL: no config\n")
-                    .satisfies(e -> assertThat(((ServiceNotReadyException) e).exitCode()).hasValue(3));
+                    .hasMessageContaining(
+                            " ms, before it was ready: still waiting for a line of its output matching /ready/ "
+                                    + "(seen 0)\nstdout:\n  starting\nstderr:\n  FATAL: no config\n")
+                    .satisfies(e -> assertThat(((ServiceNotReadyException) e).exitCode())
+                            .hasValue(3));
         }
     }
 
     @Test
     @DisplayName("a timeout names the wait, the time and the last 20 lines of output")
     void timeoutMessage() throws Exception {
-        try (IsolatedEnvironment env = env("for i in $(seq 1 30); do echo booting $i; done; exec sleep 1000", "",
-                Duration.ofMillis(500))) {
+        try (IsolatedEnvironment env =
+                env("for i in $(seq 1 30); do echo booting $i; done; exec sleep 1000", "", Duration.ofMillis(500))) {
             assertThatThrownBy(() -> env.startImageCommand(Wait.forLogLine("ready", 2)))
                     .isInstanceOf(ServiceNotReadyException.class)
-                    .hasMessageContaining(" was not ready within 500 ms (the startup timeout): still waiting for a line of "
-                            + "its output matching /ready/ 2 times (seen 0)\nstdout (last 20 of 30 lines):\n  booting 11\n")
+                    .hasMessageContaining(
+                            " was not ready within 500 ms (the startup timeout): still waiting for a line of "
+                                    + "its output matching /ready/ 2 times (seen 0)\nstdout (last 20 of 30 lines):\n  booting 11\n")
                     .hasMessageContaining("  booting 30\nstderr: (empty)\n")
                     .hasMessageNotContaining("booting 10\n")
-                    .satisfies(e -> assertThat(((ServiceNotReadyException) e).exitCode()).isEmpty());
+                    .satisfies(e -> assertThat(((ServiceNotReadyException) e).exitCode())
+                            .isEmpty());
         }
     }
 
@@ -354,20 +417,19 @@ class ServiceWaitTests {
             }
 
             @Override
-            public void flush() {
-            }
+            public void flush() {}
 
             @Override
-            public void close() {
-            }
+            public void close() {}
         };
         Logger logger = Logger.getLogger(IsolatedEnvironment.SERVICE_LOGGER);
         logger.addHandler(handler);
         try (IsolatedEnvironment env = env("echo to stdout; echo to stderr >&2; echo ready; exec sleep 1000")) {
             env.startImageCommand(Wait.forLogLine("ready"));
 
-            Awaitility.await().untilAsserted(() -> assertThat(logged)
-                    .contains("INFO [svc] to stdout", "INFO [svc] to stderr", "INFO [svc] ready"));
+            Awaitility.await()
+                    .untilAsserted(() -> assertThat(logged)
+                            .contains("INFO [svc] to stdout", "INFO [svc] to stderr", "INFO [svc] ready"));
         } finally {
             logger.removeHandler(handler);
         }
@@ -377,37 +439,51 @@ class ServiceWaitTests {
     @DisplayName("one service at a time; service() before any fails, saying how to start one")
     void oneService() throws Exception {
         try (IsolatedEnvironment env = env("exec sleep 1000")) {
-            assertThatThrownBy(env::service).isInstanceOf(IllegalStateException.class)
+            assertThatThrownBy(env::service)
+                    .isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("No service was started in this environment");
             IsolatedProcess first = env.startImageCommand();
-            assertThatThrownBy(env::startImageCommand).isInstanceOf(IllegalStateException.class)
+            assertThatThrownBy(env::startImageCommand)
+                    .isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("already runs in this environment");
             first.kill();
-            assertThat(env.startImageCommand("exec sleep 999").command()).containsExactly("/bin/sh", "-c", "exec sleep 999");
+            assertThat(env.startImageCommand("exec sleep 999").command())
+                    .containsExactly("/bin/sh", "-c", "exec sleep 999");
         }
     }
 
     @Test
     @DisplayName("the builder's startImageCommand gives an environment whose service is ready")
     void builder() throws Exception {
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs(image(dir, config(SERVICE, "")))
-                .startImageCommand(Wait.forHttp(8080, "/")).start()) {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs(image(dir, config(SERVICE, "")))
+                .startImageCommand(Wait.forHttp(8080, "/"))
+                .start()) {
             assertThat(get(env, "/")).isEqualTo("200 ok\n");
             assertThat(env.startupTimeout()).isEqualTo(Duration.ofSeconds(60));
         }
     }
 
     @Test
-    @DisplayName("@StartImageCommand starts the service and waits (log line, port, HTTP, HEALTHCHECK) before the test; a failing one fails the test")
+    @DisplayName(
+            "@StartImageCommand starts the service and waits (log line, port, HTTP, HEALTHCHECK) before the test; a failing one fails the test")
     void annotation() throws Exception {
-        Map<String, String> configuration = Map.of("isolated.rootfs", image(dir, config(SERVICE, HEALTHCHECK)).toString());
+        Map<String, String> configuration = Map.of(
+                "isolated.rootfs", image(dir, config(SERVICE, HEALTHCHECK)).toString());
         EngineRunner.assertAllSucceeded(EngineRunner.run(ReadyServiceTestCase.class, configuration), 2);
 
-        Map<String, String> failing = Map.of("isolated.rootfs", image(dir, config("echo bye; exit 7", "")).toString(),
-                "isolated.startup.timeout", "700ms");
+        Map<String, String> failing = Map.of(
+                "isolated.rootfs",
+                image(dir, config("echo bye; exit 7", "")).toString(),
+                "isolated.startup.timeout",
+                "700ms");
         EngineExecutionResults results = EngineRunner.run(FailingServiceTestCase.class, failing);
         List<String> messages = results.testEvents().failed().stream()
-                .map(e -> e.getPayload(TestExecutionResult.class).orElseThrow().getThrowable().orElseThrow().getMessage())
+                .map(e -> e.getPayload(TestExecutionResult.class)
+                        .orElseThrow()
+                        .getThrowable()
+                        .orElseThrow()
+                        .getMessage())
                 .toList();
         assertThat(messages).hasSize(2);
         assertThat(messages.get(0) + messages.get(1))
@@ -417,12 +493,14 @@ class ServiceWaitTests {
     }
 
     @Test
-    @DisplayName("as uid 65534 too: the service starts and its waits (log line twice, port, HTTP through mappedPort) are met")
+    @DisplayName(
+            "as uid 65534 too: the service starts and its waits (log line twice, port, HTTP through mappedPort) are met")
     void asNobody() throws Exception {
         Path run = NobodyJvm.runDirectory(dir, "nobody");
         Path image = image(run, config(SERVICE, HEALTHCHECK));
 
-        List<String> lines = NobodyJvm.runFixture(run, ReadyServiceTestCase.class, List.of(), "isolated.rootfs=" + image);
+        List<String> lines =
+                NobodyJvm.runFixture(run, ReadyServiceTestCase.class, List.of(), "isolated.rootfs=" + image);
 
         assertThat(lines).hasSize(2).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
     }
@@ -436,20 +514,28 @@ class ServiceWaitTests {
                     .hasMessageContaining(") was killed by signal 9 (exit code 137) after ")
                     .hasMessageContaining(" ms, before it was ready: still waiting for TCP port 8080 to listen in the "
                             + "environment (listening now: [])\nstdout:\n  dying\n")
-                    .satisfies(e -> assertThat(((ServiceNotReadyException) e).exitCode()).hasValue(137));
+                    .satisfies(e -> assertThat(((ServiceNotReadyException) e).exitCode())
+                            .hasValue(137));
         }
     }
 
     @Test
-    @DisplayName("@StartImageCommand on a PER_CLASS class starts one service for its tests; on one of its methods it is refused")
+    @DisplayName(
+            "@StartImageCommand on a PER_CLASS class starts one service for its tests; on one of its methods it is refused")
     void perClass() throws Exception {
-        Map<String, String> configuration = Map.of("isolated.rootfs", image(dir, config(SERVICE, "")).toString());
+        Map<String, String> configuration =
+                Map.of("isolated.rootfs", image(dir, config(SERVICE, "")).toString());
         EngineRunner.assertAllSucceeded(EngineRunner.run(PerClassServiceTestCase.class, configuration), 2);
 
-        EngineRunner.run(PerClassMethodServiceTestCase.class, configuration).testEvents().assertThatEvents()
-                .haveExactly(1, org.junit.platform.testkit.engine.EventConditions.finishedWithFailure(
-                        org.junit.platform.testkit.engine.TestExecutionResultConditions.message(m -> m.contains(
-                                "@StartImageCommand on method t cannot apply: its tests run in the PER_CLASS environment"))));
+        EngineRunner.run(PerClassMethodServiceTestCase.class, configuration)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        org.junit.platform.testkit.engine.EventConditions.finishedWithFailure(
+                                org.junit.platform.testkit.engine.TestExecutionResultConditions.message(
+                                        m -> m.contains(
+                                                "@StartImageCommand on method t cannot apply: its tests run in the PER_CLASS environment"))));
     }
 
     @Isolated(lifecycle = Isolated.Lifecycle.PER_CLASS)
@@ -475,12 +561,16 @@ class ServiceWaitTests {
     static class PerClassMethodServiceTestCase {
         @Test
         @StartImageCommand
-        void t(IsolatedEnvironment env) {
-        }
+        void t(IsolatedEnvironment env) {}
     }
 
     @Isolated
-    @StartImageCommand(logLine = "^ready$", logLineTimes = 2, ports = 8080, httpPort = 8080, httpPath = "/",
+    @StartImageCommand(
+            logLine = "^ready$",
+            logLineTimes = 2,
+            ports = 8080,
+            httpPort = 8080,
+            httpPath = "/",
             healthcheck = true)
     static class ReadyServiceTestCase {
         @Test
@@ -492,8 +582,10 @@ class ServiceWaitTests {
         }
 
         @Test
-        void parameterHasAServiceOfItsOwn(IsolatedEnvironment env, @Isolated @StartImageCommand(args = "echo hi; exec sleep 1000",
-                logLine = "hi") IsolatedEnvironment other) {
+        void parameterHasAServiceOfItsOwn(
+                IsolatedEnvironment env,
+                @Isolated @StartImageCommand(args = "echo hi; exec sleep 1000", logLine = "hi")
+                        IsolatedEnvironment other) {
             assertThat(env.service().isAlive()).isTrue();
             assertThat(other.service().stdout()).isEqualTo("hi\n");
         }
@@ -503,12 +595,10 @@ class ServiceWaitTests {
     static class FailingServiceTestCase {
         @Test
         @StartImageCommand(logLine = "ready")
-        void exits(IsolatedEnvironment env) {
-        }
+        void exits(IsolatedEnvironment env) {}
 
         @Test
         @StartImageCommand(args = "exec sleep 1000", logLine = "never")
-        void timesOut(IsolatedEnvironment env) {
-        }
+        void timesOut(IsolatedEnvironment env) {}
     }
 }

@@ -22,8 +22,10 @@ class SetUidImageTests {
     @DisplayName("keep their mode inside, but running one as uid 1000 gains nothing (no_new_privs, nosuid)")
     void keptButPowerless(@TempDir Path dir) throws IOException, InterruptedException {
         Path showIds = dir.resolve("show-ids");
-        Process gcc = new ProcessBuilder("gcc", "-static", "-O2", "-Wall", "-Werror", "-o", showIds.toString(),
-                SOURCE.toString()).redirectErrorStream(true).start();
+        Process gcc = new ProcessBuilder(
+                        "gcc", "-static", "-O2", "-Wall", "-Werror", "-o", showIds.toString(), SOURCE.toString())
+                .redirectErrorStream(true)
+                .start();
         String output = new String(gcc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(gcc.waitFor()).as("gcc %s: %s", SOURCE, output).isZero();
 
@@ -33,12 +35,14 @@ class SetUidImageTests {
             Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxr-xr-x"));
             Path copy = Files.copy(showIds, open.resolve("show-ids"));
             Files.setAttribute(copy, "unix:mode", 04755);
-            Process nobody = new ProcessBuilder("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
-                    copy.toString()).redirectErrorStream(true).start();
-            assertThat(new String(nobody.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("65534 0\n");
+            Process nobody = new ProcessBuilder(
+                            "setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", copy.toString())
+                    .redirectErrorStream(true)
+                    .start();
+            assertThat(new String(nobody.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                    .isEqualTo("65534 0\n");
             assertThat(nobody.waitFor()).isZero();
-        }
-        finally {
+        } finally {
             try (var files = Files.walk(open)) {
                 for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
                     Files.delete(p);
@@ -46,12 +50,23 @@ class SetUidImageTests {
             }
         }
 
-        Path image = ImageBuilder.from("busybox.tar").addStaticBinary(showIds, "/bin/show-ids")
-                .mode("/bin/show-ids", 04755).build();
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs(image).start()) {
-            assertThat(env.exec("stat", "-c", "%a %u %g", "/bin/show-ids")).succeeded().stdout().isEqualTo("4755 0 0\n");
-            assertThat(env.exec("ls", "-l", "/bin/show-ids")).succeeded().stdout().startsWith("-rwsr-xr-x");
-            assertThat(env.exec(Command.of("/bin/show-ids").withUser(1000, 1000))).succeeded().stdout()
+        Path image = ImageBuilder.from("busybox.tar")
+                .addStaticBinary(showIds, "/bin/show-ids")
+                .mode("/bin/show-ids", 04755)
+                .build();
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs(image).start()) {
+            assertThat(env.exec("stat", "-c", "%a %u %g", "/bin/show-ids"))
+                    .succeeded()
+                    .stdout()
+                    .isEqualTo("4755 0 0\n");
+            assertThat(env.exec("ls", "-l", "/bin/show-ids"))
+                    .succeeded()
+                    .stdout()
+                    .startsWith("-rwsr-xr-x");
+            assertThat(env.exec(Command.of("/bin/show-ids").withUser(1000, 1000)))
+                    .succeeded()
+                    .stdout()
                     .isEqualTo("1000 1000\n");
         }
     }

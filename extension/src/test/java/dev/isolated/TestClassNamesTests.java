@@ -26,21 +26,26 @@ class TestClassNamesTests {
     private static final Pattern TEST_METHOD = Pattern.compile(
             "^\\s*@(Test|ParameterizedTest|RepeatedTest|TestFactory|TestTemplate)\\b", Pattern.MULTILINE);
     private static final Pattern NAME = Pattern.compile(".*(Tests|Fixture|Fixtures|Checks)\\.java");
-    private static final Pattern ABSTRACT_CLASS = Pattern.compile("^\\s*(public\\s+)?abstract\\s+class\\s",
-            Pattern.MULTILINE);
+    private static final Pattern ABSTRACT_CLASS =
+            Pattern.compile("^\\s*(public\\s+)?abstract\\s+class\\s", Pattern.MULTILINE);
 
     @Test
     @DisplayName("no source file with a test method has another name")
     void everyTestClassEndsInTests() throws IOException {
         List<Path> sources;
         try (Stream<Path> modules = Files.list(ROOT)) {
-            sources = modules.map(m -> m.resolve("src/test/java")).filter(Files::isDirectory)
-                    .flatMap(TestClassNamesTests::javaFiles).collect(Collectors.toList());
+            sources = modules.map(m -> m.resolve("src/test/java"))
+                    .filter(Files::isDirectory)
+                    .flatMap(TestClassNamesTests::javaFiles)
+                    .collect(Collectors.toList());
         }
         assertThat(sources).as("test sources under " + ROOT).hasSizeGreaterThan(100);
-        List<String> misnamed = sources.stream().filter(TestClassNamesTests::declaresTests)
+        List<String> misnamed = sources.stream()
+                .filter(TestClassNamesTests::declaresTests)
                 .filter(f -> !NAME.matcher(f.getFileName().toString()).matches())
-                .map(f -> ROOT.relativize(f).toString()).sorted().collect(Collectors.toList());
+                .map(f -> ROOT.relativize(f).toString())
+                .sorted()
+                .collect(Collectors.toList());
         assertThat(misnamed).as("test classes not named *Tests").isEmpty();
     }
 
@@ -55,7 +60,8 @@ class TestClassNamesTests {
     private static boolean declaresTests(Path file) {
         try {
             String source = Files.readString(file);
-            return TEST_METHOD.matcher(source).find() && !ABSTRACT_CLASS.matcher(source).find();
+            return TEST_METHOD.matcher(source).find()
+                    && !ABSTRACT_CLASS.matcher(source).find();
         } catch (IOException e) {
             throw new IllegalStateException("cannot read " + file, e);
         }

@@ -21,11 +21,19 @@ class UserMappingTests {
     @Test
     @DisplayName("SELF as root: uid 0 inside, as ROOT, which is the environment's range on the host, never host root")
     void selfAsRoot() {
-        assertThat(new com.sun.security.auth.module.UnixSystem().getUid() == 0).as("this test runs as root, as CI does").isTrue();
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").namespaces(USER, PID, MOUNT)
-                .userMapping(UserMapping.SELF).start()) {
+        assertThat(new com.sun.security.auth.module.UnixSystem().getUid() == 0)
+                .as("this test runs as root, as CI does")
+                .isTrue();
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .namespaces(USER, PID, MOUNT)
+                .userMapping(UserMapping.SELF)
+                .start()) {
             assertThat(env.exec("id", "-u")).succeeded().stdout().isEqualTo("0\n");
-            assertThat(env.exec("cat", "/proc/self/uid_map")).succeeded().stdout().doesNotMatch("\\s*0\\s+0\\s.*\n");
+            assertThat(env.exec("cat", "/proc/self/uid_map"))
+                    .succeeded()
+                    .stdout()
+                    .doesNotMatch("\\s*0\\s+0\\s.*\n");
         }
     }
 
@@ -39,41 +47,65 @@ class UserMappingTests {
 
     static class SelfTestCase {
         @Test
-        @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT}, userMapping = UserMapping.SELF)
+        @Isolated(
+                rootfs = "busybox.tar",
+                namespaces = {PID, MOUNT},
+                userMapping = UserMapping.SELF)
         void annotation(IsolatedEnvironment env) {
             assertThat(env.exec("id", "-u")).succeeded().stdout().isEqualTo(NOBODY + "\n");
         }
 
         @Test
         void builder() {
-            try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar").namespaces(PID, MOUNT)
-                    .userMapping(UserMapping.SELF).start()) {
-                assertThat(env.exec("sh", "-c", "id -u; touch /tmp/mine && stat -c %u /tmp/mine")).succeeded()
-                        .stdout().isEqualTo(NOBODY + "\n" + NOBODY + "\n");
+            try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                    .rootfs("busybox.tar")
+                    .namespaces(PID, MOUNT)
+                    .userMapping(UserMapping.SELF)
+                    .start()) {
+                assertThat(env.exec("sh", "-c", "id -u; touch /tmp/mine && stat -c %u /tmp/mine"))
+                        .succeeded()
+                        .stdout()
+                        .isEqualTo(NOBODY + "\n" + NOBODY + "\n");
             }
         }
     }
 
     @Test
-    @DisplayName("SUBIDS run by uid 65534 without a range: fails at once, naming /etc/subuid and the line to add; aborted with skipIfUnsupported")
+    @DisplayName(
+            "SUBIDS run by uid 65534 without a range: fails at once, naming /etc/subuid and the line to add; aborted with skipIfUnsupported")
     void subidsWithoutRange(@TempDir Path dir) throws Exception {
-        List<List<String>> runs = TemporarySubIds.during(TemporarySubIds.without("nobody", "65534"), () -> List.of(
-                NobodyJvm.runFixture(NobodyJvm.runDirectory(dir, "a"), SubidsTestCase.class, List.of()),
-                NobodyJvm.runFixture(NobodyJvm.runDirectory(dir, "b"), SubidsTestCase.class, List.of(),
-                        "isolated.skipIfUnsupported=true")));
+        List<List<String>> runs = TemporarySubIds.during(
+                TemporarySubIds.without("nobody", "65534"),
+                () -> List.of(
+                        NobodyJvm.runFixture(NobodyJvm.runDirectory(dir, "a"), SubidsTestCase.class, List.of()),
+                        NobodyJvm.runFixture(
+                                NobodyJvm.runDirectory(dir, "b"),
+                                SubidsTestCase.class,
+                                List.of(),
+                                "isolated.skipIfUnsupported=true")));
         List<String> failed = runs.get(0);
         List<String> skipped = runs.get(1);
 
-        assertThat(failed).singleElement().satisfies(line -> assertThat(line).startsWith("FAILED\t").contains(
-                "stage 'uid-map'", "no range for nobody in /etc/subuid",
-                "add `nobody:100000:65536` to /etc/subuid and /etc/subgid"));
-        assertThat(skipped).singleElement().satisfies(line -> assertThat(line).startsWith("ABORTED\t")
-                .contains("no range for nobody in /etc/subuid"));
+        assertThat(failed)
+                .singleElement()
+                .satisfies(line -> assertThat(line)
+                        .startsWith("FAILED\t")
+                        .contains(
+                                "stage 'uid-map'",
+                                "no range for nobody in /etc/subuid",
+                                "add `nobody:100000:65536` to /etc/subuid and /etc/subgid"));
+        assertThat(skipped)
+                .singleElement()
+                .satisfies(line ->
+                        assertThat(line).startsWith("ABORTED\t").contains("no range for nobody in /etc/subuid"));
     }
 
     static class SubidsTestCase {
         @Test
-        @Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT}, userMapping = UserMapping.SUBIDS)
+        @Isolated(
+                rootfs = "busybox.tar",
+                namespaces = {PID, MOUNT},
+                userMapping = UserMapping.SUBIDS)
         void annotation(IsolatedEnvironment env) {
             env.exec("true");
         }

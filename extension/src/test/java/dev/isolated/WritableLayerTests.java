@@ -25,36 +25,53 @@ import org.junit.jupiter.api.io.TempDir;
 class WritableLayerTests {
 
     private static IsolatedEnvironmentBuilder busybox(Map<String, String> configuration) {
-        return IsolatedEnvironment.builder().rootfs("busybox.tar")
-                .configuration(key -> Optional.ofNullable(configuration.get(key)).or(() -> Optional.ofNullable(
-                        System.getProperty(key))));
+        return IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .configuration(key -> Optional.ofNullable(configuration.get(key))
+                        .or(() -> Optional.ofNullable(System.getProperty(key))));
     }
 
     private static long oneKBlocksOfRoot(IsolatedEnvironment env) {
-        String[] row = env.exec("df", "-k", "/").stdout().lines().skip(1).findFirst().orElseThrow().trim().split("\\s+");
+        String[] row = env.exec("df", "-k", "/")
+                .stdout()
+                .lines()
+                .skip(1)
+                .findFirst()
+                .orElseThrow()
+                .trim()
+                .split("\\s+");
         return Long.parseLong(row[1]);
     }
 
     @Test
     @DisplayName("by default the tmpfs is 50% of RAM, as README says (df inside)")
     void defaultTmpfsSize() throws IOException {
-        long memTotalKb = Files.readAllLines(Paths.get("/proc/meminfo")).stream().filter(l -> l.startsWith("MemTotal:"))
-                .map(l -> Long.parseLong(l.replaceAll("[^0-9]", ""))).findFirst().orElseThrow();
+        long memTotalKb = Files.readAllLines(Paths.get("/proc/meminfo")).stream()
+                .filter(l -> l.startsWith("MemTotal:"))
+                .map(l -> Long.parseLong(l.replaceAll("[^0-9]", "")))
+                .findFirst()
+                .orElseThrow();
         try (IsolatedEnvironment env = busybox(Map.of()).start()) {
             assertThat(oneKBlocksOfRoot(env)).isCloseTo(memTotalKb / 2, within(4L));
-            assertThat(env.exec("sh", "-c", "grep ' / ' /proc/self/mounts")).stdout().startsWith("overlay / overlay");
+            assertThat(env.exec("sh", "-c", "grep ' / ' /proc/self/mounts"))
+                    .stdout()
+                    .startsWith("overlay / overlay");
         }
     }
 
     @Test
-    @DisplayName("tmpfsSize, the configuration key and @WritableLayer set the tmpfs's size; a write beyond it fails with ENOSPC")
+    @DisplayName(
+            "tmpfsSize, the configuration key and @WritableLayer set the tmpfs's size; a write beyond it fails with ENOSPC")
     void tmpfsSizeIsSettable() {
         try (IsolatedEnvironment env = busybox(Map.of()).tmpfsSize("16m").start()) {
             assertThat(oneKBlocksOfRoot(env)).isEqualTo(16384);
-            assertThat(env.exec("dd", "if=/dev/zero", "of=/big", "bs=1M", "count=32")).failed()
-                    .stderr().contains("No space left on device");
+            assertThat(env.exec("dd", "if=/dev/zero", "of=/big", "bs=1M", "count=32"))
+                    .failed()
+                    .stderr()
+                    .contains("No space left on device");
         }
-        try (IsolatedEnvironment env = busybox(Map.of(IsolatedConfiguration.LAYER_TMPFS_SIZE, "32m")).start()) {
+        try (IsolatedEnvironment env =
+                busybox(Map.of(IsolatedConfiguration.LAYER_TMPFS_SIZE, "32m")).start()) {
             assertThat(oneKBlocksOfRoot(env)).isEqualTo(32768);
         }
         var results = EngineRunner.run(AnnotatedSizeTestCase.class, Map.of());
@@ -64,22 +81,30 @@ class WritableLayerTests {
     @Test
     @DisplayName("a size that is none is refused with the forms it may take")
     void badSize() {
-        assertThatThrownBy(() -> IsolatedEnvironment.builder().tmpfsSize("lots")).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().tmpfsSize("lots"))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("tmpfsSize \"lots\" is not a size: write bytes with an optional k, m or g suffix (512m) or "
                         + "a percentage of RAM from 1% to 100% (25%)");
-        assertThatThrownBy(() -> busybox(Map.of(IsolatedConfiguration.LAYER_STORAGE, "ssd")).start())
+        assertThatThrownBy(() -> busybox(Map.of(IsolatedConfiguration.LAYER_STORAGE, "ssd"))
+                        .start())
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("isolated.layer.storage=ssd is not a layer storage: write tmpfs or disk");
     }
 
     @Test
-    @DisplayName("a disk layer holds more than the tmpfs would, lives in a 0700 directory of its own, and is gone after close")
+    @DisplayName(
+            "a disk layer holds more than the tmpfs would, lives in a 0700 directory of its own, and is gone after close")
     void diskLayer(@TempDir Path dir) throws IOException {
         Path root = dir.resolve("layers");
         try (IsolatedEnvironment env = busybox(Map.of(IsolatedConfiguration.LAYER_DIR, root.toString()))
-                .writableLayer(LayerStorage.DISK).tmpfsSize("16m").start()) {
-            assertThat(env.exec("dd", "if=/dev/zero", "of=/big", "bs=1M", "count=48")).succeeded();
-            assertThat(env.exec("sh", "-c", "ls -l /big | awk '{print $5}'")).stdout().isEqualTo("50331648\n");
+                .writableLayer(LayerStorage.DISK)
+                .tmpfsSize("16m")
+                .start()) {
+            assertThat(env.exec("dd", "if=/dev/zero", "of=/big", "bs=1M", "count=48"))
+                    .succeeded();
+            assertThat(env.exec("sh", "-c", "ls -l /big | awk '{print $5}'"))
+                    .stdout()
+                    .isEqualTo("50331648\n");
             List<Path> layers = diskLayers(root);
             assertThat(layers).hasSize(1);
             assertThat(Files.getAttribute(layers.get(0), "unix:mode", LinkOption.NOFOLLOW_LINKS))
@@ -93,27 +118,37 @@ class WritableLayerTests {
     @DisplayName("the configuration key makes every environment's layer a disk one")
     void diskByConfiguration(@TempDir Path dir) throws IOException {
         Path root = dir.resolve("layers");
-        try (IsolatedEnvironment env = busybox(Map.of(IsolatedConfiguration.LAYER_DIR, root.toString(),
-                IsolatedConfiguration.LAYER_STORAGE, "disk")).start()) {
+        try (IsolatedEnvironment env = busybox(Map.of(
+                        IsolatedConfiguration.LAYER_DIR, root.toString(), IsolatedConfiguration.LAYER_STORAGE, "disk"))
+                .start()) {
             env.writeString("/file", "on disk\n");
-            assertThat(diskLayers(root)).singleElement().satisfies(layer ->
-                    assertThat(layer.resolve("upper/file")).content().isEqualTo("on disk\n"));
+            assertThat(diskLayers(root))
+                    .singleElement()
+                    .satisfies(layer ->
+                            assertThat(layer.resolve("upper/file")).content().isEqualTo("on disk\n"));
         }
     }
 
     @Test
-    @DisplayName("hostile: symlinks, a 000 directory and a deep tree planted in a disk layer never make its removal touch the host")
+    @DisplayName(
+            "hostile: symlinks, a 000 directory and a deep tree planted in a disk layer never make its removal touch the host")
     void removalFollowsNoSymlink(@TempDir Path dir) throws IOException {
         Path victim = Files.createDirectories(dir.resolve("victim"));
         Files.createDirectories(victim.resolve("sub"));
         Files.writeString(victim.resolve("keep"), "host file\n");
         Path root = dir.resolve("layers");
         try (IsolatedEnvironment env = busybox(Map.of(IsolatedConfiguration.LAYER_DIR, root.toString()))
-                .writableLayer(LayerStorage.DISK).start()) {
-            assertThat(env.exec("sh", "-c", "ln -s " + victim + " /to-host-dir && ln -s " + victim.resolve("keep")
-                    + " /to-host-file && mkdir -p /d/e && ln -s ../../../../../../.. /d/e/up && ln -s " + dir
-                    + " /d/tmpdir && mkdir /locked && touch /locked/x && chmod 000 /locked && "
-                    + "mkdir -p /deep/a/b/c/d/e/f/g/h && ln -s / /deep/a/b/c/root")).succeeded();
+                .writableLayer(LayerStorage.DISK)
+                .start()) {
+            assertThat(env.exec(
+                            "sh",
+                            "-c",
+                            "ln -s " + victim + " /to-host-dir && ln -s " + victim.resolve("keep")
+                                    + " /to-host-file && mkdir -p /d/e && ln -s ../../../../../../.. /d/e/up && ln -s "
+                                    + dir
+                                    + " /d/tmpdir && mkdir /locked && touch /locked/x && chmod 000 /locked && "
+                                    + "mkdir -p /deep/a/b/c/d/e/f/g/h && ln -s / /deep/a/b/c/root"))
+                    .succeeded();
         }
         assertThat(diskLayers(root)).isEmpty();
         assertThat(victim.resolve("keep")).content().isEqualTo("host file\n");
@@ -121,13 +156,19 @@ class WritableLayerTests {
     }
 
     @Test
-    @DisplayName("a JVM killed before it could clean up leaves its layer directory; the next JVM that uses the directory removes it")
+    @DisplayName(
+            "a JVM killed before it could clean up leaves its layer directory; the next JVM that uses the directory removes it")
     void sweptAfterSigkill(@TempDir Path dir) throws IOException, InterruptedException {
         Path root = dir.resolve("layers");
         String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(java, "-D" + IsolatedConfiguration.LAYER_DIR + "=" + root, "-cp",
-                System.getProperty("java.class.path"), DiskLayerThenHalt.class.getName())
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process child = new ProcessBuilder(
+                        java,
+                        "-D" + IsolatedConfiguration.LAYER_DIR + "=" + root,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        DiskLayerThenHalt.class.getName())
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
         String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(child.waitFor()).as(out).isEqualTo(9);
         assertThat(out).startsWith("wrote ");
@@ -138,7 +179,8 @@ class WritableLayerTests {
 
         assertThat(left).doesNotExist();
         try (Stream<Path> children = Files.list(root)) {
-            assertThat(children.filter(p -> p.getFileName().toString().startsWith("jvm-"))).hasSize(1);
+            assertThat(children.filter(p -> p.getFileName().toString().startsWith("jvm-")))
+                    .hasSize(1);
         }
     }
 
@@ -148,7 +190,8 @@ class WritableLayerTests {
         try (Stream<Path> jvms = Files.list(root)) {
             for (Path jvm : jvms.toList()) {
                 try (Stream<Path> children = Files.list(jvm)) {
-                    children.filter(p -> p.getFileName().toString().startsWith("upper-")).forEach(found::add);
+                    children.filter(p -> p.getFileName().toString().startsWith("upper-"))
+                            .forEach(found::add);
                 }
             }
         }
@@ -159,8 +202,10 @@ class WritableLayerTests {
     public static final class DiskLayerThenHalt {
         public static void main(String[] args) throws IOException {
             Path root = Path.of(System.getProperty(IsolatedConfiguration.LAYER_DIR));
-            IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs("busybox.tar")
-                    .writableLayer(LayerStorage.DISK).start();
+            IsolatedEnvironment env = IsolatedEnvironment.builder()
+                    .rootfs("busybox.tar")
+                    .writableLayer(LayerStorage.DISK)
+                    .start();
             env.writeString("/file", "x\n");
             System.out.println("wrote " + diskLayers(root).get(0));
             System.out.flush();

@@ -10,8 +10,7 @@ final class Alternatives {
     static final String UNSHARE = "util-linux unshare -p -f -m -u -i -n --mount-proc chroot";
     static final String BWRAP = "bubblewrap --unshare-all";
 
-    private Alternatives() {
-    }
+    private Alternatives() {}
 
     /**
      * @param rootfs the rootfs
@@ -23,8 +22,19 @@ final class Alternatives {
         if (unshare == null || chroot == null) {
             return null;
         }
-        return new String[] {unshare.toString(), "-p", "-f", "-m", "-u", "-i", "-n",
-            "--mount-proc=" + rootfs.resolve("proc"), chroot.toString(), rootfs.toString(), "/bin/true"};
+        return new String[] {
+            unshare.toString(),
+            "-p",
+            "-f",
+            "-m",
+            "-u",
+            "-i",
+            "-n",
+            "--mount-proc=" + rootfs.resolve("proc"),
+            chroot.toString(),
+            rootfs.toString(),
+            "/bin/true"
+        };
     }
 
     /**
@@ -36,8 +46,20 @@ final class Alternatives {
         if (bwrap == null) {
             return null;
         }
-        return new String[] {bwrap.toString(), "--unshare-all", "--ro-bind", rootfs.toString(), "/", "--proc", "/proc",
-            "--dev", "/dev", "--tmpfs", "/tmp", "/bin/true"};
+        return new String[] {
+            bwrap.toString(),
+            "--unshare-all",
+            "--ro-bind",
+            rootfs.toString(),
+            "/",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--tmpfs",
+            "/tmp",
+            "/bin/true"
+        };
     }
 
     /**
@@ -46,8 +68,17 @@ final class Alternatives {
      * @return the helper's own command line for the one-shot case
      */
     static String[] helperRun(Path helper, Path rootfs) {
-        List<String> argv = new ArrayList<>(List.of(helper.toString(), "run", "--rootfs", rootfs.toString(), "--ns",
-                "pid,mount,uts,ipc,net", "--hostname", "bench", "--", "/bin/true"));
+        List<String> argv = new ArrayList<>(List.of(
+                helper.toString(),
+                "run",
+                "--rootfs",
+                rootfs.toString(),
+                "--ns",
+                "pid,mount,uts,ipc,net",
+                "--hostname",
+                "bench",
+                "--",
+                "/bin/true"));
         return argv.toArray(String[]::new);
     }
 }

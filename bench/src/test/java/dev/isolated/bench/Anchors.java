@@ -11,6 +11,5 @@ final class Anchors {
     static final String SOURCE = "performance-anchors.md: 2-vCPU Debian 12 VM, kernel 6.18, OpenJDK 17, Docker 20.10, "
             + "Testcontainers 1.21.4, busybox image, network none, Ryuk off";
 
-    private Anchors() {
-    }
+    private Anchors() {}
 }

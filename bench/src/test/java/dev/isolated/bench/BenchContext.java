@@ -13,8 +13,8 @@ import java.nio.file.Path;
  * @param helperBinary the isolated-helper executable
  * @param results where results go
  */
-record BenchContext(Path rootfs, Path busyboxTar, Path workDir, int runs, NativeTimer timer, Path helperBinary,
-        Results results) {
+record BenchContext(
+        Path rootfs, Path busyboxTar, Path workDir, int runs, NativeTimer timer, Path helperBinary, Results results) {
 
     /** @return warm-up runs before the counted ones */
     int warmup() {

@@ -25,8 +25,7 @@ import java.util.function.Predicate;
  * number of runs of the millisecond-scale cases (default 300).
  */
 public final class BenchMain {
-    private BenchMain() {
-    }
+    private BenchMain() {}
 
     public static void main(String[] args) throws Exception {
         System.setProperty("java.awt.headless", "true");
@@ -40,14 +39,21 @@ public final class BenchMain {
         Path work = Files.createTempDirectory(out, "work-");
         Results results = new Results();
         try {
-            BenchContext ctx = new BenchContext(unpackedBusybox(), copyTar(work), work, runs, NativeTimer.build(work),
-                    SharedHelper.get().binary(), results);
+            BenchContext ctx = new BenchContext(
+                    unpackedBusybox(),
+                    copyTar(work),
+                    work,
+                    runs,
+                    NativeTimer.build(work),
+                    SharedHelper.get().binary(),
+                    results);
             // -Dbench.only=KEY[,KEY...]: only those sections (spawn, hardening, image, suite, memory, frozen, pull,
             // first, scale); empty: every section but scale (10,000 environments take far longer than the rest)
-            Set<String> only = new HashSet<>(Arrays.asList(System.getProperty("bench.only", "").split(",")));
+            Set<String> only = new HashSet<>(
+                    Arrays.asList(System.getProperty("bench.only", "").split(",")));
             only.remove("");
-            Set<String> known = Set.of("spawn", "hardening", "image", "suite", "memory", "frozen", "pull", "first",
-                    "scale");
+            Set<String> known =
+                    Set.of("spawn", "hardening", "image", "suite", "memory", "frozen", "pull", "first", "scale");
             if (!known.containsAll(only)) {
                 throw new IllegalArgumentException("bench.only=" + System.getProperty("bench.only")
                         + ": use a comma-separated list of " + new TreeSet<>(known));
@@ -99,11 +105,16 @@ public final class BenchMain {
         System.out.println(report.console());
         report.writeCsv(out);
         Files.writeString(out.resolve("LATEST.md"), report.markdown("bench.png"), StandardCharsets.UTF_8);
-        Files.writeString(out.resolve("README-section.md"), report.readmeSection("bench/bench-results/bench.png"),
+        Files.writeString(
+                out.resolve("README-section.md"),
+                report.readmeSection("bench/bench-results/bench.png"),
                 StandardCharsets.UTF_8);
         long met = targets.stream().filter(t -> Boolean.TRUE.equals(t.met())).count();
-        new BarChart(ChartGroup.of(results), "Isolated vs. the other ways to run an isolated command from a test",
-                machine.oneLine() + ", " + machine.cpuModel(), footer(results, met, targets.size()))
+        new BarChart(
+                        ChartGroup.of(results),
+                        "Isolated vs. the other ways to run an isolated command from a test",
+                        machine.oneLine() + ", " + machine.cpuModel(),
+                        footer(results, met, targets.size()))
                 .write(out.resolve("bench.png"));
         if (publish != null) {
             Files.createDirectories(publish);
@@ -111,8 +122,11 @@ public final class BenchMain {
                 Files.copy(out.resolve(file), publish.resolve(file), StandardCopyOption.REPLACE_EXISTING);
             }
         }
-        System.out.printf(Locale.ROOT, "%nWrote %s (results.csv, ratios.csv, LATEST.md, README-section.md, bench.png)%s"
-                + " in %.0f s%n", out.toAbsolutePath(), publish == null ? "" : "; copied to " + publish.toAbsolutePath(),
+        System.out.printf(
+                Locale.ROOT,
+                "%nWrote %s (results.csv, ratios.csv, LATEST.md, README-section.md, bench.png)%s" + " in %.0f s%n",
+                out.toAbsolutePath(),
+                publish == null ? "" : "; copied to " + publish.toAbsolutePath(),
                 (System.nanoTime() - start) / 1e9);
     }
 
@@ -122,18 +136,28 @@ public final class BenchMain {
 
     private static String footer(Results results, long met, int targets) {
         StringBuilder sb = new StringBuilder();
-        results.find(MemoryBench.IDLE_PSS).ifPresent(m -> sb.append("Idle environment: ")
-                .append(Format.number(m.stats().median())).append(" KiB of host memory (Pss). "));
-        results.find(MemoryBench.OPEN_ALL).ifPresent(m -> sb.append("200 environments open at once: ")
-                .append(LogAxis.milliseconds(m.stats().median())).append(" to open, "));
-        results.find(MemoryBench.FAILURES).ifPresent(m -> sb.append(Format.number(m.stats().median()).replace(".000", ""))
-                .append(" failures. "));
-        return sb.append("Targets of issues 6 and 12 met: ").append(met).append(" of ").append(targets).append('.').toString();
+        results.find(MemoryBench.IDLE_PSS)
+                .ifPresent(m -> sb.append("Idle environment: ")
+                        .append(Format.number(m.stats().median()))
+                        .append(" KiB of host memory (Pss). "));
+        results.find(MemoryBench.OPEN_ALL)
+                .ifPresent(m -> sb.append("200 environments open at once: ")
+                        .append(LogAxis.milliseconds(m.stats().median()))
+                        .append(" to open, "));
+        results.find(MemoryBench.FAILURES)
+                .ifPresent(m -> sb.append(Format.number(m.stats().median()).replace(".000", ""))
+                        .append(" failures. "));
+        return sb.append("Targets of issues 6 and 12 met: ")
+                .append(met)
+                .append(" of ")
+                .append(targets)
+                .append('.')
+                .toString();
     }
 
     private static Path unpackedBusybox() {
-        return ImageCache.atDefaultLocation(note -> { }).rootfsFor(
-                new RootfsLocator(BenchMain.class.getClassLoader(), Paths.get("")).locate("busybox.tar"));
+        return ImageCache.atDefaultLocation(note -> {})
+                .rootfsFor(new RootfsLocator(BenchMain.class.getClassLoader(), Paths.get("")).locate("busybox.tar"));
     }
 
     private static Path copyTar(Path work) throws IOException {

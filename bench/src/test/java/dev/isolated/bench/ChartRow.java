@@ -6,5 +6,4 @@ package dev.isolated.bench;
  * @param label the text left of the bar
  * @param measurement its figure
  */
-record ChartRow(String label, Measurement measurement) {
-}
+record ChartRow(String label, Measurement measurement) {}

@@ -39,16 +39,16 @@ final class CowViewBench {
         Map<String, TimedRun> cases = new LinkedHashMap<>();
         cases.put(RAW_OVERLAY, TimedRun.whole(() -> RawEnvironment.createAndClose(helper, rootfs, "overlay")));
         cases.put(RAW_COPY, TimedRun.whole(() -> RawEnvironment.createAndClose(helper, rootfs, "copy")));
-        Sampler.interleaved(cases, ctx.warmup(), Math.max(100, ctx.runs() / 2)).forEach((name, s) ->
-                results.add(Measurement.millis(Section.IMAGE, name, Kind.DETAIL, s,
-                        "frames straight to the helper, no Environment object")));
+        Sampler.interleaved(cases, ctx.warmup(), Math.max(100, ctx.runs() / 2))
+                .forEach((name, s) -> results.add(Measurement.millis(
+                        Section.IMAGE, name, Kind.DETAIL, s, "frames straight to the helper, no Environment object")));
         traced(helper, rootfs, results);
     }
 
     private void traced(HelperConnection helper, Path rootfs, Results results) throws Exception {
         List<String> lines;
-        try (SyscallTrace trace = SyscallTrace.attach(helper.pid(), "mount,mkdir,chmod,pivot_root",
-                ctx.workDir().resolve("strace-overlay.log"))) {
+        try (SyscallTrace trace = SyscallTrace.attach(
+                helper.pid(), "mount,mkdir,chmod,pivot_root", ctx.workDir().resolve("strace-overlay.log"))) {
             if (trace == null) {
                 results.note("strace not found: the copy-on-write view's own cost is not derived");
                 return;
@@ -87,10 +87,18 @@ final class CowViewBench {
                 return;
             }
         }
-        results.add(Measurement.millis(Section.IMAGE, COW_VIEW, Kind.ISOLATED, Stats.of(unbox(view)),
+        results.add(Measurement.millis(
+                Section.IMAGE,
+                COW_VIEW,
+                Kind.ISOLATED,
+                Stats.of(unbox(view)),
                 "derived: sum of those syscalls' times per init; strace stops included, so an upper bound; "
                         + "the overlay's unmount happens in the kernel when the init's mount namespace dies"));
-        results.add(Measurement.millis(Section.IMAGE, ROOT_SYSCALLS, Kind.DETAIL, Stats.of(unbox(all)),
+        results.add(Measurement.millis(
+                Section.IMAGE,
+                ROOT_SYSCALLS,
+                Kind.DETAIL,
+                Stats.of(unbox(all)),
                 "scratch tmpfs, overlay, /dev, /proc, /tmp, pivot_root and their mkdirs"));
     }
 

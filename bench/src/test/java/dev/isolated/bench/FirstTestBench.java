@@ -41,8 +41,12 @@ final class FirstTestBench {
     }
 
     private static double childMillis(Class<?> testClass) throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), FirstTestChild.class.getName(), testClass.getName());
+        ProcessBuilder pb = new ProcessBuilder(
+                Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                FirstTestChild.class.getName(),
+                testClass.getName());
         pb.redirectErrorStream(true);
         long start = System.nanoTime();
         Process child = pb.start();

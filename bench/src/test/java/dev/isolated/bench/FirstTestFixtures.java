@@ -8,8 +8,7 @@ import org.junit.jupiter.api.Test;
 
 /** The two test classes {@link FirstTestBench} runs, each alone in a fresh JVM (not run by Surefire). */
 final class FirstTestFixtures {
-    private FirstTestFixtures() {
-    }
+    private FirstTestFixtures() {}
 
     /** One test that runs {@code /bin/true} in a fresh environment (today's defaults). */
     @Isolated(rootfs = "busybox.tar")

@@ -4,8 +4,7 @@ import java.util.Locale;
 
 /** Number formatting shared by the console, Markdown and CSV output. */
 final class Format {
-    private Format() {
-    }
+    private Format() {}
 
     /**
      * @param value a number

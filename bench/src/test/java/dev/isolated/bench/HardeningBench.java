@@ -71,16 +71,22 @@ final class HardeningBench {
                 check(env.exec("/bin/true"));
             }
         })));
-        configs.forEach((name, builder) -> cases.put(name + ": create + close",
+        configs.forEach((name, builder) -> cases.put(
+                name + ": create + close",
                 TimedRun.whole(() -> builder.get().start().close())));
         Results results = ctx.results();
         try (IsolatedEnvironment confined = defaults().start();
-                IsolatedEnvironment unconfined = defaults().seccomp(Seccomp.UNCONFINED).start()) {
+                IsolatedEnvironment unconfined =
+                        defaults().seccomp(Seccomp.UNCONFINED).start()) {
             cases.put(EXEC_DEFAULT, TimedRun.whole(() -> check(confined.exec("/bin/true"))));
             cases.put(EXEC_UNCONFINED, TimedRun.whole(() -> check(unconfined.exec("/bin/true"))));
             Map<String, Stats> stats = Sampler.interleaved(cases, ctx.warmup(), ctx.runs());
-            stats.forEach((name, s) -> results.add(Measurement.millis(Section.HARDENED, name,
-                    name.startsWith(A) || name.equals(EXEC_DEFAULT) ? Kind.ISOLATED : Kind.DETAIL, s, noteFor(name))));
+            stats.forEach((name, s) -> results.add(Measurement.millis(
+                    Section.HARDENED,
+                    name,
+                    name.startsWith(A) || name.equals(EXEC_DEFAULT) ? Kind.ISOLATED : Kind.DETAIL,
+                    s,
+                    noteFor(name))));
         }
         if (isRoot()) {
             results.note("(d) is not quite the previous defaults: run as real root, every environment now has a user "
@@ -121,8 +127,8 @@ final class HardeningBench {
 
     private static void check(ExecResult result) {
         if (result.exitCode() != 0) {
-            throw new IllegalStateException(result.command() + " exited with " + result.exitCode() + ": "
-                    + result.stderr());
+            throw new IllegalStateException(
+                    result.command() + " exited with " + result.exitCode() + ": " + result.stderr());
         }
     }
 }

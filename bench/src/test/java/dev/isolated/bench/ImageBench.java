@@ -42,32 +42,52 @@ final class ImageBench {
         int runs = 100; // 100-ms scale on a disk; more would take minutes
 
         Map<String, TimedRun> cases = new LinkedHashMap<>();
-        cases.put(FIRST_UNPACK, new FreshDirRun(scratch, fresh ->
-                new ImageCache(fresh, unpacker, note -> { }).rootfsFor(source)));
+        cases.put(
+                FIRST_UNPACK,
+                new FreshDirRun(scratch, fresh -> new ImageCache(fresh, unpacker, note -> {}).rootfsFor(source)));
         cases.put(UNPACK_ONLY, new FreshDirRun(scratch, fresh -> {
             try (InputStream in = Files.newInputStream(tar)) {
                 unpacker.unpack(in, "busybox.tar", fresh);
             }
         }));
-        cases.put(TAR_JVM, new FreshDirRun(scratch, fresh -> Processes.run("tar", "-xf", tar.toString(), "-C",
-                fresh.toString())));
-        cases.put(TAR_SH, new FreshDirRun(scratch, fresh -> Processes.run("/bin/sh", "-c", "tar -xf '" + tar + "' -C '"
-                + fresh + "'")));
+        cases.put(
+                TAR_JVM,
+                new FreshDirRun(scratch, fresh -> Processes.run("tar", "-xf", tar.toString(), "-C", fresh.toString())));
+        cases.put(
+                TAR_SH,
+                new FreshDirRun(
+                        scratch, fresh -> Processes.run("/bin/sh", "-c", "tar -xf '" + tar + "' -C '" + fresh + "'")));
         Map<String, Stats> stats = Sampler.interleaved(cases, 10, runs);
-        stats.forEach((name, s) -> results.add(Measurement.millis(Section.IMAGE, name, kindOf(name), s,
-                noteFor(name))));
+        stats.forEach(
+                (name, s) -> results.add(Measurement.millis(Section.IMAGE, name, kindOf(name), s, noteFor(name))));
         if (ctx.timer() != null) {
-            results.add(Measurement.millis(Section.IMAGE, TAR_C, Kind.ALTERNATIVE,
-                    ctx.timer().time(runs, 10, scratch, Processes.find("tar").toString(), "-xf", tar.toString(), "-C",
-                            NativeTimer.FRESH_DIR), "fork + exec + waitpid of tar, clock_gettime around it"));
+            results.add(Measurement.millis(
+                    Section.IMAGE,
+                    TAR_C,
+                    Kind.ALTERNATIVE,
+                    ctx.timer()
+                            .time(
+                                    runs,
+                                    10,
+                                    scratch,
+                                    Processes.find("tar").toString(),
+                                    "-xf",
+                                    tar.toString(),
+                                    "-C",
+                                    NativeTimer.FRESH_DIR),
+                    "fork + exec + waitpid of tar, clock_gettime around it"));
         }
 
         tmpfs(source, unpacker, tar, runs);
 
-        ImageCache cache = ImageCache.atDefaultLocation(note -> { });
+        ImageCache cache = ImageCache.atDefaultLocation(note -> {});
         cache.rootfsFor(locator.locate("busybox.tar"));
-        results.add(Measurement.millis(Section.IMAGE, CACHED, Kind.ISOLATED, Sampler.single(
-                TimedRun.whole(() -> cache.rootfsFor(locator.locate("busybox.tar"))), 200, 20 * ctx.runs()),
+        results.add(Measurement.millis(
+                Section.IMAGE,
+                CACHED,
+                Kind.ISOLATED,
+                Sampler.single(
+                        TimedRun.whole(() -> cache.rootfsFor(locator.locate("busybox.tar"))), 200, 20 * ctx.runs()),
                 "what a new JVM pays before its first environment (after that RootfsImages remembers the path)"));
         Trees.delete(scratch);
     }
@@ -80,12 +100,34 @@ final class ImageBench {
         }
         Path scratch = Files.createTempDirectory(shm, "isolated-bench-");
         try {
-            ctx.results().add(Measurement.millis(Section.IMAGE, UNPACK_TMPFS, Kind.ISOLATED, Sampler.single(
-                    new FreshDirRun(scratch, fresh -> new ImageCache(fresh, unpacker, note -> { }).rootfsFor(source)),
-                    10, runs), "as the first line, into a tmpfs"));
-            ctx.results().add(Measurement.millis(Section.IMAGE, TAR_C_TMPFS, Kind.ALTERNATIVE, ctx.timer().time(runs, 10,
-                    scratch, Processes.find("tar").toString(), "-xf", tar.toString(), "-C", NativeTimer.FRESH_DIR),
-                    "as the C loop line, into a tmpfs"));
+            ctx.results()
+                    .add(Measurement.millis(
+                            Section.IMAGE,
+                            UNPACK_TMPFS,
+                            Kind.ISOLATED,
+                            Sampler.single(
+                                    new FreshDirRun(
+                                            scratch,
+                                            fresh -> new ImageCache(fresh, unpacker, note -> {}).rootfsFor(source)),
+                                    10,
+                                    runs),
+                            "as the first line, into a tmpfs"));
+            ctx.results()
+                    .add(Measurement.millis(
+                            Section.IMAGE,
+                            TAR_C_TMPFS,
+                            Kind.ALTERNATIVE,
+                            ctx.timer()
+                                    .time(
+                                            runs,
+                                            10,
+                                            scratch,
+                                            Processes.find("tar").toString(),
+                                            "-xf",
+                                            tar.toString(),
+                                            "-C",
+                                            NativeTimer.FRESH_DIR),
+                            "as the C loop line, into a tmpfs"));
         } finally {
             Trees.delete(scratch);
         }

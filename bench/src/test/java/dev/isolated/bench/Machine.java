@@ -17,8 +17,11 @@ import java.nio.file.Path;
 record Machine(int cpus, String cpuModel, String kernel, String os, String jdk, double memoryGib) {
 
     static Machine describe() {
-        return new Machine(Runtime.getRuntime().availableProcessors(), readCpuModel(),
-                Processes.outputOrEmpty("uname", "-r"), prettyName(),
+        return new Machine(
+                Runtime.getRuntime().availableProcessors(),
+                readCpuModel(),
+                Processes.outputOrEmpty("uname", "-r"),
+                prettyName(),
                 "OpenJDK " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.vendor") + ")",
                 memTotalKib() / 1024.0 / 1024.0);
     }
@@ -37,7 +40,9 @@ record Machine(int cpus, String cpuModel, String kernel, String os, String jdk, 
     }
 
     private static long memTotalKib() {
-        String v = firstValue(Path.of("/proc/meminfo"), "MemTotal", ':').replace("kB", "").trim();
+        String v = firstValue(Path.of("/proc/meminfo"), "MemTotal", ':')
+                .replace("kB", "")
+                .trim();
         return v.isEmpty() ? 0 : Long.parseLong(v);
     }
 

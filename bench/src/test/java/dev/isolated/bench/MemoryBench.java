@@ -64,19 +64,39 @@ final class MemoryBench {
         // is everything's Pss afterwards minus the helper's before, divided among the environments.
         int n = Math.max(1, open.size());
         double marginal = (helperAfter + java.util.Arrays.stream(pss).sum() - helperBefore) / n;
-        results.add(Measurement.millis(Section.MEMORY, OPEN_ALL, Kind.ISOLATED, Stats.of(new double[] {openAll}),
+        results.add(Measurement.millis(
+                Section.MEMORY,
+                OPEN_ALL,
+                Kind.ISOLATED,
+                Stats.of(new double[] {openAll}),
                 "one after another from one thread; the helper serves them one at a time"));
-        results.add(Measurement.millis(Section.MEMORY, PER_ENV_OPEN, Kind.DETAIL, Stats.of(openMillis),
+        results.add(Measurement.millis(
+                Section.MEMORY,
+                PER_ENV_OPEN,
+                Kind.DETAIL,
+                Stats.of(openMillis),
                 "builder().start() with 0 to 199 others open"));
         results.add(Measurement.millis(Section.MEMORY, CLOSE_ALL, Kind.DETAIL, Stats.of(new double[] {closeAll}), ""));
-        results.add(kib(IDLE_PSS, Kind.ISOLATED, Stats.of(new double[] {marginal}), "the figure for the target; "
-                + "user-space pages only: the kernel's share (namespaces, page tables, an empty tmpfs) is not in it"));
+        results.add(
+                kib(
+                        IDLE_PSS,
+                        Kind.ISOLATED,
+                        Stats.of(new double[] {marginal}),
+                        "the figure for the target; "
+                                + "user-space pages only: the kernel's share (namespaces, page tables, an empty tmpfs) is not in it"));
         results.add(kib(INIT_RSS, Kind.DETAIL, Stats.of(rss), "/proc/<init>/status"));
         results.add(kib(INIT_PSS, Kind.DETAIL, Stats.of(pss), "/proc/<init>/smaps_rollup"));
-        results.add(kib(HELPER_PSS, Kind.DETAIL, Stats.of(new double[] {helperAfter}),
+        results.add(kib(
+                HELPER_PSS,
+                Kind.DETAIL,
+                Stats.of(new double[] {helperAfter}),
                 "helper Pss " + helperBefore + " KiB before the " + open.size() + " were opened"));
-        results.add(new Measurement(Section.MEMORY, FAILURES, failures.isEmpty() ? Kind.ISOLATED : Kind.DETAIL,
-                new Stats(1, failures.size(), failures.size(), failures.size()), "count",
+        results.add(new Measurement(
+                Section.MEMORY,
+                FAILURES,
+                failures.isEmpty() ? Kind.ISOLATED : Kind.DETAIL,
+                new Stats(1, failures.size(), failures.size(), failures.size()),
+                "count",
                 failures.isEmpty() ? "all " + ENVIRONMENTS + " opened" : String.join("; ", failures)));
     }
 

@@ -119,7 +119,10 @@ final class NativeTimer {
      * @throws InterruptedException when interrupted
      */
     Stats time(int runs, int warmup, Path scratch, String... command) throws IOException, InterruptedException {
-        List<String> argv = new ArrayList<>(List.of(binary.toString(), Integer.toString(runs), Integer.toString(warmup),
+        List<String> argv = new ArrayList<>(List.of(
+                binary.toString(),
+                Integer.toString(runs),
+                Integer.toString(warmup),
                 scratch == null ? "-" : scratch.toString()));
         argv.addAll(List.of(command));
         String out = Processes.run(argv.toArray(String[]::new));

@@ -13,8 +13,7 @@ import java.nio.charset.StandardCharsets;
  * returns. Needs {@code trust} authentication (the bench's {@code initdb -A trust}); any other request fails.
  */
 final class PgHandshake {
-    private PgHandshake() {
-    }
+    private PgHandshake() {}
 
     /**
      * Connects to {@code 127.0.0.1:port} as {@code postgres} to the database {@code postgres} and closes again.
@@ -39,7 +38,10 @@ final class PgHandshake {
         try (Socket socket = new Socket("127.0.0.1", port)) {
             socket.setSoTimeout(10_000);
             byte[] params = "user\0postgres\0database\0postgres\0\0".getBytes(StandardCharsets.US_ASCII);
-            ByteBuffer startup = ByteBuffer.allocate(8 + params.length).putInt(8 + params.length).putInt(196608).put(params);
+            ByteBuffer startup = ByteBuffer.allocate(8 + params.length)
+                    .putInt(8 + params.length)
+                    .putInt(196608)
+                    .put(params);
             OutputStream out = socket.getOutputStream();
             out.write(startup.array());
             out.flush();
@@ -47,7 +49,11 @@ final class PgHandshake {
             untilReady(in);
             if (sql != null) {
                 byte[] text = (sql + "\0").getBytes(StandardCharsets.UTF_8);
-                out.write(ByteBuffer.allocate(5 + text.length).put((byte) 'Q').putInt(4 + text.length).put(text).array());
+                out.write(ByteBuffer.allocate(5 + text.length)
+                        .put((byte) 'Q')
+                        .putInt(4 + text.length)
+                        .put(text)
+                        .array());
                 out.flush();
                 untilReady(in);
             }

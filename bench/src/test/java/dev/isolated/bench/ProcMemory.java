@@ -6,8 +6,7 @@ import java.nio.file.Path;
 
 /** Memory figures of a process or the host, in KiB, from /proc. */
 final class ProcMemory {
-    private ProcMemory() {
-    }
+    private ProcMemory() {}
 
     /**
      * @param pid a process

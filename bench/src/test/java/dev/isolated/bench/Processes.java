@@ -9,8 +9,7 @@ import java.util.List;
 
 /** Spawning commands from this JVM the plain way, as a user would without Isolated. */
 final class Processes {
-    private Processes() {
-    }
+    private Processes() {}
 
     /**
      * Runs a command to its end, reading its output, and insists on exit code 0.

@@ -53,60 +53,115 @@ final class PullBench {
 
     void run() throws Exception {
         Results results = ctx.results();
-        if (Processes.find("podman") == null || Processes.find("docker-registry") == null || Processes.find("skopeo") == null
+        if (Processes.find("podman") == null
+                || Processes.find("docker-registry") == null
+                || Processes.find("skopeo") == null
                 || !Files.isDirectory(DebianImages.ROOTFS_CACHE)) {
-            results.note("Section 8 (pulls) skipped: it needs podman, docker-registry, skopeo and the Debian test images in "
-                    + DebianImages.ROOTFS_CACHE + ", which .ci/install-deps installs and builds");
+            results.note(
+                    "Section 8 (pulls) skipped: it needs podman, docker-registry, skopeo and the Debian test images in "
+                            + DebianImages.ROOTFS_CACHE + ", which .ci/install-deps installs and builds");
             return;
         }
         Path scratch = Files.createDirectories(ctx.workDir().resolve("pull"));
         try (DebianImages images = DebianImages.start(DebianImages.REDIS, DebianImages.POSTGRES)) {
             String redis = images.name(DebianImages.REDIS);
             String postgres = images.name(DebianImages.POSTGRES);
-            PullSettings settings = PullSettings.from(key -> key.equals(IsolatedConfiguration.REGISTRY_INSECURE)
-                    ? Optional.of(images.host()) : Optional.empty(), variable -> null);
+            PullSettings settings = PullSettings.from(
+                    key -> key.equals(IsolatedConfiguration.REGISTRY_INSECURE)
+                            ? Optional.of(images.host())
+                            : Optional.empty(),
+                    variable -> null);
 
             Map<String, TimedRun> first = new LinkedHashMap<>();
-            first.put(ISOLATED_FIRST, new StoreRun(scratch, null, store -> isolatedPull(settings, store, redis, true), null));
+            first.put(
+                    ISOLATED_FIRST,
+                    new StoreRun(scratch, null, store -> isolatedPull(settings, store, redis, true), null));
             first.put(PODMAN_FIRST, new StoreRun(scratch, null, store -> podmanPull(store, redis), null));
             Map<String, Stats> stats = Sampler.interleaved(first, 1, FIRST_RUNS);
-            results.add(Measurement.millis(Section.PULL, ISOLATED_FIRST, Kind.ISOLATED, stats.get(ISOLATED_FIRST),
-                    "ImagePuller.pull + ImageCache.unpack into a fresh cache dir; " + sizes(images, DebianImages.REDIS)));
-            results.add(Measurement.millis(Section.PULL, PODMAN_FIRST, Kind.ALTERNATIVE, stats.get(PODMAN_FIRST),
+            results.add(Measurement.millis(
+                    Section.PULL,
+                    ISOLATED_FIRST,
+                    Kind.ISOLATED,
+                    stats.get(ISOLATED_FIRST),
+                    "ImagePuller.pull + ImageCache.unpack into a fresh cache dir; "
+                            + sizes(images, DebianImages.REDIS)));
+            results.add(Measurement.millis(
+                    Section.PULL,
+                    PODMAN_FIRST,
+                    Kind.ALTERNATIVE,
+                    stats.get(PODMAN_FIRST),
                     "podman --root <fresh> --runroot <fresh> --storage-driver overlay pull --tls-verify=false "
-                            + "(podman " + Processes.outputOrEmpty("podman", "--version").replace("podman version ", "") + ")"));
+                            + "(podman "
+                            + Processes.outputOrEmpty("podman", "--version").replace("podman version ", "") + ")"));
             // The parts, without the warm-up run's.
-            results.add(Measurement.millis(Section.PULL, ISOLATED_FIRST_PULL, Kind.DETAIL, Stats.ofNanos(
-                    pullNanos.subList(1, pullNanos.size()).stream().mapToLong(Long::longValue).toArray()), "the runs above"));
-            results.add(Measurement.millis(Section.PULL, ISOLATED_FIRST_UNPACK, Kind.DETAIL, Stats.ofNanos(
-                    unpackNanos.subList(1, unpackNanos.size()).stream().mapToLong(Long::longValue).toArray()),
+            results.add(Measurement.millis(
+                    Section.PULL,
+                    ISOLATED_FIRST_PULL,
+                    Kind.DETAIL,
+                    Stats.ofNanos(pullNanos.subList(1, pullNanos.size()).stream()
+                            .mapToLong(Long::longValue)
+                            .toArray()),
+                    "the runs above"));
+            results.add(Measurement.millis(
+                    Section.PULL,
+                    ISOLATED_FIRST_UNPACK,
+                    Kind.DETAIL,
+                    Stats.ofNanos(unpackNanos.subList(1, unpackNanos.size()).stream()
+                            .mapToLong(Long::longValue)
+                            .toArray()),
                     "the runs above"));
 
             // Each run's downloads of the second image's blobs: {all (config + both layers), the base layer}.
             List<long[]> isolatedBlobs = new ArrayList<>();
             List<long[]> podmanBlobs = new ArrayList<>();
             Map<String, TimedRun> second = new LinkedHashMap<>();
-            second.put(ISOLATED_SECOND, new StoreRun(scratch, store -> isolatedPull(settings, store, redis, false),
-                    store -> isolatedPull(settings, store, postgres, false), new BlobCounter(images, isolatedBlobs)));
-            second.put(PODMAN_SECOND, new StoreRun(scratch, store -> podmanPull(store, redis),
-                    store -> podmanPull(store, postgres), new BlobCounter(images, podmanBlobs)));
+            second.put(
+                    ISOLATED_SECOND,
+                    new StoreRun(
+                            scratch,
+                            store -> isolatedPull(settings, store, redis, false),
+                            store -> isolatedPull(settings, store, postgres, false),
+                            new BlobCounter(images, isolatedBlobs)));
+            second.put(
+                    PODMAN_SECOND,
+                    new StoreRun(
+                            scratch,
+                            store -> podmanPull(store, redis),
+                            store -> podmanPull(store, postgres),
+                            new BlobCounter(images, podmanBlobs)));
             stats = Sampler.interleaved(second, 0, SECOND_RUNS);
-            results.add(Measurement.millis(Section.PULL, ISOLATED_SECOND, Kind.ISOLATED, stats.get(ISOLATED_SECOND),
+            results.add(Measurement.millis(
+                    Section.PULL,
+                    ISOLATED_SECOND,
+                    Kind.ISOLATED,
+                    stats.get(ISOLATED_SECOND),
                     "as above, into a store that holds the redis image; " + sizes(images, DebianImages.POSTGRES)));
-            results.add(Measurement.millis(Section.PULL, PODMAN_SECOND, Kind.ALTERNATIVE, stats.get(PODMAN_SECOND),
+            results.add(Measurement.millis(
+                    Section.PULL,
+                    PODMAN_SECOND,
+                    Kind.ALTERNATIVE,
+                    stats.get(PODMAN_SECOND),
                     "as above, into a storage that holds the redis image"));
             results.add(count(ISOLATED_SECOND_BLOBS, Kind.ISOLATED, isolatedBlobs, 0, "blobs"));
             results.add(count(PODMAN_SECOND_BLOBS, Kind.DETAIL, podmanBlobs, 0, "blobs"));
             results.add(count(ISOLATED_SECOND_BASE, Kind.ISOLATED, isolatedBlobs, 1, "downloads"));
             results.add(count(PODMAN_SECOND_BASE, Kind.DETAIL, podmanBlobs, 1, "downloads"));
-            results.note("Pulls (section 8): the second image, Debian + postgresql-15, has three blobs: a config, the base "
-                    + "layer it shares with the redis image (" + images.layers(DebianImages.POSTGRES).get(0).digest()
-                    .substring(0, 19) + "...) and the postgresql layer. Pulled into a store that holds the redis image, "
-                    + "each run downloaded (GETs answered 200, counted in the registry's log) " + counts(isolatedBlobs, 0)
-                    + " of them with Isolated, the base layer " + counts(isolatedBlobs, 1) + " times; with podman "
-                    + counts(podmanBlobs, 0) + ", the base layer " + counts(podmanBlobs, 1) + " times. Isolated then "
-                    + "unpacks the whole image (both layers) into a directory of its own; podman adds only the new layer "
-                    + "to its overlay storage.");
+            results.note(
+                    "Pulls (section 8): the second image, Debian + postgresql-15, has three blobs: a config, the base "
+                            + "layer it shares with the redis image ("
+                            + images.layers(DebianImages.POSTGRES)
+                                    .get(0)
+                                    .digest()
+                                    .substring(0, 19)
+                            + "...) and the postgresql layer. Pulled into a store that holds the redis image, "
+                            + "each run downloaded (GETs answered 200, counted in the registry's log) "
+                            + counts(isolatedBlobs, 0)
+                            + " of them with Isolated, the base layer " + counts(isolatedBlobs, 1)
+                            + " times; with podman "
+                            + counts(podmanBlobs, 0) + ", the base layer " + counts(podmanBlobs, 1)
+                            + " times. Isolated then "
+                            + "unpacks the whole image (both layers) into a directory of its own; podman adds only the new layer "
+                            + "to its overlay storage.");
         } finally {
             Trees.delete(scratch);
         }
@@ -117,7 +172,7 @@ final class PullBench {
         long start = System.nanoTime();
         Path layout = new ImagePuller(store, settings).pull(name);
         long pulled = System.nanoTime();
-        new ImageCache(store, new SafeTarUnpacker(UnpackLimits.defaults()), note -> { })
+        new ImageCache(store, new SafeTarUnpacker(UnpackLimits.defaults()), note -> {})
                 .unpack(ImageSource.ofDirectory(layout));
         if (recordParts) {
             pullNanos.add(pulled - start);
@@ -131,9 +186,23 @@ final class PullBench {
      */
     private static void podmanPull(Path store, String name) throws Exception {
         Path tmp = Files.createDirectories(store.resolve("tmp"));
-        ProcessBuilder pull = new ProcessBuilder("podman", "--root", store.resolve("root").toString(), "--runroot",
-                runRoot(store).toString(), "--tmpdir", tmp.toString(), "--storage-driver", "overlay",
-                "--events-backend", "none", "pull", "-q", "--tls-verify=false", name).redirectErrorStream(true);
+        ProcessBuilder pull = new ProcessBuilder(
+                        "podman",
+                        "--root",
+                        store.resolve("root").toString(),
+                        "--runroot",
+                        runRoot(store).toString(),
+                        "--tmpdir",
+                        tmp.toString(),
+                        "--storage-driver",
+                        "overlay",
+                        "--events-backend",
+                        "none",
+                        "pull",
+                        "-q",
+                        "--tls-verify=false",
+                        name)
+                .redirectErrorStream(true);
         pull.environment().put("TMPDIR", tmp.toString());
         Process process = pull.start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -143,7 +212,9 @@ final class PullBench {
     }
 
     private static Path runRoot(Path store) {
-        return Path.of("/tmp", "isolated-bench-podman-" + Integer.toHexString(store.toString().hashCode()));
+        return Path.of(
+                "/tmp",
+                "isolated-bench-podman-" + Integer.toHexString(store.toString().hashCode()));
     }
 
     /** Unmounts whatever podman's overlay driver left mounted under {@code store} before it is deleted. */
@@ -171,9 +242,17 @@ final class PullBench {
     /** The {@code which}th figure of every run (0: all blobs, 1: the base layer). */
     private static Measurement count(String name, Kind kind, List<long[]> runs, int which, String unit) {
         double[] values = runs.stream().mapToDouble(run -> run[which]).toArray();
-        return new Measurement(Section.PULL, name, kind, Stats.of(values), unit, "per run: " + counts(runs, which)
-                + (which == 0 ? "; GETs of the config's and both layers' blobs" : "; GETs of the base layer's blob")
-                + " answered 200, counted in the registry's log");
+        return new Measurement(
+                Section.PULL,
+                name,
+                kind,
+                Stats.of(values),
+                unit,
+                "per run: " + counts(runs, which)
+                        + (which == 0
+                                ? "; GETs of the config's and both layers' blobs"
+                                : "; GETs of the base layer's blob")
+                        + " answered 200, counted in the registry's log");
     }
 
     private static String counts(List<long[]> runs, int which) {
@@ -231,7 +310,9 @@ final class PullBench {
         long[] count() throws Exception {
             List<RootfsLayer.Written> layers = images.layers(DebianImages.POSTGRES);
             long base = gets(layers.get(0).digest());
-            return new long[] {base + gets(layers.get(1).digest()) + gets(images.configDigest(DebianImages.POSTGRES)), base};
+            return new long[] {
+                base + gets(layers.get(1).digest()) + gets(images.configDigest(DebianImages.POSTGRES)), base
+            };
         }
 
         void recordSince(long[] before) throws Exception {

@@ -5,8 +5,7 @@ import java.util.List;
 
 /** The "Isolated ÷ this" cell of an alternative's row: every stated ratio with that alternative. */
 final class RatioColumn {
-    private RatioColumn() {
-    }
+    private RatioColumn() {}
 
     /**
      * @param results the results
@@ -17,8 +16,10 @@ final class RatioColumn {
         List<String> parts = new ArrayList<>();
         for (Comparison c : Comparison.all()) {
             if (c.alternative().equals(row.name())) {
-                results.find(c.isolated()).ifPresent(iso -> parts.add(c.label() + " "
-                        + Format.ratio(iso.stats().median() / row.stats().median())));
+                results.find(c.isolated())
+                        .ifPresent(iso -> parts.add(c.label() + " "
+                                + Format.ratio(
+                                        iso.stats().median() / row.stats().median())));
             }
         }
         return String.join(", ", parts);
@@ -31,8 +32,14 @@ final class RatioColumn {
     static List<String[]> all(Results results) {
         List<String[]> rows = new ArrayList<>();
         for (Comparison c : Comparison.all()) {
-            results.find(c.isolated()).ifPresent(iso -> results.find(c.alternative()).ifPresent(alt -> rows.add(
-                    new String[] {iso.name(), alt.name(), Double.toString(iso.stats().median() / alt.stats().median())})));
+            results.find(c.isolated())
+                    .ifPresent(iso -> results.find(c.alternative())
+                            .ifPresent(alt -> rows.add(new String[] {
+                                iso.name(),
+                                alt.name(),
+                                Double.toString(
+                                        iso.stats().median() / alt.stats().median())
+                            })));
         }
         return rows;
     }

@@ -16,8 +16,7 @@ import java.util.concurrent.TimeUnit;
  * the protocol round trips cost on their own.
  */
 final class RawEnvironment {
-    private RawEnvironment() {
-    }
+    private RawEnvironment() {}
 
     /**
      * Creates an environment (PID, MOUNT, UTS, IPC, NET) and closes it again.
@@ -46,13 +45,20 @@ final class RawEnvironment {
             }
         });
         try {
-            helper.send(Frame.of(FrameType.CREATE, id, Fields.of().add("rootfs", rootfs.toString())
-                    .add("ns", "pid,mount,uts,ipc,net").add("hostname", "bench").add("rootfs-mode", mode)));
+            helper.send(Frame.of(
+                    FrameType.CREATE,
+                    id,
+                    Fields.of()
+                            .add("rootfs", rootfs.toString())
+                            .add("ns", "pid,mount,uts,ipc,net")
+                            .add("hostname", "bench")
+                            .add("rootfs-mode", mode)));
             Fields reply = created.get(30, TimeUnit.SECONDS);
             if (!mode.equals(reply.getOrEmpty("rootfs-mode"))) {
                 throw new IllegalStateException("asked for rootfs-mode " + mode + ", got " + reply);
             }
-            helper.call(FrameType.CLOSE, Fields.of().add("env", Integer.toString(id))).get(30, TimeUnit.SECONDS);
+            helper.call(FrameType.CLOSE, Fields.of().add("env", Integer.toString(id)))
+                    .get(30, TimeUnit.SECONDS);
         } finally {
             helper.unlisten(id);
         }

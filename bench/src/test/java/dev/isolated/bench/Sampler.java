@@ -13,8 +13,7 @@ final class Sampler {
     private static final int PASSES = 5;
     private static final long SETTLE_MILLIS = 150;
 
-    private Sampler() {
-    }
+    private Sampler() {}
 
     /**
      * @param cases the cases by name, in report order

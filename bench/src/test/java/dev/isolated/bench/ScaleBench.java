@@ -82,7 +82,8 @@ final class ScaleBench {
                 return null;
             });
             Thread.sleep(1000); // the inits settle into their idle loop
-            int opened = (int) java.util.Arrays.stream(open).filter(e -> e != null).count();
+            int opened =
+                    (int) java.util.Arrays.stream(open).filter(e -> e != null).count();
             int perEnvFds = fds(helper) - fdsBefore;
             long availableDrop = availableBefore - memAvailableKib();
             long helperPss = ProcMemory.pssKib(helper);
@@ -104,31 +105,79 @@ final class ScaleBench {
             int fdsLeft = fds(helper) - fdsBefore;
             int processesLeft = processCount() - processesBefore;
 
-            String each = String.format(Locale.ROOT, "%d threads; default namespaces (PID MOUNT UTS IPC NET CGROUP + "
-                    + "user), default seccomp", THREADS);
-            results.add(Measurement.millis(Section.MEMORY, OPEN_ALL, Kind.ISOLATED, Stats.of(new double[] {openAll}),
+            String each = String.format(
+                    Locale.ROOT,
+                    "%d threads; default namespaces (PID MOUNT UTS IPC NET CGROUP + " + "user), default seccomp",
+                    THREADS);
+            results.add(Measurement.millis(
+                    Section.MEMORY,
+                    OPEN_ALL,
+                    Kind.ISOLATED,
+                    Stats.of(new double[] {openAll}),
                     each + String.format(Locale.ROOT, "; %.2f ms per environment", openAll / ENVIRONMENTS)));
-            results.add(Measurement.millis(Section.MEMORY, EXEC_ALL, Kind.DETAIL, Stats.of(new double[] {execAll}),
-                    String.format(Locale.ROOT, "/bin/true in each, all %d open; %.2f ms per command", opened,
+            results.add(Measurement.millis(
+                    Section.MEMORY,
+                    EXEC_ALL,
+                    Kind.DETAIL,
+                    Stats.of(new double[] {execAll}),
+                    String.format(
+                            Locale.ROOT,
+                            "/bin/true in each, all %d open; %.2f ms per command",
+                            opened,
                             execAll / ENVIRONMENTS)));
-            results.add(Measurement.millis(Section.MEMORY, CLOSE_ALL, Kind.DETAIL, Stats.of(new double[] {closeAll}),
+            results.add(Measurement.millis(
+                    Section.MEMORY,
+                    CLOSE_ALL,
+                    Kind.DETAIL,
+                    Stats.of(new double[] {closeAll}),
                     String.format(Locale.ROOT, "%.2f ms per environment", closeAll / ENVIRONMENTS)));
-            results.add(count(FAILURES, failures.size(), failures.isEmpty() ? "all opened and ran /bin/true"
-                    : failures.size() + ", first: " + failures.get(0)));
-            results.add(new Measurement(Section.MEMORY, FDS, Kind.DETAIL,
-                    Stats.of(new double[] {(double) perEnvFds / Math.max(1, opened)}), "fds",
-                    perEnvFds + " more in /proc/<helper>/fd with " + opened + " open (as root the id range locks are the lock keeper's, not the helper's)"));
-            results.add(new Measurement(Section.MEMORY, MEM_AVAILABLE, Kind.DETAIL,
-                    Stats.of(new double[] {(double) availableDrop / Math.max(1, opened)}), "KiB",
+            results.add(count(
+                    FAILURES,
+                    failures.size(),
+                    failures.isEmpty()
+                            ? "all opened and ran /bin/true"
+                            : failures.size() + ", first: " + failures.get(0)));
+            results.add(new Measurement(
+                    Section.MEMORY,
+                    FDS,
+                    Kind.DETAIL,
+                    Stats.of(new double[] {(double) perEnvFds / Math.max(1, opened)}),
+                    "fds",
+                    perEnvFds + " more in /proc/<helper>/fd with " + opened
+                            + " open (as root the id range locks are the lock keeper's, not the helper's)"));
+            results.add(new Measurement(
+                    Section.MEMORY,
+                    MEM_AVAILABLE,
+                    Kind.DETAIL,
+                    Stats.of(new double[] {(double) availableDrop / Math.max(1, opened)}),
+                    "KiB",
                     "everything the host spent, kernel included; other work on the host moves it"));
-            results.add(new Measurement(Section.MEMORY, PSS, Kind.DETAIL, Stats.of(new double[] {pssPerEnv}), "KiB",
+            results.add(new Measurement(
+                    Section.MEMORY,
+                    PSS,
+                    Kind.DETAIL,
+                    Stats.of(new double[] {pssPerEnv}),
+                    "KiB",
                     "user pages only: helper growth + mean init Pss of " + initPss.length + " × " + opened));
-            results.add(count(LEFT, Math.max(0, fdsLeft) + Math.max(0, processesLeft),
+            results.add(count(
+                    LEFT,
+                    Math.max(0, fdsLeft) + Math.max(0, processesLeft),
                     "fds " + fdsLeft + ", processes " + processesLeft + " (other work on the host moves the latter)"));
-            System.out.printf(Locale.ROOT, "  %d environments: open %.1f s, commands %.1f s, close %.1f s, %d failures,"
-                    + " %d helper fds, MemAvailable -%d KiB (%.0f KiB/env), Pss %.0f KiB/env, left: %d fds %d processes%n",
-                    ENVIRONMENTS, openAll / 1000, execAll / 1000, closeAll / 1000, failures.size(), perEnvFds,
-                    availableDrop, (double) availableDrop / Math.max(1, opened), pssPerEnv, fdsLeft, processesLeft);
+            System.out.printf(
+                    Locale.ROOT,
+                    "  %d environments: open %.1f s, commands %.1f s, close %.1f s, %d failures,"
+                            + " %d helper fds, MemAvailable -%d KiB (%.0f KiB/env), Pss %.0f KiB/env, left: %d fds %d processes%n",
+                    ENVIRONMENTS,
+                    openAll / 1000,
+                    execAll / 1000,
+                    closeAll / 1000,
+                    failures.size(),
+                    perEnvFds,
+                    availableDrop,
+                    (double) availableDrop / Math.max(1, opened),
+                    pssPerEnv,
+                    fdsLeft,
+                    processesLeft);
             for (String failure : failures.subList(0, Math.min(5, failures.size()))) {
                 System.out.println("    " + failure);
             }
@@ -149,7 +198,7 @@ final class ScaleBench {
         List<Future<?>> workers = new ArrayList<>();
         for (int t = 0; t < THREADS; t++) {
             workers.add(pool.submit(() -> {
-                for (int i; (i = next.getAndIncrement()) < ENVIRONMENTS;) {
+                for (int i; (i = next.getAndIncrement()) < ENVIRONMENTS; ) {
                     task.apply(i);
                     if ((i + 1) % 1000 == 0) { // progress: the phases take minutes on a loaded 2-core machine
                         System.out.printf(Locale.ROOT, "    %d at %.1f s%n", i + 1, (System.nanoTime() - start) / 1e9);
@@ -164,8 +213,8 @@ final class ScaleBench {
     }
 
     private static Measurement count(String name, int n, String note) {
-        return new Measurement(Section.MEMORY, name, n == 0 ? Kind.ISOLATED : Kind.DETAIL, new Stats(1, n, n, n),
-                "count", note);
+        return new Measurement(
+                Section.MEMORY, name, n == 0 ? Kind.ISOLATED : Kind.DETAIL, new Stats(1, n, n, n), "count", note);
     }
 
     private static int fds(long pid) throws IOException {
@@ -176,7 +225,8 @@ final class ScaleBench {
 
     private static int processCount() throws IOException {
         try (var list = Files.list(Path.of("/proc"))) {
-            return (int) list.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).count();
+            return (int) list.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
+                    .count();
         }
     }
 

@@ -61,29 +61,45 @@ final class SpawnBench {
             if (bwrap != null) {
                 cases.put(Alternatives.BWRAP, TimedRun.whole(() -> Processes.run(bwrap)));
             } else {
-                results.note("bubblewrap (bwrap) not installed (apt-get install bubblewrap): that comparison is skipped");
+                results.note(
+                        "bubblewrap (bwrap) not installed (apt-get install bubblewrap): that comparison is skipped");
             }
             Map<String, Stats> stats = Sampler.interleaved(cases, ctx.warmup(), ctx.runs());
-            stats.forEach((name, s) -> results.add(Measurement.millis(Section.ONE_COMMAND, name,
-                    name.startsWith("Isolated") ? Kind.ISOLATED : Kind.ALTERNATIVE, s, noteFor(name))));
+            stats.forEach((name, s) -> results.add(Measurement.millis(
+                    Section.ONE_COMMAND,
+                    name,
+                    name.startsWith("Isolated") ? Kind.ISOLATED : Kind.ALTERNATIVE,
+                    s,
+                    noteFor(name))));
         }
-        results.note("Testcontainers skipped: it needs a Docker engine and this machine has none. Its figures below are "
-                + "quoted from performance-anchors.md (2-vCPU Debian 12 VM, Docker 20.10), not measured here.");
-        results.add(Measurement.millis(Section.ONE_COMMAND, Anchors.TC_EXEC, Kind.ANCHOR, Stats.quoted(150),
+        results.note(
+                "Testcontainers skipped: it needs a Docker engine and this machine has none. Its figures below are "
+                        + "quoted from performance-anchors.md (2-vCPU Debian 12 VM, Docker 20.10), not measured here.");
+        results.add(Measurement.millis(
+                Section.ONE_COMMAND,
+                Anchors.TC_EXEC,
+                Kind.ANCHOR,
+                Stats.quoted(150),
                 "anchor, not measured here: execInContainer on a running container"));
-        results.add(Measurement.millis(Section.ONE_COMMAND, Anchors.TC_ONE_SHOT, Kind.ANCHOR, Stats.quoted(1175),
+        results.add(Measurement.millis(
+                Section.ONE_COMMAND,
+                Anchors.TC_ONE_SHOT,
+                Kind.ANCHOR,
+                Stats.quoted(1175),
                 "anchor, not measured here: sum of its start, exec and stop figures"));
     }
 
     private static String noteFor(String name) {
         return switch (name) {
-            case ONE_SHOT -> "public API with today's defaults: builder().rootfs(\"busybox.tar\").start(), exec, close; "
-                    + "PID MOUNT UTS IPC NET CGROUP + USER, seccomp DEFAULT, own cgroup, overlay root, /proc, /dev";
+            case ONE_SHOT ->
+                "public API with today's defaults: builder().rootfs(\"busybox.tar\").start(), exec, close; "
+                        + "PID MOUNT UTS IPC NET CGROUP + USER, seccomp DEFAULT, own cgroup, overlay root, /proc, /dev";
             case EXEC -> "one more command in an environment (today's defaults) that stays open";
             case CREATE_CLOSE -> "builder().rootfs(\"busybox.tar\").start().close(), today's defaults";
             case Alternatives.FLOOR -> "JDK default launch mechanism (posix_spawn through jspawnhelper)";
             case Alternatives.UNSHARE -> "no /dev, lo down, chroot (not pivot_root), no copy-on-write";
-            case Alternatives.BWRAP -> "read-only bind of the rootfs (no copy-on-write), /proc, /dev, tmpfs /tmp, +USER";
+            case Alternatives.BWRAP ->
+                "read-only bind of the rootfs (no copy-on-write), /proc, /dev, tmpfs /tmp, +USER";
             default -> "";
         };
     }
@@ -96,27 +112,34 @@ final class SpawnBench {
             return;
         }
         int runs = ctx.runs();
-        results.add(Measurement.millis(Section.FROM_C, HELPER_CLI, Kind.ISOLATED,
+        results.add(Measurement.millis(
+                Section.FROM_C,
+                HELPER_CLI,
+                Kind.ISOLATED,
                 timer.time(runs, ctx.warmup(), null, Alternatives.helperRun(ctx.helperBinary(), ctx.rootfs())),
                 "a fresh helper per command: its start-up, the environment, /bin/true"));
-        results.add(Measurement.millis(Section.FROM_C, C_FLOOR, Kind.ALTERNATIVE,
-                timer.time(runs, ctx.warmup(), null, "/bin/true"), "fork + exec + waitpid from C"));
+        results.add(Measurement.millis(
+                Section.FROM_C,
+                C_FLOOR,
+                Kind.ALTERNATIVE,
+                timer.time(runs, ctx.warmup(), null, "/bin/true"),
+                "fork + exec + waitpid from C"));
         String[] unshare = Alternatives.unshare(ctx.rootfs());
         if (unshare != null) {
-            results.add(Measurement.millis(Section.FROM_C, C_UNSHARE, Kind.ALTERNATIVE,
-                    timer.time(runs, ctx.warmup(), null, unshare), ""));
+            results.add(Measurement.millis(
+                    Section.FROM_C, C_UNSHARE, Kind.ALTERNATIVE, timer.time(runs, ctx.warmup(), null, unshare), ""));
         }
         String[] bwrap = Alternatives.bwrap(ctx.rootfs());
         if (bwrap != null) {
-            results.add(Measurement.millis(Section.FROM_C, C_BWRAP, Kind.ALTERNATIVE,
-                    timer.time(runs, ctx.warmup(), null, bwrap), ""));
+            results.add(Measurement.millis(
+                    Section.FROM_C, C_BWRAP, Kind.ALTERNATIVE, timer.time(runs, ctx.warmup(), null, bwrap), ""));
         }
     }
 
     private static void check(ExecResult result) {
         if (result.exitCode() != 0) {
-            throw new IllegalStateException(result.command() + " exited with " + result.exitCode() + ": "
-                    + result.stderr());
+            throw new IllegalStateException(
+                    result.command() + " exited with " + result.exitCode() + ": " + result.stderr());
         }
     }
 }

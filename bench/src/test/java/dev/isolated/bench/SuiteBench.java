@@ -45,24 +45,29 @@ final class SuiteBench {
         Results results = ctx.results();
         results.add(Measurement.millis(Section.SUITE, ISOLATED_TOTAL, Kind.ISOLATED, stats(isolatedTotals), how));
         results.add(Measurement.millis(Section.SUITE, PLAIN_TOTAL, Kind.ALTERNATIVE, stats(plainTotals), how));
-        results.add(Measurement.millis(Section.SUITE, ISOLATED_PER_TEST, Kind.ISOLATED, stats(isolatedTests),
+        results.add(Measurement.millis(
+                Section.SUITE,
+                ISOLATED_PER_TEST,
+                Kind.ISOLATED,
+                stats(isolatedTests),
                 "from the Launcher's start/finish events; includes the extension's callbacks"));
-        results.add(Measurement.millis(Section.SUITE, PLAIN_PER_TEST, Kind.ALTERNATIVE, stats(plainTests),
-                "/bin/echo hello, /bin/hostname"));
-        results.add(Measurement.millis(Section.SUITE, Anchors.TC_FRESH, Kind.ANCHOR, Stats.quoted(1340),
-                "anchor, not measured here"));
+        results.add(Measurement.millis(
+                Section.SUITE, PLAIN_PER_TEST, Kind.ALTERNATIVE, stats(plainTests), "/bin/echo hello, /bin/hostname"));
+        results.add(Measurement.millis(
+                Section.SUITE, Anchors.TC_FRESH, Kind.ANCHOR, Stats.quoted(1340), "anchor, not measured here"));
     }
 
     private static TestTimer runClass(Launcher launcher, Class<?> testClass, List<Double> totals) {
-        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request().selectors(selectClass(testClass))
+        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
+                .selectors(selectClass(testClass))
                 .build();
         TestTimer timer = new TestTimer();
         long start = System.nanoTime();
         launcher.execute(request, timer);
         long nanos = System.nanoTime() - start;
         if (!timer.failures().isEmpty() || timer.millis().size() != IsolatedSuiteFixture.TESTS) {
-            throw new IllegalStateException(testClass.getSimpleName() + ": " + timer.millis().size() + " tests finished; "
-                    + "failures: " + timer.failures());
+            throw new IllegalStateException(testClass.getSimpleName() + ": "
+                    + timer.millis().size() + " tests finished; " + "failures: " + timer.failures());
         }
         if (totals != null) {
             totals.add(nanos / 1e6);

@@ -35,21 +35,33 @@ final class SyscallTrace implements AutoCloseable {
         if (binary == null) {
             return null;
         }
-        Process p = new ProcessBuilder(binary.toString(), "-f", "-T", "-e", "trace=" + syscalls, "-o", log.toString(),
-                "-p", Long.toString(pid)).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        Process p = new ProcessBuilder(
+                        binary.toString(),
+                        "-f",
+                        "-T",
+                        "-e",
+                        "trace=" + syscalls,
+                        "-o",
+                        log.toString(),
+                        "-p",
+                        Long.toString(pid))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
         BufferedReader err = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8));
         String line = err.readLine(); // "strace: Process N attached" once it is in place
         if (line == null || !line.contains("attached")) {
             p.destroyForcibly();
             throw new IOException("strace did not attach to " + pid + ": " + line);
         }
-        Thread drain = new Thread(() -> {
-            try {
-                err.transferTo(java.io.Writer.nullWriter());
-            } catch (IOException e) {
-                // strace is gone
-            }
-        }, "strace-stderr");
+        Thread drain = new Thread(
+                () -> {
+                    try {
+                        err.transferTo(java.io.Writer.nullWriter());
+                    } catch (IOException e) {
+                        // strace is gone
+                    }
+                },
+                "strace-stderr");
         drain.setDaemon(true);
         drain.start();
         return new SyscallTrace(p, log);

@@ -15,33 +15,51 @@ final class Targets {
 
     List<Target> judge() {
         List<Target> targets = new ArrayList<>();
-        targets.add(atMostRatio("one-shot ≤ 1.0× the ProcessBuilder floor", SpawnBench.ONE_SHOT, Alternatives.FLOOR, 1.0));
-        targets.add(fasterBy("one-shot ≥ 3× faster than bwrap from the JVM", SpawnBench.ONE_SHOT, Alternatives.BWRAP, 3.0));
-        targets.add(atMostRatio("exec into a running environment ≤ 1.0× the floor", SpawnBench.EXEC,
-                Alternatives.FLOOR, 1.0));
+        targets.add(
+                atMostRatio("one-shot ≤ 1.0× the ProcessBuilder floor", SpawnBench.ONE_SHOT, Alternatives.FLOOR, 1.0));
+        targets.add(
+                fasterBy("one-shot ≥ 3× faster than bwrap from the JVM", SpawnBench.ONE_SHOT, Alternatives.BWRAP, 3.0));
+        targets.add(atMostRatio(
+                "exec into a running environment ≤ 1.0× the floor", SpawnBench.EXEC, Alternatives.FLOOR, 1.0));
         targets.add(atMost("create + close ≤ 3 ms", SpawnBench.CREATE_CLOSE, 3.0, "ms"));
         if (results.find(ImageBench.UNPACK_TMPFS).isPresent()) {
-            targets.add(atMostRatio("first unpack ≤ 1.5× tar -xf (on tmpfs, tar timed from C)", ImageBench.UNPACK_TMPFS,
-                    ImageBench.TAR_C_TMPFS, 1.5));
+            targets.add(atMostRatio(
+                    "first unpack ≤ 1.5× tar -xf (on tmpfs, tar timed from C)",
+                    ImageBench.UNPACK_TMPFS,
+                    ImageBench.TAR_C_TMPFS,
+                    1.5));
         }
-        targets.add(atMostRatio("first unpack ≤ 1.5× tar -xf (on the cache's disk, tar timed from C)",
-                ImageBench.FIRST_UNPACK, results.find(ImageBench.TAR_C).isPresent() ? ImageBench.TAR_C
-                        : ImageBench.TAR_JVM, 1.5));
+        targets.add(atMostRatio(
+                "first unpack ≤ 1.5× tar -xf (on the cache's disk, tar timed from C)",
+                ImageBench.FIRST_UNPACK,
+                results.find(ImageBench.TAR_C).isPresent() ? ImageBench.TAR_C : ImageBench.TAR_JVM,
+                1.5));
         targets.add(below("cached start < 1 ms", ImageBench.CACHED, 1.0, "ms"));
         targets.add(below("copy-on-write view < 0.5 ms", CowViewBench.COW_VIEW, 0.5, "ms"));
-        targets.add(atMost("idle environment ≤ 512 KiB of host RSS (Pss growth per env)", MemoryBench.IDLE_PSS,
-                512, "KiB"));
+        targets.add(atMost(
+                "idle environment ≤ 512 KiB of host RSS (Pss growth per env)", MemoryBench.IDLE_PSS, 512, "KiB"));
         targets.add(atMost("200 concurrent environments without failures", MemoryBench.FAILURES, 0, "failures"));
         if (results.find(PullBench.ISOLATED_FIRST).isPresent()) {
-            targets.add(atMostRatio("first pull + unpack of Debian + redis ≤ 1.0× podman pull (issue 12)",
-                    PullBench.ISOLATED_FIRST, PullBench.PODMAN_FIRST, 1.0));
-            targets.add(atMost("an image sharing the base layer downloads only its config and new layer (issue 12)",
-                    PullBench.ISOLATED_SECOND_BLOBS, 2, "blobs"));
-            targets.add(atMost("... and never the base layer (issue 12)", PullBench.ISOLATED_SECOND_BASE, 0, "downloads"));
+            targets.add(atMostRatio(
+                    "first pull + unpack of Debian + redis ≤ 1.0× podman pull (issue 12)",
+                    PullBench.ISOLATED_FIRST,
+                    PullBench.PODMAN_FIRST,
+                    1.0));
+            targets.add(atMost(
+                    "an image sharing the base layer downloads only its config and new layer (issue 12)",
+                    PullBench.ISOLATED_SECOND_BLOBS,
+                    2,
+                    "blobs"));
+            targets.add(
+                    atMost("... and never the base layer (issue 12)", PullBench.ISOLATED_SECOND_BASE, 0, "downloads"));
         }
         if (results.find(ScaleBench.FAILURES).isPresent()) {
-            targets.add(atMost(ScaleBench.ENVIRONMENTS + " concurrent environments (own NET + user namespace), a command in each,"
-                    + " without failures", ScaleBench.FAILURES, 0, "failures"));
+            targets.add(atMost(
+                    ScaleBench.ENVIRONMENTS + " concurrent environments (own NET + user namespace), a command in each,"
+                            + " without failures",
+                    ScaleBench.FAILURES,
+                    0,
+                    "failures"));
         }
         return targets;
     }
@@ -57,8 +75,8 @@ final class Targets {
             return missing(goal);
         }
         double ratio = a.get() / b.get();
-        String actual = String.format(Locale.ROOT, "%s ms ÷ %s ms = %s", Format.number(a.get()), Format.number(b.get()),
-                Format.ratio(ratio));
+        String actual = String.format(
+                Locale.ROOT, "%s ms ÷ %s ms = %s", Format.number(a.get()), Format.number(b.get()), Format.ratio(ratio));
         return new Target(goal, actual, ratio <= limit, relative(ratio, limit));
     }
 
@@ -69,11 +87,16 @@ final class Targets {
             return missing(goal);
         }
         double speedup = b.get() / a.get();
-        String actual = String.format(Locale.ROOT, "%s ms vs %s ms: %s faster", Format.number(a.get()),
-                Format.number(b.get()), Format.ratio(speedup));
-        String gap = speedup >= factor ? "with " + Format.ratio(speedup / factor) + " to spare"
-                : "needs " + Format.number(a.get() - b.get() / factor) + " ms less (to " + Format.number(b.get() / factor)
-                        + " ms)";
+        String actual = String.format(
+                Locale.ROOT,
+                "%s ms vs %s ms: %s faster",
+                Format.number(a.get()),
+                Format.number(b.get()),
+                Format.ratio(speedup));
+        String gap = speedup >= factor
+                ? "with " + Format.ratio(speedup / factor) + " to spare"
+                : "needs " + Format.number(a.get() - b.get() / factor) + " ms less (to "
+                        + Format.number(b.get() / factor) + " ms)";
         return new Target(goal, actual, speedup >= factor, gap);
     }
 

@@ -9,8 +9,7 @@ import java.util.stream.Stream;
 
 /** Removing scratch trees (never following symlinks out of them). */
 final class Trees {
-    private Trees() {
-    }
+    private Trees() {}
 
     /**
      * @param root a tree to remove; nothing happens when it does not exist

@@ -52,8 +52,8 @@ public final class ExecResultAssert extends AbstractAssert<ExecResultAssert, Exe
     public ExecResultAssert exitedWith(int expected) {
         isNotNull();
         if (actual.exitCode() != expected) {
-            throw failureWithActualExpected(actual.exitCode(), expected,
-                    "Expected the command to exit with code %d but %s", expected, actual);
+            throw failureWithActualExpected(
+                    actual.exitCode(), expected, "Expected the command to exit with code %d but %s", expected, actual);
         }
         return this;
     }

@@ -28,8 +28,7 @@ import org.apiguardian.api.API;
  */
 @API(status = STABLE, since = "0.1")
 public final class IsolatedAssertions {
-    private IsolatedAssertions() {
-    }
+    private IsolatedAssertions() {}
 
     /**
      * Starts assertions on a command's result.

@@ -66,7 +66,8 @@ public final class IsolatedEnvironmentAssert extends AbstractAssert<IsolatedEnvi
     }
 
     private static String table(List<ProcessInfo> processes) {
-        return processes.stream().map(p -> "  " + p.pid() + " " + p.command() + " " + p.commandLine())
+        return processes.stream()
+                .map(p -> "  " + p.pid() + " " + p.command() + " " + p.commandLine())
                 .collect(Collectors.joining(System.lineSeparator()));
     }
 }

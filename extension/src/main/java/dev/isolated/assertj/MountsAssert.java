@@ -54,8 +54,9 @@ public final class MountsAssert extends AbstractAssert<MountsAssert, List<MountI
         containsMountPoint(mountPoint);
         String actualType = find(mountPoint).get().fsType();
         if (!actualType.equals(fsType)) {
-            failWithMessage("Expected %s to be mounted at %s but it is %s; the mounts are:%n%s", fsType, mountPoint,
-                    actualType, table());
+            failWithMessage(
+                    "Expected %s to be mounted at %s but it is %s; the mounts are:%n%s",
+                    fsType, mountPoint, actualType, table());
         }
         return this;
     }
@@ -69,8 +70,9 @@ public final class MountsAssert extends AbstractAssert<MountsAssert, List<MountI
     public MountsAssert doesNotContainMountPoint(String mountPoint) {
         isNotNull();
         if (find(mountPoint).isPresent()) {
-            failWithMessage("Expected no mount at %s but found %s; the mounts are:%n%s", mountPoint,
-                    find(mountPoint).get(), table());
+            failWithMessage(
+                    "Expected no mount at %s but found %s; the mounts are:%n%s",
+                    mountPoint, find(mountPoint).get(), table());
         }
         return this;
     }
@@ -93,7 +95,8 @@ public final class MountsAssert extends AbstractAssert<MountsAssert, List<MountI
     }
 
     private String table() {
-        return actual.stream().map(m -> "  " + m.mountPoint() + " " + m.fsType() + " " + m.source() + " " + m.options())
+        return actual.stream()
+                .map(m -> "  " + m.mountPoint() + " " + m.fsType() + " " + m.source() + " " + m.options())
                 .collect(Collectors.joining(System.lineSeparator()));
     }
 }

@@ -36,9 +36,14 @@ public final class ProcessInfoAssert extends AbstractAssert<ProcessInfoAssert, P
     public ProcessInfoAssert hasCommand(String expected) {
         isNotNull();
         if (!actual.command().equals(expected)) {
-            throw failureWithActualExpected(actual.command(), expected,
-                    "Expected process %d to be command \"%s\" but it is \"%s\" (%s)", actual.pid(), expected,
-                    actual.command(), actual.commandLine());
+            throw failureWithActualExpected(
+                    actual.command(),
+                    expected,
+                    "Expected process %d to be command \"%s\" but it is \"%s\" (%s)",
+                    actual.pid(),
+                    expected,
+                    actual.command(),
+                    actual.commandLine());
         }
         return this;
     }

@@ -2,6 +2,10 @@ package dev.isolated.image;
 
 import static org.apiguardian.api.API.Status.EXPERIMENTAL;
 
+import dev.isolated.internal.elf.ElfInterpreter;
+import dev.isolated.internal.image.CacheDirectory;
+import dev.isolated.internal.image.RootfsImages;
+import dev.isolated.internal.os.OwnDirectory;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -27,15 +31,9 @@ import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.TreeMap;
-
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
-
-import dev.isolated.internal.elf.ElfInterpreter;
-import dev.isolated.internal.image.CacheDirectory;
-import dev.isolated.internal.image.RootfsImages;
-import dev.isolated.internal.os.OwnDirectory;
 import org.apiguardian.api.API;
 
 /**
@@ -68,8 +66,7 @@ public final class ImageBuilder {
     private final NavigableMap<String, BuildEntry> entries = new TreeMap<>();
     private FileTime modificationTime = FileTime.from(Instant.EPOCH);
 
-    private ImageBuilder() {
-    }
+    private ImageBuilder() {}
 
     /** An empty image. */
     public static ImageBuilder scratch() {
@@ -86,8 +83,11 @@ public final class ImageBuilder {
      * @throws dev.isolated.internal.image.ImageNotFoundException if there is no such image
      */
     public static ImageBuilder from(String rootfsOrPath) {
-        Path rootfs = RootfsImages.image(rootfsOrPath, Thread.currentThread().getContextClassLoader(),
-                key -> Optional.ofNullable(System.getProperty(key))).rootfs();
+        Path rootfs = RootfsImages.image(
+                        rootfsOrPath,
+                        Thread.currentThread().getContextClassLoader(),
+                        key -> Optional.ofNullable(System.getProperty(key)))
+                .rootfs();
         ImageBuilder builder = new ImageBuilder();
         builder.addTree(rootfs, "", true);
         return builder;
@@ -96,7 +96,9 @@ public final class ImageBuilder {
     /** Adds the host file {@code hostFile} at {@code target}, with the host file's permission bits. */
     public ImageBuilder addFile(Path hostFile, String target) {
         requireRegularFile(hostFile);
-        put(target, new BuildEntry(BuildEntry.Kind.FILE, hostMode(hostFile), hostFile.toAbsolutePath(), null, null, null));
+        put(
+                target,
+                new BuildEntry(BuildEntry.Kind.FILE, hostMode(hostFile), hostFile.toAbsolutePath(), null, null, null));
         return this;
     }
 
@@ -106,7 +108,8 @@ public final class ImageBuilder {
      */
     public ImageBuilder addDirectory(Path hostDir, String target) {
         if (!Files.isDirectory(hostDir)) {
-            throw new IllegalArgumentException("Cannot add directory " + hostDir + " to the image: it is not a directory");
+            throw new IllegalArgumentException(
+                    "Cannot add directory " + hostDir + " to the image: it is not a directory");
         }
         addTree(hostDir.toAbsolutePath(), normalize(target), false);
         return this;
@@ -114,7 +117,9 @@ public final class ImageBuilder {
 
     /** Adds a file with mode 0644 holding {@code content} in UTF-8. */
     public ImageBuilder addText(String target, String content) {
-        put(target, new BuildEntry(BuildEntry.Kind.FILE, 0644, null, content.getBytes(StandardCharsets.UTF_8), null, null));
+        put(
+                target,
+                new BuildEntry(BuildEntry.Kind.FILE, 0644, null, content.getBytes(StandardCharsets.UTF_8), null, null));
         return this;
     }
 
@@ -129,8 +134,7 @@ public final class ImageBuilder {
         String interpreter;
         try {
             interpreter = ElfInterpreter.of(hostFile);
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new UncheckedIOException("Cannot read " + hostFile + ": " + e, e);
         }
         if (interpreter != null) {
@@ -199,16 +203,15 @@ public final class ImageBuilder {
                     write(stream);
                 }
                 Files.createLink(target, temporary); // link(2): never replaces, never follows a symlink at target
-            }
-            finally {
+            } finally {
                 Files.deleteIfExists(temporary);
             }
-        }
-        catch (FileAlreadyExistsException e) {
-            throw new UncheckedIOException("Cannot write the image tar " + out + ": it already exists; writeTar never "
-                    + "replaces anything: delete it first or choose a path that does not exist", e);
-        }
-        catch (IOException e) {
+        } catch (FileAlreadyExistsException e) {
+            throw new UncheckedIOException(
+                    "Cannot write the image tar " + out + ": it already exists; writeTar never "
+                            + "replaces anything: delete it first or choose a path that does not exist",
+                    e);
+        } catch (IOException e) {
             throw new UncheckedIOException("Cannot write the image tar " + out + ": " + e, e);
         }
     }
@@ -233,21 +236,21 @@ public final class ImageBuilder {
             Path temporary = Files.createTempFile(directory, "image-", ".tar.tmp");
             try {
                 MessageDigest sha256 = sha256();
-                try (OutputStream stream = new DigestOutputStream(new BufferedOutputStream(Files.newOutputStream(temporary)),
-                        sha256)) {
+                try (OutputStream stream =
+                        new DigestOutputStream(new BufferedOutputStream(Files.newOutputStream(temporary)), sha256)) {
                     write(stream);
                 }
                 Path tar = directory.resolve(HexFormat.of().formatHex(sha256.digest()) + ".tar");
                 Files.move(temporary, tar, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 return tar;
-            }
-            finally {
+            } finally {
                 Files.deleteIfExists(temporary);
             }
-        }
-        catch (IOException e) {
-            throw new UncheckedIOException("Cannot build the image in " + directory + ": " + e + ". Make the directory "
-                    + "writable, or choose another cache with -D" + CacheDirectory.PROPERTY + "=DIR", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "Cannot build the image in " + directory + ": " + e + ". Make the directory "
+                            + "writable, or choose another cache with -D" + CacheDirectory.PROPERTY + "=DIR",
+                    e);
         }
     }
 
@@ -295,7 +298,8 @@ public final class ImageBuilder {
         tar.closeArchiveEntry();
     }
 
-    private static void putEntry(TarArchiveOutputStream tar, TarArchiveEntry header, byte[] content) throws IOException {
+    private static void putEntry(TarArchiveOutputStream tar, TarArchiveEntry header, byte[] content)
+            throws IOException {
         tar.putArchiveEntry(header);
         if (content != null) {
             tar.write(content);
@@ -335,21 +339,32 @@ public final class ImageBuilder {
                 public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) throws IOException {
                     String name = join(target, hostRoot.relativize(file).toString());
                     if (attributes.isSymbolicLink()) {
-                        put(name, new BuildEntry(BuildEntry.Kind.SYMLINK, 0777, null, null,
-                                Files.readSymbolicLink(file).toString(), null));
-                    }
-                    else if (attributes.isRegularFile()) {
-                        put(name, new BuildEntry(BuildEntry.Kind.FILE, hostMode(file), file, null, null,
-                                keepHardlinks ? attributes.fileKey() : null));
-                    }
-                    else if (attributes.isOther() && isFifo(file)) {
+                        put(
+                                name,
+                                new BuildEntry(
+                                        BuildEntry.Kind.SYMLINK,
+                                        0777,
+                                        null,
+                                        null,
+                                        Files.readSymbolicLink(file).toString(),
+                                        null));
+                    } else if (attributes.isRegularFile()) {
+                        put(
+                                name,
+                                new BuildEntry(
+                                        BuildEntry.Kind.FILE,
+                                        hostMode(file),
+                                        file,
+                                        null,
+                                        null,
+                                        keepHardlinks ? attributes.fileKey() : null));
+                    } else if (attributes.isOther() && isFifo(file)) {
                         put(name, new BuildEntry(BuildEntry.Kind.FIFO, hostMode(file), null, null, null, null));
                     }
                     return FileVisitResult.CONTINUE;
                 }
             });
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new UncheckedIOException("Cannot add " + hostRoot + " to the image: " + e, e);
         }
     }
@@ -357,11 +372,13 @@ public final class ImageBuilder {
     private void put(String target, BuildEntry entry) {
         String name = normalize(target);
         if (name.isEmpty()) {
-            throw new IllegalArgumentException("Cannot add '" + target + "': it names the image root, which is always "
-                    + "a directory");
+            throw new IllegalArgumentException(
+                    "Cannot add '" + target + "': it names the image root, which is always " + "a directory");
         }
         BuildEntry previous = entries.get(name);
-        if (previous != null && previous.kind() == BuildEntry.Kind.DIRECTORY && entry.kind() != BuildEntry.Kind.DIRECTORY) {
+        if (previous != null
+                && previous.kind() == BuildEntry.Kind.DIRECTORY
+                && entry.kind() != BuildEntry.Kind.DIRECTORY) {
             entries.subMap(name + "/", name + "0").clear(); // '0' follows '/': everything below name
         }
         for (int slash = name.indexOf('/'); slash >= 0; slash = name.indexOf('/', slash + 1)) {
@@ -408,8 +425,7 @@ public final class ImageBuilder {
     private static int hostMode(Path path) {
         try {
             return ((Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS)) & 07777;
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new UncheckedIOException("Cannot read the mode of " + path + ": " + e, e);
         }
     }
@@ -421,8 +437,7 @@ public final class ImageBuilder {
     private static int hostModeWithType(Path path) {
         try {
             return (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new UncheckedIOException("Cannot read the mode of " + path + ": " + e, e);
         }
     }
@@ -430,8 +445,7 @@ public final class ImageBuilder {
     private static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
-        }
-        catch (NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("This JVM lacks SHA-256, which every Java platform must provide", e);
         }
     }

@@ -23,7 +23,12 @@ import org.apiguardian.api.API;
  * @since 0.1
  */
 @API(status = EXPERIMENTAL, since = "0.1")
-public record ImageConfig(List<String> env, String workingDir, String user, List<String> entrypoint, List<String> cmd,
+public record ImageConfig(
+        List<String> env,
+        String workingDir,
+        String user,
+        List<String> entrypoint,
+        List<String> cmd,
         Healthcheck healthcheck) {
 
     /** No defaults at all, as for a plain rootfs tar or directory. */
@@ -54,7 +59,9 @@ public record ImageConfig(List<String> env, String workingDir, String user, List
 
     /** The command the image runs by default: the entrypoint followed by {@code cmd}. */
     public List<String> command() {
-        return entrypoint.isEmpty() ? cmd : Stream.concat(entrypoint.stream(), cmd.stream()).toList();
+        return entrypoint.isEmpty()
+                ? cmd
+                : Stream.concat(entrypoint.stream(), cmd.stream()).toList();
     }
 
     /**
@@ -72,8 +79,8 @@ public record ImageConfig(List<String> env, String workingDir, String user, List
      * @since 0.1
      */
     @API(status = EXPERIMENTAL, since = "0.1")
-    public record Healthcheck(List<String> test, Duration interval, Duration timeout, Duration startPeriod,
-            int retries) {
+    public record Healthcheck(
+            List<String> test, Duration interval, Duration timeout, Duration startPeriod, int retries) {
 
         /** Docker's default {@code Interval}: 30 s. */
         public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(30);
@@ -83,8 +90,8 @@ public record ImageConfig(List<String> env, String workingDir, String user, List
         public static final int DEFAULT_RETRIES = 3;
 
         /** No {@code HEALTHCHECK}. */
-        public static final Healthcheck NONE = new Healthcheck(List.of(), DEFAULT_INTERVAL, DEFAULT_TIMEOUT,
-                Duration.ZERO, DEFAULT_RETRIES);
+        public static final Healthcheck NONE =
+                new Healthcheck(List.of(), DEFAULT_INTERVAL, DEFAULT_TIMEOUT, Duration.ZERO, DEFAULT_RETRIES);
 
         /** Copies {@code test}; {@code null} or non-positive values become Docker's defaults. */
         public Healthcheck {

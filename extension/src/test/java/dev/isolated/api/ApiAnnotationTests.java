@@ -20,21 +20,32 @@ class ApiAnnotationTests {
     @Test
     @DisplayName("the scan sees the public types of all three public packages, nested ones included")
     void scanFindsThePublicTypes() {
-        assertThat(PublicApi.types()).contains(Isolated.class, ExecResult.class, Isolated.Lifecycle.class,
-                HostSupport.Step.class, ImageBuilder.class, IsolatedAssertions.class).hasSizeGreaterThan(40);
+        assertThat(PublicApi.types())
+                .contains(
+                        Isolated.class,
+                        ExecResult.class,
+                        Isolated.Lifecycle.class,
+                        HostSupport.Step.class,
+                        ImageBuilder.class,
+                        IsolatedAssertions.class)
+                .hasSizeGreaterThan(40);
     }
 
     @Test
-    @DisplayName("every public type of dev.isolated, dev.isolated.image and dev.isolated.assertj is STABLE or EXPERIMENTAL since 0.1")
+    @DisplayName(
+            "every public type of dev.isolated, dev.isolated.image and dev.isolated.assertj is STABLE or EXPERIMENTAL since 0.1")
     void everyPublicTypeHasApi() {
-        List<String> unmarked = PublicApi.types().stream().filter(t -> !t.isAnnotationPresent(API.class))
-                .map(Class::getName).toList();
+        List<String> unmarked = PublicApi.types().stream()
+                .filter(t -> !t.isAnnotationPresent(API.class))
+                .map(Class::getName)
+                .toList();
         assertThat(unmarked).as("public types without @API").isEmpty();
 
         for (Class<?> type : PublicApi.types()) {
             API api = type.getAnnotation(API.class);
-            assertThat(api.status()).as(type.getName()).isIn(EnumSet.of(Status.STABLE, Status.EXPERIMENTAL,
-                    Status.DEPRECATED));
+            assertThat(api.status())
+                    .as(type.getName())
+                    .isIn(EnumSet.of(Status.STABLE, Status.EXPERIMENTAL, Status.DEPRECATED));
             assertThat(api.since()).as(type.getName()).isEqualTo("0.1");
         }
     }
@@ -45,7 +56,9 @@ class ApiAnnotationTests {
         for (Class<?> type : PublicApi.types()) {
             API api = type.getAnnotation(API.class);
             boolean deprecated = api != null && api.status() == Status.DEPRECATED; // a missing @API fails above
-            assertThat(type.isAnnotationPresent(Deprecated.class)).as(type.getName()).isEqualTo(deprecated);
+            assertThat(type.isAnnotationPresent(Deprecated.class))
+                    .as(type.getName())
+                    .isEqualTo(deprecated);
         }
     }
 

@@ -23,17 +23,25 @@ class ApiSignatureTests {
         for (Class<?> type : PublicApi.types()) {
             signatures.add(type.toGenericString() + " extends " + type.getGenericSuperclass() + " implements "
                     + List.of(type.getGenericInterfaces()));
-            Stream.of(type.getDeclaredMethods()).filter(m -> visible(m.getModifiers())).map(ApiSignatureTests::describe)
+            Stream.of(type.getDeclaredMethods())
+                    .filter(m -> visible(m.getModifiers()))
+                    .map(ApiSignatureTests::describe)
                     .forEach(signatures::add);
-            Stream.of(type.getDeclaredConstructors()).filter(c -> visible(c.getModifiers()))
-                    .map(ApiSignatureTests::describe).forEach(signatures::add);
-            Stream.of(type.getDeclaredFields()).filter(f -> visible(f.getModifiers())).map(Field::toGenericString)
+            Stream.of(type.getDeclaredConstructors())
+                    .filter(c -> visible(c.getModifiers()))
+                    .map(ApiSignatureTests::describe)
+                    .forEach(signatures::add);
+            Stream.of(type.getDeclaredFields())
+                    .filter(f -> visible(f.getModifiers()))
+                    .map(Field::toGenericString)
                     .forEach(signatures::add);
         }
-        assertThat(signatures).as("the scan reads the await methods")
+        assertThat(signatures)
+                .as("the scan reads the await methods")
                 .anyMatch(s -> s.contains("awaitOutput(java.util.regex.Pattern)"));
 
-        assertThat(signatures.stream().filter(s -> s.contains("org.awaitility"))).isEmpty();
+        assertThat(signatures.stream().filter(s -> s.contains("org.awaitility")))
+                .isEmpty();
     }
 
     private static boolean visible(int modifiers) {

@@ -30,22 +30,34 @@ import org.junit.jupiter.api.io.TempDir;
 class ModuleNameTests {
 
     /** A class of each jar the extension needs at run time (its compile-scope dependencies and theirs). */
-    private static final List<String> RUNTIME_CLASSES = List.of("com.sun.jna.Native",
-            "org.apache.commons.compress.archivers.tar.TarArchiveInputStream", "org.apache.commons.io.IOUtils",
-            "org.apache.commons.lang3.StringUtils", "org.apache.commons.codec.binary.Hex", "org.tukaani.xz.XZInputStream",
-            "com.github.luben.zstd.ZstdInputStream", "org.junit.jupiter.api.Test", "org.junit.platform.commons.util.ReflectionUtils",
-            "org.opentest4j.AssertionFailedError", "org.apiguardian.api.API", "org.assertj.core.api.Assertions",
-            "net.bytebuddy.ByteBuddy", "org.awaitility.Awaitility", "org.hamcrest.Matcher",
+    private static final List<String> RUNTIME_CLASSES = List.of(
+            "com.sun.jna.Native",
+            "org.apache.commons.compress.archivers.tar.TarArchiveInputStream",
+            "org.apache.commons.io.IOUtils",
+            "org.apache.commons.lang3.StringUtils",
+            "org.apache.commons.codec.binary.Hex",
+            "org.tukaani.xz.XZInputStream",
+            "com.github.luben.zstd.ZstdInputStream",
+            "org.junit.jupiter.api.Test",
+            "org.junit.platform.commons.util.ReflectionUtils",
+            "org.opentest4j.AssertionFailedError",
+            "org.apiguardian.api.API",
+            "org.assertj.core.api.Assertions",
+            "net.bytebuddy.ByteBuddy",
+            "org.awaitility.Awaitility",
+            "org.hamcrest.Matcher",
             "dev.isolated.internal.json.JsonReader");
 
     @Test
     @DisplayName("the manifest the jar is built with names the module dev.isolated")
     void manifestNamesTheModule() throws IOException {
-        assertThat(manifest().getMainAttributes().getValue("Automatic-Module-Name")).isEqualTo("dev.isolated");
+        assertThat(manifest().getMainAttributes().getValue("Automatic-Module-Name"))
+                .isEqualTo("dev.isolated");
     }
 
     @Test
-    @DisplayName("a jar of these classes with that manifest resolves as module dev.isolated, together with isolated-image (dev.isolated.imagecode), JNA, Commons Compress and the other jars it needs at run time")
+    @DisplayName(
+            "a jar of these classes with that manifest resolves as module dev.isolated, together with isolated-image (dev.isolated.imagecode), JNA, Commons Compress and the other jars it needs at run time")
     void resolvesOnTheModulePath(@TempDir Path dir) throws IOException {
         Path jar = dir.resolve("isolated-junit.jar");
         writeJar(PublicApi.location(), jar);
@@ -61,15 +73,21 @@ class ModuleNameTests {
         }
 
         ModuleFinder finder = ModuleFinder.of(path.toArray(Path[]::new));
-        Set<String> all = finder.findAll().stream().map(m -> m.descriptor().name()).collect(Collectors.toSet());
+        Set<String> all =
+                finder.findAll().stream().map(m -> m.descriptor().name()).collect(Collectors.toSet());
         Configuration config = ModuleLayer.boot().configuration().resolve(finder, ModuleFinder.of(), all);
 
-        ModuleDescriptor isolated = config.findModule("dev.isolated").orElseThrow().reference().descriptor();
+        ModuleDescriptor isolated =
+                config.findModule("dev.isolated").orElseThrow().reference().descriptor();
         assertThat(isolated.isAutomatic()).isTrue();
         assertThat(isolated.packages()).contains("dev.isolated", "dev.isolated.image", "dev.isolated.assertj");
         assertThat(config.modules().stream().map(ResolvedModule::name))
                 .contains("com.sun.jna", "org.apache.commons.compress");
-        assertThat(config.findModule("dev.isolated.imagecode").orElseThrow().reference().descriptor().packages())
+        assertThat(config.findModule("dev.isolated.imagecode")
+                        .orElseThrow()
+                        .reference()
+                        .descriptor()
+                        .packages())
                 .contains("dev.isolated.internal.json");
     }
 
@@ -95,7 +113,8 @@ class ModuleNameTests {
             Files.copy(location, jar);
             return;
         }
-        try (OutputStream out = Files.newOutputStream(jar); JarOutputStream zip = new JarOutputStream(out, manifest(location));
+        try (OutputStream out = Files.newOutputStream(jar);
+                JarOutputStream zip = new JarOutputStream(out, manifest(location));
                 Stream<Path> files = Files.walk(location)) {
             for (Path file : files.filter(Files::isRegularFile).sorted().toList()) {
                 String name = location.relativize(file).toString();
@@ -112,7 +131,8 @@ class ModuleNameTests {
     private static Path jarOf(String className) {
         try {
             Class<?> type = Class.forName(className, false, ModuleNameTests.class.getClassLoader());
-            return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return Path.of(
+                    type.getProtectionDomain().getCodeSource().getLocation().toURI());
         } catch (ClassNotFoundException | URISyntaxException e) {
             throw new IllegalStateException(className + " is not on the test class path", e);
         }

@@ -22,13 +22,16 @@ final class PublicApi {
     /** The packages users compile against; everything else under {@code dev.isolated} is internal. */
     static final List<String> PACKAGES = List.of("dev.isolated", "dev.isolated.image", "dev.isolated.assertj");
 
-    private PublicApi() {
-    }
+    private PublicApi() {}
 
     /** @return where {@code dev.isolated} is loaded from: a jar or a class directory */
     static Path location() {
         try {
-            return Path.of(Isolated.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return Path.of(Isolated.class
+                    .getProtectionDomain()
+                    .getCodeSource()
+                    .getLocation()
+                    .toURI());
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
@@ -52,8 +55,12 @@ final class PublicApi {
         return withRoot(root -> {
             Path internal = root.resolve("dev/isolated/internal");
             try (Stream<Path> files = Files.walk(internal)) {
-                return files.filter(f -> f.toString().endsWith(".class")).map(Path::getParent).distinct()
-                        .map(dir -> root.relativize(dir).toString().replace('/', '.')).sorted().toList();
+                return files.filter(f -> f.toString().endsWith(".class"))
+                        .map(Path::getParent)
+                        .distinct()
+                        .map(dir -> root.relativize(dir).toString().replace('/', '.'))
+                        .sorted()
+                        .toList();
             }
         });
     }
@@ -63,16 +70,20 @@ final class PublicApi {
             return;
         }
         into.add(type);
-        Stream.of(type.getDeclaredClasses()).sorted(Comparator.comparing(Class::getName))
+        Stream.of(type.getDeclaredClasses())
+                .sorted(Comparator.comparing(Class::getName))
                 .forEach(nested -> addPublic(nested, into));
     }
 
     private static List<String> classNames(String pkg) {
         return withRoot(root -> {
             try (Stream<Path> files = Files.list(root.resolve(pkg.replace('.', '/')))) {
-                return files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".class"))
-                        .filter(n -> !n.equals("package-info.class")).map(n -> n.substring(0, n.length() - 6))
-                        .sorted().toList();
+                return files.map(f -> f.getFileName().toString())
+                        .filter(n -> n.endsWith(".class"))
+                        .filter(n -> !n.equals("package-info.class"))
+                        .map(n -> n.substring(0, n.length() - 6))
+                        .sorted()
+                        .toList();
             }
         });
     }

@@ -22,16 +22,25 @@ class UnforgeableResultsTests {
     private static final Class<?> BASE = IsolatedException.class;
 
     @Test
-    @DisplayName("no exception type of the public API but IsolatedException, and not ExecResult, has a public or protected constructor")
+    @DisplayName(
+            "no exception type of the public API but IsolatedException, and not ExecResult, has a public or protected constructor")
     void noPublicConstructors() {
         List<Class<?>> fenced = PublicApi.types().stream()
-                .filter(t -> t == ExecResult.class || Throwable.class.isAssignableFrom(t) && t != BASE).toList();
-        assertThat(fenced).contains(ExecResult.class, EnvironmentSetupException.class,
-                EnvironmentCleanupException.class, ServiceNotReadyException.class, AwaitTimeoutException.class);
+                .filter(t -> t == ExecResult.class || Throwable.class.isAssignableFrom(t) && t != BASE)
+                .toList();
+        assertThat(fenced)
+                .contains(
+                        ExecResult.class,
+                        EnvironmentSetupException.class,
+                        EnvironmentCleanupException.class,
+                        ServiceNotReadyException.class,
+                        AwaitTimeoutException.class);
 
-        List<String> forgeable = fenced.stream().flatMap(t -> Stream.of(t.getDeclaredConstructors()))
+        List<String> forgeable = fenced.stream()
+                .flatMap(t -> Stream.of(t.getDeclaredConstructors()))
                 .filter(c -> Modifier.isPublic(c.getModifiers()) || Modifier.isProtected(c.getModifiers()))
-                .map(Constructor::toGenericString).toList();
+                .map(Constructor::toGenericString)
+                .toList();
         assertThat(forgeable).isEmpty();
     }
 }

@@ -22,7 +22,10 @@ class EnvironmentAssertTests {
     @Test
     @DisplayName("mounts: containsMount checks the type and lists every mount on failure")
     void mounts() {
-        assertThatMounts(MOUNTS).containsMount("/proc", "proc").containsMountPoint("/tmp").doesNotContainMountPoint("/sys");
+        assertThatMounts(MOUNTS)
+                .containsMount("/proc", "proc")
+                .containsMountPoint("/tmp")
+                .doesNotContainMountPoint("/sys");
 
         assertThatThrownBy(() -> assertThatMounts(MOUNTS).containsMount("/tmp", "proc"))
                 .hasMessageContaining("Expected proc to be mounted at /tmp but it is tmpfs")

@@ -23,8 +23,9 @@ class ExecResultAssertTests {
 
         assertThatThrownBy(() -> assertThat(result(2, "partial\n", "boom\n")).succeeded())
                 .isInstanceOf(AssertionError.class)
-                .hasMessage("Expected the command to succeed (exit code 0) but command [sh, -c, work] exited with code 2"
-                        + "\n  stdout:\n    partial\n  stderr:\n    boom");
+                .hasMessage(
+                        "Expected the command to succeed (exit code 0) but command [sh, -c, work] exited with code 2"
+                                + "\n  stdout:\n    partial\n  stderr:\n    boom");
     }
 
     @Test
@@ -33,7 +34,8 @@ class ExecResultAssertTests {
         assertThat(result(3, "", "")).exitedWith(3);
 
         assertThatThrownBy(() -> assertThat(result(1, "", "no such file\n")).exitedWith(0))
-                .hasMessageContaining("Expected the command to exit with code 0 but command [sh, -c, work] exited with code 1")
+                .hasMessageContaining(
+                        "Expected the command to exit with code 0 but command [sh, -c, work] exited with code 1")
                 .hasMessageContaining("no such file");
     }
 
@@ -52,7 +54,8 @@ class ExecResultAssertTests {
     @DisplayName("timedOut() and failed() say what happened instead")
     void timedOutAndFailed() {
         assertThatThrownBy(() -> assertThat(result(0, "", "")).timedOut())
-                .hasMessageStartingWith("Expected the command to time out but command [sh, -c, work] exited with code 0");
+                .hasMessageStartingWith(
+                        "Expected the command to time out but command [sh, -c, work] exited with code 0");
         assertThatThrownBy(() -> assertThat(result(0, "", "")).failed())
                 .hasMessageStartingWith("Expected the command to fail (exit code other than 0) but command");
     }

@@ -3,6 +3,10 @@ package dev.isolated.image;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.isolated.internal.image.CacheDirectory;
+import dev.isolated.internal.image.RootfsImages;
+import dev.isolated.internal.image.SafeTarUnpacker;
+import dev.isolated.internal.image.UnpackLimits;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,7 +18,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.AfterEach;
@@ -23,11 +26,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import dev.isolated.internal.image.CacheDirectory;
-import dev.isolated.internal.image.RootfsImages;
-import dev.isolated.internal.image.SafeTarUnpacker;
-import dev.isolated.internal.image.UnpackLimits;
 
 class ImageBuilderTests {
 
@@ -51,15 +49,15 @@ class ImageBuilderTests {
 
     @BeforeEach
     void useTemporaryCache() {
-        previousCacheProperty = System.setProperty(CacheDirectory.PROPERTY, dir.resolve("cache").toString());
+        previousCacheProperty =
+                System.setProperty(CacheDirectory.PROPERTY, dir.resolve("cache").toString());
     }
 
     @AfterEach
     void restoreCache() {
         if (previousCacheProperty == null) {
             System.clearProperty(CacheDirectory.PROPERTY);
-        }
-        else {
+        } else {
             System.setProperty(CacheDirectory.PROPERTY, previousCacheProperty);
         }
     }
@@ -72,10 +70,12 @@ class ImageBuilderTests {
         assertThat(tar).startsWith(dir.resolve("cache/built")).hasFileName(sha256(Files.readAllBytes(tar)) + ".tar");
         Path rootfs = unpack(tar);
         assertThat(rootfs.resolve("bin/busybox")).hasSameBinaryContentAs(BUSYBOX);
-        assertThat(Files.getAttribute(rootfs.resolve("bin/busybox"), "unix:mode")).isEqualTo(0100755);
+        assertThat(Files.getAttribute(rootfs.resolve("bin/busybox"), "unix:mode"))
+                .isEqualTo(0100755);
         assertThat(Files.readSymbolicLink(rootfs.resolve("bin/sh"))).hasToString("busybox");
         assertThat(rootfs.resolve("etc/motd")).hasContent("hello");
-        assertThat(Files.getAttribute(rootfs.resolve("etc/secret"), "unix:mode")).isEqualTo(0100600);
+        assertThat(Files.getAttribute(rootfs.resolve("etc/secret"), "unix:mode"))
+                .isEqualTo(0100600);
         assertThat(Files.getAttribute(rootfs.resolve("etc"), "unix:mode")).isEqualTo(040755);
         assertThat(rootfs.resolve(LONG_NAME)).hasContent("long");
         Process echo = new ProcessBuilder(rootfs.resolve("bin/busybox").toString(), "echo", "ran").start();
@@ -84,7 +84,8 @@ class ImageBuilderTests {
     }
 
     @Test
-    @DisplayName("writeTar never replaces a host file: an existing file, or a symlink there, is refused and left as it was")
+    @DisplayName(
+            "writeTar never replaces a host file: an existing file, or a symlink there, is refused and left as it was")
     void writeTarRefusesAnExistingTarget() throws IOException {
         Path existing = Files.writeString(dir.resolve("existing.tar"), "mine");
         Path canary = Files.writeString(dir.resolve("canary"), "canary");
@@ -93,7 +94,8 @@ class ImageBuilderTests {
 
         for (Path target : List.of(existing, link, dangling)) {
             assertThatThrownBy(() -> ImageBuilder.scratch().addText("/a", "a").writeTar(target))
-                    .isInstanceOf(UncheckedIOException.class).hasCauseInstanceOf(FileAlreadyExistsException.class)
+                    .isInstanceOf(UncheckedIOException.class)
+                    .hasCauseInstanceOf(FileAlreadyExistsException.class)
                     .hasMessage("Cannot write the image tar " + target + ": it already exists; writeTar never "
                             + "replaces anything: delete it first or choose a path that does not exist");
         }
@@ -150,7 +152,8 @@ class ImageBuilderTests {
         assertThat(rootfs.resolve("bin/busybox")).hasSameBinaryContentAs(BUSYBOX);
         assertThat(rootfs.resolve("etc/motd")).hasContent("replaced");
         assertThat(rootfs.resolve("etc/app/conf.d/a.conf")).hasContent("a=1");
-        assertThat(Files.readSymbolicLink(rootfs.resolve("etc/app/conf.d/link"))).hasToString("a.conf");
+        assertThat(Files.readSymbolicLink(rootfs.resolve("etc/app/conf.d/link")))
+                .hasToString("a.conf");
         assertThat(rootfs.resolve("opt/a.conf")).hasContent("a=1");
     }
 
@@ -165,10 +168,13 @@ class ImageBuilderTests {
         ClassLoader loader = Thread.currentThread().getContextClassLoader();
         Path unpacked = RootfsImages.unpacked(base.toString(), loader);
         assertThat(unpacked.resolve("etc/motd")).hasContent("base");
-        assertThat(unpacked.getParent().getParent()).as("the images directory of the JVM's cache, as busybox.tar's")
+        assertThat(unpacked.getParent().getParent())
+                .as("the images directory of the JVM's cache, as busybox.tar's")
                 .isEqualTo(RootfsImages.unpacked("busybox.tar", ImageBuilderTests.class.getClassLoader())
-                        .getParent().getParent());
-        assertThat(dir.resolve("cache/images")).as("no second cache where isolated.cache.dir points now")
+                        .getParent()
+                        .getParent());
+        assertThat(dir.resolve("cache/images"))
+                .as("no second cache where isolated.cache.dir points now")
                 .doesNotExist();
     }
 
@@ -184,7 +190,10 @@ class ImageBuilderTests {
         ImageBuilder.from(base.toString()).writeTar(tar);
 
         // Entries are sorted, so the first name holds the content and the later one links to it.
-        TarArchiveEntry tool = entries(tar).stream().filter(e -> e.getName().equals("bin/tool")).findFirst().orElseThrow();
+        TarArchiveEntry tool = entries(tar).stream()
+                .filter(e -> e.getName().equals("bin/tool"))
+                .findFirst()
+                .orElseThrow();
         assertThat(tool.isLink()).isTrue();
         assertThat(tool.getLinkName()).isEqualTo("bin/alias");
         Path rootfs = unpack(tar);
@@ -231,7 +240,9 @@ class ImageBuilderTests {
         try (InputStream in = Files.newInputStream(tar)) {
             new SafeTarUnpacker(UnpackLimits.defaults()).unpack(in, tar.toString(), rootfs);
         }
-        assertThat(rootfs.resolve("bin")).satisfies(bin -> assertThat(Files.isDirectory(bin, LinkOption.NOFOLLOW_LINKS)).isTrue());
+        assertThat(rootfs.resolve("bin"))
+                .satisfies(bin -> assertThat(Files.isDirectory(bin, LinkOption.NOFOLLOW_LINKS))
+                        .isTrue());
         return rootfs;
     }
 
@@ -247,6 +258,7 @@ class ImageBuilderTests {
     }
 
     private static String sha256(byte[] bytes) throws Exception {
-        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        return java.util.HexFormat.of()
+                .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
     }
 }

@@ -27,15 +27,17 @@ final class Attacks {
     private static String image;
     private static Path tools;
 
-    private Attacks() {
-    }
+    private Attacks() {}
 
     /** The busybox image with {@code /probe} and {@code /net-probe}. */
     static synchronized String image() {
         if (image == null) {
             Path dir = tools();
-            image = ImageBuilder.from("busybox.tar").addStaticBinary(dir.resolve("probe"), "/probe")
-                    .addStaticBinary(dir.resolve("net-probe"), "/net-probe").build().toString();
+            image = ImageBuilder.from("busybox.tar")
+                    .addStaticBinary(dir.resolve("probe"), "/probe")
+                    .addStaticBinary(dir.resolve("net-probe"), "/net-probe")
+                    .build()
+                    .toString();
         }
         return image;
     }
@@ -70,7 +72,8 @@ final class Attacks {
     private static synchronized void deleteScratch() {
         for (Path dir : SCRATCH) {
             try (var tree = Files.walk(dir)) {
-                tree.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                tree.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(p -> p.toFile().delete());
             } catch (IOException | UncheckedIOException e) {
                 System.err.println("Could not delete " + dir + ": " + e);
             }
@@ -79,10 +82,21 @@ final class Attacks {
 
     private static void gcc(String source, Path out) {
         try {
-            Process gcc = new ProcessBuilder("gcc", "-static", "-O2", "-Wall", "-Werror", "-o", out.toString(),
-                    Path.of(source).toAbsolutePath().toString()).redirectErrorStream(true).start();
+            Process gcc = new ProcessBuilder(
+                            "gcc",
+                            "-static",
+                            "-O2",
+                            "-Wall",
+                            "-Werror",
+                            "-o",
+                            out.toString(),
+                            Path.of(source).toAbsolutePath().toString())
+                    .redirectErrorStream(true)
+                    .start();
             String output = new String(gcc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertThat(gcc.waitFor()).as("gcc -static %s (needs libc6-dev): %s", source, output).isZero();
+            assertThat(gcc.waitFor())
+                    .as("gcc -static %s (needs libc6-dev): %s", source, output)
+                    .isZero();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
@@ -102,7 +116,9 @@ final class Attacks {
         argv.addAll(List.of(attempts));
         ExecResult result = env.exec(argv.toArray(String[]::new));
         assertThat(result.exitCode()).as("the probe's exit code: %s", result).isZero();
-        assertThat(result.stdoutLines()).as("the probe ran every attempt: %s", result).endsWith("probe-done");
+        assertThat(result.stdoutLines())
+                .as("the probe ran every attempt: %s", result)
+                .endsWith("probe-done");
         return result.stdoutLines();
     }
 
@@ -112,7 +128,9 @@ final class Attacks {
         List<String> lines = result.stdoutLines();
         assertThat(lines).as("the attack ran: %s", result).isNotEmpty();
         assertThat(lines.get(0)).as("the attack started: %s", result).isEqualTo("probe-ran");
-        assertThat(lines.get(lines.size() - 1)).as("the attack ran to its end: %s", result).isEqualTo("probe-done");
+        assertThat(lines.get(lines.size() - 1))
+                .as("the attack ran to its end: %s", result)
+                .isEqualTo("probe-done");
         return result;
     }
 
@@ -123,8 +141,11 @@ final class Attacks {
 
     static long uid() {
         try {
-            return Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("Uid:"))
-                    .map(l -> Long.parseLong(l.split("\\s+")[1])).findFirst().orElseThrow();
+            return Files.readAllLines(Path.of("/proc/self/status")).stream()
+                    .filter(l -> l.startsWith("Uid:"))
+                    .map(l -> Long.parseLong(l.split("\\s+")[1]))
+                    .findFirst()
+                    .orElseThrow();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -27,7 +27,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 class BadInputAttackTests {
 
     private static void stillWorks(IsolatedEnvironment env) {
-        assertThat(env.exec("echo", "alive").stdout()).as("the environment and its helper still work").isEqualTo("alive\n");
+        assertThat(env.exec("echo", "alive").stdout())
+                .as("the environment and its helper still work")
+                .isEqualTo("alive\n");
     }
 
     @Test
@@ -56,7 +58,8 @@ class BadInputAttackTests {
     @DisplayName("a 2 MiB argument is refused before it is sent (IllegalArgumentException), the helper lives on")
     void hugeArgument() {
         try (IsolatedEnvironment env = env().start()) {
-            assertThatThrownBy(() -> env.exec("echo", "x".repeat(2 << 20))).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> env.exec("echo", "x".repeat(2 << 20)))
+                    .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("over the isolated helper's limit of 1,048,576 bytes");
             stillWorks(env);
         }
@@ -67,13 +70,15 @@ class BadInputAttackTests {
     void hugeEnvironmentVariable() {
         try (IsolatedEnvironment env = env().start()) {
             assertThatThrownBy(() -> env.exec(Command.of("true").withEnv("X", "x".repeat(2 << 20))))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("1,048,576 bytes");
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("1,048,576 bytes");
             stillWorks(env);
         }
     }
 
     @Test
-    @DisplayName("a 200 KiB argument (over the kernel's MAX_ARG_STRLEN) gives exit code 126, E2BIG, the helper lives on")
+    @DisplayName(
+            "a 200 KiB argument (over the kernel's MAX_ARG_STRLEN) gives exit code 126, E2BIG, the helper lives on")
     void argumentOverKernelLimit() {
         try (IsolatedEnvironment env = env().start()) {
             ExecResult r = env.exec("echo", "x".repeat(200 << 10));
@@ -103,7 +108,8 @@ class BadInputAttackTests {
     @ValueSource(strings = {"300", "new\nline", "../etc", "-lead", "nul\0x", "sp ace"})
     void invalidHostname(String name) {
         String hostname = name.equals("300") ? "a".repeat(300) : name;
-        assertThatThrownBy(() -> env().hostname(hostname).start()).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> env().hostname(hostname).start())
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("Invalid hostname");
         try (IsolatedEnvironment env = env().hostname("kept").start()) {
             assertThatThrownBy(() -> env.setHostname(hostname)).isInstanceOf(IllegalArgumentException.class);
@@ -119,10 +125,13 @@ class BadInputAttackTests {
             sh(env, "echo inside > /tmp/f");
             Runnable attack = switch (where) {
                 case "an argument" -> () -> env.exec("echo", "before\0after");
-                case "an environment variable" -> () -> env.exec(Command.of("true").withEnv("X", "before\0after"));
+                case "an environment variable" ->
+                    () -> env.exec(Command.of("true").withEnv("X", "before\0after"));
                 default -> () -> env.readString("/tmp/f\0/../../../etc/passwd");
             };
-            assertThatThrownBy(attack::run).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("NUL");
+            assertThatThrownBy(attack::run)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("NUL");
             stillWorks(env);
         }
     }
@@ -132,8 +141,10 @@ class BadInputAttackTests {
     void readStringFifo() {
         try (IsolatedEnvironment env = env().start()) {
             sh(env, "mkfifo /tmp/fifo");
-            assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertThatThrownBy(() -> env.readString("/tmp/fifo"))
-                    .hasMessageContaining("is a FIFO, not a regular file"));
+            assertTimeoutPreemptively(
+                    Duration.ofSeconds(5),
+                    () -> assertThatThrownBy(() -> env.readString("/tmp/fifo"))
+                            .hasMessageContaining("is a FIFO, not a regular file"));
         }
     }
 
@@ -142,8 +153,10 @@ class BadInputAttackTests {
     void readStringDevZero() {
         try (IsolatedEnvironment env = env().start()) {
             sh(env, "ln -s /dev/zero /tmp/zero");
-            assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertThatThrownBy(() -> env.readString("/tmp/zero"))
-                    .hasMessageContaining("character device"));
+            assertTimeoutPreemptively(
+                    Duration.ofSeconds(5),
+                    () -> assertThatThrownBy(() -> env.readString("/tmp/zero"))
+                            .hasMessageContaining("character device"));
         }
     }
 
@@ -162,7 +175,8 @@ class BadInputAttackTests {
         Path victim = Files.writeString(dir.resolve("victim"), "precious\n");
         try (IsolatedEnvironment env = env().start()) {
             sh(env, "echo pwned > /tmp/out");
-            assertThatThrownBy(() -> env.copyOut("/tmp/out", victim)).hasMessageContaining("already exists on the host");
+            assertThatThrownBy(() -> env.copyOut("/tmp/out", victim))
+                    .hasMessageContaining("already exists on the host");
         }
         assertThat(Files.readString(victim)).isEqualTo("precious\n");
     }

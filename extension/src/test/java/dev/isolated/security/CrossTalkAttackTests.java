@@ -6,7 +6,6 @@ import static dev.isolated.security.Attacks.sh;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.isolated.Capabilities;
-import dev.isolated.Command;
 import dev.isolated.ExecResult;
 import dev.isolated.IsolatedEnvironment;
 import dev.isolated.IsolatedProcess;
@@ -49,8 +48,10 @@ class CrossTalkAttackTests {
     void hostLoopbackTcp() throws Exception {
         try (ServerSocket host = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
                 IsolatedEnvironment env = env().start()) {
-            ExecResult r = sh(env, "nc -l -p 7000 -e true & sleep 0.3; /net-probe tcp 127.0.0.1 7000; echo own=$?; "
-                    + "/net-probe tcp 127.0.0.1 " + host.getLocalPort() + "; echo host=$?");
+            ExecResult r = sh(
+                    env,
+                    "nc -l -p 7000 -e true & sleep 0.3; /net-probe tcp 127.0.0.1 7000; echo own=$?; "
+                            + "/net-probe tcp 127.0.0.1 " + host.getLocalPort() + "; echo host=$?");
             assertThat(r.stdoutLines()).as(r.toString()).contains("own=0", "host=1");
             host.setSoTimeout(200);
             try {
@@ -63,7 +64,8 @@ class CrossTalkAttackTests {
     }
 
     @Test
-    @DisplayName("a host service listening on every address is reached on none of the host's addresses, by a default environment or a private network's member")
+    @DisplayName(
+            "a host service listening on every address is reached on none of the host's addresses, by a default environment or a private network's member")
     void hostAddresses() throws Exception {
         List<String> addresses = new java.util.ArrayList<>();
         for (var nic : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
@@ -76,19 +78,34 @@ class CrossTalkAttackTests {
         assertThat(addresses).as("the host's IPv4 addresses").contains("127.0.0.1");
         try (ServerSocket host = new ServerSocket(0, 50, InetAddress.getByName("0.0.0.0"));
                 IsolatedEnvironment alone = env().start();
-                IsolatedEnvironment member = env().network("sec-" + UUID.randomUUID().toString().substring(0, 8)).start()) {
-            Process control = new ProcessBuilder(Attacks.tools().resolve("net-probe").toString(), "tcp", addresses.get(0),
-                    Integer.toString(host.getLocalPort())).start();
-            assertThat(control.waitFor()).as("control: the host reaches its own service").isZero();
+                IsolatedEnvironment member = env().network(
+                                "sec-" + UUID.randomUUID().toString().substring(0, 8))
+                        .start()) {
+            Process control = new ProcessBuilder(
+                            Attacks.tools().resolve("net-probe").toString(),
+                            "tcp",
+                            addresses.get(0),
+                            Integer.toString(host.getLocalPort()))
+                    .start();
+            assertThat(control.waitFor())
+                    .as("control: the host reaches its own service")
+                    .isZero();
             host.accept().close();
             StringBuilder script = new StringBuilder("ip -4 addr | grep -c inet; ");
             for (String a : addresses) {
-                script.append("/net-probe tcp ").append(a).append(' ').append(host.getLocalPort()).append("; echo ")
-                        .append(a).append("=$?; ");
+                script.append("/net-probe tcp ")
+                        .append(a)
+                        .append(' ')
+                        .append(host.getLocalPort())
+                        .append("; echo ")
+                        .append(a)
+                        .append("=$?; ");
             }
             for (IsolatedEnvironment env : List.of(alone, member)) {
                 ExecResult r = sh(env, script.toString());
-                assertThat(r.stdoutLines()).as(r.toString()).containsAll(addresses.stream().map(a -> a + "=1").toList());
+                assertThat(r.stdoutLines())
+                        .as(r.toString())
+                        .containsAll(addresses.stream().map(a -> a + "=1").toList());
             }
             host.setSoTimeout(200);
             try {
@@ -104,12 +121,16 @@ class CrossTalkAttackTests {
     @DisplayName("an abstract unix socket of the host is not reachable (a host client reaches it)")
     void hostAbstractSocket() throws Exception {
         String name = "isolated-attack-" + UUID.randomUUID();
-        Process listener = new ProcessBuilder(Attacks.tools().resolve("net-probe").toString(), "listen-abstract", name)
-                .redirectErrorStream(true).start();
+        Process listener = new ProcessBuilder(
+                        Attacks.tools().resolve("net-probe").toString(), "listen-abstract", name)
+                .redirectErrorStream(true)
+                .start();
         try (IsolatedEnvironment env = env().start()) {
-            BufferedReader out = new BufferedReader(new InputStreamReader(listener.getInputStream(), StandardCharsets.UTF_8));
+            BufferedReader out =
+                    new BufferedReader(new InputStreamReader(listener.getInputStream(), StandardCharsets.UTF_8));
             assertThat(out.readLine()).isEqualTo("ready");
-            Process control = new ProcessBuilder(Attacks.tools().resolve("net-probe").toString(), "abstract", name).start();
+            Process control =
+                    new ProcessBuilder(Attacks.tools().resolve("net-probe").toString(), "abstract", name).start();
             assertThat(control.waitFor()).as("control: a host process connects").isZero();
 
             ExecResult r = sh(env, "/net-probe abstract " + name + "; echo rc=$?");
@@ -126,8 +147,11 @@ class CrossTalkAttackTests {
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
                 IsolatedEnvironment env = env().start()) {
             server.bind(UnixDomainSocketAddress.of(sock));
-            ExecResult r = sh(env, "for s in " + sock + " /run/docker.sock /var/run/docker.sock; do test -e $s && echo found $s; done; "
-                    + "find / -xdev -type s 2>/dev/null | wc -l");
+            ExecResult r = sh(
+                    env,
+                    "for s in " + sock
+                            + " /run/docker.sock /var/run/docker.sock; do test -e $s && echo found $s; done; "
+                            + "find / -xdev -type s 2>/dev/null | wc -l");
             assertThat(r.stdoutLines()).containsExactly("probe-ran", "0", "probe-done");
         }
     }
@@ -141,7 +165,8 @@ class CrossTalkAttackTests {
             try (DatagramSocket udp = new DatagramSocket()) {
                 byte[] payload = ("outside-" + marker).getBytes(StandardCharsets.UTF_8);
                 while (!stop.get()) {
-                    udp.send(new DatagramPacket(payload, payload.length, new InetSocketAddress(InetAddress.getLoopbackAddress(), 9)));
+                    udp.send(new DatagramPacket(
+                            payload, payload.length, new InetSocketAddress(InetAddress.getLoopbackAddress(), 9)));
                     Thread.sleep(20);
                 }
             } catch (Exception e) {
@@ -169,7 +194,8 @@ class CrossTalkAttackTests {
     @DisplayName("even with seccomp = UNCONFINED there is no controlling terminal: /dev/tty does not open (ENXIO)")
     void noControllingTerminal() {
         try (IsolatedEnvironment env = env().seccomp(Seccomp.UNCONFINED).start()) {
-            assertThat(probe(env, "open=/dev/null", "open=/dev/tty")).containsExactly("open=ok", "open=ENXIO", "probe-done");
+            assertThat(probe(env, "open=/dev/null", "open=/dev/tty"))
+                    .containsExactly("open=ok", "open=ENXIO", "probe-done");
         }
     }
 
@@ -189,7 +215,9 @@ class CrossTalkAttackTests {
     void hostMountTable() throws Exception {
         String tag = "isolated-attack-" + UUID.randomUUID();
         try (IsolatedEnvironment env = env().capabilities(Capabilities.ALL).start()) {
-            ExecResult r = sh(env, "mkdir -p /mnt/x && mount -t tmpfs " + tag + " /mnt/x && grep -c " + tag + " /proc/self/mountinfo");
+            ExecResult r = sh(
+                    env,
+                    "mkdir -p /mnt/x && mount -t tmpfs " + tag + " /mnt/x && grep -c " + tag + " /proc/self/mountinfo");
             assertThat(r.stdoutLines()).contains("1");
             assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(tag);
         }
@@ -209,17 +237,23 @@ class CrossTalkAttackTests {
     }
 
     @Test
-    @DisplayName("keyrings (seccomp = UNCONFINED): each command's session keyring is neither the JVM's nor another environment's or command's")
+    @DisplayName(
+            "keyrings (seccomp = UNCONFINED): each command's session keyring is neither the JVM's nor another environment's or command's")
     void keyrings() throws Exception {
         Process hostProbe = new ProcessBuilder(Attacks.tools().resolve("probe").toString(), "keyring").start();
-        String jvm = new String(hostProbe.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines()
-                .filter(l -> l.startsWith("keyring=")).findFirst().orElseThrow();
+        String jvm = new String(hostProbe.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+                .lines()
+                .filter(l -> l.startsWith("keyring="))
+                .findFirst()
+                .orElseThrow();
         try (IsolatedEnvironment a = env().seccomp(Seccomp.UNCONFINED).start();
                 IsolatedEnvironment b = env().seccomp(Seccomp.UNCONFINED).start()) {
             String a1 = probe(a, "add_key", "keyring").get(1);
             String a2 = probe(a, "keyring").get(0);
             String b1 = probe(b, "keyring").get(0);
-            assertThat(List.of(a1, a2, b1)).allMatch(k -> k.matches("keyring=\\d+")).doesNotHaveDuplicates()
+            assertThat(List.of(a1, a2, b1))
+                    .allMatch(k -> k.matches("keyring=\\d+"))
+                    .doesNotHaveDuplicates()
                     .doesNotContain(jvm);
         }
     }
@@ -229,7 +263,8 @@ class CrossTalkAttackTests {
     @Test
     @DisplayName("one environment cannot kill another's process by its host pid; the victim lives")
     void killAnother() {
-        try (IsolatedEnvironment victim = env().start(); IsolatedEnvironment attacker = env().start()) {
+        try (IsolatedEnvironment victim = env().start();
+                IsolatedEnvironment attacker = env().start()) {
             IsolatedProcess sleep = victim.start("sleep", "60");
             ExecResult r = sh(attacker, "kill -0 $$ && echo self=ok; kill -9 " + sleep.hostPid() + "; echo kill=$?");
             assertThat(r.stdoutLines()).contains("self=ok", "kill=1");
@@ -241,7 +276,8 @@ class CrossTalkAttackTests {
     @DisplayName("ps in one environment does not show another's processes")
     void psAnother() {
         String marker = Attacks.marker();
-        try (IsolatedEnvironment victim = env().start(); IsolatedEnvironment attacker = env().start()) {
+        try (IsolatedEnvironment victim = env().start();
+                IsolatedEnvironment attacker = env().start()) {
             victim.start("sleep", marker);
             ExecResult r = sh(attacker, "sleep 3" + marker + " & ps -o args; kill %1");
             assertThat(r.stdout()).contains("sleep 3" + marker).doesNotContain("sleep " + marker);
@@ -251,10 +287,13 @@ class CrossTalkAttackTests {
     @Test
     @DisplayName("/proc/<host pid>/root of another environment's process is not reachable")
     void procRootOfAnother() {
-        try (IsolatedEnvironment victim = env().start(); IsolatedEnvironment attacker = env().start()) {
+        try (IsolatedEnvironment victim = env().start();
+                IsolatedEnvironment attacker = env().start()) {
             victim.writeString("/tmp/victim-secret", "victim-secret\n");
             IsolatedProcess sleep = victim.start("sleep", "60");
-            List<String> lines = probe(attacker, "cat=/proc/self/root/etc/hostname",
+            List<String> lines = probe(
+                    attacker,
+                    "cat=/proc/self/root/etc/hostname",
                     "cat=/proc/" + sleep.hostPid() + "/root/tmp/victim-secret");
             assertThat(lines.get(0)).startsWith("cat=ok:");
             assertThat(lines.get(1)).isIn("cat=ENOENT", "cat=EACCES");
@@ -265,11 +304,13 @@ class CrossTalkAttackTests {
     @DisplayName("SysV shared memory made in one environment is not found in another, nor on the host")
     void sysvShm() throws Exception {
         String key = Integer.toString(0x150000 + (int) (Math.random() * 0xffff));
-        try (IsolatedEnvironment a = env().start(); IsolatedEnvironment b = env().start()) {
-            assertThat(probe(a, "shm-create=" + key, "shm-find=" + key)).containsExactly("shm-create=ok", "shm-find=ok",
-                    "probe-done");
+        try (IsolatedEnvironment a = env().start();
+                IsolatedEnvironment b = env().start()) {
+            assertThat(probe(a, "shm-create=" + key, "shm-find=" + key))
+                    .containsExactly("shm-create=ok", "shm-find=ok", "probe-done");
             assertThat(probe(b, "shm-find=" + key)).containsExactly("shm-find=ENOENT", "probe-done");
-            assertThat(Files.readAllLines(Path.of("/proc/sysvipc/shm"))).noneMatch(l -> l.trim().startsWith(key + " "));
+            assertThat(Files.readAllLines(Path.of("/proc/sysvipc/shm")))
+                    .noneMatch(l -> l.trim().startsWith(key + " "));
         }
     }
 
@@ -277,18 +318,22 @@ class CrossTalkAttackTests {
     @DisplayName("an abstract unix socket of one environment is not reachable from another (its own clients reach it)")
     void abstractSocketBetween() {
         String name = "isolated-between-" + UUID.randomUUID();
-        try (IsolatedEnvironment a = env().start(); IsolatedEnvironment b = env().start()) {
+        try (IsolatedEnvironment a = env().start();
+                IsolatedEnvironment b = env().start()) {
             IsolatedProcess listener = a.start("/net-probe", "listen-abstract", name);
             listener.awaitOutput(Pattern.compile("ready"));
-            assertThat(sh(a, "/net-probe abstract " + name + "; echo rc=$?").stdoutLines()).contains("rc=0");
-            assertThat(sh(b, "/net-probe abstract " + name + "; echo rc=$?").stdoutLines()).contains("rc=1");
+            assertThat(sh(a, "/net-probe abstract " + name + "; echo rc=$?").stdoutLines())
+                    .contains("rc=0");
+            assertThat(sh(b, "/net-probe abstract " + name + "; echo rc=$?").stdoutLines())
+                    .contains("rc=1");
         }
     }
 
     @Test
     @DisplayName("two environments bind port 8080 at once, each its own")
     void samePort() {
-        try (IsolatedEnvironment a = env().start(); IsolatedEnvironment b = env().start()) {
+        try (IsolatedEnvironment a = env().start();
+                IsolatedEnvironment b = env().start()) {
             IsolatedProcess la = a.start("nc", "-l", "-p", "8080");
             IsolatedProcess lb = b.start("nc", "-l", "-p", "8080");
             a.awaitPort(8080);
@@ -301,7 +346,8 @@ class CrossTalkAttackTests {
     @Test
     @DisplayName("with capabilities = ALL, a hostname set in one environment is not another's")
     void hostnameBetween() {
-        try (IsolatedEnvironment a = env().hostname("a").capabilities(Capabilities.ALL).start();
+        try (IsolatedEnvironment a =
+                        env().hostname("a").capabilities(Capabilities.ALL).start();
                 IsolatedEnvironment b = env().hostname("b").start()) {
             assertThat(sh(a, "hostname pwned && hostname").stdoutLines()).contains("pwned");
             assertThat(b.hostname()).isEqualTo("b");
@@ -311,7 +357,8 @@ class CrossTalkAttackTests {
     @Test
     @DisplayName("files in /tmp and /dev/shm of one environment are not in another")
     void tmpBetween() {
-        try (IsolatedEnvironment a = env().start(); IsolatedEnvironment b = env().start()) {
+        try (IsolatedEnvironment a = env().start();
+                IsolatedEnvironment b = env().start()) {
             sh(a, "echo a > /tmp/planted && echo a > /dev/shm/planted && echo a > /planted");
             ExecResult r = sh(b, "ls /tmp/planted /dev/shm/planted /planted 2>/dev/null | wc -l");
             assertThat(r.stdoutLines()).containsExactly("probe-ran", "0", "probe-done");
@@ -321,11 +368,11 @@ class CrossTalkAttackTests {
     @Test
     @DisplayName("one environment's commands cannot trace another's process")
     void ptraceAnother() {
-        try (IsolatedEnvironment victim = env().start(); IsolatedEnvironment attacker = env().start()) {
+        try (IsolatedEnvironment victim = env().start();
+                IsolatedEnvironment attacker = env().start()) {
             IsolatedProcess sleep = victim.start("sleep", "60");
             assertThat(probe(attacker, "ptrace=" + sleep.hostPid())).contains("ptrace=ESRCH");
             assertThat(sleep.isAlive()).isTrue();
         }
     }
-
 }

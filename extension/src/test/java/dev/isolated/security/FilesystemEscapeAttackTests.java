@@ -9,23 +9,23 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass
 
 import dev.isolated.Capabilities;
 import dev.isolated.ExecResult;
+import dev.isolated.Isolated;
 import dev.isolated.IsolatedEnvironment;
 import dev.isolated.LinuxNamespace;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.LinkOption;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import dev.isolated.Isolated;
-import org.junit.platform.engine.TestExecutionResult;
-import org.junit.platform.testkit.engine.EngineExecutionResults;
-import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.platform.engine.TestExecutionResult;
+import org.junit.platform.testkit.engine.EngineExecutionResults;
+import org.junit.platform.testkit.engine.EngineTestKit;
 
 /**
  * Filesystem escapes: a command (or a file the JVM reads or writes for the test) tries to reach a host file
@@ -37,21 +37,31 @@ class FilesystemEscapeAttackTests {
 
     @ParameterizedTest(name = "cat {0}<host secret path> reads nothing of the host")
     @DisplayName("a path trick to a host file")
-    @ValueSource(strings = {"", "/../../../../..", "/proc/1/root", "/proc/self/root", "/proc/self/cwd/../..",
-        "/proc/INIT/root"})
+    @ValueSource(
+            strings = {
+                "",
+                "/../../../../..",
+                "/proc/1/root",
+                "/proc/self/root",
+                "/proc/self/cwd/../..",
+                "/proc/INIT/root"
+            })
     void pathTricks(String prefix) {
         Path secret = Attacks.hostSecret();
         try (IsolatedEnvironment env = env().start()) {
             String p = prefix.replace("INIT", Long.toString(env.initHostPid())) + secret;
             List<String> lines = probe(env, "cat=/etc/hostname", "cat=" + p);
-            assertThat(lines.get(0)).as("control: the probe reads its own files").startsWith("cat=ok:");
+            assertThat(lines.get(0))
+                    .as("control: the probe reads its own files")
+                    .startsWith("cat=ok:");
             assertThat(lines.get(1)).isIn("cat=ENOENT", "cat=EACCES");
             assertThat(String.join("\n", lines)).doesNotContain(Attacks.secretOf(secret));
         }
     }
 
     @Test
-    @DisplayName("the chroot escape (chroot into a subdirectory, climb out, chroot .) lands in the environment's own root, never the host's")
+    @DisplayName(
+            "the chroot escape (chroot into a subdirectory, climb out, chroot .) lands in the environment's own root, never the host's")
     void chrootEscapeWithMount() {
         Path secret = Attacks.hostSecret();
         try (IsolatedEnvironment env = env().start()) {
@@ -65,7 +75,8 @@ class FilesystemEscapeAttackTests {
     @DisplayName("without MOUNT (a plain chroot) the chroot escape fails with EPERM, also with capabilities = ALL")
     void chrootEscapeWithoutMount() {
         Path secret = Attacks.hostSecret();
-        try (IsolatedEnvironment env = env().namespaces(LinuxNamespace.PID, LinuxNamespace.UTS).capabilities(Capabilities.ALL)
+        try (IsolatedEnvironment env = env().namespaces(LinuxNamespace.PID, LinuxNamespace.UTS)
+                .capabilities(Capabilities.ALL)
                 .start()) {
             List<String> lines = probe(env, "chroot-escape", "cat=" + secret);
             assertThat(lines).contains("chroot=EPERM", "cat=ENOENT");
@@ -78,8 +89,10 @@ class FilesystemEscapeAttackTests {
     void mountNamespaceEscape(String attempt) {
         try (IsolatedEnvironment env = env().start()) {
             // setns needs the namespace's descriptor first: /proc/1/ns/mnt of the init does not even open (EACCES)
-            assertThat(probe(env, attempt)).containsAnyOf(attempt + "=EPERM",
-                    attempt.equals("setns-init") ? "setns-init=EACCES" : attempt + "=EPERM");
+            assertThat(probe(env, attempt))
+                    .containsAnyOf(
+                            attempt + "=EPERM",
+                            attempt.equals("setns-init") ? "setns-init=EACCES" : attempt + "=EPERM");
         }
     }
 
@@ -88,7 +101,8 @@ class FilesystemEscapeAttackTests {
     void procSysWrite() throws Exception {
         String before = Files.readString(Path.of("/proc/sys/fs/file-max"));
         try (IsolatedEnvironment env = env().start()) {
-            ExecResult r = sh(env, "cat /proc/sys/fs/file-max > /tmp/v && cat /tmp/v > /proc/sys/fs/file-max; echo rc=$?");
+            ExecResult r =
+                    sh(env, "cat /proc/sys/fs/file-max > /tmp/v && cat /tmp/v > /proc/sys/fs/file-max; echo rc=$?");
             assertThat(r.stdoutLines()).contains("rc=1");
             assertThat(r.stderr()).contains("Read-only file system");
         }
@@ -96,13 +110,16 @@ class FilesystemEscapeAttackTests {
     }
 
     @Test
-    @DisplayName("with capabilities = ALL, unmasking /proc/sys (umount, or a fresh proc mount) still writes no host sysctl")
+    @DisplayName(
+            "with capabilities = ALL, unmasking /proc/sys (umount, or a fresh proc mount) still writes no host sysctl")
     void procSysUnmask() throws Exception {
         String before = Files.readString(Path.of("/proc/sys/fs/file-max"));
         try (IsolatedEnvironment env = env().capabilities(Capabilities.ALL).start()) {
-            ExecResult r = sh(env, "v=$(cat /proc/sys/fs/file-max); umount -l /proc/sys; echo umount=$?; "
-                    + "echo $v > /proc/sys/fs/file-max; echo write=$?; mkdir -p /tmp/p && mount -t proc proc /tmp/p; "
-                    + "echo proc=$?; echo $v > /tmp/p/sys/fs/file-max; echo write2=$?");
+            ExecResult r = sh(
+                    env,
+                    "v=$(cat /proc/sys/fs/file-max); umount -l /proc/sys; echo umount=$?; "
+                            + "echo $v > /proc/sys/fs/file-max; echo write=$?; mkdir -p /tmp/p && mount -t proc proc /tmp/p; "
+                            + "echo proc=$?; echo $v > /tmp/p/sys/fs/file-max; echo write2=$?");
             assertThat(r.stdoutLines()).as(r.toString()).contains("write=1", "write2=1", "proc=0");
         }
         assertThat(Files.readString(Path.of("/proc/sys/fs/file-max"))).isEqualTo(before);
@@ -117,7 +134,8 @@ class FilesystemEscapeAttackTests {
             if (Files.exists(Path.of(file))) {
                 assertThat(r.stdoutLines()).as(r.toString()).containsExactly("probe-ran", "0", "probe-done");
             } else {
-                assertThat(r.stdoutLines()).as("this kernel has no %s: %s", file, r)
+                assertThat(r.stdoutLines())
+                        .as("this kernel has no %s: %s", file, r)
                         .containsExactly("probe-ran", "absent", "probe-done");
             }
         }
@@ -130,7 +148,10 @@ class FilesystemEscapeAttackTests {
             // a newline is no sysrq key: even a write that got through would only log the help text
             ExecResult r = sh(env, "printf '\\n' > /proc/sysrq-trigger; echo sysrq=$?");
             assertThat(r.stdoutLines()).contains("sysrq=1");
-            assertThat(r.stderr()).as("this kernel has %s /proc/sysrq-trigger", Files.exists(Path.of("/proc/sysrq-trigger")) ? "a" : "no")
+            assertThat(r.stderr())
+                    .as(
+                            "this kernel has %s /proc/sysrq-trigger",
+                            Files.exists(Path.of("/proc/sysrq-trigger")) ? "a" : "no")
                     .containsAnyOf("Read-only file system", "nonexistent directory", "No such file");
         }
     }
@@ -139,7 +160,9 @@ class FilesystemEscapeAttackTests {
     @DisplayName("/sys: nothing of the host's is there, and a sysfs cannot be mounted")
     void noSysfs() {
         try (IsolatedEnvironment env = env().start()) {
-            ExecResult r = sh(env, "ls -A /sys | wc -l; mount -t sysfs sysfs /sys; echo mount=$?; ls /sys/class 2>&1 >/dev/null; echo class=$?");
+            ExecResult r = sh(
+                    env,
+                    "ls -A /sys | wc -l; mount -t sysfs sysfs /sys; echo mount=$?; ls /sys/class 2>&1 >/dev/null; echo class=$?");
             assertThat(r.stdoutLines()).as(r.toString()).contains("0", "mount=1", "class=1");
         }
     }
@@ -161,7 +184,9 @@ class FilesystemEscapeAttackTests {
         Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
         if (Attacks.root()) {
             Process mknod = new ProcessBuilder("mknod", shared.resolve("mem").toString(), "c", "1", "1").start();
-            assertThat(mknod.waitFor()).as("host root makes /dev/mem's twin in the bound directory").isZero();
+            assertThat(mknod.waitFor())
+                    .as("host root makes /dev/mem's twin in the bound directory")
+                    .isZero();
         }
         try (IsolatedEnvironment env = env().bindWritable(shared, "/shared").start()) {
             List<String> lines = probe(env, "open=/shared/mem");
@@ -179,10 +204,14 @@ class FilesystemEscapeAttackTests {
     @DisplayName("the overlay's host directories named in mountinfo are not reachable from inside")
     void overlayUpperDir() {
         try (IsolatedEnvironment env = env().start()) {
-            ExecResult r = sh(env, "d=$(sed -n 's/.*[ ,]\\(upperdir\\|lowerdir\\)=\\([^,:]*\\).*/\\2/p' /proc/self/mountinfo | head -1); "
-                    + "echo dir=$d; ls \"$d\" >/dev/null 2>&1 && echo reached");
+            ExecResult r = sh(
+                    env,
+                    "d=$(sed -n 's/.*[ ,]\\(upperdir\\|lowerdir\\)=\\([^,:]*\\).*/\\2/p' /proc/self/mountinfo | head -1); "
+                            + "echo dir=$d; ls \"$d\" >/dev/null 2>&1 && echo reached");
             String dir = r.stdoutLines().get(1);
-            assertThat(dir).as("the host has overlayfs: mountinfo names the layers; %s", r).matches("dir=/.+");
+            assertThat(dir)
+                    .as("the host has overlayfs: mountinfo names the layers; %s", r)
+                    .matches("dir=/.+");
             assertThat(r.stdoutLines()).doesNotContain("reached");
         }
     }
@@ -208,7 +237,8 @@ class FilesystemEscapeAttackTests {
     }
 
     @Test
-    @DisplayName("writeString through a symlink to a host file writes inside the environment, the host file is unchanged")
+    @DisplayName(
+            "writeString through a symlink to a host file writes inside the environment, the host file is unchanged")
     void writeStringThroughSymlink() throws Exception {
         Path secret = Attacks.hostSecret();
         String before = Files.readString(secret);
@@ -253,31 +283,42 @@ class FilesystemEscapeAttackTests {
             } catch (RuntimeException refused) {
                 // refused: nothing copied
             }
-            assertThat(!Files.exists(out) || !Files.readString(out).contains(Attacks.secretOf(secret))).isTrue();
+            assertThat(!Files.exists(out) || !Files.readString(out).contains(Attacks.secretOf(secret)))
+                    .isTrue();
         }
     }
 
     @Test
-    @DisplayName("isolated.keepOnFailure: symlinks to host files, and directories swapped for symlinks to the host while the layer is kept, never copy a host file")
+    @DisplayName(
+            "isolated.keepOnFailure: symlinks to host files, and directories swapped for symlinks to the host while the layer is kept, never copy a host file")
     void keepOnFailureSymlinkSwap(@TempDir Path dir) throws Exception {
         Path secret = Attacks.hostSecret();
         KeepFixture.hostDir = secret.getParent();
         EngineExecutionResults results;
         try {
-            results = EngineTestKit.engine("junit-jupiter").selectors(selectClass(KeepFixture.class))
+            results = EngineTestKit.engine("junit-jupiter")
+                    .selectors(selectClass(KeepFixture.class))
                     .configurationParameter("isolated.keepOnFailure", "true")
-                    .configurationParameter("isolated.keepOnFailure.dir", dir.resolve("kept").toString()).execute();
+                    .configurationParameter(
+                            "isolated.keepOnFailure.dir", dir.resolve("kept").toString())
+                    .execute();
         } finally {
             KeepFixture.hostDir = null;
         }
         Throwable failure = results.testEvents().failed().stream()
-                .map(e -> e.getPayload(TestExecutionResult.class).orElseThrow().getThrowable().orElseThrow())
-                .findFirst().orElseThrow(() -> new AssertionError("the planting test did not run and fail"));
+                .map(e -> e.getPayload(TestExecutionResult.class)
+                        .orElseThrow()
+                        .getThrowable()
+                        .orElseThrow())
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("the planting test did not run and fail"));
         String report = failure.getSuppressed()[0].getMessage();
         Matcher kept = Pattern.compile("Writable layer kept at (\\S+)").matcher(report);
         assertThat(kept.find()).as(report).isTrue();
         Path layer = Path.of(kept.group(1));
-        assertThat(layer.resolve("r")).as("the attack ran: its directories were kept").isDirectory();
+        assertThat(layer.resolve("r"))
+                .as("the attack ran: its directories were kept")
+                .isDirectory();
         assertThat(Files.isSymbolicLink(layer.resolve("etc/secret-link"))).isTrue();
         try (var all = Files.walk(layer)) { // does not follow symlinks
             for (Path p : (Iterable<Path>) all::iterator) {
@@ -296,14 +337,22 @@ class FilesystemEscapeAttackTests {
         @Test
         void fails(IsolatedEnvironment env) {
             if (hostDir == null) {
-                return; // run on its own (a -Dtest pattern selects nested classes too), not by the attack: nothing to plant
+                return; // run on its own (a -Dtest pattern selects nested classes too), not by the attack: nothing to
+                // plant
             }
-            ExecResult planted = env.exec("sh", "-c", "ln -s " + hostDir.resolve("secret") + " /etc/secret-link && ln -s "
-                    + hostDir + " /etc/host-dir && for i in $(seq 25); do mkdir -p /r/d$i/sub; echo in > /r/d$i/sub/f; done; "
-                    + "(while :; do for i in $(seq 25); do mv /r/d$i /r/x$i; ln -s " + hostDir + " /r/d$i; rm /r/d$i; "
-                    + "mv /r/x$i /r/d$i; done; done) </dev/null >/dev/null 2>&1 & sleep 0.2");
+            ExecResult planted = env.exec(
+                    "sh",
+                    "-c",
+                    "ln -s " + hostDir.resolve("secret") + " /etc/secret-link && ln -s "
+                            + hostDir
+                            + " /etc/host-dir && for i in $(seq 25); do mkdir -p /r/d$i/sub; echo in > /r/d$i/sub/f; done; "
+                            + "(while :; do for i in $(seq 25); do mv /r/d$i /r/x$i; ln -s " + hostDir
+                            + " /r/d$i; rm /r/d$i; "
+                            + "mv /r/x$i /r/d$i; done; done) </dev/null >/dev/null 2>&1 & sleep 0.2");
             assertThat(planted.exitCode()).isZero();
-            assertThat(env.exec("false").exitCode()).as("fails on purpose, so that the layer is kept").isZero();
+            assertThat(env.exec("false").exitCode())
+                    .as("fails on purpose, so that the layer is kept")
+                    .isZero();
         }
     }
 }

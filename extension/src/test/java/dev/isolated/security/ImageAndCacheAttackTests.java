@@ -93,7 +93,8 @@ class ImageAndCacheAttackTests {
     }
 
     private void refused(Path image, String entry, Path victim) throws IOException {
-        assertThatThrownBy(() -> IsolatedEnvironment.builder().rootfs(image).start()).hasMessageContaining("Image ")
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().rootfs(image).start())
+                .hasMessageContaining("Image ")
                 .hasMessageContaining(entry);
         try (var files = Files.list(victim)) {
             assertThat(files).as("nothing written outside the root").isEmpty();
@@ -119,16 +120,26 @@ class ImageAndCacheAttackTests {
     @DisplayName("a write through a symlink to a host directory is refused, naming it")
     void throughAbsoluteSymlink() throws IOException {
         Path victim = victim();
-        refused(tar("symlink.tar", link("evil", victim.toString(), TarArchiveEntry.LF_SYMLINK),
-                file("evil/pwned", "pwned", 0644)), "evil", victim);
+        refused(
+                tar(
+                        "symlink.tar",
+                        link("evil", victim.toString(), TarArchiveEntry.LF_SYMLINK),
+                        file("evil/pwned", "pwned", 0644)),
+                "evil",
+                victim);
     }
 
     @Test
     @DisplayName("a write through a relative symlink climbing out (up -> ../../..) is refused, naming it")
     void throughRelativeSymlink() throws IOException {
         Path victim = victim();
-        refused(tar("relsymlink.tar", link("up", "../".repeat(30) + victim.toString().substring(1), TarArchiveEntry.LF_SYMLINK),
-                file("up/pwned", "pwned", 0644)), "up", victim);
+        refused(
+                tar(
+                        "relsymlink.tar",
+                        link("up", "../".repeat(30) + victim.toString().substring(1), TarArchiveEntry.LF_SYMLINK),
+                        file("up/pwned", "pwned", 0644)),
+                "up",
+                victim);
     }
 
     @Test
@@ -136,8 +147,12 @@ class ImageAndCacheAttackTests {
     void hardlinkOutside() throws IOException {
         Path secret = Attacks.hostSecret();
         Path victim = victim();
-        refused(tar("hardlink.tar", link("stolen", "../".repeat(30) + secret.toString().substring(1), TarArchiveEntry.LF_LINK)),
-                "stolen", victim);
+        refused(
+                tar(
+                        "hardlink.tar",
+                        link("stolen", "../".repeat(30) + secret.toString().substring(1), TarArchiveEntry.LF_LINK)),
+                "stolen",
+                victim);
     }
 
     @Test
@@ -151,14 +166,17 @@ class ImageAndCacheAttackTests {
         out.write(new byte[4096]);
         out.flush();
         Path image = Files.write(dir.resolve("bomb.tar"), bytes.toByteArray());
-        assertThatThrownBy(() -> IsolatedEnvironment.builder().rootfs(image).start()).hasMessageContaining("Image ")
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().rootfs(image).start())
+                .hasMessageContaining("Image ")
                 .hasMessageContaining("bomb");
     }
 
     @Test
     @DisplayName("device nodes in an image are never created, not even as root: the environment has only its own /dev")
     void deviceNodes() throws IOException {
-        Path image = tar("devices.tar", device("evil/mem", TarArchiveEntry.LF_CHR, 1, 1),
+        Path image = tar(
+                "devices.tar",
+                device("evil/mem", TarArchiveEntry.LF_CHR, 1, 1),
                 device("evil/sda", TarArchiveEntry.LF_BLK, 8, 0));
         Path unpacked = unpackedRoot(image);
         assertThat(unpacked.resolve("ok")).exists();
@@ -168,10 +186,14 @@ class ImageAndCacheAttackTests {
 
     /** Starts (and closes) an environment from IMAGE so that it is unpacked; @return its unpacked root in the cache */
     private static Path unpackedRoot(Path image) throws IOException {
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs(image).start()) {
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs(image).start()) {
             assertThat(env.initHostPid()).isPositive();
         }
-        return CacheDirectory.resolve().resolve("images").resolve(sha256(Files.readAllBytes(image))).resolve("rootfs");
+        return CacheDirectory.resolve()
+                .resolve("images")
+                .resolve(sha256(Files.readAllBytes(image)))
+                .resolve("rootfs");
     }
 
     private static String sha256(byte[] data) {
@@ -183,20 +205,30 @@ class ImageAndCacheAttackTests {
     }
 
     @Test
-    @DisplayName("a set-uid-root file of an image in the cache: as root no other local user reaches it; rootless its bit is dropped")
+    @DisplayName(
+            "a set-uid-root file of an image in the cache: as root no other local user reaches it; rootless its bit is dropped")
     void setUidInCache() throws Exception {
         Path image = tar("suid.tar", file("suid", "#!/bin/sh\nid\n", 04755));
         Path root = unpackedRoot(image);
         if (Attacks.root()) {
-            assertThat(Files.getPosixFilePermissions(root.resolve("suid"))).contains(java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE);
-            Process other = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                    "sh", "-c", "echo probe-ran; stat " + root.resolve("suid") + "; echo rc=$?").redirectErrorStream(true).start();
+            assertThat(Files.getPosixFilePermissions(root.resolve("suid")))
+                    .contains(java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE);
+            Process other = new ProcessBuilder(
+                            "setpriv",
+                            "--reuid=65534",
+                            "--regid=65534",
+                            "--clear-groups",
+                            "sh",
+                            "-c",
+                            "echo probe-ran; stat " + root.resolve("suid") + "; echo rc=$?")
+                    .redirectErrorStream(true)
+                    .start();
             String out = new String(other.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertThat(other.waitFor()).isZero();
             assertThat(out).startsWith("probe-ran").contains("Permission denied", "rc=1");
         } else {
-            assertThat(Files.getAttribute(root.resolve("suid"), "unix:mode")).matches(m -> ((Integer) m & 06000) == 0,
-                    "no set-uid or set-gid bit");
+            assertThat(Files.getAttribute(root.resolve("suid"), "unix:mode"))
+                    .matches(m -> ((Integer) m & 06000) == 0, "no set-uid or set-gid bit");
         }
     }
 
@@ -204,8 +236,11 @@ class ImageAndCacheAttackTests {
     @DisplayName("the cache's directories (root, images/, each image) are 0700: no other user can enter them")
     void cacheModes() throws Exception {
         Path root = unpackedRoot(tar("modes.tar"));
-        for (Path p : new Path[] {CacheDirectory.resolve(), CacheDirectory.resolve().resolve("images"), root.getParent()}) {
-            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(p))).as(p.toString()).isEqualTo("rwx------");
+        for (Path p :
+                new Path[] {CacheDirectory.resolve(), CacheDirectory.resolve().resolve("images"), root.getParent()}) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(p)))
+                    .as(p.toString())
+                    .isEqualTo("rwx------");
         }
     }
 
@@ -214,10 +249,11 @@ class ImageAndCacheAttackTests {
     void manifestEscape() throws IOException {
         Path victim = victim();
         Path outsideLayer = tar("outside-layer.tar", file("planted", "from outside\n", 0644));
-        String manifest = "[{\"Config\":\"config.json\",\"RepoTags\":[\"evil:1\"],\"Layers\":[\""
-                + "../".repeat(30) + outsideLayer.toString().substring(1) + "\"]}]";
+        String manifest = "[{\"Config\":\"config.json\",\"RepoTags\":[\"evil:1\"],\"Layers\":[\"" + "../".repeat(30)
+                + outsideLayer.toString().substring(1) + "\"]}]";
         Path image = tar("manifest.tar", file("manifest.json", manifest, 0644), file("config.json", "{}", 0644));
-        assertThatThrownBy(() -> IsolatedEnvironment.builder().rootfs(image).start()).hasMessageContaining("Image ");
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().rootfs(image).start())
+                .hasMessageContaining("Image ");
         try (var files = Files.list(victim)) {
             assertThat(files).isEmpty();
         }
@@ -228,9 +264,13 @@ class ImageAndCacheAttackTests {
     void layerSymlinkOutside() throws IOException {
         Path outsideLayer = tar("outside-layer2.tar", file("planted", "from outside\n", 0644));
         String manifest = "[{\"Config\":\"config.json\",\"RepoTags\":[\"evil:1\"],\"Layers\":[\"abc/layer.tar\"]}]";
-        Path image = tar("layerlink.tar", file("manifest.json", manifest, 0644), file("config.json", "{}", 0644),
+        Path image = tar(
+                "layerlink.tar",
+                file("manifest.json", manifest, 0644),
+                file("config.json", "{}", 0644),
                 link("abc/layer.tar", outsideLayer.toString(), TarArchiveEntry.LF_SYMLINK));
-        assertThatThrownBy(() -> IsolatedEnvironment.builder().rootfs(image).start()).hasMessageContaining("Image ")
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().rootfs(image).start())
+                .hasMessageContaining("Image ")
                 .hasMessageContaining("layer.tar");
     }
 
@@ -240,15 +280,20 @@ class ImageAndCacheAttackTests {
         if (!Attacks.root()) {
             // rootless: only uid 0 is mapped, and unpacking as another user drops the bits (setUidInCache)
             try (IsolatedEnvironment env = Attacks.env().start()) {
-                assertThat(sh(env, "grep NoNewPrivs /proc/self/status").stdoutLines()).contains("NoNewPrivs:\t1");
+                assertThat(sh(env, "grep NoNewPrivs /proc/self/status").stdoutLines())
+                        .contains("NoNewPrivs:\t1");
             }
             return;
         }
-        Path image = dev.isolated.image.ImageBuilder.from(Attacks.image()).addStaticBinary(Path.of("/bin/busybox"), "/sid/id")
-                .mode("/sid/id", 04755).build();
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs(image).start()) {
-            ExecResult r = env.exec(dev.isolated.Command.of("sh", "-c", "echo probe-ran; stat -c %a /sid/id; /sid/id -u")
-                    .withUser(1000, 1000));
+        Path image = dev.isolated.image.ImageBuilder.from(Attacks.image())
+                .addStaticBinary(Path.of("/bin/busybox"), "/sid/id")
+                .mode("/sid/id", 04755)
+                .build();
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs(image).start()) {
+            ExecResult r =
+                    env.exec(dev.isolated.Command.of("sh", "-c", "echo probe-ran; stat -c %a /sid/id; /sid/id -u")
+                            .withUser(1000, 1000));
             assertThat(r.stdoutLines()).as(r.toString()).containsExactly("probe-ran", "4755", "1000");
         }
     }

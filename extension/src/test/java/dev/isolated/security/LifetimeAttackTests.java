@@ -35,9 +35,13 @@ class LifetimeAttackTests {
         String marker = Attacks.marker();
         try (IsolatedEnvironment env = builder.start()) {
             sh(env, launch.replace("MARKER", marker));
-            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcesses("sleep " + marker).isEmpty());
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(5))
+                    .until(() -> !hostProcesses("sleep " + marker).isEmpty());
         }
-        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> hostProcesses("sleep " + marker).isEmpty());
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(5))
+                .until(() -> hostProcesses("sleep " + marker).isEmpty());
     }
 
     @Test
@@ -55,15 +59,19 @@ class LifetimeAttackTests {
     @Test
     @DisplayName("with capabilities = ALL, a daemon that unshares a PID namespace of its own dies with its environment")
     void unsharedPidDaemon() {
-        daemonDiesOnClose(env().capabilities(Capabilities.ALL),
+        daemonDiesOnClose(
+                env().capabilities(Capabilities.ALL),
                 "(unshare -p -f -m -u -i -n setsid sleep MARKER </dev/null >/dev/null 2>&1 &) ");
     }
 
     @Test
-    @DisplayName("without PID, with capabilities = ALL, a daemon that unshares mount, UTS, IPC and network namespaces dies with its environment")
+    @DisplayName(
+            "without PID, with capabilities = ALL, a daemon that unshares mount, UTS, IPC and network namespaces dies with its environment")
     void unsharedDaemonWithoutPid() {
-        daemonDiesOnClose(env().namespaces(LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC, LinuxNamespace.NET)
-                .capabilities(Capabilities.ALL), "(unshare -m -u -i -n setsid sleep MARKER </dev/null >/dev/null 2>&1 &) ");
+        daemonDiesOnClose(
+                env().namespaces(LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC, LinuxNamespace.NET)
+                        .capabilities(Capabilities.ALL),
+                "(unshare -m -u -i -n setsid sleep MARKER </dev/null >/dev/null 2>&1 &) ");
     }
 
     @Test
@@ -75,7 +83,8 @@ class LifetimeAttackTests {
             assertThat(ProcessHandle.of(sleep.hostPid())).isPresent();
         }
         long pid = sleep.hostPid();
-        Awaitility.await().atMost(Duration.ofSeconds(5))
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(5))
                 .until(() -> ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true));
     }
 
@@ -84,11 +93,14 @@ class LifetimeAttackTests {
     void neverEnding() {
         String marker = Attacks.marker();
         try (IsolatedEnvironment env = env().start()) {
-            ExecResult r = env.exec(Command.of("sh", "-c", "echo probe-ran; trap '' TERM; while :; do sleep 1; done # " + marker)
-                    .withTimeout(Duration.ofMillis(500)));
+            ExecResult r = env.exec(
+                    Command.of("sh", "-c", "echo probe-ran; trap '' TERM; while :; do sleep 1; done # " + marker)
+                            .withTimeout(Duration.ofMillis(500)));
             assertThat(r.stdoutLines()).containsExactly("probe-ran");
             assertThat(r.timedOut()).isTrue();
-            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> hostProcesses(marker).isEmpty());
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(5))
+                    .until(() -> hostProcesses(marker).isEmpty());
         }
     }
 
@@ -96,21 +108,26 @@ class LifetimeAttackTests {
     @DisplayName("orphans piling up as zombies are reaped by the environment's init")
     void zombies() {
         try (IsolatedEnvironment env = env().start()) {
-            ExecResult r = sh(env, "for i in $(seq 50); do (touch /tmp/z$i; sleep 0.01 &) ; done; sleep 0.5; "
-                    + "echo orphans=$(ls /tmp | grep -c '^z'); echo zombies=$(ps -o stat | grep -c '^ *Z')");
+            ExecResult r = sh(
+                    env,
+                    "for i in $(seq 50); do (touch /tmp/z$i; sleep 0.01 &) ; done; sleep 0.5; "
+                            + "echo orphans=$(ls /tmp | grep -c '^z'); echo zombies=$(ps -o stat | grep -c '^ *Z')");
             assertThat(r.stdoutLines()).as(r.toString()).contains("orphans=50", "zombies=0");
         }
     }
 
     @Test
-    @DisplayName("a fork bomb is bounded by the environment's limit (pids cgroup as root, RLIMIT_NPROC rootless) and leaves the JVM working")
+    @DisplayName(
+            "a fork bomb is bounded by the environment's limit (pids cgroup as root, RLIMIT_NPROC rootless) and leaves the JVM working")
     void forkBomb() {
         IsolatedEnvironmentBuilder builder = Attacks.root() ? env().pids(40) : env().rlimit(Rlimit.NPROC, 40);
         try (IsolatedEnvironment env = builder.start()) {
             // every fork counts, so the bomb counts its children with builtins only; the subshell dies at its first
             // refused fork
-            ExecResult r = sh(env, "( i=0; while [ $i -lt 200 ]; do sleep 3 & i=$((i+1)); echo $i > /tmp/n; done ) 2>/tmp/err; "
-                    + "echo bomb=$?");
+            ExecResult r = sh(
+                    env,
+                    "( i=0; while [ $i -lt 200 ]; do sleep 3 & i=$((i+1)); echo $i > /tmp/n; done ) 2>/tmp/err; "
+                            + "echo bomb=$?");
             int spawned = Integer.parseInt(env.readString("/tmp/n").trim());
             assertThat(spawned).as(r.toString()).isBetween(10, 40);
             assertThat(env.readString("/tmp/err")).contains("fork");
@@ -121,28 +138,35 @@ class LifetimeAttackTests {
     }
 
     @Test
-    @DisplayName("after a SIGKILL of the helper no daemon survives and no state directory stays; the next environment works")
+    @DisplayName(
+            "after a SIGKILL of the helper no daemon survives and no state directory stays; the next environment works")
     void helperKilled() {
         String marker = Attacks.marker();
         long helper = SharedHelper.get().pid();
         Path stateDir = stateDirOf(helper);
         IsolatedEnvironment env = env().start();
         sh(env, "(setsid sleep " + marker + " </dev/null >/dev/null 2>&1 &)");
-        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcesses("sleep " + marker).isEmpty());
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(5))
+                .until(() -> !hostProcesses("sleep " + marker).isEmpty());
         ProcessHandle.of(helper).orElseThrow().destroyForcibly();
-        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> hostProcesses("sleep " + marker).isEmpty());
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> hostProcesses("sleep " + marker).isEmpty());
         assertThatThrownBy(() -> env.exec("true")).hasMessageContaining("died");
         env.close();
         try (IsolatedEnvironment next = env().start()) {
             assertThat(next.exec("true").exitCode()).isZero();
         }
-        assertThat(stateDir).as("the dead helper's state directory (its mount points), removed by the next helper")
+        assertThat(stateDir)
+                .as("the dead helper's state directory (its mount points), removed by the next helper")
                 .doesNotExist();
     }
 
     private static Path stateDirOf(long pid) {
         try {
-            String[] argv = Files.readString(Path.of("/proc/" + pid + "/cmdline"), StandardCharsets.UTF_8).split("\0");
+            String[] argv = Files.readString(Path.of("/proc/" + pid + "/cmdline"), StandardCharsets.UTF_8)
+                    .split("\0");
             for (int i = 0; i + 1 < argv.length; i++) {
                 if (argv[i].equals("--state-dir")) {
                     return Path.of(argv[i + 1]);

@@ -14,7 +14,6 @@ import dev.isolated.ExecResult;
 import dev.isolated.IsolatedEnvironment;
 import dev.isolated.IsolatedProcess;
 import dev.isolated.Seccomp;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
@@ -33,9 +32,11 @@ class RootInsideAttackTests {
     @DisplayName("capabilities = ALL: a cgroup v1 hierarchy (to write release_agent) cannot be mounted")
     void releaseAgent() {
         try (IsolatedEnvironment env = env().capabilities(Capabilities.ALL).start()) {
-            ExecResult r = sh(env, "mkdir -p /tmp/t /tmp/c && mount -t tmpfs t /tmp/t && echo tmpfs=ok; "
-                    + "mount -t cgroup -o none,name=isolated-attack cgroup /tmp/c; echo cgroup=$?; "
-                    + "test -e /tmp/c/release_agent; echo agent=$?");
+            ExecResult r = sh(
+                    env,
+                    "mkdir -p /tmp/t /tmp/c && mount -t tmpfs t /tmp/t && echo tmpfs=ok; "
+                            + "mount -t cgroup -o none,name=isolated-attack cgroup /tmp/c; echo cgroup=$?; "
+                            + "test -e /tmp/c/release_agent; echo agent=$?");
             assertThat(r.stdoutLines()).as(r.toString()).contains("tmpfs=ok", "cgroup=1", "agent=1");
         }
     }
@@ -43,45 +44,58 @@ class RootInsideAttackTests {
     @Test
     @DisplayName("capabilities = ALL, with its own NET: a fresh sysfs (host sysctls, devices) cannot be mounted")
     void freshSysfs() {
-        try (IsolatedEnvironment env = env().namespaces(PID, MOUNT, UTS, NET).capabilities(Capabilities.ALL).start()) {
-            ExecResult r = sh(env, "mkdir -p /tmp/t /tmp/s && mount -t tmpfs t /tmp/t && echo tmpfs=ok; "
-                    + "mount -t sysfs sysfs /tmp/s; echo sysfs=$?; ls /tmp/s | wc -l");
+        try (IsolatedEnvironment env = env().namespaces(PID, MOUNT, UTS, NET)
+                .capabilities(Capabilities.ALL)
+                .start()) {
+            ExecResult r = sh(
+                    env,
+                    "mkdir -p /tmp/t /tmp/s && mount -t tmpfs t /tmp/t && echo tmpfs=ok; "
+                            + "mount -t sysfs sysfs /tmp/s; echo sysfs=$?; ls /tmp/s | wc -l");
             assertThat(r.stdoutLines()).as(r.toString()).contains("tmpfs=ok", "sysfs=1", "0");
         }
     }
 
     @Test
-    @DisplayName("capabilities = ALL and seccomp = UNCONFINED: the wall clock cannot be set (EPERM from the kernel, not the filter)")
+    @DisplayName(
+            "capabilities = ALL and seccomp = UNCONFINED: the wall clock cannot be set (EPERM from the kernel, not the filter)")
     void clock() {
-        try (IsolatedEnvironment env = env().capabilities(Capabilities.ALL).seccomp(Seccomp.UNCONFINED).start()) {
+        try (IsolatedEnvironment env =
+                env().capabilities(Capabilities.ALL).seccomp(Seccomp.UNCONFINED).start()) {
             assertThat(sh(env, "grep -E '^(Seccomp|CapEff):' /proc/self/status").stdoutLines())
                     .contains("Seccomp:\t0", "CapEff:\t000001fffff7ffff");
-            assertThat(probe(env, "settimeofday", "clock_settime")).containsExactly("settimeofday=EPERM",
-                    "clock_settime=EPERM", "probe-done");
+            assertThat(probe(env, "settimeofday", "clock_settime"))
+                    .containsExactly("settimeofday=EPERM", "clock_settime=EPERM", "probe-done");
         }
     }
 
     @Test
     @DisplayName("capabilities = ALL and seccomp = UNCONFINED: open_by_handle_at (Shocker) opens no host inode")
     void openByHandle() {
-        try (IsolatedEnvironment env = env().capabilities(Capabilities.ALL).seccomp(Seccomp.UNCONFINED).start()) {
+        try (IsolatedEnvironment env =
+                env().capabilities(Capabilities.ALL).seccomp(Seccomp.UNCONFINED).start()) {
             List<String> lines = probe(env, "shocker");
-            assertThat(lines.get(0)).as("a handle of the root's filesystem is not opened").isNotEqualTo("shocker=ok")
+            assertThat(lines.get(0))
+                    .as("a handle of the root's filesystem is not opened")
+                    .isNotEqualTo("shocker=ok")
                     .startsWith("shocker=E");
         }
     }
 
     @Test
-    @DisplayName("without PID, capabilities = ALL: a host root process cannot be killed (as root: a sleep of the JVM's; rootless: the host's init, signal 0)")
+    @DisplayName(
+            "without PID, capabilities = ALL: a host root process cannot be killed (as root: a sleep of the JVM's; rootless: the host's init, signal 0)")
     void killHostRoot() throws Exception {
-        try (IsolatedEnvironment env = env().namespaces(MOUNT, UTS).capabilities(Capabilities.ALL).start()) {
+        try (IsolatedEnvironment env =
+                env().namespaces(MOUNT, UTS).capabilities(Capabilities.ALL).start()) {
             if (Attacks.root()) {
                 Process sleep = new ProcessBuilder("sleep", "60").start();
                 try {
                     ExecResult r = sh(env, "kill -0 $$ && echo self=ok; kill -9 " + sleep.pid() + "; echo kill=$?");
                     assertThat(r.stdoutLines()).contains("self=ok", "kill=1");
                     assertThat(r.stderr()).contains("Operation not permitted");
-                    assertThat(sleep.waitFor(200, TimeUnit.MILLISECONDS)).as("the host's sleep survives").isFalse();
+                    assertThat(sleep.waitFor(200, TimeUnit.MILLISECONDS))
+                            .as("the host's sleep survives")
+                            .isFalse();
                 } finally {
                     sleep.destroyForcibly();
                 }
@@ -93,14 +107,19 @@ class RootInsideAttackTests {
     }
 
     @Test
-    @DisplayName("without PID, capabilities = ALL: another environment's /proc/<pid>/root is out of reach; as root its processes too (rootless they share the caller's uid: the README's Security section says so)")
+    @DisplayName(
+            "without PID, capabilities = ALL: another environment's /proc/<pid>/root is out of reach; as root its processes too (rootless they share the caller's uid: the README's Security section says so)")
     void anotherEnvironmentsRoot() {
         try (IsolatedEnvironment victim = env().namespaces(MOUNT, UTS).start();
-                IsolatedEnvironment attacker = env().namespaces(MOUNT, UTS).capabilities(Capabilities.ALL).start()) {
+                IsolatedEnvironment attacker = env().namespaces(MOUNT, UTS)
+                        .capabilities(Capabilities.ALL)
+                        .start()) {
             victim.writeString("/tmp/victim-secret", "victim-secret\n");
             IsolatedProcess sleep = victim.start("sleep", "60");
-            ExecResult r = sh(attacker, "cat /proc/" + sleep.hostPid() + "/root/tmp/victim-secret; echo root=$?; "
-                    + "kill -9 " + sleep.hostPid() + "; echo kill=$?");
+            ExecResult r = sh(
+                    attacker,
+                    "cat /proc/" + sleep.hostPid() + "/root/tmp/victim-secret; echo root=$?; " + "kill -9 "
+                            + sleep.hostPid() + "; echo kill=$?");
             assertThat(r.stdoutLines()).as(r.toString()).contains("root=1").doesNotContain("victim-secret");
             if (Attacks.root()) {
                 assertThat(r.stdoutLines()).as(r.toString()).contains("kill=1");
@@ -118,7 +137,8 @@ class RootInsideAttackTests {
     @DisplayName("without PID, capabilities = ALL: a host process cannot be traced")
     void ptraceHost() throws Exception {
         Process sleep = new ProcessBuilder("sleep", "60").start();
-        try (IsolatedEnvironment env = env().namespaces(MOUNT, UTS).capabilities(Capabilities.ALL).start()) {
+        try (IsolatedEnvironment env =
+                env().namespaces(MOUNT, UTS).capabilities(Capabilities.ALL).start()) {
             // rootless the sleep is the caller's own (same uid): the kernel lets a user trace its own processes,
             // so the rootless attack is on the host's init instead, which is root's
             long target = Attacks.root() ? sleep.pid() : 1;
@@ -128,15 +148,18 @@ class RootInsideAttackTests {
         }
     }
 
-
     @Test
-    @DisplayName("without PID, capabilities = ALL: no way to the host's cgroupfs to leave the environment's cgroup (no /proc/<pid>/root, a cgroup2 mount shows its own subtree)")
+    @DisplayName(
+            "without PID, capabilities = ALL: no way to the host's cgroupfs to leave the environment's cgroup (no /proc/<pid>/root, a cgroup2 mount shows its own subtree)")
     void cgroupEscape() {
         try (IsolatedEnvironment env = env().namespaces(MOUNT, UTS, dev.isolated.LinuxNamespace.CGROUP)
-                .capabilities(Capabilities.ALL).start()) {
-            ExecResult r = sh(env, "echo procs=$(ls /proc | grep -c '^[0-9]'); cat /proc/1/root/sys/fs/cgroup/cgroup.procs; "
-                    + "echo hostroot=$?; mkdir -p /tmp/cg && mount -t cgroup2 none /tmp/cg; echo mount=$?; "
-                    + "echo others=$(ls /tmp/cg | grep -c '^isolated-'); echo $$ > /tmp/cg/cgroup.procs; echo move=$?");
+                .capabilities(Capabilities.ALL)
+                .start()) {
+            ExecResult r = sh(
+                    env,
+                    "echo procs=$(ls /proc | grep -c '^[0-9]'); cat /proc/1/root/sys/fs/cgroup/cgroup.procs; "
+                            + "echo hostroot=$?; mkdir -p /tmp/cg && mount -t cgroup2 none /tmp/cg; echo mount=$?; "
+                            + "echo others=$(ls /tmp/cg | grep -c '^isolated-'); echo $$ > /tmp/cg/cgroup.procs; echo move=$?");
             // no /proc of the host's processes, so no /proc/<pid>/root to the host's cgroupfs
             assertThat(r.stdoutLines()).as(r.toString()).contains("procs=0", "hostroot=1");
             if (Attacks.root()) {

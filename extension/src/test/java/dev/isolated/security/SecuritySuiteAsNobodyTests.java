@@ -24,19 +24,31 @@ class SecuritySuiteAsNobodyTests {
     @Test
     @DisplayName("every attack also fails as uid 65534: at least 60 run, all successful, none skipped or aborted")
     void asNobody(@TempDir Path dir) throws Exception {
-        assertThat(Attacks.root()).as("this test runs the suite as uid 65534, so it runs as root, as CI does").isTrue();
+        assertThat(Attacks.root())
+                .as("this test runs the suite as uid 65534, so it runs as root, as CI does")
+                .isTrue();
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
         String classpath = NobodyJvm.copyClasspathReadableByAll(dir.resolve("cp"));
         Path home = Files.createDirectories(dir.resolve("home"));
         Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwxrwxrwx"));
         String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder("setpriv", "--reuid=" + NobodyJvm.NOBODY, "--regid=" + NobodyJvm.NOBODY,
-                "--clear-groups", java, "-Duser.home=" + home, "-Djava.io.tmpdir=" + home, "-cp", classpath,
+        ProcessBuilder pb = new ProcessBuilder(
+                "setpriv",
+                "--reuid=" + NobodyJvm.NOBODY,
+                "--regid=" + NobodyJvm.NOBODY,
+                "--clear-groups",
+                java,
+                "-Duser.home=" + home,
+                "-Djava.io.tmpdir=" + home,
+                "-cp",
+                classpath,
                 SecuritySuiteRunner.class.getName());
         pb.environment().put("XDG_CACHE_HOME", home.resolve(".cache").toString());
         pb.environment().put("HOME", home.toString());
         Process child = pb.redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+                .lines()
+                .toList();
         assertThat(child.waitFor()).as("the child JVM's exit code").isZero();
 
         List<String> results = lines.stream().filter(l -> l.contains("\t")).toList();

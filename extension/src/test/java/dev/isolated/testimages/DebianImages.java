@@ -54,13 +54,21 @@ public final class DebianImages implements AutoCloseable {
     /** Each image: its rootfs directory under {@link #ROOTFS_CACHE} and its config's {@code "config"} object. */
     private static final Map<String, String[]> IMAGES = Map.of(
             MINBASE, new String[] {"minbase", "{\"Env\":[\"" + PATH + "\"],\"Cmd\":[\"bash\"]}"},
-            REDIS, new String[] {"redis", "{\"Env\":[\"" + PATH + "\"],\"User\":\"redis\",\"WorkingDir\":\"/var/lib/redis\","
-                    + "\"ExposedPorts\":{\"6379/tcp\":{}},\"Cmd\":[\"redis-server\",\"--port\",\"6379\",\"--save\",\"\","
-                    + "\"--appendonly\",\"no\",\"--protected-mode\",\"no\"]}"},
-            POSTGRES, new String[] {"postgresql", "{\"Env\":[\"PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:"
-                    + "/usr/sbin:/usr/bin:/sbin:/bin\",\"PGDATA=/var/lib/postgresql/15/main\"],\"User\":\"postgres\","
-                    + "\"WorkingDir\":\"/var/lib/postgresql\",\"ExposedPorts\":{\"5432/tcp\":{}},\"Cmd\":[\"postgres\","
-                    + "\"-c\",\"config_file=/etc/postgresql/15/main/postgresql.conf\"]}"});
+            REDIS,
+                    new String[] {
+                        "redis",
+                        "{\"Env\":[\"" + PATH + "\"],\"User\":\"redis\",\"WorkingDir\":\"/var/lib/redis\","
+                                + "\"ExposedPorts\":{\"6379/tcp\":{}},\"Cmd\":[\"redis-server\",\"--port\",\"6379\",\"--save\",\"\","
+                                + "\"--appendonly\",\"no\",\"--protected-mode\",\"no\"]}"
+                    },
+            POSTGRES,
+                    new String[] {
+                        "postgresql",
+                        "{\"Env\":[\"PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:"
+                                + "/usr/sbin:/usr/bin:/sbin:/bin\",\"PGDATA=/var/lib/postgresql/15/main\"],\"User\":\"postgres\","
+                                + "\"WorkingDir\":\"/var/lib/postgresql\",\"ExposedPorts\":{\"5432/tcp\":{}},\"Cmd\":[\"postgres\","
+                                + "\"-c\",\"config_file=/etc/postgresql/15/main/postgresql.conf\"]}"
+                    });
 
     private final Path work;
     private final LocalRegistry registry;
@@ -82,8 +90,8 @@ public final class DebianImages implements AutoCloseable {
      */
     public static DebianImages start(String... images) throws Exception {
         if (!Files.isDirectory(ROOTFS_CACHE.resolve("minbase"))) {
-            throw new AssertionError("No Debian rootfs in " + ROOTFS_CACHE + ": run .ci/install-deps (as root), which builds "
-                    + "it with debootstrap");
+            throw new AssertionError("No Debian rootfs in " + ROOTFS_CACHE
+                    + ": run .ci/install-deps (as root), which builds " + "it with debootstrap");
         }
         Path work = Files.createTempDirectory("isolated-debian-images-");
         DebianImages started = null;
@@ -114,11 +122,17 @@ public final class DebianImages implements AutoCloseable {
         if (!pushed.containsKey(image)) {
             Path minbase = ROOTFS_CACHE.resolve("minbase");
             if (base == null) {
-                base = layout.store(LAYERS.get("minbase", work.resolve("minbase.tar.gz"), file -> RootfsLayer.of(minbase, file)));
+                base = layout.store(
+                        LAYERS.get("minbase", work.resolve("minbase.tar.gz"), file -> RootfsLayer.of(minbase, file)));
             }
-            List<RootfsLayer.Written> layers = image.equals(MINBASE) ? List.of(base) : List.of(base, layout.store(
-                    LAYERS.get(what[0], work.resolve(what[0] + ".tar.gz"),
-                            file -> RootfsLayer.diff(minbase, ROOTFS_CACHE.resolve(what[0]), file))));
+            List<RootfsLayer.Written> layers = image.equals(MINBASE)
+                    ? List.of(base)
+                    : List.of(
+                            base,
+                            layout.store(LAYERS.get(
+                                    what[0],
+                                    work.resolve(what[0] + ".tar.gz"),
+                                    file -> RootfsLayer.diff(minbase, ROOTFS_CACHE.resolve(what[0]), file))));
             manifests.put(image, layout.add(what[0], what[1], layers));
             registry.push(layout.directory(), what[0], image);
             pushed.put(image, layers);

@@ -53,8 +53,11 @@ final class LayerCache {
             if (("sha256:" + sha256(kept)).equals(properties.getProperty("digest"))) {
                 linkOrCopy(kept, file);
                 String whiteouts = properties.getProperty("whiteouts", "");
-                return new RootfsLayer.Written(file, properties.getProperty("digest"),
-                        Long.parseLong(properties.getProperty("size")), properties.getProperty("diffId"),
+                return new RootfsLayer.Written(
+                        file,
+                        properties.getProperty("digest"),
+                        Long.parseLong(properties.getProperty("size")),
+                        properties.getProperty("diffId"),
                         Integer.parseInt(properties.getProperty("entries")),
                         whiteouts.isEmpty() ? List.of() : Arrays.asList(whiteouts.split("\n")));
             }
@@ -117,5 +120,4 @@ final class LayerCache {
         }
         return HexFormat.of().formatHex(sha256.digest());
     }
-
 }

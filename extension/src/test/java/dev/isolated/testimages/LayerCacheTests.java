@@ -29,12 +29,18 @@ class LayerCacheTests {
         RootfsLayer.Written second = cache.get("base", dir.resolve("second.tar.gz"), writer);
 
         assertThat(writes).hasValue(1);
-        assertThat(second).isEqualTo(new RootfsLayer.Written(dir.resolve("second.tar.gz"), first.digest(), first.size(),
-                first.diffId(), first.entries(), first.whiteouts()));
+        assertThat(second)
+                .isEqualTo(new RootfsLayer.Written(
+                        dir.resolve("second.tar.gz"),
+                        first.digest(),
+                        first.size(),
+                        first.diffId(),
+                        first.entries(),
+                        first.whiteouts()));
         assertThat(Files.mismatch(first.file(), second.file())).isEqualTo(-1L);
         try (var kept = Files.list(dir.resolve("kept"))) {
-            assertThat(kept.map(path -> path.getFileName().toString())).containsExactlyInAnyOrder("base.tar.gz",
-                    "base.properties");
+            assertThat(kept.map(path -> path.getFileName().toString()))
+                    .containsExactlyInAnyOrder("base.tar.gz", "base.properties");
         }
 
         Files.delete(second.file()); // a hard link to the kept file: rewrite the kept file itself

@@ -47,8 +47,8 @@ public final class OciLayoutWriter {
                 Files.move(layer.file(), blob, StandardCopyOption.ATOMIC_MOVE);
             }
         }
-        return new RootfsLayer.Written(blob, layer.digest(), layer.size(), layer.diffId(), layer.entries(),
-                layer.whiteouts());
+        return new RootfsLayer.Written(
+                blob, layer.digest(), layer.size(), layer.diffId(), layer.entries(), layer.whiteouts());
     }
 
     /**
@@ -65,20 +65,26 @@ public final class OciLayoutWriter {
                 throw new IllegalArgumentException("Layer " + layer.digest() + " is not stored in " + blobs);
             }
         }
-        String diffIds = layers.stream().map(layer -> '"' + layer.diffId() + '"').collect(Collectors.joining(","));
+        String diffIds =
+                layers.stream().map(layer -> '"' + layer.diffId() + '"').collect(Collectors.joining(","));
         byte[] config = ("{\"architecture\":\"" + architecture() + "\",\"os\":\"linux\",\"config\":" + runConfig
-                + ",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[" + diffIds + "]}}").getBytes(StandardCharsets.UTF_8);
+                        + ",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[" + diffIds + "]}}")
+                .getBytes(StandardCharsets.UTF_8);
         String configDigest = writeBlob(config);
-        String layerDescriptors = layers.stream().map(layer -> "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\","
-                + "\"digest\":\"" + layer.digest() + "\",\"size\":" + layer.size() + "}").collect(Collectors.joining(","));
+        String layerDescriptors = layers.stream()
+                .map(layer -> "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\"," + "\"digest\":\""
+                        + layer.digest() + "\",\"size\":" + layer.size() + "}")
+                .collect(Collectors.joining(","));
         byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"" + MANIFEST + "\",\"config\":{\"mediaType\":"
-                + "\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + configDigest + "\",\"size\":"
-                + config.length + "},\"layers\":[" + layerDescriptors + "]}").getBytes(StandardCharsets.UTF_8);
+                        + "\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + configDigest + "\",\"size\":"
+                        + config.length + "},\"layers\":[" + layerDescriptors + "]}")
+                .getBytes(StandardCharsets.UTF_8);
         String digest = writeBlob(manifest);
         manifests.add("{\"mediaType\":\"" + MANIFEST + "\",\"digest\":\"" + digest + "\",\"size\":" + manifest.length
                 + ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"" + name + "\"}}");
-        Files.writeString(directory.resolve("index.json"), "{\"schemaVersion\":2,\"manifests\":["
-                + String.join(",", manifests) + "]}");
+        Files.writeString(
+                directory.resolve("index.json"),
+                "{\"schemaVersion\":2,\"manifests\":[" + String.join(",", manifests) + "]}");
         return new Added(digest, configDigest);
     }
 
@@ -88,8 +94,7 @@ public final class OciLayoutWriter {
      * @param manifest its manifest's digest
      * @param config its config's digest
      */
-    public record Added(String manifest, String config) {
-    }
+    public record Added(String manifest, String config) {}
 
     /** The OCI name of this JVM's architecture. */
     static String architecture() {

@@ -50,11 +50,9 @@ public final class RootfsLayer {
      * @param entries how many tar entries it has, whiteouts included
      * @param whiteouts the whiteout entries' paths, e.g. {@code var/log/.wh.old.log}
      */
-    public record Written(Path file, String digest, long size, String diffId, int entries, List<String> whiteouts) {
-    }
+    public record Written(Path file, String digest, long size, String diffId, int entries, List<String> whiteouts) {}
 
-    private record Entry(String path, Path file, Map<String, Object> attributes) {
-    }
+    private record Entry(String path, Path file, Map<String, Object> attributes) {}
 
     private RootfsLayer(Path root, Path base) {
         this.root = root;
@@ -92,8 +90,13 @@ public final class RootfsLayer {
             }
             tar.finish();
         }
-        return new Written(file, "sha256:" + hex(compressed), Files.size(file), "sha256:" + hex(uncompressed),
-                entries.size(), List.copyOf(whiteouts));
+        return new Written(
+                file,
+                "sha256:" + hex(compressed),
+                Files.size(file),
+                "sha256:" + hex(uncompressed),
+                entries.size(),
+                List.copyOf(whiteouts));
     }
 
     /** Adds the changed entries under directory {@code relative}; returns whether any was added. */
@@ -101,7 +104,9 @@ public final class RootfsLayer {
         Path directory = relative.isEmpty() ? root : root.resolve(relative);
         List<String> names;
         try (Stream<Path> children = Files.list(directory)) {
-            names = children.map(child -> child.getFileName().toString()).sorted().toList();
+            names = children.map(child -> child.getFileName().toString())
+                    .sorted()
+                    .toList();
         }
         boolean any = false;
         if (base != null) {
@@ -110,7 +115,9 @@ public final class RootfsLayer {
                 List<String> gone;
                 try (Stream<Path> children = Files.list(baseDirectory)) {
                     gone = children.map(child -> child.getFileName().toString())
-                            .filter(name -> !Files.exists(directory.resolve(name), NOFOLLOW)).sorted().toList();
+                            .filter(name -> !Files.exists(directory.resolve(name), NOFOLLOW))
+                            .sorted()
+                            .toList();
                 }
                 for (String name : gone) {
                     String whiteout = join(relative, ".wh." + name);
@@ -133,7 +140,8 @@ public final class RootfsLayer {
                 } else {
                     any = true;
                 }
-            } else if ((Files.isRegularFile(file, NOFOLLOW) || Files.isSymbolicLink(file)) && changed(path, file, attributes)) {
+            } else if ((Files.isRegularFile(file, NOFOLLOW) || Files.isSymbolicLink(file))
+                    && changed(path, file, attributes)) {
                 entries.add(new Entry(path, file, attributes));
                 any = true;
             }
@@ -167,7 +175,8 @@ public final class RootfsLayer {
         return false;
     }
 
-    private static void writeEntry(TarArchiveOutputStream tar, Entry entry, Map<Object, String> linked) throws IOException {
+    private static void writeEntry(TarArchiveOutputStream tar, Entry entry, Map<Object, String> linked)
+            throws IOException {
         if (entry.file() == null) {
             TarArchiveEntry whiteout = new TarArchiveEntry(entry.path());
             whiteout.setMode(0100000);
@@ -199,7 +208,8 @@ public final class RootfsLayer {
             }
         }
         int mode = (Integer) attributes.get("mode");
-        tarEntry.setMode(mode & 07777 | (tarEntry.isDirectory() ? 040000 : tarEntry.isSymbolicLink() ? 0120000 : 0100000));
+        tarEntry.setMode(
+                mode & 07777 | (tarEntry.isDirectory() ? 040000 : tarEntry.isSymbolicLink() ? 0120000 : 0100000));
         tarEntry.setIds((Integer) attributes.get("uid"), (Integer) attributes.get("gid"));
         tarEntry.setUserName("");
         tarEntry.setGroupName("");

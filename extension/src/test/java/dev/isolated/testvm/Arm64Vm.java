@@ -22,8 +22,7 @@ import java.util.concurrent.TimeUnit;
 public final class Arm64Vm {
     private static final List<String> MODULES = List.of("overlay");
 
-    private Arm64Vm() {
-    }
+    private Arm64Vm() {}
 
     /**
      * @param files files to put in the VM's {@code /} (mode 0755), by name, e.g. {@code isolated-helper}
@@ -59,22 +58,48 @@ public final class Arm64Vm {
             cpio.text("init", init(insmods), 0755);
         }
         Path log = work.resolve("serial-arm64.log");
-        List<String> command = List.of(qemu, "-M", "virt", "-cpu", "max,pauth-impdef=on", "-accel", "tcg",
-                "-m", "1024", "-smp", "2", "-nodefaults", "-nographic", "-no-reboot", "-serial", "file:" + log,
-                "-monitor", "none", "-kernel", kernel.vmlinuz().toString(), "-initrd", initramfs.toString(),
-                "-append", "console=ttyAMA0 quiet loglevel=1 panic=-1");
-        Process vm = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(work.resolve("qemu-arm64.out").toFile()).start();
+        List<String> command = List.of(
+                qemu,
+                "-M",
+                "virt",
+                "-cpu",
+                "max,pauth-impdef=on",
+                "-accel",
+                "tcg",
+                "-m",
+                "1024",
+                "-smp",
+                "2",
+                "-nodefaults",
+                "-nographic",
+                "-no-reboot",
+                "-serial",
+                "file:" + log,
+                "-monitor",
+                "none",
+                "-kernel",
+                kernel.vmlinuz().toString(),
+                "-initrd",
+                initramfs.toString(),
+                "-append",
+                "console=ttyAMA0 quiet loglevel=1 panic=-1");
+        Process vm = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(work.resolve("qemu-arm64.out").toFile())
+                .start();
         boolean ended = vm.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
         if (!ended) {
             vm.destroyForcibly().waitFor();
         }
-        String serial = Files.exists(log) ? Files.readString(log, UTF_8).replace("\r", "")
-                .replaceAll("\u001b(\\[[0-9;?]*[A-Za-z]|c)", "") : "";
+        String serial = Files.exists(log)
+                ? Files.readString(log, UTF_8).replace("\r", "").replaceAll("\u001b(\\[[0-9;?]*[A-Za-z]|c)", "")
+                : "";
         if (!ended || vm.exitValue() != 0 || !serial.contains(TestVm.SCRIPT_EXIT)) {
-            throw new AssertionError((ended ? "qemu exited with " + vm.exitValue() : "the VM timed out after " + timeout)
-                    + "; qemu said: " + Files.readString(work.resolve("qemu-arm64.out")).strip()
-                    + "\n--- serial log, last 60 lines ---\n" + TestVm.tail(serial, 60));
+            throw new AssertionError(
+                    (ended ? "qemu exited with " + vm.exitValue() : "the VM timed out after " + timeout)
+                            + "; qemu said: "
+                            + Files.readString(work.resolve("qemu-arm64.out")).strip()
+                            + "\n--- serial log, last 60 lines ---\n" + TestVm.tail(serial, 60));
         }
         return serial;
     }

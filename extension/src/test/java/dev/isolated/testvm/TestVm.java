@@ -31,12 +31,12 @@ public final class TestVm {
      * and worse (an OOM kill, hung tasks, RCU stalls, soft lockups; not their register dumps and call traces), the
      * lines saying who invoked the OOM killer, in which cgroup, and its usage, and failed page allocations.
      */
-    private static final String KERNEL_LINES = "*'-; '*) ;; [0-3],*|*'invoked oom-killer'*|*oom-kill:*|*'memory: usage'*"
-            + "|*'allocation failure'*";
+    private static final String KERNEL_LINES =
+            "*'-; '*) ;; [0-3],*|*'invoked oom-killer'*|*oom-kill:*|*'memory: usage'*" + "|*'allocation failure'*";
+
     private static final String MOUNT_9P = "mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000";
 
-    private TestVm() {
-    }
+    private TestVm() {}
 
     /**
      * @param share a host directory holding {@code vm-run.sh} (and whatever else the script needs)
@@ -52,26 +52,53 @@ public final class TestVm {
         String qemu = executable("qemu-system-x86_64");
         Path initramfs = initramfs(kernel, share, project, work.resolve("initramfs.cpio.gz"));
         Path log = work.resolve("serial.log");
-        List<String> command = List.of(qemu, "-accel", "tcg", "-m", "1536", "-smp", "2", "-nodefaults", "-nographic",
-                "-no-reboot", "-nic", "none", "-serial", "file:" + log, "-monitor", "none",
-                "-kernel", kernel.vmlinuz().toString(), "-initrd", initramfs.toString(),
-                "-append", "console=ttyS0 quiet loglevel=1 panic=-1",
-                "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
-                "-virtfs", "local,path=" + share + ",mount_tag=share,security_model=none,readonly=on",
-                "-virtfs", "local,path=" + project + ",mount_tag=project,security_model=none,readonly=on,multidevs=remap");
-        Process vm = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(work.resolve("qemu.out").toFile()).start();
+        List<String> command = List.of(
+                qemu,
+                "-accel",
+                "tcg",
+                "-m",
+                "1536",
+                "-smp",
+                "2",
+                "-nodefaults",
+                "-nographic",
+                "-no-reboot",
+                "-nic",
+                "none",
+                "-serial",
+                "file:" + log,
+                "-monitor",
+                "none",
+                "-kernel",
+                kernel.vmlinuz().toString(),
+                "-initrd",
+                initramfs.toString(),
+                "-append",
+                "console=ttyS0 quiet loglevel=1 panic=-1",
+                "-virtfs",
+                "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
+                "-virtfs",
+                "local,path=" + share + ",mount_tag=share,security_model=none,readonly=on",
+                "-virtfs",
+                "local,path=" + project + ",mount_tag=project,security_model=none,readonly=on,multidevs=remap");
+        Process vm = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(work.resolve("qemu.out").toFile())
+                .start();
         boolean ended = vm.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
         if (!ended) {
             vm.destroyForcibly().waitFor();
         }
-        String serial = Files.exists(log) ? Files.readString(log, UTF_8).replace("\r", "")
-                .replaceAll("\u001b(\\[[0-9;?]*[A-Za-z]|c)", "") : "";
+        String serial = Files.exists(log)
+                ? Files.readString(log, UTF_8).replace("\r", "").replaceAll("\u001b(\\[[0-9;?]*[A-Za-z]|c)", "")
+                : "";
         if (!ended || vm.exitValue() != 0 || !serial.contains(SCRIPT_EXIT)) {
-            throw new AssertionError((ended ? "qemu exited with " + vm.exitValue() : "the VM timed out after " + timeout)
-                    + "; qemu said: " + Files.readString(work.resolve("qemu.out")).strip()
-                    + "\n--- where it stopped ---\n" + VmTestMain.diagnosis(serial)
-                    + "\n--- serial log, last 60 lines ---\n" + tail(serial, 60));
+            throw new AssertionError(
+                    (ended ? "qemu exited with " + vm.exitValue() : "the VM timed out after " + timeout)
+                            + "; qemu said: "
+                            + Files.readString(work.resolve("qemu.out")).strip()
+                            + "\n--- where it stopped ---\n" + VmTestMain.diagnosis(serial)
+                            + "\n--- serial log, last 60 lines ---\n" + tail(serial, 60));
         }
         return serial;
     }
@@ -79,7 +106,8 @@ public final class TestVm {
     /** @return the last {@code n} lines of {@code text} */
     public static String tail(String text, int n) {
         List<String> lines = text.lines().toList();
-        return lines.subList(Math.max(0, lines.size() - n), lines.size()).stream().collect(Collectors.joining("\n"));
+        return lines.subList(Math.max(0, lines.size() - n), lines.size()).stream()
+                .collect(Collectors.joining("\n"));
     }
 
     private static Path initramfs(VmKernel kernel, Path share, Path project, Path target) throws IOException {
@@ -138,6 +166,7 @@ public final class TestVm {
                 return candidate.toString();
             }
         }
-        throw new AssertionError(name + " not found on PATH: run .ci/install-deps as root (it installs " + installs + ")");
+        throw new AssertionError(
+                name + " not found on PATH: run .ci/install-deps as root (it installs " + installs + ")");
     }
 }

@@ -28,11 +28,13 @@ public final class VmKernel {
     public static final String DIR_PROPERTY = "isolated.testvm.dir";
     /** The environment variable that overrides {@link #DIR_PROPERTY}. */
     public static final String DIR_ENV = "ISOLATED_TEST_VM_DIR";
+
     static final String DEFAULT_DIR = "/var/cache/isolated-test-vm";
     /** The system property naming the arm64 cache directory (set by extension/pom.xml). */
     public static final String ARM64_DIR_PROPERTY = "isolated.testvm.arm64.dir";
     /** The environment variable that overrides {@link #ARM64_DIR_PROPERTY}. */
     public static final String ARM64_DIR_ENV = "ISOLATED_TEST_VM_ARM64_DIR";
+
     static final String ARM64_DEFAULT_DIR = "/var/cache/isolated-test-vm-arm64";
 
     private static final Pattern DEPENDS = Pattern.compile("depends=([A-Za-z0-9_,-]*)\0");
@@ -64,7 +66,9 @@ public final class VmKernel {
         try (Stream<Path> versions = Files.list(cache)) {
             for (Path version : versions.sorted(Comparator.reverseOrder()).toList()) {
                 Path vmlinuz = vmlinuz(version);
-                Path modules = version.resolve("lib/modules").resolve(version.getFileName()).resolve("kernel");
+                Path modules = version.resolve("lib/modules")
+                        .resolve(version.getFileName())
+                        .resolve("kernel");
                 if (vmlinuz != null && Files.isDirectory(modules)) {
                     return new VmKernel(vmlinuz, index(modules));
                 }
@@ -135,14 +139,19 @@ public final class VmKernel {
             return null;
         }
         try (Stream<Path> files = Files.list(boot)) {
-            return files.filter(f -> f.getFileName().toString().startsWith("vmlinuz-")).findFirst().orElse(null);
+            return files.filter(f -> f.getFileName().toString().startsWith("vmlinuz-"))
+                    .findFirst()
+                    .orElse(null);
         }
     }
 
     private static Map<String, Path> index(Path modules) throws IOException {
         try (Stream<Path> all = Files.walk(modules)) {
-            return all.filter(p -> p.getFileName().toString().endsWith(".ko")).collect(Collectors.toMap(
-                    p -> normalized(p.getFileName().toString().replaceFirst("\\.ko$", "")), p -> p, (a, b) -> a));
+            return all.filter(p -> p.getFileName().toString().endsWith(".ko"))
+                    .collect(Collectors.toMap(
+                            p -> normalized(p.getFileName().toString().replaceFirst("\\.ko$", "")),
+                            p -> p,
+                            (a, b) -> a));
         }
     }
 

@@ -46,10 +46,10 @@ public final class VmTestMain {
 
     /** When a test or class last started or finished, and which: a class's set-up or tear-down can hang too. */
     private static volatile long lastEvent = System.nanoTime();
+
     private static volatile String lastEventName = "the JVM's start";
 
-    private VmTestMain() {
-    }
+    private VmTestMain() {}
 
     /** @param args the phase's name, then the test classes */
     public static void main(String[] args) throws Exception {
@@ -60,9 +60,13 @@ public final class VmTestMain {
         watchdog.start();
         for (String name : Arrays.asList(args).subList(1, args.length)) {
             long start = System.nanoTime();
-            LauncherFactory.create().execute(request().selectors(selectClass(Class.forName(name)))
-                    .filters(includeEngines("junit-jupiter")).build(),
-                    new Reporter(phase));
+            LauncherFactory.create()
+                    .execute(
+                            request()
+                                    .selectors(selectClass(Class.forName(name)))
+                                    .filters(includeEngines("junit-jupiter"))
+                                    .build(),
+                            new Reporter(phase));
             System.out.printf("VMFACT\t%s\t%s\ttook %.1f s%n", phase, name, (System.nanoTime() - start) / 1e9);
         }
         fact(phase, "after");
@@ -93,9 +97,17 @@ public final class VmTestMain {
             }
             Long started = RUNNING.remove(name(test));
             long took = started == null ? 0 : System.nanoTime() - started;
-            String message = result.getThrowable().map(t -> t.getClass().getSimpleName() + ": " + t.getMessage()).orElse("");
-            print(String.join("\t", "VMTEST", phase, name(test), result.getStatus().name(),
-                    String.format("%.1fs", took / 1e9), oneLine(message)));
+            String message = result.getThrowable()
+                    .map(t -> t.getClass().getSimpleName() + ": " + t.getMessage())
+                    .orElse("");
+            print(String.join(
+                    "\t",
+                    "VMTEST",
+                    phase,
+                    name(test),
+                    result.getStatus().name(),
+                    String.format("%.1fs", took / 1e9),
+                    oneLine(message)));
             if (result.getStatus() == TestExecutionResult.Status.FAILED) {
                 StringWriter trace = new StringWriter();
                 result.getThrowable().orElseThrow().printStackTrace(new PrintWriter(trace));
@@ -110,8 +122,11 @@ public final class VmTestMain {
     }
 
     private static String name(TestIdentifier test) {
-        return test.getSource().filter(MethodSource.class::isInstance).map(MethodSource.class::cast)
-                .map(s -> s.getJavaClass().getSimpleName() + "#" + s.getMethodName()).orElse(test.getDisplayName());
+        return test.getSource()
+                .filter(MethodSource.class::isInstance)
+                .map(MethodSource.class::cast)
+                .map(s -> s.getJavaClass().getSimpleName() + "#" + s.getMethodName())
+                .orElse(test.getDisplayName());
     }
 
     /** Every second: a test running longer than {@link #HUNG} ends the JVM, saying which and where it is. */
@@ -124,7 +139,8 @@ public final class VmTestMain {
             }
             long now = System.nanoTime();
             if (now - lastEvent > HUNG.toNanos()) {
-                String what = RUNNING.isEmpty() ? "(no test running, since " + lastEventName + ")"
+                String what = RUNNING.isEmpty()
+                        ? "(no test running, since " + lastEventName + ")"
                         : String.join(", ", RUNNING.keySet());
                 print(String.join("\t", "VMHUNG", phase, what, String.format("%.0fs", (now - lastEvent) / 1e9)));
                 hungInfo(phase);
@@ -142,12 +158,16 @@ public final class VmTestMain {
             print("VMHUNGINFO\t" + phase + "\tthread " + thread.getThreadName() + " " + thread.getThreadState());
             Stream.of(thread.getStackTrace()).limit(25).forEach(f -> print("VMHUNGINFO\t" + phase + "\t    at " + f));
         }
-        print("VMHUNGINFO\t" + phase + "\tmemory " + read("/proc/meminfo").replaceAll(
-                ".*(MemTotal: *\\d+ kB).*(MemAvailable: *\\d+ kB).*(Shmem: *\\d+ kB).*", "$1 $2 $3"));
-        ProcessHandle.current().descendants().forEach(p -> print("VMHUNGINFO\t" + phase + "\tprocess " + p.pid()
-                + " " + read("/proc/" + p.pid() + "/stat").replaceFirst("^\\d+ \\((.*)\\) (\\S).*", "$1 $2")
-                + " wchan=" + read("/proc/" + p.pid() + "/wchan") + " " + read("/proc/" + p.pid() + "/cgroup")
-                + " " + p.info().commandLine().orElse("") + kernelStack("/proc/" + p.pid())));
+        print("VMHUNGINFO\t" + phase + "\tmemory "
+                + read("/proc/meminfo")
+                        .replaceAll(
+                                ".*(MemTotal: *\\d+ kB).*(MemAvailable: *\\d+ kB).*(Shmem: *\\d+ kB).*", "$1 $2 $3"));
+        ProcessHandle.current()
+                .descendants()
+                .forEach(p -> print("VMHUNGINFO\t" + phase + "\tprocess " + p.pid()
+                        + " " + read("/proc/" + p.pid() + "/stat").replaceFirst("^\\d+ \\((.*)\\) (\\S).*", "$1 $2")
+                        + " wchan=" + read("/proc/" + p.pid() + "/wchan") + " " + read("/proc/" + p.pid() + "/cgroup")
+                        + " " + p.info().commandLine().orElse("") + kernelStack("/proc/" + p.pid())));
         try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
             tasks.forEach(task -> print("VMHUNGINFO\t" + phase + "\tjvm task " + task.getFileName() + " "
                     + read(task + "/comm") + " " + read(task + "/stat").replaceFirst("^\\d+ \\(.*\\) (\\S).*", "$1")
@@ -160,8 +180,9 @@ public final class VmTestMain {
     /** @return where the task waits in the kernel ({@code stack}: root only), innermost first, or "" */
     private static String kernelStack(String task) {
         String stack = read(task + "/stack");
-        return stack.equals("?") || stack.isEmpty() ? "" : " kernel: " + stack.replaceAll("\\[<[0-9a-f]+>\\] ", "")
-                .replaceAll("\\+0x[0-9a-f]+/0x[0-9a-f]+", "");
+        return stack.equals("?") || stack.isEmpty()
+                ? ""
+                : " kernel: " + stack.replaceAll("\\[<[0-9a-f]+>\\] ", "").replaceAll("\\+0x[0-9a-f]+/0x[0-9a-f]+", "");
     }
 
     private static String read(String path) {
@@ -190,7 +211,9 @@ public final class VmTestMain {
                 found.append(line).append('\n');
             }
         }
-        List<String> progress = serial.lines().filter(l -> l.matches("VM(START|TEST|FACT|PHASE)\t.*")).toList();
+        List<String> progress = serial.lines()
+                .filter(l -> l.matches("VM(START|TEST|FACT|PHASE)\t.*"))
+                .toList();
         String running = unfinished.isEmpty()
                 ? "no test was running; the guest's last progress line: "
                         + (progress.isEmpty() ? "none" : progress.get(progress.size() - 1)) + "\n"
@@ -205,7 +228,13 @@ public final class VmTestMain {
 
     private static void fact(String phase, String when) throws IOException {
         String cgroup = Files.readString(Path.of("/proc/self/cgroup")).strip();
-        print(String.join("\t", "VMFACT", phase, when, "uid=" + Files.getAttribute(Path.of("/proc/self"), "unix:uid"), "cgroup=" + oneLine(cgroup)));
+        print(String.join(
+                "\t",
+                "VMFACT",
+                phase,
+                when,
+                "uid=" + Files.getAttribute(Path.of("/proc/self"), "unix:uid"),
+                "cgroup=" + oneLine(cgroup)));
     }
 
     private static String oneLine(String text) {

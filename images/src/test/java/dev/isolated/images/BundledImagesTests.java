@@ -2,6 +2,7 @@ package dev.isolated.images;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.isolated.images.build.ImageBuilder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -10,17 +11,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
-
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
-import dev.isolated.images.build.ImageBuilder;
-
 /** The images as a test sees them: classpath resources at the root. */
 class BundledImagesTests {
 
-    private static final Instant MTIME = ImageBuilder.parseMtime(System.getProperty("isolated.images.mtime", "2026-01-01T00:00:00Z"));
+    private static final Instant MTIME =
+            ImageBuilder.parseMtime(System.getProperty("isolated.images.mtime", "2026-01-01T00:00:00Z"));
 
     @Test
     @DisplayName("busybox.tar holds busybox, its applets as symlinks, /etc files and mount points")
@@ -38,8 +37,22 @@ class BundledImagesTests {
         });
         assertThat(entries.get("usr/bin/env").getLinkName()).isEqualTo("../../bin/busybox");
         assertThat(entries.get("sbin/ip").getLinkName()).isEqualTo("../bin/busybox");
-        assertThat(entries).containsKeys("proc/", "dev/", "sys/", "tmp/", "root/", "etc/", "etc/passwd", "etc/group",
-                "etc/hostname", "usr/", "usr/bin/", "usr/sbin/", "bin/", "sbin/");
+        assertThat(entries)
+                .containsKeys(
+                        "proc/",
+                        "dev/",
+                        "sys/",
+                        "tmp/",
+                        "root/",
+                        "etc/",
+                        "etc/passwd",
+                        "etc/group",
+                        "etc/hostname",
+                        "usr/",
+                        "usr/bin/",
+                        "usr/sbin/",
+                        "bin/",
+                        "sbin/");
         assertThat(entries.get("proc/").isDirectory()).isTrue();
         assertThat(entries.get("tmp/").getMode()).isEqualTo(01777);
         assertThat(entries.get("root/").getMode()).isEqualTo(0700);
@@ -52,20 +65,44 @@ class BundledImagesTests {
     @DisplayName("busybox.tar holds what the README's 'The shipped images' says, and nothing else")
     void busyboxImageIsWhatTheReadmeSays() throws IOException {
         Map<String, TarArchiveEntry> entries = byName(entries("busybox.tar"));
-        Map<Boolean, List<String>> appletOrNot = entries.values().stream().collect(Collectors.partitioningBy(
-                entry -> entry.isSymbolicLink() && entry.getLinkName().endsWith("bin/busybox")
-                        || entry.isSymbolicLink() && entry.getLinkName().equals("busybox"),
-                Collectors.mapping(TarArchiveEntry::getName, Collectors.toList())));
+        Map<Boolean, List<String>> appletOrNot = entries.values().stream()
+                .collect(Collectors.partitioningBy(
+                        entry -> entry.isSymbolicLink() && entry.getLinkName().endsWith("bin/busybox")
+                                || entry.isSymbolicLink() && entry.getLinkName().equals("busybox"),
+                        Collectors.mapping(TarArchiveEntry::getName, Collectors.toList())));
 
-        assertThat(appletOrNot.get(false)).containsExactlyInAnyOrder("bin/", "bin/busybox", "dev/", "etc/", "etc/group",
-                "etc/hostname", "etc/passwd", "proc/", "root/", "sbin/", "sys/", "tmp/", "usr/", "usr/bin/", "usr/sbin/");
-        List<String> applets = appletOrNot.get(true).stream().map(name -> name.substring(name.lastIndexOf('/') + 1)).toList();
-        assertThat(applets).hasSizeGreaterThan(200).contains("sh", "ls", "ps", "ip", "wget", "nc", "httpd", "vi")
+        assertThat(appletOrNot.get(false))
+                .containsExactlyInAnyOrder(
+                        "bin/",
+                        "bin/busybox",
+                        "dev/",
+                        "etc/",
+                        "etc/group",
+                        "etc/hostname",
+                        "etc/passwd",
+                        "proc/",
+                        "root/",
+                        "sbin/",
+                        "sys/",
+                        "tmp/",
+                        "usr/",
+                        "usr/bin/",
+                        "usr/sbin/");
+        List<String> applets = appletOrNot.get(true).stream()
+                .map(name -> name.substring(name.lastIndexOf('/') + 1))
+                .toList();
+        assertThat(applets)
+                .hasSizeGreaterThan(200)
+                .contains("sh", "ls", "ps", "ip", "wget", "nc", "httpd", "vi")
                 .doesNotContain("adduser", "addgroup", "useradd", "groupadd", "apt", "apt-get");
-        assertThat(new String(content("busybox.tar", "etc/passwd"), StandardCharsets.US_ASCII).lines()
-                .map(line -> line.substring(0, line.indexOf(':')))).containsExactly("root", "nobody");
-        assertThat(new String(content("busybox.tar", "etc/group"), StandardCharsets.US_ASCII).lines()
-                .map(line -> line.substring(0, line.indexOf(':')))).containsExactly("root", "nogroup");
+        assertThat(new String(content("busybox.tar", "etc/passwd"), StandardCharsets.US_ASCII)
+                        .lines()
+                        .map(line -> line.substring(0, line.indexOf(':'))))
+                .containsExactly("root", "nobody");
+        assertThat(new String(content("busybox.tar", "etc/group"), StandardCharsets.US_ASCII)
+                        .lines()
+                        .map(line -> line.substring(0, line.indexOf(':'))))
+                .containsExactly("root", "nogroup");
         assertThat(entries.get("sys/").getMode()).isEqualTo(0755);
     }
 

@@ -4,15 +4,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
-
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /** Reads a tar's entries with Commons Compress, an implementation independent of the builder's. */
 public final class TarListing {
 
-    private TarListing() {
-    }
+    private TarListing() {}
 
     /** The entries of the tar in {@code in}, in archive order. */
     public static List<TarArchiveEntry> read(InputStream in) throws IOException {

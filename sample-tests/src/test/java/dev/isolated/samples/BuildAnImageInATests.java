@@ -24,7 +24,8 @@ class BuildAnImageInATests {
                 .addText("/etc/greeting", "Hello, World\n")
                 .build();
 
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().rootfs(image).start()) {
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs(image).start()) {
             assertThat(env.exec("cat", "/etc/greeting")).succeeded().stdout().isEqualTo("Hello, World\n");
             try (Stream<Path> root = Files.list(Paths.get("/proc", Long.toString(env.initHostPid()), "root"))) {
                 assertThat(root.map(p -> p.getFileName().toString()).collect(Collectors.toSet()))

@@ -13,7 +13,9 @@ import dev.isolated.IsolatedEnvironment;
 import org.junit.jupiter.api.Test;
 
 /** The other namespaces a test may want: its own cgroup root and its own System V IPC objects. */
-@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, IPC, CGROUP})
+@Isolated(
+        rootfs = "busybox.tar",
+        namespaces = {PID, MOUNT, IPC, CGROUP})
 class CgroupAndIpcNamespaceTests {
 
     @Test
@@ -21,7 +23,9 @@ class CgroupAndIpcNamespaceTests {
         ExecResult cgroups = env.exec("cat", "/proc/self/cgroup");
 
         assertThat(cgroups).succeeded();
-        assertThat(cgroups.stdoutLines()).isNotEmpty().allSatisfy(line -> assertThat(line).endsWith(":/"));
+        assertThat(cgroups.stdoutLines())
+                .isNotEmpty()
+                .allSatisfy(line -> assertThat(line).endsWith(":/"));
     }
 
     @Test
@@ -29,8 +33,11 @@ class CgroupAndIpcNamespaceTests {
         String id = host("ipcmk", "-Q").replaceAll("\\D+", "");
         try {
             assertThat(java.nio.file.Files.readString(java.nio.file.Paths.get("/proc/sysvipc/msg")))
-                    .as("the host's queue exists").containsPattern("\\s" + id + "\\s");
-            assertThat(env.exec("cat", "/proc/sysvipc/msg").stdoutLines()).as("only the header line inside").hasSize(1);
+                    .as("the host's queue exists")
+                    .containsPattern("\\s" + id + "\\s");
+            assertThat(env.exec("cat", "/proc/sysvipc/msg").stdoutLines())
+                    .as("only the header line inside")
+                    .hasSize(1);
         } finally {
             host("ipcrm", "-q", id);
         }

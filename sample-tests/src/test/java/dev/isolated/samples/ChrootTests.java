@@ -27,18 +27,23 @@ class ChrootTests {
         assertThat(ls).succeeded();
         assertThat(ls.stdout().split("\\s+")).contains("bin", "etc", "proc", "tmp");
         List<String> hostOnly = hostRootEntriesMissingFromTheImage();
-        assertThat(hostOnly).as("the host has entries the image lacks, or this test proves nothing").isNotEmpty();
+        assertThat(hostOnly)
+                .as("the host has entries the image lacks, or this test proves nothing")
+                .isNotEmpty();
         assertThat(ls.stdout().split("\\s+")).doesNotContainAnyElementsOf(hostOnly);
     }
 
     @Test
     void writesStayInTheEnvironment(IsolatedEnvironment env) {
-        assertThat(env.exec("sh", "-c", "echo scribble > /etc/motd && cat /etc/motd")).succeeded()
-                .stdout().isEqualTo("scribble\n");
+        assertThat(env.exec("sh", "-c", "echo scribble > /etc/motd && cat /etc/motd"))
+                .succeeded()
+                .stdout()
+                .isEqualTo("scribble\n");
 
-        assertThat(Paths.get("/etc/motd")).satisfiesAnyOf(
-                p -> assertThat(p).doesNotExist(),
-                p -> assertThat(p).content().doesNotContain("scribble"));
+        assertThat(Paths.get("/etc/motd"))
+                .satisfiesAnyOf(
+                        p -> assertThat(p).doesNotExist(),
+                        p -> assertThat(p).content().doesNotContain("scribble"));
     }
 
     @Test
@@ -47,10 +52,11 @@ class ChrootTests {
     }
 
     private static List<String> hostRootEntriesMissingFromTheImage() throws IOException {
-        Set<String> image = Set.of("bin", "dev", "etc", "proc", "root", "sbin", "sys", "tmp", "usr", "lib", "lib64",
-                "var", "home", "mnt");
+        Set<String> image = Set.of(
+                "bin", "dev", "etc", "proc", "root", "sbin", "sys", "tmp", "usr", "lib", "lib64", "var", "home", "mnt");
         try (Stream<Path> entries = Files.list(Paths.get("/"))) {
-            return entries.map(p -> p.getFileName().toString()).filter(n -> !image.contains(n))
+            return entries.map(p -> p.getFileName().toString())
+                    .filter(n -> !image.contains(n))
                     .collect(Collectors.toList());
         }
     }

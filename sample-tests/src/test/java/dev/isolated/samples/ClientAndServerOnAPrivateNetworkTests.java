@@ -18,20 +18,31 @@ class ClientAndServerOnAPrivateNetworkTests {
 
     @Test
     void aClientTalksToAServerByName() throws Exception {
-        try (IsolatedEnvironment server = IsolatedEnvironment.builder().rootfs("busybox.tar").hostname("server")
-                        .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.NET).network("shop").start();
-                IsolatedEnvironment client = IsolatedEnvironment.builder().rootfs("busybox.tar").hostname("client")
-                        .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.NET).network("shop").start()) {
-            IsolatedProcess listener = server.start(Command.of("nc", "-l", "-p", "7000").withOpenStdin());
+        try (IsolatedEnvironment server = IsolatedEnvironment.builder()
+                        .rootfs("busybox.tar")
+                        .hostname("server")
+                        .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.NET)
+                        .network("shop")
+                        .start();
+                IsolatedEnvironment client = IsolatedEnvironment.builder()
+                        .rootfs("busybox.tar")
+                        .hostname("client")
+                        .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.NET)
+                        .network("shop")
+                        .start()) {
+            IsolatedProcess listener =
+                    server.start(Command.of("nc", "-l", "-p", "7000").withOpenStdin());
             server.awaitPort(7000);
-            IsolatedProcess caller = client.start(Command.of("nc", "server", "7000").withOpenStdin());
+            IsolatedProcess caller =
+                    client.start(Command.of("nc", "server", "7000").withOpenStdin());
 
             caller.stdin().write("order-42\n".getBytes(StandardCharsets.UTF_8));
             listener.awaitOutput(Pattern.compile("^order-42$"));
             listener.stdin().write("accepted\n".getBytes(StandardCharsets.UTF_8));
             caller.awaitOutput(Pattern.compile("^accepted$"));
 
-            assertThat(client.exec("ip", "-o", "-4", "addr", "show", "eth0").stdout()).contains("10.213.");
+            assertThat(client.exec("ip", "-o", "-4", "addr", "show", "eth0").stdout())
+                    .contains("10.213.");
             assertThat(server.address()).startsWith("10.213.");
         }
     }

@@ -21,7 +21,9 @@ import org.junit.jupiter.api.Test;
  * talk to it from the test through a mapped port on the host's loopback. Every test's server binds port 8080 in
  * its own network namespace, so tests running in parallel never collide.
  */
-@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, IPC, NET})
+@Isolated(
+        rootfs = "busybox.tar",
+        namespaces = {PID, MOUNT, UTS, IPC, NET})
 class HttpServerTests {
 
     @Test
@@ -30,9 +32,11 @@ class HttpServerTests {
         IsolatedProcess httpd = env.start("httpd", "-f", "-p", "8080", "-h", "/www");
         env.awaitPort(8080);
 
-        HttpResponse<String> response = HttpClient.newHttpClient().send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + env.mappedPort(8080) + "/index.html")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + env.mappedPort(8080) + "/index.html"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
 
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(response.body()).isEqualTo("hello from the environment\n");
@@ -40,8 +44,9 @@ class HttpServerTests {
     }
 
     @Test
-    void twoEnvironmentsServeOnTheSamePort(IsolatedEnvironment blue,
-            @Isolated(namespaces = {PID, MOUNT, UTS, IPC, NET}) IsolatedEnvironment green) throws Exception {
+    void twoEnvironmentsServeOnTheSamePort(
+            IsolatedEnvironment blue, @Isolated(namespaces = {PID, MOUNT, UTS, IPC, NET}) IsolatedEnvironment green)
+            throws Exception {
         for (IsolatedEnvironment env : new IsolatedEnvironment[] {blue, green}) {
             env.writeString("/www/index.html", env.hostname() + "\n");
             env.start("httpd", "-f", "-p", "8080", "-h", "/www");
@@ -54,7 +59,11 @@ class HttpServerTests {
     }
 
     private static String get(int port) throws Exception {
-        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/")).build(),
-                HttpResponse.BodyHandlers.ofString()).body();
+        return HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .body();
     }
 }

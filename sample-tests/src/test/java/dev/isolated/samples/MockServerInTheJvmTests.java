@@ -54,7 +54,9 @@ class MockServerInTheJvmTests {
         env.writeString("/app/run.sh", "wget -qO- \"$PRICES_URL/prices?item=7\"\n");
 
         assertThat(env.exec(dev.isolated.Command.of("sh", "/app/run.sh")
-                .withEnv("PRICES_URL", "http://host.isolated.internal:" + port))).succeeded().stdout()
+                        .withEnv("PRICES_URL", "http://host.isolated.internal:" + port)))
+                .succeeded()
+                .stdout()
                 .isEqualTo("{\"eur\": 42}\n");
         assertThat(requests).containsExactly("GET /prices?item=7");
     }

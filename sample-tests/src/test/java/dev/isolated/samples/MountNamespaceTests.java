@@ -19,19 +19,28 @@ import org.junit.jupiter.api.Test;
  * Walk-through step 4: a tmpfs mounted in a new mount namespace is invisible to the host. Mounting needs
  * {@code CAP_SYS_ADMIN}: like {@code unshare -m}, this test keeps all capabilities (the default is Docker's set).
  */
-@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT}, capabilities = Capabilities.ALL)
+@Isolated(
+        rootfs = "busybox.tar",
+        namespaces = {PID, MOUNT},
+        capabilities = Capabilities.ALL)
 class MountNamespaceTests {
 
     @Test
     void aTmpfsMountedInsideIsNotInTheHostsMountTable(IsolatedEnvironment env) throws IOException {
         List<String> hostBefore = hostMountinfo();
 
-        assertThat(env.exec("sh", "-c",
-                "mkdir -p /mnt/scratch && mount -t tmpfs walkthrough-scratch /mnt/scratch && touch /mnt/scratch/x"))
+        assertThat(
+                        env.exec(
+                                "sh",
+                                "-c",
+                                "mkdir -p /mnt/scratch && mount -t tmpfs walkthrough-scratch /mnt/scratch && touch /mnt/scratch/x"))
                 .succeeded();
 
-        assertThat(env.exec("grep", "walkthrough-scratch", "/proc/self/mountinfo")).succeeded()
-                .stdout().contains(" /mnt/scratch ").contains("tmpfs");
+        assertThat(env.exec("grep", "walkthrough-scratch", "/proc/self/mountinfo"))
+                .succeeded()
+                .stdout()
+                .contains(" /mnt/scratch ")
+                .contains("tmpfs");
         assertThat(env).mounts().containsMount("/mnt/scratch", "tmpfs");
         List<String> hostAfter = hostMountinfo();
         assertThat(hostAfter).noneMatch(line -> line.contains("walkthrough-scratch"));
@@ -40,16 +49,19 @@ class MountNamespaceTests {
 
     @Test
     void theEnvironmentSeesOnlyItsOwnMounts(IsolatedEnvironment env) throws IOException {
-        assertThat(env).mounts()
+        assertThat(env)
+                .mounts()
                 .containsMount("/", "overlay")
                 .containsMount("/proc", "proc")
                 .containsMount("/dev", "tmpfs")
                 .containsMount("/tmp", "tmpfs")
                 .doesNotContainMountPoint("/sys");
         List<String> inside = env.mounts().stream().map(MountInfo::mountPoint).toList();
-        assertThat(inside).allMatch(p -> p.equals("/") || p.startsWith("/dev") || p.startsWith("/proc")
-                || p.equals("/tmp"));
-        assertThat(hostMountinfo()).as("the host has mounts the environment does not see").isNotEmpty();
+        assertThat(inside)
+                .allMatch(p -> p.equals("/") || p.startsWith("/dev") || p.startsWith("/proc") || p.equals("/tmp"));
+        assertThat(hostMountinfo())
+                .as("the host has mounts the environment does not see")
+                .isNotEmpty();
     }
 
     private static List<String> hostMountinfo() throws IOException {

@@ -23,15 +23,20 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** Walk-through step 7: {@code nsenter} joins a running container's namespaces, all of them or some. */
-@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS, IPC, NET}, hostname = "daemon-box",
+@Isolated(
+        rootfs = "busybox.tar",
+        namespaces = {PID, MOUNT, UTS, IPC, NET},
+        hostname = "daemon-box",
         capabilities = Capabilities.ALL) // the daemon mounts a tmpfs
-
 class NsenterTests {
 
     @Test
     void aSecondCommandSeesTheSamePid1MountsAndHostnameAsARunningDaemon(IsolatedEnvironment env) {
-        IsolatedProcess daemon = env.start("sh", "-c", "mkdir -p /run/d && mount -t tmpfs daemon-state /run/d "
-                + "&& echo up > /run/d/state && exec sleep 1000");
+        IsolatedProcess daemon = env.start(
+                "sh",
+                "-c",
+                "mkdir -p /run/d && mount -t tmpfs daemon-state /run/d "
+                        + "&& echo up > /run/d/state && exec sleep 1000");
         awaitFile(env, "/run/d/state");
 
         ExecResult ps = env.exec("ps", "-o", "pid,comm");
@@ -51,17 +56,22 @@ class NsenterTests {
         assertThat(hostNet).succeeded();
         assertThat(interfaces(hostNet)).containsExactlyInAnyOrderElementsOf(hostInterfaces());
         assertThat(env.enter(PID, MOUNT, UTS, IPC).exec("hostname")).stdout().isEqualTo("daemon-box\n");
-        assertThat(interfaces(env.enter().exec("ip", "-o", "link"))).as("enter() joins all").containsExactly("lo");
+        assertThat(interfaces(env.enter().exec("ip", "-o", "link")))
+                .as("enter() joins all")
+                .containsExactly("lo");
     }
 
     private static void awaitFile(IsolatedEnvironment env, String path) {
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+        org.awaitility.Awaitility.await()
+                .atMost(java.time.Duration.ofSeconds(10))
                 .until(() -> env.exec("test", "-e", path).exitCode() == 0);
     }
 
     private static List<String> interfaces(ExecResult ipLink) {
         // "1: lo: <LOOPBACK,UP,LOWER_UP> mtu ..." -> "lo"; "3: eth0@if4: ..." -> "eth0"
-        return ipLink.stdoutLines().stream().map(l -> l.split(":")[1].strip().split("@")[0]).collect(Collectors.toList());
+        return ipLink.stdoutLines().stream()
+                .map(l -> l.split(":")[1].strip().split("@")[0])
+                .collect(Collectors.toList());
     }
 
     private static List<String> hostInterfaces() throws IOException {

@@ -12,7 +12,9 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Walk-through step 3: in a new PID namespace {@code ps} sees only the environment, with its own PID 1. */
-@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT})
+@Isolated(
+        rootfs = "busybox.tar",
+        namespaces = {PID, MOUNT})
 class PidNamespaceTests {
 
     @Test
@@ -22,7 +24,9 @@ class PidNamespaceTests {
         assertThat(ps).succeeded();
         List<String> rows = ps.stdoutLines().subList(1, ps.stdoutLines().size());
         assertThat(rows).extracting(String::strip).contains("1 isolated-init").anyMatch(r -> r.endsWith(" ps"));
-        assertThat(rows).as("no host process, such as this JVM, is visible").noneMatch(r -> r.endsWith(" java"))
+        assertThat(rows)
+                .as("no host process, such as this JVM, is visible")
+                .noneMatch(r -> r.endsWith(" java"))
                 .hasSize(2);
         assertThat(env).pid1().hasCommand("isolated-init");
     }

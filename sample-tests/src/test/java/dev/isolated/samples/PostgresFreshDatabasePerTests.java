@@ -63,17 +63,28 @@ class PostgresFreshDatabasePerTests {
             System.setProperty(IsolatedConfiguration.REGISTRY_INSECURE, registry.host());
             // Once per JVM and key: a changed schema.sql has another hash, and the state is made anew.
             FrozenState migrated = FrozenState.cached("migrated-postgres", sha256(schema), () -> {
-                IsolatedEnvironment env = IsolatedEnvironment.builder().image(registry.name(DebianImages.POSTGRES))
-                        .startImageCommand(Wait.forLogLine(READY)).start();
+                IsolatedEnvironment env = IsolatedEnvironment.builder()
+                        .image(registry.name(DebianImages.POSTGRES))
+                        .startImageCommand(Wait.forLogLine(READY))
+                        .start();
                 try {
                     env.writeString("/tmp/schema.sql", schema);
                     // as the image's user, postgres, over the server's unix socket; each -c and -f in turn
-                    assertThat(env.exec("psql", "-v", "ON_ERROR_STOP=1",
-                            "-c", "ALTER ROLE postgres PASSWORD 'test'",
-                            "-c", "ALTER SYSTEM SET fsync = off", // a test database need not survive a power cut
-                            "-c", "ALTER SYSTEM SET synchronous_commit = off",
-                            "-c", "ALTER SYSTEM SET full_page_writes = off",
-                            "-f", "/tmp/schema.sql")).succeeded();
+                    assertThat(env.exec(
+                                    "psql",
+                                    "-v",
+                                    "ON_ERROR_STOP=1",
+                                    "-c",
+                                    "ALTER ROLE postgres PASSWORD 'test'",
+                                    "-c",
+                                    "ALTER SYSTEM SET fsync = off", // a test database need not survive a power cut
+                                    "-c",
+                                    "ALTER SYSTEM SET synchronous_commit = off",
+                                    "-c",
+                                    "ALTER SYSTEM SET full_page_writes = off",
+                                    "-f",
+                                    "/tmp/schema.sql"))
+                            .succeeded();
                     assertThat(env.exec("pg_ctl", "stop")).succeeded(); // a clean shutdown: no recovery at each start
                     return env; // cached() freezes it and closes it
                 } catch (RuntimeException | Error e) {
@@ -83,12 +94,14 @@ class PostgresFreshDatabasePerTests {
             });
             // ready when a connection works, as Testcontainers' JDBC containers wait; that first connection (the
             // slowest: it rebuilds the server's relation cache file) is made before the test takes the database
-            databases = migrated.pool(2, db -> db.startImageCommand(Wait.allOf(Wait.forLogLine(READY),
-                    Wait.until("a JDBC connection", started -> {
-                        try (Connection connection = connect(started)) {
-                            return connection.isValid(1);
-                        }
-                    }))));
+            databases = migrated.pool(
+                    2,
+                    db -> db.startImageCommand(Wait.allOf(
+                            Wait.forLogLine(READY), Wait.until("a JDBC connection", started -> {
+                                try (Connection connection = connect(started)) {
+                                    return connection.isValid(1);
+                                }
+                            }))));
         } finally {
             System.clearProperty(IsolatedConfiguration.REGISTRY_INSECURE);
         }
@@ -103,7 +116,8 @@ class PostgresFreshDatabasePerTests {
 
     @Test
     void aliceSignsUp() throws SQLException {
-        try (IsolatedEnvironment db = databases.take(); Connection connection = connect(db)) {
+        try (IsolatedEnvironment db = databases.take();
+                Connection connection = connect(db)) {
             insertCustomer(connection, "alice@example.com");
             assertThat(emails(connection)).containsExactly("seed@example.com", "alice@example.com");
         }
@@ -111,15 +125,16 @@ class PostgresFreshDatabasePerTests {
 
     @Test
     void aliceSignsUpInAnotherTest() throws SQLException {
-        try (IsolatedEnvironment db = databases.take(); Connection connection = connect(db)) {
+        try (IsolatedEnvironment db = databases.take();
+                Connection connection = connect(db)) {
             insertCustomer(connection, "alice@example.com"); // unique: it would fail if the other test's row were here
             assertThat(emails(connection)).containsExactly("seed@example.com", "alice@example.com");
         }
     }
 
     private static Connection connect(IsolatedEnvironment db) throws SQLException {
-        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + db.mappedPort(5432) + "/postgres",
-                "postgres", "test");
+        return DriverManager.getConnection(
+                "jdbc:postgresql://127.0.0.1:" + db.mappedPort(5432) + "/postgres", "postgres", "test");
     }
 
     private static void insertCustomer(Connection connection, String email) throws SQLException {
@@ -147,6 +162,7 @@ class PostgresFreshDatabasePerTests {
     }
 
     private static String sha256(String text) throws NoSuchAlgorithmException {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+        return HexFormat.of()
+                .formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
     }
 }

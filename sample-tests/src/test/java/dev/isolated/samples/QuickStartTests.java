@@ -11,7 +11,10 @@ import dev.isolated.IsolatedEnvironment;
 import org.junit.jupiter.api.Test;
 
 /** The README's quick start, verbatim. */
-@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS}, hostname = "box")
+@Isolated(
+        rootfs = "busybox.tar",
+        namespaces = {PID, MOUNT, UTS},
+        hostname = "box")
 class QuickStartTests {
 
     @Test

@@ -53,7 +53,8 @@ class RedisFromARegistryTests {
     @Test
     void redisAnswersTheTestThroughAMappedPort() throws Exception {
         String image = registry.name(DebianImages.REDIS); // 127.0.0.1:<port>/redis:7-bookworm
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder().image(image).start()) {
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().image(image).start()) {
             // The image's Entrypoint + Cmd: redis-server --port 6379 ..., as the image's User (redis).
             IsolatedProcess redis = env.start(env.imageCommand());
             env.awaitPort(6379);
@@ -87,7 +88,11 @@ class RedisFromARegistryTests {
         String call(String... args) throws IOException {
             StringBuilder request = new StringBuilder("*").append(args.length).append("\r\n");
             for (String arg : args) {
-                request.append('$').append(arg.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(arg).append("\r\n");
+                request.append('$')
+                        .append(arg.getBytes(StandardCharsets.UTF_8).length)
+                        .append("\r\n")
+                        .append(arg)
+                        .append("\r\n");
             }
             out.write(request.toString().getBytes(StandardCharsets.UTF_8));
             out.flush();

@@ -18,15 +18,21 @@ import org.junit.jupiter.api.Test;
 class ServicesByAliasTests {
 
     @Test
-    void appReachesTheApiByAlias(IsolatedNetwork backend,
-            @Isolated(hostname = "api-1") @OnNetwork(value = "backend", aliases = {"api", "orders-api"})
-            IsolatedEnvironment api,
+    void appReachesTheApiByAlias(
+            IsolatedNetwork backend,
+            @Isolated(hostname = "api-1")
+                    @OnNetwork(
+                            value = "backend",
+                            aliases = {"api", "orders-api"})
+                    IsolatedEnvironment api,
             @Isolated(hostname = "app") @OnNetwork("backend") IsolatedEnvironment app) {
         api.writeString("/srv/orders", "[\"order-42\"]\n");
         api.start("httpd", "-f", "-p", "8080", "-h", "/srv");
         api.awaitPort(8080);
 
-        assertThat(app.exec("wget", "-qO-", "http://api:8080/orders")).succeeded().stdout()
+        assertThat(app.exec("wget", "-qO-", "http://api:8080/orders"))
+                .succeeded()
+                .stdout()
                 .isEqualTo("[\"order-42\"]\n");
         assertThat(app.exec("wget", "-qO-", "http://orders-api:8080/orders")).succeeded();
         assertThat(backend.members()).containsExactly(api, app);

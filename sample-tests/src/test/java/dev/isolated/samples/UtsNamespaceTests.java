@@ -19,7 +19,11 @@ import org.junit.jupiter.api.Test;
  * inside needs {@code CAP_SYS_ADMIN}, which Docker's default set lacks: like {@code unshare}, this test keeps
  * all capabilities ({@code env.setHostname(NAME)} works with the default set).
  */
-@Isolated(rootfs = "busybox.tar", namespaces = {PID, MOUNT, UTS}, hostname = "box", capabilities = Capabilities.ALL)
+@Isolated(
+        rootfs = "busybox.tar",
+        namespaces = {PID, MOUNT, UTS},
+        hostname = "box",
+        capabilities = Capabilities.ALL)
 class UtsNamespaceTests {
 
     @Test

@@ -19,19 +19,33 @@ public final class PublicObjects {
 
     private static volatile Maker maker;
 
-    private PublicObjects() {
-    }
+    private PublicObjects() {}
 
     /** The constructors, implemented in {@code dev.isolated}. */
     public interface Maker {
         /** @return a result, see {@link #execResult} */
-        ExecResult execResult(List<String> command, int exitCode, OptionalInt signal, byte[] stdout,
-                long stdoutDroppedBytes, byte[] stderr, long stderrDroppedBytes, boolean timedOut, boolean oomKilled,
+        ExecResult execResult(
+                List<String> command,
+                int exitCode,
+                OptionalInt signal,
+                byte[] stdout,
+                long stdoutDroppedBytes,
+                byte[] stderr,
+                long stderrDroppedBytes,
+                boolean timedOut,
+                boolean oomKilled,
                 Duration duration);
 
         /** @return a setup failure, see {@link #setupException} */
-        EnvironmentSetupException setupException(String stage, String syscall, String path, int errno,
-                String errname, String detail, String hint, boolean hostCannot);
+        EnvironmentSetupException setupException(
+                String stage,
+                String syscall,
+                String path,
+                int errno,
+                String errname,
+                String detail,
+                String hint,
+                boolean hostCannot);
 
         /** @return a cleanup failure, see {@link #cleanupException} */
         EnvironmentCleanupException cleanupException(String message);
@@ -85,11 +99,28 @@ public final class PublicObjects {
      * @param duration how long the command ran
      * @return the result
      */
-    public static ExecResult execResult(List<String> command, int exitCode, OptionalInt signal, byte[] stdout,
-            long stdoutDroppedBytes, byte[] stderr, long stderrDroppedBytes, boolean timedOut, boolean oomKilled,
+    public static ExecResult execResult(
+            List<String> command,
+            int exitCode,
+            OptionalInt signal,
+            byte[] stdout,
+            long stdoutDroppedBytes,
+            byte[] stderr,
+            long stderrDroppedBytes,
+            boolean timedOut,
+            boolean oomKilled,
             Duration duration) {
-        return maker().execResult(command, exitCode, signal, stdout, stdoutDroppedBytes, stderr, stderrDroppedBytes,
-                timedOut, oomKilled, duration);
+        return maker().execResult(
+                        command,
+                        exitCode,
+                        signal,
+                        stdout,
+                        stdoutDroppedBytes,
+                        stderr,
+                        stderrDroppedBytes,
+                        timedOut,
+                        oomKilled,
+                        duration);
     }
 
     /**
@@ -103,8 +134,15 @@ public final class PublicObjects {
      * @param hostCannot whether the helper says the host cannot do it ({@code kind=host})
      * @return the setup failure
      */
-    public static EnvironmentSetupException setupException(String stage, String syscall, String path, int errno,
-            String errname, String detail, String hint, boolean hostCannot) {
+    public static EnvironmentSetupException setupException(
+            String stage,
+            String syscall,
+            String path,
+            int errno,
+            String errname,
+            String detail,
+            String hint,
+            boolean hostCannot) {
         return maker().setupException(stage, syscall, path, errno, errname, detail, hint, hostCannot);
     }
 

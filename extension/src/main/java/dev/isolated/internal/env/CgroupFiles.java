@@ -29,7 +29,9 @@ final class CgroupFiles {
             return new CgroupFiles(true, dir, dir);
         }
         if (version.equals("1")) {
-            return new CgroupFiles(false, created.get("cgroup-memory").map(Paths::get).orElse(null),
+            return new CgroupFiles(
+                    false,
+                    created.get("cgroup-memory").map(Paths::get).orElse(null),
                     created.get("cgroup-pids").map(Paths::get).orElse(null));
         }
         return null;
@@ -38,16 +40,20 @@ final class CgroupFiles {
     /** @return the counters; -1 for those whose controller the env's cgroup lacks (v2: not enabled for it) */
     ResourceUsage usage() {
         long current = counter(memory, v2 ? "memory.current" : "memory.usage_in_bytes");
-        long peak = v2 && current >= 0 && !Files.exists(memory.resolve("memory.peak")) ? current
+        long peak = v2 && current >= 0 && !Files.exists(memory.resolve("memory.peak"))
+                ? current
                 : counter(memory, v2 ? "memory.peak" : "memory.max_usage_in_bytes");
         long processes = counter(pids, "pids.current");
         String events = v2 ? "memory.events" : "memory.oom_control";
-        long oomKills = memory == null || !Files.exists(memory.resolve(events)) ? -1 : keyed(memory, events, "oom_kill");
+        long oomKills =
+                memory == null || !Files.exists(memory.resolve(events)) ? -1 : keyed(memory, events, "oom_kill");
         return new ResourceUsage(current, peak, processes, oomKills);
     }
 
     private static long counter(Path dir, String file) {
-        return dir == null || !Files.exists(dir.resolve(file)) ? -1 : Long.parseLong(read(dir.resolve(file)).strip());
+        return dir == null || !Files.exists(dir.resolve(file))
+                ? -1
+                : Long.parseLong(read(dir.resolve(file)).strip());
     }
 
     private static long keyed(Path dir, String file, String key) {

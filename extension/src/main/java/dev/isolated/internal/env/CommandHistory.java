@@ -12,8 +12,7 @@ final class CommandHistory {
     private static final int KEEP = 20;
     private static final int TAIL_CHARS = 400;
 
-    private record Entry(ExecResult result, ResolvedUser user) {
-    }
+    private record Entry(ExecResult result, ResolvedUser user) {}
 
     private final Deque<Entry> results = new ArrayDeque<>();
 
@@ -32,12 +31,18 @@ final class CommandHistory {
         if (results.isEmpty()) {
             return "Commands: none ran\n";
         }
-        StringBuilder sb = new StringBuilder("Commands (last ").append(results.size()).append("):\n");
+        StringBuilder sb =
+                new StringBuilder("Commands (last ").append(results.size()).append("):\n");
         for (Entry e : results) {
             ExecResult r = e.result();
-            sb.append("  ").append(r.command()).append(" -> exit ").append(r.exitCode())
+            sb.append("  ")
+                    .append(r.command())
+                    .append(" -> exit ")
+                    .append(r.exitCode())
                     .append(r.timedOut() ? " (timed out)" : "")
-                    .append(", as ").append(e.user() == null ? "0:0" : e.user().describe()).append('\n');
+                    .append(", as ")
+                    .append(e.user() == null ? "0:0" : e.user().describe())
+                    .append('\n');
             appendTail(sb, "stdout", r.stdout());
             appendTail(sb, "stderr", r.stderr());
         }
@@ -47,7 +52,11 @@ final class CommandHistory {
     private static void appendTail(StringBuilder sb, String name, String text) {
         if (!text.isEmpty()) {
             String tail = text.length() > TAIL_CHARS ? "..." + text.substring(text.length() - TAIL_CHARS) : text;
-            sb.append("    ").append(name).append(": ").append(tail.strip().replace("\n", "\n      ")).append('\n');
+            sb.append("    ")
+                    .append(name)
+                    .append(": ")
+                    .append(tail.strip().replace("\n", "\n      "))
+                    .append('\n');
         }
     }
 }

@@ -11,8 +11,7 @@ import java.util.Locale;
  * place that writes its keys (see native/PROTOCOL.md, CREATE fields).
  */
 final class CreateRequest {
-    private CreateRequest() {
-    }
+    private CreateRequest() {}
 
     /**
      * @param spec the environment
@@ -29,7 +28,8 @@ final class CreateRequest {
      * @return its CREATE fields
      */
     static Fields of(EnvironmentSpec spec, LayerSpec layers, Path diskLayer) {
-        Fields request = Fields.of().add("rootfs", spec.rootfs().toString())
+        Fields request = Fields.of()
+                .add("rootfs", spec.rootfs().toString())
                 .add("ns", EnvironmentSpec.namespaceList(spec.namespaces()));
         if (!spec.hostname().isEmpty()) {
             request.add("hostname", spec.hostname());

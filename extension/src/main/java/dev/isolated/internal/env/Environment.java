@@ -8,8 +8,8 @@ import dev.isolated.ExecResult;
 import dev.isolated.IsolatedEnvironment;
 import dev.isolated.IsolatedException;
 import dev.isolated.IsolatedProcess;
-import dev.isolated.MountInfo;
 import dev.isolated.LinuxNamespace;
+import dev.isolated.MountInfo;
 import dev.isolated.ProcessInfo;
 import dev.isolated.ResourceUsage;
 import dev.isolated.Wait;
@@ -71,7 +71,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private Path diskLayer; // the upper-dir= of a disk-backed writable layer, removed at close
     private String rootfsMode = "";
     private long idRangeBase; // as root: the host id of 0 inside
-    private volatile Set<LinuxNamespace> namespaces = Set.of(); // as the helper created them (it adds USER to every environment)
+    private volatile Set<LinuxNamespace> namespaces =
+            Set.of(); // as the helper created them (it adds USER to every environment)
 
     private Environment(HelperConnection helper, EnvironmentSpec spec, LayerSpec layers) {
         this.helper = helper;
@@ -98,10 +99,16 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         try {
             PrivateNetworks.join(spec.options().network(), this);
         } catch (RuntimeException e) {
-            IllegalStateException failure = new IllegalStateException("The environment could not join the private "
-                    + "network " + spec.options().network() + " (it was closed): the members' names go into its "
-                    + "/etc/hosts, " + (spec.readOnlyRootfs() ? "which a read-only rootfs does not let write: "
-                    : "which failed: ") + e.getMessage(), e);
+            IllegalStateException failure = new IllegalStateException(
+                    "The environment could not join the private "
+                            + "network " + spec.options().network()
+                            + " (it was closed): the members' names go into its "
+                            + "/etc/hosts, "
+                            + (spec.readOnlyRootfs()
+                                    ? "which a read-only rootfs does not let write: "
+                                    : "which failed: ")
+                            + e.getMessage(),
+                    e);
             try {
                 close();
             } catch (RuntimeException suppressed) {
@@ -144,18 +151,21 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             throw new IllegalArgumentException("exposeHostPort(" + port + "): a TCP port is 1..65535");
         }
         ensureOpen();
-        Fields reply = await(helper.call(FrameType.HOST_PORT, Fields.of().add("env", Integer.toString(id))
-                .add("port", Integer.toString(port))));
+        Fields reply = await(helper.call(
+                FrameType.HOST_PORT,
+                Fields.of().add("env", Integer.toString(id)).add("port", Integer.toString(port))));
         synchronized (this) {
             if (hostAccessAddress.isEmpty()) {
                 hostAccessAddress = reply.getOrEmpty("address");
                 try {
                     writeHosts();
                 } catch (RuntimeException e) {
-                    throw new IllegalStateException("exposeHostPort(" + port + "): the port is reached on "
-                            + hostAccessAddress + ":" + port + " inside, but /etc/hosts could not name "
-                            + HOST_ALIAS + " (" + e.getMessage() + "); connect to " + hostAccessAddress
-                            + " instead", e);
+                    throw new IllegalStateException(
+                            "exposeHostPort(" + port + "): the port is reached on "
+                                    + hostAccessAddress + ":" + port + " inside, but /etc/hosts could not name "
+                                    + HOST_ALIAS + " (" + e.getMessage() + "); connect to " + hostAccessAddress
+                                    + " instead",
+                            e);
                 }
             }
         }
@@ -185,8 +195,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
      * @param layers where the writable layer lives and the frozen layers under it; {@code null}: the helper's
      *     defaults (a tmpfs of the kernel's default size, no layer)
      */
-    public static Environment create(HelperConnection helper, EnvironmentSpec spec, List<String> networkAliases,
-            LayerSpec layers) {
+    public static Environment create(
+            HelperConnection helper, EnvironmentSpec spec, List<String> networkAliases, LayerSpec layers) {
         Environment env = new Environment(helper, spec, layers);
         env.networkAliases = List.copyOf(networkAliases);
         try {
@@ -216,7 +226,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             address = reply.getOrEmpty("ip");
             upperFd = reply.get("upper-fd").map(Integer::parseInt).orElse(-1);
             rootfsMode = reply.getOrEmpty("rootfs-mode");
-            idRangeBase = reply.get("id-range").map(range -> Long.parseLong(range.split("\t")[0])).orElse(0L);
+            idRangeBase = reply.get("id-range")
+                    .map(range -> Long.parseLong(range.split("\t")[0]))
+                    .orElse(0L);
             if (!address.isEmpty()) {
                 joinNetwork();
             }
@@ -224,8 +236,10 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             // The init may still come up later: have the helper kill it rather than leave it to the JVM's exit.
             helper.call(FrameType.CLOSE, Fields.of().add("env", Integer.toString(id)));
             helper.unlisten(id);
-            throw new IsolatedException("The isolated helper did not create the environment within " + CREATE_TIMEOUT
-                    + "; it was closed. The helper's stderr (printed with [isolated-helper]) may say why.", e);
+            throw new IsolatedException(
+                    "The isolated helper did not create the environment within " + CREATE_TIMEOUT
+                            + "; it was closed. The helper's stderr (printed with [isolated-helper]) may say why.",
+                    e);
         } catch (ExecutionException | InterruptedException e) {
             helper.unlisten(id);
             throw RunningProcess.asIsolated(e);
@@ -238,7 +252,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             case CREATED -> created.complete(frame.fields());
             case ERROR -> created.completeExceptionally(new HelperErrorException(frame.fields()));
             case ENV_DIED -> diedHow = frame.fields().toString();
-            default -> { }
+            default -> {}
         }
     }
 
@@ -344,9 +358,17 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         if (command.length == 0) {
             throw new IllegalArgumentException("processBuilder needs a program and its arguments");
         }
-        List<String> argv = new ArrayList<>(List.of(helper.binary().toString(), "enter", "--pid",
-                Long.toString(initHostPid), "--inherit-env", "--cwd", spec.workingDirectory(), "--caps",
-                spec.options().capabilities() == Capabilities.ALL ? "all" : "default", "--seccomp-profile",
+        List<String> argv = new ArrayList<>(List.of(
+                helper.binary().toString(),
+                "enter",
+                "--pid",
+                Long.toString(initHostPid),
+                "--inherit-env",
+                "--cwd",
+                spec.workingDirectory(),
+                "--caps",
+                spec.options().capabilities() == Capabilities.ALL ? "all" : "default",
+                "--seccomp-profile",
                 spec.options().seccompProfile()));
         ResolvedUser user = defaultUser();
         if (user != null) {
@@ -382,11 +404,13 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     /** The environment's user, else the image's {@code User}, resolved once; {@code null} when neither is set. */
     private synchronized ResolvedUser defaultUser() {
         if (defaultUser == null && !spec.user().isEmpty()) {
-            defaultUser = ResolvedUser.resolve(spec.user(), "The environment's user \"" + spec.user()
-                    + "\" (@Isolated(user), builder().user)", files()::readIfExists);
-        } else if (defaultUser == null && !spec.image().user().isEmpty()) {
-            defaultUser = ResolvedUser.resolve(spec.image().user(), "The image's User \"" + spec.image().user() + "\"",
+            defaultUser = ResolvedUser.resolve(
+                    spec.user(),
+                    "The environment's user \"" + spec.user() + "\" (@Isolated(user), builder().user)",
                     files()::readIfExists);
+        } else if (defaultUser == null && !spec.image().user().isEmpty()) {
+            defaultUser = ResolvedUser.resolve(
+                    spec.image().user(), "The image's User \"" + spec.image().user() + "\"", files()::readIfExists);
         }
         return defaultUser;
     }
@@ -402,8 +426,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         List<String> argv = new ArrayList<>(image.entrypoint());
         argv.addAll(args.length > 0 ? List.of(args) : image.cmd());
         if (argv.isEmpty()) {
-            throw new IllegalStateException("The image of this environment (" + spec.rootfs() + ") declares no "
-                    + "Entrypoint or Cmd: a plain rootfs tar has none. Run a command by name, e.g. exec(\"sh\", \"-c\", ...)");
+            throw new IllegalStateException(
+                    "The image of this environment (" + spec.rootfs() + ") declares no "
+                            + "Entrypoint or Cmd: a plain rootfs tar has none. Run a command by name, e.g. exec(\"sh\", \"-c\", ...)");
         }
         return Command.of(argv.toArray(String[]::new));
     }
@@ -417,8 +442,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         }
         Command command = imageCommand(args);
         String program = command.argv().get(0);
-        String label = "[" + (spec.hostname().isEmpty() ? program.substring(program.lastIndexOf('/') + 1)
-                : spec.hostname()) + "] ";
+        String label =
+                "[" + (spec.hostname().isEmpty() ? program.substring(program.lastIndexOf('/') + 1) : spec.hostname())
+                        + "] ";
         service = start(command.withOutputLines(line -> SERVICE_LOG.info(() -> label + line)));
         return service;
     }
@@ -470,13 +496,16 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             throw new IllegalStateException("This environment has no UTS namespace of its own: its hostname is the "
                     + "host's. Add LinuxNamespace.UTS to change it.");
         }
-        await(helper.call(FrameType.SET_HOSTNAME, Fields.of().add("env", Integer.toString(id)).add("hostname", name)));
+        await(helper.call(
+                FrameType.SET_HOSTNAME,
+                Fields.of().add("env", Integer.toString(id)).add("hostname", name)));
     }
 
     @Override
     public String hostname() {
         ensureOpen();
-        return await(helper.call(FrameType.UNAME, Fields.of().add("env", Integer.toString(id)))).getOrEmpty("hostname");
+        return await(helper.call(FrameType.UNAME, Fields.of().add("env", Integer.toString(id))))
+                .getOrEmpty("hostname");
     }
 
     @Override
@@ -530,7 +559,10 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     @Override
     public void awaitFile(String path) {
         try {
-            Awaitility.await().atMost(spec.awaitTimeout()).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(10))
+            Awaitility.await()
+                    .atMost(spec.awaitTimeout())
+                    .pollDelay(Duration.ZERO)
+                    .pollInterval(Duration.ofMillis(10))
                     .until(() -> files().exists(path));
         } catch (ConditionTimeoutException e) {
             throw PublicObjects.awaitTimeout(path + " did not appear in " + this + " within "
@@ -541,7 +573,10 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     @Override
     public void awaitPort(int port) {
         try {
-            Awaitility.await().atMost(spec.awaitTimeout()).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(10))
+            Awaitility.await()
+                    .atMost(spec.awaitTimeout())
+                    .pollDelay(Duration.ZERO)
+                    .pollInterval(Duration.ofMillis(10))
                     .until(() -> ListeningPorts.of(initHostPid).contains(port));
         } catch (ConditionTimeoutException e) {
             throw PublicObjects.awaitTimeout("Nothing listened on TCP port " + port + " in " + this + " within "
@@ -575,8 +610,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     public FrozenLayer freezeLayer() {
         ensureOpen();
         if (!namespaces.contains(LinuxNamespace.PID)) {
-            throw new IllegalStateException("freeze() needs LinuxNamespace.PID: it stops every process of the environment, "
-                    + "and only a PID namespace of its own tells them from the host's");
+            throw new IllegalStateException(
+                    "freeze() needs LinuxNamespace.PID: it stops every process of the environment, "
+                            + "and only a PID namespace of its own tells them from the host's");
         }
         if (!"overlay".equals(rootfsMode) || upperFd < 0) {
             throw new IllegalStateException("freeze() needs an overlay root (this environment's root is a "
@@ -606,8 +642,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     @Override
     public int mappedPort(int port) {
         ensureOpen();
-        Fields reply = await(helper.call(FrameType.FORWARD, Fields.of().add("env", Integer.toString(id))
-                .add("port", Integer.toString(port))));
+        Fields reply = await(helper.call(
+                FrameType.FORWARD, Fields.of().add("env", Integer.toString(id)).add("port", Integer.toString(port))));
         return Integer.parseInt(reply.get("host-port").orElseThrow());
     }
 
@@ -619,18 +655,31 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         StringBuilder sb = new StringBuilder(toString()).append('\n');
         sb.append(history.describe());
         if (closed || diedHow != null || helperGone != null) {
-            return sb.append(closed ? "(closed)" : helperGone != null ? "(closed: " + helperGone.getMessage() + ")"
-                    : "(init died: " + diedHow + ")").toString();
+            return sb.append(
+                            closed
+                                    ? "(closed)"
+                                    : helperGone != null
+                                            ? "(closed: " + helperGone.getMessage() + ")"
+                                            : "(init died: " + diedHow + ")")
+                    .toString();
         }
         try {
             sb.append("Processes (pid command):\n");
             for (ProcessInfo p : processes()) {
-                sb.append("  ").append(p.pid()).append(' ').append(p.commandLine().isEmpty() ? p.command()
-                        : p.commandLine()).append('\n');
+                sb.append("  ")
+                        .append(p.pid())
+                        .append(' ')
+                        .append(p.commandLine().isEmpty() ? p.command() : p.commandLine())
+                        .append('\n');
             }
             sb.append("Mounts:\n");
             for (MountInfo m : mounts()) {
-                sb.append("  ").append(m.mountPoint()).append(' ').append(m.fsType()).append(' ').append(m.options())
+                sb.append("  ")
+                        .append(m.mountPoint())
+                        .append(' ')
+                        .append(m.fsType())
+                        .append(' ')
+                        .append(m.options())
                         .append('\n');
             }
             if (namespaces.contains(LinuxNamespace.UTS)) {
@@ -651,7 +700,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             throw new IsolatedException("This isolated environment is closed: " + gone.getMessage(), gone);
         }
         if (diedHow != null) {
-            throw new IsolatedException("This isolated environment's init (host pid " + initHostPid + ") died: " + diedHow);
+            throw new IsolatedException(
+                    "This isolated environment's init (host pid " + initHostPid + ") died: " + diedHow);
         }
     }
 

@@ -31,38 +31,46 @@ final class EnvironmentFiles {
     }
 
     Optional<String> readIfExists(String path) {
-        return apply(f -> {
-            try {
-                return Optional.of(new String(f.read(path), StandardCharsets.UTF_8));
-            } catch (NoSuchFileException e) {
-                return Optional.<String>empty();
-            }
-        }, "read " + path);
+        return apply(
+                f -> {
+                    try {
+                        return Optional.of(new String(f.read(path), StandardCharsets.UTF_8));
+                    } catch (NoSuchFileException e) {
+                        return Optional.<String>empty();
+                    }
+                },
+                "read " + path);
     }
 
     /** Creates missing parent directories, then the file (mode 0644). */
     void writeString(String path, String content) {
-        apply(f -> {
-            f.createDirectories(parentOf(path));
-            f.write(path, content.getBytes(StandardCharsets.UTF_8), 0644);
-            return null;
-        }, "write " + path);
+        apply(
+                f -> {
+                    f.createDirectories(parentOf(path));
+                    f.write(path, content.getBytes(StandardCharsets.UTF_8), 0644);
+                    return null;
+                },
+                "write " + path);
     }
 
     /** Creates missing parent directories of the target, then copies. */
     void copyIn(Path hostSource, String target) {
-        apply(f -> {
-            f.createDirectories(parentOf(target));
-            f.copyIn(hostSource, target);
-            return null;
-        }, "copy " + hostSource + " into the environment at " + target);
+        apply(
+                f -> {
+                    f.createDirectories(parentOf(target));
+                    f.copyIn(hostSource, target);
+                    return null;
+                },
+                "copy " + hostSource + " into the environment at " + target);
     }
 
     void copyOut(String source, Path hostTarget) {
-        apply(f -> {
-            f.copyOut(source, hostTarget);
-            return null;
-        }, "copy " + source + " out of the environment to " + hostTarget);
+        apply(
+                f -> {
+                    f.copyOut(source, hostTarget);
+                    return null;
+                },
+                "copy " + source + " out of the environment to " + hostTarget);
     }
 
     boolean exists(String path) {

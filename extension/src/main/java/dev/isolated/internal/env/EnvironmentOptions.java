@@ -25,15 +25,24 @@ import java.util.Map;
  * @param userMapping who the caller is in the user namespace (when there is one)
  * @param seccomp whether commands run under the helper's built-in seccomp filter
  */
-public record EnvironmentOptions(long memoryBytes, int pids, int cpuPercent, Map<String, Long> rlimits,
-        long monotonicOffsetSeconds, long boottimeOffsetSeconds, Capabilities capabilities, boolean trackResources,
-        String network, String seccompFilter, UserMapping userMapping, Seccomp seccomp) {
+public record EnvironmentOptions(
+        long memoryBytes,
+        int pids,
+        int cpuPercent,
+        Map<String, Long> rlimits,
+        long monotonicOffsetSeconds,
+        long boottimeOffsetSeconds,
+        Capabilities capabilities,
+        boolean trackResources,
+        String network,
+        String seccompFilter,
+        UserMapping userMapping,
+        Seccomp seccomp) {
 
     /** Copies the map, unmodifiable. */
     public EnvironmentOptions {
         rlimits = Collections.unmodifiableMap(new LinkedHashMap<>(rlimits));
     }
-
 
     /** @return the helper's {@code seccomp-profile} value: {@code default} or {@code unconfined} */
     public String seccompProfile() {

@@ -37,16 +37,31 @@ import java.util.Set;
  * @param user the user of commands that name none ({@code name}, {@code uid}, {@code name:group}...), looked up
  *     in the environment's {@code /etc/passwd} at the first command; empty for the image's {@code User}
  */
-public record EnvironmentSpec(Path rootfs, Set<LinuxNamespace> namespaces, String hostname, Duration execTimeout,
-        Duration awaitTimeout, Map<String, String> env, String workingDirectory, List<ExtraMount> mounts,
-        boolean readOnlyRootfs, EnvironmentOptions options, ImageConfig image, String user) {
+public record EnvironmentSpec(
+        Path rootfs,
+        Set<LinuxNamespace> namespaces,
+        String hostname,
+        Duration execTimeout,
+        Duration awaitTimeout,
+        Map<String, String> env,
+        String workingDirectory,
+        List<ExtraMount> mounts,
+        boolean readOnlyRootfs,
+        EnvironmentOptions options,
+        ImageConfig image,
+        String user) {
 
     /** The variables every command gets unless the image or the command says otherwise. */
-    public static final Map<String, String> DEFAULT_ENV = Map.of(
-            "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME", "/");
+    public static final Map<String, String> DEFAULT_ENV =
+            Map.of("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME", "/");
     /** The namespaces unless others are given, in the order of {@code Isolated.namespaces()}. */
-    public static final List<LinuxNamespace> DEFAULT_NAMESPACES = List.of(LinuxNamespace.PID, LinuxNamespace.MOUNT, LinuxNamespace.UTS,
-            LinuxNamespace.IPC, LinuxNamespace.NET, LinuxNamespace.CGROUP);
+    public static final List<LinuxNamespace> DEFAULT_NAMESPACES = List.of(
+            LinuxNamespace.PID,
+            LinuxNamespace.MOUNT,
+            LinuxNamespace.UTS,
+            LinuxNamespace.IPC,
+            LinuxNamespace.NET,
+            LinuxNamespace.CGROUP);
     /** How long {@code exec} waits unless told otherwise. */
     public static final Duration DEFAULT_EXEC_TIMEOUT = Duration.ofSeconds(60);
     /** How long the {@code await...} methods wait unless told otherwise. */
@@ -54,13 +69,15 @@ public record EnvironmentSpec(Path rootfs, Set<LinuxNamespace> namespaces, Strin
 
     /** Applies the rules between settings and copies, unmodifiable. */
     public EnvironmentSpec {
-        Set<LinuxNamespace> ns = namespaces.isEmpty() ? EnumSet.noneOf(LinuxNamespace.class) : EnumSet.copyOf(namespaces);
+        Set<LinuxNamespace> ns =
+                namespaces.isEmpty() ? EnumSet.noneOf(LinuxNamespace.class) : EnumSet.copyOf(namespaces);
         if (!hostname.isEmpty() && !ns.contains(LinuxNamespace.UTS)) {
-            throw new IllegalArgumentException("hostname \"" + hostname + "\" needs the UTS namespace: add LinuxNamespace.UTS "
-                    + "to namespaces, or drop the hostname");
+            throw new IllegalArgumentException("hostname \"" + hostname
+                    + "\" needs the UTS namespace: add LinuxNamespace.UTS " + "to namespaces, or drop the hostname");
         }
         if (!mounts.isEmpty() && !ns.contains(LinuxNamespace.MOUNT)) {
-            throw new IllegalArgumentException("binds and tmpfs mounts need the MOUNT namespace: add LinuxNamespace.MOUNT");
+            throw new IllegalArgumentException(
+                    "binds and tmpfs mounts need the MOUNT namespace: add LinuxNamespace.MOUNT");
         }
         if (options.needsTimeNamespace()) {
             ns.add(LinuxNamespace.TIME);
@@ -77,8 +94,6 @@ public record EnvironmentSpec(Path rootfs, Set<LinuxNamespace> namespaces, Strin
     public static Builder builder() {
         return new Builder();
     }
-
-
 
     static String namespaceList(Set<LinuxNamespace> namespaces) {
         StringBuilder sb = new StringBuilder();
@@ -118,8 +133,7 @@ public record EnvironmentSpec(Path rootfs, Set<LinuxNamespace> namespaces, Strin
         private UserMapping userMapping = UserMapping.ROOT;
         private Seccomp seccomp = Seccomp.DEFAULT;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** Sets the namespaces to create (returns this builder). */
         public Builder namespaces(Set<LinuxNamespace> value) {
@@ -265,12 +279,34 @@ public record EnvironmentSpec(Path rootfs, Set<LinuxNamespace> namespaces, Strin
             Map<String, String> allEnv = new LinkedHashMap<>(DEFAULT_ENV);
             allEnv.putAll(configEnv(image));
             allEnv.putAll(env);
-            String cwd = workingDirectory != null ? workingDirectory
+            String cwd = workingDirectory != null
+                    ? workingDirectory
                     : image.workingDir().isEmpty() ? "/" : image.workingDir();
-            return new EnvironmentSpec(rootfs, namespaces, hostname, execTimeout, awaitTimeout, allEnv, cwd, mounts,
-                    readOnlyRootfs, new EnvironmentOptions(memoryBytes, pids, cpuPercent, rlimits,
-                            monotonicOffsetSeconds, boottimeOffsetSeconds, capabilities, trackResources, network,
-                            seccompFilter, userMapping, seccomp), image, user);
+            return new EnvironmentSpec(
+                    rootfs,
+                    namespaces,
+                    hostname,
+                    execTimeout,
+                    awaitTimeout,
+                    allEnv,
+                    cwd,
+                    mounts,
+                    readOnlyRootfs,
+                    new EnvironmentOptions(
+                            memoryBytes,
+                            pids,
+                            cpuPercent,
+                            rlimits,
+                            monotonicOffsetSeconds,
+                            boottimeOffsetSeconds,
+                            capabilities,
+                            trackResources,
+                            network,
+                            seccompFilter,
+                            userMapping,
+                            seccomp),
+                    image,
+                    user);
         }
 
         /** The image config's {@code Env} as a map (later entries win). */

@@ -22,8 +22,8 @@ public record ExtraMount(Kind kind, String source, String target, boolean readOn
     /** Validates. */
     public ExtraMount {
         if (!target.startsWith("/")) {
-            throw new IllegalArgumentException("A mount target must be an absolute path inside the environment: "
-                    + target);
+            throw new IllegalArgumentException(
+                    "A mount target must be an absolute path inside the environment: " + target);
         }
     }
 }

@@ -7,10 +7,10 @@ import java.util.regex.Pattern;
 public final class Hostnames {
     /** The kernel's HOST_NAME_MAX: the longest hostname {@code sethostname(2)} accepts, in bytes. */
     public static final int MAX_BYTES = 64;
+
     private static final Pattern LABEL = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?");
 
-    private Hostnames() {
-    }
+    private Hostnames() {}
 
     /**
      * @param name a hostname
@@ -19,7 +19,8 @@ public final class Hostnames {
      */
     public static String check(String name) {
         if (!isValid(name)) {
-            throw new IllegalArgumentException("Invalid hostname \"" + name + "\" (" + name.getBytes(StandardCharsets.UTF_8).length
+            throw new IllegalArgumentException("Invalid hostname \"" + name + "\" ("
+                    + name.getBytes(StandardCharsets.UTF_8).length
                     + " bytes): a hostname is at most " + MAX_BYTES + " bytes (the kernel's HOST_NAME_MAX) of letters, "
                     + "digits, hyphens and dots, in labels of 1 to 63 characters that neither start nor end with a "
                     + "hyphen (RFC 1123)");

@@ -15,17 +15,18 @@ import java.util.List;
  * into later environments as the image is.
  */
 final class LayerCopy {
-    private LayerCopy() {
-    }
+    private LayerCopy() {}
 
     static void run(Path helperBinary, long initHostPid, int upperFd, long idRangeBase, Path target) {
-        List<String> argv = new ArrayList<>(List.of(helperBinary.toString(), "copy-layer",
-                "/proc/" + initHostPid + "/fd/" + upperFd, target.toString()));
+        List<String> argv = new ArrayList<>(List.of(
+                helperBinary.toString(), "copy-layer", "/proc/" + initHostPid + "/fd/" + upperFd, target.toString()));
         if (idRangeBase > 0) {
             argv.add(Long.toString(idRangeBase));
         }
         try {
-            Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+            Process p = new ProcessBuilder(argv)
+                    .redirectErrorStream(true)
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                     .start();
             String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
             int code = p.waitFor();

@@ -37,6 +37,7 @@ public final class LayerDirectories {
 
     private final Path dir;
     private final AtomicInteger counter = new AtomicInteger();
+
     @SuppressWarnings({"unused", "FieldCanBeLocal"}) // held for the JVM's life: the lock goes with it
     private final FileLock lock;
 
@@ -60,11 +61,11 @@ public final class LayerDirectories {
             OwnDirectory.createPrivate(absolute);
             OwnDirectory.requirePrivate(absolute, "disk-backed writable layers and frozen states", setting);
             sweep(absolute);
-            Path dir = OwnDirectory.createPrivate(absolute.resolve(PREFIX + ProcessHandle.current().pid() + "-"
-                    + HexFormat.of().formatHex(randomBytes())));
+            Path dir = OwnDirectory.createPrivate(absolute.resolve(PREFIX
+                    + ProcessHandle.current().pid() + "-" + HexFormat.of().formatHex(randomBytes())));
             Path pending = dir.resolve(LOCK + ".new");
-            FileChannel channel = FileChannel.open(pending, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS);
+            FileChannel channel = FileChannel.open(
+                    pending, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
             FileLock lock = channel.lock();
             Files.move(pending, dir.resolve(LOCK), StandardCopyOption.ATOMIC_MOVE);
             LayerDirectories created = new LayerDirectories(dir, lock);
@@ -72,8 +73,10 @@ public final class LayerDirectories {
             BY_ROOT.put(absolute, created);
             return created;
         } catch (IOException e) {
-            throw new IsolatedException("Cannot make this JVM's directory for writable layers in " + absolute + ": "
-                    + e + ". Set " + setting + "=<a directory of yours> to move it.", e);
+            throw new IsolatedException(
+                    "Cannot make this JVM's directory for writable layers in " + absolute + ": " + e + ". Set "
+                            + setting + "=<a directory of yours> to move it.",
+                    e);
         }
     }
 
@@ -87,11 +90,14 @@ public final class LayerDirectories {
     public Path newDiskLayer() {
         try {
             Path layer = dir.resolve("upper-" + counter.incrementAndGet());
-            Files.createDirectory(layer, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+            Files.createDirectory(
+                    layer,
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
             return layer;
         } catch (IOException e) {
-            throw new IsolatedException("Cannot make a directory for a disk-backed writable layer in " + dir + ": " + e, e);
+            throw new IsolatedException(
+                    "Cannot make a directory for a disk-backed writable layer in " + dir + ": " + e, e);
         }
     }
 

@@ -27,8 +27,8 @@ public record LayerSpec(boolean onDisk, String tmpfsSize, Path root, String root
 
     /** @return a tmpfs layer of the default size, in the default directory, with no frozen layer */
     static LayerSpec defaults() {
-        return new LayerSpec(false, "", CacheDirectory.resolve().resolve(DEFAULT_DIR_NAME),
-                "-Disolated.layer.dir", List.of());
+        return new LayerSpec(
+                false, "", CacheDirectory.resolve().resolve(DEFAULT_DIR_NAME), "-Disolated.layer.dir", List.of());
     }
 
     /** Copies the list. */

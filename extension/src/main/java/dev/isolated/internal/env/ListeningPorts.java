@@ -14,8 +14,7 @@ import java.util.TreeSet;
 public final class ListeningPorts {
     private static final String LISTEN = "0A";
 
-    private ListeningPorts() {
-    }
+    private ListeningPorts() {}
 
     /**
      * @param hostPid a host pid in the network namespace to look at

@@ -12,8 +12,7 @@ import java.util.Map;
 final class PrivateNetworks {
     private static final Map<String, List<Environment>> MEMBERS = new LinkedHashMap<>();
 
-    private PrivateNetworks() {
-    }
+    private PrivateNetworks() {}
 
     static synchronized void join(String network, Environment env) {
         List<Environment> members = MEMBERS.computeIfAbsent(network, n -> new ArrayList<>());
@@ -34,7 +33,10 @@ final class PrivateNetworks {
         for (Environment m : members) {
             List<String> names = m.networkNames();
             if (!names.isEmpty()) {
-                hosts.append(m.address()).append('\t').append(String.join(" ", names)).append('\n');
+                hosts.append(m.address())
+                        .append('\t')
+                        .append(String.join(" ", names))
+                        .append('\n');
             }
         }
         for (Environment m : members) {

@@ -23,8 +23,7 @@ import java.util.Optional;
 final class ProcFs {
     private static final Path PROC = Paths.get("/proc");
 
-    private ProcFs() {
-    }
+    private ProcFs() {}
 
     static List<MountInfo> mounts(long initHostPid) {
         Path file = PROC.resolve(Long.toString(initHostPid)).resolve("mountinfo");
@@ -67,9 +66,12 @@ final class ProcFs {
                     nsPid = Long.parseLong(ids[ids.length - 1]);
                 }
             }
-            String comm = Files.readString(dir.resolve("comm"), StandardCharsets.UTF_8).strip();
+            String comm = Files.readString(dir.resolve("comm"), StandardCharsets.UTF_8)
+                    .strip();
             byte[] cmdline = Files.readAllBytes(dir.resolve("cmdline"));
-            String commandLine = new String(cmdline, StandardCharsets.UTF_8).replace('\0', ' ').strip();
+            String commandLine = new String(cmdline, StandardCharsets.UTF_8)
+                    .replace('\0', ' ')
+                    .strip();
             return Optional.of(new ProcessInfo(nsPid, hostPid, comm, commandLine));
         } catch (NoSuchFileException e) {
             return Optional.empty(); // exited while we were reading

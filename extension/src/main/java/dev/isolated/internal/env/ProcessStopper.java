@@ -15,8 +15,7 @@ import java.util.Set;
 final class ProcessStopper {
     private static final Duration KILL_WAIT = Duration.ofSeconds(5);
 
-    private ProcessStopper() {
-    }
+    private ProcessStopper() {}
 
     static void stopAllButInit(long initHostPid, Duration grace) {
         Set<Long> termed = new HashSet<>();
@@ -50,7 +49,9 @@ final class ProcessStopper {
     }
 
     private static List<ProcessInfo> others(long initHostPid) {
-        return ProcFs.processesInPidNamespaceOf(initHostPid).stream().filter(p -> p.hostPid() != initHostPid).toList();
+        return ProcFs.processesInPidNamespaceOf(initHostPid).stream()
+                .filter(p -> p.hostPid() != initHostPid)
+                .toList();
     }
 
     // Polling is the mechanism here: the processes are not the JVM's children and new ones may appear at any

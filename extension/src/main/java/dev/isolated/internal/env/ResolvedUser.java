@@ -60,7 +60,10 @@ public record ResolvedUser(int uid, int gid, List<Integer> groups, String name) 
      */
     public static String checkForm(String user, String what) {
         int colon = user.indexOf(':');
-        boolean ok = !user.isEmpty() && colon != 0 && colon != user.length() - 1 && user.indexOf(':', colon + 1) < 0
+        boolean ok = !user.isEmpty()
+                && colon != 0
+                && colon != user.length() - 1
+                && user.indexOf(':', colon + 1) < 0
                 && user.chars().noneMatch(c -> Character.isWhitespace(c) || Character.isISOControl(c));
         if (!ok) {
             throw new IllegalArgumentException(what + "(\"" + user + "\"): not a user; write a name or uid, optionally "
@@ -93,8 +96,8 @@ public record ResolvedUser(int uid, int gid, List<Integer> groups, String name) 
             return new ResolvedUser(uid, group(user.substring(colon + 1), name, who, readFile), List.of(), userName);
         }
         int gid = entry.map(e -> Integer.parseInt(e[3])).orElse(0);
-        return new ResolvedUser(uid, gid, userName.isEmpty() ? List.of() : memberships(userName, who, readFile),
-                userName);
+        return new ResolvedUser(
+                uid, gid, userName.isEmpty() ? List.of() : memberships(userName, who, readFile), userName);
     }
 
     private static int group(String group, String name, String who, Function<String, Optional<String>> readFile) {
@@ -102,9 +105,11 @@ public record ResolvedUser(int uid, int gid, List<Integer> groups, String name) 
         if (numeric.isPresent()) {
             return numeric.getAsInt();
         }
-        return find(read(readFile, "/etc/group", who), group, 3).map(e -> Integer.parseInt(e[2])).orElseThrow(() ->
-                new IsolatedException(who + ": no group \"" + group + "\" in the environment's /etc/group; add the "
-                        + "group to the image, or give a numeric gid such as \"" + name + ":1000\""));
+        return find(read(readFile, "/etc/group", who), group, 3)
+                .map(e -> Integer.parseInt(e[2]))
+                .orElseThrow(() -> new IsolatedException(
+                        who + ": no group \"" + group + "\" in the environment's /etc/group; add the "
+                                + "group to the image, or give a numeric gid such as \"" + name + ":1000\""));
     }
 
     /** The gids of the groups whose member list names the user, as runc adds them. */
@@ -142,8 +147,10 @@ public record ResolvedUser(int uid, int gid, List<Integer> groups, String name) 
      */
     private static Optional<String[]> find(String file, String key, int fields) {
         for (String[] line : lines(file)) {
-            if (line.length >= fields && (line[0].equals(key) || line[2].equals(key))
-                    && number(line[2]).isPresent() && (fields < 4 || number(line[3]).isPresent())) {
+            if (line.length >= fields
+                    && (line[0].equals(key) || line[2].equals(key))
+                    && number(line[2]).isPresent()
+                    && (fields < 4 || number(line[3]).isPresent())) {
                 return Optional.of(line);
             }
         }
@@ -172,6 +179,7 @@ public record ResolvedUser(int uid, int gid, List<Integer> groups, String name) 
 
     private static OptionalInt number(String text) {
         return !text.isEmpty() && text.length() < 10 && text.chars().allMatch(c -> c >= '0' && c <= '9')
-                ? OptionalInt.of(Integer.parseInt(text)) : OptionalInt.empty();
+                ? OptionalInt.of(Integer.parseInt(text))
+                : OptionalInt.empty();
     }
 }

@@ -69,8 +69,10 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
         this.stdout = new BoundedOutput(command.maxOutputBytes());
         this.stderr = new BoundedOutput(command.maxOutputBytes());
         this.longestLine = Math.max(64 * 1024, command.maxOutputBytes());
-        this.stdoutLines = command.outputLines().map(c -> new OutputLines(c, longestLine)).orElse(null);
-        this.stderrLines = command.outputLines().map(c -> new OutputLines(c, longestLine)).orElse(null);
+        this.stdoutLines =
+                command.outputLines().map(c -> new OutputLines(c, longestLine)).orElse(null);
+        this.stderrLines =
+                command.outputLines().map(c -> new OutputLines(c, longestLine)).orElse(null);
         this.stdin = new StdinStream(helper, id, STDIN_CHUNK, exited::isDone);
         this.openStdin = command.hasOpenStdin();
     }
@@ -78,8 +80,8 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
     /**
      * @param user who the command runs as; {@code null}: root, the helper's default
      */
-    static RunningProcess spawn(HelperConnection helper, Fields request, Command command, ResolvedUser user,
-            EnvironmentSpec spec) {
+    static RunningProcess spawn(
+            HelperConnection helper, Fields request, Command command, ResolvedUser user, EnvironmentSpec spec) {
         RunningProcess p = new RunningProcess(helper, command, user, spec.awaitTimeout());
         for (String arg : command.argv()) {
             request.add("arg", arg);
@@ -97,10 +99,14 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
         request.add("stdin", command.stdin().isPresent() || command.hasOpenStdin() ? "pipe" : "null");
         Frame frame = Frame.of(FrameType.SPAWN, p.id, request);
         if (frame.length() > Frame.MAX_LENGTH) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT, "The command line of %s makes a request of "
-                    + "%,d bytes, over the isolated helper's limit of %,d bytes (arguments and environment variables "
-                    + "together); pass large data on stdin (Command.withStdin) or in a file", abbreviated(command.argv()),
-                    frame.length(), Frame.MAX_LENGTH));
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "The command line of %s makes a request of "
+                            + "%,d bytes, over the isolated helper's limit of %,d bytes (arguments and environment variables "
+                            + "together); pass large data on stdin (Command.withStdin) or in a file",
+                    abbreviated(command.argv()),
+                    frame.length(),
+                    Frame.MAX_LENGTH));
         }
         helper.listen(p.id, p);
         helper.send(frame);
@@ -140,7 +146,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             case STDERR -> output(true, frame.payload());
             case EXITED -> finish(frame.fields());
             case ERROR -> failSpawn(frame.fields());
-            default -> { }
+            default -> {}
         }
     }
 
@@ -203,14 +209,18 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
 
     /** The command's user cannot be switched to: most often an id the user namespace does not map, rootless. */
     private IsolatedException userProblem(Fields error) {
-        String why = error.getOrEmpty("errname").equals("EINVAL") && !error.getOrEmpty("path").isEmpty()
+        String why = error.getOrEmpty("errname").equals("EINVAL")
+                        && !error.getOrEmpty("path").isEmpty()
                 ? error.getOrEmpty("path") + " is not mapped in the environment's user namespace"
                 : error.getOrEmpty("message");
-        return new IsolatedException("Command " + command + " cannot run as " + user.describe() + ": " + why + " ("
-                + error.getOrEmpty("syscall") + ": " + error.getOrEmpty("errname") + "). Run rootless, userMapping ROOT "
-                + "and SELF map one id only (0, or the tests' own uid); other users need userMapping = SUBIDS "
-                + "(@Isolated(userMapping = SUBIDS), builder().userMapping(UserMapping.SUBIDS)) and a range in "
-                + "/etc/subuid and /etc/subgid", new HelperErrorException(error));
+        return new IsolatedException(
+                "Command " + command + " cannot run as " + user.describe() + ": " + why + " ("
+                        + error.getOrEmpty("syscall") + ": " + error.getOrEmpty("errname")
+                        + "). Run rootless, userMapping ROOT "
+                        + "and SELF map one id only (0, or the tests' own uid); other users need userMapping = SUBIDS "
+                        + "(@Isolated(userMapping = SUBIDS), builder().userMapping(UserMapping.SUBIDS)) and a range in "
+                        + "/etc/subuid and /etc/subgid",
+                new HelperErrorException(error));
     }
 
     private static String workingDirectoryProblem(Fields error) {
@@ -246,8 +256,16 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             }
             watches.clear();
         }
-        exited.complete(PublicObjects.execResult(command, exitCode, signal, stdout.bytes(), stdout.dropped(), stderr.bytes(),
-                stderr.dropped(), timedOut, oomKilled,
+        exited.complete(PublicObjects.execResult(
+                command,
+                exitCode,
+                signal,
+                stdout.bytes(),
+                stdout.dropped(),
+                stderr.bytes(),
+                stderr.dropped(),
+                timedOut,
+                oomKilled,
                 Duration.ofNanos(System.nanoTime() - startNanos)));
     }
 
@@ -343,8 +361,9 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
                     return match.get();
                 }
                 if (done) {
-                    throw new IllegalStateException(command + " exited (" + exited.join().exitCode()
-                            + ") without printing a line matching /" + pattern + "/; " + outputSoFar());
+                    throw new IllegalStateException(
+                            command + " exited (" + exited.join().exitCode() + ") without printing a line matching /"
+                                    + pattern + "/; " + outputSoFar());
                 }
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
@@ -353,8 +372,8 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
                 }
                 // woken by a matching line or the exit; an unterminated last line is looked at every 10 ms
                 try {
-                    CompletableFuture.anyOf(watch.met(), exited).get(Math.min(left, UNTERMINATED_LINE_CHECK),
-                            TimeUnit.NANOSECONDS);
+                    CompletableFuture.anyOf(watch.met(), exited)
+                            .get(Math.min(left, UNTERMINATED_LINE_CHECK), TimeUnit.NANOSECONDS);
                 } catch (TimeoutException | ExecutionException e) {
                     // check again
                 } catch (InterruptedException e) {
@@ -382,8 +401,10 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             return;
         }
         try {
-            helper.call(FrameType.SIGNAL, Fields.of().add("proc", Integer.toString(id))
-                    .add("signal", Integer.toString(signal))).get(30, TimeUnit.SECONDS);
+            helper.call(
+                            FrameType.SIGNAL,
+                            Fields.of().add("proc", Integer.toString(id)).add("signal", Integer.toString(signal)))
+                    .get(30, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
             if (!exited.isDone()) {
                 throw asIsolated(e);

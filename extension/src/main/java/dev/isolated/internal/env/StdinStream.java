@@ -43,16 +43,15 @@ final class StdinStream extends OutputStream {
             throw new IOException("The process has exited: nothing reads its stdin any more (broken pipe)");
         }
         for (int at = off; at < off + len; at += chunk) {
-            helper.send(new Frame(FrameType.STDIN, id, Arrays.copyOfRange(data, at, Math.min(off + len,
-                    at + chunk))));
+            helper.send(new Frame(FrameType.STDIN, id, Arrays.copyOfRange(data, at, Math.min(off + len, at + chunk))));
         }
     }
 
     /** Sends all of DATA, then EOF; stops early (silently) when the command exits meanwhile. */
     synchronized void writeAllAndClose(byte[] data) {
         for (int at = 0; at < data.length && !exited.getAsBoolean(); at += chunk) {
-            helper.send(new Frame(FrameType.STDIN, id, Arrays.copyOfRange(data, at, Math.min(data.length,
-                    at + chunk))));
+            helper.send(
+                    new Frame(FrameType.STDIN, id, Arrays.copyOfRange(data, at, Math.min(data.length, at + chunk))));
         }
         close();
     }

@@ -20,8 +20,7 @@ import java.nio.file.Paths;
 final class WritableLayer {
     static final String DELETED_SUFFIX = TreeCopy.DELETED_SUFFIX;
 
-    private WritableLayer() {
-    }
+    private WritableLayer() {}
 
     /**
      * @param target the host directory to create; it must not exist (its parents are created)
@@ -33,17 +32,26 @@ final class WritableLayer {
         TreeCopy copy = new TreeCopy(TreeCopy.KEEP);
         try (HostDirectory parent = HostDirectory.open(absolute.getParent());
                 HostDirectory kept = parent.mkdir(absolute.getFileName().toString())) {
-            copy.copyChildren(Paths.get("/proc", Long.toString(initHostPid), "fd", Integer.toString(upperFd)),
-                    "the writable layer", kept);
+            copy.copyChildren(
+                    Paths.get("/proc", Long.toString(initHostPid), "fd", Integer.toString(upperFd)),
+                    "the writable layer",
+                    kept);
         }
         StringBuilder note = new StringBuilder();
         if (!copy.leftOut().isEmpty()) {
-            note.append(copy.leftOut().size()).append(" not copied (see their <name>").append(TreeCopy.SKIPPED_SUFFIX)
-                    .append("): ").append(String.join(", ", copy.leftOut().subList(0, Math.min(5,
-                            copy.leftOut().size())))).append(copy.leftOut().size() > 5 ? ", ..." : "");
+            note.append(copy.leftOut().size())
+                    .append(" not copied (see their <name>")
+                    .append(TreeCopy.SKIPPED_SUFFIX)
+                    .append("): ")
+                    .append(String.join(
+                            ", ",
+                            copy.leftOut().subList(0, Math.min(5, copy.leftOut().size()))))
+                    .append(copy.leftOut().size() > 5 ? ", ..." : "");
         }
         if (copy.stoppedEarly()) {
-            note.append(note.length() > 0 ? "; " : "").append("stopped after ").append(TreeCopy.KEEP.maxEntries())
+            note.append(note.length() > 0 ? "; " : "")
+                    .append("stopped after ")
+                    .append(TreeCopy.KEEP.maxEntries())
                     .append(" entries");
         }
         return note.toString();

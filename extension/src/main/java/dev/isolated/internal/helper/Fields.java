@@ -70,7 +70,8 @@ public final class Fields {
             if (payload[i] == 0) {
                 String s = new String(payload, start, i - start, StandardCharsets.UTF_8);
                 int eq = s.indexOf('=');
-                fields.entries.add(eq < 0 ? new String[] {s, ""} : new String[] {s.substring(0, eq), s.substring(eq + 1)});
+                fields.entries.add(
+                        eq < 0 ? new String[] {s, ""} : new String[] {s.substring(0, eq), s.substring(eq + 1)});
                 start = i + 1;
             }
         }

@@ -17,6 +17,7 @@ import java.util.Locale;
 public record Frame(FrameType type, int id, byte[] payload) {
     /** The largest frame the helper accepts: its {@code length} field (1 + 4 + payload) at most 1 MiB. */
     public static final int MAX_LENGTH = 1 << 20;
+
     static final int MAX_PAYLOAD = MAX_LENGTH - 5;
 
     /**
@@ -68,8 +69,13 @@ public record Frame(FrameType type, int id, byte[] payload) {
         int id = in.readInt();
         byte[] payload = new byte[length - 5];
         in.readFully(payload);
-        return new Frame(FrameType.ofLetter(letter).orElseThrow(() -> new IOException(String.format(Locale.ROOT,
-                "Malformed frame from the isolated helper: unknown type 0x%02x", (int) letter))), id, payload);
+        return new Frame(
+                FrameType.ofLetter(letter)
+                        .orElseThrow(() -> new IOException(String.format(
+                                Locale.ROOT, "Malformed frame from the isolated helper: unknown type 0x%02x", (int)
+                                        letter))),
+                id,
+                payload);
     }
 
     @Override

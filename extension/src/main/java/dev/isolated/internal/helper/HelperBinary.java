@@ -41,8 +41,7 @@ public final class HelperBinary {
 
     private static Path extracted; // the bundled helper, once checked in this JVM
 
-    private HelperBinary() {
-    }
+    private HelperBinary() {}
 
     /**
      * @return the path of an executable helper for this machine, configured by system properties
@@ -100,8 +99,10 @@ public final class HelperBinary {
                 writeRecord(dir, digest + " " + identity(target));
             }
         } catch (IOException e) {
-            throw new IsolatedException("Cannot extract the isolated helper to " + target + ": " + e
-                    + ". Set -D" + DIR_PROPERTY + "=<a writable, exec-allowed directory>.", e);
+            throw new IsolatedException(
+                    "Cannot extract the isolated helper to " + target + ": " + e + ". Set -D" + DIR_PROPERTY
+                            + "=<a writable, exec-allowed directory>.",
+                    e);
         }
         return checkExecutable(target, "the extraction directory (set -D" + DIR_PROPERTY + " to change it)");
     }
@@ -140,8 +141,8 @@ public final class HelperBinary {
         if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
             return "none";
         }
-        Map<String, Object> a = Files.readAttributes(file, "unix:dev,ino,size,lastModifiedTime,ctime",
-                LinkOption.NOFOLLOW_LINKS);
+        Map<String, Object> a =
+                Files.readAttributes(file, "unix:dev,ino,size,lastModifiedTime,ctime", LinkOption.NOFOLLOW_LINKS);
         return a.get("dev") + " " + a.get("ino") + " " + a.get("size") + " "
                 + ((FileTime) a.get("lastModifiedTime")).to(TimeUnit.NANOSECONDS) + " "
                 + ((FileTime) a.get("ctime")).to(TimeUnit.NANOSECONDS);
@@ -178,8 +179,8 @@ public final class HelperBinary {
      */
     static String resourceName(String osName, String osArch) {
         if (!osName.toLowerCase(Locale.ROOT).contains("linux")) {
-            throw new IsolatedException("Isolated needs Linux (namespaces, pivot_root); this JVM runs on "
-                    + osName + ".");
+            throw new IsolatedException(
+                    "Isolated needs Linux (namespaces, pivot_root); this JVM runs on " + osName + ".");
         }
         String arch = switch (osArch) {
             case "amd64", "x86_64" -> "x86_64";
@@ -206,14 +207,16 @@ public final class HelperBinary {
             return Paths.get(dir);
         }
         String xdg = System.getenv("XDG_CACHE_HOME");
-        Path cache = xdg != null && !xdg.isBlank() ? Paths.get(xdg) : Paths.get(System.getProperty("user.home"), ".cache");
+        Path cache =
+                xdg != null && !xdg.isBlank() ? Paths.get(xdg) : Paths.get(System.getProperty("user.home"), ".cache");
         return cache.resolve("isolated").resolve("helper");
     }
 
     private static void extract(byte[] bytes, Path dir, Path target) throws IOException {
         Path tmp = Files.createTempFile(dir, ".isolated-helper-", ".tmp");
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (FileChannel ch =
+                    FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 ch.write(java.nio.ByteBuffer.wrap(bytes));
                 ch.force(true);
             }

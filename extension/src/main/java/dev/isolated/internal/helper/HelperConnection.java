@@ -62,8 +62,8 @@ public final class HelperConnection implements AutoCloseable {
             conn.ready.get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             conn.process.destroyForcibly();
-            throw new IsolatedException("The isolated helper " + binary + " did not start: " + e.getMessage()
-                    + conn.stderrText(), e);
+            throw new IsolatedException(
+                    "The isolated helper " + binary + " did not start: " + e.getMessage() + conn.stderrText(), e);
         }
         return conn;
     }
@@ -71,12 +71,13 @@ public final class HelperConnection implements AutoCloseable {
     // A freshly extracted executable may still be open for writing in a child forked by another thread
     // at that moment (ETXTBSY, "error=26"); it goes away as soon as that child execs.
     private static Process startRetryingTextBusy(ProcessBuilder pb, Path binary) {
-        for (int attempt = 1;; attempt++) {
+        for (int attempt = 1; ; attempt++) {
             try {
                 return pb.start();
             } catch (IOException e) {
                 if (attempt >= 10 || e.getMessage() == null || !e.getMessage().contains("error=26")) {
-                    throw new IsolatedException("Cannot start the isolated helper " + binary + ": " + e.getMessage(), e);
+                    throw new IsolatedException(
+                            "Cannot start the isolated helper " + binary + ": " + e.getMessage(), e);
                 }
                 try {
                     Thread.sleep(10L * attempt);
@@ -149,8 +150,11 @@ public final class HelperConnection implements AutoCloseable {
      */
     public void send(Frame frame) {
         if (frame.length() > Frame.MAX_LENGTH) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT, "A request of %,d bytes exceeds the isolated "
-                    + "helper's limit of %,d bytes per request", frame.length(), Frame.MAX_LENGTH));
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "A request of %,d bytes exceeds the isolated " + "helper's limit of %,d bytes per request",
+                    frame.length(),
+                    Frame.MAX_LENGTH));
         }
         IsolatedException reason = gone;
         if (reason != null) {
@@ -170,8 +174,10 @@ public final class HelperConnection implements AutoCloseable {
             } catch (ExecutionException | TimeoutException notYet) {
                 // still running, yet not reading: say that
             }
-            throw new IsolatedException("The isolated helper (pid " + process.pid() + ") stopped reading requests: "
-                    + e.getMessage() + stderrText(), e);
+            throw new IsolatedException(
+                    "The isolated helper (pid " + process.pid() + ") stopped reading requests: " + e.getMessage()
+                            + stderrText(),
+                    e);
         }
     }
 
@@ -227,8 +233,8 @@ public final class HelperConnection implements AutoCloseable {
             reason = new IsolatedException("The isolated helper (pid " + process.pid() + ") " + exitText()
                     + "; every environment it ran is gone (the next environment starts a new helper)" + stderrText());
         } catch (IOException | RuntimeException e) {
-            reason = new IsolatedException("Lost the connection to the isolated helper (pid " + process.pid() + "): "
-                    + e + stderrText(), e);
+            reason = new IsolatedException(
+                    "Lost the connection to the isolated helper (pid " + process.pid() + "): " + e + stderrText(), e);
         }
         gone = reason;
         goneReason.complete(reason);
@@ -257,7 +263,8 @@ public final class HelperConnection implements AutoCloseable {
         try {
             if (process.waitFor(2, TimeUnit.SECONDS)) {
                 int status = process.exitValue();
-                return status > 128 && status < 128 + 65 ? "died: killed by signal " + (status - 128) + signalName(status - 128)
+                return status > 128 && status < 128 + 65
+                        ? "died: killed by signal " + (status - 128) + signalName(status - 128)
                         : "exited with code " + status;
             }
         } catch (InterruptedException e) {
@@ -277,7 +284,8 @@ public final class HelperConnection implements AutoCloseable {
     }
 
     private void readStderr() {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
+        try (BufferedReader r =
+                new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = r.readLine()) != null) {
                 synchronized (stderrTail) {

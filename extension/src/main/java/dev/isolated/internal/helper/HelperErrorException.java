@@ -38,9 +38,15 @@ public final class HelperErrorException extends RuntimeException {
         } catch (NumberFormatException e) {
             errno = 0;
         }
-        EnvironmentSetupException ex = PublicObjects.setupException(fields.get("stage").orElse("unknown"),
-                fields.getOrEmpty("syscall"), fields.getOrEmpty("path"), errno, fields.getOrEmpty("errname"),
-                fields.getOrEmpty("message"), fields.getOrEmpty("hint"), kind() == FailureKind.HOST);
+        EnvironmentSetupException ex = PublicObjects.setupException(
+                fields.get("stage").orElse("unknown"),
+                fields.getOrEmpty("syscall"),
+                fields.getOrEmpty("path"),
+                errno,
+                fields.getOrEmpty("errname"),
+                fields.getOrEmpty("message"),
+                fields.getOrEmpty("hint"),
+                kind() == FailureKind.HOST);
         ex.initCause(this);
         return ex;
     }

@@ -25,8 +25,7 @@ public final class SharedHelper {
     private static HelperConnection current;
     private static boolean hookInstalled;
 
-    private SharedHelper() {
-    }
+    private SharedHelper() {}
 
     /** @return a live connection to this JVM's helper, started as system properties configure it */
     public static HelperConnection get() {
@@ -81,8 +80,9 @@ public final class SharedHelper {
      */
     private static Path newStateDir() {
         Path tmpdir = Paths.get(System.getProperty("java.io.tmpdir"));
-        for (int attempt = 1;; attempt++) {
-            Path dir = tmpdir.resolve("isolated-run-" + Long.toUnsignedString(ThreadLocalRandom.current().nextLong()));
+        for (int attempt = 1; ; attempt++) {
+            Path dir = tmpdir.resolve("isolated-run-"
+                    + Long.toUnsignedString(ThreadLocalRandom.current().nextLong()));
             try {
                 return Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PRIVATE));
             } catch (FileAlreadyExistsException taken) {
@@ -96,7 +96,9 @@ public final class SharedHelper {
     }
 
     private static IsolatedException stateDirFailure(IOException e) {
-        return new IsolatedException("Cannot create the helper's state directory in java.io.tmpdir ("
-                + System.getProperty("java.io.tmpdir") + "): " + e, e);
+        return new IsolatedException(
+                "Cannot create the helper's state directory in java.io.tmpdir (" + System.getProperty("java.io.tmpdir")
+                        + "): " + e,
+                e);
     }
 }

@@ -45,8 +45,7 @@ final class ArchiveDigests {
         String key;
         try {
             key = FileIdentity.of(archive.backingFile()).format() + " " + archive.description();
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new UncheckedIOException("Cannot read image " + archive.description() + ": " + e, e);
         }
         String known = MEMORY.get(key);
@@ -74,13 +73,12 @@ final class ArchiveDigests {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(indexFile);
-        }
-        catch (NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             return null; // nothing remembered yet
-        }
-        catch (IOException e) {
-            throw new UncheckedIOException("Cannot read the image digest index " + indexFile + ": " + e
-                    + "; delete it, it is only a cache", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "Cannot read the image digest index " + indexFile + ": " + e + "; delete it, it is only a cache",
+                    e);
         }
         return find(new String(bytes, StandardCharsets.ISO_8859_1), key);
     }
@@ -97,8 +95,9 @@ final class ArchiveDigests {
             return null;
         }
         String prefix = "v1 " + key.substring(0, identityEnd + 1);
-        String description = new String(key.substring(identityEnd + 1).replace('\n', ' ')
-                .getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+        String description = new String(
+                key.substring(identityEnd + 1).replace('\n', ' ').getBytes(StandardCharsets.UTF_8),
+                StandardCharsets.ISO_8859_1);
         for (int at = index.indexOf(prefix); at >= 0; at = index.indexOf(prefix, at + 1)) {
             if (at > 0 && index.charAt(at - 1) != '\n') {
                 continue;
@@ -106,7 +105,8 @@ final class ArchiveDigests {
             int digestStart = at + prefix.length();
             int descriptionStart = digestStart + 65;
             int lineEnd = index.indexOf('\n', digestStart);
-            if (lineEnd < 0 || lineEnd != descriptionStart + description.length()
+            if (lineEnd < 0
+                    || lineEnd != descriptionStart + description.length()
                     || index.charAt(descriptionStart - 1) != ' '
                     || !index.startsWith(description, descriptionStart)) {
                 continue;
@@ -131,21 +131,26 @@ final class ArchiveDigests {
 
     private void remember(String key, String digest) {
         int firstSpaces = nthSpace(key, 5);
-        String line = "v1 " + key.substring(0, firstSpaces) + " " + digest + " " + key.substring(firstSpaces + 1)
-                .replace('\n', ' ') + "\n";
+        String line = "v1 " + key.substring(0, firstSpaces) + " " + digest + " "
+                + key.substring(firstSpaces + 1).replace('\n', ' ') + "\n";
         try {
             Files.createDirectories(indexFile.getParent());
             if (Files.exists(indexFile) && Files.size(indexFile) > MAX_INDEX_BYTES) {
                 Files.delete(indexFile);
             }
             // One small O_APPEND write per line, so concurrent JVMs do not interleave within a line.
-            Files.write(indexFile, line.getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE,
+            Files.write(
+                    indexFile,
+                    line.getBytes(StandardCharsets.UTF_8),
+                    StandardOpenOption.CREATE,
                     StandardOpenOption.APPEND);
-        }
-        catch (IOException e) {
-            throw new UncheckedIOException("Cannot write the image digest index " + indexFile + ": " + e
-                    + ". Make the cache directory writable, or choose another one with -D" + CacheDirectory.PROPERTY
-                    + "=DIR", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "Cannot write the image digest index " + indexFile + ": " + e
+                            + ". Make the cache directory writable, or choose another one with -D"
+                            + CacheDirectory.PROPERTY
+                            + "=DIR",
+                    e);
         }
     }
 
@@ -158,11 +163,11 @@ final class ArchiveDigests {
     }
 
     static String hash(ImageSource.Archive archive) {
-        try (InputStream raw = archive.open(); DigestInputStream in = new DigestInputStream(raw, Sha256.newDigest())) {
+        try (InputStream raw = archive.open();
+                DigestInputStream in = new DigestInputStream(raw, Sha256.newDigest())) {
             in.transferTo(OutputStream.nullOutputStream());
             return Sha256.hex(in.getMessageDigest());
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new UncheckedIOException("Cannot read image " + archive.description() + ": " + e, e);
         }
     }

@@ -1,7 +1,6 @@
 package dev.isolated.internal.image;
 
 import dev.isolated.internal.json.JsonException;
-import dev.isolated.internal.json.JsonObject;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -12,8 +11,7 @@ final class BlobPaths {
     private static final Pattern BLOB_PATH = Pattern.compile("(?:\\./)?blobs/(sha256|sha512)/([0-9a-f]+)");
     private static final Pattern LEGACY_CONFIG = Pattern.compile("(?:\\./)?([0-9a-f]{64})\\.json");
 
-    private BlobPaths() {
-    }
+    private BlobPaths() {}
 
     /**
      * Checks that {@code digest} is {@code sha256:<64 hex>} or {@code sha512:<128 hex>}.

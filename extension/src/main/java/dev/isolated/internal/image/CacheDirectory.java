@@ -23,8 +23,7 @@ public final class CacheDirectory {
     /** Environment variable naming the cache directory: {@value}. */
     public static final String ENVIRONMENT_VARIABLE = "ISOLATED_CACHE_DIR";
 
-    private CacheDirectory() {
-    }
+    private CacheDirectory() {}
 
     /** The cache directory for this JVM's system properties and environment. */
     public static Path resolve() {
@@ -36,8 +35,12 @@ public final class CacheDirectory {
      * @return the cache directory for that configuration and this JVM's environment
      */
     public static Path resolve(Function<String, Optional<String>> configuration) {
-        return resolve(key -> configuration.apply(key).or(() -> Optional.ofNullable(System.getProperty(key)))
-                .orElse(null), System::getenv);
+        return resolve(
+                key -> configuration
+                        .apply(key)
+                        .or(() -> Optional.ofNullable(System.getProperty(key)))
+                        .orElse(null),
+                System::getenv);
     }
 
     /**

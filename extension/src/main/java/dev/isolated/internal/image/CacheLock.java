@@ -136,8 +136,7 @@ public final class CacheLock {
             if (held != null) {
                 held.release();
             }
-        }
-        finally {
+        } finally {
             exclusive = false;
             notifyAll();
         }
@@ -167,8 +166,7 @@ public final class CacheLock {
     private FileLock tryLock(boolean sharedLock) throws IOException {
         try {
             return channel().tryLock(0, Long.MAX_VALUE, sharedLock);
-        }
-        catch (OverlappingFileLockException heldThroughAnotherChannel) {
+        } catch (OverlappingFileLockException heldThroughAnotherChannel) {
             return null;
         }
     }
@@ -177,8 +175,7 @@ public final class CacheLock {
     private long pause(long millis) throws IOException {
         try {
             Thread.sleep(millis);
-        }
-        catch (InterruptedException e) {
+        } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("Interrupted while waiting for the image cache lock " + file);
         }
@@ -187,7 +184,8 @@ public final class CacheLock {
 
     private FileChannel channel() throws IOException {
         if (channel == null) {
-            channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            channel = FileChannel.open(
+                    file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         }
         return channel;
     }
@@ -204,8 +202,7 @@ public final class CacheLock {
     private void waitHere(long millis) throws IOException {
         try {
             wait(millis);
-        }
-        catch (InterruptedException e) {
+        } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("Interrupted while waiting for the image cache lock " + file);
         }

@@ -39,8 +39,7 @@ final class CachePruner {
      * @param layers the hex keys of the stored layers it was merged from
      * @param layout the hex name of the pulled layout it came from, or {@code null}
      */
-    record Candidate(Path entry, Instant lastUsed, long bytes, Set<String> layers, String layout) {
-    }
+    record Candidate(Path entry, Instant lastUsed, long bytes, Set<String> layers, String layout) {}
 
     private final ImageCache cache;
     private final Path root;
@@ -62,7 +61,8 @@ final class CachePruner {
             long size = size(remaining); // changes only when an entry goes: not summed again for every entry
             for (Candidate candidate : List.copyOf(remaining)) {
                 boolean tooOld = candidate.lastUsed().isBefore(oldestKept);
-                if ((tooOld || size > maxBytes) && !ImageCache.isHandedOut(candidate.entry())
+                if ((tooOld || size > maxBytes)
+                        && !ImageCache.isHandedOut(candidate.entry())
                         && cache.removeIfUnlocked(candidate.entry())) {
                     removed.add(candidate.entry());
                     remaining.remove(candidate);
@@ -71,8 +71,7 @@ final class CachePruner {
             }
             sweep();
             return removed;
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new UncheckedIOException("Cannot prune the image cache " + root + ": " + e, e);
         }
     }
@@ -135,7 +134,9 @@ final class CachePruner {
         Instant dayAgo = Instant.now().minus(Duration.ofDays(1));
         for (Path temporary : list(cache.layerStore().directory())) { // left by a JVM that died unpacking a layer
             if (temporary.getFileName().toString().startsWith("layer.tmp-")
-                    && Files.getLastModifiedTime(temporary, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(dayAgo)) {
+                    && Files.getLastModifiedTime(temporary, LinkOption.NOFOLLOW_LINKS)
+                            .toInstant()
+                            .isBefore(dayAgo)) {
                 FileTrees.deleteRecursively(temporary);
             }
         }
@@ -159,8 +160,7 @@ final class CachePruner {
                 try {
                     Files.deleteIfExists(layer.resolve(LayerStore.MARKER));
                     FileTrees.deleteRecursively(layer);
-                }
-                finally {
+                } finally {
                     lock.releaseExclusive();
                 }
             }
@@ -179,12 +179,10 @@ final class CachePruner {
                 String hex = layout.getFileName().toString();
                 if (hex.contains(".tmp-")) { // left by a JVM that died laying out a pull; nobody pulls now
                     FileTrees.deleteRecursively(layout);
-                }
-                else if (LayerStore.KEY.matcher(hex).matches() && !usedLayouts.contains(hex)) {
+                } else if (LayerStore.KEY.matcher(hex).matches() && !usedLayouts.contains(hex)) {
                     Files.deleteIfExists(layout.resolve("index.json")); // no longer taken for a complete layout
                     FileTrees.deleteRecursively(layout);
-                }
-                else {
+                } else {
                     for (Path blob : list(layout.resolve("blobs").resolve("sha256"))) {
                         keptBlobs.add(blob.getFileName().toString());
                     }
@@ -199,17 +197,18 @@ final class CachePruner {
             Path refs = root.resolve("refs");
             if (Files.isDirectory(refs, LinkOption.NOFOLLOW_LINKS)) {
                 try (Stream<Path> files = Files.walk(refs)) {
-                    for (Path ref : files.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).toList()) {
+                    for (Path ref : files.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
+                            .toList()) {
                         String digest = firstLine(ref);
-                        if (digest == null || !digest.startsWith("sha256:")
+                        if (digest == null
+                                || !digest.startsWith("sha256:")
                                 || !keptBlobs.contains(digest.substring("sha256:".length()))) {
                             Files.deleteIfExists(ref);
                         }
                     }
                 }
             }
-        }
-        finally {
+        } finally {
             pulls.releaseExclusive();
         }
     }
@@ -222,8 +221,7 @@ final class CachePruner {
     private static List<Path> list(Path directory) throws IOException {
         try (Stream<Path> children = Files.list(directory)) {
             return children.toList();
-        }
-        catch (NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             return List.of();
         }
     }

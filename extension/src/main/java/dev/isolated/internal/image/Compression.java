@@ -4,7 +4,6 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Arrays;
-
 import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
 import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
 import org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStream;
@@ -43,8 +42,10 @@ enum Compression {
         byte[] head = in.readNBytes(LONGEST_MAGIC);
         in.reset();
         for (Compression compression : values()) {
-            if (compression != NONE && head.length >= compression.magic.length
-                    && Arrays.equals(head, 0, compression.magic.length, compression.magic, 0, compression.magic.length)) {
+            if (compression != NONE
+                    && head.length >= compression.magic.length
+                    && Arrays.equals(
+                            head, 0, compression.magic.length, compression.magic, 0, compression.magic.length)) {
                 return compression;
             }
         }
@@ -59,12 +60,21 @@ enum Compression {
     InputStream decompress(InputStream in, String image) throws IOException {
         return switch (this) {
             case NONE -> in;
-            case GZIP -> GzipCompressorInputStream.builder().setInputStream(in).setDecompressConcatenated(true).get();
-            case XZ -> XZCompressorInputStream.builder().setInputStream(in).setDecompressConcatenated(true).get();
+            case GZIP ->
+                GzipCompressorInputStream.builder()
+                        .setInputStream(in)
+                        .setDecompressConcatenated(true)
+                        .get();
+            case XZ ->
+                XZCompressorInputStream.builder()
+                        .setInputStream(in)
+                        .setDecompressConcatenated(true)
+                        .get();
             case ZSTD -> new ZstdCompressorInputStream(in);
-            case BZIP2 -> throw new ImageUnpackException("Image " + image + " is " + displayName
-                    + "-compressed, which is not supported. Decompress it first (bunzip2) or recompress it with gzip, "
-                    + "xz or zstd.");
+            case BZIP2 ->
+                throw new ImageUnpackException("Image " + image + " is " + displayName
+                        + "-compressed, which is not supported. Decompress it first (bunzip2) or recompress it with gzip, "
+                        + "xz or zstd.");
         };
     }
 

@@ -18,8 +18,7 @@ record Descriptor(String mediaType, String digest, long size, Map<String, String
 
     /** The OCI and Docker media types of image indexes (manifest lists). */
     static final Set<String> INDEX_TYPES = Set.of(
-            "application/vnd.oci.image.index.v1+json",
-            "application/vnd.docker.distribution.manifest.list.v2+json");
+            "application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json");
 
     /**
      * The {@code os}/{@code architecture}/{@code variant} of an index entry.
@@ -50,8 +49,12 @@ record Descriptor(String mediaType, String digest, long size, Map<String, String
                 digest,
                 json.has("size") ? json.integer("size") : -1,
                 json.stringMap("annotations"),
-                platform == null ? null : new Platform(nullToEmpty(platform.optionalString("os")),
-                        nullToEmpty(platform.optionalString("architecture")), nullToEmpty(platform.optionalString("variant"))));
+                platform == null
+                        ? null
+                        : new Platform(
+                                nullToEmpty(platform.optionalString("os")),
+                                nullToEmpty(platform.optionalString("architecture")),
+                                nullToEmpty(platform.optionalString("variant"))));
     }
 
     /** Whether the media type says this is an image index rather than a manifest. */

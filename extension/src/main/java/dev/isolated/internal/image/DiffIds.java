@@ -8,8 +8,7 @@ final class DiffIds {
 
     private static final Pattern SHA256 = Pattern.compile("sha256:[0-9a-f]{64}");
 
-    private DiffIds() {
-    }
+    private DiffIds() {}
 
     /**
      * The diff_id of layer {@code index}, or {@code null} when the config does not list one per layer or

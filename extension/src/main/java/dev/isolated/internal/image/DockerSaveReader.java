@@ -1,12 +1,10 @@
 package dev.isolated.internal.image;
 
-import dev.isolated.internal.json.JsonException;
+import dev.isolated.image.ImageConfig;
 import dev.isolated.internal.json.JsonObject;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
-
-import dev.isolated.image.ImageConfig;
 
 /**
  * Reads the image a {@code docker save} archive holds, through its {@code manifest.json}: an array of
@@ -22,8 +20,7 @@ final class DockerSaveReader {
 
     private static final String MANIFEST = "manifest.json";
 
-    private DockerSaveReader() {
-    }
+    private DockerSaveReader() {}
 
     /**
      * @param reference the wanted tag, or {@code null} for the only image
@@ -43,8 +40,8 @@ final class DockerSaveReader {
         List<String> diffIds = ImageConfigJson.diffIds(config);
         List<String> layerPaths = chosen.optionalStrings("Layers");
         if (layerPaths == null || layerPaths.isEmpty()) {
-            throw new ImageUnpackException("Image " + image + ": " + chosen.source() + " lists no layers for "
-                    + chosen.path());
+            throw new ImageUnpackException(
+                    "Image " + image + ": " + chosen.source() + " lists no layers for " + chosen.path());
         }
         List<LayeredImage.Layer> layers = new ArrayList<>();
         for (int i = 0; i < layerPaths.size(); i++) {
@@ -52,14 +49,18 @@ final class DockerSaveReader {
             String digest = BlobPaths.digestNamedBy(path);
             if (digest == null && diffIds.size() == layerPaths.size()) {
                 digest = diffIds.get(i);
-                BlobPaths.checkDigest(digest, "config '" + configPath + "' of image " + image + ": rootfs.diff_ids[" + i + "]");
+                BlobPaths.checkDigest(
+                        digest, "config '" + configPath + "' of image " + image + ": rootfs.diff_ids[" + i + "]");
             }
             if (digest == null) {
                 throw new ImageUnpackException("Image " + image + ": layer '" + path + "' cannot be verified: its name "
-                        + "holds no digest and the config lists " + diffIds.size() + " diff_ids for " + layerPaths.size()
+                        + "holds no digest and the config lists " + diffIds.size() + " diff_ids for "
+                        + layerPaths.size()
                         + " layers");
             }
-            layers.add(new LayeredImage.Layer(path, digest,
+            layers.add(new LayeredImage.Layer(
+                    path,
+                    digest,
                     "layer " + (i + 1) + " of " + layerPaths.size() + " (" + path + ")",
                     DiffIds.at(diffIds, i, layerPaths.size())));
         }
@@ -80,8 +81,8 @@ final class DockerSaveReader {
                 return entry;
             }
         }
-        throw new ImageUnpackException("Image " + image + " holds no image tagged '" + reference + "'. Its tags: "
-                + allTags(entries));
+        throw new ImageUnpackException(
+                "Image " + image + " holds no image tagged '" + reference + "'. Its tags: " + allTags(entries));
     }
 
     private static String allTags(List<JsonObject> entries) {
@@ -91,12 +92,13 @@ final class DockerSaveReader {
             List<String> repoTags = entry.optionalStrings("RepoTags");
             if (repoTags == null || repoTags.isEmpty()) {
                 untagged++;
-            }
-            else {
+            } else {
                 tags.addAll(repoTags);
             }
         }
         return tags.stream().collect(Collectors.joining(", "))
-                + (untagged == 0 ? "" : (tags.isEmpty() ? "" : "; ") + untagged + " untagged image(s), which cannot be chosen");
+                + (untagged == 0
+                        ? ""
+                        : (tags.isEmpty() ? "" : "; ") + untagged + " untagged image(s), which cannot be chosen");
     }
 }

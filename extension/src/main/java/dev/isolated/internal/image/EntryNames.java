@@ -8,8 +8,7 @@ import java.util.Deque;
  */
 final class EntryNames {
 
-    private EntryNames() {
-    }
+    private EntryNames() {}
 
     /**
      * Normalises {@code name}: drops empty and {@code .} components and resolves {@code ..} lexically.
@@ -36,11 +35,11 @@ final class EntryNames {
             }
             if (component.equals("..")) {
                 if (components.isEmpty()) {
-                    throw new EntryRejectedException("its " + what + " '" + name + "' climbs out of the rootfs with '..'");
+                    throw new EntryRejectedException(
+                            "its " + what + " '" + name + "' climbs out of the rootfs with '..'");
                 }
                 components.removeLast();
-            }
-            else {
+            } else {
                 components.addLast(component);
             }
         }
@@ -49,6 +48,8 @@ final class EntryNames {
 
     /** How deep {@code relative} is: 0 for the root, 1 for {@code etc}, 2 for {@code etc/passwd}. */
     static int depth(String relative) {
-        return relative.isEmpty() ? 0 : (int) relative.chars().filter(c -> c == '/').count() + 1;
+        return relative.isEmpty()
+                ? 0
+                : (int) relative.chars().filter(c -> c == '/').count() + 1;
     }
 }

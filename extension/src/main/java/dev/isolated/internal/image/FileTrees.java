@@ -21,8 +21,7 @@ import java.util.TreeMap;
  */
 final class FileTrees {
 
-    private FileTrees() {
-    }
+    private FileTrees() {}
 
     /**
      * Deletes {@code root} and everything below it; does nothing if it does not exist. Directories are
@@ -80,8 +79,7 @@ final class FileTrees {
                     // An unreadable directory (mode 0000) as a non-root user: open it up and try again.
                     makeWritable(file);
                     deleteInto(file, failures);
-                }
-                else if (!(exc instanceof NoSuchFileException)) {
+                } else if (!(exc instanceof NoSuchFileException)) {
                     failures.put(file, exc);
                 }
                 return FileVisitResult.CONTINUE;
@@ -100,8 +98,8 @@ final class FileTrees {
 
     private static void makeWritable(Path dir) throws IOException {
         Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
-        Set<PosixFilePermission> owner = EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
-                PosixFilePermission.OWNER_EXECUTE);
+        Set<PosixFilePermission> owner = EnumSet.of(
+                PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE);
         if (!permissions.containsAll(owner)) {
             permissions.addAll(owner);
             Files.setPosixFilePermissions(dir, permissions);
@@ -111,8 +109,7 @@ final class FileTrees {
     private static void delete(Path path, Map<Path, IOException> failures) {
         try {
             Files.deleteIfExists(path);
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             failures.put(path, e);
         }
     }

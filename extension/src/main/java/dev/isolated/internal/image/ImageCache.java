@@ -1,6 +1,7 @@
 package dev.isolated.internal.image;
 
 import dev.isolated.IsolatedConfiguration;
+import dev.isolated.image.ImageConfig;
 import dev.isolated.internal.json.JsonException;
 import dev.isolated.internal.json.JsonObject;
 import dev.isolated.internal.os.OwnDirectory;
@@ -9,8 +10,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -27,21 +26,19 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.List;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-
-import dev.isolated.image.ImageConfig;
 
 /**
  * Unpacks each image once per content and keeps it for later runs, as
@@ -111,6 +108,7 @@ public final class ImageCache {
 
     /** Whether this JVM has started its automatic prune ({@link #pruneAutomatically}). */
     private static final AtomicBoolean AUTOMATIC_PRUNE_STARTED = new AtomicBoolean();
+
     private static final Logger LOG = Logger.getLogger(ImageCache.class.getName());
 
     private static final String ROOTFS = "rootfs";
@@ -121,6 +119,7 @@ public final class ImageCache {
     static final String LAYER_LINE = "layer=";
     /** A line of the marker naming the pulled layout the image came from. */
     static final String LAYOUT_LINE = "layout=";
+
     private static final Duration FOREVER = Duration.ofDays(365L * 1000);
     private static final Pattern KEY = Pattern.compile("[0-9a-f]{64}");
     /** Entry directories are created 0700 (the umask can only narrow it): never open to others, not for a moment. */
@@ -220,8 +219,8 @@ public final class ImageCache {
      */
     public List<Path> prune(long maxBytes, Duration maxAge) {
         if (maxBytes < 0 || maxAge.isNegative()) {
-            throw new IllegalArgumentException("Prune limits must not be negative, got " + maxBytes + " bytes and "
-                    + maxAge);
+            throw new IllegalArgumentException(
+                    "Prune limits must not be negative, got " + maxBytes + " bytes and " + maxAge);
         }
         if (!Files.isDirectory(imagesDirectory)) {
             return List.of();
@@ -244,12 +243,12 @@ public final class ImageCache {
             prepareDirectories(source);
             key = layoutDirectoryKey(directory);
             unpacking = (entry, temporary, progress) -> unpackLayoutDirectory(directory, temporary, progress);
-        }
-        else {
+        } else {
             ImageSource.Archive archive = (ImageSource.Archive) source;
             prepareDirectories(source); // before the digest index is written into the root
             String digest = digests.sha256(archive);
-            key = archive.reference() == null ? digest
+            key = archive.reference() == null
+                    ? digest
                     : Sha256.hex((digest + "#" + archive.reference()).getBytes(StandardCharsets.UTF_8));
             unpacking = (entry, temporary, progress) -> unpackArchive(archive, digest, entry, temporary, progress);
         }
@@ -268,15 +267,13 @@ public final class ImageCache {
                 if (isComplete(entry)) {
                     if (HANDED_OUT.putIfAbsent(entry, lock) == null) {
                         makePrivate(entry, source); // once per JVM: an entry of an older version may be 0755
-                    }
-                    else {
+                    } else {
                         lock.releaseShared(); // this JVM holds it once already
                     }
                     break;
                 }
                 lock.releaseShared();
-            }
-            catch (IOException e) {
+            } catch (IOException e) {
                 throw cacheFailure(source, entry, e);
             }
             if (attempt > 3) {
@@ -296,18 +293,20 @@ public final class ImageCache {
         if (cap <= 0 || !AUTOMATIC_PRUNE_STARTED.compareAndSet(false, true)) {
             return;
         }
-        Thread pruner = new Thread(() -> {
-            try {
-                List<Path> removed = prune(cap, FOREVER);
-                if (!removed.isEmpty()) {
-                    LOG.info(() -> "Pruned " + removed.size() + " image(s) from the cache " + root + " to keep it under "
-                            + cap + " bytes (" + IsolatedConfiguration.CACHE_MAX_BYTES + "), least recently used first: " + removed);
-                }
-            }
-            catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "Cannot prune the image cache " + root + ": " + e, e);
-            }
-        }, "isolated-cache-prune");
+        Thread pruner = new Thread(
+                () -> {
+                    try {
+                        List<Path> removed = prune(cap, FOREVER);
+                        if (!removed.isEmpty()) {
+                            LOG.info(() -> "Pruned " + removed.size() + " image(s) from the cache " + root
+                                    + " to keep it under " + cap + " bytes (" + IsolatedConfiguration.CACHE_MAX_BYTES
+                                    + "), least recently used first: " + removed);
+                        }
+                    } catch (RuntimeException e) {
+                        LOG.log(Level.WARNING, "Cannot prune the image cache " + root + ": " + e, e);
+                    }
+                },
+                "isolated-cache-prune");
         pruner.setDaemon(true);
         pruner.start();
     }
@@ -324,12 +323,10 @@ public final class ImageCache {
         try {
             unpackUnderLock(source, entry, lockFile, unpacking);
             mine.complete(entry);
-        }
-        catch (RuntimeException | Error e) {
+        } catch (RuntimeException | Error e) {
             mine.completeExceptionally(e);
             throw e;
-        }
-        finally {
+        } finally {
             IN_FLIGHT.remove(lockFile, mine);
         }
     }
@@ -349,8 +346,7 @@ public final class ImageCache {
             OwnDirectory.createPrivate(imagesDirectory);
             OwnDirectory.requirePrivate(imagesDirectory, "the image cache", "-D" + CacheDirectory.PROPERTY);
             ownershipChecked = true;
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw cacheFailure(source, imagesDirectory, e);
         }
     }
@@ -362,8 +358,7 @@ public final class ImageCache {
                     != OwnDirectory.PRIVATE_MODE) {
                 Files.setAttribute(entry, "unix:mode", OwnDirectory.PRIVATE_MODE, LinkOption.NOFOLLOW_LINKS);
             }
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw cacheFailure(source, entry, e);
         }
     }
@@ -372,8 +367,7 @@ public final class ImageCache {
     Path lockFile(ImageSource source, String key) {
         try {
             return imagesDirectory.toRealPath().resolve(key + ".lock");
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw cacheFailure(source, imagesDirectory, e);
         }
     }
@@ -396,8 +390,7 @@ public final class ImageCache {
         if (lock != null) {
             try {
                 lock.releaseShared();
-            }
-            catch (IOException e) {
+            } catch (IOException e) {
                 throw new UncheckedIOException("Cannot unlock the image cache entry " + entry + ": " + e, e);
             }
         }
@@ -420,20 +413,21 @@ public final class ImageCache {
                     FileTrees.deleteRecursively(entry); // stale: an earlier unpack died before its marker
                     unpack(source, entry, unpacking);
                 }
-            }
-            finally {
+            } finally {
                 lock.releaseExclusive();
             }
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw cacheFailure(source, entry, e);
         }
     }
 
     private static UncheckedIOException cacheFailure(ImageSource source, Path where, IOException e) {
-        return new UncheckedIOException("Cannot prepare image " + source.description() + " in the cache " + where
-                + ": " + e + ". Make the directory writable, or choose another one with -D" + CacheDirectory.PROPERTY
-                + "=DIR or " + CacheDirectory.ENVIRONMENT_VARIABLE + "=DIR", e);
+        return new UncheckedIOException(
+                "Cannot prepare image " + source.description() + " in the cache " + where
+                        + ": " + e + ". Make the directory writable, or choose another one with -D"
+                        + CacheDirectory.PROPERTY
+                        + "=DIR or " + CacheDirectory.ENVIRONMENT_VARIABLE + "=DIR",
+                e);
     }
 
     /** What unpacking writes into a temporary rootfs directory. */
@@ -454,13 +448,13 @@ public final class ImageCache {
      * @param layers the stored layers it was merged from, lowest first (none for a plain rootfs)
      * @param layout the pulled layout ({@code <cache>/layouts/<hex>}) it came from, or {@code null}
      */
-    private record Outcome(UnpackResult result, ImageConfig config, List<StoredLayer> layers, String layout) {
-    }
+    private record Outcome(UnpackResult result, ImageConfig config, List<StoredLayer> layers, String layout) {}
 
     /** Unpacks into a temporary directory, renames it to {@code rootfs}, then writes the marker. */
     private void unpack(ImageSource source, Path entry, Unpacking unpacking) throws IOException {
         Files.createDirectory(entry, PRIVATE);
-        Files.setAttribute(entry, "unix:mode", OwnDirectory.PRIVATE_MODE, LinkOption.NOFOLLOW_LINKS); // whatever the umask
+        Files.setAttribute(
+                entry, "unix:mode", OwnDirectory.PRIVATE_MODE, LinkOption.NOFOLLOW_LINKS); // whatever the umask
         try {
             Path temporary = Files.createTempDirectory(entry, ROOTFS + ".tmp-");
             Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -471,23 +465,23 @@ public final class ImageCache {
             }
             writeMarker(entry, source, outcome);
             notes.accept("Unpacked image " + source.description() + " (sha256 " + entry.getFileName() + ") into "
-                    + entry.resolve(ROOTFS) + ": " + outcome.result().entries() + " entries, " + outcome.result().bytes()
+                    + entry.resolve(ROOTFS) + ": " + outcome.result().entries() + " entries, "
+                    + outcome.result().bytes()
                     + " bytes");
             outcome.result().notes().forEach(notes);
-        }
-        catch (IOException | RuntimeException | Error e) {
+        } catch (IOException | RuntimeException | Error e) {
             try {
                 FileTrees.deleteRecursively(entry);
-            }
-            catch (IOException cleanup) {
+            } catch (IOException cleanup) {
                 e.addSuppressed(cleanup);
             }
             throw e;
         }
     }
 
-    private Outcome unpackArchive(ImageSource.Archive archive, String digest, Path entry, Path temporary,
-            UnpackProgress progress) throws IOException {
+    private Outcome unpackArchive(
+            ImageSource.Archive archive, String digest, Path entry, Path temporary, UnpackProgress progress)
+            throws IOException {
         String image = archive.description();
         // One pass: the archive is unpacked as a rootfs tar, then what landed at its top tells whether it was
         // an image layout after all (docker save, podman/skopeo docker-archive, OCI layout), whatever else it holds.
@@ -507,9 +501,9 @@ public final class ImageCache {
         try {
             Files.createDirectory(temporary);
             Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rwxr-xr-x"));
-            return unpackLayers(new LayoutDirectory(staging, image), archive.reference(), image, temporary, null, progress);
-        }
-        finally {
+            return unpackLayers(
+                    new LayoutDirectory(staging, image), archive.reference(), image, temporary, null, progress);
+        } finally {
             FileTrees.deleteRecursively(staging);
         }
     }
@@ -517,8 +511,13 @@ public final class ImageCache {
     private Outcome unpackLayoutDirectory(ImageSource.Directory directory, Path temporary, UnpackProgress progress)
             throws IOException {
         String image = directory.description();
-        return unpackLayers(new LayoutDirectory(directory.path(), image), directory.reference(), image, temporary,
-                pulledLayout(directory.path()), progress);
+        return unpackLayers(
+                new LayoutDirectory(directory.path(), image),
+                directory.reference(),
+                image,
+                temporary,
+                pulledLayout(directory.path()),
+                progress);
     }
 
     /** The hex name of {@code directory} if it is a pulled image's layout, {@code <cache>/layouts/<hex>}, else null. */
@@ -536,8 +535,14 @@ public final class ImageCache {
      * Stores each layer of the chosen image unless the store has it, then merges them into {@code temporary}
      * with hard links ({@link LayerMerger}). The image's limits count every layer, stored before or not.
      */
-    private Outcome unpackLayers(LayoutDirectory layout, String reference, String image, Path temporary,
-            String pulledLayout, UnpackProgress progress) throws IOException {
+    private Outcome unpackLayers(
+            LayoutDirectory layout,
+            String reference,
+            String image,
+            Path temporary,
+            String pulledLayout,
+            UnpackProgress progress)
+            throws IOException {
         LayeredImage chosen = LayoutUnpacker.choose(layout, reference, image);
         long total = 0;
         for (LayeredImage.Layer layer : chosen.layers()) {
@@ -558,7 +563,8 @@ public final class ImageCache {
             for (int attempt = 1; stored == null; attempt++) {
                 if (attempt > 3) {
                     throw new IllegalStateException("Image " + image + ": its layers were pruned from the layer store "
-                            + "by another JVM each time they were unpacked; raise " + IsolatedConfiguration.CACHE_MAX_BYTES);
+                            + "by another JVM each time they were unpacked; raise "
+                            + IsolatedConfiguration.CACHE_MAX_BYTES);
                 }
                 releaseAll(held);
                 for (int i = 0; i < keys.size(); i++) { // pruned meanwhile: stored again
@@ -575,15 +581,22 @@ public final class ImageCache {
                 checkLimits(image, chosen.layers().get(i), entries, bytes);
                 notes.addAll(stored.get(i).notes());
             }
-            LayerMerger.merge(stored, chosen.layers().stream().map(LayeredImage.Layer::description).toList(), temporary,
+            LayerMerger.merge(
+                    stored,
+                    chosen.layers().stream()
+                            .map(LayeredImage.Layer::description)
+                            .toList(),
+                    temporary,
                     image);
-            List<String> reused = keys.stream().filter(key -> !unpacked.contains(key)).toList();
+            List<String> reused =
+                    keys.stream().filter(key -> !unpacked.contains(key)).toList();
             notes.add("Image " + image + ": " + keys.size() + " layer(s), " + unpacked.size() + " unpacked now"
-                    + (unpacked.isEmpty() ? "" : " " + unpacked) + ", " + reused.size() + " reused from the layer store "
+                    + (unpacked.isEmpty() ? "" : " " + unpacked) + ", " + reused.size()
+                    + " reused from the layer store "
                     + layers.directory() + (reused.isEmpty() ? "" : " " + reused));
-            return new Outcome(new UnpackResult(entries, bytes, List.copyOf(notes)), chosen.config(), stored, pulledLayout);
-        }
-        finally {
+            return new Outcome(
+                    new UnpackResult(entries, bytes, List.copyOf(notes)), chosen.config(), stored, pulledLayout);
+        } finally {
             releaseAll(held);
         }
     }
@@ -594,8 +607,14 @@ public final class ImageCache {
      * @param lower the diff_ids of the layers below it, whose recorded counts the limits start from
      * @param unpacked collects the diff_ids unpacked now
      */
-    private String storeLayer(LayoutDirectory layout, LayeredImage.Layer layer, String image, List<String> lower,
-            UnpackProgress progress, Set<String> unpacked) throws IOException {
+    private String storeLayer(
+            LayoutDirectory layout,
+            LayeredImage.Layer layer,
+            String image,
+            List<String> lower,
+            UnpackProgress progress,
+            Set<String> unpacked)
+            throws IOException {
         if (layer.diffId() != null && layers.find(layer.diffId()) != null) {
             progress.add(LayoutUnpacker.size(layout, layer));
             progress.layerDone();
@@ -612,7 +631,10 @@ public final class ImageCache {
         }
         long entries = entriesBefore;
         long bytes = bytesBefore;
-        StoredLayer stored = layers.store(layer.diffId(), image, layer.description(),
+        StoredLayer stored = layers.store(
+                layer.diffId(),
+                image,
+                layer.description(),
                 tree -> TarExtraction.forStoredLayer(unpacker.limits(), image, tree, entries, bytes, progress),
                 extraction -> LayoutUnpacker.apply(layout, layer, image, extraction));
         if (!stored.reused()) {
@@ -669,13 +691,15 @@ public final class ImageCache {
     /** Streams the archive into {@code reader}, then checks that its bytes still have {@code digest}. */
     private static void readVerified(ImageSource.Archive archive, String digest, Consumer<InputStream> reader)
             throws IOException {
-        try (InputStream raw = archive.open(); DigestInputStream in = new DigestInputStream(raw, Sha256.newDigest())) {
+        try (InputStream raw = archive.open();
+                DigestInputStream in = new DigestInputStream(raw, Sha256.newDigest())) {
             reader.accept(in);
             in.transferTo(OutputStream.nullOutputStream());
             String unpackedDigest = Sha256.hex(in.getMessageDigest());
             if (!unpackedDigest.equals(digest)) {
-                throw new ImageUnpackException("Image " + archive.description() + " changed while it was unpacked "
-                        + "(sha256 " + digest + " before, " + unpackedDigest + " after); do not rewrite it during tests");
+                throw new ImageUnpackException(
+                        "Image " + archive.description() + " changed while it was unpacked " + "(sha256 " + digest
+                                + " before, " + unpackedDigest + " after); do not rewrite it during tests");
             }
         }
     }
@@ -691,13 +715,15 @@ public final class ImageCache {
             for (String name : List.of("index.json", "manifest.json")) {
                 Path file = directory.path().resolve(name);
                 if (Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
-                    pinned.append(name).append('\n').append(Sha256.hex(Files.readAllBytes(file))).append('\n');
+                    pinned.append(name)
+                            .append('\n')
+                            .append(Sha256.hex(Files.readAllBytes(file)))
+                            .append('\n');
                 }
             }
             pinned.append('#').append(directory.reference() == null ? "" : directory.reference());
             return Sha256.hex(pinned.toString().getBytes(StandardCharsets.UTF_8));
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new UncheckedIOException("Cannot read image " + directory.description() + ": " + e, e);
         }
     }
@@ -705,14 +731,23 @@ public final class ImageCache {
     private static void writeMarker(Path entry, ImageSource source, Outcome outcome) throws IOException {
         UnpackResult result = outcome.result();
         StringBuilder text = new StringBuilder()
-                .append("source=").append(source.description().replace('\n', ' ')).append('\n')
-                .append("entries=").append(result.entries()).append('\n')
-                .append("bytes=").append(result.bytes()).append('\n');
-        outcome.layers().forEach(layer -> text.append(LAYER_LINE).append(layer.hex()).append('\n'));
+                .append("source=")
+                .append(source.description().replace('\n', ' '))
+                .append('\n')
+                .append("entries=")
+                .append(result.entries())
+                .append('\n')
+                .append("bytes=")
+                .append(result.bytes())
+                .append('\n');
+        outcome.layers()
+                .forEach(layer -> text.append(LAYER_LINE).append(layer.hex()).append('\n'));
         if (outcome.layout() != null) {
             text.append(LAYOUT_LINE).append(outcome.layout()).append('\n');
         }
-        result.notes().forEach(note -> text.append("note=").append(note.replace('\n', ' ')).append('\n'));
+        result.notes()
+                .forEach(note ->
+                        text.append("note=").append(note.replace('\n', ' ')).append('\n'));
         writeAtomically(entry, MARKER, text.toString());
     }
 
@@ -730,20 +765,20 @@ public final class ImageCache {
         String text;
         try {
             text = Files.readString(file);
-        }
-        catch (NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             return ImageConfig.EMPTY; // a plain rootfs tar
-        }
-        catch (IOException e) {
-            throw new UncheckedIOException("Cannot read the config of image " + source.description() + " from the cache ("
-                    + file + "): " + e, e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "Cannot read the config of image " + source.description() + " from the cache (" + file + "): " + e,
+                    e);
         }
         try {
             return ImageConfigJson.read(JsonObject.parse(text, file.toString()));
-        }
-        catch (JsonException e) {
-            throw new ImageUnpackException("The cached config of image " + source.description() + " is damaged: "
-                    + e.getMessage() + ". Delete " + entry + " to unpack it again.", e);
+        } catch (JsonException e) {
+            throw new ImageUnpackException(
+                    "The cached config of image " + source.description() + " is damaged: " + e.getMessage()
+                            + ". Delete " + entry + " to unpack it again.",
+                    e);
         }
     }
 
@@ -754,12 +789,10 @@ public final class ImageCache {
         try {
             try {
                 Files.setLastModifiedTime(lastUsed, now);
-            }
-            catch (NoSuchFileException e) {
+            } catch (NoSuchFileException e) {
                 Files.write(lastUsed, new byte[0]);
             }
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             notes.accept("Cannot record the use of image " + source.description() + " in " + lastUsed + " (" + e
                     + "); pruning will take it for unused since it was unpacked");
         }
@@ -774,8 +807,7 @@ public final class ImageCache {
                     entries.add(candidate(entry));
                 }
             }
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new UncheckedIOException("Cannot list the image cache " + imagesDirectory + ": " + e, e);
         }
         entries.sort(Comparator.comparing(CachePruner.Candidate::lastUsed));
@@ -790,22 +822,18 @@ public final class ImageCache {
             if (line.startsWith("bytes=")) {
                 try {
                     bytes = Long.parseLong(line.substring("bytes=".length()));
-                }
-                catch (NumberFormatException e) {
+                } catch (NumberFormatException e) {
                     bytes = -1;
                 }
-            }
-            else if (line.startsWith(LAYER_LINE)) {
+            } else if (line.startsWith(LAYER_LINE)) {
                 layerKeys.add(line.substring(LAYER_LINE.length()));
-            }
-            else if (line.startsWith(LAYOUT_LINE)) {
+            } else if (line.startsWith(LAYOUT_LINE)) {
                 layout = line.substring(LAYOUT_LINE.length());
             }
         }
         if (!layerKeys.isEmpty()) {
             bytes = 0; // its files are hard links to the layers'
-        }
-        else if (bytes < 0) {
+        } else if (bytes < 0) {
             bytes = FileTrees.sizeOf(entry.resolve(ROOTFS));
         }
         return new CachePruner.Candidate(entry, lastUse(entry), bytes, layerKeys, layout);
@@ -838,8 +866,7 @@ public final class ImageCache {
             Files.delete(entry.resolve(MARKER));
             FileTrees.deleteRecursively(entry);
             return true;
-        }
-        finally {
+        } finally {
             lock.releaseExclusive();
         }
     }
@@ -851,7 +878,8 @@ public final class ImageCache {
     void removeStaleEntries() throws IOException {
         try (Stream<Path> children = Files.list(imagesDirectory)) {
             for (Path entry : children.toList()) {
-                if (!KEY.matcher(entry.getFileName().toString()).matches() || isComplete(entry)
+                if (!KEY.matcher(entry.getFileName().toString()).matches()
+                        || isComplete(entry)
                         || !Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
                     continue;
                 }
@@ -862,8 +890,7 @@ public final class ImageCache {
                         if (!isComplete(entry)) {
                             FileTrees.deleteRecursively(entry);
                         }
-                    }
-                    finally {
+                    } finally {
                         lock.releaseExclusive();
                     }
                 }
@@ -885,8 +912,7 @@ public final class ImageCache {
     private static void await(CompletableFuture<Path> running, ImageSource source) {
         try {
             running.join();
-        }
-        catch (CompletionException e) {
+        } catch (CompletionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof ImageUnpackException unpack) {
                 throw new ImageUnpackException(unpack.getMessage(), unpack);
@@ -897,7 +923,8 @@ public final class ImageCache {
             if (cause instanceof Error error) {
                 throw error;
             }
-            throw new IllegalStateException("Unpacking image " + source.description() + " failed in another thread", cause);
+            throw new IllegalStateException(
+                    "Unpacking image " + source.description() + " failed in another thread", cause);
         }
     }
 }

@@ -1,8 +1,8 @@
 package dev.isolated.internal.image;
 
+import dev.isolated.image.ImageConfig;
 import dev.isolated.internal.json.JsonException;
 import dev.isolated.internal.json.JsonObject;
-import dev.isolated.image.ImageConfig;
 import java.time.Duration;
 import java.util.List;
 
@@ -13,8 +13,7 @@ import java.util.List;
  */
 final class ImageConfigJson {
 
-    private ImageConfigJson() {
-    }
+    private ImageConfigJson() {}
 
     /**
      * The run defaults of an image config document.
@@ -26,8 +25,12 @@ final class ImageConfigJson {
         if (config == null) {
             return ImageConfig.EMPTY;
         }
-        return new ImageConfig(config.optionalStrings("Env"), config.optionalString("WorkingDir"),
-                config.optionalString("User"), config.optionalStrings("Entrypoint"), config.optionalStrings("Cmd"),
+        return new ImageConfig(
+                config.optionalStrings("Env"),
+                config.optionalString("WorkingDir"),
+                config.optionalString("User"),
+                config.optionalStrings("Entrypoint"),
+                config.optionalStrings("Cmd"),
                 healthcheck(config.optionalObject("Healthcheck")));
     }
 
@@ -36,9 +39,12 @@ final class ImageConfigJson {
         if (check == null) {
             return ImageConfig.Healthcheck.NONE;
         }
-        return new ImageConfig.Healthcheck(check.optionalStrings("Test"), nanos(check, "Interval"),
-                nanos(check, "Timeout"), nanos(check, "StartPeriod"), (int) Math.min(Integer.MAX_VALUE,
-                        optionalInteger(check, "Retries")));
+        return new ImageConfig.Healthcheck(
+                check.optionalStrings("Test"),
+                nanos(check, "Interval"),
+                nanos(check, "Timeout"),
+                nanos(check, "StartPeriod"),
+                (int) Math.min(Integer.MAX_VALUE, optionalInteger(check, "Retries")));
     }
 
     private static Duration nanos(JsonObject check, String key) {
@@ -73,9 +79,15 @@ final class ImageConfigJson {
         if (!check.test().isEmpty()) {
             json.append(",\"Healthcheck\":{\"Test\":");
             strings(json, check.test());
-            json.append(",\"Interval\":").append(check.interval().toNanos()).append(",\"Timeout\":")
-                    .append(check.timeout().toNanos()).append(",\"StartPeriod\":").append(check.startPeriod().toNanos())
-                    .append(",\"Retries\":").append(check.retries()).append('}');
+            json.append(",\"Interval\":")
+                    .append(check.interval().toNanos())
+                    .append(",\"Timeout\":")
+                    .append(check.timeout().toNanos())
+                    .append(",\"StartPeriod\":")
+                    .append(check.startPeriod().toNanos())
+                    .append(",\"Retries\":")
+                    .append(check.retries())
+                    .append('}');
         }
         return json.append("}}\n").toString();
     }
@@ -104,8 +116,7 @@ final class ImageConfigJson {
                 default -> {
                     if (c < 0x20) {
                         json.append("\\u%04x".formatted((int) c));
-                    }
-                    else {
+                    } else {
                         json.append(c);
                     }
                 }

@@ -8,8 +8,7 @@ package dev.isolated.internal.image;
  */
 final class ImageReference {
 
-    private ImageReference() {
-    }
+    private ImageReference() {}
 
     /** Whether {@code wanted} names the image called {@code candidate}. */
     static boolean matches(String wanted, String candidate) {
@@ -32,8 +31,7 @@ final class ImageReference {
         boolean hasRegistry = firstPart.contains(".") || firstPart.contains(":") || firstPart.equals("localhost");
         if (!hasRegistry) {
             reference = "docker.io/" + (firstSlash < 0 ? "library/" : "") + reference;
-        }
-        else if (reference.startsWith("index.docker.io/")) {
+        } else if (reference.startsWith("index.docker.io/")) {
             reference = "docker.io/" + reference.substring("index.docker.io/".length());
         }
         if (reference.startsWith("docker.io/") && reference.indexOf('/', "docker.io/".length()) < 0) {

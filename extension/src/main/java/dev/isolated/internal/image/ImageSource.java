@@ -30,11 +30,15 @@ public sealed interface ImageSource permits ImageSource.Archive, ImageSource.Dir
 
     /** A tar found as a classpath resource; works for {@code jar:} and {@code file:} URLs alike. */
     static Archive ofResource(String name, URL url) {
-        return new Archive("classpath resource '" + name + "' (" + url + ")", () -> {
-            URLConnection connection = url.openConnection();
-            connection.setUseCaches(false); // a cached JarFile would stay open after the tests
-            return connection.getInputStream();
-        }, backingFile(url), null);
+        return new Archive(
+                "classpath resource '" + name + "' (" + url + ")",
+                () -> {
+                    URLConnection connection = url.openConnection();
+                    connection.setUseCaches(false); // a cached JarFile would stay open after the tests
+                    return connection.getInputStream();
+                },
+                backingFile(url),
+                null);
     }
 
     /** An already unpacked rootfs, or an OCI image layout directory. */
@@ -55,8 +59,7 @@ public sealed interface ImageSource permits ImageSource.Archive, ImageSource.Dir
                     return Path.of(new URI(spec.substring(0, separator)));
                 }
             }
-        }
-        catch (URISyntaxException | IllegalArgumentException e) {
+        } catch (URISyntaxException | IllegalArgumentException e) {
             // An unusual URL: the resource is hashed on every use instead.
         }
         return null;

@@ -24,8 +24,7 @@ import java.util.TreeSet;
  */
 final class LayerMerger {
 
-    private LayerMerger() {
-    }
+    private LayerMerger() {}
 
     /**
      * @param layers the image's layers, lowest first, each held shared by the caller
@@ -65,8 +64,7 @@ final class LayerMerger {
         }
         try {
             writer.finish();
-        }
-        catch (EntryRejectedException e) {
+        } catch (EntryRejectedException e) {
             throw new ImageUnpackException("Image " + image + " is refused: " + e.getMessage(), e);
         }
     }
@@ -76,14 +74,14 @@ final class LayerMerger {
             int space = record.indexOf(' ');
             String kind = record.substring(0, space);
             String path = record.substring(space + 1);
-            String marker = kind.equals("opaque") ? (path.isEmpty() ? "" : path + "/") + ".wh..wh..opq"
+            String marker = kind.equals("opaque")
+                    ? (path.isEmpty() ? "" : path + "/") + ".wh..wh..opq"
                     : (path.contains("/") ? path.substring(0, path.lastIndexOf('/') + 1) : "") + ".wh."
                             + path.substring(path.lastIndexOf('/') + 1);
             applying(label, marker, () -> {
                 if (kind.equals("opaque")) {
                     writer.removeAllExcept(path, new TreeSet<>());
-                }
-                else {
+                } else {
                     writer.remove(path);
                 }
             });
@@ -101,17 +99,18 @@ final class LayerMerger {
     private static void applying(String label, String entry, Step step) throws IOException {
         try {
             step.run();
-        }
-        catch (EntryRejectedException e) {
+        } catch (EntryRejectedException e) {
             throw new ImageUnpackException(label + ": entry '" + entry + "' is refused: " + e.getMessage(), e);
         }
     }
 
     private static RootfsWriter.Metadata metadata(Path directory) throws IOException {
-        Map<String, Object> attributes = Files.readAttributes(directory, "unix:mode,uid,gid,lastModifiedTime",
-                LinkOption.NOFOLLOW_LINKS);
-        return new RootfsWriter.Metadata((Integer) attributes.get("mode") & 07777,
-                ((Integer) attributes.get("uid")).longValue(), ((Integer) attributes.get("gid")).longValue(),
+        Map<String, Object> attributes =
+                Files.readAttributes(directory, "unix:mode,uid,gid,lastModifiedTime", LinkOption.NOFOLLOW_LINKS);
+        return new RootfsWriter.Metadata(
+                (Integer) attributes.get("mode") & 07777,
+                ((Integer) attributes.get("uid")).longValue(),
+                ((Integer) attributes.get("gid")).longValue(),
                 (FileTime) attributes.get("lastModifiedTime"));
     }
 }

@@ -68,8 +68,7 @@ final class LayerStore {
         List<String> lines;
         try {
             lines = Files.readAllLines(marker);
-        }
-        catch (NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             return null;
         }
         if (!Files.isDirectory(layer.resolve(TREE), LinkOption.NOFOLLOW_LINKS)) {
@@ -81,11 +80,9 @@ final class LayerStore {
         for (String line : lines) {
             if (line.startsWith("entries=")) {
                 entries = Long.parseLong(line.substring("entries=".length()));
-            }
-            else if (line.startsWith("bytes=")) {
+            } else if (line.startsWith("bytes=")) {
                 bytes = Long.parseLong(line.substring("bytes=".length()));
-            }
-            else if (line.startsWith("note=")) {
+            } else if (line.startsWith("note=")) {
                 notes.add(line.substring("note=".length()));
             }
         }
@@ -102,8 +99,13 @@ final class LayerStore {
      * @return the stored layer (its lock is not held on return)
      * @throws ImageUnpackException if the layer is unsafe, corrupt or does not match its diff_id
      */
-    StoredLayer store(String diffId, String image, String layerName,
-            java.util.function.Function<Path, TarExtraction> extraction, Consumer<TarExtraction> fill) throws IOException {
+    StoredLayer store(
+            String diffId,
+            String image,
+            String layerName,
+            java.util.function.Function<Path, TarExtraction> extraction,
+            Consumer<TarExtraction> fill)
+            throws IOException {
         prepare();
         if (diffId != null) {
             CacheLock lock = lock(diffId.substring("sha256:".length()));
@@ -112,8 +114,7 @@ final class LayerStore {
                     try {
                         StoredLayer stored = find(diffId);
                         return stored != null ? stored : unpack(diffId, image, layerName, extraction, fill);
-                    }
-                    finally {
+                    } finally {
                         lock.releaseExclusive();
                     }
                 }
@@ -126,8 +127,12 @@ final class LayerStore {
         return unpack(null, image, layerName, extraction, fill);
     }
 
-    private StoredLayer unpack(String diffId, String image, String layerName,
-            java.util.function.Function<Path, TarExtraction> extractionFor, Consumer<TarExtraction> fill)
+    private StoredLayer unpack(
+            String diffId,
+            String image,
+            String layerName,
+            java.util.function.Function<Path, TarExtraction> extractionFor,
+            Consumer<TarExtraction> fill)
             throws IOException {
         Path temporary = Files.createTempDirectory(directory, "layer.tmp-");
         try {
@@ -137,19 +142,33 @@ final class LayerStore {
             fill.accept(extraction);
             String actual = extraction.uncompressedDigest();
             if (diffId != null && !diffId.equals(actual)) {
-                throw new ImageUnpackException("Image " + image + ": " + layerName + " unpacks to a tar whose sha256 is "
-                        + actual + ", but the image's config gives " + diffId + " in rootfs.diff_ids. The image is corrupt "
-                        + "or was altered; export it again.");
+                throw new ImageUnpackException(
+                        "Image " + image + ": " + layerName + " unpacks to a tar whose sha256 is "
+                                + actual + ", but the image's config gives " + diffId
+                                + " in rootfs.diff_ids. The image is corrupt "
+                                + "or was altered; export it again.");
             }
             UnpackResult result = extraction.finish();
             writeFile(temporary, WHITEOUTS, String.join("\0", extraction.whiteouts()));
-            writeFile(temporary, IMPLICIT, String.join("\0", new java.util.TreeSet<>(extraction.implicitDirectories())));
+            writeFile(
+                    temporary, IMPLICIT, String.join("\0", new java.util.TreeSet<>(extraction.implicitDirectories())));
             StringBuilder marker = new StringBuilder()
-                    .append("diff_id=").append(actual).append('\n')
-                    .append("entries=").append(result.entries()).append('\n')
-                    .append("bytes=").append(result.bytes()).append('\n')
-                    .append("root=").append(extraction.rootDescribed()).append('\n');
-            result.notes().forEach(note -> marker.append("note=").append(note.replace('\n', ' ')).append('\n'));
+                    .append("diff_id=")
+                    .append(actual)
+                    .append('\n')
+                    .append("entries=")
+                    .append(result.entries())
+                    .append('\n')
+                    .append("bytes=")
+                    .append(result.bytes())
+                    .append('\n')
+                    .append("root=")
+                    .append(extraction.rootDescribed())
+                    .append('\n');
+            result.notes()
+                    .forEach(note -> marker.append("note=")
+                            .append(note.replace('\n', ' '))
+                            .append('\n'));
             writeFile(temporary, MARKER, marker.toString());
             String hex = actual.substring("sha256:".length());
             if (diffId == null) { // keyed only now: another image may have stored it meanwhile
@@ -159,8 +178,7 @@ final class LayerStore {
                         try {
                             StoredLayer stored = find(actual);
                             return stored != null ? stored : moveIntoPlace(temporary, actual, result);
-                        }
-                        finally {
+                        } finally {
                             lock.releaseExclusive();
                         }
                     }
@@ -171,8 +189,7 @@ final class LayerStore {
                 }
             }
             return moveIntoPlace(temporary, actual, result);
-        }
-        finally {
+        } finally {
             if (Files.exists(temporary, LinkOption.NOFOLLOW_LINKS)) {
                 FileTrees.deleteRecursively(temporary);
             }
@@ -220,8 +237,8 @@ final class LayerStore {
     }
 
     private static void writeFile(Path directory, String name, String content) throws IOException {
-        try (FileChannel channel = FileChannel.open(directory.resolve(name), StandardOpenOption.CREATE_NEW,
-                StandardOpenOption.WRITE)) {
+        try (FileChannel channel =
+                FileChannel.open(directory.resolve(name), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             channel.write(StandardCharsets.UTF_8.encode(content));
             channel.force(true);
         }

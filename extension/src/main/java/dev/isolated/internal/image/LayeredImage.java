@@ -1,8 +1,7 @@
 package dev.isolated.internal.image;
 
-import java.util.List;
-
 import dev.isolated.image.ImageConfig;
+import java.util.List;
 
 /**
  * One image chosen from a layout: its run defaults and its layers, lowest first.
@@ -21,8 +20,7 @@ record LayeredImage(ImageConfig config, List<Layer> layers) {
      * @param diffId the digest of its uncompressed tar as the config's {@code rootfs.diff_ids} gives it
      *     (checked while it is unpacked), or {@code null} when the config lists none for it
      */
-    record Layer(String path, String digest, String description, String diffId) {
-    }
+    record Layer(String path, String digest, String description, String diffId) {}
 
     /** Copies the layers. */
     LayeredImage {

@@ -48,7 +48,9 @@ final class LayoutDirectory {
      * read fails naming the file instead of becoming a {@code /} that holds {@code manifest.json}.
      */
     static List<String> markers(Path directory) {
-        return MARKERS.stream().filter(name -> Files.exists(directory.resolve(name), LinkOption.NOFOLLOW_LINKS)).toList();
+        return MARKERS.stream()
+                .filter(name -> Files.exists(directory.resolve(name), LinkOption.NOFOLLOW_LINKS))
+                .toList();
     }
 
     /** Whether {@code directory} is an image layout: it has one of the {@link #MARKERS} at its top. */
@@ -87,8 +89,7 @@ final class LayoutDirectory {
                 checkDigest(digest, Sha256.hex(actual), name, what);
             }
             return new String(bytes, StandardCharsets.UTF_8);
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new ImageUnpackException("Image " + image + ": cannot read its " + what + " '" + name + "': " + e, e);
         }
     }
@@ -106,8 +107,7 @@ final class LayoutDirectory {
     long size(String name, String what) {
         try {
             return Files.size(resolve(name, what));
-        }
-        catch (IOException | ImageUnpackException e) {
+        } catch (IOException | ImageUnpackException e) {
             return 0;
         }
     }
@@ -130,8 +130,7 @@ final class LayoutDirectory {
     private MessageDigest newDigest(String digest, String name, String what) {
         try {
             return Sha256.newDigest(digest.substring(0, digest.indexOf(':')));
-        }
-        catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException e) {
             throw new ImageUnpackException("Image " + image + ": " + what + " '" + name + "': " + e.getMessage(), e);
         }
     }
@@ -147,10 +146,9 @@ final class LayoutDirectory {
         String relative;
         try {
             relative = EntryNames.normalize(name, "path");
-        }
-        catch (EntryRejectedException e) {
-            throw new ImageUnpackException("Image " + image + ": its " + what + " '" + name + "' is refused: "
-                    + e.getMessage(), e);
+        } catch (EntryRejectedException e) {
+            throw new ImageUnpackException(
+                    "Image " + image + ": its " + what + " '" + name + "' is refused: " + e.getMessage(), e);
         }
         Deque<String> pending = new ArrayDeque<>(List.of(relative.split("/")));
         List<String> resolved = new ArrayList<>();
@@ -164,8 +162,8 @@ final class LayoutDirectory {
                 }
                 if (component.equals("..")) {
                     if (resolved.isEmpty()) {
-                        throw new ImageUnpackException("Image " + image + ": its " + what + " '" + name + "' is a symlink"
-                                + " that leads out of the image (" + lastLink + ")");
+                        throw new ImageUnpackException("Image " + image + ": its " + what + " '" + name
+                                + "' is a symlink" + " that leads out of the image (" + lastLink + ")");
                     }
                     resolved.remove(resolved.size() - 1);
                     continue;
@@ -183,7 +181,8 @@ final class LayoutDirectory {
                 }
                 if (target.startsWith("/") || target.isEmpty()) {
                     throw new ImageUnpackException("Image " + image + ": its " + what + " '" + name + "' is a symlink"
-                            + " that leads out of the image (" + lastLink + "); a link in an image layout must be relative");
+                            + " that leads out of the image (" + lastLink
+                            + "); a link in an image layout must be relative");
                 }
                 resolved.remove(resolved.size() - 1);
                 List<String> targetComponents = List.of(target.split("/"));
@@ -201,8 +200,7 @@ final class LayoutDirectory {
                 throw new ImageUnpackException("Image " + image + ": its " + what + " '" + name + "' is not a file");
             }
             return path;
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new ImageUnpackException("Image " + image + ": cannot open its " + what + " '" + name + "': " + e, e);
         }
     }

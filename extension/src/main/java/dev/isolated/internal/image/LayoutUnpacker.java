@@ -1,12 +1,9 @@
 package dev.isolated.internal.image;
 
 import dev.isolated.internal.json.JsonException;
-import dev.isolated.internal.json.JsonObject;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.security.DigestInputStream;
-
-import dev.isolated.image.ImageConfig;
 
 /**
  * Chooses one image from a layout and reads its layers, checking each blob's digest. A
@@ -18,11 +15,11 @@ final class LayoutUnpacker {
 
     private static final String MANIFEST = "manifest.json";
     private static final String INDEX = "index.json";
-    private static final String TAKEN_AS_IMAGE = " An archive or directory with manifest.json, index.json or oci-layout "
-            + "at its top is read as an image, never as a rootfs.";
+    private static final String TAKEN_AS_IMAGE =
+            " An archive or directory with manifest.json, index.json or oci-layout "
+                    + "at its top is read as an image, never as a rootfs.";
 
-    private LayoutUnpacker() {
-    }
+    private LayoutUnpacker() {}
 
     /**
      * Chooses the image of the layout: its run defaults and layers.
@@ -34,19 +31,21 @@ final class LayoutUnpacker {
         boolean dockerSave = layout.holds(MANIFEST);
         if (!dockerSave && !layout.holds(INDEX)) {
             throw new ImageUnpackException("Image " + image + ": it holds " + String.join(" and ", layout.markers())
-                    + " but no " + INDEX + " (nor a docker save " + MANIFEST + "), so it is an incomplete OCI image layout."
+                    + " but no " + INDEX + " (nor a docker save " + MANIFEST
+                    + "), so it is an incomplete OCI image layout."
                     + TAKEN_AS_IMAGE);
         }
         try {
             return dockerSave
                     ? DockerSaveReader.read(layout, reference, image)
                     : OciLayoutReader.read(layout, reference, image);
-        }
-        catch (JsonException e) {
+        } catch (JsonException e) {
             String top = dockerSave ? MANIFEST : INDEX;
             boolean aboutTop = e.getMessage().startsWith(top + " of image ");
-            throw new ImageUnpackException("Image " + image + ": malformed image layout: " + e.getMessage()
-                    + (aboutTop ? "." + TAKEN_AS_IMAGE : ""), e);
+            throw new ImageUnpackException(
+                    "Image " + image + ": malformed image layout: " + e.getMessage()
+                            + (aboutTop ? "." + TAKEN_AS_IMAGE : ""),
+                    e);
         }
     }
 
@@ -65,18 +64,18 @@ final class LayoutUnpacker {
         applyChecked(layout, layer, image, extraction);
     }
 
-    private static void applyChecked(LayoutDirectory layout, LayeredImage.Layer layer, String image, TarExtraction extraction) {
+    private static void applyChecked(
+            LayoutDirectory layout, LayeredImage.Layer layer, String image, TarExtraction extraction) {
         try (DigestInputStream in = layout.openDigesting(layer.path(), layer.digest(), layer.description())) {
             try {
                 extraction.extractLayer(in, layer.description());
-            }
-            catch (ImageUnpackException e) {
+            } catch (ImageUnpackException e) {
                 // A tampered blob may break the tar before its end: then the digest is the better reason.
                 in.transferTo(OutputStream.nullOutputStream());
                 try {
-                    layout.checkDigest(layer.digest(), Sha256.hex(in.getMessageDigest()), layer.path(), layer.description());
-                }
-                catch (ImageUnpackException mismatch) {
+                    layout.checkDigest(
+                            layer.digest(), Sha256.hex(in.getMessageDigest()), layer.path(), layer.description());
+                } catch (ImageUnpackException mismatch) {
                     mismatch.addSuppressed(e);
                     throw mismatch;
                 }
@@ -84,10 +83,10 @@ final class LayoutUnpacker {
             }
             in.transferTo(OutputStream.nullOutputStream());
             layout.checkDigest(layer.digest(), Sha256.hex(in.getMessageDigest()), layer.path(), layer.description());
-        }
-        catch (IOException e) {
-            throw new ImageUnpackException("Image " + image + ": cannot read " + layer.description()
-                    + " from '" + layer.path() + "': " + e, e);
+        } catch (IOException e) {
+            throw new ImageUnpackException(
+                    "Image " + image + ": cannot read " + layer.description() + " from '" + layer.path() + "': " + e,
+                    e);
         }
     }
 }

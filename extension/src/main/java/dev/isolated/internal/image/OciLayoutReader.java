@@ -1,6 +1,5 @@
 package dev.isolated.internal.image;
 
-import dev.isolated.internal.json.JsonException;
 import dev.isolated.internal.json.JsonObject;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -41,7 +40,8 @@ final class OciLayoutReader {
 
     private LayeredImage read(String reference) {
         JsonObject index = JsonObject.parse(layout.readJson(INDEX, null, INDEX), INDEX + " of image " + image);
-        List<Descriptor> candidates = index.objects("manifests").stream().map(Descriptor::read).toList();
+        List<Descriptor> candidates =
+                index.objects("manifests").stream().map(Descriptor::read).toList();
         if (candidates.isEmpty()) {
             throw new ImageUnpackException("Image " + image + ": its " + INDEX + " lists no manifests");
         }
@@ -50,7 +50,9 @@ final class OciLayoutReader {
 
     private List<Descriptor> byReference(List<Descriptor> candidates, String reference) {
         if (reference == null) {
-            Set<String> images = candidates.stream().map(OciLayoutReader::nameOf).collect(Collectors.toCollection(LinkedHashSet::new));
+            Set<String> images = candidates.stream()
+                    .map(OciLayoutReader::nameOf)
+                    .collect(Collectors.toCollection(LinkedHashSet::new));
             if (images.size() > 1) {
                 throw new ImageUnpackException("Image " + image + " holds " + images.size() + " images; choose one by "
                         + "tag with '" + image + "#TAG'. Its tags: " + String.join(", ", images));
@@ -58,11 +60,15 @@ final class OciLayoutReader {
             return candidates;
         }
         List<Descriptor> matching = candidates.stream()
-                .filter(descriptor -> names(descriptor).stream().anyMatch(name -> ImageReference.matches(reference, name)))
+                .filter(descriptor ->
+                        names(descriptor).stream().anyMatch(name -> ImageReference.matches(reference, name)))
                 .toList();
         if (matching.isEmpty()) {
             throw new ImageUnpackException("Image " + image + " holds no image tagged '" + reference + "'. Its tags: "
-                    + candidates.stream().map(OciLayoutReader::nameOf).distinct().collect(Collectors.joining(", ")));
+                    + candidates.stream()
+                            .map(OciLayoutReader::nameOf)
+                            .distinct()
+                            .collect(Collectors.joining(", ")));
         }
         return matching;
     }
@@ -77,12 +83,14 @@ final class OciLayoutReader {
         }
         String architecture = RuntimePlatform.architecture();
         List<Descriptor> matching = images.stream()
-                .filter(d -> d.platform() != null && d.platform().os().equals("linux")
+                .filter(d -> d.platform() != null
+                        && d.platform().os().equals("linux")
                         && d.platform().architecture().equals(architecture))
                 .toList();
         if (matching.isEmpty()) {
-            throw new ImageUnpackException("Image " + image + ": " + where + " has no manifest for linux/" + architecture
-                    + ", only for: " + images.stream().map(d -> String.valueOf(d.platform())).collect(Collectors.joining(", ")));
+            throw new ImageUnpackException("Image " + image + ": " + where + " has no manifest for linux/"
+                    + architecture + ", only for: "
+                    + images.stream().map(d -> String.valueOf(d.platform())).collect(Collectors.joining(", ")));
         }
         return matching.get(0);
     }
@@ -96,9 +104,11 @@ final class OciLayoutReader {
             if (depth >= MAX_NESTING) {
                 throw new ImageUnpackException("Image " + image + ": image indexes nested deeper than " + MAX_NESTING);
             }
-            List<Descriptor> manifests = json.objects("manifests").stream().map(Descriptor::read).toList();
+            List<Descriptor> manifests =
+                    json.objects("manifests").stream().map(Descriptor::read).toList();
             if (manifests.isEmpty()) {
-                throw new ImageUnpackException("Image " + image + ": image index " + descriptor.digest() + " lists no manifests");
+                throw new ImageUnpackException(
+                        "Image " + image + ": image index " + descriptor.digest() + " lists no manifests");
             }
             return manifest(forPlatform(manifests, "image index " + descriptor.digest()), depth + 1);
         }
@@ -110,7 +120,9 @@ final class OciLayoutReader {
         List<LayeredImage.Layer> layers = new ArrayList<>();
         for (int i = 0; i < layerObjects.size(); i++) {
             Descriptor layer = Descriptor.read(layerObjects.get(i));
-            layers.add(new LayeredImage.Layer(layer.blobPath(), layer.digest(),
+            layers.add(new LayeredImage.Layer(
+                    layer.blobPath(),
+                    layer.digest(),
                     "layer " + (i + 1) + " of " + layerObjects.size() + " (" + layer.digest() + ")",
                     DiffIds.at(diffIds, i, layerObjects.size())));
         }

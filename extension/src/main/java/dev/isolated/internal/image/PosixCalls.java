@@ -1,5 +1,8 @@
 package dev.isolated.internal.image;
 
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
@@ -9,10 +12,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
-
-import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
-import com.sun.jna.Native;
 
 /**
  * The libc calls unpacking needs and the JDK lacks: {@code mkfifo(3)}, {@code symlink(2)} with the target kept byte for byte ({@code Path} would drop a trailing slash),
@@ -24,8 +23,7 @@ import com.sun.jna.Native;
  */
 final class PosixCalls {
 
-    private PosixCalls() {
-    }
+    private PosixCalls() {}
 
     /** The libc functions, bound on first use. */
     private interface LibC extends Library {
@@ -75,8 +73,7 @@ final class PosixCalls {
     static void mkfifo(Path path, int mode) throws IOException {
         try {
             Holder.LIBC.mkfifo(path.toString(), mode);
-        }
-        catch (LastErrorException e) {
+        } catch (LastErrorException e) {
             throw failure(path, e, "mkfifo failed: ");
         }
     }
@@ -89,8 +86,7 @@ final class PosixCalls {
     static void symlink(String target, Path link) throws IOException {
         try {
             Direct.symlink(target, link.toString());
-        }
-        catch (LastErrorException e) {
+        } catch (LastErrorException e) {
             throw failure(link, e, "symlink to '" + target + "' failed: ");
         }
     }
@@ -103,8 +99,7 @@ final class PosixCalls {
     static void lchown(Path path, int uid, int gid) throws IOException {
         try {
             Direct.lchown(path.toString(), uid, gid);
-        }
-        catch (LastErrorException e) {
+        } catch (LastErrorException e) {
             throw failure(path, e, "lchown to " + uid + ":" + gid + " failed: ");
         }
     }
@@ -124,8 +119,7 @@ final class PosixCalls {
         long[] times = {0, UTIME_OMIT, instant.getEpochSecond(), instant.getNano()};
         try {
             Direct.utimensat(AT_FDCWD, path.toString(), times, AT_SYMLINK_NOFOLLOW);
-        }
-        catch (LastErrorException e) {
+        } catch (LastErrorException e) {
             throw failure(path, e, "setting the mtime failed: ");
         }
     }

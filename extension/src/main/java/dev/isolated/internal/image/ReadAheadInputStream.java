@@ -56,8 +56,7 @@ final class ReadAheadInputStream extends InputStream {
                     return;
                 }
             }
-        }
-        catch (IOException | RuntimeException | Error e) {
+        } catch (IOException | RuntimeException | Error e) {
             last = e;
         }
         put(last);
@@ -72,8 +71,7 @@ final class ReadAheadInputStream extends InputStream {
                 }
             }
             return false;
-        }
-        catch (InterruptedException e) {
+        } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
         }
@@ -116,8 +114,7 @@ final class ReadAheadInputStream extends InputStream {
         Object next;
         try {
             next = chunks.take();
-        }
-        catch (InterruptedException e) {
+        } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted while reading ahead");
         }
@@ -152,8 +149,7 @@ final class ReadAheadInputStream extends InputStream {
             try {
                 thread.join();
                 break;
-            }
-            catch (InterruptedException e) {
+            } catch (InterruptedException e) {
                 interrupted = true;
             }
         }

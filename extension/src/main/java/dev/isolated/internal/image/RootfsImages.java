@@ -35,8 +35,7 @@ public final class RootfsImages {
     /** {@link IsolatedConfiguration#CACHE_MAX_BYTES} when unset: 20 GiB. */
     private static final long DEFAULT_CACHE_MAX_BYTES = 20L * 1024 * 1024 * 1024;
 
-    private RootfsImages() {
-    }
+    private RootfsImages() {}
 
     /**
      * @param rootfs a class path resource, a tar or a directory (see {@code Isolated.rootfs()})
@@ -46,10 +45,12 @@ public final class RootfsImages {
      * @return the unpacked image
      * @throws ImageNotFoundException if there is no such image
      */
-    public static UnpackedImage image(String rootfs, ClassLoader classLoader, Function<String, Optional<String>> configuration) {
+    public static UnpackedImage image(
+            String rootfs, ClassLoader classLoader, Function<String, Optional<String>> configuration) {
         Path workingDirectory = Paths.get("").toAbsolutePath();
         ImageSource source = new RootfsLocator(classLoader, workingDirectory).locate(rootfs);
-        return RESOLVED.computeIfAbsent(List.of(rootfs, classLoader, workingDirectory, version(source)),
+        return RESOLVED.computeIfAbsent(
+                List.of(rootfs, classLoader, workingDirectory, version(source)),
                 key -> cache(configuration).unpack(source));
     }
 
@@ -85,7 +86,12 @@ public final class RootfsImages {
         } catch (IllegalArgumentException e) {
             throw new IsolatedException(e.getMessage(), e);
         }
-        List<Object> key = Arrays.asList(name, settings.policy(), settings.insecure(), settings.mirror(), settings.username(),
+        List<Object> key = Arrays.asList(
+                name,
+                settings.policy(),
+                settings.insecure(),
+                settings.mirror(),
+                settings.username(),
                 settings.platform());
         return PULLED.computeIfAbsent(key, k -> {
             // The pulled blobs and layout belong to no image until it is unpacked: pruning leaves them alone meanwhile.
@@ -102,7 +108,8 @@ public final class RootfsImages {
      * @return the unpacked rootfs, with the configuration of system properties
      */
     public static Path unpacked(String rootfs, ClassLoader classLoader) {
-        return image(rootfs, classLoader, key -> Optional.ofNullable(System.getProperty(key))).rootfs();
+        return image(rootfs, classLoader, key -> Optional.ofNullable(System.getProperty(key)))
+                .rootfs();
     }
 
     private static synchronized ImageCache cache(Function<String, Optional<String>> configuration) {
@@ -117,7 +124,10 @@ public final class RootfsImages {
 
     /** {@link IsolatedConfiguration#CACHE_MAX_BYTES}: 20 GiB unless set; 0 never prunes. */
     private static long cacheMaxBytes(Function<String, Optional<String>> configuration) {
-        String value = configuration.apply(IsolatedConfiguration.CACHE_MAX_BYTES).map(String::strip).orElse("");
+        String value = configuration
+                .apply(IsolatedConfiguration.CACHE_MAX_BYTES)
+                .map(String::strip)
+                .orElse("");
         if (value.isEmpty()) {
             return DEFAULT_CACHE_MAX_BYTES;
         }
@@ -126,8 +136,7 @@ public final class RootfsImages {
             if (parsed >= 0) {
                 return parsed;
             }
-        }
-        catch (NumberFormatException e) {
+        } catch (NumberFormatException e) {
             // reported below
         }
         throw new IsolatedException("Configuration parameter " + IsolatedConfiguration.CACHE_MAX_BYTES

@@ -44,7 +44,8 @@ public final class RootfsLocator {
 
     /** A locator over the current thread's context class loader and the JVM's working directory. */
     public static RootfsLocator forCurrentThread() {
-        return new RootfsLocator(Thread.currentThread().getContextClassLoader(), Path.of(System.getProperty("user.dir")));
+        return new RootfsLocator(
+                Thread.currentThread().getContextClassLoader(), Path.of(System.getProperty("user.dir")));
     }
 
     /**
@@ -95,8 +96,7 @@ public final class RootfsLocator {
             if (Files.isRegularFile(path)) {
                 return ImageSource.ofFile(path);
             }
-        }
-        catch (InvalidPathException e) {
+        } catch (InvalidPathException e) {
             tried.add("path '" + rootfs + "': not a valid path (" + e.getReason() + ")");
         }
         return null;
@@ -109,8 +109,7 @@ public final class RootfsLocator {
                 if (Files.isDirectory(path)) {
                     return ImageSource.ofDirectory(path);
                 }
-            }
-            catch (URISyntaxException | IllegalArgumentException e) {
+            } catch (URISyntaxException | IllegalArgumentException e) {
                 // An unusual file: URL; read it through the URL like any other resource.
             }
         }
@@ -122,8 +121,10 @@ public final class RootfsLocator {
         tried.forEach(place -> message.append("\n  - ").append(place));
         return message.append("\nTo fix: put the image on the test class path (for busybox.tar and hello.tar add the ")
                 .append("test dependency dev.isolated:isolated-images; for your own image, a resource under ")
-                .append("src/test/resources), or give the path of a tar (plain, gzip, xz or zstd; a rootfs, a docker save archive ")
-                .append("or an OCI layout), of an OCI layout directory or of an unpacked rootfs directory, absolute or ")
+                .append(
+                        "src/test/resources), or give the path of a tar (plain, gzip, xz or zstd; a rootfs, a docker save archive ")
+                .append(
+                        "or an OCI layout), of an OCI layout directory or of an unpacked rootfs directory, absolute or ")
                 .append("relative to the working directory ")
                 .append(workingDirectory)
                 .append('.')

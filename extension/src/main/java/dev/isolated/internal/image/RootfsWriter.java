@@ -4,11 +4,11 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
@@ -42,8 +42,7 @@ import java.util.stream.Stream;
 final class RootfsWriter {
 
     /** The image's mode, owner and mtime for one entry. */
-    record Metadata(int mode, long uid, long gid, FileTime mtime) {
-    }
+    record Metadata(int mode, long uid, long gid, FileTime mtime) {}
 
     /** Writes a regular file's content. */
     @FunctionalInterface
@@ -102,8 +101,7 @@ final class RootfsWriter {
             Path path = resolveForWriting(relative);
             try {
                 createDirectory(relative, path);
-            }
-            catch (FileAlreadyExistsException e) {
+            } catch (FileAlreadyExistsException e) {
                 if (!clearFor(relative, path, true)) {
                     createDirectory(relative, path);
                 }
@@ -129,8 +127,7 @@ final class RootfsWriter {
         OutputStream opened;
         try {
             opened = newFile(path);
-        }
-        catch (FileAlreadyExistsException e) {
+        } catch (FileAlreadyExistsException e) {
             clearFor(relative, path, false);
             opened = newFile(path);
         }
@@ -190,8 +187,7 @@ final class RootfsWriter {
         Path path = resolveForWriting(relative);
         try {
             createAfresh(relative, path, () -> Files.createLink(path, source));
-        }
-        catch (FileSystemException e) {
+        } catch (FileSystemException e) {
             if (e instanceof FileAlreadyExistsException || e instanceof NoSuchFileException) {
                 throw e;
             }
@@ -242,16 +238,15 @@ final class RootfsWriter {
             children = list.toList();
         }
         for (Path child : children) {
-            String childRelative = relative.isEmpty() ? child.getFileName().toString()
-                    : relative + "/" + child.getFileName();
+            String childRelative =
+                    relative.isEmpty() ? child.getFileName().toString() : relative + "/" + child.getFileName();
             BasicFileAttributes attributes = attributes(child);
             if (attributes == null) {
                 continue;
             }
             if (attributes.isDirectory() && (keep.contains(childRelative) || hasDescendantIn(keep, childRelative))) {
                 removeChildrenExcept(childRelative, child, keep);
-            }
-            else if (!keep.contains(childRelative)) {
+            } else if (!keep.contains(childRelative)) {
                 delete(childRelative, child, attributes);
             }
         }
@@ -270,8 +265,8 @@ final class RootfsWriter {
      * @throws EntryRejectedException if {@code /dev} or {@code /proc} is a symlink
      */
     void finish() throws IOException {
-        for (Map.Entry<String, String> mountPoint : checkMountPoints ? MOUNT_POINTS.entrySet()
-                : Set.<Map.Entry<String, String>>of()) {
+        for (Map.Entry<String, String> mountPoint :
+                checkMountPoints ? MOUNT_POINTS.entrySet() : Set.<Map.Entry<String, String>>of()) {
             Path path = root.resolve(mountPoint.getKey());
             BasicFileAttributes attributes = attributes(path);
             if (attributes != null && attributes.isSymbolicLink()) {
@@ -331,21 +326,19 @@ final class RootfsWriter {
                     return null;
                 }
                 if (missingParent == MissingParent.REFUSE) {
-                    throw new EntryRejectedException("'" + relative + "' cannot be " + verb + ": its parent '" + walked
-                            + "' does not exist");
+                    throw new EntryRejectedException(
+                            "'" + relative + "' cannot be " + verb + ": its parent '" + walked + "' does not exist");
                 }
                 createDirectory(walked.toString(), current);
                 implicitDirectories.add(walked.toString());
-            }
-            else if (attributes.isSymbolicLink()) {
-                throw new EntryRejectedException("'" + relative + "' would be " + verb + " through the symlink '" + walked
-                        + "' (-> '" + Files.readSymbolicLink(current) + "'); writes never pass through symlinks");
-            }
-            else if (!attributes.isDirectory()) {
-                throw new EntryRejectedException("'" + relative + "' cannot be " + verb + ": its parent '" + walked
-                        + "' is not a directory");
-            }
-            else {
+            } else if (attributes.isSymbolicLink()) {
+                throw new EntryRejectedException(
+                        "'" + relative + "' would be " + verb + " through the symlink '" + walked + "' (-> '"
+                                + Files.readSymbolicLink(current) + "'); writes never pass through symlinks");
+            } else if (!attributes.isDirectory()) {
+                throw new EntryRejectedException(
+                        "'" + relative + "' cannot be " + verb + ": its parent '" + walked + "' is not a directory");
+            } else {
                 verifiedDirectories.add(walked.toString());
             }
         }
@@ -379,8 +372,7 @@ final class RootfsWriter {
             verifiedDirectories.removeIf(d -> d.equals(relative) || d.startsWith(prefix));
             implicitDirectories.removeIf(d -> d.equals(relative) || d.startsWith(prefix));
             nonDirectories.removeIf(f -> f.startsWith(prefix));
-        }
-        else {
+        } else {
             Files.delete(path);
             nonDirectories.remove(relative);
         }
@@ -413,8 +405,8 @@ final class RootfsWriter {
 
     /** Opens a new file; {@code O_EXCL} fails on anything already there, a dangling link included. */
     private static OutputStream newFile(Path path) throws IOException {
-        return Files.newOutputStream(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                LinkOption.NOFOLLOW_LINKS);
+        return Files.newOutputStream(
+                path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
     }
 
     /** Creates a non-directory at {@code path}. */
@@ -433,8 +425,7 @@ final class RootfsWriter {
     private void createAfresh(String relative, Path path, Creation creation) throws IOException {
         try {
             creation.create();
-        }
-        catch (FileAlreadyExistsException e) {
+        } catch (FileAlreadyExistsException e) {
             clearFor(relative, path, false);
             creation.create();
         }
@@ -444,8 +435,7 @@ final class RootfsWriter {
     private static BasicFileAttributes attributes(Path path) throws IOException {
         try {
             return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        }
-        catch (NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             return null;
         }
     }

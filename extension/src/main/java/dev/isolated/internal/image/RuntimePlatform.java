@@ -3,8 +3,7 @@ package dev.isolated.internal.image;
 /** This JVM's architecture in OCI terms ({@code amd64}, {@code arm64}, ...). */
 public final class RuntimePlatform {
 
-    private RuntimePlatform() {
-    }
+    private RuntimePlatform() {}
 
     /** The OCI {@code architecture} of this JVM. */
     public static String architecture() {

@@ -7,8 +7,7 @@ import java.util.HexFormat;
 /** Content digests as OCI writes them: {@code sha256:<hex>} (and {@code sha512:<hex>}). */
 final class Sha256 {
 
-    private Sha256() {
-    }
+    private Sha256() {}
 
     /** A new SHA-256 digest. */
     static MessageDigest newDigest() {
@@ -24,14 +23,15 @@ final class Sha256 {
         String javaName = switch (algorithm) {
             case "sha256" -> "SHA-256";
             case "sha512" -> "SHA-512";
-            default -> throw new IllegalArgumentException("digest algorithm '" + algorithm
-                    + "' is not supported (only sha256 and sha512 are)");
+            default ->
+                throw new IllegalArgumentException(
+                        "digest algorithm '" + algorithm + "' is not supported (only sha256 and sha512 are)");
         };
         try {
             return MessageDigest.getInstance(javaName);
-        }
-        catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("This JVM lacks " + javaName + ", which every Java platform must provide", e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(
+                    "This JVM lacks " + javaName + ", which every Java platform must provide", e);
         }
     }
 

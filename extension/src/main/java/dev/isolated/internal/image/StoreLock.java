@@ -1,11 +1,10 @@
 package dev.isolated.internal.image;
 
+import dev.isolated.internal.os.OwnDirectory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.function.Supplier;
-
-import dev.isolated.internal.os.OwnDirectory;
 
 /**
  * The lock on the pulled part of the image cache ({@code <cache>/blobs}, {@code layouts}, {@code refs}),
@@ -14,11 +13,12 @@ import dev.isolated.internal.os.OwnDirectory;
  */
 public final class StoreLock {
 
-    private StoreLock() {
-    }
+    private StoreLock() {}
 
     static CacheLock of(Path cacheRoot) throws IOException {
-        return CacheLock.of(OwnDirectory.createPrivate(cacheRoot.toAbsolutePath()).toRealPath().resolve("store.lock"));
+        return CacheLock.of(OwnDirectory.createPrivate(cacheRoot.toAbsolutePath())
+                .toRealPath()
+                .resolve("store.lock"));
     }
 
     /**
@@ -32,18 +32,15 @@ public final class StoreLock {
         try {
             lock = of(cacheRoot);
             lock.acquireShared();
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new UncheckedIOException("Cannot lock the image cache " + cacheRoot + " for a pull: " + e, e);
         }
         try {
             return work.get();
-        }
-        finally {
+        } finally {
             try {
                 lock.releaseShared();
-            }
-            catch (IOException e) {
+            } catch (IOException e) {
                 throw new UncheckedIOException("Cannot unlock the image cache " + cacheRoot + ": " + e, e);
             }
         }

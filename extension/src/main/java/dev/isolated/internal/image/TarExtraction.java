@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.NavigableSet;
 import java.util.TreeSet;
-
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
@@ -47,10 +46,12 @@ final class TarExtraction {
     private long skippedWhiteoutMetadata;
     /** For a stored layer ({@link #forStoredLayer}): its whiteouts and opaque directories, else {@code null}. */
     private final List<String> recordedWhiteouts;
+
     private String uncompressedDigest;
     private final ByteCounter progress;
     /** What the image's lower layers hold, counted against the limits but not in {@link #finish()}'s result. */
     private final long entriesBefore;
+
     private final long bytesBefore;
 
     /** Told how many (compressed) bytes each read consumed, for progress reports. */
@@ -66,11 +67,17 @@ final class TarExtraction {
      * @param target an existing directory, normally empty
      */
     TarExtraction(UnpackLimits limits, String image, Path target) {
-        this(limits, image, target, false, 0, 0, bytes -> { });
+        this(limits, image, target, false, 0, 0, bytes -> {});
     }
 
-    private TarExtraction(UnpackLimits limits, String image, Path target, boolean storedLayer, long entriesBefore,
-            long bytesBefore, ByteCounter progress) {
+    private TarExtraction(
+            UnpackLimits limits,
+            String image,
+            Path target,
+            boolean storedLayer,
+            long entriesBefore,
+            long bytesBefore,
+            ByteCounter progress) {
         if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
             throw new IllegalArgumentException("Unpack target " + target + " is not an existing directory");
         }
@@ -100,8 +107,13 @@ final class TarExtraction {
      * @param bytesBefore the file bytes of the image's lower layers
      * @param progress told of the bytes read
      */
-    static TarExtraction forStoredLayer(UnpackLimits limits, String image, Path target, long entriesBefore,
-            long bytesBefore, ByteCounter progress) {
+    static TarExtraction forStoredLayer(
+            UnpackLimits limits,
+            String image,
+            Path target,
+            long entriesBefore,
+            long bytesBefore,
+            ByteCounter progress) {
         return new TarExtraction(limits, image, target, true, entriesBefore, bytesBefore, progress);
     }
 
@@ -155,11 +167,9 @@ final class TarExtraction {
     UnpackResult finish() {
         try {
             writer.finish();
-        }
-        catch (EntryRejectedException e) {
+        } catch (EntryRejectedException e) {
             throw new ImageUnpackException("Image " + image + " is refused: " + e.getMessage(), e);
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new ImageUnpackException("Cannot set directory modes of image " + image + ": " + e, e);
         }
         if (extendedAttributes > 0) {
@@ -179,6 +189,7 @@ final class TarExtraction {
         private final String label;
         /** The paths this layer has written so far; {@code null} for a plain rootfs tar (no whiteouts). */
         private final NavigableSet<String> written;
+
         private String previous;
         private long entriesInPass;
 
@@ -193,14 +204,14 @@ final class TarExtraction {
             // thread of its own while the entries are written; closed (and its thread ended) before the rest.
             try (InputStream raw = Compression.detect(buffered).decompress(buffered, label);
                     DigestInputStream digesting = new DigestInputStream(raw, Sha256.newDigest());
-                    ReadAheadInputStream decompressed = new ReadAheadInputStream(digesting, "isolated-unpack " + label);
+                    ReadAheadInputStream decompressed =
+                            new ReadAheadInputStream(digesting, "isolated-unpack " + label);
                     PositionInputStream counted = new PositionInputStream(decompressed);
                     TarArchiveInputStream tar = new TarArchiveInputStream(counted)) {
                 readEntries(tar, counted);
                 verifyTrailer(decompressed);
                 uncompressedDigest = "sha256:" + Sha256.hex(digesting.getMessageDigest());
-            }
-            catch (IOException e) {
+            } catch (IOException e) {
                 throw new ImageUnpackException("Image " + label + " cannot be read: " + e.getMessage(), e);
             }
         }
@@ -212,22 +223,23 @@ final class TarExtraction {
                 lastEntryEnd = counted.position() + (entry.getSize() + RECORD_SIZE - 1) / RECORD_SIZE * RECORD_SIZE;
                 if (++entries > limits.maxEntries()) {
                     throw new ImageUnpackException("Image " + image + " has more than " + limits.maxEntries()
-                            + " entries (stopped at '" + entry.getName() + "'); if it is trusted, raise the limit with -D"
+                            + " entries (stopped at '" + entry.getName()
+                            + "'); if it is trusted, raise the limit with -D"
                             + UnpackLimits.MAX_ENTRIES_PROPERTY + "=N");
                 }
                 try {
                     apply(entry, tar);
-                }
-                catch (EntryRejectedException e) {
-                    throw new ImageUnpackException("Image " + label + ": entry '" + entry.getName() + "' is refused: "
-                            + e.getMessage(), e);
-                }
-                catch (ArchiveReadException e) {
-                    throw new ImageUnpackException("Image " + label + " is truncated or corrupt in entry '" + entry.getName()
-                            + "': " + e.getCause().getMessage(), e.getCause());
-                }
-                catch (IOException e) {
-                    throw new ImageUnpackException("Cannot write entry '" + entry.getName() + "' of image " + label + ": " + e, e);
+                } catch (EntryRejectedException e) {
+                    throw new ImageUnpackException(
+                            "Image " + label + ": entry '" + entry.getName() + "' is refused: " + e.getMessage(), e);
+                } catch (ArchiveReadException e) {
+                    throw new ImageUnpackException(
+                            "Image " + label + " is truncated or corrupt in entry '" + entry.getName() + "': "
+                                    + e.getCause().getMessage(),
+                            e.getCause());
+                } catch (IOException e) {
+                    throw new ImageUnpackException(
+                            "Cannot write entry '" + entry.getName() + "' of image " + label + ": " + e, e);
                 }
                 previous = entry.getName();
             }
@@ -245,10 +257,9 @@ final class TarExtraction {
         private void verifyTrailer(InputStream decompressed) {
             try {
                 decompressed.transferTo(OutputStream.nullOutputStream());
-            }
-            catch (IOException e) {
-                throw new ImageUnpackException("Image " + label + " is corrupt after its last entry '" + previous + "': "
-                        + e.getMessage(), e);
+            } catch (IOException e) {
+                throw new ImageUnpackException(
+                        "Image " + label + " is corrupt after its last entry '" + previous + "': " + e.getMessage(), e);
             }
         }
 
@@ -256,9 +267,9 @@ final class TarExtraction {
             TarArchiveEntry entry;
             try {
                 entry = tar.getNextEntry();
-            }
-            catch (IOException e) {
-                throw new ImageUnpackException("Image " + label + " is truncated or corrupt " + where() + ": " + e.getMessage(), e);
+            } catch (IOException e) {
+                throw new ImageUnpackException(
+                        "Image " + label + " is truncated or corrupt " + where() + ": " + e.getMessage(), e);
             }
             // Commons Compress does not verify header checksums; a damaged header must not become an entry.
             if (entry != null && !entry.isCheckSumOK()) {
@@ -277,21 +288,21 @@ final class TarExtraction {
             if (written != null && applyWhiteout(relative)) {
                 return;
             }
-            RootfsWriter.Metadata metadata = new RootfsWriter.Metadata(entry.getMode() & 07777, entry.getLongUserId(),
-                    entry.getLongGroupId(), entry.getLastModifiedTime());
+            RootfsWriter.Metadata metadata = new RootfsWriter.Metadata(
+                    entry.getMode() & 07777,
+                    entry.getLongUserId(),
+                    entry.getLongGroupId(),
+                    entry.getLastModifiedTime());
             extendedAttributes += entry.getExtraPaxHeaders().keySet().stream()
                     .filter(key -> key.startsWith("SCHILY.xattr.") || key.startsWith("LIBARCHIVE.xattr."))
                     .count();
             if (entry.isDirectory()) {
                 writer.directory(relative, metadata);
-            }
-            else if (entry.isSymbolicLink()) {
+            } else if (entry.isSymbolicLink()) {
                 writer.symlink(relative, entry.getLinkName(), metadata);
-            }
-            else if (entry.isLink()) {
+            } else if (entry.isLink()) {
                 writer.hardlink(relative, EntryNames.normalize(entry.getLinkName(), "hardlink target"));
-            }
-            else if (entry.isCharacterDevice() || entry.isBlockDevice()) {
+            } else if (entry.isCharacterDevice() || entry.isBlockDevice()) {
                 // Never created, not even as root: a device node in the cache would open the host's device for
                 // whoever reaches it. What the entry replaces (an earlier entry, a lower layer's file) is gone.
                 if (relative.isEmpty()) {
@@ -306,15 +317,12 @@ final class TarExtraction {
                         + " device '" + entry.getName() + "' (" + entry.getDevMajor() + ":" + entry.getDevMinor()
                         + "): the image cache never holds device nodes; the environment mounts its own /dev");
                 return;
-            }
-            else if (entry.isFIFO()) {
+            } else if (entry.isFIFO()) {
                 writer.fifo(relative, metadata);
-            }
-            else if (isRegularFile(entry)) {
+            } else if (isRegularFile(entry)) {
                 checkDeclaredSize(entry);
                 writer.file(relative, metadata, out -> copy(tar, out, entry));
-            }
-            else {
+            } else {
                 notes.add("Image " + label + ": skipped entry '" + entry.getName() + "' of unsupported type '"
                         + (char) entry.getLinkFlag() + "'");
                 return;
@@ -339,15 +347,12 @@ final class TarExtraction {
             if (base.equals(OPAQUE_MARKER)) {
                 if (recordedWhiteouts != null) {
                     recordedWhiteouts.add("opaque " + parent);
-                }
-                else {
+                } else {
                     writer.removeAllExcept(parent, written);
                 }
-            }
-            else if (base.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX)) {
+            } else if (base.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX)) {
                 skippedWhiteoutMetadata++;
-            }
-            else {
+            } else {
                 String name = base.substring(WHITEOUT_PREFIX.length());
                 if (name.isEmpty() || name.equals(".") || name.equals("..")) {
                     throw new EntryRejectedException("it is a whiteout for '" + name + "', which names no file");
@@ -355,8 +360,7 @@ final class TarExtraction {
                 String hidden = parent.isEmpty() ? name : parent + "/" + name;
                 if (recordedWhiteouts != null) {
                     recordedWhiteouts.add("whiteout " + hidden); // applied to the lower layers when merged
-                }
-                else if (!written.contains(hidden)) { // whiteouts hide lower layers only
+                } else if (!written.contains(hidden)) { // whiteouts hide lower layers only
                     writer.remove(hidden);
                 }
             }
@@ -375,8 +379,7 @@ final class TarExtraction {
                 int read;
                 try {
                     read = tar.read(buffer);
-                }
-                catch (IOException e) {
+                } catch (IOException e) {
                     throw new ArchiveReadException(e);
                 }
                 if (read < 0) {
@@ -392,14 +395,17 @@ final class TarExtraction {
 
         private ImageUnpackException tooLarge(TarArchiveEntry entry) {
             return new ImageUnpackException("Image " + image + " holds more than " + limits.maxTotalBytes()
-                    + " bytes of file content (reached at entry '" + entry.getName() + "'); if it is trusted, raise the "
+                    + " bytes of file content (reached at entry '" + entry.getName()
+                    + "'); if it is trusted, raise the "
                     + "limit with -D" + UnpackLimits.MAX_TOTAL_BYTES_PROPERTY + "=BYTES");
         }
     }
 
     private static boolean isRegularFile(TarArchiveEntry entry) {
         byte flag = entry.getLinkFlag();
-        return flag == TarConstants.LF_NORMAL || flag == TarConstants.LF_OLDNORM || flag == TarConstants.LF_CONTIG
+        return flag == TarConstants.LF_NORMAL
+                || flag == TarConstants.LF_OLDNORM
+                || flag == TarConstants.LF_CONTIG
                 || entry.isSparse();
     }
 

@@ -27,8 +27,8 @@ public record UnpackLimits(long maxTotalBytes, long maxEntries) {
     /** Checks that both bounds are positive. */
     public UnpackLimits {
         if (maxTotalBytes <= 0 || maxEntries <= 0) {
-            throw new IllegalArgumentException("Unpack limits must be positive, got " + maxTotalBytes + " bytes and "
-                    + maxEntries + " entries");
+            throw new IllegalArgumentException(
+                    "Unpack limits must be positive, got " + maxTotalBytes + " bytes and " + maxEntries + " entries");
         }
     }
 
@@ -68,8 +68,7 @@ public record UnpackLimits(long maxTotalBytes, long maxEntries) {
         long parsed;
         try {
             parsed = Long.parseLong(value.strip());
-        }
-        catch (NumberFormatException e) {
+        } catch (NumberFormatException e) {
             throw notPositive(name, value, e);
         }
         if (parsed <= 0) {
@@ -79,7 +78,7 @@ public record UnpackLimits(long maxTotalBytes, long maxEntries) {
     }
 
     private static IllegalArgumentException notPositive(String name, String value, Throwable cause) {
-        return new IllegalArgumentException("Configuration parameter " + name + " must be a positive number, got '" + value + "'",
-                cause);
+        return new IllegalArgumentException(
+                "Configuration parameter " + name + " must be a positive number, got '" + value + "'", cause);
     }
 }

@@ -77,8 +77,8 @@ final class UnpackProgress implements TarExtraction.ByteCounter {
         lastReport = now;
         String message = layersTotal < 0
                 ? "Unpacking " + image + ": " + mib(bytesDone) + " of " + mib(bytesTotal) + " MiB of the archive read"
-                : "Unpacking " + image + ": " + mib(bytesDone) + " of " + mib(bytesTotal) + " MiB, " + layersDone + " of "
-                        + layersTotal + " layers done";
+                : "Unpacking " + image + ": " + mib(bytesDone) + " of " + mib(bytesTotal) + " MiB, " + layersDone
+                        + " of " + layersTotal + " layers done";
         log.accept(message);
     }
 

@@ -1,8 +1,7 @@
 package dev.isolated.internal.image;
 
-import java.nio.file.Path;
-
 import dev.isolated.image.ImageConfig;
+import java.nio.file.Path;
 
 /**
  * An image ready to use: its rootfs directory (to be used read-only) and its run defaults.
@@ -10,5 +9,4 @@ import dev.isolated.image.ImageConfig;
  * @param rootfs the unpacked rootfs, or the directory source as it is
  * @param config the image config's run defaults; {@link ImageConfig#EMPTY} for a plain tar or directory
  */
-public record UnpackedImage(Path rootfs, ImageConfig config) {
-}
+public record UnpackedImage(Path rootfs, ImageConfig config) {}

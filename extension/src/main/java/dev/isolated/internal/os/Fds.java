@@ -31,8 +31,7 @@ final class Fds {
     static final int S_IFIFO = 0010000;
     static final int S_IFSOCK = 0140000;
 
-    private Fds() {
-    }
+    private Fds() {}
 
     /** What {@code statx} says of a descriptor (the file itself, a symlink included when opened O_PATH|O_NOFOLLOW). */
     record Stat(int mode, long size, int rdevMajor, int rdevMinor) {
@@ -80,8 +79,13 @@ final class Fds {
             try {
                 rc = LibC.INSTANCE.statx(fd, "", flags, LibC.STATX_BASIC_STATS, buf);
             } catch (UnsatisfiedLinkError e) { // glibc before 2.28 has no wrapper
-                rc = LibC.INSTANCE.syscall(System.getProperty("os.arch").equals("aarch64") ? 291L : 332L, (long) fd, "",
-                        (long) flags, (long) LibC.STATX_BASIC_STATS, buf);
+                rc = LibC.INSTANCE.syscall(
+                        System.getProperty("os.arch").equals("aarch64") ? 291L : 332L,
+                        (long) fd,
+                        "",
+                        (long) flags,
+                        (long) LibC.STATX_BASIC_STATS,
+                        buf);
             }
             if (rc != 0) {
                 throw new IOException("statx of fd " + fd + ": " + strerror(Native.getLastError()));

@@ -69,7 +69,8 @@ public final class HostDirectory implements AutoCloseable {
         if (LibC.INSTANCE.mkdirat(fd, name, 0755) != 0) {
             throw failure("mkdirat", name, Native.getLastError());
         }
-        int child = LibC.INSTANCE.openat(fd, name, LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, 0);
+        int child =
+                LibC.INSTANCE.openat(fd, name, LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, 0);
         if (child < 0) {
             throw failure("openat", name, Native.getLastError());
         }
@@ -78,8 +79,8 @@ public final class HostDirectory implements AutoCloseable {
 
     /** @return the descriptor of a new, empty regular file, open for writing; the caller closes it */
     int createFile(String name, int mode) throws IOException {
-        int file = LibC.INSTANCE.openat(fd, name, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_NOFOLLOW
-                | LibC.O_CLOEXEC, mode);
+        int file = LibC.INSTANCE.openat(
+                fd, name, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, mode);
         if (file < 0) {
             throw failure("openat", name, Native.getLastError());
         }

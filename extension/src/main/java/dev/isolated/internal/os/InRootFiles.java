@@ -69,7 +69,9 @@ public final class InRootFiles implements AutoCloseable {
             if (!Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"))) {
                 return -1;
             }
-            String[] map = Files.readString(Path.of("/proc", Long.toString(pid), "uid_map")).trim().split("\\s+");
+            String[] map = Files.readString(Path.of("/proc", Long.toString(pid), "uid_map"))
+                    .trim()
+                    .split("\\s+");
             long outside = map.length >= 3 && map[0].equals("0") ? Long.parseLong(map[1]) : 0;
             return outside > 0 && outside < Integer.MAX_VALUE ? (int) outside : -1;
         } catch (IOException | RuntimeException e) {
@@ -126,8 +128,8 @@ public final class InRootFiles implements AutoCloseable {
         try {
             Fds.Stat st = Fds.stat(fd);
             if (!st.isRegular()) {
-                throw new IOException(inRoot(path) + " is " + st.typeName()
-                        + ", not a regular file; only regular files are read");
+                throw new IOException(
+                        inRoot(path) + " is " + st.typeName() + ", not a regular file; only regular files are read");
             }
             if (st.size() > TreeCopy.READ_LIMIT) {
                 throw tooLarge(path);
@@ -175,10 +177,13 @@ public final class InRootFiles implements AutoCloseable {
         for (int slash = normal.indexOf('/', 1); ; slash = normal.indexOf('/', slash + 1)) {
             String prefix = slash < 0 ? normal : normal.substring(0, slash);
             if (!prefix.equals("/") && !exists(prefix)) {
-                inParent(prefix, (dirFd, name) -> {
-                    int rc = LibC.INSTANCE.mkdirat(dirFd, name, 0755);
-                    return rc != 0 && Native.getLastError() == 17 ? 0 : rc; // EEXIST: made meanwhile
-                }, "mkdirat");
+                inParent(
+                        prefix,
+                        (dirFd, name) -> {
+                            int rc = LibC.INSTANCE.mkdirat(dirFd, name, 0755);
+                            return rc != 0 && Native.getLastError() == 17 ? 0 : rc; // EEXIST: made meanwhile
+                        },
+                        "mkdirat");
             }
             if (slash < 0) {
                 return;
@@ -207,8 +212,8 @@ public final class InRootFiles implements AutoCloseable {
             // made below
         }
         // O_NONBLOCK: should a FIFO be swapped in since, opening it neither blocks nor truncates anything
-        int fd = asEnvRoot(() -> openInRoot(path, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_NONBLOCK | LibC.O_CLOEXEC,
-                mode));
+        int fd = asEnvRoot(
+                () -> openInRoot(path, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_NONBLOCK | LibC.O_CLOEXEC, mode));
         try {
             refuseUnlessRegular(path, fd);
             if (LibC.INSTANCE.ftruncate(fd, 0) != 0) {
@@ -298,7 +303,9 @@ public final class InRootFiles implements AutoCloseable {
     }
 
     private static FileAlreadyExistsException exists(Path target) {
-        return new FileAlreadyExistsException(target.toString(), null,
+        return new FileAlreadyExistsException(
+                target.toString(),
+                null,
                 "it already exists on the host; copyOut never replaces anything there: delete it first or choose a "
                         + "path that does not exist") {
             @Override
@@ -433,7 +440,9 @@ public final class InRootFiles implements AutoCloseable {
                 if (opened >= 0) {
                     boolean becameSymlink;
                     try {
-                        becameSymlink = follow && (flags & LibC.O_PATH) != 0 && Fds.stat(opened).isSymlink();
+                        becameSymlink = follow
+                                && (flags & LibC.O_PATH) != 0
+                                && Fds.stat(opened).isSymlink();
                     } catch (IOException e) {
                         LibC.INSTANCE.close(opened);
                         throw e;
@@ -476,8 +485,8 @@ public final class InRootFiles implements AutoCloseable {
     private static String normalise(String path) {
         if (path.indexOf('\0') >= 0) {
             // the kernel would read the path only up to the NUL: another file than the one named
-            throw new IllegalArgumentException("A path inside an environment cannot hold a NUL byte: \""
-                    + path.replace("\0", "\\0") + "\"");
+            throw new IllegalArgumentException(
+                    "A path inside an environment cannot hold a NUL byte: \"" + path.replace("\0", "\\0") + "\"");
         }
         if (!path.startsWith("/")) {
             throw new IllegalArgumentException("Paths inside an environment are absolute: \"" + path + "\"");

@@ -20,8 +20,7 @@ public final class NativeAccess {
 
     private static boolean checked;
 
-    private NativeAccess() {
-    }
+    private NativeAccess() {}
 
     /** Prints {@link #missingFlagMessage} to stderr, at most once per JVM, when there is one. */
     public static void warnOnceIfMissing() {
@@ -34,7 +33,7 @@ public final class NativeAccess {
         int feature = Runtime.version().feature();
         if (feature < FIRST_WARNING_RELEASE) {
             return; // nothing to warn about, so nothing to look up: a fresh JVM's first test need not load JNA's
-                    // Native class or java.management's MXBeans (about 50 classes) for this
+            // Native class or java.management's MXBeans (about 50 classes) for this
         }
         Module jna = com.sun.jna.Native.class.getModule(); // a class literal: JNA is not initialized by this
         boolean enabled = nativeAccessEnabled(jna);

@@ -25,8 +25,7 @@ public final class OwnDirectory {
     /** {@code 0700}: only the owner may list, enter or change it. */
     public static final int PRIVATE_MODE = 0700;
 
-    private OwnDirectory() {
-    }
+    private OwnDirectory() {}
 
     /**
      * @param dir an existing directory
@@ -36,7 +35,8 @@ public final class OwnDirectory {
      * @throws IOException when its attributes cannot be read or changed
      */
     public static void require(Path dir, String what, String setting) throws IOException {
-        PosixFileAttributes attributes = Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        PosixFileAttributes attributes =
+                Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         int owner = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
         requireOwn(dir, attributes.isDirectory(), owner, what, setting);
         Set<PosixFilePermission> perms = EnumSet.copyOf(attributes.permissions());
@@ -57,7 +57,8 @@ public final class OwnDirectory {
      * @throws IOException when its attributes cannot be read or changed
      */
     public static void requirePrivate(Path dir, String what, String setting) throws IOException {
-        Map<String, Object> attributes = Files.readAttributes(dir, "unix:mode,uid,isDirectory", LinkOption.NOFOLLOW_LINKS);
+        Map<String, Object> attributes =
+                Files.readAttributes(dir, "unix:mode,uid,isDirectory", LinkOption.NOFOLLOW_LINKS);
         requireOwn(dir, (Boolean) attributes.get("isDirectory"), (Integer) attributes.get("uid"), what, setting);
         makePrivate(dir, (Integer) attributes.get("mode"));
     }
@@ -76,9 +77,9 @@ public final class OwnDirectory {
             Files.createDirectories(parent);
         }
         try {
-            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        }
-        catch (FileAlreadyExistsException e) {
+            Files.createDirectory(
+                    dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (FileAlreadyExistsException e) {
             return dir;
         }
         makePrivate(dir, -1);

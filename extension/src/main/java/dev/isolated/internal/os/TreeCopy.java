@@ -35,8 +35,7 @@ public final class TreeCopy {
      *     FIFOs, sockets and devices are left out silently, and a too deep tree or an unreadable file fails the
      *     copy
      */
-    public record Limits(long maxFileBytes, long maxTotalBytes, int maxEntries, int maxDepth, boolean markers) {
-    }
+    public record Limits(long maxFileBytes, long maxTotalBytes, int maxEntries, int maxDepth, boolean markers) {}
 
     /** {@code copyOut}: every file as large as it was when opened, trees up to 256 levels deep. */
     public static final Limits COPY_OUT = new Limits(Long.MAX_VALUE, Long.MAX_VALUE, Integer.MAX_VALUE, 256, false);

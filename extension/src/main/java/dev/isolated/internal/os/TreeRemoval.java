@@ -18,8 +18,7 @@ public final class TreeRemoval {
     private static final int ENOENT = 2;
     private static final int MAX_DEPTH = 4096;
 
-    private TreeRemoval() {
-    }
+    private TreeRemoval() {}
 
     /**
      * Removes {@code dir} and everything below it; nothing when it does not exist. Its parent (the caller's own

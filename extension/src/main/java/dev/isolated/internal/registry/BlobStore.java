@@ -57,21 +57,27 @@ final class BlobStore {
         if (!digest.equals("sha256:" + Digests.sha256Hex(bytes))) {
             throw new IllegalArgumentException("bytes do not match " + digest);
         }
-        withLock(digest, () -> {
-            if (!has(digest)) {
-                Path partial = blobs.resolve(hex(digest) + ".partial");
-                try (FileChannel out = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                        StandardOpenOption.TRUNCATE_EXISTING)) {
-                    ByteBuffer buffer = ByteBuffer.wrap(bytes);
-                    while (buffer.hasRemaining()) {
-                        out.write(buffer);
+        withLock(
+                digest,
+                () -> {
+                    if (!has(digest)) {
+                        Path partial = blobs.resolve(hex(digest) + ".partial");
+                        try (FileChannel out = FileChannel.open(
+                                partial,
+                                StandardOpenOption.CREATE,
+                                StandardOpenOption.WRITE,
+                                StandardOpenOption.TRUNCATE_EXISTING)) {
+                            ByteBuffer buffer = ByteBuffer.wrap(bytes);
+                            while (buffer.hasRemaining()) {
+                                out.write(buffer);
+                            }
+                            out.force(true);
+                        }
+                        Files.move(partial, path(digest), StandardCopyOption.ATOMIC_MOVE);
                     }
-                    out.force(true);
-                }
-                Files.move(partial, path(digest), StandardCopyOption.ATOMIC_MOVE);
-            }
-            return null;
-        }, () -> null);
+                    return null;
+                },
+                () -> null);
     }
 
     /** Opens a blob's download at an offset. */
@@ -100,99 +106,112 @@ final class BlobStore {
     }
 
     private Path fetchOnce(String digest, long size, String label, Download download, Progress progress) {
-        return withLock(digest, () -> {
-            Path target = path(digest);
-            if (has(digest)) {
-                return target;
-            }
-            Path partial = blobs.resolve(hex(digest) + ".partial");
-            MessageDigest sha = Digests.sha256();
-            long have = 0;
-            if (Files.isRegularFile(partial, LinkOption.NOFOLLOW_LINKS)) {
-                have = rehash(partial, sha, size);
-            }
-            HttpResponse<InputStream> response = download.from(have);
-            if (response.statusCode() == 416 || (have > 0 && response.statusCode() == 200)) {
-                if (response.statusCode() == 416) {
-                    RegistryClient.drain(response);
-                    response = download.from(0);
-                }
-                have = 0;
-                sha = Digests.sha256(); // the registry cannot resume: start again
-            }
-            else if (have > 0) {
-                Matcher range = CONTENT_RANGE.matcher(response.headers().firstValue("Content-Range").orElse(""));
-                if (!range.matches() || Long.parseLong(range.group(1)) != have) {
-                    RegistryClient.drain(response);
-                    response = download.from(0);
-                    have = 0;
-                    sha = Digests.sha256();
-                }
-            }
-            long length = response.headers().firstValue("Content-Length").map(BlobStore::number).orElse(-1L);
-            if (length > size - have) {
-                response.body().close(); // the connection is dropped, not read to its end
-                Files.deleteIfExists(partial);
-                throw new ImagePullException(label + " has more bytes than the " + size
-                        + " its descriptor gives; it was not stored");
-            }
-            boolean resumed = have > 0;
-            progress.add(have);
-            try (InputStream in = response.body();
-                    FileChannel out = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-                out.truncate(have);
-                out.position(have);
-                byte[] buffer = new byte[BUFFER];
-                long total = have;
-                int n;
-                while ((n = read(in, buffer, (int) Math.min(buffer.length, size - total + 1), label, partial, total,
-                        size)) > 0) {
-                    total += n;
-                    if (total > size) {
-                        out.truncate(0);
+        return withLock(
+                digest,
+                () -> {
+                    Path target = path(digest);
+                    if (has(digest)) {
+                        return target;
+                    }
+                    Path partial = blobs.resolve(hex(digest) + ".partial");
+                    MessageDigest sha = Digests.sha256();
+                    long have = 0;
+                    if (Files.isRegularFile(partial, LinkOption.NOFOLLOW_LINKS)) {
+                        have = rehash(partial, sha, size);
+                    }
+                    HttpResponse<InputStream> response = download.from(have);
+                    if (response.statusCode() == 416 || (have > 0 && response.statusCode() == 200)) {
+                        if (response.statusCode() == 416) {
+                            RegistryClient.drain(response);
+                            response = download.from(0);
+                        }
+                        have = 0;
+                        sha = Digests.sha256(); // the registry cannot resume: start again
+                    } else if (have > 0) {
+                        Matcher range = CONTENT_RANGE.matcher(
+                                response.headers().firstValue("Content-Range").orElse(""));
+                        if (!range.matches() || Long.parseLong(range.group(1)) != have) {
+                            RegistryClient.drain(response);
+                            response = download.from(0);
+                            have = 0;
+                            sha = Digests.sha256();
+                        }
+                    }
+                    long length = response.headers()
+                            .firstValue("Content-Length")
+                            .map(BlobStore::number)
+                            .orElse(-1L);
+                    if (length > size - have) {
+                        response.body().close(); // the connection is dropped, not read to its end
                         Files.deleteIfExists(partial);
                         throw new ImagePullException(label + " has more bytes than the " + size
                                 + " its descriptor gives; it was not stored");
                     }
-                    sha.update(buffer, 0, n);
-                    ByteBuffer chunk = ByteBuffer.wrap(buffer, 0, n);
-                    while (chunk.hasRemaining()) {
-                        out.write(chunk);
+                    boolean resumed = have > 0;
+                    progress.add(have);
+                    try (InputStream in = response.body();
+                            FileChannel out =
+                                    FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                        out.truncate(have);
+                        out.position(have);
+                        byte[] buffer = new byte[BUFFER];
+                        long total = have;
+                        int n;
+                        while ((n = read(
+                                        in,
+                                        buffer,
+                                        (int) Math.min(buffer.length, size - total + 1),
+                                        label,
+                                        partial,
+                                        total,
+                                        size))
+                                > 0) {
+                            total += n;
+                            if (total > size) {
+                                out.truncate(0);
+                                Files.deleteIfExists(partial);
+                                throw new ImagePullException(label + " has more bytes than the " + size
+                                        + " its descriptor gives; it was not stored");
+                            }
+                            sha.update(buffer, 0, n);
+                            ByteBuffer chunk = ByteBuffer.wrap(buffer, 0, n);
+                            while (chunk.hasRemaining()) {
+                                out.write(chunk);
+                            }
+                            progress.add(n);
+                        }
+                        if (total < size) {
+                            out.force(true);
+                            throw brokenOff(label, partial, total, size, "the body ended early");
+                        }
+                        String actual = "sha256:" + Digests.hex(sha);
+                        if (!actual.equals(digest) && resumed) {
+                            out.truncate(0);
+                            Files.deleteIfExists(partial);
+                            return null; // the kept bytes were not the blob's: download it once more, whole
+                        }
+                        if (!actual.equals(digest)) {
+                            out.truncate(0);
+                            Files.deleteIfExists(partial);
+                            throw new ImagePullException(label + " does not match its digest: its content hashes to "
+                                    + actual + "; it was not stored");
+                        }
+                        out.force(true);
                     }
-                    progress.add(n);
-                }
-                if (total < size) {
-                    out.force(true);
-                    throw brokenOff(label, partial, total, size, "the body ended early");
-                }
-                String actual = "sha256:" + Digests.hex(sha);
-                if (!actual.equals(digest) && resumed) {
-                    out.truncate(0);
-                    Files.deleteIfExists(partial);
-                    return null; // the kept bytes were not the blob's: download it once more, whole
-                }
-                if (!actual.equals(digest)) {
-                    out.truncate(0);
-                    Files.deleteIfExists(partial);
-                    throw new ImagePullException(label + " does not match its digest: its content hashes to " + actual
-                            + "; it was not stored");
-                }
-                out.force(true);
-            }
-            Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
-            return target;
-        }, () -> path(digest));
+                    Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
+                    return target;
+                },
+                () -> path(digest));
     }
 
     /** Reads at most {@code length} bytes: at most one more than the descriptor's size arrives before it is refused. */
-    private static int read(InputStream in, byte[] buffer, int length, String label, Path partial, long total, long size) {
+    private static int read(
+            InputStream in, byte[] buffer, int length, String label, Path partial, long total, long size) {
         try {
             return in.read(buffer, 0, length);
-        }
-        catch (StallTimeoutInputStream.Stalled e) {
+        } catch (StallTimeoutInputStream.Stalled e) {
             throw brokenOff(label, partial, total, size, e.getMessage());
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw brokenOff(label, partial, total, size, e.toString());
         }
     }
@@ -205,8 +224,7 @@ final class BlobStore {
     private static long number(String text) {
         try {
             return Long.parseLong(text.trim());
-        }
-        catch (NumberFormatException e) {
+        } catch (NumberFormatException e) {
             return -1; // the body's length decides
         }
     }
@@ -245,13 +263,12 @@ final class BlobStore {
             }
             try {
                 return action.run();
-            }
-            finally {
+            } finally {
                 lock.releaseExclusive();
             }
-        }
-        catch (IOException e) {
-            throw new UncheckedIOException("Cannot write blob " + digest + " to the image store " + blobs + ": " + e, e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "Cannot write blob " + digest + " to the image store " + blobs + ": " + e, e);
         }
     }
 

@@ -55,13 +55,16 @@ record Credentials(String username, String secret, String source) {
 
     /** {@code Basic <base64(user:secret)>}. */
     String basicHeader() {
-        return "Basic " + Base64.getEncoder().encodeToString((username + ":" + secret).getBytes(StandardCharsets.UTF_8));
+        return "Basic "
+                + Base64.getEncoder().encodeToString((username + ":" + secret).getBytes(StandardCharsets.UTF_8));
     }
 
     /** The credentials for {@code host} (a registry's {@code host[:port]}; {@code docker.io} for Docker Hub). */
     static Credentials lookup(String host, PullSettings settings) {
         if (settings.username() != null) {
-            return new Credentials(settings.username(), settings.password(),
+            return new Credentials(
+                    settings.username(),
+                    settings.password(),
                     settings.usernameSource() + " (user '" + settings.username() + "')");
         }
         String authConfig = settings.environment().apply("DOCKER_AUTH_CONFIG");
@@ -78,18 +81,22 @@ record Credentials(String username, String secret, String source) {
                 throw new ImagePullException("Docker's " + file + " has more than " + MAX_CONFIG_BYTES + " bytes");
             }
             text = Files.readString(file);
-        }
-        catch (NoSuchFileException e) {
-            return anonymous("anonymous (no " + file + ", no DOCKER_AUTH_CONFIG, no " + PullSettings.USERNAME_VARIABLE + ")");
-        }
-        catch (IOException e) {
+        } catch (NoSuchFileException e) {
+            return anonymous(
+                    "anonymous (no " + file + ", no DOCKER_AUTH_CONFIG, no " + PullSettings.USERNAME_VARIABLE + ")");
+        } catch (IOException e) {
             throw new ImagePullException("Cannot read Docker's credentials file " + file + ": " + e, e);
         }
         JsonObject config = parse(text, file.toString());
-        String helper = config.stringMap("credHelpers").entrySet().stream().filter(e -> hostOf(e.getKey()).equals(host))
-                .map(Map.Entry::getValue).findFirst().orElse(null);
+        String helper = config.stringMap("credHelpers").entrySet().stream()
+                .filter(e -> hostOf(e.getKey()).equals(host))
+                .map(Map.Entry::getValue)
+                .findFirst()
+                .orElse(null);
         String helperSource = "credHelpers";
-        if (helper == null && config.optionalString("credsStore") != null && !config.optionalString("credsStore").isEmpty()) {
+        if (helper == null
+                && config.optionalString("credsStore") != null
+                && !config.optionalString("credsStore").isEmpty()) {
             helper = config.optionalString("credsStore");
             helperSource = "credsStore";
         }
@@ -100,8 +107,7 @@ record Credentials(String username, String secret, String source) {
             }
         }
         Credentials fromFile = fromAuths(config, host, file.toString());
-        return fromFile != null ? fromFile
-                : anonymous("anonymous (" + file + " has no credentials for " + host + ")");
+        return fromFile != null ? fromFile : anonymous("anonymous (" + file + " has no credentials for " + host + ")");
     }
 
     private static Path dockerConfig(PullSettings settings) {
@@ -110,14 +116,14 @@ record Credentials(String username, String secret, String source) {
             return Path.of(directory, "config.json");
         }
         String home = settings.environment().apply("HOME");
-        return Path.of(home == null || home.isBlank() ? System.getProperty("user.home") : home, ".docker", "config.json");
+        return Path.of(
+                home == null || home.isBlank() ? System.getProperty("user.home") : home, ".docker", "config.json");
     }
 
     private static JsonObject parse(String text, String source) {
         try {
             return JsonObject.parse(text, source);
-        }
-        catch (JsonException e) {
+        } catch (JsonException e) {
             throw new ImagePullException("Cannot read the Docker credentials in " + source + ": " + e.getMessage(), e);
         }
     }
@@ -135,8 +141,10 @@ record Credentials(String username, String secret, String source) {
             JsonObject entry = auths.object(key);
             String identityToken = entry.optionalString("identitytoken");
             if (identityToken != null && !identityToken.isEmpty()) {
-                return new Credentials(IDENTITY_TOKEN_USER, identityToken, "auths entry '" + key + "' in " + where
-                        + " (identity token)");
+                return new Credentials(
+                        IDENTITY_TOKEN_USER,
+                        identityToken,
+                        "auths entry '" + key + "' in " + where + " (identity token)");
             }
             String auth = entry.optionalString("auth");
             if (auth == null || auth.isEmpty()) {
@@ -145,17 +153,20 @@ record Credentials(String username, String secret, String source) {
             String decoded;
             try {
                 decoded = new String(Base64.getDecoder().decode(auth), StandardCharsets.UTF_8);
-            }
-            catch (IllegalArgumentException e) {
-                throw new ImagePullException("The auths entry '" + key + "' in " + where + " has an 'auth' that is not base64");
+            } catch (IllegalArgumentException e) {
+                throw new ImagePullException(
+                        "The auths entry '" + key + "' in " + where + " has an 'auth' that is not base64");
             }
             int colon = decoded.indexOf(':');
             if (colon <= 0) {
-                throw new ImagePullException("The auths entry '" + key + "' in " + where + " has an 'auth' that is not user:password");
+                throw new ImagePullException(
+                        "The auths entry '" + key + "' in " + where + " has an 'auth' that is not user:password");
             }
             String user = decoded.substring(0, colon);
-            return new Credentials(user, decoded.substring(colon + 1), "auths entry '" + key + "' in " + where
-                    + " (user '" + user + "')");
+            return new Credentials(
+                    user,
+                    decoded.substring(colon + 1),
+                    "auths entry '" + key + "' in " + where + " (user '" + user + "')");
         }
         return null;
     }
@@ -186,25 +197,25 @@ record Credentials(String username, String secret, String source) {
         String serverUrl = host.equals(ImageName.DOCKER_HUB) ? "https://index.docker.io/v1/" : host;
         Process process;
         try {
-            process = new ProcessBuilder(program, "get").redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        }
-        catch (IOException e) {
+            process = new ProcessBuilder(program, "get")
+                    .redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+        } catch (IOException e) {
             LOG.warning(() -> "Cannot run the credential helper " + program + " (" + where + "): " + e
                     + "; continuing without it");
             return null;
         }
         try (OutputStream in = process.getOutputStream()) {
             in.write(serverUrl.getBytes(StandardCharsets.UTF_8));
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             // it may exit without reading; its answer says
         }
         try (InputStream out = process.getInputStream()) {
             byte[] answer = out.readNBytes(MAX_CONFIG_BYTES);
             if (!process.waitFor(HELPER_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
-                throw new ImagePullException("The credential helper " + program + " (" + where + ") did not answer within "
-                        + HELPER_TIMEOUT_SECONDS + " s");
+                throw new ImagePullException("The credential helper " + program + " (" + where
+                        + ") did not answer within " + HELPER_TIMEOUT_SECONDS + " s");
             }
             String text = new String(answer, StandardCharsets.UTF_8).trim();
             if (process.exitValue() != 0) {
@@ -215,21 +226,25 @@ record Credentials(String username, String secret, String source) {
                         + " with exit " + process.exitValue() + ": " + text);
             }
             JsonObject json = parse(text, program + " get");
-            Map<String, String> fields = Map.of("Username", nullToEmpty(json.optionalString("Username")),
-                    "Secret", nullToEmpty(json.optionalString("Secret")));
+            Map<String, String> fields = Map.of(
+                    "Username",
+                    nullToEmpty(json.optionalString("Username")),
+                    "Secret",
+                    nullToEmpty(json.optionalString("Secret")));
             if (fields.get("Username").isEmpty()) {
                 return null;
             }
             if (fields.get("Username").equals(IDENTITY_TOKEN_USER)) {
-                return new Credentials(IDENTITY_TOKEN_USER, fields.get("Secret"), program + " (" + where + ", identity token)");
+                return new Credentials(
+                        IDENTITY_TOKEN_USER, fields.get("Secret"), program + " (" + where + ", identity token)");
             }
-            return new Credentials(fields.get("Username"), fields.get("Secret"), program + " (" + where + ", user '"
-                    + fields.get("Username") + "')");
-        }
-        catch (IOException e) {
+            return new Credentials(
+                    fields.get("Username"),
+                    fields.get("Secret"),
+                    program + " (" + where + ", user '" + fields.get("Username") + "')");
+        } catch (IOException e) {
             throw new ImagePullException("Cannot read the answer of the credential helper " + program + ": " + e, e);
-        }
-        catch (InterruptedException e) {
+        } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             process.destroyForcibly();
             throw new ImagePullException("Interrupted while waiting for the credential helper " + program, e);

@@ -7,14 +7,12 @@ import java.util.HexFormat;
 /** SHA-256 as OCI digests use it. */
 final class Digests {
 
-    private Digests() {
-    }
+    private Digests() {}
 
     static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
-        }
-        catch (NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("This JVM lacks SHA-256, which every Java platform must provide", e);
         }
     }

@@ -41,8 +41,7 @@ final class EnvironmentProxySelector extends ProxySelector {
     private final Endpoint http;
     private final List<String> noProxy;
 
-    private record Endpoint(String host, int port) {
-    }
+    private record Endpoint(String host, int port) {}
 
     private EnvironmentProxySelector(Endpoint https, Endpoint http, List<String> noProxy) {
         this.https = https;
@@ -56,7 +55,8 @@ final class EnvironmentProxySelector extends ProxySelector {
      *
      * @throws IllegalArgumentException naming the variable whose value is not a proxy Isolated can use
      */
-    static Optional<EnvironmentProxySelector> from(UnaryOperator<String> environment, UnaryOperator<String> properties) {
+    static Optional<EnvironmentProxySelector> from(
+            UnaryOperator<String> environment, UnaryOperator<String> properties) {
         for (String property : JVM_PROPERTIES) {
             String value = properties.apply(property);
             if (value != null && !value.isBlank()) {
@@ -98,23 +98,32 @@ final class EnvironmentProxySelector extends ProxySelector {
         if (value == null) {
             return null;
         }
-        String variable = environment.apply(name) != null && !environment.apply(name).isBlank() ? name
-                : name.toLowerCase(Locale.ROOT);
+        String variable =
+                environment.apply(name) != null && !environment.apply(name).isBlank()
+                        ? name
+                        : name.toLowerCase(Locale.ROOT);
         URI uri;
         try {
             uri = new URI(value.contains("://") ? value : "http://" + value);
-        }
-        catch (java.net.URISyntaxException e) {
+        } catch (java.net.URISyntaxException e) {
             throw invalid(variable, value, "it is not a URL");
         }
         if (!"http".equalsIgnoreCase(uri.getScheme())) {
-            throw invalid(variable, value, "the JDK's HTTP client reaches a proxy over plain http only (write http://host:port)");
+            throw invalid(
+                    variable,
+                    value,
+                    "the JDK's HTTP client reaches a proxy over plain http only (write http://host:port)");
         }
         if (uri.getRawUserInfo() != null) {
-            throw invalid(variable, "http://***@" + uri.getHost() + (uri.getPort() < 0 ? "" : ":" + uri.getPort()),
+            throw invalid(
+                    variable,
+                    "http://***@" + uri.getHost() + (uri.getPort() < 0 ? "" : ":" + uri.getPort()),
                     "a user and password for the proxy are not supported");
         }
-        if (uri.getHost() == null || (uri.getRawPath() != null && !uri.getRawPath().isEmpty() && !uri.getRawPath().equals("/"))) {
+        if (uri.getHost() == null
+                || (uri.getRawPath() != null
+                        && !uri.getRawPath().isEmpty()
+                        && !uri.getRawPath().equals("/"))) {
             throw invalid(variable, value, "write http://host:port");
         }
         return new Endpoint(uri.getHost(), uri.getPort() < 0 ? 80 : uri.getPort());
@@ -127,7 +136,9 @@ final class EnvironmentProxySelector extends ProxySelector {
 
     @Override
     public List<Proxy> select(URI uri) {
-        Endpoint proxy = "https".equalsIgnoreCase(uri.getScheme()) ? https : "http".equalsIgnoreCase(uri.getScheme()) ? http : null;
+        Endpoint proxy = "https".equalsIgnoreCase(uri.getScheme())
+                ? https
+                : "http".equalsIgnoreCase(uri.getScheme()) ? http : null;
         if (proxy == null || uri.getHost() == null || bypassed(uri.getHost(), port(uri))) {
             return List.of(Proxy.NO_PROXY);
         }
@@ -159,8 +170,7 @@ final class EnvironmentProxySelector extends ProxySelector {
                 try {
                     entryPort = Integer.parseInt(pattern.substring(colon + 1));
                     pattern = pattern.substring(0, colon);
-                }
-                catch (NumberFormatException e) {
+                } catch (NumberFormatException e) {
                     continue; // not an entry that can match
                 }
             }
@@ -187,17 +197,19 @@ final class EnvironmentProxySelector extends ProxySelector {
             int bits;
             try {
                 bits = Integer.parseInt(pattern.substring(slash + 1));
-            }
-            catch (NumberFormatException e) {
+            } catch (NumberFormatException e) {
                 return false;
             }
             int total = address.getAddress().length * 8;
             if (bits < 0 || bits > total) {
                 return false;
             }
-            BigInteger mask = bits == 0 ? BigInteger.ZERO
+            BigInteger mask = bits == 0
+                    ? BigInteger.ZERO
                     : BigInteger.ONE.shiftLeft(bits).subtract(BigInteger.ONE).shiftLeft(total - bits);
-            return new BigInteger(1, network.getAddress()).and(mask).equals(new BigInteger(1, address.getAddress()).and(mask));
+            return new BigInteger(1, network.getAddress())
+                    .and(mask)
+                    .equals(new BigInteger(1, address.getAddress()).and(mask));
         }
         InetAddress literal = literal(pattern);
         if (literal != null) {
@@ -222,8 +234,7 @@ final class EnvironmentProxySelector extends ProxySelector {
         }
         try {
             return InetAddress.getByName(text);
-        }
-        catch (UnknownHostException e) {
+        } catch (UnknownHostException e) {
             return null;
         }
     }
@@ -246,8 +257,10 @@ final class EnvironmentProxySelector extends ProxySelector {
 
     @Override
     public boolean equals(Object other) {
-        return other instanceof EnvironmentProxySelector that && Objects.equals(https, that.https)
-                && Objects.equals(http, that.http) && noProxy.equals(that.noProxy);
+        return other instanceof EnvironmentProxySelector that
+                && Objects.equals(https, that.https)
+                && Objects.equals(http, that.http)
+                && noProxy.equals(that.noProxy);
     }
 
     @Override

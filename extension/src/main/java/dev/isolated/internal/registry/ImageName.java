@@ -56,7 +56,10 @@ public record ImageName(String registry, String repository, String tag, String d
             tag = rest.substring(colon + 1);
             rest = rest.substring(0, colon);
             if (!TAG.matcher(tag).matches()) {
-                throw invalid(name, "the tag '" + tag + "' is not a tag (letters, digits, _ . -, at most 128, not starting with . or -)");
+                throw invalid(
+                        name,
+                        "the tag '" + tag
+                                + "' is not a tag (letters, digits, _ . -, at most 128, not starting with . or -)");
             }
         }
         if (BARE_HEX.matcher(rest).matches() && tag == null && digest == null) {
@@ -72,8 +75,7 @@ public record ImageName(String registry, String repository, String tag, String d
             if (!DOMAIN.matcher(registry).matches()) {
                 throw invalid(name, "'" + registry + "' is not a registry host[:port]");
             }
-        }
-        else {
+        } else {
             registry = DOCKER_HUB;
             path = rest;
         }
@@ -85,8 +87,10 @@ public record ImageName(String registry, String repository, String tag, String d
         }
         for (String component : path.split("/", -1)) {
             if (!COMPONENT.matcher(component).matches()) {
-                throw invalid(name, "the repository path '" + path + "' has the component '" + component
-                        + "'; components are lowercase letters and digits, joined by . _ __ or -");
+                throw invalid(
+                        name,
+                        "the repository path '" + path + "' has the component '" + component
+                                + "'; components are lowercase letters and digits, joined by . _ __ or -");
             }
         }
         if (registry.length() + 1 + path.length() > MAX_NAME) {

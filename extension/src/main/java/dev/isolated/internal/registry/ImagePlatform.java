@@ -27,10 +27,14 @@ public record ImagePlatform(String architecture, String variant) {
      */
     public static ImagePlatform parse(String text) {
         String[] parts = text.trim().toLowerCase(Locale.ROOT).split("/", -1);
-        if (parts.length < 2 || parts.length > 3 || !parts[0].equals("linux")
-                || !parts[1].matches("[a-z0-9_]+") || (parts.length == 3 && !parts[2].matches("[a-z0-9]+"))) {
-            throw new IllegalArgumentException(IsolatedConfiguration.IMAGE_PLATFORM + "=" + text + " is not valid: write "
-                    + "linux/<architecture>[/<variant>], e.g. linux/arm64 or linux/arm/v7 (the environments run Linux only)");
+        if (parts.length < 2
+                || parts.length > 3
+                || !parts[0].equals("linux")
+                || !parts[1].matches("[a-z0-9_]+")
+                || (parts.length == 3 && !parts[2].matches("[a-z0-9]+"))) {
+            throw new IllegalArgumentException(
+                    IsolatedConfiguration.IMAGE_PLATFORM + "=" + text + " is not valid: write "
+                            + "linux/<architecture>[/<variant>], e.g. linux/arm64 or linux/arm/v7 (the environments run Linux only)");
         }
         return of(parts[1], parts.length == 3 ? parts[2] : "");
     }

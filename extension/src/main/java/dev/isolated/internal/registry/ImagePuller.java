@@ -49,15 +49,19 @@ public final class ImagePuller {
 
     /** Tag → digest, resolved once per run (per JVM). */
     private static final ConcurrentMap<String, String> RESOLVED = new ConcurrentHashMap<>();
+
     private static final ConcurrentMap<String, Object> RESOLVING = new ConcurrentHashMap<>();
 
     /** The most bytes an image config may have. */
     static final int MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
     private static final int MAX_NESTING = 4;
     private static final long PROGRESS_AFTER_NANOS = 1_000_000_000L;
     /** The most blobs of one image downloaded at once. */
     static final int PARALLEL_DOWNLOADS = 3;
-    private static final java.util.regex.Pattern MEDIA_TYPE = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9.+_/-]{0,254}");
+
+    private static final java.util.regex.Pattern MEDIA_TYPE =
+            java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9.+_/-]{0,254}");
 
     private final Path root;
     private final BlobStore store;
@@ -113,13 +117,15 @@ public final class ImagePuller {
         try {
             requireOwnStore();
             return session.run();
-        }
-        catch (RegistryClient.RegistryIoException e) {
-            throw new ImagePullException("Image " + name + ": " + e.getMessage()
-                    + (settings.policy() == PullSettings.Policy.ALWAYS ? "; with " + IsolatedConfiguration.PULL
-                    + "=missing (the default) an image already stored is used without the registry" : ""), e.getCause());
-        }
-        catch (IOException e) {
+        } catch (RegistryClient.RegistryIoException e) {
+            throw new ImagePullException(
+                    "Image " + name + ": " + e.getMessage()
+                            + (settings.policy() == PullSettings.Policy.ALWAYS
+                                    ? "; with " + IsolatedConfiguration.PULL
+                                            + "=missing (the default) an image already stored is used without the registry"
+                                    : ""),
+                    e.getCause());
+        } catch (IOException e) {
             throw new UncheckedIOException("Image " + name + ": cannot write the image store " + root + ": " + e, e);
         }
     }
@@ -132,9 +138,12 @@ public final class ImagePuller {
         if (ownershipChecked) {
             return;
         }
-        OwnDirectory.requirePrivate(OwnDirectory.createPrivate(root), "the image cache", "-D" + IsolatedConfiguration.CACHE_DIR);
+        OwnDirectory.requirePrivate(
+                OwnDirectory.createPrivate(root), "the image cache", "-D" + IsolatedConfiguration.CACHE_DIR);
         for (String directory : List.of("blobs", "blobs/sha256", "blobs/locks", "refs", "layouts")) {
-            OwnDirectory.requirePrivate(OwnDirectory.createPrivate(root.resolve(directory)), "the image cache",
+            OwnDirectory.requirePrivate(
+                    OwnDirectory.createPrivate(root.resolve(directory)),
+                    "the image cache",
                     "-D" + IsolatedConfiguration.CACHE_DIR);
         }
         ownershipChecked = true;
@@ -177,8 +186,7 @@ public final class ImagePuller {
             try {
                 config = Entry.read(json.object("config"), label);
                 layerObjects = json.objects("layers");
-            }
-            catch (JsonException e) {
+            } catch (JsonException e) {
                 throw fail("its manifest " + manifest.digest() + " is not valid: " + e.getMessage());
             }
             List<Entry> layers = new ArrayList<>();
@@ -194,14 +202,15 @@ public final class ImagePuller {
             for (Entry layer : layers) {
                 try {
                     declared = Math.addExact(declared, Math.max(layer.size(), 0));
-                }
-                catch (ArithmeticException e) {
+                } catch (ArithmeticException e) {
                     declared = Long.MAX_VALUE;
                 }
             }
             if (declared > maxImageBytes) {
-                throw fail("its layers declare " + declared + " bytes in all, more than the " + maxImageBytes + " bytes "
-                        + IsolatedConfiguration.IMAGE_MAX_BYTES + " allows an image; no layer was downloaded. If the image "
+                throw fail("its layers declare " + declared + " bytes in all, more than the " + maxImageBytes
+                        + " bytes "
+                        + IsolatedConfiguration.IMAGE_MAX_BYTES
+                        + " allows an image; no layer was downloaded. If the image "
                         + "is trusted, raise the limit with -D" + IsolatedConfiguration.IMAGE_MAX_BYTES + "=BYTES");
             }
             List<Entry> missing = new ArrayList<>();
@@ -210,14 +219,16 @@ public final class ImagePuller {
             }
             layers.stream().filter(l -> !store.has(l.digest())).forEach(missing::add);
             if (!missing.isEmpty() && settings.policy() == PullSettings.Policy.NEVER) {
-                throw fail("blob " + missing.get(0).digest() + " is not in the image store " + store.path(missing.get(0).digest())
-                        .getParent() + " and " + IsolatedConfiguration.PULL + "=never forbids fetching it; pull it once with "
+                throw fail("blob " + missing.get(0).digest() + " is not in the image store "
+                        + store.path(missing.get(0).digest()).getParent() + " and " + IsolatedConfiguration.PULL
+                        + "=never forbids fetching it; pull it once with "
                         + IsolatedConfiguration.PULL + "=missing");
             }
             blobsTotal = missing.size();
             bytesTotal = missing.stream().mapToLong(Entry::size).sum();
             if (config.size() > MAX_CONFIG_BYTES) {
-                throw fail("its config has " + config.size() + " bytes, more than the " + MAX_CONFIG_BYTES + " a config may have");
+                throw fail("its config has " + config.size() + " bytes, more than the " + MAX_CONFIG_BYTES
+                        + " a config may have");
             }
             fetch(config, "config");
             checkConfig(config, layers.size());
@@ -226,8 +237,10 @@ public final class ImagePuller {
             if (fetched) {
                 long millis = (System.nanoTime() - started) / 1_000_000;
                 Level level = millis >= 1000 ? Level.INFO : Level.FINE;
-                LOG.log(level, () -> "Pulled " + label + " (" + pulled.digest() + ") from " + registryLabel
-                        + ": " + blobsDone + " blobs, " + mib(bytesDone) + " MiB in " + millis + " ms");
+                LOG.log(
+                        level,
+                        () -> "Pulled " + label + " (" + pulled.digest() + ") from " + registryLabel + ": " + blobsDone
+                                + " blobs, " + mib(bytesDone) + " MiB in " + millis + " ms");
             }
             return layout(manifest, config, layers);
         }
@@ -244,7 +257,10 @@ public final class ImagePuller {
                 if (known != null) {
                     return known;
                 }
-                Path ref = root.resolve("refs").resolve(image.registry()).resolve(image.repository()).resolve(image.tag());
+                Path ref = root.resolve("refs")
+                        .resolve(image.registry())
+                        .resolve(image.repository())
+                        .resolve(image.tag());
                 String stored = readRef(ref);
                 String digest;
                 switch (settings.policy()) {
@@ -257,8 +273,10 @@ public final class ImagePuller {
                         digest = stored;
                     }
                     case MISSING -> digest = stored != null && store.has(stored) ? stored : fetchTag(ref);
-                    default -> digest = stored != null && store.has(stored) && stored.equals(client().headDigest(image.tag()))
-                            ? stored : fetchTag(ref);
+                    default ->
+                        digest = stored != null && store.has(stored) && stored.equals(client().headDigest(image.tag()))
+                                ? stored
+                                : fetchTag(ref);
                 }
                 RESOLVED.put(key, digest);
                 return digest;
@@ -281,8 +299,7 @@ public final class ImagePuller {
                 String text = Files.readString(ref, StandardCharsets.UTF_8);
                 String digest = text.lines().findFirst().orElse("").trim();
                 return digest.matches("sha256:[0-9a-f]{64}") ? digest : null;
-            }
-            catch (NoSuchFileException e) {
+            } catch (NoSuchFileException e) {
                 return null;
             }
         }
@@ -293,36 +310,34 @@ public final class ImagePuller {
             String type = null;
             if (store.has(digest)) {
                 bytes = Files.readAllBytes(store.path(digest));
-            }
-            else if (settings.policy() == PullSettings.Policy.NEVER) {
+            } else if (settings.policy() == PullSettings.Policy.NEVER) {
                 throw fail("its " + what + " " + digest + " is not in the image store and " + IsolatedConfiguration.PULL
                         + "=never forbids fetching it; pull it once with " + IsolatedConfiguration.PULL + "=missing");
-            }
-            else {
+            } else {
                 RegistryClient.Manifest received = client().manifest(digest, what);
                 bytes = received.bytes();
                 type = received.mediaType();
                 if (size >= 0 && bytes.length != size) {
-                    throw fail("its " + what + " " + digest + " has " + bytes.length + " bytes, its descriptor says " + size
-                            + "; nothing was stored");
+                    throw fail("its " + what + " " + digest + " has " + bytes.length + " bytes, its descriptor says "
+                            + size + "; nothing was stored");
                 }
                 store.put(digest, bytes);
             }
             if (!digest.equals("sha256:" + Digests.sha256Hex(bytes))) {
-                throw fail("the stored " + what + " " + store.path(digest) + " does not match its digest; delete it to pull it again");
+                throw fail("the stored " + what + " " + store.path(digest)
+                        + " does not match its digest; delete it to pull it again");
             }
             JsonObject json;
             try {
-                json = JsonObject.parse(new String(bytes, StandardCharsets.UTF_8), what + " " + digest + " of image " + label);
-            }
-            catch (JsonException e) {
+                json = JsonObject.parse(
+                        new String(bytes, StandardCharsets.UTF_8), what + " " + digest + " of image " + label);
+            } catch (JsonException e) {
                 throw fail("its " + what + " " + digest + " is not valid: " + e.getMessage());
             }
             String bodyType;
             try {
                 bodyType = json.optionalString("mediaType");
-            }
-            catch (JsonException e) {
+            } catch (JsonException e) {
                 throw fail("its " + what + " " + digest + " is not valid: " + e.getMessage());
             }
             if (bodyType != null && !MEDIA_TYPE.matcher(bodyType).matches()) {
@@ -331,11 +346,15 @@ public final class ImagePuller {
             if (type != null && !type.isEmpty() && bodyType != null && !bodyType.equals(type)) {
                 throw fail("its " + what + " " + digest + " says it is " + bodyType + " but was served as " + type);
             }
-            if (json.has("schemaVersion") && json.members().get("schemaVersion") instanceof Number version
+            if (json.has("schemaVersion")
+                    && json.members().get("schemaVersion") instanceof Number version
                     && version.intValue() == 1) {
-                throw fail("it is a Docker schema 1 manifest, a format deprecated since 2017 that Isolated does not read");
+                throw fail(
+                        "it is a Docker schema 1 manifest, a format deprecated since 2017 that Isolated does not read");
             }
-            String mediaType = bodyType != null ? bodyType : type == null || !MEDIA_TYPE.matcher(type).matches() ? "" : type;
+            String mediaType = bodyType != null
+                    ? bodyType
+                    : type == null || !MEDIA_TYPE.matcher(type).matches() ? "" : type;
             return new Manifest(digest, bytes, mediaType, json);
         }
 
@@ -346,43 +365,56 @@ public final class ImagePuller {
         private Entry choose(Manifest index) {
             List<Entry> entries;
             try {
-                entries = index.json().objects("manifests").stream().map(m -> Entry.read(m, label))
-                        .filter(e -> !e.attestation()).toList();
-            }
-            catch (JsonException e) {
+                entries = index.json().objects("manifests").stream()
+                        .map(m -> Entry.read(m, label))
+                        .filter(e -> !e.attestation())
+                        .toList();
+            } catch (JsonException e) {
                 throw fail("its image index " + index.digest() + " is not valid: " + e.getMessage());
             }
-            List<Entry> matching = entries.stream().filter(e -> e.os().equals("linux")
-                    && e.architecture().equals(wanted.architecture())
-                    && (wanted.variant().isEmpty() || e.variant().equals(wanted.variant()))).toList();
+            List<Entry> matching = entries.stream()
+                    .filter(e -> e.os().equals("linux")
+                            && e.architecture().equals(wanted.architecture())
+                            && (wanted.variant().isEmpty() || e.variant().equals(wanted.variant())))
+                    .toList();
             if (matching.isEmpty()) {
                 throw fail("no manifest for " + platform + " in its image index " + index.digest() + "; it has: "
-                        + (entries.isEmpty() ? "none" : entries.stream().map(Entry::platform).collect(Collectors.joining(", "))));
+                        + (entries.isEmpty()
+                                ? "none"
+                                : entries.stream().map(Entry::platform).collect(Collectors.joining(", "))));
             }
-            return matching.stream().filter(e -> e.variant().isEmpty()).findFirst().orElse(matching.get(0));
+            return matching.stream()
+                    .filter(e -> e.variant().isEmpty())
+                    .findFirst()
+                    .orElse(matching.get(0));
         }
 
         /** Checks the config's rootfs and platform against the manifest and this host. */
         private void checkConfig(Entry configEntry, int layers) throws IOException {
             JsonObject config;
             try {
-                config = JsonObject.parse(Files.readString(store.path(configEntry.digest()), StandardCharsets.UTF_8),
+                config = JsonObject.parse(
+                        Files.readString(store.path(configEntry.digest()), StandardCharsets.UTF_8),
                         "config " + configEntry.digest() + " of image " + label);
                 JsonObject rootfs = config.optionalObject("rootfs");
-                if (rootfs != null && rootfs.has("diff_ids") && rootfs.optionalStrings("diff_ids").size() != layers) {
-                    throw fail("its config lists " + rootfs.optionalStrings("diff_ids").size() + " layer diff_ids but its "
-                            + "manifest " + layers + " layers");
+                if (rootfs != null
+                        && rootfs.has("diff_ids")
+                        && rootfs.optionalStrings("diff_ids").size() != layers) {
+                    throw fail("its config lists "
+                            + rootfs.optionalStrings("diff_ids").size() + " layer diff_ids but its " + "manifest "
+                            + layers + " layers");
                 }
-            }
-            catch (JsonException e) {
+            } catch (JsonException e) {
                 throw fail("its config " + configEntry.digest() + " is not valid: " + e.getMessage());
             }
             String os = config.optionalString("os");
             String architecture = config.optionalString("architecture");
-            if (architecture != null && !architecture.isEmpty()
-                    && (!normalize(architecture).equals(wanted.architecture()) || (os != null && !os.equals("linux")))) {
-                throw fail("it is an image for " + (os == null ? "?" : os) + "/" + architecture + ", and this is " + platform
-                        + "; no manifest for " + platform);
+            if (architecture != null
+                    && !architecture.isEmpty()
+                    && (!normalize(architecture).equals(wanted.architecture())
+                            || (os != null && !os.equals("linux")))) {
+                throw fail("it is an image for " + (os == null ? "?" : os) + "/" + architecture + ", and this is "
+                        + platform + "; no manifest for " + platform);
             }
         }
 
@@ -399,11 +431,12 @@ public final class ImagePuller {
                 return;
             }
             registryLabel(); // the client, made once before the threads share it
-            ExecutorService pool = Executors.newFixedThreadPool(Math.min(PARALLEL_DOWNLOADS, missing.size()), runnable -> {
-                Thread thread = new Thread(runnable, "isolated-pull " + label);
-                thread.setDaemon(true);
-                return thread;
-            });
+            ExecutorService pool =
+                    Executors.newFixedThreadPool(Math.min(PARALLEL_DOWNLOADS, missing.size()), runnable -> {
+                        Thread thread = new Thread(runnable, "isolated-pull " + label);
+                        thread.setDaemon(true);
+                        return thread;
+                    });
             try {
                 List<Future<?>> downloads = new ArrayList<>();
                 for (int i : missing) {
@@ -412,8 +445,7 @@ public final class ImagePuller {
                 for (Future<?> download : downloads) {
                     try {
                         download.get();
-                    }
-                    catch (ExecutionException e) {
+                    } catch (ExecutionException e) {
                         downloads.forEach(other -> other.cancel(true));
                         if (e.getCause() instanceof RuntimeException runtime) {
                             throw runtime;
@@ -421,15 +453,14 @@ public final class ImagePuller {
                         if (e.getCause() instanceof Error error) {
                             throw error;
                         }
-                        throw new ImagePullException("Image " + label + ": a download failed: " + e.getCause(), e.getCause());
-                    }
-                    catch (InterruptedException e) {
+                        throw new ImagePullException(
+                                "Image " + label + ": a download failed: " + e.getCause(), e.getCause());
+                    } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         throw new ImagePullException("Image " + label + ": interrupted while pulling", e);
                     }
                 }
-            }
-            finally {
+            } finally {
                 pool.shutdownNow();
             }
         }
@@ -442,7 +473,12 @@ public final class ImagePuller {
                 throw fail("its " + what + " " + blob.digest() + " has no size in the manifest");
             }
             String blobLabel = "Image " + label + ": blob " + blob.digest() + " (" + what + ") from " + registryLabel();
-            store.fetch(blob.digest(), blob.size(), blobLabel, offset -> client().blob(blob.digest(), offset, what), this::progress);
+            store.fetch(
+                    blob.digest(),
+                    blob.size(),
+                    blobLabel,
+                    offset -> client().blob(blob.digest(), offset, what),
+                    this::progress);
             synchronized (this) {
                 fetched = true;
                 blobsDone++;
@@ -454,8 +490,8 @@ public final class ImagePuller {
             long now = System.nanoTime();
             if (now - started >= PROGRESS_AFTER_NANOS && now - lastReport >= PROGRESS_AFTER_NANOS) {
                 lastReport = now;
-                LOG.info(() -> "Pulling " + label + " from " + registryLabel + ": " + mib(bytesDone) + " of " + mib(bytesTotal)
-                        + " MiB, " + blobsDone + " of " + blobsTotal + " blobs done");
+                LOG.info(() -> "Pulling " + label + " from " + registryLabel + ": " + mib(bytesDone) + " of "
+                        + mib(bytesTotal) + " MiB, " + blobsDone + " of " + blobsTotal + " blobs done");
             }
         }
 
@@ -476,20 +512,20 @@ public final class ImagePuller {
                     Files.createLink(blobs.resolve(digest.substring("sha256:".length())), store.path(digest));
                 }
                 Files.writeString(temporary.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
-                Files.writeString(temporary.resolve("index.json"), "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\""
-                        + manifest.mediaType() + "\",\"digest\":\"" + manifest.digest() + "\",\"size\":"
-                        + manifest.bytes().length + "}]}");
+                Files.writeString(
+                        temporary.resolve("index.json"),
+                        "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\""
+                                + manifest.mediaType() + "\",\"digest\":\"" + manifest.digest() + "\",\"size\":"
+                                + manifest.bytes().length + "}]}");
                 try {
                     Files.move(temporary, directory, StandardCopyOption.ATOMIC_MOVE);
-                }
-                catch (FileSystemException e) {
+                } catch (FileSystemException e) {
                     if (!Files.isRegularFile(directory.resolve("index.json"), LinkOption.NOFOLLOW_LINKS)) {
                         throw e;
                     }
                     // another JVM laid it out first: the same content
                 }
-            }
-            finally {
+            } finally {
                 deleteTree(temporary);
             }
             return directory;
@@ -501,21 +537,27 @@ public final class ImagePuller {
                 String credentialsHost;
                 if (image.registry().equals(ImageName.DOCKER_HUB) && settings.mirror() != null) {
                     base = URI.create(settings.mirror());
-                    registryLabel = "the mirror " + settings.mirror() + " (" + IsolatedConfiguration.REGISTRY_MIRROR + ")";
+                    registryLabel =
+                            "the mirror " + settings.mirror() + " (" + IsolatedConfiguration.REGISTRY_MIRROR + ")";
                     credentialsHost = RegistryClient.hostAndPort(base);
-                }
-                else if (image.registry().equals(ImageName.DOCKER_HUB)) {
+                } else if (image.registry().equals(ImageName.DOCKER_HUB)) {
                     base = URI.create("https://registry-1.docker.io");
                     registryLabel = ImageName.DOCKER_HUB;
                     credentialsHost = ImageName.DOCKER_HUB;
-                }
-                else {
-                    base = URI.create((settings.allowsHttp(image.registry()) ? "http://" : "https://") + image.registry());
+                } else {
+                    base = URI.create(
+                            (settings.allowsHttp(image.registry()) ? "http://" : "https://") + image.registry());
                     registryLabel = image.registry();
                     credentialsHost = image.registry();
                 }
-                RegistryClient created = new RegistryClient(label, registryLabel, base, image.repository(), settings,
-                        Credentials.lookup(credentialsHost, settings), stallTimeout);
+                RegistryClient created = new RegistryClient(
+                        label,
+                        registryLabel,
+                        base,
+                        image.repository(),
+                        settings,
+                        Credentials.lookup(credentialsHost, settings),
+                        stallTimeout);
                 created.checkAllowed(base, registryLabel);
                 client = created;
             }
@@ -542,7 +584,13 @@ public final class ImagePuller {
     }
 
     /** A descriptor, with an index entry's platform. */
-    private record Entry(String digest, long size, String os, String architecture, String variant, boolean attestation,
+    private record Entry(
+            String digest,
+            long size,
+            String os,
+            String architecture,
+            String variant,
+            boolean attestation,
             boolean foreign) {
 
         static Entry read(JsonObject json, String image) {
@@ -554,18 +602,26 @@ public final class ImagePuller {
                 }
                 JsonObject platform = json.optionalObject("platform");
                 String os = platform == null ? "linux" : nonNull(platform.optionalString("os"));
-                String architecture = platform == null ? "amd64" : normalize(nonNull(platform.optionalString("architecture")));
+                String architecture =
+                        platform == null ? "amd64" : normalize(nonNull(platform.optionalString("architecture")));
                 String variant = platform == null ? "" : nonNull(platform.optionalString("variant"));
                 if (architecture.equals("arm64") && (variant.equals("v8") || variant.equals("8"))) {
                     variant = "";
                 }
-                boolean attestation = "attestation-manifest".equals(json.stringMap("annotations").get("vnd.docker.reference.type"))
+                boolean attestation = "attestation-manifest"
+                                .equals(json.stringMap("annotations").get("vnd.docker.reference.type"))
                         || (os.equals("unknown") && architecture.equals("unknown"));
-                boolean foreign = json.has("urls") && !json.optionalStrings("urls").isEmpty();
-                return new Entry(digest, json.has("size") ? json.integer("size") : -1, os, architecture, variant, attestation,
+                boolean foreign =
+                        json.has("urls") && !json.optionalStrings("urls").isEmpty();
+                return new Entry(
+                        digest,
+                        json.has("size") ? json.integer("size") : -1,
+                        os,
+                        architecture,
+                        variant,
+                        attestation,
                         foreign);
-            }
-            catch (JsonException e) {
+            } catch (JsonException e) {
                 throw new ImagePullException("Image " + image + ": a descriptor is not valid: " + e.getMessage(), e);
             }
         }

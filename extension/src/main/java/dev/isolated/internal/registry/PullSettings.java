@@ -23,8 +23,15 @@ import java.util.stream.Collectors;
  *     the proxy variables)
  * @param platform the platform an image is pulled for ({@code isolated.image.platform})
  */
-public record PullSettings(Policy policy, Set<String> insecure, String mirror, String username, String password,
-        String usernameSource, UnaryOperator<String> environment, ImagePlatform platform) {
+public record PullSettings(
+        Policy policy,
+        Set<String> insecure,
+        String mirror,
+        String username,
+        String password,
+        String usernameSource,
+        UnaryOperator<String> environment,
+        ImagePlatform platform) {
 
     /** Environment variable for the user name when {@link IsolatedConfiguration#REGISTRY_USERNAME} is unset. */
     public static final String USERNAME_VARIABLE = "ISOLATED_REGISTRY_USERNAME";
@@ -47,33 +54,52 @@ public record PullSettings(Policy policy, Set<String> insecure, String mirror, S
      * @param environment looks up environment variables
      * @throws IllegalArgumentException naming the key whose value is not valid
      */
-    public static PullSettings from(Function<String, Optional<String>> configuration, UnaryOperator<String> environment) {
-        String policyText = configuration.apply(IsolatedConfiguration.PULL).map(String::trim).orElse("missing");
+    public static PullSettings from(
+            Function<String, Optional<String>> configuration, UnaryOperator<String> environment) {
+        String policyText = configuration
+                .apply(IsolatedConfiguration.PULL)
+                .map(String::trim)
+                .orElse("missing");
         Policy policy;
         try {
             policy = Policy.valueOf(policyText.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                    IsolatedConfiguration.PULL + "=" + policyText + " is not valid: write missing, always or never", e);
         }
-        catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(IsolatedConfiguration.PULL + "=" + policyText
-                    + " is not valid: write missing, always or never", e);
-        }
-        Set<String> insecure = Arrays.stream(configuration.apply(IsolatedConfiguration.REGISTRY_INSECURE).orElse("")
-                .split(",")).map(String::trim).filter(s -> !s.isEmpty()).map(s -> s.toLowerCase(Locale.ROOT))
+        Set<String> insecure = Arrays.stream(configuration
+                        .apply(IsolatedConfiguration.REGISTRY_INSECURE)
+                        .orElse("")
+                        .split(","))
+                .map(String::trim)
+                .filter(s -> !s.isEmpty())
+                .map(s -> s.toLowerCase(Locale.ROOT))
                 .collect(Collectors.toUnmodifiableSet());
-        String mirror = configuration.apply(IsolatedConfiguration.REGISTRY_MIRROR).map(String::trim)
-                .filter(s -> !s.isEmpty()).map(PullSettings::checkMirror).orElse(null);
-        String username = configuration.apply(IsolatedConfiguration.REGISTRY_USERNAME).filter(s -> !s.isEmpty()).orElse(null);
+        String mirror = configuration
+                .apply(IsolatedConfiguration.REGISTRY_MIRROR)
+                .map(String::trim)
+                .filter(s -> !s.isEmpty())
+                .map(PullSettings::checkMirror)
+                .orElse(null);
+        String username = configuration
+                .apply(IsolatedConfiguration.REGISTRY_USERNAME)
+                .filter(s -> !s.isEmpty())
+                .orElse(null);
         String source = IsolatedConfiguration.REGISTRY_USERNAME;
-        String password = configuration.apply(IsolatedConfiguration.REGISTRY_PASSWORD).orElse(null);
+        String password =
+                configuration.apply(IsolatedConfiguration.REGISTRY_PASSWORD).orElse(null);
         if (username == null) {
             username = emptyToNull(environment.apply(USERNAME_VARIABLE));
             password = environment.apply(PASSWORD_VARIABLE);
             source = USERNAME_VARIABLE;
         }
-        ImagePlatform platform = configuration.apply(IsolatedConfiguration.IMAGE_PLATFORM).filter(s -> !s.isBlank())
-                .map(ImagePlatform::parse).orElseGet(ImagePlatform::current);
-        return new PullSettings(policy, insecure, mirror, username, password == null ? "" : password, source, environment,
-                platform);
+        ImagePlatform platform = configuration
+                .apply(IsolatedConfiguration.IMAGE_PLATFORM)
+                .filter(s -> !s.isBlank())
+                .map(ImagePlatform::parse)
+                .orElseGet(ImagePlatform::current);
+        return new PullSettings(
+                policy, insecure, mirror, username, password == null ? "" : password, source, environment, platform);
     }
 
     private static String checkMirror(String mirror) {
@@ -84,7 +110,8 @@ public record PullSettings(Policy policy, Set<String> insecure, String mirror, S
         if (!url.matches("https?://[^/?#@]+")) {
             throw new IllegalArgumentException(IsolatedConfiguration.REGISTRY_MIRROR + "=" + mirror
                     + " is not valid: write a scheme and host only, e.g. https://mirror.example.com or "
-                    + "http://127.0.0.1:5000 (with the host listed in " + IsolatedConfiguration.REGISTRY_INSECURE + ")");
+                    + "http://127.0.0.1:5000 (with the host listed in " + IsolatedConfiguration.REGISTRY_INSECURE
+                    + ")");
         }
         return url;
     }

@@ -47,6 +47,7 @@ final class RegistryClient {
     private static final int MAX_TOKEN_BYTES = 1024 * 1024;
     /** The {@code client_id} of an OAuth2 token request. */
     static final String OAUTH_CLIENT_ID = "isolated";
+
     private static final int MAX_ERROR_BYTES = 64 * 1024;
     private static final int ATTEMPTS = 3;
     private static final long MAX_RETRY_WAIT_SECONDS = 10;
@@ -65,7 +66,8 @@ final class RegistryClient {
     /** A client per configuration of the proxy environment variables. */
     private static final ConcurrentMap<EnvironmentProxySelector, HttpClient> PROXIED = new ConcurrentHashMap<>();
 
-    private static final Pattern CHALLENGE_PARAMETER = Pattern.compile("([A-Za-z_]+)=(?:\"((?:[^\"\\\\]|\\\\.)*)\"|([^,\\s]*))");
+    private static final Pattern CHALLENGE_PARAMETER =
+            Pattern.compile("([A-Za-z_]+)=(?:\"((?:[^\"\\\\]|\\\\.)*)\"|([^,\\s]*))");
 
     private final String image;
     private final String registry;
@@ -84,7 +86,13 @@ final class RegistryClient {
      * @param credentials what to answer a challenge with
      * @param stallTimeout how long a response body may send no byte
      */
-    RegistryClient(String image, String registry, URI base, String repository, PullSettings settings, Credentials credentials,
+    RegistryClient(
+            String image,
+            String registry,
+            URI base,
+            String repository,
+            PullSettings settings,
+            Credentials credentials,
             Duration stallTimeout) {
         this.image = image;
         this.registry = registry;
@@ -108,14 +116,14 @@ final class RegistryClient {
         Optional<EnvironmentProxySelector> proxies;
         try {
             proxies = EnvironmentProxySelector.from(settings.environment(), System::getProperty);
-        }
-        catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException e) {
             throw new ImagePullException("Image " + image + ": " + e.getMessage(), e);
         }
         return proxies.map(selector -> PROXIED.computeIfAbsent(selector, key -> {
-            LOG.fine(() -> "Registries are reached through the proxies of the environment: " + key);
-            return builder().proxy(key).build();
-        })).orElse(HTTP);
+                    LOG.fine(() -> "Registries are reached through the proxies of the environment: " + key);
+                    return builder().proxy(key).build();
+                }))
+                .orElse(HTTP);
     }
 
     /**
@@ -125,52 +133,58 @@ final class RegistryClient {
      * @param mediaType the {@code Content-Type} without parameters
      * @param digest {@code sha256:<hex>} of {@code bytes}
      */
-    record Manifest(byte[] bytes, String mediaType, String digest) {
-    }
+    record Manifest(byte[] bytes, String mediaType, String digest) {}
 
     /**
      * Gets a manifest by tag or digest; its digest is computed from the bytes received, and checked against
      * {@code Docker-Content-Digest} when the registry sends one, and against {@code reference} when it is a digest.
      */
     Manifest manifest(String reference, String what) {
-        HttpResponse<InputStream> response = get("/v2/" + repository + "/manifests/" + reference,
-                Map.of("Accept", String.join(", ", MANIFEST_TYPES)));
+        HttpResponse<InputStream> response = get(
+                "/v2/" + repository + "/manifests/" + reference, Map.of("Accept", String.join(", ", MANIFEST_TYPES)));
         int status = response.statusCode();
         if (status != 200) {
             throw failure(response, what, reference);
         }
         byte[] bytes;
         try (InputStream in = response.body()) {
-            long declared = response.headers().firstValueAsLong("Content-Length").orElse(-1);
+            long declared =
+                    response.headers().firstValueAsLong("Content-Length").orElse(-1);
             if (declared > MAX_MANIFEST_BYTES) {
-                throw new ImagePullException("Image " + image + ": its " + what + " from " + registry + " has " + declared
-                        + " bytes, more than the " + MAX_MANIFEST_BYTES + " a manifest may have");
+                throw new ImagePullException("Image " + image + ": its " + what + " from " + registry + " has "
+                        + declared + " bytes, more than the " + MAX_MANIFEST_BYTES + " a manifest may have");
             }
             bytes = in.readNBytes(MAX_MANIFEST_BYTES + 1);
-        }
-        catch (IOException e) {
-            throw new ImagePullException("Image " + image + ": cannot read its " + what + " from " + registry + ": " + why(e), e);
+        } catch (IOException e) {
+            throw new ImagePullException(
+                    "Image " + image + ": cannot read its " + what + " from " + registry + ": " + why(e), e);
         }
         if (bytes.length > MAX_MANIFEST_BYTES) {
-            throw new ImagePullException("Image " + image + ": its " + what + " from " + registry + " has more than the "
-                    + MAX_MANIFEST_BYTES + " bytes a manifest may have");
+            throw new ImagePullException("Image " + image + ": its " + what + " from " + registry
+                    + " has more than the " + MAX_MANIFEST_BYTES + " bytes a manifest may have");
         }
         String digest = "sha256:" + Digests.sha256Hex(bytes);
         Optional<String> claimed = response.headers().firstValue("Docker-Content-Digest");
-        if (claimed.isPresent() && claimed.get().startsWith("sha256:") && !claimed.get().equals(digest)) {
+        if (claimed.isPresent()
+                && claimed.get().startsWith("sha256:")
+                && !claimed.get().equals(digest)) {
             throw new ImagePullException("Image " + image + ": its " + what + " from " + registry
-                    + " does not match its digest: the registry says " + claimed.get() + ", its content hashes to " + digest
+                    + " does not match its digest: the registry says " + claimed.get() + ", its content hashes to "
+                    + digest
                     + "; nothing was stored");
         }
         if (reference.startsWith("sha256:") && !reference.equals(digest)) {
             throw new ImagePullException("Image " + image + ": its " + what + " " + reference + " from " + registry
                     + " does not match its digest: its content hashes to " + digest + "; nothing was stored");
         }
-        String type = response.headers().firstValue("Content-Type").map(t -> t.split(";")[0].trim().toLowerCase(Locale.ROOT))
+        String type = response.headers()
+                .firstValue("Content-Type")
+                .map(t -> t.split(";")[0].trim().toLowerCase(Locale.ROOT))
                 .orElse("");
         if (type.startsWith("application/vnd.docker.distribution.manifest.v1")) {
-            throw new ImagePullException("Image " + image + ": " + registry + " serves it as a Docker schema 1 manifest ("
-                    + type + "), a format deprecated since 2017 that Isolated does not read; push it again with a current tool");
+            throw new ImagePullException(
+                    "Image " + image + ": " + registry + " serves it as a Docker schema 1 manifest (" + type
+                            + "), a format deprecated since 2017 that Isolated does not read; push it again with a current tool");
         }
         return new Manifest(bytes, type, digest);
     }
@@ -180,13 +194,16 @@ final class RegistryClient {
      * does not count as a pull), or {@code null} when it gives none.
      */
     String headDigest(String tag) {
-        HttpResponse<InputStream> response = get("HEAD", "/v2/" + repository + "/manifests/" + tag,
-                Map.of("Accept", String.join(", ", MANIFEST_TYPES)));
+        HttpResponse<InputStream> response = get(
+                "HEAD", "/v2/" + repository + "/manifests/" + tag, Map.of("Accept", String.join(", ", MANIFEST_TYPES)));
         drain(response);
         if (response.statusCode() != 200) {
             return null; // the GET that follows says why
         }
-        return response.headers().firstValue("Docker-Content-Digest").filter(d -> d.matches("sha256:[0-9a-f]{64}")).orElse(null);
+        return response.headers()
+                .firstValue("Docker-Content-Digest")
+                .filter(d -> d.matches("sha256:[0-9a-f]{64}"))
+                .orElse(null);
     }
 
     /**
@@ -228,14 +245,17 @@ final class RegistryClient {
             if (!retriable || attempt == ATTEMPTS) {
                 return response;
             }
-            long wait = response.headers().firstValue("Retry-After").flatMap(RegistryClient::seconds)
+            long wait = response.headers()
+                    .firstValue("Retry-After")
+                    .flatMap(RegistryClient::seconds)
                     .orElse(attempt == 1 ? 1L : 3L);
             wait = Math.min(Math.max(wait, 0), MAX_RETRY_WAIT_SECONDS);
             drain(response);
             long seconds = wait;
             int tried = attempt;
-            LOG.info(() -> "Image " + image + ": " + registry + " answered HTTP " + status + " to " + method + " " + uri.getPath()
-                    + "; trying again in " + seconds + " s (attempt " + (tried + 1) + " of " + ATTEMPTS + ")");
+            LOG.info(() -> "Image " + image + ": " + registry + " answered HTTP " + status + " to " + method + " "
+                    + uri.getPath() + "; trying again in " + seconds + " s (attempt " + (tried + 1) + " of " + ATTEMPTS
+                    + ")");
             sleep(wait);
         }
     }
@@ -243,7 +263,8 @@ final class RegistryClient {
     private HttpResponse<InputStream> sendFollowingRedirects(String method, URI start, Map<String, String> headers) {
         URI uri = start;
         for (int hop = 0; ; hop++) {
-            HttpRequest.Builder request = HttpRequest.newBuilder(uri).method(method, HttpRequest.BodyPublishers.noBody())
+            HttpRequest.Builder request = HttpRequest.newBuilder(uri)
+                    .method(method, HttpRequest.BodyPublishers.noBody())
                     .header("User-Agent", "isolated")
                     .timeout(RESPONSE_TIMEOUT); // until the headers arrive; the body's reads have the stall timeout
             headers.forEach(request::header);
@@ -254,7 +275,8 @@ final class RegistryClient {
             HttpResponse<InputStream> response = send(request.build());
             int status = response.statusCode();
             if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308) {
-                response.headers().allValues("Warning").stream().filter(w -> w.startsWith("299"))
+                response.headers().allValues("Warning").stream()
+                        .filter(w -> w.startsWith("299"))
                         .forEach(w -> LOG.warning(() -> "Image " + image + ": " + registry + " warns: " + w));
                 return response;
             }
@@ -263,16 +285,17 @@ final class RegistryClient {
                 throw new ImagePullException("Image " + image + ": " + registry + " redirected GET " + start.getPath()
                         + " more than " + MAX_REDIRECTS + " times");
             }
-            String location = response.headers().firstValue("Location").orElseThrow(() -> new ImagePullException(
-                    "Image " + image + ": " + registry + " answered HTTP " + status + " without a Location to " + method + " "
-                            + start.getPath()));
+            String location = response.headers()
+                    .firstValue("Location")
+                    .orElseThrow(() -> new ImagePullException("Image " + image + ": " + registry + " answered HTTP "
+                            + status + " without a Location to " + method + " " + start.getPath()));
             URI next;
             try {
                 next = uri.resolve(new URI(location));
-            }
-            catch (URISyntaxException | IllegalArgumentException e) {
-                throw new ImagePullException("Image " + image + ": " + registry + " redirected to '" + location
-                        + "', which is not a URL", e);
+            } catch (URISyntaxException | IllegalArgumentException e) {
+                throw new ImagePullException(
+                        "Image " + image + ": " + registry + " redirected to '" + location + "', which is not a URL",
+                        e);
             }
             checkAllowed(next, "a redirect from " + registry + " to " + next);
             uri = next;
@@ -289,25 +312,25 @@ final class RegistryClient {
             return;
         }
         throw new ImagePullException("Image " + image + ": refused " + what + ": only https is used, and plain http "
-                + "only for the registries listed in " + IsolatedConfiguration.REGISTRY_INSECURE + " (" + hostAndPort(uri)
+                + "only for the registries listed in " + IsolatedConfiguration.REGISTRY_INSECURE + " ("
+                + hostAndPort(uri)
                 + " is not)");
     }
 
     private HttpResponse<InputStream> send(HttpRequest request) {
         try {
             return new StallTimed(http.send(request, HttpResponse.BodyHandlers.ofInputStream()), stallTimeout);
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new RegistryIoException(request.uri(), e);
-        }
-        catch (InterruptedException e) {
+        } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ImagePullException("Interrupted while pulling from " + request.uri(), e);
         }
     }
 
     /** A response whose body fails a read that waits longer than the stall timeout. */
-    private record StallTimed(HttpResponse<InputStream> response, InputStream body) implements HttpResponse<InputStream> {
+    private record StallTimed(HttpResponse<InputStream> response, InputStream body)
+            implements HttpResponse<InputStream> {
         StallTimed(HttpResponse<InputStream> response, Duration stallTimeout) {
             this(response, new StallTimeoutInputStream(response.body(), stallTimeout));
         }
@@ -361,8 +384,7 @@ final class RegistryClient {
     }
 
     /** A 401 or 403: its status and error body. */
-    private record Refusal(int status, String body) {
-    }
+    private record Refusal(int status, String body) {}
 
     /** Answers a 401's challenge: Basic with the credentials, or a Bearer token from the realm. */
     private void authorize(String challenge, Refusal refused) {
@@ -376,14 +398,20 @@ final class RegistryClient {
                     throw unauthorized(refused, "it asks for a user and password (Basic auth)");
                 }
                 if (credentials.isIdentityToken()) {
-                    throw unauthorized(refused, "it asks for a user and password (Basic auth), and an identity token is "
-                            + "only exchanged with a Bearer token server");
+                    throw unauthorized(
+                            refused,
+                            "it asks for a user and password (Basic auth), and an identity token is "
+                                    + "only exchanged with a Bearer token server");
                 }
                 authorization = credentials.basicHeader();
             }
             case "bearer" -> authorization = "Bearer " + token(parameters(challenge), refused);
-            default -> throw unauthorized(refused, challenge.isEmpty() ? "it sent no WWW-Authenticate challenge"
-                    : "its challenge '" + challenge + "' is neither Basic nor Bearer");
+            default ->
+                throw unauthorized(
+                        refused,
+                        challenge.isEmpty()
+                                ? "it sent no WWW-Authenticate challenge"
+                                : "its challenge '" + challenge + "' is neither Basic nor Bearer");
         }
         LOG.fine(() -> "Image " + image + ": authenticating to " + registry + " with " + credentials.source());
     }
@@ -398,19 +426,22 @@ final class RegistryClient {
             query.append("service=").append(URLEncoder.encode(parameters.get("service"), StandardCharsets.UTF_8));
         }
         String scope = "repository:" + repository + ":pull";
-        query.append(query.length() == 0 ? "" : "&").append("scope=").append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
+        query.append(query.length() == 0 ? "" : "&")
+                .append("scope=")
+                .append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
         boolean oauth = credentials.isIdentityToken();
         URI uri;
         try {
             URI realmUri = new URI(realm);
-            uri = oauth ? realmUri : new URI(realmUri.toString() + (realmUri.getRawQuery() == null ? "?" : "&") + query);
-        }
-        catch (URISyntaxException e) {
+            uri = oauth
+                    ? realmUri
+                    : new URI(realmUri.toString() + (realmUri.getRawQuery() == null ? "?" : "&") + query);
+        } catch (URISyntaxException e) {
             throw unauthorized(refused, "its token realm '" + realm + "' is not a URL");
         }
         checkAllowed(uri, "the token realm " + uri.getScheme() + "://" + hostAndPort(uri));
-        HttpRequest.Builder request = HttpRequest.newBuilder(uri).header("User-Agent", "isolated")
-                .timeout(Duration.ofSeconds(60));
+        HttpRequest.Builder request =
+                HttpRequest.newBuilder(uri).header("User-Agent", "isolated").timeout(Duration.ofSeconds(60));
         if (oauth) {
             // The distribution spec's OAuth2 token request: the identity token is a refresh token.
             String form = "grant_type=refresh_token&refresh_token="
@@ -418,8 +449,7 @@ final class RegistryClient {
                     + OAUTH_CLIENT_ID;
             request.POST(HttpRequest.BodyPublishers.ofString(form))
                     .header("Content-Type", "application/x-www-form-urlencoded");
-        }
-        else {
+        } else {
             request.GET();
             if (!credentials.isAnonymous()) {
                 request.header("Authorization", credentials.basicHeader());
@@ -429,8 +459,7 @@ final class RegistryClient {
         String body;
         try (InputStream in = response.body()) {
             body = new String(in.readNBytes(MAX_TOKEN_BYTES), StandardCharsets.UTF_8);
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new ImagePullException("Image " + image + ": cannot read the token from " + realm + ": " + why(e), e);
         }
         if (response.statusCode() == 401 || response.statusCode() == 403 || (oauth && response.statusCode() == 400)) {
@@ -440,7 +469,8 @@ final class RegistryClient {
         }
         if (oauth && (response.statusCode() == 404 || response.statusCode() == 405)) {
             throw new ImagePullException("Image " + image + ": the token server " + realm + " of " + registry
-                    + " answered HTTP " + response.statusCode() + " to the OAuth2 POST an identity token needs, so it takes "
+                    + " answered HTTP " + response.statusCode()
+                    + " to the OAuth2 POST an identity token needs, so it takes "
                     + "none; credentials tried: " + credentials.source() + ". Log in with a user and password instead");
         }
         if (response.statusCode() != 200) {
@@ -454,13 +484,13 @@ final class RegistryClient {
                 token = json.optionalString("access_token");
             }
             if (token == null || token.isEmpty() || !token.matches("[\\x21-\\x7e]+")) {
-                throw new ImagePullException("Image " + image + ": the token server " + realm + " sent no usable token");
+                throw new ImagePullException(
+                        "Image " + image + ": the token server " + realm + " sent no usable token");
             }
             return token;
-        }
-        catch (JsonException e) {
-            throw new ImagePullException("Image " + image + ": the token server " + realm + " sent no JSON: "
-                    + e.getMessage(), e);
+        } catch (JsonException e) {
+            throw new ImagePullException(
+                    "Image " + image + ": the token server " + realm + " sent no JSON: " + e.getMessage(), e);
         }
     }
 
@@ -469,8 +499,7 @@ final class RegistryClient {
         try {
             String error = JsonObject.parse(body, "error").optionalString("error");
             return error == null || error.isEmpty() ? "" : " " + clip(error);
-        }
-        catch (JsonException | ClassCastException e) {
+        } catch (JsonException | ClassCastException e) {
             return "";
         }
     }
@@ -516,13 +545,19 @@ final class RegistryClient {
         }
         if (status == 429) {
             StringBuilder limits = new StringBuilder();
-            for (String header : List.of("ratelimit-limit", "ratelimit-remaining", "docker-ratelimit-source", "retry-after")) {
-                response.headers().firstValue(header).ifPresent(v -> limits.append("; ").append(header).append(": ").append(v));
+            for (String header :
+                    List.of("ratelimit-limit", "ratelimit-remaining", "docker-ratelimit-source", "retry-after")) {
+                response.headers()
+                        .firstValue(header)
+                        .ifPresent(v ->
+                                limits.append("; ").append(header).append(": ").append(v));
             }
-            return new ImagePullException("Image " + image + ": " + registry + " limits the rate of pulls (HTTP 429" + summary
-                    + limits + "), still after " + ATTEMPTS + " attempts. Log in for a higher limit (credentials tried: "
-                    + credentials.source() + "), or pull docker.io images through a mirror: set "
-                    + IsolatedConfiguration.REGISTRY_MIRROR + " (e.g. https://mirror.gcr.io)");
+            return new ImagePullException(
+                    "Image " + image + ": " + registry + " limits the rate of pulls (HTTP 429" + summary
+                            + limits + "), still after " + ATTEMPTS
+                            + " attempts. Log in for a higher limit (credentials tried: "
+                            + credentials.source() + "), or pull docker.io images through a mirror: set "
+                            + IsolatedConfiguration.REGISTRY_MIRROR + " (e.g. https://mirror.gcr.io)");
         }
         return new ImagePullException("Image " + image + ": " + registry + " answered HTTP " + status + summary
                 + " to GET " + what + " " + reference);
@@ -531,8 +566,7 @@ final class RegistryClient {
     private static String readError(HttpResponse<InputStream> response) {
         try (InputStream in = response.body()) {
             return new String(in.readNBytes(MAX_ERROR_BYTES), StandardCharsets.UTF_8);
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             return "";
         }
     }
@@ -546,8 +580,7 @@ final class RegistryClient {
                 String message = errors.get(0).optionalString("message");
                 return " " + (code == null ? "" : code) + (message == null ? "" : ": " + clip(message));
             }
-        }
-        catch (JsonException | ClassCastException e) {
+        } catch (JsonException | ClassCastException e) {
             // not the registry's error format
         }
         return "";
@@ -561,8 +594,7 @@ final class RegistryClient {
     private static Optional<Long> seconds(String text) {
         try {
             return Optional.of(Long.parseLong(text.trim()));
-        }
-        catch (NumberFormatException e) {
+        } catch (NumberFormatException e) {
             return Optional.empty();
         }
     }
@@ -570,8 +602,7 @@ final class RegistryClient {
     private static void sleep(long seconds) {
         try {
             Thread.sleep(seconds * 1000);
-        }
-        catch (InterruptedException e) {
+        } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ImagePullException("Interrupted while waiting to retry a pull", e);
         }
@@ -580,15 +611,16 @@ final class RegistryClient {
     static void drain(HttpResponse<InputStream> response) {
         try (InputStream in = response.body()) {
             in.skip(MAX_ERROR_BYTES);
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             // the connection is dropped instead of reused
         }
     }
 
     private static boolean sameOrigin(URI a, URI b) {
-        return a.getScheme().equalsIgnoreCase(b.getScheme()) && a.getHost() != null
-                && a.getHost().equalsIgnoreCase(b.getHost()) && port(a) == port(b);
+        return a.getScheme().equalsIgnoreCase(b.getScheme())
+                && a.getHost() != null
+                && a.getHost().equalsIgnoreCase(b.getHost())
+                && port(a) == port(b);
     }
 
     private static int port(URI uri) {

@@ -59,33 +59,33 @@ final class StallTimeoutInputStream extends FilterInputStream {
             throw new Stalled(timeout, null);
         }
         Thread reader = Thread.currentThread();
-        ScheduledFuture<?> alarm = WATCHDOG.schedule(() -> {
-            boolean fired;
-            synchronized (state) { // the reader clears this interrupt, so it must not come after
-                fired = state.compareAndSet(READING, FIRED);
-                if (fired) {
-                    reader.interrupt();
-                }
-            }
-            if (fired) {
-                try {
-                    in.close();
-                }
-                catch (IOException | RuntimeException e) {
-                    // the reader is interrupted anyway
-                }
-            }
-        }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+        ScheduledFuture<?> alarm = WATCHDOG.schedule(
+                () -> {
+                    boolean fired;
+                    synchronized (state) { // the reader clears this interrupt, so it must not come after
+                        fired = state.compareAndSet(READING, FIRED);
+                        if (fired) {
+                            reader.interrupt();
+                        }
+                    }
+                    if (fired) {
+                        try {
+                            in.close();
+                        } catch (IOException | RuntimeException e) {
+                            // the reader is interrupted anyway
+                        }
+                    }
+                },
+                timeout.toNanos(),
+                TimeUnit.NANOSECONDS);
         int n;
         IOException failure = null;
         try {
             n = in.read(buffer, offset, length);
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             failure = e;
             n = -1;
-        }
-        finally {
+        } finally {
             alarm.cancel(false);
         }
         synchronized (state) {

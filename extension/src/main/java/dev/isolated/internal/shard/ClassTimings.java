@@ -28,8 +28,7 @@ import javax.xml.stream.XMLStreamReader;
 final class ClassTimings {
     private static final int MAX_DEPTH = 16;
 
-    private ClassTimings() {
-    }
+    private ClassTimings() {}
 
     /** The configured path, or an error naming the key when it is no path. */
     static Path path(String configured) {
@@ -48,7 +47,8 @@ final class ClassTimings {
             if (Files.isDirectory(path)) {
                 try (Stream<Path> files = Files.walk(path, MAX_DEPTH)) {
                     files.filter(f -> f.getFileName().toString().matches("TEST-.*\\.xml") && Files.isRegularFile(f))
-                            .sorted().forEach(reports::add);
+                            .sorted()
+                            .forEach(reports::add);
                 }
             } else if (Files.isRegularFile(path)) {
                 reports.add(path);
@@ -56,8 +56,11 @@ final class ClassTimings {
                 throw new NoSuchFileException(configured);
             }
         } catch (IOException e) {
-            throw invalid(configured, "cannot read it (" + e + "); point it at a directory of Surefire XML reports"
-                    + " (TEST-*.xml) from an earlier run", e);
+            throw invalid(
+                    configured,
+                    "cannot read it (" + e + "); point it at a directory of Surefire XML reports"
+                            + " (TEST-*.xml) from an earlier run",
+                    e);
         }
         Map<String, Double> bySuite = new HashMap<>();
         for (Path report : reports) {
@@ -90,8 +93,11 @@ final class ClassTimings {
                         if (depth == 1) {
                             root = element;
                             if (!element.equals("testsuite") && !element.equals("testsuites")) {
-                                throw invalid(configured, report + " is not a JUnit XML report (its root element is <"
-                                        + element + ">, not <testsuite> or <testsuites>)", null);
+                                throw invalid(
+                                        configured,
+                                        report + " is not a JUnit XML report (its root element is <" + element
+                                                + ">, not <testsuite> or <testsuites>)",
+                                        null);
                             }
                         }
                         if (element.equals("testsuite") && (depth == 1 || depth == 2 && root.equals("testsuites"))) {
@@ -126,7 +132,9 @@ final class ClassTimings {
             seconds = Double.NaN;
         }
         if (!(seconds >= 0) || Double.isInfinite(seconds)) {
-            throw invalid(configured, report + ": testsuite '" + name + "' has time '" + time + "', not a number of seconds",
+            throw invalid(
+                    configured,
+                    report + ": testsuite '" + name + "' has time '" + time + "', not a number of seconds",
                     null);
         }
         bySuite.merge(name.strip(), seconds, Math::max);

@@ -24,8 +24,10 @@ record Shard(int index, int total) {
                 return new Shard(index, total);
             }
         }
-        throw new InvalidShardException(IsolatedConfiguration.SHARD + " '" + value + "' is not valid: expected INDEX/TOTAL"
-                + " with 1 <= INDEX <= TOTAL (shards are numbered from 1), e.g. -D" + IsolatedConfiguration.SHARD + "=2/8");
+        throw new InvalidShardException(
+                IsolatedConfiguration.SHARD + " '" + value + "' is not valid: expected INDEX/TOTAL"
+                        + " with 1 <= INDEX <= TOTAL (shards are numbered from 1), e.g. -D"
+                        + IsolatedConfiguration.SHARD + "=2/8");
     }
 
     @Override

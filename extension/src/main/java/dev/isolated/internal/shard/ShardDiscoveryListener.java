@@ -16,8 +16,7 @@ public final class ShardDiscoveryListener implements LauncherDiscoveryListener {
     private static final ThreadLocal<Deque<Discovery>> DISCOVERIES = new ThreadLocal<>();
 
     /** Public for {@link java.util.ServiceLoader}. */
-    public ShardDiscoveryListener() {
-    }
+    public ShardDiscoveryListener() {}
 
     @Override
     public void launcherDiscoveryStarted(LauncherDiscoveryRequest request) {

@@ -22,12 +22,13 @@ public final class ShardFilter implements PostDiscoveryFilter {
     private ShardDiscoveryListener.Discovery withoutListener;
 
     /** Public for {@link java.util.ServiceLoader}. */
-    public ShardFilter() {
-    }
+    public ShardFilter() {}
 
     @Override
     public FilterResult apply(TestDescriptor descriptor) {
-        Optional<ShardPlan> plan = ShardDiscoveryListener.current().orElseGet(this::fromSystemProperties).plan();
+        Optional<ShardPlan> plan = ShardDiscoveryListener.current()
+                .orElseGet(this::fromSystemProperties)
+                .plan();
         if (plan.isEmpty()) {
             return NO_SHARDING;
         }
@@ -36,10 +37,11 @@ public final class ShardFilter implements PostDiscoveryFilter {
             return FilterResult.included("not in a class");
         }
         int shard = plan.get().shardOf(testClass.get());
-        return FilterResult.includedIf(shard == plan.get().shard().index(),
+        return FilterResult.includedIf(
+                shard == plan.get().shard().index(),
                 () -> testClass.get() + " is in " + plan.get(),
-                () -> testClass.get() + " is in shard " + shard + "/" + plan.get().shard().total() + ", not in "
-                        + plan.get());
+                () -> testClass.get() + " is in shard " + shard + "/"
+                        + plan.get().shard().total() + ", not in " + plan.get());
     }
 
     private synchronized ShardDiscoveryListener.Discovery fromSystemProperties() {

@@ -28,14 +28,17 @@ final class ShardPlan {
      *
      * @throws InvalidShardException naming the key or variable and the fix
      */
-    static Optional<ShardPlan> of(Function<String, Optional<String>> configuration, Function<String, String> environment) {
+    static Optional<ShardPlan> of(
+            Function<String, Optional<String>> configuration, Function<String, String> environment) {
         Optional<Shard> shard = ShardResolver.resolve(configuration, environment);
         if (shard.isEmpty()) {
             return Optional.empty();
         }
-        Optional<String> timings = configuration.apply(SHARD_TIMINGS).filter(t -> !t.isBlank()).map(String::strip);
+        Optional<String> timings =
+                configuration.apply(SHARD_TIMINGS).filter(t -> !t.isBlank()).map(String::strip);
         Map<String, Double> seconds = timings.map(t -> TIMINGS.computeIfAbsent(
-                ClassTimings.path(t).toAbsolutePath().normalize(), p -> ClassTimings.read(t))).orElse(Map.of());
+                        ClassTimings.path(t).toAbsolutePath().normalize(), p -> ClassTimings.read(t)))
+                .orElse(Map.of());
         return Optional.of(new ShardPlan(shard.get(), timings, seconds));
     }
 
@@ -50,6 +53,7 @@ final class ShardPlan {
 
     @Override
     public String toString() {
-        return "shard " + shard + timings.map(t -> ", balanced by the timings in " + t).orElse(", by class name hash");
+        return "shard " + shard
+                + timings.map(t -> ", balanced by the timings in " + t).orElse(", by class name hash");
     }
 }

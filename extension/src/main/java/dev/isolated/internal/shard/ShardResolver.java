@@ -20,14 +20,14 @@ final class ShardResolver {
     static final String GITLAB_TOTAL = "CI_NODE_TOTAL";
     static final String GITLAB_JOB_NAME = "CI_JOB_NAME";
 
-    private ShardResolver() {
-    }
+    private ShardResolver() {}
 
     /**
      * @param configuration a configuration parameter by key, empty when unset
      * @param environment an environment variable by name, {@code null} when unset
      */
-    static Optional<Shard> resolve(Function<String, Optional<String>> configuration, Function<String, String> environment) {
+    static Optional<Shard> resolve(
+            Function<String, Optional<String>> configuration, Function<String, String> environment) {
         Optional<String> shard = set(configuration.apply(SHARD));
         Optional<String> total = set(configuration.apply(SHARD_TOTAL));
         if (shard.isPresent()) {
@@ -53,17 +53,24 @@ final class ShardResolver {
     }
 
     private static Shard kubernetes(String total, String index) {
-        int shards = number(total).filter(n -> n >= 1).orElseThrow(() -> new InvalidShardException(SHARD_TOTAL + " '"
-                + total + "' is not valid: expected a whole number of shards, 1 or more (the indexed Job's completions),"
-                + " e.g. -D" + SHARD_TOTAL + "=8"));
+        int shards = number(total)
+                .filter(n -> n >= 1)
+                .orElseThrow(() -> new InvalidShardException(SHARD_TOTAL + " '"
+                        + total
+                        + "' is not valid: expected a whole number of shards, 1 or more (the indexed Job's completions),"
+                        + " e.g. -D" + SHARD_TOTAL + "=8"));
         if (index == null) {
             throw new InvalidShardException(SHARD_TOTAL + " '" + total + "' is set but " + K8S_INDEX + " is not: "
-                    + SHARD_TOTAL + " is for the pods of Kubernetes indexed Jobs (completionMode: Indexed); elsewhere set "
+                    + SHARD_TOTAL
+                    + " is for the pods of Kubernetes indexed Jobs (completionMode: Indexed); elsewhere set "
                     + SHARD + "=INDEX/TOTAL");
         }
-        int from0 = number(index).filter(i -> i < shards).orElseThrow(() -> new InvalidShardException(K8S_INDEX + " '"
-                + index + "' is not a shard of " + SHARD_TOTAL + " '" + total + "': expected 0 <= " + K8S_INDEX + " < "
-                + shards + " (it counts from 0; " + SHARD_TOTAL + " must be the Job's completions)"));
+        int from0 = number(index)
+                .filter(i -> i < shards)
+                .orElseThrow(() -> new InvalidShardException(K8S_INDEX + " '"
+                        + index + "' is not a shard of " + SHARD_TOTAL + " '" + total + "': expected 0 <= " + K8S_INDEX
+                        + " < "
+                        + shards + " (it counts from 0; " + SHARD_TOTAL + " must be the Job's completions)"));
         return new Shard(from0 + 1, shards);
     }
 
@@ -72,7 +79,8 @@ final class ShardResolver {
         Optional<Integer> n = number(total);
         if (i.isEmpty() || n.isEmpty() || i.get() < 1 || i.get() > n.get()) {
             throw new InvalidShardException(GITLAB_INDEX + " '" + index + "' and " + GITLAB_TOTAL + " '" + total
-                    + "' are not a shard: expected 1 <= " + GITLAB_INDEX + " <= " + GITLAB_TOTAL + " (GitLab's parallel:"
+                    + "' are not a shard: expected 1 <= " + GITLAB_INDEX + " <= " + GITLAB_TOTAL
+                    + " (GitLab's parallel:"
                     + " sets them); set " + SHARD + "=INDEX/TOTAL to override them");
         }
         return new Shard(i.get(), n.get());

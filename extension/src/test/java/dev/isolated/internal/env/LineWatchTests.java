@@ -14,9 +14,10 @@ class LineWatchTests {
     }
 
     @Test
-    @DisplayName("lines split across chunks are whole lines; each stream is split on its own; met completes at the n-th match")
+    @DisplayName(
+            "lines split across chunks are whole lines; each stream is split on its own; met completes at the n-th match")
     void chunksAndStreams() {
-        LineWatch watch = new LineWatch(Pattern.compile("^ready$"), 2, 64 * 1024, () -> { });
+        LineWatch watch = new LineWatch(Pattern.compile("^ready$"), 2, 64 * 1024, () -> {});
         watch.accept(false, bytes("boot\nrea"));
         watch.accept(true, bytes("xx"));
         watch.accept(false, bytes("dy\r\nre"));
@@ -36,7 +37,7 @@ class LineWatchTests {
     @Test
     @DisplayName("the last, unterminated line becomes a line at exit")
     void exitFlushes() {
-        LineWatch watch = new LineWatch(Pattern.compile("done"), 1, 64 * 1024, () -> { });
+        LineWatch watch = new LineWatch(Pattern.compile("done"), 1, 64 * 1024, () -> {});
         watch.accept(false, bytes("all done"));
         assertThat(watch.firstMatch()).contains("all done");
         assertThat(watch.met()).isNotDone();

@@ -13,9 +13,11 @@ import org.junit.jupiter.api.Test;
 
 class ResolvedUserTests {
     private static final Map<String, String> FILES = Map.of(
-            "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nweb:x:33:33::/var/www:/bin/false\n# comment\nbroken:x\n"
+            "/etc/passwd",
+            "root:x:0:0:root:/root:/bin/sh\nweb:x:33:33::/var/www:/bin/false\n# comment\nbroken:x\n"
                     + "badgid:x:77:notanumber::/:/bin/sh\n",
-            "/etc/group", "root:x:0:\nweb:x:33:\nadm:x:4:web\nstaff:x:50:root, web\nodd:x:x:web\n");
+            "/etc/group",
+            "root:x:0:\nweb:x:33:\nadm:x:4:web\nstaff:x:50:root, web\nodd:x:x:web\n");
     private static final Function<String, Optional<String>> READ = path -> Optional.ofNullable(FILES.get(path));
 
     private static ResolvedUser resolve(String user) {
@@ -45,22 +47,28 @@ class ResolvedUserTests {
 
     @Test
     void unknownNamesAndMalformedLinesAreErrorsNamingTheFile() {
-        assertThatThrownBy(() -> resolve("nobody")).isInstanceOf(IsolatedException.class)
-                .hasMessage("Test(\"nobody\"): no user \"nobody\" in the environment's /etc/passwd; add the user to the "
-                        + "image, or give numeric ids such as \"1000:1000\"");
-        assertThatThrownBy(() -> resolve("web:wheel")).isInstanceOf(IsolatedException.class)
+        assertThatThrownBy(() -> resolve("nobody"))
+                .isInstanceOf(IsolatedException.class)
+                .hasMessage(
+                        "Test(\"nobody\"): no user \"nobody\" in the environment's /etc/passwd; add the user to the "
+                                + "image, or give numeric ids such as \"1000:1000\"");
+        assertThatThrownBy(() -> resolve("web:wheel"))
+                .isInstanceOf(IsolatedException.class)
                 .hasMessage("Test(\"web:wheel\"): no group \"wheel\" in the environment's /etc/group; add the group to "
                         + "the image, or give a numeric gid such as \"web:1000\"");
         assertThatThrownBy(() -> resolve("broken")).isInstanceOf(IsolatedException.class);
-        assertThatThrownBy(() -> resolve("badgid")).isInstanceOf(IsolatedException.class)
+        assertThatThrownBy(() -> resolve("badgid"))
+                .isInstanceOf(IsolatedException.class)
                 .hasMessageContaining("no user \"badgid\"");
     }
 
     @Test
     void unreadableFilesAreErrorsNamingWhereTheUserWasGiven() {
         assertThatThrownBy(() -> ResolvedUser.resolve("web", "Test(\"web\")", path -> {
-            throw new UncheckedIOException("Cannot read " + path + ": a FIFO", new java.io.IOException("FIFO"));
-        })).isInstanceOf(IsolatedException.class).hasMessage("Test(\"web\"): Cannot read /etc/passwd: a FIFO");
+                    throw new UncheckedIOException("Cannot read " + path + ": a FIFO", new java.io.IOException("FIFO"));
+                }))
+                .isInstanceOf(IsolatedException.class)
+                .hasMessage("Test(\"web\"): Cannot read /etc/passwd: a FIFO");
     }
 
     @Test
@@ -69,17 +77,23 @@ class ResolvedUserTests {
         for (int gid = 1000; gid < 1000 + ResolvedUser.MAX_GROUPS + 1; gid++) {
             group.append("g").append(gid).append(":x:").append(gid).append(":web\n");
         }
-        assertThatThrownBy(() -> ResolvedUser.resolve("web", "Test",
-                path -> Optional.ofNullable(Map.of("/etc/passwd", FILES.get("/etc/passwd"), "/etc/group",
-                        group.toString()).get(path)))).isInstanceOf(IsolatedException.class)
+        assertThatThrownBy(() -> ResolvedUser.resolve(
+                        "web",
+                        "Test",
+                        path -> Optional.ofNullable(
+                                Map.of("/etc/passwd", FILES.get("/etc/passwd"), "/etc/group", group.toString())
+                                        .get(path))))
+                .isInstanceOf(IsolatedException.class)
                 .hasMessage("Test: user \"web\" is a member of more than 256 groups in the environment's /etc/group");
     }
 
     @Test
     void formsThatAreNoUser() {
         for (String bad : List.of("", ":", "a:", ":b", "a:b:c", "a b", "a\nb")) {
-            assertThatThrownBy(() -> ResolvedUser.checkForm(bad, "Where")).as(bad)
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("Where(\"" + bad + "\"): not a user;");
+            assertThatThrownBy(() -> ResolvedUser.checkForm(bad, "Where"))
+                    .as(bad)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("Where(\"" + bad + "\"): not a user;");
         }
         assertThat(ResolvedUser.checkForm("postgres:postgres", "Where")).isEqualTo("postgres:postgres");
     }

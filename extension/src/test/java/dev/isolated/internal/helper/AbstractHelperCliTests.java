@@ -13,7 +13,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,8 +22,26 @@ import org.junit.jupiter.api.io.TempDir;
  */
 abstract class AbstractHelperCliTests {
 
-    private static final List<String> APPLETS = List.of("sh", "ps", "ls", "hostname", "mount", "cat", "ip", "sleep", "id",
-            "echo", "true", "kill", "mkdir", "tail", "touch", "grep", "env", "stat", "cut");
+    private static final List<String> APPLETS = List.of(
+            "sh",
+            "ps",
+            "ls",
+            "hostname",
+            "mount",
+            "cat",
+            "ip",
+            "sleep",
+            "id",
+            "echo",
+            "true",
+            "kill",
+            "mkdir",
+            "tail",
+            "touch",
+            "grep",
+            "env",
+            "stat",
+            "cut");
 
     @TempDir
     Path tmp;
@@ -47,8 +64,7 @@ abstract class AbstractHelperCliTests {
      * @param stdout all it wrote to stdout
      * @param stderr all it wrote to stderr
      */
-    record Result(int code, String stdout, String stderr) {
-    }
+    record Result(int code, String stdout, String stderr) {}
 
     /** {@code isolated-helper run --rootfs ROOTFS -- command...} */
     Result run(String... command) throws Exception {
@@ -77,7 +93,8 @@ abstract class AbstractHelperCliTests {
     Result exec(List<String> command) throws Exception {
         Path out = Files.createTempFile(tmp, "out", ".txt");
         Path err = Files.createTempFile(tmp, "err", ".txt");
-        ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
+        ProcessBuilder builder =
+                new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
         builder.environment().remove("XDG_RUNTIME_DIR");
         Process process = builder.start();
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
@@ -102,21 +119,26 @@ abstract class AbstractHelperCliTests {
 
     /** `ps -o pid,comm` lines without the header, whitespace collapsed: "1 isolated-init". */
     static List<String> processLines(String psOutput) {
-        return psOutput.lines().map(String::strip).filter(line -> line.matches("^\\d+ .*"))
-                .map(line -> line.replaceAll("\\s+", " ")).toList();
+        return psOutput.lines()
+                .map(String::strip)
+                .filter(line -> line.matches("^\\d+ .*"))
+                .map(line -> line.replaceAll("\\s+", " "))
+                .toList();
     }
 
     /** The host's /proc/PID directories of the processes whose argv is exactly {@code argv}. */
     static List<Path> hostProcessesRunning(String... argv) throws IOException {
         byte[] wanted = (String.join("\0", argv) + "\0").getBytes(UTF_8);
         try (Stream<Path> entries = Files.list(Path.of("/proc"))) {
-            return entries.filter(p -> p.getFileName().toString().matches("\\d+")).filter(p -> {
-                try {
-                    return Arrays.equals(Files.readAllBytes(p.resolve("cmdline")), wanted);
-                } catch (IOException gone) {
-                    return false;
-                }
-            }).toList();
+            return entries.filter(p -> p.getFileName().toString().matches("\\d+"))
+                    .filter(p -> {
+                        try {
+                            return Arrays.equals(Files.readAllBytes(p.resolve("cmdline")), wanted);
+                        } catch (IOException gone) {
+                            return false;
+                        }
+                    })
+                    .toList();
         }
     }
 }

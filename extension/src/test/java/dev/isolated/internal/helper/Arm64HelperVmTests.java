@@ -38,13 +38,15 @@ class Arm64HelperVmTests {
             + "user namespaces, the default seccomp filter")
     void walkThrough(@TempDir Path work) throws Exception {
         byte[] helper;
-        try (InputStream in = HelperBinary.class.getClassLoader()
+        try (InputStream in = HelperBinary.class
+                .getClassLoader()
                 .getResourceAsStream(HelperBinary.resourceName("Linux", "aarch64"))) {
             assertThat(in).as("the jar's aarch64 helper").isNotNull();
             helper = in.readAllBytes();
         }
         long start = System.nanoTime();
-        String serial = Arm64Vm.run(Map.of("isolated-helper", helper), script(), Files.createDirectories(work), TIMEOUT);
+        String serial =
+                Arm64Vm.run(Map.of("isolated-helper", helper), script(), Files.createDirectories(work), TIMEOUT);
         System.out.printf("arm64 VM: %.1f s%n", (System.nanoTime() - start) / 1e9);
         Map<String, List<String>> out = steps(serial);
         Map<String, Integer> rc = exitCodes(serial);
@@ -52,54 +54,107 @@ class Arm64HelperVmTests {
         String log = "\n--- serial log, last 100 lines ---\n" + TestVm.tail(serial, 100);
 
         assertThat(out.get("arch")).as("the VM is arm64" + log).containsExactly("aarch64");
-        assertThat(rc).as("every step ran" + log).containsOnlyKeys("arch", "probe", "pid1", "as-pid-1", "hostname",
-                "host-hostname", "mounts-inside", "mounts-outside", "rootfs-outside", "pivot-root", "chroot",
-                "write-inside", "written-outside", "enter", "userns-root", "userns-nobody", "seccomp-default", "seccomp-unconfined");
+        assertThat(rc)
+                .as("every step ran" + log)
+                .containsOnlyKeys(
+                        "arch",
+                        "probe",
+                        "pid1",
+                        "as-pid-1",
+                        "hostname",
+                        "host-hostname",
+                        "mounts-inside",
+                        "mounts-outside",
+                        "rootfs-outside",
+                        "pivot-root",
+                        "chroot",
+                        "write-inside",
+                        "written-outside",
+                        "enter",
+                        "userns-root",
+                        "userns-nobody",
+                        "seccomp-default",
+                        "seccomp-unconfined");
 
-        assertThat(out.get("probe")).as("probe" + log).contains("userns ok", "setgroups ok", "mount-ns ok",
-                "tmpfs-userns ok", "proc ok", "overlay ok", "pivot-root ok", "net ok lo up", "uts ok", "ipc ok",
-                "cgroup-ns ok", "time-ns ok offsets writable",
-                "userns-capabilities ok mount and sethostname work in a new user namespace");
+        assertThat(out.get("probe"))
+                .as("probe" + log)
+                .contains(
+                        "userns ok",
+                        "setgroups ok",
+                        "mount-ns ok",
+                        "tmpfs-userns ok",
+                        "proc ok",
+                        "overlay ok",
+                        "pivot-root ok",
+                        "net ok lo up",
+                        "uts ok",
+                        "ipc ok",
+                        "cgroup-ns ok",
+                        "time-ns ok offsets writable",
+                        "userns-capabilities ok mount and sethostname work in a new user namespace");
 
         assertThat(rc.get("pid1")).as("pid1" + log).isZero();
-        assertThat(processes(out.get("pid1"))).as("ps in the environment sees its init as 1 and nothing of the VM" + log)
-                .containsEntry("1", "isolated-init").containsOnlyKeys("1", pidOf(out.get("pid1"), "ps"))
+        assertThat(processes(out.get("pid1")))
+                .as("ps in the environment sees its init as 1 and nothing of the VM" + log)
+                .containsEntry("1", "isolated-init")
+                .containsOnlyKeys("1", pidOf(out.get("pid1"), "ps"))
                 .containsValues("isolated-init", "ps");
-        assertThat(processes(out.get("as-pid-1"))).as("--as-pid-1: ps is PID 1" + log).containsExactly(Map.entry("1", "ps"));
+        assertThat(processes(out.get("as-pid-1")))
+                .as("--as-pid-1: ps is PID 1" + log)
+                .containsExactly(Map.entry("1", "ps"));
 
         assertThat(out.get("hostname")).as("hostname" + log).containsExactly("box");
-        assertThat(out.get("host-hostname")).as("the VM's hostname is untouched" + log).doesNotContain("box");
+        assertThat(out.get("host-hostname"))
+                .as("the VM's hostname is untouched" + log)
+                .doesNotContain("box");
 
-        assertThat(out.get("mounts-inside")).as("a tmpfs mounted inside" + log)
-                .anyMatch(l -> l.startsWith("inside-only /mnt tmpfs ")).contains("secret");
-        assertThat(out.get("mounts-outside")).as("the VM's mount table, while the environment runs" + log)
+        assertThat(out.get("mounts-inside"))
+                .as("a tmpfs mounted inside" + log)
+                .anyMatch(l -> l.startsWith("inside-only /mnt tmpfs "))
+                .contains("secret");
+        assertThat(out.get("mounts-outside"))
+                .as("the VM's mount table, while the environment runs" + log)
                 .containsExactly("0");
-        assertThat(out.get("rootfs-outside")).as("the rootfs's /mnt seen from the VM" + log).isEmpty();
+        assertThat(out.get("rootfs-outside"))
+                .as("the rootfs's /mnt seen from the VM" + log)
+                .isEmpty();
         assertThat(rc.get("mounts-inside")).as("mounts-inside" + log).isZero();
 
-        assertThat(out.get("pivot-root")).as("with mount: pivot_root into the rootfs" + log)
+        assertThat(out.get("pivot-root"))
+                .as("with mount: pivot_root into the rootfs" + log)
                 .containsExactly("busybox rootfs", "no /isolated-helper");
-        assertThat(out.get("chroot")).as("without mount: chroot into the rootfs" + log)
+        assertThat(out.get("chroot"))
+                .as("without mount: chroot into the rootfs" + log)
                 .containsExactly("busybox rootfs", "no /isolated-helper");
-        assertThat(out.get("written-outside")).as("a write inside never reaches the rootfs" + log)
+        assertThat(out.get("written-outside"))
+                .as("a write inside never reaches the rootfs" + log)
                 .containsExactly("absent");
 
-        assertThat(out.get("enter")).as("enter joins a running environment's mount and uts namespaces" + log)
+        assertThat(out.get("enter"))
+                .as("enter joins a running environment's mount and uts namespaces" + log)
                 .containsExactly("entered", "busybox rootfs");
 
-        assertThat(out.get("userns-root")).as("as root: 0 inside is the environment's own range" + log).hasSize(2);
+        assertThat(out.get("userns-root"))
+                .as("as root: 0 inside is the environment's own range" + log)
+                .hasSize(2);
         assertThat(out.get("userns-root").get(0)).isEqualTo("0");
-        Matcher range = Pattern.compile("0 (\\d+) 65536").matcher(out.get("userns-root").get(1));
-        assertThat(range.matches()).as("uid_map " + out.get("userns-root") + log).isTrue();
+        Matcher range =
+                Pattern.compile("0 (\\d+) 65536").matcher(out.get("userns-root").get(1));
+        assertThat(range.matches())
+                .as("uid_map " + out.get("userns-root") + log)
+                .isTrue();
         long first = Long.parseLong(range.group(1));
         assertThat(first).as("the range starts at 2^30 or above, 65536-aligned").isGreaterThanOrEqualTo(1L << 30);
         assertThat(first % 65536).isZero();
-        assertThat(out.get("userns-nobody")).as("as uid 65534: 0 inside is 65534 outside" + log)
+        assertThat(out.get("userns-nobody"))
+                .as("as uid 65534: 0 inside is 65534 outside" + log)
                 .containsExactly("65534", "0", "0 65534 1");
 
-        assertThat(out.get("seccomp-default")).as("the built-in filter on aarch64: loaded, commands run, "
-                + "a namespace refused" + log).containsExactly("Seccomp:\t2", "unshare refused");
-        assertThat(out.get("seccomp-unconfined")).as("without it the same command may unshare" + log)
+        assertThat(out.get("seccomp-default"))
+                .as("the built-in filter on aarch64: loaded, commands run, " + "a namespace refused" + log)
+                .containsExactly("Seccomp:\t2", "unshare refused");
+        assertThat(out.get("seccomp-unconfined"))
+                .as("without it the same command may unshare" + log)
                 .containsExactly("Seccomp:\t0", "unshare allowed");
         rc.forEach((step, code) -> {
             if (!step.equals("mounts-outside") && !step.equals("rootfs-outside")) {
@@ -172,7 +227,8 @@ class Arm64HelperVmTests {
         Matcher m = STEP.matcher(serial);
         while (m.find()) {
             if (!m.group(2).contains("no idmapped mounts on its filesystem")) {
-                steps.computeIfAbsent(m.group(1), k -> new java.util.ArrayList<>()).add(m.group(2));
+                steps.computeIfAbsent(m.group(1), k -> new java.util.ArrayList<>())
+                        .add(m.group(2));
             }
         }
         return steps;
@@ -200,7 +256,10 @@ class Arm64HelperVmTests {
     }
 
     private static String pidOf(List<String> ps, String command) {
-        return processes(ps).entrySet().stream().filter(e -> e.getValue().equals(command)).map(Map.Entry::getKey)
-                .findFirst().orElse("none");
+        return processes(ps).entrySet().stream()
+                .filter(e -> e.getValue().equals(command))
+                .map(Map.Entry::getKey)
+                .findFirst()
+                .orElse("none");
     }
 }

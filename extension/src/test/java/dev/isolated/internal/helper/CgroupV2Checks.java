@@ -28,8 +28,8 @@ class CgroupV2Checks extends AbstractHelperCliTests {
     @Test
     void theEnvIsAV2LeafWithTheLimitsNextToTheHelpersLeaf() throws Exception {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
-            Fields created = server.create(1, "rootfs=" + rootfs, "memory-max=33554432", "pids-max=50",
-                    "cpu-max=20000\t100000");
+            Fields created =
+                    server.create(1, "rootfs=" + rootfs, "memory-max=33554432", "pids-max=50", "cpu-max=20000\t100000");
             Path dir = Path.of(field(created, "cgroup"));
 
             assertThat(field(created, "cgroup-version")).isEqualTo("2");
@@ -40,10 +40,12 @@ class CgroupV2Checks extends AbstractHelperCliTests {
             assertThat(dir.resolve("cpu.max")).hasContent("20000 100000");
             assertThat(Path.of("/proc", field(created, "pid"), "cgroup")).hasContent("0::/" + ROOT.relativize(dir));
             String leaf = "0::/" + ROOT.relativize(base.resolve("isolated-leaf"));
-            assertThat(Path.of("/proc", Long.toString(server.process().pid()), "cgroup")).hasContent(leaf);
+            assertThat(Path.of("/proc", Long.toString(server.process().pid()), "cgroup"))
+                    .hasContent(leaf);
             assertThat(Path.of("/proc/self/cgroup")).hasContent(leaf);
             try (Stream<Path> nested = Files.walk(base)) {
-                assertThat(nested.filter(p -> p.endsWith("isolated-leaf/isolated-leaf"))).isEmpty();
+                assertThat(nested.filter(p -> p.endsWith("isolated-leaf/isolated-leaf")))
+                        .isEmpty();
             }
 
             assertThat(server.request(CLOSE, 2, "env=1")).hasType(ACK);
@@ -60,18 +62,30 @@ class CgroupV2Checks extends AbstractHelperCliTests {
             Fields created = server.create(1, "rootfs=" + rootfs, "ns=mount,uts", "caps=all");
             Path dir = Path.of(field(created, "kill-cgroup"));
             assertThat(dir.getParent()).isEqualTo(base);
-            assertThat(created.get("cgroup-version")).as("no limits: nothing to report for accounting").isEmpty();
-            assertThat(server.request(SPAWN, 2, "env=1", "arg=sh", "arg=-c",
-                    "arg=unshare -m -u setsid sleep 7775 & echo started")).hasType(SPAWNED);
+            assertThat(created.get("cgroup-version"))
+                    .as("no limits: nothing to report for accounting")
+                    .isEmpty();
+            assertThat(server.request(
+                            SPAWN,
+                            2,
+                            "env=1",
+                            "arg=sh",
+                            "arg=-c",
+                            "arg=unshare -m -u setsid sleep 7775 & echo started"))
+                    .hasType(SPAWNED);
             assertThat(server.stdoutUntilExit(2)).isEqualTo("started\n");
             Thread.sleep(200); // the background unshare execs setsid, which forks the sleep
-            List<String> inside = Files.readString(dir.resolve("cgroup.procs")).lines().toList();
-            assertThat(inside).as("the init and the daemon, in the env's cgroup").hasSize(2);
+            List<String> inside =
+                    Files.readString(dir.resolve("cgroup.procs")).lines().toList();
+            assertThat(inside)
+                    .as("the init and the daemon, in the env's cgroup")
+                    .hasSize(2);
 
             assertThat(server.request(CLOSE, 3, "env=1")).hasType(ACK);
 
             assertThat(dir).doesNotExist();
-            assertThat(inside).allSatisfy(pid -> assertThat(Path.of("/proc", pid)).doesNotExist());
+            assertThat(inside)
+                    .allSatisfy(pid -> assertThat(Path.of("/proc", pid)).doesNotExist());
         }
     }
 
@@ -79,7 +93,8 @@ class CgroupV2Checks extends AbstractHelperCliTests {
     void aCpuLimitThrottlesABusyLoop() throws Exception {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
             Path dir = Path.of(field(server.create(1, "rootfs=" + rootfs, "cpu-max=10000\t100000"), "cgroup"));
-            assertThat(server.request(SPAWN, 2, "env=1", "arg=sh", "arg=-c", "arg=while :; do :; done")).hasType(SPAWNED);
+            assertThat(server.request(SPAWN, 2, "env=1", "arg=sh", "arg=-c", "arg=while :; do :; done"))
+                    .hasType(SPAWNED);
             long start = System.nanoTime();
             Thread.sleep(1500);
             String stat = Files.readString(dir.resolve("cpu.stat"));
@@ -93,8 +108,11 @@ class CgroupV2Checks extends AbstractHelperCliTests {
     }
 
     private static long value(String stat, String key) {
-        return stat.lines().filter(l -> l.startsWith(key + " ")).mapToLong(l -> Long.parseLong(l.split(" ")[1]))
-                .findFirst().orElseThrow();
+        return stat.lines()
+                .filter(l -> l.startsWith(key + " "))
+                .mapToLong(l -> Long.parseLong(l.split(" ")[1]))
+                .findFirst()
+                .orElseThrow();
     }
 
     @Test
@@ -108,10 +126,13 @@ class CgroupV2Checks extends AbstractHelperCliTests {
 
     @Test
     void aCgroupNamespaceHasTheEnvsCgroupAsItsRoot() throws Exception {
-        Result inNamespace = runWith(List.of("--memory-max", "32m", "--ns", "pid,mount,cgroup"), "cat", "/proc/self/cgroup");
+        Result inNamespace =
+                runWith(List.of("--memory-max", "32m", "--ns", "pid,mount,cgroup"), "cat", "/proc/self/cgroup");
         Result outside = runWith(List.of("--memory-max", "32m"), "cat", "/proc/self/cgroup");
 
         assertThat(inNamespace.stdout()).as(inNamespace.stderr()).isEqualTo("0::/\n");
-        assertThat(outside.stdout()).as(outside.stderr()).matches("0::/" + ROOT.relativize(base) + "/isolated-run-\\d+-[0-9a-f]{16}\n");
+        assertThat(outside.stdout())
+                .as(outside.stderr())
+                .matches("0::/" + ROOT.relativize(base) + "/isolated-run-\\d+-[0-9a-f]{16}\n");
     }
 }

@@ -57,7 +57,8 @@ final class Conversation implements AutoCloseable {
 
     /** CREATE with {@code rootfs=} and the given fields; the CREATED record. */
     Fields create(int id, String... fields) throws IOException {
-        String[] all = Stream.concat(Stream.of("rootfs=" + rootfs), Stream.of(fields)).toArray(String[]::new);
+        String[] all =
+                Stream.concat(Stream.of("rootfs=" + rootfs), Stream.of(fields)).toArray(String[]::new);
         Frame created = reply(client.request(CREATE, id, all));
         assertThat(created).hasType(CREATED);
         return created.fields();
@@ -65,9 +66,10 @@ final class Conversation implements AutoCloseable {
 
     /** SPAWN {@code sh -c script}, its stdin a pipe that stays open or {@code /dev/null}. */
     void spawn(int id, int env, boolean stdinPipe, String script) throws IOException {
-        Frame spawned = reply(stdinPipe
-                ? client.request(SPAWN, id, "env=" + env, "stdin=pipe", "arg=sh", "arg=-c", "arg=" + script)
-                : client.request(SPAWN, id, "env=" + env, "arg=sh", "arg=-c", "arg=" + script));
+        Frame spawned = reply(
+                stdinPipe
+                        ? client.request(SPAWN, id, "env=" + env, "stdin=pipe", "arg=sh", "arg=-c", "arg=" + script)
+                        : client.request(SPAWN, id, "env=" + env, "arg=sh", "arg=-c", "arg=" + script));
         assertThat(spawned).hasType(SPAWNED);
     }
 
@@ -88,8 +90,12 @@ final class Conversation implements AutoCloseable {
     /** Whether proc id exited, without waiting longer than a moment for frames. */
     boolean exited(int id) throws IOException {
         try {
-            Awaitility.await().atMost(Duration.ofMillis(500)).pollInSameThread().pollDelay(Duration.ZERO)
-                    .pollInterval(Duration.ofMillis(20)).until(() -> {
+            Awaitility.await()
+                    .atMost(Duration.ofMillis(500))
+                    .pollInSameThread()
+                    .pollDelay(Duration.ZERO)
+                    .pollInterval(Duration.ofMillis(20))
+                    .until(() -> {
                         while (!exits.containsKey(id) && client.hasFrameWaiting()) {
                             collect(client.read());
                         }

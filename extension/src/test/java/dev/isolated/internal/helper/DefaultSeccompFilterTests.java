@@ -14,19 +14,30 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @DisplayName("the default seccomp filter's program")
 class DefaultSeccompFilterTests {
-    private static final Path NATIVE = Path.of("../native/src/main/c").toAbsolutePath().normalize();
+    private static final Path NATIVE =
+            Path.of("../native/src/main/c").toAbsolutePath().normalize();
     private static final Path SOURCE = Path.of("src/test/c/seccomp-verify.c").toAbsolutePath();
 
     @Test
     @DisplayName("answers as its rules say for every syscall number, masks ioctl's high bits, refuses x32 and i386")
     void everySyscallNumber(@TempDir Path dir) throws Exception {
         Path verify = dir.resolve("seccomp-verify");
-        Process gcc = new ProcessBuilder("gcc", "-std=gnu11", "-O2", "-D_GNU_SOURCE", "-I" + NATIVE, "-o",
-                verify.toString(), SOURCE.toString()).redirectErrorStream(true).start();
+        Process gcc = new ProcessBuilder(
+                        "gcc",
+                        "-std=gnu11",
+                        "-O2",
+                        "-D_GNU_SOURCE",
+                        "-I" + NATIVE,
+                        "-o",
+                        verify.toString(),
+                        SOURCE.toString())
+                .redirectErrorStream(true)
+                .start();
         String compiled = new String(gcc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(gcc.waitFor()).as("gcc: %s", compiled).isZero();
 
-        Process run = new ProcessBuilder(verify.toString()).redirectErrorStream(true).start();
+        Process run =
+                new ProcessBuilder(verify.toString()).redirectErrorStream(true).start();
         String out = new String(run.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
 
         assertThat(run.waitFor()).as(out).isZero();

@@ -23,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.BeforeEach;
@@ -67,7 +66,8 @@ class HelperAsyncCreateTests {
             assertThat(replies).containsOnlyKeys(1, 2);
             assertThat(replies.get(1)).hasType(CREATED).fields().containsKey("pid");
             assertThat(replies.get(2)).hasType(CREATED).fields().containsKey("pid");
-            assertThat(field(replies.get(1).fields(), "pid")).isNotEqualTo(field(replies.get(2).fields(), "pid"));
+            assertThat(field(replies.get(1).fields(), "pid"))
+                    .isNotEqualTo(field(replies.get(2).fields(), "pid"));
 
             assertThat(server.request(UNAME, 3, "env=1").fields()).containsEntry("hostname", "one");
             assertThat(server.request(UNAME, 4, "env=2").fields()).containsEntry("hostname", "two");
@@ -128,7 +128,9 @@ class HelperAsyncCreateTests {
                 }
                 assertThat(server.request(CLOSE, id++, "env=" + env)).hasType(ACK);
             }
-            assertThat(spawnedFirst).as("rounds where B's SPAWNED came before A's CREATED").isPositive();
+            assertThat(spawnedFirst)
+                    .as("rounds where B's SPAWNED came before A's CREATED")
+                    .isPositive();
         }
     }
 
@@ -146,15 +148,23 @@ class HelperAsyncCreateTests {
                 Frame created = server.read();
                 assertThat(created).hasId(env);
                 if (created.type() == ERROR) {
-                    assertThat(created).fields().containsEntry("errname", "ECANCELED").containsKeys("stage", "errno");
+                    assertThat(created)
+                            .fields()
+                            .containsEntry("errname", "ECANCELED")
+                            .containsKeys("stage", "errno");
                 } else {
                     assertThat(created).hasType(CREATED); // ready before the CLOSE was read: a plain close
                 }
                 assertThat(server.read()).hasType(ACK).hasId(env + 1);
                 assertThat(children(helper)).as("children of the helper").isEmpty();
-                assertThat(cgroupDirs("isolated-" + helper + "-", "-" + env)).as("the env's cgroup").isEmpty();
+                assertThat(cgroupDirs("isolated-" + helper + "-", "-" + env))
+                        .as("the env's cgroup")
+                        .isEmpty();
             }
-            assertThat(server.request(UNAME, 100, "env=1")).hasType(ERROR).fields().containsEntry("stage", "request");
+            assertThat(server.request(UNAME, 100, "env=1"))
+                    .hasType(ERROR)
+                    .fields()
+                    .containsEntry("stage", "request");
         }
         assertThat(initsOf(helper)).isEmpty();
     }
@@ -168,8 +178,14 @@ class HelperAsyncCreateTests {
             assertThat(bad).hasType(ERROR).hasId(1).fields().containsKeys("stage", "errno", "errname", "message");
             assertThat(field(bad.fields(), "stage")).isNotEqualTo("request");
 
-            Frame missingBind = server.request(CREATE, 2, "rootfs=" + rootfs, "bind=" + tmp.resolve("missing") + "\t/data\tro");
-            assertThat(missingBind).hasType(ERROR).hasId(2).fields().containsEntry("stage", "bind").containsEntry("errname", "ENOENT");
+            Frame missingBind =
+                    server.request(CREATE, 2, "rootfs=" + rootfs, "bind=" + tmp.resolve("missing") + "\t/data\tro");
+            assertThat(missingBind)
+                    .hasType(ERROR)
+                    .hasId(2)
+                    .fields()
+                    .containsEntry("stage", "bind")
+                    .containsEntry("errname", "ENOENT");
 
             server.create(3, "rootfs=" + rootfs);
             assertThat(children(server.process().pid())).hasSize(1); // the init of 3, no leftover of 1 or 2
@@ -189,7 +205,8 @@ class HelperAsyncCreateTests {
 
             assertThat(server.process().waitFor(5, TimeUnit.SECONDS)).isTrue();
             assertThat(server.process().exitValue()).isZero();
-            assertThat(cgroupDirs("isolated-" + server.process().pid() + "-", "-1")).isEmpty();
+            assertThat(cgroupDirs("isolated-" + server.process().pid() + "-", "-1"))
+                    .isEmpty();
         }
         assertThat(initsOf(helper)).isEmpty();
         assertThat(cgroupDirs("isolated-" + helper + "-", "-2")).isEmpty();
@@ -203,7 +220,9 @@ class HelperAsyncCreateTests {
             for (Path task : tasks) {
                 all.append(Files.readString(task.resolve("children"))).append(' ');
             }
-            return Stream.of(all.toString().trim().split("\\s+")).filter(s -> !s.isEmpty()).toList();
+            return Stream.of(all.toString().trim().split("\\s+"))
+                    .filter(s -> !s.isEmpty())
+                    .toList();
         }
     }
 
@@ -215,7 +234,9 @@ class HelperAsyncCreateTests {
      */
     private static List<Long> initsOf(long helper) {
         try {
-            return Awaitility.await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(50))
+            return Awaitility.await()
+                    .atMost(Duration.ofSeconds(2))
+                    .pollInterval(Duration.ofMillis(50))
                     .until(() -> initsNow(helper), List::isEmpty);
         } catch (ConditionTimeoutException stillThere) {
             return initsNow(helper);
@@ -224,7 +245,9 @@ class HelperAsyncCreateTests {
 
     private static List<Long> initsNow(long helper) {
         try (Stream<ProcessHandle> all = ProcessHandle.allProcesses()) {
-            return all.filter(p -> isInitOf(p.pid(), helper)).map(ProcessHandle::pid).toList();
+            return all.filter(p -> isInitOf(p.pid(), helper))
+                    .map(ProcessHandle::pid)
+                    .toList();
         }
     }
 
@@ -247,9 +270,15 @@ class HelperAsyncCreateTests {
         if (!Files.isDirectory(root)) {
             return List.of();
         }
-        try (Stream<Path> found = Files.find(root, 6, (p, a) -> a.isDirectory() && p.getFileName() != null
-                && p.getFileName().toString().matches(java.util.regex.Pattern.quote(prefix) + "[0-9a-f]{16}"
-                        + java.util.regex.Pattern.quote(suffix)))) {
+        try (Stream<Path> found = Files.find(
+                root,
+                6,
+                (p, a) -> a.isDirectory()
+                        && p.getFileName() != null
+                        && p.getFileName()
+                                .toString()
+                                .matches(java.util.regex.Pattern.quote(prefix) + "[0-9a-f]{16}"
+                                        + java.util.regex.Pattern.quote(suffix)))) {
             return found.toList();
         }
     }

@@ -32,10 +32,14 @@ class HelperBinaryTests {
         Path helper = HelperBinary.extractBundled(base);
 
         assertThat(helper.getParent().getParent()).isEqualTo(base);
-        assertThat(helper.getParent().getFileName().toString()).isEqualTo(bundledDigest().substring(0, 16));
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(helper))).isEqualTo("r-xr-xr-x");
+        assertThat(helper.getParent().getFileName().toString())
+                .isEqualTo(bundledDigest().substring(0, 16));
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(helper)))
+                .isEqualTo("r-xr-xr-x");
         assertThat(HelperBinary.sha256(Files.readAllBytes(helper))).isEqualTo(bundledDigest());
-        Process help = new ProcessBuilder(helper.toString(), "--help").redirectErrorStream(true).start();
+        Process help = new ProcessBuilder(helper.toString(), "--help")
+                .redirectErrorStream(true)
+                .start();
         assertThat(new String(help.getInputStream().readAllBytes())).contains("isolated-helper run");
         assertThat(help.waitFor()).isZero();
     }
@@ -69,7 +73,8 @@ class HelperBinaryTests {
         Path again = HelperBinary.extractBundled(base);
 
         assertThat(HelperBinary.sha256(Files.readAllBytes(again))).isEqualTo(bundledDigest());
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(again))).isEqualTo("r-xr-xr-x");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(again)))
+                .isEqualTo("r-xr-xr-x");
     }
 
     @Test
@@ -77,9 +82,13 @@ class HelperBinaryTests {
     void concurrentExtraction() throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(8);
         try {
-            List<Callable<Path>> jobs = IntStream.range(0, 8).<Callable<Path>>mapToObj(i -> () -> HelperBinary.extractBundled(base))
+            List<Callable<Path>> jobs = IntStream.range(0, 8)
+                    .<Callable<Path>>mapToObj(i -> () -> HelperBinary.extractBundled(base))
                     .toList();
-            List<Path> paths = pool.invokeAll(jobs).stream().map(HelperBinaryTests::get).distinct().toList();
+            List<Path> paths = pool.invokeAll(jobs).stream()
+                    .map(HelperBinaryTests::get)
+                    .distinct()
+                    .toList();
 
             assertThat(paths).hasSize(1);
             assertThat(HelperBinary.sha256(Files.readAllBytes(paths.get(0)))).isEqualTo(bundledDigest());
@@ -97,34 +106,43 @@ class HelperBinaryTests {
     void privateDirectories() throws Exception {
         Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxrwxrwx"));
         Path helper = HelperBinary.extractBundled(base);
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(base))).isEqualTo("rwxr-xr-x");
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(helper.getParent()))).isEqualTo("rwxr-xr-x");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(base)))
+                .isEqualTo("rwxr-xr-x");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(helper.getParent())))
+                .isEqualTo("rwxr-xr-x");
 
         Path foreign = Files.createDirectory(base.resolve("foreign"));
         Files.setAttribute(foreign, "unix:uid", 65534);
-        assertThatThrownBy(() -> HelperBinary.extractBundled(foreign)).isInstanceOf(IsolatedException.class)
+        assertThatThrownBy(() -> HelperBinary.extractBundled(foreign))
+                .isInstanceOf(IsolatedException.class)
                 .hasMessageContaining(foreign + ", is owned by uid 65534")
-                .hasMessageContaining("another user could replace what is in it").hasMessageContaining("isolated.helper.dir");
+                .hasMessageContaining("another user could replace what is in it")
+                .hasMessageContaining("isolated.helper.dir");
     }
 
     @Test
     @DisplayName("the jar holds a static helper for x86_64 and one for aarch64, each an ELF of its machine")
     void bothArchitecturesBundled() throws Exception {
-        assertThat(elfMachineOfStatic(HelperBinary.resourceName("Linux", "amd64"))).isEqualTo(EM_X86_64);
-        assertThat(elfMachineOfStatic(HelperBinary.resourceName("Linux", "aarch64"))).isEqualTo(EM_AARCH64);
+        assertThat(elfMachineOfStatic(HelperBinary.resourceName("Linux", "amd64")))
+                .isEqualTo(EM_X86_64);
+        assertThat(elfMachineOfStatic(HelperBinary.resourceName("Linux", "aarch64")))
+                .isEqualTo(EM_AARCH64);
         assertThat(HelperBinary.resourceName("Linux", "x86_64")).isEqualTo(HelperBinary.resourceName("Linux", "amd64"));
-        assertThat(HelperBinary.resourceName("Linux", "arm64")).isEqualTo(HelperBinary.resourceName("Linux", "aarch64"));
+        assertThat(HelperBinary.resourceName("Linux", "arm64"))
+                .isEqualTo(HelperBinary.resourceName("Linux", "aarch64"));
     }
 
     @Test
     @DisplayName("a host of another architecture gets a message naming it and how to build and name a helper")
     void unsupportedArchitecture() {
-        assertThatThrownBy(() -> HelperBinary.resourceName("Linux", "riscv64")).isInstanceOf(IsolatedException.class)
+        assertThatThrownBy(() -> HelperBinary.resourceName("Linux", "riscv64"))
+                .isInstanceOf(IsolatedException.class)
                 .hasMessage("Isolated's jar holds its native helper for x86_64 (amd64) and aarch64 (arm64) Linux only; "
                         + "this JVM runs on riscv64 (os.arch). Build the helper for riscv64 from the project's native/ "
                         + "directory (gcc -static -D_GNU_SOURCE -o isolated-helper native/src/main/c/*.c) and set "
                         + "-Disolated.helper.path=<its path>.");
-        assertThatThrownBy(() -> HelperBinary.resourceName("Mac OS X", "aarch64")).isInstanceOf(IsolatedException.class)
+        assertThatThrownBy(() -> HelperBinary.resourceName("Mac OS X", "aarch64"))
+                .isInstanceOf(IsolatedException.class)
                 .hasMessage("Isolated needs Linux (namespaces, pivot_root); this JVM runs on Mac OS X.");
     }
 
@@ -147,7 +165,8 @@ class HelperBinaryTests {
         int phnum = b.getShort(0x38) & 0xffff;
         assertThat(phnum).as(resource + ": program headers").isPositive();
         for (int i = 0; i < phnum; i++) {
-            assertThat(b.getInt((int) phoff + i * phentsize)).as(resource + ": statically linked (no PT_INTERP)")
+            assertThat(b.getInt((int) phoff + i * phentsize))
+                    .as(resource + ": statically linked (no PT_INTERP)")
                     .isNotEqualTo(PT_INTERP);
         }
         return b.getShort(0x12) & 0xffff;

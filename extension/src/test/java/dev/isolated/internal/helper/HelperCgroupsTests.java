@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -34,21 +33,27 @@ class HelperCgroupsTests extends AbstractHelperCliTests {
     class Cgroups {
 
         @Test
-        @DisplayName("CREATE memory-max: CREATED names the cgroup; an OOM kill is reported as oom=true, signal 9; CLOSE removes it")
+        @DisplayName(
+                "CREATE memory-max: CREATED names the cgroup; an OOM kill is reported as oom=true, signal 9; CLOSE removes it")
         void oomKillIsReported() throws Exception {
             try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
                 Fields fields = server.create(1, "rootfs=" + rootfs, "memory-max=33554432");
-                Path memory = Path.of(field(fields, "1".equals(fields.getOrEmpty("cgroup-version")) ? "cgroup-memory" : "cgroup"));
+                Path memory = Path.of(
+                        field(fields, "1".equals(fields.getOrEmpty("cgroup-version")) ? "cgroup-memory" : "cgroup"));
                 assertThat(memory).isDirectory();
-                assertThat(Files.readString(memory.resolve(field(fields, "cgroup-version").equals("1") ? "memory.limit_in_bytes" : "memory.max")))
+                assertThat(Files.readString(memory.resolve(
+                                field(fields, "cgroup-version").equals("1") ? "memory.limit_in_bytes" : "memory.max")))
                         .isEqualTo("33554432\n");
 
-                assertThat(server.request(SPAWN, 2, "env=1", "arg=tail", "arg=/dev/zero")).hasType(SPAWNED);
+                assertThat(server.request(SPAWN, 2, "env=1", "arg=tail", "arg=/dev/zero"))
+                        .hasType(SPAWNED);
                 Frame exited = server.readUntil(EXITED, 2);
                 assertThat(exited.fields()).containsEntry("signal", "9").containsEntry("oom", "true");
 
                 assertThat(server.request(SPAWN, 3, "env=1", "arg=true")).hasType(SPAWNED);
-                assertThat(server.readUntil(EXITED, 3).fields()).containsEntry("code", "0").doesNotContainKey("oom");
+                assertThat(server.readUntil(EXITED, 3).fields())
+                        .containsEntry("code", "0")
+                        .doesNotContainKey("oom");
 
                 assertThat(server.request(CLOSE, 4, "env=1")).hasType(ACK);
                 assertThat(memory).doesNotExist();
@@ -56,18 +61,27 @@ class HelperCgroupsTests extends AbstractHelperCliTests {
         }
 
         @Test
-        @DisplayName("CREATE pids-max=20: a loop starting 200 sleeps sees fork failures, the env holds at most 20 tasks")
+        @DisplayName(
+                "CREATE pids-max=20: a loop starting 200 sleeps sees fork failures, the env holds at most 20 tasks")
         void pidsLimitStopsAForkLoop() throws Exception {
             try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
                 Path pids = pidsCgroup(server.create(1, "rootfs=" + rootfs, "pids-max=20"));
 
-                assertThat(server.request(SPAWN, 2, "env=1", "arg=sh", "arg=-c",
-                        "arg=i=0; while [ $i -lt 200 ]; do sleep 100 & i=$((i+1)); done")).hasType(SPAWNED);
+                assertThat(server.request(
+                                SPAWN,
+                                2,
+                                "env=1",
+                                "arg=sh",
+                                "arg=-c",
+                                "arg=i=0; while [ $i -lt 200 ]; do sleep 100 & i=$((i+1)); done"))
+                        .hasType(SPAWNED);
                 ProtocolClient.Exit exited = server.awaitExit(2);
 
                 assertThat(exited.fields()).doesNotContainEntry("code", "0");
                 assertThat(exited.stderr()).contains("can't fork");
-                assertThat(Integer.parseInt(Files.readString(pids.resolve("pids.current")).strip())).isBetween(1, 20);
+                assertThat(Integer.parseInt(
+                                Files.readString(pids.resolve("pids.current")).strip()))
+                        .isBetween(1, 20);
                 assertThat(server.request(CLOSE, 3, "env=1")).hasType(ACK);
                 assertThat(pids).doesNotExist();
             }
@@ -75,7 +89,8 @@ class HelperCgroupsTests extends AbstractHelperCliTests {
         }
 
         @Test
-        @DisplayName("CREATE cpu-max: the quota and period are set; spawned processes and the init are in the env's cgroup")
+        @DisplayName(
+                "CREATE cpu-max: the quota and period are set; spawned processes and the init are in the env's cgroup")
         void cpuLimitAndMembership() throws Exception {
             try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
                 Fields fields = server.create(1, "rootfs=" + rootfs, "cpu-max=20000\t100000", "cgroup=true");
@@ -94,7 +109,8 @@ class HelperCgroupsTests extends AbstractHelperCliTests {
         }
 
         @Test
-        @DisplayName("enter --pid: the command starts in the env's cgroups (same /proc/PID/cgroup as the init), so pids-max applies to it")
+        @DisplayName(
+                "enter --pid: the command starts in the env's cgroups (same /proc/PID/cgroup as the init), so pids-max applies to it")
         void enterJoinsTheCgroups() throws Exception {
             try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
                 Fields created = server.create(1, "rootfs=" + rootfs, "pids-max=10", "memory-max=67108864");
@@ -105,19 +121,31 @@ class HelperCgroupsTests extends AbstractHelperCliTests {
 
                 Process enter = start("enter", "--pid", init, "--", "sleep", "1004");
                 try {
-                    await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcessesRunning("sleep", "1004").isEmpty());
+                    await().atMost(Duration.ofSeconds(5))
+                            .until(() -> !hostProcessesRunning("sleep", "1004").isEmpty());
                     Path command = hostProcessesRunning("sleep", "1004").get(0);
 
                     assertThat(Files.readString(command.resolve("cgroup"))).isEqualTo(initCgroups);
-                    assertThat(Files.readAllLines(pids.resolve("cgroup.procs"))).contains(command.getFileName().toString());
+                    assertThat(Files.readAllLines(pids.resolve("cgroup.procs")))
+                            .contains(command.getFileName().toString());
                 } finally {
-                    assertThat(enter.destroyForcibly().waitFor(10, TimeUnit.SECONDS)).as("enter ends on SIGKILL").isTrue();
+                    assertThat(enter.destroyForcibly().waitFor(10, TimeUnit.SECONDS))
+                            .as("enter ends on SIGKILL")
+                            .isTrue();
                 }
 
-                Result forkLoop = helper("enter", "--pid", init, "--", "sh", "-c",
+                Result forkLoop = helper(
+                        "enter",
+                        "--pid",
+                        init,
+                        "--",
+                        "sh",
+                        "-c",
                         "i=0; while [ $i -lt 50 ]; do sleep 100 & i=$((i+1)); done");
                 assertThat(forkLoop.stderr()).contains("can't fork");
-                assertThat(Integer.parseInt(Files.readString(pids.resolve("pids.current")).strip())).isBetween(1, 10);
+                assertThat(Integer.parseInt(
+                                Files.readString(pids.resolve("pids.current")).strip()))
+                        .isBetween(1, 10);
 
                 assertThat(server.request(CLOSE, 2, "env=1")).hasType(ACK);
                 assertThat(pids).doesNotExist();

@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -40,10 +39,33 @@ class HelperCliTests extends AbstractHelperCliTests {
         Result result = helper("--help");
 
         assertThat(result.code()).isZero();
-        assertThat(result.stdout()).contains("isolated-helper run", "isolated-helper enter", "isolated-helper serve",
-                "--rootfs", "--ns", "--as-pid-1", "--print-pid", "isolated-helper probe", "--json", "--bind", "--ro-bind",
-                "--tmpfs", "--readonly-root", "--memory-max", "--pids-max", "--cpu-max", "--rlimit", "--caps", "--seccomp",
-                "--time-offset", "--uid", "--gid", "--groups", "--umask", "--inherit-env");
+        assertThat(result.stdout())
+                .contains(
+                        "isolated-helper run",
+                        "isolated-helper enter",
+                        "isolated-helper serve",
+                        "--rootfs",
+                        "--ns",
+                        "--as-pid-1",
+                        "--print-pid",
+                        "isolated-helper probe",
+                        "--json",
+                        "--bind",
+                        "--ro-bind",
+                        "--tmpfs",
+                        "--readonly-root",
+                        "--memory-max",
+                        "--pids-max",
+                        "--cpu-max",
+                        "--rlimit",
+                        "--caps",
+                        "--seccomp",
+                        "--time-offset",
+                        "--uid",
+                        "--gid",
+                        "--groups",
+                        "--umask",
+                        "--inherit-env");
     }
 
     @Test
@@ -69,7 +91,15 @@ class HelperCliTests extends AbstractHelperCliTests {
     void hostnameIsPrivate() throws Exception {
         String hostBefore = hostHostname();
 
-        Result result = helper("run", "--rootfs", rootfs.toString(), "--hostname", "box", "--", "sh", "-c",
+        Result result = helper(
+                "run",
+                "--rootfs",
+                rootfs.toString(),
+                "--hostname",
+                "box",
+                "--",
+                "sh",
+                "-c",
                 "hostname; hostname other; hostname");
 
         assertThat(result.code()).as(result.stderr()).isZero();
@@ -81,11 +111,18 @@ class HelperCliTests extends AbstractHelperCliTests {
     @DisplayName("run: a tmpfs mounted inside shows in the env's mountinfo, never in the host's")
     void mountsDoNotLeakToTheHost() throws Exception {
         String source = "isolated-marker-" + UUID.randomUUID();
-        Process process = start("run", "--rootfs", rootfs.toString(), "--", "sh", "-c",
-                "mkdir -p /tmp/m && mount -t tmpfs " + source + " /tmp/m && cat /proc/self/mountinfo && echo mounted && sleep 100");
+        Process process = start(
+                "run",
+                "--rootfs",
+                rootfs.toString(),
+                "--",
+                "sh",
+                "-c",
+                "mkdir -p /tmp/m && mount -t tmpfs " + source
+                        + " /tmp/m && cat /proc/self/mountinfo && echo mounted && sleep 100");
         try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), UTF_8))) {
             List<String> inside = new ArrayList<>();
-            for (String line; (line = out.readLine()) != null && !line.equals("mounted");) {
+            for (String line; (line = out.readLine()) != null && !line.equals("mounted"); ) {
                 inside.add(line);
             }
 
@@ -113,28 +150,40 @@ class HelperCliTests extends AbstractHelperCliTests {
         Result result = helper("run", "--rootfs", rootfs.toString(), "--ns", "pid,mount,net", "--", "ip", "link");
 
         assertThat(result.code()).as(result.stderr()).isZero();
-        List<String> interfaces = result.stdout().lines().filter(line -> line.matches("^\\d+: .*")).toList();
-        assertThat(interfaces).singleElement().satisfies(lo -> assertThat(lo).startsWith("1: lo:").contains("UP"));
+        List<String> interfaces = result.stdout()
+                .lines()
+                .filter(line -> line.matches("^\\d+: .*"))
+                .toList();
+        assertThat(interfaces)
+                .singleElement()
+                .satisfies(lo -> assertThat(lo).startsWith("1: lo:").contains("UP"));
     }
 
     /** Prints the shell's pid, session and tty_nr (/proc/PID/stat) and whether /dev/tty opens. */
-    static final String SESSION_PROBE = "read -r stat < /proc/$$/stat; set -- $stat; echo \"pid=$1 session=$6 tty_nr=$7\"; (exec 3</dev/tty) 2>/dev/null && echo tty-opened || echo no-tty";
+    static final String SESSION_PROBE =
+            "read -r stat < /proc/$$/stat; set -- $stat; echo \"pid=$1 session=$6 tty_nr=$7\"; (exec 3</dev/tty) 2>/dev/null && echo tty-opened || echo no-tty";
 
     /** Runs the shell script {@code script} under util-linux script(1), i.e. with a terminal (a pty) of its own. */
     Result underTerminal(String script) throws Exception {
-        Path file = Files.writeString(tmp.resolve("under-terminal.sh"), "exec 3</dev/tty && echo host-tty-opened\nexec 3<&-\n" + script + "\n");
+        Path file = Files.writeString(
+                tmp.resolve("under-terminal.sh"),
+                "exec 3</dev/tty && echo host-tty-opened\nexec 3<&-\n" + script + "\n");
         Result result = exec(List.of("script", "-qec", "sh " + file, "/dev/null"));
         return new Result(result.code(), result.stdout().replace("\r", ""), result.stderr());
     }
 
     static void assertOwnSessionWithoutTerminal(Result result) {
-        assertThat(result.stdout()).startsWith("host-tty-opened\n").contains("tty_nr=0\n").endsWith("no-tty\n");
+        assertThat(result.stdout())
+                .startsWith("host-tty-opened\n")
+                .contains("tty_nr=0\n")
+                .endsWith("no-tty\n");
         String pid = result.stdout().replaceAll("(?s).*pid=(\\d+) .*", "$1");
         assertThat(result.stdout()).contains("pid=" + pid + " session=" + pid + " ");
     }
 
     @Test
-    @DisplayName("run: the command is a session of its own without the caller's terminal (no TIOCSTI into the developer's shell)")
+    @DisplayName(
+            "run: the command is a session of its own without the caller's terminal (no TIOCSTI into the developer's shell)")
     void runCommandHasNoControllingTerminal() throws Exception {
         Result result = underTerminal(HELPER + " run --rootfs " + rootfs + " -- sh -c '" + SESSION_PROBE + "'");
 
@@ -173,8 +222,9 @@ class HelperCliTests extends AbstractHelperCliTests {
             Result result = helper("run", "--rootfs", rootfs.toString(), "--cwd", "/does/not/exist", "--", "true");
 
             assertThat(result.code()).isEqualTo(125);
-            assertThat(result.stderr()).isEqualTo("isolated-helper: cwd: chdir /does/not/exist: No such file or directory\n"
-                    + "hint: working directory /does/not/exist does not exist in the environment\n");
+            assertThat(result.stderr())
+                    .isEqualTo("isolated-helper: cwd: chdir /does/not/exist: No such file or directory\n"
+                            + "hint: working directory /does/not/exist does not exist in the environment\n");
             Result file = helper("run", "--rootfs", rootfs.toString(), "--cwd", "/bin/sh", "--", "true");
             assertThat(file.code()).isEqualTo(125);
             assertThat(file.stderr()).contains("hint: working directory /bin/sh is not a directory\n");
@@ -188,8 +238,11 @@ class HelperCliTests extends AbstractHelperCliTests {
             Result result = helper("run", "--rootfs", missing.toString(), "--", "true");
 
             assertThat(result.code()).isEqualTo(125);
-            assertThat(result.stderr()).contains("isolated-helper: mount-rootfs:", missing.toString(),
-                    "hint: the rootfs directory does not exist");
+            assertThat(result.stderr())
+                    .contains(
+                            "isolated-helper: mount-rootfs:",
+                            missing.toString(),
+                            "hint: the rootfs directory does not exist");
         }
     }
 
@@ -210,8 +263,21 @@ class HelperCliTests extends AbstractHelperCliTests {
     void rootlessRun() throws Exception {
         Path helper = HelperPaths.rootlessCopy(tmp);
 
-        Result result = exec(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", helper.toString(), "run",
-                "--rootfs", rootfs.toString(), "--ns", "user,pid,mount,uts", "--", "sh", "-c", "id -u; ps -o pid,comm"));
+        Result result = exec(List.of(
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                helper.toString(),
+                "run",
+                "--rootfs",
+                rootfs.toString(),
+                "--ns",
+                "user,pid,mount,uts",
+                "--",
+                "sh",
+                "-c",
+                "id -u; ps -o pid,comm"));
 
         assertThat(result.code()).as(result.stderr()).isZero();
         assertThat(result.stdout().lines().findFirst()).contains("0");
@@ -221,13 +287,19 @@ class HelperCliTests extends AbstractHelperCliTests {
     @Test
     @DisplayName("enter --pid joins a running environment")
     void enterJoinsARunningEnvironment() throws Exception {
-        Process env = start("run", "--rootfs", rootfs.toString(), "--hostname", "envhost", "--print-pid", "--", "sleep",
-                "100");
+        Process env = start(
+                "run", "--rootfs", rootfs.toString(), "--hostname", "envhost", "--print-pid", "--", "sleep", "100");
         try {
             String initPid = new BufferedReader(new InputStreamReader(env.getErrorStream(), UTF_8)).readLine();
             assertThat(initPid).startsWith("init-pid=");
 
-            Result result = helper("enter", "--pid", initPid.substring("init-pid=".length()), "--", "sh", "-c",
+            Result result = helper(
+                    "enter",
+                    "--pid",
+                    initPid.substring("init-pid=".length()),
+                    "--",
+                    "sh",
+                    "-c",
                     "hostname; ps -o pid,comm");
 
             assertThat(result.code()).as(result.stderr()).isZero();
@@ -242,13 +314,15 @@ class HelperCliTests extends AbstractHelperCliTests {
     @DisplayName("SIGKILL of run leaves no process of the environment behind")
     void sigkillLeavesNothingBehind() throws Exception {
         Process env = start("run", "--rootfs", rootfs.toString(), "--", "sleep", "1000");
-        await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcessesRunning("sleep", "1000").isEmpty());
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> !hostProcessesRunning("sleep", "1000").isEmpty());
 
         env.destroyForcibly().waitFor();
 
         await().atMost(Duration.ofSeconds(2))
                 .pollInterval(Duration.ofMillis(20))
-                .untilAsserted(() -> assertThat(hostProcessesRunning("sleep", "1000")).isEmpty());
+                .untilAsserted(
+                        () -> assertThat(hostProcessesRunning("sleep", "1000")).isEmpty());
     }
 
     @Test
@@ -256,8 +330,8 @@ class HelperCliTests extends AbstractHelperCliTests {
     void timeNamespaceOffsets() throws Exception {
         double hostBefore = uptime(Files.readString(Path.of("/proc/uptime")));
 
-        Result result = runWith(List.of("--time-offset", "boottime:86400", "--time-offset", "monotonic:3600"), "cat",
-                "/proc/uptime");
+        Result result = runWith(
+                List.of("--time-offset", "boottime:86400", "--time-offset", "monotonic:3600"), "cat", "/proc/uptime");
 
         double hostAfter = uptime(Files.readString(Path.of("/proc/uptime")));
         assertThat(result.code()).as(result.stderr()).isZero();
@@ -278,7 +352,9 @@ class HelperCliTests extends AbstractHelperCliTests {
         @BeforeEach
         void startEnvironment() throws Exception {
             env = start("run", "--rootfs", rootfs.toString(), "--print-pid", "--", "sleep", "1000");
-            initPid = new BufferedReader(new InputStreamReader(env.getErrorStream(), UTF_8)).readLine().substring("init-pid=".length());
+            initPid = new BufferedReader(new InputStreamReader(env.getErrorStream(), UTF_8))
+                    .readLine()
+                    .substring("init-pid=".length());
         }
 
         @AfterEach
@@ -298,7 +374,8 @@ class HelperCliTests extends AbstractHelperCliTests {
         @Test
         @DisplayName("--inherit-env: a ProcessBuilder's environment reaches the command unchanged")
         void inheritEnv() throws Exception {
-            ProcessBuilder builder = new ProcessBuilder(HELPER.toString(), "enter", "--pid", initPid, "--inherit-env", "--", "env");
+            ProcessBuilder builder =
+                    new ProcessBuilder(HELPER.toString(), "enter", "--pid", initPid, "--inherit-env", "--", "env");
             builder.environment().clear();
             builder.environment().put("PATH", "/bin");
             builder.environment().put("FROM_JAVA", "yes");
@@ -312,7 +389,8 @@ class HelperCliTests extends AbstractHelperCliTests {
         @Test
         @DisplayName("--uid/--gid, and the command's exit code")
         void uidGidAndExitCode() throws Exception {
-            Result result = helper("enter", "--pid", initPid, "--uid", "1000", "--gid", "1000", "--", "sh", "-c", "id -u; exit 7");
+            Result result = helper(
+                    "enter", "--pid", initPid, "--uid", "1000", "--gid", "1000", "--", "sh", "-c", "id -u; exit 7");
 
             assertThat(result.code()).isEqualTo(7);
             assertThat(result.stdout()).isEqualTo("1000\n");
@@ -322,22 +400,26 @@ class HelperCliTests extends AbstractHelperCliTests {
         @DisplayName("SIGTERM to enter is forwarded: the command dies of it and enter exits 143; 125 on setup failure")
         void forwardsSigterm() throws Exception {
             Process enter = start("enter", "--pid", initPid, "--", "sleep", "1001");
-            await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcessesRunning("sleep", "1001").isEmpty());
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> !hostProcessesRunning("sleep", "1001").isEmpty());
 
             enter.destroy(); // SIGTERM
 
             assertThat(enter.waitFor(5, TimeUnit.SECONDS)).isTrue();
             assertThat(enter.exitValue()).isEqualTo(128 + 15);
             assertThat(hostProcessesRunning("sleep", "1001")).isEmpty();
-            assertThat(helper("enter", "--pid", "999999999", "--", "true").code()).isEqualTo(125);
+            assertThat(helper("enter", "--pid", "999999999", "--", "true").code())
+                    .isEqualTo(125);
         }
 
         @Test
         @DisplayName("SIGKILL of enter kills the command and what it started (its supervisor inside does)")
         void sigkillOfEnterKillsTheCommand() throws Exception {
-            Process enter = start("enter", "--pid", initPid, "--uid", "1000", "--", "sh", "-c", "sleep 1002 & exec sleep 1003");
-            await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcessesRunning("sleep", "1002").isEmpty()
-                    && !hostProcessesRunning("sleep", "1003").isEmpty());
+            Process enter =
+                    start("enter", "--pid", initPid, "--uid", "1000", "--", "sh", "-c", "sleep 1002 & exec sleep 1003");
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> !hostProcessesRunning("sleep", "1002").isEmpty()
+                            && !hostProcessesRunning("sleep", "1003").isEmpty());
 
             enter.destroyForcibly().waitFor();
 
@@ -350,8 +432,16 @@ class HelperCliTests extends AbstractHelperCliTests {
         @Test
         @DisplayName("SIGTERM to enter stops the command's process group; enter exits once all of it is gone")
         void sigtermStopsWhatTheCommandStarted() throws Exception {
-            Process enter = start("enter", "--pid", initPid, "--", "sh", "-c", "exec 2>/dev/null; trap : TERM; sleep 1004 & sleep 1005; exit 3");
-            await().atMost(Duration.ofSeconds(5)).until(() -> !hostProcessesRunning("sleep", "1005").isEmpty());
+            Process enter = start(
+                    "enter",
+                    "--pid",
+                    initPid,
+                    "--",
+                    "sh",
+                    "-c",
+                    "exec 2>/dev/null; trap : TERM; sleep 1004 & sleep 1005; exit 3");
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> !hostProcessesRunning("sleep", "1005").isEmpty());
 
             enter.destroy(); // the shell handles it and exits 3, its sleeps die of it
 

@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -85,11 +84,13 @@ class HelperCloseWithoutPidNsTests {
     @DisplayName("CLOSE kills a daemon that left every namespace of the env (its cgroup holds it), and its cgroup goes")
     void closeKillsDaemonOutsideTheNamespaces() throws Exception {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
-            Path cgroup = Path.of(field(startDaemon(server, "ns=mount,uts", "caps=all", "unshare -m -u setsid sleep 7773"),
-                    "kill-cgroup"));
+            Path cgroup = Path.of(field(
+                    startDaemon(server, "ns=mount,uts", "caps=all", "unshare -m -u setsid sleep 7773"), "kill-cgroup"));
             assertThat(cgroup).isDirectory();
-            assertThat(HostSleepers.of("7773")).as("left the env's namespaces: the namespace scan cannot find it")
-                    .allSatisfy(pid -> assertThat(namespacesOf(pid)).doesNotContainAnyElementsOf(namespacesOf(initPid)));
+            assertThat(HostSleepers.of("7773"))
+                    .as("left the env's namespaces: the namespace scan cannot find it")
+                    .allSatisfy(
+                            pid -> assertThat(namespacesOf(pid)).doesNotContainAnyElementsOf(namespacesOf(initPid)));
 
             assertThat(server.request(CLOSE, 3, "env=1")).hasType(ACK).hasId(3);
 
@@ -102,12 +103,16 @@ class HelperCloseWithoutPidNsTests {
     @DisplayName("after a SIGKILL of the helper, the next helper kills the daemon left in a dead helper's env cgroup")
     void nextHelperKillsWhatADeadOneLeft() throws Exception {
         ProtocolClient killed = new ProtocolClient(tmp.resolve("state"));
-        Path cgroup = Path.of(field(startDaemon(killed, "ns=mount,uts", "caps=all", "unshare -m -u setsid sleep 7774"),
-                "kill-cgroup"));
+        Path cgroup = Path.of(field(
+                startDaemon(killed, "ns=mount,uts", "caps=all", "unshare -m -u setsid sleep 7774"), "kill-cgroup"));
 
         killed.process().destroyForcibly().waitFor(); // SIGKILL: no CLOSE, no EOF handling
-        Awaitility.await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5))
-                .untilAsserted(() -> assertThat(HostSleepers.of("7774")).as("nothing but a helper kills it").hasSize(1));
+        Awaitility.await()
+                .during(Duration.ofMillis(200))
+                .atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(HostSleepers.of("7774"))
+                        .as("nothing but a helper kills it")
+                        .hasSize(1));
         assertThat(cgroup).isDirectory();
 
         try (ProtocolClient next = new ProtocolClient(tmp.resolve("state-next"))) {
@@ -138,8 +143,12 @@ class HelperCloseWithoutPidNsTests {
                 .hasType(SPAWNED);
         assertThat(server.stdoutUntilExit(2)).isEqualTo("started\n");
         // sh may exit before its background child exec()ed sleep.
-        Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
-                .untilAsserted(() -> assertThat(HostSleepers.of(seconds)).as("the daemon runs on the host").isNotEmpty());
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(20))
+                .untilAsserted(() -> assertThat(HostSleepers.of(seconds))
+                        .as("the daemon runs on the host")
+                        .isNotEmpty());
         assertThat(HostSleepers.of(seconds)).as("the daemon runs on the host").hasSize(1);
         return created;
     }
@@ -148,14 +157,18 @@ class HelperCloseWithoutPidNsTests {
     private static List<String> namespacesOf(long pid) throws IOException {
         List<String> links = new ArrayList<>();
         for (String kind : List.of("mnt", "uts")) {
-            links.add(Files.readSymbolicLink(Path.of("/proc/" + pid + "/ns/" + kind)).toString());
+            links.add(Files.readSymbolicLink(Path.of("/proc/" + pid + "/ns/" + kind))
+                    .toString());
         }
         return links;
     }
 
     private static void assertGoneWithin1s(String seconds) throws Exception {
-        Awaitility.await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(20))
-                .untilAsserted(() -> assertThat(HostSleepers.of(seconds)).as("sleep %s left on the host", seconds).isEmpty());
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(1))
+                .pollInterval(Duration.ofMillis(20))
+                .untilAsserted(() -> assertThat(HostSleepers.of(seconds))
+                        .as("sleep %s left on the host", seconds)
+                        .isEmpty());
     }
-
 }

@@ -19,7 +19,8 @@ class HelperCreatedNamespacesTests extends AbstractHelperCliTests {
     @DisplayName("ns= of CREATED is the CREATE's ns= plus user, in the helper's order")
     void userIsAdded() throws Exception {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
-            assertThat(server.create(1, "rootfs=" + rootfs, "ns=uts,mount,pid")).containsEntry("ns", "user,pid,mount,uts");
+            assertThat(server.create(1, "rootfs=" + rootfs, "ns=uts,mount,pid"))
+                    .containsEntry("ns", "user,pid,mount,uts");
             assertThat(server.create(2, "rootfs=" + rootfs, "ns=")).containsEntry("ns", "user");
             assertThat(server.create(3, "rootfs=" + rootfs, "ns=user,net,ipc,cgroup"))
                     .containsEntry("ns", "user,ipc,net,cgroup");

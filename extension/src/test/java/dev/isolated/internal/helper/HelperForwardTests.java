@@ -25,7 +25,6 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -102,7 +101,9 @@ class HelperForwardTests {
             // busybox nc -l stops at EOF of its stdin: a pipe that stays open
             c.spawn(2, 1, true, "nc -l -p 7000");
             int port = c.forward(3, 1, 7000);
-            Awaitility.await("nc accepts").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
+            Awaitility.await("nc accepts")
+                    .atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(100))
                     .until(() -> {
                         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
                             socket.getOutputStream().write("ping\n".getBytes(UTF_8));
@@ -181,7 +182,11 @@ class HelperForwardTests {
             Frame missing = c.client.request(FORWARD, 3, "env=1");
             assertThat(missing.fields()).containsEntry("stage", "forward");
             Frame unknown = c.client.request(FORWARD, 4, "env=99", "port=80");
-            assertThat(unknown).hasType(ERROR).fields().containsEntry("stage", "request").containsEntry("errname", "ESRCH")
+            assertThat(unknown)
+                    .hasType(ERROR)
+                    .fields()
+                    .containsEntry("stage", "request")
+                    .containsEntry("errname", "ESRCH")
                     .containsEntry("kind", "request");
         }
     }
@@ -190,7 +195,9 @@ class HelperForwardTests {
 
     /** GETs until httpd inside listens (before, the relay closes each connection at once). */
     private static byte[] awaitGet(int port, String path) {
-        return Awaitility.await("httpd answers " + path).atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+        return Awaitility.await("httpd answers " + path)
+                .atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(50))
                 .until(() -> get(port, path), response -> response.length > 0);
     }
 
@@ -210,7 +217,8 @@ class HelperForwardTests {
     }
 
     private static int headerEnd(byte[] response) {
-        String text = new String(response, 0, Math.min(response.length, 4096), java.nio.charset.StandardCharsets.ISO_8859_1);
+        String text =
+                new String(response, 0, Math.min(response.length, 4096), java.nio.charset.StandardCharsets.ISO_8859_1);
         int end = text.indexOf("\r\n\r\n");
         assertThat(end).as(text).isPositive();
         assertThat(text).startsWith("HTTP/1.");
@@ -230,7 +238,10 @@ class HelperForwardTests {
         Set<String> sockets = new TreeSet<>();
         for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
             try (Stream<String> lines = Files.lines(Path.of(table))) {
-                lines.skip(1).map(String::trim).map(line -> line.split("\\s+")).filter(f -> f[3].equals("0A"))
+                lines.skip(1)
+                        .map(String::trim)
+                        .map(line -> line.split("\\s+"))
+                        .filter(f -> f[3].equals("0A"))
                         .forEach(f -> sockets.add(address(f[1])));
             }
         }

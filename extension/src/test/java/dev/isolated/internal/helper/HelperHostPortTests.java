@@ -57,7 +57,8 @@ class HelperHostPortTests {
     }
 
     @Test
-    @DisplayName("the reply names 127.213.0.1; wget inside reaches the host's server there; the same port again is a no-op")
+    @DisplayName(
+            "the reply names 127.213.0.1; wget inside reaches the host's server there; the same port again is a no-op")
     void reachedFromInside() throws Exception {
         try (Conversation c = new Conversation(tmp.resolve("state"), rootfs)) {
             c.create(1, "ns=" + NET_NS);
@@ -66,9 +67,15 @@ class HelperHostPortTests {
             assertThat(ack.fields()).containsEntry("address", "127.213.0.1");
             assertThat(c.client.request(HOST_PORT, 3, "env=1", "port=" + port)).hasType(ACK);
 
-            assertThat(c.run(4, 1, "wget -qO- http://127.213.0.1:" + port + "/")).isEqualTo("hello from the host\n");
-            assertThat(c.run(5, 1, "if nc -w 2 127.0.0.1 " + port + " </dev/null 2>&1; then echo reached; "
-                    + "else echo failed; fi")).as("the env's own 127.0.0.1").contains("Connection refused")
+            assertThat(c.run(4, 1, "wget -qO- http://127.213.0.1:" + port + "/"))
+                    .isEqualTo("hello from the host\n");
+            assertThat(c.run(
+                            5,
+                            1,
+                            "if nc -w 2 127.0.0.1 " + port + " </dev/null 2>&1; then echo reached; "
+                                    + "else echo failed; fi"))
+                    .as("the env's own 127.0.0.1")
+                    .contains("Connection refused")
                     .endsWith("failed\n");
         }
     }
@@ -95,7 +102,11 @@ class HelperHostPortTests {
                 assertThat(error.fields()).containsEntry("stage", "forward").containsEntry("errname", "EINVAL");
             }
             Frame unknown = c.client.request(HOST_PORT, 4, "env=99", "port=80");
-            assertThat(unknown).hasType(ERROR).fields().containsEntry("stage", "request").containsEntry("errname", "ESRCH");
+            assertThat(unknown)
+                    .hasType(ERROR)
+                    .fields()
+                    .containsEntry("stage", "request")
+                    .containsEntry("errname", "ESRCH");
         }
     }
 }

@@ -54,41 +54,55 @@ class HelperLayersTests {
     @Test
     @DisplayName("upper-dir=DIR: the writes land in DIR/upper; as root DIR is given to the env's id range, 0700")
     void upperDir() throws Exception {
-        Path dir = Files.createDirectory(tmp.resolve("disk"), PosixFilePermissions.asFileAttribute(
-                PosixFilePermissions.fromString("rwx------")));
+        Path dir = Files.createDirectory(
+                tmp.resolve("disk"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
             Fields created = server.create(1, "rootfs=" + rootfs, "ns=pid,mount", "upper-dir=" + dir);
             run(server, 2, "echo on-disk > /written");
             assertThat(dir.resolve("upper/written")).hasContent("on-disk");
             long base = Long.parseLong(field(created, "id-range").split("\t")[0]);
-            assertThat(Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS)).isEqualTo((int) base);
-            assertThat(Files.getAttribute(dir, "unix:mode", LinkOption.NOFOLLOW_LINKS)).isEqualTo(040700);
+            assertThat(Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS))
+                    .isEqualTo((int) base);
+            assertThat(Files.getAttribute(dir, "unix:mode", LinkOption.NOFOLLOW_LINKS))
+                    .isEqualTo(040700);
             assertThat(Path.of("/proc", field(created, "pid"), "fd", field(created, "upper-fd"), "written"))
                     .hasContent("on-disk");
         }
     }
 
     @Test
-    @DisplayName("copy-layer + layer=: a later env sees the first one's files, deletions (whiteouts) and replaced directories (opaque), owners unshifted to image ids")
+    @DisplayName(
+            "copy-layer + layer=: a later env sees the first one's files, deletions (whiteouts) and replaced directories (opaque), owners unshifted to image ids")
     void copiedLayer() throws Exception {
         Path frozen = tmp.resolve("frozen");
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
             Fields created = server.create(1, "rootfs=" + rootfs, "ns=pid,mount");
-            run(server, 2, "echo kept > /etc/kept; rm /etc/group; rm -r /usr/share; mkdir -p /usr/share; "
-                    + "echo new > /usr/share/new");
+            run(
+                    server,
+                    2,
+                    "echo kept > /etc/kept; rm /etc/group; rm -r /usr/share; mkdir -p /usr/share; "
+                            + "echo new > /usr/share/new");
             String base = field(created, "id-range").split("\t")[0];
-            Process copy = new ProcessBuilder(HelperPaths.helper().toString(), "copy-layer",
-                    "/proc/" + field(created, "pid") + "/fd/" + field(created, "upper-fd"), frozen.toString(), base)
-                    .redirectErrorStream(true).start();
+            Process copy = new ProcessBuilder(
+                            HelperPaths.helper().toString(),
+                            "copy-layer",
+                            "/proc/" + field(created, "pid") + "/fd/" + field(created, "upper-fd"),
+                            frozen.toString(),
+                            base)
+                    .redirectErrorStream(true)
+                    .start();
             String out = new String(copy.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertThat(copy.waitFor()).as(out).isZero();
         }
-        Map<String, Object> whiteout = Files.readAttributes(frozen.resolve("etc/group"), "unix:mode,rdev,uid",
-                LinkOption.NOFOLLOW_LINKS);
+        Map<String, Object> whiteout =
+                Files.readAttributes(frozen.resolve("etc/group"), "unix:mode,rdev,uid", LinkOption.NOFOLLOW_LINKS);
         assertThat((int) whiteout.get("mode") & 0170000).isEqualTo(0020000);
         assertThat((long) whiteout.get("rdev")).isZero();
-        assertThat(Files.getAttribute(frozen.resolve("etc/kept"), "unix:uid", LinkOption.NOFOLLOW_LINKS)).isEqualTo(0);
-        assertThat(Files.getAttribute(frozen, "unix:mode", LinkOption.NOFOLLOW_LINKS)).isEqualTo(040755);
+        assertThat(Files.getAttribute(frozen.resolve("etc/kept"), "unix:uid", LinkOption.NOFOLLOW_LINKS))
+                .isEqualTo(0);
+        assertThat(Files.getAttribute(frozen, "unix:mode", LinkOption.NOFOLLOW_LINKS))
+                .isEqualTo(040755);
 
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state2"))) {
             server.create(1, "rootfs=" + rootfs, "ns=pid,mount", "layer=" + frozen);
@@ -105,8 +119,13 @@ class HelperLayersTests {
     void copyLayerRefusesExistingTarget() throws Exception {
         Path victim = Files.createDirectory(tmp.resolve("victim"));
         Files.createSymbolicLink(tmp.resolve("target"), victim);
-        Process copy = new ProcessBuilder(HelperPaths.helper().toString(), "copy-layer", rootfs.toString(),
-                tmp.resolve("target").toString()).redirectErrorStream(true).start();
+        Process copy = new ProcessBuilder(
+                        HelperPaths.helper().toString(),
+                        "copy-layer",
+                        rootfs.toString(),
+                        tmp.resolve("target").toString())
+                .redirectErrorStream(true)
+                .start();
         String out = new String(copy.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(copy.waitFor()).isEqualTo(125);
         assertThat(out).contains("copy-layer: mkdir " + tmp.resolve("target"), "the target must not exist");
@@ -122,19 +141,37 @@ class HelperLayersTests {
         for (String d : List.of("l", "u", "w", "m")) {
             Files.createDirectories(ovl.resolve(d));
         }
-        Process mount = new ProcessBuilder("mount", "-t", "overlay", "overlay", "-o", "lowerdir=" + ovl.resolve("l")
-                + ",upperdir=" + ovl.resolve("u") + ",workdir=" + ovl.resolve("w"), ovl.resolve("m").toString())
-                .inheritIO().start();
-        assertThat(mount.waitFor()).as("mount -t overlay (the tests run as root)").isZero();
+        Process mount = new ProcessBuilder(
+                        "mount",
+                        "-t",
+                        "overlay",
+                        "overlay",
+                        "-o",
+                        "lowerdir=" + ovl.resolve("l") + ",upperdir=" + ovl.resolve("u") + ",workdir="
+                                + ovl.resolve("w"),
+                        ovl.resolve("m").toString())
+                .inheritIO()
+                .start();
+        assertThat(mount.waitFor())
+                .as("mount -t overlay (the tests run as root)")
+                .isZero();
         try {
-            Process copy = new ProcessBuilder(HelperPaths.helper().toString(), "copy-layer", rootfs.toString(),
-                    ovl.resolve("m/frozen").toString()).redirectErrorStream(true).start();
+            Process copy = new ProcessBuilder(
+                            HelperPaths.helper().toString(),
+                            "copy-layer",
+                            rootfs.toString(),
+                            ovl.resolve("m/frozen").toString())
+                    .redirectErrorStream(true)
+                    .start();
             String out = new String(copy.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertThat(copy.waitFor()).isEqualTo(125);
             assertThat(out).contains("copy-layer: statfs " + ovl.resolve("m/frozen"), "on overlayfs");
             assertThat(ovl.resolve("m/frozen")).doesNotExist();
         } finally {
-            new ProcessBuilder("umount", ovl.resolve("m").toString()).inheritIO().start().waitFor();
+            new ProcessBuilder("umount", ovl.resolve("m").toString())
+                    .inheritIO()
+                    .start()
+                    .waitFor();
         }
     }
 
@@ -142,19 +179,29 @@ class HelperLayersTests {
     @DisplayName("bad values and a missing upper dir are errors with their stage; layers need the mount namespace")
     void errors() throws Exception {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
-            assertThat(server.request(CREATE, 1, "rootfs=" + rootfs, "ns=pid,mount", "upper-size=lots")).hasType(ERROR)
-                    .fields().containsEntry("stage", "mount-rootfs");
-            assertThat(server.request(CREATE, 2, "rootfs=" + rootfs, "ns=pid,mount", "upper-dir=" + tmp.resolve("nope")))
-                    .hasType(ERROR).fields().containsEntry("stage", "upper-dir");
-            assertThat(server.request(CREATE, 3, "rootfs=" + rootfs, "ns=pid", "layer=" + rootfs)).hasType(ERROR)
-                    .fields().containsEntry("stage", "mount-rootfs");
-            assertThat(server.request(CREATE, 4, "rootfs=" + rootfs, "ns=pid,mount", "layer=relative")).hasType(ERROR)
-                    .fields().containsEntry("stage", "mount-rootfs");
+            assertThat(server.request(CREATE, 1, "rootfs=" + rootfs, "ns=pid,mount", "upper-size=lots"))
+                    .hasType(ERROR)
+                    .fields()
+                    .containsEntry("stage", "mount-rootfs");
+            assertThat(server.request(
+                            CREATE, 2, "rootfs=" + rootfs, "ns=pid,mount", "upper-dir=" + tmp.resolve("nope")))
+                    .hasType(ERROR)
+                    .fields()
+                    .containsEntry("stage", "upper-dir");
+            assertThat(server.request(CREATE, 3, "rootfs=" + rootfs, "ns=pid", "layer=" + rootfs))
+                    .hasType(ERROR)
+                    .fields()
+                    .containsEntry("stage", "mount-rootfs");
+            assertThat(server.request(CREATE, 4, "rootfs=" + rootfs, "ns=pid,mount", "layer=relative"))
+                    .hasType(ERROR)
+                    .fields()
+                    .containsEntry("stage", "mount-rootfs");
         }
     }
 
     private static String run(ProtocolClient server, int id, String script) throws IOException {
-        assertThat(server.request(SPAWN, id, "env=1", "arg=sh", "arg=-c", "arg=" + script)).hasType(SPAWNED);
+        assertThat(server.request(SPAWN, id, "env=1", "arg=sh", "arg=-c", "arg=" + script))
+                .hasType(SPAWNED);
         return server.stdoutUntilExit(id);
     }
 }

@@ -17,7 +17,6 @@ import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -51,7 +50,8 @@ class HelperNetworkTests {
     }
 
     @Test
-    @DisplayName("two envs on network t1 talk over eth0; an env on t2 cannot reach them; the host's interfaces are untouched; CLOSE destroys the switch namespaces")
+    @DisplayName(
+            "two envs on network t1 talk over eth0; an env on t2 cannot reach them; the host's interfaces are untouched; CLOSE destroys the switch namespaces")
     void privateNetworkBetweenTwoEnvironments() throws Exception {
         Set<String> hostInterfacesBefore = hostInterfaces();
         try (Conversation c = new Conversation(tmp.resolve("state"), rootfs)) {
@@ -63,7 +63,9 @@ class HelperNetworkTests {
             String ipA = field(a, "ip");
             String ipB = field(b, "ip");
             String ipOther = field(other, "ip");
-            assertThat(List.of(ipA, ipB, ipOther)).allMatch(ip -> ip.matches("10\\.213\\.\\d+\\.\\d+")).doesNotHaveDuplicates();
+            assertThat(List.of(ipA, ipB, ipOther))
+                    .allMatch(ip -> ip.matches("10\\.213\\.\\d+\\.\\d+"))
+                    .doesNotHaveDuplicates();
             assertThat(subnet(ipB)).isEqualTo(subnet(ipA)).isNotEqualTo(subnet(ipOther));
             // the two switches: the helper holds no env's netns (it reaches them through the init's pid)
             assertThat(helperNetnsFds(c)).hasSize(2);
@@ -74,8 +76,11 @@ class HelperNetworkTests {
 
             // the listener's stdin is a pipe that stays open: busybox nc -l would stop at EOF of it
             c.spawn(13, 1, true, "nc -l -p 7000");
-            c.run(14, 2, "i=0; until echo hi | nc " + ipA + " 7000; do i=$((i+1)); "
-                    + "[ $i -gt 50 ] && exit 1; sleep 0.1; done");
+            c.run(
+                    14,
+                    2,
+                    "i=0; until echo hi | nc " + ipA + " 7000; do i=$((i+1)); "
+                            + "[ $i -gt 50 ] && exit 1; sleep 0.1; done");
             assertThat(c.output(13)).isEqualTo("hi\n");
             assertThat(c.exit(13)).containsEntry("code", "0");
 
@@ -86,7 +91,9 @@ class HelperNetworkTests {
 
             c.close(1);
             c.close(2);
-            assertThat(helperNetnsFds(c)).as("the switch of t2 (t1's went with its last member)").hasSize(1);
+            assertThat(helperNetnsFds(c))
+                    .as("the switch of t2 (t1's went with its last member)")
+                    .hasSize(1);
             c.close(3);
             assertThat(helperNetnsFds(c)).isEmpty();
         }
@@ -115,11 +122,19 @@ class HelperNetworkTests {
     void badNetworkRequests() throws Exception {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
             Frame withoutNet = server.request(CREATE, 1, "rootfs=" + rootfs, "ns=pid,mount", "network=t1");
-            assertThat(withoutNet).hasType(ERROR).fields().containsEntry("stage", "network").containsEntry("errname", "EINVAL");
+            assertThat(withoutNet)
+                    .hasType(ERROR)
+                    .fields()
+                    .containsEntry("stage", "network")
+                    .containsEntry("errname", "EINVAL");
             assertThat(field(withoutNet.fields(), "hint")).contains("net");
 
             Frame badName = server.request(CREATE, 2, "rootfs=" + rootfs, "ns=" + NET_NS, "network=Not_Valid");
-            assertThat(badName).hasType(ERROR).fields().containsEntry("stage", "network").containsEntry("path", "Not_Valid");
+            assertThat(badName)
+                    .hasType(ERROR)
+                    .fields()
+                    .containsEntry("stage", "network")
+                    .containsEntry("path", "Not_Valid");
 
             Frame tooLong = server.request(CREATE, 3, "rootfs=" + rootfs, "ns=" + NET_NS, "network=a-name-of-16-char");
             assertThat(tooLong).hasType(ERROR);
@@ -136,9 +151,13 @@ class HelperNetworkTests {
             String ipB = field(c.create(2, "ns=" + NET_NS, "network=t1", "user-map=self"), "ip");
             String ipOther = field(c.create(3, "ns=" + NET_NS, "network=t2"), "ip");
             assertThat(subnet(ipB)).isEqualTo(subnet(ipA)).isNotEqualTo(subnet(ipOther));
-            Frame mixed = c.client.request(CREATE, 4, "rootfs=" + rootfs, "ns=" + NET_NS, "network=t1",
-                    "user-map=subids");
-            assertThat(mixed).hasType(ERROR).fields().containsEntry("stage", "network").containsEntry("path", "t1")
+            Frame mixed =
+                    c.client.request(CREATE, 4, "rootfs=" + rootfs, "ns=" + NET_NS, "network=t1", "user-map=subids");
+            assertThat(mixed)
+                    .hasType(ERROR)
+                    .fields()
+                    .containsEntry("stage", "network")
+                    .containsEntry("path", "t1")
                     .containsEntry("errname", "EINVAL");
             assertThat(field(mixed.fields(), "hint")).contains("needs user-map=root or self");
             // two switches' namespaces and a user ns per network (where the envs' user ns are nested); the helper
@@ -146,11 +165,16 @@ class HelperNetworkTests {
             assertThat(helperNamespaceFds(c, "net")).hasSize(2);
             assertThat(helperNamespaceFds(c, "user")).hasSize(2);
 
-            assertThat(c.run(10, 1, "id -u; ip -o addr show eth0")).startsWith("0\n").contains("inet " + ipA + "/24");
+            assertThat(c.run(10, 1, "id -u; ip -o addr show eth0"))
+                    .startsWith("0\n")
+                    .contains("inet " + ipA + "/24");
             assertThat(c.run(11, 2, "id -u")).isEqualTo(NOBODY + "\n");
             c.spawn(12, 1, true, "nc -l -p 7000");
-            c.run(13, 2, "i=0; until echo hi | nc " + ipA + " 7000; do i=$((i+1)); "
-                    + "[ $i -gt 50 ] && exit 1; sleep 0.1; done");
+            c.run(
+                    13,
+                    2,
+                    "i=0; until echo hi | nc " + ipA + " 7000; do i=$((i+1)); "
+                            + "[ $i -gt 50 ] && exit 1; sleep 0.1; done");
             assertThat(c.output(12)).isEqualTo("hi\n");
             assertThat(c.run(14, 3, "echo x | nc -w 2 " + ipA + " 7000; echo rc=$?"))
                     .contains("rc=1", "unreachable");
@@ -158,7 +182,9 @@ class HelperNetworkTests {
 
             c.close(1);
             c.close(2);
-            assertThat(helperNamespaceFds(c, "user")).as("network t2's (t1 went with its last member)").hasSize(1);
+            assertThat(helperNamespaceFds(c, "user"))
+                    .as("network t2's (t1 went with its last member)")
+                    .hasSize(1);
             c.close(3);
             assertThat(helperNamespaceFds(c, "net")).isEmpty();
             assertThat(helperNamespaceFds(c, "user")).isEmpty();
@@ -178,8 +204,14 @@ class HelperNetworkTests {
                 Files.setAttribute(p, "unix:gid", NOBODY, LinkOption.NOFOLLOW_LINKS);
             }
         }
-        return new ProtocolClient(state, List.of("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY,
-                "--clear-groups", HelperPaths.rootlessCopy(tmp).toString()));
+        return new ProtocolClient(
+                state,
+                List.of(
+                        "setpriv",
+                        "--reuid=" + NOBODY,
+                        "--regid=" + NOBODY,
+                        "--clear-groups",
+                        HelperPaths.rootlessCopy(tmp).toString()));
     }
 
     private static String subnet(String ip) {

@@ -17,14 +17,14 @@ final class HelperPaths {
      * against the sanitized build, {@code native/build.sh sanitized}), else the one for this machine as
      * {@code mvn -pl native install} leaves it, seen from the extension module.
      */
-    static final Path HELPER = Path.of(System.getProperty(IsolatedConfiguration.HELPER_PATH, "").isBlank()
-                    ? "../native/target/classes/" + HelperBinary.resourceName()
-                    : System.getProperty(IsolatedConfiguration.HELPER_PATH))
+    static final Path HELPER = Path.of(
+                    System.getProperty(IsolatedConfiguration.HELPER_PATH, "").isBlank()
+                            ? "../native/target/classes/" + HelperBinary.resourceName()
+                            : System.getProperty(IsolatedConfiguration.HELPER_PATH))
             .toAbsolutePath()
             .normalize();
 
-    private HelperPaths() {
-    }
+    private HelperPaths() {}
 
     /** @return the helper; fails the test, saying what to run, when it is not built */
     static Path helper() {

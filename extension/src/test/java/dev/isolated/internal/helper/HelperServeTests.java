@@ -17,7 +17,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -37,24 +36,53 @@ class HelperServeTests extends AbstractHelperCliTests {
         Path hostDir = Files.createDirectories(tmp.resolve("served-dir"));
         Files.writeString(hostDir.resolve("f"), "bound\n");
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
-            server.create(1, "rootfs=" + rootfs, "caps=default", "rlimit=nofile\t50\t60", "readonly-root=true",
-                    "bind=" + hostDir + "\t/data\tro", "tmpfs=/scratch\t0\t1777", "time-offset=boottime\t86400");
+            server.create(
+                    1,
+                    "rootfs=" + rootfs,
+                    "caps=default",
+                    "rlimit=nofile\t50\t60",
+                    "readonly-root=true",
+                    "bind=" + hostDir + "\t/data\tro",
+                    "tmpfs=/scratch\t0\t1777",
+                    "time-offset=boottime\t86400");
 
-            server.request(SPAWN, 2, "env=1", "arg=sh", "arg=-c",
+            server.request(
+                    SPAWN,
+                    2,
+                    "env=1",
+                    "arg=sh",
+                    "arg=-c",
                     "arg=grep CapEff /proc/self/status; ulimit -n; cat /data/f; touch /etc/x 2>/dev/null || echo ro; "
                             + "touch /scratch/y && echo scratch; cut -d. -f1 /proc/uptime");
             String out = server.stdoutUntilExit(2);
             assertThat(out).contains("CapEff:\t00000000a80405fb", "\n50\n", "bound\n", "ro\n", "scratch\n");
-            assertThat(Long.parseLong(out.lines().reduce((a, b) -> b).orElseThrow())).isGreaterThan(86400);
+            assertThat(Long.parseLong(out.lines().reduce((a, b) -> b).orElseThrow()))
+                    .isGreaterThan(86400);
 
-            server.request(SPAWN, 3, "env=1", "caps=all", "uid=1000", "gid=1000", "umask=027", "arg=sh", "arg=-c", "arg=id; umask");
-            assertThat(server.stdoutUntilExit(3)).startsWith("uid=1000 gid=1000").endsWith("0027\n");
+            server.request(
+                    SPAWN,
+                    3,
+                    "env=1",
+                    "caps=all",
+                    "uid=1000",
+                    "gid=1000",
+                    "umask=027",
+                    "arg=sh",
+                    "arg=-c",
+                    "arg=id; umask");
+            assertThat(server.stdoutUntilExit(3))
+                    .startsWith("uid=1000 gid=1000")
+                    .endsWith("0027\n");
 
             server.request(SPAWN, 4, "env=1", "caps=all", "arg=grep", "arg=CapEff", "arg=/proc/self/status");
             assertThat(server.stdoutUntilExit(4)).doesNotContain("a80405fb");
 
             Frame bad = server.request(CREATE, 5, "rootfs=" + rootfs, "bind=" + tmp.resolve("missing") + "\t/data\tro");
-            assertThat(bad).hasType(ERROR).fields().containsEntry("stage", "bind").containsEntry("errname", "ENOENT")
+            assertThat(bad)
+                    .hasType(ERROR)
+                    .fields()
+                    .containsEntry("stage", "bind")
+                    .containsEntry("errname", "ENOENT")
                     .containsEntry("kind", "test")
                     .containsEntry("path", tmp.resolve("missing").toString());
             assertThat(field(bad.fields(), "hint")).contains("/data");
@@ -70,7 +98,10 @@ class HelperServeTests extends AbstractHelperCliTests {
         void fullConversation() throws Exception {
             try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
                 Fields created = server.create(1, "rootfs=" + rootfs, "ns=pid,mount,uts,ipc", "hostname=served");
-                assertThat(created).containsEntry("rootfs-mode", "overlay").containsEntry("root", "pivot").containsKey("pid");
+                assertThat(created)
+                        .containsEntry("rootfs-mode", "overlay")
+                        .containsEntry("root", "pivot")
+                        .containsKey("pid");
 
                 Frame spawned = server.request(SPAWN, 2, "env=1", "arg=echo", "arg=hi");
                 assertThat(spawned).hasType(SPAWNED).fields().containsEntry("nspid", "2");
@@ -79,7 +110,8 @@ class HelperServeTests extends AbstractHelperCliTests {
 
                 assertThat(server.request(UNAME, 3, "env=1").fields()).containsEntry("hostname", "served");
 
-                assertThat(server.request(SPAWN, 4, "env=1", "arg=sleep", "arg=1000")).hasType(SPAWNED);
+                assertThat(server.request(SPAWN, 4, "env=1", "arg=sleep", "arg=1000"))
+                        .hasType(SPAWNED);
                 assertThat(server.request(SIGNAL, 5, "proc=4", "signal=15")).hasType(ACK);
                 assertThat(server.read()).hasType(EXITED).hasId(4).fields().containsEntry("signal", "15");
 
@@ -95,7 +127,11 @@ class HelperServeTests extends AbstractHelperCliTests {
             try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
                 Frame error = server.request(CREATE, 1, "rootfs=" + tmp.resolve("missing"));
 
-                assertThat(error).hasType(ERROR).hasId(1).fields().containsEntry("stage", "mount-rootfs")
+                assertThat(error)
+                        .hasType(ERROR)
+                        .hasId(1)
+                        .fields()
+                        .containsEntry("stage", "mount-rootfs")
                         .containsEntry("errno", "2")
                         .containsEntry("errname", "ENOENT")
                         .containsEntry("path", tmp.resolve("missing").toString())

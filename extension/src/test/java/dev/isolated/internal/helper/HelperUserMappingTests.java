@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -69,31 +68,49 @@ class HelperUserMappingTests {
     }
 
     @Test
-    @DisplayName("as uid 65534: subids without a range in /etc/subuid fails (125, stage uid-map) naming the file and the line to add")
+    @DisplayName(
+            "as uid 65534: subids without a range in /etc/subuid fails (125, stage uid-map) naming the file and the line to add")
     void subidsWithoutRanges() throws Exception {
-        Result result = TemporarySubIds.during(TemporarySubIds.without("nobody", Integer.toString(NOBODY)),
-                () -> asNobody("subids", "true"));
+        Result result = TemporarySubIds.during(
+                TemporarySubIds.without("nobody", Integer.toString(NOBODY)), () -> asNobody("subids", "true"));
 
         assertThat(result.code).isEqualTo(125);
-        assertThat(result.stderr).contains("isolated-helper: uid-map: open /etc/subuid", "hint:", ":100000:65536",
-                "/etc/subgid");
+        assertThat(result.stderr)
+                .contains("isolated-helper: uid-map: open /etc/subuid", "hint:", ":100000:65536", "/etc/subgid");
     }
 
     @Test
-    @DisplayName("as uid 65534: subids maps 0 and the /etc/subuid range, chown 1000 works, and the host sees range start + 999")
+    @DisplayName(
+            "as uid 65534: subids maps 0 and the /etc/subuid range, chown 1000 works, and the host sees range start + 999")
     void subidsWithRanges() throws Exception {
         assertThat(exec(List.of("sh", "-c", "command -v newuidmap && command -v newgidmap")).code)
-                .as("newuidmap/newgidmap are missing: apt-get install uidmap (.ci/install-deps does)").isZero();
-        record Started(Process run, String initPid, String inside) {
-        }
+                .as("newuidmap/newgidmap are missing: apt-get install uidmap (.ci/install-deps does)")
+                .isZero();
+        record Started(Process run, String initPid, String inside) {}
         // the ranges go back once the command printed, i.e. after newuidmap/newgidmap read them
-        Started started = TemporarySubIds.during(TemporarySubIds.replacing(List.of("nobody", Integer.toString(NOBODY)),
-                NOBODY + ":" + SUB_START + ":65536"), () -> {
-                    Process p = new ProcessBuilder(concat(setpriv(), List.of(helper.toString(), "run", "--print-pid",
-                            "--rootfs", rootfs.toString(), "--user-map", "subids", "--", "sh", "-c",
-                            "touch /tmp/f /etc/f && chown 1000:1000 /tmp/f /etc/f && ls -ln /tmp/f && exec sleep 60")))
+        Started started = TemporarySubIds.during(
+                TemporarySubIds.replacing(
+                        List.of("nobody", Integer.toString(NOBODY)), NOBODY + ":" + SUB_START + ":65536"),
+                () -> {
+                    Process p = new ProcessBuilder(
+                                    concat(
+                                            setpriv(),
+                                            List.of(
+                                                    helper.toString(),
+                                                    "run",
+                                                    "--print-pid",
+                                                    "--rootfs",
+                                                    rootfs.toString(),
+                                                    "--user-map",
+                                                    "subids",
+                                                    "--",
+                                                    "sh",
+                                                    "-c",
+                                                    "touch /tmp/f /etc/f && chown 1000:1000 /tmp/f /etc/f && ls -ln /tmp/f && exec sleep 60")))
                             .start();
-                    return new Started(p, new BufferedReader(new InputStreamReader(p.getErrorStream(), UTF_8)).readLine(),
+                    return new Started(
+                            p,
+                            new BufferedReader(new InputStreamReader(p.getErrorStream(), UTF_8)).readLine(),
                             new BufferedReader(new InputStreamReader(p.getInputStream(), UTF_8)).readLine());
                 });
         Process run = started.run();
@@ -103,23 +120,40 @@ class HelperUserMappingTests {
             assertThat(initPid).startsWith("init-pid=");
             assertThat(inside).as("ls -ln /tmp/f inside").matches("-\\S+\\s+1\\s+1000\\s+1000\\s.*/tmp/f");
             Path file = fileInWritableLayer(initPid.substring("init-pid=".length()), "etc/f");
-            assertThat(Files.getAttribute(file, "unix:uid", LinkOption.NOFOLLOW_LINKS)).isEqualTo(SUB_START + 999);
-            assertThat(Files.getAttribute(file, "unix:gid", LinkOption.NOFOLLOW_LINKS)).isEqualTo(SUB_START + 999);
+            assertThat(Files.getAttribute(file, "unix:uid", LinkOption.NOFOLLOW_LINKS))
+                    .isEqualTo(SUB_START + 999);
+            assertThat(Files.getAttribute(file, "unix:gid", LinkOption.NOFOLLOW_LINKS))
+                    .isEqualTo(SUB_START + 999);
         } finally {
             run.destroyForcibly().waitFor();
         }
     }
 
     @Test
-    @DisplayName("as root: root, self and subids all map 0..65535 to a 64K-aligned range of the env's own from 2^30 (chown 1000 works), never host 0")
+    @DisplayName(
+            "as root: root, self and subids all map 0..65535 to a 64K-aligned range of the env's own from 2^30 (chown 1000 works), never host 0")
     void everyMappingAsRootIsARange() throws Exception {
         for (String mapping : List.of("root", "self", "subids")) {
-            Result result = exec(List.of(HelperPaths.helper().toString(), "run", "--rootfs", rootfs.toString(), "--ns",
-                    "pid,mount", "--user-map", mapping, "--", "sh", "-c",
-                    "cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /tmp/f && chown 1000:1000 /tmp/f && ls -ln /tmp/f"));
+            Result result = exec(
+                    List.of(
+                            HelperPaths.helper().toString(),
+                            "run",
+                            "--rootfs",
+                            rootfs.toString(),
+                            "--ns",
+                            "pid,mount",
+                            "--user-map",
+                            mapping,
+                            "--",
+                            "sh",
+                            "-c",
+                            "cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /tmp/f && chown 1000:1000 /tmp/f && ls -ln /tmp/f"));
 
             assertThat(result.code).as(mapping + ": " + result.stderr).isZero();
-            List<String> lines = result.stdout.lines().map(l -> l.trim().replaceAll("\\s+", " ")).toList();
+            List<String> lines = result.stdout
+                    .lines()
+                    .map(l -> l.trim().replaceAll("\\s+", " "))
+                    .toList();
             String[] uidMap = lines.get(0).split(" ");
             long base = Long.parseLong(uidMap[1]);
             assertThat(uidMap[0]).as(mapping).isEqualTo("0");
@@ -133,12 +167,22 @@ class HelperUserMappingTests {
 
     // ---- helpers ----
 
-    record Result(int code, String stdout, String stderr) {
-    }
+    record Result(int code, String stdout, String stderr) {}
 
     private Result asNobody(String userMap, String script) throws Exception {
-        return exec(concat(setpriv(), List.of(helper.toString(), "run", "--rootfs", rootfs.toString(), "--user-map",
-                userMap, "--", "sh", "-c", script)));
+        return exec(concat(
+                setpriv(),
+                List.of(
+                        helper.toString(),
+                        "run",
+                        "--rootfs",
+                        rootfs.toString(),
+                        "--user-map",
+                        userMap,
+                        "--",
+                        "sh",
+                        "-c",
+                        script)));
     }
 
     private static List<String> setpriv() {
@@ -162,8 +206,10 @@ class HelperUserMappingTests {
     /** The env's writable layer is one of its init's fds (PROTOCOL.md, "The writable layer"). */
     private static Path fileInWritableLayer(String initPid, String relative) throws IOException {
         try (Stream<Path> fds = Files.list(Path.of("/proc", initPid, "fd"))) {
-            return fds.map(fd -> fd.resolve(relative)).filter(p -> Files.exists(p, LinkOption.NOFOLLOW_LINKS))
-                    .findFirst().orElseThrow(() -> new AssertionError(relative + " is in no fd of the init " + initPid));
+            return fds.map(fd -> fd.resolve(relative))
+                    .filter(p -> Files.exists(p, LinkOption.NOFOLLOW_LINKS))
+                    .findFirst()
+                    .orElseThrow(() -> new AssertionError(relative + " is in no fd of the init " + initPid));
         }
     }
 }

@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -46,7 +45,8 @@ class HelperWritableLayerTests {
     }
 
     @Test
-    @DisplayName("overlay: a written file and a deletion's whiteout (char 0:0) are in /proc/<init>/fd/<upper-fd>; the rootfs is untouched")
+    @DisplayName(
+            "overlay: a written file and a deletion's whiteout (char 0:0) are in /proc/<init>/fd/<upper-fd>; the rootfs is untouched")
     void overlayUpperLayer() throws Exception {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
             Fields created = create(server, "overlay");
@@ -54,10 +54,13 @@ class HelperWritableLayerTests {
             change(server);
 
             assertThat(upper.resolve("etc/changed")).hasContent("changed inside");
-            Map<String, Object> whiteout = Files.readAttributes(upper.resolve("etc/group"), "unix:mode,rdev", LinkOption.NOFOLLOW_LINKS);
+            Map<String, Object> whiteout =
+                    Files.readAttributes(upper.resolve("etc/group"), "unix:mode,rdev", LinkOption.NOFOLLOW_LINKS);
             assertThat((int) whiteout.get("mode") & S_IFMT).isEqualTo(S_IFCHR);
             assertThat((long) whiteout.get("rdev")).isZero();
-            assertThat(upper.resolve("bin/busybox")).as("only what changed is in the upper layer").doesNotExist();
+            assertThat(upper.resolve("bin/busybox"))
+                    .as("only what changed is in the upper layer")
+                    .doesNotExist();
             assertThat(upper.resolve("proc")).as("mounts inside are not in it").doesNotExist();
 
             assertThat(rootfs.resolve("etc/group")).hasContent("root:x:0:\n");
@@ -77,7 +80,9 @@ class HelperWritableLayerTests {
             assertThat(tree.resolve("etc/group")).doesNotExist();
             assertThat(tree.resolve("bin/busybox")).isRegularFile();
             try (var procEntries = Files.list(tree.resolve("proc"))) {
-                assertThat(procEntries).as("the env's /proc mount is not seen through it").isEmpty();
+                assertThat(procEntries)
+                        .as("the env's /proc mount is not seen through it")
+                        .isEmpty();
             }
             assertThat(rootfs.resolve("etc/group")).hasContent("root:x:0:\n");
         }
@@ -104,8 +109,8 @@ class HelperWritableLayerTests {
     }
 
     private static void change(ProtocolClient server) throws IOException {
-        Frame spawned = server.request(SPAWN, 2, "env=1", "arg=sh", "arg=-c",
-                "arg=echo -n 'changed inside' > /etc/changed && rm /etc/group");
+        Frame spawned = server.request(
+                SPAWN, 2, "env=1", "arg=sh", "arg=-c", "arg=echo -n 'changed inside' > /etc/changed && rm /etc/group");
         assertThat(spawned).hasType(SPAWNED);
         assertThat(server.stdoutUntilExit(2)).isEmpty();
     }

@@ -8,8 +8,7 @@ import java.util.stream.Stream;
 
 /** The namespaces a process holds open by fd, as the helper holds a network's switch or user namespace. */
 public final class NamespaceFds {
-    private NamespaceFds() {
-    }
+    private NamespaceFds() {}
 
     /**
      * @param pid the process
@@ -21,12 +20,14 @@ public final class NamespaceFds {
         String own = Files.readSymbolicLink(proc.resolve("ns").resolve(kind)).toString();
         try (Stream<Path> fds = Files.list(proc.resolve("fd"))) {
             return fds.map(fd -> {
-                try {
-                    return Files.readSymbolicLink(fd).toString();
-                } catch (IOException closedMeanwhile) {
-                    return "";
-                }
-            }).filter(link -> link.startsWith(kind + ":[") && !link.equals(own)).toList();
+                        try {
+                            return Files.readSymbolicLink(fd).toString();
+                        } catch (IOException closedMeanwhile) {
+                            return "";
+                        }
+                    })
+                    .filter(link -> link.startsWith(kind + ":[") && !link.equals(own))
+                    .toList();
         }
     }
 }

@@ -3,7 +3,6 @@ package dev.isolated.internal.helper;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
 import java.util.Optional;
-
 import org.assertj.core.api.AbstractAssert;
 
 /**
@@ -12,8 +11,7 @@ import org.assertj.core.api.AbstractAssert;
  */
 final class ProtocolAssertions {
 
-    private ProtocolAssertions() {
-    }
+    private ProtocolAssertions() {}
 
     static FrameAssert assertThat(Frame actual) {
         return new FrameAssert(actual);
@@ -33,7 +31,8 @@ final class ProtocolAssertions {
         FrameAssert hasType(FrameType type) {
             isNotNull();
             if (actual.type() != type) {
-                failWithMessage("Expecting a frame of type <%s> but got:%n  <%s>", type, ProtocolClient.describe(actual));
+                failWithMessage(
+                        "Expecting a frame of type <%s> but got:%n  <%s>", type, ProtocolClient.describe(actual));
             }
             return this;
         }
@@ -50,7 +49,8 @@ final class ProtocolAssertions {
         FrameAssert hasText(String text) {
             isNotNull();
             if (!new String(actual.payload(), UTF_8).equals(text)) {
-                failWithMessage("Expecting a frame with the data <%s> but got:%n  <%s>", text, ProtocolClient.describe(actual));
+                failWithMessage(
+                        "Expecting a frame with the data <%s> but got:%n  <%s>", text, ProtocolClient.describe(actual));
             }
             return this;
         }

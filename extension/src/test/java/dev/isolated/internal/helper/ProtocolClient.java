@@ -142,10 +142,13 @@ final class ProtocolClient implements AutoCloseable {
     /** @return the next frame; at the end of the helper's stdout, an EOFException */
     Frame read() throws IOException {
         AtomicBoolean timedOut = new AtomicBoolean();
-        ScheduledFuture<?> kill = WATCHDOG.schedule(() -> {
-            timedOut.set(true);
-            process.destroyForcibly(); // ends the blocked read with EOF
-        }, READ_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        ScheduledFuture<?> kill = WATCHDOG.schedule(
+                () -> {
+                    timedOut.set(true);
+                    process.destroyForcibly(); // ends the blocked read with EOF
+                },
+                READ_TIMEOUT_SECONDS,
+                TimeUnit.SECONDS);
         Frame frame;
         try {
             frame = Frame.readFrom(in);
@@ -167,8 +170,11 @@ final class ProtocolClient implements AutoCloseable {
     }
 
     private AssertionError noAnswer(IOException cause) {
-        return new AssertionError("the helper (pid " + process.pid() + ") sent no frame for " + READ_TIMEOUT_SECONDS
-                + " s after the request " + lastRequest + ": killed it, so that the test fails instead of hanging", cause);
+        return new AssertionError(
+                "the helper (pid " + process.pid() + ") sent no frame for " + READ_TIMEOUT_SECONDS
+                        + " s after the request " + lastRequest
+                        + ": killed it, so that the test fails instead of hanging",
+                cause);
     }
 
     /** @return whether a frame can be read without blocking (at least its first bytes arrived) */
@@ -178,7 +184,7 @@ final class ProtocolClient implements AutoCloseable {
 
     /** Reads frames (dropping others) until the given one. */
     Frame readUntil(FrameType type, int id) throws IOException {
-        for (Frame frame;;) {
+        for (Frame frame; ; ) {
             if ((frame = read()).type() == type && frame.id() == id) {
                 return frame;
             }
@@ -192,14 +198,13 @@ final class ProtocolClient implements AutoCloseable {
      * @param stdout its STDOUT frames, decoded
      * @param stderr its STDERR frames, decoded
      */
-    record Exit(Fields fields, String stdout, String stderr) {
-    }
+    record Exit(Fields fields, String stdout, String stderr) {}
 
     /** Reads the output of proc id until its EXITED, dropping other frames; fails on any ERROR. */
     Exit awaitExit(int id) throws IOException {
         StringBuilder stdout = new StringBuilder();
         StringBuilder stderr = new StringBuilder();
-        for (Frame frame;;) {
+        for (Frame frame; ; ) {
             frame = read();
             if (frame.type() == STDOUT && frame.id() == id) {
                 stdout.append(new String(frame.payload(), UTF_8));

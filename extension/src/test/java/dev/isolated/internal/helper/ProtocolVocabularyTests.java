@@ -46,22 +46,28 @@ class ProtocolVocabularyTests {
         Map<Character, String> spec = typeTable(section("## Requests (JVM → helper)"));
 
         assertThat(spec).as("the table of requests in PROTOCOL.md").isNotEmpty();
-        assertThat(javaTypes(FrameType.Direction.REQUEST)).as("FrameType's requests").isEqualTo(spec);
+        assertThat(javaTypes(FrameType.Direction.REQUEST))
+                .as("FrameType's requests")
+                .isEqualTo(spec);
         assertThat(cEnum("request_type")).as("enum request_type of protocol.h").isEqualTo(spec);
     }
 
     @Test
-    @DisplayName("replies and events: PROTOCOL.md's table, FrameType and protocol.h's enum reply_type name the same letters")
+    @DisplayName(
+            "replies and events: PROTOCOL.md's table, FrameType and protocol.h's enum reply_type name the same letters")
     void replies() throws IOException {
         Map<Character, String> spec = typeTable(section("## Replies and events (helper → JVM)"));
 
         assertThat(spec).as("the table of replies and events in PROTOCOL.md").isNotEmpty();
-        assertThat(javaTypes(FrameType.Direction.REPLY)).as("FrameType's replies").isEqualTo(spec);
+        assertThat(javaTypes(FrameType.Direction.REPLY))
+                .as("FrameType's replies")
+                .isEqualTo(spec);
         assertThat(cEnum("reply_type")).as("enum reply_type of protocol.h").isEqualTo(spec);
     }
 
     @Test
-    @DisplayName("failure kinds: PROTOCOL.md's table, FailureKind and protocol.h's FAILURE_KIND_NAMES name the same kinds")
+    @DisplayName(
+            "failure kinds: PROTOCOL.md's table, FailureKind and protocol.h's FAILURE_KIND_NAMES name the same kinds")
     void failureKinds() throws IOException {
         List<String> spec = new ArrayList<>();
         for (String line : section("## Failure kinds")) {
@@ -76,19 +82,28 @@ class ProtocolVocabularyTests {
         while (m.find()) {
             cNames.put(m.group(1), m.group(2));
         }
-        List<String> cEnumerators = enumBody(header, "failure_kind").stream().map(C_KIND::matcher)
-                .filter(Matcher::matches).map(e -> e.group(1)).toList();
+        List<String> cEnumerators = enumBody(header, "failure_kind").stream()
+                .map(C_KIND::matcher)
+                .filter(Matcher::matches)
+                .map(e -> e.group(1))
+                .toList();
 
         assertThat(spec).as("the failure kinds table in PROTOCOL.md").isNotEmpty();
-        assertThat(spec.stream().map(FailureKind::ofWireName)).as("FailureKind, by its kind= names")
-                .containsExactlyElementsOf(Arrays.stream(FailureKind.values()).map(Optional::of).toList());
-        assertThat(Arrays.stream(FailureKind.values()).map(FailureKind::name)).as("FailureKind's constants")
+        assertThat(spec.stream().map(FailureKind::ofWireName))
+                .as("FailureKind, by its kind= names")
+                .containsExactlyElementsOf(
+                        Arrays.stream(FailureKind.values()).map(Optional::of).toList());
+        assertThat(Arrays.stream(FailureKind.values()).map(FailureKind::name))
+                .as("FailureKind's constants")
                 .containsExactlyElementsOf(cEnumerators);
         assertThat(cNames.values()).as("FAILURE_KIND_NAMES of protocol.h").containsExactlyElementsOf(spec);
-        assertThat(cNames.keySet()).as("FAILURE_KIND_NAMES names every enumerator of enum failure_kind")
+        assertThat(cNames.keySet())
+                .as("FAILURE_KIND_NAMES names every enumerator of enum failure_kind")
                 .containsExactlyElementsOf(cEnumerators);
-        assertThat(section("## Replies and events (helper → JVM)")).as("the ERROR row names kind= and its values")
-                .anyMatch(line -> line.startsWith("| `E` |") && line.contains("`kind=" + String.join("\\|", spec) + "`"));
+        assertThat(section("## Replies and events (helper → JVM)"))
+                .as("the ERROR row names kind= and its values")
+                .anyMatch(
+                        line -> line.startsWith("| `E` |") && line.contains("`kind=" + String.join("\\|", spec) + "`"));
     }
 
     @Test
@@ -98,7 +113,8 @@ class ProtocolVocabularyTests {
                 "send_(?:record|frame)\\([^,]+, '.'|type\\s*[!=]=\\s*'.'|case '.':|strchr\\(\"[A-Za-z]+\", frame");
         List<String> offending = new ArrayList<>();
         try (Stream<Path> sources = Files.list(NATIVE.resolve("src/main/c"))) {
-            for (Path source : sources.filter(p -> p.toString().endsWith(".c")).sorted().toList()) {
+            for (Path source :
+                    sources.filter(p -> p.toString().endsWith(".c")).sorted().toList()) {
                 List<String> lines = Files.readAllLines(source);
                 for (int i = 0; i < lines.size(); i++) {
                     String line = lines.get(i);
@@ -109,7 +125,9 @@ class ProtocolVocabularyTests {
                 }
             }
         }
-        assertThat(offending).as("frame letters written out instead of protocol.h's FRAME_* names").isEmpty();
+        assertThat(offending)
+                .as("frame letters written out instead of protocol.h's FRAME_* names")
+                .isEmpty();
         assertThat(Files.readString(NATIVE.resolve("src/main/c/serve.c"))).contains("#include \"proto.h\"");
         assertThat(Files.readString(NATIVE.resolve("src/main/c/proto.h"))).contains("#include \"protocol.h\"");
     }
@@ -145,14 +163,17 @@ class ProtocolVocabularyTests {
         for (String line : lines) {
             Matcher m = TYPE_ROW.matcher(line);
             if (m.find()) {
-                assertThat(table.put(m.group(1).charAt(0), m.group(2))).as("letter %s listed once", m.group(1)).isNull();
+                assertThat(table.put(m.group(1).charAt(0), m.group(2)))
+                        .as("letter %s listed once", m.group(1))
+                        .isNull();
             }
         }
         return table;
     }
 
     private static Map<Character, String> javaTypes(FrameType.Direction direction) {
-        return Arrays.stream(FrameType.values()).filter(t -> t.direction() == direction)
+        return Arrays.stream(FrameType.values())
+                .filter(t -> t.direction() == direction)
                 .collect(Collectors.toMap(FrameType::letter, FrameType::protocolName, (a, b) -> a, LinkedHashMap::new));
     }
 
@@ -161,9 +182,12 @@ class ProtocolVocabularyTests {
         Map<Character, String> entries = new LinkedHashMap<>();
         for (String line : enumBody(Files.readString(PROTOCOL_H), name)) {
             Matcher m = C_FRAME.matcher(line);
-            assertThat(m.matches()).as("enum %s: one FRAME_NAME = 'L', a line: %s", name, line).isTrue();
+            assertThat(m.matches())
+                    .as("enum %s: one FRAME_NAME = 'L', a line: %s", name, line)
+                    .isTrue();
             assertThat(entries.put(m.group(2).charAt(0), m.group(1).replace('_', '-')))
-                    .as("letter %s listed once in enum %s", m.group(2), name).isNull();
+                    .as("letter %s listed once in enum %s", m.group(2), name)
+                    .isNull();
         }
         return entries;
     }
@@ -173,6 +197,9 @@ class ProtocolVocabularyTests {
         int start = header.indexOf("enum " + name + " {");
         assertThat(start).as("protocol.h declares enum %s", name).isNotNegative();
         int end = header.indexOf("};", start);
-        return header.substring(header.indexOf('\n', start) + 1, end).lines().filter(l -> !l.isBlank()).toList();
+        return header.substring(header.indexOf('\n', start) + 1, end)
+                .lines()
+                .filter(l -> !l.isBlank())
+                .toList();
     }
 }

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 class SharedHelperStartFailureTests {
 
     @Test
-    @DisplayName("a helper that exits at once: the start fails, and java.io.tmpdir holds no new isolated-run-* directory")
+    @DisplayName(
+            "a helper that exits at once: the start fails, and java.io.tmpdir holds no new isolated-run-* directory")
     void noStateDirLeft(@TempDir Path dir) throws IOException, InterruptedException {
         Path helper = dir.resolve("isolated-helper");
         Files.writeString(helper, "#!/bin/sh\nexit 3\n");
@@ -28,8 +29,14 @@ class SharedHelperStartFailureTests {
         List<Path> before = stateDirs();
         // A JVM of its own: this one may run a helper already, and the helper's path is read only at its start.
         String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(java, "-D" + IsolatedConfiguration.HELPER_PATH + "=" + helper, "-cp",
-                System.getProperty("java.class.path"), StartOnce.class.getName()).redirectErrorStream(true).start();
+        Process child = new ProcessBuilder(
+                        java,
+                        "-D" + IsolatedConfiguration.HELPER_PATH + "=" + helper,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        StartOnce.class.getName())
+                .redirectErrorStream(true)
+                .start();
         String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
 
@@ -51,7 +58,9 @@ class SharedHelperStartFailureTests {
 
     private static List<Path> stateDirs() throws IOException {
         try (Stream<Path> entries = Files.list(Paths.get(System.getProperty("java.io.tmpdir")))) {
-            return entries.filter(p -> p.getFileName().toString().startsWith("isolated-run-")).sorted().toList();
+            return entries.filter(p -> p.getFileName().toString().startsWith("isolated-run-"))
+                    .sorted()
+                    .toList();
         }
     }
 }

@@ -29,8 +29,8 @@ class SharedHelperStateDirTests {
         String out = startOnce(helper, tmpdir, "umask 000; ");
 
         assertThat(out).contains("did not start");
-        assertThat(Files.readString(seen)).matches(tmpdir + "/isolated-run-\\d+ 700 "
-                + System.getProperty("user.name") + "\n");
+        assertThat(Files.readString(seen))
+                .matches(tmpdir + "/isolated-run-\\d+ 700 " + System.getProperty("user.name") + "\n");
         try (var left = Files.list(tmpdir)) {
             assertThat(left).as("state directories left").isEmpty();
         }
@@ -46,16 +46,20 @@ class SharedHelperStateDirTests {
 
         String out = startOnce(helper, missing, "");
 
-        assertThat(out).startsWith("IsolatedException: Cannot create the helper's state directory in java.io.tmpdir ("
-                + missing + "): java.nio.file.NoSuchFileException: " + missing + "/isolated-run-");
+        assertThat(out)
+                .startsWith("IsolatedException: Cannot create the helper's state directory in java.io.tmpdir ("
+                        + missing + "): java.nio.file.NoSuchFileException: " + missing + "/isolated-run-");
     }
 
-    private static String startOnce(Path helper, Path tmpdir, String shellPrefix) throws IOException, InterruptedException {
+    private static String startOnce(Path helper, Path tmpdir, String shellPrefix)
+            throws IOException, InterruptedException {
         String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
         String command = shellPrefix + "exec '" + java + "' -Djava.io.tmpdir=" + tmpdir + " -D"
                 + IsolatedConfiguration.HELPER_PATH + "=" + helper + " -cp '" + System.getProperty("java.class.path")
                 + "' '" + SharedHelperStartFailureTests.StartOnce.class.getName() + "'";
-        Process child = new ProcessBuilder("/bin/sh", "-c", command).redirectErrorStream(true).start();
+        Process child = new ProcessBuilder("/bin/sh", "-c", command)
+                .redirectErrorStream(true)
+                .start();
         String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
         return out;

@@ -22,8 +22,7 @@ public final class TemporarySubIds implements AutoCloseable {
 
     private final Map<Path, byte[]> before = new LinkedHashMap<>();
 
-    private TemporarySubIds() {
-    }
+    private TemporarySubIds() {}
 
     /** @param owners user names or uids whose lines are removed from both files for the test */
     public static TemporarySubIds without(String... owners) throws IOException {
@@ -35,9 +34,11 @@ public final class TemporarySubIds implements AutoCloseable {
      * @param lines lines then added to both, e.g. {@code nobody:200000:65536}
      */
     public static TemporarySubIds replacing(List<String> owners, String... lines) throws IOException {
-        return rewrite(text -> text.lines().filter(line -> owners.stream().noneMatch(o -> line.startsWith(o + ":")))
-                .map(line -> line + "\n").collect(Collectors.joining()) + Arrays.stream(lines)
-                .map(line -> line + "\n").collect(Collectors.joining()));
+        return rewrite(text -> text.lines()
+                        .filter(line -> owners.stream().noneMatch(o -> line.startsWith(o + ":")))
+                        .map(line -> line + "\n")
+                        .collect(Collectors.joining())
+                + Arrays.stream(lines).map(line -> line + "\n").collect(Collectors.joining()));
     }
 
     /** Runs BODY with the files changed as CHANGE says, then puts them back. */

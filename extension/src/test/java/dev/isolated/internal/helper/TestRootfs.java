@@ -11,8 +11,7 @@ final class TestRootfs {
     /** The directories every such rootfs has, and nothing else at its top. */
     static final List<String> DIRECTORIES = List.of("bin", "proc", "dev", "tmp", "etc");
 
-    private TestRootfs() {
-    }
+    private TestRootfs() {}
 
     /**
      * Creates {@code bin proc dev tmp etc}, copies {@code /bin/busybox} into {@code bin} and links each

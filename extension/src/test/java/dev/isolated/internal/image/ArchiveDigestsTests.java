@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.atomic.AtomicInteger;
-
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -34,14 +33,24 @@ class ArchiveDigestsTests {
         Path index = dir.resolve("image-digests.index");
         StringBuilder others = new StringBuilder();
         for (int i = 0; i < 2000; i++) {
-            others.append("v1 1 ").append(i).append(" 10 5 6 ").append(SHA_B).append(" file /other/").append(i).append('\n');
+            others.append("v1 1 ")
+                    .append(i)
+                    .append(" 10 5 6 ")
+                    .append(SHA_B)
+                    .append(" file /other/")
+                    .append(i)
+                    .append('\n');
         }
         Files.writeString(index, others);
         AtomicInteger opens = new AtomicInteger();
-        ImageSource.Archive archive = new ImageSource.Archive("file " + tar, () -> {
-            opens.incrementAndGet();
-            return Files.newInputStream(tar);
-        }, tar, null);
+        ImageSource.Archive archive = new ImageSource.Archive(
+                "file " + tar,
+                () -> {
+                    opens.incrementAndGet();
+                    return Files.newInputStream(tar);
+                },
+                tar,
+                null);
 
         String digest = new ArchiveDigests(index).sha256(archive);
         ArchiveDigests.forgetInMemory();
@@ -68,11 +77,14 @@ class ArchiveDigestsTests {
     @Test
     @DisplayName("a torn line (a crash while appending) or a damaged digest is not remembered")
     void tornLines() {
-        assertThat(ArchiveDigests.find("v1 1 2 3 4 5 " + SHA_A + " file /a.tar", "1 2 3 4 5 file /a.tar")).isNull();
-        assertThat(ArchiveDigests.find("v1 1 2 3 4 5 " + SHA_A.substring(9) + " file /a.tar\n", "1 2 3 4 5 file /a.tar"))
+        assertThat(ArchiveDigests.find("v1 1 2 3 4 5 " + SHA_A + " file /a.tar", "1 2 3 4 5 file /a.tar"))
                 .isNull();
-        assertThat(ArchiveDigests.find("v1 1 2 3 4 5 " + SHA_A.replace('a', 'A') + " file /a.tar\n",
-                "1 2 3 4 5 file /a.tar")).isNull();
+        assertThat(ArchiveDigests.find(
+                        "v1 1 2 3 4 5 " + SHA_A.substring(9) + " file /a.tar\n", "1 2 3 4 5 file /a.tar"))
+                .isNull();
+        assertThat(ArchiveDigests.find(
+                        "v1 1 2 3 4 5 " + SHA_A.replace('a', 'A') + " file /a.tar\n", "1 2 3 4 5 file /a.tar"))
+                .isNull();
     }
 
     @Test
@@ -81,9 +93,13 @@ class ArchiveDigestsTests {
         Path tar = dir.resolve("a.tar");
         Files.write(tar, "bytes".getBytes(StandardCharsets.UTF_8));
         Path index = dir.resolve("image-digests.index");
-        ImageSource.Archive archive = new ImageSource.Archive("file " + tar, () -> {
-            throw new IOException("read although remembered");
-        }, tar, null);
+        ImageSource.Archive archive = new ImageSource.Archive(
+                "file " + tar,
+                () -> {
+                    throw new IOException("read although remembered");
+                },
+                tar,
+                null);
         String key = FileIdentity.of(tar).format();
         Files.writeString(index, "v1 " + key + " " + SHA_A + " file " + tar + "\n", StandardOpenOption.CREATE);
 

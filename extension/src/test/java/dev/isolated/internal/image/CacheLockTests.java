@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -40,8 +39,7 @@ class CacheLockTests {
         lock.acquireShared();
         try {
             assertThat(lock.acquireExclusive(() -> true)).isFalse();
-        }
-        finally {
+        } finally {
             lock.releaseShared();
         }
         assertThat(lock.acquireExclusive(() -> false)).isTrue();
@@ -56,24 +54,28 @@ class CacheLockTests {
         CompletableFuture<Void> exclusive = CompletableFuture.runAsync(() -> {
             try {
                 lock.acquireExclusive(() -> false);
-            }
-            catch (IOException e) {
+            } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
         });
-        Awaitility.await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> !exclusive.isDone());
+        Awaitility.await()
+                .during(Duration.ofMillis(300))
+                .atMost(Duration.ofSeconds(2))
+                .until(() -> !exclusive.isDone());
 
         lock.releaseShared();
         exclusive.get(10, TimeUnit.SECONDS);
         CompletableFuture<Void> shared = CompletableFuture.runAsync(() -> {
             try {
                 lock.acquireShared();
-            }
-            catch (IOException e) {
+            } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
         });
-        Awaitility.await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> !shared.isDone());
+        Awaitility.await()
+                .during(Duration.ofMillis(300))
+                .atMost(Duration.ofSeconds(2))
+                .until(() -> !shared.isDone());
         lock.releaseExclusive();
         shared.get(10, TimeUnit.SECONDS);
         assertThat(lock.sharedHolds()).isEqualTo(1);
@@ -81,7 +83,8 @@ class CacheLockTests {
     }
 
     @Test
-    @DisplayName("the lock file's descriptor is closed while this JVM holds no lock on it, and opened again for the next")
+    @DisplayName(
+            "the lock file's descriptor is closed while this JVM holds no lock on it, and opened again for the next")
     void descriptorClosedWhileIdle() throws IOException {
         Path file = dir.toRealPath().resolve("d.lock");
         CacheLock lock = CacheLock.of(file);
@@ -101,13 +104,13 @@ class CacheLockTests {
     private static long openDescriptors(Path file) throws IOException {
         try (var fds = java.nio.file.Files.list(Path.of("/proc/self/fd"))) {
             return fds.filter(fd -> {
-                try {
-                    return java.nio.file.Files.readSymbolicLink(fd).equals(file);
-                }
-                catch (IOException e) {
-                    return false; // closed meanwhile (the listing's own descriptor)
-                }
-            }).count();
+                        try {
+                            return java.nio.file.Files.readSymbolicLink(fd).equals(file);
+                        } catch (IOException e) {
+                            return false; // closed meanwhile (the listing's own descriptor)
+                        }
+                    })
+                    .count();
         }
     }
 }

@@ -12,7 +12,6 @@ import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicInteger;
-
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -33,7 +32,8 @@ class ImageCachePruneTests {
     void byAge() throws IOException {
         Path old = entryOf(cache().rootfsFor(archive("old", 100)));
         Path recent = entryOf(cache().rootfsFor(archive("recent", 100)));
-        Files.setLastModifiedTime(old.resolve("last-used"), FileTime.from(Instant.now().minus(Duration.ofDays(10))));
+        Files.setLastModifiedTime(
+                old.resolve("last-used"), FileTime.from(Instant.now().minus(Duration.ofDays(10))));
         ImageCache.forgetHandedOut();
 
         assertThat(cache().prune(Long.MAX_VALUE, Duration.ofDays(7))).containsExactly(old);
@@ -81,10 +81,14 @@ class ImageCachePruneTests {
         Path file = cacheDirectory.resolve("image.tar");
         Files.write(file, tar().file("file", "one").bytes());
         AtomicInteger opens = new AtomicInteger();
-        ImageSource.Archive archive = new ImageSource.Archive("file " + file, () -> {
-            opens.incrementAndGet();
-            return Files.newInputStream(file);
-        }, file, null);
+        ImageSource.Archive archive = new ImageSource.Archive(
+                "file " + file,
+                () -> {
+                    opens.incrementAndGet();
+                    return Files.newInputStream(file);
+                },
+                file,
+                null);
 
         Path first = cache().rootfsFor(archive);
         int opensForFirstUnpack = opens.get();
@@ -93,22 +97,31 @@ class ImageCachePruneTests {
 
         assertThat(again).isEqualTo(first);
         assertThat(opens.get()).as("archive opened again").isEqualTo(opensForFirstUnpack);
-        assertThat(cacheDirectory.resolve("image-digests.index")).content().contains(TestTars.sha256(Files.readAllBytes(file)));
+        assertThat(cacheDirectory.resolve("image-digests.index"))
+                .content()
+                .contains(TestTars.sha256(Files.readAllBytes(file)));
 
         Files.write(file, tar().file("file", "two").bytes()); // same size, new content and ctime
         assertThat(cache().rootfsFor(archive).resolve("file")).hasContent("two");
     }
 
     @Test
-    @DisplayName("prune removes the layers only removed images used, keeps shared ones, and removes an entry a dead JVM left incomplete")
+    @DisplayName(
+            "prune removes the layers only removed images used, keeps shared ones, and removes an entry a dead JVM left incomplete")
     void layersAndStaleEntries() throws IOException {
-        byte[] base = tar().directory("etc", 0755).file("etc/base", 0644, new byte[1000]).bytes();
+        byte[] base = tar().directory("etc", 0755)
+                .file("etc/base", 0644, new byte[1000])
+                .bytes();
         byte[] oldTop = tar().file("old", 0644, new byte[1000]).bytes();
         byte[] newTop = tar().file("new", 0644, new byte[1000]).bytes();
-        Path old = entryOf(cache().rootfsFor(LayeredImageTests.archive("old.tar", TestImages.dockerSave("{}", base, oldTop))));
-        Path kept = entryOf(cache().rootfsFor(LayeredImageTests.archive("new.tar", TestImages.dockerSave("{}", base, newTop))));
-        Files.setLastModifiedTime(old.resolve("last-used"), FileTime.from(Instant.now().minus(Duration.ofDays(10))));
-        Path stale = Files.createDirectories(cacheDirectory.resolve("images").resolve("a".repeat(64)).resolve("rootfs.tmp-1"))
+        Path old = entryOf(
+                cache().rootfsFor(LayeredImageTests.archive("old.tar", TestImages.dockerSave("{}", base, oldTop))));
+        Path kept = entryOf(
+                cache().rootfsFor(LayeredImageTests.archive("new.tar", TestImages.dockerSave("{}", base, newTop))));
+        Files.setLastModifiedTime(
+                old.resolve("last-used"), FileTime.from(Instant.now().minus(Duration.ofDays(10))));
+        Path stale = Files.createDirectories(
+                        cacheDirectory.resolve("images").resolve("a".repeat(64)).resolve("rootfs.tmp-1"))
                 .getParent();
         ImageCache.forgetHandedOut();
 
@@ -124,11 +137,12 @@ class ImageCachePruneTests {
     }
 
     private ImageCache cache() {
-        return new ImageCache(cacheDirectory, new SafeTarUnpacker(UnpackLimits.defaults()), note -> { });
+        return new ImageCache(cacheDirectory, new SafeTarUnpacker(UnpackLimits.defaults()), note -> {});
     }
 
     private static ImageSource.Archive archive(String name, int size) {
-        return LayeredImageTests.archive(name, tar().file("file", 0644, new byte[size]).file(name, "x").bytes());
+        return LayeredImageTests.archive(
+                name, tar().file("file", 0644, new byte[size]).file(name, "x").bytes());
     }
 
     private static Path entryOf(Path rootfs) {

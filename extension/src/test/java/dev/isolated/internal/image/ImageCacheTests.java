@@ -21,7 +21,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -29,8 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ImageCacheTests {
 
-    private static final byte[] IMAGE = tar()
-            .file("bin/tool", 0755, "#!/bin/sh\n")
+    private static final byte[] IMAGE = tar().file("bin/tool", 0755, "#!/bin/sh\n")
             .symlink("bin/sh", "tool")
             .directory("proc", 0755)
             .bytes();
@@ -49,14 +47,16 @@ class ImageCacheTests {
         assertThat(rootfs).isEqualTo(entry.resolve("rootfs"));
         assertThat(rootfs.resolve("bin/tool")).hasContent("#!/bin/sh");
         assertThat(entry.resolve("complete")).isRegularFile();
-        assertThat(cacheDirectory.resolve("images").resolve(TestTars.sha256(IMAGE) + ".lock")).exists();
+        assertThat(cacheDirectory.resolve("images").resolve(TestTars.sha256(IMAGE) + ".lock"))
+                .exists();
         assertThat(notes).singleElement().asString().startsWith("Unpacked image archive image.tar (sha256 ");
     }
 
     @Test
     @DisplayName("a cache directory of another user is refused, naming isolated.cache.dir; our own becomes 0700")
     void ownership() throws IOException {
-        Files.setPosixFilePermissions(cacheDirectory, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxr-x"));
+        Files.setPosixFilePermissions(
+                cacheDirectory, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxr-x"));
         cache().rootfsFor(archive("image.tar", IMAGE));
         assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(cacheDirectory)))
                 .isEqualTo("rwx------");
@@ -81,7 +81,8 @@ class ImageCacheTests {
                 .rootfsFor(archive("same bytes, other name", IMAGE));
 
         assertThat(second).isEqualTo(first);
-        assertThat(attributes(second.resolveSibling("complete")).lastModifiedTime()).isEqualTo(markerBefore.lastModifiedTime());
+        assertThat(attributes(second.resolveSibling("complete")).lastModifiedTime())
+                .isEqualTo(markerBefore.lastModifiedTime());
         assertThat(attributes(second).fileKey()).isEqualTo(rootfsInode);
         assertThat(unpackCount()).isEqualTo(1);
     }
@@ -109,8 +110,7 @@ class ImageCacheTests {
             assertThat(paths).hasSize(8).containsOnly(paths.get(0));
             assertThat(paths.get(0).resolve("bin/tool")).exists();
             assertThat(unpackCount()).isEqualTo(1);
-        }
-        finally {
+        } finally {
             pool.shutdownNow();
         }
     }
@@ -126,9 +126,15 @@ class ImageCacheTests {
         Path go = work.resolve("go");
         List<Process> workers = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            workers.add(new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-cp", System.getProperty("java.class.path"), Worker.class.getName(),
-                    cacheDirectory.toString(), tarFile.toString(), go.toString())
+            workers.add(new ProcessBuilder(
+                            Path.of(System.getProperty("java.home"), "bin", "java")
+                                    .toString(),
+                            "-cp",
+                            System.getProperty("java.class.path"),
+                            Worker.class.getName(),
+                            cacheDirectory.toString(),
+                            tarFile.toString(),
+                            go.toString())
                     .redirectErrorStream(true)
                     .start());
         }
@@ -141,9 +147,13 @@ class ImageCacheTests {
             outputs.add(output);
         }
 
-        Path expected = cacheDirectory.resolve("images").resolve(TestTars.sha256(Files.readAllBytes(tarFile))).resolve("rootfs");
+        Path expected = cacheDirectory
+                .resolve("images")
+                .resolve(TestTars.sha256(Files.readAllBytes(tarFile)))
+                .resolve("rootfs");
         assertThat(outputs).allSatisfy(output -> assertThat(output).contains("rootfs=" + expected));
-        assertThat(String.join("", outputs).lines().filter(line -> line.startsWith("Unpacked image"))).hasSize(1);
+        assertThat(String.join("", outputs).lines().filter(line -> line.startsWith("Unpacked image")))
+                .hasSize(1);
         assertThat(expected.resolve("many/file-2999")).hasContent("content 2999");
     }
 
@@ -155,7 +165,8 @@ class ImageCacheTests {
             while (Files.notExists(go)) {
                 Thread.sleep(5);
             }
-            Path rootfs = new ImageCache(Path.of(args[0]), new SafeTarUnpacker(UnpackLimits.defaults()), System.out::println)
+            Path rootfs = new ImageCache(
+                            Path.of(args[0]), new SafeTarUnpacker(UnpackLimits.defaults()), System.out::println)
                     .rootfsFor(ImageSource.ofFile(Path.of(args[1])));
             System.out.println("rootfs=" + rootfs);
         }
@@ -190,7 +201,9 @@ class ImageCacheTests {
         @Test
         @DisplayName("for a truncated tar, naming the entry")
         void truncated() {
-            byte[] archive = tar().file("first", "1").file("second", 0644, new byte[5000]).bytes();
+            byte[] archive = tar().file("first", "1")
+                    .file("second", 0644, new byte[5000])
+                    .bytes();
             byte[] truncated = Arrays.copyOf(archive, 3000);
 
             assertThatThrownBy(() -> cache().rootfsFor(archive("truncated.tar", truncated)))
@@ -227,8 +240,7 @@ class ImageCacheTests {
                             .hasRootCauseInstanceOf(EntryRejectedException.class)
                             .hasMessageContaining("entry '../escape' is refused");
                 }
-            }
-            finally {
+            } finally {
                 pool.shutdownNow();
             }
             assertOnlyLockFileLeft(evil);
@@ -238,11 +250,11 @@ class ImageCacheTests {
         private void assertOnlyLockFileLeft(byte[] archive) {
             String digest = TestTars.sha256(archive);
             assertThat(cacheDirectory.resolve("images").resolve(digest)).doesNotExist();
-            assertThat(cacheDirectory.resolve("images")).isDirectoryContaining(p -> p.getFileName().toString().equals(digest + ".lock"));
+            assertThat(cacheDirectory.resolve("images"))
+                    .isDirectoryContaining(p -> p.getFileName().toString().equals(digest + ".lock"));
             try (Stream<Path> files = Files.list(cacheDirectory.resolve("images"))) {
                 assertThat(files.toList()).hasSize(1);
-            }
-            catch (IOException e) {
+            } catch (IOException e) {
                 throw new AssertionError(e);
             }
         }
@@ -256,15 +268,21 @@ class ImageCacheTests {
         @DisplayName("in the system property first, then the environment variable, then XDG_CACHE_HOME, then HOME")
         void precedence() {
             Map<String, String> all = Map.of(
-                    CacheDirectory.PROPERTY, "/from/property",
-                    CacheDirectory.ENVIRONMENT_VARIABLE, "/from/env",
-                    "XDG_CACHE_HOME", "/xdg",
-                    "HOME", "/home/me",
-                    "user.home", "/user/home");
+                    CacheDirectory.PROPERTY,
+                    "/from/property",
+                    CacheDirectory.ENVIRONMENT_VARIABLE,
+                    "/from/env",
+                    "XDG_CACHE_HOME",
+                    "/xdg",
+                    "HOME",
+                    "/home/me",
+                    "user.home",
+                    "/user/home");
 
             assertThat(CacheDirectory.resolve(all::get, all::get)).isEqualTo(Path.of("/from/property"));
             assertThat(CacheDirectory.resolve(k -> null, all::get)).isEqualTo(Path.of("/from/env"));
-            assertThat(CacheDirectory.resolve(k -> null, k -> k.equals("XDG_CACHE_HOME") || k.equals("HOME") ? all.get(k) : null))
+            assertThat(CacheDirectory.resolve(
+                            k -> null, k -> k.equals("XDG_CACHE_HOME") || k.equals("HOME") ? all.get(k) : null))
                     .isEqualTo(Path.of("/xdg/isolated"));
             assertThat(CacheDirectory.resolve(k -> null, k -> k.equals("HOME") ? all.get(k) : null))
                     .isEqualTo(Path.of("/home/me/.cache/isolated"));

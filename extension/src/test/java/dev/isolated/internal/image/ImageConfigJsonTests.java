@@ -16,15 +16,18 @@ class ImageConfigJsonTests {
     void configRoundTrip() {
         ImageConfig config = new ImageConfig(List.of("A=\"q\" \\ \n\u0001 é"), "/w d", "", List.of(), List.of("x"));
 
-        assertThat(ImageConfigJson.read(JsonObject.parse(ImageConfigJson.write(config), "config.json"))).isEqualTo(config);
+        assertThat(ImageConfigJson.read(JsonObject.parse(ImageConfigJson.write(config), "config.json")))
+                .isEqualTo(config);
     }
 
     @Test
     @DisplayName("Docker's Healthcheck is read (nanoseconds; 0 or missing is Docker's default) and round-trips")
     void healthcheck() {
-        ImageConfig read = ImageConfigJson.read(JsonObject.parse("{\"config\":{\"Healthcheck\":{\"Test\":[\"CMD-SHELL\","
-                + "\"wget -q -O- http://localhost/ || exit 1\"],\"Interval\":5000000000,\"Timeout\":0,"
-                + "\"StartPeriod\":1500000000,\"Retries\":2}}}", "config"));
+        ImageConfig read = ImageConfigJson.read(JsonObject.parse(
+                "{\"config\":{\"Healthcheck\":{\"Test\":[\"CMD-SHELL\","
+                        + "\"wget -q -O- http://localhost/ || exit 1\"],\"Interval\":5000000000,\"Timeout\":0,"
+                        + "\"StartPeriod\":1500000000,\"Retries\":2}}}",
+                "config"));
 
         ImageConfig.Healthcheck check = read.healthcheck();
         assertThat(check.test()).containsExactly("CMD-SHELL", "wget -q -O- http://localhost/ || exit 1");
@@ -34,16 +37,19 @@ class ImageConfigJsonTests {
         assertThat(check.retries()).isEqualTo(2);
         assertThat(check.isDeclared()).isTrue();
         assertThat(check.command()).containsExactly("/bin/sh", "-c", "wget -q -O- http://localhost/ || exit 1");
-        assertThat(ImageConfigJson.read(JsonObject.parse(ImageConfigJson.write(read), "config.json"))).isEqualTo(read);
+        assertThat(ImageConfigJson.read(JsonObject.parse(ImageConfigJson.write(read), "config.json")))
+                .isEqualTo(read);
     }
 
     @Test
     @DisplayName("a config without Healthcheck has NONE; Test [\"NONE\"] is kept but declares no check")
     void noHealthcheck() {
-        assertThat(ImageConfigJson.read(JsonObject.parse("{\"config\":{\"Cmd\":[\"x\"]}}", "config")).healthcheck())
+        assertThat(ImageConfigJson.read(JsonObject.parse("{\"config\":{\"Cmd\":[\"x\"]}}", "config"))
+                        .healthcheck())
                 .isEqualTo(ImageConfig.Healthcheck.NONE);
-        ImageConfig.Healthcheck off = ImageConfigJson.read(JsonObject.parse(
-                "{\"config\":{\"Healthcheck\":{\"Test\":[\"NONE\"]}}}", "config")).healthcheck();
+        ImageConfig.Healthcheck off = ImageConfigJson.read(
+                        JsonObject.parse("{\"config\":{\"Healthcheck\":{\"Test\":[\"NONE\"]}}}", "config"))
+                .healthcheck();
         assertThat(off.isDeclared()).isFalse();
         assertThat(off.retries()).isEqualTo(3);
         assertThat(ImageConfig.Healthcheck.NONE.isDeclared()).isFalse();

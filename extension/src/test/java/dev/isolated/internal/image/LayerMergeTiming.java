@@ -13,8 +13,7 @@ import java.util.List;
  */
 public final class LayerMergeTiming {
 
-    private LayerMergeTiming() {
-    }
+    private LayerMergeTiming() {}
 
     public static void main(String[] args) throws Exception {
         Path scratch = Files.createDirectories(Path.of(args[0]));
@@ -27,13 +26,16 @@ public final class LayerMergeTiming {
             Path blob = Path.of(args[i]);
             String name = "layer " + i;
             names.add(name);
-            stored.add(store.store(null, "timing", name,
-                    tree -> TarExtraction.forStoredLayer(UnpackLimits.fromSystemProperties(), "timing", tree, 0, 0, b -> { }),
+            stored.add(store.store(
+                    null,
+                    "timing",
+                    name,
+                    tree -> TarExtraction.forStoredLayer(
+                            UnpackLimits.fromSystemProperties(), "timing", tree, 0, 0, b -> {}),
                     extraction -> {
                         try (InputStream in = Files.newInputStream(blob)) {
                             extraction.extractLayer(in, name);
-                        }
-                        catch (java.io.IOException e) {
+                        } catch (java.io.IOException e) {
                             throw new java.io.UncheckedIOException(e);
                         }
                     }));
@@ -42,7 +44,8 @@ public final class LayerMergeTiming {
         Path rootfs = Files.createDirectory(cache.resolve("rootfs"));
         LayerMerger.merge(stored, names, rootfs, "timing");
         long mergedAt = System.nanoTime();
-        System.out.printf("store %d ms, merge %d ms%n", (storedAt - start) / 1_000_000, (mergedAt - storedAt) / 1_000_000);
+        System.out.printf(
+                "store %d ms, merge %d ms%n", (storedAt - start) / 1_000_000, (mergedAt - storedAt) / 1_000_000);
         new ProcessBuilder("rm", "-rf", cache.toString()).inheritIO().start().waitFor();
     }
 }

@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
-
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -28,11 +27,14 @@ class LayerStoreInternalTests {
     @Test
     @DisplayName("a layer whose content does not match the diff_id its config gives is refused and stored under no key")
     void diffIdMismatch() throws IOException {
-        byte[] lower = tar().directory("etc", 0755).file("etc/os-release", "real\n").bytes();
+        byte[] lower =
+                tar().directory("etc", 0755).file("etc/os-release", "real\n").bytes();
         byte[] claimed = tar().file("claimed", "x").bytes();
         byte[] actual = tar().file("etc/os-release", "poisoned\n").bytes();
         TestLayouts layout = new TestLayouts();
-        byte[] manifest = layout.ociManifest(TestLayouts.config(lower, claimed), List.of(lower, actual),
+        byte[] manifest = layout.ociManifest(
+                TestLayouts.config(lower, claimed),
+                List.of(lower, actual),
                 List.of("application/vnd.oci.image.layer.v1.tar", "application/vnd.oci.image.layer.v1.tar"));
         layout.index(layout.descriptor(TestLayouts.OCI_MANIFEST, manifest, ""));
 
@@ -44,18 +46,29 @@ class LayerStoreInternalTests {
 
         assertThat(storedLayers()).containsExactly("sha256:" + TestTars.sha256(lower));
         byte[] honest = TestImages.dockerSave("{}", lower, claimed);
-        assertThat(cache().rootfsFor(LayeredImageTests.archive("honest.tar", honest)).resolve("claimed")).hasContent("x");
+        assertThat(cache().rootfsFor(LayeredImageTests.archive("honest.tar", honest))
+                        .resolve("claimed"))
+                .hasContent("x");
     }
 
     @Test
-    @DisplayName("whiteouts and opaque directories are recorded with the layer, never created, and applied when images are merged")
+    @DisplayName(
+            "whiteouts and opaque directories are recorded with the layer, never created, and applied when images are merged")
     void whiteoutsRecorded() throws IOException {
-        byte[] lower = tar().directory("etc", 0755).file("etc/gone", "g").directory("opt", 0755).file("opt/old", "o")
-                .file("keep", "k").bytes();
-        byte[] upper = tar().file("etc/.wh.gone", "").directory("opt", 0755).file("opt/.wh..wh..opq", "")
-                .file("opt/new", "n").bytes();
+        byte[] lower = tar().directory("etc", 0755)
+                .file("etc/gone", "g")
+                .directory("opt", 0755)
+                .file("opt/old", "o")
+                .file("keep", "k")
+                .bytes();
+        byte[] upper = tar().file("etc/.wh.gone", "")
+                .directory("opt", 0755)
+                .file("opt/.wh..wh..opq", "")
+                .file("opt/new", "n")
+                .bytes();
 
-        Path rootfs = cache().rootfsFor(LayeredImageTests.archive("two.tar", TestImages.dockerSave("{}", lower, upper)));
+        Path rootfs =
+                cache().rootfsFor(LayeredImageTests.archive("two.tar", TestImages.dockerSave("{}", lower, upper)));
 
         assertThat(rootfs.resolve("etc/gone")).doesNotExist();
         assertThat(rootfs.resolve("opt/old")).doesNotExist();
@@ -68,18 +81,23 @@ class LayerStoreInternalTests {
         assertThat(Files.readString(stored.resolve("whiteouts")).split("\0"))
                 .containsExactlyInAnyOrder("whiteout etc/gone", "opaque opt");
         assertThat(stored.resolve("tree/opt/new")).hasContent("n");
-        assertThat(Files.readAllLines(stored.resolve("complete"))).as("the layer's own counts, not its image's")
+        assertThat(Files.readAllLines(stored.resolve("complete")))
+                .as("the layer's own counts, not its image's")
                 .contains("entries=4", "bytes=1");
-        assertThat(Files.isSameFile(stored.resolve("tree/opt/new"), rootfs.resolve("opt/new"))).as("hard link").isTrue();
+        assertThat(Files.isSameFile(stored.resolve("tree/opt/new"), rootfs.resolve("opt/new")))
+                .as("hard link")
+                .isTrue();
     }
 
     private List<String> storedLayers() throws IOException {
         try (Stream<Path> layers = Files.list(cacheDirectory.resolve("layers"))) {
-            return layers.filter(Files::isDirectory).map(p -> "sha256:" + p.getFileName()).toList();
+            return layers.filter(Files::isDirectory)
+                    .map(p -> "sha256:" + p.getFileName())
+                    .toList();
         }
     }
 
     private ImageCache cache() {
-        return new ImageCache(cacheDirectory, new SafeTarUnpacker(UnpackLimits.defaults()), note -> { });
+        return new ImageCache(cacheDirectory, new SafeTarUnpacker(UnpackLimits.defaults()), note -> {});
     }
 }

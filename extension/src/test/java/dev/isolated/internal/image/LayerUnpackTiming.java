@@ -14,18 +14,19 @@ import java.util.concurrent.TimeUnit;
  */
 public final class LayerUnpackTiming {
 
-    private LayerUnpackTiming() {
-    }
+    private LayerUnpackTiming() {}
 
     public static void main(String[] args) throws Exception {
         Path scratch = Path.of(args[0]);
         int rounds = Integer.parseInt(args[1]);
-        List<Path> layers = List.of(args).subList(2, args.length).stream().map(Path::of).toList();
+        List<Path> layers =
+                List.of(args).subList(2, args.length).stream().map(Path::of).toList();
         for (int round = 1; round <= rounds; round++) {
             long isolated = time(() -> isolated(scratch, layers));
             long tar = time(() -> tar(scratch, layers));
-            System.out.printf("round %d: Isolated %d ms, tar -xzf %d ms, ratio %.2f%n", round, isolated, tar,
-                    (double) isolated / tar);
+            System.out.printf(
+                    "round %d: Isolated %d ms, tar -xzf %d ms, ratio %.2f%n",
+                    round, isolated, tar, (double) isolated / tar);
         }
     }
 
@@ -43,8 +44,8 @@ public final class LayerUnpackTiming {
         Path target = fresh(scratch, "isolated");
         for (int i = 0; i < layers.size(); i++) {
             Path tree = Files.createDirectories(target.resolve("layer" + i));
-            TarExtraction extraction = TarExtraction.forStoredLayer(UnpackLimits.fromSystemProperties(), "timing", tree, 0, 0,
-                    bytes -> { });
+            TarExtraction extraction = TarExtraction.forStoredLayer(
+                    UnpackLimits.fromSystemProperties(), "timing", tree, 0, 0, bytes -> {});
             try (InputStream in = Files.newInputStream(layers.get(i))) {
                 extraction.extractLayer(in, "layer " + i);
             }
@@ -57,7 +58,8 @@ public final class LayerUnpackTiming {
         for (int i = 0; i < layers.size(); i++) {
             Path tree = Files.createDirectories(target.resolve("layer" + i));
             Process process = new ProcessBuilder("tar", "-xzf", layers.get(i).toString(), "-C", tree.toString())
-                    .inheritIO().start();
+                    .inheritIO()
+                    .start();
             if (process.waitFor() != 0) {
                 throw new IllegalStateException("tar failed");
             }
@@ -67,7 +69,10 @@ public final class LayerUnpackTiming {
     private static Path fresh(Path scratch, String name) throws Exception {
         Path target = scratch.resolve(name);
         if (Files.exists(target)) {
-            new ProcessBuilder("rm", "-rf", target.toString()).inheritIO().start().waitFor();
+            new ProcessBuilder("rm", "-rf", target.toString())
+                    .inheritIO()
+                    .start()
+                    .waitFor();
         }
         new ProcessBuilder("sync").inheritIO().start().waitFor(); // no write-back of the last run during this one
         return Files.createDirectories(target);

@@ -4,6 +4,7 @@ import static dev.isolated.internal.image.TestTars.tar;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.isolated.image.ImageConfig;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -13,20 +14,16 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
-
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.isolated.image.ImageConfig;
-
 class LayeredImageTests {
 
     /** Lower layer: files to delete, an opaque-to-be directory, a file that becomes a directory and back. */
-    static final byte[] LOWER = tar()
-            .directory("etc", 0755)
+    static final byte[] LOWER = tar().directory("etc", 0755)
             .file("etc/keep", "kept")
             .file("etc/gone", "whited out")
             .directory("etc/gonedir", 0755)
@@ -43,8 +40,7 @@ class LayeredImageTests {
             .bytes();
 
     /** Upper layer: whiteouts, and the opaque marker AFTER siblings of the same layer. */
-    static final byte[] UPPER = tar()
-            .file("etc/.wh.gone", "")
+    static final byte[] UPPER = tar().file("etc/.wh.gone", "")
             .file("etc/.wh.gonedir", "")
             .file("opt/new", "written before the marker")
             .directory("opt/mixed", 0755)
@@ -67,9 +63,11 @@ class LayeredImageTests {
     }
 
     @Test
-    @DisplayName("legacy docker save: two layers with whiteouts and an opaque directory whose marker follows its siblings")
+    @DisplayName(
+            "legacy docker save: two layers with whiteouts and an opaque directory whose marker follows its siblings")
     void legacyDockerSave() throws IOException {
-        byte[] archive = TestLayouts.legacyDockerSave(List.of("myapp:1.0"), LOWER, UPPER).tar();
+        byte[] archive =
+                TestLayouts.legacyDockerSave(List.of("myapp:1.0"), LOWER, UPPER).tar();
 
         UnpackedImage image = unpack(archive("docker-save.tar", archive));
 
@@ -84,14 +82,20 @@ class LayeredImageTests {
         byte[] lower = TestTars.gzip(LOWER);
         byte[] upper = TestTars.zstd(UPPER);
         byte[] config = TestLayouts.config(LOWER, UPPER);
-        byte[] manifest = layout.ociManifest(config, List.of(lower, upper), List.of(
-                "application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.oci.image.layer.v1.tar"));
-        layout.index(layout.descriptor(TestLayouts.OCI_MANIFEST, manifest,
+        byte[] manifest = layout.ociManifest(
+                config,
+                List.of(lower, upper),
+                List.of("application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.oci.image.layer.v1.tar"));
+        layout.index(layout.descriptor(
+                TestLayouts.OCI_MANIFEST,
+                manifest,
                 "\"annotations\":{\"io.containerd.image.name\":\"docker.io/library/myapp:1.0\","
                         + "\"org.opencontainers.image.ref.name\":\"1.0\"}"));
-        layout.text("manifest.json", "[{\"Config\":\"blobs/sha256/" + TestTars.sha256(config) + "\",\"RepoTags\":"
-                + "[\"myapp:1.0\"],\"Layers\":[\"blobs/sha256/" + TestTars.sha256(lower) + "\",\"blobs/sha256/"
-                + TestTars.sha256(upper) + "\"]}]");
+        layout.text(
+                "manifest.json",
+                "[{\"Config\":\"blobs/sha256/" + TestTars.sha256(config) + "\",\"RepoTags\":"
+                        + "[\"myapp:1.0\"],\"Layers\":[\"blobs/sha256/" + TestTars.sha256(lower) + "\",\"blobs/sha256/"
+                        + TestTars.sha256(upper) + "\"]}]");
 
         UnpackedImage image = unpack(archive("docker25.tar", layout.tar()));
 
@@ -117,14 +121,22 @@ class LayeredImageTests {
     @DisplayName("OCI layout as a gzip-compressed tar, with the image chosen by its ref.name tag")
     void ociTarByTag() throws IOException {
         TestLayouts layout = new TestLayouts();
-        byte[] first = layout.ociManifest(TestLayouts.config(LOWER), List.of(LOWER),
-                List.of("application/vnd.oci.image.layer.v1.tar"));
+        byte[] first = layout.ociManifest(
+                TestLayouts.config(LOWER), List.of(LOWER), List.of("application/vnd.oci.image.layer.v1.tar"));
         byte[] secondLayer = tar().file("which", "second").bytes();
-        byte[] second = layout.ociManifest(TestLayouts.config(secondLayer), List.of(TestTars.xz(secondLayer)),
+        byte[] second = layout.ociManifest(
+                TestLayouts.config(secondLayer),
+                List.of(TestTars.xz(secondLayer)),
                 List.of("application/vnd.oci.image.layer.v1.tar"));
         layout.index(
-                layout.descriptor(TestLayouts.OCI_MANIFEST, first, "\"annotations\":{\"org.opencontainers.image.ref.name\":\"1.0\"}"),
-                layout.descriptor(TestLayouts.OCI_MANIFEST, second, "\"annotations\":{\"org.opencontainers.image.ref.name\":\"2.0\"}"));
+                layout.descriptor(
+                        TestLayouts.OCI_MANIFEST,
+                        first,
+                        "\"annotations\":{\"org.opencontainers.image.ref.name\":\"1.0\"}"),
+                layout.descriptor(
+                        TestLayouts.OCI_MANIFEST,
+                        second,
+                        "\"annotations\":{\"org.opencontainers.image.ref.name\":\"2.0\"}"));
         byte[] archive = TestTars.gzip(layout.tar());
 
         Path rootfs = cache().rootfsFor(archive("oci.tar.gz", archive).withReference("2.0"));
@@ -139,7 +151,8 @@ class LayeredImageTests {
     @Test
     @DisplayName("podman / skopeo docker-archive: <sha256>.tar layers at the top, <id>/layer.tar symlinks beside them")
     void podmanDockerArchive() throws IOException {
-        byte[] archive = TestLayouts.podmanDockerArchive("localhost/myapp:1.0", LOWER, UPPER).tar();
+        byte[] archive = TestLayouts.podmanDockerArchive("localhost/myapp:1.0", LOWER, UPPER)
+                .tar();
 
         UnpackedImage image = unpack(archive("podman.tar", archive));
 
@@ -147,7 +160,8 @@ class LayeredImageTests {
         assertConfig(image.config());
         assertThat(image.rootfs().resolve("manifest.json")).doesNotExist();
         assertThat(cache().rootfsFor(archive("podman.tar", archive).withReference("localhost/myapp:1.0"))
-                .resolve("etc/keep")).hasContent("kept");
+                        .resolve("etc/keep"))
+                .hasContent("kept");
     }
 
     @Test
@@ -167,12 +181,17 @@ class LayeredImageTests {
     void layersThroughSymlinks() throws IOException {
         byte[] x = tar().file("x", "1").bytes();
         byte[] y = tar().file("y", "2").bytes();
-        TestLayouts layout = new TestLayouts().file("a".repeat(64) + "/layer.tar", x).file("b".repeat(64) + "/layer.tar", y)
+        TestLayouts layout = new TestLayouts()
+                .file("a".repeat(64) + "/layer.tar", x)
+                .file("b".repeat(64) + "/layer.tar", y)
                 .symlink("c".repeat(64) + "/layer.tar", "../" + "a".repeat(64) + "/layer.tar");
         layout.file(TestTars.sha256(TestLayouts.config(x, y, x)) + ".json", TestLayouts.config(x, y, x));
-        layout.text("manifest.json", "[{\"Config\":\"" + TestTars.sha256(TestLayouts.config(x, y, x)) + ".json\","
-                + "\"RepoTags\":[\"dup:1\"],\"Layers\":[\"" + "a".repeat(64) + "/layer.tar\",\"" + "b".repeat(64)
-                + "/layer.tar\",\"" + "c".repeat(64) + "/layer.tar\"]}]");
+        layout.text(
+                "manifest.json",
+                "[{\"Config\":\"" + TestTars.sha256(TestLayouts.config(x, y, x)) + ".json\","
+                        + "\"RepoTags\":[\"dup:1\"],\"Layers\":[\"" + "a".repeat(64) + "/layer.tar\",\""
+                        + "b".repeat(64)
+                        + "/layer.tar\",\"" + "c".repeat(64) + "/layer.tar\"]}]");
 
         Path rootfs = cache().rootfsFor(archive("dup.tar", layout.tar()));
 
@@ -187,29 +206,35 @@ class LayeredImageTests {
         @Test
         @DisplayName("that climbs above the archive's top")
         void climbsOut() {
-            assertRefused(List.of("../../../../etc/passwd"), "is a symlink that leads out of the image ('"
-                    + ID + "/layer.tar' -> '../../../../etc/passwd')");
+            assertRefused(
+                    List.of("../../../../etc/passwd"),
+                    "is a symlink that leads out of the image ('" + ID + "/layer.tar' -> '../../../../etc/passwd')");
         }
 
         @Test
         @DisplayName("to an absolute path")
         void absolute() {
-            assertRefused(List.of("/etc/passwd"), "is a symlink that leads out of the image ('" + ID
-                    + "/layer.tar' -> '/etc/passwd'); a link in an image layout must be relative");
+            assertRefused(
+                    List.of("/etc/passwd"),
+                    "is a symlink that leads out of the image ('" + ID
+                            + "/layer.tar' -> '/etc/passwd'); a link in an image layout must be relative");
         }
 
         @Test
         @DisplayName("that loops")
         void loops() {
-            assertRefused(List.of("../loop/a", "loop/a -> ../loop/b", "loop/b -> a"), "is a symlink that loops: more than 40 "
-                    + "symlinks followed");
+            assertRefused(
+                    List.of("../loop/a", "loop/a -> ../loop/b", "loop/b -> a"),
+                    "is a symlink that loops: more than 40 " + "symlinks followed");
         }
 
         @Test
         @DisplayName("to nothing")
         void dangling() {
-            assertRefused(List.of("../nothing.tar"), "is missing from the archive (it is a symlink, '" + ID
-                    + "/layer.tar' -> '../nothing.tar', to nothing)");
+            assertRefused(
+                    List.of("../nothing.tar"),
+                    "is missing from the archive (it is a symlink, '" + ID
+                            + "/layer.tar' -> '../nothing.tar', to nothing)");
         }
 
         static final String ID = "d".repeat(64);
@@ -217,16 +242,19 @@ class LayeredImageTests {
         /** TARGETS: the layer symlink's target, then further links as "name -> target". */
         private void assertRefused(List<String> targets, String reason) {
             byte[] config = TestLayouts.config(LOWER);
-            TestLayouts layout = new TestLayouts().file(TestTars.sha256(config) + ".json", config)
+            TestLayouts layout = new TestLayouts()
+                    .file(TestTars.sha256(config) + ".json", config)
                     .symlink(ID + "/layer.tar", targets.get(0));
             targets.stream().skip(1).map(link -> link.split(" -> ")).forEach(link -> layout.symlink(link[0], link[1]));
-            layout.text("manifest.json", "[{\"Config\":\"" + TestTars.sha256(config) + ".json\",\"RepoTags\":[\"x:1\"],"
-                    + "\"Layers\":[\"" + ID + "/layer.tar\"]}]");
+            layout.text(
+                    "manifest.json",
+                    "[{\"Config\":\"" + TestTars.sha256(config) + ".json\",\"RepoTags\":[\"x:1\"]," + "\"Layers\":[\""
+                            + ID + "/layer.tar\"]}]");
 
             assertThatThrownBy(() -> cache().rootfsFor(archive("links.tar", layout.tar())))
                     .isInstanceOf(ImageUnpackException.class)
-                    .hasMessageStartingWith("Image archive links.tar: its layer 1 of 1 (" + ID + "/layer.tar) '" + ID
-                            + "/layer.tar' ")
+                    .hasMessageStartingWith(
+                            "Image archive links.tar: its layer 1 of 1 (" + ID + "/layer.tar) '" + ID + "/layer.tar' ")
                     .hasMessageContaining(reason);
             assertNoCompleteEntry();
         }
@@ -237,34 +265,47 @@ class LayeredImageTests {
             + "and fails naming the file when it is not one")
     class LooksLikeAnImage {
 
-        static final String TAKEN = " An archive or directory with manifest.json, index.json or oci-layout at its top is "
-                + "read as an image, never as a rootfs.";
+        static final String TAKEN =
+                " An archive or directory with manifest.json, index.json or oci-layout at its top is "
+                        + "read as an image, never as a rootfs.";
 
         @Test
         @DisplayName("a manifest.json that is not JSON, in a tar and in a directory")
         void garbageManifest() throws IOException {
             TestTars tar = tar().directory("bin", 0755).file("bin/sh", "#!").file("manifest.json", "<html>");
-            assertFails(tar.bytes(), "Image archive x.tar: malformed image layout: manifest.json of image archive x.tar "
-                    + "is not valid JSON: ");
-            assertFails(tar().file("./manifest.json", "<html>").bytes(), "manifest.json of image archive x.tar is not valid JSON");
+            assertFails(
+                    tar.bytes(),
+                    "Image archive x.tar: malformed image layout: manifest.json of image archive x.tar "
+                            + "is not valid JSON: ");
+            assertFails(
+                    tar().file("./manifest.json", "<html>").bytes(),
+                    "manifest.json of image archive x.tar is not valid JSON");
         }
 
         @Test
         @DisplayName("a rootfs whose manifest.json at the top is some other JSON (an app's)")
         void otherJson() {
-            byte[] rootfs = tar().directory("./bin", 0755).file("./bin/sh", "#!").file("./manifest.json", "{\"name\":\"app\"}")
+            byte[] rootfs = tar().directory("./bin", 0755)
+                    .file("./bin/sh", "#!")
+                    .file("./manifest.json", "{\"name\":\"app\"}")
                     .bytes();
-            assertFails(rootfs, "Image archive x.tar: malformed image layout: manifest.json of image archive x.tar must hold "
-                    + "a JSON array, found an object." + TAKEN);
+            assertFails(
+                    rootfs,
+                    "Image archive x.tar: malformed image layout: manifest.json of image archive x.tar must hold "
+                            + "a JSON array, found an object." + TAKEN);
         }
 
         @Test
         @DisplayName("a manifest.json that lists a layer the archive lacks")
         void missingLayer() throws IOException {
             TestLayouts layout = TestLayouts.legacyDockerSave(List.of("x:1"), LOWER);
-            String layer = layout.files.keySet().stream().filter(name -> name.endsWith("/layer.tar")).findFirst().orElseThrow();
+            String layer = layout.files.keySet().stream()
+                    .filter(name -> name.endsWith("/layer.tar"))
+                    .findFirst()
+                    .orElseThrow();
             layout.files.remove(layer);
-            String expected = "Image archive x.tar: its layer 1 of 1 (" + layer + ") '" + layer + "' is missing from the archive";
+            String expected =
+                    "Image archive x.tar: its layer 1 of 1 (" + layer + ") '" + layer + "' is missing from the archive";
             assertFails(layout.tar(), expected);
             assertFailsAsDirectory(layout, expected.replace("archive x.tar", "directory " + base.resolve("layout")));
         }
@@ -272,10 +313,12 @@ class LayeredImageTests {
         @Test
         @DisplayName("an oci-layout without index.json")
         void ociLayoutWithoutIndex() throws IOException {
-            TestLayouts layout = new TestLayouts().text("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}")
+            TestLayouts layout = new TestLayouts()
+                    .text("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}")
                     .file("blobs/sha256/" + TestTars.sha256(LOWER), LOWER);
-            String expected = "Image archive x.tar: it holds oci-layout but no index.json (nor a docker save manifest.json), "
-                    + "so it is an incomplete OCI image layout." + TAKEN;
+            String expected =
+                    "Image archive x.tar: it holds oci-layout but no index.json (nor a docker save manifest.json), "
+                            + "so it is an incomplete OCI image layout." + TAKEN;
             assertFails(layout.tar(), expected);
             assertFailsAsDirectory(layout, expected.replace("archive x.tar", "directory " + base.resolve("layout")));
         }
@@ -284,21 +327,29 @@ class LayeredImageTests {
         @DisplayName("an index.json that is not an OCI index, in a directory")
         void badIndexDirectory() throws IOException {
             TestLayouts layout = new TestLayouts().text("index.json", "[]").text("etc/hostname", "box");
-            assertFailsAsDirectory(layout, "Image directory " + base.resolve("layout") + ": malformed image layout: index.json"
-                    + " of image directory " + base.resolve("layout") + " must hold a JSON object, found an array." + TAKEN);
+            assertFailsAsDirectory(
+                    layout,
+                    "Image directory " + base.resolve("layout") + ": malformed image layout: index.json"
+                            + " of image directory " + base.resolve("layout")
+                            + " must hold a JSON object, found an array." + TAKEN);
         }
 
         @Test
         @DisplayName("but not a rootfs with manifest.json or index.json deeper down")
         void deeperIsFine() throws IOException {
-            byte[] rootfs = tar().directory("etc", 0755).file("etc/manifest.json", "{}").file("etc/index.json", "x")
-                    .directory("srv", 0755).file("srv/oci-layout", "x").bytes();
+            byte[] rootfs = tar().directory("etc", 0755)
+                    .file("etc/manifest.json", "{}")
+                    .file("etc/index.json", "x")
+                    .directory("srv", 0755)
+                    .file("srv/oci-layout", "x")
+                    .bytes();
             Path unpacked = cache().rootfsFor(archive("deep.tar", rootfs));
             assertThat(unpacked.resolve("etc/manifest.json")).hasContent("{}");
 
             Path directory = Files.createDirectories(base.resolve("rootfs/etc"));
             Files.writeString(directory.resolve("index.json"), "x");
-            assertThat(cache().rootfsFor(ImageSource.ofDirectory(base.resolve("rootfs")))).isEqualTo(base.resolve("rootfs"));
+            assertThat(cache().rootfsFor(ImageSource.ofDirectory(base.resolve("rootfs"))))
+                    .isEqualTo(base.resolve("rootfs"));
         }
 
         private void assertFails(byte[] archive, String message) {
@@ -322,15 +373,21 @@ class LayeredImageTests {
     class Tags {
 
         final byte[] archive = TestLayouts.legacyDockerSave(
-                TestLayouts.legacyDockerSave(List.of("myapp:1.0"), tar().file("which", "myapp").bytes()),
-                List.of("registry.example.com/other:2", "other:latest"), tar().file("which", "other").bytes()).tar();
+                        TestLayouts.legacyDockerSave(
+                                List.of("myapp:1.0"),
+                                tar().file("which", "myapp").bytes()),
+                        List.of("registry.example.com/other:2", "other:latest"),
+                        tar().file("which", "other").bytes())
+                .tar();
 
         @Test
         @DisplayName("in Docker's short and long forms")
         void byTag() {
-            assertThat(cache().rootfsFor(archive("two.tar", archive).withReference("myapp:1.0")).resolve("which"))
+            assertThat(cache().rootfsFor(archive("two.tar", archive).withReference("myapp:1.0"))
+                            .resolve("which"))
                     .hasContent("myapp");
-            assertThat(cache().rootfsFor(archive("two.tar", archive).withReference("docker.io/library/other")).resolve("which"))
+            assertThat(cache().rootfsFor(archive("two.tar", archive).withReference("docker.io/library/other"))
+                            .resolve("which"))
                     .hasContent("other");
         }
 
@@ -347,7 +404,8 @@ class LayeredImageTests {
         @Test
         @DisplayName("and refuses an unknown tag, listing the tags")
         void unknownTag() {
-            assertThatThrownBy(() -> cache().rootfsFor(archive("two.tar", archive).withReference("myapp:2.0")))
+            assertThatThrownBy(
+                            () -> cache().rootfsFor(archive("two.tar", archive).withReference("myapp:2.0")))
                     .isInstanceOf(ImageUnpackException.class)
                     .hasMessageContaining("holds no image tagged 'myapp:2.0'. Its tags: myapp:1.0, ");
         }
@@ -355,9 +413,11 @@ class LayeredImageTests {
         @Test
         @DisplayName("and refuses a tag on a plain rootfs tar")
         void tagOnPlainTar() {
-            assertThatThrownBy(() -> cache().rootfsFor(archive("plain.tar", LOWER).withReference("x:1")))
+            assertThatThrownBy(
+                            () -> cache().rootfsFor(archive("plain.tar", LOWER).withReference("x:1")))
                     .isInstanceOf(ImageUnpackException.class)
-                    .hasMessageContaining("is a plain rootfs tar").hasMessageContaining("remove '#x:1'");
+                    .hasMessageContaining("is a plain rootfs tar")
+                    .hasMessageContaining("remove '#x:1'");
         }
     }
 
@@ -371,7 +431,10 @@ class LayeredImageTests {
             TestLayouts layout = multiPlatformLayout();
             Path directory = layout.writeTo(Files.createDirectory(base.resolve("oci")));
             String layerBlob = layout.files.entrySet().stream()
-                    .filter(file -> Arrays.equals(file.getValue(), UPPER)).findFirst().orElseThrow().getKey();
+                    .filter(file -> Arrays.equals(file.getValue(), UPPER))
+                    .findFirst()
+                    .orElseThrow()
+                    .getKey();
             byte[] tampered = UPPER.clone();
             tampered[512] ^= 1; // first byte of the first file's content: the tar stays valid
             Files.write(directory.resolve(layerBlob), tampered);
@@ -379,7 +442,8 @@ class LayeredImageTests {
             assertThatThrownBy(() -> cache().rootfsFor(ImageSource.ofDirectory(directory)))
                     .isInstanceOf(ImageUnpackException.class)
                     .hasMessageContaining("blob sha256:" + TestTars.sha256(UPPER))
-                    .hasMessageContaining("does not match its digest: its content hashes to sha256:" + TestTars.sha256(tampered));
+                    .hasMessageContaining(
+                            "does not match its digest: its content hashes to sha256:" + TestTars.sha256(tampered));
             assertNoCompleteEntry();
         }
 
@@ -400,16 +464,21 @@ class LayeredImageTests {
         @Test
         @DisplayName("on corrupt gzip, zstd and xz layers (with matching digests), naming the layer")
         void corruptLayers() {
-            for (byte[] compressed : List.of(SafeTarUnpackerTests.corruptedGzip(), corrupt(TestTars.zstd(bigLayer())),
+            for (byte[] compressed : List.of(
+                    SafeTarUnpackerTests.corruptedGzip(),
+                    corrupt(TestTars.zstd(bigLayer())),
                     corrupt(TestTars.xz(bigLayer())))) {
                 TestLayouts layout = new TestLayouts();
-                byte[] manifest = layout.ociManifest(TestLayouts.config(LOWER), List.of(compressed),
+                byte[] manifest = layout.ociManifest(
+                        TestLayouts.config(LOWER),
+                        List.of(compressed),
                         List.of("application/vnd.oci.image.layer.v1.tar+gzip"));
                 layout.index(layout.descriptor(TestLayouts.OCI_MANIFEST, manifest, ""));
 
                 assertThatThrownBy(() -> cache().rootfsFor(archive("corrupt.tar", layout.tar())))
                         .isInstanceOf(ImageUnpackException.class)
-                        .hasMessageContaining("Image archive corrupt.tar, layer 1 of 1 (sha256:" + TestTars.sha256(compressed));
+                        .hasMessageContaining(
+                                "Image archive corrupt.tar, layer 1 of 1 (sha256:" + TestTars.sha256(compressed));
             }
             assertNoCompleteEntry();
         }
@@ -417,7 +486,8 @@ class LayeredImageTests {
         @Test
         @DisplayName("on a truncated docker save archive, naming where it broke")
         void truncatedArchive() {
-            byte[] archive = TestLayouts.legacyDockerSave(List.of("myapp:1.0"), LOWER, UPPER).tar();
+            byte[] archive = TestLayouts.legacyDockerSave(List.of("myapp:1.0"), LOWER, UPPER)
+                    .tar();
             byte[] truncated = Arrays.copyOf(archive, archive.length / 2 + 100);
 
             assertThatThrownBy(() -> cache().rootfsFor(archive("truncated.tar", truncated)))
@@ -435,7 +505,10 @@ class LayeredImageTests {
         @Test
         @DisplayName("on a layer that writes through its own symlink")
         void symlinkThenWriteInLayer() {
-            assertRefused(tar().symlink("link", base.resolve("outside").toString()).file("link/file", "x").bytes(),
+            assertRefused(
+                    tar().symlink("link", base.resolve("outside").toString())
+                            .file("link/file", "x")
+                            .bytes(),
                     "through the symlink 'link'");
         }
 
@@ -443,7 +516,8 @@ class LayeredImageTests {
         @DisplayName("on a layer that writes through a lower layer's symlink (a directory turned symlink)")
         void writeThroughLowerSymlink() {
             byte[] third = tar().file("becomes-link/planted", "x").bytes();
-            byte[] archive = TestLayouts.legacyDockerSave(List.of("x:1"), LOWER, UPPER, third).tar();
+            byte[] archive = TestLayouts.legacyDockerSave(List.of("x:1"), LOWER, UPPER, third)
+                    .tar();
 
             assertThatThrownBy(() -> cache().rootfsFor(archive("three.tar", archive)))
                     .isInstanceOf(ImageUnpackException.class)
@@ -460,7 +534,8 @@ class LayeredImageTests {
         }
 
         private void assertRefused(byte[] layer, String reason) {
-            byte[] archive = TestLayouts.legacyDockerSave(List.of("x:1"), LOWER, layer).tar();
+            byte[] archive =
+                    TestLayouts.legacyDockerSave(List.of("x:1"), LOWER, layer).tar();
             assertThatThrownBy(() -> cache().rootfsFor(archive("evil.tar", archive)))
                     .isInstanceOf(ImageUnpackException.class)
                     .hasMessageContaining("Image archive evil.tar, layer 2 of 2")
@@ -477,15 +552,26 @@ class LayeredImageTests {
         StringBuilder platforms = new StringBuilder();
         for (String arch : List.of("arm64", "amd64", "riscv64")) {
             byte[] archLayer = tar().file("arch", arch).bytes();
-            byte[] manifest = layout.ociManifest(TestLayouts.config(LOWER, UPPER, archLayer), List.of(LOWER, UPPER, archLayer),
-                    List.of("application/vnd.oci.image.layer.v1.tar", "application/vnd.oci.image.layer.v1.tar",
+            byte[] manifest = layout.ociManifest(
+                    TestLayouts.config(LOWER, UPPER, archLayer),
+                    List.of(LOWER, UPPER, archLayer),
+                    List.of(
+                            "application/vnd.oci.image.layer.v1.tar",
+                            "application/vnd.oci.image.layer.v1.tar",
                             "application/vnd.oci.image.layer.v1.tar"));
-            platforms.append(platforms.length() == 0 ? "" : ",").append(layout.descriptor(TestLayouts.OCI_MANIFEST, manifest,
-                    "\"platform\":{\"os\":\"linux\",\"architecture\":\"" + arch + "\"}"));
+            platforms
+                    .append(platforms.length() == 0 ? "" : ",")
+                    .append(layout.descriptor(
+                            TestLayouts.OCI_MANIFEST,
+                            manifest,
+                            "\"platform\":{\"os\":\"linux\",\"architecture\":\"" + arch + "\"}"));
         }
         byte[] imageIndex = ("{\"schemaVersion\":2,\"mediaType\":\"" + TestLayouts.OCI_INDEX + "\",\"manifests\":["
-                + platforms + "]}").getBytes(StandardCharsets.UTF_8);
-        return layout.index(layout.descriptor(TestLayouts.OCI_INDEX, imageIndex,
+                        + platforms + "]}")
+                .getBytes(StandardCharsets.UTF_8);
+        return layout.index(layout.descriptor(
+                TestLayouts.OCI_INDEX,
+                imageIndex,
                 "\"annotations\":{\"org.opencontainers.image.ref.name\":\"latest\"}"));
     }
 
@@ -537,21 +623,23 @@ class LayeredImageTests {
     private UnpackedImage unpack(ImageSource source) {
         UnpackedImage image = cache().unpack(source);
         ImageCache.forgetHandedOut();
-        assertThat(cache().unpack(source).config()).as("config read back from the cache entry").isEqualTo(image.config());
+        assertThat(cache().unpack(source).config())
+                .as("config read back from the cache entry")
+                .isEqualTo(image.config());
         return image;
     }
 
     private void assertNoCompleteEntry() {
         try (Stream<Path> entries = Files.list(cacheDirectory.resolve("images"))) {
-            assertThat(entries.filter(path -> Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS))).isEmpty();
-        }
-        catch (IOException e) {
+            assertThat(entries.filter(path -> Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)))
+                    .isEmpty();
+        } catch (IOException e) {
             throw new AssertionError(e);
         }
     }
 
     private ImageCache cache() {
-        return new ImageCache(cacheDirectory, new SafeTarUnpacker(UnpackLimits.defaults()), note -> { });
+        return new ImageCache(cacheDirectory, new SafeTarUnpacker(UnpackLimits.defaults()), note -> {});
     }
 
     static ImageSource.Archive archive(String name, byte[] bytes) {

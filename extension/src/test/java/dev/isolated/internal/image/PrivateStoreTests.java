@@ -3,7 +3,9 @@ package dev.isolated.internal.image;
 import static dev.isolated.internal.image.TestTars.tar;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayInputStream;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import dev.isolated.internal.os.OwnDirectory;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,17 +15,11 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-
-import com.sun.jna.Library;
-import com.sun.jna.Native;
-
-import dev.isolated.internal.os.OwnDirectory;
 
 /**
  * The attack of issue 11, through the real cache: root unpacks an image holding a set-uid-root program and a
@@ -32,8 +28,8 @@ import dev.isolated.internal.os.OwnDirectory;
 @DisplayName("the image cache is private: other users reach nothing in it, whatever the umask and location")
 class PrivateStoreTests {
 
-    private static final Path BUSYBOX = Files.exists(Path.of("/bin/busybox")) ? Path.of("/bin/busybox")
-            : Path.of("/usr/bin/busybox");
+    private static final Path BUSYBOX =
+            Files.exists(Path.of("/bin/busybox")) ? Path.of("/bin/busybox") : Path.of("/usr/bin/busybox");
 
     /** {@code mode_t umask(mode_t mask)}: the umask is the whole process's. */
     private interface LibC extends Library {
@@ -47,7 +43,9 @@ class PrivateStoreTests {
 
     @BeforeEach
     void createBase() throws IOException {
-        assertThat(PosixCalls.isRoot()).as("this test needs real root, as CI has").isTrue();
+        assertThat(PosixCalls.isRoot())
+                .as("this test needs real root, as CI has")
+                .isTrue();
         // Under /tmp, traversable by everyone: only the cache's own modes keep uid 65534 out.
         base = Files.createTempDirectory(Path.of("/tmp"), "isolated-store-");
         Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -63,8 +61,7 @@ class PrivateStoreTests {
     @ValueSource(ints = {022, 0})
     @DisplayName("a set-uid-root program unpacked as root cannot be run by uid 65534, and no device node is created")
     void setUidProgramAndDevice(int umask) throws Exception {
-        byte[] image = tar()
-                .directory("bin", 0755)
+        byte[] image = tar().directory("bin", 0755)
                 .file("bin/busybox", 0755, Files.readAllBytes(BUSYBOX))
                 .file("bin/suid-busybox", 04755, Files.readAllBytes(BUSYBOX))
                 .directory("dev", 0755)
@@ -76,8 +73,7 @@ class PrivateStoreTests {
         try {
             rootfs = new ImageCache(cacheDirectory, new SafeTarUnpacker(UnpackLimits.defaults()), notes::add)
                     .rootfsFor(ImageCacheTests.archive("image.tar", image));
-        }
-        finally {
+        } finally {
             LIBC.umask(previous);
         }
 
@@ -88,13 +84,17 @@ class PrivateStoreTests {
         assertThat(Files.getAttribute(setUid, "unix:uid")).isEqualTo(0);
         assertThat(rootfs.resolve("dev")).isDirectory();
         assertThat(rootfs.resolve("dev/mem-copy")).doesNotExist();
-        assertThat(notes).contains("Image archive image.tar: skipped character device 'dev/mem-copy' (1:1): "
-                + "the image cache never holds device nodes; the environment mounts its own /dev");
-        assertThat(entry.resolve("complete")).content().contains("note=Image archive image.tar: skipped character "
-                + "device 'dev/mem-copy'");
+        assertThat(notes)
+                .contains("Image archive image.tar: skipped character device 'dev/mem-copy' (1:1): "
+                        + "the image cache never holds device nodes; the environment mounts its own /dev");
+        assertThat(entry.resolve("complete"))
+                .content()
+                .contains("note=Image archive image.tar: skipped character " + "device 'dev/mem-copy'");
         for (Path dir : List.of(cacheDirectory, cacheDirectory.resolve("images"), entry)) {
             assertThat(mode(dir) & 07777).as("the mode of %s", dir).isEqualTo(0700);
-            assertThat(Files.getAttribute(dir, "unix:uid")).as("the owner of %s", dir).isEqualTo(0);
+            assertThat(Files.getAttribute(dir, "unix:uid"))
+                    .as("the owner of %s", dir)
+                    .isEqualTo(0);
         }
 
         // uid 65534 can run programs (the control), but not the set-uid one in the cache, nor list the cache.
@@ -128,10 +128,9 @@ class PrivateStoreTests {
         int previous = LIBC.umask(umask);
         try {
             assertThat(new ImageCache(cacheDirectory, new SafeTarUnpacker(UnpackLimits.defaults()), notes::add)
-                    .rootfsFor(ImageCacheTests.archive("image.tar", image)))
+                            .rootfsFor(ImageCacheTests.archive("image.tar", image)))
                     .isEqualTo(rootfs);
-        }
-        finally {
+        } finally {
             LIBC.umask(previous);
         }
 
@@ -150,7 +149,8 @@ class PrivateStoreTests {
         cache.rootfsFor(ImageCacheTests.archive("image.tar", image));
         FileTrees.deleteRecursively(cacheDirectory);
 
-        assertThat(cache.rootfsFor(ImageCacheTests.archive("image.tar", image)).resolve("etc/hostname")).hasContent("box");
+        assertThat(cache.rootfsFor(ImageCacheTests.archive("image.tar", image)).resolve("etc/hostname"))
+                .hasContent("box");
         assertThat(mode(cacheDirectory) & 07777).isEqualTo(0700);
         assertThat(mode(cacheDirectory.resolve("images")) & 07777).isEqualTo(0700);
     }
@@ -163,22 +163,21 @@ class PrivateStoreTests {
         int previous = LIBC.umask(umask);
         try {
             OwnDirectory.createPrivate(dir);
-        }
-        finally {
+        } finally {
             LIBC.umask(previous);
         }
         assertThat(mode(dir) & 07777).isEqualTo(0700);
         Path link = Files.createSymbolicLink(base.resolve("link"), dir);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> OwnDirectory.requirePrivate(link, "the image cache",
-                "-Disolated.cache.dir")).hasMessageContaining("is not a directory");
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> OwnDirectory.requirePrivate(link, "the image cache", "-Disolated.cache.dir"))
+                .hasMessageContaining("is not a directory");
     }
 
     private static int mode(Path path) throws IOException {
         return (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
     }
 
-    private record Result(int exitCode, String stdout, String stderr) {
-    }
+    private record Result(int exitCode, String stdout, String stderr) {}
 
     /**
      * Runs {@code command} as uid/gid 65534 without supplementary groups, exec'd by a shell that already runs
@@ -186,8 +185,18 @@ class PrivateStoreTests {
      * {@code execve}, so that {@code execve} would pass through a 0700 directory of root's.
      */
     private static Result asNobody(String... command) throws IOException, InterruptedException {
-        List<String> argv = new java.util.ArrayList<>(List.of("setpriv", "--reuid", "65534", "--regid", "65534",
-                "--clear-groups", BUSYBOX.toString(), "sh", "-c", "exec \"$@\"", "sh"));
+        List<String> argv = new java.util.ArrayList<>(List.of(
+                "setpriv",
+                "--reuid",
+                "65534",
+                "--regid",
+                "65534",
+                "--clear-groups",
+                BUSYBOX.toString(),
+                "sh",
+                "-c",
+                "exec \"$@\"",
+                "sh"));
         argv.addAll(List.of(command));
         Process process = new ProcessBuilder(argv).start();
         process.getOutputStream().close();

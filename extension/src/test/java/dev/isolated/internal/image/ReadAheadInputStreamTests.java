@@ -9,7 +9,6 @@ import java.io.InputStream;
 import java.io.SequenceInputStream;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
-
 import org.junit.jupiter.api.Test;
 
 class ReadAheadInputStreamTests {
@@ -50,8 +49,8 @@ class ReadAheadInputStreamTests {
                 throw broken;
             }
         };
-        try (ReadAheadInputStream in = new ReadAheadInputStream(
-                new SequenceInputStream(new ByteArrayInputStream(data), failing), "test")) {
+        try (ReadAheadInputStream in =
+                new ReadAheadInputStream(new SequenceInputStream(new ByteArrayInputStream(data), failing), "test")) {
             assertThat(in.readNBytes(data.length)).isEqualTo(data);
             assertThatThrownBy(in::read).isSameAs(broken);
             assertThatThrownBy(in::read).isSameAs(broken);
@@ -74,7 +73,8 @@ class ReadAheadInputStreamTests {
         assertThat(in.read()).isEqualTo(data[0] & 0xff);
         in.close();
         long after = consumed.get();
-        assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().equals("isolated-read-ahead-test"));
+        assertThat(Thread.getAllStackTraces().keySet())
+                .noneMatch(t -> t.getName().equals("isolated-read-ahead-test"));
         assertThat(after).as("read only a bounded distance ahead").isLessThan(data.length);
         Thread.sleep(100);
         assertThat(consumed.get()).as("not read after close").isEqualTo(after);

@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
-
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,7 +39,9 @@ class RootfsLocatorTests {
             ImageSource source = new RootfsLocator(loader, dir.resolve("elsewhere")).locate("images/mine.tar");
 
             assertThat(source).isInstanceOf(ImageSource.Archive.class);
-            assertThat(source.description()).contains("classpath resource 'images/mine.tar'").contains("jar:file:");
+            assertThat(source.description())
+                    .contains("classpath resource 'images/mine.tar'")
+                    .contains("jar:file:");
             assertThat(readAll((ImageSource.Archive) source)).isEqualTo(IMAGE);
         }
     }
@@ -52,7 +53,8 @@ class RootfsLocatorTests {
         Files.write(classes.resolve("image.tar"), IMAGE);
         Files.write(dir.resolve("image.tar"), new byte[] {1, 2, 3});
 
-        try (URLClassLoader loader = new URLClassLoader(new URL[] {classes.toUri().toURL()}, null)) {
+        try (URLClassLoader loader =
+                new URLClassLoader(new URL[] {classes.toUri().toURL()}, null)) {
             ImageSource source = new RootfsLocator(loader, dir).locate("/image.tar");
 
             assertThat(source.description()).startsWith("classpath resource 'image.tar'");

@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.Arrays;
 import java.util.stream.Stream;
-
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
@@ -59,8 +58,8 @@ class SafeTarUnpackerTests {
         unpack(TestTars.xz(sampleImage().bytes()), "xz-without-suffix");
         assertSampleImage();
         Path second = Files.createDirectory(base.resolve("second"));
-        new SafeTarUnpacker(UnpackLimits.defaults()).unpack(new ByteArrayInputStream(TestTars.zstd(sampleImage().bytes())),
-                "zstd-without-suffix", second);
+        new SafeTarUnpacker(UnpackLimits.defaults())
+                .unpack(new ByteArrayInputStream(TestTars.zstd(sampleImage().bytes())), "zstd-without-suffix", second);
         assertThat(second.resolve("etc/passwd")).hasContent("root:x:0:0::/root:/bin/sh");
     }
 
@@ -73,8 +72,7 @@ class SafeTarUnpackerTests {
     }
 
     private static TestTars sampleImage() {
-        return tar()
-                .directory("./", 0755)
+        return tar().directory("./", 0755)
                 .directory("etc", 0755)
                 .file("etc/passwd", 0644, "root:x:0:0::/root:/bin/sh\n")
                 .file("bin/busybox", 04755, "#!/bin/sh\n")
@@ -89,18 +87,29 @@ class SafeTarUnpackerTests {
         assertThat(root.resolve("etc/passwd")).hasContent("root:x:0:0::/root:/bin/sh");
         assertThat(mode(root.resolve("etc/passwd"))).isEqualTo(0644);
         assertThat(mode(root.resolve("bin/busybox"))).as("set-uid kept as root").isEqualTo(04755);
-        assertThat(Files.isSameFile(root.resolve("bin/ls"), root.resolve("bin/busybox"))).isTrue();
-        assertThat(Files.getAttribute(root.resolve("bin/busybox"), "unix:nlink")).isEqualTo(2);
+        assertThat(Files.isSameFile(root.resolve("bin/ls"), root.resolve("bin/busybox")))
+                .isTrue();
+        assertThat(Files.getAttribute(root.resolve("bin/busybox"), "unix:nlink"))
+                .isEqualTo(2);
         assertThat(Files.readSymbolicLink(root.resolve("bin/sh"))).hasToString("busybox");
-        assertThat(PosixReadlink.read(root.resolve("etc/host-passwd"))).as("stored verbatim").isEqualTo("/etc/passwd/");
-        assertThat(Files.getAttribute(root.resolve("home/user/secret"), "unix:uid")).isEqualTo(1234);
-        assertThat(Files.getAttribute(root.resolve("home/user/secret"), "unix:gid")).isEqualTo(5678);
+        assertThat(PosixReadlink.read(root.resolve("etc/host-passwd")))
+                .as("stored verbatim")
+                .isEqualTo("/etc/passwd/");
+        assertThat(Files.getAttribute(root.resolve("home/user/secret"), "unix:uid"))
+                .isEqualTo(1234);
+        assertThat(Files.getAttribute(root.resolve("home/user/secret"), "unix:gid"))
+                .isEqualTo(5678);
         assertThat(mode(root.resolve("run/fifo"))).isEqualTo(0620);
-        assertThat(((Integer) Files.getAttribute(root.resolve("run/fifo"), "unix:mode", LinkOption.NOFOLLOW_LINKS)) & 0170000)
-                .as("S_IFIFO").isEqualTo(0010000);
+        assertThat(((Integer) Files.getAttribute(root.resolve("run/fifo"), "unix:mode", LinkOption.NOFOLLOW_LINKS))
+                        & 0170000)
+                .as("S_IFIFO")
+                .isEqualTo(0010000);
         assertThat(Files.getLastModifiedTime(root.resolve("etc/passwd"))).isEqualTo(FileTime.from(TestTars.MTIME));
-        assertThat(Files.getLastModifiedTime(root.resolve("etc"))).as("directory mtime set last").isEqualTo(FileTime.from(TestTars.MTIME));
-        assertThat(Files.getLastModifiedTime(root.resolve("bin/sh"), LinkOption.NOFOLLOW_LINKS)).isEqualTo(FileTime.from(TestTars.MTIME));
+        assertThat(Files.getLastModifiedTime(root.resolve("etc")))
+                .as("directory mtime set last")
+                .isEqualTo(FileTime.from(TestTars.MTIME));
+        assertThat(Files.getLastModifiedTime(root.resolve("bin/sh"), LinkOption.NOFOLLOW_LINKS))
+                .isEqualTo(FileTime.from(TestTars.MTIME));
         assertThat(mode(root.resolve("home"))).as("implicit parent").isEqualTo(0755);
     }
 
@@ -110,30 +119,71 @@ class SafeTarUnpackerTests {
 
         static Stream<Arguments> escapes() {
             return Stream.of(
-                    Arguments.of("name climbing out with ..", (Attack) (t, outside) -> t.file("../outside/x", "pwned"),
-                            "../outside/x", "climbs out of the rootfs"),
-                    Arguments.of("absolute name", (Attack) (t, outside) -> t.file(outside + "/x", "pwned"),
-                            "/outside/x", "is absolute"),
-                    Arguments.of("absolute /etc name", (Attack) (t, outside) -> t.file("/etc/isolated-escape-test", "pwned"),
-                            "/etc/isolated-escape-test", "is absolute"),
-                    Arguments.of("name climbing out after normalisation", (Attack) (t, outside) -> t.file("a/../../outside/x", "x"),
-                            "a/../../outside/x", "climbs out"),
-                    Arguments.of("write through a symlink to /", (Attack) (t, outside) -> t.symlink("evil", "/")
-                            .file("evil" + outside + "/x", "pwned"), "evil" + "/", "through the symlink 'evil'"),
-                    Arguments.of("write through a symlink to ..", (Attack) (t, outside) -> t.symlink("up", "..")
-                            .file("up/outside/x", "pwned"), "up/outside/x", "through the symlink 'up' (-> '..')"),
-                    Arguments.of("directory through a symlink", (Attack) (t, outside) -> t.symlink("evil", outside.toString())
-                            .directory("evil/sub", 0755), "evil/sub/", "through the symlink 'evil'"),
-                    Arguments.of("deep write through a nested symlink", (Attack) (t, outside) -> t.directory("a", 0755)
-                            .symlink("a/b", "../..").file("a/b/outside/x", "pwned"), "a/b/outside/x", "through the symlink 'a/b'"),
-                    Arguments.of("hardlink to /etc/passwd", (Attack) (t, outside) -> t.hardlink("passwd", "/etc/passwd"),
-                            "'passwd'", "hardlink target '/etc/passwd' is absolute"),
-                    Arguments.of("hardlink out of the root via ..", (Attack) (t, outside) -> t.hardlink("x", "../outside/sentinel"),
-                            "'x'", "climbs out"),
-                    Arguments.of("hardlink to an entry not yet extracted", (Attack) (t, outside) -> t.hardlink("x", "later")
-                            .file("later", "x"), "'x'", "not a file extracted before it"),
-                    Arguments.of("hardlink read through a symlink", (Attack) (t, outside) -> t.file("f", "x")
-                            .symlink("d", outside.toString()).hardlink("x", "d/sentinel"), "'x'", "not a file extracted before it"));
+                    Arguments.of(
+                            "name climbing out with ..",
+                            (Attack) (t, outside) -> t.file("../outside/x", "pwned"),
+                            "../outside/x",
+                            "climbs out of the rootfs"),
+                    Arguments.of(
+                            "absolute name",
+                            (Attack) (t, outside) -> t.file(outside + "/x", "pwned"),
+                            "/outside/x",
+                            "is absolute"),
+                    Arguments.of(
+                            "absolute /etc name",
+                            (Attack) (t, outside) -> t.file("/etc/isolated-escape-test", "pwned"),
+                            "/etc/isolated-escape-test",
+                            "is absolute"),
+                    Arguments.of(
+                            "name climbing out after normalisation",
+                            (Attack) (t, outside) -> t.file("a/../../outside/x", "x"),
+                            "a/../../outside/x",
+                            "climbs out"),
+                    Arguments.of(
+                            "write through a symlink to /",
+                            (Attack) (t, outside) -> t.symlink("evil", "/").file("evil" + outside + "/x", "pwned"),
+                            "evil" + "/",
+                            "through the symlink 'evil'"),
+                    Arguments.of(
+                            "write through a symlink to ..",
+                            (Attack) (t, outside) -> t.symlink("up", "..").file("up/outside/x", "pwned"),
+                            "up/outside/x",
+                            "through the symlink 'up' (-> '..')"),
+                    Arguments.of(
+                            "directory through a symlink",
+                            (Attack) (t, outside) ->
+                                    t.symlink("evil", outside.toString()).directory("evil/sub", 0755),
+                            "evil/sub/",
+                            "through the symlink 'evil'"),
+                    Arguments.of(
+                            "deep write through a nested symlink",
+                            (Attack) (t, outside) -> t.directory("a", 0755)
+                                    .symlink("a/b", "../..")
+                                    .file("a/b/outside/x", "pwned"),
+                            "a/b/outside/x",
+                            "through the symlink 'a/b'"),
+                    Arguments.of(
+                            "hardlink to /etc/passwd",
+                            (Attack) (t, outside) -> t.hardlink("passwd", "/etc/passwd"),
+                            "'passwd'",
+                            "hardlink target '/etc/passwd' is absolute"),
+                    Arguments.of(
+                            "hardlink out of the root via ..",
+                            (Attack) (t, outside) -> t.hardlink("x", "../outside/sentinel"),
+                            "'x'",
+                            "climbs out"),
+                    Arguments.of(
+                            "hardlink to an entry not yet extracted",
+                            (Attack) (t, outside) -> t.hardlink("x", "later").file("later", "x"),
+                            "'x'",
+                            "not a file extracted before it"),
+                    Arguments.of(
+                            "hardlink read through a symlink",
+                            (Attack) (t, outside) -> t.file("f", "x")
+                                    .symlink("d", outside.toString())
+                                    .hardlink("x", "d/sentinel"),
+                            "'x'",
+                            "not a file extracted before it"));
         }
 
         @ParameterizedTest(name = "{0}")
@@ -160,8 +210,7 @@ class SafeTarUnpackerTests {
     @Test
     @DisplayName("replaces an existing symlink instead of writing through it")
     void replacesSymlinkWithFile() throws IOException {
-        unpack(tar()
-                .symlink("link", outside.resolve("sentinel").toString())
+        unpack(tar().symlink("link", outside.resolve("sentinel").toString())
                 .file("link", "inside")
                 .bytes());
 
@@ -173,8 +222,7 @@ class SafeTarUnpackerTests {
     @Test
     @DisplayName("replaces paths of another kind: file by directory, directory by symlink, file by file")
     void replacesOtherKinds() throws IOException {
-        unpack(tar()
-                .file("a", "file")
+        unpack(tar().file("a", "file")
                 .directory("a", 0755)
                 .file("a/inner", "x")
                 .directory("b", 0755)
@@ -189,14 +237,15 @@ class SafeTarUnpackerTests {
         assertThat(root.resolve("a/inner")).hasContent("x");
         assertThat(Files.readSymbolicLink(root.resolve("b"))).hasToString("a");
         assertThat(root.resolve("c")).hasContent("two");
-        assertThat(root.resolve("c2")).as("the old hardlink is not written through").hasContent("one");
+        assertThat(root.resolve("c2"))
+                .as("the old hardlink is not written through")
+                .hasContent("one");
     }
 
     @Test
     @DisplayName("a 0555 directory with files inside extracts, keeps its mode and can be deleted")
     void readOnlyDirectory() throws IOException {
-        unpack(tar()
-                .directory("ro", 0555)
+        unpack(tar().directory("ro", 0555)
                 .file("ro/file", 0444, "x")
                 .directory("ro/sub", 0500)
                 .file("ro/sub/deeper", "y")
@@ -213,11 +262,13 @@ class SafeTarUnpackerTests {
     }
 
     @Test
-    @DisplayName("never creates device nodes, even as real root: each is skipped with a note, and what it replaces is gone")
+    @DisplayName(
+            "never creates device nodes, even as real root: each is skipped with a note, and what it replaces is gone")
     void skipsDevicesAsRoot() throws IOException {
-        assertThat(PosixCalls.isRoot()).as("this test needs real root, as CI has").isTrue();
-        UnpackResult result = unpack(tar()
-                .directory("dev", 0755)
+        assertThat(PosixCalls.isRoot())
+                .as("this test needs real root, as CI has")
+                .isTrue();
+        UnpackResult result = unpack(tar().directory("dev", 0755)
                 .file("dev/console", "a file the device entry replaces")
                 .characterDevice("dev/console", 5, 1)
                 .file("etc/hostname", "box\n")
@@ -226,14 +277,16 @@ class SafeTarUnpackerTests {
         assertThat(root.resolve("dev/console")).doesNotExist();
         assertThat(root.resolve("dev")).isDirectory();
         assertThat(root.resolve("etc/hostname")).exists();
-        assertThat(result.notes()).containsExactly("Image " + IMAGE + ": skipped character device 'dev/console' (5:1): "
-                + "the image cache never holds device nodes; the environment mounts its own /dev");
+        assertThat(result.notes())
+                .containsExactly("Image " + IMAGE + ": skipped character device 'dev/console' (5:1): "
+                        + "the image cache never holds device nodes; the environment mounts its own /dev");
     }
 
     @Test
     @DisplayName("refuses a device node entry that names the rootfs itself")
     void refusesDeviceAsRoot() {
-        assertThatThrownBy(() -> unpack(tar().characterDevice(".", 1, 3).file("a", "x").bytes()))
+        assertThatThrownBy(() ->
+                        unpack(tar().characterDevice(".", 1, 3).file("a", "x").bytes()))
                 .isInstanceOf(ImageUnpackException.class)
                 .hasMessageContaining("it names the rootfs itself");
     }
@@ -244,9 +297,13 @@ class SafeTarUnpackerTests {
         assertThatThrownBy(() -> unpack(tar().symlink("dev", "/dev").bytes()))
                 .isInstanceOf(ImageUnpackException.class)
                 .hasMessageContaining("Image " + IMAGE + " is refused: its /dev is a symlink (to '/dev')");
-        assertThatThrownBy(() -> new SafeTarUnpacker(UnpackLimits.defaults()).unpack(
-                new ByteArrayInputStream(tar().directory("x", 0755).symlink("proc", "x").bytes()), IMAGE,
-                Files.createDirectory(base.resolve("second"))))
+        assertThatThrownBy(() -> new SafeTarUnpacker(UnpackLimits.defaults())
+                        .unpack(
+                                new ByteArrayInputStream(tar().directory("x", 0755)
+                                        .symlink("proc", "x")
+                                        .bytes()),
+                                IMAGE,
+                                Files.createDirectory(base.resolve("second"))))
                 .hasMessageContaining("its /proc is a symlink (to 'x')");
     }
 
@@ -289,7 +346,9 @@ class SafeTarUnpackerTests {
         @Test
         @DisplayName("on a tar truncated inside a file, naming that file")
         void truncatedInsideFile() {
-            byte[] archive = tar().file("first", "1").file("second", 0644, new byte[5000]).bytes();
+            byte[] archive = tar().file("first", "1")
+                    .file("second", 0644, new byte[5000])
+                    .bytes();
             byte[] truncated = Arrays.copyOf(archive, 512 + 512 + 512 + 2000);
 
             assertThatThrownBy(() -> unpack(truncated))
@@ -338,9 +397,11 @@ class SafeTarUnpackerTests {
             byte[] xz = {(byte) 0xfd, '7', 'z', 'X', 'Z', 0, 1, 2, 3};
             byte[] zstd = {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd, 1, 2, 3};
 
-            assertThatThrownBy(() -> unpack(xz)).isInstanceOf(ImageUnpackException.class)
+            assertThatThrownBy(() -> unpack(xz))
+                    .isInstanceOf(ImageUnpackException.class)
                     .hasMessageStartingWith("Image " + IMAGE);
-            assertThatThrownBy(() -> unpack(zstd)).isInstanceOf(ImageUnpackException.class)
+            assertThatThrownBy(() -> unpack(zstd))
+                    .isInstanceOf(ImageUnpackException.class)
                     .hasMessageStartingWith("Image " + IMAGE);
         }
 
@@ -367,7 +428,10 @@ class SafeTarUnpackerTests {
         for (int i = 0; i < 20_000; i++) {
             text.append("line ").append(i).append(" of a compressible file\n");
         }
-        byte[] gzip = tar().file("one", text.toString()).file("two", text.toString()).file("three", text.toString()).gzipped();
+        byte[] gzip = tar().file("one", text.toString())
+                .file("two", text.toString())
+                .file("three", text.toString())
+                .gzipped();
         for (int i = gzip.length / 2; i < gzip.length / 2 + 64; i++) {
             gzip[i] ^= (byte) 0xa5;
         }
@@ -401,16 +465,14 @@ class SafeTarUnpackerTests {
     /** Reads a symlink's target byte for byte ({@code Files.readSymbolicLink} normalises it). */
     static final class PosixReadlink {
 
-        private PosixReadlink() {
-        }
+        private PosixReadlink() {}
 
         static String read(Path link) throws IOException {
             Process process = new ProcessBuilder("readlink", link.toString()).start();
             String target = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
             try {
                 assertThat(process.waitFor()).isZero();
-            }
-            catch (InterruptedException e) {
+            } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IOException(e);
             }

@@ -7,8 +7,7 @@ import java.util.Map;
 
 /** Images with a config, written as {@code docker save} does, for end-to-end tests outside this package. */
 public final class TestImages {
-    private TestImages() {
-    }
+    private TestImages() {}
 
     /**
      * @param runConfig the config's {@code "config"} object as JSON, e.g. {@code {"User":"app","Cmd":["id"]}}
@@ -16,8 +15,9 @@ public final class TestImages {
      * @return a legacy {@code docker save} archive tagged {@code test:latest}
      */
     public static byte[] dockerSave(String runConfig, byte[]... layers) {
-        return TestLayouts.legacyDockerSaveWithConfig(new TestLayouts(), List.of("test:latest"), config(runConfig, layers),
-                layers).tar();
+        return TestLayouts.legacyDockerSaveWithConfig(
+                        new TestLayouts(), List.of("test:latest"), config(runConfig, layers), layers)
+                .tar();
     }
 
     /**
@@ -27,7 +27,8 @@ public final class TestImages {
      *     top, {@code <id>/layer.tar} symlinks beside them), tagged {@code test:latest}
      */
     public static byte[] podmanDockerArchive(String runConfig, byte[]... layers) {
-        return TestLayouts.podmanDockerArchiveWithConfig("test:latest", config(runConfig, layers), layers).tar();
+        return TestLayouts.podmanDockerArchiveWithConfig("test:latest", config(runConfig, layers), layers)
+                .tar();
     }
 
     /**
@@ -39,10 +40,12 @@ public final class TestImages {
      */
     public static Path ociLayout(Path directory, String runConfig, byte[]... layers) {
         TestLayouts layout = new TestLayouts();
-        List<String> types = Arrays.stream(layers).map(layer -> "application/vnd.oci.image.layer.v1.tar").toList();
+        List<String> types = Arrays.stream(layers)
+                .map(layer -> "application/vnd.oci.image.layer.v1.tar")
+                .toList();
         byte[] manifest = layout.ociManifest(config(runConfig, layers), List.of(layers), types);
-        layout.index(layout.descriptor(TestLayouts.OCI_MANIFEST, manifest,
-                "\"annotations\":{\"org.opencontainers.image.ref.name\":\"1.0\"}"));
+        layout.index(layout.descriptor(
+                TestLayouts.OCI_MANIFEST, manifest, "\"annotations\":{\"org.opencontainers.image.ref.name\":\"1.0\"}"));
         return layout.writeTo(directory);
     }
 

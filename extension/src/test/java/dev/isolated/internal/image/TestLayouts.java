@@ -75,8 +75,11 @@ final class TestLayouts {
     /** Writes {@code oci-layout} and {@code index.json} with the given descriptors. */
     TestLayouts index(String... descriptors) {
         files.put("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(StandardCharsets.UTF_8));
-        files.put("index.json", ("{\"schemaVersion\":2,\"mediaType\":\"" + OCI_INDEX + "\",\"manifests\":["
-                + String.join(",", descriptors) + "]}").getBytes(StandardCharsets.UTF_8));
+        files.put(
+                "index.json",
+                ("{\"schemaVersion\":2,\"mediaType\":\"" + OCI_INDEX + "\",\"manifests\":["
+                                + String.join(",", descriptors) + "]}")
+                        .getBytes(StandardCharsets.UTF_8));
         return this;
     }
 
@@ -118,8 +121,7 @@ final class TestLayouts {
                 Files.createDirectories(path.getParent());
                 Files.createSymbolicLink(path, Path.of(link.getValue()));
             }
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         return directory;
@@ -136,7 +138,8 @@ final class TestLayouts {
     }
 
     /** Adds one more image, with its own CONFIG, to a legacy {@code docker save} archive. */
-    static TestLayouts legacyDockerSaveWithConfig(TestLayouts layout, List<String> tags, byte[] config, byte[]... layers) {
+    static TestLayouts legacyDockerSaveWithConfig(
+            TestLayouts layout, List<String> tags, byte[] config, byte[]... layers) {
         String configName = TestTars.sha256(config) + ".json";
         List<String> layerPaths = new ArrayList<>();
         for (byte[] layer : layers) {
@@ -196,10 +199,13 @@ final class TestLayouts {
             layout.text(id + "/json", "{\"id\":\"" + id + "\"}");
         }
         int colon = tag.lastIndexOf(':');
-        layout.text("manifest.json", "[{\"Config\":\"" + configName + "\",\"RepoTags\":[\"" + tag + "\"],\"Layers\":["
-                + quoted(layerPaths) + "]}]");
-        layout.text("repositories", "{\"" + tag.substring(0, colon) + "\":{\"" + tag.substring(colon + 1) + "\":\"" + id
-                + "\"}}");
+        layout.text(
+                "manifest.json",
+                "[{\"Config\":\"" + configName + "\",\"RepoTags\":[\"" + tag + "\"],\"Layers\":[" + quoted(layerPaths)
+                        + "]}]");
+        layout.text(
+                "repositories",
+                "{\"" + tag.substring(0, colon) + "\":{\"" + tag.substring(colon + 1) + "\":\"" + id + "\"}}");
         return layout;
     }
 }

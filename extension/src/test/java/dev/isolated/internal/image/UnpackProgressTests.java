@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
-
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -19,7 +18,8 @@ class UnpackProgressTests {
     private final UnpackProgress progress = new UnpackProgress("app.tar", now::get, reports::add);
 
     @Test
-    @DisplayName("nothing is reported during the first second, then about once a second, the archive and then its layers")
+    @DisplayName(
+            "nothing is reported during the first second, then about once a second, the archive and then its layers")
     void reports() {
         progress.archive(10L * MIB);
         progress.add(MIB);
@@ -39,8 +39,10 @@ class UnpackProgressTests {
         progress.layerDone();
         now.addAndGet(SECOND);
         progress.layerDone();
-        assertThat(reports).containsExactly("Unpacking app.tar: 3.0 of 10.0 MiB of the archive read",
-                "Unpacking app.tar: 2.0 of 6.0 MiB, 0 of 3 layers done",
-                "Unpacking app.tar: 2.0 of 6.0 MiB, 2 of 3 layers done");
+        assertThat(reports)
+                .containsExactly(
+                        "Unpacking app.tar: 3.0 of 10.0 MiB of the archive read",
+                        "Unpacking app.tar: 2.0 of 6.0 MiB, 0 of 3 layers done",
+                        "Unpacking app.tar: 2.0 of 6.0 MiB, 2 of 3 layers done");
     }
 }

@@ -9,10 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The same resolution with openat2(RESOLVE_IN_ROOT) and with the walk that stands in for it where it is missing. */
 @DisplayName("InRootFiles: symlinks resolve inside the root, with openat2 or with the component walk")
@@ -34,7 +34,10 @@ class InRootFilesTests {
         Files.createSymbolicLink(root.resolve("loop"), Paths.get("loop"));
         Files.createSymbolicLink(root.resolve("dangling"), Paths.get("/etc/made-through-a-link"));
         Files.createSymbolicLink(root.resolve("self-fd"), Paths.get("/proc/self/fd/0"));
-        assertThat(new ProcessBuilder("mkfifo", root.resolve("pipe").toString()).start().waitFor()).isZero();
+        assertThat(new ProcessBuilder("mkfifo", root.resolve("pipe").toString())
+                        .start()
+                        .waitFor())
+                .isZero();
         return InRootFiles.ofDirectory(root, walk);
     }
 
@@ -43,9 +46,19 @@ class InRootFilesTests {
     @DisplayName("reads and writes stay inside the root")
     void staysInside(boolean walk) throws Exception {
         try (InRootFiles f = files(walk)) {
-            for (String path : new String[] {"/etc/passwd", "/escape/etc/passwd", "/up/etc/passwd", "/abs",
-                    "/d/e/rel", "/escape/../../etc/passwd", "/d/../../etc/./passwd", "/up/escape/abs"}) {
-                assertThat(new String(f.read(path), StandardCharsets.UTF_8)).as(path).isEqualTo("inside\n");
+            for (String path : new String[] {
+                "/etc/passwd",
+                "/escape/etc/passwd",
+                "/up/etc/passwd",
+                "/abs",
+                "/d/e/rel",
+                "/escape/../../etc/passwd",
+                "/d/../../etc/./passwd",
+                "/up/escape/abs"
+            }) {
+                assertThat(new String(f.read(path), StandardCharsets.UTF_8))
+                        .as(path)
+                        .isEqualTo("inside\n");
             }
             assertThatThrownBy(() -> f.read("/loop")).hasMessageContaining("(errno 40)");
             assertThatThrownBy(() -> f.read("/pipe")).hasMessageContaining("is a FIFO, not a regular file");

@@ -17,8 +17,12 @@ class NativeAccessCheckTests {
     @Test
     @DisplayName("on Java 24+ without native access: the README's quoted line, word for word")
     void readmeQuotesTheLine() throws IOException {
-        String readme = Files.readString(Path.of("").toAbsolutePath().getParent().resolve("README.md"));
-        String quoted = readme.lines().filter(l -> l.startsWith("[isolated] Java 25 ")).findFirst().orElseThrow();
+        String readme =
+                Files.readString(Path.of("").toAbsolutePath().getParent().resolve("README.md"));
+        String quoted = readme.lines()
+                .filter(l -> l.startsWith("[isolated] Java 25 "))
+                .findFirst()
+                .orElseThrow();
 
         assertThat(NativeAccess.missingFlagMessage(25, false, FLAG, List.of())).contains(quoted);
     }
@@ -28,7 +32,8 @@ class NativeAccessCheckTests {
     void silentOtherwise() {
         assertThat(NativeAccess.missingFlagMessage(23, false, FLAG, List.of())).isEmpty();
         assertThat(NativeAccess.missingFlagMessage(25, true, FLAG, List.of())).isEmpty();
-        assertThat(NativeAccess.missingFlagMessage(25, false, FLAG, List.of("--illegal-native-access=allow"))).isEmpty();
+        assertThat(NativeAccess.missingFlagMessage(25, false, FLAG, List.of("--illegal-native-access=allow")))
+                .isEmpty();
     }
 
     @Test

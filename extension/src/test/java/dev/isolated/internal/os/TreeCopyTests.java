@@ -18,7 +18,8 @@ class TreeCopyTests {
     Path dir;
 
     @Test
-    @DisplayName("with markers: FIFOs, too large files, too deep directories and what is past the total become <name>.skipped")
+    @DisplayName(
+            "with markers: FIFOs, too large files, too deep directories and what is past the total become <name>.skipped")
     void bounds() throws Exception {
         Path src = Files.createDirectories(dir.resolve("src/d1/d2/d3"));
         Files.writeString(dir.resolve("src/a-small"), "0123456789");
@@ -27,7 +28,10 @@ class TreeCopyTests {
         Files.writeString(dir.resolve("src/d-small"), "0123456789");
         Files.writeString(src.resolve("deep"), "deep");
         Files.createSymbolicLink(dir.resolve("src/link"), Paths.get("/etc/shadow"));
-        assertThat(new ProcessBuilder("mkfifo", dir.resolve("src/pipe").toString()).start().waitFor()).isZero();
+        assertThat(new ProcessBuilder("mkfifo", dir.resolve("src/pipe").toString())
+                        .start()
+                        .waitFor())
+                .isZero();
 
         TreeCopy copy = new TreeCopy(new TreeCopy.Limits(10, 25, 100, 2, true));
         try (HostDirectory to = HostDirectory.open(Files.createDirectory(dir.resolve("to")))) {

@@ -24,8 +24,9 @@ class BlobStoreLockTests {
     Path dir;
 
     @Test
-    @DisplayName("two JVMs storing the same blobs at once, from several threads each, store each blob once and fail with no "
-            + "lock error (fcntl's per-process deadlock detection answered one of them EDEADLK)")
+    @DisplayName(
+            "two JVMs storing the same blobs at once, from several threads each, store each blob once and fail with no "
+                    + "lock error (fcntl's per-process deadlock detection answered one of them EDEADLK)")
     void twoJvmsManyThreads() throws Exception {
         List<String> blobs = new ArrayList<>();
         Random random = new Random(12);
@@ -45,8 +46,13 @@ class BlobStoreLockTests {
                 if (jvm == 1) {
                     Collections.reverse(order); // the other JVM locks them in the opposite order
                 }
-                List<String> command = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
-                        BlobStoreMain.class.getName(), cache.toString(), String.valueOf(THREADS_PER_BLOB)));
+                List<String> command = new ArrayList<>(List.of(
+                        java,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        BlobStoreMain.class.getName(),
+                        cache.toString(),
+                        String.valueOf(THREADS_PER_BLOB)));
                 command.addAll(order);
                 jvms.add(new ProcessBuilder(command).redirectErrorStream(true).start());
             }

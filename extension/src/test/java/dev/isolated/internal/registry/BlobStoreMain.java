@@ -27,8 +27,7 @@ import javax.net.ssl.SSLSession;
  */
 public final class BlobStoreMain {
 
-    private BlobStoreMain() {
-    }
+    private BlobStoreMain() {}
 
     public static void main(String[] args) throws Exception {
         BlobStore store = new BlobStore(Path.of(args[0]));
@@ -40,11 +39,17 @@ public final class BlobStoreMain {
             byte[] bytes = Files.readAllBytes(Path.of(args[i]));
             String digest = "sha256:" + Digests.sha256Hex(bytes);
             for (int t = 0; t < threadsPerBlob; t++) {
-                Thread thread = new Thread(() -> store.fetch(digest, bytes.length, "blob " + digest, offset -> {
-                    downloads.incrementAndGet();
-                    System.out.println("downloaded " + digest);
-                    return new Response(new Slow(new ByteArrayInputStream(bytes, (int) offset, bytes.length - (int) offset)));
-                }, n -> { }));
+                Thread thread = new Thread(() -> store.fetch(
+                        digest,
+                        bytes.length,
+                        "blob " + digest,
+                        offset -> {
+                            downloads.incrementAndGet();
+                            System.out.println("downloaded " + digest);
+                            return new Response(new Slow(
+                                    new ByteArrayInputStream(bytes, (int) offset, bytes.length - (int) offset)));
+                        },
+                        n -> {}));
                 thread.setUncaughtExceptionHandler(failures::put);
                 threads.add(thread);
                 thread.start();
@@ -68,8 +73,7 @@ public final class BlobStoreMain {
         public int read(byte[] buffer, int offset, int length) throws IOException {
             try {
                 Thread.sleep(1);
-            }
-            catch (InterruptedException e) {
+            } catch (InterruptedException e) {
                 throw new IOException(e);
             }
             return super.read(buffer, offset, Math.min(length, 1024));

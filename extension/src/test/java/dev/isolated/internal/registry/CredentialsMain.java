@@ -8,11 +8,11 @@ import java.util.Optional;
  */
 public final class CredentialsMain {
 
-    private CredentialsMain() {
-    }
+    private CredentialsMain() {}
 
     public static void main(String[] args) {
-        Credentials credentials = Credentials.lookup(args[0], PullSettings.from(key -> Optional.empty(), System::getenv));
+        Credentials credentials =
+                Credentials.lookup(args[0], PullSettings.from(key -> Optional.empty(), System::getenv));
         System.out.println(credentials.source());
         System.out.println(credentials.username() + ":" + credentials.secret());
     }

@@ -32,36 +32,52 @@ class CredentialsTests {
     @Test
     @DisplayName("the configuration keys win over DOCKER_AUTH_CONFIG, which wins over config.json")
     void precedence() throws Exception {
-        Files.writeString(dir.resolve("config.json"), "{\"auths\":{\"reg.example\":{\"auth\":\"" + auth("file:f") + "\"}}}");
+        Files.writeString(
+                dir.resolve("config.json"), "{\"auths\":{\"reg.example\":{\"auth\":\"" + auth("file:f") + "\"}}}");
         String variable = "{\"auths\":{\"https://reg.example/v2/\":{\"auth\":\"" + auth("variable:v") + "\"}}}";
         Map<String, String> environment = Map.of("DOCKER_CONFIG", dir.toString(), "DOCKER_AUTH_CONFIG", variable);
 
-        Credentials keys = Credentials.lookup("reg.example", settings(Map.of("isolated.registry.username", "key",
-                "isolated.registry.password", "k"), environment));
+        Credentials keys = Credentials.lookup(
+                "reg.example",
+                settings(Map.of("isolated.registry.username", "key", "isolated.registry.password", "k"), environment));
         assertThat(keys.username() + ":" + keys.secret()).isEqualTo("key:k");
         assertThat(keys.source()).isEqualTo("isolated.registry.username (user 'key')");
 
         Credentials fromVariable = Credentials.lookup("reg.example", settings(Map.of(), environment));
         assertThat(fromVariable.username() + ":" + fromVariable.secret()).isEqualTo("variable:v");
-        assertThat(fromVariable.source()).isEqualTo("auths entry 'https://reg.example/v2/' in DOCKER_AUTH_CONFIG (user 'variable')");
+        assertThat(fromVariable.source())
+                .isEqualTo("auths entry 'https://reg.example/v2/' in DOCKER_AUTH_CONFIG (user 'variable')");
 
-        Credentials fromFile = Credentials.lookup("reg.example", settings(Map.of(), Map.of("DOCKER_CONFIG", dir.toString())));
+        Credentials fromFile =
+                Credentials.lookup("reg.example", settings(Map.of(), Map.of("DOCKER_CONFIG", dir.toString())));
         assertThat(fromFile.username() + ":" + fromFile.secret()).isEqualTo("file:f");
 
-        Credentials environmentKeys = Credentials.lookup("other.example", settings(Map.of(),
-                Map.of("ISOLATED_REGISTRY_USERNAME", "ci", "ISOLATED_REGISTRY_PASSWORD", "c", "DOCKER_CONFIG", dir.toString())));
+        Credentials environmentKeys = Credentials.lookup(
+                "other.example",
+                settings(
+                        Map.of(),
+                        Map.of(
+                                "ISOLATED_REGISTRY_USERNAME",
+                                "ci",
+                                "ISOLATED_REGISTRY_PASSWORD",
+                                "c",
+                                "DOCKER_CONFIG",
+                                dir.toString())));
         assertThat(environmentKeys.source()).isEqualTo("ISOLATED_REGISTRY_USERNAME (user 'ci')");
 
-        Credentials none = Credentials.lookup("other.example", settings(Map.of(), Map.of("DOCKER_CONFIG", dir.toString())));
+        Credentials none =
+                Credentials.lookup("other.example", settings(Map.of(), Map.of("DOCKER_CONFIG", dir.toString())));
         assertThat(none.isAnonymous()).isTrue();
-        assertThat(none.source()).isEqualTo("anonymous (" + dir.resolve("config.json") + " has no credentials for other.example)");
+        assertThat(none.source())
+                .isEqualTo("anonymous (" + dir.resolve("config.json") + " has no credentials for other.example)");
     }
 
     @Test
     @DisplayName("Docker Hub's config.json key https://index.docker.io/v1/ is docker.io's")
     void dockerHubKey() throws Exception {
-        Files.writeString(dir.resolve("config.json"), "{\"auths\":{\"https://index.docker.io/v1/\":{\"auth\":\"" + auth("hub:h")
-                + "\"}}}");
+        Files.writeString(
+                dir.resolve("config.json"),
+                "{\"auths\":{\"https://index.docker.io/v1/\":{\"auth\":\"" + auth("hub:h") + "\"}}}");
         Credentials hub = Credentials.lookup("docker.io", settings(Map.of(), Map.of("DOCKER_CONFIG", dir.toString())));
         assertThat(hub.username()).isEqualTo("hub");
     }
@@ -72,22 +88,31 @@ class CredentialsTests {
     void helpers() throws Exception {
         Path bin = Files.createDirectories(dir.resolve("bin"));
         Path helper = bin.resolve("docker-credential-isolatedtest");
-        Files.writeString(helper, "#!/bin/sh\n[ \"$1\" = get ] || exit 2\nread -r server\ncase \"$server\" in\n"
-                + "  helped.example) echo '{\"ServerURL\":\"helped.example\",\"Username\":\"helper-user\",\"Secret\":\"hs\"}' ;;\n"
-                + "  tokened.example) echo '{\"ServerURL\":\"tokened.example\",\"Username\":\"<token>\",\"Secret\":\"rt-1\"}' ;;\n"
-                + "  https://index.docker.io/v1/) echo '{\"ServerURL\":\"x\",\"Username\":\"hub-user\",\"Secret\":\"hub\"}' ;;\n"
-                + "  *) echo 'credentials not found in native keychain'; exit 1 ;;\nesac\n");
+        Files.writeString(
+                helper,
+                "#!/bin/sh\n[ \"$1\" = get ] || exit 2\nread -r server\ncase \"$server\" in\n"
+                        + "  helped.example) echo '{\"ServerURL\":\"helped.example\",\"Username\":\"helper-user\",\"Secret\":\"hs\"}' ;;\n"
+                        + "  tokened.example) echo '{\"ServerURL\":\"tokened.example\",\"Username\":\"<token>\",\"Secret\":\"rt-1\"}' ;;\n"
+                        + "  https://index.docker.io/v1/) echo '{\"ServerURL\":\"x\",\"Username\":\"hub-user\",\"Secret\":\"hub\"}' ;;\n"
+                        + "  *) echo 'credentials not found in native keychain'; exit 1 ;;\nesac\n");
         Files.setPosixFilePermissions(helper, PosixFilePermissions.fromString("rwxr-xr-x"));
         Path config = Files.createDirectories(dir.resolve("docker"));
-        Files.writeString(config.resolve("config.json"), "{\"credsStore\":\"isolatedtest\",\"auths\":{\"fallback.example\":"
-                + "{\"auth\":\"" + auth("fallback:fb") + "\"}}}");
+        Files.writeString(
+                config.resolve("config.json"),
+                "{\"credsStore\":\"isolatedtest\",\"auths\":{\"fallback.example\":" + "{\"auth\":\""
+                        + auth("fallback:fb") + "\"}}}");
 
-        assertThat(lookupInJvm("helped.example", bin, config)).containsExactly(
-                "docker-credential-isolatedtest (credsStore in " + config.resolve("config.json") + ", user 'helper-user')",
-                "helper-user:hs");
-        assertThat(lookupInJvm("tokened.example", bin, config)).as("an identity token, for an OAuth2 refresh_token grant")
-                .containsExactly("docker-credential-isolatedtest (credsStore in " + config.resolve("config.json")
-                        + ", identity token)", "<token>:rt-1");
+        assertThat(lookupInJvm("helped.example", bin, config))
+                .containsExactly(
+                        "docker-credential-isolatedtest (credsStore in " + config.resolve("config.json")
+                                + ", user 'helper-user')",
+                        "helper-user:hs");
+        assertThat(lookupInJvm("tokened.example", bin, config))
+                .as("an identity token, for an OAuth2 refresh_token grant")
+                .containsExactly(
+                        "docker-credential-isolatedtest (credsStore in " + config.resolve("config.json")
+                                + ", identity token)",
+                        "<token>:rt-1");
         assertThat(lookupInJvm("docker.io", bin, config)).last().isEqualTo("hub-user:hub");
         assertThat(lookupInJvm("fallback.example", bin, config)).last().isEqualTo("fallback:fb");
         assertThat(lookupInJvm("nothing.example", bin, config)).last().isEqualTo("null:null");
@@ -95,8 +120,13 @@ class CredentialsTests {
 
     /** Runs CredentialsMain in a JVM whose PATH starts with {@code bin}. */
     private static List<String> lookupInJvm(String host, Path bin, Path dockerConfig) throws Exception {
-        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-                System.getProperty("java.class.path"), CredentialsMain.class.getName(), host).redirectErrorStream(true);
+        ProcessBuilder builder = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        CredentialsMain.class.getName(),
+                        host)
+                .redirectErrorStream(true);
         builder.environment().put("PATH", bin + ":" + System.getenv("PATH"));
         builder.environment().put("DOCKER_CONFIG", dockerConfig.toString());
         builder.environment().remove("DOCKER_AUTH_CONFIG");

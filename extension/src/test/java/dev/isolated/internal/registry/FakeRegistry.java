@@ -33,11 +33,13 @@ public final class FakeRegistry implements AutoCloseable {
     public volatile boolean chunkedBlobs;
     /** How many blob requests arrived. */
     public final AtomicInteger blobRequests = new AtomicInteger();
+
     private final CountDownLatch pausesEnded = new CountDownLatch(1);
 
     public FakeRegistry(Path layout) throws IOException {
         this.layout = layout;
-        this.manifestDigest = Files.readString(layout.resolve("index.json")).replaceAll(".*\"(sha256:[0-9a-f]{64})\".*", "$1");
+        this.manifestDigest =
+                Files.readString(layout.resolve("index.json")).replaceAll(".*\"(sha256:[0-9a-f]{64})\".*", "$1");
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", exchange -> {
             try (exchange) {
@@ -48,8 +50,7 @@ public final class FakeRegistry implements AutoCloseable {
                     exchange.getResponseHeaders().add("Docker-Content-Digest", digestHeader.apply(manifestDigest));
                     exchange.sendResponseHeaders(200, manifest.length);
                     exchange.getResponseBody().write(manifest);
-                }
-                else if (path.contains("/blobs/sha256:")) {
+                } else if (path.contains("/blobs/sha256:")) {
                     blobRequests.incrementAndGet();
                     byte[] blob = blobBody.apply(blob(path.substring(path.lastIndexOf('/') + 1)));
                     exchange.sendResponseHeaders(200, chunkedBlobs ? 0 : blob.length);
@@ -58,8 +59,7 @@ public final class FakeRegistry implements AutoCloseable {
                     out.flush();
                     pause();
                     out.write(blob, blob.length / 2, blob.length - blob.length / 2);
-                }
-                else {
+                } else {
                     exchange.sendResponseHeaders(200, -1);
                 }
             }
@@ -74,8 +74,7 @@ public final class FakeRegistry implements AutoCloseable {
     private void pause() {
         try {
             pausesEnded.await(blobPauseMillis, TimeUnit.MILLISECONDS);
-        }
-        catch (InterruptedException e) {
+        } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
     }

@@ -50,15 +50,15 @@ public final class ForwardProxy implements AutoCloseable {
                 Thread thread = new Thread(() -> serve(client), "test-proxy-connection");
                 thread.setDaemon(true);
                 thread.start();
-            }
-            catch (IOException e) {
+            } catch (IOException e) {
                 return; // closed
             }
         }
     }
 
     private void serve(Socket client) {
-        try (client; Socket upstream = new Socket(InetAddress.getLoopbackAddress(), upstreamPort)) {
+        try (client;
+                Socket upstream = new Socket(InetAddress.getLoopbackAddress(), upstreamPort)) {
             synchronized (requestLines) {
                 sockets.add(client);
                 sockets.add(upstream);
@@ -71,9 +71,9 @@ public final class ForwardProxy implements AutoCloseable {
                 requestLines.add(firstLine);
             }
             if (firstLine.startsWith("CONNECT ")) {
-                client.getOutputStream().write("HTTP/1.1 200 Connection established\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
-            }
-            else {
+                client.getOutputStream()
+                        .write("HTTP/1.1 200 Connection established\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            } else {
                 upstream.getOutputStream().write(head);
             }
             Thread back = new Thread(() -> copy(upstream, client), "test-proxy-back");
@@ -81,8 +81,7 @@ public final class ForwardProxy implements AutoCloseable {
             back.start();
             copy(client, upstream);
             back.join();
-        }
-        catch (IOException | InterruptedException | StringIndexOutOfBoundsException e) {
+        } catch (IOException | InterruptedException | StringIndexOutOfBoundsException e) {
             // the connection ends
         }
     }
@@ -94,7 +93,11 @@ public final class ForwardProxy implements AutoCloseable {
             head.write(b);
             byte[] bytes = head.toByteArray();
             int n = bytes.length;
-            if (n >= 4 && bytes[n - 4] == '\r' && bytes[n - 3] == '\n' && bytes[n - 2] == '\r' && bytes[n - 1] == '\n') {
+            if (n >= 4
+                    && bytes[n - 4] == '\r'
+                    && bytes[n - 3] == '\n'
+                    && bytes[n - 2] == '\r'
+                    && bytes[n - 1] == '\n') {
                 break;
             }
         }
@@ -112,8 +115,7 @@ public final class ForwardProxy implements AutoCloseable {
                 out.flush();
             }
             to.shutdownOutput();
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             // one side closed
         }
     }

@@ -15,16 +15,16 @@ class ImageNameTests {
 
     @ParameterizedTest(name = "{0} is {1}")
     @CsvSource({
-            "postgres:16, docker.io/library/postgres:16",
-            "postgres, docker.io/library/postgres:latest",
-            "bitnami/redis, docker.io/bitnami/redis:latest",
-            "index.docker.io/library/busybox:1, docker.io/library/busybox:1",
-            "docker.io/busybox, docker.io/library/busybox:latest",
-            "localhost:5000/x, localhost:5000/x:latest",
-            "localhost/x:2, localhost/x:2",
-            "ghcr.io/org/app:1.4, ghcr.io/org/app:1.4",
-            "127.0.0.1:5000/a/b:1, 127.0.0.1:5000/a/b:1",
-            "[::1]:5000/a:1, [::1]:5000/a:1",
+        "postgres:16, docker.io/library/postgres:16",
+        "postgres, docker.io/library/postgres:latest",
+        "bitnami/redis, docker.io/bitnami/redis:latest",
+        "index.docker.io/library/busybox:1, docker.io/library/busybox:1",
+        "docker.io/busybox, docker.io/library/busybox:latest",
+        "localhost:5000/x, localhost:5000/x:latest",
+        "localhost/x:2, localhost/x:2",
+        "ghcr.io/org/app:1.4, ghcr.io/org/app:1.4",
+        "127.0.0.1:5000/a/b:1, 127.0.0.1:5000/a/b:1",
+        "[::1]:5000/a:1, [::1]:5000/a:1",
     })
     void parses(String name, String full) {
         assertThat(ImageName.parse(name).toString()).isEqualTo(full);
@@ -41,15 +41,18 @@ class ImageNameTests {
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', value = {
-            "Foo/bar|the repository path 'Foo/bar' has the component 'Foo'",
-            "foo/Bar|the repository path 'foo/Bar' has the component 'Bar'",
-            "busybox@sha256:12|the digest 'sha256:12' is not sha256:<64 lowercase hex digits>",
-            "busybox:-x|the tag '-x' is not a tag",
-            "a//b|the repository path 'a//b' has the component ''",
-    })
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "Foo/bar|the repository path 'Foo/bar' has the component 'Foo'",
+                "foo/Bar|the repository path 'foo/Bar' has the component 'Bar'",
+                "busybox@sha256:12|the digest 'sha256:12' is not sha256:<64 lowercase hex digits>",
+                "busybox:-x|the tag '-x' is not a tag",
+                "a//b|the repository path 'a//b' has the component ''",
+            })
     void refuses(String name, String why) {
-        assertThatThrownBy(() -> ImageName.parse(name)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> ImageName.parse(name))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageStartingWith("Image name '" + name + "' is not valid: " + why);
     }
 

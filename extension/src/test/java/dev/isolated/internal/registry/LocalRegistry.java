@@ -48,7 +48,8 @@ public final class LocalRegistry implements AutoCloseable {
     }
 
     /** A registry with htpasswd basic auth for {@code user}/{@code password} (bcrypt, by {@code htpasswd -B}). */
-    public static LocalRegistry startWithBasicAuth(Path work, Path storage, String user, String password) throws Exception {
+    public static LocalRegistry startWithBasicAuth(Path work, Path storage, String user, String password)
+            throws Exception {
         Files.createDirectories(work);
         Path htpasswd = work.resolve("htpasswd");
         List<String> line = run(work, "htpasswd", "-Bbn", user, password);
@@ -58,50 +59,60 @@ public final class LocalRegistry implements AutoCloseable {
 
     /** A registry that accepts bearer tokens signed by {@code tokens}' key. */
     public static LocalRegistry startWithTokens(Path work, Path storage, TokenServer tokens) throws Exception {
-        return start(work, storage, "auth:\n  token:\n    realm: " + tokens.realm() + "\n    service: " + TokenServer.SERVICE
-                + "\n    issuer: " + TokenServer.ISSUER + "\n    rootcertbundle: " + tokens.certificate() + "\n");
+        return start(
+                work,
+                storage,
+                "auth:\n  token:\n    realm: " + tokens.realm() + "\n    service: " + TokenServer.SERVICE
+                        + "\n    issuer: " + TokenServer.ISSUER + "\n    rootcertbundle: " + tokens.certificate()
+                        + "\n");
     }
 
     private static LocalRegistry start(Path work, Path storage, String auth) throws Exception {
         Files.createDirectories(work);
         Path config = Files.createTempFile(work, "registry-", ".yml");
-        Files.writeString(config, "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\n"
-                + "storage:\n  filesystem:\n    rootdirectory: " + storage + "\n  delete:\n    enabled: true\n"
-                + "  redirect:\n    disable: true\nhttp:\n  addr: 127.0.0.1:0\n  secret: isolated-test-secret\n" + auth);
+        Files.writeString(
+                config,
+                "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\n"
+                        + "storage:\n  filesystem:\n    rootdirectory: " + storage + "\n  delete:\n    enabled: true\n"
+                        + "  redirect:\n    disable: true\nhttp:\n  addr: 127.0.0.1:0\n  secret: isolated-test-secret\n"
+                        + auth);
         Process process;
         try {
-            process = new ProcessBuilder("docker-registry", "serve", config.toString()).redirectErrorStream(true).start();
-        }
-        catch (IOException e) {
-            throw new AssertionError("Cannot run docker-registry (.ci/install-deps installs Debian's docker-registry): " + e, e);
+            process = new ProcessBuilder("docker-registry", "serve", config.toString())
+                    .redirectErrorStream(true)
+                    .start();
+        } catch (IOException e) {
+            throw new AssertionError(
+                    "Cannot run docker-registry (.ci/install-deps installs Debian's docker-registry): " + e, e);
         }
         CompletableFuture<Integer> port = new CompletableFuture<>();
         List<String> early = new ArrayList<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = lines.readLine()) != null) {
-                    synchronized (early) {
-                        early.add(line);
+        Thread reader = new Thread(
+                () -> {
+                    try (BufferedReader lines = new BufferedReader(
+                            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                        String line;
+                        while ((line = lines.readLine()) != null) {
+                            synchronized (early) {
+                                early.add(line);
+                            }
+                            Matcher matcher = LISTENING.matcher(line);
+                            if (matcher.find()) {
+                                port.complete(Integer.parseInt(matcher.group(1)));
+                            }
+                        }
+                    } catch (IOException e) {
+                        // the registry stopped
                     }
-                    Matcher matcher = LISTENING.matcher(line);
-                    if (matcher.find()) {
-                        port.complete(Integer.parseInt(matcher.group(1)));
-                    }
-                }
-            }
-            catch (IOException e) {
-                // the registry stopped
-            }
-            port.completeExceptionally(new AssertionError("docker-registry exited: " + early));
-        }, "docker-registry log");
+                    port.completeExceptionally(new AssertionError("docker-registry exited: " + early));
+                },
+                "docker-registry log");
         reader.setDaemon(true);
         reader.start();
         int listening;
         try {
             listening = port.get(30, TimeUnit.SECONDS);
-        }
-        catch (Exception e) {
+        } catch (Exception e) {
             process.destroyForcibly();
             throw new AssertionError("docker-registry did not start: " + early, e);
         }
@@ -114,13 +125,16 @@ public final class LocalRegistry implements AutoCloseable {
         HttpClient client = HttpClient.newHttpClient();
         for (int i = 0; i < 100; i++) {
             try {
-                int status = client.send(HttpRequest.newBuilder(URI.create("http://" + host() + "/v2/"))
-                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+                int status = client.send(
+                                HttpRequest.newBuilder(URI.create("http://" + host() + "/v2/"))
+                                        .timeout(Duration.ofSeconds(2))
+                                        .build(),
+                                HttpResponse.BodyHandlers.discarding())
+                        .statusCode();
                 if (status == 200 || status == 401) {
                     return;
                 }
-            }
-            catch (IOException e) {
+            } catch (IOException e) {
                 // not yet
             }
             Thread.sleep(100);
@@ -151,19 +165,26 @@ public final class LocalRegistry implements AutoCloseable {
      */
     public long requests(String method, String path, int status) throws Exception {
         String marker = "/v2/marker-" + java.util.UUID.randomUUID();
-        HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://" + host() + marker)).build(),
-                HttpResponse.BodyHandlers.discarding());
+        HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://" + host() + marker))
+                                .build(),
+                        HttpResponse.BodyHandlers.discarding());
         for (int i = 0; i < 100 && log().stream().noneMatch(line -> line.contains(marker)); i++) {
             Thread.sleep(50);
         }
-        return log().stream().map(REQUEST::matcher).filter(Matcher::find)
-                .filter(m -> m.group(1).equals(method) && m.group(2).equals(path) && Integer.parseInt(m.group(3)) == status)
+        return log().stream()
+                .map(REQUEST::matcher)
+                .filter(Matcher::find)
+                .filter(m ->
+                        m.group(1).equals(method) && m.group(2).equals(path) && Integer.parseInt(m.group(3)) == status)
                 .count();
     }
 
     /** Pushes {@code oci:<layout>:<tag>} to {@code repository:destinationTag} with skopeo. */
     public void push(Path layout, String tag, String repositoryAndTag, String... options) throws Exception {
-        List<String> command = new ArrayList<>(List.of("skopeo", "--insecure-policy", "copy", "--dest-tls-verify=false"));
+        List<String> command =
+                new ArrayList<>(List.of("skopeo", "--insecure-policy", "copy", "--dest-tls-verify=false"));
         command.addAll(List.of(options));
         command.add("oci:" + layout + ":" + tag);
         command.add("docker://" + host() + "/" + repositoryAndTag);
@@ -172,9 +193,14 @@ public final class LocalRegistry implements AutoCloseable {
 
     /** Puts a manifest or index under a tag through the HTTP API (the registry has no auth). */
     public String putManifest(String repository, String tag, String mediaType, byte[] manifest) throws Exception {
-        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://" + host() + "/v2/" + repository + "/manifests/" + tag)).header("Content-Type", mediaType)
-                .PUT(HttpRequest.BodyPublishers.ofByteArray(manifest)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(
+                                        URI.create("http://" + host() + "/v2/" + repository + "/manifests/" + tag))
+                                .header("Content-Type", mediaType)
+                                .PUT(HttpRequest.BodyPublishers.ofByteArray(manifest))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         if (response.statusCode() != 201) {
             throw new AssertionError("PUT manifest " + repository + ":" + tag + ": HTTP " + response.statusCode() + " "
                     + response.body());
@@ -184,19 +210,28 @@ public final class LocalRegistry implements AutoCloseable {
 
     /** HEADs a manifest: its digest and size. */
     public String[] head(String repository, String reference) throws Exception {
-        HttpResponse<Void> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://" + host() + "/v2/" + repository + "/manifests/" + reference))
-                .header("Accept", String.join(",", RegistryClient.MANIFEST_TYPES))
-                .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.discarding());
-        return new String[] {response.headers().firstValue("Docker-Content-Digest").orElseThrow(),
-                response.headers().firstValue("Content-Length").orElseThrow(),
-                response.headers().firstValue("Content-Type").orElseThrow()};
+        HttpResponse<Void> response = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create(
+                                        "http://" + host() + "/v2/" + repository + "/manifests/" + reference))
+                                .header("Accept", String.join(",", RegistryClient.MANIFEST_TYPES))
+                                .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                                .build(),
+                        HttpResponse.BodyHandlers.discarding());
+        return new String[] {
+            response.headers().firstValue("Docker-Content-Digest").orElseThrow(),
+            response.headers().firstValue("Content-Length").orElseThrow(),
+            response.headers().firstValue("Content-Type").orElseThrow()
+        };
     }
 
     /** The file holding a blob in the registry's storage. */
     public Path blobData(String digest) {
         String hex = digest.substring("sha256:".length());
-        return storage.resolve("docker/registry/v2/blobs/sha256").resolve(hex.substring(0, 2)).resolve(hex).resolve("data");
+        return storage.resolve("docker/registry/v2/blobs/sha256")
+                .resolve(hex.substring(0, 2))
+                .resolve(hex)
+                .resolve("data");
     }
 
     @Override
@@ -207,8 +242,7 @@ public final class LocalRegistry implements AutoCloseable {
                 process.destroyForcibly();
                 process.waitFor(10, TimeUnit.SECONDS);
             }
-        }
-        catch (InterruptedException e) {
+        } catch (InterruptedException e) {
             process.destroyForcibly();
             Thread.currentThread().interrupt();
         }
@@ -218,9 +252,11 @@ public final class LocalRegistry implements AutoCloseable {
     static List<String> run(Path directory, String... command) throws Exception {
         Process process;
         try {
-            process = new ProcessBuilder(command).directory(directory.toFile()).redirectErrorStream(true).start();
-        }
-        catch (IOException e) {
+            process = new ProcessBuilder(command)
+                    .directory(directory.toFile())
+                    .redirectErrorStream(true)
+                    .start();
+        } catch (IOException e) {
             throw new AssertionError("Cannot run " + command[0] + " (.ci/install-deps installs it): " + e, e);
         }
         List<String> lines = new ArrayList<>();

@@ -42,8 +42,13 @@ class MisbehavingRegistryTests {
     private ImagePuller puller(FakeRegistry registry, long maxImageBytes, Duration stallTimeout) {
         ImagePuller.forgetResolvedTags();
         Map<String, String> keys = Map.of("isolated.registry.insecure", registry.host());
-        return new ImagePuller(dir.resolve("cache"), PullSettings.from(key -> Optional.ofNullable(keys.get(key)),
-                name -> name.equals("DOCKER_CONFIG") ? dir.toString() : null), maxImageBytes, stallTimeout);
+        return new ImagePuller(
+                dir.resolve("cache"),
+                PullSettings.from(
+                        key -> Optional.ofNullable(keys.get(key)),
+                        name -> name.equals("DOCKER_CONFIG") ? dir.toString() : null),
+                maxImageBytes,
+                stallTimeout);
     }
 
     /** The names in the store's {@code blobs/sha256}. */
@@ -58,8 +63,8 @@ class MisbehavingRegistryTests {
     }
 
     private FakeRegistry registry() throws Exception {
-        return new FakeRegistry(TestOci.layout(dir.resolve("oci"), "amd64", "{}",
-                TestImages.layer(List.of("etc"), Map.of("etc/fake", "fake\n"))));
+        return new FakeRegistry(TestOci.layout(
+                dir.resolve("oci"), "amd64", "{}", TestImages.layer(List.of("etc"), Map.of("etc/fake", "fake\n"))));
     }
 
     @Test
@@ -71,7 +76,8 @@ class MisbehavingRegistryTests {
             String name = registry.host() + "/app:1";
             assertThatThrownBy(() -> puller(registry).pull(name))
                     .isInstanceOf(ImagePullException.class)
-                    .hasMessage("Image " + name + ": its manifest from " + registry.host() + " does not match its digest: the "
+                    .hasMessage("Image " + name + ": its manifest from " + registry.host()
+                            + " does not match its digest: the "
                             + "registry says " + wrong + ", its content hashes to " + registry.manifestDigest()
                             + "; nothing was stored");
             assertThat(dir.resolve("cache/blobs/sha256")).isEmptyDirectory();
@@ -91,8 +97,8 @@ class MisbehavingRegistryTests {
             String name = registry.host() + "/app:1";
             assertThatThrownBy(() -> puller(registry).pull(name))
                     .isInstanceOf(ImagePullException.class)
-                    .hasMessage("Image " + name + ": its manifest from " + registry.host() + " has 5242880 bytes, more than the "
-                            + "4194304 a manifest may have");
+                    .hasMessage("Image " + name + ": its manifest from " + registry.host()
+                            + " has 5242880 bytes, more than the " + "4194304 a manifest may have");
         }
     }
 
@@ -105,12 +111,14 @@ class MisbehavingRegistryTests {
             String name = registry.host() + "/app:1";
             String config = configDigest(registry);
             long size = Files.size(dir.resolve("oci/blobs/sha256/" + hex(config)));
-            Path partial = dir.resolve("cache/blobs/sha256/" + hex(config) + ".partial").toAbsolutePath();
+            Path partial = dir.resolve("cache/blobs/sha256/" + hex(config) + ".partial")
+                    .toAbsolutePath();
             long started = System.nanoTime();
             assertThatThrownBy(() -> puller(registry, Duration.ofMillis(500)).pull(name))
                     .isInstanceOf(ImagePullException.class)
                     .hasMessage("Image " + name + ": blob " + config + " (config) from " + registry.host()
-                            + ": the download broke off after " + size / 2 + " of " + size + " bytes (no byte arrived for "
+                            + ": the download broke off after " + size / 2 + " of " + size
+                            + " bytes (no byte arrived for "
                             + "500 ms); they are kept in " + partial + " and the next pull resumes from there");
             assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(10));
             assertThat(Thread.currentThread().isInterrupted()).isFalse();
@@ -118,8 +126,8 @@ class MisbehavingRegistryTests {
 
             registry.endPauses();
             Path layout = puller(registry, Duration.ofMillis(500)).pull(name);
-            assertThat(layout.resolve("blobs/sha256/" + hex(config))).hasSameBinaryContentAs(
-                    dir.resolve("oci/blobs/sha256/" + hex(config)));
+            assertThat(layout.resolve("blobs/sha256/" + hex(config)))
+                    .hasSameBinaryContentAs(dir.resolve("oci/blobs/sha256/" + hex(config)));
             assertThat(partial).doesNotExist();
         }
     }
@@ -141,7 +149,8 @@ class MisbehavingRegistryTests {
             String name = registry.host() + "/app:1";
             assertThatThrownBy(() -> puller(registry).pull(name))
                     .isInstanceOf(ImagePullException.class)
-                    .hasMessage("Image " + name + ": its layers declare 5497558138880 bytes in all, more than the 4294967296 "
+                    .hasMessage("Image " + name
+                            + ": its layers declare 5497558138880 bytes in all, more than the 4294967296 "
                             + "bytes isolated.image.maxBytes allows an image; no layer was downloaded. If the image is "
                             + "trusted, raise the limit with -Disolated.image.maxBytes=BYTES");
             assertThat(registry.blobRequests).hasValue(0);
@@ -201,12 +210,10 @@ class MisbehavingRegistryTests {
             }
 
             @Override
-            public void flush() {
-            }
+            public void flush() {}
 
             @Override
-            public void close() {
-            }
+            public void close() {}
         };
         Logger logger = Logger.getLogger(ImagePuller.class.getName());
         logger.addHandler(handler);
@@ -214,12 +221,13 @@ class MisbehavingRegistryTests {
             registry.blobPauseMillis = 1200;
             String name = registry.host() + "/app:1";
             puller(registry).pull(name);
-            assertThat(messages).anyMatch(m -> m.matches("Pulling " + name.replace(".", "\\.") + " from " + registry.host()
-                    .replace(".", "\\.") + ": [0-9.]+ of [0-9.]+ MiB, [0-9] of 2 blobs done"));
-            assertThat(messages).anyMatch(m -> m.startsWith("Pulled " + name + " (" + registry.manifestDigest() + ") from "
-                    + registry.host() + ": 2 blobs, "));
-        }
-        finally {
+            assertThat(messages)
+                    .anyMatch(m -> m.matches("Pulling " + name.replace(".", "\\.") + " from "
+                            + registry.host().replace(".", "\\.") + ": [0-9.]+ of [0-9.]+ MiB, [0-9] of 2 blobs done"));
+            assertThat(messages)
+                    .anyMatch(m -> m.startsWith("Pulled " + name + " (" + registry.manifestDigest() + ") from "
+                            + registry.host() + ": 2 blobs, "));
+        } finally {
             logger.removeHandler(handler);
         }
     }

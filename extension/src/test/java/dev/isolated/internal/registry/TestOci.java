@@ -9,8 +9,7 @@ import java.nio.file.Path;
 /** OCI image layouts for registry tests: one image tagged {@code 1.0}, any architecture, gzip layers. */
 public final class TestOci {
 
-    private TestOci() {
-    }
+    private TestOci() {}
 
     /**
      * @param runConfig the config's {@code "config"} object, e.g. {@code {"Env":["A=b"]}}
@@ -24,25 +23,37 @@ public final class TestOci {
             for (byte[] layer : layers) {
                 byte[] compressed = gzip(layer);
                 String digest = write(blobs, compressed);
-                diffIds.append(diffIds.length() == 0 ? "" : ",").append('"').append(digest(layer)).append('"');
-                layerDescriptors.append(layerDescriptors.length() == 0 ? "" : ",")
-                        .append("{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"").append(digest)
-                        .append("\",\"size\":").append(compressed.length).append('}');
+                diffIds.append(diffIds.length() == 0 ? "" : ",")
+                        .append('"')
+                        .append(digest(layer))
+                        .append('"');
+                layerDescriptors
+                        .append(layerDescriptors.length() == 0 ? "" : ",")
+                        .append("{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"")
+                        .append(digest)
+                        .append("\",\"size\":")
+                        .append(compressed.length)
+                        .append('}');
             }
             byte[] config = ("{\"architecture\":\"" + architecture + "\",\"os\":\"linux\",\"config\":" + runConfig
-                    + ",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[" + diffIds + "]}}").getBytes(StandardCharsets.UTF_8);
+                            + ",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[" + diffIds + "]}}")
+                    .getBytes(StandardCharsets.UTF_8);
             String configDigest = write(blobs, config);
             byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-                    + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + configDigest
-                    + "\",\"size\":" + config.length + "},\"layers\":[" + layerDescriptors + "]}").getBytes(StandardCharsets.UTF_8);
+                            + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\""
+                            + configDigest
+                            + "\",\"size\":" + config.length + "},\"layers\":[" + layerDescriptors + "]}")
+                    .getBytes(StandardCharsets.UTF_8);
             String manifestDigest = write(blobs, manifest);
             Files.writeString(directory.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
-            Files.writeString(directory.resolve("index.json"), "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
-                    + "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"" + manifestDigest + "\",\"size\":"
-                    + manifest.length + ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"1.0\"}}]}");
+            Files.writeString(
+                    directory.resolve("index.json"),
+                    "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+                            + "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"" + manifestDigest
+                            + "\",\"size\":"
+                            + manifest.length + ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"1.0\"}}]}");
             return directory;
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
@@ -55,8 +66,7 @@ public final class TestOci {
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
         try (java.util.zip.GZIPOutputStream out = new java.util.zip.GZIPOutputStream(bytes)) {
             out.write(layer);
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         return bytes.toByteArray();

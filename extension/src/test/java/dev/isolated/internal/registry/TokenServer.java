@@ -50,10 +50,26 @@ public final class TokenServer implements AutoCloseable {
         Files.createDirectories(work);
         Path keyFile = work.resolve("token.key");
         certificate = work.resolve("token.crt");
-        LocalRegistry.run(work, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile.toString(),
-                "-out", certificate.toString(), "-days", "2", "-subj", "/CN=isolated-test-token");
-        String pem = Files.readString(keyFile).replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
-        key = KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(pem)));
+        LocalRegistry.run(
+                work,
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                keyFile.toString(),
+                "-out",
+                certificate.toString(),
+                "-days",
+                "2",
+                "-subj",
+                "/CN=isolated-test-token");
+        String pem =
+                Files.readString(keyFile).replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
+        key = KeyFactory.getInstance("RSA")
+                .generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(pem)));
         X509Certificate cert;
         try (var in = Files.newInputStream(certificate)) {
             cert = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
@@ -69,14 +85,15 @@ public final class TokenServer implements AutoCloseable {
             synchronized (authorizations) {
                 authorizations.add(String.valueOf(auth));
             }
-            String expected = "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+            String expected = "Basic "
+                    + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
             byte[] body;
             int status;
             if (auth != null && !auth.equals(expected)) {
                 status = 401;
-                body = "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"wrong user or password\"}]}".getBytes(StandardCharsets.UTF_8);
-            }
-            else {
+                body = "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"wrong user or password\"}]}"
+                        .getBytes(StandardCharsets.UTF_8);
+            } else {
                 status = 200;
                 String query = exchange.getRequestURI().getRawQuery();
                 List<String> scopes = new ArrayList<>();
@@ -120,11 +137,12 @@ public final class TokenServer implements AutoCloseable {
         byte[] body;
         int status;
         String expected = refreshToken;
-        if (expected != null && "refresh_token".equals(fields.get("grant_type")) && expected.equals(fields.get("refresh_token"))) {
+        if (expected != null
+                && "refresh_token".equals(fields.get("grant_type"))
+                && expected.equals(fields.get("refresh_token"))) {
             status = 200;
             body = ("{\"access_token\":\"" + token(scopes) + "\",\"expires_in\":300}").getBytes(StandardCharsets.UTF_8);
-        }
-        else {
+        } else {
             status = 400;
             body = "{\"error\":\"invalid_grant\"}".getBytes(StandardCharsets.UTF_8);
         }
@@ -153,13 +171,19 @@ public final class TokenServer implements AutoCloseable {
             for (String scope : scopes) {
                 String[] parts = scope.split(":");
                 String name = String.join(":", java.util.Arrays.copyOfRange(parts, 1, parts.length - 1));
-                access.append(access.length() == 0 ? "" : ",").append("{\"type\":\"").append(parts[0]).append("\",\"name\":\"")
-                        .append(name).append("\",\"actions\":[\"pull\",\"push\"]}");
+                access.append(access.length() == 0 ? "" : ",")
+                        .append("{\"type\":\"")
+                        .append(parts[0])
+                        .append("\",\"name\":\"")
+                        .append(name)
+                        .append("\",\"actions\":[\"pull\",\"push\"]}");
             }
             long now = System.currentTimeMillis() / 1000;
             String header = "{\"typ\":\"JWT\",\"alg\":\"RS256\",\"x5c\":[\"" + certificateBase64 + "\"]}";
-            String claims = "{\"iss\":\"" + ISSUER + "\",\"sub\":\"" + user + "\",\"aud\":\"" + SERVICE + "\",\"exp\":" + (now + 300)
-                    + ",\"nbf\":" + (now - 10) + ",\"iat\":" + now + ",\"jti\":\"" + UUID.randomUUID() + "\",\"access\":["
+            String claims = "{\"iss\":\"" + ISSUER + "\",\"sub\":\"" + user + "\",\"aud\":\"" + SERVICE + "\",\"exp\":"
+                    + (now + 300)
+                    + ",\"nbf\":" + (now - 10) + ",\"iat\":" + now + ",\"jti\":\"" + UUID.randomUUID()
+                    + "\",\"access\":["
                     + access + "]}";
             Base64.Encoder url = Base64.getUrlEncoder().withoutPadding();
             String signingInput = url.encodeToString(header.getBytes(StandardCharsets.UTF_8)) + "."
@@ -168,8 +192,7 @@ public final class TokenServer implements AutoCloseable {
             signature.initSign(key);
             signature.update(signingInput.getBytes(StandardCharsets.US_ASCII));
             return signingInput + "." + url.encodeToString(signature.sign());
-        }
-        catch (Exception e) {
+        } catch (Exception e) {
             throw new IllegalStateException(e);
         }
     }
@@ -198,5 +221,4 @@ public final class TokenServer implements AutoCloseable {
     public void close() {
         server.stop(0);
     }
-
 }

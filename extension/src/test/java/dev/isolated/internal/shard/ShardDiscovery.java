@@ -6,8 +6,8 @@ import static org.junit.platform.launcher.EngineFilter.includeEngines;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
 import java.util.SortedSet;
+import java.util.TreeSet;
 import org.junit.platform.engine.support.descriptor.MethodSource;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.TestIdentifier;
@@ -23,8 +23,7 @@ import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
 final class ShardDiscovery {
     static final String FIXTURES = "dev.isolated.internal.shard.fixtures";
 
-    private ShardDiscovery() {
-    }
+    private ShardDiscovery() {}
 
     /** The tests kept with these configuration parameters (no implicit ones), as {@code Class#method} lines. */
     static SortedSet<String> tests(Map<String, String> configuration) {
@@ -62,8 +61,11 @@ final class ShardDiscovery {
     }
 
     private static LauncherDiscoveryRequest request(Map<String, String> configuration, boolean implicitConfiguration) {
-        return LauncherDiscoveryRequestBuilder.request().selectors(selectPackage(FIXTURES))
-                .filters(includeEngines("junit-jupiter")).configurationParameters(configuration)
-                .enableImplicitConfigurationParameters(implicitConfiguration).build();
+        return LauncherDiscoveryRequestBuilder.request()
+                .selectors(selectPackage(FIXTURES))
+                .filters(includeEngines("junit-jupiter"))
+                .configurationParameters(configuration)
+                .enableImplicitConfigurationParameters(implicitConfiguration)
+                .build();
     }
 }

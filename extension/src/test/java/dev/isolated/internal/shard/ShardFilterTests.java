@@ -37,8 +37,17 @@ import org.junit.jupiter.params.provider.ValueSource;
 @DisplayName("splitting a suite into shards")
 class ShardFilterTests {
     /** The fixture suite, written out: what no sharding (and shard 1/1) keeps. */
-    private static final SortedSet<String> WHOLE_SUITE = new TreeSet<>(List.of("Alpha#one", "Alpha#two", "Bravo#one",
-            "Charlie#one", "Delta#one", "Echo#one", "Foxtrot#one", "Golf#one", "Hotel#one", "Outer#outside",
+    private static final SortedSet<String> WHOLE_SUITE = new TreeSet<>(List.of(
+            "Alpha#one",
+            "Alpha#two",
+            "Bravo#one",
+            "Charlie#one",
+            "Delta#one",
+            "Echo#one",
+            "Foxtrot#one",
+            "Golf#one",
+            "Hotel#one",
+            "Outer#outside",
             "Outer$Inner#inside"));
 
     @TempDir
@@ -65,7 +74,7 @@ class ShardFilterTests {
         report(reports, "Alpha", "30.0");
         report(reports, "Bravo", "12.5");
         report(reports, "Outer$Inner", "4");
-        report(reports, "Gone", "50");   // a class deleted since: it takes time but matches nothing
+        report(reports, "Gone", "50"); // a class deleted since: it takes time but matches nothing
         assertPartition(n, shards(n, Map.of(SHARD_TIMINGS, reports.toString())));
     }
 
@@ -73,8 +82,9 @@ class ShardFilterTests {
     @DisplayName("without timings, no shard of 2 or 3 holds every class (the split is real)")
     void hashSpreadsClasses() {
         for (int n : new int[] {2, 3}) {
-            assertThat(shards(n, Map.of())).as("shards of %d", n).allSatisfy(shard -> assertThat(shard)
-                    .isNotEqualTo(WHOLE_SUITE));
+            assertThat(shards(n, Map.of()))
+                    .as("shards of %d", n)
+                    .allSatisfy(shard -> assertThat(shard).isNotEqualTo(WHOLE_SUITE));
         }
     }
 
@@ -85,7 +95,9 @@ class ShardFilterTests {
         for (int i = 1; i <= 3; i++) {
             Map<String, String> configuration = Map.of(SHARD, i + "/3");
             long succeeded = ShardDiscovery.run(configuration);
-            assertThat(succeeded).as("tests run in shard %d/3", i).isEqualTo(tests(configuration).size());
+            assertThat(succeeded)
+                    .as("tests run in shard %d/3", i)
+                    .isEqualTo(tests(configuration).size());
             ran += succeeded;
         }
         assertThat(ran).isEqualTo(WHOLE_SUITE.size());
@@ -96,14 +108,16 @@ class ShardFilterTests {
     void deterministic() throws Exception {
         SortedSet<String> first = tests(Map.of(SHARD, "2/3"));
         assertThat(tests(Map.of(SHARD, "2/3"))).isEqualTo(first);
-        assertThat(childJvm(Map.of(), "-D" + SHARD + "=2/3")).as("in a JVM given it as a system property")
+        assertThat(childJvm(Map.of(), "-D" + SHARD + "=2/3"))
+                .as("in a JVM given it as a system property")
                 .isEqualTo(first);
     }
 
     @Test
     @DisplayName("a filter used without the launcher's discovery listener reads isolated.shard from system properties")
     void withoutLauncher() throws Exception {
-        assertThat(childJvm(Map.of(), "-D" + SHARD + "=2/3", "--engine-test-kit")).isEqualTo(tests(Map.of(SHARD, "2/3")));
+        assertThat(childJvm(Map.of(), "-D" + SHARD + "=2/3", "--engine-test-kit"))
+                .isEqualTo(tests(Map.of(SHARD, "2/3")));
     }
 
     @Test
@@ -132,7 +146,8 @@ class ShardFilterTests {
     @ValueSource(strings = {"9/8", "0/8", "2of8", "2/", "/8", "-1/8", "1/0", "2/8/1"})
     @DisplayName("an isolated.shard that is not INDEX/TOTAL fails discovery with a message naming the key and the fix")
     void invalidShard(String value) {
-        assertThatThrownBy(() -> tests(Map.of(SHARD, value))).isInstanceOf(InvalidShardException.class)
+        assertThatThrownBy(() -> tests(Map.of(SHARD, value)))
+                .isInstanceOf(InvalidShardException.class)
                 .hasMessage("isolated.shard '" + value + "' is not valid: expected INDEX/TOTAL with 1 <= INDEX <= TOTAL"
                         + " (shards are numbered from 1), e.g. -Disolated.shard=2/8");
     }
@@ -163,15 +178,21 @@ class ShardFilterTests {
     @DisplayName("timings can be one report, and a <testsuites> file; a nested class's time counts for its class")
     void oneReportFile() throws IOException {
         Path file = temp.resolve("all.xml");
-        Files.writeString(file, "<testsuites>\n"
-                + "  <testsuite name=\"" + FIXTURES + ".Bravo\" time=\"10\"><testcase name=\"one\"/></testsuite>\n"
-                + "  <testsuite name=\"" + FIXTURES + ".Outer\" time=\"5\"/>\n"
-                + "  <testsuite name=\"" + FIXTURES + ".Outer$Inner\" time=\"20\"/>\n"
-                + "</testsuites>\n", StandardCharsets.UTF_8);
+        Files.writeString(
+                file,
+                "<testsuites>\n"
+                        + "  <testsuite name=\"" + FIXTURES
+                        + ".Bravo\" time=\"10\"><testcase name=\"one\"/></testsuite>\n"
+                        + "  <testsuite name=\"" + FIXTURES + ".Outer\" time=\"5\"/>\n"
+                        + "  <testsuite name=\"" + FIXTURES + ".Outer$Inner\" time=\"20\"/>\n"
+                        + "</testsuites>\n",
+                StandardCharsets.UTF_8);
         List<SortedSet<String>> shards = shards(2, Map.of(SHARD_TIMINGS, file.toString()));
         // Outer (5 + 20 s) is dealt before Bravo (10 s), so it takes shard 1 and Bravo shard 2; classes without a
         // time go by hash
-        assertThat(shards.get(0)).contains("Outer#outside", "Outer$Inner#inside").doesNotContain("Bravo#one");
+        assertThat(shards.get(0))
+                .contains("Outer#outside", "Outer$Inner#inside")
+                .doesNotContain("Bravo#one");
         assertThat(shards.get(1)).contains("Bravo#one");
     }
 
@@ -182,14 +203,17 @@ class ShardFilterTests {
         assertThatThrownBy(() -> tests(Map.of(SHARD, "1/2", SHARD_TIMINGS, missing.toString())))
                 .isInstanceOf(InvalidShardException.class)
                 .hasMessage("isolated.shard.timings '" + missing + "' is not valid: cannot read it"
-                        + " (java.nio.file.NoSuchFileException: " + missing + "); point it at a directory of Surefire XML"
+                        + " (java.nio.file.NoSuchFileException: " + missing
+                        + "); point it at a directory of Surefire XML"
                         + " reports (TEST-*.xml) from an earlier run");
 
         Path notReport = Files.createDirectories(temp.resolve("pom")).resolve("TEST-pom.xml");
         Files.writeString(notReport, "<project><modelVersion>4.0.0</modelVersion></project>");
-        assertThatThrownBy(() -> tests(Map.of(SHARD, "1/2", SHARD_TIMINGS, notReport.getParent().toString())))
-                .hasMessage("isolated.shard.timings '" + notReport.getParent() + "' is not valid: " + notReport
-                        + " is not a JUnit XML report (its root element is <project>, not <testsuite> or <testsuites>)");
+        assertThatThrownBy(() -> tests(Map.of(
+                        SHARD, "1/2", SHARD_TIMINGS, notReport.getParent().toString())))
+                .hasMessage(
+                        "isolated.shard.timings '" + notReport.getParent() + "' is not valid: " + notReport
+                                + " is not a JUnit XML report (its root element is <project>, not <testsuite> or <testsuites>)");
 
         Path badTime = Files.createDirectories(temp.resolve("bad")).resolve("TEST-x.xml");
         Files.writeString(badTime, "<testsuite name=\"x.Y\" time=\"soon\"/>");
@@ -202,9 +226,11 @@ class ShardFilterTests {
                 .hasMessageStartingWith("isolated.shard.timings 'reports\0' is not valid: not a path (");
 
         Path entity = Files.createDirectories(temp.resolve("entity")).resolve("TEST-e.xml");
-        Files.writeString(entity, "<!DOCTYPE t [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><testsuite name=\"&x;\" time=\"1\"/>");
+        Files.writeString(
+                entity, "<!DOCTYPE t [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><testsuite name=\"&x;\" time=\"1\"/>");
         assertThatThrownBy(() -> tests(Map.of(SHARD, "1/2", SHARD_TIMINGS, entity.toString())))
-                .as("no DTD, no external entity").isInstanceOf(InvalidShardException.class)
+                .as("no DTD, no external entity")
+                .isInstanceOf(InvalidShardException.class)
                 .hasMessageStartingWith("isolated.shard.timings '" + entity + "' is not valid: " + entity
                         + " is not a JUnit XML report (");
     }
@@ -232,10 +258,13 @@ class ShardFilterTests {
         Map<String, Integer> shardOfClass = new HashMap<>();
         for (int i = 0; i < n; i++) {
             for (String test : shards.get(i)) {
-                assertThat(union.add(test)).as("%s is in more than one shard of %d", test, n).isTrue();
+                assertThat(union.add(test))
+                        .as("%s is in more than one shard of %d", test, n)
+                        .isTrue();
                 Integer earlier = shardOfClass.putIfAbsent(topLevel(test), i + 1);
-                assertThat(earlier == null || earlier == i + 1).as("%s is in shard %d, its class in shard %d", test, i + 1,
-                        earlier).isTrue();
+                assertThat(earlier == null || earlier == i + 1)
+                        .as("%s is in shard %d, its class in shard %d", test, i + 1, earlier)
+                        .isTrue();
             }
         }
         assertThat(union).as("the union of %d shards", n).isEqualTo(WHOLE_SUITE);
@@ -266,7 +295,8 @@ class ShardFilterTests {
      * argument {@code -Dkey=value} is a system property, {@code key=value} a launcher configuration parameter.
      */
     private static SortedSet<String> childJvm(Map<String, String> environment, String... arguments) throws Exception {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        List<String> command = new ArrayList<>(
+                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         List<String> parameters = new ArrayList<>();
         for (String argument : arguments) {
             (argument.startsWith("-D") ? command : parameters).add(argument);
@@ -274,7 +304,9 @@ class ShardFilterTests {
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), ShardListingMain.class.getName()));
         command.addAll(parameters);
         ProcessBuilder pb = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
-        pb.environment().keySet().removeAll(List.of("CI_NODE_INDEX", "CI_NODE_TOTAL", "CI_JOB_NAME", "JOB_COMPLETION_INDEX"));
+        pb.environment()
+                .keySet()
+                .removeAll(List.of("CI_NODE_INDEX", "CI_NODE_TOTAL", "CI_JOB_NAME", "JOB_COMPLETION_INDEX"));
         pb.environment().putAll(environment);
         Process child = pb.start();
         String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

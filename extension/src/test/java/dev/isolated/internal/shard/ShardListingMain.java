@@ -20,8 +20,7 @@ import org.junit.platform.testkit.engine.EngineTestKit;
  * the filter reads system properties).
  */
 public final class ShardListingMain {
-    private ShardListingMain() {
-    }
+    private ShardListingMain() {}
 
     public static void main(String[] args) {
         List<String> arguments = new ArrayList<>(List.of(args));
@@ -31,15 +30,19 @@ public final class ShardListingMain {
             configuration.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
         }
         try {
-            (engineTestKit ? withoutLauncher() : ShardDiscovery.tests(configuration, true)).forEach(System.out::println);
+            (engineTestKit ? withoutLauncher() : ShardDiscovery.tests(configuration, true))
+                    .forEach(System.out::println);
         } catch (RuntimeException e) {
             System.out.println("ERROR " + e.getMessage());
         }
     }
 
     private static SortedSet<String> withoutLauncher() {
-        TestDescriptor engine = EngineTestKit.engine("junit-jupiter").selectors(selectPackage(ShardDiscovery.FIXTURES))
-                .filters(new ShardFilter()).discover().getEngineDescriptor();
+        TestDescriptor engine = EngineTestKit.engine("junit-jupiter")
+                .selectors(selectPackage(ShardDiscovery.FIXTURES))
+                .filters(new ShardFilter())
+                .discover()
+                .getEngineDescriptor();
         SortedSet<String> tests = new TreeSet<>();
         for (TestDescriptor d : engine.getDescendants()) {
             if (d.isTest()) {

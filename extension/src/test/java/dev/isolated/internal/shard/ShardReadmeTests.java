@@ -19,18 +19,21 @@ import org.junit.jupiter.api.Test;
 /** The error messages the README's "Splitting a suite across CI jobs" quotes are the ones users get. */
 @DisplayName("the README's sharding error messages")
 class ShardReadmeTests {
-    private static final Path README = Path.of(System.getProperty("user.dir")).getParent().resolve("README.md");
-    private static final Pattern QUOTED = Pattern.compile("`([^`]+ (?:is not valid|are not a shard|is not a shard|is set but)[^`]+)`");
+    private static final Path README =
+            Path.of(System.getProperty("user.dir")).getParent().resolve("README.md");
+    private static final Pattern QUOTED =
+            Pattern.compile("`([^`]+ (?:is not valid|are not a shard|is not a shard|is set but)[^`]+)`");
 
     @Test
     @DisplayName("are exactly what the filter throws for the values they name")
     void quotedMessagesAreReal() throws IOException {
-        assertThat(quotedMessages()).isEqualTo(new TreeSet<>(Set.of(
-                message(() -> Shard.parse("9/8")),
-                message(() -> ClassTimings.read("DIR")),   // no DIR in the module's directory
-                message(() -> resolve(Map.of(), Map.of("CI_NODE_INDEX", "0", "CI_NODE_TOTAL", "3"))),
-                message(() -> resolve(Map.of(SHARD_TOTAL, "8"), Map.of("JOB_COMPLETION_INDEX", "8"))),
-                message(() -> resolve(Map.of(SHARD_TOTAL, "8"), Map.of())))));
+        assertThat(quotedMessages())
+                .isEqualTo(new TreeSet<>(Set.of(
+                        message(() -> Shard.parse("9/8")),
+                        message(() -> ClassTimings.read("DIR")), // no DIR in the module's directory
+                        message(() -> resolve(Map.of(), Map.of("CI_NODE_INDEX", "0", "CI_NODE_TOTAL", "3"))),
+                        message(() -> resolve(Map.of(SHARD_TOTAL, "8"), Map.of("JOB_COMPLETION_INDEX", "8"))),
+                        message(() -> resolve(Map.of(SHARD_TOTAL, "8"), Map.of())))));
     }
 
     private static Set<String> quotedMessages() throws IOException {

@@ -18,7 +18,9 @@ class ShardResolverTests {
     @DisplayName("nothing set: no sharding")
     void nothing() {
         assertThat(resolve(Map.of(), Map.of())).isEmpty();
-        assertThat(resolve(Map.of(SHARD, " "), Map.of())).as("a blank key is unset").isEmpty();
+        assertThat(resolve(Map.of(SHARD, " "), Map.of()))
+                .as("a blank key is unset")
+                .isEmpty();
     }
 
     @Test
@@ -26,7 +28,8 @@ class ShardResolverTests {
     void explicit() {
         assertThat(resolve(Map.of(SHARD, "2/8"), Map.of())).contains(new Shard(2, 8));
         assertThat(resolve(Map.of(SHARD, "1/1"), gitlab("2", "3", "test 2/3"))).contains(new Shard(1, 1));
-        assertThat(resolve(Map.of(SHARD, "1/1"), Map.of("JOB_COMPLETION_INDEX", "2"))).contains(new Shard(1, 1));
+        assertThat(resolve(Map.of(SHARD, "1/1"), Map.of("JOB_COMPLETION_INDEX", "2")))
+                .contains(new Shard(1, 1));
         assertThat(resolve(Map.of(SHARD, "3/4", SHARD_TOTAL, "4"), Map.of())).contains(new Shard(3, 4));
         assertThatThrownBy(() -> resolve(Map.of(SHARD, "3/4", SHARD_TOTAL, "8"), Map.of()))
                 .isInstanceOf(InvalidShardException.class)
@@ -56,19 +59,26 @@ class ShardResolverTests {
     @Test
     @DisplayName("GitLab: variables that name no shard fail with a message naming them and the override")
     void gitlabInvalid() {
-        assertThatThrownBy(() -> resolve(Map.of(), gitlab("0", "3", null))).isInstanceOf(InvalidShardException.class)
-                .hasMessage("CI_NODE_INDEX '0' and CI_NODE_TOTAL '3' are not a shard: expected 1 <= CI_NODE_INDEX <="
-                        + " CI_NODE_TOTAL (GitLab's parallel: sets them); set isolated.shard=INDEX/TOTAL to override them");
+        assertThatThrownBy(() -> resolve(Map.of(), gitlab("0", "3", null)))
+                .isInstanceOf(InvalidShardException.class)
+                .hasMessage(
+                        "CI_NODE_INDEX '0' and CI_NODE_TOTAL '3' are not a shard: expected 1 <= CI_NODE_INDEX <="
+                                + " CI_NODE_TOTAL (GitLab's parallel: sets them); set isolated.shard=INDEX/TOTAL to override them");
     }
 
     @Test
     @DisplayName("Kubernetes: JOB_COMPLETION_INDEX (from 0) with isolated.shard.total; the index alone shards nothing")
     void kubernetes() {
-        assertThat(resolve(Map.of(SHARD_TOTAL, "8"), Map.of("JOB_COMPLETION_INDEX", "0"))).contains(new Shard(1, 8));
-        assertThat(resolve(Map.of(SHARD_TOTAL, "8"), Map.of("JOB_COMPLETION_INDEX", "7"))).contains(new Shard(8, 8));
+        assertThat(resolve(Map.of(SHARD_TOTAL, "8"), Map.of("JOB_COMPLETION_INDEX", "0")))
+                .contains(new Shard(1, 8));
+        assertThat(resolve(Map.of(SHARD_TOTAL, "8"), Map.of("JOB_COMPLETION_INDEX", "7")))
+                .contains(new Shard(8, 8));
         assertThat(resolve(Map.of(), Map.of("JOB_COMPLETION_INDEX", "7"))).isEmpty();
-        assertThat(resolve(Map.of(SHARD_TOTAL, "2"), Map.of("JOB_COMPLETION_INDEX", "1", "CI_NODE_INDEX", "1",
-                "CI_NODE_TOTAL", "3"))).as("isolated.shard.total before GitLab's").contains(new Shard(2, 2));
+        assertThat(resolve(
+                        Map.of(SHARD_TOTAL, "2"),
+                        Map.of("JOB_COMPLETION_INDEX", "1", "CI_NODE_INDEX", "1", "CI_NODE_TOTAL", "3")))
+                .as("isolated.shard.total before GitLab's")
+                .contains(new Shard(2, 2));
     }
 
     @Test
@@ -76,19 +86,22 @@ class ShardResolverTests {
     void kubernetesInvalid() {
         assertThatThrownBy(() -> resolve(Map.of(SHARD_TOTAL, "8"), Map.of("JOB_COMPLETION_INDEX", "8")))
                 .isInstanceOf(InvalidShardException.class)
-                .hasMessage("JOB_COMPLETION_INDEX '8' is not a shard of isolated.shard.total '8': expected 0 <="
-                        + " JOB_COMPLETION_INDEX < 8 (it counts from 0; isolated.shard.total must be the Job's completions)");
+                .hasMessage(
+                        "JOB_COMPLETION_INDEX '8' is not a shard of isolated.shard.total '8': expected 0 <="
+                                + " JOB_COMPLETION_INDEX < 8 (it counts from 0; isolated.shard.total must be the Job's completions)");
         assertThatThrownBy(() -> resolve(Map.of(SHARD_TOTAL, "0"), Map.of("JOB_COMPLETION_INDEX", "0")))
                 .hasMessage("isolated.shard.total '0' is not valid: expected a whole number of shards, 1 or more (the"
                         + " indexed Job's completions), e.g. -Disolated.shard.total=8");
         assertThatThrownBy(() -> resolve(Map.of(SHARD_TOTAL, "8"), Map.of()))
-                .hasMessage("isolated.shard.total '8' is set but JOB_COMPLETION_INDEX is not: isolated.shard.total is for"
-                        + " the pods of Kubernetes indexed Jobs (completionMode: Indexed); elsewhere set"
-                        + " isolated.shard=INDEX/TOTAL");
+                .hasMessage(
+                        "isolated.shard.total '8' is set but JOB_COMPLETION_INDEX is not: isolated.shard.total is for"
+                                + " the pods of Kubernetes indexed Jobs (completionMode: Indexed); elsewhere set"
+                                + " isolated.shard=INDEX/TOTAL");
     }
 
     private static Map<String, String> gitlab(String index, String total, String jobName) {
-        return jobName == null ? Map.of("CI_NODE_INDEX", index, "CI_NODE_TOTAL", total)
+        return jobName == null
+                ? Map.of("CI_NODE_INDEX", index, "CI_NODE_TOTAL", total)
                 : Map.of("CI_NODE_INDEX", index, "CI_NODE_TOTAL", total, "CI_JOB_NAME", jobName);
     }
 

@@ -17,8 +17,7 @@ public final class ElfInterpreter {
     private static final int PT_INTERP = 3;
     private static final int MAX_INTERPRETER_LENGTH = 4096;
 
-    private ElfInterpreter() {
-    }
+    private ElfInterpreter() {}
 
     /**
      * The loader {@code file} asks for, e.g. {@code /lib64/ld-linux-x86-64.so.2}, or {@code null} when it
@@ -47,7 +46,8 @@ public final class ElfInterpreter {
             int entrySize = Short.toUnsignedInt(header.getShort(wide ? 0x36 : 0x2a));
             int entryCount = Short.toUnsignedInt(header.getShort(wide ? 0x38 : 0x2c));
             for (int i = 0; i < entryCount; i++) {
-                ByteBuffer entry = read(channel, tableOffset + (long) i * entrySize, wide ? 56 : 32, file).order(order);
+                ByteBuffer entry = read(channel, tableOffset + (long) i * entrySize, wide ? 56 : 32, file)
+                        .order(order);
                 if (entry.getInt(0) == PT_INTERP) {
                     long offset = wide ? entry.getLong(8) : Integer.toUnsignedLong(entry.getInt(4));
                     long size = wide ? entry.getLong(32) : Integer.toUnsignedLong(entry.getInt(16));
@@ -66,8 +66,8 @@ public final class ElfInterpreter {
         ByteBuffer buffer = ByteBuffer.allocate(length);
         while (buffer.hasRemaining()) {
             if (channel.read(buffer, position + buffer.position()) < 0) {
-                throw new IllegalArgumentException(file + " is truncated: its ELF headers end before byte "
-                        + (position + length));
+                throw new IllegalArgumentException(
+                        file + " is truncated: its ELF headers end before byte " + (position + length));
             }
         }
         return buffer.flip();

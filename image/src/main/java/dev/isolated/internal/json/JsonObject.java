@@ -125,8 +125,8 @@ public record JsonObject(Map<String, Object> members, String source, String path
         List<String> strings = new ArrayList<>(list.size());
         for (int i = 0; i < list.size(); i++) {
             if (!(list.get(i) instanceof String string)) {
-                throw new JsonException(source + ": " + child(key) + "[" + i + "] must be a string, found "
-                        + kind(list.get(i)));
+                throw new JsonException(
+                        source + ": " + child(key) + "[" + i + "] must be a string, found " + kind(list.get(i)));
             }
             strings.add(string);
         }

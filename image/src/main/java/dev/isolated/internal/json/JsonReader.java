@@ -194,8 +194,7 @@ final class JsonReader {
             if (isDigit(peek())) {
                 throw error("leading zero in a number");
             }
-        }
-        else if (!digits()) {
+        } else if (!digits()) {
             throw error("expected a digit");
         }
         boolean integral = true;
@@ -220,8 +219,7 @@ final class JsonReader {
         if (integral) {
             try {
                 return Long.parseLong(literal);
-            }
-            catch (NumberFormatException tooBig) {
+            } catch (NumberFormatException tooBig) {
                 return new BigDecimal(literal);
             }
         }
@@ -291,8 +289,7 @@ final class JsonReader {
             if (text.charAt(i) == '\n') {
                 line++;
                 column = 1;
-            }
-            else {
+            } else {
                 column++;
             }
         }

@@ -145,7 +145,8 @@ public final class ReproducibleTarWriter {
     private static void putOctal(byte[] header, int offset, int length, long value) {
         String digits = Long.toOctalString(value);
         if (digits.length() > length - 1) {
-            throw new IllegalArgumentException("Value " + value + " does not fit a " + length + "-byte tar header field");
+            throw new IllegalArgumentException(
+                    "Value " + value + " does not fit a " + length + "-byte tar header field");
         }
         putString(header, offset, length - 1, "0".repeat(length - 1 - digits.length()) + digits);
     }

@@ -8,7 +8,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,13 +18,22 @@ class JsonReaderTests {
     @Test
     @DisplayName("reads objects in order, arrays, strings with every escape, numbers, booleans and null")
     void values() {
-        Object value = JsonReader.parse(" {\"b\": [1, -2, 3.5, 1e3, 0, 12345678901234567890],\n"
-                + "\"a\": \"q\\\"b\\\\s\\/ \\b\\f\\n\\r\\t \\u00e9 \\ud83d\\ude00\", \"t\": true, \"f\": false, \"n\": null,"
-                + " \"o\": {}, \"e\": []} ", "test.json");
+        Object value = JsonReader.parse(
+                " {\"b\": [1, -2, 3.5, 1e3, 0, 12345678901234567890],\n"
+                        + "\"a\": \"q\\\"b\\\\s\\/ \\b\\f\\n\\r\\t \\u00e9 \\ud83d\\ude00\", \"t\": true, \"f\": false, \"n\": null,"
+                        + " \"o\": {}, \"e\": []} ",
+                "test.json");
 
         Map<String, Object> expected = new LinkedHashMap<>();
-        expected.put("b", List.of(1L, -2L, new BigDecimal("3.5"), new BigDecimal("1e3"), 0L,
-                new BigDecimal("12345678901234567890")));
+        expected.put(
+                "b",
+                List.of(
+                        1L,
+                        -2L,
+                        new BigDecimal("3.5"),
+                        new BigDecimal("1e3"),
+                        0L,
+                        new BigDecimal("12345678901234567890")));
         expected.put("a", "q\"b\\s/ \b\f\n\r\t \u00e9 \ud83d\ude00");
         expected.put("t", true);
         expected.put("f", false);
@@ -33,26 +41,29 @@ class JsonReaderTests {
         expected.put("o", Map.of());
         expected.put("e", List.of());
         assertThat(value).isEqualTo(expected);
-        assertThat(((Map<?, ?>) value).keySet().stream().map(Object::toString).toList()).containsExactly("b", "a", "t", "f", "n", "o", "e");
+        assertThat(((Map<?, ?>) value).keySet().stream().map(Object::toString).toList())
+                .containsExactly("b", "a", "t", "f", "n", "o", "e");
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', value = {
-        "trailing comma in an object | {\"a\": 1,} | expected a member name in double quotes at line 1, column 9",
-        "trailing comma in an array  | [1,]       | unexpected ']', expected a value at line 1, column 4",
-        "duplicate keys              | {\"a\": 1, \"a\": 2} | duplicate member name \"a\" at line 1, column 10",
-        "leading zero                | [01]       | leading zero in a number at line 1, column 3",
-        "single quotes               | ['a']      | unexpected ''', expected a value at line 1, column 2",
-        "a comment                   | [1 /* x */] | expected ',' or ']' after an array element, found '/' at line 1, column 4",
-        "text after the value        | {} x       | unexpected 'x' after the JSON value at line 1, column 4",
-        "an unterminated string      | [\"abc     | unexpected end of input, expected the closing '\"' of a string at line 1, column 6",
-        "a bad escape                | [\"\\x\"]  | invalid escape '\\x' at line 1, column 4",
-        "a bad unicode escape        | [\"\\u12g4\"] | invalid hex digit 'g' in a \\u escape at line 1, column 7",
-        "a bare minus                | [-]        | expected a digit at line 1, column 3",
-        "a missing exponent          | [1e]       | expected a digit in the exponent at line 1, column 4",
-        "nothing at all              | ''         | unexpected end of input, expected a value at line 1, column 1",
-        "a misspelt literal          | [nul]      | unexpected 'n', expected a value at line 1, column 2",
-    })
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "trailing comma in an object | {\"a\": 1,} | expected a member name in double quotes at line 1, column 9",
+                "trailing comma in an array  | [1,]       | unexpected ']', expected a value at line 1, column 4",
+                "duplicate keys              | {\"a\": 1, \"a\": 2} | duplicate member name \"a\" at line 1, column 10",
+                "leading zero                | [01]       | leading zero in a number at line 1, column 3",
+                "single quotes               | ['a']      | unexpected ''', expected a value at line 1, column 2",
+                "a comment                   | [1 /* x */] | expected ',' or ']' after an array element, found '/' at line 1, column 4",
+                "text after the value        | {} x       | unexpected 'x' after the JSON value at line 1, column 4",
+                "an unterminated string      | [\"abc     | unexpected end of input, expected the closing '\"' of a string at line 1, column 6",
+                "a bad escape                | [\"\\x\"]  | invalid escape '\\x' at line 1, column 4",
+                "a bad unicode escape        | [\"\\u12g4\"] | invalid hex digit 'g' in a \\u escape at line 1, column 7",
+                "a bare minus                | [-]        | expected a digit at line 1, column 3",
+                "a missing exponent          | [1e]       | expected a digit in the exponent at line 1, column 4",
+                "nothing at all              | ''         | unexpected end of input, expected a value at line 1, column 1",
+                "a misspelt literal          | [nul]      | unexpected 'n', expected a value at line 1, column 2",
+            })
     @DisplayName("refuses malformed JSON, naming the file, line and column")
     void malformed(String what, String text, String message) {
         assertThatThrownBy(() -> JsonReader.parse(text, "index.json of image app.tar"))
@@ -81,7 +92,8 @@ class JsonReaderTests {
     @Test
     @DisplayName("typed getters name the document and the field path")
     void typedGetters() {
-        JsonObject index = JsonObject.parse("{\"manifests\": [{\"digest\": 5, \"size\": \"x\"}]}", "index.json of image a.tar");
+        JsonObject index =
+                JsonObject.parse("{\"manifests\": [{\"digest\": 5, \"size\": \"x\"}]}", "index.json of image a.tar");
         JsonObject first = index.objects("manifests").get(0);
 
         assertThatThrownBy(() -> first.string("digest"))

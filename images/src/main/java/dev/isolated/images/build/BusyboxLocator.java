@@ -41,7 +41,8 @@ public final class BusyboxLocator {
         Path binary = candidates.stream()
                 .filter(Files::isRegularFile)
                 .findFirst()
-                .orElseThrow(() -> new ImageBuildException("busybox not found (tried " + candidates + "). " + INSTALL_HINT));
+                .orElseThrow(
+                        () -> new ImageBuildException("busybox not found (tried " + candidates + "). " + INSTALL_HINT));
         checkStaticallyLinked(binary);
         return new Busybox(binary, listApplets(binary));
     }
@@ -52,8 +53,7 @@ public final class BusyboxLocator {
                 throw new ImageBuildException(binary + " is dynamically linked (its ELF headers name an interpreter, "
                         + "PT_INTERP), so it cannot run inside an image without libc. " + INSTALL_HINT);
             }
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new ImageBuildException("Cannot read " + binary + ": " + e.getMessage() + ". " + INSTALL_HINT, e);
         }
     }
@@ -66,7 +66,9 @@ public final class BusyboxLocator {
             if (applet.isEmpty()) {
                 continue;
             }
-            if (applet.startsWith("/") || applet.endsWith("/") || List.of(applet.split("/")).contains("..")) {
+            if (applet.startsWith("/")
+                    || applet.endsWith("/")
+                    || List.of(applet.split("/")).contains("..")) {
                 throw new ImageBuildException(binary + " --list-full printed an unexpected path '" + applet
                         + "'; expected relative paths like bin/ls");
             }

@@ -14,8 +14,7 @@ final class Command {
 
     private static final long TIMEOUT_SECONDS = 120;
 
-    private Command() {
-    }
+    private Command() {}
 
     /**
      * @param command the program and its arguments
@@ -26,7 +25,8 @@ final class Command {
      */
     static String run(List<String> command, Path directory, String hint) {
         String shown = String.join(" ", command);
-        ProcessBuilder builder = new ProcessBuilder(command).directory(directory.toFile()).redirectErrorStream(true);
+        ProcessBuilder builder =
+                new ProcessBuilder(command).directory(directory.toFile()).redirectErrorStream(true);
         try {
             Process process = builder.start();
             process.getOutputStream().close();
@@ -38,14 +38,13 @@ final class Command {
             }
             String text = output.toString(StandardCharsets.UTF_8);
             if (process.exitValue() != 0) {
-                throw new ImageBuildException("'" + shown + "' exited with " + process.exitValue() + ":\n" + text + "\n" + hint);
+                throw new ImageBuildException(
+                        "'" + shown + "' exited with " + process.exitValue() + ":\n" + text + "\n" + hint);
             }
             return text;
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new ImageBuildException("Cannot run '" + shown + "': " + e.getMessage() + ". " + hint, e);
-        }
-        catch (InterruptedException e) {
+        } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ImageBuildException("Interrupted while running '" + shown + "'", e);
         }

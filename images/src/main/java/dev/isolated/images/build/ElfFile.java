@@ -1,9 +1,8 @@
 package dev.isolated.images.build;
 
+import dev.isolated.internal.elf.ElfInterpreter;
 import java.io.IOException;
 import java.nio.file.Path;
-
-import dev.isolated.internal.elf.ElfInterpreter;
 
 /**
  * Whether an ELF file is statically linked: a program with a {@code PT_INTERP} program header needs a dynamic

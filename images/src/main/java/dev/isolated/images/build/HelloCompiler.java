@@ -60,9 +60,12 @@ public final class HelloCompiler {
         try {
             Files.createDirectories(absoluteOutput.getParent());
             List<String> command = Stream.of(
-                    Stream.of(gcc.toString()),
-                    FLAGS.stream(),
-                    Stream.of("-o", absoluteOutput.toString(), absoluteSource.getFileName().toString()))
+                            Stream.of(gcc.toString()),
+                            FLAGS.stream(),
+                            Stream.of(
+                                    "-o",
+                                    absoluteOutput.toString(),
+                                    absoluteSource.getFileName().toString()))
                     .flatMap(s -> s)
                     .toList();
             Command.run(command, absoluteSource.getParent(), INSTALL_HINT);
@@ -71,8 +74,7 @@ public final class HelloCompiler {
                         + absoluteOutput + "; the image has no libc to load it. " + INSTALL_HINT);
             }
             return absoluteOutput;
-        }
-        catch (IOException e) {
+        } catch (IOException e) {
             throw new ImageBuildException("Cannot compile " + absoluteSource + " into " + absoluteOutput + ": " + e, e);
         }
     }

@@ -1,5 +1,6 @@
 package dev.isolated.images.build;
 
+import dev.isolated.internal.tar.ReproducibleTarWriter;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -10,9 +11,6 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.List;
-
-import dev.isolated.internal.tar.ImageEntry;
-import dev.isolated.internal.tar.ReproducibleTarWriter;
 
 /**
  * Builds the module's images, {@code busybox.tar} and {@code hello.tar}, reproducibly.
@@ -138,10 +136,11 @@ public final class ImageBuilder {
         }
         try {
             return OffsetDateTime.parse(trimmed).toInstant();
-        }
-        catch (DateTimeParseException e) {
-            throw new ImageBuildException("Image mtime '" + value + "' is neither seconds since the epoch nor ISO-8601 "
-                    + "like 2026-01-01T00:00:00Z; set project.build.outputTimestamp accordingly", e);
+        } catch (DateTimeParseException e) {
+            throw new ImageBuildException(
+                    "Image mtime '" + value + "' is neither seconds since the epoch nor ISO-8601 "
+                            + "like 2026-01-01T00:00:00Z; set project.build.outputTimestamp accordingly",
+                    e);
         }
     }
 
@@ -154,8 +153,11 @@ public final class ImageBuilder {
         if (args.length != 4) {
             throw new IllegalArgumentException("Usage: ImageBuilder OUTPUT_DIR WORK_DIR HELLO_SOURCE MTIME");
         }
-        ImageBuilder builder = new ImageBuilder(BusyboxLocator.standard(), HelloCompiler.onPath(System.getenv()),
-                Path.of(args[2]), parseMtime(args[3]));
+        ImageBuilder builder = new ImageBuilder(
+                BusyboxLocator.standard(),
+                HelloCompiler.onPath(System.getenv()),
+                Path.of(args[2]),
+                parseMtime(args[3]));
         for (Path tar : builder.buildAll(Path.of(args[0]), Path.of(args[1]))) {
             System.out.println("[isolated-images] wrote " + tar + " (" + Files.size(tar) + " bytes)");
         }

@@ -1,10 +1,9 @@
 package dev.isolated.images.build;
 
+import dev.isolated.internal.tar.ImageEntry;
 import java.util.List;
 import java.util.SortedMap;
 import java.util.TreeMap;
-
-import dev.isolated.internal.tar.ImageEntry;
 
 /**
  * The entries of one image, kept sorted by tar name, with a directory entry for every parent.
@@ -67,8 +66,11 @@ public final class ImageContents {
     }
 
     private static void checkPath(String path) {
-        if (path.isEmpty() || path.startsWith("/") || path.endsWith("/")
-                || List.of(path.split("/", -1)).stream().anyMatch(c -> c.isEmpty() || c.equals(".") || c.equals(".."))) {
+        if (path.isEmpty()
+                || path.startsWith("/")
+                || path.endsWith("/")
+                || List.of(path.split("/", -1)).stream()
+                        .anyMatch(c -> c.isEmpty() || c.equals(".") || c.equals(".."))) {
             throw new IllegalArgumentException("Not a normal relative image path: '" + path + "'");
         }
     }

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,7 +22,9 @@ class BusyboxLocatorTests {
         Busybox busybox = BusyboxLocator.standard().locate();
 
         assertThat(busybox.binary()).isIn(BusyboxLocator.STANDARD_LOCATIONS);
-        assertThat(busybox.applets()).contains("bin/sh", "bin/ls", "usr/bin/env").isSorted();
+        assertThat(busybox.applets())
+                .contains("bin/sh", "bin/ls", "usr/bin/env")
+                .isSorted();
     }
 
     @Test

@@ -10,14 +10,14 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ImageBuilderTests {
 
-    private static final Path HELLO_SOURCE = Path.of(System.getProperty("isolated.images.hello.source", "src/main/c/hello.c"));
+    private static final Path HELLO_SOURCE =
+            Path.of(System.getProperty("isolated.images.hello.source", "src/main/c/hello.c"));
 
     @Test
     @DisplayName("two builds give byte-identical tars")
@@ -27,7 +27,8 @@ class ImageBuilderTests {
 
         assertThat(one).extracting(p -> p.getFileName().toString()).containsExactly("busybox.tar", "hello.tar");
         for (int i = 0; i < one.size(); i++) {
-            assertThat(Files.readAllBytes(one.get(i))).as(one.get(i).getFileName().toString())
+            assertThat(Files.readAllBytes(one.get(i)))
+                    .as(one.get(i).getFileName().toString())
                     .isEqualTo(Files.readAllBytes(two.get(i)));
         }
     }
@@ -37,7 +38,8 @@ class ImageBuilderTests {
     void helloRuns(@TempDir Path dir) throws Exception {
         Path hello = HelloCompiler.onPath(System.getenv()).compile(HELLO_SOURCE, dir.resolve("hello"));
 
-        Process process = new ProcessBuilder(hello.toString()).redirectErrorStream(true).start();
+        Process process =
+                new ProcessBuilder(hello.toString()).redirectErrorStream(true).start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
 
         assertThat(process.waitFor()).isZero();
@@ -76,7 +78,10 @@ class ImageBuilderTests {
     }
 
     private static ImageBuilder builder() {
-        return new ImageBuilder(BusyboxLocator.standard(), HelloCompiler.onPath(System.getenv()), HELLO_SOURCE,
+        return new ImageBuilder(
+                BusyboxLocator.standard(),
+                HelloCompiler.onPath(System.getenv()),
+                HELLO_SOURCE,
                 Instant.parse("2026-01-01T00:00:00Z"));
     }
 }

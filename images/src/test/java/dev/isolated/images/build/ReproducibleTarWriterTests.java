@@ -2,20 +2,17 @@ package dev.isolated.images.build;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.isolated.images.TarListing;
+import dev.isolated.internal.tar.ReproducibleTarWriter;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
-
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-
-import dev.isolated.images.TarListing;
-
-import dev.isolated.internal.tar.ReproducibleTarWriter;
 
 class ReproducibleTarWriterTests {
 
@@ -33,7 +30,8 @@ class ReproducibleTarWriterTests {
 
         List<TarArchiveEntry> entries = TarListing.read(new ByteArrayInputStream(write(contents)));
 
-        assertThat(entries).extracting(TarArchiveEntry::getName)
+        assertThat(entries)
+                .extracting(TarArchiveEntry::getName)
                 .containsExactly("caf\u00e9", longDir + "/", longDir + "/file", "link");
         assertThat(entries.get(3).getLinkName()).isEqualTo(longLink);
         assertThat(entries.get(0).getMode()).isEqualTo(0600);
