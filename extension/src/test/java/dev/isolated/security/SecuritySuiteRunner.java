@@ -12,7 +12,7 @@ import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.platform.testkit.engine.Events;
 
 /**
- * The child JVM of {@link SecuritySuiteAsNobodyTests}: runs every attack class ({@code *Attacks}) of
+ * The child JVM of {@link SecuritySuiteAsNobodyTests}: runs every attack class ({@code *AttackTests}) of
  * {@code dev.isolated.security} and prints one line per finished test, {@code <status>\t<name>\t<message>},
  * then {@code started=N skipped=N}.
  */
@@ -29,7 +29,7 @@ public final class SecuritySuiteRunner {
         List<ClassSelector> attacks;
         try (Stream<Path> files = Files.list(here)) {
             attacks = files.map(p -> p.getFileName().toString())
-                    .filter(n -> n.endsWith("Attacks.class") && !n.equals("Attacks.class"))
+                    .filter(n -> n.endsWith("AttackTests.class"))
                     .sorted()
                     .map(n -> selectClass("dev.isolated.security." + n.substring(0, n.length() - ".class".length())))
                     .toList();
