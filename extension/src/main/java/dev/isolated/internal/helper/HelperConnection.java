@@ -40,6 +40,7 @@ public final class HelperConnection implements AutoCloseable {
     private final CompletableFuture<Fields> ready = new CompletableFuture<>();
     private volatile IsolatedException gone;
     private final CompletableFuture<IsolatedException> goneReason = new CompletableFuture<>();
+    private volatile Thread stderrReader;
 
     private HelperConnection(Process process, Path binary) {
         this.process = process;
@@ -95,6 +96,7 @@ public final class HelperConnection implements AutoCloseable {
         reader.start();
         Thread errors = new Thread(this::readStderr, "isolated-helper-stderr-" + process.pid());
         errors.setDaemon(true);
+        stderrReader = errors;
         errors.start();
     }
 
@@ -230,9 +232,11 @@ public final class HelperConnection implements AutoCloseable {
             while ((frame = Frame.readFrom(in)) != null) {
                 dispatch(frame);
             }
+            awaitStderr();
             reason = new IsolatedException("The isolated helper (pid " + process.pid() + ") " + exitText()
                     + "; every environment it ran is gone (the next environment starts a new helper)" + stderrText());
         } catch (IOException | RuntimeException e) {
+            awaitStderr();
             reason = new IsolatedException(
                     "Lost the connection to the isolated helper (pid " + process.pid() + "): " + e + stderrText(), e);
         }
@@ -298,6 +302,22 @@ public final class HelperConnection implements AutoCloseable {
             }
         } catch (IOException e) {
             // The helper's stderr closes when it exits; nothing more to read.
+        }
+    }
+
+    /**
+     * Waits (at most 2 s) until the helper's stderr is read to its end, so that a helper that died says why: its last
+     * lines (the failed step and its hint) are often written just before its stdout closes.
+     */
+    private void awaitStderr() {
+        Thread errors = stderrReader;
+        if (errors == null || errors == Thread.currentThread()) {
+            return;
+        }
+        try {
+            errors.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
