@@ -40,7 +40,7 @@ public final class HelperConnection implements AutoCloseable {
     private final CompletableFuture<Fields> ready = new CompletableFuture<>();
     private volatile IsolatedException gone;
     private final CompletableFuture<IsolatedException> goneReason = new CompletableFuture<>();
-    private volatile Thread stderrReader;
+    private final CompletableFuture<Void> stderrRead = new CompletableFuture<>();
 
     private HelperConnection(Process process, Path binary) {
         this.process = process;
@@ -96,7 +96,6 @@ public final class HelperConnection implements AutoCloseable {
         reader.start();
         Thread errors = new Thread(this::readStderr, "isolated-helper-stderr-" + process.pid());
         errors.setDaemon(true);
-        stderrReader = errors;
         errors.start();
     }
 
@@ -302,6 +301,8 @@ public final class HelperConnection implements AutoCloseable {
             }
         } catch (IOException e) {
             // The helper's stderr closes when it exits; nothing more to read.
+        } finally {
+            stderrRead.complete(null);
         }
     }
 
@@ -310,14 +311,14 @@ public final class HelperConnection implements AutoCloseable {
      * lines (the failed step and its hint) are often written just before its stdout closes.
      */
     private void awaitStderr() {
-        Thread errors = stderrReader;
-        if (errors == null || errors == Thread.currentThread()) {
-            return;
-        }
+        // A future, not Thread.join: under load the stderr thread may not have started yet, and join() on a
+        // thread not yet alive returns at once (then the caller destroyed the process and the lines were lost).
         try {
-            errors.join(2000);
+            stderrRead.get(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // Said without the tail: a grandchild may hold the helper's stderr open.
         }
     }
 
