@@ -80,7 +80,9 @@ class ModuleNameTests {
         ModuleDescriptor isolated =
                 config.findModule("dev.isolated").orElseThrow().reference().descriptor();
         assertThat(isolated.isAutomatic()).isTrue();
-        assertThat(isolated.packages()).contains("dev.isolated", "dev.isolated.image", "dev.isolated.assertj");
+        assertThat(isolated.packages())
+                .contains("dev.isolated", "dev.isolated.assertj")
+                .doesNotContain("dev.isolated.image", "dev.isolated.internal.image"); // no package in two modules
         assertThat(config.modules().stream().map(ResolvedModule::name))
                 .contains("com.sun.jna", "org.apache.commons.compress");
         assertThat(config.findModule("dev.isolated.imagecode")
@@ -88,7 +90,11 @@ class ModuleNameTests {
                         .reference()
                         .descriptor()
                         .packages())
-                .contains("dev.isolated.internal.json");
+                .contains(
+                        "dev.isolated.image",
+                        "dev.isolated.internal.image",
+                        "dev.isolated.internal.registry",
+                        "dev.isolated.internal.json");
     }
 
     private static Manifest manifest() throws IOException {
