@@ -102,6 +102,8 @@ public @interface Isolated {
      * image by tag. The image is unpacked once per content into the image cache and never written;
      * each environment gets its own writable copy-on-write view of it. For an image from a registry
      * ({@code "postgres:16"}), use {@link #image()} instead: {@code rootfs} is never looked up in a registry.
+     * An image that is not found, or cannot be read or unpacked, fails the test with a
+     * {@link dev.isolated.image.ImageException} naming it.
      *
      * @return the image's resource name or path; empty to take the enclosing annotation's, else
      *     {@value IsolatedConfiguration#ROOTFS}
@@ -119,7 +121,9 @@ public @interface Isolated {
      * a digest at most once per run), every blob checked against its digest, and unpacked once like an OCI
      * layout: its {@code Env}, {@code WorkingDir}, {@code User}, {@code Entrypoint} and {@code Cmd} apply as for an
      * archive. An annotation gives {@code rootfs} or {@code image}, not both; the innermost annotation that gives
-     * either decides.
+     * either decides. An image that cannot be pulled (or, with {@code never}, is not in the store) fails the test
+     * with a {@link dev.isolated.image.ImageException} starting {@code Image <name>: }; a pull setting that is not
+     * valid, with an {@link IsolatedException}.
      *
      * @return the image name; empty to take the enclosing annotation's (or {@code rootfs})
      */

@@ -2,6 +2,7 @@ package dev.isolated;
 
 import static org.apiguardian.api.API.Status.STABLE;
 
+import dev.isolated.internal.image.SettingNames;
 import org.apiguardian.api.API;
 
 /**
@@ -65,17 +66,17 @@ public final class IsolatedConfiguration {
      * The most bytes of file content that unpacking one image may write, and the most bytes a pulled image's
      * layers may declare in all; default 4 GiB (per JVM): {@value}.
      */
-    public static final String IMAGE_MAX_BYTES = "isolated.image.maxBytes";
+    public static final String IMAGE_MAX_BYTES = SettingNames.IMAGE_MAX_BYTES;
 
     /**
      * The platform an image pulled by name is for, as {@code linux/<architecture>[/<variant>]}, e.g.
      * {@code linux/arm64} or {@code linux/arm/v7}: a multi-platform image index resolves to its manifest, and a
      * single-platform image must be for it; default {@code linux} and this JVM's {@code os.arch}: {@value}.
      */
-    public static final String IMAGE_PLATFORM = "isolated.image.platform";
+    public static final String IMAGE_PLATFORM = SettingNames.IMAGE_PLATFORM;
 
     /** The most archive entries of one image; default 1,000,000 (per JVM): {@value}. */
-    public static final String IMAGE_MAX_ENTRIES = "isolated.image.maxEntries";
+    public static final String IMAGE_MAX_ENTRIES = SettingNames.IMAGE_MAX_ENTRIES;
 
     /**
      * Where the bundled native helper is extracted (environment variable {@code ISOLATED_HELPER_DIR} when
@@ -91,7 +92,7 @@ public final class IsolatedConfiguration {
      * {@code ~/.cache/isolated} (per JVM): {@value}. It must belong to the user running the tests; it is
      * created, or made, 0700, so no other user can reach the unpacked images.
      */
-    public static final String CACHE_DIR = "isolated.cache.dir";
+    public static final String CACHE_DIR = SettingNames.CACHE_DIR;
 
     /**
      * The most bytes the image cache keeps, unpacked images, their layers and pulled blobs counted once each;
@@ -99,39 +100,39 @@ public final class IsolatedConfiguration {
      * a background thread removes least recently used images that no JVM is using until the rest fit, then
      * the layers and pulled blobs, layouts and tags no remaining image uses.
      */
-    public static final String CACHE_MAX_BYTES = "isolated.cache.maxBytes";
+    public static final String CACHE_MAX_BYTES = SettingNames.CACHE_MAX_BYTES;
 
     /**
      * When an image named by {@link Isolated#image()} is fetched from its registry: {@code missing} (default) only
      * when the store has no image for the name yet, {@code always} once per run for a tag (with {@code HEAD}
      * when the tag is stored; a digest never changes, so stored blobs are never fetched again), {@code never} only from the store, offline: {@value}.
      */
-    public static final String PULL = "isolated.pull";
+    public static final String PULL = SettingNames.PULL;
 
     /**
      * The registries, comma-separated {@code host[:port]}, that may be reached over plain HTTP instead of HTTPS,
      * e.g. {@code 127.0.0.1:5000,localhost:5001}; default none: {@value}.
      */
-    public static final String REGISTRY_INSECURE = "isolated.registry.insecure";
+    public static final String REGISTRY_INSECURE = SettingNames.REGISTRY_INSECURE;
 
     /**
      * A registry to pull {@code docker.io} images from instead of Docker Hub, as {@code https://host[:port]} (or
      * {@code http://} for a registry listed in {@link #REGISTRY_INSECURE}); {@code docker.io} itself is then
      * never contacted: {@value}.
      */
-    public static final String REGISTRY_MIRROR = "isolated.registry.mirror";
+    public static final String REGISTRY_MIRROR = SettingNames.REGISTRY_MIRROR;
 
     /**
      * The user name sent to registries that ask for credentials (environment variable
      * {@code ISOLATED_REGISTRY_USERNAME} when unset); used before any Docker credentials: {@value}.
      */
-    public static final String REGISTRY_USERNAME = "isolated.registry.username";
+    public static final String REGISTRY_USERNAME = SettingNames.REGISTRY_USERNAME;
 
     /**
      * The password or token for {@link #REGISTRY_USERNAME} (environment variable {@code ISOLATED_REGISTRY_PASSWORD}
      * when unset): {@value}.
      */
-    public static final String REGISTRY_PASSWORD = "isolated.registry.password";
+    public static final String REGISTRY_PASSWORD = SettingNames.REGISTRY_PASSWORD;
 
     /**
      * The share of the test classes this run keeps, as {@code INDEX/TOTAL} with shards numbered from 1, e.g.

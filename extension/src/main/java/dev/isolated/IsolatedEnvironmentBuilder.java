@@ -9,6 +9,7 @@ import dev.isolated.internal.env.ExtraMount;
 import dev.isolated.internal.env.FrozenLayer;
 import dev.isolated.internal.env.Hostnames;
 import dev.isolated.internal.helper.SharedHelper;
+import dev.isolated.internal.image.ImageSettingsException;
 import dev.isolated.internal.image.RootfsImages;
 import dev.isolated.internal.image.UnpackedImage;
 import java.nio.file.Path;
@@ -728,10 +729,28 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
+     * The image of {@link #rootfs(String)} or {@link #image(String)}, unpacked; a setting the image code refuses is
+     * an {@link IsolatedException}, as the extension's other configuration errors are.
+     */
+    private UnpackedImage unpackedImage() {
+        try {
+            return this.image.isEmpty()
+                    ? RootfsImages.image(rootfs, classLoader, configuration)
+                    : RootfsImages.pulled(this.image, configuration);
+        } catch (ImageSettingsException e) {
+            throw new IsolatedException(e.getMessage(), e);
+        }
+    }
+
+    /**
      * Creates the environment and waits until it is ready.
      *
      * @return the environment; close it
      * @throws EnvironmentSetupException with the failing stage when the helper cannot set it up
+     * @throws dev.isolated.image.ImageException naming the image when it is not found, or cannot be read, unpacked
+     *     or pulled
+     * @throws IsolatedException when a setting of the image cache or of pulls is not valid, or names a directory of
+     *     another user
      */
     public IsolatedEnvironment start() {
         FrozenLayer from = frozen == null ? null : frozen.layerForUse();
@@ -745,11 +764,7 @@ public final class IsolatedEnvironmentBuilder {
                     "No rootfs: call rootfs(\"busybox.tar\"), rootfs(path) or image(\"name:tag\") " + "before start()");
         }
         Duration startup = effectiveStartupTimeout();
-        UnpackedImage image = from != null
-                ? new UnpackedImage(from.rootfs(), from.image())
-                : this.image.isEmpty()
-                        ? RootfsImages.image(rootfs, classLoader, configuration)
-                        : RootfsImages.pulled(this.image, configuration);
+        UnpackedImage image = from != null ? new UnpackedImage(from.rootfs(), from.image()) : unpackedImage();
         EnvironmentSpec spec = spec(image.rootfs(), image.config());
         if (networkObject != null) {
             networkObject.checkOpen();

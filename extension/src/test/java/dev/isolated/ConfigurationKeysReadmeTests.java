@@ -2,6 +2,7 @@ package dev.isolated;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.isolated.internal.image.SettingNames;
 import java.io.IOException;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
@@ -41,21 +42,39 @@ class ConfigurationKeysReadmeTests {
     }
 
     @Test
-    @DisplayName("no main source but IsolatedConfiguration spells out an \"isolated.\" key")
+    @DisplayName(
+            "no main source but IsolatedConfiguration and the image module's SettingNames spells out an \"isolated.\" key")
     void keysAreDeclaredInOnePlace() throws IOException {
-        Path sources = MODULE.resolve("src/main/java");
-        Path constants = sources.resolve("dev/isolated/IsolatedConfiguration.java");
+        Path image = MODULE.getParent().resolve("image/src/main/java");
+        Set<Path> declaring = Set.of(
+                MODULE.resolve("src/main/java/dev/isolated/IsolatedConfiguration.java"),
+                image.resolve("dev/isolated/internal/image/SettingNames.java"));
         List<String> offenders = new ArrayList<>();
-        try (Stream<Path> files = Files.walk(sources)) {
-            for (Path file : (Iterable<Path>) files.filter(f -> f.toString().endsWith(".java"))::iterator) {
-                if (!file.equals(constants) && Files.readString(file).contains("\"isolated.")) {
-                    offenders.add(MODULE.relativize(file).toString());
+        for (Path sources : List.of(MODULE.resolve("src/main/java"), image)) {
+            try (Stream<Path> files = Files.walk(sources)) {
+                for (Path file : (Iterable<Path>) files.filter(f -> f.toString().endsWith(".java"))::iterator) {
+                    if (!declaring.contains(file) && Files.readString(file).contains("\"isolated.")) {
+                        offenders.add(MODULE.getParent().relativize(file).toString());
+                    }
                 }
             }
         }
         assertThat(offenders)
                 .as("sources with a literal \"isolated.… key; declare it in IsolatedConfiguration")
                 .isEmpty();
+    }
+
+    @Test
+    @DisplayName("every key the image module spells (SettingNames) is a key of IsolatedConfiguration")
+    void imageKeysAreConfigurationKeys() throws Exception {
+        Set<String> imageKeys = new TreeSet<>();
+        for (Field field : SettingNames.class.getDeclaredFields()) {
+            if (Modifier.isStatic(field.getModifiers()) && field.getType() == String.class) {
+                imageKeys.add((String) field.get(null));
+            }
+        }
+        assertThat(imageKeys).isNotEmpty();
+        assertThat(declaredKeys()).containsAll(imageKeys);
     }
 
     private static Set<String> declaredKeys() throws IllegalAccessException {

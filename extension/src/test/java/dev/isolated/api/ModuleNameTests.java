@@ -8,6 +8,8 @@ import java.io.OutputStream;
 import java.lang.module.Configuration;
 import java.lang.module.ModuleDescriptor;
 import java.lang.module.ModuleFinder;
+import java.lang.module.ModuleReader;
+import java.lang.module.ModuleReference;
 import java.lang.module.ResolvedModule;
 import java.net.URISyntaxException;
 import java.nio.file.FileSystem;
@@ -16,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
@@ -80,7 +83,9 @@ class ModuleNameTests {
         ModuleDescriptor isolated =
                 config.findModule("dev.isolated").orElseThrow().reference().descriptor();
         assertThat(isolated.isAutomatic()).isTrue();
-        assertThat(isolated.packages()).contains("dev.isolated", "dev.isolated.image", "dev.isolated.assertj");
+        assertThat(isolated.packages())
+                .contains("dev.isolated", "dev.isolated.assertj")
+                .doesNotContain("dev.isolated.image", "dev.isolated.internal.image"); // no package in two modules
         assertThat(config.modules().stream().map(ResolvedModule::name))
                 .contains("com.sun.jna", "org.apache.commons.compress");
         assertThat(config.findModule("dev.isolated.imagecode")
@@ -88,7 +93,44 @@ class ModuleNameTests {
                         .reference()
                         .descriptor()
                         .packages())
-                .contains("dev.isolated.internal.json");
+                .contains(
+                        "dev.isolated.image",
+                        "dev.isolated.internal.image",
+                        "dev.isolated.internal.registry",
+                        "dev.isolated.internal.json");
+
+        // A test module that writes only "requires dev.isolated;" reads dev.isolated.image too: a module that reads
+        // an automatic module reads every other automatic module (implied readability).
+        ModuleReference tests =
+                new ModuleReference(
+                        ModuleDescriptor.newModule("user.tests")
+                                .requires("dev.isolated")
+                                .build(),
+                        null) {
+                    @Override
+                    public ModuleReader open() {
+                        throw new UnsupportedOperationException("never read: only resolved");
+                    }
+                };
+        ModuleFinder testFinder = new ModuleFinder() {
+            @Override
+            public Optional<ModuleReference> find(String name) {
+                return name.equals("user.tests") ? Optional.of(tests) : Optional.empty();
+            }
+
+            @Override
+            public Set<ModuleReference> findAll() {
+                return Set.of(tests);
+            }
+        };
+        assertThat(config
+                        .resolve(testFinder, ModuleFinder.of(), Set.of("user.tests"))
+                        .findModule("user.tests")
+                        .orElseThrow()
+                        .reads()
+                        .stream()
+                        .map(ResolvedModule::name))
+                .contains("dev.isolated", "dev.isolated.imagecode");
     }
 
     private static Manifest manifest() throws IOException {

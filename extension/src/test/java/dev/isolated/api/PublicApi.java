@@ -1,6 +1,7 @@
 package dev.isolated.api;
 
 import dev.isolated.Isolated;
+import dev.isolated.image.ImageBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.reflect.Modifier;
@@ -15,8 +16,8 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * The classes of Isolated's jar (or its class directory, in this build) as a user's compiler sees them: the public
- * types of the public packages, and the internal packages.
+ * The classes of Isolated's jars (or their class directories, in this build) as a user's compiler sees them: the
+ * public types of the public packages, and the internal packages, of isolated-junit and of isolated-image.
  */
 final class PublicApi {
     /** The packages users compile against; everything else under {@code dev.isolated} is internal. */
@@ -26,12 +27,18 @@ final class PublicApi {
 
     /** @return where {@code dev.isolated} is loaded from: a jar or a class directory */
     static Path location() {
+        return location(Isolated.class);
+    }
+
+    /** @return where {@code dev.isolated.image} is loaded from (isolated-image): a jar or a class directory */
+    static Path imageLocation() {
+        return location(ImageBuilder.class);
+    }
+
+    private static Path location(Class<?> type) {
         try {
-            return Path.of(Isolated.class
-                    .getProtectionDomain()
-                    .getCodeSource()
-                    .getLocation()
-                    .toURI());
+            return Path.of(
+                    type.getProtectionDomain().getCodeSource().getLocation().toURI());
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
@@ -52,8 +59,11 @@ final class PublicApi {
 
     /** @return the packages under {@code dev.isolated.internal} that hold classes */
     static List<String> internalPackages() {
-        return withRoot(root -> {
+        return withRoots(root -> {
             Path internal = root.resolve("dev/isolated/internal");
+            if (!Files.isDirectory(internal)) {
+                return List.of();
+            }
             try (Stream<Path> files = Files.walk(internal)) {
                 return files.filter(f -> f.toString().endsWith(".class"))
                         .map(Path::getParent)
@@ -76,8 +86,12 @@ final class PublicApi {
     }
 
     private static List<String> classNames(String pkg) {
-        return withRoot(root -> {
-            try (Stream<Path> files = Files.list(root.resolve(pkg.replace('.', '/')))) {
+        return withRoots(root -> {
+            Path dir = root.resolve(pkg.replace('.', '/'));
+            if (!Files.isDirectory(dir)) {
+                return List.of();
+            }
+            try (Stream<Path> files = Files.list(dir)) {
                 return files.map(f -> f.getFileName().toString())
                         .filter(n -> n.endsWith(".class"))
                         .filter(n -> !n.equals("package-info.class"))
@@ -100,8 +114,17 @@ final class PublicApi {
         T read(Path root) throws IOException;
     }
 
-    private static <T> T withRoot(RootReader<T> reader) {
-        Path location = location();
+    /** What {@code reader} reads in each of the two jars, together (sorted, each name once). */
+    private static List<String> withRoots(RootReader<List<String>> reader) {
+        return Stream.of(location(), imageLocation())
+                .distinct()
+                .flatMap(location -> withRoot(location, reader).stream())
+                .distinct()
+                .sorted()
+                .toList();
+    }
+
+    private static <T> T withRoot(Path location, RootReader<T> reader) {
         try {
             if (Files.isDirectory(location)) {
                 return reader.read(location);

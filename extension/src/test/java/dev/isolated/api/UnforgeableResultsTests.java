@@ -8,9 +8,11 @@ import dev.isolated.EnvironmentSetupException;
 import dev.isolated.ExecResult;
 import dev.isolated.IsolatedException;
 import dev.isolated.ServiceNotReadyException;
+import dev.isolated.image.ImageException;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Modifier;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -18,15 +20,18 @@ import org.junit.jupiter.api.Test;
 @DisplayName("results and failures are made by Isolated only")
 class UnforgeableResultsTests {
 
-    /** The base type: it claims no particular failure, user code may throw or extend it. */
-    private static final Class<?> BASE = IsolatedException.class;
+    /**
+     * The base types: IsolatedException claims no particular failure, ImageException (isolated-image) only that an
+     * image cannot be used; user code may throw or extend them.
+     */
+    private static final Set<Class<?>> BASES = Set.of(IsolatedException.class, ImageException.class);
 
     @Test
     @DisplayName(
-            "no exception type of the public API but IsolatedException, and not ExecResult, has a public or protected constructor")
+            "no exception type of the public API but IsolatedException and ImageException, and not ExecResult, has a public or protected constructor")
     void noPublicConstructors() {
         List<Class<?>> fenced = PublicApi.types().stream()
-                .filter(t -> t == ExecResult.class || Throwable.class.isAssignableFrom(t) && t != BASE)
+                .filter(t -> t == ExecResult.class || Throwable.class.isAssignableFrom(t) && !BASES.contains(t))
                 .toList();
         assertThat(fenced)
                 .contains(

@@ -225,6 +225,23 @@ class ImageBuilderTests {
                 .hasMessage(text + " is not an ELF executable (no \\177ELF magic)");
     }
 
+    @Test
+    @DisplayName("an image it cannot find, or a cache directory of another user, is an ImageException naming it")
+    void imageExceptions() throws IOException {
+        assertThatThrownBy(() -> ImageBuilder.from("no-such-base-image.tar"))
+                .isInstanceOf(ImageException.class)
+                .hasMessageStartingWith("Image 'no-such-base-image.tar' not found. Tried:");
+
+        Path foreign = Files.createDirectory(dir.resolve("foreign"));
+        Files.setAttribute(foreign, "unix:uid", 65534);
+        System.setProperty(CacheDirectory.PROPERTY, foreign.toString());
+        assertThatThrownBy(() -> ImageBuilder.scratch().addText("/a", "a").build())
+                .isInstanceOf(ImageException.class)
+                .hasMessageStartingWith("The directory of the image cache, " + foreign + ", is owned by uid 65534")
+                .hasMessageContaining("-Disolated.cache.dir");
+        assertThat(foreign).isEmptyDirectory();
+    }
+
     private static ImageBuilder busyboxImage() {
         return ImageBuilder.scratch()
                 .addText("/etc/secret", "s")

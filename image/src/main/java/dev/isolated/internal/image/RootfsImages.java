@@ -1,7 +1,5 @@
 package dev.isolated.internal.image;
 
-import dev.isolated.IsolatedConfiguration;
-import dev.isolated.IsolatedException;
 import dev.isolated.internal.registry.ImagePuller;
 import dev.isolated.internal.registry.PullSettings;
 import java.io.IOException;
@@ -32,7 +30,7 @@ public final class RootfsImages {
     private static ImageCache cache;
     private static Path cacheDirectory;
     private static UnpackLimits limits;
-    /** {@link IsolatedConfiguration#CACHE_MAX_BYTES} when unset: 20 GiB. */
+    /** {@link SettingNames#CACHE_MAX_BYTES} when unset: 20 GiB. */
     private static final long DEFAULT_CACHE_MAX_BYTES = 20L * 1024 * 1024 * 1024;
 
     private RootfsImages() {}
@@ -84,7 +82,7 @@ public final class RootfsImages {
         try {
             settings = PullSettings.from(configuration, System::getenv);
         } catch (IllegalArgumentException e) {
-            throw new IsolatedException(e.getMessage(), e);
+            throw new ImageSettingsException(e.getMessage(), e);
         }
         List<Object> key = Arrays.asList(
                 name,
@@ -122,10 +120,10 @@ public final class RootfsImages {
         return cache;
     }
 
-    /** {@link IsolatedConfiguration#CACHE_MAX_BYTES}: 20 GiB unless set; 0 never prunes. */
+    /** {@link SettingNames#CACHE_MAX_BYTES}: 20 GiB unless set; 0 never prunes. */
     private static long cacheMaxBytes(Function<String, Optional<String>> configuration) {
         String value = configuration
-                .apply(IsolatedConfiguration.CACHE_MAX_BYTES)
+                .apply(SettingNames.CACHE_MAX_BYTES)
                 .map(String::strip)
                 .orElse("");
         if (value.isEmpty()) {
@@ -139,7 +137,7 @@ public final class RootfsImages {
         } catch (NumberFormatException e) {
             // reported below
         }
-        throw new IsolatedException("Configuration parameter " + IsolatedConfiguration.CACHE_MAX_BYTES
+        throw new ImageSettingsException("Configuration parameter " + SettingNames.CACHE_MAX_BYTES
                 + " must be a number of bytes, 0 (never prune) or more, got '" + value + "'");
     }
 

@@ -65,7 +65,7 @@ class ImageCacheTests {
         Files.setAttribute(foreign, "unix:uid", 65534);
         ImageCache theirs = new ImageCache(foreign, new SafeTarUnpacker(UnpackLimits.defaults()), notes::add);
         assertThatThrownBy(() -> theirs.rootfsFor(archive("image.tar", IMAGE)))
-                .isInstanceOf(dev.isolated.IsolatedException.class)
+                .isInstanceOf(ImageSettingsException.class)
                 .hasMessageContaining("The directory of the image cache, " + foreign + ", is owned by uid 65534")
                 .hasMessageContaining("-Disolated.cache.dir");
     }

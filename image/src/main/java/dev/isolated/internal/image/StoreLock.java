@@ -1,6 +1,5 @@
 package dev.isolated.internal.image;
 
-import dev.isolated.internal.os.OwnDirectory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;

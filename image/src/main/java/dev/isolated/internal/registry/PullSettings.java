@@ -1,6 +1,6 @@
 package dev.isolated.internal.registry;
 
-import dev.isolated.IsolatedConfiguration;
+import dev.isolated.internal.image.SettingNames;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Optional;
@@ -10,7 +10,7 @@ import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 
 /**
- * The configuration of pulls, read from {@link IsolatedConfiguration}'s {@code isolated.pull} and
+ * The configuration of pulls, read from {@code IsolatedConfiguration}'s {@code isolated.pull} and
  * {@code isolated.registry.*} keys and the environment.
  *
  * @param policy when to contact the registry
@@ -33,10 +33,10 @@ public record PullSettings(
         UnaryOperator<String> environment,
         ImagePlatform platform) {
 
-    /** Environment variable for the user name when {@link IsolatedConfiguration#REGISTRY_USERNAME} is unset. */
+    /** Environment variable for the user name when {@link SettingNames#REGISTRY_USERNAME} is unset. */
     public static final String USERNAME_VARIABLE = "ISOLATED_REGISTRY_USERNAME";
 
-    /** Environment variable for the password when {@link IsolatedConfiguration#REGISTRY_PASSWORD} is unset. */
+    /** Environment variable for the password when {@link SettingNames#REGISTRY_PASSWORD} is unset. */
     public static final String PASSWORD_VARIABLE = "ISOLATED_REGISTRY_PASSWORD";
 
     /** When to contact the registry. */
@@ -56,19 +56,17 @@ public record PullSettings(
      */
     public static PullSettings from(
             Function<String, Optional<String>> configuration, UnaryOperator<String> environment) {
-        String policyText = configuration
-                .apply(IsolatedConfiguration.PULL)
-                .map(String::trim)
-                .orElse("missing");
+        String policyText =
+                configuration.apply(SettingNames.PULL).map(String::trim).orElse("missing");
         Policy policy;
         try {
             policy = Policy.valueOf(policyText.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(
-                    IsolatedConfiguration.PULL + "=" + policyText + " is not valid: write missing, always or never", e);
+                    SettingNames.PULL + "=" + policyText + " is not valid: write missing, always or never", e);
         }
         Set<String> insecure = Arrays.stream(configuration
-                        .apply(IsolatedConfiguration.REGISTRY_INSECURE)
+                        .apply(SettingNames.REGISTRY_INSECURE)
                         .orElse("")
                         .split(","))
                 .map(String::trim)
@@ -76,25 +74,24 @@ public record PullSettings(
                 .map(s -> s.toLowerCase(Locale.ROOT))
                 .collect(Collectors.toUnmodifiableSet());
         String mirror = configuration
-                .apply(IsolatedConfiguration.REGISTRY_MIRROR)
+                .apply(SettingNames.REGISTRY_MIRROR)
                 .map(String::trim)
                 .filter(s -> !s.isEmpty())
                 .map(PullSettings::checkMirror)
                 .orElse(null);
         String username = configuration
-                .apply(IsolatedConfiguration.REGISTRY_USERNAME)
+                .apply(SettingNames.REGISTRY_USERNAME)
                 .filter(s -> !s.isEmpty())
                 .orElse(null);
-        String source = IsolatedConfiguration.REGISTRY_USERNAME;
-        String password =
-                configuration.apply(IsolatedConfiguration.REGISTRY_PASSWORD).orElse(null);
+        String source = SettingNames.REGISTRY_USERNAME;
+        String password = configuration.apply(SettingNames.REGISTRY_PASSWORD).orElse(null);
         if (username == null) {
             username = emptyToNull(environment.apply(USERNAME_VARIABLE));
             password = environment.apply(PASSWORD_VARIABLE);
             source = USERNAME_VARIABLE;
         }
         ImagePlatform platform = configuration
-                .apply(IsolatedConfiguration.IMAGE_PLATFORM)
+                .apply(SettingNames.IMAGE_PLATFORM)
                 .filter(s -> !s.isBlank())
                 .map(ImagePlatform::parse)
                 .orElseGet(ImagePlatform::current);
@@ -108,9 +105,9 @@ public record PullSettings(
             url = url.substring(0, url.length() - 1);
         }
         if (!url.matches("https?://[^/?#@]+")) {
-            throw new IllegalArgumentException(IsolatedConfiguration.REGISTRY_MIRROR + "=" + mirror
+            throw new IllegalArgumentException(SettingNames.REGISTRY_MIRROR + "=" + mirror
                     + " is not valid: write a scheme and host only, e.g. https://mirror.example.com or "
-                    + "http://127.0.0.1:5000 (with the host listed in " + IsolatedConfiguration.REGISTRY_INSECURE
+                    + "http://127.0.0.1:5000 (with the host listed in " + SettingNames.REGISTRY_INSECURE
                     + ")");
         }
         return url;

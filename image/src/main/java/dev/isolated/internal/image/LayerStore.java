@@ -1,6 +1,5 @@
 package dev.isolated.internal.image;
 
-import dev.isolated.internal.os.OwnDirectory;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;

@@ -4,8 +4,8 @@ import static org.apiguardian.api.API.Status.EXPERIMENTAL;
 
 import dev.isolated.internal.elf.ElfInterpreter;
 import dev.isolated.internal.image.CacheDirectory;
+import dev.isolated.internal.image.OwnDirectory;
 import dev.isolated.internal.image.RootfsImages;
-import dev.isolated.internal.os.OwnDirectory;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -68,7 +68,11 @@ public final class ImageBuilder {
 
     private ImageBuilder() {}
 
-    /** An empty image. */
+    /**
+     * An empty image.
+     *
+     * @return a builder with nothing added
+     */
     public static ImageBuilder scratch() {
         return new ImageBuilder();
     }
@@ -77,10 +81,13 @@ public final class ImageBuilder {
      * An image that starts with the contents of another: anything {@code @Isolated(rootfs = ...)}
      * accepts (a classpath resource, a tar or a directory, with {@code #tag}), found and unpacked as
      * {@code @Isolated} finds and unpacks it: through the JVM's one image cache, with its configured directory
-     * and limits (see {@link dev.isolated.IsolatedConfiguration}; outside a test, system properties), once per
+     * and limits (see {@code dev.isolated.IsolatedConfiguration}; outside a test, system properties), once per
      * image and run. Owners are not kept: every entry belongs to root.
      *
-     * @throws dev.isolated.internal.image.ImageNotFoundException if there is no such image
+     * @param rootfsOrPath a class path resource, a tar or a directory, as {@code @Isolated(rootfs = ...)} takes it
+     * @return a builder holding that image's files
+     * @throws ImageException naming the image if there is no such image or it cannot be read or unpacked, or
+     *     naming the setting if one of the image cache is not valid or names a directory of another user
      */
     public static ImageBuilder from(String rootfsOrPath) {
         Path rootfs = RootfsImages.image(
@@ -93,7 +100,13 @@ public final class ImageBuilder {
         return builder;
     }
 
-    /** Adds the host file {@code hostFile} at {@code target}, with the host file's permission bits. */
+    /**
+     * Adds the host file {@code hostFile} at {@code target}, with the host file's permission bits.
+     *
+     * @param hostFile a regular file on the host
+     * @param target its absolute path in the image
+     * @return this builder
+     */
     public ImageBuilder addFile(Path hostFile, String target) {
         requireRegularFile(hostFile);
         put(
@@ -105,6 +118,11 @@ public final class ImageBuilder {
     /**
      * Adds the host directory {@code hostDir} and everything below it at {@code target}. Symlinks are
      * added as symlinks (not followed); modes are the host's.
+     *
+     * @param hostDir a directory on the host
+     * @param target its absolute path in the image
+     * @return this builder
+     * @throws IllegalArgumentException if {@code hostDir} is not a directory
      */
     public ImageBuilder addDirectory(Path hostDir, String target) {
         if (!Files.isDirectory(hostDir)) {
@@ -115,7 +133,13 @@ public final class ImageBuilder {
         return this;
     }
 
-    /** Adds a file with mode 0644 holding {@code content} in UTF-8. */
+    /**
+     * Adds a file with mode 0644 holding {@code content} in UTF-8.
+     *
+     * @param target its absolute path in the image
+     * @param content the file's text
+     * @return this builder
+     */
     public ImageBuilder addText(String target, String content) {
         put(
                 target,
@@ -126,6 +150,9 @@ public final class ImageBuilder {
     /**
      * Adds a statically linked executable with mode 0755.
      *
+     * @param hostFile a statically linked ELF executable on the host
+     * @param target its absolute path in the image
+     * @return this builder
      * @throws IllegalArgumentException naming the file if it is not an ELF executable or is dynamically
      *     linked (it would not run in an image without its loader and libraries)
      */
@@ -146,7 +173,14 @@ public final class ImageBuilder {
         return this;
     }
 
-    /** Adds a symlink at {@code target} pointing to {@code linkTarget}, stored as given. */
+    /**
+     * Adds a symlink at {@code target} pointing to {@code linkTarget}, stored as given.
+     *
+     * @param target the symlink's absolute path in the image
+     * @param linkTarget what it points to
+     * @return this builder
+     * @throws IllegalArgumentException if {@code linkTarget} is empty
+     */
     public ImageBuilder symlink(String target, String linkTarget) {
         if (linkTarget.isEmpty()) {
             throw new IllegalArgumentException("The symlink " + target + " needs a non-empty target");
@@ -158,6 +192,9 @@ public final class ImageBuilder {
     /**
      * Sets the permission bits (such as {@code 0755} or {@code 04755}) of a path already added.
      *
+     * @param path the path in the image
+     * @param mode the permission bits
+     * @return this builder
      * @throws IllegalArgumentException if nothing was added at {@code path}, or it is a symlink
      */
     public ImageBuilder mode(String path, int mode) {
@@ -173,7 +210,12 @@ public final class ImageBuilder {
         return this;
     }
 
-    /** Sets the modification time of every entry (the epoch by default). */
+    /**
+     * Sets the modification time of every entry (the epoch by default).
+     *
+     * @param time the modification time
+     * @return this builder
+     */
     public ImageBuilder modificationTime(Instant time) {
         this.modificationTime = FileTime.from(time);
         return this;
@@ -186,6 +228,7 @@ public final class ImageBuilder {
      * followed. The tar is written to a new temporary file next to {@code out} and linked into place only when
      * complete, so {@code out} never holds half an image.
      *
+     * @param out where to write the tar; nothing may be there
      * @throws UncheckedIOException if a host file cannot be read or {@code out} cannot be written; when
      *     {@code out} exists, with a {@link java.nio.file.FileAlreadyExistsException} as cause and the message
      *     {@code Cannot write the image tar <out>: it already exists; writeTar never replaces anything: delete it
@@ -223,8 +266,9 @@ public final class ImageBuilder {
      * file there and renamed into place, replacing the file of the same name (which holds these very bytes, as
      * the name is their digest; a symlink there is replaced, not followed).
      *
+     * @return the path of the tar
      * @throws UncheckedIOException if a host file cannot be read or the cache cannot be written
-     * @throws dev.isolated.IsolatedException if the cache directory belongs to another user
+     * @throws ImageException if the cache directory belongs to another user
      */
     public Path build() {
         Path cache = CacheDirectory.resolve();

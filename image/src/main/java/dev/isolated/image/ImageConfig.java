@@ -34,7 +34,16 @@ public record ImageConfig(
     /** No defaults at all, as for a plain rootfs tar or directory. */
     public static final ImageConfig EMPTY = new ImageConfig(List.of(), "", "", List.of(), List.of());
 
-    /** Copies the lists; {@code null} becomes empty (and {@link Healthcheck#NONE}). */
+    /**
+     * Copies the lists; {@code null} becomes empty (and {@link Healthcheck#NONE}).
+     *
+     * @param env {@code NAME=value} pairs, in the image's order
+     * @param workingDir the working directory, or {@code ""}
+     * @param user the user, or {@code ""}
+     * @param entrypoint the entrypoint
+     * @param cmd the default arguments (or command, without an entrypoint)
+     * @param healthcheck the image's {@code HEALTHCHECK}
+     */
     public ImageConfig {
         env = env == null ? List.of() : List.copyOf(env);
         workingDir = workingDir == null ? "" : workingDir;
@@ -57,7 +66,11 @@ public record ImageConfig(
         this(env, workingDir, user, entrypoint, cmd, Healthcheck.NONE);
     }
 
-    /** The command the image runs by default: the entrypoint followed by {@code cmd}. */
+    /**
+     * The command the image runs by default.
+     *
+     * @return the entrypoint followed by {@code cmd}
+     */
     public List<String> command() {
         return entrypoint.isEmpty()
                 ? cmd
@@ -93,7 +106,15 @@ public record ImageConfig(
         public static final Healthcheck NONE =
                 new Healthcheck(List.of(), DEFAULT_INTERVAL, DEFAULT_TIMEOUT, Duration.ZERO, DEFAULT_RETRIES);
 
-        /** Copies {@code test}; {@code null} or non-positive values become Docker's defaults. */
+        /**
+         * Copies {@code test}; {@code null} or non-positive values become Docker's defaults.
+         *
+         * @param test the check's command, as Docker stores it, or empty
+         * @param interval the time between two checks
+         * @param timeout how long one check may run
+         * @param startPeriod how long after the start failures do not count
+         * @param retries how many failures in a row make the service unhealthy
+         */
         public Healthcheck {
             test = test == null ? List.of() : List.copyOf(test);
             interval = positiveOr(interval, DEFAULT_INTERVAL);

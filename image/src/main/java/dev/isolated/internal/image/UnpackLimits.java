@@ -1,6 +1,5 @@
 package dev.isolated.internal.image;
 
-import dev.isolated.IsolatedConfiguration;
 import java.util.Optional;
 import java.util.function.Function;
 
@@ -19,10 +18,10 @@ public record UnpackLimits(long maxTotalBytes, long maxEntries) {
     public static final long DEFAULT_MAX_ENTRIES = 1_000_000;
 
     /** Configuration parameter overriding {@link #maxTotalBytes()}: {@value}. */
-    public static final String MAX_TOTAL_BYTES_PROPERTY = IsolatedConfiguration.IMAGE_MAX_BYTES;
+    public static final String MAX_TOTAL_BYTES_PROPERTY = SettingNames.IMAGE_MAX_BYTES;
 
     /** Configuration parameter overriding {@link #maxEntries()}: {@value}. */
-    public static final String MAX_ENTRIES_PROPERTY = IsolatedConfiguration.IMAGE_MAX_ENTRIES;
+    public static final String MAX_ENTRIES_PROPERTY = SettingNames.IMAGE_MAX_ENTRIES;
 
     /** Checks that both bounds are positive. */
     public UnpackLimits {
@@ -41,7 +40,7 @@ public record UnpackLimits(long maxTotalBytes, long maxEntries) {
      * The defaults, overridden by the system properties {@value #MAX_TOTAL_BYTES_PROPERTY} and
      * {@value #MAX_ENTRIES_PROPERTY} where set.
      *
-     * @throws IllegalArgumentException naming the property if a value is not a positive number
+     * @throws ImageSettingsException naming the property if a value is not a positive number
      */
     public static UnpackLimits fromSystemProperties() {
         return fromConfiguration(key -> Optional.ofNullable(System.getProperty(key)));
@@ -52,7 +51,7 @@ public record UnpackLimits(long maxTotalBytes, long maxEntries) {
      * {@value #MAX_ENTRIES_PROPERTY} where set.
      *
      * @param configuration looks up configuration parameters
-     * @throws IllegalArgumentException naming the key if a value is not a positive number
+     * @throws ImageSettingsException naming the key if a value is not a positive number
      */
     public static UnpackLimits fromConfiguration(Function<String, Optional<String>> configuration) {
         return new UnpackLimits(
@@ -77,8 +76,8 @@ public record UnpackLimits(long maxTotalBytes, long maxEntries) {
         return parsed;
     }
 
-    private static IllegalArgumentException notPositive(String name, String value, Throwable cause) {
-        return new IllegalArgumentException(
+    private static ImageSettingsException notPositive(String name, String value, Throwable cause) {
+        return new ImageSettingsException(
                 "Configuration parameter " + name + " must be a positive number, got '" + value + "'", cause);
     }
 }

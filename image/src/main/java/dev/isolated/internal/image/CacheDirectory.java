@@ -1,6 +1,5 @@
 package dev.isolated.internal.image;
 
-import dev.isolated.IsolatedConfiguration;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.function.Function;
@@ -18,7 +17,7 @@ import java.util.function.UnaryOperator;
 public final class CacheDirectory {
 
     /** Configuration parameter naming the cache directory: {@value}. */
-    public static final String PROPERTY = IsolatedConfiguration.CACHE_DIR;
+    public static final String PROPERTY = SettingNames.CACHE_DIR;
 
     /** Environment variable naming the cache directory: {@value}. */
     public static final String ENVIRONMENT_VARIABLE = "ISOLATED_CACHE_DIR";

@@ -1,7 +1,7 @@
 package dev.isolated.internal.registry;
 
-import dev.isolated.IsolatedConfiguration;
 import dev.isolated.internal.image.RuntimePlatform;
+import dev.isolated.internal.image.SettingNames;
 import java.util.Locale;
 
 /**
@@ -23,7 +23,7 @@ public record ImagePlatform(String architecture, String variant) {
      * Reads {@code linux/<architecture>[/<variant>]}; {@code x86_64} is {@code amd64}, {@code aarch64} is
      * {@code arm64}.
      *
-     * @throws IllegalArgumentException naming {@link IsolatedConfiguration#IMAGE_PLATFORM} if it is not a platform
+     * @throws IllegalArgumentException naming {@link SettingNames#IMAGE_PLATFORM} if it is not a platform
      */
     public static ImagePlatform parse(String text) {
         String[] parts = text.trim().toLowerCase(Locale.ROOT).split("/", -1);
@@ -33,7 +33,7 @@ public record ImagePlatform(String architecture, String variant) {
                 || !parts[1].matches("[a-z0-9_]+")
                 || (parts.length == 3 && !parts[2].matches("[a-z0-9]+"))) {
             throw new IllegalArgumentException(
-                    IsolatedConfiguration.IMAGE_PLATFORM + "=" + text + " is not valid: write "
+                    SettingNames.IMAGE_PLATFORM + "=" + text + " is not valid: write "
                             + "linux/<architecture>[/<variant>], e.g. linux/arm64 or linux/arm/v7 (the environments run Linux only)");
         }
         return of(parts[1], parts.length == 3 ? parts[2] : "");

@@ -1,10 +1,10 @@
 package dev.isolated.internal.registry;
 
-import dev.isolated.IsolatedConfiguration;
+import dev.isolated.internal.image.OwnDirectory;
+import dev.isolated.internal.image.SettingNames;
 import dev.isolated.internal.image.UnpackLimits;
 import dev.isolated.internal.json.JsonException;
 import dev.isolated.internal.json.JsonObject;
-import dev.isolated.internal.os.OwnDirectory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -121,7 +121,7 @@ public final class ImagePuller {
             throw new ImagePullException(
                     "Image " + name + ": " + e.getMessage()
                             + (settings.policy() == PullSettings.Policy.ALWAYS
-                                    ? "; with " + IsolatedConfiguration.PULL
+                                    ? "; with " + SettingNames.PULL
                                             + "=missing (the default) an image already stored is used without the registry"
                                     : ""),
                     e.getCause());
@@ -138,13 +138,12 @@ public final class ImagePuller {
         if (ownershipChecked) {
             return;
         }
-        OwnDirectory.requirePrivate(
-                OwnDirectory.createPrivate(root), "the image cache", "-D" + IsolatedConfiguration.CACHE_DIR);
+        OwnDirectory.requirePrivate(OwnDirectory.createPrivate(root), "the image cache", "-D" + SettingNames.CACHE_DIR);
         for (String directory : List.of("blobs", "blobs/sha256", "blobs/locks", "refs", "layouts")) {
             OwnDirectory.requirePrivate(
                     OwnDirectory.createPrivate(root.resolve(directory)),
                     "the image cache",
-                    "-D" + IsolatedConfiguration.CACHE_DIR);
+                    "-D" + SettingNames.CACHE_DIR);
         }
         ownershipChecked = true;
     }
@@ -209,9 +208,9 @@ public final class ImagePuller {
             if (declared > maxImageBytes) {
                 throw fail("its layers declare " + declared + " bytes in all, more than the " + maxImageBytes
                         + " bytes "
-                        + IsolatedConfiguration.IMAGE_MAX_BYTES
+                        + SettingNames.IMAGE_MAX_BYTES
                         + " allows an image; no layer was downloaded. If the image "
-                        + "is trusted, raise the limit with -D" + IsolatedConfiguration.IMAGE_MAX_BYTES + "=BYTES");
+                        + "is trusted, raise the limit with -D" + SettingNames.IMAGE_MAX_BYTES + "=BYTES");
             }
             List<Entry> missing = new ArrayList<>();
             if (!store.has(config.digest())) {
@@ -220,9 +219,9 @@ public final class ImagePuller {
             layers.stream().filter(l -> !store.has(l.digest())).forEach(missing::add);
             if (!missing.isEmpty() && settings.policy() == PullSettings.Policy.NEVER) {
                 throw fail("blob " + missing.get(0).digest() + " is not in the image store "
-                        + store.path(missing.get(0).digest()).getParent() + " and " + IsolatedConfiguration.PULL
+                        + store.path(missing.get(0).digest()).getParent() + " and " + SettingNames.PULL
                         + "=never forbids fetching it; pull it once with "
-                        + IsolatedConfiguration.PULL + "=missing");
+                        + SettingNames.PULL + "=missing");
             }
             blobsTotal = missing.size();
             bytesTotal = missing.stream().mapToLong(Entry::size).sum();
@@ -266,8 +265,8 @@ public final class ImagePuller {
                 switch (settings.policy()) {
                     case NEVER -> {
                         if (stored == null) {
-                            throw fail("it is not in the image store (no " + ref + ") and " + IsolatedConfiguration.PULL
-                                    + "=never forbids fetching it; pull it once with " + IsolatedConfiguration.PULL
+                            throw fail("it is not in the image store (no " + ref + ") and " + SettingNames.PULL
+                                    + "=never forbids fetching it; pull it once with " + SettingNames.PULL
                                     + "=missing (the default)");
                         }
                         digest = stored;
@@ -311,8 +310,8 @@ public final class ImagePuller {
             if (store.has(digest)) {
                 bytes = Files.readAllBytes(store.path(digest));
             } else if (settings.policy() == PullSettings.Policy.NEVER) {
-                throw fail("its " + what + " " + digest + " is not in the image store and " + IsolatedConfiguration.PULL
-                        + "=never forbids fetching it; pull it once with " + IsolatedConfiguration.PULL + "=missing");
+                throw fail("its " + what + " " + digest + " is not in the image store and " + SettingNames.PULL
+                        + "=never forbids fetching it; pull it once with " + SettingNames.PULL + "=missing");
             } else {
                 RegistryClient.Manifest received = client().manifest(digest, what);
                 bytes = received.bytes();
@@ -537,8 +536,7 @@ public final class ImagePuller {
                 String credentialsHost;
                 if (image.registry().equals(ImageName.DOCKER_HUB) && settings.mirror() != null) {
                     base = URI.create(settings.mirror());
-                    registryLabel =
-                            "the mirror " + settings.mirror() + " (" + IsolatedConfiguration.REGISTRY_MIRROR + ")";
+                    registryLabel = "the mirror " + settings.mirror() + " (" + SettingNames.REGISTRY_MIRROR + ")";
                     credentialsHost = RegistryClient.hostAndPort(base);
                 } else if (image.registry().equals(ImageName.DOCKER_HUB)) {
                     base = URI.create("https://registry-1.docker.io");

@@ -1,6 +1,6 @@
 package dev.isolated.internal.registry;
 
-import dev.isolated.IsolatedConfiguration;
+import dev.isolated.internal.image.SettingNames;
 import dev.isolated.internal.json.JsonException;
 import dev.isolated.internal.json.JsonObject;
 import java.io.IOException;
@@ -312,7 +312,7 @@ final class RegistryClient {
             return;
         }
         throw new ImagePullException("Image " + image + ": refused " + what + ": only https is used, and plain http "
-                + "only for the registries listed in " + IsolatedConfiguration.REGISTRY_INSECURE + " ("
+                + "only for the registries listed in " + SettingNames.REGISTRY_INSECURE + " ("
                 + hostAndPort(uri)
                 + " is not)");
     }
@@ -526,8 +526,8 @@ final class RegistryClient {
     }
 
     private String credentialsHint() {
-        return "Check the name, then set " + IsolatedConfiguration.REGISTRY_USERNAME + " and "
-                + IsolatedConfiguration.REGISTRY_PASSWORD + " (or " + PullSettings.USERNAME_VARIABLE + " and "
+        return "Check the name, then set " + SettingNames.REGISTRY_USERNAME + " and "
+                + SettingNames.REGISTRY_PASSWORD + " (or " + PullSettings.USERNAME_VARIABLE + " and "
                 + PullSettings.PASSWORD_VARIABLE + "), DOCKER_AUTH_CONFIG, or log in with docker login";
     }
 
@@ -557,7 +557,7 @@ final class RegistryClient {
                             + limits + "), still after " + ATTEMPTS
                             + " attempts. Log in for a higher limit (credentials tried: "
                             + credentials.source() + "), or pull docker.io images through a mirror: set "
-                            + IsolatedConfiguration.REGISTRY_MIRROR + " (e.g. https://mirror.gcr.io)");
+                            + SettingNames.REGISTRY_MIRROR + " (e.g. https://mirror.gcr.io)");
         }
         return new ImagePullException("Image " + image + ": " + registry + " answered HTTP " + status + summary
                 + " to GET " + what + " " + reference);

@@ -1,10 +1,8 @@
 package dev.isolated.internal.image;
 
-import dev.isolated.IsolatedConfiguration;
 import dev.isolated.image.ImageConfig;
 import dev.isolated.internal.json.JsonException;
 import dev.isolated.internal.json.JsonObject;
-import dev.isolated.internal.os.OwnDirectory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -84,7 +82,7 @@ import java.util.stream.Stream;
  * <h2>Pruning</h2>
  * {@link #prune} removes least recently used entries beyond a size or an age, then the layers, pulled layouts,
  * blobs and tags no remaining entry uses ({@link CachePruner}); {@link #pruneAutomatically} does it once per
- * JVM in the background ({@link IsolatedConfiguration#CACHE_MAX_BYTES}).
+ * JVM in the background ({@link SettingNames#CACHE_MAX_BYTES}).
  *
  * <h2>Progress</h2>
  * An unpack longer than a second reports bytes and layers at {@code INFO} about once a second
@@ -151,7 +149,7 @@ public final class ImageCache {
     }
 
     /**
-     * Prunes the cache down to {@code maxBytes} ({@link IsolatedConfiguration#CACHE_MAX_BYTES}) once per JVM, in a
+     * Prunes the cache down to {@code maxBytes} ({@link SettingNames#CACHE_MAX_BYTES}) once per JVM, in a
      * background thread, after this cache first hands out an image; 0 never prunes.
      *
      * @return this cache
@@ -278,7 +276,7 @@ public final class ImageCache {
             }
             if (attempt > 3) {
                 throw new IllegalStateException("Image " + source.description() + " was pruned from the cache " + entry
-                        + " by another JVM each time it was unpacked; raise " + IsolatedConfiguration.CACHE_MAX_BYTES);
+                        + " by another JVM each time it was unpacked; raise " + SettingNames.CACHE_MAX_BYTES);
             }
             unpackOnce(source, key, entry, unpacking);
         }
@@ -299,7 +297,7 @@ public final class ImageCache {
                         List<Path> removed = prune(cap, FOREVER);
                         if (!removed.isEmpty()) {
                             LOG.info(() -> "Pruned " + removed.size() + " image(s) from the cache " + root
-                                    + " to keep it under " + cap + " bytes (" + IsolatedConfiguration.CACHE_MAX_BYTES
+                                    + " to keep it under " + cap + " bytes (" + SettingNames.CACHE_MAX_BYTES
                                     + "), least recently used first: " + removed);
                         }
                     } catch (RuntimeException e) {
@@ -564,7 +562,7 @@ public final class ImageCache {
                 if (attempt > 3) {
                     throw new IllegalStateException("Image " + image + ": its layers were pruned from the layer store "
                             + "by another JVM each time they were unpacked; raise "
-                            + IsolatedConfiguration.CACHE_MAX_BYTES);
+                            + SettingNames.CACHE_MAX_BYTES);
                 }
                 releaseAll(held);
                 for (int i = 0; i < keys.size(); i++) { // pruned meanwhile: stored again
