@@ -8,6 +8,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.security.GeneralSecurityException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -26,7 +27,8 @@ import org.apiguardian.api.API;
  * {@link Wait#forHttp(int, String)}. The request goes from the JVM to {@code 127.0.0.1:}{@link
  * IsolatedEnvironment#mappedPort(int) mappedPort(port)}, over HTTP/1.1, without following redirects; each attempt
  * may take up to 5 s to connect (the TLS handshake included) and 5 s more to answer (less when the
- * startup timeout is nearer). Immutable: each
+ * startup timeout is nearer). A timeout names the last attempt's answer or failure; an attempt that the
+ * timeout itself cut short does not replace what an earlier attempt said. Immutable: each
  * method returns a new wait.
  *
  * @since 0.1
@@ -35,6 +37,7 @@ import org.apiguardian.api.API;
 public final class HttpWait extends Wait {
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(5);
+    private static final String NO_ANSWER = "no answer yet";
 
     private final int port;
     private final String path;
@@ -96,7 +99,7 @@ public final class HttpWait extends Wait {
         URI uri = URI.create((tls ? "https" : "http") + "://127.0.0.1:" + env.mappedPort(port) + path);
         HttpClient client = insecure ? Clients.INSECURE : Clients.DEFAULT;
         return new Probe() {
-            private String last = "no answer yet";
+            private String last = NO_ANSWER;
 
             @Override
             public boolean ready(long deadline) {
@@ -111,6 +114,11 @@ public final class HttpWait extends Wait {
                             .statusCode();
                     last = "last answer: status " + status;
                     return statuses.contains(status);
+                } catch (HttpTimeoutException e) {
+                    if (timeout.compareTo(REQUEST_TIMEOUT) >= 0 || last.equals(NO_ANSWER)) {
+                        last = "last attempt: " + e;
+                    }
+                    return false;
                 } catch (IOException e) {
                     last = "last attempt: " + e;
                     return false;

@@ -4,6 +4,7 @@ import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import dev.isolated.internal.image.TestImages;
@@ -21,6 +22,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
@@ -201,12 +205,49 @@ class ServiceWaitTests {
             assertThatThrownBy(() -> Wait.forHttp(port, "/")
                             .usingTls()
                             .forStatus(204)
-                            .waitUntilReady(env, service, Duration.ofSeconds(2)))
+                            .waitUntilReady(env, service, Duration.ofSeconds(3)))
                     .isInstanceOf(ServiceNotReadyException.class)
-                    .hasMessageContaining(" was not ready within 2000 ms (the timeout given): still waiting for GET "
+                    .hasMessageContaining(" was not ready within 3000 ms (the timeout given): still waiting for GET "
                             + "https://127.0.0.1:" + port + "/ (port " + port
                             + " in the environment) to answer status 204 (last attempt: javax.net.ssl.SSL");
         } finally {
+            server.stop(0);
+        }
+    }
+
+    @Test
+    @DisplayName("a timeout names the last answer, not the attempt that the timeout itself cut short")
+    void httpTimeoutKeepsTheLastAnswer() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger requests = new AtomicInteger();
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", exchange -> {
+            if (requests.incrementAndGet() > 1) {
+                try {
+                    release.await(); // every later request hangs until the test ends
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            exchange.sendResponseHeaders(503, -1);
+            exchange.close();
+        });
+        server.setExecutor(Executors.newCachedThreadPool());
+        server.start();
+        int port = server.getAddress().getPort();
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs(image(dir, config("exec sleep 1000", "")))
+                .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT)
+                .start()) {
+            IsolatedProcess service = env.startImageCommand();
+
+            assertThatThrownBy(() -> Wait.forHttp(port, "/").waitUntilReady(env, service, Duration.ofSeconds(2)))
+                    .isInstanceOf(ServiceNotReadyException.class)
+                    .hasMessageContaining("/ (port " + port + " in the environment) to answer status 200 "
+                            + "(last answer: status 503)");
+            assertThat(requests).hasValueGreaterThan(1);
+        } finally {
+            release.countDown();
             server.stop(0);
         }
     }
