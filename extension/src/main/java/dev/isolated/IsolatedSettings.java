@@ -134,9 +134,7 @@ final class IsolatedSettings {
                         duration(context, IsolatedConfiguration.EXEC_TIMEOUT, EnvironmentSpec.DEFAULT_EXEC_TIMEOUT))
                 .awaitTimeout(
                         duration(context, IsolatedConfiguration.AWAIT_TIMEOUT, EnvironmentSpec.DEFAULT_AWAIT_TIMEOUT))
-                .classLoader(context.getTestClass()
-                        .map(Class::getClassLoader)
-                        .orElse(Thread.currentThread().getContextClassLoader()))
+                .classLoader(testClassLoader(context))
                 .configuration(context::getConfigurationParameter);
         String hostname = isolated.hostname();
         if (hostname.isEmpty() && List.of(namespaces).contains(LinuxNamespace.UTS)) {
@@ -167,6 +165,17 @@ final class IsolatedSettings {
             }
         }
         return builder;
+    }
+
+    /**
+     * The test class's loader, else the thread's. Not {@code map(Class::getClassLoader)}: a method reference to a
+     * caller-sensitive method makes the JDK spin a hidden invoker class and its method handles, tens of milliseconds
+     * of a fresh JVM's first test.
+     */
+    private static ClassLoader testClassLoader(ExtensionContext context) {
+        Optional<Class<?>> testClass = context.getTestClass();
+        ClassLoader loader = testClass.isPresent() ? testClass.get().getClassLoader() : null;
+        return loader != null ? loader : Thread.currentThread().getContextClassLoader();
     }
 
     /** The annotations' namespaces, or {@code isolated.namespaces} when all of them keep the default. */

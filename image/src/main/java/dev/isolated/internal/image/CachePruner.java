@@ -69,7 +69,7 @@ final class CachePruner {
                     size = size(remaining);
                 }
             }
-            sweep();
+            sweep(removed.isEmpty() ? remaining : null);
             return removed;
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot prune the image cache " + root + ": " + e, e);
@@ -100,7 +100,7 @@ final class CachePruner {
     private void readSizes() throws IOException {
         for (Path layer : list(cache.layerStore().directory())) {
             String hex = layer.getFileName().toString();
-            if (LayerStore.KEY.matcher(hex).matches()) {
+            if (LayerStore.isKey(hex)) {
                 StoredLayer stored = cache.layerStore().find("sha256:" + hex);
                 if (stored != null) {
                     layerBytes.put(hex, stored.bytes());
@@ -109,7 +109,7 @@ final class CachePruner {
         }
         for (Path layout : list(root.resolve("layouts"))) {
             String hex = layout.getFileName().toString();
-            if (LayerStore.KEY.matcher(hex).matches()) {
+            if (LayerStore.isKey(hex)) {
                 Set<String> blobs = new HashSet<>();
                 for (Path blob : list(layout.resolve("blobs").resolve("sha256"))) {
                     blobs.add(blob.getFileName().toString());
@@ -119,7 +119,7 @@ final class CachePruner {
         }
         for (Path blob : list(root.resolve("blobs").resolve("sha256"))) {
             String hex = blob.getFileName().toString();
-            if (LayerStore.KEY.matcher(hex).matches() && Files.isRegularFile(blob, LinkOption.NOFOLLOW_LINKS)) {
+            if (LayerStore.isKey(hex) && Files.isRegularFile(blob, LinkOption.NOFOLLOW_LINKS)) {
                 blobBytes.put(hex, Files.size(blob));
             }
         }
@@ -128,8 +128,10 @@ final class CachePruner {
     /**
      * Removes the layers no complete image uses and nobody holds, then, unless a JVM is pulling, the layouts no
      * complete image came from, the blobs no remaining layout holds and the refs whose manifest is gone.
+     *
+     * @param unchanged the complete entries just read, when none was removed since; {@code null}: read them again
      */
-    private void sweep() throws IOException {
+    private void sweep(List<Candidate> unchanged) throws IOException {
         cache.removeStaleEntries();
         Instant dayAgo = Instant.now().minus(Duration.ofDays(1));
         for (Path temporary : list(cache.layerStore().directory())) { // left by a JVM that died unpacking a layer
@@ -140,7 +142,10 @@ final class CachePruner {
                 FileTrees.deleteRecursively(temporary);
             }
         }
-        List<Candidate> kept = cache.completeEntries();
+        // When nothing was removed, the entries prune() just read: reading every entry's marker again doubled the
+        // work of the automatic prune, which runs beside a JVM's first test. An image another JVM completes meanwhile
+        // holds its layers' locks while it merges them, and its files are links, so a layer swept after is re-stored.
+        List<Candidate> kept = unchanged != null ? unchanged : cache.completeEntries();
         Set<String> usedLayers = new HashSet<>();
         Set<String> usedLayouts = new HashSet<>();
         for (Candidate candidate : kept) {
@@ -152,7 +157,7 @@ final class CachePruner {
         LayerStore store = cache.layerStore();
         for (Path layer : list(store.directory())) {
             String hex = layer.getFileName().toString();
-            if (!LayerStore.KEY.matcher(hex).matches() || usedLayers.contains(hex)) {
+            if (!LayerStore.isKey(hex) || usedLayers.contains(hex)) {
                 continue;
             }
             CacheLock lock = store.lock(hex);
@@ -179,7 +184,7 @@ final class CachePruner {
                 String hex = layout.getFileName().toString();
                 if (hex.contains(".tmp-")) { // left by a JVM that died laying out a pull; nobody pulls now
                     FileTrees.deleteRecursively(layout);
-                } else if (LayerStore.KEY.matcher(hex).matches() && !usedLayouts.contains(hex)) {
+                } else if (LayerStore.isKey(hex) && !usedLayouts.contains(hex)) {
                     Files.deleteIfExists(layout.resolve("index.json")); // no longer taken for a complete layout
                     FileTrees.deleteRecursively(layout);
                 } else {
@@ -190,7 +195,7 @@ final class CachePruner {
             }
             for (Path blob : list(root.resolve("blobs").resolve("sha256"))) {
                 String hex = blob.getFileName().toString();
-                if (LayerStore.KEY.matcher(hex).matches() && !keptBlobs.contains(hex)) {
+                if (LayerStore.isKey(hex) && !keptBlobs.contains(hex)) {
                     Files.deleteIfExists(blob);
                 }
             }

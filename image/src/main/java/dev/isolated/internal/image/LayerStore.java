@@ -13,7 +13,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
-import java.util.regex.Pattern;
 
 /**
  * The layers of every layered image, each unpacked once, keyed by its diff_id (the SHA-256 of its
@@ -35,7 +34,23 @@ final class LayerStore {
     static final String WHITEOUTS = "whiteouts";
     static final String MARKER = "complete";
     static final String IMPLICIT = "implicit-directories";
-    static final Pattern KEY = Pattern.compile("[0-9a-f]{64}");
+
+    /**
+     * Whether {@code name} is 64 lowercase hex digits (a SHA-256), as images, layers, layouts and blobs are named. A
+     * loop, not a regex: pruning checks every name in the cache, and the first prune runs beside a JVM's first test.
+     */
+    static boolean isKey(String name) {
+        if (name.length() != 64) {
+            return false;
+        }
+        for (int i = 0; i < 64; i++) {
+            char c = name.charAt(i);
+            if ((c < '0' || c > '9') && (c < 'a' || c > 'f')) {
+                return false;
+            }
+        }
+        return true;
+    }
 
     private final Path directory;
 
