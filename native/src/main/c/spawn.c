@@ -256,11 +256,29 @@ static int own_pid_ns(void)
 struct direct_args {
     const struct spawn_spec *spec;
     int status_fd, other_fd, init_pidfd;
+    const void *our_stack; /* ASan builds: our stack's bounds, as the command found them */
+    size_t our_stack_size;
 };
+
+/* The sanitized build (build.sh sanitized) is told of the switch to the command's stack, as of a
+ * fiber's; without it ASan takes that stack for the main one (a warning, then false reports) and
+ * keeps the poison the last command's frames left there. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#define SWITCHING_TO(fake, bottom, size) __sanitizer_start_switch_fiber(fake, bottom, size)
+#define SWITCHED(fake, bottom, size) __sanitizer_finish_switch_fiber(fake, bottom, size)
+#define UNPOISON(bottom, size) __asan_unpoison_memory_region(bottom, size)
+#else
+#define SWITCHING_TO(fake, bottom, size) ((void)(fake), (void)(bottom), (void)(size))
+#define SWITCHED(fake, bottom, size) ((void)(fake), (void)(bottom), (void)(size))
+#define UNPOISON(bottom, size) ((void)(bottom), (void)(size))
+#endif
 
 static int direct_child(void *arg)
 {
-    const struct direct_args *a = arg;
+    struct direct_args *a = arg;
+    SWITCHED(NULL, &a->our_stack, &a->our_stack_size);
     close(a->other_fd);
     run_direct(a->spec, a->status_fd, a->init_pidfd);
 }
@@ -289,7 +307,7 @@ static char *direct_stack_top(void)
 static pid_t start_direct(const struct spawn_spec *spec, int status_fd, int other_fd)
 {
     bool join_pid = (spec->join & NS_BIT(NS_PID)) && env_has_ns(spec->env, NS_PID);
-    struct direct_args args = { spec, status_fd, other_fd, -1 };
+    struct direct_args args = { spec, status_fd, other_fd, -1, NULL, 0 };
     char *stack = direct_stack_top();
     if (!stack || (args.init_pidfd = (int)syscall(SYS_pidfd_open, spec->env->pid, 0)) < 0)
         return -2;
@@ -301,8 +319,15 @@ static pid_t start_direct(const struct spawn_spec *spec, int status_fd, int othe
     int sink = set_failure_sink(-1);
     bool own_memory = (spec->join & NS_BIT(NS_TIME)) && env_has_ns(spec->env, NS_TIME);
     int flags = own_memory ? SIGCHLD : CLONE_VM | CLONE_VFORK | SIGCHLD;
+    void *fake_stack = NULL;
+    SWITCHING_TO(&fake_stack, stack - DIRECT_STACK_SIZE, DIRECT_STACK_SIZE);
     pid_t pid = clone(direct_child, stack, flags, &args);
     int err = errno; /* the command's own errno, when it ran: ours only when clone() failed */
+    if (pid < 0 || own_memory) /* the command did not switch in our memory: as if it had */
+        SWITCHED(NULL, &args.our_stack, &args.our_stack_size);
+    SWITCHING_TO(NULL, args.our_stack, args.our_stack_size); /* back: that stack is free again */
+    SWITCHED(fake_stack, NULL, NULL);
+    UNPOISON(stack - DIRECT_STACK_SIZE, DIRECT_STACK_SIZE);
     set_failure_sink(sink);
     prctl(PR_SET_DUMPABLE, dumpable > 0 ? dumpable : 0, 0, 0, 0);
     close(args.init_pidfd);
