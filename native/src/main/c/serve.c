@@ -37,6 +37,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "env.h"
@@ -68,6 +69,7 @@ struct proc {
     char *pending;             /* stdin bytes not yet accepted by the pipe */
     size_t pending_len;
     bool close_stdin;
+    bool hung_up; /* both output pipes reached EOF just now: it may have exited (reap_hung_up()) */
     long long oom_kills; /* the env cgroup's oom_kill counter at spawn; -1: unknown */
 };
 
@@ -84,7 +86,14 @@ struct server {
     int null_fd;
     struct forwards fwd; /* FORWARD listeners and their relays */
     size_t n_creating;   /* envs whose CREATE is not answered yet */
+    long long last_walk_ms; /* the last waitpid(-1) walk (reap_children()), CLOCK_MONOTONIC */
+    bool walk_due;          /* a walk is owed, at last_walk_ms + WALK_INTERVAL_MS at the latest */
+    pid_t early[64];        /* commands reaped by reap_hung_up() whose SIGCHLD may still come */
+    size_t n_early;         /* a ring: the oldest is forgotten (its SIGCHLD then walks at once) */
 };
+
+/* See reap_children(). */
+#define WALK_INTERVAL_MS 100
 
 static void dispatch(struct server *s, struct frame *frame);
 static void advance_create(struct server *s, struct env_slot *slot, const int *reaped);
@@ -174,6 +183,7 @@ static bool forward_output(struct server *s, struct proc *p, int *fd, enum reply
     }
     if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
         close_fd(fd);
+        p->hung_up = p->out_fd < 0 && p->err_fd < 0;
         return false;
     }
     return true;
@@ -233,24 +243,47 @@ static void env_died(struct server *s, struct env_slot *slot, int status)
     slot->dead = true;
 }
 
-/* The child a SIGCHLD names, when it is a command of ours: reaped by pid. A waitpid(-1) walks every
- * child of ours, every env's init among them, so with thousands open each walk costs; SIGCHLDs
- * coalesce, so one walk (finding what else ended) still follows, but not one per command. */
-static void reap_named(struct server *s, pid_t pid)
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether PID was reaped early (and forgets it): its SIGCHLD names nothing new. */
+static bool reaped_early(struct server *s, pid_t pid)
+{
+    size_t n = s->n_early < 64 ? s->n_early : 64;
+    for (size_t i = 0; i < n; i++) {
+        if (s->early[i] == pid) {
+            s->early[i] = 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The child a SIGCHLD names, when it is a command of ours: reaped by pid (true), or reaped
+ * already by reap_hung_up() (true). */
+static bool reap_named(struct server *s, pid_t pid)
 {
     struct proc *p = pid > 0 ? find_proc_by_pid(s, pid) : NULL;
     int status;
-    if (p && waitpid(pid, &status, WNOHANG) == pid)
-        finish_proc(s, p, status);
+    if (!p)
+        return pid > 0 && reaped_early(s, pid);
+    if (waitpid(pid, &status, WNOHANG) != pid)
+        return false;
+    finish_proc(s, p, status);
+    return true;
 }
 
-static void reap_children(struct server *s)
+/* waitpid(-1): every child of ours that ended, each env's init among them. */
+static void walk_children(struct server *s)
 {
-    struct signalfd_siginfo si;
-    while (read(s->sig_fd, &si, sizeof si) == sizeof si)
-        reap_named(s, (pid_t)si.ssi_pid);
     int status;
     pid_t pid;
+    s->walk_due = false;
+    s->last_walk_ms = now_ms();
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         struct proc *p = find_proc_by_pid(s, pid);
         struct env_slot *slot = NULL;
@@ -266,6 +299,53 @@ static void reap_children(struct server *s)
         else if (slot)
             env_died(s, slot, status);
     }
+}
+
+/* SIGCHLDs coalesce, so a walk must follow the ones read to find what else ended; but a walk
+ * visits every child of ours, each env's init among them (with thousands open it was a third of
+ * our CPU per command). When every SIGCHLD named a command of ours, reaped by pid, the walk is
+ * only owed: it runs within WALK_INTERVAL_MS (the poll timeout, see serve_main()). A command
+ * whose SIGCHLD was lost in another's is still reaped at once when its output pipes hang up
+ * (reap_hung_up()); only what holds no such pipe (an init, a command whose descendants keep its
+ * pipes) can wait for the owed walk, at most that long. Any other SIGCHLD walks at once. */
+static void reap_children(struct server *s)
+{
+    struct signalfd_siginfo si;
+    bool all_named = true;
+    while (read(s->sig_fd, &si, sizeof si) == sizeof si)
+        all_named = reap_named(s, (pid_t)si.ssi_pid) && all_named;
+    if (!all_named || now_ms() - s->last_walk_ms >= WALK_INTERVAL_MS)
+        walk_children(s);
+    else
+        s->walk_due = true;
+}
+
+/* Commands whose output pipes both reached EOF in this round: most have exited (their SIGCHLD may
+ * have been lost in another's), reaped by pid; one that has not is left to its SIGCHLD. */
+static void reap_hung_up(struct server *s)
+{
+    for (size_t i = 0; i < s->n_procs;) {
+        struct proc *p = s->procs[i];
+        int status;
+        if (p->hung_up) {
+            p->hung_up = false;
+            if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+                s->early[s->n_early++ % 64] = p->pid;
+                finish_proc(s, p, status); /* removes p: index i now holds another one */
+                continue;
+            }
+        }
+        i++;
+    }
+}
+
+/* The poll timeout: until the owed walk, or none. */
+static int walk_timeout(const struct server *s)
+{
+    if (!s->walk_due)
+        return -1;
+    long long left = s->last_walk_ms + WALK_INTERVAL_MS - now_ms();
+    return left <= 0 ? 0 : (int)left;
 }
 
 static void flush_stdin(struct proc *p)
@@ -1018,7 +1098,7 @@ int serve_main(const char *state_dir)
     struct proc **owners = NULL;
     while (!s->out.broken) {
         size_t total, n = collect_pollfds(s, &fds, &owners, &total);
-        if (poll(fds, total, -1) < 0)
+        if (poll(fds, total, walk_timeout(s)) < 0)
             continue;
         for (size_t i = 2; i < n; i++) {
             if (owners[i])
@@ -1027,8 +1107,11 @@ int serve_main(const char *state_dir)
                 serve_create_fd(s, &fds[i]);
         }
         forwards_serve(&s->fwd, fds + n, total - n);
+        reap_hung_up(s);
         if (fds[1].revents)
             reap_children(s);
+        if (s->walk_due && walk_timeout(s) == 0)
+            walk_children(s);
         if (fds[0].revents)
             read_requests(s);
     }

@@ -3,7 +3,8 @@
  *
  * - Direct (a ready env of serve or run, no pid1, not supervised): no intermediate. We set our
  *   PID namespace *for children* to the env's (setns(pidfd of the init, CLONE_NEWPID): it
- *   changes only where our next child is born, never our own), fork the command, and set it back
+ *   changes only where our next child is born, never our own), start the command (CLONE_VM|
+ *   CLONE_VFORK, see start_direct(): nothing of ours copied), and set it back
  *   to our own at once: the command is our direct child and already in the env's PID namespace,
  *   and joins the others itself through that pidfd (setns(pidfd, flags) moves the caller for all
  *   but pid; the init's host pid means nothing in the env's PID ns) as the intermediate does. One process created per command instead of two. A helper without
@@ -47,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -240,22 +242,96 @@ static int own_pid_ns(void)
     return fd;
 }
 
-/* Forks the direct way's command: 0 in it, its pid here, -1 with errno when fork() failed, -2
- * when our PID namespace for children could not be set (rootless: EPERM): nothing was forked,
- * the intermediate's way remains. *init_pidfd: a pidfd of the env's init (O_CLOEXEC) for both. */
-static pid_t fork_direct(const struct spawn_spec *spec, int *init_pidfd)
+/* The direct way's command shares our memory until it execs (CLONE_VM|CLONE_VFORK, as posix_spawn
+ * does): no page tables copied, no copy-on-write faults here, none torn down at its exec, so a
+ * command costs the same however many envs we hold. It runs on a stack of its own (mapped once,
+ * with a guard page; we are suspended until it execs or exits, so one is enough) and must not
+ * touch our memory but for what is restored below: the failure sink (set_failure_sink()),
+ * errno, and the dumpable flag that its change of euid clears on the shared mm (which also
+ * keeps the env's processes from tracing it, and so us, until it execs). Joining a time
+ * namespace needs a process whose memory nobody shares (setns: EUSERS): then it is a plain
+ * fork on that stack. */
+#define DIRECT_STACK_SIZE (256 * 1024)
+
+struct direct_args {
+    const struct spawn_spec *spec;
+    int status_fd, other_fd, init_pidfd;
+    const void *our_stack; /* ASan builds: our stack's bounds, as the command found them */
+    size_t our_stack_size;
+};
+
+/* The sanitized build (build.sh sanitized) is told of the switch to the command's stack, as of a
+ * fiber's; without it ASan takes that stack for the main one (a warning, then false reports) and
+ * keeps the poison the last command's frames left there. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#define SWITCHING_TO(fake, bottom, size) __sanitizer_start_switch_fiber(fake, bottom, size)
+#define SWITCHED(fake, bottom, size) __sanitizer_finish_switch_fiber(fake, bottom, size)
+#define UNPOISON(bottom, size) __asan_unpoison_memory_region(bottom, size)
+#else
+#define SWITCHING_TO(fake, bottom, size) ((void)(fake), (void)(bottom), (void)(size))
+#define SWITCHED(fake, bottom, size) ((void)(fake), (void)(bottom), (void)(size))
+#define UNPOISON(bottom, size) ((void)(bottom), (void)(size))
+#endif
+
+static int direct_child(void *arg)
+{
+    struct direct_args *a = arg;
+    SWITCHED(NULL, &a->our_stack, &a->our_stack_size);
+    close(a->other_fd);
+    run_direct(a->spec, a->status_fd, a->init_pidfd);
+}
+
+static char *direct_stack_top(void)
+{
+    static char *stack;
+    if (!stack) {
+        long page = sysconf(_SC_PAGESIZE);
+        char *mapped = mmap(NULL, DIRECT_STACK_SIZE, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (mapped == MAP_FAILED)
+            return NULL;
+        if (mprotect(mapped, (size_t)page, PROT_NONE) < 0) { /* the guard page */
+            munmap(mapped, DIRECT_STACK_SIZE);
+            return NULL;
+        }
+        stack = mapped;
+    }
+    return stack + DIRECT_STACK_SIZE;
+}
+
+/* Starts the direct way's command (see above): its pid, -1 with errno when the clone failed, -2
+ * when our PID namespace for children could not be set (rootless: EPERM): nothing was started,
+ * the intermediate's way remains. The command closes other_fd (our end of its status socket). */
+static pid_t start_direct(const struct spawn_spec *spec, int status_fd, int other_fd)
 {
     bool join_pid = (spec->join & NS_BIT(NS_PID)) && env_has_ns(spec->env, NS_PID);
-    if ((*init_pidfd = (int)syscall(SYS_pidfd_open, spec->env->pid, 0)) < 0)
+    struct direct_args args = { spec, status_fd, other_fd, -1, NULL, 0 };
+    char *stack = direct_stack_top();
+    if (!stack || (args.init_pidfd = (int)syscall(SYS_pidfd_open, spec->env->pid, 0)) < 0)
         return -2;
-    if (join_pid && (own_pid_ns() < 0 || setns(*init_pidfd, CLONE_NEWPID) < 0)) {
-        close(*init_pidfd);
-        *init_pidfd = -1;
+    if (join_pid && (own_pid_ns() < 0 || setns(args.init_pidfd, CLONE_NEWPID) < 0)) {
+        close(args.init_pidfd);
         return -2;
     }
-    pid_t pid = fork();
-    int err = errno;
-    if (pid != 0 && join_pid && setns(own_pid_ns(), CLONE_NEWPID) < 0) {
+    int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    int sink = set_failure_sink(-1);
+    bool own_memory = (spec->join & NS_BIT(NS_TIME)) && env_has_ns(spec->env, NS_TIME);
+    int flags = own_memory ? SIGCHLD : CLONE_VM | CLONE_VFORK | SIGCHLD;
+    void *fake_stack = NULL;
+    SWITCHING_TO(&fake_stack, stack - DIRECT_STACK_SIZE, DIRECT_STACK_SIZE);
+    pid_t pid = clone(direct_child, stack, flags, &args);
+    int err = errno; /* the command's own errno, when it ran: ours only when clone() failed */
+    if (pid < 0 || own_memory) /* the command did not switch in our memory: as if it had */
+        SWITCHED(NULL, &args.our_stack, &args.our_stack_size);
+    SWITCHING_TO(NULL, args.our_stack, args.our_stack_size); /* back: that stack is free again */
+    SWITCHED(fake_stack, NULL, NULL);
+    UNPOISON(stack - DIRECT_STACK_SIZE, DIRECT_STACK_SIZE);
+    set_failure_sink(sink);
+    prctl(PR_SET_DUMPABLE, dumpable > 0 ? dumpable : 0, 0, 0, 0);
+    close(args.init_pidfd);
+    if (join_pid && setns(own_pid_ns(), CLONE_NEWPID) < 0) {
         /* Never serve on with our children born in an env: the inits die with us. */
         fprintf(stderr, "isolated-helper: cannot return to our own PID namespace (%s): exiting\n",
                 strerror(errno));
@@ -305,26 +381,6 @@ static NORETURN void run_intermediate(const struct spawn_spec *spec, int status_
     _exit(0);
 }
 
-static pid_t read_nspid(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", pid);
-    FILE *file = fopen(path, "re");
-    pid_t nspid = pid;
-    if (!file)
-        return nspid;
-    while (fgets(line, sizeof line, file)) {
-        if (strncmp(line, "NSpid:", 6) != 0)
-            continue;
-        char *last = strrchr(line, '\t');
-        if (last)
-            nspid = (pid_t)atoi(last + 1);
-        break;
-    }
-    fclose(file);
-    return nspid;
-}
-
 static void reap(pid_t pid)
 {
     if (pid > 0)
@@ -346,14 +402,7 @@ int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct fail
         return -1;
     }
     bool direct = spec->env->by_pid && !spec->pid1 && !spec->supervised;
-    int init_pidfd = -1;
-    pid_t mid = direct ? fork_direct(spec, &init_pidfd) : -2;
-    if (mid == 0) {
-        close(status[0]);
-        run_direct(spec, status[1], init_pidfd);
-    }
-    if (init_pidfd >= 0)
-        close(init_pidfd);
+    pid_t mid = direct ? start_direct(spec, status[1], status[0]) : -2;
     direct = mid != -2;
     if (!direct)
         mid = fork();
@@ -376,13 +425,15 @@ int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct fail
         close(status[0]);
         return fail(f, "exec", "fork", "", NULL);
     }
-    pid_t cmd = -1, inner = -1;
+    pid_t cmd = -1, inner = -1, nspid = -1;
     bool failed = false;
     struct status_msg msg;
     pid_t sender;
     while (recv_status(status[0], &msg, &sender) == 1) {
-        if (msg.tag == 'p')
+        if (msg.tag == 'p') {
             cmd = sender;
+            nspid = msg.value; /* its getpid(): its pid in its own (innermost) PID namespace */
+        }
         else if (msg.tag == 'h')
             inner = sender;
         else if (msg.tag == 'e' && !failed) {
@@ -407,7 +458,7 @@ int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct fail
         return fail(f, "exec", "clone", "", "the intermediate process died unexpectedly");
     }
     out->pid = cmd;
-    out->nspid = read_nspid(cmd);
+    out->nspid = nspid;
     return 0;
 }
 

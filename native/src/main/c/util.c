@@ -75,9 +75,11 @@ int fail(struct failure *f, const char *stage, const char *syscall, const char *
     return -1;
 }
 
-void set_failure_sink(int fd)
+int set_failure_sink(int fd)
 {
+    int previous = failure_sink;
     failure_sink = fd;
+    return previous;
 }
 
 void print_failure(const struct failure *f)

@@ -33,7 +33,7 @@ int fail(struct failure *f, const char *stage, const char *syscall, const char *
          const char *hint_fmt, ...) PRINTF_LIKE(5, 6);
 
 /* From now on die*() write the failure to fd and _exit() (used in forked children). */
-void set_failure_sink(int fd);
+int set_failure_sink(int fd); /* returns the previous one */
 NORETURN void die_with(const struct failure *f, int exit_code);
 NORETURN void die(const char *stage, const char *syscall, const char *path,
                   const char *hint_fmt, ...) PRINTF_LIKE(4, 5);
