@@ -247,8 +247,8 @@ static int own_pid_ns(void)
  * command costs the same however many envs we hold. It runs on a stack of its own (mapped once,
  * with a guard page; we are suspended until it execs or exits, so one is enough) and must not
  * touch our memory but for what is restored below: the failure sink (set_failure_sink()),
- * errno, and the dumpable flag that its change of euid clears on the shared mm (which also
- * keeps the env's processes from tracing it, and so us, until it execs). Joining a time
+ * errno, and the dumpable flag, which it clears first on the shared mm (so that the env's
+ * processes cannot trace it, and so us, until it execs, even when its euid does not change). Joining a time
  * namespace needs a process whose memory nobody shares (setns: EUSERS): then it is a plain
  * fork on that stack. */
 #define DIRECT_STACK_SIZE (256 * 1024)
@@ -279,6 +279,11 @@ static int direct_child(void *arg)
 {
     struct direct_args *a = arg;
     SWITCHED(NULL, &a->our_stack, &a->our_stack_size);
+    /* Non-dumpable before anything joins the env: a change of euid would clear it, but a rootless
+     * helper's command keeps its kuid (the env's root is our own uid), and until its exec it shares
+     * our memory; tracing it (or reading /proc/PID/mem) now needs CAP_SYS_PTRACE over our user
+     * namespace, which no process of an env has. start_direct() restores our flag after. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     close(a->other_fd);
     run_direct(a->spec, a->status_fd, a->init_pidfd);
 }
