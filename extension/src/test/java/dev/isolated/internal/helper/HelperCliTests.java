@@ -319,7 +319,7 @@ class HelperCliTests extends AbstractHelperCliTests {
 
         env.destroyForcibly().waitFor();
 
-        await().atMost(Duration.ofSeconds(2))
+        await().atMost(Duration.ofSeconds(10)) // a bound under load, no promise of speed
                 .pollInterval(Duration.ofMillis(20))
                 .untilAsserted(
                         () -> assertThat(hostProcessesRunning("sleep", "1000")).isEmpty());

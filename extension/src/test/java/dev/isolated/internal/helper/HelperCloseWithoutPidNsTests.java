@@ -53,7 +53,7 @@ class HelperCloseWithoutPidNsTests {
 
             assertThat(server.request(CLOSE, 3, "env=1")).hasType(ACK).hasId(3);
 
-            assertGoneWithin1s("7771");
+            assertGoneSoon("7771");
             assertThat(host.isAlive()).isTrue();
             assertThat(HostSleepers.of("7778")).containsExactly(host.pid());
         } finally {
@@ -73,7 +73,7 @@ class HelperCloseWithoutPidNsTests {
 
             assertThat(server.process().waitFor(5, TimeUnit.SECONDS)).isTrue();
             assertThat(server.process().exitValue()).isZero();
-            assertGoneWithin1s("7772");
+            assertGoneSoon("7772");
             assertThat(host.isAlive()).isTrue();
         } finally {
             host.destroyForcibly().waitFor();
@@ -94,7 +94,7 @@ class HelperCloseWithoutPidNsTests {
 
             assertThat(server.request(CLOSE, 3, "env=1")).hasType(ACK).hasId(3);
 
-            assertGoneWithin1s("7773");
+            assertGoneSoon("7773");
             assertThat(cgroup).doesNotExist();
         }
     }
@@ -116,7 +116,7 @@ class HelperCloseWithoutPidNsTests {
         assertThat(cgroup).isDirectory();
 
         try (ProtocolClient next = new ProtocolClient(tmp.resolve("state-next"))) {
-            assertGoneWithin1s("7774");
+            assertGoneSoon("7774");
             assertThat(cgroup).doesNotExist();
             assertThat(next.process().isAlive()).isTrue();
         }
@@ -163,9 +163,10 @@ class HelperCloseWithoutPidNsTests {
         return links;
     }
 
-    private static void assertGoneWithin1s(String seconds) throws Exception {
+    /** Waits until {@code sleep SECONDS} is gone: 10 s at the most, a bound under load, no promise of speed. */
+    private static void assertGoneSoon(String seconds) throws Exception {
         Awaitility.await()
-                .atMost(Duration.ofSeconds(1))
+                .atMost(Duration.ofSeconds(10))
                 .pollInterval(Duration.ofMillis(20))
                 .untilAsserted(() -> assertThat(HostSleepers.of(seconds))
                         .as("sleep %s left on the host", seconds)
