@@ -464,14 +464,6 @@ class HelperCliTests extends AbstractHelperCliTests {
 
     // ---- plumbing ----
 
-    /**
-     * A {@code sleep} duration of this JVM's own ({@code n} from 0 to 9), so that the host-wide searches of
-     * {@link #hostProcessesRunning} never find the sleeps of another test run on the machine at the same time.
-     */
-    private static String seconds(int n) {
-        return Long.toString(100_000_000L + ProcessHandle.current().pid() * 10 + n);
-    }
-
     private static double uptime(String procUptime) {
         return Double.parseDouble(procUptime.strip().split(" ")[0]);
     }
