@@ -100,7 +100,8 @@ class HelperDeathTests {
                 .namespaces(LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC, LinuxNamespace.NET)
                 .capabilities(Capabilities.ALL)
                 .start();
-        DaemonCgroupTests.startEscapingDaemon(env, "4712");
+        String seconds = HostSleepers.ownSeconds(2);
+        DaemonCgroupTests.startEscapingDaemon(env, seconds);
         long helperPid = SharedHelper.get().pid();
         List<Path> cgroups = envCgroups(helperPid);
         assertThat(cgroups).as("the environment's cgroup").isNotEmpty();
@@ -129,7 +130,7 @@ class HelperDeathTests {
             Awaitility.await()
                     .during(Duration.ofMillis(200))
                     .atMost(Duration.ofSeconds(5))
-                    .untilAsserted(() -> assertThat(HostSleepers.of("4712"))
+                    .untilAsserted(() -> assertThat(HostSleepers.of(seconds))
                             .as("nothing but a helper kills it")
                             .hasSize(1));
         } finally {
@@ -144,7 +145,7 @@ class HelperDeathTests {
             assertThat(next.exec("echo", "fresh")).stdout().isEqualTo("fresh\n");
             Awaitility.await()
                     .atMost(Duration.ofSeconds(5))
-                    .until(() -> HostSleepers.of("4712").isEmpty());
+                    .until(() -> HostSleepers.of(seconds).isEmpty());
             assertThat(cgroups).allSatisfy(dir -> assertThat(dir).doesNotExist());
         }
     }
