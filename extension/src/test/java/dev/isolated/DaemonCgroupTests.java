@@ -29,7 +29,7 @@ class DaemonCgroupTests {
     @Test
     @DisplayName("dies when its environment (without PID, capabilities = ALL) closes")
     void diesWithItsEnvironment() throws Exception {
-        String seconds = HostSleepers.ownSeconds(1);
+        String seconds = HostSleepers.ownSeconds(11);
         try (IsolatedEnvironment env = IsolatedEnvironment.builder()
                 .rootfs("busybox.tar")
                 .namespaces(MOUNT, UTS, IPC, NET)

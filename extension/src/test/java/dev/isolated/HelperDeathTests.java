@@ -100,7 +100,7 @@ class HelperDeathTests {
                 .namespaces(LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC, LinuxNamespace.NET)
                 .capabilities(Capabilities.ALL)
                 .start();
-        String seconds = HostSleepers.ownSeconds(2);
+        String seconds = HostSleepers.ownSeconds(12);
         DaemonCgroupTests.startEscapingDaemon(env, seconds);
         long helperPid = SharedHelper.get().pid();
         List<Path> cgroups = envCgroups(helperPid);

@@ -13,12 +13,12 @@ public final class HostSleepers {
     private HostSleepers() {}
 
     /**
-     * @param n 0 to 9
+     * @param n 0 to 99, one per test (a failed test may leave its sleep behind)
      * @return a {@code sleep} duration of this JVM's own: the sleeps of another test run on the machine at the same
      *     time never match it
      */
     public static String ownSeconds(int n) {
-        return Long.toString(200_000_000L + ProcessHandle.current().pid() * 10 + n);
+        return Long.toString(200_000_000L + ProcessHandle.current().pid() * 100 + n);
     }
 
     /** @return the host pids of the processes whose command line is {@code sleep SECONDS} */
