@@ -29,20 +29,21 @@ class DaemonCgroupTests {
     @Test
     @DisplayName("dies when its environment (without PID, capabilities = ALL) closes")
     void diesWithItsEnvironment() throws Exception {
+        String seconds = HostSleepers.ownSeconds(11);
         try (IsolatedEnvironment env = IsolatedEnvironment.builder()
                 .rootfs("busybox.tar")
                 .namespaces(MOUNT, UTS, IPC, NET)
                 .capabilities(Capabilities.ALL)
                 .start()) {
-            startEscapingDaemon(env, "4711");
-            assertThat(HostSleepers.of("4711"))
+            startEscapingDaemon(env, seconds);
+            assertThat(HostSleepers.of(seconds))
                     .as("it runs on the host, in none of the environment's namespaces")
                     .singleElement()
                     .satisfies(pid ->
                             assertThat(namespaces(pid)).doesNotContainAnyElementsOf(namespaces(env.initHostPid())));
         }
-        assertThat(HostSleepers.of("4711"))
-                .as("sleep 4711 outlived its environment")
+        assertThat(HostSleepers.of(seconds))
+                .as("sleep %s outlived its environment", seconds)
                 .isEmpty();
     }
 

@@ -100,30 +100,52 @@ class HelperDeathTests {
                 .namespaces(LinuxNamespace.MOUNT, LinuxNamespace.UTS, LinuxNamespace.IPC, LinuxNamespace.NET)
                 .capabilities(Capabilities.ALL)
                 .start();
-        DaemonCgroupTests.startEscapingDaemon(env, "4712");
+        String seconds = HostSleepers.ownSeconds(12);
+        DaemonCgroupTests.startEscapingDaemon(env, seconds);
         long helperPid = SharedHelper.get().pid();
         List<Path> cgroups = envCgroups(helperPid);
         assertThat(cgroups).as("the environment's cgroup").isNotEmpty();
+        // Waits for the killed helper's identity lock and holds it: a helper of any other Isolated run on this
+        // machine (they share /run/isolated/helpers) would otherwise sweep its cgroup, and kill the daemon, before
+        // this JVM's next helper does.
+        String cgroup = cgroups.get(0).getFileName().toString(); // isolated-<pid>-<token>-<id>
+        Path identityLock = Path.of(
+                "/run/isolated/helpers",
+                cgroup.substring("isolated-".length(), cgroup.lastIndexOf('-')) + ".helper-lock");
+        assertThat(identityLock).exists();
+        Process lockWaiter = new ProcessBuilder("flock", identityLock.toString(), "sh", "-c", "echo locked; exec cat")
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
 
-        ProcessHandle.of(helperPid).orElseThrow().destroyForcibly(); // SIGKILL
-        Awaitility.await()
-                .atMost(Duration.ofSeconds(10))
-                .until(() ->
-                        !ProcessHandle.of(helperPid).map(ProcessHandle::isAlive).orElse(false));
-        env.close();
-        Awaitility.await()
-                .during(Duration.ofMillis(200))
-                .atMost(Duration.ofSeconds(5))
-                .untilAsserted(() -> assertThat(HostSleepers.of("4712"))
-                        .as("nothing but a helper kills it")
-                        .hasSize(1));
+        try {
+            ProcessHandle.of(helperPid).orElseThrow().destroyForcibly(); // SIGKILL
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> !ProcessHandle.of(helperPid)
+                            .map(ProcessHandle::isAlive)
+                            .orElse(false));
+            assertThat(new String(lockWaiter.getInputStream().readNBytes(7), StandardCharsets.UTF_8))
+                    .isEqualTo("locked\n");
+            env.close();
+            Awaitility.await()
+                    .during(Duration.ofMillis(200))
+                    .atMost(Duration.ofSeconds(5))
+                    .untilAsserted(() -> assertThat(HostSleepers.of(seconds))
+                            .as("nothing but a helper kills it")
+                            .hasSize(1));
+        } finally {
+            lockWaiter.getOutputStream().close(); // the lock goes: the next helper may sweep
+            if (!lockWaiter.waitFor(10, TimeUnit.SECONDS)) {
+                lockWaiter.destroyForcibly(); // still waiting for the lock: the helper did not die
+            }
+        }
 
         try (IsolatedEnvironment next =
                 IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
             assertThat(next.exec("echo", "fresh")).stdout().isEqualTo("fresh\n");
             Awaitility.await()
                     .atMost(Duration.ofSeconds(5))
-                    .until(() -> HostSleepers.of("4712").isEmpty());
+                    .until(() -> HostSleepers.of(seconds).isEmpty());
             assertThat(cgroups).allSatisfy(dir -> assertThat(dir).doesNotExist());
         }
     }

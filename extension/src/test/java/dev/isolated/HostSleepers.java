@@ -12,6 +12,15 @@ import java.util.stream.Stream;
 public final class HostSleepers {
     private HostSleepers() {}
 
+    /**
+     * @param n 0 to 99, one per test (a failed test may leave its sleep behind)
+     * @return a {@code sleep} duration of this JVM's own: the sleeps of another test run on the machine at the same
+     *     time never match it
+     */
+    public static String ownSeconds(int n) {
+        return Long.toString(200_000_000L + ProcessHandle.current().pid() * 100 + n);
+    }
+
     /** @return the host pids of the processes whose command line is {@code sleep SECONDS} */
     public static List<Long> of(String seconds) throws IOException {
         List<Long> found = new ArrayList<>();

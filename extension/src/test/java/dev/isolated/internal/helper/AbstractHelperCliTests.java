@@ -126,6 +126,14 @@ abstract class AbstractHelperCliTests {
                 .toList();
     }
 
+    /**
+     * A {@code sleep} duration of this JVM's own ({@code n} from 0 to 9), so that the host-wide searches of
+     * {@link #hostProcessesRunning} never find the sleeps of another test run on the machine at the same time.
+     */
+    static String seconds(int n) {
+        return Long.toString(100_000_000L + ProcessHandle.current().pid() * 10 + n);
+    }
+
     /** The host's /proc/PID directories of the processes whose argv is exactly {@code argv}. */
     static List<Path> hostProcessesRunning(String... argv) throws IOException {
         byte[] wanted = (String.join("\0", argv) + "\0").getBytes(UTF_8);

@@ -239,7 +239,8 @@ class HelperAsyncCreateTests {
     }
 
     /**
-     * @return the {@code isolated-init} processes of HELPER, once none is left or after 2 s (inits die briefly): its
+     * @return the {@code isolated-init} processes of HELPER, once none is left or after 10 s (inits die briefly; a
+     *     bound under load, no promise of speed): its
      *     children, or in one of its env cgroups ({@code isolated-<helper>-...}, where an init reparented after the
      *     helper's exit still is: a cgroup holding a process cannot be removed); never another helper's, of another
      *     test run on the machine
@@ -247,7 +248,7 @@ class HelperAsyncCreateTests {
     private static List<Long> initsOf(long helper) {
         try {
             return Awaitility.await()
-                    .atMost(Duration.ofSeconds(2))
+                    .atMost(Duration.ofSeconds(10))
                     .pollInterval(Duration.ofMillis(50))
                     .until(() -> initsNow(helper), List::isEmpty);
         } catch (ConditionTimeoutException stillThere) {

@@ -119,11 +119,12 @@ class HelperCgroupsTests extends AbstractHelperCliTests {
                 String initCgroups = Files.readString(Path.of("/proc", init, "cgroup"));
                 assertThat(initCgroups).isNotEqualTo(Files.readString(Path.of("/proc/self/cgroup")));
 
-                Process enter = start("enter", "--pid", init, "--", "sleep", "1004");
+                Process enter = start("enter", "--pid", init, "--", "sleep", seconds(6));
                 try {
                     await().atMost(Duration.ofSeconds(5))
-                            .until(() -> !hostProcessesRunning("sleep", "1004").isEmpty());
-                    Path command = hostProcessesRunning("sleep", "1004").get(0);
+                            .until(() ->
+                                    !hostProcessesRunning("sleep", seconds(6)).isEmpty());
+                    Path command = hostProcessesRunning("sleep", seconds(6)).get(0);
 
                     assertThat(Files.readString(command.resolve("cgroup"))).isEqualTo(initCgroups);
                     assertThat(Files.readAllLines(pids.resolve("cgroup.procs")))

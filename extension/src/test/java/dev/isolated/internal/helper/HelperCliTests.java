@@ -313,16 +313,16 @@ class HelperCliTests extends AbstractHelperCliTests {
     @Test
     @DisplayName("SIGKILL of run leaves no process of the environment behind")
     void sigkillLeavesNothingBehind() throws Exception {
-        Process env = start("run", "--rootfs", rootfs.toString(), "--", "sleep", "1000");
+        Process env = start("run", "--rootfs", rootfs.toString(), "--", "sleep", seconds(0));
         await().atMost(Duration.ofSeconds(5))
-                .until(() -> !hostProcessesRunning("sleep", "1000").isEmpty());
+                .until(() -> !hostProcessesRunning("sleep", seconds(0)).isEmpty());
 
         env.destroyForcibly().waitFor();
 
-        await().atMost(Duration.ofSeconds(2))
+        await().atMost(Duration.ofSeconds(10)) // a bound under load, no promise of speed
                 .pollInterval(Duration.ofMillis(20))
-                .untilAsserted(
-                        () -> assertThat(hostProcessesRunning("sleep", "1000")).isEmpty());
+                .untilAsserted(() ->
+                        assertThat(hostProcessesRunning("sleep", seconds(0))).isEmpty());
     }
 
     @Test
@@ -399,15 +399,15 @@ class HelperCliTests extends AbstractHelperCliTests {
         @Test
         @DisplayName("SIGTERM to enter is forwarded: the command dies of it and enter exits 143; 125 on setup failure")
         void forwardsSigterm() throws Exception {
-            Process enter = start("enter", "--pid", initPid, "--", "sleep", "1001");
+            Process enter = start("enter", "--pid", initPid, "--", "sleep", seconds(1));
             await().atMost(Duration.ofSeconds(5))
-                    .until(() -> !hostProcessesRunning("sleep", "1001").isEmpty());
+                    .until(() -> !hostProcessesRunning("sleep", seconds(1)).isEmpty());
 
             enter.destroy(); // SIGTERM
 
             assertThat(enter.waitFor(5, TimeUnit.SECONDS)).isTrue();
             assertThat(enter.exitValue()).isEqualTo(128 + 15);
-            assertThat(hostProcessesRunning("sleep", "1001")).isEmpty();
+            assertThat(hostProcessesRunning("sleep", seconds(1))).isEmpty();
             assertThat(helper("enter", "--pid", "999999999", "--", "true").code())
                     .isEqualTo(125);
         }
@@ -415,17 +415,27 @@ class HelperCliTests extends AbstractHelperCliTests {
         @Test
         @DisplayName("SIGKILL of enter kills the command and what it started (its supervisor inside does)")
         void sigkillOfEnterKillsTheCommand() throws Exception {
-            Process enter =
-                    start("enter", "--pid", initPid, "--uid", "1000", "--", "sh", "-c", "sleep 1002 & exec sleep 1003");
+            Process enter = start(
+                    "enter",
+                    "--pid",
+                    initPid,
+                    "--uid",
+                    "1000",
+                    "--",
+                    "sh",
+                    "-c",
+                    "sleep " + seconds(2) + " & exec sleep " + seconds(3));
             await().atMost(Duration.ofSeconds(5))
-                    .until(() -> !hostProcessesRunning("sleep", "1002").isEmpty()
-                            && !hostProcessesRunning("sleep", "1003").isEmpty());
+                    .until(() -> !hostProcessesRunning("sleep", seconds(2)).isEmpty()
+                            && !hostProcessesRunning("sleep", seconds(3)).isEmpty());
 
             enter.destroyForcibly().waitFor();
 
-            await().atMost(Duration.ofSeconds(1)).untilAsserted(() -> {
-                assertThat(hostProcessesRunning("sleep", "1002")).isEmpty();
-                assertThat(hostProcessesRunning("sleep", "1003")).isEmpty();
+            // Nothing else would end them (the environment runs on): 10 s is no promise of speed, only a bound on
+            // a machine under load, where the /proc scans of the condition alone can take a second.
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                assertThat(hostProcessesRunning("sleep", seconds(2))).isEmpty();
+                assertThat(hostProcessesRunning("sleep", seconds(3))).isEmpty();
             });
         }
 
@@ -439,16 +449,16 @@ class HelperCliTests extends AbstractHelperCliTests {
                     "--",
                     "sh",
                     "-c",
-                    "exec 2>/dev/null; trap : TERM; sleep 1004 & sleep 1005; exit 3");
+                    "exec 2>/dev/null; trap : TERM; sleep " + seconds(4) + " & sleep " + seconds(5) + "; exit 3");
             await().atMost(Duration.ofSeconds(5))
-                    .until(() -> !hostProcessesRunning("sleep", "1005").isEmpty());
+                    .until(() -> !hostProcessesRunning("sleep", seconds(5)).isEmpty());
 
             enter.destroy(); // the shell handles it and exits 3, its sleeps die of it
 
             assertThat(enter.waitFor(5, TimeUnit.SECONDS)).isTrue();
             assertThat(enter.exitValue()).isEqualTo(3);
-            assertThat(hostProcessesRunning("sleep", "1004")).isEmpty();
-            assertThat(hostProcessesRunning("sleep", "1005")).isEmpty();
+            assertThat(hostProcessesRunning("sleep", seconds(4))).isEmpty();
+            assertThat(hostProcessesRunning("sleep", seconds(5))).isEmpty();
         }
     }
 

@@ -47,15 +47,15 @@ class HelperCloseWithoutPidNsTests {
     @Test
     @DisplayName("CLOSE kills a daemon that double-forked away, and no host process")
     void closeKillsDaemon() throws Exception {
-        Process host = new ProcessBuilder("sleep", "7778").start();
+        Process host = new ProcessBuilder("sleep", HostSleepers.ownSeconds(8)).start();
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
-            startDaemon(server, "ns=mount,uts", "7771");
+            startDaemon(server, "ns=mount,uts", HostSleepers.ownSeconds(1));
 
             assertThat(server.request(CLOSE, 3, "env=1")).hasType(ACK).hasId(3);
 
-            assertGoneWithin1s("7771");
+            assertGoneSoon(HostSleepers.ownSeconds(1));
             assertThat(host.isAlive()).isTrue();
-            assertThat(HostSleepers.of("7778")).containsExactly(host.pid());
+            assertThat(HostSleepers.of(HostSleepers.ownSeconds(8))).containsExactly(host.pid());
         } finally {
             host.destroyForcibly().waitFor();
         }
@@ -64,16 +64,16 @@ class HelperCloseWithoutPidNsTests {
     @Test
     @DisplayName("EOF of stdin kills a daemon that double-forked away, and no host process")
     void stdinEofKillsDaemon() throws Exception {
-        Process host = new ProcessBuilder("sleep", "7779").start();
+        Process host = new ProcessBuilder("sleep", HostSleepers.ownSeconds(9)).start();
         try {
             ProtocolClient server = new ProtocolClient(tmp.resolve("state"));
-            startDaemon(server, "ns=mount", "7772");
+            startDaemon(server, "ns=mount", HostSleepers.ownSeconds(2));
 
             server.closeStdin();
 
             assertThat(server.process().waitFor(5, TimeUnit.SECONDS)).isTrue();
             assertThat(server.process().exitValue()).isZero();
-            assertGoneWithin1s("7772");
+            assertGoneSoon(HostSleepers.ownSeconds(2));
             assertThat(host.isAlive()).isTrue();
         } finally {
             host.destroyForcibly().waitFor();
@@ -85,16 +85,21 @@ class HelperCloseWithoutPidNsTests {
     void closeKillsDaemonOutsideTheNamespaces() throws Exception {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
             Path cgroup = Path.of(field(
-                    startDaemon(server, "ns=mount,uts", "caps=all", "unshare -m -u setsid sleep 7773"), "kill-cgroup"));
+                    startDaemon(
+                            server,
+                            "ns=mount,uts",
+                            "caps=all",
+                            "unshare -m -u setsid sleep " + HostSleepers.ownSeconds(3)),
+                    "kill-cgroup"));
             assertThat(cgroup).isDirectory();
-            assertThat(HostSleepers.of("7773"))
+            assertThat(HostSleepers.of(HostSleepers.ownSeconds(3)))
                     .as("left the env's namespaces: the namespace scan cannot find it")
                     .allSatisfy(
                             pid -> assertThat(namespacesOf(pid)).doesNotContainAnyElementsOf(namespacesOf(initPid)));
 
             assertThat(server.request(CLOSE, 3, "env=1")).hasType(ACK).hasId(3);
 
-            assertGoneWithin1s("7773");
+            assertGoneSoon(HostSleepers.ownSeconds(3));
             assertThat(cgroup).doesNotExist();
         }
     }
@@ -104,19 +109,39 @@ class HelperCloseWithoutPidNsTests {
     void nextHelperKillsWhatADeadOneLeft() throws Exception {
         ProtocolClient killed = new ProtocolClient(tmp.resolve("state"));
         Path cgroup = Path.of(field(
-                startDaemon(killed, "ns=mount,uts", "caps=all", "unshare -m -u setsid sleep 7774"), "kill-cgroup"));
+                startDaemon(
+                        killed, "ns=mount,uts", "caps=all", "unshare -m -u setsid sleep " + HostSleepers.ownSeconds(4)),
+                "kill-cgroup"));
 
-        killed.process().destroyForcibly().waitFor(); // SIGKILL: no CLOSE, no EOF handling
-        Awaitility.await()
-                .during(Duration.ofMillis(200))
-                .atMost(Duration.ofSeconds(5))
-                .untilAsserted(() -> assertThat(HostSleepers.of("7774"))
-                        .as("nothing but a helper kills it")
-                        .hasSize(1));
-        assertThat(cgroup).isDirectory();
+        // Waits for the killed helper's identity lock and holds it: a helper of any other test run on this machine
+        // (they share /run/isolated/helpers) would otherwise sweep its cgroup, and kill the daemon, before ours does.
+        String name = cgroup.getFileName().toString(); // isolated-<pid>-<token>-<id>
+        Path identityLock = Path.of(
+                "/run/isolated/helpers", name.substring("isolated-".length(), name.lastIndexOf('-')) + ".helper-lock");
+        assertThat(identityLock).exists();
+        Process lockWaiter = new ProcessBuilder("flock", identityLock.toString(), "sh", "-c", "echo locked; exec cat")
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+        try {
+            killed.process().destroyForcibly().waitFor(); // SIGKILL: no CLOSE, no EOF handling
+            assertThat(new String(lockWaiter.getInputStream().readNBytes(7), java.nio.charset.StandardCharsets.UTF_8))
+                    .isEqualTo("locked\n");
+            Awaitility.await()
+                    .during(Duration.ofMillis(200))
+                    .atMost(Duration.ofSeconds(5))
+                    .untilAsserted(() -> assertThat(HostSleepers.of(HostSleepers.ownSeconds(4)))
+                            .as("nothing but a helper kills it")
+                            .hasSize(1));
+            assertThat(cgroup).isDirectory();
+        } finally {
+            lockWaiter.getOutputStream().close(); // the lock goes: the next helper may sweep
+            if (!lockWaiter.waitFor(10, TimeUnit.SECONDS)) {
+                lockWaiter.destroyForcibly(); // still waiting for the lock: the helper did not die
+            }
+        }
 
         try (ProtocolClient next = new ProtocolClient(tmp.resolve("state-next"))) {
-            assertGoneWithin1s("7774");
+            assertGoneSoon(HostSleepers.ownSeconds(4));
             assertThat(cgroup).doesNotExist();
             assertThat(next.process().isAlive()).isTrue();
         }
@@ -163,9 +188,10 @@ class HelperCloseWithoutPidNsTests {
         return links;
     }
 
-    private static void assertGoneWithin1s(String seconds) throws Exception {
+    /** Waits until {@code sleep SECONDS} is gone: 10 s at the most, a bound under load, no promise of speed. */
+    private static void assertGoneSoon(String seconds) throws Exception {
         Awaitility.await()
-                .atMost(Duration.ofSeconds(1))
+                .atMost(Duration.ofSeconds(10))
                 .pollInterval(Duration.ofMillis(20))
                 .untilAsserted(() -> assertThat(HostSleepers.of(seconds))
                         .as("sleep %s left on the host", seconds)
