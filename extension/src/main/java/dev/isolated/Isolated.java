@@ -153,7 +153,8 @@ public @interface Isolated {
      * when that is empty too it is derived from the test method's name, e.g. {@code psSeesOnlyTheEnvironment}
      * becomes {@code psseesonlytheenvironment}. One that is not a valid hostname (the rule of
      * {@link IsolatedEnvironmentBuilder#hostname(String)}) fails the test with an
-     * {@link org.junit.jupiter.api.extension.ExtensionConfigurationException} naming it.
+     * {@link org.junit.jupiter.api.extension.ExtensionConfigurationException} naming it, as does a hostname given
+     * without {@link LinuxNamespace#UTS} among the namespaces.
      *
      * @return the hostname; empty to derive it
      */

@@ -46,7 +46,10 @@ public final class IsolatedConfiguration {
      */
     public static final String KEEP_ON_FAILURE = "isolated.keepOnFailure";
 
-    /** Where kept layers go, by default {@code target/isolated-failures}: {@value}. */
+    /**
+     * Where kept layers go, by default {@code target/isolated-failures} of the working directory (where it has no
+     * {@code target} directory, {@code isolated-failures} in {@code java.io.tmpdir}): {@value}.
+     */
     public static final String KEEP_ON_FAILURE_DIR = "isolated.keepOnFailure.dir";
 
     /** How long {@code exec} waits before stopping a command, e.g. {@code 500ms}, {@code 30s}, {@code 2m}; default 60 s: {@value}. */

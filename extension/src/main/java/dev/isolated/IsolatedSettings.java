@@ -145,6 +145,10 @@ final class IsolatedSettings {
         } catch (IllegalArgumentException e) {
             throw new ExtensionConfigurationException("@Isolated(hostname = ...): " + e.getMessage(), e);
         }
+        if (!hostname.isEmpty() && !List.of(namespaces).contains(LinuxNamespace.UTS)) {
+            throw new ExtensionConfigurationException("@Isolated(hostname = \"" + hostname + "\"): a hostname needs "
+                    + "the UTS namespace: add LinuxNamespace.UTS to namespaces, or drop the hostname");
+        }
         builder.capabilities(isolated.capabilities()).userMapping(isolated.userMapping());
         builder.seccomp(isolated.seccomp());
         isolated.commandDefaults().applyTo(builder);

@@ -5,9 +5,15 @@ import static dev.isolated.LinuxNamespace.PID;
 import static dev.isolated.LinuxNamespace.UTS;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.platform.testkit.engine.EventConditions.event;
+import static org.junit.platform.testkit.engine.EventConditions.finishedWithFailure;
+import static org.junit.platform.testkit.engine.EventConditions.test;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.instanceOf;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
 
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 
 @DisplayName("setHostname")
 class HostnameTests {
@@ -45,5 +51,32 @@ class HostnameTests {
         assertThatThrownBy(() -> env.setHostname("host"))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("no UTS namespace");
+    }
+
+    @Test
+    @DisplayName(
+            "@Isolated(hostname) without UTS fails the test with an ExtensionConfigurationException, as the README says")
+    void annotationWithoutUts() {
+        EngineRunner.run(HostnameWithoutUtsTestCase.class)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                test("test"),
+                                finishedWithFailure(
+                                        instanceOf(ExtensionConfigurationException.class),
+                                        message(
+                                                "@Isolated(hostname = \"box\"): a hostname needs the UTS namespace: add "
+                                                        + "LinuxNamespace.UTS to namespaces, or drop the hostname"))));
+    }
+
+    static class HostnameWithoutUtsTestCase {
+        @Test
+        @Isolated(
+                rootfs = "busybox.tar",
+                namespaces = {PID, MOUNT},
+                hostname = "box")
+        void test(IsolatedEnvironment env) {}
     }
 }

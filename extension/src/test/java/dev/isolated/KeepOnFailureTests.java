@@ -41,6 +41,23 @@ class KeepOnFailureTests {
     }
 
     @Test
+    @DisplayName(
+            "without isolated.keepOnFailure.dir keeps the layer in target/isolated-failures of the working directory")
+    void defaultDirectory() throws Exception {
+        Path layer = keptLayer(EngineRunner.run(FailingTestCase.class, Map.of("isolated.keepOnFailure", "true")));
+        try {
+            assertThat(layer).startsWith(Path.of("target/isolated-failures").toAbsolutePath());
+            assertThat(layer.resolve("etc/result.log")).content().isEqualTo("half-done\n");
+        } finally {
+            try (var all = Files.walk(layer)) { // does not follow symlinks
+                for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
+    }
+
+    @Test
     @DisplayName("keeps nothing when the test passes or the option is off")
     void keepsNothingOtherwise(@TempDir Path dir) throws Exception {
         EngineRunner.run(FailingTestCase.class, Map.of("isolated.keepOnFailure.dir", dir.toString()));
