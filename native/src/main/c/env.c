@@ -88,6 +88,7 @@ const struct ns_info NAMESPACES[NS_COUNT] = {
 };
 
 static const char INIT_NAME[] = "isolated-init";
+static const char DEFAULT_HOSTNAME[] = "isolated"; /* an env with uts and no hostname */
 
 #define STRAY_ROUNDS 50       /* scans of /proc at most, in env_kill_strays() */
 #define STRAY_PAUSE_NS 5000000L /* between two scans that found something: 5 ms */
@@ -431,6 +432,8 @@ static NORETURN void init_main(const struct env_spec *spec, struct init_pipes pi
     }
     if (spec->hostname)
         set_hostname(spec->hostname);
+    else if (spec->ns & NS_BIT(NS_UTS))
+        set_hostname(DEFAULT_HOSTNAME); /* a new UTS namespace starts with the host's name: hide it */
     if (spec->ns & NS_BIT(NS_NET))
         bring_up_loopback();
     set_process_name(INIT_NAME); /* last: spec's strings may live in the argv area it overwrites */

@@ -122,7 +122,8 @@ public final class IsolatedEnvironmentBuilder {
     /**
      * Sets the environment's hostname.
      *
-     * @param hostname the hostname (needs {@link LinuxNamespace#UTS}); empty for none
+     * @param hostname the hostname (needs {@link LinuxNamespace#UTS}); empty (the default) for {@code isolated}
+     *     with {@code UTS} (never the host's name), the host's own hostname without it
      * @return this builder
      * @throws IllegalArgumentException when it is not a valid hostname: at most 64 bytes (the kernel's
      *     {@code HOST_NAME_MAX}) of letters, digits, hyphens and dots, in labels of 1 to 63 characters that

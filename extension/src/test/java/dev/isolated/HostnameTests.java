@@ -11,6 +11,8 @@ import static org.junit.platform.testkit.engine.EventConditions.test;
 import static org.junit.platform.testkit.engine.TestExecutionResultConditions.instanceOf;
 import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtensionConfigurationException;
@@ -40,6 +42,17 @@ class HostnameTests {
         env.setHostname("after");
 
         assertThat(env.exec("hostname")).stdout().isEqualTo("after\n");
+    }
+
+    @Test
+    @DisplayName("a builder's environment with UTS and no hostname is named 'isolated', never the host's name")
+    void builderDefaultHidesTheHostsName() throws Exception {
+        String host = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            assertThat(env.exec("hostname")).stdout().isEqualTo("isolated\n");
+            assertThat(env.exec("cat", "/proc/sys/kernel/hostname")).stdout().doesNotContain(host);
+        }
     }
 
     @Test
