@@ -5,7 +5,6 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -106,7 +105,10 @@ public final class PruneRecord {
 
     /**
      * Starts recording a prune of the cache at {@code cacheRoot}: replaces the record with a new, empty file, kept
-     * open. Returns a record that writes nothing when the file cannot be made (another prune made it first).
+     * open. Returns a record that writes nothing when the file cannot be made (another prune made it first, or the
+     * cache cannot be written: the prune goes on without a record, so the next JVM prunes too).
+     *
+     * @throws IOException if an old record exists and cannot be deleted
      */
     static PruneRecord start(Path cacheRoot) throws IOException {
         Path file = cacheRoot.resolve(FILE);
@@ -114,8 +116,8 @@ public final class PruneRecord {
         try {
             return new PruneRecord(FileChannel.open(
                     file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS));
-        } catch (FileAlreadyExistsException | NoSuchFileException e) {
-            return new PruneRecord(null); // another JVM's prune started meanwhile, or the cache was deleted
+        } catch (IOException e) {
+            return new PruneRecord(null); // another JVM's prune made it first, the cache is gone or read-only
         }
     }
 
