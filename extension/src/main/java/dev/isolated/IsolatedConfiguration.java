@@ -101,7 +101,8 @@ public final class IsolatedConfiguration {
      * The most bytes the image cache keeps, unpacked images, their layers and pulled blobs counted once each;
      * default 20 GiB, {@code 0} never prunes (per JVM): {@value}. Once per JVM, after the first image is ready,
      * a background thread removes least recently used images that no JVM is using until the rest fit, then
-     * the layers and pulled blobs, layouts and tags no remaining image uses.
+     * the layers and pulled blobs, layouts and tags no remaining image uses; skipped when nothing was stored in
+     * the cache since a prune left it under this cap ({@code <cache>/last-prune} records what it left).
      */
     public static final String CACHE_MAX_BYTES = SettingNames.CACHE_MAX_BYTES;
 

@@ -194,6 +194,121 @@ class LayerStoreTests {
     }
 
     @Test
+    @DisplayName(
+            "the automatic prune is skipped while nothing was stored since a prune left the cache under its cap; a store, or a JVM that died storing, makes the next JVM prune")
+    void pruneSkippedWhileNothingStored() throws Exception {
+        Path cache = dir.resolve("cache");
+        String cap = "-D" + IsolatedConfiguration.CACHE_MAX_BYTES + "=" + (1L << 30);
+        Path record = cache.resolve("last-prune");
+        Files.createDirectories(cache.resolve("layouts")); // so that a prune sweeps tags too
+
+        // The first JVM unpacks busybox.tar, then prunes: the cache fits, so the prune records what it left.
+        runPassing(cache, cap);
+        assertThat(Files.readString(record)).startsWith("left=");
+
+        // A tag whose manifest is not stored, which only a prune removes (refs/ is not watched, see PruneRecord).
+        Path first = danglingTag(cache, "first");
+        // A JVM that only uses the image already unpacked stores nothing: it does not prune.
+        runPassing(cache, cap);
+        assertThat(first).as("a dangling tag, after a JVM that stored nothing").exists();
+        assertThat(record).exists();
+
+        // A JVM that unpacks a new image stores into the cache: it prunes.
+        String added = write("added.tar", TestImages.dockerSave(RUN_CONFIG, busybox, app));
+        runPassing(cache, cap, "-Dtest.rootfs=" + added);
+        assertThat(first).as("a dangling tag, after a JVM that stored an image").doesNotExist();
+        assertThat(Files.readString(record)).startsWith("left=");
+
+        // A layer added by hand, which no image uses, changes layers/: the next JVM prunes though it stores nothing.
+        Path orphan = orphanLayer(cache, "orphan");
+        Path second = danglingTag(cache, "second");
+        runPassing(cache, cap);
+        assertThat(orphan).as("a layer added by hand").doesNotExist();
+        assertThat(second).as("a dangling tag, after a layer was added by hand").doesNotExist();
+        assertThat(Files.readString(record)).startsWith("left=");
+
+        // A JVM killed while it unpacks an image leaves it half-written, and no record: the next JVM prunes.
+        Path third = danglingTag(cache, "third");
+        Path halfWritten = killWhileUnpacking(cache, cap);
+        assertThat(record).as("the record, after a JVM died storing").doesNotExist();
+        runPassing(cache, cap);
+        assertThat(halfWritten).as("the image the killed JVM was unpacking").doesNotExist();
+        assertThat(third).as("a dangling tag, after a JVM died storing").doesNotExist();
+        assertThat(Files.readString(record)).startsWith("left=");
+    }
+
+    /** Runs {@link StartThenAwaitPruneThread} in a child JVM, which must pass. */
+    private static void runPassing(Path cache, String... jvmArguments) throws Exception {
+        assertThat(runFixture(cache, StartThenAwaitPruneThread.class, jvmArguments))
+                .singleElement()
+                .satisfies(line -> assertThat(line).startsWith("SUCCESSFUL"));
+    }
+
+    /** A tag file of a pulled image whose manifest is not stored, as a pull that broke off may leave. */
+    private static Path danglingTag(Path cache, String tag) throws IOException {
+        Path ref = Files.createDirectories(cache.resolve("refs/127.0.0.1/team/gone"))
+                .resolve(tag);
+        Files.writeString(ref, "sha256:" + "0".repeat(64) + "\n");
+        return ref;
+    }
+
+    /** A directory in the layer store that no image uses, named by the sha256 of {@code name}. */
+    private static Path orphanLayer(Path cache, String name) throws Exception {
+        String hex = HexFormat.of()
+                .formatHex(MessageDigest.getInstance("SHA-256").digest(name.getBytes(StandardCharsets.UTF_8)));
+        Path tree = Files.createDirectories(cache.resolve("layers").resolve(hex).resolve("tree"));
+        Files.writeString(tree.resolve("data"), name);
+        return tree.getParent();
+    }
+
+    /**
+     * Starts a child JVM that unpacks a 256 MiB rootfs tar into {@code cache} and kills it (SIGKILL) as soon as its
+     * image directory appears; returns that directory.
+     */
+    private Path killWhileUnpacking(Path cache, String cap) throws Exception {
+        Path big = Files.createDirectories(dir.resolve("big"));
+        try (java.io.RandomAccessFile file =
+                new java.io.RandomAccessFile(big.resolve("data").toFile(), "rw")) {
+            file.setLength(256L * 1024 * 1024);
+        }
+        String archive = tar(big, dir.resolve("big.tar"));
+        List<Path> before = children(cache.resolve("images"));
+        List<String> command = new ArrayList<>(List.of(
+                Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+                "-D" + IsolatedConfiguration.CACHE_DIR + "=" + cache,
+                cap,
+                "-Dtest.rootfs=" + archive,
+                "-cp",
+                System.getProperty("java.class.path"),
+                FixtureRunner.class.getName(),
+                StartThenAwaitPruneThread.class.getName()));
+        Process child = new ProcessBuilder(command)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        try {
+            Path[] unpacking = new Path[1];
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(1))
+                    .until(() -> {
+                        List<Path> added = new ArrayList<>(children(cache.resolve("images")));
+                        added.removeAll(before);
+                        unpacking[0] = added.isEmpty() ? null : added.get(0);
+                        return unpacking[0] != null;
+                    });
+            child.destroyForcibly();
+            assertThat(child.waitFor()).as("the killed JVM's exit code").isEqualTo(137);
+            assertThat(unpacking[0].resolve("complete"))
+                    .as("the killed JVM's image, half-written")
+                    .doesNotExist();
+            return unpacking[0];
+        } finally {
+            child.destroyForcibly();
+        }
+    }
+
+    @Test
     @DisplayName("as a non-root user too: layers stored once, files the user's, the merged images run")
     void rootless() throws Exception {
         Path run = NobodyJvm.runDirectory(dir, "nobody");
@@ -302,6 +417,25 @@ class LayerStoreTests {
             Awaitility.await().atMost(Duration.ofSeconds(60)).until(PRUNED::get);
             assertThat(Path.of(gone[0])).doesNotExist();
             assertThat(Path.of(gone[1])).isEmptyDirectory();
+        }
+    }
+
+    /**
+     * Starts {@code test.rootfs} (busybox.tar unless set), then waits (up to 60 s) until this JVM's background prune,
+     * if it started one, has ended.
+     */
+    static class StartThenAwaitPruneThread {
+        @Test
+        void test() {
+            try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                    .rootfs(System.getProperty("test.rootfs", "busybox.tar"))
+                    .start()) {
+                assertThat(env.namespaces()).isNotEmpty();
+            }
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(60))
+                    .until(() -> Thread.getAllStackTraces().keySet().stream()
+                            .noneMatch(thread -> thread.getName().equals("isolated-cache-prune")));
         }
     }
 

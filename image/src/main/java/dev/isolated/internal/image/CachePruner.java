@@ -54,26 +54,38 @@ final class CachePruner {
 
     List<Path> prune(long maxBytes, Duration maxAge) {
         try {
-            List<Candidate> remaining = new ArrayList<>(cache.completeEntries());
-            readSizes();
-            Instant oldestKept = Instant.now().minus(maxAge);
-            List<Path> removed = new ArrayList<>();
-            long size = size(remaining); // changes only when an entry goes: not summed again for every entry
-            for (Candidate candidate : List.copyOf(remaining)) {
-                boolean tooOld = candidate.lastUsed().isBefore(oldestKept);
-                if ((tooOld || size > maxBytes)
-                        && !ImageCache.isHandedOut(candidate.entry())
-                        && cache.removeIfUnlocked(candidate.entry())) {
-                    removed.add(candidate.entry());
-                    remaining.remove(candidate);
-                    size = size(remaining);
-                }
+            PruneRecord record = PruneRecord.start(root); // before anything is read: see PruneRecord
+            try {
+                return prune(maxBytes, maxAge, record);
+            } finally {
+                record.abandon(); // unless finished
             }
-            sweep(removed.isEmpty() ? remaining : null);
-            return removed;
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot prune the image cache " + root + ": " + e, e);
         }
+    }
+
+    private List<Path> prune(long maxBytes, Duration maxAge, PruneRecord record) throws IOException {
+        List<Candidate> remaining = new ArrayList<>(cache.completeEntries());
+        readSizes();
+        Instant oldestKept = Instant.now().minus(maxAge);
+        List<Path> removed = new ArrayList<>();
+        long size = size(remaining); // changes only when an entry goes: not summed again for every entry
+        for (Candidate candidate : List.copyOf(remaining)) {
+            boolean tooOld = candidate.lastUsed().isBefore(oldestKept);
+            if ((tooOld || size > maxBytes)
+                    && !ImageCache.isHandedOut(candidate.entry())
+                    && cache.removeIfUnlocked(candidate.entry())) {
+                removed.add(candidate.entry());
+                remaining.remove(candidate);
+                size = size(remaining);
+            }
+        }
+        boolean swept = sweep(removed.isEmpty() ? remaining : null);
+        if (swept && size <= maxBytes) {
+            record.finish(size, root);
+        }
+        return removed;
     }
 
     /** What the {@code remaining} images hold once nothing else is kept. */
@@ -130,9 +142,11 @@ final class CachePruner {
      * complete image came from, the blobs no remaining layout holds and the refs whose manifest is gone.
      *
      * @param unchanged the complete entries just read, when none was removed since; {@code null}: read them again
+     * @return whether nothing was left that a later sweep may remove: no stale entry, layer or layer temporary was
+     *     kept, and the pulled part was swept
      */
-    private void sweep(List<Candidate> unchanged) throws IOException {
-        cache.removeStaleEntries();
+    private boolean sweep(List<Candidate> unchanged) throws IOException {
+        boolean all = cache.removeStaleEntries();
         Instant dayAgo = Instant.now().minus(Duration.ofDays(1));
         for (Path temporary : list(cache.layerStore().directory())) { // left by a JVM that died unpacking a layer
             if (temporary.getFileName().toString().startsWith("layer.tmp-")
@@ -140,6 +154,8 @@ final class CachePruner {
                             .toInstant()
                             .isBefore(dayAgo)) {
                 FileTrees.deleteRecursively(temporary);
+            } else if (temporary.getFileName().toString().startsWith("layer.tmp-")) {
+                all = false; // being unpacked, or left by a JVM that died less than a day ago
             }
         }
         // When nothing was removed, the entries prune() just read: reading every entry's marker again doubled the
@@ -168,15 +184,17 @@ final class CachePruner {
                 } finally {
                     lock.releaseExclusive();
                 }
+            } else {
+                all = false; // held: an image is being merged from it
             }
         }
         Path layouts = root.resolve("layouts");
         if (!Files.isDirectory(layouts, LinkOption.NOFOLLOW_LINKS)) {
-            return;
+            return all;
         }
         CacheLock pulls = StoreLock.of(root);
         if (!pulls.tryExclusive()) {
-            return; // a JVM is pulling: its blobs and layout are not in an image yet
+            return false; // a JVM is pulling: its blobs and layout are not in an image yet
         }
         try {
             Set<String> keptBlobs = new HashSet<>();
@@ -216,6 +234,7 @@ final class CachePruner {
         } finally {
             pulls.releaseExclusive();
         }
+        return all;
     }
 
     private static String firstLine(Path file) throws IOException {

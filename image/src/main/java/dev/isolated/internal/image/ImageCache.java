@@ -81,7 +81,8 @@ import java.util.stream.Stream;
  * <h2>Pruning</h2>
  * {@link #prune} removes least recently used entries beyond a size or an age, then the layers, pulled layouts,
  * blobs and tags no remaining entry uses ({@link CachePruner}); {@link #pruneAutomatically} does it once per
- * JVM in the background ({@link SettingNames#CACHE_MAX_BYTES}).
+ * JVM in the background ({@link SettingNames#CACHE_MAX_BYTES}), unless the last prune left the cache under the
+ * cap and nothing was stored since ({@link PruneRecord}).
  *
  * <h2>Progress</h2>
  * An unpack longer than a second reports bytes and layers at {@code INFO} about once a second
@@ -148,7 +149,8 @@ public final class ImageCache {
 
     /**
      * Prunes the cache down to {@code maxBytes} ({@link SettingNames#CACHE_MAX_BYTES}) once per JVM, in a
-     * background thread, after this cache first hands out an image; 0 never prunes.
+     * background thread, after this cache first hands out an image, unless the last prune left it under
+     * {@code maxBytes} and nothing was stored since ({@link PruneRecord}); 0 never prunes.
      *
      * @return this cache
      */
@@ -283,10 +285,18 @@ public final class ImageCache {
         return entry;
     }
 
-    /** Starts this JVM's one automatic prune, in the background, if a cap is set. */
+    /**
+     * Starts this JVM's one automatic prune, in the background, if a cap is set, unless the last prune left the cache
+     * under the cap and nothing was stored since ({@link PruneRecord}).
+     */
     private void startAutomaticPrune() {
         long cap = automaticPruneBytes;
         if (cap <= 0 || !AUTOMATIC_PRUNE_STARTED.compareAndSet(false, true)) {
+            return;
+        }
+        if (PruneRecord.fitsUnder(root, cap)) { // nothing stored since a prune left it under the cap: nothing to do
+            LOG.fine(() -> "Skipped the automatic prune of the image cache " + root + ": nothing was stored in it "
+                    + "since the last prune left it under " + cap + " bytes (" + root.resolve(PruneRecord.FILE) + ")");
             return;
         }
         Thread pruner = new Thread(
@@ -448,6 +458,15 @@ public final class ImageCache {
 
     /** Unpacks into a temporary directory, renames it to {@code rootfs}, then writes the marker. */
     private void unpack(ImageSource source, Path entry, Unpacking unpacking) throws IOException {
+        PruneRecord.storing(root); // before anything is written, so a crash leaves no record: the next JVM prunes
+        try {
+            unpackStoring(source, entry, unpacking);
+        } finally {
+            PruneRecord.storing(root); // again: a prune that ran meanwhile may not have counted this image
+        }
+    }
+
+    private void unpackStoring(ImageSource source, Path entry, Unpacking unpacking) throws IOException {
         Files.createDirectory(entry, PRIVATE);
         Files.setAttribute(
                 entry, "unix:mode", OwnDirectory.PRIVATE_MODE, LinkOption.NOFOLLOW_LINKS); // whatever the umask
@@ -872,8 +891,11 @@ public final class ImageCache {
     /**
      * Removes the entries left incomplete by a JVM that died while unpacking them, unless a JVM (this one too)
      * holds their lock, as one that is unpacking does.
+     *
+     * @return whether none was kept
      */
-    void removeStaleEntries() throws IOException {
+    boolean removeStaleEntries() throws IOException {
+        boolean all = true;
         try (Stream<Path> children = Files.list(imagesDirectory)) {
             for (Path entry : children.toList()) {
                 if (!LayerStore.isKey(entry.getFileName().toString())
@@ -891,9 +913,12 @@ public final class ImageCache {
                     } finally {
                         lock.releaseExclusive();
                     }
+                } else {
+                    all = false; // being unpacked
                 }
             }
         }
+        return all;
     }
 
     private static Instant lastUse(Path entry) throws IOException {

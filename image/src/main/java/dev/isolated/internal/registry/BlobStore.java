@@ -1,6 +1,7 @@
 package dev.isolated.internal.registry;
 
 import dev.isolated.internal.image.CacheLock;
+import dev.isolated.internal.image.PruneRecord;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -35,10 +36,12 @@ final class BlobStore {
     private static final Pattern CONTENT_RANGE = Pattern.compile("bytes (\\d+)-(\\d+)/(\\d+|\\*)");
     private static final int BUFFER = 128 * 1024;
 
+    private final Path cacheRoot;
     private final Path blobs;
     private final Path locks;
 
     BlobStore(Path cacheRoot) {
+        this.cacheRoot = cacheRoot;
         this.blobs = cacheRoot.resolve("blobs").resolve("sha256");
         this.locks = cacheRoot.resolve("blobs").resolve("locks");
     }
@@ -262,9 +265,14 @@ final class BlobStore {
                 return whenStored.get();
             }
             try {
+                PruneRecord.storing(cacheRoot); // a stored blob counts toward the cache's cap
                 return action.run();
             } finally {
-                lock.releaseExclusive();
+                try {
+                    PruneRecord.storing(cacheRoot);
+                } finally {
+                    lock.releaseExclusive();
+                }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(

@@ -1,6 +1,7 @@
 package dev.isolated.internal.registry;
 
 import dev.isolated.internal.image.OwnDirectory;
+import dev.isolated.internal.image.PruneRecord;
 import dev.isolated.internal.image.SettingNames;
 import dev.isolated.internal.image.UnpackLimits;
 import dev.isolated.internal.json.JsonException;
@@ -285,10 +286,12 @@ public final class ImagePuller {
         private String fetchTag(Path ref) throws IOException {
             RegistryClient.Manifest fetchedManifest = client().manifest(image.tag(), "manifest");
             store.put(fetchedManifest.digest(), fetchedManifest.bytes());
+            PruneRecord.storing(root);
             Files.createDirectories(ref.getParent());
             Path temporary = Files.createTempFile(ref.getParent(), ref.getFileName() + ".", ".tmp");
             Files.writeString(temporary, fetchedManifest.digest() + "\n" + Instant.now() + "\n");
             Files.move(temporary, ref, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            PruneRecord.storing(root);
             LOG.fine(() -> "Image " + label + ": tag " + image.tag() + " is " + fetchedManifest.digest());
             return fetchedManifest.digest();
         }
@@ -501,6 +504,7 @@ public final class ImagePuller {
             if (Files.isRegularFile(directory.resolve("index.json"), LinkOption.NOFOLLOW_LINKS)) {
                 return directory;
             }
+            PruneRecord.storing(root); // a prune that ran meanwhile may not have seen this layout: see PruneRecord
             Files.createDirectories(layouts);
             Path temporary = Files.createTempDirectory(layouts, hex + ".tmp-");
             try {
@@ -525,7 +529,11 @@ public final class ImagePuller {
                     // another JVM laid it out first: the same content
                 }
             } finally {
-                deleteTree(temporary);
+                try {
+                    deleteTree(temporary);
+                } finally {
+                    PruneRecord.storing(root);
+                }
             }
             return directory;
         }
