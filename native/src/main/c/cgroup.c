@@ -9,7 +9,9 @@
  * - cgroup_kill() kills the cgroup and everything below it: v2 writes "1" to cgroup.kill
  *   (Linux 5.14), else it freezes (v2 cgroup.freeze, v1 the freezer controller's
  *   freezer.state: no fork in between), SIGKILLs every pid in cgroup.procs, thaws; then it
- *   kills what is listed, in rounds, until no process is left (2 s at most). Without limits a cgroup that cannot be made (rootless and
+ *   kills what is listed, in rounds, until no process is left (2 s at most); on v2 a
+ *   cgroup.events that says `populated 0` after the kill ends it at once (the usual case: the
+ *   init's death took its PID namespace along). Without limits a cgroup that cannot be made (rootless and
  *   not delegated, v1 without a freezer hierarchy) is no error: the env is tracked by its
  *   namespaces only (env_kill_strays()); cgroup_untracked() says why.
  * - The helper's own cgroups come from /proc/self/cgroup and the cgroup mounts of
@@ -28,8 +30,8 @@
  * - The init is placed by the helper (CLONE_INTO_CGROUP, else a write to cgroup.procs while
  *   it waits on its sync pipe); a spawned command's intermediate process writes "0" to the
  *   cgroup.procs fds itself before it joins the env, so the command starts inside.
- * - Removal kills what is left, then rmdir()s bottom-up (a root inside may have made cgroups
- *   below), retrying briefly on EBUSY. A helper killed by SIGKILL cannot: the next serving
+ * - Removal kills what is left, then rmdir()s the env's cgroup (the usual case: empty, nothing
+ *   below), else bottom-up (a root inside may have made cgroups below), retrying briefly on EBUSY. A helper killed by SIGKILL cannot: the next serving
  *   helper, for every helper that is dead - its lock file (statedir.c) exists and nobody holds
  *   it - kills what is in each of its `isolated-<pid>-<token>-<id>` (`isolated-run-<pid>-<token>`)
  *   next to our own cgroups and in the bases its lock file records (cgroup_bases_record(): a
@@ -665,7 +667,12 @@ static void kill_cgroup_dir(const char *dir, int version)
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/cgroup.kill", dir);
     if (version == 2 && write_file(path, "1") == 0) {
-        /* the kernel killed the subtree, and what forks meanwhile */
+        /* the kernel killed the subtree, and what forks meanwhile; usually nothing was left
+         * (the init's death took its PID namespace along): then one read says so */
+        char events[256];
+        if (read_text(dir, "cgroup.events", events, sizeof events) == 0 &&
+            strstr(events, "populated 0\n"))
+            return;
     } else if (version && set_frozen(dir, version, true)) {
         count_procs(dir, true); /* frozen: nothing forks, nothing exits, no pid is reused */
         set_frozen(dir, version, false);
@@ -717,6 +724,8 @@ static bool left_behind; /* cgroup_left_behind() */
 /* remove_dir() for one of our env's cgroups: notes when it stays (cgroup_left_behind()). */
 static void remove_own(const char *dir)
 {
+    if (rmdir(dir) == 0)
+        return; /* empty and without cgroups below: the usual case, no walk */
     remove_dir(dir);
     if (access(dir, F_OK) == 0)
         left_behind = true;

@@ -23,6 +23,9 @@
  *   e.g. a daemon that double-forked away and unshared every namespace); an env without pid and
  *   without a cgroup (rootless, not delegated) then has its strays killed (env_kill_strays():
  *   every process left in one of its own namespaces).
+ * - CLOSE holds the env's mount namespace open while it waits for the init, and closes it
+ *   right after the ACK: the mounts' teardown (the init's exit would do it) is not in the
+ *   answer's way, and still done before the next request is read.
  */
 #include "serve.h"
 
@@ -826,10 +829,27 @@ static void wait_for(pid_t pid, int *status)
         ;
 }
 
-/* Processes first: an init (PID 1) only becomes reapable once every process of its
- * namespace was reaped, including ours that joined it with setns(). */
-static void close_env(struct server *s, struct env_slot *slot)
+/* The env's mount namespace, held open across its init's death: the init's exit then does
+ * not tear the mounts down (umount of the tree, every superblock released) while CLOSE waits
+ * for it; the helper does, by closing this fd right after the ACK (handle_close()), before it
+ * reads the next request. -1 without a mount namespace (or when it cannot be opened: then
+ * the init's exit tears it down, as without). Only an env whose init is alive: its pid cannot
+ * be reused, it is our unreaped child. */
+static int hold_mount_ns(const struct env_slot *slot)
 {
+    char path[64];
+    if (slot->dead || slot->env.pid <= 0 || !(slot->env.ns & NS_BIT(NS_MOUNT)))
+        return -1;
+    snprintf(path, sizeof path, "/proc/%d/ns/mnt", slot->env.pid);
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* Processes first: an init (PID 1) only becomes reapable once every process of its
+ * namespace was reaped, including ours that joined it with setns(). Returns the env's mount
+ * namespace held open (hold_mount_ns()), for the caller to close once it answered. */
+static int close_env(struct server *s, struct env_slot *slot)
+{
+    int mount_ns = hold_mount_ns(slot);
     forwards_close_env(&s->fwd, slot->id);
     env_kill(&slot->env);
     for (size_t i = 0; i < s->n_procs; i++)
@@ -854,19 +874,23 @@ static void close_env(struct server *s, struct env_slot *slot)
     env_remove_cgroup(&slot->env);
     network_leave(&slot->net); /* the last member's leave destroys the switch namespace */
     remove_env(s, slot);
+    return mount_ns;
 }
 
 static void handle_close(struct server *s, uint32_t id, const struct record *rec)
 {
     struct env_slot *slot = find_env(s, record_get(rec, "env"));
+    int mount_ns = -1;
     if (!slot)
         return (void)request_error(s, id, ESRCH, "no such environment");
     if (slot->creating)
         cancel_create(s, slot);
     else
-        close_env(s, slot);
+        mount_ns = close_env(s, slot);
     struct record_builder rb = { 0 };
     send_record(&s->out, FRAME_ACK, id, &rb);
+    if (mount_ns >= 0)
+        close(mount_ns); /* the last reference: the env's mounts go now, after the answer */
 }
 
 /* The creating env a request must wait for: named by env= (not CLOSE), or its proc (STDIN,
