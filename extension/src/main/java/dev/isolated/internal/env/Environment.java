@@ -739,7 +739,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             try {
                 p.exit().get(5, TimeUnit.SECONDS);
             } catch (TimeoutException e) {
-                leftovers.add("process " + p.command() + " (host pid " + p.hostPid() + ") still running");
+                leftovers.add("process " + p.command() + (p.hostPid() < 0 ? "" : " (host pid " + p.hostPid() + ")")
+                        + " still running");
                 causes.add(e);
             } catch (InterruptedException | ExecutionException e) {
                 if (e instanceof InterruptedException) {

@@ -82,8 +82,9 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
      * @param user who the command runs as; {@code null}: root, the helper's default
      * @param awaitSpawn whether to return only once the helper said the command started (its pids known, a
      *     failure to start thrown); {@code false} for a command that {@link #waitOrStop} waits for at once, which
-     *     then throws that failure: the caller's thread is woken once per command, at its exit, not also at its
-     *     start (a command with stdin to write is always awaited)
+     *     then throws that failure: the helper is asked not to report the start ({@code spawned=false}), so the
+     *     reader and the caller are woken once per command, at its exit; its pids stay unknown (-1), its timeout
+     *     runs from the request (a command with stdin to write is always awaited)
      */
     static RunningProcess spawn(
             HelperConnection helper,
@@ -107,6 +108,10 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             }
         }
         request.add("stdin", command.stdin().isPresent() || command.hasOpenStdin() ? "pipe" : "null");
+        boolean quiet = !awaitSpawn && command.stdin().isEmpty();
+        if (quiet) {
+            request.add("spawned", "false");
+        }
         Frame frame = Frame.of(FrameType.SPAWN, p.id, request);
         if (frame.length() > Frame.MAX_LENGTH) {
             throw new IllegalArgumentException(String.format(
@@ -118,9 +123,13 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
                     frame.length(),
                     Frame.MAX_LENGTH));
         }
+        if (quiet) {
+            p.spawnedNanos = System.nanoTime();
+            p.spawned.complete(Fields.of()); // what cannot start completes the exit exceptionally
+        }
         helper.listen(p.id, p);
         helper.send(frame);
-        if (awaitSpawn || command.stdin().isPresent()) {
+        if (!quiet) {
             p.awaitSpawned();
         }
         command.stdin().ifPresent(p.stdin::writeAllAndClose);
