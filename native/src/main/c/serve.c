@@ -634,8 +634,9 @@ static int parse_join(const struct env_slot *slot, const char *join, unsigned *o
     return 0;
 }
 
+/* quiet: no SPAWNED (SPAWN's spawned=false): a caller that waits only for the exit is not woken twice. */
 static void start_proc(struct server *s, uint32_t id, struct env_slot *slot,
-                       struct spawn_spec *spec, bool stdin_pipe)
+                       struct spawn_spec *spec, bool stdin_pipe, bool quiet)
 {
     struct failure f;
     struct spawned child;
@@ -662,6 +663,8 @@ static void start_proc(struct server *s, uint32_t id, struct env_slot *slot,
                         .oom_kills = slot->env.cg.version ? oom_before : -1 };
     s->procs = xrealloc(s->procs, (s->n_procs + 1) * sizeof *s->procs);
     s->procs[s->n_procs++] = p;
+    if (quiet)
+        return;
     struct record_builder rb = { 0 };
     record_add(&rb, "pid", "%d", child.pid);
     record_add(&rb, "nspid", "%d", child.nspid);
@@ -672,7 +675,7 @@ static void handle_spawn(struct server *s, uint32_t id, const struct record *rec
 {
     struct env_slot *slot = find_env(s, record_get(rec, "env"));
     const char *cwd = record_get(rec, "cwd"), *in = record_get(rec, "stdin");
-    const char *pid1 = record_get(rec, "pid1");
+    const char *pid1 = record_get(rec, "pid1"), *spawned = record_get(rec, "spawned");
     size_t argc, envc;
     if (!slot || slot->dead)
         return (void)request_error(s, id, ESRCH, "no such environment");
@@ -692,10 +695,13 @@ static void handle_spawn(struct server *s, uint32_t id, const struct record *rec
         request_error(s, id, EINVAL, "unknown namespace in join=");
     else if (in && strcmp(in, "null") != 0 && strcmp(in, "pipe") != 0)
         request_error(s, id, EINVAL, "stdin= must be null or pipe");
+    else if (spawned && strcmp(spawned, "true") != 0 && strcmp(spawned, "false") != 0)
+        request_error(s, id, EINVAL, "spawned= must be true or false");
     else {
         char **envp = build_envp(given, envc);
         spec.envp = envp;
-        start_proc(s, id, slot, &spec, in && strcmp(in, "pipe") == 0);
+        start_proc(s, id, slot, &spec, in && strcmp(in, "pipe") == 0,
+                   spawned && strcmp(spawned, "false") == 0);
         for (char **e = envp; *e; e++)
             free(*e);
         free(envp);

@@ -322,7 +322,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
                             + "write to an open stdin: use start(command) and its stdin(), or withStdin(bytes)");
                 }
                 ResolvedUser user = runAs(command);
-                ExecResult result = spawn(join, asPid1, command, user)
+                ExecResult result = spawn(join, asPid1, command, user, false)
                         .waitOrStop(command.timeout().orElse(spec.execTimeout()));
                 history.record(result, user);
                 return result;
@@ -331,14 +331,15 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             @Override
             public IsolatedProcess start(Command command) {
                 ResolvedUser user = runAs(command);
-                RunningProcess p = spawn(join, asPid1, command, user);
+                RunningProcess p = spawn(join, asPid1, command, user, true);
                 p.exit().thenAccept(result -> history.record(result, user));
                 return p;
             }
         };
     }
 
-    private RunningProcess spawn(Set<LinuxNamespace> join, boolean asPid1, Command command, ResolvedUser user) {
+    private RunningProcess spawn(
+            Set<LinuxNamespace> join, boolean asPid1, Command command, ResolvedUser user, boolean awaitSpawn) {
         Fields request = Fields.of().add("env", Integer.toString(id));
         if (join != null) {
             request.add("join", EnvironmentSpec.namespaceList(join));
@@ -346,7 +347,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         if (asPid1) {
             request.add("pid1", "true");
         }
-        RunningProcess p = RunningProcess.spawn(helper, request, command, user, spec);
+        RunningProcess p = RunningProcess.spawn(helper, request, command, user, spec, awaitSpawn);
         processes.removeIf(done -> !done.isAlive());
         processes.add(p);
         return p;
@@ -738,7 +739,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             try {
                 p.exit().get(5, TimeUnit.SECONDS);
             } catch (TimeoutException e) {
-                leftovers.add("process " + p.command() + " (host pid " + p.hostPid() + ") still running");
+                leftovers.add("process " + p.command() + (p.hostPid() < 0 ? "" : " (host pid " + p.hostPid() + ")")
+                        + " still running");
                 causes.add(e);
             } catch (InterruptedException | ExecutionException e) {
                 if (e instanceof InterruptedException) {

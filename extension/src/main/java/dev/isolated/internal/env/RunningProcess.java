@@ -52,6 +52,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
     private volatile boolean oomKilled;
     private volatile long hostPid = -1;
     private volatile long nsPid = -1;
+    private volatile long spawnedNanos;
     private final StdinStream stdin;
     private final boolean openStdin;
     private final ResolvedUser user;
@@ -79,9 +80,19 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
 
     /**
      * @param user who the command runs as; {@code null}: root, the helper's default
+     * @param awaitSpawn whether to return only once the helper said the command started (its pids known, a
+     *     failure to start thrown); {@code false} for a command that {@link #waitOrStop} waits for at once, which
+     *     then throws that failure: the helper is asked not to report the start ({@code spawned=false}), so the
+     *     reader and the caller are woken once per command, at its exit; its pids stay unknown (-1), its timeout
+     *     runs from the request (a command with stdin to write is always awaited)
      */
     static RunningProcess spawn(
-            HelperConnection helper, Fields request, Command command, ResolvedUser user, EnvironmentSpec spec) {
+            HelperConnection helper,
+            Fields request,
+            Command command,
+            ResolvedUser user,
+            EnvironmentSpec spec,
+            boolean awaitSpawn) {
         RunningProcess p = new RunningProcess(helper, command, user, spec.awaitTimeout());
         for (String arg : command.argv()) {
             request.add("arg", arg);
@@ -97,6 +108,10 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             }
         }
         request.add("stdin", command.stdin().isPresent() || command.hasOpenStdin() ? "pipe" : "null");
+        boolean quiet = !awaitSpawn && command.stdin().isEmpty();
+        if (quiet) {
+            request.add("spawned", "false");
+        }
         Frame frame = Frame.of(FrameType.SPAWN, p.id, request);
         if (frame.length() > Frame.MAX_LENGTH) {
             throw new IllegalArgumentException(String.format(
@@ -108,9 +123,15 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
                     frame.length(),
                     Frame.MAX_LENGTH));
         }
+        if (quiet) {
+            p.spawnedNanos = System.nanoTime();
+            p.spawned.complete(Fields.of()); // what cannot start completes the exit exceptionally
+        }
         helper.listen(p.id, p);
         helper.send(frame);
-        p.awaitSpawned();
+        if (!quiet) {
+            p.awaitSpawned();
+        }
         command.stdin().ifPresent(p.stdin::writeAllAndClose);
         return p;
     }
@@ -124,9 +145,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
 
     private void awaitSpawned() {
         try {
-            Fields f = spawned.get(SPAWN_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-            hostPid = Long.parseLong(f.get("pid").orElse("-1"));
-            nsPid = Long.parseLong(f.get("nspid").orElse(Long.toString(hostPid)));
+            spawned.get(SPAWN_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
         } catch (ExecutionException e) {
             throw asIsolated(e);
         } catch (TimeoutException e) {
@@ -141,13 +160,32 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
     @Override
     public void onFrame(Frame frame) {
         switch (frame.type()) {
-            case SPAWNED -> spawned.complete(frame.fields());
+            case SPAWNED -> started(frame.fields());
             case STDOUT -> output(false, frame.payload());
             case STDERR -> output(true, frame.payload());
             case EXITED -> finish(frame.fields());
             case ERROR -> failSpawn(frame.fields());
             default -> {}
         }
+    }
+
+    /** SPAWNED: the pids are set before anyone waiting for the start (or the exit) can read them. */
+    private void started(Fields f) {
+        try {
+            hostPid = Long.parseLong(f.get("pid").orElse("-1"));
+            nsPid = Long.parseLong(f.get("nspid").orElse(Long.toString(hostPid)));
+            spawnedNanos = System.nanoTime();
+            spawned.complete(f);
+        } catch (NumberFormatException e) {
+            failed(new IsolatedException("The isolated helper reported a malformed pid for " + command + ": " + f, e));
+        }
+    }
+
+    /** The command did not start: whoever waits for its start, or (exec) for its exit, gets {@code why}. */
+    private void failed(RuntimeException why) {
+        helper.unlisten(id);
+        spawned.completeExceptionally(why);
+        exited.completeExceptionally(why);
     }
 
     private void output(boolean isStderr, byte[] data) {
@@ -194,9 +232,9 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
         } else if (stage.equals("cwd")) {
             completeAtOnce(125, workingDirectoryProblem(error));
         } else if (stage.equals("user") && user != null) {
-            spawned.completeExceptionally(userProblem(error));
+            failed(userProblem(error));
         } else {
-            spawned.completeExceptionally(new HelperErrorException(error));
+            failed(new HelperErrorException(error));
         }
     }
 
@@ -275,10 +313,23 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
         exited.completeExceptionally(reason);
     }
 
-    /** Waits up to {@code timeout}; then SIGTERM, and SIGKILL after a grace period. */
+    /**
+     * Waits until the command exits, at most {@code timeout} from its start; then SIGTERM, and SIGKILL after a
+     * grace period. Throws what kept it from starting.
+     */
     ExecResult waitOrStop(Duration timeout) {
         try {
-            return exited.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            long nanos = saturatedNanos(timeout);
+            try {
+                return exited.get(nanos, TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                awaitSpawned(); // the timeout runs from the start (SPAWNED), as when that was awaited first
+                long left = nanos - (System.nanoTime() - spawnedNanos);
+                if (left <= 0) {
+                    throw e;
+                }
+                return exited.get(left, TimeUnit.NANOSECONDS);
+            }
         } catch (TimeoutException e) {
             timedOut = true;
             signal(15);
@@ -291,6 +342,14 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             }
         } catch (InterruptedException | ExecutionException e) {
             throw asIsolated(e);
+        }
+    }
+
+    private static long saturatedNanos(Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException tooLong) {
+            return Long.MAX_VALUE;
         }
     }
 

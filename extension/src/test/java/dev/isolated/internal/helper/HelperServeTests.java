@@ -122,6 +122,40 @@ class HelperServeTests extends AbstractHelperCliTests {
         }
 
         @Test
+        @DisplayName("spawned=false: a SPAWN is answered by its output and EXITED (or an ERROR) only, no SPAWNED")
+        void spawnWithoutSpawned() throws Exception {
+            try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+                server.create(1, "rootfs=" + rootfs, "ns=pid,mount");
+
+                assertThat(server.request(SPAWN, 2, "env=1", "spawned=false", "arg=echo", "arg=hi"))
+                        .hasType(STDOUT)
+                        .hasId(2)
+                        .hasText("hi\n");
+                assertThat(server.read()).hasType(EXITED).hasId(2).fields().containsEntry("code", "0");
+                assertThat(server.request(SPAWN, 3, "env=1", "spawned=false", "arg=true"))
+                        .hasType(EXITED)
+                        .hasId(3)
+                        .fields()
+                        .containsEntry("code", "0");
+                assertThat(server.request(SPAWN, 4, "env=1", "spawned=false", "arg=/no/such/program"))
+                        .hasType(ERROR)
+                        .hasId(4)
+                        .fields()
+                        .containsEntry("stage", "exec")
+                        .containsEntry("errname", "ENOENT");
+                assertThat(server.request(SPAWN, 5, "env=1", "spawned=maybe", "arg=true"))
+                        .hasType(ERROR)
+                        .hasId(5)
+                        .fields()
+                        .containsEntry("stage", "request")
+                        .containsEntry("errname", "EINVAL");
+                assertThat(server.request(SPAWN, 6, "env=1", "spawned=true", "arg=true"))
+                        .hasType(SPAWNED)
+                        .hasId(6);
+            }
+        }
+
+        @Test
         @DisplayName("answers a bad rootfs with an ERROR naming the stage and errno")
         void errorForBadRootfs() throws Exception {
             try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
