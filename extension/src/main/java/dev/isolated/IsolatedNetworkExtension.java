@@ -51,11 +51,26 @@ class IsolatedNetworkExtension implements BeforeAllCallback, BeforeEachCallback,
         }
     }
 
+    /**
+     * A class's {@code IsolatedNetwork} fields (its superclasses' first), looked up once per class: every test of a
+     * class would otherwise walk its fields (and its superclasses') again.
+     */
+    private static final ClassValue<List<List<Field>>> NETWORK_FIELDS = new ClassValue<>() {
+        @Override
+        protected List<List<Field>> computeValue(Class<?> type) {
+            return List.of(findNetworkFields(type, false), findNetworkFields(type, true));
+        }
+    };
+
     private static List<Field> networkFields(Class<?> type, boolean isStatic) {
-        return ReflectionSupport.findFields(
+        return NETWORK_FIELDS.get(type).get(isStatic ? 1 : 0);
+    }
+
+    private static List<Field> findNetworkFields(Class<?> type, boolean isStatic) {
+        return List.copyOf(ReflectionSupport.findFields(
                 type,
                 f -> f.getType() == IsolatedNetwork.class && Modifier.isStatic(f.getModifiers()) == isStatic,
-                HierarchyTraversalMode.TOP_DOWN);
+                HierarchyTraversalMode.TOP_DOWN));
     }
 
     /** The network in FIELD (of INSTANCE, null for a static one), if any, is closed with OWNER. */

@@ -21,12 +21,21 @@ import java.util.logging.Logger;
  * {@code IsolatedEnvironment.builder()} and {@code ImageBuilder.from} alike: found on the class path or the file
  * system (or pulled), unpacked once per content digest into the JVM's one image cache (its directory, unpack
  * limits and size cap read from the configuration when it is first used), and remembered for the rest of the
- * run (a tar file rewritten meanwhile, as by a test that builds its image, is resolved again).
+ * run (a tar file rewritten meanwhile, as by a test that builds its image, is resolved again; a class path
+ * resource is looked up on the class path once).
  */
 public final class RootfsImages {
     private static final Logger LOG = Logger.getLogger(RootfsImages.class.getName());
     private static final Map<List<Object>, UnpackedImage> RESOLVED = new ConcurrentHashMap<>();
     private static final Map<List<Object>, UnpackedImage> PULLED = new ConcurrentHashMap<>();
+    /**
+     * Images found as class path resources, by name, loader and working directory: a resource is looked up on the
+     * class path once per run (every test would search it again); its file's version is still read each time.
+     */
+    private static final Map<List<Object>, ImageSource> ON_CLASS_PATH = new ConcurrentHashMap<>();
+    /** The JVM's working directory, which does not change while it runs. */
+    private static final Path WORKING_DIRECTORY = Paths.get("").toAbsolutePath();
+
     private static ImageCache cache;
     private static Path cacheDirectory;
     private static UnpackLimits limits;
@@ -45,11 +54,30 @@ public final class RootfsImages {
      */
     public static UnpackedImage image(
             String rootfs, ClassLoader classLoader, Function<String, Optional<String>> configuration) {
-        Path workingDirectory = Paths.get("").toAbsolutePath();
-        ImageSource source = new RootfsLocator(classLoader, workingDirectory).locate(rootfs);
+        Path workingDirectory = WORKING_DIRECTORY;
+        List<Object> where = List.of(rootfs, classLoader, workingDirectory);
+        ImageSource source = ON_CLASS_PATH.get(where);
+        List<Object> version = null;
+        if (source != null) {
+            try {
+                version = version(source);
+            } catch (UncheckedIOException gone) { // the resource's file went away: look for it again
+                ON_CLASS_PATH.remove(where, source);
+                source = null;
+            }
+        }
+        if (source == null) {
+            boolean[] onClassPath = new boolean[1];
+            source = new RootfsLocator(classLoader, workingDirectory).locate(rootfs, onClassPath);
+            version = version(source);
+            if (onClassPath[0]) {
+                ON_CLASS_PATH.put(where, source);
+            }
+        }
+        ImageSource found = source;
         return RESOLVED.computeIfAbsent(
-                List.of(rootfs, classLoader, workingDirectory, version(source)),
-                key -> cache(configuration).unpack(source));
+                List.of(rootfs, classLoader, workingDirectory, version),
+                key -> cache(configuration).unpack(found));
     }
 
     /**

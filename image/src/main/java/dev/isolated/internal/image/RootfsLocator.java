@@ -56,19 +56,28 @@ public final class RootfsLocator {
      * @throws IllegalArgumentException if {@code rootfs} is blank
      */
     public ImageSource locate(String rootfs) {
+        return locate(rootfs, new boolean[1]);
+    }
+
+    /**
+     * As {@link #locate(String)}, and says where it was found.
+     *
+     * @param onClassPath its element 0 is set to whether the image is a class path resource (or a tag of one)
+     */
+    ImageSource locate(String rootfs, boolean[] onClassPath) {
         if (rootfs == null || rootfs.isBlank()) {
             throw new IllegalArgumentException("The rootfs name is empty; give a classpath resource such as "
                     + "\"busybox.tar\" or the path of a tar file or rootfs directory");
         }
         List<String> tried = new ArrayList<>();
-        ImageSource source = find(rootfs, tried);
+        ImageSource source = find(rootfs, tried, onClassPath);
         if (source != null) {
             return source;
         }
         int hash = rootfs.lastIndexOf('#');
         if (hash > 0 && hash < rootfs.length() - 1) {
             String tag = rootfs.substring(hash + 1);
-            ImageSource tagged = find(rootfs.substring(0, hash), tried);
+            ImageSource tagged = find(rootfs.substring(0, hash), tried, onClassPath);
             if (tagged instanceof ImageSource.Archive archive) {
                 return archive.withReference(tag);
             }
@@ -80,13 +89,14 @@ public final class RootfsLocator {
     }
 
     /** The image named exactly {@code rootfs}, or {@code null}; adds each place looked at to {@code tried}. */
-    private ImageSource find(String rootfs, List<String> tried) {
+    private ImageSource find(String rootfs, List<String> tried, boolean[] onClassPath) {
         String resourceName = rootfs.startsWith("/") ? rootfs.substring(1) : rootfs;
         URL resource = classLoader == null ? null : classLoader.getResource(resourceName);
-        tried.add("classpath resource '" + resourceName + "' (class loader " + classLoader + ")");
         if (resource != null) {
+            onClassPath[0] = true;
             return fromResource(resourceName, resource);
         }
+        tried.add("classpath resource '" + resourceName + "' (class loader " + classLoader + ")");
         try {
             Path path = workingDirectory.resolve(rootfs).normalize();
             tried.add("path " + path);
