@@ -278,14 +278,31 @@ final class IsolatedSettings {
         return source;
     }
 
-    /** A hostname from a test name: lower case letters, digits and dashes, at most 63 characters. */
+    /**
+     * A hostname from a test name: lower case letters, digits and dashes, at most 63 characters. Each run of other
+     * characters becomes one dash, none at either end (a loop, not regular expressions: it runs for every test).
+     */
     static String deriveHostname(String testName) {
-        String name =
-                testName.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-+|-+$", "");
-        if (name.length() > 63) {
-            name = name.substring(0, 63).replaceAll("-+$", "");
+        String lower = testName.toLowerCase(Locale.ROOT);
+        StringBuilder name = new StringBuilder(Math.min(lower.length(), 64));
+        boolean gap = false;
+        for (int i = 0; i < lower.length() && name.length() < 63; i++) {
+            char c = lower.charAt(i);
+            if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+                if (gap && name.length() > 0) {
+                    name.append('-');
+                }
+                gap = false;
+                name.append(c);
+            } else {
+                gap = true;
+            }
         }
-        return name.isEmpty() ? "isolated" : name;
+        int end = Math.min(name.length(), 63);
+        while (end > 0 && name.charAt(end - 1) == '-') {
+            end--;
+        }
+        return end == 0 ? "isolated" : name.substring(0, end);
     }
 
     private static Duration duration(ExtensionContext context, String key, Duration defaultValue) {
