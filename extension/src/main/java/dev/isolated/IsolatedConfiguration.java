@@ -52,6 +52,13 @@ public final class IsolatedConfiguration {
      */
     public static final String KEEP_ON_FAILURE_DIR = "isolated.keepOnFailure.dir";
 
+    /**
+     * {@code false}: the extension makes no spare environments; by default ({@code true}), once two tests in a row
+     * of a class get environments of the same settings, the next one is made in the background while the test
+     * runs, and the class's next test of those settings takes it: {@value}.
+     */
+    public static final String SPARE_ENVIRONMENTS = "isolated.spareEnvironments";
+
     /** How long {@code exec} waits before stopping a command, e.g. {@code 500ms}, {@code 30s}, {@code 2m}; default 60 s: {@value}. */
     public static final String EXEC_TIMEOUT = "isolated.exec.timeout";
 

@@ -8,6 +8,8 @@ import dev.isolated.internal.env.EnvironmentSpec;
 import dev.isolated.internal.env.ExtraMount;
 import dev.isolated.internal.env.FrozenLayer;
 import dev.isolated.internal.env.Hostnames;
+import dev.isolated.internal.env.LayerSpec;
+import dev.isolated.internal.helper.HelperConnection;
 import dev.isolated.internal.helper.SharedHelper;
 import dev.isolated.internal.image.ImageSettingsException;
 import dev.isolated.internal.image.RootfsImages;
@@ -729,6 +731,18 @@ public final class IsolatedEnvironmentBuilder {
         return spec.build(rootfs, config);
     }
 
+    /** Whether a spare of these settings could stand in for this environment: nothing beyond its CREATE. */
+    private boolean spareable(FrozenLayer from, EnvironmentSpec spec, LayerSpec layers) {
+        return from == null
+                && networkObject == null
+                && networkAliases.isEmpty()
+                && serviceArgs == null
+                && !layers.onDisk()
+                && spec.mounts().isEmpty()
+                && spec.options().network().isEmpty()
+                && spec.options().seccompFilter().isEmpty();
+    }
+
     /**
      * The image of {@link #rootfs(String)} or {@link #image(String)}, unpacked; a setting the image code refuses is
      * an {@link IsolatedException}, as the extension's other configuration errors are.
@@ -754,6 +768,17 @@ public final class IsolatedEnvironmentBuilder {
      *     another user
      */
     public IsolatedEnvironment start() {
+        return start(null);
+    }
+
+    /**
+     * {@link #start()}, taking a spare of the same settings when {@code spares} holds one, and having the next
+     * one made in the background (only for an environment on no network, with no service, no mounts, no seccomp
+     * file of its own, no frozen state and its writable layer on a tmpfs: what a CREATE alone makes).
+     *
+     * @param spares the spare environment of the test's class; {@code null} for none
+     */
+    IsolatedEnvironment start(SpareEnvironment spares) {
         FrozenLayer from = frozen == null ? null : frozen.layerForUse();
         if (from == null && !rootfs.isEmpty() && !image.isEmpty()) {
             throw new IllegalStateException(
@@ -771,13 +796,18 @@ public final class IsolatedEnvironmentBuilder {
             networkObject.checkOpen();
         }
         try {
-            return withService(
-                    joined(Environment.create(
-                            SharedHelper.get(configuration),
-                            spec,
-                            networkAliases,
-                            LayerSettings.resolve(layerStorage, tmpfsSize, from, configuration))),
-                    startup);
+            HelperConnection helper = SharedHelper.get(configuration);
+            LayerSpec layers = LayerSettings.resolve(layerStorage, tmpfsSize, from, configuration);
+            if (spares == null || !spareable(from, spec, layers)) {
+                return withService(joined(Environment.create(helper, spec, networkAliases, layers)), startup);
+            }
+            SpareEnvironment.Key key = new SpareEnvironment.Key(helper, spec, layers);
+            Environment env = spares.take(key);
+            if (env == null) {
+                env = Environment.create(helper, spec, networkAliases, layers);
+            }
+            spares.prepareNext(key, () -> Environment.create(helper, spec, List.of(), layers));
+            return withService(joined(env), startup);
         } catch (EnvironmentSetupException e) {
             throw HostFindings.explain(e);
         }

@@ -47,6 +47,7 @@ class IsolatedExtension
     private static final String METHOD_ENVIRONMENT = "environment";
     private static final String CLASS_ENVIRONMENT = "class-environment";
     private static final String PARAMETER_ENVIRONMENTS = "parameter-environments";
+    private static final String SPARE_ENVIRONMENT = "spare-environment";
 
     @Override
     public void beforeAll(ExtensionContext context) {
@@ -60,7 +61,8 @@ class IsolatedExtension
                             IsolatedSettings.builder(merged, classChain(testClass), testClass.getSimpleName(), context),
                             innermostFirst(testClass, null),
                             context),
-                    context);
+                    context,
+                    null);
             context.getStore(NAMESPACE).put(CLASS_ENVIRONMENT, env);
         }
     }
@@ -90,7 +92,8 @@ class IsolatedExtension
                         IsolatedSettings.builder(merged, mountSources, method.getName(), context),
                         innermostFirst(testClass, method),
                         context),
-                context);
+                context,
+                spares(context));
         context.getStore(NAMESPACE).put(METHOD_ENVIRONMENT, env);
     }
 
@@ -140,12 +143,36 @@ class IsolatedExtension
         return element instanceof Method m ? "method " + m.getName() : "class " + ((Class<?>) element).getSimpleName();
     }
 
+    /**
+     * The spare environment of the test's class (see {@link SpareEnvironment}), kept in the class's store, which
+     * JUnit closes when the class ends; {@code null} when {@value IsolatedConfiguration#SPARE_ENVIRONMENTS} is
+     * {@code false}.
+     */
+    private static SpareEnvironment spares(ExtensionContext context) {
+        boolean wanted = context.getConfigurationParameter(IsolatedConfiguration.SPARE_ENVIRONMENTS)
+                .map(Boolean::parseBoolean)
+                .orElse(true);
+        ExtensionContext classContext = context;
+        while (classContext != null && classContext.getTestMethod().isPresent()) {
+            classContext = classContext.getParent().orElse(null); // past a @RepeatedTest's or template's container
+        }
+        if (!wanted || classContext == null) {
+            return null;
+        }
+        return classContext
+                .getStore(NAMESPACE)
+                .getOrComputeIfAbsent(SPARE_ENVIRONMENT, key -> new SpareEnvironment(), SpareEnvironment.class);
+    }
+
     private static Environment create(
-            IsolatedSettings.Merged merged, Supplier<IsolatedEnvironmentBuilder> settings, ExtensionContext context) {
+            IsolatedSettings.Merged merged,
+            Supplier<IsolatedEnvironmentBuilder> settings,
+            ExtensionContext context,
+            SpareEnvironment spares) {
         NativeAccess.warnOnceIfMissing(); // once per JVM, before the JDK's own warning (when JNA first loads)
         IsolatedEnvironmentBuilder builder = settings.get();
         try {
-            return (Environment) builder.start();
+            return (Environment) builder.start(spares);
         } catch (EnvironmentSetupException e) {
             if (!e.hostCannot()) {
                 throw e;
@@ -185,6 +212,14 @@ class IsolatedExtension
     public void afterAll(ExtensionContext context) {
         List<RuntimeException> failures = new ArrayList<>();
         closeQuietly(context.getStore(NAMESPACE).remove(CLASS_ENVIRONMENT, Environment.class), failures);
+        SpareEnvironment spare = context.getStore(NAMESPACE).remove(SPARE_ENVIRONMENT, SpareEnvironment.class);
+        if (spare != null) {
+            try {
+                spare.close();
+            } catch (RuntimeException e) {
+                failures.add(e);
+            }
+        }
         rethrowFirst(failures);
     }
 
@@ -233,7 +268,8 @@ class IsolatedExtension
                                     merged, mountSources, method.getName() + "-" + parameter.getName(), context),
                             parameterContext,
                             context),
-                    context);
+                    context,
+                    null);
             parameterEnvironments(context.getStore(NAMESPACE), true).add(env);
             return env;
         }

@@ -19,6 +19,8 @@ final class SuiteBench {
     static final String PLAIN_TOTAL = "ProcessBuilder on the host: 100 tests, total";
     static final String ISOLATED_PER_TEST = "Isolated: per test (env + 2 commands + close)";
     static final String PLAIN_PER_TEST = "ProcessBuilder on the host: per test (2 commands)";
+    static final String NO_SPARE_TOTAL = "Isolated, isolated.spareEnvironments=false: 100 tests, total";
+    static final String NO_SPARE_PER_TEST = "Isolated, isolated.spareEnvironments=false: per test";
     private static final int ROUNDS = 6;
 
     private final BenchContext ctx;
@@ -33,11 +35,16 @@ final class SuiteBench {
         List<Double> plainTotals = new ArrayList<>();
         List<Double> isolatedTests = new ArrayList<>();
         List<Double> plainTests = new ArrayList<>();
+        List<Double> noSpareTotals = new ArrayList<>();
+        List<Double> noSpareTests = new ArrayList<>();
         for (int round = 0; round < ROUNDS; round++) {
-            TestTimer isolated = runClass(launcher, IsolatedSuiteFixture.class, round > 0 ? isolatedTotals : null);
-            TestTimer plain = runClass(launcher, PlainSuiteFixture.class, round > 0 ? plainTotals : null);
+            TestTimer isolated =
+                    runClass(launcher, IsolatedSuiteFixture.class, true, round > 0 ? isolatedTotals : null);
+            TestTimer noSpare = runClass(launcher, IsolatedSuiteFixture.class, false, round > 0 ? noSpareTotals : null);
+            TestTimer plain = runClass(launcher, PlainSuiteFixture.class, true, round > 0 ? plainTotals : null);
             if (round > 0) {
                 isolatedTests.addAll(isolated.millis());
+                noSpareTests.addAll(noSpare.millis());
                 plainTests.addAll(plain.millis());
             }
         }
@@ -51,15 +58,23 @@ final class SuiteBench {
                 Kind.ISOLATED,
                 stats(isolatedTests),
                 "from the Launcher's start/finish events; includes the extension's callbacks"));
+        results.add(Measurement.millis(Section.SUITE, NO_SPARE_TOTAL, Kind.ISOLATED, stats(noSpareTotals), how));
+        results.add(Measurement.millis(
+                Section.SUITE,
+                NO_SPARE_PER_TEST,
+                Kind.ISOLATED,
+                stats(noSpareTests),
+                "the same class with the extension's spare environments switched off"));
         results.add(Measurement.millis(
                 Section.SUITE, PLAIN_PER_TEST, Kind.ALTERNATIVE, stats(plainTests), "/bin/echo hello, /bin/hostname"));
         results.add(Measurement.millis(
                 Section.SUITE, Anchors.TC_FRESH, Kind.ANCHOR, Stats.quoted(1340), "anchor, not measured here"));
     }
 
-    private static TestTimer runClass(Launcher launcher, Class<?> testClass, List<Double> totals) {
+    private static TestTimer runClass(Launcher launcher, Class<?> testClass, boolean spares, List<Double> totals) {
         LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
                 .selectors(selectClass(testClass))
+                .configurationParameter("isolated.spareEnvironments", Boolean.toString(spares))
                 .build();
         TestTimer timer = new TestTimer();
         long start = System.nanoTime();

@@ -1,0 +1,133 @@
+package dev.isolated;
+
+import dev.isolated.internal.env.Environment;
+import dev.isolated.internal.env.EnvironmentSpec;
+import dev.isolated.internal.env.LayerSpec;
+import dev.isolated.internal.helper.HelperConnection;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
+
+/**
+ * The spare environment of one test class: once two tests in a row of the class asked for environments of the same
+ * settings, the extension starts the next one on a background thread while the test runs, and the next test with
+ * those settings takes it instead of waiting for a CREATE. A spare is never used twice; one of other settings is
+ * closed when a test asks for different ones, and the last one when the class ends (the extension's
+ * {@code afterAll}, and JUnit closing the class's store). Not API.
+ */
+final class SpareEnvironment implements AutoCloseable {
+    private static final ExecutorService CREATOR = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "isolated-spare-environment");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** What a spare must match: everything its CREATE was made of, and the helper that holds it. */
+    record Key(HelperConnection helper, EnvironmentSpec spec, LayerSpec layers) {}
+
+    private Key lastAsked;
+    private Key spareKey;
+    private CompletableFuture<Environment> spare;
+    private boolean closed;
+    private final List<RuntimeException> failures = new CopyOnWriteArrayList<>();
+
+    /**
+     * @param key the settings of the environment a test asks for
+     * @return a spare made with exactly these settings, ready; {@code null} when there is none (or it failed: the
+     *     caller then creates one itself, and reports that failure as usual)
+     */
+    Environment take(Key key) {
+        CompletableFuture<Environment> taken;
+        synchronized (this) {
+            if (spare == null || !spareKey.equals(key)) {
+                discardSpare();
+                return null;
+            }
+            taken = spare;
+            spare = null;
+            spareKey = null;
+        }
+        try {
+            return taken.get();
+        } catch (ExecutionException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closeWhenMade(taken);
+            return null;
+        }
+    }
+
+    /**
+     * Starts the next spare in the background when the test before asked for the same settings too.
+     *
+     * @param key the settings the test asked for
+     * @param create makes an environment of these settings
+     */
+    synchronized void prepareNext(Key key, Supplier<Environment> create) {
+        boolean repeated = key.equals(lastAsked);
+        lastAsked = key;
+        if (closed || !repeated || spare != null) {
+            return;
+        }
+        spareKey = key;
+        spare = CompletableFuture.supplyAsync(create, CREATOR);
+    }
+
+    private void discardSpare() {
+        if (spare != null) {
+            closeWhenMade(spare);
+        }
+        spare = null;
+        spareKey = null;
+    }
+
+    /** Closes a spare no test will use once it is made; what its close leaves behind is thrown by {@link #close()}. */
+    private void closeWhenMade(CompletableFuture<Environment> made) {
+        made.thenAccept(env -> {
+            try {
+                env.close();
+            } catch (RuntimeException e) {
+                failures.add(e);
+            }
+        });
+    }
+
+    /**
+     * Closes the spare (waiting for it when it is still being made); no spare is made afterwards.
+     *
+     * @throws EnvironmentCleanupException when closing this spare, or one discarded before, left something behind
+     */
+    @Override
+    public void close() {
+        CompletableFuture<Environment> left;
+        synchronized (this) {
+            closed = true;
+            left = spare;
+            spare = null;
+            spareKey = null;
+        }
+        if (left != null) {
+            try {
+                left.get().close();
+            } catch (ExecutionException e) {
+                // it failed to start: nothing of it is left to close
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                closeWhenMade(left);
+            } catch (RuntimeException e) {
+                failures.add(e);
+            }
+        }
+        if (!failures.isEmpty()) {
+            RuntimeException first = failures.get(0);
+            failures.subList(1, failures.size()).forEach(first::addSuppressed);
+            failures.clear();
+            throw first;
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package dev.isolated;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.isolated.internal.helper.SharedHelper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The extension's spare environments (see {@link IsolatedConfiguration#SPARE_ENVIRONMENTS}): the tests of a class
+ * that take one still each get a fresh environment of their own settings, and no spare outlives its class.
+ */
+class SpareEnvironmentTests {
+
+    @Test
+    @DisplayName("tests of one class, each with a fresh environment (spares on): nothing one wrote is seen by the next")
+    void eachTestFresh() {
+        FreshTestCase.inits.clear();
+        EngineRunner.assertAllSucceeded(EngineRunner.run(FreshTestCase.class), 6);
+        assertThat(Set.copyOf(FreshTestCase.inits)).hasSize(6);
+    }
+
+    @Test
+    @DisplayName("from the third test of the same settings on, a test takes the environment made while the test "
+            + "before it ran")
+    void spareTaken() {
+        TakingTestCase.inits.clear();
+        TakingTestCase.othersSeen.clear();
+        EngineRunner.assertAllSucceeded(EngineRunner.run(TakingTestCase.class), 5);
+        List<Long> inits = List.copyOf(TakingTestCase.inits);
+        for (int test = 2; test < inits.size(); test++) {
+            assertThat(TakingTestCase.othersSeen.get(test - 1))
+                    .as("the inits besides its own that test %d saw", test)
+                    .contains(inits.get(test));
+        }
+    }
+
+    @Test
+    @DisplayName("a spare no test took is closed when its class ends: the helper holds no init afterwards")
+    void unusedSpareClosedWithItsClass() throws IOException {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(FreshTestCase.class), 6);
+        assertThat(liveInitsOfHelper()).isEmpty();
+    }
+
+    @Test
+    @DisplayName("a test of other settings does not take the spare: it gets its own hostname and mounts")
+    void otherSettingsMakeTheirOwn() throws IOException {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(MixedTestCase.class), 4);
+        assertThat(liveInitsOfHelper()).isEmpty();
+    }
+
+    @Test
+    @DisplayName("isolated.spareEnvironments=false: no environment but the test's own is made")
+    void switchedOff() {
+        CountingTestCase.others.clear();
+        EngineRunner.assertAllSucceeded(
+                EngineRunner.run(CountingTestCase.class, Map.of(IsolatedConfiguration.SPARE_ENVIRONMENTS, "false")), 4);
+        assertThat(CountingTestCase.others).containsOnly(0);
+    }
+
+    /** The inits the shared helper holds (its children but its lock keeper), as host pids. */
+    static List<Long> liveInitsOfHelper() throws IOException {
+        long helper = SharedHelper.get().pid();
+        List<Long> inits = new ArrayList<>();
+        for (ProcessHandle child :
+                ProcessHandle.of(helper).orElseThrow().children().collect(Collectors.toList())) {
+            Path comm = Path.of("/proc", Long.toString(child.pid()), "comm");
+            String name = Files.exists(comm) ? Files.readString(comm).strip() : "";
+            if (!name.equals("isolated-locks")) {
+                inits.add(child.pid());
+            }
+        }
+        return inits;
+    }
+
+    @Isolated(rootfs = "busybox.tar", hostname = "spare")
+    static class FreshTestCase {
+        static final Set<Long> inits = ConcurrentHashMap.newKeySet();
+
+        @RepeatedTest(6)
+        void fresh(IsolatedEnvironment env) {
+            inits.add(env.initHostPid());
+            assertThat(env.exec("sh", "-c", "test -e /marker && echo seen || echo absent; touch /marker")
+                            .stdout())
+                    .isEqualTo("absent\n");
+            assertThat(env.exec("hostname").stdout()).isEqualTo("spare\n");
+            assertThat(env.exec("sh", "-c", "ls /proc | grep -c '^[0-9]'")
+                            .stdout()
+                            .strip())
+                    .as("processes in its PID namespace: init, sh, ls, grep")
+                    .isEqualTo("4");
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar", hostname = "taking")
+    static class TakingTestCase {
+        static final List<Long> inits = new java.util.concurrent.CopyOnWriteArrayList<>();
+        static final List<List<Long>> othersSeen = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @RepeatedTest(5)
+        void take(IsolatedEnvironment env) throws Exception {
+            inits.add(env.initHostPid());
+            assertThat(env.exec("true").exitCode()).isZero();
+            List<Long> others = new ArrayList<>();
+            long until = System.nanoTime() + 5_000_000_000L;
+            while (others.isEmpty() && inits.size() >= 2 && System.nanoTime() < until) {
+                others = new ArrayList<>(liveInitsOfHelper());
+                others.remove(env.initHostPid());
+                Thread.sleep(10);
+            }
+            othersSeen.add(others);
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar", hostname = "first")
+    static class MixedTestCase {
+        @RepeatedTest(3)
+        void same(IsolatedEnvironment env) {
+            assertThat(env.exec("hostname").stdout()).isEqualTo("first\n");
+        }
+
+        @Test
+        @Isolated(hostname = "second")
+        @Tmpfs(target = "/scratch")
+        void other(IsolatedEnvironment env) {
+            assertThat(env.exec("hostname").stdout()).isEqualTo("second\n");
+            assertThat(env.exec("sh", "-c", "grep -c ' /scratch ' /proc/mounts").stdout())
+                    .isEqualTo("1\n");
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar", hostname = "counted")
+    static class CountingTestCase {
+        static final List<Integer> others = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @RepeatedTest(4)
+        void count(IsolatedEnvironment env) throws IOException {
+            others.add(liveInitsOfHelper().size() - 1);
+        }
+    }
+}
