@@ -32,9 +32,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * gets a fresh environment before it starts (before {@code @BeforeEach} methods that take an
  * {@link IsolatedEnvironment} parameter), and it is closed after the test: every process in it is
  * killed, its mounts vanish with its mount namespace, and nothing it wrote remains. From the third test in a
- * row of the same settings on, that environment may have been made in the background while the test before
- * ran (a spare, see {@link IsolatedConfiguration#SPARE_ENVIRONMENTS}): fresh all the same, no command has run in
- * it and no test used it. With
+ * row of the same settings (hostnames aside) on, that environment may have been made in the background while the
+ * test before ran and given the test's hostname when the test took it (a spare, see
+ * {@link IsolatedConfiguration#SPARE_ENVIRONMENTS}): fresh all the same, no command has run in it and no test used
+ * it. With
  * {@link Lifecycle#PER_CLASS} on a class, one environment is shared by all its test methods (and its
  * {@code @Nested} classes), like a static Testcontainers {@code @Container}. It is made before them, so a
  * {@link Bind}, {@link Tmpfs}, {@link Limits}, {@link ClockOffsets} or {@link OnNetwork} on one of its methods

@@ -744,6 +744,28 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
+     * A spare renamed to the test's hostname; {@code null} (the spare closed) when there is none or it cannot be
+     * renamed, so that the caller makes an environment itself and reports its failure, if any, as usual.
+     */
+    private static Environment adopted(Environment spare, EnvironmentSpec spec) {
+        if (spare == null) {
+            return null;
+        }
+        try {
+            spare.adopt(spec);
+            return spare;
+        } catch (RuntimeException e) {
+            try {
+                spare.close();
+            } catch (RuntimeException closing) {
+                e.addSuppressed(closing);
+                throw e;
+            }
+            return null;
+        }
+    }
+
+    /**
      * The image of {@link #rootfs(String)} or {@link #image(String)}, unpacked; a setting the image code refuses is
      * an {@link IsolatedException}, as the extension's other configuration errors are.
      */
@@ -801,8 +823,8 @@ public final class IsolatedEnvironmentBuilder {
             if (spares == null || !spareable(from, spec, layers)) {
                 return withService(joined(Environment.create(helper, spec, networkAliases, layers)), startup);
             }
-            SpareEnvironment.Key key = new SpareEnvironment.Key(helper, spec, layers);
-            Environment env = spares.take(key);
+            SpareEnvironment.Key key = SpareEnvironment.Key.of(helper, spec, layers);
+            Environment env = adopted(spares.take(key), spec);
             if (env == null) {
                 env = Environment.create(helper, spec, networkAliases, layers);
             }

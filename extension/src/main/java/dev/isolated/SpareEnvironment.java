@@ -14,8 +14,8 @@ import java.util.function.Supplier;
 
 /**
  * The spare environment of one test class: once two tests in a row of the class asked for environments of the same
- * settings, the extension starts the next one on a background thread while the test runs, and the next test with
- * those settings takes it instead of waiting for a CREATE. A spare is never used twice; one of other settings is
+ * settings (their hostnames aside), the extension starts the next one on a background thread while the test runs,
+ * and the next test with those settings takes it instead of waiting for a CREATE, renamed to its own hostname. A spare is never used twice; one of other settings is
  * closed when a test asks for different ones, and the last one when the class ends (the extension's
  * {@code afterAll}, and JUnit closing the class's store). Not API.
  */
@@ -26,8 +26,15 @@ final class SpareEnvironment implements AutoCloseable {
         return t;
     });
 
-    /** What a spare must match: everything its CREATE was made of, and the helper that holds it. */
-    record Key(HelperConnection helper, EnvironmentSpec spec, LayerSpec layers) {}
+    /**
+     * What a spare must match: everything its CREATE was made of but its hostname (set when it is taken: whether it
+     * has one must match), and the helper that holds it.
+     */
+    record Key(HelperConnection helper, EnvironmentSpec unnamed, boolean named, LayerSpec layers) {
+        static Key of(HelperConnection helper, EnvironmentSpec spec, LayerSpec layers) {
+            return new Key(helper, spec.withHostname(""), !spec.hostname().isEmpty(), layers);
+        }
+    }
 
     private Key lastAsked;
     private Key spareKey;

@@ -13,8 +13,11 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * The extension's spare environments (see {@link IsolatedConfiguration#SPARE_ENVIRONMENTS}): the tests of a class
@@ -40,6 +43,22 @@ class SpareEnvironmentTests {
         List<Long> inits = List.copyOf(TakingTestCase.inits);
         for (int test = 2; test < inits.size(); test++) {
             assertThat(TakingTestCase.othersSeen.get(test - 1))
+                    .as("the inits besides its own that test %d saw", test)
+                    .contains(inits.get(test));
+        }
+    }
+
+    @Test
+    @DisplayName("tests of other names take spares too: each runs under the hostname derived from its own name")
+    void namedTestsTakeSpares() {
+        NamedTestCase.inits.clear();
+        NamedTestCase.othersSeen.clear();
+        NamedTestCase.hostnames.clear();
+        EngineRunner.assertAllSucceeded(EngineRunner.run(NamedTestCase.class), 4);
+        assertThat(NamedTestCase.hostnames).containsExactly("first", "second", "third", "fourth");
+        List<Long> inits = List.copyOf(NamedTestCase.inits);
+        for (int test = 2; test < inits.size(); test++) {
+            assertThat(NamedTestCase.othersSeen.get(test - 1))
                     .as("the inits besides its own that test %d saw", test)
                     .contains(inits.get(test));
         }
@@ -94,11 +113,10 @@ class SpareEnvironmentTests {
                             .stdout())
                     .isEqualTo("absent\n");
             assertThat(env.exec("hostname").stdout()).isEqualTo("spare\n");
-            assertThat(env.exec("sh", "-c", "ls /proc | grep -c '^[0-9]'")
-                            .stdout()
-                            .strip())
-                    .as("processes in its PID namespace: init, sh, ls, grep")
-                    .isEqualTo("4");
+            assertThat(env.exec("ps", "-o", "pid,comm").stdout().strip().lines().skip(1))
+                    .as("processes in its PID namespace: its init and ps")
+                    .hasSize(2)
+                    .anySatisfy(line -> assertThat(line.strip()).isEqualTo("1 isolated-init"));
         }
     }
 
@@ -111,6 +129,52 @@ class SpareEnvironmentTests {
         void take(IsolatedEnvironment env) throws Exception {
             inits.add(env.initHostPid());
             assertThat(env.exec("true").exitCode()).isZero();
+            List<Long> others = new ArrayList<>();
+            long until = System.nanoTime() + 5_000_000_000L;
+            while (others.isEmpty() && inits.size() >= 2 && System.nanoTime() < until) {
+                others = new ArrayList<>(liveInitsOfHelper());
+                others.remove(env.initHostPid());
+                Thread.sleep(10);
+            }
+            othersSeen.add(others);
+        }
+    }
+
+    /** Records its init, its hostname as {@code hostname} prints it, and the other inits it sees while it runs. */
+    @Isolated(rootfs = "busybox.tar")
+    @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+    static class NamedTestCase {
+        static final List<Long> inits = new java.util.concurrent.CopyOnWriteArrayList<>();
+        static final List<List<Long>> othersSeen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        static final List<String> hostnames = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @Test
+        @Order(1)
+        void first(IsolatedEnvironment env) throws Exception {
+            record(env);
+        }
+
+        @Test
+        @Order(2)
+        void second(IsolatedEnvironment env) throws Exception {
+            record(env);
+        }
+
+        @Test
+        @Order(3)
+        void third(IsolatedEnvironment env) throws Exception {
+            record(env);
+        }
+
+        @Test
+        @Order(4)
+        void fourth(IsolatedEnvironment env) throws Exception {
+            record(env);
+        }
+
+        private static void record(IsolatedEnvironment env) throws Exception {
+            inits.add(env.initHostPid());
+            hostnames.add(env.exec("hostname").stdout().strip());
             List<Long> others = new ArrayList<>();
             long until = System.nanoTime() + 5_000_000_000L;
             while (others.isEmpty() && inits.size() >= 2 && System.nanoTime() < until) {

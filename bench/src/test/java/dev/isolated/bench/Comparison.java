@@ -34,6 +34,7 @@ record Comparison(String isolated, String label, String alternative) {
                 new Comparison(SuiteBench.ISOLATED_TOTAL, "total", SuiteBench.NO_SPARE_TOTAL),
                 new Comparison(SuiteBench.NO_SPARE_TOTAL, "total without spares", SuiteBench.PLAIN_TOTAL),
                 new Comparison(SuiteBench.ISOLATED_PER_TEST, "per test", SuiteBench.NO_SPARE_PER_TEST),
+                new Comparison(SuiteBench.ONE_COMMAND_PER_TEST, "per test", SuiteBench.PLAIN_ONE_COMMAND_PER_TEST),
                 new Comparison(SuiteBench.ISOLATED_PER_TEST, "per test", Anchors.TC_FRESH),
                 new Comparison(PullBench.ISOLATED_FIRST, "first pull", PullBench.PODMAN_FIRST),
                 new Comparison(PullBench.ISOLATED_SECOND, "second image", PullBench.PODMAN_SECOND),

@@ -42,7 +42,7 @@ final class ReportWriter {
                     RatioColumn.cell(results, m)));
             sb.append(t.toText());
         }
-        sb.append("\n-- Targets of issues 6 and 12\n").append(targetTable().toText());
+        sb.append("\n-- Targets of issues 6, 12 and 14\n").append(targetTable().toText());
         sb.append("\n-- Notes\n");
         results.notes().forEach(n -> sb.append("* ").append(n).append('\n'));
         return sb.toString();
@@ -65,7 +65,7 @@ final class ReportWriter {
                 .append(COMMAND)
                 .append("` (results in `bench/target/bench/`).\n\n");
         sb.append("![Isolated against the alternatives](").append(chartName).append(")\n\n");
-        sb.append("## Targets of issues 6 and 12\n\n").append(targetTable().toMarkdown());
+        sb.append("## Targets of issues 6, 12 and 14\n\n").append(targetTable().toMarkdown());
         for (Section section : Section.values()) {
             List<Measurement> rows = results.in(section);
             if (rows.isEmpty()) {
@@ -138,7 +138,7 @@ final class ReportWriter {
                     p.add(label(m), Format.number(m.stats().median()) + " " + m.unit(), RatioColumn.cell(results, m)));
             sb.append(p.toMarkdown()).append('\n');
         }
-        sb.append("Targets (issues 6 and 12):\n\n").append(targetTable().toMarkdown());
+        sb.append("Targets (issues 6, 12 and 14):\n\n").append(targetTable().toMarkdown());
         return sb.toString();
     }
 

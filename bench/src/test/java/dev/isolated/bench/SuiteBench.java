@@ -12,7 +12,9 @@ import org.junit.platform.launcher.core.LauncherFactory;
 /**
  * Section 5: a class of 100 {@code @Isolated} tests (fresh environment, two commands each) through the
  * JUnit Platform Launcher in this JVM, against the same 100 tests running the two commands with plain
- * ProcessBuilder. Each class runs several times, interleaved; the first round is a warm-up.
+ * ProcessBuilder, and the same class with the extension's spare environments switched off; then a class of 100
+ * tests with one command each against its ProcessBuilder twin. Each class runs several times, interleaved; the
+ * first round is a warm-up.
  */
 final class SuiteBench {
     static final String ISOLATED_TOTAL = "Isolated: 100 tests, total";
@@ -21,6 +23,8 @@ final class SuiteBench {
     static final String PLAIN_PER_TEST = "ProcessBuilder on the host: per test (2 commands)";
     static final String NO_SPARE_TOTAL = "Isolated, isolated.spareEnvironments=false: 100 tests, total";
     static final String NO_SPARE_PER_TEST = "Isolated, isolated.spareEnvironments=false: per test";
+    static final String ONE_COMMAND_PER_TEST = "Isolated, 100 tests × 1 command: per test (env + echo + close)";
+    static final String PLAIN_ONE_COMMAND_PER_TEST = "ProcessBuilder on the host, 100 tests × 1 command: per test";
     private static final int ROUNDS = 6;
 
     private final BenchContext ctx;
@@ -37,12 +41,18 @@ final class SuiteBench {
         List<Double> plainTests = new ArrayList<>();
         List<Double> noSpareTotals = new ArrayList<>();
         List<Double> noSpareTests = new ArrayList<>();
+        List<Double> oneCommandTests = new ArrayList<>();
+        List<Double> plainOneCommandTests = new ArrayList<>();
         for (int round = 0; round < ROUNDS; round++) {
             TestTimer isolated =
                     runClass(launcher, IsolatedSuiteFixture.class, true, round > 0 ? isolatedTotals : null);
             TestTimer noSpare = runClass(launcher, IsolatedSuiteFixture.class, false, round > 0 ? noSpareTotals : null);
             TestTimer plain = runClass(launcher, PlainSuiteFixture.class, true, round > 0 ? plainTotals : null);
+            TestTimer oneCommand = runClass(launcher, IsolatedOneCommandFixture.class, true, null);
+            TestTimer plainOneCommand = runClass(launcher, PlainOneCommandFixture.class, true, null);
             if (round > 0) {
+                oneCommandTests.addAll(oneCommand.millis());
+                plainOneCommandTests.addAll(plainOneCommand.millis());
                 isolatedTests.addAll(isolated.millis());
                 noSpareTests.addAll(noSpare.millis());
                 plainTests.addAll(plain.millis());
@@ -67,6 +77,14 @@ final class SuiteBench {
                 "the same class with the extension's spare environments switched off"));
         results.add(Measurement.millis(
                 Section.SUITE, PLAIN_PER_TEST, Kind.ALTERNATIVE, stats(plainTests), "/bin/echo hello, /bin/hostname"));
+        results.add(Measurement.millis(
+                Section.SUITE,
+                ONE_COMMAND_PER_TEST,
+                Kind.ISOLATED,
+                stats(oneCommandTests),
+                "what Surefire reports per test; from the Launcher's start/finish events"));
+        results.add(Measurement.millis(
+                Section.SUITE, PLAIN_ONE_COMMAND_PER_TEST, Kind.ALTERNATIVE, stats(plainOneCommandTests), "/bin/echo"));
         results.add(Measurement.millis(
                 Section.SUITE, Anchors.TC_FRESH, Kind.ANCHOR, Stats.quoted(1340), "anchor, not measured here"));
     }

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 
-/** Judges this run's medians against the targets of issue 6. */
+/** Judges this run's medians against the targets of issues 6, 12 and 14. */
 final class Targets {
     private final Results results;
 
@@ -53,6 +53,32 @@ final class Targets {
             targets.add(
                     atMost("... and never the base layer (issue 12)", PullBench.ISOLATED_SECOND_BASE, 0, "downloads"));
         }
+        targets.add(atMostRatio(
+                "exec into a running environment ≤ 0.5× the floor (issue 14)",
+                SpawnBench.EXEC,
+                Alternatives.FLOOR,
+                0.5));
+        if (results.find(SuiteBench.ONE_COMMAND_PER_TEST).isPresent()) {
+            targets.add(atMostRatio(
+                    "a test with a fresh environment and one command ≤ 1.0× its ProcessBuilder twin, per test (issue 14)",
+                    SuiteBench.ONE_COMMAND_PER_TEST,
+                    SuiteBench.PLAIN_ONE_COMMAND_PER_TEST,
+                    1.0));
+        }
+        if (results.find(SuiteBench.ISOLATED_TOTAL).isPresent()) {
+            targets.add(atMostRatio(
+                    "the 100-test class ≤ 1.1× its ProcessBuilder twin (issue 14)",
+                    SuiteBench.ISOLATED_TOTAL,
+                    SuiteBench.PLAIN_TOTAL,
+                    1.1));
+        }
+        if (results.find(FirstTestBench.ISOLATED).isPresent()) {
+            targets.add(atMostMore(
+                    "the first @Isolated test in a fresh JVM ≤ 100 ms over a plain one (issue 14)",
+                    FirstTestBench.ISOLATED,
+                    FirstTestBench.PLAIN,
+                    100));
+        }
         if (results.find(ScaleBench.FAILURES).isPresent()) {
             targets.add(atMost(
                     ScaleBench.ENVIRONMENTS + " concurrent environments (own NET + user namespace), a command in each,"
@@ -78,6 +104,21 @@ final class Targets {
         String actual = String.format(
                 Locale.ROOT, "%s ms ÷ %s ms = %s", Format.number(a.get()), Format.number(b.get()), Format.ratio(ratio));
         return new Target(goal, actual, ratio <= limit, relative(ratio, limit));
+    }
+
+    private Target atMostMore(String goal, String ours, String theirs, double limitMillis) {
+        Optional<Double> a = median(ours);
+        Optional<Double> b = median(theirs);
+        if (a.isEmpty() || b.isEmpty()) {
+            return missing(goal);
+        }
+        double more = a.get() - b.get();
+        String actual = String.format(
+                Locale.ROOT, "%s ms − %s ms = %+.0f ms", Format.number(a.get()), Format.number(b.get()), more);
+        String gap = more <= limitMillis
+                ? String.format(Locale.ROOT, "%.0f ms to spare", limitMillis - more)
+                : String.format(Locale.ROOT, "over by %.0f ms", more - limitMillis);
+        return new Target(goal, actual, more <= limitMillis, gap);
     }
 
     private Target fasterBy(String goal, String ours, String theirs, double factor) {

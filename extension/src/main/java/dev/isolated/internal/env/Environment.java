@@ -48,7 +48,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     public static final Duration FREEZE_STOP = Duration.ofSeconds(10);
 
     private final HelperConnection helper;
-    private final EnvironmentSpec spec;
+    private volatile EnvironmentSpec spec; // replaced only by adopt(), before any command
     private final int id;
     private final CompletableFuture<Fields> created = new CompletableFuture<>();
     private final List<RunningProcess> processes = new CopyOnWriteArrayList<>();
@@ -262,9 +262,27 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         helperGone = reason;
     }
 
-    /** @return what was created */
+    /** @return what was created (with the hostname it was given last, see {@link #adopt}) */
     public EnvironmentSpec spec() {
         return spec;
+    }
+
+    /**
+     * Makes this environment, made ahead of time and not used yet, the one {@code wanted} describes: its settings
+     * must be this environment's but for the hostname (both named or both not), which is set in its UTS namespace when it differs.
+     *
+     * @throws IllegalArgumentException if {@code wanted} differs in more than the hostname
+     * @throws IsolatedException if the hostname cannot be set (the environment is then still this one)
+     */
+    public void adopt(EnvironmentSpec wanted) {
+        if (!wanted.withHostname("").equals(spec.withHostname(""))
+                || wanted.hostname().isEmpty() != spec.hostname().isEmpty()) {
+            throw new IllegalArgumentException("an environment of other settings cannot stand in for " + wanted);
+        }
+        if (!wanted.hostname().equals(spec.hostname())) {
+            setHostname(wanted.hostname());
+        }
+        spec = wanted;
     }
 
     @Override

@@ -90,6 +90,28 @@ public record EnvironmentSpec(
         mounts = List.copyOf(mounts);
     }
 
+    /**
+     * @param name the hostname, empty for none
+     * @return these settings with that hostname
+     */
+    public EnvironmentSpec withHostname(String name) {
+        return name.equals(hostname)
+                ? this
+                : new EnvironmentSpec(
+                        rootfs,
+                        namespaces,
+                        name,
+                        execTimeout,
+                        awaitTimeout,
+                        env,
+                        workingDirectory,
+                        mounts,
+                        readOnlyRootfs,
+                        options,
+                        image,
+                        user);
+    }
+
     /** @return a builder with the defaults: those of {@code @Isolated} */
     public static Builder builder() {
         return new Builder();
