@@ -10,14 +10,17 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
 /**
  * The spare environment of one test class: once two tests in a row of the class asked for environments of the same
- * settings (their hostnames aside), the extension starts the next one on a background thread while the test runs,
- * and the next test with those settings takes it instead of waiting for a CREATE, renamed to its own hostname. A spare is never used twice; one of other settings is
- * closed when a test asks for different ones, and the last one when the class ends (the extension's
- * {@code afterAll}, and JUnit closing the class's store). Not API.
+ * settings (their hostnames aside), the extension has the next one made on a background thread while the test
+ * runs, and the next test with those settings takes it instead of waiting for a CREATE, renamed to its own hostname.
+ * The spare's CREATE is sent once the running test has sent its first command (so the single-threaded helper
+ * starts that command first), or when the test's environment closes, whichever comes first. A spare is never used
+ * twice; one of other settings is closed when a test asks for different ones, and the last one when the class
+ * ends (the extension's {@code afterAll}, and JUnit closing the class's store). Not API.
  */
 final class SpareEnvironment implements AutoCloseable {
     private static final ExecutorService CREATOR = Executors.newSingleThreadExecutor(r -> {
@@ -36,9 +39,41 @@ final class SpareEnvironment implements AutoCloseable {
         }
     }
 
+    /** A spare asked for: made on the creator thread once {@link #start()} is first called, never if dropped first. */
+    private static final class Pending {
+        final CompletableFuture<Environment> made = new CompletableFuture<>();
+        private final Supplier<Environment> create;
+        private final AtomicBoolean decided = new AtomicBoolean();
+
+        Pending(Supplier<Environment> create) {
+            this.create = create;
+        }
+
+        void start() {
+            if (decided.compareAndSet(false, true)) {
+                CompletableFuture.supplyAsync(create, CREATOR).whenComplete((env, e) -> {
+                    if (e == null) {
+                        made.complete(env);
+                    } else {
+                        made.completeExceptionally(e);
+                    }
+                });
+            }
+        }
+
+        /** @return whether it will never be made (it had not been started) */
+        boolean drop() {
+            if (decided.compareAndSet(false, true)) {
+                made.cancel(false);
+                return true;
+            }
+            return false;
+        }
+    }
+
     private Key lastAsked;
     private Key spareKey;
-    private CompletableFuture<Environment> spare;
+    private Pending spare;
     private boolean closed;
     private final List<RuntimeException> failures = new CopyOnWriteArrayList<>();
 
@@ -48,7 +83,7 @@ final class SpareEnvironment implements AutoCloseable {
      *     caller then creates one itself, and reports that failure as usual)
      */
     Environment take(Key key) {
-        CompletableFuture<Environment> taken;
+        Pending taken;
         synchronized (this) {
             if (spare == null || !spareKey.equals(key)) {
                 discardSpare();
@@ -58,8 +93,9 @@ final class SpareEnvironment implements AutoCloseable {
             spare = null;
             spareKey = null;
         }
+        taken.start(); // normally started already, by the test before
         try {
-            return taken.get();
+            return taken.made.get();
         } catch (ExecutionException e) {
             return null;
         } catch (InterruptedException e) {
@@ -70,19 +106,23 @@ final class SpareEnvironment implements AutoCloseable {
     }
 
     /**
-     * Starts the next spare in the background when the test before asked for the same settings too.
+     * Asks for the next spare when the test before asked for the same settings too.
      *
      * @param key the settings the test asked for
      * @param create makes an environment of these settings
+     * @return what starts making it (call it once the test has sent its first command, or at its close; calls after
+     *     the first do nothing); does nothing when no spare was asked for
      */
-    synchronized void prepareNext(Key key, Supplier<Environment> create) {
+    synchronized Runnable prepareNext(Key key, Supplier<Environment> create) {
         boolean repeated = key.equals(lastAsked);
         lastAsked = key;
         if (closed || !repeated || spare != null) {
-            return;
+            return () -> {};
         }
+        Pending next = new Pending(create);
         spareKey = key;
-        spare = CompletableFuture.supplyAsync(create, CREATOR);
+        spare = next;
+        return next::start;
     }
 
     private void discardSpare() {
@@ -94,8 +134,11 @@ final class SpareEnvironment implements AutoCloseable {
     }
 
     /** Closes a spare no test will use once it is made; what its close leaves behind is thrown by {@link #close()}. */
-    private void closeWhenMade(CompletableFuture<Environment> made) {
-        made.thenAccept(env -> {
+    private void closeWhenMade(Pending pending) {
+        if (pending.drop()) {
+            return;
+        }
+        pending.made.thenAccept(env -> {
             try {
                 env.close();
             } catch (RuntimeException e) {
@@ -111,16 +154,16 @@ final class SpareEnvironment implements AutoCloseable {
      */
     @Override
     public void close() {
-        CompletableFuture<Environment> left;
+        Pending left;
         synchronized (this) {
             closed = true;
             left = spare;
             spare = null;
             spareKey = null;
         }
-        if (left != null) {
+        if (left != null && !left.drop()) {
             try {
-                left.get().close();
+                left.made.get().close();
             } catch (ExecutionException e) {
                 // it failed to start: nothing of it is left to close
             } catch (InterruptedException e) {
