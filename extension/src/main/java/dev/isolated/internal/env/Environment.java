@@ -293,13 +293,16 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
      * must be this environment's but for the hostname (both named or both not), which is set in its UTS namespace when it differs.
      *
      * @throws IllegalArgumentException if {@code wanted} differs in more than the hostname
-     * @throws IsolatedException if the hostname cannot be set (the environment is then still this one)
+     * @throws IsolatedException if its init died or the hostname cannot be set (the environment is then still this
+     *     one)
+     * @throws IllegalStateException if it is closed
      */
     public void adopt(EnvironmentSpec wanted) {
         if (!wanted.withHostname("").equals(spec.withHostname(""))
                 || wanted.hostname().isEmpty() != spec.hostname().isEmpty()) {
             throw new IllegalArgumentException("an environment of other settings cannot stand in for " + wanted);
         }
+        ensureOpen(); // its init may have died while it waited
         if (!wanted.hostname().equals(spec.hostname())) {
             setHostname(wanted.hostname());
         }
