@@ -467,80 +467,90 @@ int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct fail
     return 0;
 }
 
-int read_env_hostname(const struct env *env, char *buf, size_t size, struct failure *f)
+struct uts_args {
+    const struct env *env;
+    const char *name; /* to set; NULL: read into buf */
+    char *buf;
+    size_t size;
+    struct failure failure; /* the child's, when it exits 1 */
+    const void *our_stack; /* ASan builds, as in direct_args */
+    size_t our_stack_size;
+};
+
+/* Joins the env's user and UTS namespaces, then sets or reads the hostname. It runs in our memory
+ * (CLONE_VM|CLONE_VFORK: we wait, suspended, until it exits), so it writes its result and its
+ * failure straight into the args and never returns into our frames. */
+static int uts_child(void *arg)
 {
-    int out[2];
-    if (pipe2(out, O_CLOEXEC) < 0)
-        return fail(f, "uname", "pipe2", "", NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
+    struct uts_args *a = arg;
+    SWITCHED(NULL, &a->our_stack, &a->our_stack_size);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* as direct_child: not traceable from the env meanwhile */
+    const char *what = "";
+    if (env_join(a->env, NS_BIT(NS_USER) | NS_BIT(NS_UTS), &what) < 0) {
+        fail(&a->failure, "setns", "setns", what, NULL);
+        _exit(1);
+    }
+    if (a->name) {
+        if (sethostname(a->name, strlen(a->name)) < 0) {
+            fail(&a->failure, "hostname", "sethostname", a->name, NULL);
+            _exit(1);
+        }
+    } else {
         struct utsname uts;
-        close(out[0]);
-        set_failure_sink(out[1]);
-        join_namespaces(env, NS_BIT(NS_USER) | NS_BIT(NS_UTS));
         uname(&uts);
-        (void)write_all(out[1], uts.nodename, strlen(uts.nodename));
-        _exit(0);
+        snprintf(a->buf, a->size, "%s", uts.nodename);
     }
-    close(out[1]);
+    _exit(0);
+}
+
+/* UNAME and SET-HOSTNAME: a child in our memory joins the env's user and UTS namespaces (a
+ * helper cannot enter an env's UTS namespace and come back without CAP_SYS_ADMIN in its own user
+ * namespace, i.e. rootless), so nothing of ours is copied: a fork() of the helper cost as much as
+ * a command. */
+static int uts_in_env(const struct env *env, const char *name, char *buf, size_t size, const char *stage,
+                      struct failure *f)
+{
+    struct uts_args args = { .env = env, .name = name, .buf = buf, .size = size };
+    char *stack = direct_stack_top();
+    if (!stack)
+        return fail(f, stage, "mmap", "", NULL);
+    int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    void *fake_stack = NULL;
+    SWITCHING_TO(&fake_stack, stack - DIRECT_STACK_SIZE, DIRECT_STACK_SIZE);
+    pid_t pid = clone(uts_child, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+    int err = errno;
+    if (pid < 0)
+        SWITCHED(NULL, &args.our_stack, &args.our_stack_size);
+    SWITCHING_TO(NULL, args.our_stack, args.our_stack_size);
+    SWITCHED(fake_stack, NULL, NULL);
+    UNPOISON(stack - DIRECT_STACK_SIZE, DIRECT_STACK_SIZE);
+    prctl(PR_SET_DUMPABLE, dumpable > 0 ? dumpable : 0, 0, 0, 0);
     if (pid < 0) {
-        close(out[0]);
-        return fail(f, "uname", "fork", "", NULL);
+        errno = err;
+        return fail(f, stage, "clone", "", NULL);
     }
-    union {
-        struct status_msg msg;
-        char text[sizeof(struct status_msg)];
-    } reply;
-    ssize_t n = read_all(out[0], &reply, sizeof reply);
-    close(out[0]);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && n >= 0) {
-        snprintf(buf, size, "%.*s", (int)n, reply.text);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
-    }
-    if (n == (ssize_t)sizeof reply.msg && reply.msg.tag == 'e') {
-        *f = reply.msg.failure;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 1) {
+        *f = args.failure;
         return -1;
     }
     errno = ECHILD;
-    return fail(f, "uname", "fork", "", "the process reading the hostname died");
+    return fail(f, stage, "clone", name ? name : "", "the process %s the hostname died",
+                name ? "setting" : "reading");
+}
+
+int read_env_hostname(const struct env *env, char *buf, size_t size, struct failure *f)
+{
+    return uts_in_env(env, NULL, buf, size, "uname", f);
 }
 
 int set_env_hostname(const struct env *env, const char *name, struct failure *f)
 {
-    int out[2];
-    if (pipe2(out, O_CLOEXEC) < 0)
-        return fail(f, "hostname", "pipe2", "", NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(out[0]);
-        set_failure_sink(out[1]);
-        join_namespaces(env, NS_BIT(NS_USER) | NS_BIT(NS_UTS));
-        if (sethostname(name, strlen(name)) < 0)
-            die("hostname", "sethostname", name, NULL);
-        _exit(0);
-    }
-    close(out[1]);
-    if (pid < 0) {
-        close(out[0]);
-        return fail(f, "hostname", "fork", "", NULL);
-    }
-    struct status_msg msg;
-    ssize_t n = read_all(out[0], &msg, sizeof msg);
-    close(out[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (n == (ssize_t)sizeof msg && msg.tag == 'e') {
-        *f = msg.failure;
-        return -1;
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    errno = ECHILD;
-    return fail(f, "hostname", "fork", name, "the process setting the hostname died");
+    return uts_in_env(env, name, NULL, 0, "hostname", f);
 }
 
 char **build_envp(char *const *given, size_t count)

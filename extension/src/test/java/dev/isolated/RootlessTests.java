@@ -139,6 +139,8 @@ class RootlessTests {
             assertThat(env.exec("id", "-u")).stdout().isEqualTo("0\n");
             assertThat(env).pid1().hasCommand("isolated-init");
             assertThat(env).hostname().isEqualTo("rootless");
+            env.setHostname("renamed");
+            assertThat(env.exec("hostname")).stdout().isEqualTo("renamed\n");
             assertThat(env.exec("sh", "-c", "echo x > /etc/written && mount -t tmpfs t /tmp && cat /etc/written"))
                     .succeeded()
                     .stdout()
