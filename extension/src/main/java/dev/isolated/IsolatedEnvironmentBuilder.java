@@ -828,6 +828,7 @@ public final class IsolatedEnvironmentBuilder {
             if (env == null) {
                 env = Environment.create(helper, spec, networkAliases, layers);
             }
+            spares.served(env);
             env.whenFirstUsed(spares.prepareNext(key, () -> Environment.create(helper, spec, List.of(), layers)));
             return withService(joined(env), startup);
         } catch (EnvironmentSetupException e) {

@@ -152,16 +152,22 @@ class IsolatedExtension
         boolean wanted = context.getConfigurationParameter(IsolatedConfiguration.SPARE_ENVIRONMENTS)
                 .map(Boolean::parseBoolean)
                 .orElse(true);
-        ExtensionContext classContext = context;
-        while (classContext != null && classContext.getTestMethod().isPresent()) {
-            classContext = classContext.getParent().orElse(null); // past a @RepeatedTest's or template's container
-        }
+        ExtensionContext classContext = classContext(context);
         if (!wanted || classContext == null) {
             return null;
         }
         return classContext
                 .getStore(NAMESPACE)
                 .getOrComputeIfAbsent(SPARE_ENVIRONMENT, key -> new SpareEnvironment(), SpareEnvironment.class);
+    }
+
+    /** The context of the test's class, past a {@code @RepeatedTest}'s or template's container. */
+    private static ExtensionContext classContext(ExtensionContext context) {
+        ExtensionContext classContext = context;
+        while (classContext != null && classContext.getTestMethod().isPresent()) {
+            classContext = classContext.getParent().orElse(null);
+        }
+        return classContext;
     }
 
     private static Environment create(
@@ -200,9 +206,16 @@ class IsolatedExtension
     public void afterEach(ExtensionContext context) {
         Store store = context.getStore(NAMESPACE);
         List<RuntimeException> failures = new ArrayList<>();
-        closeQuietly(store.remove(METHOD_ENVIRONMENT, Environment.class), failures);
-        for (Environment env : parameterEnvironments(store, false)) {
+        Environment env = store.remove(METHOD_ENVIRONMENT, Environment.class);
+        ExtensionContext classContext = classContext(context);
+        SpareEnvironment spares = env == null || classContext == null
+                ? null
+                : classContext.getStore(NAMESPACE).get(SPARE_ENVIRONMENT, SpareEnvironment.class);
+        if (spares == null || !spares.closeInBackground(env, context.getDisplayName())) {
             closeQuietly(env, failures);
+        }
+        for (Environment parameterEnv : parameterEnvironments(store, false)) {
+            closeQuietly(parameterEnv, failures);
         }
         store.remove(PARAMETER_ENVIRONMENTS);
         rethrowFirst(failures);

@@ -5,7 +5,10 @@ import dev.isolated.internal.env.EnvironmentSpec;
 import dev.isolated.internal.env.LayerSpec;
 import dev.isolated.internal.helper.HelperConnection;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -71,6 +74,14 @@ final class SpareEnvironment implements AutoCloseable {
         }
     }
 
+    private static final ExecutorService CLOSER = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "isolated-environment-closer");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private final Set<Environment> served = ConcurrentHashMap.newKeySet();
+    private final List<CompletableFuture<Void>> closing = new CopyOnWriteArrayList<>();
     private Key lastAsked;
     private Key spareKey;
     private Pending spare;
@@ -103,6 +114,34 @@ final class SpareEnvironment implements AutoCloseable {
             closeWhenMade(taken);
             return null;
         }
+    }
+
+    /** Notes an environment a test got through this class's spares (taken, or made when there was none). */
+    void served(Environment env) {
+        served.add(env);
+    }
+
+    /**
+     * Closes an environment {@link #served(Environment) served} to a test without waiting: its CLOSE is sent (the
+     * helper kills everything in it before it handles any other request), and what the close left behind is thrown
+     * by {@link #close()}, naming the test.
+     *
+     * @param test the test's display name
+     * @return whether it was one of ours (else it was not touched)
+     */
+    boolean closeInBackground(Environment env, String test) {
+        if (!served.remove(env)) {
+            return false;
+        }
+        closing.add(env.closeInBackground(CLOSER).exceptionally(e -> {
+            Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+            RuntimeException failure = new EnvironmentCleanupException(
+                    "The environment of test " + test + ", closed after it: " + cause.getMessage());
+            failure.addSuppressed(cause);
+            failures.add(failure);
+            return null;
+        }));
+        return true;
     }
 
     /**
@@ -148,9 +187,11 @@ final class SpareEnvironment implements AutoCloseable {
     }
 
     /**
-     * Closes the spare (waiting for it when it is still being made); no spare is made afterwards.
+     * Waits for the environments closed in the background, and closes the spare (waiting for it when it is still
+     * being made); no spare is made afterwards.
      *
-     * @throws EnvironmentCleanupException when closing this spare, or one discarded before, left something behind
+     * @throws EnvironmentCleanupException when closing this spare, one discarded before, or an environment closed in
+     *     the background left something behind
      */
     @Override
     public void close() {
@@ -161,6 +202,10 @@ final class SpareEnvironment implements AutoCloseable {
             spare = null;
             spareKey = null;
         }
+        for (CompletableFuture<Void> close : closing) {
+            close.join(); // failures were collected
+        }
+        closing.clear();
         if (left != null && !left.drop()) {
             try {
                 left.made.get().close();

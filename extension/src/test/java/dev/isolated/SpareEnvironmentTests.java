@@ -65,6 +65,14 @@ class SpareEnvironmentTests {
     }
 
     @Test
+    @DisplayName("an environment closed after its test without waiting is dead before the next test's first command"
+            + " runs")
+    void closedBeforeTheNextCommand() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(BackgroundCloseTestCase.class), 3);
+        assertThat(BackgroundCloseTestCase.stateAfter).isIn("gone", "Z");
+    }
+
+    @Test
     @DisplayName("a spare no test took is closed when its class ends: the helper holds no init afterwards")
     void unusedSpareClosedWithItsClass() throws IOException {
         EngineRunner.assertAllSucceeded(EngineRunner.run(FreshTestCase.class), 6);
@@ -183,6 +191,38 @@ class SpareEnvironmentTests {
                 Thread.sleep(10);
             }
             othersSeen.add(others);
+        }
+    }
+
+    /** Its second test leaves a {@code sleep} running; its third reads that process's state on the host. */
+    @Isolated(rootfs = "busybox.tar", hostname = "closing")
+    @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+    static class BackgroundCloseTestCase {
+        static volatile long sleeping;
+        static volatile String stateAfter;
+
+        @Test
+        @Order(1)
+        void first(IsolatedEnvironment env) {
+            assertThat(env.exec("true").exitCode()).isZero();
+        }
+
+        @Test
+        @Order(2)
+        void leavesASleep(IsolatedEnvironment env) {
+            sleeping = env.start(Command.of("sleep", "1000")).hostPid();
+        }
+
+        @Test
+        @Order(3)
+        void seesItGone(IsolatedEnvironment env) throws IOException {
+            assertThat(env.exec("true").exitCode()).isZero();
+            Path stat = Path.of("/proc", Long.toString(sleeping), "stat");
+            stateAfter = Files.exists(stat) ? stateOf(Files.readString(stat)) : "gone";
+        }
+
+        private static String stateOf(String stat) {
+            return stat.substring(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
         }
     }
 

@@ -32,6 +32,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
@@ -755,24 +756,52 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
 
     @Override
     public void close() {
+        CompletableFuture<Fields> closing = beginClose();
+        if (closing != null) {
+            finishClose(closing);
+        }
+    }
+
+    /**
+     * {@link #close()} that returns once the CLOSE is sent: the helper kills everything in this environment before it
+     * handles any other request. The rest of {@code close()} (its answer, the processes' exits, a disk layer's
+     * removal) runs on {@code executor}.
+     *
+     * @return completes when {@code close()} would have returned; exceptionally with what it would have thrown
+     */
+    public CompletableFuture<Void> closeInBackground(Executor executor) {
+        CompletableFuture<Fields> closing = beginClose();
+        return closing == null
+                ? CompletableFuture.completedFuture(null)
+                : CompletableFuture.runAsync(() -> finishClose(closing), executor);
+    }
+
+    /** @return the CLOSE's answer (failed when it could not be sent); {@code null} when closed already */
+    private CompletableFuture<Fields> beginClose() {
         if (closed) {
-            return;
+            return null;
         }
         closed = true;
         if (!address.isEmpty()) {
             PrivateNetworks.leave(spec.options().network(), this);
         }
+        CompletableFuture<Fields> closing;
+        try {
+            closing = helper.isAlive()
+                    ? helper.call(FrameType.CLOSE, Fields.of().add("env", Integer.toString(id)))
+                    : CompletableFuture.completedFuture(Fields.of());
+        } catch (RuntimeException e) {
+            closing = CompletableFuture.failedFuture(e);
+        }
+        firstUse();
+        return closing;
+    }
+
+    private void finishClose(CompletableFuture<Fields> closing) {
         List<String> leftovers = new ArrayList<>();
         List<Throwable> causes = new ArrayList<>();
         try {
-            if (helper.isAlive()) {
-                CompletableFuture<Fields> closing =
-                        helper.call(FrameType.CLOSE, Fields.of().add("env", Integer.toString(id)));
-                firstUse();
-                await(closing);
-            } else {
-                firstUse();
-            }
+            await(closing);
         } catch (RuntimeException e) {
             leftovers.add("the environment itself (init host pid " + initHostPid + "): " + e.getMessage());
             causes.add(e);
