@@ -47,13 +47,14 @@ public final class BenchMain {
                     NativeTimer.build(work),
                     SharedHelper.get().binary(),
                     results);
-            // -Dbench.only=KEY[,KEY...]: only those sections (spawn, hardening, image, suite, memory, frozen, pull,
-            // first, scale); empty: every section but scale (10,000 environments take far longer than the rest)
+            // -Dbench.only=KEY[,KEY...]: only those sections (spawn, hardening, image, unpack, suite, memory, frozen,
+            // pull, first, scale); empty: every section but scale (10,000 environments take far longer than the rest).
+            // unpack is the Debian + PostgreSQL part of image alone.
             Set<String> only = new HashSet<>(
                     Arrays.asList(System.getProperty("bench.only", "").split(",")));
             only.remove("");
-            Set<String> known =
-                    Set.of("spawn", "hardening", "image", "suite", "memory", "frozen", "pull", "first", "scale");
+            Set<String> known = Set.of(
+                    "spawn", "hardening", "image", "unpack", "suite", "memory", "frozen", "pull", "first", "scale");
             if (!known.containsAll(only)) {
                 throw new IllegalArgumentException("bench.only=" + System.getProperty("bench.only")
                         + ": use a comma-separated list of " + new TreeSet<>(known));
@@ -71,6 +72,10 @@ public final class BenchMain {
                 section("4. the image");
                 new ImageBench(ctx).run();
                 new CowViewBench(ctx).run();
+            }
+            if (wanted.test("image") || wanted.test("unpack")) {
+                section("4b. the first unpack of a Debian + PostgreSQL image (issue 14)");
+                new DebianUnpackBench(ctx).run();
             }
             if (wanted.test("suite")) {
                 section("5. 100 tests through the JUnit Platform");

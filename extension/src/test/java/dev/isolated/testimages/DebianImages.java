@@ -120,24 +120,64 @@ public final class DebianImages implements AutoCloseable {
             throw new IllegalArgumentException("No Debian test image " + image + "; there are " + IMAGES.keySet());
         }
         if (!pushed.containsKey(image)) {
-            Path minbase = ROOTFS_CACHE.resolve("minbase");
             if (base == null) {
-                base = layout.store(
-                        LAYERS.get("minbase", work.resolve("minbase.tar.gz"), file -> RootfsLayer.of(minbase, file)));
+                base = layout.store(baseLayer(work));
             }
-            List<RootfsLayer.Written> layers = image.equals(MINBASE)
-                    ? List.of(base)
-                    : List.of(
-                            base,
-                            layout.store(LAYERS.get(
-                                    what[0],
-                                    work.resolve(what[0] + ".tar.gz"),
-                                    file -> RootfsLayer.diff(minbase, ROOTFS_CACHE.resolve(what[0]), file))));
+            List<RootfsLayer.Written> layers = layers(layout, work, base, image);
             manifests.put(image, layout.add(what[0], what[1], layers));
             registry.push(layout.directory(), what[0], image);
             pushed.put(image, layers);
         }
         return name(image);
+    }
+
+    /**
+     * Writes an OCI image layout directory holding {@code image} alone ({@link #MINBASE}, {@link #REDIS} or
+     * {@link #POSTGRES}), without a registry: what a pull of it lays out, and what an OCI archive of it holds.
+     *
+     * @param directory where the layout goes; created, and must not exist yet
+     * @return its layers, lowest first, stored in {@code directory}
+     * @throws AssertionError when .ci/install-deps has not built the rootfs directories
+     */
+    public static List<RootfsLayer.Written> writeLayout(Path directory, String image) throws IOException {
+        String[] what = IMAGES.get(image);
+        if (what == null) {
+            throw new IllegalArgumentException("No Debian test image " + image + "; there are " + IMAGES.keySet());
+        }
+        if (!Files.isDirectory(ROOTFS_CACHE.resolve("minbase"))) {
+            throw new AssertionError("No Debian rootfs in " + ROOTFS_CACHE
+                    + ": run .ci/install-deps (as root), which builds " + "it with debootstrap");
+        }
+        Path work = Files.createTempDirectory("isolated-debian-layout-");
+        try {
+            OciLayoutWriter layout = new OciLayoutWriter(Files.createDirectory(directory));
+            List<RootfsLayer.Written> layers = layers(layout, work, layout.store(baseLayer(work)), image);
+            layout.add(what[0], what[1], layers);
+            return layers;
+        } finally {
+            delete(work);
+        }
+    }
+
+    /** The minbase layer, written into {@code work} (or linked from {@link #LAYERS}). */
+    private static RootfsLayer.Written baseLayer(Path work) throws IOException {
+        Path minbase = ROOTFS_CACHE.resolve("minbase");
+        return LAYERS.get("minbase", work.resolve("minbase.tar.gz"), file -> RootfsLayer.of(minbase, file));
+    }
+
+    /** The layers of {@code image}, lowest first, stored in {@code layout}: {@code base}, then its own if any. */
+    private static List<RootfsLayer.Written> layers(
+            OciLayoutWriter layout, Path work, RootfsLayer.Written base, String image) throws IOException {
+        if (image.equals(MINBASE)) {
+            return List.of(base);
+        }
+        String name = IMAGES.get(image)[0];
+        return List.of(
+                base,
+                layout.store(LAYERS.get(
+                        name,
+                        work.resolve(name + ".tar.gz"),
+                        file -> RootfsLayer.diff(ROOTFS_CACHE.resolve("minbase"), ROOTFS_CACHE.resolve(name), file))));
     }
 
     /** The image's full name in this registry, e.g. {@code 127.0.0.1:40123/redis:7-bookworm}. */

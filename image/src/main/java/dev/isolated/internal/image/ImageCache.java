@@ -51,7 +51,10 @@ import java.util.stream.Stream;
  * OCI archive or layout, pulled image) has each layer stored once in the {@link LayerStore},
  * {@code <cacheDir>/layers/<diff_id hex>/}, whatever format brought it; its {@code rootfs} is then merged from
  * the stored layers with hard links ({@link LayerMerger}), so file content is stored once however many images
- * share a layer, and the rootfs is one directory, as cheap to start from as a plain one.
+ * share a layer, and the rootfs is one directory, as cheap to start from as a plain one. The layers not stored
+ * yet are unpacked at once, as many as {@link #parallelism()}, each on a thread of its own: the caller's, or a
+ * daemon thread started for the unpack that ends with it. When one fails, the others stop, what they half wrote is
+ * deleted, and its failure is the one thrown.
  *
  * <h2>Privacy</h2>
  * The cache's root, {@code images/} and each {@code <key>} directory are created 0700 (whatever the umask)
@@ -119,6 +122,11 @@ public final class ImageCache {
     static final String LAYOUT_LINE = "layout=";
 
     private static final Duration FOREVER = Duration.ofDays(365L * 1000);
+    /**
+     * The most layers of one image unpacked at once, whatever the processors: each takes a thread writing and one
+     * decompressing, and the disk is shared.
+     */
+    static final int MAX_PARALLEL_LAYERS = 4;
     /** Entry directories are created 0700 (the umask can only narrow it): never open to others, not for a moment. */
     private static final FileAttribute<Set<PosixFilePermission>> PRIVATE =
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
@@ -131,6 +139,7 @@ public final class ImageCache {
     private final ArchiveDigests digests;
     private final LayerStore layers;
     private volatile long automaticPruneBytes;
+    private volatile int layerParallelism = parallelism();
 
     /**
      * @param cacheDirectory the cache's root; created when first needed
@@ -159,6 +168,20 @@ public final class ImageCache {
             throw new IllegalArgumentException("The cache size cap must not be negative, got " + maxBytes);
         }
         this.automaticPruneBytes = maxBytes;
+        return this;
+    }
+
+    /**
+     * Unpacks at most {@code layers} layers of an image at once, instead of {@link #parallelism()} (for testing
+     * purposes).
+     *
+     * @return this cache
+     */
+    ImageCache layerParallelism(int layers) {
+        if (layers < 1) {
+            throw new IllegalArgumentException("At least one layer must be unpacked at a time, got " + layers);
+        }
+        this.layerParallelism = layers;
         return this;
     }
 
@@ -564,14 +587,11 @@ public final class ImageCache {
             total += LayoutUnpacker.size(layout, layer);
         }
         progress.layers(chosen.layers().size(), total);
-        // First each layer is stored, under its own exclusive lock only; then all are held shared, taken in one
-        // order, while the image is merged. No thread ever waits for a lock while holding another, so images
-        // whose layers come in different orders never deadlock across JVMs.
-        List<String> keys = new ArrayList<>();
+        // First each layer is stored, under its own exclusive lock only (several at once, each on a thread of its
+        // own); then all are held shared, taken in one order, while the image is merged. No thread ever waits for a
+        // lock while holding another, so images whose layers come in different orders never deadlock across JVMs.
         Set<String> unpacked = new LinkedHashSet<>();
-        for (LayeredImage.Layer layer : chosen.layers()) {
-            keys.add(storeLayer(layout, layer, image, keys, progress, unpacked));
-        }
+        List<String> keys = storeLayers(layout, chosen.layers(), image, progress, unpacked);
         List<CacheLock> held = new ArrayList<>();
         try {
             List<StoredLayer> stored = holdAll(keys, held);
@@ -582,9 +602,7 @@ public final class ImageCache {
                             + SettingNames.CACHE_MAX_BYTES);
                 }
                 releaseAll(held);
-                for (int i = 0; i < keys.size(); i++) { // pruned meanwhile: stored again
-                    storeLayer(layout, chosen.layers().get(i), image, keys.subList(0, i), progress, unpacked);
-                }
+                storeLayers(layout, chosen.layers(), image, progress, unpacked); // pruned meanwhile: stored again
                 stored = holdAll(keys, held);
             }
             long entries = 0;
@@ -617,46 +635,66 @@ public final class ImageCache {
     }
 
     /**
-     * Stores {@code layer} unless the store has it; returns its diff_id.
+     * Stores each of {@code imageLayers} that the store does not have, several at once ({@link #parallelism}), each
+     * into its own directory of the store under its own lock; returns their diff_ids, in order. The image's limits
+     * count over all of them at once ({@link ImageBudget}), starting from what the stored ones hold. When one fails,
+     * the others stop (or finish, if they are past their last entry), every thread ends, and that first failure is
+     * thrown; what the others had half written is deleted with their temporary directories ({@link LayerStore}).
      *
-     * @param lower the diff_ids of the layers below it, whose recorded counts the limits start from
-     * @param unpacked collects the diff_ids unpacked now
+     * @param unpacked collects the diff_ids unpacked now, in the image's order
      */
-    private String storeLayer(
+    private List<String> storeLayers(
             LayoutDirectory layout,
-            LayeredImage.Layer layer,
+            List<LayeredImage.Layer> imageLayers,
             String image,
-            List<String> lower,
             UnpackProgress progress,
             Set<String> unpacked)
             throws IOException {
-        if (layer.diffId() != null && layers.find(layer.diffId()) != null) {
-            progress.add(LayoutUnpacker.size(layout, layer));
-            progress.layerDone();
-            return layer.diffId();
-        }
-        long entriesBefore = 0;
-        long bytesBefore = 0;
-        for (String key : lower) {
-            StoredLayer below = layers.find(key);
-            if (below != null) {
-                entriesBefore += below.entries();
-                bytesBefore += below.bytes();
+        ImageBudget budget = new ImageBudget(unpacker.limits());
+        String[] keys = new String[imageLayers.size()];
+        StoredLayer[] results = new StoredLayer[imageLayers.size()];
+        List<ParallelTasks.Task> tasks = new ArrayList<>();
+        Set<String> queued = new java.util.HashSet<>();
+        for (int i = 0; i < imageLayers.size(); i++) {
+            LayeredImage.Layer layer = imageLayers.get(i);
+            StoredLayer found = layer.diffId() == null ? null : layers.find(layer.diffId());
+            if (found != null) {
+                keys[i] = layer.diffId();
+                budget.countStored(found.entries(), found.bytes());
+                progress.add(LayoutUnpacker.size(layout, layer));
+                progress.layerDone();
+            } else if (layer.diffId() == null || queued.add(layer.diffId())) {
+                int index = i;
+                tasks.add(() -> {
+                    results[index] = layers.store(
+                            layer.diffId(),
+                            image,
+                            layer.description(),
+                            tree -> TarExtraction.forStoredLayer(budget, image, tree, progress),
+                            extraction -> LayoutUnpacker.apply(layout, layer, image, extraction));
+                    progress.layerDone();
+                });
+            } else { // the image has it twice: stored by the first
+                keys[i] = layer.diffId();
+                progress.add(LayoutUnpacker.size(layout, layer));
+                progress.layerDone();
             }
         }
-        long entries = entriesBefore;
-        long bytes = bytesBefore;
-        StoredLayer stored = layers.store(
-                layer.diffId(),
-                image,
-                layer.description(),
-                tree -> TarExtraction.forStoredLayer(unpacker.limits(), image, tree, entries, bytes, progress),
-                extraction -> LayoutUnpacker.apply(layout, layer, image, extraction));
-        if (!stored.reused()) {
-            unpacked.add(stored.diffId());
+        ParallelTasks.run(tasks, layerParallelism, "isolated-unpack-layers " + image, budget::stop);
+        for (int i = 0; i < imageLayers.size(); i++) {
+            if (results[i] != null) {
+                keys[i] = results[i].diffId();
+                if (!results[i].reused()) {
+                    unpacked.add(keys[i]);
+                }
+            }
         }
-        progress.layerDone();
-        return stored.diffId();
+        return List.of(keys);
+    }
+
+    /** How many layers of an image are unpacked at once: one per processor, at most {@value #MAX_PARALLEL_LAYERS}. */
+    static int parallelism() {
+        return Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), MAX_PARALLEL_LAYERS));
     }
 
     /**

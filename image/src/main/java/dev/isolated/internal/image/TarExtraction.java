@@ -37,10 +37,15 @@ final class TarExtraction {
     private static final String OPAQUE_MARKER = ".wh..wh..opq";
 
     private final UnpackLimits limits;
+    /** Counts the image's entries and bytes against the limits, over every layer unpacked for it. */
+    private final ImageBudget budget;
+
     private final String image;
     private final RootfsWriter writer;
     private final List<String> notes = new ArrayList<>();
+    /** This extraction's own entries and bytes (the budget's counts include the image's other layers). */
     private long entries;
+
     private long bytes;
     private long extendedAttributes;
     private long skippedWhiteoutMetadata;
@@ -49,10 +54,6 @@ final class TarExtraction {
 
     private String uncompressedDigest;
     private final ByteCounter progress;
-    /** What the image's lower layers hold, counted against the limits but not in {@link #finish()}'s result. */
-    private final long entriesBefore;
-
-    private final long bytesBefore;
 
     /** Told how many (compressed) bytes each read consumed, for progress reports. */
     @FunctionalInterface
@@ -67,29 +68,19 @@ final class TarExtraction {
      * @param target an existing directory, normally empty
      */
     TarExtraction(UnpackLimits limits, String image, Path target) {
-        this(limits, image, target, false, 0, 0, bytes -> {});
+        this(new ImageBudget(limits), image, target, false, bytes -> {});
     }
 
-    private TarExtraction(
-            UnpackLimits limits,
-            String image,
-            Path target,
-            boolean storedLayer,
-            long entriesBefore,
-            long bytesBefore,
-            ByteCounter progress) {
+    private TarExtraction(ImageBudget budget, String image, Path target, boolean storedLayer, ByteCounter progress) {
         if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
             throw new IllegalArgumentException("Unpack target " + target + " is not an existing directory");
         }
         boolean root = PosixCalls.isRoot();
-        this.limits = limits;
+        this.limits = budget.limits();
+        this.budget = budget;
         this.image = image;
         this.writer = new RootfsWriter(target, root, !storedLayer);
         this.recordedWhiteouts = storedLayer ? new ArrayList<>() : null;
-        this.entries = entriesBefore;
-        this.bytes = bytesBefore;
-        this.entriesBefore = entriesBefore;
-        this.bytesBefore = bytesBefore;
         this.progress = progress;
         if (!root) {
             notes.add("Image " + image + ": not running as root, so files belong to the current user and "
@@ -101,20 +92,15 @@ final class TarExtraction {
      * One layer unpacked on its own into {@code target}, to be stored and merged later
      * ({@link LayerMerger}): its whiteouts and opaque markers are recorded ({@link #whiteouts()}), not
      * applied, device nodes are recorded as whiteouts, and {@code /dev} and {@code /proc} are checked in
-     * the merged image only. The limits count from what the image's lower layers already hold.
+     * the merged image only. The limits count over the whole image: {@code budget} is shared with its other layers,
+     * stored before or unpacked at the same time, and once it is stopped the extraction ends with an
+     * {@link UnpackStoppedException}.
      *
-     * @param entriesBefore the entries of the image's lower layers
-     * @param bytesBefore the file bytes of the image's lower layers
+     * @param budget the image's limits and what its layers hold so far
      * @param progress told of the bytes read
      */
-    static TarExtraction forStoredLayer(
-            UnpackLimits limits,
-            String image,
-            Path target,
-            long entriesBefore,
-            long bytesBefore,
-            ByteCounter progress) {
-        return new TarExtraction(limits, image, target, true, entriesBefore, bytesBefore, progress);
+    static TarExtraction forStoredLayer(ImageBudget budget, String image, Path target, ByteCounter progress) {
+        return new TarExtraction(budget, image, target, true, progress);
     }
 
     /**
@@ -179,7 +165,7 @@ final class TarExtraction {
         if (skippedWhiteoutMetadata > 0) {
             notes.add("Image " + image + ": skipped " + skippedWhiteoutMetadata + " aufs metadata entries (.wh..wh.*)");
         }
-        return new UnpackResult(entries - entriesBefore, bytes - bytesBefore, notes);
+        return new UnpackResult(entries, bytes, notes);
     }
 
     /** One tar read through. */
@@ -221,7 +207,8 @@ final class TarExtraction {
             for (TarArchiveEntry entry = next(tar); entry != null; entry = next(tar)) {
                 entriesInPass++;
                 lastEntryEnd = counted.position() + (entry.getSize() + RECORD_SIZE - 1) / RECORD_SIZE * RECORD_SIZE;
-                if (++entries > limits.maxEntries()) {
+                entries++;
+                if (budget.addEntry() > limits.maxEntries()) {
                     throw new ImageUnpackException("Image " + image + " has more than " + limits.maxEntries()
                             + " entries (stopped at '" + entry.getName()
                             + "'); if it is trusted, raise the limit with -D"
@@ -368,7 +355,7 @@ final class TarExtraction {
         }
 
         private void checkDeclaredSize(TarArchiveEntry entry) {
-            if (entry.getSize() > limits.maxTotalBytes() - bytes) {
+            if (entry.getSize() > limits.maxTotalBytes() - budget.bytes()) {
                 throw tooLarge(entry);
             }
         }
@@ -386,7 +373,7 @@ final class TarExtraction {
                     return;
                 }
                 bytes += read;
-                if (bytes > limits.maxTotalBytes()) {
+                if (budget.addBytes(read) > limits.maxTotalBytes()) {
                     throw tooLarge(entry);
                 }
                 out.write(buffer, 0, read);

@@ -31,7 +31,7 @@ public final class LayerMergeTiming {
                     "timing",
                     name,
                     tree -> TarExtraction.forStoredLayer(
-                            UnpackLimits.fromSystemProperties(), "timing", tree, 0, 0, b -> {}),
+                            new ImageBudget(UnpackLimits.fromSystemProperties()), "timing", tree, b -> {}),
                     extraction -> {
                         try (InputStream in = Files.newInputStream(blob)) {
                             extraction.extractLayer(in, name);

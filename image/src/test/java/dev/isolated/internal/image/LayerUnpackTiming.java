@@ -45,7 +45,7 @@ public final class LayerUnpackTiming {
         for (int i = 0; i < layers.size(); i++) {
             Path tree = Files.createDirectories(target.resolve("layer" + i));
             TarExtraction extraction = TarExtraction.forStoredLayer(
-                    UnpackLimits.fromSystemProperties(), "timing", tree, 0, 0, bytes -> {});
+                    new ImageBudget(UnpackLimits.fromSystemProperties()), "timing", tree, bytes -> {});
             try (InputStream in = Files.newInputStream(layers.get(i))) {
                 extraction.extractLayer(in, "layer " + i);
             }
