@@ -92,6 +92,11 @@ void state_dir_sweep(const char *state_dir)
     while (d && (e = readdir(d))) {
         if (e->d_name[0] == '.' || strcmp(e->d_name, own) == 0)
             continue;
+        /* Only a directory can be a dead helper's state dir: skip what readdir already says is not
+         * one (the parent is usually /tmp, mostly files) without a path walk and lstat() each;
+         * take_dead_lock() still checks what is left, and DT_UNKNOWN entries, with lstat(). */
+        if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
+            continue;
         if (snprintf(dir, sizeof dir, "%s/%s", parent, e->d_name) >= (int)sizeof dir)
             continue;
         int fd = take_dead_lock(dir);

@@ -316,7 +316,11 @@ public final class Command {
 
     /** {@return the stdin bytes, if any were given} */
     public Optional<byte[]> stdin() {
-        return Optional.ofNullable(stdin).map(byte[]::clone);
+        return stdin == null
+                ? Optional.empty()
+                : Optional.of(
+                        stdin.clone()); // not map(byte[]::clone): a class spun at its first use, on the first test's
+        // path
     }
 
     /** {@return whether stdin stays open for {@link IsolatedProcess#stdin()}} */

@@ -48,7 +48,10 @@ record CommandDefaults(Map<String, String> env, String workingDirectory, String 
      * @throws ExtensionConfigurationException naming the attribute when the working directory or user is invalid
      */
     void applyTo(IsolatedEnvironmentBuilder builder) {
-        env.forEach(builder::env);
+        for (Map.Entry<String, String> variable :
+                env.entrySet()) { // not forEach(builder::env): a class spun at its first use, on the first test's path
+            builder.env(variable.getKey(), variable.getValue());
+        }
         try {
             if (!workingDirectory.isEmpty()) {
                 builder.workingDirectory(workingDirectory);

@@ -56,8 +56,8 @@ public final class IsolatedConfiguration {
      * {@code false}: the extension makes no spare environments; by default ({@code true}), once two tests in a row
      * of a class get environments of the same settings (their hostnames aside), the next one is made in the
      * background while the test runs, and the class's next test of those settings takes it, renamed to its own
-     * hostname; and those environments are closed without their test waiting for the answer (the class waits for
-     * it when it ends): {@value}.
+     * hostname; and from the second test of such a row on, environments are closed without their test waiting for
+     * the answer (the class waits for it when it ends): {@value}.
      */
     public static final String SPARE_ENVIRONMENTS = "isolated.spareEnvironments";
 

@@ -43,7 +43,7 @@ public final class IsolatedEnvironmentBuilder {
     private IsolatedNetwork networkObject;
     private List<String> networkAliases = List.of();
     private final Set<Integer> hostPorts = new java.util.LinkedHashSet<>();
-    private Function<String, Optional<String>> configuration = key -> Optional.ofNullable(System.getProperty(key));
+    private Function<String, Optional<String>> configuration = new SystemProperties();
     private Wait serviceWait; // startImageCommand: null for no wait
     private String[] serviceArgs; // startImageCommand: null for no service
     private Duration startupTimeout; // null: configured or default
@@ -665,12 +665,21 @@ public final class IsolatedEnvironmentBuilder {
 
     /** The startup timeout given, else the configured one, else the default. */
     private Duration effectiveStartupTimeout() {
-        return startupTimeout != null
-                ? startupTimeout
-                : configuration
-                        .apply(IsolatedConfiguration.STARTUP_TIMEOUT)
-                        .map(text -> IsolatedSettings.parseDuration(IsolatedConfiguration.STARTUP_TIMEOUT, text))
-                        .orElse(IsolatedSettings.DEFAULT_STARTUP_TIMEOUT);
+        if (startupTimeout != null) {
+            return startupTimeout;
+        }
+        Optional<String> text = configuration.apply(IsolatedConfiguration.STARTUP_TIMEOUT); // no lambda: on every path
+        return text.isPresent()
+                ? IsolatedSettings.parseDuration(IsolatedConfiguration.STARTUP_TIMEOUT, text.get())
+                : IsolatedSettings.DEFAULT_STARTUP_TIMEOUT;
+    }
+
+    /** The configuration when none is given: system properties (a class, not a lambda: a class spun at its first use, on the first test's path). */
+    private static final class SystemProperties implements Function<String, Optional<String>> {
+        @Override
+        public Optional<String> apply(String key) {
+            return Optional.ofNullable(System.getProperty(key));
+        }
     }
 
     /** Starts the service {@link #startImageCommand} asked for, if any; closes the environment when it fails. */
@@ -828,8 +837,11 @@ public final class IsolatedEnvironmentBuilder {
             if (env == null) {
                 env = Environment.create(helper, spec, networkAliases, layers);
             }
-            spares.served(env);
-            env.whenFirstUsed(spares.prepareNext(key, () -> Environment.create(helper, spec, List.of(), layers)));
+            Runnable startSpare = spares.prepareNext(key, () -> Environment.create(helper, spec, List.of(), layers));
+            if (startSpare != SpareEnvironment.NO_SPARE) {
+                spares.served(env);
+                env.whenFirstUsed(startSpare);
+            }
             return withService(joined(env), startup);
         } catch (EnvironmentSetupException e) {
             throw HostFindings.explain(e);

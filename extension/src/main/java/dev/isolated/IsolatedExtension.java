@@ -73,7 +73,11 @@ class IsolatedExtension
         Class<?> testClass = context.getRequiredTestClass();
         Optional<Isolated> onMethod = AnnotationSupport.findAnnotation(method, Isolated.class);
         Optional<Isolated> onClass = nearestClassAnnotation(testClass);
-        onMethod.ifPresent(a -> rejectLifecycle(a, "method " + method.getName()));
+        // Plain code, not lambdas (each is a class spun at its first use): this is every test's path, the first one's
+        // too.
+        if (onMethod.isPresent()) {
+            rejectLifecycle(onMethod.get(), "method " + method.getName());
+        }
         if (onMethod.isEmpty() && (onClass.isEmpty() || onClass.get().lifecycle() == Isolated.Lifecycle.PER_CLASS)) {
             if (onClass.isPresent()) {
                 rejectUnusedEnvironmentAnnotations(method, testClass);
@@ -81,20 +85,46 @@ class IsolatedExtension
             return; // not isolated, or a per-class environment made in beforeAll
         }
         List<Isolated> annotations = new ArrayList<>();
-        onMethod.ifPresent(annotations::add);
+        if (onMethod.isPresent()) {
+            annotations.add(onMethod.get());
+        }
         annotations.addAll(classAnnotations(testClass));
         IsolatedSettings.Merged merged = IsolatedSettings.merge(annotations);
         List<AnnotatedElement> mountSources = new ArrayList<>(classChain(testClass));
         mountSources.add(method);
         Environment env = create(
-                merged,
-                () -> IsolatedNetworkExtension.join(
-                        IsolatedSettings.builder(merged, mountSources, method.getName(), context),
-                        innermostFirst(testClass, method),
-                        context),
-                context,
-                spares(context));
+                merged, new MethodSettings(merged, mountSources, testClass, method, context), context, spares(context));
         context.getStore(NAMESPACE).put(METHOD_ENVIRONMENT, env);
+    }
+
+    /** The builder of a test method's environment (a class, not a lambda: it is on the first test's path). */
+    private static final class MethodSettings implements Supplier<IsolatedEnvironmentBuilder> {
+        private final IsolatedSettings.Merged merged;
+        private final List<AnnotatedElement> mountSources;
+        private final Class<?> testClass;
+        private final Method method;
+        private final ExtensionContext context;
+
+        MethodSettings(
+                IsolatedSettings.Merged merged,
+                List<AnnotatedElement> mountSources,
+                Class<?> testClass,
+                Method method,
+                ExtensionContext context) {
+            this.merged = merged;
+            this.mountSources = mountSources;
+            this.testClass = testClass;
+            this.method = method;
+            this.context = context;
+        }
+
+        @Override
+        public IsolatedEnvironmentBuilder get() {
+            return IsolatedNetworkExtension.join(
+                    IsolatedSettings.builder(merged, mountSources, method.getName(), context),
+                    innermostFirst(testClass, method),
+                    context);
+        }
     }
 
     private static void rejectLifecycle(Isolated isolated, String where) {
@@ -393,7 +423,10 @@ class IsolatedExtension
     private static List<Isolated> classAnnotations(Class<?> c) {
         List<Isolated> found = new ArrayList<>();
         for (Class<?> k = c; k != null; k = k.getEnclosingClass()) {
-            AnnotationSupport.findAnnotation(k, Isolated.class).ifPresent(found::add);
+            Optional<Isolated> isolated = AnnotationSupport.findAnnotation(k, Isolated.class);
+            if (isolated.isPresent()) { // not ifPresent(found::add): a class spun on the first test's path
+                found.add(isolated.get());
+            }
         }
         return found;
     }

@@ -67,10 +67,22 @@ class IsolatedNetworkExtension implements BeforeAllCallback, BeforeEachCallback,
     }
 
     private static List<Field> findNetworkFields(Class<?> type, boolean isStatic) {
-        return List.copyOf(ReflectionSupport.findFields(
-                type,
-                f -> f.getType() == IsolatedNetwork.class && Modifier.isStatic(f.getModifiers()) == isStatic,
-                HierarchyTraversalMode.TOP_DOWN));
+        return List.copyOf(
+                ReflectionSupport.findFields(type, new IsNetworkField(isStatic), HierarchyTraversalMode.TOP_DOWN));
+    }
+
+    /** Whether a field is a (static, or instance) IsolatedNetwork field; a class, not a lambda (a class spun at its first use, on the first test's path). */
+    private static final class IsNetworkField implements java.util.function.Predicate<Field> {
+        private final boolean isStatic;
+
+        IsNetworkField(boolean isStatic) {
+            this.isStatic = isStatic;
+        }
+
+        @Override
+        public boolean test(Field f) {
+            return f.getType() == IsolatedNetwork.class && Modifier.isStatic(f.getModifiers()) == isStatic;
+        }
     }
 
     /** The network in FIELD (of INSTANCE, null for a static one), if any, is closed with OWNER. */

@@ -135,7 +135,7 @@ final class IsolatedSettings {
                 .awaitTimeout(
                         duration(context, IsolatedConfiguration.AWAIT_TIMEOUT, EnvironmentSpec.DEFAULT_AWAIT_TIMEOUT))
                 .classLoader(testClassLoader(context))
-                .configuration(context::getConfigurationParameter);
+                .configuration(new ContextConfiguration(context));
         String hostname = isolated.hostname();
         if (hostname.isEmpty() && List.of(namespaces).contains(LinuxNamespace.UTS)) {
             hostname = deriveHostname(hostnameSeed);
@@ -189,7 +189,9 @@ final class IsolatedSettings {
         }
         Optional<String> configured = context.getConfigurationParameter(IsolatedConfiguration.NAMESPACES);
         if (configured.isEmpty()) {
-            return DEFAULT_NAMESPACES.toArray(LinuxNamespace[]::new);
+            return DEFAULT_NAMESPACES.toArray(
+                    new LinuxNamespace
+                            [0]); // not LinuxNamespace[]::new: a class spun at its first use, on the first test's path
         }
         try {
             return java.util.Arrays.stream(configured.get().split(","))
@@ -306,9 +308,23 @@ final class IsolatedSettings {
     }
 
     private static Duration duration(ExtensionContext context, String key, Duration defaultValue) {
-        return context.getConfigurationParameter(key)
-                .map(text -> parseDuration(key, text))
-                .orElse(defaultValue);
+        Optional<String> text = context.getConfigurationParameter(
+                key); // no lambda: a class spun at its first use, on the first test's path
+        return text.isPresent() ? parseDuration(key, text.get()) : defaultValue;
+    }
+
+    /** The test's configuration parameters; a class, not {@code context::getConfigurationParameter} (a class spun at its first use, on the first test's path). */
+    private static final class ContextConfiguration implements java.util.function.Function<String, Optional<String>> {
+        private final ExtensionContext context;
+
+        ContextConfiguration(ExtensionContext context) {
+            this.context = context;
+        }
+
+        @Override
+        public Optional<String> apply(String key) {
+            return context.getConfigurationParameter(key);
+        }
     }
 
     static Duration parseDuration(String key, String text) {

@@ -21,23 +21,22 @@ final class LayerSettings {
             String tmpfsSize,
             FrozenLayer from,
             Function<String, Optional<String>> configuration) {
-        LayerStorage chosen = storage != LayerStorage.DEFAULT
-                ? storage
-                : configuration
-                        .apply(IsolatedConfiguration.LAYER_STORAGE)
-                        .map(LayerSettings::parseStorage)
-                        .orElse(LayerStorage.TMPFS);
-        String size = !tmpfsSize.isEmpty()
-                ? tmpfsSize
-                : configuration
-                        .apply(IsolatedConfiguration.LAYER_TMPFS_SIZE)
-                        .map(s -> checkedSize(s.trim(), IsolatedConfiguration.LAYER_TMPFS_SIZE))
-                        .orElse(""); // not chosen: the helper's tmpfs keeps the kernel's default, 50%
-        Path root = configuration
-                .apply(IsolatedConfiguration.LAYER_DIR)
-                .filter(s -> !s.isBlank())
-                .map(s -> Path.of(s).toAbsolutePath())
-                .orElseGet(() -> CacheDirectory.resolve(configuration).resolve(LayerSpec.DEFAULT_DIR_NAME));
+        // Plain code, not Optional chains: each lambda is a class spun at its first use, on the first test's path.
+        LayerStorage chosen = storage;
+        if (chosen == LayerStorage.DEFAULT) {
+            Optional<String> text = configuration.apply(IsolatedConfiguration.LAYER_STORAGE);
+            chosen = text.isPresent() ? parseStorage(text.get()) : LayerStorage.TMPFS;
+        }
+        String size = tmpfsSize;
+        if (size.isEmpty()) {
+            Optional<String> text = configuration.apply(IsolatedConfiguration.LAYER_TMPFS_SIZE);
+            // not chosen: the helper's tmpfs keeps the kernel's default, 50%
+            size = text.isPresent() ? checkedSize(text.get().trim(), IsolatedConfiguration.LAYER_TMPFS_SIZE) : "";
+        }
+        Optional<String> dir = configuration.apply(IsolatedConfiguration.LAYER_DIR);
+        Path root = dir.isPresent() && !dir.get().isBlank()
+                ? Path.of(dir.get()).toAbsolutePath()
+                : CacheDirectory.resolve(configuration).resolve(LayerSpec.DEFAULT_DIR_NAME);
         return new LayerSpec(
                 chosen == LayerStorage.DISK,
                 size,

@@ -26,11 +26,22 @@ import java.util.function.Supplier;
  * ends (the extension's {@code afterAll}, and JUnit closing the class's store). Not API.
  */
 final class SpareEnvironment implements AutoCloseable {
-    private static final ExecutorService CREATOR = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "isolated-spare-environment");
-        t.setDaemon(true);
-        return t;
-    });
+    /** The threads spares are made and closed on; loaded (and started) only once a class asks for a spare. */
+    private static final class Threads {
+        static final ExecutorService CREATOR = daemon("isolated-spare-environment");
+        static final ExecutorService CLOSER = daemon("isolated-environment-closer");
+
+        private static ExecutorService daemon(String name) {
+            return Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, name);
+                t.setDaemon(true);
+                return t;
+            });
+        }
+    }
+
+    /** What {@link #prepareNext} returns when it asks for no spare. */
+    static final Runnable NO_SPARE = () -> {};
 
     /**
      * What a spare must match: everything its CREATE was made of but its hostname (set when it is taken: whether it
@@ -54,7 +65,7 @@ final class SpareEnvironment implements AutoCloseable {
 
         void start() {
             if (decided.compareAndSet(false, true)) {
-                CompletableFuture.supplyAsync(create, CREATOR).whenComplete((env, e) -> {
+                CompletableFuture.supplyAsync(create, Threads.CREATOR).whenComplete((env, e) -> {
                     if (e == null) {
                         made.complete(env);
                     } else {
@@ -73,12 +84,6 @@ final class SpareEnvironment implements AutoCloseable {
             return false;
         }
     }
-
-    private static final ExecutorService CLOSER = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "isolated-environment-closer");
-        t.setDaemon(true);
-        return t;
-    });
 
     private final Set<Environment> served = ConcurrentHashMap.newKeySet();
     private final List<CompletableFuture<Void>> closing = new CopyOnWriteArrayList<>();
@@ -116,7 +121,10 @@ final class SpareEnvironment implements AutoCloseable {
         }
     }
 
-    /** Notes an environment a test got through this class's spares (taken, or made when there was none). */
+    /**
+     * Notes an environment a test got through this class's spares (taken, or made when there was none) once a spare
+     * was asked for, from the second test in a row of the same settings on: {@link #closeInBackground} closes it.
+     */
     void served(Environment env) {
         served.add(env);
     }
@@ -133,7 +141,7 @@ final class SpareEnvironment implements AutoCloseable {
         if (!served.remove(env)) {
             return false;
         }
-        closing.add(env.closeInBackground(CLOSER).exceptionally(e -> {
+        closing.add(env.closeInBackground(Threads.CLOSER).exceptionally(e -> {
             Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
             RuntimeException failure = new EnvironmentCleanupException(
                     "The environment of test " + test + ", closed after it: " + cause.getMessage());
@@ -150,13 +158,13 @@ final class SpareEnvironment implements AutoCloseable {
      * @param key the settings the test asked for
      * @param create makes an environment of these settings
      * @return what starts making it (call it once the test has sent its first command, or at its close; calls after
-     *     the first do nothing); does nothing when no spare was asked for
+     *     the first do nothing); {@link #NO_SPARE} when none was asked for
      */
     synchronized Runnable prepareNext(Key key, Supplier<Environment> create) {
         boolean repeated = key.equals(lastAsked);
         lastAsked = key;
         if (closed || !repeated || spare != null) {
-            return () -> {};
+            return NO_SPARE;
         }
         Pending next = new Pending(create);
         spareKey = key;

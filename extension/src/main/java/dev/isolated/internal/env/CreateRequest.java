@@ -5,6 +5,7 @@ import dev.isolated.UserMapping;
 import dev.isolated.internal.helper.Fields;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The helper's CREATE request for an {@link EnvironmentSpec} and its writable layer ({@link LayerSpec}): the one
@@ -71,7 +72,9 @@ final class CreateRequest {
         if (o.trackResources() && o.memoryBytes() == 0 && o.pids() == 0 && o.cpuPercent() == 0) {
             request.add("cgroup", "true");
         }
-        o.rlimits().forEach((name, value) -> request.add("rlimit", name + "\t" + value + "\t" + value));
+        for (Map.Entry<String, Long> rlimit : o.rlimits().entrySet()) { // not forEach(lambda): on the first test's path
+            request.add("rlimit", rlimit.getKey() + "\t" + rlimit.getValue() + "\t" + rlimit.getValue());
+        }
         if (o.monotonicOffsetSeconds() != 0) {
             request.add("time-offset", "monotonic\t" + o.monotonicOffsetSeconds());
         }

@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -224,14 +225,16 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         try {
             Fields reply = created.get(CREATE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
             initHostPid = Long.parseLong(reply.get("pid").orElseThrow());
-            namespaces = reply.get("ns").map(Environment::namespaces).orElse(spec.namespaces());
+            // Plain code, not Optional.map: each lambda is a class spun at its first use, on the first test's path.
+            Optional<String> ns = reply.get("ns");
+            namespaces = ns.isPresent() ? namespaces(ns.get()) : spec.namespaces();
             cgroup = CgroupFiles.from(reply);
             address = reply.getOrEmpty("ip");
-            upperFd = reply.get("upper-fd").map(Integer::parseInt).orElse(-1);
+            Optional<String> upper = reply.get("upper-fd");
+            upperFd = upper.isPresent() ? Integer.parseInt(upper.get()) : -1;
             rootfsMode = reply.getOrEmpty("rootfs-mode");
-            idRangeBase = reply.get("id-range")
-                    .map(range -> Long.parseLong(range.split("\t")[0]))
-                    .orElse(0L);
+            Optional<String> range = reply.get("id-range");
+            idRangeBase = range.isPresent() ? Long.parseLong(range.get().split("\t")[0]) : 0L;
             if (!address.isEmpty()) {
                 joinNetwork();
             }
@@ -396,7 +399,11 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         } finally {
             firstUse();
         }
-        processes.removeIf(done -> !done.isAlive());
+        for (RunningProcess done : processes) { // a snapshot; not removeIf(lambda): on the first test's path
+            if (!done.isAlive()) {
+                processes.remove(done);
+            }
+        }
         processes.add(p);
         return p;
     }

@@ -23,6 +23,8 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
@@ -70,11 +72,11 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
         this.stdout = new BoundedOutput(command.maxOutputBytes());
         this.stderr = new BoundedOutput(command.maxOutputBytes());
         this.longestLine = Math.max(64 * 1024, command.maxOutputBytes());
-        this.stdoutLines =
-                command.outputLines().map(c -> new OutputLines(c, longestLine)).orElse(null);
-        this.stderrLines =
-                command.outputLines().map(c -> new OutputLines(c, longestLine)).orElse(null);
-        this.stdin = new StdinStream(helper, id, STDIN_CHUNK, exited::isDone);
+        // Plain code, not lambdas: each is a class spun at its first use, on the first test's path.
+        Optional<Consumer<String>> lines = command.outputLines();
+        this.stdoutLines = lines.isPresent() ? new OutputLines(lines.get(), longestLine) : null;
+        this.stderrLines = lines.isPresent() ? new OutputLines(lines.get(), longestLine) : null;
+        this.stdin = new StdinStream(helper, id, STDIN_CHUNK, new Exited(exited));
         this.openStdin = command.hasOpenStdin();
     }
 
@@ -99,7 +101,9 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
         }
         Map<String, String> env = new java.util.LinkedHashMap<>(spec.env());
         env.putAll(command.env());
-        env.forEach((k, v) -> request.add("envvar", k + "=" + v));
+        for (Map.Entry<String, String> variable : env.entrySet()) { // not forEach(lambda): on the first test's path
+            request.add("envvar", variable.getKey() + "=" + variable.getValue());
+        }
         request.add("cwd", command.workingDirectory().orElse(spec.workingDirectory()));
         if (user != null) {
             request.add("uid", Integer.toString(user.uid())).add("gid", Integer.toString(user.gid()));
@@ -132,7 +136,10 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
         if (!quiet) {
             p.awaitSpawned();
         }
-        command.stdin().ifPresent(p.stdin::writeAllAndClose);
+        Optional<byte[]> stdin = command.stdin();
+        if (stdin.isPresent()) {
+            p.stdin.writeAllAndClose(stdin.get());
+        }
         return p;
     }
 
@@ -512,5 +519,19 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             return ie;
         }
         return new IsolatedException(cause.toString(), cause);
+    }
+
+    /** Whether the command exited (a class, not {@code exited::isDone}: on the first test's path). */
+    private static final class Exited implements BooleanSupplier {
+        private final CompletableFuture<ExecResult> exited;
+
+        Exited(CompletableFuture<ExecResult> exited) {
+            this.exited = exited;
+        }
+
+        @Override
+        public boolean getAsBoolean() {
+            return exited.isDone();
+        }
     }
 }

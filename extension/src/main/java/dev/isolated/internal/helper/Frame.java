@@ -5,6 +5,7 @@ import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * One message between the JVM and the helper: {@code u32 length, u8 type, u32 id, payload}, big-endian
@@ -69,13 +70,12 @@ public record Frame(FrameType type, int id, byte[] payload) {
         int id = in.readInt();
         byte[] payload = new byte[length - 5];
         in.readFully(payload);
-        return new Frame(
-                FrameType.ofLetter(letter)
-                        .orElseThrow(() -> new IOException(String.format(
-                                Locale.ROOT, "Malformed frame from the isolated helper: unknown type 0x%02x", (int)
-                                        letter))),
-                id,
-                payload);
+        Optional<FrameType> type = FrameType.ofLetter(letter); // not orElseThrow(lambda): on every frame's path
+        if (type.isEmpty()) {
+            throw new IOException(String.format(
+                    Locale.ROOT, "Malformed frame from the isolated helper: unknown type 0x%02x", (int) letter));
+        }
+        return new Frame(type.get(), id, payload);
     }
 
     @Override

@@ -91,12 +91,33 @@ public final class HelperConnection implements AutoCloseable {
     }
 
     private void startThreads() {
-        Thread reader = new Thread(this::readFrames, "isolated-helper-reader-" + process.pid());
+        Thread reader = new Thread(new Reader(true), "isolated-helper-reader-" + process.pid());
         reader.setDaemon(true);
         reader.start();
-        Thread errors = new Thread(this::readStderr, "isolated-helper-stderr-" + process.pid());
+        Thread errors = new Thread(new Reader(false), "isolated-helper-stderr-" + process.pid());
         errors.setDaemon(true);
         errors.start();
+    }
+
+    /**
+     * What the reader threads run: frames from the helper's stdout, or its stderr's lines. A class, not
+     * {@code this::readFrames}: each lambda is a class spun at its first use, and this is the first test's path.
+     */
+    private final class Reader implements Runnable {
+        private final boolean frames;
+
+        Reader(boolean frames) {
+            this.frames = frames;
+        }
+
+        @Override
+        public void run() {
+            if (frames) {
+                readFrames();
+            } else {
+                readStderr();
+            }
+        }
     }
 
     /** @return the helper executable, for command lines such as {@code isolated-helper enter} */

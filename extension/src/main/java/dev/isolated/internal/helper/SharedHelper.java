@@ -57,11 +57,23 @@ public final class SharedHelper {
                 throw e;
             }
             if (!hookInstalled) {
-                Runtime.getRuntime().addShutdownHook(new Thread(SharedHelper::shutdown, "isolated-helper-shutdown"));
+                Runtime.getRuntime().addShutdownHook(new ShutdownHook());
                 hookInstalled = true;
             }
         }
         return current;
+    }
+
+    /** Closes the helper at the JVM's exit (a class, not a lambda: it is made on the first test's path). */
+    private static final class ShutdownHook extends Thread {
+        ShutdownHook() {
+            super("isolated-helper-shutdown");
+        }
+
+        @Override
+        public void run() {
+            shutdown();
+        }
     }
 
     private static synchronized void shutdown() {

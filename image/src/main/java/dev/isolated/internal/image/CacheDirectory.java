@@ -26,7 +26,7 @@ public final class CacheDirectory {
 
     /** The cache directory for this JVM's system properties and environment. */
     public static Path resolve() {
-        return resolve(System::getProperty, System::getenv);
+        return resolve(null);
     }
 
     /**
@@ -34,12 +34,19 @@ public final class CacheDirectory {
      * @return the cache directory for that configuration and this JVM's environment
      */
     public static Path resolve(Function<String, Optional<String>> configuration) {
+        // Plain calls, not lambdas: each lambda is a class spun at its first use, on the first test's path.
         return resolve(
-                key -> configuration
-                        .apply(key)
-                        .or(() -> Optional.ofNullable(System.getProperty(key)))
-                        .orElse(null),
-                System::getenv);
+                setting(configuration, PROPERTY),
+                System.getenv(ENVIRONMENT_VARIABLE),
+                System.getenv("XDG_CACHE_HOME"),
+                System.getenv("HOME"),
+                setting(configuration, "user.home"));
+    }
+
+    /** The configuration parameter {@code key}, else the system property; {@code null} when neither is set. */
+    private static String setting(Function<String, Optional<String>> configuration, String key) {
+        Optional<String> value = configuration == null ? Optional.empty() : configuration.apply(key);
+        return value.isPresent() ? value.get() : System.getProperty(key);
     }
 
     /**
@@ -49,23 +56,25 @@ public final class CacheDirectory {
      * @param environment looks up an environment variable, {@code null} when unset
      */
     static Path resolve(UnaryOperator<String> systemProperties, UnaryOperator<String> environment) {
-        String property = systemProperties.apply(PROPERTY);
+        return resolve(
+                systemProperties.apply(PROPERTY),
+                environment.apply(ENVIRONMENT_VARIABLE),
+                environment.apply("XDG_CACHE_HOME"),
+                environment.apply("HOME"),
+                systemProperties.apply("user.home"));
+    }
+
+    private static Path resolve(String property, String variable, String xdgCacheHome, String home, String userHome) {
         if (isSet(property)) {
             return Path.of(property).toAbsolutePath();
         }
-        String variable = environment.apply(ENVIRONMENT_VARIABLE);
         if (isSet(variable)) {
             return Path.of(variable).toAbsolutePath();
         }
-        String xdgCacheHome = environment.apply("XDG_CACHE_HOME");
         if (isSet(xdgCacheHome) && Path.of(xdgCacheHome).isAbsolute()) {
             return Path.of(xdgCacheHome, "isolated");
         }
-        String home = environment.apply("HOME");
-        if (!isSet(home)) {
-            home = systemProperties.apply("user.home");
-        }
-        return Path.of(home, ".cache", "isolated").toAbsolutePath();
+        return Path.of(isSet(home) ? home : userHome, ".cache", "isolated").toAbsolutePath();
     }
 
     private static boolean isSet(String value) {

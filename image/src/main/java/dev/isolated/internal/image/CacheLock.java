@@ -45,7 +45,16 @@ public final class CacheLock {
 
     /** The lock of {@code lockFile}, which must be given by its real path; created when first locked. */
     public static CacheLock of(Path lockFile) {
-        return LOCKS.computeIfAbsent(lockFile, CacheLock::new);
+        CacheLock lock =
+                LOCKS.get(lockFile); // not computeIfAbsent(CacheLock::new): a class spun on the first test's path
+        if (lock == null) {
+            CacheLock made = new CacheLock(lockFile);
+            lock = LOCKS.putIfAbsent(lockFile, made);
+            if (lock == null) {
+                lock = made;
+            }
+        }
+        return lock;
     }
 
     /**

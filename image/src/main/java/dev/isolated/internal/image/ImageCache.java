@@ -271,7 +271,7 @@ public final class ImageCache {
             key = archive.reference() == null
                     ? digest
                     : Sha256.hex((digest + "#" + archive.reference()).getBytes(StandardCharsets.UTF_8));
-            unpacking = (entry, temporary, progress) -> unpackArchive(archive, digest, entry, temporary, progress);
+            unpacking = new ArchiveUnpacking(archive, digest); // a class, not a lambda: on the first test's path
         }
         Path entry = imagesDirectory.resolve(key);
         if (HANDED_OUT.containsKey(entry)) {
@@ -318,8 +318,11 @@ public final class ImageCache {
             return;
         }
         if (PruneRecord.fitsUnder(root, cap)) { // nothing stored since a prune left it under the cap: nothing to do
-            LOG.fine(() -> "Skipped the automatic prune of the image cache " + root + ": nothing was stored in it "
-                    + "since the last prune left it under " + cap + " bytes (" + root.resolve(PruneRecord.FILE) + ")");
+            if (LOG.isLoggable(Level.FINE)) { // not a Supplier lambda: a class spun on the first test's path
+                LOG.fine("Skipped the automatic prune of the image cache " + root + ": nothing was stored in it "
+                        + "since the last prune left it under " + cap + " bytes (" + root.resolve(PruneRecord.FILE)
+                        + ")");
+            }
             return;
         }
         Thread pruner = new Thread(
@@ -469,6 +472,22 @@ public final class ImageCache {
          * @param progress reports a long unpack
          */
         Outcome run(Path entry, Path temporaryRootfs, UnpackProgress progress) throws IOException;
+    }
+
+    /** Unpacks an archive (unpackArchive). */
+    private final class ArchiveUnpacking implements Unpacking {
+        private final ImageSource.Archive archive;
+        private final String digest;
+
+        ArchiveUnpacking(ImageSource.Archive archive, String digest) {
+            this.archive = archive;
+            this.digest = digest;
+        }
+
+        @Override
+        public Outcome run(Path entry, Path temporaryRootfs, UnpackProgress progress) throws IOException {
+            return unpackArchive(archive, digest, entry, temporaryRootfs, progress);
+        }
     }
 
     /**

@@ -31,14 +31,23 @@ public sealed interface ImageSource permits ImageSource.Archive, ImageSource.Dir
     /** A tar found as a classpath resource; works for {@code jar:} and {@code file:} URLs alike. */
     static Archive ofResource(String name, URL url) {
         return new Archive(
-                "classpath resource '" + name + "' (" + url + ")",
-                () -> {
-                    URLConnection connection = url.openConnection();
-                    connection.setUseCaches(false); // a cached JarFile would stay open after the tests
-                    return connection.getInputStream();
-                },
-                backingFile(url),
-                null);
+                "classpath resource '" + name + "' (" + url + ")", new ResourceOpener(url), backingFile(url), null);
+    }
+
+    /** Opens a class path resource (a class, not a lambda: each lambda is a class spun at its first use). */
+    final class ResourceOpener implements Opener {
+        private final URL url;
+
+        ResourceOpener(URL url) {
+            this.url = url;
+        }
+
+        @Override
+        public InputStream open() throws IOException {
+            URLConnection connection = url.openConnection();
+            connection.setUseCaches(false); // a cached JarFile would stay open after the tests
+            return connection.getInputStream();
+        }
     }
 
     /** An already unpacked rootfs, or an OCI image layout directory. */

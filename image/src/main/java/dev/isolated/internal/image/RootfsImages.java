@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.logging.Logger;
 
@@ -74,10 +75,35 @@ public final class RootfsImages {
                 ON_CLASS_PATH.put(where, source);
             }
         }
-        ImageSource found = source;
         return RESOLVED.computeIfAbsent(
-                List.of(rootfs, classLoader, workingDirectory, version),
-                key -> cache(configuration).unpack(found));
+                List.of(rootfs, classLoader, workingDirectory, version), new Unpack(source, configuration));
+    }
+
+    /**
+     * Unpacks an image found on first use. A class, not a lambda: each lambda is a class spun at its first use, and
+     * this one is on the first test's path.
+     */
+    private static final class Unpack implements Function<List<Object>, UnpackedImage> {
+        private final ImageSource source;
+        private final Function<String, Optional<String>> configuration;
+
+        Unpack(ImageSource source, Function<String, Optional<String>> configuration) {
+            this.source = source;
+            this.configuration = configuration;
+        }
+
+        @Override
+        public UnpackedImage apply(List<Object> key) {
+            return cache(configuration).unpack(source);
+        }
+    }
+
+    /** What the image cache reports, at level FINE (a class, not {@code LOG::fine}: see {@link Unpack}). */
+    private static final class FineNotes implements Consumer<String> {
+        @Override
+        public void accept(String note) {
+            LOG.fine(note);
+        }
     }
 
     /**
@@ -142,7 +168,7 @@ public final class RootfsImages {
         if (cache == null) {
             cacheDirectory = CacheDirectory.resolve(configuration);
             limits = UnpackLimits.fromConfiguration(configuration);
-            cache = new ImageCache(cacheDirectory, new SafeTarUnpacker(limits), LOG::fine)
+            cache = new ImageCache(cacheDirectory, new SafeTarUnpacker(limits), new FineNotes())
                     .pruneAutomatically(cacheMaxBytes(configuration));
         }
         return cache;
@@ -150,10 +176,8 @@ public final class RootfsImages {
 
     /** {@link SettingNames#CACHE_MAX_BYTES}: 20 GiB unless set; 0 never prunes. */
     private static long cacheMaxBytes(Function<String, Optional<String>> configuration) {
-        String value = configuration
-                .apply(SettingNames.CACHE_MAX_BYTES)
-                .map(String::strip)
-                .orElse("");
+        Optional<String> setting = configuration.apply(SettingNames.CACHE_MAX_BYTES);
+        String value = setting.isPresent() ? setting.get().strip() : "";
         if (value.isEmpty()) {
             return DEFAULT_CACHE_MAX_BYTES;
         }
