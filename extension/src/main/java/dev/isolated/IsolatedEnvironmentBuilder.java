@@ -837,7 +837,7 @@ public final class IsolatedEnvironmentBuilder {
             if (env == null) {
                 env = Environment.create(helper, spec, networkAliases, layers);
             }
-            Runnable startSpare = spares.prepareNext(key, () -> Environment.create(helper, spec, List.of(), layers));
+            Runnable startSpare = spares.prepareNext(key, new SpareEnvironment.Creation(helper, spec, layers));
             if (startSpare != SpareEnvironment.NO_SPARE) {
                 spares.served(env);
                 env.whenFirstUsed(startSpare);

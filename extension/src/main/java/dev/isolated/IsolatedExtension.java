@@ -179,16 +179,14 @@ class IsolatedExtension
      * {@code false}.
      */
     private static SpareEnvironment spares(ExtensionContext context) {
-        boolean wanted = context.getConfigurationParameter(IsolatedConfiguration.SPARE_ENVIRONMENTS)
-                .map(Boolean::parseBoolean)
-                .orElse(true);
+        Optional<String> wanted = context.getConfigurationParameter(IsolatedConfiguration.SPARE_ENVIRONMENTS);
         ExtensionContext classContext = classContext(context);
-        if (!wanted || classContext == null) {
+        if ((wanted.isPresent() && !Boolean.parseBoolean(wanted.get())) || classContext == null) {
             return null;
         }
         return classContext
                 .getStore(NAMESPACE)
-                .getOrComputeIfAbsent(SPARE_ENVIRONMENT, key -> new SpareEnvironment(), SpareEnvironment.class);
+                .getOrComputeIfAbsent(SPARE_ENVIRONMENT, new SpareEnvironment.Maker(), SpareEnvironment.class);
     }
 
     /** The context of the test's class, past a {@code @RepeatedTest}'s or template's container. */

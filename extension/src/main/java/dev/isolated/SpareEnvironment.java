@@ -41,7 +41,13 @@ final class SpareEnvironment implements AutoCloseable {
     }
 
     /** What {@link #prepareNext} returns when it asks for no spare. */
-    static final Runnable NO_SPARE = () -> {};
+    static final Runnable NO_SPARE = new NoSpare();
+
+    /** Does nothing (a class, not a lambda: it is on the first test's path). */
+    private static final class NoSpare implements Runnable {
+        @Override
+        public void run() {}
+    }
 
     /**
      * What a spare must match: everything its CREATE was made of but its hostname (set when it is taken: whether it
@@ -88,6 +94,33 @@ final class SpareEnvironment implements AutoCloseable {
     private final Set<Environment> served = ConcurrentHashMap.newKeySet();
     private final List<CompletableFuture<Void>> closing = new CopyOnWriteArrayList<>();
     private Key lastAsked;
+
+    /** Makes a class's spares (a class, not a lambda: it is on the first test's path). */
+    static final class Maker implements java.util.function.Function<String, SpareEnvironment> {
+        @Override
+        public SpareEnvironment apply(String key) {
+            return new SpareEnvironment();
+        }
+    }
+
+    /** Makes a spare of a test's settings (a class, not a lambda: it is on the first test's path). */
+    static final class Creation implements Supplier<Environment> {
+        private final HelperConnection helper;
+        private final EnvironmentSpec spec;
+        private final LayerSpec layers;
+
+        Creation(HelperConnection helper, EnvironmentSpec spec, LayerSpec layers) {
+            this.helper = helper;
+            this.spec = spec;
+            this.layers = layers;
+        }
+
+        @Override
+        public Environment get() {
+            return Environment.create(helper, spec, List.of(), layers);
+        }
+    }
+
     private Key spareKey;
     private Pending spare;
     private boolean closed;
@@ -161,7 +194,7 @@ final class SpareEnvironment implements AutoCloseable {
      *     the first do nothing); {@link #NO_SPARE} when none was asked for
      */
     synchronized Runnable prepareNext(Key key, Supplier<Environment> create) {
-        boolean repeated = key.equals(lastAsked);
+        boolean repeated = lastAsked != null && key.equals(lastAsked); // no record equals on a class's first test
         lastAsked = key;
         if (closed || !repeated || spare != null) {
             return NO_SPARE;
