@@ -36,8 +36,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * test before ran and given the test's hostname when the test took it (a spare, see
  * {@link IsolatedConfiguration#SPARE_ENVIRONMENTS}): fresh all the same, no command has run in it and no test used
  * it. From the second test of such a row on, a test's environment is also closed as the test ends without the test
- * waiting for the answer: the helper kills everything in it before it handles anything else, such as the next
- * test's first command, and what a close left behind fails the class when it ends, naming the test. With
+ * waiting for the answer: the helper kills everything in it before it handles anything else, the class's next test
+ * waits for that before it starts, and what a close left behind fails the class when it ends, naming the test.
+ * With
  * {@link Lifecycle#PER_CLASS} on a class, one environment is shared by all its test methods (and its
  * {@code @Nested} classes), like a static Testcontainers {@code @Container}. It is made before them, so a
  * {@link Bind}, {@link Tmpfs}, {@link Limits}, {@link ClockOffsets} or {@link OnNetwork} on one of its methods

@@ -57,7 +57,7 @@ public final class IsolatedConfiguration {
      * of a class get environments of the same settings (their hostnames aside), the next one is made in the
      * background while the test runs, and the class's next test of those settings takes it, renamed to its own
      * hostname; and from the second test of such a row on, environments are closed without their test waiting for
-     * the answer (the class waits for it when it ends): {@value}.
+     * the answer (the class's next test waits for it before it starts): {@value}.
      */
     public static final String SPARE_ENVIRONMENTS = "isolated.spareEnvironments";
 

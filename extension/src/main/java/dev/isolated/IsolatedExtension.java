@@ -69,6 +69,7 @@ class IsolatedExtension
 
     @Override
     public void beforeEach(ExtensionContext context) {
+        awaitBackgroundCloses(context);
         Method method = context.getRequiredTestMethod();
         Class<?> testClass = context.getRequiredTestClass();
         Optional<Isolated> onMethod = AnnotationSupport.findAnnotation(method, Isolated.class);
@@ -187,6 +188,17 @@ class IsolatedExtension
         return classContext
                 .getStore(NAMESPACE)
                 .getOrComputeIfAbsent(SPARE_ENVIRONMENT, new SpareEnvironment.Maker(), SpareEnvironment.class);
+    }
+
+    /** Waits until the environments of the class's earlier tests closed in the background are closed. */
+    private static void awaitBackgroundCloses(ExtensionContext context) {
+        ExtensionContext classContext = classContext(context);
+        SpareEnvironment spares = classContext == null
+                ? null
+                : classContext.getStore(NAMESPACE).get(SPARE_ENVIRONMENT, SpareEnvironment.class);
+        if (spares != null) {
+            spares.awaitBackgroundCloses();
+        }
     }
 
     /** The context of the test's class, past a {@code @RepeatedTest}'s or template's container. */

@@ -164,8 +164,9 @@ final class SpareEnvironment implements AutoCloseable {
 
     /**
      * Closes an environment {@link #served(Environment) served} to a test without waiting: its CLOSE is sent (the
-     * helper kills everything in it before it handles any other request), and what the close left behind is thrown
-     * by {@link #close()}, naming the test.
+     * helper kills everything in it before it handles any other request), the class's next test waits for it
+     * ({@link #awaitBackgroundCloses()}), and what the close left behind is thrown by {@link #close()}, naming the
+     * test.
      *
      * @param test the test's display name
      * @return whether it was one of ours (else it was not touched)
@@ -183,6 +184,18 @@ final class SpareEnvironment implements AutoCloseable {
             return null;
         }));
         return true;
+    }
+
+    /**
+     * Waits until every environment {@link #closeInBackground closed in the background} so far is closed: a test of
+     * the class calls it before it starts, so no process of an earlier test is left when it does (what those closes
+     * left behind is thrown by {@link #close()}).
+     */
+    void awaitBackgroundCloses() {
+        for (CompletableFuture<Void> close : closing) {
+            close.join(); // failures were collected
+            closing.remove(close);
+        }
     }
 
     /**

@@ -65,9 +65,8 @@ class SpareEnvironmentTests {
     }
 
     @Test
-    @DisplayName("an environment closed after its test without waiting is dead before the next test's first command"
-            + " runs")
-    void closedBeforeTheNextCommand() {
+    @DisplayName("an environment closed after its test without waiting is dead when the next test starts")
+    void closedBeforeTheNextTest() {
         EngineRunner.assertAllSucceeded(EngineRunner.run(BackgroundCloseTestCase.class), 3);
         assertThat(BackgroundCloseTestCase.stateAfter).isIn("gone", "Z");
     }
@@ -194,7 +193,7 @@ class SpareEnvironmentTests {
         }
     }
 
-    /** Its second test leaves a {@code sleep} running; its third reads that process's state on the host. */
+    /** Its second test leaves a {@code sleep} running; its third reads that process's state on the host first. */
     @Isolated(rootfs = "busybox.tar", hostname = "closing")
     @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
     static class BackgroundCloseTestCase {
@@ -216,9 +215,9 @@ class SpareEnvironmentTests {
         @Test
         @Order(3)
         void seesItGone(IsolatedEnvironment env) throws IOException {
-            assertThat(env.exec("true").exitCode()).isZero();
-            Path stat = Path.of("/proc", Long.toString(sleeping), "stat");
+            Path stat = Path.of("/proc", Long.toString(sleeping), "stat"); // before any command of this test
             stateAfter = Files.exists(stat) ? stateOf(Files.readString(stat)) : "gone";
+            assertThat(env.exec("true").exitCode()).isZero();
         }
 
         private static String stateOf(String stat) {
