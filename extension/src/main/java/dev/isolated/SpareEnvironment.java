@@ -49,52 +49,6 @@ final class SpareEnvironment implements AutoCloseable {
         public void run() {}
     }
 
-    /**
-     * What a spare must match: everything its CREATE was made of but its hostname (set when it is taken: whether it
-     * has one must match), and the helper that holds it.
-     */
-    record Key(HelperConnection helper, EnvironmentSpec unnamed, boolean named, LayerSpec layers) {
-        static Key of(HelperConnection helper, EnvironmentSpec spec, LayerSpec layers) {
-            return new Key(helper, spec.withHostname(""), !spec.hostname().isEmpty(), layers);
-        }
-    }
-
-    /** A spare asked for: made on the creator thread once {@link #start()} is first called, never if dropped first. */
-    private static final class Pending {
-        final CompletableFuture<Environment> made = new CompletableFuture<>();
-        private final Supplier<Environment> create;
-        private final AtomicBoolean decided = new AtomicBoolean();
-
-        Pending(Supplier<Environment> create) {
-            this.create = create;
-        }
-
-        void start() {
-            if (decided.compareAndSet(false, true)) {
-                CompletableFuture.supplyAsync(create, Threads.CREATOR).whenComplete((env, e) -> {
-                    if (e == null) {
-                        made.complete(env);
-                    } else {
-                        made.completeExceptionally(e);
-                    }
-                });
-            }
-        }
-
-        /** @return whether it will never be made (it had not been started) */
-        boolean drop() {
-            if (decided.compareAndSet(false, true)) {
-                made.cancel(false);
-                return true;
-            }
-            return false;
-        }
-    }
-
-    private final Set<Environment> served = ConcurrentHashMap.newKeySet();
-    private final List<CompletableFuture<Void>> closing = new CopyOnWriteArrayList<>();
-    private Key lastAsked;
-
     /** Makes a class's spares (a class, not a lambda: it is on the first test's path). */
     static final class Maker implements java.util.function.Function<String, SpareEnvironment> {
         @Override
@@ -121,9 +75,48 @@ final class SpareEnvironment implements AutoCloseable {
         }
     }
 
+    /**
+     * What a spare must match: everything its CREATE was made of but its hostname (set when it is taken: whether it
+     * has one must match), and the helper that holds it.
+     */
+    record Key(HelperConnection helper, EnvironmentSpec unnamed, boolean named, LayerSpec layers) {
+        static Key of(HelperConnection helper, EnvironmentSpec spec, LayerSpec layers) {
+            return new Key(helper, spec.withHostname(""), !spec.hostname().isEmpty(), layers);
+        }
+    }
+
+    /** A spare asked for: made on the creator thread once {@link #start()} is first called, never if dropped first. */
+    private static final class Pending {
+        final CompletableFuture<Environment> made = new CompletableFuture<>();
+        private final Supplier<Environment> create;
+        private final AtomicBoolean decided = new AtomicBoolean();
+
+        Pending(Supplier<Environment> create) {
+            this.create = create;
+        }
+
+        void start() {
+            if (decided.compareAndSet(false, true)) {
+                made.completeAsync(create, Threads.CREATOR);
+            }
+        }
+
+        /** @return whether it will never be made (it had not been started) */
+        boolean drop() {
+            if (decided.compareAndSet(false, true)) {
+                made.cancel(false);
+                return true;
+            }
+            return false;
+        }
+    }
+
+    private Key lastAsked;
     private Key spareKey;
     private Pending spare;
     private boolean closed;
+    private final Set<Environment> served = ConcurrentHashMap.newKeySet();
+    private final List<CompletableFuture<Void>> closing = new CopyOnWriteArrayList<>();
     private final List<RuntimeException> failures = new CopyOnWriteArrayList<>();
 
     /**
@@ -256,10 +249,7 @@ final class SpareEnvironment implements AutoCloseable {
             spare = null;
             spareKey = null;
         }
-        for (CompletableFuture<Void> close : closing) {
-            close.join(); // failures were collected
-        }
-        closing.clear();
+        awaitBackgroundCloses();
         if (left != null && !left.drop()) {
             try {
                 left.made.get().close();

@@ -40,12 +40,7 @@ class SpareEnvironmentTests {
         TakingTestCase.inits.clear();
         TakingTestCase.othersSeen.clear();
         EngineRunner.assertAllSucceeded(EngineRunner.run(TakingTestCase.class), 5);
-        List<Long> inits = List.copyOf(TakingTestCase.inits);
-        for (int test = 2; test < inits.size(); test++) {
-            assertThat(TakingTestCase.othersSeen.get(test - 1))
-                    .as("the inits besides its own that test %d saw", test)
-                    .contains(inits.get(test));
-        }
+        assertEachTookTheSpareSeenBefore(TakingTestCase.inits, TakingTestCase.othersSeen);
     }
 
     @Test
@@ -56,12 +51,7 @@ class SpareEnvironmentTests {
         NamedTestCase.hostnames.clear();
         EngineRunner.assertAllSucceeded(EngineRunner.run(NamedTestCase.class), 4);
         assertThat(NamedTestCase.hostnames).containsExactly("first", "second", "third", "fourth");
-        List<Long> inits = List.copyOf(NamedTestCase.inits);
-        for (int test = 2; test < inits.size(); test++) {
-            assertThat(NamedTestCase.othersSeen.get(test - 1))
-                    .as("the inits besides its own that test %d saw", test)
-                    .contains(inits.get(test));
-        }
+        assertEachTookTheSpareSeenBefore(NamedTestCase.inits, NamedTestCase.othersSeen);
     }
 
     @Test
@@ -92,6 +82,32 @@ class SpareEnvironmentTests {
         EngineRunner.assertAllSucceeded(
                 EngineRunner.run(CountingTestCase.class, Map.of(IsolatedConfiguration.SPARE_ENVIRONMENTS, "false")), 4);
         assertThat(CountingTestCase.others).containsOnly(0);
+    }
+
+    /** From the third test on, each test's init is one the test before saw being made while it ran. */
+    private static void assertEachTookTheSpareSeenBefore(List<Long> initsInOrder, List<List<Long>> othersSeen) {
+        List<Long> inits = List.copyOf(initsInOrder);
+        for (int test = 2; test < inits.size(); test++) {
+            assertThat(othersSeen.get(test - 1))
+                    .as("the inits besides its own that test %d saw", test)
+                    .contains(inits.get(test));
+        }
+    }
+
+    /**
+     * The helper's other inits, from the second test of a class on waiting (up to 5 s) until there is one: the spare
+     * asked for while this test runs.
+     */
+    static List<Long> otherInitsOnceASpareIsAsked(IsolatedEnvironment env, List<Long> initsSoFar)
+            throws IOException, InterruptedException {
+        List<Long> others = new ArrayList<>();
+        long until = System.nanoTime() + 5_000_000_000L;
+        while (others.isEmpty() && initsSoFar.size() >= 2 && System.nanoTime() < until) {
+            others = new ArrayList<>(liveInitsOfHelper());
+            others.remove(env.initHostPid());
+            Thread.sleep(10);
+        }
+        return others;
     }
 
     /** The inits the shared helper holds (its children but its lock keeper), as host pids. */
@@ -136,14 +152,7 @@ class SpareEnvironmentTests {
         void take(IsolatedEnvironment env) throws Exception {
             inits.add(env.initHostPid());
             assertThat(env.exec("true").exitCode()).isZero();
-            List<Long> others = new ArrayList<>();
-            long until = System.nanoTime() + 5_000_000_000L;
-            while (others.isEmpty() && inits.size() >= 2 && System.nanoTime() < until) {
-                others = new ArrayList<>(liveInitsOfHelper());
-                others.remove(env.initHostPid());
-                Thread.sleep(10);
-            }
-            othersSeen.add(others);
+            othersSeen.add(otherInitsOnceASpareIsAsked(env, inits));
         }
     }
 
@@ -182,14 +191,7 @@ class SpareEnvironmentTests {
         private static void record(IsolatedEnvironment env) throws Exception {
             inits.add(env.initHostPid());
             hostnames.add(env.exec("hostname").stdout().strip());
-            List<Long> others = new ArrayList<>();
-            long until = System.nanoTime() + 5_000_000_000L;
-            while (others.isEmpty() && inits.size() >= 2 && System.nanoTime() < until) {
-                others = new ArrayList<>(liveInitsOfHelper());
-                others.remove(env.initHostPid());
-                Thread.sleep(10);
-            }
-            othersSeen.add(others);
+            othersSeen.add(otherInitsOnceASpareIsAsked(env, inits));
         }
     }
 
