@@ -837,10 +837,8 @@ public final class IsolatedEnvironmentBuilder {
             if (env == null) {
                 env = Environment.create(helper, spec, networkAliases, layers);
             }
-            Runnable startSpare = spares.prepareNext(key, new SpareEnvironment.Creation(helper, spec, layers));
-            if (startSpare != SpareEnvironment.NO_SPARE) {
+            if (spares.prepareNext(key, new SpareEnvironment.Creation(helper, spec, layers))) {
                 spares.served(env);
-                env.whenFirstUsed(startSpare);
             }
             return withService(joined(env), startup);
         } catch (EnvironmentSetupException e) {

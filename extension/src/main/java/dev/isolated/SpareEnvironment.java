@@ -13,17 +13,17 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
 /**
  * The spare environment of one test class: once two tests in a row of the class asked for environments of the same
  * settings (their hostnames aside), the extension has the next one made on a background thread while the test
  * runs, and the next test with those settings takes it instead of waiting for a CREATE, renamed to its own hostname.
- * The spare's CREATE is sent once the running test has sent its first command (so the single-threaded helper
- * starts that command first), or when the test's environment closes, whichever comes first. A spare is never used
- * twice; one of other settings is closed when a test asks for different ones, and the last one when the class
- * ends (the extension's {@code afterAll}, and JUnit closing the class's store). Not API.
+ * The spare's CREATE is sent as soon as the test has its own environment, before the test's first command: the
+ * spare then has the whole test to get ready (measured against sending it after the test's first command, which
+ * left the next test waiting for its spare). A spare is never used twice; one of other settings is closed when a
+ * test asks for different ones, and the last one when the class ends (the extension's {@code afterAll}, and JUnit
+ * closing the class's store). Not API.
  */
 final class SpareEnvironment implements AutoCloseable {
     /** The threads spares are made and closed on; loaded (and started) only once a class asks for a spare. */
@@ -38,15 +38,6 @@ final class SpareEnvironment implements AutoCloseable {
                 return t;
             });
         }
-    }
-
-    /** What {@link #prepareNext} returns when it asks for no spare. */
-    static final Runnable NO_SPARE = new NoSpare();
-
-    /** Does nothing (a class, not a lambda: it is on the first test's path). */
-    private static final class NoSpare implements Runnable {
-        @Override
-        public void run() {}
     }
 
     /** Makes a class's spares (a class, not a lambda: it is on the first test's path). */
@@ -85,29 +76,12 @@ final class SpareEnvironment implements AutoCloseable {
         }
     }
 
-    /** A spare asked for: made on the creator thread once {@link #start()} is first called, never if dropped first. */
+    /** A spare asked for: made on the creator thread from its construction on. */
     private static final class Pending {
-        final CompletableFuture<Environment> made = new CompletableFuture<>();
-        private final Supplier<Environment> create;
-        private final AtomicBoolean decided = new AtomicBoolean();
+        final CompletableFuture<Environment> made;
 
         Pending(Supplier<Environment> create) {
-            this.create = create;
-        }
-
-        void start() {
-            if (decided.compareAndSet(false, true)) {
-                made.completeAsync(create, Threads.CREATOR);
-            }
-        }
-
-        /** @return whether it will never be made (it had not been started) */
-        boolean drop() {
-            if (decided.compareAndSet(false, true)) {
-                made.cancel(false);
-                return true;
-            }
-            return false;
+            made = CompletableFuture.supplyAsync(create, Threads.CREATOR);
         }
     }
 
@@ -135,7 +109,6 @@ final class SpareEnvironment implements AutoCloseable {
             spare = null;
             spareKey = null;
         }
-        taken.start(); // normally started already, by the test before
         try {
             return taken.made.get();
         } catch (ExecutionException e) {
@@ -192,23 +165,21 @@ final class SpareEnvironment implements AutoCloseable {
     }
 
     /**
-     * Asks for the next spare when the test before asked for the same settings too.
+     * Has the next spare made, on the creator thread, when the test before asked for the same settings too.
      *
      * @param key the settings the test asked for
      * @param create makes an environment of these settings
-     * @return what starts making it (call it once the test has sent its first command, or at its close; calls after
-     *     the first do nothing); {@link #NO_SPARE} when none was asked for
+     * @return whether a spare was asked for (the test's environment is then {@link #served} to it)
      */
-    synchronized Runnable prepareNext(Key key, Supplier<Environment> create) {
+    synchronized boolean prepareNext(Key key, Supplier<Environment> create) {
         boolean repeated = lastAsked != null && key.equals(lastAsked); // no record equals on a class's first test
         lastAsked = key;
         if (closed || !repeated || spare != null) {
-            return NO_SPARE;
+            return false;
         }
-        Pending next = new Pending(create);
         spareKey = key;
-        spare = next;
-        return next::start;
+        spare = new Pending(create);
+        return true;
     }
 
     private void discardSpare() {
@@ -221,9 +192,6 @@ final class SpareEnvironment implements AutoCloseable {
 
     /** Closes a spare no test will use once it is made; what its close leaves behind is thrown by {@link #close()}. */
     private void closeWhenMade(Pending pending) {
-        if (pending.drop()) {
-            return;
-        }
         pending.made.thenAccept(env -> {
             try {
                 env.close();
@@ -250,7 +218,7 @@ final class SpareEnvironment implements AutoCloseable {
             spareKey = null;
         }
         awaitBackgroundCloses();
-        if (left != null && !left.drop()) {
+        if (left != null) {
             try {
                 left.made.get().close();
             } catch (ExecutionException e) {

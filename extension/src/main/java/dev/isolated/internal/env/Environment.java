@@ -36,7 +36,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicReference;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionTimeoutException;
 
@@ -52,7 +51,6 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
 
     private final HelperConnection helper;
     private volatile EnvironmentSpec spec; // replaced only by adopt(), before any command
-    private final AtomicReference<Runnable> onFirstUse = new AtomicReference<>();
     private final int id;
     private final CompletableFuture<Fields> created = new CompletableFuture<>();
     private final List<RunningProcess> processes = new CopyOnWriteArrayList<>();
@@ -274,25 +272,6 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     }
 
     /**
-     * Has {@code action} run once, right after this environment's first command is sent to the helper, or after
-     * its CLOSE is, whichever comes first (at once if one already was). The extension starts the next test's spare
-     * environment so: the single-threaded helper starts the test's command before it makes the spare.
-     */
-    public void whenFirstUsed(Runnable action) {
-        onFirstUse.set(action);
-        if (closed || !processes.isEmpty()) {
-            firstUse();
-        }
-    }
-
-    private void firstUse() {
-        Runnable action = onFirstUse.getAndSet(null);
-        if (action != null) {
-            action.run();
-        }
-    }
-
-    /**
      * Makes this environment, made ahead of time and not used yet, the one {@code wanted} describes: its settings
      * must be this environment's but for the hostname (both named or both not), which is set in its UTS namespace when it differs.
      *
@@ -393,12 +372,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         if (asPid1) {
             request.add("pid1", "true");
         }
-        RunningProcess p;
-        try {
-            p = RunningProcess.spawn(helper, request, command, user, spec, awaitSpawn);
-        } finally {
-            firstUse();
-        }
+        RunningProcess p = RunningProcess.spawn(helper, request, command, user, spec, awaitSpawn);
         for (RunningProcess done : processes) { // a snapshot; not removeIf(lambda): on the first test's path
             if (!done.isAlive()) {
                 processes.remove(done);
@@ -800,7 +774,6 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         } catch (RuntimeException e) {
             closing = CompletableFuture.failedFuture(e);
         }
-        firstUse();
         return closing;
     }
 
