@@ -16,25 +16,41 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The SHA-256 of image archives, computed once per version of the file that holds them (the tar, or
  * the jar a classpath resource is in). A version is its {@link FileIdentity}; digests are remembered
- * in memory and in a small index file in the cache directory, one line per archive version:
- * {@code v1 <dev> <inode> <size> <mtime ns> <ctime ns> <sha256> <description>}. Archives without a
- * backing file are hashed on every call.
+ * in memory and in small index files in the cache directory, one line per archive version:
+ * {@code v1 <dev> <inode> <size> <mtime ns> <ctime ns> <sha256> <description>}. The lines are spread
+ * over {@value #SHARDS} files by the key's hash ({@code <cacheDir>/image-digests/<n>.index}), so that a
+ * fresh JVM's first test reads and scans a few kilobytes, not every archive version ever hashed (tests
+ * that build their own tars add one each). Archives without a backing file are hashed on every call.
  */
 final class ArchiveDigests {
 
     /** Shared by every cache in this JVM: identities do not depend on the cache directory. */
     private static final Map<String, String> MEMORY = new ConcurrentHashMap<>();
 
-    /** Beyond this the index is started afresh, so it stays small. */
-    private static final long MAX_INDEX_BYTES = 1024 * 1024;
+    /** How many index files the lines are spread over. */
+    static final int SHARDS = 64;
 
-    private final Path indexFile;
+    /** Beyond this an index file is started afresh, so that each stays small. */
+    private static final long MAX_SHARD_BYTES = 16 * 1024;
+
+    /** The single index file of earlier versions, removed once a digest is remembered. */
+    private static final String LEGACY_INDEX = "image-digests.index";
+
+    private final Path indexDir;
 
     /**
-     * @param indexFile where digests are remembered between runs
+     * @param indexDir the directory of the index files, where digests are remembered between runs
      */
-    ArchiveDigests(Path indexFile) {
-        this.indexFile = indexFile;
+    ArchiveDigests(Path indexDir) {
+        this.indexDir = indexDir;
+    }
+
+    /**
+     * @param key {@code <dev> <inode> <size> <mtime ns> <ctime ns> <description>}
+     * @return the index file that holds the key's line
+     */
+    Path shardOf(String key) {
+        return indexDir.resolve(Math.floorMod(key.hashCode(), SHARDS) + ".index");
     }
 
     /** The lowercase hex SHA-256 of the archive's bytes. */
@@ -50,7 +66,7 @@ final class ArchiveDigests {
         }
         String known = MEMORY.get(key);
         if (known == null) {
-            known = lookUpIndex(key);
+            known = lookUpIndex(shardOf(key), key);
         }
         if (known != null) {
             MEMORY.put(key, known);
@@ -63,13 +79,12 @@ final class ArchiveDigests {
     }
 
     /**
-     * Looks for the key's line in the index file, without a regular expression or a line split: the index holds a
-     * line per version of every archive ever hashed (up to {@link #MAX_INDEX_BYTES}), and matching each in a JVM
-     * that has not compiled its regex code yet took longer than the rest of a first test's image lookup.
+     * Looks for the key's line in its index file, without a regular expression or a line split: matching each line
+     * in a JVM that has not compiled its regex code yet took longer than the rest of a first test's image lookup.
      *
      * @return the digest the index remembers for {@code key}, or {@code null}
      */
-    private String lookUpIndex(String key) {
+    private static String lookUpIndex(Path indexFile, String key) {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(indexFile);
@@ -133,9 +148,11 @@ final class ArchiveDigests {
         int firstSpaces = nthSpace(key, 5);
         String line = "v1 " + key.substring(0, firstSpaces) + " " + digest + " "
                 + key.substring(firstSpaces + 1).replace('\n', ' ') + "\n";
+        Path indexFile = shardOf(key);
         try {
-            Files.createDirectories(indexFile.getParent());
-            if (Files.exists(indexFile) && Files.size(indexFile) > MAX_INDEX_BYTES) {
+            Files.createDirectories(indexDir);
+            Files.deleteIfExists(indexDir.resolveSibling(LEGACY_INDEX));
+            if (Files.exists(indexFile) && Files.size(indexFile) > MAX_SHARD_BYTES) {
                 Files.delete(indexFile);
             }
             // One small O_APPEND write per line, so concurrent JVMs do not interleave within a line.

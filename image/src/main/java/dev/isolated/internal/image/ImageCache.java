@@ -93,7 +93,7 @@ import java.util.stream.Stream;
  *
  * <h2>Digests</h2>
  * An archive's digest is remembered per version of its file (device, inode, size, mtime, ctime; see
- * {@link ArchiveDigests}), in memory and in {@code <cacheDir>/image-digests.index}, so a big archive
+ * {@link ArchiveDigests}), in memory and in small index files under {@code <cacheDir>/image-digests/}, so a big archive
  * is hashed once, not on every run.
  */
 public final class ImageCache {
@@ -152,7 +152,7 @@ public final class ImageCache {
         this.imagesDirectory = root.resolve("images");
         this.unpacker = unpacker;
         this.notes = notes;
-        this.digests = new ArchiveDigests(root.resolve("image-digests.index"));
+        this.digests = new ArchiveDigests(root.resolve("image-digests"));
         this.layers = new LayerStore(root);
     }
 

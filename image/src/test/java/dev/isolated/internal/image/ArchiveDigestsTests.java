@@ -7,7 +7,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -30,7 +33,7 @@ class ArchiveDigestsTests {
     void remembersAcrossJvms() throws IOException {
         Path tar = dir.resolve("rootfs é.tar"); // a description that is not ASCII
         Files.write(tar, "some bytes".getBytes(StandardCharsets.UTF_8));
-        Path index = dir.resolve("image-digests.index");
+        Path index = dir.resolve("image-digests");
         StringBuilder others = new StringBuilder();
         for (int i = 0; i < 2000; i++) {
             others.append("v1 1 ")
@@ -41,7 +44,10 @@ class ArchiveDigestsTests {
                     .append(i)
                     .append('\n');
         }
-        Files.writeString(index, others);
+        String key = FileIdentity.of(tar).format() + " file " + tar;
+        Path shard = new ArchiveDigests(index).shardOf(key);
+        Files.createDirectories(index);
+        Files.writeString(shard, others);
         AtomicInteger opens = new AtomicInteger();
         ImageSource.Archive archive = new ImageSource.Archive(
                 "file " + tar,
@@ -59,6 +65,7 @@ class ArchiveDigestsTests {
         assertThat(digest).isEqualTo(TestTars.sha256("some bytes".getBytes(StandardCharsets.UTF_8)));
         assertThat(again).isEqualTo(digest);
         assertThat(opens.get()).as("times the archive was read").isEqualTo(1);
+        assertThat(shard).content().endsWith(" " + digest + " file " + tar + "\n");
     }
 
     @Test
@@ -92,7 +99,7 @@ class ArchiveDigestsTests {
     void takesAnotherJvmsLine() throws IOException {
         Path tar = dir.resolve("a.tar");
         Files.write(tar, "bytes".getBytes(StandardCharsets.UTF_8));
-        Path index = dir.resolve("image-digests.index");
+        Path index = dir.resolve("image-digests");
         ImageSource.Archive archive = new ImageSource.Archive(
                 "file " + tar,
                 () -> {
@@ -101,8 +108,72 @@ class ArchiveDigestsTests {
                 tar,
                 null);
         String key = FileIdentity.of(tar).format();
-        Files.writeString(index, "v1 " + key + " " + SHA_A + " file " + tar + "\n", StandardOpenOption.CREATE);
+        Files.createDirectories(index);
+        Files.writeString(
+                new ArchiveDigests(index).shardOf(key + " file " + tar),
+                "v1 " + key + " " + SHA_A + " file " + tar + "\n",
+                StandardOpenOption.CREATE);
 
         assertThat(new ArchiveDigests(index).sha256(archive)).isEqualTo(SHA_A);
+    }
+
+    @Test
+    @DisplayName("digests are spread over small index files, a new JVM finds each, and the old single index goes")
+    void spreadOverShards() throws IOException {
+        Path index = dir.resolve("image-digests");
+        Path legacy = dir.resolve("image-digests.index");
+        Files.writeString(legacy, "v1 1 2 3 4 5 " + SHA_A + " file /old.tar\n");
+        Map<Path, String> digests = new LinkedHashMap<>();
+        for (int i = 0; i < 200; i++) {
+            Path tar = dir.resolve("t" + i + ".tar");
+            Files.writeString(tar, "bytes " + i);
+            digests.put(tar, new ArchiveDigests(index).sha256(archive(tar, true)));
+        }
+        ArchiveDigests.forgetInMemory();
+
+        for (Map.Entry<Path, String> e : digests.entrySet()) {
+            assertThat(new ArchiveDigests(index).sha256(archive(e.getKey(), false)))
+                    .isEqualTo(e.getValue())
+                    .isEqualTo(TestTars.sha256(Files.readAllBytes(e.getKey())));
+        }
+        try (Stream<Path> shards = Files.list(index)) {
+            assertThat(shards.count()).isGreaterThan(1).isLessThanOrEqualTo(ArchiveDigests.SHARDS);
+        }
+        assertThat(legacy).doesNotExist();
+    }
+
+    @Test
+    @DisplayName("an index file grown past its limit is started afresh, the others are kept")
+    void fullShardStartsAfresh() throws IOException {
+        Path index = dir.resolve("image-digests");
+        Path tar = dir.resolve("a.tar");
+        Files.writeString(tar, "bytes");
+        String key = FileIdentity.of(tar).format() + " file " + tar;
+        ArchiveDigests digests = new ArchiveDigests(index);
+        Path shard = digests.shardOf(key);
+        Path other = index.resolve(
+                (Integer.parseInt(shard.getFileName().toString().replace(".index", "")) + 1) % ArchiveDigests.SHARDS
+                        + ".index");
+        Files.createDirectories(index);
+        Files.writeString(shard, ("v1 1 2 3 4 5 " + SHA_B + " file /other.tar\n").repeat(300));
+        Files.writeString(other, "v1 1 2 3 4 5 " + SHA_B + " file /kept.tar\n");
+
+        String digest = digests.sha256(archive(tar, true));
+
+        assertThat(shard).hasContent("v1 " + FileIdentity.of(tar).format() + " " + digest + " file " + tar);
+        assertThat(other).hasContent("v1 1 2 3 4 5 " + SHA_B + " file /kept.tar");
+    }
+
+    private static ImageSource.Archive archive(Path tar, boolean readable) {
+        return new ImageSource.Archive(
+                "file " + tar,
+                () -> {
+                    if (!readable) {
+                        throw new IOException("read although remembered");
+                    }
+                    return Files.newInputStream(tar);
+                },
+                tar,
+                null);
     }
 }
