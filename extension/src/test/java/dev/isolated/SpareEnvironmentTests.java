@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.MethodOrderer;
@@ -211,7 +212,12 @@ class SpareEnvironmentTests {
         @Test
         @Order(2)
         void leavesASleep(IsolatedEnvironment env) {
-            sleeping = env.start(Command.of("sleep", "1000")).hostPid();
+            // A shell holding 250 MB: its exit (freeing them) takes long enough that the next test, did it not wait
+            // for this close, would start while it still runs.
+            IsolatedProcess shell = env.start(
+                    Command.of("sh", "-c", "x=$(yes | head -c 250000000); echo held; sleep 1000; echo ${#x}"));
+            shell.awaitOutput(Pattern.compile("held"));
+            sleeping = shell.hostPid();
         }
 
         @Test
