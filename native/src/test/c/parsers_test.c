@@ -1,6 +1,7 @@
 /*
  * parsers_test.c - unit tests of the helper's parsers: namespace lists (--ns, ns=, join=), bind and tmpfs
- * specs (--bind/--ro-bind/--tmpfs, bind=/ro-bind=/tmpfs=), protocol frames and records, ports (port=).
+ * specs (--bind/--ro-bind/--tmpfs, bind=/ro-bind=/tmpfs=), protocol frames and records, ports (port=), and the
+ * kind of a CREATE whose settings contradict each other.
  *
  * Built with both sanitizers and run by `build.sh unit-tests` (Maven's test phase); prints each failed
  * check and exits 1 when any failed.
@@ -368,6 +369,41 @@ static void sent_records_read_back(void)
     free(r.buf);
 }
 
+/* ---- settings that contradict each other ---- */
+
+static void settings_no_host_can_satisfy_are_the_tests_fault(void)
+{
+    struct failure f;
+    struct env_spec spec = { 0 };
+    spec.ns = NS_BIT(NS_PID) | NS_BIT(NS_MOUNT);
+    spec.hostname = "x";
+    CHECK(env_check_spec(&spec, &f) == -1);
+    CHECK_STR(f.stage, "hostname");
+    CHECK(f.err == EINVAL);
+    CHECK_STR(f.hint, "a hostname needs the uts namespace");
+    CHECK(failure_kind(&f) == KIND_TEST); /* not host: EINVAL at stage hostname is the host's otherwise */
+
+    spec.ns |= NS_BIT(NS_UTS);
+    CHECK(env_check_spec(&spec, &f) == 0);
+
+    spec.ns = NS_BIT(NS_PID) | NS_BIT(NS_UTS);
+    spec.readonly_root = true;
+    CHECK(env_check_spec(&spec, &f) == -1);
+    CHECK_STR(f.stage, "readonly-root");
+    CHECK(failure_kind(&f) == KIND_TEST);
+
+    spec.readonly_root = false;
+    spec.tmpfs_size = "1m";
+    CHECK(env_check_spec(&spec, &f) == -1);
+    CHECK_STR(f.stage, "mount-rootfs");
+    CHECK(failure_kind(&f) == KIND_TEST); /* EINVAL at mount-rootfs is the host's otherwise */
+
+    /* the same stage and errno from a syscall the host refused stays the host's */
+    errno = EINVAL;
+    fail(&f, "hostname", "sethostname", "x", NULL);
+    CHECK(failure_kind(&f) == KIND_HOST);
+}
+
 /* ---- ports ---- */
 
 static void ports_are_1_to_65535(void)
@@ -405,6 +441,7 @@ int main(void)
     an_oversized_frame_is_named_and_skipped();
     records_are_key_value_strings();
     sent_records_read_back();
+    settings_no_host_can_satisfy_are_the_tests_fault();
     ports_are_1_to_65535();
     if (failed) {
         fprintf(stderr, "parsers_test: %d of %d checks failed\n", failed, checks);
