@@ -412,7 +412,10 @@ static void ports_are_1_to_65535(void)
     CHECK(parse_port("1", &f) == 1);
     CHECK(parse_port("8080", &f) == 8080);
     CHECK(parse_port("65535", &f) == 65535);
-    static const char *const bad[] = { "0", "65536", "-1", "", "80x", "x80", "4294967377", "99999999999999999999" };
+    CHECK(parse_port("0080", &f) == 80); /* plain decimal digits, leading zeros too */
+    static const char *const bad[] = { "0", "65536", "-1", "", "80x", "x80", "4294967377", "99999999999999999999",
+                                       " 80", "  80", "\t80", "\n80", "+80", "+0", "80 ", "8 0", "-0", "0x50",
+                                       "00000" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         errno = 0;
         CHECK(parse_port(bad[i], &f) == -1);
