@@ -3,11 +3,15 @@ package dev.isolated;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.File;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -54,6 +58,45 @@ class KeepOnFailureTests {
                     Files.delete(p);
                 }
             }
+        }
+    }
+
+    @Test
+    @DisplayName("without isolated.keepOnFailure.dir and without a target directory keeps the layer in "
+            + "isolated-failures of java.io.tmpdir, and the report says where")
+    void temporaryDirectoryFallback(@TempDir Path dir) throws Exception {
+        Path work = Files.createDirectory(dir.resolve("work")); // the child's working directory: no target in it
+        Path tmp = Files.createDirectory(dir.resolve("tmp"));
+        String classpath = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+                .map(entry -> Path.of(entry).toAbsolutePath().toString())
+                .collect(Collectors.joining(File.pathSeparator));
+        Process child = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-Djava.io.tmpdir=" + tmp,
+                        "-cp",
+                        classpath,
+                        KeptLayerReports.class.getName(),
+                        FailingTestCase.class.getName(),
+                        "isolated.keepOnFailure=true")
+                .directory(work.toFile())
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+        String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(child.waitFor()).as("the child JVM's exit code").isZero();
+
+        Matcher kept = Pattern.compile(
+                        "^Writable layer kept at (\\S+) \\(deleted files appear as <name>\\.deleted, what "
+                                + "was not copied as <name>\\.skipped saying why\\)$",
+                        Pattern.MULTILINE)
+                .matcher(out);
+        assertThat(kept.find()).as(out).isTrue();
+        Path layer = Path.of(kept.group(1));
+        assertThat(layer.getParent()).isEqualTo(tmp.resolve("isolated-failures"));
+        assertThat(layer.getFileName().toString()).matches("FailingTestCase\\.fails-\\d+");
+        assertThat(layer.resolve("etc/result.log")).content().isEqualTo("half-done\n");
+        assertThat(layer.resolve("etc/group.deleted")).exists();
+        try (var entries = Files.list(work)) {
+            assertThat(entries).as("nothing in the working directory").isEmpty();
         }
     }
 
