@@ -669,8 +669,7 @@ static void init_env(struct env *env, unsigned ns)
     env_policy_init(&env->policy);
 }
 
-/* Refuses what cannot work before anything is created. */
-static int check_spec(const struct env_spec *spec, struct failure *f)
+static int check_spec_rules(const struct env_spec *spec, struct failure *f)
 {
     errno = EINVAL;
     if (spec->hostname && !(spec->ns & NS_BIT(NS_UTS)))
@@ -686,6 +685,16 @@ static int check_spec(const struct env_spec *spec, struct failure *f)
                     spec->n_mounts ? spec->mounts[0].dst : "/",
                     "binds, tmpfs mounts and readonly-root need the mount namespace");
     return 0;
+}
+
+/* Refuses what cannot work before anything is created: settings that contradict each other, which
+ * no host can satisfy (f->settings, so kind=test whatever the stage). */
+int env_check_spec(const struct env_spec *spec, struct failure *f)
+{
+    if (check_spec_rules(spec, f) == 0)
+        return 0;
+    f->settings = true;
+    return -1;
 }
 
 /* The intermediate of clone_in_userns(): returns only in the init; reports on REPORT 'p' (the
@@ -910,7 +919,7 @@ int env_start(const struct env_spec *given, struct env *env, struct failure *f)
     init_env(env, spec.ns);
     struct id_map_plan maps;
     struct extra_mount *trees = NULL; /* as root: the binds with their sources cloned */
-    if (check_spec(&spec, f) < 0)
+    if (env_check_spec(&spec, f) < 0)
         return -1;
     if ((spec.ns & NS_BIT(NS_USER)) && real_root()) { /* every user-map: the range */
         if (id_range_take(&env->range, f) < 0)

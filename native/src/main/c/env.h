@@ -103,6 +103,9 @@ void set_process_name(const char *name);
 int make_helper_mounts_private(struct failure *f);
 
 /* Blocks until the init is ready (env_start() + env_advance() until done). */
+/* Refuses settings that contradict each other (a hostname without uts; layers, binds, tmpfs
+ * mounts or readonly-root without mount) before anything is made: -1 with f->settings set. */
+int env_check_spec(const struct env_spec *spec, struct failure *f);
 int env_create(const struct env_spec *spec, struct env *env, struct failure *f);
 /* Clones the init and releases it (maps written, in its cgroup) without waiting for it; the
  * spec's strings need not outlive it. Then env->report_fd is readable at each status message

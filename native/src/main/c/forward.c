@@ -42,9 +42,11 @@
 
 int parse_port(const char *text, struct failure *f)
 {
-    char *end = NULL;
-    long port = text ? strtol(text, &end, 10) : 0;
-    if (text && *text && !*end && port >= 1 && port <= 65535)
+    long port = 0;
+    const char *p = text ? text : "";
+    for (; *p >= '0' && *p <= '9' && port <= 65535; p++) /* no sign, no blanks (strtol takes both) */
+        port = port * 10 + (*p - '0');
+    if (p != text && !*p && port >= 1 && port <= 65535)
         return (int)port;
     errno = EINVAL;
     return fail(f, "forward", "parse", text ? text : "", "port= must be a TCP port, 1..65535");

@@ -24,7 +24,8 @@ struct forwards {
     size_t n_polled_listeners, n_polled_relays;
 };
 
-/* The port= of FORWARD and HOST-PORT: 1..65535, else -1 with *f (stage `forward`). */
+/* The port= of FORWARD and HOST-PORT: decimal digits only (no sign, no blanks), 1..65535, else -1
+ * with *f (stage `forward`). */
 int parse_port(const char *text, struct failure *f);
 
 /* Keeps an fd of the helper's own network namespace (at startup, before any env exists). */

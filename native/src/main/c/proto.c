@@ -190,6 +190,8 @@ static bool host_errno(int err)
 
 enum failure_kind failure_kind(const struct failure *f)
 {
+    if (f->settings) /* settings that contradict each other: no host can do what they ask */
+        return KIND_TEST;
     /* cgroup: a controller missing or not delegated; a value the kernel refuses (EINVAL) is the test's */
     if (strcmp(f->stage, "cgroup") == 0)
         return f->err == EPERM || f->err == EACCES || f->err == EOPNOTSUPP || f->err == EROFS ? KIND_HOST

@@ -26,6 +26,7 @@ struct failure {
     char path[512];
     char hint[256];
     int err;
+    bool settings; /* the request's settings contradict each other: kind=test at any stage */
 };
 
 /* Saves errno, fills *f and returns -1. A NULL hint_fmt picks a default hint for (stage, errno). */

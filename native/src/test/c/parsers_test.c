@@ -1,6 +1,7 @@
 /*
  * parsers_test.c - unit tests of the helper's parsers: namespace lists (--ns, ns=, join=), bind and tmpfs
- * specs (--bind/--ro-bind/--tmpfs, bind=/ro-bind=/tmpfs=), protocol frames and records, ports (port=).
+ * specs (--bind/--ro-bind/--tmpfs, bind=/ro-bind=/tmpfs=), protocol frames and records, ports (port=), and the
+ * kind of a CREATE whose settings contradict each other.
  *
  * Built with both sanitizers and run by `build.sh unit-tests` (Maven's test phase); prints each failed
  * check and exits 1 when any failed.
@@ -368,6 +369,41 @@ static void sent_records_read_back(void)
     free(r.buf);
 }
 
+/* ---- settings that contradict each other ---- */
+
+static void settings_no_host_can_satisfy_are_the_tests_fault(void)
+{
+    struct failure f;
+    struct env_spec spec = { 0 };
+    spec.ns = NS_BIT(NS_PID) | NS_BIT(NS_MOUNT);
+    spec.hostname = "x";
+    CHECK(env_check_spec(&spec, &f) == -1);
+    CHECK_STR(f.stage, "hostname");
+    CHECK(f.err == EINVAL);
+    CHECK_STR(f.hint, "a hostname needs the uts namespace");
+    CHECK(failure_kind(&f) == KIND_TEST); /* not host: EINVAL at stage hostname is the host's otherwise */
+
+    spec.ns |= NS_BIT(NS_UTS);
+    CHECK(env_check_spec(&spec, &f) == 0);
+
+    spec.ns = NS_BIT(NS_PID) | NS_BIT(NS_UTS);
+    spec.readonly_root = true;
+    CHECK(env_check_spec(&spec, &f) == -1);
+    CHECK_STR(f.stage, "readonly-root");
+    CHECK(failure_kind(&f) == KIND_TEST);
+
+    spec.readonly_root = false;
+    spec.tmpfs_size = "1m";
+    CHECK(env_check_spec(&spec, &f) == -1);
+    CHECK_STR(f.stage, "mount-rootfs");
+    CHECK(failure_kind(&f) == KIND_TEST); /* EINVAL at mount-rootfs is the host's otherwise */
+
+    /* the same stage and errno from a syscall the host refused stays the host's */
+    errno = EINVAL;
+    fail(&f, "hostname", "sethostname", "x", NULL);
+    CHECK(failure_kind(&f) == KIND_HOST);
+}
+
 /* ---- ports ---- */
 
 static void ports_are_1_to_65535(void)
@@ -376,7 +412,10 @@ static void ports_are_1_to_65535(void)
     CHECK(parse_port("1", &f) == 1);
     CHECK(parse_port("8080", &f) == 8080);
     CHECK(parse_port("65535", &f) == 65535);
-    static const char *const bad[] = { "0", "65536", "-1", "", "80x", "x80", "4294967377", "99999999999999999999" };
+    CHECK(parse_port("0080", &f) == 80); /* plain decimal digits, leading zeros too */
+    static const char *const bad[] = { "0", "65536", "-1", "", "80x", "x80", "4294967377", "99999999999999999999",
+                                       " 80", "  80", "\t80", "\n80", "+80", "+0", "80 ", "8 0", "-0", "0x50",
+                                       "00000" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         errno = 0;
         CHECK(parse_port(bad[i], &f) == -1);
@@ -405,6 +444,7 @@ int main(void)
     an_oversized_frame_is_named_and_skipped();
     records_are_key_value_strings();
     sent_records_read_back();
+    settings_no_host_can_satisfy_are_the_tests_fault();
     ports_are_1_to_65535();
     if (failed) {
         fprintf(stderr, "parsers_test: %d of %d checks failed\n", failed, checks);

@@ -48,7 +48,9 @@ public final class IsolatedConfiguration {
 
     /**
      * Where kept layers go, by default {@code target/isolated-failures} of the working directory (where it has no
-     * {@code target} directory, {@code isolated-failures} in {@code java.io.tmpdir}): {@value}.
+     * {@code target} directory, {@code isolated-failures} in {@code java.io.tmpdir}, created {@code 0700} and used
+     * only when it is a directory of this user's own; else nothing is kept and the failure's report says why):
+     * {@value}.
      */
     public static final String KEEP_ON_FAILURE_DIR = "isolated.keepOnFailure.dir";
 

@@ -124,8 +124,10 @@ public final class IsolatedEnvironmentBuilder {
     /**
      * Sets the environment's hostname.
      *
-     * @param hostname the hostname (needs {@link LinuxNamespace#UTS}); empty (the default) for {@code isolated}
-     *     with {@code UTS} (never the host's name), the host's own hostname without it
+     * @param hostname the hostname (needs {@link LinuxNamespace#UTS}: without it {@link #start()} throws an
+     *     {@link IllegalArgumentException}, {@code hostname "NAME" needs the UTS namespace: add LinuxNamespace.UTS
+     *     to namespaces, or drop the hostname}, before the image is read or anything is made); empty (the default)
+     *     for {@code isolated} with {@code UTS} (never the host's name), the host's own hostname without it
      * @return this builder
      * @throws IllegalArgumentException when it is not a valid hostname: at most 64 bytes (the kernel's
      *     {@code HOST_NAME_MAX}) of letters, digits, hyphens and dots, in labels of 1 to 63 characters that
@@ -792,6 +794,11 @@ public final class IsolatedEnvironmentBuilder {
      * Creates the environment and waits until it is ready.
      *
      * @return the environment; close it
+     * @throws IllegalArgumentException when a setting needs a namespace that is not among
+     *     {@link #namespaces(LinuxNamespace...)}: a {@link #hostname(String)} without {@link LinuxNamespace#UTS};
+     *     binds or tmpfs mounts without {@link LinuxNamespace#MOUNT}; a private network without
+     *     {@link LinuxNamespace#NET}. The message names the setting and the namespace to add; it is thrown before
+     *     the image is read or anything is made
      * @throws EnvironmentSetupException with the failing stage when the helper cannot set it up
      * @throws dev.isolated.image.ImageException naming the image when it is not found, or cannot be read, unpacked
      *     or pulled
@@ -820,6 +827,7 @@ public final class IsolatedEnvironmentBuilder {
             throw new IllegalStateException(
                     "No rootfs: call rootfs(\"busybox.tar\"), rootfs(path) or image(\"name:tag\") " + "before start()");
         }
+        this.spec.check();
         Duration startup = effectiveStartupTimeout();
         UnpackedImage image = from != null ? new UnpackedImage(from.rootfs(), from.image()) : unpackedImage();
         EnvironmentSpec spec = spec(image.rootfs(), image.config());

@@ -1,14 +1,13 @@
 package dev.isolated;
 
 import dev.isolated.internal.env.Environment;
+import dev.isolated.internal.env.KeptLayerDirectory;
 import dev.isolated.internal.os.NativeAccess;
 import java.io.IOException;
 import java.lang.reflect.AnnotatedElement;
 import java.lang.reflect.Method;
 import java.lang.reflect.Parameter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -400,16 +399,14 @@ class IsolatedExtension
     }
 
     private static String keepWritableLayer(Environment env, ExtensionContext context, int index) {
-        Path base = Paths.get(context.getConfigurationParameter(IsolatedConfiguration.KEEP_ON_FAILURE_DIR)
-                .orElse(
-                        Files.isDirectory(Paths.get("target"))
-                                ? "target/isolated-failures"
-                                : System.getProperty("java.io.tmpdir") + "/isolated-failures"));
+        KeptLayerDirectory base =
+                KeptLayerDirectory.of(context.getConfigurationParameter(IsolatedConfiguration.KEEP_ON_FAILURE_DIR));
         String name = context.getRequiredTestClass().getSimpleName() + "."
                 + context.getRequiredTestMethod().getName() + "-" + System.currentTimeMillis()
                 + (index == 0 ? "" : "-" + index);
-        Path target = base.resolve(name).toAbsolutePath();
+        Path target = base.path().resolve(name);
         try {
+            base.prepare();
             String leftOut = env.copyWritableLayer(target);
             return "Writable layer kept at " + target + " (deleted files appear as <name>.deleted, what was not "
                     + "copied as <name>.skipped saying why)" + (leftOut.isEmpty() ? "" : "; " + leftOut) + "\n";

@@ -84,6 +84,73 @@ class HostnameTests {
                                                         + "LinuxNamespace.UTS to namespaces, or drop the hostname"))));
     }
 
+    @Test
+    @DisplayName("@Isolated(hostname) without UTS fails the test even with skipIfUnsupported: no host could run it")
+    void annotationWithoutUtsIsNotSkipped() {
+        EngineRunner.run(HostnameWithoutUtsSkipIfUnsupportedTestCase.class)
+                .testEvents()
+                .assertStatistics(stats -> stats.skipped(0).failed(1))
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                test("test"),
+                                finishedWithFailure(
+                                        instanceOf(ExtensionConfigurationException.class),
+                                        message(
+                                                "@Isolated(hostname = \"box\"): a hostname needs the UTS namespace: add "
+                                                        + "LinuxNamespace.UTS to namespaces, or drop the hostname"))));
+    }
+
+    @Test
+    @DisplayName(
+            "a builder's hostname without UTS is refused by start() with the setting and the fix, whatever the order")
+    void builderWithoutUts() {
+        assertThatThrownBy(() -> IsolatedEnvironment.builder()
+                        .rootfs("busybox.tar")
+                        .hostname("box")
+                        .namespaces(PID, MOUNT)
+                        .start())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("hostname \"box\" needs the UTS namespace: add LinuxNamespace.UTS to namespaces, or drop "
+                        + "the hostname");
+    }
+
+    @Test
+    @DisplayName("a builder's hostname without UTS is refused before the image is even looked for")
+    void builderWithoutUtsBeforeTheImage() {
+        assertThatThrownBy(() -> IsolatedEnvironment.builder()
+                        .rootfs("no-such-image-" + System.nanoTime() + ".tar")
+                        .namespaces(PID, MOUNT)
+                        .hostname("box")
+                        .start())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("hostname \"box\" needs the UTS namespace: add LinuxNamespace.UTS to namespaces, or drop "
+                        + "the hostname");
+    }
+
+    @Test
+    @DisplayName("a builder's environment without UTS and without a hostname starts, with the host's hostname")
+    void builderWithoutUtsOrHostname() throws Exception {
+        String host = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .namespaces(PID, MOUNT)
+                .start()) {
+            assertThat(env.exec("hostname")).stdout().isEqualTo(host + "\n");
+        }
+    }
+
+    static class HostnameWithoutUtsSkipIfUnsupportedTestCase {
+        @Test
+        @Isolated(
+                rootfs = "busybox.tar",
+                namespaces = {PID, MOUNT},
+                hostname = "box",
+                skipIfUnsupported = true)
+        void test(IsolatedEnvironment env) {}
+    }
+
     static class HostnameWithoutUtsTestCase {
         @Test
         @Isolated(

@@ -3,11 +3,16 @@ package dev.isolated;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.File;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,6 +60,86 @@ class KeepOnFailureTests {
                 }
             }
         }
+    }
+
+    @Test
+    @DisplayName("without isolated.keepOnFailure.dir and without a target directory keeps the layer in "
+            + "isolated-failures of java.io.tmpdir, made 0700, and the report says where")
+    void temporaryDirectoryFallback(@TempDir Path dir) throws Exception {
+        Path work = Files.createDirectory(dir.resolve("work")); // the child's working directory: no target in it
+        Path tmp = Files.createDirectory(dir.resolve("tmp"));
+
+        String out = reportsOfChildJvm(work, tmp);
+
+        Matcher kept = Pattern.compile(
+                        "^Writable layer kept at (\\S+) \\(deleted files appear as <name>\\.deleted, what "
+                                + "was not copied as <name>\\.skipped saying why\\)$",
+                        Pattern.MULTILINE)
+                .matcher(out);
+        assertThat(kept.find()).as(out).isTrue();
+        Path layer = Path.of(kept.group(1));
+        assertThat(layer.getParent()).isEqualTo(tmp.resolve("isolated-failures"));
+        assertThat(layer.getFileName().toString()).matches("FailingTestCase\\.fails-\\d+");
+        assertThat(layer.resolve("etc/result.log")).content().isEqualTo("half-done\n");
+        assertThat(layer.resolve("etc/group.deleted")).exists();
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(layer.getParent())))
+                .as("others cannot read what the tests wrote")
+                .isEqualTo("rwx------");
+        try (var entries = Files.list(work)) {
+            assertThat(entries).as("nothing in the working directory").isEmpty();
+        }
+    }
+
+    @Test
+    @DisplayName("never keeps a layer in an isolated-failures of java.io.tmpdir that another user made, and says so")
+    void temporaryDirectoryOfAnotherUser(@TempDir Path dir) throws Exception {
+        Path work = Files.createDirectory(dir.resolve("work"));
+        Path tmp = Files.createDirectory(dir.resolve("tmp"));
+        Path theirs = Files.createDirectory(tmp.resolve("isolated-failures"));
+        Files.setPosixFilePermissions(theirs, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Files.setAttribute(theirs, "unix:uid", 65534);
+
+        String out = reportsOfChildJvm(work, tmp);
+
+        Matcher refused = Pattern.compile(
+                        "^Could not keep the writable layer at " + Pattern.quote(theirs.toString())
+                                + "/FailingTestCase\\.fails-\\d+: (.*)$",
+                        Pattern.MULTILINE)
+                .matcher(out);
+        assertThat(refused.find()).as(out).isTrue();
+        assertThat(refused.group(1))
+                .isEqualTo("java.io.IOException: " + theirs + " is owned by uid 65534, not uid 0: another user could "
+                        + "read or change the layers kept there; set isolated.keepOnFailure.dir to a directory of "
+                        + "yours");
+        try (var entries = Files.list(theirs)) {
+            assertThat(entries).as("nothing kept in their directory").isEmpty();
+        }
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(theirs)))
+                .isEqualTo("rwxrwxrwx");
+    }
+
+    /**
+     * Runs {@link FailingTestCase} with {@code isolated.keepOnFailure=true} in a child JVM whose working directory
+     * is {@code work} and whose {@code java.io.tmpdir} is {@code tmp}; @return the reports of its failure
+     */
+    private static String reportsOfChildJvm(Path work, Path tmp) throws Exception {
+        String classpath = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+                .map(entry -> Path.of(entry).toAbsolutePath().toString())
+                .collect(Collectors.joining(File.pathSeparator));
+        Process child = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-Djava.io.tmpdir=" + tmp,
+                        "-cp",
+                        classpath,
+                        KeptLayerReports.class.getName(),
+                        FailingTestCase.class.getName(),
+                        "isolated.keepOnFailure=true")
+                .directory(work.toFile())
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+        String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(child.waitFor()).as("the child JVM's exit code").isZero();
+        return out;
     }
 
     @Test

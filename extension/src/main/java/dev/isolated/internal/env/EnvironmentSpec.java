@@ -289,6 +289,17 @@ public record EnvironmentSpec(
         }
 
         /**
+         * Applies the rules between settings before the image is known, so that a mistake no host can satisfy is
+         * reported before an image is looked at or anything is made.
+         *
+         * @throws IllegalArgumentException when a setting needs a namespace that is not asked for (as
+         *     {@link #build} does)
+         */
+        public void check() {
+            build(Path.of("/"), ImageConfig.EMPTY);
+        }
+
+        /**
          * The spec for an image: the environment's variables over the image's {@code Env} over {@link #DEFAULT_ENV},
          * the working directory given, else the image's {@code WorkingDir}, else {@code /}.
          *

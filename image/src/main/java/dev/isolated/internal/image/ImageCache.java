@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -33,6 +34,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
@@ -140,6 +142,7 @@ public final class ImageCache {
     private final LayerStore layers;
     private volatile long automaticPruneBytes;
     private volatile int layerParallelism = parallelism();
+    private volatile Function<String, UnpackProgress> progressFactory = UnpackProgress::new;
 
     /**
      * @param cacheDirectory the cache's root; created when first needed
@@ -182,6 +185,17 @@ public final class ImageCache {
             throw new IllegalArgumentException("At least one layer must be unpacked at a time, got " + layers);
         }
         this.layerParallelism = layers;
+        return this;
+    }
+
+    /**
+     * Reports each unpack's progress with what {@code progress} makes of the image's description, instead of at
+     * {@code INFO} about once a second (for testing purposes).
+     *
+     * @return this cache
+     */
+    ImageCache unpackProgress(Function<String, UnpackProgress> progress) {
+        this.progressFactory = Objects.requireNonNull(progress);
         return this;
     }
 
@@ -515,7 +529,7 @@ public final class ImageCache {
         try {
             Path temporary = Files.createTempDirectory(entry, ROOTFS + ".tmp-");
             Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rwxr-xr-x"));
-            Outcome outcome = unpacking.run(entry, temporary, new UnpackProgress(source.description()));
+            Outcome outcome = unpacking.run(entry, temporary, progressFactory.apply(source.description()));
             Files.move(temporary, entry.resolve(ROOTFS), StandardCopyOption.ATOMIC_MOVE);
             if (outcome.config() != null) {
                 writeAtomically(entry, CONFIG, ImageConfigJson.write(outcome.config()));
@@ -621,6 +635,7 @@ public final class ImageCache {
                             + SettingNames.CACHE_MAX_BYTES);
                 }
                 releaseAll(held);
+                progress.layers(chosen.layers().size(), total); // counted again: what is stored counts at once
                 storeLayers(layout, chosen.layers(), image, progress, unpacked); // pruned meanwhile: stored again
                 stored = holdAll(keys, held);
             }

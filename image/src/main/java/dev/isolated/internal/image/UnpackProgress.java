@@ -9,7 +9,9 @@ import java.util.logging.Logger;
  * Reports a long unpack through {@code java.util.logging} at {@code INFO}, about once a second once it has
  * taken a second: {@code Unpacking <image>: <n> of <total> MiB of the archive read} while an archive is
  * read whole, then {@code Unpacking <image>: <n> of <total> MiB, <k> of <m> layers done} while its layers
- * are unpacked (a layer found in the store counts as done at once, with its blob's bytes).
+ * are unpacked (a layer found in the store counts as done at once, with its blob's bytes). When layers were
+ * pruned from the store by another JVM before the image was merged, the count starts again for the retry, so it
+ * never exceeds the image's layers.
  */
 final class UnpackProgress implements TarExtraction.ByteCounter {
 
@@ -49,7 +51,7 @@ final class UnpackProgress implements TarExtraction.ByteCounter {
         layersTotal = -1;
     }
 
-    /** Starts unpacking {@code layers} layers of {@code total} bytes of blobs in all. */
+    /** Starts (or, for a retry, starts again) unpacking {@code layers} layers of {@code total} bytes of blobs in all. */
     synchronized void layers(int layers, long total) {
         bytesDone = 0;
         bytesTotal = total;
