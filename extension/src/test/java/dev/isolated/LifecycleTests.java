@@ -5,6 +5,7 @@ import static dev.isolated.LinuxNamespace.PID;
 import static dev.isolated.LinuxNamespace.UTS;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.platform.testkit.engine.EventConditions.event;
 import static org.junit.platform.testkit.engine.EventConditions.finishedWithFailure;
 import static org.junit.platform.testkit.engine.EventConditions.test;
@@ -12,9 +13,11 @@ import static org.junit.platform.testkit.engine.TestExecutionResultConditions.me
 import static org.junit.platform.testkit.engine.TestExecutionResultConditions.suppressed;
 
 import java.nio.file.Paths;
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.MethodOrderer;
@@ -82,6 +85,23 @@ class LifecycleTests {
             assertThat(env.exec("sh", "-c", "echo $MODE $(hostname)")).stdout().isEqualTo("test built\n");
         }
         assertThat(Paths.get("/proc", Long.toString(init))).doesNotExist();
+    }
+
+    @Test
+    @DisplayName("an environment whose init was killed from outside says how it died at its next command")
+    void initKilled() {
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            long init = env.initHostPid();
+            assertThat(ProcessHandle.of(init).orElseThrow().destroyForcibly()).isTrue();
+            String died = "This isolated environment's init (host pid " + init + ") died: killed by signal 9"
+                    + " (SIGKILL: killed from outside, e.g. kill -9 or the OOM killer)";
+            Awaitility.await("the helper reports the init's death")
+                    .atMost(Duration.ofSeconds(10))
+                    .untilAsserted(() -> assertThatThrownBy(() -> env.exec("true"))
+                            .isInstanceOf(IsolatedException.class)
+                            .hasMessage(died));
+        }
     }
 
     @Test

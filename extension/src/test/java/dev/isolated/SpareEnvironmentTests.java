@@ -6,6 +6,7 @@ import dev.isolated.internal.helper.SharedHelper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -13,6 +14,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -60,6 +62,16 @@ class SpareEnvironmentTests {
     void closedBeforeTheNextTest() {
         EngineRunner.assertAllSucceeded(EngineRunner.run(BackgroundCloseTestCase.class), 3);
         assertThat(BackgroundCloseTestCase.stateAfter).isIn("gone", "Z");
+    }
+
+    @Test
+    @DisplayName("a spare whose init died while it waited is not handed out: the next test gets a working environment")
+    void deadSpareReplaced() throws IOException {
+        DeadSpareTestCase.inits.clear();
+        EngineRunner.assertAllSucceeded(EngineRunner.run(DeadSpareTestCase.class), 3);
+        assertThat(DeadSpareTestCase.inits).hasSize(3).doesNotContain(DeadSpareTestCase.killed);
+        assertThat(DeadSpareTestCase.thirdHostname).isEqualTo("third");
+        assertThat(liveInitsOfHelper()).isEmpty();
     }
 
     @Test
@@ -193,6 +205,43 @@ class SpareEnvironmentTests {
             inits.add(env.initHostPid());
             hostnames.add(env.exec("hostname").stdout().strip());
             othersSeen.add(otherInitsOnceASpareIsAsked(env, inits));
+        }
+    }
+
+    /** Its second test kills the spare made for the third (SIGKILL from the host) and waits until it is reaped. */
+    @Isolated(rootfs = "busybox.tar")
+    @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+    static class DeadSpareTestCase {
+        static final List<Long> inits = new java.util.concurrent.CopyOnWriteArrayList<>();
+        static volatile long killed;
+        static volatile String thirdHostname;
+
+        @Test
+        @Order(1)
+        void first(IsolatedEnvironment env) {
+            inits.add(env.initHostPid());
+            assertThat(env.exec("true").exitCode()).isZero();
+        }
+
+        @Test
+        @Order(2)
+        void second(IsolatedEnvironment env) throws Exception {
+            inits.add(env.initHostPid());
+            List<Long> spare = otherInitsOnceASpareIsAsked(env, inits);
+            assertThat(spare).as("the spare made for the next test").hasSize(1);
+            killed = spare.get(0);
+            assertThat(ProcessHandle.of(killed).orElseThrow().destroyForcibly()).isTrue();
+            Path proc = Path.of("/proc", Long.toString(killed));
+            Awaitility.await("the helper reaps the killed spare")
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> !Files.exists(proc));
+        }
+
+        @Test
+        @Order(3)
+        void third(IsolatedEnvironment env) {
+            inits.add(env.initHostPid());
+            thirdHostname = env.exec("hostname").stdout().strip();
         }
     }
 

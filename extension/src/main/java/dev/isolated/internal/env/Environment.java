@@ -255,7 +255,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         switch (frame.type()) {
             case CREATED -> created.complete(frame.fields());
             case ERROR -> created.completeExceptionally(new HelperErrorException(frame.fields()));
-            case ENV_DIED -> diedHow = frame.fields().toString();
+            case ENV_DIED -> diedHow = howItDied(frame.fields());
             default -> {}
         }
     }
@@ -719,6 +719,23 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             sb.append("(could not read more: ").append(e.getMessage()).append(")\n");
         }
         return sb.toString();
+    }
+
+    /** An ENV-DIED's {@code signal=N} or {@code code=N} in words: "killed by signal 9 (SIGKILL)", "exited with code 1". */
+    static String howItDied(Fields died) {
+        String signal = died.getOrEmpty("signal");
+        if (!signal.isEmpty()) {
+            return "killed by signal " + signal
+                    + switch (signal) {
+                        case "9" -> " (SIGKILL: killed from outside, e.g. kill -9 or the OOM killer)";
+                        case "15" -> " (SIGTERM)";
+                        case "11" -> " (SIGSEGV)";
+                        case "6" -> " (SIGABRT)";
+                        default -> "";
+                    };
+        }
+        String code = died.getOrEmpty("code");
+        return code.isEmpty() ? "for a reason the helper did not give" : "exited with code " + code;
     }
 
     private void ensureOpen() {
