@@ -24,6 +24,18 @@ public final class LibraryCopyDriver {
         return rootfs + "\n" + String.join("\n", notes);
     }
 
+    /**
+     * A JVM of its own that waits for the file {@code args[2]} to exist, then prints what
+     * {@link #unpack(String, String)} answers for the cache {@code args[0]} and the archive {@code args[1]}.
+     */
+    public static void main(String[] args) throws InterruptedException {
+        Path go = Path.of(args[2]);
+        while (java.nio.file.Files.notExists(go)) {
+            Thread.sleep(5);
+        }
+        System.out.println(unpack(args[0], args[1]));
+    }
+
     /** Gives back this copy's shared holds of the entries it handed out. */
     public static void forgetHandedOut() {
         ImageCache.forgetHandedOut();

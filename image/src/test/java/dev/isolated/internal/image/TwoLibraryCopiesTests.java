@@ -10,6 +10,7 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.net.URL;
 import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,6 +18,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -125,6 +127,78 @@ class TwoLibraryCopiesTests {
         assertThat(openLockFiles())
                 .as("lock files still open once every copy let go")
                 .isEmpty();
+    }
+
+    @Test
+    @DisplayName("unpacking one image at once with two other JVMs, the copies and the JVMs store it once")
+    void unpackAtOnceWithOtherJvms() throws Exception {
+        byte[] layer = TestImages.layer(List.of("opt"), Map.of("opt/only", "from the only layer"));
+        Path archive = Files.write(work.resolve("image.tar"), TestImages.dockerSave("{}", layer));
+        Path cache = work.resolve("cache");
+        Path go = work.resolve("go");
+        Files.createDirectories(work.resolve("first"));
+        String first = work.resolve("first").toRealPath().resolve("first.lock").toString();
+        LibraryCopyDriver.lock("acquireShared", first); // this class loader's copy is the JVM's first, as above
+        LibraryCopyDriver.lock("releaseShared", first);
+        List<Process> jvms = new ArrayList<>();
+        List<URLClassLoader> loaders = List.of(copyOfTheLibrary(), copyOfTheLibrary());
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        try {
+            for (int i = 0; i < 2; i++) {
+                jvms.add(new ProcessBuilder(
+                                Path.of(System.getProperty("java.home"), "bin", "java")
+                                        .toString(),
+                                "-cp",
+                                System.getProperty("java.class.path"),
+                                LibraryCopyDriver.class.getName(),
+                                cache.toString(),
+                                archive.toString(),
+                                go.toString())
+                        .redirectErrorStream(true)
+                        .start());
+            }
+            List<Method> unpackers = new ArrayList<>();
+            unpackers.add(LibraryCopyDriver.class.getMethod("unpack", String.class, String.class));
+            for (URLClassLoader loader : loaders) {
+                unpackers.add(driver(loader).getMethod("unpack", String.class, String.class));
+            }
+            CountDownLatch started = new CountDownLatch(1);
+            List<Future<String>> answers = new ArrayList<>();
+            for (Method unpacker : unpackers) {
+                answers.add(pool.submit(() -> {
+                    started.await();
+                    return (String) unpacker.invoke(null, cache.toString(), archive.toString());
+                }));
+            }
+            Files.createFile(go);
+            started.countDown();
+            List<String> outputs = new ArrayList<>();
+            for (int copy = 0; copy < answers.size(); copy++) {
+                outputs.add(answer(answers.get(copy), copy, 1));
+            }
+            for (Process jvm : jvms) {
+                String output = new String(jvm.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(jvm.waitFor(WAIT_SECONDS, TimeUnit.SECONDS))
+                        .as(output)
+                        .isTrue();
+                assertThat(jvm.exitValue()).as(output).isZero();
+                outputs.add(output);
+            }
+            Path rootfs = Path.of(outputs.get(0).lines().findFirst().orElseThrow());
+            assertThat(outputs).allSatisfy(output -> assertThat(output).startsWith(rootfs + "\n"));
+            assertThat(rootfs.resolve("opt/only")).hasContent("from the only layer");
+            assertThat(String.join("\n", outputs).lines().filter(line -> line.startsWith("Unpacked image ")))
+                    .as("what the three copies and the two JVMs said")
+                    .hasSize(1);
+        } finally {
+            pool.shutdownNow();
+            jvms.forEach(Process::destroyForcibly);
+            LibraryCopyDriver.forgetHandedOut();
+            for (URLClassLoader loader : loaders) {
+                driver(loader).getMethod("forgetHandedOut").invoke(null);
+                loader.close();
+            }
+        }
     }
 
     @Test
