@@ -28,7 +28,8 @@ import java.util.function.BooleanSupplier;
  * and the first copy's classic locks as locks of different JVMs do, so the copies share a cache directory as JVMs
  * do. Such a copy closes a lock file's descriptor only while the first copy holds no lock on the file (closing it
  * would drop the first copy's), under a monitor every copy shares (an interned string), and otherwise keeps it open
- * for its next use of the file. Which copy is the first is settled once per JVM through an interned string.
+ * for its next use of the file. Which copy is the first is settled through an interned string when a copy first
+ * locks.
  *
  * <p>Waiting is done by polling (a non-blocking attempt every 10 to 200 ms), never by blocking in {@code fcntl}: the
  * kernel detects deadlocks per process, not per thread, so two JVMs whose threads wait for each other's
@@ -48,7 +49,10 @@ public final class CacheLock {
      */
     private static final String JVM_WIDE = "dev.isolated.internal.image.CacheLock: every copy in this JVM";
 
-    /** The canonical instance of the first copy's claim, kept reachable while this copy is loaded. */
+    /**
+     * The interned instance of the first copy's claim. Every copy that has locked keeps it reachable, so while one of
+     * them is loaded no later copy takes the first's place.
+     */
     private static String claim;
     /** Whether this copy of the library is the JVM's first to lock; settled on its first lock. */
     private static Boolean firstCopy;
