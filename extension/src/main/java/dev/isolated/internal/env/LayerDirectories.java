@@ -25,7 +25,8 @@ import java.util.logging.Logger;
  * This JVM's directory for disk-backed writable layers and frozen states: {@code ROOT/jvm-<pid>-<random>}
  * ({@code 0700}, in a {@code 0700} root of the user's own), holding a {@code lock} file this JVM keeps locked
  * ({@code fcntl}) while it runs. It is removed when the JVM exits; a JVM killed by SIGKILL cannot, so the
- * first use of a root in any later JVM removes each {@code jvm-*} sibling whose {@code lock} nobody holds
+ * first use of a root in any later JVM removes each {@code jvm-*} sibling whose {@code lock} nobody holds (never one
+ * of this process's, which another copy of this library in the JVM, loaded by another class loader, may hold)
  * (the lock is taken on {@code lock.new} and renamed into place, so a directory being set up is never taken
  * for a dead one). Removal goes through descriptors ({@link TreeRemoval}): symlinks in it are never followed.
  */
@@ -122,11 +123,19 @@ public final class LayerDirectories {
         }
     }
 
-    /** Removes every {@code jvm-*} directory whose lock file exists and is held by nobody. */
+    /**
+     * Removes every {@code jvm-*} directory whose lock file exists and is held by nobody. This process's own
+     * ({@code jvm-<pid>-*}, another copy of this library loaded by another class loader) are not even opened: the
+     * lock is per process, so closing a descriptor of its file would drop the other copy's lock, and other JVMs
+     * would then take that copy's live directory for a dead one.
+     */
     private static void sweep(Path root) throws IOException {
+        String ours = PREFIX + ProcessHandle.current().pid() + "-";
         try (DirectoryStream<Path> children = Files.newDirectoryStream(root, PREFIX + "*")) {
             for (Path child : children) {
-                if (Files.isDirectory(child, LinkOption.NOFOLLOW_LINKS) && isDead(child.resolve(LOCK))) {
+                if (!child.getFileName().toString().startsWith(ours)
+                        && Files.isDirectory(child, LinkOption.NOFOLLOW_LINKS)
+                        && isDead(child.resolve(LOCK))) {
                     LOG.info(() -> "[isolated] removing " + child + ", left behind by a JVM that died");
                     removeQuietly(child);
                 }

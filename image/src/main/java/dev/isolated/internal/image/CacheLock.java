@@ -13,16 +13,25 @@ import java.util.function.BooleanSupplier;
 
 /**
  * The lock on one lock file of the image cache, shared by every thread of this JVM, held across JVMs with
- * {@code fcntl} locks through {@link FileChannel}. Readers (a JVM using an image or a layer) hold it shared,
- * writers (unpacking) and pruning exclusive.
+ * {@code fcntl} locks. Readers (a JVM using an image or a layer) hold it shared, writers (unpacking) and pruning
+ * exclusive.
  *
- * <p>Java's locks are per process and {@code fcntl}'s are dropped when <em>any</em> descriptor of the file
- * is closed, so there is at most one channel per lock file per JVM, closed only while this JVM holds no lock
- * on the file (so a JVM that locks many files does not keep a descriptor for each), and the threads of this
- * JVM count their shared holds here: the file lock is taken by the first and released by the last. The
- * pulled blobs' store ({@code dev.isolated.internal.registry}) takes these locks exclusive too.
+ * <p>The first copy of this library in a JVM to lock takes classic {@code fcntl} locks through {@link FileChannel}.
+ * Those are per process and dropped when <em>any</em> descriptor of the file is closed, so there is at most one
+ * channel per lock file per copy, closed only while it holds no lock on the file (so a JVM that locks many files does
+ * not keep a descriptor for each), and the threads count their shared holds here: the file lock is taken by the
+ * first and released by the last. The pulled blobs' store ({@code dev.isolated.internal.registry}) takes these locks
+ * exclusive too.
  *
- * <p>Waiting is done by polling ({@code tryLock} every 10 to 200 ms), never by blocking in {@code fcntl}: the
+ * <p>Further copies of this library in the same JVM (loaded again by another class loader: an IDE, a build plugin,
+ * a harness) take open file description locks instead ({@link OpenFileDescriptionLock}), which exclude each other
+ * and the first copy's classic locks as locks of different JVMs do, so the copies share a cache directory as JVMs
+ * do. Such a copy closes a lock file's descriptor only while the first copy holds no lock on the file (closing it
+ * would drop the first copy's), under a monitor every copy shares (an interned string), and otherwise keeps it open
+ * for its next use of the file. Which copy is the first is settled through an interned string when a copy first
+ * locks.
+ *
+ * <p>Waiting is done by polling (a non-blocking attempt every 10 to 200 ms), never by blocking in {@code fcntl}: the
  * kernel detects deadlocks per process, not per thread, so two JVMs whose threads wait for each other's
  * unrelated locks would get a spurious {@code EDEADLK}; and a waiting writer would not be starved by JVMs
  * that keep taking the lock shared, as it re-checks whether its work is still needed.
@@ -33,9 +42,25 @@ public final class CacheLock {
     private static final long FIRST_PAUSE_MILLIS = 10;
     private static final long MAX_PAUSE_MILLIS = 200;
 
+    /**
+     * The monitor of every copy of this class in the JVM, whatever its class loader: a string literal is interned, one
+     * instance per JVM. A further copy closes a lock file's descriptor under it, the first copy takes its locks
+     * under it, so that no close drops a lock the first copy just took.
+     */
+    private static final String JVM_WIDE = "dev.isolated.internal.image.CacheLock: every copy in this JVM";
+
+    /**
+     * The interned instance of the first copy's claim. Every copy that has locked keeps it reachable, so while one of
+     * them is loaded no later copy takes the first's place.
+     */
+    private static String claim;
+    /** Whether this copy of the library is the JVM's first to lock; settled on its first lock. */
+    private static Boolean firstCopy;
+
     private final Path file;
     private FileChannel channel;
     private FileLock lock;
+    private OpenFileDescriptionLock description;
     private int shared;
     private boolean exclusive;
 
@@ -73,9 +98,7 @@ public final class CacheLock {
                     shared++;
                     return;
                 }
-                FileLock taken = tryLock(true);
-                if (taken != null) {
-                    lock = taken;
+                if (tryLock(true)) {
                     shared = 1;
                     return;
                 }
@@ -90,10 +113,11 @@ public final class CacheLock {
             return;
         }
         if (--shared == 0) {
-            FileLock held = lock;
-            lock = null;
-            held.release();
-            notifyAll();
+            try {
+                unlock();
+            } finally {
+                notifyAll();
+            }
             closeChannel();
             return;
         }
@@ -126,9 +150,7 @@ public final class CacheLock {
                     closeChannel();
                     return false;
                 }
-                FileLock taken = tryLock(false);
-                if (taken != null) {
-                    lock = taken;
+                if (tryLock(false)) {
                     exclusive = true;
                     return true;
                 }
@@ -140,11 +162,7 @@ public final class CacheLock {
     /** Releases the exclusive lock. */
     public synchronized void releaseExclusive() throws IOException {
         try {
-            FileLock held = lock;
-            lock = null;
-            if (held != null) {
-                held.release();
-            }
+            unlock();
         } finally {
             exclusive = false;
             notifyAll();
@@ -162,22 +180,61 @@ public final class CacheLock {
         if (exclusive || shared > 0) {
             return false;
         }
-        FileLock taken = tryLock(false);
-        if (taken == null) {
+        if (!tryLock(false)) {
+            closeChannel(); // not kept open for a try that may not come again (pruning tries every entry)
             return false;
         }
-        lock = taken;
         exclusive = true;
         return true;
     }
 
-    /** One non-blocking attempt; {@code null} if another JVM (or another channel of this one) holds it. */
-    private FileLock tryLock(boolean sharedLock) throws IOException {
-        try {
-            return channel().tryLock(0, Long.MAX_VALUE, sharedLock);
-        } catch (OverlappingFileLockException heldThroughAnotherChannel) {
-            return null;
+    /**
+     * One non-blocking attempt; {@code false} if another JVM, another copy of this library in this one, or another
+     * channel of this JVM holds it.
+     */
+    private boolean tryLock(boolean sharedLock) throws IOException {
+        if (!isFirstCopy()) {
+            if (description == null) {
+                description = OpenFileDescriptionLock.open(file);
+            }
+            return description.tryLock(sharedLock);
         }
+        FileChannel open = channel();
+        try {
+            synchronized (JVM_WIDE) { // not while a further copy decides to close a descriptor of this file
+                lock = open.tryLock(0, Long.MAX_VALUE, sharedLock);
+            }
+        } catch (OverlappingFileLockException heldThroughAnotherChannel) {
+            return false;
+        }
+        return lock != null;
+    }
+
+    /** Releases the file lock this copy holds. */
+    private void unlock() throws IOException {
+        if (description != null) {
+            description.unlock();
+            return;
+        }
+        FileLock held = lock;
+        lock = null;
+        if (held != null) {
+            held.release();
+        }
+    }
+
+    /**
+     * Whether this copy of the library is the first in the JVM to lock, settled on its first lock: the first
+     * interns its claim (a string made at run time, not a literal, which would be interned on first use), a later
+     * copy finds that claim's instance interned already.
+     */
+    private static synchronized boolean isFirstCopy() {
+        if (firstCopy == null) {
+            String mine = CacheLock.class.getName() + ": the first copy in this JVM to lock";
+            claim = mine.intern();
+            firstCopy = claim == mine;
+        }
+        return firstCopy;
     }
 
     /** Sleeps {@code millis} outside the monitor; returns the next, longer pause. */
@@ -199,12 +256,36 @@ public final class CacheLock {
         return channel;
     }
 
-    /** Closes the channel; only while this JVM holds no lock on the file (closing drops every fcntl lock on it). */
+    /**
+     * Closes the channel or descriptor; only while this copy holds no lock on the file (closing drops every classic
+     * lock of the process on it), and in a further copy only while the first holds none either.
+     */
     private void closeChannel() throws IOException {
-        if (channel != null && !exclusive && shared == 0) {
+        if (exclusive || shared > 0) {
+            return;
+        }
+        if (channel != null) {
             FileChannel open = channel;
             channel = null;
             open.close();
+        }
+        if (description != null) {
+            synchronized (JVM_WIDE) {
+                if (!firstCopyHoldsIt()) {
+                    OpenFileDescriptionLock open = description;
+                    description = null;
+                    open.close();
+                }
+            }
+        }
+    }
+
+    /** Whether the first copy may hold a lock on the file; when that cannot be told, it may. */
+    private boolean firstCopyHoldsIt() {
+        try {
+            return ClassicLocks.heldByThisProcess(file);
+        } catch (IOException e) {
+            return true; // kept open for this copy's next use of the file, rather than risk the first copy's lock
         }
     }
 

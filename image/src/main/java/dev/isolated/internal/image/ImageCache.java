@@ -74,8 +74,9 @@ import java.util.stream.Stream;
  * and what lands at its top decides.
  *
  * <h2>Concurrency</h2>
- * Safe with several threads and several JVMs (Surefire forks) at once. Within a JVM, one thread
- * unpacks a key while the others wait for its result. Across JVMs, the unpacking thread holds the
+ * Safe with several threads and several JVMs (Surefire forks) at once, and with copies of this library loaded
+ * by different class loaders of one JVM, which lock as different JVMs do ({@link CacheLock}). Within a copy, one
+ * thread unpacks a key while the others wait for its result. Across JVMs, the unpacking thread holds the
  * {@link CacheLock} of {@code <key>.lock} (never deleted, so every process locks the same inode) exclusive.
  * It unpacks into a temporary directory next to {@code rootfs}, renames it into place
  * atomically, then writes the {@code complete} marker; a {@code rootfs} without the marker is stale

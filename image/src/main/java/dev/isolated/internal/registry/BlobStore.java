@@ -23,8 +23,9 @@ import java.util.regex.Pattern;
  * layers exactly as received, each stored only after its size and sha256 matched. A download goes to
  * {@code <hex>.partial} in the same directory, is hashed while it streams, forced to disk and renamed into
  * place. One download per blob at a time across threads and JVMs: the {@link CacheLock} of
- * {@code <cache>/blobs/locks/<hex>.lock} (never deleted) is taken exclusive, one lock object and channel per
- * file in this JVM, waiting by polling {@code tryLock} rather than blocking in {@code fcntl} (whose deadlock
+ * {@code <cache>/blobs/locks/<hex>.lock} (never deleted) is taken exclusive, one lock object and descriptor per
+ * file in each copy of this library in a JVM, waiting by polling a non-blocking attempt rather than blocking in
+ * {@code fcntl} (whose deadlock
  * detection is per process, so two JVMs each downloading several blobs could get a spurious {@code EDEADLK});
  * whoever comes second finds the blob stored and stops waiting. A {@code .partial} left by a JVM that died is re-hashed and resumed with an
  * HTTP {@code Range} request, or restarted when the registry sends the whole blob. A blob that has more bytes
