@@ -10,8 +10,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -74,9 +76,12 @@ class CgroupV2Checks extends AbstractHelperCliTests {
                             "arg=unshare -m -u setsid sleep 7775 & echo started"))
                     .hasType(SPAWNED);
             assertThat(server.stdoutUntilExit(2)).isEqualTo("started\n");
-            Thread.sleep(200); // the background unshare execs setsid, which forks the sleep
-            List<String> inside =
-                    Files.readString(dir.resolve("cgroup.procs")).lines().toList();
+            // the background unshare execs setsid, which forks the sleep: wait until it runs (TCG is slow)
+            Path procs = dir.resolve("cgroup.procs");
+            Awaitility.await("the daemon's sleep in the env's cgroup")
+                    .atMost(Duration.ofSeconds(60))
+                    .until(() -> Files.readString(procs).lines().anyMatch(CgroupV2Checks::isTheSleep));
+            List<String> inside = Files.readString(procs).lines().toList();
             assertThat(inside)
                     .as("the init and the daemon, in the env's cgroup")
                     .hasSize(2);
@@ -104,6 +109,14 @@ class CgroupV2Checks extends AbstractHelperCliTests {
             assertThat(value(stat, "usage_usec")).as(stat).isLessThan(elapsedUsec / 10 + 200_000);
             server.send(CLOSE, 3, "env=1");
             assertThat(server.readUntil(ACK, 3)).hasType(ACK);
+        }
+    }
+
+    private static boolean isTheSleep(String pid) {
+        try {
+            return Files.readString(Path.of("/proc", pid, "cmdline")).equals("sleep\u00007775\u0000");
+        } catch (java.io.IOException gone) {
+            return false;
         }
     }
 
