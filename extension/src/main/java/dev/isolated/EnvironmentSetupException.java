@@ -101,10 +101,12 @@ public class EnvironmentSetupException extends IsolatedException {
         StringBuilder sb = new StringBuilder("Isolated environment setup failed at stage '")
                 .append(stage)
                 .append('\'');
-        if (!syscall.isEmpty()) {
+        String where = path.isEmpty() ? syscall : syscall.isEmpty() ? path : syscall + " " + path;
+        boolean detailSaysWhere = !where.isEmpty() && detail.startsWith(where + ":"); // the helper's message does
+        if (!syscall.isEmpty() && !detailSaysWhere) {
             sb.append(": ").append(syscall);
         }
-        if (!path.isEmpty()) {
+        if (!path.isEmpty() && !detailSaysWhere) {
             sb.append(' ').append(path);
         }
         if (!detail.isEmpty()) {

@@ -112,7 +112,7 @@ class FileLimitTests {
                     .isFalse();
             assertThat(refused)
                     .hasMessageStartingWith("Isolated environment setup failed at stage 'clone': open "
-                            + "RLIMIT_NOFILE: open RLIMIT_NOFILE: Too many open files (EMFILE)\nHint: the helper's ")
+                            + "RLIMIT_NOFILE: Too many open files (EMFILE)\nHint: the helper's ")
                     .hasMessageContaining(" open files reach its limit of " + lowered + " (ulimit -n) less 64 kept for "
                             + "the environments already open: close some, or raise the JVM's limit (ulimit -n, "
                             + "LimitNOFILE= in a systemd unit)");
