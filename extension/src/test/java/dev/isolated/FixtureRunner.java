@@ -17,10 +17,7 @@ public final class FixtureRunner {
 
     public static void main(String[] args) throws ClassNotFoundException {
         Class<?> fixture = Class.forName(args[0]);
-        Map<String, String> configuration = new HashMap<>();
-        for (String kv : Arrays.asList(args).subList(1, args.length)) {
-            configuration.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
-        }
+        Map<String, String> configuration = configuration(args);
         EngineTestKit.engine("junit-jupiter")
                 .selectors(selectClass(fixture))
                 .configurationParameters(configuration)
@@ -38,5 +35,14 @@ public final class FixtureRunner {
                             .replace('\n', ' ');
                     System.out.println(result.getStatus() + "\t" + message);
                 });
+    }
+
+    /** @return the configuration parameters of {@code args} after the first ({@code key=value} each) */
+    static Map<String, String> configuration(String[] args) {
+        Map<String, String> configuration = new HashMap<>();
+        for (String kv : Arrays.asList(args).subList(1, args.length)) {
+            configuration.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+        }
+        return configuration;
     }
 }

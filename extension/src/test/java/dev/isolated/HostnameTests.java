@@ -19,6 +19,8 @@ import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 
 @DisplayName("setHostname")
 class HostnameTests {
+    private static final String ANNOTATION_WITHOUT_UTS = "@Isolated(hostname = \"box\"): a hostname needs the UTS"
+            + " namespace: add LinuxNamespace.UTS to namespaces, or drop the hostname";
 
     @Test
     @DisplayName("renames a running environment, even one whose image has no hostname program")
@@ -79,9 +81,7 @@ class HostnameTests {
                                 test("test"),
                                 finishedWithFailure(
                                         instanceOf(ExtensionConfigurationException.class),
-                                        message(
-                                                "@Isolated(hostname = \"box\"): a hostname needs the UTS namespace: add "
-                                                        + "LinuxNamespace.UTS to namespaces, or drop the hostname"))));
+                                        message(ANNOTATION_WITHOUT_UTS))));
     }
 
     @Test
@@ -97,9 +97,7 @@ class HostnameTests {
                                 test("test"),
                                 finishedWithFailure(
                                         instanceOf(ExtensionConfigurationException.class),
-                                        message(
-                                                "@Isolated(hostname = \"box\"): a hostname needs the UTS namespace: add "
-                                                        + "LinuxNamespace.UTS to namespaces, or drop the hostname"))));
+                                        message(ANNOTATION_WITHOUT_UTS))));
     }
 
     @Test

@@ -27,7 +27,7 @@ class JvmExitTests {
     @DisplayName(
             "with an environment still open kills its processes and removes its cgroups and mounts before it exits")
     void environmentOpenAtExit(@TempDir Path tmp) throws Exception {
-        String marker = Long.toString(700000 + ProcessHandle.current().pid() % 99999);
+        String marker = HostSleepers.ownSeconds(13);
         Process child = new ProcessBuilder(
                         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                         "-Djava.io.tmpdir=" + tmp, // the helper's state dir: what it might leave mounted is in there
@@ -51,8 +51,10 @@ class JvmExitTests {
         List<String> cgroups = ready[5].isEmpty() ? List.of() : Arrays.asList(ready[5].split(","));
         // What the environment is, while the child runs: so that each check below could fail.
         assertThat(startTime(init)).as("the environment's init, running").isEqualTo(initStartTime);
-        assertThat(cmdline(sleep)).isEqualTo("sleep " + marker);
-        assertThat(processesWithCmdline("sleep " + marker)).hasSize(301);
+        assertThat(HostSleepers.of(marker))
+                .as("the environment's sleeps")
+                .hasSize(301)
+                .contains(sleep);
         assertThat(cgroups).as("the init's isolated-* cgroups").isNotEmpty();
         assertThat(cgroupDirectories(cgroups)).as("its cgroup directories").isNotEmpty();
 
@@ -66,9 +68,7 @@ class JvmExitTests {
 
         // At once: the JVM must not exit before they are gone.
         assertThat(startTime(init)).as("the environment's init").isNotEqualTo(initStartTime);
-        assertThat(processesWithCmdline("sleep " + marker))
-                .as("the sleep in the environment")
-                .isEmpty();
+        assertThat(HostSleepers.of(marker)).as("the sleep in the environment").isEmpty();
         assertThat(ProcessHandle.of(helper).flatMap(p -> p.info().command()))
                 .as("the child JVM's helper")
                 .isEmpty();
@@ -107,27 +107,5 @@ class JvmExitTests {
         } catch (IOException gone) {
             return "";
         }
-    }
-
-    private static String cmdline(long pid) throws IOException {
-        return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")), StandardCharsets.UTF_8)
-                .replace('\0', ' ')
-                .strip();
-    }
-
-    private static List<Long> processesWithCmdline(String wanted) throws IOException {
-        List<Long> found = new ArrayList<>();
-        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
-            for (Path dir : dirs) {
-                try {
-                    if (cmdline(Long.parseLong(dir.getFileName().toString())).equals(wanted)) {
-                        found.add(Long.parseLong(dir.getFileName().toString()));
-                    }
-                } catch (IOException gone) {
-                    // exited while listing
-                }
-            }
-        }
-        return found;
     }
 }

@@ -3,8 +3,6 @@ package dev.isolated;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.testkit.engine.EngineTestKit;
 
@@ -19,13 +17,9 @@ public final class KeptLayerReports {
 
     public static void main(String[] args) throws ClassNotFoundException {
         Class<?> fixture = Class.forName(args[0]);
-        Map<String, String> configuration = new HashMap<>();
-        for (String kv : Arrays.asList(args).subList(1, args.length)) {
-            configuration.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
-        }
         EngineTestKit.engine("junit-jupiter")
                 .selectors(selectClass(fixture))
-                .configurationParameters(configuration)
+                .configurationParameters(FixtureRunner.configuration(args))
                 .execute()
                 .testEvents()
                 .failed()
