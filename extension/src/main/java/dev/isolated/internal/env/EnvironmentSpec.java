@@ -71,23 +71,29 @@ public record EnvironmentSpec(
     public EnvironmentSpec {
         Set<LinuxNamespace> ns =
                 namespaces.isEmpty() ? EnumSet.noneOf(LinuxNamespace.class) : EnumSet.copyOf(namespaces);
-        if (!hostname.isEmpty() && !ns.contains(LinuxNamespace.UTS)) {
-            throw new IllegalArgumentException("hostname \"" + hostname
-                    + "\" needs the UTS namespace: add LinuxNamespace.UTS " + "to namespaces, or drop the hostname");
-        }
-        if (!mounts.isEmpty() && !ns.contains(LinuxNamespace.MOUNT)) {
-            throw new IllegalArgumentException(
-                    "binds and tmpfs mounts need the MOUNT namespace: add LinuxNamespace.MOUNT");
-        }
+        checkNamespaces(ns, hostname, !mounts.isEmpty(), !options.network().isEmpty());
         if (options.needsTimeNamespace()) {
             ns.add(LinuxNamespace.TIME);
-        }
-        if (!options.network().isEmpty() && !ns.contains(LinuxNamespace.NET)) {
-            throw new IllegalArgumentException("a private network needs the NET namespace: add LinuxNamespace.NET");
         }
         namespaces = Collections.unmodifiableSet(ns);
         env = Collections.unmodifiableMap(new LinkedHashMap<>(env));
         mounts = List.copyOf(mounts);
+    }
+
+    /** Refuses a setting that needs a namespace which is not asked for. */
+    private static void checkNamespaces(
+            Set<LinuxNamespace> ns, String hostname, boolean hasMounts, boolean hasNetwork) {
+        if (!hostname.isEmpty() && !ns.contains(LinuxNamespace.UTS)) {
+            throw new IllegalArgumentException("hostname \"" + hostname
+                    + "\" needs the UTS namespace: add LinuxNamespace.UTS " + "to namespaces, or drop the hostname");
+        }
+        if (hasMounts && !ns.contains(LinuxNamespace.MOUNT)) {
+            throw new IllegalArgumentException(
+                    "binds and tmpfs mounts need the MOUNT namespace: add LinuxNamespace.MOUNT");
+        }
+        if (hasNetwork && !ns.contains(LinuxNamespace.NET)) {
+            throw new IllegalArgumentException("a private network needs the NET namespace: add LinuxNamespace.NET");
+        }
     }
 
     /**
@@ -296,7 +302,7 @@ public record EnvironmentSpec(
          *     {@link #build} does)
          */
         public void check() {
-            build(Path.of("/"), ImageConfig.EMPTY);
+            checkNamespaces(namespaces, hostname, !mounts.isEmpty(), !network.isEmpty());
         }
 
         /**
