@@ -76,18 +76,9 @@ final class SpareEnvironment implements AutoCloseable {
         }
     }
 
-    /** A spare asked for: made on the creator thread from its construction on. */
-    private static final class Pending {
-        final CompletableFuture<Environment> made;
-
-        Pending(Supplier<Environment> create) {
-            made = CompletableFuture.supplyAsync(create, Threads.CREATOR);
-        }
-    }
-
     private Key lastAsked;
     private Key spareKey;
-    private Pending spare;
+    private CompletableFuture<Environment> spare; // being made on the creator thread, or made
     private boolean closed;
     private final Set<Environment> served = ConcurrentHashMap.newKeySet();
     private final List<CompletableFuture<Void>> closing = new CopyOnWriteArrayList<>();
@@ -99,7 +90,7 @@ final class SpareEnvironment implements AutoCloseable {
      *     caller then creates one itself, and reports that failure as usual)
      */
     Environment take(Key key) {
-        Pending taken;
+        CompletableFuture<Environment> taken;
         synchronized (this) {
             if (spare == null || !spareKey.equals(key)) {
                 discardSpare();
@@ -110,7 +101,7 @@ final class SpareEnvironment implements AutoCloseable {
             spareKey = null;
         }
         try {
-            return taken.made.get();
+            return taken.get();
         } catch (ExecutionException e) {
             return null;
         } catch (InterruptedException e) {
@@ -178,7 +169,7 @@ final class SpareEnvironment implements AutoCloseable {
             return false;
         }
         spareKey = key;
-        spare = new Pending(create);
+        spare = CompletableFuture.supplyAsync(create, Threads.CREATOR);
         return true;
     }
 
@@ -191,8 +182,8 @@ final class SpareEnvironment implements AutoCloseable {
     }
 
     /** Closes a spare no test will use once it is made; what its close leaves behind is thrown by {@link #close()}. */
-    private void closeWhenMade(Pending pending) {
-        pending.made.thenAccept(env -> {
+    private void closeWhenMade(CompletableFuture<Environment> pending) {
+        pending.thenAccept(env -> {
             try {
                 env.close();
             } catch (RuntimeException e) {
@@ -210,7 +201,7 @@ final class SpareEnvironment implements AutoCloseable {
      */
     @Override
     public void close() {
-        Pending left;
+        CompletableFuture<Environment> left;
         synchronized (this) {
             closed = true;
             left = spare;
@@ -220,7 +211,7 @@ final class SpareEnvironment implements AutoCloseable {
         awaitBackgroundCloses();
         if (left != null) {
             try {
-                left.made.get().close();
+                left.get().close();
             } catch (ExecutionException e) {
                 // it failed to start: nothing of it is left to close
             } catch (InterruptedException e) {
