@@ -275,7 +275,7 @@ static enum rootfs_mode build_pivoted_root(const struct env_spec *spec, const in
 {
     struct failure f;
     enum rootfs_mode used = ROOTFS_COPY;
-    char root[PATH_MAX];
+    char root[JOINED_SIZE(spec->scratch, "root")];
     snprintf(root, sizeof root, "%s/root", spec->scratch);
     bool userns = spec->ns & NS_BIT(NS_USER), as_root = fds[0] >= 0;
     struct layer_plan plan = { .paths = spec->layers, .fds = as_root ? fds + 1 : NULL,
@@ -307,7 +307,7 @@ static void enter_chroot(const char *scratch, enum rootfs_mode used, const int f
                          int *layer_fd)
 {
     struct failure f;
-    char root[PATH_MAX];
+    char root[JOINED_SIZE(scratch, "root")];
     snprintf(root, sizeof root, "%s/root", scratch);
     if (fds[1] >= 0) {
         *layer_fd = fds[0];
@@ -909,7 +909,9 @@ static int open_life_pipe(void)
     return life_pipe[0] >= 0 ? 0 : pipe2(life_pipe, O_CLOEXEC);
 }
 
-int env_start(const struct env_spec *given, struct env *env, struct failure *f)
+/* MAPS: not in this frame (its program paths are PATH_MAX each: see JOINED_SIZE). */
+static int start_with(const struct env_spec *given, struct env *env, struct id_map_plan *maps,
+                      struct failure *f)
 {
     struct env_spec spec = *given;
     int go[2], report[2];
@@ -917,20 +919,19 @@ int env_start(const struct env_spec *given, struct env *env, struct failure *f)
     if (spec.time_offsets)
         spec.ns |= NS_BIT(NS_TIME);
     init_env(env, spec.ns);
-    struct id_map_plan maps;
     struct extra_mount *trees = NULL; /* as root: the binds with their sources cloned */
     if (env_check_spec(&spec, f) < 0)
         return -1;
     if ((spec.ns & NS_BIT(NS_USER)) && real_root()) { /* every user-map: the range */
         if (id_range_take(&env->range, f) < 0)
             return -1;
-        plan_range_maps(env->range.base, &maps);
+        plan_range_maps(env->range.base, maps);
         spec.user_map = USER_MAP_ROOT;
         if (clone_bind_sources(&spec, &trees, f) < 0) {
             close_bind_sources(trees, spec.n_mounts);
             return -1;
         }
-    } else if ((spec.ns & NS_BIT(NS_USER)) && plan_id_maps(spec.user_map, &maps, f) < 0) {
+    } else if ((spec.ns & NS_BIT(NS_USER)) && plan_id_maps(spec.user_map, maps, f) < 0) {
         return -1;
     }
     if (!(spec.ns & NS_BIT(NS_MOUNT)) && !env->range.base &&
@@ -949,7 +950,7 @@ int env_start(const struct env_spec *given, struct env *env, struct failure *f)
         close_bind_sources(trees, spec.n_mounts);
         return -1;
     }
-    pid_t pid = clone_init(&spec, env, &maps, &in_cgroup, f);
+    pid_t pid = clone_init(&spec, env, maps, &in_cgroup, f);
     if (pid == 0) {
         close(go[1]);
         close(report[0]);
@@ -970,7 +971,13 @@ int env_start(const struct env_spec *given, struct env *env, struct failure *f)
     env->pid = pid;
     env->report_fd = report[0];
     fcntl(report[0], F_SETFL, O_NONBLOCK);
-    return release_init(&spec, &maps, go[1], env, f);
+    return release_init(&spec, maps, go[1], env, f);
+}
+
+int env_start(const struct env_spec *spec, struct env *env, struct failure *f)
+{
+    static struct id_map_plan maps; /* one env starts at a time: the helper has one thread */
+    return start_with(spec, env, &maps, f);
 }
 
 int env_create(const struct env_spec *spec, struct env *env, struct failure *f)

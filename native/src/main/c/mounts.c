@@ -55,14 +55,19 @@ static void escape_overlay_path(char *out, size_t size, const char *path)
     out[n] = '\0';
 }
 
-/* LOWERS: the lower layers, topmost first; upper and work in UPPER_BASE. */
+/* LOWERS: the lower layers, topmost first; upper and work in UPPER_BASE. The buffers are sized to
+ * the paths, not PATH_MAX (see JOINED_SIZE). */
 static int mount_overlay(const char *const *lowers, size_t n, const char *upper_base,
                          const char *scratch, bool in_userns, struct failure *f)
 {
-    char lower[PATH_MAX * 4], up[PATH_MAX * 2], opts[PATH_MAX * 8], target[PATH_MAX];
+    size_t lower_size = 1;
+    for (size_t i = 0; i < n; i++)
+        lower_size += 2 * strlen(lowers[i]) + 1;
+    size_t up_size = 2 * strlen(upper_base) + 1, target_size = strlen(scratch) + sizeof "/root";
+    char lower[lower_size], up[up_size], opts[lower_size + 2 * up_size + 64], target[target_size];
     size_t used = 0;
     lower[0] = '\0';
-    for (size_t i = 0; i < n && used + 2 < sizeof lower; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (i > 0)
             lower[used++] = ':';
         escape_overlay_path(lower + used, sizeof lower - used, lowers[i]);
@@ -293,7 +298,7 @@ static int make_scratch_dirs(const char *scratch, const char *upper_base, const 
         return fail(f, "mount-rootfs", "stat", rootfs, "the rootfs must be a directory");
     }
     for (size_t i = 0; i < (with_layers ? 3u : 1u); i++) {
-        char path[PATH_MAX];
+        char path[JOINED_SIZE(i == 0 ? scratch : upper_base, names[i])];
         if (join_path(path, sizeof path, i == 0 ? scratch : upper_base, names[i]) < 0 ||
             (mkdir(path, 0755) < 0 && errno != EEXIST))
             return fail(f, "mount-rootfs", "mkdir", path, NULL);
@@ -310,7 +315,7 @@ static int make_scratch_dirs(const char *scratch, const char *upper_base, const 
 
 int open_writable_layer(const char *scratch, enum rootfs_mode used, struct failure *f)
 {
-    char path[PATH_MAX];
+    char path[JOINED_SIZE(scratch, "upper")];
     if (join_path(path, sizeof path, scratch, used == ROOTFS_OVERLAY ? "upper" : "root") < 0)
         return fail(f, "mount-rootfs", "open", scratch, NULL);
     int fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -419,11 +424,15 @@ int prepare_writable_root(const char *rootfs, int lower_fd, const char *scratch,
                           struct failure *f)
 {
     static const struct layer_plan none = { .upper_fd = -1 };
-    char lower[PATH_MAX], opts[96], upper_base[PATH_MAX];
-    char attached[MAX_LAYER_PLAN][PATH_MAX];
-    const char *lowers[MAX_LAYER_PLAN + 1];
     if (!plan)
         plan = &none;
+    /* sized to the paths, not PATH_MAX (see JOINED_SIZE) */
+    size_t in_scratch = strlen(scratch) + 16; /* SCRATCH/lower, /layerN, /disk, /root */
+    size_t upper_size = plan->upper_dir && strlen(plan->upper_dir) >= in_scratch ? strlen(plan->upper_dir) + 1
+                                                                                : in_scratch;
+    char lower[in_scratch], opts[96], upper_base[upper_size];
+    char attached[plan->n && plan->fds ? MAX_LAYER_PLAN : 1][in_scratch];
+    const char *lowers[MAX_LAYER_PLAN + 1];
     snprintf(opts, sizeof opts, "mode=0755%s%s", plan->tmpfs_size ? ",size=" : "",
              plan->tmpfs_size ? plan->tmpfs_size : "");
     if (mount_tmpfs && mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
@@ -436,7 +445,7 @@ int prepare_writable_root(const char *rootfs, int lower_fd, const char *scratch,
     for (; n < plan->n && n < MAX_LAYER_PLAN; n++) {
         char name[32];
         snprintf(name, sizeof name, "layer%zu", n);
-        if (plan->fds && attach_tree(plan->fds[n], scratch, name, attached[n], PATH_MAX, f) < 0)
+        if (plan->fds && attach_tree(plan->fds[n], scratch, name, attached[n], sizeof attached[n], f) < 0)
             return -1;
         lowers[n] = plan->fds ? attached[n] : plan->paths[n];
     }
@@ -458,7 +467,7 @@ int prepare_writable_root(const char *rootfs, int lower_fd, const char *scratch,
         if (mode == ROOTFS_OVERLAY)
             return -1;
     }
-    char target[PATH_MAX];
+    char target[in_scratch];
     snprintf(target, sizeof target, "%s/root", scratch);
     if (copy_rootfs(rootfs, target, f) < 0)
         return -1;
@@ -476,7 +485,7 @@ int prepare_writable_root(const char *rootfs, int lower_fd, const char *scratch,
 /* Creates ROOT/NAME as a directory unless it is one; a symlink there is refused. */
 int ensure_mount_point(const char *root, const char *name, const char *stage, struct failure *f)
 {
-    char path[PATH_MAX];
+    char path[JOINED_SIZE(root, name)];
     struct stat st;
     if (join_path(path, sizeof path, root, name) < 0)
         return fail(f, stage, "lstat", root, NULL);
@@ -499,7 +508,7 @@ int ensure_mount_point(const char *root, const char *name, const char *stage, st
 
 static int bind_host_device(const char *dev, const char *name, struct failure *f)
 {
-    char source[64], target[PATH_MAX];
+    char source[64], target[JOINED_SIZE(dev, name)];
     snprintf(source, sizeof source, "/dev/%s", name);
     if (join_path(target, sizeof target, dev, name) < 0)
         return fail(f, "mount-dev", "open", dev, NULL);
@@ -520,7 +529,7 @@ static int make_dev_links(const char *dev, struct failure *f)
         { "stderr", "/proc/self/fd/2" },
     };
     for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
-        char path[PATH_MAX];
+        char path[JOINED_SIZE(dev, links[i][0])];
         if (join_path(path, sizeof path, dev, links[i][0]) < 0 ||
             symlink(links[i][1], path) < 0)
             return fail(f, "mount-dev", "symlink", path, NULL);
@@ -536,7 +545,7 @@ static int make_dev_links(const char *dev, struct failure *f)
 int mount_dev(const char *root, struct failure *f)
 {
     static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
-    char dev[PATH_MAX], path[PATH_MAX];
+    char dev[JOINED_SIZE(root, "dev")], path[JOINED_SIZE(root, "dev/pts")]; /* pts or shm */
     if (ensure_mount_point(root, "dev", "mount-dev", f) < 0)
         return -1;
     if (join_path(dev, sizeof dev, root, "dev") < 0 ||
@@ -590,7 +599,7 @@ static const char *const PROC_MASKED[] = { "kcore", "keys", "timer_list", "sched
 
 static int proc_readonly(const char *proc, const char *name, struct failure *f)
 {
-    char path[PATH_MAX];
+    char path[JOINED_SIZE(proc, name)];
     if (join_path(path, sizeof path, proc, name) < 0)
         return fail(f, "mount-proc", "mount", proc, NULL);
     if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -602,7 +611,7 @@ static int proc_readonly(const char *proc, const char *name, struct failure *f)
 
 static int proc_mask(const char *proc, const char *name, const char *null, struct failure *f)
 {
-    char path[PATH_MAX];
+    char path[JOINED_SIZE(proc, name)];
     struct stat st;
     if (join_path(path, sizeof path, proc, name) < 0)
         return fail(f, "mount-proc", "mount", proc, NULL);
@@ -616,7 +625,7 @@ static int proc_mask(const char *proc, const char *name, const char *null, struc
 
 static int harden_proc(const char *root, const char *proc, struct failure *f)
 {
-    char null[PATH_MAX];
+    char null[JOINED_SIZE(root, "dev/null")];
     if (join_path(null, sizeof null, root, "dev/null") < 0)
         return fail(f, "mount-proc", "mount", root, NULL);
     for (size_t i = 0; i < sizeof PROC_READONLY / sizeof PROC_READONLY[0]; i++)
@@ -630,7 +639,7 @@ static int harden_proc(const char *root, const char *proc, struct failure *f)
 
 int mount_proc(const char *root, bool own_pid_ns, struct failure *f)
 {
-    char path[PATH_MAX];
+    char path[JOINED_SIZE(root, "proc")];
     if (join_path(path, sizeof path, root, "proc") < 0)
         return fail(f, "mount-proc", "mount", root, NULL);
     if (mount("proc", path, "proc", PROC_FLAGS, NULL) == 0)
@@ -642,7 +651,7 @@ int mount_proc(const char *root, bool own_pid_ns, struct failure *f)
 
 int mount_tmp(const char *root, struct failure *f)
 {
-    char path[PATH_MAX];
+    char path[JOINED_SIZE(root, "tmp")];
     if (join_path(path, sizeof path, root, "tmp") < 0 ||
         mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
         return fail(f, "mount-tmp", "mount", path, NULL);

@@ -175,13 +175,16 @@ static int request_error(struct server *s, uint32_t id, int err, const char *wha
 
 /* ---- process output and exit ---- */
 
+/* What one read of a command's output takes: not on the stack, where its 64 KiB would put every
+ * frame below on pages of their own (see JOINED_SIZE). One read at a time: one thread. */
+static char output_buf[65536];
+
 /* Returns false once the pipe reached EOF (and was closed). */
 static bool forward_output(struct server *s, struct proc *p, int *fd, enum reply_type type)
 {
-    char buf[65536];
-    ssize_t n = read(*fd, buf, sizeof buf);
+    ssize_t n = read(*fd, output_buf, sizeof output_buf);
     if (n > 0) {
-        send_frame(&s->out, type, p->id, buf, (size_t)n);
+        send_frame(&s->out, type, p->id, output_buf, (size_t)n);
         return true;
     }
     if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
@@ -196,10 +199,9 @@ static bool forward_output(struct server *s, struct proc *p, int *fd, enum reply
 static void drain_output(struct server *s, struct proc *p, int *fd, enum reply_type type)
 {
     while (*fd >= 0) {
-        char buf[65536];
-        ssize_t n = read(*fd, buf, sizeof buf);
+        ssize_t n = read(*fd, output_buf, sizeof output_buf);
         if (n > 0)
-            send_frame(&s->out, type, p->id, buf, (size_t)n);
+            send_frame(&s->out, type, p->id, output_buf, (size_t)n);
         else if (n < 0 && errno == EINTR)
             continue;
         else
@@ -527,28 +529,15 @@ static void cancel_create(struct server *s, struct env_slot *slot)
     end_create(s, slot, &f);
 }
 
-static void handle_create(struct server *s, uint32_t id, const struct record *rec)
+/* REAL: the rootfs, resolved. The buffers are sized to the paths, not PATH_MAX (see JOINED_SIZE):
+ * the init starts on this stack. */
+static void create_from(struct server *s, uint32_t id, const struct record *rec, struct env_spec spec,
+                        const char *real)
 {
     struct failure f;
-    struct env_spec spec = { .ns = NS_DEFAULT, .mode = ROOTFS_AUTO };
     struct env_options options;
     char cgroup_name[64];
-    const char *rootfs = record_get(rec, "rootfs"), *ns = record_get(rec, "ns");
-    const char *mode = record_get(rec, "rootfs-mode");
-    char bad[64], real[PATH_MAX], scratch[PATH_MAX];
-    if (!rootfs)
-        return (void)request_error(s, id, EINVAL, "rootfs= is required");
-    if (fd_limit_check(&f) < 0) /* the envs already open keep a reserve */
-        return send_failure(&s->out, id, &f);
-    if (ns && parse_ns_list(ns, &spec.ns, bad, sizeof bad) < 0)
-        return (void)request_error(s, id, EINVAL, "unknown namespace in ns=");
-    if (mode && parse_rootfs_mode(mode, &spec.mode) < 0)
-        return (void)request_error(s, id, EINVAL, "rootfs-mode= must be auto, overlay or copy");
-    spec.ns |= NS_BIT(NS_USER); /* always: as root with a host id range of its own (env.c) */
-    if (!realpath(rootfs, real)) {
-        fail(&f, "mount-rootfs", "realpath", rootfs, NULL);
-        return send_failure(&s->out, id, &f);
-    }
+    char scratch[strlen(s->mnt_dir) + strlen(s->state_dir) + 32];
     env_options_init(&options);
     if (parse_env_options(rec, &options, &f) < 0 || check_network(&options, spec.ns, &f) < 0) {
         env_options_free(&options);
@@ -587,6 +576,31 @@ static void handle_create(struct server *s, uint32_t id, const struct record *re
     s->n_creating++;
     s->envs = xrealloc(s->envs, (s->n_envs + 1) * sizeof *s->envs);
     s->envs[s->n_envs++] = slot;
+}
+
+static void handle_create(struct server *s, uint32_t id, const struct record *rec)
+{
+    struct failure f;
+    struct env_spec spec = { .ns = NS_DEFAULT, .mode = ROOTFS_AUTO };
+    const char *rootfs = record_get(rec, "rootfs"), *ns = record_get(rec, "ns");
+    const char *mode = record_get(rec, "rootfs-mode");
+    char bad[64];
+    if (!rootfs)
+        return (void)request_error(s, id, EINVAL, "rootfs= is required");
+    if (fd_limit_check(&f) < 0) /* the envs already open keep a reserve */
+        return send_failure(&s->out, id, &f);
+    if (ns && parse_ns_list(ns, &spec.ns, bad, sizeof bad) < 0)
+        return (void)request_error(s, id, EINVAL, "unknown namespace in ns=");
+    if (mode && parse_rootfs_mode(mode, &spec.mode) < 0)
+        return (void)request_error(s, id, EINVAL, "rootfs-mode= must be auto, overlay or copy");
+    spec.ns |= NS_BIT(NS_USER); /* always: as root with a host id range of its own (env.c) */
+    char *real = realpath(rootfs, NULL);
+    if (!real) {
+        fail(&f, "mount-rootfs", "realpath", rootfs, NULL);
+        return send_failure(&s->out, id, &f);
+    }
+    create_from(s, id, rec, spec, real);
+    free(real);
 }
 
 static int make_pipe(int fds[2], int nonblocking_end)

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,11 +145,18 @@ int plan_external_subids(struct id_map_plan *plan, struct failure *f)
     return 0;
 }
 
+/* Every field before the strings, which only external maps fill and read: zeroing their PATH_MAX
+ * bytes on every env's start would write pages for nothing (see JOINED_SIZE). */
+static void clear_plan(struct id_map_plan *plan)
+{
+    memset(plan, 0, offsetof(struct id_map_plan, owner));
+}
+
 int plan_id_maps(enum user_map kind, struct id_map_plan *plan, struct failure *f)
 {
     if (kind == USER_MAP_SUBIDS && geteuid() != 0)
         return plan_external_subids(plan, f);
-    memset(plan, 0, sizeof *plan);
+    clear_plan(plan);
     plan->kind = kind;
     plan->uid = (unsigned)geteuid();
     plan->gid = (unsigned)getegid();
@@ -161,7 +169,7 @@ int plan_id_maps(enum user_map kind, struct id_map_plan *plan, struct failure *f
 
 void plan_range_maps(unsigned base, struct id_map_plan *plan)
 {
-    memset(plan, 0, sizeof *plan);
+    clear_plan(plan);
     plan->kind = USER_MAP_ROOT;
     plan->range_base = base;
 }

@@ -60,6 +60,10 @@ ssize_t read_all(int fd, void *buf, size_t len);
 int write_file(const char *path, const char *text);
 /* out = dir/name; -1 with ENAMETOOLONG when it does not fit. */
 int join_path(char *out, size_t size, const char *dir, const char *name);
+/* The size of a buffer for DIR/NAME, for a variable-length array sized to the path rather than
+ * PATH_MAX: an env's init runs on a stack it shares copy-on-write with the helper, and every page
+ * of it that a deep PATH_MAX frame spreads the writes over is a page fault and a copy. */
+#define JOINED_SIZE(dir, name) (strlen(dir) + strlen(name) + 2)
 int make_dirs(const char *path, mode_t mode);
 int remove_tree(const char *path);
 
