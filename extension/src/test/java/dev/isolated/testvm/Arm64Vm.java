@@ -58,7 +58,13 @@ public final class Arm64Vm {
             cpio.text("init", init(insmods), 0755);
         }
         Path log = work.resolve("serial-arm64.log");
+        // setpriv: qemu dies with this JVM's test thread, even when the JVM is killed (SIGKILL), instead of
+        // running on, orphaned, until its timeout inside the VM
         List<String> command = List.of(
+                "setpriv",
+                "--pdeathsig",
+                "KILL",
+                "--",
                 qemu,
                 "-M",
                 "virt",

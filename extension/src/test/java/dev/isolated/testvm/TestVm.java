@@ -52,7 +52,13 @@ public final class TestVm {
         String qemu = executable("qemu-system-x86_64");
         Path initramfs = initramfs(kernel, share, project, work.resolve("initramfs.cpio.gz"));
         Path log = work.resolve("serial.log");
+        // setpriv: qemu dies with this JVM's test thread, even when the JVM is killed (SIGKILL), instead of
+        // running on, orphaned, until its timeout inside the VM
         List<String> command = List.of(
+                "setpriv",
+                "--pdeathsig",
+                "KILL",
+                "--",
                 qemu,
                 "-accel",
                 "tcg",
