@@ -71,8 +71,11 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * without waiting for it to be ready. It runs as the image's {@code User}, in its {@code WorkingDir}, with its
      * {@code Env}. Its output is kept as any started command's (see {@link IsolatedProcess#stdout()}) and streamed
      * line by line, stdout and stderr, to the {@code java.util.logging} logger {@value #SERVICE_LOGGER} at level
-     * {@code INFO}, each line as {@code [<hostname>] <line>} (the program's name when the environment has no
-     * hostname). It is killed when the environment closes, like every command.
+     * {@code INFO}, each line as {@code [<hostname>] <line>} with the hostname the environment was made with
+     * ({@link Isolated#hostname()}, {@link IsolatedEnvironmentBuilder#hostname(String)}; {@link #setHostname}
+     * does not change it), else the program's file name, e.g. {@code [sh] <line>} for an {@code Entrypoint} of
+     * {@code /bin/sh} (a builder's environment without a hostname, although named {@code isolated}, or one without
+     * {@link LinuxNamespace#UTS}). It is killed when the environment closes, like every command.
      *
      * @param args the arguments replacing the image's {@code Cmd}; none keeps it
      * @return the service, also returned by {@link #service()} from now on

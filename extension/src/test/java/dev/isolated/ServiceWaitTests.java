@@ -477,6 +477,41 @@ class ServiceWaitTests {
     }
 
     @Test
+    @DisplayName(
+            "without a hostname given the log lines are labelled with the program's name; setHostname does not relabel them")
+    void logLabelWithoutHostname() throws Exception {
+        List<String> logged = new CopyOnWriteArrayList<>();
+        Handler handler = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                logged.add(record.getMessage());
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        Logger logger = Logger.getLogger(IsolatedEnvironment.SERVICE_LOGGER);
+        logger.addHandler(handler);
+        try (IsolatedEnvironment unnamed = IsolatedEnvironment.builder()
+                        .rootfs(image(dir, config("echo unnamed; exec sleep 1000", "")))
+                        .start();
+                IsolatedEnvironment renamed = env("echo renamed; exec sleep 1000")) {
+            assertThat(unnamed.hostname()).isEqualTo("isolated");
+            renamed.setHostname("other");
+
+            unnamed.startImageCommand(Wait.forLogLine("unnamed"));
+            renamed.startImageCommand(Wait.forLogLine("renamed"));
+
+            Awaitility.await().untilAsserted(() -> assertThat(logged).contains("[sh] unnamed", "[svc] renamed"));
+        } finally {
+            logger.removeHandler(handler);
+        }
+    }
+
+    @Test
     @DisplayName("one service at a time; service() before any fails, saying how to start one")
     void oneService() throws Exception {
         try (IsolatedEnvironment env = env("exec sleep 1000")) {
