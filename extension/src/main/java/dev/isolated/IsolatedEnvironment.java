@@ -68,8 +68,9 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     /**
      * Starts the image's own command ({@link #imageCommand(String...)}: {@code Entrypoint} + {@code Cmd}, or
      * {@code Entrypoint} + {@code args}) as the environment's service, as {@code docker run IMAGE [ARGS...]} does,
-     * without waiting for it to be ready. It runs as the image's {@code User}, in its {@code WorkingDir}, with its
-     * {@code Env}. Its output is kept as any started command's (see {@link IsolatedProcess#stdout()}) and streamed
+     * without waiting for it to be ready. It runs with the defaults of every command: the environment's
+     * {@link Isolated#user()}, {@link Isolated#workingDirectory()} and {@link Isolated#env()} (or the builder's) over
+     * the image's {@code User}, {@code WorkingDir} and {@code Env}. Its output is kept as any started command's (see {@link IsolatedProcess#stdout()}) and streamed
      * line by line, stdout and stderr, to the {@code java.util.logging} logger {@value #SERVICE_LOGGER} at level
      * {@code INFO}, each line as {@code [<hostname>] <line>} with the hostname the environment was made with
      * ({@link Isolated#hostname()}, {@link IsolatedEnvironmentBuilder#hostname(String)}; {@link #setHostname}

@@ -512,6 +512,30 @@ class ServiceWaitTests {
     }
 
     @Test
+    @DisplayName(
+            "the service takes the environment's env, workingDirectory and user over the image's Env, WorkingDir and User")
+    void serviceTakesTheEnvironmentsDefaults() throws Exception {
+        Path image = image(
+                dir,
+                config("echo A=$A; pwd; id -u; exec sleep 1000", "").replaceFirst("}$", "")
+                        + ",\"Env\":[\"A=image\"],\"WorkingDir\":\"/etc\",\"User\":\"1000\"}");
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs(image).start()) {
+            assertThat(env.startImageCommand(Wait.forLogLine("^\\d+$")).stdout())
+                    .isEqualTo("A=image\n/etc\n1000\n");
+        }
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs(image)
+                .env("A", "env")
+                .workingDirectory("/tmp")
+                .user("nobody")
+                .start()) {
+            assertThat(env.startImageCommand(Wait.forLogLine("^\\d+$")).stdout())
+                    .isEqualTo("A=env\n/tmp\n65534\n");
+        }
+    }
+
+    @Test
     @DisplayName("one service at a time; service() before any fails, saying how to start one")
     void oneService() throws Exception {
         try (IsolatedEnvironment env = env("exec sleep 1000")) {
