@@ -99,13 +99,14 @@ public abstract class Wait {
 
     /**
      * Ready when the image's {@code HEALTHCHECK} passes ({@link dev.isolated.image.ImageConfig#healthcheck()}):
-     * its {@code Test} runs inside the environment, as {@code exec} runs commands (as the image's {@code User}),
+     * its {@code Test} runs inside the environment, as {@code exec} runs commands (as the environment's
+     * {@link Isolated#user()}, else the image's {@code User}, else root),
      * {@code CMD-SHELL} with {@code /bin/sh -c}; exit code 0 passes. The first check runs at once, the next ones
      * every {@code Interval} but at least once a second (Docker's default {@code Interval} is 30 s, too slow for a
      * test); each may run for the check's {@code Timeout}, and is stopped and counts as failed after it. The service
      * is unhealthy, and the wait fails at once with {@code Service [...] (host pid N) is unhealthy after T ms: its
      * HEALTHCHECK [...] failed F times in a row (Retries R, StartPeriod S ms, Interval I ms, Timeout O ms); the last
-     * check exited with C: "<its output>"} (or {@code timed out: ...}) and the service's output,, when the last {@code Retries} checks failed, none of them started within the
+     * check exited with C: "<its output>"} (or {@code timed out: ...}) and the service's output, when the last {@code Retries} checks failed, none of them started within the
      * {@code StartPeriod}, and at least {@code StartPeriod + Retries × Interval} has passed since the wait began: no
      * earlier than Docker would call it unhealthy.
      *

@@ -536,6 +536,19 @@ class ServiceWaitTests {
     }
 
     @Test
+    @DisplayName("the HEALTHCHECK runs as the environment's user, as every command that names none")
+    void healthcheckRunsAsTheEnvironmentsUser() throws Exception {
+        String healthcheck = "{\"Test\":[\"CMD-SHELL\",\"test $(id -u) = 65534\"],\"Interval\":100000000}";
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs(image(dir, config("exec sleep 1000", healthcheck)))
+                .user("nobody")
+                .startupTimeout(Duration.ofSeconds(20))
+                .start()) {
+            env.startImageCommand(Wait.forHealthcheck());
+        }
+    }
+
+    @Test
     @DisplayName("one service at a time; service() before any fails, saying how to start one")
     void oneService() throws Exception {
         try (IsolatedEnvironment env = env("exec sleep 1000")) {
