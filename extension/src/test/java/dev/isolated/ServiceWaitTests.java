@@ -252,6 +252,20 @@ class ServiceWaitTests {
         }
     }
 
+    @Test
+    @DisplayName("an HTTP wait on a port nothing listens on names the closed connection as its last attempt")
+    void httpNothingListens() throws Exception {
+        try (IsolatedEnvironment env = env("exec sleep 1000")) {
+            IsolatedProcess service = env.startImageCommand();
+            assertThatThrownBy(() -> Wait.forHttp(8080, "/health").waitUntilReady(env, service, Duration.ofSeconds(2)))
+                    .isInstanceOf(ServiceNotReadyException.class)
+                    .hasMessageContaining(" was not ready within 2000 ms (the timeout given): still waiting for GET "
+                            + "http://127.0.0.1:")
+                    .hasMessageContaining("/health (port 8080 in the environment) to answer status 200 (last attempt: "
+                            + "java.io.IOException: HTTP/1.1 header parser received no bytes)\n");
+        }
+    }
+
     /** An HTTPS server on the JVM's 127.0.0.1 that answers 204, with a self-signed certificate for another name. */
     private HttpsServer selfSignedHttpsServer() throws Exception {
         Path keystore = dir.resolve("server.p12");
