@@ -315,7 +315,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * }</pre>
      *
      * @param port the port inside the environment
-     * @return the port on {@code 127.0.0.1} of the host; the mapping lives as long as the environment
+     * @return the port on {@code 127.0.0.1} of the host, the same one at every call for {@code port}; the mapping
+     *     lives as long as the environment
      */
     int mappedPort(int port);
 

@@ -4,11 +4,13 @@ import static dev.isolated.LinuxNamespace.MOUNT;
 import static dev.isolated.LinuxNamespace.NET;
 import static dev.isolated.LinuxNamespace.PID;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -36,6 +38,22 @@ class MappedPortTests {
             String response = new String(in.readAllBytes(), StandardCharsets.UTF_8);
             assertThat(response).startsWith("HTTP/1.").contains("200").endsWith("served from inside\n");
         }
+    }
+
+    @Test
+    @DisplayName("a port mapped again gives the same host port, the one an HTTP wait's message names")
+    void samePortEveryCall(IsolatedEnvironment env) {
+        int port = env.mappedPort(8080);
+
+        for (int i = 0; i < 20; i++) {
+            assertThat(env.mappedPort(8080)).isEqualTo(port);
+        }
+        assertThat(env.mappedPort(8081)).isNotEqualTo(port);
+        IsolatedProcess quiet = env.start("sleep", "1000");
+        assertThatThrownBy(() -> Wait.forHttp(8080, "/").waitUntilReady(env, quiet, Duration.ofMillis(500)))
+                .isInstanceOf(ServiceNotReadyException.class)
+                .hasMessageContaining(
+                        "still waiting for GET http://127.0.0.1:" + port + "/ (port 8080 in the environment)");
     }
 
     @Test

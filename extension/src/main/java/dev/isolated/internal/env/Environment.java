@@ -27,7 +27,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -55,6 +57,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private final CompletableFuture<Fields> created = new CompletableFuture<>();
     private final List<RunningProcess> processes = new CopyOnWriteArrayList<>();
     private final CommandHistory history = new CommandHistory();
+    private final Map<Integer, Integer> mappedPorts = new HashMap<>(); // guarded by itself
     private ResolvedUser defaultUser; // the environment's user or the image's User, resolved at the first command
     private volatile String diedHow;
     private volatile IsolatedException helperGone;
@@ -669,12 +672,25 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         }
     }
 
+    /**
+     * The helper opens a listener for each FORWARD, also of a port already forwarded: a port is forwarded once, so
+     * that every call names the same host port and a test polling {@code mappedPort} opens no listener per call.
+     */
     @Override
     public int mappedPort(int port) {
         ensureOpen();
-        Fields reply = await(helper.call(
-                FrameType.FORWARD, Fields.of().add("env", Integer.toString(id)).add("port", Integer.toString(port))));
-        return Integer.parseInt(reply.get("host-port").orElseThrow());
+        synchronized (mappedPorts) {
+            Integer known = mappedPorts.get(port);
+            if (known != null) {
+                return known;
+            }
+            Fields reply = await(helper.call(
+                    FrameType.FORWARD,
+                    Fields.of().add("env", Integer.toString(id)).add("port", Integer.toString(port))));
+            int hostPort = Integer.parseInt(reply.get("host-port").orElseThrow());
+            mappedPorts.put(port, hostPort);
+            return hostPort;
+        }
     }
 
     /**
