@@ -41,7 +41,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * With
  * {@link Lifecycle#PER_CLASS} on a class, one environment is shared by all its test methods (and its
  * {@code @Nested} classes), like a static Testcontainers {@code @Container}. It is made before them, so a
- * {@link Bind}, {@link Tmpfs}, {@link Limits}, {@link ClockOffsets} or {@link OnNetwork} on one of its methods
+ * {@link Bind}, {@link Tmpfs}, {@link Limits}, {@link WritableLayer}, {@link ClockOffsets}, {@link StartImageCommand}
+ * or {@link OnNetwork} on one of its methods
  * (or on a {@code @Nested} class without {@code @Isolated}) cannot apply and fails that test, unless the method has an
  * {@code @Isolated} of its own and so its own environment.
  * On a class the annotation applies to every test method and to {@code @Nested} classes. An annotation on a
@@ -58,7 +59,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * A test parameter annotated with {@code @Isolated} gets an environment of its own, configured by that
  * annotation combined with the method's and the class's (as above), e.g. {@code void talk(IsolatedEnvironment
  * client, @Isolated(hostname = "server") IsolatedEnvironment server)}; the {@link Bind}, {@link Tmpfs},
- * {@link Limits} and {@link ClockOffsets} of its method and class apply to it as well.
+ * {@link Limits}, {@link WritableLayer}, {@link ClockOffsets} and {@link StartImageCommand} of its method and class
+ * apply to it as well (a {@link StartImageCommand} on the parameter replaces theirs).
  * {@link IsolatedEnvironment#builder()} makes more in code.
  *
  * <h2>Configuration</h2>

@@ -593,11 +593,12 @@ class ServiceWaitTests {
 
     @Test
     @DisplayName(
-            "@StartImageCommand starts the service and waits (log line, port, HTTP, HEALTHCHECK) before the test; a failing one fails the test")
+            "@StartImageCommand starts the service and waits (log line, port, HTTP, HEALTHCHECK) before the test, a class's for its @Isolated parameters too; a failing one fails the test")
     void annotation() throws Exception {
         Map<String, String> configuration = Map.of(
                 "isolated.rootfs", image(dir, config(SERVICE, HEALTHCHECK)).toString());
         EngineRunner.assertAllSucceeded(EngineRunner.run(ReadyServiceTestCase.class, configuration), 2);
+        EngineRunner.assertAllSucceeded(EngineRunner.run(ClassServiceTestCase.class, configuration), 1);
 
         Map<String, String> failing = Map.of(
                 "isolated.rootfs",
@@ -715,6 +716,18 @@ class ServiceWaitTests {
                         IsolatedEnvironment other) {
             assertThat(env.service().isAlive()).isTrue();
             assertThat(other.service().stdout()).isEqualTo("hi\n");
+        }
+    }
+
+    @Isolated
+    @StartImageCommand(args = "echo up; exec sleep 1000", logLine = "^up$", startupTimeout = "2m")
+    static class ClassServiceTestCase {
+        @Test
+        void parameterTakesTheClasssService(IsolatedEnvironment env, @Isolated IsolatedEnvironment other) {
+            assertThat(other.service().isAlive()).isTrue();
+            assertThat(other.service().stdout()).isEqualTo("up\n");
+            assertThat(other.service().hostPid()).isNotEqualTo(env.service().hostPid());
+            assertThat(other.startupTimeout()).isEqualTo(Duration.ofMinutes(2));
         }
     }
 
