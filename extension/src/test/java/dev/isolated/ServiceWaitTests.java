@@ -685,6 +685,25 @@ class ServiceWaitTests {
         }
     }
 
+    @Test
+    @DisplayName("a PER_CLASS class whose service is not ready fails as a class: none of its tests runs")
+    void perClassNotReady() throws Exception {
+        Map<String, String> configuration = Map.of(
+                "isolated.rootfs", image(dir, config("echo bye; exit 4", "")).toString());
+        EngineExecutionResults results = EngineRunner.run(PerClassServiceTestCase.class, configuration);
+
+        assertThat(results.testEvents().started().count()).isZero();
+        results.containerEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        org.junit.platform.testkit.engine.EventConditions.finishedWithFailure(
+                                org.junit.platform.testkit.engine.TestExecutionResultConditions.instanceOf(
+                                        ServiceNotReadyException.class),
+                                org.junit.platform.testkit.engine.TestExecutionResultConditions.message(
+                                        m -> m.contains(") exited with code 4 after "))));
+    }
+
     @Isolated(lifecycle = Isolated.Lifecycle.PER_CLASS)
     static class PerClassMethodServiceTestCase {
         @Test
