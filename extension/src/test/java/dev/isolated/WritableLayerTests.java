@@ -92,6 +92,45 @@ class WritableLayerTests {
     }
 
     @Test
+    @DisplayName("a size that is none, from @WritableLayer or the configuration, names where it came from")
+    void badSizeFromAnnotationOrConfiguration() {
+        String rule = "tmpfsSize \"lots\" is not a size: write bytes with an optional k, m or g suffix (512m) or a "
+                + "percentage of RAM from 1% to 100% (25%)";
+        assertThat(failure(EngineRunner.run(BadAnnotatedSizeTestCase.class, Map.of())))
+                .hasMessage("@WritableLayer(tmpfsSize = ...): " + rule);
+        assertThat(failure(EngineRunner.run(
+                        UnsizedTestCase.class, Map.of(IsolatedConfiguration.LAYER_TMPFS_SIZE, "lots"))))
+                .hasMessage("isolated.layer." + rule);
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().tmpfsSize("0%"))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().tmpfsSize("101%"))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    private static Throwable failure(org.junit.platform.testkit.engine.EngineExecutionResults results) {
+        return results.testEvents().failed().stream()
+                .map(e -> e.getPayload(org.junit.platform.engine.TestExecutionResult.class)
+                        .orElseThrow()
+                        .getThrowable()
+                        .orElseThrow())
+                .findFirst()
+                .orElseThrow();
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    @WritableLayer(tmpfsSize = "lots")
+    static class BadAnnotatedSizeTestCase {
+        @Test
+        void sized(IsolatedEnvironment env) {}
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class UnsizedTestCase {
+        @Test
+        void unsized(IsolatedEnvironment env) {}
+    }
+
+    @Test
     @DisplayName(
             "a disk layer holds more than the tmpfs would, lives in a 0700 directory of its own, and is gone after close")
     void diskLayer(@TempDir Path dir) throws IOException {
