@@ -228,6 +228,35 @@ class FrozenStateTests {
     }
 
     @Test
+    @DisplayName("@WritableLayer(frozen = name) on a PER_CLASS class takes the state made in the class's static field, "
+            + "although its environment is made before JUnit first uses the class")
+    void perClassFromStaticField() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(PerClassFrozenTestCase.class), 2);
+    }
+
+    @Isolated(lifecycle = Isolated.Lifecycle.PER_CLASS)
+    @WritableLayer(frozen = "frozen-per-class-tests")
+    static class PerClassFrozenTestCase {
+        static final FrozenState STATE = FrozenState.cached("frozen-per-class-tests", "k", () -> {
+            IsolatedEnvironment env =
+                    IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+            env.writeString("/seed", "seeded\n");
+            return env;
+        });
+
+        @Test
+        void first(IsolatedEnvironment env) {
+            assertThat(env.exec("cat", "/seed")).stdout().isEqualTo("seeded\n");
+            env.writeString("/first", "1\n");
+        }
+
+        @Test
+        void second(IsolatedEnvironment env) {
+            assertThat(env.exec("cat", "/seed")).stdout().isEqualTo("seeded\n");
+        }
+    }
+
+    @Test
     @DisplayName(
             "across classes of one JVM: a second class asking for the same name and key gets the state made for the first, set up once")
     void acrossClasses() {
