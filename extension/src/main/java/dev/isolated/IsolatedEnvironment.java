@@ -374,11 +374,13 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * that environments started with {@link IsolatedEnvironmentBuilder#from(FrozenState)} use, read-only, under
      * a writable layer of their own (commands of {@link #execAsPid1}, in PID namespaces of their own, are not
      * found and keep running). This environment stays open, its processes stopped. Needs
-     * {@link LinuxNamespace#PID} (to find every process) and an overlay root (the default).
+     * {@link LinuxNamespace#PID} (to find every process) and an overlay root (the default). A state is at most 8
+     * layers deep: an environment made from a state of 8 layers cannot be frozen.
      *
      * @param key what the state was made from, e.g. a hash of the migration files (see {@link FrozenState#cached})
      * @return the frozen state; its copy lives until the JVM exits
-     * @throws IllegalStateException when the environment has no PID namespace or no overlay root
+     * @throws IllegalStateException when the environment has no PID namespace or no overlay root, or starts from a
+     *     state of 8 layers (before anything is stopped)
      */
     default FrozenState freeze(String key) {
         return FrozenState.freeze(this, key);

@@ -251,12 +251,33 @@ final class IsolatedSettings {
         }
         if (!layer.frozen().isEmpty()) {
             String name = layer.frozen();
-            builder.from(FrozenState.named(name)
-                    .orElseThrow(() -> new ExtensionConfigurationException("@WritableLayer(frozen = \"" + name
-                            + "\"): no frozen state of that name in this JVM yet; make it "
-                            + "with FrozenState.cached(\"" + name
-                            + "\", key, setup) before the test runs (in a static field "
-                            + "or a @BeforeAll method)")));
+            Optional<FrozenState> state = FrozenState.named(name);
+            if (state.isEmpty()) {
+                initialize(sources);
+                state = FrozenState.named(name);
+            }
+            builder.from(state.orElseThrow(() -> new ExtensionConfigurationException("@WritableLayer(frozen = \"" + name
+                    + "\"): no frozen state of that name in this JVM yet; make it "
+                    + "with FrozenState.cached(\"" + name
+                    + "\", key, setup) before the test runs (in a static field "
+                    + "or a @BeforeAll method)")));
+        }
+    }
+
+    /**
+     * Runs the static initializers of the test classes among {@code sources} (and so their superclasses'), which
+     * JUnit has not run yet when a {@code PER_CLASS} environment is made: a {@link FrozenState} made in a static
+     * field is then there. A failing initializer fails the class, as it would at the class's first use.
+     */
+    private static void initialize(List<AnnotatedElement> sources) {
+        for (AnnotatedElement element : sources) {
+            if (element instanceof Class<?> type) {
+                try {
+                    Class.forName(type.getName(), true, type.getClassLoader());
+                } catch (ClassNotFoundException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
         }
     }
 

@@ -14,7 +14,9 @@ import org.apiguardian.api.API;
  * {@link #aliases()} (see {@link IsolatedEnvironmentBuilder#network(IsolatedNetwork, String...)}): on an
  * {@code @Isolated} parameter, that parameter's environment; on a test method, the method's environment; on a
  * test class, the environments made from the class's {@code @Isolated} (per method or per class) unless the
- * method has an {@code @OnNetwork} of its own. A per-class environment can only join a static field's network.
+ * method has an {@code @OnNetwork} of its own. A per-class environment, made before any test, can join a static
+ * field's network, or an instance field's only with {@code @TestInstance(PER_CLASS)} (else the class fails, saying
+ * to make the field static).
  *
  * <pre>{@code
  * @Isolated(rootfs = "busybox.tar")

@@ -44,8 +44,9 @@ public @interface WritableLayer {
     String tmpfsSize() default "";
 
     /**
-     * {@return the name of a {@link FrozenState} made in this JVM with {@link FrozenState#cached} (e.g. in a static
-     *     field or a {@code @BeforeAll} method): the environments start from that state instead of the bare image
+     * {@return the name of a {@link FrozenState} made in this JVM with {@link FrozenState#cached} (in a static field
+     *     of the test class, or a {@code @BeforeAll} method unless the environment is {@code PER_CLASS}, made before
+     *     those run): the environments start from that state instead of the bare image
      *     (its image is theirs; {@code rootfs} and {@code image} of {@link Isolated} may be left out and are
      *     ignored). Empty: none}
      */

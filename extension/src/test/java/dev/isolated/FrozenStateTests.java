@@ -144,6 +144,36 @@ class FrozenStateTests {
     }
 
     @Test
+    @DisplayName("a state is at most 8 layers deep: an environment from an 8-layer state runs, but freezing it fails "
+            + "at once, its processes left running")
+    void atMostEightLayers() {
+        FrozenState state;
+        try (IsolatedEnvironment a =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            a.writeString("/layer1", "1\n");
+            state = a.freeze();
+        }
+        for (int depth = 2; depth <= 8; depth++) {
+            try (IsolatedEnvironment e =
+                    IsolatedEnvironment.builder().from(state).start()) {
+                e.writeString("/layer" + depth, depth + "\n");
+                state = e.freeze();
+            }
+        }
+        try (IsolatedEnvironment deepest =
+                IsolatedEnvironment.builder().from(state).start()) {
+            assertThat(deepest.exec("cat", "/layer1", "/layer8")).stdout().isEqualTo("1\n8\n");
+            IsolatedProcess running = deepest.start("sleep", "1000");
+            assertThatThrownBy(deepest::freeze)
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessage("freeze(): this environment starts from a state of 8 layers, the most an environment "
+                            + "can start from, so none could start from a state frozen from it; freeze an environment "
+                            + "made from a state of fewer layers (nothing was stopped)");
+            assertThat(running.isAlive()).isTrue();
+        }
+    }
+
+    @Test
     @DisplayName(
             "cached(): one state per name and key across callers; a new key makes it anew and the old one is refused as stale")
     void cachedAndStale() {
@@ -195,6 +225,35 @@ class FrozenStateTests {
                 .hasMessage("@WritableLayer(frozen = \"no-such-state\"): no frozen state of that name in this "
                         + "JVM yet; make it with FrozenState.cached(\"no-such-state\", key, setup) before the test runs (in a "
                         + "static field or a @BeforeAll method)");
+    }
+
+    @Test
+    @DisplayName("@WritableLayer(frozen = name) on a PER_CLASS class takes the state made in the class's static field, "
+            + "although its environment is made before JUnit first uses the class")
+    void perClassFromStaticField() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(PerClassFrozenTestCase.class), 2);
+    }
+
+    @Isolated(lifecycle = Isolated.Lifecycle.PER_CLASS)
+    @WritableLayer(frozen = "frozen-per-class-tests")
+    static class PerClassFrozenTestCase {
+        static final FrozenState STATE = FrozenState.cached("frozen-per-class-tests", "k", () -> {
+            IsolatedEnvironment env =
+                    IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+            env.writeString("/seed", "seeded\n");
+            return env;
+        });
+
+        @Test
+        void first(IsolatedEnvironment env) {
+            assertThat(env.exec("cat", "/seed")).stdout().isEqualTo("seeded\n");
+            env.writeString("/first", "1\n");
+        }
+
+        @Test
+        void second(IsolatedEnvironment env) {
+            assertThat(env.exec("cat", "/seed")).stdout().isEqualTo("seeded\n");
+        }
     }
 
     @Test

@@ -242,6 +242,72 @@ class NetworkDeclarationTests {
     }
 
     @Test
+    @DisplayName(
+            "a PER_CLASS environment joins a static field's network, or an instance field's when the test instance "
+                    + "is per class; with a test instance per method an instance field fails the class saying to make it static")
+    void perClassEnvironment() {
+        PerClassInstanceCase.seen.clear();
+        EngineRunner.assertAllSucceeded(EngineRunner.run(PerClassInstanceCase.class), 2);
+        assertThat(PerClassInstanceCase.seen)
+                .hasSize(2)
+                .allSatisfy(n -> assertThat(n.isClosed()).isTrue());
+        assertThat(PerClassInstanceCase.seen.get(0)).isSameAs(PerClassInstanceCase.seen.get(1));
+
+        Throwable failure = EngineRunner.run(PerClassPerMethodInstanceCase.class).containerEvents().failed().stream()
+                .map(e -> e.getPayload(TestExecutionResult.class)
+                        .orElseThrow()
+                        .getThrowable()
+                        .orElseThrow())
+                .findFirst()
+                .orElseThrow();
+        assertThat(failure)
+                .hasMessage("@OnNetwork(\"net\") on class PerClassPerMethodInstanceCase: the field net of "
+                        + "PerClassPerMethodInstanceCase belongs to a test instance, and none exists yet here; make it "
+                        + "static");
+    }
+
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT, UTS, NET},
+            hostname = "shared",
+            lifecycle = Isolated.Lifecycle.PER_CLASS)
+    @OnNetwork(value = "net", aliases = "svc")
+    @org.junit.jupiter.api.TestInstance(org.junit.jupiter.api.TestInstance.Lifecycle.PER_CLASS)
+    static class PerClassInstanceCase {
+        static final List<IsolatedNetwork> seen = new CopyOnWriteArrayList<>();
+        final IsolatedNetwork net = IsolatedNetwork.newNetwork();
+
+        @Test
+        void one(IsolatedEnvironment env) {
+            check(env);
+        }
+
+        @Test
+        void two(IsolatedEnvironment env) {
+            check(env);
+        }
+
+        private void check(IsolatedEnvironment env) {
+            assertThat(net.isClosed()).isFalse();
+            assertThat(net.members()).containsExactly(env);
+            assertThat(env.readString("/etc/hosts")).contains(env.address() + "\tshared svc\n");
+            seen.add(net);
+        }
+    }
+
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT, UTS, NET},
+            lifecycle = Isolated.Lifecycle.PER_CLASS)
+    @OnNetwork("net")
+    static class PerClassPerMethodInstanceCase {
+        final IsolatedNetwork net = IsolatedNetwork.newNetwork();
+
+        @Test
+        void test(IsolatedEnvironment env) {}
+    }
+
+    @Test
     @DisplayName("@OnNetwork naming nothing, or without @Isolated on its parameter, fails the test saying why")
     void mistakes() {
         EngineExecutionResults results = EngineRunner.run(MistakeCase.class);

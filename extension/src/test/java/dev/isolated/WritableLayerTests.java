@@ -92,6 +92,77 @@ class WritableLayerTests {
     }
 
     @Test
+    @DisplayName("a size that is none, from @WritableLayer or the configuration, names where it came from")
+    void badSizeFromAnnotationOrConfiguration() {
+        String rule = "tmpfsSize \"lots\" is not a size: write bytes with an optional k, m or g suffix (512m) or a "
+                + "percentage of RAM from 1% to 100% (25%)";
+        assertThat(failure(EngineRunner.run(BadAnnotatedSizeTestCase.class, Map.of())))
+                .hasMessage("@WritableLayer(tmpfsSize = ...): " + rule);
+        assertThat(failure(EngineRunner.run(
+                        UnsizedTestCase.class, Map.of(IsolatedConfiguration.LAYER_TMPFS_SIZE, "lots"))))
+                .hasMessage("isolated.layer." + rule);
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().tmpfsSize("0%"))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().tmpfsSize("101%"))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    private static Throwable failure(org.junit.platform.testkit.engine.EngineExecutionResults results) {
+        return results.testEvents().failed().stream()
+                .map(e -> e.getPayload(org.junit.platform.engine.TestExecutionResult.class)
+                        .orElseThrow()
+                        .getThrowable()
+                        .orElseThrow())
+                .findFirst()
+                .orElseThrow();
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    @WritableLayer(tmpfsSize = "lots")
+    static class BadAnnotatedSizeTestCase {
+        @Test
+        void sized(IsolatedEnvironment env) {}
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class UnsizedTestCase {
+        @Test
+        void unsized(IsolatedEnvironment env) {}
+    }
+
+    @Test
+    @DisplayName("without MOUNT (a chroot; as root into an overlay the helper mounts outside it) a tmpfsSize or a disk "
+            + "layer asked for fails at stage mount-rootfs; with neither, writes work and freeze() keeps them")
+    void withoutMountNamespace(@TempDir Path dir) {
+        Map<String, String> layerDir = Map.of(IsolatedConfiguration.LAYER_DIR, dir.toString());
+        for (IsolatedEnvironmentBuilder asked : List.of(
+                busybox(layerDir).namespaces(LinuxNamespace.PID).tmpfsSize("16m"),
+                busybox(layerDir).namespaces(LinuxNamespace.PID).writableLayer(LayerStorage.DISK),
+                busybox(Map.of(IsolatedConfiguration.LAYER_TMPFS_SIZE, "16m")).namespaces(LinuxNamespace.PID),
+                busybox(Map.of(
+                                IsolatedConfiguration.LAYER_DIR,
+                                dir.toString(),
+                                IsolatedConfiguration.LAYER_STORAGE,
+                                "disk"))
+                        .namespaces(LinuxNamespace.PID))) {
+            assertThatThrownBy(asked::start).isInstanceOfSatisfying(EnvironmentSetupException.class, e -> {
+                assertThat(e.stage()).isEqualTo("mount-rootfs");
+                assertThat(e.hint()).isEqualTo("layers, upper-dir and upper-size need the mount namespace");
+            });
+        }
+        FrozenState state;
+        try (IsolatedEnvironment chroot =
+                busybox(Map.of()).namespaces(LinuxNamespace.PID).start()) {
+            chroot.writeString("/written", "in the chroot\n");
+            assertThat(chroot.exec("cat", "/written")).stdout().isEqualTo("in the chroot\n");
+            state = chroot.freeze();
+        }
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder().from(state).start()) {
+            assertThat(env.exec("cat", "/written")).stdout().isEqualTo("in the chroot\n");
+        }
+    }
+
+    @Test
     @DisplayName(
             "a disk layer holds more than the tmpfs would, lives in a 0700 directory of its own, and is gone after close")
     void diskLayer(@TempDir Path dir) throws IOException {

@@ -652,8 +652,14 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
                     + (rootfsMode.isEmpty() ? "tree the helper did not name" : rootfsMode) + "): its writable layer "
                     + "becomes a layer of the environments made from it");
         }
-        ProcessStopper.stopAllButInit(initHostPid, FREEZE_STOP);
         LayerSpec own = layers != null ? layers : LayerSpec.defaults();
+        if (own.layers().size() >= FrozenLayer.MAX_LAYERS) {
+            throw new IllegalStateException("freeze(): this environment starts from a state of "
+                    + own.layers().size() + " layers, the most an environment can start from, so none could start "
+                    + "from a state frozen from it; freeze an environment made from a state of fewer layers "
+                    + "(nothing was stopped)");
+        }
+        ProcessStopper.stopAllButInit(initHostPid, FREEZE_STOP);
         Path target = LayerDirectories.in(own.root(), own.rootSetting()).newFrozenPath();
         LayerCopy.run(helper.binary(), initHostPid, upperFd, idRangeBase, target);
         List<Path> all = new ArrayList<>(List.of(target));

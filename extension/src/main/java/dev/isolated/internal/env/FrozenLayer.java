@@ -13,6 +13,8 @@ import java.util.List;
  * @param layers the read-only layers over the image, topmost first
  */
 public record FrozenLayer(Path rootfs, ImageConfig image, List<Path> layers) {
+    /** The most read-only layers an environment can start from (the helper's {@code MAX_LAYERS}). */
+    public static final int MAX_LAYERS = 8;
 
     /** Copies the list. */
     public FrozenLayer {
