@@ -159,6 +159,41 @@ class MisbehavingRegistryTests {
     }
 
     @Test
+    @DisplayName("a foreign layer (a descriptor with urls): refused before any blob is requested, naming the layer")
+    void foreignLayer() throws Exception {
+        try (FakeRegistry registry = registry()) {
+            registry.manifestBody = manifest -> new String(manifest, StandardCharsets.UTF_8)
+                    .replaceFirst("\"layers\":\\[\\{", "\"layers\":[{\"urls\":[\"https://example.com/layer\"],")
+                    .getBytes(StandardCharsets.UTF_8);
+            registry.digestHeader = digest -> "";
+            String name = registry.host() + "/app:1";
+            assertThatThrownBy(() -> puller(registry).pull(name))
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessageMatching("Image " + java.util.regex.Pattern.quote(name)
+                            + ": layer sha256:[0-9a-f]{64} is a foreign \\(non-distributable\\) layer with 'urls'; "
+                            + "Isolated fetches only from the registry and refuses it");
+            assertThat(registry.blobRequests).hasValue(0);
+        }
+    }
+
+    @Test
+    @DisplayName("a Docker schema 1 manifest: refused, naming the format")
+    void schemaOneManifest() throws Exception {
+        try (FakeRegistry registry = registry()) {
+            registry.manifestBody = manifest -> "{\"schemaVersion\":1,\"name\":\"app\",\"tag\":\"1\",\"fsLayers\":[]}"
+                    .getBytes(StandardCharsets.UTF_8);
+            registry.digestHeader = digest -> "";
+            String name = registry.host() + "/app:1";
+            assertThatThrownBy(() -> puller(registry).pull(name))
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessage(
+                            "Image " + name
+                                    + ": it is a Docker schema 1 manifest, a format deprecated since 2017 that Isolated does not read");
+            assertThat(registry.blobRequests).hasValue(0);
+        }
+    }
+
+    @Test
     @DisplayName("a blob longer than its descriptor says, by its Content-Length: refused at once, nothing of it stored")
     void longerBlobByContentLength() throws Exception {
         longerBlob(false);
