@@ -177,6 +177,23 @@ class MisbehavingRegistryTests {
     }
 
     @Test
+    @DisplayName("a config whose descriptor declares more than 16 MiB: refused before any blob is requested")
+    void hugeConfig() throws Exception {
+        try (FakeRegistry registry = registry()) {
+            registry.manifestBody = manifest -> new String(manifest, StandardCharsets.UTF_8)
+                    .replaceFirst("(\"config\":\\{[^}]*\"size\":)[0-9]+", "$116777217")
+                    .getBytes(StandardCharsets.UTF_8);
+            registry.digestHeader = digest -> "";
+            String name = registry.host() + "/app:1";
+            assertThatThrownBy(() -> puller(registry).pull(name))
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessage("Image " + name
+                            + ": its config has 16777217 bytes, more than the 16777216 a config may have");
+            assertThat(registry.blobRequests).hasValue(0);
+        }
+    }
+
+    @Test
     @DisplayName("a Docker schema 1 manifest: refused, naming the format")
     void schemaOneManifest() throws Exception {
         try (FakeRegistry registry = registry()) {
