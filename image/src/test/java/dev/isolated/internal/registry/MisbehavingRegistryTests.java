@@ -194,6 +194,42 @@ class MisbehavingRegistryTests {
     }
 
     @Test
+    @DisplayName("a registry that redirects forever: 10 redirects are followed, then the pull fails saying so")
+    void redirectLoop() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+        com.sun.net.httpserver.HttpServer server =
+                com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", exchange -> {
+            requests.incrementAndGet();
+            exchange.getResponseHeaders()
+                    .add("Location", exchange.getRequestURI().getPath());
+            exchange.sendResponseHeaders(302, -1);
+            exchange.close();
+        });
+        server.start();
+        try {
+            String host = "127.0.0.1:" + server.getAddress().getPort();
+            ImagePuller.forgetResolvedTags();
+            Map<String, String> keys = Map.of("isolated.registry.insecure", host);
+            ImagePuller puller = new ImagePuller(
+                    dir.resolve("cache"),
+                    PullSettings.from(
+                            key -> Optional.ofNullable(keys.get(key)),
+                            variable -> variable.equals("DOCKER_CONFIG") ? dir.toString() : null),
+                    UnpackLimits.DEFAULT_MAX_TOTAL_BYTES,
+                    RegistryClient.STALL_TIMEOUT);
+            String name = host + "/app:1";
+            assertThatThrownBy(() -> puller.pull(name))
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessage(
+                            "Image " + name + ": " + host + " redirected GET /v2/app/manifests/1 more than 10 times");
+            assertThat(requests).hasValue(11);
+        } finally {
+            server.stop(0);
+        }
+    }
+
+    @Test
     @DisplayName("a Docker schema 1 manifest: refused, naming the format")
     void schemaOneManifest() throws Exception {
         try (FakeRegistry registry = registry()) {
