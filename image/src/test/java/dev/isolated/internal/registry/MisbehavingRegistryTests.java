@@ -224,6 +224,20 @@ class MisbehavingRegistryTests {
                     .hasMessage(
                             "Image " + name + ": " + host + " redirected GET /v2/app/manifests/1 more than 10 times");
             assertThat(requests).hasValue(11);
+
+            RegistryClient client = new RegistryClient(
+                    name,
+                    host,
+                    java.net.URI.create("http://" + host),
+                    "app",
+                    PullSettings.from(key -> Optional.ofNullable(keys.get(key)), variable -> null),
+                    Credentials.anonymous("none"),
+                    RegistryClient.STALL_TIMEOUT);
+            assertThatThrownBy(() -> client.headDigest("1"))
+                    .as("the HEAD of isolated.pull=always names its own method")
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessage(
+                            "Image " + name + ": " + host + " redirected HEAD /v2/app/manifests/1 more than 10 times");
         } finally {
             server.stop(0);
         }
