@@ -74,6 +74,18 @@ class ResourceLimitTests {
     }
 
     @Test
+    @DisplayName("@ClockOffsets(monotonicSeconds) shifts CLOCK_MONOTONIC in the environment's time namespace")
+    @Isolated(rootfs = "busybox.tar")
+    @ClockOffsets(monotonicSeconds = 1000)
+    void monotonicOffset(IsolatedEnvironment env) {
+        assertThat(env.namespaces()).contains(LinuxNamespace.TIME);
+        assertThat(env.exec("cat", "/proc/self/timens_offsets"))
+                .succeeded()
+                .stdout()
+                .matches("monotonic\\s+1000\\s+0\nboottime\\s+0\\s+0\n");
+    }
+
+    @Test
     @DisplayName("the boot-time clock can be shifted; the host's is not")
     @Isolated(rootfs = "busybox.tar")
     @ClockOffsets(boottimeSeconds = 30 * 86400)
