@@ -236,6 +236,12 @@ int main(int argc, char **argv)
                 report("keyring", -1);
             else
                 printf("keyring=%ld\n", id);
+        } else if (strcmp(argv[i], "user-keyring") == 0) {
+            long id = syscall(__NR_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0);
+            if (id < 0)
+                report("user-keyring", -1);
+            else
+                printf("user-keyring=%ld\n", id);
         } else if (strcmp(argv[i], "capbnd") == 0) {
             unsigned long long mask = 0;
             for (int cap = 0; cap < 64 && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)

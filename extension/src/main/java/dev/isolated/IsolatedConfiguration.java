@@ -16,7 +16,9 @@ import org.apiguardian.api.API;
  * is first used, which is once per JVM: the configuration of the first environment made decides for the
  * JVM. Code that runs without a JUnit extension context ({@link IsolatedEnvironment#builder()} before any
  * {@code @Isolated} environment, {@link HostSupport#probe()}, {@code dev.isolated.image.ImageBuilder}) reads
- * them from system properties. Where an environment variable is named, it applies when the key is not set.
+ * them from system properties. The other keys apply, with JUnit's precedence, to {@code @Isolated} environments;
+ * {@link IsolatedEnvironment#builder()} reads them from system properties only, also within a test. Where an
+ * environment variable is named, it applies when the key is not set.
  *
  * @since 0.1
  */

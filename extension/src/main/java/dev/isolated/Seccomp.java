@@ -40,8 +40,8 @@ public enum Seccomp {
     DEFAULT,
     /**
      * No built-in filter, as {@code docker run --security-opt seccomp=unconfined}: the code under test can use
-     * kernel keyrings (each command still gets a new, empty session keyring of its own, but without
-     * {@link LinuxNamespace#USER} a root command reaches the host root's user keyring), {@code bpf},
+     * kernel keyrings (each command still gets a new, empty session keyring of its own, and root inside, a host id
+     * of the environment's own range, has a user keyring of its own, never the host root's), {@code bpf},
      * {@code perf_event_open}, {@code io_uring}, and {@code TIOCSTI} on a terminal it holds, and with
      * {@link Capabilities#DOCKER_DEFAULT} it can create user namespaces (where the host allows unprivileged
      * ones) and so use kernel code that needs capabilities there. Capabilities, {@code no_new_privs} and the

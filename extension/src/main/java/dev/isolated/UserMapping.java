@@ -14,7 +14,11 @@ import org.apiguardian.api.API;
  */
 @API(status = STABLE, since = "0.1")
 public enum UserMapping {
-    /** The caller is root (0) inside, its only id (default): root inside can mount, chown to 0, and so on. */
+    /**
+     * The caller is root (0) inside, its only id (default), with the capabilities of {@link Capabilities}: root
+     * inside owns the image's files and can chown to 0, and with {@link Capabilities#ALL} it can also mount and set the
+     * hostname, as real root's environments can.
+     */
     ROOT,
     /**
      * The caller keeps its own uid and gid inside ({@code id -u} prints it), its only ids; commands have no

@@ -65,6 +65,28 @@ class DeviceNodeTests {
                 .isEqualTo("4\n3\n");
     }
 
+    @Test
+    @Isolated(rootfs = "busybox.tar")
+    @DisplayName(
+            "the environment's /dev holds only null, zero, full, random, urandom, tty, pts and shm, and the usual links fd, stdin, stdout, stderr and ptmx")
+    void devHoldsOnlyTheListedEntries(IsolatedEnvironment env) {
+        assertThat(env.exec("ls", "-A", "/dev"))
+                .succeeded()
+                .stdout()
+                .isEqualTo(String.join(
+                        "\n", "fd", "full", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin", "stdout", "tty",
+                        "urandom", "zero", ""));
+        assertThat(
+                        env.exec(
+                                "sh",
+                                "-c",
+                                "for l in fd stdin stdout stderr ptmx; do echo $l $(readlink /dev/$l); done; ls -A /dev/pts /dev/shm"))
+                .succeeded()
+                .stdout()
+                .isEqualTo("fd /proc/self/fd\nstdin /proc/self/fd/0\nstdout /proc/self/fd/1\nstderr /proc/self/fd/2\n"
+                        + "ptmx pts/ptmx\n/dev/pts:\nptmx\n\n/dev/shm:\n");
+    }
+
     private static void addBusybox(TarArchiveOutputStream tar) throws IOException {
         Path busybox = Files.exists(Path.of("/bin/busybox")) ? Path.of("/bin/busybox") : Path.of("/usr/bin/busybox");
         for (String dir : new String[] {"bin/", "etc/", "dev/", "proc/", "tmp/"}) {

@@ -196,6 +196,27 @@ class HermeticDefaultsTests {
                 }
             }
         }
+
+        @Test
+        @DisplayName(
+                "root inside has a user keyring of its own, not host root's, also without USER in the namespaces asked for")
+        void userKeyringIsNotHostRoots() throws Exception {
+            Process host = new ProcessBuilder(hostProbe.toString(), "user-keyring").start();
+            String hostLine = new String(host.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+                    .lines()
+                    .findFirst()
+                    .orElseThrow();
+            assertThat(host.waitFor()).isZero();
+            assertThat(hostLine).as("host root's user keyring").matches("user-keyring=\\d+");
+
+            try (IsolatedEnvironment env = builder()
+                    .seccomp(Seccomp.UNCONFINED)
+                    .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT)
+                    .start()) {
+                String line = probe(env, "user-keyring").get(0);
+                assertThat(line).matches("user-keyring=\\d+").isNotEqualTo(hostLine);
+            }
+        }
     }
 
     @Isolated(rootfs = "busybox.tar")

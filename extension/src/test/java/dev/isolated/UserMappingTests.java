@@ -66,6 +66,45 @@ class UserMappingTests {
                         .succeeded()
                         .stdout()
                         .isEqualTo(NOBODY + "\n" + NOBODY + "\n");
+                assertThat(env.exec("grep", "^CapEff:", "/proc/self/status"))
+                        .as("commands have no capabilities with SELF")
+                        .succeeded()
+                        .stdout()
+                        .isEqualTo("CapEff:\t0000000000000000\n");
+            }
+        }
+    }
+
+    @Test
+    @DisplayName(
+            "ROOT run by uid 65534 (a child JVM): root inside chowns to 0; mounting takes capabilities = ALL, as for real root")
+    void rootAsNobody(@TempDir Path dir) throws IOException, InterruptedException {
+        List<String> lines = NobodyJvm.runFixture(dir, RootTestCase.class);
+
+        assertThat(lines).hasSize(1).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
+    }
+
+    static class RootTestCase {
+        @Test
+        void rootMountsOnlyWithAllCapabilities() {
+            try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                    .rootfs("busybox.tar")
+                    .userMapping(UserMapping.ROOT)
+                    .start()) {
+                assertThat(env.exec("sh", "-c", "id -u; touch /tmp/f && chown 0:0 /tmp/f && stat -c %u:%g /tmp/f"))
+                        .succeeded()
+                        .stdout()
+                        .isEqualTo("0\n0:0\n");
+                assertThat(env.exec("mount", "-t", "tmpfs", "t", "/tmp"))
+                        .as("Docker's default capabilities: no mount")
+                        .failed();
+            }
+            try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                    .rootfs("busybox.tar")
+                    .userMapping(UserMapping.ROOT)
+                    .capabilities(Capabilities.ALL)
+                    .start()) {
+                assertThat(env.exec("mount", "-t", "tmpfs", "t", "/tmp")).succeeded();
             }
         }
     }

@@ -5,9 +5,12 @@ import dev.isolated.internal.registry.PullSettings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -22,8 +25,9 @@ import java.util.logging.Logger;
  * {@code IsolatedEnvironment.builder()} and {@code ImageBuilder.from} alike: found on the class path or the file
  * system (or pulled), unpacked once per content digest into the JVM's one image cache (its directory, unpack
  * limits and size cap read from the configuration when it is first used), and remembered for the rest of the
- * run (a tar file rewritten meanwhile, as by a test that builds its image, is resolved again; a class path
- * resource is looked up on the class path once).
+ * run (a tar file rewritten meanwhile, as by a test that builds its image, is resolved again, and so is a
+ * directory whose {@code index.json}, {@code manifest.json} or {@code oci-layout} changed, came or went; a class
+ * path resource is looked up on the class path once).
  */
 public final class RootfsImages {
     private static final Logger LOG = Logger.getLogger(RootfsImages.class.getName());
@@ -108,7 +112,9 @@ public final class RootfsImages {
 
     /**
      * What changes when a tar file is rewritten (a test may build an image to the same path twice): its size,
-     * modification time and inode; nothing for class path resources, which do not change during a run.
+     * modification time and inode; for a directory, the same of each {@link LayoutDirectory#MARKERS marker} at
+     * its top, so that a layout written again, or a rootfs directory that became a layout (or stopped being
+     * one), is resolved again; nothing for class path resources, which do not change during a run.
      */
     private static List<Object> version(ImageSource source) {
         if (source instanceof ImageSource.Archive archive && archive.backingFile() != null) {
@@ -118,6 +124,23 @@ public final class RootfsImages {
             } catch (IOException e) {
                 throw new UncheckedIOException("Cannot read the attributes of " + archive.backingFile(), e);
             }
+        }
+        if (source instanceof ImageSource.Directory directory) {
+            List<Object> version = new ArrayList<>();
+            for (String marker : LayoutDirectory.MARKERS) {
+                Path file = directory.path().resolve(marker);
+                try {
+                    BasicFileAttributes attributes =
+                            Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                    version.addAll(Arrays.asList(
+                            marker, attributes.size(), attributes.lastModifiedTime(), attributes.fileKey()));
+                } catch (NoSuchFileException absent) {
+                    // not a marker of this directory: it counts by its absence
+                } catch (IOException e) {
+                    throw new UncheckedIOException("Cannot read the attributes of " + file, e);
+                }
+            }
+            return version;
         }
         return List.of();
     }

@@ -282,8 +282,8 @@ final class RegistryClient {
             }
             drain(response);
             if (hop >= MAX_REDIRECTS) {
-                throw new ImagePullException("Image " + image + ": " + registry + " redirected GET " + start.getPath()
-                        + " more than " + MAX_REDIRECTS + " times");
+                throw new ImagePullException("Image " + image + ": " + registry + " redirected " + method + " "
+                        + start.getPath() + " more than " + MAX_REDIRECTS + " times");
             }
             String location = response.headers()
                     .firstValue("Location")

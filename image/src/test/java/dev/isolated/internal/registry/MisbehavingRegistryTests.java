@@ -159,6 +159,108 @@ class MisbehavingRegistryTests {
     }
 
     @Test
+    @DisplayName("a foreign layer (a descriptor with urls): refused before any blob is requested, naming the layer")
+    void foreignLayer() throws Exception {
+        try (FakeRegistry registry = registry()) {
+            registry.manifestBody = manifest -> new String(manifest, StandardCharsets.UTF_8)
+                    .replaceFirst("\"layers\":\\[\\{", "\"layers\":[{\"urls\":[\"https://example.com/layer\"],")
+                    .getBytes(StandardCharsets.UTF_8);
+            registry.digestHeader = digest -> "";
+            String name = registry.host() + "/app:1";
+            assertThatThrownBy(() -> puller(registry).pull(name))
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessageMatching("Image " + java.util.regex.Pattern.quote(name)
+                            + ": layer sha256:[0-9a-f]{64} is a foreign \\(non-distributable\\) layer with 'urls'; "
+                            + "Isolated fetches only from the registry and refuses it");
+            assertThat(registry.blobRequests).hasValue(0);
+        }
+    }
+
+    @Test
+    @DisplayName("a config whose descriptor declares more than 16 MiB: refused before any blob is requested")
+    void hugeConfig() throws Exception {
+        try (FakeRegistry registry = registry()) {
+            registry.manifestBody = manifest -> new String(manifest, StandardCharsets.UTF_8)
+                    .replaceFirst("(\"config\":\\{[^}]*\"size\":)[0-9]+", "$116777217")
+                    .getBytes(StandardCharsets.UTF_8);
+            registry.digestHeader = digest -> "";
+            String name = registry.host() + "/app:1";
+            assertThatThrownBy(() -> puller(registry).pull(name))
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessage("Image " + name
+                            + ": its config has 16777217 bytes, more than the 16777216 a config may have");
+            assertThat(registry.blobRequests).hasValue(0);
+        }
+    }
+
+    @Test
+    @DisplayName("a registry that redirects forever: 10 redirects are followed, then the pull fails saying so")
+    void redirectLoop() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+        com.sun.net.httpserver.HttpServer server =
+                com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", exchange -> {
+            requests.incrementAndGet();
+            exchange.getResponseHeaders()
+                    .add("Location", exchange.getRequestURI().getPath());
+            exchange.sendResponseHeaders(302, -1);
+            exchange.close();
+        });
+        server.start();
+        try {
+            String host = "127.0.0.1:" + server.getAddress().getPort();
+            ImagePuller.forgetResolvedTags();
+            Map<String, String> keys = Map.of("isolated.registry.insecure", host);
+            ImagePuller puller = new ImagePuller(
+                    dir.resolve("cache"),
+                    PullSettings.from(
+                            key -> Optional.ofNullable(keys.get(key)),
+                            variable -> variable.equals("DOCKER_CONFIG") ? dir.toString() : null),
+                    UnpackLimits.DEFAULT_MAX_TOTAL_BYTES,
+                    RegistryClient.STALL_TIMEOUT);
+            String name = host + "/app:1";
+            assertThatThrownBy(() -> puller.pull(name))
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessage(
+                            "Image " + name + ": " + host + " redirected GET /v2/app/manifests/1 more than 10 times");
+            assertThat(requests).hasValue(11);
+
+            RegistryClient client = new RegistryClient(
+                    name,
+                    host,
+                    java.net.URI.create("http://" + host),
+                    "app",
+                    PullSettings.from(key -> Optional.ofNullable(keys.get(key)), variable -> null),
+                    Credentials.anonymous("none"),
+                    RegistryClient.STALL_TIMEOUT);
+            assertThatThrownBy(() -> client.headDigest("1"))
+                    .as("the HEAD of isolated.pull=always names its own method")
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessage(
+                            "Image " + name + ": " + host + " redirected HEAD /v2/app/manifests/1 more than 10 times");
+        } finally {
+            server.stop(0);
+        }
+    }
+
+    @Test
+    @DisplayName("a Docker schema 1 manifest: refused, naming the format")
+    void schemaOneManifest() throws Exception {
+        try (FakeRegistry registry = registry()) {
+            registry.manifestBody = manifest -> "{\"schemaVersion\":1,\"name\":\"app\",\"tag\":\"1\",\"fsLayers\":[]}"
+                    .getBytes(StandardCharsets.UTF_8);
+            registry.digestHeader = digest -> "";
+            String name = registry.host() + "/app:1";
+            assertThatThrownBy(() -> puller(registry).pull(name))
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessage(
+                            "Image " + name
+                                    + ": it is a Docker schema 1 manifest, a format deprecated since 2017 that Isolated does not read");
+            assertThat(registry.blobRequests).hasValue(0);
+        }
+    }
+
+    @Test
     @DisplayName("a blob longer than its descriptor says, by its Content-Length: refused at once, nothing of it stored")
     void longerBlobByContentLength() throws Exception {
         longerBlob(false);
