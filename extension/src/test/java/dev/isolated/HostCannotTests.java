@@ -73,8 +73,10 @@ class HostCannotTests {
                         .startsWith("FAILED\t")
                         .contains(
                                 "EACCES",
-                                "the host probe says userns-capabilities: FAILS EACCES",
-                                "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0",
+                                "the host probe says userns-capabilities: FAILS EACCES (mount /: Permission denied); "
+                                        + "user namespaces are created but get no capabilities: sysctl -w "
+                                        + "kernel.apparmor_restrict_unprivileged_userns=0 (Ubuntu 24.04), or an "
+                                        + "AppArmor profile with `userns,` for the helper's path",
                                 "isolated.skipIfUnsupported=true"));
     }
 

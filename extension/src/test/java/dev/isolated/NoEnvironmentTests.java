@@ -1,14 +1,18 @@
 package dev.isolated;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.platform.testkit.engine.EventConditions.event;
 import static org.junit.platform.testkit.engine.EventConditions.finishedWithFailure;
 import static org.junit.platform.testkit.engine.EventConditions.test;
 import static org.junit.platform.testkit.engine.TestExecutionResultConditions.instanceOf;
 import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
 
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
+import org.junit.platform.engine.TestExecutionResult;
 
 /** What a test that takes an {@link IsolatedEnvironment} without one gets, as the README's "What errors mean" says. */
 @DisplayName("an IsolatedEnvironment parameter without an environment")
@@ -48,6 +52,64 @@ class NoEnvironmentTests {
                                         message(
                                                 m -> m.startsWith(
                                                         "No ParameterResolver registered for parameter [dev.isolated.IsolatedEnvironment env]")))));
+    }
+
+    @Test
+    @DisplayName("taken in a constructor or in @BeforeAll (per-method lifecycle): our message, naming where to take it")
+    void constructorAndBeforeAll() {
+        for (Class<?> testCase : List.of(ConstructorTestCase.class, BeforeAllTestCase.class)) {
+            assertThat(EngineRunner.run(testCase).allEvents().failed().stream())
+                    .singleElement()
+                    .satisfies(e -> assertThat(e.getRequiredPayload(TestExecutionResult.class)
+                                    .getThrowable())
+                            .get()
+                            .isInstanceOf(ParameterResolutionException.class)
+                            .asString()
+                            .contains(
+                                    "No isolated environment for parameter dev.isolated.IsolatedEnvironment env of ",
+                                    "take IsolatedEnvironment in @Test or @BeforeEach/@AfterEach methods, not in "
+                                            + "constructors or @BeforeAll methods."));
+        }
+    }
+
+    @Test
+    @DisplayName("taken in @BeforeAll with lifecycle = PER_CLASS: the class's environment")
+    void beforeAllPerClass() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(PerClassBeforeAllTestCase.class), 1);
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class ConstructorTestCase {
+        ConstructorTestCase(IsolatedEnvironment env) {}
+
+        @Test
+        void test() {}
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class BeforeAllTestCase {
+        @BeforeAll
+        static void all(IsolatedEnvironment env) {}
+
+        @Test
+        void test() {}
+    }
+
+    @Isolated(rootfs = "busybox.tar", lifecycle = Isolated.Lifecycle.PER_CLASS)
+    static class PerClassBeforeAllTestCase {
+        static IsolatedEnvironment shared;
+
+        @BeforeAll
+        static void all(IsolatedEnvironment env) {
+            env.writeString("/tmp/marker", "from @BeforeAll");
+            shared = env;
+        }
+
+        @Test
+        void test(IsolatedEnvironment env) {
+            assertThat(env).isSameAs(shared);
+            assertThat(env.readString("/tmp/marker")).isEqualTo("from @BeforeAll");
+        }
     }
 
     @org.junit.jupiter.api.parallel.Isolated

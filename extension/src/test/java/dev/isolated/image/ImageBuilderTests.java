@@ -11,6 +11,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -240,6 +241,47 @@ class ImageBuilderTests {
                 .hasMessageStartingWith("The directory of the image cache, " + foreign + ", is owned by uid 65534")
                 .hasMessageContaining("-Disolated.cache.dir");
         assertThat(foreign).isEmptyDirectory();
+    }
+
+    @Test
+    @DisplayName("a cache setting that is not valid is an ImageException naming it (in a fresh JVM, whose cache it "
+            + "sets up); a pull setting is not read, as ImageBuilder takes no image names")
+    void settingsThatAreNotValid() throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(
+                        java,
+                        "-D" + CacheDirectory.PROPERTY + "=" + dir.resolve("fresh-cache"),
+                        "-Disolated.cache.maxBytes=lots",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        BuildFromBusybox.class.getName())
+                .redirectErrorStream(true)
+                .start();
+        String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(child.waitFor()).as(out).isZero();
+        assertThat(out)
+                .isEqualTo("dev.isolated.internal.image.ImageSettingsException, an ImageException: Configuration "
+                        + "parameter isolated.cache.maxBytes must be a number of bytes, 0 (never prune) or more, got "
+                        + "'lots'\n");
+
+        System.setProperty("isolated.pull", "sometimes");
+        try {
+            assertThat(ImageBuilder.from("busybox.tar").addText("/x", "y").build())
+                    .isRegularFile();
+        } finally {
+            System.clearProperty("isolated.pull");
+        }
+    }
+
+    /** Builds on busybox.tar in a fresh JVM; prints the exception it gets, if any. */
+    static final class BuildFromBusybox {
+        public static void main(String[] args) {
+            try {
+                System.out.println("built " + ImageBuilder.from("busybox.tar").build());
+            } catch (ImageException e) {
+                System.out.println(e.getClass().getName() + ", an ImageException: " + e.getMessage());
+            }
+        }
     }
 
     private static ImageBuilder busyboxImage() {

@@ -59,7 +59,11 @@ public final class HelperBinary {
     public static Path locate(Function<String, Optional<String>> configuration) {
         String explicit = configuration.apply(PATH_PROPERTY).orElse(null);
         if (explicit != null && !explicit.isBlank()) {
-            return checkExecutable(Paths.get(explicit), "the configuration parameter " + PATH_PROPERTY);
+            return checkExecutable(
+                    Paths.get(explicit),
+                    "the configuration parameter " + PATH_PROPERTY,
+                    "Make it executable (chmod +x) on an exec-allowed file system, or leave " + PATH_PROPERTY
+                            + " unset to use the helper in Isolated's jar.");
         }
         synchronized (HelperBinary.class) {
             if (extracted == null || !Files.isExecutable(extracted)) {
@@ -104,7 +108,10 @@ public final class HelperBinary {
                             + "=<a writable, exec-allowed directory>.",
                     e);
         }
-        return checkExecutable(target, "the extraction directory (set -D" + DIR_PROPERTY + " to change it)");
+        return checkExecutable(
+                target,
+                "the extraction directory (set -D" + DIR_PROPERTY + " to change it)",
+                "Set -D" + DIR_PROPERTY + "=<a directory on an exec-allowed file system>.");
     }
 
     /** The file in the extraction directory that records the identity of the helper last found whole. */
@@ -231,14 +238,14 @@ public final class HelperBinary {
         }
     }
 
-    private static Path checkExecutable(Path path, String origin) {
+    /** @param fix what to do when {@code path} cannot be executed: the setting that moves it, or how to mend it */
+    private static Path checkExecutable(Path path, String origin, String fix) {
         if (!Files.isRegularFile(path)) {
             throw new IsolatedException("The isolated helper " + path + " (from " + origin + ") does not exist.");
         }
         if (!Files.isExecutable(path)) {
             throw new IsolatedException("The isolated helper " + path + " (from " + origin + ") cannot be executed; "
-                    + "is its file system mounted noexec? Set -D" + DIR_PROPERTY
-                    + "=<a directory on an exec-allowed file system>.");
+                    + "is its file system mounted noexec? " + fix);
         }
         return path;
     }

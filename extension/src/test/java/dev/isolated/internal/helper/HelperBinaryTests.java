@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -130,6 +131,21 @@ class HelperBinaryTests {
         assertThat(HelperBinary.resourceName("Linux", "x86_64")).isEqualTo(HelperBinary.resourceName("Linux", "amd64"));
         assertThat(HelperBinary.resourceName("Linux", "arm64"))
                 .isEqualTo(HelperBinary.resourceName("Linux", "aarch64"));
+    }
+
+    @Test
+    @DisplayName(
+            "an isolated.helper.path that cannot be executed is refused with how to mend that file, not helper.dir")
+    void explicitPathNotExecutable() throws Exception {
+        Path helper = Files.writeString(base.resolve("isolated-helper"), "not a program");
+        assertThatThrownBy(() -> HelperBinary.locate(key ->
+                        key.equals(HelperBinary.PATH_PROPERTY) ? Optional.of(helper.toString()) : Optional.empty()))
+                .isInstanceOf(IsolatedException.class)
+                .hasMessage(
+                        "The isolated helper " + helper + " (from the configuration parameter isolated.helper.path) "
+                                + "cannot be executed; is its file system mounted noexec? Make it executable (chmod +x) on an "
+                                + "exec-allowed file system, or leave isolated.helper.path unset to use the helper in "
+                                + "Isolated's jar.");
     }
 
     @Test
