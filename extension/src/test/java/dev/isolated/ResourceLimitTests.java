@@ -49,31 +49,6 @@ class ResourceLimitTests {
     }
 
     @Test
-    @DisplayName("a method's @Limits replaces its class's, which applies to the class's other methods")
-    void methodLimitsReplaceClassLimits() {
-        EngineRunner.assertAllSucceeded(EngineRunner.run(ClassLimitsCase.class), 2);
-    }
-
-    @Isolated(rootfs = "busybox.tar")
-    @Limits(openFiles = 77, pids = 20)
-    static class ClassLimitsCase {
-        @Test
-        void classLimits(IsolatedEnvironment env) {
-            assertThat(env.exec("sh", "-c", "ulimit -n")).stdout().isEqualTo("77\n");
-            assertThat(env.resourceUsage().processes()).isPositive();
-        }
-
-        @Test
-        @Limits(openFiles = 33)
-        void methodLimits(IsolatedEnvironment env) {
-            assertThat(env.exec("sh", "-c", "ulimit -n")).stdout().isEqualTo("33\n");
-            org.assertj.core.api.Assertions.assertThatThrownBy(env::resourceUsage)
-                    .as("the class's pids limit is replaced, not merged: no cgroup limit is left to count")
-                    .isInstanceOf(IllegalStateException.class);
-        }
-    }
-
-    @Test
     @DisplayName("@ClockOffsets(monotonicSeconds) shifts CLOCK_MONOTONIC in the environment's time namespace")
     @Isolated(rootfs = "busybox.tar")
     @ClockOffsets(monotonicSeconds = 1000)
