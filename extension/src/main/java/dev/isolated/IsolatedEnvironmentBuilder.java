@@ -794,6 +794,9 @@ public final class IsolatedEnvironmentBuilder {
      * Creates the environment and waits until it is ready.
      *
      * @return the environment; close it
+     * @throws IllegalStateException when neither {@link #rootfs(String)} nor {@link #image(String)} was given, or
+     *     both were, and no {@link #from(FrozenState)} state (the message says which and what each names); thrown
+     *     before any image is read or anything is made
      * @throws IllegalArgumentException when a setting needs a namespace that is not among
      *     {@link #namespaces(LinuxNamespace...)}: a {@link #hostname(String)} without {@link LinuxNamespace#UTS};
      *     binds or tmpfs mounts without {@link LinuxNamespace#MOUNT}; a private network without

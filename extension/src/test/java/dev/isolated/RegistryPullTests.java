@@ -299,6 +299,15 @@ class RegistryPullTests {
     }
 
     @Test
+    @DisplayName("neither rootfs nor image is refused, naming both ways to give one")
+    void neitherRootfsNorImage() {
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().hostname("box").start())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage(
+                        "No rootfs: call rootfs(\"busybox.tar\"), rootfs(path) or image(\"name:tag\") before start()");
+    }
+
+    @Test
     @DisplayName("rootfs and image together are refused, naming both")
     void bothRootfsAndImage() {
         assertThatThrownBy(() -> IsolatedEnvironment.builder()
