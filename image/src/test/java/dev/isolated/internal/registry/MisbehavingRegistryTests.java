@@ -3,8 +3,11 @@ package dev.isolated.internal.registry;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.sun.net.httpserver.HttpServer;
 import dev.isolated.internal.image.TestImages;
 import dev.isolated.internal.image.UnpackLimits;
+import java.net.InetSocketAddress;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,11 +17,13 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -40,8 +45,13 @@ class MisbehavingRegistryTests {
     }
 
     private ImagePuller puller(FakeRegistry registry, long maxImageBytes, Duration stallTimeout) {
+        return puller(registry.host(), maxImageBytes, stallTimeout);
+    }
+
+    /** A puller of a fresh store that talks plain HTTP to {@code host}. */
+    private ImagePuller puller(String host, long maxImageBytes, Duration stallTimeout) {
         ImagePuller.forgetResolvedTags();
-        Map<String, String> keys = Map.of("isolated.registry.insecure", registry.host());
+        Map<String, String> keys = Map.of("isolated.registry.insecure", host);
         return new ImagePuller(
                 dir.resolve("cache"),
                 PullSettings.from(
@@ -169,7 +179,7 @@ class MisbehavingRegistryTests {
             String name = registry.host() + "/app:1";
             assertThatThrownBy(() -> puller(registry).pull(name))
                     .isInstanceOf(ImagePullException.class)
-                    .hasMessageMatching("Image " + java.util.regex.Pattern.quote(name)
+                    .hasMessageMatching("Image " + Pattern.quote(name)
                             + ": layer sha256:[0-9a-f]{64} is a foreign \\(non-distributable\\) layer with 'urls'; "
                             + "Isolated fetches only from the registry and refuses it");
             assertThat(registry.blobRequests).hasValue(0);
@@ -196,9 +206,8 @@ class MisbehavingRegistryTests {
     @Test
     @DisplayName("a registry that redirects forever: 10 redirects are followed, then the pull fails saying so")
     void redirectLoop() throws Exception {
-        java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
-        com.sun.net.httpserver.HttpServer server =
-                com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        AtomicInteger requests = new AtomicInteger();
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", exchange -> {
             requests.incrementAndGet();
             exchange.getResponseHeaders()
@@ -209,15 +218,7 @@ class MisbehavingRegistryTests {
         server.start();
         try {
             String host = "127.0.0.1:" + server.getAddress().getPort();
-            ImagePuller.forgetResolvedTags();
-            Map<String, String> keys = Map.of("isolated.registry.insecure", host);
-            ImagePuller puller = new ImagePuller(
-                    dir.resolve("cache"),
-                    PullSettings.from(
-                            key -> Optional.ofNullable(keys.get(key)),
-                            variable -> variable.equals("DOCKER_CONFIG") ? dir.toString() : null),
-                    UnpackLimits.DEFAULT_MAX_TOTAL_BYTES,
-                    RegistryClient.STALL_TIMEOUT);
+            ImagePuller puller = puller(host, UnpackLimits.DEFAULT_MAX_TOTAL_BYTES, RegistryClient.STALL_TIMEOUT);
             String name = host + "/app:1";
             assertThatThrownBy(() -> puller.pull(name))
                     .isInstanceOf(ImagePullException.class)
@@ -228,9 +229,12 @@ class MisbehavingRegistryTests {
             RegistryClient client = new RegistryClient(
                     name,
                     host,
-                    java.net.URI.create("http://" + host),
+                    URI.create("http://" + host),
                     "app",
-                    PullSettings.from(key -> Optional.ofNullable(keys.get(key)), variable -> null),
+                    PullSettings.from(
+                            key -> Optional.ofNullable(
+                                    Map.of("isolated.registry.insecure", host).get(key)),
+                            variable -> null),
                     Credentials.anonymous("none"),
                     RegistryClient.STALL_TIMEOUT);
             assertThatThrownBy(() -> client.headDigest("1"))
