@@ -169,6 +169,9 @@ public final class FrozenState {
      */
     public EnvironmentPool pool(int ready, UnaryOperator<IsolatedEnvironmentBuilder> configure) {
         Objects.requireNonNull(configure, "configure");
+        if (ready < 1) {
+            throw new IllegalArgumentException("FrozenState.pool(" + ready + ", ...): ready must be at least 1");
+        }
         layerForUse();
         return EnvironmentPool.of(
                 ready,

@@ -191,6 +191,9 @@ class EnvironmentPoolTests {
         assertThatThrownBy(() -> EnvironmentPool.of(0, () -> null))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("EnvironmentPool.of(0, ...): ready must be at least 1");
+        assertThatThrownBy(() -> state.pool(0, b -> b))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("FrozenState.pool(0, ...): ready must be at least 1");
         FrozenState old = FrozenState.cached(
                 "pool-stale",
                 "1",
