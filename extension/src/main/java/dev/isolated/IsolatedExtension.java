@@ -330,6 +330,11 @@ class IsolatedExtension
                     "@OnNetwork on parameter " + parameter.getName() + " needs @Isolated "
                             + "on that parameter too: only an environment made for the parameter can join a network");
         }
+        if (parameterContext.isAnnotated(StartImageCommand.class)) {
+            throw new ParameterResolutionException("@StartImageCommand on parameter " + parameter.getName()
+                    + " needs @Isolated on that parameter too: only an environment made for the parameter starts a "
+                    + "service of its own; for the test's environment, put it on the method or class");
+        }
         Store store = context.getStore(NAMESPACE);
         Environment env = store.get(METHOD_ENVIRONMENT, Environment.class);
         if (env == null) {

@@ -666,6 +666,37 @@ class ServiceWaitTests {
                                                 "@StartImageCommand on method t cannot apply: its tests run in the PER_CLASS environment"))));
     }
 
+    @Test
+    @DisplayName(
+            "@StartImageCommand on a parameter without its own @Isolated fails the test saying where to put it, and starts nothing")
+    void onParameterWithoutIsolated() throws Exception {
+        Map<String, String> configuration =
+                Map.of("isolated.rootfs", image(dir, config(SERVICE, "")).toString());
+        EngineExecutionResults results = EngineRunner.run(ParameterServiceWithoutIsolatedCase.class, configuration);
+
+        assertThat(results.testEvents().failed().stream()
+                        .map(e -> e.getPayload(TestExecutionResult.class)
+                                .orElseThrow()
+                                .getThrowable()
+                                .orElseThrow()
+                                .getMessage())
+                        .toList())
+                .containsExactly("@StartImageCommand on parameter env needs @Isolated on that parameter too: only an "
+                        + "environment made for the parameter starts a service of its own; for the test's "
+                        + "environment, put it on the method or class");
+        assertThat(ParameterServiceWithoutIsolatedCase.ran).isFalse();
+    }
+
+    @Isolated
+    static class ParameterServiceWithoutIsolatedCase {
+        static volatile boolean ran;
+
+        @Test
+        void t(@StartImageCommand(logLine = "^ready$") IsolatedEnvironment env) {
+            ran = true;
+        }
+    }
+
     @Isolated(lifecycle = Isolated.Lifecycle.PER_CLASS)
     @StartImageCommand(logLine = "^ready$", logLineTimes = 2)
     @org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.MethodName.class)
