@@ -184,11 +184,13 @@ public final class Command {
      * @param directory an absolute path inside the environment; when it does not exist there (or is not a
      *     directory) the command does not run: its result has exit code 125 and says so on stderr
      * @return a copy that starts in this directory
+     * @throws IllegalArgumentException when it is not absolute
      */
     public Command withWorkingDirectory(String directory) {
         if (!directory.startsWith("/")) {
-            throw new IllegalArgumentException(
-                    "The working directory must be absolute (inside the environment): " + directory);
+            throw new IllegalArgumentException("Command.withWorkingDirectory(\"" + directory
+                    + "\"): the working directory must be an absolute path inside the " + "environment, e.g. \"/"
+                    + directory + "\"");
         }
         return new Command(
                 argv, stdin, openStdin, env, directory, uid, gid, user, timeout, outputLines, maxOutputBytes);

@@ -241,8 +241,9 @@ public final class IsolatedEnvironmentBuilder {
      */
     public IsolatedEnvironmentBuilder workingDirectory(String directory) {
         if (!directory.startsWith("/")) {
-            throw new IllegalArgumentException(
-                    "The working directory must be absolute (inside the environment): " + directory);
+            throw new IllegalArgumentException("IsolatedEnvironmentBuilder.workingDirectory(\"" + directory
+                    + "\"): the working directory must be an absolute path inside the " + "environment, e.g. \"/"
+                    + directory + "\"");
         }
         spec.workingDirectory(directory);
         return this;

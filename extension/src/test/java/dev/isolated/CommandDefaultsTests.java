@@ -171,7 +171,12 @@ class CommandDefaultsTests {
                 .hasMessageStartingWith("IsolatedEnvironmentBuilder.user(\"post gres\"): not a user;");
         assertThatThrownBy(() -> IsolatedEnvironment.builder().workingDirectory("srv"))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("must be absolute");
+                .hasMessage("IsolatedEnvironmentBuilder.workingDirectory(\"srv\"): the working directory must be an "
+                        + "absolute path inside the environment, e.g. \"/srv\"");
+        assertThatThrownBy(() -> Command.of("pwd").withWorkingDirectory("srv"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Command.withWorkingDirectory(\"srv\"): the working directory must be an absolute path "
+                        + "inside the environment, e.g. \"/srv\"");
     }
 
     @Test
@@ -249,7 +254,8 @@ class CommandDefaultsTests {
                                 + "\"postgres\", \"1000\", \"postgres:postgres\", \"1000:1000\"",
                         ExtensionConfigurationException.class.getSimpleName()
                                 + ": @Isolated(workingDirectory = \"srv\"): "
-                                + "The working directory must be absolute (inside the environment): srv");
+                                + "IsolatedEnvironmentBuilder.workingDirectory(\"srv\"): the working directory must "
+                                + "be an absolute path inside the environment, e.g. \"/srv\"");
     }
 
     @Test
