@@ -56,7 +56,8 @@ public final class IsolatedEnvironmentBuilder {
     /**
      * Sets the image, by resource name or path.
      *
-     * @param rootfs the image: a class path resource such as {@code "busybox.tar"}, or a path (see {@link Isolated#rootfs()})
+     * @param rootfs the image: a class path resource such as {@code "busybox.tar"}, or a path (see {@link Isolated#rootfs()});
+     *     {@code ""} unsets it, as {@code @Isolated}'s default does
      * @return this builder
      */
     public IsolatedEnvironmentBuilder rootfs(String rootfs) {
@@ -71,7 +72,7 @@ public final class IsolatedEnvironmentBuilder {
      * as {@value IsolatedConfiguration#PULL} says and unpacked once; its config applies as an archive's does
      * (see {@link Isolated#image()}). Give either this or {@link #rootfs(String)}, not both.
      *
-     * @param name the image name
+     * @param name the image name; {@code ""} unsets it, as {@code @Isolated}'s default does
      * @return this builder
      * @throws IllegalArgumentException if {@code name} is not an image name
      */

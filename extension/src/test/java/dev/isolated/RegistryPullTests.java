@@ -305,6 +305,15 @@ class RegistryPullTests {
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessage(
                         "No rootfs: call rootfs(\"busybox.tar\"), rootfs(path) or image(\"name:tag\") before start()");
+        assertThatThrownBy(() -> IsolatedEnvironment.builder()
+                        .image("busybox:1")
+                        .image("")
+                        .rootfs("busybox.tar")
+                        .rootfs("")
+                        .start())
+                .as("\"\" unsets each")
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("No rootfs: ");
     }
 
     @Test
