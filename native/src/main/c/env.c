@@ -910,6 +910,26 @@ static int open_life_pipe(void)
 }
 
 /* MAPS: not in this frame (its program paths are PATH_MAX each: see JOINED_SIZE). */
+/* The helper reaches its inits through /proc/PID: a /proc of another PID namespace than ours (`unshare
+ * --pid --fork` without --mount-proc) names other processes there, so nothing is made then. */
+static int check_proc_is_ours(struct failure *f)
+{
+    static int known = -1;
+    if (known < 0) {
+        char link[32];
+        ssize_t n = readlink("/proc/self", link, sizeof link - 1);
+        if (n > 0)
+            link[n] = '\0';
+        known = n > 0 && strtol(link, NULL, 10) == (long)getpid();
+    }
+    if (known)
+        return 0;
+    errno = EINVAL;
+    return fail(f, "proc", "readlink", "/proc/self",
+                "/proc is mounted for another PID namespace than the helper's: run it where /proc belongs to its "
+                "own PID namespace, e.g. unshare --pid --fork --mount-proc");
+}
+
 static int start_with(const struct env_spec *given, struct env *env, struct id_map_plan *maps,
                       struct failure *f)
 {
@@ -920,7 +940,7 @@ static int start_with(const struct env_spec *given, struct env *env, struct id_m
         spec.ns |= NS_BIT(NS_TIME);
     init_env(env, spec.ns);
     struct extra_mount *trees = NULL; /* as root: the binds with their sources cloned */
-    if (env_check_spec(&spec, f) < 0)
+    if (env_check_spec(&spec, f) < 0 || check_proc_is_ours(f) < 0)
         return -1;
     if ((spec.ns & NS_BIT(NS_USER)) && real_root()) { /* every user-map: the range */
         if (id_range_take(&env->range, f) < 0)

@@ -181,7 +181,7 @@ void send_record(struct writer *w, enum reply_type type, uint32_t id, struct rec
 /* The stages that need a kernel feature, a setting or a permission of the host; their failure with one of
  * these errnos is the host's (KIND_HOST). cgroup and uid-map have errnos of their own (failure_kind()). */
 static const char *const HOST_STAGES[] = { "clone", "mount-private", "overlay", "mount-rootfs", "pivot-root",
-                                           "mount-proc", "mount-dev", "mount-tmp", "loopback", "hostname" };
+                                           "mount-proc", "mount-dev", "mount-tmp", "loopback", "hostname", "proc" };
 
 static bool host_errno(int err)
 {

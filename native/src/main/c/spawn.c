@@ -8,7 +8,8 @@
  *   to our own at once: the command is our direct child and already in the env's PID namespace,
  *   and joins the others itself through that pidfd (setns(pidfd, flags) moves the caller for all
  *   but pid; the init's host pid means nothing in the env's PID ns) as the intermediate does. One process created per command instead of two. A helper without
- *   CAP_SYS_ADMIN in its own user namespace (rootless: EPERM) takes the intermediate's way; failing
+ *   CAP_SYS_ADMIN in its own user namespace (rootless: EPERM), or without it over its own PID
+ *   namespace (root in a user namespace only: `unshare -Ur`), takes the intermediate's way; failing
  *   to set our PID namespace back is fatal (every later env's init would be born in that env).
  * - Otherwise an intermediate child setns()es into the env (user first, always, then the others; a root
  *   helper's child then becomes 0 inside, the env's range, see usermap.c) and, with the
@@ -242,6 +243,18 @@ static int own_pid_ns(void)
     return fd;
 }
 
+/* Whether we could set our PID namespace for children back after an env's: that takes CAP_SYS_ADMIN
+ * over our own PID namespace's user namespace, which a helper that is root only in a user namespace
+ * of its own, in its parent's PID namespace (`unshare -Ur`, `podman unshare`), lacks while it can
+ * still enter its envs'. Tried once, with our own namespace itself (a no-op when allowed). */
+static bool can_return_to_own_pid_ns(void)
+{
+    static int known = -1;
+    if (known < 0)
+        known = own_pid_ns() >= 0 && setns(own_pid_ns(), CLONE_NEWPID) == 0;
+    return known;
+}
+
 /* The direct way's command shares our memory until it execs (CLONE_VM|CLONE_VFORK, as posix_spawn
  * does): no page tables copied, no copy-on-write faults here, none torn down at its exec, so a
  * command costs the same however many envs we hold. It runs on a stack of its own (mapped once,
@@ -316,7 +329,7 @@ static pid_t start_direct(const struct spawn_spec *spec, int status_fd, int othe
     char *stack = direct_stack_top();
     if (!stack || (args.init_pidfd = (int)syscall(SYS_pidfd_open, spec->env->pid, 0)) < 0)
         return -2;
-    if (join_pid && (own_pid_ns() < 0 || setns(args.init_pidfd, CLONE_NEWPID) < 0)) {
+    if (join_pid && (!can_return_to_own_pid_ns() || setns(args.init_pidfd, CLONE_NEWPID) < 0)) {
         close(args.init_pidfd);
         return -2;
     }

@@ -402,6 +402,11 @@ static void settings_no_host_can_satisfy_are_the_tests_fault(void)
     errno = EINVAL;
     fail(&f, "hostname", "sethostname", "x", NULL);
     CHECK(failure_kind(&f) == KIND_HOST);
+
+    /* a /proc of another PID namespace is the host's: the test fails as "This host cannot ..." */
+    errno = EINVAL;
+    fail(&f, "proc", "readlink", "/proc/self", NULL);
+    CHECK(failure_kind(&f) == KIND_HOST);
 }
 
 /* ---- ports ---- */

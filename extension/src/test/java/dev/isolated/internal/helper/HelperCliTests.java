@@ -285,6 +285,56 @@ class HelperCliTests extends AbstractHelperCliTests {
     }
 
     @Test
+    @DisplayName(
+            "run as root of a user namespace only (unshare -Ur, as podman unshare): its commands start, PID 1 is the init")
+    void rootOfAUserNamespaceOnly() throws Exception {
+        Result result = exec(List.of(
+                "unshare",
+                "--user",
+                "--map-root-user",
+                HELPER.toString(),
+                "run",
+                "--rootfs",
+                rootfs.toString(),
+                "--",
+                "sh",
+                "-c",
+                "id -u; ps -o pid,comm"));
+
+        assertThat(result.code()).as(result.stderr()).isZero();
+        assertThat(result.stdout().lines().findFirst()).contains("0");
+        assertThat(processLines(result.stdout())).startsWith("1 isolated-init");
+    }
+
+    @Test
+    @DisplayName(
+            "a /proc of another PID namespace (unshare -p -f without --mount-proc) is refused at stage proc, naming the fix")
+    void procOfAnotherPidNamespace() throws Exception {
+        Result stale = exec(List.of(
+                "unshare", "--pid", "--fork", HELPER.toString(), "run", "--rootfs", rootfs.toString(), "--", "true"));
+        Result mounted = exec(List.of(
+                "unshare",
+                "--pid",
+                "--fork",
+                "--mount-proc",
+                HELPER.toString(),
+                "run",
+                "--rootfs",
+                rootfs.toString(),
+                "--",
+                "echo",
+                "ran"));
+
+        assertThat(stale.code()).isEqualTo(125);
+        assertThat(stale.stderr())
+                .isEqualTo("isolated-helper: proc: readlink /proc/self: Invalid argument\n"
+                        + "hint: /proc is mounted for another PID namespace than the helper's: run it where /proc "
+                        + "belongs to its own PID namespace, e.g. unshare --pid --fork --mount-proc\n");
+        assertThat(mounted.code()).as(mounted.stderr()).isZero();
+        assertThat(mounted.stdout()).isEqualTo("ran\n");
+    }
+
+    @Test
     @DisplayName("enter --pid joins a running environment")
     void enterJoinsARunningEnvironment() throws Exception {
         Process env = start(
