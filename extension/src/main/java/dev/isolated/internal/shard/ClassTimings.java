@@ -22,7 +22,7 @@ import javax.xml.stream.XMLStreamReader;
  * The recorded duration of each top-level test class, read from JUnit XML reports as Surefire writes them
  * ({@code target/surefire-reports/TEST-*.xml}: a {@code <testsuite name="com.example.FooTests" time="12.5">} root,
  * or {@code <testsuite>} elements under a {@code <testsuites>} root). The path is one report or a directory
- * searched for {@code TEST-*.xml} files. A nested class's report ({@code Outer$Inner}) counts for its top-level
+ * (or a symbolic link to one) searched for {@code TEST-*.xml} files. A nested class's report ({@code Outer$Inner}) counts for its top-level
  * class; a suite reported more than once counts once, with its longest time.
  */
 final class ClassTimings {
@@ -45,8 +45,12 @@ final class ClassTimings {
         List<Path> reports = new ArrayList<>();
         try {
             if (Files.isDirectory(path)) {
-                try (Stream<Path> files = Files.walk(path, MAX_DEPTH)) {
+                // A walk does not enter a start that is a symbolic link (a restored cache, a CI workspace link):
+                // walk its target, and name the reports under the path as given.
+                Path start = Files.isSymbolicLink(path) ? path.toRealPath() : path;
+                try (Stream<Path> files = Files.walk(start, MAX_DEPTH)) {
                     files.filter(f -> f.getFileName().toString().matches("TEST-.*\\.xml") && Files.isRegularFile(f))
+                            .map(f -> path.resolve(start.relativize(f)))
                             .sorted()
                             .forEach(reports::add);
                 }

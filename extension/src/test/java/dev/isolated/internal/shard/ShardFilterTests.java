@@ -242,6 +242,32 @@ class ShardFilterTests {
         assertThat(tests(Map.of(SHARD, "2/3", SHARD_TIMINGS, empty.toString()))).isEqualTo(tests(Map.of(SHARD, "2/3")));
     }
 
+    @Test
+    @DisplayName(
+            "timings given as a symbolic link to a directory (a restored cache) are read, in its subdirectories too")
+    void symlinkedTimingsDirectory() throws IOException {
+        Path reports = Files.createDirectories(temp.resolve("all-reports/extension/target/surefire-reports"));
+        report(reports, "Alpha", "100.0");
+        for (String cls : List.of("Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel", "Outer")) {
+            report(reports, cls, "1.5");
+        }
+        Path link = Files.createSymbolicLink(temp.resolve("timings"), temp.resolve("all-reports"));
+
+        assertThat(tests(Map.of(SHARD, "1/3", SHARD_TIMINGS, link.toString())))
+                .as("the one long class alone on shard 1, as with the directory itself")
+                .containsExactly("Alpha#one", "Alpha#two")
+                .isEqualTo(tests(Map.of(
+                        SHARD, "1/3", SHARD_TIMINGS, temp.resolve("all-reports").toString())));
+
+        Files.writeString(reports.resolve("TEST-x.xml"), "<testsuite name=\"x.Y\" time=\"soon\"/>");
+        Path another = Files.createSymbolicLink(temp.resolve("timings2"), temp.resolve("all-reports")); // unread yet
+        Path badTime = another.resolve("extension/target/surefire-reports/TEST-x.xml");
+        assertThatThrownBy(() -> tests(Map.of(SHARD, "1/2", SHARD_TIMINGS, another.toString())))
+                .as("a bad report is named under the path as given")
+                .hasMessage("isolated.shard.timings '" + another + "' is not valid: " + badTime
+                        + ": testsuite 'x.Y' has time 'soon', not a number of seconds");
+    }
+
     private static List<SortedSet<String>> shards(int n, Map<String, String> configuration) {
         List<SortedSet<String>> shards = new ArrayList<>();
         for (int i = 1; i <= n; i++) {
