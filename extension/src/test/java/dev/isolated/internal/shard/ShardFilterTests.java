@@ -243,6 +243,23 @@ class ShardFilterTests {
     }
 
     @Test
+    @DisplayName("a class reported twice (two reports merged into one directory) counts once, with its longest time")
+    void classReportedTwice() throws IOException {
+        Path reports = temp.resolve("merged");
+        report(Files.createDirectories(reports.resolve("a")), "Bravo", "3");
+        report(Files.createDirectories(reports.resolve("b")), "Bravo", "10");
+        report(reports.resolve("b"), "Charlie", "12");
+        report(reports.resolve("b"), "Delta", "11");
+        report(reports.resolve("b"), "Echo", "9");
+        // Bravo at 10 s: Charlie (12) and Echo go to shard 1, Delta (11) and Bravo to shard 2. Counted at 3 s
+        // (the first report) Bravo would join Charlie; at 13 s (both) it would take shard 1 alone before Charlie.
+        List<SortedSet<String>> shards = shards(2, Map.of(SHARD_TIMINGS, reports.toString()));
+
+        assertThat(shards.get(0)).contains("Charlie#one", "Echo#one").doesNotContain("Bravo#one", "Delta#one");
+        assertThat(shards.get(1)).contains("Bravo#one", "Delta#one");
+    }
+
+    @Test
     @DisplayName(
             "timings given as a symbolic link to a directory (a restored cache) are read, in its subdirectories too")
     void symlinkedTimingsDirectory() throws IOException {
