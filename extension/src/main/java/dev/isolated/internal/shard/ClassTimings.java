@@ -4,6 +4,7 @@ import static dev.isolated.IsolatedConfiguration.SHARD_TIMINGS;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
@@ -53,6 +54,8 @@ final class ClassTimings {
                             .map(f -> path.resolve(start.relativize(f)))
                             .sorted()
                             .forEach(reports::add);
+                } catch (UncheckedIOException e) { // a subdirectory the walk cannot read
+                    throw e.getCause();
                 }
             } else if (Files.isRegularFile(path)) {
                 reports.add(path);

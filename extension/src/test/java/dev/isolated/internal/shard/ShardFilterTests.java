@@ -9,10 +9,12 @@ import static dev.isolated.internal.shard.ShardDiscovery.topLevel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.isolated.NobodyJvm;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -261,6 +263,30 @@ class ShardFilterTests {
 
     @Test
     @DisplayName(
+            "timings with a subdirectory the tests' user cannot read fail discovery naming isolated.shard.timings and the directory")
+    void unreadableTimings() throws Exception {
+        Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path reports = Files.createDirectories(temp.resolve("reports"));
+        report(reports, "Alpha", "10");
+        Path closed = Files.createDirectories(reports.resolve("closed"));
+        Files.setPosixFilePermissions(closed, PosixFilePermissions.fromString("rwx------"));
+        String classPath = NobodyJvm.copyClasspathReadableByAll(temp.resolve("cp"));
+
+        SortedSet<String> asNobody = childJvm(
+                List.of("setpriv", "--reuid=" + NobodyJvm.NOBODY, "--regid=" + NobodyJvm.NOBODY, "--clear-groups"),
+                classPath,
+                Map.of(),
+                SHARD + "=1/2",
+                SHARD_TIMINGS + "=" + reports);
+
+        assertThat(asNobody)
+                .containsExactly("ERROR isolated.shard.timings '" + reports + "' is not valid: cannot read it"
+                        + " (java.nio.file.AccessDeniedException: " + closed + "); point it at a directory of Surefire"
+                        + " XML reports (TEST-*.xml) from an earlier run");
+    }
+
+    @Test
+    @DisplayName(
             "timings given as a symbolic link to a directory (a restored cache) are read, in its subdirectories too")
     void symlinkedTimingsDirectory() throws IOException {
         Path reports = Files.createDirectories(temp.resolve("all-reports/extension/target/surefire-reports"));
@@ -338,13 +364,19 @@ class ShardFilterTests {
      * argument {@code -Dkey=value} is a system property, {@code key=value} a launcher configuration parameter.
      */
     private static SortedSet<String> childJvm(Map<String, String> environment, String... arguments) throws Exception {
-        List<String> command = new ArrayList<>(
-                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        return childJvm(List.of(), System.getProperty("java.class.path"), environment, arguments);
+    }
+
+    /** {@link #childJvm(Map, String...)} started by {@code launcher} (e.g. setpriv) with class path {@code cp}. */
+    private static SortedSet<String> childJvm(
+            List<String> launcher, String cp, Map<String, String> environment, String... arguments) throws Exception {
+        List<String> command = new ArrayList<>(launcher);
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> parameters = new ArrayList<>();
         for (String argument : arguments) {
             (argument.startsWith("-D") ? command : parameters).add(argument);
         }
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), ShardListingMain.class.getName()));
+        command.addAll(List.of("-cp", cp, ShardListingMain.class.getName()));
         command.addAll(parameters);
         ProcessBuilder pb = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
         pb.environment()
