@@ -121,8 +121,10 @@ final class ClassTimings {
             } finally {
                 xml.close();
             }
-        } catch (XMLStreamException | IOException e) {
+        } catch (XMLStreamException e) {
             throw invalid(configured, report + " is not a JUnit XML report (" + e.getMessage() + ")", e);
+        } catch (IOException e) {
+            throw invalid(configured, report + " cannot be read (" + e + ")", e);
         }
     }
 

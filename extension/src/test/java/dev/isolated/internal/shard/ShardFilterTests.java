@@ -263,7 +263,7 @@ class ShardFilterTests {
 
     @Test
     @DisplayName(
-            "timings with a subdirectory the tests' user cannot read fail discovery naming isolated.shard.timings and the directory")
+            "timings with a subdirectory or report the tests' user cannot read fail discovery naming isolated.shard.timings and it")
     void unreadableTimings() throws Exception {
         Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rwxr-xr-x"));
         Path reports = Files.createDirectories(temp.resolve("reports"));
@@ -283,6 +283,24 @@ class ShardFilterTests {
                 .containsExactly("ERROR isolated.shard.timings '" + reports + "' is not valid: cannot read it"
                         + " (java.nio.file.AccessDeniedException: " + closed + "); point it at a directory of Surefire"
                         + " XML reports (TEST-*.xml) from an earlier run");
+
+        Path unreadable = Files.createDirectories(temp.resolve("unreadable"));
+        report(unreadable, "Alpha", "10");
+        Path report = unreadable.resolve("TEST-" + FIXTURES + ".Alpha.xml");
+        Files.setPosixFilePermissions(report, PosixFilePermissions.fromString("rw-------"));
+        assertThat(childJvm(
+                        List.of(
+                                "setpriv",
+                                "--reuid=" + NobodyJvm.NOBODY,
+                                "--regid=" + NobodyJvm.NOBODY,
+                                "--clear-groups"),
+                        classPath,
+                        Map.of(),
+                        SHARD + "=1/2",
+                        SHARD_TIMINGS + "=" + unreadable))
+                .as("a report it cannot read is not called 'not a JUnit XML report'")
+                .containsExactly("ERROR isolated.shard.timings '" + unreadable + "' is not valid: " + report
+                        + " cannot be read (java.nio.file.AccessDeniedException: " + report + ")");
     }
 
     @Test
