@@ -23,8 +23,9 @@ import javax.xml.stream.XMLStreamReader;
  * The recorded duration of each top-level test class, read from JUnit XML reports as Surefire writes them
  * ({@code target/surefire-reports/TEST-*.xml}: a {@code <testsuite name="com.example.FooTests" time="12.5">} root,
  * or {@code <testsuite>} elements under a {@code <testsuites>} root). The path is one report or a directory
- * (or a symbolic link to one) searched for {@code TEST-*.xml} files. A nested class's report ({@code Outer$Inner}) counts for its top-level
- * class; a suite reported more than once counts once, with its longest time.
+ * (or a symbolic link to one) searched for {@code TEST-*.xml} files. A nested class's report
+ * ({@code Outer$Inner}) counts for its top-level class; a suite reported more than once counts once, with its
+ * longest time.
  */
 final class ClassTimings {
     private static final int MAX_DEPTH = 16;
