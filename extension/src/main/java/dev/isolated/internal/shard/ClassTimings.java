@@ -4,6 +4,7 @@ import static dev.isolated.IsolatedConfiguration.SHARD_TIMINGS;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
@@ -22,8 +23,9 @@ import javax.xml.stream.XMLStreamReader;
  * The recorded duration of each top-level test class, read from JUnit XML reports as Surefire writes them
  * ({@code target/surefire-reports/TEST-*.xml}: a {@code <testsuite name="com.example.FooTests" time="12.5">} root,
  * or {@code <testsuite>} elements under a {@code <testsuites>} root). The path is one report or a directory
- * searched for {@code TEST-*.xml} files. A nested class's report ({@code Outer$Inner}) counts for its top-level
- * class; a suite reported more than once counts once, with its longest time.
+ * (or a symbolic link to one) searched for {@code TEST-*.xml} files. A nested class's report
+ * ({@code Outer$Inner}) counts for its top-level class; a suite reported more than once counts once, with its
+ * longest time.
  */
 final class ClassTimings {
     private static final int MAX_DEPTH = 16;
@@ -45,10 +47,16 @@ final class ClassTimings {
         List<Path> reports = new ArrayList<>();
         try {
             if (Files.isDirectory(path)) {
-                try (Stream<Path> files = Files.walk(path, MAX_DEPTH)) {
+                // A walk does not enter a start that is a symbolic link (a restored cache, a CI workspace link):
+                // walk its target, and name the reports under the path as given.
+                Path start = Files.isSymbolicLink(path) ? path.toRealPath() : path;
+                try (Stream<Path> files = Files.walk(start, MAX_DEPTH)) {
                     files.filter(f -> f.getFileName().toString().matches("TEST-.*\\.xml") && Files.isRegularFile(f))
+                            .map(f -> path.resolve(start.relativize(f)))
                             .sorted()
                             .forEach(reports::add);
+                } catch (UncheckedIOException e) { // a subdirectory the walk cannot read
+                    throw e.getCause();
                 }
             } else if (Files.isRegularFile(path)) {
                 reports.add(path);
@@ -114,8 +122,10 @@ final class ClassTimings {
             } finally {
                 xml.close();
             }
-        } catch (XMLStreamException | IOException e) {
+        } catch (XMLStreamException e) {
             throw invalid(configured, report + " is not a JUnit XML report (" + e.getMessage() + ")", e);
+        } catch (IOException e) {
+            throw invalid(configured, report + " cannot be read (" + e + ")", e);
         }
     }
 

@@ -46,6 +46,48 @@ class HelperBinaryTests {
     }
 
     @Test
+    @DisplayName(
+            "with nothing configured it goes to ~/.cache/isolated/helper, or $XDG_CACHE_HOME/isolated/helper where that is set")
+    void defaultDirectory() throws Exception {
+        Path home = Files.createDirectories(base.resolve("home"));
+        Path xdg = base.resolve("xdg");
+
+        assertThat(locatedInChildJvm(home, null))
+                .isEqualTo(home.resolve(
+                        ".cache/isolated/helper/" + bundledDigest().substring(0, 16) + "/isolated-helper"));
+        assertThat(locatedInChildJvm(home, xdg))
+                .isEqualTo(xdg.resolve("isolated/helper/" + bundledDigest().substring(0, 16) + "/isolated-helper"));
+    }
+
+    /** Prints where {@link HelperBinary#locate()} finds the helper in a fresh JVM. */
+    public static final class LocateMain {
+        private LocateMain() {}
+
+        public static void main(String[] args) {
+            System.out.println(HelperBinary.locate());
+        }
+    }
+
+    private static Path locatedInChildJvm(Path home, Path xdgCacheHome) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-Duser.home=" + home,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        LocateMain.class.getName())
+                .redirectError(ProcessBuilder.Redirect.INHERIT);
+        pb.environment().remove(HelperBinary.DIR_ENVIRONMENT_VARIABLE);
+        pb.environment().remove("XDG_CACHE_HOME");
+        if (xdgCacheHome != null) {
+            pb.environment().put("XDG_CACHE_HOME", xdgCacheHome.toString());
+        }
+        Process child = pb.start();
+        String out = new String(child.getInputStream().readAllBytes()).strip();
+        assertThat(child.waitFor()).as("the child JVM's exit code").isZero();
+        return Path.of(out);
+    }
+
+    @Test
     @DisplayName("a file at its place with other bytes (tampered or truncated) is replaced, not run")
     void replacesATamperedFile() throws Exception {
         Path helper = HelperBinary.extractBundled(base);

@@ -9,10 +9,12 @@ import static dev.isolated.internal.shard.ShardDiscovery.topLevel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.isolated.NobodyJvm;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -242,6 +244,91 @@ class ShardFilterTests {
         assertThat(tests(Map.of(SHARD, "2/3", SHARD_TIMINGS, empty.toString()))).isEqualTo(tests(Map.of(SHARD, "2/3")));
     }
 
+    @Test
+    @DisplayName("a class reported twice (two reports merged into one directory) counts once, with its longest time")
+    void classReportedTwice() throws IOException {
+        Path reports = temp.resolve("merged");
+        report(Files.createDirectories(reports.resolve("a")), "Bravo", "3");
+        report(Files.createDirectories(reports.resolve("b")), "Bravo", "10");
+        report(reports.resolve("b"), "Charlie", "12");
+        report(reports.resolve("b"), "Delta", "11");
+        report(reports.resolve("b"), "Echo", "9");
+        // Bravo at 10 s: Charlie (12) and Echo go to shard 1, Delta (11) and Bravo to shard 2. Counted at 3 s
+        // (the first report) Bravo would join Charlie; at 13 s (both) it would take shard 1 alone before Charlie.
+        List<SortedSet<String>> shards = shards(2, Map.of(SHARD_TIMINGS, reports.toString()));
+
+        assertThat(shards.get(0)).contains("Charlie#one", "Echo#one").doesNotContain("Bravo#one", "Delta#one");
+        assertThat(shards.get(1)).contains("Bravo#one", "Delta#one");
+    }
+
+    @Test
+    @DisplayName(
+            "timings with a subdirectory or report the tests' user cannot read fail discovery naming isolated.shard.timings and it")
+    void unreadableTimings() throws Exception {
+        Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path reports = Files.createDirectories(temp.resolve("reports"));
+        report(reports, "Alpha", "10");
+        Path closed = Files.createDirectories(reports.resolve("closed"));
+        Files.setPosixFilePermissions(closed, PosixFilePermissions.fromString("rwx------"));
+        String classPath = NobodyJvm.copyClasspathReadableByAll(temp.resolve("cp"));
+
+        SortedSet<String> asNobody = childJvm(
+                List.of("setpriv", "--reuid=" + NobodyJvm.NOBODY, "--regid=" + NobodyJvm.NOBODY, "--clear-groups"),
+                classPath,
+                Map.of(),
+                SHARD + "=1/2",
+                SHARD_TIMINGS + "=" + reports);
+
+        assertThat(asNobody)
+                .containsExactly("ERROR isolated.shard.timings '" + reports + "' is not valid: cannot read it"
+                        + " (java.nio.file.AccessDeniedException: " + closed + "); point it at a directory of Surefire"
+                        + " XML reports (TEST-*.xml) from an earlier run");
+
+        Path unreadable = Files.createDirectories(temp.resolve("unreadable"));
+        report(unreadable, "Alpha", "10");
+        Path report = unreadable.resolve("TEST-" + FIXTURES + ".Alpha.xml");
+        Files.setPosixFilePermissions(report, PosixFilePermissions.fromString("rw-------"));
+        assertThat(childJvm(
+                        List.of(
+                                "setpriv",
+                                "--reuid=" + NobodyJvm.NOBODY,
+                                "--regid=" + NobodyJvm.NOBODY,
+                                "--clear-groups"),
+                        classPath,
+                        Map.of(),
+                        SHARD + "=1/2",
+                        SHARD_TIMINGS + "=" + unreadable))
+                .as("a report it cannot read is not called 'not a JUnit XML report'")
+                .containsExactly("ERROR isolated.shard.timings '" + unreadable + "' is not valid: " + report
+                        + " cannot be read (java.nio.file.AccessDeniedException: " + report + ")");
+    }
+
+    @Test
+    @DisplayName(
+            "timings given as a symbolic link to a directory (a restored cache) are read, in its subdirectories too")
+    void symlinkedTimingsDirectory() throws IOException {
+        Path reports = Files.createDirectories(temp.resolve("all-reports/extension/target/surefire-reports"));
+        report(reports, "Alpha", "100.0");
+        for (String cls : List.of("Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel", "Outer")) {
+            report(reports, cls, "1.5");
+        }
+        Path link = Files.createSymbolicLink(temp.resolve("timings"), temp.resolve("all-reports"));
+
+        assertThat(tests(Map.of(SHARD, "1/3", SHARD_TIMINGS, link.toString())))
+                .as("the one long class alone on shard 1, as with the directory itself")
+                .containsExactly("Alpha#one", "Alpha#two")
+                .isEqualTo(tests(Map.of(
+                        SHARD, "1/3", SHARD_TIMINGS, temp.resolve("all-reports").toString())));
+
+        Files.writeString(reports.resolve("TEST-x.xml"), "<testsuite name=\"x.Y\" time=\"soon\"/>");
+        Path another = Files.createSymbolicLink(temp.resolve("timings2"), temp.resolve("all-reports")); // unread yet
+        Path badTime = another.resolve("extension/target/surefire-reports/TEST-x.xml");
+        assertThatThrownBy(() -> tests(Map.of(SHARD, "1/2", SHARD_TIMINGS, another.toString())))
+                .as("a bad report is named under the path as given")
+                .hasMessage("isolated.shard.timings '" + another + "' is not valid: " + badTime
+                        + ": testsuite 'x.Y' has time 'soon', not a number of seconds");
+    }
+
     private static List<SortedSet<String>> shards(int n, Map<String, String> configuration) {
         List<SortedSet<String>> shards = new ArrayList<>();
         for (int i = 1; i <= n; i++) {
@@ -295,13 +382,19 @@ class ShardFilterTests {
      * argument {@code -Dkey=value} is a system property, {@code key=value} a launcher configuration parameter.
      */
     private static SortedSet<String> childJvm(Map<String, String> environment, String... arguments) throws Exception {
-        List<String> command = new ArrayList<>(
-                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        return childJvm(List.of(), System.getProperty("java.class.path"), environment, arguments);
+    }
+
+    /** {@link #childJvm(Map, String...)} started by {@code launcher} (e.g. setpriv) with class path {@code cp}. */
+    private static SortedSet<String> childJvm(
+            List<String> launcher, String cp, Map<String, String> environment, String... arguments) throws Exception {
+        List<String> command = new ArrayList<>(launcher);
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> parameters = new ArrayList<>();
         for (String argument : arguments) {
             (argument.startsWith("-D") ? command : parameters).add(argument);
         }
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), ShardListingMain.class.getName()));
+        command.addAll(List.of("-cp", cp, ShardListingMain.class.getName()));
         command.addAll(parameters);
         ProcessBuilder pb = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
         pb.environment()
