@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "env.h"
+#include "idrange.h"
 #include "mounts.h"
 #include "options.h"
 #include "probe.h"
@@ -61,7 +62,9 @@ static const char USAGE[] =
     "      --as-pid-1            CMD is PID 1 of its own nested PID namespace, with its own /proc\n"
     "      --env K=V             environment variable (repeatable; default PATH=... and HOME=/)\n"
     "      --cwd DIR             working directory inside (default /)\n"
-    "      --state-dir DIR       scratch directory (default $XDG_RUNTIME_DIR, else /tmp)\n"
+    "      --state-dir DIR       scratch directory (default $XDG_RUNTIME_DIR, else /tmp); as\n"
+    "                            root with mount unused: the env's mount point is\n"
+    "                            /run/isolated/mnt, as serve's\n"
     "      --print-pid           print `init-pid=N` (the env's init, host pid) on stderr\n"
     "                            once the command runs\n"
     "    mounts (need mount; targets resolved inside the root, created when missing):\n"
@@ -346,9 +349,21 @@ static char *make_scratch_dir(const char *state_dir)
     die("state-dir", "mkdtemp", bases[0], "the state directory must exist and be writable");
 }
 
+/* As root the init mounts its private tmpfs at the scratch dir already as its range's root
+ * (env.c), which cannot search a 0700 state dir such as root's XDG_RUNTIME_DIR (/run/user/0):
+ * with mount it takes serve's mount point instead, searchable by all and empty on the host. */
+static char *root_mount_point(void)
+{
+    if (make_dirs(ISOLATED_RUN_DIR, 0755) < 0 || chmod(ISOLATED_RUN_DIR, 0755) < 0 ||
+        (mkdir(ROOT_MNT_DIR, 0755) < 0 && errno != EEXIST))
+        die("state-dir", "mkdir", ROOT_MNT_DIR, "root's environments need a writable /run");
+    return xstrdup(ROOT_MNT_DIR);
+}
+
 /* The scratch dir holds only a mount point (mount ns) or the chroot tree (removed by
- * env_release); an empty directory is all that is left of it here. */
-static void tear_down(struct env *env, char *scratch)
+ * env_release); an empty directory is all that is left of it here. The shared mount point
+ * stays: removing it would unmount it in the namespaces of other helpers' envs. */
+static void tear_down(struct env *env, char *scratch, bool shared)
 {
     env_kill(env);
     while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
@@ -356,7 +371,8 @@ static void tear_down(struct env *env, char *scratch)
     env_release(env);
     env_kill_strays(env);
     env_remove_cgroup(env);
-    rmdir(scratch);
+    if (!shared)
+        rmdir(scratch);
     free(scratch);
     helper_identity_release(); /* its cgroup is gone: nothing left to sweep */
 }
@@ -372,7 +388,8 @@ static int run_main(struct cli_options *o)
         die("mount-rootfs", "realpath", o->rootfs, NULL);
     if (!(o->ns & NS_BIT(NS_MOUNT)) && make_helper_mounts_private(&f) < 0)
         die_with(&f, EXIT_SETUP_FAILED);
-    char *scratch = make_scratch_dir(o->state_dir);
+    bool shared = real_root() && (o->ns & NS_BIT(NS_MOUNT));
+    char *scratch = shared ? root_mount_point() : make_scratch_dir(o->state_dir);
     char *tree = xasprintf("%s/root", scratch);
     char *cgroup_name = xasprintf("isolated-run-%s", helper_identity());
     struct env_spec spec = { .rootfs = rootfs, .ns = o->ns, .hostname = o->hostname,
@@ -383,12 +400,12 @@ static int run_main(struct cli_options *o)
     int rc = env_create(&spec, &env, &f);
     env_options_take_policy(&o->extra, &env);
     if (rc < 0) {
-        tear_down(&env, scratch);
+        tear_down(&env, scratch, shared);
         die_with(&f, EXIT_SETUP_FAILED);
     }
     /* After pivot_root the env no longer has the scratch dir as a mount point (its tmpfs went
      * with the detached old root), so it can go now: nothing is left behind even on SIGKILL. */
-    if (env.pivoted)
+    if (env.pivoted && !shared)
         rmdir(scratch);
     char **envp = build_envp(o->env, o->env_count);
     struct spawn_spec run = { .env = &env, .join = env.ns, .argv = o->argv, .envp = envp,
@@ -398,7 +415,7 @@ static int run_main(struct cli_options *o)
     struct spawned cmd;
     long long oom_before = env.cg.version ? cgroup_oom_kills(&env.cg) : -1;
     if (spawn_in_env(&run, &cmd, &f) < 0) {
-        tear_down(&env, scratch);
+        tear_down(&env, scratch, shared);
         die_spawn_failure(&f);
     }
     if (o->print_pid) /* once the command runs: `enter` then finds it */
@@ -406,7 +423,7 @@ static int run_main(struct cli_options *o)
     int code = wait_for_command(cmd.pid, &env.pid, &set);
     if (code == 128 + SIGKILL && oom_before >= 0 && cgroup_oom_kills(&env.cg) > oom_before)
         fputs("isolated-helper: the command was killed by the OOM killer (--memory-max)\n", stderr);
-    tear_down(&env, scratch);
+    tear_down(&env, scratch, shared);
     free(tree);
     free(cgroup_name);
     return code;

@@ -10,11 +10,13 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -256,6 +258,39 @@ class HelperCliTests extends AbstractHelperCliTests {
         assertThat(first.stdout()).isEqualTo("data\n");
         assertThat(rootfs.resolve("written")).doesNotExist();
         assertThat(second.stdout().lines()).doesNotContain("written");
+    }
+
+    @Test
+    @DisplayName(
+            "run as root with a 0700 scratch directory (root's XDG_RUNTIME_DIR, /run/user/0, or --state-dir): the env starts, nothing is left there")
+    void rootWithPrivateStateDir() throws Exception {
+        Path runtime = Files.createDirectory(
+                tmp.resolve("run-user-0"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+
+        Result byXdg = exec(List.of(
+                "env",
+                "XDG_RUNTIME_DIR=" + runtime,
+                HELPER.toString(),
+                "run",
+                "--rootfs",
+                rootfs.toString(),
+                "--",
+                "cat",
+                "/etc/rootfs-marker"));
+        Result byOption = runWith(List.of("--state-dir", runtime.toString()), "cat", "/etc/rootfs-marker");
+        Result chrooted =
+                runWith(List.of("--state-dir", runtime.toString(), "--ns", "pid,uts"), "cat", "/etc/rootfs-marker");
+
+        assertThat(byXdg.code()).as(byXdg.stderr()).isZero();
+        assertThat(byXdg.stdout()).isEqualTo("from the image\n");
+        assertThat(byOption.code()).as(byOption.stderr()).isZero();
+        assertThat(byOption.stdout()).isEqualTo("from the image\n");
+        assertThat(chrooted.code()).as(chrooted.stderr()).isZero();
+        assertThat(chrooted.stdout()).isEqualTo("from the image\n");
+        try (Stream<Path> left = Files.list(runtime)) {
+            assertThat(left).isEmpty();
+        }
     }
 
     @Test
