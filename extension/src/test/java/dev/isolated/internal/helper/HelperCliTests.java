@@ -294,6 +294,15 @@ class HelperCliTests extends AbstractHelperCliTests {
     }
 
     @Test
+    @DisplayName("run without pid: /proc is empty, also as root (its user namespace cannot mount the host's)")
+    void withoutPidProcIsEmpty() throws Exception {
+        Result result = runWith(List.of("--ns", "mount,uts"), "sh", "-c", "ls -A /proc; echo listed");
+
+        assertThat(result.code()).as(result.stderr()).isZero();
+        assertThat(result.stdout()).isEqualTo("listed\n");
+    }
+
+    @Test
     @DisplayName("run as an unprivileged user: a user namespace maps it to root, and PID 1 is the init")
     void rootlessRun() throws Exception {
         Path helper = HelperPaths.rootlessCopy(tmp);
