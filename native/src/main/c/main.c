@@ -143,7 +143,7 @@ static const char USAGE[] =
     "      /etc/subgid ranges; root needs none), userns-capabilities (fails where a new user\n"
     "      namespace gets no capabilities: Ubuntu 24.04's AppArmor restriction).\n"
     "      One line per step:\n"
-    "      `STEP ok|fail ERRNO HINT`, or with --json one object per line\n"
+    "      `STEP ok [DETAIL]` or `STEP fail ERRNO DETAIL: HINT`, or with --json one object per line\n"
     "      {\"step\",\"ok\",\"errno\",\"detail\",\"hint\"}. Exits 0.\n"
     "  isolated-helper help | --help\n"
     "\n"
