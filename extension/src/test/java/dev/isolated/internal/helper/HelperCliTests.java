@@ -294,6 +294,20 @@ class HelperCliTests extends AbstractHelperCliTests {
     }
 
     @Test
+    @DisplayName("run --env: the command's whole environment; without any, PATH and HOME=/")
+    void environment() throws Exception {
+        Result defaults = run("env");
+        Result given = runWith(List.of("--env", "FOO=bar", "--env", "HOME=/root"), "/bin/env");
+
+        assertThat(defaults.code()).as(defaults.stderr()).isZero();
+        assertThat(defaults.stdout().lines())
+                .containsExactlyInAnyOrder(
+                        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/");
+        assertThat(given.code()).as(given.stderr()).isZero();
+        assertThat(given.stdout().lines()).containsExactly("FOO=bar", "HOME=/root");
+    }
+
+    @Test
     @DisplayName("run without pid: /proc is empty, also as root (its user namespace cannot mount the host's)")
     void withoutPidProcIsEmpty() throws Exception {
         Result result = runWith(List.of("--ns", "mount,uts"), "sh", "-c", "ls -A /proc; echo listed");
