@@ -219,6 +219,21 @@ class HelperCliTests extends AbstractHelperCliTests {
         }
 
         @Test
+        @DisplayName("126 when the command cannot be executed (a directory, a file without execute permission)")
+        void cannotExecute() throws Exception {
+            Result directory = run("/etc");
+            Result notExecutable = run("/etc/rootfs-marker");
+
+            assertThat(directory.code()).isEqualTo(126);
+            assertThat(directory.stderr())
+                    .isEqualTo("isolated-helper: exec: execve /etc: Permission denied\n"
+                            + "hint: the command is not an executable file (a directory, or no execute permission), "
+                            + "or a directory on its path cannot be searched\n");
+            assertThat(notExecutable.code()).isEqualTo(126);
+            assertThat(notExecutable.stderr()).startsWith("isolated-helper: exec: execve /etc/rootfs-marker: ");
+        }
+
+        @Test
         @DisplayName("125 and `working directory ... does not exist` when --cwd cannot be entered, not 127")
         void missingCwd() throws Exception {
             Result result = helper("run", "--rootfs", rootfs.toString(), "--cwd", "/does/not/exist", "--", "true");
