@@ -160,9 +160,9 @@ static const char USAGE[] =
     "Private networks between environments (`network=` of PROTOCOL.md) exist only in serve:\n"
     "one `run` is a single environment with no peer.\n"
     "\n"
-    "Exit codes: the command's; 128+N if killed by signal N; 125 setup failed or --cwd cannot be\n"
-    "entered (`hint: working directory DIR does not exist in the environment`); 126 cannot\n"
-    "execute; 127 not found.\n";
+    "Exit codes: the command's; 128+N if killed by signal N; 125 bad options, setup failed or\n"
+    "--cwd cannot be entered (`hint: working directory DIR does not exist in the environment`);\n"
+    "126 cannot execute; 127 not found.\n";
 
 struct cli_options {
     const char *rootfs;
@@ -282,8 +282,16 @@ static void parse_options(int argc, char **argv, bool needs_command, struct cli_
     int opt, index = -1;
     env_options_init(&o.extra);
     exec_policy_init(&o.exec, NULL);
-    opterr = 1;
-    while ((opt = getopt_long(argc, argv, "+", options, &index)) != -1) {
+    opterr = 0; /* our own messages, naming the option */
+    while ((opt = getopt_long(argc, argv, "+:", options, &index)) != -1) {
+        if (opt == ':')
+            usage_error("%s needs a value", argv[optind - 1]);
+        if (opt == '?' && optopt >= OPT_ROOTFS) /* --as-pid-1=x */
+            usage_error("%.*s takes no value", (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
+        if (opt == '?' && optopt)
+            usage_error("unknown option '-%c'", optopt);
+        if (opt == '?')
+            usage_error("unknown option '%s'", argv[optind - 1]);
         if ((opt == OPT_EXTRA || opt == OPT_EXEC) && index >= 0)
             apply_field_option(&o, opt, options[index].name, optarg);
         else

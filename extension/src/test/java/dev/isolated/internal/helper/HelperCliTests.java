@@ -234,6 +234,27 @@ class HelperCliTests extends AbstractHelperCliTests {
         }
 
         @Test
+        @DisplayName("125 and a message naming the option when it is unknown, lacks its value or takes none")
+        void badOptions() throws Exception {
+            Result unknown = helper("run", "--bogus", "--", "true");
+            Result noValue = helper("run", "--rootfs");
+            Result flagWithValue = helper("run", "--as-pid-1=yes", "--", "true");
+            Result enterNoValue = helper("enter", "--pid");
+
+            assertThat(unknown.code()).isEqualTo(125);
+            assertThat(unknown.stderr())
+                    .isEqualTo("isolated-helper: unknown option '--bogus'\nTry 'isolated-helper --help'.\n");
+            assertThat(noValue.code()).isEqualTo(125);
+            assertThat(noValue.stderr())
+                    .isEqualTo("isolated-helper: --rootfs needs a value\nTry 'isolated-helper --help'.\n");
+            assertThat(flagWithValue.code()).isEqualTo(125);
+            assertThat(flagWithValue.stderr())
+                    .isEqualTo("isolated-helper: --as-pid-1 takes no value\nTry 'isolated-helper --help'.\n");
+            assertThat(enterNoValue.code()).isEqualTo(125);
+            assertThat(enterNoValue.stderr()).startsWith("isolated-helper: --pid needs a value\n");
+        }
+
+        @Test
         @DisplayName("125 and `working directory ... does not exist` when --cwd cannot be entered, not 127")
         void missingCwd() throws Exception {
             Result result = helper("run", "--rootfs", rootfs.toString(), "--cwd", "/does/not/exist", "--", "true");
