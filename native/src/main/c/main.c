@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "env.h"
+#include "idrange.h"
 #include "mounts.h"
 #include "options.h"
 #include "probe.h"
@@ -59,9 +60,12 @@ static const char USAGE[] =
     "                            never the host's)\n"
     "      --rootfs-mode MODE    auto (overlay, else copy), overlay or copy (default auto)\n"
     "      --as-pid-1            CMD is PID 1 of its own nested PID namespace, with its own /proc\n"
-    "      --env K=V             environment variable (repeatable; default PATH=... and HOME=/)\n"
+    "      --env K=V             environment variable (repeatable: all of CMD's environment;\n"
+    "                            without any, PATH=... and HOME=/)\n"
     "      --cwd DIR             working directory inside (default /)\n"
-    "      --state-dir DIR       scratch directory (default $XDG_RUNTIME_DIR, else /tmp)\n"
+    "      --state-dir DIR       scratch directory (default $XDG_RUNTIME_DIR, else /tmp); as\n"
+    "                            root with mount unused: the env's mount point is\n"
+    "                            /run/isolated/mnt, as serve's\n"
     "      --print-pid           print `init-pid=N` (the env's init, host pid) on stderr\n"
     "                            once the command runs\n"
     "    mounts (need mount; targets resolved inside the root, created when missing):\n"
@@ -129,8 +133,9 @@ static const char USAGE[] =
     "      layer (overlay upper dir, or the copied root) is /proc/<init pid>/fd/N on the host.\n"
     "  isolated-helper copy-layer FROM TO [UNSHIFT]\n"
     "      Copies an env's writable layer FROM (e.g. /proc/<init pid>/fd/N) into the new\n"
-    "      directory TO (0700) without following symlinks, keeping modes, owners, times,\n"
-    "      whiteouts, FIFOs and overlay opaque marks, for use as a layer= of later envs.\n"
+    "      directory TO (0700 while it is filled, then FROM's mode and owner) without\n"
+    "      following symlinks, keeping modes, owners, times, whiteouts, FIFOs and overlay\n"
+    "      opaque marks, for use as a layer= of later envs.\n"
     "      UNSHIFT (root: the env's id range base) maps owners BASE+id back to id.\n"
     "  isolated-helper probe [--json]\n"
     "      Try each step (user namespace, maps, mounts, overlay, pivot_root, namespaces,\n"
@@ -139,7 +144,7 @@ static const char USAGE[] =
     "      /etc/subgid ranges; root needs none), userns-capabilities (fails where a new user\n"
     "      namespace gets no capabilities: Ubuntu 24.04's AppArmor restriction).\n"
     "      One line per step:\n"
-    "      `STEP ok|fail ERRNO HINT`, or with --json one object per line\n"
+    "      `STEP ok [DETAIL]` or `STEP fail ERRNO DETAIL: HINT`, or with --json one object per line\n"
     "      {\"step\",\"ok\",\"errno\",\"detail\",\"hint\"}. Exits 0.\n"
     "  isolated-helper help | --help\n"
     "\n"
@@ -149,15 +154,15 @@ static const char USAGE[] =
     "\n"
     "With mount, the environment gets a private tmpfs holding the overlay, a minimal /dev\n"
     "(null zero full random urandom tty, devpts, shm), a fresh /proc and a tmpfs /tmp, then\n"
-    "pivot_root. A fresh /proc is also mounted without pid: it then shows the host's PID\n"
-    "namespace (root only; unprivileged callers get an empty /proc). Without mount, the\n"
+    "pivot_root. Without pid /proc stays empty (the env's user namespace, which every env\n"
+    "has, cannot mount one for the host's PID namespace). Without mount, the\n"
     "command is chroot()ed into the overlay and nothing else is mounted. With net, lo is up.\n"
     "Private networks between environments (`network=` of PROTOCOL.md) exist only in serve:\n"
     "one `run` is a single environment with no peer.\n"
     "\n"
-    "Exit codes: the command's; 128+N if killed by signal N; 125 setup failed or --cwd cannot be\n"
-    "entered (`hint: working directory DIR does not exist in the environment`); 126 cannot\n"
-    "execute; 127 not found.\n";
+    "Exit codes: the command's; 128+N if killed by signal N; 125 bad options, setup failed or\n"
+    "--cwd cannot be entered (`hint: working directory DIR does not exist in the environment`);\n"
+    "126 cannot execute; 127 not found.\n";
 
 struct cli_options {
     const char *rootfs;
@@ -277,8 +282,16 @@ static void parse_options(int argc, char **argv, bool needs_command, struct cli_
     int opt, index = -1;
     env_options_init(&o.extra);
     exec_policy_init(&o.exec, NULL);
-    opterr = 1;
-    while ((opt = getopt_long(argc, argv, "+", options, &index)) != -1) {
+    opterr = 0; /* our own messages, naming the option */
+    while ((opt = getopt_long(argc, argv, "+:", options, &index)) != -1) {
+        if (opt == ':')
+            usage_error("%s needs a value", argv[optind - 1]);
+        if (opt == '?' && optopt >= OPT_ROOTFS) /* --as-pid-1=x */
+            usage_error("%.*s takes no value", (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
+        if (opt == '?' && optopt)
+            usage_error("unknown option '-%c'", optopt);
+        if (opt == '?')
+            usage_error("unknown option '%s'", argv[optind - 1]);
         if ((opt == OPT_EXTRA || opt == OPT_EXEC) && index >= 0)
             apply_field_option(&o, opt, options[index].name, optarg);
         else
@@ -346,9 +359,21 @@ static char *make_scratch_dir(const char *state_dir)
     die("state-dir", "mkdtemp", bases[0], "the state directory must exist and be writable");
 }
 
+/* As root the init mounts its private tmpfs at the scratch dir already as its range's root
+ * (env.c), which cannot search a 0700 state dir such as root's XDG_RUNTIME_DIR (/run/user/0):
+ * with mount it takes serve's mount point instead, searchable by all and empty on the host. */
+static char *root_mount_point(void)
+{
+    if (make_dirs(ISOLATED_RUN_DIR, 0755) < 0 || chmod(ISOLATED_RUN_DIR, 0755) < 0 ||
+        (mkdir(ROOT_MNT_DIR, 0755) < 0 && errno != EEXIST))
+        die("state-dir", "mkdir", ROOT_MNT_DIR, "root's environments need a writable /run");
+    return xstrdup(ROOT_MNT_DIR);
+}
+
 /* The scratch dir holds only a mount point (mount ns) or the chroot tree (removed by
- * env_release); an empty directory is all that is left of it here. */
-static void tear_down(struct env *env, char *scratch)
+ * env_release); an empty directory is all that is left of it here. The shared mount point
+ * stays: removing it would unmount it in the namespaces of other helpers' envs. */
+static void tear_down(struct env *env, char *scratch, bool shared)
 {
     env_kill(env);
     while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
@@ -356,7 +381,8 @@ static void tear_down(struct env *env, char *scratch)
     env_release(env);
     env_kill_strays(env);
     env_remove_cgroup(env);
-    rmdir(scratch);
+    if (!shared)
+        rmdir(scratch);
     free(scratch);
     helper_identity_release(); /* its cgroup is gone: nothing left to sweep */
 }
@@ -372,7 +398,8 @@ static int run_main(struct cli_options *o)
         die("mount-rootfs", "realpath", o->rootfs, NULL);
     if (!(o->ns & NS_BIT(NS_MOUNT)) && make_helper_mounts_private(&f) < 0)
         die_with(&f, EXIT_SETUP_FAILED);
-    char *scratch = make_scratch_dir(o->state_dir);
+    bool shared = real_root() && (o->ns & NS_BIT(NS_MOUNT));
+    char *scratch = shared ? root_mount_point() : make_scratch_dir(o->state_dir);
     char *tree = xasprintf("%s/root", scratch);
     char *cgroup_name = xasprintf("isolated-run-%s", helper_identity());
     struct env_spec spec = { .rootfs = rootfs, .ns = o->ns, .hostname = o->hostname,
@@ -383,12 +410,12 @@ static int run_main(struct cli_options *o)
     int rc = env_create(&spec, &env, &f);
     env_options_take_policy(&o->extra, &env);
     if (rc < 0) {
-        tear_down(&env, scratch);
+        tear_down(&env, scratch, shared);
         die_with(&f, EXIT_SETUP_FAILED);
     }
     /* After pivot_root the env no longer has the scratch dir as a mount point (its tmpfs went
      * with the detached old root), so it can go now: nothing is left behind even on SIGKILL. */
-    if (env.pivoted)
+    if (env.pivoted && !shared)
         rmdir(scratch);
     char **envp = build_envp(o->env, o->env_count);
     struct spawn_spec run = { .env = &env, .join = env.ns, .argv = o->argv, .envp = envp,
@@ -398,7 +425,7 @@ static int run_main(struct cli_options *o)
     struct spawned cmd;
     long long oom_before = env.cg.version ? cgroup_oom_kills(&env.cg) : -1;
     if (spawn_in_env(&run, &cmd, &f) < 0) {
-        tear_down(&env, scratch);
+        tear_down(&env, scratch, shared);
         die_spawn_failure(&f);
     }
     if (o->print_pid) /* once the command runs: `enter` then finds it */
@@ -406,7 +433,7 @@ static int run_main(struct cli_options *o)
     int code = wait_for_command(cmd.pid, &env.pid, &set);
     if (code == 128 + SIGKILL && oom_before >= 0 && cgroup_oom_kills(&env.cg) > oom_before)
         fputs("isolated-helper: the command was killed by the OOM killer (--memory-max)\n", stderr);
-    tear_down(&env, scratch);
+    tear_down(&env, scratch, shared);
     free(tree);
     free(cgroup_name);
     return code;

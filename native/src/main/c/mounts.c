@@ -120,10 +120,12 @@ static int copy_file_at(int src_dir, int dst_dir, const char *name, const struct
         rc = n == 0 ? 0 : -1;
         break;
     }
+    int saved = errno; /* a failed copy's error, not what the fchown below sets */
     (void)fchown(out, st->st_uid, st->st_gid); /* fails for unmapped owners: keep ours */
-    if (rc == 0 && fchmod(out, st->st_mode & 07777) < 0)
+    if (rc == 0 && fchmod(out, st->st_mode & 07777) < 0) {
         rc = -1;
-    int saved = errno;
+        saved = errno;
+    }
     close(out);
     close(in);
     errno = saved;
@@ -163,11 +165,14 @@ static int copy_dir_at(int src_dir, int dst_dir, const char *name, const struct 
     if (mkdirat(dst_dir, name, 0700) == 0 &&
         (dst = openat(dst_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
         rc = copy_tree_at(src, dst, ctx);
+        int copy_errno = errno; /* a failed copy's error, not what the fchown below sets */
         copy_opaque_xattrs(src, dst);
         (void)fchown(dst, st->st_uid, st->st_gid);
         /* the mode last: a 0555 directory must stay writable while we fill it */
         if (rc == 0)
             rc = fchmod(dst, st->st_mode & 07777);
+        else
+            errno = copy_errno;
     }
     int saved = errno;
     if (dst >= 0)

@@ -620,7 +620,7 @@ static void run_step(const char *name, unsigned long flags, bool maps, step_fn f
     struct probe_msg m;
     struct id_map_plan plan;
     if (geteuid() != 0)
-        flags |= CLONE_NEWUSER; /* as `run` does for a non-root caller */
+        flags |= CLONE_NEWUSER; /* a non-root caller needs one for the others */
     (void)plan_id_maps(USER_MAP_ROOT, &plan, &m.failure); /* user-map=root cannot fail */
     run_in_child(flags, maps ? &plan : NULL, fn, &m);
     if (!m.ok && strcmp(m.failure.stage, "clone") == 0 && (flags & CLONE_NEWUSER))

@@ -44,6 +44,9 @@ static const char *default_hint(const char *stage, int err)
         return "overlayfs is unavailable here: use --rootfs-mode copy (or auto)";
     if (strcmp(stage, "exec") == 0 && err == ENOENT)
         return "the command does not exist in the environment (the env's PATH is searched)";
+    if (strcmp(stage, "exec") == 0 && err == EACCES)
+        return "the command is not an executable file (a directory, or no execute permission), or a "
+               "directory on its path cannot be searched";
     if (err == EMFILE)
         return "the helper reached its limit of open files: close environments, or raise the "
                "JVM's limit (ulimit -n, LimitNOFILE= in a systemd unit)";

@@ -12,6 +12,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -100,6 +103,49 @@ class MountOptionsTests {
                     .contains("Permission denied");
             assertThat(env.exec("sh", "-c", "echo x > /ro-bind/null")).failed();
         }
+    }
+
+    @Test
+    @DisplayName(
+            "every @Bind and writable mount is nosuid,nodev, but /dev/pts and the host's devices bound at /dev (and over /proc's masked files)")
+    void writableMountsAreNosuidNodev(@TempDir Path dir) {
+        Set<String> devices = Set.of("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty");
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .bindWritable(dir, "/bind")
+                .bind(dir, "/ro-bind")
+                .tmpfs("/scratch", 1 << 20)
+                .start()) {
+            List<MountInfo> mounts = env.mounts();
+            List<MountInfo> writable = mounts.stream()
+                    .filter(m -> Arrays.asList(m.options().split(",")).contains("rw"))
+                    .toList();
+            assertThat(writable)
+                    .extracting(MountInfo::mountPoint)
+                    .contains("/", "/bind", "/scratch", "/tmp", "/dev", "/dev/shm", "/dev/pts")
+                    .containsAll(devices);
+            assertThat(mounts)
+                    .filteredOn(m -> writable.contains(m) || m.mountPoint().equals("/ro-bind"))
+                    .filteredOn(m -> !m.mountPoint().equals("/dev/pts") && !devices.contains(m.mountPoint()))
+                    .filteredOn(m ->
+                            !(m.mountPoint().startsWith("/proc/") && m.fsType().equals(devices(mounts))))
+                    .allSatisfy(m -> assertThat(m.options().split(","))
+                            .as(m.mountPoint())
+                            .contains("nosuid", "nodev"));
+            assertThat(mounts)
+                    .filteredOn(m -> m.mountPoint().equals("/dev/pts"))
+                    .singleElement()
+                    .satisfies(m -> assertThat(m.options().split(",")).contains("nosuid"));
+        }
+    }
+
+    /** The file system type of the host's devices bound at /dev (devtmpfs on most hosts). */
+    private static String devices(List<MountInfo> mounts) {
+        return mounts.stream()
+                .filter(m -> m.mountPoint().equals("/dev/null"))
+                .findFirst()
+                .orElseThrow()
+                .fsType();
     }
 
     @Test

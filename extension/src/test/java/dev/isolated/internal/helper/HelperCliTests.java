@@ -10,11 +10,13 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -217,6 +219,42 @@ class HelperCliTests extends AbstractHelperCliTests {
         }
 
         @Test
+        @DisplayName("126 when the command cannot be executed (a directory, a file without execute permission)")
+        void cannotExecute() throws Exception {
+            Result directory = run("/etc");
+            Result notExecutable = run("/etc/rootfs-marker");
+
+            assertThat(directory.code()).isEqualTo(126);
+            assertThat(directory.stderr())
+                    .isEqualTo("isolated-helper: exec: execve /etc: Permission denied\n"
+                            + "hint: the command is not an executable file (a directory, or no execute permission), "
+                            + "or a directory on its path cannot be searched\n");
+            assertThat(notExecutable.code()).isEqualTo(126);
+            assertThat(notExecutable.stderr()).startsWith("isolated-helper: exec: execve /etc/rootfs-marker: ");
+        }
+
+        @Test
+        @DisplayName("125 and a message naming the option when it is unknown, lacks its value or takes none")
+        void badOptions() throws Exception {
+            Result unknown = helper("run", "--bogus", "--", "true");
+            Result noValue = helper("run", "--rootfs");
+            Result flagWithValue = helper("run", "--as-pid-1=yes", "--", "true");
+            Result enterNoValue = helper("enter", "--pid");
+
+            assertThat(unknown.code()).isEqualTo(125);
+            assertThat(unknown.stderr())
+                    .isEqualTo("isolated-helper: unknown option '--bogus'\nTry 'isolated-helper --help'.\n");
+            assertThat(noValue.code()).isEqualTo(125);
+            assertThat(noValue.stderr())
+                    .isEqualTo("isolated-helper: --rootfs needs a value\nTry 'isolated-helper --help'.\n");
+            assertThat(flagWithValue.code()).isEqualTo(125);
+            assertThat(flagWithValue.stderr())
+                    .isEqualTo("isolated-helper: --as-pid-1 takes no value\nTry 'isolated-helper --help'.\n");
+            assertThat(enterNoValue.code()).isEqualTo(125);
+            assertThat(enterNoValue.stderr()).startsWith("isolated-helper: --pid needs a value\n");
+        }
+
+        @Test
         @DisplayName("125 and `working directory ... does not exist` when --cwd cannot be entered, not 127")
         void missingCwd() throws Exception {
             Result result = helper("run", "--rootfs", rootfs.toString(), "--cwd", "/does/not/exist", "--", "true");
@@ -256,6 +294,62 @@ class HelperCliTests extends AbstractHelperCliTests {
         assertThat(first.stdout()).isEqualTo("data\n");
         assertThat(rootfs.resolve("written")).doesNotExist();
         assertThat(second.stdout().lines()).doesNotContain("written");
+    }
+
+    @Test
+    @DisplayName(
+            "run as root with a 0700 scratch directory (root's XDG_RUNTIME_DIR, /run/user/0, or --state-dir): the env starts, nothing is left there")
+    void rootWithPrivateStateDir() throws Exception {
+        Path runtime = Files.createDirectory(
+                tmp.resolve("run-user-0"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+
+        Result byXdg = exec(List.of(
+                "env",
+                "XDG_RUNTIME_DIR=" + runtime,
+                HELPER.toString(),
+                "run",
+                "--rootfs",
+                rootfs.toString(),
+                "--",
+                "cat",
+                "/etc/rootfs-marker"));
+        Result byOption = runWith(List.of("--state-dir", runtime.toString()), "cat", "/etc/rootfs-marker");
+        Result chrooted =
+                runWith(List.of("--state-dir", runtime.toString(), "--ns", "pid,uts"), "cat", "/etc/rootfs-marker");
+
+        assertThat(byXdg.code()).as(byXdg.stderr()).isZero();
+        assertThat(byXdg.stdout()).isEqualTo("from the image\n");
+        assertThat(byOption.code()).as(byOption.stderr()).isZero();
+        assertThat(byOption.stdout()).isEqualTo("from the image\n");
+        assertThat(chrooted.code()).as(chrooted.stderr()).isZero();
+        assertThat(chrooted.stdout()).isEqualTo("from the image\n");
+        try (Stream<Path> left = Files.list(runtime)) {
+            assertThat(left).isEmpty();
+        }
+    }
+
+    @Test
+    @DisplayName("run --env: the command's whole environment; without any, PATH and HOME=/")
+    void environment() throws Exception {
+        Result defaults = run("env");
+        Result given = runWith(List.of("--env", "FOO=bar", "--env", "HOME=/root"), "/bin/env");
+
+        assertThat(defaults.code()).as(defaults.stderr()).isZero();
+        assertThat(defaults.stdout().lines())
+                .containsExactlyInAnyOrder(
+                        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/");
+        assertThat(given.code()).as(given.stderr()).isZero();
+        assertThat(given.stdout().lines()).containsExactly("FOO=bar", "HOME=/root");
+    }
+
+    @Test
+    @DisplayName("run without pid: /proc is empty, also as root (its user namespace cannot mount the host's)")
+    void withoutPidProcIsEmpty() throws Exception {
+        Result result = runWith(List.of("--ns", "mount,uts"), "sh", "-c", "ls -A /proc; echo listed");
+
+        assertThat(result.code()).as(result.stderr()).isZero();
+        assertThat(result.stdout()).isEqualTo("listed\n");
     }
 
     @Test

@@ -115,6 +115,39 @@ class HelperLayersTests {
     }
 
     @Test
+    @DisplayName(
+            "copy-layer of a file it cannot read: exit 125 naming the file and the read's own error (as uid 65534: EACCES)")
+    void copyLayerNamesTheUnreadableFile() throws Exception {
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path layer = Files.createDirectories(tmp.resolve("layer/etc"));
+        Files.setPosixFilePermissions(layer.getParent(), PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(layer, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(
+                Files.writeString(layer.resolve("secret"), "s\n"), PosixFilePermissions.fromString("---------"));
+        Path out = Files.createDirectory(tmp.resolve("out"));
+        Files.setPosixFilePermissions(out, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path helper = HelperPaths.rootlessCopy(tmp);
+
+        Process copy = new ProcessBuilder(
+                        "setpriv",
+                        "--reuid=65534",
+                        "--regid=65534",
+                        "--clear-groups",
+                        helper.toString(),
+                        "copy-layer",
+                        layer.getParent().toString(),
+                        out.resolve("frozen").toString())
+                .redirectErrorStream(true)
+                .start();
+        String said = new String(copy.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+
+        assertThat(copy.waitFor()).as(said).isEqualTo(125);
+        assertThat(said)
+                .isEqualTo("isolated-helper: copy-layer: copy " + layer.getParent()
+                        + " (at secret): Permission denied\n" + "hint: every file of the layer must be readable\n");
+    }
+
+    @Test
     @DisplayName("copy-layer refuses a target that exists, and never writes through a symlink there")
     void copyLayerRefusesExistingTarget() throws Exception {
         Path victim = Files.createDirectory(tmp.resolve("victim"));

@@ -373,6 +373,44 @@ class HelperProbeTests extends AbstractHelperCliTests {
         }
 
         @Test
+        @DisplayName("its steps, in PROTOCOL.md's order")
+        void stepsInOrder() throws Exception {
+            Map<String, Map<String, Object>> steps = probe(List.of(HELPER.toString(), "probe", "--json"));
+
+            assertThat(steps.keySet())
+                    .containsExactly(
+                            "sysctl kernel.unprivileged_userns_clone",
+                            "sysctl user.max_user_namespaces",
+                            "sysctl kernel.apparmor_restrict_unprivileged_userns",
+                            "container",
+                            "seccomp",
+                            "proc-unmasked",
+                            "root-capabilities",
+                            "userns",
+                            "uid-map",
+                            "setgroups",
+                            "newuidmap",
+                            "newgidmap",
+                            "subids",
+                            "mount-ns",
+                            "tmpfs-userns",
+                            "proc",
+                            "overlay",
+                            "overlay-userxattr",
+                            "overlay-userns-no-userxattr",
+                            "pivot-root",
+                            "net",
+                            "uts",
+                            "ipc",
+                            "cgroup-ns",
+                            "time-ns",
+                            "userns-capabilities",
+                            "cgroup-memory",
+                            "cgroup-pids",
+                            "cgroup-cpu");
+        }
+
+        @Test
         @DisplayName("without --json: one `step ok|fail ...` line per step")
         void textOutput() throws Exception {
             Result result = helper("probe");
