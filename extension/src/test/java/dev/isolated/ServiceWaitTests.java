@@ -401,6 +401,27 @@ class ServiceWaitTests {
     }
 
     @Test
+    @DisplayName("until(description, check): a check whose assertion fails (an AssertionError) is not ready yet either")
+    void untilWithAssertions() throws Exception {
+        try (IsolatedEnvironment env =
+                env("sleep 0.3; echo go > /tmp/state; exec sleep 1000", "", Duration.ofMillis(1500))) {
+            env.startImageCommand(Wait.until("/tmp/state to say go", e -> {
+                assertThat(e.exec("cat", "/tmp/state")).succeeded().stdout().isEqualTo("go\n");
+                return true;
+            }));
+
+            assertThatThrownBy(() -> Wait.until("/tmp/state to say stop", e -> {
+                                assertThat(e.readString("/tmp/state")).isEqualTo("stop\n");
+                                return true;
+                            })
+                            .waitUntilReady(env, env.service()))
+                    .isInstanceOf(ServiceNotReadyException.class)
+                    .hasMessageContaining("still waiting for /tmp/state to say stop (the last check threw "
+                            + "org.opentest4j.AssertionFailedError: ");
+        }
+    }
+
+    @Test
     @DisplayName("allOf waits for each in turn: the log line twice, the port, then HTTP")
     void combined() throws Exception {
         try (IsolatedEnvironment env = env(SERVICE)) {
