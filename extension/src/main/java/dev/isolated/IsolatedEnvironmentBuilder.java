@@ -475,7 +475,8 @@ public final class IsolatedEnvironmentBuilder {
     /**
      * Puts the environment on a private network shared with the other environments that name it: each gets an
      * {@code eth0} with an address there ({@link IsolatedEnvironment#address()}), and their hostnames resolve
-     * through {@code /etc/hosts}. The network exists only between those environments; the host's interfaces
+     * through {@code /etc/hosts} (the hostnames given with {@link #hostname(String)}: one made without, although
+     * named {@code isolated}, is listed under none). The network exists only between those environments; the host's interfaces
      * are never touched. Needs {@link LinuxNamespace#NET}. Works as root and rootless; rootless, the environments of
      * one network must agree on {@link UserMapping#SUBIDS} versus {@link UserMapping#ROOT}/{@link UserMapping#SELF}
      * (those two mix), else {@link #start()} fails with an {@link EnvironmentSetupException} at stage

@@ -63,6 +63,33 @@ class IsolatedNetworkTests {
     }
 
     @Test
+    @DisplayName(
+            "a builder's member without hostname(...) is named isolated but listed in no /etc/hosts, unless by its "
+                    + "aliases: it is reached by address()")
+    void unnamedMember() {
+        try (IsolatedNetwork net = IsolatedNetwork.newNetwork();
+                IsolatedEnvironment unnamed = IsolatedEnvironment.builder()
+                        .rootfs("busybox.tar")
+                        .network(net)
+                        .start();
+                IsolatedEnvironment aliased = IsolatedEnvironment.builder()
+                        .rootfs("busybox.tar")
+                        .network(net, "cache")
+                        .start();
+                IsolatedEnvironment app = member(net, "app")) {
+            assertThat(unnamed.hostname()).isEqualTo("isolated");
+            unnamed.start("nc", "-l", "-p", "7000");
+            unnamed.awaitPort(7000);
+
+            assertThat(app.readString("/etc/hosts"))
+                    .isEqualTo("127.0.0.1\tlocalhost\n::1\tlocalhost\n" + aliased.address() + "\tcache\n"
+                            + app.address() + "\tapp\n");
+            assertThat(app.exec(connect("isolated", 7000))).failed();
+            assertThat(app.exec(connect(unnamed.address(), 7000))).succeeded();
+        }
+    }
+
+    @Test
     @DisplayName("close() closes the members still open; a closed network takes no new member")
     void closeClosesMembers() {
         IsolatedNetwork net = IsolatedNetwork.newNetwork();
