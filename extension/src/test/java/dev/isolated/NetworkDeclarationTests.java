@@ -7,6 +7,7 @@ import static dev.isolated.LinuxNamespace.UTS;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
 import dev.isolated.internal.helper.NamespaceFds;
 import java.io.IOException;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.testkit.engine.EngineExecutionResults;
+import org.junit.platform.testkit.engine.EngineTestKit;
 
 @DisplayName("IsolatedNetwork parameters and fields, @OnNetwork: made per test or class, closed with it")
 class NetworkDeclarationTests {
@@ -174,6 +176,36 @@ class NetworkDeclarationTests {
             assertThat(a.readString("/etc/hosts")).contains(a.address() + "\ta svc\n");
         }
     }
+
+    @Test
+    @DisplayName("a superclass's static field is shared by its test subclasses and closed after the run, not after the "
+            + "first subclass")
+    void superclassStaticField() {
+        EngineExecutionResults results = EngineTestKit.engine("junit-jupiter")
+                .selectors(selectClass(FirstSubclassCase.class), selectClass(SecondSubclassCase.class))
+                .execute();
+
+        EngineRunner.assertAllSucceeded(results, 2);
+        assertThat(SharedNetworkBase.shared.isClosed()).isTrue();
+        assertThat(SharedNetworkBase.shared.members()).isEmpty();
+    }
+
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT, UTS, NET})
+    abstract static class SharedNetworkBase {
+        static final IsolatedNetwork shared = IsolatedNetwork.newNetwork();
+
+        @Test
+        @OnNetwork("shared")
+        void joins(IsolatedEnvironment env) {
+            assertThat(shared.members()).containsExactly(env);
+        }
+    }
+
+    static class FirstSubclassCase extends SharedNetworkBase {}
+
+    static class SecondSubclassCase extends SharedNetworkBase {}
 
     @Test
     @DisplayName("an IsolatedNetwork parameter of a @BeforeAll method is the class's, closed after it")
