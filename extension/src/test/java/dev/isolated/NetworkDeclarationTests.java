@@ -179,13 +179,13 @@ class NetworkDeclarationTests {
 
     @Test
     @DisplayName("a superclass's static field is shared by its test subclasses and closed after the run, not after the "
-            + "first subclass")
+            + "first subclass; a superclass's @OnNetwork applies to its subclasses")
     void superclassStaticField() {
         EngineExecutionResults results = EngineTestKit.engine("junit-jupiter")
                 .selectors(selectClass(FirstSubclassCase.class), selectClass(SecondSubclassCase.class))
                 .execute();
 
-        EngineRunner.assertAllSucceeded(results, 2);
+        EngineRunner.assertAllSucceeded(results, 3);
         assertThat(SharedNetworkBase.shared.isClosed()).isTrue();
         assertThat(SharedNetworkBase.shared.members()).isEmpty();
     }
@@ -193,17 +193,23 @@ class NetworkDeclarationTests {
     @Isolated(
             rootfs = "busybox.tar",
             namespaces = {PID, MOUNT, UTS, NET})
+    @OnNetwork("shared")
     abstract static class SharedNetworkBase {
         static final IsolatedNetwork shared = IsolatedNetwork.newNetwork();
 
         @Test
-        @OnNetwork("shared")
+        @OnNetwork(value = "shared", aliases = "by-method")
         void joins(IsolatedEnvironment env) {
             assertThat(shared.members()).containsExactly(env);
         }
     }
 
-    static class FirstSubclassCase extends SharedNetworkBase {}
+    static class FirstSubclassCase extends SharedNetworkBase {
+        @Test
+        void classAnnotationIsInherited(IsolatedEnvironment env) {
+            assertThat(SharedNetworkBase.shared.members()).containsExactly(env);
+        }
+    }
 
     static class SecondSubclassCase extends SharedNetworkBase {}
 
