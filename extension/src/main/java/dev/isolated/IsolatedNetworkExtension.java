@@ -115,11 +115,16 @@ class IsolatedNetworkExtension implements BeforeAllCallback, BeforeEachCallback,
         return parameterNetwork(context, parameterContext.getParameter().getName());
     }
 
-    /** The network of the IsolatedNetwork parameter NAME: one per name and context (test or class). */
+    /**
+     * The network of the IsolatedNetwork parameter NAME: one per name and context (test or class). The key names the
+     * context: a test's store also sees its class's values, and a test's parameter is never its class's network.
+     */
     private static IsolatedNetwork parameterNetwork(ExtensionContext context, String name) {
         return context.getStore(NAMESPACE)
                 .getOrComputeIfAbsent(
-                        List.of("parameter", name), k -> IsolatedNetwork.newNetwork(), IsolatedNetwork.class);
+                        List.of("parameter", name, context.getUniqueId()),
+                        k -> IsolatedNetwork.newNetwork(),
+                        IsolatedNetwork.class);
     }
 
     /**

@@ -214,9 +214,11 @@ class NetworkDeclarationTests {
     static class SecondSubclassCase extends SharedNetworkBase {}
 
     @Test
-    @DisplayName("an IsolatedNetwork parameter of a @BeforeAll method is the class's, closed after it")
+    @DisplayName(
+            "an IsolatedNetwork parameter of a @BeforeAll method is the class's, closed after it; a test's parameter of the "
+                    + "same name is a new network of the test's own")
     void beforeAllParameter() {
-        EngineRunner.assertAllSucceeded(EngineRunner.run(BeforeAllCase.class), 2);
+        EngineRunner.assertAllSucceeded(EngineRunner.run(BeforeAllCase.class), 3);
         assertThat(BeforeAllCase.network.isClosed()).isTrue();
     }
 
@@ -235,6 +237,15 @@ class NetworkDeclarationTests {
         void one(@Isolated(hostname = "one") @OnNetwork("network") IsolatedEnvironment env) {
             assertThat(network.isClosed()).isFalse();
             assertThat(network.members()).containsExactly(env);
+        }
+
+        @Test
+        void sameNameInATest(
+                IsolatedNetwork classNetwork,
+                @Isolated(hostname = "three") @OnNetwork("classNetwork") IsolatedEnvironment env) {
+            assertThat(classNetwork).as("a new network for the test").isNotSameAs(network);
+            assertThat(classNetwork.members()).containsExactly(env);
+            assertThat(network.members()).isEmpty();
         }
 
         @Test
