@@ -364,7 +364,8 @@ class ServiceWaitTests {
     }
 
     @Test
-    @DisplayName("forHealthcheck on an image without HEALTHCHECK fails at once, saying so")
+    @DisplayName(
+            "forHealthcheck on an image without HEALTHCHECK, or one that switches it off, fails at once, saying so")
     void noHealthcheck() throws Exception {
         try (IsolatedEnvironment env = env("exec sleep 1000")) {
             IsolatedProcess service = env.startImageCommand();
@@ -373,6 +374,31 @@ class ServiceWaitTests {
                     .hasMessage(
                             "Wait.forHealthcheck(): the image of this environment declares no HEALTHCHECK; wait for "
                                     + "a log line, a port or an HTTP endpoint instead");
+        }
+        try (IsolatedEnvironment env = env("exec sleep 1000", "{\"Test\":[\"NONE\"]}", Duration.ofSeconds(60))) {
+            IsolatedProcess service = env.startImageCommand();
+            assertThatThrownBy(() -> Wait.forHealthcheck().waitUntilReady(env, service))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessage("Wait.forHealthcheck(): the image of this environment switches its HEALTHCHECK off "
+                            + "(Test [NONE]); wait for a log line, a port or an HTTP endpoint instead");
+        }
+    }
+
+    @Test
+    @DisplayName("a check still running at its Timeout is stopped and fails: 'the last check timed out: \"<output>\"'")
+    void healthcheckTimeout() throws Exception {
+        try (IsolatedEnvironment env = env(
+                "exec sleep 1000",
+                "{\"Test\":[\"CMD-SHELL\",\"echo checking; sleep 100\"],\"Interval\":100000000,"
+                        + "\"Timeout\":300000000,\"Retries\":1}",
+                Duration.ofSeconds(30))) {
+            assertThatThrownBy(() -> env.startImageCommand(Wait.forHealthcheck()))
+                    .isInstanceOf(ServiceNotReadyException.class)
+                    .hasMessageContaining(") is unhealthy after ")
+                    .hasMessageContaining(
+                            " ms: its HEALTHCHECK [CMD-SHELL, echo checking; sleep 100] failed 1 times in "
+                                    + "a row (Retries 1, StartPeriod 0 ms, Interval 100 ms, Timeout 300 ms); the last check "
+                                    + "timed out: \"checking\"\n");
         }
     }
 
