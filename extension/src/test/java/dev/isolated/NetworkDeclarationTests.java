@@ -228,9 +228,16 @@ class NetworkDeclarationTests {
     static class BeforeAllCase {
         static IsolatedNetwork network;
 
+        static IsolatedNetwork beforeEach;
+
         @org.junit.jupiter.api.BeforeAll
         static void keep(IsolatedNetwork classNetwork) {
             network = classNetwork;
+        }
+
+        @org.junit.jupiter.api.BeforeEach
+        void each(IsolatedNetwork classNetwork) {
+            beforeEach = classNetwork;
         }
 
         @Test
@@ -244,6 +251,7 @@ class NetworkDeclarationTests {
                 IsolatedNetwork classNetwork,
                 @Isolated(hostname = "three") @OnNetwork("classNetwork") IsolatedEnvironment env) {
             assertThat(classNetwork).as("a new network for the test").isNotSameAs(network);
+            assertThat(classNetwork).as("the same as its @BeforeEach's").isSameAs(beforeEach);
             assertThat(classNetwork.members()).containsExactly(env);
             assertThat(network.members()).isEmpty();
         }
