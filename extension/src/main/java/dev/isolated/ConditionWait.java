@@ -27,7 +27,7 @@ final class ConditionWait extends Wait {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new IsolatedException("Interrupted while checking " + description, e);
-                } catch (Exception e) {
+                } catch (Exception | AssertionError e) { // an AssertJ or JUnit assertion that fails: not yet
                     last = "the last check threw " + e;
                 }
                 return false;

@@ -305,7 +305,10 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     /**
      * Makes a TCP port of the environment reachable from the JVM, like Testcontainers' {@code getMappedPort}: the
      * helper listens on a free port of the host's loopback interface and relays each connection into the
-     * environment's network namespace (only loopback addresses are involved on either side). Without
+     * environment's network namespace, to {@code 127.0.0.1:port} there (only loopback addresses are involved on
+     * either side): a server inside that listens on {@code 0.0.0.0} or {@code 127.0.0.1} is reached, one bound only to
+     * another address (its {@code eth0} address on a private network, {@code ::1}) is not, and the JVM's connection
+     * is closed at once. Without
      * {@link LinuxNamespace#NET} the environment shares the host's network and {@code port} is returned as it is.
      *
      * <pre>{@code

@@ -47,6 +47,8 @@ public final class IsolatedEnvironmentBuilder {
     private Wait serviceWait; // startImageCommand: null for no wait
     private String[] serviceArgs; // startImageCommand: null for no service
     private Duration startupTimeout; // null: configured or default
+    private boolean execTimeoutGiven; // else isolated.exec.timeout, or the default
+    private boolean awaitTimeoutGiven; // else isolated.await.timeout, or the default
     private LayerStorage layerStorage = LayerStorage.DEFAULT;
     private String tmpfsSize = "";
     private FrozenState frozen;
@@ -274,24 +276,28 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
-     * Sets the default timeout of {@code exec}.
+     * Sets the default timeout of {@code exec}; unless given, {@value IsolatedConfiguration#EXEC_TIMEOUT} (a system
+     * property), else 60 s.
      *
      * @param timeout how long {@code exec} waits before stopping a command
      * @return this builder
      */
     public IsolatedEnvironmentBuilder execTimeout(Duration timeout) {
         spec.execTimeout(timeout);
+        execTimeoutGiven = true;
         return this;
     }
 
     /**
-     * Sets how long the {@code await...} methods wait.
+     * Sets how long the {@code await...} methods wait; unless given, {@value IsolatedConfiguration#AWAIT_TIMEOUT} (a
+     * system property), else 30 s.
      *
      * @param timeout how long the {@code await...} methods wait
      * @return this builder
      */
     public IsolatedEnvironmentBuilder awaitTimeout(Duration timeout) {
         spec.awaitTimeout(timeout);
+        awaitTimeoutGiven = true;
         return this;
     }
 
@@ -477,7 +483,8 @@ public final class IsolatedEnvironmentBuilder {
     /**
      * Puts the environment on a private network shared with the other environments that name it: each gets an
      * {@code eth0} with an address there ({@link IsolatedEnvironment#address()}), and their hostnames resolve
-     * through {@code /etc/hosts}. The network exists only between those environments; the host's interfaces
+     * through {@code /etc/hosts} (the hostnames given with {@link #hostname(String)}: one made without, although
+     * named {@code isolated}, is listed under none). The network exists only between those environments; the host's interfaces
      * are never touched. Needs {@link LinuxNamespace#NET}. Works as root and rootless; rootless, the environments of
      * one network must agree on {@link UserMapping#SUBIDS} versus {@link UserMapping#ROOT}/{@link UserMapping#SELF}
      * (those two mix), else {@link #start()} fails with an {@link EnvironmentSetupException} at stage
@@ -678,6 +685,22 @@ public final class IsolatedEnvironmentBuilder {
                 : IsolatedSettings.DEFAULT_STARTUP_TIMEOUT;
     }
 
+    /** The exec and await timeouts not given to this builder, from the configuration when it names them. */
+    private void configuredTimeouts() {
+        if (!execTimeoutGiven) {
+            Optional<String> text = configuration.apply(IsolatedConfiguration.EXEC_TIMEOUT);
+            if (text.isPresent()) {
+                spec.execTimeout(IsolatedSettings.parseDuration(IsolatedConfiguration.EXEC_TIMEOUT, text.get()));
+            }
+        }
+        if (!awaitTimeoutGiven) {
+            Optional<String> text = configuration.apply(IsolatedConfiguration.AWAIT_TIMEOUT);
+            if (text.isPresent()) {
+                spec.awaitTimeout(IsolatedSettings.parseDuration(IsolatedConfiguration.AWAIT_TIMEOUT, text.get()));
+            }
+        }
+    }
+
     /** The configuration when none is given: system properties (a class, not a lambda: a class spun at its first use, on the first test's path). */
     private static final class SystemProperties implements Function<String, Optional<String>> {
         @Override
@@ -833,6 +856,7 @@ public final class IsolatedEnvironmentBuilder {
                     "No rootfs: call rootfs(\"busybox.tar\"), rootfs(path) or image(\"name:tag\") " + "before start()");
         }
         this.spec.check();
+        configuredTimeouts();
         Duration startup = effectiveStartupTimeout();
         UnpackedImage image = from != null ? new UnpackedImage(from.rootfs(), from.image()) : unpackedImage();
         EnvironmentSpec spec = spec(image.rootfs(), image.config());

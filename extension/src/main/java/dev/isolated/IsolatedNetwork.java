@@ -23,7 +23,8 @@ import org.apiguardian.api.API;
  * <p>{@link #close()} closes the environments still open that joined through this object, and with the last
  * member the network itself goes. In an {@code @Isolated} test class the extension closes it for you, as JUnit's
  * {@code @TempDir}: an {@code IsolatedNetwork} test method parameter after the test, an instance field after the
- * test (after the class with {@code @TestInstance(PER_CLASS)}), a static field after the class.
+ * test (after the class with {@code @TestInstance(PER_CLASS)}), a static field after the class (one a superclass
+ * declares, which its test subclasses share, after the whole run).
  *
  * <pre>{@code
  * try (IsolatedNetwork net = IsolatedNetwork.newNetwork();

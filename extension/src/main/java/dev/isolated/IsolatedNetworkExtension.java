@@ -25,7 +25,8 @@ import org.junit.platform.commons.support.ReflectionSupport;
  * The {@link IsolatedNetwork}s of a test, registered by {@link Isolated}: resolves {@code IsolatedNetwork}
  * parameters (one new network per parameter name and test, closed after it; per class for {@code @BeforeAll}
  * parameters), closes {@code IsolatedNetwork} fields with their owner (instance fields after
- * the test, or after the class with a per-class test instance; static fields after the class), and finds the
+ * the test, or after the class with a per-class test instance; static fields after the class, a superclass's after
+ * the run), and finds the
  * network an {@link OnNetwork} names. Networks are kept in JUnit's store, which closes them (as
  * {@link AutoCloseable}) when their test or class ends, after the extension closed the environments. Not API.
  */
@@ -34,8 +35,10 @@ class IsolatedNetworkExtension implements BeforeAllCallback, BeforeEachCallback,
 
     @Override
     public void beforeAll(ExtensionContext context) {
-        for (Field field : networkFields(context.getRequiredTestClass(), true)) {
-            closeWith(context, field, null);
+        Class<?> testClass = context.getRequiredTestClass();
+        for (Field field : networkFields(testClass, true)) {
+            // a superclass's static field is shared by its subclasses, each a test class of its own: after the run
+            closeWith(field.getDeclaringClass() == testClass ? context : context.getRoot(), field, null);
         }
     }
 
@@ -112,11 +115,16 @@ class IsolatedNetworkExtension implements BeforeAllCallback, BeforeEachCallback,
         return parameterNetwork(context, parameterContext.getParameter().getName());
     }
 
-    /** The network of the IsolatedNetwork parameter NAME: one per name and context (test or class). */
+    /**
+     * The network of the IsolatedNetwork parameter NAME: one per name and context (test or class). The key names the
+     * context: a test's store also sees its class's values, and a test's parameter is never its class's network.
+     */
     private static IsolatedNetwork parameterNetwork(ExtensionContext context, String name) {
         return context.getStore(NAMESPACE)
                 .getOrComputeIfAbsent(
-                        List.of("parameter", name), k -> IsolatedNetwork.newNetwork(), IsolatedNetwork.class);
+                        List.of("parameter", name, context.getUniqueId()),
+                        k -> IsolatedNetwork.newNetwork(),
+                        IsolatedNetwork.class);
     }
 
     /**

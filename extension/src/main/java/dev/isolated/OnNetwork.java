@@ -4,6 +4,7 @@ import static org.apiguardian.api.API.Status.EXPERIMENTAL;
 
 import java.lang.annotation.Documented;
 import java.lang.annotation.ElementType;
+import java.lang.annotation.Inherited;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
@@ -14,7 +15,8 @@ import org.apiguardian.api.API;
  * {@link #aliases()} (see {@link IsolatedEnvironmentBuilder#network(IsolatedNetwork, String...)}): on an
  * {@code @Isolated} parameter, that parameter's environment; on a test method, the method's environment; on a
  * test class, the environments made from the class's {@code @Isolated} (per method or per class) unless the
- * method has an {@code @OnNetwork} of its own. A per-class environment, made before any test, can join a static
+ * method has an {@code @OnNetwork} of its own; a subclass takes its superclass's, as it takes its {@link Isolated}.
+ * A per-class environment, made before any test, can join a static
  * field's network, or an instance field's only with {@code @TestInstance(PER_CLASS)} (else the class fails, saying
  * to make the field static).
  *
@@ -34,6 +36,7 @@ import org.apiguardian.api.API;
  * @since 0.1
  */
 @Documented
+@Inherited
 @Retention(RetentionPolicy.RUNTIME)
 @Target({ElementType.PARAMETER, ElementType.METHOD, ElementType.TYPE})
 @API(status = EXPERIMENTAL, since = "0.1")

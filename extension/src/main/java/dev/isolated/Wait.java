@@ -128,8 +128,9 @@ public abstract class Wait {
      * })
      * }</pre>
      *
-     * A check that throws is not ready yet; the message of a wait that is not met names the last exception
-     * ({@code <description> (the last check threw <exception>)}), or says {@code (the last check returned false)}.
+     * A check that throws (an exception, or an {@link AssertionError} such as a failed AssertJ assertion) is not
+     * ready yet; the message of a wait that is not met names the last one thrown ({@code <description> (the last
+     * check threw <exception>)}), or says {@code (the last check returned false)}.
      *
      * @param description what the check waits for, for messages
      * @param check the check, called about every 50 ms until it returns {@code true}
@@ -251,7 +252,7 @@ public abstract class Wait {
          *
          * @param env the environment the service runs in
          * @return whether the service is ready
-         * @throws Exception counts as not ready yet
+         * @throws Exception counts as not ready yet, as does an {@link AssertionError}
          */
         boolean ready(IsolatedEnvironment env) throws Exception;
     }

@@ -139,6 +139,32 @@ class HostnameTests {
         }
     }
 
+    @Test
+    @DisplayName(
+            "without a hostname a parameter's environment is named after the method and the parameter, a PER_CLASS "
+                    + "one after the class")
+    void derivedNames() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(DerivedNamesTestCase.class), 1);
+        EngineRunner.assertAllSucceeded(EngineRunner.run(PerClassDerivedNameTestCase.class), 1);
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class DerivedNamesTestCase {
+        @Test
+        void talkTo(IsolatedEnvironment client, @Isolated IsolatedEnvironment server) {
+            assertThat(client).hostname().isEqualTo("talkto");
+            assertThat(server).hostname().isEqualTo("talkto-server");
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar", lifecycle = Isolated.Lifecycle.PER_CLASS)
+    static class PerClassDerivedNameTestCase {
+        @Test
+        void someTest(IsolatedEnvironment env) {
+            assertThat(env).hostname().isEqualTo("perclassderivednametestcase");
+        }
+    }
+
     static class HostnameWithoutUtsSkipIfUnsupportedTestCase {
         @Test
         @Isolated(

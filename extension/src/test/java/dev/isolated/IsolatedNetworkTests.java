@@ -8,6 +8,7 @@ import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.IntStream;
@@ -59,6 +60,57 @@ class IsolatedNetworkTests {
             assertThat(app.exec(connect("postgres", 8080))).succeeded();
             assertThat(app.readString("/etc/hosts")).contains(db.address() + "\tserver db postgres\n");
             assertThat(net.members()).containsExactly(db, app);
+        }
+    }
+
+    @Test
+    @DisplayName(
+            "a builder's member without hostname(...) is named isolated but listed in no /etc/hosts, unless by its "
+                    + "aliases: it is reached by address()")
+    void unnamedMember() {
+        try (IsolatedNetwork net = IsolatedNetwork.newNetwork();
+                IsolatedEnvironment unnamed = IsolatedEnvironment.builder()
+                        .rootfs("busybox.tar")
+                        .network(net)
+                        .start();
+                IsolatedEnvironment aliased = IsolatedEnvironment.builder()
+                        .rootfs("busybox.tar")
+                        .network(net, "cache")
+                        .start();
+                IsolatedEnvironment app = member(net, "app")) {
+            assertThat(unnamed.hostname()).isEqualTo("isolated");
+            unnamed.start("nc", "-l", "-p", "7000");
+            unnamed.awaitPort(7000);
+
+            assertThat(app.readString("/etc/hosts"))
+                    .isEqualTo("127.0.0.1\tlocalhost\n::1\tlocalhost\n" + aliased.address() + "\tcache\n"
+                            + app.address() + "\tapp\n");
+            assertThat(app.exec(connect("isolated", 7000))).failed();
+            assertThat(app.exec(connect(unnamed.address(), 7000))).succeeded();
+        }
+    }
+
+    @Test
+    @DisplayName("a name two members have resolves to the one that joined first, for every member")
+    void sharedNameResolvesToTheFirst() {
+        try (IsolatedNetwork net = IsolatedNetwork.newNetwork();
+                IsolatedEnvironment first = member(net, "first", "db");
+                IsolatedEnvironment second = member(net, "second", "db");
+                IsolatedEnvironment app = member(net, "app")) {
+            for (IsolatedEnvironment server : List.of(first, second)) {
+                server.writeString("/www/index.html", server.hostname() + "\n");
+                server.start("httpd", "-f", "-p", "8080", "-h", "/www");
+                server.awaitPort(8080);
+            }
+
+            assertThat(app.exec("wget", "-qO-", "http://db:8080/"))
+                    .succeeded()
+                    .stdout()
+                    .isEqualTo("first\n");
+            assertThat(second.exec("wget", "-qO-", "http://db:8080/"))
+                    .succeeded()
+                    .stdout()
+                    .isEqualTo("first\n");
         }
     }
 

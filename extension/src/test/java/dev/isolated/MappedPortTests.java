@@ -57,6 +57,38 @@ class MappedPortTests {
     }
 
     @Test
+    @DisplayName("the relay connects to 127.0.0.1 inside: a server on 0.0.0.0 answers, one bound only to the member's "
+            + "eth0 address or to ::1 does not (the JVM reads an empty answer)")
+    void loopbackInside() throws Exception {
+        try (IsolatedNetwork net = IsolatedNetwork.newNetwork();
+                IsolatedEnvironment env = IsolatedEnvironment.builder()
+                        .rootfs("busybox.tar")
+                        .network(net, "web")
+                        .start()) {
+            env.writeString("/www/index.html", "served\n");
+            env.start("httpd", "-f", "-p", "0.0.0.0:8080", "-h", "/www");
+            env.start("httpd", "-f", "-p", env.address() + ":8081", "-h", "/www");
+            env.start("httpd", "-f", "-p", "[::1]:8082", "-h", "/www");
+            env.awaitPort(8080);
+            env.awaitPort(8081);
+            env.awaitPort(8082);
+
+            assertThat(get(env.mappedPort(8080))).startsWith("HTTP/1.").endsWith("served\n");
+            assertThat(get(env.mappedPort(8081))).isEmpty();
+            assertThat(get(env.mappedPort(8082))).isEmpty();
+        }
+    }
+
+    private static String get(int port) throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.getOutputStream().write("GET /index.html HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        } catch (java.net.SocketException reset) { // bytes still in flight when the relay closed
+            return "";
+        }
+    }
+
+    @Test
     @DisplayName("without a network namespace the port is the host's own")
     @Isolated(
             rootfs = "busybox.tar",

@@ -7,6 +7,7 @@ import static dev.isolated.LinuxNamespace.UTS;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
 import dev.isolated.internal.helper.NamespaceFds;
 import java.io.IOException;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.testkit.engine.EngineExecutionResults;
+import org.junit.platform.testkit.engine.EngineTestKit;
 
 @DisplayName("IsolatedNetwork parameters and fields, @OnNetwork: made per test or class, closed with it")
 class NetworkDeclarationTests {
@@ -176,9 +178,47 @@ class NetworkDeclarationTests {
     }
 
     @Test
-    @DisplayName("an IsolatedNetwork parameter of a @BeforeAll method is the class's, closed after it")
+    @DisplayName("a superclass's static field is shared by its test subclasses and closed after the run, not after the "
+            + "first subclass; a superclass's @OnNetwork applies to its subclasses")
+    void superclassStaticField() {
+        EngineExecutionResults results = EngineTestKit.engine("junit-jupiter")
+                .selectors(selectClass(FirstSubclassCase.class), selectClass(SecondSubclassCase.class))
+                .execute();
+
+        EngineRunner.assertAllSucceeded(results, 3);
+        assertThat(SharedNetworkBase.shared.isClosed()).isTrue();
+        assertThat(SharedNetworkBase.shared.members()).isEmpty();
+    }
+
+    @Isolated(
+            rootfs = "busybox.tar",
+            namespaces = {PID, MOUNT, UTS, NET})
+    @OnNetwork("shared")
+    abstract static class SharedNetworkBase {
+        static final IsolatedNetwork shared = IsolatedNetwork.newNetwork();
+
+        @Test
+        @OnNetwork(value = "shared", aliases = "by-method")
+        void joins(IsolatedEnvironment env) {
+            assertThat(shared.members()).containsExactly(env);
+        }
+    }
+
+    static class FirstSubclassCase extends SharedNetworkBase {
+        @Test
+        void classAnnotationIsInherited(IsolatedEnvironment env) {
+            assertThat(SharedNetworkBase.shared.members()).containsExactly(env);
+        }
+    }
+
+    static class SecondSubclassCase extends SharedNetworkBase {}
+
+    @Test
+    @DisplayName(
+            "an IsolatedNetwork parameter of a @BeforeAll method is the class's, closed after it; a test's parameter of the "
+                    + "same name is a new network of the test's own")
     void beforeAllParameter() {
-        EngineRunner.assertAllSucceeded(EngineRunner.run(BeforeAllCase.class), 2);
+        EngineRunner.assertAllSucceeded(EngineRunner.run(BeforeAllCase.class), 3);
         assertThat(BeforeAllCase.network.isClosed()).isTrue();
     }
 
@@ -188,15 +228,32 @@ class NetworkDeclarationTests {
     static class BeforeAllCase {
         static IsolatedNetwork network;
 
+        static IsolatedNetwork beforeEach;
+
         @org.junit.jupiter.api.BeforeAll
         static void keep(IsolatedNetwork classNetwork) {
             network = classNetwork;
+        }
+
+        @org.junit.jupiter.api.BeforeEach
+        void each(IsolatedNetwork classNetwork) {
+            beforeEach = classNetwork;
         }
 
         @Test
         void one(@Isolated(hostname = "one") @OnNetwork("network") IsolatedEnvironment env) {
             assertThat(network.isClosed()).isFalse();
             assertThat(network.members()).containsExactly(env);
+        }
+
+        @Test
+        void sameNameInATest(
+                IsolatedNetwork classNetwork,
+                @Isolated(hostname = "three") @OnNetwork("classNetwork") IsolatedEnvironment env) {
+            assertThat(classNetwork).as("a new network for the test").isNotSameAs(network);
+            assertThat(classNetwork).as("the same as its @BeforeEach's").isSameAs(beforeEach);
+            assertThat(classNetwork.members()).containsExactly(env);
+            assertThat(network.members()).isEmpty();
         }
 
         @Test

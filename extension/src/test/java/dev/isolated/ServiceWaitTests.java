@@ -364,7 +364,8 @@ class ServiceWaitTests {
     }
 
     @Test
-    @DisplayName("forHealthcheck on an image without HEALTHCHECK fails at once, saying so")
+    @DisplayName(
+            "forHealthcheck on an image without HEALTHCHECK, or one that switches it off, fails at once, saying so")
     void noHealthcheck() throws Exception {
         try (IsolatedEnvironment env = env("exec sleep 1000")) {
             IsolatedProcess service = env.startImageCommand();
@@ -373,6 +374,31 @@ class ServiceWaitTests {
                     .hasMessage(
                             "Wait.forHealthcheck(): the image of this environment declares no HEALTHCHECK; wait for "
                                     + "a log line, a port or an HTTP endpoint instead");
+        }
+        try (IsolatedEnvironment env = env("exec sleep 1000", "{\"Test\":[\"NONE\"]}", Duration.ofSeconds(60))) {
+            IsolatedProcess service = env.startImageCommand();
+            assertThatThrownBy(() -> Wait.forHealthcheck().waitUntilReady(env, service))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessage("Wait.forHealthcheck(): the image of this environment switches its HEALTHCHECK off "
+                            + "(Test [NONE]); wait for a log line, a port or an HTTP endpoint instead");
+        }
+    }
+
+    @Test
+    @DisplayName("a check still running at its Timeout is stopped and fails: 'the last check timed out: \"<output>\"'")
+    void healthcheckTimeout() throws Exception {
+        try (IsolatedEnvironment env = env(
+                "exec sleep 1000",
+                "{\"Test\":[\"CMD-SHELL\",\"echo checking; sleep 100\"],\"Interval\":100000000,"
+                        + "\"Timeout\":300000000,\"Retries\":1}",
+                Duration.ofSeconds(30))) {
+            assertThatThrownBy(() -> env.startImageCommand(Wait.forHealthcheck()))
+                    .isInstanceOf(ServiceNotReadyException.class)
+                    .hasMessageContaining(") is unhealthy after ")
+                    .hasMessageContaining(
+                            " ms: its HEALTHCHECK [CMD-SHELL, echo checking; sleep 100] failed 1 times in "
+                                    + "a row (Retries 1, StartPeriod 0 ms, Interval 100 ms, Timeout 300 ms); the last check "
+                                    + "timed out: \"checking\"\n");
         }
     }
 
@@ -397,6 +423,27 @@ class ServiceWaitTests {
                     .isInstanceOf(ServiceNotReadyException.class)
                     .hasMessageContaining("still waiting for /tmp/never to exist (the last check threw "
                             + "java.io.UncheckedIOException: Cannot read /tmp/never");
+        }
+    }
+
+    @Test
+    @DisplayName("until(description, check): a check whose assertion fails (an AssertionError) is not ready yet either")
+    void untilWithAssertions() throws Exception {
+        try (IsolatedEnvironment env =
+                env("sleep 0.3; echo go > /tmp/state; exec sleep 1000", "", Duration.ofMillis(1500))) {
+            env.startImageCommand(Wait.until("/tmp/state to say go", e -> {
+                assertThat(e.exec("cat", "/tmp/state")).succeeded().stdout().isEqualTo("go\n");
+                return true;
+            }));
+
+            assertThatThrownBy(() -> Wait.until("/tmp/state to say stop", e -> {
+                                assertThat(e.readString("/tmp/state")).isEqualTo("stop\n");
+                                return true;
+                            })
+                            .waitUntilReady(env, env.service()))
+                    .isInstanceOf(ServiceNotReadyException.class)
+                    .hasMessageContaining("still waiting for /tmp/state to say stop (the last check threw "
+                            + "org.opentest4j.AssertionFailedError: ");
         }
     }
 
