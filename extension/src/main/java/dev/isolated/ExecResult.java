@@ -168,7 +168,10 @@ public final class ExecResult {
         return stderrDropped;
     }
 
-    /** {@return whether the command ran past its timeout and was killed} */
+    /**
+     * {@return whether the command ran past its timeout and was stopped: sent SIGTERM, then SIGKILL two seconds
+     *     later; a command that exits on SIGTERM by itself keeps its own exit code (and no {@link #signal()})}
+     */
     public boolean timedOut() {
         return timedOut;
     }
@@ -186,7 +189,10 @@ public final class ExecResult {
         return duration;
     }
 
-    /** {@return whether the command exited with code 0} */
+    /**
+     * {@return whether the command exited with code 0 and did not time out: a command that exits with code 0 on
+     *     the SIGTERM of its timeout did not succeed}
+     */
     public boolean succeeded() {
         return exitCode == 0 && !timedOut;
     }
@@ -201,7 +207,10 @@ public final class ExecResult {
         StringBuilder sb = new StringBuilder();
         sb.append("command ").append(command).append(' ');
         if (timedOut) {
-            sb.append("timed out after ").append(duration.toMillis()).append(" ms and was killed");
+            sb.append("timed out after ").append(duration.toMillis()).append(" ms and ");
+        }
+        if (timedOut && signal.isEmpty()) {
+            sb.append("exited with code ").append(exitCode).append(" on SIGTERM");
         } else if (oomKilled) {
             sb.append("was killed by the OOM killer (exit code ")
                     .append(exitCode)
