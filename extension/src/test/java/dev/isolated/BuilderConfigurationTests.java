@@ -1,7 +1,9 @@
 package dev.isolated;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -18,6 +20,40 @@ class BuilderConfigurationTests {
                 EngineRunner.run(TestCase.class, Map.of(IsolatedConfiguration.EXEC_TIMEOUT, "1s"));
 
         EngineRunner.assertAllSucceeded(results, 1);
+    }
+
+    @Test
+    @DisplayName("builder() takes isolated.exec.timeout and isolated.await.timeout from system properties, "
+            + "and its own execTimeout and awaitTimeout over them")
+    void builderReadsTheTimeoutProperties() {
+        System.setProperty(IsolatedConfiguration.EXEC_TIMEOUT, "1s");
+        System.setProperty(IsolatedConfiguration.AWAIT_TIMEOUT, "500ms");
+        try {
+            try (IsolatedEnvironment env =
+                    IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+                ExecResult sleep = env.exec("sleep", "30");
+                assertThat(sleep.timedOut())
+                        .as("-Disolated.exec.timeout=1s stops %s", sleep)
+                        .isTrue();
+                assertThat(sleep.signal()).hasValue(15);
+                assertThatThrownBy(() -> env.awaitFile("/never"))
+                        .isInstanceOf(AwaitTimeoutException.class)
+                        .hasMessageEndingWith(" within 500 ms");
+            }
+            try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                    .rootfs("busybox.tar")
+                    .execTimeout(Duration.ofSeconds(60))
+                    .awaitTimeout(Duration.ofMillis(700))
+                    .start()) {
+                assertThat(env.exec("sleep", "2").timedOut())
+                        .as("execTimeout(60 s) over the property's 1 s")
+                        .isFalse();
+                assertThatThrownBy(() -> env.awaitFile("/never")).hasMessageEndingWith(" within 700 ms");
+            }
+        } finally {
+            System.clearProperty(IsolatedConfiguration.EXEC_TIMEOUT);
+            System.clearProperty(IsolatedConfiguration.AWAIT_TIMEOUT);
+        }
     }
 
     static class TestCase {
