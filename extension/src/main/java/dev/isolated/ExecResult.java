@@ -23,7 +23,10 @@ import org.apiguardian.api.API;
  * <p>Exit codes follow the shell's conventions: a command killed by signal {@code N} has exit code
  * {@code 128 + N} (and {@link #signal()} is {@code N}). A command that never ran has the exit code
  * {@code env} and {@code chroot} use, and says why on {@link #stderr()}: 127 when the program does not
- * exist in the environment ({@code isolated: PROGRAM: command not found in the environment (...)}), 126
+ * exist in the environment ({@code isolated: PROGRAM: command not found in the environment (...)}), and also,
+ * with the same words, when the interpreter it needs does not (the program a script's {@code #!} line names, the
+ * loader of a dynamically linked program such as {@code /lib64/ld-linux-x86-64.so.2}: the kernel's
+ * {@code ENOENT} does not tell them apart), 126
  * when it could not be executed ({@code isolated: PROGRAM: cannot execute (...)}), 125 when its working
  * directory could not be entered ({@code isolated: working directory DIR does not exist in the
  * environment}, {@code ... is not a directory}). A command stopped at its timeout has {@link #timedOut()} set, one killed for using more memory than

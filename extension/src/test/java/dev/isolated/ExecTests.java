@@ -7,6 +7,9 @@ import static org.junit.platform.testkit.engine.EventConditions.event;
 import static org.junit.platform.testkit.engine.EventConditions.finishedSuccessfully;
 import static org.junit.platform.testkit.engine.EventConditions.test;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletionException;
@@ -97,6 +100,31 @@ class ExecTests {
 
         assertThat(r).exitedWith(126);
         assertThat(r.stderr()).startsWith("isolated: /tmp/data: cannot execute (execve /tmp/data: ");
+    }
+
+    @Test
+    @DisplayName("a program whose interpreter is missing (a #! line's program, a dynamic ELF's loader) gives 127, "
+            + "not 126: the kernel's ENOENT, as for a missing program")
+    void missingInterpreter(IsolatedEnvironment env) throws Exception {
+        env.writeString("/tmp/script", "#!/no/such/shell\necho never\n");
+        assertThat(env.exec("chmod", "755", "/tmp/script")).succeeded();
+
+        ExecResult script = env.exec("/tmp/script");
+
+        assertThat(script).exitedWith(127);
+        assertThat(script.stderr())
+                .isEqualTo("isolated: /tmp/script: command not found in the environment "
+                        + "(execve /tmp/script: No such file or directory)\n");
+        Path hostProgram = Path.of("/bin/true").toRealPath();
+        assertThat(Files.readString(hostProgram, StandardCharsets.ISO_8859_1))
+                .as("the host's %s is dynamically linked (names its loader)", hostProgram)
+                .contains("/ld-linux");
+        env.copyIn(hostProgram, "/tmp/dynamic");
+        ExecResult dynamic = env.exec("/tmp/dynamic");
+        assertThat(dynamic).exitedWith(127);
+        assertThat(dynamic.stderr())
+                .isEqualTo("isolated: /tmp/dynamic: command not found in the environment "
+                        + "(execve /tmp/dynamic: No such file or directory)\n");
     }
 
     @Test
