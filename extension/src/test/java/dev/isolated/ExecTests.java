@@ -164,6 +164,19 @@ class ExecTests {
     }
 
     @Test
+    @DisplayName("kill() of a process that already exited returns its own result, not 137")
+    void killAfterExit(IsolatedEnvironment env) {
+        IsolatedProcess p = env.start("sh", "-c", "echo done; exit 3");
+        assertThat(p.awaitExit()).exitedWith(3);
+
+        ExecResult r = p.kill();
+
+        assertThat(r).exitedWith(3);
+        assertThat(r.signal()).isEmpty();
+        assertThat(r.stdout()).isEqualTo("done\n");
+    }
+
+    @Test
     @DisplayName("waitFor says what the process printed so far when it times out")
     void waitForTimeout(IsolatedEnvironment env) {
         IsolatedProcess p = env.start("sh", "-c", "echo still-going; exec sleep 1000");
