@@ -135,7 +135,9 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      *
      * @param namespaces the namespaces to join; each must be one this environment has; none means all of them
      * @return a runner for such commands
-     * @throws IllegalArgumentException naming the namespace when the environment does not have it
+     * @throws IllegalArgumentException naming the namespace when the environment does not have it, e.g. {@code
+     *     Cannot enter namespace NET: this environment has only [PID, MOUNT, USER]. Add it to @Isolated(namespaces =
+     *     ...) or builder().namespaces(...) to create it.}
      */
     CommandRunner enter(LinuxNamespace... namespaces);
 

@@ -164,6 +164,21 @@ class ExecTests {
     }
 
     @Test
+    @DisplayName(
+            "enter() of a namespace the environment lacks names it, what the environment has and both ways to add it")
+    void enterMissingNamespace() {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT)
+                .start()) {
+            assertThatThrownBy(() -> env.enter(LinuxNamespace.MOUNT, LinuxNamespace.NET))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("Cannot enter namespace NET: this environment has only [PID, MOUNT, USER]. Add it to "
+                            + "@Isolated(namespaces = ...) or builder().namespaces(...) to create it.");
+        }
+    }
+
+    @Test
     @DisplayName("kill() of a process that already exited returns its own result, not 137")
     void killAfterExit(IsolatedEnvironment env) {
         IsolatedProcess p = env.start("sh", "-c", "echo done; exit 3");

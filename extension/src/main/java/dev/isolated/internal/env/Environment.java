@@ -331,7 +331,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         for (LinuxNamespace ns : namespaces) {
             if (!this.namespaces.contains(ns)) {
                 throw new IllegalArgumentException("Cannot enter namespace " + ns + ": this environment has only "
-                        + this.namespaces + ". Add it to @Isolated(namespaces = ...) to create it.");
+                        + this.namespaces + ". Add it to @Isolated(namespaces = ...) or builder().namespaces(...) to "
+                        + "create it.");
             }
         }
         return runner(namespaces.length == 0 ? null : EnumSet.copyOf(Arrays.asList(namespaces)), false);
