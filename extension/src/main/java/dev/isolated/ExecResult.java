@@ -23,7 +23,10 @@ import org.apiguardian.api.API;
  * <p>Exit codes follow the shell's conventions: a command killed by signal {@code N} has exit code
  * {@code 128 + N} (and {@link #signal()} is {@code N}). A command that never ran has the exit code
  * {@code env} and {@code chroot} use, and says why on {@link #stderr()}: 127 when the program does not
- * exist in the environment ({@code isolated: PROGRAM: command not found in the environment (...)}), 126
+ * exist in the environment ({@code isolated: PROGRAM: command not found in the environment (...)}), and also,
+ * with the same words, when the interpreter it needs does not (the program a script's {@code #!} line names, the
+ * loader of a dynamically linked program such as {@code /lib64/ld-linux-x86-64.so.2}: the kernel's
+ * {@code ENOENT} does not tell them apart), 126
  * when it could not be executed ({@code isolated: PROGRAM: cannot execute (...)}), 125 when its working
  * directory could not be entered ({@code isolated: working directory DIR does not exist in the
  * environment}, {@code ... is not a directory}). A command stopped at its timeout has {@link #timedOut()} set, one killed for using more memory than
@@ -168,7 +171,10 @@ public final class ExecResult {
         return stderrDropped;
     }
 
-    /** {@return whether the command ran past its timeout and was killed} */
+    /**
+     * {@return whether the command ran past its timeout and was stopped: sent SIGTERM, then SIGKILL two seconds
+     *     later; a command that exits on SIGTERM by itself keeps its own exit code (and no {@link #signal()})}
+     */
     public boolean timedOut() {
         return timedOut;
     }
@@ -186,7 +192,10 @@ public final class ExecResult {
         return duration;
     }
 
-    /** {@return whether the command exited with code 0} */
+    /**
+     * {@return whether the command exited with code 0 and did not time out: a command that exits with code 0 on
+     *     the SIGTERM of its timeout did not succeed}
+     */
     public boolean succeeded() {
         return exitCode == 0 && !timedOut;
     }
@@ -201,7 +210,10 @@ public final class ExecResult {
         StringBuilder sb = new StringBuilder();
         sb.append("command ").append(command).append(' ');
         if (timedOut) {
-            sb.append("timed out after ").append(duration.toMillis()).append(" ms and was killed");
+            sb.append("timed out after ").append(duration.toMillis()).append(" ms and ");
+        }
+        if (timedOut && signal.isEmpty()) {
+            sb.append("exited with code ").append(exitCode).append(" on SIGTERM");
         } else if (oomKilled) {
             sb.append("was killed by the OOM killer (exit code ")
                     .append(exitCode)

@@ -135,7 +135,9 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      *
      * @param namespaces the namespaces to join; each must be one this environment has; none means all of them
      * @return a runner for such commands
-     * @throws IllegalArgumentException naming the namespace when the environment does not have it
+     * @throws IllegalArgumentException naming the namespace when the environment does not have it, e.g. {@code
+     *     Cannot enter namespace NET: this environment has only [PID, MOUNT, USER]. Add it to @Isolated(namespaces =
+     *     ...) or builder().namespaces(...) to create it.}
      */
     CommandRunner enter(LinuxNamespace... namespaces);
 
@@ -396,7 +398,14 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
 
     /**
      * Kills every process in the environment and removes everything it mounted and wrote. Harmless when
-     * called again.
+     * called again. Its processes have then exited ({@link IsolatedProcess#waitFor} of one that still ran returns
+     * exit code 137, signal 9). From then on every method that runs something in the environment or looks into it
+     * ({@code exec}, {@code start}, {@code execAsPid1}, the commands of {@link #enter}, {@link #processBuilder},
+     * {@link #processes()}, {@link #mounts()}, {@link #hostname()}, {@link #setHostname}, the files, the
+     * {@code await...} methods, {@link #mappedPort}, {@link #exposeHostPort}, {@link #resourceUsage()},
+     * {@link #freeze(String)}) throws an {@link IllegalStateException} at once: {@code This isolated environment is
+     * closed: close() was called, or the extension closed it when its test (with Lifecycle.PER_CLASS, its class)
+     * ended}. What it was made with ({@link #namespaces()}, {@link #initHostPid()}, {@link #imageConfig()}) stays.
      *
      * @throws EnvironmentCleanupException listing every leftover when something could not be cleaned up
      */

@@ -47,8 +47,8 @@ public final class IsolatedEnvironmentBuilder {
     private Wait serviceWait; // startImageCommand: null for no wait
     private String[] serviceArgs; // startImageCommand: null for no service
     private Duration startupTimeout; // null: configured or default
-    private boolean execTimeoutGiven; // else isolated.exec.timeout, or the default
-    private boolean awaitTimeoutGiven; // else isolated.await.timeout, or the default
+    private Duration execTimeout; // null: configured or default
+    private Duration awaitTimeout; // null: configured or default
     private LayerStorage layerStorage = LayerStorage.DEFAULT;
     private String tmpfsSize = "";
     private FrozenState frozen;
@@ -276,28 +276,28 @@ public final class IsolatedEnvironmentBuilder {
     }
 
     /**
-     * Sets the default timeout of {@code exec}; unless given, {@value IsolatedConfiguration#EXEC_TIMEOUT} (a system
-     * property), else 60 s.
+     * Sets the default timeout of {@code exec}.
      *
-     * @param timeout how long {@code exec} waits before stopping a command
+     * @param timeout how long {@code exec} waits before stopping a command; unless given, the system property
+     *     {@value IsolatedConfiguration#EXEC_TIMEOUT}, else 60 s
      * @return this builder
      */
     public IsolatedEnvironmentBuilder execTimeout(Duration timeout) {
+        this.execTimeout = Objects.requireNonNull(timeout);
         spec.execTimeout(timeout);
-        execTimeoutGiven = true;
         return this;
     }
 
     /**
-     * Sets how long the {@code await...} methods wait; unless given, {@value IsolatedConfiguration#AWAIT_TIMEOUT} (a
-     * system property), else 30 s.
+     * Sets how long the {@code await...} methods wait.
      *
-     * @param timeout how long the {@code await...} methods wait
+     * @param timeout how long the {@code await...} methods wait; unless given, the system property
+     *     {@value IsolatedConfiguration#AWAIT_TIMEOUT}, else 30 s
      * @return this builder
      */
     public IsolatedEnvironmentBuilder awaitTimeout(Duration timeout) {
+        this.awaitTimeout = Objects.requireNonNull(timeout);
         spec.awaitTimeout(timeout);
-        awaitTimeoutGiven = true;
         return this;
     }
 
@@ -674,31 +674,13 @@ public final class IsolatedEnvironmentBuilder {
         return this;
     }
 
-    /** The startup timeout given, else the configured one, else the default. */
-    private Duration effectiveStartupTimeout() {
-        if (startupTimeout != null) {
-            return startupTimeout;
+    /** A timeout: the one given, else the configured one ({@code key}), else the default. */
+    private Duration effective(Duration given, String key, Duration defaultValue) {
+        if (given != null) {
+            return given;
         }
-        Optional<String> text = configuration.apply(IsolatedConfiguration.STARTUP_TIMEOUT); // no lambda: on every path
-        return text.isPresent()
-                ? IsolatedSettings.parseDuration(IsolatedConfiguration.STARTUP_TIMEOUT, text.get())
-                : IsolatedSettings.DEFAULT_STARTUP_TIMEOUT;
-    }
-
-    /** The exec and await timeouts not given to this builder, from the configuration when it names them. */
-    private void configuredTimeouts() {
-        if (!execTimeoutGiven) {
-            Optional<String> text = configuration.apply(IsolatedConfiguration.EXEC_TIMEOUT);
-            if (text.isPresent()) {
-                spec.execTimeout(IsolatedSettings.parseDuration(IsolatedConfiguration.EXEC_TIMEOUT, text.get()));
-            }
-        }
-        if (!awaitTimeoutGiven) {
-            Optional<String> text = configuration.apply(IsolatedConfiguration.AWAIT_TIMEOUT);
-            if (text.isPresent()) {
-                spec.awaitTimeout(IsolatedSettings.parseDuration(IsolatedConfiguration.AWAIT_TIMEOUT, text.get()));
-            }
-        }
+        Optional<String> text = configuration.apply(key); // no lambda: on every path
+        return text.isPresent() ? IsolatedSettings.parseDuration(key, text.get()) : defaultValue;
     }
 
     /** The configuration when none is given: system properties (a class, not a lambda: a class spun at its first use, on the first test's path). */
@@ -856,8 +838,12 @@ public final class IsolatedEnvironmentBuilder {
                     "No rootfs: call rootfs(\"busybox.tar\"), rootfs(path) or image(\"name:tag\") " + "before start()");
         }
         this.spec.check();
-        configuredTimeouts();
-        Duration startup = effectiveStartupTimeout();
+        Duration startup = effective(
+                startupTimeout, IsolatedConfiguration.STARTUP_TIMEOUT, IsolatedSettings.DEFAULT_STARTUP_TIMEOUT);
+        this.spec.execTimeout( // what execTimeout(...) gave it, else the configured one
+                effective(execTimeout, IsolatedConfiguration.EXEC_TIMEOUT, EnvironmentSpec.DEFAULT_EXEC_TIMEOUT));
+        this.spec.awaitTimeout(
+                effective(awaitTimeout, IsolatedConfiguration.AWAIT_TIMEOUT, EnvironmentSpec.DEFAULT_AWAIT_TIMEOUT));
         UnpackedImage image = from != null ? new UnpackedImage(from.rootfs(), from.image()) : unpackedImage();
         EnvironmentSpec spec = spec(image.rootfs(), image.config());
         if (networkObject != null) {

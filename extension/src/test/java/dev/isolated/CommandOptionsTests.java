@@ -79,6 +79,38 @@ class CommandOptionsTests {
     }
 
     @Test
+    @DisplayName("a timed-out command killed by the SIGTERM: signal 15, and its description says so")
+    void timeoutKilledBySigterm(IsolatedEnvironment env) {
+        ExecResult r = env.exec(Command.of("sleep", "100").withTimeout(Duration.ofMillis(300)));
+
+        assertThat(r.signal()).hasValue(15);
+        assertThat(r.toString())
+                .matches(
+                        "command \\[sleep, 100\\] timed out after \\d+ ms and was killed by signal 15 \\(exit code 143\\)"
+                                + "\n  stdout: \\(empty\\)\n  stderr: \\(empty\\)");
+    }
+
+    @Test
+    @DisplayName("a command that exits 0 by itself on its timeout's SIGTERM timed out and did not succeed; "
+            + "its description says how it ended, not that it was killed")
+    void timeoutExitOnSigterm(IsolatedEnvironment env) {
+        ExecResult r =
+                env.exec(Command.of("sh", "-c", "trap 'echo stopping; exit 0' TERM; echo started; sleep 100 & wait")
+                        .withTimeout(Duration.ofMillis(300)));
+
+        assertThat(r.timedOut()).isTrue();
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.signal()).isEmpty();
+        assertThat(r.succeeded()).isFalse();
+        assertThat(r.stdout()).isEqualTo("started\nstopping\n");
+        assertThat(r.toString())
+                .matches("(?s)command \\[sh, -c, .*\\] timed out after \\d+ ms and exited with code 0 on SIGTERM\n.*")
+                .doesNotContain("killed");
+        assertThatThrownBy(() -> assertThat(r).succeeded())
+                .hasMessageStartingWith("Expected the command to succeed (exit code 0) but command [sh, -c, ");
+    }
+
+    @Test
     @DisplayName("output lines are streamed to a consumer as they come, and captured in full")
     void outputLines(IsolatedEnvironment env) {
         List<String> lines = new CopyOnWriteArrayList<>();

@@ -7,6 +7,9 @@ import static org.junit.platform.testkit.engine.EventConditions.event;
 import static org.junit.platform.testkit.engine.EventConditions.finishedSuccessfully;
 import static org.junit.platform.testkit.engine.EventConditions.test;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletionException;
@@ -100,6 +103,31 @@ class ExecTests {
     }
 
     @Test
+    @DisplayName("a program whose interpreter is missing (a #! line's program, a dynamic ELF's loader) gives 127, "
+            + "not 126: the kernel's ENOENT, as for a missing program")
+    void missingInterpreter(IsolatedEnvironment env) throws Exception {
+        env.writeString("/tmp/script", "#!/no/such/shell\necho never\n");
+        assertThat(env.exec("chmod", "755", "/tmp/script")).succeeded();
+
+        ExecResult script = env.exec("/tmp/script");
+
+        assertThat(script).exitedWith(127);
+        assertThat(script.stderr())
+                .isEqualTo("isolated: /tmp/script: command not found in the environment "
+                        + "(execve /tmp/script: No such file or directory)\n");
+        Path hostProgram = Path.of("/bin/true").toRealPath();
+        assertThat(Files.readString(hostProgram, StandardCharsets.ISO_8859_1))
+                .as("the host's %s is dynamically linked (names its loader)", hostProgram)
+                .contains("/ld-linux");
+        env.copyIn(hostProgram, "/tmp/dynamic");
+        ExecResult dynamic = env.exec("/tmp/dynamic");
+        assertThat(dynamic).exitedWith(127);
+        assertThat(dynamic.stderr())
+                .isEqualTo("isolated: /tmp/dynamic: command not found in the environment "
+                        + "(execve /tmp/dynamic: No such file or directory)\n");
+    }
+
+    @Test
     @DisplayName("capture large output completely")
     void largeOutput(IsolatedEnvironment env) {
         ExecResult r = env.exec("sh", "-c", "yes 0123456789abcdef | head -c 3000000");
@@ -133,6 +161,34 @@ class ExecTests {
         assertThat(r).exitedWith(137);
         assertThat(r.stdout()).isEqualTo("started\n");
         assertThat(p.isAlive()).isFalse();
+    }
+
+    @Test
+    @DisplayName(
+            "enter() of a namespace the environment lacks names it, what the environment has and both ways to add it")
+    void enterMissingNamespace() {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT)
+                .start()) {
+            assertThatThrownBy(() -> env.enter(LinuxNamespace.MOUNT, LinuxNamespace.NET))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("Cannot enter namespace NET: this environment has only [PID, MOUNT, USER]. Add it to "
+                            + "@Isolated(namespaces = ...) or builder().namespaces(...) to create it.");
+        }
+    }
+
+    @Test
+    @DisplayName("kill() of a process that already exited returns its own result, not 137")
+    void killAfterExit(IsolatedEnvironment env) {
+        IsolatedProcess p = env.start("sh", "-c", "echo done; exit 3");
+        assertThat(p.awaitExit()).exitedWith(3);
+
+        ExecResult r = p.kill();
+
+        assertThat(r).exitedWith(3);
+        assertThat(r.signal()).isEmpty();
+        assertThat(r.stdout()).isEqualTo("done\n");
     }
 
     @Test

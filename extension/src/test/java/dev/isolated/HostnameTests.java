@@ -47,6 +47,14 @@ class HostnameTests {
     }
 
     @Test
+    @DisplayName("@Isolated without a hostname: derived from the test method's name, as its Javadoc's example says")
+    @Isolated(rootfs = "busybox.tar")
+    void psSeesOnlyTheEnvironment(IsolatedEnvironment env) {
+        assertThat(env).hostname().isEqualTo("psseesonlytheenvironment");
+        assertThat(env.exec("hostname")).stdout().isEqualTo("psseesonlytheenvironment\n");
+    }
+
+    @Test
     @DisplayName("a builder's environment with UTS and no hostname is named 'isolated', never the host's name")
     void builderDefaultHidesTheHostsName() throws Exception {
         String host = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();

@@ -12,11 +12,15 @@ import static org.junit.platform.testkit.engine.EventConditions.test;
 import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
 import static org.junit.platform.testkit.engine.TestExecutionResultConditions.suppressed;
 
+import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.DynamicTest;
@@ -27,6 +31,7 @@ import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -85,6 +90,55 @@ class LifecycleTests {
             assertThat(env.exec("sh", "-c", "echo $MODE $(hostname)")).stdout().isEqualTo("test built\n");
         }
         assertThat(Paths.get("/proc", Long.toString(init))).doesNotExist();
+    }
+
+    @Test
+    @DisplayName("after close() its processes have exited and every use of the environment throws "
+            + "IllegalStateException at once, awaitPort too; what it was made with stays")
+    void usedAfterClose(@TempDir Path tmp) {
+        IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .awaitTimeout(Duration.ofSeconds(20)) // awaitPort used to wait this long, then time out
+                .start();
+        IsolatedProcess sleeping = env.start("sleep", "1000");
+        Set<LinuxNamespace> namespaces = env.namespaces();
+        long init = env.initHostPid();
+        env.close();
+        env.close();
+
+        assertThat(sleeping.isAlive()).isFalse();
+        ExecResult killed = sleeping.waitFor(Duration.ofSeconds(10));
+        assertThat(killed).exitedWith(137);
+        assertThat(killed.signal()).hasValue(9);
+        String closed = "This isolated environment is closed: close() was called, or the extension closed it when its"
+                + " test (with Lifecycle.PER_CLASS, its class) ended";
+        Map<String, ThrowingCallable> uses = new LinkedHashMap<>();
+        uses.put("exec", () -> env.exec("true"));
+        uses.put("start", () -> env.start("true"));
+        uses.put("execAsPid1", () -> env.execAsPid1("true"));
+        uses.put("enter(MOUNT).exec", () -> env.enter(MOUNT).exec("true"));
+        uses.put("processBuilder", () -> env.processBuilder("true"));
+        uses.put("processes", env::processes);
+        uses.put("mounts", env::mounts);
+        uses.put("hostname", env::hostname);
+        uses.put("setHostname", () -> env.setHostname("other"));
+        uses.put("readString", () -> env.readString("/etc/passwd"));
+        uses.put("writeString", () -> env.writeString("/tmp/x", "x"));
+        uses.put("copyIn", () -> env.copyIn(tmp, "/tmp/in"));
+        uses.put("copyOut", () -> env.copyOut("/etc/passwd", tmp.resolve("out")));
+        uses.put("awaitFile", () -> env.awaitFile("/etc/passwd"));
+        uses.put("awaitPort", () -> env.awaitPort(80));
+        uses.put("mappedPort", () -> env.mappedPort(80));
+        uses.put("exposeHostPort", () -> env.exposeHostPort(80));
+        uses.put("resourceUsage", env::resourceUsage);
+        uses.put("freeze", env::freeze);
+        uses.forEach((name, use) -> assertThatThrownBy(use)
+                .as(name)
+                .isExactlyInstanceOf(IllegalStateException.class)
+                .hasMessage(closed));
+        assertThat(tmp.resolve("out")).doesNotExist();
+        assertThat(env.namespaces()).isEqualTo(namespaces);
+        assertThat(env.initHostPid()).isEqualTo(init);
     }
 
     @Test

@@ -331,7 +331,8 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         for (LinuxNamespace ns : namespaces) {
             if (!this.namespaces.contains(ns)) {
                 throw new IllegalArgumentException("Cannot enter namespace " + ns + ": this environment has only "
-                        + this.namespaces + ". Add it to @Isolated(namespaces = ...) to create it.");
+                        + this.namespaces + ". Add it to @Isolated(namespaces = ...) or builder().namespaces(...) to "
+                        + "create it.");
             }
         }
         return runner(namespaces.length == 0 ? null : EnumSet.copyOf(Arrays.asList(namespaces)), false);
@@ -605,12 +606,16 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
 
     @Override
     public void awaitPort(int port) {
+        ensureOpen();
         try {
             Awaitility.await()
                     .atMost(spec.awaitTimeout())
                     .pollDelay(Duration.ZERO)
                     .pollInterval(Duration.ofMillis(10))
-                    .until(() -> ListeningPorts.of(initHostPid).contains(port));
+                    .until(() -> {
+                        ensureOpen(); // closed meanwhile: its init's pid no longer names it
+                        return ListeningPorts.of(initHostPid).contains(port);
+                    });
         } catch (ConditionTimeoutException e) {
             throw PublicObjects.awaitTimeout("Nothing listened on TCP port " + port + " in " + this + " within "
                     + spec.awaitTimeout().toMillis() + " ms; listening ports: " + ListeningPorts.of(initHostPid));
@@ -760,9 +765,13 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         return code.isEmpty() ? "for a reason the helper did not give" : "exited with code " + code;
     }
 
+    /** What every use of a closed environment throws, as an {@link IllegalStateException}. */
+    public static final String CLOSED = "This isolated environment is closed: close() was called, or the extension "
+            + "closed it when its test (with Lifecycle.PER_CLASS, its class) ended";
+
     private void ensureOpen() {
         if (closed) {
-            throw new IllegalStateException("This isolated environment is closed (it lives as long as its test)");
+            throw new IllegalStateException(CLOSED);
         }
         IsolatedException gone = helperGone;
         if (gone != null) {
