@@ -4,6 +4,7 @@ import static org.apiguardian.api.API.Status.STABLE;
 
 import java.lang.annotation.Documented;
 import java.lang.annotation.ElementType;
+import java.lang.annotation.Inherited;
 import java.lang.annotation.Repeatable;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
@@ -21,7 +22,7 @@ import org.apiguardian.api.API;
  * class ReportTest { ... }
  * }</pre>
  *
- * Binds of the class and of the method add up. A relative {@code source} is relative to the working
+ * Binds of the class (and of its superclasses: it is inherited) and of the method add up. A relative {@code source} is relative to the working
  * directory; it must exist. Needs {@link LinuxNamespace#MOUNT}. Every bind, read-only or not, is mounted
  * {@code nosuid,nodev} (with its submounts): a device node in it, bound from the host or made inside with
  * {@code mknod}, opens nothing ({@code Permission denied}), and setuid/setgid bits there give no privileges.
@@ -33,6 +34,7 @@ import org.apiguardian.api.API;
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
 @Retention(RetentionPolicy.RUNTIME)
 @Documented
+@Inherited
 @Repeatable(Bind.List.class)
 @API(status = STABLE, since = "0.1")
 public @interface Bind {
@@ -53,6 +55,7 @@ public @interface Bind {
     @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
     @Retention(RetentionPolicy.RUNTIME)
     @Documented
+    @Inherited
     @API(status = STABLE, since = "0.1")
     @interface List {
         /** {@return the binds} */

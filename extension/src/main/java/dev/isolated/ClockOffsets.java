@@ -4,6 +4,7 @@ import static org.apiguardian.api.API.Status.EXPERIMENTAL;
 
 import java.lang.annotation.Documented;
 import java.lang.annotation.ElementType;
+import java.lang.annotation.Inherited;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
@@ -17,13 +18,15 @@ import org.apiguardian.api.API;
  * <pre>{@code @ClockOffsets(boottimeSeconds = 30 * 86400) // the machine seems up for 30 days}</pre>
  *
  * The wall clock ({@code CLOCK_REALTIME}, what {@code date} prints) cannot be shifted by any Linux
- * namespace; code that reads it sees the host's time.
+ * namespace; code that reads it sees the host's time. A method's {@code @ClockOffsets} replaces its class's, a
+ * class's its superclass's (it is inherited).
  *
  * @since 0.1
  */
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
 @Retention(RetentionPolicy.RUNTIME)
 @Documented
+@Inherited
 @API(status = EXPERIMENTAL, since = "0.1")
 public @interface ClockOffsets {
     /** {@return seconds added to {@code CLOCK_MONOTONIC}} */

@@ -4,6 +4,7 @@ import static org.apiguardian.api.API.Status.STABLE;
 
 import java.lang.annotation.Documented;
 import java.lang.annotation.ElementType;
+import java.lang.annotation.Inherited;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
@@ -28,7 +29,7 @@ import org.apiguardian.api.API;
  * count; one with only rlimits ({@code openFiles}, {@code fileSizeBytes}, {@code cpuSeconds}) needs no cgroup
  * controller, so it works where cgroups are not delegated (and {@code resourceUsage()} is not available). Every
  * environment has a cgroup of its own where one can be made, limits or not: it is what kills its processes (see
- * {@link LinuxNamespace#PID}). A method's {@code @Limits} replaces its class's. In code, the builder's methods have
+ * {@link LinuxNamespace#PID}). A method's {@code @Limits} replaces its class's, a class's its superclass's (it is inherited). In code, the builder's methods have
  * these names: {@link IsolatedEnvironmentBuilder#memoryBytes(long)}, {@link IsolatedEnvironmentBuilder#pids(int)},
  * {@link IsolatedEnvironmentBuilder#cpuPercent(int)}, {@link IsolatedEnvironmentBuilder#openFiles(int)},
  * {@link IsolatedEnvironmentBuilder#fileSizeBytes(long)}, {@link IsolatedEnvironmentBuilder#cpuSeconds(int)}.
@@ -38,6 +39,7 @@ import org.apiguardian.api.API;
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
 @Retention(RetentionPolicy.RUNTIME)
 @Documented
+@Inherited
 @API(status = STABLE, since = "0.1")
 public @interface Limits {
     /** {@return the memory limit in bytes (cgroup {@code memory.max}); 0 for none} */

@@ -4,6 +4,7 @@ import static org.apiguardian.api.API.Status.STABLE;
 
 import java.lang.annotation.Documented;
 import java.lang.annotation.ElementType;
+import java.lang.annotation.Inherited;
 import java.lang.annotation.Repeatable;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
@@ -13,7 +14,8 @@ import org.apiguardian.api.API;
 /**
  * Mounts a fresh tmpfs in the environments of an {@link Isolated} test class or method, optionally with a
  * size limit, e.g. {@code @Tmpfs(target = "/var/cache", sizeBytes = 16 << 20)}. Writing past the limit
- * fails with ENOSPC inside. Needs {@link LinuxNamespace#MOUNT}. In code:
+ * fails with ENOSPC inside. Those of a class, its superclasses (it is inherited) and its method add up. Needs
+ * {@link LinuxNamespace#MOUNT}. In code:
  * {@link IsolatedEnvironmentBuilder#tmpfs(String, long)}.
  *
  * @since 0.1
@@ -21,6 +23,7 @@ import org.apiguardian.api.API;
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
 @Retention(RetentionPolicy.RUNTIME)
 @Documented
+@Inherited
 @Repeatable(Tmpfs.List.class)
 @API(status = STABLE, since = "0.1")
 public @interface Tmpfs {
@@ -38,6 +41,7 @@ public @interface Tmpfs {
     @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
     @Retention(RetentionPolicy.RUNTIME)
     @Documented
+    @Inherited
     @API(status = STABLE, since = "0.1")
     @interface List {
         /** {@return the mounts} */

@@ -4,6 +4,7 @@ import static org.apiguardian.api.API.Status.EXPERIMENTAL;
 
 import java.lang.annotation.Documented;
 import java.lang.annotation.ElementType;
+import java.lang.annotation.Inherited;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
@@ -23,7 +24,7 @@ import org.apiguardian.api.API;
  * class RepositoryTest { ... }
  * }</pre>
  *
- * A method's {@code @WritableLayer} replaces its class's. See {@link IsolatedEnvironmentBuilder#writableLayer},
+ * A method's {@code @WritableLayer} replaces its class's, a class's its superclass's (it is inherited). See {@link IsolatedEnvironmentBuilder#writableLayer},
  * {@link IsolatedEnvironmentBuilder#tmpfsSize} and {@link IsolatedEnvironmentBuilder#from}.
  *
  * @since 0.1
@@ -31,6 +32,7 @@ import org.apiguardian.api.API;
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
 @Retention(RetentionPolicy.RUNTIME)
 @Documented
+@Inherited
 @API(status = EXPERIMENTAL, since = "0.1")
 public @interface WritableLayer {
     /** {@return where the writable layer lives; {@link LayerStorage#DEFAULT}: as configured (tmpfs unless set)} */

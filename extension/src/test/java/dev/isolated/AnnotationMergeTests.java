@@ -42,6 +42,58 @@ class AnnotationMergeTests {
     }
 
     @Test
+    @DisplayName(
+            "@Bind, @Tmpfs, @Limits, @ClockOffsets and @WritableLayer on a superclass apply to its subclasses' tests, as "
+                    + "@Isolated does; the subclass's own @Limits replaces the superclass's, its @Bind adds to it")
+    void superclassAnnotations() throws Exception {
+        java.nio.file.Path base = java.nio.file.Path.of("target/inherited-bind/base");
+        java.nio.file.Path sub = java.nio.file.Path.of("target/inherited-bind/sub");
+        java.nio.file.Files.createDirectories(base);
+        java.nio.file.Files.createDirectories(sub);
+        java.nio.file.Files.writeString(base.resolve("marker"), "from the superclass\n");
+        java.nio.file.Files.writeString(sub.resolve("marker"), "from the subclass\n");
+
+        EngineRunner.assertAllSucceeded(EngineRunner.run(InheritingTestCase.class), 1);
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    @Bind(source = "target/inherited-bind/base", target = "/base")
+    @Tmpfs(target = "/scratch", sizeBytes = 1 << 20)
+    @Limits(openFiles = 77, fileSizeBytes = 1 << 20)
+    @ClockOffsets(boottimeSeconds = 30 * 86400)
+    @WritableLayer(tmpfsSize = "8m")
+    abstract static class AnnotatedBaseTestCase {}
+
+    @Bind(source = "target/inherited-bind/sub", target = "/sub")
+    @Limits(openFiles = 99)
+    static class InheritingTestCase extends AnnotatedBaseTestCase {
+        @Test
+        void test(IsolatedEnvironment env) throws Exception {
+            assertThat(env.exec("cat", "/base/marker", "/sub/marker").stdout())
+                    .isEqualTo("from the superclass\nfrom the subclass\n");
+            assertThat(env.exec("sh", "-c", "grep ' /scratch ' /proc/self/mountinfo")
+                            .stdout())
+                    .contains(" tmpfs ")
+                    .contains("size=1024k");
+            assertThat(env.exec("sh", "-c", "ulimit -n; ulimit -f").stdout())
+                    .as("the subclass's @Limits replaces the superclass's: no file size limit")
+                    .isEqualTo("99\nunlimited\n");
+            double host = Double.parseDouble(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/uptime"))
+                    .split(" ")[0]);
+            double inside =
+                    Double.parseDouble(env.exec("cat", "/proc/uptime").stdout().split(" ")[0]);
+            assertThat(inside - host).isBetween(30 * 86400.0 - 5, 30 * 86400.0 + 5);
+            assertThat(env.exec("df", "-k", "/")
+                            .stdout()
+                            .lines()
+                            .skip(1)
+                            .findFirst()
+                            .orElseThrow())
+                    .matches("\\S+\\s+8192\\s.*");
+        }
+    }
+
+    @Test
     @DisplayName("lifecycle on a method or parameter is refused: it is read from classes only")
     void lifecycleOnAMethod() {
         EngineRunner.run(LifecycleOnMethodTestCase.class)
