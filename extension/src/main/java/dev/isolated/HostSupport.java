@@ -5,11 +5,16 @@ import static org.apiguardian.api.API.Status.EXPERIMENTAL;
 import dev.isolated.internal.helper.HelperBinary;
 import dev.isolated.internal.json.JsonObject;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apiguardian.api.API;
 
 /**
@@ -73,7 +78,8 @@ public final class HostSupport {
 
     /**
      * {@return the report for this host, probed on the first call}
-     * @throws IsolatedException when the helper cannot run at all
+     * @throws IsolatedException when the helper cannot run at all, does not finish within 60 s, exits with a code
+     *     other than 0 or reports no step
      */
     public static synchronized HostSupport probe() {
         if (probed == null) {
@@ -83,28 +89,72 @@ public final class HostSupport {
     }
 
     private static HostSupport run() {
+        return run(List.of(HelperBinary.locate().toString(), "probe", "--json"), PROBE_TIMEOUT);
+    }
+
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(60);
+
+    /** Runs {@code command} as the probe: its JSON lines are the steps; it must exit 0 within {@code timeout}. */
+    static HostSupport run(List<String> command, Duration timeout) {
+        Process p;
         try {
-            Process p = new ProcessBuilder(HelperBinary.locate().toString(), "probe", "--json")
-                    .redirectError(ProcessBuilder.Redirect.DISCARD)
-                    .start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p = new ProcessBuilder(command).start();
+        } catch (IOException e) {
+            throw new IsolatedException("Cannot run isolated-helper probe: " + e, e);
+        }
+        CompletableFuture<String> out = drained(p.getInputStream(), "stdout");
+        CompletableFuture<String> err = drained(p.getErrorStream(), "stderr");
+        try {
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly();
-                throw new IsolatedException("isolated-helper probe did not finish within 60 s");
+                throw new IsolatedException("isolated-helper probe did not finish within " + text(timeout));
+            }
+            String output = out.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            String stderr = err.get(timeout.toMillis(), TimeUnit.MILLISECONDS).strip();
+            String said = stderr.isEmpty() ? "" : ": " + stderr;
+            if (p.exitValue() != 0) {
+                throw new IsolatedException("isolated-helper probe exited with code " + p.exitValue() + said);
             }
             List<Step> steps = new ArrayList<>();
-            for (String line : out.lines().filter(l -> l.startsWith("{")).toList()) {
+            for (String line : output.lines().filter(l -> l.startsWith("{")).toList()) {
                 JsonObject o = JsonObject.parse(line, "isolated-helper probe output");
                 steps.add(new Step(
                         o.string("step"), o.bool("ok"), o.string("errno"), o.string("detail"), o.string("hint")));
             }
+            if (steps.isEmpty()) {
+                throw new IsolatedException("isolated-helper probe (" + command.get(0) + ") reported no step" + said
+                        + "; check isolated.helper.path, which must name the isolated-helper");
+            }
             return new HostSupport(steps);
-        } catch (IOException e) {
-            throw new IsolatedException("Cannot run isolated-helper probe: " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            p.destroyForcibly();
             throw new IsolatedException("Interrupted while probing the host", e);
+        } catch (ExecutionException | TimeoutException e) {
+            p.destroyForcibly();
+            throw new IsolatedException("Cannot read what isolated-helper probe printed: " + e, e);
         }
+    }
+
+    /** A stream read to its end on a thread of its own, so that the probe's timeout holds while it prints nothing. */
+    private static CompletableFuture<String> drained(InputStream stream, String name) {
+        CompletableFuture<String> text = new CompletableFuture<>();
+        Thread reader = new Thread(
+                () -> {
+                    try (stream) {
+                        text.complete(new String(stream.readAllBytes(), StandardCharsets.UTF_8));
+                    } catch (IOException e) {
+                        text.completeExceptionally(e);
+                    }
+                },
+                "isolated-probe-" + name);
+        reader.setDaemon(true);
+        reader.start();
+        return text;
+    }
+
+    private static String text(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
     }
 
     /** {@return every step, in the order they were tried} */
