@@ -281,9 +281,10 @@ public final class IsolatedEnvironmentBuilder {
      * @param timeout how long {@code exec} waits before stopping a command; unless given, the system property
      *     {@value IsolatedConfiguration#EXEC_TIMEOUT}, else 60 s
      * @return this builder
+     * @throws IllegalArgumentException when it is zero or negative
      */
     public IsolatedEnvironmentBuilder execTimeout(Duration timeout) {
-        this.execTimeout = Objects.requireNonNull(timeout);
+        this.execTimeout = positive("execTimeout", timeout);
         spec.execTimeout(timeout);
         return this;
     }
@@ -294,9 +295,10 @@ public final class IsolatedEnvironmentBuilder {
      * @param timeout how long the {@code await...} methods wait; unless given, the system property
      *     {@value IsolatedConfiguration#AWAIT_TIMEOUT}, else 30 s
      * @return this builder
+     * @throws IllegalArgumentException when it is zero or negative
      */
     public IsolatedEnvironmentBuilder awaitTimeout(Duration timeout) {
-        this.awaitTimeout = Objects.requireNonNull(timeout);
+        this.awaitTimeout = positive("awaitTimeout", timeout);
         spec.awaitTimeout(timeout);
         return this;
     }
@@ -665,13 +667,18 @@ public final class IsolatedEnvironmentBuilder {
      *     {@link IsolatedEnvironment#startupTimeout()}); unless given, {@value IsolatedConfiguration#STARTUP_TIMEOUT}
      *     or 60 s
      * @return this builder
+     * @throws IllegalArgumentException when it is zero or negative
      */
     public IsolatedEnvironmentBuilder startupTimeout(Duration timeout) {
-        if (timeout.isNegative() || timeout.isZero()) {
-            throw new IllegalArgumentException("startupTimeout(" + timeout + "): it must be positive");
-        }
-        this.startupTimeout = timeout;
+        this.startupTimeout = positive("startupTimeout", timeout);
         return this;
+    }
+
+    private static Duration positive(String method, Duration timeout) {
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException(method + "(" + timeout + "): it must be positive");
+        }
+        return timeout;
     }
 
     /** A timeout: the one given, else the configured one ({@code key}), else the default. */

@@ -349,6 +349,15 @@ final class IsolatedSettings {
     }
 
     static Duration parseDuration(String key, String text) {
+        Duration d = readDuration(key, text);
+        if (d.isNegative() || d.isZero()) {
+            throw new ExtensionConfigurationException(
+                    "Cannot read " + key + "=" + text + ": a timeout must be positive, e.g. 500ms, 30s or 2m");
+        }
+        return d;
+    }
+
+    private static Duration readDuration(String key, String text) {
         String t = text.trim().toLowerCase(Locale.ROOT);
         try {
             if (t.endsWith("ms")) {

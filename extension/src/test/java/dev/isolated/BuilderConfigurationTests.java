@@ -58,6 +58,48 @@ class BuilderConfigurationTests {
         }
     }
 
+    @Test
+    @DisplayName(
+            "a zero or negative timeout is refused: the builder's methods, a system property for builder(), a launcher parameter for @Isolated")
+    void timeoutsMustBePositive() {
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().execTimeout(Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("execTimeout(PT0S): it must be positive");
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().awaitTimeout(Duration.ofSeconds(-1)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("awaitTimeout(PT-1S): it must be positive");
+
+        String exec = System.getProperty(IsolatedConfiguration.EXEC_TIMEOUT);
+        System.setProperty(IsolatedConfiguration.EXEC_TIMEOUT, "0s");
+        try {
+            assertThatThrownBy(() ->
+                            IsolatedEnvironment.builder().rootfs("busybox.tar").start())
+                    .isInstanceOf(org.junit.jupiter.api.extension.ExtensionConfigurationException.class)
+                    .hasMessage(
+                            "Cannot read isolated.exec.timeout=0s: a timeout must be positive, e.g. 500ms, 30s or 2m");
+        } finally {
+            restore(IsolatedConfiguration.EXEC_TIMEOUT, exec);
+        }
+
+        EngineExecutionResults results =
+                EngineRunner.run(PlainTestCase.class, Map.of(IsolatedConfiguration.AWAIT_TIMEOUT, "-1s"));
+        assertThat(results.testEvents().failed().stream()
+                        .map(e -> e.getPayload(org.junit.platform.engine.TestExecutionResult.class)
+                                .orElseThrow()
+                                .getThrowable()
+                                .orElseThrow()
+                                .getMessage())
+                        .toList())
+                .containsExactly(
+                        "Cannot read isolated.await.timeout=-1s: a timeout must be positive, e.g. 500ms, 30s or 2m");
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class PlainTestCase {
+        @Test
+        void test(IsolatedEnvironment env) {}
+    }
+
     private static void restore(String key, String value) {
         if (value == null) {
             System.clearProperty(key);
