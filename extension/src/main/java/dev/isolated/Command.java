@@ -189,7 +189,7 @@ public final class Command {
     public Command withWorkingDirectory(String directory) {
         if (!directory.startsWith("/")) {
             throw new IllegalArgumentException("Command.withWorkingDirectory(\"" + directory
-                    + "\"): the working directory must be an absolute path inside the " + "environment, e.g. \"/"
+                    + "\"): the working directory must be an absolute path inside the environment, e.g. \"/"
                     + directory + "\"");
         }
         return new Command(

@@ -245,7 +245,7 @@ public final class IsolatedEnvironmentBuilder {
     public IsolatedEnvironmentBuilder workingDirectory(String directory) {
         if (!directory.startsWith("/")) {
             throw new IllegalArgumentException("IsolatedEnvironmentBuilder.workingDirectory(\"" + directory
-                    + "\"): the working directory must be an absolute path inside the " + "environment, e.g. \"/"
+                    + "\"): the working directory must be an absolute path inside the environment, e.g. \"/"
                     + directory + "\"");
         }
         spec.workingDirectory(directory);
