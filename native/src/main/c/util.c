@@ -232,6 +232,21 @@ int write_file(const char *path, const char *text)
     return rc;
 }
 
+int parse_integer(const char *text, int base, long long min, long long max, long long *out)
+{
+    const char *digits = text + (text[0] == '-' && min < 0);
+    size_t n = strspn(digits, base == 8 ? "01234567" : "0123456789");
+    char *end;
+    errno = 0;
+    long long v = n > 0 && !digits[n] ? strtoll(text, &end, base) : 0;
+    if (n == 0 || digits[n] || errno || v < min || v > max) {
+        errno = EINVAL;
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 int join_path(char *out, size_t size, const char *dir, const char *name)
 {
     int n = snprintf(out, size, "%s/%s", dir, name);

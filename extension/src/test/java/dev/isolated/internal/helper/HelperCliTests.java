@@ -255,6 +255,35 @@ class HelperCliTests extends AbstractHelperCliTests {
         }
 
         @Test
+        @DisplayName("125 and a message naming the option and the value when a number is not one, never a partial read")
+        void badNumbers() throws Exception {
+            for (String pid : List.of("abc", "12x", "-5", "", " 7", "+7", "0", "99999999999")) {
+                Result enter = helper("enter", "--pid", pid, "--", "true");
+
+                assertThat(enter.code()).as("--pid '%s'", pid).isEqualTo(125);
+                assertThat(enter.stderr())
+                        .isEqualTo("isolated-helper: --pid wants a process id (a positive number), not '" + pid
+                                + "'\nTry 'isolated-helper --help'.\n");
+            }
+            Result unshift =
+                    helper("copy-layer", tmp.toString(), tmp.resolve("to").toString(), "-1");
+            assertThat(unshift.code()).isEqualTo(125);
+            assertThat(unshift.stderr())
+                    .isEqualTo("isolated-helper: copy-layer's UNSHIFT wants a uid (0 to 4294967295), not '-1'\n"
+                            + "Try 'isolated-helper --help'.\n");
+            assertThat(tmp.resolve("to")).doesNotExist();
+            Result size = helper("run", "--rootfs", rootfs.toString(), "--tmpfs", "/scratch:-1", "--", "true");
+            assertThat(size.code()).isEqualTo(125);
+            assertThat(size.stderr())
+                    .isEqualTo("isolated-helper: tmpfs: mount /scratch:-1: Invalid argument\n"
+                            + "hint: the tmpfs size is a number of bytes\n");
+            Result uid = helper("run", "--rootfs", rootfs.toString(), "--uid", " 5", "--", "true");
+            assertThat(uid.code()).isEqualTo(125);
+            assertThat(uid.stderr())
+                    .isEqualTo("isolated-helper: user: uid  5: Invalid argument\nhint: uid is a number\n");
+        }
+
+        @Test
         @DisplayName("125 and `working directory ... does not exist` when --cwd cannot be entered, not 127")
         void missingCwd() throws Exception {
             Result result = helper("run", "--rootfs", rootfs.toString(), "--cwd", "/does/not/exist", "--", "true");
