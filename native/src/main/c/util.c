@@ -53,7 +53,9 @@ static const char *default_hint(const char *stage, int err)
     if (err == ENFILE)
         return "the system's limit of open files is reached (sysctl fs.file-max)";
     if (err == EPERM || err == EACCES)
-        return "this needs root, or add `user` to the namespaces";
+        return "the host refused it: a file's permissions, a security policy (seccomp, AppArmor, "
+               "SELinux) or a capability missing here; `isolated-helper probe` (from Java: "
+               "HostSupport.probe()) names what this host refuses";
     return "";
 }
 

@@ -409,6 +409,35 @@ class HelperCliTests extends AbstractHelperCliTests {
 
     @Test
     @DisplayName(
+            "a step refused with EACCES or EPERM and no hint of its own points to the probe, not to root or `user`")
+    void refusedStepPointsToTheProbe() throws Exception {
+        Path helper = HelperPaths.rootlessCopy(tmp);
+        Path closed = Files.createDirectory(tmp.resolve("closed"));
+        Files.setPosixFilePermissions(closed, PosixFilePermissions.fromString("rwx------"));
+        Path hidden = closed.resolve("rootfs");
+
+        Result result = exec(List.of(
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                helper.toString(),
+                "run",
+                "--rootfs",
+                hidden.toString(),
+                "--",
+                "true"));
+
+        assertThat(result.code()).isEqualTo(125);
+        assertThat(result.stderr())
+                .isEqualTo("isolated-helper: mount-rootfs: realpath " + hidden + ": Permission denied\n"
+                        + "hint: the host refused it: a file's permissions, a security policy (seccomp, AppArmor, "
+                        + "SELinux) or a capability missing here; `isolated-helper probe` (from Java: "
+                        + "HostSupport.probe()) names what this host refuses\n");
+    }
+
+    @Test
+    @DisplayName(
             "run as root of a user namespace only (unshare -Ur, as podman unshare): its commands start, PID 1 is the init")
     void rootOfAUserNamespaceOnly() throws Exception {
         Result result = exec(List.of(
