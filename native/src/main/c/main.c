@@ -135,7 +135,7 @@ static const char USAGE[] =
     "      Copies an env's writable layer FROM (e.g. /proc/<init pid>/fd/N) into the new\n"
     "      directory TO (0700 while it is filled, then FROM's mode and owner) without\n"
     "      following symlinks, keeping modes, owners, times, whiteouts, FIFOs and overlay\n"
-    "      opaque marks, for use as a layer= of later envs.\n"
+    "      opaque marks, for use as a layer= of later envs. A copy that fails removes TO.\n"
     "      UNSHIFT (root: the env's id range base) maps owners BASE+id back to id.\n"
     "  isolated-helper probe [--json]\n"
     "      Try each step (user namespace, maps, mounts, overlay, pivot_root, namespaces,\n"
