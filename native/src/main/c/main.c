@@ -115,6 +115,7 @@ static const char USAGE[] =
     "      its user namespace always, when it differs: as root CMD is then 0 in the env's\n"
     "      range, never host root; with mount also its root), run CMD there, exit with its\n"
     "      code (128+N on signal N, 125 setup failed, 126/127 cannot execute / not found).\n"
+    "      Another user's process (namespaces enter may not see) is 125, never CMD run outside.\n"
     "      CMD runs under a supervisor inside (a subreaper, enter's child), in a session and\n"
     "      process group of its own. SIGTERM, SIGINT, SIGHUP and SIGQUIT to enter go to CMD's\n"
     "      process group and ask it to stop: once CMD exited, what it started is SIGKILLed,\n"

@@ -409,6 +409,43 @@ class HelperCliTests extends AbstractHelperCliTests {
 
     @Test
     @DisplayName(
+            "enter as another user than the target's: 125 and a hint, never the command run outside its namespaces")
+    void enterAnotherUsersProcess() throws Exception {
+        Path helper = HelperPaths.rootlessCopy(tmp);
+        Process target = new ProcessBuilder("unshare", "--uts", "sleep", seconds(30)).start();
+        try {
+            long pid = target.pid();
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> !Files.readSymbolicLink(Path.of("/proc/" + pid + "/ns/uts"))
+                            .equals(Files.readSymbolicLink(Path.of("/proc/self/ns/uts"))));
+
+            Result result = exec(List.of(
+                    "setpriv",
+                    "--reuid=65534",
+                    "--regid=65534",
+                    "--clear-groups",
+                    helper.toString(),
+                    "enter",
+                    "--pid",
+                    Long.toString(pid),
+                    "--",
+                    "sh",
+                    "-c",
+                    "echo ran"));
+
+            assertThat(result.code()).as(result.stderr()).isEqualTo(125);
+            assertThat(result.stdout()).isEmpty();
+            assertThat(result.stderr())
+                    .startsWith("isolated-helper: setns: open /proc/" + pid + "/ns/")
+                    .endsWith(": Permission denied\nhint: the process's namespaces are not this user's to join: "
+                            + "run enter as the user that created the environment, or root\n");
+        } finally {
+            target.destroyForcibly().waitFor();
+        }
+    }
+
+    @Test
+    @DisplayName(
             "a step refused with EACCES or EPERM and no hint of its own points to the probe, not to root or `user`")
     void refusedStepPointsToTheProbe() throws Exception {
         Path helper = HelperPaths.rootlessCopy(tmp);
