@@ -66,14 +66,18 @@ int parse_tmpfs(const char *text, char sep, struct extra_mount *out, struct fail
     out->kind = 't';
     out->mode = 01777;
     errno = EINVAL;
-    if (a) {
+    if (a) { /* digits only: strtoull takes blanks, '+' and '-' (-1 as its largest value) */
+        size_t n = strspn(a + 1, "0123456789");
+        errno = 0;
         out->size = strtoull(a + 1, &end, 10);
-        if (end == a + 1 || (*end && end != b))
+        bool ok = n > 0 && end == a + 1 + n && (!*end || end == b) && errno == 0;
+        errno = EINVAL;
+        if (!ok)
             return fail(f, "tmpfs", "mount", text, "the tmpfs size is a number of bytes");
     }
     if (b) {
-        long mode = strtol(b + 1, &end, 8);
-        if (end == b + 1 || *end || mode < 0 || mode > 07777)
+        long long mode;
+        if (parse_integer(b + 1, 8, 0, 07777, &mode) < 0)
             return fail(f, "tmpfs", "mount", text, "the tmpfs mode is octal, e.g. 1777");
         out->mode = (mode_t)mode;
     }

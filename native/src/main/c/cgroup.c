@@ -74,6 +74,21 @@ const char *const CG_NAMES[CG_COUNT] = { "memory", "pids", "cpu" };
     "cgroup v1 cannot be delegated safely: run as root, or on a cgroup v2 host delegate the " \
     "cgroup (systemd-run --user --scope -p Delegate=yes)"
 
+#define HINT_READ_ONLY \
+    "the cgroup file system is mounted read-only here (as in a container that is not " \
+    "privileged): mount it read-write (for a container: a writable /sys/fs/cgroup, e.g. " \
+    "docker run --privileged), or run without cgroup limits"
+
+/* A failure of stage cgroup. On a read-only cgroup file system (EROFS) the hint says so
+ * whatever HINT (delegation, root) says: neither would help there, not even as root. */
+static int cg_fail(struct failure *f, const char *syscall, const char *path, const char *hint)
+{
+    if (errno == EROFS)
+        hint = HINT_READ_ONLY;
+    return hint ? fail(f, "cgroup", syscall, path, "%s", hint)
+                : fail(f, "cgroup", syscall, path, NULL);
+}
+
 struct own_cgroups {
     bool loaded;
     char v2[PATH_MAX];              /* the helper's v2 cgroup dir, "" if none */
@@ -193,7 +208,7 @@ static int write_text(const char *dir, const char *name, const char *text, struc
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     if (write_file(path, text) < 0)
-        return fail(f, "cgroup", "write", path, "%s", errno == EACCES || errno == EPERM
+        return cg_fail(f, "write", path, errno == EACCES || errno == EPERM
                     ? (own.v2[0] && strncmp(dir, own.v2_base, strlen(own.v2_base)) == 0
                        ? DELEGATE_HINT_V2 : HINT_V1)
                     : "the kernel refused the value");
@@ -231,7 +246,7 @@ static int move_into_leaf(const char *base, struct failure *f)
     char leaf[PATH_MAX + 32], procs[65536];
     snprintf(leaf, sizeof leaf, "%s/" LEAF_NAME, base);
     if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
-        return fail(f, "cgroup", "mkdir", leaf, DELEGATE_HINT_V2);
+        return cg_fail(f, "mkdir", leaf, DELEGATE_HINT_V2);
     if (write_text(leaf, "cgroup.procs", "0", f) < 0)
         return -1;
     if (read_text(base, "cgroup.procs", procs, sizeof procs) < 0)
@@ -259,11 +274,11 @@ static int v2_enable(unsigned need, struct failure *f)
     if (write_file(path, enable) == 0)
         return 0;
     if (errno != EBUSY)
-        return fail(f, "cgroup", "write", path, DELEGATE_HINT_V2);
+        return cg_fail(f, "write", path, DELEGATE_HINT_V2);
     if (move_into_leaf(v2_base, f) < 0)
         return -1;
     if (write_file(path, enable) < 0)
-        return fail(f, "cgroup", "write", path,
+        return cg_fail(f, "write", path,
                     "the cgroup has processes that could not be moved into a leaf: "
                     DELEGATE_HINT_V2);
     return 0;
@@ -274,7 +289,7 @@ static int make_dir(char **out, const char *base, const char *name, struct failu
 {
     *out = xasprintf("%s/%s", base, name);
     if (mkdir(*out, 0755) < 0)
-        return fail(f, "cgroup", "mkdir", *out, "%s", hint);
+        return cg_fail(f, "mkdir", *out, hint);
     return 0;
 }
 
@@ -284,7 +299,7 @@ static int open_procs(struct cgroup_env *cg, int i, struct failure *f)
     snprintf(path, sizeof path, "%s/cgroup.procs", cg->dir[i]);
     cg->procs_fd[i] = open(path, O_WRONLY | O_CLOEXEC);
     if (cg->procs_fd[i] < 0)
-        return fail(f, "cgroup", "open", path, NULL);
+        return cg_fail(f, "open", path, NULL);
     return 0;
 }
 
@@ -331,7 +346,7 @@ static int create_v2(unsigned need, const char *name, struct cgroup_env *cg, str
         return -1;
     cg->dir_fd = open(cg->dir[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (cg->dir_fd < 0)
-        return fail(f, "cgroup", "open", cg->dir[0], NULL);
+        return cg_fail(f, "open", cg->dir[0], NULL);
     return open_procs(cg, 0, f);
 }
 
@@ -360,7 +375,7 @@ static int create_v1(unsigned need, const char *name, struct cgroup_env *cg, str
         return -1;
     snprintf(procs, sizeof procs, "%s/cgroup.procs", cg->freezer_dir);
     if ((cg->freezer_fd = open(procs, O_WRONLY | O_CLOEXEC)) < 0)
-        return fail(f, "cgroup", "open", procs, NULL);
+        return cg_fail(f, "open", procs, NULL);
     return 0;
 }
 
@@ -497,8 +512,8 @@ static int open_joined(struct cgroup_env *cg, const char *dir, struct failure *f
     }
     int fd = open(procs, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(f, "cgroup", "open", procs, "the command must join the environment's cgroup "
-                    "(its limits): run enter as the user that created the environment, or root");
+        return cg_fail(f, "open", procs, "the command must join the environment's cgroup "
+                       "(its limits): run enter as the user that created the environment, or root");
     cg->joined_fd[cg->n_joined] = fd;
     cg->joined_dir[cg->n_joined++] = xstrdup(dir);
     return 0;
@@ -546,7 +561,7 @@ static int write_pid(int fd, const char *dir, pid_t pid, struct failure *f)
     if (fd < 0 && dir) {
         snprintf(path, sizeof path, "%s/cgroup.procs", dir);
         if ((fd = opened = open(path, O_WRONLY | O_CLOEXEC)) < 0)
-            return fail(f, "cgroup", "open", path, NULL);
+            return cg_fail(f, "open", path, NULL);
     }
     snprintf(text, sizeof text, "%d", (int)pid);
     int rc = fd >= 0 && write(fd, text, strlen(text)) < 0
@@ -898,6 +913,6 @@ int cgroup_probe(enum cg_controller c, char *detail, size_t size, struct failure
     char procs[PATH_MAX + 32];
     snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
     if (access(dir, W_OK) < 0 || access(procs, W_OK) < 0)
-        return fail(f, "cgroup", "access", dir, "%s", dir == own.v2_base ? DELEGATE_HINT_V2 : HINT_V1);
+        return cg_fail(f, "access", dir, dir == own.v2_base ? DELEGATE_HINT_V2 : HINT_V1);
     return 0;
 }

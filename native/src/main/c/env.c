@@ -480,6 +480,10 @@ static pid_t clone_namespaces(unsigned ns, uint64_t extra, int cgroup_fd, bool *
     return pid;
 }
 
+#define NOT_YOURS_HINT \
+    "the process's namespaces are not this user's to join: run enter as the user that created " \
+    "the environment, or root"
+
 static int open_env_fds(pid_t pid, unsigned ns, bool want_root, struct env *env,
                         struct failure *f)
 {
@@ -490,6 +494,8 @@ static int open_env_fds(pid_t pid, unsigned ns, bool want_root, struct env *env,
             continue;
         snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, NAMESPACES[i].proc_name);
         env->ns_fd[i] = open(path, O_RDONLY | O_CLOEXEC);
+        if (env->ns_fd[i] < 0 && (errno == EACCES || errno == EPERM))
+            return fail(f, "setns", "open", path, "%s", NOT_YOURS_HINT);
         if (env->ns_fd[i] < 0)
             return fail(f, "setns", "open", path, NULL);
     }
@@ -1122,8 +1128,8 @@ static bool same_ns(pid_t pid, const char *name)
     char path[64];
     struct stat theirs, ours;
     snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, name);
-    if (stat(path, &theirs) < 0)
-        return true; /* not supported by this kernel: nothing to join */
+    if (stat(path, &theirs) < 0) /* ENOENT: not supported by this kernel, nothing to join; */
+        return errno == ENOENT;  /* EACCES (another user's): differs, open fails and says so */
     snprintf(path, sizeof path, "/proc/self/ns/%s", name);
     if (stat(path, &ours) < 0)
         return false;

@@ -86,9 +86,11 @@ static int parse_limit(const char *text, rlim_t *out)
         *out = RLIM_INFINITY;
         return 0;
     }
+    if (!text[0] || text[strspn(text, "0123456789")])
+        return -1; /* digits only: strtoull takes blanks, '+' and '-' */
     errno = 0;
     unsigned long long v = strtoull(text, &end, 10);
-    if (errno || end == text || *end || text[0] == '-')
+    if (errno || *end)
         return -1;
     *out = (rlim_t)v;
     return 0;
@@ -172,20 +174,17 @@ int parse_caps_mode(const char *text, enum caps_mode *out)
 
 int parse_id(const char *text, long *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < 0 || v >= 4294967295L)
+    long long v;
+    if (parse_integer(text, 10, 0, 4294967294LL, &v) < 0)
         return -1;
-    *out = v;
+    *out = (long)v;
     return 0;
 }
 
 int parse_umask(const char *text, mode_t *out)
 {
-    char *end;
-    long v = strtol(text, &end, 8);
-    if (end == text || *end || v < 0 || v > 0777)
+    long long v;
+    if (parse_integer(text, 8, 0, 0777, &v) < 0)
         return -1;
     *out = (mode_t)v;
     return 0;

@@ -115,6 +115,7 @@ static const char USAGE[] =
     "      its user namespace always, when it differs: as root CMD is then 0 in the env's\n"
     "      range, never host root; with mount also its root), run CMD there, exit with its\n"
     "      code (128+N on signal N, 125 setup failed, 126/127 cannot execute / not found).\n"
+    "      Another user's process (namespaces enter may not see) is 125, never CMD run outside.\n"
     "      CMD runs under a supervisor inside (a subreaper, enter's child), in a session and\n"
     "      process group of its own. SIGTERM, SIGINT, SIGHUP and SIGQUIT to enter go to CMD's\n"
     "      process group and ask it to stop: once CMD exited, what it started is SIGKILLed,\n"
@@ -135,7 +136,7 @@ static const char USAGE[] =
     "      Copies an env's writable layer FROM (e.g. /proc/<init pid>/fd/N) into the new\n"
     "      directory TO (0700 while it is filled, then FROM's mode and owner) without\n"
     "      following symlinks, keeping modes, owners, times, whiteouts, FIFOs and overlay\n"
-    "      opaque marks, for use as a layer= of later envs.\n"
+    "      opaque marks, for use as a layer= of later envs. A copy that fails removes TO.\n"
     "      UNSHIFT (root: the env's id range base) maps owners BASE+id back to id.\n"
     "  isolated-helper probe [--json]\n"
     "      Try each step (user namespace, maps, mounts, overlay, pivot_root, namespaces,\n"
@@ -159,6 +160,9 @@ static const char USAGE[] =
     "command is chroot()ed into the overlay and nothing else is mounted. With net, lo is up.\n"
     "Private networks between environments (`network=` of PROTOCOL.md) exist only in serve:\n"
     "one `run` is a single environment with no peer.\n"
+    "\n"
+    "Numbers are digits only (no blanks, no sign but --time-offset's, no suffix but those named)\n"
+    "and in range; any other value is a bad option.\n"
     "\n"
     "Exit codes: the command's; 128+N if killed by signal N; 125 bad options, setup failed or\n"
     "--cwd cannot be entered (`hint: working directory DIR does not exist in the environment`);\n"
@@ -221,7 +225,13 @@ static void apply_option(struct cli_options *o, int opt, const char *arg)
     case OPT_CWD: o->cwd = arg; break;
     case OPT_STATE: o->state_dir = arg; break;
     case OPT_PRINT_PID: o->print_pid = true; break;
-    case OPT_PID: o->target_pid = (pid_t)atoi(arg); break;
+    case OPT_PID: {
+        long long pid;
+        if (parse_integer(arg, 10, 1, INT_MAX, &pid) < 0)
+            usage_error("--pid wants a process id (a positive number), not '%s'", arg);
+        o->target_pid = (pid_t)pid;
+        break;
+    }
     case OPT_NS:
         if (parse_ns_list(arg, &o->ns, bad, sizeof bad) < 0)
             usage_error("unknown namespace '%s'", bad);
@@ -492,10 +502,11 @@ int main(int argc, char **argv)
     }
     if (strcmp(command, "copy-layer") == 0) {
         struct failure f;
-        char *end = NULL;
-        unsigned long unshift = argc > 4 ? strtoul(argv[4], &end, 10) : 0;
-        if (argc < 4 || argc > 5 || (end && *end) || unshift > 0xffffffffUL)
+        long long unshift = 0;
+        if (argc < 4 || argc > 5)
             usage_error("copy-layer FROM TO [UNSHIFT]");
+        if (argc == 5 && parse_integer(argv[4], 10, 0, 0xffffffffLL, &unshift) < 0)
+            usage_error("copy-layer's UNSHIFT wants a uid (0 to 4294967295), not '%s'", argv[4]);
         umask(0);
         if (copy_layer(argv[2], argv[3], (unsigned)unshift, &f) < 0)
             die_with(&f, EXIT_SETUP_FAILED);

@@ -663,6 +663,50 @@ int mount_tmp(const char *root, struct failure *f)
     return 0;
 }
 
+/* Empties DIR, a directory this copy made, after the copy failed: never follows a symlink, and
+ * makes each subdirectory 0700 before emptying it (a copied 0555 or 0000 one would refuse). */
+static void remove_copied(int dir)
+{
+    int fd = dup(dir);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    for (struct dirent *e; (e = readdir(d));) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            unlinkat(dir, e->d_name, 0) == 0)
+            continue;
+        int at = openat(dir, e->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (at < 0)
+            continue;
+        char self[64];
+        snprintf(self, sizeof self, "/proc/self/fd/%d", at);
+        (void)chmod(self, 0700); /* the directory `at` holds, not what its name may be by now */
+        int sub = openat(at, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        close(at);
+        if (sub >= 0) {
+            remove_copied(sub);
+            close(sub);
+        }
+        (void)unlinkat(dir, e->d_name, AT_REMOVEDIR);
+    }
+    closedir(d);
+}
+
+/* A failed copy leaves nothing: TO (made by this copy, open as DST) is emptied and removed, if
+ * TO is still that directory. */
+static void remove_failed_copy(const char *to, int dst)
+{
+    struct stat made, now;
+    if (dst < 0 || fstat(dst, &made) < 0)
+        return;
+    remove_copied(dst);
+    if (lstat(to, &now) == 0 && now.st_dev == made.st_dev && now.st_ino == made.st_ino)
+        (void)rmdir(to);
+}
+
 int copy_layer(const char *from, const char *to, unsigned unshift, struct failure *f)
 {
     struct copy_ctx ctx = { .failed = "", .unshift = unshift };
@@ -681,6 +725,7 @@ int copy_layer(const char *from, const char *to, unsigned unshift, struct failur
              "would hide itself: use a directory on another filesystem (ext4, xfs, btrfs, tmpfs)");
     } else if ((dst = open(to, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
         fail(f, "copy-layer", "open", to, NULL);
+        (void)rmdir(to); /* made just now: empty, unless it is no longer ours */
     } else if (copy_tree_at(src, dst, &ctx) < 0) {
         char path[PATH_MAX + 300];
         snprintf(path, sizeof path, "%s (at %s)", from, ctx.failed);
@@ -690,6 +735,8 @@ int copy_layer(const char *from, const char *to, unsigned unshift, struct failur
         (void)fchown(dst, shifted(st.st_uid, &ctx), shifted(st.st_gid, &ctx));
         rc = fchmod(dst, st.st_mode & 07777) < 0 ? fail(f, "copy-layer", "fchmod", to, NULL) : 0;
     }
+    if (rc < 0 && dst >= 0)
+        remove_failed_copy(to, dst);
     if (dst >= 0)
         close(dst);
     close(src);

@@ -10,6 +10,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,13 +35,7 @@ void env_options_free(struct env_options *o)
 
 static int parse_number(const char *text, long long min, long long *out)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (errno || end == text || *end || v < min)
-        return -1;
-    *out = v;
-    return 0;
+    return parse_integer(text, 10, min, LLONG_MAX, out);
 }
 
 static int add_mount(struct env_options *o, const char *key, const char *value, char sep,

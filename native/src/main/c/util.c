@@ -53,7 +53,9 @@ static const char *default_hint(const char *stage, int err)
     if (err == ENFILE)
         return "the system's limit of open files is reached (sysctl fs.file-max)";
     if (err == EPERM || err == EACCES)
-        return "this needs root, or add `user` to the namespaces";
+        return "the host refused it: a file's permissions, a security policy (seccomp, AppArmor, "
+               "SELinux) or a capability missing here; `isolated-helper probe` (from Java: "
+               "HostSupport.probe()) names what this host refuses";
     return "";
 }
 
@@ -230,6 +232,21 @@ int write_file(const char *path, const char *text)
     close(fd);
     errno = saved;
     return rc;
+}
+
+int parse_integer(const char *text, int base, long long min, long long max, long long *out)
+{
+    const char *digits = text + (text[0] == '-' && min < 0);
+    size_t n = strspn(digits, base == 8 ? "01234567" : "0123456789");
+    char *end;
+    errno = 0;
+    long long v = n > 0 && !digits[n] ? strtoll(text, &end, base) : 0;
+    if (n == 0 || digits[n] || errno || v < min || v > max) {
+        errno = EINVAL;
+        return -1;
+    }
+    *out = v;
+    return 0;
 }
 
 int join_path(char *out, size_t size, const char *dir, const char *name)

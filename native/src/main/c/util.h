@@ -65,6 +65,11 @@ int join_path(char *out, size_t size, const char *dir, const char *name);
  * of it that a deep PATH_MAX frame spreads the writes over is a page fault and a copy. */
 #define JOINED_SIZE(dir, name) (strlen(dir) + strlen(name) + 2)
 int make_dirs(const char *path, mode_t mode);
+/* The whole of text as a number in base 10 or 8, within [min, max]: one or more digits, a '-'
+ * first only when min < 0; no blanks, no '+', nothing after (strtoll alone takes " 12", "+12"
+ * and the 12 of "12x", and strtoul turns "-1" into its largest value). -1 with errno EINVAL
+ * otherwise. */
+int parse_integer(const char *text, int base, long long min, long long max, long long *out);
 int remove_tree(const char *path);
 
 void *xmalloc(size_t size);

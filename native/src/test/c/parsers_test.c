@@ -15,6 +15,7 @@
 #include "binds.h"
 #include "env.h"
 #include "forward.h"
+#include "harden.h"
 #include "proto.h"
 #include "util.h"
 
@@ -165,7 +166,9 @@ static void tmpfs_refuses_bad_sizes_modes_and_targets(void)
 {
     struct extra_mount m;
     struct failure f;
-    static const char *const bad_sizes[] = { "/s:", "/s::700", "/s:lots", "/s:10x", "/s:10x:700" };
+    static const char *const bad_sizes[] = { "/s:", "/s::700", "/s:lots", "/s:10x", "/s:10x:700",
+                                                     "/s:-1", "/s:+10", "/s: 10", "/s:-1:700",
+                                                     "/s:99999999999999999999" };
     for (size_t i = 0; i < sizeof bad_sizes / sizeof *bad_sizes; i++) {
         CHECK(parse_tmpfs(bad_sizes[i], ':', &m, &f) == -1);
         CHECK(f.err == EINVAL);
@@ -173,7 +176,8 @@ static void tmpfs_refuses_bad_sizes_modes_and_targets(void)
         CHECK_STR(f.path, bad_sizes[i]);
         CHECK_STR(f.hint, "the tmpfs size is a number of bytes");
     }
-    static const char *const bad_modes[] = { "/s:10:", "/s:10:800", "/s:10:17777", "/s:10:-1", "/s:10:7x" };
+    static const char *const bad_modes[] = { "/s:10:", "/s:10:800", "/s:10:17777", "/s:10:-1", "/s:10:7x",
+                                               "/s:10:-0", "/s:10:+7", "/s:10: 7" };
     for (size_t i = 0; i < sizeof bad_modes / sizeof *bad_modes; i++) {
         CHECK(parse_tmpfs(bad_modes[i], ':', &m, &f) == -1);
         CHECK_STR(f.hint, "the tmpfs mode is octal, e.g. 1777");
@@ -182,6 +186,53 @@ static void tmpfs_refuses_bad_sizes_modes_and_targets(void)
     CHECK_STR(f.hint, "want DST:SIZE_BYTES:MODE_OCTAL");
     CHECK(parse_tmpfs(":4096", ':', &m, &f) == -1);
     CHECK_STR(f.hint, "want DST:SIZE_BYTES:MODE_OCTAL");
+}
+
+/* ---- numbers (--pid, --uid, --umask, limits, UNSHIFT...) ---- */
+
+static void integers_are_digits_only_and_in_range(void)
+{
+    long long v = -7;
+    CHECK(parse_integer("42", 10, 1, 100, &v) == 0 && v == 42);
+    CHECK(parse_integer("0", 10, 0, 0, &v) == 0 && v == 0);
+    CHECK(parse_integer("-3600", 10, -3600, 0, &v) == 0 && v == -3600);
+    CHECK(parse_integer("0755", 8, 0, 0777, &v) == 0 && v == 0755);
+    CHECK(parse_integer("4294967295", 10, 0, 0xffffffffLL, &v) == 0 && v == 0xffffffffLL);
+    v = 5;
+    static const char *const bad[] = { "", "abc", "12x", "x12", " 12", "12 ", "+12", "-12", "-", "1-2",
+                                       "0x10", "12.0", "101", "99999999999999999999", "-0" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        errno = 0;
+        CHECK(parse_integer(bad[i], 10, 0, 100, &v) == -1);
+        CHECK(errno == EINVAL);
+        CHECK(v == 5); /* untouched */
+    }
+    CHECK(parse_integer("-101", 10, -100, 100, &v) == -1);
+    CHECK(parse_integer("--1", 10, -100, 100, &v) == -1);
+    CHECK(parse_integer("8", 8, 0, 0777, &v) == -1); /* not octal */
+    CHECK(parse_integer("-1", 8, 0, 0777, &v) == -1);
+}
+
+static void ids_umasks_and_rlimits_are_strict(void)
+{
+    long id = 9;
+    mode_t mask = 0;
+    CHECK(parse_id("1000", &id) == 0 && id == 1000);
+    CHECK(parse_id("-1", &id) == -1 && parse_id(" 1", &id) == -1 && parse_id("+1", &id) == -1);
+    CHECK(parse_id("4294967295", &id) == -1); /* (uid_t)-1 means "unchanged" to setresuid */
+    CHECK(parse_umask("027", &mask) == 0 && mask == 027);
+    CHECK(parse_umask("-0", &mask) == -1 && parse_umask(" 22", &mask) == -1 && parse_umask("1000", &mask) == -1);
+    struct env_policy p;
+    struct failure f;
+    env_policy_init(&p);
+    CHECK(env_policy_add_rlimit(&p, "nofile:1024:4096", ':', &f) == 0);
+    static const char *const bad[] = { "nofile: 1024", "nofile:+1024", "nofile:-1", "nofile:1024:-1",
+                                       "nofile:1k", "nofile:" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK(env_policy_add_rlimit(&p, bad[i], ':', &f) == -1);
+        CHECK_STR(f.stage, "rlimit");
+    }
+    env_policy_free(&p);
 }
 
 /* ---- frames and records ---- */
@@ -443,6 +494,8 @@ int main(void)
     bind_refuses_missing_parts_and_bad_modes();
     tmpfs_takes_target_size_and_mode();
     tmpfs_refuses_bad_sizes_modes_and_targets();
+    integers_are_digits_only_and_in_range();
+    ids_umasks_and_rlimits_are_strict();
     frames_are_split_from_the_stream();
     a_frame_waits_for_all_its_bytes();
     a_length_under_five_loses_the_framing();

@@ -163,6 +163,46 @@ class HelperCgroupsTests extends AbstractHelperCliTests {
         }
     }
 
+    @Test
+    @DisplayName("run --memory-max as root on a read-only cgroup file system (as in a container): stage cgroup, EROFS, "
+            + "a hint that says read-only, not the delegation hint")
+    void readOnlyCgroupFileSystem() throws Exception {
+        List<String> hostCgroupMounts = cgroupMounts();
+        // Every cgroup mount read-only in a mount namespace of this command's own (a bind remount changes
+        // that mount only, never the host's or the file system's), then the helper, as root, in it.
+        String script = "for m in $(awk '$9 ~ /^cgroup/ {print $5}' /proc/self/mountinfo); do"
+                + " mount -o remount,bind,ro \"$m\" || exit 99; done;"
+                + " exec \"$0\" run --rootfs \"$1\" --memory-max 32m -- true";
+
+        Result result = exec(List.of(
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+                HelperPaths.HELPER.toString(),
+                rootfs.toString()));
+
+        assertThat(result.code()).as(result.stderr()).isEqualTo(125);
+        assertThat(result.stderr())
+                .startsWith("isolated-helper: cgroup: ")
+                .endsWith(": Read-only file system\n"
+                        + "hint: the cgroup file system is mounted read-only here (as in a container that is not "
+                        + "privileged): mount it read-write (for a container: a writable /sys/fs/cgroup, e.g. "
+                        + "docker run --privileged), or run without cgroup limits\n");
+        assertThat(cgroupMounts()).isEqualTo(hostCgroupMounts);
+        assertThat(runWith(List.of("--memory-max", "32m"), "true").code()).isZero();
+    }
+
+    /** The cgroup lines of this process's mountinfo (their options say ro or rw). */
+    private static List<String> cgroupMounts() throws Exception {
+        return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+                .filter(line -> line.contains(" - cgroup"))
+                .toList();
+    }
+
     /** The cgroup of the env's pids limit: {@code cgroup-pids} (v1) or {@code cgroup} (v2). */
     private static Path pidsCgroup(Fields created) {
         return Path.of(created.get("cgroup-pids").orElseGet(() -> field(created, "cgroup")));

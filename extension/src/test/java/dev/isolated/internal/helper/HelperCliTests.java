@@ -255,6 +255,35 @@ class HelperCliTests extends AbstractHelperCliTests {
         }
 
         @Test
+        @DisplayName("125 and a message naming the option and the value when a number is not one, never a partial read")
+        void badNumbers() throws Exception {
+            for (String pid : List.of("abc", "12x", "-5", "", " 7", "+7", "0", "99999999999")) {
+                Result enter = helper("enter", "--pid", pid, "--", "true");
+
+                assertThat(enter.code()).as("--pid '%s'", pid).isEqualTo(125);
+                assertThat(enter.stderr())
+                        .isEqualTo("isolated-helper: --pid wants a process id (a positive number), not '" + pid
+                                + "'\nTry 'isolated-helper --help'.\n");
+            }
+            Result unshift =
+                    helper("copy-layer", tmp.toString(), tmp.resolve("to").toString(), "-1");
+            assertThat(unshift.code()).isEqualTo(125);
+            assertThat(unshift.stderr())
+                    .isEqualTo("isolated-helper: copy-layer's UNSHIFT wants a uid (0 to 4294967295), not '-1'\n"
+                            + "Try 'isolated-helper --help'.\n");
+            assertThat(tmp.resolve("to")).doesNotExist();
+            Result size = helper("run", "--rootfs", rootfs.toString(), "--tmpfs", "/scratch:-1", "--", "true");
+            assertThat(size.code()).isEqualTo(125);
+            assertThat(size.stderr())
+                    .isEqualTo("isolated-helper: tmpfs: mount /scratch:-1: Invalid argument\n"
+                            + "hint: the tmpfs size is a number of bytes\n");
+            Result uid = helper("run", "--rootfs", rootfs.toString(), "--uid", " 5", "--", "true");
+            assertThat(uid.code()).isEqualTo(125);
+            assertThat(uid.stderr())
+                    .isEqualTo("isolated-helper: user: uid  5: Invalid argument\nhint: uid is a number\n");
+        }
+
+        @Test
         @DisplayName("125 and `working directory ... does not exist` when --cwd cannot be entered, not 127")
         void missingCwd() throws Exception {
             Result result = helper("run", "--rootfs", rootfs.toString(), "--cwd", "/does/not/exist", "--", "true");
@@ -376,6 +405,72 @@ class HelperCliTests extends AbstractHelperCliTests {
         assertThat(result.code()).as(result.stderr()).isZero();
         assertThat(result.stdout().lines().findFirst()).contains("0");
         assertThat(processLines(result.stdout())).startsWith("1 isolated-init");
+    }
+
+    @Test
+    @DisplayName(
+            "enter as another user than the target's: 125 and a hint, never the command run outside its namespaces")
+    void enterAnotherUsersProcess() throws Exception {
+        Path helper = HelperPaths.rootlessCopy(tmp);
+        Process target = new ProcessBuilder("unshare", "--uts", "sleep", seconds(30)).start();
+        try {
+            long pid = target.pid();
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> !Files.readSymbolicLink(Path.of("/proc/" + pid + "/ns/uts"))
+                            .equals(Files.readSymbolicLink(Path.of("/proc/self/ns/uts"))));
+
+            Result result = exec(List.of(
+                    "setpriv",
+                    "--reuid=65534",
+                    "--regid=65534",
+                    "--clear-groups",
+                    helper.toString(),
+                    "enter",
+                    "--pid",
+                    Long.toString(pid),
+                    "--",
+                    "sh",
+                    "-c",
+                    "echo ran"));
+
+            assertThat(result.code()).as(result.stderr()).isEqualTo(125);
+            assertThat(result.stdout()).isEmpty();
+            assertThat(result.stderr())
+                    .startsWith("isolated-helper: setns: open /proc/" + pid + "/ns/")
+                    .endsWith(": Permission denied\nhint: the process's namespaces are not this user's to join: "
+                            + "run enter as the user that created the environment, or root\n");
+        } finally {
+            target.destroyForcibly().waitFor();
+        }
+    }
+
+    @Test
+    @DisplayName(
+            "a step refused with EACCES or EPERM and no hint of its own points to the probe, not to root or `user`")
+    void refusedStepPointsToTheProbe() throws Exception {
+        Path helper = HelperPaths.rootlessCopy(tmp);
+        Path closed = Files.createDirectory(tmp.resolve("closed"));
+        Files.setPosixFilePermissions(closed, PosixFilePermissions.fromString("rwx------"));
+        Path hidden = closed.resolve("rootfs");
+
+        Result result = exec(List.of(
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                helper.toString(),
+                "run",
+                "--rootfs",
+                hidden.toString(),
+                "--",
+                "true"));
+
+        assertThat(result.code()).isEqualTo(125);
+        assertThat(result.stderr())
+                .isEqualTo("isolated-helper: mount-rootfs: realpath " + hidden + ": Permission denied\n"
+                        + "hint: the host refused it: a file's permissions, a security policy (seccomp, AppArmor, "
+                        + "SELinux) or a capability missing here; `isolated-helper probe` (from Java: "
+                        + "HostSupport.probe()) names what this host refuses\n");
     }
 
     @Test

@@ -17,6 +17,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -116,12 +117,23 @@ class HelperLayersTests {
 
     @Test
     @DisplayName(
-            "copy-layer of a file it cannot read: exit 125 naming the file and the read's own error (as uid 65534: EACCES)")
+            "copy-layer of a file it cannot read: exit 125 naming the file and the read's own error (as uid 65534: EACCES), "
+                    + "and the half-made target is gone")
     void copyLayerNamesTheUnreadableFile() throws Exception {
         Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
         Path layer = Files.createDirectories(tmp.resolve("layer/etc"));
         Files.setPosixFilePermissions(layer.getParent(), PosixFilePermissions.fromString("rwxr-xr-x"));
         Files.setPosixFilePermissions(layer, PosixFilePermissions.fromString("rwxr-xr-x"));
+        // Readable siblings, some copied before the copy reaches the secret (directories read-only, as
+        // copied: the cleanup must still empty them), and a symlink it must not follow when removing.
+        for (int i = 0; i < 8; i++) {
+            Path dir = Files.createDirectories(layer.getParent().resolve("dir" + i + "/sub"));
+            Files.writeString(dir.resolve("file"), "f\n");
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("r-xr-xr-x"));
+            Files.setPosixFilePermissions(dir.getParent(), PosixFilePermissions.fromString("r-xr-xr-x"));
+        }
+        Path kept = Files.writeString(tmp.resolve("kept"), "not the copy's\n");
+        Files.createSymbolicLink(layer.getParent().resolve("link"), kept);
         Files.setPosixFilePermissions(
                 Files.writeString(layer.resolve("secret"), "s\n"), PosixFilePermissions.fromString("---------"));
         Path out = Files.createDirectory(tmp.resolve("out"));
@@ -145,6 +157,12 @@ class HelperLayersTests {
         assertThat(said)
                 .isEqualTo("isolated-helper: copy-layer: copy " + layer.getParent()
                         + " (at secret): Permission denied\n" + "hint: every file of the layer must be readable\n");
+        assertThat(out.resolve("frozen")).doesNotExist();
+        try (Stream<Path> left = Files.list(out)) {
+            assertThat(left).isEmpty();
+        }
+        assertThat(kept).hasContent("not the copy's");
+        assertThat(layer.getParent().resolve("dir7/sub/file")).hasContent("f");
     }
 
     @Test
