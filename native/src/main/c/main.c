@@ -251,6 +251,31 @@ static void apply_option(struct cli_options *o, int opt, const char *arg)
     }
 }
 
+/* Which subcommands take an option: each option is refused, naming it, by the others. */
+enum { FOR_RUN = 1, FOR_ENTER = 2, FOR_PROBE = 4, FOR_SERVE = 8 };
+
+static unsigned subcommand_bit(const char *command)
+{
+    return strcmp(command, "run") == 0 ? FOR_RUN : strcmp(command, "enter") == 0 ? FOR_ENTER
+         : strcmp(command, "probe") == 0 ? FOR_PROBE : FOR_SERVE;
+}
+
+static unsigned option_takers(const char *name)
+{
+    static const char *const ENTER_TOO[] = { "ns", "env", "cwd", "uid", "gid", "groups", "umask",
+                                             "caps", "seccomp-profile", "rlimit" };
+    if (strcmp(name, "pid") == 0 || strcmp(name, "inherit-env") == 0)
+        return FOR_ENTER;
+    if (strcmp(name, "json") == 0)
+        return FOR_PROBE;
+    if (strcmp(name, "state-dir") == 0)
+        return FOR_RUN | FOR_SERVE;
+    for (size_t i = 0; i < sizeof ENTER_TOO / sizeof *ENTER_TOO; i++)
+        if (strcmp(name, ENTER_TOO[i]) == 0)
+            return FOR_RUN | FOR_ENTER;
+    return FOR_RUN;
+}
+
 static void parse_options(int argc, char **argv, bool needs_command, struct cli_options *out)
 {
     static const struct option options[] = {
@@ -302,6 +327,8 @@ static void parse_options(int argc, char **argv, bool needs_command, struct cli_
             usage_error("unknown option '-%c'", optopt);
         if (opt == '?')
             usage_error("unknown option '%s'", argv[optind - 1]);
+        if (index >= 0 && !(option_takers(options[index].name) & subcommand_bit(argv[0])))
+            usage_error("%s takes no --%s", argv[0], options[index].name);
         if ((opt == OPT_EXTRA || opt == OPT_EXEC) && index >= 0)
             apply_field_option(&o, opt, options[index].name, optarg);
         else

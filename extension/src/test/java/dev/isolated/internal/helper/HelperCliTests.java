@@ -14,6 +14,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -252,6 +253,25 @@ class HelperCliTests extends AbstractHelperCliTests {
                     .isEqualTo("isolated-helper: --as-pid-1 takes no value\nTry 'isolated-helper --help'.\n");
             assertThat(enterNoValue.code()).isEqualTo(125);
             assertThat(enterNoValue.stderr()).startsWith("isolated-helper: --pid needs a value\n");
+        }
+
+        @Test
+        @DisplayName("125 and a message naming the option when it is another subcommand's, never silently ignored")
+        void anotherSubcommandsOption() throws Exception {
+            Map<String, List<String>> misplaced = Map.of(
+                    "enter takes no --rootfs", List.of("enter", "--rootfs", "/", "--pid", "1", "--", "true"),
+                    "enter takes no --memory-max", List.of("enter", "--pid", "1", "--memory-max", "1m", "--", "true"),
+                    "run takes no --pid", List.of("run", "--pid", "1", "--", "true"),
+                    "probe takes no --ns", List.of("probe", "--ns", "pid"),
+                    "serve takes no --json", List.of("serve", "--json"));
+            for (Map.Entry<String, List<String>> c : misplaced.entrySet()) {
+                Result result = helper(c.getValue().toArray(String[]::new));
+
+                assertThat(result.code()).as("%s", c.getValue()).isEqualTo(125);
+                assertThat(result.stderr())
+                        .as("%s", c.getValue())
+                        .isEqualTo("isolated-helper: " + c.getKey() + "\nTry 'isolated-helper --help'.\n");
+            }
         }
 
         @Test
