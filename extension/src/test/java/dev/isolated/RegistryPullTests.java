@@ -266,6 +266,47 @@ class RegistryPullTests {
     }
 
     @Test
+    @DisplayName("a nested index is followed for the platform asked for also when the outer entry names no platform "
+            + "(as OCI allows); an entry that names the platform wins over one that names none")
+    void nestedIndexWithoutPlatform() throws Exception {
+        String[] inner = registry.head("library/multi", "1");
+        registry.putManifest("library/multi", "nested", INDEX, index(entryWithoutPlatform(inner)));
+        String arm = registry.head("library/multi", "arm64")[0];
+        String amd = registry.head("library/multi", "amd64")[0];
+        assertThat(puller(dir.resolve("cache"))
+                        .pull(host + "/library/multi:nested")
+                        .getFileName()
+                        .toString())
+                .isEqualTo(amd.substring(7));
+        assertThat(puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, "linux/arm64")
+                        .pull(host + "/library/multi:nested")
+                        .getFileName()
+                        .toString())
+                .as("the outer entry is not taken for linux/amd64")
+                .isEqualTo(arm.substring(7));
+
+        registry.putManifest(
+                "library/multi",
+                "nested2",
+                INDEX,
+                index(
+                        entryWithoutPlatform(registry.head("library/multi", "arm64")),
+                        entry(
+                                registry.head("library/multi", "amd64"),
+                                "\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}")));
+        assertThat(puller(dir.resolve("cache"))
+                        .pull(host + "/library/multi:nested2")
+                        .getFileName()
+                        .toString())
+                .isEqualTo(amd.substring(7));
+    }
+
+    private static String entryWithoutPlatform(String[] manifest) {
+        return "{\"mediaType\":\"" + manifest[2] + "\",\"digest\":\"" + manifest[0] + "\",\"size\":" + manifest[1]
+                + "}";
+    }
+
+    @Test
     @DisplayName("an index without this platform fails naming the platforms it has")
     void noPlatform() throws Exception {
         String index = registry.head("library/noplatform", "1")[0];

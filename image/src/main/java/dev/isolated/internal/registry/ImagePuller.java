@@ -362,7 +362,9 @@ public final class ImagePuller {
 
         /**
          * The index entry for the platform (linux and this JVM's architecture, or {@code isolated.image.platform}'s):
-         * with a variant asked for, the first entry of that variant; else the first without a variant, else the first.
+         * with a variant asked for, the first entry of that variant; else the first without a variant, else the first;
+         * when no entry names the platform, the first entry that names none (a nested index, or a manifest whose
+         * config {@link #checkConfig} then checks).
          */
         private Entry choose(Manifest index) {
             List<Entry> entries;
@@ -379,6 +381,10 @@ public final class ImagePuller {
                             && e.architecture().equals(wanted.architecture())
                             && (wanted.variant().isEmpty() || e.variant().equals(wanted.variant())))
                     .toList();
+            if (matching.isEmpty()) {
+                // An entry naming no platform (a nested index's, often) may be for any: its config says (checkConfig).
+                matching = entries.stream().filter(e -> e.os().isEmpty()).toList();
+            }
             if (matching.isEmpty()) {
                 throw fail("no manifest for " + platform + " in its image index " + index.digest() + "; it has: "
                         + (entries.isEmpty()
@@ -607,9 +613,10 @@ public final class ImagePuller {
                             + "'; only sha256:<64 hex digits> is supported");
                 }
                 JsonObject platform = json.optionalObject("platform");
-                String os = platform == null ? "linux" : nonNull(platform.optionalString("os"));
+                // No platform: os and architecture empty, as any platform's (see choose)
+                String os = platform == null ? "" : nonNull(platform.optionalString("os"));
                 String architecture =
-                        platform == null ? "amd64" : normalize(nonNull(platform.optionalString("architecture")));
+                        platform == null ? "" : normalize(nonNull(platform.optionalString("architecture")));
                 String variant = platform == null ? "" : nonNull(platform.optionalString("variant"));
                 if (architecture.equals("arm64") && (variant.equals("v8") || variant.equals("8"))) {
                     variant = "";
@@ -633,6 +640,9 @@ public final class ImagePuller {
         }
 
         String platform() {
+            if (os.isEmpty() && architecture.isEmpty()) {
+                return "no platform";
+            }
             return os + "/" + architecture + (variant.isEmpty() ? "" : "/" + variant);
         }
     }
