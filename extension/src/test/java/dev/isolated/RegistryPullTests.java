@@ -225,6 +225,44 @@ class RegistryPullTests {
 
     @Test
     @DisplayName(
+            "a multi-platform image's pull is logged with the digest its tag resolved to (the index's, recorded in "
+                    + "refs/, to pin by), then its platform's manifest")
+    void pullLogNamesTheTagsDigest() throws Exception {
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger(ImagePuller.class.getName());
+        List<String> messages = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord record) {
+                messages.add(record.getMessage());
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        java.util.logging.Level level = log.getLevel();
+        log.setLevel(java.util.logging.Level.FINE);
+        log.addHandler(handler);
+        try {
+            puller(dir.resolve("cache")).pull(host + "/library/multi:1");
+        } finally {
+            log.removeHandler(handler);
+            log.setLevel(level);
+        }
+        String index = registry.head("library/multi", "1")[0];
+        assertThat(Files.readAllLines(dir.resolve("cache/refs").resolve(host).resolve("library/multi/1")))
+                .first()
+                .isEqualTo(index);
+        assertThat(messages)
+                .anySatisfy(message -> assertThat(message)
+                        .startsWith("Pulled " + host + "/library/multi:1 (" + index + ") from " + host + ": ")
+                        .endsWith("; its manifest for linux/amd64 is " + registry.head("library/multi", "amd64")[0]));
+    }
+
+    @Test
+    @DisplayName(
             "isolated.image.platform picks another platform's manifest of an index (linux/arm64 and linux/arm64/v8 alike), "
                     + "lets a single-platform image for it through, and names itself when the index lacks it")
     void platformOverride() throws Exception {

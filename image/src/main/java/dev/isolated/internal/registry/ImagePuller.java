@@ -237,10 +237,15 @@ public final class ImagePuller {
             if (fetched) {
                 long millis = (System.nanoTime() - started) / 1_000_000;
                 Level level = millis >= 1000 ? Level.INFO : Level.FINE;
+                // The digest the name resolved to (an index's, for a multi-platform image): the one to pin by, as
+                // recorded in refs/; the platform's manifest after it when that is another.
                 LOG.log(
                         level,
-                        () -> "Pulled " + label + " (" + pulled.digest() + ") from " + registryLabel + ": " + blobsDone
-                                + " blobs, " + mib(bytesDone) + " MiB in " + millis + " ms");
+                        () -> "Pulled " + label + " (" + digest + ") from " + registryLabel + ": " + blobsDone
+                                + " blobs, " + mib(bytesDone) + " MiB in " + millis + " ms"
+                                + (digest.equals(pulled.digest())
+                                        ? ""
+                                        : "; its manifest for " + platform + " is " + pulled.digest()));
             }
             return layout(manifest, config, layers);
         }
