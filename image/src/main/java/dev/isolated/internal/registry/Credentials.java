@@ -93,8 +93,11 @@ record Credentials(String username, String secret, String source) {
             }
             text = Files.readString(file);
         } catch (NoSuchFileException e) {
-            return anonymous(
-                    "anonymous (no " + file + ", no DOCKER_AUTH_CONFIG, no " + PullSettings.USERNAME_VARIABLE + ")");
+            return anonymous("anonymous (no " + file + ", "
+                    + (authConfig != null && !authConfig.isBlank()
+                            ? "DOCKER_AUTH_CONFIG has none for " + host
+                            : "no DOCKER_AUTH_CONFIG")
+                    + ", no " + PullSettings.USERNAME_VARIABLE + ")");
         } catch (IOException e) {
             throw new ImagePullException("Cannot read Docker's credentials file " + file + ": " + e, e);
         }

@@ -68,6 +68,16 @@ class CredentialsTests {
                                 dir.toString())));
         assertThat(environmentKeys.source()).isEqualTo("ISOLATED_REGISTRY_USERNAME (user 'ci')");
 
+        Path noFile = dir.resolve("no-config");
+        Credentials elsewhere = Credentials.lookup(
+                "other.example",
+                settings(Map.of(), Map.of("DOCKER_CONFIG", noFile.toString(), "DOCKER_AUTH_CONFIG", variable)));
+        assertThat(elsewhere.isAnonymous()).isTrue();
+        assertThat(elsewhere.source())
+                .as("a DOCKER_AUTH_CONFIG without the registry is not reported missing")
+                .isEqualTo("anonymous (no " + noFile.resolve("config.json")
+                        + ", DOCKER_AUTH_CONFIG has none for other.example, no ISOLATED_REGISTRY_USERNAME)");
+
         Credentials none =
                 Credentials.lookup("other.example", settings(Map.of(), Map.of("DOCKER_CONFIG", dir.toString())));
         assertThat(none.isAnonymous()).isTrue();
