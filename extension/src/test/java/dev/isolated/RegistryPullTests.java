@@ -635,6 +635,30 @@ class RegistryPullTests {
     }
 
     @Test
+    @DisplayName("Docker credentials that cannot be read fail the pull with a message starting 'Image <name>: ', as "
+            + "every pull failure's does")
+    void unreadableCredentials() throws Exception {
+        Path dockerConfig = Files.createDirectories(dir.resolve("docker-config"));
+        String name = host + "/library/busybox:1";
+        ImagePuller.forgetResolvedTags();
+        assertThatThrownBy(() -> new ImagePuller(
+                                dir.resolve("cache"), PullSettings.from(configuration(), variable -> switch (variable) {
+                                    case "DOCKER_CONFIG" -> dockerConfig.toString();
+                                    case "DOCKER_AUTH_CONFIG" -> "{\"auths\":";
+                                    default -> null;
+                                }))
+                        .pull(name))
+                .isInstanceOf(ImagePullException.class)
+                .hasMessageStartingWith(
+                        "Image " + name + ": cannot read the Docker credentials in DOCKER_AUTH_CONFIG: ");
+        Files.writeString(dockerConfig.resolve("config.json"), "{\"credsStore\":\"../evil\"}");
+        assertThatThrownBy(() -> puller(dir.resolve("cache")).pull(name))
+                .isInstanceOf(ImagePullException.class)
+                .hasMessage("Image " + name + ": the credential helper '../evil' (credsStore in "
+                        + dockerConfig.resolve("config.json") + ") is not a valid name");
+    }
+
+    @Test
     @DisplayName("basic auth with the auths entry of $DOCKER_CONFIG/config.json")
     void dockerConfigAuths() throws Exception {
         try (LocalRegistry basic =

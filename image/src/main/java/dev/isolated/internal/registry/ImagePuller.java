@@ -567,14 +567,16 @@ public final class ImagePuller {
                     registryLabel = image.registry();
                     credentialsHost = image.registry();
                 }
+                Credentials credentials;
+                try {
+                    credentials = Credentials.lookup(credentialsHost, settings);
+                } catch (ImagePullException e) { // a Docker config or credential helper that fails: name the image
+                    String why = e.getMessage();
+                    throw new ImagePullException(
+                            "Image " + label + ": " + Character.toLowerCase(why.charAt(0)) + why.substring(1), e);
+                }
                 RegistryClient created = new RegistryClient(
-                        label,
-                        registryLabel,
-                        base,
-                        image.repository(),
-                        settings,
-                        Credentials.lookup(credentialsHost, settings),
-                        stallTimeout);
+                        label, registryLabel, base, image.repository(), settings, credentials, stallTimeout);
                 created.checkAllowed(base, registryLabel);
                 client = created;
             }
