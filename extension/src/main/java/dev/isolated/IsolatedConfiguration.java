@@ -106,7 +106,8 @@ public final class IsolatedConfiguration {
 
     /**
      * Where images are unpacked (environment variable {@code ISOLATED_CACHE_DIR} when unset); default
-     * {@code ~/.cache/isolated} (per JVM): {@value}. It must belong to the user running the tests; it is
+     * {@code ~/.cache/isolated}, or {@code $XDG_CACHE_HOME/isolated} where {@code XDG_CACHE_HOME} is set to an
+     * absolute path (per JVM): {@value}. It must belong to the user running the tests; it is
      * created, or made, 0700, so no other user can reach the unpacked images.
      */
     public static final String CACHE_DIR = SettingNames.CACHE_DIR;

@@ -225,6 +225,44 @@ class RegistryPullTests {
 
     @Test
     @DisplayName(
+            "a multi-platform image's pull is logged with the digest its tag resolved to (the index's, recorded in "
+                    + "refs/, to pin by), then its platform's manifest")
+    void pullLogNamesTheTagsDigest() throws Exception {
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger(ImagePuller.class.getName());
+        List<String> messages = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord record) {
+                messages.add(record.getMessage());
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        java.util.logging.Level level = log.getLevel();
+        log.setLevel(java.util.logging.Level.FINE);
+        log.addHandler(handler);
+        try {
+            puller(dir.resolve("cache")).pull(host + "/library/multi:1");
+        } finally {
+            log.removeHandler(handler);
+            log.setLevel(level);
+        }
+        String index = registry.head("library/multi", "1")[0];
+        assertThat(Files.readAllLines(dir.resolve("cache/refs").resolve(host).resolve("library/multi/1")))
+                .first()
+                .isEqualTo(index);
+        assertThat(messages)
+                .anySatisfy(message -> assertThat(message)
+                        .startsWith("Pulled " + host + "/library/multi:1 (" + index + ") from " + host + ": ")
+                        .endsWith("; its manifest for linux/amd64 is " + registry.head("library/multi", "amd64")[0]));
+    }
+
+    @Test
+    @DisplayName(
             "isolated.image.platform picks another platform's manifest of an index (linux/arm64 and linux/arm64/v8 alike), "
                     + "lets a single-platform image for it through, and names itself when the index lacks it")
     void platformOverride() throws Exception {
@@ -263,6 +301,47 @@ class RegistryPullTests {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("isolated.image.platform=arm64 is not valid: write linux/<architecture>[/<variant>], e.g. "
                         + "linux/arm64 or linux/arm/v7 (the environments run Linux only)");
+    }
+
+    @Test
+    @DisplayName("a nested index is followed for the platform asked for also when the outer entry names no platform "
+            + "(as OCI allows); an entry that names the platform wins over one that names none")
+    void nestedIndexWithoutPlatform() throws Exception {
+        String[] inner = registry.head("library/multi", "1");
+        registry.putManifest("library/multi", "nested", INDEX, index(entryWithoutPlatform(inner)));
+        String arm = registry.head("library/multi", "arm64")[0];
+        String amd = registry.head("library/multi", "amd64")[0];
+        assertThat(puller(dir.resolve("cache"))
+                        .pull(host + "/library/multi:nested")
+                        .getFileName()
+                        .toString())
+                .isEqualTo(amd.substring(7));
+        assertThat(puller(dir.resolve("cache"), IsolatedConfiguration.IMAGE_PLATFORM, "linux/arm64")
+                        .pull(host + "/library/multi:nested")
+                        .getFileName()
+                        .toString())
+                .as("the outer entry is not taken for linux/amd64")
+                .isEqualTo(arm.substring(7));
+
+        registry.putManifest(
+                "library/multi",
+                "nested2",
+                INDEX,
+                index(
+                        entryWithoutPlatform(registry.head("library/multi", "arm64")),
+                        entry(
+                                registry.head("library/multi", "amd64"),
+                                "\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}")));
+        assertThat(puller(dir.resolve("cache"))
+                        .pull(host + "/library/multi:nested2")
+                        .getFileName()
+                        .toString())
+                .isEqualTo(amd.substring(7));
+    }
+
+    private static String entryWithoutPlatform(String[] manifest) {
+        return "{\"mediaType\":\"" + manifest[2] + "\",\"digest\":\"" + manifest[0] + "\",\"size\":" + manifest[1]
+                + "}";
     }
 
     @Test
@@ -553,6 +632,30 @@ class RegistryPullTests {
                                     + "authentication required): it asks for a user and password (Basic auth); credentials tried: "
                                     + noCredentials() + ". ");
         }
+    }
+
+    @Test
+    @DisplayName("Docker credentials that cannot be read fail the pull with a message starting 'Image <name>: ', as "
+            + "every pull failure's does")
+    void unreadableCredentials() throws Exception {
+        Path dockerConfig = Files.createDirectories(dir.resolve("docker-config"));
+        String name = host + "/library/busybox:1";
+        ImagePuller.forgetResolvedTags();
+        assertThatThrownBy(() -> new ImagePuller(
+                                dir.resolve("cache"), PullSettings.from(configuration(), variable -> switch (variable) {
+                                    case "DOCKER_CONFIG" -> dockerConfig.toString();
+                                    case "DOCKER_AUTH_CONFIG" -> "{\"auths\":";
+                                    default -> null;
+                                }))
+                        .pull(name))
+                .isInstanceOf(ImagePullException.class)
+                .hasMessageStartingWith(
+                        "Image " + name + ": cannot read the Docker credentials in DOCKER_AUTH_CONFIG: ");
+        Files.writeString(dockerConfig.resolve("config.json"), "{\"credsStore\":\"../evil\"}");
+        assertThatThrownBy(() -> puller(dir.resolve("cache")).pull(name))
+                .isInstanceOf(ImagePullException.class)
+                .hasMessage("Image " + name + ": the credential helper '../evil' (credsStore in "
+                        + dockerConfig.resolve("config.json") + ") is not a valid name");
     }
 
     @Test

@@ -838,4 +838,37 @@ class ServiceWaitTests {
         @StartImageCommand(args = "exec sleep 1000", logLine = "never")
         void timesOut(IsolatedEnvironment env) {}
     }
+
+    @Test
+    @DisplayName(
+            "isolated.startup.timeout (a system property for builder()) is a service's startup timeout, 60 s unless "
+                    + "set; builder.startupTimeout wins")
+    void startupTimeoutKey() {
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            assertThat(env.startupTimeout()).isEqualTo(Duration.ofSeconds(60));
+        }
+        System.setProperty(IsolatedConfiguration.STARTUP_TIMEOUT, "7s");
+        try {
+            try (IsolatedEnvironment env =
+                    IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+                assertThat(env.startupTimeout()).isEqualTo(Duration.ofSeconds(7));
+            }
+            try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                    .rootfs("busybox.tar")
+                    .startupTimeout(Duration.ofSeconds(3))
+                    .start()) {
+                assertThat(env.startupTimeout()).isEqualTo(Duration.ofSeconds(3));
+            }
+            System.setProperty(IsolatedConfiguration.STARTUP_TIMEOUT, "1s");
+            assertThatThrownBy(() -> IsolatedEnvironment.builder()
+                            .rootfs("busybox.tar")
+                            .startImageCommand(Wait.forLogLine("never printed"), "sleep", "100")
+                            .start())
+                    .isInstanceOf(ServiceNotReadyException.class)
+                    .hasMessageContaining("was not ready within 1000 ms (the startup timeout)");
+        } finally {
+            System.clearProperty(IsolatedConfiguration.STARTUP_TIMEOUT);
+        }
+    }
 }

@@ -9,9 +9,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.logging.Logger;
 
 /**
@@ -34,7 +38,9 @@ import java.util.logging.Logger;
 record Credentials(String username, String secret, String source) {
 
     private static final Logger LOG = Logger.getLogger(Credentials.class.getName());
-    private static final long HELPER_TIMEOUT_SECONDS = 30;
+    /** How long a credential helper may take to answer. */
+    static final Duration HELPER_TIMEOUT = Duration.ofSeconds(30);
+
     private static final int MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
     /** The user Docker gives an identity token. */
@@ -61,6 +67,11 @@ record Credentials(String username, String secret, String source) {
 
     /** The credentials for {@code host} (a registry's {@code host[:port]}; {@code docker.io} for Docker Hub). */
     static Credentials lookup(String host, PullSettings settings) {
+        return lookup(host, settings, HELPER_TIMEOUT);
+    }
+
+    /** With a credential helper's timeout other than {@link #HELPER_TIMEOUT} (for testing purposes). */
+    static Credentials lookup(String host, PullSettings settings, Duration helperTimeout) {
         if (settings.username() != null) {
             return new Credentials(
                     settings.username(),
@@ -82,8 +93,11 @@ record Credentials(String username, String secret, String source) {
             }
             text = Files.readString(file);
         } catch (NoSuchFileException e) {
-            return anonymous(
-                    "anonymous (no " + file + ", no DOCKER_AUTH_CONFIG, no " + PullSettings.USERNAME_VARIABLE + ")");
+            return anonymous("anonymous (no " + file + ", "
+                    + (authConfig != null && !authConfig.isBlank()
+                            ? "DOCKER_AUTH_CONFIG has none for " + host
+                            : "no DOCKER_AUTH_CONFIG")
+                    + ", no " + PullSettings.USERNAME_VARIABLE + ")");
         } catch (IOException e) {
             throw new ImagePullException("Cannot read Docker's credentials file " + file + ": " + e, e);
         }
@@ -101,7 +115,7 @@ record Credentials(String username, String secret, String source) {
             helperSource = "credsStore";
         }
         if (helper != null) {
-            Credentials fromHelper = fromHelper(helper, host, helperSource + " in " + file);
+            Credentials fromHelper = fromHelper(helper, host, helperSource + " in " + file, helperTimeout);
             if (fromHelper != null) {
                 return fromHelper;
             }
@@ -189,7 +203,7 @@ record Credentials(String username, String secret, String source) {
     }
 
     /** Runs {@code docker-credential-<helper> get}; {@code null} when it has none for {@code host}. */
-    private static Credentials fromHelper(String helper, String host, String where) {
+    private static Credentials fromHelper(String helper, String host, String where, Duration timeout) {
         if (!helper.matches("[A-Za-z0-9._-]+")) {
             throw new ImagePullException("The credential helper '" + helper + "' (" + where + ") is not a valid name");
         }
@@ -210,12 +224,12 @@ record Credentials(String username, String secret, String source) {
         } catch (IOException e) {
             // it may exit without reading; its answer says
         }
-        try (InputStream out = process.getInputStream()) {
-            byte[] answer = out.readNBytes(MAX_CONFIG_BYTES);
-            if (!process.waitFor(HELPER_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
+        try {
+            byte[] answer = answer(process, timeout);
+            if (answer == null) {
+                stop(process);
                 throw new ImagePullException("The credential helper " + program + " (" + where
-                        + ") did not answer within " + HELPER_TIMEOUT_SECONDS + " s");
+                        + ") did not answer within " + timeout.toSeconds() + " s");
             }
             String text = new String(answer, StandardCharsets.UTF_8).trim();
             if (process.exitValue() != 0) {
@@ -243,12 +257,45 @@ record Credentials(String username, String secret, String source) {
                     fields.get("Secret"),
                     program + " (" + where + ", user '" + fields.get("Username") + "')");
         } catch (IOException e) {
+            stop(process);
             throw new ImagePullException("Cannot read the answer of the credential helper " + program + ": " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            process.destroyForcibly();
+            stop(process);
             throw new ImagePullException("Interrupted while waiting for the credential helper " + program, e);
         }
+    }
+
+    /**
+     * The helper's answer (its stdout, at most {@link #MAX_CONFIG_BYTES}) once it has exited, or {@code null} when it
+     * did not close its stdout and exit within {@code timeout}. Its stdout is read on a thread of its own: a helper
+     * that waits for something (a keychain prompt) and never closes it would block a read here for good.
+     */
+    private static byte[] answer(Process process, Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        FutureTask<byte[]> reading = new FutureTask<>(() -> {
+            try (InputStream out = process.getInputStream()) {
+                return out.readNBytes(MAX_CONFIG_BYTES);
+            }
+        });
+        Thread reader = new Thread(reading, "isolated credential helper " + process.pid());
+        reader.setDaemon(true);
+        reader.start();
+        byte[] answer;
+        try {
+            answer = reading.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            return null;
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        }
+        return process.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS) ? answer : null;
+    }
+
+    /** Kills the helper and what it started (which may hold its stdout open). */
+    private static void stop(Process process) {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
     }
 
     private static String nullToEmpty(String value) {

@@ -237,10 +237,15 @@ public final class ImagePuller {
             if (fetched) {
                 long millis = (System.nanoTime() - started) / 1_000_000;
                 Level level = millis >= 1000 ? Level.INFO : Level.FINE;
+                // The digest the name resolved to (an index's, for a multi-platform image): the one to pin by, as
+                // recorded in refs/; the platform's manifest after it when that is another.
                 LOG.log(
                         level,
-                        () -> "Pulled " + label + " (" + pulled.digest() + ") from " + registryLabel + ": " + blobsDone
-                                + " blobs, " + mib(bytesDone) + " MiB in " + millis + " ms");
+                        () -> "Pulled " + label + " (" + digest + ") from " + registryLabel + ": " + blobsDone
+                                + " blobs, " + mib(bytesDone) + " MiB in " + millis + " ms"
+                                + (digest.equals(pulled.digest())
+                                        ? ""
+                                        : "; its manifest for " + platform + " is " + pulled.digest()));
             }
             return layout(manifest, config, layers);
         }
@@ -362,7 +367,9 @@ public final class ImagePuller {
 
         /**
          * The index entry for the platform (linux and this JVM's architecture, or {@code isolated.image.platform}'s):
-         * with a variant asked for, the first entry of that variant; else the first without a variant, else the first.
+         * with a variant asked for, the first entry of that variant; else the first without a variant, else the first;
+         * when no entry names the platform, the first entry that names none (a nested index, or a manifest whose
+         * config {@link #checkConfig} then checks).
          */
         private Entry choose(Manifest index) {
             List<Entry> entries;
@@ -379,6 +386,10 @@ public final class ImagePuller {
                             && e.architecture().equals(wanted.architecture())
                             && (wanted.variant().isEmpty() || e.variant().equals(wanted.variant())))
                     .toList();
+            if (matching.isEmpty()) {
+                // An entry naming no platform (a nested index's, often) may be for any: its config says (checkConfig).
+                matching = entries.stream().filter(e -> e.os().isEmpty()).toList();
+            }
             if (matching.isEmpty()) {
                 throw fail("no manifest for " + platform + " in its image index " + index.digest() + "; it has: "
                         + (entries.isEmpty()
@@ -556,14 +567,16 @@ public final class ImagePuller {
                     registryLabel = image.registry();
                     credentialsHost = image.registry();
                 }
+                Credentials credentials;
+                try {
+                    credentials = Credentials.lookup(credentialsHost, settings);
+                } catch (ImagePullException e) { // a Docker config or credential helper that fails: name the image
+                    String why = e.getMessage();
+                    throw new ImagePullException(
+                            "Image " + label + ": " + Character.toLowerCase(why.charAt(0)) + why.substring(1), e);
+                }
                 RegistryClient created = new RegistryClient(
-                        label,
-                        registryLabel,
-                        base,
-                        image.repository(),
-                        settings,
-                        Credentials.lookup(credentialsHost, settings),
-                        stallTimeout);
+                        label, registryLabel, base, image.repository(), settings, credentials, stallTimeout);
                 created.checkAllowed(base, registryLabel);
                 client = created;
             }
@@ -607,9 +620,10 @@ public final class ImagePuller {
                             + "'; only sha256:<64 hex digits> is supported");
                 }
                 JsonObject platform = json.optionalObject("platform");
-                String os = platform == null ? "linux" : nonNull(platform.optionalString("os"));
+                // No platform: os and architecture empty, as any platform's (see choose)
+                String os = platform == null ? "" : nonNull(platform.optionalString("os"));
                 String architecture =
-                        platform == null ? "amd64" : normalize(nonNull(platform.optionalString("architecture")));
+                        platform == null ? "" : normalize(nonNull(platform.optionalString("architecture")));
                 String variant = platform == null ? "" : nonNull(platform.optionalString("variant"));
                 if (architecture.equals("arm64") && (variant.equals("v8") || variant.equals("8"))) {
                     variant = "";
@@ -633,6 +647,9 @@ public final class ImagePuller {
         }
 
         String platform() {
+            if (os.isEmpty() && architecture.isEmpty()) {
+                return "no platform";
+            }
             return os + "/" + architecture + (variant.isEmpty() ? "" : "/" + variant);
         }
     }

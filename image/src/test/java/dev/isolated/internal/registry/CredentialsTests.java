@@ -6,11 +6,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -65,6 +68,16 @@ class CredentialsTests {
                                 dir.toString())));
         assertThat(environmentKeys.source()).isEqualTo("ISOLATED_REGISTRY_USERNAME (user 'ci')");
 
+        Path noFile = dir.resolve("no-config");
+        Credentials elsewhere = Credentials.lookup(
+                "other.example",
+                settings(Map.of(), Map.of("DOCKER_CONFIG", noFile.toString(), "DOCKER_AUTH_CONFIG", variable)));
+        assertThat(elsewhere.isAnonymous()).isTrue();
+        assertThat(elsewhere.source())
+                .as("a DOCKER_AUTH_CONFIG without the registry is not reported missing")
+                .isEqualTo("anonymous (no " + noFile.resolve("config.json")
+                        + ", DOCKER_AUTH_CONFIG has none for other.example, no ISOLATED_REGISTRY_USERNAME)");
+
         Credentials none =
                 Credentials.lookup("other.example", settings(Map.of(), Map.of("DOCKER_CONFIG", dir.toString())));
         assertThat(none.isAnonymous()).isTrue();
@@ -118,23 +131,61 @@ class CredentialsTests {
         assertThat(lookupInJvm("nothing.example", bin, config)).last().isEqualTo("null:null");
     }
 
+    @Test
+    @DisplayName("a credential helper that does not answer fails the lookup after the helper timeout (30 s), "
+            + "naming it, and is killed with what it started")
+    void helperThatHangs() throws Exception {
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        Path pidFile = dir.resolve("sleep.pid");
+        Path helper = bin.resolve("docker-credential-hangs");
+        // The helper's child keeps its stdout open: the answer never ends, as a keychain prompt nobody answers.
+        Files.writeString(helper, "#!/bin/sh\nsh -c 'echo $$ > " + pidFile + "; exec sleep 3600'\n");
+        Files.setPosixFilePermissions(helper, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path config = Files.createDirectories(dir.resolve("docker"));
+        Files.writeString(config.resolve("config.json"), "{\"credsStore\":\"hangs\"}");
+
+        ProcessBuilder builder = credentialsJvm("hung.example", bin, config, "2");
+        Path output = dir.resolve("output");
+        Process process = builder.redirectOutput(output.toFile()).start();
+        try {
+            assertThat(process.waitFor(60, TimeUnit.SECONDS))
+                    .as("the lookup returned (it waited for the helper's answer forever)")
+                    .isTrue();
+        } finally {
+            process.destroyForcibly();
+        }
+        assertThat(Files.readString(output))
+                .contains("The credential helper docker-credential-hangs (credsStore in "
+                        + config.resolve("config.json") + ") did not answer within 2 s");
+        long sleep = Long.parseLong(Files.readString(pidFile).strip());
+        Awaitility.await("the helper's child is killed")
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> ProcessHandle.of(sleep).map(p -> !p.isAlive()).orElse(true));
+    }
+
     /** Runs CredentialsMain in a JVM whose PATH starts with {@code bin}. */
     private static List<String> lookupInJvm(String host, Path bin, Path dockerConfig) throws Exception {
-        ProcessBuilder builder = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        CredentialsMain.class.getName(),
-                        host)
-                .redirectErrorStream(true);
-        builder.environment().put("PATH", bin + ":" + System.getenv("PATH"));
-        builder.environment().put("DOCKER_CONFIG", dockerConfig.toString());
-        builder.environment().remove("DOCKER_AUTH_CONFIG");
-        builder.environment().remove("ISOLATED_REGISTRY_USERNAME");
-        Process process = builder.start();
+        Process process = credentialsJvm(host, bin, dockerConfig).start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(process.exitValue()).as(output).isZero();
         return output.lines().filter(line -> !line.contains("WARNING")).toList();
+    }
+
+    /** A JVM for CredentialsMain (its arguments: the host, then the helper timeout in seconds, if any). */
+    private static ProcessBuilder credentialsJvm(String host, Path bin, Path dockerConfig, String... more) {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                CredentialsMain.class.getName(),
+                host));
+        command.addAll(List.of(more));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+        builder.environment().put("DOCKER_CONFIG", dockerConfig.toString());
+        builder.environment().remove("DOCKER_AUTH_CONFIG");
+        builder.environment().remove("ISOLATED_REGISTRY_USERNAME");
+        return builder;
     }
 }
