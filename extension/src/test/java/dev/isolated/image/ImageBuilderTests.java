@@ -111,6 +111,29 @@ class ImageBuilderTests {
     }
 
     @Test
+    @DisplayName(
+            "a host file gone by the time the tar is written is named with its place in the image, not blamed on the tar or the cache")
+    void unreadableHostFile() throws IOException {
+        Path gone = Files.writeString(dir.resolve("gone.conf"), "x");
+        ImageBuilder builder = ImageBuilder.scratch().addText("/etc/motd", "hi").addFile(gone, "/etc/app.conf");
+        Files.delete(gone);
+        String message = "Cannot read the host file " + gone.toAbsolutePath()
+                + ", added to the image at /etc/app.conf: java.nio.file.NoSuchFileException: " + gone.toAbsolutePath();
+
+        assertThatThrownBy(builder::build)
+                .isInstanceOf(UncheckedIOException.class)
+                .hasMessage(message);
+        Path out = dir.resolve("out.tar");
+        assertThatThrownBy(() -> builder.writeTar(out))
+                .isInstanceOf(UncheckedIOException.class)
+                .hasMessage(message);
+        assertThat(out).doesNotExist();
+        try (var left = Files.list(dir.resolve("cache/built"))) {
+            assertThat(left).as("no temporary tar is left in the cache").isEmpty();
+        }
+    }
+
+    @Test
     @DisplayName("is reproducible: the same inputs give the same bytes, sorted, owned by root, with one mtime")
     void reproducible() throws IOException {
         Path first = dir.resolve("first.tar");

@@ -229,7 +229,8 @@ public final class ImageBuilder {
      * complete, so {@code out} never holds half an image.
      *
      * @param out where to write the tar; nothing may be there
-     * @throws UncheckedIOException if a host file cannot be read or {@code out} cannot be written; when
+     * @throws UncheckedIOException if a host file cannot be read (or changed size while it was read: {@code Cannot
+     *     read the host file <file>, added to the image at </path>: <why>}) or {@code out} cannot be written; when
      *     {@code out} exists, with a {@link java.nio.file.FileAlreadyExistsException} as cause and the message
      *     {@code Cannot write the image tar <out>: it already exists; writeTar never replaces anything: delete it
      *     first or choose a path that does not exist}
@@ -267,7 +268,8 @@ public final class ImageBuilder {
      * the name is their digest; a symlink there is replaced, not followed).
      *
      * @return the path of the tar
-     * @throws UncheckedIOException if a host file cannot be read or the cache cannot be written
+     * @throws UncheckedIOException if a host file cannot be read (or changed size while it was read: {@code Cannot
+     *     read the host file <file>, added to the image at </path>: <why>}) or the cache cannot be written
      * @throws ImageException if the cache directory belongs to another user
      */
     public Path build() {
@@ -329,17 +331,49 @@ public final class ImageBuilder {
             putEntry(tar, header, entry.content());
             return;
         }
-        long size = Files.size(entry.source());
-        header.setSize(size);
-        tar.putArchiveEntry(header);
-        try (InputStream in = Files.newInputStream(entry.source())) {
-            long copied = in.transferTo(tar);
-            if (copied != size) {
-                throw new IOException(entry.source() + " changed size while it was added to the image (" + size
-                        + " bytes, then " + copied + ")");
+        Path source = entry.source();
+        long size;
+        InputStream in;
+        try {
+            size = Files.size(source);
+            in = Files.newInputStream(source);
+        } catch (IOException e) {
+            throw unreadable(source, name, e.toString(), e);
+        }
+        try (in) {
+            header.setSize(size);
+            tar.putArchiveEntry(header);
+            byte[] buffer = new byte[64 * 1024];
+            long copied = 0;
+            while (true) {
+                int read;
+                try {
+                    read = in.read(buffer, 0, (int) Math.min(buffer.length, Math.max(size - copied, 1)));
+                } catch (IOException e) {
+                    throw unreadable(source, name, e.toString(), e);
+                }
+                if (read < 0 || copied + read > size) {
+                    if (read >= 0 || copied != size) {
+                        throw unreadable(
+                                source,
+                                name,
+                                "it changed size while it was added (" + size + " bytes, then "
+                                        + (read < 0 ? copied : "more") + ")",
+                                null);
+                    }
+                    break;
+                }
+                tar.write(buffer, 0, read);
+                copied += read;
             }
         }
         tar.closeArchiveEntry();
+    }
+
+    /** A host file that cannot be read: named with where it goes, not blamed on the tar or the cache. */
+    private static UncheckedIOException unreadable(Path source, String name, String why, IOException cause) {
+        String message = "Cannot read the host file " + source + ", added to the image at /" + name + ": " + why;
+        return new UncheckedIOException(message, cause != null ? cause : new IOException(message));
     }
 
     private static void putEntry(TarArchiveOutputStream tar, TarArchiveEntry header, byte[] content)
