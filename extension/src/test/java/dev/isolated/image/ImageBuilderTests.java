@@ -134,6 +134,42 @@ class ImageBuilderTests {
     }
 
     @Test
+    @DisplayName(
+            "a later call for a path replaces what is there, a directory with its contents, but a directory added where one is merges with it")
+    void laterCallsForOnePath() throws IOException {
+        Path first = Files.createDirectories(dir.resolve("first"));
+        Files.writeString(first.resolve("one"), "1");
+        Files.writeString(first.resolve("both"), "first");
+        Path second = Files.createDirectories(dir.resolve("second"));
+        Files.writeString(second.resolve("two"), "2");
+        Files.writeString(second.resolve("both"), "second");
+        Files.setPosixFilePermissions(second, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Path tar = dir.resolve("image.tar");
+
+        ImageBuilder.scratch()
+                .addDirectory(first, "/merged")
+                .addDirectory(second, "/merged")
+                .addDirectory(first, "/replaced")
+                .addText("/replaced", "now a file")
+                .addText("/file", "x")
+                .addText("/file/below", "y")
+                .writeTar(tar);
+
+        java.util.Map<String, TarArchiveEntry> byName = new java.util.TreeMap<>();
+        for (TarArchiveEntry entry : entries(tar)) {
+            byName.put(entry.getName(), entry);
+        }
+        assertThat(byName.keySet())
+                .containsExactly(
+                        "file/", "file/below", "merged/", "merged/both", "merged/one", "merged/two", "replaced");
+        assertThat(byName.get("merged/").getMode() & 07777)
+                .as("the later directory's mode")
+                .isEqualTo(0700);
+        assertThat(byName.get("file/").getMode() & 07777).isEqualTo(0755);
+        assertThat(byName.get("merged/both").getSize()).as("the later file").isEqualTo("second".length());
+    }
+
+    @Test
     @DisplayName("is reproducible: the same inputs give the same bytes, sorted, owned by root, with one mtime")
     void reproducible() throws IOException {
         Path first = dir.resolve("first.tar");

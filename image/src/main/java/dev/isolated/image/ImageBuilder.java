@@ -55,8 +55,10 @@ import org.apiguardian.api.API;
  * the same bytes. Files that are hardlinked in a base image stay hardlinked.
  *
  * <p>Paths inside the image are absolute or relative to its root; {@code ..} is refused. A later call
- * for the same path replaces the earlier one (a directory with its contents); missing parent
- * directories are added with mode 0755. A builder is not thread-safe.
+ * for the same path replaces what is there: a file or symlink replaces a directory with its contents, while a
+ * directory added where one is ({@link #addDirectory}, or a base image's) merges with it: what was below it stays
+ * unless added again, and the directory takes the later mode. Missing parent directories, and a file or symlink
+ * that something is added below, become directories with mode 0755. A builder is not thread-safe.
  *
  * @since 0.1
  */
