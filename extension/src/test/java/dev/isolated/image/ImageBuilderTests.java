@@ -170,6 +170,41 @@ class ImageBuilderTests {
     }
 
     @Test
+    @DisplayName(
+            "a symlink given as the host file or directory is followed: its file's bits and content, its directory's entries")
+    void symlinkGivenAsTheSource() throws IOException {
+        Path file = Files.writeString(dir.resolve("app.conf"), "port=80\n");
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+        Path fileLink = Files.createSymbolicLink(dir.resolve("current.conf"), file.getFileName());
+        Path directory = Files.createDirectories(dir.resolve("conf.d-1"));
+        Files.writeString(directory.resolve("a.conf"), "a=1");
+        Files.createSymbolicLink(directory.resolve("b.conf"), Path.of("a.conf"));
+        Path directoryLink = Files.createSymbolicLink(dir.resolve("conf.d"), directory.getFileName());
+        Path tar = dir.resolve("image.tar");
+
+        ImageBuilder.scratch()
+                .addFile(fileLink, "/etc/app.conf")
+                .addDirectory(directoryLink, "/etc/conf.d")
+                .writeTar(tar);
+
+        java.util.Map<String, TarArchiveEntry> byName = new java.util.TreeMap<>();
+        for (TarArchiveEntry entry : entries(tar)) {
+            byName.put(entry.getName(), entry);
+        }
+        assertThat(byName.keySet())
+                .containsExactly("etc/", "etc/app.conf", "etc/conf.d/", "etc/conf.d/a.conf", "etc/conf.d/b.conf");
+        assertThat(byName.get("etc/app.conf").isFile()).isTrue();
+        assertThat(byName.get("etc/app.conf").getMode() & 07777)
+                .as("the file's bits, not the link's 0777")
+                .isEqualTo(0640);
+        assertThat(byName.get("etc/app.conf").getSize()).isEqualTo("port=80\n".length());
+        assertThat(byName.get("etc/conf.d/b.conf").isSymbolicLink())
+                .as("links below it stay links")
+                .isTrue();
+        assertThat(byName.get("etc/conf.d/b.conf").getLinkName()).isEqualTo("a.conf");
+    }
+
+    @Test
     @DisplayName("is reproducible: the same inputs give the same bytes, sorted, owned by root, with one mtime")
     void reproducible() throws IOException {
         Path first = dir.resolve("first.tar");

@@ -103,9 +103,10 @@ public final class ImageBuilder {
     }
 
     /**
-     * Adds the host file {@code hostFile} at {@code target}, with the host file's permission bits.
+     * Adds the host file {@code hostFile} at {@code target}, with the host file's permission bits (a symlink given
+     * as {@code hostFile} is followed: its file's content and bits are added).
      *
-     * @param hostFile a regular file on the host
+     * @param hostFile a regular file on the host, or a symlink to one
      * @param target its absolute path in the image
      * @return this builder
      */
@@ -113,15 +114,22 @@ public final class ImageBuilder {
         requireRegularFile(hostFile);
         put(
                 target,
-                new BuildEntry(BuildEntry.Kind.FILE, hostMode(hostFile), hostFile.toAbsolutePath(), null, null, null));
+                new BuildEntry(
+                        BuildEntry.Kind.FILE,
+                        hostModeFollowingLinks(hostFile),
+                        hostFile.toAbsolutePath(),
+                        null,
+                        null,
+                        null));
         return this;
     }
 
     /**
-     * Adds the host directory {@code hostDir} and everything below it at {@code target}. Symlinks are
-     * added as symlinks (not followed); modes are the host's.
+     * Adds the host directory {@code hostDir} and everything below it at {@code target}. Symlinks below it are
+     * added as symlinks (not followed); modes are the host's. A symlink given as {@code hostDir} is followed: its
+     * directory's contents are added.
      *
-     * @param hostDir a directory on the host
+     * @param hostDir a directory on the host, or a symlink to one
      * @param target its absolute path in the image
      * @return this builder
      * @throws IllegalArgumentException if {@code hostDir} is not a directory
@@ -131,7 +139,13 @@ public final class ImageBuilder {
             throw new IllegalArgumentException(
                     "Cannot add directory " + hostDir + " to the image: it is not a directory");
         }
-        addTree(hostDir.toAbsolutePath(), normalize(target), false);
+        Path real;
+        try {
+            real = hostDir.toRealPath(); // a symlink given as hostDir is its directory, not a link into the host
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot add directory " + hostDir + " to the image: " + e, e);
+        }
+        addTree(real, normalize(target), false);
         return this;
     }
 
@@ -505,6 +519,15 @@ public final class ImageBuilder {
     private static int hostMode(Path path) {
         try {
             return ((Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS)) & 07777;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read the mode of " + path + ": " + e, e);
+        }
+    }
+
+    /** The permission bits of the file {@code path} names, through a symlink if it is one. */
+    private static int hostModeFollowingLinks(Path path) {
+        try {
+            return ((Integer) Files.getAttribute(path, "unix:mode")) & 07777;
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read the mode of " + path + ": " + e, e);
         }
