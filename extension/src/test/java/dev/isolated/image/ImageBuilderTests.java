@@ -205,6 +205,26 @@ class ImageBuilderTests {
     }
 
     @Test
+    @DisplayName("addDirectory adds a FIFO as a FIFO and leaves a socket out")
+    void fifoAndSocketBelowADirectory() throws Exception {
+        Path host = Files.createDirectories(dir.resolve("run"));
+        Process mkfifo = new ProcessBuilder("mkfifo", host.resolve("pipe").toString()).start();
+        assertThat(mkfifo.waitFor()).isZero();
+        Path tar = dir.resolve("image.tar");
+        try (java.nio.channels.ServerSocketChannel socket =
+                java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            socket.bind(java.net.UnixDomainSocketAddress.of(host.resolve("socket")));
+            ImageBuilder.scratch().addDirectory(host, "/run").writeTar(tar);
+        }
+
+        List<String> names = new ArrayList<>();
+        for (TarArchiveEntry entry : entries(tar)) {
+            names.add(entry.getName() + (entry.isFIFO() ? " (fifo)" : ""));
+        }
+        assertThat(names).containsExactly("run/", "run/pipe (fifo)");
+    }
+
+    @Test
     @DisplayName("is reproducible: the same inputs give the same bytes, sorted, owned by root, with one mtime")
     void reproducible() throws IOException {
         Path first = dir.resolve("first.tar");

@@ -125,8 +125,8 @@ public final class ImageBuilder {
     }
 
     /**
-     * Adds the host directory {@code hostDir} and everything below it at {@code target}. Symlinks below it are
-     * added as symlinks (not followed); modes are the host's. A symlink given as {@code hostDir} is followed: its
+     * Adds the host directory {@code hostDir} and everything below it at {@code target}: directories, files, FIFOs,
+     * and symlinks as symlinks (not followed); sockets and device nodes are left out. Modes are the host's. A symlink given as {@code hostDir} is followed: its
      * directory's contents are added.
      *
      * @param hostDir a directory on the host, or a symlink to one
