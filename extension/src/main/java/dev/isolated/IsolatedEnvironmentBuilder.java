@@ -309,9 +309,11 @@ public final class IsolatedEnvironmentBuilder {
      *
      * @param bytes the limit in bytes; 0 for none
      * @return this builder
+     * @throws IllegalArgumentException when {@code bytes} is negative ({@code IsolatedEnvironmentBuilder.memoryBytes(-1):
+     *     a limit is 0 (none) or more}), as for each limit of {@link Limits}
      */
     public IsolatedEnvironmentBuilder memoryBytes(long bytes) {
-        spec.memoryBytes(bytes);
+        spec.memoryBytes(notNegative("memoryBytes", bytes));
         return this;
     }
 
@@ -321,9 +323,10 @@ public final class IsolatedEnvironmentBuilder {
      *
      * @param max the limit; 0 for none
      * @return this builder
+     * @throws IllegalArgumentException when {@code max} is negative
      */
     public IsolatedEnvironmentBuilder pids(int max) {
-        spec.pids(max);
+        spec.pids((int) notNegative("pids", max));
         return this;
     }
 
@@ -332,9 +335,10 @@ public final class IsolatedEnvironmentBuilder {
      *
      * @param percent percent of one CPU, e.g. 50 or 200; 0 for none
      * @return this builder
+     * @throws IllegalArgumentException when {@code percent} is negative
      */
     public IsolatedEnvironmentBuilder cpuPercent(int percent) {
-        spec.cpuPercent(percent);
+        spec.cpuPercent((int) notNegative("cpuPercent", percent));
         return this;
     }
 
@@ -343,9 +347,10 @@ public final class IsolatedEnvironmentBuilder {
      *
      * @param max the limit; 0 keeps the inherited one, as in {@code @Limits}
      * @return this builder
+     * @throws IllegalArgumentException when {@code max} is negative
      */
     public IsolatedEnvironmentBuilder openFiles(int max) {
-        return limitUnlessZero(Rlimit.NOFILE, max);
+        return limitUnlessZero(Rlimit.NOFILE, notNegative("openFiles", max));
     }
 
     /**
@@ -354,9 +359,10 @@ public final class IsolatedEnvironmentBuilder {
      *
      * @param bytes the limit in bytes; 0 for no limit, as in {@code @Limits}
      * @return this builder
+     * @throws IllegalArgumentException when {@code bytes} is negative
      */
     public IsolatedEnvironmentBuilder fileSizeBytes(long bytes) {
-        return limitUnlessZero(Rlimit.FSIZE, bytes);
+        return limitUnlessZero(Rlimit.FSIZE, notNegative("fileSizeBytes", bytes));
     }
 
     /**
@@ -364,9 +370,19 @@ public final class IsolatedEnvironmentBuilder {
      *
      * @param seconds the limit in seconds; 0 for no limit, as in {@code @Limits}
      * @return this builder
+     * @throws IllegalArgumentException when {@code seconds} is negative
      */
     public IsolatedEnvironmentBuilder cpuSeconds(int seconds) {
-        return limitUnlessZero(Rlimit.CPU, seconds);
+        return limitUnlessZero(Rlimit.CPU, notNegative("cpuSeconds", seconds));
+    }
+
+    /** A limit of {@link Limits}: 0 for none, never negative (which would silently limit nothing). */
+    private static long notNegative(String method, long value) {
+        if (value < 0) {
+            throw new IllegalArgumentException(
+                    "IsolatedEnvironmentBuilder." + method + "(" + value + "): a limit is 0 (none) or more");
+        }
+        return value;
     }
 
     /** {@code @Limits}' rlimits: 0 sets none (and drops one set before). */

@@ -215,6 +215,7 @@ final class IsolatedSettings {
                     .orElse(clocks);
         }
         if (limits != null) {
+            requireNotNegative(limits);
             boolean onlyRlimits = limits.memoryBytes() == 0
                     && limits.pids() == 0
                     && limits.cpuPercent() == 0
@@ -236,6 +237,23 @@ final class IsolatedSettings {
         if (clocks != null) {
             builder.clockOffsets(clocks.monotonicSeconds(), clocks.boottimeSeconds());
         }
+    }
+
+    /** A negative limit would limit nothing, silently: it fails the test naming it. */
+    private static void requireNotNegative(Limits limits) {
+        java.util.Map<String, Long> values = new java.util.LinkedHashMap<>();
+        values.put("memoryBytes", limits.memoryBytes());
+        values.put("pids", (long) limits.pids());
+        values.put("cpuPercent", (long) limits.cpuPercent());
+        values.put("openFiles", (long) limits.openFiles());
+        values.put("fileSizeBytes", limits.fileSizeBytes());
+        values.put("cpuSeconds", (long) limits.cpuSeconds());
+        values.forEach((name, value) -> {
+            if (value < 0) {
+                throw new ExtensionConfigurationException(
+                        "@Limits(" + name + " = " + value + "): a limit is 0 (none) or more");
+            }
+        });
     }
 
     /** The innermost {@link WritableLayer} applies (a method's replaces its class's). */

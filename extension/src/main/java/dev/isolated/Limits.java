@@ -24,7 +24,9 @@ import org.apiguardian.api.API;
  * {@link IsolatedEnvironment#resourceUsage()} tells the peak memory and the process count. When the host
  * cannot apply a requested limit (the cgroup controller is not there or not delegated to the user), the
  * environment is not created and the test fails with the reason (it is aborted instead with
- * {@link Isolated#skipIfUnsupported()}); a limit is never silently ignored.
+ * {@link Isolated#skipIfUnsupported()}); a limit is never silently ignored. A negative value fails the test with an
+ * {@link org.junit.jupiter.api.extension.ExtensionConfigurationException} ({@code @Limits(memoryBytes = -1): a limit is 0
+ * (none) or more}), as the builder's methods throw an {@link IllegalArgumentException}.
  * {@code @Limits} with no value (nothing limited) still enables the cgroup's memory and pids accounting, to
  * count; one with only rlimits ({@code openFiles}, {@code fileSizeBytes}, {@code cpuSeconds}) needs no cgroup
  * controller, so it works where cgroups are not delegated (and {@code resourceUsage()} is not available). Every

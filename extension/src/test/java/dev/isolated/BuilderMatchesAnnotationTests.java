@@ -124,4 +124,58 @@ class BuilderMatchesAnnotationTests {
                     .containsExactlyInAnyOrder(PID, MOUNT, UTS, NET, USER, LinuxNamespace.TIME);
         }
     }
+
+    @Test
+    @DisplayName("a negative limit is refused naming it, by the builder and by @Limits, instead of limiting nothing")
+    void negativeLimits() {
+        java.util.Map<String, Runnable> calls = new java.util.LinkedHashMap<>();
+        calls.put("memoryBytes(-5)", () -> IsolatedEnvironment.builder().memoryBytes(-5));
+        calls.put("pids(-1)", () -> IsolatedEnvironment.builder().pids(-1));
+        calls.put("cpuPercent(-50)", () -> IsolatedEnvironment.builder().cpuPercent(-50));
+        calls.put("openFiles(-3)", () -> IsolatedEnvironment.builder().openFiles(-3));
+        calls.put("fileSizeBytes(-1)", () -> IsolatedEnvironment.builder().fileSizeBytes(-1));
+        calls.put("cpuSeconds(-2)", () -> IsolatedEnvironment.builder().cpuSeconds(-2));
+        calls.forEach((call, runnable) -> org.assertj.core.api.Assertions.assertThatThrownBy(runnable::run)
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("IsolatedEnvironmentBuilder." + call + ": a limit is 0 (none) or more"));
+
+        EngineRunner.run(NegativeLimitsTestCase.class)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        org.junit.platform.testkit.engine.EventConditions.event(
+                                org.junit.platform.testkit.engine.EventConditions.test("pids"),
+                                org.junit.platform.testkit.engine.EventConditions.finishedWithFailure(
+                                        org.junit.platform.testkit.engine.TestExecutionResultConditions.instanceOf(
+                                                org.junit.jupiter.api.extension.ExtensionConfigurationException.class),
+                                        org.junit.platform.testkit.engine.TestExecutionResultConditions.message(
+                                                "@Limits(pids = -1): a limit is 0 (none) or more"))))
+                .haveExactly(
+                        1,
+                        org.junit.platform.testkit.engine.EventConditions.event(
+                                org.junit.platform.testkit.engine.EventConditions.test("openFiles"),
+                                org.junit.platform.testkit.engine.EventConditions.finishedWithFailure(
+                                        org.junit.platform.testkit.engine.TestExecutionResultConditions.message(
+                                                "@Limits(openFiles = -3): a limit is 0 (none) or more"))));
+        assertThat(NegativeLimitsTestCase.bodiesRun).as("no test body ran").isZero();
+    }
+
+    static class NegativeLimitsTestCase {
+        static int bodiesRun;
+
+        @Test
+        @Isolated(rootfs = "busybox.tar")
+        @Limits(pids = -1)
+        void pids(IsolatedEnvironment env) {
+            bodiesRun++;
+        }
+
+        @Test
+        @Isolated(rootfs = "busybox.tar")
+        @Limits(openFiles = -3)
+        void openFiles(IsolatedEnvironment env) {
+            bodiesRun++;
+        }
+    }
 }

@@ -43,6 +43,45 @@ class DeviceNodeTests {
     }
 
     @Test
+    @DisplayName(
+            "in a rootfs directory, which is used as it is, open nothing: its / is nodev, read-only or not (as root inside too)")
+    void rootfsDirectoryDevicesOpenNothing(@TempDir Path dir) throws Exception {
+        Path root = Files.createDirectories(dir.resolve("rootfs"));
+        Path busybox = root.resolve("bin/busybox");
+        Files.createDirectories(busybox.getParent());
+        Files.copy(Path.of("/bin/busybox"), busybox);
+        Files.createSymbolicLink(root.resolve("bin/sh"), Path.of("busybox"));
+        Files.createSymbolicLink(root.resolve("bin/head"), Path.of("busybox"));
+        Files.createSymbolicLink(root.resolve("bin/wc"), Path.of("busybox"));
+        // /dev/zero's numbers, readable by all: opening it anywhere but on a nodev mount yields zeros
+        Process mknod = new ProcessBuilder(
+                        "mknod", "-m", "666", root.resolve("zero").toString(), "c", "1", "5")
+                .redirectErrorStream(true)
+                .start();
+        org.assertj.core.api.Assertions.assertThat(mknod.waitFor())
+                .as(new String(mknod.getInputStream().readAllBytes()))
+                .isZero();
+
+        for (boolean readOnly : new boolean[] {false, true}) {
+            try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                    .rootfs(root)
+                    .readOnlyRootfs(readOnly)
+                    .start()) {
+                assertThat(env.exec("head", "-c", "3", "/zero"))
+                        .as("readOnlyRootfs " + readOnly)
+                        .failed()
+                        .stderr()
+                        .contains("/zero: Permission denied");
+                assertThat(env.exec("sh", "-c", "head -c 3 /dev/zero | wc -c"))
+                        .as("the environment's own /dev/zero")
+                        .succeeded()
+                        .stdout()
+                        .isEqualTo("3\n");
+            }
+        }
+    }
+
+    @Test
     @Isolated(rootfs = "busybox.tar", capabilities = Capabilities.ALL)
     @DisplayName(
             "mknod at run time is refused, also with every capability (no CAP_MKNOD over the host: a user namespace), in /dev, /tmp and /")

@@ -111,6 +111,120 @@ class ImageBuilderTests {
     }
 
     @Test
+    @DisplayName(
+            "a host file gone by the time the tar is written is named with its place in the image, not blamed on the tar or the cache")
+    void unreadableHostFile() throws IOException {
+        Path gone = Files.writeString(dir.resolve("gone.conf"), "x");
+        ImageBuilder builder = ImageBuilder.scratch().addText("/etc/motd", "hi").addFile(gone, "/etc/app.conf");
+        Files.delete(gone);
+        String message = "Cannot read the host file " + gone.toAbsolutePath()
+                + ", added to the image at /etc/app.conf: java.nio.file.NoSuchFileException: " + gone.toAbsolutePath();
+
+        assertThatThrownBy(builder::build)
+                .isInstanceOf(UncheckedIOException.class)
+                .hasMessage(message);
+        Path out = dir.resolve("out.tar");
+        assertThatThrownBy(() -> builder.writeTar(out))
+                .isInstanceOf(UncheckedIOException.class)
+                .hasMessage(message);
+        assertThat(out).doesNotExist();
+        try (var left = Files.list(dir.resolve("cache/built"))) {
+            assertThat(left).as("no temporary tar is left in the cache").isEmpty();
+        }
+    }
+
+    @Test
+    @DisplayName(
+            "a later call for a path replaces what is there, a directory with its contents, but a directory added where one is merges with it")
+    void laterCallsForOnePath() throws IOException {
+        Path first = Files.createDirectories(dir.resolve("first"));
+        Files.writeString(first.resolve("one"), "1");
+        Files.writeString(first.resolve("both"), "first");
+        Path second = Files.createDirectories(dir.resolve("second"));
+        Files.writeString(second.resolve("two"), "2");
+        Files.writeString(second.resolve("both"), "second");
+        Files.setPosixFilePermissions(second, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Path tar = dir.resolve("image.tar");
+
+        ImageBuilder.scratch()
+                .addDirectory(first, "/merged")
+                .addDirectory(second, "/merged")
+                .addDirectory(first, "/replaced")
+                .addText("/replaced", "now a file")
+                .addText("/file", "x")
+                .addText("/file/below", "y")
+                .writeTar(tar);
+
+        java.util.Map<String, TarArchiveEntry> byName = new java.util.TreeMap<>();
+        for (TarArchiveEntry entry : entries(tar)) {
+            byName.put(entry.getName(), entry);
+        }
+        assertThat(byName.keySet())
+                .containsExactly(
+                        "file/", "file/below", "merged/", "merged/both", "merged/one", "merged/two", "replaced");
+        assertThat(byName.get("merged/").getMode() & 07777)
+                .as("the later directory's mode")
+                .isEqualTo(0700);
+        assertThat(byName.get("file/").getMode() & 07777).isEqualTo(0755);
+        assertThat(byName.get("merged/both").getSize()).as("the later file").isEqualTo("second".length());
+    }
+
+    @Test
+    @DisplayName(
+            "a symlink given as the host file or directory is followed: its file's bits and content, its directory's entries")
+    void symlinkGivenAsTheSource() throws IOException {
+        Path file = Files.writeString(dir.resolve("app.conf"), "port=80\n");
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+        Path fileLink = Files.createSymbolicLink(dir.resolve("current.conf"), file.getFileName());
+        Path directory = Files.createDirectories(dir.resolve("conf.d-1"));
+        Files.writeString(directory.resolve("a.conf"), "a=1");
+        Files.createSymbolicLink(directory.resolve("b.conf"), Path.of("a.conf"));
+        Path directoryLink = Files.createSymbolicLink(dir.resolve("conf.d"), directory.getFileName());
+        Path tar = dir.resolve("image.tar");
+
+        ImageBuilder.scratch()
+                .addFile(fileLink, "/etc/app.conf")
+                .addDirectory(directoryLink, "/etc/conf.d")
+                .writeTar(tar);
+
+        java.util.Map<String, TarArchiveEntry> byName = new java.util.TreeMap<>();
+        for (TarArchiveEntry entry : entries(tar)) {
+            byName.put(entry.getName(), entry);
+        }
+        assertThat(byName.keySet())
+                .containsExactly("etc/", "etc/app.conf", "etc/conf.d/", "etc/conf.d/a.conf", "etc/conf.d/b.conf");
+        assertThat(byName.get("etc/app.conf").isFile()).isTrue();
+        assertThat(byName.get("etc/app.conf").getMode() & 07777)
+                .as("the file's bits, not the link's 0777")
+                .isEqualTo(0640);
+        assertThat(byName.get("etc/app.conf").getSize()).isEqualTo("port=80\n".length());
+        assertThat(byName.get("etc/conf.d/b.conf").isSymbolicLink())
+                .as("links below it stay links")
+                .isTrue();
+        assertThat(byName.get("etc/conf.d/b.conf").getLinkName()).isEqualTo("a.conf");
+    }
+
+    @Test
+    @DisplayName("addDirectory adds a FIFO as a FIFO and leaves a socket out")
+    void fifoAndSocketBelowADirectory() throws Exception {
+        Path host = Files.createDirectories(dir.resolve("run"));
+        Process mkfifo = new ProcessBuilder("mkfifo", host.resolve("pipe").toString()).start();
+        assertThat(mkfifo.waitFor()).isZero();
+        Path tar = dir.resolve("image.tar");
+        try (java.nio.channels.ServerSocketChannel socket =
+                java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            socket.bind(java.net.UnixDomainSocketAddress.of(host.resolve("socket")));
+            ImageBuilder.scratch().addDirectory(host, "/run").writeTar(tar);
+        }
+
+        List<String> names = new ArrayList<>();
+        for (TarArchiveEntry entry : entries(tar)) {
+            names.add(entry.getName() + (entry.isFIFO() ? " (fifo)" : ""));
+        }
+        assertThat(names).containsExactly("run/", "run/pipe (fifo)");
+    }
+
+    @Test
     @DisplayName("is reproducible: the same inputs give the same bytes, sorted, owned by root, with one mtime")
     void reproducible() throws IOException {
         Path first = dir.resolve("first.tar");

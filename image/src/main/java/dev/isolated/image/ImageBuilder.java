@@ -55,8 +55,10 @@ import org.apiguardian.api.API;
  * the same bytes. Files that are hardlinked in a base image stay hardlinked.
  *
  * <p>Paths inside the image are absolute or relative to its root; {@code ..} is refused. A later call
- * for the same path replaces the earlier one (a directory with its contents); missing parent
- * directories are added with mode 0755. A builder is not thread-safe.
+ * for the same path replaces what is there: a file or symlink replaces a directory with its contents, while a
+ * directory added where one is ({@link #addDirectory}, or a base image's) merges with it: what was below it stays
+ * unless added again, and the directory takes the later mode. Missing parent directories, and a file or symlink
+ * that something is added below, become directories with mode 0755. A builder is not thread-safe.
  *
  * @since 0.1
  */
@@ -101,9 +103,10 @@ public final class ImageBuilder {
     }
 
     /**
-     * Adds the host file {@code hostFile} at {@code target}, with the host file's permission bits.
+     * Adds the host file {@code hostFile} at {@code target}, with the host file's permission bits (a symlink given
+     * as {@code hostFile} is followed: its file's content and bits are added).
      *
-     * @param hostFile a regular file on the host
+     * @param hostFile a regular file on the host, or a symlink to one
      * @param target its absolute path in the image
      * @return this builder
      */
@@ -111,15 +114,22 @@ public final class ImageBuilder {
         requireRegularFile(hostFile);
         put(
                 target,
-                new BuildEntry(BuildEntry.Kind.FILE, hostMode(hostFile), hostFile.toAbsolutePath(), null, null, null));
+                new BuildEntry(
+                        BuildEntry.Kind.FILE,
+                        hostModeFollowingLinks(hostFile),
+                        hostFile.toAbsolutePath(),
+                        null,
+                        null,
+                        null));
         return this;
     }
 
     /**
-     * Adds the host directory {@code hostDir} and everything below it at {@code target}. Symlinks are
-     * added as symlinks (not followed); modes are the host's.
+     * Adds the host directory {@code hostDir} and everything below it at {@code target}: directories, files, FIFOs,
+     * and symlinks as symlinks (not followed); sockets and device nodes are left out. Modes are the host's. A symlink given as {@code hostDir} is followed: its
+     * directory's contents are added.
      *
-     * @param hostDir a directory on the host
+     * @param hostDir a directory on the host, or a symlink to one
      * @param target its absolute path in the image
      * @return this builder
      * @throws IllegalArgumentException if {@code hostDir} is not a directory
@@ -129,7 +139,13 @@ public final class ImageBuilder {
             throw new IllegalArgumentException(
                     "Cannot add directory " + hostDir + " to the image: it is not a directory");
         }
-        addTree(hostDir.toAbsolutePath(), normalize(target), false);
+        Path real;
+        try {
+            real = hostDir.toRealPath(); // a symlink given as hostDir is its directory, not a link into the host
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot add directory " + hostDir + " to the image: " + e, e);
+        }
+        addTree(real, normalize(target), false);
         return this;
     }
 
@@ -229,7 +245,8 @@ public final class ImageBuilder {
      * complete, so {@code out} never holds half an image.
      *
      * @param out where to write the tar; nothing may be there
-     * @throws UncheckedIOException if a host file cannot be read or {@code out} cannot be written; when
+     * @throws UncheckedIOException if a host file cannot be read (or changed size while it was read: {@code Cannot
+     *     read the host file <file>, added to the image at </path>: <why>}) or {@code out} cannot be written; when
      *     {@code out} exists, with a {@link java.nio.file.FileAlreadyExistsException} as cause and the message
      *     {@code Cannot write the image tar <out>: it already exists; writeTar never replaces anything: delete it
      *     first or choose a path that does not exist}
@@ -267,7 +284,8 @@ public final class ImageBuilder {
      * the name is their digest; a symlink there is replaced, not followed).
      *
      * @return the path of the tar
-     * @throws UncheckedIOException if a host file cannot be read or the cache cannot be written
+     * @throws UncheckedIOException if a host file cannot be read (or changed size while it was read: {@code Cannot
+     *     read the host file <file>, added to the image at </path>: <why>}) or the cache cannot be written
      * @throws ImageException if the cache directory belongs to another user
      */
     public Path build() {
@@ -329,17 +347,49 @@ public final class ImageBuilder {
             putEntry(tar, header, entry.content());
             return;
         }
-        long size = Files.size(entry.source());
-        header.setSize(size);
-        tar.putArchiveEntry(header);
-        try (InputStream in = Files.newInputStream(entry.source())) {
-            long copied = in.transferTo(tar);
-            if (copied != size) {
-                throw new IOException(entry.source() + " changed size while it was added to the image (" + size
-                        + " bytes, then " + copied + ")");
+        Path source = entry.source();
+        long size;
+        InputStream in;
+        try {
+            size = Files.size(source);
+            in = Files.newInputStream(source);
+        } catch (IOException e) {
+            throw unreadable(source, name, e.toString(), e);
+        }
+        try (in) {
+            header.setSize(size);
+            tar.putArchiveEntry(header);
+            byte[] buffer = new byte[64 * 1024];
+            long copied = 0;
+            while (true) {
+                int read;
+                try {
+                    read = in.read(buffer, 0, (int) Math.min(buffer.length, Math.max(size - copied, 1)));
+                } catch (IOException e) {
+                    throw unreadable(source, name, e.toString(), e);
+                }
+                if (read < 0 || copied + read > size) {
+                    if (read >= 0 || copied != size) {
+                        throw unreadable(
+                                source,
+                                name,
+                                "it changed size while it was added (" + size + " bytes, then "
+                                        + (read < 0 ? copied : "more") + ")",
+                                null);
+                    }
+                    break;
+                }
+                tar.write(buffer, 0, read);
+                copied += read;
             }
         }
         tar.closeArchiveEntry();
+    }
+
+    /** A host file that cannot be read: named with where it goes, not blamed on the tar or the cache. */
+    private static UncheckedIOException unreadable(Path source, String name, String why, IOException cause) {
+        String message = "Cannot read the host file " + source + ", added to the image at /" + name + ": " + why;
+        return new UncheckedIOException(message, cause != null ? cause : new IOException(message));
     }
 
     private static void putEntry(TarArchiveOutputStream tar, TarArchiveEntry header, byte[] content)
@@ -469,6 +519,15 @@ public final class ImageBuilder {
     private static int hostMode(Path path) {
         try {
             return ((Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS)) & 07777;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read the mode of " + path + ": " + e, e);
+        }
+    }
+
+    /** The permission bits of the file {@code path} names, through a symlink if it is one. */
+    private static int hostModeFollowingLinks(Path path) {
+        try {
+            return ((Integer) Files.getAttribute(path, "unix:mode")) & 07777;
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read the mode of " + path + ": " + e, e);
         }
