@@ -29,7 +29,9 @@ import org.apiguardian.api.API;
  * {@code ENOENT} does not tell them apart), 126
  * when it could not be executed ({@code isolated: PROGRAM: cannot execute (...)}), 125 when its working
  * directory could not be entered ({@code isolated: working directory DIR does not exist in the
- * environment}, {@code ... is not a directory}). A command stopped at its timeout has {@link #timedOut()} set, one killed for using more memory than
+ * environment}, {@code ... is not a directory}). A command the helper could not start (its own {@code socketpair},
+ * {@code pipe2} or {@code fork} failed, e.g. out of file descriptors) has no result: {@code exec} and {@code start}
+ * throw an {@link EnvironmentSetupException} at stage {@code exec} with the helper's hint. A command stopped at its timeout has {@link #timedOut()} set, one killed for using more memory than
  * its environment's limit {@link #oomKilled()}.
  *
  * @since 0.1

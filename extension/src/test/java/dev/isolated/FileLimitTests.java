@@ -2,6 +2,7 @@ package dev.isolated;
 
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.isolated.internal.helper.SharedHelper;
 import java.io.IOException;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -128,6 +130,35 @@ class FileLimitTests {
             prlimitSoft(helper, hard);
             running.forEach(IsolatedProcess::kill);
             closeAll(open);
+        }
+    }
+
+    @Test
+    @DisplayName("a command the helper has no descriptor left for fails at stage 'exec' with the helper's hint, not "
+            + "as exit code 126 'cannot execute' (the program was never tried)")
+    void commandAtTheLimit() throws Exception {
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            long helper = SharedHelper.get().pid();
+            long hard = nofile(helper)[1];
+            prlimitSoft(helper, openFds(helper)); // its next descriptor is refused
+            try {
+                assertThatThrownBy(() -> env.exec("echo", "x"))
+                        .isInstanceOf(EnvironmentSetupException.class)
+                        // socketpair or pipe2: the limit bounds descriptor numbers, and the helper's have gaps
+                        .hasMessageMatching(Pattern.quote("Isolated environment setup failed at stage 'exec': ")
+                                + "(socketpair|pipe2)"
+                                + Pattern.quote(": Too many open files (EMFILE)\nHint: the helper reached its limit "
+                                        + "of open files: close environments, or raise the JVM's limit (ulimit -n, "
+                                        + "LimitNOFILE= in a systemd unit)"));
+                assertThatThrownBy(() -> env.start("sleep", "600"))
+                        .isInstanceOf(EnvironmentSetupException.class)
+                        .hasMessageContaining("stage 'exec'")
+                        .hasMessageContaining("the helper reached its limit of open files");
+            } finally {
+                prlimitSoft(helper, hard);
+            }
+            assertThat(env.exec("echo", "again")).succeeded().stdout().isEqualTo("again\n");
         }
     }
 

@@ -34,7 +34,10 @@ class HostCannotTests {
                     .contains("stage 'clone'")
                     .contains("ENOSPC")
                     .contains("user.max_user_namespaces")
-                    .contains("set isolated.skipIfUnsupported=true or write @Isolated(skipIfUnsupported = true)");
+                    .contains("Isolated environment setup failed at stage 'clone': clone3: No space left on device "
+                            + "(ENOSPC) Hint: ")
+                    .endsWith(" (To skip such tests instead of failing them, set isolated.skipIfUnsupported=true or "
+                            + "write @Isolated(skipIfUnsupported = true).)");
         });
     }
 

@@ -95,6 +95,21 @@ class HostileFilesTests {
     }
 
     @Test
+    @DisplayName("Command.withUser(name) with a FIFO for /etc/passwd fails at once, naming the command's user and the "
+            + "file")
+    void passwdIsAFifo(IsolatedEnvironment env) {
+        assertThat(env.exec("sh", "-c", "rm -f /etc/passwd && mkfifo /etc/passwd"))
+                .succeeded();
+
+        assertTimeoutPreemptively(
+                FAST,
+                () -> assertThatThrownBy(() -> env.exec(Command.of("id").withUser("postgres")))
+                        .hasMessage("Command.withUser(\"postgres\"): Cannot read /etc/passwd: /etc/passwd in the "
+                                + "environment of host pid " + env.initHostPid() + " is a FIFO, not a regular file; "
+                                + "only regular files are read"));
+    }
+
+    @Test
     @DisplayName("readString of a symlink to /dev/zero, or of a directory, is refused at once")
     void readStringOfADevice(IsolatedEnvironment env) {
         assertThat(env.exec("ln", "-s", "/dev/zero", "/tmp/zero")).succeeded();

@@ -88,8 +88,8 @@ class ImageConfigTests {
         try (IsolatedEnvironment env = start("{\"User\":\"ghost\"}")) {
             assertThatThrownBy(() -> env.exec("id"))
                     .isInstanceOf(IsolatedException.class)
-                    .hasMessageContaining("no user \"ghost\" in the environment's /etc/passwd")
-                    .hasMessageContaining("numeric ids");
+                    .hasMessage("The image's User \"ghost\": no user \"ghost\" in the environment's /etc/passwd; add "
+                            + "the user to the image, or give numeric ids such as \"1000:1000\"");
         }
     }
 

@@ -77,11 +77,46 @@ class PerJvmConfigurationTests {
                         assertThat(line).startsWith("FAILED").contains(IsolatedConfiguration.IMAGE_MAX_ENTRIES));
     }
 
+    @Test
+    @DisplayName("an isolated.helper.dir on a noexec file system fails the test naming the setting to change")
+    void helperDirNoexec(@TempDir Path dir) throws IOException, InterruptedException {
+        Path mount = Files.createDirectory(dir.resolve("noexec"));
+        // A noexec tmpfs in a mount namespace of the child's own: the host's mounts stay as they are.
+        List<String> noexec = List.of(
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                "mount -t tmpfs -o noexec noexec \"$0\" && exec \"$@\"",
+                mount.toString());
+
+        List<String> lines = runFixture(
+                noexec,
+                List.of("-cp", System.getProperty("java.class.path")),
+                IsolatedConfiguration.HELPER_DIR + "=" + mount.resolve("helper"));
+
+        assertThat(lines)
+                .singleElement()
+                .satisfies(line -> assertThat(line)
+                        .startsWith("FAILED\tIsolatedException: The isolated helper " + mount.resolve("helper") + "/")
+                        .endsWith("/isolated-helper (from the extraction directory (set -Disolated.helper.dir to "
+                                + "change it)) cannot be executed; is its file system mounted noexec? Set "
+                                + "-Disolated.helper.dir=<a directory on an exec-allowed file system>."));
+    }
+
     /** Runs {@link TestCase} in a child JVM with {@code jvmArguments} and launcher configuration parameters. */
     private static List<String> runFixture(List<String> jvmArguments, String... configuration)
             throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(
-                Paths.get(System.getProperty("java.home"), "bin", "java").toString()));
+        return runFixture(List.of(), jvmArguments, configuration);
+    }
+
+    /** As {@link #runFixture(List, String...)}, the child started by the command prefix {@code launcher}. */
+    private static List<String> runFixture(List<String> launcher, List<String> jvmArguments, String... configuration)
+            throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(launcher);
+        command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmArguments);
         command.addAll(List.of(FixtureRunner.class.getName(), TestCase.class.getName()));
         command.addAll(List.of(configuration));

@@ -45,7 +45,8 @@ class RootlessCommandUserTests {
                                 "IsolatedException: Command [id] cannot run as 999:999 (postgres, groups 4,50): gid 999 is "
                                         + "not mapped in the environment's user namespace (setresgid: EINVAL). Run rootless, userMapping "
                                         + "ROOT and SELF map one id only (0, or the tests' own uid); other users need userMapping = "
-                                        + "SUBIDS"));
+                                        + "SUBIDS (@Isolated(userMapping = SUBIDS), builder().userMapping(UserMapping.SUBIDS)) "
+                                        + "and a range in /etc/subuid and /etc/subgid"));
     }
 
     @Test

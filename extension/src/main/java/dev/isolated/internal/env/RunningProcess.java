@@ -232,7 +232,9 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
         helper.unlisten(id);
         String errname = error.getOrEmpty("errname");
         String stage = error.getOrEmpty("stage");
-        if (stage.equals("exec")) {
+        if (stage.equals("exec") && error.getOrEmpty("syscall").equals("execve")) {
+            // Only execve's own failure is the program's (126, 127, as env and chroot give); a socketpair, pipe or
+            // fork of the helper's that failed (EMFILE, EAGAIN) is the helper's, reported with its stage and hint.
             int code = errname.equals("ENOENT") ? 127 : 126;
             String why = code == 127 ? "command not found in the environment" : "cannot execute";
             completeAtOnce(code, command.get(0) + ": " + why + " (" + error.getOrEmpty("message") + ")");
