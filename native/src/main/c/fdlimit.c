@@ -113,10 +113,11 @@ int fd_limit_check(struct failure *f)
     if (open_fds < 0 || (rlim_t)open_fds + FD_RESERVE < lim.rlim_cur)
         return 0;
     errno = EMFILE;
-    return fail(f, "clone", "open", "RLIMIT_NOFILE",
-                "the helper's %llu open files reach its limit of %llu (ulimit -n) less %d kept for "
-                "the environments already open: close some, or raise the JVM's limit (ulimit -n, "
-                "LimitNOFILE= in a systemd unit)",
-                (unsigned long long)open_fds,
-                (unsigned long long)lim.rlim_cur, FD_RESERVE);
+    fail(f, "clone", "open", "RLIMIT_NOFILE", NULL); /* then a hint with the counts */
+    snprintf(f->hint, sizeof f->hint,
+             "the helper's %llu open files reach its limit of %llu (ulimit -n) less %d kept for "
+             "the environments already open: close some, or raise the JVM's limit (ulimit -n, "
+             "LimitNOFILE= in a systemd unit)",
+             (unsigned long long)open_fds, (unsigned long long)lim.rlim_cur, FD_RESERVE);
+    return -1;
 }

@@ -28,8 +28,19 @@ static void copy_field(char *dst, size_t size, const char *src)
     snprintf(dst, size, "%s", src ? src : "");
 }
 
+/* Out of file descriptors is the cause whatever the step: that hint comes first, also over a step's own. */
+static bool out_of_fds(int err)
+{
+    return err == EMFILE || err == ENFILE;
+}
+
 static const char *default_hint(const char *stage, int err)
 {
+    if (err == EMFILE)
+        return "the helper reached its limit of open files: close environments, or raise the "
+               "JVM's limit (ulimit -n, LimitNOFILE= in a systemd unit)";
+    if (err == ENFILE)
+        return "the system's limit of open files is reached (sysctl fs.file-max)";
     if (strcmp(stage, "clone") == 0 && (err == EPERM || err == ENOSPC || err == EACCES))
         return "namespaces need root, or user namespaces must be enabled: sysctl "
                "kernel.unprivileged_userns_clone=1 / user.max_user_namespaces > 0";
@@ -47,11 +58,6 @@ static const char *default_hint(const char *stage, int err)
     if (strcmp(stage, "exec") == 0 && err == EACCES)
         return "the command is not an executable file (a directory, or no execute permission), or a "
                "directory on its path cannot be searched";
-    if (err == EMFILE)
-        return "the helper reached its limit of open files: close environments, or raise the "
-               "JVM's limit (ulimit -n, LimitNOFILE= in a systemd unit)";
-    if (err == ENFILE)
-        return "the system's limit of open files is reached (sysctl fs.file-max)";
     if (err == EPERM || err == EACCES)
         return "the host refused it: a file's permissions, a security policy (seccomp, AppArmor, "
                "SELinux) or a capability missing here; `isolated-helper probe` (from Java: "
@@ -68,7 +74,7 @@ int fail(struct failure *f, const char *stage, const char *syscall, const char *
     copy_field(f->syscall, sizeof f->syscall, syscall);
     copy_field(f->path, sizeof f->path, path);
     f->err = saved;
-    if (hint_fmt) {
+    if (hint_fmt && !out_of_fds(saved)) {
         va_list ap;
         va_start(ap, hint_fmt);
         vsnprintf(f->hint, sizeof f->hint, hint_fmt, ap);
@@ -112,7 +118,7 @@ NORETURN void die(const char *stage, const char *syscall, const char *path,
     struct failure f;
     int saved = errno;
     fail(&f, stage, syscall, path, NULL);
-    if (hint_fmt) {
+    if (hint_fmt && !out_of_fds(saved)) {
         va_list ap;
         va_start(ap, hint_fmt);
         vsnprintf(f.hint, sizeof f.hint, hint_fmt, ap);

@@ -460,6 +460,28 @@ static void settings_no_host_can_satisfy_are_the_tests_fault(void)
     CHECK(failure_kind(&f) == KIND_HOST);
 }
 
+/* ---- hints ---- */
+
+static void out_of_fds_is_the_hint_whatever_the_step(void)
+{
+    struct failure f;
+    const char *fds = "the helper reached its limit of open files: close environments, or raise the "
+                      "JVM's limit (ulimit -n, LimitNOFILE= in a systemd unit)";
+    errno = EMFILE;
+    fail(&f, "uid-map", "open", "/proc/1/uid_map", NULL); /* its stage's hint otherwise */
+    CHECK_STR(f.hint, fds);
+    errno = EMFILE;
+    fail(&f, "bind", "open_tree", "/src", "a hint of %s own", "its");
+    CHECK_STR(f.hint, fds);
+    errno = ENFILE;
+    fail(&f, "overlay", "mount", "overlay", NULL);
+    CHECK_STR(f.hint, "the system's limit of open files is reached (sysctl fs.file-max)");
+    errno = ENOENT;
+    fail(&f, "bind", "open_tree", "/src", "a hint of %s own", "its");
+    CHECK_STR(f.hint, "a hint of its own");
+    CHECK(f.err == ENOENT);
+}
+
 /* ---- ports ---- */
 
 static void ports_are_1_to_65535(void)
@@ -503,6 +525,7 @@ int main(void)
     records_are_key_value_strings();
     sent_records_read_back();
     settings_no_host_can_satisfy_are_the_tests_fault();
+    out_of_fds_is_the_hint_whatever_the_step();
     ports_are_1_to_65535();
     if (failed) {
         fprintf(stderr, "parsers_test: %d of %d checks failed\n", failed, checks);
