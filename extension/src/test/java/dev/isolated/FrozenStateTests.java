@@ -61,6 +61,41 @@ class FrozenStateTests {
     }
 
     @Test
+    @DisplayName("the state keeps owners and times of files and symlinks; not /tmp, /dev/shm, a @Tmpfs mount, nor what "
+            + "the frozen environment writes after the freeze")
+    void whatTheStateKeeps() {
+        FrozenState state;
+        try (IsolatedEnvironment a = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .tmpfs("/scratch", 1 << 20)
+                .start()) {
+            assertThat(a.exec(
+                            "sh",
+                            "-c",
+                            "mkdir /d && echo x > /d/f && chown 1234:5678 /d/f && touch -d '2001-02-03 04:05:06' /d/f "
+                                    + "&& ln -s f /d/l && chown -h 42:43 /d/l && touch -d '2002-02-03 04:05:06' /d "
+                                    + "&& echo t > /tmp/t && echo s > /dev/shm/s && echo m > /scratch/m"))
+                    .succeeded();
+            state = a.freeze();
+            a.writeString("/later", "after the freeze\n");
+            assertThat(a.exec("cat", "/later", "/tmp/t")).stdout().isEqualTo("after the freeze\nt\n");
+        }
+        try (IsolatedEnvironment b = IsolatedEnvironment.builder()
+                .from(state)
+                .tmpfs("/scratch", 1 << 20)
+                .start()) {
+            assertThat(b.exec("stat", "-c", "%n %Y %u %g", "/d/f", "/d"))
+                    .stdout()
+                    .isEqualTo("/d/f 981173106 1234 5678\n/d 1012709106 0 0\n");
+            assertThat(b.exec("stat", "-c", "%N %u %g", "/d/l")).stdout().isEqualTo("'/d/l' -> 'f' 42 43\n");
+            assertThat(b.exec("ls", "/tmp", "/dev/shm", "/scratch"))
+                    .stdout()
+                    .isEqualTo("/dev/shm:\n\n/scratch:\n\n/tmp:\n");
+            assertThat(b.exec("ls", "/later")).failed();
+        }
+    }
+
+    @Test
     @DisplayName(
             "freeze stops what still runs: SIGTERM first (a handler's last write is in the state), SIGKILL for what ignores it")
     void freezeStopsProcesses() {

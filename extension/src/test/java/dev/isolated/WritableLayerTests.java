@@ -69,6 +69,9 @@ class WritableLayerTests {
                     .failed()
                     .stderr()
                     .contains("No space left on device");
+            assertThat(env.exec("dd", "if=/dev/zero", "of=/tmp/big", "bs=1M", "count=32"))
+                    .as("/tmp is a tmpfs of its own, outside the writable layer and its size")
+                    .succeeded();
         }
         try (IsolatedEnvironment env =
                 busybox(Map.of(IsolatedConfiguration.LAYER_TMPFS_SIZE, "32m")).start()) {
