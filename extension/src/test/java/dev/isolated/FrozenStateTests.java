@@ -11,7 +11,15 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -219,10 +227,43 @@ class FrozenStateTests {
         assertThat(setups).hasValue(1);
         assertThat(FrozenState.named("frozen-state-tests")).containsSame(v1);
 
-        FrozenState v2 = FrozenState.cached("frozen-state-tests", "v2", () -> setup(setups, "two"));
+        List<String> warnings = new CopyOnWriteArrayList<>();
+        Handler handler = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                if (record.getLevel() == Level.WARNING) {
+                    warnings.add(record.getMessage());
+                }
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        Logger log = Logger.getLogger(FrozenState.class.getName());
+        IsolatedEnvironmentBuilder builtBefore = IsolatedEnvironment.builder().from(v1);
+        FrozenState v2;
+        try (IsolatedEnvironment fromOld =
+                IsolatedEnvironment.builder().from(v1).start()) {
+            log.addHandler(handler);
+            try {
+                v2 = FrozenState.cached("frozen-state-tests", "v2", () -> setup(setups, "two"));
+            } finally {
+                log.removeHandler(handler);
+            }
+            assertThat(fromOld.exec("cat", "/made")).stdout().isEqualTo("one\n"); // started from v1: keeps it
+        }
+        assertThat(warnings)
+                .containsExactly(
+                        "[isolated] frozen state frozen-state-tests is stale: made for key v1, now v2; making it anew");
         assertThat(setups).hasValue(2);
         assertThat(v1.isStale()).isTrue();
         assertThat(v2.isStale()).isFalse();
+        assertThatThrownBy(builtBefore::start)
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("The frozen state frozen-state-tests is stale");
         assertThatThrownBy(() -> IsolatedEnvironment.builder().from(v1))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessage("The frozen state frozen-state-tests is stale: it was made for key v1, and "
@@ -239,6 +280,28 @@ class FrozenStateTests {
                 IsolatedEnvironment.builder().rootfs("busybox.tar").start();
         env.writeString("/made", content + "\n");
         return env;
+    }
+
+    @Test
+    @DisplayName("cached(): calls for one name at once run its setup once and get the same state; the setup's "
+            + "environment is closed")
+    void cachedConcurrently() throws Exception {
+        AtomicInteger setups = new AtomicInteger();
+        List<IsolatedEnvironment> made = new CopyOnWriteArrayList<>();
+        Supplier<IsolatedEnvironment> setup = () -> {
+            IsolatedEnvironment env = setup(setups, "made once");
+            made.add(env);
+            return env;
+        };
+        CompletableFuture<FrozenState> first =
+                CompletableFuture.supplyAsync(() -> FrozenState.cached("frozen-concurrent-tests", "k", setup));
+        CompletableFuture<FrozenState> second =
+                CompletableFuture.supplyAsync(() -> FrozenState.cached("frozen-concurrent-tests", "k", setup));
+        assertThat(first.get(2, TimeUnit.MINUTES)).isSameAs(second.get(2, TimeUnit.MINUTES));
+        assertThat(setups).hasValue(1);
+        assertThatThrownBy(() -> made.get(0).exec("true"))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("This isolated environment is closed");
     }
 
     @Test
