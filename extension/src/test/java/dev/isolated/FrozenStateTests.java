@@ -332,6 +332,36 @@ class FrozenStateTests {
         EngineRunner.assertAllSucceeded(EngineRunner.run(PerClassFrozenTestCase.class), 2);
     }
 
+    @Test
+    @DisplayName("@WritableLayer(frozen = name) takes a state made in a @BeforeAll method, on the class or a method")
+    void fromBeforeAll() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(BeforeAllFrozenTestCase.class), 2);
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class BeforeAllFrozenTestCase {
+        @org.junit.jupiter.api.BeforeAll
+        static void makeState() {
+            FrozenState.cached("frozen-before-all-tests", "k", () -> {
+                IsolatedEnvironment env =
+                        IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+                env.writeString("/seed", "from @BeforeAll\n");
+                return env;
+            });
+        }
+
+        @Test
+        @WritableLayer(frozen = "frozen-before-all-tests")
+        void fromTheState(IsolatedEnvironment env) {
+            assertThat(env.exec("cat", "/seed")).stdout().isEqualTo("from @BeforeAll\n");
+        }
+
+        @Test
+        void fromTheImage(IsolatedEnvironment env) {
+            assertThat(env.exec("ls", "/seed")).failed();
+        }
+    }
+
     @Isolated(lifecycle = Isolated.Lifecycle.PER_CLASS)
     @WritableLayer(frozen = "frozen-per-class-tests")
     static class PerClassFrozenTestCase {
