@@ -16,7 +16,9 @@ import org.apiguardian.api.API;
 
 /**
  * The root filesystem of an environment at the moment it was frozen ({@link IsolatedEnvironment#freeze(String)}):
- * its image plus a copy of its writable layer, kept read-only on the host. Each environment started from it
+ * its image plus a copy of its writable layer, kept read-only on the host (not what was written to {@code /tmp},
+ * {@code /dev/shm}, {@link Tmpfs} mounts or {@link Bind}s, which are mounted over the root and not in the layer).
+ * Each environment started from it
  * ({@link IsolatedEnvironmentBuilder#from(FrozenState)}, {@link WritableLayer#frozen()}) sees that state through
  * a writable layer of its own: what one writes or deletes is seen by no other, nor by the state.
  *

@@ -375,7 +375,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     /**
      * Freezes this environment's root filesystem as it is now: every process in it but its init is stopped
      * (SIGTERM, then SIGKILL to what is still running 10 s later: stop a service cleanly first, e.g.
-     * {@code pg_ctl stop}, for its files to be consistent), then its writable layer is copied to a host directory
+     * {@code pg_ctl stop}, for its files to be consistent), then its writable layer (not {@code /tmp},
+     * {@code /dev/shm}, {@link Tmpfs} mounts or binds, mounted over the root) is copied to a host directory
      * that environments started with {@link IsolatedEnvironmentBuilder#from(FrozenState)} use, read-only, under
      * a writable layer of their own (commands of {@link #execAsPid1}, in PID namespaces of their own, are not
      * found and keep running). This environment stays open, its processes stopped. Needs

@@ -12,7 +12,7 @@ import java.util.regex.Pattern;
 
 /** The writable layer settings of one environment, resolved against the configuration. */
 final class LayerSettings {
-    private static final Pattern SIZE = Pattern.compile("[1-9][0-9]{0,17}[kKmMgG]?|([1-9][0-9]?|100)%");
+    private static final Pattern SIZE = Pattern.compile("[1-9][0-9]{0,18}[kKmMgG]?|([1-9][0-9]?|100)%");
 
     private LayerSettings() {}
 
@@ -50,7 +50,27 @@ final class LayerSettings {
             throw new IllegalArgumentException(what + " \"" + size + "\" is not a size: write bytes with an optional "
                     + "k, m or g suffix (512m) or a percentage of RAM from 1% to 100% (25%)");
         }
+        if (!size.endsWith("%") && tooLarge(size)) {
+            throw new IllegalArgumentException(
+                    what + " \"" + size + "\" is too large: at most 4294967296g (2^62 bytes)");
+        }
         return size;
+    }
+
+    /** Whether a byte size (checked against {@link #SIZE}) is above 2^62 bytes, the most the helper takes. */
+    private static boolean tooLarge(String size) {
+        int shift = switch (Character.toLowerCase(size.charAt(size.length() - 1))) {
+            case 'k' -> 10;
+            case 'm' -> 20;
+            case 'g' -> 30;
+            default -> 0;
+        };
+        String digits = shift == 0 ? size : size.substring(0, size.length() - 1);
+        try {
+            return Long.parseLong(digits) > 1L << (62 - shift);
+        } catch (NumberFormatException e) {
+            return true; // 19 digits above Long.MAX_VALUE
+        }
     }
 
     private static LayerStorage parseStorage(String text) {

@@ -6,7 +6,8 @@ import org.apiguardian.api.API;
 
 /**
  * Where an environment's writable layer (everything its commands write to the root filesystem, the overlay's
- * upper directory) lives. See {@link WritableLayer}.
+ * upper directory; not {@code /tmp} and {@code /dev/shm}, tmpfs mounts of their own) lives. See
+ * {@link WritableLayer}.
  *
  * @since 0.1
  */

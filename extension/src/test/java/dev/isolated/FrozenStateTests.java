@@ -11,7 +11,15 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -57,6 +65,41 @@ class FrozenStateTests {
         }
         try (IsolatedEnvironment d = IsolatedEnvironment.builder().from(state).start()) {
             assertThat(d.exec("ls", "/data")).stdout().isEqualTo("a\nfifo\nlink\n");
+        }
+    }
+
+    @Test
+    @DisplayName("the state keeps owners and times of files and symlinks; not /tmp, /dev/shm, a @Tmpfs mount, nor what "
+            + "the frozen environment writes after the freeze")
+    void whatTheStateKeeps() {
+        FrozenState state;
+        try (IsolatedEnvironment a = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .tmpfs("/scratch", 1 << 20)
+                .start()) {
+            assertThat(a.exec(
+                            "sh",
+                            "-c",
+                            "mkdir /d && echo x > /d/f && chown 1234:5678 /d/f && touch -d '2001-02-03 04:05:06' /d/f "
+                                    + "&& ln -s f /d/l && chown -h 42:43 /d/l && touch -d '2002-02-03 04:05:06' /d "
+                                    + "&& echo t > /tmp/t && echo s > /dev/shm/s && echo m > /scratch/m"))
+                    .succeeded();
+            state = a.freeze();
+            a.writeString("/later", "after the freeze\n");
+            assertThat(a.exec("cat", "/later", "/tmp/t")).stdout().isEqualTo("after the freeze\nt\n");
+        }
+        try (IsolatedEnvironment b = IsolatedEnvironment.builder()
+                .from(state)
+                .tmpfs("/scratch", 1 << 20)
+                .start()) {
+            assertThat(b.exec("stat", "-c", "%n %Y %u %g", "/d/f", "/d"))
+                    .stdout()
+                    .isEqualTo("/d/f 981173106 1234 5678\n/d 1012709106 0 0\n");
+            assertThat(b.exec("stat", "-c", "%N %u %g", "/d/l")).stdout().isEqualTo("'/d/l' -> 'f' 42 43\n");
+            assertThat(b.exec("ls", "/tmp", "/dev/shm", "/scratch"))
+                    .stdout()
+                    .isEqualTo("/dev/shm:\n\n/scratch:\n\n/tmp:\n");
+            assertThat(b.exec("ls", "/later")).failed();
         }
     }
 
@@ -184,10 +227,43 @@ class FrozenStateTests {
         assertThat(setups).hasValue(1);
         assertThat(FrozenState.named("frozen-state-tests")).containsSame(v1);
 
-        FrozenState v2 = FrozenState.cached("frozen-state-tests", "v2", () -> setup(setups, "two"));
+        List<String> warnings = new CopyOnWriteArrayList<>();
+        Handler handler = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                if (record.getLevel() == Level.WARNING) {
+                    warnings.add(record.getMessage());
+                }
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        Logger log = Logger.getLogger(FrozenState.class.getName());
+        IsolatedEnvironmentBuilder builtBefore = IsolatedEnvironment.builder().from(v1);
+        FrozenState v2;
+        try (IsolatedEnvironment fromOld =
+                IsolatedEnvironment.builder().from(v1).start()) {
+            log.addHandler(handler);
+            try {
+                v2 = FrozenState.cached("frozen-state-tests", "v2", () -> setup(setups, "two"));
+            } finally {
+                log.removeHandler(handler);
+            }
+            assertThat(fromOld.exec("cat", "/made")).stdout().isEqualTo("one\n"); // started from v1: keeps it
+        }
+        assertThat(warnings)
+                .containsExactly(
+                        "[isolated] frozen state frozen-state-tests is stale: made for key v1, now v2; making it anew");
         assertThat(setups).hasValue(2);
         assertThat(v1.isStale()).isTrue();
         assertThat(v2.isStale()).isFalse();
+        assertThatThrownBy(builtBefore::start)
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("The frozen state frozen-state-tests is stale");
         assertThatThrownBy(() -> IsolatedEnvironment.builder().from(v1))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessage("The frozen state frozen-state-tests is stale: it was made for key v1, and "
@@ -204,6 +280,28 @@ class FrozenStateTests {
                 IsolatedEnvironment.builder().rootfs("busybox.tar").start();
         env.writeString("/made", content + "\n");
         return env;
+    }
+
+    @Test
+    @DisplayName("cached(): calls for one name at once run its setup once and get the same state; the setup's "
+            + "environment is closed")
+    void cachedConcurrently() throws Exception {
+        AtomicInteger setups = new AtomicInteger();
+        List<IsolatedEnvironment> made = new CopyOnWriteArrayList<>();
+        Supplier<IsolatedEnvironment> setup = () -> {
+            IsolatedEnvironment env = setup(setups, "made once");
+            made.add(env);
+            return env;
+        };
+        CompletableFuture<FrozenState> first =
+                CompletableFuture.supplyAsync(() -> FrozenState.cached("frozen-concurrent-tests", "k", setup));
+        CompletableFuture<FrozenState> second =
+                CompletableFuture.supplyAsync(() -> FrozenState.cached("frozen-concurrent-tests", "k", setup));
+        assertThat(first.get(2, TimeUnit.MINUTES)).isSameAs(second.get(2, TimeUnit.MINUTES));
+        assertThat(setups).hasValue(1);
+        assertThatThrownBy(() -> made.get(0).exec("true"))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("This isolated environment is closed");
     }
 
     @Test
@@ -232,6 +330,36 @@ class FrozenStateTests {
             + "although its environment is made before JUnit first uses the class")
     void perClassFromStaticField() {
         EngineRunner.assertAllSucceeded(EngineRunner.run(PerClassFrozenTestCase.class), 2);
+    }
+
+    @Test
+    @DisplayName("@WritableLayer(frozen = name) takes a state made in a @BeforeAll method, on the class or a method")
+    void fromBeforeAll() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(BeforeAllFrozenTestCase.class), 2);
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class BeforeAllFrozenTestCase {
+        @org.junit.jupiter.api.BeforeAll
+        static void makeState() {
+            FrozenState.cached("frozen-before-all-tests", "k", () -> {
+                IsolatedEnvironment env =
+                        IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+                env.writeString("/seed", "from @BeforeAll\n");
+                return env;
+            });
+        }
+
+        @Test
+        @WritableLayer(frozen = "frozen-before-all-tests")
+        void fromTheState(IsolatedEnvironment env) {
+            assertThat(env.exec("cat", "/seed")).stdout().isEqualTo("from @BeforeAll\n");
+        }
+
+        @Test
+        void fromTheImage(IsolatedEnvironment env) {
+            assertThat(env.exec("ls", "/seed")).failed();
+        }
     }
 
     @Isolated(lifecycle = Isolated.Lifecycle.PER_CLASS)

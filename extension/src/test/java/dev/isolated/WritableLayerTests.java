@@ -69,6 +69,9 @@ class WritableLayerTests {
                     .failed()
                     .stderr()
                     .contains("No space left on device");
+            assertThat(env.exec("dd", "if=/dev/zero", "of=/tmp/big", "bs=1M", "count=32"))
+                    .as("/tmp is a tmpfs of its own, outside the writable layer and its size")
+                    .succeeded();
         }
         try (IsolatedEnvironment env =
                 busybox(Map.of(IsolatedConfiguration.LAYER_TMPFS_SIZE, "32m")).start()) {
@@ -105,6 +108,32 @@ class WritableLayerTests {
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> IsolatedEnvironment.builder().tmpfsSize("101%"))
                 .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    @DisplayName(
+            "a size's suffix may be upper case; one above 2^62 bytes is refused before the start, not by the helper")
+    void sizeBounds() {
+        try (IsolatedEnvironment env = busybox(Map.of()).tmpfsSize("16M").start()) {
+            assertThat(oneKBlocksOfRoot(env)).isEqualTo(16384);
+        }
+        IsolatedEnvironment.builder().tmpfsSize("4611686018427387904");
+        try (IsolatedEnvironment env =
+                busybox(Map.of()).tmpfsSize("4294967296g").start()) {
+            assertThat(oneKBlocksOfRoot(env)).isEqualTo(1L << 52);
+        }
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().tmpfsSize("4611686018427387905"))
+                .hasMessage("tmpfsSize \"4611686018427387905\" is too large: at most 4294967296g (2^62 bytes)");
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().tmpfsSize("9999999999999999999"))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().tmpfsSize("5000000000g"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("tmpfsSize \"5000000000g\" is too large: at most 4294967296g (2^62 bytes)");
+        assertThatThrownBy(() -> busybox(Map.of(IsolatedConfiguration.LAYER_TMPFS_SIZE, "999999999999999999G"))
+                        .start())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("isolated.layer.tmpfsSize \"999999999999999999G\" is too large: at most 4294967296g "
+                        + "(2^62 bytes)");
     }
 
     private static Throwable failure(org.junit.platform.testkit.engine.EngineExecutionResults results) {
