@@ -164,8 +164,8 @@ class HelperCgroupsTests extends AbstractHelperCliTests {
     }
 
     @Test
-    @DisplayName("run --memory-max as root on a read-only cgroup file system (as in a container): stage cgroup, EROFS, "
-            + "a hint that says read-only, not the delegation hint")
+    @DisplayName("run --memory-max as root (of a user namespace too) on a read-only cgroup file system (as in a "
+            + "container): stage cgroup, EROFS, a hint that says read-only, not the delegation hint")
     void readOnlyCgroupFileSystem() throws Exception {
         List<String> hostCgroupMounts = cgroupMounts();
         // Every cgroup mount read-only in a mount namespace of this command's own (a bind remount changes
@@ -174,16 +174,14 @@ class HelperCgroupsTests extends AbstractHelperCliTests {
                 + " mount -o remount,bind,ro \"$m\" || exit 99; done;"
                 + " exec \"$0\" run --rootfs \"$1\" --memory-max 32m -- true";
 
-        Result result = exec(List.of(
-                "unshare",
-                "--mount",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-                script,
-                HelperPaths.HELPER.toString(),
-                rootfs.toString()));
+        // Not root (the VM's delegated phase runs this as uid 65534): root of a user namespace of its own, which
+        // may remount its mounts read-only too.
+        List<String> unshare = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid") == 0
+                ? List.of("unshare", "--mount", "--propagation", "private")
+                : List.of("unshare", "--user", "--map-root-user", "--mount", "--propagation", "private");
+        List<String> command = new java.util.ArrayList<>(unshare);
+        command.addAll(List.of("sh", "-c", script, HelperPaths.HELPER.toString(), rootfs.toString()));
+        Result result = exec(command);
 
         assertThat(result.code()).as(result.stderr()).isEqualTo(125);
         assertThat(result.stderr())
