@@ -401,6 +401,13 @@ class HelperCliTests extends AbstractHelperCliTests {
         assertThat(result.stdout()).isEqualTo("listed\n");
     }
 
+    /** What {@code sh -c "id -u; ps -o pid,comm"} printed: root inside, and the env's init as PID 1. */
+    private static void assertRootWithTheInitAsPid1(Result result) {
+        assertThat(result.code()).as(result.stderr()).isZero();
+        assertThat(result.stdout().lines().findFirst()).contains("0");
+        assertThat(processLines(result.stdout())).startsWith("1 isolated-init");
+    }
+
     @Test
     @DisplayName("run as an unprivileged user: a user namespace maps it to root, and PID 1 is the init")
     void rootlessRun() throws Exception {
@@ -422,9 +429,7 @@ class HelperCliTests extends AbstractHelperCliTests {
                 "-c",
                 "id -u; ps -o pid,comm"));
 
-        assertThat(result.code()).as(result.stderr()).isZero();
-        assertThat(result.stdout().lines().findFirst()).contains("0");
-        assertThat(processLines(result.stdout())).startsWith("1 isolated-init");
+        assertRootWithTheInitAsPid1(result);
     }
 
     @Test
@@ -510,9 +515,7 @@ class HelperCliTests extends AbstractHelperCliTests {
                 "-c",
                 "id -u; ps -o pid,comm"));
 
-        assertThat(result.code()).as(result.stderr()).isZero();
-        assertThat(result.stdout().lines().findFirst()).contains("0");
-        assertThat(processLines(result.stdout())).startsWith("1 isolated-init");
+        assertRootWithTheInitAsPid1(result);
     }
 
     @Test
