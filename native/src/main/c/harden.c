@@ -9,6 +9,9 @@
  * - Session keyring: every command joins a new anonymous one (after setresuid, so it is the
  *   command's user's), as the env's init does: a command forked by the helper would otherwise
  *   possess the JVM's session keyring (Kerberos, NFS, fscrypt keys of a login or CI runner).
+ * - A command forked by its env's zygote (zygote.c) inherits the zygote's sets, no_new_privs and
+ *   filter (apply_zygote_policy(), once) and sets only its ids (apply_command_ids()): the same
+ *   process in the end, the filter's keyring exception letting it join a keyring of its own.
  * - Capabilities that a namespace the process is not in would expose (caps_removed, see
  *   caps_exposed_without()) are removed from every set, in both caps modes.
  * - caps=all (default) keeps what the environment's root has in its namespaces, like
@@ -25,7 +28,6 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
-#include <linux/keyctl.h>
 #include <linux/seccomp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -304,8 +306,7 @@ static void limit_cap_sets(uint64_t keep)
 
 void join_new_session_keyring(void)
 {
-    if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL, 0, 0, 0) < 0 && errno != ENOSYS &&
-        errno != EPERM)
+    if (seccomp_join_session_keyring() < 0 && errno != ENOSYS && errno != EPERM)
         die("keyring", "keyctl", "KEYCTL_JOIN_SESSION_KEYRING",
             "EDQUOT: the user's key quota is used up (sysctl kernel.keys.maxkeys, maxbytes)");
 }
@@ -327,13 +328,25 @@ static void apply_seccomp(const struct env_policy *env, enum caps_mode caps)
             "the kernel rejected the filter: check that it is valid cBPF for this architecture");
 }
 
+/* The capabilities a command of policy p keeps (*caps: its mode). Never SYS_PTRACE: the env's init
+ * (and enter's supervisor) hold every capability of the namespace, without the seccomp filter; a
+ * command that could trace them could leave its own. */
+static uint64_t kept_caps(const struct exec_policy *p, enum caps_mode *caps)
+{
+    *caps = p->caps_given ? p->caps : p->env ? p->env->caps : CAPS_ALL;
+    return (*caps == CAPS_DEFAULT ? docker_caps_mask() : ~(1ull << CAP_SYS_PTRACE)) & ~p->caps_removed;
+}
+
+static void set_no_new_privs(void)
+{
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        die("caps", "prctl", "PR_SET_NO_NEW_PRIVS", NULL);
+}
+
 void apply_exec_policy(const struct exec_policy *p)
 {
-    enum caps_mode caps = p->caps_given ? p->caps : p->env ? p->env->caps : CAPS_ALL;
-    /* Never SYS_PTRACE: the env's init (and enter's supervisor) hold every capability of the
-     * namespace, without the seccomp filter; a command that could trace them could leave its own. */
-    uint64_t keep = (caps == CAPS_DEFAULT ? docker_caps_mask() : ~(1ull << CAP_SYS_PTRACE)) &
-                    ~p->caps_removed;
+    enum caps_mode caps;
+    uint64_t keep = kept_caps(p, &caps);
     umask(p->umask);
     apply_rlimits(p->env);
     if (p->gid >= 0 || p->n_groups > 0)
@@ -345,7 +358,34 @@ void apply_exec_policy(const struct exec_policy *p)
     join_new_session_keyring();
     if (keep != ~0ull)
         limit_cap_sets(keep);
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        die("caps", "prctl", "PR_SET_NO_NEW_PRIVS", NULL);
+    set_no_new_privs();
     apply_seccomp(p->env, caps);
+}
+
+void apply_zygote_policy(const struct exec_policy *p)
+{
+    enum caps_mode caps;
+    uint64_t keep = kept_caps(p, &caps);
+    if (keep != ~0ull) {
+        drop_bounding_set(keep);
+        limit_cap_sets(keep);
+    }
+    bool joined = seccomp_join_session_keyring() == 0; /* not the helper's (the JVM's) either */
+    set_no_new_privs();
+    apply_seccomp(p->env, caps);
+    /* Its commands join theirs through the filter's one exception: make sure it holds. */
+    if (joined && seccomp_join_session_keyring() < 0)
+        die("keyring", "keyctl", "KEYCTL_JOIN_SESSION_KEYRING",
+            "the seccomp filter refused the helper's own call");
+}
+
+void apply_command_ids(const struct exec_policy *p)
+{
+    umask(p->umask);
+    apply_rlimits(p->env);
+    if (p->gid >= 0 || p->n_groups > 0)
+        set_group(p->gid, p->groups, p->n_groups);
+    if (p->uid >= 0)
+        set_user(p->uid);
+    join_new_session_keyring();
 }

@@ -71,5 +71,11 @@ void exec_policy_init(struct exec_policy *p, const struct env_policy *env);
 void join_new_session_keyring(void);
 /* In the command's process, last thing before execve; die()s on failure. */
 void apply_exec_policy(const struct exec_policy *p);
+/* apply_exec_policy() in two parts, for commands forked by a zygote (zygote.c): in the zygote, as
+ * the env's root, once, what every command inherits (bounding and capability sets, a session
+ * keyring, no_new_privs, the filters); in each command, the rest (umask, rlimits, ids, a session
+ * keyring of its own). die()s on failure. */
+void apply_zygote_policy(const struct exec_policy *p);
+void apply_command_ids(const struct exec_policy *p);
 
 #endif

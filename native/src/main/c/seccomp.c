@@ -5,9 +5,10 @@
  *   (x86_64, aarch64): any other AUDIT_ARCH (i386 `int 0x80`, arm32) and x86_64's x32 ABI
  *   (bit 0x40000000) get ENOSYS, as do numbers above LAST_REVIEWED_NR (syscalls newer than
  *   this list: ENOSYS, not EPERM, makes libc fall back).
- * - Always EPERM: keyrings, bpf, perf events, userfaultfd, io_uring, kexec, modules, raw I/O
- *   ports, swap, reboot, accounting, clock setting, syslog, quota, open_by_handle_at, and the
- *   obsolete calls Docker never allows. ioctl TIOCSTI/TIOCLINUX, socket AF_ALG/AF_VSOCK and
+ * - Always EPERM: keyrings (but for joining a new session keyring from one instruction of the
+ *   helper's own, see isolated_join_keyring), bpf, perf events, userfaultfd, io_uring, kexec,
+ *   modules, raw I/O ports, swap, reboot, accounting, clock setting, syslog, quota,
+ *   open_by_handle_at, and the obsolete calls Docker never allows. ioctl TIOCSTI/TIOCLINUX, socket AF_ALG/AF_VSOCK and
  *   personality() other than Docker's five values are EPERM too (arguments compared on their
  *   low 32 bits, which is all the kernel reads: CVE-2019-7303).
  * - Without all capabilities (Docker's set) also what Docker allows only with CAP_SYS_ADMIN:
@@ -28,11 +29,14 @@
 
 #include <errno.h>
 #include <linux/audit.h>
+#include <linux/keyctl.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 /* Unified numbers (the same on every architecture) that older headers may lack. */
 #ifndef __NR_io_uring_setup
@@ -72,9 +76,69 @@
 
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define ARG_LOW(i) (offsetof(struct seccomp_data, args) + 8 * (i))
+#define ARG_HIGH(i) (offsetof(struct seccomp_data, args) + 8 * (i) + 4)
+#define IP_LOW offsetof(struct seccomp_data, instruction_pointer)
+#define IP_HIGH (offsetof(struct seccomp_data, instruction_pointer) + 4)
 #else
 #define ARG_LOW(i) (offsetof(struct seccomp_data, args) + 8 * (i) + 4)
+#define ARG_HIGH(i) (offsetof(struct seccomp_data, args) + 8 * (i))
+#define IP_LOW (offsetof(struct seccomp_data, instruction_pointer) + 4)
+#define IP_HIGH offsetof(struct seccomp_data, instruction_pointer)
 #endif
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* The one keyring call the filter lets through: keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL), a new
+ * empty session keyring, and only from the syscall instruction below (seccomp_data's instruction
+ * pointer is the address right after it, on both architectures). A command forked by its env's
+ * zygote (zygote.c) inherits the filter and still joins a keyring of its own there; code under
+ * test, in an address space of its own after execve, has no such instruction at that address. */
+#if defined(__x86_64__)
+__asm__(".text\n"
+        ".globl isolated_join_keyring\n"
+        ".type isolated_join_keyring, @function\n"
+        "isolated_join_keyring:\n"
+        "    mov $" STR(__NR_keyctl) ", %eax\n"
+        "    mov $1, %edi\n"
+        "    xor %esi, %esi\n"
+        "    xor %edx, %edx\n"
+        "    syscall\n"
+        ".globl isolated_join_keyring_return\n"
+        "isolated_join_keyring_return:\n"
+        "    ret\n"
+        ".size isolated_join_keyring, .-isolated_join_keyring\n");
+#elif defined(__aarch64__)
+__asm__(".text\n"
+        ".globl isolated_join_keyring\n"
+        ".type isolated_join_keyring, %function\n"
+        "isolated_join_keyring:\n"
+        "    mov x8, #" STR(__NR_keyctl) "\n"
+        "    mov x0, #1\n"
+        "    mov x1, #0\n"
+        "    mov x2, #0\n"
+        "    svc #0\n"
+        ".globl isolated_join_keyring_return\n"
+        "isolated_join_keyring_return:\n"
+        "    ret\n"
+        ".size isolated_join_keyring, .-isolated_join_keyring\n");
+#endif
+long isolated_join_keyring(void);
+extern const char isolated_join_keyring_return[];
+
+int seccomp_join_session_keyring(void)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+    long rc = isolated_join_keyring();
+    if (rc < 0 && rc > -4096) {
+        errno = (int)-rc;
+        return -1;
+    }
+    return 0;
+#else
+    return (int)syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL, 0, 0, 0);
+#endif
+}
 
 #define TIOCSTI_NR 0x5412
 #define TIOCLINUX_NR 0x541C
@@ -85,7 +149,7 @@
 #define UNSHARE_NS_FLAGS (CLONE_NS_FLAGS | 0x80u)
 
 static const int ALWAYS_DENIED[] = {
-    __NR_add_key, __NR_keyctl, __NR_request_key, __NR_bpf, __NR_perf_event_open,
+    __NR_add_key, __NR_request_key, __NR_bpf, __NR_perf_event_open,
     __NR_userfaultfd, __NR_kexec_load, __NR_kexec_file_load, __NR_init_module,
     __NR_finit_module, __NR_delete_module, __NR_swapon, __NR_swapoff, __NR_reboot, __NR_acct,
     __NR_settimeofday, __NR_clock_settime, __NR_adjtimex, __NR_clock_adjtime, __NR_syslog,
@@ -121,7 +185,8 @@ static const int SYS_ADMIN_ONLY[] = {
 static const unsigned PERSONALITIES[] = { 0x0, 0x8, 0x20000, 0x20008, 0xffffffffu };
 
 /* What a rule does with its syscall: refuse it, or check an argument in a block of its own. */
-enum action { ACT_EPERM, ACT_ENOSYS, ACT_IOCTL, ACT_SOCKET, ACT_PERSONALITY, ACT_CLONE, ACT_UNSHARE };
+enum action { ACT_EPERM, ACT_ENOSYS, ACT_IOCTL, ACT_SOCKET, ACT_PERSONALITY, ACT_KEYCTL, ACT_CLONE,
+              ACT_UNSHARE };
 
 struct rule {
     unsigned nr;
@@ -219,6 +284,16 @@ static void emit_blocks(struct builder *b, bool all_caps)
     for (size_t i = 0; i < sizeof PERSONALITIES / sizeof PERSONALITIES[0]; i++)
         jump_if(b, BPF_JEQ, PERSONALITIES[i], ALLOW);
     ret(b, SECCOMP_RET_ERRNO | EPERM);
+    place(b, FIRST_BLOCK + ACT_KEYCTL); /* see isolated_join_keyring: all of it, or EPERM */
+    uint64_t site = (uint64_t)(uintptr_t)isolated_join_keyring_return;
+    const unsigned equal[][2] = { { ARG_LOW(0), KEYCTL_JOIN_SESSION_KEYRING }, { ARG_LOW(1), 0 },
+                                  { ARG_HIGH(1), 0 }, { IP_LOW, (unsigned)site },
+                                  { IP_HIGH, (unsigned)(site >> 32) } };
+    for (size_t i = 0; i < sizeof equal / sizeof equal[0]; i++) {
+        load(b, equal[i][0]);
+        emit(b, BPF_JMP | BPF_JEQ | BPF_K, NONE, DENY_EPERM, equal[i][1]);
+    }
+    ret(b, SECCOMP_RET_ALLOW);
     if (all_caps)
         return;
     place(b, FIRST_BLOCK + ACT_CLONE);
@@ -268,8 +343,8 @@ static size_t collect_rules(struct rule *rules, bool all_caps)
 {
     size_t n = 0;
     add_rules(rules, &n, ALWAYS_DENIED, sizeof ALWAYS_DENIED / sizeof ALWAYS_DENIED[0], ACT_EPERM);
-    const int checked[] = { __NR_ioctl, __NR_socket, __NR_personality };
-    for (size_t i = 0; i < 3; i++)
+    const int checked[] = { __NR_ioctl, __NR_socket, __NR_personality, __NR_keyctl };
+    for (size_t i = 0; i < 4; i++)
         add_rules(rules, &n, &checked[i], 1, (enum action)(ACT_IOCTL + i));
     if (!all_caps) {
         add_rules(rules, &n, SYS_ADMIN_ONLY, sizeof SYS_ADMIN_ONLY / sizeof SYS_ADMIN_ONLY[0],

@@ -17,4 +17,8 @@ int parse_seccomp_profile(const char *text, enum seccomp_profile *out);
  * read them); NULL on an architecture it was not written for (errno ENOSYS). */
 const struct sock_fprog *default_seccomp_program(bool all_caps);
 
+/* keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): the one keyring call the default filter allows, and
+ * only from here. 0, or -1 with errno. */
+int seccomp_join_session_keyring(void);
+
 #endif

@@ -1,15 +1,20 @@
 /*
  * parsers_test.c - unit tests of the helper's parsers: namespace lists (--ns, ns=, join=), bind and tmpfs
  * specs (--bind/--ro-bind/--tmpfs, bind=/ro-bind=/tmpfs=), protocol frames and records, ports (port=), and the
- * kind of a CREATE whose settings contradict each other.
+ * kind of a CREATE whose settings contradict each other, and the default seccomp filter's one keyring exception.
  *
  * Built with both sanitizers and run by `build.sh unit-tests` (Maven's test phase); prints each failed
  * check and exits 1 when any failed.
  */
 #include <errno.h>
+#include <linux/keyctl.h>
+#include <linux/seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "binds.h"
@@ -507,6 +512,39 @@ static void ports_are_1_to_65535(void)
     CHECK_STR(f.hint, "port= must be a TCP port, 1..65535");
 }
 
+/* ---- the default filter's keyring exception (a command forked by a zygote joins its own keyring) ---- */
+
+/* In a child under the default filter (all_caps or Docker's set): bit 0 the helper's own join failed,
+ * bit 1 the same call made elsewhere was not refused with EPERM, bit 2 another keyctl was not. */
+static int keyring_calls_under_the_filter(bool all_caps)
+{
+    pid_t child = fork();
+    if (child == 0) {
+        const struct sock_fprog *prog = default_seccomp_program(all_caps);
+        if (!prog || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+            syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) < 0)
+            _exit(64);
+        int result = 0;
+        if (seccomp_join_session_keyring() < 0)
+            result |= 1;
+        if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL, 0, 0, 0) >= 0 || errno != EPERM)
+            result |= 2;
+        if (syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0) >= 0 || errno != EPERM)
+            result |= 4;
+        _exit(result);
+    }
+    int status = -1;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static void the_filter_lets_only_the_helpers_own_keyring_join_through(void)
+{
+    CHECK(keyring_calls_under_the_filter(false) == 0);
+    CHECK(keyring_calls_under_the_filter(true) == 0);
+}
+
 int main(void)
 {
     ns_list_names_every_namespace();
@@ -527,6 +565,7 @@ int main(void)
     settings_no_host_can_satisfy_are_the_tests_fault();
     out_of_fds_is_the_hint_whatever_the_step();
     ports_are_1_to_65535();
+    the_filter_lets_only_the_helpers_own_keyring_join_through();
     if (failed) {
         fprintf(stderr, "parsers_test: %d of %d checks failed\n", failed, checks);
         return 1;
