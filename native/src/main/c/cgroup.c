@@ -572,6 +572,20 @@ static int write_pid(int fd, const char *dir, pid_t pid, struct failure *f)
     return rc;
 }
 
+int cgroup_open_fds(struct cgroup_env *cg, struct failure *f)
+{
+    for (int i = 0; i < CG_COUNT; i++)
+        if (cg->dir[i] && cg->procs_fd[i] < 0 && open_procs(cg, i, f) < 0)
+            return -1;
+    if (cg->freezer_dir && cg->freezer_fd < 0) {
+        char procs[PATH_MAX];
+        snprintf(procs, sizeof procs, "%s/cgroup.procs", cg->freezer_dir);
+        if ((cg->freezer_fd = open(procs, O_WRONLY | O_CLOEXEC)) < 0)
+            return cg_fail(f, "open", procs, NULL);
+    }
+    return 0;
+}
+
 void cgroup_close_fds(struct cgroup_env *cg)
 {
     for (int i = 0; i < CG_COUNT; i++) {

@@ -57,6 +57,9 @@ int cgroup_enter(const struct cgroup_env *cg, pid_t pid, struct failure *f);
  * once the init is in, cgroup_enter() opens cgroup.procs by path for each write, so that an
  * open env costs the helper no fd here. */
 void cgroup_close_fds(struct cgroup_env *cg);
+/* Opens them again (cgroup.procs of each hierarchy), for a process that will write to them from
+ * where the paths do not resolve (a zygote, chrooted into its env: zygote.c). */
+int cgroup_open_fds(struct cgroup_env *cg, struct failure *f);
 /* The env's oom_kill counter (memory.events / memory.oom_control); -1 when unknown. */
 long long cgroup_oom_kills(const struct cgroup_env *cg);
 /* Why the last env without limits got no cgroup ("mkdir DIR: Permission denied"), else "". */

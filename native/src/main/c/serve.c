@@ -52,6 +52,7 @@
 #include "proto.h"
 #include "spawn.h"
 #include "statedir.h"
+#include "zygote.h"
 
 #define HELPER_VERSION "0.1.0"
 
@@ -63,7 +64,11 @@ struct env_slot {
     bool creating; /* CREATED/ERROR not sent yet: env.report_fd is polled */
     struct frame *queued; /* requests waiting for the env to be ready, in order */
     size_t n_queued;
+    struct zygote zygote; /* rootless: forks its commands from the second on (zygote.c) */
+    bool no_zygote;       /* it could not be made or died: commands keep the other ways */
 };
+
+
 
 struct proc {
     uint32_t id, env_id;
@@ -244,6 +249,7 @@ static void env_died(struct server *s, struct env_slot *slot, int status)
     else
         record_add(&rb, "code", "%d", WEXITSTATUS(status));
     send_record(&s->out, FRAME_ENV_DIED, slot->id, &rb);
+    zygote_stop(&slot->zygote);
     env_release(&slot->env);
     slot->dead = true;
 }
@@ -296,9 +302,15 @@ static void walk_children(struct server *s)
             finish_proc(s, p, status);
             continue;
         }
-        for (size_t i = 0; i < s->n_envs; i++)
+        for (size_t i = 0; i < s->n_envs; i++) {
             if (!s->envs[i]->dead && s->envs[i]->env.pid == pid)
                 slot = s->envs[i];
+            if (s->envs[i]->zygote.pid == pid) { /* killed from outside: never again here */
+                s->envs[i]->zygote.pid = 0;
+                zygote_stop(&s->envs[i]->zygote);
+                s->envs[i]->no_zygote = true;
+            }
+        }
         if (slot && slot->creating)
             advance_create(s, slot, &status); /* its report says why, else the status */
         else if (slot)
@@ -556,6 +568,7 @@ static void create_from(struct server *s, uint32_t id, const struct record *rec,
     struct env_slot *slot = xmalloc(sizeof *slot);
     memset(slot, 0, sizeof *slot);
     slot->id = id;
+    zygote_init(&slot->zygote);
     net_member_init(&slot->net);
     if (open_network(slot, &options, &spec, &f) < 0) {
         env_options_free(&options);
@@ -664,7 +677,16 @@ static void start_proc(struct server *s, uint32_t id, struct env_slot *slot,
     }
     memcpy(spec->stdio, child_ends, sizeof child_ends);
     long long oom_before = slot->env.cg.version ? cgroup_oom_kills(&slot->env.cg) : -1;
+    bool fits = zygote_fits(spec);
+    spec->zygote = fits && slot->zygote.pid > 0 ? &slot->zygote : NULL;
+    spec->become_zygote = fits && !spec->zygote && !slot->no_zygote ? &slot->zygote : NULL;
     int rc = spawn_in_env(spec, &child, &f);
+    if (rc == SPAWN_ZYGOTE_GONE) { /* nothing started: the other way, and from now on */
+        zygote_stop(&slot->zygote);
+        slot->no_zygote = true;
+        spec->zygote = spec->become_zygote = NULL;
+        rc = spawn_in_env(spec, &child, &f);
+    }
     close_child_ends(s, child_ends);
     if (rc < 0) {
         for (int i = 0; i < 3; i++)
@@ -677,12 +699,14 @@ static void start_proc(struct server *s, uint32_t id, struct env_slot *slot,
                         .oom_kills = slot->env.cg.version ? oom_before : -1 };
     s->procs = xrealloc(s->procs, (s->n_procs + 1) * sizeof *s->procs);
     s->procs[s->n_procs++] = p;
-    if (quiet)
-        return;
-    struct record_builder rb = { 0 };
-    record_add(&rb, "pid", "%d", child.pid);
-    record_add(&rb, "nspid", "%d", child.nspid);
-    send_record(&s->out, FRAME_SPAWNED, id, &rb);
+    if (!quiet) {
+        struct record_builder rb = { 0 };
+        record_add(&rb, "pid", "%d", child.pid);
+        record_add(&rb, "nspid", "%d", child.nspid);
+        send_record(&s->out, FRAME_SPAWNED, id, &rb);
+    }
+    if (spec->become_zygote && slot->zygote.pid <= 0)
+        slot->no_zygote = true; /* it could not: never again for this env */
 }
 
 static void handle_spawn(struct server *s, uint32_t id, const struct record *rec)
@@ -871,6 +895,7 @@ static int close_env(struct server *s, struct env_slot *slot)
 {
     int mount_ns = hold_mount_ns(slot);
     forwards_close_env(&s->fwd, slot->id);
+    zygote_kill(&slot->zygote); /* it dies while the rest does; reaped below */
     env_kill(&slot->env);
     for (size_t i = 0; i < s->n_procs; i++)
         if (s->procs[i]->env_id == slot->id)
@@ -889,6 +914,7 @@ static int close_env(struct server *s, struct env_slot *slot)
         wait_for(slot->env.pid, NULL);
         env_release(&slot->env);
     }
+    zygote_stop(&slot->zygote);
     cgroup_kill(&slot->env.cg);  /* what left the namespaces' reach: the cgroup holds it */
     env_kill_strays(&slot->env); /* without pid: what double-forked away (none with a cgroup) */
     env_remove_cgroup(&slot->env);
@@ -981,6 +1007,7 @@ static void dispatch(struct server *s, struct frame *frame)
 static NORETURN void shut_down(struct server *s)
 {
     for (size_t i = 0; i < s->n_envs; i++) {
+        zygote_kill(&s->envs[i]->zygote);
         env_kill(&s->envs[i]->env);
         cgroup_kill(&s->envs[i]->env.cg);
     }
@@ -989,9 +1016,11 @@ static NORETURN void shut_down(struct server *s)
     /* By pid, processes before inits: the lock keeper, also our child, lives until we exit. */
     for (size_t i = 0; i < s->n_procs; i++)
         wait_for(s->procs[i]->pid, NULL);
-    for (size_t i = 0; i < s->n_envs; i++)
+    for (size_t i = 0; i < s->n_envs; i++) {
         if (!s->envs[i]->dead)
             wait_for(s->envs[i]->env.pid, NULL);
+        zygote_stop(&s->envs[i]->zygote); /* killed above: reaped here */
+    }
     pid_t left;
     while ((left = waitpid(-1, NULL, __WALL | WNOHANG)) > 0 || (left < 0 && errno == EINTR))
         ; /* whatever else already exited */

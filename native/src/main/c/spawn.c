@@ -44,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -60,6 +61,7 @@
 #include "fdlimit.h"
 #include "mounts.h"
 #include "supervise.h"
+#include "zygote.h"
 
 /* fork() whose child is our parent's child (with optional namespace flags). */
 static pid_t clone_sibling(unsigned long ns_flags)
@@ -76,7 +78,7 @@ static void join_namespaces(const struct env *env, unsigned join)
 
 /* A cwd that cannot be entered is stage `cwd` (exit 125), never `exec`: a missing directory
  * must not read as a missing program (127). */
-static void enter_cwd(const char *dir)
+void enter_cwd(const char *dir)
 {
     if (chdir(dir) < 0) {
         int err = errno;
@@ -93,7 +95,7 @@ static void enter_cwd(const char *dir)
         die("cwd", "getcwd", dir, "working directory %s is outside the environment", dir);
 }
 
-static void enter_env_root(const struct spawn_spec *spec)
+void enter_env_root(const struct spawn_spec *spec)
 {
     const struct env *env = spec->env;
     bool has_mount = env->ns & NS_BIT(NS_MOUNT);
@@ -137,7 +139,7 @@ static void exec_in_path(char *const *argv, char *const *envp)
     errno = result;
 }
 
-static NORETURN void exec_command(const struct spawn_spec *spec, int status_fd, bool announce)
+NORETURN void exec_command(const struct spawn_spec *spec, int status_fd, bool announce)
 {
     /* Our pid as the helper sees it: we may be in another PID namespace than the one that
      * cloned us, and clone() returned our pid in *that* namespace. */
@@ -162,7 +164,10 @@ static NORETURN void exec_command(const struct spawn_spec *spec, int status_fd, 
     struct exec_policy policy = spec->policy;
     unsigned joined = spec->join & spec->env->ns;
     policy.caps_removed |= caps_exposed_without(joined & NS_BIT(NS_MOUNT), joined & NS_BIT(NS_NET));
-    apply_exec_policy(&policy);
+    if (spec->in_zygote)
+        apply_command_ids(&policy); /* the rest is the zygote's, inherited */
+    else
+        apply_exec_policy(&policy);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* again: a uid/gid change cleared it */
     exec_in_path(spec->argv, spec->envp);
     int err = errno;
@@ -269,8 +274,6 @@ static bool can_return_to_own_pid_ns(void)
 struct direct_args {
     const struct spawn_spec *spec;
     int status_fd, other_fd, init_pidfd;
-    const void *our_stack; /* ASan builds: our stack's bounds, as the command found them */
-    size_t our_stack_size;
 };
 
 /* The sanitized build (build.sh sanitized) is told of the switch to the command's stack, as of a
@@ -291,7 +294,6 @@ struct direct_args {
 static int direct_child(void *arg)
 {
     struct direct_args *a = arg;
-    SWITCHED(NULL, &a->our_stack, &a->our_stack_size);
     /* Non-dumpable before anything joins the env: a change of euid would clear it, but a rootless
      * helper's command keeps its kuid (the env's root is our own uid), and until its exec it shares
      * our memory; tracing it (or reading /proc/PID/mem) now needs CAP_SYS_PTRACE over our user
@@ -319,15 +321,47 @@ static char *direct_stack_top(void)
     return stack + DIRECT_STACK_SIZE;
 }
 
+struct stack_call {
+    int (*fn)(void *);
+    void *arg;
+    const void *our_stack; /* ASan builds: our stack's bounds, as the child found them */
+    size_t our_stack_size;
+};
+
+static int on_spare_stack(void *arg)
+{
+    struct stack_call *call = arg;
+    SWITCHED(NULL, &call->our_stack, &call->our_stack_size);
+    return call->fn(call->arg);
+}
+
+pid_t clone_on_spare_stack(int (*fn)(void *), void *arg, int flags)
+{
+    char *stack = direct_stack_top();
+    if (!stack)
+        return -1;
+    struct stack_call call = { fn, arg, NULL, 0 };
+    void *fake_stack = NULL;
+    SWITCHING_TO(&fake_stack, stack - DIRECT_STACK_SIZE, DIRECT_STACK_SIZE);
+    pid_t pid = clone(on_spare_stack, stack, flags, &call);
+    int err = errno; /* the child's own errno, when it ran in our memory: ours only when clone() failed */
+    if (pid < 0 || !(flags & CLONE_VM)) /* the child did not switch in our memory: as if it had */
+        SWITCHED(NULL, &call.our_stack, &call.our_stack_size);
+    SWITCHING_TO(NULL, call.our_stack, call.our_stack_size); /* back: that stack is free again */
+    SWITCHED(fake_stack, NULL, NULL);
+    UNPOISON(stack - DIRECT_STACK_SIZE, DIRECT_STACK_SIZE);
+    errno = err;
+    return pid;
+}
+
 /* Starts the direct way's command (see above): its pid, -1 with errno when the clone failed, -2
  * when our PID namespace for children could not be set (rootless: EPERM): nothing was started,
  * the intermediate's way remains. The command closes other_fd (our end of its status socket). */
 static pid_t start_direct(const struct spawn_spec *spec, int status_fd, int other_fd)
 {
     bool join_pid = (spec->join & NS_BIT(NS_PID)) && env_has_ns(spec->env, NS_PID);
-    struct direct_args args = { spec, status_fd, other_fd, -1, NULL, 0 };
-    char *stack = direct_stack_top();
-    if (!stack || (args.init_pidfd = (int)syscall(SYS_pidfd_open, spec->env->pid, 0)) < 0)
+    struct direct_args args = { spec, status_fd, other_fd, -1 };
+    if (!direct_stack_top() || (args.init_pidfd = (int)syscall(SYS_pidfd_open, spec->env->pid, 0)) < 0)
         return -2;
     if (join_pid && (!can_return_to_own_pid_ns() || setns(args.init_pidfd, CLONE_NEWPID) < 0)) {
         close(args.init_pidfd);
@@ -337,15 +371,8 @@ static pid_t start_direct(const struct spawn_spec *spec, int status_fd, int othe
     int sink = set_failure_sink(-1);
     bool own_memory = (spec->join & NS_BIT(NS_TIME)) && env_has_ns(spec->env, NS_TIME);
     int flags = own_memory ? SIGCHLD : CLONE_VM | CLONE_VFORK | SIGCHLD;
-    void *fake_stack = NULL;
-    SWITCHING_TO(&fake_stack, stack - DIRECT_STACK_SIZE, DIRECT_STACK_SIZE);
-    pid_t pid = clone(direct_child, stack, flags, &args);
+    pid_t pid = clone_on_spare_stack(direct_child, &args, flags);
     int err = errno; /* the command's own errno, when it ran: ours only when clone() failed */
-    if (pid < 0 || own_memory) /* the command did not switch in our memory: as if it had */
-        SWITCHED(NULL, &args.our_stack, &args.our_stack_size);
-    SWITCHING_TO(NULL, args.our_stack, args.our_stack_size); /* back: that stack is free again */
-    SWITCHED(fake_stack, NULL, NULL);
-    UNPOISON(stack - DIRECT_STACK_SIZE, DIRECT_STACK_SIZE);
     set_failure_sink(sink);
     prctl(PR_SET_DUMPABLE, dumpable > 0 ? dumpable : 0, 0, 0, 0);
     close(args.init_pidfd);
@@ -361,11 +388,20 @@ static pid_t start_direct(const struct spawn_spec *spec, int status_fd, int othe
     return pid;
 }
 
-static NORETURN void run_intermediate(const struct spawn_spec *spec, int status_fd, const int pipes[2])
+/* With ZYGOTE_SOCK >= 0 (serve asked for spec->become_zygote, see zygote.c): once the command is
+ * cloned, we stay as the env's zygote, which tells the helper ('z') and then closes STATUS_FD; we
+ * then stay out of the env's cgroup, which the command enters itself. */
+static NORETURN void run_intermediate(const struct spawn_spec *spec, int status_fd, const int pipes[2],
+                                      pid_t helper, int zygote_sock)
 {
     set_failure_sink(status_fd);
     struct failure f;
-    if (cgroup_enter(&spec->env->cg, 0, &f) < 0) /* a no-op without a cgroup */
+    struct zygote_kept kept;
+    if (zygote_sock >= 0 && zygote_prepare(spec->env, helper, &kept) < 0) {
+        close(zygote_sock);
+        zygote_sock = -1;
+    }
+    if (zygote_sock < 0 && cgroup_enter(&spec->env->cg, 0, &f) < 0) /* a no-op without a cgroup */
         die_with(&f, EXIT_SETUP_FAILED);
     bool root = real_root();
     /* Always the user namespace: as root the command then takes the env's root (its range),
@@ -392,11 +428,21 @@ static NORETURN void run_intermediate(const struct spawn_spec *spec, int status_
     if (pipes[0] >= 0)
         start_supervisor(spec, status_fd, pipes);
     pid_t cmd = clone_sibling(0);
+    if (cmd == 0 && zygote_sock >= 0) {
+        announce_self(status_fd, 'p');
+        if (cgroup_enter(&kept.env.cg, 0, &f) < 0)
+            die_with(&f, EXIT_SETUP_FAILED);
+        exec_command(spec, status_fd, false);
+    }
     if (cmd == 0)
         exec_command(spec, status_fd, true);
     if (cmd < 0)
         die("exec", "clone", "CLONE_PARENT", NULL);
-    _exit(0);
+    if (zygote_sock < 0)
+        _exit(0);
+    send_status(status_fd, 'z', 0);
+    close(status_fd);
+    zygote_become(&kept, zygote_sock);
 }
 
 static void reap(pid_t pid)
@@ -404,6 +450,44 @@ static void reap(pid_t pid)
     if (pid > 0)
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
             ;
+}
+
+/* The zygote's way: it clones the command (our child, CLONE_PARENT) which announces itself on
+ * the status socket as the other ways' do; a zygote that dies before that started nothing. */
+static int spawn_by_zygote(const struct spawn_spec *spec, const int status[2], struct spawned *out,
+                           struct failure *f)
+{
+    int sent = zygote_send(spec->zygote, spec, status[1]);
+    close(status[1]);
+    /* Woken once, when the command execs or exits (the last writer gone): its messages wait in
+     * the queue meanwhile, and a wake-up per message costs a switch between CPUs here. */
+    struct pollfd hangup = { .fd = status[0], .events = 0 };
+    while (sent == 0 && poll(&hangup, 1, -1) < 0 && errno == EINTR)
+        ;
+    pid_t cmd = -1, nspid = -1;
+    bool failed = false;
+    struct status_msg msg;
+    pid_t sender;
+    while (sent == 0 && recv_status(status[0], &msg, &sender) == 1) {
+        if (msg.tag == 'p') {
+            cmd = sender;
+            nspid = msg.value;
+        } else if (msg.tag == 'e' && !failed) {
+            *f = msg.failure;
+            failed = true;
+        }
+    }
+    close(status[0]);
+    out->result_fd = -1;
+    if (failed) {
+        reap(cmd); /* it exits 125/126/127 right after reporting */
+        return -1;
+    }
+    if (sent < 0 || cmd <= 0)
+        return SPAWN_ZYGOTE_GONE;
+    out->pid = cmd;
+    out->nspid = nspid;
+    return 0;
 }
 
 int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct failure *f)
@@ -419,9 +503,16 @@ int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct fail
         close(status[1]);
         return -1;
     }
+    if (spec->zygote)
+        return spawn_by_zygote(spec, status, out, f);
     bool direct = spec->env->by_pid && !spec->pid1 && !spec->supervised;
     pid_t mid = direct ? start_direct(spec, status[1], status[0]) : -2;
     direct = mid != -2;
+    int zygote[2] = { -1, -1 };
+    if (!direct && spec->become_zygote && !spec->pid1 && !spec->supervised &&
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, zygote) < 0)
+        zygote[0] = zygote[1] = -1; /* this command then goes without making one */
+    pid_t helper = getpid();
     if (!direct)
         mid = fork();
     if (mid == 0) {
@@ -430,9 +521,13 @@ int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct fail
             close(alive[1]);
             close(result[0]);
         }
+        if (zygote[0] >= 0)
+            close(zygote[0]);
         int pipes[2] = { alive[0], result[1] };
-        run_intermediate(spec, status[1], pipes);
+        run_intermediate(spec, status[1], pipes, helper, zygote[1]);
     }
+    if (zygote[1] >= 0)
+        close(zygote[1]);
     close(status[1]);
     if (alive[0] >= 0) {
         close(alive[0]); /* alive[1] stays open until we exit: see spawn.h */
@@ -441,10 +536,12 @@ int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct fail
     out->result_fd = result[0];
     if (mid < 0) {
         close(status[0]);
+        if (zygote[0] >= 0)
+            close(zygote[0]);
         return fail(f, "exec", "fork", "", NULL);
     }
     pid_t cmd = -1, inner = -1, nspid = -1;
-    bool failed = false;
+    bool failed = false, became_zygote = false;
     struct status_msg msg;
     pid_t sender;
     while (recv_status(status[0], &msg, &sender) == 1) {
@@ -454,13 +551,21 @@ int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct fail
         }
         else if (msg.tag == 'h')
             inner = sender;
+        else if (msg.tag == 'z')
+            became_zygote = true;
         else if (msg.tag == 'e' && !failed) {
             *f = msg.failure;
             failed = true;
         }
     }
     close(status[0]);
-    if (!direct || failed || cmd <= 0)
+    if (became_zygote) {
+        spec->become_zygote->pid = mid;
+        spec->become_zygote->fd = zygote[0];
+    } else if (zygote[0] >= 0) {
+        close(zygote[0]);
+    }
+    if ((!direct && !became_zygote) || (direct && (failed || cmd <= 0)))
         reap(mid); /* direct: the command itself, which exits 125/126/127 right after reporting */
     if (direct && failed)
         cmd = -1;
@@ -486,8 +591,6 @@ struct uts_args {
     char *buf;
     size_t size;
     struct failure failure; /* the child's, when it exits 1 */
-    const void *our_stack; /* ASan builds, as in direct_args */
-    size_t our_stack_size;
 };
 
 /* Joins the env's user and UTS namespaces, then sets or reads the hostname. It runs in our memory
@@ -496,7 +599,6 @@ struct uts_args {
 static int uts_child(void *arg)
 {
     struct uts_args *a = arg;
-    SWITCHED(NULL, &a->our_stack, &a->our_stack_size);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* as direct_child: not traceable from the env meanwhile */
     const char *what = "";
     if (env_join(a->env, NS_BIT(NS_USER) | NS_BIT(NS_UTS), &what) < 0) {
@@ -524,19 +626,11 @@ static int uts_in_env(const struct env *env, const char *name, char *buf, size_t
                       struct failure *f)
 {
     struct uts_args args = { .env = env, .name = name, .buf = buf, .size = size };
-    char *stack = direct_stack_top();
-    if (!stack)
+    if (!direct_stack_top())
         return fail(f, stage, "mmap", "", NULL);
     int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-    void *fake_stack = NULL;
-    SWITCHING_TO(&fake_stack, stack - DIRECT_STACK_SIZE, DIRECT_STACK_SIZE);
-    pid_t pid = clone(uts_child, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+    pid_t pid = clone_on_spare_stack(uts_child, &args, CLONE_VM | CLONE_VFORK | SIGCHLD);
     int err = errno;
-    if (pid < 0)
-        SWITCHED(NULL, &args.our_stack, &args.our_stack_size);
-    SWITCHING_TO(NULL, args.our_stack, args.our_stack_size);
-    SWITCHED(fake_stack, NULL, NULL);
-    UNPOISON(stack - DIRECT_STACK_SIZE, DIRECT_STACK_SIZE);
     prctl(PR_SET_DUMPABLE, dumpable > 0 ? dumpable : 0, 0, 0, 0);
     if (pid < 0) {
         errno = err;

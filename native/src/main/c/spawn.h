@@ -13,6 +13,8 @@
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+struct zygote;
+
 struct spawn_spec {
     const struct env *env;
     unsigned join;     /* NS_BIT()s to join; only those the env has count */
@@ -24,6 +26,10 @@ struct spawn_spec {
                           (supervise.h); not with pid1 */
     int stdio[3];      /* dup2()ed onto 0, 1, 2 */
     struct exec_policy policy; /* ids, umask, caps; .env points at env->policy */
+    const struct zygote *zygote; /* the helper: fork it there (zygote.h); NULL: the other ways */
+    struct zygote *become_zygote; /* the helper: the intermediate, if any, stays as the env's
+                                     zygote (filled in when it did) */
+    bool in_zygote;              /* the zygote's child: policy minus what the zygote applied */
 };
 
 struct spawned {
@@ -37,6 +43,18 @@ struct spawned {
  * Supervised, the caller keeps a pipe's write end open until it exits (on purpose: its closing
  * tells the supervisor that we are gone); then wait_for_supervisor(). */
 int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct failure *f);
+/* spawn_in_env() with spec->zygote: its answer when that zygote is gone and nothing was started
+ * (the caller stops it and spawns again without). */
+#define SPAWN_ZYGOTE_GONE (-2)
+
+/* For zygote.c: chroot into the env's root (with its mount namespace joined) and chdir to
+ * spec->cwd; chdir to a cwd inside it (stage `cwd`); what a command does between the setns and announcing itself; clone(fn, arg) with
+ * FLAGS on the one spare stack (CLONE_VM|CLONE_VFORK: we are suspended until it execs or
+ * exits), -1 with errno. */
+void enter_env_root(const struct spawn_spec *spec);
+void enter_cwd(const char *dir);
+NORETURN void exec_command(const struct spawn_spec *spec, int status_fd, bool announce);
+pid_t clone_on_spare_stack(int (*fn)(void *), void *arg, int flags);
 
 /* The nodename as seen in the env's UTS namespace. */
 int read_env_hostname(const struct env *env, char *buf, size_t size, struct failure *f);

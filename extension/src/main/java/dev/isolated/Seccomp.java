@@ -35,7 +35,10 @@ public enum Seccomp {
      * {@code clone}/{@code unshare} with a namespace flag ({@code EPERM}; {@code clone3} gets {@code ENOSYS} and
      * glibc falls back to {@code clone}), so no command can make itself a user namespace with a fresh set of
      * capabilities. With {@link Capabilities#ALL} those stay allowed: root inside can mount and unshare.
-     * Everything else, {@code ptrace} included, is allowed. Requires an x86_64 or aarch64 host.
+     * Everything else, {@code ptrace} included, is allowed. Requires an x86_64 or aarch64 host. (One
+     * {@code keyctl} is let through: joining a new, empty session keyring, made from one instruction of the
+     * helper's own code, so that a command the helper forks inside a rootless environment still gets a keyring
+     * of its own; no program in the environment can make that call.)
      */
     DEFAULT,
     /**
