@@ -97,7 +97,7 @@ public final class IsolatedConfiguration {
     /**
      * Where the bundled native helper is extracted (environment variable {@code ISOLATED_HELPER_DIR} when
      * unset); default {@code ~/.cache/isolated/helper}, or {@code $XDG_CACHE_HOME/isolated/helper} where
-     * {@code XDG_CACHE_HOME} is set (per JVM): {@value}.
+     * {@code XDG_CACHE_HOME} is set to an absolute path (per JVM): {@value}.
      */
     public static final String HELPER_DIR = "isolated.helper.dir";
 

@@ -213,9 +213,10 @@ public final class HelperBinary {
         if (dir != null && !dir.isBlank()) {
             return Paths.get(dir);
         }
-        String xdg = System.getenv("XDG_CACHE_HOME");
-        Path cache =
-                xdg != null && !xdg.isBlank() ? Paths.get(xdg) : Paths.get(System.getProperty("user.home"), ".cache");
+        String xdg = System.getenv("XDG_CACHE_HOME"); // only when absolute, as the XDG spec asks (and the image cache)
+        Path cache = xdg != null && !xdg.isBlank() && Paths.get(xdg).isAbsolute()
+                ? Paths.get(xdg)
+                : Paths.get(System.getProperty("user.home"), ".cache");
         return cache.resolve("isolated").resolve("helper");
     }
 

@@ -47,16 +47,19 @@ class HelperBinaryTests {
 
     @Test
     @DisplayName(
-            "with nothing configured it goes to ~/.cache/isolated/helper, or $XDG_CACHE_HOME/isolated/helper where that is set")
+            "with nothing configured it goes to ~/.cache/isolated/helper, or $XDG_CACHE_HOME/isolated/helper where that is set to an absolute path")
     void defaultDirectory() throws Exception {
         Path home = Files.createDirectories(base.resolve("home"));
         Path xdg = base.resolve("xdg");
+        Path inHome = home.resolve(".cache/isolated/helper/" + bundledDigest().substring(0, 16) + "/isolated-helper");
 
-        assertThat(locatedInChildJvm(home, null))
-                .isEqualTo(home.resolve(
-                        ".cache/isolated/helper/" + bundledDigest().substring(0, 16) + "/isolated-helper"));
+        assertThat(locatedInChildJvm(home, null)).isEqualTo(inHome);
         assertThat(locatedInChildJvm(home, xdg))
                 .isEqualTo(xdg.resolve("isolated/helper/" + bundledDigest().substring(0, 16) + "/isolated-helper"));
+        assertThat(locatedInChildJvm(home, Path.of("relative-xdg-cache")))
+                .as("a relative XDG_CACHE_HOME is ignored, as the XDG spec asks")
+                .isEqualTo(inHome);
+        assertThat(Path.of("relative-xdg-cache")).doesNotExist();
     }
 
     /** Prints where {@link HelperBinary#locate()} finds the helper in a fresh JVM. */
