@@ -41,7 +41,15 @@ static const char *default_hint(const char *stage, int err)
                "JVM's limit (ulimit -n, LimitNOFILE= in a systemd unit)";
     if (err == ENFILE)
         return "the system's limit of open files is reached (sysctl fs.file-max)";
-    if (strcmp(stage, "clone") == 0 && (err == EPERM || err == ENOSPC || err == EACCES))
+    if (strcmp(stage, "clone") == 0 && err == ENOSPC)
+        return "a limit on namespaces is reached: sysctl user.max_user_namespaces (0 disables them), "
+               "user.max_pid_namespaces, user.max_net_namespaces, user.max_mnt_namespaces..., or user "
+               "namespaces nested 32 deep";
+    if (strcmp(stage, "clone") == 0 && (err == EPERM || err == EACCES) && geteuid() == 0)
+        return "the host refuses new namespaces even to root: root without CAP_SYS_ADMIN, or a "
+               "seccomp filter refusing them (a container's defaults): docker run --cap-add SYS_ADMIN "
+               "--security-opt seccomp=unconfined, or --privileged";
+    if (strcmp(stage, "clone") == 0 && (err == EPERM || err == EACCES))
         return "namespaces need root, or user namespaces must be enabled: sysctl "
                "kernel.unprivileged_userns_clone=1 / user.max_user_namespaces > 0";
     if (strcmp(stage, "uid-map") == 0)

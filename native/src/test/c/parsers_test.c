@@ -487,6 +487,20 @@ static void out_of_fds_is_the_hint_whatever_the_step(void)
     CHECK(f.err == ENOENT);
 }
 
+static void clone_hints_say_why(void)
+{
+    struct failure f;
+    errno = ENOSPC;
+    fail(&f, "clone", "clone3", "", NULL);
+    CHECK(strstr(f.hint, "a limit on namespaces is reached: sysctl user.max_user_namespaces") == f.hint);
+    errno = EPERM;
+    fail(&f, "clone", "clone3", "", NULL);
+    if (geteuid() == 0) /* root is refused by a container, never for being no root */
+        CHECK(strstr(f.hint, "the host refuses new namespaces even to root") == f.hint);
+    else
+        CHECK(strstr(f.hint, "namespaces need root, or user namespaces must be enabled") == f.hint);
+}
+
 /* ---- ports ---- */
 
 static void ports_are_1_to_65535(void)
@@ -564,6 +578,7 @@ int main(void)
     sent_records_read_back();
     settings_no_host_can_satisfy_are_the_tests_fault();
     out_of_fds_is_the_hint_whatever_the_step();
+    clone_hints_say_why();
     ports_are_1_to_65535();
     the_filter_lets_only_the_helpers_own_keyring_join_through();
     if (failed) {
