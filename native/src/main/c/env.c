@@ -548,6 +548,12 @@ static int reap_failed_init(struct env *env, const struct status_msg *msg, const
         *f = msg->failure;
         return -1;
     }
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && cgroup_oom_kills(&env->cg) > 0) {
+        errno = ENOMEM; /* the test's: a limit no environment fits in */
+        return fail(f, "cgroup", "oom-kill", "(init)", "the out-of-memory killer killed the init while it "
+                    "set the environment up: the memory limit is too small for it; give it more (a few "
+                    "MiB at least)");
+    }
     errno = ECHILD;
     return fail(f, "clone", "waitpid", "(init)", "the init died during setup (status 0x%x)", status);
 }
