@@ -476,7 +476,7 @@ static int check_user_map(const struct network *net, enum user_map map, struct f
     return fail(f, "network", "user-map", net->name,
                 "the members of a rootless network share its user namespace, created for the "
                 "first one: `%s` needs user-map=%s", net->name,
-                net->subids ? "subids" : "root or self");
+                net->subids ? "subids (userMapping = SUBIDS)" : "root or self (userMapping = ROOT or SELF)");
 }
 
 static int allocate_host(struct network *net, struct failure *f)

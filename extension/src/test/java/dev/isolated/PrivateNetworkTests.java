@@ -139,7 +139,7 @@ class PrivateNetworkTests {
                 assertThatThrownBy(() -> onNetwork("mixed", "second", UserMapping.SUBIDS))
                         .isInstanceOf(EnvironmentSetupException.class)
                         .hasMessageContaining("stage 'network'")
-                        .hasMessageContaining("`mixed` needs user-map=root or self");
+                        .hasMessageContaining("`mixed` needs user-map=root or self (userMapping = ROOT or SELF)");
             }
         }
 
