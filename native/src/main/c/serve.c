@@ -766,10 +766,15 @@ static void handle_stdin(struct server *s, const struct frame *frame, bool close
 static void handle_signal(struct server *s, uint32_t id, const struct record *rec)
 {
     const char *proc_id = record_get(rec, "proc"), *sig = record_get(rec, "signal");
+    const char *group = record_get(rec, "group");
     struct proc *p = proc_id ? find_proc(s, (uint32_t)strtoul(proc_id, NULL, 10)) : NULL;
     if (!p)
         return (void)request_error(s, id, ESRCH, "no such running process");
-    if (!sig || kill(p->pid, atoi(sig)) < 0)
+    if (group && strcmp(group, "true") != 0 && strcmp(group, "false") != 0)
+        return (void)request_error(s, id, EINVAL, "group= must be true or false");
+    /* group=true: its process group (every command leads one, setsid()), what it started that stayed in it */
+    pid_t target = group && strcmp(group, "true") == 0 ? -p->pid : p->pid;
+    if (!sig || kill(target, atoi(sig)) < 0)
         return (void)request_error(s, id, sig ? errno : EINVAL, "kill");
     struct record_builder rb = { 0 };
     send_record(&s->out, FRAME_ACK, id, &rb);

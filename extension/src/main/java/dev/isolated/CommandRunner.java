@@ -29,8 +29,9 @@ public interface CommandRunner {
 
     /**
      * Runs a command with options (stdin, environment variables, working directory, user, timeout, output
-     * streaming) and waits for it. When it runs past its timeout it gets SIGTERM, then SIGKILL two
-     * seconds later, and the result says {@link ExecResult#timedOut()}.
+     * streaming) and waits for it. When it runs past its timeout its process group (the command and what it
+     * started that stayed in it) gets SIGTERM, then SIGKILL two seconds later, and the result says
+     * {@link ExecResult#timedOut()}.
      *
      * @param command the command and its options
      * @return the result

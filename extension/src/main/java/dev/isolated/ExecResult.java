@@ -174,8 +174,8 @@ public final class ExecResult {
     }
 
     /**
-     * {@return whether the command ran past its timeout and was stopped: sent SIGTERM, then SIGKILL two seconds
-     *     later; a command that exits on SIGTERM by itself keeps its own exit code (and no {@link #signal()})}
+     * {@return whether the command ran past its timeout and was stopped: its process group sent SIGTERM, then
+     *     SIGKILL two seconds later; a command that exits on SIGTERM by itself keeps its own exit code (and no {@link #signal()})}
      */
     public boolean timedOut() {
         return timedOut;

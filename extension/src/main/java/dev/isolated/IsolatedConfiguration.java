@@ -65,7 +65,10 @@ public final class IsolatedConfiguration {
      */
     public static final String SPARE_ENVIRONMENTS = "isolated.spareEnvironments";
 
-    /** How long {@code exec} waits before stopping a command, e.g. {@code 500ms}, {@code 30s}, {@code 2m}; default 60 s: {@value}. */
+    /**
+     * How long {@code exec} waits before stopping a command (SIGTERM to its process group, SIGKILL two seconds
+     * later), e.g. {@code 500ms}, {@code 30s}, {@code 2m}; default 60 s: {@value}.
+     */
     public static final String EXEC_TIMEOUT = "isolated.exec.timeout";
 
     /** How long the {@code await...} methods wait, e.g. {@code 30s}; default 30 s: {@value}. */

@@ -91,6 +91,19 @@ class CommandOptionsTests {
     }
 
     @Test
+    @DisplayName("a timeout stops what the command started in its process group too, as GNU timeout does")
+    void timeoutStopsTheProcessGroup(IsolatedEnvironment env) {
+        ExecResult r = env.exec(
+                Command.of("sh", "-c", "sleep 101 & sleep 102; echo never").withTimeout(Duration.ofMillis(300)));
+
+        assertThat(r).timedOut().exitedWith(143);
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(2))
+                .untilAsserted(() ->
+                        assertThat(env.exec("ps", "-o", "args").stdout()).doesNotContain("sleep 101", "sleep 102"));
+    }
+
+    @Test
     @DisplayName("a command that exits 0 by itself on its timeout's SIGTERM timed out and did not succeed; "
             + "its description says how it ended, not that it was killed")
     void timeoutExitOnSigterm(IsolatedEnvironment env) {

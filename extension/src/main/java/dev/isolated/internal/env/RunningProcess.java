@@ -340,12 +340,13 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
                 return exited.get(left, TimeUnit.NANOSECONDS);
             }
         } catch (TimeoutException e) {
-            timedOut = true;
-            signal(15);
+            timedOut = true; // the command and what it started in its process group, as GNU timeout does
+            signal(15, true);
             try {
                 return exited.get(KILL_GRACE.toMillis(), TimeUnit.MILLISECONDS);
             } catch (TimeoutException stillRunning) {
-                return kill();
+                signal(9, true);
+                return waitFor(Duration.ofSeconds(30));
             } catch (InterruptedException | ExecutionException other) {
                 throw asIsolated(other);
             }
@@ -465,14 +466,20 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
 
     @Override
     public void signal(int signal) {
+        signal(signal, false);
+    }
+
+    /** SIGNAL to the process, or with {@code group} to its process group (it leads one: the helper's setsid()). */
+    private void signal(int signal, boolean group) {
         if (exited.isDone()) {
             return;
         }
         try {
-            helper.call(
-                            FrameType.SIGNAL,
-                            Fields.of().add("proc", Integer.toString(id)).add("signal", Integer.toString(signal)))
-                    .get(30, TimeUnit.SECONDS);
+            Fields fields = Fields.of().add("proc", Integer.toString(id)).add("signal", Integer.toString(signal));
+            if (group) {
+                fields.add("group", "true");
+            }
+            helper.call(FrameType.SIGNAL, fields).get(30, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
             if (!exited.isDone()) {
                 throw asIsolated(e);
