@@ -48,13 +48,24 @@ public final class BenchMain {
                     SharedHelper.get().binary(),
                     results);
             // -Dbench.only=KEY[,KEY...]: only those sections (spawn, hardening, image, unpack, suite, memory, frozen,
-            // pull, first, scale); empty: every section but scale (10,000 environments take far longer than the rest).
+            // pull, first, rootless, scale); empty: every section but scale (10,000 environments take far longer than
+            // the rest).
             // unpack is the Debian + PostgreSQL part of image alone.
             Set<String> only = new HashSet<>(
                     Arrays.asList(System.getProperty("bench.only", "").split(",")));
             only.remove("");
             Set<String> known = Set.of(
-                    "spawn", "hardening", "image", "unpack", "suite", "memory", "frozen", "pull", "first", "scale");
+                    "spawn",
+                    "hardening",
+                    "image",
+                    "unpack",
+                    "suite",
+                    "memory",
+                    "frozen",
+                    "pull",
+                    "first",
+                    "rootless",
+                    "scale");
             if (!known.containsAll(only)) {
                 throw new IllegalArgumentException("bench.only=" + System.getProperty("bench.only")
                         + ": use a comma-separated list of " + new TreeSet<>(known));
@@ -100,6 +111,10 @@ public final class BenchMain {
             if (wanted.test("first")) {
                 section("9. the first test in a fresh JVM");
                 new FirstTestBench(ctx).run();
+            }
+            if (wanted.test("rootless")) {
+                section("10. rootless: exec and one-shot as uid 65534");
+                new RootlessBench(ctx).run();
             }
         } finally {
             Trees.delete(work);

@@ -41,6 +41,7 @@ record Comparison(String isolated, String label, String alternative) {
                 new Comparison(FirstTestBench.ISOLATED, "first test", FirstTestBench.PLAIN)));
         all.addAll(HardeningBench.COMPARISONS);
         all.addAll(FrozenBench.COMPARISONS);
+        all.addAll(RootlessBench.COMPARISONS);
         return List.copyOf(all);
     }
 }

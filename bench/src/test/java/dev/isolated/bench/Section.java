@@ -10,7 +10,8 @@ enum Section {
     MEMORY("Memory of idle environments"),
     FROZEN("A fresh environment from a frozen state against the same state set up in every test"),
     PULL("Images by name (issue 12): a Debian image with redis from a registry on 127.0.0.1, Isolated against podman"),
-    FIRST_TEST("The first test in a fresh JVM: one trivial test class through the Launcher, JVM start to exit");
+    FIRST_TEST("The first test in a fresh JVM: one trivial test class through the Launcher, JVM start to exit"),
+    ROOTLESS("Rootless (uid 65534): one `/bin/true`, exec and one-shot, against `ProcessBuilder` in the same JVM");
 
     private final String title;
 
