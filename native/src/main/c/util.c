@@ -158,24 +158,32 @@ int read_status(int fd, struct status_msg *msg)
     return 1;
 }
 
+ssize_t send_with_control(int fd, const void *data, size_t len, int type, const void *payload, size_t size)
+{
+    union {
+        char buf[CMSG_SPACE(CONTROL_MAX)];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct iovec iov = { (void *)data, len };
+    struct msghdr hdr = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                          .msg_controllen = CMSG_SPACE(size) };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&hdr);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = type;
+    c->cmsg_len = CMSG_LEN(size);
+    memcpy(CMSG_DATA(c), payload, size);
+    ssize_t n;
+    while ((n = sendmsg(fd, &hdr, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+        ;
+    return n;
+}
+
 void announce_self(int fd, char tag)
 {
     struct status_msg msg = { .tag = tag, .value = getpid() };
     struct ucred cred = { .pid = getpid(), .uid = getuid(), .gid = getgid() };
-    union {
-        char buf[CMSG_SPACE(sizeof cred)];
-        struct cmsghdr align;
-    } control;
-    struct iovec iov = { &msg, sizeof msg };
-    struct msghdr hdr = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                          .msg_controllen = sizeof control.buf };
-    struct cmsghdr *c = CMSG_FIRSTHDR(&hdr);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_CREDENTIALS;
-    c->cmsg_len = CMSG_LEN(sizeof cred);
-    memcpy(CMSG_DATA(c), &cred, sizeof cred);
-    while (sendmsg(fd, &hdr, MSG_NOSIGNAL) < 0 && errno == EINTR)
-        ;
+    (void)send_with_control(fd, &msg, sizeof msg, SCM_CREDENTIALS, &cred, sizeof cred);
 }
 
 int recv_status(int fd, struct status_msg *msg, pid_t *sender)

@@ -53,6 +53,10 @@ int read_status(int fd, struct status_msg *msg);
 /* On an AF_UNIX socket: announces the calling process, whose pid the kernel translates into
  * the receiver's PID namespace (SCM_CREDENTIALS); recv_status() returns it in *sender. */
 void announce_self(int fd, char tag);
+/* sendmsg() of DATA with one SOL_SOCKET control message of TYPE (SCM_RIGHTS, SCM_CREDENTIALS) holding
+ * SIZE (at most CONTROL_MAX) bytes of PAYLOAD; retried on EINTR, never SIGPIPE. */
+#define CONTROL_MAX 64
+ssize_t send_with_control(int fd, const void *data, size_t len, int type, const void *payload, size_t size);
 int recv_status(int fd, struct status_msg *msg, pid_t *sender);
 
 int write_all(int fd, const void *buf, size_t len);

@@ -274,21 +274,7 @@ int zygote_send(const struct zygote *z, const struct spawn_spec *spec, int statu
         add_string(&strings, &len, &cap, *e);
     req.strings = (uint32_t)len;
     int fds[N_FDS] = { spec->stdio[0], spec->stdio[1], spec->stdio[2], status_fd };
-    union {
-        char buf[CMSG_SPACE(sizeof fds)];
-        struct cmsghdr align;
-    } control;
-    struct iovec iov = { &req, sizeof req };
-    struct msghdr hdr = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                          .msg_controllen = sizeof control.buf };
-    struct cmsghdr *c = CMSG_FIRSTHDR(&hdr);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof fds);
-    memcpy(CMSG_DATA(c), fds, sizeof fds);
-    ssize_t n;
-    while ((n = sendmsg(z->fd, &hdr, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-        ;
+    ssize_t n = send_with_control(z->fd, &req, sizeof req, SCM_RIGHTS, fds, sizeof fds);
     int rc = len > MAX_STRINGS || n <= 0 ? -1 : 0;
     if (rc == 0 && n < (ssize_t)sizeof req)
         rc = write_all(z->fd, (char *)&req + n, sizeof req - (size_t)n);
