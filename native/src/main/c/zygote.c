@@ -65,12 +65,22 @@ void zygote_init(struct zygote *z)
     z->fd = -1;
 }
 
+/* RLIMIT_NPROC counts the processes of a uid in a user namespace: the zygote would take one of root's. */
+static bool limits_processes(const struct env_policy *policy)
+{
+    for (size_t i = 0; i < policy->n_rlimits; i++)
+        if (policy->rlimits[i].resource == RLIMIT_NPROC)
+            return true;
+    return false;
+}
+
 bool zygote_fits(const struct spawn_spec *spec)
 {
     const struct env *env = spec->env;
     const struct exec_policy *p = &spec->policy;
     return env->by_pid && !spec->pid1 && !spec->supervised && (spec->join & env->ns) == env->ns &&
-           (!p->caps_given || p->caps == env->policy.caps) && !env->policy.seccomp;
+           (!p->caps_given || p->caps == env->policy.caps) && !env->policy.seccomp &&
+           !limits_processes(&env->policy);
 }
 
 /* ---- in the zygote ---- */

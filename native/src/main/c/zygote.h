@@ -20,7 +20,8 @@ struct zygote {
 void zygote_init(struct zygote *z);
 /* Whether the env's zygote can fork a command of SPEC: one that joins all the env's namespaces,
  * keeps the env's caps mode, is not pid1 or supervised, in an env with no seccomp filter of the
- * caller's (stacked on the zygote, it could refuse what the zygote does for each command). */
+ * caller's (stacked on the zygote, it could refuse what the zygote does for each command) and no
+ * RLIMIT_NPROC (which would count the zygote among root's processes). */
 bool zygote_fits(const struct spawn_spec *spec);
 /* What an intermediate that becomes its env's zygote keeps: a copy of the env with its cgroup.procs
  * fds open, /dev/null. */

@@ -39,7 +39,7 @@ class RootlessZygoteTests {
         List<String> lines = NobodyJvm.runFixture(
                 NobodyJvm.runDirectory(dir, "run"), ZygoteTestCase.class, List.of(), "isolated.rootfs=" + image);
 
-        assertThat(lines).hasSize(5).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
+        assertThat(lines).hasSize(6).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
         assertThat(RootlessLeftovers.find(before, dir, MARKER))
                 .as("processes of the child JVM left after it exited")
                 .isEmpty();
@@ -183,6 +183,21 @@ class RootlessZygoteTests {
                 assertThat(env.exec("echo", "after " + i)).succeeded().stdout().isEqualTo("after " + i + "\n");
             }
             assertThat(env.exec("ps", "-o", "comm").stdout()).isEqualTo("COMMAND\nisolated-init\nps\n");
+        }
+
+        @Test
+        void noZygoteUnderAProcessLimit() {
+            try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                    .rootfs("busybox.tar")
+                    .rlimit(Rlimit.NPROC, 40)
+                    .start()) {
+                for (int i = 0; i < 3; i++) {
+                    assertThat(env.exec("sh", "-c", "ulimit -u")).stdout().isEqualTo("40\n");
+                }
+                assertThat(zygotesOfThisJvm())
+                        .as("RLIMIT_NPROC counts root's processes in the user namespace: a zygote would take one")
+                        .isEmpty();
+            }
         }
 
         @Test
