@@ -297,8 +297,8 @@ static int bind_one(int root_fd, const struct extra_mount *m, struct failure *f)
     struct stat st;
     char target[64];
     if ((m->tree_fd > 0 ? fstat(m->tree_fd, &st) : stat(m->src, &st)) < 0)
-        return fail(f, "bind", "stat", m->src,
-                    "the bind source %s (for %s) does not exist on the host", m->src, m->dst);
+        return fail(f, "bind", "stat", m->src, "the bind source %s (for %s) does not exist on the host%s",
+                    m->src, m->dst, mounted_later_note());
     int fd = open_in_root(root_fd, m->dst, S_ISDIR(st.st_mode) ? S_IFDIR : S_IFREG, "bind", f);
     if (fd < 0)
         return -1;

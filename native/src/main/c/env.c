@@ -898,7 +898,8 @@ static int clone_bind_sources(struct env_spec *spec, struct extra_mount **copy, 
         if (m->tree_fd < 0) {
             m->tree_fd = 0;
             return fail(f, "bind", errno == ENOENT ? "stat" : "open_tree", m->src,
-                        "the bind source %s (for %s) does not exist on the host", m->src, m->dst);
+                        "the bind source %s (for %s) does not exist on the host%s", m->src, m->dst,
+                        mounted_later_note());
         }
     }
     return 0;

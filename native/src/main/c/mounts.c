@@ -386,7 +386,8 @@ int open_upper_dir(const char *dir, unsigned base, struct failure *f)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
-        return fail(f, "upper-dir", "open", dir, "the upper dir must be an existing directory");
+        return fail(f, "upper-dir", "open", dir, "the upper dir must be an existing directory%s",
+                    errno == ENOENT ? mounted_later_note() : "");
     int tree = -1;
     if (fchown(fd, base, base) < 0 || fchmod(fd, 0700) < 0)
         fail(f, "upper-dir", "fchown", dir, NULL);

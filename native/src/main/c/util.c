@@ -73,6 +73,14 @@ static const char *default_hint(const char *stage, int err)
     return "";
 }
 
+const char *mounted_later_note(void)
+{
+    return geteuid() == 0 ? " (or it is on a file system mounted after the helper started, which a root helper "
+                            "does not see where the host's / is not a shared mount: mount it first, or run "
+                            "mount --make-rshared /)"
+                          : "";
+}
+
 int fail(struct failure *f, const char *stage, const char *syscall, const char *path,
          const char *hint_fmt, ...)
 {

@@ -29,6 +29,9 @@ struct failure {
     bool settings; /* the request's settings contradict each other: kind=test at any stage */
 };
 
+/* For an ENOENT of a host path as root: the helper's own mount namespace (a slave of the host's, made at
+ * start) receives no mount made later under a private one; "" when not root (no such namespace). */
+const char *mounted_later_note(void);
 /* Saves errno, fills *f and returns -1. A NULL hint_fmt picks a default hint for (stage, errno). */
 int fail(struct failure *f, const char *stage, const char *syscall, const char *path,
          const char *hint_fmt, ...) PRINTF_LIKE(5, 6);
