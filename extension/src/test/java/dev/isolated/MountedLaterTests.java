@@ -76,6 +76,15 @@ class MountedLaterTests {
                     .hasMessageContaining("(or it is on a file system mounted after the helper started, which a "
                             + "root helper does not see where the host's / is not a shared mount: mount it first, "
                             + "or run mount --make-rshared /)");
+            Path source = Files.createDirectories(disk.resolve("source"));
+            assertThatThrownBy(() -> IsolatedEnvironment.builder()
+                            .rootfs("busybox.tar")
+                            .bind(source, "/mnt/source")
+                            .start()
+                            .close())
+                    .isInstanceOf(EnvironmentSetupException.class)
+                    .hasMessageContaining("stage 'bind'")
+                    .hasMessageContaining("mounted after the helper started");
         }
     }
 }
