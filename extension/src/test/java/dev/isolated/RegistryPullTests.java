@@ -434,6 +434,42 @@ class RegistryPullTests {
     }
 
     @Test
+    @DisplayName(
+            "an image store that cannot be written (a full disk) fails as an ImagePullException naming the blob, the directory and the fix")
+    void fullStore() throws Exception {
+        Path small = Files.createDirectories(dir.resolve("small"));
+        assertThat(new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=64k", "isolated-full-store", small.toString())
+                        .inheritIO()
+                        .start()
+                        .waitFor())
+                .isZero();
+        try {
+            Path cache = small.resolve("cache");
+            String name = host + "/library/busybox:1";
+            assertThatThrownBy(() -> puller(cache).pull(name))
+                    .isInstanceOf(ImagePullException.class)
+                    .hasMessageStartingWith("Image " + name + ": blob sha256:")
+                    .hasMessageContaining(" (layer 1 of 1) from " + host + ": cannot store it in "
+                            + cache.resolve("blobs/sha256") + ": ")
+                    .hasMessageContaining("No space left on device")
+                    .hasMessageEndingWith(". Make room there or make the directory writable, or choose another one "
+                            + "with -Disolated.cache.dir=DIR or ISOLATED_CACHE_DIR=DIR");
+            assertThat(cache.resolve("layouts")).isEmptyDirectory();
+            try (var blobs = Files.list(cache.resolve("blobs/sha256"))) {
+                assertThat(blobs.map(Path::toString))
+                        .as("what arrived is kept for the next pull to resume")
+                        .anyMatch(path -> path.endsWith(".partial"));
+            }
+        } finally {
+            assertThat(new ProcessBuilder("umount", small.toString())
+                            .inheritIO()
+                            .start()
+                            .waitFor())
+                    .isZero();
+        }
+    }
+
+    @Test
     @DisplayName("isolated.pull=never with nothing stored fails saying so")
     void neverWithNothingStored() {
         Path cache = dir.resolve("cache");

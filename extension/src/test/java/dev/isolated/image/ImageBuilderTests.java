@@ -69,6 +69,9 @@ class ImageBuilderTests {
         Path tar = busyboxImage().build();
 
         assertThat(tar).startsWith(dir.resolve("cache/built")).hasFileName(sha256(Files.readAllBytes(tar)) + ".tar");
+        assertThat(Files.getAttribute(dir.resolve("cache/built"), "unix:mode"))
+                .as("built/ is as private as the rest of the cache")
+                .isEqualTo(040700);
         Path rootfs = unpack(tar);
         assertThat(rootfs.resolve("bin/busybox")).hasSameBinaryContentAs(BUSYBOX);
         assertThat(Files.getAttribute(rootfs.resolve("bin/busybox"), "unix:mode"))

@@ -294,7 +294,8 @@ public final class ImageBuilder {
         try {
             OwnDirectory.createPrivate(cache);
             OwnDirectory.requirePrivate(cache, "the image cache", "-D" + CacheDirectory.PROPERTY);
-            Files.createDirectories(directory);
+            OwnDirectory.requirePrivate(
+                    OwnDirectory.createPrivate(directory), "the image cache", "-D" + CacheDirectory.PROPERTY);
             Path temporary = Files.createTempFile(directory, "image-", ".tar.tmp");
             try {
                 MessageDigest sha256 = sha256();

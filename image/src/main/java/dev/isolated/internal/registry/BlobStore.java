@@ -4,7 +4,6 @@ import dev.isolated.internal.image.CacheLock;
 import dev.isolated.internal.image.PruneRecord;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -56,13 +55,19 @@ final class BlobStore {
         return Files.isRegularFile(path(digest), LinkOption.NOFOLLOW_LINKS);
     }
 
-    /** Stores bytes already verified to have {@code digest} (a manifest fetched whole). */
-    void put(String digest, byte[] bytes) {
+    /**
+     * Stores bytes already verified to have {@code digest} (a manifest fetched whole).
+     *
+     * @param label names the blob in messages: {@code Image <name>: manifest <digest>}
+     * @throws ImagePullException if the store cannot be written
+     */
+    void put(String digest, byte[] bytes, String label) {
         if (!digest.equals("sha256:" + Digests.sha256Hex(bytes))) {
             throw new IllegalArgumentException("bytes do not match " + digest);
         }
         withLock(
                 digest,
+                label,
                 () -> {
                     if (!has(digest)) {
                         Path partial = blobs.resolve(hex(digest) + ".partial");
@@ -101,8 +106,8 @@ final class BlobStore {
      *
      * @param size the size its descriptor gives
      * @param label names the blob in messages: {@code Image <name>: blob <digest> (layer 1 of 3) from <registry>}
-     * @throws ImagePullException if it does not match its size or digest (nothing is stored), or the download
-     *     broke off (what arrived is kept to be resumed)
+     * @throws ImagePullException if it does not match its size or digest (nothing is stored), the download
+     *     broke off (what arrived is kept to be resumed), or the store cannot be written
      */
     Path fetch(String digest, long size, String label, Download download, Progress progress) {
         Path stored = fetchOnce(digest, size, label, download, progress);
@@ -112,6 +117,7 @@ final class BlobStore {
     private Path fetchOnce(String digest, long size, String label, Download download, Progress progress) {
         return withLock(
                 digest,
+                label,
                 () -> {
                     Path target = path(digest);
                     if (has(digest)) {
@@ -256,7 +262,7 @@ final class BlobStore {
      * Runs {@code action} holding the blob's lock exclusive, or returns {@code whenStored} once another thread or
      * JVM has stored the blob while this one waited.
      */
-    private <T> T withLock(String digest, Locked<T> action, Supplier<T> whenStored) {
+    private <T> T withLock(String digest, String label, Locked<T> action, Supplier<T> whenStored) {
         String hex = hex(digest);
         try {
             Files.createDirectories(blobs);
@@ -276,8 +282,7 @@ final class BlobStore {
                 }
             }
         } catch (IOException e) {
-            throw new UncheckedIOException(
-                    "Cannot write blob " + digest + " to the image store " + blobs + ": " + e, e);
+            throw ImagePuller.storeFailure(label + ": cannot store it in " + blobs, e);
         }
     }
 

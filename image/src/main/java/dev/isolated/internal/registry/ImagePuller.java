@@ -1,5 +1,6 @@
 package dev.isolated.internal.registry;
 
+import dev.isolated.internal.image.CacheDirectory;
 import dev.isolated.internal.image.OwnDirectory;
 import dev.isolated.internal.image.PruneRecord;
 import dev.isolated.internal.image.SettingNames;
@@ -7,7 +8,6 @@ import dev.isolated.internal.image.UnpackLimits;
 import dev.isolated.internal.json.JsonException;
 import dev.isolated.internal.json.JsonObject;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
@@ -127,8 +127,20 @@ public final class ImagePuller {
                                     : ""),
                     e.getCause());
         } catch (IOException e) {
-            throw new UncheckedIOException("Image " + name + ": cannot write the image store " + root + ": " + e, e);
+            throw storeFailure("Image " + name + ": cannot write the image store " + root, e);
         }
+    }
+
+    /**
+     * A failure to write the image store (a full disk, a directory made read-only), as the image cache words its
+     * own: {@code <what>: <the IOException>. Make room there or make the directory writable, or choose another
+     * one with -Disolated.cache.dir=DIR or ISOLATED_CACHE_DIR=DIR}.
+     */
+    static ImagePullException storeFailure(String what, IOException e) {
+        return new ImagePullException(
+                what + ": " + e + ". Make room there or make the directory writable, or choose another one with -D"
+                        + SettingNames.CACHE_DIR + "=DIR or " + CacheDirectory.ENVIRONMENT_VARIABLE + "=DIR",
+                e);
     }
 
     /**
@@ -290,7 +302,10 @@ public final class ImagePuller {
 
         private String fetchTag(Path ref) throws IOException {
             RegistryClient.Manifest fetchedManifest = client().manifest(image.tag(), "manifest");
-            store.put(fetchedManifest.digest(), fetchedManifest.bytes());
+            store.put(
+                    fetchedManifest.digest(),
+                    fetchedManifest.bytes(),
+                    "Image " + label + ": manifest " + fetchedManifest.digest());
             PruneRecord.storing(root);
             Files.createDirectories(ref.getParent());
             Path temporary = Files.createTempFile(ref.getParent(), ref.getFileName() + ".", ".tmp");
@@ -328,7 +343,7 @@ public final class ImagePuller {
                     throw fail("its " + what + " " + digest + " has " + bytes.length + " bytes, its descriptor says "
                             + size + "; nothing was stored");
                 }
-                store.put(digest, bytes);
+                store.put(digest, bytes, "Image " + label + ": " + what + " " + digest);
             }
             if (!digest.equals("sha256:" + Digests.sha256Hex(bytes))) {
                 throw fail("the stored " + what + " " + store.path(digest)
