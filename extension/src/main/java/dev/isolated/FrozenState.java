@@ -86,6 +86,7 @@ public final class FrozenState {
      * @param key what the state was made from (compared as a string)
      * @param setup makes a started environment in the state to freeze (its processes are stopped by the freeze)
      * @return the state
+     * @throws IllegalArgumentException when {@code name} is empty: {@code A frozen state's name must not be empty}
      */
     public static FrozenState cached(String name, String key, Supplier<IsolatedEnvironment> setup) {
         Objects.requireNonNull(name, "name");

@@ -283,6 +283,19 @@ class FrozenStateTests {
     }
 
     @Test
+    @DisplayName("a cached state needs a name: an empty one is refused before anything is made")
+    void cachedNeedsAName() {
+        boolean[] setupRan = {false};
+        assertThatThrownBy(() -> FrozenState.cached("", "v1", () -> {
+                    setupRan[0] = true;
+                    return IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+                }))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("A frozen state's name must not be empty");
+        assertThat(setupRan[0]).as("setup ran").isFalse();
+    }
+
+    @Test
     @DisplayName("cached(): calls for one name at once run its setup once and get the same state; the setup's "
             + "environment is closed")
     void cachedConcurrently() throws Exception {
