@@ -6,10 +6,7 @@ import static dev.isolated.LinuxNamespace.USER;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -153,21 +150,8 @@ class HostCannotTests {
     @DisplayName(
             "as root without CAP_SYS_ADMIN (a container's root): the helper does not start, and says which capability to add")
     void rootWithoutSysAdmin() throws IOException, InterruptedException {
-        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(
-                        "setpriv",
-                        "--bounding-set=-sys_admin",
-                        java,
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        FixtureRunner.class.getName(),
-                        UserNamespaceTestCase.class.getName())
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
-        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
-                .lines()
-                .toList();
-        assertThat(child.waitFor()).isZero();
+        List<String> lines = FixtureRunner.runInChildJvm(
+                List.of("setpriv", "--bounding-set=-sys_admin"), List.of(), UserNamespaceTestCase.class);
 
         assertThat(lines)
                 .singleElement()
@@ -184,30 +168,12 @@ class HostCannotTests {
 
     private static List<String> runInRestrictedUserNamespace(Class<?> fixture, String... configuration)
             throws IOException, InterruptedException {
-        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
         String script = "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"";
-        List<String> command = new ArrayList<>(List.of(
-                "unshare",
-                "--user",
-                "--map-root-user",
-                "sh",
-                "-c",
-                script,
-                "sh",
-                java,
-                "-cp",
-                System.getProperty("java.class.path"),
-                FixtureRunner.class.getName(),
-                fixture.getName()));
-        command.addAll(List.of(configuration));
-        Process child = new ProcessBuilder(command)
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
-        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
-                .lines()
-                .toList();
-        assertThat(child.waitFor()).isZero();
-        return lines;
+        return FixtureRunner.runInChildJvm(
+                List.of("unshare", "--user", "--map-root-user", "sh", "-c", script, "sh"),
+                List.of(),
+                fixture,
+                configuration);
     }
 
     static class SkippingTestCase {

@@ -4,10 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.DisplayName;
@@ -26,24 +24,10 @@ class MountedLaterTests {
     @Test
     @DisplayName("as a writable layer's directory: the failure says why and what to do")
     void layerDirectoryMountedLater(@TempDir Path dir) throws IOException, InterruptedException {
-        Process child = new ProcessBuilder(
-                        "unshare",
-                        "--mount",
-                        "--propagation",
-                        "private",
-                        Paths.get(System.getProperty("java.home"), "bin", "java")
-                                .toString(),
-                        "-Dmounted.later.dir=" + dir,
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        FixtureRunner.class.getName(),
-                        LaterMountCase.class.getName())
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
-        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
-                .lines()
-                .toList();
-        assertThat(child.waitFor()).isZero();
+        List<String> lines = FixtureRunner.runInChildJvm(
+                List.of("unshare", "--mount", "--propagation", "private"),
+                List.of("-Dmounted.later.dir=" + dir),
+                LaterMountCase.class);
 
         assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("SUCCESSFUL"));
     }
