@@ -46,7 +46,8 @@ public final class FixtureRunner {
      * Runs {@code fixture} in a child JVM with this JVM's class path, started through {@code prefix} (e.g. {@code
      * unshare --mount}; empty for none), and checks that it exited with 0; its stderr goes to this JVM's.
      *
-     * @param jvmOptions options of the child JVM, e.g. {@code -Dkey=value}
+     * @param jvmOptions options of the child JVM, e.g. {@code -Dkey=value}; a {@code -cp} among them replaces this
+     *     JVM's class path
      * @param configuration configuration parameters of the run, {@code key=value} each
      * @return the lines it printed, one per finished test
      */
@@ -56,7 +57,10 @@ public final class FixtureRunner {
         List<String> command = new ArrayList<>(prefix);
         command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmOptions);
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), FixtureRunner.class.getName()));
+        if (!jvmOptions.contains("-cp")) {
+            command.addAll(List.of("-cp", System.getProperty("java.class.path")));
+        }
+        command.add(FixtureRunner.class.getName());
         command.add(fixture.getName());
         command.addAll(List.of(configuration));
         Process child = new ProcessBuilder(command)

@@ -442,21 +442,11 @@ class LayerStoreTests {
     /** Runs {@code fixture} in a child JVM whose image cache is {@code cache}. */
     private static List<String> runFixture(Path cache, Class<?> fixture, String... jvmArguments)
             throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(
-                Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+        List<String> options = new ArrayList<>(List.of(
                 "-D" + IsolatedConfiguration.CACHE_DIR + "=" + cache,
                 "-D" + IsolatedConfiguration.REGISTRY_INSECURE + "=" + registry.host()));
-        command.addAll(List.of(jvmArguments));
-        command.addAll(List.of(
-                "-cp", System.getProperty("java.class.path"), FixtureRunner.class.getName(), fixture.getName()));
-        Process child = new ProcessBuilder(command)
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
-        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
-                .lines()
-                .toList();
-        assertThat(child.waitFor()).as("the child JVM's exit code").isZero();
-        return lines;
+        options.addAll(List.of(jvmArguments));
+        return FixtureRunner.runInChildJvm(List.of(), options, fixture);
     }
 
     /** The bytes of the regular files under {@code roots}, each inode once, as {@code du} counts them. */

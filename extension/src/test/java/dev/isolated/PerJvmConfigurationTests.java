@@ -4,11 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DisplayName;
@@ -115,19 +112,7 @@ class PerJvmConfigurationTests {
     /** As {@link #runFixture(List, String...)}, the child started by the command prefix {@code launcher}. */
     private static List<String> runFixture(List<String> launcher, List<String> jvmArguments, String... configuration)
             throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(launcher);
-        command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(jvmArguments);
-        command.addAll(List.of(FixtureRunner.class.getName(), TestCase.class.getName()));
-        command.addAll(List.of(configuration));
-        Process child = new ProcessBuilder(command)
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
-        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
-                .lines()
-                .toList();
-        assertThat(child.waitFor()).as("the child JVM's exit code").isZero();
-        return lines;
+        return FixtureRunner.runInChildJvm(launcher, jvmArguments, TestCase.class, configuration);
     }
 
     static class TestCase {
