@@ -438,18 +438,41 @@ class RegistryPullTests {
             "an image store that cannot be written (a full disk) fails as an ImagePullException naming the blob, the directory and the fix")
     void fullStore() throws Exception {
         Path small = Files.createDirectories(dir.resolve("small"));
-        assertThat(new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=64k", "isolated-full-store", small.toString())
-                        .inheritIO()
-                        .start()
-                        .waitFor())
-                .isZero();
-        try {
-            Path cache = small.resolve("cache");
-            String name = host + "/library/busybox:1";
-            assertThatThrownBy(() -> puller(cache).pull(name))
+        Path dockerConfig = Files.createDirectories(dir.resolve("docker-config"));
+        String mountFirst = "mount -t tmpfs -o size=64k isolated-full-store \"$0\" && exec \"$@\"";
+        List<String> lines = FixtureRunner.runInChildJvm(
+                List.of("unshare", "--mount", "--propagation", "private", "sh", "-c", mountFirst, small.toString()),
+                List.of(
+                        "-Dfull.store.dir=" + small,
+                        "-Dfull.store.registry=" + host,
+                        "-Dfull.store.docker.config=" + dockerConfig),
+                FullStoreCase.class);
+
+        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("SUCCESSFUL"));
+        try (var left = Files.list(small)) {
+            assertThat(left).as("the small tmpfs was the child's alone").isEmpty();
+        }
+    }
+
+    /** Pulls into an image store on a 64 KiB tmpfs, in a child JVM with a mount namespace of its own. */
+    static class FullStoreCase {
+        @Test
+        void pullIntoAFullStore() {
+            Path cache = Path.of(System.getProperty("full.store.dir", "")).resolve("cache");
+            String registry = System.getProperty("full.store.registry", "");
+            String dockerConfig = System.getProperty("full.store.docker.config", "");
+            ImagePuller puller = new ImagePuller(
+                    cache,
+                    PullSettings.from(
+                            key -> key.equals(IsolatedConfiguration.REGISTRY_INSECURE)
+                                    ? Optional.of(registry)
+                                    : Optional.empty(),
+                            name -> name.equals("DOCKER_CONFIG") ? dockerConfig : null));
+            String name = registry + "/library/busybox:1";
+            assertThatThrownBy(() -> puller.pull(name))
                     .isInstanceOf(ImagePullException.class)
                     .hasMessageStartingWith("Image " + name + ": blob sha256:")
-                    .hasMessageContaining(" (layer 1 of 1) from " + host + ": cannot store it in "
+                    .hasMessageContaining(" (layer 1 of 1) from " + registry + ": cannot store it in "
                             + cache.resolve("blobs/sha256") + ": ")
                     .hasMessageContaining("No space left on device")
                     .hasMessageEndingWith(". Make room there or make the directory writable, or choose another one "
@@ -459,13 +482,9 @@ class RegistryPullTests {
                 assertThat(blobs.map(Path::toString))
                         .as("what arrived is kept for the next pull to resume")
                         .anyMatch(path -> path.endsWith(".partial"));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
             }
-        } finally {
-            assertThat(new ProcessBuilder("umount", small.toString())
-                            .inheritIO()
-                            .start()
-                            .waitFor())
-                    .isZero();
         }
     }
 
