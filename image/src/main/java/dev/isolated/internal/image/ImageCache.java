@@ -3,6 +3,7 @@ package dev.isolated.internal.image;
 import dev.isolated.image.ImageConfig;
 import dev.isolated.internal.json.JsonException;
 import dev.isolated.internal.json.JsonObject;
+import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -35,6 +36,7 @@ import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
@@ -559,7 +561,11 @@ public final class ImageCache {
         // an image layout after all (docker save, podman/skopeo docker-archive, OCI layout), whatever else it holds.
         progress.archive(archive.backingFile() == null ? 0 : Files.size(archive.backingFile()));
         TarExtraction extraction = unpacker.startImage(image, temporary);
-        readVerified(archive, digest, in -> extraction.extractRootfs(new CountingInputStream(in, progress)));
+        readVerified(
+                archive,
+                digest,
+                in -> extraction.extractRootfs(new CountingInputStream(in, progress)),
+                extraction::uncompressedDigest);
         UnpackResult result = extraction.finish();
         if (!LayoutDirectory.isLayout(temporary)) {
             if (archive.reference() != null) {
@@ -776,20 +782,35 @@ public final class ImageCache {
         }
     }
 
-    /** Streams the archive into {@code reader}, then checks that its bytes still have {@code digest}. */
-    private static void readVerified(ImageSource.Archive archive, String digest, Consumer<InputStream> reader)
+    /**
+     * Streams the archive into {@code reader}, then checks that its bytes still have {@code digest}. An uncompressed
+     * archive is checked against the digest the reader took of every byte it read ({@code readerDigest}, the tar
+     * read to its end), instead of hashing the same bytes a second time; a compressed one is hashed as it streams.
+     */
+    private static void readVerified(
+            ImageSource.Archive archive, String digest, Consumer<InputStream> reader, Supplier<String> readerDigest)
             throws IOException {
         try (InputStream raw = archive.open();
-                DigestInputStream in = new DigestInputStream(raw, Sha256.newDigest())) {
+                BufferedInputStream buffered = new BufferedInputStream(raw, 64 * 1024)) {
+            boolean plain = Compression.detect(buffered) == Compression.NONE;
+            DigestInputStream in = new DigestInputStream(buffered, Sha256.newDigest());
+            in.on(!plain);
             reader.accept(in);
+            if (plain && in.read() != -1) {
+                throw changed(archive, "sha256 " + digest + " before, then more bytes than were unpacked");
+            }
             in.transferTo(OutputStream.nullOutputStream());
-            String unpackedDigest = Sha256.hex(in.getMessageDigest());
+            String unpackedDigest =
+                    plain ? readerDigest.get().substring("sha256:".length()) : Sha256.hex(in.getMessageDigest());
             if (!unpackedDigest.equals(digest)) {
-                throw new ImageUnpackException(
-                        "Image " + archive.description() + " changed while it was unpacked " + "(sha256 " + digest
-                                + " before, " + unpackedDigest + " after); do not rewrite it during tests");
+                throw changed(archive, "sha256 " + digest + " before, " + unpackedDigest + " after");
             }
         }
+    }
+
+    private static ImageUnpackException changed(ImageSource.Archive archive, String how) {
+        return new ImageUnpackException("Image " + archive.description() + " changed while it was unpacked (" + how
+                + "); do not rewrite it during tests");
     }
 
     private static boolean isLayoutDirectory(ImageSource.Directory directory) {

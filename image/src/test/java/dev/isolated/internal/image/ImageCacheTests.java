@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
@@ -68,6 +69,33 @@ class ImageCacheTests {
                 .isInstanceOf(ImageSettingsException.class)
                 .hasMessageContaining("The directory of the image cache, " + foreign + ", is owned by uid 65534")
                 .hasMessageContaining("-Disolated.cache.dir");
+    }
+
+    @Test
+    @DisplayName(
+            "an archive rewritten between its digest and its unpack is refused, plain or compressed, and nothing is kept")
+    void rewrittenWhileUnpacked() {
+        byte[] other =
+                tar().file("bin/tool", 0755, "#!/bin/sh\necho rewritten\n").bytes();
+        for (boolean compressed : new boolean[] {false, true}) {
+            byte[] before = compressed ? TestTars.gzip(IMAGE) : IMAGE;
+            byte[] after = compressed ? TestTars.gzip(other) : other;
+            AtomicInteger opens = new AtomicInteger();
+            ImageSource.Archive rewritten = new ImageSource.Archive(
+                    "archive rewritten.tar",
+                    () -> new ByteArrayInputStream(opens.getAndIncrement() == 0 ? before : after));
+
+            assertThatThrownBy(() -> cache().rootfsFor(rewritten))
+                    .as(compressed ? "gzip" : "plain")
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessage("Image archive rewritten.tar changed while it was unpacked (sha256 "
+                            + TestTars.sha256(before) + " before, " + TestTars.sha256(after)
+                            + " after); do not rewrite it during tests");
+            assertThat(opens).as("opened for its digest, then for its unpack").hasValue(2);
+            assertThat(cacheDirectory.resolve("images").resolve(TestTars.sha256(before)))
+                    .as("nothing half-unpacked is kept")
+                    .doesNotExist();
+        }
     }
 
     @Test
