@@ -71,6 +71,14 @@ final class RootfsWriter {
      * path (and all below it) when it deletes it, so a parent found here need not be looked at again.
      */
     private final Set<String> verifiedDirectories = new HashSet<>();
+    /**
+     * The owner and group the kernel gave the first non-directory this writer created ({@code -1} before): every
+     * later one gets the same (same process, same file system, and no directory is set-gid before {@link #finish()}
+     * applies the modes, or every one is, inherited from the root), so a {@code lchown(2)} to them is skipped.
+     */
+    private long createdUid = -1;
+
+    private long createdGid = -1;
     /** Directories created only as the missing parents of entries, never named by an entry of their own. */
     private final Set<String> implicitDirectories = new HashSet<>();
 
@@ -134,7 +142,7 @@ final class RootfsWriter {
         try (OutputStream out = opened) {
             content.writeTo(out);
         }
-        applyOwnerAndMode(path, metadata);
+        applyOwnerAndMode(path, metadata, true);
         setMtime(path, metadata);
         nonDirectories.add(relative);
     }
@@ -147,7 +155,7 @@ final class RootfsWriter {
         Path path = resolveForWriting(relative);
         createAfresh(relative, path, () -> PosixCalls.symlink(target, path));
         if (keepOwnership) {
-            chown(path, metadata);
+            chownCreated(path, metadata);
         }
         setMtime(path, metadata);
         nonDirectories.add(relative);
@@ -200,7 +208,7 @@ final class RootfsWriter {
     void fifo(String relative, Metadata metadata) throws IOException {
         Path path = resolveForWriting(relative);
         createAfresh(relative, path, () -> PosixCalls.mkfifo(path, 0600));
-        applyOwnerAndMode(path, metadata);
+        applyOwnerAndMode(path, metadata, true);
         nonDirectories.add(relative);
     }
 
@@ -281,7 +289,7 @@ final class RootfsWriter {
         for (String relative : deepestFirst) {
             Path path = relative.isEmpty() ? root : resolve(relative, MissingParent.REFUSE, "set the mode of");
             Metadata metadata = directories.get(relative);
-            applyOwnerAndMode(path, metadata);
+            applyOwnerAndMode(path, metadata, false);
             setMtime(path, metadata);
         }
     }
@@ -378,12 +386,27 @@ final class RootfsWriter {
         }
     }
 
-    private void applyOwnerAndMode(Path path, Metadata metadata) throws IOException {
-        if (keepOwnership) {
-            chown(path, metadata); // before chmod: chown clears set-uid and set-gid
+    /** @param created whether this writer has just created {@code path}, a non-directory */
+    private void applyOwnerAndMode(Path path, Metadata metadata, boolean created) throws IOException {
+        if (keepOwnership && created) {
+            chownCreated(path, metadata); // before chmod: chown clears set-uid and set-gid
+        } else if (keepOwnership) {
+            chown(path, metadata);
         }
         // Follows links, but path was just checked or created as a non-link; chmod(2) never opens it.
         Files.setAttribute(path, "unix:mode", metadata.mode() & permittedModeBits);
+    }
+
+    /** {@link #chown} of a non-directory this writer has just created, unless the kernel gave it that owner already. */
+    private void chownCreated(Path path, Metadata metadata) throws IOException {
+        if (createdUid < 0) {
+            Map<String, Object> owner = Files.readAttributes(path, "unix:uid,gid", LinkOption.NOFOLLOW_LINKS);
+            createdUid = ((Integer) owner.get("uid")).longValue();
+            createdGid = ((Integer) owner.get("gid")).longValue();
+        }
+        if (metadata.uid() != createdUid || metadata.gid() != createdGid) {
+            chown(path, metadata);
+        }
     }
 
     /** One {@code lchown(2)}: owner and group at once, never through a link. */

@@ -53,6 +53,29 @@ class SafeTarUnpackerTests {
     }
 
     @Test
+    @DisplayName("owners are as the tar says, also where the kernel gives new files another group (a set-gid root)")
+    void ownersUnderASetGidRoot() throws IOException {
+        Files.setAttribute(root, "unix:gid", 4321);
+        Files.setAttribute(root, "unix:mode", 02755); // new files and directories below get group 4321
+        unpack(tar().file("first", 0644, "root's")
+                .symlink("link", "first")
+                .owned("theirs", 1234, 5678, "theirs")
+                .file("dir/second", 0644, "root's too")
+                .bytes());
+
+        for (String path : new String[] {"first", "link", "dir/second"}) {
+            assertThat(Files.getAttribute(root.resolve(path), "unix:uid", LinkOption.NOFOLLOW_LINKS))
+                    .as(path)
+                    .isEqualTo(0);
+            assertThat(Files.getAttribute(root.resolve(path), "unix:gid", LinkOption.NOFOLLOW_LINKS))
+                    .as(path)
+                    .isEqualTo(0);
+        }
+        assertThat(Files.getAttribute(root.resolve("theirs"), "unix:uid")).isEqualTo(1234);
+        assertThat(Files.getAttribute(root.resolve("theirs"), "unix:gid")).isEqualTo(5678);
+    }
+
+    @Test
     @DisplayName("unpacks xz- and zstd-compressed tars, told by their magic bytes")
     void xzAndZstdTars() throws IOException {
         unpack(TestTars.xz(sampleImage().bytes()), "xz-without-suffix");
