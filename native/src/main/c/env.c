@@ -211,23 +211,12 @@ static int receive_go(int sock, char *go, int fds[GO_FDS])
 /* Releases the init: the go byte, with the fds[] >= 0 attached (in order, the first -1 ends them). */
 static int send_go(int sock, char go, const int fds[GO_FDS])
 {
-    char control[CMSG_SPACE(GO_FDS * sizeof(int))];
-    int n = 0;
+    size_t n = 0;
     while (n < GO_FDS && fds[n] >= 0)
         n++;
-    memset(control, 0, sizeof control);
-    struct iovec iov = { .iov_base = &go, .iov_len = 1 };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-    if (n > 0) {
-        msg.msg_control = control;
-        msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
-        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(n * sizeof(int));
-        memcpy(CMSG_DATA(c), fds, n * sizeof(int));
-    }
-    return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+    if (n == 0)
+        return send(sock, &go, 1, MSG_NOSIGNAL) == 1 ? 0 : -1;
+    return send_with_control(sock, &go, 1, SCM_RIGHTS, fds, n * sizeof(int)) == 1 ? 0 : -1;
 }
 
 /* PDEATHSIG is cleared by credential changes, so it is set after them; and it is not sent if

@@ -176,19 +176,7 @@ int host_port_open(struct forwards *t, uint32_t env_id, int env_netns_fd, int en
 static int send_fd(int sock, int fd)
 {
     char byte = 's';
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    struct iovec iov = { &byte, 1 };
-    struct msghdr hdr = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                          .msg_controllen = sizeof control.buf };
-    struct cmsghdr *c = CMSG_FIRSTHDR(&hdr);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    return sendmsg(sock, &hdr, MSG_NOSIGNAL) == 1 ? 0 : -1;
+    return send_with_control(sock, &byte, 1, SCM_RIGHTS, &fd, sizeof fd) == 1 ? 0 : -1;
 }
 
 static int receive_fd(int sock)

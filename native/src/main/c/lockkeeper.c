@@ -108,20 +108,8 @@ bool lock_keeper_take(int lock_fd, unsigned base)
 {
     if (keeper_fd < 0)
         return false;
-    char control[CMSG_SPACE(sizeof(int))];
-    memset(control, 0, sizeof control);
-    struct iovec iov = { .iov_base = &base, .iov_len = sizeof base };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
-                          .msg_controllen = sizeof control };
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &lock_fd, sizeof lock_fd);
-    ssize_t n;
     char answer = 0;
-    while ((n = sendmsg(keeper_fd, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-        ;
+    ssize_t n = send_with_control(keeper_fd, &base, sizeof base, SCM_RIGHTS, &lock_fd, sizeof lock_fd);
     while (n == (ssize_t)sizeof base && (n = read(keeper_fd, &answer, 1)) < 0 && errno == EINTR)
         n = sizeof base;
     if (n == 1)
