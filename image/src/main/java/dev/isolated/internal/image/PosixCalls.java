@@ -47,17 +47,33 @@ final class PosixCalls {
         }
 
         /** {@code int symlink(const char *target, const char *linkpath)}: the target is stored as given. */
-        static native int symlink(String target, String linkpath) throws LastErrorException;
+        static native int symlink(byte[] target, byte[] linkpath) throws LastErrorException;
 
         /** {@code int lchown(const char *pathname, uid_t owner, gid_t group)}: never follows a link. */
-        static native int lchown(String pathname, int owner, int group) throws LastErrorException;
+        static native int lchown(byte[] pathname, int owner, int group) throws LastErrorException;
 
         /**
          * {@code int utimensat(int dirfd, const char *pathname, const struct timespec times[2], int flags)};
          * {@code times} is {@code {atime s, atime ns, mtime s, mtime ns}} (64-bit {@code time_t} and
          * {@code long}).
          */
-        static native int utimensat(int dirfd, String pathname, long[] times, int flags) throws LastErrorException;
+        static native int utimensat(int dirfd, byte[] pathname, long[] times, int flags) throws LastErrorException;
+    }
+
+    /**
+     * {@code s} as a C string: its bytes in JNA's string encoding (what a {@code String} argument is converted to),
+     * NUL-terminated. Passed as a {@code byte[]}, which JNA hands to the call without the native copy it makes of a
+     * {@code String} (an allocation and a free per call, 290 symlinks and their mtimes for busybox).
+     */
+    private static byte[] cString(String s) {
+        byte[] bytes = s.getBytes(Encoding.CHARSET);
+        return java.util.Arrays.copyOf(bytes, bytes.length + 1);
+    }
+
+    /** JNA's string encoding, looked up once. */
+    private static final class Encoding {
+        static final java.nio.charset.Charset CHARSET =
+                java.nio.charset.Charset.forName(Native.getDefaultStringEncoding());
     }
 
     private static final int EEXIST = 17;
@@ -85,7 +101,7 @@ final class PosixCalls {
      */
     static void symlink(String target, Path link) throws IOException {
         try {
-            Direct.symlink(target, link.toString());
+            Direct.symlink(cString(target), cString(link.toString()));
         } catch (LastErrorException e) {
             throw failure(link, e, "symlink to '" + target + "' failed: ");
         }
@@ -98,7 +114,7 @@ final class PosixCalls {
      */
     static void lchown(Path path, int uid, int gid) throws IOException {
         try {
-            Direct.lchown(path.toString(), uid, gid);
+            Direct.lchown(cString(path.toString()), uid, gid);
         } catch (LastErrorException e) {
             throw failure(path, e, "lchown to " + uid + ":" + gid + " failed: ");
         }
@@ -118,7 +134,7 @@ final class PosixCalls {
         Instant instant = mtime.toInstant();
         long[] times = {0, UTIME_OMIT, instant.getEpochSecond(), instant.getNano()};
         try {
-            Direct.utimensat(AT_FDCWD, path.toString(), times, AT_SYMLINK_NOFOLLOW);
+            Direct.utimensat(AT_FDCWD, cString(path.toString()), times, AT_SYMLINK_NOFOLLOW);
         } catch (LastErrorException e) {
             throw failure(path, e, "setting the mtime failed: ");
         }
