@@ -194,28 +194,42 @@ void announce_self(int fd, char tag)
     (void)send_with_control(fd, &msg, sizeof msg, SCM_CREDENTIALS, &cred, sizeof cred);
 }
 
-int recv_status(int fd, struct status_msg *msg, pid_t *sender)
+ssize_t recv_with_control(int fd, void *data, size_t len, int type, void *payload, size_t size, size_t *got)
 {
     union {
-        char buf[CMSG_SPACE(sizeof(struct ucred))];
+        char buf[CMSG_SPACE(CONTROL_MAX)];
         struct cmsghdr align;
     } control;
-    struct iovec iov = { msg, sizeof *msg };
+    struct iovec iov = { data, len };
     struct msghdr hdr = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
                           .msg_controllen = sizeof control.buf };
     ssize_t n;
+    *got = 0;
     while ((n = recvmsg(fd, &hdr, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
         ;
+    for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&hdr) : NULL; c; c = CMSG_NXTHDR(&hdr, c)) {
+        size_t have = c->cmsg_len - CMSG_LEN(0);
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != type || *got)
+            continue;
+        memcpy(payload, CMSG_DATA(c), have < size ? have : size);
+        for (size_t at = size; type == SCM_RIGHTS && at + sizeof(int) <= have; at += sizeof(int)) {
+            int extra;
+            memcpy(&extra, CMSG_DATA(c) + at, sizeof extra);
+            close(extra);
+        }
+        *got = have;
+    }
+    return n;
+}
+
+int recv_status(int fd, struct status_msg *msg, pid_t *sender)
+{
+    struct ucred cred;
+    size_t got;
+    ssize_t n = recv_with_control(fd, msg, sizeof *msg, SCM_CREDENTIALS, &cred, sizeof cred, &got);
     if (n <= 0)
         return (int)n;
-    *sender = -1;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&hdr); c; c = CMSG_NXTHDR(&hdr, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
-            struct ucred cred;
-            memcpy(&cred, CMSG_DATA(c), sizeof cred);
-            *sender = cred.pid;
-        }
-    }
+    *sender = got == sizeof cred ? cred.pid : -1;
     return n == (ssize_t)sizeof *msg ? 1 : -1;
 }
 

@@ -60,6 +60,10 @@ void announce_self(int fd, char tag);
  * SIZE (at most CONTROL_MAX) bytes of PAYLOAD; retried on EINTR, never SIGPIPE. */
 #define CONTROL_MAX 64
 ssize_t send_with_control(int fd, const void *data, size_t len, int type, const void *payload, size_t size);
+/* recvmsg() of up to LEN bytes into DATA, retried on EINTR, fds received close-on-exec; the payload of its
+ * SOL_SOCKET control message of TYPE goes to PAYLOAD (at most SIZE bytes: received fds beyond them are closed)
+ * and its whole length to *GOT (0 without one). Returns what recvmsg() did. */
+ssize_t recv_with_control(int fd, void *data, size_t len, int type, void *payload, size_t size, size_t *got);
 int recv_status(int fd, struct status_msg *msg, pid_t *sender);
 
 int write_all(int fd, const void *buf, size_t len);

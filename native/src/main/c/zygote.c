@@ -105,22 +105,15 @@ static int zygote_child(void *arg)
 /* The header with its fds: 1, 0 at EOF, -1 when the stream is not one of ours. */
 static int receive_header(int fd, struct request *req, int fds[N_FDS])
 {
-    union {
-        char buf[CMSG_SPACE(N_FDS * sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    struct iovec iov = { req, sizeof *req };
-    struct msghdr hdr = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                          .msg_controllen = sizeof control.buf };
-    ssize_t n;
-    while ((n = recvmsg(fd, &hdr, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-        ;
+    size_t got;
+    ssize_t n = recv_with_control(fd, req, sizeof *req, SCM_RIGHTS, fds, N_FDS * sizeof(int), &got);
     if (n <= 0)
         return (int)n;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&hdr);
-    if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(N_FDS * sizeof(int)))
+    if (got != N_FDS * sizeof(int)) {
+        for (size_t i = 0; i < got / sizeof(int) && i < N_FDS; i++)
+            close(fds[i]); /* not a request of ours: its fds are not kept */
         return -1;
-    memcpy(fds, CMSG_DATA(c), N_FDS * sizeof(int));
+    }
     if (n < (ssize_t)sizeof *req && read_all(fd, (char *)req + n, sizeof *req - (size_t)n) !=
                                         (ssize_t)(sizeof *req - (size_t)n))
         return -1;
