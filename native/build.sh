@@ -12,6 +12,10 @@
 #       the C unit tests of the parsers (TEST_DIR/*.c, linked with SOURCE_DIR/*.c but main.c), built with both
 #       sanitizers and run; exits non-zero when one fails. Called by Maven in the test phase (skipped with
 #       -DskipTests).
+#   build.sh unit-tests-for ARCH SOURCE_DIR TEST_DIR OUTPUT_FILE
+#       the same C unit tests, static for ARCH (x86_64 or aarch64) and without the sanitizers, built but not run:
+#       Arm64HelperVmTests runs the aarch64 ones in its arm64 VM (seccomp's aarch64 numbers, the keyring
+#       exception's aarch64 instruction address).
 # Every build uses the warnings bubblewrap builds with (its meson.build: warning level 2, i.e. -Wall -Wextra,
 # and the set it shares with ostree), each an error.
 set -eu
@@ -25,6 +29,7 @@ sanitizers="-O2 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-san
 mode=$1
 case "$mode" in
     sanitized|unit-tests) arch=$(uname -m) ;;
+    unit-tests-for) arch=$2; shift ;;
     *) arch=$mode ;;
 esac
 case "$arch" in
@@ -70,6 +75,15 @@ case "$mode" in
         "$cc" -std=gnu11 $warnings $sanitizers -D_GNU_SOURCE -I"$src" \
             -o "$out" $(ls "$src"/*.c | grep -v '/main\.c$') "$tests"/*.c
         "$out"
+        ;;
+    unit-tests-for)
+        src=$2
+        tests=$3
+        out=$4
+        mkdir -p "$(dirname "$out")"
+        # shellcheck disable=SC2086
+        "$cc" -std=gnu11 -O2 $warnings -D_GNU_SOURCE -static -I"$src" \
+            -o "$out" $(ls "$src"/*.c | grep -v '/main\.c$') "$tests"/*.c
         ;;
     *)
         src=$2

@@ -22,7 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
  * TCG) with the helper as the jar holds it, and the VM runs the README's command-line walk-through ("The helper on
  * its own"): the probe, PID 1, a tmpfs mounted inside and invisible outside, the hostname, pivot_root (and chroot
  * without a mount namespace) into a busybox rootfs that stays unwritten, {@code enter}, the user namespace as root
- * and as uid 65534, and the built-in seccomp filter (its aarch64 syscall numbers and audit arch). Each step prints
+ * and as uid 65534, and the built-in seccomp filter (its aarch64 syscall numbers and audit arch). It also runs the
+ * C unit tests ({@code native/src/test/c}) built for aarch64 ({@code build.sh unit-tests-for}), whose keyring check
+ * loads both filters and makes the helper's own {@code keyctl} from its aarch64 instruction. Each step prints
  * {@code WALK <step> <line>} and {@code WALKRC <step> <exit code>} on the console. Needs what
  * {@code .ci/install-deps} installs (qemu-system-arm, the arm64 kernel and busybox).
  */
@@ -44,9 +46,13 @@ class Arm64HelperVmTests {
             assertThat(in).as("the jar's aarch64 helper").isNotNull();
             helper = in.readAllBytes();
         }
+        byte[] unitTests = Files.readAllBytes(unitTests(work));
         long start = System.nanoTime();
-        String serial =
-                Arm64Vm.run(Map.of("isolated-helper", helper), script(), Files.createDirectories(work), TIMEOUT);
+        String serial = Arm64Vm.run(
+                Map.of("isolated-helper", helper, "parsers-test", unitTests),
+                script(),
+                Files.createDirectories(work),
+                TIMEOUT);
         System.out.printf("arm64 VM: %.1f s%n", (System.nanoTime() - start) / 1e9);
         Map<String, List<String>> out = steps(serial);
         Map<String, Integer> rc = exitCodes(serial);
@@ -74,7 +80,8 @@ class Arm64HelperVmTests {
                         "userns-root",
                         "userns-nobody",
                         "seccomp-default",
-                        "seccomp-unconfined");
+                        "seccomp-unconfined",
+                        "unit-tests");
 
         assertThat(out.get("probe"))
                 .as("probe" + log)
@@ -156,6 +163,9 @@ class Arm64HelperVmTests {
         assertThat(out.get("seccomp-unconfined"))
                 .as("without it the same command may unshare" + log)
                 .containsExactly("Seccomp:\t0", "unshare allowed");
+        assertThat(out.get("unit-tests"))
+                .as("the C unit tests on aarch64, the keyring exception's among them" + log)
+                .anyMatch(line -> line.matches("parsers_test: \\d+ checks passed"));
         rc.forEach((step, code) -> {
             if (!step.equals("mounts-outside") && !step.equals("rootfs-outside")) {
                 assertThat(code).as(step + " exit code" + log).isZero();
@@ -218,7 +228,29 @@ class Arm64HelperVmTests {
                     'grep "^Seccomp:" /proc/self/status; unshare -U true 2>/dev/null && echo unshare allowed || echo unshare refused'
                 step seccomp-unconfined %1$s --caps default --seccomp-profile unconfined -- sh -c \\
                     'grep "^Seccomp:" /proc/self/status; unshare -U true 2>/dev/null && echo unshare allowed || echo unshare refused'
+                step unit-tests /parsers-test
                 """.formatted(RUN);
+    }
+
+    /** @return the C unit tests built static for aarch64 by {@code native/build.sh unit-tests-for} */
+    private static Path unitTests(Path work) throws Exception {
+        Path out = work.resolve("parsers-test-aarch64");
+        Path nativeDir = Path.of("../native").toAbsolutePath().normalize();
+        Process build = new ProcessBuilder(
+                        "sh",
+                        nativeDir.resolve("build.sh").toString(),
+                        "unit-tests-for",
+                        "aarch64",
+                        nativeDir.resolve("src/main/c").toString(),
+                        nativeDir.resolve("src/test/c").toString(),
+                        out.toString())
+                .redirectErrorStream(true)
+                .start();
+        String output = new String(build.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(build.waitFor())
+                .as("build.sh unit-tests-for aarch64: %s", output)
+                .isZero();
+        return out;
     }
 
     /** @return per step, its output lines without the helper's note about copying the rootfs (tmpfs has no idmap) */
