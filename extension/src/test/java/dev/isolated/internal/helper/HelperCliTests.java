@@ -347,6 +347,38 @@ class HelperCliTests extends AbstractHelperCliTests {
 
     @Test
     @DisplayName(
+            "run --upper-dir DIR --layer FROZEN (the README's walk-through): the layers' files over the rootfs, topmost first; writes land in DIR/upper only")
+    void diskUpperAndFrozenLayers() throws Exception {
+        Path top = Files.createDirectories(tmp.resolve("frozen-top/etc"));
+        Path lower = Files.createDirectories(tmp.resolve("frozen-lower/etc"));
+        Files.writeString(top.resolve("which"), "top\n");
+        Files.writeString(lower.resolve("which"), "lower\n");
+        Files.writeString(lower.resolve("only-lower"), "lower only\n");
+        Path layer = Files.createDirectory(tmp.resolve("layer"));
+
+        Result result = runWith(
+                List.of(
+                        "--upper-dir",
+                        layer.toString(),
+                        "--layer",
+                        top.getParent().toString(),
+                        "--layer",
+                        lower.getParent().toString()),
+                "sh",
+                "-c",
+                "cat /etc/which /etc/only-lower /etc/rootfs-marker && echo new > /etc/which && echo made > /made");
+
+        assertThat(result.code()).as(result.stderr()).isZero();
+        assertThat(result.stdout()).isEqualTo("top\nlower only\nfrom the image\n");
+        assertThat(layer.resolve("upper/made")).hasContent("made");
+        assertThat(layer.resolve("upper/etc/which")).hasContent("new");
+        assertThat(top.resolve("which")).hasContent("top");
+        assertThat(lower.resolve("which")).hasContent("lower");
+        assertThat(rootfs.resolve("made")).doesNotExist();
+    }
+
+    @Test
+    @DisplayName(
             "run as root with a 0700 scratch directory (root's XDG_RUNTIME_DIR, /run/user/0, or --state-dir): the env starts, nothing is left there")
     void rootWithPrivateStateDir() throws Exception {
         Path runtime = Files.createDirectory(
