@@ -390,7 +390,7 @@ final class IsolatedSettings {
                 return Duration.ofMinutes(
                         Long.parseLong(t.substring(0, t.length() - 1).trim()));
             }
-            return Duration.ofSeconds(Long.parseLong(t));
+            throw new NumberFormatException("no unit"); // 30 could be seconds or milliseconds: say which
         } catch (NumberFormatException e) {
             throw new ExtensionConfigurationException(
                     "Cannot read " + key + "=" + text + ": write a number with a unit, e.g. 500ms, 30s or 2m", e);

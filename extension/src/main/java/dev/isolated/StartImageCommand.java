@@ -27,8 +27,9 @@ import org.apiguardian.api.API;
  * }</pre>
  *
  * <p>On a class it applies to the environments of all its tests, those of {@code @Isolated} parameters included
- * (with {@code lifecycle = PER_CLASS}, to the one they share); on a method or an {@code @Isolated} parameter it
- * replaces the class's, and on a method of a {@code PER_CLASS} class it fails the test, as {@link Bind} does (so
+ * (with {@code lifecycle = PER_CLASS}, to the one they share); on a method it replaces the class's, for the
+ * method's {@code @Isolated} parameters too, on an {@code @Isolated} parameter it replaces both for that parameter,
+ * and on a method of a {@code PER_CLASS} class it fails the test, as {@link Bind} does (so
  * does a parameter without its own {@code @Isolated}: only an environment made for the parameter starts a service of
  * its own). A service that is not ready fails the test with the {@link ServiceNotReadyException} (on a
  * {@code PER_CLASS} class, the class: none of its tests runs); its environment is closed.

@@ -94,6 +94,36 @@ class BuilderConfigurationTests {
                         "Cannot read isolated.await.timeout=-1s: a timeout must be positive, e.g. 500ms, 30s or 2m");
     }
 
+    @Test
+    @DisplayName("a timeout without a unit is refused, as README's Configuration says: a launcher parameter for "
+            + "@Isolated, a system property for builder()")
+    void timeoutsNeedAUnit() {
+        EngineExecutionResults results =
+                EngineRunner.run(PlainTestCase.class, Map.of(IsolatedConfiguration.EXEC_TIMEOUT, "30"));
+        java.util.List<Throwable> failures = results.testEvents().failed().stream()
+                .map(e -> e.getPayload(org.junit.platform.engine.TestExecutionResult.class)
+                        .orElseThrow()
+                        .getThrowable()
+                        .orElseThrow())
+                .toList();
+        assertThat(failures).hasSize(1);
+        assertThat(failures.get(0))
+                .isInstanceOf(org.junit.jupiter.api.extension.ExtensionConfigurationException.class)
+                .hasMessage("Cannot read isolated.exec.timeout=30: write a number with a unit, e.g. 500ms, 30s or 2m");
+
+        String await = System.getProperty(IsolatedConfiguration.AWAIT_TIMEOUT);
+        System.setProperty(IsolatedConfiguration.AWAIT_TIMEOUT, "5");
+        try {
+            assertThatThrownBy(() ->
+                            IsolatedEnvironment.builder().rootfs("busybox.tar").start())
+                    .isInstanceOf(org.junit.jupiter.api.extension.ExtensionConfigurationException.class)
+                    .hasMessage(
+                            "Cannot read isolated.await.timeout=5: write a number with a unit, e.g. 500ms, 30s or 2m");
+        } finally {
+            restore(IsolatedConfiguration.AWAIT_TIMEOUT, await);
+        }
+    }
+
     @Isolated(rootfs = "busybox.tar")
     static class PlainTestCase {
         @Test

@@ -11,11 +11,19 @@ import static org.junit.platform.testkit.engine.EventConditions.test;
 import static org.junit.platform.testkit.engine.TestExecutionResultConditions.instanceOf;
 import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
 
+import java.net.URI;
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import javax.tools.JavaFileObject;
+import javax.tools.SimpleJavaFileObject;
+import javax.tools.ToolProvider;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtensionConfigurationException;
+import org.junit.jupiter.api.io.TempDir;
 
 @DisplayName("setHostname")
 class HostnameTests {
@@ -154,6 +162,55 @@ class HostnameTests {
     void derivedNames() {
         EngineRunner.assertAllSucceeded(EngineRunner.run(DerivedNamesTestCase.class), 1);
         EngineRunner.assertAllSucceeded(EngineRunner.run(PerClassDerivedNameTestCase.class), 1);
+    }
+
+    @Test
+    @DisplayName("a parameter's derived hostname takes the compiled parameter name: without javac -parameters, argN")
+    void derivedNameWithoutParameterNames(@TempDir Path classes) throws Exception {
+        String source = """
+                import dev.isolated.Isolated;
+                import dev.isolated.IsolatedEnvironment;
+                import org.junit.jupiter.api.Test;
+
+                @Isolated(rootfs = "busybox.tar")
+                public class TalkToWithoutParameterNames {
+                    @Test
+                    void talkTo(IsolatedEnvironment client, @Isolated IsolatedEnvironment server) {
+                        if (!server.hostname().equals("talkto-arg1")) {
+                            throw new AssertionError(server.hostname());
+                        }
+                    }
+                }
+                """;
+        JavaFileObject file =
+                new SimpleJavaFileObject(
+                        URI.create("string:///TalkToWithoutParameterNames.java"), JavaFileObject.Kind.SOURCE) {
+                    @Override
+                    public CharSequence getCharContent(boolean ignoreEncodingErrors) {
+                        return source;
+                    }
+                };
+        boolean compiled = ToolProvider.getSystemJavaCompiler()
+                .getTask(
+                        null,
+                        null,
+                        null,
+                        List.of(
+                                "-proc:none",
+                                "-d",
+                                classes.toString(),
+                                "-classpath",
+                                System.getProperty("java.class.path")),
+                        null,
+                        List.of(file))
+                .call();
+        org.assertj.core.api.Assertions.assertThat(compiled)
+                .as("compiled without -parameters")
+                .isTrue();
+        try (URLClassLoader loader =
+                new URLClassLoader(new URL[] {classes.toUri().toURL()}, HostnameTests.class.getClassLoader())) {
+            EngineRunner.assertAllSucceeded(EngineRunner.run(loader.loadClass("TalkToWithoutParameterNames")), 1);
+        }
     }
 
     @Isolated(rootfs = "busybox.tar")

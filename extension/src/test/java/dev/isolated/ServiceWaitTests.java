@@ -640,12 +640,13 @@ class ServiceWaitTests {
 
     @Test
     @DisplayName(
-            "@StartImageCommand starts the service and waits (log line, port, HTTP, HEALTHCHECK) before the test, a class's for its @Isolated parameters too; a failing one fails the test")
+            "@StartImageCommand starts the service and waits (log line, port, HTTP, HEALTHCHECK) before the test, a class's or method's for its @Isolated parameters too; a failing one fails the test")
     void annotation() throws Exception {
         Map<String, String> configuration = Map.of(
                 "isolated.rootfs", image(dir, config(SERVICE, HEALTHCHECK)).toString());
         EngineRunner.assertAllSucceeded(EngineRunner.run(ReadyServiceTestCase.class, configuration), 2);
         EngineRunner.assertAllSucceeded(EngineRunner.run(ClassServiceTestCase.class, configuration), 1);
+        EngineRunner.assertAllSucceeded(EngineRunner.run(MethodServiceTestCase.class, configuration), 1);
 
         Map<String, String> failing = Map.of(
                 "isolated.rootfs",
@@ -825,6 +826,16 @@ class ServiceWaitTests {
             assertThat(other.service().stdout()).isEqualTo("up\n");
             assertThat(other.service().hostPid()).isNotEqualTo(env.service().hostPid());
             assertThat(other.startupTimeout()).isEqualTo(Duration.ofMinutes(2));
+        }
+    }
+
+    @Isolated
+    static class MethodServiceTestCase {
+        @Test
+        @StartImageCommand(args = "echo up; exec sleep 1000", logLine = "^up$")
+        void parameterTakesTheMethodsService(IsolatedEnvironment env, @Isolated IsolatedEnvironment other) {
+            assertThat(other.service().stdout()).isEqualTo("up\n");
+            assertThat(other.service().hostPid()).isNotEqualTo(env.service().hostPid());
         }
     }
 
