@@ -254,7 +254,8 @@ public final class Command {
      * A copy with another timeout.
      *
      * @param timeout how long {@code exec} waits before sending SIGTERM, then SIGKILL two seconds later, to the
-     *     command's process group (the command and what it started that stayed in it, as GNU {@code timeout} does)
+     *     command's process group (the command and what it started that stayed in it, as GNU {@code timeout} does);
+     *     one too long to expire (up to {@code ChronoUnit.FOREVER.getDuration()}) waits as long as the command runs
      * @return a copy with this timeout
      */
     public Command withTimeout(Duration timeout) {

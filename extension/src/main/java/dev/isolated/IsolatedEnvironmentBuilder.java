@@ -279,7 +279,8 @@ public final class IsolatedEnvironmentBuilder {
      * Sets the default timeout of {@code exec}.
      *
      * @param timeout how long {@code exec} waits before stopping a command; unless given, the system property
-     *     {@value IsolatedConfiguration#EXEC_TIMEOUT}, else 60 s
+     *     {@value IsolatedConfiguration#EXEC_TIMEOUT}, else 60 s; one too long to expire (up to
+     *     {@code ChronoUnit.FOREVER.getDuration()}) waits as long as the command runs
      * @return this builder
      * @throws IllegalArgumentException when it is zero or negative
      */
@@ -293,7 +294,8 @@ public final class IsolatedEnvironmentBuilder {
      * Sets how long the {@code await...} methods wait.
      *
      * @param timeout how long the {@code await...} methods wait; unless given, the system property
-     *     {@value IsolatedConfiguration#AWAIT_TIMEOUT}, else 30 s
+     *     {@value IsolatedConfiguration#AWAIT_TIMEOUT}, else 30 s; one too long to expire (up to
+     *     {@code ChronoUnit.FOREVER.getDuration()}) waits as long as it takes
      * @return this builder
      * @throws IllegalArgumentException when it is zero or negative
      */
@@ -681,7 +683,7 @@ public final class IsolatedEnvironmentBuilder {
      *
      * @param timeout how long a service of the environment may take to be ready (see
      *     {@link IsolatedEnvironment#startupTimeout()}); unless given, {@value IsolatedConfiguration#STARTUP_TIMEOUT}
-     *     or 60 s
+     *     or 60 s; one too long to expire (up to {@code ChronoUnit.FOREVER.getDuration()}) waits as long as it takes
      * @return this builder
      * @throws IllegalArgumentException when it is zero or negative
      */

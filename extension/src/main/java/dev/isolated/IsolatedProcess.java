@@ -55,7 +55,8 @@ public interface IsolatedProcess {
     /**
      * Waits until the process exits.
      *
-     * @param timeout how long to wait at most
+     * @param timeout how long to wait at most; one too long to expire (up to {@code ChronoUnit.FOREVER.getDuration()})
+     *     waits as long as the process runs
      * @return the result, with the output (complete up to its bound, see {@link ExecResult})
      * @throws java.util.concurrent.CompletionException wrapping a {@link java.util.concurrent.TimeoutException}
      *     that says what the process printed so far, when it is still running after {@code timeout}

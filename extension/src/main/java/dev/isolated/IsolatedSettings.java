@@ -1,6 +1,7 @@
 package dev.isolated;
 
 import dev.isolated.internal.env.EnvironmentSpec;
+import dev.isolated.internal.env.Timeouts;
 import java.lang.reflect.AnnotatedElement;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -394,6 +395,8 @@ final class IsolatedSettings {
         } catch (NumberFormatException e) {
             throw new ExtensionConfigurationException(
                     "Cannot read " + key + "=" + text + ": write a number with a unit, e.g. 500ms, 30s or 2m", e);
+        } catch (ArithmeticException longerThanADurationHolds) {
+            return Timeouts.LONGEST; // waits as long as any timeout does (Timeouts)
         }
     }
 

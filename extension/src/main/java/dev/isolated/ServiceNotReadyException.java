@@ -2,6 +2,7 @@ package dev.isolated;
 
 import static org.apiguardian.api.API.Status.EXPERIMENTAL;
 
+import dev.isolated.internal.env.Timeouts;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -43,7 +44,7 @@ public class ServiceNotReadyException extends IsolatedException {
     static ServiceNotReadyException timedOut(
             IsolatedProcess service, Duration timeout, String whichTimeout, String state) {
         return new ServiceNotReadyException(
-                name(service) + " was not ready within " + timeout.toMillis() + " ms (" + whichTimeout
+                name(service) + " was not ready within " + Timeouts.millis(timeout) + " ms (" + whichTimeout
                         + "): still waiting for " + state + tail(service.stdout(), service.stderr()),
                 -1);
     }

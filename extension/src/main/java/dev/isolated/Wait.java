@@ -2,6 +2,7 @@ package dev.isolated;
 
 import static org.apiguardian.api.API.Status.EXPERIMENTAL;
 
+import dev.isolated.internal.env.Timeouts;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -185,7 +186,7 @@ public abstract class Wait {
         Objects.requireNonNull(env, "env");
         Objects.requireNonNull(service, "service");
         long start = System.nanoTime();
-        long deadline = start + timeout.toNanos();
+        long deadline = start + Timeouts.nanos(timeout);
         try (Probe probe = probe(env, service)) {
             while (true) {
                 boolean alive = service.isAlive();

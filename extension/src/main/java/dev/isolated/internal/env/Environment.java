@@ -594,13 +594,13 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     public void awaitFile(String path) {
         try {
             Awaitility.await()
-                    .atMost(spec.awaitTimeout())
+                    .atMost(Timeouts.capped(spec.awaitTimeout()))
                     .pollDelay(Duration.ZERO)
                     .pollInterval(Duration.ofMillis(10))
                     .until(() -> files().exists(path));
         } catch (ConditionTimeoutException e) {
-            throw PublicObjects.awaitTimeout(path + " did not appear in " + this + " within "
-                    + spec.awaitTimeout().toMillis() + " ms");
+            throw PublicObjects.awaitTimeout(
+                    path + " did not appear in " + this + " within " + Timeouts.millis(spec.awaitTimeout()) + " ms");
         }
     }
 
@@ -609,7 +609,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         ensureOpen();
         try {
             Awaitility.await()
-                    .atMost(spec.awaitTimeout())
+                    .atMost(Timeouts.capped(spec.awaitTimeout()))
                     .pollDelay(Duration.ZERO)
                     .pollInterval(Duration.ofMillis(10))
                     .until(() -> {
@@ -618,7 +618,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
                     });
         } catch (ConditionTimeoutException e) {
             throw PublicObjects.awaitTimeout("Nothing listened on TCP port " + port + " in " + this + " within "
-                    + spec.awaitTimeout().toMillis() + " ms; listening ports: " + ListeningPorts.of(initHostPid));
+                    + Timeouts.millis(spec.awaitTimeout()) + " ms; listening ports: " + ListeningPorts.of(initHostPid));
         }
     }
 

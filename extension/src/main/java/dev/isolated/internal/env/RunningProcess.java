@@ -328,7 +328,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
      */
     ExecResult waitOrStop(Duration timeout) {
         try {
-            long nanos = saturatedNanos(timeout);
+            long nanos = Timeouts.nanos(timeout);
             try {
                 return exited.get(nanos, TimeUnit.NANOSECONDS);
             } catch (TimeoutException e) {
@@ -352,14 +352,6 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             }
         } catch (InterruptedException | ExecutionException e) {
             throw asIsolated(e);
-        }
-    }
-
-    private static long saturatedNanos(Duration d) {
-        try {
-            return d.toNanos();
-        } catch (ArithmeticException tooLong) {
-            return Long.MAX_VALUE;
         }
     }
 
@@ -410,10 +402,10 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
     @Override
     public ExecResult waitFor(Duration timeout) {
         try {
-            return exited.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return exited.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             throw new CompletionException(new TimeoutException(command + " (host pid " + hostPid
-                    + ") is still running after " + timeout.toMillis() + " ms; " + outputSoFar()));
+                    + ") is still running after " + Timeouts.millis(timeout) + " ms; " + outputSoFar()));
         } catch (InterruptedException | ExecutionException e) {
             throw asIsolated(e);
         }
@@ -421,7 +413,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
 
     @Override
     public String awaitOutput(Pattern pattern) {
-        long deadline = System.nanoTime() + awaitTimeout.toNanos();
+        long deadline = Timeouts.deadline(awaitTimeout);
         try (LineWatch watch = watchLines(pattern, 1)) {
             while (true) {
                 boolean done = exited.isDone(); // read first: once exited, the watch has had every line
@@ -437,7 +429,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     throw PublicObjects.awaitTimeout("No line of " + command + " matched /" + pattern + "/ within "
-                            + awaitTimeout.toMillis() + " ms; " + outputSoFar());
+                            + Timeouts.millis(awaitTimeout) + " ms; " + outputSoFar());
                 }
                 // woken by a matching line or the exit; an unterminated last line is looked at every 10 ms
                 try {
@@ -455,10 +447,10 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
     @Override
     public ExecResult awaitExit() {
         try {
-            return exited.get(awaitTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            return exited.get(Timeouts.nanos(awaitTimeout), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             throw PublicObjects.awaitTimeout(command + " (host pid " + hostPid + ") did not exit within "
-                    + awaitTimeout.toMillis() + " ms; " + outputSoFar());
+                    + Timeouts.millis(awaitTimeout) + " ms; " + outputSoFar());
         } catch (InterruptedException | ExecutionException e) {
             throw asIsolated(e);
         }
