@@ -329,6 +329,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * @param port the port inside the environment
      * @return the port on {@code 127.0.0.1} of the host, the same one at every call for {@code port}; the mapping
      *     lives as long as the environment
+     * @throws IllegalArgumentException when {@code port} is not 1..65535 ({@code mappedPort(0): a TCP port is
+     *     1..65535})
      */
     int mappedPort(int port);
 
