@@ -17,8 +17,11 @@ import org.apiguardian.api.API;
  * JVM. Code that runs without a JUnit extension context ({@link IsolatedEnvironment#builder()} before any
  * {@code @Isolated} environment, {@link HostSupport#probe()}, {@code dev.isolated.image.ImageBuilder}) reads
  * them from system properties. The other keys apply, with JUnit's precedence, to {@code @Isolated} environments;
- * {@link IsolatedEnvironment#builder()} reads them from system properties only, also within a test. Where an
- * environment variable is named, it applies when the key is not set.
+ * {@link IsolatedEnvironment#builder()} reads those that concern it (the timeouts, the writable layer keys, the pull
+ * and registry keys) from system properties only, also within a test. {@link #ROOTFS} and {@link #NAMESPACES} are
+ * defaults of the annotations and the rest concern the extension's tests: a builder never reads them (it needs a
+ * {@code rootfs(...)} or {@code image(...)}, and its namespaces are {@link Isolated#namespaces()}'s default unless
+ * given). Where an environment variable is named, it applies when the key is not set.
  *
  * @since 0.1
  */

@@ -257,8 +257,12 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     String readString(String path);
 
     /**
-     * Creates or replaces a regular file of the environment, mode 0644; missing parent directories are created
-     * (0755), as with {@code mkdir -p}. Symlinks resolve inside the environment, never on the host. Anything at
+     * Creates a regular file of the environment (mode 0644), or overwrites the contents of one that is there, which
+     * keeps its mode and owner (as {@code echo > file} does); missing parent directories are created (0755), as with
+     * {@code mkdir -p}. The JVM acts as root inside (as the tests' own uid with {@link UserMapping#SELF}) but without
+     * root's capabilities: what it creates belongs to that user, and a file or directory whose mode does not let
+     * that user write it (such as another user's 0600 file) is refused, {@code Permission denied}, although a command
+     * run as root inside could write it. Symlinks resolve inside the environment, never on the host. Anything at
      * the path that is not a regular file (a FIFO, socket, device or directory) is refused, and a FIFO is never
      * opened in a way that could block.
      *
@@ -270,9 +274,12 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
 
     /**
      * Copies a host file or directory tree into the environment; missing parent directories of the target are
-     * created (0755). Symlinks in the tree are copied as symlinks; symlinks on the way to the target resolve
-     * inside the environment. A regular file already at the target (or one that a symlink there leads to, inside
-     * the environment) is replaced; anything else there (a directory, FIFO, socket or device) is refused.
+     * created (0755). It writes as {@link #writeString} does: as root inside, without root's capabilities.
+     * Symlinks in the tree are copied as symlinks; symlinks on the way to the target resolve inside the
+     * environment. A host file copied where a regular file already is (or one that a symlink there
+     * leads to, inside the environment) overwrites its contents, which keeps its mode and owner; anything else
+     * there (a directory, FIFO, socket or device), and anything at all where a directory or symlink is copied to,
+     * is refused.
      *
      * @param hostSource the host path
      * @param target the absolute path inside the environment
@@ -322,6 +329,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * @param port the port inside the environment
      * @return the port on {@code 127.0.0.1} of the host, the same one at every call for {@code port}; the mapping
      *     lives as long as the environment
+     * @throws IllegalArgumentException when {@code port} is not 1..65535 ({@code mappedPort(0): a TCP port is
+     *     1..65535})
      */
     int mappedPort(int port);
 

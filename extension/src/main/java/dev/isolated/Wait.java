@@ -112,7 +112,8 @@ public abstract class Wait {
      * earlier than Docker would call it unhealthy.
      *
      * @return the wait; {@link #waitUntilReady} throws an {@link IllegalStateException} when the image declares no
-     *     {@code HEALTHCHECK} or switches it off ({@code NONE})
+     *     {@code HEALTHCHECK}, switches it off ({@code NONE}) or gives a {@code Test} of a form Docker does not run
+     *     (see {@link dev.isolated.image.ImageConfig.Healthcheck#command()})
      */
     public static Wait forHealthcheck() {
         return new HealthcheckWait();

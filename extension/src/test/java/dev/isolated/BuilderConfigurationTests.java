@@ -59,6 +59,35 @@ class BuilderConfigurationTests {
     }
 
     @Test
+    @DisplayName("builder() never reads isolated.rootfs or isolated.namespaces, the annotations' defaults")
+    void builderIgnoresTheAnnotationDefaults() {
+        String rootfs = System.getProperty(IsolatedConfiguration.ROOTFS);
+        String namespaces = System.getProperty(IsolatedConfiguration.NAMESPACES);
+        System.setProperty(IsolatedConfiguration.ROOTFS, "busybox.tar");
+        System.setProperty(IsolatedConfiguration.NAMESPACES, "PID,MOUNT");
+        try {
+            assertThatThrownBy(() -> IsolatedEnvironment.builder().start())
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageStartingWith("No rootfs: ");
+            try (IsolatedEnvironment env =
+                    IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+                assertThat(env.namespaces())
+                        .containsExactlyInAnyOrder(
+                                LinuxNamespace.PID,
+                                LinuxNamespace.MOUNT,
+                                LinuxNamespace.UTS,
+                                LinuxNamespace.IPC,
+                                LinuxNamespace.NET,
+                                LinuxNamespace.CGROUP,
+                                LinuxNamespace.USER);
+            }
+        } finally {
+            restore(IsolatedConfiguration.ROOTFS, rootfs);
+            restore(IsolatedConfiguration.NAMESPACES, namespaces);
+        }
+    }
+
+    @Test
     @DisplayName(
             "a zero or negative timeout is refused: the builder's methods, a system property for builder(), a launcher parameter for @Isolated")
     void timeoutsMustBePositive() {

@@ -63,6 +63,45 @@ class FilesTests {
     }
 
     @Test
+    @DisplayName("writeString and copyIn create files 0644 owned by root; over a file they keep its mode and owner;"
+            + " a file root may not write by its mode, and a directory or symlink copied onto anything, are refused")
+    void overwriteKeepsModeAndOwner(IsolatedEnvironment env, @TempDir Path dir) throws Exception {
+        assertThat(env.exec(
+                        "sh",
+                        "-c",
+                        "echo old > /etc/own && chmod 600 /etc/own && echo old > /etc/theirs && chown 1000:1000 "
+                                + "/etc/theirs && chmod 666 /etc/theirs && echo old > /etc/private && chown "
+                                + "1000:1000 /etc/private && chmod 600 /etc/private"))
+                .succeeded();
+
+        env.writeString("/etc/new", "new\n");
+        env.writeString("/etc/own", "written\n");
+        env.copyIn(Files.writeString(dir.resolve("host"), "copied\n"), "/etc/theirs");
+
+        assertThat(env.exec(
+                        "sh", "-c", "stat -c '%a %u:%g %n' /etc/new /etc/own /etc/theirs; cat /etc/own /etc/theirs"))
+                .stdout()
+                .isEqualTo("644 0:0 /etc/new\n600 0:0 /etc/own\n666 1000:1000 /etc/theirs\nwritten\ncopied\n");
+        assertThatThrownBy(() -> env.writeString("/etc/private", "x"))
+                .isInstanceOf(UncheckedIOException.class)
+                .hasMessageStartingWith("Cannot write /etc/private: ")
+                .hasMessageContaining("Permission denied");
+        assertThat(env.exec("cat", "/etc/private")).stdout().isEqualTo("old\n");
+        Files.createDirectories(dir.resolve("tree"));
+        Files.createSymbolicLink(dir.resolve("link"), Paths.get("tree"));
+        assertThatThrownBy(() -> env.copyIn(dir.resolve("tree"), "/etc/own"))
+                .isInstanceOf(UncheckedIOException.class)
+                .hasMessageContaining("at /etc/own: ");
+        assertThatThrownBy(() -> env.copyIn(dir.resolve("link"), "/etc/own"))
+                .isInstanceOf(UncheckedIOException.class)
+                .hasMessageContaining("at /etc/own: ");
+        assertThatThrownBy(() -> env.copyIn(dir.resolve("tree"), "/etc"))
+                .isInstanceOf(UncheckedIOException.class)
+                .hasMessageContaining("at /etc: ");
+        assertThat(env.readString("/etc/own")).isEqualTo("written\n");
+    }
+
+    @Test
     @DisplayName("copyIn and copyOut carry directory trees with files and symlinks")
     void copyTrees(IsolatedEnvironment env, @TempDir Path dir) throws Exception {
         Path fixtures = Files.createDirectories(dir.resolve("fixtures/sub"));

@@ -96,4 +96,22 @@ class MappedPortTests {
     void hostNetwork(IsolatedEnvironment env) {
         assertThat(env.mappedPort(8080)).isEqualTo(8080);
     }
+
+    @Test
+    @DisplayName("a port that is not 1..65535 is refused naming it, with a network namespace or without")
+    void notAPort(IsolatedEnvironment env) {
+        for (int port : new int[] {0, -1, 65536}) {
+            assertThatThrownBy(() -> env.mappedPort(port))
+                    .isExactlyInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("mappedPort(" + port + "): a TCP port is 1..65535");
+        }
+        try (IsolatedEnvironment hostNetwork = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .namespaces(PID, MOUNT)
+                .start()) {
+            assertThatThrownBy(() -> hostNetwork.mappedPort(0))
+                    .isExactlyInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("mappedPort(0): a TCP port is 1..65535");
+        }
+    }
 }

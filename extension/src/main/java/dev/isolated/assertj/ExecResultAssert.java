@@ -11,7 +11,9 @@ import org.assertj.core.api.ListAssert;
 
 /**
  * Assertions on an {@link ExecResult}. Every failure message shows the command, how it ended and the
- * tail of its stdout and stderr.
+ * tail of its stdout and stderr, also those of the string and list assertions that {@link #stdout()},
+ * {@link #stderr()} and {@link #stdoutLines()} return (in their description, e.g. {@code [stdout of command
+ * [cat, /x] exited with code 1 ...]}).
  *
  * @since 0.1
  */
@@ -87,18 +89,18 @@ public final class ExecResultAssert extends AbstractAssert<ExecResultAssert, Exe
     /** {@return assertions on the stdout (complete up to its bound, see {@link ExecResult#stdoutDroppedBytes()})} */
     public AbstractStringAssert<?> stdout() {
         isNotNull();
-        return Assertions.assertThat(actual.stdout()).as("stdout of %s", actual.command());
+        return Assertions.assertThat(actual.stdout()).as("stdout of %s", actual);
     }
 
     /** {@return assertions on the stderr (complete up to its bound, see {@link ExecResult#stderrDroppedBytes()})} */
     public AbstractStringAssert<?> stderr() {
         isNotNull();
-        return Assertions.assertThat(actual.stderr()).as("stderr of %s", actual.command());
+        return Assertions.assertThat(actual.stderr()).as("stderr of %s", actual);
     }
 
     /** {@return assertions on the lines of stdout} */
     public ListAssert<String> stdoutLines() {
         isNotNull();
-        return Assertions.assertThat(actual.stdoutLines()).as("stdout lines of %s", actual.command());
+        return Assertions.assertThat(actual.stdoutLines()).as("stdout lines of %s", actual);
     }
 }

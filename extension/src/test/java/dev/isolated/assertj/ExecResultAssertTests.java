@@ -40,14 +40,24 @@ class ExecResultAssertTests {
     }
 
     @Test
-    @DisplayName("stdout() and stderr() describe which command they belong to")
+    @DisplayName("stdout(), stderr() and stdoutLines() fail showing the command, how it ended and both streams' tails")
     void streams() {
         assertThat(result(0, "a\nb\n", "warn\n")).stdoutLines().containsExactly("a", "b");
 
-        assertThatThrownBy(() -> assertThat(result(0, "a\n", "")).stdout().isEqualTo("b\n"))
-                .hasMessageContaining("[stdout of [sh, -c, work]]");
-        assertThatThrownBy(() -> assertThat(result(0, "", "warn\n")).stderr().isEmpty())
-                .hasMessageContaining("[stderr of [sh, -c, work]]");
+        assertThatThrownBy(() -> assertThat(result(1, "", "cat: can't open '/x'\n"))
+                        .stdout()
+                        .isEqualTo("hi"))
+                .hasMessageStartingWith("[stdout of command [sh, -c, work] exited with code 1"
+                        + "\n  stdout: (empty)\n  stderr:\n    cat: can't open '/x']");
+        assertThatThrownBy(
+                        () -> assertThat(result(0, "out\n", "warn\n")).stderr().isEmpty())
+                .hasMessageStartingWith("[stderr of command [sh, -c, work] exited with code 0")
+                .hasMessageContaining("    out")
+                .hasMessageContaining("    warn");
+        assertThatThrownBy(() ->
+                        assertThat(result(2, "a\n", "boom\n")).stdoutLines().containsExactly("b"))
+                .hasMessageStartingWith("[stdout lines of command [sh, -c, work] exited with code 2")
+                .hasMessageContaining("    boom");
     }
 
     @Test

@@ -123,7 +123,11 @@ public record ImageConfig(
             retries = retries <= 0 ? DEFAULT_RETRIES : retries;
         }
 
-        /** @return whether the image declares a check that runs: {@code CMD} or {@code CMD-SHELL} */
+        /**
+         * @return whether the image declares a check: its {@code test} starts with {@code CMD} or {@code CMD-SHELL}
+         *     (also one of a form Docker does not run, such as {@code ["CMD"]} alone, which {@link #command()}
+         *     refuses)
+         */
         public boolean isDeclared() {
             return !test.isEmpty() && (test.get(0).equals("CMD") || test.get(0).equals("CMD-SHELL"));
         }

@@ -689,6 +689,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
      */
     @Override
     public int mappedPort(int port) {
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("mappedPort(" + port + "): a TCP port is 1..65535");
+        }
         ensureOpen();
         synchronized (mappedPorts) {
             Integer known = mappedPorts.get(port);

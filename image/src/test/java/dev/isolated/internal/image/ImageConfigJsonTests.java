@@ -1,6 +1,7 @@
 package dev.isolated.internal.image;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.isolated.image.ImageConfig;
 import dev.isolated.internal.json.JsonObject;
@@ -55,5 +56,18 @@ class ImageConfigJsonTests {
         assertThat(ImageConfig.Healthcheck.NONE.isDeclared()).isFalse();
         assertThat(new ImageConfig.Healthcheck(List.of("CMD", "true"), null, null, null, 0).command())
                 .containsExactly("true");
+    }
+
+    @Test
+    @DisplayName("a Test of a form Docker does not run is declared, and command() refuses it quoting it")
+    void malformedHealthcheck() {
+        for (List<String> test : List.of(List.of("CMD"), List.of("CMD-SHELL"), List.of("CMD-SHELL", "a", "b"))) {
+            ImageConfig.Healthcheck check = new ImageConfig.Healthcheck(test, null, null, null, 0);
+            assertThat(check.isDeclared()).as("%s", test).isTrue();
+            assertThatThrownBy(check::command)
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageStartingWith(
+                            "The image's HEALTHCHECK has a Test of a form Docker does not run: " + test);
+        }
     }
 }
