@@ -195,8 +195,14 @@ public final class IsolatedEnvironmentBuilder {
      * @param target where a fresh tmpfs is mounted inside the environment
      * @param sizeBytes its size limit, 0 for the kernel's default (half the RAM)
      * @return this builder
+     * @throws IllegalArgumentException when {@code sizeBytes} is negative ({@code IsolatedEnvironmentBuilder.tmpfs(/cache,
+     *     -1): a size is 0 (the kernel's default) or more})
      */
     public IsolatedEnvironmentBuilder tmpfs(String target, long sizeBytes) {
+        if (sizeBytes < 0) {
+            throw new IllegalArgumentException("IsolatedEnvironmentBuilder.tmpfs(" + target + ", " + sizeBytes
+                    + "): a size is 0 (the kernel's default) or more");
+        }
         spec.mount(new ExtraMount(ExtraMount.Kind.TMPFS, "", target, false, sizeBytes));
         return this;
     }

@@ -166,6 +166,10 @@ final class IsolatedSettings {
                 builder.addBind(checkedSource(bind), bind.target(), bind.readOnly());
             }
             for (Tmpfs tmpfs : AnnotationSupport.findRepeatableAnnotations(element, Tmpfs.class)) {
+                if (tmpfs.sizeBytes() < 0) { // as a negative @Limits: named, before anything is made
+                    throw new ExtensionConfigurationException("@Tmpfs(target = \"" + tmpfs.target() + "\", sizeBytes = "
+                            + tmpfs.sizeBytes() + "): a size is 0 (the kernel's default) or more");
+                }
                 builder.tmpfs(tmpfs.target(), tmpfs.sizeBytes());
             }
         }

@@ -30,7 +30,10 @@ public @interface Tmpfs {
     /** {@return the absolute path inside the environment} */
     String target();
 
-    /** {@return the size limit in bytes; 0 for the kernel's default} */
+    /**
+     * {@return the size limit in bytes; 0 for the kernel's default. A negative one fails the test before anything is
+     * made: {@code @Tmpfs(target = "/cache", sizeBytes = -1): a size is 0 (the kernel's default) or more}}
+     */
     long sizeBytes() default 0;
 
     /**

@@ -161,6 +161,41 @@ class BuilderMatchesAnnotationTests {
         assertThat(NegativeLimitsTestCase.bodiesRun).as("no test body ran").isZero();
     }
 
+    @Test
+    @DisplayName("a negative tmpfs size is refused naming it, by the builder and by @Tmpfs, before anything is made")
+    void negativeTmpfsSize() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> IsolatedEnvironment.builder().tmpfs("/cache", -1))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("IsolatedEnvironmentBuilder.tmpfs(/cache, -1): a size is 0 (the kernel's default) or more");
+
+        EngineRunner.run(NegativeTmpfsTestCase.class)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        org.junit.platform.testkit.engine.EventConditions.event(
+                                org.junit.platform.testkit.engine.EventConditions.test("negative"),
+                                org.junit.platform.testkit.engine.EventConditions.finishedWithFailure(
+                                        org.junit.platform.testkit.engine.TestExecutionResultConditions.instanceOf(
+                                                org.junit.jupiter.api.extension.ExtensionConfigurationException.class),
+                                        org.junit.platform.testkit.engine.TestExecutionResultConditions.message(
+                                                "@Tmpfs(target = \"/cache\", sizeBytes = -4096): a size is 0 (the "
+                                                        + "kernel's default) or more"))));
+        assertThat(NegativeTmpfsTestCase.bodiesRun).as("no test body ran").isZero();
+    }
+
+    static class NegativeTmpfsTestCase {
+        static int bodiesRun;
+
+        @Test
+        @Isolated(rootfs = "busybox.tar")
+        @Tmpfs(target = "/cache", sizeBytes = -4096)
+        void negative(IsolatedEnvironment env) {
+            bodiesRun++;
+        }
+    }
+
     static class NegativeLimitsTestCase {
         static int bodiesRun;
 

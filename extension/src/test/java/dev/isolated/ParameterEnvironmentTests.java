@@ -9,12 +9,17 @@ import java.nio.file.Paths;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
-/** An environment declared on a parameter gets the mounts, limits and clock offsets of its method and class. */
+/**
+ * An environment declared on a parameter gets the mounts, limits, clock offsets and writable layer of its method and
+ * class.
+ */
 @DisplayName("environments declared on parameters")
 class ParameterEnvironmentTests {
 
     @Test
-    @DisplayName("honour the @Bind and @Tmpfs of their class and method, and @Limits and @ClockOffsets of their method")
+    @DisplayName(
+            "honour the @Bind and @Tmpfs of their class and method, and @Limits, @ClockOffsets and @WritableLayer of "
+                    + "their method")
     void honourTheTestsAnnotations() throws Exception {
         Path fixtures = Files.createDirectories(Paths.get("target/parameter-environment-fixtures"));
         Files.writeString(fixtures.resolve("input.txt"), "from the host\n");
@@ -29,6 +34,7 @@ class ParameterEnvironmentTests {
         @Tmpfs(target = "/scratch", sizeBytes = 1 << 20)
         @Limits(pids = 20)
         @ClockOffsets(boottimeSeconds = 30 * 86400)
+        @WritableLayer(tmpfsSize = "8m")
         void test(@Isolated(hostname = "other") IsolatedEnvironment env) throws Exception {
             assertThat(env).hostname().isEqualTo("other");
             assertThat(env.exec("cat", "/fixtures/input.txt"))
@@ -36,6 +42,9 @@ class ParameterEnvironmentTests {
                     .stdout()
                     .isEqualTo("from the host\n");
             assertThat(env).mounts().containsMount("/scratch", "tmpfs");
+            assertThat(env.exec("df", "-k", "/").stdout())
+                    .as("the method's @WritableLayer(tmpfsSize = \"8m\")")
+                    .containsPattern("\\s8192\\s");
 
             double host = Double.parseDouble(
                     Files.readString(Paths.get("/proc/uptime")).split(" ")[0]);
