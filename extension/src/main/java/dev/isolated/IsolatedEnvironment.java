@@ -417,6 +417,11 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * closed: close() was called, or the extension closed it when its test (with Lifecycle.PER_CLASS, its class)
      * ended}. What it was made with ({@link #namespaces()}, {@link #initHostPid()}, {@link #imageConfig()}) stays.
      *
+     * <p>Another thread may close it while one waits in it: an {@code exec} then returns exit code 137,
+     * {@link IsolatedProcess#awaitOutput} throws its {@link IllegalStateException} for a process that exited, and
+     * {@code awaitPort}, {@code awaitFile} that of a closed environment. A close that finds another one under way
+     * returns once that one has; a close on an interrupted thread closes all the same, the interrupt status kept.
+     *
      * @throws EnvironmentCleanupException listing every leftover when something could not be cleaned up
      */
     @Override

@@ -61,7 +61,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private ResolvedUser defaultUser; // the environment's user or the image's User, resolved at the first command
     private volatile String diedHow;
     private volatile IsolatedException helperGone;
-    private volatile boolean closed;
+    private volatile boolean closed; // set once, under closeLock
+    private final Object closeLock = new Object();
+    private final CompletableFuture<Void> closeFinished = new CompletableFuture<>(); // the first close returned
     private long initHostPid;
     private CgroupFiles cgroup;
     private String address = "";
@@ -789,8 +791,23 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     @Override
     public void close() {
         CompletableFuture<Fields> closing = beginClose();
-        if (closing != null) {
+        if (closing == null) {
+            awaitFirstClose();
+            return;
+        }
+        try {
             finishClose(closing);
+        } finally {
+            closeFinished.complete(null);
+        }
+    }
+
+    /** A repeated close returns once the first one did: its processes have exited then too. */
+    private void awaitFirstClose() {
+        try {
+            Uninterruptibly.get(closeFinished, Timeouts.LONGEST.toNanos());
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("the first close() of " + this + " did not finish", e);
         }
     }
 
@@ -805,15 +822,28 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         CompletableFuture<Fields> closing = beginClose();
         return closing == null
                 ? CompletableFuture.completedFuture(null)
-                : CompletableFuture.runAsync(() -> finishClose(closing), executor);
+                : CompletableFuture.runAsync(
+                        () -> {
+                            try {
+                                finishClose(closing);
+                            } finally {
+                                closeFinished.complete(null);
+                            }
+                        },
+                        executor);
     }
 
-    /** @return the CLOSE's answer (failed when it could not be sent); {@code null} when closed already */
+    /**
+     * @return the CLOSE's answer (failed when it could not be sent); {@code null} when closed already, also by another
+     *     thread at the same time (only one sends the CLOSE: the helper answers a second with "no such environment")
+     */
     private CompletableFuture<Fields> beginClose() {
-        if (closed) {
-            return null;
+        synchronized (closeLock) {
+            if (closed) {
+                return null;
+            }
+            closed = true;
         }
-        closed = true;
         if (!address.isEmpty()) {
             PrivateNetworks.leave(spec.options().network(), this);
         }
@@ -832,7 +862,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         List<String> leftovers = new ArrayList<>();
         List<Throwable> causes = new ArrayList<>();
         try {
-            await(closing);
+            awaitClosed(closing);
         } catch (RuntimeException e) {
             leftovers.add("the environment itself (init host pid " + initHostPid + "): " + e.getMessage());
             causes.add(e);
@@ -849,15 +879,12 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         }
         for (RunningProcess p : processes) {
             try {
-                p.exit().get(5, TimeUnit.SECONDS);
+                Uninterruptibly.get(p.exit(), TimeUnit.SECONDS.toNanos(5));
             } catch (TimeoutException e) {
                 leftovers.add("process " + p.command() + (p.hostPid() < 0 ? "" : " (host pid " + p.hostPid() + ")")
                         + " still running");
                 causes.add(e);
-            } catch (InterruptedException | ExecutionException e) {
-                if (e instanceof InterruptedException) {
-                    Thread.currentThread().interrupt();
-                }
+            } catch (ExecutionException e) {
                 // Its exit was not reported because the helper went away; the helper kills it then.
             }
         }
@@ -873,6 +900,15 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         try {
             return reply.get(CLOSE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
         } catch (InterruptedException | ExecutionException | TimeoutException e) {
+            throw RunningProcess.asIsolated(e);
+        }
+    }
+
+    /** {@link #await}, which an interrupt does not cut short: closing finishes also on an interrupted thread. */
+    private static Fields awaitClosed(CompletableFuture<Fields> reply) {
+        try {
+            return Uninterruptibly.get(reply, CLOSE_TIMEOUT.toNanos());
+        } catch (ExecutionException | TimeoutException e) {
             throw RunningProcess.asIsolated(e);
         }
     }
