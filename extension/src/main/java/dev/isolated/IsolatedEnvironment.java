@@ -369,6 +369,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      *
      * @param path an absolute path inside the environment
      * @throws AwaitTimeoutException when it does not appear in time
+     * @throws IsolatedException at once when the thread is interrupted ({@code Interrupted while waiting for PATH to
+     *     appear in ...}), its interrupt status kept
      */
     void awaitFile(String path);
 
@@ -378,6 +380,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      *
      * @param port the port number
      * @throws AwaitTimeoutException listing the ports that do listen, when it does not
+     * @throws IsolatedException at once when the thread is interrupted ({@code Interrupted while waiting for TCP port
+     *     PORT to listen in ...}), its interrupt status kept
      */
     void awaitPort(int port);
 

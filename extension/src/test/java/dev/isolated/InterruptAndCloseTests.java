@@ -61,6 +61,154 @@ class InterruptAndCloseTests {
     }
 
     @Test
+    @DisplayName("exec interrupted: IsolatedException, the interrupt kept, the command and its process group killed")
+    void execInterrupted() throws Exception {
+        String seconds = HostSleepers.ownSeconds(60);
+        try (IsolatedEnvironment env = busybox()) {
+            Outcome o = blockedThen(
+                    () -> env.exec("sh", "-c", "sleep " + seconds + " & sleep " + seconds), Thread::interrupt);
+
+            assertThat(o.thrown())
+                    .isExactlyInstanceOf(IsolatedException.class)
+                    .hasMessage("Interrupted while waiting for [sh, -c, sleep " + seconds + " & sleep " + seconds
+                            + "]: it was killed (SIGKILL to its process group)")
+                    .hasCauseInstanceOf(InterruptedException.class);
+            assertThat(o.interruptedAfter()).isTrue();
+            assertThat(HostSleepers.of(seconds)).isEmpty();
+            assertThat(env.processes()).extracting(ProcessInfo::command).containsExactly("isolated-init");
+            assertThat(env.exec("echo", "next")).stdout().isEqualTo("next\n");
+        }
+    }
+
+    @Test
+    @DisplayName("waitFor, awaitExit and awaitOutput interrupted: IsolatedException, the interrupt kept, the process "
+            + "runs on until its environment closes")
+    void processWaitsInterrupted() throws Exception {
+        String seconds = HostSleepers.ownSeconds(61);
+        record ProcessWait(String name, String forWhat, java.util.function.Function<IsolatedProcess, Object> call) {}
+        List<ProcessWait> waits = List.of(
+                new ProcessWait("waitFor", "to exit", p -> p.waitFor(LONG)),
+                new ProcessWait("awaitExit", "to exit", IsolatedProcess::awaitExit),
+                new ProcessWait(
+                        "awaitOutput",
+                        "to print a line matching /ready/",
+                        p -> p.awaitOutput(Pattern.compile("ready"))));
+        for (ProcessWait wait : waits) {
+            IsolatedProcess sleeper;
+            try (IsolatedEnvironment env = busybox()) {
+                sleeper = env.start("sleep", seconds);
+                Outcome o = blockedThen(() -> wait.call().apply(sleeper), Thread::interrupt);
+
+                assertThat(o.thrown())
+                        .as(wait.name())
+                        .isExactlyInstanceOf(IsolatedException.class)
+                        .hasMessage("Interrupted while waiting for [sleep, " + seconds + "] (host pid "
+                                + sleeper.hostPid() + ") " + wait.forWhat()
+                                + "; it still runs (kill() stops it, as closing its environment does)")
+                        .hasCauseInstanceOf(InterruptedException.class);
+                assertThat(o.interruptedAfter()).isTrue();
+                assertThat(sleeper.isAlive()).isTrue();
+                assertThat(HostSleepers.of(seconds)).containsExactly(sleeper.hostPid());
+            }
+            assertThat(sleeper.isAlive()).isFalse();
+            assertThat(HostSleepers.of(seconds)).isEmpty();
+        }
+    }
+
+    @Test
+    @DisplayName("awaitPort and awaitFile interrupted: IsolatedException at once, not at the await timeout, the "
+            + "interrupt kept")
+    void environmentAwaitsInterrupted() throws Exception {
+        try (IsolatedEnvironment env = busybox()) {
+            Outcome port = blockedThen(
+                    () -> {
+                        env.awaitPort(8080);
+                        return null;
+                    },
+                    Thread::interrupt);
+            Outcome file = blockedThen(
+                    () -> {
+                        env.awaitFile("/run/ready");
+                        return null;
+                    },
+                    Thread::interrupt);
+
+            assertThat(port.thrown())
+                    .isExactlyInstanceOf(IsolatedException.class)
+                    .hasMessage("Interrupted while waiting for TCP port 8080 to listen in " + env)
+                    .hasCauseInstanceOf(InterruptedException.class);
+            assertThat(port.interruptedAfter()).isTrue();
+            assertThat(file.thrown())
+                    .isExactlyInstanceOf(IsolatedException.class)
+                    .hasMessage("Interrupted while waiting for /run/ready to appear in " + env);
+            assertThat(file.interruptedAfter()).isTrue();
+        }
+    }
+
+    @Test
+    @DisplayName("Wait.waitUntilReady interrupted: IsolatedException, the interrupt kept, the service left running")
+    void waitUntilReadyInterrupted() throws Exception {
+        try (IsolatedEnvironment env = busybox()) {
+            IsolatedProcess service = env.start("sleep", HostSleepers.ownSeconds(62));
+            Outcome o = blockedThen(
+                    () -> {
+                        Wait.forLogLine("ready").waitUntilReady(env, service);
+                        return null;
+                    },
+                    Thread::interrupt);
+
+            assertThat(o.thrown())
+                    .isExactlyInstanceOf(IsolatedException.class)
+                    .hasMessage(
+                            "Interrupted while waiting for [sleep, " + HostSleepers.ownSeconds(62) + "] to be ready");
+            assertThat(o.interruptedAfter()).isTrue();
+            assertThat(service.isAlive()).isTrue();
+        }
+    }
+
+    @Test
+    @DisplayName("EnvironmentPool.take interrupted: IsolatedException, the interrupt kept; the pool still closes")
+    void takeInterrupted() throws Exception {
+        busybox().close(); // the helper is up
+        List<Long> before = SpareEnvironmentTests.liveInitsOfHelper();
+        CountDownLatch release = new CountDownLatch(1);
+        EnvironmentPool pool = EnvironmentPool.of(1, () -> {
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            return IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+        });
+        Outcome o = blockedThen(pool::take, Thread::interrupt);
+
+        assertThat(o.thrown())
+                .isExactlyInstanceOf(IsolatedException.class)
+                .hasMessageMatching("Interrupted while waiting for an environment of "
+                        + "EnvironmentPool\\[isolated-pool-\\d+, ready 1, waiting 0]");
+        assertThat(o.interruptedAfter()).isTrue();
+        release.countDown();
+        pool.close();
+        assertThat(SpareEnvironmentTests.liveInitsOfHelper()).isEqualTo(before);
+    }
+
+    @Test
+    @DisplayName("builder().start() on an interrupted thread: IsolatedException, the interrupt kept, and the "
+            + "environment the helper began is closed, not left to the JVM's exit")
+    void startInterrupted() throws Exception {
+        busybox().close(); // the helper is up
+        List<Long> before = SpareEnvironmentTests.liveInitsOfHelper();
+        Outcome o = onInterruptedThread(
+                () -> IsolatedEnvironment.builder().rootfs("busybox.tar").start());
+
+        assertThat(o.thrown())
+                .isExactlyInstanceOf(IsolatedException.class)
+                .hasMessage("Interrupted while the isolated helper created the environment; it was closed");
+        assertThat(o.interruptedAfter()).isTrue();
+        assertThat(SpareEnvironmentTests.liveInitsOfHelper()).isEqualTo(before);
+    }
+
+    @Test
     @DisplayName("close() on an interrupted thread closes the environment, its disk layer too, throws nothing and "
             + "keeps the interrupt")
     void closeOnInterruptedThread(@TempDir Path dir) throws Exception {
@@ -88,22 +236,14 @@ class InterruptAndCloseTests {
         assertThat(WritableLayerTests.diskLayers(layers)).isEmpty();
     }
 
+    /** Runs {@code call} on a thread of its own whose interrupt status is set before the call. */
     private static Outcome onInterruptedThread(Callable<?> call) throws Exception {
-        AtomicReference<Outcome> outcome = new AtomicReference<>();
-        Thread t = new Thread(() -> {
-            Thread.currentThread().interrupt();
-            Object result = null;
-            Throwable thrown = null;
-            try {
-                result = call.call();
-            } catch (Throwable e) {
-                thrown = e;
-            }
-            outcome.set(new Outcome(result, thrown, Thread.currentThread().isInterrupted()));
-        });
-        t.start();
-        t.join();
-        return outcome.get();
+        return blockedThen(
+                () -> {
+                    Thread.currentThread().interrupt();
+                    return call.call();
+                },
+                t -> {});
     }
 
     @Test

@@ -38,8 +38,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.awaitility.Awaitility;
-import org.awaitility.core.ConditionTimeoutException;
+import java.util.function.BooleanSupplier;
 
 /**
  * An environment held by the resident helper: its init process keeps the namespaces alive, commands are
@@ -249,7 +248,22 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
                     "The isolated helper did not create the environment within " + CREATE_TIMEOUT
                             + "; it was closed. The helper's stderr (printed with [isolated-helper]) may say why.",
                     e);
-        } catch (ExecutionException | InterruptedException e) {
+        } catch (InterruptedException e) {
+            // The CREATE was sent: have the helper kill what it made, or it would live until the JVM's exit.
+            IsolatedException interrupted = new IsolatedException(
+                    "Interrupted while the isolated helper created the environment; it was closed", e);
+            try {
+                Uninterruptibly.get(
+                        helper.call(FrameType.CLOSE, Fields.of().add("env", Integer.toString(id))),
+                        CLOSE_TIMEOUT.toNanos());
+            } catch (ExecutionException | TimeoutException notClosed) {
+                interrupted.addSuppressed(notClosed);
+            } finally {
+                helper.unlisten(id);
+            }
+            Thread.currentThread().interrupt();
+            throw interrupted;
+        } catch (ExecutionException e) {
             helper.unlisten(id);
             throw RunningProcess.asIsolated(e);
         }
@@ -594,13 +608,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
 
     @Override
     public void awaitFile(String path) {
-        try {
-            Awaitility.await()
-                    .atMost(Timeouts.capped(spec.awaitTimeout()))
-                    .pollDelay(Duration.ZERO)
-                    .pollInterval(Duration.ofMillis(10))
-                    .until(() -> files().exists(path));
-        } catch (ConditionTimeoutException e) {
+        if (!pollUntil(() -> files().exists(path), path + " to appear")) {
             throw PublicObjects.awaitTimeout(
                     path + " did not appear in " + this + " within " + Timeouts.millis(spec.awaitTimeout()) + " ms");
         }
@@ -609,19 +617,36 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     @Override
     public void awaitPort(int port) {
         ensureOpen();
-        try {
-            Awaitility.await()
-                    .atMost(Timeouts.capped(spec.awaitTimeout()))
-                    .pollDelay(Duration.ZERO)
-                    .pollInterval(Duration.ofMillis(10))
-                    .until(() -> {
-                        ensureOpen(); // closed meanwhile: its init's pid no longer names it
-                        return ListeningPorts.of(initHostPid).contains(port);
-                    });
-        } catch (ConditionTimeoutException e) {
+        BooleanSupplier listens = () -> {
+            ensureOpen(); // closed meanwhile: its init's pid no longer names it
+            return ListeningPorts.of(initHostPid).contains(port);
+        };
+        if (!pollUntil(listens, "TCP port " + port + " to listen")) {
             throw PublicObjects.awaitTimeout("Nothing listened on TCP port " + port + " in " + this + " within "
                     + Timeouts.millis(spec.awaitTimeout()) + " ms; listening ports: " + ListeningPorts.of(initHostPid));
         }
+    }
+
+    /**
+     * Checks {@code ready} every 10 ms until it is true or the await timeout passes; an interrupt ends the wait with
+     * an {@link IsolatedException}, the thread's interrupt status kept.
+     *
+     * @return whether it became true in time
+     */
+    private boolean pollUntil(BooleanSupplier ready, String what) {
+        long deadline = Timeouts.deadline(spec.awaitTimeout());
+        while (!ready.getAsBoolean()) {
+            if (deadline - System.nanoTime() <= 0) {
+                return false;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IsolatedException("Interrupted while waiting for " + what + " in " + this, e);
+            }
+        }
+        return true;
     }
 
     /**
