@@ -236,6 +236,46 @@ class InterruptAndCloseTests {
         assertThat(WritableLayerTests.diskLayers(layers)).isEmpty();
     }
 
+    @Test
+    @DisplayName("JUnit's @Timeout interrupting exec: the test fails with its TimeoutException, the command is killed, "
+            + "and the environment closes without an EnvironmentCleanupException")
+    void junitTimeout() throws Exception {
+        TimedOutTestCase.seconds = HostSleepers.ownSeconds(66);
+        var results = EngineRunner.run(TimedOutTestCase.class);
+
+        results.testEvents().assertStatistics(stats -> stats.started(1).failed(1));
+        Throwable failure = results.testEvents().failed().stream()
+                .findFirst()
+                .orElseThrow()
+                .getPayload(org.junit.platform.engine.TestExecutionResult.class)
+                .orElseThrow()
+                .getThrowable()
+                .orElseThrow();
+        assertThat(failure)
+                .isInstanceOf(java.util.concurrent.TimeoutException.class)
+                .hasMessageContaining("timed out after 1 second");
+        assertThat(failure.getSuppressed())
+                .anySatisfy(e -> assertThat(e)
+                        .isExactlyInstanceOf(IsolatedException.class)
+                        .hasMessage("Interrupted while waiting for [sleep, " + TimedOutTestCase.seconds
+                                + "]: it was killed (SIGKILL to its process group)"))
+                .noneMatch(e -> e instanceof EnvironmentCleanupException);
+        results.containerEvents().assertStatistics(stats -> stats.failed(0));
+        assertThat(HostSleepers.of(TimedOutTestCase.seconds)).isEmpty();
+        assertThat(SpareEnvironmentTests.liveInitsOfHelper()).isEmpty();
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class TimedOutTestCase {
+        static volatile String seconds;
+
+        @Test
+        @org.junit.jupiter.api.Timeout(1)
+        void hangs(IsolatedEnvironment env) {
+            env.exec("sleep", seconds);
+        }
+    }
+
     /** Runs {@code call} on a thread of its own whose interrupt status is set before the call. */
     private static Outcome onInterruptedThread(Callable<?> call) throws Exception {
         return blockedThen(
