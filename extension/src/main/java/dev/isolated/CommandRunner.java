@@ -33,6 +33,10 @@ public interface CommandRunner {
      * started that stayed in it) gets SIGTERM, then SIGKILL two seconds later, and the result says
      * {@link ExecResult#timedOut()}.
      *
+     * <p>When the waiting thread is interrupted, the command is killed with what it started in its process group
+     * (SIGKILL), and an {@link IsolatedException} ({@code Interrupted while waiting for [COMMAND]: it was killed
+     * (SIGKILL to its process group)}) is thrown once it exited; the thread's interrupt status is kept.
+     *
      * @param command the command and its options
      * @return the result
      */

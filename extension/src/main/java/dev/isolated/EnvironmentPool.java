@@ -99,6 +99,8 @@ public final class EnvironmentPool implements AutoCloseable {
      *
      * @return an environment no one else has used or will be given
      * @throws IllegalStateException when the pool is closed
+     * @throws IsolatedException when the thread is interrupted while it waits ({@code Interrupted while waiting for
+     *     an environment of EnvironmentPool[...]}), its interrupt status kept
      * @throws RuntimeException what {@code start} threw for this environment (e.g. a
      *     {@link ServiceNotReadyException}), with a suppressed exception marking where it was taken
      */

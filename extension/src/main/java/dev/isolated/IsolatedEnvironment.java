@@ -369,6 +369,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      *
      * @param path an absolute path inside the environment
      * @throws AwaitTimeoutException when it does not appear in time
+     * @throws IsolatedException at once when the thread is interrupted ({@code Interrupted while waiting for PATH to
+     *     appear in ...}), its interrupt status kept
      */
     void awaitFile(String path);
 
@@ -378,6 +380,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      *
      * @param port the port number
      * @throws AwaitTimeoutException listing the ports that do listen, when it does not
+     * @throws IsolatedException at once when the thread is interrupted ({@code Interrupted while waiting for TCP port
+     *     PORT to listen in ...}), its interrupt status kept
      */
     void awaitPort(int port);
 
@@ -416,6 +420,11 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * {@link #freeze(String)}) throws an {@link IllegalStateException} at once: {@code This isolated environment is
      * closed: close() was called, or the extension closed it when its test (with Lifecycle.PER_CLASS, its class)
      * ended}. What it was made with ({@link #namespaces()}, {@link #initHostPid()}, {@link #imageConfig()}) stays.
+     *
+     * <p>Another thread may close it while one waits in it: an {@code exec} then returns exit code 137,
+     * {@link IsolatedProcess#awaitOutput} throws its {@link IllegalStateException} for a process that exited, and
+     * {@code awaitPort}, {@code awaitFile} that of a closed environment. A close that finds another one under way
+     * returns once that one has; a close on an interrupted thread closes all the same, the interrupt status kept.
      *
      * @throws EnvironmentCleanupException listing every leftover when something could not be cleaned up
      */

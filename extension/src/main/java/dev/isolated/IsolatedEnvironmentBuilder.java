@@ -844,7 +844,9 @@ public final class IsolatedEnvironmentBuilder {
      * @throws dev.isolated.image.ImageException naming the image when it is not found, or cannot be read, unpacked
      *     or pulled
      * @throws IsolatedException when a setting of the image cache or of pulls is not valid, or names a directory of
-     *     another user
+     *     another user; or {@code Interrupted while the isolated helper created the environment; it was closed} when
+     *     the thread is interrupted while it waits for the helper (what the helper began is closed, nothing is left
+     *     to the JVM's exit, and the thread's interrupt status is kept)
      */
     public IsolatedEnvironment start() {
         return start(null);

@@ -12,6 +12,11 @@ import org.apiguardian.api.API;
  * A command running in the background in an {@link IsolatedEnvironment}, started with
  * {@link CommandRunner#start(String...)}. It is killed, at the latest, when its environment closes.
  *
+ * <p>An interrupt of a thread waiting in {@link #waitFor}, {@link #awaitOutput} or {@link #awaitExit} ends the wait
+ * with an {@link IsolatedException}, {@code Interrupted while waiting for [COMMAND] (host pid N) to exit; it still
+ * runs (kill() stops it, as closing its environment does)} ({@code to print a line matching /PATTERN/} for
+ * {@code awaitOutput}), the thread's interrupt status kept: as after {@link Process#waitFor()}, the process runs on.
+ *
  * @since 0.1
  */
 @API(status = STABLE, since = "0.1")

@@ -165,6 +165,8 @@ public abstract class Wait {
      *     {@link CommandRunner#start(String...)}
      * @throws ServiceNotReadyException when it is not ready in time, exits first, or is unhealthy; the message has
      *     the last lines of its output
+     * @throws IsolatedException when the thread is interrupted, e.g. {@code Interrupted while waiting for [COMMAND]
+     *     to be ready}; the thread's interrupt status is kept and the service runs on
      */
     public final void waitUntilReady(IsolatedEnvironment env, IsolatedProcess service) {
         await(env, service, env.startupTimeout(), "the startup timeout");
@@ -178,6 +180,8 @@ public abstract class Wait {
      * @param timeout how long to wait at most
      * @throws ServiceNotReadyException when it is not ready in time ({@code ... was not ready within T ms (the
      *     timeout given): ...}), exits first, or is unhealthy
+     * @throws IsolatedException when the thread is interrupted, as {@link #waitUntilReady(IsolatedEnvironment,
+     *     IsolatedProcess)}
      */
     public final void waitUntilReady(IsolatedEnvironment env, IsolatedProcess service, Duration timeout) {
         await(env, service, timeout, "the timeout given");

@@ -13,7 +13,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -133,6 +136,45 @@ class EnvironmentPoolTests {
             assertThat(a.exec("sh", "-c", "echo a > /www/only-a")).succeeded();
             assertThat(b.exec("ls", "/www")).stdout().isEqualTo("index.html\n");
         }
+    }
+
+    @Test
+    @DisplayName("take() from six threads at once: six distinct environments, each with its service ready and its own "
+            + "writes; none is left once the takers and the pool closed theirs")
+    void takenFromThreadsAtOnce() throws Exception {
+        int takers = 6;
+        List<IsolatedEnvironment> taken = new CopyOnWriteArrayList<>();
+        try (EnvironmentPool pool = state.pool(2, b -> b.startImageCommand(Wait.forPort(8080)))) {
+            CountDownLatch go = new CountDownLatch(1);
+            List<CompletableFuture<String>> answers = new ArrayList<>();
+            for (int i = 0; i < takers; i++) {
+                String mine = "taker-" + i;
+                answers.add(CompletableFuture.supplyAsync(() -> {
+                    try {
+                        go.await();
+                        IsolatedEnvironment env = pool.take();
+                        taken.add(env);
+                        assertThat(env.exec("sh", "-c", "echo " + mine + " > /www/index.html"))
+                                .succeeded();
+                        return get(env, "/");
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }));
+            }
+            go.countDown();
+            for (int i = 0; i < takers; i++) {
+                assertThat(answers.get(i).get(2, TimeUnit.MINUTES))
+                        .contains(" 200 ")
+                        .endsWith(" taker-" + i + "\n");
+            }
+        }
+        assertThat(taken)
+                .extracting(IsolatedEnvironment::initHostPid)
+                .doesNotHaveDuplicates()
+                .hasSize(takers);
+        taken.forEach(IsolatedEnvironment::close);
+        assertThat(taken).extracting(IsolatedEnvironment::initHostPid).noneMatch(EnvironmentPoolTests::running);
     }
 
     @Test

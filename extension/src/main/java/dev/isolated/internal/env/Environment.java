@@ -38,8 +38,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.awaitility.Awaitility;
-import org.awaitility.core.ConditionTimeoutException;
+import java.util.function.BooleanSupplier;
 
 /**
  * An environment held by the resident helper: its init process keeps the namespaces alive, commands are
@@ -61,7 +60,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private ResolvedUser defaultUser; // the environment's user or the image's User, resolved at the first command
     private volatile String diedHow;
     private volatile IsolatedException helperGone;
-    private volatile boolean closed;
+    private volatile boolean closed; // set once, under closeLock
+    private final Object closeLock = new Object();
+    private final CompletableFuture<Void> closeFinished = new CompletableFuture<>(); // the first close returned
     private long initHostPid;
     private CgroupFiles cgroup;
     private String address = "";
@@ -247,7 +248,22 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
                     "The isolated helper did not create the environment within " + CREATE_TIMEOUT
                             + "; it was closed. The helper's stderr (printed with [isolated-helper]) may say why.",
                     e);
-        } catch (ExecutionException | InterruptedException e) {
+        } catch (InterruptedException e) {
+            // The CREATE was sent: have the helper kill what it made, or it would live until the JVM's exit.
+            IsolatedException interrupted = new IsolatedException(
+                    "Interrupted while the isolated helper created the environment; it was closed", e);
+            try {
+                Uninterruptibly.get(
+                        helper.call(FrameType.CLOSE, Fields.of().add("env", Integer.toString(id))),
+                        CLOSE_TIMEOUT.toNanos());
+            } catch (ExecutionException | TimeoutException notClosed) {
+                interrupted.addSuppressed(notClosed);
+            } finally {
+                helper.unlisten(id);
+            }
+            Thread.currentThread().interrupt();
+            throw interrupted;
+        } catch (ExecutionException e) {
             helper.unlisten(id);
             throw RunningProcess.asIsolated(e);
         }
@@ -592,13 +608,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
 
     @Override
     public void awaitFile(String path) {
-        try {
-            Awaitility.await()
-                    .atMost(Timeouts.capped(spec.awaitTimeout()))
-                    .pollDelay(Duration.ZERO)
-                    .pollInterval(Duration.ofMillis(10))
-                    .until(() -> files().exists(path));
-        } catch (ConditionTimeoutException e) {
+        if (!pollUntil(() -> files().exists(path), path + " to appear")) {
             throw PublicObjects.awaitTimeout(
                     path + " did not appear in " + this + " within " + Timeouts.millis(spec.awaitTimeout()) + " ms");
         }
@@ -607,19 +617,36 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     @Override
     public void awaitPort(int port) {
         ensureOpen();
-        try {
-            Awaitility.await()
-                    .atMost(Timeouts.capped(spec.awaitTimeout()))
-                    .pollDelay(Duration.ZERO)
-                    .pollInterval(Duration.ofMillis(10))
-                    .until(() -> {
-                        ensureOpen(); // closed meanwhile: its init's pid no longer names it
-                        return ListeningPorts.of(initHostPid).contains(port);
-                    });
-        } catch (ConditionTimeoutException e) {
+        BooleanSupplier listens = () -> {
+            ensureOpen(); // closed meanwhile: its init's pid no longer names it
+            return ListeningPorts.of(initHostPid).contains(port);
+        };
+        if (!pollUntil(listens, "TCP port " + port + " to listen")) {
             throw PublicObjects.awaitTimeout("Nothing listened on TCP port " + port + " in " + this + " within "
                     + Timeouts.millis(spec.awaitTimeout()) + " ms; listening ports: " + ListeningPorts.of(initHostPid));
         }
+    }
+
+    /**
+     * Checks {@code ready} every 10 ms until it is true or the await timeout passes; an interrupt ends the wait with
+     * an {@link IsolatedException}, the thread's interrupt status kept.
+     *
+     * @return whether it became true in time
+     */
+    private boolean pollUntil(BooleanSupplier ready, String what) {
+        long deadline = Timeouts.deadline(spec.awaitTimeout());
+        while (!ready.getAsBoolean()) {
+            if (deadline - System.nanoTime() <= 0) {
+                return false;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IsolatedException("Interrupted while waiting for " + what + " in " + this, e);
+            }
+        }
+        return true;
     }
 
     /**
@@ -789,8 +816,23 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     @Override
     public void close() {
         CompletableFuture<Fields> closing = beginClose();
-        if (closing != null) {
+        if (closing == null) {
+            awaitFirstClose();
+            return;
+        }
+        try {
             finishClose(closing);
+        } finally {
+            closeFinished.complete(null);
+        }
+    }
+
+    /** A repeated close returns once the first one did: its processes have exited then too. */
+    private void awaitFirstClose() {
+        try {
+            Uninterruptibly.get(closeFinished, Timeouts.LONGEST.toNanos());
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("the first close() of " + this + " did not finish", e);
         }
     }
 
@@ -805,15 +847,28 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         CompletableFuture<Fields> closing = beginClose();
         return closing == null
                 ? CompletableFuture.completedFuture(null)
-                : CompletableFuture.runAsync(() -> finishClose(closing), executor);
+                : CompletableFuture.runAsync(
+                        () -> {
+                            try {
+                                finishClose(closing);
+                            } finally {
+                                closeFinished.complete(null);
+                            }
+                        },
+                        executor);
     }
 
-    /** @return the CLOSE's answer (failed when it could not be sent); {@code null} when closed already */
+    /**
+     * @return the CLOSE's answer (failed when it could not be sent); {@code null} when closed already, also by another
+     *     thread at the same time (only one sends the CLOSE: the helper answers a second with "no such environment")
+     */
     private CompletableFuture<Fields> beginClose() {
-        if (closed) {
-            return null;
+        synchronized (closeLock) {
+            if (closed) {
+                return null;
+            }
+            closed = true;
         }
-        closed = true;
         if (!address.isEmpty()) {
             PrivateNetworks.leave(spec.options().network(), this);
         }
@@ -832,7 +887,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         List<String> leftovers = new ArrayList<>();
         List<Throwable> causes = new ArrayList<>();
         try {
-            await(closing);
+            awaitClosed(closing);
         } catch (RuntimeException e) {
             leftovers.add("the environment itself (init host pid " + initHostPid + "): " + e.getMessage());
             causes.add(e);
@@ -849,15 +904,12 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         }
         for (RunningProcess p : processes) {
             try {
-                p.exit().get(5, TimeUnit.SECONDS);
+                Uninterruptibly.get(p.exit(), TimeUnit.SECONDS.toNanos(5));
             } catch (TimeoutException e) {
                 leftovers.add("process " + p.command() + (p.hostPid() < 0 ? "" : " (host pid " + p.hostPid() + ")")
                         + " still running");
                 causes.add(e);
-            } catch (InterruptedException | ExecutionException e) {
-                if (e instanceof InterruptedException) {
-                    Thread.currentThread().interrupt();
-                }
+            } catch (ExecutionException e) {
                 // Its exit was not reported because the helper went away; the helper kills it then.
             }
         }
@@ -873,6 +925,15 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         try {
             return reply.get(CLOSE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
         } catch (InterruptedException | ExecutionException | TimeoutException e) {
+            throw RunningProcess.asIsolated(e);
+        }
+    }
+
+    /** {@link #await}, which an interrupt does not cut short: closing finishes also on an interrupted thread. */
+    private static Fields awaitClosed(CompletableFuture<Fields> reply) {
+        try {
+            return Uninterruptibly.get(reply, CLOSE_TIMEOUT.toNanos());
+        } catch (ExecutionException | TimeoutException e) {
             throw RunningProcess.asIsolated(e);
         }
     }

@@ -160,7 +160,11 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             throw new IsolatedException("The isolated helper did not start " + command + " within " + SPAWN_TIMEOUT
                     + "; its stderr (the test's output) may say why");
         } catch (InterruptedException e) {
-            throw asIsolated(e);
+            Thread.currentThread().interrupt();
+            throw new IsolatedException(
+                    "Interrupted while the isolated helper started " + command
+                            + " (if it started, it runs until its environment closes)",
+                    e);
         }
     }
 
@@ -347,12 +351,54 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             } catch (TimeoutException stillRunning) {
                 signal(9, true);
                 return waitFor(Duration.ofSeconds(30));
-            } catch (InterruptedException | ExecutionException other) {
+            } catch (InterruptedException interrupted) {
+                throw killedOnInterrupt(interrupted);
+            } catch (ExecutionException other) {
                 throw asIsolated(other);
             }
-        } catch (InterruptedException | ExecutionException e) {
+        } catch (InterruptedException e) {
+            throw killedOnInterrupt(e);
+        } catch (ExecutionException e) {
             throw asIsolated(e);
         }
+    }
+
+    /**
+     * exec's thread was interrupted: no one waits for the command any more, so it is killed with what it started in
+     * its process group (SIGKILL, as at the end of a timeout) before the interrupt is reported; the thread's interrupt
+     * status is kept.
+     */
+    private IsolatedException killedOnInterrupt(InterruptedException cause) {
+        boolean running = !exited.isDone();
+        IsolatedException interrupted = new IsolatedException(
+                "Interrupted while waiting for " + command
+                        + (running ? ": it was killed (SIGKILL to its process group)" : " (it had exited)"),
+                cause);
+        try {
+            if (running) {
+                Fields kill = Fields.of()
+                        .add("proc", Integer.toString(id))
+                        .add("signal", "9")
+                        .add("group", "true");
+                Uninterruptibly.get(helper.call(FrameType.SIGNAL, kill), TimeUnit.SECONDS.toNanos(30));
+            }
+            Uninterruptibly.get(exited, TimeUnit.SECONDS.toNanos(30));
+        } catch (ExecutionException | TimeoutException notKilled) {
+            if (!exited.isDone() || exited.isCompletedExceptionally()) {
+                interrupted.addSuppressed(notKilled);
+            } // else it exited before the signal reached it
+        }
+        Thread.currentThread().interrupt();
+        return interrupted;
+    }
+
+    /** A wait on this process was interrupted: the process runs on; the thread's interrupt status is kept. */
+    private IsolatedException interrupted(InterruptedException cause, String waitingFor) {
+        Thread.currentThread().interrupt();
+        return new IsolatedException(
+                "Interrupted while waiting for " + command + " (host pid " + hostPid + ") " + waitingFor
+                        + "; it still runs (kill() stops it, as closing its environment does)",
+                cause);
     }
 
     @Override
@@ -406,7 +452,9 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
         } catch (TimeoutException e) {
             throw new CompletionException(new TimeoutException(command + " (host pid " + hostPid
                     + ") is still running after " + Timeouts.millis(timeout) + " ms; " + outputSoFar()));
-        } catch (InterruptedException | ExecutionException e) {
+        } catch (InterruptedException e) {
+            throw interrupted(e, "to exit");
+        } catch (ExecutionException e) {
             throw asIsolated(e);
         }
     }
@@ -438,7 +486,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
                 } catch (TimeoutException | ExecutionException e) {
                     // check again
                 } catch (InterruptedException e) {
-                    throw asIsolated(e);
+                    throw interrupted(e, "to print a line matching /" + pattern + "/");
                 }
             }
         }
@@ -451,7 +499,9 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
         } catch (TimeoutException e) {
             throw PublicObjects.awaitTimeout(command + " (host pid " + hostPid + ") did not exit within "
                     + Timeouts.millis(awaitTimeout) + " ms; " + outputSoFar());
-        } catch (InterruptedException | ExecutionException e) {
+        } catch (InterruptedException e) {
+            throw interrupted(e, "to exit");
+        } catch (ExecutionException e) {
             throw asIsolated(e);
         }
     }
@@ -511,6 +561,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
     static IsolatedException asIsolated(Throwable t) {
         if (t instanceof InterruptedException) {
             Thread.currentThread().interrupt();
+            return new IsolatedException("Interrupted while waiting for the isolated helper's answer", t);
         }
         Throwable cause = t instanceof ExecutionException && t.getCause() != null ? t.getCause() : t;
         if (cause instanceof HelperErrorException err) {
