@@ -12,6 +12,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.Arrays;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -338,6 +339,133 @@ class SafeTarUnpackerTests {
         unpack(tar().file(name, "long").bytes());
 
         assertThat(root.resolve(name)).hasContent("long");
+    }
+
+    @Nested
+    @DisplayName("refuses extended headers no real archive has, before they exhaust the heap or the stack")
+    class HostileHeaders {
+
+        static final String TOO_LARGE = "the headers of an entry (PAX extended headers, GNU long names, a sparse map)"
+                + " have more than 1048576 bytes; no name or attribute needs that many, so it is corrupt or hostile";
+
+        @Test
+        @DisplayName("a GNU long name of 2 MiB (read into memory whole by the tar reader)")
+        void hugeGnuLongName() {
+            byte[] archive = RawTars.raw()
+                    .entry("././@LongLink", 'L', "a".repeat(2 * 1024 * 1024).getBytes(StandardCharsets.US_ASCII))
+                    .entry("short", '0', new byte[] {'x'})
+                    .bytes();
+
+            assertThatThrownBy(() -> unpack(archive))
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessage("Image " + IMAGE + " is refused at its first entry: " + TOO_LARGE);
+            assertThat(root).isEmptyDirectory();
+        }
+
+        @Test
+        @DisplayName("a PAX record of 2 MiB, after a first entry")
+        void hugePaxRecord() {
+            byte[] archive = RawTars.raw()
+                    .entry("first", '0', new byte[] {'1'})
+                    .pax('x', "comment", "a".repeat(2 * 1024 * 1024))
+                    .entry("second", '0', new byte[] {'2'})
+                    .bytes();
+
+            assertThatThrownBy(() -> unpack(archive))
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessage("Image " + IMAGE + " is refused after entry 'first': " + TOO_LARGE);
+        }
+
+        @Test
+        @DisplayName("10,000 PAX headers chained before one entry (the tar reader follows them by recursion)")
+        void chainedHeaders() {
+            RawTars tar = RawTars.raw();
+            for (int i = 0; i < 10_000; i++) {
+                tar.pax('x', "comment", "x");
+            }
+            byte[] archive = tar.entry("file", '0', new byte[] {'x'}).bytes();
+
+            assertThatThrownBy(() -> unpack(archive))
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessage("Image " + IMAGE + " is refused at its first entry: an entry comes after more than 31"
+                            + " extended headers (PAX, GNU long names) in a row; an archive needs a few at most, so it"
+                            + " is corrupt or hostile");
+        }
+
+        @Test
+        @DisplayName("global PAX headers of more than 16 KiB in all (each applies to every later entry)")
+        void globalHeaders() {
+            RawTars tar = RawTars.raw();
+            for (int i = 0; i < 100; i++) {
+                tar.pax('g', "key" + i, "v".repeat(400)).entry("f" + i, '0', new byte[0]);
+            }
+            byte[] archive = tar.bytes();
+
+            assertThatThrownBy(() -> unpack(archive))
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessageStartingWith("Image " + IMAGE + " is refused after entry 'f")
+                    .hasMessageEndingWith(": its global PAX headers have more than 16384 bytes; an archive needs a"
+                            + " few at most, so it is corrupt or hostile");
+        }
+
+        @Test
+        @DisplayName("but reads what real archives hold: a global header, GNU long names and links, PAX paths")
+        void ordinaryHeaders() throws IOException {
+            String longName = "d".repeat(120) + "/" + "f".repeat(120);
+            byte[] archive = RawTars.raw()
+                    .pax('g', "comment", "0123456789abcdef0123456789abcdef01234567")
+                    .entry("././@LongLink", 'L', (longName + "\0").getBytes(StandardCharsets.US_ASCII))
+                    .entry(longName.substring(0, 99), '0', "gnu".getBytes(StandardCharsets.US_ASCII))
+                    .entry("././@LongLink", 'K', (longName + "\0").getBytes(StandardCharsets.US_ASCII))
+                    .entry("link", '1', new byte[0])
+                    .pax('x', "path", "p".repeat(200))
+                    .pax('x', "mtime", "1622548800.5")
+                    .entry("short", '0', "pax".getBytes(StandardCharsets.US_ASCII))
+                    .bytes();
+
+            unpack(archive);
+
+            assertThat(root.resolve(longName)).hasContent("gnu");
+            assertThat(Files.isSameFile(root.resolve("link"), root.resolve(longName)))
+                    .isTrue();
+            assertThat(root.resolve("p".repeat(200))).hasContent("pax");
+        }
+
+        @Test
+        @DisplayName("a GNU long name and a PAX path that climb out with '..' are refused, naming them")
+        void longNamesClimbingOut() throws IOException {
+            String climbing = "a/".repeat(60) + "../".repeat(61) + "outside/x";
+            byte[] gnu = RawTars.raw()
+                    .entry("././@LongLink", 'L', (climbing + "\0").getBytes(StandardCharsets.US_ASCII))
+                    .entry("harmless", '0', "pwned".getBytes(StandardCharsets.US_ASCII))
+                    .bytes();
+            byte[] pax = RawTars.raw()
+                    .pax('x', "path", climbing)
+                    .entry("harmless", '0', "pwned".getBytes(StandardCharsets.US_ASCII))
+                    .bytes();
+
+            for (byte[] archive : List.of(gnu, pax)) {
+                assertThatThrownBy(() -> unpack(archive))
+                        .isInstanceOf(ImageUnpackException.class)
+                        .hasMessageContaining("entry '" + climbing + "' is refused")
+                        .hasMessageContaining("climbs out of the rootfs with '..'");
+            }
+            assertNothingOutside();
+            assertThat(root.resolve("harmless")).doesNotExist();
+        }
+
+        @Test
+        @DisplayName("data on an entry that is never written (a device node) counts against the byte limit")
+        void dataOfSkippedEntries() {
+            byte[] archive = RawTars.raw()
+                    .entry("dev/zero", '3', new byte[4096])
+                    .entry("etc/hostname", '0', "box".getBytes(StandardCharsets.US_ASCII))
+                    .bytes();
+
+            assertThatThrownBy(() -> unpack(archive, new UnpackLimits(1000, 100)))
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessageContaining("more than 1000 bytes of file content (reached at entry 'dev/zero')");
+        }
     }
 
     @Nested
