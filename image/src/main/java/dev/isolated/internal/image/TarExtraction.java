@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
@@ -231,6 +232,11 @@ final class TarExtraction {
                 } catch (IOException e) {
                     throw new ImageUnpackException(
                             "Cannot write entry '" + entry.getName() + "' of image " + label + ": " + e, e);
+                } catch (InvalidPathException e) {
+                    throw new ImageUnpackException(
+                            "Image " + label + ": entry '" + entry.getName() + "' cannot be written: "
+                                    + EntryNames.notAFileName(),
+                            e);
                 }
                 previous = entry.getName();
             }
@@ -424,7 +430,7 @@ final class TarExtraction {
         private long globalHeaderBytes;
 
         BoundedTarInputStream(InputStream in) {
-            super(in);
+            super(in, "UTF-8"); // as Docker writes names, and PAX always; not the locale's charset
         }
 
         @Override

@@ -341,6 +341,77 @@ class SafeTarUnpackerTests {
         assertThat(root.resolve(name)).hasContent("long");
     }
 
+    @Test
+    @DisplayName("keeps non-ASCII names and symlink targets byte for byte (UTF-8, as Docker writes them)")
+    void nonAsciiNames() throws IOException {
+        unpack(tar().file("etc/Főtanúsítvány.crt", "cert")
+                .symlink("etc/link", "Főtanúsítvány.crt")
+                .bytes());
+
+        assertThat(root.resolve("etc/Főtanúsítvány.crt")).hasContent("cert");
+        assertThat(root.resolve("etc/link")).hasContent("cert");
+        assertThat(PosixReadlink.read(root.resolve("etc/link"))).isEqualTo("Főtanúsítvány.crt");
+    }
+
+    @Test
+    @DisplayName("in a JVM whose locale cannot encode a name (LANG unset), refuses it naming the entry and the fix")
+    void nonAsciiNamesInTheCLocale() throws Exception {
+        Path named = base.resolve("named.tar");
+        Files.write(named, tar().file("etc/Főtanúsítvány.crt", "cert").bytes());
+        Path linked = base.resolve("linked.tar");
+        Files.write(
+                linked,
+                tar().file("etc/plain", "x")
+                        .symlink("etc/link", "Főtanúsítvány.crt")
+                        .bytes());
+
+        for (Path archive : List.of(named, linked)) {
+            Path target = Files.createDirectory(base.resolve("c-locale-" + archive.getFileName()));
+            Path message = base.resolve("message-" + archive.getFileName());
+            ProcessBuilder child = new ProcessBuilder(
+                            Path.of(System.getProperty("java.home"), "bin", "java")
+                                    .toString(),
+                            "-cp",
+                            System.getProperty("java.class.path"),
+                            CLocaleUnpack.class.getName(),
+                            archive.toString(),
+                            target.toString(),
+                            message.toString())
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            child.environment().keySet().removeIf(name -> name.equals("LANG") || name.startsWith("LC_"));
+            assertThat(child.start().waitFor()).isZero();
+
+            String result = Files.readString(message, StandardCharsets.UTF_8);
+            if (archive == linked && result.equals("unpacked")) { // Java 18+: file.encoding is UTF-8 in any locale
+                assertThat(PosixReadlink.read(target.resolve("etc/link"))).isEqualTo("Főtanúsítvány.crt");
+                continue;
+            }
+            String entry = archive == named ? "etc/Főtanúsítvány.crt" : "etc/link";
+            assertThat(result)
+                    .startsWith("Image " + archive + ": entry '" + entry + "' cannot be written: its name or link"
+                            + " target has characters this JVM cannot use in a file name (its locale gives it"
+                            + " sun.jnu.encoding=ANSI_X3.4-1968, file.encoding=")
+                    .endsWith("); run the JVM with a UTF-8 locale, e.g. LANG=C.UTF-8");
+            assertThat(target.resolve("etc/link"))
+                    .as("no link with '?' for each character")
+                    .doesNotExist();
+        }
+    }
+
+    /** Unpacks {@code args[0]} into {@code args[1]}, writing the refusal's message to {@code args[2]}, in UTF-8. */
+    static final class CLocaleUnpack {
+
+        public static void main(String[] args) throws IOException {
+            try (var in = Files.newInputStream(Path.of(args[0]))) {
+                new SafeTarUnpacker(UnpackLimits.defaults()).unpack(in, args[0], Path.of(args[1]));
+                Files.writeString(Path.of(args[2]), "unpacked", StandardCharsets.UTF_8);
+            } catch (ImageUnpackException e) {
+                Files.writeString(Path.of(args[2]), e.getMessage(), StandardCharsets.UTF_8);
+            }
+        }
+    }
+
     @Nested
     @DisplayName("refuses extended headers no real archive has, before they exhaust the heap or the stack")
     class HostileHeaders {
