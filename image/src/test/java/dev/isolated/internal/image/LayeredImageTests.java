@@ -421,6 +421,25 @@ class LayeredImageTests {
         }
     }
 
+    @Test
+    @DisplayName("an opaque marker in a lower layer's symlink to a host directory empties nothing there")
+    void opaqueMarkerInLowerSymlink() throws IOException {
+        Path outside = Files.createDirectory(base.resolve("host"));
+        Files.writeString(outside.resolve("sentinel"), "untouched");
+        byte[] link = tar().symlink("link", outside.toString()).bytes();
+        byte[] archive = TestLayouts.legacyDockerSave(
+                        List.of("x:1"),
+                        LOWER,
+                        link,
+                        tar().file("link/.wh..wh..opq", "").bytes())
+                .tar();
+
+        Path rootfs = cache().rootfsFor(archive("opaque.tar", archive));
+
+        assertThat(Files.readSymbolicLink(rootfs.resolve("link"))).isEqualTo(outside);
+        assertThat(outside.resolve("sentinel")).hasContent("untouched");
+    }
+
     @Nested
     @DisplayName("fails, leaving no cache entry behind,")
     class Failures {
@@ -531,6 +550,35 @@ class LayeredImageTests {
         @DisplayName("on a whiteout that names no file")
         void emptyWhiteout() {
             assertRefused(tar().file("etc/.wh..", "").bytes(), "is a whiteout for '.'");
+        }
+
+        @Test
+        @DisplayName("on whiteouts for '..' and for an absolute path")
+        void climbingWhiteouts() {
+            assertRefused(tar().file("etc/.wh...", "").bytes(), "is a whiteout for '..', which names no file");
+            assertRefused(tar().file("/etc/.wh.keep", "").bytes(), "its name '/etc/.wh.keep' is absolute");
+        }
+
+        @Test
+        @DisplayName("on a whiteout below a lower layer's symlink to a host directory, which keeps its files")
+        void whiteoutThroughLowerSymlink() throws IOException {
+            Path outside = Files.createDirectory(base.resolve("host"));
+            Files.writeString(outside.resolve("sentinel"), "untouched");
+            byte[] link = tar().symlink("link", outside.toString()).bytes();
+            byte[] archive = TestLayouts.legacyDockerSave(
+                            List.of("x:1"),
+                            LOWER,
+                            link,
+                            tar().file("link/.wh.sentinel", "").bytes())
+                    .tar();
+
+            assertThatThrownBy(() -> cache().rootfsFor(archive("whiteout.tar", archive)))
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessageContaining("Image archive whiteout.tar, layer 3 of 3")
+                    .hasMessageContaining("entry 'link/.wh.sentinel' is refused")
+                    .hasMessageContaining("'link/sentinel' would be deleted through the symlink 'link'");
+            assertThat(outside.resolve("sentinel")).hasContent("untouched");
+            assertNoCompleteEntry();
         }
 
         private void assertRefused(byte[] layer, String reason) {

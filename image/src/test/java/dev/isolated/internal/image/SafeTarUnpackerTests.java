@@ -267,6 +267,25 @@ class SafeTarUnpackerTests {
     }
 
     @Test
+    @DisplayName("a hardlink to a symlink links the symlink itself, never what it points at")
+    void hardlinkToSymlink() throws IOException {
+        unpack(tar().symlink("link", outside.resolve("sentinel").toString())
+                .hardlink("second", "link")
+                .file("second", "replaced")
+                .hardlink("third", "link")
+                .bytes());
+
+        assertThat(Files.readSymbolicLink(root.resolve("third"))).isEqualTo(outside.resolve("sentinel"));
+        assertThat(Files.isSameFile(root.resolve("third"), outside.resolve("sentinel")))
+                .as("the link resolves there, but is not the host file itself")
+                .isTrue();
+        assertThat(Files.getAttribute(outside.resolve("sentinel"), "unix:nlink"))
+                .isEqualTo(1);
+        assertThat(root.resolve("second")).hasContent("replaced");
+        assertNothingOutside();
+    }
+
+    @Test
     @DisplayName("a 0555 directory with files inside extracts, keeps its mode and can be deleted")
     void readOnlyDirectory() throws IOException {
         unpack(tar().directory("ro", 0555)
