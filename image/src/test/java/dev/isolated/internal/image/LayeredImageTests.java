@@ -441,6 +441,102 @@ class LayeredImageTests {
     }
 
     @Nested
+    @DisplayName("fails on a broken OCI layout, naming the image and the blob, and leaves no cache entry behind,")
+    class BrokenOciLayouts {
+
+        @Test
+        @DisplayName("when a layer blob is missing")
+        void missingLayerBlob() {
+            TestLayouts layout = oneLayer(TestLayouts.config(LOWER));
+            layout.files.remove("blobs/sha256/" + TestTars.sha256(LOWER));
+
+            assertBroken(
+                    layout,
+                    "Image archive broken.tar: its layer 1 of 1 (sha256:" + TestTars.sha256(LOWER) + ") 'blobs/sha256/"
+                            + TestTars.sha256(LOWER) + "' is missing from the archive; it is incomplete");
+        }
+
+        @Test
+        @DisplayName("when the config is not JSON")
+        void configNotJson() {
+            byte[] config = "<html>not a config</html>".getBytes(StandardCharsets.UTF_8);
+            TestLayouts layout = oneLayer(config);
+
+            assertBroken(
+                    layout,
+                    "Image archive broken.tar: malformed image layout: config sha256:" + TestTars.sha256(config)
+                            + " of image archive broken.tar is not valid JSON");
+        }
+
+        @Test
+        @DisplayName("when the config or the manifest does not match its digest")
+        void configAndManifestTampered() {
+            byte[] config = TestLayouts.config(LOWER);
+            TestLayouts tamperedConfig = oneLayer(config);
+            tamperedConfig.files.put(
+                    "blobs/sha256/" + TestTars.sha256(config),
+                    TestLayouts.config(tar().file("other", "x").bytes()));
+            assertBroken(
+                    tamperedConfig,
+                    "Image archive broken.tar: blob sha256:" + TestTars.sha256(config) + " (config, file 'blobs/sha256/"
+                            + TestTars.sha256(config) + "') does not match its digest");
+
+            TestLayouts tamperedManifest = new TestLayouts();
+            byte[] manifest = tamperedManifest.ociManifest(
+                    config, List.of(LOWER), List.of("application/vnd.oci.image.layer.v1.tar"));
+            tamperedManifest.index(tamperedManifest.descriptor(TestLayouts.OCI_MANIFEST, manifest, ""));
+            tamperedManifest.files.put(
+                    "blobs/sha256/" + TestTars.sha256(manifest),
+                    new String(manifest, StandardCharsets.UTF_8)
+                            .replace("\"layers\"", "\"layers\" ")
+                            .getBytes(StandardCharsets.UTF_8));
+            assertBroken(
+                    tamperedManifest,
+                    "Image archive broken.tar: blob sha256:" + TestTars.sha256(manifest)
+                            + " (manifest, file 'blobs/sha256/" + TestTars.sha256(manifest)
+                            + "') does not match its digest");
+        }
+
+        @Test
+        @DisplayName("when its image index has no manifest for this platform")
+        void indexWithoutThisPlatform() {
+            TestLayouts layout = new TestLayouts();
+            byte[] manifest = layout.ociManifest(
+                    TestLayouts.config(LOWER), List.of(LOWER), List.of("application/vnd.oci.image.layer.v1.tar"));
+            String entries = List.of("s390x", "ppc64le").stream()
+                    .map(arch -> layout.descriptor(
+                            TestLayouts.OCI_MANIFEST,
+                            manifest,
+                            "\"platform\":{\"os\":\"linux\",\"architecture\":\"" + arch + "\"}"))
+                    .collect(java.util.stream.Collectors.joining(","));
+            byte[] imageIndex = ("{\"schemaVersion\":2,\"mediaType\":\"" + TestLayouts.OCI_INDEX + "\",\"manifests\":["
+                            + entries + "]}")
+                    .getBytes(StandardCharsets.UTF_8);
+            layout.index(layout.descriptor(TestLayouts.OCI_INDEX, imageIndex, ""));
+
+            assertBroken(
+                    layout,
+                    "Image archive broken.tar: image index sha256:" + TestTars.sha256(imageIndex)
+                            + " has no manifest for linux/" + RuntimePlatform.architecture()
+                            + ", only for: linux/s390x, linux/ppc64le");
+        }
+
+        private TestLayouts oneLayer(byte[] config) {
+            TestLayouts layout = new TestLayouts();
+            byte[] manifest =
+                    layout.ociManifest(config, List.of(LOWER), List.of("application/vnd.oci.image.layer.v1.tar"));
+            return layout.index(layout.descriptor(TestLayouts.OCI_MANIFEST, manifest, ""));
+        }
+
+        private void assertBroken(TestLayouts layout, String message) {
+            assertThatThrownBy(() -> cache().rootfsFor(archive("broken.tar", layout.tar())))
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessageStartingWith(message);
+            assertNoCompleteEntry();
+        }
+    }
+
+    @Nested
     @DisplayName("fails, leaving no cache entry behind,")
     class Failures {
 
