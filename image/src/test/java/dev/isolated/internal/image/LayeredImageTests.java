@@ -424,15 +424,8 @@ class LayeredImageTests {
     @Test
     @DisplayName("an opaque marker in a lower layer's symlink to a host directory empties nothing there")
     void opaqueMarkerInLowerSymlink() throws IOException {
-        Path outside = Files.createDirectory(base.resolve("host"));
-        Files.writeString(outside.resolve("sentinel"), "untouched");
-        byte[] link = tar().symlink("link", outside.toString()).bytes();
-        byte[] archive = TestLayouts.legacyDockerSave(
-                        List.of("x:1"),
-                        LOWER,
-                        link,
-                        tar().file("link/.wh..wh..opq", "").bytes())
-                .tar();
+        Path outside = hostDirectory();
+        byte[] archive = belowHostLink(outside, "link/.wh..wh..opq");
 
         Path rootfs = cache().rootfsFor(archive("opaque.tar", archive));
 
@@ -658,15 +651,8 @@ class LayeredImageTests {
         @Test
         @DisplayName("on a whiteout below a lower layer's symlink to a host directory, which keeps its files")
         void whiteoutThroughLowerSymlink() throws IOException {
-            Path outside = Files.createDirectory(base.resolve("host"));
-            Files.writeString(outside.resolve("sentinel"), "untouched");
-            byte[] link = tar().symlink("link", outside.toString()).bytes();
-            byte[] archive = TestLayouts.legacyDockerSave(
-                            List.of("x:1"),
-                            LOWER,
-                            link,
-                            tar().file("link/.wh.sentinel", "").bytes())
-                    .tar();
+            Path outside = hostDirectory();
+            byte[] archive = belowHostLink(outside, "link/.wh.sentinel");
 
             assertThatThrownBy(() -> cache().rootfsFor(archive("whiteout.tar", archive)))
                     .isInstanceOf(ImageUnpackException.class)
@@ -771,6 +757,23 @@ class LayeredImageTests {
                 .as("config read back from the cache entry")
                 .isEqualTo(image.config());
         return image;
+    }
+
+    /** A host directory holding {@code sentinel}, "untouched". */
+    private Path hostDirectory() throws IOException {
+        Path outside = Files.createDirectory(base.resolve("host"));
+        Files.writeString(outside.resolve("sentinel"), "untouched");
+        return outside;
+    }
+
+    /** LOWER, a layer with {@code link} to {@code outside}, then a layer with the empty file {@code entry} only. */
+    private static byte[] belowHostLink(Path outside, String entry) {
+        return TestLayouts.legacyDockerSave(
+                        List.of("x:1"),
+                        LOWER,
+                        tar().symlink("link", outside.toString()).bytes(),
+                        tar().file(entry, "").bytes())
+                .tar();
     }
 
     private void assertNoCompleteEntry() {
