@@ -422,6 +422,24 @@ class LayeredImageTests {
     }
 
     @Test
+    @DisplayName("a directory replaced by a file, then by a directory again, brings none of its old files back")
+    void directoryFileDirectory() throws IOException {
+        byte[] first = tar().directory("d", 0755).file("d/old", "first layer").bytes();
+        byte[] second = tar().file("d", "a file now").bytes();
+        byte[] third = tar().directory("d", 0700).file("d/new", "third layer").bytes();
+
+        Path rootfs = cache().rootfsFor(archive("three.tar", TestImages.dockerSave("{}", first, second, third)));
+
+        assertThat(rootfs.resolve("d")).isDirectory();
+        assertThat(SafeTarUnpackerTests.mode(rootfs.resolve("d"))).isEqualTo(0700);
+        try (Stream<Path> files = Files.list(rootfs.resolve("d"))) {
+            assertThat(files.map(path -> path.getFileName().toString())).containsExactly("new");
+        }
+        Path back = cache().rootfsFor(archive("two.tar", TestImages.dockerSave("{}", first, second)));
+        assertThat(back.resolve("d")).isRegularFile().hasContent("a file now");
+    }
+
+    @Test
     @DisplayName("an opaque marker in a lower layer's symlink to a host directory empties nothing there")
     void opaqueMarkerInLowerSymlink() throws IOException {
         Path outside = hostDirectory();
