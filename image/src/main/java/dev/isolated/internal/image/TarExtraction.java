@@ -426,6 +426,12 @@ final class TarExtraction {
         static final int MAX_HEADERS = 32;
 
         private int depth;
+        /**
+         * Whether the outermost {@link #getNextEntry} has read a header record yet: before it, it only skips what is
+         * left of the previous entry's data, which is no header.
+         */
+        private boolean headerStarted;
+
         private long headerBytes;
         private long globalHeaderBytes;
 
@@ -437,6 +443,7 @@ final class TarExtraction {
         public TarArchiveEntry getNextEntry() throws IOException {
             if (depth == 0) {
                 headerBytes = 0;
+                headerStarted = false;
             }
             if (depth >= MAX_HEADERS) {
                 throw new HeaderLimitException("an entry comes after more than " + (MAX_HEADERS - 1)
@@ -454,6 +461,7 @@ final class TarExtraction {
         @Override
         protected byte[] readRecord() throws IOException {
             byte[] record = super.readRecord();
+            headerStarted = true;
             if (record != null) {
                 countHeader(record.length);
             }
@@ -463,7 +471,7 @@ final class TarExtraction {
         @Override
         public int read(byte[] buffer, int offset, int length) throws IOException {
             int read = super.read(buffer, offset, length);
-            if (read > 0 && depth > 0) { // inside getNextEntry: an extended header's data or a sparse map
+            if (read > 0 && depth > 0 && headerStarted) { // an extended header's data or a sparse map
                 countHeader(read);
                 TarArchiveEntry current = getCurrentEntry();
                 if (current != null && current.isGlobalPaxHeader()) {

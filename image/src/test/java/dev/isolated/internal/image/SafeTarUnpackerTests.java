@@ -522,6 +522,22 @@ class SafeTarUnpackerTests {
         }
 
         @Test
+        @DisplayName("an entry of an unknown type with 2 MiB of data is skipped with a note; its data is no header")
+        void unknownTypeWithData() throws IOException {
+            byte[] archive = RawTars.raw()
+                    .entry("vendor-specific", 'Z', new byte[2 * 1024 * 1024])
+                    .entry("after", '0', "x".getBytes(StandardCharsets.US_ASCII))
+                    .bytes();
+
+            UnpackResult result = unpack(archive);
+
+            assertThat(root.resolve("after")).hasContent("x");
+            assertThat(root.resolve("vendor-specific")).doesNotExist();
+            assertThat(result.notes())
+                    .containsExactly("Image " + IMAGE + ": skipped entry 'vendor-specific' of unsupported type 'Z'");
+        }
+
+        @Test
         @DisplayName("a GNU long name and a PAX path that climb out with '..' are refused, naming them")
         void longNamesClimbingOut() throws IOException {
             String climbing = "a/".repeat(60) + "../".repeat(61) + "outside/x";
