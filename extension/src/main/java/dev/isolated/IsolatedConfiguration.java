@@ -85,8 +85,9 @@ public final class IsolatedConfiguration {
     public static final String STARTUP_TIMEOUT = "isolated.startup.timeout";
 
     /**
-     * The most bytes of file content that unpacking one image may write, and the most bytes a pulled image's
-     * layers may declare in all; default 4 GiB (per JVM): {@value}.
+     * The most bytes of file content that unpacking one image may write (data the archive holds for an entry that is
+     * not written, such as a device node's, counts too), and the most bytes a pulled image's layers may declare in
+     * all; default 4 GiB (per JVM): {@value}.
      */
     public static final String IMAGE_MAX_BYTES = SettingNames.IMAGE_MAX_BYTES;
 

@@ -46,6 +46,16 @@ final class EntryNames {
         return String.join("/", components);
     }
 
+    /**
+     * Why a name the image holds cannot be a file name here: the JVM's locale gives it a charset (such as
+     * {@code ANSI_X3.4-1968}, for {@code LANG} unset or {@code C}) that cannot encode the name's characters.
+     */
+    static String notAFileName() {
+        return "its name or link target has characters this JVM cannot use in a file name (its locale gives it"
+                + " sun.jnu.encoding=" + System.getProperty("sun.jnu.encoding") + ", file.encoding="
+                + System.getProperty("file.encoding") + "); run the JVM with a UTF-8 locale, e.g. LANG=C.UTF-8";
+    }
+
     /** How deep {@code relative} is: 0 for the root, 1 for {@code etc}, 2 for {@code etc/passwd}. */
     static int depth(String relative) {
         return relative.isEmpty()

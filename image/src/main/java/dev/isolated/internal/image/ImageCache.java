@@ -856,7 +856,7 @@ public final class ImageCache {
         }
         result.notes()
                 .forEach(note ->
-                        text.append("note=").append(note.replace('\n', ' ')).append('\n'));
+                        text.append("note=").append(UnpackResult.asLine(note)).append('\n'));
         writeAtomically(entry, MARKER, text.toString());
     }
 

@@ -181,7 +181,7 @@ final class LayerStore {
                     .append('\n');
             result.notes()
                     .forEach(note -> marker.append("note=")
-                            .append(note.replace('\n', ' '))
+                            .append(UnpackResult.asLine(note))
                             .append('\n'));
             writeFile(temporary, MARKER, marker.toString());
             String hex = actual.substring("sha256:".length());

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
@@ -202,6 +203,10 @@ final class LayoutDirectory {
             return path;
         } catch (IOException e) {
             throw new ImageUnpackException("Image " + image + ": cannot open its " + what + " '" + name + "': " + e, e);
+        } catch (InvalidPathException e) {
+            throw new ImageUnpackException(
+                    "Image " + image + ": cannot open its " + what + " '" + name + "': " + EntryNames.notAFileName(),
+                    e);
         }
     }
 }

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributeView;
@@ -100,6 +101,11 @@ final class PosixCalls {
      * @throws FileSystemException naming the path and the errno if it fails
      */
     static void symlink(String target, Path link) throws IOException {
+        if (!target.chars().allMatch(c -> c < 0x80)
+                && !Encoding.CHARSET.newEncoder().canEncode(target)) {
+            // getBytes would store '?' for each such character: a different link than the image's
+            throw new InvalidPathException(target, "not representable in " + Encoding.CHARSET);
+        }
         try {
             Direct.symlink(cString(target), cString(link.toString()));
         } catch (LastErrorException e) {

@@ -36,7 +36,8 @@ import java.util.stream.Stream;
  * <li>A hardlink must point at a non-directory written earlier by this unpack.</li>
  * <li>Directories stay writable until {@link #finish()}, which applies their modes deepest first, so
  * a 0555 directory neither blocks its own contents nor a later delete.</li>
- * <li>Ownership is kept when running as root; otherwise set-uid and set-gid bits are dropped.</li>
+ * <li>Ownership is kept when running as root; otherwise set-uid and set-gid bits are dropped, and every
+ * directory keeps read and search permission for its owner, this user ({@code 0000} becomes {@code 0500}).</li>
  * </ul>
  */
 final class RootfsWriter {
@@ -56,6 +57,9 @@ final class RootfsWriter {
     private static final Map<String, String> MOUNT_POINTS = Map.of(
             "dev", "the sandbox mounts its own /dev there",
             "proc", "the sandbox mounts its own /proc there");
+
+    /** {@code u+rx}, kept on every directory when not root. */
+    private static final int OWNER_READ_SEARCH = 0500;
 
     private static final Set<PosixFilePermission> NEW_DIRECTORY = PosixFilePermissions.fromString("rwxr-xr-x");
 
@@ -393,8 +397,14 @@ final class RootfsWriter {
         } else if (keepOwnership) {
             chown(path, metadata);
         }
+        int mode = metadata.mode() & permittedModeBits;
+        if (!created && !keepOwnership) {
+            // A directory (finish() applies those): not root, this user must still list and enter it, to merge an
+            // image from a stored layer, to copy it, to delete it.
+            mode |= OWNER_READ_SEARCH;
+        }
         // Follows links, but path was just checked or created as a non-link; chmod(2) never opens it.
-        Files.setAttribute(path, "unix:mode", metadata.mode() & permittedModeBits);
+        Files.setAttribute(path, "unix:mode", mode);
     }
 
     /** {@link #chown} of a non-directory this writer has just created, unless the kernel gave it that owner already. */

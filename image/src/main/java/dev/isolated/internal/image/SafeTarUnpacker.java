@@ -10,7 +10,11 @@ import java.nio.file.Path;
  * <p>Refused, with an {@link ImageUnpackException} naming the image and the entry: absolute names and
  * names that climb out with {@code ..}; writes through a symlink (each parent is checked without
  * following links); hardlinks to anything but a file written earlier; an image whose {@code /dev} or
- * {@code /proc} is a symlink; more entries or file bytes than the {@link UnpackLimits}. A truncated or
+ * {@code /proc} is a symlink; more entries or file bytes than the {@link UnpackLimits} (data of entries that are not
+ * written counts); an entry whose headers hold more than any real archive's (over 1 MiB of PAX headers, GNU long
+ * names or sparse map, more than 31 extended headers in a row, over 16 KiB of global PAX headers), which the tar
+ * reader would hold in memory; a name or link target (read as UTF-8) that the JVM's locale cannot encode in a file
+ * name. A truncated or
  * corrupt archive fails naming the entry where it broke. Symlinks are stored verbatim, whatever they
  * point at. Device nodes are never created, not even as root (the sandbox mounts its own {@code /dev}):
  * each is skipped, whatever it replaces is removed, and it is reported in {@link UnpackResult#notes()}, as

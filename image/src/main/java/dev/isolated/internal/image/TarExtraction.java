@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
@@ -193,7 +194,7 @@ final class TarExtraction {
                     ReadAheadInputStream decompressed =
                             new ReadAheadInputStream(digesting, "isolated-unpack " + label);
                     PositionInputStream counted = new PositionInputStream(decompressed);
-                    TarArchiveInputStream tar = new TarArchiveInputStream(counted)) {
+                    TarArchiveInputStream tar = new BoundedTarInputStream(counted)) {
                 readEntries(tar, counted);
                 verifyTrailer(decompressed);
                 uncompressedDigest = "sha256:" + Sha256.hex(digesting.getMessageDigest());
@@ -215,7 +216,11 @@ final class TarExtraction {
                             + UnpackLimits.MAX_ENTRIES_PROPERTY + "=N");
                 }
                 try {
+                    checkDeclaredSize(entry);
                     apply(entry, tar);
+                    // What apply left unread (a whiteout's, a device's, an unknown type's data) is read as well, and
+                    // counted: skipped data costs as much to decompress as written data.
+                    copy(tar, OutputStream.nullOutputStream(), entry);
                 } catch (EntryRejectedException e) {
                     throw new ImageUnpackException(
                             "Image " + label + ": entry '" + entry.getName() + "' is refused: " + e.getMessage(), e);
@@ -227,6 +232,11 @@ final class TarExtraction {
                 } catch (IOException e) {
                     throw new ImageUnpackException(
                             "Cannot write entry '" + entry.getName() + "' of image " + label + ": " + e, e);
+                } catch (InvalidPathException e) {
+                    throw new ImageUnpackException(
+                            "Image " + label + ": entry '" + entry.getName() + "' cannot be written: "
+                                    + EntryNames.notAFileName(),
+                            e);
                 }
                 previous = entry.getName();
             }
@@ -255,6 +265,11 @@ final class TarExtraction {
             try {
                 entry = tar.getNextEntry();
             } catch (IOException e) {
+                HeaderLimitException limit = HeaderLimitException.in(e);
+                if (limit != null) {
+                    throw new ImageUnpackException(
+                            "Image " + label + " is refused " + where() + ": " + limit.getMessage(), e);
+                }
                 throw new ImageUnpackException(
                         "Image " + label + " is truncated or corrupt " + where() + ": " + e.getMessage(), e);
             }
@@ -307,7 +322,6 @@ final class TarExtraction {
             } else if (entry.isFIFO()) {
                 writer.fifo(relative, metadata);
             } else if (isRegularFile(entry)) {
-                checkDeclaredSize(entry);
                 writer.file(relative, metadata, out -> copy(tar, out, entry));
             } else {
                 notes.add("Image " + label + ": skipped entry '" + entry.getName() + "' of unsupported type '"
@@ -394,6 +408,110 @@ final class TarExtraction {
                 || flag == TarConstants.LF_OLDNORM
                 || flag == TarConstants.LF_CONTIG
                 || entry.isSparse();
+    }
+
+    /**
+     * A tar reader that bounds what it reads to parse one entry's headers: the extended headers before it (PAX,
+     * GNU long names and links) and an old GNU or PAX 1.0 sparse map. Commons Compress reads each of those into
+     * memory whole and follows a chain of them by recursion, so a small compressed layer could otherwise exhaust
+     * the heap or the stack. Global PAX headers, which apply to every later entry, are bounded over the archive.
+     */
+    static final class BoundedTarInputStream extends TarArchiveInputStream {
+
+        /** The most bytes read to parse one entry's headers; names and attributes need far less. */
+        static final int MAX_HEADER_BYTES = 1024 * 1024;
+        /** The most bytes of global PAX headers in one archive (git archive writes one of 52 bytes). */
+        static final int MAX_GLOBAL_HEADER_BYTES = 16 * 1024;
+        /** The most headers read for one entry: its own and the extended ones chained before it. */
+        static final int MAX_HEADERS = 32;
+
+        private int depth;
+        /**
+         * Whether the outermost {@link #getNextEntry} has read a header record yet: before it, it only skips what is
+         * left of the previous entry's data, which is no header.
+         */
+        private boolean headerStarted;
+
+        private long headerBytes;
+        private long globalHeaderBytes;
+
+        BoundedTarInputStream(InputStream in) {
+            super(in, "UTF-8"); // as Docker writes names, and PAX always; not the locale's charset
+        }
+
+        @Override
+        public TarArchiveEntry getNextEntry() throws IOException {
+            if (depth == 0) {
+                headerBytes = 0;
+                headerStarted = false;
+            }
+            if (depth >= MAX_HEADERS) {
+                throw new HeaderLimitException("an entry comes after more than " + (MAX_HEADERS - 1)
+                        + " extended headers (PAX, GNU long names) in a row; an archive needs a few at most, so it"
+                        + " is corrupt or hostile");
+            }
+            depth++;
+            try {
+                return super.getNextEntry();
+            } finally {
+                depth--;
+            }
+        }
+
+        @Override
+        protected byte[] readRecord() throws IOException {
+            byte[] record = super.readRecord();
+            headerStarted = true;
+            if (record != null) {
+                countHeader(record.length);
+            }
+            return record;
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) throws IOException {
+            int read = super.read(buffer, offset, length);
+            if (read > 0 && depth > 0 && headerStarted) { // an extended header's data or a sparse map
+                countHeader(read);
+                TarArchiveEntry current = getCurrentEntry();
+                if (current != null && current.isGlobalPaxHeader()) {
+                    globalHeaderBytes += read;
+                    if (globalHeaderBytes > MAX_GLOBAL_HEADER_BYTES) {
+                        throw new HeaderLimitException("its global PAX headers have more than "
+                                + MAX_GLOBAL_HEADER_BYTES + " bytes; an archive needs a few at most, so it is"
+                                + " corrupt or hostile");
+                    }
+                }
+            }
+            return read;
+        }
+
+        private void countHeader(int bytes) throws HeaderLimitException {
+            headerBytes += bytes;
+            if (headerBytes > MAX_HEADER_BYTES) {
+                throw new HeaderLimitException("the headers of an entry (PAX extended headers, GNU long names,"
+                        + " a sparse map) have more than " + MAX_HEADER_BYTES + " bytes; no name or attribute needs"
+                        + " that many, so it is corrupt or hostile");
+            }
+        }
+    }
+
+    /** An entry's headers are larger or more numerous than any real archive's. */
+    static final class HeaderLimitException extends IOException {
+
+        HeaderLimitException(String message) {
+            super(message);
+        }
+
+        /** {@code e} or its first cause of this type, or {@code null}. */
+        static HeaderLimitException in(Throwable e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof HeaderLimitException limit) {
+                    return limit;
+                }
+            }
+            return null;
+        }
     }
 
     /** Reading the archive failed (as opposed to writing the rootfs). */

@@ -93,6 +93,29 @@ class LayerStoreInternalTests {
                 .isTrue();
     }
 
+    @Test
+    @DisplayName(
+            "an entry name with a carriage return cannot add lines to a stored layer's complete file, whose counts a"
+                    + " later image's limits trust")
+    void entryNameCannotForgeCounts() throws IOException {
+        byte[] layer = tar().file("big", "x".repeat(100))
+                .characterDevice("dev/null\rentries=0\rbytes=0\rx", 1, 3)
+                .bytes();
+        cache().rootfsFor(LayeredImageTests.archive("first.tar", TestImages.dockerSave("{}", layer)));
+        Path stored = cacheDirectory.resolve("layers").resolve(TestTars.sha256(layer));
+
+        assertThat(Files.readAllLines(stored.resolve("complete")))
+                .contains("entries=2", "bytes=100")
+                .doesNotContain("entries=0", "bytes=0");
+        byte[] second =
+                TestImages.dockerSave("{}", layer, tar().file("small", "y").bytes());
+        ImageCache limited = new ImageCache(cacheDirectory, new SafeTarUnpacker(new UnpackLimits(50, 100)), note -> {});
+        assertThatThrownBy(() -> limited.rootfsFor(LayeredImageTests.archive("second.tar", second)))
+                .as("the stored layer's 100 bytes count against the second image's limit of 50")
+                .isInstanceOf(ImageUnpackException.class)
+                .hasMessageContaining("more than 50 bytes");
+    }
+
     private List<String> storedLayers() throws IOException {
         try (Stream<Path> layers = Files.list(cacheDirectory.resolve("layers"))) {
             return layers.filter(Files::isDirectory)

@@ -421,6 +421,132 @@ class LayeredImageTests {
         }
     }
 
+    @Test
+    @DisplayName("a directory replaced by a file, then by a directory again, brings none of its old files back")
+    void directoryFileDirectory() throws IOException {
+        byte[] first = tar().directory("d", 0755).file("d/old", "first layer").bytes();
+        byte[] second = tar().file("d", "a file now").bytes();
+        byte[] third = tar().directory("d", 0700).file("d/new", "third layer").bytes();
+
+        Path rootfs = cache().rootfsFor(archive("three.tar", TestImages.dockerSave("{}", first, second, third)));
+
+        assertThat(rootfs.resolve("d")).isDirectory();
+        assertThat(SafeTarUnpackerTests.mode(rootfs.resolve("d"))).isEqualTo(0700);
+        try (Stream<Path> files = Files.list(rootfs.resolve("d"))) {
+            assertThat(files.map(path -> path.getFileName().toString())).containsExactly("new");
+        }
+        Path back = cache().rootfsFor(archive("two.tar", TestImages.dockerSave("{}", first, second)));
+        assertThat(back.resolve("d")).isRegularFile().hasContent("a file now");
+    }
+
+    @Test
+    @DisplayName("an opaque marker in a lower layer's symlink to a host directory empties nothing there")
+    void opaqueMarkerInLowerSymlink() throws IOException {
+        Path outside = hostDirectory();
+        byte[] archive = belowHostLink(outside, "link/.wh..wh..opq");
+
+        Path rootfs = cache().rootfsFor(archive("opaque.tar", archive));
+
+        assertThat(Files.readSymbolicLink(rootfs.resolve("link"))).isEqualTo(outside);
+        assertThat(outside.resolve("sentinel")).hasContent("untouched");
+    }
+
+    @Nested
+    @DisplayName("fails on a broken OCI layout, naming the image and the blob, and leaves no cache entry behind,")
+    class BrokenOciLayouts {
+
+        @Test
+        @DisplayName("when a layer blob is missing")
+        void missingLayerBlob() {
+            TestLayouts layout = oneLayer(TestLayouts.config(LOWER));
+            layout.files.remove("blobs/sha256/" + TestTars.sha256(LOWER));
+
+            assertBroken(
+                    layout,
+                    "Image archive broken.tar: its layer 1 of 1 (sha256:" + TestTars.sha256(LOWER) + ") 'blobs/sha256/"
+                            + TestTars.sha256(LOWER) + "' is missing from the archive; it is incomplete");
+        }
+
+        @Test
+        @DisplayName("when the config is not JSON")
+        void configNotJson() {
+            byte[] config = "<html>not a config</html>".getBytes(StandardCharsets.UTF_8);
+            TestLayouts layout = oneLayer(config);
+
+            assertBroken(
+                    layout,
+                    "Image archive broken.tar: malformed image layout: config sha256:" + TestTars.sha256(config)
+                            + " of image archive broken.tar is not valid JSON");
+        }
+
+        @Test
+        @DisplayName("when the config or the manifest does not match its digest")
+        void configAndManifestTampered() {
+            byte[] config = TestLayouts.config(LOWER);
+            TestLayouts tamperedConfig = oneLayer(config);
+            tamperedConfig.files.put(
+                    "blobs/sha256/" + TestTars.sha256(config),
+                    TestLayouts.config(tar().file("other", "x").bytes()));
+            assertBroken(
+                    tamperedConfig,
+                    "Image archive broken.tar: blob sha256:" + TestTars.sha256(config) + " (config, file 'blobs/sha256/"
+                            + TestTars.sha256(config) + "') does not match its digest");
+
+            TestLayouts tamperedManifest = new TestLayouts();
+            byte[] manifest = tamperedManifest.ociManifest(
+                    config, List.of(LOWER), List.of("application/vnd.oci.image.layer.v1.tar"));
+            tamperedManifest.index(tamperedManifest.descriptor(TestLayouts.OCI_MANIFEST, manifest, ""));
+            tamperedManifest.files.put(
+                    "blobs/sha256/" + TestTars.sha256(manifest),
+                    new String(manifest, StandardCharsets.UTF_8)
+                            .replace("\"layers\"", "\"layers\" ")
+                            .getBytes(StandardCharsets.UTF_8));
+            assertBroken(
+                    tamperedManifest,
+                    "Image archive broken.tar: blob sha256:" + TestTars.sha256(manifest)
+                            + " (manifest, file 'blobs/sha256/" + TestTars.sha256(manifest)
+                            + "') does not match its digest");
+        }
+
+        @Test
+        @DisplayName("when its image index has no manifest for this platform")
+        void indexWithoutThisPlatform() {
+            TestLayouts layout = new TestLayouts();
+            byte[] manifest = layout.ociManifest(
+                    TestLayouts.config(LOWER), List.of(LOWER), List.of("application/vnd.oci.image.layer.v1.tar"));
+            String entries = List.of("s390x", "ppc64le").stream()
+                    .map(arch -> layout.descriptor(
+                            TestLayouts.OCI_MANIFEST,
+                            manifest,
+                            "\"platform\":{\"os\":\"linux\",\"architecture\":\"" + arch + "\"}"))
+                    .collect(java.util.stream.Collectors.joining(","));
+            byte[] imageIndex = ("{\"schemaVersion\":2,\"mediaType\":\"" + TestLayouts.OCI_INDEX + "\",\"manifests\":["
+                            + entries + "]}")
+                    .getBytes(StandardCharsets.UTF_8);
+            layout.index(layout.descriptor(TestLayouts.OCI_INDEX, imageIndex, ""));
+
+            assertBroken(
+                    layout,
+                    "Image archive broken.tar: image index sha256:" + TestTars.sha256(imageIndex)
+                            + " has no manifest for linux/" + RuntimePlatform.architecture()
+                            + ", only for: linux/s390x, linux/ppc64le");
+        }
+
+        private TestLayouts oneLayer(byte[] config) {
+            TestLayouts layout = new TestLayouts();
+            byte[] manifest =
+                    layout.ociManifest(config, List.of(LOWER), List.of("application/vnd.oci.image.layer.v1.tar"));
+            return layout.index(layout.descriptor(TestLayouts.OCI_MANIFEST, manifest, ""));
+        }
+
+        private void assertBroken(TestLayouts layout, String message) {
+            assertThatThrownBy(() -> cache().rootfsFor(archive("broken.tar", layout.tar())))
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessageStartingWith(message);
+            assertNoCompleteEntry();
+        }
+    }
+
     @Nested
     @DisplayName("fails, leaving no cache entry behind,")
     class Failures {
@@ -533,6 +659,28 @@ class LayeredImageTests {
             assertRefused(tar().file("etc/.wh..", "").bytes(), "is a whiteout for '.'");
         }
 
+        @Test
+        @DisplayName("on whiteouts for '..' and for an absolute path")
+        void climbingWhiteouts() {
+            assertRefused(tar().file("etc/.wh...", "").bytes(), "is a whiteout for '..', which names no file");
+            assertRefused(tar().file("/etc/.wh.keep", "").bytes(), "its name '/etc/.wh.keep' is absolute");
+        }
+
+        @Test
+        @DisplayName("on a whiteout below a lower layer's symlink to a host directory, which keeps its files")
+        void whiteoutThroughLowerSymlink() throws IOException {
+            Path outside = hostDirectory();
+            byte[] archive = belowHostLink(outside, "link/.wh.sentinel");
+
+            assertThatThrownBy(() -> cache().rootfsFor(archive("whiteout.tar", archive)))
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessageContaining("Image archive whiteout.tar, layer 3 of 3")
+                    .hasMessageContaining("entry 'link/.wh.sentinel' is refused")
+                    .hasMessageContaining("'link/sentinel' would be deleted through the symlink 'link'");
+            assertThat(outside.resolve("sentinel")).hasContent("untouched");
+            assertNoCompleteEntry();
+        }
+
         private void assertRefused(byte[] layer, String reason) {
             byte[] archive =
                     TestLayouts.legacyDockerSave(List.of("x:1"), LOWER, layer).tar();
@@ -627,6 +775,23 @@ class LayeredImageTests {
                 .as("config read back from the cache entry")
                 .isEqualTo(image.config());
         return image;
+    }
+
+    /** A host directory holding {@code sentinel}, "untouched". */
+    private Path hostDirectory() throws IOException {
+        Path outside = Files.createDirectory(base.resolve("host"));
+        Files.writeString(outside.resolve("sentinel"), "untouched");
+        return outside;
+    }
+
+    /** LOWER, a layer with {@code link} to {@code outside}, then a layer with the empty file {@code entry} only. */
+    private static byte[] belowHostLink(Path outside, String entry) {
+        return TestLayouts.legacyDockerSave(
+                        List.of("x:1"),
+                        LOWER,
+                        tar().symlink("link", outside.toString()).bytes(),
+                        tar().file(entry, "").bytes())
+                .tar();
     }
 
     private void assertNoCompleteEntry() {

@@ -12,6 +12,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.Arrays;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -266,6 +267,25 @@ class SafeTarUnpackerTests {
     }
 
     @Test
+    @DisplayName("a hardlink to a symlink links the symlink itself, never what it points at")
+    void hardlinkToSymlink() throws IOException {
+        unpack(tar().symlink("link", outside.resolve("sentinel").toString())
+                .hardlink("second", "link")
+                .file("second", "replaced")
+                .hardlink("third", "link")
+                .bytes());
+
+        assertThat(Files.readSymbolicLink(root.resolve("third"))).isEqualTo(outside.resolve("sentinel"));
+        assertThat(Files.isSameFile(root.resolve("third"), outside.resolve("sentinel")))
+                .as("the link resolves there, but is not the host file itself")
+                .isTrue();
+        assertThat(Files.getAttribute(outside.resolve("sentinel"), "unix:nlink"))
+                .isEqualTo(1);
+        assertThat(root.resolve("second")).hasContent("replaced");
+        assertNothingOutside();
+    }
+
+    @Test
     @DisplayName("a 0555 directory with files inside extracts, keeps its mode and can be deleted")
     void readOnlyDirectory() throws IOException {
         unpack(tar().directory("ro", 0555)
@@ -338,6 +358,220 @@ class SafeTarUnpackerTests {
         unpack(tar().file(name, "long").bytes());
 
         assertThat(root.resolve(name)).hasContent("long");
+    }
+
+    @Test
+    @DisplayName("keeps non-ASCII names and symlink targets byte for byte (UTF-8, as Docker writes them)")
+    void nonAsciiNames() throws IOException {
+        unpack(tar().file("etc/Főtanúsítvány.crt", "cert")
+                .symlink("etc/link", "Főtanúsítvány.crt")
+                .bytes());
+
+        assertThat(root.resolve("etc/Főtanúsítvány.crt")).hasContent("cert");
+        assertThat(root.resolve("etc/link")).hasContent("cert");
+        assertThat(PosixReadlink.read(root.resolve("etc/link"))).isEqualTo("Főtanúsítvány.crt");
+    }
+
+    @Test
+    @DisplayName("in a JVM whose locale cannot encode a name (LANG unset), refuses it naming the entry and the fix")
+    void nonAsciiNamesInTheCLocale() throws Exception {
+        Path named = base.resolve("named.tar");
+        Files.write(named, tar().file("etc/Főtanúsítvány.crt", "cert").bytes());
+        Path linked = base.resolve("linked.tar");
+        Files.write(
+                linked,
+                tar().file("etc/plain", "x")
+                        .symlink("etc/link", "Főtanúsítvány.crt")
+                        .bytes());
+
+        for (Path archive : List.of(named, linked)) {
+            Path target = Files.createDirectory(base.resolve("c-locale-" + archive.getFileName()));
+            Path message = base.resolve("message-" + archive.getFileName());
+            ProcessBuilder child = new ProcessBuilder(
+                            Path.of(System.getProperty("java.home"), "bin", "java")
+                                    .toString(),
+                            "-cp",
+                            System.getProperty("java.class.path"),
+                            CLocaleUnpack.class.getName(),
+                            archive.toString(),
+                            target.toString(),
+                            message.toString())
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            child.environment().keySet().removeIf(name -> name.equals("LANG") || name.startsWith("LC_"));
+            assertThat(child.start().waitFor()).isZero();
+
+            String result = Files.readString(message, StandardCharsets.UTF_8);
+            if (archive == linked && result.equals("unpacked")) { // Java 18+: file.encoding is UTF-8 in any locale
+                assertThat(PosixReadlink.read(target.resolve("etc/link"))).isEqualTo("Főtanúsítvány.crt");
+                continue;
+            }
+            String entry = archive == named ? "etc/Főtanúsítvány.crt" : "etc/link";
+            assertThat(result)
+                    .startsWith("Image " + archive + ": entry '" + entry + "' cannot be written: its name or link"
+                            + " target has characters this JVM cannot use in a file name (its locale gives it"
+                            + " sun.jnu.encoding=ANSI_X3.4-1968, file.encoding=")
+                    .endsWith("); run the JVM with a UTF-8 locale, e.g. LANG=C.UTF-8");
+            assertThat(target.resolve("etc/link"))
+                    .as("no link with '?' for each character")
+                    .doesNotExist();
+        }
+    }
+
+    /** Unpacks {@code args[0]} into {@code args[1]}, writing the refusal's message to {@code args[2]}, in UTF-8. */
+    static final class CLocaleUnpack {
+
+        public static void main(String[] args) throws IOException {
+            try (var in = Files.newInputStream(Path.of(args[0]))) {
+                new SafeTarUnpacker(UnpackLimits.defaults()).unpack(in, args[0], Path.of(args[1]));
+                Files.writeString(Path.of(args[2]), "unpacked", StandardCharsets.UTF_8);
+            } catch (ImageUnpackException e) {
+                Files.writeString(Path.of(args[2]), e.getMessage(), StandardCharsets.UTF_8);
+            }
+        }
+    }
+
+    @Nested
+    @DisplayName("refuses extended headers no real archive has, before they exhaust the heap or the stack")
+    class HostileHeaders {
+
+        static final String TOO_LARGE = "the headers of an entry (PAX extended headers, GNU long names, a sparse map)"
+                + " have more than 1048576 bytes; no name or attribute needs that many, so it is corrupt or hostile";
+
+        @Test
+        @DisplayName("a GNU long name of 2 MiB (read into memory whole by the tar reader)")
+        void hugeGnuLongName() {
+            byte[] archive = RawTars.raw()
+                    .entry("././@LongLink", 'L', "a".repeat(2 * 1024 * 1024).getBytes(StandardCharsets.US_ASCII))
+                    .entry("short", '0', new byte[] {'x'})
+                    .bytes();
+
+            assertThatThrownBy(() -> unpack(archive))
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessage("Image " + IMAGE + " is refused at its first entry: " + TOO_LARGE);
+            assertThat(root).isEmptyDirectory();
+        }
+
+        @Test
+        @DisplayName("a PAX record of 2 MiB, after a first entry")
+        void hugePaxRecord() {
+            byte[] archive = RawTars.raw()
+                    .entry("first", '0', new byte[] {'1'})
+                    .pax('x', "comment", "a".repeat(2 * 1024 * 1024))
+                    .entry("second", '0', new byte[] {'2'})
+                    .bytes();
+
+            assertThatThrownBy(() -> unpack(archive))
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessage("Image " + IMAGE + " is refused after entry 'first': " + TOO_LARGE);
+        }
+
+        @Test
+        @DisplayName("10,000 PAX headers chained before one entry (the tar reader follows them by recursion)")
+        void chainedHeaders() {
+            RawTars tar = RawTars.raw();
+            for (int i = 0; i < 10_000; i++) {
+                tar.pax('x', "comment", "x");
+            }
+            byte[] archive = tar.entry("file", '0', new byte[] {'x'}).bytes();
+
+            assertThatThrownBy(() -> unpack(archive))
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessage("Image " + IMAGE + " is refused at its first entry: an entry comes after more than 31"
+                            + " extended headers (PAX, GNU long names) in a row; an archive needs a few at most, so it"
+                            + " is corrupt or hostile");
+        }
+
+        @Test
+        @DisplayName("global PAX headers of more than 16 KiB in all (each applies to every later entry)")
+        void globalHeaders() {
+            RawTars tar = RawTars.raw();
+            for (int i = 0; i < 100; i++) {
+                tar.pax('g', "key" + i, "v".repeat(400)).entry("f" + i, '0', new byte[0]);
+            }
+            byte[] archive = tar.bytes();
+
+            assertThatThrownBy(() -> unpack(archive))
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessageStartingWith("Image " + IMAGE + " is refused after entry 'f")
+                    .hasMessageEndingWith(": its global PAX headers have more than 16384 bytes; an archive needs a"
+                            + " few at most, so it is corrupt or hostile");
+        }
+
+        @Test
+        @DisplayName("but reads what real archives hold: a global header, GNU long names and links, PAX paths")
+        void ordinaryHeaders() throws IOException {
+            String longName = "d".repeat(120) + "/" + "f".repeat(120);
+            byte[] archive = RawTars.raw()
+                    .pax('g', "comment", "0123456789abcdef0123456789abcdef01234567")
+                    .entry("././@LongLink", 'L', (longName + "\0").getBytes(StandardCharsets.US_ASCII))
+                    .entry(longName.substring(0, 99), '0', "gnu".getBytes(StandardCharsets.US_ASCII))
+                    .entry("././@LongLink", 'K', (longName + "\0").getBytes(StandardCharsets.US_ASCII))
+                    .entry("link", '1', new byte[0])
+                    .pax('x', "path", "p".repeat(200))
+                    .pax('x', "mtime", "1622548800.5")
+                    .entry("short", '0', "pax".getBytes(StandardCharsets.US_ASCII))
+                    .bytes();
+
+            unpack(archive);
+
+            assertThat(root.resolve(longName)).hasContent("gnu");
+            assertThat(Files.isSameFile(root.resolve("link"), root.resolve(longName)))
+                    .isTrue();
+            assertThat(root.resolve("p".repeat(200))).hasContent("pax");
+        }
+
+        @Test
+        @DisplayName("an entry of an unknown type with 2 MiB of data is skipped with a note; its data is no header")
+        void unknownTypeWithData() throws IOException {
+            byte[] archive = RawTars.raw()
+                    .entry("vendor-specific", 'Z', new byte[2 * 1024 * 1024])
+                    .entry("after", '0', "x".getBytes(StandardCharsets.US_ASCII))
+                    .bytes();
+
+            UnpackResult result = unpack(archive);
+
+            assertThat(root.resolve("after")).hasContent("x");
+            assertThat(root.resolve("vendor-specific")).doesNotExist();
+            assertThat(result.notes())
+                    .containsExactly("Image " + IMAGE + ": skipped entry 'vendor-specific' of unsupported type 'Z'");
+        }
+
+        @Test
+        @DisplayName("a GNU long name and a PAX path that climb out with '..' are refused, naming them")
+        void longNamesClimbingOut() throws IOException {
+            String climbing = "a/".repeat(60) + "../".repeat(61) + "outside/x";
+            byte[] gnu = RawTars.raw()
+                    .entry("././@LongLink", 'L', (climbing + "\0").getBytes(StandardCharsets.US_ASCII))
+                    .entry("harmless", '0', "pwned".getBytes(StandardCharsets.US_ASCII))
+                    .bytes();
+            byte[] pax = RawTars.raw()
+                    .pax('x', "path", climbing)
+                    .entry("harmless", '0', "pwned".getBytes(StandardCharsets.US_ASCII))
+                    .bytes();
+
+            for (byte[] archive : List.of(gnu, pax)) {
+                assertThatThrownBy(() -> unpack(archive))
+                        .isInstanceOf(ImageUnpackException.class)
+                        .hasMessageContaining("entry '" + climbing + "' is refused")
+                        .hasMessageContaining("climbs out of the rootfs with '..'");
+            }
+            assertNothingOutside();
+            assertThat(root.resolve("harmless")).doesNotExist();
+        }
+
+        @Test
+        @DisplayName("data on an entry that is never written (a device node) counts against the byte limit")
+        void dataOfSkippedEntries() {
+            byte[] archive = RawTars.raw()
+                    .entry("dev/zero", '3', new byte[4096])
+                    .entry("etc/hostname", '0', "box".getBytes(StandardCharsets.US_ASCII))
+                    .bytes();
+
+            assertThatThrownBy(() -> unpack(archive, new UnpackLimits(1000, 100)))
+                    .isInstanceOf(ImageUnpackException.class)
+                    .hasMessageContaining("more than 1000 bytes of file content (reached at entry 'dev/zero')");
+        }
     }
 
     @Nested
