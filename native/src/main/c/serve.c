@@ -75,8 +75,8 @@ struct proc {
     uint32_t id, env_id;
     pid_t pid;
     int out_fd, err_fd, in_fd; /* ours; -1 once closed */
-    char *pending;             /* stdin bytes not yet accepted by the pipe */
-    size_t pending_len;
+    char *pending;             /* stdin bytes; those from pending_off on are not yet accepted by the pipe */
+    size_t pending_len, pending_off;
     bool close_stdin;
     bool hung_up; /* both output pipes reached EOF just now: it may have exited (reap_hung_up()) */
     long long oom_kills; /* the env cgroup's oom_kill counter at spawn; -1: unknown */
@@ -374,21 +374,30 @@ static int walk_timeout(const struct server *s)
     return left <= 0 ? 0 : (int)left;
 }
 
+/* All of it written, or none to be: its memory back (a large stdin would be kept while the process runs). */
+static void drop_pending(struct proc *p)
+{
+    free(p->pending);
+    p->pending = NULL;
+    p->pending_len = p->pending_off = 0;
+}
+
 static void flush_stdin(struct proc *p)
 {
     while (p->in_fd >= 0 && p->pending_len > 0) {
-        ssize_t n = write(p->in_fd, p->pending, p->pending_len);
+        ssize_t n = write(p->in_fd, p->pending + p->pending_off, p->pending_len - p->pending_off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
             return;
         if (n < 0) { /* EPIPE: the process closed its stdin; drop the rest */
-            p->pending_len = 0;
+            drop_pending(p);
             close_fd(&p->in_fd);
             return;
         }
-        memmove(p->pending, p->pending + n, p->pending_len - (size_t)n);
-        p->pending_len -= (size_t)n;
+        p->pending_off += (size_t)n; /* no memmove per write: a pipe takes 64 KiB, so that was quadratic */
+        if (p->pending_off == p->pending_len)
+            drop_pending(p);
     }
     if (p->close_stdin && p->pending_len == 0)
         close_fd(&p->in_fd);
@@ -765,6 +774,11 @@ static void handle_stdin(struct server *s, const struct frame *frame, bool close
     if (close_it) {
         p->close_stdin = true;
     } else {
+        if (p->pending_off > p->pending_len - p->pending_off) { /* written more than is left: compact */
+            memmove(p->pending, p->pending + p->pending_off, p->pending_len - p->pending_off);
+            p->pending_len -= p->pending_off;
+            p->pending_off = 0;
+        }
         p->pending = xrealloc(p->pending, p->pending_len + frame->len);
         memcpy(p->pending + p->pending_len, frame->payload, frame->len);
         p->pending_len += frame->len;

@@ -63,4 +63,49 @@ class HostileCommandTests {
                 .untilAsserted(
                         () -> assertThat(env.exec("ps", "-o", "args").stdout()).doesNotContain("yes " + word));
     }
+
+    @Test
+    @DisplayName("256 MiB of stdin that the command reads only after a pause arrive whole, in about the time they take "
+            + "to copy")
+    void stdinReadLate(IsolatedEnvironment env) {
+        byte[] data = new byte[256 << 20];
+
+        // The helper keeps what the command has not read yet; it moved the rest to the front after each write to the
+        // pipe (64 KiB), 4,096 times here: about a minute, quadratic in the size.
+        ExecResult r = env.exec(
+                Command.of("sh", "-c", "sleep 1; wc -c").withStdin(data).withTimeout(Duration.ofSeconds(20)));
+
+        assertThat(r.timedOut()).as(r.toString()).isFalse();
+        assertThat(r.stdout().trim()).isEqualTo(Integer.toString(256 << 20));
+        stillWorks(env);
+    }
+
+    @Test
+    @DisplayName("64 MiB of stdin for a command that never reads it, or exits at once, does not hold anything up")
+    void stdinNeverRead(IsolatedEnvironment env) {
+        byte[] data = new byte[64 << 20];
+
+        assertThat(env.exec(Command.of("true").withStdin(data))).succeeded();
+        assertThat(env.exec(Command.of("sh", "-c", "exec <&-; sleep 0.5; echo closed")
+                        .withStdin(data)))
+                .succeeded()
+                .stdout()
+                .isEqualTo("closed\n");
+        stillWorks(env);
+    }
+
+    @Test
+    @DisplayName("an open stdin never closed: the command waits for input until it is killed, and the environment "
+            + "closes all the same")
+    void openStdinNeverClosed() {
+        IsolatedProcess cat;
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            cat = env.start(Command.of("cat").withOpenStdin());
+            assertThat(env.exec(Command.of("sleep", "0.2"))).succeeded();
+            assertThat(cat.isAlive()).isTrue();
+        }
+        assertThat(cat.isAlive()).isFalse();
+        assertThat(ProcessHandle.of(cat.hostPid())).isEmpty();
+    }
 }
