@@ -53,7 +53,9 @@ public interface IsolatedProcess {
     CompletableFuture<ExecResult> onExit();
 
     /**
-     * Waits until the process exits.
+     * Waits until the process exits. When its {@link Command#withOutputLines} consumer threw, this (and
+     * {@link #awaitExit()}) throws an {@link IsolatedException} with that as its cause instead, and
+     * {@link #onExit()} completes exceptionally with it (see there).
      *
      * @param timeout how long to wait at most; one too long to expire (up to {@code ChronoUnit.FOREVER.getDuration()})
      *     waits as long as the process runs
@@ -71,6 +73,9 @@ public interface IsolatedProcess {
      * @return the first matching line
      * @throws AwaitTimeoutException with the output so far, when no line matched in time
      * @throws IllegalStateException with the exit code and the output, when the process exited first
+     * @throws IsolatedException when matching a line threw, e.g. {@code Matching /(a|b)*c/ against a line of 100000
+     *     characters of the output threw java.lang.StackOverflowError; ...} (a repeated group or alternation makes the
+     *     JDK's regex engine recurse for each repetition: repeat a character class, such as {@code [ab]*}, instead)
      */
     String awaitOutput(Pattern pattern);
 

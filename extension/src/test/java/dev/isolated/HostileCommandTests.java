@@ -2,10 +2,12 @@ package dev.isolated;
 
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Pattern;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -107,5 +109,69 @@ class HostileCommandTests {
         }
         assertThat(cat.isAlive()).isFalse();
         assertThat(ProcessHandle.of(cat.hostPid())).isEmpty();
+    }
+
+    @Test
+    @DisplayName("an output consumer that throws gets no more lines; exec throws what it threw once the command "
+            + "exited, and every environment goes on")
+    void consumerThrows(IsolatedEnvironment env) {
+        try (IsolatedEnvironment bystander =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            AtomicLong lines = new AtomicLong();
+            Command command = Command.of("sh", "-c", "echo one; echo two; echo three")
+                    .withOutputLines(line -> {
+                        lines.incrementAndGet();
+                        throw new IllegalStateException("consumer fails at " + line);
+                    });
+
+            assertThatThrownBy(() -> env.exec(command))
+                    .isInstanceOf(IsolatedException.class)
+                    .hasMessage("The output consumer of [sh, -c, echo one; echo two; echo three] "
+                            + "(Command.withOutputLines) threw java.lang.IllegalStateException: consumer fails at one; "
+                            + "it was given no more lines")
+                    .hasRootCauseMessage("consumer fails at one");
+            assertThat(lines).hasValue(1);
+            stillWorks(env);
+            stillWorks(bystander);
+        }
+    }
+
+    @Test
+    @DisplayName("an output consumer that fails an assertion fails waitFor with it; the process's output is kept")
+    void consumerAssertionOfStartedProcess(IsolatedEnvironment env) {
+        IsolatedProcess p = env.start(Command.of("sh", "-c", "echo unexpected; echo more")
+                .withOutputLines(line -> assertThat(line).isEqualTo("expected")));
+
+        assertThatThrownBy(() -> p.waitFor(Duration.ofSeconds(30)))
+                .isInstanceOf(IsolatedException.class)
+                .hasMessageStartingWith("The output consumer of [sh, -c, echo unexpected; echo more] "
+                        + "(Command.withOutputLines) threw org.opentest4j.AssertionFailedError: ")
+                .hasCauseInstanceOf(AssertionError.class);
+        assertThat(p.isAlive()).isFalse();
+        assertThat(p.stdout()).isEqualTo("unexpected\nmore\n");
+        stillWorks(env);
+    }
+
+    @Test
+    @DisplayName(
+            "a pattern that overflows the regex engine's stack on a long line fails awaitOutput and Wait.forLogLine "
+                    + "saying so; the output goes on being read, for every environment")
+    void patternOverflowsOnLongLine(IsolatedEnvironment env) {
+        // the line comes once awaitOutput watches: it is matched on the thread that reads the output
+        IsolatedProcess p =
+                env.start("sh", "-c", "sleep 0.5; head -c 100000 /dev/zero | tr '\\0' a; echo; echo next; sleep 100");
+
+        assertThatThrownBy(() -> p.awaitOutput(Pattern.compile("(a|b)*c")))
+                .isInstanceOf(IsolatedException.class)
+                .hasMessage("Matching /(a|b)*c/ against a line of 100000 characters of the output threw "
+                        + "java.lang.StackOverflowError; the JDK's regex engine recurses for each repetition of a group "
+                        + "or an alternation, such as (a|b)*, so a long line overflows its stack: repeat a character "
+                        + "class instead, such as [ab]*")
+                .hasCauseInstanceOf(StackOverflowError.class);
+        assertThatThrownBy(() -> Wait.forLogLine("(a|b)*c").waitUntilReady(env, p, Duration.ofSeconds(30)))
+                .isInstanceOf(IsolatedException.class)
+                .hasMessageStartingWith("Matching /(a|b)*c/ against a line of 100000 characters");
+        assertThat(p.awaitOutput(Pattern.compile("^next$"))).isEqualTo("next");
+        stillWorks(env);
     }
 }
