@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Pattern;
@@ -173,5 +174,28 @@ class HostileCommandTests {
                 .hasMessageStartingWith("Matching /(a|b)*c/ against a line of 100000 characters");
         assertThat(p.awaitOutput(Pattern.compile("^next$"))).isEqualTo("next");
         stillWorks(env);
+    }
+
+    @Test
+    @DisplayName("twenty commands that each print more than the bound on stdout and stderr run in a JVM of 256 MiB of "
+            + "heap: no more than the last result's output is kept")
+    void manyFloodsInASmallHeap() throws Exception {
+        List<String> lines = FixtureRunner.runInChildJvm(List.of(), List.of("-Xmx256m"), ManyFloodsCase.class);
+
+        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("SUCCESSFUL"));
+    }
+
+    static class ManyFloodsCase {
+        @Test
+        void floods() {
+            try (IsolatedEnvironment env =
+                    IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+                for (int i = 0; i < 20; i++) {
+                    ExecResult r = env.exec("sh", "-c", "head -c 20000000 /dev/zero; head -c 20000000 /dev/zero >&2");
+                    assertThat(r.stdoutDroppedBytes()).isEqualTo(20_000_000L - ExecResult.DEFAULT_MAX_OUTPUT_BYTES);
+                    assertThat(r.stderrDroppedBytes()).isEqualTo(20_000_000L - ExecResult.DEFAULT_MAX_OUTPUT_BYTES);
+                }
+            }
+        }
     }
 }
