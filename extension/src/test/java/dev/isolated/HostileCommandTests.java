@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Pattern;
@@ -197,5 +198,30 @@ class HostileCommandTests {
                 }
             }
         }
+    }
+
+    @Test
+    @DisplayName("a 64 MiB line without a newline reaches an output consumer in pieces of the bound, and awaitOutput "
+            + "finds a match at the end of a 20 MiB line")
+    void endlessLine(IsolatedEnvironment env) {
+        List<Integer> pieces = new CopyOnWriteArrayList<>();
+        ExecResult r = env.exec(Command.of("sh", "-c", "head -c 67108864 /dev/zero | tr '\\0' x")
+                .withOutputLines(line -> pieces.add(line.length())));
+
+        assertThat(r).succeeded();
+        assertThat(pieces).containsExactly(16 << 20, 16 << 20, 16 << 20, 16 << 20);
+
+        IsolatedProcess p = env.start("sh", "-c", "head -c 20000000 /dev/zero | tr '\\0' x; echo ready; sleep 100");
+        assertThat(p.awaitOutput(Pattern.compile("ready"))).endsWith("xready");
+    }
+
+    @Test
+    @DisplayName(
+            "binary output and invalid UTF-8 are kept byte for byte; the text shows U+FFFD for what does not decode")
+    void binaryOutput(IsolatedEnvironment env) {
+        ExecResult r = env.exec("sh", "-c", "printf 'a\\377\\376b\\000c\\300'");
+
+        assertThat(r.stdoutBytes()).containsExactly('a', 0xff, 0xfe, 'b', 0, 'c', 0xc0);
+        assertThat(r.stdout()).isEqualTo("a\uFFFD\uFFFDb\0c\uFFFD");
     }
 }
