@@ -29,7 +29,9 @@ public interface IsolatedProcess {
     /**
      * The command's stdin, for a command started with {@link Command#withOpenStdin()}: bytes written reach it
      * at once (no flush needed); {@code close()} is its EOF. Writing after it exited throws an
-     * {@link java.io.IOException}, like a broken pipe.
+     * {@link java.io.IOException}, like a broken pipe. A write does not wait for the command to read: what it has
+     * not read yet waits in Isolated's helper, without bound, so writing far more than the command reads (a large
+     * file into one that reads slowly or not at all) costs the helper as much memory.
      *
      * @return the stream to write the command's input to
      * @throws IllegalStateException when the command was not started with {@code withOpenStdin()}
