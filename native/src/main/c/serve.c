@@ -11,8 +11,8 @@
  *   not wait: it kills the init, answers the CREATE with an ERROR, then ACKs.
  * - SPAWN, UNAME, SET-HOSTNAME, FORWARD and CLOSE are answered synchronously (each takes well
  *   under 10 ms); everything else is event-driven.
- * - A process's EXITED is sent once it was reaped and its pipes drained without blocking:
- *   output written later by its still-running descendants is dropped.
+ * - A process's EXITED is sent once it was reaped and its pipes drained of what they held then,
+ *   and closed: output written later by its still-running descendants is dropped (they get EPIPE).
  * - EOF on stdin (the JVM is gone) or a broken stdout: SIGKILL every init and process, reap
  *   them all, remove what we put in the state dir, exit 0.
  * - The state dir is locked while we live; at start, state dirs of dead helpers next to it are
@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -74,8 +75,8 @@ struct proc {
     uint32_t id, env_id;
     pid_t pid;
     int out_fd, err_fd, in_fd; /* ours; -1 once closed */
-    char *pending;             /* stdin bytes not yet accepted by the pipe */
-    size_t pending_len;
+    char *pending;             /* stdin bytes; those from pending_off on are not yet accepted by the pipe */
+    size_t pending_len, pending_off;
     bool close_stdin;
     bool hung_up; /* both output pipes reached EOF just now: it may have exited (reap_hung_up()) */
     long long oom_kills; /* the env cgroup's oom_kill counter at spawn; -1: unknown */
@@ -200,18 +201,26 @@ static bool forward_output(struct server *s, struct proc *p, int *fd, enum reply
     return true;
 }
 
-/* Drains what is already in the pipe; a descendant may keep the pipe open, so no EOF wait. */
+/* Drains what the pipe holds now, at the command's exit, and closes it. A descendant may keep the pipe
+ * open, so no EOF wait; and no reading until it is empty either: one that writes on (yes &) would refill
+ * it as fast as it is read, and this loop, which holds up every env, would never end. */
 static void drain_output(struct server *s, struct proc *p, int *fd, enum reply_type type)
 {
-    while (*fd >= 0) {
-        ssize_t n = read(*fd, output_buf, sizeof output_buf);
-        if (n > 0)
+    int left = 0;
+    if (*fd >= 0 && ioctl(*fd, FIONREAD, &left) < 0)
+        left = 0;
+    while (*fd >= 0 && left > 0) {
+        ssize_t n = read(*fd, output_buf, (size_t)left < sizeof output_buf ? (size_t)left : sizeof output_buf);
+        if (n > 0) {
             send_frame(&s->out, type, p->id, output_buf, (size_t)n);
-        else if (n < 0 && errno == EINTR)
+            left -= (int)n;
+        } else if (n < 0 && errno == EINTR) {
             continue;
-        else
-            close_fd(fd);
+        } else {
+            break;
+        }
     }
+    close_fd(fd);
 }
 
 /* An OOM kill is a SIGKILL while the env cgroup's oom_kill counter went up. */
@@ -365,21 +374,30 @@ static int walk_timeout(const struct server *s)
     return left <= 0 ? 0 : (int)left;
 }
 
+/* All of it written, or none to be: its memory back (a large stdin would be kept while the process runs). */
+static void drop_pending(struct proc *p)
+{
+    free(p->pending);
+    p->pending = NULL;
+    p->pending_len = p->pending_off = 0;
+}
+
 static void flush_stdin(struct proc *p)
 {
     while (p->in_fd >= 0 && p->pending_len > 0) {
-        ssize_t n = write(p->in_fd, p->pending, p->pending_len);
+        ssize_t n = write(p->in_fd, p->pending + p->pending_off, p->pending_len - p->pending_off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
             return;
         if (n < 0) { /* EPIPE: the process closed its stdin; drop the rest */
-            p->pending_len = 0;
+            drop_pending(p);
             close_fd(&p->in_fd);
             return;
         }
-        memmove(p->pending, p->pending + n, p->pending_len - (size_t)n);
-        p->pending_len -= (size_t)n;
+        p->pending_off += (size_t)n; /* no memmove per write: a pipe takes 64 KiB, so that was quadratic */
+        if (p->pending_off == p->pending_len)
+            drop_pending(p);
     }
     if (p->close_stdin && p->pending_len == 0)
         close_fd(&p->in_fd);
@@ -756,6 +774,11 @@ static void handle_stdin(struct server *s, const struct frame *frame, bool close
     if (close_it) {
         p->close_stdin = true;
     } else {
+        if (p->pending_off > p->pending_len - p->pending_off) { /* written more than is left: compact */
+            memmove(p->pending, p->pending + p->pending_off, p->pending_len - p->pending_off);
+            p->pending_len -= p->pending_off;
+            p->pending_off = 0;
+        }
         p->pending = xrealloc(p->pending, p->pending_len + frame->len);
         memcpy(p->pending + p->pending_len, frame->payload, frame->len);
         p->pending_len += frame->len;

@@ -272,7 +272,14 @@ public final class Command {
      * @param consumer receives each line of stdout and stderr as soon as it is complete, e.g. to log it;
      *     the output is captured all the same (up to its bound, {@link #withMaxOutputBytes(int)}), and the
      *     consumer sees every line, also beyond the bound; a line longer than the bound (or than 64 KiB,
-     *     when the bound is smaller) is passed in pieces of that size
+     *     when the bound is smaller) is passed in pieces of that size. It is called on the thread that reads
+     *     the output and answers of every environment of the JVM, so it should return quickly: while it blocks,
+     *     no output or answer of any environment is read, and every call on them waits (a consumer that waits for
+     *     the test's next step deadlocks the test). One that throws is given no more lines, the command runs on,
+     *     and once it exited {@code exec} (or the process's {@code waitFor} and {@code awaitExit}) throws an
+     *     {@link IsolatedException} {@code The output consumer of [<command>] (Command.withOutputLines) threw
+     *     <exception>; it was given no more lines}, with that exception as its cause (and {@code onExit()}
+     *     completes exceptionally with it)
      * @return a copy that streams its output
      */
     public Command withOutputLines(Consumer<String> consumer) {

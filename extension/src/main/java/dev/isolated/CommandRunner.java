@@ -18,7 +18,9 @@ public interface CommandRunner {
      * Runs a command, waits for it (up to the default timeout, {@code isolated.exec.timeout}) and returns its
      * exit code and output (complete up to {@link ExecResult#DEFAULT_MAX_OUTPUT_BYTES} per stream, see
      * {@link ExecResult}). The program is looked up on the environment's {@code PATH}; stdin is
-     * empty.
+     * empty. It returns when the command exits, also when something it started in the background still holds its
+     * stdout or stderr: that runs on until the environment closes, and what it writes there after the command's
+     * exit is dropped (its writes fail with {@code EPIPE}, a {@code SIGPIPE} kills it unless it ignores that).
      *
      * @param command the program and its arguments
      * @return the result; a missing program gives exit code 127 (see {@link ExecResult} for 125 and 126)

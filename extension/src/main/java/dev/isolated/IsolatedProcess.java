@@ -34,7 +34,9 @@ public interface IsolatedProcess {
     /**
      * The command's stdin, for a command started with {@link Command#withOpenStdin()}: bytes written reach it
      * at once (no flush needed); {@code close()} is its EOF. Writing after it exited throws an
-     * {@link java.io.IOException}, like a broken pipe.
+     * {@link java.io.IOException}, like a broken pipe. A write does not wait for the command to read: what it has
+     * not read yet waits in Isolated's helper, without bound, so writing far more than the command reads (a large
+     * file into one that reads slowly or not at all) costs the helper as much memory.
      *
      * @return the stream to write the command's input to
      * @throws IllegalStateException when the command was not started with {@code withOpenStdin()}
@@ -58,7 +60,9 @@ public interface IsolatedProcess {
     CompletableFuture<ExecResult> onExit();
 
     /**
-     * Waits until the process exits.
+     * Waits until the process exits. When its {@link Command#withOutputLines} consumer threw, this (and
+     * {@link #awaitExit()}) throws an {@link IsolatedException} with that as its cause instead, and
+     * {@link #onExit()} completes exceptionally with it (see there).
      *
      * @param timeout how long to wait at most; one too long to expire (up to {@code ChronoUnit.FOREVER.getDuration()})
      *     waits as long as the process runs
@@ -76,6 +80,9 @@ public interface IsolatedProcess {
      * @return the first matching line
      * @throws AwaitTimeoutException with the output so far, when no line matched in time
      * @throws IllegalStateException with the exit code and the output, when the process exited first
+     * @throws IsolatedException when matching a line threw, e.g. {@code Matching /(a|b)*c/ against a line of 100000
+     *     characters of the output threw java.lang.StackOverflowError; ...} (a repeated group or alternation makes the
+     *     JDK's regex engine recurse for each repetition: repeat a character class, such as {@code [ab]*}, instead)
      */
     String awaitOutput(Pattern pattern);
 

@@ -61,7 +61,10 @@ public abstract class Wait {
      * temporary server of its init scripts and once for the real one. Each line is matched once, as it arrives,
      * and the wait returns as soon as the {@code times}-th matching line has; what the service printed before the
      * wait began is matched in the output it keeps (see {@link IsolatedProcess#stdout()}: complete up to 16 MiB
-     * per stream by default). An unterminated last line counts too (checked every 50 ms).
+     * per stream by default). An unterminated last line counts too (checked every 50 ms). When matching a line
+     * throws (the JDK's regex engine overflows its stack on a long line for a repeated group or alternation, such as
+     * {@code (a|b)*}), the wait throws an {@link IsolatedException} {@code Matching /<regex>/ against a line of <n>
+     * characters of the output threw java.lang.StackOverflowError; ...} with it as the cause.
      *
      * @param regex a regular expression searched for in each line
      * @param times how many matching lines make the service ready, at least 1

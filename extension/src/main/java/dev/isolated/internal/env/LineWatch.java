@@ -1,5 +1,6 @@
 package dev.isolated.internal.env;
 
+import dev.isolated.IsolatedException;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.regex.Pattern;
@@ -19,10 +20,15 @@ public final class LineWatch implements AutoCloseable {
     private final OutputLines stdout;
     private final OutputLines stderr;
     private final Runnable onClose;
+    private static final String STACK_HINT = "; the JDK's regex engine recurses for each repetition of a group or"
+            + " an alternation, such as (a|b)*, so a long line overflows its stack: repeat a character class instead,"
+            + " such as [ab]*";
+
     private final CompletableFuture<String> met = new CompletableFuture<>();
     // guarded by this: accept and exited take this before the splitters' locks, as seen and firstMatch do
     private int complete; // complete lines that matched
     private String first; // the first complete line that matched
+    private IsolatedException failure; // matching a line threw: no more lines are matched
 
     LineWatch(Pattern pattern, int times, int longestLine, Runnable onClose) {
         this.pattern = pattern;
@@ -44,7 +50,10 @@ public final class LineWatch implements AutoCloseable {
     }
 
     private void line(String line) {
-        if (pattern.matcher(line).find()) {
+        if (failure != null) {
+            return;
+        }
+        if (matches(line)) {
             complete++;
             if (first == null) {
                 first = line;
@@ -55,33 +64,68 @@ public final class LineWatch implements AutoCloseable {
         }
     }
 
-    /** @return how many lines matched so far, the unterminated last line of each stream included */
-    public synchronized int seen() {
-        return complete + pendingMatch(stdout) + pendingMatch(stderr);
+    /**
+     * Whether the pattern is found in the line. What matching throws (a {@link StackOverflowError} of a pattern that
+     * recurses per character, such as {@code (a|b)*}, on a long line) is kept, for {@link #seen()} and
+     * {@link #firstMatch()} to throw, and no more lines are matched: it must not end the thread that reads every
+     * environment's output.
+     */
+    private boolean matches(String line) {
+        try {
+            return pattern.matcher(line).find();
+        } catch (RuntimeException | StackOverflowError e) {
+            failure = new IsolatedException(
+                    "Matching /" + pattern + "/ against a line of " + line.length() + " characters of the output threw "
+                            + e + (e instanceof StackOverflowError ? STACK_HINT : ""),
+                    e);
+            met.completeExceptionally(failure);
+            return false;
+        }
     }
 
-    /** @return the first line that matched so far, complete lines first, then an unterminated last line */
+    /**
+     * @return how many lines matched so far, the unterminated last line of each stream included
+     * @throws IsolatedException when matching a line threw
+     */
+    public synchronized int seen() {
+        int seen = complete + pendingMatch(stdout) + pendingMatch(stderr);
+        throwFailure();
+        return seen;
+    }
+
+    private void throwFailure() {
+        if (failure != null) { // thrown anew: with the stack of the caller, not of the reader thread
+            throw new IsolatedException(failure.getMessage(), failure.getCause());
+        }
+    }
+
+    /**
+     * @return the first line that matched so far, complete lines first, then an unterminated last line
+     * @throws IsolatedException when matching a line threw
+     */
     public synchronized Optional<String> firstMatch() {
+        throwFailure();
         if (first != null) {
             return Optional.of(first);
         }
         for (OutputLines stream : new OutputLines[] {stdout, stderr}) {
             String pending = stream.pending();
-            if (!pending.isEmpty() && pattern.matcher(pending).find()) {
+            if (!pending.isEmpty() && matches(pending)) {
                 return Optional.of(pending);
             }
         }
+        throwFailure();
         return Optional.empty();
     }
 
     private int pendingMatch(OutputLines stream) {
         String pending = stream.pending();
-        return !pending.isEmpty() && pattern.matcher(pending).find() ? 1 : 0;
+        return failure == null && !pending.isEmpty() && matches(pending) ? 1 : 0;
     }
 
     /**
-     * @return completed with the first matching line when {@code times} complete lines have matched; never
-     *     completed otherwise (wait on it together with the command's exit)
+     * @return completed with the first matching line when {@code times} complete lines have matched, exceptionally
+     *     when matching a line threw; never completed otherwise (wait on it together with the command's exit)
      */
     public CompletableFuture<String> met() {
         return met;

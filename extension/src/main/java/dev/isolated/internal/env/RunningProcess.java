@@ -62,6 +62,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
     private final Object outputLock = new Object();
     private final List<LineWatch> watches = new java.util.ArrayList<>(); // guarded by outputLock
     private boolean outputEnded; // guarded by outputLock: the command exited, its last lines are flushed
+    private volatile Throwable consumerFailure; // what the withOutputLines consumer threw: it gets no more lines
 
     private RunningProcess(HelperConnection helper, Command command, ResolvedUser user, Duration awaitTimeout) {
         this.helper = helper;
@@ -207,8 +208,12 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             }
         }
         OutputLines lines = isStderr ? stderrLines : stdoutLines;
-        if (lines != null) {
-            lines.accept(data);
+        if (lines != null && consumerFailure == null) {
+            try {
+                lines.accept(data);
+            } catch (Throwable t) { // the test's code, on the thread that reads every environment's output
+                consumerFailure = t;
+            }
         }
     }
 
@@ -296,9 +301,13 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
     }
 
     private void complete(int exitCode, OptionalInt signal) {
-        if (stdoutLines != null) {
-            stdoutLines.flush();
-            stderrLines.flush();
+        if (stdoutLines != null && consumerFailure == null) {
+            try {
+                stdoutLines.flush();
+                stderrLines.flush();
+            } catch (Throwable t) {
+                consumerFailure = t;
+            }
         }
         synchronized (outputLock) { // every watch has every line before the exit is seen
             outputEnded = true;
@@ -306,6 +315,14 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
                 watch.exited();
             }
             watches.clear();
+        }
+        Throwable failure = consumerFailure;
+        if (failure != null) {
+            exited.completeExceptionally(new IsolatedException(
+                    "The output consumer of " + command + " (Command.withOutputLines) threw " + failure
+                            + "; it was given no more lines",
+                    failure));
+            return;
         }
         exited.complete(PublicObjects.execResult(
                 command,
@@ -471,7 +488,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
                 }
                 if (done) {
                     throw new IllegalStateException(
-                            command + " exited (" + exited.join().exitCode() + ") without printing a line matching /"
+                            command + " exited (" + exitedResult().exitCode() + ") without printing a line matching /"
                                     + pattern + "/; " + outputSoFar());
                 }
                 long left = deadline - System.nanoTime();
@@ -489,6 +506,15 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
                     throw interrupted(e, "to print a line matching /" + pattern + "/");
                 }
             }
+        }
+    }
+
+    /** The result of a command that exited; what kept it from one (its consumer threw, the helper died) thrown. */
+    private ExecResult exitedResult() {
+        try {
+            return exited.join();
+        } catch (CompletionException e) {
+            throw asIsolated(e.getCause() == null ? e : e.getCause());
         }
     }
 
