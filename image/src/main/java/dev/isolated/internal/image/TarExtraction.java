@@ -179,6 +179,8 @@ final class TarExtraction {
 
         private String previous;
         private long entriesInPass;
+        /** copy()'s, for every entry of the pass: one per entry cost a 64 KiB zeroed allocation each. */
+        private final byte[] buffer = new byte[BUFFER_SIZE];
 
         Pass(String label, NavigableSet<String> written) {
             this.label = label;
@@ -375,7 +377,6 @@ final class TarExtraction {
         }
 
         private void copy(InputStream tar, OutputStream out, TarArchiveEntry entry) throws IOException {
-            byte[] buffer = new byte[BUFFER_SIZE];
             while (true) {
                 int read;
                 try {
