@@ -247,6 +247,7 @@ public final class HelperConnection implements AutoCloseable {
 
     private void readFrames() {
         IsolatedException reason;
+        Throwable failed = null;
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(process.getInputStream(), 64 * 1024))) {
             Frame frame;
             while ((frame = Frame.readFrom(in)) != null) {
@@ -255,10 +256,14 @@ public final class HelperConnection implements AutoCloseable {
             awaitStderr();
             reason = new IsolatedException("The isolated helper (pid " + process.pid() + ") " + exitText()
                     + "; every environment it ran is gone (the next environment starts a new helper)" + stderrText());
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
+            // An Error too (an OutOfMemoryError while a frame was handled): else this thread died silently, every
+            // waiting caller hung until its timeout, and the helper, unread, ran on with its environments.
+            stopHelper();
             awaitStderr();
             reason = new IsolatedException(
                     "Lost the connection to the isolated helper (pid " + process.pid() + "): " + e + stderrText(), e);
+            failed = e;
         }
         gone = reason;
         goneReason.complete(reason);
@@ -267,6 +272,23 @@ public final class HelperConnection implements AutoCloseable {
         listeners.clear();
         for (FrameListener listener : orphans) {
             listener.onHelperGone(reason);
+        }
+        if (failed instanceof Error error) {
+            throw error; // the thread's end, reported as any uncaught Error is
+        }
+    }
+
+    /**
+     * The connection is lost while the helper may still run: closing its stdin is what a JVM's exit does, so it kills
+     * every environment it ran and exits, instead of living on unread until the JVM's exit.
+     */
+    private void stopHelper() {
+        try {
+            synchronized (out) {
+                out.close();
+            }
+        } catch (IOException alreadyClosed) {
+            // it is gone already
         }
     }
 
