@@ -95,14 +95,16 @@ public interface IsolatedProcess {
     ExecResult awaitExit();
 
     /**
-     * Sends a signal to the process.
+     * Sends a signal to the process. An interrupt of the calling thread does not cut it short (the helper answers at
+     * once); the thread's interrupt status is kept.
      *
      * @param signal the signal number, e.g. 15 for SIGTERM
      */
     void signal(int signal);
 
     /**
-     * Kills the process with SIGKILL and waits for it.
+     * Kills the process with SIGKILL and waits for it. An interrupt of the calling thread does not cut it short (a
+     * test's clean-up after JUnit's {@code @Timeout} still kills); the thread's interrupt status is kept.
      *
      * @return the result, with exit code 137 unless the process had already exited
      */

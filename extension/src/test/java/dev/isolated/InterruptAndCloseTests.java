@@ -237,6 +237,34 @@ class InterruptAndCloseTests {
     }
 
     @Test
+    @DisplayName("kill() and signal() on an interrupted thread: the signal is sent, kill() returns the result, the "
+            + "interrupt is kept")
+    void killOnInterruptedThread() throws Exception {
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            IsolatedProcess ignoresTerm = env.start("sh", "-c", "trap '' TERM; echo ready; exec sleep 600");
+            ignoresTerm.awaitOutput(Pattern.compile("ready"));
+            IsolatedProcess sleeper = env.start("sleep", "600");
+
+            Outcome signalled = onInterruptedThread(() -> {
+                sleeper.signal(15);
+                return "signalled";
+            });
+            assertThat(signalled.thrown()).isNull();
+            assertThat(signalled.interruptedAfter()).isTrue();
+            assertThat(sleeper.waitFor(ENDS).exitCode())
+                    .as("SIGTERM reached it")
+                    .isEqualTo(143);
+
+            Outcome killed = onInterruptedThread(() -> ignoresTerm.kill().exitCode());
+            assertThat(killed.thrown()).isNull();
+            assertThat(killed.result()).isEqualTo(137);
+            assertThat(killed.interruptedAfter()).isTrue();
+            assertThat(ignoresTerm.isAlive()).isFalse();
+        }
+    }
+
+    @Test
     @DisplayName("JUnit's @Timeout interrupting exec: the test fails with its TimeoutException, the command is killed, "
             + "and the environment closes without an EnvironmentCleanupException")
     void junitTimeout() throws Exception {

@@ -547,12 +547,13 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             if (group) {
                 fields.add("group", "true");
             }
-            helper.call(FrameType.SIGNAL, fields).get(30, TimeUnit.SECONDS);
+            // not cut short by an interrupt (the helper answers at once): a test's clean-up after one still works
+            Uninterruptibly.get(helper.call(FrameType.SIGNAL, fields), TimeUnit.SECONDS.toNanos(30));
         } catch (ExecutionException e) {
             if (!exited.isDone()) {
                 throw asIsolated(e);
             } // it exited meanwhile: nothing left to signal
-        } catch (InterruptedException | TimeoutException e) {
+        } catch (TimeoutException e) {
             throw asIsolated(e);
         }
     }
@@ -560,7 +561,14 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
     @Override
     public ExecResult kill() {
         signal(9);
-        return waitFor(Duration.ofSeconds(30));
+        try { // as signal(): an interrupted thread still gets the process killed and its result
+            return Uninterruptibly.get(exited, TimeUnit.SECONDS.toNanos(30));
+        } catch (TimeoutException e) {
+            throw new CompletionException(new TimeoutException(
+                    command + " (host pid " + hostPid + ") is still running 30000 ms after SIGKILL; " + outputSoFar()));
+        } catch (ExecutionException e) {
+            throw asIsolated(e);
+        }
     }
 
     CompletableFuture<ExecResult> exit() {
