@@ -152,6 +152,30 @@ class FrozenStateTests {
     }
 
     @Test
+    @DisplayName("a state whose copy was removed from the host is refused, naming the copy, before anything starts")
+    void removedCopyIsRefused() throws IOException {
+        FrozenState state;
+        try (IsolatedEnvironment a =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            a.writeString("/seed", "seeded\n");
+            state = a.freeze("k1");
+        }
+        IsolatedEnvironmentBuilder builtBefore = IsolatedEnvironment.builder().from(state);
+        Path copy = state.layerForUse().layers().get(0);
+        dev.isolated.internal.os.TreeRemoval.remove(copy);
+        String message = "The frozen state made by freeze(\"k1\") is gone from the host: its copy " + copy
+                + " was removed while this JVM used it (the copies in isolated.layer.dir live until the JVM exits; "
+                + "nothing else may change them); freeze the environment again";
+
+        assertThatThrownBy(builtBefore::start)
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage(message);
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().from(state))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage(message);
+    }
+
+    @Test
     @DisplayName("freeze needs a PID namespace of the environment's own, and says so")
     void needsPidNamespace() {
         try (IsolatedEnvironment a = IsolatedEnvironment.builder()
