@@ -126,6 +126,30 @@ class FrozenStateTests {
     }
 
     @Test
+    @DisplayName("what the state does not keep, as documented: hard links become separate files, extended attributes "
+            + "other than the opaque marks are left out")
+    void whatTheStateLeavesOut() throws IOException {
+        FrozenState state;
+        try (IsolatedEnvironment a =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            assertThat(a.exec("sh", "-c", "mkdir /d && echo x > /d/a && ln /d/a /d/b && stat -c %h /d/a"))
+                    .stdout()
+                    .isEqualTo("2\n");
+            Path a1 = Path.of("/proc/" + a.initHostPid() + "/root/d/a");
+            Files.setAttribute(a1, "user:origin", "frozen".getBytes(StandardCharsets.UTF_8));
+            assertThat(Files.getAttribute(a1, "user:origin")).isEqualTo("frozen".getBytes(StandardCharsets.UTF_8));
+            state = a.freeze();
+        }
+        try (IsolatedEnvironment b = IsolatedEnvironment.builder().from(state).start()) {
+            assertThat(b.exec("sh", "-c", "stat -c %h /d/a /d/b && echo y > /d/a && cat /d/b"))
+                    .stdout()
+                    .isEqualTo("1\n1\nx\n");
+            assertThat(Files.readAttributes(Path.of("/proc/" + b.initHostPid() + "/root/d/a"), "user:*"))
+                    .isEmpty();
+        }
+    }
+
+    @Test
     @DisplayName("hostile: symlinks in the frozen layer are copied as symlinks, never followed to the host")
     void symlinksAreNotFollowed(@TempDir Path dir) throws IOException {
         Path canary = Files.writeString(dir.resolve("canary"), "host canary\n");
