@@ -395,7 +395,9 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * found and keep running). The copy keeps modes, owners, times, FIFOs, symlinks, deleted files and replaced
      * directories; hard links become separate files, and sockets, device nodes and extended attributes other than
      * overlayfs's opaque marks (ACLs, file capabilities) are left out. This environment stays open, its processes
-     * stopped. Needs
+     * stopped. Freeze it while no other thread uses it: another thread's command is stopped with the rest, or
+     * fails with an {@link EnvironmentSetupException} when caught while it starts, and what a command started
+     * after the stop writes during the copy may or may not be in the state. Needs
      * {@link LinuxNamespace#PID} (to find every process) and an overlay root (the default). A state is at most 8
      * layers deep: an environment made from a state of 8 layers cannot be frozen.
      *

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import java.util.logging.Handler;
@@ -146,6 +147,38 @@ class FrozenStateTests {
                     .isEqualTo("1\n1\nx\n");
             assertThat(Files.readAttributes(Path.of("/proc/" + b.initHostPid() + "/root/d/a"), "user:*"))
                     .isEmpty();
+        }
+    }
+
+    @Test
+    @DisplayName("freezing while another thread runs commands: each freeze succeeds, and that thread sees only the "
+            + "documented outcomes (done, stopped with 143 or 137, or an EnvironmentSetupException at stage exec)")
+    void freezeWhileAnotherThreadRunsCommands() throws Exception {
+        try (IsolatedEnvironment a =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            AtomicBoolean done = new AtomicBoolean();
+            List<String> outcomes = new CopyOnWriteArrayList<>();
+            CompletableFuture<Void> other = CompletableFuture.runAsync(() -> {
+                for (int i = 0; !done.get(); i++) {
+                    try {
+                        int code = a.exec("sh", "-c", "echo " + i + " > /f" + i).exitCode();
+                        outcomes.add(code == 0 || code == 143 || code == 137 ? "ok" : "exit " + code);
+                    } catch (EnvironmentSetupException e) {
+                        outcomes.add(e.stage().equals("exec") ? "ok" : e.getMessage());
+                    }
+                }
+            });
+            a.awaitFile("/f1");
+            for (int i = 0; i < 5; i++) {
+                FrozenState state = a.freeze();
+                try (IsolatedEnvironment b =
+                        IsolatedEnvironment.builder().from(state).start()) {
+                    assertThat(b.exec("cat", "/f0")).stdout().isEqualTo("0\n");
+                }
+            }
+            done.set(true);
+            other.get(2, TimeUnit.MINUTES);
+            assertThat(outcomes).isNotEmpty().containsOnly("ok");
         }
     }
 
