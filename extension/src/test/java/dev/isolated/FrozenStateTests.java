@@ -4,11 +4,13 @@ import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.isolated.internal.env.LayerDirectories;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -539,6 +541,76 @@ class FrozenStateTests {
         assertThat(out).contains("frozen-").contains("seen from b: a\n");
         try (Stream<Path> left = Files.list(root)) {
             assertThat(left).isEmpty();
+        }
+    }
+
+    @Test
+    @DisplayName("a JVM killed by SIGKILL while it freezes takes its copy-layer with it, and the next JVM removes the "
+            + "half-made copy")
+    void killedWhileFreezing(@TempDir Path dir) throws Exception {
+        Path root = dir.resolve("layers");
+        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(
+                        java,
+                        "-D" + IsolatedConfiguration.LAYER_DIR + "=" + root,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        FreezeLargeLayer.class.getName())
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        ProcessHandle copy = null;
+        try {
+            while (copy == null && child.isAlive()) {
+                copy = copyLayerInto(root).orElse(null);
+                Thread.sleep(5);
+            }
+            assertThat(copy).as("the child's copy-layer, caught running").isNotNull();
+            new ProcessBuilder("kill", "-STOP", Long.toString(copy.pid()))
+                    .start()
+                    .waitFor();
+            child.destroyForcibly();
+            assertThat(child.waitFor()).isEqualTo(137);
+            // stopped, the copy could only end by the signal its parent's death sends
+            assertThat(copy.onExit()).succeedsWithin(Duration.ofSeconds(30));
+
+            LayerDirectories.in(root, "test");
+
+            try (Stream<Path> children = Files.list(root)) {
+                assertThat(children.filter(p -> p.getFileName().toString().startsWith("jvm-")))
+                        .singleElement()
+                        .satisfies(p -> assertThat(p.getFileName().toString())
+                                .startsWith("jvm-" + ProcessHandle.current().pid() + "-"));
+            }
+        } finally {
+            child.destroyForcibly();
+            if (copy != null) {
+                copy.destroyForcibly();
+                new ProcessBuilder("kill", "-CONT", Long.toString(copy.pid()))
+                        .start()
+                        .waitFor();
+            }
+        }
+    }
+
+    private static java.util.Optional<ProcessHandle> copyLayerInto(Path root) {
+        return ProcessHandle.allProcesses()
+                .filter(p -> p.info().commandLine().orElse("").contains(" copy-layer ")
+                        && p.info().commandLine().orElse("").contains(root.toString()))
+                .findFirst();
+    }
+
+    /** A child JVM: freezes an environment of 256 files of 1 MiB, for its parent to kill while it copies them. */
+    public static final class FreezeLargeLayer {
+        public static void main(String[] args) {
+            IsolatedEnvironment a =
+                    IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+            a.exec(
+                    "sh",
+                    "-c",
+                    "mkdir /big && for i in $(seq 256); do dd if=/dev/zero of=/big/$i bs=1M count=1 "
+                            + "2>/dev/null; done");
+            a.freeze();
         }
     }
 
