@@ -545,6 +545,53 @@ class FrozenStateTests {
     }
 
     @Test
+    @DisplayName("two JVMs making the same cached state at once: each makes its own, in its own directory, and leaves "
+            + "nothing when it exits")
+    void cachedInTwoJvmsAtOnce(@TempDir Path dir) throws IOException, InterruptedException {
+        Path root = dir.resolve("layers");
+        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+        List<Process> children = new java.util.ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            children.add(new ProcessBuilder(
+                            java,
+                            "-D" + IsolatedConfiguration.LAYER_DIR + "=" + root,
+                            "-cp",
+                            System.getProperty("java.class.path"),
+                            CachedThenExit.class.getName())
+                    .redirectError(ProcessBuilder.Redirect.INHERIT)
+                    .start());
+        }
+        List<String> copies = new java.util.ArrayList<>();
+        for (Process child : children) {
+            String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(child.waitFor()).as(out).isZero();
+            assertThat(out).startsWith("seed from " + root);
+            copies.add(out);
+        }
+        assertThat(copies.get(0)).isNotEqualTo(copies.get(1));
+        try (Stream<Path> left = Files.list(root)) {
+            assertThat(left).isEmpty();
+        }
+    }
+
+    /** A child JVM: makes a cached state, starts an environment from it, prints the copy it used and exits. */
+    public static final class CachedThenExit {
+        public static void main(String[] args) {
+            FrozenState state = FrozenState.cached("two-jvms", "k", () -> {
+                IsolatedEnvironment env =
+                        IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+                env.writeString("/seed", "x\n");
+                return env;
+            });
+            try (IsolatedEnvironment e =
+                    IsolatedEnvironment.builder().from(state).start()) {
+                assertThat(e.readString("/seed")).isEqualTo("x\n");
+            }
+            System.out.print("seed from " + state.layerForUse().layers().get(0));
+        }
+    }
+
+    @Test
     @DisplayName("a JVM killed by SIGKILL while it freezes takes its copy-layer with it, and the next JVM removes the "
             + "half-made copy")
     void killedWhileFreezing(@TempDir Path dir) throws Exception {
