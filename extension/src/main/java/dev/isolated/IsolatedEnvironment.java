@@ -397,7 +397,9 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * overlayfs's opaque marks (ACLs, file capabilities) are left out. This environment stays open, its processes
      * stopped. Freeze it while no other thread uses it: another thread's command is stopped with the rest, or
      * fails with an {@link EnvironmentSetupException} when caught while it starts, and what a command started
-     * after the stop writes during the copy may or may not be in the state. Needs
+     * after the stop writes during the copy may or may not be in the state. Rootless the copy is made with the
+     * user's permissions: with {@link UserMapping#SUBIDS} what other users than root wrote inside belongs to root
+     * in the state, and a file the user cannot read fails the freeze. Needs
      * {@link LinuxNamespace#PID} (to find every process) and an overlay root (the default). A state is at most 8
      * layers deep: an environment made from a state of 8 layers cannot be frozen.
      *

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.isolated.internal.env.LayerDirectories;
+import dev.isolated.internal.helper.TemporarySubIds;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -667,6 +668,51 @@ class FrozenStateTests {
         List<String> lines = NobodyJvm.runFixture(dir, RootlessFrozenTestCase.class);
 
         assertThat(lines).hasSize(2).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
+    }
+
+    @Test
+    @DisplayName(
+            "rootless with SUBIDS: a file another user wrote inside belongs to root in the state, and one the JVM's "
+                    + "user cannot read fails the freeze naming its path")
+    void rootlessSubids(@TempDir Path dir) throws Exception {
+        Path run = NobodyJvm.runDirectory(dir, "run");
+        List<String> lines = TemporarySubIds.during(
+                TemporarySubIds.replacing(List.of("nobody", NobodyJvm.NOBODY), NobodyJvm.NOBODY + ":1300000000:65536"),
+                () -> NobodyJvm.runFixture(run, RootlessSubidsTestCase.class, List.of()));
+
+        assertThat(lines).hasSize(2).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
+    }
+
+    @Isolated(rootfs = "busybox.tar", userMapping = UserMapping.SUBIDS)
+    static class RootlessSubidsTestCase {
+        @Test
+        void ownersBecomeRoot(IsolatedEnvironment a) {
+            assertThat(a.exec("sh", "-c", "mkdir /data && echo s > /data/f && chown 1000:1000 /data/f"))
+                    .succeeded();
+            FrozenState state = a.freeze();
+            try (IsolatedEnvironment b = IsolatedEnvironment.builder()
+                    .from(state)
+                    .userMapping(UserMapping.SUBIDS)
+                    .start()) {
+                assertThat(b.exec("stat", "-c", "%u %g", "/data/f")).stdout().isEqualTo("0 0\n");
+            }
+        }
+
+        @Test
+        void unreadableFails(IsolatedEnvironment a) {
+            assertThat(a.exec(
+                            "sh",
+                            "-c",
+                            "mkdir -p /data/sub && echo p > /data/sub/p && chown 1000 /data/sub/p "
+                                    + "&& chmod 600 /data/sub/p"))
+                    .succeeded();
+            assertThatThrownBy(a::freeze)
+                    .isInstanceOf(IsolatedException.class)
+                    .hasMessageStartingWith("freeze(): copying the writable layer to ")
+                    .hasMessageContaining("/frozen-1 failed (exit 125): isolated-helper: copy-layer: copy /proc/")
+                    .hasMessageContaining(" (at data/sub/p): Permission denied\nhint: every file of the layer must be "
+                            + "readable (frozen states are kept in isolated.layer.dir)");
+        }
     }
 
     /** A child JVM: freezes an environment, shows the copy exists and works, and exits normally. */
