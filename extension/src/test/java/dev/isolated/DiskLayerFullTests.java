@@ -25,11 +25,7 @@ class DiskLayerFullTests {
     @Test
     @DisplayName("writes inside fail with ENOSPC; the environment goes on working, closes, and its layer is removed")
     void fullDiskLayer(@TempDir Path dir) throws IOException, InterruptedException {
-        String mountFirst = "mount -t tmpfs -o size=1m isolated-full-layer \"$0\" && exec \"$@\"";
-        List<String> lines = FixtureRunner.runInChildJvm(
-                List.of("unshare", "--mount", "--propagation", "private", "sh", "-c", mountFirst, dir.toString()),
-                List.of("-Dfull.layer.dir=" + dir),
-                FullLayerCase.class);
+        List<String> lines = runOnAFullDirectory(dir, FullLayerCase.class);
 
         assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("SUCCESSFUL"));
         try (Stream<Path> left = Files.list(dir)) {
@@ -40,13 +36,19 @@ class DiskLayerFullTests {
     @Test
     @DisplayName("freeze() into a full isolated.layer.dir fails naming the copy and ENOSPC, and leaves no half copy")
     void freezeIntoAFullDirectory(@TempDir Path dir) throws IOException, InterruptedException {
-        String mountFirst = "mount -t tmpfs -o size=1m isolated-full-layer \"$0\" && exec \"$@\"";
-        List<String> lines = FixtureRunner.runInChildJvm(
-                List.of("unshare", "--mount", "--propagation", "private", "sh", "-c", mountFirst, dir.toString()),
-                List.of("-Dfull.layer.dir=" + dir),
-                FullFreezeCase.class);
+        List<String> lines = runOnAFullDirectory(dir, FullFreezeCase.class);
 
         assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("SUCCESSFUL"));
+    }
+
+    /** Runs {@code fixture} in a child JVM with a 1 MiB tmpfs mounted on {@code dir}, its {@code full.layer.dir}. */
+    private static List<String> runOnAFullDirectory(Path dir, Class<?> fixture)
+            throws IOException, InterruptedException {
+        String mountFirst = "mount -t tmpfs -o size=1m isolated-full-layer \"$0\" && exec \"$@\"";
+        return FixtureRunner.runInChildJvm(
+                List.of("unshare", "--mount", "--propagation", "private", "sh", "-c", mountFirst, dir.toString()),
+                List.of("-Dfull.layer.dir=" + dir),
+                fixture);
     }
 
     static class FullFreezeCase {

@@ -528,15 +528,7 @@ class FrozenStateTests {
     @DisplayName("the frozen copies are gone once the JVM that made them exits")
     void goneAfterJvmExit(@TempDir Path dir) throws IOException, InterruptedException {
         Path root = dir.resolve("layers");
-        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(
-                        java,
-                        "-D" + IsolatedConfiguration.LAYER_DIR + "=" + root,
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        FreezeThenExit.class.getName())
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
+        Process child = childJvm(root, FreezeThenExit.class).start();
         String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(child.waitFor()).as(out).isZero();
         assertThat(out).contains("frozen-").contains("seen from b: a\n");
@@ -550,17 +542,9 @@ class FrozenStateTests {
             + "nothing when it exits")
     void cachedInTwoJvmsAtOnce(@TempDir Path dir) throws IOException, InterruptedException {
         Path root = dir.resolve("layers");
-        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
         List<Process> children = new java.util.ArrayList<>();
         for (int i = 0; i < 2; i++) {
-            children.add(new ProcessBuilder(
-                            java,
-                            "-D" + IsolatedConfiguration.LAYER_DIR + "=" + root,
-                            "-cp",
-                            System.getProperty("java.class.path"),
-                            CachedThenExit.class.getName())
-                    .redirectError(ProcessBuilder.Redirect.INHERIT)
-                    .start());
+            children.add(childJvm(root, CachedThenExit.class).start());
         }
         List<String> copies = new java.util.ArrayList<>();
         for (Process child : children) {
@@ -597,14 +581,7 @@ class FrozenStateTests {
             + "half-made copy")
     void killedWhileFreezing(@TempDir Path dir) throws Exception {
         Path root = dir.resolve("layers");
-        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(
-                        java,
-                        "-D" + IsolatedConfiguration.LAYER_DIR + "=" + root,
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        FreezeLargeLayer.class.getName())
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
+        Process child = childJvm(root, FreezeLargeLayer.class)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .start();
         ProcessHandle copy = null;
@@ -713,6 +690,18 @@ class FrozenStateTests {
                     .hasMessageContaining(" (at data/sub/p): Permission denied\nhint: every file of the layer must be "
                             + "readable (frozen states are kept in isolated.layer.dir)");
         }
+    }
+
+    /** A JVM of this class path running {@code main}, its layers in {@code root}, its stderr this JVM's. */
+    private static ProcessBuilder childJvm(Path root, Class<?> main) {
+        return new ProcessBuilder(
+                        Paths.get(System.getProperty("java.home"), "bin", "java")
+                                .toString(),
+                        "-D" + IsolatedConfiguration.LAYER_DIR + "=" + root,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        main.getName())
+                .redirectError(ProcessBuilder.Redirect.INHERIT);
     }
 
     /** A child JVM: freezes an environment, shows the copy exists and works, and exits normally. */
