@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -534,6 +535,10 @@ int main(int argc, char **argv)
             usage_error("copy-layer FROM TO [UNSHIFT]");
         if (argc == 5 && parse_integer(argv[4], 10, 0, 0xffffffffLL, &unshift) < 0)
             usage_error("copy-layer's UNSHIFT wants a uid (0 to 4294967295), not '%s'", argv[4]);
+        /* Dies with the JVM that started it (whose thread waits for it): a copy a SIGKILLed JVM left
+         * running would keep the dead env's layer open and write on into the directory that the
+         * next JVM removes, making that removal fail. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         umask(0);
         if (copy_layer(argv[2], argv[3], (unsigned)unshift, &f) < 0)
             die_with(&f, EXIT_SETUP_FAILED);

@@ -213,6 +213,22 @@ static int copy_node_at(int dst_dir, const char *name, const struct stat *st)
     return S_ISFIFO(st->st_mode) ? fchmodat(dst_dir, name, st->st_mode & 07777, 0) : 0;
 }
 
+/* Records where a copy failed as a path below the copy's top: the entry that failed first names itself
+ * (a directory that could not be read: "."), and each directory it is in is put in front on the way up. */
+static void note_failed(struct copy_ctx *ctx, const char *name)
+{
+    int saved = errno; /* the failure's, for the message */
+    size_t n = strlen(name), m = strlen(ctx->failed);
+    if (m == 0 || strcmp(ctx->failed, ".") == 0) {
+        snprintf(ctx->failed, sizeof ctx->failed, "%s", name);
+    } else if (n + 1 + m < sizeof ctx->failed) { /* else the path below stays, without its top */
+        memmove(ctx->failed + n + 1, ctx->failed, m + 1);
+        memcpy(ctx->failed, name, n);
+        ctx->failed[n] = '/';
+    }
+    errno = saved;
+}
+
 static int copy_entry(int src_dir, int dst_dir, const char *name, struct copy_ctx *ctx)
 {
     struct stat st;
@@ -238,8 +254,8 @@ static int copy_entry(int src_dir, int dst_dir, const char *name, struct copy_ct
         struct timespec times[2] = { st.st_atim, st.st_mtim };
         (void)utimensat(dst_dir, name, times, AT_SYMLINK_NOFOLLOW);
     }
-    if (rc < 0 && !ctx->failed[0])
-        snprintf(ctx->failed, sizeof ctx->failed, "%s", name);
+    if (rc < 0)
+        note_failed(ctx, name);
     return rc;
 }
 

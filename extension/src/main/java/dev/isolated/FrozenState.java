@@ -4,6 +4,8 @@ import static org.apiguardian.api.API.Status.EXPERIMENTAL;
 
 import dev.isolated.internal.env.Environment;
 import dev.isolated.internal.env.FrozenLayer;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -39,7 +41,8 @@ import org.apiguardian.api.API;
  * }</pre>
  *
  * <p>The copy is made in {@value IsolatedConfiguration#LAYER_DIR} and lives until the JVM exits (a JVM killed
- * by SIGKILL leaves it behind; the next JVM that uses that directory removes it). A state made by
+ * by SIGKILL leaves it behind; the next JVM that uses that directory removes it); nothing else may change it
+ * meanwhile, and a state whose copy was removed is refused by {@link IsolatedEnvironmentBuilder#from(FrozenState)}. A state made by
  * {@link #cached} is shared by every class of the JVM that asks for the same name and key.
  *
  * @since 0.1
@@ -191,13 +194,22 @@ public final class FrozenState {
         return replacedBy != null;
     }
 
-    /** The layers, checked not stale, for the builder. */
+    /** The layers, checked not stale and still on the host, for the builder. */
     FrozenLayer layerForUse() {
         String newer = replacedBy;
         if (newer != null) {
             throw new IllegalStateException("The frozen state " + name + " is stale: it was made for key " + key
                     + ", and FrozenState.cached(\"" + name + "\", ...) made it anew for key " + newer
                     + "; use the state that call returned (or FrozenState.named(\"" + name + "\"))");
+        }
+        for (Path copy : layer.layers()) {
+            if (!Files.isDirectory(copy, LinkOption.NOFOLLOW_LINKS)) {
+                throw new IllegalStateException("The frozen state "
+                        + (name.isEmpty() ? "made by freeze(\"" + key + "\")" : name)
+                        + " is gone from the host: its copy " + copy
+                        + " was removed while this JVM used it (the copies in " + IsolatedConfiguration.LAYER_DIR
+                        + " live until the JVM exits; nothing else may change them); freeze the environment again");
+            }
         }
         return layer;
     }

@@ -392,7 +392,14 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * {@code /dev/shm}, {@link Tmpfs} mounts or binds, mounted over the root) is copied to a host directory
      * that environments started with {@link IsolatedEnvironmentBuilder#from(FrozenState)} use, read-only, under
      * a writable layer of their own (commands of {@link #execAsPid1}, in PID namespaces of their own, are not
-     * found and keep running). This environment stays open, its processes stopped. Needs
+     * found and keep running). The copy keeps modes, owners, times, FIFOs, symlinks, deleted files and replaced
+     * directories; hard links become separate files, and sockets, device nodes and extended attributes other than
+     * overlayfs's opaque marks (ACLs, file capabilities) are left out. This environment stays open, its processes
+     * stopped. Freeze it while no other thread uses it: another thread's command is stopped with the rest, or
+     * fails with an {@link EnvironmentSetupException} when caught while it starts, and what a command started
+     * after the stop writes during the copy may or may not be in the state. Rootless the copy is made with the
+     * user's permissions: with {@link UserMapping#SUBIDS} what other users than root wrote inside belongs to root
+     * in the state, and a file the user cannot read fails the freeze. Needs
      * {@link LinuxNamespace#PID} (to find every process) and an overlay root (the default). A state is at most 8
      * layers deep: an environment made from a state of 8 layers cannot be frozen.
      *

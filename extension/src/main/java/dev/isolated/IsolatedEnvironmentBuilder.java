@@ -752,7 +752,8 @@ public final class IsolatedEnvironmentBuilder {
      *
      * @param frozen the state, not {@linkplain FrozenState#isStale() stale}
      * @return this builder
-     * @throws IllegalStateException when the state is stale (so does {@link #start()} when it became stale since)
+     * @throws IllegalStateException when the state is stale or its copy was removed from the host (so does
+     *     {@link #start()} when that happened since)
      */
     public IsolatedEnvironmentBuilder from(FrozenState frozen) {
         Objects.requireNonNull(frozen).layerForUse();

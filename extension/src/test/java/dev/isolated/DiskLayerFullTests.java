@@ -1,6 +1,8 @@
 package dev.isolated;
 
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -23,15 +25,58 @@ class DiskLayerFullTests {
     @Test
     @DisplayName("writes inside fail with ENOSPC; the environment goes on working, closes, and its layer is removed")
     void fullDiskLayer(@TempDir Path dir) throws IOException, InterruptedException {
-        String mountFirst = "mount -t tmpfs -o size=1m isolated-full-layer \"$0\" && exec \"$@\"";
-        List<String> lines = FixtureRunner.runInChildJvm(
-                List.of("unshare", "--mount", "--propagation", "private", "sh", "-c", mountFirst, dir.toString()),
-                List.of("-Dfull.layer.dir=" + dir),
-                FullLayerCase.class);
+        List<String> lines = runOnAFullDirectory(dir, FullLayerCase.class);
 
         assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("SUCCESSFUL"));
         try (Stream<Path> left = Files.list(dir)) {
             assertThat(left).as("the tmpfs was the child's alone").isEmpty();
+        }
+    }
+
+    @Test
+    @DisplayName("freeze() into a full isolated.layer.dir fails naming the copy and ENOSPC, and leaves no half copy")
+    void freezeIntoAFullDirectory(@TempDir Path dir) throws IOException, InterruptedException {
+        List<String> lines = runOnAFullDirectory(dir, FullFreezeCase.class);
+
+        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("SUCCESSFUL"));
+    }
+
+    /** Runs {@code fixture} in a child JVM with a 1 MiB tmpfs mounted on {@code dir}, its {@code full.layer.dir}. */
+    private static List<String> runOnAFullDirectory(Path dir, Class<?> fixture)
+            throws IOException, InterruptedException {
+        String mountFirst = "mount -t tmpfs -o size=1m isolated-full-layer \"$0\" && exec \"$@\"";
+        return FixtureRunner.runInChildJvm(
+                List.of("unshare", "--mount", "--propagation", "private", "sh", "-c", mountFirst, dir.toString()),
+                List.of("-Dfull.layer.dir=" + dir),
+                fixture);
+    }
+
+    static class FullFreezeCase {
+        @Test
+        void freezeTooMuch() throws IOException {
+            Path disk = Path.of(System.getProperty("full.layer.dir", ""));
+            try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                    .rootfs("busybox.tar")
+                    .configuration(key -> key.equals(IsolatedConfiguration.LAYER_DIR)
+                            ? Optional.of(disk.toString())
+                            : Optional.empty())
+                    .start()) {
+                assertThat(env.exec("dd", "if=/dev/zero", "of=/big", "bs=64k", "count=64")) // 4 MiB
+                        .succeeded();
+                assertThatThrownBy(env::freeze)
+                        .isInstanceOf(IsolatedException.class)
+                        .hasMessageStartingWith("freeze(): copying the writable layer to " + disk + "/jvm-")
+                        .hasMessageContaining("/frozen-1 failed (exit 125): isolated-helper: copy-layer: copy ")
+                        .hasMessageContaining("No space left on device");
+                assertThat(env.exec("cat", "/etc/hostname").exitCode())
+                        .as("the environment still works")
+                        .isZero();
+            }
+            try (Stream<Path> paths = Files.walk(disk)) {
+                assertThat(paths.map(path -> path.getFileName().toString()))
+                        .as("what the failed freeze left in " + disk)
+                        .noneMatch(name -> name.startsWith("frozen-"));
+            }
         }
     }
 

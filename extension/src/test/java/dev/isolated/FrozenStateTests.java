@@ -4,16 +4,20 @@ import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.isolated.internal.env.LayerDirectories;
+import dev.isolated.internal.helper.TemporarySubIds;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import java.util.logging.Handler;
@@ -126,6 +130,62 @@ class FrozenStateTests {
     }
 
     @Test
+    @DisplayName("what the state does not keep, as documented: hard links become separate files, extended attributes "
+            + "other than the opaque marks are left out")
+    void whatTheStateLeavesOut() throws IOException {
+        FrozenState state;
+        try (IsolatedEnvironment a =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            assertThat(a.exec("sh", "-c", "mkdir /d && echo x > /d/a && ln /d/a /d/b && stat -c %h /d/a"))
+                    .stdout()
+                    .isEqualTo("2\n");
+            Path a1 = Path.of("/proc/" + a.initHostPid() + "/root/d/a");
+            Files.setAttribute(a1, "user:origin", "frozen".getBytes(StandardCharsets.UTF_8));
+            assertThat(Files.getAttribute(a1, "user:origin")).isEqualTo("frozen".getBytes(StandardCharsets.UTF_8));
+            state = a.freeze();
+        }
+        try (IsolatedEnvironment b = IsolatedEnvironment.builder().from(state).start()) {
+            assertThat(b.exec("sh", "-c", "stat -c %h /d/a /d/b && echo y > /d/a && cat /d/b"))
+                    .stdout()
+                    .isEqualTo("1\n1\nx\n");
+            assertThat(Files.readAttributes(Path.of("/proc/" + b.initHostPid() + "/root/d/a"), "user:*"))
+                    .isEmpty();
+        }
+    }
+
+    @Test
+    @DisplayName("freezing while another thread runs commands: each freeze succeeds, and that thread sees only the "
+            + "documented outcomes (done, stopped with 143 or 137, or an EnvironmentSetupException at stage exec)")
+    void freezeWhileAnotherThreadRunsCommands() throws Exception {
+        try (IsolatedEnvironment a =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            AtomicBoolean done = new AtomicBoolean();
+            List<String> outcomes = new CopyOnWriteArrayList<>();
+            CompletableFuture<Void> other = CompletableFuture.runAsync(() -> {
+                for (int i = 0; !done.get(); i++) {
+                    try {
+                        int code = a.exec("sh", "-c", "echo " + i + " > /f" + i).exitCode();
+                        outcomes.add(code == 0 || code == 143 || code == 137 ? "ok" : "exit " + code);
+                    } catch (EnvironmentSetupException e) {
+                        outcomes.add(e.stage().equals("exec") ? "ok" : e.getMessage());
+                    }
+                }
+            });
+            a.awaitFile("/f1");
+            for (int i = 0; i < 5; i++) {
+                FrozenState state = a.freeze();
+                try (IsolatedEnvironment b =
+                        IsolatedEnvironment.builder().from(state).start()) {
+                    assertThat(b.exec("cat", "/f0")).stdout().isEqualTo("0\n");
+                }
+            }
+            done.set(true);
+            other.get(2, TimeUnit.MINUTES);
+            assertThat(outcomes).isNotEmpty().containsOnly("ok");
+        }
+    }
+
+    @Test
     @DisplayName("hostile: symlinks in the frozen layer are copied as symlinks, never followed to the host")
     void symlinksAreNotFollowed(@TempDir Path dir) throws IOException {
         Path canary = Files.writeString(dir.resolve("canary"), "host canary\n");
@@ -149,6 +209,30 @@ class FrozenStateTests {
             assertThat(b.exec("readlink", "/data/up")).stdout().isEqualTo("../../../../../etc/shadow\n");
         }
         assertThat(canary).content().isEqualTo("host canary\n");
+    }
+
+    @Test
+    @DisplayName("a state whose copy was removed from the host is refused, naming the copy, before anything starts")
+    void removedCopyIsRefused() throws IOException {
+        FrozenState state;
+        try (IsolatedEnvironment a =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            a.writeString("/seed", "seeded\n");
+            state = a.freeze("k1");
+        }
+        IsolatedEnvironmentBuilder builtBefore = IsolatedEnvironment.builder().from(state);
+        Path copy = state.layerForUse().layers().get(0);
+        dev.isolated.internal.os.TreeRemoval.remove(copy);
+        String message = "The frozen state made by freeze(\"k1\") is gone from the host: its copy " + copy
+                + " was removed while this JVM used it (the copies in isolated.layer.dir live until the JVM exits; "
+                + "nothing else may change them); freeze the environment again";
+
+        assertThatThrownBy(builtBefore::start)
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage(message);
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().from(state))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage(message);
     }
 
     @Test
@@ -444,15 +528,7 @@ class FrozenStateTests {
     @DisplayName("the frozen copies are gone once the JVM that made them exits")
     void goneAfterJvmExit(@TempDir Path dir) throws IOException, InterruptedException {
         Path root = dir.resolve("layers");
-        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(
-                        java,
-                        "-D" + IsolatedConfiguration.LAYER_DIR + "=" + root,
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        FreezeThenExit.class.getName())
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
+        Process child = childJvm(root, FreezeThenExit.class).start();
         String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(child.waitFor()).as(out).isZero();
         assertThat(out).contains("frozen-").contains("seen from b: a\n");
@@ -462,11 +538,170 @@ class FrozenStateTests {
     }
 
     @Test
+    @DisplayName("two JVMs making the same cached state at once: each makes its own, in its own directory, and leaves "
+            + "nothing when it exits")
+    void cachedInTwoJvmsAtOnce(@TempDir Path dir) throws IOException, InterruptedException {
+        Path root = dir.resolve("layers");
+        List<Process> children = new java.util.ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            children.add(childJvm(root, CachedThenExit.class).start());
+        }
+        List<String> copies = new java.util.ArrayList<>();
+        for (Process child : children) {
+            String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(child.waitFor()).as(out).isZero();
+            assertThat(out).startsWith("seed from " + root);
+            copies.add(out);
+        }
+        assertThat(copies.get(0)).isNotEqualTo(copies.get(1));
+        try (Stream<Path> left = Files.list(root)) {
+            assertThat(left).isEmpty();
+        }
+    }
+
+    /** A child JVM: makes a cached state, starts an environment from it, prints the copy it used and exits. */
+    public static final class CachedThenExit {
+        public static void main(String[] args) {
+            FrozenState state = FrozenState.cached("two-jvms", "k", () -> {
+                IsolatedEnvironment env =
+                        IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+                env.writeString("/seed", "x\n");
+                return env;
+            });
+            try (IsolatedEnvironment e =
+                    IsolatedEnvironment.builder().from(state).start()) {
+                assertThat(e.readString("/seed")).isEqualTo("x\n");
+            }
+            System.out.print("seed from " + state.layerForUse().layers().get(0));
+        }
+    }
+
+    @Test
+    @DisplayName("a JVM killed by SIGKILL while it freezes takes its copy-layer with it, and the next JVM removes the "
+            + "half-made copy")
+    void killedWhileFreezing(@TempDir Path dir) throws Exception {
+        Path root = dir.resolve("layers");
+        Process child = childJvm(root, FreezeLargeLayer.class)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        ProcessHandle copy = null;
+        try {
+            while (copy == null && child.isAlive()) {
+                copy = copyLayerInto(root).orElse(null);
+                Thread.sleep(5);
+            }
+            assertThat(copy).as("the child's copy-layer, caught running").isNotNull();
+            new ProcessBuilder("kill", "-STOP", Long.toString(copy.pid()))
+                    .start()
+                    .waitFor();
+            child.destroyForcibly();
+            assertThat(child.waitFor()).isEqualTo(137);
+            // stopped, the copy could only end by the signal its parent's death sends
+            assertThat(copy.onExit()).succeedsWithin(Duration.ofSeconds(30));
+
+            LayerDirectories.in(root, "test");
+
+            try (Stream<Path> children = Files.list(root)) {
+                assertThat(children.filter(p -> p.getFileName().toString().startsWith("jvm-")))
+                        .singleElement()
+                        .satisfies(p -> assertThat(p.getFileName().toString())
+                                .startsWith("jvm-" + ProcessHandle.current().pid() + "-"));
+            }
+        } finally {
+            child.destroyForcibly();
+            if (copy != null) {
+                copy.destroyForcibly();
+                new ProcessBuilder("kill", "-CONT", Long.toString(copy.pid()))
+                        .start()
+                        .waitFor();
+            }
+        }
+    }
+
+    private static java.util.Optional<ProcessHandle> copyLayerInto(Path root) {
+        return ProcessHandle.allProcesses()
+                .filter(p -> p.info().commandLine().orElse("").contains(" copy-layer ")
+                        && p.info().commandLine().orElse("").contains(root.toString()))
+                .findFirst();
+    }
+
+    /** A child JVM: freezes an environment of 256 files of 1 MiB, for its parent to kill while it copies them. */
+    public static final class FreezeLargeLayer {
+        public static void main(String[] args) {
+            IsolatedEnvironment a =
+                    IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+            a.exec(
+                    "sh",
+                    "-c",
+                    "mkdir /big && for i in $(seq 256); do dd if=/dev/zero of=/big/$i bs=1M count=1 "
+                            + "2>/dev/null; done");
+            a.freeze();
+        }
+    }
+
+    @Test
     @DisplayName("rootless (uid 65534): freeze, environments from the state and a disk layer work as for root")
     void rootless(@TempDir Path dir) throws IOException, InterruptedException {
         List<String> lines = NobodyJvm.runFixture(dir, RootlessFrozenTestCase.class);
 
         assertThat(lines).hasSize(2).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
+    }
+
+    @Test
+    @DisplayName(
+            "rootless with SUBIDS: a file another user wrote inside belongs to root in the state, and one the JVM's "
+                    + "user cannot read fails the freeze naming its path")
+    void rootlessSubids(@TempDir Path dir) throws Exception {
+        Path run = NobodyJvm.runDirectory(dir, "run");
+        List<String> lines = TemporarySubIds.during(
+                TemporarySubIds.replacing(List.of("nobody", NobodyJvm.NOBODY), NobodyJvm.NOBODY + ":1300000000:65536"),
+                () -> NobodyJvm.runFixture(run, RootlessSubidsTestCase.class, List.of()));
+
+        assertThat(lines).hasSize(2).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
+    }
+
+    @Isolated(rootfs = "busybox.tar", userMapping = UserMapping.SUBIDS)
+    static class RootlessSubidsTestCase {
+        @Test
+        void ownersBecomeRoot(IsolatedEnvironment a) {
+            assertThat(a.exec("sh", "-c", "mkdir /data && echo s > /data/f && chown 1000:1000 /data/f"))
+                    .succeeded();
+            FrozenState state = a.freeze();
+            try (IsolatedEnvironment b = IsolatedEnvironment.builder()
+                    .from(state)
+                    .userMapping(UserMapping.SUBIDS)
+                    .start()) {
+                assertThat(b.exec("stat", "-c", "%u %g", "/data/f")).stdout().isEqualTo("0 0\n");
+            }
+        }
+
+        @Test
+        void unreadableFails(IsolatedEnvironment a) {
+            assertThat(a.exec(
+                            "sh",
+                            "-c",
+                            "mkdir -p /data/sub && echo p > /data/sub/p && chown 1000 /data/sub/p "
+                                    + "&& chmod 600 /data/sub/p"))
+                    .succeeded();
+            assertThatThrownBy(a::freeze)
+                    .isInstanceOf(IsolatedException.class)
+                    .hasMessageStartingWith("freeze(): copying the writable layer to ")
+                    .hasMessageContaining("/frozen-1 failed (exit 125): isolated-helper: copy-layer: copy /proc/")
+                    .hasMessageContaining(" (at data/sub/p): Permission denied\nhint: every file of the layer must be "
+                            + "readable (frozen states are kept in isolated.layer.dir)");
+        }
+    }
+
+    /** A JVM of this class path running {@code main}, its layers in {@code root}, its stderr this JVM's. */
+    private static ProcessBuilder childJvm(Path root, Class<?> main) {
+        return new ProcessBuilder(
+                        Paths.get(System.getProperty("java.home"), "bin", "java")
+                                .toString(),
+                        "-D" + IsolatedConfiguration.LAYER_DIR + "=" + root,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        main.getName())
+                .redirectError(ProcessBuilder.Redirect.INHERIT);
     }
 
     /** A child JVM: freezes an environment, shows the copy exists and works, and exits normally. */

@@ -215,6 +215,31 @@ class WritableLayerTests {
     }
 
     @Test
+    @DisplayName("an isolated.layer.dir of another user, a link or a file is refused naming it, its owner and the key; "
+            + "nothing is made in it")
+    void layerDirectoryNotOurs(@TempDir Path dir) throws IOException {
+        Path other = Files.createDirectory(dir.resolve("other"));
+        Files.setAttribute(other, "unix:uid", 65534);
+        Path link = Files.createSymbolicLink(dir.resolve("link"), Files.createDirectory(dir.resolve("real")));
+        for (Path layers : List.of(other, link)) {
+            assertThatThrownBy(() -> busybox(Map.of(IsolatedConfiguration.LAYER_DIR, layers.toString()))
+                            .writableLayer(LayerStorage.DISK)
+                            .start())
+                    .isInstanceOf(IsolatedException.class)
+                    .hasMessage("The directory of disk-backed writable layers and frozen states, " + layers + ", is "
+                            + (layers == other ? "owned by uid 65534" : "not a directory")
+                            + ": another user could replace what is in it before it runs. Use a directory of uid "
+                            + Files.getAttribute(Path.of("/proc/self"), "unix:uid")
+                            + ": set -Disolated.layer.dir=<a directory of yours>.");
+        }
+        try (Stream<Path> inOther = Files.list(other);
+                Stream<Path> inReal = Files.list(dir.resolve("real"))) {
+            assertThat(inOther).isEmpty();
+            assertThat(inReal).isEmpty();
+        }
+    }
+
+    @Test
     @DisplayName("the configuration key makes every environment's layer a disk one")
     void diskByConfiguration(@TempDir Path dir) throws IOException {
         Path root = dir.resolve("layers");

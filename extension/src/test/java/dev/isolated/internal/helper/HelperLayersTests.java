@@ -156,7 +156,7 @@ class HelperLayersTests {
         assertThat(copy.waitFor()).as(said).isEqualTo(125);
         assertThat(said)
                 .isEqualTo("isolated-helper: copy-layer: copy " + layer.getParent()
-                        + " (at secret): Permission denied\n" + "hint: every file of the layer must be readable\n");
+                        + " (at etc/secret): Permission denied\n" + "hint: every file of the layer must be readable\n");
         assertThat(out.resolve("frozen")).doesNotExist();
         try (Stream<Path> left = Files.list(out)) {
             assertThat(left).isEmpty();
