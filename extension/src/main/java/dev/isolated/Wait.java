@@ -78,7 +78,8 @@ public abstract class Wait {
 
     /**
      * Ready when a TCP port listens in the environment's network namespace (on any address), as
-     * {@link IsolatedEnvironment#awaitPort(int)} checks.
+     * {@link IsolatedEnvironment#awaitPort(int)} checks: the helper's listeners of
+     * {@link IsolatedEnvironment#exposeHostPort(int)} do not count.
      *
      * @param port the port inside the environment
      * @return the wait

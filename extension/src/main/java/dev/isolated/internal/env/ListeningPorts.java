@@ -10,9 +10,15 @@ import java.nio.file.Paths;
 import java.util.Set;
 import java.util.TreeSet;
 
-/** The TCP ports listening in a process's network namespace, from its {@code /proc/<pid>/net/tcp{,6}}. */
+/**
+ * The TCP ports listening in a process's network namespace, from its {@code /proc/<pid>/net/tcp{,6}}, but for the
+ * helper's relays of {@code exposeHostPort} (on {@code 127.213.0.1}): those are the host's ports, not the
+ * environment's.
+ */
 public final class ListeningPorts {
     private static final String LISTEN = "0A";
+    /** 127.213.0.1, where the helper listens for {@code exposeHostPort}, as {@code /proc/net/tcp} prints it. */
+    private static final String HOST_ALIAS = "0100D57F:";
 
     private ListeningPorts() {}
 
@@ -28,7 +34,7 @@ public final class ListeningPorts {
                 for (String line : Files.readAllLines(file, StandardCharsets.US_ASCII)) {
                     String[] f = line.trim().split("\\s+");
                     // sl local_address rem_address st ...; local_address is HEXADDR:HEXPORT
-                    if (f.length > 3 && f[3].equals(LISTEN) && f[1].contains(":")) {
+                    if (f.length > 3 && f[3].equals(LISTEN) && f[1].contains(":") && !f[1].startsWith(HOST_ALIAS)) {
                         ports.add(Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16));
                     }
                 }
