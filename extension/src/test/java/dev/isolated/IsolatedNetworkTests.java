@@ -115,6 +115,33 @@ class IsolatedNetworkTests {
     }
 
     @Test
+    @DisplayName("a network holds 253 members at once: the 254th fails start() saying so, and a member that closes "
+            + "frees its address for the next")
+    void fullNetwork() {
+        try (IsolatedNetwork net = IsolatedNetwork.newNetwork()) {
+            List<IsolatedEnvironment> members = new java.util.ArrayList<>();
+            for (int i = 0; i < 253; i++) {
+                members.add(member(net, "m" + i));
+            }
+            assertThatThrownBy(() -> member(net, "one-too-many"))
+                    .isInstanceOf(EnvironmentSetupException.class)
+                    .hasMessageContaining("stage 'network'")
+                    .hasMessageContaining("allocate " + net.name() + ": No space left on device (ENOSPC)")
+                    .hasMessageContaining("at most 253 environments per network");
+            assertThat(net.members()).hasSize(253);
+
+            String freed = members.get(7).address();
+            members.get(7).close();
+            try (IsolatedEnvironment next = member(net, "next")) {
+                assertThat(next.address()).isEqualTo(freed);
+                next.start("nc", "-l", "-p", "7000");
+                next.awaitPort(7000);
+                assertThat(members.get(252).exec(connect("next", 7000))).succeeded();
+            }
+        }
+    }
+
+    @Test
     @DisplayName("close() closes the members still open; a closed network takes no new member")
     void closeClosesMembers() {
         IsolatedNetwork net = IsolatedNetwork.newNetwork();
