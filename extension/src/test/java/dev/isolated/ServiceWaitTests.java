@@ -216,6 +216,45 @@ class ServiceWaitTests {
     }
 
     @Test
+    @DisplayName("an HTTP wait goes by the status line: a body that never ends neither delays a 200 nor holds a 503 "
+            + "past the wait's timeout")
+    @org.junit.jupiter.api.Timeout(60) // without the fix each wait below hangs on the endless body
+    void httpEndlessBody() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger status = new AtomicInteger(503);
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(status.get(), 0); // chunked
+            exchange.getResponseBody().write("the start of a stream".getBytes());
+            exchange.getResponseBody().flush();
+            try {
+                release.await(); // and no more, until the test ends
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            exchange.close();
+        });
+        server.setExecutor(Executors.newCachedThreadPool());
+        server.start();
+        int port = server.getAddress().getPort();
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs(image(dir, config("exec sleep 1000", "")))
+                .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT)
+                .start()) {
+            IsolatedProcess service = env.startImageCommand();
+
+            assertThatThrownBy(() -> Wait.forHttp(port, "/").waitUntilReady(env, service, Duration.ofSeconds(2)))
+                    .isInstanceOf(ServiceNotReadyException.class)
+                    .hasMessageContaining("(last answer: status 503)");
+            status.set(200);
+            Wait.forHttp(port, "/").waitUntilReady(env, service, Duration.ofSeconds(10));
+        } finally {
+            release.countDown();
+            server.stop(0);
+        }
+    }
+
+    @Test
     @DisplayName("a timeout names the last answer, not the attempt that the timeout itself cut short")
     void httpTimeoutKeepsTheLastAnswer() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
