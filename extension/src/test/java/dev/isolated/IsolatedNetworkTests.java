@@ -142,6 +142,31 @@ class IsolatedNetworkTests {
     }
 
     @Test
+    @DisplayName("a member whose commands broke its own /etc/hosts (a directory, a FIFO) keeps it so; the others still "
+            + "join and reach each other by name")
+    void memberBreaksItsOwnHosts() {
+        try (IsolatedNetwork net = IsolatedNetwork.newNetwork();
+                IsolatedEnvironment dir = member(net, "dir");
+                IsolatedEnvironment fifo = member(net, "fifo")) {
+            assertThat(dir.exec("sh", "-c", "rm /etc/hosts && mkdir /etc/hosts"))
+                    .succeeded();
+            assertThat(fifo.exec("sh", "-c", "rm /etc/hosts && mkfifo /etc/hosts"))
+                    .succeeded();
+
+            try (IsolatedEnvironment server = member(net, "server");
+                    IsolatedEnvironment client = member(net, "client")) {
+                server.start("nc", "-l", "-p", "7000");
+                server.awaitPort(7000);
+                assertThat(client.exec(connect("server", 7000))).succeeded();
+                assertThat(client.readString("/etc/hosts")).contains(dir.address() + "\tdir\n");
+                assertThat(dir.exec("test", "-d", "/etc/hosts")).succeeded();
+                assertThat(fifo.exec("test", "-p", "/etc/hosts")).succeeded();
+                assertThat(net.members()).containsExactly(dir, fifo, server, client);
+            }
+        }
+    }
+
+    @Test
     @DisplayName("close() closes the members still open; a closed network takes no new member")
     void closeClosesMembers() {
         IsolatedNetwork net = IsolatedNetwork.newNetwork();
