@@ -53,7 +53,7 @@ public final class HttpWait extends Wait {
 
     private HttpWait(int port, String path, Set<Integer> statuses, boolean tls, boolean insecure) {
         if (port < 1 || port > 65535) {
-            throw new IllegalArgumentException("forHttp(" + port + ", ...): a TCP port is 1 to 65535");
+            throw new IllegalArgumentException("forHttp(" + port + ", ...): a TCP port is 1..65535");
         }
         if (!Objects.requireNonNull(path).startsWith("/")) {
             throw new IllegalArgumentException("forHttp(" + port + ", \"" + path + "\"): the path must start with /");

@@ -292,6 +292,19 @@ class ServiceWaitTests {
     }
 
     @Test
+    @DisplayName("forPort and forHttp refuse a port that is not 1..65535 naming it, as mappedPort does")
+    void waitsRefuseBadPorts() {
+        for (int port : new int[] {0, -1, 65536}) {
+            assertThatThrownBy(() -> Wait.forPort(port))
+                    .isExactlyInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("forPort(" + port + "): a TCP port is 1..65535");
+            assertThatThrownBy(() -> Wait.forHttp(port, "/"))
+                    .isExactlyInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("forHttp(" + port + ", ...): a TCP port is 1..65535");
+        }
+    }
+
+    @Test
     @DisplayName("an HTTP wait on a port nothing listens on names the closed connection as its last attempt")
     void httpNothingListens() throws Exception {
         try (IsolatedEnvironment env = env("exec sleep 1000")) {
