@@ -21,7 +21,8 @@ final class PortWait extends Wait {
 
             @Override
             public boolean ready(long deadline) {
-                listening = ListeningPorts.of(env.initHostPid());
+                listening =
+                        ListeningPorts.of(env.initHostPid(), env.namespaces().contains(LinuxNamespace.NET));
                 return listening.contains(port);
             }
 

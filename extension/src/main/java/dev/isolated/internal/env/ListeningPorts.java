@@ -12,8 +12,8 @@ import java.util.TreeSet;
 
 /**
  * The TCP ports listening in a process's network namespace, from its {@code /proc/<pid>/net/tcp{,6}}, but for the
- * helper's relays of {@code exposeHostPort} (on {@code 127.213.0.1}): those are the host's ports, not the
- * environment's.
+ * helper's relays of {@code exposeHostPort} in an environment's own network namespace (on {@code 127.213.0.1}):
+ * those are the host's ports, not the environment's.
  */
 public final class ListeningPorts {
     private static final String LISTEN = "0A";
@@ -24,9 +24,11 @@ public final class ListeningPorts {
 
     /**
      * @param hostPid a host pid in the network namespace to look at
+     * @param ownNetwork whether that is an environment's own network namespace (with {@code NET}), where the
+     *     helper's relays of {@code exposeHostPort} listen
      * @return the TCP ports (IPv4 and IPv6) listening there, sorted
      */
-    public static Set<Integer> of(long hostPid) {
+    public static Set<Integer> of(long hostPid, boolean ownNetwork) {
         Set<Integer> ports = new TreeSet<>();
         for (String table : new String[] {"tcp", "tcp6"}) {
             Path file = Paths.get("/proc", Long.toString(hostPid), "net", table);
@@ -34,7 +36,10 @@ public final class ListeningPorts {
                 for (String line : Files.readAllLines(file, StandardCharsets.US_ASCII)) {
                     String[] f = line.trim().split("\\s+");
                     // sl local_address rem_address st ...; local_address is HEXADDR:HEXPORT
-                    if (f.length > 3 && f[3].equals(LISTEN) && f[1].contains(":") && !f[1].startsWith(HOST_ALIAS)) {
+                    if (f.length > 3
+                            && f[3].equals(LISTEN)
+                            && f[1].contains(":")
+                            && !(ownNetwork && f[1].startsWith(HOST_ALIAS))) {
                         ports.add(Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16));
                     }
                 }
