@@ -8,6 +8,7 @@ import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import dev.isolated.internal.image.TestImages;
+import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -222,25 +223,15 @@ class ServiceWaitTests {
     void httpEndlessBody() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         AtomicInteger status = new AtomicInteger(503);
-        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/", exchange -> {
+        HttpServer server = loopbackServer(exchange -> {
             exchange.sendResponseHeaders(status.get(), 0); // chunked
             exchange.getResponseBody().write("the start of a stream".getBytes());
             exchange.getResponseBody().flush();
-            try {
-                release.await(); // and no more, until the test ends
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            hold(release); // and no more, until the test ends
             exchange.close();
         });
-        server.setExecutor(Executors.newCachedThreadPool());
-        server.start();
         int port = server.getAddress().getPort();
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
-                .rootfs(image(dir, config("exec sleep 1000", "")))
-                .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT)
-                .start()) {
+        try (IsolatedEnvironment env = onHostNetwork()) {
             IsolatedProcess service = env.startImageCommand();
 
             assertThatThrownBy(() -> Wait.forHttp(port, "/").waitUntilReady(env, service, Duration.ofSeconds(2)))
@@ -259,25 +250,15 @@ class ServiceWaitTests {
     void httpTimeoutKeepsTheLastAnswer() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         AtomicInteger requests = new AtomicInteger();
-        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/", exchange -> {
+        HttpServer server = loopbackServer(exchange -> {
             if (requests.incrementAndGet() > 1) {
-                try {
-                    release.await(); // every later request hangs until the test ends
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                hold(release); // every later request hangs until the test ends
             }
             exchange.sendResponseHeaders(503, -1);
             exchange.close();
         });
-        server.setExecutor(Executors.newCachedThreadPool());
-        server.start();
         int port = server.getAddress().getPort();
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
-                .rootfs(image(dir, config("exec sleep 1000", "")))
-                .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT)
-                .start()) {
+        try (IsolatedEnvironment env = onHostNetwork()) {
             IsolatedProcess service = env.startImageCommand();
 
             assertThatThrownBy(() -> Wait.forHttp(port, "/").waitUntilReady(env, service, Duration.ofSeconds(2)))
@@ -289,6 +270,31 @@ class ServiceWaitTests {
             release.countDown();
             server.stop(0);
         }
+    }
+
+    /** A started HTTP server of the JVM on 127.0.0.1, a thread per request. */
+    private static HttpServer loopbackServer(com.sun.net.httpserver.HttpHandler handler) throws IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", handler);
+        server.setExecutor(Executors.newCachedThreadPool());
+        server.start();
+        return server;
+    }
+
+    private static void hold(CountDownLatch release) {
+        try {
+            release.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** An environment on the host's network (its ports are the host's), whose image command sleeps. */
+    private IsolatedEnvironment onHostNetwork() throws Exception {
+        return IsolatedEnvironment.builder()
+                .rootfs(image(dir, config("exec sleep 1000", "")))
+                .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT)
+                .start();
     }
 
     @Test
