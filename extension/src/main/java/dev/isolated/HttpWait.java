@@ -3,6 +3,7 @@ package dev.isolated;
 import static org.apiguardian.api.API.Status.EXPERIMENTAL;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -27,7 +28,8 @@ import org.apiguardian.api.API;
  * {@link Wait#forHttp(int, String)}. The request goes from the JVM to {@code 127.0.0.1:}{@link
  * IsolatedEnvironment#mappedPort(int) mappedPort(port)}, over HTTP/1.1, without following redirects; each attempt
  * may take up to 5 s to connect (the TLS handshake included) and 5 s more to answer (less when the
- * startup timeout is nearer). A timeout names the last attempt's answer or failure; an attempt that the
+ * startup timeout is nearer). The status line decides: the body is not read, the connection is closed once the
+ * headers arrived (so a body that never ends, such as an event stream's, does not hold the wait). A timeout names the last attempt's answer or failure; an attempt that the
  * timeout itself cut short does not replace what an earlier attempt said. Immutable: each
  * method returns a new wait.
  *
@@ -51,7 +53,7 @@ public final class HttpWait extends Wait {
 
     private HttpWait(int port, String path, Set<Integer> statuses, boolean tls, boolean insecure) {
         if (port < 1 || port > 65535) {
-            throw new IllegalArgumentException("forHttp(" + port + ", ...): a TCP port is 1 to 65535");
+            throw new IllegalArgumentException("forHttp(" + port + ", ...): a TCP port is 1..65535");
         }
         if (!Objects.requireNonNull(path).startsWith("/")) {
             throw new IllegalArgumentException("forHttp(" + port + ", \"" + path + "\"): the path must start with /");
@@ -109,9 +111,13 @@ public final class HttpWait extends Wait {
                         Duration.ofMillis(100).toNanos()));
                 HttpRequest request =
                         HttpRequest.newBuilder(uri).timeout(timeout).GET().build();
+                // the status line decides: the body is not read (one that never ends would outlast the request's
+                // timeout, which covers the headers only), and closing it closes the connection
                 try {
-                    int status = client.send(request, HttpResponse.BodyHandlers.discarding())
-                            .statusCode();
+                    HttpResponse<InputStream> response =
+                            client.send(request, HttpResponse.BodyHandlers.ofInputStream());
+                    response.body().close();
+                    int status = response.statusCode();
                     last = "last answer: status " + status;
                     return statuses.contains(status);
                 } catch (HttpTimeoutException e) {

@@ -376,7 +376,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
 
     /**
      * Waits until a TCP port is listening in the environment's network namespace (on any address), up to
-     * the await timeout.
+     * the await timeout. The helper's listeners of {@link #exposeHostPort(int)} (on {@code 127.213.0.1}) do not
+     * count: their ports are the host's.
      *
      * @param port the port number
      * @throws AwaitTimeoutException listing the ports that do listen, when it does not

@@ -9,7 +9,7 @@ final class PortWait extends Wait {
 
     PortWait(int port) {
         if (port < 1 || port > 65535) {
-            throw new IllegalArgumentException("forPort(" + port + "): a TCP port is 1 to 65535");
+            throw new IllegalArgumentException("forPort(" + port + "): a TCP port is 1..65535");
         }
         this.port = port;
     }
@@ -21,7 +21,8 @@ final class PortWait extends Wait {
 
             @Override
             public boolean ready(long deadline) {
-                listening = ListeningPorts.of(env.initHostPid());
+                listening =
+                        ListeningPorts.of(env.initHostPid(), env.namespaces().contains(LinuxNamespace.NET));
                 return listening.contains(port);
             }
 

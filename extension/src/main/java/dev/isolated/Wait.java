@@ -78,10 +78,12 @@ public abstract class Wait {
 
     /**
      * Ready when a TCP port listens in the environment's network namespace (on any address), as
-     * {@link IsolatedEnvironment#awaitPort(int)} checks.
+     * {@link IsolatedEnvironment#awaitPort(int)} checks: the helper's listeners of
+     * {@link IsolatedEnvironment#exposeHostPort(int)} do not count.
      *
      * @param port the port inside the environment
      * @return the wait
+     * @throws IllegalArgumentException when {@code port} is not 1..65535 ({@code forPort(0): a TCP port is 1..65535})
      */
     public static Wait forPort(int port) {
         return new PortWait(port);
@@ -96,6 +98,8 @@ public abstract class Wait {
      * @param port the port inside the environment
      * @param path the path of the request, starting with {@code /}
      * @return the wait, to refine with its {@code for...} and {@code using...} methods
+     * @throws IllegalArgumentException when {@code port} is not 1..65535 ({@code forHttp(0, ...): a TCP port is
+     *     1..65535})
      */
     public static HttpWait forHttp(int port, String path) {
         return new HttpWait(port, path);

@@ -15,6 +15,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import org.awaitility.Awaitility;
@@ -113,6 +114,32 @@ class HostPortTests {
         assertThatThrownBy(() -> env.exposeHostPort(0))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("exposeHostPort(0): a TCP port is 1..65535");
+    }
+
+    @Test
+    @DisplayName("an exposed port is not a port of the environment: awaitPort and Wait.forPort wait for a server "
+            + "inside, and the timeout's list of listening ports leaves the relay out")
+    @Isolated(rootfs = "busybox.tar")
+    void exposedPortIsNotListeningInside(IsolatedEnvironment env) {
+        int port = port(mock);
+        env.exposeHostPort(port);
+        IsolatedProcess quiet = env.start("sleep", "1000");
+
+        assertThatThrownBy(() -> Wait.forPort(port).waitUntilReady(env, quiet, Duration.ofMillis(300)))
+                .isInstanceOf(ServiceNotReadyException.class)
+                .hasMessageContaining("listening now: []");
+
+        env.writeString("/www/index.html", "served inside\n");
+        env.start("httpd", "-f", "-p", "127.0.0.1:" + port, "-h", "/www");
+        env.awaitPort(port);
+        assertThat(env.exec("wget", "-qO-", "http://127.0.0.1:" + port + "/"))
+                .succeeded()
+                .stdout()
+                .isEqualTo("served inside\n");
+        assertThat(env.exec("wget", "-qO-", "http://host.isolated.internal:" + port + "/"))
+                .succeeded()
+                .stdout()
+                .isEqualTo("from the JVM's mock\n");
     }
 
     @Test

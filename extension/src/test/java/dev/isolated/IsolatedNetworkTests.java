@@ -115,6 +115,58 @@ class IsolatedNetworkTests {
     }
 
     @Test
+    @DisplayName("a network holds 253 members at once: the 254th fails start() saying so, and a member that closes "
+            + "frees its address for the next")
+    void fullNetwork() {
+        try (IsolatedNetwork net = IsolatedNetwork.newNetwork()) {
+            List<IsolatedEnvironment> members = new java.util.ArrayList<>();
+            for (int i = 0; i < 253; i++) {
+                members.add(member(net, "m" + i));
+            }
+            assertThatThrownBy(() -> member(net, "one-too-many"))
+                    .isInstanceOf(EnvironmentSetupException.class)
+                    .hasMessageContaining("stage 'network'")
+                    .hasMessageContaining("allocate " + net.name() + ": No space left on device (ENOSPC)")
+                    .hasMessageContaining("at most 253 environments per network");
+            assertThat(net.members()).hasSize(253);
+
+            String freed = members.get(7).address();
+            members.get(7).close();
+            try (IsolatedEnvironment next = member(net, "next")) {
+                assertThat(next.address()).isEqualTo(freed);
+                next.start("nc", "-l", "-p", "7000");
+                next.awaitPort(7000);
+                assertThat(members.get(252).exec(connect("next", 7000))).succeeded();
+            }
+        }
+    }
+
+    @Test
+    @DisplayName("a member whose commands broke its own /etc/hosts (a directory, a FIFO) keeps it so; the others still "
+            + "join and reach each other by name")
+    void memberBreaksItsOwnHosts() {
+        try (IsolatedNetwork net = IsolatedNetwork.newNetwork();
+                IsolatedEnvironment dir = member(net, "dir");
+                IsolatedEnvironment fifo = member(net, "fifo")) {
+            assertThat(dir.exec("sh", "-c", "rm /etc/hosts && mkdir /etc/hosts"))
+                    .succeeded();
+            assertThat(fifo.exec("sh", "-c", "rm /etc/hosts && mkfifo /etc/hosts"))
+                    .succeeded();
+
+            try (IsolatedEnvironment server = member(net, "server");
+                    IsolatedEnvironment client = member(net, "client")) {
+                server.start("nc", "-l", "-p", "7000");
+                server.awaitPort(7000);
+                assertThat(client.exec(connect("server", 7000))).succeeded();
+                assertThat(client.readString("/etc/hosts")).contains(dir.address() + "\tdir\n");
+                assertThat(dir.exec("test", "-d", "/etc/hosts")).succeeded();
+                assertThat(fifo.exec("test", "-p", "/etc/hosts")).succeeded();
+                assertThat(net.members()).containsExactly(dir, fifo, server, client);
+            }
+        }
+    }
+
+    @Test
     @DisplayName("close() closes the members still open; a closed network takes no new member")
     void closeClosesMembers() {
         IsolatedNetwork net = IsolatedNetwork.newNetwork();

@@ -114,11 +114,21 @@ class PrivateNetworkTests {
 
         @Test
         void mappedPortAndProcessBuilderReachAMember() throws Exception {
-            try (IsolatedEnvironment web = onNetwork("ports", "web", UserMapping.ROOT)) {
+            int[] mapped = new int[2];
+            try (IsolatedEnvironment web = onNetwork("ports", "web", UserMapping.ROOT);
+                    IsolatedEnvironment alone =
+                            IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
                 web.writeString("/tmp/index.html", "served from a network member\n");
                 web.start("httpd", "-f", "-p", "127.0.0.1:8080", "-h", "/tmp");
                 web.awaitPort(8080);
-                try (Socket socket = new Socket("127.0.0.1", web.mappedPort(8080))) {
+                alone.start("nc", "-l", "-p", "7000");
+                alone.awaitPort(7000);
+                mapped[1] = alone.mappedPort(7000);
+                try (Socket socket = new Socket("127.0.0.1", mapped[1])) {
+                    socket.getOutputStream().write("to a default environment\n".getBytes(StandardCharsets.US_ASCII));
+                }
+                mapped[0] = web.mappedPort(8080);
+                try (Socket socket = new Socket("127.0.0.1", mapped[0])) {
                     socket.getOutputStream()
                             .write("GET /index.html HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                     assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
@@ -130,6 +140,13 @@ class PrivateNetworkTests {
                         .isEqualTo("web\n");
                 assertThat(hostname.waitFor()).isZero();
             }
+            // the forwards ended with their environments, and the namespaces they held are let go
+            for (int port : mapped) {
+                assertThatThrownBy(() -> new Socket("127.0.0.1", port).close())
+                        .isInstanceOf(java.net.ConnectException.class);
+            }
+            assertThat(helperNamespaces("net")).isEmpty();
+            assertThat(helperNamespaces("user")).isEmpty();
         }
 
         @Test

@@ -8,6 +8,7 @@ import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import dev.isolated.internal.image.TestImages;
+import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -216,29 +217,48 @@ class ServiceWaitTests {
     }
 
     @Test
+    @DisplayName("an HTTP wait goes by the status line: a body that never ends neither delays a 200 nor holds a 503 "
+            + "past the wait's timeout")
+    @org.junit.jupiter.api.Timeout(60) // without the fix each wait below hangs on the endless body
+    void httpEndlessBody() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger status = new AtomicInteger(503);
+        HttpServer server = loopbackServer(exchange -> {
+            exchange.sendResponseHeaders(status.get(), 0); // chunked
+            exchange.getResponseBody().write("the start of a stream".getBytes());
+            exchange.getResponseBody().flush();
+            hold(release); // and no more, until the test ends
+            exchange.close();
+        });
+        int port = server.getAddress().getPort();
+        try (IsolatedEnvironment env = onHostNetwork()) {
+            IsolatedProcess service = env.startImageCommand();
+
+            assertThatThrownBy(() -> Wait.forHttp(port, "/").waitUntilReady(env, service, Duration.ofSeconds(2)))
+                    .isInstanceOf(ServiceNotReadyException.class)
+                    .hasMessageContaining("(last answer: status 503)");
+            status.set(200);
+            Wait.forHttp(port, "/").waitUntilReady(env, service, Duration.ofSeconds(10));
+        } finally {
+            release.countDown();
+            server.stop(0);
+        }
+    }
+
+    @Test
     @DisplayName("a timeout names the last answer, not the attempt that the timeout itself cut short")
     void httpTimeoutKeepsTheLastAnswer() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         AtomicInteger requests = new AtomicInteger();
-        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/", exchange -> {
+        HttpServer server = loopbackServer(exchange -> {
             if (requests.incrementAndGet() > 1) {
-                try {
-                    release.await(); // every later request hangs until the test ends
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                hold(release); // every later request hangs until the test ends
             }
             exchange.sendResponseHeaders(503, -1);
             exchange.close();
         });
-        server.setExecutor(Executors.newCachedThreadPool());
-        server.start();
         int port = server.getAddress().getPort();
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
-                .rootfs(image(dir, config("exec sleep 1000", "")))
-                .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT)
-                .start()) {
+        try (IsolatedEnvironment env = onHostNetwork()) {
             IsolatedProcess service = env.startImageCommand();
 
             assertThatThrownBy(() -> Wait.forHttp(port, "/").waitUntilReady(env, service, Duration.ofSeconds(2)))
@@ -249,6 +269,44 @@ class ServiceWaitTests {
         } finally {
             release.countDown();
             server.stop(0);
+        }
+    }
+
+    /** A started HTTP server of the JVM on 127.0.0.1, a thread per request. */
+    private static HttpServer loopbackServer(com.sun.net.httpserver.HttpHandler handler) throws IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", handler);
+        server.setExecutor(Executors.newCachedThreadPool());
+        server.start();
+        return server;
+    }
+
+    private static void hold(CountDownLatch release) {
+        try {
+            release.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** An environment on the host's network (its ports are the host's), whose image command sleeps. */
+    private IsolatedEnvironment onHostNetwork() throws Exception {
+        return IsolatedEnvironment.builder()
+                .rootfs(image(dir, config("exec sleep 1000", "")))
+                .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT)
+                .start();
+    }
+
+    @Test
+    @DisplayName("forPort and forHttp refuse a port that is not 1..65535 naming it, as mappedPort does")
+    void waitsRefuseBadPorts() {
+        for (int port : new int[] {0, -1, 65536}) {
+            assertThatThrownBy(() -> Wait.forPort(port))
+                    .isExactlyInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("forPort(" + port + "): a TCP port is 1..65535");
+            assertThatThrownBy(() -> Wait.forHttp(port, "/"))
+                    .isExactlyInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("forHttp(" + port + ", ...): a TCP port is 1..65535");
         }
     }
 

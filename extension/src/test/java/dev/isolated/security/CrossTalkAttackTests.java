@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.isolated.Capabilities;
 import dev.isolated.ExecResult;
 import dev.isolated.IsolatedEnvironment;
+import dev.isolated.IsolatedNetwork;
 import dev.isolated.IsolatedProcess;
 import dev.isolated.Seccomp;
 import dev.isolated.internal.helper.SharedHelper;
@@ -326,6 +327,41 @@ class CrossTalkAttackTests {
                     .contains("rc=0");
             assertThat(sh(b, "/net-probe abstract " + name + "; echo rc=$?").stdoutLines())
                     .contains("rc=1");
+        }
+    }
+
+    @Test
+    @DisplayName("with capabilities = ALL, a private network's member that takes an address of another network's "
+            + "subnet and a default route still reaches neither that network nor anything past its own switch")
+    void otherNetworkWithNetAdmin() {
+        try (IsolatedNetwork mine = IsolatedNetwork.newNetwork();
+                IsolatedNetwork theirs = IsolatedNetwork.newNetwork();
+                IsolatedEnvironment target =
+                        env().hostname("target").network(theirs).start();
+                IsolatedEnvironment neighbour =
+                        env().hostname("neighbour").network(mine).start();
+                IsolatedEnvironment attacker = env().hostname("attacker")
+                        .capabilities(Capabilities.ALL)
+                        .network(mine)
+                        .start()) {
+            target.start("nc", "-l", "-p", "7000");
+            neighbour.start("nc", "-l", "-p", "7000");
+            target.awaitPort(7000);
+            neighbour.awaitPort(7000);
+            String victim = target.address();
+            String subnet = victim.substring(0, victim.lastIndexOf('.'));
+            ExecResult r = sh(
+                    attacker,
+                    "ip addr add " + subnet + ".250/24 dev eth0 && echo added; ip route add default dev eth0 && echo "
+                            + "routed; nc -w 2 " + victim + " 7000 </dev/null; echo target=$?; nc -w 2 "
+                            + subnet + ".1 7000 </dev/null; echo gateway=$?; nc -w 2 neighbour 7000 </dev/null; "
+                            + "echo neighbour=$?");
+            assertThat(r.stdoutLines())
+                    .as(r.toString())
+                    .contains("added", "routed", "target=1", "gateway=1", "neighbour=0");
+            assertThat(target.processes())
+                    .as("the target's nc still waits, never reached")
+                    .anyMatch(p -> p.commandLine().equals("nc -l -p 7000"));
         }
     }
 

@@ -619,11 +619,13 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         ensureOpen();
         BooleanSupplier listens = () -> {
             ensureOpen(); // closed meanwhile: its init's pid no longer names it
-            return ListeningPorts.of(initHostPid).contains(port);
+            return ListeningPorts.of(initHostPid, namespaces().contains(LinuxNamespace.NET))
+                    .contains(port);
         };
         if (!pollUntil(listens, "TCP port " + port + " to listen")) {
             throw PublicObjects.awaitTimeout("Nothing listened on TCP port " + port + " in " + this + " within "
-                    + Timeouts.millis(spec.awaitTimeout()) + " ms; listening ports: " + ListeningPorts.of(initHostPid));
+                    + Timeouts.millis(spec.awaitTimeout()) + " ms; listening ports: "
+                    + ListeningPorts.of(initHostPid, namespaces().contains(LinuxNamespace.NET)));
         }
     }
 

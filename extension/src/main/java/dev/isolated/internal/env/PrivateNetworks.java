@@ -4,12 +4,15 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * The environments of this JVM on each private network, so that their hostnames resolve: each member's
  * {@code /etc/hosts} lists every member (the helper only wires the addresses).
  */
 final class PrivateNetworks {
+    private static final Logger LOG = Logger.getLogger(PrivateNetworks.class.getName());
     private static final Map<String, List<Environment>> MEMBERS = new LinkedHashMap<>();
 
     private PrivateNetworks() {}
@@ -17,7 +20,7 @@ final class PrivateNetworks {
     static synchronized void join(String network, Environment env) {
         List<Environment> members = MEMBERS.computeIfAbsent(network, n -> new ArrayList<>());
         members.add(env);
-        rewriteHosts(members);
+        rewriteHosts(members, env);
     }
 
     static synchronized void leave(String network, Environment env) {
@@ -27,8 +30,12 @@ final class PrivateNetworks {
         }
     }
 
-    /** Each member's names (hostname, aliases) in every member's {@code /etc/hosts}; a name two members have resolves to the first. */
-    private static void rewriteHosts(List<Environment> members) {
+    /**
+     * Each member's names (hostname, aliases) in every member's {@code /etc/hosts}; a name two members have resolves
+     * to the first. The joining member's is written first and its failure is thrown; another member's /etc/hosts is
+     * its own commands' to break (a directory, a FIFO): it keeps what it has, and never holds up the others.
+     */
+    private static void rewriteHosts(List<Environment> members, Environment joining) {
         StringBuilder hosts = new StringBuilder();
         for (Environment m : members) {
             List<String> names = m.networkNames();
@@ -39,8 +46,20 @@ final class PrivateNetworks {
                         .append('\n');
             }
         }
+        joining.networkHostsChanged(hosts.toString());
         for (Environment m : members) {
-            m.networkHostsChanged(hosts.toString());
+            if (m == joining) {
+                continue;
+            }
+            try {
+                m.networkHostsChanged(hosts.toString());
+            } catch (RuntimeException e) {
+                LOG.log(
+                        Level.WARNING,
+                        e,
+                        () -> "The /etc/hosts of " + m + " keeps what it had: the names of "
+                                + "its network's members could not be written there (" + e.getMessage() + ")");
+            }
         }
     }
 }
