@@ -53,12 +53,21 @@ public @interface Limits {
     /** {@return the CPU share in percent of one CPU (cgroup {@code cpu.max}), e.g. 50 or 200; 0 for none} */
     int cpuPercent() default 0;
 
-    /** {@return the open-file limit of every process (RLIMIT_NOFILE); 0 to keep the inherited one} */
+    /**
+     * {@return the open-file limit of every process (RLIMIT_NOFILE); 0 to keep the inherited one} At most the JVM's
+     * hard limit ({@code ulimit -Hn}), as for every rlimit (see {@link IsolatedEnvironmentBuilder#rlimit(Rlimit, long)}).
+     */
     int openFiles() default 0;
 
-    /** {@return the largest file a process may write, in bytes (RLIMIT_FSIZE); 0 for no limit} */
+    /**
+     * {@return the largest file a process may write, in bytes (RLIMIT_FSIZE); 0 for no limit} A process that writes
+     * past it is killed by {@code SIGXFSZ} (exit code 153) and the file stays at the limit.
+     */
     long fileSizeBytes() default 0;
 
-    /** {@return the CPU seconds a process may use (RLIMIT_CPU); 0 for no limit} */
+    /**
+     * {@return the CPU seconds a process may use (RLIMIT_CPU); 0 for no limit} Soft and hard limit are the same, so
+     * a process that reaches it is killed with {@code SIGKILL}: exit code 137, {@link ExecResult#oomKilled()} false.
+     */
     int cpuSeconds() default 0;
 }

@@ -49,6 +49,81 @@ class ResourceLimitTests {
     }
 
     @Test
+    @DisplayName("cpuSeconds kills a busy process with SIGKILL (137, not an OOM kill); fileSizeBytes stops a write at "
+            + "the limit with SIGXFSZ (153); every Rlimit shows in /proc/self/limits")
+    void rlimitsAsTheCommandSeesThem() {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .cpuSeconds(1)
+                .fileSizeBytes(4096)
+                .openFiles(100)
+                .rlimit(Rlimit.NPROC, 500)
+                .rlimit(Rlimit.AS, 1L << 32)
+                .rlimit(Rlimit.STACK, 4 << 20)
+                .rlimit(Rlimit.MEMLOCK, 1 << 20)
+                .start()) {
+            assertThat(env.exec("cat", "/proc/self/limits"))
+                    .succeeded()
+                    .stdout()
+                    .containsPattern("Max cpu time +1 +1 +seconds")
+                    .containsPattern("Max file size +4096 +4096 +bytes")
+                    .containsPattern("Max open files +100 +100 +files")
+                    .containsPattern("Max processes +500 +500 +processes")
+                    .containsPattern("Max address space +4294967296 +4294967296 +bytes")
+                    .containsPattern("Max stack size +4194304 +4194304 +bytes")
+                    .containsPattern("Max locked memory +1048576 +1048576 +bytes")
+                    .containsPattern("Max core file size +0 +0 +bytes");
+            ExecResult busy = env.exec(
+                    Command.of("sh", "-c", "while :; do :; done").withTimeout(java.time.Duration.ofSeconds(30)));
+            assertThat(busy).exitedWith(137);
+            assertThat(busy.timedOut()).isFalse();
+            assertThat(busy.oomKilled()).isFalse();
+            assertThat(env.exec("sh", "-c", "head -c 10000 /dev/zero > /tmp/f; echo $?; wc -c < /tmp/f"))
+                    .stdout()
+                    .isEqualTo("153\n4096\n");
+        }
+    }
+
+    @Test
+    @DisplayName("an rlimit above the JVM's hard limit fails each command naming both; a negative one fails at once")
+    void rlimitAboveTheHardLimit() throws Exception {
+        long hard = FileLimitTests.nofile(ProcessHandle.current().pid())[1];
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .openFiles((int) hard + 1)
+                .start()) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> env.exec("true"))
+                    .isInstanceOf(EnvironmentSetupException.class)
+                    .hasMessage("Isolated environment setup failed at stage 'rlimit': setrlimit nofile " + (hard + 1)
+                            + ": Operation not permitted (EPERM)\nHint: above the JVM's hard limit, " + hard
+                            + ", which no environment can raise (that needs CAP_SYS_RESOURCE outside every user "
+                            + "namespace): give at most that, or raise the JVM's (ulimit -H, or LimitNOFILE= and the "
+                            + "like of a systemd unit)");
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> IsolatedEnvironment.builder().rlimit(Rlimit.NOFILE, -1))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("IsolatedEnvironmentBuilder.rlimit(NOFILE, -1): a limit is 0 or more");
+    }
+
+    @Test
+    @DisplayName("a clock offset the kernel refuses (past 0 or about 146 years) fails naming the range")
+    void clockOffsetOutOfRange() {
+        for (long[] offsets : new long[][] {{-1_000_000_000_000L, 0}, {0, 200L * 365 * 86400}}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> IsolatedEnvironment.builder()
+                            .rootfs("busybox.tar")
+                            .clockOffsets(offsets[0], offsets[1])
+                            .start()
+                            .close())
+                    .isInstanceOf(EnvironmentSetupException.class)
+                    .hasMessage("Isolated environment setup failed at stage 'time': write /proc/self/timens_offsets: "
+                            + "Numerical result out of range (ERANGE)\nHint: an offset must keep its clock between 0 "
+                            + "and about 146 years (4611686018 s): a negative one at most the time since the host "
+                            + "booted (/proc/uptime), a positive one well below 146 years");
+        }
+    }
+
+    @Test
     @DisplayName("@ClockOffsets(monotonicSeconds) shifts CLOCK_MONOTONIC in the environment's time namespace")
     @Isolated(rootfs = "busybox.tar")
     @ClockOffsets(monotonicSeconds = 1000)
