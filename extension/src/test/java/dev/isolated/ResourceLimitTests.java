@@ -28,6 +28,27 @@ class ResourceLimitTests {
     }
 
     @Test
+    @DisplayName("a shell that passes on its child's OOM kill as exit code 137 is reported OOM-killed too")
+    @Isolated(rootfs = "busybox.tar")
+    @Limits(memoryBytes = 32 << 20)
+    void oomKilledChild(IsolatedEnvironment env) {
+        ExecResult r = env.exec("sh", "-c", "tail /dev/zero; exit $?");
+
+        assertThat(r).exitedWith(137);
+        assertThat(r.signal()).isEmpty();
+        assertThat(r.oomKilled()).isTrue();
+        ExecResult survived = env.exec("sh", "-c", "tail /dev/zero; echo survived");
+        assertThat(survived).succeeded();
+        assertThat(survived.oomKilled())
+                .as("a command that went on after its child's kill")
+                .isFalse();
+        assertThat(env.exec("sh", "-c", "exit 137").oomKilled())
+                .as("137 without an OOM kill")
+                .isFalse();
+        assertThat(env.resourceUsage().oomKills()).isEqualTo(2);
+    }
+
+    @Test
     @DisplayName("a pids limit stops a fork storm inside, and the host is unaffected")
     @Isolated(rootfs = "busybox.tar")
     @Limits(pids = 20)
