@@ -44,13 +44,16 @@ import org.apiguardian.api.API;
 @Inherited
 @API(status = STABLE, since = "0.1")
 public @interface Limits {
-    /** {@return the memory limit in bytes (cgroup {@code memory.max}); 0 for none} */
+    /** {@return the memory limit in bytes (cgroup {@code memory.max}, v1 {@code memory.limit_in_bytes}); 0 for none} */
     long memoryBytes() default 0;
 
     /** {@return the most processes and threads at once (cgroup {@code pids.max}); 0 for none} */
     int pids() default 0;
 
-    /** {@return the CPU share in percent of one CPU (cgroup {@code cpu.max}), e.g. 50 or 200; 0 for none} */
+    /**
+     * {@return the CPU share in percent of one CPU (cgroup {@code cpu.max}, v1 {@code cpu.cfs_quota_us}, of a
+     * period of 100 ms), e.g. 50 or 200; 0 for none}
+     */
     int cpuPercent() default 0;
 
     /**

@@ -28,6 +28,43 @@ class ResourceLimitTests {
     }
 
     @Test
+    @DisplayName("memoryBytes, pids and cpuPercent land in the environment's cgroup files (v1 or v2)")
+    void cgroupFiles() throws Exception {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .memoryBytes(64 << 20)
+                .pids(30)
+                .cpuPercent(50)
+                .start()) {
+            java.util.Map<String, String> dirs = new java.util.HashMap<>();
+            for (String line : Files.readAllLines(Paths.get("/proc/" + env.initHostPid() + "/cgroup"))) {
+                String[] f = line.split(":", 3);
+                for (String controller : f[1].split(",")) {
+                    dirs.put(controller, f[2]);
+                }
+            }
+            if (dirs.containsKey("memory")) { // v1: a hierarchy per controller
+                assertThat(cgroupFile("memory", dirs, "memory.limit_in_bytes")).isEqualTo("67108864");
+                assertThat(cgroupFile("pids", dirs, "pids.max")).isEqualTo("30");
+                assertThat(cgroupFile("cpu", dirs, "cpu.cfs_quota_us") + "/"
+                                + cgroupFile("cpu", dirs, "cpu.cfs_period_us"))
+                        .isEqualTo("50000/100000");
+            } else {
+                assertThat(cgroupFile("", dirs, "memory.max")).isEqualTo("67108864");
+                assertThat(cgroupFile("", dirs, "pids.max")).isEqualTo("30");
+                assertThat(cgroupFile("", dirs, "cpu.max")).isEqualTo("50000 100000");
+            }
+        }
+    }
+
+    private static String cgroupFile(String controller, java.util.Map<String, String> dirs, String file)
+            throws java.io.IOException {
+        String hierarchy = controller.isEmpty() ? "" : "/" + controller;
+        return Files.readString(Paths.get("/sys/fs/cgroup" + hierarchy + dirs.get(controller), file))
+                .strip();
+    }
+
+    @Test
     @DisplayName("a shell that passes on its child's OOM kill as exit code 137 is reported OOM-killed too")
     @Isolated(rootfs = "busybox.tar")
     @Limits(memoryBytes = 32 << 20)
