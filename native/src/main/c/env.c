@@ -325,9 +325,13 @@ static void enter_time_namespace(const struct env_spec *spec)
     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     int rc = write_file("/proc/self/timens_offsets", offsets);
     prctl(PR_SET_DUMPABLE, dumpable > 0 ? dumpable : 0, 0, 0, 0);
+    /* The kernel takes an offset whose clock stays within 0 .. KTIME_SEC_MAX / 2 (about 146 years). */
     if (rc < 0)
         die("time", "write", "/proc/self/timens_offsets",
-            "offsets must keep both clocks above zero (and need CAP_SYS_TIME)");
+            errno == EPERM ? "setting clock offsets needs CAP_SYS_TIME in the time namespace's user namespace"
+                           : "an offset must keep its clock between 0 and about 146 years (4611686018 s): a "
+                             "negative one at most the time since the host booted (/proc/uptime), a positive "
+                             "one well below 146 years");
     int fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
     if (fd < 0 || setns(fd, CLONE_NEWTIME) < 0)
         die("time", "setns", "/proc/self/ns/time_for_children", NULL);

@@ -222,13 +222,37 @@ void exec_policy_init(struct exec_policy *p, const struct env_policy *env)
     p->umask = 022;
 }
 
+static const char *rlimit_name(int resource)
+{
+    for (size_t i = 0; i < sizeof RLIMIT_NAMES / sizeof RLIMIT_NAMES[0]; i++)
+        if (RLIMIT_NAMES[i].resource == resource)
+            return RLIMIT_NAMES[i].name;
+    return "?";
+}
+
+/* A limit above the hard one this process inherited: no process in a user namespace may raise it (that takes
+ * CAP_SYS_RESOURCE in the host's), so the failure names the hard limit and where to raise it. */
 static void apply_rlimits(const struct env_policy *env)
 {
     for (size_t i = 0; env && i < env->n_rlimits; i++) {
-        if (setrlimit(env->rlimits[i].resource, &env->rlimits[i].limit) < 0) {
-            char what[32];
-            snprintf(what, sizeof what, "resource %d", env->rlimits[i].resource);
-            die("rlimit", "setrlimit", what, "raising a hard limit needs CAP_SYS_RESOURCE");
+        const struct rlimit_entry *e = &env->rlimits[i];
+        struct rlimit now;
+        if (getrlimit(e->resource, &now) < 0)
+            now.rlim_max = RLIM_INFINITY;
+        if (setrlimit(e->resource, &e->limit) < 0) {
+            int err = errno;
+            char what[48];
+            snprintf(what, sizeof what, "%s %llu", rlimit_name(e->resource),
+                     (unsigned long long)e->limit.rlim_max);
+            errno = err;
+            if (now.rlim_max != RLIM_INFINITY && e->limit.rlim_max > now.rlim_max)
+                die("rlimit", "setrlimit", what,
+                    "above the JVM's hard limit, %llu, which no environment can raise (that needs "
+                    "CAP_SYS_RESOURCE outside every user namespace): give at most that, or raise the JVM's "
+                    "(ulimit -H, or LimitNOFILE= and the like of a systemd unit)",
+                    (unsigned long long)now.rlim_max);
+            die("rlimit", "setrlimit", what,
+                e->resource == RLIMIT_NOFILE ? "nofile cannot exceed fs.nr_open (sysctl)" : NULL);
         }
     }
 }

@@ -58,8 +58,9 @@ static int add_time_offset(struct env_options *o, const char *value, char sep, s
     long long secs;
     errno = EINVAL;
     if (!s || parse_number(s + 1, -(1LL << 40), &secs) < 0)
-        return fail(f, "time", "timens_offsets", value, "want monotonic%cSECONDS or boottime%cSECONDS",
-                    sep, sep);
+        return fail(f, "time", "timens_offsets", value,
+                    "want monotonic%cSECONDS or boottime%cSECONDS, SECONDS a whole number of seconds that keeps "
+                    "the clock between 0 and about 146 years", sep, sep);
     if (strncmp(value, "monotonic", (size_t)(s - value)) == 0 && s - value == 9)
         o->monotonic_offset = secs;
     else if (strncmp(value, "boottime", (size_t)(s - value)) == 0 && s - value == 8)

@@ -186,10 +186,16 @@ static void run_in_child(unsigned long flags, const struct id_map_plan *plan, st
 
 /* ---- the steps (run inside the child) ---- */
 
+/* The caller's uid is the map's outside id: getuid() here is 0, the child having switched to it. */
 static int step_uid_map(char *detail, size_t size, struct failure *f)
 {
     (void)f;
-    snprintf(detail, size, "uid %u mapped to 0", (unsigned)getuid());
+    unsigned inside = 0, outside = 0;
+    FILE *map = fopen("/proc/self/uid_map", "re");
+    if (map && fscanf(map, "%u %u", &inside, &outside) == 2)
+        snprintf(detail, size, "uid %u mapped to %u", outside, inside);
+    if (map)
+        fclose(map);
     return 0;
 }
 

@@ -223,14 +223,17 @@ static void drain_output(struct server *s, struct proc *p, int *fd, enum reply_t
     close_fd(fd);
 }
 
-/* An OOM kill is a SIGKILL while the env cgroup's oom_kill counter went up. */
+/* An OOM kill is an end by SIGKILL while the env cgroup's oom_kill counter went up: the command's own, or its
+ * exit code 137, a shell's report of a child's (sh -c 'app; exit $?', or a shell that does not exec its last
+ * command). */
 static bool was_oom_killed(struct server *s, const struct proc *p, int status)
 {
     struct env_slot *slot = NULL;
     for (size_t i = 0; i < s->n_envs; i++)
         if (s->envs[i]->id == p->env_id)
             slot = s->envs[i];
-    if (!slot || p->oom_kills < 0 || !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+    bool killed = WIFSIGNALED(status) ? WTERMSIG(status) == SIGKILL : WEXITSTATUS(status) == 128 + SIGKILL;
+    if (!slot || p->oom_kills < 0 || !killed)
         return false;
     return cgroup_oom_kills(&slot->env.cg) > p->oom_kills;
 }

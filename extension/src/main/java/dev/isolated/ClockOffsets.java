@@ -18,7 +18,9 @@ import org.apiguardian.api.API;
  * <pre>{@code @ClockOffsets(boottimeSeconds = 30 * 86400) // the machine seems up for 30 days}</pre>
  *
  * The wall clock ({@code CLOCK_REALTIME}, what {@code date} prints) cannot be shifted by any Linux
- * namespace; code that reads it sees the host's time. A method's {@code @ClockOffsets} replaces its class's, a
+ * namespace; code that reads it sees the host's time. The kernel keeps each shifted clock between 0 and about 146
+ * years: an offset past that (a negative one larger than the uptime) fails the environment's creation with an
+ * {@link EnvironmentSetupException} at stage {@code time} that says so. A method's {@code @ClockOffsets} replaces its class's, a
  * class's its superclass's (it is inherited).
  *
  * @since 0.1

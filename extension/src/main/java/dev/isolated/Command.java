@@ -228,7 +228,8 @@ public final class Command {
      * user's name become its supplementary groups. An unknown name fails {@code exec}/{@code start} with an
      * {@link IsolatedException} such as {@code Command.withUser("postgres"): no user "postgres" in the
      * environment's /etc/passwd; add the user to the image, or give numeric ids such as "1000:1000"}. Run
-     * rootless, a non-zero id needs {@link UserMapping#SUBIDS}.
+     * rootless, an id other than the one {@link UserMapping#ROOT} or {@link UserMapping#SELF} maps (0, or the tests'
+     * own uid) needs {@link UserMapping#SUBIDS}.
      *
      * @param user a name or uid, optionally followed by {@code :} and a group name or gid
      * @return a copy that runs as this user (replacing a {@link #withUser(int, int)})

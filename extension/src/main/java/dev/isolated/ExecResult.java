@@ -182,8 +182,10 @@ public final class ExecResult {
     }
 
     /**
-     * {@return whether the kernel's OOM killer killed the command because its environment reached its memory
-     *     limit ({@link Limits#memoryBytes()}); the exit code is then 137}
+     * {@return whether the kernel's OOM killer ended the command because its environment reached its memory limit
+     *     ({@link Limits#memoryBytes()}): the command ended with exit code 137, killed itself or passing on a child
+     *     that was (as {@code sh -c 'app; exit $?'} does), while the environment's OOM kill count rose. A command
+     *     that goes on after a child's OOM kill is not; {@link ResourceUsage#oomKills()} counts every kill}
      */
     public boolean oomKilled() {
         return oomKilled;

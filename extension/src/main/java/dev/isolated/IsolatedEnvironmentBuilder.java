@@ -407,10 +407,18 @@ public final class IsolatedEnvironmentBuilder {
      * replaces the earlier value.
      *
      * @param limit the limit
-     * @param value its value (bytes, seconds or a count, as {@link Rlimit} says)
+     * @param value its value (bytes, seconds or a count, as {@link Rlimit} says); at most the JVM's hard limit
+     *     ({@code ulimit -H}), which no environment can raise: with a higher one each command fails with an
+     *     {@link EnvironmentSetupException} at stage {@code rlimit} naming that hard limit
      * @return this builder
+     * @throws IllegalArgumentException when {@code value} is negative ({@code IsolatedEnvironmentBuilder.rlimit(NOFILE,
+     *     -1): a limit is 0 or more})
      */
     public IsolatedEnvironmentBuilder rlimit(Rlimit limit, long value) {
+        if (value < 0) {
+            throw new IllegalArgumentException(
+                    "IsolatedEnvironmentBuilder.rlimit(" + limit + ", " + value + "): a limit is 0 or more");
+        }
         spec.rlimit(limit.helperName(), value);
         return this;
     }

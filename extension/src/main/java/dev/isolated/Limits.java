@@ -44,21 +44,33 @@ import org.apiguardian.api.API;
 @Inherited
 @API(status = STABLE, since = "0.1")
 public @interface Limits {
-    /** {@return the memory limit in bytes (cgroup {@code memory.max}); 0 for none} */
+    /** {@return the memory limit in bytes (cgroup {@code memory.max}, v1 {@code memory.limit_in_bytes}); 0 for none} */
     long memoryBytes() default 0;
 
     /** {@return the most processes and threads at once (cgroup {@code pids.max}); 0 for none} */
     int pids() default 0;
 
-    /** {@return the CPU share in percent of one CPU (cgroup {@code cpu.max}), e.g. 50 or 200; 0 for none} */
+    /**
+     * {@return the CPU share in percent of one CPU (cgroup {@code cpu.max}, v1 {@code cpu.cfs_quota_us}, of a
+     * period of 100 ms), e.g. 50 or 200; 0 for none}
+     */
     int cpuPercent() default 0;
 
-    /** {@return the open-file limit of every process (RLIMIT_NOFILE); 0 to keep the inherited one} */
+    /**
+     * {@return the open-file limit of every process (RLIMIT_NOFILE); 0 to keep the inherited one} At most the JVM's
+     * hard limit ({@code ulimit -Hn}), as for every rlimit (see {@link IsolatedEnvironmentBuilder#rlimit(Rlimit, long)}).
+     */
     int openFiles() default 0;
 
-    /** {@return the largest file a process may write, in bytes (RLIMIT_FSIZE); 0 for no limit} */
+    /**
+     * {@return the largest file a process may write, in bytes (RLIMIT_FSIZE); 0 for no limit} A process that writes
+     * past it is killed by {@code SIGXFSZ} (exit code 153) and the file stays at the limit.
+     */
     long fileSizeBytes() default 0;
 
-    /** {@return the CPU seconds a process may use (RLIMIT_CPU); 0 for no limit} */
+    /**
+     * {@return the CPU seconds a process may use (RLIMIT_CPU); 0 for no limit} Soft and hard limit are the same, so
+     * a process that reaches it is killed with {@code SIGKILL}: exit code 137, {@link ExecResult#oomKilled()} false.
+     */
     int cpuSeconds() default 0;
 }

@@ -10,7 +10,8 @@ import org.apiguardian.api.API;
  * {@link Limits#fileSizeBytes()} and {@link Limits#cpuSeconds()} set {@link #NOFILE}, {@link #FSIZE} and
  * {@link #CPU}; the builder has {@link IsolatedEnvironmentBuilder#openFiles(int)},
  * {@link IsolatedEnvironmentBuilder#fileSizeBytes(long)} and {@link IsolatedEnvironmentBuilder#cpuSeconds(int)}
- * for those three.
+ * for those three. A value above the JVM's hard limit ({@code ulimit -H}) cannot be set: no environment can raise a
+ * hard limit, so each command fails with an {@link EnvironmentSetupException} at stage {@code rlimit} naming it.
  *
  * @since 0.1
  */

@@ -28,6 +28,64 @@ class ResourceLimitTests {
     }
 
     @Test
+    @DisplayName("memoryBytes, pids and cpuPercent land in the environment's cgroup files (v1 or v2)")
+    void cgroupFiles() throws Exception {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .memoryBytes(64 << 20)
+                .pids(30)
+                .cpuPercent(50)
+                .start()) {
+            java.util.Map<String, String> dirs = new java.util.HashMap<>();
+            for (String line : Files.readAllLines(Paths.get("/proc/" + env.initHostPid() + "/cgroup"))) {
+                String[] f = line.split(":", 3);
+                for (String controller : f[1].split(",")) {
+                    dirs.put(controller, f[2]);
+                }
+            }
+            if (dirs.containsKey("memory")) { // v1: a hierarchy per controller
+                assertThat(cgroupFile("memory", dirs, "memory.limit_in_bytes")).isEqualTo("67108864");
+                assertThat(cgroupFile("pids", dirs, "pids.max")).isEqualTo("30");
+                assertThat(cgroupFile("cpu", dirs, "cpu.cfs_quota_us") + "/"
+                                + cgroupFile("cpu", dirs, "cpu.cfs_period_us"))
+                        .isEqualTo("50000/100000");
+            } else {
+                assertThat(cgroupFile("", dirs, "memory.max")).isEqualTo("67108864");
+                assertThat(cgroupFile("", dirs, "pids.max")).isEqualTo("30");
+                assertThat(cgroupFile("", dirs, "cpu.max")).isEqualTo("50000 100000");
+            }
+        }
+    }
+
+    private static String cgroupFile(String controller, java.util.Map<String, String> dirs, String file)
+            throws java.io.IOException {
+        String hierarchy = controller.isEmpty() ? "" : "/" + controller;
+        return Files.readString(Paths.get("/sys/fs/cgroup" + hierarchy + dirs.get(controller), file))
+                .strip();
+    }
+
+    @Test
+    @DisplayName("a shell that passes on its child's OOM kill as exit code 137 is reported OOM-killed too")
+    @Isolated(rootfs = "busybox.tar")
+    @Limits(memoryBytes = 32 << 20)
+    void oomKilledChild(IsolatedEnvironment env) {
+        ExecResult r = env.exec("sh", "-c", "tail /dev/zero; exit $?");
+
+        assertThat(r).exitedWith(137);
+        assertThat(r.signal()).isEmpty();
+        assertThat(r.oomKilled()).isTrue();
+        ExecResult survived = env.exec("sh", "-c", "tail /dev/zero; echo survived");
+        assertThat(survived).succeeded();
+        assertThat(survived.oomKilled())
+                .as("a command that went on after its child's kill")
+                .isFalse();
+        assertThat(env.exec("sh", "-c", "exit 137").oomKilled())
+                .as("137 without an OOM kill")
+                .isFalse();
+        assertThat(env.resourceUsage().oomKills()).isEqualTo(2);
+    }
+
+    @Test
     @DisplayName("a pids limit stops a fork storm inside, and the host is unaffected")
     @Isolated(rootfs = "busybox.tar")
     @Limits(pids = 20)
@@ -46,6 +104,81 @@ class ResourceLimitTests {
         assertThat(env.exec("sh", "-c", "ulimit -n")).stdout().isEqualTo("77\n");
         assertThat(env.exec("sh", "-c", "head -c 10000 /dev/zero > /tmp/f")).failed();
         org.assertj.core.api.Assertions.assertThatThrownBy(env::resourceUsage).hasMessageContaining("@Limits");
+    }
+
+    @Test
+    @DisplayName("cpuSeconds kills a busy process with SIGKILL (137, not an OOM kill); fileSizeBytes stops a write at "
+            + "the limit with SIGXFSZ (153); every Rlimit shows in /proc/self/limits")
+    void rlimitsAsTheCommandSeesThem() {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .cpuSeconds(1)
+                .fileSizeBytes(4096)
+                .openFiles(100)
+                .rlimit(Rlimit.NPROC, 500)
+                .rlimit(Rlimit.AS, 1L << 32)
+                .rlimit(Rlimit.STACK, 4 << 20)
+                .rlimit(Rlimit.MEMLOCK, 1 << 20)
+                .start()) {
+            assertThat(env.exec("cat", "/proc/self/limits"))
+                    .succeeded()
+                    .stdout()
+                    .containsPattern("Max cpu time +1 +1 +seconds")
+                    .containsPattern("Max file size +4096 +4096 +bytes")
+                    .containsPattern("Max open files +100 +100 +files")
+                    .containsPattern("Max processes +500 +500 +processes")
+                    .containsPattern("Max address space +4294967296 +4294967296 +bytes")
+                    .containsPattern("Max stack size +4194304 +4194304 +bytes")
+                    .containsPattern("Max locked memory +1048576 +1048576 +bytes")
+                    .containsPattern("Max core file size +0 +0 +bytes");
+            ExecResult busy = env.exec(
+                    Command.of("sh", "-c", "while :; do :; done").withTimeout(java.time.Duration.ofSeconds(30)));
+            assertThat(busy).exitedWith(137);
+            assertThat(busy.timedOut()).isFalse();
+            assertThat(busy.oomKilled()).isFalse();
+            assertThat(env.exec("sh", "-c", "head -c 10000 /dev/zero > /tmp/f; echo $?; wc -c < /tmp/f"))
+                    .stdout()
+                    .isEqualTo("153\n4096\n");
+        }
+    }
+
+    @Test
+    @DisplayName("an rlimit above the JVM's hard limit fails each command naming both; a negative one fails at once")
+    void rlimitAboveTheHardLimit() throws Exception {
+        long hard = FileLimitTests.nofile(ProcessHandle.current().pid())[1];
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .openFiles((int) hard + 1)
+                .start()) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> env.exec("true"))
+                    .isInstanceOf(EnvironmentSetupException.class)
+                    .hasMessage("Isolated environment setup failed at stage 'rlimit': setrlimit nofile " + (hard + 1)
+                            + ": Operation not permitted (EPERM)\nHint: above the JVM's hard limit, " + hard
+                            + ", which no environment can raise (that needs CAP_SYS_RESOURCE outside every user "
+                            + "namespace): give at most that, or raise the JVM's (ulimit -H, or LimitNOFILE= and the "
+                            + "like of a systemd unit)");
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> IsolatedEnvironment.builder().rlimit(Rlimit.NOFILE, -1))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("IsolatedEnvironmentBuilder.rlimit(NOFILE, -1): a limit is 0 or more");
+    }
+
+    @Test
+    @DisplayName("a clock offset the kernel refuses (past 0 or about 146 years) fails naming the range")
+    void clockOffsetOutOfRange() {
+        for (long[] offsets : new long[][] {{-1_000_000_000_000L, 0}, {0, 200L * 365 * 86400}}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> IsolatedEnvironment.builder()
+                            .rootfs("busybox.tar")
+                            .clockOffsets(offsets[0], offsets[1])
+                            .start()
+                            .close())
+                    .isInstanceOf(EnvironmentSetupException.class)
+                    .hasMessage("Isolated environment setup failed at stage 'time': write /proc/self/timens_offsets: "
+                            + "Numerical result out of range (ERANGE)\nHint: an offset must keep its clock between 0 "
+                            + "and about 146 years (4611686018 s): a negative one at most the time since the host "
+                            + "booted (/proc/uptime), a positive one well below 146 years");
+        }
     }
 
     @Test
@@ -128,6 +261,44 @@ class ResourceLimitTests {
                 .start()) {
             assertThat(env.exec("mkdir", "/tmp/d")).failed().stderr().contains("Operation not permitted");
             assertThat(env.exec("touch", "/tmp/f")).succeeded();
+        }
+    }
+
+    @Test
+    @DisplayName("resourceUsage counts what the cgroup's controllers keep, -1 for the rest, as ResourceUsage says")
+    void resourceUsageControllers() {
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").pids(20).start()) {
+            assertThat(env.resourceUsage()).isEqualTo(new ResourceUsage(-1, -1, 1, -1));
+        }
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .memoryBytes(64 << 20)
+                .start()) {
+            ResourceUsage usage = env.resourceUsage();
+            assertThat(usage.processes()).isEqualTo(-1);
+            assertThat(usage.memoryCurrentBytes()).isPositive();
+            assertThat(usage.oomKills()).isZero();
+        }
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .cpuPercent(50)
+                .start()) {
+            assertThat(env.resourceUsage()).isEqualTo(new ResourceUsage(-1, -1, -1, -1));
+        }
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .trackResources(true)
+                .start()) {
+            assertThat(env.exec("sh", "-c", "head -c 8000000 /dev/zero > /tmp/8m"))
+                    .succeeded();
+            ResourceUsage usage = env.resourceUsage();
+            assertThat(usage.processes()).isEqualTo(1);
+            assertThat(usage.oomKills()).isZero();
+            assertThat(usage.memoryCurrentBytes())
+                    .as("the 8 MB file on /tmp, page cache included, in bytes")
+                    .isGreaterThan(8_000_000);
+            assertThat(usage.memoryPeakBytes()).isGreaterThanOrEqualTo(usage.memoryCurrentBytes());
         }
     }
 

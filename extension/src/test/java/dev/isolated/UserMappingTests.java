@@ -38,6 +38,37 @@ class UserMappingTests {
     }
 
     @Test
+    @DisplayName("as root an id above 65535 is mapped by no userMapping: the message says so, and with SUBIDS does not "
+            + "send the user to SUBIDS")
+    void idOutsideTheRange() {
+        for (UserMapping mapping : UserMapping.values()) {
+            try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                    .rootfs("busybox.tar")
+                    .userMapping(mapping)
+                    .start()) {
+                assertThat(env.exec(Command.of("id", "-u").withUser(65535, 65535)))
+                        .succeeded()
+                        .stdout()
+                        .isEqualTo("65535\n");
+                org.assertj.core.api.Assertions.assertThatThrownBy(
+                                () -> env.exec(Command.of("id").withUser(70000, 70000)))
+                        .isInstanceOf(IsolatedException.class)
+                        .hasMessage("Command [id] cannot run as 70000:70000: gid 70000 is not mapped in the "
+                                + "environment's user namespace (setresgid: EINVAL). "
+                                + (mapping == UserMapping.SUBIDS
+                                        ? "userMapping = SUBIDS maps 0 and the ids 1 up to the size of the tests' "
+                                                + "user's ranges in /etc/subuid and /etc/subgid (as root, 0 to 65535): "
+                                                + "give an id within them, or that user larger ranges"
+                                        : "Run rootless, userMapping ROOT and SELF map one id only (0, or the tests' "
+                                                + "own uid); other users need userMapping = SUBIDS (@Isolated(userMapping"
+                                                + " = SUBIDS), builder().userMapping(UserMapping.SUBIDS)) and a range in "
+                                                + "/etc/subuid and /etc/subgid; as root every userMapping maps 0 to "
+                                                + "65535"));
+            }
+        }
+    }
+
+    @Test
     @DisplayName("SELF run by uid 65534 (a child JVM): id -u prints 65534, through the annotation and the builder")
     void selfAsNobody(@TempDir Path dir) throws IOException, InterruptedException {
         List<String> lines = NobodyJvm.runFixture(dir, SelfTestCase.class);

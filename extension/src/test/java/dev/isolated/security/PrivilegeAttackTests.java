@@ -152,4 +152,19 @@ class PrivilegeAttackTests {
             assertThat(lines).containsExactly("ptrace=EPERM", "cat=EACCES", "open=EACCES", "probe-done");
         }
     }
+
+    @Test
+    @DisplayName("a command still traces its own processes (strace works), with either capability set, as the "
+            + "Capabilities and Seccomp Javadoc say")
+    void tracesItsOwnChild() {
+        for (Capabilities caps : Capabilities.values()) {
+            try (IsolatedEnvironment env = env().capabilities(caps).start()) {
+                assertThat(env.exec("sh", "-c", "sleep 30 & exec /probe ptrace=$!"))
+                        .as("%s", caps)
+                        .succeeded()
+                        .stdout()
+                        .isEqualTo("ptrace=ok\nprobe-done\n");
+            }
+        }
+    }
 }

@@ -58,15 +58,18 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
     private final StdinStream stdin;
     private final boolean openStdin;
     private final ResolvedUser user;
+    private final boolean subids; // userMapping = SUBIDS: an unmapped id is outside the ranges, not a missing mapping
     private final int longestLine;
     private final Object outputLock = new Object();
     private final List<LineWatch> watches = new java.util.ArrayList<>(); // guarded by outputLock
     private boolean outputEnded; // guarded by outputLock: the command exited, its last lines are flushed
     private volatile Throwable consumerFailure; // what the withOutputLines consumer threw: it gets no more lines
 
-    private RunningProcess(HelperConnection helper, Command command, ResolvedUser user, Duration awaitTimeout) {
+    private RunningProcess(
+            HelperConnection helper, Command command, ResolvedUser user, Duration awaitTimeout, boolean subids) {
         this.helper = helper;
         this.user = user;
+        this.subids = subids;
         this.id = helper.newId();
         this.command = command.argv();
         this.awaitTimeout = awaitTimeout;
@@ -96,7 +99,12 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             ResolvedUser user,
             EnvironmentSpec spec,
             boolean awaitSpawn) {
-        RunningProcess p = new RunningProcess(helper, command, user, spec.awaitTimeout());
+        RunningProcess p = new RunningProcess(
+                helper,
+                command,
+                user,
+                spec.awaitTimeout(),
+                spec.options().userMapping() == dev.isolated.UserMapping.SUBIDS);
         for (String arg : command.argv()) {
             request.add("arg", arg);
         }
@@ -269,13 +277,16 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
                         && !error.getOrEmpty("path").isEmpty()
                 ? error.getOrEmpty("path") + " is not mapped in the environment's user namespace"
                 : error.getOrEmpty("message");
+        String fix = subids
+                ? "userMapping = SUBIDS maps 0 and the ids 1 up to the size of the tests' user's ranges in /etc/subuid"
+                        + " and /etc/subgid (as root, 0 to 65535): give an id within them, or that user larger ranges"
+                : "Run rootless, userMapping ROOT and SELF map one id only (0, or the tests' own uid); other users "
+                        + "need userMapping = SUBIDS (@Isolated(userMapping = SUBIDS), "
+                        + "builder().userMapping(UserMapping.SUBIDS)) and a range in /etc/subuid and /etc/subgid; as "
+                        + "root every userMapping maps 0 to 65535";
         return new IsolatedException(
                 "Command " + command + " cannot run as " + user.describe() + ": " + why + " ("
-                        + error.getOrEmpty("syscall") + ": " + error.getOrEmpty("errname")
-                        + "). Run rootless, userMapping ROOT "
-                        + "and SELF map one id only (0, or the tests' own uid); other users need userMapping = SUBIDS "
-                        + "(@Isolated(userMapping = SUBIDS), builder().userMapping(UserMapping.SUBIDS)) and a range in "
-                        + "/etc/subuid and /etc/subgid",
+                        + error.getOrEmpty("syscall") + ": " + error.getOrEmpty("errname") + "). " + fix,
                 new HelperErrorException(error));
     }
 

@@ -125,6 +125,9 @@ class HelperProbeTests extends AbstractHelperCliTests {
                     probe(concat(NOBODY, List.of(helper.toString(), "probe", "--json")));
 
             mustPass.forEach(step -> assertThat(steps.get(step)).as(step).containsEntry("ok", true));
+            assertThat(steps.get("uid-map"))
+                    .as("the caller's uid, not the child's 0")
+                    .containsEntry("detail", "uid 65534 mapped to 0");
             assertThat(steps.get("setgroups")).containsEntry("ok", false).containsEntry("errno", "EPERM");
             assertThat(steps.get("cgroup-memory")).containsEntry("ok", false);
             assertThat((String) steps.get("cgroup-memory").get("hint")).contains("Delegate");
