@@ -6,14 +6,11 @@ import org.apiguardian.api.API;
 
 /**
  * What an environment's cgroup has counted, see {@link IsolatedEnvironment#resourceUsage()}. A count is -1 when
- * the cgroup does not keep it (its controller is not enabled for the environment): the memory counts and
- * {@code oomKills} with only a pids limit, {@code processes} with only a memory limit, all four with only
- * {@code cpuPercent}. An empty {@code @Limits} or {@code builder().trackResources(true)} with no cgroup limit counts
- * all four.
+ * the cgroup does not keep it (its controller is not enabled for the environment, e.g. memory with only a pids
+ * limit).
  *
- * @param memoryCurrentBytes the memory its processes use now, in bytes ({@code memory.current}, or v1's
- *     {@code memory.usage_in_bytes}), page cache included
- * @param memoryPeakBytes the most memory they used at once, in bytes
+ * @param memoryCurrentBytes the memory its processes use now
+ * @param memoryPeakBytes the most memory they used at once
  * @param processes the processes and threads now running in it
  * @param oomKills how many processes the OOM killer killed in it
  *

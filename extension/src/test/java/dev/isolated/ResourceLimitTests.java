@@ -265,44 +265,6 @@ class ResourceLimitTests {
     }
 
     @Test
-    @DisplayName("resourceUsage counts what the cgroup's controllers keep, -1 for the rest, as ResourceUsage says")
-    void resourceUsageControllers() {
-        try (IsolatedEnvironment env =
-                IsolatedEnvironment.builder().rootfs("busybox.tar").pids(20).start()) {
-            assertThat(env.resourceUsage()).isEqualTo(new ResourceUsage(-1, -1, 1, -1));
-        }
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
-                .rootfs("busybox.tar")
-                .memoryBytes(64 << 20)
-                .start()) {
-            ResourceUsage usage = env.resourceUsage();
-            assertThat(usage.processes()).isEqualTo(-1);
-            assertThat(usage.memoryCurrentBytes()).isPositive();
-            assertThat(usage.oomKills()).isZero();
-        }
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
-                .rootfs("busybox.tar")
-                .cpuPercent(50)
-                .start()) {
-            assertThat(env.resourceUsage()).isEqualTo(new ResourceUsage(-1, -1, -1, -1));
-        }
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
-                .rootfs("busybox.tar")
-                .trackResources(true)
-                .start()) {
-            assertThat(env.exec("sh", "-c", "head -c 8000000 /dev/zero > /tmp/8m"))
-                    .succeeded();
-            ResourceUsage usage = env.resourceUsage();
-            assertThat(usage.processes()).isEqualTo(1);
-            assertThat(usage.oomKills()).isZero();
-            assertThat(usage.memoryCurrentBytes())
-                    .as("the 8 MB file on /tmp, page cache included, in bytes")
-                    .isGreaterThan(8_000_000);
-            assertThat(usage.memoryPeakBytes()).isGreaterThanOrEqualTo(usage.memoryCurrentBytes());
-        }
-    }
-
-    @Test
     @DisplayName("resourceUsage without a cgroup says how to get one")
     @Isolated(rootfs = "busybox.tar")
     void noCgroup(IsolatedEnvironment env) {
