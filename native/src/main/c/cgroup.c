@@ -22,7 +22,9 @@
  *   the helper's identity, statedir.c). Enabling
  *   controllers in cgroup.subtree_control needs the parent free of processes ("no internal
  *   processes"): on EBUSY every process of it (the helper, the JVM) is moved into the leaf
- *   `isolated-leaf` first, as a delegated cgroup's owner is expected to do. A helper started
+ *   `isolated-leaf` first, as a delegated cgroup's owner is expected to do; and before enabling
+ *   anything at all where processes are (but in the root cgroup), since pids or cpu alone would be
+ *   enabled there and make the base a thread root, where no env cgroup can be made. A helper started
  *   in such a leaf (by a JVM moved there earlier) uses the leaf's parent as its base: envs
  *   and leaf stay siblings, never nested deeper with every helper.
  * - v1: one directory per controller in use (memory, pids, cpu) under the helper's own, and
@@ -269,8 +271,17 @@ static int v2_enable(unsigned need, struct failure *f)
             snprintf(enable + strlen(enable), sizeof enable - strlen(enable), "+%s ", CG_NAMES[i]);
     if (!enable[0])
         return 0;
-    char path[PATH_MAX + 32];
+    char path[PATH_MAX + 32], procs[16];
+    /* Only threaded controllers (pids, cpu) are enabled even where processes are: the base, not the root
+     * cgroup (which has no cgroup.type), then becomes a thread root, and every domain controller and every
+     * env cgroup below it fail with EOPNOTSUPP from then on. So its processes go into the leaf first, as
+     * for the EBUSY a domain controller gets. */
+    snprintf(path, sizeof path, "%s/cgroup.type", v2_base);
+    bool thread_root_risk = access(path, F_OK) == 0;
     snprintf(path, sizeof path, "%s/cgroup.subtree_control", v2_base);
+    if (thread_root_risk && access(path, W_OK) == 0 && /* not ours to change: the write below says so */
+        read_text(v2_base, "cgroup.procs", procs, sizeof procs) == 0 && procs[0] && move_into_leaf(v2_base, f) < 0)
+        return -1;
     if (write_file(path, enable) == 0)
         return 0;
     if (errno != EBUSY)

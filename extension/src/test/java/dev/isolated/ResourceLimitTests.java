@@ -264,6 +264,35 @@ class ResourceLimitTests {
         }
     }
 
+    /**
+     * Named so that it runs first of its class in the cgroup v2 VM (CgroupV2HostTests), where the JVM's cgroup holds
+     * processes: an environment with only a pids limit first made that cgroup a thread root (pids alone may be
+     * enabled where processes are), and every later environment failed with EOPNOTSUPP.
+     */
+    @Test
+    @DisplayName("an environment with only a pids limit, then one with a memory limit, then one that tracks both")
+    void resourceUsageControllers() {
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").pids(20).start()) {
+            assertThat(env.resourceUsage().processes()).isEqualTo(1);
+        }
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .memoryBytes(64 << 20)
+                .start()) {
+            assertThat(env.resourceUsage().memoryCurrentBytes()).isPositive();
+        }
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .trackResources(true)
+                .start()) {
+            ResourceUsage usage = env.resourceUsage();
+            assertThat(usage.processes()).isEqualTo(1);
+            assertThat(usage.oomKills()).isZero();
+            assertThat(usage.memoryPeakBytes()).isGreaterThanOrEqualTo(usage.memoryCurrentBytes());
+        }
+    }
+
     @Test
     @DisplayName("resourceUsage without a cgroup says how to get one")
     @Isolated(rootfs = "busybox.tar")
