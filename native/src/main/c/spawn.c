@@ -192,6 +192,9 @@ static NORETURN void run_supervisor(const struct spawn_spec *spec, int status_fd
     if (dup2(pipes[0], 0) < 0 || dup2(pipes[1], 1) < 0) /* both above 2: nothing clobbered */
         _exit(EXIT_SETUP_FAILED);
     close_fds_above(2, -1); /* stdio, the status socket, the env's fds */
+    /* Not `enter`'s command line (the host path of this binary, its options) in the env's ps; only
+     * now: the command's spec may live in that argv area, and it is forked. */
+    set_process_name("isolated-helper");
     supervise(cmd, 0, 1);
 }
 

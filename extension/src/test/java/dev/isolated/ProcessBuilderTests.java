@@ -106,7 +106,14 @@ class ProcessBuilderTests {
         await().atMost(Duration.ofSeconds(10))
                 .until(() -> commandsLike(env, "sleep").size() == 1);
         assertThat(env.processes()).extracting(ProcessInfo::hostPid).doesNotContain(sleeper.pid());
-        assertThat(commandsLike(env, "isolated-helper")).hasSize(1); // the supervisor
+        assertThat(commandsLike(env, "isolated-helper")) // the supervisor, without the host's path or options
+                .singleElement()
+                .extracting(ProcessInfo::commandLine)
+                .isEqualTo("isolated-helper");
+        assertThat(env.exec("ps", "-o", "args"))
+                .succeeded()
+                .stdout()
+                .doesNotContain("enter", ".cache", "--pid");
         assertThat(sleeper.toHandle().isAlive()).isTrue();
         sleeper.destroy();
         assertThat(sleeper.waitFor()).isEqualTo(128 + 15);
