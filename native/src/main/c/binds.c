@@ -172,14 +172,20 @@ static int walk_in_root(int root_fd, const char *path)
     return -1;
 }
 
-static int resolve_in_root(int root_fd, const char *path)
+static int have_openat2 = -1;
+
+static bool openat2_wanted(void)
 {
-    static int have_openat2 = -1;
     if (have_openat2 < 0) {
         const char *off = getenv("ISOLATED_HELPER_NO_OPENAT2");
         have_openat2 = !(off && strcmp(off, "1") == 0);
     }
-    if (have_openat2) {
+    return have_openat2;
+}
+
+static int resolve_in_root(int root_fd, const char *path)
+{
+    if (openat2_wanted()) {
         struct open_how how = { .flags = O_PATH | O_CLOEXEC,
                                 .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
         int fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
@@ -188,6 +194,69 @@ static int resolve_in_root(int root_fd, const char *path)
         have_openat2 = 0;
     }
     return walk_in_root(root_fd, path);
+}
+
+int open_at_in_root(int root_fd, const char *path, int flags, mode_t mode)
+{
+    if (openat2_wanted()) {
+        struct open_how how = { .flags = (unsigned long long)(unsigned)flags,
+                                .mode = (flags & O_CREAT) ? mode : 0,
+                                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+        int fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+        if (fd >= 0 || errno != ENOSYS)
+            return fd;
+        have_openat2 = 0;
+    }
+    char cur[PATH_MAX];
+    if ((size_t)snprintf(cur, sizeof cur, "%s", path) >= sizeof cur) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (int links = 0;;) {
+        char parent[PATH_MAX], target[PATH_MAX];
+        size_t n = strlen(cur);
+        while (n > 1 && cur[n - 1] == '/')
+            cur[--n] = '\0';
+        char *slash = strrchr(cur, '/');
+        const char *name = slash ? slash + 1 : cur;
+        if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+            if (flags & O_PATH)
+                return resolve_in_root(root_fd, cur); /* a directory, which the walk finds */
+            errno = EISDIR; /* never a file, and FLAGS create or write one */
+            return -1;
+        }
+        snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - cur) : 0, cur);
+        int dir = resolve_in_root(root_fd, parent[0] ? parent : "/");
+        if (dir < 0)
+            return -1;
+        int fd = openat(dir, name, flags | O_NOFOLLOW, mode);
+        struct stat st;
+        if (fd >= 0 && (flags & O_PATH) && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+            close(fd); /* O_PATH|O_NOFOLLOW opens the symlink itself: follow it as below */
+            fd = -1;
+            errno = ELOOP;
+        }
+        if (fd >= 0 || errno != ELOOP) {
+            int saved = errno;
+            close(dir);
+            errno = saved;
+            return fd;
+        }
+        ssize_t len = readlinkat(dir, name, target, sizeof target - 1); /* a symlink: inside the root */
+        int saved = errno;
+        close(dir);
+        if (len < 0 || ++links > MAX_SYMLINKS) {
+            errno = len < 0 ? (saved == EINVAL ? ELOOP : saved) : ELOOP;
+            return -1;
+        }
+        target[len] = '\0';
+        int joined = target[0] == '/' ? snprintf(cur, sizeof cur, "%s", target)
+                                      : snprintf(cur, sizeof cur, "%s/%s", parent, target);
+        if (joined < 0 || (size_t)joined >= sizeof cur) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+    }
 }
 
 static int create_in_root(int root_fd, const char *path, mode_t create)

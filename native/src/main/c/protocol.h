@@ -17,6 +17,8 @@ enum request_type {
     FRAME_SET_HOSTNAME = 'N',
     FRAME_FORWARD = 'F',
     FRAME_HOST_PORT = 'H',
+    FRAME_WRITE = 'W',
+    FRAME_WRITE_DATA = 'w',
     FRAME_CLOSE = 'X',
 };
 

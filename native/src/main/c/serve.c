@@ -10,7 +10,9 @@
  *   queue and run, in order, once it is ready (or failed: then they answer ESRCH). CLOSE does
  *   not wait: it kills the init, answers the CREATE with an ERROR, then ACKs.
  * - SPAWN, UNAME, SET-HOSTNAME, FORWARD and CLOSE are answered synchronously (each takes well
- *   under 10 ms); everything else is event-driven.
+ *   under 10 ms); everything else is event-driven. WRITE opens its file synchronously (envfiles.c),
+ *   and each of its WRITE-DATA frames is written into it as it is read; the last one's ACK (or the
+ *   first failure's ERROR) answers it.
  * - A process's EXITED is sent once it was reaped and its pipes drained of what they held then,
  *   and closed: output written later by its still-running descendants is dropped (they get EPIPE).
  * - EOF on stdin (the JVM is gone) or a broken stdout: SIGKILL every init and process, reap
@@ -45,6 +47,7 @@
 #include <unistd.h>
 
 #include "env.h"
+#include "envfiles.h"
 #include "fdlimit.h"
 #include "forward.h"
 #include "lockkeeper.h"
@@ -82,6 +85,14 @@ struct proc {
     long long oom_kills; /* the env cgroup's oom_kill counter at spawn; -1: unknown */
 };
 
+/* A WRITE of a file whose WRITE-DATA is still coming (the fd is the file, opened in the env). */
+struct pending_write {
+    uint32_t id, env_id;
+    int fd;
+    long long remaining;
+    char *path;
+};
+
 struct server {
     const char *state_dir;
     char mnt_dir[PATH_MAX];
@@ -89,6 +100,8 @@ struct server {
     size_t n_envs;
     struct proc **procs;
     size_t n_procs;
+    struct pending_write *writes;
+    size_t n_writes;
     struct writer out;
     struct frame_reader in;
     int sig_fd;
@@ -898,6 +911,79 @@ static void handle_host_port(struct server *s, uint32_t id, const struct record 
     send_record(&s->out, FRAME_ACK, id, &rb);
 }
 
+/* Ends the pending write at index I: closes its file; F: answers its WRITE with that ERROR (else ACK). */
+static void end_write(struct server *s, size_t i, const struct failure *f)
+{
+    struct pending_write *w = &s->writes[i];
+    struct failure closing;
+    if (w->fd >= 0 && close(w->fd) < 0 && !f)
+        f = (fail(&closing, "write", "close", w->path, NULL), &closing);
+    if (f) {
+        send_failure(&s->out, w->id, f);
+    } else {
+        struct record_builder rb = { 0 };
+        send_record(&s->out, FRAME_ACK, w->id, &rb);
+    }
+    free(w->path);
+    s->writes[i] = s->writes[--s->n_writes];
+}
+
+static void handle_write(struct server *s, uint32_t id, const struct record *rec)
+{
+    struct env_slot *slot = find_env(s, record_get(rec, "env"));
+    struct env_write w;
+    struct failure f;
+    int fd;
+    if (!slot || slot->dead)
+        return (void)request_error(s, id, ESRCH, "no such environment");
+    if (parse_env_write(rec, &w, &f) < 0 || env_write_open(&slot->env, &w, &fd, &f) < 0)
+        return send_failure(&s->out, id, &f);
+    s->writes = xrealloc(s->writes, (s->n_writes + 1) * sizeof *s->writes);
+    s->writes[s->n_writes++] = (struct pending_write){ .id = id, .env_id = slot->id, .fd = fd,
+                                                       .remaining = w.size, .path = xstrdup(w.path) };
+    if (w.size == 0) /* a directory or symlink (fd -1), or an empty file: done */
+        end_write(s, s->n_writes - 1, NULL);
+}
+
+/* WRITE-DATA of a WRITE that failed (or is unknown) is dropped, as STDIN of an exited process. */
+static void handle_write_data(struct server *s, const struct frame *frame)
+{
+    size_t i = 0;
+    while (i < s->n_writes && s->writes[i].id != frame->id)
+        i++;
+    if (i == s->n_writes)
+        return;
+    struct pending_write *w = &s->writes[i];
+    struct failure f;
+    if ((long long)frame->len > w->remaining) {
+        errno = EFBIG;
+        fail(&f, "request", "write", w->path, "more WRITE-DATA than size= announced");
+        return end_write(s, i, &f);
+    }
+    if (write_all(w->fd, frame->payload, frame->len) < 0) {
+        fail(&f, "write", "write", w->path, NULL);
+        return end_write(s, i, &f);
+    }
+    w->remaining -= (long long)frame->len;
+    if (w->remaining == 0)
+        end_write(s, i, NULL);
+}
+
+/* CLOSE: the env's writes still waiting for data fail. */
+static void cancel_writes(struct server *s, uint32_t env_id)
+{
+    for (size_t i = 0; i < s->n_writes;) {
+        if (s->writes[i].env_id != env_id) {
+            i++;
+            continue;
+        }
+        struct failure f;
+        errno = ECANCELED;
+        fail(&f, "write", "write", s->writes[i].path, "the environment was closed");
+        end_write(s, i, &f); /* moves the last one to index i */
+    }
+}
+
 static void wait_for(pid_t pid, int *status)
 {
     while (waitpid(pid, status, 0) < 0 && errno == EINTR)
@@ -926,6 +1012,7 @@ static int close_env(struct server *s, struct env_slot *slot)
 {
     int mount_ns = hold_mount_ns(slot);
     forwards_close_env(&s->fwd, slot->id);
+    cancel_writes(s, slot->id);
     zygote_kill(&slot->zygote); /* it dies while the rest does; reaped below */
     env_kill(&slot->env);
     for (size_t i = 0; i < s->n_procs; i++)
@@ -988,12 +1075,15 @@ static struct env_slot *awaited_env(struct server *s, const struct frame *frame)
     for (size_t i = 0; i < s->n_envs && !found; i++) {
         struct env_slot *slot = s->envs[i];
         for (size_t k = 0; slot->creating && k < slot->n_queued && !found; k++)
-            if (slot->queued[k].type == FRAME_SPAWN && slot->queued[k].id == proc &&
-                (frame->type == FRAME_STDIN || frame->type == FRAME_STDIN_CLOSE ||
-                 frame->type == FRAME_SIGNAL))
+            if ((slot->queued[k].type == FRAME_SPAWN && slot->queued[k].id == proc &&
+                 (frame->type == FRAME_STDIN || frame->type == FRAME_STDIN_CLOSE ||
+                  frame->type == FRAME_SIGNAL)) ||
+                (slot->queued[k].type == FRAME_WRITE && slot->queued[k].id == frame->id &&
+                 frame->type == FRAME_WRITE_DATA))
                 found = slot;
     }
-    if (!found && env_id && frame->type != FRAME_STDIN && frame->type != FRAME_STDIN_CLOSE) {
+    if (!found && env_id && frame->type != FRAME_STDIN && frame->type != FRAME_STDIN_CLOSE &&
+        frame->type != FRAME_WRITE_DATA) {
         found = find_env(s, env_id);
         found = found && found->creating ? found : NULL;
     }
@@ -1018,6 +1108,8 @@ static void dispatch(struct server *s, struct frame *frame)
         return enqueue(awaited, frame);
     if (frame->type == FRAME_STDIN || frame->type == FRAME_STDIN_CLOSE)
         return handle_stdin(s, frame, frame->type == FRAME_STDIN_CLOSE);
+    if (frame->type == FRAME_WRITE_DATA)
+        return handle_write_data(s, frame);
     record_parse(frame, &rec);
     switch (frame->type) {
     case FRAME_CREATE: handle_create(s, frame->id, &rec); break;
@@ -1027,6 +1119,7 @@ static void dispatch(struct server *s, struct frame *frame)
     case FRAME_SET_HOSTNAME: handle_set_hostname(s, frame->id, &rec); break;
     case FRAME_FORWARD: handle_forward(s, frame->id, &rec); break;
     case FRAME_HOST_PORT: handle_host_port(s, frame->id, &rec); break;
+    case FRAME_WRITE: handle_write(s, frame->id, &rec); break;
     case FRAME_CLOSE: handle_close(s, frame->id, &rec); break;
     default: request_error(s, frame->id, EINVAL, "unknown frame type"); break;
     }
@@ -1126,6 +1219,16 @@ static void refuse_oversized(struct server *s, const struct frame *frame)
     char what[160];
     if (frame->type == FRAME_STDIN)
         return;
+    if (frame->type == FRAME_WRITE_DATA) { /* its WRITE fails: the file would lack those bytes */
+        for (size_t i = 0; i < s->n_writes; i++)
+            if (s->writes[i].id == frame->id) {
+                struct failure f;
+                errno = E2BIG;
+                fail(&f, "request", "write", s->writes[i].path, "a WRITE-DATA frame over FRAME_MAX");
+                return end_write(s, i, &f);
+            }
+        return;
+    }
     snprintf(what, sizeof what, "a frame of %zu bytes exceeds the limit of %u bytes (FRAME_MAX)",
              frame->len + 5, FRAME_MAX);
     request_error(s, frame->id, E2BIG, what);

@@ -621,18 +621,13 @@ static int uts_child(void *arg)
     _exit(0);
 }
 
-/* UNAME and SET-HOSTNAME: a child in our memory joins the env's user and UTS namespaces (a
- * helper cannot enter an env's UTS namespace and come back without CAP_SYS_ADMIN in its own user
- * namespace, i.e. rootless), so nothing of ours is copied: a fork() of the helper cost as much as
- * a command. */
-static int uts_in_env(const struct env *env, const char *name, char *buf, size_t size, const char *stage,
-                      struct failure *f)
+int run_in_our_memory(int (*fn)(void *), void *arg, int extra_flags, const struct failure *child_failure,
+                      const char *stage, const char *died, struct failure *f)
 {
-    struct uts_args args = { .env = env, .name = name, .buf = buf, .size = size };
     if (!direct_stack_top())
         return fail(f, stage, "mmap", "", NULL);
     int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-    pid_t pid = clone_on_spare_stack(uts_child, &args, CLONE_VM | CLONE_VFORK | SIGCHLD);
+    pid_t pid = clone_on_spare_stack(fn, arg, CLONE_VM | CLONE_VFORK | SIGCHLD | extra_flags);
     int err = errno;
     prctl(PR_SET_DUMPABLE, dumpable > 0 ? dumpable : 0, 0, 0, 0);
     if (pid < 0) {
@@ -645,12 +640,24 @@ static int uts_in_env(const struct env *env, const char *name, char *buf, size_t
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 1) {
-        *f = args.failure;
+        *f = *child_failure;
         return -1;
     }
     errno = ECHILD;
-    return fail(f, stage, "clone", name ? name : "", "the process %s the hostname died",
-                name ? "setting" : "reading");
+    return fail(f, stage, "clone", "", "%s", died);
+}
+
+/* UNAME and SET-HOSTNAME: a child in our memory joins the env's user and UTS namespaces (a
+ * helper cannot enter an env's UTS namespace and come back without CAP_SYS_ADMIN in its own user
+ * namespace, i.e. rootless), so nothing of ours is copied: a fork() of the helper cost as much as
+ * a command. */
+static int uts_in_env(const struct env *env, const char *name, char *buf, size_t size, const char *stage,
+                      struct failure *f)
+{
+    struct uts_args args = { .env = env, .name = name, .buf = buf, .size = size };
+    return run_in_our_memory(uts_child, &args, 0, &args.failure, stage,
+                             name ? "the process setting the hostname died" : "the process reading the hostname died",
+                             f);
 }
 
 int read_env_hostname(const struct env *env, char *buf, size_t size, struct failure *f)

@@ -55,6 +55,12 @@ void enter_env_root(const struct spawn_spec *spec);
 void enter_cwd(const char *dir);
 NORETURN void exec_command(const struct spawn_spec *spec, int status_fd, bool announce);
 pid_t clone_on_spare_stack(int (*fn)(void *), void *arg, int flags);
+/* FN(ARG) in a child in our memory (CLONE_VM|CLONE_VFORK|EXTRA_FLAGS on the spare stack: we wait,
+ * suspended, until it exits; it must clear the dumpable flag first, which we restore after). It
+ * exits 0, or 1 having filled *CHILD_FAILURE: then -1 with that in *f; -1 with stage STAGE and
+ * the hint DIED when it died otherwise. */
+int run_in_our_memory(int (*fn)(void *), void *arg, int extra_flags, const struct failure *child_failure,
+                      const char *stage, const char *died, struct failure *f);
 
 /* The nodename as seen in the env's UTS namespace. */
 int read_env_hostname(const struct env *env, char *buf, size_t size, struct failure *f);

@@ -1,24 +1,28 @@
 /*
  * parsers_test.c - unit tests of the helper's parsers: namespace lists (--ns, ns=, join=), bind and tmpfs
  * specs (--bind/--ro-bind/--tmpfs, bind=/ro-bind=/tmpfs=), protocol frames and records, ports (port=), and the
- * kind of a CREATE whose settings contradict each other, and the default seccomp filter's one keyring exception.
+ * kind of a CREATE whose settings contradict each other, the default seccomp filter's one keyring exception, WRITE's
+ * fields, and opening a file for writing inside a root (openat2 and the walk that stands in for it).
  *
  * Built with both sanitizers and run by `build.sh unit-tests` (Maven's test phase); prints each failed
  * check and exits 1 when any failed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/keyctl.h>
 #include <linux/seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "binds.h"
 #include "env.h"
+#include "envfiles.h"
 #include "forward.h"
 #include "harden.h"
 #include "proto.h"
@@ -559,6 +563,103 @@ static void the_filter_lets_only_the_helpers_own_keyring_join_through(void)
     CHECK(keyring_calls_under_the_filter(true) == 0);
 }
 
+/* ---- WRITE ---- */
+
+static int parse_write(const char *payload, size_t len, struct env_write *w, struct failure *f)
+{
+    struct frame frame = { .type = 'W', .id = 1, .len = len, .payload = xmalloc(len + 1) };
+    memcpy(frame.payload, payload, len + 1);
+    struct record rec;
+    record_parse(&frame, &rec);
+    int rc = parse_env_write(&rec, w, f);
+    w->path = NULL; /* borrowed from the record, gone below */
+    w->link = NULL;
+    record_free(&rec);
+    free(frame.payload);
+    return rc;
+}
+
+#define PARSE_WRITE(text, w, f) parse_write(text, sizeof text - 1, w, f)
+
+static void write_fields_are_checked(void)
+{
+    struct env_write w;
+    struct failure f;
+    CHECK(PARSE_WRITE("env=1\0path=/etc/x\0size=12\0", &w, &f) == 0);
+    CHECK(w.type == 'f' && w.mode == 0644 && !w.parents && w.size == 12);
+    CHECK(PARSE_WRITE("path=/d\0type=dir\0parents=true\0", &w, &f) == 0);
+    CHECK(w.type == 'd' && w.mode == 0755 && w.parents);
+    CHECK(PARSE_WRITE("path=/l\0type=symlink\0link=target\0", &w, &f) == 0);
+    CHECK(w.type == 'l');
+    CHECK(PARSE_WRITE("path=/f\0mode=600\0", &w, &f) == 0 && w.mode == 0600);
+    CHECK(PARSE_WRITE("path=relative\0", &w, &f) < 0 && f.err == EINVAL && strcmp(f.stage, "request") == 0);
+    CHECK(PARSE_WRITE("path=/x\0type=fifo\0", &w, &f) < 0);
+    CHECK(PARSE_WRITE("path=/x\0mode=9\0", &w, &f) < 0);
+    CHECK(PARSE_WRITE("path=/x\0type=symlink\0", &w, &f) < 0);
+    CHECK(PARSE_WRITE("path=/x\0parents=yes\0", &w, &f) < 0);
+    CHECK(PARSE_WRITE("path=/x\0size=-1\0", &w, &f) < 0);
+    CHECK(PARSE_WRITE("path=/x\0type=dir\0size=1\0", &w, &f) < 0);
+}
+
+/* Below a root made in a temporary directory: symlinks that lead up or to `/` stay inside. */
+static void writes_resolve_inside_the_root(void)
+{
+    char root[] = "/tmp/parsers-test-root-XXXXXX", path[256];
+    CHECK(mkdtemp(root) != NULL);
+    int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    snprintf(path, sizeof path, "%s/etc", root);
+    CHECK(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/escape", root);
+    CHECK(symlink("/", path) == 0);
+    snprintf(path, sizeof path, "%s/up", root);
+    CHECK(symlink("../../../../..", path) == 0);
+    snprintf(path, sizeof path, "%s/dangling", root);
+    CHECK(symlink("/etc/made-through-a-link", path) == 0);
+    snprintf(path, sizeof path, "%s/loop", root);
+    CHECK(symlink("loop", path) == 0);
+    const char *writes[] = { "/escape/etc/a", "/up/etc/b", "/dangling", "/up/escape/up/etc/c" };
+    const char *made[] = { "etc/a", "etc/b", "etc/made-through-a-link", "etc/c" };
+    for (size_t i = 0; i < sizeof writes / sizeof *writes; i++) {
+        int fd = open_at_in_root(root_fd, writes[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        CHECK(fd >= 0);
+        if (fd >= 0)
+            close(fd);
+        snprintf(path, sizeof path, "%s/%s", root, made[i]);
+        CHECK(access(path, F_OK) == 0);
+        CHECK(unlink(path) == 0);
+    }
+    int fd = open_at_in_root(root_fd, "/up", O_PATH | O_CLOEXEC, 0); /* followed: the root itself */
+    struct stat st, root_st;
+    CHECK(fd >= 0 && fstat(fd, &st) == 0 && fstat(root_fd, &root_st) == 0 && st.st_ino == root_st.st_ino);
+    if (fd >= 0)
+        close(fd);
+    errno = 0;
+    CHECK(open_at_in_root(root_fd, "/loop", O_WRONLY | O_CREAT | O_CLOEXEC, 0644) < 0 && errno == ELOOP);
+    CHECK(open_at_in_root(root_fd, "/etc/no/such", O_WRONLY | O_CREAT | O_CLOEXEC, 0644) < 0 && errno == ENOENT);
+    const char *names[] = { "escape", "up", "dangling", "loop", "etc", "" };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        snprintf(path, sizeof path, "%s/%s", root, names[i]);
+        CHECK((i == 4 ? rmdir(path) : i == 5 ? rmdir(root) : unlink(path)) == 0);
+    }
+    close(root_fd);
+}
+
+/* The walk where openat2 is missing (ISOLATED_HELPER_NO_OPENAT2=1) in a child, then openat2 here: the choice is
+ * made once per process, at the first use, so nothing before may resolve in a root. */
+static void writes_resolve_inside_the_root_with_openat2_and_the_walk(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("ISOLATED_HELPER_NO_OPENAT2", "1", 1);
+        checks = failed = 0;
+        writes_resolve_inside_the_root();
+        _exit(failed ? 1 : 0);
+    }
+    int status = -1;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    writes_resolve_inside_the_root();
+}
+
 int main(void)
 {
     ns_list_names_every_namespace();
@@ -581,6 +682,8 @@ int main(void)
     clone_hints_say_why();
     ports_are_1_to_65535();
     the_filter_lets_only_the_helpers_own_keyring_join_through();
+    write_fields_are_checked();
+    writes_resolve_inside_the_root_with_openat2_and_the_walk();
     if (failed) {
         fprintf(stderr, "parsers_test: %d of %d checks failed\n", failed, checks);
         return 1;

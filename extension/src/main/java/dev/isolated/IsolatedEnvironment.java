@@ -260,22 +260,25 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     /**
      * Creates a regular file of the environment (mode 0644), or overwrites the contents of one that is there, which
      * keeps its mode and owner (as {@code echo > file} does); missing parent directories are created (0755), as with
-     * {@code mkdir -p}. The JVM acts as root inside (as the tests' own uid with {@link UserMapping#SELF}) but without
-     * root's capabilities: what it creates belongs to that user, and a file or directory whose mode does not let
-     * that user write it (such as another user's 0600 file) is refused, {@code Permission denied}, although a command
-     * run as root inside could write it. Symlinks resolve inside the environment, never on the host. Anything at
-     * the path that is not a regular file (a FIFO, socket, device or directory) is refused, and a FIFO is never
-     * opened in a way that could block.
+     * {@code mkdir -p}. It writes as root inside would, like {@code docker cp}: the helper makes and opens the file in
+     * the environment's user namespace, as its root (rootless with {@link UserMapping#SELF}, as the tests' own uid),
+     * so another user's 0600 file in their 0700 directory (PostgreSQL's {@code pg_hba.conf}, say) is written too, and
+     * what is made belongs to that user. It has no power over host ids the environment does not map: a bind's file
+     * owned by one is written only as its mode lets others, as by a command inside. Symlinks resolve inside the
+     * environment, never on the host, also one swapped in meanwhile. Anything at the path that is not a regular file
+     * (a FIFO, socket, device or directory) is refused, and a FIFO is never opened in a way that could block.
      *
      * @param path an absolute path inside the environment
      * @param content the text, encoded as UTF-8
      * @throws java.io.UncheckedIOException naming the path when it cannot be written or is not a regular file
+     *     ({@code Cannot write /tmp/pipe: /tmp/pipe in the environment of host pid 4242 is a FIFO, not a regular
+     *     file})
      */
     void writeString(String path, String content);
 
     /**
      * Copies a host file or directory tree into the environment; missing parent directories of the target are
-     * created (0755). It writes as {@link #writeString} does: as root inside, without root's capabilities.
+     * created (0755). It writes as {@link #writeString} does: as root inside, in the environment's user namespace.
      * Symlinks in the tree are copied as symlinks; symlinks on the way to the target resolve inside the
      * environment. A host file copied where a regular file already is (or one that a symlink there
      * leads to, inside the environment) overwrites its contents, which keeps its mode and owner; anything else

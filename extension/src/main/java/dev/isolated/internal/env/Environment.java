@@ -603,7 +603,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     }
 
     private EnvironmentFiles files() {
-        return new EnvironmentFiles(initHostPid, this::ensureOpen);
+        return new EnvironmentFiles(initHostPid, this::ensureOpen, helper, id);
     }
 
     @Override

@@ -17,6 +17,8 @@ public enum FrameType {
     SET_HOSTNAME('N', Direction.REQUEST),
     FORWARD('F', Direction.REQUEST),
     HOST_PORT('H', Direction.REQUEST),
+    WRITE('W', Direction.REQUEST),
+    WRITE_DATA('w', Direction.REQUEST),
     CLOSE('X', Direction.REQUEST),
     READY('h', Direction.REPLY),
     CREATED('c', Direction.REPLY),

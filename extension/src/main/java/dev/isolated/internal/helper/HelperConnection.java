@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
 import java.util.Locale;
@@ -212,6 +213,20 @@ public final class HelperConnection implements AutoCloseable {
      * @return the reply's fields
      */
     public CompletableFuture<Fields> call(FrameType type, Fields fields) {
+        return call(type, fields, null, new byte[0]);
+    }
+
+    /**
+     * {@link #call(FrameType, Fields)} of a request that data frames follow (WRITE and its WRITE-DATA): they carry
+     * {@code data} under the request's id, in as many frames as it takes, right after it.
+     *
+     * @param type the request type
+     * @param fields the request's record
+     * @param dataType the type of the data frames
+     * @param data the bytes they carry; none: no data frame
+     * @return the reply's fields
+     */
+    public CompletableFuture<Fields> call(FrameType type, Fields fields, FrameType dataType, byte[] data) {
         if (type.direction() != FrameType.Direction.REQUEST) {
             throw new IllegalArgumentException(type + " is not a request");
         }
@@ -234,7 +249,13 @@ public final class HelperConnection implements AutoCloseable {
             }
         });
         try {
-            send(Frame.of(type, id, fields));
+            synchronized (out) { // its data frames right after it
+                send(Frame.of(type, id, fields));
+                for (int at = 0; at < data.length; at += Frame.MAX_PAYLOAD) {
+                    send(new Frame(
+                            dataType, id, Arrays.copyOfRange(data, at, Math.min(data.length, at + Frame.MAX_PAYLOAD))));
+                }
+            }
         } catch (IsolatedException e) {
             unlisten(id);
             reply.completeExceptionally(e);

@@ -5,15 +5,9 @@ import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -24,9 +18,7 @@ import java.util.List;
  * init ({@code /proc/<pid>/root}). Every path is resolved with {@code openat2(RESOLVE_IN_ROOT)}, so
  * symlinks in the environment (even {@code /etc -> /}) resolve inside it and never reach the host's files;
  * where openat2 is missing, by a walk that does the same with {@code O_NOFOLLOW} one component at a time.
- * As real root, whose uid the environment's user namespace does not map (its root is a host id of its own
- * range), files and directories are created with the calling thread's fsuid and fsgid set to that id for
- * the call, so they belong to root inside (the kernel refuses owners the namespace cannot map: EOVERFLOW).
+ * It only reads: the environment's files are written by the helper, as the environment's root (its WRITE).
  */
 public final class InRootFiles implements AutoCloseable {
     private static final int ENOTDIR = 20;
@@ -40,14 +32,11 @@ public final class InRootFiles implements AutoCloseable {
     private final int rootFd;
     private final String description;
     private final boolean walk;
-    /** As real root: the host id of root inside the environment, else -1. */
-    private final int envRootHostId;
 
-    private InRootFiles(int rootFd, String description, boolean walk, int envRootHostId) {
+    private InRootFiles(int rootFd, String description, boolean walk) {
         this.rootFd = rootFd;
         this.description = description;
         this.walk = walk;
-        this.envRootHostId = envRootHostId;
     }
 
     /**
@@ -60,42 +49,7 @@ public final class InRootFiles implements AutoCloseable {
         if (fd < 0) {
             throw error("open", root.toString(), Native.getLastError());
         }
-        return new InRootFiles(fd, root.toString(), walk, -1);
-    }
-
-    /** The host uid of 0 in the user namespace of {@code pid} when we are real root and it is not 0, else -1. */
-    private static int envRootHostId(long pid) {
-        try {
-            if (!Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"))) {
-                return -1;
-            }
-            String[] map = Files.readString(Path.of("/proc", Long.toString(pid), "uid_map"))
-                    .trim()
-                    .split("\\s+");
-            long outside = map.length >= 3 && map[0].equals("0") ? Long.parseLong(map[1]) : 0;
-            return outside > 0 && outside < Integer.MAX_VALUE ? (int) outside : -1;
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
-    }
-
-    private interface Creation<T> {
-        T run() throws IOException;
-    }
-
-    /** Runs a creating call as root inside (see the class comment); errno is read inside {@code call}. */
-    private <T> T asEnvRoot(Creation<T> call) throws IOException {
-        if (envRootHostId < 0) {
-            return call.run();
-        }
-        LibC.INSTANCE.setfsgid(envRootHostId);
-        LibC.INSTANCE.setfsuid(envRootHostId);
-        try {
-            return call.run();
-        } finally {
-            LibC.INSTANCE.setfsuid(0);
-            LibC.INSTANCE.setfsgid(0);
-        }
+        return new InRootFiles(fd, root.toString(), walk);
     }
 
     /**
@@ -109,7 +63,7 @@ public final class InRootFiles implements AutoCloseable {
         if (fd < 0) {
             throw error("open", root, Native.getLastError());
         }
-        return new InRootFiles(fd, "the environment of host pid " + initHostPid, false, envRootHostId(initHostPid));
+        return new InRootFiles(fd, "the environment of host pid " + initHostPid, false);
     }
 
     /**
@@ -166,101 +120,6 @@ public final class InRootFiles implements AutoCloseable {
     }
 
     /**
-     * Creates the directory and its missing parents, mode 0755, like {@code mkdir -p}; each one is made in its
-     * parent resolved inside the root, so a symlinked component still cannot lead out.
-     *
-     * @param path an absolute path inside the environment
-     * @throws IOException naming the path when a component cannot be made (or is not a directory)
-     */
-    public void createDirectories(String path) throws IOException {
-        String normal = normalise(path);
-        for (int slash = normal.indexOf('/', 1); ; slash = normal.indexOf('/', slash + 1)) {
-            String prefix = slash < 0 ? normal : normal.substring(0, slash);
-            if (!prefix.equals("/") && !exists(prefix)) {
-                inParent(
-                        prefix,
-                        (dirFd, name) -> {
-                            int rc = LibC.INSTANCE.mkdirat(dirFd, name, 0755);
-                            return rc != 0 && Native.getLastError() == 17 ? 0 : rc; // EEXIST: made meanwhile
-                        },
-                        "mkdirat");
-            }
-            if (slash < 0) {
-                return;
-            }
-        }
-    }
-
-    /**
-     * Creates or replaces a regular file (its parent directory must exist); anything else at the path (a FIFO,
-     * socket, device or directory) is refused, and a FIFO is never opened in a way that could block.
-     *
-     * @param path an absolute path inside the environment
-     * @param data the contents
-     * @param mode the permission bits of a new file
-     * @throws IOException naming the path when it cannot be written
-     */
-    public void write(String path, byte[] data, int mode) throws IOException {
-        try {
-            int existing = openInRoot(path, LibC.O_PATH | LibC.O_CLOEXEC, 0);
-            try {
-                refuseUnlessRegular(path, existing);
-            } finally {
-                LibC.INSTANCE.close(existing);
-            }
-        } catch (NoSuchFileException e) {
-            // made below
-        }
-        // O_NONBLOCK: should a FIFO be swapped in since, opening it neither blocks nor truncates anything
-        int fd = asEnvRoot(
-                () -> openInRoot(path, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_NONBLOCK | LibC.O_CLOEXEC, mode));
-        try {
-            refuseUnlessRegular(path, fd);
-            if (LibC.INSTANCE.ftruncate(fd, 0) != 0) {
-                throw failure("ftruncate", path, Native.getLastError());
-            }
-            try (OutputStream out = Fds.output(fd)) {
-                out.write(data);
-            }
-        } finally {
-            LibC.INSTANCE.close(fd);
-        }
-    }
-
-    private void refuseUnlessRegular(String path, int fd) throws IOException {
-        Fds.Stat st = Fds.stat(fd);
-        if (!st.isRegular()) {
-            throw new IOException(inRoot(path) + " is " + st.typeName() + ", not a regular file");
-        }
-    }
-
-    /**
-     * Copies a host file, directory tree or symlink into the environment (parents of {@code target} must exist).
-     *
-     * @param source a host path
-     * @param target an absolute path inside the environment
-     * @throws IOException naming the path that failed
-     */
-    public void copyIn(Path source, String target) throws IOException {
-        BasicFileAttributes attrs = Files.readAttributes(source, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        if (attrs.isSymbolicLink()) {
-            String link = Files.readSymbolicLink(source).toString(); // as the JVM: not as root inside (asEnvRoot)
-            inParent(target, (dirFd, name) -> LibC.INSTANCE.symlinkat(link, dirFd, name), "symlinkat");
-        } else if (attrs.isDirectory()) {
-            inParent(target, (dirFd, name) -> LibC.INSTANCE.mkdirat(dirFd, name, 0755), "mkdirat");
-            try (DirectoryStream<Path> children = Files.newDirectoryStream(source)) {
-                for (Path child : children) {
-                    copyIn(child, join(target, child.getFileName().toString()));
-                }
-            }
-        } else {
-            try (InputStream in = Files.newInputStream(source)) {
-                write(target, in.readAllBytes(), Files.isExecutable(source) ? 0755 : 0644);
-            }
-        }
-    }
-
-    /**
      * Copies a file, directory tree or symlink out of the environment to the host (see {@link TreeCopy}): the
      * source's last component is not followed (a symlink is copied as a symlink), and nothing below it is
      * looked up by path; the host target is created with {@code O_CREAT|O_EXCL|O_NOFOLLOW} (or
@@ -313,26 +172,6 @@ public final class InRootFiles implements AutoCloseable {
                 return getReason();
             }
         };
-    }
-
-    private interface AtCall {
-        int call(int dirFd, String name) throws IOException;
-    }
-
-    private void inParent(String path, AtCall call, String syscall) throws IOException {
-        String normal = normalise(path);
-        int slash = normal.lastIndexOf('/');
-        String parent = slash == 0 ? "/" : normal.substring(0, slash);
-        String name = normal.substring(slash + 1);
-        int dirFd = openInRoot(parent, LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
-        try {
-            int err = asEnvRoot(() -> call.call(dirFd, name) != 0 ? Math.max(1, Native.getLastError()) : 0);
-            if (err != 0) {
-                throw failure(syscall, path, err);
-            }
-        } finally {
-            LibC.INSTANCE.close(dirFd);
-        }
     }
 
     private int openInRoot(String path, int flags, int mode) throws IOException {
@@ -482,6 +321,14 @@ public final class InRootFiles implements AutoCloseable {
         return parts;
     }
 
+    /**
+     * @param path a path inside an environment
+     * @throws IllegalArgumentException when it is not absolute or holds a NUL byte
+     */
+    public static void checkPath(String path) {
+        normalise(path);
+    }
+
     private static String normalise(String path) {
         if (path.indexOf('\0') >= 0) {
             // the kernel would read the path only up to the NUL: another file than the one named
@@ -492,10 +339,6 @@ public final class InRootFiles implements AutoCloseable {
             throw new IllegalArgumentException("Paths inside an environment are absolute: \"" + path + "\"");
         }
         return path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
-    }
-
-    private static String join(String dir, String name) {
-        return dir.endsWith("/") ? dir + name : dir + "/" + name;
     }
 
     private IOException failure(String syscall, String path, int errno) {

@@ -41,8 +41,6 @@ interface LibC extends Library {
     /** {@code struct statx} is the same on every architecture, unlike {@code struct stat}. */
     int statx(int dirfd, String path, int flags, int mask, com.sun.jna.Pointer buf);
 
-    int ftruncate(int fd, long length);
-
     int mkdirat(int dirfd, String path, int mode);
 
     int symlinkat(String target, int newdirfd, String linkpath);
@@ -54,10 +52,4 @@ interface LibC extends Library {
     int close(int fd);
 
     String strerror(int errnum);
-
-    /** Per thread (the raw syscall); returns the previous fsuid. */
-    int setfsuid(int fsuid);
-
-    /** Per thread (the raw syscall); returns the previous fsgid. */
-    int setfsgid(int fsgid);
 }

@@ -43,7 +43,7 @@ class InRootFilesTests {
 
     @ParameterizedTest(name = "walk = {0}")
     @ValueSource(booleans = {false, true})
-    @DisplayName("reads and writes stay inside the root")
+    @DisplayName("reads stay inside the root")
     void staysInside(boolean walk) throws Exception {
         try (InRootFiles f = files(walk)) {
             for (String path : new String[] {
@@ -65,13 +65,6 @@ class InRootFilesTests {
             assertThatThrownBy(() -> f.read("/self-fd")).isInstanceOf(IOException.class);
             assertThatThrownBy(() -> f.read("/escape/nothing")).isInstanceOf(NoSuchFileException.class);
             assertThatThrownBy(() -> f.read("/etc/passwd/x")).hasMessageContaining("(errno 20)");
-
-            f.write("/dangling", "through\n".getBytes(StandardCharsets.UTF_8), 0644);
-            assertThat(root.resolve("etc/made-through-a-link")).content().isEqualTo("through\n");
-            f.write("/up/etc/new", "new\n".getBytes(StandardCharsets.UTF_8), 0644);
-            assertThat(root.resolve("etc/new")).content().isEqualTo("new\n");
-            f.createDirectories("/escape/up/made/deep");
-            assertThat(root.resolve("made/deep")).isDirectory();
 
             assertThat(f.exists("/escape")).isTrue();
             assertThat(f.exists("/dangling")).isTrue();

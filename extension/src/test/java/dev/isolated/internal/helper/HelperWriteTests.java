@@ -1,0 +1,85 @@
+package dev.isolated.internal.helper;
+
+import static dev.isolated.internal.helper.FrameType.ACK;
+import static dev.isolated.internal.helper.FrameType.CLOSE;
+import static dev.isolated.internal.helper.FrameType.ERROR;
+import static dev.isolated.internal.helper.FrameType.SPAWN;
+import static dev.isolated.internal.helper.FrameType.WRITE;
+import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** WRITE and its WRITE-DATA frames (native/PROTOCOL.md, "WRITE"). */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+@DisplayName("isolated-helper serve, WRITE")
+class HelperWriteTests extends AbstractHelperCliTests {
+
+    private static void data(ProtocolClient server, int id, String text) throws Exception {
+        server.sendRaw('w', id, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    @DisplayName("a file's bytes come in WRITE-DATA frames; the ACK follows the last one")
+    void fileInFrames() throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            server.create(1, "rootfs=" + rootfs);
+
+            server.send(WRITE, 2, "env=1", "path=/tmp/deep/f", "parents=true", "mode=600", "size=11");
+            data(server, 2, "hello ");
+            data(server, 2, "world");
+            assertThat(server.read()).hasType(ACK).hasId(2);
+
+            server.send(SPAWN, 3, "env=1", "arg=sh", "arg=-c", "arg=stat -c %a /tmp/deep/f; cat /tmp/deep/f");
+            assertThat(server.stdoutUntilExit(3)).isEqualTo("600\nhello world");
+        }
+    }
+
+    @Test
+    @DisplayName("more data than size= fails that WRITE with EFBIG; data of a failed WRITE is dropped; the helper "
+            + "keeps serving")
+    void tooMuchData() throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            server.create(1, "rootfs=" + rootfs);
+
+            server.send(WRITE, 2, "env=1", "path=/tmp/f", "size=2");
+            data(server, 2, "abc");
+            assertThat(server.read())
+                    .hasType(ERROR)
+                    .hasId(2)
+                    .fields()
+                    .containsEntry("stage", "request")
+                    .containsEntry("errname", "EFBIG");
+            data(server, 2, "dropped");
+            assertThat(server.request(WRITE, 3, "env=1", "path=/tmp/d", "type=dir"))
+                    .hasType(ACK)
+                    .hasId(3);
+        }
+    }
+
+    @Test
+    @DisplayName("a FIFO is named in the hint with errno 0, never opened; CLOSE fails a WRITE still waiting for data")
+    void fifoAndClose() throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            server.create(1, "rootfs=" + rootfs);
+            server.send(SPAWN, 2, "env=1", "arg=sh", "arg=-c", "arg=busybox mkfifo /tmp/pipe");
+            server.stdoutUntilExit(2);
+
+            assertThat(server.request(WRITE, 3, "env=1", "path=/tmp/pipe", "size=1"))
+                    .hasType(ERROR)
+                    .fields()
+                    .containsEntry("stage", "write")
+                    .containsEntry("errno", "0")
+                    .containsEntry("hint", "a FIFO");
+
+            server.send(WRITE, 4, "env=1", "path=/tmp/waiting", "size=10");
+            server.send(CLOSE, 5, "env=1");
+            assertThat(server.read()).hasType(ERROR).hasId(4).fields().containsEntry("errname", "ECANCELED");
+            assertThat(server.readUntil(ACK, 5)).hasType(ACK);
+        }
+    }
+}

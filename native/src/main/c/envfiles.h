@@ -1,0 +1,30 @@
+/*
+ * envfiles.h - WRITE: files, directories and symlinks made inside an environment as its root.
+ */
+#ifndef ISOLATED_ENVFILES_H
+#define ISOLATED_ENVFILES_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "env.h"
+#include "proto.h"
+#include "util.h"
+
+struct env_write {
+    const char *path; /* absolute, inside the env */
+    char type;        /* 'f' a regular file, 'd' a directory, 'l' a symlink */
+    mode_t mode;      /* of what is made (a file: only a new one) */
+    const char *link; /* a symlink's target */
+    bool parents;     /* make missing parent directories (0755) first */
+    long long size;   /* a file: the bytes its WRITE-DATA frames bring */
+};
+
+/* WRITE's fields (the strings are borrowed); -1 with stage `request` and EINVAL when one is bad. */
+int parse_env_write(const struct record *rec, struct env_write *out, struct failure *f);
+/* Makes W inside the ready env as its root (see envfiles.c); a file is opened for writing,
+ * truncated, its fd in *FD (close-on-exec), else *FD is -1. -1 with *f (stage `write`; a path
+ * that is not a regular file: errno 0, the hint says what it is, e.g. "a FIFO"). */
+int env_write_open(const struct env *env, const struct env_write *w, int *fd, struct failure *f);
+
+#endif
