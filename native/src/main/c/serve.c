@@ -266,13 +266,6 @@ static void env_died(struct server *s, struct env_slot *slot, int status)
     slot->dead = true;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Whether PID was reaped early (and forgets it): its SIGCHLD names nothing new. */
 static bool reaped_early(struct server *s, pid_t pid)
 {
@@ -375,6 +368,12 @@ static int walk_timeout(const struct server *s)
         return -1;
     long long left = s->last_walk_ms + WALK_INTERVAL_MS - now_ms();
     return left <= 0 ? 0 : (int)left;
+}
+
+/* The sooner of two poll timeouts (-1: none). */
+static int earliest_timeout(int a, int b)
+{
+    return a < 0 ? b : b < 0 || a < b ? a : b;
 }
 
 /* All of it written, or none to be: its memory back (a large stdin would be kept while the process runs). */
@@ -1202,7 +1201,7 @@ int serve_main(const char *state_dir)
     struct proc **owners = NULL;
     while (!s->out.broken) {
         size_t total, n = collect_pollfds(s, &fds, &owners, &total);
-        if (poll(fds, total, walk_timeout(s)) < 0)
+        if (poll(fds, total, earliest_timeout(walk_timeout(s), forwards_timeout(&s->fwd))) < 0)
             continue;
         for (size_t i = 2; i < n; i++) {
             if (owners[i])
