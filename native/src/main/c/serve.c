@@ -571,7 +571,8 @@ static void create_from(struct server *s, uint32_t id, const struct record *rec,
     char cgroup_name[64];
     char scratch[strlen(s->mnt_dir) + strlen(s->state_dir) + 32];
     env_options_init(&options);
-    if (parse_env_options(rec, &options, &f) < 0 || check_network(&options, spec.ns, &f) < 0) {
+    if (parse_env_options(rec, &options, &f) < 0 || check_network(&options, spec.ns, &f) < 0 ||
+        env_policy_check_rlimits(&options.policy, command_hard_limit, &f) < 0) {
         env_options_free(&options);
         return send_failure(&s->out, id, &f);
     }

@@ -408,8 +408,8 @@ public final class IsolatedEnvironmentBuilder {
      *
      * @param limit the limit
      * @param value its value (bytes, seconds or a count, as {@link Rlimit} says); at most the JVM's hard limit
-     *     ({@code ulimit -H}), which no environment can raise: with a higher one each command fails with an
-     *     {@link EnvironmentSetupException} at stage {@code rlimit} naming that hard limit
+     *     ({@code ulimit -H}), which no environment can raise: with a higher one {@link #start()} fails with an
+     *     {@link EnvironmentSetupException} at stage {@code rlimit} naming the limit, the value and that hard limit
      * @return this builder
      * @throws IllegalArgumentException when {@code value} is negative ({@code IsolatedEnvironmentBuilder.rlimit(NOFILE,
      *     -1): a limit is 0 or more})
