@@ -270,7 +270,8 @@ class ResourceLimitTests {
      * enabled where processes are), and every later environment failed with EOPNOTSUPP.
      */
     @Test
-    @DisplayName("an environment with only a pids limit, then one with a memory limit, then one that tracks both")
+    @DisplayName("an environment with only a pids limit, then one with a memory limit, then one that tracks both, then "
+            + "one with only a CPU limit: each counts memory, processes and OOM kills")
     void resourceUsageControllers() {
         try (IsolatedEnvironment env =
                 IsolatedEnvironment.builder().rootfs("busybox.tar").pids(20).start()) {
@@ -290,6 +291,16 @@ class ResourceLimitTests {
             assertThat(usage.processes()).isEqualTo(1);
             assertThat(usage.oomKills()).isZero();
             assertThat(usage.memoryPeakBytes()).isGreaterThanOrEqualTo(usage.memoryCurrentBytes());
+        }
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .cpuPercent(50)
+                .start()) {
+            ResourceUsage usage = env.resourceUsage();
+            assertThat(usage.processes()).as("its init").isEqualTo(1);
+            assertThat(usage.memoryCurrentBytes()).isPositive();
+            assertThat(usage.memoryPeakBytes()).isGreaterThanOrEqualTo(usage.memoryCurrentBytes());
+            assertThat(usage.oomKills()).isZero();
         }
     }
 
