@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 
 /**
  * An environment's files as the JVM reads and writes them: every path resolved inside the environment's root
@@ -40,6 +41,23 @@ final class EnvironmentFiles {
                     }
                 },
                 "read " + path);
+    }
+
+    /**
+     * Rewrites an existing regular file through TRANSFORM; a symlink at the path is not followed (refused, as
+     * anything but a regular file is).
+     */
+    void rewriteNoFollow(String path, UnaryOperator<String> transform) {
+        apply(
+                f -> {
+                    String before = new String(f.readNoFollow(path), StandardCharsets.UTF_8);
+                    String after = transform.apply(before);
+                    if (!after.equals(before)) {
+                        f.writeNoFollow(path, after.getBytes(StandardCharsets.UTF_8), 0644);
+                    }
+                    return null;
+                },
+                "rewrite " + path);
     }
 
     /** Creates missing parent directories, then the file (mode 0644). */

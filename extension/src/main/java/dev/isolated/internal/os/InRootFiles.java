@@ -124,7 +124,24 @@ public final class InRootFiles implements AutoCloseable {
      *     {@link TreeCopy#READ_LIMIT}
      */
     public byte[] read(String path) throws IOException {
-        int fd = openInRoot(path, LibC.O_PATH | LibC.O_CLOEXEC, 0);
+        return read(path, 0);
+    }
+
+    /**
+     * As {@link #read(String)}, but a symlink at {@code path} itself is not followed: it is refused as not a
+     * regular file (symlinks in the directories above still resolve inside the environment).
+     *
+     * @param path an absolute path inside the environment
+     * @return the file's bytes
+     * @throws NoSuchFileException when there is no such file
+     * @throws IOException naming the path when it cannot be read, is a symlink or anything but a regular file
+     */
+    public byte[] readNoFollow(String path) throws IOException {
+        return read(path, LibC.O_NOFOLLOW);
+    }
+
+    private byte[] read(String path, int extraFlags) throws IOException {
+        int fd = openInRoot(path, LibC.O_PATH | LibC.O_CLOEXEC | extraFlags, 0);
         try {
             Fds.Stat st = Fds.stat(fd);
             if (!st.isRegular()) {
@@ -201,8 +218,25 @@ public final class InRootFiles implements AutoCloseable {
      * @throws IOException naming the path when it cannot be written
      */
     public void write(String path, byte[] data, int mode) throws IOException {
+        write(path, data, mode, 0);
+    }
+
+    /**
+     * As {@link #write(String, byte[], int)}, but a symlink at {@code path} itself is not followed: it is refused
+     * (as not a regular file, or {@code ELOOP} should one be swapped in meanwhile).
+     *
+     * @param path an absolute path inside the environment
+     * @param data the contents
+     * @param mode the permission bits of a new file
+     * @throws IOException naming the path when it cannot be written
+     */
+    public void writeNoFollow(String path, byte[] data, int mode) throws IOException {
+        write(path, data, mode, LibC.O_NOFOLLOW);
+    }
+
+    private void write(String path, byte[] data, int mode, int extraFlags) throws IOException {
         try {
-            int existing = openInRoot(path, LibC.O_PATH | LibC.O_CLOEXEC, 0);
+            int existing = openInRoot(path, LibC.O_PATH | LibC.O_CLOEXEC | extraFlags, 0);
             try {
                 refuseUnlessRegular(path, existing);
             } finally {
@@ -212,8 +246,8 @@ public final class InRootFiles implements AutoCloseable {
             // made below
         }
         // O_NONBLOCK: should a FIFO be swapped in since, opening it neither blocks nor truncates anything
-        int fd = asEnvRoot(
-                () -> openInRoot(path, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_NONBLOCK | LibC.O_CLOEXEC, mode));
+        int fd = asEnvRoot(() ->
+                openInRoot(path, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_NONBLOCK | LibC.O_CLOEXEC | extraFlags, mode));
         try {
             refuseUnlessRegular(path, fd);
             if (LibC.INSTANCE.ftruncate(fd, 0) != 0) {
