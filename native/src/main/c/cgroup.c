@@ -14,6 +14,8 @@
  *   init's death took its PID namespace along). Without limits a cgroup that cannot be made (rootless and
  *   not delegated, v1 without a freezer hierarchy) is no error: the env is tracked by its
  *   namespaces only (env_kill_strays()); cgroup_untracked() says why.
+ * - With any limit (cpu alone too) memory and pids are enabled as well where the host offers them
+ *   (same version), for the counts the JVM reads (resourceUsage()); their lack is no error.
  * - The helper's own cgroups come from /proc/self/cgroup and the cgroup mounts of
  *   /proc/self/mountinfo (read once). v2 is used when its cgroup.controllers offers every
  *   needed controller; else v1 when each one has a hierarchy (hybrid hosts); else the
@@ -229,17 +231,29 @@ static unsigned needed_controllers(const struct cgroup_limits *lim)
     return need;
 }
 
-static bool v2_offers(unsigned need)
+/* The controllers of MASK that the v2 base does not offer (all of them without cgroup2). */
+static unsigned v2_lacks(unsigned mask)
 {
     char controllers[512];
-    if (!own.v2[0] || need == 0)
-        return own.v2[0] != '\0'; /* tracking only: no controller to ask for */
+    unsigned lacking = 0;
+    if (!own.v2[0] || mask == 0)
+        return own.v2[0] ? 0 : mask; /* tracking only: no controller to ask for */
     if (read_text(own.v2_base, "cgroup.controllers", controllers, sizeof controllers) < 0)
-        return false;
+        return mask;
     for (int i = 0; i < CG_COUNT; i++)
-        if ((need & (1u << i)) && !has_word(controllers, CG_NAMES[i]))
-            return false;
-    return true;
+        if ((mask & (1u << i)) && !has_word(controllers, CG_NAMES[i]))
+            lacking |= 1u << i;
+    return lacking;
+}
+
+/* The controllers of MASK that have a v1 hierarchy. */
+static unsigned v1_mounted(unsigned mask)
+{
+    unsigned mounted = 0;
+    for (int i = 0; i < CG_COUNT; i++)
+        if ((mask & (1u << i)) && own.v1[i][0])
+            mounted |= 1u << i;
+    return mounted;
 }
 
 /* Every process of BASE into BASE/isolated-leaf, so that BASE may enable controllers. */
@@ -423,15 +437,18 @@ int cgroup_create(const struct cgroup_limits *lim, const char *name, struct cgro
 {
     unsigned need = needed_controllers(lim);
     bool accounting = cgroup_limits_any(lim);
+    /* what resourceUsage() counts, with any limit (cpu-max alone too) where the host has it */
+    unsigned counters = accounting ? ((1u << CG_MEMORY) | (1u << CG_PIDS)) & ~need : 0;
     cgroup_env_init(cg);
     load_own_cgroups();
     int rc;
-    if (v2_offers(need))
-        rc = create_v2(need, name, cg, f);
+    unsigned lacking = v2_lacks(need | counters);
+    if (own.v2[0] && !(lacking & need))
+        rc = create_v2(need | (counters & ~lacking), name, cg, f);
     else if (missing_controller(need, f) < 0)
         return -1;
     else
-        rc = create_v1(need, name, cg, f);
+        rc = create_v1(need | v1_mounted(counters), name, cg, f);
     if (rc == 0)
         rc = apply_limits(lim, cg, f);
     if (rc < 0) {
@@ -928,7 +945,7 @@ void cgroup_remove(struct cgroup_env *cg)
 int cgroup_probe(enum cg_controller c, char *detail, size_t size, struct failure *f)
 {
     load_own_cgroups();
-    const char *dir = v2_offers(1u << c) ? own.v2_base : own.v1[c];
+    const char *dir = own.v2[0] && !v2_lacks(1u << c) ? own.v2_base : own.v1[c];
     if (!dir[0]) {
         errno = EOPNOTSUPP;
         return fail(f, "cgroup", "open", CG_NAMES[c], "no %s controller in cgroup v2 or v1: "

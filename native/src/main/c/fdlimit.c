@@ -70,6 +70,14 @@ void fd_limit_restore(void)
         (void)setrlimit(RLIMIT_NOFILE, &original);
 }
 
+rlim_t command_hard_limit(int resource)
+{
+    struct rlimit lim;
+    if (resource == RLIMIT_NOFILE && changed)
+        return original.rlim_max;
+    return getrlimit(resource, &lim) == 0 ? lim.rlim_max : RLIM_INFINITY;
+}
+
 /* The size of our fd table (FDSize in /proc/self/status): above every open fd; 0 unknown. */
 static unsigned long fd_table_size(void)
 {

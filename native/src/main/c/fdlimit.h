@@ -4,6 +4,8 @@
 #ifndef ISOLATED_FDLIMIT_H
 #define ISOLATED_FDLIMIT_H
 
+#include <sys/resource.h>
+
 #include "util.h"
 
 /* Descriptors a CREATE leaves free for the envs already open (their commands' pipes, FORWARD
@@ -19,5 +21,7 @@ void fd_limit_restore(void);
 /* Before a CREATE: -1 with *f (stage `clone`, EMFILE, naming the limit and the fix) when the
  * helper's open fds are within FD_RESERVE of its soft limit. */
 int fd_limit_check(struct failure *f);
+/* The hard limit of RESOURCE that commands start with (fd_limit_restore()): the helper's own at start. */
+rlim_t command_hard_limit(int resource);
 
 #endif

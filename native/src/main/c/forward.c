@@ -58,6 +58,9 @@ int parse_port(const char *text, struct failure *f)
  * listeners are not polled (the kernel's backlog holds, then refuses, further connections), so an
  * env cannot use up the helper's fds. */
 #define MAX_RELAYS_PER_ENV 256
+/* accept() out of fds (EMFILE, ENFILE) leaves the connection in the backlog and the listener
+ * readable: polling it at once again would spin. It rests this long, the connection waiting. */
+#define ACCEPT_BACKOFF_MS 100
 
 struct forward_listener {
     uint32_t env_id;
@@ -65,6 +68,8 @@ struct forward_listener {
     int netns_fd, userns_fd; /* the env's (dup()ed; userns -1 unless rootless; both -1 if reverse) */
     int port;                /* inside the env (reverse: on the host, and inside alike) */
     bool reverse;            /* HOST-PORT: accepted inside, connected to the host's 127.0.0.1 */
+    long long resting_until; /* now_ms() before which it is not polled (out of fds) */
+    bool out_of_fds;         /* its last accept() failed so (logged once per such spell) */
 };
 
 struct relay {
@@ -81,6 +86,7 @@ struct relay {
 int forwards_init(struct forwards *t, struct failure *f)
 {
     memset(t, 0, sizeof *t);
+    t->resting_ms = -1;
     t->own_netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     if (t->own_netns_fd < 0)
         return fail(f, "forward", "open", "/proc/self/ns/net", "/proc must be mounted");
@@ -317,14 +323,27 @@ static size_t env_relays(const struct forwards *t, uint32_t env_id)
     return n;
 }
 
-static void accept_connections(struct forwards *t, const struct forward_listener *l)
+/* Out of fds: the listener rests (logged once, when it starts to). */
+static void rest(struct forward_listener *l)
+{
+    if (!l->out_of_fds)
+        fprintf(stderr, "isolated-helper: forward: accept in env %u: %s: connections wait until "
+                "fds are free\n", l->env_id, strerror(errno));
+    l->out_of_fds = true;
+    l->resting_until = now_ms() + ACCEPT_BACKOFF_MS;
+}
+
+static void accept_connections(struct forwards *t, struct forward_listener *l)
 {
     for (int k = 0; k < ACCEPTS_PER_WAKEUP; k++) {
         if (l->reverse && env_relays(t, l->env_id) >= MAX_RELAYS_PER_ENV)
             return;
         int client = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (client < 0 && (errno == EMFILE || errno == ENFILE))
+            return rest(l);
         if (client < 0)
             return; /* EAGAIN: all taken; ECONNABORTED and the like: the client gave up */
+        l->out_of_fds = false;
         start_relay(t, l, client);
     }
 }
@@ -426,11 +445,16 @@ size_t forwards_pollfd_count(const struct forwards *t)
 size_t forwards_collect(struct forwards *t, struct pollfd *fds)
 {
     size_t n = 0;
+    long long now = now_ms();
+    t->resting_ms = -1;
     for (size_t i = 0; i < t->n_listeners; i++) {
         const struct forward_listener *l = t->listeners[i];
         /* an env's connections to the host wait in the backlog while it has too many relays */
         bool full = l->reverse && env_relays(t, l->env_id) >= MAX_RELAYS_PER_ENV;
-        fds[n++] = (struct pollfd){ .fd = full ? -1 : l->fd, .events = POLLIN };
+        bool resting = l->resting_until > now;
+        if (resting && (t->resting_ms < 0 || l->resting_until - now < t->resting_ms))
+            t->resting_ms = (int)(l->resting_until - now);
+        fds[n++] = (struct pollfd){ .fd = full || resting ? -1 : l->fd, .events = POLLIN };
     }
     t->polled = xrealloc(t->polled, (t->n_relays + 1) * sizeof *t->polled);
     for (size_t i = 0; i < t->n_relays; i++) {
@@ -444,6 +468,11 @@ size_t forwards_collect(struct forwards *t, struct pollfd *fds)
     t->n_polled_listeners = t->n_listeners;
     t->n_polled_relays = t->n_relays;
     return n;
+}
+
+int forwards_timeout(const struct forwards *t)
+{
+    return t->resting_ms;
 }
 
 static void sweep_relays(struct forwards *t, bool all_of_env, uint32_t env_id)

@@ -22,6 +22,7 @@ struct forwards {
     size_t n_relays;
     struct relay **polled;             /* relays[] as of the last forwards_collect() */
     size_t n_polled_listeners, n_polled_relays;
+    int resting_ms;                    /* forwards_timeout() as of the last forwards_collect() */
 };
 
 /* The port= of FORWARD and HOST-PORT: decimal digits only (no sign, no blanks), 1..65535, else -1
@@ -52,6 +53,9 @@ void forwards_close_env(struct forwards *t, uint32_t env_id);
 /* The pollfds needed (at most), then fills them at FDS; returns how many were filled. */
 size_t forwards_pollfd_count(const struct forwards *t);
 size_t forwards_collect(struct forwards *t, struct pollfd *fds);
+/* The poll timeout (ms) until a listener that ran out of fds, left out of the last
+ * forwards_collect(), is polled again; -1 none. */
+int forwards_timeout(const struct forwards *t);
 /* After poll(): the same N pollfds, now with revents. Never blocks. */
 void forwards_serve(struct forwards *t, const struct pollfd *fds, size_t n);
 

@@ -230,8 +230,42 @@ static const char *rlimit_name(int resource)
     return "?";
 }
 
-/* A limit above the hard one this process inherited: no process in a user namespace may raise it (that takes
- * CAP_SYS_RESOURCE in the host's), so the failure names the hard limit and where to raise it. */
+/* "NAME HARD", the path of an rlimit's failure. */
+static void rlimit_what(char *out, size_t size, const struct rlimit_entry *e)
+{
+    snprintf(out, size, "%s %llu", rlimit_name(e->resource), (unsigned long long)e->limit.rlim_max);
+}
+
+/* E's hard limit is above HARD, the one commands inherit: no process in a user namespace may raise it
+ * (that takes CAP_SYS_RESOURCE in the host's), so the failure (with errno as it is) names HARD and
+ * where to raise it. */
+static int above_hard_limit(const struct rlimit_entry *e, rlim_t hard, struct failure *f)
+{
+    char what[48];
+    int err = errno;
+    rlimit_what(what, sizeof what, e);
+    errno = err;
+    return fail(f, "rlimit", "setrlimit", what,
+                "above the JVM's hard limit, %llu, which no environment can raise (that needs "
+                "CAP_SYS_RESOURCE outside every user namespace): give at most that, or raise the JVM's "
+                "(ulimit -H, or LimitNOFILE= and the like of a systemd unit)",
+                (unsigned long long)hard);
+}
+
+int env_policy_check_rlimits(const struct env_policy *p, rlim_t (*inherited_hard)(int resource),
+                             struct failure *f)
+{
+    for (size_t i = 0; i < p->n_rlimits; i++) {
+        const struct rlimit_entry *e = &p->rlimits[i];
+        rlim_t hard = inherited_hard(e->resource);
+        if (hard != RLIM_INFINITY && e->limit.rlim_max > hard) {
+            errno = EPERM; /* what setrlimit() would say */
+            return above_hard_limit(e, hard, f);
+        }
+    }
+    return 0;
+}
+
 static void apply_rlimits(const struct env_policy *env)
 {
     for (size_t i = 0; env && i < env->n_rlimits; i++) {
@@ -240,17 +274,15 @@ static void apply_rlimits(const struct env_policy *env)
         if (getrlimit(e->resource, &now) < 0)
             now.rlim_max = RLIM_INFINITY;
         if (setrlimit(e->resource, &e->limit) < 0) {
-            int err = errno;
+            struct failure f;
             char what[48];
-            snprintf(what, sizeof what, "%s %llu", rlimit_name(e->resource),
-                     (unsigned long long)e->limit.rlim_max);
+            if (now.rlim_max != RLIM_INFINITY && e->limit.rlim_max > now.rlim_max) {
+                above_hard_limit(e, now.rlim_max, &f);
+                die_with(&f, EXIT_SETUP_FAILED);
+            }
+            int err = errno;
+            rlimit_what(what, sizeof what, e);
             errno = err;
-            if (now.rlim_max != RLIM_INFINITY && e->limit.rlim_max > now.rlim_max)
-                die("rlimit", "setrlimit", what,
-                    "above the JVM's hard limit, %llu, which no environment can raise (that needs "
-                    "CAP_SYS_RESOURCE outside every user namespace): give at most that, or raise the JVM's "
-                    "(ulimit -H, or LimitNOFILE= and the like of a systemd unit)",
-                    (unsigned long long)now.rlim_max);
             die("rlimit", "setrlimit", what,
                 e->resource == RLIMIT_NOFILE ? "nofile cannot exceed fs.nr_open (sysctl)" : NULL);
         }

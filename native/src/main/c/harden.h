@@ -56,6 +56,10 @@ uint64_t caps_exposed_without(bool in_mount_ns, bool in_net_ns);
 void env_policy_free(struct env_policy *p);
 /* "NAME<sep>SOFT<sep>HARD" (HARD optional: = SOFT); `unlimited` allowed. */
 int env_policy_add_rlimit(struct env_policy *p, const char *text, char sep, struct failure *f);
+/* -1 with *f (stage `rlimit`, EPERM, naming the limit, the value and the hard limit) when a hard limit
+ * is above INHERITED_HARD(resource), the one commands start with: they could not set it. */
+int env_policy_check_rlimits(const struct env_policy *p, rlim_t (*inherited_hard)(int resource),
+                             struct failure *f);
 int env_policy_load_seccomp(struct env_policy *p, const char *path, struct failure *f);
 int parse_caps_mode(const char *text, enum caps_mode *out);
 /* "N" into *out (0..2^32-2); -1 when not a number. */

@@ -279,13 +279,6 @@ static void env_died(struct server *s, struct env_slot *slot, int status)
     slot->dead = true;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Whether PID was reaped early (and forgets it): its SIGCHLD names nothing new. */
 static bool reaped_early(struct server *s, pid_t pid)
 {
@@ -388,6 +381,12 @@ static int walk_timeout(const struct server *s)
         return -1;
     long long left = s->last_walk_ms + WALK_INTERVAL_MS - now_ms();
     return left <= 0 ? 0 : (int)left;
+}
+
+/* The sooner of two poll timeouts (-1: none). */
+static int earliest_timeout(int a, int b)
+{
+    return a < 0 ? b : b < 0 || a < b ? a : b;
 }
 
 /* All of it written, or none to be: its memory back (a large stdin would be kept while the process runs). */
@@ -585,7 +584,8 @@ static void create_from(struct server *s, uint32_t id, const struct record *rec,
     char cgroup_name[64];
     char scratch[strlen(s->mnt_dir) + strlen(s->state_dir) + 32];
     env_options_init(&options);
-    if (parse_env_options(rec, &options, &f) < 0 || check_network(&options, spec.ns, &f) < 0) {
+    if (parse_env_options(rec, &options, &f) < 0 || check_network(&options, spec.ns, &f) < 0 ||
+        env_policy_check_rlimits(&options.policy, command_hard_limit, &f) < 0) {
         env_options_free(&options);
         return send_failure(&s->out, id, &f);
     }
@@ -1305,7 +1305,7 @@ int serve_main(const char *state_dir)
     struct proc **owners = NULL;
     while (!s->out.broken) {
         size_t total, n = collect_pollfds(s, &fds, &owners, &total);
-        if (poll(fds, total, walk_timeout(s)) < 0)
+        if (poll(fds, total, earliest_timeout(walk_timeout(s), forwards_timeout(&s->fwd))) < 0)
             continue;
         for (size_t i = 2; i < n; i++) {
             if (owners[i])

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 static int failure_sink = -1;
@@ -349,6 +350,13 @@ static int remove_tree_at(int parent, const char *name)
 int remove_tree(const char *path)
 {
     return remove_tree_at(AT_FDCWD, path);
+}
+
+long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void *xmalloc(size_t size)

@@ -88,6 +88,9 @@ void *xrealloc(void *ptr, size_t size);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
+/* CLOCK_MONOTONIC in milliseconds. */
+long long now_ms(void);
+
 void close_fds_above(int lowest, int keep);
 /* At start-up: every disposition SIG_DFL, nothing blocked. */
 void reset_all_signals(void);

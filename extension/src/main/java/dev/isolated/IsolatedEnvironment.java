@@ -225,8 +225,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     long initHostPid();
 
     /**
-     * {@return what the environment's cgroup counted: memory now and at peak, processes, OOM kills; -1 for what its
-     * limits enable no controller for (see {@link ResourceUsage})}
+     * {@return what the environment's cgroup counted: memory now and at peak, processes, OOM kills, whichever cgroup
+     * limits it has; -1 for a count whose controller the host does not offer (see {@link ResourceUsage})}
      * @throws IllegalStateException when the environment's cgroup counts nothing: it has no {@link Limits} with a
      *     cgroup limit (or an empty one), nor {@code builder().trackResources(true)}
      */

@@ -408,8 +408,8 @@ public final class IsolatedEnvironmentBuilder {
      *
      * @param limit the limit
      * @param value its value (bytes, seconds or a count, as {@link Rlimit} says); at most the JVM's hard limit
-     *     ({@code ulimit -H}), which no environment can raise: with a higher one each command fails with an
-     *     {@link EnvironmentSetupException} at stage {@code rlimit} naming that hard limit
+     *     ({@code ulimit -H}), which no environment can raise: with a higher one {@link #start()} fails with an
+     *     {@link EnvironmentSetupException} at stage {@code rlimit} naming the limit, the value and that hard limit
      * @return this builder
      * @throws IllegalArgumentException when {@code value} is negative ({@code IsolatedEnvironmentBuilder.rlimit(NOFILE,
      *     -1): a limit is 0 or more})
@@ -543,7 +543,8 @@ public final class IsolatedEnvironmentBuilder {
     /**
      * Puts the environment on {@code network} (as {@link #network(String)} does) under its hostname and
      * {@code aliases}: every member's {@code /etc/hosts} lists them, so {@code wget http://db:8080/} from another
-     * member works. A name two members have resolves to the one that joined first. The environment is closed
+     * member works. A name two members have resolves to the one that joined first. When a member is closed, its line
+     * goes from the others' {@code /etc/hosts} (their other lines stay). The environment is closed
      * with the network ({@link IsolatedNetwork#close()}) if it is still open then.
      *
      * @param network the network; {@link #start()} fails with an {@link IllegalStateException} when it is closed

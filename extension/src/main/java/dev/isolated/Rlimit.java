@@ -11,7 +11,8 @@ import org.apiguardian.api.API;
  * {@link #CPU}; the builder has {@link IsolatedEnvironmentBuilder#openFiles(int)},
  * {@link IsolatedEnvironmentBuilder#fileSizeBytes(long)} and {@link IsolatedEnvironmentBuilder#cpuSeconds(int)}
  * for those three. A value above the JVM's hard limit ({@code ulimit -H}) cannot be set: no environment can raise a
- * hard limit, so each command fails with an {@link EnvironmentSetupException} at stage {@code rlimit} naming it.
+ * hard limit, so the environment's creation fails with an {@link EnvironmentSetupException} at stage {@code rlimit}
+ * naming the limit, the value and that hard limit.
  *
  * @since 0.1
  */

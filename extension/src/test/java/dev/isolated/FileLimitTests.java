@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.isolated.internal.helper.SharedHelper;
 import java.io.IOException;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -160,6 +161,69 @@ class FileLimitTests {
             }
             assertThat(env.exec("echo", "again")).succeeded().stdout().isEqualTo("again\n");
         }
+    }
+
+    @Test
+    @DisplayName("connections to a mapped port beyond the helper's limit of open files wait without the helper "
+            + "spinning, and are relayed once it has fds again")
+    void mappedPortAtTheLimit() throws Exception {
+        List<Socket> flood = new ArrayList<>();
+        try (IsolatedEnvironment env =
+                        IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+                IsolatedEnvironment other =
+                        IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            env.writeString("/www/index.html", "served\n");
+            env.start("httpd", "-f", "-p", "8080", "-h", "/www"); // holds a silent connection for a minute
+            env.awaitPort(8080);
+            int port = env.mappedPort(8080);
+            long helper = SharedHelper.get().pid();
+            long hard = nofile(helper)[1];
+            // Room for exactly 5 relays (2 fds each): the 6th connection's accept() finds no fd at all.
+            prlimitSoft(helper, limitLeaving(helper, 10));
+            try {
+                for (int i = 0; i < 40; i++) {
+                    flood.add(new Socket("127.0.0.1", port)); // the kernel's backlog takes them all
+                }
+                Thread.sleep(500);
+                long before = cpuTicks(helper);
+                Thread.sleep(2000);
+                assertThat(cpuTicks(helper) - before)
+                        .as("the idle helper's CPU time in 2 s, in 1/100 s (spinning: about 200)")
+                        .isLessThan(50);
+            } finally {
+                prlimitSoft(helper, hard);
+            }
+            Socket waited = flood.get(flood.size() - 1);
+            waited.getOutputStream().write("GET /index.html HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertThat(new String(waited.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                    .as("a connection that waited in the backlog")
+                    .startsWith("HTTP/1.")
+                    .endsWith("served\n");
+            assertThat(other.exec("echo", "other")).succeeded().stdout().isEqualTo("other\n");
+        } finally {
+            for (Socket socket : flood) {
+                socket.close();
+            }
+        }
+    }
+
+    /** A soft limit for PID under which exactly FREE fd numbers are unused (the limit bounds numbers, not counts). */
+    private static long limitLeaving(long pid, int free) throws IOException {
+        List<Integer> open = new ArrayList<>();
+        try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            fds.forEach(fd -> open.add(Integer.parseInt(fd.getFileName().toString())));
+        }
+        int highest = open.stream().max(Integer::compare).orElseThrow();
+        int gaps = highest + 1 - open.size();
+        assertThat(gaps).as("unused fd numbers of the helper below its highest").isLessThanOrEqualTo(free);
+        return highest + 1L + free - gaps;
+    }
+
+    /** utime + stime of PID, in clock ticks (1/100 s): /proc/PID/stat's 14th and 15th fields. */
+    private static long cpuTicks(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
     }
 
     private static void closeAll(List<IsolatedEnvironment> envs) {

@@ -167,6 +167,44 @@ class IsolatedNetworkTests {
     }
 
     @Test
+    @DisplayName("a member that leaves is no longer named in the others' /etc/hosts, whose other lines stay; a "
+            + "member's /etc/hosts made a symlink is not followed")
+    void leavingMemberUnnamed() {
+        try (IsolatedNetwork net = IsolatedNetwork.newNetwork();
+                IsolatedEnvironment app = member(net, "app");
+                IsolatedEnvironment linked = member(net, "linked")) {
+            IsolatedEnvironment db = member(net, "db", "postgres");
+            IsolatedEnvironment cache = member(net, "cache");
+            String dbLine = db.address() + "\tdb postgres\n";
+            String cacheLine = cache.address() + "\tcache\n";
+            assertThat(app.exec("sh", "-c", "echo '10.9.9.9\tmine' >> /etc/hosts"))
+                    .succeeded();
+            assertThat(linked.exec("sh", "-c", "mv /etc/hosts /etc/hosts.real && ln -s hosts.real /etc/hosts"))
+                    .succeeded();
+
+            db.close();
+
+            assertThat(app.readString("/etc/hosts"))
+                    .doesNotContain(dbLine)
+                    .startsWith("127.0.0.1\tlocalhost\n::1\tlocalhost\n")
+                    .contains(app.address() + "\tapp\n", linked.address() + "\tlinked\n", cacheLine)
+                    .endsWith("10.9.9.9\tmine\n");
+            assertThat(app.exec("ping", "-c", "1", "-W", "1", "postgres"))
+                    .failed()
+                    .stderr()
+                    .contains("bad address 'postgres'");
+            assertThat(cache.readString("/etc/hosts")).doesNotContain(dbLine).contains(app.address() + "\tapp\n");
+            assertThat(linked.readString("/etc/hosts.real"))
+                    .as("the symlink's target, not followed")
+                    .contains(dbLine);
+
+            cache.close();
+            assertThat(app.readString("/etc/hosts")).doesNotContain(cacheLine).endsWith("10.9.9.9\tmine\n");
+            assertThat(net.members()).containsExactly(app, linked);
+        }
+    }
+
+    @Test
     @DisplayName("close() closes the members still open; a closed network takes no new member")
     void closeClosesMembers() {
         IsolatedNetwork net = IsolatedNetwork.newNetwork();

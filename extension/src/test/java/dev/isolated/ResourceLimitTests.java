@@ -143,21 +143,21 @@ class ResourceLimitTests {
     }
 
     @Test
-    @DisplayName("an rlimit above the JVM's hard limit fails each command naming both; a negative one fails at once")
+    @DisplayName("an rlimit above the JVM's hard limit fails the environment's creation naming the limit, the value "
+            + "and the hard limit; a negative one fails at once")
     void rlimitAboveTheHardLimit() throws Exception {
         long hard = FileLimitTests.nofile(ProcessHandle.current().pid())[1];
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
-                .rootfs("busybox.tar")
-                .openFiles((int) hard + 1)
-                .start()) {
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> env.exec("true"))
-                    .isInstanceOf(EnvironmentSetupException.class)
-                    .hasMessage("Isolated environment setup failed at stage 'rlimit': setrlimit nofile " + (hard + 1)
-                            + ": Operation not permitted (EPERM)\nHint: above the JVM's hard limit, " + hard
-                            + ", which no environment can raise (that needs CAP_SYS_RESOURCE outside every user "
-                            + "namespace): give at most that, or raise the JVM's (ulimit -H, or LimitNOFILE= and the "
-                            + "like of a systemd unit)");
-        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> IsolatedEnvironment.builder()
+                        .rootfs("busybox.tar")
+                        .openFiles((int) hard + 1)
+                        .start()
+                        .close())
+                .isInstanceOf(EnvironmentSetupException.class)
+                .hasMessage("Isolated environment setup failed at stage 'rlimit': setrlimit nofile " + (hard + 1)
+                        + ": Operation not permitted (EPERM)\nHint: above the JVM's hard limit, " + hard
+                        + ", which no environment can raise (that needs CAP_SYS_RESOURCE outside every user "
+                        + "namespace): give at most that, or raise the JVM's (ulimit -H, or LimitNOFILE= and the "
+                        + "like of a systemd unit)");
         org.assertj.core.api.Assertions.assertThatThrownBy(
                         () -> IsolatedEnvironment.builder().rlimit(Rlimit.NOFILE, -1))
                 .isInstanceOf(IllegalArgumentException.class)
@@ -270,7 +270,8 @@ class ResourceLimitTests {
      * enabled where processes are), and every later environment failed with EOPNOTSUPP.
      */
     @Test
-    @DisplayName("an environment with only a pids limit, then one with a memory limit, then one that tracks both")
+    @DisplayName("an environment with only a pids limit, then one with a memory limit, then one that tracks both, then "
+            + "one with only a CPU limit: each counts memory, processes and OOM kills")
     void resourceUsageControllers() {
         try (IsolatedEnvironment env =
                 IsolatedEnvironment.builder().rootfs("busybox.tar").pids(20).start()) {
@@ -290,6 +291,16 @@ class ResourceLimitTests {
             assertThat(usage.processes()).isEqualTo(1);
             assertThat(usage.oomKills()).isZero();
             assertThat(usage.memoryPeakBytes()).isGreaterThanOrEqualTo(usage.memoryCurrentBytes());
+        }
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs("busybox.tar")
+                .cpuPercent(50)
+                .start()) {
+            ResourceUsage usage = env.resourceUsage();
+            assertThat(usage.processes()).as("its init").isEqualTo(1);
+            assertThat(usage.memoryCurrentBytes()).isPositive();
+            assertThat(usage.memoryPeakBytes()).isGreaterThanOrEqualTo(usage.memoryCurrentBytes());
+            assertThat(usage.oomKills()).isZero();
         }
     }
 

@@ -39,6 +39,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
 
 /**
  * An environment held by the resident helper: its init process keeps the namespaces alive, commands are
@@ -138,6 +139,22 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     synchronized void networkHostsChanged(String memberLines) {
         networkHosts = memberLines;
         writeHosts();
+    }
+
+    /**
+     * Called by {@link PrivateNetworks}: a member left, so its line ({@code departed}, as the members' lines had it)
+     * goes from {@code /etc/hosts}; every other line stays, whoever wrote it. A symlink there is not followed.
+     */
+    synchronized void networkMemberLeft(String memberLines, String departed) {
+        networkHosts = memberLines;
+        files().rewriteNoFollow(
+                        "/etc/hosts",
+                        hosts -> hosts.lines().noneMatch(departed::equals)
+                                ? hosts
+                                : hosts.lines()
+                                        .filter(line -> !line.equals(departed))
+                                        .map(line -> line + "\n")
+                                        .collect(Collectors.joining()));
     }
 
     /** {@code /etc/hosts}: the network's members and {@value IsolatedEnvironment#HOST_ALIAS} when a port is exposed. */

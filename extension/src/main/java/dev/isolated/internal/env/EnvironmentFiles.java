@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
+import java.util.function.UnaryOperator;
 
 /**
  * An environment's files as the JVM reads and writes them, every path resolved inside the environment's root:
@@ -57,6 +58,24 @@ final class EnvironmentFiles {
                     }
                 },
                 "read " + path);
+    }
+
+    /**
+     * Rewrites an existing regular file through TRANSFORM, written as {@link #writeString} writes (its owner and
+     * mode kept); a symlink at the path is not followed (refused, as anything but a regular file is), so a file
+     * the environment replaced with a symlink keeps what it points to. One swapped in after the read is followed
+     * inside the root, as the environment's root would follow it.
+     */
+    void rewriteNoFollow(String path, UnaryOperator<String> transform) {
+        String before = new String(apply(f -> f.readNoFollow(path), "rewrite " + path), StandardCharsets.UTF_8);
+        String after = transform.apply(before);
+        if (!after.equals(before)) {
+            try {
+                write(path, "file", "644", false).data(after.getBytes(StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                throw new UncheckedIOException("Cannot rewrite " + path + ": " + e.getMessage(), e);
+            }
+        }
     }
 
     /** Creates missing parent directories, then the file (mode 0644), or writes over the one there. */

@@ -23,19 +23,42 @@ final class PrivateNetworks {
         rewriteHosts(members, env);
     }
 
+    /**
+     * The leaving member's line goes from the /etc/hosts of every member still open, each keeping its other lines
+     * (see {@link Environment#networkMemberLeft}); one that cannot be rewritten keeps it, with a warning.
+     */
     static synchronized void leave(String network, Environment env) {
         List<Environment> members = MEMBERS.get(network);
-        if (members != null && members.remove(env) && members.isEmpty()) {
+        if (members == null || !members.remove(env)) {
+            return;
+        }
+        if (members.isEmpty()) {
             MEMBERS.remove(network);
+            return;
+        }
+        String departed = hostsLines(List.of(env));
+        if (departed.isEmpty()) {
+            return; // it had no names, so no line
+        }
+        String lines = hostsLines(members);
+        for (Environment m : members) {
+            if (m.isClosed()) {
+                continue; // leaving too, behind this one
+            }
+            try {
+                m.networkMemberLeft(lines, departed.strip());
+            } catch (RuntimeException e) {
+                LOG.log(
+                        Level.WARNING,
+                        e,
+                        () -> "The /etc/hosts of " + m + " still names " + env + ", which left its network: "
+                                + "its line could not be removed (" + e.getMessage() + ")");
+            }
         }
     }
 
-    /**
-     * Each member's names (hostname, aliases) in every member's {@code /etc/hosts}; a name two members have resolves
-     * to the first. The joining member's is written first and its failure is thrown; another member's /etc/hosts is
-     * its own commands' to break (a directory, a FIFO): it keeps what it has, and never holds up the others.
-     */
-    private static void rewriteHosts(List<Environment> members, Environment joining) {
+    /** The members' lines of /etc/hosts: each one's address and names (hostname, aliases), if it has names. */
+    private static String hostsLines(List<Environment> members) {
         StringBuilder hosts = new StringBuilder();
         for (Environment m : members) {
             List<String> names = m.networkNames();
@@ -46,13 +69,23 @@ final class PrivateNetworks {
                         .append('\n');
             }
         }
-        joining.networkHostsChanged(hosts.toString());
+        return hosts.toString();
+    }
+
+    /**
+     * Each member's names (hostname, aliases) in every member's {@code /etc/hosts}; a name two members have resolves
+     * to the first. The joining member's is written first and its failure is thrown; another member's /etc/hosts is
+     * its own commands' to break (a directory, a FIFO): it keeps what it has, and never holds up the others.
+     */
+    private static void rewriteHosts(List<Environment> members, Environment joining) {
+        String hosts = hostsLines(members);
+        joining.networkHostsChanged(hosts);
         for (Environment m : members) {
             if (m == joining) {
                 continue;
             }
             try {
-                m.networkHostsChanged(hosts.toString());
+                m.networkHostsChanged(hosts);
             } catch (RuntimeException e) {
                 LOG.log(
                         Level.WARNING,

@@ -78,7 +78,24 @@ public final class InRootFiles implements AutoCloseable {
      *     {@link TreeCopy#READ_LIMIT}
      */
     public byte[] read(String path) throws IOException {
-        int fd = openInRoot(path, LibC.O_PATH | LibC.O_CLOEXEC, 0);
+        return read(path, 0);
+    }
+
+    /**
+     * As {@link #read(String)}, but a symlink at {@code path} itself is not followed: it is refused as not a
+     * regular file (symlinks in the directories above still resolve inside the environment).
+     *
+     * @param path an absolute path inside the environment
+     * @return the file's bytes
+     * @throws NoSuchFileException when there is no such file
+     * @throws IOException naming the path when it cannot be read, is a symlink or anything but a regular file
+     */
+    public byte[] readNoFollow(String path) throws IOException {
+        return read(path, LibC.O_NOFOLLOW);
+    }
+
+    private byte[] read(String path, int extraFlags) throws IOException {
+        int fd = openInRoot(path, LibC.O_PATH | LibC.O_CLOEXEC | extraFlags, 0);
         try {
             Fds.Stat st = Fds.stat(fd);
             if (!st.isRegular()) {
