@@ -110,10 +110,7 @@ class ProcessBuilderTests {
                 .singleElement()
                 .extracting(ProcessInfo::commandLine)
                 .isEqualTo("isolated-helper");
-        assertThat(env.exec("ps", "-o", "args"))
-                .succeeded()
-                .stdout()
-                .doesNotContain("enter", ".cache", "--pid");
+        assertThat(env.exec("ps", "-o", "args")).succeeded().stdout().doesNotContain("enter", ".cache", "--pid");
         assertThat(sleeper.toHandle().isAlive()).isTrue();
         sleeper.destroy();
         assertThat(sleeper.waitFor()).isEqualTo(128 + 15);
