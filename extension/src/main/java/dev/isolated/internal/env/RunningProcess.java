@@ -143,7 +143,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
         helper.listen(p.id, p);
         helper.send(frame);
         if (!quiet) {
-            p.awaitSpawned();
+            p.awaitSpawned(!awaitSpawn);
         }
         Optional<byte[]> stdin = command.stdin();
         if (stdin.isPresent()) {
@@ -159,7 +159,8 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
         return sb.toString();
     }
 
-    private void awaitSpawned() {
+    /** @param exec whether exec waits for the command: an interrupt then kills it, as one during the wait for its exit */
+    private void awaitSpawned(boolean exec) {
         try {
             spawned.get(SPAWN_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
         } catch (ExecutionException e) {
@@ -169,6 +170,9 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             throw new IsolatedException("The isolated helper did not start " + command + " within " + SPAWN_TIMEOUT
                     + "; its stderr (the test's output) may say why");
         } catch (InterruptedException e) {
+            if (exec) { // a SIGNAL after the SPAWN finds the process: the helper handles them in order
+                throw killedOnInterrupt(e);
+            }
             Thread.currentThread().interrupt();
             throw new IsolatedException(
                     "Interrupted while the isolated helper started " + command
@@ -364,7 +368,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             try {
                 return exited.get(nanos, TimeUnit.NANOSECONDS);
             } catch (TimeoutException e) {
-                awaitSpawned(); // the timeout runs from the start (SPAWNED), as when that was awaited first
+                awaitSpawned(true); // the timeout runs from the start (SPAWNED), as when that was awaited first
                 long left = nanos - (System.nanoTime() - spawnedNanos);
                 if (left <= 0) {
                     throw e;
