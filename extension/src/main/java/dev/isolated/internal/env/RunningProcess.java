@@ -23,7 +23,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
@@ -80,8 +79,11 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
         Optional<Consumer<String>> lines = command.outputLines();
         this.stdoutLines = lines.isPresent() ? new OutputLines(lines.get(), longestLine) : null;
         this.stderrLines = lines.isPresent() ? new OutputLines(lines.get(), longestLine) : null;
-        this.stdin = new StdinStream(helper, id, STDIN_CHUNK, new Exited(exited));
+        this.stdin = new StdinStream(helper, id, STDIN_CHUNK, this);
         this.openStdin = command.hasOpenStdin();
+        if (openStdin) {
+            exited.whenComplete(stdin); // wakes a write waiting for the command to read
+        }
     }
 
     /**
@@ -188,6 +190,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             case STDOUT -> output(false, frame.payload());
             case STDERR -> output(true, frame.payload());
             case EXITED -> finish(frame.fields());
+            case STDIN_WRITTEN -> stdin.written(frame.fields());
             case ERROR -> failSpawn(frame.fields());
             default -> {}
         }
@@ -620,19 +623,5 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             return ie;
         }
         return new IsolatedException(cause.toString(), cause);
-    }
-
-    /** Whether the command exited (a class, not {@code exited::isDone}: on the first test's path). */
-    private static final class Exited implements BooleanSupplier {
-        private final CompletableFuture<ExecResult> exited;
-
-        Exited(CompletableFuture<ExecResult> exited) {
-            this.exited = exited;
-        }
-
-        @Override
-        public boolean getAsBoolean() {
-            return exited.isDone();
-        }
     }
 }
