@@ -80,6 +80,7 @@ struct proc {
     int out_fd, err_fd, in_fd; /* ours; -1 once closed */
     char *pending;             /* stdin bytes; those from pending_off on are not yet accepted by the pipe */
     size_t pending_len, pending_off;
+    size_t untold;             /* stdin bytes written to the pipe and not yet reported (STDIN-WRITTEN) */
     bool close_stdin;
     bool hung_up; /* both output pipes reached EOF just now: it may have exited (reap_hung_up()) */
     long long oom_kills; /* the env cgroup's oom_kill counter at spawn; -1: unknown */
@@ -397,23 +398,42 @@ static void drop_pending(struct proc *p)
     p->pending_len = p->pending_off = 0;
 }
 
-static void flush_stdin(struct proc *p)
+/* STDIN-WRITTEN once this many bytes went into a pipe unreported, or once none is left to write: the JVM's
+ * flow control (it keeps at most its window of a process's stdin unreported, PROTOCOL.md) needs no frame per
+ * pipe write (64 KiB). */
+#define STDIN_TELL_EVERY (256 * 1024)
+
+static void tell_written(struct server *s, struct proc *p, bool closed)
+{
+    struct record_builder rb = { 0 };
+    record_add(&rb, "bytes", "%zu", p->untold);
+    if (closed)
+        record_add(&rb, "closed", "true");
+    send_record(&s->out, FRAME_STDIN_WRITTEN, p->id, &rb);
+    p->untold = 0;
+}
+
+static void flush_stdin(struct server *s, struct proc *p)
 {
     while (p->in_fd >= 0 && p->pending_len > 0) {
         ssize_t n = write(p->in_fd, p->pending + p->pending_off, p->pending_len - p->pending_off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
-            return;
-        if (n < 0) { /* EPIPE: the process closed its stdin; drop the rest */
+            break;
+        if (n < 0) { /* EPIPE: the process closed its stdin; drop the rest, and say so */
             drop_pending(p);
             close_fd(&p->in_fd);
+            tell_written(s, p, true);
             return;
         }
+        p->untold += (size_t)n;
         p->pending_off += (size_t)n; /* no memmove per write: a pipe takes 64 KiB, so that was quadratic */
         if (p->pending_off == p->pending_len)
             drop_pending(p);
     }
+    if (p->untold >= STDIN_TELL_EVERY || (p->untold > 0 && p->pending_len == 0))
+        tell_written(s, p, false);
     if (p->close_stdin && p->pending_len == 0)
         close_fd(&p->in_fd);
 }
@@ -799,7 +819,7 @@ static void handle_stdin(struct server *s, const struct frame *frame, bool close
         memcpy(p->pending + p->pending_len, frame->payload, frame->len);
         p->pending_len += frame->len;
     }
-    flush_stdin(p);
+    flush_stdin(s, p);
 }
 
 static void handle_signal(struct server *s, uint32_t id, const struct record *rec)
@@ -1210,7 +1230,7 @@ static void serve_proc_fd(struct server *s, struct proc *p, const struct pollfd 
     else if (pfd->fd == p->err_fd)
         forward_output(s, p, &p->err_fd, FRAME_STDERR);
     else if (pfd->fd == p->in_fd)
-        flush_stdin(p);
+        flush_stdin(s, p);
 }
 
 /* A frame over FRAME_MAX (its bytes are skipped): that request alone fails; STDIN data is dropped. */

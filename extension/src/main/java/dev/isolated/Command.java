@@ -107,7 +107,9 @@ public final class Command {
     }
 
     /**
-     * A copy that reads these bytes on stdin.
+     * A copy that reads these bytes on stdin. They are handed to Isolated's helper at once, which keeps what the
+     * command has not read yet; for input too large for that, write it to {@link #withOpenStdin()}'s stream, which
+     * waits for the command to read.
      *
      * @param data the bytes the command reads on stdin (then EOF)
      * @return a copy with this stdin

@@ -33,10 +33,16 @@ public interface IsolatedProcess {
 
     /**
      * The command's stdin, for a command started with {@link Command#withOpenStdin()}: bytes written reach it
-     * at once (no flush needed); {@code close()} is its EOF. Writing after it exited throws an
-     * {@link java.io.IOException}, like a broken pipe. A write does not wait for the command to read: what it has
-     * not read yet waits in Isolated's helper, without bound, so writing far more than the command reads (a large
-     * file into one that reads slowly or not at all) costs the helper as much memory.
+     * at once (no flush needed); {@code close()} is its EOF. What the command has not read yet waits in Isolated's
+     * helper, up to 4 MiB: beyond that a write waits, as on a full pipe, until the command reads on. Writing after
+     * it exited throws an {@link java.io.IOException}, like a broken pipe ({@code The process has exited: nothing
+     * reads its stdin any more (broken pipe)}). When the command closed its stdin, what it did not read is dropped,
+     * and a write throws {@code The process closed its stdin or exited: nothing reads it any more (broken pipe)}
+     * once the helper found the pipe closed (at its next write to it); a waiting write whose command exits throws
+     * one of the two. An interrupt ends a waiting write with a {@link java.io.InterruptedIOException} ({@code Interrupted
+     * while waiting for [COMMAND] (host pid N) to read its stdin (B bytes written that it has not read); it still
+     * runs (kill() stops it, as closing its environment does)}, its {@code bytesTransferred} what this write sent),
+     * the thread's interrupt status kept.
      *
      * @return the stream to write the command's input to
      * @throws IllegalStateException when the command was not started with {@code withOpenStdin()}

@@ -81,6 +81,34 @@ class InterruptAndCloseTests {
     }
 
     @Test
+    @DisplayName("exec of a command with stdin on an interrupted thread: the same IsolatedException, the interrupt "
+            + "kept, the command and its process group killed")
+    void execWithStdinInterrupted() throws Exception {
+        String seconds = HostSleepers.ownSeconds(67);
+        String script = "cat >/dev/null; sleep " + seconds + " & sleep " + seconds;
+        try (IsolatedEnvironment env = busybox()) {
+            // interrupted before the helper's SPAWNED came: exec waits for it to write the stdin
+            Outcome o = onInterruptedThread(
+                    () -> env.exec(Command.of("sh", "-c", script).withStdin("input\n")));
+
+            assertThat(o.thrown())
+                    .isExactlyInstanceOf(IsolatedException.class)
+                    .hasMessage("Interrupted while waiting for [sh, -c, " + script
+                            + "]: it was killed (SIGKILL to its process group)")
+                    .hasCauseInstanceOf(InterruptedException.class);
+            assertThat(o.interruptedAfter()).isTrue();
+            // exec returns at the exit of sh; what it started got the SIGKILL too, and may take a moment to end
+            org.awaitility.Awaitility.await()
+                    .atMost(ENDS)
+                    .untilAsserted(() -> assertThat(env.processes())
+                            .extracting(ProcessInfo::command)
+                            .containsExactly("isolated-init"));
+            assertThat(HostSleepers.of(seconds)).isEmpty();
+            assertThat(env.exec(Command.of("cat").withStdin("next\n"))).stdout().isEqualTo("next\n");
+        }
+    }
+
+    @Test
     @DisplayName("waitFor, awaitExit and awaitOutput interrupted: IsolatedException, the interrupt kept, the process "
             + "runs on until its environment closes")
     void processWaitsInterrupted() throws Exception {

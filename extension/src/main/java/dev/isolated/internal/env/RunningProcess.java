@@ -23,7 +23,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
@@ -80,8 +79,11 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
         Optional<Consumer<String>> lines = command.outputLines();
         this.stdoutLines = lines.isPresent() ? new OutputLines(lines.get(), longestLine) : null;
         this.stderrLines = lines.isPresent() ? new OutputLines(lines.get(), longestLine) : null;
-        this.stdin = new StdinStream(helper, id, STDIN_CHUNK, new Exited(exited));
+        this.stdin = new StdinStream(helper, id, STDIN_CHUNK, this);
         this.openStdin = command.hasOpenStdin();
+        if (openStdin) {
+            exited.whenComplete(stdin); // wakes a write waiting for the command to read
+        }
     }
 
     /**
@@ -143,7 +145,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
         helper.listen(p.id, p);
         helper.send(frame);
         if (!quiet) {
-            p.awaitSpawned();
+            p.awaitSpawned(!awaitSpawn);
         }
         Optional<byte[]> stdin = command.stdin();
         if (stdin.isPresent()) {
@@ -159,7 +161,8 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
         return sb.toString();
     }
 
-    private void awaitSpawned() {
+    /** @param exec whether exec waits for the command: an interrupt then kills it, as one during the wait for its exit */
+    private void awaitSpawned(boolean exec) {
         try {
             spawned.get(SPAWN_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
         } catch (ExecutionException e) {
@@ -169,6 +172,9 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             throw new IsolatedException("The isolated helper did not start " + command + " within " + SPAWN_TIMEOUT
                     + "; its stderr (the test's output) may say why");
         } catch (InterruptedException e) {
+            if (exec) { // a SIGNAL after the SPAWN finds the process: the helper handles them in order
+                throw killedOnInterrupt(e);
+            }
             Thread.currentThread().interrupt();
             throw new IsolatedException(
                     "Interrupted while the isolated helper started " + command
@@ -184,6 +190,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             case STDOUT -> output(false, frame.payload());
             case STDERR -> output(true, frame.payload());
             case EXITED -> finish(frame.fields());
+            case STDIN_WRITTEN -> stdin.written(frame.fields());
             case ERROR -> failSpawn(frame.fields());
             default -> {}
         }
@@ -364,7 +371,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             try {
                 return exited.get(nanos, TimeUnit.NANOSECONDS);
             } catch (TimeoutException e) {
-                awaitSpawned(); // the timeout runs from the start (SPAWNED), as when that was awaited first
+                awaitSpawned(true); // the timeout runs from the start (SPAWNED), as when that was awaited first
                 long left = nanos - (System.nanoTime() - spawnedNanos);
                 if (left <= 0) {
                     throw e;
@@ -616,19 +623,5 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             return ie;
         }
         return new IsolatedException(cause.toString(), cause);
-    }
-
-    /** Whether the command exited (a class, not {@code exited::isDone}: on the first test's path). */
-    private static final class Exited implements BooleanSupplier {
-        private final CompletableFuture<ExecResult> exited;
-
-        Exited(CompletableFuture<ExecResult> exited) {
-            this.exited = exited;
-        }
-
-        @Override
-        public boolean getAsBoolean() {
-            return exited.isDone();
-        }
     }
 }

@@ -8,6 +8,8 @@ import static dev.isolated.internal.helper.FrameType.EXITED;
 import static dev.isolated.internal.helper.FrameType.SIGNAL;
 import static dev.isolated.internal.helper.FrameType.SPAWN;
 import static dev.isolated.internal.helper.FrameType.SPAWNED;
+import static dev.isolated.internal.helper.FrameType.STDIN_CLOSE;
+import static dev.isolated.internal.helper.FrameType.STDIN_WRITTEN;
 import static dev.isolated.internal.helper.FrameType.STDOUT;
 import static dev.isolated.internal.helper.FrameType.UNAME;
 import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
@@ -29,6 +31,50 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 @DisplayName("isolated-helper")
 class HelperServeTests extends AbstractHelperCliTests {
+
+    @Test
+    @DisplayName("serve: STDIN-WRITTEN reports every byte of STDIN written to the pipe, closed=true once the process "
+            + "closed its stdin; a SIGNAL sent right after a SPAWN reaches that process")
+    void stdinWrittenAndSignalAfterSpawn() throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            server.create(1, "rootfs=" + rootfs);
+            assertThat(server.request(
+                            SPAWN, 2, "env=1", "stdin=pipe", "arg=sh", "arg=-c", "arg=cat >/dev/null; echo done"))
+                    .hasType(SPAWNED);
+            int sent = 0;
+            for (int i = 0; i < 5; i++) {
+                byte[] data = new byte[256 * 1024 + i];
+                server.sendRaw('I', 2, data);
+                sent += data.length;
+            }
+            server.sendRaw(STDIN_CLOSE.letter(), 2, new byte[0]);
+            long written = 0;
+            String out = "";
+            for (Frame frame; (frame = server.read()).type() != EXITED; ) {
+                if (frame.type() == STDIN_WRITTEN) {
+                    assertThat(frame.fields()).doesNotContainKey("closed");
+                    written += Long.parseLong(field(frame.fields(), "bytes"));
+                } else if (frame.type() == STDOUT) {
+                    out += new String(frame.payload(), java.nio.charset.StandardCharsets.UTF_8);
+                }
+            }
+            assertThat(written).isEqualTo(sent);
+            assertThat(out).isEqualTo("done\n");
+
+            server.request(
+                    SPAWN, 3, "env=1", "stdin=pipe", "arg=sh", "arg=-c", "arg=exec 0<&-; echo closed; exec sleep 1000");
+            assertThat(server.readUntil(STDOUT, 3).payload()).asString().isEqualTo("closed\n");
+            server.sendRaw('I', 3, new byte[1024]);
+            Frame closed = server.readUntil(STDIN_WRITTEN, 3);
+            assertThat(closed.fields()).containsEntry("closed", "true").containsEntry("bytes", "0");
+
+            server.send(SPAWN, 4, "env=1", "arg=sleep", "arg=1000");
+            server.send(SIGNAL, 5, "proc=4", "signal=9");
+            assertThat(server.read()).hasType(SPAWNED).hasId(4);
+            assertThat(server.read()).hasType(ACK).hasId(5);
+            assertThat(server.awaitExit(4).fields()).containsEntry("signal", "9");
+        }
+    }
 
     @Test
     @DisplayName("serve: SPAWN uid/gid/umask/caps and CREATE caps/rlimit/readonly-root/bind/tmpfs/time-offset fields")
