@@ -30,7 +30,7 @@ enum reply_type {
     FRAME_STDOUT = 'O',
     FRAME_STDERR = 'R',
     FRAME_EXITED = 'x',
-    FRAME_STDIN_WRITTEN = 'w',
+    FRAME_STDIN_WRITTEN = 'r',
     FRAME_ENV_DIED = 'D',
     FRAME_ACK = 'a',
     FRAME_ERROR = 'E',

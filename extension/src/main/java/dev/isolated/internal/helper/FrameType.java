@@ -26,7 +26,7 @@ public enum FrameType {
     STDOUT('O', Direction.REPLY),
     STDERR('R', Direction.REPLY),
     EXITED('x', Direction.REPLY),
-    STDIN_WRITTEN('w', Direction.REPLY),
+    STDIN_WRITTEN('r', Direction.REPLY),
     ENV_DIED('D', Direction.REPLY),
     ACK('a', Direction.REPLY),
     ERROR('E', Direction.REPLY);
