@@ -37,7 +37,8 @@ public interface CommandRunner {
      *
      * <p>When the waiting thread is interrupted, the command is killed with what it started in its process group
      * (SIGKILL), and an {@link IsolatedException} ({@code Interrupted while waiting for [COMMAND]: it was killed
-     * (SIGKILL to its process group)}) is thrown once it exited; the thread's interrupt status is kept.
+     * (SIGKILL to its process group)}) is thrown once it and what was in its group are gone (at most 5 s after the
+     * command's exit); the thread's interrupt status is kept.
      *
      * @param command the command and its options
      * @return the result

@@ -182,7 +182,11 @@ class RootlessZygoteTests {
             for (int i = 0; i < 3; i++) {
                 assertThat(env.exec("echo", "after " + i)).succeeded().stdout().isEqualTo("after " + i + "\n");
             }
-            assertThat(env.exec("ps", "-o", "comm").stdout()).isEqualTo("COMMAND\nisolated-init\nps\n");
+            // the killed ones die and are reaped by the init a moment later (under load, after the echos above)
+            org.awaitility.Awaitility.await()
+                    .atMost(java.time.Duration.ofSeconds(20))
+                    .untilAsserted(() -> assertThat(env.exec("ps", "-o", "comm").stdout())
+                            .isEqualTo("COMMAND\nisolated-init\nps\n"));
         }
 
         @Test

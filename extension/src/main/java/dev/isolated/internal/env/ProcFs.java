@@ -56,6 +56,31 @@ final class ProcFs {
         return found;
     }
 
+    /**
+     * @param pgid a process group id in the host's PID namespace
+     * @return whether any process on the host is still in that group (a process that exits meanwhile is not)
+     */
+    static boolean anyInProcessGroup(long pgid) {
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(PROC, "[0-9]*")) {
+            for (Path dir : dirs) {
+                String stat;
+                try {
+                    stat = Files.readString(dir.resolve("stat"), StandardCharsets.UTF_8);
+                } catch (IOException gone) {
+                    continue;
+                }
+                // pid (comm) state ppid pgrp ...: comm may hold blanks and parentheses, so count from the last ')'
+                String[] after = stat.substring(stat.lastIndexOf(')') + 2).split(" ", 4);
+                if (after.length > 2 && after[2].equals(Long.toString(pgid))) {
+                    return true;
+                }
+            }
+        } catch (IOException e) {
+            throw new IsolatedException("Cannot list processes in /proc: " + e, e);
+        }
+        return false;
+    }
+
     private static Optional<ProcessInfo> processInfo(Path dir) {
         try {
             long hostPid = Long.parseLong(dir.getFileName().toString());

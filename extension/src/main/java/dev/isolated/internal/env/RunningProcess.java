@@ -38,6 +38,9 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
     private static final int STDIN_CHUNK = 256 * 1024;
     private static final long UNTERMINATED_LINE_CHECK = TimeUnit.MILLISECONDS.toNanos(10);
 
+    /** How long a SIGKILLed process group may take to be gone before exec says so. */
+    private static final Duration GROUP_GONE = Duration.ofSeconds(5);
+
     private final HelperConnection helper;
     private final int id;
     private final List<String> command;
@@ -385,7 +388,9 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
                 return exited.get(KILL_GRACE.toMillis(), TimeUnit.MILLISECONDS);
             } catch (TimeoutException stillRunning) {
                 signal(9, true);
-                return waitFor(Duration.ofSeconds(30));
+                ExecResult result = waitFor(Duration.ofSeconds(30));
+                awaitGroupGone();
+                return result;
             } catch (InterruptedException interrupted) {
                 throw killedOnInterrupt(interrupted);
             } catch (ExecutionException other) {
@@ -418,6 +423,10 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
                 Uninterruptibly.get(helper.call(FrameType.SIGNAL, kill), TimeUnit.SECONDS.toNanos(30));
             }
             Uninterruptibly.get(exited, TimeUnit.SECONDS.toNanos(30));
+            if (running && !awaitGroupGone()) {
+                interrupted.addSuppressed(new IsolatedException("Processes of its process group (host pgid " + hostPid
+                        + ") were still there " + GROUP_GONE.toSeconds() + " s after the SIGKILL"));
+            }
         } catch (ExecutionException | TimeoutException notKilled) {
             if (!exited.isDone() || exited.isCompletedExceptionally()) {
                 interrupted.addSuppressed(notKilled);
@@ -425,6 +434,18 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
         }
         Thread.currentThread().interrupt();
         return interrupted;
+    }
+
+    /**
+     * After a SIGKILL to the command's process group: waits (through interrupts, at most {@link #GROUP_GONE}) until
+     * no process is left in it, as the command's exit alone does not say (what it started is reparented, and dies
+     * a moment later).
+     *
+     * @return whether the group is gone
+     */
+    private boolean awaitGroupGone() {
+        long pgid = hostPid; // the command called setsid(): its host pid is its group's id on the host
+        return pgid <= 0 || Uninterruptibly.await(() -> !ProcFs.anyInProcessGroup(pgid), GROUP_GONE.toNanos());
     }
 
     /** A wait on this process was interrupted: the process runs on; the thread's interrupt status is kept. */

@@ -34,4 +34,32 @@ final class Uninterruptibly {
             }
         }
     }
+
+    /**
+     * Polls CONDITION every 10 ms until it holds or NANOS passed, waiting on through interrupts (the thread's
+     * interrupt status is set on return when it was set before or became set meanwhile).
+     *
+     * @return whether it held
+     */
+    static boolean await(java.util.function.BooleanSupplier condition, long nanos) {
+        long deadline = System.nanoTime() + nanos;
+        boolean interrupted = Thread.interrupted();
+        try {
+            while (!condition.getAsBoolean()) {
+                if (System.nanoTime() - deadline > 0) {
+                    return false;
+                }
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            return true;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
 }
