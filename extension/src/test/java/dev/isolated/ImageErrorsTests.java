@@ -1,13 +1,26 @@
 package dev.isolated;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.isolated.image.ImageException;
 import dev.isolated.internal.image.ImageSettingsException;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtensionConfigurationException;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.platform.engine.TestExecutionResult;
 
 /** What a test gets when its image cannot be used: the types IsolatedEnvironmentBuilder.start() documents. */
 @DisplayName("image failures reach a test as ImageException, a wrong image setting as IsolatedException")
@@ -35,5 +48,95 @@ class ImageErrorsTests {
                 .isNotInstanceOf(ImageException.class)
                 .hasMessage("isolated.pull=sometimes is not valid: write missing, always or never")
                 .hasCauseInstanceOf(ImageSettingsException.class);
+    }
+
+    private static final String DOCKER_NAMES =
+            ". Write it as Docker does: postgres:16, ghcr.io/org/app:1.4, 127.0.0.1:5000/team/app@sha256:<hex>";
+
+    @TempDir
+    Path dir;
+
+    @Test
+    @DisplayName("an image name that is not valid: the builder's image(...) throws IllegalArgumentException at once,"
+            + " as README's Images by name says")
+    void invalidImageNameFromBuilder() {
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().image("Foo/bar"))
+                .isExactlyInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Image name 'Foo/bar' is not valid: the repository path 'Foo/bar' has the component 'Foo'; "
+                        + "components are lowercase letters and digits, joined by . _ __ or -" + DOCKER_NAMES);
+    }
+
+    @Test
+    @DisplayName("an image name that is not valid in @Isolated fails the test with an ExtensionConfigurationException")
+    void invalidImageNameFromAnnotation() {
+        assertThat(failures(InvalidImageNameTestCase.class))
+                .singleElement(org.assertj.core.api.InstanceOfAssertFactories.THROWABLE)
+                .isExactlyInstanceOf(ExtensionConfigurationException.class)
+                .hasMessage("@Isolated(image = \"busybox:-x\"): Image name 'busybox:-x' is not valid: the tag '-x' is"
+                        + " not a tag (letters, digits, _ . -, at most 128, not starting with . or -)" + DOCKER_NAMES);
+    }
+
+    @Test
+    @DisplayName("a rootfs that is nowhere fails an @Isolated test with the same ImageException")
+    void notFoundFromAnnotation() {
+        assertThat(failures(MissingRootfsTestCase.class))
+                .singleElement(org.assertj.core.api.InstanceOfAssertFactories.THROWABLE)
+                .isInstanceOf(ImageException.class)
+                .hasMessageStartingWith("Image 'no-such-image-anywhere.tar' not found. Tried:\n");
+    }
+
+    @Test
+    @DisplayName("a tar entry that tries to write outside its root: an ImageException naming the file and the entry")
+    void entryOutsideTheRoot() throws IOException {
+        Path tar = tar("escape.tar", "../../outside");
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().rootfs(tar).start())
+                .isInstanceOf(ImageException.class)
+                .hasMessage("Image file " + tar + ": entry '../../outside' is refused: its name '../../outside' climbs"
+                        + " out of the rootfs with '..'");
+    }
+
+    @Test
+    @DisplayName("a truncated tar: an ImageException naming the file and the entry cut short")
+    void truncatedTar() throws IOException {
+        Path whole = tar("whole.tar", "data");
+        Path cut = Files.write(dir.resolve("cut.tar"), Arrays.copyOf(Files.readAllBytes(whole), 512 + 100));
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().rootfs(cut).start())
+                .isInstanceOf(ImageException.class)
+                .hasMessage("Image file " + cut + " is truncated or corrupt in entry 'data': Truncated TAR archive");
+    }
+
+    /** A tar of one 4 KiB file of that name. */
+    private Path tar(String archive, String entry) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream out = new TarArchiveOutputStream(bytes)) {
+            byte[] data = "x".repeat(4096).getBytes(StandardCharsets.UTF_8);
+            TarArchiveEntry e = new TarArchiveEntry(entry, true);
+            e.setSize(data.length);
+            out.putArchiveEntry(e);
+            out.write(data);
+            out.closeArchiveEntry();
+        }
+        return Files.write(dir.resolve(archive), bytes.toByteArray());
+    }
+
+    private static List<Throwable> failures(Class<?> testCase) {
+        return EngineRunner.run(testCase).testEvents().failed().stream()
+                .map(e -> e.getPayload(TestExecutionResult.class)
+                        .orElseThrow()
+                        .getThrowable()
+                        .orElseThrow())
+                .toList();
+    }
+
+    static class InvalidImageNameTestCase {
+        @Test
+        @Isolated(image = "busybox:-x")
+        void test(IsolatedEnvironment env) {}
+    }
+
+    static class MissingRootfsTestCase {
+        @Test
+        @Isolated(rootfs = "no-such-image-anywhere.tar")
+        void test(IsolatedEnvironment env) {}
     }
 }

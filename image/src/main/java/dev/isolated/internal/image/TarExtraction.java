@@ -233,7 +233,7 @@ final class TarExtraction {
                             e.getCause());
                 } catch (IOException e) {
                     throw new ImageUnpackException(
-                            "Cannot write entry '" + entry.getName() + "' of image " + label + ": " + e, e);
+                            "Image " + label + ": entry '" + entry.getName() + "' cannot be written: " + e, e);
                 } catch (InvalidPathException e) {
                     throw new ImageUnpackException(
                             "Image " + label + ": entry '" + entry.getName() + "' cannot be written: "
