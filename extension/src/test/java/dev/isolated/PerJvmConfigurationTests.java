@@ -103,6 +103,27 @@ class PerJvmConfigurationTests {
                                 + "-Disolated.helper.dir=<a directory on an exec-allowed file system>."));
     }
 
+    @Test
+    @DisplayName("an isolated.helper.dir or isolated.cache.dir of another user fails the test with README's message,"
+            + " naming the directory, its owner and the setting")
+    void directoriesOfAnotherUser(@TempDir Path dir) throws IOException, InterruptedException {
+        String me = String.valueOf(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
+        for (String[] setting : new String[][] {
+            {IsolatedConfiguration.HELPER_DIR, "the isolated helper"},
+            {IsolatedConfiguration.CACHE_DIR, "the image cache"}
+        }) {
+            Path foreign = Files.createDirectory(dir.resolve(setting[0]));
+            Files.setAttribute(foreign, "unix:uid", 65534);
+            List<String> lines =
+                    runFixture(List.of("-cp", System.getProperty("java.class.path")), setting[0] + "=" + foreign);
+            assertThat(lines)
+                    .as(setting[0])
+                    .containsExactly("FAILED\tIsolatedException: The directory of " + setting[1] + ", " + foreign
+                            + ", is owned by uid 65534: another user could replace what is in it before it runs. Use a "
+                            + "directory of uid " + me + ": set -D" + setting[0] + "=<a directory of yours>.");
+        }
+    }
+
     /** Runs {@link TestCase} in a child JVM with {@code jvmArguments} and launcher configuration parameters. */
     private static List<String> runFixture(List<String> jvmArguments, String... configuration)
             throws IOException, InterruptedException {
