@@ -844,12 +844,23 @@ public final class IsolatedEnvironmentBuilder {
      * @return the environment; close it
      * @throws IllegalStateException when neither {@link #rootfs(String)} nor {@link #image(String)} was given, or
      *     both were, and no {@link #from(FrozenState)} state (the message says which and what each names); thrown
-     *     before any image is read or anything is made
+     *     before any image is read or anything is made. Also when the {@link #network(IsolatedNetwork, String...)}
+     *     is closed ({@code The network NAME is closed: ...}), or a member of a private network has a read-only
+     *     rootfs, whose {@code /etc/hosts} cannot name the members (nothing is left behind)
      * @throws IllegalArgumentException when a setting needs a namespace that is not among
      *     {@link #namespaces(LinuxNamespace...)}: a {@link #hostname(String)} without {@link LinuxNamespace#UTS};
      *     binds or tmpfs mounts without {@link LinuxNamespace#MOUNT}; a private network without
      *     {@link LinuxNamespace#NET}. The message names the setting and the namespace to add; it is thrown before
-     *     the image is read or anything is made
+     *     the image is read or anything is made. Also when {@value IsolatedConfiguration#LAYER_STORAGE} or
+     *     {@value IsolatedConfiguration#LAYER_TMPFS_SIZE} is set to a value that is not valid (the message names
+     *     the key)
+     * @throws org.junit.jupiter.api.extension.ExtensionConfigurationException when
+     *     {@value IsolatedConfiguration#EXEC_TIMEOUT}, {@value IsolatedConfiguration#AWAIT_TIMEOUT} or
+     *     {@value IsolatedConfiguration#STARTUP_TIMEOUT} is not a positive whole number with a unit
+     *     ({@code Cannot read isolated.exec.timeout=0s: a timeout must be positive, e.g. 500ms, 30s or 2m}), as
+     *     the same setting fails an {@code @Isolated} test
+     * @throws ServiceNotReadyException when the {@link #startImageCommand(Wait, String...)} service is not ready; the
+     *     environment is closed first
      * @throws EnvironmentSetupException with the failing stage when the helper cannot set it up
      * @throws dev.isolated.image.ImageException naming the image when it is not found, or cannot be read, unpacked
      *     or pulled
