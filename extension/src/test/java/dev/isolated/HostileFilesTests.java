@@ -76,8 +76,9 @@ class HostileFilesTests {
     }
 
     @Test
-    @DisplayName("readString of a FIFO fails at once, naming the FIFO; writeString to it too")
-    void readStringOfAFifo(IsolatedEnvironment env) {
+    @DisplayName("readString of a FIFO fails at once, naming the FIFO; writeString and copyIn to it too, with "
+            + "README's messages")
+    void readStringOfAFifo(IsolatedEnvironment env, @TempDir Path dir) throws Exception {
         assertThat(env.exec("mkfifo", "/tmp/pipe")).succeeded();
 
         assertTimeoutPreemptively(
@@ -90,8 +91,15 @@ class HostileFilesTests {
                 FAST,
                 () -> assertThatThrownBy(() -> env.writeString("/tmp/pipe", "x"))
                         .isInstanceOf(UncheckedIOException.class)
-                        .hasMessageContaining("/tmp/pipe")
-                        .hasMessageContaining("is a FIFO, not a regular file"));
+                        .hasMessage("Cannot write /tmp/pipe: /tmp/pipe in the environment of host pid "
+                                + env.initHostPid() + " is a FIFO, not a regular file"));
+        Path source = Files.writeString(dir.resolve("source.txt"), "x");
+        assertTimeoutPreemptively(
+                FAST,
+                () -> assertThatThrownBy(() -> env.copyIn(source, "/tmp/pipe"))
+                        .isInstanceOf(UncheckedIOException.class)
+                        .hasMessage("Cannot copy " + source + " into the environment at /tmp/pipe: /tmp/pipe in the "
+                                + "environment of host pid " + env.initHostPid() + " is a FIFO, not a regular file"));
     }
 
     @Test

@@ -105,6 +105,29 @@ class ImageErrorsTests {
                 .hasMessage("Image file " + cut + " is truncated or corrupt in entry 'data': Truncated TAR archive");
     }
 
+    @Test
+    @DisplayName(
+            "a registry that is down, with isolated.pull=always: an ImageException naming it and isolated.pull=missing")
+    void registryDownWithPullAlways() throws IOException {
+        String host;
+        try (java.net.ServerSocket closedSoon =
+                new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            host = "127.0.0.1:" + closedSoon.getLocalPort(); // nothing listens there once it is closed
+        }
+        String name = host + "/team/app:1";
+        Map<String, String> settings =
+                Map.of(IsolatedConfiguration.PULL, "always", IsolatedConfiguration.REGISTRY_INSECURE, host);
+        assertThatThrownBy(() -> IsolatedEnvironment.builder()
+                        .configuration(key -> Optional.ofNullable(settings.get(key)))
+                        .image(name)
+                        .start())
+                .isInstanceOf(ImageException.class)
+                .hasMessageStartingWith(
+                        "Image " + name + ": cannot reach http://" + host + ": java.net.ConnectException")
+                .hasMessageEndingWith(
+                        "; with isolated.pull=missing (the default) an image already stored is used without the registry");
+    }
+
     /** A tar of one 4 KiB file of that name. */
     private Path tar(String archive, String entry) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
