@@ -35,14 +35,22 @@ final class HostFindings {
         return finding(e.stage()).map(e::withProbeFinding).orElse(e);
     }
 
-    /** The failed probe step that explains a failure at STAGE: the one for that stage first, else the userns one. */
+    /**
+     * The failed probe step that explains a failure at STAGE: the one for that stage first, else the userns one;
+     * none for stage {@code proc}, whose own hint says what is wrong (a {@code /proc} of another PID namespace,
+     * where the probe's steps fail for that reason too and would blame user namespaces).
+     */
     private static Optional<HostSupport.Step> finding(String stage) {
         List<String> explaining = switch (stage) {
+            case "proc" -> List.of();
             case "clone", "unshare" -> List.of(SECCOMP, RESTRICTED_USERNS);
             case "mount-proc" -> List.of(MASKED_PROC, RESTRICTED_USERNS);
             case "mount-rootfs", "mount-private" -> List.of(ROOT_CAPABILITIES, RESTRICTED_USERNS);
             default -> List.of(RESTRICTED_USERNS);
         };
+        if (explaining.isEmpty()) {
+            return Optional.empty();
+        }
         try {
             List<HostSupport.Step> steps = HostSupport.probe().steps();
             return explaining.stream()

@@ -166,6 +166,23 @@ class HostCannotTests {
                                         + "another user (isolated-helper probe)"));
     }
 
+    @Test
+    @DisplayName("in a PID namespace whose /proc is another's (unshare --pid --fork without --mount-proc): stage proc,"
+            + " with README's hint (not the probe's, which fails there too and blamed user namespaces), as the host's"
+            + " limitation")
+    void procOfAnotherPidNamespace() throws IOException, InterruptedException {
+        List<String> lines = FixtureRunner.runInChildJvm(
+                List.of("unshare", "--pid", "--fork"), List.of(), UserNamespaceTestCase.class);
+
+        assertThat(lines)
+                .containsExactly("FAILED\tEnvironmentSetupException: This host cannot create the isolated environment: "
+                        + "Isolated environment setup failed at stage 'proc': readlink /proc/self: Invalid argument "
+                        + "(EINVAL) Hint: /proc is mounted for another PID namespace than the helper's: run it where "
+                        + "/proc belongs to its own PID namespace, e.g. unshare --pid --fork --mount-proc (To skip such "
+                        + "tests instead of failing them, set isolated.skipIfUnsupported=true or write "
+                        + "@Isolated(skipIfUnsupported = true).)");
+    }
+
     private static List<String> runInRestrictedUserNamespace(Class<?> fixture, String... configuration)
             throws IOException, InterruptedException {
         String script = "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"";
