@@ -41,7 +41,16 @@ public interface CommandRunner {
      * command's exit); the thread's interrupt status is kept.
      *
      * @param command the command and its options
-     * @return the result
+     * @return the result; a program that cannot run gives exit code 127, 126 or 125 (see {@link ExecResult})
+     * @throws IllegalStateException when the environment is closed ({@code This isolated environment is closed: ...})
+     * @throws IllegalArgumentException when the command has {@link Command#withOpenStdin()} (nothing could write to
+     *     it while {@code exec} waits: use {@link #start(Command)}), or when its arguments and environment variables
+     *     are over the helper's limit of 1,048,576 bytes; nothing is sent and the environment goes on
+     * @throws IsolatedException when its user cannot be found or switched to ({@code Command.withUser("postgres"): no
+     *     user "postgres" in the environment's /etc/passwd; ...}, {@code Command [id] cannot run as ...}), when its
+     *     {@link Command#withOutputLines} consumer threw, or when the thread is interrupted
+     * @throws EnvironmentSetupException at stage {@code exec} when the helper cannot start it (out of file
+     *     descriptors), which is no exit code
      */
     ExecResult exec(Command command);
 
@@ -60,7 +69,13 @@ public interface CommandRunner {
      * {@link IsolatedProcess#waitFor(java.time.Duration)}.
      *
      * @param command the command and its options
-     * @return a handle on the running process
+     * @return a handle on the running process; a program that cannot run exits at once with 127, 126 or 125
+     * @throws IllegalStateException when the environment is closed
+     * @throws IllegalArgumentException when its arguments and environment variables are over the helper's limit of
+     *     1,048,576 bytes; nothing is sent and the environment goes on
+     * @throws IsolatedException when its user cannot be found or switched to, as for {@link #exec(Command)}
+     * @throws EnvironmentSetupException at stage {@code exec} when the helper cannot start it (out of file
+     *     descriptors)
      */
     IsolatedProcess start(Command command);
 }
