@@ -153,8 +153,10 @@ class IsolatedExtensionTests {
                             1,
                             event(
                                     test("test"),
-                                    finishedWithFailure(message(m -> m.contains("wormhole")
-                                            && m.contains("[PID, MOUNT, UTS, IPC, NET, USER")))));
+                                    finishedWithFailure(
+                                            instanceOf(ExtensionConfigurationException.class),
+                                            message("isolated.namespaces=pid,wormhole: Unknown namespace 'wormhole': "
+                                                    + "use one of [PID, MOUNT, UTS, IPC, NET, USER, CGROUP, TIME]"))));
         }
 
         @Test
