@@ -361,13 +361,26 @@ static int harden_bind(int root_fd, const struct extra_mount *m, struct failure 
     return 0;
 }
 
+int fail_bind_source(const struct extra_mount *m, const char *syscall, struct failure *f)
+{
+    if (errno == ENOENT || errno == ENOTDIR)
+        return fail(f, "bind", syscall, m->src, "the bind source %s (for %s) does not exist on the host%s",
+                    m->src, m->dst, mounted_later_note());
+    if (errno == EACCES)
+        return fail(f, "bind", syscall, m->src,
+                    "the bind source %s (for %s) is there, but the user the tests run as may not reach it: a "
+                    "directory on its path does not let that user search it (x permission); give it that "
+                    "permission (chmod o+x), or bind a path that user can reach",
+                    m->src, m->dst);
+    return fail(f, "bind", syscall, m->src, NULL);
+}
+
 static int bind_one(int root_fd, const struct extra_mount *m, struct failure *f)
 {
     struct stat st;
     char target[64];
     if ((m->tree_fd > 0 ? fstat(m->tree_fd, &st) : stat(m->src, &st)) < 0)
-        return fail(f, "bind", "stat", m->src, "the bind source %s (for %s) does not exist on the host%s",
-                    m->src, m->dst, mounted_later_note());
+        return fail_bind_source(m, "stat", f);
     int fd = open_in_root(root_fd, m->dst, S_ISDIR(st.st_mode) ? S_IFDIR : S_IFREG, "bind", f);
     if (fd < 0)
         return -1;

@@ -38,6 +38,9 @@ int open_in_root(int root_fd, const char *path, mode_t create, const char *stage
  * and `..` resolve inside ROOT_FD; without openat2 the parent by the walk, the last component with
  * O_NOFOLLOW, a symlink there read and resolved the same way. -1 with errno. */
 int open_at_in_root(int root_fd, const char *path, int flags, mode_t mode);
+/* A bind source that SYSCALL (errno set) could not look up: stage bind, with a hint for what errno
+ * says: missing, not reachable by the tests' user, or (no hint of its own) the default one. -1. */
+int fail_bind_source(const struct extra_mount *m, const char *syscall, struct failure *f);
 /* Before pivot_root, in the env's mount namespace: ROOT is the new root. */
 int mount_extras(const char *root, const struct extra_mount *mounts, size_t count,
                  struct failure *f);

@@ -890,9 +890,7 @@ static int clone_bind_sources(struct env_spec *spec, struct extra_mount **copy, 
                                   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         if (m->tree_fd < 0) {
             m->tree_fd = 0;
-            return fail(f, "bind", errno == ENOENT ? "stat" : "open_tree", m->src,
-                        "the bind source %s (for %s) does not exist on the host%s", m->src, m->dst,
-                        mounted_later_note());
+            return fail_bind_source(m, errno == ENOENT ? "stat" : "open_tree", f);
         }
     }
     return 0;

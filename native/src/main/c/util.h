@@ -24,7 +24,7 @@ struct failure {
     char stage[24];
     char syscall[24];
     char path[512];
-    char hint[256];
+    char hint[1024]; /* a step's hint names paths (a bind's source and target) and may add a note */
     int err;
     bool settings; /* the request's settings contradict each other: kind=test at any stage */
 };
@@ -50,6 +50,7 @@ struct status_msg {
     int value;
     struct failure failure;
 };
+_Static_assert(sizeof(struct status_msg) < 4096, "a status message is one atomic pipe write (PIPE_BUF)");
 void send_status(int fd, char tag, int value);
 /* Reads one message; returns 1, 0 on EOF, -1 on error. */
 int read_status(int fd, struct status_msg *msg);

@@ -6,7 +6,9 @@ import static dev.isolated.LinuxNamespace.USER;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -181,6 +183,37 @@ class HostCannotTests {
                         + "/proc belongs to its own PID namespace, e.g. unshare --pid --fork --mount-proc (To skip such "
                         + "tests instead of failing them, set isolated.skipIfUnsupported=true or write "
                         + "@Isolated(skipIfUnsupported = true).)");
+    }
+
+    @Test
+    @DisplayName("rootless, a bind source the user cannot reach: stage bind, EACCES, a hint that says so (not that"
+            + " it does not exist), and no 'this host cannot' (it is the test's own mistake)")
+    void bindSourceNotReachable(@TempDir Path dir) throws IOException, InterruptedException {
+        Path secret = Files.createDirectories(dir.resolve("private").resolve("data"));
+        Files.setPosixFilePermissions(secret.getParent(), PosixFilePermissions.fromString("rwx------"));
+        List<String> lines = NobodyJvm.runFixture(
+                NobodyJvm.runDirectory(dir, "run"), BindTestCase.class, List.of("env", "AUDIT_BIND=" + secret));
+
+        assertThat(lines)
+                .containsExactly(
+                        "FAILED\tEnvironmentSetupException: Isolated environment setup failed at stage 'bind': "
+                                + "stat " + secret + ": Permission denied (EACCES) Hint: the bind source " + secret
+                                + " (for "
+                                + "/data) is there, but the user the tests run as may not reach it: a directory on its path "
+                                + "does not let that user search it (x permission); give it that permission (chmod o+x), or "
+                                + "bind a path that user can reach");
+    }
+
+    static class BindTestCase {
+        @org.junit.jupiter.api.Test
+        void test() {
+            try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                    .rootfs("busybox.tar")
+                    .bind(Path.of(System.getenv("AUDIT_BIND")), "/data")
+                    .start()) {
+                env.exec("true");
+            }
+        }
     }
 
     private static List<String> runInRestrictedUserNamespace(Class<?> fixture, String... configuration)
