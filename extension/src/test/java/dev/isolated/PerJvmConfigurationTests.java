@@ -124,6 +124,19 @@ class PerJvmConfigurationTests {
         }
     }
 
+    @Test
+    @DisplayName("a JVM of an architecture the jar has no helper for fails the test with README's message")
+    void architectureWithoutAHelper() throws IOException, InterruptedException {
+        List<String> lines = runFixture(List.of("-Dos.arch=riscv64", "-cp", System.getProperty("java.class.path")));
+
+        assertThat(lines)
+                .containsExactly(
+                        "FAILED\tIsolatedException: Isolated's jar holds its native helper for x86_64 (amd64) and"
+                                + " aarch64 (arm64) Linux only; this JVM runs on riscv64 (os.arch). Build the helper for riscv64"
+                                + " from the project's native/ directory (gcc -static -D_GNU_SOURCE -o isolated-helper"
+                                + " native/src/main/c/*.c) and set -Disolated.helper.path=<its path>.");
+    }
+
     /** Runs {@link TestCase} in a child JVM with {@code jvmArguments} and launcher configuration parameters. */
     private static List<String> runFixture(List<String> jvmArguments, String... configuration)
             throws IOException, InterruptedException {
