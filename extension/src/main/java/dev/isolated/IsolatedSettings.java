@@ -118,8 +118,9 @@ final class IsolatedSettings {
                         .orElse(true)) {
             throw new ExtensionConfigurationException("@Isolated on " + context.getDisplayName()
                     + " names no rootfs: write @Isolated(rootfs = \"busybox.tar\") (the isolated-images artifact "
-                    + "has busybox.tar and hello.tar), or set the configuration parameter "
-                    + IsolatedConfiguration.ROOTFS + " in junit-platform.properties");
+                    + "has busybox.tar and hello.tar) or @Isolated(image = \"name:tag\") (an image from a registry), "
+                    + "or set the configuration parameter " + IsolatedConfiguration.ROOTFS
+                    + " in junit-platform.properties");
         }
         LinuxNamespace[] namespaces = namespaces(isolated, context);
         IsolatedEnvironmentBuilder builder = IsolatedEnvironment.builder().rootfs(rootfs);

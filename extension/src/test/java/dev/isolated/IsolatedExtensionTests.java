@@ -122,8 +122,12 @@ class IsolatedExtensionTests {
                                     test("test"),
                                     finishedWithFailure(
                                             instanceOf(ExtensionConfigurationException.class),
-                                            message(m -> m.contains("rootfs = \"busybox.tar\"")
-                                                    && m.contains(Isolated.DEFAULT_ROOTFS_PROPERTY)))));
+                                            message("@Isolated on test(IsolatedEnvironment) names no rootfs: write "
+                                                    + "@Isolated(rootfs = \"busybox.tar\") (the isolated-images "
+                                                    + "artifact has busybox.tar and hello.tar) or @Isolated(image = "
+                                                    + "\"name:tag\") (an image from a registry), or set the "
+                                                    + "configuration parameter isolated.rootfs in "
+                                                    + "junit-platform.properties"))));
         }
 
         @Test
