@@ -103,11 +103,13 @@ class IsolatedExtensionTests {
                             1,
                             event(
                                     test("test"),
-                                    finishedWithFailure(message(m -> m.contains("no-such-image.tar")
-                                            && m.contains("class path")
-                                            && m.contains(Paths.get("no-such-image.tar")
-                                                    .toAbsolutePath()
-                                                    .toString())))));
+                                    finishedWithFailure(
+                                            instanceOf(dev.isolated.image.ImageException.class),
+                                            message(m -> m.startsWith("Image 'no-such-image.tar' not found. Tried:\n")
+                                                    && m.contains("class path")
+                                                    && m.contains(Paths.get("no-such-image.tar")
+                                                            .toAbsolutePath()
+                                                            .toString())))));
         }
 
         @Test
