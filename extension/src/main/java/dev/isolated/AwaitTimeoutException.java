@@ -7,8 +7,9 @@ import org.apiguardian.api.API;
 /**
  * What a test awaited did not happen within {@value IsolatedConfiguration#AWAIT_TIMEOUT}:
  * {@link IsolatedProcess#awaitOutput}, {@link IsolatedProcess#awaitExit()}, {@link IsolatedEnvironment#awaitPort}
- * or {@link IsolatedEnvironment#awaitFile}. The message names what was awaited and the timeout, and what was seen
- * instead: the process's output so far, or the ports that do listen.
+ * or {@link IsolatedEnvironment#awaitFile}. The message names what was awaited, the timeout and what sets it
+ * ({@code within 300 ms (the await timeout: isolated.await.timeout, or builder().awaitTimeout(...))}), and what was
+ * seen instead: the process's output so far, or the ports that do listen.
  *
  * @since 0.1
  */

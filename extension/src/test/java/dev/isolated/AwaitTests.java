@@ -62,7 +62,8 @@ class AwaitTests {
     }
 
     @Test
-    @DisplayName("time out with messages that show the output so far, or the ports that do listen")
+    @DisplayName(
+            "time out with messages that show the output so far, or the ports that do listen, and the timeout's settings")
     void timeoutMessages() {
         EngineRunner.assertAllSucceeded(
                 EngineRunner.run(TimeoutsTestCase.class, Map.of("isolated.await.timeout", "300ms")), 5);
@@ -72,14 +73,17 @@ class AwaitTests {
             rootfs = "busybox.tar",
             namespaces = {PID, MOUNT, NET})
     static class TimeoutsTestCase {
+        /** How the messages name the await timeout of 300 ms, and the settings that lengthen it. */
+        private static final String AWAIT_TIMEOUT =
+                "300 ms (the await timeout: isolated.await.timeout, or builder().awaitTimeout(...))";
+
         @Test
         void output(IsolatedEnvironment env) {
             IsolatedProcess p = env.start("sh", "-c", "echo booting; exec sleep 1000");
             assertThatThrownBy(() -> p.awaitOutput(Pattern.compile("ready")))
                     .isInstanceOf(AwaitTimeoutException.class)
-                    .hasMessageContaining("/ready/")
-                    .hasMessageContaining("300 ms")
-                    .hasMessageContaining("booting");
+                    .hasMessage("No line of [sh, -c, echo booting; exec sleep 1000] matched /ready/ within "
+                            + AWAIT_TIMEOUT + "; stdout so far: \"booting\n\"; stderr so far: (empty)");
         }
 
         @Test
@@ -88,16 +92,16 @@ class AwaitTests {
             env.awaitPort(6000);
             assertThatThrownBy(() -> env.awaitPort(6001))
                     .isInstanceOf(AwaitTimeoutException.class)
-                    .hasMessageContaining("TCP port 6001")
-                    .hasMessageContaining("[6000]");
+                    .hasMessageStartingWith("Nothing listened on TCP port 6001 in IsolatedEnvironment[")
+                    .hasMessageEndingWith(" within " + AWAIT_TIMEOUT + "; listening ports: [6000]");
         }
 
         @Test
         void file(IsolatedEnvironment env) {
             assertThatThrownBy(() -> env.awaitFile("/tmp/never"))
                     .isInstanceOf(AwaitTimeoutException.class)
-                    .hasMessageContaining("/tmp/never did not appear")
-                    .hasMessageContaining("300 ms");
+                    .hasMessageStartingWith("/tmp/never did not appear in IsolatedEnvironment[")
+                    .hasMessageEndingWith(" within " + AWAIT_TIMEOUT);
         }
 
         @Test
@@ -106,8 +110,10 @@ class AwaitTests {
             p.awaitOutput(Pattern.compile("forever"));
             assertThatThrownBy(p::awaitExit)
                     .isInstanceOf(AwaitTimeoutException.class)
-                    .hasMessageContaining("did not exit within 300 ms")
-                    .hasMessageContaining("forever");
+                    .hasMessage("[sh, -c, echo forever; exec sleep 1000] (host pid " + p.hostPid()
+                            + ") did not exit within " + AWAIT_TIMEOUT
+                            + "; stdout so far: \"forever\n\"; stderr so far: "
+                            + "(empty)");
         }
 
         @Test

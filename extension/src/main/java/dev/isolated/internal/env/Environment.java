@@ -627,7 +627,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     public void awaitFile(String path) {
         if (!pollUntil(() -> files().exists(path), path + " to appear")) {
             throw PublicObjects.awaitTimeout(
-                    path + " did not appear in " + this + " within " + Timeouts.millis(spec.awaitTimeout()) + " ms");
+                    path + " did not appear in " + this + " within " + Timeouts.awaitTimeout(spec.awaitTimeout()));
         }
     }
 
@@ -641,7 +641,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         };
         if (!pollUntil(listens, "TCP port " + port + " to listen")) {
             throw PublicObjects.awaitTimeout("Nothing listened on TCP port " + port + " in " + this + " within "
-                    + Timeouts.millis(spec.awaitTimeout()) + " ms; listening ports: "
+                    + Timeouts.awaitTimeout(spec.awaitTimeout()) + "; listening ports: "
                     + ListeningPorts.of(initHostPid, namespaces().contains(LinuxNamespace.NET)));
         }
     }

@@ -533,7 +533,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     throw PublicObjects.awaitTimeout("No line of " + command + " matched /" + pattern + "/ within "
-                            + Timeouts.millis(awaitTimeout) + " ms; " + outputSoFar());
+                            + Timeouts.awaitTimeout(awaitTimeout) + "; " + outputSoFar());
                 }
                 // woken by a matching line or the exit; an unterminated last line is looked at every 10 ms
                 try {
@@ -563,7 +563,7 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             return exited.get(Timeouts.nanos(awaitTimeout), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             throw PublicObjects.awaitTimeout(command + " (host pid " + hostPid + ") did not exit within "
-                    + Timeouts.millis(awaitTimeout) + " ms; " + outputSoFar());
+                    + Timeouts.awaitTimeout(awaitTimeout) + "; " + outputSoFar());
         } catch (InterruptedException e) {
             throw interrupted(e, "to exit");
         } catch (ExecutionException e) {

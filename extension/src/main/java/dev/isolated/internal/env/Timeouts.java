@@ -29,6 +29,14 @@ public final class Timeouts {
         return capped(timeout).toMillis();
     }
 
+    /**
+     * @return {@code awaitTimeout} for the message of a wait that ran out of it, with the settings that lengthen it:
+     *     {@code 300 ms (the await timeout: isolated.await.timeout, or builder().awaitTimeout(...))}
+     */
+    public static String awaitTimeout(Duration awaitTimeout) {
+        return millis(awaitTimeout) + " ms (the await timeout: isolated.await.timeout, or builder().awaitTimeout(...))";
+    }
+
     /** @return the {@code System.nanoTime()} at which {@code timeout} from now expires */
     public static long deadline(Duration timeout) {
         return System.nanoTime() + nanos(timeout);
