@@ -1,6 +1,9 @@
 package dev.isolated;
 
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.platform.testkit.engine.EventConditions.finishedWithFailure;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.instanceOf;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.DisplayName;
@@ -26,5 +29,75 @@ class ErrorMessagesTests {
                         + "host (or it is on a file system mounted after the helper started, which a root helper does "
                         + "not see where the host's / is not a shared mount: mount it first, or run mount "
                         + "--make-rshared /)");
+    }
+
+    @Test
+    @DisplayName("a bind or tmpfs without MOUNT, a private network without NET: start() names the namespace to add,"
+            + " before anything is made")
+    void settingsWithoutTheirNamespace(@TempDir Path dir) {
+        assertThatThrownBy(() -> IsolatedEnvironment.builder()
+                        .rootfs("busybox.tar")
+                        .namespaces(LinuxNamespace.PID)
+                        .bind(dir, "/data")
+                        .start())
+                .isExactlyInstanceOf(IllegalArgumentException.class)
+                .hasMessage(
+                        "binds and tmpfs mounts need the MOUNT namespace: add LinuxNamespace.MOUNT to namespaces, or drop the mounts");
+        try (IsolatedNetwork net = IsolatedNetwork.newNetwork()) {
+            assertThatThrownBy(() -> IsolatedEnvironment.builder()
+                            .rootfs("busybox.tar")
+                            .namespaces(LinuxNamespace.PID, LinuxNamespace.MOUNT)
+                            .network(net)
+                            .start())
+                    .isExactlyInstanceOf(IllegalArgumentException.class)
+                    .hasMessage(
+                            "a private network needs the NET namespace: add LinuxNamespace.NET to namespaces, or drop the network");
+        }
+    }
+
+    @Test
+    @DisplayName("a @Tmpfs on an @Isolated without MOUNT fails the test with the same message")
+    void annotationsWithoutTheirNamespace() {
+        EngineRunner.run(BindWithoutMountTestCase.class)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        finishedWithFailure(
+                                instanceOf(IllegalArgumentException.class),
+                                message("binds and tmpfs mounts need the MOUNT namespace: add LinuxNamespace.MOUNT to "
+                                        + "namespaces, or drop the mounts")));
+    }
+
+    @Test
+    @DisplayName("an @OnNetwork on an @Isolated without NET fails the test with the builder's message")
+    void onNetworkWithoutNet() {
+        EngineRunner.run(NetworkWithoutNetTestCase.class)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        finishedWithFailure(
+                                instanceOf(IllegalArgumentException.class),
+                                message("a private network needs the NET namespace: add LinuxNamespace.NET to "
+                                        + "namespaces, or drop the network")));
+    }
+
+    static class NetworkWithoutNetTestCase {
+        static final IsolatedNetwork net = IsolatedNetwork.newNetwork();
+
+        @Test
+        @Isolated(
+                rootfs = "busybox.tar",
+                namespaces = {LinuxNamespace.PID, LinuxNamespace.MOUNT})
+        @OnNetwork("net")
+        void test(IsolatedEnvironment env) {}
+    }
+
+    static class BindWithoutMountTestCase {
+        @Test
+        @Isolated(rootfs = "busybox.tar", namespaces = LinuxNamespace.PID)
+        @Tmpfs(target = "/cache")
+        void test(IsolatedEnvironment env) {}
     }
 }

@@ -89,10 +89,12 @@ public record EnvironmentSpec(
         }
         if (hasMounts && !ns.contains(LinuxNamespace.MOUNT)) {
             throw new IllegalArgumentException(
-                    "binds and tmpfs mounts need the MOUNT namespace: add LinuxNamespace.MOUNT");
+                    "binds and tmpfs mounts need the MOUNT namespace: add LinuxNamespace.MOUNT to namespaces, or drop "
+                            + "the mounts");
         }
         if (hasNetwork && !ns.contains(LinuxNamespace.NET)) {
-            throw new IllegalArgumentException("a private network needs the NET namespace: add LinuxNamespace.NET");
+            throw new IllegalArgumentException("a private network needs the NET namespace: add LinuxNamespace.NET to "
+                    + "namespaces, or drop the network");
         }
     }
 

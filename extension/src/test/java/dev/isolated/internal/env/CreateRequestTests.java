@@ -151,6 +151,7 @@ class CreateRequestTests {
                         .network("n")
                         .build(ROOTFS, ImageConfig.EMPTY))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("a private network needs the NET namespace: add LinuxNamespace.NET");
+                .hasMessage(
+                        "a private network needs the NET namespace: add LinuxNamespace.NET to namespaces, or drop the network");
     }
 }
