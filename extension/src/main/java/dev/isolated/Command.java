@@ -169,10 +169,12 @@ public final class Command {
      * @param name an environment variable's name
      * @param value its value
      * @return a copy that also sets this variable (overriding the image's and the defaults)
+     * @throws IllegalArgumentException when {@code name} is empty or holds {@code =}
      */
     public Command withEnv(String name, String value) {
         if (name.isEmpty() || name.indexOf('=') >= 0) {
-            throw new IllegalArgumentException("Not an environment variable name: \"" + name + "\"");
+            throw new IllegalArgumentException("Command.withEnv(\"" + name + "\", ...): not an environment variable "
+                    + "name; give the name and the value apart, e.g. withEnv(\"PGDATA\", \"/data\")");
         }
         Map<String, String> copy = new LinkedHashMap<>(env);
         copy.put(name, Objects.requireNonNull(value));
@@ -260,10 +262,11 @@ public final class Command {
      *     command's process group (the command and what it started that stayed in it, as GNU {@code timeout} does);
      *     one too long to expire (up to {@code ChronoUnit.FOREVER.getDuration()}) waits as long as the command runs
      * @return a copy with this timeout
+     * @throws IllegalArgumentException when {@code timeout} is zero or negative
      */
     public Command withTimeout(Duration timeout) {
         if (timeout.isNegative() || timeout.isZero()) {
-            throw new IllegalArgumentException("A timeout must be positive: " + timeout);
+            throw new IllegalArgumentException("Command.withTimeout(" + timeout + "): it must be positive");
         }
         return new Command(
                 argv, stdin, openStdin, env, workingDirectory, uid, gid, user, timeout, outputLines, maxOutputBytes);
@@ -312,7 +315,7 @@ public final class Command {
      */
     public Command withMaxOutputBytes(int maxBytes) {
         if (maxBytes < 0) {
-            throw new IllegalArgumentException("The output bound cannot be negative: " + maxBytes);
+            throw new IllegalArgumentException("Command.withMaxOutputBytes(" + maxBytes + "): it must be 0 or more");
         }
         return new Command(
                 argv, stdin, openStdin, env, workingDirectory, uid, gid, user, timeout, outputLines, maxBytes);

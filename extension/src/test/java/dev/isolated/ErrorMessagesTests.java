@@ -32,6 +32,29 @@ class ErrorMessagesTests {
     }
 
     @Test
+    @DisplayName("a Command's options that are not valid: IllegalArgumentException at once, naming the method, the"
+            + " value and the fix")
+    void commandOptions() {
+        assertThatThrownBy(() -> Command.of())
+                .isExactlyInstanceOf(IllegalArgumentException.class)
+                .hasMessage("A command needs a program: Command.of(\"ls\", \"-l\")");
+        assertThatThrownBy(() -> Command.of("env").withEnv("A=1", "x"))
+                .isExactlyInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Command.withEnv(\"A=1\", ...): not an environment variable name; give the name and the "
+                        + "value apart, e.g. withEnv(\"PGDATA\", \"/data\")");
+        assertThatThrownBy(() -> Command.of("sleep", "1").withTimeout(java.time.Duration.ZERO))
+                .isExactlyInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Command.withTimeout(PT0S): it must be positive");
+        assertThatThrownBy(() -> Command.of("yes").withMaxOutputBytes(-1))
+                .isExactlyInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Command.withMaxOutputBytes(-1): it must be 0 or more");
+        assertThatThrownBy(() -> Command.of("pwd").withWorkingDirectory("srv"))
+                .isExactlyInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Command.withWorkingDirectory(\"srv\"): the working directory must be an absolute path "
+                        + "inside the environment, e.g. \"/srv\"");
+    }
+
+    @Test
     @DisplayName("a bind or tmpfs without MOUNT, a private network without NET: start() names the namespace to add,"
             + " before anything is made")
     void settingsWithoutTheirNamespace(@TempDir Path dir) {
