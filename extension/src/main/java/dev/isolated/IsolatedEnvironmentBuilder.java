@@ -232,7 +232,8 @@ public final class IsolatedEnvironmentBuilder {
      */
     public IsolatedEnvironmentBuilder env(String name, String value) {
         if (name.isEmpty() || name.indexOf('=') >= 0) {
-            throw new IllegalArgumentException("Not an environment variable name: \"" + name + "\"");
+            throw new IllegalArgumentException("IsolatedEnvironmentBuilder.env(\"" + name + "\", ...): not an "
+                    + "environment variable name; give the name and the value apart, e.g. env(\"PGDATA\", \"/data\")");
         }
         spec.env(name, value);
         return this;

@@ -42,6 +42,10 @@ class ErrorMessagesTests {
                 .isExactlyInstanceOf(IllegalArgumentException.class)
                 .hasMessage("Command.withEnv(\"A=1\", ...): not an environment variable name; give the name and the "
                         + "value apart, e.g. withEnv(\"PGDATA\", \"/data\")");
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().env("", "x"))
+                .isExactlyInstanceOf(IllegalArgumentException.class)
+                .hasMessage("IsolatedEnvironmentBuilder.env(\"\", ...): not an environment variable name; give the name"
+                        + " and the value apart, e.g. env(\"PGDATA\", \"/data\")");
         assertThatThrownBy(() -> Command.of("sleep", "1").withTimeout(java.time.Duration.ZERO))
                 .isExactlyInstanceOf(IllegalArgumentException.class)
                 .hasMessage("Command.withTimeout(PT0S): it must be positive");
