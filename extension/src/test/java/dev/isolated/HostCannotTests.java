@@ -204,6 +204,41 @@ class HostCannotTests {
                                 + "bind a path that user can reach");
     }
 
+    @Test
+    @DisplayName("as root on a read-only cgroup file system (a container's): a @Limits test fails at stage cgroup with"
+            + " README's hint, as the host's limitation")
+    void readOnlyCgroupFileSystem() throws IOException, InterruptedException {
+        // Every cgroup mount read-only in a mount namespace of the child JVM's own; the host's stay as they are.
+        String script = "for m in $(awk '$9 ~ /^cgroup/ {print $5}' /proc/self/mountinfo); do"
+                + " mount -o remount,bind,ro \"$m\" || exit 99; done; exec \"$@\"";
+        List<String> lines = FixtureRunner.runInChildJvm(
+                List.of("unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"),
+                List.of(),
+                LimitsTestCase.class);
+
+        assertThat(lines)
+                .singleElement()
+                .satisfies(line -> assertThat(line)
+                        .startsWith(
+                                "FAILED\tEnvironmentSetupException: This host cannot create the isolated environment: "
+                                        + "Isolated environment setup failed at stage 'cgroup': mkdir /sys/fs/cgroup/")
+                        .endsWith(
+                                ": Read-only file system (EROFS) Hint: the cgroup file system is mounted read-only here (as in"
+                                        + " a container that is not privileged): mount it read-write (for a container: a writable "
+                                        + "/sys/fs/cgroup, e.g. docker run --privileged), or run without cgroup limits (To skip such "
+                                        + "tests instead of failing them, set isolated.skipIfUnsupported=true or write "
+                                        + "@Isolated(skipIfUnsupported = true).)"));
+    }
+
+    static class LimitsTestCase {
+        @org.junit.jupiter.api.Test
+        @Isolated(rootfs = "busybox.tar")
+        @Limits(memoryBytes = 64L << 20)
+        void test(IsolatedEnvironment env) {
+            env.exec("true");
+        }
+    }
+
     static class BindTestCase {
         @org.junit.jupiter.api.Test
         void test() {
