@@ -64,6 +64,33 @@ class ImageBuilderTests {
     }
 
     @Test
+    @DisplayName("what cannot be added is refused at once, naming it and why")
+    void refusedAdditions() throws IOException {
+        Path file = Files.writeString(dir.resolve("file.txt"), "x");
+        assertThatThrownBy(() -> ImageBuilder.scratch().addFile(dir, "/x"))
+                .isExactlyInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Cannot add " + dir + " to the image: it is not a regular file");
+        assertThatThrownBy(() -> ImageBuilder.scratch().addDirectory(file, "/x"))
+                .isExactlyInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Cannot add directory " + file + " to the image: it is not a directory");
+        assertThatThrownBy(() -> ImageBuilder.scratch().symlink("/bin/sh", ""))
+                .isExactlyInstanceOf(IllegalArgumentException.class)
+                .hasMessage("The symlink /bin/sh needs a non-empty target");
+        assertThatThrownBy(() -> ImageBuilder.scratch().mode("/nothing", 0755))
+                .isExactlyInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Cannot set the mode of /nothing: nothing was added there yet");
+        assertThatThrownBy(() -> ImageBuilder.scratch().symlink("/l", "x").mode("/l", 0755))
+                .isExactlyInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Cannot set the mode of /l: it is a symlink");
+        assertThatThrownBy(() -> ImageBuilder.scratch().addText("/", "x"))
+                .isExactlyInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Cannot add '/': it names the image root, which is always a directory");
+        assertThatThrownBy(() -> ImageBuilder.scratch().addText("/etc/../../x", "x"))
+                .isExactlyInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Image path '/etc/../../x' must not contain '..' or NUL");
+    }
+
+    @Test
     @DisplayName("builds a FROM-scratch image with the host's static busybox that unpacks and runs")
     void scratchWithBusybox() throws Exception {
         Path tar = busyboxImage().build();

@@ -109,6 +109,8 @@ public final class ImageBuilder {
      * @param hostFile a regular file on the host, or a symlink to one
      * @param target its absolute path in the image
      * @return this builder
+     * @throws IllegalArgumentException if {@code hostFile} is not a regular file, or {@code target} is the image's
+     *     root or holds {@code ..} (as for every path given to this builder)
      */
     public ImageBuilder addFile(Path hostFile, String target) {
         requireRegularFile(hostFile);
@@ -132,7 +134,8 @@ public final class ImageBuilder {
      * @param hostDir a directory on the host, or a symlink to one
      * @param target its absolute path in the image
      * @return this builder
-     * @throws IllegalArgumentException if {@code hostDir} is not a directory
+     * @throws IllegalArgumentException if {@code hostDir} is not a directory, or {@code target} is the image's root or
+     *     holds {@code ..}
      */
     public ImageBuilder addDirectory(Path hostDir, String target) {
         if (!Files.isDirectory(hostDir)) {
@@ -155,6 +158,7 @@ public final class ImageBuilder {
      * @param target its absolute path in the image
      * @param content the file's text
      * @return this builder
+     * @throws IllegalArgumentException if {@code target} is the image's root or holds {@code ..}
      */
     public ImageBuilder addText(String target, String content) {
         put(
@@ -195,7 +199,8 @@ public final class ImageBuilder {
      * @param target the symlink's absolute path in the image
      * @param linkTarget what it points to
      * @return this builder
-     * @throws IllegalArgumentException if {@code linkTarget} is empty
+     * @throws IllegalArgumentException if {@code linkTarget} is empty, or {@code target} is the image's root or holds
+     *     {@code ..}
      */
     public ImageBuilder symlink(String target, String linkTarget) {
         if (linkTarget.isEmpty()) {
