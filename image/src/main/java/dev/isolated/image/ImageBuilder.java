@@ -134,8 +134,7 @@ public final class ImageBuilder {
      * @param hostDir a directory on the host, or a symlink to one
      * @param target its absolute path in the image
      * @return this builder
-     * @throws IllegalArgumentException if {@code hostDir} is not a directory, or {@code target} is the image's root or
-     *     holds {@code ..}
+     * @throws IllegalArgumentException if {@code hostDir} is not a directory, or {@code target} holds {@code ..}
      */
     public ImageBuilder addDirectory(Path hostDir, String target) {
         if (!Files.isDirectory(hostDir)) {
