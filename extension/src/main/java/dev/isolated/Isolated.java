@@ -30,7 +30,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * <h2>Lifecycle</h2>
  * By default every test method (each invocation of a {@code @ParameterizedTest} or {@code @RepeatedTest})
  * gets a fresh environment before it starts (before {@code @BeforeEach} methods that take an
- * {@link IsolatedEnvironment} parameter), and it is closed after the test: every process in it is
+ * {@link IsolatedEnvironment} parameter; the dynamic tests of a {@code @TestFactory} share the factory method's), and
+ * it is closed after the test (after {@code @AfterEach} methods): every process in it is
  * killed, its mounts vanish with its mount namespace, and nothing it wrote remains. From the third test in a
  * row of the same settings (hostnames aside) on, that environment may have been made in the background while the
  * test before ran and given the test's hostname when the test took it (a spare, see
@@ -73,7 +74,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * <h2>When a test fails</h2>
  * The failure gets a suppressed {@code EnvironmentReport} with the environment's last commands (exit codes,
  * the user each ran as, and output), its processes, mounts and hostname, so Surefire's report shows what the environment looked
- * like.
+ * like. So does a failure in a {@code @BeforeEach} or {@code @AfterEach} method, in a dynamic test of a
+ * {@code @TestFactory} (which runs in the factory method's environment), and, with {@link Lifecycle#PER_CLASS}, in a
+ * {@code @BeforeAll} or {@code @AfterAll} method.
  *
  * <h2>When the host cannot do it</h2>
  * When the kernel or the user cannot create what was asked (user namespaces disabled, a masked

@@ -18,10 +18,13 @@ import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.DynamicTestInvocationContext;
 import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ExtensionContext.Namespace;
 import org.junit.jupiter.api.extension.ExtensionContext.Store;
+import org.junit.jupiter.api.extension.InvocationInterceptor;
+import org.junit.jupiter.api.extension.LifecycleMethodExecutionExceptionHandler;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
 import org.junit.jupiter.api.extension.ParameterResolver;
@@ -41,7 +44,9 @@ class IsolatedExtension
                 BeforeEachCallback,
                 AfterEachCallback,
                 ParameterResolver,
-                TestExecutionExceptionHandler {
+                TestExecutionExceptionHandler,
+                LifecycleMethodExecutionExceptionHandler,
+                InvocationInterceptor {
     private static final Namespace NAMESPACE = Namespace.create(IsolatedExtension.class);
     private static final String METHOD_ENVIRONMENT = "environment";
     private static final String CLASS_ENVIRONMENT = "class-environment";
@@ -384,10 +389,68 @@ class IsolatedExtension
 
     @Override
     public void handleTestExecutionException(ExtensionContext context, Throwable throwable) throws Throwable {
+        throw withReports(context, throwable);
+    }
+
+    // A failure in a lifecycle method fails the test (or, for @BeforeAll and @AfterAll, the class) as one in the test
+    // method does, so it gets the same report.
+
+    @Override
+    public void handleBeforeAllMethodExecutionException(ExtensionContext context, Throwable throwable)
+            throws Throwable {
+        throw withReports(context, throwable);
+    }
+
+    @Override
+    public void handleBeforeEachMethodExecutionException(ExtensionContext context, Throwable throwable)
+            throws Throwable {
+        throw withReports(context, throwable);
+    }
+
+    @Override
+    public void handleAfterEachMethodExecutionException(ExtensionContext context, Throwable throwable)
+            throws Throwable {
+        throw withReports(context, throwable);
+    }
+
+    @Override
+    public void handleAfterAllMethodExecutionException(ExtensionContext context, Throwable throwable) throws Throwable {
+        throw withReports(context, throwable);
+    }
+
+    /**
+     * A {@code @TestFactory}'s dynamic tests run in the factory method's environment; JUnit gives them no exception
+     * handler, so a failing one gets its report here, from the factory's context.
+     */
+    @Override
+    public void interceptDynamicTest(
+            Invocation<Void> invocation, DynamicTestInvocationContext invocationContext, ExtensionContext context)
+            throws Throwable {
+        try {
+            invocation.proceed();
+        } catch (Throwable t) {
+            ExtensionContext factory = context;
+            while (factory.getTestMethod().isEmpty() && factory.getParent().isPresent()) {
+                factory = factory.getParent().get();
+            }
+            throw withReports(factory, t);
+        }
+    }
+
+    /**
+     * Adds an {@link EnvironmentReport} of each environment the failed code could use (the test's own, else the
+     * class's, and its parameters') to {@code throwable}, keeping their writable layers as configured.
+     */
+    private static Throwable withReports(ExtensionContext context, Throwable throwable) {
         Store store = context.getStore(NAMESPACE);
         List<Environment> envs = new ArrayList<>();
-        Optional.ofNullable(store.get(METHOD_ENVIRONMENT, Environment.class)).ifPresent(envs::add);
-        Optional.ofNullable(store.get(CLASS_ENVIRONMENT, Environment.class)).ifPresent(envs::add);
+        Environment used = store.get(METHOD_ENVIRONMENT, Environment.class);
+        if (used == null) {
+            used = store.get(CLASS_ENVIRONMENT, Environment.class);
+        }
+        if (used != null) {
+            envs.add(used);
+        }
         envs.addAll(parameterEnvironments(store, false));
         boolean keep = context.getConfigurationParameter(IsolatedConfiguration.KEEP_ON_FAILURE)
                 .map(Boolean::parseBoolean)
@@ -400,14 +463,14 @@ class IsolatedExtension
             }
             throwable.addSuppressed(new EnvironmentReport(report));
         }
-        throw throwable;
+        return throwable;
     }
 
     private static String keepWritableLayer(Environment env, ExtensionContext context, int index) {
         KeptLayerDirectory base =
                 KeptLayerDirectory.of(context.getConfigurationParameter(IsolatedConfiguration.KEEP_ON_FAILURE_DIR));
-        String name = context.getRequiredTestClass().getSimpleName() + "."
-                + context.getRequiredTestMethod().getName() + "-" + System.currentTimeMillis()
+        String name = context.getRequiredTestClass().getSimpleName()
+                + context.getTestMethod().map(m -> "." + m.getName()).orElse("") + "-" + System.currentTimeMillis()
                 + (index == 0 ? "" : "-" + index);
         Path target = base.path().resolve(name);
         try {
