@@ -59,7 +59,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * <h2>Several environments</h2>
  * A test parameter annotated with {@code @Isolated} gets an environment of its own, configured by that
  * annotation combined with the method's and the class's (as above), e.g. {@code void talk(IsolatedEnvironment
- * client, @Isolated(hostname = "server") IsolatedEnvironment server)}; the {@link Bind}, {@link Tmpfs},
+ * client, @Isolated(hostname = "server") IsolatedEnvironment server)}, closed after the test (a parameter of a
+ * {@code @BeforeEach} or {@code @AfterEach} method too; one of a constructor or a {@code @BeforeAll} or
+ * {@code @AfterAll} method fails with a {@link org.junit.jupiter.api.extension.ParameterResolutionException} naming
+ * where to take it); the {@link Bind}, {@link Tmpfs},
  * {@link Limits}, {@link WritableLayer}, {@link ClockOffsets} and {@link StartImageCommand} of its method and class
  * apply to it as well (a {@link StartImageCommand} on the parameter replaces theirs).
  * {@link IsolatedEnvironment#builder()} makes more in code.

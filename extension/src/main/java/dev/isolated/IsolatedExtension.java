@@ -5,6 +5,7 @@ import dev.isolated.internal.env.KeptLayerDirectory;
 import dev.isolated.internal.os.NativeAccess;
 import java.io.IOException;
 import java.lang.reflect.AnnotatedElement;
+import java.lang.reflect.Constructor;
 import java.lang.reflect.Method;
 import java.lang.reflect.Parameter;
 import java.nio.file.Path;
@@ -55,20 +56,39 @@ class IsolatedExtension
 
     @Override
     public void beforeAll(ExtensionContext context) {
-        Class<?> testClass = context.getRequiredTestClass();
-        Optional<Isolated> declared = AnnotationSupport.findAnnotation(testClass, Isolated.class);
-        if (declared.isPresent() && declared.get().lifecycle() == Isolated.Lifecycle.PER_CLASS) {
-            IsolatedSettings.Merged merged = IsolatedSettings.merge(classAnnotations(testClass));
-            Environment env = create(
-                    merged,
-                    () -> IsolatedNetworkExtension.join(
-                            IsolatedSettings.builder(merged, classChain(testClass), testClass.getSimpleName(), context),
-                            innermostFirst(testClass, null),
-                            context),
-                    context,
-                    null);
-            context.getStore(NAMESPACE).put(CLASS_ENVIRONMENT, env);
+        if (perClass(context.getRequiredTestClass())) {
+            classEnvironment(context);
         }
+    }
+
+    private static boolean perClass(Class<?> testClass) {
+        Optional<Isolated> declared = AnnotationSupport.findAnnotation(testClass, Isolated.class);
+        return declared.isPresent() && declared.get().lifecycle() == Isolated.Lifecycle.PER_CLASS;
+    }
+
+    /**
+     * The PER_CLASS environment of the context's class, made at its first use: in {@link #beforeAll}, or before that
+     * for the constructor of a {@code @TestInstance(PER_CLASS)} class, which JUnit calls before any callback.
+     */
+    private static Environment classEnvironment(ExtensionContext context) {
+        Class<?> testClass = context.getRequiredTestClass();
+        Store store = context.getStore(NAMESPACE);
+        Environment made = store.get(testClass, Environment.class); // keyed by class: get() also reads outer classes'
+        if (made != null) {
+            return made;
+        }
+        IsolatedSettings.Merged merged = IsolatedSettings.merge(classAnnotations(testClass));
+        Environment env = create(
+                merged,
+                () -> IsolatedNetworkExtension.join(
+                        IsolatedSettings.builder(merged, classChain(testClass), testClass.getSimpleName(), context),
+                        innermostFirst(testClass, null),
+                        context),
+                context,
+                null);
+        store.put(testClass, env);
+        store.put(CLASS_ENVIRONMENT, env);
+        return env;
     }
 
     @Override
@@ -268,6 +288,7 @@ class IsolatedExtension
     @Override
     public void afterAll(ExtensionContext context) {
         List<RuntimeException> failures = new ArrayList<>();
+        context.getStore(NAMESPACE).remove(context.getRequiredTestClass());
         closeQuietly(context.getStore(NAMESPACE).remove(CLASS_ENVIRONMENT, Environment.class), failures);
         SpareEnvironment spare = context.getStore(NAMESPACE).remove(SPARE_ENVIRONMENT, SpareEnvironment.class);
         if (spare != null) {
@@ -308,7 +329,17 @@ class IsolatedExtension
     public Object resolveParameter(ParameterContext parameterContext, ExtensionContext context) {
         Parameter parameter = parameterContext.getParameter();
         Optional<Isolated> own = parameterContext.findAnnotation(Isolated.class);
-        if (own.isPresent() && context.getTestMethod().isPresent()) {
+        if (own.isPresent()
+                && (context.getTestMethod().isEmpty()
+                        || parameterContext.getDeclaringExecutable() instanceof Constructor)) {
+            throw new ParameterResolutionException("@Isolated on parameter " + parameter.getName() + " of "
+                    + parameterContext.getDeclaringExecutable() + ": an environment of a parameter's own is made for "
+                    + "one test, in its @Test, @BeforeEach or @AfterEach method, not in a constructor or a @BeforeAll "
+                    + "or @AfterAll method. For one environment per class, put @Isolated(lifecycle = PER_CLASS) on the "
+                    + "class and take the parameter without @Isolated; or make one with "
+                    + "IsolatedEnvironment.builder().");
+        }
+        if (own.isPresent()) {
             Method method = context.getRequiredTestMethod();
             rejectLifecycle(own.get(), "parameter " + parameter.getName() + " of " + method.getName());
             List<Isolated> annotations = new ArrayList<>(List.of(own.get()));
@@ -344,6 +375,12 @@ class IsolatedExtension
         Environment env = store.get(METHOD_ENVIRONMENT, Environment.class);
         if (env == null) {
             env = store.get(CLASS_ENVIRONMENT, Environment.class);
+        }
+        if (env == null
+                && context.getTestMethod().isEmpty()
+                && context.getTestClass().isPresent()
+                && perClass(context.getRequiredTestClass())) {
+            env = classEnvironment(context); // a @TestInstance(PER_CLASS) constructor, before beforeAll
         }
         if (env == null) {
             throw new ParameterResolutionException(noEnvironmentMessage(parameterContext, context));
