@@ -476,9 +476,13 @@ class IsolatedExtension
 
     /**
      * Adds an {@link EnvironmentReport} of each environment the failed code could use (the test's own, else the
-     * class's, and its parameters') to {@code throwable}, keeping their writable layers as configured.
+     * class's, and its parameters') to {@code throwable}, keeping their writable layers as configured; nothing to a
+     * {@link TestAbortedException}, which JUnit reports as skipped.
      */
     private static Throwable withReports(ExtensionContext context, Throwable throwable) {
+        if (throwable instanceof TestAbortedException) {
+            return throwable; // an assumption that did not hold: the test did not fail, nothing to report or keep
+        }
         Store store = context.getStore(NAMESPACE);
         List<Environment> envs = new ArrayList<>();
         Environment used = store.get(METHOD_ENVIRONMENT, Environment.class);
