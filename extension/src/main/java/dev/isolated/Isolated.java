@@ -165,8 +165,9 @@ public @interface Isolated {
 
     /**
      * The environment's hostname (needs {@link LinuxNamespace#UTS}). When empty it is the enclosing annotation's, and
-     * when that is empty too it is derived from the test method's name, e.g. {@code psSeesOnlyTheEnvironment}
-     * becomes {@code psseesonlytheenvironment}; a parameter's environment's from the method's and the parameter's
+     * when that is empty too it is derived from the test method's name (lower case ASCII letters and digits, each run
+     * of other characters one dash, cut to 63 characters), e.g. {@code psSeesOnlyTheEnvironment} becomes
+     * {@code psseesonlytheenvironment}; a parameter's environment's from the method's and the parameter's
      * ({@code talkTo(..., @Isolated IsolatedEnvironment server)} gives {@code talkto-server}), a
      * {@link Lifecycle#PER_CLASS} environment's from the class's simple name. One that is not a valid hostname (the rule of
      * {@link IsolatedEnvironmentBuilder#hostname(String)}) fails the test with an
