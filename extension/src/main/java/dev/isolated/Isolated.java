@@ -75,8 +75,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * README.
  *
  * <h2>When a test fails</h2>
- * The failure gets a suppressed {@code EnvironmentReport} with the environment's last commands (exit codes,
- * the user each ran as, and output), its processes, mounts and hostname, so Surefire's report shows what the environment looked
+ * The failure gets a suppressed {@code EnvironmentReport} with the environment's last 20 commands that ended (exit
+ * codes, the user each ran as, and the last 400 characters of their output), its processes, mounts and hostname, so Surefire's report shows what the environment looked
  * like. So does a failure in a {@code @BeforeEach} or {@code @AfterEach} method, in a dynamic test of a
  * {@code @TestFactory} (which runs in the factory method's environment), and, with {@link Lifecycle#PER_CLASS}, in a
  * {@code @BeforeAll} or {@code @AfterAll} method.

@@ -177,6 +177,25 @@ class LifecycleTests {
                                                 && m.contains("Hostname: fails"))))));
     }
 
+    @Test
+    @DisplayName("the report lists the last 20 commands that ended, each with the last 400 characters of its output")
+    void failureReportBounds() {
+        EngineRunner.run(ManyCommandsTestCase.class)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                test("fails"),
+                                finishedWithFailure(suppressed(
+                                        0,
+                                        message(m -> m.contains("Commands (last 20):")
+                                                && !m.contains("[echo, 6] -> exit 0")
+                                                && m.contains("[echo, 7] -> exit 0")
+                                                && m.contains("stdout: ..." + "y".repeat(398) + "z\n")
+                                                && !m.contains("xy"))))));
+    }
+
     @Isolated(rootfs = "busybox.tar", lifecycle = Isolated.Lifecycle.PER_CLASS)
     @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
     static class PerClassTestCase {
@@ -262,6 +281,18 @@ class LifecycleTests {
                 assertThat(env).hostname().isEqualTo("inner");
                 assertThat(env.namespaces()).contains(LinuxNamespace.NET);
             }
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class ManyCommandsTestCase {
+        @Test
+        void fails(IsolatedEnvironment env) {
+            for (int i = 1; i <= 24; i++) {
+                env.exec("echo", Integer.toString(i));
+            }
+            env.exec("sh", "-c", "printf x; printf 'y%.0s' $(seq 500); echo z"); // 502 characters: the x is cut off
+            assertThat(env.exec("false")).succeeded();
         }
     }
 
