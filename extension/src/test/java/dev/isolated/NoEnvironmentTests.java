@@ -8,6 +8,8 @@ import static org.junit.platform.testkit.engine.TestExecutionResultConditions.in
 import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
 
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -74,10 +76,11 @@ class NoEnvironmentTests {
     }
 
     @Test
-    @DisplayName("taken in the constructor of a @TestInstance(PER_CLASS) class with lifecycle = PER_CLASS: the class's "
-            + "environment, made before JUnit's callbacks")
+    @DisplayName("taken in the constructor of a class with lifecycle = PER_CLASS: the class's environment, with "
+            + "JUnit's @TestInstance(PER_CLASS) too (made then before JUnit's callbacks)")
     void constructorOfAPerClassInstance() {
         EngineRunner.assertAllSucceeded(EngineRunner.run(PerClassInstanceConstructorTestCase.class), 1);
+        EngineRunner.assertAllSucceeded(EngineRunner.run(PerClassConstructorTestCase.class), 2);
     }
 
     @Test
@@ -121,6 +124,25 @@ class NoEnvironmentTests {
         @Test
         void test(IsolatedEnvironment env) {
             assertThat(env).isSameAs(fromConstructor);
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar", lifecycle = Isolated.Lifecycle.PER_CLASS)
+    static class PerClassConstructorTestCase {
+        static final Set<IsolatedEnvironment> constructed = ConcurrentHashMap.newKeySet();
+
+        PerClassConstructorTestCase(IsolatedEnvironment env) {
+            constructed.add(env);
+        }
+
+        @Test
+        void first(IsolatedEnvironment env) {
+            assertThat(constructed).containsExactly(env);
+        }
+
+        @Test
+        void second(IsolatedEnvironment env) {
+            assertThat(constructed).containsExactly(env);
         }
     }
 
