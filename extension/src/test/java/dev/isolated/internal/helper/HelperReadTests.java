@@ -10,11 +10,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** READ and its READ-DATA frames (native/PROTOCOL.md, "READ"). */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
@@ -116,5 +121,44 @@ class HelperReadTests extends AbstractHelperCliTests {
                     .containsEntry("stage", "read")
                     .containsEntry("errname", "ENOENT");
         }
+    }
+
+    @ParameterizedTest(name = "without openat2: {0}")
+    @ValueSource(booleans = {false, true})
+    @DisplayName("planted symlinks to a host file and up past the root lead to the environment's file, never the "
+            + "host's, with openat2 and with the walk that stands in for it; follow=false looks at the symlink")
+    void symlinksStayInside(boolean walk) throws Exception {
+        Path canary = Files.writeString(tmp.resolve("canary"), "host\n");
+        String helper = HelperPaths.helper().toString();
+        List<String> command = walk ? List.of("env", "ISOLATED_HELPER_NO_OPENAT2=1", helper) : List.of(helper);
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"), command)) {
+            server.create(1, "rootfs=" + rootfs);
+            server.send(
+                    SPAWN,
+                    2,
+                    "env=1",
+                    "arg=sh",
+                    "arg=-c",
+                    "arg=mkdir -p " + tmp + " && echo inside > " + canary + " && ln -s " + canary
+                            + " /tmp/to-canary && ln -s ../../../../.. /tmp/up");
+            server.stdoutUntilExit(2);
+
+            for (String path : List.of("/tmp/to-canary", "/tmp/up" + canary)) {
+                server.send(READ, 3, "env=1", "path=" + path, "type=file");
+                ByteArrayOutputStream data = new ByteArrayOutputStream();
+                dataUntil(server, 3, ACK, data);
+                assertThat(data.toString(StandardCharsets.UTF_8)).as(path).isEqualTo("inside\n");
+            }
+            assertThat(server.request(READ, 4, "env=1", "path=/tmp/to-canary", "follow=false"))
+                    .hasType(ACK)
+                    .fields()
+                    .containsEntry("type", "symlink");
+            assertThat(server.request(READ, 5, "env=1", "path=/tmp/up", "type=dir", "follow=false"))
+                    .hasType(ERROR)
+                    .fields()
+                    .containsEntry("errno", "0")
+                    .containsEntry("hint", "a symlink");
+        }
+        assertThat(canary).content().isEqualTo("host\n");
     }
 }
