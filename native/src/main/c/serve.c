@@ -12,7 +12,8 @@
  * - SPAWN, UNAME, SET-HOSTNAME, FORWARD and CLOSE are answered synchronously (each takes well
  *   under 10 ms); everything else is event-driven. WRITE opens its file synchronously (envfiles.c),
  *   and each of its WRITE-DATA frames is written into it as it is read; the last one's ACK (or the
- *   first failure's ERROR) answers it.
+ *   first failure's ERROR) answers it. READ is answered synchronously, its READ-DATA frames sent as
+ *   the JVM reads them (a file of up to 64 MiB by default, so some 100 ms at most).
  * - A process's EXITED is sent once it was reaped and its pipes drained of what they held then,
  *   and closed: output written later by its still-running descendants is dropped (they get EPIPE).
  * - EOF on stdin (the JVM is gone) or a broken stdout: SIGKILL every init and process, reap
@@ -965,6 +966,22 @@ static void handle_write(struct server *s, uint32_t id, const struct record *rec
         end_write(s, s->n_writes - 1, NULL);
 }
 
+/* READ: synchronous, as UNAME; the file's READ-DATA goes out as the JVM takes it (blocking writes). */
+static void handle_read(struct server *s, uint32_t id, const struct record *rec)
+{
+    struct env_slot *slot = find_env(s, record_get(rec, "env"));
+    struct env_read r;
+    struct failure f;
+    struct record_builder rb = { 0 };
+    if (!slot || slot->dead)
+        return (void)request_error(s, id, ESRCH, "no such environment");
+    if (parse_env_read(rec, &r, &f) < 0 || env_read(&slot->env, &r, &s->out, id, &rb, &f) < 0) {
+        free(rb.data);
+        return send_failure(&s->out, id, &f);
+    }
+    send_record(&s->out, FRAME_ACK, id, &rb);
+}
+
 /* WRITE-DATA of a WRITE that failed (or is unknown) is dropped, as STDIN of an exited process. */
 static void handle_write_data(struct server *s, const struct frame *frame)
 {
@@ -1140,6 +1157,7 @@ static void dispatch(struct server *s, struct frame *frame)
     case FRAME_FORWARD: handle_forward(s, frame->id, &rec); break;
     case FRAME_HOST_PORT: handle_host_port(s, frame->id, &rec); break;
     case FRAME_WRITE: handle_write(s, frame->id, &rec); break;
+    case FRAME_READ: handle_read(s, frame->id, &rec); break;
     case FRAME_CLOSE: handle_close(s, frame->id, &rec); break;
     default: request_error(s, frame->id, EINVAL, "unknown frame type"); break;
     }

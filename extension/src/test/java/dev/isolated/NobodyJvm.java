@@ -2,6 +2,7 @@ package dev.isolated;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.isolated.internal.helper.TemporarySubIds;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -30,6 +31,19 @@ public final class NobodyJvm {
      */
     static List<String> runFixture(Path dir, Class<?> fixture) throws IOException, InterruptedException {
         return runFixture(dir, fixture, List.of());
+    }
+
+    /**
+     * Runs a fixture as uid 65534 with a subordinate id range of its own (1300000000, 65536 ids) for {@code SUBIDS},
+     * in {@code run} below {@code tempDir}, and checks that its one test succeeded.
+     */
+    static void runSubIdsFixture(Path tempDir, Class<?> fixture) throws Exception {
+        Path run = runDirectory(tempDir, "run");
+        List<String> lines = TemporarySubIds.during(
+                TemporarySubIds.replacing(List.of("nobody", NOBODY), NOBODY + ":1300000000:65536"),
+                () -> runFixture(run, fixture));
+
+        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("SUCCESSFUL"));
     }
 
     /**
