@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.isolated.internal.image.TestImages;
+import dev.isolated.internal.registry.FakeRegistry;
 import dev.isolated.internal.registry.ForwardProxy;
 import dev.isolated.internal.registry.ImagePullException;
 import dev.isolated.internal.registry.ImagePuller;
@@ -991,6 +992,40 @@ class RegistryPullTests {
                                     + "docker.io images through a mirror: set isolated.registry.mirror (e.g. https://mirror.gcr.io)");
         } finally {
             server.stop(0);
+        }
+    }
+
+    @Test
+    @DisplayName(
+            "HTTP 500 and 503 are tried 3 times in all, waiting as Retry-After says: a registry that recovers is pulled "
+                    + "from, one that does not fails the test naming the answer")
+    void serverErrors() throws Exception {
+        byte[] layer = TestImages.layer(List.of("etc"), Map.of("etc/retried", "retried " + System.nanoTime() + "\n"));
+        try (FakeRegistry fake =
+                new FakeRegistry(TestOci.layout(dir.resolve("retried"), "amd64", RUN_CONFIG, busybox, layer))) {
+            Function<String, Optional<String>> insecure = key ->
+                    key.equals(IsolatedConfiguration.REGISTRY_INSECURE) ? Optional.of(fake.host()) : Optional.empty();
+            fake.manifestFailures.set(2);
+            try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                    .image(fake.host() + "/team/recovers:1")
+                    .configuration(insecure)
+                    .start()) {
+                assertThat(env.exec("cat", "/etc/retried")).succeeded().stdout().startsWith("retried ");
+            }
+            assertThat(fake.manifestRequests).hasValue(3);
+
+            fake.manifestRequests.set(0);
+            fake.manifestFailures.set(3);
+            fake.failureStatus = 503;
+            String name = fake.host() + "/team/down:1";
+            assertThatThrownBy(() -> IsolatedEnvironment.builder()
+                            .image(name)
+                            .configuration(insecure)
+                            .start())
+                    .isInstanceOf(dev.isolated.image.ImageException.class)
+                    .hasMessage("Image " + name + ": " + fake.host() + " answered HTTP 503 UNKNOWN: unknown error to "
+                            + "GET manifest 1, still after 3 attempts");
+            assertThat(fake.manifestRequests).hasValue(3);
         }
     }
 }
