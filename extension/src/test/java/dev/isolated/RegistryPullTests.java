@@ -1028,4 +1028,33 @@ class RegistryPullTests {
             assertThat(fake.manifestRequests).hasValue(3);
         }
     }
+
+    @Test
+    @DisplayName("a blob whose connection drops before its end fails naming the blob and the bytes that arrived, "
+            + "kept for the next pull")
+    void truncatedBlob() throws Exception {
+        byte[] layer = TestImages.layer(List.of("etc"), Map.of("etc/cut", "cut " + System.nanoTime() + "\n"));
+        try (FakeRegistry fake = new FakeRegistry(TestOci.layout(dir.resolve("cut"), "amd64", RUN_CONFIG, layer))) {
+            fake.truncateBlobs = true;
+            Path cache = dir.resolve("cache");
+            String name = fake.host() + "/team/cut:1";
+            Throwable failure = org.assertj.core.api.Assertions.catchThrowable(
+                    () -> puller(cache, IsolatedConfiguration.REGISTRY_INSECURE, fake.host())
+                            .pull(name));
+            assertThat(failure).isInstanceOf(ImagePullException.class);
+            java.util.regex.Matcher message = java.util.regex.Pattern.compile("Image "
+                            + java.util.regex.Pattern.quote(name)
+                            + ": blob sha256:([0-9a-f]{64}) \\((config|layer 1 of 1)\\) "
+                            + "from " + java.util.regex.Pattern.quote(fake.host())
+                            + ": the download broke off after ([0-9]+) of ([0-9]+) bytes \\(java.io.IOException: closed\\); "
+                            + "they are kept in (.*) and the next pull resumes from there")
+                    .matcher(failure.getMessage());
+            assertThat(message.matches()).as(failure.getMessage()).isTrue();
+            Path partial = cache.resolve("blobs/sha256/" + message.group(1) + ".partial");
+            assertThat(message.group(5)).isEqualTo(partial.toString());
+            assertThat(Long.parseLong(message.group(3))).isEqualTo(Long.parseLong(message.group(4)) / 2);
+            assertThat(partial).hasSize(Long.parseLong(message.group(3)));
+            assertThat(cache.resolve("blobs/sha256/" + message.group(1))).doesNotExist();
+        }
+    }
 }
