@@ -3,6 +3,11 @@ package dev.isolated;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.platform.testkit.engine.EventConditions.event;
+import static org.junit.platform.testkit.engine.EventConditions.finishedWithFailure;
+import static org.junit.platform.testkit.engine.EventConditions.test;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.instanceOf;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.isolated.internal.image.TestImages;
@@ -33,6 +38,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -993,6 +999,50 @@ class RegistryPullTests {
         } finally {
             server.stop(0);
         }
+    }
+
+    @Test
+    @DisplayName("a name that is not valid is refused by builder().image(...) before anything is pulled, "
+            + "and fails an @Isolated(image = ...) test naming the annotation")
+    void invalidName() {
+        String why = "the repository path 'team/App' has the component 'App'; components are lowercase letters and "
+                + "digits, joined by . _ __ or -. Write it as Docker does: postgres:16, ghcr.io/org/app:1.4, "
+                + "127.0.0.1:5000/team/app@sha256:<hex>";
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().image("team/App:1"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Image name 'team/App:1' is not valid: " + why);
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().image("busybox@sha256:12"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("Image name 'busybox@sha256:12' is not valid: the digest 'sha256:12' is not "
+                        + "sha256:<64 lowercase hex digits>. Write it as Docker does: ");
+
+        String annotationMessage = "@Isolated(image = \"team/App:1\"): Image name 'team/App:1' is not valid: " + why;
+        EngineRunner.run(InvalidNameCase.class)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                test("method"),
+                                finishedWithFailure(
+                                        instanceOf(ExtensionConfigurationException.class), message(annotationMessage))))
+                .haveExactly(
+                        1,
+                        event(
+                                test("parameter"),
+                                finishedWithFailure(
+                                        instanceOf(org.junit.jupiter.api.extension.ParameterResolutionException.class),
+                                        message(m -> m.endsWith(": " + annotationMessage)))));
+    }
+
+    /** A test whose annotation names an image that is not valid. */
+    static class InvalidNameCase {
+        @Test
+        @Isolated(image = "team/App:1")
+        void method(IsolatedEnvironment env) {}
+
+        @Test
+        void parameter(@Isolated(image = "team/App:1") IsolatedEnvironment env) {}
     }
 
     @Test
