@@ -198,14 +198,16 @@ class RegistryPullTests {
     }
 
     @Test
-    @DisplayName("pulls by digest")
+    @DisplayName("pulls by digest; with a tag and a digest, the digest decides (the tag is not looked up)")
     void byDigest() throws Exception {
         String digest = registry.head("library/busybox", "1")[0];
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
-                .image(host + "/library/busybox@" + digest)
-                .configuration(configuration())
-                .start()) {
-            assertIsBusybox(env);
+        for (String name : List.of(host + "/library/busybox@" + digest, host + "/library/busybox:nope@" + digest)) {
+            try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                    .image(name)
+                    .configuration(configuration())
+                    .start()) {
+                assertIsBusybox(env);
+            }
         }
     }
 
@@ -1106,5 +1108,53 @@ class RegistryPullTests {
             assertThat(partial).hasSize(Long.parseLong(message.group(3)));
             assertThat(cache.resolve("blobs/sha256/" + message.group(1))).doesNotExist();
         }
+    }
+
+    @Test
+    @DisplayName("four threads starting environments of one image at once download each of its blobs once")
+    void parallelThreads() throws Exception {
+        byte[] layer = TestImages.layer(List.of("etc"), Map.of("etc/shared", "shared " + System.nanoTime() + "\n"));
+        try (FakeRegistry fake = new FakeRegistry(TestOci.layout(dir.resolve("shared"), "amd64", RUN_CONFIG, layer))) {
+            fake.blobPauseMillis = 300; // every download is still running when the other threads ask for its blob
+            String name = fake.host() + "/team/shared:1";
+            List<java.util.concurrent.Future<String>> starts = new ArrayList<>();
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                for (int i = 0; i < 4; i++) {
+                    starts.add(pool.submit(() -> {
+                        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                                .image(name)
+                                .configuration(key -> key.equals(IsolatedConfiguration.REGISTRY_INSECURE)
+                                        ? Optional.of(fake.host())
+                                        : Optional.empty())
+                                .start()) {
+                            return env.readString("/etc/shared");
+                        }
+                    }));
+                }
+                for (java.util.concurrent.Future<String> start : starts) {
+                    assertThat(start.get(120, TimeUnit.SECONDS)).startsWith("shared ");
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertThat(fake.blobRequests).as("the layer and the config").hasValue(2);
+        }
+    }
+
+    @Test
+    @DisplayName("a one-component name is docker.io/library/<name>: busybox:1, docker.io/busybox:1 and "
+            + "index.docker.io/library/busybox:1 are one image, pulled through isolated.registry.mirror")
+    void dockerHubNames() throws Exception {
+        for (String name : List.of("busybox:1", "docker.io/busybox:1", "index.docker.io/library/busybox:1")) {
+            try (IsolatedEnvironment env =
+                    IsolatedEnvironment.builder().image(name).start()) {
+                assertIsBusybox(env);
+            }
+        }
+        assertThat(registry.requests("GET", "/v2/busybox/manifests/1", 404)
+                        + registry.requests("GET", "/v2/busybox/manifests/1", 200))
+                .as("never asked for without library/")
+                .isZero();
     }
 }
