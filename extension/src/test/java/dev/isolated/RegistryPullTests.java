@@ -1157,4 +1157,55 @@ class RegistryPullTests {
                 .as("never asked for without library/")
                 .isZero();
     }
+
+    @Test
+    @DisplayName("isolated.pull=always looks a tag up once per run (per JVM): a tag that moves later in the run "
+            + "keeps the digest it had, and is not asked for again")
+    void alwaysOncePerRun() throws Exception {
+        String repository = "library/once-" + System.nanoTime();
+        registry.push(version(dir.resolve("first"), "1"), "1.0", repository + ":1");
+        String name = host + "/" + repository + ":1";
+        String manifestPath = "/v2/" + repository + "/manifests/1";
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .image(name)
+                .configuration(configuration(IsolatedConfiguration.PULL, "always"))
+                .start()) {
+            assertThat(env.readString("/etc/version")).startsWith("1 ");
+        }
+        assertThat(registry.requests("GET", manifestPath, 200)).isEqualTo(1);
+        registry.push(version(dir.resolve("second"), "2"), "1.0", repository + ":1");
+        long gets = registry.requests("GET", manifestPath, 200);
+        long heads = registry.requests("HEAD", manifestPath, 200);
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .image(name)
+                .configuration(configuration(IsolatedConfiguration.PULL, "always"))
+                .start()) {
+            assertThat(env.readString("/etc/version"))
+                    .as("the digest of this run")
+                    .startsWith("1 ");
+        }
+        assertThat(registry.requests("GET", manifestPath, 200)).isEqualTo(gets);
+        assertThat(registry.requests("HEAD", manifestPath, 200)).isEqualTo(heads);
+    }
+
+    private static Path version(Path layout, String version) throws IOException {
+        return TestOci.layout(
+                layout,
+                "amd64",
+                "{}",
+                TestImages.layer(List.of("etc"), Map.of("etc/version", version + " " + System.nanoTime() + "\n")));
+    }
+
+    @Test
+    @DisplayName("a name without a tag is :latest")
+    void noTagIsLatest() throws Exception {
+        String repository = "library/untagged-" + System.nanoTime();
+        registry.push(version(dir.resolve("latest"), "latest"), "1.0", repository + ":latest");
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .image(host + "/" + repository)
+                .configuration(configuration())
+                .start()) {
+            assertThat(env.readString("/etc/version")).startsWith("latest ");
+        }
+    }
 }
