@@ -498,7 +498,7 @@ class RegistryPullTests {
     }
 
     @Test
-    @DisplayName("isolated.pull=never with nothing stored fails saying so")
+    @DisplayName("isolated.pull=never with nothing stored fails saying so, for a tag and for a digest")
     void neverWithNothingStored() {
         Path cache = dir.resolve("cache");
         assertThatThrownBy(
@@ -508,6 +508,14 @@ class RegistryPullTests {
                         + cache.resolve("refs").resolve(host).resolve("library/busybox/1")
                         + ") and isolated.pull=never "
                         + "forbids fetching it; pull it once with isolated.pull=missing (the default)");
+        String digest = "sha256:" + "ab".repeat(32);
+        assertThatThrownBy(() ->
+                        puller(cache, IsolatedConfiguration.PULL, "never").pull(host + "/library/busybox@" + digest))
+                .as("pinned by digest")
+                .isInstanceOf(ImagePullException.class)
+                .hasMessage("Image " + host + "/library/busybox@" + digest + ": its manifest " + digest
+                        + " is not in the image store and isolated.pull=never forbids fetching it; pull it once with "
+                        + "isolated.pull=missing");
     }
 
     @Test
