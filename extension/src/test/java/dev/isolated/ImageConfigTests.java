@@ -95,12 +95,17 @@ class ImageConfigTests {
 
     @Test
     @Isolated(rootfs = "busybox.tar")
-    @DisplayName("a plain rootfs tar has no config: root, /, and no image command")
+    @DisplayName("a plain rootfs tar has no config: root, /, and no image command; arguments alone are the "
+            + "command, as docker run IMAGE ARGS runs them without an Entrypoint")
     void plainRootfs(IsolatedEnvironment env) {
         assertThat(env.imageConfig()).isEqualTo(ImageConfig.EMPTY);
         assertThat(env.exec("sh", "-c", "echo $(id -u) $(pwd)")).stdout().isEqualTo("0 /\n");
         assertThatThrownBy(env::imageCommand)
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("declares no Entrypoint or Cmd");
+        assertThat(env.exec(env.imageCommand("echo", "hi")))
+                .succeeded()
+                .stdout()
+                .isEqualTo("hi\n");
     }
 }
