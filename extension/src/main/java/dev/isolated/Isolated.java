@@ -136,9 +136,11 @@ public @interface Isolated {
      * a digest at most once per run), every blob checked against its digest, and unpacked once like an OCI
      * layout: its {@code Env}, {@code WorkingDir}, {@code User}, {@code Entrypoint} and {@code Cmd} apply as for an
      * archive. An annotation gives {@code rootfs} or {@code image}, not both; the innermost annotation that gives
-     * either decides. An image that cannot be pulled (or, with {@code never}, is not in the store) fails the test
-     * with a {@link dev.isolated.image.ImageException} starting {@code Image <name>: }; a pull setting that is not
-     * valid, with an {@link IsolatedException}.
+     * either decides. A name that is not valid fails the test with an
+     * {@link org.junit.jupiter.api.extension.ExtensionConfigurationException}, {@code @Isolated(image = "<name>"): Image
+     * name '<name>' is not valid: <why>. ...}. An image that cannot be pulled (or, with {@code never}, is not in the
+     * store) fails the test with a {@link dev.isolated.image.ImageException} starting {@code Image <name>: }; a pull
+     * setting that is not valid, with an {@link IsolatedException}.
      *
      * @return the image name; empty to take the enclosing annotation's (or {@code rootfs})
      */

@@ -52,7 +52,7 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
 
     /**
      * The image's own command, as {@code docker run IMAGE [ARGS...]} runs it: its {@code Entrypoint}
-     * followed by ARGS, or by its {@code Cmd} when no ARGS are given.
+     * followed by ARGS, or by its {@code Cmd} when no ARGS are given (without an {@code Entrypoint}, ARGS alone).
      *
      * <pre>{@code
      * IsolatedProcess server = env.start(env.imageCommand());
@@ -61,7 +61,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      *
      * @param args the arguments replacing the image's {@code Cmd}; none keeps it
      * @return the command, to run with {@code exec} or {@code start} (and the {@code with...} options)
-     * @throws IllegalStateException when the image declares neither {@code Entrypoint} nor {@code Cmd}
+     * @throws IllegalStateException when no {@code args} are given and the image declares neither
+     *     {@code Entrypoint} nor {@code Cmd}
      */
     Command imageCommand(String... args);
 
@@ -80,8 +81,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      *
      * @param args the arguments replacing the image's {@code Cmd}; none keeps it
      * @return the service, also returned by {@link #service()} from now on
-     * @throws IllegalStateException when the image declares neither {@code Entrypoint} nor {@code Cmd}, or when a
-     *     service started earlier still runs
+     * @throws IllegalStateException when no {@code args} are given and the image declares neither
+     *     {@code Entrypoint} nor {@code Cmd}, or when a service started earlier still runs
      */
     IsolatedProcess startImageCommand(String... args);
 
