@@ -173,7 +173,7 @@ class KilledInEveryStateTests {
         if (root) {
             assertThat(named(doomed, "isolated-locks")).as("the lock keeper").hasSize(1);
             assertThat(cgroups).as("the environments' cgroups").isNotEmpty();
-            assertThat(cgroupDirectories(cgroups)).isNotEmpty();
+            assertThat(JvmExitTests.cgroupDirectories(cgroups)).isNotEmpty();
             assertThat(rangeLocks)
                     .allSatisfy(lock ->
                             assertThat(heldByOthers(lock)).as("%s held", lock).isTrue());
@@ -188,6 +188,12 @@ class KilledInEveryStateTests {
         identityLock.ifPresent(
                 lock -> assertThat(lock).as("the helper's identity lock").exists());
 
+        String pending = "/pending-" + marker;
+        Awaitility.await() // the child's writeString loop, caught while the helper (or its child) holds the file
+                .atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(1))
+                .until(() -> holdsOpen(
+                        Stream.concat(Stream.of(helper), helper.descendants()).toList(), pending));
         ProcessHandle.of(child.pid()).orElseThrow().destroyForcibly(); // SIGKILL
         assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(child.exitValue()).isEqualTo(137);
@@ -200,7 +206,7 @@ class KilledInEveryStateTests {
                             .as("the helper, lock keeper, inits, zygotes and commands")
                             .isEmpty();
                     assertThat(HostSleepers.of(marker)).isEmpty();
-                    assertThat(cgroupDirectories(cgroups))
+                    assertThat(JvmExitTests.cgroupDirectories(cgroups))
                             .as("the environments' cgroups")
                             .isEmpty();
                 });
@@ -322,12 +328,10 @@ class KilledInEveryStateTests {
                     .findFirst()
                     .orElseThrow()
                     .pid();
-            while (!holdsOpen(helper, pending)) {
-                Thread.sleep(1);
-            }
-            // the writer's blocked once the helper's window of its stdin is full
+            // the writer waits once the window of the command's stdin (4 MiB, unread) is full
             while (blockedWriter.getState() != Thread.State.WAITING
-                    && blockedWriter.getState() != Thread.State.TIMED_WAITING) {
+                    || Stream.of(blockedWriter.getStackTrace())
+                            .noneMatch(frame -> frame.getMethodName().equals("awaitRoom"))) {
                 Thread.sleep(1);
             }
             System.out.println("READY " + helper + " " + mapped);
@@ -341,39 +345,34 @@ class KilledInEveryStateTests {
                             .exec("sh", "-c", "setsid sleep " + seconds + " </dev/null >/dev/null 2>&1 &"))
                     .succeeded();
         }
+    }
 
-        /** Whether {@code pid} has an fd open on a path ending with {@code suffix}. */
-        private static boolean holdsOpen(long pid, String suffix) throws IOException {
-            try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
-                return fds.anyMatch(fd -> {
-                    try {
-                        return Files.readSymbolicLink(fd).toString().endsWith(suffix);
-                    } catch (IOException gone) {
-                        return false;
+    /** Whether one of {@code processes} has an fd open on a path ending with {@code suffix}. */
+    private static boolean holdsOpen(List<ProcessHandle> processes, String suffix) {
+        for (ProcessHandle p : processes) {
+            try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(p.pid()), "fd"))) {
+                for (Path fd : (Iterable<Path>) fds::iterator) {
+                    if (Files.readSymbolicLink(fd).toString().endsWith(suffix)) {
+                        return true;
                     }
-                });
+                }
+            } catch (IOException gone) {
+                // exited, or closed that fd, meanwhile
             }
         }
+        return false;
     }
 
     private static List<Long> named(List<ProcessHandle> processes, String comm) {
         return processes.stream()
                 .map(ProcessHandle::pid)
-                .filter(pid -> comm(pid).equals(comm))
+                .filter(pid -> ParallelTests.comm(pid).equals(comm))
                 .toList();
     }
 
-    private static String comm(long pid) {
-        try {
-            return Files.readString(Path.of("/proc", Long.toString(pid), "comm"))
-                    .strip();
-        } catch (IOException gone) {
-            return "";
-        }
-    }
-
     private static String describe(ProcessHandle p) {
-        return p.pid() + " " + comm(p.pid()) + " " + p.info().commandLine().orElse("");
+        return p.pid() + " " + ParallelTests.comm(p.pid()) + " "
+                + p.info().commandLine().orElse("");
     }
 
     /** The {@code isolated-*} cgroup paths of a process. */
@@ -386,24 +385,6 @@ class KilledInEveryStateTests {
         } catch (IOException gone) {
             return List.of();
         }
-    }
-
-    /** The existing directories of these cgroup paths in the hierarchies mounted under /sys/fs/cgroup. */
-    private static List<Path> cgroupDirectories(List<String> cgroups) throws IOException {
-        List<Path> found = new ArrayList<>();
-        List<Path> hierarchies = new ArrayList<>(List.of(Path.of("/sys/fs/cgroup")));
-        try (Stream<Path> dirs = Files.list(Path.of("/sys/fs/cgroup"))) {
-            dirs.forEach(hierarchies::add);
-        }
-        for (Path hierarchy : hierarchies) {
-            for (String cgroup : cgroups) {
-                Path dir = hierarchy.resolve(cgroup.substring(1));
-                if (Files.isDirectory(dir) && !found.contains(dir)) {
-                    found.add(dir);
-                }
-            }
-        }
-        return found;
     }
 
     /** Whether another process holds the flock of {@code lock} ({@code flock -n} fails). */
