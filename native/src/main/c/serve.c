@@ -23,9 +23,10 @@
  * - A request frame over FRAME_MAX is answered with an ERROR for its id (stage=request, E2BIG)
  *   and skipped; only a frame whose length field is under 5 (framing lost) shuts the server down.
  * - CLOSE and EOF also kill everything in the env's cgroup (cgroup_kill(): wherever it went,
- *   e.g. a daemon that double-forked away and unshared every namespace); an env without pid and
- *   without a cgroup (rootless, not delegated) then has its strays killed (env_kill_strays():
- *   every process left in one of its own namespaces).
+ *   e.g. a daemon that double-forked away and unshared every namespace); an env without a cgroup
+ *   (rootless, not delegated) then has its strays killed (env_kill_strays(): every process left
+ *   in one of its own namespaces), if it has no pid namespace or a command joined it without
+ *   that one (enter).
  * - CLOSE holds the env's mount namespace open while it waits for the init, and closes it
  *   right after the ACK: the mounts' teardown (the init's exit would do it) is not in the
  *   answer's way, and still done before the next request is read.
@@ -731,6 +732,12 @@ static void start_proc(struct server *s, uint32_t id, struct env_slot *slot,
         return send_failure(&s->out, id, &f);
     }
     memcpy(spec->stdio, child_ends, sizeof child_ends);
+    if (env_pin_for_outside_pid(&slot->env, spec->join, &f) < 0) {
+        close_child_ends(s, child_ends);
+        for (int i = 0; i < 3; i++)
+            close_fd(&ours[i]);
+        return send_failure(&s->out, id, &f);
+    }
     long long oom_before = slot->env.cg.version ? cgroup_oom_kills(&slot->env.cg) : -1;
     bool fits = zygote_fits(spec);
     spec->zygote = fits && slot->zygote.pid > 0 ? &slot->zygote : NULL;

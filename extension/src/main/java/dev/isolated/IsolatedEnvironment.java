@@ -133,6 +133,9 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * {@code NET_RAW} and no {@code NET_ADMIN}, so it cannot sniff or reconfigure the host's network.
      * The environment's user namespace is always joined, named or not: such a command is the environment's
      * root (for the host, an id of the environment's range, see {@link LinuxNamespace#USER}), never the host's.
+     * A command that does not join {@link LinuxNamespace#PID} runs outside the environment's PID namespace; closing
+     * the environment kills it, and what it left running, all the same: through the environment's cgroup, or where
+     * there is none through the environment's other namespaces (README, <em>Nothing leaks</em>).
      *
      * @param namespaces the namespaces to join; each must be one this environment has; none means all of them
      * @return a runner for such commands

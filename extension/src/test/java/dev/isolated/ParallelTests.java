@@ -176,7 +176,8 @@ class ParallelTests {
         return Files.readAllLines(Path.of("/proc/self/mountinfo")).size();
     }
 
-    private static String comm(long pid) {
+    /** @return {@code /proc/PID/comm}, stripped; "" once the process is gone */
+    static String comm(long pid) {
         try {
             return Files.readString(Path.of("/proc", Long.toString(pid), "comm"))
                     .strip();

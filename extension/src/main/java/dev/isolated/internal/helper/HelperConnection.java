@@ -62,13 +62,37 @@ public final class HelperConnection implements AutoCloseable {
         HelperConnection conn = new HelperConnection(startRetryingTextBusy(pb, binary), binary);
         conn.startThreads();
         try {
-            conn.ready.get(30, TimeUnit.SECONDS);
+            conn.awaitReady();
         } catch (Exception e) {
             conn.process.destroyForcibly();
             throw new IsolatedException(
                     "The isolated helper " + binary + " did not start: " + e.getMessage() + conn.stderrText(), e);
         }
         return conn;
+    }
+
+    /**
+     * Waits up to 30 s for READY, on through interrupts: a helper starts in milliseconds, and one killed half-started
+     * would leave its state directory and locks for the next helper to sweep. The interrupt is kept, set again on
+     * return, for the caller's next wait (creating the environment) to report.
+     */
+    private void awaitReady() throws ExecutionException, TimeoutException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    ready.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                    return;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     // A freshly extracted executable may still be open for writing in a child forked by another thread
