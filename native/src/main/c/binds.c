@@ -212,6 +212,7 @@ int open_at_in_root(int root_fd, const char *path, int flags, mode_t mode)
         errno = ENAMETOOLONG;
         return -1;
     }
+    bool follow = !(flags & O_NOFOLLOW); /* the caller's: a symlink at the end is opened or ELOOP */
     for (int links = 0;;) {
         char parent[PATH_MAX], target[PATH_MAX];
         size_t n = strlen(cur);
@@ -231,12 +232,12 @@ int open_at_in_root(int root_fd, const char *path, int flags, mode_t mode)
             return -1;
         int fd = openat(dir, name, flags | O_NOFOLLOW, mode);
         struct stat st;
-        if (fd >= 0 && (flags & O_PATH) && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+        if (fd >= 0 && follow && (flags & O_PATH) && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
             close(fd); /* O_PATH|O_NOFOLLOW opens the symlink itself: follow it as below */
             fd = -1;
             errno = ELOOP;
         }
-        if (fd >= 0 || errno != ELOOP) {
+        if (fd >= 0 || errno != ELOOP || !follow) {
             int saved = errno;
             close(dir);
             errno = saved;

@@ -33,10 +33,11 @@ void extra_mount_free(struct extra_mount *m);
  * `create` (S_IFDIR, S_IFREG, or 0: none). */
 int open_in_root(int root_fd, const char *path, mode_t create, const char *stage,
                  struct failure *f);
-/* Opens PATH below ROOT_FD with FLAGS (a file is written or created: not O_PATH; MODE for O_CREAT)
- * as openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) does: symlinks, the last component's too,
+/* Opens PATH below ROOT_FD with FLAGS (MODE for O_CREAT) as openat2(RESOLVE_IN_ROOT |
+ * RESOLVE_NO_MAGICLINKS) does: symlinks, the last component's too unless FLAGS has O_NOFOLLOW,
  * and `..` resolve inside ROOT_FD; without openat2 the parent by the walk, the last component with
- * O_NOFOLLOW, a symlink there read and resolved the same way. -1 with errno. */
+ * O_NOFOLLOW, a symlink there read and resolved the same way (with the caller's O_NOFOLLOW:
+ * O_PATH opens the symlink itself, other flags fail with ELOOP). -1 with errno. */
 int open_at_in_root(int root_fd, const char *path, int flags, mode_t mode);
 /* A bind source that SYSCALL (errno set) could not look up: stage bind, with a hint for what errno
  * says: missing, not reachable by the tests' user, or (no hint of its own) the default one. -1. */

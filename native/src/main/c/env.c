@@ -39,7 +39,10 @@
  *   the helper pins (dup + fstat) every namespace the env unshared, and at the end
  *   env_kill_strays() SIGKILLs every /proc entry whose /proc/P/ns/KIND is one of them
  *   (same st_dev/st_ino), rescanning until none is left. An env without any namespace (a mere
- *   chroot) cannot be told apart from the host: its strays survive.
+ *   chroot) cannot be told apart from the host: its strays survive. The same holds for a
+ *   command that joins an env with pid but not its pid namespace (`enter`): before the first
+ *   such command of an env without a cgroup the helper pins its other namespaces
+ *   (env_pin_for_outside_pid()), since the init's death does not reach that command.
  */
 #include "env.h"
 
@@ -615,12 +618,12 @@ int env_join_pidfd(const struct env *env, int init_pidfd, unsigned join, const c
     return 0;
 }
 
-/* Without pid: pins every namespace the env unshared (see the header). */
+/* Pins every namespace the env unshared but pid, those pinned already aside (see the header). */
 static int pin_namespaces(struct env *env, struct failure *f)
 {
-    for (int i = 0; i < NS_COUNT && !(env->ns & NS_BIT(NS_PID)); i++) {
+    for (int i = 0; i < NS_COUNT; i++) {
         struct stat st;
-        if (!env_has_ns(env, i))
+        if (i == NS_PID || env->pins[i].fd >= 0 || !env_has_ns(env, i))
             continue;
         int fd = env_open_ns(env, i);
         if (fd < 0 || fstat(fd, &st) < 0) {
@@ -651,7 +654,7 @@ int env_advance(struct env *env, const int *reaped, struct failure *f)
     env->report_fd = -1;
     env->mode_used = (enum rootfs_mode)msg.value;
     cgroup_close_fds(&env->cg); /* the init is in: spawns open cgroup.procs by path */
-    if (open_env_root(env, f) < 0 || pin_namespaces(env, f) < 0) {
+    if (open_env_root(env, f) < 0 || (!(env->ns & NS_BIT(NS_PID)) && pin_namespaces(env, f) < 0)) {
         kill(env->pid, SIGKILL);
         while (waitpid(env->pid, NULL, 0) < 0 && errno == EINTR)
             ;
@@ -1103,6 +1106,13 @@ static int kill_strays_once(const struct env *env)
         killed += kill_if_stray(env, d->d_name);
     closedir(proc);
     return killed;
+}
+
+int env_pin_for_outside_pid(struct env *env, unsigned join, struct failure *f)
+{
+    if (!(env->ns & NS_BIT(NS_PID)) || (join & NS_BIT(NS_PID)) || env->cg.version)
+        return 0; /* pinned when ready; inside the pid namespace; or the cgroup holds it */
+    return pin_namespaces(env, f);
 }
 
 void env_kill_strays(struct env *env)

@@ -90,7 +90,8 @@ struct env {
     struct cgroup_env cg; /* kept by env_release(); removed by env_remove_cgroup() */
     struct id_range range; /* root: the user namespace's host ids; kept by env_release(), freed
                             * by env_remove_cgroup() */
-    struct ns_pin pins[NS_COUNT]; /* without pid, once ready; kept by env_release() */
+    struct ns_pin pins[NS_COUNT]; /* without pid, once ready (with pid and no cgroup, at the first
+                                   * command outside the pid namespace); kept by env_release() */
     struct env_policy policy; /* for every process of the env (the caller fills it) */
 };
 
@@ -120,11 +121,15 @@ void env_kill(struct env *env);
 /* After the init was reaped: closes fds, unmounts and removes a chroot tree. */
 void env_release(struct env *env);
 
-/* Without pid, once the init and every spawned process were reaped (before the cgroup goes):
- * SIGKILLs every process still in one of the env's own namespaces (pinned when it became
- * ready), e.g. a daemon that double-forked away, scanning /proc until none is left (bounded);
- * then unpins them. With pid (the kernel's job) or no namespace at all: only unpins. */
+/* Once the init and every spawned process were reaped (before the cgroup goes): SIGKILLs every
+ * process still in one of the env's pinned namespaces (without pid, pinned when it became ready;
+ * see env_pin_for_outside_pid()), e.g. a daemon that double-forked away, scanning /proc until
+ * none is left (bounded); then unpins them. Nothing pinned: nothing to do. */
 void env_kill_strays(struct env *env);
+/* Before a command that joins the env with pid, but not its pid namespace (enter), when the env
+ * has no cgroup: pins the env's other namespaces (once), so that env_kill_strays() finds what
+ * that command leaves running; the init's death does not. 0, or -1 with F. */
+int env_pin_for_outside_pid(struct env *env, unsigned join, struct failure *f);
 
 /* Once every process of the env was reaped: removes its cgroup (if any), then frees its id
  * range (root: the next env may have it). */

@@ -1,24 +1,30 @@
 /*
- * envfiles.c - WRITE: a file, directory or symlink made or written inside an environment with
- * its root's authority (PROTOCOL.md; IsolatedEnvironment.writeString and copyIn).
+ * envfiles.c - WRITE and READ: a file, directory or symlink made, written or read inside an
+ * environment with its root's authority (PROTOCOL.md; IsolatedEnvironment.writeString, copyIn,
+ * and, for a JVM that is not root, readString, exists, awaitFile and copyOut).
  *
  * - A child in our memory and fd table (CLONE_VM|CLONE_VFORK|CLONE_FILES: we wait, suspended,
  *   until it exits) joins the env's user namespace, and only that, as 0 inside (a root helper:
  *   the env's range, take_root_ids(); rootless: our uid, which the env maps) without
  *   supplementary groups where the namespace lets it drop them. So it has root's capabilities
- *   over the env's ids (CAP_DAC_OVERRIDE writes another user's 0600 file) and none over the
- *   host's: a file whose owner the env does not map is written only as its mode lets others.
+ *   over the env's ids (CAP_DAC_OVERRIDE writes or reads another user's 0600 file) and none over
+ *   the host's: a file whose owner the env does not map is used only as its mode lets others.
  *   It is not dumpable: nothing in the env may trace it (it shares our memory and fds).
  * - Every path resolves below the init's /proc/PID/root, which we open before the clone, with
  *   openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) or its walk (binds.c): no symlink or `..`,
  *   even one the env swaps in meanwhile, leads out of the env's root. No host path is used.
- * - A file is opened O_WRONLY|O_CREAT|O_NONBLOCK (a FIFO swapped in neither blocks nor is
+ * - WRITE: a file is opened O_WRONLY|O_CREAT|O_NONBLOCK (a FIFO swapped in neither blocks nor is
  *   truncated), refused unless regular once open, truncated; its fd lands in our table for
  *   serve to write the WRITE-DATA into. An existing file keeps its owner and mode; what is made
  *   (missing parents 0755, the file, directory or symlink) belongs to root inside, with umask 0.
+ * - READ: the path is looked at through O_PATH (a FIFO or device is never opened), then a file
+ *   opened O_RDONLY|O_NONBLOCK and checked regular again, a directory opened through that O_PATH
+ *   fd; we read it once the child is gone (an open fd needs no permission) and send READ-DATA
+ *   frames of at most READ_CHUNK bytes as the JVM takes them (blocking writes: bounded memory).
  */
 #include "envfiles.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -36,12 +42,19 @@
 #include "spawn.h"
 #include "usermap.h"
 
-struct write_args {
+#define READ_CHUNK (64 * 1024)
+#define READ_DEFAULT_LIMIT (64LL << 20) /* a file whose size says 0 (/proc), as TreeCopy.READ_LIMIT */
+
+/* What a WRITE's or READ's child is given, and what it leaves us. */
+struct files_args {
     const struct env *env;
+    const char *stage; /* "write" or "read" */
     const struct env_write *w;
+    const struct env_read *r;
     int root_fd;
     bool root;
-    int fd; /* the file, in our fd table */
+    int fd;          /* the file (or directory), in our fd table */
+    struct stat st;  /* READ: what is at the path */
     struct failure failure;
 };
 
@@ -54,12 +67,16 @@ static const char *type_name(mode_t mode)
     case S_IFCHR: return "a character device";
     case S_IFBLK: return "a block device";
     case S_IFLNK: return "a symlink";
+    case S_IFREG: return "a regular file";
     default: return "of an unknown type";
     }
 }
 
-static const char *denied_hint(int err)
+static const char *denied_hint(const char *stage, int err)
 {
+    if ((err == EACCES || err == EPERM) && strcmp(stage, "read") == 0)
+        return "root inside may not read there either: a file of a bind whose host owner the "
+               "environment does not map is read only as its mode lets others";
     if (err == EACCES || err == EPERM)
         return "root inside may not write there either: a file of a bind whose host owner the "
                "environment does not map is written only as its mode lets others";
@@ -69,22 +86,22 @@ static const char *denied_hint(int err)
 }
 
 /* FD (-1: none) is closed first: the child's fds are ours (CLONE_FILES). */
-static NORETURN void child_fail(struct write_args *a, int fd, const char *syscall, const char *path)
+static NORETURN void child_fail(struct files_args *a, int fd, const char *syscall, const char *path)
 {
     int err = errno;
     if (fd >= 0)
         close(fd);
     errno = err;
-    const char *hint = denied_hint(errno);
+    const char *hint = denied_hint(a->stage, errno);
     if (hint)
-        fail(&a->failure, "write", syscall, path, "%s", hint);
+        fail(&a->failure, a->stage, syscall, path, "%s", hint);
     else
-        fail(&a->failure, "write", syscall, path, NULL);
+        fail(&a->failure, a->stage, syscall, path, NULL);
     _exit(1);
 }
 
 /* The parent's O_PATH fd of W's path and, in NAME, its last component. */
-static int open_parent(struct write_args *a, char *name, size_t size)
+static int open_parent(struct files_args *a, char *name, size_t size)
 {
     char parent[PATH_MAX];
     snprintf(parent, sizeof parent, "%s", a->w->path);
@@ -101,32 +118,44 @@ static int open_parent(struct write_args *a, char *name, size_t size)
     return dir;
 }
 
-static void refuse_unless_regular(struct write_args *a, int fd)
+/* Into a->st; anything but TYPE (S_IFREG, S_IFDIR, S_IFLNK; 0: anything) fails with errno 0 and
+ * the hint saying what it is. */
+static void refuse_unless(struct files_args *a, int fd, const char *path, mode_t type)
 {
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        child_fail(a, fd, "fstat", a->w->path);
-    if (!S_ISREG(st.st_mode)) {
+    if (fstat(fd, &a->st) < 0)
+        child_fail(a, fd, "fstat", path);
+    if (type && (a->st.st_mode & S_IFMT) != type) {
         close(fd);
         errno = 0;
-        fail(&a->failure, "write", "fstat", a->w->path, "%s", type_name(st.st_mode));
+        fail(&a->failure, a->stage, "fstat", path, "%s", type_name(a->st.st_mode));
+        _exit(1);
+    }
+}
+
+static void refuse_unless_regular(struct files_args *a, int fd)
+{
+    refuse_unless(a, fd, a->w->path, S_IFREG);
+}
+
+/* The child's first steps: root inside the env's user namespace, nothing more (see the top). */
+static void become_env_root(struct files_args *a)
+{
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* as uts_child: not traceable from the env meanwhile */
+    const char *what = "";
+    if (env_join(a->env, NS_BIT(NS_USER), &what) < 0) {
+        fail(&a->failure, a->stage, "setns", what, NULL);
+        _exit(1);
+    }
+    if (a->root ? take_root_ids() < 0 : setgroups(0, NULL) < 0 && errno != EPERM) {
+        fail(&a->failure, a->stage, "setresuid", "uid 0", "the environment's user namespace maps no root");
         _exit(1);
     }
 }
 
 static int write_child(void *arg)
 {
-    struct write_args *a = arg;
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* as uts_child: not traceable from the env meanwhile */
-    const char *what = "";
-    if (env_join(a->env, NS_BIT(NS_USER), &what) < 0) {
-        fail(&a->failure, "write", "setns", what, NULL);
-        _exit(1);
-    }
-    if (a->root ? take_root_ids() < 0 : setgroups(0, NULL) < 0 && errno != EPERM) {
-        fail(&a->failure, "write", "setresuid", "uid 0", "the environment's user namespace maps no root");
-        _exit(1);
-    }
+    struct files_args *a = arg;
+    become_env_root(a);
     umask(0);
     const struct env_write *w = a->w;
     struct failure f;
@@ -167,19 +196,182 @@ static int write_child(void *arg)
     _exit(0);
 }
 
-int env_write_open(const struct env *env, const struct env_write *w, int *fd, struct failure *f)
+/* FN in a child as root inside A's env, below the init's root (A's env and stage set). */
+static int run_files_child(int (*fn)(void *), struct files_args *a, const char *died, struct failure *f)
 {
     char root[64];
-    snprintf(root, sizeof root, "/proc/%d/root", (int)env->pid);
-    struct write_args args = { .env = env, .w = w, .root = real_root(), .fd = -1 };
-    args.root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (args.root_fd < 0)
-        return fail(f, "write", "open", root, NULL);
-    int rc = run_in_our_memory(write_child, &args, CLONE_FILES, &args.failure, "write",
-                               "the process writing in the environment died", f);
-    close(args.root_fd);
+    snprintf(root, sizeof root, "/proc/%d/root", (int)a->env->pid);
+    a->root = real_root();
+    a->fd = -1;
+    a->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (a->root_fd < 0)
+        return fail(f, a->stage, "open", root, NULL);
+    int rc = run_in_our_memory(fn, a, CLONE_FILES, &a->failure, a->stage, died, f);
+    close(a->root_fd);
+    return rc;
+}
+
+int env_write_open(const struct env *env, const struct env_write *w, int *fd, struct failure *f)
+{
+    struct files_args args = { .env = env, .stage = "write", .w = w };
+    int rc = run_files_child(write_child, &args, "the process writing in the environment died", f);
     *fd = rc == 0 ? args.fd : -1;
     return rc;
+}
+
+static int read_child(void *arg)
+{
+    struct files_args *a = arg;
+    become_env_root(a);
+    const struct env_read *r = a->r;
+    int nofollow = r->follow ? 0 : O_NOFOLLOW;
+    int fd = open_at_in_root(a->root_fd, r->path, O_PATH | O_CLOEXEC | nofollow, 0);
+    if (fd < 0)
+        child_fail(a, -1, "openat2", r->path);
+    refuse_unless(a, fd, r->path, r->type);
+    if (r->type == S_IFREG) { /* a regular file a moment ago: opening it neither blocks nor has effects */
+        close(fd);
+        fd = open_at_in_root(a->root_fd, r->path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | nofollow, 0);
+        if (fd < 0)
+            child_fail(a, -1, "openat2", r->path);
+        refuse_unless(a, fd, r->path, S_IFREG); /* swapped in meanwhile */
+    } else if (r->type == S_IFDIR) { /* the very directory looked at */
+        int dir = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0)
+            child_fail(a, fd, "openat", r->path);
+        close(fd);
+        fd = dir;
+    }
+    a->fd = fd;
+    _exit(0);
+}
+
+static int send_file(struct files_args *a, struct writer *out, uint32_t id, bool *more, struct failure *f)
+{
+    long long limit = a->r->limit >= 0 ? a->r->limit : a->st.st_size > 0 ? a->st.st_size : READ_DEFAULT_LIMIT;
+    static char buf[READ_CHUNK];
+    long long sent = 0;
+    *more = a->st.st_size > limit;
+    while (!*more) {
+        size_t want = sent < limit ? (size_t)(limit - sent < READ_CHUNK ? limit - sent : READ_CHUNK) : 1;
+        ssize_t n = read(a->fd, buf, want);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return fail(f, "read", "read", a->r->path, NULL);
+        if (n == 0)
+            break;
+        if (sent == limit) { /* the byte past the limit: the file holds more */
+            *more = true;
+            break;
+        }
+        send_frame(out, FRAME_READ_DATA, id, buf, (size_t)n);
+        sent += n;
+    }
+    return 0;
+}
+
+/* A directory's names, each followed by a NUL, in frames of at most READ_CHUNK bytes. */
+static int send_names(struct files_args *a, struct writer *out, uint32_t id, struct failure *f)
+{
+    DIR *dir = fdopendir(a->fd);
+    if (!dir)
+        return fail(f, "read", "fdopendir", a->r->path, NULL);
+    a->fd = -1; /* closedir closes it */
+    static char buf[READ_CHUNK];
+    size_t used = 0;
+    struct dirent *e;
+    for (errno = 0; (e = readdir(dir)) != NULL; errno = 0) {
+        size_t len = strlen(e->d_name) + 1;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (used + len > sizeof buf) {
+            send_frame(out, FRAME_READ_DATA, id, buf, used);
+            used = 0;
+        }
+        memcpy(buf + used, e->d_name, len);
+        used += len;
+    }
+    int err = errno;
+    closedir(dir);
+    if (err) {
+        errno = err;
+        return fail(f, "read", "getdents", a->r->path, NULL);
+    }
+    if (used)
+        send_frame(out, FRAME_READ_DATA, id, buf, used);
+    return 0;
+}
+
+static const char *type_word(mode_t mode)
+{
+    switch (mode & S_IFMT) {
+    case S_IFREG: return "file";
+    case S_IFDIR: return "dir";
+    case S_IFLNK: return "symlink";
+    case S_IFIFO: return "fifo";
+    case S_IFSOCK: return "socket";
+    case S_IFCHR: return "char";
+    case S_IFBLK: return "block";
+    default: return "other";
+    }
+}
+
+int env_read(const struct env *env, const struct env_read *r, struct writer *out, uint32_t id,
+             struct record_builder *ack, struct failure *f)
+{
+    struct files_args a = { .env = env, .stage = "read", .r = r };
+    if (run_files_child(read_child, &a, "the process reading in the environment died", f) < 0)
+        return -1;
+    bool more = false;
+    int rc = 0;
+    if (r->type == S_IFREG) {
+        rc = send_file(&a, out, id, &more, f);
+    } else if (r->type == S_IFDIR) {
+        rc = send_names(&a, out, id, f);
+    } else if (r->type == S_IFLNK) {
+        char target[PATH_MAX];
+        ssize_t len = readlinkat(a.fd, "", target, sizeof target);
+        if (len < 0)
+            rc = fail(f, "read", "readlinkat", r->path, NULL);
+        else if (len > 0)
+            send_frame(out, FRAME_READ_DATA, id, target, (size_t)len);
+    }
+    if (a.fd >= 0)
+        close(a.fd);
+    if (rc == 0) {
+        record_add(ack, "type", "%s", type_word(a.st.st_mode));
+        record_add(ack, "mode", "%o", (unsigned)a.st.st_mode);
+        record_add(ack, "size", "%lld", (long long)a.st.st_size);
+        if (more)
+            record_add(ack, "more", "true");
+    }
+    return rc;
+}
+
+int parse_env_read(const struct record *rec, struct env_read *out, struct failure *f)
+{
+    const char *path = record_get(rec, "path"), *type = record_get(rec, "type"), *follow = record_get(rec, "follow"),
+               *limit = record_get(rec, "limit");
+    memset(out, 0, sizeof *out);
+    errno = EINVAL;
+    if (!path || path[0] != '/')
+        return fail(f, "request", "read", path ? path : "", "path= is an absolute path inside the environment");
+    out->path = path;
+    out->type = !type                          ? 0
+              : strcmp(type, "file") == 0      ? S_IFREG
+              : strcmp(type, "dir") == 0       ? S_IFDIR
+              : strcmp(type, "symlink") == 0   ? S_IFLNK
+                                               : (mode_t)-1;
+    if (out->type == (mode_t)-1)
+        return fail(f, "request", "read", path, "type= is file, dir or symlink");
+    if (follow && strcmp(follow, "true") != 0 && strcmp(follow, "false") != 0)
+        return fail(f, "request", "read", path, "follow= is true or false");
+    out->follow = !follow || strcmp(follow, "true") == 0;
+    out->limit = -1;
+    if (limit && (out->type != S_IFREG || parse_integer(limit, 10, 0, LLONG_MAX, &out->limit) < 0))
+        return fail(f, "request", "read", path, "limit= is the most bytes of a file to read");
+    return 0;
 }
 
 int parse_env_write(const struct record *rec, struct env_write *out, struct failure *f)

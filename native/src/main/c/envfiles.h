@@ -1,5 +1,6 @@
 /*
- * envfiles.h - WRITE: files, directories and symlinks made inside an environment as its root.
+ * envfiles.h - WRITE and READ: files, directories and symlinks made, written and read inside an
+ * environment as its root.
  */
 #ifndef ISOLATED_ENVFILES_H
 #define ISOLATED_ENVFILES_H
@@ -26,5 +27,22 @@ int parse_env_write(const struct record *rec, struct env_write *out, struct fail
  * truncated, its fd in *FD (close-on-exec), else *FD is -1. -1 with *f (stage `write`; a path
  * that is not a regular file: errno 0, the hint says what it is, e.g. "a FIFO"). */
 int env_write_open(const struct env *env, const struct env_write *w, int *fd, struct failure *f);
+
+struct env_read {
+    const char *path;  /* absolute, inside the env */
+    mode_t type;       /* what to read (S_IFREG, S_IFDIR, S_IFLNK), refusing anything else; 0: only look */
+    bool follow;       /* a symlink at the path itself is followed (inside the env) */
+    long long limit;   /* a file: the most bytes sent (-1: its size when opened, 64 MiB if that is 0) */
+};
+
+/* READ's fields (the strings are borrowed); -1 with stage `request` and EINVAL when one is bad. */
+int parse_env_read(const struct record *rec, struct env_read *out, struct failure *f);
+/* Looks at R's path inside the ready env as its root (see envfiles.c) and sends what R asks for in
+ * READ-DATA frames under ID: a file's bytes, a directory's names (each followed by a NUL) or a
+ * symlink's target; then adds the ACK's fields to ACK (type=, mode=, size=, more=true when a file
+ * holds more than the limit). -1 with *f (stage `read`; not R's type: errno 0, the hint says what
+ * it is, e.g. "a FIFO"); READ-DATA may have been sent before. */
+int env_read(const struct env *env, const struct env_read *r, struct writer *out, uint32_t id,
+             struct record_builder *ack, struct failure *f);
 
 #endif

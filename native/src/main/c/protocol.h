@@ -19,6 +19,7 @@ enum request_type {
     FRAME_HOST_PORT = 'H',
     FRAME_WRITE = 'W',
     FRAME_WRITE_DATA = 'w',
+    FRAME_READ = 'G',
     FRAME_CLOSE = 'X',
 };
 
@@ -31,6 +32,7 @@ enum reply_type {
     FRAME_STDERR = 'R',
     FRAME_EXITED = 'x',
     FRAME_STDIN_WRITTEN = 'r',
+    FRAME_READ_DATA = 'g',
     FRAME_ENV_DIED = 'D',
     FRAME_ACK = 'a',
     FRAME_ERROR = 'E',

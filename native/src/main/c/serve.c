@@ -12,7 +12,8 @@
  * - SPAWN, UNAME, SET-HOSTNAME, FORWARD and CLOSE are answered synchronously (each takes well
  *   under 10 ms); everything else is event-driven. WRITE opens its file synchronously (envfiles.c),
  *   and each of its WRITE-DATA frames is written into it as it is read; the last one's ACK (or the
- *   first failure's ERROR) answers it.
+ *   first failure's ERROR) answers it. READ is answered synchronously, its READ-DATA frames sent as
+ *   the JVM reads them (a file of up to 64 MiB by default, so some 100 ms at most).
  * - A process's EXITED is sent once it was reaped and its pipes drained of what they held then,
  *   and closed: output written later by its still-running descendants is dropped (they get EPIPE).
  * - EOF on stdin (the JVM is gone) or a broken stdout: SIGKILL every init and process, reap
@@ -22,9 +23,10 @@
  * - A request frame over FRAME_MAX is answered with an ERROR for its id (stage=request, E2BIG)
  *   and skipped; only a frame whose length field is under 5 (framing lost) shuts the server down.
  * - CLOSE and EOF also kill everything in the env's cgroup (cgroup_kill(): wherever it went,
- *   e.g. a daemon that double-forked away and unshared every namespace); an env without pid and
- *   without a cgroup (rootless, not delegated) then has its strays killed (env_kill_strays():
- *   every process left in one of its own namespaces).
+ *   e.g. a daemon that double-forked away and unshared every namespace); an env without a cgroup
+ *   (rootless, not delegated) then has its strays killed (env_kill_strays(): every process left
+ *   in one of its own namespaces), if it has no pid namespace or a command joined it without
+ *   that one (enter).
  * - CLOSE holds the env's mount namespace open while it waits for the init, and closes it
  *   right after the ACK: the mounts' teardown (the init's exit would do it) is not in the
  *   answer's way, and still done before the next request is read.
@@ -730,6 +732,12 @@ static void start_proc(struct server *s, uint32_t id, struct env_slot *slot,
         return send_failure(&s->out, id, &f);
     }
     memcpy(spec->stdio, child_ends, sizeof child_ends);
+    if (env_pin_for_outside_pid(&slot->env, spec->join, &f) < 0) {
+        close_child_ends(s, child_ends);
+        for (int i = 0; i < 3; i++)
+            close_fd(&ours[i]);
+        return send_failure(&s->out, id, &f);
+    }
     long long oom_before = slot->env.cg.version ? cgroup_oom_kills(&slot->env.cg) : -1;
     bool fits = zygote_fits(spec);
     spec->zygote = fits && slot->zygote.pid > 0 ? &slot->zygote : NULL;
@@ -965,6 +973,22 @@ static void handle_write(struct server *s, uint32_t id, const struct record *rec
         end_write(s, s->n_writes - 1, NULL);
 }
 
+/* READ: synchronous, as UNAME; the file's READ-DATA goes out as the JVM takes it (blocking writes). */
+static void handle_read(struct server *s, uint32_t id, const struct record *rec)
+{
+    struct env_slot *slot = find_env(s, record_get(rec, "env"));
+    struct env_read r;
+    struct failure f;
+    struct record_builder rb = { 0 };
+    if (!slot || slot->dead)
+        return (void)request_error(s, id, ESRCH, "no such environment");
+    if (parse_env_read(rec, &r, &f) < 0 || env_read(&slot->env, &r, &s->out, id, &rb, &f) < 0) {
+        free(rb.data);
+        return send_failure(&s->out, id, &f);
+    }
+    send_record(&s->out, FRAME_ACK, id, &rb);
+}
+
 /* WRITE-DATA of a WRITE that failed (or is unknown) is dropped, as STDIN of an exited process. */
 static void handle_write_data(struct server *s, const struct frame *frame)
 {
@@ -1140,6 +1164,7 @@ static void dispatch(struct server *s, struct frame *frame)
     case FRAME_FORWARD: handle_forward(s, frame->id, &rec); break;
     case FRAME_HOST_PORT: handle_host_port(s, frame->id, &rec); break;
     case FRAME_WRITE: handle_write(s, frame->id, &rec); break;
+    case FRAME_READ: handle_read(s, frame->id, &rec); break;
     case FRAME_CLOSE: handle_close(s, frame->id, &rec); break;
     default: request_error(s, frame->id, EINVAL, "unknown frame type"); break;
     }

@@ -2,7 +2,8 @@
  * parsers_test.c - unit tests of the helper's parsers: namespace lists (--ns, ns=, join=), bind and tmpfs
  * specs (--bind/--ro-bind/--tmpfs, bind=/ro-bind=/tmpfs=), protocol frames and records, ports (port=), and the
  * kind of a CREATE whose settings contradict each other, the default seccomp filter's one keyring exception, WRITE's
- * fields, and opening a file for writing inside a root (openat2 and the walk that stands in for it).
+ * and READ's fields, and opening a file inside a root (openat2 and the walk that stands in for it), a caller's
+ * O_NOFOLLOW kept.
  *
  * Built with both sanitizers and run by `build.sh unit-tests` (Maven's test phase); prints each failed
  * check and exits 1 when any failed.
@@ -601,6 +602,40 @@ static void write_fields_are_checked(void)
     CHECK(PARSE_WRITE("path=/x\0type=dir\0size=1\0", &w, &f) < 0);
 }
 
+/* ---- READ ---- */
+
+static int parse_read(const char *payload, size_t len, struct env_read *r, struct failure *f)
+{
+    struct frame frame = { .type = 'G', .id = 1, .len = len, .payload = xmalloc(len + 1) };
+    memcpy(frame.payload, payload, len + 1);
+    struct record rec;
+    record_parse(&frame, &rec);
+    int rc = parse_env_read(&rec, r, f);
+    r->path = NULL; /* borrowed from the record, gone below */
+    record_free(&rec);
+    free(frame.payload);
+    return rc;
+}
+
+#define PARSE_READ(text, r, f) parse_read(text, sizeof text - 1, r, f)
+
+static void read_fields_are_checked(void)
+{
+    struct env_read r;
+    struct failure f;
+    CHECK(PARSE_READ("env=1\0path=/etc/x\0", &r, &f) == 0);
+    CHECK(r.type == 0 && r.follow && r.limit == -1);
+    CHECK(PARSE_READ("path=/f\0type=file\0limit=67108864\0follow=false\0", &r, &f) == 0);
+    CHECK(r.type == S_IFREG && !r.follow && r.limit == 67108864);
+    CHECK(PARSE_READ("path=/d\0type=dir\0", &r, &f) == 0 && r.type == S_IFDIR);
+    CHECK(PARSE_READ("path=/l\0type=symlink\0", &r, &f) == 0 && r.type == S_IFLNK);
+    CHECK(PARSE_READ("path=relative\0", &r, &f) < 0 && f.err == EINVAL && strcmp(f.stage, "request") == 0);
+    CHECK(PARSE_READ("path=/x\0type=fifo\0", &r, &f) < 0);
+    CHECK(PARSE_READ("path=/x\0follow=yes\0", &r, &f) < 0);
+    CHECK(PARSE_READ("path=/x\0type=file\0limit=-1\0", &r, &f) < 0);
+    CHECK(PARSE_READ("path=/x\0type=dir\0limit=1\0", &r, &f) < 0);
+}
+
 /* Below a root made in a temporary directory: symlinks that lead up or to `/` stay inside. */
 static void writes_resolve_inside_the_root(void)
 {
@@ -633,6 +668,13 @@ static void writes_resolve_inside_the_root(void)
     CHECK(fd >= 0 && fstat(fd, &st) == 0 && fstat(root_fd, &root_st) == 0 && st.st_ino == root_st.st_ino);
     if (fd >= 0)
         close(fd);
+    /* the caller's O_NOFOLLOW: O_PATH opens the symlink itself, a read fails with ELOOP */
+    fd = open_at_in_root(root_fd, "/up/escape", O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+    CHECK(fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode));
+    if (fd >= 0)
+        close(fd);
+    errno = 0;
+    CHECK(open_at_in_root(root_fd, "/escape", O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0) < 0 && errno == ELOOP);
     errno = 0;
     CHECK(open_at_in_root(root_fd, "/loop", O_WRONLY | O_CREAT | O_CLOEXEC, 0644) < 0 && errno == ELOOP);
     CHECK(open_at_in_root(root_fd, "/etc/no/such", O_WRONLY | O_CREAT | O_CLOEXEC, 0644) < 0 && errno == ENOENT);
@@ -684,6 +726,7 @@ int main(void)
     the_filter_lets_only_the_helpers_own_keyring_join_through();
     write_fields_are_checked();
     writes_resolve_inside_the_root_with_openat2_and_the_walk();
+    read_fields_are_checked();
     if (failed) {
         fprintf(stderr, "parsers_test: %d of %d checks failed\n", failed, checks);
         return 1;

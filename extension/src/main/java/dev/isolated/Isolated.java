@@ -30,7 +30,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * <h2>Lifecycle</h2>
  * By default every test method (each invocation of a {@code @ParameterizedTest} or {@code @RepeatedTest})
  * gets a fresh environment before it starts (before {@code @BeforeEach} methods that take an
- * {@link IsolatedEnvironment} parameter), and it is closed after the test: every process in it is
+ * {@link IsolatedEnvironment} parameter; the dynamic tests of a {@code @TestFactory} share the factory method's), and
+ * it is closed after the test (after {@code @AfterEach} methods): every process in it is
  * killed, its mounts vanish with its mount namespace, and nothing it wrote remains. From the third test in a
  * row of the same settings (hostnames aside) on, that environment may have been made in the background while the
  * test before ran and given the test's hostname when the test took it (a spare, see
@@ -58,7 +59,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * <h2>Several environments</h2>
  * A test parameter annotated with {@code @Isolated} gets an environment of its own, configured by that
  * annotation combined with the method's and the class's (as above), e.g. {@code void talk(IsolatedEnvironment
- * client, @Isolated(hostname = "server") IsolatedEnvironment server)}; the {@link Bind}, {@link Tmpfs},
+ * client, @Isolated(hostname = "server") IsolatedEnvironment server)}, closed after the test (a parameter of a
+ * {@code @BeforeEach} or {@code @AfterEach} method too; one of a constructor or a {@code @BeforeAll} or
+ * {@code @AfterAll} method fails with a {@link org.junit.jupiter.api.extension.ParameterResolutionException} naming
+ * where to take it); the {@link Bind}, {@link Tmpfs},
  * {@link Limits}, {@link WritableLayer}, {@link ClockOffsets} and {@link StartImageCommand} of its method and class
  * apply to it as well (a {@link StartImageCommand} on the parameter replaces theirs).
  * {@link IsolatedEnvironment#builder()} makes more in code.
@@ -71,9 +75,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * README.
  *
  * <h2>When a test fails</h2>
- * The failure gets a suppressed {@code EnvironmentReport} with the environment's last commands (exit codes,
- * the user each ran as, and output), its processes, mounts and hostname, so Surefire's report shows what the environment looked
- * like.
+ * The failure gets a suppressed {@code EnvironmentReport} with the environment's last 20 commands that ended (exit
+ * codes, the user each ran as, and the last 400 characters of their output), its processes, mounts and hostname, so Surefire's report shows what the environment looked
+ * like. So does a failure in a {@code @BeforeEach} or {@code @AfterEach} method, in a dynamic test of a
+ * {@code @TestFactory} (which runs in the factory method's environment), and, with {@link Lifecycle#PER_CLASS}, in a
+ * {@code @BeforeAll} or {@code @AfterAll} method.
  *
  * <h2>When the host cannot do it</h2>
  * When the kernel or the user cannot create what was asked (user namespaces disabled, a masked
@@ -130,9 +136,11 @@ public @interface Isolated {
      * a digest at most once per run), every blob checked against its digest, and unpacked once like an OCI
      * layout: its {@code Env}, {@code WorkingDir}, {@code User}, {@code Entrypoint} and {@code Cmd} apply as for an
      * archive. An annotation gives {@code rootfs} or {@code image}, not both; the innermost annotation that gives
-     * either decides. An image that cannot be pulled (or, with {@code never}, is not in the store) fails the test
-     * with a {@link dev.isolated.image.ImageException} starting {@code Image <name>: }; a pull setting that is not
-     * valid, with an {@link IsolatedException}.
+     * either decides. A name that is not valid fails the test with an
+     * {@link org.junit.jupiter.api.extension.ExtensionConfigurationException}, {@code @Isolated(image = "<name>"): Image
+     * name '<name>' is not valid: <why>. ...}. An image that cannot be pulled (or, with {@code never}, is not in the
+     * store) fails the test with a {@link dev.isolated.image.ImageException} starting {@code Image <name>: }; a pull
+     * setting that is not valid, with an {@link IsolatedException}.
      *
      * @return the image name; empty to take the enclosing annotation's (or {@code rootfs})
      */
@@ -159,8 +167,9 @@ public @interface Isolated {
 
     /**
      * The environment's hostname (needs {@link LinuxNamespace#UTS}). When empty it is the enclosing annotation's, and
-     * when that is empty too it is derived from the test method's name, e.g. {@code psSeesOnlyTheEnvironment}
-     * becomes {@code psseesonlytheenvironment}; a parameter's environment's from the method's and the parameter's
+     * when that is empty too it is derived from the test method's name (lower case ASCII letters and digits, each run
+     * of other characters one dash, cut to 63 characters), e.g. {@code psSeesOnlyTheEnvironment} becomes
+     * {@code psseesonlytheenvironment}; a parameter's environment's from the method's and the parameter's
      * ({@code talkTo(..., @Isolated IsolatedEnvironment server)} gives {@code talkto-server}), a
      * {@link Lifecycle#PER_CLASS} environment's from the class's simple name. One that is not a valid hostname (the rule of
      * {@link IsolatedEnvironmentBuilder#hostname(String)}) fails the test with an

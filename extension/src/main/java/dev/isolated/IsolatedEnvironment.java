@@ -52,7 +52,7 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
 
     /**
      * The image's own command, as {@code docker run IMAGE [ARGS...]} runs it: its {@code Entrypoint}
-     * followed by ARGS, or by its {@code Cmd} when no ARGS are given.
+     * followed by ARGS, or by its {@code Cmd} when no ARGS are given (without an {@code Entrypoint}, ARGS alone).
      *
      * <pre>{@code
      * IsolatedProcess server = env.start(env.imageCommand());
@@ -61,7 +61,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      *
      * @param args the arguments replacing the image's {@code Cmd}; none keeps it
      * @return the command, to run with {@code exec} or {@code start} (and the {@code with...} options)
-     * @throws IllegalStateException when the image declares neither {@code Entrypoint} nor {@code Cmd}
+     * @throws IllegalStateException when no {@code args} are given and the image declares neither
+     *     {@code Entrypoint} nor {@code Cmd}
      */
     Command imageCommand(String... args);
 
@@ -80,8 +81,8 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      *
      * @param args the arguments replacing the image's {@code Cmd}; none keeps it
      * @return the service, also returned by {@link #service()} from now on
-     * @throws IllegalStateException when the image declares neither {@code Entrypoint} nor {@code Cmd}, or when a
-     *     service started earlier still runs
+     * @throws IllegalStateException when no {@code args} are given and the image declares neither
+     *     {@code Entrypoint} nor {@code Cmd}, or when a service started earlier still runs
      */
     IsolatedProcess startImageCommand(String... args);
 
@@ -132,6 +133,9 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * {@code NET_RAW} and no {@code NET_ADMIN}, so it cannot sniff or reconfigure the host's network.
      * The environment's user namespace is always joined, named or not: such a command is the environment's
      * root (for the host, an id of the environment's range, see {@link LinuxNamespace#USER}), never the host's.
+     * A command that does not join {@link LinuxNamespace#PID} runs outside the environment's PID namespace; closing
+     * the environment kills it, and what it left running, all the same: through the environment's cgroup, or where
+     * there is none through the environment's other namespaces (README, <em>Nothing leaks</em>).
      *
      * @param namespaces the namespaces to join; each must be one this environment has; none means all of them
      * @return a runner for such commands
@@ -240,7 +244,10 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     String address();
 
     /**
-     * Reads a regular file of the environment. Symlinks resolve inside the environment, never on the host
+     * Reads a regular file of the environment, as root inside would: another user's 0600 file in their 0700
+     * directory (PostgreSQL's data or log files, say) is read too. As root the JVM reads it itself (host root may
+     * read whatever root inside may); rootless the helper opens it in the environment's user namespace, as its root,
+     * and sends its bytes to the JVM. Symlinks resolve inside the environment, never on the host
      * ({@code openat2(RESOLVE_IN_ROOT)}; magic links such as {@code /proc/<pid>/root} never lead out). Anything but a
      * regular file (a FIFO, socket, device or directory, or a symlink to one such as {@code /dev/zero}) is
      * refused without being opened for reading, so a FIFO the test made cannot block the JVM. At most 64 MiB are
@@ -292,11 +299,13 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     void copyIn(Path hostSource, String target);
 
     /**
-     * Copies a file, directory tree or symlink out of the environment to the host. Symlinks on the way to
-     * {@code source} resolve inside the environment; {@code source} itself and everything below it are not
-     * followed: symlinks are copied as symlinks (their targets as they are, never read), and every file is read
-     * through descriptors opened inside the environment, so nothing the test swaps meanwhile can lead the copy to
-     * host files. FIFOs, sockets and devices inside a directory are left out; as {@code source} itself they are
+     * Copies a file, directory tree or symlink out of the environment to the host. It reads as {@link #readString}
+     * does, as root inside would (rootless through the helper), so another user's 0600 file and 0700 directory are
+     * copied too. Symlinks on the way to {@code source} resolve inside the environment; {@code source} itself and
+     * everything below it are not followed: symlinks are copied as symlinks (their targets as they are, never
+     * read), and every file is opened inside the environment's root without following a symlink, so nothing the
+     * test swaps meanwhile can lead the copy to host files. FIFOs, sockets and devices inside a directory are left
+     * out, never opened; as {@code source} itself they are
      * refused. Each file is copied as large as it was when opened (a {@code /proc}-like file, whose size says 0,
      * up to 64 MiB); files are created with mode 0755 when executable by anyone in the environment, else 0644,
      * directories with 0755 (less the umask). A copy that fails midway leaves what it copied so far.
@@ -369,7 +378,9 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
     void exposeHostPort(int port);
 
     /**
-     * Waits until a path exists in the environment, up to the await timeout ({@code isolated.await.timeout}).
+     * Waits until a path exists in the environment, up to the await timeout ({@code isolated.await.timeout}). It
+     * looks as root inside would (see {@link #readString}): a path in another user's 0700 directory counts too, and a
+     * symlink at the path counts even when what it names does not exist.
      *
      * @param path an absolute path inside the environment
      * @throws AwaitTimeoutException when it does not appear in time

@@ -5,6 +5,7 @@ import dev.isolated.internal.env.KeptLayerDirectory;
 import dev.isolated.internal.os.NativeAccess;
 import java.io.IOException;
 import java.lang.reflect.AnnotatedElement;
+import java.lang.reflect.Constructor;
 import java.lang.reflect.Method;
 import java.lang.reflect.Parameter;
 import java.nio.file.Path;
@@ -18,10 +19,13 @@ import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.DynamicTestInvocationContext;
 import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ExtensionContext.Namespace;
 import org.junit.jupiter.api.extension.ExtensionContext.Store;
+import org.junit.jupiter.api.extension.InvocationInterceptor;
+import org.junit.jupiter.api.extension.LifecycleMethodExecutionExceptionHandler;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
 import org.junit.jupiter.api.extension.ParameterResolver;
@@ -41,7 +45,9 @@ class IsolatedExtension
                 BeforeEachCallback,
                 AfterEachCallback,
                 ParameterResolver,
-                TestExecutionExceptionHandler {
+                TestExecutionExceptionHandler,
+                LifecycleMethodExecutionExceptionHandler,
+                InvocationInterceptor {
     private static final Namespace NAMESPACE = Namespace.create(IsolatedExtension.class);
     private static final String METHOD_ENVIRONMENT = "environment";
     private static final String CLASS_ENVIRONMENT = "class-environment";
@@ -50,20 +56,39 @@ class IsolatedExtension
 
     @Override
     public void beforeAll(ExtensionContext context) {
-        Class<?> testClass = context.getRequiredTestClass();
-        Optional<Isolated> declared = AnnotationSupport.findAnnotation(testClass, Isolated.class);
-        if (declared.isPresent() && declared.get().lifecycle() == Isolated.Lifecycle.PER_CLASS) {
-            IsolatedSettings.Merged merged = IsolatedSettings.merge(classAnnotations(testClass));
-            Environment env = create(
-                    merged,
-                    () -> IsolatedNetworkExtension.join(
-                            IsolatedSettings.builder(merged, classChain(testClass), testClass.getSimpleName(), context),
-                            innermostFirst(testClass, null),
-                            context),
-                    context,
-                    null);
-            context.getStore(NAMESPACE).put(CLASS_ENVIRONMENT, env);
+        if (perClass(context.getRequiredTestClass())) {
+            classEnvironment(context);
         }
+    }
+
+    private static boolean perClass(Class<?> testClass) {
+        Optional<Isolated> declared = AnnotationSupport.findAnnotation(testClass, Isolated.class);
+        return declared.isPresent() && declared.get().lifecycle() == Isolated.Lifecycle.PER_CLASS;
+    }
+
+    /**
+     * The PER_CLASS environment of the context's class, made at its first use: in {@link #beforeAll}, or before that
+     * for the constructor of a {@code @TestInstance(PER_CLASS)} class, which JUnit calls before any callback.
+     */
+    private static Environment classEnvironment(ExtensionContext context) {
+        Class<?> testClass = context.getRequiredTestClass();
+        Store store = context.getStore(NAMESPACE);
+        Environment made = store.get(testClass, Environment.class); // keyed by class: get() also reads outer classes'
+        if (made != null) {
+            return made;
+        }
+        IsolatedSettings.Merged merged = IsolatedSettings.merge(classAnnotations(testClass));
+        Environment env = create(
+                merged,
+                () -> IsolatedNetworkExtension.join(
+                        IsolatedSettings.builder(merged, classChain(testClass), testClass.getSimpleName(), context),
+                        innermostFirst(testClass, null),
+                        context),
+                context,
+                null);
+        store.put(testClass, env);
+        store.put(CLASS_ENVIRONMENT, env);
+        return env;
     }
 
     @Override
@@ -263,6 +288,7 @@ class IsolatedExtension
     @Override
     public void afterAll(ExtensionContext context) {
         List<RuntimeException> failures = new ArrayList<>();
+        context.getStore(NAMESPACE).remove(context.getRequiredTestClass());
         closeQuietly(context.getStore(NAMESPACE).remove(CLASS_ENVIRONMENT, Environment.class), failures);
         SpareEnvironment spare = context.getStore(NAMESPACE).remove(SPARE_ENVIRONMENT, SpareEnvironment.class);
         if (spare != null) {
@@ -303,7 +329,17 @@ class IsolatedExtension
     public Object resolveParameter(ParameterContext parameterContext, ExtensionContext context) {
         Parameter parameter = parameterContext.getParameter();
         Optional<Isolated> own = parameterContext.findAnnotation(Isolated.class);
-        if (own.isPresent() && context.getTestMethod().isPresent()) {
+        if (own.isPresent()
+                && (context.getTestMethod().isEmpty()
+                        || parameterContext.getDeclaringExecutable() instanceof Constructor)) {
+            throw new ParameterResolutionException("@Isolated on parameter " + parameter.getName() + " of "
+                    + parameterContext.getDeclaringExecutable() + ": an environment of a parameter's own is made for "
+                    + "one test, in its @Test, @BeforeEach or @AfterEach method, not in a constructor or a @BeforeAll "
+                    + "or @AfterAll method. For one environment per class, put @Isolated(lifecycle = PER_CLASS) on the "
+                    + "class and take the parameter without @Isolated; or make one with "
+                    + "IsolatedEnvironment.builder().");
+        }
+        if (own.isPresent()) {
             Method method = context.getRequiredTestMethod();
             rejectLifecycle(own.get(), "parameter " + parameter.getName() + " of " + method.getName());
             List<Isolated> annotations = new ArrayList<>(List.of(own.get()));
@@ -339,6 +375,12 @@ class IsolatedExtension
         Environment env = store.get(METHOD_ENVIRONMENT, Environment.class);
         if (env == null) {
             env = store.get(CLASS_ENVIRONMENT, Environment.class);
+        }
+        if (env == null
+                && context.getTestMethod().isEmpty()
+                && context.getTestClass().isPresent()
+                && perClass(context.getRequiredTestClass())) {
+            env = classEnvironment(context); // a @TestInstance(PER_CLASS) constructor, before beforeAll
         }
         if (env == null) {
             throw new ParameterResolutionException(noEnvironmentMessage(parameterContext, context));
@@ -384,10 +426,72 @@ class IsolatedExtension
 
     @Override
     public void handleTestExecutionException(ExtensionContext context, Throwable throwable) throws Throwable {
+        throw withReports(context, throwable);
+    }
+
+    // A failure in a lifecycle method fails the test (or, for @BeforeAll and @AfterAll, the class) as one in the test
+    // method does, so it gets the same report.
+
+    @Override
+    public void handleBeforeAllMethodExecutionException(ExtensionContext context, Throwable throwable)
+            throws Throwable {
+        throw withReports(context, throwable);
+    }
+
+    @Override
+    public void handleBeforeEachMethodExecutionException(ExtensionContext context, Throwable throwable)
+            throws Throwable {
+        throw withReports(context, throwable);
+    }
+
+    @Override
+    public void handleAfterEachMethodExecutionException(ExtensionContext context, Throwable throwable)
+            throws Throwable {
+        throw withReports(context, throwable);
+    }
+
+    @Override
+    public void handleAfterAllMethodExecutionException(ExtensionContext context, Throwable throwable) throws Throwable {
+        throw withReports(context, throwable);
+    }
+
+    /**
+     * A {@code @TestFactory}'s dynamic tests run in the factory method's environment; JUnit gives them no exception
+     * handler, so a failing one gets its report here, from the factory's context.
+     */
+    @Override
+    public void interceptDynamicTest(
+            Invocation<Void> invocation, DynamicTestInvocationContext invocationContext, ExtensionContext context)
+            throws Throwable {
+        try {
+            invocation.proceed();
+        } catch (Throwable t) {
+            ExtensionContext factory = context;
+            while (factory.getTestMethod().isEmpty() && factory.getParent().isPresent()) {
+                factory = factory.getParent().get();
+            }
+            throw withReports(factory, t);
+        }
+    }
+
+    /**
+     * Adds an {@link EnvironmentReport} of each environment the failed code could use (the test's own, else the
+     * class's, and its parameters') to {@code throwable}, keeping their writable layers as configured; nothing to a
+     * {@link TestAbortedException}, which JUnit reports as skipped.
+     */
+    private static Throwable withReports(ExtensionContext context, Throwable throwable) {
+        if (throwable instanceof TestAbortedException) {
+            return throwable; // an assumption that did not hold: the test did not fail, nothing to report or keep
+        }
         Store store = context.getStore(NAMESPACE);
         List<Environment> envs = new ArrayList<>();
-        Optional.ofNullable(store.get(METHOD_ENVIRONMENT, Environment.class)).ifPresent(envs::add);
-        Optional.ofNullable(store.get(CLASS_ENVIRONMENT, Environment.class)).ifPresent(envs::add);
+        Environment used = store.get(METHOD_ENVIRONMENT, Environment.class);
+        if (used == null) {
+            used = store.get(CLASS_ENVIRONMENT, Environment.class);
+        }
+        if (used != null) {
+            envs.add(used);
+        }
         envs.addAll(parameterEnvironments(store, false));
         boolean keep = context.getConfigurationParameter(IsolatedConfiguration.KEEP_ON_FAILURE)
                 .map(Boolean::parseBoolean)
@@ -400,14 +504,14 @@ class IsolatedExtension
             }
             throwable.addSuppressed(new EnvironmentReport(report));
         }
-        throw throwable;
+        return throwable;
     }
 
     private static String keepWritableLayer(Environment env, ExtensionContext context, int index) {
         KeptLayerDirectory base =
                 KeptLayerDirectory.of(context.getConfigurationParameter(IsolatedConfiguration.KEEP_ON_FAILURE_DIR));
-        String name = context.getRequiredTestClass().getSimpleName() + "."
-                + context.getRequiredTestMethod().getName() + "-" + System.currentTimeMillis()
+        String name = context.getRequiredTestClass().getSimpleName()
+                + context.getTestMethod().map(m -> "." + m.getName()).orElse("") + "-" + System.currentTimeMillis()
                 + (index == 0 ? "" : "-" + index);
         Path target = base.path().resolve(name);
         try {

@@ -150,6 +150,49 @@ class HelperDeathTests {
         }
     }
 
+    @Test
+    @DisplayName("a writer blocked on a command's unread stdin and a writeString in flight end, failing, when it dies")
+    void blockedWritersEnd() throws Exception {
+        IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+        IsolatedProcess deaf = env.start(Command.of("sleep", "1000").withOpenStdin());
+        CompletableFuture<Void> stdinWriter = CompletableFuture.runAsync(() -> {
+            try {
+                byte[] block = new byte[1 << 20];
+                for (int i = 0; i < 64; i++) {
+                    deaf.stdin().write(block);
+                }
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        String big = "x".repeat(256 << 20);
+        CompletableFuture<Void> fileWriter = CompletableFuture.runAsync(() -> {
+            for (; ; ) {
+                env.writeString("/big", big);
+            }
+        });
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(30))
+                .until(() -> !stdinWriter.isDone()
+                        && Thread.getAllStackTraces().keySet().stream()
+                                .anyMatch(t -> t.getState() == Thread.State.WAITING
+                                        && java.util.Arrays.stream(t.getStackTrace())
+                                                .anyMatch(f -> f.getMethodName().equals("awaitRoom"))));
+
+        ProcessHandle.of(SharedHelper.get().pid()).orElseThrow().destroyForcibly(); // SIGKILL
+
+        assertThat(stdinWriter).failsWithin(Duration.ofSeconds(10));
+        assertThat(fileWriter)
+                .failsWithin(Duration.ofSeconds(10))
+                .withThrowableOfType(ExecutionException.class)
+                .havingCause()
+                .isInstanceOf(IsolatedException.class)
+                .withMessageContaining("The isolated helper (pid ")
+                .withMessageContaining(" died");
+        env.close();
+    }
+
     /** @return the cgroup directories {@code isolated-<helperPid>-<env>} of a helper, in every hierarchy */
     private static List<Path> envCgroups(long helperPid) throws Exception {
         try (java.util.stream.Stream<Path> dirs = Files.find(

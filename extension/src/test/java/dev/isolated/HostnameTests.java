@@ -63,6 +63,16 @@ class HostnameTests {
     }
 
     @Test
+    @DisplayName("a derived hostname is cut to 63 characters, a test name long as JUnit users write them included")
+    @Isolated(rootfs = "busybox.tar")
+    void should_answer_404_when_the_user_is_unknown_and_the_cache_is_cold_and_retries_are_off(IsolatedEnvironment env) {
+        assertThat(env)
+                .hostname()
+                .isEqualTo("should-answer-404-when-the-user-is-unknown-and-the-cache-is-col")
+                .hasSize(63);
+    }
+
+    @Test
     @DisplayName("a builder's environment with UTS and no hostname is named 'isolated', never the host's name")
     void builderDefaultHidesTheHostsName() throws Exception {
         String host = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();

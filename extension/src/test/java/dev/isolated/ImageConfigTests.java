@@ -83,6 +83,21 @@ class ImageConfigTests {
     }
 
     @Test
+    @DisplayName("a WorkingDir the image does not have fails each command with exit code 125, naming it")
+    void missingWorkingDir() throws Exception {
+        try (IsolatedEnvironment env = start("{\"WorkingDir\":\"/srv/app\"}")) {
+            ExecResult result = env.exec("true");
+            assertThat(result).exitedWith(125);
+            assertThat(result.stderr())
+                    .isEqualTo("isolated: working directory /srv/app does not exist in the environment\n");
+            assertThat(env.exec(Command.of("pwd").withWorkingDirectory("/")))
+                    .succeeded()
+                    .stdout()
+                    .isEqualTo("/\n");
+        }
+    }
+
+    @Test
     @DisplayName("a User the image does not have fails the command with the name and the fix")
     void unknownUser() throws Exception {
         try (IsolatedEnvironment env = start("{\"User\":\"ghost\"}")) {
@@ -95,12 +110,17 @@ class ImageConfigTests {
 
     @Test
     @Isolated(rootfs = "busybox.tar")
-    @DisplayName("a plain rootfs tar has no config: root, /, and no image command")
+    @DisplayName("a plain rootfs tar has no config: root, /, and no image command; arguments alone are the "
+            + "command, as docker run IMAGE ARGS runs them without an Entrypoint")
     void plainRootfs(IsolatedEnvironment env) {
         assertThat(env.imageConfig()).isEqualTo(ImageConfig.EMPTY);
         assertThat(env.exec("sh", "-c", "echo $(id -u) $(pwd)")).stdout().isEqualTo("0 /\n");
         assertThatThrownBy(env::imageCommand)
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("declares no Entrypoint or Cmd");
+        assertThat(env.exec(env.imageCommand("echo", "hi")))
+                .succeeded()
+                .stdout()
+                .isEqualTo("hi\n");
     }
 }

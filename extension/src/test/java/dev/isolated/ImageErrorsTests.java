@@ -1,9 +1,6 @@
 package dev.isolated;
 
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.platform.testkit.engine.EventConditions.finishedWithFailure;
-import static org.junit.platform.testkit.engine.TestExecutionResultConditions.instanceOf;
-import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
 
 import dev.isolated.image.ImageException;
 import dev.isolated.internal.image.ImageSettingsException;
@@ -19,7 +16,6 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 import org.junit.jupiter.api.io.TempDir;
 
 /** What a test gets when its image cannot be used: the types IsolatedEnvironmentBuilder.start() documents. */
@@ -50,37 +46,8 @@ class ImageErrorsTests {
                 .hasCauseInstanceOf(ImageSettingsException.class);
     }
 
-    private static final String DOCKER_NAMES =
-            ". Write it as Docker does: postgres:16, ghcr.io/org/app:1.4, 127.0.0.1:5000/team/app@sha256:<hex>";
-
     @TempDir
     Path dir;
-
-    @Test
-    @DisplayName("an image name that is not valid: the builder's image(...) throws IllegalArgumentException at once,"
-            + " as README's Images by name says")
-    void invalidImageNameFromBuilder() {
-        assertThatThrownBy(() -> IsolatedEnvironment.builder().image("Foo/bar"))
-                .isExactlyInstanceOf(IllegalArgumentException.class)
-                .hasMessage("Image name 'Foo/bar' is not valid: the repository path 'Foo/bar' has the component 'Foo'; "
-                        + "components are lowercase letters and digits, joined by . _ __ or -" + DOCKER_NAMES);
-    }
-
-    @Test
-    @DisplayName("an image name that is not valid in @Isolated fails the test with an ExtensionConfigurationException")
-    void invalidImageNameFromAnnotation() {
-        EngineRunner.run(InvalidImageNameTestCase.class)
-                .testEvents()
-                .assertThatEvents()
-                .haveExactly(
-                        1,
-                        finishedWithFailure(
-                                instanceOf(ExtensionConfigurationException.class),
-                                message(
-                                        "@Isolated(image = \"busybox:-x\"): Image name 'busybox:-x' is not valid: the tag"
-                                                + " '-x' is not a tag (letters, digits, _ . -, at most 128, not starting with ."
-                                                + " or -)" + DOCKER_NAMES)));
-    }
 
     @Test
     @DisplayName("a tar entry that tries to write outside its root: an ImageException naming the file and the entry")
@@ -137,11 +104,5 @@ class ImageErrorsTests {
             out.closeArchiveEntry();
         }
         return Files.write(dir.resolve(archive), bytes.toByteArray());
-    }
-
-    static class InvalidImageNameTestCase {
-        @Test
-        @Isolated(image = "busybox:-x")
-        void test(IsolatedEnvironment env) {}
     }
 }

@@ -148,7 +148,8 @@ class IsolatedExtensionTests {
         }
 
         @Test
-        @DisplayName("when isolated.namespaces names an unknown namespace, listing the known ones")
+        @DisplayName(
+                "when isolated.namespaces names an unknown namespace, listing the known ones, as the README quotes")
         void unknownNamespace() {
             EngineRunner.run(
                             ConfiguredNamespacesTestCase.class,

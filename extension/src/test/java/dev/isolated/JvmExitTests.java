@@ -82,7 +82,7 @@ class JvmExitTests {
     }
 
     /** The existing directories of these cgroup paths in the hierarchies mounted under /sys/fs/cgroup. */
-    private static List<Path> cgroupDirectories(List<String> cgroups) throws IOException {
+    static List<Path> cgroupDirectories(List<String> cgroups) throws IOException {
         List<Path> found = new ArrayList<>();
         List<Path> hierarchies = new ArrayList<>(List.of(Path.of("/sys/fs/cgroup")));
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(Path.of("/sys/fs/cgroup"))) {

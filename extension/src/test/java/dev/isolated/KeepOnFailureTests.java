@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -153,6 +154,26 @@ class KeepOnFailureTests {
     }
 
     @Test
+    @DisplayName("keeps nothing, and reports nothing, for a test aborted by an assumption: it did not fail")
+    void keepsNothingForAnAbortedTest(@TempDir Path dir) throws Exception {
+        var results = EngineRunner.run(
+                AbortedTestCase.class,
+                Map.of("isolated.keepOnFailure", "true", "isolated.keepOnFailure.dir", dir.toString()));
+
+        results.testEvents().assertStatistics(s -> s.aborted(1).failed(0));
+        assertThat(results.testEvents().aborted().stream())
+                .singleElement()
+                .satisfies(e -> assertThat(e.getRequiredPayload(TestExecutionResult.class)
+                                .getThrowable()
+                                .orElseThrow()
+                                .getSuppressed())
+                        .isEmpty());
+        try (var entries = Files.list(dir)) {
+            assertThat(entries).isEmpty();
+        }
+    }
+
+    @Test
     @DisplayName(
             "keeps symlinks as symlinks (never their host targets), and FIFOs and files over 64 MiB as <name>.skipped")
     void keepsNoHostFile(@TempDir Path dir) throws Exception {
@@ -257,6 +278,15 @@ class KeepOnFailureTests {
                                     + "</dev/null >/dev/null 2>&1 & done; sleep 0.2"))
                     .succeeded();
             assertThat(env.exec("false")).succeeded();
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class AbortedTestCase {
+        @Test
+        void aborted(IsolatedEnvironment env) {
+            assertThat(env.exec("sh", "-c", "echo half-done > /etc/result.log")).succeeded();
+            Assumptions.assumeTrue(false, "not on this host");
         }
     }
 

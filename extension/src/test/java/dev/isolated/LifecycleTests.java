@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.awaitility.Awaitility;
@@ -161,20 +162,33 @@ class LifecycleTests {
     @Test
     @DisplayName("a failing test's report carries its environment's commands, processes, mounts and hostname")
     void failureReport() {
-        EngineRunner.run(FailingTestCase.class)
+        assertReport(
+                FailingTestCase.class,
+                m -> m.contains("[cat, /nope] -> exit 1")
+                        && m.contains("No such file")
+                        && m.contains("sleep 1000")
+                        && m.contains("/proc proc")
+                        && m.contains("Hostname: fails"));
+    }
+
+    @Test
+    @DisplayName("the report lists the last 20 commands that ended, each with the last 400 characters of its output")
+    void failureReportBounds() {
+        assertReport(
+                ManyCommandsTestCase.class,
+                m -> m.contains("Commands (last 20):")
+                        && !m.contains("[echo, 6] -> exit 0")
+                        && m.contains("[echo, 7] -> exit 0")
+                        && m.contains("stdout: ..." + "y".repeat(398) + "z\n")
+                        && !m.contains("xy"));
+    }
+
+    /** Asserts that the test {@code fails} of {@code testCase} failed with a first suppressed report that matches. */
+    private static void assertReport(Class<?> testCase, Predicate<String> report) {
+        EngineRunner.run(testCase)
                 .testEvents()
                 .assertThatEvents()
-                .haveExactly(
-                        1,
-                        event(
-                                test("fails"),
-                                finishedWithFailure(suppressed(
-                                        0,
-                                        message(m -> m.contains("[cat, /nope] -> exit 1")
-                                                && m.contains("No such file")
-                                                && m.contains("sleep 1000")
-                                                && m.contains("/proc proc")
-                                                && m.contains("Hostname: fails"))))));
+                .haveExactly(1, event(test("fails"), finishedWithFailure(suppressed(0, message(report)))));
     }
 
     @Isolated(rootfs = "busybox.tar", lifecycle = Isolated.Lifecycle.PER_CLASS)
@@ -262,6 +276,18 @@ class LifecycleTests {
                 assertThat(env).hostname().isEqualTo("inner");
                 assertThat(env.namespaces()).contains(LinuxNamespace.NET);
             }
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class ManyCommandsTestCase {
+        @Test
+        void fails(IsolatedEnvironment env) {
+            for (int i = 1; i <= 24; i++) {
+                env.exec("echo", Integer.toString(i));
+            }
+            env.exec("sh", "-c", "printf x; printf 'y%.0s' $(seq 500); echo z"); // 502 characters: the x is cut off
+            assertThat(env.exec("false")).succeeded();
         }
     }
 

@@ -2,6 +2,7 @@ package dev.isolated;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.isolated.internal.helper.TemporarySubIds;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -33,6 +34,19 @@ public final class NobodyJvm {
     }
 
     /**
+     * Runs a fixture as uid 65534 with a subordinate id range of its own (1300000000, 65536 ids) for {@code SUBIDS},
+     * in {@code run} below {@code tempDir}, and checks that its one test succeeded.
+     */
+    static void runSubIdsFixture(Path tempDir, Class<?> fixture) throws Exception {
+        Path run = runDirectory(tempDir, "run");
+        List<String> lines = TemporarySubIds.during(
+                TemporarySubIds.replacing(List.of("nobody", NOBODY), NOBODY + ":1300000000:65536"),
+                () -> runFixture(run, fixture));
+
+        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("SUCCESSFUL"));
+    }
+
+    /**
      * @param dir an empty scratch directory
      * @param fixture the test class to run through {@link FixtureRunner}
      * @param launcher a command prefix that starts the child, e.g. {@link SeccompExec#restrictedUserNamespace}
@@ -41,6 +55,23 @@ public final class NobodyJvm {
      */
     static List<String> runFixture(Path dir, Class<?> fixture, List<String> launcher, String... configuration)
             throws IOException, InterruptedException {
+        Process child = startFixture(dir, fixture, launcher, List.of(), configuration);
+        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+                .lines()
+                .toList();
+        assertThat(child.waitFor()).as("the child JVM's exit code").isZero();
+        return lines;
+    }
+
+    /**
+     * Starts {@link #runFixture(Path, Class, List, String...)}'s child JVM (its own pid: {@code setpriv} execs it)
+     * and returns it running, its stdout for the caller to read.
+     *
+     * @param jvmOptions more options of the child JVM, e.g. {@code -Dkey=value}
+     */
+    static Process startFixture(
+            Path dir, Class<?> fixture, List<String> launcher, List<String> jvmOptions, String... configuration)
+            throws IOException {
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
         String classpath = copyClasspathReadableByAll(dir.resolve("cp"));
         Path home = Files.createDirectories(dir.resolve("home"));
@@ -55,21 +86,14 @@ public final class NobodyJvm {
                 "--clear-groups",
                 java,
                 "-Duser.home=" + home,
-                "-Djava.io.tmpdir=" + home,
-                "-cp",
-                classpath,
-                FixtureRunner.class.getName(),
-                fixture.getName()));
+                "-Djava.io.tmpdir=" + home));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", classpath, FixtureRunner.class.getName(), fixture.getName()));
         command.addAll(List.of(configuration));
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().put("XDG_CACHE_HOME", home.resolve(".cache").toString());
         pb.environment().put("HOME", home.toString());
-        Process child = pb.redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
-                .lines()
-                .toList();
-        assertThat(child.waitFor()).as("the child JVM's exit code").isZero();
-        return lines;
+        return pb.redirectError(ProcessBuilder.Redirect.INHERIT).start();
     }
 
     /** A directory NAME in TEMP_DIR for one child JVM run, both traversable by uid 65534. */

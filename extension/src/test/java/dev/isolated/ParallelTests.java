@@ -21,6 +21,8 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.RepetitionInfo;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.platform.engine.discovery.DiscoverySelectors;
 import org.junit.platform.testkit.engine.EngineTestKit;
 
@@ -107,6 +109,37 @@ class ParallelTests {
         assertThat(hostMounts()).as("the host's mounts").isEqualTo(hostMounts);
     }
 
+    @Test
+    @DisplayName("concurrent failing tests: each failure carries the report of its own environment, and the tests "
+            + "beside them pass")
+    void failuresReportTheirOwnEnvironment() {
+        failing = new CountDownLatch(6);
+        var results = EngineRunner.run(
+                FailingConcurrentlyTestCase.class,
+                Map.of(
+                        "junit.jupiter.execution.parallel.enabled", "true",
+                        "junit.jupiter.execution.parallel.mode.default", "concurrent",
+                        "junit.jupiter.execution.parallel.config.strategy", "fixed",
+                        "junit.jupiter.execution.parallel.config.fixed.parallelism", "6"));
+
+        results.testEvents().assertStatistics(s -> s.succeeded(3).failed(3));
+        for (var failed : results.testEvents().failed().list()) {
+            String test = failed.getTestDescriptor().getDisplayName();
+            String report = failed.getRequiredPayload(org.junit.platform.engine.TestExecutionResult.class)
+                    .getThrowable()
+                    .orElseThrow()
+                    .getSuppressed()[0]
+                    .getMessage();
+            String name = test.substring(test.indexOf('[') + 1, test.indexOf(']')); // the index: the value too
+            assertThat(report)
+                    .as(test)
+                    .contains("[echo, " + name + "] -> exit 0", "Hostname: fails")
+                    .doesNotContain("[echo, " + (name.equals("1") ? "3" : "1") + "]");
+        }
+    }
+
+    static volatile CountDownLatch failing;
+
     /** What one test saw of its environment. */
     record Seen(String test, long init, String mountNamespace, String hostname) {}
 
@@ -143,7 +176,8 @@ class ParallelTests {
         return Files.readAllLines(Path.of("/proc/self/mountinfo")).size();
     }
 
-    private static String comm(long pid) {
+    /** @return {@code /proc/PID/comm}, stripped; "" once the process is gone */
+    static String comm(long pid) {
         try {
             return Files.readString(Path.of("/proc", Long.toString(pid), "comm"))
                     .strip();
@@ -234,6 +268,26 @@ class ParallelTests {
                     record("deeper", env);
                 }
             }
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class FailingConcurrentlyTestCase {
+        @ParameterizedTest
+        @ValueSource(strings = {"1", "2", "3"})
+        void fails(String name, IsolatedEnvironment env) throws InterruptedException {
+            assertThat(env.exec("echo", name)).succeeded();
+            failing.countDown();
+            failing.await(10, TimeUnit.SECONDS); // all six environments exist at once
+            assertThat(env.exec("false")).succeeded();
+        }
+
+        @ParameterizedTest
+        @ValueSource(strings = {"4", "5", "6"})
+        void passes(String name, IsolatedEnvironment env) throws InterruptedException {
+            assertThat(env.exec("echo", name)).succeeded();
+            failing.countDown();
+            failing.await(10, TimeUnit.SECONDS);
         }
     }
 

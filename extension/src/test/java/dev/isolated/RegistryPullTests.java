@@ -3,9 +3,15 @@ package dev.isolated;
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.platform.testkit.engine.EventConditions.event;
+import static org.junit.platform.testkit.engine.EventConditions.finishedWithFailure;
+import static org.junit.platform.testkit.engine.EventConditions.test;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.instanceOf;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.isolated.internal.image.TestImages;
+import dev.isolated.internal.registry.FakeRegistry;
 import dev.isolated.internal.registry.ForwardProxy;
 import dev.isolated.internal.registry.ImagePullException;
 import dev.isolated.internal.registry.ImagePuller;
@@ -32,6 +38,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -191,14 +198,16 @@ class RegistryPullTests {
     }
 
     @Test
-    @DisplayName("pulls by digest")
+    @DisplayName("pulls by digest; with a tag and a digest, the digest decides (the tag is not looked up)")
     void byDigest() throws Exception {
         String digest = registry.head("library/busybox", "1")[0];
-        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
-                .image(host + "/library/busybox@" + digest)
-                .configuration(configuration())
-                .start()) {
-            assertIsBusybox(env);
+        for (String name : List.of(host + "/library/busybox@" + digest, host + "/library/busybox:nope@" + digest)) {
+            try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                    .image(name)
+                    .configuration(configuration())
+                    .start()) {
+                assertIsBusybox(env);
+            }
         }
     }
 
@@ -489,7 +498,7 @@ class RegistryPullTests {
     }
 
     @Test
-    @DisplayName("isolated.pull=never with nothing stored fails saying so")
+    @DisplayName("isolated.pull=never with nothing stored fails saying so, for a tag and for a digest")
     void neverWithNothingStored() {
         Path cache = dir.resolve("cache");
         assertThatThrownBy(
@@ -499,6 +508,14 @@ class RegistryPullTests {
                         + cache.resolve("refs").resolve(host).resolve("library/busybox/1")
                         + ") and isolated.pull=never "
                         + "forbids fetching it; pull it once with isolated.pull=missing (the default)");
+        String digest = "sha256:" + "ab".repeat(32);
+        assertThatThrownBy(() ->
+                        puller(cache, IsolatedConfiguration.PULL, "never").pull(host + "/library/busybox@" + digest))
+                .as("pinned by digest")
+                .isInstanceOf(ImagePullException.class)
+                .hasMessage("Image " + host + "/library/busybox@" + digest + ": its manifest " + digest
+                        + " is not in the image store and isolated.pull=never forbids fetching it; pull it once with "
+                        + "isolated.pull=missing");
     }
 
     @Test
@@ -991,6 +1008,212 @@ class RegistryPullTests {
                                     + "docker.io images through a mirror: set isolated.registry.mirror (e.g. https://mirror.gcr.io)");
         } finally {
             server.stop(0);
+        }
+    }
+
+    @Test
+    @DisplayName("a name that is not valid is refused by builder().image(...) before anything is pulled, "
+            + "and fails an @Isolated(image = ...) test naming the annotation")
+    void invalidName() {
+        String why = "the repository path 'team/App' has the component 'App'; components are lowercase letters and "
+                + "digits, joined by . _ __ or -. Write it as Docker does: postgres:16, ghcr.io/org/app:1.4, "
+                + "127.0.0.1:5000/team/app@sha256:<hex>";
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().image("team/App:1"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Image name 'team/App:1' is not valid: " + why);
+        assertThatThrownBy(() -> IsolatedEnvironment.builder().image("busybox@sha256:12"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("Image name 'busybox@sha256:12' is not valid: the digest 'sha256:12' is not "
+                        + "sha256:<64 lowercase hex digits>. Write it as Docker does: ");
+
+        String annotationMessage = "@Isolated(image = \"team/App:1\"): Image name 'team/App:1' is not valid: " + why;
+        EngineRunner.run(InvalidNameCase.class)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                test("method"),
+                                finishedWithFailure(
+                                        instanceOf(ExtensionConfigurationException.class), message(annotationMessage))))
+                .haveExactly(
+                        1,
+                        event(
+                                test("parameter"),
+                                finishedWithFailure(
+                                        instanceOf(org.junit.jupiter.api.extension.ParameterResolutionException.class),
+                                        message(m -> m.endsWith(": " + annotationMessage)))));
+    }
+
+    /** A test whose annotation names an image that is not valid. */
+    static class InvalidNameCase {
+        @Test
+        @Isolated(image = "team/App:1")
+        void method(IsolatedEnvironment env) {}
+
+        @Test
+        void parameter(@Isolated(image = "team/App:1") IsolatedEnvironment env) {}
+    }
+
+    @Test
+    @DisplayName(
+            "HTTP 500 and 503 are tried 3 times in all, waiting as Retry-After says: a registry that recovers is pulled "
+                    + "from, one that does not fails the test naming the answer")
+    void serverErrors() throws Exception {
+        byte[] layer = TestImages.layer(List.of("etc"), Map.of("etc/retried", "retried " + System.nanoTime() + "\n"));
+        try (FakeRegistry fake =
+                new FakeRegistry(TestOci.layout(dir.resolve("retried"), "amd64", RUN_CONFIG, busybox, layer))) {
+            Function<String, Optional<String>> insecure = key ->
+                    key.equals(IsolatedConfiguration.REGISTRY_INSECURE) ? Optional.of(fake.host()) : Optional.empty();
+            fake.manifestFailures.set(2);
+            try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                    .image(fake.host() + "/team/recovers:1")
+                    .configuration(insecure)
+                    .start()) {
+                assertThat(env.exec("cat", "/etc/retried")).succeeded().stdout().startsWith("retried ");
+            }
+            assertThat(fake.manifestRequests).hasValue(3);
+
+            fake.manifestRequests.set(0);
+            fake.manifestFailures.set(3);
+            fake.failureStatus = 503;
+            String name = fake.host() + "/team/down:1";
+            assertThatThrownBy(() -> IsolatedEnvironment.builder()
+                            .image(name)
+                            .configuration(insecure)
+                            .start())
+                    .isInstanceOf(dev.isolated.image.ImageException.class)
+                    .hasMessage("Image " + name + ": " + fake.host() + " answered HTTP 503 UNKNOWN: unknown error to "
+                            + "GET manifest 1, still after 3 attempts");
+            assertThat(fake.manifestRequests).hasValue(3);
+        }
+    }
+
+    @Test
+    @DisplayName("a blob whose connection drops before its end fails naming the blob and the bytes that arrived, "
+            + "kept for the next pull")
+    void truncatedBlob() throws Exception {
+        byte[] layer = TestImages.layer(List.of("etc"), Map.of("etc/cut", "cut " + System.nanoTime() + "\n"));
+        try (FakeRegistry fake = new FakeRegistry(TestOci.layout(dir.resolve("cut"), "amd64", RUN_CONFIG, layer))) {
+            fake.truncateBlobs = true;
+            Path cache = dir.resolve("cache");
+            String name = fake.host() + "/team/cut:1";
+            Throwable failure = org.assertj.core.api.Assertions.catchThrowable(
+                    () -> puller(cache, IsolatedConfiguration.REGISTRY_INSECURE, fake.host())
+                            .pull(name));
+            assertThat(failure).isInstanceOf(ImagePullException.class);
+            java.util.regex.Matcher message = java.util.regex.Pattern.compile("Image "
+                            + java.util.regex.Pattern.quote(name)
+                            + ": blob sha256:([0-9a-f]{64}) \\((config|layer 1 of 1)\\) "
+                            + "from " + java.util.regex.Pattern.quote(fake.host())
+                            + ": the download broke off after ([0-9]+) of ([0-9]+) bytes \\(java.io.IOException: closed\\); "
+                            + "they are kept in (.*) and the next pull resumes from there")
+                    .matcher(failure.getMessage());
+            assertThat(message.matches()).as(failure.getMessage()).isTrue();
+            Path partial = cache.resolve("blobs/sha256/" + message.group(1) + ".partial");
+            assertThat(message.group(5)).isEqualTo(partial.toString());
+            assertThat(Long.parseLong(message.group(3))).isEqualTo(Long.parseLong(message.group(4)) / 2);
+            assertThat(partial).hasSize(Long.parseLong(message.group(3)));
+            assertThat(cache.resolve("blobs/sha256/" + message.group(1))).doesNotExist();
+        }
+    }
+
+    @Test
+    @DisplayName("four threads starting environments of one image at once download each of its blobs once")
+    void parallelThreads() throws Exception {
+        byte[] layer = TestImages.layer(List.of("etc"), Map.of("etc/shared", "shared " + System.nanoTime() + "\n"));
+        try (FakeRegistry fake = new FakeRegistry(TestOci.layout(dir.resolve("shared"), "amd64", RUN_CONFIG, layer))) {
+            fake.blobPauseMillis = 300; // every download is still running when the other threads ask for its blob
+            String name = fake.host() + "/team/shared:1";
+            List<java.util.concurrent.Future<String>> starts = new ArrayList<>();
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                for (int i = 0; i < 4; i++) {
+                    starts.add(pool.submit(() -> {
+                        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                                .image(name)
+                                .configuration(key -> key.equals(IsolatedConfiguration.REGISTRY_INSECURE)
+                                        ? Optional.of(fake.host())
+                                        : Optional.empty())
+                                .start()) {
+                            return env.readString("/etc/shared");
+                        }
+                    }));
+                }
+                for (java.util.concurrent.Future<String> start : starts) {
+                    assertThat(start.get(120, TimeUnit.SECONDS)).startsWith("shared ");
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertThat(fake.blobRequests).as("the layer and the config").hasValue(2);
+        }
+    }
+
+    @Test
+    @DisplayName("a one-component name is docker.io/library/<name>: busybox:1, docker.io/busybox:1 and "
+            + "index.docker.io/library/busybox:1 are one image, pulled through isolated.registry.mirror")
+    void dockerHubNames() throws Exception {
+        for (String name : List.of("busybox:1", "docker.io/busybox:1", "index.docker.io/library/busybox:1")) {
+            try (IsolatedEnvironment env =
+                    IsolatedEnvironment.builder().image(name).start()) {
+                assertIsBusybox(env);
+            }
+        }
+        assertThat(registry.requests("GET", "/v2/busybox/manifests/1", 404)
+                        + registry.requests("GET", "/v2/busybox/manifests/1", 200))
+                .as("never asked for without library/")
+                .isZero();
+    }
+
+    @Test
+    @DisplayName("isolated.pull=always looks a tag up once per run (per JVM): a tag that moves later in the run "
+            + "keeps the digest it had, and is not asked for again")
+    void alwaysOncePerRun() throws Exception {
+        String repository = "library/once-" + System.nanoTime();
+        registry.push(version(dir.resolve("first"), "1"), "1.0", repository + ":1");
+        String name = host + "/" + repository + ":1";
+        String manifestPath = "/v2/" + repository + "/manifests/1";
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .image(name)
+                .configuration(configuration(IsolatedConfiguration.PULL, "always"))
+                .start()) {
+            assertThat(env.readString("/etc/version")).startsWith("1 ");
+        }
+        assertThat(registry.requests("GET", manifestPath, 200)).isEqualTo(1);
+        registry.push(version(dir.resolve("second"), "2"), "1.0", repository + ":1");
+        long gets = registry.requests("GET", manifestPath, 200);
+        long heads = registry.requests("HEAD", manifestPath, 200);
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .image(name)
+                .configuration(configuration(IsolatedConfiguration.PULL, "always"))
+                .start()) {
+            assertThat(env.readString("/etc/version"))
+                    .as("the digest of this run")
+                    .startsWith("1 ");
+        }
+        assertThat(registry.requests("GET", manifestPath, 200)).isEqualTo(gets);
+        assertThat(registry.requests("HEAD", manifestPath, 200)).isEqualTo(heads);
+    }
+
+    private static Path version(Path layout, String version) throws IOException {
+        return TestOci.layout(
+                layout,
+                "amd64",
+                "{}",
+                TestImages.layer(List.of("etc"), Map.of("etc/version", version + " " + System.nanoTime() + "\n")));
+    }
+
+    @Test
+    @DisplayName("a name without a tag is :latest")
+    void noTagIsLatest() throws Exception {
+        String repository = "library/untagged-" + System.nanoTime();
+        registry.push(version(dir.resolve("latest"), "latest"), "1.0", repository + ":latest");
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .image(host + "/" + repository)
+                .configuration(configuration())
+                .start()) {
+            assertThat(env.readString("/etc/version")).startsWith("latest ");
         }
     }
 }

@@ -5,14 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.isolated.image.ImageBuilder;
-import dev.isolated.internal.helper.TemporarySubIds;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.List;
 import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
@@ -27,11 +25,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @DisplayName("writeString and copyIn act as the environment's root")
 class RootWritesTests {
-    private static final String CONF = "/etc/postgresql/16/main";
-    private static final String HBA = CONF + "/pg_hba.conf";
+    static final String CONF = "/etc/postgresql/16/main";
+    static final String HBA = CONF + "/pg_hba.conf";
 
     /** busybox with PostgreSQL's layout: {@value #CONF} 0700 and its pg_hba.conf 0600, both owned by 70:70. */
-    private static Path postgresImage(Path dir) throws Exception {
+    static Path postgresImage(Path dir) throws Exception {
         Path plain = ImageBuilder.from("busybox.tar")
                 .addText(HBA, "local all all peer\n")
                 .mode(CONF, 0700)
@@ -166,12 +164,7 @@ class RootWritesTests {
     @DisplayName("run by uid 65534 with SUBIDS: another user's 0600 file in its 0700 directory is written by "
             + "writeString and copyIn, keeping owner and mode; a symlink to a host file is not followed out")
     void rootless(@TempDir Path dir) throws Exception {
-        Path run = NobodyJvm.runDirectory(dir, "run");
-        List<String> lines = TemporarySubIds.during(
-                TemporarySubIds.replacing(List.of("nobody", NobodyJvm.NOBODY), NobodyJvm.NOBODY + ":1300000000:65536"),
-                () -> NobodyJvm.runFixture(run, RootlessTestCase.class));
-
-        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("SUCCESSFUL"));
+        NobodyJvm.runSubIdsFixture(dir, RootlessTestCase.class);
     }
 
     static class RootlessTestCase {

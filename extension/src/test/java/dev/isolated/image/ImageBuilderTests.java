@@ -358,7 +358,8 @@ class ImageBuilderTests {
     }
 
     @Test
-    @DisplayName("refuses '..' in image paths, a mode for nothing, and non-ELF static binaries")
+    @DisplayName("refuses '..' in image paths, a mode for nothing or a symlink, a symlink to nothing, a directory "
+            + "that is a file, and non-ELF static binaries")
     void misuse() throws IOException {
         Path text = Files.writeString(dir.resolve("script"), "#!/bin/sh\n");
 
@@ -366,6 +367,16 @@ class ImageBuilderTests {
                 .hasMessage("Image path '../etc/passwd' must not contain '..' or NUL");
         assertThatThrownBy(() -> ImageBuilder.scratch().mode("/bin/sh", 0755))
                 .hasMessage("Cannot set the mode of /bin/sh: nothing was added there yet");
+        assertThatThrownBy(() ->
+                        ImageBuilder.scratch().symlink("/bin/sh", "busybox").mode("bin/sh", 0755))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Cannot set the mode of /bin/sh: it is a symlink");
+        assertThatThrownBy(() -> ImageBuilder.scratch().symlink("/bin/sh", ""))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("The symlink /bin/sh needs a non-empty target");
+        assertThatThrownBy(() -> ImageBuilder.scratch().addDirectory(text, "/etc"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Cannot add directory " + text + " to the image: it is not a directory");
         assertThatThrownBy(() -> ImageBuilder.scratch().addStaticBinary(text, "/bin/script"))
                 .hasMessage(text + " is not an ELF executable (no \\177ELF magic)");
     }

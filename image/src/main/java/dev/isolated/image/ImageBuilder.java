@@ -285,7 +285,8 @@ public final class ImageBuilder {
      * returns its path, which {@code @Isolated(rootfs = ...)} accepts. The cache is Isolated's own: it is created
      * 0700 if missing, and made 0700 if it is not, as for unpacked images; the tar is written to a new temporary
      * file there and renamed into place, replacing the file of the same name (which holds these very bytes, as
-     * the name is their digest; a symlink there is replaced, not followed).
+     * the name is their digest; a symlink there is replaced, not followed). These tars are not pruned:
+     * {@code isolated.cache.maxBytes} neither counts nor removes them (it does the images unpacked from them).
      *
      * @return the path of the tar
      * @throws UncheckedIOException if a host file cannot be read (or changed size while it was read: {@code Cannot

@@ -20,12 +20,17 @@ import java.util.concurrent.ExecutionException;
 import java.util.function.UnaryOperator;
 
 /**
- * An environment's files as the JVM reads and writes them, every path resolved inside the environment's root:
- * reads through its init's {@code /proc/<pid>/root} ({@link InRootFiles}); writes by the helper's WRITE, which
- * makes and writes them as the environment's root, inside its user namespace (native/PROTOCOL.md). Failures are
- * unchecked, naming the operation and the path.
+ * An environment's files as the JVM reads and writes them, every path resolved inside the environment's root, with
+ * the authority of the environment's root: writes by the helper's WRITE, which makes and writes them inside the
+ * environment's user namespace (native/PROTOCOL.md); reads, as root, by the JVM itself through its init's {@code
+ * /proc/<pid>/root} ({@link InRootFiles}: host root may read whatever root inside may), else by the helper's READ
+ * ({@link EnvironmentReads}), since the JVM's own uid may not read another user's {@code 0600} file of the image.
+ * Failures are unchecked, naming the operation and the path.
  */
 final class EnvironmentFiles {
+    /** Whether the JVM reads the environment's files itself; computed once, as the JVM's uid never changes. */
+    private static final boolean READS_DIRECTLY = jvmIsRoot();
+
     private final long initHostPid;
     private final Runnable ensureOpen;
     private final HelperConnection helper;
@@ -45,19 +50,23 @@ final class EnvironmentFiles {
     }
 
     String readString(String path) {
-        return new String(apply(f -> f.read(path), "read " + path), StandardCharsets.UTF_8);
+        return new String(read(path, true, "read " + path), StandardCharsets.UTF_8);
     }
 
     Optional<String> readIfExists(String path) {
-        return apply(
-                f -> {
+        return read(
+                reads -> {
                     try {
-                        return Optional.of(new String(f.read(path), StandardCharsets.UTF_8));
+                        return Optional.of(new String(reads.read(path, true), StandardCharsets.UTF_8));
                     } catch (NoSuchFileException e) {
                         return Optional.<String>empty();
                     }
                 },
                 "read " + path);
+    }
+
+    private byte[] read(String path, boolean follow, String what) {
+        return read(reads -> reads.read(path, follow), what);
     }
 
     /**
@@ -67,7 +76,7 @@ final class EnvironmentFiles {
      * inside the root, as the environment's root would follow it.
      */
     void rewriteNoFollow(String path, UnaryOperator<String> transform) {
-        String before = new String(apply(f -> f.readNoFollow(path), "rewrite " + path), StandardCharsets.UTF_8);
+        String before = new String(read(path, false, "rewrite " + path), StandardCharsets.UTF_8);
         String after = transform.apply(before);
         if (!after.equals(before)) {
             try {
@@ -160,62 +169,76 @@ final class EnvironmentFiles {
                 throw new IsolatedException("Interrupted while writing " + path + " in the environment", e);
             } catch (ExecutionException e) {
                 if (e.getCause() instanceof HelperErrorException error) {
-                    throw new IOException(describe(error.fields()), error);
+                    throw HelperFileErrors.of(error, initHostPid, false);
                 }
                 throw e.getCause() instanceof RuntimeException r ? r : new IsolatedException(e.getMessage(), e);
             }
         }
     }
 
-    /**
-     * What the helper's ERROR says, e.g. {@code openat2 /etc/x in the environment of host pid 4242: Read-only file
-     * system (errno 30); it is on a read-only mount: ...}, or {@code /tmp/pipe in the environment of host pid 4242 is
-     * a FIFO, not a regular file}.
-     */
-    private String describe(Fields error) {
-        String path = error.getOrEmpty("path");
-        String where = path + " in the environment of host pid " + initHostPid;
-        int errno;
-        try {
-            errno = Integer.parseInt(error.getOrEmpty("errno"));
-        } catch (NumberFormatException e) {
-            errno = -1;
-        }
-        String hint = error.getOrEmpty("hint");
-        if (errno == 0) {
-            return where + " is " + hint + ", not a regular file";
-        }
-        String syscall = error.getOrEmpty("syscall");
-        String message = error.getOrEmpty("message"); // "syscall path: strerror"
-        String prefix = syscall + (path.isEmpty() ? "" : " " + path) + ": ";
-        String reason = message.startsWith(prefix) ? message.substring(prefix.length()) : message;
-        return syscall + " " + where + ": " + reason + (errno > 0 ? " (errno " + errno + ")" : "")
-                + (hint.isEmpty() ? "" : "; " + hint);
-    }
-
     void copyOut(String source, Path hostTarget) {
-        apply(
-                f -> {
-                    f.copyOut(source, hostTarget);
+        read(
+                reads -> {
+                    reads.copyOut(source, hostTarget);
                     return null;
                 },
                 "copy " + source + " out of the environment to " + hostTarget);
     }
 
     boolean exists(String path) {
-        return apply(f -> f.exists(path), "look up " + path);
+        return read(reads -> reads.exists(path), "look up " + path);
+    }
+
+    /** The reads, by the JVM ({@link InRootFiles}) or by the helper ({@link EnvironmentReads}). */
+    interface Reads {
+        /** FOLLOW: whether a symlink at the path itself is followed, inside the root (else refused). */
+        byte[] read(String path, boolean follow) throws IOException;
+
+        boolean exists(String path) throws IOException;
+
+        void copyOut(String source, Path hostTarget) throws IOException;
+    }
+
+    private record DirectReads(InRootFiles files) implements Reads {
+        @Override
+        public byte[] read(String path, boolean follow) throws IOException {
+            return follow ? files.read(path) : files.readNoFollow(path);
+        }
+
+        @Override
+        public boolean exists(String path) {
+            return files.exists(path);
+        }
+
+        @Override
+        public void copyOut(String source, Path hostTarget) throws IOException {
+            files.copyOut(source, hostTarget);
+        }
     }
 
     private interface Operation<T> {
-        T apply(InRootFiles files) throws IOException;
+        T apply(Reads reads) throws IOException;
     }
 
-    private <T> T apply(Operation<T> op, String what) {
+    private <T> T read(Operation<T> op, String what) {
         ensureOpen.run();
-        try (InRootFiles files = InRootFiles.ofProcess(initHostPid)) {
-            return op.apply(files);
+        try {
+            if (!READS_DIRECTLY) {
+                return op.apply(new EnvironmentReads(helper, envId, initHostPid));
+            }
+            try (InRootFiles files = InRootFiles.ofProcess(initHostPid)) {
+                return op.apply(new DirectReads(files));
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot " + what + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean jvmIsRoot() {
+        try {
+            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid") == 0;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot tell the JVM's uid from /proc/self: " + e.getMessage(), e);
         }
     }
 }

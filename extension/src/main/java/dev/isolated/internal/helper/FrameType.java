@@ -19,6 +19,7 @@ public enum FrameType {
     HOST_PORT('H', Direction.REQUEST),
     WRITE('W', Direction.REQUEST),
     WRITE_DATA('w', Direction.REQUEST),
+    READ('G', Direction.REQUEST),
     CLOSE('X', Direction.REQUEST),
     READY('h', Direction.REPLY),
     CREATED('c', Direction.REPLY),
@@ -27,6 +28,7 @@ public enum FrameType {
     STDERR('R', Direction.REPLY),
     EXITED('x', Direction.REPLY),
     STDIN_WRITTEN('r', Direction.REPLY),
+    READ_DATA('g', Direction.REPLY),
     ENV_DIED('D', Direction.REPLY),
     ACK('a', Direction.REPLY),
     ERROR('E', Direction.REPLY);

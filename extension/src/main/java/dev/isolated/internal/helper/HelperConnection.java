@@ -8,6 +8,7 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -61,13 +62,37 @@ public final class HelperConnection implements AutoCloseable {
         HelperConnection conn = new HelperConnection(startRetryingTextBusy(pb, binary), binary);
         conn.startThreads();
         try {
-            conn.ready.get(30, TimeUnit.SECONDS);
+            conn.awaitReady();
         } catch (Exception e) {
             conn.process.destroyForcibly();
             throw new IsolatedException(
                     "The isolated helper " + binary + " did not start: " + e.getMessage() + conn.stderrText(), e);
         }
         return conn;
+    }
+
+    /**
+     * Waits up to 30 s for READY, on through interrupts: a helper starts in milliseconds, and one killed half-started
+     * would leave its state directory and locks for the next helper to sweep. The interrupt is kept, set again on
+     * return, for the caller's next wait (creating the environment) to report.
+     */
+    private void awaitReady() throws ExecutionException, TimeoutException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    ready.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                    return;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     // A freshly extracted executable may still be open for writing in a child forked by another thread
@@ -231,23 +256,7 @@ public final class HelperConnection implements AutoCloseable {
             throw new IllegalArgumentException(type + " is not a request");
         }
         int id = newId();
-        CompletableFuture<Fields> reply = new CompletableFuture<>();
-        listen(id, new FrameListener() {
-            @Override
-            public void onFrame(Frame frame) {
-                unlisten(id);
-                if (frame.type() == FrameType.ERROR) {
-                    reply.completeExceptionally(new HelperErrorException(frame.fields()));
-                } else {
-                    reply.complete(frame.fields());
-                }
-            }
-
-            @Override
-            public void onHelperGone(IsolatedException reason) {
-                reply.completeExceptionally(reason);
-            }
-        });
+        CompletableFuture<Fields> reply = awaitReply(id, null, null);
         try {
             synchronized (out) { // its data frames right after it
                 send(Frame.of(type, id, fields));
@@ -263,6 +272,73 @@ public final class HelperConnection implements AutoCloseable {
             unlisten(id);
             throw tooLarge;
         }
+        return reply;
+    }
+
+    /** Takes the data frames of a request's reply, on the thread that reads the helper's frames. */
+    public interface DataSink {
+        /**
+         * @param data the next data frame's payload
+         * @throws IOException when it cannot be kept; the reply then fails with it, and later data is dropped
+         */
+        void accept(byte[] data) throws IOException;
+    }
+
+    /**
+     * {@link #call(FrameType, Fields)} of a request whose reply data frames come before its ACK or ERROR (READ and
+     * its READ-DATA): each goes to {@code sink} as it is read.
+     *
+     * @param type the request type
+     * @param fields the request's record
+     * @param dataType the type of the data frames
+     * @param sink where their payloads go, in order
+     * @return the ACK's fields; a sink's failure, an {@link java.io.UncheckedIOException}
+     */
+    public CompletableFuture<Fields> callReceiving(FrameType type, Fields fields, FrameType dataType, DataSink sink) {
+        int id = newId();
+        CompletableFuture<Fields> reply = awaitReply(id, dataType, sink);
+        try {
+            send(Frame.of(type, id, fields));
+        } catch (IsolatedException e) {
+            unlisten(id);
+            reply.completeExceptionally(e);
+        }
+        return reply;
+    }
+
+    /** Listens for the reply to request ID: its data frames (of DATA_TYPE, when not null) go to SINK. */
+    private CompletableFuture<Fields> awaitReply(int id, FrameType dataType, DataSink sink) {
+        CompletableFuture<Fields> reply = new CompletableFuture<>();
+        listen(id, new FrameListener() {
+            private IOException failed;
+
+            @Override
+            public void onFrame(Frame frame) {
+                if (dataType != null && frame.type() == dataType) {
+                    try {
+                        if (failed == null) {
+                            sink.accept(frame.payload());
+                        }
+                    } catch (IOException e) {
+                        failed = e;
+                    }
+                    return;
+                }
+                unlisten(id);
+                if (frame.type() == FrameType.ERROR) {
+                    reply.completeExceptionally(new HelperErrorException(frame.fields()));
+                } else if (failed != null) {
+                    reply.completeExceptionally(new UncheckedIOException(failed));
+                } else {
+                    reply.complete(frame.fields());
+                }
+            }
+
+            @Override
+            public void onHelperGone(IsolatedException reason) {
+                reply.completeExceptionally(reason);
+            }
+        });
         return reply;
     }
 

@@ -155,30 +155,55 @@ public final class InRootFiles implements AutoCloseable {
             throw exists(absolute);
         }
         int fd = openInRoot(source, LibC.O_PATH | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, 0);
-        try (HostDirectory parent = HostDirectory.open(absolute.getParent())) {
-            String name = absolute.getFileName().toString();
-            if (parent.has(name)) {
-                throw exists(absolute);
-            }
+        try {
             Fds.Stat st = Fds.stat(fd);
-            if (!st.isRegular() && !st.isDirectory() && !st.isSymlink()) {
-                throw new IOException(inRoot(source) + " is " + st.typeName()
-                        + "; copyOut copies regular files, directories and symlinks only");
-            }
-            try {
-                new TreeCopy(TreeCopy.COPY_OUT).copy(fd, source, parent, name);
-            } catch (FileAlreadyExistsException e) {
-                if (absolute.toString().equals(e.getFile())) {
-                    throw exists(absolute); // made meanwhile
-                }
-                throw e;
-            }
+            copyOutTo(
+                    absolute,
+                    refusal(inRoot(source), st),
+                    (parent, name) -> new TreeCopy(TreeCopy.COPY_OUT).copy(fd, source, parent, name));
         } finally {
             LibC.INSTANCE.close(fd);
         }
     }
 
-    private static FileAlreadyExistsException exists(Path target) {
+    /** Makes {@code name} in {@code parent}, a host directory. */
+    interface HostCopy {
+        void copy(HostDirectory parent, String name) throws IOException;
+    }
+
+    /** @return why copyOut refuses a source of that type (named {@code where}), null when it copies it */
+    static String refusal(String where, Fds.Stat st) {
+        return st.isRegular() || st.isDirectory() || st.isSymlink()
+                ? null
+                : where + " is " + st.typeName() + "; copyOut copies regular files, directories and symlinks only";
+    }
+
+    /**
+     * copyOut's host side: {@code target} (absolute, not "/") must not exist; then {@code copy} makes it.
+     *
+     * @param refusal why the source is not copied, else null
+     */
+    static void copyOutTo(Path target, String refusal, HostCopy copy) throws IOException {
+        try (HostDirectory parent = HostDirectory.open(target.getParent())) {
+            String name = target.getFileName().toString();
+            if (parent.has(name)) {
+                throw exists(target);
+            }
+            if (refusal != null) {
+                throw new IOException(refusal);
+            }
+            try {
+                copy.copy(parent, name);
+            } catch (FileAlreadyExistsException e) {
+                if (target.toString().equals(e.getFile())) {
+                    throw exists(target); // made meanwhile
+                }
+                throw e;
+            }
+        }
+    }
+
+    static FileAlreadyExistsException exists(Path target) {
         return new FileAlreadyExistsException(
                 target.toString(),
                 null,

@@ -241,8 +241,7 @@ final class RegistryClient {
         for (int attempt = 1; ; attempt++) {
             HttpResponse<InputStream> response = sendFollowingRedirects(method, uri, headers);
             int status = response.statusCode();
-            boolean retriable = status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
-            if (!retriable || attempt == ATTEMPTS) {
+            if (!retried(status) || attempt == ATTEMPTS) {
                 return response;
             }
             long wait = response.headers()
@@ -258,6 +257,11 @@ final class RegistryClient {
                     + ")");
             sleep(wait);
         }
+    }
+
+    /** Whether an answer with {@code status} is tried {@value #ATTEMPTS} times in all before it counts. */
+    private static boolean retried(int status) {
+        return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
     }
 
     private HttpResponse<InputStream> sendFollowingRedirects(String method, URI start, Map<String, String> headers) {
@@ -559,8 +563,9 @@ final class RegistryClient {
                             + credentials.source() + "), or pull docker.io images through a mirror: set "
                             + SettingNames.REGISTRY_MIRROR + " (e.g. https://mirror.gcr.io)");
         }
-        return new ImagePullException("Image " + image + ": " + registry + " answered HTTP " + status + summary
-                + " to GET " + what + " " + reference);
+        return new ImagePullException(
+                "Image " + image + ": " + registry + " answered HTTP " + status + summary + " to GET " + what + " "
+                        + reference + (retried(status) ? ", still after " + ATTEMPTS + " attempts" : ""));
     }
 
     private static String readError(HttpResponse<InputStream> response) {

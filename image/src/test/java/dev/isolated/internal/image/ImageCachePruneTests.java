@@ -29,6 +29,24 @@ class ImageCachePruneTests {
     }
 
     @Test
+    @DisplayName("ImageBuilder.build()'s tars in built/ are neither counted nor removed; the images unpacked from "
+            + "them are")
+    void builtTarsStay() throws IOException {
+        Path first = entryOf(cache().rootfsFor(archive("first", 1000)));
+        Path second = entryOf(cache().rootfsFor(archive("second", 1000)));
+        Path built = Files.write(
+                Files.createDirectories(cacheDirectory.resolve("built")).resolve("ab".repeat(32) + ".tar"),
+                new byte[100_000]);
+        ImageCache.forgetHandedOut();
+
+        assertThat(cache().prune(10_000, Duration.ofDays(1)))
+                .as("built/ is not counted")
+                .isEmpty();
+        assertThat(cache().prune(0, Duration.ofDays(1))).containsExactlyInAnyOrder(first, second);
+        assertThat(built).hasSize(100_000);
+    }
+
+    @Test
     @DisplayName("prune removes entries unused for longer than the age, and touches last-used on every use")
     void byAge() throws IOException {
         Path old = entryOf(cache().rootfsFor(archive("old", 100)));

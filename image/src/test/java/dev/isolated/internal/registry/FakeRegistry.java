@@ -14,7 +14,7 @@ import java.util.function.UnaryOperator;
 /**
  * A registry played by the test (com.sun.net.httpserver on 127.0.0.1) serving the one image of an OCI
  * layout under any name, for misbehaviours the real registry does not show: a wrong
- * {@code Docker-Content-Digest}, a huge manifest, a slow or stalled blob, a blob longer than its descriptor says.
+ * {@code Docker-Content-Digest}, a huge manifest, a slow, stalled or truncated blob, a blob longer than its descriptor says, a manifest answered with an error status.
  */
 public final class FakeRegistry implements AutoCloseable {
 
@@ -31,6 +31,14 @@ public final class FakeRegistry implements AutoCloseable {
     public volatile UnaryOperator<byte[]> blobBody = UnaryOperator.identity();
     /** Whether blobs are sent chunked, without a {@code Content-Length}. */
     public volatile boolean chunkedBlobs;
+    /** How many of the next manifest requests are answered with {@link #failureStatus} (and {@code Retry-After: 0}). */
+    public final AtomicInteger manifestFailures = new AtomicInteger();
+    /** The status those failures answer with. */
+    public volatile int failureStatus = 500;
+    /** How many manifest requests arrived. */
+    public final AtomicInteger manifestRequests = new AtomicInteger();
+    /** Whether each blob's connection is dropped halfway through its body, the rest never sent. */
+    public volatile boolean truncateBlobs;
     /** How many blob requests arrived. */
     public final AtomicInteger blobRequests = new AtomicInteger();
 
@@ -45,6 +53,15 @@ public final class FakeRegistry implements AutoCloseable {
             try (exchange) {
                 String path = exchange.getRequestURI().getPath();
                 if (path.contains("/manifests/")) {
+                    manifestRequests.incrementAndGet();
+                    if (manifestFailures.getAndUpdate(n -> Math.max(n - 1, 0)) > 0) {
+                        byte[] error = ("{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"unknown error\"}]}")
+                                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                        exchange.getResponseHeaders().add("Retry-After", "0");
+                        exchange.sendResponseHeaders(failureStatus, error.length);
+                        exchange.getResponseBody().write(error);
+                        return;
+                    }
                     byte[] manifest = manifestBody.apply(blob(manifestDigest));
                     exchange.getResponseHeaders().add("Content-Type", "application/vnd.oci.image.manifest.v1+json");
                     exchange.getResponseHeaders().add("Docker-Content-Digest", digestHeader.apply(manifestDigest));
@@ -57,6 +74,9 @@ public final class FakeRegistry implements AutoCloseable {
                     OutputStream out = exchange.getResponseBody();
                     out.write(blob, 0, blob.length / 2);
                     out.flush();
+                    if (truncateBlobs) {
+                        return; // closing the exchange before Content-Length bytes drops the connection
+                    }
                     pause();
                     out.write(blob, blob.length / 2, blob.length - blob.length / 2);
                 } else {

@@ -1,0 +1,138 @@
+package dev.isolated.internal.env;
+
+import dev.isolated.IsolatedException;
+import dev.isolated.internal.helper.Fields;
+import dev.isolated.internal.helper.FrameType;
+import dev.isolated.internal.helper.HelperConnection;
+import dev.isolated.internal.helper.HelperErrorException;
+import dev.isolated.internal.os.InRootFiles;
+import dev.isolated.internal.os.PathTreeCopy;
+import dev.isolated.internal.os.TreeCopy;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * An environment's files read by the helper's READ, as the environment's root would read them (inside its user
+ * namespace, every path resolved inside its root; native/PROTOCOL.md): what a JVM that is not root reads, since
+ * its own uid may not read another user's {@code 0600} file or list a {@code 0700} directory of the image.
+ */
+final class EnvironmentReads implements PathTreeCopy.Source, EnvironmentFiles.Reads {
+    private final HelperConnection helper;
+    private final int envId;
+    private final long initHostPid;
+
+    EnvironmentReads(HelperConnection helper, int envId, long initHostPid) {
+        this.helper = helper;
+        this.envId = envId;
+        this.initHostPid = initHostPid;
+    }
+
+    /**
+     * As {@code InRootFiles.read} and {@code readNoFollow}: a regular file of at most {@link TreeCopy#READ_LIMIT}
+     * bytes, anything else refused unopened.
+     *
+     * @param follow whether a symlink at {@code path} itself is followed (inside the environment)
+     */
+    @Override
+    public byte[] read(String path, boolean follow) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        Fields ack = read(path, follow, "file", Long.toString(TreeCopy.READ_LIMIT), bytes::write);
+        if (ack.getOrEmpty("more").equals("true")) {
+            throw new IOException(where(path) + " is larger than 64 MiB, the most readString reads; copy it to the "
+                    + "host with copyOut instead");
+        }
+        return bytes.toByteArray();
+    }
+
+    /** @return whether something (a dangling symlink too) is at {@code path} */
+    @Override
+    public boolean exists(String path) throws IOException {
+        try {
+            look(path);
+            return true;
+        } catch (NoSuchFileException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void copyOut(String source, Path hostTarget) throws IOException {
+        new PathTreeCopy(this).copyOut(source, hostTarget);
+    }
+
+    @Override
+    public PathTreeCopy.Entry look(String path) throws IOException {
+        Fields ack = read(path, false, null, null, data -> {});
+        return new PathTreeCopy.Entry(Integer.parseInt(ack.getOrEmpty("mode"), 8));
+    }
+
+    @Override
+    public List<String> list(String dir) throws IOException {
+        ByteArrayOutputStream names = new ByteArrayOutputStream();
+        read(dir, false, "dir", null, names::write);
+        List<String> list = new ArrayList<>();
+        byte[] all = names.toByteArray();
+        for (int from = 0, nul; from < all.length; from = nul + 1) {
+            for (nul = from; all[nul] != 0; nul++) {
+                // each name ends with a NUL
+            }
+            list.add(new String(all, from, nul - from, StandardCharsets.UTF_8));
+        }
+        return list;
+    }
+
+    @Override
+    public String readlink(String path) throws IOException {
+        ByteArrayOutputStream target = new ByteArrayOutputStream();
+        read(path, false, "symlink", null, target::write);
+        return target.toString(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void read(String path, OutputStream to) throws IOException {
+        read(path, false, "file", null, to::write);
+    }
+
+    @Override
+    public String where(String path) {
+        return path + " in the environment of host pid " + initHostPid;
+    }
+
+    private Fields read(String path, boolean follow, String type, String limit, HelperConnection.DataSink sink)
+            throws IOException {
+        InRootFiles.checkPath(path); // IllegalArgumentException, as the JVM's own reads
+        Fields fields = Fields.of()
+                .add("env", Integer.toString(envId))
+                .add("path", path)
+                .add("follow", Boolean.toString(follow));
+        if (type != null) {
+            fields = fields.add("type", type);
+        }
+        if (limit != null) {
+            fields = fields.add("limit", limit);
+        }
+        try {
+            return helper.callReceiving(FrameType.READ, fields, FrameType.READ_DATA, sink)
+                    .get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IsolatedException("Interrupted while reading " + path + " in the environment", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof HelperErrorException error) {
+                throw HelperFileErrors.of(error, initHostPid, true);
+            }
+            if (e.getCause() instanceof UncheckedIOException failed) {
+                throw failed.getCause();
+            }
+            throw e.getCause() instanceof RuntimeException r ? r : new IsolatedException(e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package dev.isolated;
+
+import static dev.isolated.assertj.IsolatedAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.platform.testkit.engine.EventConditions.event;
+import static org.junit.platform.testkit.engine.EventConditions.finishedSuccessfully;
+import static org.junit.platform.testkit.engine.EventConditions.finishedWithFailure;
+import static org.junit.platform.testkit.engine.EventConditions.test;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.instanceOf;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
+
+import dev.isolated.image.ImageException;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Where a user may put {@code @Isolated} and its companions besides a class or method, as the README's "What you
+ * write" and Isolated's Javadoc say: on an interface the test class implements (JUnit's test interfaces), inside a
+ * composed annotation of the user's own, and that a setup failure stays with its test.
+ */
+@DisplayName("where the annotations may be")
+class AnnotationPlacementTests {
+
+    @Test
+    @DisplayName("on a test interface: its default test methods and the class's own get its @Isolated, @Bind and "
+            + "@Limits")
+    void onATestInterface() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(ImplementsTheInterfaceTestCase.class), 2);
+    }
+
+    @Test
+    @DisplayName("in a composed annotation on a class, a subclass, a method or a parameter: as if written there")
+    void composedAnnotation() {
+        EngineRunner.assertAllSucceeded(EngineRunner.run(ComposedOnAClassTestCase.class), 1);
+        EngineRunner.assertAllSucceeded(EngineRunner.run(ComposedOnASuperclassTestCase.class), 1);
+        EngineRunner.assertAllSucceeded(EngineRunner.run(ComposedOnAMethodTestCase.class), 1);
+    }
+
+    @Test
+    @DisplayName("a rootfs that is not found fails only the test that names it, with the README's message")
+    void setupFailureStaysWithItsTest() {
+        EngineRunner.run(OneMissingRootfsTestCase.class)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                test("missing"),
+                                finishedWithFailure(
+                                        instanceOf(ImageException.class),
+                                        message(m -> m.startsWith("Image 'no-such-image.tar' not found. Tried:")))))
+                .haveExactly(1, event(test("found"), finishedSuccessfully()));
+    }
+
+    @Isolated(rootfs = "busybox.tar", hostname = "contract")
+    @Bind(source = "pom.xml", target = "/contract/pom.xml")
+    @Limits(openFiles = 77)
+    interface BusyboxContract {
+        @Test
+        default void fromTheInterface(IsolatedEnvironment env) {
+            assertMadeByTheInterface(env);
+        }
+    }
+
+    static void assertMadeByTheInterface(IsolatedEnvironment env) {
+        assertThat(env).hostname().isEqualTo("contract");
+        assertThat(env.exec("test", "-f", "/contract/pom.xml")).succeeded();
+        assertThat(env.exec("sh", "-c", "ulimit -n")).stdout().isEqualTo("77\n");
+    }
+
+    static class ImplementsTheInterfaceTestCase implements BusyboxContract {
+        @Test
+        void ownMethod(IsolatedEnvironment env) {
+            assertMadeByTheInterface(env);
+        }
+    }
+
+    /** A user's own annotation: an image, a hostname and a bind in one (not even @Inherited). */
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target({ElementType.TYPE, ElementType.METHOD, ElementType.PARAMETER})
+    @Isolated(rootfs = "busybox.tar", hostname = "composed")
+    @Bind(source = "pom.xml", target = "/composed/pom.xml")
+    @interface BusyboxWithPom {}
+
+    static void assertComposed(IsolatedEnvironment env) {
+        assertThat(env).hostname().isEqualTo("composed");
+        assertThat(env.exec("test", "-f", "/composed/pom.xml")).succeeded();
+    }
+
+    @BusyboxWithPom
+    static class ComposedOnAClassTestCase {
+        @Test
+        void test(IsolatedEnvironment env, @BusyboxWithPom IsolatedEnvironment another) {
+            assertComposed(env);
+            assertThat(another.initHostPid()).isNotEqualTo(env.initHostPid());
+            assertThat(another).hostname().isEqualTo("composed");
+        }
+    }
+
+    @BusyboxWithPom
+    abstract static class ComposedBase {}
+
+    static class ComposedOnASuperclassTestCase extends ComposedBase {
+        @Test
+        void test(IsolatedEnvironment env) {
+            assertComposed(env);
+        }
+    }
+
+    @Isolated(rootfs = "hello.tar", hostname = "theclass")
+    static class ComposedOnAMethodTestCase {
+        @Test
+        @BusyboxWithPom
+        void test(IsolatedEnvironment env) {
+            assertComposed(env);
+        }
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class OneMissingRootfsTestCase {
+        @Test
+        @Isolated(rootfs = "no-such-image.tar")
+        void missing(IsolatedEnvironment env) {}
+
+        @Test
+        void found(IsolatedEnvironment env) {
+            assertThat(env.exec("true")).succeeded();
+        }
+    }
+}

@@ -1,0 +1,164 @@
+package dev.isolated.internal.helper;
+
+import static dev.isolated.internal.helper.FrameType.ACK;
+import static dev.isolated.internal.helper.FrameType.ERROR;
+import static dev.isolated.internal.helper.FrameType.READ;
+import static dev.isolated.internal.helper.FrameType.READ_DATA;
+import static dev.isolated.internal.helper.FrameType.SPAWN;
+import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** READ and its READ-DATA frames (native/PROTOCOL.md, "READ"). */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+@DisplayName("isolated-helper serve, READ")
+class HelperReadTests extends AbstractHelperCliTests {
+
+    /** The READ-DATA of request ID, then its answer, which must be TYPE. */
+    private static byte[] dataUntil(ProtocolClient server, int id, FrameType answer, ByteArrayOutputStream data)
+            throws Exception {
+        while (true) {
+            Frame frame = server.read();
+            assertThat(frame.id()).isEqualTo(id);
+            if (frame.type() != READ_DATA) {
+                assertThat(frame).hasType(answer);
+                return frame.payload();
+            }
+            assertThat(frame.payload().length).isLessThanOrEqualTo(64 * 1024);
+            data.write(frame.payload());
+        }
+    }
+
+    @Test
+    @DisplayName(
+            "a file's bytes come in READ-DATA frames of at most 64 KiB before the ACK with its type, mode and size")
+    void fileInFrames() throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            server.create(1, "rootfs=" + rootfs);
+            server.send(SPAWN, 2, "env=1", "arg=sh", "arg=-c", "arg=busybox seq 1 40000 > /tmp/f; chmod 600 /tmp/f");
+            server.stdoutUntilExit(2);
+
+            server.send(READ, 3, "env=1", "path=/tmp/f", "type=file");
+            ByteArrayOutputStream data = new ByteArrayOutputStream();
+            dataUntil(server, 3, ACK, data);
+            StringBuilder expected = new StringBuilder();
+            for (int i = 1; i <= 40000; i++) {
+                expected.append(i).append('\n');
+            }
+            assertThat(data.toString(StandardCharsets.UTF_8)).isEqualTo(expected.toString());
+
+            assertThat(server.request(READ, 4, "env=1", "path=/tmp/f"))
+                    .hasType(ACK)
+                    .fields()
+                    .containsEntry("type", "file")
+                    .containsEntry("mode", "100600")
+                    .containsEntry("size", Integer.toString(expected.length()));
+            assertThat(server.request(READ, 5, "env=1", "path=/tmp/f", "type=file", "limit=10"))
+                    .hasType(ACK)
+                    .fields()
+                    .containsEntry("more", "true");
+        }
+    }
+
+    @Test
+    @DisplayName("a directory's names (NUL after each), a symlink's target without following it; a FIFO is named in "
+            + "the hint with errno 0, never opened; a missing path is ENOENT")
+    void directorySymlinkAndFifo() throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            server.create(1, "rootfs=" + rootfs);
+            server.send(
+                    SPAWN,
+                    2,
+                    "env=1",
+                    "arg=sh",
+                    "arg=-c",
+                    "arg=mkdir /tmp/d && touch /tmp/d/a /tmp/d/b && ln -s /etc/passwd /tmp/d/l && busybox mkfifo /tmp/p");
+            server.stdoutUntilExit(2);
+
+            server.send(READ, 3, "env=1", "path=/tmp/d", "type=dir");
+            ByteArrayOutputStream names = new ByteArrayOutputStream();
+            dataUntil(server, 3, ACK, names);
+            String[] sorted = names.toString(StandardCharsets.UTF_8).split("\0");
+            Arrays.sort(sorted);
+            assertThat(sorted).containsExactly("a", "b", "l");
+            assertThat(names.toByteArray()[names.size() - 1]).isZero();
+
+            server.send(READ, 4, "env=1", "path=/tmp/d/l", "type=symlink", "follow=false");
+            ByteArrayOutputStream target = new ByteArrayOutputStream();
+            dataUntil(server, 4, ACK, target);
+            assertThat(target.toString(StandardCharsets.UTF_8)).isEqualTo("/etc/passwd");
+
+            assertThat(server.request(READ, 5, "env=1", "path=/tmp/d/l", "type=file", "follow=false"))
+                    .hasType(ERROR)
+                    .fields()
+                    .containsEntry("errno", "0")
+                    .containsEntry("hint", "a symlink");
+            assertThat(server.request(READ, 6, "env=1", "path=/tmp/p", "type=file"))
+                    .hasType(ERROR)
+                    .fields()
+                    .containsEntry("stage", "read")
+                    .containsEntry("errno", "0")
+                    .containsEntry("hint", "a FIFO");
+            assertThat(server.request(READ, 7, "env=1", "path=/tmp/p"))
+                    .hasType(ACK)
+                    .fields()
+                    .containsEntry("type", "fifo");
+            assertThat(server.request(READ, 8, "env=1", "path=/tmp/none", "type=file"))
+                    .hasType(ERROR)
+                    .fields()
+                    .containsEntry("stage", "read")
+                    .containsEntry("errname", "ENOENT");
+        }
+    }
+
+    @ParameterizedTest(name = "without openat2: {0}")
+    @ValueSource(booleans = {false, true})
+    @DisplayName("planted symlinks to a host file and up past the root lead to the environment's file, never the "
+            + "host's, with openat2 and with the walk that stands in for it; follow=false looks at the symlink")
+    void symlinksStayInside(boolean walk) throws Exception {
+        Path canary = Files.writeString(tmp.resolve("canary"), "host\n");
+        String helper = HelperPaths.helper().toString();
+        List<String> command = walk ? List.of("env", "ISOLATED_HELPER_NO_OPENAT2=1", helper) : List.of(helper);
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"), command)) {
+            server.create(1, "rootfs=" + rootfs);
+            server.send(
+                    SPAWN,
+                    2,
+                    "env=1",
+                    "arg=sh",
+                    "arg=-c",
+                    "arg=mkdir -p " + tmp + " && echo inside > " + canary + " && ln -s " + canary
+                            + " /tmp/to-canary && ln -s ../../../../.. /tmp/up");
+            server.stdoutUntilExit(2);
+
+            for (String path : List.of("/tmp/to-canary", "/tmp/up" + canary)) {
+                server.send(READ, 3, "env=1", "path=" + path, "type=file");
+                ByteArrayOutputStream data = new ByteArrayOutputStream();
+                dataUntil(server, 3, ACK, data);
+                assertThat(data.toString(StandardCharsets.UTF_8)).as(path).isEqualTo("inside\n");
+            }
+            assertThat(server.request(READ, 4, "env=1", "path=/tmp/to-canary", "follow=false"))
+                    .hasType(ACK)
+                    .fields()
+                    .containsEntry("type", "symlink");
+            assertThat(server.request(READ, 5, "env=1", "path=/tmp/up", "type=dir", "follow=false"))
+                    .hasType(ERROR)
+                    .fields()
+                    .containsEntry("errno", "0")
+                    .containsEntry("hint", "a symlink");
+        }
+        assertThat(canary).content().isEqualTo("host\n");
+    }
+}
