@@ -622,15 +622,15 @@ class HelperCliTests extends AbstractHelperCliTests {
     @Test
     @DisplayName("--time-offset boottime: /proc/uptime inside is a day ahead, the host's is not")
     void timeNamespaceOffsets() throws Exception {
-        double hostBefore = uptime(Files.readString(Path.of("/proc/uptime")));
+        long hostBefore = uptime(Files.readString(Path.of("/proc/uptime")));
 
         Result result = runWith(
                 List.of("--time-offset", "boottime:86400", "--time-offset", "monotonic:3600"), "cat", "/proc/uptime");
 
-        double hostAfter = uptime(Files.readString(Path.of("/proc/uptime")));
+        long hostAfter = uptime(Files.readString(Path.of("/proc/uptime")));
         assertThat(result.code()).as(result.stderr()).isZero();
-        assertThat(uptime(result.stdout())).isBetween(hostBefore + 86400, hostAfter + 86400 + 1);
-        assertThat(hostAfter).isLessThan(hostBefore + 60);
+        assertThat(uptime(result.stdout())).isBetween(hostBefore + 8_640_000, hostAfter + 8_640_000 + 100);
+        assertThat(hostAfter).isLessThan(hostBefore + 6_000);
     }
 
     // ---- enter ----
@@ -758,8 +758,11 @@ class HelperCliTests extends AbstractHelperCliTests {
 
     // ---- plumbing ----
 
-    private static double uptime(String procUptime) {
-        return Double.parseDouble(procUptime.strip().split(" ")[0]);
+    /** {@return /proc/uptime's first figure in hundredths of a second: exact, where doubles' sums are not} */
+    private static long uptime(String procUptime) {
+        return new java.math.BigDecimal(procUptime.strip().split(" ")[0])
+                .movePointRight(2)
+                .longValueExact();
     }
 
     private static String hostHostname() throws IOException {
