@@ -35,7 +35,8 @@ import org.apiguardian.api.API;
  * variables are {@code PATH} and {@code HOME=/}, then the image's {@code Env} (when it has a config), then the
  * environment's ({@link Isolated#env()}, {@link IsolatedEnvironmentBuilder#env(String, String)}), then those
  * given here, each overriding the one before for the same name; the working directory is the one given here,
- * else the environment's ({@link Isolated#workingDirectory()}), else the image's {@code WorkingDir}, else
+ * else the environment's ({@link Isolated#workingDirectory()}), else the image's {@code WorkingDir} (made when
+ * the environment is created if the image lacks it, see {@link IsolatedEnvironment#imageConfig()}), else
  * {@code /}; the user likewise: the one given here, else the environment's ({@link Isolated#user()}), else the
  * image's {@code User}, else root inside the environment; the timeout of {@code isolated.exec.timeout}; at
  * most {@link ExecResult#DEFAULT_MAX_OUTPUT_BYTES} (16 MiB) of each output stream kept.

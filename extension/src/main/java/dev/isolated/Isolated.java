@@ -229,7 +229,8 @@ public @interface Isolated {
     /**
      * The working directory of every command that names none with {@link Command#withWorkingDirectory},
      * instead of the image's {@code WorkingDir} (or {@code /}): an absolute path inside the environment. A
-     * command whose working directory does not exist there exits with 125 and says so on stderr.
+     * command whose working directory does not exist there exits with 125 and says so on stderr: unlike a
+     * missing {@code WorkingDir} of the image, this directory is not made.
      *
      * @return the directory; empty for the enclosing annotation's, else the image's {@code WorkingDir}, else
      *     {@code /}

@@ -44,7 +44,10 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * defaults of every command; {@code User} is the user of every command that does not give one with
      * {@link Command#withUser}, resolved in the environment's {@code /etc/passwd} and {@code /etc/group} at
      * the first command, as Docker does. The environment's own {@link Isolated#env()},
-     * {@link Isolated#workingDirectory()} and {@link Isolated#user()} override them.
+     * {@link Isolated#workingDirectory()} and {@link Isolated#user()} override them. A {@code WorkingDir} the
+     * image lacks is made when the environment is created, as Docker and podman make it: with its missing
+     * parents, owned by root inside (rootless with {@link UserMapping#SELF}: by the user's ids), mode {@code 0755};
+     * not under {@link Isolated#readOnlyRootfs()}, where each command then exits with 125, saying so on stderr.
      *
      * @return the image's config
      */

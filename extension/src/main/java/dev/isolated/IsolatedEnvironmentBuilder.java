@@ -245,7 +245,7 @@ public final class IsolatedEnvironmentBuilder {
      * @param directory the working directory of every command that names none with
      *     {@link Command#withWorkingDirectory} (default: the image's {@code WorkingDir}, else {@code /}); an
      *     absolute path inside the environment; when it does not exist there, commands exit with 125 and say so
-     *     on stderr
+     *     on stderr (it is not made, unlike a missing {@code WorkingDir} of the image)
      * @return this builder
      * @throws IllegalArgumentException when it is not absolute
      */
@@ -868,7 +868,9 @@ public final class IsolatedEnvironmentBuilder {
      * @throws IsolatedException when a setting of the image cache or of pulls is not valid, or names a directory of
      *     another user; or {@code Interrupted while the isolated helper created the environment; it was closed} when
      *     the thread is interrupted while it waits for the helper (what the helper began is closed, nothing is left
-     *     to the JVM's exit, and the thread's interrupt status is kept)
+     *     to the JVM's exit, and the thread's interrupt status is kept); or {@code The image's WorkingDir DIR is not in
+     *     its rootfs and could not be made in the environment (it was closed): ...} when the image lacks its
+     *     {@code WorkingDir} and making it fails (see {@link IsolatedEnvironment#imageConfig()})
      */
     public IsolatedEnvironment start() {
         return start(null);

@@ -4,15 +4,18 @@ import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.isolated.image.ImageBuilder;
 import dev.isolated.image.ImageConfig;
 import dev.isolated.internal.image.TestImages;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,6 +29,11 @@ class ImageConfigTests {
     Path dir;
 
     private IsolatedEnvironment start(String runConfig) throws Exception {
+        return IsolatedEnvironment.builder().rootfs(image(runConfig)).start();
+    }
+
+    /** A docker save tar of busybox plus a layer with /app and accounts, with RUNCONFIG as its config. */
+    private String image(String runConfig) throws Exception {
         byte[] busybox;
         try (InputStream in = getClass().getResourceAsStream("/busybox.tar")) {
             busybox = in.readAllBytes();
@@ -34,7 +42,7 @@ class ImageConfigTests {
         Path image = Files.write(
                 dir.resolve("app-" + Integer.toHexString(runConfig.hashCode()) + ".tar"),
                 TestImages.dockerSave(runConfig, busybox, app));
-        return IsolatedEnvironment.builder().rootfs(image.toString()).start();
+        return image.toString();
     }
 
     @Test
@@ -83,9 +91,55 @@ class ImageConfigTests {
     }
 
     @Test
-    @DisplayName("a WorkingDir the image does not have fails each command with exit code 125, naming it")
-    void missingWorkingDir() throws Exception {
-        try (IsolatedEnvironment env = start("{\"WorkingDir\":\"/srv/app\"}")) {
+    @DisplayName("a WorkingDir the image does not have is made when the environment is, as Docker makes it: "
+            + "root's, 0755, with its missing parents")
+    void missingWorkingDirMade() throws Exception {
+        try (IsolatedEnvironment env = start("{\"User\":\"app\",\"WorkingDir\":\"/srv/app\"}")) {
+            assertThat(env.exec("sh", "-c", "pwd; stat -c '%u:%g %a' /srv/app /srv"))
+                    .succeeded()
+                    .stdout()
+                    .isEqualTo("/srv/app\n0:0 755\n0:0 755\n");
+            Process viaBuilder = env.processBuilder("pwd").start();
+            assertThat(new String(viaBuilder.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                    .isEqualTo("/srv/app\n");
+            assertThat(viaBuilder.waitFor()).isZero();
+        }
+    }
+
+    @Test
+    @DisplayName("a working directory given to the environment or to a command is not made: a missing one fails "
+            + "each command with exit code 125, naming it")
+    void givenWorkingDirNotMade() throws Exception {
+        String image = image("{\"WorkingDir\":\"/srv/app\"}");
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs(image)
+                .workingDirectory("/srv/other")
+                .start()) {
+            ExecResult result = env.exec("true");
+            assertThat(result).exitedWith(125);
+            assertThat(result.stderr())
+                    .isEqualTo("isolated: working directory /srv/other does not exist in the environment\n");
+            assertThat(env.exec(Command.of("test", "-e", "/srv/app").withWorkingDirectory("/")))
+                    .as("the image's WorkingDir is not made when the environment's replaces it")
+                    .exitedWith(1);
+        }
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs(image).start()) {
+            ExecResult result = env.exec(Command.of("true").withWorkingDirectory("/srv/none"));
+            assertThat(result).exitedWith(125);
+            assertThat(result.stderr())
+                    .isEqualTo("isolated: working directory /srv/none does not exist in the environment\n");
+        }
+    }
+
+    @Test
+    @DisplayName("under a read-only rootfs a missing WorkingDir is not made: each command fails with exit code 125, "
+            + "naming it")
+    void missingWorkingDirReadOnly() throws Exception {
+        try (IsolatedEnvironment env = IsolatedEnvironment.builder()
+                .rootfs(image("{\"WorkingDir\":\"/srv/app\"}"))
+                .readOnlyRootfs(true)
+                .start()) {
             ExecResult result = env.exec("true");
             assertThat(result).exitedWith(125);
             assertThat(result.stderr())
@@ -94,6 +148,124 @@ class ImageConfigTests {
                     .succeeded()
                     .stdout()
                     .isEqualTo("/\n");
+        }
+    }
+
+    @Test
+    @DisplayName("a WorkingDir that cannot be made (below a dangling symlink) fails the environment's creation, "
+            + "naming it")
+    void workingDirCannotBeMade() throws Exception {
+        Path layer = dir.resolve("dangling.tar");
+        ImageBuilder.from("busybox.tar").symlink("/srv", "/nowhere").writeTar(layer);
+        Path image = Files.write(
+                dir.resolve("dangling-image.tar"),
+                TestImages.dockerSave("{\"WorkingDir\":\"/srv/app\"}", Files.readAllBytes(layer)));
+        assertThatThrownBy(() ->
+                        IsolatedEnvironment.builder().rootfs(image.toString()).start())
+                .isInstanceOf(IsolatedException.class)
+                .hasMessageStartingWith("The image's WorkingDir /srv/app is not in its rootfs and could not be made "
+                        + "in the environment (it was closed): Cannot make the directory /srv/app: openat2 /srv in the "
+                        + "environment of host pid ")
+                .hasMessageEndingWith(": No such file or directory (errno 2). Add the directory to the image, or "
+                        + "give the environment a working directory that exists (@Isolated(workingDirectory = ...), "
+                        + "builder().workingDirectory(...))");
+    }
+
+    @Test
+    @DisplayName("environments made from a frozen state have the WorkingDir too, also when the frozen one removed it")
+    void missingWorkingDirFrozen() throws Exception {
+        String image = image("{\"WorkingDir\":\"/srv/app\"}");
+        FrozenState kept;
+        FrozenState removed;
+        try (IsolatedEnvironment a = IsolatedEnvironment.builder().rootfs(image).start()) {
+            assertThat(a.exec("sh", "-c", "echo data > /srv/app/file")).succeeded();
+            kept = a.freeze("kept");
+        }
+        try (IsolatedEnvironment a = IsolatedEnvironment.builder().rootfs(image).start()) {
+            assertThat(a.exec(Command.of("rm", "-r", "/srv").withWorkingDirectory("/")))
+                    .succeeded();
+            removed = a.freeze("removed");
+        }
+        try (IsolatedEnvironment fromKept =
+                        IsolatedEnvironment.builder().from(kept).start();
+                IsolatedEnvironment fromRemoved =
+                        IsolatedEnvironment.builder().from(removed).start()) {
+            assertThat(fromKept.exec("sh", "-c", "pwd; cat file"))
+                    .succeeded()
+                    .stdout()
+                    .isEqualTo("/srv/app\ndata\n");
+            assertThat(fromRemoved.exec("sh", "-c", "pwd; stat -c '%u:%g %a' .; ls -A"))
+                    .succeeded()
+                    .stdout()
+                    .isEqualTo("/srv/app\n0:0 755\n");
+        }
+    }
+
+    @Test
+    @DisplayName("spare environments make a missing WorkingDir too: every test of a class finds it")
+    void missingWorkingDirInSpares() throws Exception {
+        SparesTestCase.seen.clear();
+        SparesTestCase.inits.clear();
+        SparesTestCase.othersSeen.clear();
+        EngineRunner.assertAllSucceeded(
+                EngineRunner.run(
+                        SparesTestCase.class,
+                        Map.of(IsolatedConfiguration.ROOTFS, image("{\"WorkingDir\":\"/srv/app\"}"))),
+                4);
+        assertThat(SparesTestCase.seen).hasSize(4).containsOnly("/srv/app 0:0 755");
+        for (int test = 2; test < 4; test++) {
+            assertThat(SparesTestCase.othersSeen.get(test - 1))
+                    .as("test %d took the spare made while the test before ran", test + 1)
+                    .contains(SparesTestCase.inits.get(test));
+        }
+    }
+
+    @Test
+    @DisplayName("run by uid 65534 (rootless), a missing WorkingDir is made too: the environment's root's, 0755")
+    void missingWorkingDirRootless() throws Exception {
+        Path image = Path.of(image("{\"WorkingDir\":\"/srv/app\"}"));
+        Files.setPosixFilePermissions(image, PosixFilePermissions.fromString("rw-r--r--"));
+        Path run = NobodyJvm.runDirectory(dir, "run");
+        List<String> lines = NobodyJvm.runFixture(run, RootlessTestCase.class, List.of(), "isolated.rootfs=" + image);
+        assertThat(lines).hasSize(2).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
+    }
+
+    static class RootlessTestCase {
+        @Test
+        @Isolated(namespaces = {LinuxNamespace.PID, LinuxNamespace.MOUNT})
+        void madeInside(IsolatedEnvironment env) {
+            assertThat(env.exec("sh", "-c", "pwd; stat -c '%u:%g %a' /srv/app"))
+                    .succeeded()
+                    .stdout()
+                    .isEqualTo("/srv/app\n0:0 755\n");
+        }
+
+        @Test
+        @Isolated(
+                namespaces = {LinuxNamespace.PID, LinuxNamespace.MOUNT},
+                userMapping = UserMapping.SELF)
+        void madeAsSelf(IsolatedEnvironment env) {
+            assertThat(env.exec("sh", "-c", "pwd; stat -c '%u:%g %a' /srv/app"))
+                    .succeeded()
+                    .stdout()
+                    .isEqualTo("/srv/app\n65534:65534 755\n");
+        }
+    }
+
+    /** Records what each test sees of the image's WorkingDir, and the inits (to tell that spares were taken). */
+    @Isolated
+    static class SparesTestCase {
+        static final List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        static final List<Long> inits = new java.util.concurrent.CopyOnWriteArrayList<>();
+        static final List<List<Long>> othersSeen = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @RepeatedTest(4)
+        void take(IsolatedEnvironment env) throws Exception {
+            inits.add(env.initHostPid());
+            seen.add(env.exec("sh", "-c", "echo $(pwd) $(stat -c '%u:%g %a' .)")
+                    .stdout()
+                    .strip());
+            othersSeen.add(SpareEnvironmentTests.otherInitsOnceASpareIsAsked(env, inits));
         }
     }
 

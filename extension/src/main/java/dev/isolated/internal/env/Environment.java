@@ -106,7 +106,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         try {
             PrivateNetworks.join(spec.options().network(), this);
         } catch (RuntimeException e) {
-            IllegalStateException failure = new IllegalStateException(
+            throw closedFor(new IllegalStateException(
                     "The environment could not join the private "
                             + "network " + spec.options().network()
                             + " (it was closed): the members' names go into its "
@@ -115,14 +115,33 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
                                     ? "which a read-only rootfs does not let write: "
                                     : "which failed: ")
                             + e.getMessage(),
-                    e);
-            try {
-                close();
-            } catch (RuntimeException suppressed) {
-                failure.addSuppressed(suppressed);
-            }
-            throw failure;
+                    e));
         }
+    }
+
+    /** The image's {@code WorkingDir}, made when the environment lacks it; when that fails the environment is closed. */
+    private void makeImageWorkingDirectory() {
+        String dir = spec.workingDirectory();
+        try {
+            ImageWorkingDirectory.makeIfMissing(files(), dir);
+        } catch (RuntimeException e) {
+            throw closedFor(new IsolatedException(
+                    "The image's WorkingDir " + dir + " is not in its rootfs and could not be made in the environment "
+                            + "(it was closed): " + e.getMessage() + ". Add the directory to the image, or give the "
+                            + "environment a working directory that exists (@Isolated(workingDirectory = ...), "
+                            + "builder().workingDirectory(...))",
+                    e));
+        }
+    }
+
+    /** Closes this environment, which FAILURE (returned) made unusable; a failure of the close is added to it. */
+    private RuntimeException closedFor(RuntimeException failure) {
+        try {
+            close();
+        } catch (RuntimeException suppressed) {
+            failure.addSuppressed(suppressed);
+        }
+        return failure;
     }
 
     /** @return the names of this environment on its private network: its hostname (if any), then its aliases */
@@ -254,6 +273,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             rootfsMode = reply.getOrEmpty("rootfs-mode");
             Optional<String> range = reply.get("id-range");
             idRangeBase = range.isPresent() ? Long.parseLong(range.get().split("\t")[0]) : 0L;
+            if (ImageWorkingDirectory.mayBeMissing(spec, layers)) {
+                makeImageWorkingDirectory();
+            }
             if (!address.isEmpty()) {
                 joinNetwork();
             }

@@ -99,6 +99,18 @@ final class EnvironmentFiles {
         }
     }
 
+    /** Creates the directory and its missing parents, mode 0755 (one already there is an error: check first). */
+    void makeDirectories(String path) {
+        InRootFiles.checkPath(path);
+        ensureOpen.run();
+        String dir = path.replaceAll("(.)/+$", "$1");
+        try {
+            write(dir, "dir", "755", true).data(new byte[0]);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot make the directory " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Creates missing parent directories of the target, then copies. */
     void copyIn(Path hostSource, String target) {
         String what = "copy " + hostSource + " into the environment at " + target;

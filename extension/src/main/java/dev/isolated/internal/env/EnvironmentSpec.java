@@ -36,6 +36,8 @@ import java.util.Set;
  *     {@code WorkingDir} are already in {@code env} and {@code workingDirectory})
  * @param user the user of commands that name none ({@code name}, {@code uid}, {@code name:group}...), looked up
  *     in the environment's {@code /etc/passwd} at the first command; empty for the image's {@code User}
+ * @param workingDirectoryFromImage whether {@code workingDirectory} is the image's {@code WorkingDir}, which the
+ *     environment makes when its rootfs lacks it ({@link ImageWorkingDirectory}), as Docker and podman do
  */
 public record EnvironmentSpec(
         Path rootfs,
@@ -49,7 +51,8 @@ public record EnvironmentSpec(
         boolean readOnlyRootfs,
         EnvironmentOptions options,
         ImageConfig image,
-        String user) {
+        String user,
+        boolean workingDirectoryFromImage) {
 
     /** The variables every command gets unless the image or the command says otherwise. */
     public static final Map<String, String> DEFAULT_ENV =
@@ -117,7 +120,8 @@ public record EnvironmentSpec(
                         readOnlyRootfs,
                         options,
                         image,
-                        user);
+                        user,
+                        workingDirectoryFromImage);
     }
 
     /** @return a builder with the defaults: those of {@code @Isolated} */
@@ -347,7 +351,8 @@ public record EnvironmentSpec(
                             userMapping,
                             seccomp),
                     image,
-                    user);
+                    user,
+                    workingDirectory == null && !image.workingDir().isEmpty());
         }
 
         /** The image config's {@code Env} as a map (later entries win). */
