@@ -236,6 +236,9 @@ int open_at_in_root(int root_fd, const char *path, int flags, mode_t mode)
             close(fd); /* O_PATH|O_NOFOLLOW opens the symlink itself: follow it as below */
             fd = -1;
             errno = ELOOP;
+        } else if (fd < 0 && errno == ENOTDIR && follow && (flags & O_DIRECTORY) &&
+                   fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+            errno = ELOOP; /* O_DIRECTORY|O_NOFOLLOW on a symlink: ENOTDIR; follow it as below */
         }
         if (fd >= 0 || errno != ELOOP || !follow) {
             int saved = errno;

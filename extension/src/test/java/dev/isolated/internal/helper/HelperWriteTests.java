@@ -9,10 +9,13 @@ import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** WRITE and its WRITE-DATA frames (native/PROTOCOL.md, "WRITE"). */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
@@ -80,6 +83,35 @@ class HelperWriteTests extends AbstractHelperCliTests {
             server.send(CLOSE, 5, "env=1");
             assertThat(server.read()).hasType(ERROR).hasId(4).fields().containsEntry("errname", "ECANCELED");
             assertThat(server.readUntil(ACK, 5)).hasType(ACK);
+        }
+    }
+
+    @ParameterizedTest(name = "walk={0}")
+    @ValueSource(booleans = {false, true})
+    @DisplayName("a directory or symlink is made in a parent reached through a symlink (/var/run -> ../run), with "
+            + "openat2 and with the walk that stands in for it")
+    void parentThroughSymlink(boolean walk) throws Exception {
+        String helper = HelperPaths.helper().toString();
+        List<String> command = walk ? List.of("env", "ISOLATED_HELPER_NO_OPENAT2=1", helper) : List.of(helper);
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"), command)) {
+            server.create(1, "rootfs=" + rootfs);
+            server.send(
+                    SPAWN,
+                    2,
+                    "env=1",
+                    "arg=sh",
+                    "arg=-c",
+                    "arg=mkdir -p /tmp/run /tmp/var && ln -s ../run /tmp/var/run");
+            server.stdoutUntilExit(2);
+
+            assertThat(server.request(WRITE, 3, "env=1", "path=/tmp/var/run/d", "type=dir"))
+                    .hasType(ACK)
+                    .hasId(3);
+            assertThat(server.request(WRITE, 4, "env=1", "path=/tmp/var/run/l", "type=symlink", "link=d"))
+                    .hasType(ACK)
+                    .hasId(4);
+            server.send(SPAWN, 5, "env=1", "arg=sh", "arg=-c", "arg=stat -c %F /tmp/run/d; readlink /tmp/run/l");
+            assertThat(server.stdoutUntilExit(5)).isEqualTo("directory\nd\n");
         }
     }
 }
