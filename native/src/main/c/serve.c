@@ -123,6 +123,7 @@ struct server {
 
 static void dispatch(struct server *s, struct frame *frame);
 static void advance_create(struct server *s, struct env_slot *slot, const int *reaped);
+static void cancel_writes(struct server *s, uint32_t env_id, const char *why);
 
 /* ---- tables ---- */
 
@@ -282,6 +283,7 @@ static void env_died(struct server *s, struct env_slot *slot, int status)
     else
         record_add(&rb, "code", "%d", WEXITSTATUS(status));
     send_record(&s->out, FRAME_ENV_DIED, slot->id, &rb);
+    cancel_writes(s, slot->id, "the environment's init died"); /* no user namespace left to write in */
     zygote_stop(&slot->zygote);
     env_release(&slot->env);
     slot->dead = true;
@@ -1022,8 +1024,8 @@ static void handle_write_data(struct server *s, const struct frame *frame)
         end_write(s, i, NULL);
 }
 
-/* CLOSE: the env's writes still waiting for data fail. */
-static void cancel_writes(struct server *s, uint32_t env_id)
+/* CLOSE, or the init's death: the env's writes still waiting for data fail (WHY: the hint). */
+static void cancel_writes(struct server *s, uint32_t env_id, const char *why)
 {
     for (size_t i = 0; i < s->n_writes;) {
         if (s->writes[i].env_id != env_id) {
@@ -1032,7 +1034,7 @@ static void cancel_writes(struct server *s, uint32_t env_id)
         }
         struct failure f;
         errno = ECANCELED;
-        fail(&f, "write", "write", s->writes[i].path, "the environment was closed");
+        fail(&f, "write", "write", s->writes[i].path, "%s", why);
         end_write(s, i, &f); /* moves the last one to index i */
     }
 }
@@ -1065,7 +1067,7 @@ static int close_env(struct server *s, struct env_slot *slot)
 {
     int mount_ns = hold_mount_ns(slot);
     forwards_close_env(&s->fwd, slot->id);
-    cancel_writes(s, slot->id);
+    cancel_writes(s, slot->id, "the environment was closed");
     zygote_kill(&slot->zygote); /* it dies while the rest does; reaped below */
     env_kill(&slot->env);
     for (size_t i = 0; i < s->n_procs; i++)

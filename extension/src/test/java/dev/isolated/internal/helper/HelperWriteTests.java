@@ -2,6 +2,7 @@ package dev.isolated.internal.helper;
 
 import static dev.isolated.internal.helper.FrameType.ACK;
 import static dev.isolated.internal.helper.FrameType.CLOSE;
+import static dev.isolated.internal.helper.FrameType.ENV_DIED;
 import static dev.isolated.internal.helper.FrameType.ERROR;
 import static dev.isolated.internal.helper.FrameType.SPAWN;
 import static dev.isolated.internal.helper.FrameType.WRITE;
@@ -112,6 +113,28 @@ class HelperWriteTests extends AbstractHelperCliTests {
                     .hasId(4);
             server.send(SPAWN, 5, "env=1", "arg=sh", "arg=-c", "arg=stat -c %F /tmp/run/d; readlink /tmp/run/l");
             assertThat(server.stdoutUntilExit(5)).isEqualTo("directory\nd\n");
+        }
+    }
+
+    @Test
+    @DisplayName("a WRITE still waiting for data fails with ECANCELED when the env's init dies, right after ENV-DIED: "
+            + "no user namespace is left to write its data in")
+    void initDiesWhileDataIsAwaited() throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            long init = Long.parseLong(
+                    server.create(1, "rootfs=" + rootfs).get("pid").orElseThrow());
+            server.send(WRITE, 2, "env=1", "path=/tmp/waiting", "size=10");
+
+            new ProcessBuilder("kill", "-KILL", Long.toString(init)).start().waitFor();
+            assertThat(server.read()).hasType(ENV_DIED).hasId(1);
+            assertThat(server.read())
+                    .hasType(ERROR)
+                    .hasId(2)
+                    .fields()
+                    .containsEntry("errname", "ECANCELED")
+                    .containsEntry("hint", "the environment's init died");
+            data(server, 2, "0123456789"); // dropped
+            assertThat(server.request(CLOSE, 3, "env=1")).hasType(ACK).hasId(3);
         }
     }
 }
