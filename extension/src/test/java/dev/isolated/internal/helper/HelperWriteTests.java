@@ -10,7 +10,6 @@ import static dev.isolated.internal.helper.ProtocolAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -92,9 +91,7 @@ class HelperWriteTests extends AbstractHelperCliTests {
     @DisplayName("a directory or symlink is made in a parent reached through a symlink (/var/run -> ../run), with "
             + "openat2 and with the walk that stands in for it")
     void parentThroughSymlink(boolean walk) throws Exception {
-        String helper = HelperPaths.helper().toString();
-        List<String> command = walk ? List.of("env", "ISOLATED_HELPER_NO_OPENAT2=1", helper) : List.of(helper);
-        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"), command)) {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"), helperCommand(walk))) {
             server.create(1, "rootfs=" + rootfs);
             server.send(
                     SPAWN,
