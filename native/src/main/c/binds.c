@@ -3,7 +3,8 @@
  *
  * - Targets are resolved inside the new root, never through a symlink or `..` out of it:
  *   openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) (Linux 5.6); on ENOSYS an O_PATH |
- *   O_NOFOLLOW walk, one component at a time, that re-roots absolute symlinks (B13).
+ *   O_NOFOLLOW walk, one component at a time, that re-roots absolute symlinks (B13) and takes
+ *   `..` back to the directory it came from, never through the kernel's `..`.
  *   ISOLATED_HELPER_NO_OPENAT2=1 forces the walk (for tests).
  * - Mounts go onto `/proc/self/fd/N` of the resolved target, so the path is not looked up
  *   again. Missing targets are created (in the overlay's upper layer).
@@ -96,21 +97,33 @@ void extra_mount_free(struct extra_mount *m)
 
 /* ---- resolving inside the root ---- */
 
-static bool is_same_dir(int a, int b)
+/* Every path of PATH_MAX bytes fits: one component in two bytes at most. */
+#define WALK_DEPTH (PATH_MAX / 2)
+
+/* The directories a walk holds open: [0] the root, then each one entered below it. `..` closes the innermost
+ * and goes back to the one before (never above the root), not through the kernel's `..`: a directory moved out
+ * of the root meanwhile (an env may, with two binds of one host file system, one below the other) would lead
+ * there, to its new parent. */
+struct walk {
+    int dirs[WALK_DEPTH];
+    int depth;
+};
+
+static void walk_back_to(struct walk *w, int depth)
 {
-    struct stat sa, sb;
-    return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
+    while (w->depth > depth)
+        close(w->dirs[--w->depth]);
 }
 
-/* Replaces *cur by the next component's O_PATH fd; a symlink is spliced into `rest`. */
-static int step_component(int root_fd, int *cur, const char *name, char *rest, size_t rest_size,
-                          int *links)
+/* Enters the next component; a symlink is spliced into `rest` instead (an absolute one from the root). */
+static int step_component(struct walk *w, const char *name, char *rest, size_t rest_size, int *links)
 {
-    int next;
-    if (strcmp(name, "..") == 0 && is_same_dir(*cur, root_fd))
-        return 0; /* `..` of the root is the root */
-    next = openat(*cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (strcmp(name, "..") == 0) {
+        if (w->depth > 1)
+            close(w->dirs[--w->depth]);
+        return 0;
+    }
+    int next = openat(w->dirs[w->depth - 1], name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (next < 0)
         return -1;
     struct stat st;
@@ -130,46 +143,51 @@ static int step_component(int root_fd, int *cur, const char *name, char *rest, s
             return -1;
         }
         memcpy(rest, joined, (size_t)len + 1);
-        if (target[0] == '/') {
-            close(*cur);
-            *cur = openat(root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        }
-        return *cur < 0 ? -1 : 0;
+        if (target[0] == '/')
+            walk_back_to(w, 1);
+        return 0;
     }
-    close(*cur);
-    *cur = next;
+    if (w->depth == WALK_DEPTH) {
+        close(next);
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    w->dirs[w->depth++] = next;
     return 0;
 }
 
 static int walk_in_root(int root_fd, const char *path)
 {
     char rest[PATH_MAX * 2], name[NAME_MAX + 1];
-    int links = 0, cur = openat(root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    struct walk w = { .dirs = { openat(root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC) }, .depth = 1 };
+    int links = 0;
+    if (w.dirs[0] < 0)
+        return -1;
     snprintf(rest, sizeof rest, "%s", path);
-    while (cur >= 0) {
+    for (;;) {
         char *p = rest;
         while (*p == '/')
             p++;
-        if (!*p)
-            return cur;
+        if (!*p) {
+            int fd = w.dirs[--w.depth];
+            walk_back_to(&w, 0);
+            return fd;
+        }
         size_t len = strcspn(p, "/");
         if (len > NAME_MAX) {
-            close(cur);
+            walk_back_to(&w, 0);
             errno = ENAMETOOLONG;
             return -1;
         }
         snprintf(name, sizeof name, "%.*s", (int)len, p);
         memmove(rest, p + len, strlen(p + len) + 1);
-        if (strcmp(name, ".") != 0 &&
-            step_component(root_fd, &cur, name, rest, sizeof rest, &links) < 0) {
+        if (strcmp(name, ".") != 0 && step_component(&w, name, rest, sizeof rest, &links) < 0) {
             int saved = errno;
-            if (cur >= 0)
-                close(cur);
+            walk_back_to(&w, 0);
             errno = saved;
             return -1;
         }
     }
-    return -1;
 }
 
 static int have_openat2 = -1;
@@ -236,6 +254,9 @@ int open_at_in_root(int root_fd, const char *path, int flags, mode_t mode)
             close(fd); /* O_PATH|O_NOFOLLOW opens the symlink itself: follow it as below */
             fd = -1;
             errno = ELOOP;
+        } else if (fd < 0 && errno == ENOTDIR && follow && (flags & O_DIRECTORY) &&
+                   fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+            errno = ELOOP; /* O_DIRECTORY|O_NOFOLLOW on a symlink: ENOTDIR; follow it as below */
         }
         if (fd >= 0 || errno != ELOOP || !follow) {
             int saved = errno;

@@ -15,7 +15,10 @@
  *   even one the env swaps in meanwhile, leads out of the env's root. No host path is used.
  * - WRITE: a file is opened O_WRONLY|O_CREAT|O_NONBLOCK (a FIFO swapped in neither blocks nor is
  *   truncated), refused unless regular once open, truncated; its fd lands in our table for
- *   serve to write the WRITE-DATA into. An existing file keeps its owner and mode; what is made
+ *   serve to write the WRITE-DATA into: itself on overlayfs (which writes with its mounter's
+ *   credentials), else through a child as root inside (env_write_data(): some write handlers,
+ *   e.g. /proc's autogroup, check the writer's capabilities, and ours are the host's). An
+ *   existing file keeps its owner and mode; what is made
  *   (missing parents 0755, the file, directory or symlink) belongs to root inside, with umask 0.
  * - READ: the path is looked at through O_PATH (a FIFO or device is never opened), then a file
  *   opened O_RDONLY|O_NONBLOCK and checked regular again, a directory opened through that O_PATH
@@ -33,8 +36,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "binds.h"
@@ -54,6 +59,9 @@ struct files_args {
     int root_fd;
     bool root;
     int fd;          /* the file (or directory), in our fd table */
+    bool direct;     /* WRITE: on overlayfs, which writes with its mounter's (the env's) credentials */
+    const void *data; /* WRITE-DATA written by a child: these bytes into fd */
+    size_t len;
     struct stat st;  /* READ: what is at the path */
     struct failure failure;
 };
@@ -192,6 +200,8 @@ static int write_child(void *arg)
     refuse_unless_regular(a, fd); /* swapped in meanwhile */
     if (ftruncate(fd, 0) < 0)
         child_fail(a, fd, "ftruncate", w->path);
+    struct statfs sf;
+    a->direct = fstatfs(fd, &sf) == 0 && sf.f_type == OVERLAYFS_SUPER_MAGIC;
     a->fd = fd;
     _exit(0);
 }
@@ -211,12 +221,32 @@ static int run_files_child(int (*fn)(void *), struct files_args *a, const char *
     return rc;
 }
 
-int env_write_open(const struct env *env, const struct env_write *w, int *fd, struct failure *f)
+int env_write_open(const struct env *env, const struct env_write *w, int *fd, bool *direct, struct failure *f)
 {
     struct files_args args = { .env = env, .stage = "write", .w = w };
     int rc = run_files_child(write_child, &args, "the process writing in the environment died", f);
     *fd = rc == 0 ? args.fd : -1;
+    *direct = rc == 0 && args.direct;
     return rc;
+}
+
+static int write_data_child(void *arg)
+{
+    struct files_args *a = arg;
+    become_env_root(a);
+    if (write_all(a->fd, a->data, a->len) < 0)
+        child_fail(a, -1, "write", a->w->path);
+    _exit(0);
+}
+
+int env_write_data(const struct env *env, const char *path, int fd, const void *data, size_t len,
+                   struct failure *f)
+{
+    struct env_write w = { .path = path };
+    struct files_args a = { .env = env, .stage = "write", .w = &w, .fd = fd, .data = data, .len = len,
+                            .root = real_root() };
+    return run_in_our_memory(write_data_child, &a, CLONE_FILES, &a.failure, a.stage,
+                             "the process writing in the environment died", f);
 }
 
 static int read_child(void *arg)

@@ -24,9 +24,17 @@ struct env_write {
 /* WRITE's fields (the strings are borrowed); -1 with stage `request` and EINVAL when one is bad. */
 int parse_env_write(const struct record *rec, struct env_write *out, struct failure *f);
 /* Makes W inside the ready env as its root (see envfiles.c); a file is opened for writing,
- * truncated, its fd in *FD (close-on-exec), else *FD is -1. -1 with *f (stage `write`; a path
- * that is not a regular file: errno 0, the hint says what it is, e.g. "a FIFO"). */
-int env_write_open(const struct env *env, const struct env_write *w, int *fd, struct failure *f);
+ * truncated, its fd in *FD (close-on-exec), else *FD is -1. *DIRECT: the file is on overlayfs,
+ * which writes with the credentials of its mounter (the env's init), so we may write into it
+ * ourselves; any other file's data goes through env_write_data(). -1 with *f (stage `write`; a
+ * path that is not a regular file: errno 0, the hint says what it is, e.g. "a FIFO"). */
+int env_write_open(const struct env *env, const struct env_write *w, int *fd, bool *direct, struct failure *f);
+/* Writes DATA into FD (env_write_open()'s) from a child that is root inside the env, as the open
+ * was made: a kernel write handler that checks the writer's capabilities (procfs: a negative
+ * autogroup nice; a host filesystem's reserved blocks) sees root inside's, not ours. PATH: for
+ * messages. -1 with *f (stage `write`, syscall `write` or `setns`). */
+int env_write_data(const struct env *env, const char *path, int fd, const void *data, size_t len,
+                   struct failure *f);
 
 struct env_read {
     const char *path;  /* absolute, inside the env */

@@ -92,6 +92,7 @@ struct proc {
 struct pending_write {
     uint32_t id, env_id;
     int fd;
+    bool direct; /* written by us (overlayfs), else by a child as root inside (env_write_data()) */
     long long remaining;
     char *path;
 };
@@ -122,16 +123,21 @@ struct server {
 
 static void dispatch(struct server *s, struct frame *frame);
 static void advance_create(struct server *s, struct env_slot *slot, const int *reaped);
+static void cancel_writes(struct server *s, uint32_t env_id, const char *why);
 
 /* ---- tables ---- */
 
-static struct env_slot *find_env(struct server *s, const char *id_text)
+static struct env_slot *find_env_id(struct server *s, uint32_t id)
 {
-    uint32_t id = id_text ? (uint32_t)strtoul(id_text, NULL, 10) : 0;
     for (size_t i = 0; i < s->n_envs; i++)
         if (s->envs[i]->id == id)
             return s->envs[i];
     return NULL;
+}
+
+static struct env_slot *find_env(struct server *s, const char *id_text)
+{
+    return find_env_id(s, id_text ? (uint32_t)strtoul(id_text, NULL, 10) : 0);
 }
 
 static struct proc *find_proc_by_pid(struct server *s, pid_t pid)
@@ -277,6 +283,7 @@ static void env_died(struct server *s, struct env_slot *slot, int status)
     else
         record_add(&rb, "code", "%d", WEXITSTATUS(status));
     send_record(&s->out, FRAME_ENV_DIED, slot->id, &rb);
+    cancel_writes(s, slot->id, "the environment's init died"); /* no user namespace left to write in */
     zygote_stop(&slot->zygote);
     env_release(&slot->env);
     slot->dead = true;
@@ -962,12 +969,13 @@ static void handle_write(struct server *s, uint32_t id, const struct record *rec
     struct env_write w;
     struct failure f;
     int fd;
+    bool direct;
     if (!slot || slot->dead)
         return (void)request_error(s, id, ESRCH, "no such environment");
-    if (parse_env_write(rec, &w, &f) < 0 || env_write_open(&slot->env, &w, &fd, &f) < 0)
+    if (parse_env_write(rec, &w, &f) < 0 || env_write_open(&slot->env, &w, &fd, &direct, &f) < 0)
         return send_failure(&s->out, id, &f);
     s->writes = xrealloc(s->writes, (s->n_writes + 1) * sizeof *s->writes);
-    s->writes[s->n_writes++] = (struct pending_write){ .id = id, .env_id = slot->id, .fd = fd,
+    s->writes[s->n_writes++] = (struct pending_write){ .id = id, .env_id = slot->id, .fd = fd, .direct = direct,
                                                        .remaining = w.size, .path = xstrdup(w.path) };
     if (w.size == 0) /* a directory or symlink (fd -1), or an empty file: done */
         end_write(s, s->n_writes - 1, NULL);
@@ -1004,17 +1012,20 @@ static void handle_write_data(struct server *s, const struct frame *frame)
         fail(&f, "request", "write", w->path, "more WRITE-DATA than size= announced");
         return end_write(s, i, &f);
     }
-    if (write_all(w->fd, frame->payload, frame->len) < 0) {
+    if (w->direct && write_all(w->fd, frame->payload, frame->len) < 0) {
         fail(&f, "write", "write", w->path, NULL);
         return end_write(s, i, &f);
     }
+    if (!w->direct && env_write_data(&find_env_id(s, w->env_id)->env, w->path, w->fd, frame->payload, frame->len,
+                                     &f) < 0)
+        return end_write(s, i, &f);
     w->remaining -= (long long)frame->len;
     if (w->remaining == 0)
         end_write(s, i, NULL);
 }
 
-/* CLOSE: the env's writes still waiting for data fail. */
-static void cancel_writes(struct server *s, uint32_t env_id)
+/* CLOSE, or the init's death: the env's writes still waiting for data fail (WHY: the hint). */
+static void cancel_writes(struct server *s, uint32_t env_id, const char *why)
 {
     for (size_t i = 0; i < s->n_writes;) {
         if (s->writes[i].env_id != env_id) {
@@ -1023,7 +1034,7 @@ static void cancel_writes(struct server *s, uint32_t env_id)
         }
         struct failure f;
         errno = ECANCELED;
-        fail(&f, "write", "write", s->writes[i].path, "the environment was closed");
+        fail(&f, "write", "write", s->writes[i].path, "%s", why);
         end_write(s, i, &f); /* moves the last one to index i */
     }
 }
@@ -1056,7 +1067,7 @@ static int close_env(struct server *s, struct env_slot *slot)
 {
     int mount_ns = hold_mount_ns(slot);
     forwards_close_env(&s->fwd, slot->id);
-    cancel_writes(s, slot->id);
+    cancel_writes(s, slot->id, "the environment was closed");
     zygote_kill(&slot->zygote); /* it dies while the rest does; reaped below */
     env_kill(&slot->env);
     for (size_t i = 0; i < s->n_procs; i++)

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <linux/keyctl.h>
 #include <linux/seccomp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -686,6 +687,61 @@ static void writes_resolve_inside_the_root(void)
     close(root_fd);
 }
 
+/* A directory the walk entered is moved out of the root (as an env may with two binds of one host file system,
+ * one below the other) before its `..` is walked: `..` goes back to the directory the walk came from, never to
+ * the moved one's new parent. A race, run until it was won often: without the fix most runs escape at once. */
+static void dot_dot_of_a_directory_moved_out_stays_inside(void)
+{
+    char top[] = "/tmp/parsers-test-race-XXXXXX", path[256], inside[256], outside[256];
+    CHECK(mkdtemp(top) != NULL);
+    snprintf(path, sizeof path, "%s/root", top);
+    CHECK(mkdir(path, 0755) == 0);
+    int root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    snprintf(path, sizeof path, "%s/root/a", top);
+    CHECK(mkdir(path, 0755) == 0);
+    snprintf(inside, sizeof inside, "%s/root/a/d", top);
+    snprintf(outside, sizeof outside, "%s/d", top);
+    CHECK(mkdir(inside, 0755) == 0);
+    snprintf(path, sizeof path, "%s/secret", top); /* outside the root, next to where d is moved */
+    CHECK(close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) == 0);
+    pid_t mover = fork();
+    if (mover == 0)
+        for (;;) {
+            rename(inside, outside);
+            rename(outside, inside);
+        }
+    int escaped = 0, entered = 0;
+    for (int i = 0; i < 1000000 && entered < 20000; i++) {
+        int fd = open_at_in_root(root_fd, "/a/d/../secret", O_RDONLY | O_CLOEXEC, 0);
+        if (fd >= 0) {
+            escaped++;
+            close(fd);
+        }
+        fd = open_at_in_root(root_fd, "/a/d/..", O_PATH | O_CLOEXEC, 0);
+        if (fd >= 0) {
+            struct stat st, a_st;
+            snprintf(path, sizeof path, "%s/root/a", top);
+            if (fstat(fd, &st) == 0 && stat(path, &a_st) == 0) {
+                entered++;
+                escaped += st.st_ino != a_st.st_ino;
+            }
+            close(fd);
+        }
+    }
+    kill(mover, SIGKILL);
+    waitpid(mover, NULL, 0);
+    CHECK(escaped == 0);
+    if (escaped)
+        fprintf(stderr, "parsers_test: the walk's `..` left the root %d times\n", escaped);
+    rename(outside, inside);
+    const char *names[] = { "root/a/d", "root/a", "root", "secret", "" };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        snprintf(path, sizeof path, "%s/%s", top, names[i]);
+        CHECK((i == 3 ? unlink(path) : rmdir(path)) == 0);
+    }
+    close(root_fd);
+}
+
 /* The walk where openat2 is missing (ISOLATED_HELPER_NO_OPENAT2=1) in a child, then openat2 here: the choice is
  * made once per process, at the first use, so nothing before may resolve in a root. */
 static void writes_resolve_inside_the_root_with_openat2_and_the_walk(void)
@@ -695,6 +751,7 @@ static void writes_resolve_inside_the_root_with_openat2_and_the_walk(void)
         setenv("ISOLATED_HELPER_NO_OPENAT2", "1", 1);
         checks = failed = 0;
         writes_resolve_inside_the_root();
+        dot_dot_of_a_directory_moved_out_stays_inside();
         _exit(failed ? 1 : 0);
     }
     int status = -1;

@@ -161,6 +161,27 @@ class RootWritesTests {
     }
 
     @Test
+    @DisplayName("a file of /proc whose kernel handler checks the writer's capabilities is written with root inside's, "
+            + "not the helper's: a command's autogroup nice below 0 is refused, as it is to root inside")
+    void procFileWrittenWithRootInsidesCapabilities() throws Exception {
+        try (IsolatedEnvironment env =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            IsolatedProcess sleeper = env.start("sleep", "1000");
+            String file = "/proc/" + env.exec("pidof", "sleep").stdout().strip() + "/autogroup";
+            assertThat(env.exec("sh", "-c", "echo -10 > " + file)).failed();
+
+            assertThatThrownBy(() -> env.writeString(file, "-10"))
+                    .isInstanceOf(UncheckedIOException.class)
+                    .hasMessageStartingWith("Cannot write " + file + ": write " + file + " in the environment of host "
+                            + "pid " + env.initHostPid() + ": Operation not permitted (errno 1)");
+            assertThat(env.readString(file)).endsWith(" nice 0\n");
+            env.writeString(file, "5");
+            assertThat(env.readString(file)).endsWith(" nice 5\n");
+            sleeper.kill();
+        }
+    }
+
+    @Test
     @DisplayName("run by uid 65534 with SUBIDS: another user's 0600 file in its 0700 directory is written by "
             + "writeString and copyIn, keeping owner and mode; a symlink to a host file is not followed out")
     void rootless(@TempDir Path dir) throws Exception {

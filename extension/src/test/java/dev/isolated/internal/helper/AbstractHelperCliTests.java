@@ -111,6 +111,12 @@ abstract class AbstractHelperCliTests {
         return new ProcessBuilder(command).start();
     }
 
+    /** The helper's command line; WALK: with ISOLATED_HELPER_NO_OPENAT2=1, the walk that stands in for openat2. */
+    static List<String> helperCommand(boolean walk) {
+        String helper = HelperPaths.helper().toString();
+        return walk ? List.of("env", "ISOLATED_HELPER_NO_OPENAT2=1", helper) : List.of(helper);
+    }
+
     static List<String> concat(List<String> a, List<String> b) {
         List<String> all = new ArrayList<>(a);
         all.addAll(b);

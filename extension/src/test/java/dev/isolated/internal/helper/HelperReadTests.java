@@ -129,9 +129,7 @@ class HelperReadTests extends AbstractHelperCliTests {
             + "host's, with openat2 and with the walk that stands in for it; follow=false looks at the symlink")
     void symlinksStayInside(boolean walk) throws Exception {
         Path canary = Files.writeString(tmp.resolve("canary"), "host\n");
-        String helper = HelperPaths.helper().toString();
-        List<String> command = walk ? List.of("env", "ISOLATED_HELPER_NO_OPENAT2=1", helper) : List.of(helper);
-        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"), command)) {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"), helperCommand(walk))) {
             server.create(1, "rootfs=" + rootfs);
             server.send(
                     SPAWN,

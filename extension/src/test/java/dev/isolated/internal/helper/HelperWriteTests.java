@@ -2,6 +2,7 @@ package dev.isolated.internal.helper;
 
 import static dev.isolated.internal.helper.FrameType.ACK;
 import static dev.isolated.internal.helper.FrameType.CLOSE;
+import static dev.isolated.internal.helper.FrameType.ENV_DIED;
 import static dev.isolated.internal.helper.FrameType.ERROR;
 import static dev.isolated.internal.helper.FrameType.SPAWN;
 import static dev.isolated.internal.helper.FrameType.WRITE;
@@ -13,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** WRITE and its WRITE-DATA frames (native/PROTOCOL.md, "WRITE"). */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
@@ -80,6 +83,55 @@ class HelperWriteTests extends AbstractHelperCliTests {
             server.send(CLOSE, 5, "env=1");
             assertThat(server.read()).hasType(ERROR).hasId(4).fields().containsEntry("errname", "ECANCELED");
             assertThat(server.readUntil(ACK, 5)).hasType(ACK);
+        }
+    }
+
+    @ParameterizedTest(name = "walk={0}")
+    @ValueSource(booleans = {false, true})
+    @DisplayName("a directory or symlink is made in a parent reached through a symlink (/var/run -> ../run), with "
+            + "openat2 and with the walk that stands in for it")
+    void parentThroughSymlink(boolean walk) throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"), helperCommand(walk))) {
+            server.create(1, "rootfs=" + rootfs);
+            server.send(
+                    SPAWN,
+                    2,
+                    "env=1",
+                    "arg=sh",
+                    "arg=-c",
+                    "arg=mkdir -p /tmp/run /tmp/var && ln -s ../run /tmp/var/run");
+            server.stdoutUntilExit(2);
+
+            assertThat(server.request(WRITE, 3, "env=1", "path=/tmp/var/run/d", "type=dir"))
+                    .hasType(ACK)
+                    .hasId(3);
+            assertThat(server.request(WRITE, 4, "env=1", "path=/tmp/var/run/l", "type=symlink", "link=d"))
+                    .hasType(ACK)
+                    .hasId(4);
+            server.send(SPAWN, 5, "env=1", "arg=sh", "arg=-c", "arg=stat -c %F /tmp/run/d; readlink /tmp/run/l");
+            assertThat(server.stdoutUntilExit(5)).isEqualTo("directory\nd\n");
+        }
+    }
+
+    @Test
+    @DisplayName("a WRITE still waiting for data fails with ECANCELED when the env's init dies, right after ENV-DIED: "
+            + "no user namespace is left to write its data in")
+    void initDiesWhileDataIsAwaited() throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            long init = Long.parseLong(
+                    server.create(1, "rootfs=" + rootfs).get("pid").orElseThrow());
+            server.send(WRITE, 2, "env=1", "path=/tmp/waiting", "size=10");
+
+            new ProcessBuilder("kill", "-KILL", Long.toString(init)).start().waitFor();
+            assertThat(server.read()).hasType(ENV_DIED).hasId(1);
+            assertThat(server.read())
+                    .hasType(ERROR)
+                    .hasId(2)
+                    .fields()
+                    .containsEntry("errname", "ECANCELED")
+                    .containsEntry("hint", "the environment's init died");
+            data(server, 2, "0123456789"); // dropped
+            assertThat(server.request(CLOSE, 3, "env=1")).hasType(ACK).hasId(3);
         }
     }
 }
