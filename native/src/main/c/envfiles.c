@@ -24,6 +24,8 @@
  *   opened O_RDONLY|O_NONBLOCK and checked regular again, a directory opened through that O_PATH
  *   fd; we read it once the child is gone (an open fd needs no permission) and send READ-DATA
  *   frames of at most READ_CHUNK bytes as the JVM takes them (blocking writes: bounded memory).
+ *   A directory's entries (entries=true) are the child's to look at (fstatat needs search
+ *   permission, which we may lack): it writes them to a memfd of ours, which we then send.
  */
 #include "envfiles.h"
 
@@ -37,8 +39,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -58,10 +62,11 @@ struct files_args {
     const struct env_read *r;
     int root_fd;
     bool root;
-    int fd;          /* the file (or directory), in our fd table */
+    int fd;          /* the file (or directory), in our fd table; READ with entries: the memfd */
     bool direct;     /* WRITE: on overlayfs, which writes with its mounter's (the env's) credentials */
     const void *data; /* WRITE-DATA written by a child: these bytes into fd */
     size_t len;
+    int entries_fd;  /* READ with entries: the memfd, -1 without */
     struct stat st;  /* READ: what is at the path */
     struct failure failure;
 };
@@ -249,6 +254,51 @@ int env_write_data(const struct env *env, const char *path, int fd, const void *
                              "the process writing in the environment died", f);
 }
 
+/* Into a->entries_fd (a memfd): each entry of DIR but . and .. as NAME\0MODE\0TARGET\0 (st_mode in octal,
+ * not following a symlink; TARGET a symlink's, else empty). One gone since it was listed is left
+ * out. With raw getdents64: no malloc in a child that shares our memory. */
+static void write_entries(struct files_args *a, int dir)
+{
+    static char buf[READ_CHUNK];
+    static char entry[NAME_MAX + 1 + 16 + PATH_MAX + 1];
+    long n;
+    while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
+        for (long off = 0; off < n;) {
+            struct linux_dirent64 {
+                unsigned long long d_ino;
+                long long d_off;
+                unsigned short d_reclen;
+                unsigned char d_type;
+                char d_name[];
+            } *e = (struct linux_dirent64 *)(buf + off);
+            off += e->d_reclen;
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            struct stat st;
+            if (fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                if (errno == ENOENT)
+                    continue;
+                child_fail(a, dir, "fstatat", a->r->path);
+            }
+            int len = snprintf(entry, sizeof entry, "%s%c%o%c", e->d_name, 0, (unsigned)st.st_mode, 0);
+            ssize_t target = 0;
+            if (S_ISLNK(st.st_mode)) {
+                target = readlinkat(dir, e->d_name, entry + len, PATH_MAX);
+                if (target < 0 && errno == ENOENT)
+                    continue;
+                if (target < 0)
+                    child_fail(a, dir, "readlinkat", a->r->path);
+            }
+            len += (int)target;
+            entry[len++] = '\0';
+            if (write(a->entries_fd, entry, (size_t)len) != len)
+                child_fail(a, dir, "write", "a memfd");
+        }
+    }
+    if (n < 0)
+        child_fail(a, dir, "getdents", a->r->path);
+}
+
 static int read_child(void *arg)
 {
     struct files_args *a = arg;
@@ -271,6 +321,11 @@ static int read_child(void *arg)
             child_fail(a, fd, "openat", r->path);
         close(fd);
         fd = dir;
+        if (r->entries) {
+            write_entries(a, dir);
+            close(dir);
+            fd = a->entries_fd;
+        }
     }
     a->fd = fd;
     _exit(0);
@@ -297,6 +352,23 @@ static int send_file(struct files_args *a, struct writer *out, uint32_t id, bool
         }
         send_frame(out, FRAME_READ_DATA, id, buf, (size_t)n);
         sent += n;
+    }
+    return 0;
+}
+
+/* What write_entries left in the memfd (a->fd by now), in frames of at most READ_CHUNK bytes. */
+static int send_entries(struct files_args *a, struct writer *out, uint32_t id, struct failure *f)
+{
+    static char buf[READ_CHUNK];
+    ssize_t n;
+    for (off_t at = 0; (n = pread(a->fd, buf, sizeof buf, at)) != 0; at += n) {
+        if (n < 0 && errno == EINTR) {
+            n = 0;
+            continue;
+        }
+        if (n < 0)
+            return fail(f, "read", "read", "a memfd", NULL);
+        send_frame(out, FRAME_READ_DATA, id, buf, (size_t)n);
     }
     return 0;
 }
@@ -351,12 +423,22 @@ int env_read(const struct env *env, const struct env_read *r, struct writer *out
              struct record_builder *ack, struct failure *f)
 {
     struct files_args a = { .env = env, .stage = "read", .r = r };
-    if (run_files_child(read_child, &a, "the process reading in the environment died", f) < 0)
+    int entries = -1;
+    if (r->entries && (entries = memfd_create("isolated-read", MFD_CLOEXEC)) < 0)
+        return fail(f, "read", "memfd_create", r->path, NULL);
+    a.entries_fd = entries;
+    int child = run_files_child(read_child, &a, "the process reading in the environment died", f);
+    if (child < 0) {
+        if (entries >= 0)
+            close(entries);
         return -1;
+    }
     bool more = false;
     int rc = 0;
     if (r->type == S_IFREG) {
         rc = send_file(&a, out, id, &more, f);
+    } else if (r->type == S_IFDIR && r->entries) {
+        rc = send_entries(&a, out, id, f);
     } else if (r->type == S_IFDIR) {
         rc = send_names(&a, out, id, f);
     } else if (r->type == S_IFLNK) {
@@ -382,7 +464,7 @@ int env_read(const struct env *env, const struct env_read *r, struct writer *out
 int parse_env_read(const struct record *rec, struct env_read *out, struct failure *f)
 {
     const char *path = record_get(rec, "path"), *type = record_get(rec, "type"), *follow = record_get(rec, "follow"),
-               *limit = record_get(rec, "limit");
+               *limit = record_get(rec, "limit"), *entries = record_get(rec, "entries");
     memset(out, 0, sizeof *out);
     errno = EINVAL;
     if (!path || path[0] != '/')
@@ -398,6 +480,9 @@ int parse_env_read(const struct record *rec, struct env_read *out, struct failur
     if (follow && strcmp(follow, "true") != 0 && strcmp(follow, "false") != 0)
         return fail(f, "request", "read", path, "follow= is true or false");
     out->follow = !follow || strcmp(follow, "true") == 0;
+    if (entries && (out->type != S_IFDIR || strcmp(entries, "true") != 0))
+        return fail(f, "request", "read", path, "entries=true goes with type=dir only");
+    out->entries = entries != NULL;
     out->limit = -1;
     if (limit && (out->type != S_IFREG || parse_integer(limit, 10, 0, LLONG_MAX, &out->limit) < 0))
         return fail(f, "request", "read", path, "limit= is the most bytes of a file to read");

@@ -41,12 +41,14 @@ struct env_read {
     mode_t type;       /* what to read (S_IFREG, S_IFDIR, S_IFLNK), refusing anything else; 0: only look */
     bool follow;       /* a symlink at the path itself is followed (inside the env) */
     long long limit;   /* a file: the most bytes sent (-1: its size when opened, 64 MiB if that is 0) */
+    bool entries;      /* a dir: each name with its st_mode and, for a symlink, its target */
 };
 
 /* READ's fields (the strings are borrowed); -1 with stage `request` and EINVAL when one is bad. */
 int parse_env_read(const struct record *rec, struct env_read *out, struct failure *f);
 /* Looks at R's path inside the ready env as its root (see envfiles.c) and sends what R asks for in
- * READ-DATA frames under ID: a file's bytes, a directory's names (each followed by a NUL) or a
+ * READ-DATA frames under ID: a file's bytes, a directory's names (each followed by a NUL; with
+ * entries, each name, its st_mode in octal and a symlink's target, each followed by a NUL) or a
  * symlink's target; then adds the ACK's fields to ACK (type=, mode=, size=, more=true when a file
  * holds more than the limit). -1 with *f (stage `read`; not R's type: errno 0, the hint says what
  * it is, e.g. "a FIFO"); READ-DATA may have been sent before. */

@@ -628,7 +628,11 @@ static void read_fields_are_checked(void)
     CHECK(r.type == 0 && r.follow && r.limit == -1);
     CHECK(PARSE_READ("path=/f\0type=file\0limit=67108864\0follow=false\0", &r, &f) == 0);
     CHECK(r.type == S_IFREG && !r.follow && r.limit == 67108864);
-    CHECK(PARSE_READ("path=/d\0type=dir\0", &r, &f) == 0 && r.type == S_IFDIR);
+    CHECK(PARSE_READ("path=/d\0type=dir\0", &r, &f) == 0 && r.type == S_IFDIR && !r.entries);
+    CHECK(PARSE_READ("path=/d\0type=dir\0entries=true\0", &r, &f) == 0 && r.type == S_IFDIR && r.entries);
+    CHECK(PARSE_READ("path=/d\0type=file\0entries=true\0", &r, &f) < 0 && f.err == EINVAL);
+    CHECK(PARSE_READ("path=/d\0entries=true\0", &r, &f) < 0);
+    CHECK(PARSE_READ("path=/d\0type=dir\0entries=false\0", &r, &f) < 0);
     CHECK(PARSE_READ("path=/l\0type=symlink\0", &r, &f) == 0 && r.type == S_IFLNK);
     CHECK(PARSE_READ("path=relative\0", &r, &f) < 0 && f.err == EINVAL && strcmp(f.stage, "request") == 0);
     CHECK(PARSE_READ("path=/x\0type=fifo\0", &r, &f) < 0);

@@ -74,17 +74,24 @@ final class EnvironmentReads implements PathTreeCopy.Source, EnvironmentFiles.Re
         return new PathTreeCopy.Entry(Integer.parseInt(ack.getOrEmpty("mode"), 8));
     }
 
+    /** One READ for the whole directory ({@code entries=true}): each name, its {@code st_mode}, a symlink's target. */
     @Override
-    public List<String> list(String dir) throws IOException {
-        ByteArrayOutputStream names = new ByteArrayOutputStream();
-        read(dir, false, "dir", null, names::write);
-        List<String> list = new ArrayList<>();
-        byte[] all = names.toByteArray();
+    public List<PathTreeCopy.Child> list(String dir) throws IOException {
+        ByteArrayOutputStream entries = new ByteArrayOutputStream();
+        Fields fields = request(dir, false, "dir").add("entries", "true");
+        call(dir, fields, entries::write);
+        List<String> words = new ArrayList<>();
+        byte[] all = entries.toByteArray();
         for (int from = 0, nul; from < all.length; from = nul + 1) {
             for (nul = from; all[nul] != 0; nul++) {
-                // each name ends with a NUL
+                // each word ends with a NUL
             }
-            list.add(new String(all, from, nul - from, StandardCharsets.UTF_8));
+            words.add(new String(all, from, nul - from, StandardCharsets.UTF_8));
+        }
+        List<PathTreeCopy.Child> list = new ArrayList<>();
+        for (int i = 0; i + 2 < words.size(); i += 3) {
+            int mode = Integer.parseInt(words.get(i + 1), 8);
+            list.add(new PathTreeCopy.Child(words.get(i), new PathTreeCopy.Entry(mode), words.get(i + 2)));
         }
         return list;
     }
@@ -108,17 +115,20 @@ final class EnvironmentReads implements PathTreeCopy.Source, EnvironmentFiles.Re
 
     private Fields read(String path, boolean follow, String type, String limit, HelperConnection.DataSink sink)
             throws IOException {
+        Fields fields = request(path, follow, type);
+        return call(path, limit == null ? fields : fields.add("limit", limit), sink);
+    }
+
+    private Fields request(String path, boolean follow, String type) {
         InRootFiles.checkPath(path); // IllegalArgumentException, as the JVM's own reads
         Fields fields = Fields.of()
                 .add("env", Integer.toString(envId))
                 .add("path", path)
                 .add("follow", Boolean.toString(follow));
-        if (type != null) {
-            fields = fields.add("type", type);
-        }
-        if (limit != null) {
-            fields = fields.add("limit", limit);
-        }
+        return type == null ? fields : fields.add("type", type);
+    }
+
+    private Fields call(String path, Fields fields, HelperConnection.DataSink sink) throws IOException {
         try {
             return helper.callReceiving(FrameType.READ, fields, FrameType.READ_DATA, sink)
                     .get();

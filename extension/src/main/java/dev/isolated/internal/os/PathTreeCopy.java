@@ -9,9 +9,10 @@ import java.util.List;
 /**
  * copyOut from a {@link Source} that reads an environment's files by path (the helper's READ, as the
  * environment's root would), to the host as {@link InRootFiles#copyOut} copies from descriptors: the same host
- * side (nothing there replaced, no symlink there followed) and bounds ({@link TreeCopy#COPY_OUT}). Each entry is
- * looked at without following it, then read as what it is, resolved inside the environment every time; FIFOs,
- * sockets and devices inside a directory are left out, never opened.
+ * side (nothing there replaced, no symlink there followed) and bounds ({@link TreeCopy#COPY_OUT}). The path is
+ * looked at without following it, a directory listed with what each entry is (a symlink with its target), each
+ * then read as what it is, resolved inside the environment every time; FIFOs, sockets and devices inside a
+ * directory are left out, never opened.
  */
 public final class PathTreeCopy {
     /** Reads an environment's files by path, every path resolved inside its root. */
@@ -22,8 +23,11 @@ public final class PathTreeCopy {
          */
         Entry look(String path) throws IOException;
 
-        /** @return a directory's names, without {@code .} and {@code ..} */
-        List<String> list(String dir) throws IOException;
+        /**
+         * @return a directory's entries, without {@code .} and {@code ..}, each as {@link #look} would see it (one
+         *     gone since it was listed left out)
+         */
+        List<Child> list(String dir) throws IOException;
 
         /** @return a symlink's target */
         String readlink(String path) throws IOException;
@@ -37,6 +41,15 @@ public final class PathTreeCopy {
 
     /** What is at a path: its {@code st_mode} (type and permission bits). */
     public record Entry(int mode) {}
+
+    /**
+     * An entry of a directory.
+     *
+     * @param name its name
+     * @param entry what it is, a symlink not followed
+     * @param target a symlink's target, else empty
+     */
+    public record Child(String name, Entry entry, String target) {}
 
     private final Source source;
 
@@ -59,26 +72,22 @@ public final class PathTreeCopy {
         InRootFiles.copyOutTo(
                 absolute,
                 InRootFiles.refusal(source.where(path), st),
-                (parent, name) -> copy(path, st, parent, name, 0));
+                (parent, name) -> copy(path, st, null, parent, name, 0));
     }
 
-    private void copy(String path, Fds.Stat st, HostDirectory to, String name, int depth) throws IOException {
+    /** TARGET: a symlink's, when the listing gave it; else read here. */
+    private void copy(String path, Fds.Stat st, String target, HostDirectory to, String name, int depth)
+            throws IOException {
         if (st.isSymlink()) {
-            to.symlink(name, source.readlink(path));
+            to.symlink(name, target != null ? target : source.readlink(path));
         } else if (st.isDirectory()) {
             if (depth >= TreeCopy.COPY_OUT.maxDepth()) {
                 throw new IOException(path + " is deeper than " + TreeCopy.COPY_OUT.maxDepth() + " directories");
             }
             try (HostDirectory sub = to.mkdir(name)) {
-                for (String child : source.list(path)) {
-                    String childPath = path.endsWith("/") ? path + child : path + "/" + child;
-                    Fds.Stat childSt;
-                    try {
-                        childSt = stat(source.look(childPath));
-                    } catch (NoSuchFileException e) {
-                        continue; // removed since it was listed
-                    }
-                    copy(childPath, childSt, sub, child, depth + 1);
+                for (Child child : source.list(path)) {
+                    String childPath = path.endsWith("/") ? path + child.name() : path + "/" + child.name();
+                    copy(childPath, stat(child.entry()), child.target(), sub, child.name(), depth + 1);
                 }
             }
         } else if (st.isRegular()) {

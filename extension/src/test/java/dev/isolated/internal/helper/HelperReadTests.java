@@ -12,6 +12,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -41,14 +42,19 @@ class HelperReadTests extends AbstractHelperCliTests {
         }
     }
 
+    /** Makes env 1 and runs SCRIPT there with sh (proc 2), to its end. */
+    private void inEnvironment(ProtocolClient server, String script) throws Exception {
+        server.create(1, "rootfs=" + rootfs);
+        server.send(SPAWN, 2, "env=1", "arg=sh", "arg=-c", "arg=" + script);
+        server.stdoutUntilExit(2);
+    }
+
     @Test
     @DisplayName(
             "a file's bytes come in READ-DATA frames of at most 64 KiB before the ACK with its type, mode and size")
     void fileInFrames() throws Exception {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
-            server.create(1, "rootfs=" + rootfs);
-            server.send(SPAWN, 2, "env=1", "arg=sh", "arg=-c", "arg=busybox seq 1 40000 > /tmp/f; chmod 600 /tmp/f");
-            server.stdoutUntilExit(2);
+            inEnvironment(server, "busybox seq 1 40000 > /tmp/f; chmod 600 /tmp/f");
 
             server.send(READ, 3, "env=1", "path=/tmp/f", "type=file");
             ByteArrayOutputStream data = new ByteArrayOutputStream();
@@ -77,15 +83,9 @@ class HelperReadTests extends AbstractHelperCliTests {
             + "the hint with errno 0, never opened; a missing path is ENOENT")
     void directorySymlinkAndFifo() throws Exception {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
-            server.create(1, "rootfs=" + rootfs);
-            server.send(
-                    SPAWN,
-                    2,
-                    "env=1",
-                    "arg=sh",
-                    "arg=-c",
-                    "arg=mkdir /tmp/d && touch /tmp/d/a /tmp/d/b && ln -s /etc/passwd /tmp/d/l && busybox mkfifo /tmp/p");
-            server.stdoutUntilExit(2);
+            inEnvironment(
+                    server,
+                    "mkdir /tmp/d && touch /tmp/d/a /tmp/d/b && ln -s /etc/passwd /tmp/d/l && busybox mkfifo /tmp/p");
 
             server.send(READ, 3, "env=1", "path=/tmp/d", "type=dir");
             ByteArrayOutputStream names = new ByteArrayOutputStream();
@@ -123,6 +123,38 @@ class HelperReadTests extends AbstractHelperCliTests {
         }
     }
 
+    @Test
+    @DisplayName("entries=true lists a directory in one READ: each entry's name, st_mode in octal and a symlink's "
+            + "target (empty for the others), NUL after each, also in another user's 0700 directory; only with "
+            + "type=dir")
+    void directoryEntries() throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            inEnvironment(
+                    server,
+                    "mkdir /tmp/d /tmp/d/sub && echo x > /tmp/d/f && ln -s ../up /tmp/d/l && busybox mkfifo "
+                            + "/tmp/d/p && chmod 640 /tmp/d/f && chmod 750 /tmp/d/sub && chmod 600 /tmp/d/p && "
+                            + "chown -R 70:70 /tmp/d && chmod 700 /tmp/d");
+
+            server.send(READ, 3, "env=1", "path=/tmp/d", "type=dir", "entries=true", "follow=false");
+            ByteArrayOutputStream entries = new ByteArrayOutputStream();
+            dataUntil(server, 3, ACK, entries);
+            assertThat(entries.toByteArray()[entries.size() - 1]).isZero();
+            String[] words = entries.toString(StandardCharsets.UTF_8).split("\0", -1);
+            List<String> listed = new ArrayList<>();
+            for (int i = 0; i + 2 < words.length; i += 3) {
+                listed.add(words[i] + " " + words[i + 1] + " " + words[i + 2]);
+            }
+            assertThat(words).hasSize(4 * 3 + 1); // the last NUL ends the last word
+            assertThat(listed).containsExactlyInAnyOrder("f 100640 ", "sub 40750 ", "l 120777 ../up", "p 10600 ");
+
+            assertThat(server.request(READ, 4, "env=1", "path=/tmp/d", "type=file", "entries=true"))
+                    .hasType(ERROR)
+                    .fields()
+                    .containsEntry("stage", "request")
+                    .containsEntry("errname", "EINVAL");
+        }
+    }
+
     @ParameterizedTest(name = "without openat2: {0}")
     @ValueSource(booleans = {false, true})
     @DisplayName("planted symlinks to a host file and up past the root lead to the environment's file, never the "
@@ -130,16 +162,10 @@ class HelperReadTests extends AbstractHelperCliTests {
     void symlinksStayInside(boolean walk) throws Exception {
         Path canary = Files.writeString(tmp.resolve("canary"), "host\n");
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"), helperCommand(walk))) {
-            server.create(1, "rootfs=" + rootfs);
-            server.send(
-                    SPAWN,
-                    2,
-                    "env=1",
-                    "arg=sh",
-                    "arg=-c",
-                    "arg=mkdir -p " + tmp + " && echo inside > " + canary + " && ln -s " + canary
+            inEnvironment(
+                    server,
+                    "mkdir -p " + tmp + " && echo inside > " + canary + " && ln -s " + canary
                             + " /tmp/to-canary && ln -s ../../../../.. /tmp/up");
-            server.stdoutUntilExit(2);
 
             for (String path : List.of("/tmp/to-canary", "/tmp/up" + canary)) {
                 server.send(READ, 3, "env=1", "path=" + path, "type=file");
