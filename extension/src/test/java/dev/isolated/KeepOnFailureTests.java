@@ -286,7 +286,7 @@ class KeepOnFailureTests {
         @Test
         void aborted(IsolatedEnvironment env) {
             assertThat(env.exec("sh", "-c", "echo half-done > /etc/result.log")).succeeded();
-            Assumptions.assumeTrue(false, "not on this host");
+            Assumptions.assumeTrue(false, "fixture: the assumption a user's test might make, failed on purpose");
         }
     }
 
