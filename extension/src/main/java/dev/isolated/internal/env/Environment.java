@@ -154,7 +154,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         return names;
     }
 
-    /** Called by {@link PrivateNetworks}: the members' lines of {@code /etc/hosts} changed. */
+    /** Called by {@link PrivateNetworks} as this environment joins: {@code /etc/hosts} is written whole. */
     synchronized void networkHostsChanged(String memberLines) {
         networkHosts = memberLines;
         writeHosts();
@@ -176,6 +176,27 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
                                         .collect(Collectors.joining()));
     }
 
+    /**
+     * Called by {@link PrivateNetworks}: a member joined, so its line ({@code joined}, as the members' lines have it)
+     * goes at the end of {@code /etc/hosts}; every other line stays, whoever wrote it. A symlink there is not
+     * followed; a file the environment's commands deleted is written anew, whole.
+     */
+    synchronized void networkMemberJoined(String memberLines, String joined) {
+        networkHosts = memberLines;
+        if (!files().exists("/etc/hosts")) {
+            writeHosts();
+            return;
+        }
+        files().rewriteNoFollow(
+                        "/etc/hosts",
+                        hosts -> hosts.lines().anyMatch(joined::equals) ? hosts : withLine(hosts, joined + "\n"));
+    }
+
+    /** @return HOSTS, ended by a newline if it has a last line, then LINE */
+    private static String withLine(String hosts, String line) {
+        return (hosts.isEmpty() || hosts.endsWith("\n") ? hosts : hosts + "\n") + line;
+    }
+
     /** {@code /etc/hosts}: the network's members and {@value IsolatedEnvironment#HOST_ALIAS} when a port is exposed. */
     private synchronized void writeHosts() {
         String hostLine = hostAccessAddress.isEmpty() ? "" : hostAccessAddress + "\t" + HOST_ALIAS + "\n";
@@ -183,7 +204,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             writeString("/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost\n" + hostLine + networkHosts);
         } else if (!hostLine.isEmpty()) {
             String hosts = files().readIfExists("/etc/hosts").orElse("127.0.0.1\tlocalhost\n::1\tlocalhost\n");
-            writeString("/etc/hosts", (hosts.isEmpty() || hosts.endsWith("\n") ? hosts : hosts + "\n") + hostLine);
+            writeString("/etc/hosts", withLine(hosts, hostLine));
         }
     }
 
