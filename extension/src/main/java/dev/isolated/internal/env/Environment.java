@@ -48,6 +48,7 @@ import java.util.stream.Collectors;
 public final class Environment implements IsolatedEnvironment, FrameListener {
     private static final Duration CREATE_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
+    private static final String LOCALHOST = "127.0.0.1\tlocalhost\n::1\tlocalhost\n"; // how /etc/hosts starts
     /** How long {@link #freezeLayer()} waits for the processes it sent SIGTERM to before it SIGKILLs them. */
     public static final Duration FREEZE_STOP = Duration.ofSeconds(10);
 
@@ -197,15 +198,20 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         return (hosts.isEmpty() || hosts.endsWith("\n") ? hosts : hosts + "\n") + line;
     }
 
-    /** {@code /etc/hosts}: the network's members and {@value IsolatedEnvironment#HOST_ALIAS} when a port is exposed. */
+    /** {@code /etc/hosts} written whole: the network's members, and {@value IsolatedEnvironment#HOST_ALIAS}. */
     private synchronized void writeHosts() {
-        String hostLine = hostAccessAddress.isEmpty() ? "" : hostAccessAddress + "\t" + HOST_ALIAS + "\n";
-        if (networkHosts != null) {
-            writeString("/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost\n" + hostLine + networkHosts);
-        } else if (!hostLine.isEmpty()) {
-            String hosts = files().readIfExists("/etc/hosts").orElse("127.0.0.1\tlocalhost\n::1\tlocalhost\n");
-            writeString("/etc/hosts", withLine(hosts, hostLine));
-        }
+        writeString("/etc/hosts", LOCALHOST + hostLine() + networkHosts);
+    }
+
+    /** The line naming {@value IsolatedEnvironment#HOST_ALIAS}, empty while no port is exposed. */
+    private String hostLine() {
+        return hostAccessAddress.isEmpty() ? "" : hostAccessAddress + "\t" + HOST_ALIAS + "\n";
+    }
+
+    /** The line of {@value IsolatedEnvironment#HOST_ALIAS} goes at the end of {@code /etc/hosts}; the others stay. */
+    private synchronized void addHostLine() {
+        String hosts = files().readIfExists("/etc/hosts").orElse(LOCALHOST);
+        writeString("/etc/hosts", withLine(hosts, hostLine()));
     }
 
     @Override
@@ -221,7 +227,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             if (hostAccessAddress.isEmpty()) {
                 hostAccessAddress = reply.getOrEmpty("address");
                 try {
-                    writeHosts();
+                    addHostLine();
                 } catch (RuntimeException e) {
                     throw new IllegalStateException(
                             "exposeHostPort(" + port + "): the port is reached on "
