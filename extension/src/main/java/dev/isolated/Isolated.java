@@ -88,7 +88,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Docker. With {@link #skipIfUnsupported()} or {@value IsolatedConfiguration#SKIP_IF_UNSUPPORTED}{@code =true}
  * it is aborted (reported as skipped) instead.
  *
- * <p>This annotation may be used as a meta-annotation to create a composed annotation.
+ * <p>This annotation may be used as a meta-annotation to create a composed annotation. Two annotations of one class,
+ * method, parameter or composed annotation that carry different {@code @Isolated} settings (two composed ones, or one
+ * and an {@code @Isolated}) fail the class or test with an
+ * {@link org.junit.jupiter.api.extension.ExtensionConfigurationException} naming them: only one could apply.
  *
  * @since 0.1
  */

@@ -544,8 +544,9 @@ public final class IsolatedEnvironmentBuilder {
     /**
      * Puts the environment on {@code network} (as {@link #network(String)} does) under its hostname and
      * {@code aliases}: every member's {@code /etc/hosts} lists them, so {@code wget http://db:8080/} from another
-     * member works. A name two members have resolves to the one that joined first. When a member is closed, its line
-     * goes from the others' {@code /etc/hosts} (their other lines stay). The environment is closed
+     * member works. A name two members have resolves to the one that joined first. When a member joins, its line is
+     * added at the end of the others' {@code /etc/hosts}; when it is closed, its line goes from them (their other
+     * lines stay, also those their commands added). The environment is closed
      * with the network ({@link IsolatedNetwork#close()}) if it is still open then.
      *
      * @param network the network; {@link #start()} fails with an {@link IllegalStateException} when it is closed

@@ -62,7 +62,7 @@ class IsolatedExtension
     }
 
     private static boolean perClass(Class<?> testClass) {
-        Optional<Isolated> declared = AnnotationSupport.findAnnotation(testClass, Isolated.class);
+        Optional<Isolated> declared = IsolatedAnnotations.find(testClass);
         return declared.isPresent() && declared.get().lifecycle() == Isolated.Lifecycle.PER_CLASS;
     }
 
@@ -96,7 +96,7 @@ class IsolatedExtension
         awaitBackgroundCloses(context);
         Method method = context.getRequiredTestMethod();
         Class<?> testClass = context.getRequiredTestClass();
-        Optional<Isolated> onMethod = AnnotationSupport.findAnnotation(method, Isolated.class);
+        Optional<Isolated> onMethod = IsolatedAnnotations.find(method);
         Optional<Isolated> onClass = nearestClassAnnotation(testClass);
         // Plain code, not lambdas (each is a class spun at its first use): this is every test's path, the first one's
         // too.
@@ -166,7 +166,7 @@ class IsolatedExtension
     private static void rejectUnusedEnvironmentAnnotations(Method method, Class<?> testClass) {
         List<AnnotatedElement> elements = new ArrayList<>(List.of(method));
         Class<?> declaring = testClass;
-        while (AnnotationSupport.findAnnotation(declaring, Isolated.class).isEmpty()) {
+        while (IsolatedAnnotations.find(declaring).isEmpty()) {
             elements.add(declaring);
             declaring = declaring.getEnclosingClass();
         }
@@ -328,7 +328,9 @@ class IsolatedExtension
     @Override
     public Object resolveParameter(ParameterContext parameterContext, ExtensionContext context) {
         Parameter parameter = parameterContext.getParameter();
-        Optional<Isolated> own = parameterContext.findAnnotation(Isolated.class);
+        Optional<Isolated> own = parameterContext.getDeclaringExecutable() instanceof Method
+                ? IsolatedAnnotations.find(parameter)
+                : parameterContext.findAnnotation(Isolated.class); // javac's index shift of inner-class constructors
         if (own.isPresent()
                 && (context.getTestMethod().isEmpty()
                         || parameterContext.getDeclaringExecutable() instanceof Constructor)) {
@@ -343,7 +345,7 @@ class IsolatedExtension
             Method method = context.getRequiredTestMethod();
             rejectLifecycle(own.get(), "parameter " + parameter.getName() + " of " + method.getName());
             List<Isolated> annotations = new ArrayList<>(List.of(own.get()));
-            AnnotationSupport.findAnnotation(method, Isolated.class).ifPresent(annotations::add);
+            IsolatedAnnotations.find(method).ifPresent(annotations::add);
             annotations.addAll(classAnnotations(context.getRequiredTestClass()));
             IsolatedSettings.Merged merged = IsolatedSettings.merge(annotations);
             List<AnnotatedElement> mountSources = new ArrayList<>(classChain(context.getRequiredTestClass()));
@@ -527,7 +529,7 @@ class IsolatedExtension
     /** The nearest {@code @Isolated} on {@code c} or its enclosing classes. */
     static Optional<Isolated> nearestClassAnnotation(Class<?> c) {
         for (Class<?> k = c; k != null; k = k.getEnclosingClass()) {
-            Optional<Isolated> found = AnnotationSupport.findAnnotation(k, Isolated.class);
+            Optional<Isolated> found = IsolatedAnnotations.find(k);
             if (found.isPresent()) {
                 return found;
             }
@@ -539,7 +541,7 @@ class IsolatedExtension
     private static List<Isolated> classAnnotations(Class<?> c) {
         List<Isolated> found = new ArrayList<>();
         for (Class<?> k = c; k != null; k = k.getEnclosingClass()) {
-            Optional<Isolated> isolated = AnnotationSupport.findAnnotation(k, Isolated.class);
+            Optional<Isolated> isolated = IsolatedAnnotations.find(k);
             if (isolated.isPresent()) { // not ifPresent(found::add): a class spun on the first test's path
                 found.add(isolated.get());
             }

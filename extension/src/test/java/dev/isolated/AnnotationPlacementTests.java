@@ -2,6 +2,7 @@ package dev.isolated;
 
 import static dev.isolated.assertj.IsolatedAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.platform.testkit.engine.EventConditions.container;
 import static org.junit.platform.testkit.engine.EventConditions.event;
 import static org.junit.platform.testkit.engine.EventConditions.finishedSuccessfully;
 import static org.junit.platform.testkit.engine.EventConditions.finishedWithFailure;
@@ -16,6 +17,8 @@ import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtensionConfigurationException;
+import org.junit.jupiter.api.extension.ParameterResolutionException;
 
 /**
  * Where a user may put {@code @Isolated} and its companions besides a class or method, as the README's "What you
@@ -38,6 +41,52 @@ class AnnotationPlacementTests {
         EngineRunner.assertAllSucceeded(EngineRunner.run(ComposedOnAClassTestCase.class), 1);
         EngineRunner.assertAllSucceeded(EngineRunner.run(ComposedOnASuperclassTestCase.class), 1);
         EngineRunner.assertAllSucceeded(EngineRunner.run(ComposedOnAMethodTestCase.class), 1);
+    }
+
+    @Test
+    @DisplayName("two annotations of one class, method, parameter or composed annotation that carry different "
+            + "@Isolated settings fail it, naming them; equal ones, and a method's @Isolated on its class's, do not")
+    void conflictingComposedAnnotations() {
+        String fix = " carry different @Isolated settings, and only one can apply: keep one of them (an @Isolated on a "
+                + "test method adds to its class's, for settings of some tests only)";
+        EngineRunner.run(TwoOnAClassTestCase.class)
+                .containerEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                container(TwoOnAClassTestCase.class),
+                                finishedWithFailure(
+                                        instanceOf(ExtensionConfigurationException.class),
+                                        message("@BusyboxHost and @HelloImage on class TwoOnAClassTestCase" + fix))));
+        EngineRunner.run(TwoOnAMethodTestCase.class)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                test("conflicting"),
+                                finishedWithFailure(
+                                        instanceOf(ExtensionConfigurationException.class),
+                                        message("@BusyboxWithPom and @HelloImage on method conflicting" + fix))))
+                .haveExactly(
+                        1,
+                        event(
+                                test("onAParameter"),
+                                finishedWithFailure(
+                                        instanceOf(ParameterResolutionException.class),
+                                        message(m -> m.endsWith(
+                                                ": @BusyboxHost and @Isolated on parameter env of onAParameter"
+                                                        + fix)))))
+                .haveExactly(
+                        1,
+                        event(
+                                test("inAComposedAnnotation"),
+                                finishedWithFailure(
+                                        instanceOf(ExtensionConfigurationException.class),
+                                        message("@BusyboxHost and @HelloImage on annotation @BusyboxOrHello" + fix))))
+                .haveExactly(1, event(test("equal"), finishedSuccessfully()))
+                .haveExactly(1, event(test("ownIsolatedOnTheClass"), finishedSuccessfully()));
     }
 
     @Test
@@ -117,6 +166,63 @@ class AnnotationPlacementTests {
         @BusyboxWithPom
         void test(IsolatedEnvironment env) {
             assertComposed(env);
+        }
+    }
+
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target({ElementType.TYPE, ElementType.METHOD, ElementType.PARAMETER, ElementType.ANNOTATION_TYPE})
+    @Isolated(rootfs = "busybox.tar", hostname = "busybox")
+    @interface BusyboxHost {}
+
+    /** Another annotation with the settings of {@link BusyboxHost}. */
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target({ElementType.TYPE, ElementType.METHOD, ElementType.PARAMETER})
+    @Isolated(rootfs = "busybox.tar", hostname = "busybox")
+    @interface AlsoBusyboxHost {}
+
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target({ElementType.TYPE, ElementType.METHOD, ElementType.PARAMETER, ElementType.ANNOTATION_TYPE})
+    @Isolated(rootfs = "hello.tar")
+    @interface HelloImage {}
+
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target(ElementType.METHOD)
+    @BusyboxHost
+    @HelloImage
+    @interface BusyboxOrHello {}
+
+    @BusyboxHost
+    @HelloImage
+    static class TwoOnAClassTestCase {
+        @Test
+        void test(IsolatedEnvironment env) {}
+    }
+
+    @Isolated(rootfs = "busybox.tar", hostname = "theclass")
+    static class TwoOnAMethodTestCase {
+        @Test
+        @BusyboxWithPom
+        @HelloImage
+        void conflicting(IsolatedEnvironment env) {}
+
+        @Test
+        void onAParameter(@BusyboxHost @Isolated(hostname = "other") IsolatedEnvironment env) {}
+
+        @Test
+        @BusyboxOrHello
+        void inAComposedAnnotation(IsolatedEnvironment env) {}
+
+        @Test
+        @BusyboxHost
+        @AlsoBusyboxHost
+        void equal(IsolatedEnvironment env) {
+            assertThat(env).hostname().isEqualTo("busybox");
+        }
+
+        @Test
+        @BusyboxHost
+        void ownIsolatedOnTheClass(IsolatedEnvironment env) {
+            assertThat(env).hostname().isEqualTo("busybox");
         }
     }
 

@@ -70,7 +70,7 @@ class HostPortTests {
 
     @Test
     @DisplayName("exposeHostPorts on the builder: a member of a private network reaches the host; another member, "
-            + "which exposed nothing, does not")
+            + "which exposed nothing, does not; exposing a port keeps the lines of a member's /etc/hosts")
     void onAPrivateNetwork() {
         int port = port(mock);
         try (IsolatedNetwork net = IsolatedNetwork.newNetwork();
@@ -95,6 +95,14 @@ class HostPortTests {
             assertThat(peer.readString("/etc/hosts")).doesNotContain("host.isolated.internal");
             assertThat(peer.exec(connect("127.213.0.1", port))).failed();
             assertThat(peer.exec(connect(app.address(), port))).failed();
+
+            assertThat(peer.exec("sh", "-c", "echo '10.0.0.9\tdb' >> /etc/hosts"))
+                    .succeeded();
+            peer.exposeHostPort(port);
+            assertThat(peer.readString("/etc/hosts"))
+                    .as("a member's lines, also those its commands added, stay when it exposes a port")
+                    .isEqualTo("127.0.0.1\tlocalhost\n::1\tlocalhost\n" + app.address() + "\tapp\n" + peer.address()
+                            + "\tpeer\n10.0.0.9\tdb\n127.213.0.1\thost.isolated.internal\n");
         }
     }
 

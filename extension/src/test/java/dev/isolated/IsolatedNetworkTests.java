@@ -205,6 +205,41 @@ class IsolatedNetworkTests {
     }
 
     @Test
+    @DisplayName("a member that joins is added at the end of the others' /etc/hosts, whose other lines stay; a "
+            + "member's /etc/hosts made a symlink is not followed, one deleted is written anew")
+    void joiningMemberAdded() {
+        try (IsolatedNetwork net = IsolatedNetwork.newNetwork();
+                IsolatedEnvironment app = member(net, "app");
+                IsolatedEnvironment linked = member(net, "linked");
+                IsolatedEnvironment deleted = member(net, "deleted")) {
+            String localhost = "127.0.0.1\tlocalhost\n::1\tlocalhost\n";
+            String members =
+                    app.address() + "\tapp\n" + linked.address() + "\tlinked\n" + deleted.address() + "\tdeleted\n";
+            assertThat(app.exec("sh", "-c", "echo '10.0.0.9\tdb' >> /etc/hosts"))
+                    .succeeded();
+            assertThat(linked.exec("sh", "-c", "mv /etc/hosts /etc/hosts.real && ln -s hosts.real /etc/hosts"))
+                    .succeeded();
+            assertThat(deleted.exec("rm", "/etc/hosts")).succeeded();
+
+            try (IsolatedEnvironment db = member(net, "server", "cache")) {
+                String dbLine = db.address() + "\tserver cache\n";
+                assertThat(app.exec("cat", "/etc/hosts"))
+                        .succeeded()
+                        .stdout()
+                        .isEqualTo(localhost + members + "10.0.0.9\tdb\n" + dbLine);
+                db.start("nc", "-l", "-p", "7000");
+                db.awaitPort(7000);
+                assertThat(app.exec(connect("cache", 7000))).succeeded();
+                assertThat(db.readString("/etc/hosts")).isEqualTo(localhost + members + dbLine);
+                assertThat(linked.readString("/etc/hosts.real"))
+                        .as("the symlink's target, not followed")
+                        .isEqualTo(localhost + members);
+                assertThat(deleted.readString("/etc/hosts")).isEqualTo(localhost + members + dbLine);
+            }
+        }
+    }
+
+    @Test
     @DisplayName("close() closes the members still open; a closed network takes no new member")
     void closeClosesMembers() {
         IsolatedNetwork net = IsolatedNetwork.newNetwork();

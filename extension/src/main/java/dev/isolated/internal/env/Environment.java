@@ -48,6 +48,7 @@ import java.util.stream.Collectors;
 public final class Environment implements IsolatedEnvironment, FrameListener {
     private static final Duration CREATE_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
+    private static final String LOCALHOST = "127.0.0.1\tlocalhost\n::1\tlocalhost\n"; // how /etc/hosts starts
     /** How long {@link #freezeLayer()} waits for the processes it sent SIGTERM to before it SIGKILLs them. */
     public static final Duration FREEZE_STOP = Duration.ofSeconds(10);
 
@@ -154,7 +155,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         return names;
     }
 
-    /** Called by {@link PrivateNetworks}: the members' lines of {@code /etc/hosts} changed. */
+    /** Called by {@link PrivateNetworks} as this environment joins: {@code /etc/hosts} is written whole. */
     synchronized void networkHostsChanged(String memberLines) {
         networkHosts = memberLines;
         writeHosts();
@@ -176,15 +177,41 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
                                         .collect(Collectors.joining()));
     }
 
-    /** {@code /etc/hosts}: the network's members and {@value IsolatedEnvironment#HOST_ALIAS} when a port is exposed. */
-    private synchronized void writeHosts() {
-        String hostLine = hostAccessAddress.isEmpty() ? "" : hostAccessAddress + "\t" + HOST_ALIAS + "\n";
-        if (networkHosts != null) {
-            writeString("/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost\n" + hostLine + networkHosts);
-        } else if (!hostLine.isEmpty()) {
-            String hosts = files().readIfExists("/etc/hosts").orElse("127.0.0.1\tlocalhost\n::1\tlocalhost\n");
-            writeString("/etc/hosts", (hosts.isEmpty() || hosts.endsWith("\n") ? hosts : hosts + "\n") + hostLine);
+    /**
+     * Called by {@link PrivateNetworks}: a member joined, so its line ({@code joined}, as the members' lines have it)
+     * goes at the end of {@code /etc/hosts}; every other line stays, whoever wrote it. A symlink there is not
+     * followed; a file the environment's commands deleted is written anew, whole.
+     */
+    synchronized void networkMemberJoined(String memberLines, String joined) {
+        networkHosts = memberLines;
+        if (!files().exists("/etc/hosts")) {
+            writeHosts();
+            return;
         }
+        files().rewriteNoFollow(
+                        "/etc/hosts",
+                        hosts -> hosts.lines().anyMatch(joined::equals) ? hosts : withLine(hosts, joined + "\n"));
+    }
+
+    /** @return HOSTS, ended by a newline if it has a last line, then LINE */
+    private static String withLine(String hosts, String line) {
+        return (hosts.isEmpty() || hosts.endsWith("\n") ? hosts : hosts + "\n") + line;
+    }
+
+    /** {@code /etc/hosts} written whole: the network's members, and {@value IsolatedEnvironment#HOST_ALIAS}. */
+    private synchronized void writeHosts() {
+        writeString("/etc/hosts", LOCALHOST + hostLine() + networkHosts);
+    }
+
+    /** The line naming {@value IsolatedEnvironment#HOST_ALIAS}, empty while no port is exposed. */
+    private String hostLine() {
+        return hostAccessAddress.isEmpty() ? "" : hostAccessAddress + "\t" + HOST_ALIAS + "\n";
+    }
+
+    /** The line of {@value IsolatedEnvironment#HOST_ALIAS} goes at the end of {@code /etc/hosts}; the others stay. */
+    private synchronized void addHostLine() {
+        String hosts = files().readIfExists("/etc/hosts").orElse(LOCALHOST);
+        writeString("/etc/hosts", withLine(hosts, hostLine()));
     }
 
     @Override
@@ -200,7 +227,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
             if (hostAccessAddress.isEmpty()) {
                 hostAccessAddress = reply.getOrEmpty("address");
                 try {
-                    writeHosts();
+                    addHostLine();
                 } catch (RuntimeException e) {
                     throw new IllegalStateException(
                             "exposeHostPort(" + port + "): the port is reached on "

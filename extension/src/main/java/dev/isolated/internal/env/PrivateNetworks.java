@@ -74,18 +74,24 @@ final class PrivateNetworks {
 
     /**
      * Each member's names (hostname, aliases) in every member's {@code /etc/hosts}; a name two members have resolves
-     * to the first. The joining member's is written first and its failure is thrown; another member's /etc/hosts is
-     * its own commands' to break (a directory, a FIFO): it keeps what it has, and never holds up the others.
+     * to the first. The joining member's is written whole, first, and its failure is thrown; each other member's
+     * gets the joining member's line at its end (see {@link Environment#networkMemberJoined}), its other lines
+     * kept. That file is its own commands' to break (a symlink, a directory, a FIFO): it keeps what it has, and never
+     * holds up the others.
      */
     private static void rewriteHosts(List<Environment> members, Environment joining) {
         String hosts = hostsLines(members);
         joining.networkHostsChanged(hosts);
+        String joined = hostsLines(List.of(joining)).strip();
+        if (joined.isEmpty()) {
+            return; // it has no names, so no line
+        }
         for (Environment m : members) {
             if (m == joining) {
                 continue;
             }
             try {
-                m.networkHostsChanged(hosts);
+                m.networkMemberJoined(hosts, joined);
             } catch (RuntimeException e) {
                 LOG.log(
                         Level.WARNING,
