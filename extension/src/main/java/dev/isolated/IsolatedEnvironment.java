@@ -411,14 +411,17 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * {@code /dev/shm}, {@link Tmpfs} mounts or binds, mounted over the root) is copied to a host directory
      * that environments started with {@link IsolatedEnvironmentBuilder#from(FrozenState)} use, read-only, under
      * a writable layer of their own (commands of {@link #execAsPid1}, in PID namespaces of their own, are not
-     * found and keep running). The copy keeps modes, owners, times, FIFOs, symlinks, deleted files and replaced
-     * directories; hard links become separate files, and sockets, device nodes and extended attributes other than
-     * overlayfs's opaque marks (ACLs, file capabilities) are left out. This environment stays open, its processes
-     * stopped. Freeze it while no other thread uses it: another thread's command is stopped with the rest, or
-     * fails with an {@link EnvironmentSetupException} when caught while it starts, and what a command started
-     * after the stop writes during the copy may or may not be in the state. Rootless the copy is made with the
-     * user's permissions: with {@link UserMapping#SUBIDS} what other users than root wrote inside belongs to root
-     * in the state, and a file the user cannot read fails the freeze. Needs
+     * found and keep running: what they write during the copy may or may not be in the state). The copy keeps
+     * modes, owners, times, FIFOs, symlinks, deleted files and replaced directories; hard links become separate
+     * files, and sockets, device nodes and extended attributes other than overlayfs's opaque marks (ACLs, file
+     * capabilities) are left out. This environment stays open, its processes stopped. Other threads may use it
+     * meanwhile: a command of theirs that runs is stopped with the rest; one whose start is under way finishes
+     * starting first and is stopped likewise, or waits, as every command they start during the freeze does, until
+     * the freeze has finished (none fails to start; an interrupt ends that wait with an {@link IsolatedException},
+     * {@code Interrupted while waiting for freeze() to finish before starting [COMMAND]; it was not started}); a
+     * {@link #processBuilder} process is not held back. Rootless the copy is made with the user's permissions: with
+     * {@link UserMapping#SUBIDS} what other users than root wrote inside belongs to root in the state, and a file
+     * the user cannot read fails the freeze. Needs
      * {@link LinuxNamespace#PID} (to find every process) and an overlay root (the default). A state is at most 8
      * layers deep: an environment made from a state of 8 layers cannot be frozen.
      *
@@ -426,6 +429,10 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * @return the frozen state; its copy lives until the JVM exits
      * @throws IllegalStateException when the environment has no PID namespace or no overlay root, or starts from a
      *     state of 8 layers (before anything is stopped)
+     * @throws IsolatedException when the thread is interrupted, its interrupt status kept: {@code Interrupted while
+     *     freeze() waited for the commands other threads are starting; nothing was stopped}, later {@code Interrupted
+     *     while freeze() waited for the environment's processes to stop} or {@code Interrupted while freeze() copied
+     *     the writable layer}
      */
     default FrozenState freeze(String key) {
         return FrozenState.freeze(this, key);

@@ -12,10 +12,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -155,7 +158,7 @@ class FrozenStateTests {
 
     @Test
     @DisplayName("freezing while another thread runs commands: each freeze succeeds, and that thread sees only the "
-            + "documented outcomes (done, stopped with 143 or 137, or an EnvironmentSetupException at stage exec)")
+            + "documented outcomes (done, or stopped with 143 or 137)")
     void freezeWhileAnotherThreadRunsCommands() throws Exception {
         try (IsolatedEnvironment a =
                 IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
@@ -163,12 +166,8 @@ class FrozenStateTests {
             List<String> outcomes = new CopyOnWriteArrayList<>();
             CompletableFuture<Void> other = CompletableFuture.runAsync(() -> {
                 for (int i = 0; !done.get(); i++) {
-                    try {
-                        int code = a.exec("sh", "-c", "echo " + i + " > /f" + i).exitCode();
-                        outcomes.add(code == 0 || code == 143 || code == 137 ? "ok" : "exit " + code);
-                    } catch (EnvironmentSetupException e) {
-                        outcomes.add(e.stage().equals("exec") ? "ok" : e.getMessage());
-                    }
+                    int code = a.exec("sh", "-c", "echo " + i + " > /f" + i).exitCode();
+                    outcomes.add(code == 0 || code == 143 || code == 137 ? "ok" : "exit " + code);
                 }
             });
             a.awaitFile("/f1");
@@ -183,6 +182,108 @@ class FrozenStateTests {
             other.get(2, TimeUnit.MINUTES);
             assertThat(outcomes).isNotEmpty().containsOnly("ok");
         }
+    }
+
+    @Test
+    @DisplayName(
+            "freezing while other threads start commands: a command whose start is under way finishes starting and "
+                    + "is stopped with the rest (143 or 137), or starts after the freeze; none fails to start")
+    void freezeWhileOtherThreadsStartCommands() throws Exception {
+        try (IsolatedEnvironment a =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            assertThat(startCommandsWhileFreezing(a)).isEmpty();
+        }
+    }
+
+    @Test
+    @DisplayName("a command started while a freeze runs waits for it; an interrupt ends that wait with an "
+            + "IsolatedException, the command not started and the interrupt status kept")
+    void interruptedWhileWaitingForFreeze() throws Exception {
+        try (IsolatedEnvironment a =
+                IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+            IsolatedProcess stubborn =
+                    a.start("sh", "-c", "trap 'echo > /termed' TERM; echo up > /up; while true; do sleep 0.05; done");
+            a.awaitFile("/up");
+            CompletableFuture<FrozenState> freezing = new CompletableFuture<>();
+            new Thread(() -> {
+                        try {
+                            freezing.complete(a.freeze());
+                        } catch (Throwable t) {
+                            freezing.completeExceptionally(t);
+                        }
+                    })
+                    .start();
+            a.awaitFile("/termed"); // the freeze runs: it waits for the shell that ignores SIGTERM
+            CompletableFuture<String> outcome = new CompletableFuture<>();
+            Thread starter = new Thread(() -> {
+                try {
+                    outcome.complete("ran: " + a.exec("sh", "-c", "echo > /started"));
+                } catch (RuntimeException e) {
+                    outcome.complete(e.getClass().getSimpleName() + ": " + e.getMessage() + ", interrupted "
+                            + Thread.currentThread().isInterrupted());
+                }
+            });
+            starter.start();
+            while (starter.getState() != Thread.State.WAITING && !outcome.isDone()) { // parked until the freeze ends
+                Thread.onSpinWait();
+            }
+            starter.interrupt();
+            assertThat(outcome.get())
+                    .isEqualTo("IsolatedException: Interrupted while waiting for freeze() to finish before starting "
+                            + "[sh, -c, echo > /started]; it was not started, interrupted true");
+            ProcessHandle.of(stubborn.hostPid()).ifPresent(ProcessHandle::destroyForcibly); // not 10 s to SIGKILL
+            freezing.get();
+            assertThat(a.exec("ls", "/started")).failed();
+        }
+    }
+
+    /**
+     * Three threads start commands in {@code env} ({@code true}, {@code sleep 30}; by {@code exec}, which awaits no
+     * start, and by {@code start}, which does) until 60 freezes are done; the freezes go on until the threads ended.
+     *
+     * @return what went otherwise than a command's exit with 0, 143 or 137
+     */
+    static List<String> startCommandsWhileFreezing(IsolatedEnvironment env) throws Exception {
+        AtomicBoolean done = new AtomicBoolean();
+        List<String> unexpected = new CopyOnWriteArrayList<>();
+        AtomicInteger commands = new AtomicInteger();
+        ExecutorService threads = Executors.newFixedThreadPool(3);
+        List<CompletableFuture<Void>> starters = new ArrayList<>();
+        for (int t = 0; t < 3; t++) {
+            int first = t;
+            starters.add(CompletableFuture.runAsync(
+                    () -> {
+                        for (int i = first; !done.get(); i++) {
+                            String[] argv = i % 2 == 0 ? new String[] {"true"} : new String[] {"sleep", "30"};
+                            try {
+                                ExecResult r = i % 4 < 2
+                                        ? env.exec(argv)
+                                        : env.start(argv).awaitExit();
+                                commands.incrementAndGet();
+                                if (r.exitCode() != 0 && r.exitCode() != 143 && r.exitCode() != 137) {
+                                    unexpected.add(List.of(argv) + ": exit " + r.exitCode() + " " + r.stderr());
+                                }
+                            } catch (RuntimeException e) {
+                                unexpected.add(List.of(argv) + ": " + e);
+                            }
+                        }
+                    },
+                    threads));
+        }
+        threads.shutdown();
+        CompletableFuture<Void> all = CompletableFuture.allOf(starters.toArray(CompletableFuture[]::new));
+        for (int f = 0; f < 60 && !all.isDone(); f++) {
+            env.freeze();
+        }
+        done.set(true);
+        while (!all.isDone()) { // a freeze ends the sleeps under way; their threads then see done
+            env.freeze();
+        }
+        all.get();
+        if (commands.get() == 0) {
+            unexpected.add("no command ran");
+        }
+        return unexpected;
     }
 
     @Test
@@ -640,11 +741,12 @@ class FrozenStateTests {
     }
 
     @Test
-    @DisplayName("rootless (uid 65534): freeze, environments from the state and a disk layer work as for root")
+    @DisplayName("rootless (uid 65534): freeze, also while other threads start commands, environments from the state "
+            + "and a disk layer work as for root")
     void rootless(@TempDir Path dir) throws IOException, InterruptedException {
         List<String> lines = NobodyJvm.runFixture(dir, RootlessFrozenTestCase.class);
 
-        assertThat(lines).hasSize(2).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
+        assertThat(lines).hasSize(3).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
     }
 
     @Test
@@ -776,6 +878,11 @@ class FrozenStateTests {
                 assertThat(b.exec("sh", "-c", "echo b > /data/b")).succeeded();
                 assertThat(c.exec("ls", "/data")).stdout().isEqualTo("a\nwho\n");
             }
+        }
+
+        @Test
+        void freezeWhileOtherThreadsStartCommands(IsolatedEnvironment a) throws Exception {
+            assertThat(startCommandsWhileFreezing(a)).isEmpty();
         }
 
         @Test

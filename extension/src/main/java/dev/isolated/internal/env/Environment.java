@@ -38,6 +38,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 
@@ -58,6 +60,9 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
     private final CompletableFuture<Fields> created = new CompletableFuture<>();
     private final List<RunningProcess> processes = new CopyOnWriteArrayList<>();
     private final CommandHistory history = new CommandHistory();
+    /** Read: while a command's request is sent; write: while a freeze runs, which so stops no command halfway. */
+    private final ReentrantReadWriteLock freezing = new ReentrantReadWriteLock();
+
     private final Map<Integer, Integer> mappedPorts = new HashMap<>(); // guarded by itself
     private ResolvedUser defaultUser; // the environment's user or the image's User, resolved at the first command
     private volatile String diedHow;
@@ -458,7 +463,7 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
         if (asPid1) {
             request.add("pid1", "true");
         }
-        RunningProcess p = RunningProcess.spawn(helper, request, command, user, spec, awaitSpawn);
+        RunningProcess p = RunningProcess.spawn(helper, request, command, user, spec, awaitSpawn, freezing.readLock());
         for (RunningProcess done : processes) { // a snapshot; not removeIf(lambda): on the first test's path
             if (!done.isAlive()) {
                 processes.remove(done);
@@ -759,12 +764,46 @@ public final class Environment implements IsolatedEnvironment, FrameListener {
                     + "from a state frozen from it; freeze an environment made from a state of fewer layers "
                     + "(nothing was stopped)");
         }
-        ProcessStopper.stopAllButInit(initHostPid, FREEZE_STOP);
-        Path target = LayerDirectories.in(own.root(), own.rootSetting()).newFrozenPath();
-        LayerCopy.run(helper.binary(), initHostPid, upperFd, idRangeBase, target);
-        List<Path> all = new ArrayList<>(List.of(target));
-        all.addAll(own.layers());
-        return new FrozenLayer(spec.rootfs(), spec.image(), all);
+        Lock freeze = freezing.writeLock();
+        try {
+            freeze.lockInterruptibly();
+        } catch (InterruptedException e) {
+            throw interruptedFreeze(e);
+        }
+        try {
+            awaitCommandsStarted();
+            ProcessStopper.stopAllButInit(initHostPid, FREEZE_STOP);
+            Path target = LayerDirectories.in(own.root(), own.rootSetting()).newFrozenPath();
+            LayerCopy.run(helper.binary(), initHostPid, upperFd, idRangeBase, target);
+            List<Path> all = new ArrayList<>(List.of(target));
+            all.addAll(own.layers());
+            return new FrozenLayer(spec.rootfs(), spec.image(), all);
+        } finally {
+            freeze.unlock();
+        }
+    }
+
+    /**
+     * Returns once every command whose request was sent has started (or failed to): the helper handles requests in
+     * order, a SPAWN until its command has exec'd or failed, so the answer to any later request (a UNAME here) comes
+     * after. A command stopped before it announced itself to the helper would fail to start instead of exiting.
+     */
+    private void awaitCommandsStarted() {
+        try {
+            helper.call(FrameType.UNAME, Fields.of().add("env", Integer.toString(id)))
+                    .get(CLOSE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            throw interruptedFreeze(e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw RunningProcess.asIsolated(e);
+        }
+    }
+
+    private static IsolatedException interruptedFreeze(InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return new IsolatedException(
+                "Interrupted while freeze() waited for the commands other threads are starting; nothing was stopped",
+                e);
     }
 
     private void removeDiskLayer(Throwable failure) {

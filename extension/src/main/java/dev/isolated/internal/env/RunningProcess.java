@@ -23,6 +23,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.Lock;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
@@ -96,6 +97,9 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
      *     then throws that failure: the helper is asked not to report the start ({@code spawned=false}), so the
      *     reader and the caller are woken once per command, at its exit; its pids stay unknown (-1), its timeout
      *     runs from the request (a command with stdin to write is always awaited)
+     * @param sending held while the request is sent, not longer: the read lock of the environment's freeze
+     * @throws IsolatedException when the thread is interrupted while it waits for {@code sending} (nothing was
+     *     sent), its interrupt status kept
      */
     static RunningProcess spawn(
             HelperConnection helper,
@@ -103,7 +107,8 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             Command command,
             ResolvedUser user,
             EnvironmentSpec spec,
-            boolean awaitSpawn) {
+            boolean awaitSpawn,
+            Lock sending) {
         RunningProcess p = new RunningProcess(
                 helper,
                 command,
@@ -145,8 +150,13 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             p.spawnedNanos = System.nanoTime();
             p.spawned.complete(Fields.of()); // what cannot start completes the exit exceptionally
         }
-        helper.listen(p.id, p);
-        helper.send(frame);
+        lockToSend(sending, command);
+        try {
+            helper.listen(p.id, p);
+            helper.send(frame);
+        } finally {
+            sending.unlock();
+        }
         if (!quiet) {
             p.awaitSpawned(!awaitSpawn);
         }
@@ -155,6 +165,26 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             p.stdin.writeAllAndClose(stdin.get());
         }
         return p;
+    }
+
+    /**
+     * Takes {@code sending}, once a freeze of the environment that runs has finished. A thread interrupted already
+     * takes it all the same when none runs, as before there were freezes: its wait for the command ends at that
+     * interrupt.
+     */
+    private static void lockToSend(Lock sending, Command command) {
+        if (Thread.currentThread().isInterrupted() && sending.tryLock()) {
+            return;
+        }
+        try {
+            sending.lockInterruptibly();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IsolatedException(
+                    "Interrupted while waiting for freeze() to finish before starting " + command.argv()
+                            + "; it was not started",
+                    e);
+        }
     }
 
     /** @return the user's supplementary groups as the helper takes them: {@code 4,27} */
