@@ -65,6 +65,30 @@ class HelperWriteTests extends AbstractHelperCliTests {
     }
 
     @Test
+    @DisplayName("an empty WRITE-DATA before size= bytes fails the WRITE with ECANCELED, never an ACK for a short "
+            + "file; the file keeps the bytes written so far; the helper keeps serving")
+    void emptyDataGivesUp() throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            server.create(1, "rootfs=" + rootfs);
+
+            server.send(WRITE, 2, "env=1", "path=/tmp/f", "size=10");
+            data(server, 2, "abc");
+            data(server, 2, "");
+            assertThat(server.read())
+                    .hasType(ERROR)
+                    .hasId(2)
+                    .fields()
+                    .containsEntry("stage", "request")
+                    .containsEntry("errname", "ECANCELED")
+                    .containsEntry("hint", "the data ended before size= bytes (an empty WRITE-DATA)");
+            data(server, 2, "dropped");
+
+            server.send(SPAWN, 3, "env=1", "arg=cat", "arg=/tmp/f");
+            assertThat(server.stdoutUntilExit(3)).isEqualTo("abc");
+        }
+    }
+
+    @Test
     @DisplayName("a FIFO is named in the hint with errno 0, never opened; CLOSE fails a WRITE still waiting for data")
     void fifoAndClose() throws Exception {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
