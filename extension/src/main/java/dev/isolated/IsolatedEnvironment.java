@@ -321,7 +321,11 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * out, never opened; as {@code source} itself they are
      * refused. Each file is copied as large as it was when opened (a {@code /proc}-like file, whose size says 0,
      * up to 64 MiB); files are created with mode 0755 when executable by anyone in the environment, else 0644,
-     * directories with 0755 (less the umask). A copy that fails midway leaves what it copied so far.
+     * directories with 0755 (less the umask). A copy that fails midway leaves what it copied so far. Rootless, the
+     * helper reads each file in chunks of 4 MiB, one request each, so that other environments' requests are served
+     * between them however large the file: the file is copied up to the size the first chunk saw, each chunk as it
+     * was when read (a file the environment changes meanwhile may be copied as a mix of its versions; one that
+     * shrinks, up to where it ended).
      *
      * <p>Nothing on the host is ever replaced: {@code hostTarget} must not exist, and whatever is there (a file,
      * directory, symlink, even a dangling one, or FIFO) is refused and left byte for byte as it was; each file is

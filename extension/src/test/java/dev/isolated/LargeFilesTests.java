@@ -141,4 +141,68 @@ class LargeFilesTests {
                 .hasMessage("Cannot copy " + fifo + " into the environment at /pipe: " + fifo + " is a FIFO; copyIn "
                         + "copies regular files, directories and symlinks only");
     }
+
+    @Test
+    @DisplayName("run by uid 65534, copyOut of a sparse 2 GiB file arrives whole, and another environment's exec "
+            + "returns while it is being copied; a random file comes back with the host's sha256")
+    void rootlessCopyOutInChunks(@TempDir Path dir) throws Exception {
+        List<String> lines = NobodyJvm.runFixture(NobodyJvm.runDirectory(dir, "run"), RootlessCopyOutTestCase.class);
+
+        assertThat(lines).singleElement().satisfies(line -> assertThat(line).startsWith("SUCCESSFUL"));
+    }
+
+    static class RootlessCopyOutTestCase {
+        @Test
+        void copyOut(@TempDir Path dir) throws Exception {
+            // the copy on a tmpfs: 2 GiB of zeros written to memory for the test's length, not to the disk
+            Path out = Files.createTempDirectory(Path.of("/dev/shm"), "isolated-large-files-");
+            try (IsolatedEnvironment env =
+                            IsolatedEnvironment.builder().rootfs("busybox.tar").start();
+                    IsolatedEnvironment other =
+                            IsolatedEnvironment.builder().rootfs("busybox.tar").start()) {
+                copyOutWhileOtherRuns(env, other, out.resolve("big"));
+
+                Path random = random(dir.resolve("random"));
+                env.copyIn(random, "/random");
+                env.copyOut("/random", dir.resolve("back"));
+                assertThat(sha256(dir.resolve("back"))).isEqualTo(sha256(random));
+            } finally {
+                Files.deleteIfExists(out.resolve("big"));
+                Files.delete(out);
+            }
+        }
+
+        private static void copyOutWhileOtherRuns(IsolatedEnvironment env, IsolatedEnvironment other, Path target)
+                throws Exception {
+            long size = 2 * GIB;
+            String marks = markers(size).stream()
+                    .map(o -> "printf " + marker(o) + " | busybox dd of=/big bs=1 seek=" + o
+                            + " conv=notrunc 2>/dev/null")
+                    .collect(Collectors.joining(" && "));
+            assertThat(env.exec("sh", "-c", "busybox truncate -s " + size + " /big && " + marks))
+                    .succeeded();
+
+            CompletableFuture<Void> copy = CompletableFuture.runAsync(() -> env.copyOut("/big", target));
+            while (!copy.isDone() && !(Files.exists(target) && Files.size(target) > 0)) {
+                Thread.sleep(1);
+            }
+            assertThat(other.exec("true")).succeeded();
+            // one READ of the whole file would have sent every byte before the other's SPAWN was even read
+            long copiedWhenTheOtherReturned = Files.size(target);
+            copy.get();
+
+            assertThat(copiedWhenTheOtherReturned).isLessThan(size);
+            assertThat(target).hasSize(size);
+            try (RandomAccessFile f = new RandomAccessFile(target.toFile(), "r")) {
+                for (long offset : markers(size)) {
+                    byte[] bytes = new byte[8];
+                    f.seek(offset);
+                    f.readFully(bytes);
+                    assertThat(new String(bytes, StandardCharsets.US_ASCII))
+                            .as("at " + offset)
+                            .isEqualTo(marker(offset));
+                }
+            }
+        }
+    }
 }
