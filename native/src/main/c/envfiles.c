@@ -23,7 +23,9 @@
  * - READ: the path is looked at through O_PATH (a FIFO or device is never opened), then a file
  *   opened O_RDONLY|O_NONBLOCK and checked regular again, a directory opened through that O_PATH
  *   fd; we read it once the child is gone (an open fd needs no permission) and send READ-DATA
- *   frames of at most READ_CHUNK bytes as the JVM takes them (blocking writes: bounded memory).
+ *   frames of at most READ_CHUNK bytes as the JVM takes them (blocking writes: bounded memory);
+ *   with offset= only a chunk of a file, from there on (the JVM's rootless copyOut: one READ
+ *   per chunk, so that the requests of other envs are served in between).
  *   A directory's entries (entries=true) are the child's to look at (fstatat needs search
  *   permission, which we may lack): it writes them to a memfd of ours, which we then send.
  */
@@ -331,19 +333,29 @@ static int read_child(void *arg)
     _exit(0);
 }
 
+/* Without offset= a file over the limit is not read (*MORE, no data: readString's bound); with
+ * offset=N (a chunk of copyOut) the bytes from N on are sent, at most the limit (default: up to the
+ * size when opened, 64 MiB when that says 0), *MORE when the file holds one past them. */
 static int send_file(struct files_args *a, struct writer *out, uint32_t id, bool *more, struct failure *f)
 {
-    long long limit = a->r->limit >= 0 ? a->r->limit : a->st.st_size > 0 ? a->st.st_size : READ_DEFAULT_LIMIT;
+    const struct env_read *r = a->r;
+    long long size = a->st.st_size, from = r->offset > 0 ? r->offset : 0;
+    long long limit = r->limit >= 0 ? r->limit
+                    : size <= 0     ? READ_DEFAULT_LIMIT
+                    : size > from   ? size - from
+                                    : 0;
     static char buf[READ_CHUNK];
     long long sent = 0;
-    *more = a->st.st_size > limit;
+    *more = r->offset < 0 && size > limit;
+    if (from > 0 && !*more && lseek(a->fd, from, SEEK_SET) < 0)
+        return fail(f, "read", "lseek", r->path, NULL);
     while (!*more) {
         size_t want = sent < limit ? (size_t)(limit - sent < READ_CHUNK ? limit - sent : READ_CHUNK) : 1;
         ssize_t n = read(a->fd, buf, want);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return fail(f, "read", "read", a->r->path, NULL);
+            return fail(f, "read", "read", r->path, NULL);
         if (n == 0)
             break;
         if (sent == limit) { /* the byte past the limit: the file holds more */
@@ -464,7 +476,8 @@ int env_read(const struct env *env, const struct env_read *r, struct writer *out
 int parse_env_read(const struct record *rec, struct env_read *out, struct failure *f)
 {
     const char *path = record_get(rec, "path"), *type = record_get(rec, "type"), *follow = record_get(rec, "follow"),
-               *limit = record_get(rec, "limit"), *entries = record_get(rec, "entries");
+               *limit = record_get(rec, "limit"), *entries = record_get(rec, "entries"),
+               *offset = record_get(rec, "offset");
     memset(out, 0, sizeof *out);
     errno = EINVAL;
     if (!path || path[0] != '/')
@@ -486,6 +499,9 @@ int parse_env_read(const struct record *rec, struct env_read *out, struct failur
     out->limit = -1;
     if (limit && (out->type != S_IFREG || parse_integer(limit, 10, 0, LLONG_MAX, &out->limit) < 0))
         return fail(f, "request", "read", path, "limit= is the most bytes of a file to read");
+    out->offset = -1;
+    if (offset && (out->type != S_IFREG || parse_integer(offset, 10, 0, LLONG_MAX, &out->offset) < 0))
+        return fail(f, "request", "read", path, "offset= is where in a file to start reading");
     return 0;
 }
 

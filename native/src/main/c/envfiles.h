@@ -41,6 +41,7 @@ struct env_read {
     mode_t type;       /* what to read (S_IFREG, S_IFDIR, S_IFLNK), refusing anything else; 0: only look */
     bool follow;       /* a symlink at the path itself is followed (inside the env) */
     long long limit;   /* a file: the most bytes sent (-1: its size when opened, 64 MiB if that is 0) */
+    long long offset;  /* a file: where to start (-1: none given, 0 then; see send_file()) */
     bool entries;      /* a dir: each name with its st_mode and, for a symlink, its target */
 };
 
@@ -50,7 +51,7 @@ int parse_env_read(const struct record *rec, struct env_read *out, struct failur
  * READ-DATA frames under ID: a file's bytes, a directory's names (each followed by a NUL; with
  * entries, each name, its st_mode in octal and a symlink's target, each followed by a NUL) or a
  * symlink's target; then adds the ACK's fields to ACK (type=, mode=, size=, more=true when a file
- * holds more than the limit). -1 with *f (stage `read`; not R's type: errno 0, the hint says what
+ * holds more than the limit, past the offset when one is given). -1 with *f (stage `read`; not R's type: errno 0, the hint says what
  * it is, e.g. "a FIFO"); READ-DATA may have been sent before. */
 int env_read(const struct env *env, const struct env_read *r, struct writer *out, uint32_t id,
              struct record_builder *ack, struct failure *f);

@@ -997,7 +997,8 @@ static void handle_read(struct server *s, uint32_t id, const struct record *rec)
     send_record(&s->out, FRAME_ACK, id, &rb);
 }
 
-/* WRITE-DATA of a WRITE that failed (or is unknown) is dropped, as STDIN of an exited process. */
+/* WRITE-DATA of a WRITE that failed (or is unknown) is dropped, as STDIN of an exited process; an
+ * empty one fails its WRITE (ECANCELED), the file left with the bytes written so far. */
 static void handle_write_data(struct server *s, const struct frame *frame)
 {
     size_t i = 0;
@@ -1007,6 +1008,11 @@ static void handle_write_data(struct server *s, const struct frame *frame)
         return;
     struct pending_write *w = &s->writes[i];
     struct failure f;
+    if (frame->len == 0) { /* the JVM gives up (its source shrank or failed): no ACK for a short file */
+        errno = ECANCELED;
+        fail(&f, "request", "write", w->path, "the data ended before size= bytes (an empty WRITE-DATA)");
+        return end_write(s, i, &f);
+    }
     if ((long long)frame->len > w->remaining) {
         errno = EFBIG;
         fail(&f, "request", "write", w->path, "more WRITE-DATA than size= announced");

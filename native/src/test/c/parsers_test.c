@@ -639,6 +639,14 @@ static void read_fields_are_checked(void)
     CHECK(PARSE_READ("path=/x\0follow=yes\0", &r, &f) < 0);
     CHECK(PARSE_READ("path=/x\0type=file\0limit=-1\0", &r, &f) < 0);
     CHECK(PARSE_READ("path=/x\0type=dir\0limit=1\0", &r, &f) < 0);
+    CHECK(PARSE_READ("path=/f\0type=file\0", &r, &f) == 0 && r.offset == -1);
+    CHECK(PARSE_READ("path=/f\0type=file\0offset=4194304\0limit=4194304\0", &r, &f) == 0);
+    CHECK(r.offset == 4194304 && r.limit == 4194304);
+    CHECK(PARSE_READ("path=/f\0type=file\0offset=0\0", &r, &f) == 0 && r.offset == 0 && r.limit == -1);
+    CHECK(PARSE_READ("path=/x\0type=file\0offset=-1\0", &r, &f) < 0 && f.err == EINVAL);
+    CHECK(PARSE_READ("path=/x\0type=file\0offset=1k\0", &r, &f) < 0);
+    CHECK(PARSE_READ("path=/x\0type=dir\0offset=1\0", &r, &f) < 0);
+    CHECK(PARSE_READ("path=/x\0offset=1\0", &r, &f) < 0);
 }
 
 /* Below a root made in a temporary directory: symlinks that lead up or to `/` stay inside. */

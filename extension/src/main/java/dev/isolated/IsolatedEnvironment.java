@@ -293,11 +293,21 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * environment. A host file copied where a regular file already is (or one that a symlink there
      * leads to, inside the environment) overwrites its contents, which keeps its mode and owner; anything else
      * there (a directory, FIFO, socket or device), and anything at all where a directory or symlink is copied to,
-     * is refused.
+     * is refused. A host FIFO, socket or device (as the source or in its tree) is refused, never opened.
+     *
+     * <p>Each file is streamed: opened once (a symlink at its path not followed), read and sent a frame of at most
+     * 1 MiB at a time, so the JVM's memory stays bounded whatever the file's size (a sparse 1 TB file is copied too,
+     * though as 1 TB of zeros: holes are not kept). It is copied as large as it was when opened: bytes it gains
+     * meanwhile are left out; one that shrinks meanwhile fails the copy, naming it, and the file in the environment
+     * is left with the bytes sent until then.
      *
      * @param hostSource the host path
      * @param target the absolute path inside the environment
-     * @throws java.io.UncheckedIOException naming the path that could not be copied
+     * @throws java.io.UncheckedIOException naming the path that could not be copied ({@code Cannot copy /host/big
+     *     into the environment at /big: /host/big shrank while it was copied: it had 3,221,225,472 bytes when opened
+     *     and 1,048,576 after 5,242,855 were read; /big in the environment is left incomplete}; {@code Cannot copy
+     *     /host/pipe into the environment at /pipe: /host/pipe is a FIFO; copyIn copies regular files, directories
+     *     and symlinks only})
      */
     void copyIn(Path hostSource, String target);
 
@@ -311,7 +321,11 @@ public interface IsolatedEnvironment extends CommandRunner, AutoCloseable {
      * out, never opened; as {@code source} itself they are
      * refused. Each file is copied as large as it was when opened (a {@code /proc}-like file, whose size says 0,
      * up to 64 MiB); files are created with mode 0755 when executable by anyone in the environment, else 0644,
-     * directories with 0755 (less the umask). A copy that fails midway leaves what it copied so far.
+     * directories with 0755 (less the umask). A copy that fails midway leaves what it copied so far. Rootless, the
+     * helper reads each file in chunks of 4 MiB, one request each, so that other environments' requests are served
+     * between them however large the file: the file is copied up to the size the first chunk saw, each chunk as it
+     * was when read (a file the environment changes meanwhile may be copied as a mix of its versions; one that
+     * shrinks, up to where it ended).
      *
      * <p>Nothing on the host is ever replaced: {@code hostTarget} must not exist, and whatever is there (a file,
      * directory, symlink, even a dangling one, or FIFO) is refused and left byte for byte as it was; each file is

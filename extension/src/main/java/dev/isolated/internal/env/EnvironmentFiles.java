@@ -5,9 +5,12 @@ import dev.isolated.internal.helper.Fields;
 import dev.isolated.internal.helper.FrameType;
 import dev.isolated.internal.helper.HelperConnection;
 import dev.isolated.internal.helper.HelperErrorException;
+import dev.isolated.internal.os.HostRegularFile;
 import dev.isolated.internal.os.InRootFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -15,7 +18,10 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Arrays;
+import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.function.UnaryOperator;
 
@@ -138,9 +144,59 @@ final class EnvironmentFiles {
                 }
             }
         } else {
-            byte[] data = Files.readAllBytes(source);
-            write(target, "file", Files.isExecutable(source) ? "755" : "644", parents)
-                    .data(data);
+            try (FileChannel file = HostRegularFile.open(source)) {
+                long size = file.size();
+                write(target, "file", Files.isExecutable(source) ? "755" : "644", parents)
+                        .data(size, new FileChunks(source, target, file, size));
+            }
+        }
+    }
+
+    /**
+     * A host file's first {@code size} bytes (its size when opened: what it gained since is left out), read in
+     * frames of at most {@link HelperConnection#MAX_DATA} bytes, one at a time: the JVM holds one frame whatever the
+     * file's size. Fewer bytes (it shrank) fail the copy, naming the file; the WRITE is then ended unanswered by an
+     * ACK, the file in the environment left with the bytes sent.
+     */
+    private static final class FileChunks implements HelperConnection.DataSource {
+        private final Path source;
+        private final String target;
+        private final FileChannel file;
+        private final long size;
+        private final ByteBuffer buffer;
+        private long sent;
+
+        FileChunks(Path source, String target, FileChannel file, long size) {
+            this.source = source;
+            this.target = target;
+            this.file = file;
+            this.size = size;
+            this.buffer = ByteBuffer.allocate((int) Math.min(size, HelperConnection.MAX_DATA));
+        }
+
+        @Override
+        public byte[] next() throws IOException {
+            if (sent == size) {
+                return null;
+            }
+            buffer.clear().limit((int) Math.min(buffer.capacity(), size - sent));
+            while (buffer.hasRemaining()) {
+                if (file.read(buffer, sent + buffer.position()) < 0) {
+                    throw new IOException(String.format(
+                            Locale.ROOT,
+                            "%s shrank while it was copied: it had %,d bytes when opened and %,d after %,d were "
+                                    + "read; %s in the environment is left incomplete",
+                            source,
+                            size,
+                            file.size(),
+                            sent + buffer.position(),
+                            target));
+                }
+            }
+            sent += buffer.position();
+            return buffer.position() == buffer.capacity()
+                    ? buffer.array()
+                    : Arrays.copyOf(buffer.array(), buffer.position());
         }
     }
 
@@ -173,15 +229,29 @@ final class EnvironmentFiles {
             if (bytes.length > 0) {
                 fields = fields.add("size", Integer.toString(bytes.length));
             }
+            await(helper.call(FrameType.WRITE, fields, FrameType.WRITE_DATA, bytes));
+        }
+
+        /** Sends the request with a file's {@code size} bytes, streamed from {@code chunks}, and waits for its answer. */
+        void data(long size, HelperConnection.DataSource chunks) throws IOException {
+            if (size > 0) {
+                fields = fields.add("size", Long.toString(size));
+            }
+            await(helper.callSending(FrameType.WRITE, fields, FrameType.WRITE_DATA, chunks));
+        }
+
+        private void await(CompletableFuture<Fields> reply) throws IOException {
             try {
-                helper.call(FrameType.WRITE, fields, FrameType.WRITE_DATA, bytes)
-                        .get();
+                reply.get();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IsolatedException("Interrupted while writing " + path + " in the environment", e);
             } catch (ExecutionException e) {
                 if (e.getCause() instanceof HelperErrorException error) {
                     throw HelperFileErrors.of(error, initHostPid, false);
+                }
+                if (e.getCause() instanceof UncheckedIOException failed) { // the host file's, named there
+                    throw failed.getCause();
                 }
                 throw e.getCause() instanceof RuntimeException r ? r : new IsolatedException(e.getMessage(), e);
             }

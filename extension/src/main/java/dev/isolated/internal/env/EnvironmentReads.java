@@ -25,6 +25,9 @@ import java.util.concurrent.ExecutionException;
  * its own uid may not read another user's {@code 0600} file or list a {@code 0700} directory of the image.
  */
 final class EnvironmentReads implements PathTreeCopy.Source, EnvironmentFiles.Reads {
+    /** The most bytes of a file one READ of {@link #read(String, OutputStream)} asks for. */
+    static final long CHUNK = 4L << 20;
+
     private final HelperConnection helper;
     private final int envId;
     private final long initHostPid;
@@ -103,9 +106,43 @@ final class EnvironmentReads implements PathTreeCopy.Source, EnvironmentFiles.Re
         return target.toString(StandardCharsets.UTF_8);
     }
 
+    /**
+     * Reads the file in READs of at most {@link #CHUNK} bytes at successive offsets, so that the helper serves other
+     * environments' requests between them: up to the size the first one answered ({@link TreeCopy#READ_LIMIT} when
+     * that says 0, as of a {@code /proc} file), fewer when a READ brings less than asked (the file shrank). Each
+     * READ opens the path anew: a file changed meanwhile is copied as each chunk was when it was read.
+     */
     @Override
     public void read(String path, OutputStream to) throws IOException {
-        read(path, false, "file", null, to::write);
+        Counted counted = new Counted(to);
+        long size = Long.parseLong(readChunk(path, 0, CHUNK, counted).getOrEmpty("size"));
+        long total = size > 0 ? size : TreeCopy.READ_LIMIT;
+        for (long asked = CHUNK; counted.bytes == asked && counted.bytes < total; ) {
+            asked = counted.bytes + Math.min(CHUNK, total - counted.bytes);
+            readChunk(path, counted.bytes, asked - counted.bytes, counted);
+        }
+    }
+
+    private Fields readChunk(String path, long offset, long limit, Counted to) throws IOException {
+        Fields fields = request(path, false, "file")
+                .add("offset", Long.toString(offset))
+                .add("limit", Long.toString(limit));
+        return call(path, fields, to::write);
+    }
+
+    /** The bytes a READ's data frames brought so far, passed on. */
+    private static final class Counted {
+        private final OutputStream to;
+        private long bytes;
+
+        Counted(OutputStream to) {
+            this.to = to;
+        }
+
+        void write(byte[] data) throws IOException {
+            to.write(data);
+            bytes += data.length;
+        }
     }
 
     @Override

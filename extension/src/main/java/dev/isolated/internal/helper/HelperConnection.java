@@ -243,7 +243,7 @@ public final class HelperConnection implements AutoCloseable {
 
     /**
      * {@link #call(FrameType, Fields)} of a request that data frames follow (WRITE and its WRITE-DATA): they carry
-     * {@code data} under the request's id, in as many frames as it takes, right after it.
+     * {@code data} under the request's id, in as many frames as it takes, after it.
      *
      * @param type the request type
      * @param fields the request's record
@@ -252,18 +252,76 @@ public final class HelperConnection implements AutoCloseable {
      * @return the reply's fields
      */
     public CompletableFuture<Fields> call(FrameType type, Fields fields, FrameType dataType, byte[] data) {
+        return callSending(type, fields, dataType, new ArrayChunks(data));
+    }
+
+    /** An array's bytes in frames of at most {@link #MAX_DATA} (a class, not a lambda: see {@link Reader}). */
+    private static final class ArrayChunks implements DataSource {
+        private final byte[] data;
+        private int at;
+
+        ArrayChunks(byte[] data) {
+            this.data = data;
+        }
+
+        @Override
+        public byte[] next() {
+            if (at >= data.length) {
+                return null;
+            }
+            int from = at;
+            at = Math.min(data.length, from + MAX_DATA);
+            return Arrays.copyOfRange(data, from, at);
+        }
+    }
+
+    /** Gives a request's data frames, on the caller's thread, one at a time. */
+    public interface DataSource {
+        /**
+         * @return the next data frame's payload, at most {@link #MAX_DATA} bytes (sent before the next call, so the
+         *     array may be reused then); null after the last
+         * @throws IOException when no more can be given: the request is then ended by an empty data frame
+         */
+        byte[] next() throws IOException;
+    }
+
+    /** The most bytes a data frame carries. */
+    public static final int MAX_DATA = Frame.MAX_PAYLOAD;
+
+    /**
+     * {@link #call(FrameType, Fields, FrameType, byte[])} with the data streamed from {@code data}, a frame at a time
+     * (so the caller's memory stays bounded whatever the size): each frame is sent as {@code data} gives it, other
+     * threads' frames may go between them. Once the reply came (an ERROR before the data ended), no more is taken.
+     *
+     * @param type the request type
+     * @param fields the request's record
+     * @param dataType the type of the data frames
+     * @param data their payloads
+     * @return the reply's fields; when {@code data} failed, an {@link java.io.UncheckedIOException} with its failure,
+     *     once the helper answered the empty data frame that ended the request (for WRITE: its ERROR, no ACK)
+     */
+    public CompletableFuture<Fields> callSending(FrameType type, Fields fields, FrameType dataType, DataSource data) {
         if (type.direction() != FrameType.Direction.REQUEST) {
             throw new IllegalArgumentException(type + " is not a request");
         }
         int id = newId();
         CompletableFuture<Fields> reply = awaitReply(id, null, null);
         try {
-            synchronized (out) { // its data frames right after it
-                send(Frame.of(type, id, fields));
-                for (int at = 0; at < data.length; at += Frame.MAX_PAYLOAD) {
-                    send(new Frame(
-                            dataType, id, Arrays.copyOfRange(data, at, Math.min(data.length, at + Frame.MAX_PAYLOAD))));
+            send(Frame.of(type, id, fields));
+            while (!reply.isDone()) {
+                byte[] payload;
+                try {
+                    payload = data.next();
+                } catch (IOException e) {
+                    send(new Frame(dataType, id, new byte[0]));
+                    return reply.handle((ended, helperSaid) -> {
+                        throw new UncheckedIOException(e);
+                    });
                 }
+                if (payload == null) {
+                    break;
+                }
+                send(new Frame(dataType, id, payload));
             }
         } catch (IsolatedException e) {
             unlisten(id);

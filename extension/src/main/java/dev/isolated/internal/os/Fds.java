@@ -5,6 +5,8 @@ import com.sun.jna.Native;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
@@ -136,15 +138,7 @@ final class Fds {
     static long copy(int regularFd, OutputStream out, long max) throws IOException {
         long copied = 0;
         byte[] buf = new byte[65536];
-        InputStream opened;
-        try {
-            opened = Files.newInputStream(viaFd(regularFd), StandardOpenOption.READ);
-        } catch (AccessDeniedException e) { // its message would be the /proc/self/fd path alone
-            throw new IOException("Permission denied (it cannot be opened for reading)", e);
-        } catch (FileSystemException e) {
-            throw new IOException(e.getReason() != null ? e.getReason() : e.toString(), e);
-        }
-        try (InputStream in = opened) {
+        try (InputStream in = Channels.newInputStream(reopenForReading(regularFd))) {
             while (copied <= max) {
                 int n = in.read(buf, 0, (int) Math.min(buf.length, max + 1 - copied));
                 if (n < 0) {
@@ -156,6 +150,21 @@ final class Fds {
             }
         }
         return Math.min(copied, max + 1);
+    }
+
+    /**
+     * @param regularFd a regular file's descriptor (O_PATH will do)
+     * @return that very file opened again for reading, through /proc/self/fd
+     * @throws IOException saying why without the /proc/self/fd path, for the caller to name the file
+     */
+    static FileChannel reopenForReading(int regularFd) throws IOException {
+        try {
+            return FileChannel.open(viaFd(regularFd), StandardOpenOption.READ);
+        } catch (AccessDeniedException e) { // its message would be the /proc/self/fd path alone
+            throw new IOException("Permission denied (it cannot be opened for reading)", e);
+        } catch (FileSystemException e) {
+            throw new IOException(e.getReason() != null ? e.getReason() : e.toString(), e);
+        }
     }
 
     /** @return an output stream on a regular file the caller created and still holds open */

@@ -79,6 +79,52 @@ class HelperReadTests extends AbstractHelperCliTests {
     }
 
     @Test
+    @DisplayName("offset= sends a file's bytes from there on, at most limit= of them, more=true while a byte is "
+            + "left past them; at or past the end no data and no more; only with type=file")
+    void offsetReadsAChunk() throws Exception {
+        try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
+            // 200,000 bytes: "0123456789" repeated, so any chunk says where it starts
+            inEnvironment(server, "busybox seq 1 20000 | while read i; do printf 0123456789; done > /tmp/f");
+            String whole = "0123456789".repeat(20000);
+
+            server.send(READ, 3, "env=1", "path=/tmp/f", "type=file", "offset=70003", "limit=100000");
+            ByteArrayOutputStream chunk = new ByteArrayOutputStream();
+            byte[] ack = dataUntil(server, 3, ACK, chunk);
+            assertThat(chunk.toString(StandardCharsets.UTF_8)).isEqualTo(whole.substring(70003, 170003));
+            assertThat(new Frame(ACK, 3, ack))
+                    .fields()
+                    .containsEntry("size", "200000")
+                    .containsEntry("more", "true");
+
+            server.send(READ, 4, "env=1", "path=/tmp/f", "type=file", "offset=170003", "limit=100000");
+            ByteArrayOutputStream last = new ByteArrayOutputStream();
+            assertThat(new Frame(ACK, 4, dataUntil(server, 4, ACK, last)))
+                    .fields()
+                    .doesNotContainKey("more");
+            assertThat(last.toString(StandardCharsets.UTF_8)).isEqualTo(whole.substring(170003));
+
+            server.send(READ, 5, "env=1", "path=/tmp/f", "type=file", "offset=199990");
+            ByteArrayOutputStream tail = new ByteArrayOutputStream();
+            dataUntil(server, 5, ACK, tail);
+            assertThat(tail.toString(StandardCharsets.UTF_8)).isEqualTo("0123456789");
+
+            for (String offset : List.of("200000", "999999999999")) {
+                assertThat(server.request(READ, 6, "env=1", "path=/tmp/f", "type=file", "offset=" + offset, "limit=10"))
+                        .as("offset " + offset)
+                        .hasType(ACK)
+                        .fields()
+                        .containsEntry("size", "200000")
+                        .doesNotContainKey("more");
+            }
+            assertThat(server.request(READ, 7, "env=1", "path=/tmp", "type=dir", "offset=1"))
+                    .hasType(ERROR)
+                    .fields()
+                    .containsEntry("stage", "request")
+                    .containsEntry("errname", "EINVAL");
+        }
+    }
+
+    @Test
     @DisplayName("a directory's names (NUL after each), a symlink's target without following it; a FIFO is named in "
             + "the hint with errno 0, never opened; a missing path is ENOENT")
     void directorySymlinkAndFifo() throws Exception {

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** WRITE and its WRITE-DATA frames (native/PROTOCOL.md, "WRITE"). */
@@ -42,25 +43,35 @@ class HelperWriteTests extends AbstractHelperCliTests {
         }
     }
 
-    @Test
-    @DisplayName("more data than size= fails that WRITE with EFBIG; data of a failed WRITE is dropped; the helper "
-            + "keeps serving")
-    void tooMuchData() throws Exception {
+    @ParameterizedTest(name = "{1}")
+    @CsvSource({
+        "2, EFBIG, , more WRITE-DATA than size= announced",
+        "10, ECANCELED, abc, the data ended before size= bytes (an empty WRITE-DATA)"
+    })
+    @DisplayName("more data than size= fails that WRITE with EFBIG, an empty WRITE-DATA before size= bytes with "
+            + "ECANCELED (never an ACK for a short file; it keeps the bytes written so far); data of a failed WRITE "
+            + "is dropped; the helper keeps serving")
+    void dataNotAsAnnounced(String size, String errname, String kept, String hint) throws Exception {
         try (ProtocolClient server = new ProtocolClient(tmp.resolve("state"))) {
             server.create(1, "rootfs=" + rootfs);
 
-            server.send(WRITE, 2, "env=1", "path=/tmp/f", "size=2");
+            server.send(WRITE, 2, "env=1", "path=/tmp/f", "size=" + size);
             data(server, 2, "abc");
+            data(server, 2, "");
             assertThat(server.read())
                     .hasType(ERROR)
                     .hasId(2)
                     .fields()
                     .containsEntry("stage", "request")
-                    .containsEntry("errname", "EFBIG");
+                    .containsEntry("errname", errname)
+                    .containsEntry("hint", hint);
             data(server, 2, "dropped");
             assertThat(server.request(WRITE, 3, "env=1", "path=/tmp/d", "type=dir"))
                     .hasType(ACK)
                     .hasId(3);
+
+            server.send(SPAWN, 4, "env=1", "arg=cat", "arg=/tmp/f");
+            assertThat(server.stdoutUntilExit(4)).isEqualTo(kept == null ? "" : kept);
         }
     }
 
