@@ -22,6 +22,11 @@ public final class CacheDirectory {
     /** Environment variable naming the cache directory: {@value}. */
     public static final String ENVIRONMENT_VARIABLE = "ISOLATED_CACHE_DIR";
 
+    /** What to do when the cache cannot be written (a full disk, a directory made read-only), after its failure. */
+    public static final String WRITE_FIX =
+            "Make room there or make the directory writable, or choose another one with -D" + PROPERTY + "=DIR or "
+                    + ENVIRONMENT_VARIABLE + "=DIR";
+
     private CacheDirectory() {}
 
     /** The cache directory for this JVM's system properties and environment. */

@@ -472,10 +472,8 @@ public final class ImageCache {
 
     private static UncheckedIOException cacheFailure(ImageSource source, Path where, IOException e) {
         return new UncheckedIOException(
-                "Cannot prepare image " + source.description() + " in the cache " + where
-                        + ": " + e + ". Make the directory writable, or choose another one with -D"
-                        + CacheDirectory.PROPERTY
-                        + "=DIR or " + CacheDirectory.ENVIRONMENT_VARIABLE + "=DIR",
+                "Cannot prepare image " + source.description() + " in the cache " + where + ": " + e + ". "
+                        + CacheDirectory.WRITE_FIX,
                 e);
     }
 
@@ -520,6 +518,8 @@ public final class ImageCache {
         PruneRecord.storing(root); // before anything is written, so a crash leaves no record: the next JVM prunes
         try {
             unpackStoring(source, entry, unpacking);
+        } catch (EntryWriteException e) {
+            throw e.inCache(root);
         } finally {
             PruneRecord.storing(root); // again: a prune that ran meanwhile may not have counted this image
         }

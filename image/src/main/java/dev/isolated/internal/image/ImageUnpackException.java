@@ -7,7 +7,7 @@ import dev.isolated.image.ImageException;
  * truncated or corrupt, its format is not supported, or it exceeds a limit. The message names the
  * image and, where there is one, the entry.
  */
-public final class ImageUnpackException extends ImageException {
+public class ImageUnpackException extends ImageException {
 
     /**
      * @param message what failed, naming the image and entry

@@ -232,8 +232,7 @@ final class TarExtraction {
                                     + e.getCause().getMessage(),
                             e.getCause());
                 } catch (IOException e) {
-                    throw new ImageUnpackException(
-                            "Image " + label + ": entry '" + entry.getName() + "' cannot be written: " + e, e);
+                    throw new EntryWriteException(label, entry.getName(), e);
                 } catch (InvalidPathException e) {
                     throw new ImageUnpackException(
                             "Image " + label + ": entry '" + entry.getName() + "' cannot be written: "

@@ -137,10 +137,7 @@ public final class ImagePuller {
      * one with -Disolated.cache.dir=DIR or ISOLATED_CACHE_DIR=DIR}.
      */
     static ImagePullException storeFailure(String what, IOException e) {
-        return new ImagePullException(
-                what + ": " + e + ". Make room there or make the directory writable, or choose another one with -D"
-                        + SettingNames.CACHE_DIR + "=DIR or " + CacheDirectory.ENVIRONMENT_VARIABLE + "=DIR",
-                e);
+        return new ImagePullException(what + ": " + e + ". " + CacheDirectory.WRITE_FIX, e);
     }
 
     /**

@@ -380,10 +380,34 @@ final class RegistryClient {
         return e instanceof StallTimeoutInputStream.Stalled ? e.getMessage() : e.toString();
     }
 
-    /** A connection failure; the puller names the image. */
+    /**
+     * A connection failure; the puller names the image. A failed TLS handshake (a certificate this JVM does not trust,
+     * or a registry that speaks plain HTTP) is said as such, with the fixes.
+     */
     static final class RegistryIoException extends RuntimeException {
         RegistryIoException(URI uri, IOException cause) {
-            super("cannot reach " + uri.getScheme() + "://" + hostAndPort(uri) + ": " + cause, cause);
+            super(
+                    "cannot reach " + uri.getScheme() + "://" + hostAndPort(uri) + ": "
+                            + (isTls(cause)
+                                    ? "the TLS handshake failed (" + cause + ")" + tlsHint(hostAndPort(uri))
+                                    : cause),
+                    cause);
+        }
+
+        private static boolean isTls(Throwable e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof javax.net.ssl.SSLException) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private static String tlsHint(String hostAndPort) {
+            return ". If the registry's certificate is not trusted, add it (or its CA's) to "
+                    + "the JVM's trust store, e.g. with keytool -importcert -cacerts, or give one with "
+                    + "-Djavax.net.ssl.trustStore=FILE; if it serves plain HTTP, list " + hostAndPort + " in "
+                    + SettingNames.REGISTRY_INSECURE;
         }
     }
 

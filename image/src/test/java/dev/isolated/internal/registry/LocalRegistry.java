@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
 /**
  * Debian's {@code docker-registry} (the CNCF distribution server, installed by .ci/install-deps) serving
  * a storage directory on 127.0.0.1 and a free port, started with a config written here: plain, with
- * htpasswd basic auth, or with bearer tokens from a realm the test serves. Its log (stderr) is kept, so
+ * htpasswd basic auth, with bearer tokens from a realm the test serves, or over TLS with a test certificate. Its log (stderr) is kept, so
  * tests can count the GETs of a blob. {@link #close()} stops it. Pushes go through {@code skopeo copy}.
  */
 public final class LocalRegistry implements AutoCloseable {
@@ -34,17 +34,28 @@ public final class LocalRegistry implements AutoCloseable {
     private final Path storage;
     private final int port;
     private final List<String> sharedLog;
+    /** {@code http} or {@code https}. */
+    private final String scheme;
+    /** The test's own client, trusting the registry's certificate when it serves TLS. */
+    private final HttpClient client;
 
-    private LocalRegistry(Process process, Path storage, int port, List<String> log) {
+    private LocalRegistry(Process process, Path storage, int port, List<String> log, String scheme, HttpClient client) {
         this.process = process;
         this.storage = storage;
         this.port = port;
         this.sharedLog = log;
+        this.scheme = scheme;
+        this.client = client;
     }
 
     /** A registry without auth over {@code storage}. */
     public static LocalRegistry start(Path work, Path storage) throws Exception {
-        return start(work, storage, "");
+        return start(work, storage, "", null);
+    }
+
+    /** A registry without auth over {@code storage}, served over HTTPS only, with {@code certificate}. */
+    public static LocalRegistry startWithTls(Path work, Path storage, TlsCertificate certificate) throws Exception {
+        return start(work, storage, "", certificate);
     }
 
     /** A registry with htpasswd basic auth for {@code user}/{@code password} (bcrypt, by {@code htpasswd -B}). */
@@ -54,7 +65,7 @@ public final class LocalRegistry implements AutoCloseable {
         Path htpasswd = work.resolve("htpasswd");
         List<String> line = run(work, "htpasswd", "-Bbn", user, password);
         Files.writeString(htpasswd, line.get(0) + "\n");
-        return start(work, storage, "auth:\n  htpasswd:\n    realm: isolated-test\n    path: " + htpasswd + "\n");
+        return start(work, storage, "auth:\n  htpasswd:\n    realm: isolated-test\n    path: " + htpasswd + "\n", null);
     }
 
     /** A registry that accepts bearer tokens signed by {@code tokens}' key. */
@@ -64,10 +75,11 @@ public final class LocalRegistry implements AutoCloseable {
                 storage,
                 "auth:\n  token:\n    realm: " + tokens.realm() + "\n    service: " + TokenServer.SERVICE
                         + "\n    issuer: " + TokenServer.ISSUER + "\n    rootcertbundle: " + tokens.certificate()
-                        + "\n");
+                        + "\n",
+                null);
     }
 
-    private static LocalRegistry start(Path work, Path storage, String auth) throws Exception {
+    private static LocalRegistry start(Path work, Path storage, String auth, TlsCertificate tls) throws Exception {
         Files.createDirectories(work);
         Path config = Files.createTempFile(work, "registry-", ".yml");
         Files.writeString(
@@ -75,6 +87,9 @@ public final class LocalRegistry implements AutoCloseable {
                 "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\n"
                         + "storage:\n  filesystem:\n    rootdirectory: " + storage + "\n  delete:\n    enabled: true\n"
                         + "  redirect:\n    disable: true\nhttp:\n  addr: 127.0.0.1:0\n  secret: isolated-test-secret\n"
+                        + (tls == null
+                                ? ""
+                                : "  tls:\n    certificate: " + tls.certificate() + "\n    key: " + tls.key() + "\n")
                         + auth);
         Process process;
         try {
@@ -116,17 +131,24 @@ public final class LocalRegistry implements AutoCloseable {
             process.destroyForcibly();
             throw new AssertionError("docker-registry did not start: " + early, e);
         }
-        LocalRegistry started = new LocalRegistry(process, storage, listening, early);
+        LocalRegistry started = tls == null
+                ? new LocalRegistry(process, storage, listening, early, "http", HttpClient.newHttpClient())
+                : new LocalRegistry(
+                        process,
+                        storage,
+                        listening,
+                        early,
+                        "https",
+                        HttpClient.newBuilder().sslContext(tls.sslContext()).build());
         started.awaitReady();
         return started;
     }
 
     private void awaitReady() throws Exception {
-        HttpClient client = HttpClient.newHttpClient();
         for (int i = 0; i < 100; i++) {
             try {
                 int status = client.send(
-                                HttpRequest.newBuilder(URI.create("http://" + host() + "/v2/"))
+                                HttpRequest.newBuilder(URI.create(scheme + "://" + host() + "/v2/"))
                                         .timeout(Duration.ofSeconds(2))
                                         .build(),
                                 HttpResponse.BodyHandlers.discarding())
@@ -139,7 +161,7 @@ public final class LocalRegistry implements AutoCloseable {
             }
             Thread.sleep(100);
         }
-        throw new AssertionError("docker-registry on " + host() + " never answered GET /v2/");
+        throw new AssertionError("docker-registry on " + scheme + "://" + host() + " never answered GET /v2/");
     }
 
     /** {@code 127.0.0.1:<port>}. */
@@ -165,11 +187,10 @@ public final class LocalRegistry implements AutoCloseable {
      */
     public long requests(String method, String path, int status) throws Exception {
         String marker = "/v2/marker-" + java.util.UUID.randomUUID();
-        HttpClient.newHttpClient()
-                .send(
-                        HttpRequest.newBuilder(URI.create("http://" + host() + marker))
-                                .build(),
-                        HttpResponse.BodyHandlers.discarding());
+        client.send(
+                HttpRequest.newBuilder(URI.create(scheme + "://" + host() + marker))
+                        .build(),
+                HttpResponse.BodyHandlers.discarding());
         for (int i = 0; i < 100 && log().stream().noneMatch(line -> line.contains(marker)); i++) {
             Thread.sleep(50);
         }
@@ -193,14 +214,12 @@ public final class LocalRegistry implements AutoCloseable {
 
     /** Puts a manifest or index under a tag through the HTTP API (the registry has no auth). */
     public String putManifest(String repository, String tag, String mediaType, byte[] manifest) throws Exception {
-        HttpResponse<String> response = HttpClient.newHttpClient()
-                .send(
-                        HttpRequest.newBuilder(
-                                        URI.create("http://" + host() + "/v2/" + repository + "/manifests/" + tag))
-                                .header("Content-Type", mediaType)
-                                .PUT(HttpRequest.BodyPublishers.ofByteArray(manifest))
-                                .build(),
-                        HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response = client.send(
+                HttpRequest.newBuilder(URI.create(scheme + "://" + host() + "/v2/" + repository + "/manifests/" + tag))
+                        .header("Content-Type", mediaType)
+                        .PUT(HttpRequest.BodyPublishers.ofByteArray(manifest))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         if (response.statusCode() != 201) {
             throw new AssertionError("PUT manifest " + repository + ":" + tag + ": HTTP " + response.statusCode() + " "
                     + response.body());
@@ -210,14 +229,13 @@ public final class LocalRegistry implements AutoCloseable {
 
     /** HEADs a manifest: its digest and size. */
     public String[] head(String repository, String reference) throws Exception {
-        HttpResponse<Void> response = HttpClient.newHttpClient()
-                .send(
-                        HttpRequest.newBuilder(URI.create(
-                                        "http://" + host() + "/v2/" + repository + "/manifests/" + reference))
-                                .header("Accept", String.join(",", RegistryClient.MANIFEST_TYPES))
-                                .method("HEAD", HttpRequest.BodyPublishers.noBody())
-                                .build(),
-                        HttpResponse.BodyHandlers.discarding());
+        HttpResponse<Void> response = client.send(
+                HttpRequest.newBuilder(
+                                URI.create(scheme + "://" + host() + "/v2/" + repository + "/manifests/" + reference))
+                        .header("Accept", String.join(",", RegistryClient.MANIFEST_TYPES))
+                        .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                        .build(),
+                HttpResponse.BodyHandlers.discarding());
         return new String[] {
             response.headers().firstValue("Docker-Content-Digest").orElseThrow(),
             response.headers().firstValue("Content-Length").orElseThrow(),

@@ -50,22 +50,7 @@ public final class TokenServer implements AutoCloseable {
         Files.createDirectories(work);
         Path keyFile = work.resolve("token.key");
         certificate = work.resolve("token.crt");
-        LocalRegistry.run(
-                work,
-                "openssl",
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                keyFile.toString(),
-                "-out",
-                certificate.toString(),
-                "-days",
-                "2",
-                "-subj",
-                "/CN=isolated-test-token");
+        TlsCertificate.selfSigned(work, keyFile, certificate, "/CN=isolated-test-token");
         String pem =
                 Files.readString(keyFile).replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
         key = KeyFactory.getInstance("RSA")
