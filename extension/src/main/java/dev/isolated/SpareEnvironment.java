@@ -144,9 +144,9 @@ final class SpareEnvironment implements AutoCloseable {
     }
 
     /**
-     * Waits until every environment {@link #closeInBackground closed in the background} so far is closed: a test of
-     * the class calls it before it starts, so no process of an earlier test is left when it does (what those closes
-     * left behind is thrown by {@link #close()}).
+     * Waits until every environment {@link #closeInBackground closed in the background}, and every spare discarded, so
+     * far is closed: a test of the class calls it before it starts, so no process of an earlier test is left when it
+     * does (what those closes left behind is thrown by {@link #close()}).
      */
     void awaitBackgroundCloses() {
         for (CompletableFuture<Void> close : closing) {
@@ -181,15 +181,21 @@ final class SpareEnvironment implements AutoCloseable {
         spareKey = null;
     }
 
-    /** Closes a spare no test will use once it is made; what its close leaves behind is thrown by {@link #close()}. */
+    /**
+     * Closes a spare no test will use once it is made, as a background close: the class's next test and its end wait
+     * for it ({@link #awaitBackgroundCloses()}), and what its close leaves behind is thrown by {@link #close()}.
+     */
     private void closeWhenMade(CompletableFuture<Environment> pending) {
-        pending.thenAccept(env -> {
-            try {
-                env.close();
-            } catch (RuntimeException e) {
-                failures.add(e);
+        closing.add(pending.handle((env, failedToStart) -> {
+            if (env != null) { // one that failed to start left nothing to close
+                try {
+                    env.close();
+                } catch (RuntimeException e) {
+                    failures.add(e);
+                }
             }
-        });
+            return null;
+        }));
     }
 
     /**

@@ -719,10 +719,18 @@ class FrozenStateTests {
         }
     }
 
+    /**
+     * The child's copy-layer once it has made its target (copy-layer FROM TO): by then it has asked to die with its
+     * parent, which it does first; one stopped before that would rightly outlive the JVM's SIGKILL.
+     */
     private static java.util.Optional<ProcessHandle> copyLayerInto(Path root) {
         return ProcessHandle.allProcesses()
                 .filter(p -> p.info().commandLine().orElse("").contains(" copy-layer ")
                         && p.info().commandLine().orElse("").contains(root.toString()))
+                .filter(p -> {
+                    String[] args = p.info().arguments().orElse(new String[0]);
+                    return args.length >= 3 && Files.isDirectory(Path.of(args[2]));
+                })
                 .findFirst();
     }
 
