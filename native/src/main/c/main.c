@@ -381,6 +381,8 @@ static NORETURN void die_spawn_failure(const struct failure *f)
 {
     if (strcmp(f->stage, "exec") == 0 && strcmp(f->syscall, "execve") == 0)
         die_with(f, f->err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+    if (f->signal) /* killed before its exec: as a shell's child killed between fork and exec */
+        die_with(f, 128 + f->signal);
     die_with(f, EXIT_SETUP_FAILED);
 }
 

@@ -219,8 +219,13 @@ void send_failure(struct writer *w, uint32_t id, const struct failure *f)
         record_add(&rb, "path", "%s", f->path);
     record_add(&rb, "errno", "%d", f->err);
     record_add(&rb, "errname", "%s", f->err ? errno_name(f->err) : "");
-    record_add(&rb, "message", "%s%s%s: %s", f->syscall, f->path[0] ? " " : "", f->path,
-               f->err ? strerror(f->err) : "failed");
+    if (f->signal)
+        record_add(&rb, "signal", "%d", f->signal);
+    if (f->oom)
+        record_add(&rb, "oom", "true");
+    char message[sizeof f->syscall + sizeof f->path + 128];
+    failure_message(f, message, sizeof message);
+    record_add(&rb, "message", "%s", message);
     if (f->hint[0])
         record_add(&rb, "hint", "%s", f->hint);
     record_add(&rb, "kind", "%s", failure_kind_name(failure_kind(f)));

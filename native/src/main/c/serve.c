@@ -757,6 +757,11 @@ static void start_proc(struct server *s, uint32_t id, struct env_slot *slot,
         rc = spawn_in_env(spec, &child, &f);
     }
     close_child_ends(s, child_ends);
+    if (rc < 0 && f.signal == SIGKILL && oom_before >= 0 && cgroup_oom_kills(&slot->env.cg) > oom_before) {
+        f.oom = true; /* as EXITED's oom=true */
+        snprintf(f.hint, sizeof f.hint, "the OOM killer killed the command's process: the environment's memory "
+                                        "limit (memory-max) was reached");
+    }
     if (rc < 0) {
         for (int i = 0; i < 3; i++)
             close_fd(&ours[i]);

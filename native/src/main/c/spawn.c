@@ -38,6 +38,9 @@
  * - The command resets signals, closes every fd above 2, and execs with an explicit envp,
  *   searching argv[0] in the *env's* PATH. A failed exec writes a struct failure (stage
  *   `exec`) on the status socket; EOF without one means the exec succeeded.
+ * - Whoever clones the command but us (the intermediate, the zygote) then sends its pid ('c'): a
+ *   command killed before it announced itself (kill -1 in the env, the OOM killer) is reaped here
+ *   and reported with its signal (struct failure's signal), as is the direct way's (our child).
  */
 #include "spawn.h"
 
@@ -214,6 +217,8 @@ static NORETURN void start_supervisor(const struct spawn_spec *spec, int status_
         run_supervisor(spec, status_fd, pipes);
     if (child < 0)
         die("exec", "fork", "", NULL);
+    if (!own_pid_ns)
+        send_status(status_fd, 'c', child);
     int status = 0;
     while (own_pid_ns && waitpid(child, &status, 0) < 0 && errno == EINTR)
         ;
@@ -441,6 +446,7 @@ static NORETURN void run_intermediate(const struct spawn_spec *spec, int status_
         exec_command(spec, status_fd, true);
     if (cmd < 0)
         die("exec", "clone", "CLONE_PARENT", NULL);
+    send_status(status_fd, 'c', cmd); /* killed before it announces itself, it is still known */
     if (zygote_sock < 0)
         _exit(0);
     send_status(status_fd, 'z', 0);
@@ -448,11 +454,38 @@ static NORETURN void run_intermediate(const struct spawn_spec *spec, int status_
     zygote_become(&kept, zygote_sock);
 }
 
-static void reap(pid_t pid)
+/* Its wait status (0 for no process). */
+static int reap(pid_t pid)
 {
+    int status = 0;
     if (pid > 0)
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;
+    return status;
+}
+
+/* The wait status of a command cloned by another process that did not announce itself (EOF came first):
+ * it is exiting (its status socket closed), killed by then; SIGKILL changes nothing of that, and keeps us
+ * from waiting for a command whose announcement was lost, which would run on, untracked. */
+static int reap_unannounced(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    return reap(pid);
+}
+
+/* The command's process ended before it announced itself, with no failure of its own: killed (kill -1 in
+ * the env, the OOM killer), as STATUS says (0: unknown), or that of the process that was to clone it. */
+static int died_before_exec(const struct spawn_spec *spec, int status, struct failure *f)
+{
+    if (!WIFSIGNALED(status)) {
+        errno = ECHILD;
+        return fail(f, "exec", "clone", "", "the command's process ended before it could exec");
+    }
+    errno = 0;
+    fail(f, "exec", "", spec->argv[0],
+         "something, such as kill -1 run in the environment or the OOM killer, killed the command's process");
+    f->signal = WTERMSIG(status);
+    return -1;
 }
 
 /* The zygote's way: it clones the command (our child, CLONE_PARENT) which announces itself on
@@ -467,7 +500,7 @@ static int spawn_by_zygote(const struct spawn_spec *spec, const int status[2], s
     struct pollfd hangup = { .fd = status[0], .events = 0 };
     while (sent == 0 && poll(&hangup, 1, -1) < 0 && errno == EINTR)
         ;
-    pid_t cmd = -1, nspid = -1;
+    pid_t cmd = -1, nspid = -1, cloned = -1;
     bool failed = false;
     struct status_msg msg;
     pid_t sender;
@@ -475,6 +508,8 @@ static int spawn_by_zygote(const struct spawn_spec *spec, const int status[2], s
         if (msg.tag == 'p') {
             cmd = sender;
             nspid = msg.value;
+        } else if (msg.tag == 'c') {
+            cloned = msg.value; /* the zygote's, once the command exec'd or died */
         } else if (msg.tag == 'e' && !failed) {
             *f = msg.failure;
             failed = true;
@@ -486,8 +521,10 @@ static int spawn_by_zygote(const struct spawn_spec *spec, const int status[2], s
         reap(cmd); /* it exits 125/126/127 right after reporting */
         return -1;
     }
-    if (sent < 0 || cmd <= 0)
+    if (sent < 0 || (cmd <= 0 && cloned <= 0))
         return SPAWN_ZYGOTE_GONE;
+    if (cmd <= 0) /* the zygote lives on: the command was killed, never to be started again */
+        return died_before_exec(spec, reap_unannounced(cloned), f);
     out->pid = cmd;
     out->nspid = nspid;
     return 0;
@@ -543,7 +580,7 @@ int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct fail
             close(zygote[0]);
         return fail(f, "exec", "fork", "", NULL);
     }
-    pid_t cmd = -1, inner = -1, nspid = -1;
+    pid_t cmd = -1, inner = -1, nspid = -1, cloned = -1;
     bool failed = false, became_zygote = false;
     struct status_msg msg;
     pid_t sender;
@@ -556,6 +593,8 @@ int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct fail
             inner = sender;
         else if (msg.tag == 'z')
             became_zygote = true;
+        else if (msg.tag == 'c')
+            cloned = msg.value;
         else if (msg.tag == 'e' && !failed) {
             *f = msg.failure;
             failed = true;
@@ -568,11 +607,13 @@ int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct fail
     } else if (zygote[0] >= 0) {
         close(zygote[0]);
     }
+    int ended = 0; /* the first wait status of a process that was killed before the command announced itself */
     if ((!direct && !became_zygote) || (direct && (failed || cmd <= 0)))
-        reap(mid); /* direct: the command itself, which exits 125/126/127 right after reporting */
+        ended = reap(mid); /* direct: the command itself, which exits 125/126/127 right after reporting */
     if (direct && failed)
         cmd = -1;
-    reap(inner);
+    int inner_status = reap(inner);
+    ended = WIFSIGNALED(ended) ? ended : inner_status;
     if (failed) {
         reap(cmd); /* it exits 126/127 right after reporting (a supervisor: after it) */
         if (out->result_fd >= 0)
@@ -580,8 +621,8 @@ int spawn_in_env(const struct spawn_spec *spec, struct spawned *out, struct fail
         return -1;
     }
     if (cmd <= 0) {
-        errno = ECHILD;
-        return fail(f, "exec", "clone", "", "the intermediate process died unexpectedly");
+        int cloned_status = cloned > 0 ? reap_unannounced(cloned) : 0;
+        return died_before_exec(spec, WIFSIGNALED(ended) ? ended : cloned_status, f);
     }
     out->pid = cmd;
     out->nspid = nspid;

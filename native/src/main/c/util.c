@@ -110,10 +110,22 @@ int set_failure_sink(int fd)
     return previous;
 }
 
+void failure_message(const struct failure *f, char *buf, size_t size)
+{
+    const char *abbrev = f->signal ? sigabbrev_np(f->signal) : NULL;
+    if (f->signal)
+        snprintf(buf, size, "%s%skilled by signal %d (SIG%s) before it could exec", f->path, f->path[0] ? ": " : "",
+                 f->signal, abbrev ? abbrev : "UNKNOWN");
+    else
+        snprintf(buf, size, "%s%s%s: %s", f->syscall, f->path[0] ? " " : "", f->path,
+                 f->err ? strerror(f->err) : "failed");
+}
+
 void print_failure(const struct failure *f)
 {
-    fprintf(stderr, "isolated-helper: %s: %s%s%s: %s\n", f->stage, f->syscall,
-            f->path[0] ? " " : "", f->path, f->err ? strerror(f->err) : "failed");
+    char message[sizeof f->syscall + sizeof f->path + 128];
+    failure_message(f, message, sizeof message);
+    fprintf(stderr, "isolated-helper: %s: %s\n", f->stage, message);
     if (f->hint[0])
         fprintf(stderr, "hint: %s\n", f->hint);
 }

@@ -26,6 +26,8 @@ struct failure {
     char path[512];
     char hint[1024]; /* a step's hint names paths (a bind's source and target) and may add a note */
     int err;
+    int signal;    /* stage exec: the signal that killed the command's process before it could exec, else 0 */
+    bool oom;      /* that signal was the OOM killer's (serve: the env cgroup's oom_kill counter went up) */
     bool settings; /* the request's settings contradict each other: kind=test at any stage */
 };
 
@@ -42,11 +44,13 @@ NORETURN void die_with(const struct failure *f, int exit_code);
 NORETURN void die(const char *stage, const char *syscall, const char *path,
                   const char *hint_fmt, ...) PRINTF_LIKE(4, 5);
 void print_failure(const struct failure *f);
+/* `SYSCALL PATH: strerror` (or `PATH: killed by signal N (SIGX) before it could exec`), as ERROR's message= says. */
+void failure_message(const struct failure *f, char *buf, size_t size);
 const char *errno_name(int err);
 
 /* Tagged messages on a status pipe: one atomic write each (sizeof < PIPE_BUF). */
 struct status_msg {
-    char tag; /* 'p' pid, 'r' ready, 'e' failure */
+    char tag; /* 'p' pid, 'r' ready, 'e' failure, 'c' the pid of a command just cloned (by whoever cloned it) */
     int value;
     struct failure failure;
 };

@@ -22,8 +22,10 @@
  *   and we SIGKILL and reap it when the env goes (zygote_stop()).
  * - Requests: on a stream socket, a struct request with the command's stdin, stdout, stderr and
  *   status socket attached (SCM_RIGHTS), then its cwd, argv and envp, each NUL-terminated.
- * - A clone that fails is reported on the command's status socket (stage `exec`). A zygote that
- *   could not set itself up, or is gone (EPIPE, or EOF before the command announced itself),
+ * - A clone that fails is reported on the command's status socket (stage `exec`); one that worked
+ *   too ('c', the command's pid), once the command exec'd or died: a command killed before it
+ *   announced itself (kill -1 in the env, the OOM killer) is reported as such, and the zygote kept.
+ *   A zygote that could not set itself up, or is gone (EPIPE, or EOF with neither message),
  *   started nothing: serve then stops it and spawns the command the other way
  *   (SPAWN_ZYGOTE_GONE), and makes no other for that env.
  */
@@ -163,11 +165,14 @@ static int serve_request(int fd, const struct spawn_spec *base)
         c.spec.policy.umask = (mode_t)req.umask;
         c.spec.policy.n_groups = req.n_groups;
         memcpy(c.spec.policy.groups, req.groups, req.n_groups * sizeof req.groups[0]);
-        if (clone_on_spare_stack(zygote_child, &c, CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD) < 0) {
+        pid_t cmd = clone_on_spare_stack(zygote_child, &c, CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD);
+        if (cmd < 0) {
             struct failure f;
             fail(&f, "exec", "clone", "", NULL);
             struct status_msg msg = { .tag = 'e', .value = EXIT_SETUP_FAILED, .failure = f };
             (void)write_all(c.fds[STATUS], &msg, sizeof msg);
+        } else {
+            send_status(c.fds[STATUS], 'c', cmd); /* it exec'd or died: the helper tells which */
         }
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* a command's setresuid may have set it on our memory */
     }

@@ -29,7 +29,10 @@ import org.apiguardian.api.API;
  * {@code ENOENT} does not tell them apart), 126
  * when it could not be executed ({@code isolated: PROGRAM: cannot execute (...)}), 125 when its working
  * directory could not be entered ({@code isolated: working directory DIR does not exist in the
- * environment}, {@code ... is not a directory}). A command the helper could not start (its own {@code socketpair},
+ * environment}, {@code ... is not a directory}). A command whose process was killed by signal {@code N} before
+ * it could exec (a {@code kill -1} run by another command of the environment at that moment, the OOM killer) has
+ * {@code 128 + N} as well, {@link #signal()} {@code N}, and says so on {@link #stderr()} ({@code isolated: PROGRAM:
+ * killed by signal 9 (SIGKILL) before it could exec (...)}). A command the helper could not start (its own {@code socketpair},
  * {@code pipe2} or {@code fork} failed, e.g. out of file descriptors) has no result: {@code exec} and {@code start}
  * throw an {@link EnvironmentSetupException} at stage {@code exec} with the helper's hint. A command stopped at its timeout has {@link #timedOut()} set, one killed for using more memory than
  * its environment's limit {@link #oomKilled()}.

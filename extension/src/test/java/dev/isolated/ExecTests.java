@@ -53,6 +53,30 @@ class ExecTests {
     }
 
     @Test
+    @DisplayName("report a command killed before its exec (kill -9 -1 run by another) as 137 with the reason on stderr")
+    void killedBeforeExec(IsolatedEnvironment env) {
+        IsolatedProcess killer = env.start(Command.of("sh", "-c", "while :; do kill -9 -1; done"));
+        ExecResult early = null;
+        // Each start is killed before or after its exec, or not at all: until one is killed before it (of the
+        // first ten or so, as root and rootless), every result must be one of those three, never an exception.
+        for (int i = 0; i < 2000 && early == null; i++) {
+            ExecResult r = env.exec("true");
+            assertThat(r.exitCode()).as(r.toString()).isIn(0, 137);
+            if (!r.stderr().isEmpty()) {
+                early = r;
+            }
+        }
+        killer.kill();
+
+        assertThat(early).as("a command killed before its exec among 2000").isNotNull();
+        assertThat(early).exitedWith(137);
+        assertThat(early.signal()).hasValue(9);
+        assertThat(early.stderr())
+                .isEqualTo("isolated: true: killed by signal 9 (SIGKILL) before it could exec (something, such as"
+                        + " kill -1 run in the environment or the OOM killer, killed the command's process)\n");
+    }
+
+    @Test
     @DisplayName("report a missing working directory as exit code 125, not as a missing program")
     void missingWorkingDirectory(IsolatedEnvironment env) {
         ExecResult r = env.exec(Command.of("true").withWorkingDirectory("/does/not/exist"));

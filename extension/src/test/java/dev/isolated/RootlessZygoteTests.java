@@ -23,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link NobodyJvm}, each fixture test runs many commands in one environment and checks that every one of them
  * is what the first was: the same ids, capabilities, filter, limits and {@code ps}; its own stdin, output, exit
  * code, working directory and session keyring; failures told as before; commands still started after everything
- * inside was killed; and nothing left once the environments are closed.
+ * inside was killed; a command killed before its exec reported as such (137), the zygote kept; and nothing left
+ * once the environments are closed.
  */
 @DisplayName("rootless: an environment's later commands are forked inside it, and are what its first one was")
 class RootlessZygoteTests {
@@ -31,7 +32,7 @@ class RootlessZygoteTests {
 
     @Test
     @DisplayName("as uid 65534: ids, capabilities, filter, limits, ps, stdio, exit codes, failures, keyrings, "
-            + "kill -9 -1 inside; nothing left after")
+            + "kill -9 -1 inside, a command killed before its exec; nothing left after")
     void laterCommandsAsNobody(@TempDir Path dir) throws Exception {
         Path image = probeImage(NobodyJvm.runDirectory(dir, "image"));
         Set<Long> before = RootlessLeftovers.processesOfNobody();
@@ -39,7 +40,7 @@ class RootlessZygoteTests {
         List<String> lines = NobodyJvm.runFixture(
                 NobodyJvm.runDirectory(dir, "run"), ZygoteTestCase.class, List.of(), "isolated.rootfs=" + image);
 
-        assertThat(lines).hasSize(6).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
+        assertThat(lines).hasSize(7).allSatisfy(line -> assertThat(line).startsWith("SUCCESSFUL"));
         assertThat(RootlessLeftovers.find(before, dir, MARKER))
                 .as("processes of the child JVM left after it exited")
                 .isEmpty();
@@ -171,6 +172,28 @@ class RootlessZygoteTests {
             IsolatedProcess sleeper = env.start(Command.of("sh", "-c", "sleep 30; echo " + MARKER));
             assertThat(sleeper.kill().signal()).hasValue(9);
             assertThat(env.exec("echo", "still").stdout()).isEqualTo("still\n");
+        }
+
+        @Test
+        @Isolated
+        void commandKilledBeforeItsExec(IsolatedEnvironment env) {
+            assertThat(env.exec("true")).succeeded();
+            List<Long> zygotes = zygotesOfThisJvm();
+            assertThat(zygotes).hasSize(1);
+            IsolatedProcess killer = env.start(Command.of("sh", "-c", "while :; do kill -9 -1; done"));
+            ExecResult early = null;
+            for (int i = 0; i < 2000 && early == null; i++) {
+                ExecResult r = env.exec("true");
+                assertThat(r.exitCode()).as(r.toString()).isIn(0, 137);
+                early = r.stderr().isEmpty() ? null : r;
+            }
+            killer.kill();
+
+            assertThat(early).as("a command killed before its exec among 2000").isNotNull();
+            assertThat(early.stderr())
+                    .isEqualTo("isolated: true: killed by signal 9 (SIGKILL) before it could exec (something, such"
+                            + " as kill -1 run in the environment or the OOM killer, killed the command's process)\n");
+            assertThat(zygotesOfThisJvm()).as("the zygote is kept").isEqualTo(zygotes);
         }
 
         @Test

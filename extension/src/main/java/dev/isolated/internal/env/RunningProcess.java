@@ -295,6 +295,15 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
             int code = errname.equals("ENOENT") ? 127 : 126;
             String why = code == 127 ? "command not found in the environment" : "cannot execute";
             completeAtOnce(code, command.get(0) + ": " + why + " (" + error.getOrEmpty("message") + ")");
+        } else if (stage.equals("exec") && error.get("signal").isPresent()) {
+            // Killed before its exec (kill -1 in the environment, the OOM killer): 128+N, as a shell's child killed
+            // between fork and exec, or the command a moment later, ends.
+            int signal = Integer.parseInt(error.get("signal").get());
+            oomKilled = error.getOrEmpty("oom").equals("true");
+            completeAtOnce(
+                    128 + signal,
+                    OptionalInt.of(signal),
+                    error.getOrEmpty("message") + " (" + error.getOrEmpty("hint") + ")");
         } else if (stage.equals("cwd")) {
             completeAtOnce(125, workingDirectoryProblem(error));
         } else if (stage.equals("user") && user != null) {
@@ -306,9 +315,13 @@ final class RunningProcess implements IsolatedProcess, FrameListener, WatchableO
 
     /** A command that never ran: its exit code at once, and why on stderr, as a shell (or env, chroot) says. */
     private void completeAtOnce(int code, String why) {
+        completeAtOnce(code, OptionalInt.empty(), why);
+    }
+
+    private void completeAtOnce(int code, OptionalInt signal, String why) {
         output(true, ("isolated: " + why + "\n").getBytes(StandardCharsets.UTF_8));
         spawned.complete(Fields.of());
-        complete(code, OptionalInt.empty());
+        complete(code, signal);
     }
 
     /** The command's user cannot be switched to: most often an id the user namespace does not map, rootless. */
