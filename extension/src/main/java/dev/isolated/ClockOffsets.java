@@ -23,6 +23,14 @@ import org.apiguardian.api.API;
  * {@link EnvironmentSetupException} at stage {@code time} that says so. A method's {@code @ClockOffsets} replaces its class's, a
  * class's its superclass's (it is inherited).
  *
+ * <p>It may be used as a meta-annotation to create a composed annotation. Two annotations of one class, method or
+ * composed annotation that carry different {@code @ClockOffsets} settings (two composed ones, or one and a
+ * {@code @ClockOffsets}), of which JUnit would silently take the first, fail the class or test with an
+ * {@link org.junit.jupiter.api.extension.ExtensionConfigurationException} naming them, e.g.
+ * {@code @LongUptime and @ClockOffsets on method renews carry different @ClockOffsets settings, and only one can
+ * apply: keep one of them (a @ClockOffsets on a test method replaces its class's, for settings of some tests only)};
+ * ones with equal settings are fine.
+ *
  * @since 0.1
  */
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})

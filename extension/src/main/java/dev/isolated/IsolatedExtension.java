@@ -56,13 +56,14 @@ class IsolatedExtension
 
     @Override
     public void beforeAll(ExtensionContext context) {
+        SingleAnnotations.check(context.getRequiredTestClass()); // a conflict fails the class, not each of its tests
         if (perClass(context.getRequiredTestClass())) {
             classEnvironment(context);
         }
     }
 
     private static boolean perClass(Class<?> testClass) {
-        Optional<Isolated> declared = IsolatedAnnotations.find(testClass);
+        Optional<Isolated> declared = SingleAnnotations.find(testClass, Isolated.class);
         return declared.isPresent() && declared.get().lifecycle() == Isolated.Lifecycle.PER_CLASS;
     }
 
@@ -96,7 +97,7 @@ class IsolatedExtension
         awaitBackgroundCloses(context);
         Method method = context.getRequiredTestMethod();
         Class<?> testClass = context.getRequiredTestClass();
-        Optional<Isolated> onMethod = IsolatedAnnotations.find(method);
+        Optional<Isolated> onMethod = SingleAnnotations.find(method, Isolated.class);
         Optional<Isolated> onClass = nearestClassAnnotation(testClass);
         // Plain code, not lambdas (each is a class spun at its first use): this is every test's path, the first one's
         // too.
@@ -166,7 +167,7 @@ class IsolatedExtension
     private static void rejectUnusedEnvironmentAnnotations(Method method, Class<?> testClass) {
         List<AnnotatedElement> elements = new ArrayList<>(List.of(method));
         Class<?> declaring = testClass;
-        while (IsolatedAnnotations.find(declaring).isEmpty()) {
+        while (SingleAnnotations.find(declaring, Isolated.class).isEmpty()) {
             elements.add(declaring);
             declaring = declaring.getEnclosingClass();
         }
@@ -329,7 +330,7 @@ class IsolatedExtension
     public Object resolveParameter(ParameterContext parameterContext, ExtensionContext context) {
         Parameter parameter = parameterContext.getParameter();
         Optional<Isolated> own = parameterContext.getDeclaringExecutable() instanceof Method
-                ? IsolatedAnnotations.find(parameter)
+                ? SingleAnnotations.find(parameter, Isolated.class)
                 : parameterContext.findAnnotation(Isolated.class); // javac's index shift of inner-class constructors
         if (own.isPresent()
                 && (context.getTestMethod().isEmpty()
@@ -345,7 +346,7 @@ class IsolatedExtension
             Method method = context.getRequiredTestMethod();
             rejectLifecycle(own.get(), "parameter " + parameter.getName() + " of " + method.getName());
             List<Isolated> annotations = new ArrayList<>(List.of(own.get()));
-            IsolatedAnnotations.find(method).ifPresent(annotations::add);
+            SingleAnnotations.find(method, Isolated.class).ifPresent(annotations::add);
             annotations.addAll(classAnnotations(context.getRequiredTestClass()));
             IsolatedSettings.Merged merged = IsolatedSettings.merge(annotations);
             List<AnnotatedElement> mountSources = new ArrayList<>(classChain(context.getRequiredTestClass()));
@@ -529,7 +530,7 @@ class IsolatedExtension
     /** The nearest {@code @Isolated} on {@code c} or its enclosing classes. */
     static Optional<Isolated> nearestClassAnnotation(Class<?> c) {
         for (Class<?> k = c; k != null; k = k.getEnclosingClass()) {
-            Optional<Isolated> found = IsolatedAnnotations.find(k);
+            Optional<Isolated> found = SingleAnnotations.find(k, Isolated.class);
             if (found.isPresent()) {
                 return found;
             }
@@ -541,7 +542,7 @@ class IsolatedExtension
     private static List<Isolated> classAnnotations(Class<?> c) {
         List<Isolated> found = new ArrayList<>();
         for (Class<?> k = c; k != null; k = k.getEnclosingClass()) {
-            Optional<Isolated> isolated = IsolatedAnnotations.find(k);
+            Optional<Isolated> isolated = SingleAnnotations.find(k, Isolated.class);
             if (isolated.isPresent()) { // not ifPresent(found::add): a class spun on the first test's path
                 found.add(isolated.get());
             }

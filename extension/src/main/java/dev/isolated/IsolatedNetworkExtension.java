@@ -17,7 +17,6 @@ import org.junit.jupiter.api.extension.ExtensionContext.Namespace;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
 import org.junit.jupiter.api.extension.ParameterResolver;
-import org.junit.platform.commons.support.AnnotationSupport;
 import org.junit.platform.commons.support.HierarchyTraversalMode;
 import org.junit.platform.commons.support.ReflectionSupport;
 
@@ -155,7 +154,7 @@ class IsolatedNetworkExtension implements BeforeAllCallback, BeforeEachCallback,
     static IsolatedEnvironmentBuilder join(
             IsolatedEnvironmentBuilder builder, List<? extends AnnotatedElement> elements, ExtensionContext context) {
         for (AnnotatedElement element : elements) {
-            Optional<OnNetwork> on = AnnotationSupport.findAnnotation(element, OnNetwork.class);
+            Optional<OnNetwork> on = SingleAnnotations.find(element, OnNetwork.class);
             if (on.isPresent()) {
                 String where = element instanceof Method m
                         ? "method " + m.getName()

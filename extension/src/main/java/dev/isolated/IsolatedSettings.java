@@ -216,9 +216,8 @@ final class IsolatedSettings {
         Limits limits = null;
         ClockOffsets clocks = null;
         for (AnnotatedElement element : sources) {
-            limits = AnnotationSupport.findAnnotation(element, Limits.class).orElse(limits);
-            clocks = AnnotationSupport.findAnnotation(element, ClockOffsets.class)
-                    .orElse(clocks);
+            limits = SingleAnnotations.find(element, Limits.class).orElse(limits);
+            clocks = SingleAnnotations.find(element, ClockOffsets.class).orElse(clocks);
         }
         if (limits != null) {
             requireNotNegative(limits);
@@ -308,8 +307,7 @@ final class IsolatedSettings {
     private static Optional<WritableLayer> innermostWritableLayer(List<AnnotatedElement> sources) {
         WritableLayer layer = null;
         for (AnnotatedElement element : sources) {
-            layer = AnnotationSupport.findAnnotation(element, WritableLayer.class)
-                    .orElse(layer);
+            layer = SingleAnnotations.find(element, WritableLayer.class).orElse(layer);
         }
         return Optional.ofNullable(layer);
     }

@@ -36,6 +36,14 @@ import org.apiguardian.api.API;
  * {@link IsolatedEnvironmentBuilder#cpuPercent(int)}, {@link IsolatedEnvironmentBuilder#openFiles(int)},
  * {@link IsolatedEnvironmentBuilder#fileSizeBytes(long)}, {@link IsolatedEnvironmentBuilder#cpuSeconds(int)}.
  *
+ * <p>It may be used as a meta-annotation to create a composed annotation. Two annotations of one class, method or
+ * composed annotation that carry different {@code @Limits} settings (two composed ones, or one and a
+ * {@code @Limits}), of which JUnit would silently take the first, fail the class or test with an
+ * {@link org.junit.jupiter.api.extension.ExtensionConfigurationException} naming them, e.g.
+ * {@code @FewFiles and @ManyFiles on class UploadTest carry different @Limits settings, and only one can apply: keep
+ * one of them (a @Limits on a test method replaces its class's, for settings of some tests only)}; ones with equal
+ * settings are fine.
+ *
  * @since 0.1
  */
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})

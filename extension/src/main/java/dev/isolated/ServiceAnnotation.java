@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.extension.ExtensionConfigurationException;
-import org.junit.platform.commons.support.AnnotationSupport;
 
 /** Turns the innermost {@link StartImageCommand} into the builder's service and startup timeout. */
 final class ServiceAnnotation {
@@ -19,8 +18,7 @@ final class ServiceAnnotation {
     static void apply(IsolatedEnvironmentBuilder builder, List<AnnotatedElement> sources) {
         StartImageCommand found = null;
         for (AnnotatedElement element : sources) {
-            found = AnnotationSupport.findAnnotation(element, StartImageCommand.class)
-                    .orElse(found);
+            found = SingleAnnotations.find(element, StartImageCommand.class).orElse(found);
         }
         if (found == null) {
             return;

@@ -34,6 +34,16 @@ import org.apiguardian.api.API;
  * its own). A service that is not ready fails the test with the {@link ServiceNotReadyException} (on a
  * {@code PER_CLASS} class, the class: none of its tests runs); its environment is closed.
  *
+ * <p>It may be used as a meta-annotation to create a composed annotation. Two annotations of one class, method,
+ * parameter or composed annotation that carry different {@code @StartImageCommand} settings (two composed ones, or one
+ * and a {@code @StartImageCommand}), of which JUnit would silently take the first, fail the class or test with an
+ * {@link org.junit.jupiter.api.extension.ExtensionConfigurationException} naming them, e.g.
+ * {@code @PostgresReady and @PostgresListening on class PostgresTest carry different @StartImageCommand settings, and
+ * only one can apply: keep one of them (a @StartImageCommand on a test method replaces its class's, for settings of
+ * some tests only)}; on a parameter, the test fails with JUnit's
+ * {@link org.junit.jupiter.api.extension.ParameterResolutionException}, whose message ends with that. Ones with equal
+ * settings are fine.
+ *
  * @since 0.1
  */
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.PARAMETER, ElementType.ANNOTATION_TYPE})

@@ -27,6 +27,14 @@ import org.apiguardian.api.API;
  * A method's {@code @WritableLayer} replaces its class's, a class's its superclass's (it is inherited). See {@link IsolatedEnvironmentBuilder#writableLayer},
  * {@link IsolatedEnvironmentBuilder#tmpfsSize} and {@link IsolatedEnvironmentBuilder#from}.
  *
+ * <p>It may be used as a meta-annotation to create a composed annotation. Two annotations of one class, method or
+ * composed annotation that carry different {@code @WritableLayer} settings (two composed ones, or one and a
+ * {@code @WritableLayer}), of which JUnit would silently take the first, fail the class or test with an
+ * {@link org.junit.jupiter.api.extension.ExtensionConfigurationException} naming them, e.g.
+ * {@code @SmallLayer and @DiskLayer on class BigDataTest carry different @WritableLayer settings, and only one can
+ * apply: keep one of them (a @WritableLayer on a test method replaces its class's, for settings of some tests only)};
+ * ones with equal settings are fine.
+ *
  * @since 0.1
  */
 @Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})

@@ -15,10 +15,12 @@ import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
+import org.assertj.core.api.Condition;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
+import org.junit.platform.testkit.engine.Event;
 
 /**
  * Where a user may put {@code @Isolated} and its companions besides a class or method, as the README's "What you
@@ -54,39 +56,94 @@ class AnnotationPlacementTests {
                 .assertThatEvents()
                 .haveExactly(
                         1,
-                        event(
+                        refused(
                                 container(TwoOnAClassTestCase.class),
-                                finishedWithFailure(
-                                        instanceOf(ExtensionConfigurationException.class),
-                                        message("@BusyboxHost and @HelloImage on class TwoOnAClassTestCase" + fix))));
+                                "@BusyboxHost and @HelloImage on class TwoOnAClassTestCase" + fix));
         EngineRunner.run(TwoOnAMethodTestCase.class)
                 .testEvents()
                 .assertThatEvents()
                 .haveExactly(
-                        1,
-                        event(
-                                test("conflicting"),
-                                finishedWithFailure(
-                                        instanceOf(ExtensionConfigurationException.class),
-                                        message("@BusyboxWithPom and @HelloImage on method conflicting" + fix))))
+                        1, refused(test("conflicting"), "@BusyboxWithPom and @HelloImage on method conflicting" + fix))
                 .haveExactly(
                         1,
-                        event(
-                                test("onAParameter"),
-                                finishedWithFailure(
-                                        instanceOf(ParameterResolutionException.class),
-                                        message(m -> m.endsWith(
-                                                ": @BusyboxHost and @Isolated on parameter env of onAParameter"
-                                                        + fix)))))
+                        refusedParameter(
+                                "onAParameter", "@BusyboxHost and @Isolated on parameter env of onAParameter" + fix))
                 .haveExactly(
                         1,
-                        event(
+                        refused(
                                 test("inAComposedAnnotation"),
-                                finishedWithFailure(
-                                        instanceOf(ExtensionConfigurationException.class),
-                                        message("@BusyboxHost and @HelloImage on annotation @BusyboxOrHello" + fix))))
+                                "@BusyboxHost and @HelloImage on annotation @BusyboxOrHello" + fix))
                 .haveExactly(1, event(test("equal"), finishedSuccessfully()))
                 .haveExactly(1, event(test("ownIsolatedOnTheClass"), finishedSuccessfully()));
+    }
+
+    @Test
+    @DisplayName("two annotations of one class, method or parameter that carry different @Limits, @WritableLayer, "
+            + "@ClockOffsets or @StartImageCommand settings fail it, naming them; equal ones do not")
+    void conflictingLimitsLayersClocksServices() {
+        String limits = replaced("Limits");
+        String layer = replaced("WritableLayer");
+        EngineRunner.run(TwoLimitsOnAClassTestCase.class)
+                .containerEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        refused(
+                                container(TwoLimitsOnAClassTestCase.class),
+                                "@FewFiles and @ManyFiles on class TwoLimitsOnAClassTestCase" + limits));
+        EngineRunner.run(TwoLimitsOnAClassOfIsolatedMethodsTestCase.class)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        refused(
+                                test("test"),
+                                "@FewFiles and @ManyFiles on class TwoLimitsOnAClassOfIsolatedMethodsTestCase"
+                                        + limits));
+        EngineRunner.run(TwoLayersOnAClassTestCase.class)
+                .containerEvents()
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        refused(
+                                container(TwoLayersOnAClassTestCase.class),
+                                "@SmallLayer and @WritableLayer on class TwoLayersOnAClassTestCase" + layer));
+        EngineRunner.run(TwoSettingsOnAMethodTestCase.class)
+                .testEvents()
+                .assertThatEvents()
+                .haveExactly(1, refused(test("limits"), "@FewFiles and @Limits on method limits" + limits))
+                .haveExactly(1, refused(test("layers"), "@SmallLayer and @BigLayer on method layers" + layer))
+                .haveExactly(
+                        1,
+                        refused(
+                                test("clocks"),
+                                "@LongUptime and @ClockOffsets on method clocks" + replaced("ClockOffsets")))
+                .haveExactly(
+                        1,
+                        refusedParameter(
+                                "serviceOnAParameter",
+                                "@ServiceOnPort1 and @StartImageCommand on parameter env of serviceOnAParameter"
+                                        + replaced("StartImageCommand")))
+                .haveExactly(1, event(test("equal"), finishedSuccessfully()));
+    }
+
+    /** The end of the message about two different NAME annotations: one on a method replaces its class's. */
+    private static String replaced(String name) {
+        return " carry different @" + name + " settings, and only one can apply: keep one of them (a @" + name
+                + " on a test method replaces its class's, for settings of some tests only)";
+    }
+
+    /** WHICH (a class or test) failed with an ExtensionConfigurationException saying MESSAGE. */
+    private static Condition<Event> refused(Condition<Event> which, String message) {
+        return event(which, finishedWithFailure(instanceOf(ExtensionConfigurationException.class), message(message)));
+    }
+
+    /** The test failed resolving a parameter, as JUnit says, for the reason MESSAGE. */
+    private static Condition<Event> refusedParameter(String test, String message) {
+        return event(
+                test(test),
+                finishedWithFailure(
+                        instanceOf(ParameterResolutionException.class), message(m -> m.endsWith(": " + message))));
     }
 
     @Test
@@ -223,6 +280,103 @@ class AnnotationPlacementTests {
         @BusyboxHost
         void ownIsolatedOnTheClass(IsolatedEnvironment env) {
             assertThat(env).hostname().isEqualTo("busybox");
+        }
+    }
+
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target({ElementType.TYPE, ElementType.METHOD})
+    @Limits(openFiles = 64)
+    @interface FewFiles {}
+
+    /** Another annotation with the settings of {@link FewFiles}. */
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target({ElementType.TYPE, ElementType.METHOD})
+    @Limits(openFiles = 64)
+    @interface AlsoFewFiles {}
+
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target({ElementType.TYPE, ElementType.METHOD})
+    @Limits(openFiles = 128)
+    @interface ManyFiles {}
+
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target({ElementType.TYPE, ElementType.METHOD})
+    @WritableLayer(tmpfsSize = "16m")
+    @interface SmallLayer {}
+
+    /** Another annotation with the settings of {@link SmallLayer}. */
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target({ElementType.TYPE, ElementType.METHOD})
+    @WritableLayer(tmpfsSize = "16m")
+    @interface AlsoSmallLayer {}
+
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target({ElementType.TYPE, ElementType.METHOD})
+    @WritableLayer(tmpfsSize = "32m")
+    @interface BigLayer {}
+
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target(ElementType.METHOD)
+    @ClockOffsets(boottimeSeconds = 30 * 86400)
+    @interface LongUptime {}
+
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target(ElementType.PARAMETER)
+    @StartImageCommand(ports = 1)
+    @interface ServiceOnPort1 {}
+
+    @Isolated(rootfs = "busybox.tar")
+    @FewFiles
+    @ManyFiles
+    static class TwoLimitsOnAClassTestCase {
+        @Test
+        void test(IsolatedEnvironment env) {}
+    }
+
+    @FewFiles
+    @ManyFiles
+    static class TwoLimitsOnAClassOfIsolatedMethodsTestCase {
+        @Test
+        @Isolated(rootfs = "busybox.tar")
+        void test(IsolatedEnvironment env) {}
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    @SmallLayer
+    @WritableLayer(tmpfsSize = "32m")
+    static class TwoLayersOnAClassTestCase {
+        @Test
+        void test(IsolatedEnvironment env) {}
+    }
+
+    @Isolated(rootfs = "busybox.tar")
+    static class TwoSettingsOnAMethodTestCase {
+        @Test
+        @FewFiles
+        @Limits(openFiles = 128)
+        void limits(IsolatedEnvironment env) {}
+
+        @Test
+        @SmallLayer
+        @BigLayer
+        void layers(IsolatedEnvironment env) {}
+
+        @Test
+        @LongUptime
+        @ClockOffsets(boottimeSeconds = 60)
+        void clocks(IsolatedEnvironment env) {}
+
+        @Test
+        void serviceOnAParameter(@Isolated @ServiceOnPort1 @StartImageCommand(ports = 2) IsolatedEnvironment env) {}
+
+        @Test
+        @FewFiles
+        @AlsoFewFiles
+        @SmallLayer
+        @AlsoSmallLayer
+        void equal(IsolatedEnvironment env) {
+            assertThat(env.exec("sh", "-c", "ulimit -n")).stdout().isEqualTo("64\n");
+            assertThat(env.exec("df", "-k", "/").stdout()).containsPattern("\\s16384\\s");
         }
     }
 
