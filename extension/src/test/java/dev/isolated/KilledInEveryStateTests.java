@@ -363,20 +363,20 @@ class KilledInEveryStateTests {
         return false;
     }
 
-    private static List<Long> named(List<ProcessHandle> processes, String comm) {
+    static List<Long> named(List<ProcessHandle> processes, String comm) {
         return processes.stream()
                 .map(ProcessHandle::pid)
                 .filter(pid -> ParallelTests.comm(pid).equals(comm))
                 .toList();
     }
 
-    private static String describe(ProcessHandle p) {
+    static String describe(ProcessHandle p) {
         return p.pid() + " " + ParallelTests.comm(p.pid()) + " "
                 + p.info().commandLine().orElse("");
     }
 
     /** The {@code isolated-*} cgroup paths of a process. */
-    private static List<String> isolatedCgroups(long pid) {
+    static List<String> isolatedCgroups(long pid) {
         try {
             return Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup")).stream()
                     .map(line -> line.substring(line.indexOf(':', line.indexOf(':') + 1) + 1))
