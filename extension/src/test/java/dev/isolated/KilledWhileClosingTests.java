@@ -53,17 +53,7 @@ class KilledWhileClosingTests {
         Path layers = Files.createDirectories(tmp.resolve("layers"));
         Path javaTmp = Files.createDirectories(tmp.resolve("java-tmp"));
         List<String> mountsBefore = Files.readAllLines(Path.of("/proc/self/mountinfo"));
-        Process child = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-Djava.io.tmpdir=" + javaTmp,
-                        "-D" + IsolatedConfiguration.LAYER_DIR + "=" + layers,
-                        "-Dkilled.marker=" + marker,
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        FixtureRunner.class.getName(),
-                        BackgroundCloseCase.class.getName())
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
+        Process child = KilledInEveryStateTests.startChild(javaTmp, layers, marker, BackgroundCloseCase.class);
         List<ProcessHandle> doomed = new ArrayList<>();
         List<String> cgroups = new ArrayList<>();
         try {
@@ -96,7 +86,7 @@ class KilledWhileClosingTests {
                     .isNotNull();
             // What the kill catches: so that each check below could fail.
             assertThat(KilledInEveryStateTests.named(doomed, "isolated-init"))
-                    .as("the inits: the second test's, the third's spare")
+                    .as("the inits: the second test's, and the third's spare once made")
                     .isNotEmpty();
             assertThat(JvmExitTests.cgroupDirectories(cgroups))
                     .as("the environments' cgroups")
