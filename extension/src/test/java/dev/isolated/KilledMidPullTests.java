@@ -181,9 +181,14 @@ class KilledMidPullTests {
         command.addAll(options);
         command.addAll(List.of(
                 "-cp", System.getProperty("java.class.path"), FixtureRunner.class.getName(), PullCase.class.getName()));
-        Process child = new ProcessBuilder(command)
-                .redirectError(ProcessBuilder.Redirect.DISCARD)
-                .start();
+        Process child;
+        try {
+            child = new ProcessBuilder(command)
+                    .redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+        } catch (IOException e) {
+            throw new AssertionError("Cannot run " + command.get(0) + " (.ci/install-deps installs strace): " + e, e);
+        }
         try {
             BufferedReader out =
                     new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
