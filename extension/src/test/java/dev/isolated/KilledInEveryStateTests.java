@@ -55,17 +55,7 @@ class KilledInEveryStateTests {
         Path layers = Files.createDirectories(tmp.resolve("layers"));
         Path javaTmp = Files.createDirectories(tmp.resolve("java-tmp"));
         Before before = Before.take();
-        Process child = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-Djava.io.tmpdir=" + javaTmp,
-                        "-D" + IsolatedConfiguration.LAYER_DIR + "=" + layers,
-                        "-Dkilled.marker=" + marker,
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        FixtureRunner.class.getName(),
-                        EveryStateCase.class.getName())
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
+        Process child = startChild(javaTmp, layers, marker, EveryStateCase.class);
 
         killInEveryState(child, marker, layers, true);
 
@@ -110,6 +100,24 @@ class KilledInEveryStateTests {
                     .as("the child's home and java.io.tmpdir: its caches and layer directory, no state directory")
                     .containsOnly(".cache", "layers");
         }
+    }
+
+    /**
+     * Starts a child JVM running {@code fixture} with {@link FixtureRunner}, {@code java.io.tmpdir} and {@code
+     * isolated.layer.dir} of the test's own and {@code -Dkilled.marker=MARKER}; its stderr goes to this JVM's.
+     */
+    static Process startChild(Path javaTmp, Path layers, String marker, Class<?> fixture) throws IOException {
+        return new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-Djava.io.tmpdir=" + javaTmp,
+                        "-D" + IsolatedConfiguration.LAYER_DIR + "=" + layers,
+                        "-Dkilled.marker=" + marker,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        FixtureRunner.class.getName(),
+                        fixture.getName())
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
     }
 
     /** What the host had before the child: its interfaces and its mounts of Isolated. */
@@ -363,20 +371,20 @@ class KilledInEveryStateTests {
         return false;
     }
 
-    private static List<Long> named(List<ProcessHandle> processes, String comm) {
+    static List<Long> named(List<ProcessHandle> processes, String comm) {
         return processes.stream()
                 .map(ProcessHandle::pid)
                 .filter(pid -> ParallelTests.comm(pid).equals(comm))
                 .toList();
     }
 
-    private static String describe(ProcessHandle p) {
+    static String describe(ProcessHandle p) {
         return p.pid() + " " + ParallelTests.comm(p.pid()) + " "
                 + p.info().commandLine().orElse("");
     }
 
     /** The {@code isolated-*} cgroup paths of a process. */
-    private static List<String> isolatedCgroups(long pid) {
+    static List<String> isolatedCgroups(long pid) {
         try {
             return Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup")).stream()
                     .map(line -> line.substring(line.indexOf(':', line.indexOf(':') + 1) + 1))

@@ -223,7 +223,8 @@ final class CachePruner {
                     for (Path ref : files.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
                             .toList()) {
                         String digest = firstLine(ref);
-                        if (digest == null
+                        if (ref.getFileName().toString().startsWith(".") // a tag's temporary a JVM that died left
+                                || digest == null
                                 || !digest.startsWith("sha256:")
                                 || !keptBlobs.contains(digest.substring("sha256:".length()))) {
                             Files.deleteIfExists(ref);

@@ -305,7 +305,9 @@ public final class ImagePuller {
                     "Image " + label + ": manifest " + fetchedManifest.digest());
             PruneRecord.storing(root);
             Files.createDirectories(ref.getParent());
-            Path temporary = Files.createTempFile(ref.getParent(), ref.getFileName() + ".", ".tmp");
+            // ".<tag>.<random>.tmp": no tag starts with a dot, so one a killed JVM left is never taken for a tag, and
+            // pruning removes it (CachePruner)
+            Path temporary = Files.createTempFile(ref.getParent(), "." + ref.getFileName() + ".", ".tmp");
             Files.writeString(temporary, fetchedManifest.digest() + "\n" + Instant.now() + "\n");
             Files.move(temporary, ref, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             PruneRecord.storing(root);
